@@ -1,0 +1,28 @@
+/**
+ * GraphQL Code Generator: prints the Pothos schema to `schema.graphql` (checked in; a test fails when it is
+ * stale) and generates typed documents for the operations in `test/` and `examples/`.
+ */
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const config: CodegenConfig = {
+  schema: './src/schema/index.ts',
+  documents: ['test/**/*.ts', 'examples/**/*.ts', '!src/generated/**'],
+  ignoreNoDocuments: true,
+  generates: {
+    './schema.graphql': {
+      plugins: ['schema-ast'],
+      config: { includeDirectives: false, commentDescriptions: false, sort: false },
+    },
+    './src/generated/graphql/': {
+      preset: 'client',
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string', BigInt: 'string', ID: 'string' },
+      },
+      presetConfig: { fragmentMasking: false },
+    },
+  },
+};
+
+export default config;

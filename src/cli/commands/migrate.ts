@@ -1,0 +1,52 @@
+import { ensureDataDir, databasePathIn, resolveDataDir } from '../../db/data-dir.ts';
+import { migrateDatabase, migrationStatus } from '../../db/migrations.ts';
+import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
+
+const migrateUsage = 'diffusion-nexus migrate [--data-dir DIR]';
+
+export const migrateCommand: CliCommand = {
+  name: 'migrate',
+  summary: 'Apply pending migrations (creates the database when missing; adopts desktop-app databases).',
+  usage: migrateUsage,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, DATA_DIR_OPTION, migrateUsage);
+    const databasePath = databasePathIn(ensureDataDir(resolveDataDir({ flag: values['data-dir'] })));
+    const result = await migrateDatabase(databasePath, { log: io.out });
+    io.out(result.appliedNow.length === 0 ? `${databasePath} is up to date (${result.applied.length} migrations applied).`
+      : `${databasePath}: applied ${result.appliedNow.length} migration(s).`);
+    return 0;
+  },
+};
+
+const statusUsage = 'diffusion-nexus status [--data-dir DIR] [--json]';
+
+export const statusCommand: CliCommand = {
+  name: 'status',
+  summary: 'List applied and pending migrations of the database.',
+  usage: statusUsage,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, json: { type: 'boolean' } }, statusUsage);
+    const databasePath = databasePathIn(resolveDataDir({ flag: values['data-dir'] }));
+    const status = migrationStatus(databasePath);
+    if (values.json) {
+      io.out(JSON.stringify(status, null, 2));
+      return status.failed.length > 0 ? 1 : 0;
+    }
+    io.out(`database: ${databasePath} (${describeKind(status.kind)})`);
+    for (const name of status.applied) io.out(`  applied  ${name}${status.edited.includes(name) ? '  (edited since it was applied)' : ''}`);
+    for (const name of status.pending) io.out(`  pending  ${name}`);
+    for (const name of status.failed) io.out(`  FAILED   ${name}`);
+    for (const name of status.unknown) io.out(`  unknown  ${name}  (recorded by a newer version)`);
+    io.out(status.pending.length === 0 ? 'up to date' : `${status.pending.length} pending: run \`npm run db:migrate\``);
+    return status.failed.length > 0 ? 1 : 0;
+  },
+};
+
+function describeKind(kind: ReturnType<typeof migrationStatus>['kind']): string {
+  switch (kind) {
+    case 'empty': return 'missing or empty: migrate creates it';
+    case 'managed': return 'managed by migrations';
+    case 'adoptable': return 'existing desktop-app database: migrate adopts it';
+    case 'foreign': return 'not a DiffusionNexus database';
+  }
+}

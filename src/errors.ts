@@ -1,0 +1,32 @@
+/**
+ * Errors with a stable machine-readable code. The GraphQL layer exposes `code` in `extensions.code`; the CLI prints
+ * the message and exits non-zero. Anything that is not an `AppError` is an unexpected failure and gets masked.
+ */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'LIMIT_EXCEEDED'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'CONFLICT'
+  | 'DATA_DIR_NOT_WRITABLE'
+  | 'DATABASE_INCOMPATIBLE'
+  | 'DATABASE_UNAVAILABLE'
+  | 'MIGRATION_FAILED'
+  | 'UPSTREAM_ERROR';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isAppError(value: unknown): value is AppError {
+  return value instanceof AppError;
+}

@@ -1,0 +1,119 @@
+/**
+ * The HTTP server: GraphQL (yoga) at /graphql with an offline GraphiQL, and small REST routes beside it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { schema } from '../schema/index.ts';
+import type { GraphQLContext } from '../schema/context.ts';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { createLoaders } from '../loaders/index.ts';
+import { readHealth } from '../resolvers/health.ts';
+import { maskError } from './errors.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface AppOptions {
+  db: CatalogDatabase;
+  development: boolean;
+  graphiql: boolean;
+}
+
+const DEFAULT_GRAPHIQL_QUERY = `# DiffusionNexus Core — press the run button (or Ctrl-Enter).
+query Health {
+  health {
+    ok
+    schemaVersion
+    sqliteVersion
+  }
+}
+`;
+
+export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Record<string, never>, GraphQLContext> {
+  const { db } = options;
+  return createYoga<Record<string, never>, GraphQLContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: options.graphiql ? { title: 'DiffusionNexus Core', defaultQuery: DEFAULT_GRAPHIQL_QUERY } : false,
+    // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
+    renderGraphiQL,
+    maskedErrors: { maskError: (error) => maskError(error, options.development) },
+    context: () => ({ db, loaders: createLoaders(db) }),
+    logging: options.development ? 'debug' : 'warn',
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
+  try {
+    sendJson(res, 200, { status: 'ok', ...readHealth(db) });
+  } catch {
+    sendJson(res, 503, { status: 'unavailable' });
+  }
+}
+
+export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const yoga = createGraphQLHandler(options);
+  return (req, res) => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (pathname === GRAPHQL_PATH) {
+      void yoga(req, res);
+      return;
+    }
+    if (pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
+      healthRoute(options.db, res);
+      return;
+    }
+    if (pathname === '/') {
+      res.writeHead(302, { location: GRAPHQL_PATH });
+      res.end();
+      return;
+    }
+    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${pathname}. GraphQL is at ${GRAPHQL_PATH}.` } });
+  };
+}
+
+export interface RunningServer {
+  server: Server;
+  /** e.g. http://127.0.0.1:4000/graphql */
+  url: string;
+  /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes idle sockets. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function listen(options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
+  const server = createServer(createRequestListener(options));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}${GRAPHQL_PATH}`,
+    close: (graceMs = 10_000) => closeGracefully(server, graceMs),
+  };
+}
+
+function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

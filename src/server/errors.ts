@@ -1,0 +1,44 @@
+/**
+ * How errors reach clients: our coded `AppError`s keep their message and `extensions.code`; GraphQL's own errors
+ * (syntax, validation, variable coercion) and yoga's request errors (bad JSON body) pass unchanged; anything else is an unexpected failure and is masked
+ * unless the server runs with NODE_ENV=development.
+ */
+import { GraphQLError } from 'graphql';
+import { isAppError, type AppError } from '../errors.ts';
+
+export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected error.';
+
+function fromAppError(error: AppError, located?: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: located?.nodes,
+    source: located?.source,
+    positions: located?.positions,
+    path: located?.path,
+    originalError: error,
+    extensions: { code: error.code, ...(error.details ?? {}) },
+  });
+}
+
+function innermostCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  return current;
+}
+
+export function maskError(error: unknown, development: boolean): GraphQLError {
+  const located = error instanceof GraphQLError ? error : undefined;
+  const cause = innermostCause(error);
+  if (isAppError(cause)) return fromAppError(cause, located);
+  if (cause instanceof GraphQLError) return cause;
+  // Request-level errors yoga raised itself (invalid JSON body, wrong method…) carry their HTTP status and a
+  // message written for the client.
+  if (located?.extensions.http) return located;
+  const message = development && cause instanceof Error ? cause.message : UNEXPECTED_ERROR_MESSAGE;
+  return new GraphQLError(message, {
+    nodes: located?.nodes,
+    source: located?.source,
+    positions: located?.positions,
+    path: located?.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  });
+}

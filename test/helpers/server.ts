@@ -1,0 +1,42 @@
+/**
+ * A real server on 127.0.0.1 (random port) over a real migrated SQLite file in a temp data directory.
+ */
+import path from 'node:path';
+import { afterAll } from 'vitest';
+import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
+import { startServer, type StartedServer } from '../../src/server/start.ts';
+import { tempDir } from './temp.ts';
+
+export interface TestServer extends StartedServer {
+  config: ServerConfig;
+  origin: string;
+  /** POSTs a GraphQL operation and returns the parsed JSON body. */
+  graphql<T = unknown>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
+  const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
+  const server = await startServer(config, () => {});
+  afterAll(() => server.stop());
+  const origin = new URL(server.url).origin;
+  return {
+    ...server,
+    config,
+    origin,
+    async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, 'status'>) };
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The migrated database must be the desktop app's schema: every table, column, declared type, nullability, primary
+ * key, foreign key action and index name, read back through PRAGMA from a real file. The expectations below are
+ * written from the issue's table list, independently of schema.prisma.
+ */
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { migrateDatabase } from '../src/db/migrations.ts';
+import { tempDir } from './helpers/temp.ts';
+
+type ColumnSpec = [name: string, type: string, notNull: boolean];
+interface TableSpec {
+  columns: ColumnSpec[];
+  primaryKey: string[];
+  foreignKeys: { from: string; table: string; to: string; onDelete: string }[];
+  indexes: { name: string; unique: boolean; columns: string[] }[];
+}
+
+const T = 'TEXT', I = 'INTEGER', R = 'REAL', B = 'BOOLEAN', D = 'DATETIME', BIG = 'BIGINT', BLOB = 'BLOB';
+
+const EXPECTED: Record<string, TableSpec> = {
+  Creators: {
+    columns: [['Id', I, true], ['Username', T, true], ['AvatarUrl', T, false], ['CreatedAt', D, true]],
+    primaryKey: ['Id'],
+    foreignKeys: [],
+    indexes: [{ name: 'IX_Creators_Username', unique: true, columns: ['Username'] }],
+  },
+  Models: {
+    columns: [
+      ['Id', I, true], ['CivitaiId', I, false], ['Name', T, true], ['Description', T, false], ['Type', T, true],
+      ['IsNsfw', B, true], ['IsPoi', B, true], ['Mode', T, true], ['Source', T, true], ['CreatedAt', D, true],
+      ['UpdatedAt', D, true], ['LastSyncedAt', D, false], ['AllowNoCredit', B, true], ['AllowCommercialUse', T, true],
+      ['AllowDerivatives', B, true], ['AllowDifferentLicense', B, true], ['CreatorId', I, false],
+    ],
+    primaryKey: ['Id'],
+    foreignKeys: [{ from: 'CreatorId', table: 'Creators', to: 'Id', onDelete: 'SET NULL' }],
+    indexes: [
+      { name: 'IX_Models_CivitaiId', unique: true, columns: ['CivitaiId'] },
+      { name: 'IX_Models_Name', unique: false, columns: ['Name'] },
+      { name: 'IX_Models_Type', unique: false, columns: ['Type'] },
+      { name: 'IX_Models_CreatedAt', unique: false, columns: ['CreatedAt'] },
+      { name: 'IX_Models_CreatorId', unique: false, columns: ['CreatorId'] },
+    ],
+  },
+  ModelVersions: {
+    columns: [
+      ['Id', I, true], ['CivitaiId', I, false], ['ModelId', I, true], ['Name', T, true], ['Description', T, false],
+      ['BaseModel', T, true], ['BaseModelRaw', T, false], ['CreatedAt', D, true], ['UpdatedAt', D, false],
+      ['PublishedAt', D, false], ['DownloadUrl', T, false], ['EarlyAccessDays', I, true], ['DownloadCount', I, true],
+      ['RatingCount', I, true], ['Rating', R, true], ['ThumbsUpCount', I, true], ['ThumbsDownCount', I, true],
+    ],
+    primaryKey: ['Id'],
+    foreignKeys: [{ from: 'ModelId', table: 'Models', to: 'Id', onDelete: 'CASCADE' }],
+    indexes: [
+      { name: 'IX_ModelVersions_CivitaiId', unique: true, columns: ['CivitaiId'] },
+      { name: 'IX_ModelVersions_ModelId', unique: false, columns: ['ModelId'] },
+      { name: 'IX_ModelVersions_BaseModel', unique: false, columns: ['BaseModel'] },
+      { name: 'IX_ModelVersions_CreatedAt', unique: false, columns: ['CreatedAt'] },
+    ],
+  },
+  ModelFiles: {
+    columns: [
+      ['Id', I, true], ['CivitaiId', I, false], ['ModelVersionId', I, true], ['FileName', T, true], ['SizeKB', R, true],
+      ['FileType', T, true], ['IsPrimary', B, true], ['Format', T, true], ['Precision', T, true], ['SizeType', T, true],
+      ['DownloadUrl', T, false], ['PickleScanResult', T, true], ['PickleScanMessage', T, false],
+      ['VirusScanResult', T, true], ['ScannedAt', D, false], ['HashAutoV1', T, false], ['HashAutoV2', T, false],
+      ['HashSHA256', T, false], ['HashCRC32', T, false], ['HashBLAKE3', T, false], ['LocalPath', T, false],
+      ['IsLocalFileValid', B, true], ['LocalFileVerifiedAt', D, false],
+    ],
+    primaryKey: ['Id'],
+    foreignKeys: [{ from: 'ModelVersionId', table: 'ModelVersions', to: 'Id', onDelete: 'CASCADE' }],
+    indexes: [
+      { name: 'IX_ModelFiles_CivitaiId', unique: false, columns: ['CivitaiId'] },
+      { name: 'IX_ModelFiles_ModelVersionId', unique: false, columns: ['ModelVersionId'] },
+      { name: 'IX_ModelFiles_HashSHA256', unique: false, columns: ['HashSHA256'] },
+      { name: 'IX_ModelFiles_LocalPath', unique: false, columns: ['LocalPath'] },
+    ],
+  },
+  ModelImages: {
+    columns: [
+      ['Id', I, true], ['CivitaiId', I, false], ['ModelVersionId', I, true], ['Url', T, true], ['IsNsfw', B, true],
+      ['NsfwLevel', T, true], ['Width', I, true], ['Height', I, true], ['BlurHash', T, false], ['SortOrder', I, true],
+      ['CreatedAt', D, false], ['PostId', I, false], ['Username', T, false], ['ThumbnailData', BLOB, false],
+      ['ThumbnailMimeType', T, false], ['ThumbnailWidth', I, false], ['ThumbnailHeight', I, false],
+      ['LocalCachePath', T, false], ['IsLocalCacheValid', B, true], ['CachedAt', D, false], ['CachedFileSize', BIG, false],
+      ['Prompt', T, false], ['NegativePrompt', T, false], ['Seed', BIG, false], ['Steps', I, false], ['Sampler', T, false],
+      ['CfgScale', R, false], ['GenerationModel', T, false], ['DenoisingStrength', R, false], ['LikeCount', I, true],
+      ['HeartCount', I, true], ['CommentCount', I, true],
+    ],
+    primaryKey: ['Id'],
+    foreignKeys: [{ from: 'ModelVersionId', table: 'ModelVersions', to: 'Id', onDelete: 'CASCADE' }],
+    indexes: [
+      { name: 'IX_ModelImages_CivitaiId', unique: false, columns: ['CivitaiId'] },
+      { name: 'IX_ModelImages_ModelVersionId', unique: false, columns: ['ModelVersionId'] },
+      { name: 'IX_ModelImages_ModelVersionId_SortOrder', unique: false, columns: ['ModelVersionId', 'SortOrder'] },
+    ],
+  },
+  Tags: {
+    columns: [['Id', I, true], ['Name', T, true], ['NormalizedName', T, true]],
+    primaryKey: ['Id'],
+    foreignKeys: [],
+    indexes: [{ name: 'IX_Tags_NormalizedName', unique: true, columns: ['NormalizedName'] }],
+  },
+  ModelTags: {
+    columns: [['ModelId', I, true], ['TagId', I, true]],
+    primaryKey: ['ModelId', 'TagId'],
+    foreignKeys: [
+      { from: 'ModelId', table: 'Models', to: 'Id', onDelete: 'CASCADE' },
+      { from: 'TagId', table: 'Tags', to: 'Id', onDelete: 'CASCADE' },
+    ],
+    indexes: [{ name: 'IX_ModelTags_TagId', unique: false, columns: ['TagId'] }],
+  },
+  TriggerWords: {
+    columns: [['Id', I, true], ['ModelVersionId', I, true], ['Word', T, true], ['Order', I, true]],
+    primaryKey: ['Id'],
+    foreignKeys: [{ from: 'ModelVersionId', table: 'ModelVersions', to: 'Id', onDelete: 'CASCADE' }],
+    indexes: [{ name: 'IX_TriggerWords_ModelVersionId', unique: false, columns: ['ModelVersionId'] }],
+  },
+};
+
+let db: Database.Database;
+let file: string;
+
+beforeAll(async () => {
+  file = path.join(tempDir(), 'fidelity.db');
+  await migrateDatabase(file);
+  db = new Database(file, { readonly: true });
+  return () => db.close();
+});
+
+describe('migrated schema', () => {
+  it('has exactly the eight catalog tables (plus Prisma history)', () => {
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    expect(tables.sort()).toEqual([...Object.keys(EXPECTED), '_prisma_migrations'].sort());
+  });
+
+  describe.each(Object.entries(EXPECTED))('%s', (table, spec) => {
+    it('has every column with its declared type and nullability, in order', () => {
+      const columns = db.prepare(`SELECT name, type, "notnull" AS isRequired FROM pragma_table_info(?)`).all(table) as { name: string; type: string; isRequired: number }[];
+      expect(columns.map((c) => [c.name, c.type, c.isRequired === 1])).toEqual(spec.columns);
+    });
+
+    it('has its primary key', () => {
+      const pk = db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(table) as { name: string }[];
+      expect(pk.map((c) => c.name)).toEqual(spec.primaryKey);
+      if (spec.primaryKey.length === 1) {
+        const sql = (db.prepare(`SELECT sql FROM sqlite_master WHERE name = ?`).get(table) as { sql: string }).sql;
+        expect(sql).toMatch(/"Id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT/);
+      }
+    });
+
+    it('has its foreign keys with their delete actions', () => {
+      const fks = db.prepare(`SELECT "from", "table", "to", on_delete AS onDelete, on_update AS onUpdate FROM pragma_foreign_key_list(?)`).all(table) as { from: string; table: string; to: string; onDelete: string; onUpdate: string }[];
+      expect(fks.map(({ from, table: t, to, onDelete }) => ({ from, table: t, to, onDelete })).sort((a, b) => a.from.localeCompare(b.from)))
+        .toEqual([...spec.foreignKeys].sort((a, b) => a.from.localeCompare(b.from)));
+      // Like EF Core's DDL: no ON UPDATE action.
+      for (const fk of fks) expect(fk.onUpdate).toBe('NO ACTION');
+    });
+
+    it('has exactly its named indexes', () => {
+      const indexes = (db.prepare(`SELECT name, "unique" AS isUnique, origin FROM pragma_index_list(?)`).all(table) as { name: string; isUnique: number; origin: string }[])
+        .filter((i) => i.origin === 'c')
+        .map((i) => ({
+          name: i.name,
+          unique: i.isUnique === 1,
+          columns: (db.prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`).all(i.name) as { name: string }[]).map((c) => c.name),
+        }));
+      expect(indexes.sort((a, b) => a.name.localeCompare(b.name))).toEqual([...spec.indexes].sort((a, b) => a.name.localeCompare(b.name)));
+    });
+  });
+
+  it('enforces foreign keys and the delete actions on a real connection', async () => {
+    const { openCatalogDatabase } = await import('../src/db/catalog-database.ts');
+    const catalog = await openCatalogDatabase(file);
+    try {
+      const now = new Date();
+      const creator = await catalog.prisma.creator.create({ data: { username: 'fk-test', createdAt: now } });
+      const model = await catalog.prisma.model.create({
+        data: {
+          name: 'FK', type: 'LORA', isNsfw: false, isPoi: false, mode: 'Available', source: 'Manual', createdAt: now,
+          updatedAt: now, allowNoCredit: true, allowCommercialUse: 'Sell', allowDerivatives: true, allowDifferentLicense: true,
+          creatorId: creator.id,
+        },
+      });
+      const version = await catalog.prisma.modelVersion.create({
+        data: { modelId: model.id, name: 'v1', baseModel: 'SD15', createdAt: now, earlyAccessDays: 0, downloadCount: 0, ratingCount: 0, rating: 0, thumbsUpCount: 0, thumbsDownCount: 0 },
+      });
+      await catalog.prisma.triggerWord.create({ data: { modelVersionId: version.id, word: 'fk', order: 0 } });
+      expect(() => catalog.sql.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (999999, 'x', 0)`).run()).toThrow(/FOREIGN KEY/);
+      await catalog.prisma.creator.delete({ where: { id: creator.id } });
+      expect((await catalog.prisma.model.findUniqueOrThrow({ where: { id: model.id } })).creatorId).toBeNull();
+      await catalog.prisma.model.delete({ where: { id: model.id } });
+      expect(catalog.sql.prepare('SELECT COUNT(*) AS n FROM TriggerWords').get()).toEqual({ n: 0 });
+    } finally {
+      await catalog.close();
+    }
+  });
+});

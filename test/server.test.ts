@@ -1,0 +1,99 @@
+/**
+ * The server skeleton over real HTTP: GraphQL, /health, routing, error masking, and `serve` as a real process with
+ * its start-up line and graceful shutdown.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { GraphQLError } from 'graphql';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../src/errors.ts';
+import { maskError, UNEXPECTED_ERROR_MESSAGE } from '../src/server/errors.ts';
+import { listMigrations } from '../src/db/migrations.ts';
+import { MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import { tempDir } from './helpers/temp.ts';
+
+describe('HTTP server', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+
+  it('answers Query.health from the database', async () => {
+    const result = await server.graphql<{ health: { ok: boolean; schemaVersion: string; journalMode: string } }>('{ health { ok schemaVersion journalMode } }');
+    expect(result.status).toBe(200);
+    expect(result.data?.health).toEqual({ ok: true, schemaVersion: listMigrations(MIGRATIONS_DIR).at(-1)!.name, journalMode: 'wal' });
+  });
+
+  it('serves /health as JSON', async () => {
+    const response = await fetch(`${server.origin}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', ok: true, journalMode: 'wal' });
+  });
+
+  it('redirects / to GraphiQL and answers unknown routes with a coded 404', async () => {
+    const root = await fetch(`${server.origin}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/graphql');
+    const missing = await fetch(`${server.origin}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+
+  it('rejects malformed JSON and unknown fields with GraphQL errors, not 500s', async () => {
+    const malformed = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    expect(malformed.status).toBe(400);
+    const body = (await malformed.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+    expect(body.errors[0]?.message).toMatch(/invalid JSON/);
+    expect(body.errors[0]?.extensions.code).toBe('BAD_REQUEST');
+    const unknown = await server.graphql('{ nope }');
+    expect(unknown.status).toBe(400); // GraphQL over HTTP: validation errors are 400 for application/graphql-response+json
+    expect(unknown.errors?.[0]?.message).toMatch(/Cannot query field "nope"/);
+  });
+});
+
+describe('error masking', () => {
+  const located = (original: Error) => new GraphQLError(original.message, { path: ['health'], originalError: original });
+
+  it('keeps coded AppErrors with their code and message', () => {
+    const masked = maskError(located(new AppError('NOT_FOUND', 'No model with id 9.')), false);
+    expect(masked.message).toBe('No model with id 9.');
+    expect(masked.extensions.code).toBe('NOT_FOUND');
+    expect(masked.path).toEqual(['health']);
+  });
+
+  it('hides unexpected errors in production and shows them in development', () => {
+    const secret = new Error('SQLITE_CORRUPT: database disk image is malformed at /home/ada/x.db');
+    expect(maskError(located(secret), false)).toMatchObject({ message: UNEXPECTED_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(maskError(located(secret), true).message).toBe(secret.message);
+  });
+});
+
+describe('serve as a process', () => {
+  it('prints its URL and database, serves, and stops cleanly on SIGTERM', async () => {
+    const dataDir = path.join(tempDir(), 'proc-data');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
+      cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no start-up line in: ${output}`)), 30_000);
+      child.stdout.on('data', () => {
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+\/graphql)/.exec(output);
+        if (match && output.includes('database: ')) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+    });
+    expect(output).toContain(`database: ${path.join(dataDir, 'Diffusion_Nexus-core.db')}`);
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ health { ok } }' }) });
+    expect(await response.json()).toEqual({ data: { health: { ok: true } } });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/SIGTERM received[\s\S]*stopped/);
+  });
+});
