@@ -8,6 +8,8 @@ const config: CodegenConfig = {
   schema: './src/schema/index.ts',
   documents: ['test/**/*.ts', 'examples/**/*.ts', '!src/generated/**'],
   ignoreNoDocuments: true,
+  // ESM-style relative imports with extensions, as nodenext resolution requires.
+  emitLegacyCommonJSImports: false,
   generates: {
     './schema.graphql': {
       plugins: ['schema-ast'],
