@@ -13,6 +13,8 @@ export interface ServerConfig {
   /** `NODE_ENV=development` shows original error messages to clients; otherwise unexpected errors are masked. */
   development: boolean;
   graphiql: boolean;
+  /** Most base64 thumbnail bytes in one GraphQL response (`thumbnail { base64 dataUri }`). */
+  maxBase64Bytes: number;
 }
 
 export interface ServerFlags {
@@ -32,6 +34,17 @@ export function parsePort(raw: string, source: string): number {
   return port;
 }
 
+export const DEFAULT_MAX_BASE64_BYTES = 8 * 1024 * 1024;
+
+export function parsePositiveInt(raw: string | undefined, source: string, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value <= 0) {
+    throw new AppError('BAD_USER_INPUT', `${source} must be a positive integer, got "${raw}".`);
+  }
+  return value;
+}
+
 export function parseBooleanSetting(raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw.trim() === '') return fallback;
   return !/^(0|false|no|off)$/i.test(raw.trim());
@@ -47,5 +60,6 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Readonly<Recor
     databasePath: databasePathIn(dataDir),
     development: env.NODE_ENV === 'development',
     graphiql: parseBooleanSetting(env.DIFFUSION_NEXUS_GRAPHIQL, true),
+    maxBase64Bytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_BASE64_BYTES, 'DIFFUSION_NEXUS_MAX_BASE64_BYTES', DEFAULT_MAX_BASE64_BYTES),
   };
 }

@@ -25,6 +25,11 @@ export class AppError extends Error {
     this.code = code;
     this.details = details;
   }
+
+  /** graphql-js copies an original error's `extensions` onto the located error it reports. */
+  get extensions(): Record<string, unknown> {
+    return { code: this.code, ...(this.details ?? {}) };
+  }
 }
 
 export function isAppError(value: unknown): value is AppError {

@@ -77,6 +77,17 @@ describe('CLI --data-dir', () => {
     expect(lines.join('\n')).toMatch(/applied\s+\d{14}_InitialCreate[\s\S]*up to date/);
   });
 
+  it('seeds an empty catalog for demos and refuses one that holds models', async () => {
+    const dir = path.join(tempDir(), 'demo');
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`ERR ${l}`) };
+    expect(await runCli(['seed', '--data-dir', dir, '--models', '3', '--thumbnails', 'none'], io)).toBe(0);
+    expect(lines.at(-1)).toMatch(/seeded .*: 3 models, 12 versions/);
+    expect(await runCli(['seed', '--data-dir', dir], io)).toBe(1);
+    expect(lines.at(-1)).toMatch(/ERR error \[CONFLICT\]: .* already holds 3 models/);
+    expect(await runCli(['seed', '--data-dir', dir, '--thumbnails', 'huge'], io)).toBe(2);
+  });
+
   it('rejects unknown options and commands with usage', async () => {
     const lines: string[] = [];
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };

@@ -21,11 +21,12 @@ describe('GraphiQL in a real browser, offline', () => {
       throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`);
     }
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 120_000 });
+  }, 180_000);
   afterAll(async () => browser?.close());
 
-  it('loads without any non-local request and runs a query typed into the editor', async () => {
+  // Generous timeouts: Chromium shares two cores with the rest of the suite in CI.
+  it('loads without any non-local request and runs a query typed into the editor', { timeout: 180_000 }, async () => {
     const page = await browser.newPage();
     const external: string[] = [];
     await page.route('**/*', (route) => {
@@ -34,12 +35,12 @@ describe('GraphiQL in a real browser, offline', () => {
       external.push(url.href);
       return route.abort();
     });
-    const response = await page.goto(server.url);
+    const response = await page.goto(server.url, { timeout: 60_000 });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-type']).toMatch(/text\/html/);
 
     const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
-    await editor.waitFor({ timeout: 20_000 });
+    await editor.waitFor({ timeout: 60_000 });
     await editor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
@@ -47,7 +48,7 @@ describe('GraphiQL in a real browser, offline', () => {
     await page.locator('.graphiql-execute-button').click();
 
     const result = page.locator('.result-window').filter({ hasText: 'journalMode' });
-    await result.waitFor({ timeout: 20_000 });
+    await result.waitFor({ timeout: 60_000 });
     // Monaco renders with non-breaking spaces; compare the text, not a JSON parse of the rendering.
     const shown = (await result.innerText()).replace(/\u00a0/g, ' ');
     expect(shown).toMatch(/"journalMode": "wal"/);

@@ -70,7 +70,8 @@ describe('migrateDatabase', () => {
     const file = path.join(tempDir(), 'status.db');
     expect(migrationStatus(file, source)).toMatchObject({ kind: 'empty', applied: [] });
     await migrateDatabase(file, { source });
-    const initial = listMigrations(source.dir)[0]!.name;
+    const all = listMigrations(source.dir).map((m) => m.name);
+    const initial = all[0]!;
 
     writeFileSync(path.join(source.dir, initial, 'migration.sql'), `${readFileSync(path.join(source.dir, initial, 'migration.sql'), 'utf8')}\n-- edited\n`);
     const db = new Database(file);
@@ -79,7 +80,7 @@ describe('migrateDatabase', () => {
     db.close();
 
     const status = migrationStatus(file, source);
-    expect(status).toMatchObject({ kind: 'managed', applied: [initial], pending: [], edited: [initial], failed: ['29990101000000_Broken'], unknown: ['29990101000001_FromTheFuture'] });
+    expect(status).toMatchObject({ kind: 'managed', applied: all, pending: [], edited: [initial], failed: ['29990101000000_Broken'], unknown: ['29990101000001_FromTheFuture'] });
     await expect(migrateDatabase(file, { source })).rejects.toMatchObject({ code: 'MIGRATION_FAILED', message: expect.stringContaining('29990101000000_Broken') });
   });
 

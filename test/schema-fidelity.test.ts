@@ -119,6 +119,34 @@ const EXPECTED: Record<string, TableSpec> = {
   },
 };
 
+/**
+ * What later, additive migrations put on top of the seed: new nullable columns at the end of a table and new
+ * indexes (expression indexes show their columns as `<expr>`). Nothing else may differ.
+ */
+const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
+  Creators: { columns: [], indexes: [{ name: 'IX_Creators_UsernameLower', unique: false, columns: ['<expr>'] }] },
+  Models: {
+    columns: [],
+    indexes: [
+      { name: 'IX_Models_CreatedAtUtc', unique: false, columns: ['<expr>'] },
+      { name: 'IX_Models_UpdatedAtUtc', unique: false, columns: ['<expr>'] },
+      { name: 'IX_Models_NameLower', unique: false, columns: ['<expr>'] },
+    ],
+  },
+  ModelVersions: {
+    columns: [],
+    indexes: [
+      { name: 'IX_ModelVersions_CreatedAtUtc', unique: false, columns: ['<expr>'] },
+      { name: 'IX_ModelVersions_ModelId_CreatedAtUtc', unique: false, columns: ['ModelId', '<expr>'] },
+    ],
+  },
+  ModelFiles: {
+    columns: [['HashAutoV3', T, false]],
+    indexes: ['HashAutoV1', 'HashAutoV2', 'HashSHA256', 'HashCRC32', 'HashBLAKE3'].map((c) => ({ name: `IX_ModelFiles_${c}_Upper`, unique: false, columns: ['<expr>'] }))
+      .concat([{ name: 'IX_ModelFiles_HashAutoV3_Prefix', unique: false, columns: ['<expr>'] }]),
+  },
+};
+
 let db: Database.Database;
 let file: string;
 
@@ -138,7 +166,7 @@ describe('migrated schema', () => {
   describe.each(Object.entries(EXPECTED))('%s', (table, spec) => {
     it('has every column with its declared type and nullability, in order', () => {
       const columns = db.prepare(`SELECT name, type, "notnull" AS isRequired FROM pragma_table_info(?)`).all(table) as { name: string; type: string; isRequired: number }[];
-      expect(columns.map((c) => [c.name, c.type, c.isRequired === 1])).toEqual(spec.columns);
+      expect(columns.map((c) => [c.name, c.type, c.isRequired === 1])).toEqual([...spec.columns, ...(ADDITIONS[table]?.columns ?? [])]);
     });
 
     it('has its primary key', () => {
@@ -158,16 +186,25 @@ describe('migrated schema', () => {
       for (const fk of fks) expect(fk.onUpdate).toBe('NO ACTION');
     });
 
-    it('has exactly its named indexes', () => {
+    it('has exactly its named indexes (the seed\'s, plus documented additions)', () => {
       const indexes = (db.prepare(`SELECT name, "unique" AS isUnique, origin FROM pragma_index_list(?)`).all(table) as { name: string; isUnique: number; origin: string }[])
         .filter((i) => i.origin === 'c')
         .map((i) => ({
           name: i.name,
           unique: i.isUnique === 1,
-          columns: (db.prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`).all(i.name) as { name: string }[]).map((c) => c.name),
+          columns: (db.prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`).all(i.name) as { name: string | null }[]).map((c) => c.name ?? '<expr>'),
         }));
-      expect(indexes.sort((a, b) => a.name.localeCompare(b.name))).toEqual([...spec.indexes].sort((a, b) => a.name.localeCompare(b.name)));
+      const expected = [...spec.indexes, ...(ADDITIONS[table]?.indexes ?? [])];
+      expect(indexes.sort((a, b) => a.name.localeCompare(b.name))).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
     });
+  });
+
+  it('has a physical column for every Prisma field, named by the rule the raw loaders use', async () => {
+    const { columnsOf, TABLE_NAMES } = await import('../src/db/row-mapping.ts');
+    for (const model of ['Creator', 'Model', 'ModelVersion', 'ModelFile', 'ModelImage', 'Tag', 'TriggerWord'] as const) {
+      const present = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(TABLE_NAMES[model]) as { name: string }[]).map((c) => c.name));
+      for (const column of columnsOf(model)) expect(present.has(column.column), `${TABLE_NAMES[model]}.${column.column}`).toBe(true);
+    }
   });
 
   it('enforces foreign keys and the delete actions on a real connection', async () => {

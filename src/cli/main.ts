@@ -6,8 +6,9 @@ import type { CliCommand, CliIo } from './command.ts';
 import { serveCommand } from './commands/serve.ts';
 import { migrateCommand, statusCommand } from './commands/migrate.ts';
 import { migrationCreateCommand } from './commands/migration-create.ts';
+import { seedCommand } from './commands/seed.ts';
 
-export const COMMANDS: readonly CliCommand[] = [serveCommand, migrateCommand, statusCommand, migrationCreateCommand];
+export const COMMANDS: readonly CliCommand[] = [serveCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand];
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

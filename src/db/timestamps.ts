@@ -18,3 +18,21 @@ export function utcTimestampSql(columnSql: string): string {
 export function utcTimestampParam(date: Date): string {
   return date.toISOString();
 }
+
+/**
+ * Parses stored timestamp text of either format into a Date. JS `Date` cannot parse the desktop app's
+ * seven-digit fractions reliably, so the text is normalised to ISO-8601 with milliseconds first.
+ */
+export function parseStoredTimestamp(stored: string | number | bigint | null | undefined): Date | null {
+  if (stored === null || stored === undefined) return null;
+  if (typeof stored !== 'string') return new Date(Number(stored)); // epoch milliseconds (Prisma's other format)
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(stored.trim());
+  if (!match) {
+    const fallback = new Date(stored);
+    return Number.isNaN(fallback.getTime()) ? null : fallback;
+  }
+  const [, day, time, fraction = '', zone = 'Z'] = match;
+  const millis = fraction.padEnd(3, '0').slice(0, 3);
+  const offset = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  return new Date(`${day}T${time!.length === 5 ? `${time}:00` : time}.${millis}${offset}`);
+}

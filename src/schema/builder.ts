@@ -2,25 +2,35 @@
  * The Pothos builder and its plugins. Types live in one file per entity beside this one; this file defines none.
  */
 import SchemaBuilder from '@pothos/core';
+import { getNamedType, getNullableType, isListType } from 'graphql';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GraphQLContext } from './context.ts';
+import { AppError } from '../errors.ts';
+import { decodeNodeId, encodeNodeId } from '../resolvers/global-id.ts';
+import { QUERY_LIMITS } from '../resolvers/query-limits.ts';
 
 export interface SchemaTypes {
   PrismaTypes: PrismaTypes;
   Context: GraphQLContext;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
+    BigInt: { Input: bigint; Output: bigint | number | string };
     ID: { Input: string; Output: string | number };
   };
   DefaultFieldNullability: false;
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+  /** Every connection can count its whole result set, lazily: only when `totalCount` is selected. */
+  Connection: { totalCount: () => number | Promise<number> };
 }
 
 export const builder = new SchemaBuilder<SchemaTypes>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  plugins: [ComplexityPlugin, RelayPlugin, PrismaPlugin],
   defaultFieldNullability: false,
   prisma: {
     // One client per process, owned by the server; resolvers reach it through the context.
@@ -33,5 +43,29 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    nodesOnConnection: true,
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+    encodeGlobalID: encodeNodeId,
+    decodeGlobalID: decodeNodeId,
+  },
+  complexity: {
+    // Connections multiply what is selected under them by the page size they ask for (see `pageComplexity`);
+    // their own `edges`/`nodes` lists must not multiply again.
+    fieldComplexity: (args, _ctx, field) => {
+      const isList = isListType(getNullableType(field.type));
+      const isConnectionList = (field.name === 'edges' && getNamedType(field.type).name.endsWith('Edge')) || (field.name === 'nodes' && !('ids' in args));
+      if (isConnectionList) return { field: 0, multiplier: 1 };
+      return { field: 1, multiplier: isList ? QUERY_LIMITS.listMultiplier : 1 };
+    },
+    limit: { complexity: QUERY_LIMITS.complexity, depth: QUERY_LIMITS.depth, breadth: QUERY_LIMITS.breadth },
+    complexityError: (kind, result) => {
+      const measure = kind.toLowerCase() as 'complexity' | 'depth' | 'breadth';
+      const max = result[`max${kind}` as 'maxComplexity'];
+      const actual = result[measure];
+      return new AppError('LIMIT_EXCEEDED', `Query ${measure} ${actual} exceeds the limit of ${max}. ` +
+        (measure === 'complexity' ? 'Ask for smaller pages (`first`) or fewer nested lists.' : 'Split the query into smaller ones.'),
+      { limit: max, actual, measure });
+    },
   },
 });

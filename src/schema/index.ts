@@ -1,7 +1,16 @@
 /** Imports every type module (for its side effects on the builder) and builds the schema. */
 import { builder } from './builder.ts';
 import './scalars.ts';
+import './enums.ts';
+import './connections.ts';
 import './health.ts';
+import './model.ts';
+import './model-version.ts';
+import './model-file.ts';
+import './model-image.ts';
+import './creator.ts';
+import './tag.ts';
+import './trigger-word.ts';
 
 builder.queryType({});
 

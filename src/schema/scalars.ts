@@ -19,3 +19,24 @@ export function parseDateTime(value: unknown): Date {
   }
   return date;
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** 64-bit integers (image seeds, byte sizes) as decimal strings: JSON numbers lose precision past 2^53. */
+builder.scalarType('BigInt', {
+  description: 'A 64-bit integer as a decimal string (e.g. a generation seed), exact beyond 2^53.',
+  serialize: (value) => String(value),
+  parseValue: (value) => parseBigInt(value),
+  parseLiteral: (ast) => parseBigInt(ast.kind === Kind.STRING || ast.kind === Kind.INT ? ast.value : undefined),
+});
+
+export function parseBigInt(value: unknown): bigint {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text !== 'string' || !/^-?\d{1,19}$/.test(text)) {
+    throw new AppError('BAD_USER_INPUT', `Expected a 64-bit integer as a decimal string, got ${JSON.stringify(value)}.`);
+  }
+  const parsed = BigInt(text);
+  if (parsed < INT64_MIN || parsed > INT64_MAX) throw new AppError('BAD_USER_INPUT', `${text} is outside the 64-bit integer range.`);
+  return parsed;
+}

@@ -11,6 +11,8 @@ import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
 import { readHealth } from '../resolvers/health.ts';
 import { maskError } from './errors.ts';
+import { queryGuardPlugins } from './query-guards.ts';
+import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -18,6 +20,14 @@ export interface AppOptions {
   db: CatalogDatabase;
   development: boolean;
   graphiql: boolean;
+  /** Most base64 thumbnail bytes one GraphQL response may carry. */
+  maxBase64Bytes: number;
+}
+
+/** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
+export function requestOrigin(host: string | null | undefined): string | null {
+  if (!host || !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) return null;
+  return `http://${host}`;
 }
 
 const DEFAULT_GRAPHIQL_QUERY = `# DiffusionNexus Core — press the run button (or Ctrl-Enter).
@@ -40,8 +50,13 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Re
     // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
     renderGraphiQL,
     maskedErrors: { maskError: (error) => maskError(error, options.development) },
-    context: () => ({ db, loaders: createLoaders(db) }),
+    context: ({ request }) => ({
+      db,
+      loaders: createLoaders(db, { maxBase64Bytes: options.maxBase64Bytes }),
+      origin: requestOrigin(request.headers.get('host')),
+    }),
     logging: options.development ? 'debug' : 'warn',
+    plugins: queryGuardPlugins(),
   });
 }
 
@@ -61,10 +76,14 @@ function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
 
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const yoga = createGraphQLHandler(options);
-  return (req, res) => {
+  const route = (req: IncomingMessage, res: ServerResponse) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname === GRAPHQL_PATH) {
       void yoga(req, res);
+      return;
+    }
+    if (isThumbnailPath(pathname)) {
+      serveThumbnail(options.db, req, res, pathname);
       return;
     }
     if (pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
@@ -77,6 +96,16 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
       return;
     }
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${pathname}. GraphQL is at ${GRAPHQL_PATH}.` } });
+  };
+  return (req, res) => {
+    try {
+      route(req, res);
+    } catch (error) {
+      // A failing REST route must answer, not take the process down.
+      if (options.development) console.error(error);
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
+      else res.destroy();
+    }
   };
 }
 

@@ -28,7 +28,9 @@ function innermostCause(error: unknown): unknown {
 export function maskError(error: unknown, development: boolean): GraphQLError {
   const located = error instanceof GraphQLError ? error : undefined;
   const cause = innermostCause(error);
-  if (isAppError(cause)) return fromAppError(cause, located);
+  // graphql-js already put the AppError's code into the located error: pass it on unchanged (yoga then does not
+  // log it as an unexpected failure).
+  if (isAppError(cause)) return located?.extensions.code === cause.code ? located : fromAppError(cause, located);
   if (cause instanceof GraphQLError) return cause;
   // Request-level errors yoga raised itself (invalid JSON body, wrong method…) carry their HTTP status and a
   // message written for the client.

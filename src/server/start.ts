@@ -13,13 +13,20 @@ export interface StartedServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<StartedServer> {
+export interface StartOptions {
+  log?: (line: string) => void;
+  /** Sees every SQL statement the catalog runs (tests and benchmarks count them). */
+  onStatement?: (sqlText: string) => void;
+}
+
+export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<StartedServer> {
+  const log = options.log ?? console.log;
   ensureDataDir(config.dataDir);
   await migrateDatabase(config.databasePath, { log });
-  const db = await openCatalogDatabase(config.databasePath);
+  const db = await openCatalogDatabase(config.databasePath, { onStatement: options.onStatement });
   let running: RunningServer;
   try {
-    running = await listen({ db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql });
+    running = await listen({ db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql, maxBase64Bytes: config.maxBase64Bytes });
   } catch (error) {
     await db.close();
     throw error;

@@ -2,6 +2,8 @@
  * A real server on 127.0.0.1 (random port) over a real migrated SQLite file in a temp data directory.
  */
 import path from 'node:path';
+import { print } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll } from 'vitest';
 import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
 import { startServer, type StartedServer } from '../../src/server/start.ts';
@@ -10,8 +12,8 @@ import { tempDir } from './temp.ts';
 export interface TestServer extends StartedServer {
   config: ServerConfig;
   origin: string;
-  /** POSTs a GraphQL operation and returns the parsed JSON body. */
-  graphql<T = unknown>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  /** POSTs a GraphQL operation (text, or a typed document from codegen) and returns the parsed JSON body. */
+  graphql<T = unknown, V = Record<string, unknown>>(query: string | TypedDocumentNode<T, V>, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
 }
 
 export interface GraphQLResponse<T> {
@@ -20,21 +22,21 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: { onStatement?: (sql: string) => void } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
   const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
-  const server = await startServer(config, () => {});
+  const server = await startServer(config, { log: () => {}, onStatement: options.onStatement });
   afterAll(() => server.stop());
   const origin = new URL(server.url).origin;
   return {
     ...server,
     config,
     origin,
-    async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+    async graphql<T, V>(query: string | TypedDocumentNode<T, V>, variables?: V, headers: Record<string, string> = {}) {
       const response = await fetch(server.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: typeof query === 'string' ? query : print(query), variables }),
       });
       return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, 'status'>) };
     },

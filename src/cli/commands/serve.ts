@@ -11,7 +11,7 @@ export const serveCommand: CliCommand = {
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, host: { type: 'string' }, port: { type: 'string' } }, usage);
     const config = resolveServerConfig({ host: values.host, port: values.port, dataDir: values['data-dir'] });
-    const server = await startServer(config, io.out);
+    const server = await startServer(config, { log: io.out });
     stopOnSignals(server, io.out);
     // Keep the process alive until a signal stops it.
     await new Promise<never>(() => {});

@@ -1,0 +1,90 @@
+/**
+ * Raw SQL rows → the same objects Prisma returns. Loaders query SQLite directly (window functions, scoped GROUP
+ * BYs, json_each batches) and must hand Pothos objects indistinguishable from Prisma's: booleans from 0/1, Dates
+ * from either timestamp format, bigint for 64-bit columns. Columns and types come from the Prisma datamodel, so
+ * there is one description of every table. Physical column names follow one rule: the field name with its first
+ * letter upper-cased (checked against the migrated database by a test).
+ */
+import { getDatamodel } from '../generated/pothos-prisma-types.ts';
+import type { Creator, Model, ModelFile, ModelImage, ModelVersion, Tag, TriggerWord } from '../generated/prisma/client.ts';
+import { parseStoredTimestamp } from './timestamps.ts';
+
+export interface CatalogRows {
+  Creator: Creator;
+  Model: Model;
+  ModelVersion: ModelVersion;
+  ModelFile: ModelFile;
+  ModelImage: ModelImage;
+  Tag: Tag;
+  TriggerWord: TriggerWord;
+}
+export type CatalogModelName = keyof CatalogRows;
+
+export const TABLE_NAMES: Readonly<Record<CatalogModelName | 'ModelTag', string>> = {
+  Creator: 'Creators',
+  Model: 'Models',
+  ModelVersion: 'ModelVersions',
+  ModelFile: 'ModelFiles',
+  ModelImage: 'ModelImages',
+  Tag: 'Tags',
+  ModelTag: 'ModelTags',
+  TriggerWord: 'TriggerWords',
+};
+
+type ScalarType = 'Int' | 'String' | 'Boolean' | 'DateTime' | 'Float' | 'BigInt' | 'Bytes';
+
+export interface ColumnSpec {
+  field: string;
+  column: string;
+  type: ScalarType;
+}
+
+export function columnNameOf(field: string): string {
+  return field.charAt(0).toUpperCase() + field.slice(1);
+}
+
+const datamodel: Readonly<Record<string, { fields: readonly { name: string; kind: string; type: string }[] }>> = getDatamodel().datamodel.models;
+
+export function columnsOf(model: CatalogModelName): ColumnSpec[] {
+  return datamodel[model]!.fields
+    .filter((f) => f.kind === 'scalar')
+    .map((f) => ({ field: f.name, column: columnNameOf(f.name), type: f.type as ScalarType }));
+}
+
+/** `alias."Column" AS "field", …` for every scalar column except those omitted (BLOBs, by default). */
+export function selectList(model: CatalogModelName, alias: string, omit: readonly string[] = ['thumbnailData']): string {
+  return columnsOf(model)
+    .filter((c) => !omit.includes(c.field))
+    .map((c) => `${alias}."${c.column}" AS "${c.field}"`)
+    .join(', ');
+}
+
+type Converter = (value: unknown) => unknown;
+
+const CONVERTERS: Record<ScalarType, Converter> = {
+  Int: (v) => (typeof v === 'bigint' ? Number(v) : v),
+  Float: (v) => (typeof v === 'bigint' ? Number(v) : v),
+  String: (v) => v,
+  Boolean: (v) => (v === null || v === undefined ? v : Number(v) !== 0),
+  DateTime: (v) => parseStoredTimestamp(v as string | number | bigint | null),
+  BigInt: (v) => (v === null || v === undefined ? v : typeof v === 'bigint' ? v : BigInt(v as number)),
+  Bytes: (v) => (v === null || v === undefined ? v : new Uint8Array(v as Buffer)),
+};
+
+/** A converter for rows selected with `selectList(model, …)`; extra columns (ranks, keys) pass through. */
+export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<string, unknown>) => CatalogRows[M] {
+  const conversions = columnsOf(model)
+    .filter((c) => c.type !== 'String')
+    .map((c) => [c.field, CONVERTERS[c.type]] as const);
+  return (raw) => {
+    for (const [field, convert] of conversions) {
+      if (field in raw) raw[field] = convert(raw[field]);
+    }
+    return raw as unknown as CatalogRows[M];
+  };
+}
+
+/** Models whose rows hold 64-bit integers: their statements must read integers as bigint to stay exact. */
+export function needsSafeIntegers(model: CatalogModelName): boolean {
+  return columnsOf(model).some((c) => c.type === 'BigInt');
+}

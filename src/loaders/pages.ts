@@ -1,0 +1,79 @@
+/**
+ * Keyset pages in SQL: a root page (`LIMIT n + 1`), and per-parent pages for nested connections, where the limit
+ * applies to each parent inside one statement (`ROW_NUMBER() OVER (PARTITION BY parent …)`), never by loading
+ * every child and slicing in memory.
+ */
+import DataLoader from 'dataloader';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { JSON_LIST, whereClause, type SqlFragment } from '../db/sql.ts';
+import { keyColumns, keyValuesOf, toPage, windowSql, type Ordering, type Page, type PageWindow } from '../resolvers/pagination.ts';
+import { allRows, type RawRow } from './sql-batch.ts';
+
+export interface PageSource<T> {
+  /** Columns to select (e.g. `selectList('ModelVersion', 'v')`). */
+  select: string;
+  /** FROM clause with joins and aliases. */
+  from: string;
+  /** Conditions every row must meet (filters). */
+  where?: SqlFragment[];
+  map: (row: RawRow) => T;
+  safeIntegers?: boolean;
+}
+
+/** One page of a root list. */
+export function rootPage<T>(db: CatalogDatabase, source: PageSource<T>, ordering: Ordering, window: PageWindow): Page<T> {
+  const { conditions, orderBy } = windowSql(ordering, window);
+  const where = whereClause([...(source.where ?? []), ...conditions]);
+  const sql = `SELECT ${source.select}, ${keyColumns(ordering)} FROM ${source.from} ${where.sql} ORDER BY ${orderBy} LIMIT ?`;
+  const found = allRows(db, sql, [...where.params, window.limit + 1], { safeIntegers: source.safeIntegers ?? false });
+  return toPage(found, window, ordering, keyValuesOf(ordering), source.map);
+}
+
+/** Counts a root list's rows under the same filters. */
+export function rootCount(db: CatalogDatabase, source: Pick<PageSource<unknown>, 'from' | 'where'>): number {
+  const where = whereClause(source.where ?? []);
+  return Number((allRows(db, `SELECT COUNT(*) AS "n" FROM ${source.from} ${where.sql}`, where.params)[0]!).n);
+}
+
+export interface PartitionedSource<T> extends PageSource<T> {
+  /** SQL expression of the parent key, e.g. `v."ModelId"`. */
+  parent: string;
+  /** Called with every batch's nodes (e.g. to prime other loaders with columns selected alongside). */
+  onNodes?: (rows: RawRow[]) => void;
+}
+
+/** A loader of pages per parent id, for one ordering and window (one per distinct field arguments). */
+export function partitionedPageLoader<T>(db: CatalogDatabase, source: PartitionedSource<T>, ordering: Ordering, window: PageWindow): DataLoader<number, Page<T>> {
+  const { conditions, orderBy } = windowSql(ordering, window);
+  const where = whereClause([{ sql: `${source.parent} IN ${JSON_LIST}`, params: [] }, ...(source.where ?? []), ...conditions]);
+  const sql = `SELECT * FROM (SELECT ${source.select}, ${keyColumns(ordering)}, ${source.parent} AS "parentKey", ` +
+    `ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy}) AS "rowNumber" FROM ${source.from} ${where.sql}) ` +
+    `WHERE "rowNumber" <= ? ORDER BY "parentKey", "rowNumber"`;
+  const keyValues = keyValuesOf(ordering);
+  return new DataLoader(async (parents) => {
+    const found = allRows(db, sql, [JSON.stringify(parents), ...where.params, window.limit + 1], { safeIntegers: source.safeIntegers ?? false });
+    source.onNodes?.(found);
+    const byParent = new Map<number, RawRow[]>();
+    for (const row of found) {
+      const parent = Number(row.parentKey);
+      let list = byParent.get(parent);
+      if (!list) byParent.set(parent, (list = []));
+      list.push(row);
+    }
+    return parents.map((parent) => toPage(byParent.get(parent) ?? [], window, ordering, keyValues, source.map));
+  });
+}
+
+/**
+ * Per-parent page loaders memoised by their arguments: every parent that asks for the same page shape within a
+ * request shares one loader, and so one statement.
+ */
+export function partitionedPages<T>(db: CatalogDatabase, source: PartitionedSource<T>): (ordering: Ordering, window: PageWindow) => DataLoader<number, Page<T>> {
+  const made = new Map<string, DataLoader<number, Page<T>>>();
+  return (ordering, window) => {
+    const key = `${ordering.signature}|${JSON.stringify(window)}`;
+    let loader = made.get(key);
+    if (!loader) made.set(key, (loader = partitionedPageLoader(db, source, ordering, window)));
+    return loader;
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * Thumbnail facts and bytes, batched. List queries never read BLOB content: `meta` uses `length()` (SQLite reads
+ * it from the record header), and image pages prime it with the same columns. `head` reads a few leading bytes
+ * only when a client asks for the sniffed MIME type; `bytes` loads whole BLOBs for `base64`/`dataUri`, counted
+ * against a per-request budget.
+ */
+import DataLoader from 'dataloader';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { JSON_LIST } from '../db/sql.ts';
+import { AppError } from '../errors.ts';
+import { base64Length, SNIFF_BYTES, type ThumbnailMeta } from '../resolvers/thumbnails.ts';
+import { oneByKeyLoader, type RawRow } from './sql-batch.ts';
+
+/** Columns that describe an image's thumbnail without reading it; select them beside `i.*` columns. */
+export const THUMBNAIL_META_COLUMNS = `length(i."ThumbnailData") AS "thumbnailByteSize"`;
+
+export function metaFromImageRow(row: RawRow): ThumbnailMeta | null {
+  if (row.thumbnailByteSize === null || row.thumbnailByteSize === undefined) return null;
+  return {
+    imageId: Number(row.id),
+    byteSize: Number(row.thumbnailByteSize),
+    width: row.thumbnailWidth == null ? null : Number(row.thumbnailWidth),
+    height: row.thumbnailHeight == null ? null : Number(row.thumbnailHeight),
+    storedMimeType: (row.thumbnailMimeType as string | null) ?? null,
+  };
+}
+
+export interface ThumbnailLoaderOptions {
+  /** Most base64 characters one response may carry (`base64` and `dataUri` together). */
+  maxBase64Bytes: number;
+}
+
+export function createThumbnailLoaders(db: CatalogDatabase, options: ThumbnailLoaderOptions) {
+  let base64Remaining = options.maxBase64Bytes;
+  const meta = oneByKeyLoader(db, `SELECT i."Id" AS "key", i."Id" AS "id", ${THUMBNAIL_META_COLUMNS}, i."ThumbnailWidth" AS "thumbnailWidth",
+      i."ThumbnailHeight" AS "thumbnailHeight", i."ThumbnailMimeType" AS "thumbnailMimeType"
+    FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST}`, metaFromImageRow);
+  return {
+    meta: meta as DataLoader<number, ThumbnailMeta | null>,
+    /** Records what a page already read, so `thumbnail { … }` costs no statement of its own. */
+    primeFromImageRows(rows: readonly RawRow[]) {
+      for (const row of rows) meta.prime(Number(row.id), metaFromImageRow(row));
+    },
+    head: oneByKeyLoader(db, `SELECT i."Id" AS "key", substr(i."ThumbnailData", 1, ${SNIFF_BYTES}) AS "head"
+      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.head as Buffer),
+    bytes: oneByKeyLoader(db, `SELECT i."Id" AS "key", i."ThumbnailData" AS "bytes"
+      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.bytes as Buffer),
+    /** Reserves room for `byteSize` bytes as base64 in this response, or fails with LIMIT_EXCEEDED. */
+    reserveBase64(byteSize: number) {
+      const needed = base64Length(byteSize);
+      if (needed > base64Remaining) {
+        throw new AppError('LIMIT_EXCEEDED', `This response would carry more than ${options.maxBase64Bytes} bytes of base64 thumbnails. ` +
+          'Ask for fewer images, or use `thumbnail { url }` and fetch the bytes over HTTP.', { limit: options.maxBase64Bytes });
+      }
+      base64Remaining -= needed;
+    },
+  };
+}

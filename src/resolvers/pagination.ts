@@ -1,0 +1,173 @@
+/**
+ * Keyset (cursor) pagination shared by every connection: argument validation, opaque cursors and the SQL that
+ * pages through an ordering without OFFSET. Orderings are lists of sort keys ending with a unique id key, so every
+ * position is exact and stable.
+ */
+import { AppError } from '../errors.ts';
+import type { SqlFragment } from '../db/sql.ts';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+}
+
+export type SortDirection = 'ASC' | 'DESC';
+export type KeyValue = string | number;
+
+export interface SortKey {
+  /** Trusted SQL expression (never user text). */
+  sql: string;
+  direction: SortDirection;
+}
+
+export interface Ordering {
+  /** Identifies the ordering inside cursors, so a cursor from another ordering is rejected. */
+  signature: string;
+  /** The last key must be unique (the row id). */
+  keys: SortKey[];
+}
+
+export interface PageWindow {
+  /** `backward` pages come from `last`: query in reverse, then flip. */
+  direction: 'forward' | 'backward';
+  limit: number;
+  after: KeyValue[] | null;
+  before: KeyValue[] | null;
+}
+
+function checkCount(value: number | null | undefined, name: string, max: number): number | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isInteger(value) || value < 0) throw new AppError('BAD_USER_INPUT', `\`${name}\` must be a non-negative integer, got ${value}.`);
+  if (value > max) throw new AppError('LIMIT_EXCEEDED', `\`${name}\` is at most ${max} per page, got ${value}. Page through the rest with cursors.`, { max });
+  return value;
+}
+
+const CURSOR_PREFIX = 'dn1:';
+
+export function encodeCursor(ordering: Ordering, values: readonly KeyValue[]): string {
+  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([ordering.signature, ...values])}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string, ordering: Ordering, argName: string): KeyValue[] {
+  const invalid = (why: string) => new AppError('BAD_USER_INPUT', `\`${argName}\` is not a valid cursor for this list (${why}). ` +
+    'Use a cursor from this same query with the same orderBy.');
+  if (cursor.length > 2048 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid('malformed');
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(CURSOR_PREFIX)) throw invalid('malformed');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(CURSOR_PREFIX.length));
+  } catch {
+    throw invalid('malformed');
+  }
+  if (!Array.isArray(parsed) || parsed[0] !== ordering.signature) throw invalid('it belongs to another ordering');
+  const values = parsed.slice(1) as unknown[];
+  if (values.length !== ordering.keys.length || !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
+    throw invalid('malformed');
+  }
+  return values as KeyValue[];
+}
+
+/** Validates Relay arguments: first/last in 0…max (default `defaultSize`), never both. */
+export function pageWindow(args: PageArgs, ordering: Ordering, defaultSize = DEFAULT_PAGE_SIZE, max = MAX_PAGE_SIZE): PageWindow {
+  const first = checkCount(args.first, 'first', max);
+  const last = checkCount(args.last, 'last', max);
+  if (first !== null && last !== null) throw new AppError('BAD_USER_INPUT', 'Pass either `first` or `last`, not both.');
+  return {
+    direction: last !== null ? 'backward' : 'forward',
+    limit: last ?? first ?? defaultSize,
+    after: args.after ? decodeCursor(args.after, ordering, 'after') : null,
+    before: args.before ? decodeCursor(args.before, ordering, 'before') : null,
+  };
+}
+
+function flip(direction: SortDirection): SortDirection {
+  return direction === 'ASC' ? 'DESC' : 'ASC';
+}
+
+/**
+ * Rows strictly after (`side = 'after'`) or before the given key values in the ordering: the lexicographic
+ * comparison `(k1, k2, …) > (v1, v2, …)` spelled out so mixed directions work.
+ */
+export function keysetCondition(keys: readonly SortKey[], values: readonly KeyValue[], side: 'after' | 'before'): SqlFragment {
+  const alternatives: string[] = [];
+  const params: unknown[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const parts: string[] = [];
+    for (let j = 0; j < i; j++) {
+      parts.push(`${keys[j]!.sql} = ?`);
+      params.push(values[j]);
+    }
+    const ascending = keys[i]!.direction === 'ASC';
+    parts.push(`${keys[i]!.sql} ${ascending === (side === 'after') ? '>' : '<'} ?`);
+    params.push(values[i]);
+    alternatives.push(`(${parts.join(' AND ')})`);
+  }
+  return { sql: `(${alternatives.join(' OR ')})`, params };
+}
+
+export function orderByClause(keys: readonly SortKey[], reverse: boolean): string {
+  return keys.map((k) => `${k.sql} ${reverse ? flip(k.direction) : k.direction}`).join(', ');
+}
+
+/** The WHERE conditions and ORDER BY for one page window. */
+export function windowSql(ordering: Ordering, window: PageWindow): { conditions: SqlFragment[]; orderBy: string } {
+  const conditions: SqlFragment[] = [];
+  if (window.after) conditions.push(keysetCondition(ordering.keys, window.after, 'after'));
+  if (window.before) conditions.push(keysetCondition(ordering.keys, window.before, 'before'));
+  return { conditions, orderBy: orderByClause(ordering.keys, window.direction === 'backward') };
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Page<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+}
+
+/**
+ * Turns `limit + 1` rows fetched in query order into a page. `keyValues` reads a row's sort-key values (the same
+ * expressions as the ordering, selected as columns).
+ */
+export function toPage<R, T>(rows: R[], window: PageWindow, ordering: Ordering, keyValues: (row: R) => KeyValue[], node: (row: R) => T): Page<T> {
+  const hasMore = rows.length > window.limit;
+  const kept = hasMore ? rows.slice(0, window.limit) : rows;
+  if (window.direction === 'backward') kept.reverse();
+  const edges = kept.map((row) => ({ cursor: encodeCursor(ordering, keyValues(row)), node: node(row) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: window.direction === 'forward' ? hasMore : window.before !== null,
+      hasPreviousPage: window.direction === 'backward' ? hasMore : window.after !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** `k0, k1, …` column aliases for an ordering's key expressions, selected next to the row. */
+export function keyColumns(ordering: Ordering): string {
+  return ordering.keys.map((k, i) => `${k.sql} AS "k${i}"`).join(', ');
+}
+
+export function keyValuesOf(ordering: Ordering): (row: Record<string, unknown>) => KeyValue[] {
+  return (row) => ordering.keys.map((_, i) => {
+    const value = row[`k${i}`];
+    return typeof value === 'bigint' ? Number(value) : (value as KeyValue);
+  });
+}

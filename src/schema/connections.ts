@@ -1,0 +1,34 @@
+/**
+ * What every connection shares: `totalCount` (computed only when selected), page-size complexity, and turning a
+ * SQL page into the Relay shape with that count attached.
+ */
+import { builder } from './builder.ts';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { rootCount, rootPage, type PageSource } from '../loaders/pages.ts';
+import type DataLoader from 'dataloader';
+import { DEFAULT_PAGE_SIZE, pageWindow, type Ordering, type Page, type PageArgs, type PageWindow } from '../resolvers/pagination.ts';
+
+builder.globalConnectionField('totalCount', (t) => t.int({
+  description: 'Number of items in the whole list (all pages) under the same filters.',
+  resolve: (connection) => connection.totalCount(),
+}));
+
+/** Complexity of a connection field: what is selected under it costs once per requested item. */
+export function pageComplexity(args: { first?: number | null; last?: number | null }) {
+  return { field: 1, multiplier: Math.max(1, args.last ?? args.first ?? DEFAULT_PAGE_SIZE) };
+}
+
+export function withTotalCount<T>(page: Page<T>, totalCount: () => number | Promise<number>) {
+  return { ...page, totalCount };
+}
+
+/** A root list as a connection: one keyset page, and its count only if `totalCount` is selected. */
+export function rootConnection<T>(db: CatalogDatabase, source: PageSource<T>, ordering: Ordering, args: PageArgs) {
+  return withTotalCount(rootPage(db, source, ordering, pageWindow(args, ordering)), () => rootCount(db, source));
+}
+
+/** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */
+export async function nestedConnection<T>(pages: (ordering: Ordering, window: PageWindow) => DataLoader<number, Page<T>>,
+  ordering: Ordering, args: PageArgs, parentId: number, totalCount: () => Promise<number>) {
+  return withTotalCount(await pages(ordering, pageWindow(args, ordering)).load(parentId), totalCount);
+}

@@ -1,0 +1,124 @@
+/** ModelFile: a downloadable file of a version, its hashes, scans and local copy; and look-ups by hash. */
+import { FileFormat, FilePrecision, FileSizeType, readEnum, ScanResult } from '../db/enums.ts';
+import type { ModelFile } from '../generated/prisma/client.ts';
+import { MAX_HASHES_PER_CALL, parseHashBatch, parseHashQuery, type HashAlgorithm } from '../resolvers/hash-lookup.ts';
+import type { MatchedFile } from '../loaders/hashes.ts';
+import { builder } from './builder.ts';
+import { ModelVersionNode } from './model-version.ts';
+import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
+import { lookupKey } from './lookup.ts';
+
+const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
+  description: 'Hashes as upper-case hex, as Civitai publishes them.',
+  fields: (t) => ({
+    autoV1: t.string({ nullable: true, resolve: (f) => f.hashAutoV1?.toUpperCase() ?? null }),
+    autoV2: t.string({ nullable: true, resolve: (f) => f.hashAutoV2?.toUpperCase() ?? null }),
+    autoV3: t.string({ nullable: true, description: 'All 64 hex digits; Civitai shows the first 12.', resolve: (f) => f.hashAutoV3?.toUpperCase() ?? null }),
+    sha256: t.string({ nullable: true, resolve: (f) => f.hashSHA256?.toUpperCase() ?? null }),
+    crc32: t.string({ nullable: true, description: 'In Civitai\'s byte order (reversed from zlib\'s).', resolve: (f) => f.hashCRC32?.toUpperCase() ?? null }),
+    blake3: t.string({ nullable: true, resolve: (f) => f.hashBLAKE3?.toUpperCase() ?? null }),
+  }),
+});
+
+export const ModelFileNode = builder.prismaNode('ModelFile', {
+  id: { field: 'id' },
+  nullable: true,
+  fields: (t) => ({
+    databaseId: t.exposeInt('id'),
+    civitaiId: t.exposeInt('civitaiId', { nullable: true }),
+    fileName: t.exposeString('fileName'),
+    sizeKB: t.exposeFloat('sizeKB'),
+    fileType: t.exposeString('fileType', { description: 'Civitai\'s file type, e.g. "Model", "Training Data".' }),
+    isPrimary: t.exposeBoolean('isPrimary'),
+    format: t.field({ type: FileFormatEnum, resolve: (f) => readEnum(FileFormat, f.format) }),
+    precision: t.field({ type: FilePrecisionEnum, resolve: (f) => readEnum(FilePrecision, f.precision) }),
+    sizeType: t.field({ type: FileSizeTypeEnum, resolve: (f) => readEnum(FileSizeType, f.sizeType) }),
+    downloadUrl: t.exposeString('downloadUrl', { nullable: true }),
+    pickleScanResult: t.field({ type: ScanResultEnum, resolve: (f) => readEnum(ScanResult, f.pickleScanResult) }),
+    pickleScanMessage: t.exposeString('pickleScanMessage', { nullable: true }),
+    virusScanResult: t.field({ type: ScanResultEnum, resolve: (f) => readEnum(ScanResult, f.virusScanResult) }),
+    scannedAt: t.expose('scannedAt', { type: 'DateTime', nullable: true }),
+    hashes: t.field({ type: FileHashes, resolve: (f) => f }),
+    localPath: t.exposeString('localPath', { nullable: true }),
+    isLocalFileValid: t.exposeBoolean('isLocalFileValid'),
+    localFileVerifiedAt: t.expose('localFileVerifiedAt', { type: 'DateTime', nullable: true }),
+    isSecure: t.boolean({
+      description: 'Both the pickle scan and the virus scan succeeded.',
+      resolve: (f) => readEnum(ScanResult, f.pickleScanResult) === 'Success' && readEnum(ScanResult, f.virusScanResult) === 'Success',
+    }),
+  }),
+});
+
+/** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
+builder.prismaObjectFields(ModelFileNode, (t) => ({
+  version: t.field({
+    type: ModelVersionNode,
+    resolve: async (f, _args, ctx) => (await ctx.loaders.versions.byId.load(f.modelVersionId))!,
+  }),
+}));
+
+interface HashMatchShape {
+  hash: string;
+  matches: MatchedFile[];
+}
+
+const HashMatch = builder.objectRef<HashMatchShape>('HashMatch').implement({
+  description: 'The result for one looked-up hash.',
+  fields: (t) => ({
+    hash: t.exposeString('hash', { description: 'The hash as it was asked for.' }),
+    algorithm: t.field({
+      type: HashAlgorithmEnum,
+      nullable: true,
+      description: 'The algorithm `file` matched under; null when nothing matched.',
+      resolve: (m) => m.matches[0]?.algorithm ?? null,
+    }),
+    file: t.field({
+      type: ModelFileNode,
+      nullable: true,
+      description: 'The best match: a present local file first, then the oldest row.',
+      resolve: (m) => m.matches[0]?.file ?? null,
+    }),
+    files: t.field({
+      type: [ModelFileNode],
+      description: 'Every file with this hash (the same version can be downloaded twice).',
+      resolve: (m) => m.matches.map((match) => match.file),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  modelFile: t.prismaField({
+    type: ModelFileNode,
+    nullable: true,
+    args: { id: t.arg.id(), databaseId: t.arg.int() },
+    resolve: (query, _root, args, ctx) => {
+      const key = lookupKey('modelFile', 'ModelFile', args);
+      return ctx.db.prisma.modelFile.findUnique({ ...query, where: { id: key.id! } });
+    },
+  }),
+  fileByHash: t.field({
+    type: ModelFileNode,
+    nullable: true,
+    description: 'The file with this hash, case-insensitive. The algorithm follows from the length unless given.',
+    args: { hash: t.arg.string({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
+    resolve: async (_root, args, ctx) => {
+      const matches = await ctx.loaders.hashes.byQuery.load(parseHashQuery(args.hash, args.algorithm as HashAlgorithm | null));
+      return matches[0]?.file ?? null;
+    },
+  }),
+  filesByHashes: t.field({
+    type: [HashMatch],
+    description: `Looks up to ${MAX_HASHES_PER_CALL} hashes at once; results keep the input order.`,
+    args: { hashes: t.arg.stringList({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
+    complexity: (args) => ({ field: 1, multiplier: Math.max(1, Math.min(args.hashes.length, MAX_HASHES_PER_CALL)) }),
+    resolve: async (_root, args, ctx) => {
+      const queries = parseHashBatch(args.hashes, args.algorithm as HashAlgorithm | null);
+      const results = await ctx.loaders.hashes.byQuery.loadMany(queries);
+      return queries.map((query, i) => {
+        const result = results[i];
+        if (result instanceof Error) throw result;
+        return { hash: query.input, matches: result ?? [] };
+      });
+    },
+  }),
+}));

@@ -1,0 +1,21 @@
+/** TriggerWord: a word that activates a version (LoRA, embedding) in a prompt. */
+import { builder } from './builder.ts';
+import { ModelVersionNode } from './model-version.ts';
+
+export const TriggerWordNode = builder.prismaNode('TriggerWord', {
+  id: { field: 'id' },
+  nullable: true,
+  fields: (t) => ({
+    databaseId: t.exposeInt('id'),
+    word: t.exposeString('word'),
+    order: t.exposeInt('order'),
+  }),
+});
+
+/** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
+builder.prismaObjectFields(TriggerWordNode, (t) => ({
+  version: t.field({
+    type: ModelVersionNode,
+    resolve: async (w, _args, ctx) => (await ctx.loaders.versions.byId.load(w.modelVersionId))!,
+  }),
+}));

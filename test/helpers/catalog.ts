@@ -1,0 +1,41 @@
+/**
+ * A migrated, seeded catalog file in a temp data directory, plus a direct read-only SQL connection to check API
+ * answers against what the database says.
+ */
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll } from 'vitest';
+import { databasePathIn } from '../../src/db/data-dir.ts';
+import { migrateDatabase } from '../../src/db/migrations.ts';
+import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '../../src/seed/catalog-generator.ts';
+import { tempDir } from './temp.ts';
+
+export interface SeededCatalog {
+  dataDir: string;
+  databasePath: string;
+  summary: SeedSummary;
+  /** Direct SQL, read-only, integers as bigint where asked. */
+  sql: Database.Database;
+}
+
+export async function seededCatalog(size: Partial<CatalogSize> = {}, seed = 1): Promise<SeededCatalog> {
+  const dataDir = path.join(tempDir('dn-catalog-'), 'data');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dataDir, { recursive: true });
+  const databasePath = databasePathIn(dataDir);
+  await migrateDatabase(databasePath);
+  const summary = await seedCatalog(databasePath, { ...TEST_CATALOG, ...size }, seed);
+  const sql = new Database(databasePath, { readonly: true });
+  afterAll(() => sql.close());
+  return { dataDir, databasePath, summary, sql };
+}
+
+/** Throws with the GraphQL errors when a response has any; returns its data. */
+export function dataOf<T>(response: { data?: T | null; errors?: { message: string }[] }): T {
+  if (response.errors?.length) throw new Error(`GraphQL errors: ${response.errors.map((e) => e.message).join('; ')}`);
+  return response.data as T;
+}
+
+export function firstErrorCode(response: { errors?: { extensions?: Record<string, unknown> }[] }): unknown {
+  return response.errors?.[0]?.extensions?.code;
+}

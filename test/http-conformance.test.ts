@@ -1,0 +1,63 @@
+/**
+ * GraphQL over HTTP conformance (the `graphql-http` audit suite) and the query-shape limits, against a real
+ * server on 127.0.0.1.
+ */
+import { serverAudits } from 'graphql-http';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { QUERY_LIMITS } from '../src/resolvers/query-limits.ts';
+import { firstErrorCode, seededCatalog } from './helpers/catalog.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  const catalog = await seededCatalog({ models: 5, thumbnails: 'none' });
+  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath });
+});
+
+describe('graphql-http audit', () => {
+  it('passes every required audit (MUST); SHOULD/MAY findings are reported', async () => {
+    const failures: string[] = [];
+    const warnings: string[] = [];
+    for (const audit of serverAudits({ url: server.url })) {
+      const result = await audit.fn();
+      if (result.status === 'error') failures.push(`${audit.name}: ${result.reason}`);
+      if (result.status === 'warn') warnings.push(`${audit.name}: ${result.reason}`);
+    }
+    if (warnings.length > 0) console.info(`graphql-http recommendations not followed:\n  ${warnings.join('\n  ')}`);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('query limits sized for Relay shapes', () => {
+  it('runs a rich nested page of 100 models', async () => {
+    const response = await server.graphql(`{ models(first: 100) { totalCount pageInfo { endCursor } edges { cursor node { id name creator { username } tags { name }
+      versions(first: 5) { totalCount nodes { name files { fileName hashes { sha256 autoV2 } } triggerWords { word }
+        images(first: 3) { nodes { url width height thumbnail { url byteSize } } } } } } } } }`);
+    expect(response.errors).toBeUndefined();
+  });
+
+  it('refuses pages of pages that multiply past the complexity limit, naming it', async () => {
+    const response = await server.graphql(`{ models(first: 100) { nodes { versions(first: 100) { nodes { images(first: 100) { nodes { url prompt seed } } } } } } }`);
+    expect(firstErrorCode(response)).toBe('LIMIT_EXCEEDED');
+    expect(response.errors?.[0]?.message).toMatch(new RegExp(`complexity \\d+ exceeds the limit of ${QUERY_LIMITS.complexity}`));
+  });
+
+  it('refuses documents that are too deep', async () => {
+    let selection = 'id';
+    for (let i = 0; i < 10; i++) selection = `model { versions(first: 1) { nodes { ${selection} } } }`;
+    const response = await server.graphql(`{ modelVersion(databaseId: 1) { ${selection} } }`);
+    expect(firstErrorCode(response)).toBe('LIMIT_EXCEEDED');
+    expect(response.errors?.[0]?.message).toMatch(/depth \d+ exceeds the limit/);
+  });
+
+  it('refuses alias bombs and token floods before execution', async () => {
+    const aliases = Array.from({ length: QUERY_LIMITS.aliases + 1 }, (_, i) => `a${i}: health { ok }`).join(' ');
+    const tooManyAliases = await server.graphql(`{ ${aliases} }`);
+    expect(firstErrorCode(tooManyAliases)).toBe('LIMIT_EXCEEDED');
+    expect(tooManyAliases.errors?.[0]?.message).toMatch(/Aliases limit of \d+ exceeded/);
+    const flood = await server.graphql(`{ health { ${'ok '.repeat(QUERY_LIMITS.tokens)} } }`);
+    expect(firstErrorCode(flood)).toBe('LIMIT_EXCEEDED');
+    expect(flood.errors?.[0]?.message).toMatch(/Token limit of \d+ exceeded/);
+  });
+});

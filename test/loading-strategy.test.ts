@@ -1,0 +1,128 @@
+/**
+ * The point of the read API: a realistic nested page costs the same small number of SQL statements whatever its
+ * size (no N+1), never reads thumbnail BLOBs, and every look-up is served by an index.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HASH_ALGORITHMS, HASH_MATCH_SQL } from '../src/resolvers/hash-lookup.ts';
+import { modelFilterSql, modelOrdering } from '../src/resolvers/model-query.ts';
+import { utcTimestampSql } from '../src/db/timestamps.ts';
+import { graphql } from '../src/generated/graphql/index.ts';
+import { dataOf, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let catalog: SeededCatalog;
+let server: TestServer;
+const statements: string[] = [];
+
+beforeAll(async () => {
+  catalog = await seededCatalog();
+  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+});
+
+const NESTED_PAGE = graphql(`query NestedModelsPage($n: Int!) {
+  models(first: $n) {
+    edges { cursor node {
+      databaseId name type
+      creator { username }
+      tags { normalizedName }
+      versions(first: 5) { nodes {
+        databaseId name baseModel
+        files { fileName hashes { sha256 } }
+        images(first: 3) { nodes { databaseId url thumbnail { url } } }
+        triggerWords { word }
+      } }
+    } }
+  }
+}`);
+
+function utc(stored: string): string {
+  return new Date(stored.replace(' ', 'T').replace(/(\.\d{3})\d+/, '$1')).toISOString();
+}
+
+/** What the page must contain, assembled from direct SQL. */
+function expectedPage(n: number) {
+  const sql = catalog.sql;
+  const models = (sql.prepare(`SELECT Id, Name, Type, CreatedAt, CreatorId FROM Models`).all() as { Id: number; Name: string; Type: string; CreatedAt: string; CreatorId: number | null }[])
+    .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id).slice(0, n);
+  return models.map((m) => ({
+    databaseId: m.Id,
+    name: m.Name,
+    type: m.Type,
+    creator: m.CreatorId === null ? null : { username: sql.prepare(`SELECT Username FROM Creators WHERE Id = ?`).pluck().get(m.CreatorId) },
+    tags: (sql.prepare(`SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = ? ORDER BY t.NormalizedName`).pluck().all(m.Id) as string[]).map((normalizedName) => ({ normalizedName })),
+    versions: {
+      nodes: (sql.prepare(`SELECT Id, Name, BaseModel, CreatedAt FROM ModelVersions WHERE ModelId = ?`).all(m.Id) as { Id: number; Name: string; BaseModel: string; CreatedAt: string }[])
+        .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id).slice(0, 5)
+        .map((v) => ({
+          databaseId: v.Id,
+          name: v.Name,
+          baseModel: v.BaseModel,
+          files: (sql.prepare(`SELECT FileName, upper(HashSHA256) AS sha FROM ModelFiles WHERE ModelVersionId = ? ORDER BY IsPrimary DESC, Id`).all(v.Id) as { FileName: string; sha: string }[])
+            .map((f) => ({ fileName: f.FileName, hashes: { sha256: f.sha } })),
+          images: {
+            nodes: (sql.prepare(`SELECT Id, Url, ThumbnailData IS NOT NULL AS has FROM ModelImages WHERE ModelVersionId = ? ORDER BY SortOrder, Id LIMIT 3`).all(v.Id) as { Id: number; Url: string; has: number }[])
+              .map((i) => ({ databaseId: i.Id, url: i.Url, thumbnail: i.has ? { url: `${server.origin}/thumbnails/${i.Id}` } : null })),
+          },
+          triggerWords: (sql.prepare(`SELECT Word FROM TriggerWords WHERE ModelVersionId = ? ORDER BY "Order"`).pluck().all(v.Id) as string[]).map((word) => ({ word })),
+        })),
+    },
+  }));
+}
+
+async function runPage(n: number) {
+  statements.length = 0;
+  const data = dataOf(await server.graphql(NESTED_PAGE, { n }));
+  return { nodes: data.models.edges.map((e) => e.node), statements: [...statements] };
+}
+
+describe('a nested page of models', () => {
+  it('issues the same few statements for 5 and for 50 models, and returns what the database holds', async () => {
+    const small = await runPage(5);
+    const large = await runPage(50);
+    expect(small.statements.length).toBeLessThanOrEqual(8);
+    expect(large.statements.length).toBe(small.statements.length);
+    expect(small.nodes).toEqual(expectedPage(5));
+    expect(large.nodes).toEqual(expectedPage(50));
+  });
+
+  it('never reads thumbnail bytes for a list (only their length)', async () => {
+    const { statements: sqls } = await runPage(20);
+    const readsBlob = sqls.filter((sql) => /ThumbnailData/.test(sql.replace(/length\(i\."ThumbnailData"\)/g, '')));
+    expect(readsBlob).toEqual([]);
+  });
+
+  it('counts with scoped GROUP BYs, never a whole-table count, when totalCount is nested', async () => {
+    statements.length = 0;
+    dataOf(await server.graphql(`{ models(first: 10) { nodes { versions(first: 1) { totalCount } } } }`));
+    const counts = statements.filter((sql) => /COUNT\(/.test(sql));
+    expect(counts).toHaveLength(1);
+    expect(counts[0]).toMatch(/WHERE v\."ModelId" IN \(SELECT value FROM json_each\(\?\)\) GROUP BY/);
+  });
+});
+
+describe('index use', () => {
+  const plan = (sql: string, ...params: unknown[]) =>
+    (catalog.sql.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+
+  it.each(HASH_ALGORITHMS)('looks %s hashes up through an index', (algorithm) => {
+    expect(plan(`SELECT f.* FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN (SELECT value FROM json_each(?))`, '["AB"]'))
+      .toMatch(/SEARCH f USING INDEX IX_ModelFiles_Hash\w+/);
+  });
+
+  it('serves the default model order and creation-time filters from the UTC expression index', () => {
+    const ordering = modelOrdering(null);
+    expect(plan(`SELECT m.* FROM "Models" m ORDER BY ${ordering.keys.map((k) => `${k.sql} ${k.direction}`).join(', ')} LIMIT 21`))
+      .toMatch(/SCAN m USING INDEX IX_Models_CreatedAtUtc/);
+    const [after] = modelFilterSql({ createdAfter: new Date('2025-01-01T00:00:00Z') });
+    expect(plan(`SELECT m.* FROM "Models" m WHERE ${after!.sql}`, ...after!.params)).toMatch(/USING INDEX IX_Models_CreatedAtUtc/);
+    expect(after!.sql).toContain(utcTimestampSql('m."CreatedAt"'));
+  });
+
+  it('filters by type, tag and creator through indexes', () => {
+    for (const filter of [{ types: ['LORA'] }, { tags: ['style'] }, { creator: 'creator_1' }, { baseModels: ['SD15'] }]) {
+      const fragments = modelFilterSql(filter);
+      const detail = plan(`SELECT m."Id" FROM "Models" m WHERE ${fragments.map((f) => f.sql).join(' AND ')}`, ...fragments.flatMap((f) => f.params));
+      expect(detail, JSON.stringify(filter)).toMatch(/USING (COVERING )?INDEX (IX_|sqlite_autoindex)/);
+    }
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Thumbnails: the HTTP route (real Content-Type, strong ETag, 304, HEAD, clean errors) and the GraphQL fields
+ * (absolute URL, sniffed MIME type, base64/dataUri from one batched statement, per-response budget).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sniffImageMimeType } from '../src/resolvers/thumbnails.ts';
+import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let catalog: SeededCatalog;
+let server: TestServer;
+const statements: string[] = [];
+
+interface ThumbRow { Id: number; ThumbnailData: Buffer; ThumbnailMimeType: string; ThumbnailWidth: number; ThumbnailHeight: number }
+
+beforeAll(async () => {
+  catalog = await seededCatalog();
+  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+});
+
+const withThumbnail = () => catalog.sql.prepare(`SELECT Id, ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight FROM ModelImages WHERE ThumbnailData IS NOT NULL ORDER BY Id`).all() as ThumbRow[];
+/** A row whose stored MIME type disagrees with its bytes (the seed plants some). */
+const mislabelled = () => withThumbnail().find((r) => sniffImageMimeType(r.ThumbnailData) !== r.ThumbnailMimeType)!;
+
+describe('GET /thumbnails/:id', () => {
+  it('serves the bytes with the sniffed Content-Type, a strong ETag and cache headers', async () => {
+    const row = mislabelled();
+    expect(row).toBeDefined();
+    const response = await fetch(`${server.origin}/thumbnails/${row.Id}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(sniffImageMimeType(row.ThumbnailData));
+    expect(response.headers.get('content-length')).toBe(String(row.ThumbnailData.length));
+    expect(response.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+    expect(response.headers.get('cache-control')).toMatch(/max-age=\d+/);
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(row.ThumbnailData);
+  });
+
+  it('answers 304 to a matching If-None-Match (strong, weak or in a list) and 200 otherwise', async () => {
+    const row = withThumbnail()[0]!;
+    const url = `${server.origin}/thumbnails/${row.Id}`;
+    const etag = (await fetch(url)).headers.get('etag')!;
+    for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+      const response = await fetch(url, { headers: { 'if-none-match': ifNoneMatch } });
+      expect(response.status, ifNoneMatch).toBe(304);
+      expect(response.headers.get('etag')).toBe(etag);
+      expect((await response.arrayBuffer()).byteLength).toBe(0);
+    }
+    expect((await fetch(url, { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
+  });
+
+  it('answers HEAD with the headers and no body', async () => {
+    const row = withThumbnail()[1]!;
+    const response = await fetch(`${server.origin}/thumbnails/${row.Id}`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe(String(row.ThumbnailData.length));
+    expect((await response.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('gives clean coded errors for unknown ids, images without thumbnail, bad ids and other methods', async () => {
+    const without = catalog.sql.prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`).pluck().get() as number;
+    for (const [path, status, code] of [['/thumbnails/99999999', 404, 'NOT_FOUND'], [`/thumbnails/${without}`, 404, 'NOT_FOUND'], ['/thumbnails/abc', 400, 'BAD_USER_INPUT'], ['/thumbnails/-1', 400, 'BAD_USER_INPUT'], ['/thumbnails/', 400, 'BAD_USER_INPUT']] as const) {
+      const response = await fetch(`${server.origin}${path}`);
+      expect(response.status, path).toBe(status);
+      expect(await response.json()).toMatchObject({ error: { code } });
+    }
+    const post = await fetch(`${server.origin}/thumbnails/1`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('ModelImage.thumbnail', () => {
+  it('describes the stored thumbnail, with an absolute URL and the sniffed MIME type; null without one', async () => {
+    const row = mislabelled();
+    const without = catalog.sql.prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`).pluck().get() as number;
+    const data = dataOf(await server.graphql<Record<string, { thumbnail: Record<string, unknown> | null }>>(`query($a: Int, $b: Int) {
+      a: modelImage(databaseId: $a) { thumbnail { url mimeType width height byteSize base64 dataUri } }
+      b: modelImage(databaseId: $b) { thumbnail { url } } }`, { a: row.Id, b: without }));
+    const mime = sniffImageMimeType(row.ThumbnailData)!;
+    expect(data.a!.thumbnail).toEqual({
+      url: `${server.origin}/thumbnails/${row.Id}`,
+      mimeType: mime,
+      width: row.ThumbnailWidth,
+      height: row.ThumbnailHeight,
+      byteSize: row.ThumbnailData.length,
+      base64: row.ThumbnailData.toString('base64'),
+      dataUri: `data:${mime};base64,${row.ThumbnailData.toString('base64')}`,
+    });
+    expect(data.b!.thumbnail).toBeNull();
+    const response = await fetch((data.a!.thumbnail as { url: string }).url);
+    expect(Buffer.from(await response.arrayBuffer())).toEqual(row.ThumbnailData);
+  });
+
+  it('loads the bytes of every image in a response with one statement', async () => {
+    statements.length = 0;
+    const data = dataOf(await server.graphql<{ modelVersions: { nodes: { images: { nodes: { databaseId: number; thumbnail: { base64: string } | null }[] } }[] } }>(
+      '{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { base64 } } } } } }'));
+    const reads = statements.filter((sql) => /"ThumbnailData" AS "bytes"/.test(sql));
+    expect(reads).toHaveLength(1);
+    const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
+    expect(images.length).toBeGreaterThan(20);
+    for (const image of images.filter((i) => i.thumbnail)) {
+      const bytes = catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?').pluck().get(image.databaseId) as Buffer;
+      expect(image.thumbnail!.base64).toBe(bytes.toString('base64'));
+    }
+  });
+});
+
+describe('base64 budget', () => {
+  it('refuses a response that would carry more base64 than configured, with LIMIT_EXCEEDED', async () => {
+    const small = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath, maxBase64Bytes: 600 });
+    const response = await small.graphql('{ modelVersions(first: 20) { nodes { images(first: 5) { nodes { thumbnail { dataUri } } } } } }');
+    expect(firstErrorCode(response)).toBe('LIMIT_EXCEEDED');
+    expect(response.errors?.[0]?.message).toMatch(/more than 600 bytes of base64/);
+    const fine = await small.graphql('{ modelVersions(first: 20) { nodes { images(first: 5) { nodes { thumbnail { url byteSize } } } } } }');
+    expect(fine.errors).toBeUndefined();
+  });
+});
