@@ -2,8 +2,9 @@
  * Runtime configuration from flags and environment, resolved once at start-up. Flags win over the environment,
  * which wins over defaults.
  */
+import path from 'node:path';
 import { AppError } from './errors.ts';
-import { databasePathIn, resolveDataDir } from './db/data-dir.ts';
+import { currentPlatformEnvironment, databasePathIn, resolveDataDir } from './db/data-dir.ts';
 
 export interface ServerConfig {
   host: string;
@@ -15,6 +16,20 @@ export interface ServerConfig {
   graphiql: boolean;
   /** Most base64 thumbnail bytes in one GraphQL response (`thumbnail { base64 dataUri }`). */
   maxBase64Bytes: number;
+  /** Largest thumbnail `setImageThumbnail` accepts, in bytes. */
+  maxThumbnailUploadBytes: number;
+  /** When set, every mutation needs `Authorization: Bearer <token>`; required to listen beyond loopback. */
+  apiToken: string | null;
+  /** Folders the server may touch on disk (local files, scans); nothing outside them. */
+  libraryRoots: string[];
+  civitai: CivitaiSettings;
+}
+
+export interface CivitaiSettings {
+  /** https://civitai.com by default; any mirror with the same API works (e.g. https://civitai.red). */
+  baseUrl: string;
+  apiKey: string | null;
+  timeoutMs: number;
 }
 
 export interface ServerFlags {
@@ -35,6 +50,33 @@ export function parsePort(raw: string, source: string): number {
 }
 
 export const DEFAULT_MAX_BASE64_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES = 2 * 1024 * 1024;
+export const MIN_API_TOKEN_LENGTH = 16;
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseApiToken(raw: string | undefined): string | null {
+  const token = raw?.trim();
+  if (!token) return null;
+  if (token.length < MIN_API_TOKEN_LENGTH) {
+    throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_API_TOKEN must be at least ${MIN_API_TOKEN_LENGTH} characters (use a random string).`);
+  }
+  return token;
+}
+
+/** DIFFUSION_NEXUS_LIBRARY_ROOTS: folders separated by the platform's path delimiter (`:` or `;`). */
+export function parseLibraryRoots(raw: string | undefined): string[] {
+  return (raw ?? '').split(path.delimiter).map((root) => root.trim()).filter((root) => root !== '').map((root) => path.resolve(root));
+}
+
+export function resolveCivitaiSettings(env: Env = process.env): CivitaiSettings {
+  const baseUrl = (env.CIVITAI_BASE_URL?.trim() || 'https://civitai.com').replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/]+/.test(baseUrl)) throw new AppError('BAD_USER_INPUT', `CIVITAI_BASE_URL must be an http(s) URL, got "${baseUrl}".`);
+  return {
+    baseUrl,
+    apiKey: env.CIVITAI_API_KEY?.trim() || null,
+    timeoutMs: parsePositiveInt(env.CIVITAI_TIMEOUT_MS, 'CIVITAI_TIMEOUT_MS', 30_000),
+  };
+}
 
 export function parsePositiveInt(raw: string | undefined, source: string, fallback: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -50,8 +92,8 @@ export function parseBooleanSetting(raw: string | undefined, fallback: boolean):
   return !/^(0|false|no|off)$/i.test(raw.trim());
 }
 
-export function resolveServerConfig(flags: ServerFlags = {}, env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
-  const dataDir = resolveDataDir({ flag: flags.dataDir });
+export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.env): ServerConfig {
+  const dataDir = resolveDataDir({ flag: flags.dataDir }, { ...currentPlatformEnvironment(), env });
   const portText = flags.port ?? env.PORT;
   return {
     host: flags.host ?? env.HOST ?? DEFAULT_HOST,
@@ -61,5 +103,9 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Readonly<Recor
     development: env.NODE_ENV === 'development',
     graphiql: parseBooleanSetting(env.DIFFUSION_NEXUS_GRAPHIQL, true),
     maxBase64Bytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_BASE64_BYTES, 'DIFFUSION_NEXUS_MAX_BASE64_BYTES', DEFAULT_MAX_BASE64_BYTES),
+    maxThumbnailUploadBytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES, 'DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES', DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES),
+    apiToken: parseApiToken(env.DIFFUSION_NEXUS_API_TOKEN),
+    libraryRoots: parseLibraryRoots(env.DIFFUSION_NEXUS_LIBRARY_ROOTS),
+    civitai: resolveCivitaiSettings(env),
   };
 }

@@ -52,6 +52,26 @@ describe('HTTP server', () => {
   });
 });
 
+describe('request size', () => {
+  it('answers 413 with LIMIT_EXCEEDED when the declared body is too large', async () => {
+    const { request } = await import('node:http');
+    const { MAX_REQUEST_BYTES } = await import('../src/server/app.ts');
+    const server = await startTestServer();
+    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(MAX_REQUEST_BYTES + 1) } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.write('{"query":');
+      req.end();
+    });
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body)).toMatchObject({ errors: [{ extensions: { code: 'LIMIT_EXCEEDED' } }] });
+  });
+});
+
 describe('error masking', () => {
   const located = (original: Error) => new GraphQLError(original.message, { path: ['health'], originalError: original });
 

@@ -7,8 +7,9 @@ import { serveCommand } from './commands/serve.ts';
 import { migrateCommand, statusCommand } from './commands/migrate.ts';
 import { migrationCreateCommand } from './commands/migration-create.ts';
 import { seedCommand } from './commands/seed.ts';
+import { importCommand } from './commands/import.ts';
 
-export const COMMANDS: readonly CliCommand[] = [serveCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand];
+export const COMMANDS: readonly CliCommand[] = [serveCommand, importCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand];
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -20,6 +20,7 @@ export interface SchemaTypes {
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     BigInt: { Input: bigint; Output: bigint | number | string };
+    JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string | number };
   };
   DefaultFieldNullability: false;

@@ -1,5 +1,12 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import type { Loaders } from '../loaders/index.ts';
+import type { CivitaiClient } from '../resolvers/civitai/client.ts';
+
+/** Settings resolvers need, fixed at start-up. */
+export interface ResolverSettings {
+  libraryRoots: readonly string[];
+  maxThumbnailUploadBytes: number;
+}
 
 /** What every resolver receives. Built per request by the server. */
 export interface GraphQLContext {
@@ -7,4 +14,8 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** `http://host:port` from the request's Host header (for absolute URLs), or null when absent or unusable. */
   origin: string | null;
+  /** Whether this request may run mutations (no API token configured, or the right Bearer token sent). */
+  canWrite: boolean;
+  civitai: CivitaiClient;
+  settings: ResolverSettings;
 }

@@ -11,7 +11,10 @@ import './model-image.ts';
 import './creator.ts';
 import './tag.ts';
 import './trigger-word.ts';
+import './mutation-results.ts';
+import './civitai-import.ts';
 
 builder.queryType({});
+builder.mutationType({});
 
 export const schema = builder.toSchema();

@@ -7,6 +7,8 @@ import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
 import { lookupKey } from './lookup.ts';
+import { idOf } from './mutation-results.ts';
+import { linkLocalFile, unlinkLocalFile } from '../resolvers/catalog-edits.ts';
 
 const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
   description: 'Hashes as upper-case hex, as Civitai publishes them.',
@@ -119,6 +121,34 @@ builder.queryFields((t) => ({
         if (result instanceof Error) throw result;
         return { hash: query.input, matches: result ?? [] };
       });
+    },
+  }),
+}));
+
+const FileHashesInput = builder.inputType('FileHashesInput', {
+  description: 'Hashes of a local file (hex, any case). They must agree with the catalog\'s, and fill the ones it lacks.',
+  fields: (t) => ({ autoV1: t.string(), autoV2: t.string(), autoV3: t.string(), sha256: t.string(), crc32: t.string(), blake3: t.string() }),
+});
+
+builder.mutationFields((t) => ({
+  linkLocalFile: t.prismaField({
+    type: ModelFileNode,
+    description: 'Records where this file is on disk. The path must be inside DIFFUSION_NEXUS_LIBRARY_ROOTS and exist.',
+    args: { fileId: t.arg.id({ required: true }), path: t.arg.string({ required: true }), hashes: t.arg({ type: FileHashesInput }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = idOf(String(args.fileId), 'ModelFile');
+      await linkLocalFile(ctx.db, id, args.path, args.hashes ?? {}, ctx.settings.libraryRoots);
+      return ctx.db.prisma.modelFile.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  unlinkLocalFile: t.prismaField({
+    type: ModelFileNode,
+    description: 'Forgets the local copy (the file on disk is not touched).',
+    args: { fileId: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.fileId), 'ModelFile');
+      unlinkLocalFile(ctx.db, id);
+      return ctx.db.prisma.modelFile.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
 }));

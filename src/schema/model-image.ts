@@ -14,6 +14,8 @@ import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 import { NsfwLevelEnum } from './enums.ts';
 import { lookupKey } from './lookup.ts';
+import { DeletedNode, idOf } from './mutation-results.ts';
+import { deleteModelImage, setImageThumbnail } from '../resolvers/catalog-edits.ts';
 
 const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
   description: 'The small preview stored in the database. `url` is cheap; `base64`/`dataUri` carry the bytes in the response.',
@@ -134,6 +136,28 @@ builder.queryFields((t) => ({
       // CivitaiId is not unique for images (the same image can belong to two versions): take the oldest row.
       if (key.key) return ctx.db.prisma.modelImage.findFirst({ ...query, where: { civitaiId: key.value }, orderBy: { id: 'asc' } });
       return ctx.db.prisma.modelImage.findUnique({ ...query, where: { id: key.id } });
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  setImageThumbnail: t.prismaField({
+    type: ModelImageNode,
+    description: 'Stores a thumbnail (base64 or a data: URI of a WebP/PNG/JPEG/GIF/AVIF image, at most DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES).',
+    args: { imageId: t.arg.id({ required: true }), base64: t.arg.string({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = idOf(String(args.imageId), 'ModelImage');
+      await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
+      return ctx.db.prisma.modelImage.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  deleteModelImage: t.field({
+    type: DeletedNode,
+    args: { imageId: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => {
+      const databaseId = idOf(String(args.imageId), 'ModelImage');
+      deleteModelImage(ctx.db, databaseId);
+      return { type: 'ModelImage' as const, databaseId };
     },
   }),
 }));

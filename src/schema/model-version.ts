@@ -11,6 +11,8 @@ import { ModelNode } from './model.ts';
 import { pageComplexity, rootConnection, withTotalCount } from './connections.ts';
 import { BaseModelEnum, ModelTypeEnum, OrderDirectionEnum } from './enums.ts';
 import { lookupKey } from './lookup.ts';
+import { idOf } from './mutation-results.ts';
+import { setTriggerWords } from '../resolvers/catalog-edits.ts';
 
 export const ModelVersionOrderFieldEnum = builder.enumType('ModelVersionOrderField', {
   values: {
@@ -136,4 +138,17 @@ builder.queryFields((t) => ({
       return rootConnection(ctx.db, source, ordering, args);
     },
   }, ModelVersionConnection),
+}));
+
+builder.mutationFields((t) => ({
+  setTriggerWords: t.prismaField({
+    type: ModelVersionNode,
+    description: 'Replaces the version\'s trigger words, in this order. Protected from later syncs.',
+    args: { versionId: t.arg.id({ required: true }), words: t.arg.stringList({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.versionId), 'ModelVersion');
+      setTriggerWords(ctx.db, id, args.words);
+      return ctx.db.prisma.modelVersion.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
 }));

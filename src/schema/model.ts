@@ -13,6 +13,8 @@ import {
   BaseModelEnum, CommercialUseEnum, DataSourceEnum, ModelModeEnum, ModelTypeEnum, NsfwFilterEnum, OrderDirectionEnum, TagsModeEnum,
 } from './enums.ts';
 import { lookupKey } from './lookup.ts';
+import { DeletedNode, idOf } from './mutation-results.ts';
+import { deleteModel, setModelTags, updateModel } from '../resolvers/catalog-edits.ts';
 
 export const ModelOrderFieldEnum = builder.enumType('ModelOrderField', {
   description: 'Sort keys for model lists. Ties always break on the model id, so pages never skip or repeat.',
@@ -139,4 +141,48 @@ builder.queryFields((t) => ({
     resolve: (_root, args, ctx) => rootConnection(ctx.db, { ...MODEL_SOURCE, where: modelFilterSql(args.filter) },
       modelOrdering(args.orderBy), args),
   }, ModelConnection),
+}));
+
+const UpdateModelInput = builder.inputType('UpdateModelInput', {
+  description: 'Fields to change; omitted or null fields stay as they are. Changed name, description, type, isNsfw and isPoi are protected from later syncs.',
+  fields: (t) => ({
+    name: t.string(),
+    description: t.string({ description: 'HTML; an empty string clears it.' }),
+    type: t.field({ type: ModelTypeEnum }),
+    isNsfw: t.boolean(),
+    isPoi: t.boolean(),
+    mode: t.field({ type: ModelModeEnum }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  updateModel: t.prismaField({
+    type: ModelNode,
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateModelInput, required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.id), 'Model');
+      updateModel(ctx.db, id, args.input);
+      return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+  deleteModel: t.field({
+    type: DeletedNode,
+    description: 'Deletes the model with its versions, files, images and trigger words.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => {
+      const databaseId = idOf(String(args.id), 'Model');
+      deleteModel(ctx.db, databaseId);
+      return { type: 'Model' as const, databaseId };
+    },
+  }),
+  setModelTags: t.prismaField({
+    type: ModelNode,
+    description: 'Replaces the model\'s tags (matched case-insensitively; new tags are created). Protected from later syncs.',
+    args: { id: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.id), 'Model');
+      setModelTags(ctx.db, id, args.tags);
+      return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
 }));

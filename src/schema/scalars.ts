@@ -1,4 +1,4 @@
-import { Kind } from 'graphql';
+import { Kind, valueFromASTUntyped } from 'graphql';
 import { builder } from './builder.ts';
 import { AppError } from '../errors.ts';
 
@@ -40,3 +40,11 @@ export function parseBigInt(value: unknown): bigint {
   if (parsed < INT64_MIN || parsed > INT64_MAX) throw new AppError('BAD_USER_INPUT', `${text} is outside the 64-bit integer range.`);
   return parsed;
 }
+
+/** Any JSON value, e.g. a Civitai API payload passed through as-is. */
+builder.scalarType('JSON', {
+  description: 'Any JSON value (object, array, string, number, boolean or null).',
+  serialize: (value) => value,
+  parseValue: (value) => value,
+  parseLiteral: (ast, variables) => valueFromASTUntyped(ast, variables),
+});

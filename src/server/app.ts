@@ -6,15 +6,19 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { schema } from '../schema/index.ts';
-import type { GraphQLContext } from '../schema/context.ts';
+import type { GraphQLContext, ResolverSettings } from '../schema/context.ts';
+import type { CivitaiClient } from '../resolvers/civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
 import { readHealth } from '../resolvers/health.ts';
 import { maskError } from './errors.ts';
 import { queryGuardPlugins } from './query-guards.ts';
+import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Largest GraphQL request body: room for a big Civitai payload passed to importCivitaiPayload. */
+export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 export interface AppOptions {
   db: CatalogDatabase;
@@ -22,6 +26,9 @@ export interface AppOptions {
   graphiql: boolean;
   /** Most base64 thumbnail bytes one GraphQL response may carry. */
   maxBase64Bytes: number;
+  apiToken: string | null;
+  civitai: CivitaiClient;
+  settings: ResolverSettings;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -54,9 +61,12 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Re
       db,
       loaders: createLoaders(db, { maxBase64Bytes: options.maxBase64Bytes }),
       origin: requestOrigin(request.headers.get('host')),
+      canWrite: bearerMatches(request.headers.get('authorization'), options.apiToken),
+      civitai: options.civitai,
+      settings: options.settings,
     }),
     logging: options.development ? 'debug' : 'warn',
-    plugins: queryGuardPlugins(),
+    plugins: [...queryGuardPlugins(), writeGuardPlugin()],
   });
 }
 
@@ -79,6 +89,12 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
   const route = (req: IncomingMessage, res: ServerResponse) => {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname === GRAPHQL_PATH) {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > MAX_REQUEST_BYTES) {
+        sendJson(res, 413, { errors: [{ message: `Request bodies are at most ${MAX_REQUEST_BYTES} bytes.`, extensions: { code: 'LIMIT_EXCEEDED' } }] });
+        req.resume();
+        return;
+      }
       void yoga(req, res);
       return;
     }

@@ -3,6 +3,8 @@
  * cleanly on SIGINT/SIGTERM.
  */
 import type { ServerConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { createCivitaiClient, type CivitaiClient } from '../resolvers/civitai/client.ts';
 import { ensureDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import { openCatalogDatabase } from '../db/catalog-database.ts';
@@ -13,20 +15,41 @@ export interface StartedServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/** Loopback addresses: reachable only from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** A server others can reach must not accept writes from anyone: refuse to start without a token. */
+export function assertSafeBinding(config: Pick<ServerConfig, 'host' | 'apiToken'>): void {
+  if (!isLoopbackHost(config.host) && config.apiToken === null) {
+    throw new AppError('FORBIDDEN', `Refusing to listen on ${config.host} (reachable from other machines) without DIFFUSION_NEXUS_API_TOKEN. ` +
+      'Set a token (at least 16 characters) or bind to 127.0.0.1.');
+  }
+}
+
 export interface StartOptions {
   log?: (line: string) => void;
   /** Sees every SQL statement the catalog runs (tests and benchmarks count them). */
   onStatement?: (sqlText: string) => void;
+  /** The Civitai client (tests point it at a local replay server); built from the config otherwise. */
+  civitai?: CivitaiClient;
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<StartedServer> {
   const log = options.log ?? console.log;
+  assertSafeBinding(config);
   ensureDataDir(config.dataDir);
   await migrateDatabase(config.databasePath, { log });
   const db = await openCatalogDatabase(config.databasePath, { onStatement: options.onStatement });
   let running: RunningServer;
   try {
-    running = await listen({ db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql, maxBase64Bytes: config.maxBase64Bytes });
+    running = await listen({
+      db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql,
+      maxBase64Bytes: config.maxBase64Bytes, apiToken: config.apiToken,
+      civitai: options.civitai ?? createCivitaiClient(config.civitai),
+      settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes },
+    });
   } catch (error) {
     await db.close();
     throw error;

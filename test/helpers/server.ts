@@ -6,7 +6,7 @@ import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll } from 'vitest';
 import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
-import { startServer, type StartedServer } from '../../src/server/start.ts';
+import { startServer, type StartedServer, type StartOptions } from '../../src/server/start.ts';
 import { tempDir } from './temp.ts';
 
 export interface TestServer extends StartedServer {
@@ -22,10 +22,10 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: { onStatement?: (sql: string) => void } = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: Omit<StartOptions, 'log'> = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
   const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
-  const server = await startServer(config, { log: () => {}, onStatement: options.onStatement });
+  const server = await startServer(config, { ...options, log: () => {} });
   afterAll(() => server.stop());
   const origin = new URL(server.url).origin;
   return {

@@ -1,0 +1,86 @@
+/** Getting data in from Civitai: importing payloads a client already has, and syncing online. */
+import type { ImportFailure, ImportSummary } from '../resolvers/civitai/batch-import.ts';
+import { importPayload } from '../resolvers/civitai/batch-import.ts';
+import type { ModelImportOutcome } from '../resolvers/civitai/import.ts';
+import { syncByHash, syncModel, syncVersion, type SyncOutcome } from '../resolvers/civitai/sync.ts';
+import { builder } from './builder.ts';
+import { ModelNode } from './model.ts';
+
+const ImportStatusEnum = builder.enumType('ImportStatus', { values: ['CREATED', 'UPDATED', 'UNCHANGED'] as const });
+const SyncStatusEnum = builder.enumType('SyncStatus', {
+  values: {
+    CREATED: { description: 'The model was new to the catalog.' },
+    UPDATED: { description: 'Something changed and was written.' },
+    UNCHANGED: { description: 'The catalog already held exactly this.' },
+    NOT_ON_CIVITAI: { description: 'Civitai answered 404. Remembered for a week; pass `force: true` to ask again.' },
+  } as const,
+});
+
+const ImportedModel = builder.objectRef<ModelImportOutcome>('ImportedModel').implement({
+  fields: (t) => ({
+    civitaiId: t.exposeInt('civitaiId'),
+    name: t.exposeString('name'),
+    status: t.field({ type: ImportStatusEnum, resolve: (o) => o.status.toUpperCase() as 'CREATED' | 'UPDATED' | 'UNCHANGED' }),
+    warnings: t.exposeStringList('warnings', { description: 'Values kept as Other/Unknown because they were not recognised.' }),
+    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx) => ctx.loaders.models.byId.load(o.modelId) }),
+  }),
+});
+
+const ImportFailureRef = builder.objectRef<ImportFailure>('ImportFailure').implement({
+  description: 'A model of the payload that was not imported (nothing of it was written).',
+  fields: (t) => ({
+    civitaiId: t.exposeInt('civitaiId', { nullable: true }),
+    name: t.exposeString('name', { nullable: true }),
+    path: t.exposeString('path', { nullable: true, description: 'JSON path of the offending value, e.g. `$.modelVersions[0].files[2].sizeKB`.' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const ImportResult = builder.objectRef<ImportSummary>('ImportResult').implement({
+  fields: (t) => ({
+    created: t.exposeInt('created'),
+    updated: t.exposeInt('updated'),
+    unchanged: t.exposeInt('unchanged'),
+    failed: t.exposeInt('failed'),
+    models: t.field({ type: [ImportedModel], resolve: (s) => s.outcomes }),
+    failures: t.field({ type: [ImportFailureRef], resolve: (s) => s.failures }),
+    imagesImported: t.int({ description: 'Images imported from an images list.', resolve: (s) => s.imageBatches.reduce((n, b) => n + b.images, 0) }),
+  }),
+});
+
+const SyncResult = builder.objectRef<SyncOutcome>('SyncResult').implement({
+  fields: (t) => ({
+    status: t.field({ type: SyncStatusEnum, resolve: (o) => o.status }),
+    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx) => (o.modelId === null ? null : ctx.loaders.models.byId.load(o.modelId)) }),
+    checkedAt: t.expose('checkedAt', { type: 'DateTime' }),
+    remembered: t.exposeBoolean('remembered', { description: 'The answer is a remembered 404; Civitai was not asked this time.' }),
+    warnings: t.exposeStringList('warnings'),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  importCivitaiPayload: t.field({
+    type: ImportResult,
+    description: 'Imports a Civitai API response as-is: a model, a model version (also `/by-hash`), a models list page, or an images list page ' +
+      '(with `imagesVersionCivitaiId`). Each model is its own transaction; failures are reported per model.',
+    args: { payload: t.arg({ type: 'JSON', required: true }), imagesVersionCivitaiId: t.arg.int() },
+    resolve: (_root, args, ctx) => importPayload(ctx.db, args.payload, 'payload', { imagesVersionCivitaiId: args.imagesVersionCivitaiId }),
+  }),
+  syncCivitaiModel: t.field({
+    type: SyncResult,
+    args: { civitaiId: t.arg.int({ required: true }), force: t.arg.boolean({ description: 'Ask Civitai even after a recent 404.' }) },
+    resolve: (_root, args, ctx) => syncModel(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
+  }),
+  syncCivitaiVersion: t.field({
+    type: SyncResult,
+    description: 'Fetches the version and imports its whole model.',
+    args: { civitaiId: t.arg.int({ required: true }), force: t.arg.boolean() },
+    resolve: (_root, args, ctx) => syncVersion(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
+  }),
+  syncByHash: t.field({
+    type: SyncResult,
+    description: 'Identifies a file by hash on Civitai (`/model-versions/by-hash`) and imports its model.',
+    args: { hash: t.arg.string({ required: true }), force: t.arg.boolean() },
+    resolve: (_root, args, ctx) => syncByHash(ctx.db, ctx.civitai, args.hash, { force: args.force ?? false }),
+  }),
+}));

@@ -1,0 +1,21 @@
+/** Result shapes shared by mutations of several entities. */
+import { databaseIdFrom, encodeNodeId, type NodeTypeName } from '../resolvers/global-id.ts';
+import { builder } from './builder.ts';
+
+export interface DeletedShape {
+  type: NodeTypeName;
+  databaseId: number;
+}
+
+export const DeletedNode = builder.objectRef<DeletedShape>('DeletedNode').implement({
+  description: 'What a delete removed (the row and everything that cascaded from it).',
+  fields: (t) => ({
+    id: t.id({ resolve: (d) => encodeNodeId(d.type, d.databaseId) }),
+    databaseId: t.exposeInt('databaseId'),
+  }),
+});
+
+/** The database id a mutation's `id` argument names, checked to be of the expected type. */
+export function idOf(globalId: string, type: NodeTypeName): number {
+  return databaseIdFrom(globalId, type);
+}

@@ -1,0 +1,72 @@
+/**
+ * `npm run cli -- import` as a real process: directories walked recursively (*.json, *.civitai.info), stdin,
+ * unrelated JSON skipped, a summary, and a non-zero exit code when anything failed.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const fixture = (name: string) => path.join(PROJECT_ROOT, 'test', 'fixtures', 'civitai', name);
+
+function cli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+describe('import command', () => {
+  it('walks a directory tree, skips JSON that is not Civitai\'s, and summarises', async () => {
+    const root = tempDir();
+    const library = path.join(root, 'library');
+    mkdirSync(path.join(library, 'loras', 'styles'), { recursive: true });
+    copyFileSync(fixture('model-drift.json'), path.join(library, 'loras', 'model.json'));
+    copyFileSync(fixture('version-payload.json'), path.join(library, 'loras', 'styles', 'mossy_stone_xl.civitai.info'));
+    writeFileSync(path.join(library, 'loras', 'styles', 'config.json'), '{"sampler": "euler"}');
+    writeFileSync(path.join(library, 'loras', 'notes.txt'), 'not a payload');
+    const dataDir = path.join(root, 'data');
+    const first = await cli(['import', library, '--data-dir', dataDir]);
+    expect(first.stdout).toMatch(/imported 2, updated 0, unchanged 0, failed 0; skipped 1 JSON file\(s\) that are not Civitai payloads\./);
+    expect(first.stdout).toMatch(/warning: model 7001: model type "SuperLoraV9" is not known/);
+    expect(first.code).toBe(0);
+    const again = await cli(['import', library, '--data-dir', dataDir]);
+    expect(again.stdout).toMatch(/imported 0, updated 0, unchanged 2, failed 0/);
+    const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
+    expect(db.prepare('SELECT CivitaiId FROM Models ORDER BY CivitaiId').pluck().all()).toEqual([7001, 7002]);
+    db.close();
+  });
+
+  it('reads stdin, reports failures with the model and reason, and exits non-zero', async () => {
+    const dataDir = path.join(tempDir(), 'data');
+    const { readFileSync } = await import('node:fs');
+    const result = await cli(['import', '-', '--data-dir', dataDir], readFileSync(fixture('models-list.json'), 'utf8'));
+    expect(result.stdout).toMatch(/imported 2, updated 0, unchanged 0, failed 1/);
+    expect(result.stderr).toMatch(/failed: stdin: .*\$\.items\[1\]\.id: expected a positive integer id/);
+    expect(result.code).toBe(1);
+  });
+
+  it('fails clearly on a named file that is not JSON or not there, writing nothing', async () => {
+    const dir = tempDir();
+    const broken = path.join(dir, 'broken.json');
+    writeFileSync(broken, '{"id": 1, "name": ');
+    const dataDir = path.join(dir, 'data');
+    const result = await cli(['import', broken, '--data-dir', dataDir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/broken\.json is not valid JSON/);
+    const missing = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), '--data-dir', dataDir], { cwd: PROJECT_ROOT }).catch((e: { code: number; stderr: string }) => e);
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/nope\.json: no such file or directory/) });
+    const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) FROM Models').pluck().get()).toBe(0);
+    db.close();
+  });
+});
