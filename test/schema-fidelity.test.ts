@@ -160,7 +160,7 @@ beforeAll(async () => {
 describe('migrated schema', () => {
   it('has exactly the eight catalog tables (plus Prisma history and sync bookkeeping)', () => {
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    expect(tables.sort()).toEqual([...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups'].sort());
+    expect(tables.sort()).toEqual([...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles'].sort());
   });
 
   describe.each(Object.entries(EXPECTED))('%s', (table, spec) => {

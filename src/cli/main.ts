@@ -8,8 +8,10 @@ import { migrateCommand, statusCommand } from './commands/migrate.ts';
 import { migrationCreateCommand } from './commands/migration-create.ts';
 import { seedCommand } from './commands/seed.ts';
 import { importCommand } from './commands/import.ts';
+import { scanCommand } from './commands/scan.ts';
+import { thumbnailsCommand } from './commands/thumbnails.ts';
 
-export const COMMANDS: readonly CliCommand[] = [serveCommand, importCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand];
+export const COMMANDS: readonly CliCommand[] = [serveCommand, importCommand, scanCommand, thumbnailsCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand];
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,6 +1,7 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import type { Loaders } from '../loaders/index.ts';
 import type { CivitaiClient } from '../resolvers/civitai/client.ts';
+import type { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
 
 /** Settings resolvers need, fixed at start-up. */
 export interface ResolverSettings {
@@ -18,4 +19,8 @@ export interface GraphQLContext {
   canWrite: boolean;
   civitai: CivitaiClient;
   settings: ResolverSettings;
+  /** Background library scans (one registry per server). */
+  scanJobs: ScanJobs;
+  /** Aborted when the client goes away (ends subscriptions). */
+  signal: AbortSignal;
 }

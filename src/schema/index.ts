@@ -13,8 +13,10 @@ import './tag.ts';
 import './trigger-word.ts';
 import './mutation-results.ts';
 import './civitai-import.ts';
+import './local-library.ts';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 export const schema = builder.toSchema();

@@ -14,6 +14,7 @@ import { readHealth } from '../resolvers/health.ts';
 import { maskError } from './errors.ts';
 import { queryGuardPlugins } from './query-guards.ts';
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
+import { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -49,6 +50,7 @@ query Health {
 
 export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Record<string, never>, GraphQLContext> {
   const { db } = options;
+  const scanJobs = new ScanJobs();
   return createYoga<Record<string, never>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -64,6 +66,8 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Re
       canWrite: bearerMatches(request.headers.get('authorization'), options.apiToken),
       civitai: options.civitai,
       settings: options.settings,
+      scanJobs,
+      signal: request.signal,
     }),
     logging: options.development ? 'debug' : 'warn',
     plugins: [...queryGuardPlugins(), writeGuardPlugin()],

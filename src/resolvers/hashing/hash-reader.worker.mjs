@@ -1,0 +1,113 @@
+// Worker: reads one file at a time, sequentially, in large chunks; computes SHA-256 (whole file), CRC32 and the
+// AutoV1 window itself, and hands every chunk (transferred, not copied) to the companion worker, which computes
+// BLAKE3 and AutoV3. Two threads, one read. Plain JavaScript so it runs under any loader (tsx, vitest, node).
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { parentPort } from 'node:worker_threads';
+import { createCRC32 } from 'hash-wasm';
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const MAX_IN_FLIGHT = 6;
+const AUTOV1_OFFSET = 0x100000;
+const AUTOV1_LENGTH = 0x10000;
+const AUTOV1_MIN_SIZE = 2 * 1024 * 1024;
+const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+
+const crc = await createCRC32();
+let companion = null;
+let inFlight = 0;
+/** Resolves when a chunk slot frees up (backpressure). */
+let resumeReading = null;
+/** Resolves with the companion's digests at the end of a file. */
+let companionDone = null;
+
+function onCompanionMessage(message) {
+  if (message.type === 'ack') {
+    inFlight--;
+    if (resumeReading && inFlight < MAX_IN_FLIGHT) {
+      const resume = resumeReading;
+      resumeReading = null;
+      resume();
+    }
+  } else if (message.type === 'done' && companionDone) {
+    const done = companionDone;
+    companionDone = null;
+    done(message);
+  }
+}
+
+function copyRange(target, targetStart, chunk, chunkOffset, from, to) {
+  const start = Math.max(from, chunkOffset);
+  const end = Math.min(to, chunkOffset + chunk.length);
+  if (start < end) chunk.copy(target, targetStart + (start - from), start - chunkOffset, end - chunkOffset);
+}
+
+async function hashFile({ path, id }) {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const sha256 = createHash('sha256');
+    crc.init();
+    const autoV1Window = size >= AUTOV1_MIN_SIZE ? Buffer.alloc(AUTOV1_LENGTH) : null;
+    let headerLength = null; // safetensors: u64 little-endian at bytes 0-8
+    let header = null;
+    companion.postMessage({ type: 'start', id });
+    let offset = 0;
+    for (;;) {
+      if (inFlight >= MAX_IN_FLIGHT) await new Promise((resolve) => { resumeReading = resolve; });
+      const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, offset);
+      if (bytesRead === 0) break;
+      const data = chunk.subarray(0, bytesRead);
+      if (offset === 0 && bytesRead >= 8) {
+        const n = data.readBigUInt64LE(0);
+        if (n > 0n && n <= BigInt(MAX_HEADER_BYTES) && 8n + n <= BigInt(size) && data[8] === 0x7b) {
+          headerLength = Number(n);
+          header = Buffer.alloc(headerLength);
+        }
+      }
+      sha256.update(data);
+      crc.update(data);
+      if (autoV1Window) copyRange(autoV1Window, 0, data, offset, AUTOV1_OFFSET, AUTOV1_OFFSET + AUTOV1_LENGTH);
+      if (header) copyRange(header, 0, data, offset, 8, 8 + headerLength);
+      inFlight++;
+      companion.postMessage({ type: 'chunk', offset, length: bytesRead, headerLength, buffer: chunk.buffer }, [chunk.buffer]);
+      offset += bytesRead;
+    }
+    const companionResult = await new Promise((resolve) => {
+      companionDone = resolve;
+      companion.postMessage({ type: 'end', size: offset, headerLength });
+    });
+    const sha = sha256.digest('hex').toUpperCase();
+    // Civitai prints CRC32 byte-reversed compared with zlib (its "hello world" is 85114A0D, zlib's 0D4A1185).
+    const zlibOrder = crc.digest('hex').toUpperCase();
+    return {
+      id,
+      size: offset,
+      sha256: sha,
+      autoV2: sha.slice(0, 10),
+      autoV1: autoV1Window ? createHash('sha256').update(autoV1Window).digest('hex').slice(0, 8).toUpperCase() : null,
+      crc32: zlibOrder.match(/../g).reverse().join(''),
+      blake3: companionResult.blake3,
+      autoV3: companionResult.autoV3,
+      safetensorsHeader: header ? header.toString('utf8') : null,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+parentPort.on('message', async (message) => {
+  if (message.type === 'companion') {
+    companion = message.port;
+    companion.on('message', onCompanionMessage);
+    return;
+  }
+  if (message.type === 'hash') {
+    try {
+      parentPort.postMessage({ type: 'result', result: await hashFile(message) });
+    } catch (error) {
+      parentPort.postMessage({ type: 'error', id: message.id, message: error.message, code: error.code ?? null });
+    }
+  }
+});

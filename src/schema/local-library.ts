@@ -1,0 +1,130 @@
+/** The local library: scanning folders (jobs with progress), and files found on disk. */
+import { AppError } from '../errors.ts';
+import { resolveLibraryPath } from '../resolvers/library-paths.ts';
+import type { ScanJob } from '../resolvers/local-library/scan-jobs.ts';
+import type { ScanProblem, ScanProgress } from '../resolvers/local-library/scan.ts';
+import { duplicateGroups, type DuplicateGroup, type LocalFileShape } from '../resolvers/local-library/duplicates.ts';
+import { builder } from './builder.ts';
+import { ModelFileNode } from './model-file.ts';
+
+const MAX_SCAN_CONCURRENCY = 8;
+const MAX_PROBLEMS_SHOWN = 100;
+
+const ScanJobStatusEnum = builder.enumType('ScanJobStatus', { values: ['RUNNING', 'COMPLETED', 'FAILED'] as const });
+const ScanPhaseEnum = builder.enumType('ScanPhase', {
+  values: { WALKING: { value: 'walking' }, HASHING: { value: 'hashing' }, LINKING: { value: 'linking' }, DONE: { value: 'done' } } as const,
+});
+
+const ScanProblemRef = builder.objectRef<ScanProblem>('ScanProblem').implement({
+  fields: (t) => ({ path: t.exposeString('path'), message: t.exposeString('message') }),
+});
+
+const ScanProgressRef = builder.objectRef<ScanProgress>('ScanProgress').implement({
+  description: 'Counts so far. Files whose size and modification time did not change are not read (`filesUnchanged`).',
+  fields: (t) => ({
+    phase: t.field({ type: ScanPhaseEnum, resolve: (p) => p.phase }),
+    filesSeen: t.exposeInt('filesSeen'),
+    filesUnchanged: t.exposeInt('filesUnchanged'),
+    filesToHash: t.exposeInt('filesToHash'),
+    filesHashed: t.exposeInt('filesHashed'),
+    bytesToHash: t.field({ type: 'BigInt', resolve: (p) => BigInt(p.bytesToHash) }),
+    bytesHashed: t.field({ type: 'BigInt', resolve: (p) => BigInt(p.bytesHashed) }),
+    linked: t.exposeInt('linked', { description: 'Files newly linked to a catalog file.' }),
+    moved: t.exposeInt('moved', { description: 'Files found at a new path and re-linked.' }),
+    duplicates: t.exposeInt('duplicates', { description: 'Second copies of a catalog file (recorded as another row).' }),
+    newModels: t.exposeInt('newModels', { description: 'Files no catalog data described, catalogued as local models.' }),
+    missing: t.exposeInt('missing', { description: 'Previously seen files that are gone.' }),
+    sidecarsImported: t.exposeInt('sidecarsImported'),
+    thumbnails: t.exposeInt('thumbnails'),
+    identifiedOnline: t.exposeInt('identifiedOnline'),
+    errors: t.int({ resolve: (p) => p.problems.length }),
+    problems: t.field({ type: [ScanProblemRef], description: `The first ${MAX_PROBLEMS_SHOWN}.`, resolve: (p) => p.problems.slice(0, MAX_PROBLEMS_SHOWN) }),
+    currentPath: t.exposeString('currentPath', { nullable: true }),
+  }),
+});
+
+const ScanJobRef = builder.objectRef<ScanJob>('ScanJob').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    status: t.field({ type: ScanJobStatusEnum, resolve: (job) => job.status }),
+    roots: t.exposeStringList('roots'),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    error: t.exposeString('error', { nullable: true }),
+    progress: t.field({ type: ScanProgressRef, resolve: (job) => job.progress }),
+  }),
+});
+
+const LocalFileRef = builder.objectRef<LocalFileShape>('LocalFile').implement({
+  description: 'A model file the library scan found on disk.',
+  fields: (t) => ({
+    path: t.exposeString('path'),
+    size: t.field({ type: 'BigInt', resolve: (f) => f.size }),
+    modifiedAt: t.field({ type: 'DateTime', resolve: (f) => new Date(f.mtimeMs) }),
+    modelFile: t.field({
+      type: ModelFileNode,
+      nullable: true,
+      resolve: (f, _args, ctx) => (f.modelFileId === null ? null : ctx.loaders.files.byId.load(f.modelFileId)),
+    }),
+  }),
+});
+
+const DuplicateGroupRef = builder.objectRef<DuplicateGroup>('DuplicateFileGroup').implement({
+  description: 'Local files with identical content (same size and SHA-256).',
+  fields: (t) => ({
+    sha256: t.exposeString('sha256'),
+    size: t.field({ type: 'BigInt', resolve: (g) => g.size }),
+    wastedBytes: t.field({ type: 'BigInt', description: 'Bytes all copies but one take.', resolve: (g) => g.size * BigInt(g.files.length - 1) }),
+    files: t.field({ type: [LocalFileRef], resolve: (g) => g.files }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  scanJob: t.field({
+    type: ScanJobRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.scanJobs.get(String(args.id)),
+  }),
+  duplicateFiles: t.field({
+    type: [DuplicateGroupRef],
+    description: 'Groups of present local files with the same content, largest waste first. Uses the scan\'s hashes (no re-hashing).',
+    args: { limit: t.arg.int({ defaultValue: 100 }) },
+    resolve: (_root, args, ctx) => {
+      const limit = args.limit ?? 100;
+      if (limit < 1 || limit > 1000) throw new AppError('BAD_USER_INPUT', '`limit` is between 1 and 1000.');
+      return duplicateGroups(ctx.db, limit);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  scanLibrary: t.field({
+    type: ScanJobRef,
+    description: 'Starts scanning folders (inside DIFFUSION_NEXUS_LIBRARY_ROOTS) in the background. Follow it with `scanJob` or the `scanProgress` subscription.',
+    args: {
+      roots: t.arg.stringList({ required: true }),
+      concurrency: t.arg.int({ defaultValue: 1, description: `Files hashed at once (1 suits spinning disks; up to ${MAX_SCAN_CONCURRENCY} for SSDs).` }),
+      identifyOnline: t.arg.boolean({ defaultValue: false, description: 'Look files the catalog does not know up on Civitai by hash.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const concurrency = args.concurrency ?? 1;
+      if (concurrency < 1 || concurrency > MAX_SCAN_CONCURRENCY) throw new AppError('BAD_USER_INPUT', `\`concurrency\` is between 1 and ${MAX_SCAN_CONCURRENCY}.`);
+      if (args.roots.length === 0 || args.roots.length > 50) throw new AppError('BAD_USER_INPUT', 'Give between 1 and 50 folders.');
+      const roots = await Promise.all(args.roots.map((root) => resolveLibraryPath(root, ctx.settings.libraryRoots, 'directory')));
+      return ctx.scanJobs.start(ctx.db, {
+        roots, libraryRoots: ctx.settings.libraryRoots, concurrency, identifyOnline: args.identifyOnline ?? false, civitai: ctx.civitai,
+      });
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  scanProgress: t.field({
+    type: ScanJobRef,
+    description: 'The job\'s state now and as it changes (at most ten updates a second), ending when it finishes.',
+    args: { jobId: t.arg.id({ required: true }) },
+    subscribe: (_root, args, ctx) => ctx.scanJobs.follow(String(args.jobId), ctx.signal),
+    resolve: (job) => job,
+  }),
+}));
