@@ -39,6 +39,20 @@ describe('migrations directory', () => {
   });
 });
 
+describe('tables Prisma does not model', () => {
+  it('are exactly the declared external ones (so the drift check cannot miss or drop any)', async () => {
+    const file = path.join(tempDir(), 'external.db');
+    await migrateDatabase(file);
+    const db = new Database(file, { readonly: true });
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]).map((t) => t.name);
+    db.close();
+    const { TABLE_NAMES } = await import('../src/db/row-mapping.ts');
+    const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
+    const modelled = new Set([...Object.values(TABLE_NAMES), 'CivitaiLookups', 'LocalFiles', '_prisma_migrations']);
+    expect(tables.filter((t) => !modelled.has(t)).sort()).toEqual([...EXTERNAL_TABLES].sort());
+  });
+});
+
 describe('migrateDatabase', () => {
   it('creates the file, records history like prisma migrate deploy, and is a no-op the second time', async () => {
     const file = path.join(tempDir(), 'catalog.db');

@@ -126,7 +126,7 @@ const EXPECTED: Record<string, TableSpec> = {
 const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
   Creators: { columns: [], indexes: [{ name: 'IX_Creators_UsernameLower', unique: false, columns: ['<expr>'] }] },
   Models: {
-    columns: [['UserEditedFields', T, false]],
+    columns: [['UserEditedFields', T, false], ['IgnoreUpdates', B, false]],
     indexes: [
       { name: 'IX_Models_CreatedAtUtc', unique: false, columns: ['<expr>'] },
       { name: 'IX_Models_UpdatedAtUtc', unique: false, columns: ['<expr>'] },
@@ -158,9 +158,10 @@ beforeAll(async () => {
 });
 
 describe('migrated schema', () => {
-  it('has exactly the eight catalog tables (plus Prisma history and sync bookkeeping)', () => {
+  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index and search)', async () => {
     const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-    expect(tables.sort()).toEqual([...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles'].sort());
+    const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
+    expect(tables.sort()).toEqual([...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles', ...EXTERNAL_TABLES].sort());
   });
 
   describe.each(Object.entries(EXPECTED))('%s', (table, spec) => {

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppError } from '../errors.ts';
-import { NO_FILTERS, schemasContainer } from './schema-engine.ts';
+import { SCHEMA_FILTERS, schemasContainer } from './schema-engine.ts';
 import {
   INITIAL_MIGRATION_SUFFIX, MIGRATION_LOCK_FILE, defaultMigrationsSource, listMigrations, toEngineMigrationList,
   withSchemaEngine, type MigrationsSource,
@@ -23,14 +23,14 @@ export async function diffMigrationsToSchema(source: MigrationsSource = defaultM
     return await withSchemaEngine(scratchDb, source.schema, async (engine) => {
       const migrations = listMigrations(source.dir);
       if (migrations.length > 0) {
-        await engine.applyMigrations({ migrationsList: toEngineMigrationList(source.dir, migrations), filters: NO_FILTERS });
+        await engine.applyMigrations({ migrationsList: toEngineMigrationList(source.dir, migrations), filters: SCHEMA_FILTERS });
       }
       const result = await engine.diff({
         from: { tag: 'schemaDatasource', ...schemasContainer(source.schema), configDir: path.dirname(source.schema.schemaPath) },
         to: { tag: 'schemaDatamodel', ...schemasContainer(source.schema) },
         script: true,
         exitCode: null,
-        filters: NO_FILTERS,
+        filters: SCHEMA_FILTERS,
       });
       return (result.stdout ?? '').trim();
     });

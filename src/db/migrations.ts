@@ -11,7 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../errors.ts';
 import { MIGRATIONS_DIR, PRISMA_SCHEMA_PATH } from './project-paths.ts';
-import { engineMessage, NO_FILTERS, openSchemaEngine, type MigrationList, type SchemaEngine, type SchemaFiles } from './schema-engine.ts';
+import { engineMessage, SCHEMA_FILTERS, openSchemaEngine, type MigrationList, type SchemaEngine, type SchemaFiles } from './schema-engine.ts';
 
 export const INITIAL_MIGRATION_SUFFIX = '_InitialCreate';
 export const MIGRATION_LOCK_FILE = 'migration_lock.toml';
@@ -259,7 +259,7 @@ export async function migrateDatabase(databasePath: string, options: MigrateOpti
       log(`adopting existing database: recording ${baselined} as applied without running it`);
       await engine.markMigrationApplied({ migrationName: baselined, migrationsList });
     }
-    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: NO_FILTERS });
+    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList, filters: SCHEMA_FILTERS });
     return appliedMigrationNames;
   });
   for (const name of appliedNow) log(`applied migration ${name}`);
@@ -277,7 +277,7 @@ export async function engineHistoryTableDdl(schema: SchemaFiles): Promise<string
   try {
     await withSchemaEngine(scratchDb, schema, (engine) => engine.applyMigrations({
       migrationsList: toEngineMigrationList(scratchDir, []),
-      filters: NO_FILTERS,
+      filters: SCHEMA_FILTERS,
     }));
     const db = new Database(scratchDb, { readonly: true });
     try {

@@ -11,6 +11,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine, MigrationList, SchemaFilter, SchemasContainer } from '@prisma/schema-engine-wasm';
 import { AppError } from '../errors.ts';
+import { EXTERNAL_TABLES } from './external-tables.ts';
 
 export type { SchemaEngine, MigrationList };
 
@@ -34,7 +35,8 @@ async function loadGlue(): Promise<WasmGlue> {
   return glue;
 }
 
-export const NO_FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] };
+/** Tables Prisma must leave alone (see external-tables.ts). */
+export const SCHEMA_FILTERS: SchemaFilter = { externalTables: [...EXTERNAL_TABLES], externalEnums: [] };
 
 export interface SchemaFiles {
   schemaPath: string;

@@ -75,6 +75,11 @@ export function updateModel(db: CatalogDatabase, modelId: number, edit: ModelEdi
   }).immediate();
 }
 
+export function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): void {
+  const { changes } = db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId);
+  if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+}
+
 export function deleteModel(db: CatalogDatabase, modelId: number): void {
   const { changes } = db.statement(`DELETE FROM "Models" WHERE "Id" = ?`).run(modelId);
   if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);

@@ -5,6 +5,7 @@
 import { AppError } from '../errors.ts';
 import { utcTimestampParam, utcTimestampSql } from '../db/timestamps.ts';
 import { JSON_LIST, type SqlFragment } from '../db/sql.ts';
+import { searchFilterSql } from './search/query.ts';
 import type { Ordering, SortDirection, SortKey } from './pagination.ts';
 
 export type NsfwFilter = 'INCLUDE' | 'EXCLUDE' | 'ONLY';
@@ -22,6 +23,10 @@ export interface ModelFilter {
   createdAfter?: Date | null;
   createdBefore?: Date | null;
   nameContains?: string | null;
+  /** Full-text search text (same syntax as `search`). */
+  query?: string | null;
+  /** A newer Civitai version than the newest one with a local file exists (and updates are not ignored). */
+  hasUpdate?: boolean | null;
 }
 
 export interface ModelVersionFilter {
@@ -56,6 +61,17 @@ export function likeContains(text: string): string {
 /** Local files that are present: a path and a successful last check. */
 const LOCAL_FILE_CONDITION = `f."LocalPath" IS NOT NULL AND f."IsLocalFileValid" = 1`;
 
+/**
+ * Whether model `m` has an update: a Civitai version created after the newest version with a present local file
+ * (models without local files have no baseline, so no update), unless the user ignores its updates.
+ */
+export function hasUpdateSql(m = 'm'): string {
+  const newestLocal = `(SELECT MAX(${utcTimestampSql('lv."CreatedAt"')}) FROM "ModelVersions" lv JOIN "ModelFiles" f ON f."ModelVersionId" = lv."Id"
+    WHERE lv."ModelId" = ${m}."Id" AND ${LOCAL_FILE_CONDITION})`;
+  return `(COALESCE(${m}."IgnoreUpdates", 0) = 0 AND EXISTS (SELECT 1 FROM "ModelVersions" nv WHERE nv."ModelId" = ${m}."Id" AND nv."CivitaiId" IS NOT NULL
+    AND ${utcTimestampSql('nv."CreatedAt"')} > ${newestLocal}))`;
+}
+
 export function modelFilterSql(filter: ModelFilter | null | undefined, m = 'm'): SqlFragment[] {
   if (!filter) return [];
   const where: SqlFragment[] = [];
@@ -82,6 +98,8 @@ export function modelFilterSql(filter: ModelFilter | null | undefined, m = 'm'):
   }
   if (filter.createdAfter) where.push({ sql: `${utcTimestampSql(`${m}."CreatedAt"`)} > ?`, params: [utcTimestampParam(filter.createdAfter)] });
   if (filter.createdBefore) where.push({ sql: `${utcTimestampSql(`${m}."CreatedAt"`)} < ?`, params: [utcTimestampParam(filter.createdBefore)] });
+  if (filter.query != null) where.push(searchFilterSql(filter.query, m));
+  if (filter.hasUpdate != null) where.push({ sql: filter.hasUpdate ? hasUpdateSql(m) : `NOT ${hasUpdateSql(m)}`, params: [] });
   if (filter.nameContains != null && filter.nameContains !== '') {
     where.push({ sql: `${m}."Name" LIKE ? ESCAPE '\\'`, params: [likeContains(textParam(filter.nameContains, 'nameContains'))] });
   }

@@ -14,7 +14,8 @@ import {
 } from './enums.ts';
 import { lookupKey } from './lookup.ts';
 import { DeletedNode, idOf } from './mutation-results.ts';
-import { deleteModel, setModelTags, updateModel } from '../resolvers/catalog-edits.ts';
+import { deleteModel, setIgnoreUpdates, setModelTags, updateModel } from '../resolvers/catalog-edits.ts';
+import { ensureSearchIndexCurrent } from '../resolvers/search/search-index.ts';
 
 export const ModelOrderFieldEnum = builder.enumType('ModelOrderField', {
   description: 'Sort keys for model lists. Ties always break on the model id, so pages never skip or repeat.',
@@ -47,6 +48,8 @@ export const ModelFilterInput = builder.inputType('ModelFilter', {
     createdAfter: t.field({ type: 'DateTime' }),
     createdBefore: t.field({ type: 'DateTime' }),
     nameContains: t.string({ description: 'Substring of the name, case-insensitive for ASCII.' }),
+    query: t.string({ description: 'Full-text search, as `search(query:)` reads it (results keep this list\'s order).' }),
+    hasUpdate: t.boolean({ description: 'Has (true) or lacks (false) a newer Civitai version than the newest local one.' }),
   }),
 });
 
@@ -72,6 +75,11 @@ export const ModelNode = builder.prismaNode('Model', {
     allowCommercialUse: t.field({ type: CommercialUseEnum, resolve: (m) => readEnum(CommercialUse, m.allowCommercialUse) }),
     allowDerivatives: t.exposeBoolean('allowDerivatives'),
     allowDifferentLicense: t.exposeBoolean('allowDifferentLicense'),
+    ignoreUpdates: t.boolean({ description: 'The user asked not to be told about newer versions.', resolve: (m) => m.ignoreUpdates ?? false }),
+    hasUpdate: t.boolean({
+      description: 'Civitai has a version newer than the newest one with a present local file (known after a sync); false when ignored or with no local file.',
+      resolve: async (m, _args, ctx) => (await ctx.loaders.models.hasUpdate.load(m.id)) === 1,
+    }),
     versionCount: t.int({ resolve: (m, _args, ctx) => ctx.loaders.versions.countByModel.load(m.id) }),
     totalDownloads: t.int({
       description: 'Civitai downloads summed over all versions.',
@@ -138,8 +146,10 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: [ModelOrderInput] }),
     },
     complexity: pageComplexity,
-    resolve: (_root, args, ctx) => rootConnection(ctx.db, { ...MODEL_SOURCE, where: modelFilterSql(args.filter) },
-      modelOrdering(args.orderBy), args),
+    resolve: (_root, args, ctx) => {
+      if (args.filter?.query != null) ensureSearchIndexCurrent(ctx.db);
+      return rootConnection(ctx.db, { ...MODEL_SOURCE, where: modelFilterSql(args.filter) }, modelOrdering(args.orderBy), args);
+    },
   }, ModelConnection),
 }));
 
@@ -173,6 +183,16 @@ builder.mutationFields((t) => ({
       const databaseId = idOf(String(args.id), 'Model');
       deleteModel(ctx.db, databaseId);
       return { type: 'Model' as const, databaseId };
+    },
+  }),
+  setIgnoreUpdates: t.prismaField({
+    type: ModelNode,
+    description: 'Stops (or resumes) reporting newer versions of this model through `hasUpdate`.',
+    args: { id: t.arg.id({ required: true }), ignore: t.arg.boolean({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = idOf(String(args.id), 'Model');
+      setIgnoreUpdates(ctx.db, id, args.ignore);
+      return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
   setModelTags: t.prismaField({

@@ -9,10 +9,13 @@ import { ensureDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import { openCatalogDatabase } from '../db/catalog-database.ts';
 import { listen, type RunningServer } from './app.ts';
+import { refreshSearchIndexGradually } from '../resolvers/search/search-index.ts';
 
 export interface StartedServer extends RunningServer {
   /** Closes the HTTP server, then the database. */
   stop(): Promise<void>;
+  /** Settles when the start-up search index refresh is done. */
+  searchIndexReady: Promise<void>;
 }
 
 /** Loopback addresses: reachable only from this machine. */
@@ -54,12 +57,16 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     await db.close();
     throw error;
   }
+  // Documents for models written while the server was down (or by the desktop app) are built in the background.
+  const searchIndexReady = refreshSearchIndexGradually(db).then(() => undefined, (error: unknown) => log(`search index refresh failed: ${(error as Error).message}`));
   log(`DiffusionNexus Core listening on ${running.url}`);
   log(`database: ${config.databasePath}`);
   return {
     ...running,
+    searchIndexReady,
     async stop() {
       await running.close();
+      await searchIndexReady;
       await db.close();
     },
   };

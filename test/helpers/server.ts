@@ -26,6 +26,8 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
   const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
   const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
   const server = await startServer(config, { ...options, log: () => {} });
+  // Start-up work in the background would otherwise show up in statement counts.
+  await server.searchIndexReady;
   afterAll(() => server.stop());
   const origin = new URL(server.url).origin;
   return {

@@ -8,6 +8,7 @@ import { AppError, isAppError } from '../../errors.ts';
 import { JsonReader } from './json-reader.ts';
 import { mapImage, mapModelPayload, mapVersionPayload, payloadKind, type MappedModel } from './mapping.ts';
 import { importImagesIntoVersion, importMappedModel, type ImagesImportOutcome, type ModelImportOutcome } from './import.ts';
+import { refreshSearchIndex } from '../search/search-index.ts';
 
 export interface ImportFailure {
   /** Where the payload came from (file path, "request", "stdin"). */
@@ -105,6 +106,7 @@ export async function importPayload(db: CatalogDatabase, json: unknown, source: 
     // One model per turn of the event loop: a long import never stalls the server's readers.
     await yieldToEventLoop();
   }
+  refreshSearchIndex(db);
   return summary;
 }
 

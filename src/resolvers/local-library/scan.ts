@@ -15,6 +15,7 @@ import {
   refreshLocalOnlyHashes, rememberSidecarAndPreview, versionOfFile, type LocalFileRow, type StoredHashes,
 } from './linker.ts';
 import { applyPreview } from './previews.ts';
+import { refreshSearchIndex } from '../search/search-index.ts';
 import { headerFacts, typeFromFolders } from './safetensors-facts.ts';
 import { readSidecars, type SidecarFacts } from './sidecars.ts';
 import { stat } from 'node:fs/promises';
@@ -248,6 +249,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     }
     report();
   }
+  refreshSearchIndex(db);
   progress.phase = 'done';
   progress.currentPath = null;
   report(true);

@@ -1,0 +1,67 @@
+/**
+ * Ranked full-text search over models: bm25 with per-column weights (names first, prompts last), keyset pages
+ * over (rank, id), combinable with the usual model filters, with the fields that matched and a highlighted snippet.
+ */
+import type { CatalogDatabase } from '../../db/catalog-database.ts';
+import { rowMapper, selectList } from '../../db/row-mapping.ts';
+import { JSON_LIST, whereClause, type SqlFragment } from '../../db/sql.ts';
+import type { Model } from '../../generated/prisma/client.ts';
+import { modelFilterSql, type ModelFilter } from '../model-query.ts';
+import { keyColumns, keyValuesOf, pageWindow, toPage, windowSql, type Ordering, type Page, type PageArgs } from '../pagination.ts';
+import { toMatchExpression } from './query.ts';
+import { ensureSearchIndexCurrent, SEARCH_COLUMNS, type SearchColumn } from './search-index.ts';
+import { escapeHtml } from './text.ts';
+
+export interface SearchHit {
+  model: Model;
+  /** Higher is better (negated bm25). */
+  score: number;
+  matchedFields: SearchColumn[];
+  /** HTML-escaped text around the best match, matches wrapped in <mark>. */
+  snippet: string;
+}
+
+export interface SearchResult extends Page<SearchHit> {
+  totalCount: () => number;
+}
+
+const OPEN = '\u0001';
+const CLOSE = '\u0002';
+
+const SEARCH_ORDERING: Ordering = {
+  signature: 'search:RANK',
+  keys: [{ sql: 's.rank', direction: 'ASC' }, { sql: 'm."Id"', direction: 'ASC' }],
+};
+
+function markup(text: string): string {
+  return escapeHtml(text).replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>').replace(/\s+/g, ' ').trim();
+}
+
+export function searchModels(db: CatalogDatabase, query: string, args: PageArgs, filter: ModelFilter | null | undefined): SearchResult {
+  const match = toMatchExpression(query);
+  ensureSearchIndexCurrent(db);
+  const window = pageWindow(args, SEARCH_ORDERING);
+  const { conditions, orderBy } = windowSql(SEARCH_ORDERING, window);
+  const base: SqlFragment[] = [{ sql: `"ModelSearch" MATCH ?`, params: [match] }, ...modelFilterSql(filter)];
+  const where = whereClause([...base, ...conditions]);
+  const map = rowMapper('Model');
+  const rows = db.statement(`SELECT ${selectList('Model', 'm')}, ${keyColumns(SEARCH_ORDERING)} FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
+    ${where.sql} ORDER BY ${orderBy} LIMIT ?`).safeIntegers(false).all(...where.params, window.limit + 1) as Record<string, unknown>[];
+  const page = toPage(rows, window, SEARCH_ORDERING, keyValuesOf(SEARCH_ORDERING), (row) => ({ row, score: -Number(row.k0) }));
+  // Highlights only for the page's rows (computing them for every match would cost as much as the search).
+  const ids = page.edges.map((e) => Number(e.node.row.id));
+  const marks = new Map((db.statement(`SELECT rowid AS id, ${SEARCH_COLUMNS.map((_, i) => `highlight("ModelSearch", ${i}, char(1), char(2)) AS h${i}`).join(', ')},
+      snippet("ModelSearch", -1, char(1), char(2), '…', 16) AS snippet FROM "ModelSearch" WHERE "ModelSearch" MATCH ? AND rowid IN ${JSON_LIST}`)
+    .all(match, JSON.stringify(ids)) as Record<string, string | number>[]).map((r) => [Number(r.id), r]));
+  const edges = page.edges.map((edge) => {
+    const found = marks.get(Number(edge.node.row.id));
+    const matchedFields = SEARCH_COLUMNS.filter((_, i) => String(found?.[`h${i}`] ?? '').includes(OPEN));
+    return { cursor: edge.cursor, node: { model: map(edge.node.row), score: edge.node.score, matchedFields, snippet: markup(String(found?.snippet ?? '')) } };
+  });
+  const countWhere = whereClause(base);
+  return {
+    edges,
+    pageInfo: page.pageInfo,
+    totalCount: () => Number(db.statement(`SELECT COUNT(*) FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid ${countWhere.sql}`).pluck().get(...countWhere.params)),
+  };
+}
