@@ -59,6 +59,16 @@ export function selectList(model: CatalogModelName, alias: string, omit: readonl
     .join(', ');
 }
 
+/** Like `selectList`, limited to `fields` (a row-field plan) unless it is null. */
+export function selectFields(model: CatalogModelName, alias: string, fields: readonly string[] | null): string {
+  if (fields === null) return selectList(model, alias);
+  const wanted = new Set(fields);
+  return columnsOf(model)
+    .filter((c) => wanted.has(c.field))
+    .map((c) => `${alias}."${c.column}" AS "${c.field}"`)
+    .join(', ');
+}
+
 type Converter = (value: unknown) => unknown;
 
 const CONVERTERS: Record<ScalarType, Converter> = {
@@ -84,7 +94,7 @@ export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<st
   };
 }
 
-/** Models whose rows hold 64-bit integers: their statements must read integers as bigint to stay exact. */
-export function needsSafeIntegers(model: CatalogModelName): boolean {
-  return columnsOf(model).some((c) => c.type === 'BigInt');
+/** Whether reading these fields (all when null) meets a 64-bit column: the statement must then read bigints. */
+export function needsSafeIntegers(model: CatalogModelName, fields: readonly string[] | null = null): boolean {
+  return columnsOf(model).some((c) => c.type === 'BigInt' && (fields === null || fields.includes(c.field)));
 }

@@ -4,11 +4,12 @@
  */
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { rowMapper, selectList } from '../db/row-mapping.ts';
+import { rowMapper, selectFields } from '../db/row-mapping.ts';
+import { unionRowFields, type RowFields } from '../resolvers/row-fields.ts';
 import { JSON_LIST } from '../db/sql.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
 import { HASH_ALGORITHMS, HASH_MATCH_SQL, matchValues, type HashAlgorithm, type HashQuery } from '../resolvers/hash-lookup.ts';
-import { allRows } from './sql-batch.ts';
+import { allRows, perPlan } from './sql-batch.ts';
 
 export interface MatchedFile {
   file: ModelFile;
@@ -26,13 +27,16 @@ function byPreference(a: MatchedFile, b: MatchedFile): number {
   return pa - pb || ia - ib;
 }
 
-export function createHashLoaders(db: CatalogDatabase) {
+/** What ranking and exact AutoV3 matching read, whatever the query selects. */
+const MATCHING_FIELDS = ['id', 'localPath', 'isLocalFileValid', 'hashAutoV3'];
+
+function createHashLoader(db: CatalogDatabase, fields: RowFields) {
   const map = rowMapper('ModelFile');
-  const columns = selectList('ModelFile', 'f');
+  const columns = selectFields('ModelFile', 'f', fields === null ? null : unionRowFields(fields, MATCHING_FIELDS));
   const sqlFor = (algorithm: HashAlgorithm) =>
     `SELECT ${columns}, ${HASH_MATCH_SQL[algorithm]} AS "matchKey" FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN ${JSON_LIST}`;
 
-  const byQuery = new DataLoader<HashQuery, MatchedFile[], string>(async (queries) => {
+  return new DataLoader<HashQuery, MatchedFile[], string>(async (queries) => {
     const wanted = new Map<HashAlgorithm, Set<string>>();
     for (const query of queries) {
       for (const algorithm of query.algorithms) {
@@ -67,6 +71,9 @@ export function createHashLoaders(db: CatalogDatabase) {
       return [...matches.values()].sort(byPreference);
     });
   }, { cacheKeyFn: (query) => `${query.algorithms.join(',')}|${query.hash}` });
+}
 
-  return { byQuery };
+export function createHashLoaders(db: CatalogDatabase) {
+  /** Matches per hash query, best first, each file with the columns of the plan (plus what matching reads). */
+  return { byQuery: perPlan((fields) => createHashLoader(db, fields)) };
 }

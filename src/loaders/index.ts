@@ -12,6 +12,8 @@ import { createTagLoaders } from './tags.ts';
 import { createThumbnailLoaders, type ThumbnailLoaderOptions } from './thumbnails.ts';
 import { createTriggerWordLoaders } from './trigger-words.ts';
 import { createVersionLoaders } from './versions.ts';
+import type { FieldNode } from 'graphql';
+import type { RowFields } from '../resolvers/row-fields.ts';
 
 export type LoaderOptions = ThumbnailLoaderOptions;
 
@@ -27,6 +29,8 @@ export function createLoaders(db: CatalogDatabase, options: LoaderOptions) {
     creators: createCreatorLoaders(db),
     tags: createTagLoaders(db),
     hashes: createHashLoaders(db),
+    /** Row-field plans by the field nodes they were planned for (see `plannedRowFields`). */
+    rowFieldPlans: new WeakMap<readonly FieldNode[], Map<string, RowFields>>(),
   };
 }
 

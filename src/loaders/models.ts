@@ -1,18 +1,21 @@
-/** Models by id, and pages of models under a creator or a tag. */
+/** Models by id, and pages of models under a creator or a tag, each reading the columns its plan names. */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { rowMapper, selectList } from '../db/row-mapping.ts';
+import { rowMapper, selectFields } from '../db/row-mapping.ts';
 import { JSON_LIST } from '../db/sql.ts';
-import { numberByKeyLoader, oneByKeyLoader } from './sql-batch.ts';
+import { numberByKeyLoader, oneByKeyLoader, perPlan } from './sql-batch.ts';
 import { hasUpdateSql } from '../resolvers/model-query.ts';
 import { partitionedPages } from './pages.ts';
 
+const MODEL_ROWS = { table: '"Models" m', id: 'm."Id"' };
+
 export function createModelLoaders(db: CatalogDatabase) {
   const map = rowMapper('Model');
-  const columns = selectList('Model', 'm');
   return {
-    byId: oneByKeyLoader(db, `SELECT m."Id" AS "key", ${columns} FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`, map),
-    pagesByCreator: partitionedPages(db, { select: columns, from: `"Models" m`, parent: 'm."CreatorId"', map }),
+    byId: perPlan((fields) => oneByKeyLoader(db, `SELECT m."Id" AS "key", ${selectFields('Model', 'm', fields)} FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`, map)),
+    pagesByCreator: partitionedPages(db, (fields) => ({ select: selectFields('Model', 'm', fields), from: `"Models" m`, parent: 'm."CreatorId"', rows: MODEL_ROWS, map })),
     hasUpdate: numberByKeyLoader(db, `SELECT m."Id" AS "key", ${hasUpdateSql('m')} AS "value" FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`),
-    pagesByTag: partitionedPages(db, { select: columns, from: `"ModelTags" mt JOIN "Models" m ON m."Id" = mt."ModelId"`, parent: 'mt."TagId"', map }),
+    pagesByTag: partitionedPages(db, (fields) => ({
+      select: selectFields('Model', 'm', fields), from: `"ModelTags" mt JOIN "Models" m ON m."Id" = mt."ModelId"`, parent: 'mt."TagId"', rows: MODEL_ROWS, map,
+    })),
   };
 }

@@ -8,6 +8,7 @@ import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { JSON_LIST, whereClause, type SqlFragment } from '../db/sql.ts';
 import { keyColumns, keyValuesOf, toPage, windowSql, type Ordering, type Page, type PageWindow } from '../resolvers/pagination.ts';
 import { allRows, type RawRow } from './sql-batch.ts';
+import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
 
 export interface PageSource<T> {
   /** Columns to select (e.g. `selectList('ModelVersion', 'v')`). */
@@ -38,6 +39,12 @@ export function rootCount(db: CatalogDatabase, source: Pick<PageSource<unknown>,
 export interface PartitionedSource<T> extends PageSource<T> {
   /** SQL expression of the parent key, e.g. `v."ModelId"`. */
   parent: string;
+  /**
+   * The table whose rows are paged, with the alias `select` uses, and its primary key: the window runs over keys
+   * only and the picked rows are joined back, so long texts and BLOB lengths are read for the page, never copied
+   * through the window's sorter for every child.
+   */
+  rows: { table: string; id: string };
   /** Called with every batch's nodes (e.g. to prime other loaders with columns selected alongside). */
   onNodes?: (rows: RawRow[]) => void;
 }
@@ -46,9 +53,10 @@ export interface PartitionedSource<T> extends PageSource<T> {
 export function partitionedPageLoader<T>(db: CatalogDatabase, source: PartitionedSource<T>, ordering: Ordering, window: PageWindow): DataLoader<number, Page<T>> {
   const { conditions, orderBy } = windowSql(ordering, window);
   const where = whereClause([{ sql: `${source.parent} IN ${JSON_LIST}`, params: [] }, ...(source.where ?? []), ...conditions]);
-  const sql = `SELECT * FROM (SELECT ${source.select}, ${keyColumns(ordering)}, ${source.parent} AS "parentKey", ` +
-    `ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy}) AS "rowNumber" FROM ${source.from} ${where.sql}) ` +
-    `WHERE "rowNumber" <= ? ORDER BY "parentKey", "rowNumber"`;
+  const picked = `SELECT ${source.rows.id} AS "rowId", ${keyColumns(ordering)}, ${source.parent} AS "parentKey", ` +
+    `ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy}) AS "rowNumber" FROM ${source.from} ${where.sql}`;
+  const sql = `SELECT ${source.select}, p.* FROM (${picked}) p JOIN ${source.rows.table} ON ${source.rows.id} = p."rowId" ` +
+    `WHERE p."rowNumber" <= ? ORDER BY p."parentKey", p."rowNumber"`;
   const keyValues = keyValuesOf(ordering);
   return new DataLoader(async (parents) => {
     const found = allRows(db, sql, [JSON.stringify(parents), ...where.params, window.limit + 1], { safeIntegers: source.safeIntegers ?? false });
@@ -65,15 +73,16 @@ export function partitionedPageLoader<T>(db: CatalogDatabase, source: Partitione
 }
 
 /**
- * Per-parent page loaders memoised by their arguments: every parent that asks for the same page shape within a
- * request shares one loader, and so one statement.
+ * Per-parent page loaders memoised by their arguments (and row-field plan): every parent that asks for the same
+ * page shape within a request shares one loader, and so one statement.
  */
-export function partitionedPages<T>(db: CatalogDatabase, source: PartitionedSource<T>): (ordering: Ordering, window: PageWindow) => DataLoader<number, Page<T>> {
+export function partitionedPages<T>(db: CatalogDatabase, source: PartitionedSource<T> | ((fields: RowFields) => PartitionedSource<T>)):
+  (ordering: Ordering, window: PageWindow, fields?: RowFields) => DataLoader<number, Page<T>> {
   const made = new Map<string, DataLoader<number, Page<T>>>();
-  return (ordering, window) => {
-    const key = `${ordering.signature}|${JSON.stringify(window)}`;
+  return (ordering, window, fields = null) => {
+    const key = `${ordering.signature}|${JSON.stringify(window)}|${rowFieldsKey(fields)}`;
     let loader = made.get(key);
-    if (!loader) made.set(key, (loader = partitionedPageLoader(db, source, ordering, window)));
+    if (!loader) made.set(key, (loader = partitionedPageLoader(db, typeof source === 'function' ? source(fields) : source, ordering, window)));
     return loader;
   };
 }

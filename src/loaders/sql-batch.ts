@@ -4,6 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
 
 export type RawRow = Record<string, unknown>;
 
@@ -55,4 +56,18 @@ export function numberByKeyLoader(db: CatalogDatabase, sql: string): DataLoader<
 
 export function allRows(db: CatalogDatabase, sql: string, params: unknown[], options: BatchOptions = {}): RawRow[] {
   return rows(db, sql, params, options.safeIntegers ?? false);
+}
+
+/**
+ * A family of loaders, one per row-field plan (made on first use, per request): rows read for one plan never
+ * answer a query that needs another. Called without a plan, it reads every column.
+ */
+export function perPlan<L>(make: (fields: RowFields) => L): (fields?: RowFields) => L {
+  const made = new Map<string, L>();
+  return (fields = null) => {
+    const key = rowFieldsKey(fields);
+    let loader = made.get(key);
+    if (!loader) made.set(key, (loader = make(fields)));
+    return loader;
+  };
 }

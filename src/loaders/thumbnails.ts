@@ -35,16 +35,22 @@ export function createThumbnailLoaders(db: CatalogDatabase, options: ThumbnailLo
   const meta = oneByKeyLoader(db, `SELECT i."Id" AS "key", i."Id" AS "id", ${THUMBNAIL_META_COLUMNS}, i."ThumbnailWidth" AS "thumbnailWidth",
       i."ThumbnailHeight" AS "thumbnailHeight", i."ThumbnailMimeType" AS "thumbnailMimeType"
     FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST}`, metaFromImageRow);
+  const head = oneByKeyLoader(db, `SELECT i."Id" AS "key", substr(i."ThumbnailData", 1, ${SNIFF_BYTES}) AS "head"
+      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.head as Buffer);
+  const bytes = oneByKeyLoader(db, `SELECT i."Id" AS "key", i."ThumbnailData" AS "bytes"
+      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.bytes as Buffer);
   return {
     meta: meta as DataLoader<number, ThumbnailMeta | null>,
     /** Records what a page already read, so `thumbnail { … }` costs no statement of its own. */
     primeFromImageRows(rows: readonly RawRow[]) {
       for (const row of rows) meta.prime(Number(row.id), metaFromImageRow(row));
     },
-    head: oneByKeyLoader(db, `SELECT i."Id" AS "key", substr(i."ThumbnailData", 1, ${SNIFF_BYTES}) AS "head"
-      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.head as Buffer),
-    bytes: oneByKeyLoader(db, `SELECT i."Id" AS "key", i."ThumbnailData" AS "bytes"
-      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.bytes as Buffer),
+    head,
+    bytes,
+    /** Drops what this request has read about an image's thumbnail (after it was replaced). */
+    forget(imageId: number) {
+      for (const loader of [meta, head, bytes] as DataLoader<number, unknown>[]) loader.clear(imageId);
+    },
     /** Reserves room for `byteSize` bytes as base64 in this response, or fails with LIMIT_EXCEEDED. */
     reserveBase64(byteSize: number) {
       const needed = base64Length(byteSize);

@@ -3,6 +3,7 @@ import type { ImportFailure, ImportSummary } from '../resolvers/civitai/batch-im
 import { importPayload } from '../resolvers/civitai/batch-import.ts';
 import type { ModelImportOutcome } from '../resolvers/civitai/import.ts';
 import { syncByHash, syncModel, syncVersion, type SyncOutcome } from '../resolvers/civitai/sync.ts';
+import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode } from './model.ts';
 
@@ -22,7 +23,7 @@ const ImportedModel = builder.objectRef<ModelImportOutcome>('ImportedModel').imp
     name: t.exposeString('name'),
     status: t.field({ type: ImportStatusEnum, resolve: (o) => o.status.toUpperCase() as 'CREATED' | 'UPDATED' | 'UNCHANGED' }),
     warnings: t.exposeStringList('warnings', { description: 'Values kept as Other/Unknown because they were not recognised.' }),
-    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx) => ctx.loaders.models.byId.load(o.modelId) }),
+    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx, info) => ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId) }),
   }),
 });
 
@@ -51,7 +52,7 @@ const ImportResult = builder.objectRef<ImportSummary>('ImportResult').implement(
 const SyncResult = builder.objectRef<SyncOutcome>('SyncResult').implement({
   fields: (t) => ({
     status: t.field({ type: SyncStatusEnum, resolve: (o) => o.status }),
-    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx) => (o.modelId === null ? null : ctx.loaders.models.byId.load(o.modelId)) }),
+    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx, info) => (o.modelId === null ? null : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId)) }),
     checkedAt: t.expose('checkedAt', { type: 'DateTime' }),
     remembered: t.exposeBoolean('remembered', { description: 'The answer is a remembered 404; Civitai was not asked this time.' }),
     warnings: t.exposeStringList('warnings'),

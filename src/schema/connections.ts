@@ -6,6 +6,7 @@ import { builder } from './builder.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { rootCount, rootPage, type PageSource } from '../loaders/pages.ts';
 import type DataLoader from 'dataloader';
+import type { RowFields } from '../resolvers/row-fields.ts';
 import { DEFAULT_PAGE_SIZE, pageWindow, type Ordering, type Page, type PageArgs, type PageWindow } from '../resolvers/pagination.ts';
 
 builder.globalConnectionField('totalCount', (t) => t.int({
@@ -28,7 +29,7 @@ export function rootConnection<T>(db: CatalogDatabase, source: PageSource<T>, or
 }
 
 /** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */
-export async function nestedConnection<T>(pages: (ordering: Ordering, window: PageWindow) => DataLoader<number, Page<T>>,
-  ordering: Ordering, args: PageArgs, parentId: number, totalCount: () => Promise<number>) {
-  return withTotalCount(await pages(ordering, pageWindow(args, ordering)).load(parentId), totalCount);
+export async function nestedConnection<T>(pages: (ordering: Ordering, window: PageWindow, fields?: RowFields) => DataLoader<number, Page<T>>,
+  ordering: Ordering, args: PageArgs, parentId: number, totalCount: () => Promise<number>, fields: RowFields = null) {
+  return withTotalCount(await pages(ordering, pageWindow(args, ordering), fields).load(parentId), totalCount);
 }

@@ -1,6 +1,7 @@
 /** Creator: a Civitai user who published models. */
 import { rowMapper, selectList } from '../db/row-mapping.ts';
 import { CREATOR_ORDERING, modelOrdering, prefixRange } from '../resolvers/model-query.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode, ModelOrderInput, ModelConnection } from './model.ts';
 import { nestedConnection, pageComplexity, rootConnection } from './connections.ts';
@@ -28,8 +29,8 @@ builder.prismaObjectFields(CreatorNode, (t) => ({
     type: ModelNode,
     args: { orderBy: t.arg({ type: [ModelOrderInput] }) },
     complexity: pageComplexity,
-    resolve: (c, args, ctx) => nestedConnection(ctx.loaders.models.pagesByCreator, modelOrdering(args.orderBy), args, c.id,
-      () => ctx.loaders.creators.modelCount.load(c.id)),
+    resolve: (c, args, ctx, info) => nestedConnection(ctx.loaders.models.pagesByCreator, modelOrdering(args.orderBy), args, c.id,
+      () => ctx.loaders.creators.modelCount.load(c.id), plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS)),
   }, ModelConnection),
 }));
 

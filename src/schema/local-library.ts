@@ -4,6 +4,7 @@ import { resolveLibraryPath } from '../resolvers/library-paths.ts';
 import type { ScanJob } from '../resolvers/local-library/scan-jobs.ts';
 import type { ScanProblem, ScanProgress } from '../resolvers/local-library/scan.ts';
 import { duplicateGroups, type DuplicateGroup, type LocalFileShape } from '../resolvers/local-library/duplicates.ts';
+import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelFileNode } from './model-file.ts';
 
@@ -64,7 +65,7 @@ const LocalFileRef = builder.objectRef<LocalFileShape>('LocalFile').implement({
     modelFile: t.field({
       type: ModelFileNode,
       nullable: true,
-      resolve: (f, _args, ctx) => (f.modelFileId === null ? null : ctx.loaders.files.byId.load(f.modelFileId)),
+      resolve: (f, _args, ctx, info) => (f.modelFileId === null ? null : ctx.loaders.files.byId(plannedRowFields(ctx, info, 'ModelFile')).load(f.modelFileId)),
     }),
   }),
 });

@@ -3,6 +3,7 @@ import { FileFormat, FilePrecision, FileSizeType, readEnum, ScanResult } from '.
 import type { ModelFile } from '../generated/prisma/client.ts';
 import { MAX_HASHES_PER_CALL, parseHashBatch, parseHashQuery, type HashAlgorithm } from '../resolvers/hash-lookup.ts';
 import type { MatchedFile } from '../loaders/hashes.ts';
+import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
@@ -55,9 +56,12 @@ export const ModelFileNode = builder.prismaNode('ModelFile', {
 builder.prismaObjectFields(ModelFileNode, (t) => ({
   version: t.field({
     type: ModelVersionNode,
-    resolve: async (f, _args, ctx) => (await ctx.loaders.versions.byId.load(f.modelVersionId))!,
+    resolve: async (f, _args, ctx, info) => (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(f.modelVersionId))!,
   }),
 }));
+
+/** Where a HashMatch's files sit below `filesByHashes`. */
+const MATCHED_FILE_PATHS = [['file'], ['files']];
 
 interface HashMatchShape {
   hash: string;
@@ -103,8 +107,8 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'The file with this hash, case-insensitive. The algorithm follows from the length unless given.',
     args: { hash: t.arg.string({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
-    resolve: async (_root, args, ctx) => {
-      const matches = await ctx.loaders.hashes.byQuery.load(parseHashQuery(args.hash, args.algorithm as HashAlgorithm | null));
+    resolve: async (_root, args, ctx, info) => {
+      const matches = await ctx.loaders.hashes.byQuery(plannedRowFields(ctx, info, 'ModelFile')).load(parseHashQuery(args.hash, args.algorithm as HashAlgorithm | null));
       return matches[0]?.file ?? null;
     },
   }),
@@ -113,9 +117,9 @@ builder.queryFields((t) => ({
     description: `Looks up to ${MAX_HASHES_PER_CALL} hashes at once; results keep the input order.`,
     args: { hashes: t.arg.stringList({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
     complexity: (args) => ({ field: 1, multiplier: Math.max(1, Math.min(args.hashes.length, MAX_HASHES_PER_CALL)) }),
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const queries = parseHashBatch(args.hashes, args.algorithm as HashAlgorithm | null);
-      const results = await ctx.loaders.hashes.byQuery.loadMany(queries);
+      const results = await ctx.loaders.hashes.byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS)).loadMany(queries);
       return queries.map((query, i) => {
         const result = results[i];
         if (result instanceof Error) throw result;

@@ -1,14 +1,15 @@
 /**
- * ModelImage: a preview image with generation metadata, and its stored thumbnail. Declared in Prisma's `select`
- * mode so a Prisma-loaded image reads only the columns a query asks for — never the thumbnail BLOB, which only
- * the thumbnail loaders (or GET /thumbnails/:id) read.
+ * ModelImage: a preview image with generation metadata, and its stored thumbnail. Images are read by the image
+ * loaders with only the columns a query asks for — never the thumbnail BLOB, which only the thumbnail loaders (or
+ * GET /thumbnails/:id) read.
  */
 import { NsfwLevel, readEnum } from '../db/enums.ts';
 import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../resolvers/thumbnails.ts';
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { ModelImage } from '../generated/prisma/client.ts';
-import type { ImageQuery, PickedImage } from '../loaders/images.ts';
+import type { PickedImage } from '../loaders/images.ts';
+import { AppError } from '../errors.ts';
+import { OWN_SELECTION, plannedRowFields } from './selection.ts';
 import type { GraphQLContext } from './context.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
@@ -53,27 +54,32 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
   }),
 });
 
-export const ModelImageNode = builder.prismaNode('ModelImage', {
-  id: { field: 'id' },
-  nullable: true,
-  select: { id: true },
+/**
+ * A Relay node loaded by the image loaders (not by Prisma): rows carry only the columns the query planned
+ * (`plannedRowFields`), and `node(id:)` reads every column but the BLOB.
+ */
+export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelImage'), {
+  id: { resolve: (i) => i.id },
+  loadMany: async (ids, ctx: GraphQLContext) => (await ctx.loaders.images.rows().loadMany(ids.map(Number))).map((row) => {
+    if (row instanceof Error) throw row;
+    return row;
+  }),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
     url: t.exposeString('url', { description: 'The full image on Civitai (or wherever it came from).' }),
     isNsfw: t.exposeBoolean('isNsfw'),
-    nsfwLevel: t.field({ type: NsfwLevelEnum, select: { nsfwLevel: true }, resolve: (i) => readEnum(NsfwLevel, i.nsfwLevel) }),
+    nsfwLevel: t.field({ type: NsfwLevelEnum, resolve: (i) => readEnum(NsfwLevel, i.nsfwLevel) }),
     width: t.exposeInt('width'),
     height: t.exposeInt('height'),
     aspectRatio: t.float({
       nullable: true,
       description: 'width / height; null when the height is unknown (0).',
-      select: { width: true, height: true },
       resolve: (i) => (i.height > 0 ? i.width / i.height : null),
     }),
     blurHash: t.exposeString('blurHash', { nullable: true }),
     sortOrder: t.exposeInt('sortOrder'),
-    isPrimary: t.boolean({ description: 'First in display order (sortOrder 0).', select: { sortOrder: true }, resolve: (i) => i.sortOrder === 0 }),
+    isPrimary: t.boolean({ description: 'First in display order (sortOrder 0).', resolve: (i) => i.sortOrder === 0 }),
     createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
     postId: t.exposeInt('postId', { nullable: true }),
     username: t.exposeString('username', { nullable: true }),
@@ -104,51 +110,47 @@ export const ModelImageNode = builder.prismaNode('ModelImage', {
 export const ModelImageConnection = builder.connectionObject({ type: ModelImageNode, name: 'ModelImageConnection' }, { name: 'ModelImageEdge' });
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
-builder.prismaObjectFields(ModelImageNode, (t) => ({
+builder.objectFields(ModelImageNode, (t) => ({
   version: t.field({
     type: ModelVersionNode,
-    select: { modelVersionId: true },
-    resolve: async (i, _args, ctx) => (await ctx.loaders.versions.byId.load(i.modelVersionId))!,
+    resolve: async (i, _args, ctx, info) => (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
   }),
 }));
 
-/** Where a connection's nodes sit in the selection: under `edges { node }` and under `nodes`. */
-export const CONNECTION_NODE_PATHS = [['edges', 'node'], ['nodes']];
-
-/**
- * Loads images SQL picked, through Prisma with the selection plugin-prisma planned for the field being resolved
- * (`paths` leads from that field to the images). Results keep the order of `picked`; null where a row vanished.
- */
-export function loadPlannedImages(ctx: GraphQLContext, info: GraphQLResolveInfo, picked: readonly PickedImage[], paths: string[][] = [[]]): Promise<(ModelImage | null)[]> {
+/** Loads images SQL picked with the columns the selection at `paths` needs; keeps the order of `picked` (null where a row vanished). */
+export function loadPlannedImages(ctx: GraphQLContext, info: GraphQLResolveInfo, picked: readonly PickedImage[],
+  paths: readonly (readonly string[])[] = OWN_SELECTION): Promise<(ModelImage | null)[]> {
   if (picked.length === 0) return Promise.resolve([]);
-  const query = queryFromInfo({ context: ctx, info, typeName: 'ModelImage', paths }) as ImageQuery;
-  const rows = ctx.loaders.images.rows(query);
+  const rows = ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage', paths));
   return Promise.all(picked.map((image) => rows.load(image.id)));
 }
 
 builder.queryFields((t) => ({
-  modelImage: t.prismaField({
+  modelImage: t.field({
     type: ModelImageNode,
     nullable: true,
     args: { id: t.arg.id(), databaseId: t.arg.int(), civitaiId: t.arg.int() },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const key = lookupKey('modelImage', 'ModelImage', args, { civitaiId: args.civitaiId });
-      // CivitaiId is not unique for images (the same image can belong to two versions): take the oldest row.
-      if (key.key) return ctx.db.prisma.modelImage.findFirst({ ...query, where: { civitaiId: key.value }, orderBy: { id: 'asc' } });
-      return ctx.db.prisma.modelImage.findUnique({ ...query, where: { id: key.id } });
+      // CivitaiId is not unique for images (the same image can belong to two versions): the oldest row answers.
+      const id = key.key ? await ctx.loaders.images.idByCivitaiId.load(key.value) : key.id;
+      return id === null ? null : ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).load(id);
     },
   }),
 }));
 
 builder.mutationFields((t) => ({
-  setImageThumbnail: t.prismaField({
+  setImageThumbnail: t.field({
     type: ModelImageNode,
     description: 'Stores a thumbnail (base64 or a data: URI of a WebP/PNG/JPEG/GIF/AVIF image, at most DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES).',
     args: { imageId: t.arg.id({ required: true }), base64: t.arg.string({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       const id = idOf(String(args.imageId), 'ModelImage');
       await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
-      return ctx.db.prisma.modelImage.findUniqueOrThrow({ ...query, where: { id } });
+      ctx.loaders.thumbnails.forget(id);
+      const image = await ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).clear(id).load(id);
+      if (!image) throw new AppError('NOT_FOUND', `Image ${id} no longer exists.`);
+      return image;
     },
   }),
   deleteModelImage: t.field({

@@ -5,7 +5,8 @@ import { IMAGE_ORDERING, versionFilterSql, versionOrdering } from '../resolvers/
 import { pageWindow } from '../resolvers/pagination.ts';
 import { builder } from './builder.ts';
 import { TriggerWordNode } from './trigger-word.ts';
-import { CONNECTION_NODE_PATHS, loadPlannedImages, ModelImageConnection, ModelImageNode } from './model-image.ts';
+import { loadPlannedImages, ModelImageConnection, ModelImageNode } from './model-image.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { ModelFileNode } from './model-file.ts';
 import { ModelNode } from './model.ts';
 import { pageComplexity, rootConnection, withTotalCount } from './connections.ts';
@@ -72,18 +73,18 @@ export const ModelVersionConnection = builder.connectionObject({ type: ModelVers
 builder.prismaObjectFields(ModelVersionNode, (t) => ({
   model: t.field({
     type: ModelNode,
-    resolve: async (v, _args, ctx) => (await ctx.loaders.models.byId.load(v.modelId))!,
+    resolve: async (v, _args, ctx, info) => (await ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(v.modelId))!,
   }),
   files: t.field({
     type: [ModelFileNode],
     description: 'Primary file first.',
-    resolve: (v, _args, ctx) => ctx.loaders.files.byVersion.load(v.id),
+    resolve: (v, _args, ctx, info) => ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id),
   }),
   primaryFile: t.field({
     type: ModelFileNode,
     nullable: true,
     description: 'The file marked primary, else the first one.',
-    resolve: async (v, _args, ctx) => (await ctx.loaders.files.byVersion.load(v.id))[0] ?? null,
+    resolve: async (v, _args, ctx, info) => (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
   }),
   images: t.connection({
     type: ModelImageNode,

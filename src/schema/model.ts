@@ -2,7 +2,8 @@
 import { CommercialUse, DataSource, ModelMode, ModelType, readEnum } from '../db/enums.ts';
 import { modelFilterSql, modelOrdering, versionOrdering } from '../resolvers/model-query.ts';
 import { pageWindow } from '../resolvers/pagination.ts';
-import { rowMapper, selectList } from '../db/row-mapping.ts';
+import { rowMapper, selectFields, selectList } from '../db/row-mapping.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { TagNode } from './tag.ts';
 import { ModelVersionNode, ModelVersionOrderInput, ModelVersionConnection } from './model-version.ts';
@@ -103,16 +104,16 @@ builder.prismaObjectFields(ModelNode, (t) => ({
     description: 'The model\'s versions, newest first unless `orderBy` says otherwise.',
     args: { orderBy: t.arg({ type: [ModelVersionOrderInput] }) },
     complexity: pageComplexity,
-    resolve: (m, args, ctx) => nestedConnection(ctx.loaders.versions.pagesByModel, versionOrdering(args.orderBy), args, m.id,
-      () => ctx.loaders.versions.countByModel.load(m.id)),
+    resolve: (m, args, ctx, info) => nestedConnection(ctx.loaders.versions.pagesByModel, versionOrdering(args.orderBy), args, m.id,
+      () => ctx.loaders.versions.countByModel.load(m.id), plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS)),
   }, ModelVersionConnection),
   latestVersion: t.field({
     type: ModelVersionNode,
     nullable: true,
     description: 'The newest version by creation time.',
-    resolve: async (m, _args, ctx) => {
+    resolve: async (m, _args, ctx, info) => {
       const ordering = versionOrdering(null);
-      const page = await ctx.loaders.versions.pagesByModel(ordering, pageWindow({ first: 1 }, ordering)).load(m.id);
+      const page = await ctx.loaders.versions.pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion')).load(m.id);
       return page.edges[0]?.node ?? null;
     },
   }),
@@ -133,9 +134,10 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One model by exactly one of `id`, `databaseId` or `civitaiId`; null when there is none.',
     args: { id: t.arg.id(), databaseId: t.arg.int(), civitaiId: t.arg.int() },
-    resolve: (query, _root, args, ctx) => {
+    resolve: (query, _root, args, ctx, info) => {
       const key = lookupKey('model', 'Model', args, { civitaiId: args.civitaiId });
-      return ctx.db.prisma.model.findUnique({ ...query, where: key.key ? { civitaiId: key.value } : { id: key.id } });
+      // By id through the request's batched loader (the planned columns only); by Civitai id through Prisma.
+      return key.key ? ctx.db.prisma.model.findUnique({ ...query, where: { civitaiId: key.value } }) : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(key.id);
     },
   }),
   models: t.connection({
@@ -146,9 +148,10 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: [ModelOrderInput] }),
     },
     complexity: pageComplexity,
-    resolve: (_root, args, ctx) => {
+    resolve: (_root, args, ctx, info) => {
       if (args.filter?.query != null) ensureSearchIndexCurrent(ctx.db);
-      return rootConnection(ctx.db, { ...MODEL_SOURCE, where: modelFilterSql(args.filter) }, modelOrdering(args.orderBy), args);
+      const select = selectFields('Model', 'm', plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
+      return rootConnection(ctx.db, { ...MODEL_SOURCE, select, where: modelFilterSql(args.filter) }, modelOrdering(args.orderBy), args);
     },
   }, ModelConnection),
 }));

@@ -2,7 +2,8 @@
 import { AppError } from '../errors.ts';
 import { libraryStats, type LibraryStats } from '../resolvers/library-stats.ts';
 import { modelFacets, type FacetCount, type ModelFacets } from '../resolvers/search/facets.ts';
-import { searchModels } from '../resolvers/search/search.ts';
+import { searchModels, type SearchHit } from '../resolvers/search/search.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { SEARCH_COLUMNS } from '../resolvers/search/search-index.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
@@ -21,7 +22,7 @@ const FacetCountRef = builder.objectRef<FacetCount>('FacetCount').implement({
 const MAX_TOP = 200;
 
 /** A search edge carries the hit beside the Relay fields. */
-type SearchEdgeShape = { hit: { score: number; matchedFields: (typeof SEARCH_COLUMNS)[number][]; snippet: string } };
+type SearchEdgeShape = { hit: SearchHit };
 const hitOf = (edge: object) => (edge as SearchEdgeShape).hit;
 
 const ModelFacetsRef = builder.objectRef<ModelFacets>('ModelFacets').implement({
@@ -70,8 +71,8 @@ builder.queryFields((t) => ({
       'Any text is safe: punctuation and search operators are read as words. Combine with `filter` like `models`.',
     args: { query: t.arg.string({ required: true }), filter: t.arg({ type: ModelFilterInput }) },
     complexity: pageComplexity,
-    resolve: (_root, args, ctx) => {
-      const result = searchModels(ctx.db, args.query, args, args.filter);
+    resolve: (_root, args, ctx, info) => {
+      const result = searchModels(ctx.db, args.query, args, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
       return {
         pageInfo: result.pageInfo,
         totalCount: result.totalCount,
@@ -82,8 +83,8 @@ builder.queryFields((t) => ({
     name: 'SearchEdge',
     fields: (edge) => ({
       score: edge.float({ description: 'Relevance: higher is better.', resolve: (e) => hitOf(e).score }),
-      matchedFields: edge.field({ type: [SearchFieldEnum], resolve: (e) => hitOf(e).matchedFields }),
-      snippet: edge.string({ description: 'HTML-escaped text around the best match, with matches in <mark>…</mark>.', resolve: (e) => hitOf(e).snippet }),
+      matchedFields: edge.field({ type: [SearchFieldEnum], resolve: (e) => hitOf(e).matchedFields() }),
+      snippet: edge.string({ description: 'HTML-escaped text around the best match, with matches in <mark>…</mark>.', resolve: (e) => hitOf(e).snippet() }),
     }),
   }),
   modelFacets: t.field({

@@ -1,6 +1,7 @@
 /** Tag: a label shared by models, matched by its normalized (trimmed, lower-case) name. */
 import { rowMapper, selectList } from '../db/row-mapping.ts';
 import { modelOrdering, normalizeTagName, prefixRange, TAG_ORDERING } from '../resolvers/model-query.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode, ModelOrderInput, ModelConnection } from './model.ts';
 import { nestedConnection, pageComplexity, rootConnection } from './connections.ts';
@@ -27,8 +28,8 @@ builder.prismaObjectFields(TagNode, (t) => ({
     type: ModelNode,
     args: { orderBy: t.arg({ type: [ModelOrderInput] }) },
     complexity: pageComplexity,
-    resolve: (tag, args, ctx) => nestedConnection(ctx.loaders.models.pagesByTag, modelOrdering(args.orderBy), args, tag.id,
-      () => ctx.loaders.tags.modelCount.load(tag.id)),
+    resolve: (tag, args, ctx, info) => nestedConnection(ctx.loaders.models.pagesByTag, modelOrdering(args.orderBy), args, tag.id,
+      () => ctx.loaders.tags.modelCount.load(tag.id), plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS)),
   }, ModelConnection),
 }));
 

@@ -1,4 +1,5 @@
 /** TriggerWord: a word that activates a version (LoRA, embedding) in a prompt. */
+import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 
@@ -16,6 +17,6 @@ export const TriggerWordNode = builder.prismaNode('TriggerWord', {
 builder.prismaObjectFields(TriggerWordNode, (t) => ({
   version: t.field({
     type: ModelVersionNode,
-    resolve: async (w, _args, ctx) => (await ctx.loaders.versions.byId.load(w.modelVersionId))!,
+    resolve: async (w, _args, ctx, info) => (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
   }),
 }));

@@ -3,8 +3,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { GraphQLContext, ResolverSettings } from '../schema/context.ts';
 import type { CivitaiClient } from '../resolvers/civitai/client.ts';
@@ -48,6 +47,14 @@ query Health {
 }
 `;
 
+/**
+ * The inline GraphiQL bundle is 9 MB of JavaScript (about 80 MiB resident once parsed), so it is loaded on the first
+ * page view rather than at start-up: a server that is only queried by scripts never pays for it.
+ */
+async function renderGraphiQLOnDemand(options: GraphiQLOptions): Promise<string> {
+  return (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options);
+}
+
 export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Record<string, never>, GraphQLContext> {
   const { db } = options;
   const scanJobs = new ScanJobs();
@@ -57,7 +64,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Re
     landingPage: false,
     graphiql: options.graphiql ? { title: 'DiffusionNexus Core', defaultQuery: DEFAULT_GRAPHIQL_QUERY } : false,
     // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
-    renderGraphiQL,
+    renderGraphiQL: renderGraphiQLOnDemand,
     maskedErrors: { maskError: (error) => maskError(error, options.development) },
     context: ({ request }) => ({
       db,

@@ -1,0 +1,87 @@
+/**
+ * The baseline on node:http. The benchmark runs it as its own process (`node --import tsx bench/baseline-server.ts
+ * <db>`, which prints `listening on <url>` once ready) and in-process to count its statements.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { createBaseline, type Baseline, type ListArgs } from './baseline.ts';
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(res: ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function handle(baseline: Baseline, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const origin = `http://${req.headers.host ?? 'localhost'}`;
+  const [, route, param] = url.pathname.split('/');
+  switch (route) {
+    case 'list':
+      return sendJson(res, baseline.list(JSON.parse(await readBody(req)) as ListArgs, origin));
+    case 'detail':
+      return sendJson(res, baseline.detail(Number(param), origin));
+    case 'hashes':
+      return sendJson(res, baseline.hashes(JSON.parse(await readBody(req)) as string[]));
+    case 'search':
+      return sendJson(res, baseline.search(url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)));
+    case 'thumbnails': {
+      const thumbnail = baseline.thumbnail(Number(param));
+      if (!thumbnail) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': thumbnail.mimeType, 'content-length': thumbnail.bytes.length });
+      res.end(thumbnail.bytes);
+      return;
+    }
+    default:
+      res.writeHead(404).end();
+  }
+}
+
+export interface BaselineHttp {
+  url: string;
+  baseline: Baseline;
+  close(): Promise<void>;
+}
+
+export function startBaselineHttp(databasePath: string): Promise<BaselineHttp> {
+  const baseline = createBaseline(databasePath);
+  const server: Server = createServer((req, res) => {
+    handle(baseline, req, res).catch((error: unknown) => {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const address = server.address() as { port: number };
+    resolve({
+      url: `http://127.0.0.1:${address.port}`,
+      baseline,
+      close: () => new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => {
+          baseline.close();
+          done();
+        });
+      }),
+    });
+  }));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const databasePath = process.argv[2];
+  if (!databasePath) {
+    console.error('usage: baseline-server.ts <database file>');
+    process.exit(2);
+  }
+  const running = await startBaselineHttp(databasePath);
+  console.log(`listening on ${running.url}`);
+  process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
+}

@@ -1,0 +1,137 @@
+/**
+ * Load generation and the server processes under test: each server runs in its own process (so the load
+ * generator's CPU and memory are not counted against it), autocannon drives it over 127.0.0.1, and peak RSS is
+ * read from /proc (reset before each scenario through clear_refs).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import type { HttpRequest } from './scenarios.ts';
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <args>` and resolves once it prints `listening on <url>`. */
+export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`server did not start within 60 s:\n${output}`)), 60_000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      resolve({
+        url: new URL(match[1]!).origin,
+        pid: child.pid!,
+        stop: () => new Promise<void>((done) => {
+          if (child.exitCode !== null) return done();
+          child.once('exit', () => done());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        }),
+      });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.once('exit', (code) => fail(new Error(`server exited with ${code} before listening:\n${output}`)));
+  });
+}
+
+/** Peak resident set size of a process since the last reset, in MiB (Linux). */
+export function peakRssMiB(pid: number): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+export function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // Not Linux, or not permitted: peaks then cover the process's whole life.
+  }
+}
+
+export interface LoadResult {
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+export interface LoadOptions {
+  connections: number;
+  durationSeconds: number;
+}
+
+/** Drives `url` with requests built by `request(i)` (i counts up across connections). */
+export async function runLoad(url: string, request: (i: number) => HttpRequest, options: LoadOptions): Promise<LoadResult> {
+  let counter = 0;
+  const first = request(0);
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    requests: [{
+      method: first.method,
+      setupRequest: (req) => {
+        const next = request(counter++);
+        return { ...req, method: next.method, path: next.path, body: next.body ?? '', headers: { ...req.headers, ...next.headers } } as typeof req;
+      },
+    }],
+  });
+  return {
+    requests: result.requests.total,
+    requestsPerSecond: result.requests.total / options.durationSeconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/** Fetches one request; the body as text (JSON) or bytes. */
+export async function fetchOnce(url: string, request: HttpRequest): Promise<{ status: number; text: string; bytes: Buffer }> {
+  const response = await fetch(`${url}${request.path}`, { method: request.method, body: request.body, headers: request.headers });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, text: bytes.toString('utf8'), bytes };
+}
+
+export interface LatencyResult {
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? 0;
+}
+
+/** One request at a time for `seconds`: latency without queueing (what one script or UI click waits). */
+export async function probeLatency(url: string, request: (i: number) => HttpRequest, seconds: number): Promise<LatencyResult> {
+  const times: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  for (let i = 0; performance.now() < until || times.length < 5; i++) {
+    const started = performance.now();
+    const { status } = await fetchOnce(url, request(i));
+    if (status !== 200) throw new Error(`latency probe: HTTP ${status} from ${url}`);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { requests: times.length, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) };
+}

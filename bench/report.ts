@@ -1,0 +1,161 @@
+/**
+ * The benchmark's outputs: a console table, `BENCHMARKS.md` (human) and `bench-results.json` (machine), with the
+ * machine, the date, every scenario's ratio against the baseline measured in the same run, and the targets checked.
+ */
+import { execSync } from 'node:child_process';
+import os from 'node:os';
+import Database from 'better-sqlite3';
+import type { BenchCatalog } from './catalog.ts';
+import type { HashingBenchResult } from './hashing-bench.ts';
+import type { ImportBenchResult } from './import-bench.ts';
+import type { ScenarioResult } from './query-bench.ts';
+import type { StatementCounts } from './statements.ts';
+
+export interface SizeRun {
+  catalog: BenchCatalog;
+  scenarios: ScenarioResult[];
+  statements: StatementCounts;
+}
+
+export interface BenchReport {
+  date: string;
+  quick: boolean;
+  machine: Record<string, string | number>;
+  settings: Record<string, number>;
+  sizes: SizeRun[];
+  import: ImportBenchResult;
+  hashing: HashingBenchResult;
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export function machineInfo(): Record<string, string | number> {
+  const memory = new Database(':memory:');
+  const sqlite = (memory.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+  memory.close();
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    if (execSync('git status --porcelain', { encoding: 'utf8' }).trim()) commit += ' (with uncommitted changes)';
+  } catch {
+    // Not a git checkout.
+  }
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`, node: process.version, sqlite, commit,
+  };
+}
+
+const fixed = (value: number | null | undefined, digits = 0) => (value === null || value === undefined ? 'n/a' : value.toFixed(digits));
+
+function scenarioOf(run: SizeRun | undefined, name: string): ScenarioResult | undefined {
+  return run?.scenarios.find((s) => s.name === name);
+}
+
+/** Checks the issue's targets against this run (ratios measured in the same run). */
+export function checkTargets(sizes: SizeRun[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const run of sizes) {
+    for (const name of ['list', 'detail']) {
+      const s = scenarioOf(run, name);
+      if (s) checks.push({ target: `${run.catalog.label}: ${name} throughput ≥ 0.33 × baseline`, measured: `${s.ratio.toFixed(2)} ×`, met: s.ratio >= 0.33 });
+    }
+    const thumbnail = scenarioOf(run, 'thumbnail');
+    if (thumbnail) checks.push({ target: `${run.catalog.label}: thumbnail route ≥ 0.5 × baseline`, measured: `${thumbnail.ratio.toFixed(2)} ×`, met: thumbnail.ratio >= 0.5 });
+    const hashes = scenarioOf(run, 'hashes');
+    if (hashes) checks.push({ target: `${run.catalog.label}: 1,000-hash lookup p50 < 50 ms (one request at a time)`, measured: `${hashes.single.ours.p50Ms.toFixed(1)} ms`, met: hashes.single.ours.p50Ms < 50 });
+    const constant = Object.entries(run.statements).filter(([, c]) => c.ours[0] !== c.ours[1]).map(([n]) => n);
+    checks.push({ target: `${run.catalog.label}: SQL statements per request constant in page size`, measured: constant.length ? `grows in ${constant.join(', ')}` : 'constant', met: constant.length === 0 });
+    const averageThumbnail = run.catalog.summary.thumbnailBytes / Math.max(1, run.catalog.summary.thumbnails);
+    checks.push({ target: `${run.catalog.label}: average thumbnail ≤ 25 KB`, measured: `${(averageThumbnail / 1024).toFixed(1)} KiB`, met: averageThumbnail <= 25 * 1024 });
+  }
+  const [small, large] = sizes;
+  if (small && large) {
+    for (const s of large.scenarios) {
+      const base = scenarioOf(small, s.name);
+      if (!base) continue;
+      const ratio = s.single.ours.p50Ms / base.single.ours.p50Ms;
+      checks.push({ target: `${s.name}: L latency ≤ 1.3 × S latency`, measured: `${ratio.toFixed(2)} ×`, met: ratio <= 1.3 });
+    }
+  }
+  return checks;
+}
+
+function sizeSection(run: SizeRun): string[] {
+  const { catalog } = run;
+  const lines = [
+    `### ${catalog.label}: ${catalog.summary.models.toLocaleString('en')} models`,
+    '',
+    `${catalog.summary.versions.toLocaleString('en')} versions, ${catalog.summary.files.toLocaleString('en')} files, ${catalog.summary.images.toLocaleString('en')} images ` +
+      `(${catalog.summary.thumbnails.toLocaleString('en')} thumbnails, average ${(catalog.summary.thumbnailBytes / Math.max(1, catalog.summary.thumbnails) / 1024).toFixed(1)} KiB); ` +
+      `database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB.`,
+    '',
+    '| Scenario | ours req/s | baseline req/s | **ratio** | ours p50 / p99 (ms) | baseline p50 / p99 (ms) | single-request p50 ours / baseline (ms) | SQL statements ours (small → large) / baseline | peak RSS ours / baseline (MiB) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const s of run.scenarios) {
+    const st = run.statements[s.name];
+    lines.push(`| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** | ` +
+      `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
+      `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} | ` +
+      `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`);
+  }
+  return lines;
+}
+
+export function markdown(report: BenchReport): string {
+  const m = report.machine;
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Latest \`npm run bench\`${report.quick ? ' (--quick)' : ''}: ${report.date}, commit ${m.commit}.`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}, SQLite ${m.sqlite}.`,
+    '',
+    'Every ratio compares DiffusionNexus Core with a **baseline measured in the same run**: raw better-sqlite3 prepared',
+    'statements over the same database file, hand-assembling byte-identical JSON on node:http (`bench/baseline.ts`). Both',
+    'answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
+      `${report.settings.connections} connections, ${report.settings.rounds} alternating rounds of ${report.settings.roundSeconds} s per side after ` +
+      `${report.settings.warmupSeconds} s warm-up; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 searches).`,
+    '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
+    'request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process\'s during the scenario.',
+    '',
+    '## Targets',
+    '',
+    '| Target | Measured | Met |',
+    '|---|---:|:---:|',
+    ...report.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+    '',
+    '## Query scenarios',
+    '',
+  ];
+  for (const run of report.sizes) lines.push(...sizeSection(run), '');
+  const [small, large] = report.sizes;
+  if (small && large) {
+    lines.push('### L vs S (single-request p50)', '', '| Scenario | S (ms) | L (ms) | L / S |', '|---|---:|---:|---:|');
+    for (const s of large.scenarios) {
+      const base = scenarioOf(small, s.name);
+      if (base) lines.push(`| ${s.title} | ${base.single.ours.p50Ms.toFixed(2)} | ${s.single.ours.p50Ms.toFixed(2)} | ${(s.single.ours.p50Ms / base.single.ours.p50Ms).toFixed(2)} |`);
+    }
+    lines.push('');
+  }
+  const imp = report.import;
+  const hash = report.hashing;
+  lines.push(
+    '## Import and hashing',
+    '',
+    '| Scenario | ours | baseline | **ratio** |',
+    '|---|---:|---:|---:|',
+    `| Civitai import (${imp.models} models × 5 versions × 2 files × 5 images) | ${imp.oursModelsPerSecond.toFixed(0)} models/s | ${imp.baselineModelsPerSecond.toFixed(0)} models/s (same mapping, plain INSERTs) | **${imp.ratio.toFixed(2)}** |`,
+    `| Scan hashing, ${hash.fileMiB} MiB warm file | ${hash.oursMiBPerSecond.toFixed(0)} MiB/s (SHA256+BLAKE3+CRC32+AutoV1/2/3, one pass) | ${fixed(hash.sha256sumMiBPerSecond)} MiB/s (\`sha256sum\`, SHA256 only) | **${fixed(hash.ratio, 2)}** |`,
+    '',
+    'Machine-readable results: `bench-results.json`. Rerun: `npm run bench` (about 15 minutes; catalogs are cached in',
+    '`.bench-cache/`), or `npm run bench -- --quick` for a 2-minute smoke run that does not rewrite this file.',
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,61 @@
+/**
+ * `npm run bench`: the query scenarios at S (1,000 models) and L (10,000 models), import and hashing throughput,
+ * each against its baseline in the same run; writes BENCHMARKS.md and bench-results.json.
+ * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
+ * minutes once the S catalog is cached); its results go to .bench-cache/quick-results.json.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
+import { runHashingBench } from './hashing-bench.ts';
+import { runImportBench } from './import-bench.ts';
+import { runQueryScenarios } from './query-bench.ts';
+import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } from './report.ts';
+import { countStatements } from './statements.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = values.quick ?? false;
+const log = (line: string) => console.log(line);
+
+const settings = quick
+  ? { connections: 10, roundSeconds: 2, rounds: 1, warmupSeconds: 1, probeSeconds: 1, importModels: 100, hashMiB: 64, hashRounds: 2 }
+  : { connections: 10, roundSeconds: 5, rounds: 2, warmupSeconds: 2, probeSeconds: 3, importModels: 1000, hashMiB: 1024, hashRounds: 3 };
+const sizes: [string, number][] = quick ? [['S', 1000]] : [['S', 1000], ['L', 10_000]];
+
+const started = performance.now();
+const catalogs: BenchCatalog[] = [];
+for (const [label, models] of sizes) catalogs.push(await ensureCatalog(label, catalogSize(models), log));
+if (!quick) pruneCatalogCache(catalogs);
+
+const runs: SizeRun[] = [];
+for (const catalog of catalogs) {
+  log(`${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`);
+  const { results, inputs } = await runQueryScenarios(catalog, { ...settings, log });
+  runs.push({ catalog, scenarios: results, statements: await countStatements(catalog, inputs) });
+}
+const importResult = await runImportBench(settings.importModels, log);
+const hashing = await runHashingBench(settings.hashMiB, settings.hashRounds, log);
+
+const report: BenchReport = {
+  date: new Date().toISOString(),
+  quick,
+  machine: machineInfo(),
+  settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds },
+  sizes: runs,
+  import: importResult,
+  hashing,
+  targets: checkTargets(runs),
+};
+
+log('');
+for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
+if (quick) {
+  writeFileSync(path.join(CACHE_DIR, 'quick-results.json'), `${JSON.stringify(report, null, 2)}\n`);
+} else {
+  writeFileSync(path.join(PROJECT_ROOT, 'bench-results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(PROJECT_ROOT, 'BENCHMARKS.md'), markdown(report));
+  log('wrote BENCHMARKS.md and bench-results.json');
+}
+log(`benchmark finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);

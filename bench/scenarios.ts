@@ -1,0 +1,148 @@
+/**
+ * The query scenarios: for each, the GraphQL request our server gets and the equivalent request to the baseline,
+ * over a rotating list of inputs (pages, ids, hash batches, search words) so neither side answers one hot row.
+ */
+import Database from 'better-sqlite3';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** Request number i (inputs rotate) for our server and for the baseline. */
+  ours(i: number): HttpRequest;
+  baseline(i: number): HttpRequest;
+  /** Whether the answer is JSON to compare (thumbnails compare as bytes). */
+  json: boolean;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function graphql(query: string, variables: Record<string, unknown>): HttpRequest {
+  return { method: 'POST', path: '/graphql', body: JSON.stringify({ query, variables }), headers: JSON_HEADERS };
+}
+
+export const LIST_QUERY = `query ListPage($first: Int!, $after: String) {
+  models(first: $first, after: $after) {
+    pageInfo { endCursor hasNextPage }
+    edges { cursor node {
+      id name type creator { username } tags { name }
+      versions(first: 3) { nodes {
+        id name baseModel
+        files { fileName sizeKB hashes { sha256 } }
+        images(first: 2) { nodes { id width height thumbnail { url } } }
+      } }
+    } }
+  }
+}`;
+
+export const DETAIL_QUERY = `query ModelDetail($id: Int!) {
+  model(databaseId: $id) {
+    id databaseId civitaiId name description type isNsfw isPoi mode source createdAt updatedAt lastSyncedAt
+    allowNoCredit allowCommercialUse allowDerivatives allowDifferentLicense versionCount totalDownloads
+    creator { id username avatarUrl }
+    tags { id name }
+    versions(first: 10) { nodes {
+      id databaseId civitaiId name description baseModel baseModelRaw createdAt updatedAt publishedAt downloadUrl earlyAccessDays
+      downloadCount ratingCount rating thumbsUpCount thumbsDownCount
+      triggerWords { word order }
+      files {
+        id databaseId civitaiId fileName sizeKB fileType isPrimary format precision sizeType pickleScanResult virusScanResult scannedAt
+        localPath isLocalFileValid hashes { autoV1 autoV2 autoV3 sha256 crc32 blake3 }
+      }
+      images(first: 10) { nodes {
+        id databaseId url isNsfw nsfwLevel width height blurHash sortOrder createdAt prompt negativePrompt seed steps sampler cfgScale
+        generationModel denoisingStrength likeCount heartCount commentCount thumbnail { url width height byteSize }
+      } }
+    } }
+  }
+}`;
+
+export const HASHES_QUERY = `query Hashes($hashes: [String!]!) {
+  filesByHashes(hashes: $hashes, algorithm: SHA256) {
+    hash
+    file { id fileName sizeKB version { id name model { id name } } }
+  }
+}`;
+
+export const SEARCH_QUERY = `query Search($query: String!, $first: Int!) {
+  search(query: $query, first: $first) {
+    pageInfo { hasNextPage }
+    edges { cursor score node { id name type } }
+  }
+}`;
+
+export const HASH_BATCH = 1000;
+const SEARCH_WORDS = ['neon', 'velvet portraits', 'anime style', 'chrome', 'frost lighting', 'watercolor', 'aurora', 'cyberpunk',
+  'moss', 'pixel art', 'landscape', 'ember mix'];
+
+/** Inputs drawn from the catalog itself (deterministic for a given catalog). */
+export interface ScenarioInputs {
+  /** `after` cursors of consecutive list pages (null = first page). */
+  listCursors: (string | null)[];
+  modelIds: number[];
+  hashBatches: string[][];
+  imageIds: number[];
+}
+
+export function readScenarioInputs(databasePath: string, listCursors: (string | null)[]): ScenarioInputs {
+  const db = new Database(databasePath, { readonly: true });
+  try {
+    const count = Number(db.prepare('SELECT COUNT(*) FROM "Models"').pluck().get());
+    const stride = Math.max(1, Math.floor(count / 64));
+    const modelIds = db.prepare(`SELECT "Id" FROM "Models" WHERE "Id" % ? = 0 ORDER BY "Id" LIMIT 64`).pluck().all(stride) as number[];
+    const shas = db.prepare(`SELECT "HashSHA256" FROM "ModelFiles" WHERE "HashSHA256" IS NOT NULL ORDER BY "Id"`).pluck().all() as string[];
+    const hashBatches: string[][] = [];
+    for (let b = 0; b < 8; b++) {
+      const batch: string[] = [];
+      // Three of four hashes are in the catalog (spread over the whole table); the rest are unknown.
+      for (let i = 0; i < HASH_BATCH; i++) {
+        batch.push(i % 4 === 3 ? `${(b * HASH_BATCH + i).toString(16).padStart(8, '0')}`.repeat(8).toUpperCase() : shas[((b * 7919 + i * 104_729) % shas.length)]!);
+      }
+      hashBatches.push(batch);
+    }
+    const imageIds = db.prepare(`SELECT "Id" FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL AND "Id" % 37 = 0 ORDER BY "Id" LIMIT 256`).pluck().all() as number[];
+    return { listCursors, modelIds, hashBatches, imageIds };
+  } finally {
+    db.close();
+  }
+}
+
+const at = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
+
+export function scenarios(inputs: ScenarioInputs, options: { listPageSize?: number; hashBatch?: number } = {}): Scenario[] {
+  const first = options.listPageSize ?? 20;
+  const hashBatch = options.hashBatch ?? HASH_BATCH;
+  return [
+    {
+      name: 'list', title: 'List page (20 models, nested)', json: true,
+      ours: (i) => graphql(LIST_QUERY, { first, after: at(inputs.listCursors, i) }),
+      baseline: (i) => ({ method: 'POST', path: '/list', body: JSON.stringify({ first, after: at(inputs.listCursors, i) }), headers: JSON_HEADERS }),
+    },
+    {
+      name: 'detail', title: 'Model detail (everything nested)', json: true,
+      ours: (i) => graphql(DETAIL_QUERY, { id: at(inputs.modelIds, i) }),
+      baseline: (i) => ({ method: 'GET', path: `/detail/${at(inputs.modelIds, i)}` }),
+    },
+    {
+      name: 'hashes', title: `Hash lookup (${hashBatch} SHA256)`, json: true,
+      ours: (i) => graphql(HASHES_QUERY, { hashes: at(inputs.hashBatches, i).slice(0, hashBatch) }),
+      baseline: (i) => ({ method: 'POST', path: '/hashes', body: JSON.stringify(at(inputs.hashBatches, i).slice(0, hashBatch)), headers: JSON_HEADERS }),
+    },
+    {
+      name: 'thumbnail', title: 'Thumbnail GET', json: false,
+      ours: (i) => ({ method: 'GET', path: `/thumbnails/${at(inputs.imageIds, i)}` }),
+      baseline: (i) => ({ method: 'GET', path: `/thumbnails/${at(inputs.imageIds, i)}` }),
+    },
+    {
+      name: 'search', title: 'Search (20 ranked hits)', json: true,
+      ours: (i) => graphql(SEARCH_QUERY, { query: at(SEARCH_WORDS, i), first: 20 }),
+      baseline: (i) => ({ method: 'GET', path: `/search?q=${encodeURIComponent(at(SEARCH_WORDS, i))}&first=20` }),
+    },
+  ];
+}
