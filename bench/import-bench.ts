@@ -12,7 +12,7 @@ import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
 import { JsonReader } from '../src/resolvers/civitai/json-reader.ts';
 import { mapModelPayload, type MappedModel } from '../src/resolvers/civitai/mapping.ts';
 import { CACHE_DIR } from './catalog.ts';
-import { civitaiModelsPage } from './civitai-payloads.ts';
+import { civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 
 export interface ImportBenchResult {
   models: number;

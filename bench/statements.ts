@@ -17,7 +17,6 @@ export interface StatementCounts {
 export async function countStatements(catalog: BenchCatalog, inputs: ScenarioInputs): Promise<StatementCounts> {
   let ours = 0;
   const server = await startServer(resolveServerConfig({ port: '0', dataDir: catalog.dataDir }, { NODE_ENV: 'production' }), {
-    log: () => {},
     onStatement: () => { ours++; },
   });
   const origin = new URL(server.url).origin;

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { AppError } from './errors.ts';
+import { LOG_LEVELS, type LogLevel, type LogSettings } from './server/logger.ts';
 import { currentPlatformEnvironment, databasePathIn, resolveDataDir } from './db/data-dir.ts';
 
 export interface ServerConfig {
@@ -23,7 +24,15 @@ export interface ServerConfig {
   /** Folders the server may touch on disk (local files, scans); nothing outside them. */
   libraryRoots: string[];
   civitai: CivitaiSettings;
+  /** Introspection (`__schema`, `__type`); GraphiQL and code generators need it. */
+  introspection: boolean;
+  /** Browser origins allowed to call the API from another origin (see `parseCorsOrigins`). */
+  corsOrigins: CorsOrigins;
+  log: LogSettings;
 }
+
+/** `loopback`: pages served from localhost/127.0.0.1/[::1] on any port; `any`; `none`; or an explicit list. */
+export type CorsOrigins = 'loopback' | 'any' | 'none' | readonly string[];
 
 export interface CivitaiSettings {
   /** https://civitai.com by default; any mirror with the same API works (e.g. https://civitai.red). */
@@ -92,6 +101,37 @@ export function parseBooleanSetting(raw: string | undefined, fallback: boolean):
   return !/^(0|false|no|off)$/i.test(raw.trim());
 }
 
+/**
+ * DIFFUSION_NEXUS_CORS_ORIGINS: unset for loopback origins (local frontends on any port), `*` for any origin,
+ * `none` for same-origin only, or a comma-separated list of origins (`https://app.example:8443`).
+ */
+export function parseCorsOrigins(raw: string | undefined): CorsOrigins {
+  const text = raw?.trim() ?? '';
+  if (text === '' || text.toLowerCase() === 'loopback') return 'loopback';
+  if (text === '*') return 'any';
+  if (text.toLowerCase() === 'none') return 'none';
+  return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
+    let origin: string;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = 'null';
+    }
+    if (origin === 'null' || origin !== entry.replace(/\/+$/, '')) {
+      throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], no path).`);
+    }
+    return origin;
+  });
+}
+
+export function parseLogSettings(env: Env, interactive: boolean): LogSettings {
+  const level = (env.DIFFUSION_NEXUS_LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}".`);
+  const format = env.DIFFUSION_NEXUS_LOG_FORMAT?.trim().toLowerCase() || (interactive ? 'pretty' : 'json');
+  if (format !== 'json' && format !== 'pretty') throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_LOG_FORMAT must be json or pretty, got "${format}".`);
+  return { level, format };
+}
+
 export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.env): ServerConfig {
   const dataDir = resolveDataDir({ flag: flags.dataDir }, { ...currentPlatformEnvironment(), env });
   const portText = flags.port ?? env.PORT;
@@ -101,7 +141,11 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     dataDir,
     databasePath: databasePathIn(dataDir),
     development: env.NODE_ENV === 'development',
-    graphiql: parseBooleanSetting(env.DIFFUSION_NEXUS_GRAPHIQL, true),
+    // GraphiQL cannot work without introspection, so it follows that setting unless set itself.
+    graphiql: parseBooleanSetting(env.DIFFUSION_NEXUS_GRAPHIQL, parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true)),
+    introspection: parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true),
+    corsOrigins: parseCorsOrigins(env.DIFFUSION_NEXUS_CORS_ORIGINS),
+    log: parseLogSettings(env, process.stdout.isTTY === true),
     maxBase64Bytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_BASE64_BYTES, 'DIFFUSION_NEXUS_MAX_BASE64_BYTES', DEFAULT_MAX_BASE64_BYTES),
     maxThumbnailUploadBytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES, 'DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES', DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES),
     apiToken: parseApiToken(env.DIFFUSION_NEXUS_API_TOKEN),

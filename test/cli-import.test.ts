@@ -2,28 +2,17 @@
  * `npm run cli -- import` as a real process: directories walked recursively (*.json, *.civitai.info), stdin,
  * unrelated JSON skipped, a summary, and a non-zero exit code when anything failed.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { cli } from './helpers/cli.ts';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const fixture = (name: string) => path.join(PROJECT_ROOT, 'test', 'fixtures', 'civitai', name);
-
-function cli(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 describe('import command', () => {
   it('walks a directory tree, skips JSON that is not Civitai\'s, and summarises', async () => {

@@ -7,16 +7,15 @@ import { HASH_ALGORITHMS, HASH_MATCH_SQL } from '../src/resolvers/hash-lookup.ts
 import { modelFilterSql, modelOrdering } from '../src/resolvers/model-query.ts';
 import { utcTimestampSql } from '../src/db/timestamps.ts';
 import { graphql } from '../src/generated/graphql/index.ts';
-import { dataOf, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { dataOf, type SeededCatalog } from './helpers/catalog.ts';
+import { startSeededServer, type TestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
 const statements: string[] = [];
 
 beforeAll(async () => {
-  catalog = await seededCatalog();
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+  ({ catalog, server } = await startSeededServer(statements));
 });
 
 const NESTED_PAGE = graphql(`query NestedModelsPage($n: Int!) {

@@ -112,7 +112,7 @@ describe('migrateDatabase', () => {
   it('gives an actionable error for a file that is not SQLite at all', async () => {
     const file = path.join(tempDir(), 'garbage.db');
     writeFileSync(file, 'this is not a database, just text that is long enough to have a header'.repeat(20));
-    await expect(migrateDatabase(file)).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE', message: expect.stringContaining('not a readable SQLite database') });
+    await expect(migrateDatabase(file)).rejects.toMatchObject({ code: 'DATABASE_CORRUPT', message: expect.stringMatching(/is damaged \(file is not a database\).*restore/) });
   });
 });
 

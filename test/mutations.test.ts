@@ -60,7 +60,7 @@ describe('API token', () => {
     expect(() => assertSafeBinding({ host: '0.0.0.0', apiToken: TOKEN })).not.toThrow();
     for (const host of ['127.0.0.1', '::1', 'localhost', '127.0.0.2']) expect(() => assertSafeBinding({ host, apiToken: null })).not.toThrow();
     const config = resolveServerConfig({ host: '0.0.0.0', port: '0', dataDir: catalog.dataDir }, {});
-    await expect(startServer(config, { log: () => {} })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('DIFFUSION_NEXUS_API_TOKEN') });
+    await expect(startServer(config)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('DIFFUSION_NEXUS_API_TOKEN') });
     expect(() => resolveServerConfig({}, { DIFFUSION_NEXUS_API_TOKEN: 'short' })).toThrow(/at least 16 characters/);
   });
 });

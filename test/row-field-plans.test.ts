@@ -8,16 +8,15 @@ import { getNamedType, isObjectType } from 'graphql';
 import { columnsOf } from '../src/db/row-mapping.ts';
 import { DERIVED_FIELD_READS, rowFieldsFor, type PlannedModelName } from '../src/resolvers/row-fields.ts';
 import { schema } from '../src/schema/index.ts';
-import { dataOf, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { dataOf, type SeededCatalog } from './helpers/catalog.ts';
+import { startSeededServer, type TestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
 const statements: string[] = [];
 
 beforeAll(async () => {
-  catalog = await seededCatalog();
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+  ({ catalog, server } = await startSeededServer(statements));
 });
 
 async function run<T>(query: string, variables?: Record<string, unknown>): Promise<{ data: T; sql: string[] }> {

@@ -83,14 +83,14 @@ describe('error masking', () => {
   });
 
   it('hides unexpected errors in production and shows them in development', () => {
-    const secret = new Error('SQLITE_CORRUPT: database disk image is malformed at /home/ada/x.db');
+    const secret = new TypeError("Cannot read properties of undefined (reading 'Id') in /home/ada/catalog/src/loaders/x.ts");
     expect(maskError(located(secret), false)).toMatchObject({ message: UNEXPECTED_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     expect(maskError(located(secret), true).message).toBe(secret.message);
   });
 });
 
 describe('serve as a process', () => {
-  it('prints its URL and database, serves, and stops cleanly on SIGTERM', async () => {
+  it('prints its URL and database, serves, and on SIGTERM finishes the request in flight, then exits', async () => {
     const dataDir = path.join(tempDir(), 'proc-data');
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
       cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,8 +112,29 @@ describe('serve as a process', () => {
     expect(output).toContain(`database: ${path.join(dataDir, 'Diffusion_Nexus-core.db')}`);
     const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ health { ok } }' }) });
     expect(await response.json()).toEqual({ data: { health: { ok: true } } });
-    child.kill('SIGTERM');
+
+    // A request in flight when SIGTERM arrives (its body still arriving) is answered before the process exits.
+    const { request } = await import('node:http');
+    const body = JSON.stringify({ query: '{ health { ok } }' });
+    const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+      }, 200);
+    });
+    const answered = await inFlight;
+    expect(answered.status).toBe(200);
+    expect(JSON.parse(answered.text)).toEqual({ data: { health: { ok: true } } });
     expect(await exited).toBe(0);
     expect(output).toMatch(/SIGTERM received[\s\S]*stopped/);
+    // New connections are refused once it has stopped.
+    await expect(fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).rejects.toThrow();
   });
 });

@@ -10,8 +10,11 @@ import { seedCommand } from './commands/seed.ts';
 import { importCommand } from './commands/import.ts';
 import { scanCommand } from './commands/scan.ts';
 import { thumbnailsCommand } from './commands/thumbnails.ts';
+import { backupCommand, restoreCommand } from './commands/backup.ts';
 
-export const COMMANDS: readonly CliCommand[] = [serveCommand, importCommand, scanCommand, thumbnailsCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  serveCommand, importCommand, scanCommand, thumbnailsCommand, backupCommand, restoreCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand,
+];
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -6,9 +6,9 @@
 import Database from 'better-sqlite3';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { AppError } from '../errors.ts';
+import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
 
-export const BUSY_TIMEOUT_MS = 5000;
+export { BUSY_TIMEOUT_MS };
 
 /** Per-connection settings; `journal_mode=WAL` is persistent, the others are re-applied on every open. */
 export const CONNECTION_PRAGMAS = [
@@ -43,7 +43,7 @@ function openRaw(databasePath: string): Database.Database {
     applyPragmas(db);
     return db;
   } catch (error) {
-    throw new AppError('DATABASE_UNAVAILABLE', `Cannot open the catalog database ${databasePath}: ${(error as Error).message}`);
+    throw databaseError(error, databasePath, 'Opening');
   }
 }
 
@@ -61,7 +61,7 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
     for (const pragma of CONNECTION_PRAGMAS) await prisma.$queryRawUnsafe(`PRAGMA ${pragma}`);
   } catch (error) {
     sql.close();
-    throw new AppError('DATABASE_UNAVAILABLE', `Cannot open the catalog database ${databasePath}: ${(error as Error).message}`);
+    throw databaseError(error, databasePath, 'Opening');
   }
   const statements = new Map<string, Database.Statement>();
   return {

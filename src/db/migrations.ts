@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../errors.ts';
+import { classifySqliteError, databaseError } from './database-errors.ts';
 import { MIGRATIONS_DIR, PRISMA_SCHEMA_PATH } from './project-paths.ts';
 import { engineMessage, SCHEMA_FILTERS, openSchemaEngine, type MigrationList, type SchemaEngine, type SchemaFiles } from './schema-engine.ts';
 
@@ -172,7 +173,7 @@ function openReadOnly(databasePath: string): Database.Database {
   try {
     return new Database(databasePath, { readonly: true, fileMustExist: true, timeout: 5000 });
   } catch (error) {
-    throw new AppError('DATABASE_UNAVAILABLE', `Cannot open ${databasePath}: ${(error as Error).message}`);
+    throw databaseError(error, databasePath, 'Opening');
   }
 }
 
@@ -183,9 +184,7 @@ function inspectFile(databasePath: string, migrations: readonly MigrationFileInf
     const catalogTables = [...requiredColumns(initialMigration(migrations).sql).keys()];
     return inspectDatabase(db, catalogTables);
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError('DATABASE_UNAVAILABLE', `${databasePath} is not a readable SQLite database (${(error as Error).message}). ` +
-      'Restore it from a backup or point --data-dir elsewhere.');
+    throw databaseError(error, databasePath, 'Reading');
   } finally {
     db.close();
   }
@@ -306,6 +305,9 @@ export async function withSchemaEngine<T>(databasePath: string, schema: SchemaFi
     return await work(opened.engine);
   } catch (error) {
     if (error instanceof AppError) throw error;
+    // A lock held by another program is not a failed migration: say so (nothing was applied).
+    const classified = classifySqliteError(new Error(engineMessage(error)), databasePath);
+    if (classified?.code === 'DATABASE_LOCKED') throw classified;
     throw new AppError('MIGRATION_FAILED', `Prisma's schema engine failed on ${databasePath}: ${engineMessage(error)}`);
   } finally {
     await opened.close();

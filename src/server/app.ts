@@ -11,10 +11,14 @@ import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
 import { readHealth } from '../resolvers/health.ts';
 import { maskError } from './errors.ts';
-import { queryGuardPlugins } from './query-guards.ts';
+import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.ts';
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
+import type { CorsOrigins } from '../config.ts';
+import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
+import type { Logger } from './logger.ts';
+import { requestLogPlugin, startRequestLog, type RequestLog, type ServerContext } from './request-log.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 /** Largest GraphQL request body: room for a big Civitai payload passed to importCivitaiPayload. */
@@ -24,6 +28,12 @@ export interface AppOptions {
   db: CatalogDatabase;
   development: boolean;
   graphiql: boolean;
+  introspection: boolean;
+  /** Browser origins that get CORS headers. */
+  corsOrigins: CorsOrigins;
+  /** Whether the server listens on loopback only (then requests must be addressed to a loopback host name). */
+  loopbackOnly: boolean;
+  logger: Logger;
   /** Most base64 thumbnail bytes one GraphQL response may carry. */
   maxBase64Bytes: number;
   apiToken: string | null;
@@ -55,14 +65,25 @@ async function renderGraphiQLOnDemand(options: GraphiQLOptions): Promise<string>
   return (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options);
 }
 
-export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Record<string, never>, GraphQLContext> {
+/** yoga's internal log lines, through our logger. */
+function yogaLogger(logger: Logger) {
+  const child = logger.child({ component: 'yoga' });
+  const line = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
+    const [first, ...rest] = args;
+    if (first instanceof Error) child[level]({ err: first }, first.message);
+    else child[level](rest.length ? { details: rest.map(String) } : {}, String(first));
+  };
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+export function createGraphQLHandler(options: AppOptions): YogaServerInstance<ServerContext, GraphQLContext> {
   const { db } = options;
   const scanJobs = new ScanJobs();
-  return createYoga<Record<string, never>, GraphQLContext>({
+  return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: options.graphiql ? { title: 'DiffusionNexus Core', defaultQuery: DEFAULT_GRAPHIQL_QUERY } : false,
+    graphiql: options.graphiql ? { title: 'DiffusionNexus Core', defaultQuery: DEFAULT_GRAPHIQL_QUERY, headers: JSON.stringify({ [CSRF_HEADER]: '1' }) } : false,
     // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
     renderGraphiQL: renderGraphiQLOnDemand,
     maskedErrors: { maskError: (error) => maskError(error, options.development) },
@@ -76,8 +97,13 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Re
       scanJobs,
       signal: request.signal,
     }),
-    logging: options.development ? 'debug' : 'warn',
-    plugins: [...queryGuardPlugins(), writeGuardPlugin()],
+    cors: corsOptionsFor(options.corsOrigins),
+    logging: yogaLogger(options.logger),
+    plugins: [
+      // First, so it sees every operation, also those a later plugin stops.
+      requestLogPlugin(),
+      csrfPlugin(), ...queryGuardPlugins(), ...(options.introspection ? [] : [introspectionDisabledPlugin()]), writeGuardPlugin(),
+    ],
   });
 }
 
@@ -95,18 +121,30 @@ function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
   }
 }
 
+/** A coded JSON error for requests refused before GraphQL sees them (the body is drained, not read). */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+  req.resume();
+}
+
 export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const yoga = createGraphQLHandler(options);
-  const route = (req: IncomingMessage, res: ServerResponse) => {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const route = (req: IncomingMessage, res: ServerResponse, pathname: string, requestLog: RequestLog) => {
+    if (!hostAllowed(req.headers.host, options.loopbackOnly)) {
+      refuse(req, res, 421, 'FORBIDDEN', `This server answers requests to localhost or 127.0.0.1 only, not to "${String(req.headers.host).slice(0, 100)}".`);
+      return;
+    }
     if (pathname === GRAPHQL_PATH) {
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > MAX_REQUEST_BYTES) {
-        sendJson(res, 413, { errors: [{ message: `Request bodies are at most ${MAX_REQUEST_BYTES} bytes.`, extensions: { code: 'LIMIT_EXCEEDED' } }] });
-        req.resume();
+      const length = req.headers['content-length'];
+      if (req.method === 'POST' && length === undefined) {
+        refuse(req, res, 411, 'BAD_REQUEST', 'POST bodies need a Content-Length header (chunked uploads are not accepted).');
         return;
       }
-      void yoga(req, res);
+      if (Number(length ?? 0) > MAX_REQUEST_BYTES) {
+        refuse(req, res, 413, 'LIMIT_EXCEEDED', `Request bodies are at most ${MAX_REQUEST_BYTES} bytes.`);
+        return;
+      }
+      void yoga(req, res, { requestLog });
       return;
     }
     if (isThumbnailPath(pathname)) {
@@ -125,11 +163,13 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${pathname}. GraphQL is at ${GRAPHQL_PATH}.` } });
   };
   return (req, res) => {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const requestLog = startRequestLog(options.logger, req, res, pathname, isThumbnailPath(pathname));
     try {
-      route(req, res);
+      route(req, res, pathname, requestLog);
     } catch (error) {
       // A failing REST route must answer, not take the process down.
-      if (options.development) console.error(error);
+      options.logger.error({ reqId: requestLog.id, err: error }, 'route failed');
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
       else res.destroy();
     }

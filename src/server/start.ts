@@ -10,6 +10,7 @@ import { migrateDatabase } from '../db/migrations.ts';
 import { openCatalogDatabase } from '../db/catalog-database.ts';
 import { listen, type RunningServer } from './app.ts';
 import { refreshSearchIndexGradually } from '../resolvers/search/search-index.ts';
+import { silentLogger, type Logger } from './logger.ts';
 
 export interface StartedServer extends RunningServer {
   /** Closes the HTTP server, then the database. */
@@ -32,7 +33,8 @@ export function assertSafeBinding(config: Pick<ServerConfig, 'host' | 'apiToken'
 }
 
 export interface StartOptions {
-  log?: (line: string) => void;
+  /** Where start-up, request and error lines go (silent by default). */
+  logger?: Logger;
   /** Sees every SQL statement the catalog runs (tests and benchmarks count them). */
   onStatement?: (sqlText: string) => void;
   /** The Civitai client (tests point it at a local replay server); built from the config otherwise. */
@@ -40,7 +42,8 @@ export interface StartOptions {
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<StartedServer> {
-  const log = options.log ?? console.log;
+  const logger = options.logger ?? silentLogger();
+  const log = (line: string) => logger.info(line);
   assertSafeBinding(config);
   ensureDataDir(config.dataDir);
   await migrateDatabase(config.databasePath, { log });
@@ -49,6 +52,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     running = await listen({
       db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql,
+      introspection: config.introspection, corsOrigins: config.corsOrigins, loopbackOnly: isLoopbackHost(config.host), logger,
       maxBase64Bytes: config.maxBase64Bytes, apiToken: config.apiToken,
       civitai: options.civitai ?? createCivitaiClient(config.civitai),
       settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes },
@@ -58,9 +62,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     throw error;
   }
   // Documents for models written while the server was down (or by the desktop app) are built in the background.
-  const searchIndexReady = refreshSearchIndexGradually(db).then(() => undefined, (error: unknown) => log(`search index refresh failed: ${(error as Error).message}`));
-  log(`DiffusionNexus Core listening on ${running.url}`);
-  log(`database: ${config.databasePath}`);
+  const searchIndexReady = refreshSearchIndexGradually(db).then(() => undefined, (error: unknown) => logger.error({ err: error }, 'search index refresh failed'));
+  logger.info({ url: running.url }, `DiffusionNexus Core listening on ${running.url}`);
+  logger.info({ database: config.databasePath }, `database: ${config.databasePath}`);
   return {
     ...running,
     searchIndexReady,
@@ -73,17 +77,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 }
 
 /** Installs SIGINT/SIGTERM handlers that stop the server once; a second signal exits at once. */
-export function stopOnSignals(server: StartedServer, log: (line: string) => void = console.log): void {
+export function stopOnSignals(server: StartedServer, logger: Logger): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(130);
     stopping = true;
-    log(`${signal} received: finishing in-flight requests…`);
+    logger.info({ signal }, `${signal} received: finishing in-flight requests…`);
     server.stop().then(() => {
-      log('stopped');
+      logger.info('stopped');
+      logger.flush();
       process.exit(0);
     }, (error: unknown) => {
-      console.error(error);
+      logger.fatal({ err: error }, 'shutdown failed');
+      logger.flush();
       process.exit(1);
     });
   };

@@ -8,6 +8,7 @@ import { afterAll } from 'vitest';
 import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
 import { startServer, type StartedServer, type StartOptions } from '../../src/server/start.ts';
 import { tempDir } from './temp.ts';
+import { seededCatalog, type SeededCatalog } from './catalog.ts';
 
 export interface TestServer extends StartedServer {
   config: ServerConfig;
@@ -22,10 +23,10 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: Omit<StartOptions, 'log'> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
   const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
-  const server = await startServer(config, { ...options, log: () => {} });
+  const server = await startServer(config, options);
   // Start-up work in the background would otherwise show up in statement counts.
   await server.searchIndexReady;
   afterAll(() => server.stop());
@@ -43,4 +44,11 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
       return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, 'status'>) };
     },
   };
+}
+
+/** A server over a freshly seeded catalog that records every SQL statement it runs into `statements`. */
+export async function startSeededServer(statements: string[]): Promise<{ catalog: SeededCatalog; server: TestServer }> {
+  const catalog = await seededCatalog();
+  const server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+  return { catalog, server };
 }

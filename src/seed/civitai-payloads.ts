@@ -1,5 +1,5 @@
 /**
- * Deterministic Civitai `/api/v1/models` items for the import benchmark, shaped like the real API's (the fields
+ * Deterministic Civitai `/api/v1/models` items (benchmark and tests), shaped like the real API's (the fields
  * the mapping reads, nested the same way), at the benchmark catalog's storage shape: 5 versions, 2 files with
  * every hash, 5 images with generation metadata.
  */

@@ -1,0 +1,51 @@
+/**
+ * Structured logs (pino): one JSON object per line for log collectors, or a short human line on a terminal.
+ * Request lines carry a request id (the client's `X-Request-Id` when it is sane, else a fresh one), echoed in the
+ * response so a user can quote it. Secrets never reach a log: no headers, bodies or query strings are logged.
+ */
+import { randomUUID } from 'node:crypto';
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = 'json' | 'pretty';
+
+export interface LogSettings {
+  level: LogLevel;
+  format: LogFormat;
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const STANDARD_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
+
+/** `12:34:56.789 INFO message key=value …` from one pino JSON line. */
+export function prettyLine(json: string): string {
+  const entry = JSON.parse(json) as Record<string, unknown>;
+  const time = new Date(Number(entry.time)).toISOString().slice(11, 23);
+  const extras = Object.entries(entry)
+    .filter(([key]) => !STANDARD_KEYS.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  return `${time} ${(LEVEL_NAMES[Number(entry.level)] ?? String(entry.level)).padEnd(5)} ${String(entry.msg ?? '')}${extras.length ? ` ${extras.join(' ')}` : ''}\n`;
+}
+
+function prettyStream(out: NodeJS.WritableStream): DestinationStream {
+  return { write: (line: string) => void out.write(prettyLine(line)) };
+}
+
+export function createLogger(settings: LogSettings, out: NodeJS.WritableStream = process.stdout): Logger {
+  const options = { level: settings.level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime };
+  return settings.format === 'pretty' ? pino(options, prettyStream(out)) : pino(options, out as DestinationStream);
+}
+
+/** A logger that writes nothing (tests, benchmarks). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** A client's request id if it is a short token of safe characters (it is echoed into logs and headers). */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && /^[A-Za-z0-9._:-]{1,100}$/.test(value) ? value : randomUUID();
+}

@@ -1,0 +1,67 @@
+/**
+ * One log line per HTTP request: id, method, path (never the query string: GET queries can carry variables),
+ * status, duration and, for GraphQL, the operation and the error codes it produced.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getOperationAST, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { requestIdFrom, type Logger } from './logger.ts';
+
+export interface RequestLog {
+  id: string;
+  operation?: string;
+  errorCodes?: string[];
+}
+
+/** The yoga server context: the request's log record travels with it. */
+export interface ServerContext {
+  requestLog?: RequestLog;
+}
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** Starts a request's record, echoes its id, and logs the line when the response is done (or the client left). */
+export function startRequestLog(logger: Logger, req: IncomingMessage, res: ServerResponse, pathname: string, quiet: boolean): RequestLog {
+  const record: RequestLog = { id: requestIdFrom(req.headers[REQUEST_ID_HEADER]) };
+  res.setHeader(REQUEST_ID_HEADER, record.id);
+  const started = performance.now();
+  let logged = false;
+  const done = () => {
+    if (logged) return;
+    logged = true;
+    const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
+    const line = {
+      reqId: record.id, method: req.method, path: pathname, status, ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(record.operation ? { operation: record.operation } : {}),
+      ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
+    };
+    if (status >= 500) logger.error(line, 'request failed');
+    else if (quiet) logger.debug(line, 'request');
+    else logger.info(line, 'request');
+  };
+  res.once('finish', done);
+  res.once('close', done);
+  return record;
+}
+
+function codesOf(result: ExecutionResult): string[] {
+  return (result.errors ?? []).map((error) => String(error.extensions?.code ?? 'GRAPHQL_ERROR'));
+}
+
+/** Records the operation (`query ListPage`) and the error codes of the result on the request's log record. */
+export function requestLogPlugin(): Plugin<Record<string, unknown>, ServerContext> {
+  return {
+    onExecute({ args }) {
+      const record = (args.contextValue as ServerContext).requestLog;
+      const operation = getOperationAST(args.document, args.operationName);
+      if (record && operation) record.operation = `${operation.operation}${operation.name ? ` ${operation.name.value}` : ''}`;
+    },
+    onResultProcess({ result, serverContext }) {
+      const record = serverContext.requestLog;
+      if (!record) return;
+      const results = Array.isArray(result) ? result : [result];
+      const codes = results.flatMap((r) => (r && typeof r === 'object' && 'errors' in r ? codesOf(r as ExecutionResult) : []));
+      if (codes.length) record.errorCodes = [...new Set(codes)];
+    },
+  };
+}
