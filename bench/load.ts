@@ -122,16 +122,25 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? 0;
 }
 
-/** One request at a time for `seconds`: latency without queueing (what one script or UI click waits). */
-export async function probeLatency(url: string, request: (i: number) => HttpRequest, seconds: number): Promise<LatencyResult> {
+/** Milliseconds of requests sent one at a time for `seconds` (at least 5), inputs rotating from `first`. */
+export async function sampleLatencies(url: string, request: (i: number) => HttpRequest, seconds: number, first = 0): Promise<number[]> {
   const times: number[] = [];
   const until = performance.now() + seconds * 1000;
-  for (let i = 0; performance.now() < until || times.length < 5; i++) {
+  for (let i = first; performance.now() < until || times.length < 5; i++) {
     const started = performance.now();
     const { status } = await fetchOnce(url, request(i));
     if (status !== 200) throw new Error(`latency probe: HTTP ${status} from ${url}`);
     times.push(performance.now() - started);
   }
-  times.sort((a, b) => a - b);
-  return { requests: times.length, p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) };
+  return times;
+}
+
+export function latencyOf(times: readonly number[]): LatencyResult {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { requests: sorted.length, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+}
+
+/** One request at a time for `seconds`: latency without queueing (what one script or UI click waits). */
+export async function probeLatency(url: string, request: (i: number) => HttpRequest, seconds: number): Promise<LatencyResult> {
+  return latencyOf(await sampleLatencies(url, request, seconds));
 }

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import type { BenchCatalog } from './catalog.ts';
-import { fetchOnce, peakRssMiB, probeLatency, resetPeakRss, runLoad, startServerProcess, type LatencyResult, type LoadResult, type ServerProcess } from './load.ts';
+import {
+  fetchOnce, latencyOf, peakRssMiB, probeLatency, resetPeakRss, runLoad, sampleLatencies, startServerProcess, type LatencyResult, type LoadResult, type ServerProcess,
+} from './load.ts';
 import { LIST_QUERY, readScenarioInputs, scenarios, type Scenario, type ScenarioInputs } from './scenarios.ts';
 
 export interface SideResult extends LoadResult {
@@ -142,5 +144,47 @@ export async function runQueryScenarios(catalog: BenchCatalog, options: QueryBen
     return { results, inputs };
   } finally {
     await Promise.all([ours.stop(), baseline.stop()]);
+  }
+}
+
+export interface ScalingResult {
+  name: string;
+  title: string;
+  small: LatencyResult;
+  large: LatencyResult;
+  /** large p50 / small p50. */
+  ratio: number;
+}
+
+/**
+ * L-vs-S latency with both catalogs served at once and probed in alternation (S, L, S, L …), so a machine that
+ * slows down or speeds up during the run affects both sizes alike.
+ */
+export async function runScalingProbe(small: { catalog: BenchCatalog; inputs: ScenarioInputs }, large: { catalog: BenchCatalog; inputs: ScenarioInputs },
+  options: { roundSeconds: number; rounds: number; log: (line: string) => void }): Promise<ScalingResult[]> {
+  process.chdir(PROJECT_ROOT);
+  const [smallServer, largeServer] = await Promise.all([startOurServer(small.catalog), startOurServer(large.catalog)]);
+  try {
+    const smallScenarios = scenarios(small.inputs);
+    const largeScenarios = scenarios(large.inputs);
+    const results: ScalingResult[] = [];
+    for (let s = 0; s < smallScenarios.length; s++) {
+      const smallTimes: number[] = [];
+      const largeTimes: number[] = [];
+      // Warm-up on both, then alternate.
+      await sampleLatencies(smallServer.url, smallScenarios[s]!.ours, 0.5);
+      await sampleLatencies(largeServer.url, largeScenarios[s]!.ours, 0.5);
+      for (let round = 0; round < options.rounds; round++) {
+        smallTimes.push(...await sampleLatencies(smallServer.url, smallScenarios[s]!.ours, options.roundSeconds, smallTimes.length));
+        largeTimes.push(...await sampleLatencies(largeServer.url, largeScenarios[s]!.ours, options.roundSeconds, largeTimes.length));
+      }
+      const result = { name: smallScenarios[s]!.name, title: smallScenarios[s]!.title, small: latencyOf(smallTimes), large: latencyOf(largeTimes), ratio: 0 };
+      result.ratio = result.large.p50Ms / result.small.p50Ms;
+      options.log(`  L/S ${result.name.padEnd(10)} p50 ${result.small.p50Ms.toFixed(2)} → ${result.large.p50Ms.toFixed(2)} ms | ratio ${result.ratio.toFixed(2)}`);
+      results.push(result);
+    }
+    return results;
+  } finally {
+    await Promise.all([smallServer.stop(), largeServer.stop()]);
   }
 }

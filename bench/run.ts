@@ -11,7 +11,8 @@ import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
 import { runHashingBench } from './hashing-bench.ts';
 import { runImportBench } from './import-bench.ts';
-import { runQueryScenarios } from './query-bench.ts';
+import { runQueryScenarios, runScalingProbe } from './query-bench.ts';
+import type { ScenarioInputs } from './scenarios.ts';
 import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } from './report.ts';
 import { countStatements } from './statements.ts';
 
@@ -30,11 +31,16 @@ for (const [label, models] of sizes) catalogs.push(await ensureCatalog(label, ca
 if (!quick) pruneCatalogCache(catalogs);
 
 const runs: SizeRun[] = [];
+const inputsOf: ScenarioInputs[] = [];
 for (const catalog of catalogs) {
   log(`${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`);
   const { results, inputs } = await runQueryScenarios(catalog, { ...settings, log });
+  inputsOf.push(inputs);
   runs.push({ catalog, scenarios: results, statements: await countStatements(catalog, inputs) });
 }
+const scaling = runs.length === 2
+  ? await runScalingProbe({ catalog: catalogs[0]!, inputs: inputsOf[0]! }, { catalog: catalogs[1]!, inputs: inputsOf[1]! }, { roundSeconds: 2, rounds: 3, log })
+  : [];
 const importResult = await runImportBench(settings.importModels, log);
 const hashing = await runHashingBench(settings.hashMiB, settings.hashRounds, log);
 
@@ -44,9 +50,10 @@ const report: BenchReport = {
   machine: machineInfo(),
   settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds },
   sizes: runs,
+  scaling,
   import: importResult,
   hashing,
-  targets: checkTargets(runs),
+  targets: checkTargets(runs, scaling),
 };
 
 log('');
