@@ -88,13 +88,18 @@ export async function verifySameAnswers(scenario: Scenario, ours: ServerProcess,
   }
 }
 
+/** The median of the rounds (one disturbed round does not move it), the sums of requests and errors. */
 function combine(results: LoadResult[], peak: number | null): SideResult {
-  const n = results.length;
+  const median = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  };
   return {
     requests: results.reduce((s, r) => s + r.requests, 0),
-    requestsPerSecond: results.reduce((s, r) => s + r.requestsPerSecond, 0) / n,
-    p50Ms: results.reduce((s, r) => s + r.p50Ms, 0) / n,
-    p99Ms: results.reduce((s, r) => s + r.p99Ms, 0) / n,
+    requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
+    p50Ms: median(results.map((r) => r.p50Ms)),
+    p99Ms: median(results.map((r) => r.p99Ms)),
     errors: results.reduce((s, r) => s + r.errors, 0),
     peakRssMiB: peak,
   };

@@ -22,7 +22,7 @@ const log = (line: string) => console.log(line);
 
 const settings = quick
   ? { connections: 10, roundSeconds: 2, rounds: 1, warmupSeconds: 1, probeSeconds: 1, importModels: 100, hashMiB: 64, hashRounds: 2 }
-  : { connections: 10, roundSeconds: 5, rounds: 2, warmupSeconds: 2, probeSeconds: 3, importModels: 1000, hashMiB: 1024, hashRounds: 3 };
+  : { connections: 10, roundSeconds: 5, rounds: 3, warmupSeconds: 5, probeSeconds: 3, importModels: 1000, hashMiB: 1024, hashRounds: 3 };
 const sizes: [string, number][] = quick ? [['S', 1000]] : [['S', 1000], ['L', 10_000]];
 
 const started = performance.now();
