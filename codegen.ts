@@ -8,6 +8,9 @@ const config: CodegenConfig = {
   schema: './src/schema/index.ts',
   documents: ['test/**/*.ts', 'examples/**/*.ts', '!src/generated/**'],
   ignoreNoDocuments: true,
+  // Only `graphql(...)` from the generated module is a typed document; test helpers named `gql` send deliberately
+  // broken queries and must not be parsed as documents.
+  pluckConfig: { globalGqlIdentifierName: ['graphql'], modules: [] },
   // ESM-style relative imports with extensions, as nodenext resolution requires.
   emitLegacyCommonJSImports: false,
   generates: {

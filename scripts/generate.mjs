@@ -16,7 +16,7 @@ if (prisma.status !== 0) process.exit(prisma.status ?? 1);
 
 // Typed documents (and schema.graphql) from codegen.ts; it imports the schema, so it runs after Prisma's types exist.
 const codegenCli = fileURLToPath(new URL('../node_modules/@graphql-codegen/cli/esm/bin.js', import.meta.url));
-const codegen = spawnSync(process.execPath, ['--import', 'tsx', codegenCli, '--config', 'codegen.ts', '--silent'], {
+const codegen = spawnSync(process.execPath, ['--import', 'tsx', codegenCli, '--config', 'codegen.ts', '--errors-only'], {
   stdio: 'inherit',
   cwd: fileURLToPath(new URL('..', import.meta.url)),
 });
