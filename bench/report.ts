@@ -114,7 +114,7 @@ export function markdown(report: BenchReport): string {
     'statements over the same database file, hand-assembling byte-identical JSON on node:http (`bench/baseline.ts`). Both',
     'answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
       `${report.settings.connections} connections, ${report.settings.rounds} alternating rounds of ${report.settings.roundSeconds} s per side after ` +
-      `${report.settings.warmupSeconds} s warm-up (the median round is reported); inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 searches).`,
+      `${report.settings.warmupSeconds} s warm-up (the median round is reported); inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
     'request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process\'s during the scenario.',
     '',

@@ -78,6 +78,7 @@ export const SEARCH_QUERY = `query Search($query: String!, $first: Int!) {
 }`;
 
 export const HASH_BATCH = 1000;
+/** Words the generator spreads over most of the catalog (prompts, tags): every search ranks thousands of matches at L. */
 const SEARCH_WORDS = ['neon', 'velvet portraits', 'anime style', 'chrome', 'frost lighting', 'watercolor', 'aurora', 'cyberpunk',
   'moss', 'pixel art', 'landscape', 'ember mix'];
 
@@ -88,6 +89,8 @@ export interface ScenarioInputs {
   modelIds: number[];
   hashBatches: string[][];
   imageIds: number[];
+  /** Names of models spread over the catalog: what a user types to find one model again (a handful of matches). */
+  modelNames: string[];
 }
 
 export function readScenarioInputs(databasePath: string, listCursors: (string | null)[]): ScenarioInputs {
@@ -107,7 +110,8 @@ export function readScenarioInputs(databasePath: string, listCursors: (string | 
       hashBatches.push(batch);
     }
     const imageIds = db.prepare(`SELECT "Id" FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL AND "Id" % 37 = 0 ORDER BY "Id" LIMIT 256`).pluck().all() as number[];
-    return { listCursors, modelIds, hashBatches, imageIds };
+    const modelNames = db.prepare(`SELECT "Name" FROM "Models" WHERE "Id" IN (${modelIds.filter((_, i) => i % 4 === 0).join(',')}) ORDER BY "Id"`).pluck().all() as string[];
+    return { listCursors, modelIds, hashBatches, imageIds, modelNames };
   } finally {
     db.close();
   }
@@ -140,9 +144,14 @@ export function scenarios(inputs: ScenarioInputs, options: { listPageSize?: numb
       baseline: (i) => ({ method: 'GET', path: `/thumbnails/${at(inputs.imageIds, i)}` }),
     },
     {
-      name: 'search', title: 'Search (20 ranked hits)', json: true,
+      name: 'search', title: 'Search, common words (top 20 of thousands)', json: true,
       ours: (i) => graphql(SEARCH_QUERY, { query: at(SEARCH_WORDS, i), first: 20 }),
       baseline: (i) => ({ method: 'GET', path: `/search?q=${encodeURIComponent(at(SEARCH_WORDS, i))}&first=20` }),
+    },
+    {
+      name: 'search-name', title: "Search, a model's name (few hits)", json: true,
+      ours: (i) => graphql(SEARCH_QUERY, { query: at(inputs.modelNames, i), first: 20 }),
+      baseline: (i) => ({ method: 'GET', path: `/search?q=${encodeURIComponent(at(inputs.modelNames, i))}&first=20` }),
     },
   ];
 }
