@@ -9,6 +9,7 @@ import type { BenchCatalog } from './catalog.ts';
 import type { HashingBenchResult } from './hashing-bench.ts';
 import type { ImportBenchResult } from './import-bench.ts';
 import type { ScalingResult, ScenarioResult } from './query-bench.ts';
+import type { SearchCostRow } from './search-cost.ts';
 import type { StatementCounts } from './statements.ts';
 
 export interface SizeRun {
@@ -25,6 +26,8 @@ export interface BenchReport {
   sizes: SizeRun[];
   /** L vs S, probed in alternation (empty in --quick). */
   scaling: ScalingResult[];
+  /** FTS5 alone, in-process: counting matches vs ranking them, per catalog and kind of search text. */
+  searchCost: SearchCostRow[];
   import: ImportBenchResult;
   hashing: HashingBenchResult;
   targets: TargetCheck[];
@@ -132,6 +135,16 @@ export function markdown(report: BenchReport): string {
     lines.push('### L vs S', '', 'Single-request p50 with both catalogs served at once and probed in alternation (3 rounds of 2 s per size).', '',
       '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |', '|---|---:|---:|---:|');
     for (const s of report.scaling) lines.push(`| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`);
+    lines.push('');
+  }
+  if (report.searchCost.length) {
+    lines.push('### Where search time goes', '',
+      'The FTS5 statements alone, in-process on each catalog (medians over the inputs): counting the matches walks the',
+      'terms\' doclists; ranking them with the weighted bm25 scores **every** match and first walks each term\'s whole',
+      'doclist once more to count the documents holding it (its idf). Both grow with how many models contain the words,',
+      'which grows with the catalog: FTS5 has no early-terminating top-k for bm25.', '',
+      '| Catalog | Search text | matches | count (ms) | ranked top 20 (ms) |', '|---|---|---:|---:|---:|');
+    for (const c of report.searchCost) lines.push(`| ${c.catalog} | ${c.inputs} | ${c.matches} | ${c.countMs.toFixed(2)} | ${c.rankedTop20Ms.toFixed(2)} |`);
     lines.push('');
   }
   const imp = report.import;

@@ -14,6 +14,7 @@ import { runImportBench } from './import-bench.ts';
 import { runQueryScenarios, runScalingProbe } from './query-bench.ts';
 import type { ScenarioInputs } from './scenarios.ts';
 import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } from './report.ts';
+import { measureSearchCost } from './search-cost.ts';
 import { countStatements } from './statements.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
@@ -41,6 +42,7 @@ for (const catalog of catalogs) {
 const scaling = runs.length === 2
   ? await runScalingProbe({ catalog: catalogs[0]!, inputs: inputsOf[0]! }, { catalog: catalogs[1]!, inputs: inputsOf[1]! }, { roundSeconds: 2, rounds: 3, log })
   : [];
+const searchCost = catalogs.flatMap((catalog, i) => measureSearchCost(catalog, inputsOf[i]!, quick ? 3 : 20));
 const importResult = await runImportBench(settings.importModels, log);
 const hashing = await runHashingBench(settings.hashMiB, settings.hashRounds, log);
 
@@ -51,6 +53,7 @@ const report: BenchReport = {
   settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds },
   sizes: runs,
   scaling,
+  searchCost,
   import: importResult,
   hashing,
   targets: checkTargets(runs, scaling),

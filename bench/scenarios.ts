@@ -79,7 +79,7 @@ export const SEARCH_QUERY = `query Search($query: String!, $first: Int!) {
 
 export const HASH_BATCH = 1000;
 /** Words the generator spreads over most of the catalog (prompts, tags): every search ranks thousands of matches at L. */
-const SEARCH_WORDS = ['neon', 'velvet portraits', 'anime style', 'chrome', 'frost lighting', 'watercolor', 'aurora', 'cyberpunk',
+export const SEARCH_WORDS = ['neon', 'velvet portraits', 'anime style', 'chrome', 'frost lighting', 'watercolor', 'aurora', 'cyberpunk',
   'moss', 'pixel art', 'landscape', 'ember mix'];
 
 /** Inputs drawn from the catalog itself (deterministic for a given catalog). */

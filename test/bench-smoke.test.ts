@@ -20,7 +20,7 @@ describe('npm run bench -- --quick', () => {
     const report = JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchReport;
     expect(report.quick).toBe(true);
     const [small] = report.sizes;
-    expect(small!.scenarios.map((s) => s.name)).toEqual(['list', 'detail', 'hashes', 'thumbnail', 'search']);
+    expect(small!.scenarios.map((s) => s.name)).toEqual(['list', 'detail', 'hashes', 'thumbnail', 'search', 'search-name']);
     for (const scenario of small!.scenarios) {
       expect(scenario.ours.requests, scenario.name).toBeGreaterThan(0);
       expect(scenario.baseline.requests, scenario.name).toBeGreaterThan(0);
@@ -28,6 +28,10 @@ describe('npm run bench -- --quick', () => {
       expect(scenario.ratio, scenario.name).toBeGreaterThan(0);
     }
     for (const [name, counts] of Object.entries(small!.statements)) expect(counts.ours[0], `${name} statements`).toBe(counts.ours[1]);
+    // The FTS5 cost split: ranking cannot be cheaper than counting the same matches, and the common words match more.
+    const [common, names] = report.searchCost;
+    expect(common!.matches).toBeGreaterThan(names!.matches);
+    for (const row of report.searchCost) expect(row.rankedTop20Ms, row.inputs).toBeGreaterThan(0);
     expect(report.import.ratio).toBeGreaterThan(0);
     expect(report.hashing.oursMiBPerSecond).toBeGreaterThan(0);
     expect(report.targets.length).toBeGreaterThan(0);
