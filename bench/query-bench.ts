@@ -1,6 +1,6 @@
 /**
- * Query scenarios against a catalog: both servers up, answers verified equal, then alternating timed rounds
- * (ours, baseline, ours, baseline …) so drift in the machine's state hits both sides alike.
+ * Query scenarios against the catalogs: every server up, answers verified equal, then timed rounds alternating
+ * over sides and sizes so drift in the machine's state hits every column alike.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,11 +25,6 @@ export interface ScenarioResult {
   ratio: number;
   /** One request at a time (no queueing): ours and baseline. */
   single: { ours: LatencyResult; baseline: LatencyResult };
-}
-
-export interface QueryBenchResult {
-  results: ScenarioResult[];
-  inputs: ScenarioInputs;
 }
 
 export interface QueryBenchOptions {
@@ -105,50 +100,80 @@ function combine(results: LoadResult[], peak: number | null): SideResult {
   };
 }
 
-export async function runQueryScenarios(catalog: BenchCatalog, options: QueryBenchOptions): Promise<QueryBenchResult> {
-  process.chdir(PROJECT_ROOT);
+export interface SizeResults {
+  catalog: BenchCatalog;
+  inputs: ScenarioInputs;
+  results: ScenarioResult[];
+}
+
+interface ServedCatalog {
+  catalog: BenchCatalog;
+  ours: ServerProcess;
+  baseline: ServerProcess;
+  inputs: ScenarioInputs;
+  scenarios: Scenario[];
+}
+
+async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
   const [ours, baseline] = await Promise.all([startOurServer(catalog), startBaselineServer(catalog)]);
+  const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
+  return { catalog, ours, baseline, inputs, scenarios: scenarios(inputs) };
+}
+
+/**
+ * Every catalog is served at once (ours and baseline for each), and each scenario's timed rounds alternate over
+ * sides and sizes (S ours, S baseline, L ours, L baseline, S ours …): a machine that drifts during the run moves
+ * every column alike instead of whichever size happened to run first.
+ */
+export async function runQueryBench(catalogs: BenchCatalog[], options: QueryBenchOptions): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
+  process.chdir(PROJECT_ROOT);
+  const started = await Promise.allSettled(catalogs.map(serve));
+  const served = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
-    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
-    const results: ScenarioResult[] = [];
-    for (const scenario of scenarios(inputs)) {
-      await verifySameAnswers(scenario, ours, baseline);
-      const load = { connections: options.connections, durationSeconds: options.warmupSeconds };
-      await runLoad(ours.url, scenario.ours, load);
-      await runLoad(baseline.url, scenario.baseline, load);
-      resetPeakRss(ours.pid);
-      resetPeakRss(baseline.pid);
-      const oursRounds: LoadResult[] = [];
-      const baselineRounds: LoadResult[] = [];
-      for (let round = 0; round < options.rounds; round++) {
-        const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
-        oursRounds.push(await runLoad(ours.url, scenario.ours, timed));
-        baselineRounds.push(await runLoad(baseline.url, scenario.baseline, timed));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const sizes: SizeResults[] = served.map((s) => ({ catalog: s.catalog, inputs: s.inputs, results: [] }));
+    const scaling: ScalingResult[] = [];
+    for (let index = 0; index < served[0]!.scenarios.length; index++) {
+      const scenarioOf = (s: ServedCatalog) => s.scenarios[index]!;
+      const warmup = { connections: options.connections, durationSeconds: options.warmupSeconds };
+      for (const s of served) {
+        await verifySameAnswers(scenarioOf(s), s.ours, s.baseline);
+        await runLoad(s.ours.url, scenarioOf(s).ours, warmup);
+        await runLoad(s.baseline.url, scenarioOf(s).baseline, warmup);
+        resetPeakRss(s.ours.pid);
+        resetPeakRss(s.baseline.pid);
       }
-      const oursPeak = peakRssMiB(ours.pid);
-      const baselinePeak = peakRssMiB(baseline.pid);
-      const single = {
-        ours: await probeLatency(ours.url, scenario.ours, options.probeSeconds),
-        baseline: await probeLatency(baseline.url, scenario.baseline, options.probeSeconds),
-      };
-      const result: ScenarioResult = {
-        name: scenario.name,
-        title: scenario.title,
-        ours: combine(oursRounds, oursPeak),
-        baseline: combine(baselineRounds, baselinePeak),
-        ratio: 0,
-        single,
-      };
-      result.ratio = result.ours.requestsPerSecond / result.baseline.requestsPerSecond;
-      options.log(`  ${catalog.label} ${scenario.name.padEnd(10)} ours ${result.ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${result.ours.p50Ms.toFixed(1)} ms` +
-        ` | baseline ${result.baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${result.baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)}` +
-        ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} ms`);
-      if (result.ours.errors || result.baseline.errors) throw new Error(`${scenario.name}: ${result.ours.errors} errors (ours), ${result.baseline.errors} (baseline)`);
-      results.push(result);
+      const rounds = served.map(() => ({ ours: [] as LoadResult[], baseline: [] as LoadResult[] }));
+      const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
+      for (let round = 0; round < options.rounds; round++) {
+        for (const [k, s] of served.entries()) {
+          rounds[k]!.ours.push(await runLoad(s.ours.url, scenarioOf(s).ours, timed));
+          rounds[k]!.baseline.push(await runLoad(s.baseline.url, scenarioOf(s).baseline, timed));
+        }
+      }
+      for (const [k, s] of served.entries()) {
+        const scenario = scenarioOf(s);
+        const oursPeak = peakRssMiB(s.ours.pid);
+        const baselinePeak = peakRssMiB(s.baseline.pid);
+        const single = {
+          ours: await probeLatency(s.ours.url, scenario.ours, options.probeSeconds),
+          baseline: await probeLatency(s.baseline.url, scenario.baseline, options.probeSeconds),
+        };
+        const ours = combine(rounds[k]!.ours, oursPeak);
+        const baseline = combine(rounds[k]!.baseline, baselinePeak);
+        const result: ScenarioResult = { name: scenario.name, title: scenario.title, ours, baseline, ratio: ours.requestsPerSecond / baseline.requestsPerSecond, single };
+        options.log(`  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${ours.p50Ms.toFixed(1)} ms` +
+          ` | baseline ${baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)}` +
+          ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} ms`);
+        if (ours.errors || baseline.errors) throw new Error(`${scenario.name}: ${ours.errors} errors (ours), ${baseline.errors} (baseline)`);
+        sizes[k]!.results.push(result);
+      }
+      if (served.length === 2) scaling.push(await probeScaling(served[0]!, served[1]!, index, options));
     }
-    return { results, inputs };
+    return { sizes, scaling };
   } finally {
-    await Promise.all([ours.stop(), baseline.stop()]);
+    await Promise.all(served.flatMap((s) => [s.ours.stop(), s.baseline.stop()]));
   }
 }
 
@@ -162,34 +187,21 @@ export interface ScalingResult {
 }
 
 /**
- * L-vs-S latency with both catalogs served at once and probed in alternation (S, L, S, L …), so a machine that
- * slows down or speeds up during the run affects both sizes alike.
+ * L-vs-S latency of one scenario on our two running servers, probed one request at a time in alternation
+ * (S, L, S, L …), so a machine that slows down or speeds up affects both sizes alike.
  */
-export async function runScalingProbe(small: { catalog: BenchCatalog; inputs: ScenarioInputs }, large: { catalog: BenchCatalog; inputs: ScenarioInputs },
-  options: { roundSeconds: number; rounds: number; log: (line: string) => void }): Promise<ScalingResult[]> {
-  process.chdir(PROJECT_ROOT);
-  const [smallServer, largeServer] = await Promise.all([startOurServer(small.catalog), startOurServer(large.catalog)]);
-  try {
-    const smallScenarios = scenarios(small.inputs);
-    const largeScenarios = scenarios(large.inputs);
-    const results: ScalingResult[] = [];
-    for (let s = 0; s < smallScenarios.length; s++) {
-      const smallTimes: number[] = [];
-      const largeTimes: number[] = [];
-      // Warm-up on both, then alternate.
-      await sampleLatencies(smallServer.url, smallScenarios[s]!.ours, 0.5);
-      await sampleLatencies(largeServer.url, largeScenarios[s]!.ours, 0.5);
-      for (let round = 0; round < options.rounds; round++) {
-        smallTimes.push(...await sampleLatencies(smallServer.url, smallScenarios[s]!.ours, options.roundSeconds, smallTimes.length));
-        largeTimes.push(...await sampleLatencies(largeServer.url, largeScenarios[s]!.ours, options.roundSeconds, largeTimes.length));
-      }
-      const result = { name: smallScenarios[s]!.name, title: smallScenarios[s]!.title, small: latencyOf(smallTimes), large: latencyOf(largeTimes), ratio: 0 };
-      result.ratio = result.large.p50Ms / result.small.p50Ms;
-      options.log(`  L/S ${result.name.padEnd(10)} p50 ${result.small.p50Ms.toFixed(2)} → ${result.large.p50Ms.toFixed(2)} ms | ratio ${result.ratio.toFixed(2)}`);
-      results.push(result);
-    }
-    return results;
-  } finally {
-    await Promise.all([smallServer.stop(), largeServer.stop()]);
+async function probeScaling(small: ServedCatalog, large: ServedCatalog, index: number,
+  options: { probeSeconds: number; rounds: number; log: (line: string) => void }): Promise<ScalingResult> {
+  const smallScenario = small.scenarios[index]!;
+  const largeScenario = large.scenarios[index]!;
+  const smallTimes: number[] = [];
+  const largeTimes: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    smallTimes.push(...await sampleLatencies(small.ours.url, smallScenario.ours, options.probeSeconds, smallTimes.length));
+    largeTimes.push(...await sampleLatencies(large.ours.url, largeScenario.ours, options.probeSeconds, largeTimes.length));
   }
+  const result = { name: smallScenario.name, title: smallScenario.title, small: latencyOf(smallTimes), large: latencyOf(largeTimes), ratio: 0 };
+  result.ratio = result.large.p50Ms / result.small.p50Ms;
+  options.log(`  L/S ${result.name.padEnd(12)} p50 ${result.small.p50Ms.toFixed(2)} → ${result.large.p50Ms.toFixed(2)} ms | ratio ${result.ratio.toFixed(2)}`);
+  return result;
 }

@@ -116,7 +116,8 @@ export function markdown(report: BenchReport): string {
     'Every ratio compares DiffusionNexus Core with a **baseline measured in the same run**: raw better-sqlite3 prepared',
     'statements over the same database file, hand-assembling byte-identical JSON on node:http (`bench/baseline.ts`). Both',
     'answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
-      `${report.settings.connections} connections, ${report.settings.rounds} alternating rounds of ${report.settings.roundSeconds} s per side after ` +
+      `${report.settings.connections} connections; both catalogs are served at once and each scenario's ${report.settings.rounds} rounds of ${report.settings.roundSeconds} s ` +
+      'alternate over sides and sizes (S ours, S baseline, L ours, L baseline, …) after ' +
       `${report.settings.warmupSeconds} s warm-up (the median round is reported); inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
     'request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process\'s during the scenario.',
@@ -132,7 +133,7 @@ export function markdown(report: BenchReport): string {
   ];
   for (const run of report.sizes) lines.push(...sizeSection(run), '');
   if (report.scaling.length) {
-    lines.push('### L vs S', '', 'Single-request p50 with both catalogs served at once and probed in alternation (3 rounds of 2 s per size).', '',
+    lines.push('### L vs S', '', `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.rounds} rounds of ${report.settings.probeSeconds} s per size).`, '',
       '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |', '|---|---:|---:|---:|');
     for (const s of report.scaling) lines.push(`| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`);
     lines.push('');

@@ -11,8 +11,7 @@ import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
 import { runHashingBench } from './hashing-bench.ts';
 import { runImportBench } from './import-bench.ts';
-import { runQueryScenarios, runScalingProbe } from './query-bench.ts';
-import type { ScenarioInputs } from './scenarios.ts';
+import { runQueryBench } from './query-bench.ts';
 import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } from './report.ts';
 import { measureSearchCost } from './search-cost.ts';
 import { countStatements } from './statements.ts';
@@ -31,18 +30,11 @@ const catalogs: BenchCatalog[] = [];
 for (const [label, models] of sizes) catalogs.push(await ensureCatalog(label, catalogSize(models), log));
 if (!quick) pruneCatalogCache(catalogs);
 
+for (const catalog of catalogs) log(`${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`);
+const { sizes: measured, scaling } = await runQueryBench(catalogs, { ...settings, log });
 const runs: SizeRun[] = [];
-const inputsOf: ScenarioInputs[] = [];
-for (const catalog of catalogs) {
-  log(`${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`);
-  const { results, inputs } = await runQueryScenarios(catalog, { ...settings, log });
-  inputsOf.push(inputs);
-  runs.push({ catalog, scenarios: results, statements: await countStatements(catalog, inputs) });
-}
-const scaling = runs.length === 2
-  ? await runScalingProbe({ catalog: catalogs[0]!, inputs: inputsOf[0]! }, { catalog: catalogs[1]!, inputs: inputsOf[1]! }, { roundSeconds: 2, rounds: 3, log })
-  : [];
-const searchCost = catalogs.flatMap((catalog, i) => measureSearchCost(catalog, inputsOf[i]!, quick ? 3 : 20));
+for (const size of measured) runs.push({ catalog: size.catalog, scenarios: size.results, statements: await countStatements(size.catalog, size.inputs) });
+const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
 const importResult = await runImportBench(settings.importModels, log);
 const hashing = await runHashingBench(settings.hashMiB, settings.hashRounds, log);
 
@@ -50,7 +42,7 @@ const report: BenchReport = {
   date: new Date().toISOString(),
   quick,
   machine: machineInfo(),
-  settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds },
+  settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds, probeSeconds: settings.probeSeconds },
   sizes: runs,
   scaling,
   searchCost,

@@ -70,6 +70,19 @@ describe('request size', () => {
     expect(response.status).toBe(413);
     expect(JSON.parse(response.body)).toMatchObject({ errors: [{ extensions: { code: 'LIMIT_EXCEEDED' } }] });
   });
+
+  it('accepts bodies up to that limit (one gate, not a smaller second one inside)', async () => {
+    const server = await startTestServer();
+    // 40 MB: above yoga's own 25 MB default, below ours; a big Civitai payload must get through.
+    const pad = 'x'.repeat(40 * 1024 * 1024);
+    const response = await fetch(`${server.url}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ health { ok } }', extensions: { pad } }),
+    });
+    const body = await response.text();
+    expect(response.status, body.slice(0, 500)).toBe(200);
+    expect(JSON.parse(body)).toMatchObject({ data: { health: { ok: true } } });
+  });
 });
 
 describe('error masking', () => {

@@ -87,6 +87,10 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
     renderGraphiQL: renderGraphiQLOnDemand,
     maskedErrors: { maskError: (error) => maskError(error, options.development) },
+    // The request listener is the one body gate (Content-Length required, at most MAX_REQUEST_BYTES, and Node's HTTP
+    // parser never delivers more than declared). Yoga's own, smaller default limit would make ours unreachable, and
+    // it streams every body through an extra pipeline per request.
+    maxRequestBodySize: false,
     context: ({ request }) => ({
       db,
       loaders: createLoaders(db, { maxBase64Bytes: options.maxBase64Bytes }),
