@@ -1,11 +1,20 @@
-/** Opening the catalog the way every data command does: resolve the directory, migrate, open. */
+/** Finding and opening the catalog the way every data command does: resolve the directory, migrate, open. */
 import { openCatalogDatabase, type CatalogDatabase } from '../db/catalog-database.ts';
 import { databasePathIn, ensureDataDir, resolveDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import type { CliIo } from './command.ts';
 
+/**
+ * The catalog file for a command's `--data-dir` flag (else the environment, else the platform default).
+ * `create` makes the directory for commands that may create the database; the others leave the disk alone.
+ */
+export function catalogPathForCli(dataDirFlag: string | undefined, options: { create: boolean }): string {
+  const dataDir = resolveDataDir({ flag: dataDirFlag });
+  return databasePathIn(options.create ? ensureDataDir(dataDir) : dataDir);
+}
+
 export async function openCatalogForCli(dataDirFlag: string | undefined, io: CliIo): Promise<CatalogDatabase> {
-  const databasePath = databasePathIn(ensureDataDir(resolveDataDir({ flag: dataDirFlag })));
+  const databasePath = catalogPathForCli(dataDirFlag, { create: true });
   await migrateDatabase(databasePath, { log: io.out });
   return openCatalogDatabase(databasePath);
 }

@@ -1,6 +1,6 @@
 /** `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts). */
 import { backupDatabase, restoreDatabase, type CopyProgress } from '../../db/backup.ts';
-import { databasePathIn, resolveDataDir } from '../../db/data-dir.ts';
+import { catalogPathForCli } from '../catalog.ts';
 import { AppError } from '../../errors.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
@@ -30,7 +30,7 @@ export const backupCommand: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, force: { type: 'boolean' } }, backupUsage);
     const target = oneFile(positionals, backupUsage);
-    const databasePath = databasePathIn(resolveDataDir({ flag: values['data-dir'] }));
+    const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('backup');
     const result = await backupDatabase(databasePath, target, { overwrite: values.force ?? false, onProgress: progress.onProgress });
     progress.finish();
@@ -48,7 +48,7 @@ export const restoreCommand: CliCommand = {
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(argv, DATA_DIR_OPTION, restoreUsage);
     const file = oneFile(positionals, restoreUsage);
-    const databasePath = databasePathIn(resolveDataDir({ flag: values['data-dir'] }));
+    const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('restore');
     const result = await restoreDatabase(databasePath, file, { onProgress: progress.onProgress, log: io.out });
     progress.finish();

@@ -1,4 +1,4 @@
-import { ensureDataDir, databasePathIn, resolveDataDir } from '../../db/data-dir.ts';
+import { catalogPathForCli } from '../catalog.ts';
 import { migrateDatabase, migrationStatus } from '../../db/migrations.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
 
@@ -10,7 +10,7 @@ export const migrateCommand: CliCommand = {
   usage: migrateUsage,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, DATA_DIR_OPTION, migrateUsage);
-    const databasePath = databasePathIn(ensureDataDir(resolveDataDir({ flag: values['data-dir'] })));
+    const databasePath = catalogPathForCli(values['data-dir'], { create: true });
     const result = await migrateDatabase(databasePath, { log: io.out });
     io.out(result.appliedNow.length === 0 ? `${databasePath} is up to date (${result.applied.length} migrations applied).`
       : `${databasePath}: applied ${result.appliedNow.length} migration(s).`);
@@ -26,7 +26,7 @@ export const statusCommand: CliCommand = {
   usage: statusUsage,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, json: { type: 'boolean' } }, statusUsage);
-    const databasePath = databasePathIn(resolveDataDir({ flag: values['data-dir'] }));
+    const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const status = migrationStatus(databasePath);
     if (values.json) {
       io.out(JSON.stringify(status, null, 2));

@@ -1,4 +1,4 @@
-import { ensureDataDir, databasePathIn, resolveDataDir } from '../../db/data-dir.ts';
+import { catalogPathForCli } from '../catalog.ts';
 import { migrateDatabase } from '../../db/migrations.ts';
 import { AppError } from '../../errors.ts';
 import { TEST_CATALOG, seedCatalog, type CatalogSize } from '../../seed/catalog-generator.ts';
@@ -26,7 +26,7 @@ export const seedCommand: CliCommand = {
       versionsPerModel: parsePositiveInt(values.versions, '--versions', TEST_CATALOG.versionsPerModel),
       thumbnails,
     };
-    const databasePath = databasePathIn(ensureDataDir(resolveDataDir({ flag: values['data-dir'] })));
+    const databasePath = catalogPathForCli(values['data-dir'], { create: true });
     await migrateDatabase(databasePath, { log: io.out });
     const check = new Database(databasePath, { readonly: true });
     const existing = (check.prepare('SELECT COUNT(*) AS n FROM "Models"').get() as { n: number }).n;
