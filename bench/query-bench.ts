@@ -114,10 +114,18 @@ interface ServedCatalog {
   scenarios: Scenario[];
 }
 
+/** Both servers on one catalog; whatever started is stopped again if the rest fails. */
 async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
-  const [ours, baseline] = await Promise.all([startOurServer(catalog), startBaselineServer(catalog)]);
-  const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
-  return { catalog, ours, baseline, inputs, scenarios: scenarios(inputs) };
+  const [ours, baseline] = await Promise.allSettled([startOurServer(catalog), startBaselineServer(catalog)]);
+  try {
+    if (ours.status === 'rejected') throw ours.reason;
+    if (baseline.status === 'rejected') throw baseline.reason;
+    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.value.url, 16));
+    return { catalog, ours: ours.value, baseline: baseline.value, inputs, scenarios: scenarios(inputs) };
+  } catch (error) {
+    await Promise.all([ours, baseline].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+    throw error;
+  }
 }
 
 /**
