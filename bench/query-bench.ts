@@ -21,8 +21,13 @@ export interface ScenarioResult {
   title: string;
   ours: SideResult;
   baseline: SideResult;
-  /** ours / baseline throughput. */
+  /**
+   * ours / baseline throughput: the median over rounds of each round's pair (ours and the baseline measured right
+   * after it), so a machine that slows down for a while moves both halves of a pair alike.
+   */
   ratio: number;
+  /** The lowest and highest of those per-round ratios: how noisy the machine was. */
+  ratioRange: [number, number];
   /** One request at a time (no queueing): ours and baseline. */
   single: { ours: LatencyResult; baseline: LatencyResult };
 }
@@ -35,6 +40,8 @@ export interface QueryBenchOptions {
   warmupSeconds: number;
   /** Seconds of one-at-a-time requests per side for the latency probe. */
   probeSeconds: number;
+  /** Alternating S/L rounds of the L-vs-S probe (each `probeSeconds` per size). */
+  scalingRounds: number;
   log: (line: string) => void;
 }
 
@@ -83,13 +90,14 @@ export async function verifySameAnswers(scenario: Scenario, ours: ServerProcess,
   }
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** The median of the rounds (one disturbed round does not move it), the sums of requests and errors. */
 function combine(results: LoadResult[], peak: number | null): SideResult {
-  const median = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  };
   return {
     requests: results.reduce((s, r) => s + r.requests, 0),
     requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),
@@ -170,9 +178,13 @@ export async function runQueryBench(catalogs: BenchCatalog[], options: QueryBenc
         };
         const ours = combine(rounds[k]!.ours, oursPeak);
         const baseline = combine(rounds[k]!.baseline, baselinePeak);
-        const result: ScenarioResult = { name: scenario.name, title: scenario.title, ours, baseline, ratio: ours.requestsPerSecond / baseline.requestsPerSecond, single };
+        const pairRatios = rounds[k]!.ours.map((round, r) => round.requestsPerSecond / rounds[k]!.baseline[r]!.requestsPerSecond);
+        const result: ScenarioResult = {
+          name: scenario.name, title: scenario.title, ours, baseline, single,
+          ratio: median(pairRatios), ratioRange: [Math.min(...pairRatios), Math.max(...pairRatios)],
+        };
         options.log(`  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${ours.p50Ms.toFixed(1)} ms` +
-          ` | baseline ${baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)}` +
+          ` | baseline ${baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)} (${result.ratioRange.map((r) => r.toFixed(2)).join('–')})` +
           ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} ms`);
         if (ours.errors || baseline.errors) throw new Error(`${scenario.name}: ${ours.errors} errors (ours), ${baseline.errors} (baseline)`);
         sizes[k]!.results.push(result);
@@ -199,12 +211,12 @@ export interface ScalingResult {
  * (S, L, S, L …), so a machine that slows down or speeds up affects both sizes alike.
  */
 async function probeScaling(small: ServedCatalog, large: ServedCatalog, index: number,
-  options: { probeSeconds: number; rounds: number; log: (line: string) => void }): Promise<ScalingResult> {
+  options: { probeSeconds: number; scalingRounds: number; log: (line: string) => void }): Promise<ScalingResult> {
   const smallScenario = small.scenarios[index]!;
   const largeScenario = large.scenarios[index]!;
   const smallTimes: number[] = [];
   const largeTimes: number[] = [];
-  for (let round = 0; round < options.rounds; round++) {
+  for (let round = 0; round < options.scalingRounds; round++) {
     smallTimes.push(...await sampleLatencies(small.ours.url, smallScenario.ours, options.probeSeconds, smallTimes.length));
     largeTimes.push(...await sampleLatencies(large.ours.url, largeScenario.ours, options.probeSeconds, largeTimes.length));
   }

@@ -92,12 +92,12 @@ function sizeSection(run: SizeRun): string[] {
       `(${catalog.summary.thumbnails.toLocaleString('en')} thumbnails, average ${(catalog.summary.thumbnailBytes / Math.max(1, catalog.summary.thumbnails) / 1024).toFixed(1)} KiB); ` +
       `database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB.`,
     '',
-    '| Scenario | ours req/s | baseline req/s | **ratio** | ours p50 / p99 (ms) | baseline p50 / p99 (ms) | single-request p50 ours / baseline (ms) | SQL statements ours (small → large) / baseline | peak RSS ours / baseline (MiB) |',
+    '| Scenario | ours req/s | baseline req/s | **ratio** (range) | ours p50 / p99 (ms) | baseline p50 / p99 (ms) | single-request p50 ours / baseline (ms) | SQL statements ours (small → large) / baseline | peak RSS ours / baseline (MiB) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of run.scenarios) {
     const st = run.statements[s.name];
-    lines.push(`| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** | ` +
+    lines.push(`| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ` +
       `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
       `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} | ` +
       `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`);
@@ -118,7 +118,7 @@ export function markdown(report: BenchReport): string {
     'answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
       `${report.settings.connections} connections; both catalogs are served at once and each scenario's ${report.settings.rounds} rounds of ${report.settings.roundSeconds} s ` +
       'alternate over sides and sizes (S ours, S baseline, L ours, L baseline, …) after ' +
-      `${report.settings.warmupSeconds} s warm-up (the median round is reported); inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
+      `${report.settings.warmupSeconds} s warm-up. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
     'request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process\'s during the scenario.',
     '',
@@ -133,7 +133,7 @@ export function markdown(report: BenchReport): string {
   ];
   for (const run of report.sizes) lines.push(...sizeSection(run), '');
   if (report.scaling.length) {
-    lines.push('### L vs S', '', `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.rounds} rounds of ${report.settings.probeSeconds} s per size).`, '',
+    lines.push('### L vs S', '', `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.scalingRounds} rounds of ${report.settings.probeSeconds} s per size).`, '',
       '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |', '|---|---:|---:|---:|');
     for (const s of report.scaling) lines.push(`| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`);
     lines.push('');

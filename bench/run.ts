@@ -21,8 +21,8 @@ const quick = values.quick ?? false;
 const log = (line: string) => console.log(line);
 
 const settings = quick
-  ? { connections: 10, roundSeconds: 2, rounds: 1, warmupSeconds: 1, probeSeconds: 1, importModels: 100, hashMiB: 64, hashRounds: 2 }
-  : { connections: 10, roundSeconds: 5, rounds: 3, warmupSeconds: 5, probeSeconds: 3, importModels: 1000, hashMiB: 1024, hashRounds: 3 };
+  ? { connections: 10, roundSeconds: 2, rounds: 1, warmupSeconds: 1, probeSeconds: 1, scalingRounds: 1, importModels: 100, hashMiB: 64, hashRounds: 2 }
+  : { connections: 10, roundSeconds: 4, rounds: 5, warmupSeconds: 5, probeSeconds: 3, scalingRounds: 3, importModels: 1000, hashMiB: 1024, hashRounds: 3 };
 const sizes: [string, number][] = quick ? [['S', 1000]] : [['S', 1000], ['L', 10_000]];
 
 const started = performance.now();
@@ -42,7 +42,7 @@ const report: BenchReport = {
   date: new Date().toISOString(),
   quick,
   machine: machineInfo(),
-  settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds, probeSeconds: settings.probeSeconds },
+  settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds, probeSeconds: settings.probeSeconds, scalingRounds: settings.scalingRounds },
   sizes: runs,
   scaling,
   searchCost,

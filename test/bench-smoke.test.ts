@@ -26,6 +26,8 @@ describe('npm run bench -- --quick', () => {
       expect(scenario.baseline.requests, scenario.name).toBeGreaterThan(0);
       expect(scenario.ours.errors + scenario.baseline.errors, scenario.name).toBe(0);
       expect(scenario.ratio, scenario.name).toBeGreaterThan(0);
+      expect(scenario.ratioRange[0], scenario.name).toBeLessThanOrEqual(scenario.ratio);
+      expect(scenario.ratioRange[1], scenario.name).toBeGreaterThanOrEqual(scenario.ratio);
     }
     for (const [name, counts] of Object.entries(small!.statements)) expect(counts.ours[0], `${name} statements`).toBe(counts.ours[1]);
     // The FTS5 cost split: ranking cannot be cheaper than counting the same matches, and the common words match more.
