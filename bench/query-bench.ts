@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import type { BenchCatalog } from './catalog.ts';
 import {
-  fetchOnce, latencyOf, peakRssMiB, probeLatency, resetPeakRss, runLoad, sampleLatencies, startServerProcess, type LatencyResult, type LoadResult, type ServerProcess,
+  fetchOnce, latencyOf, median, peakRssMiB, probeLatency, resetPeakRss, runLoad, sampleLatencies, startServerProcess, type LatencyResult, type LoadResult, type ServerProcess,
 } from './load.ts';
 import { LIST_QUERY, readScenarioInputs, scenarios, type Scenario, type ScenarioInputs } from './scenarios.ts';
 
@@ -88,12 +88,6 @@ export async function verifySameAnswers(scenario: Scenario, ours: ServerProcess,
     }
     if (scenario.json && JSON.parse(a.text).errors) throw new Error(`${scenario.name}: GraphQL errors: ${a.text.slice(0, 600)}`);
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** The median of the rounds (one disturbed round does not move it), the sums of requests and errors. */

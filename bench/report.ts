@@ -145,7 +145,7 @@ export function markdown(report: BenchReport): string {
       'doclist once more to count the documents holding it (its idf). Both grow with how many models contain the words,',
       'which grows with the catalog: FTS5 has no early-terminating top-k for bm25.', '',
       '| Catalog | Search text | matches | count (ms) | ranked top 20 (ms) |', '|---|---|---:|---:|---:|');
-    for (const c of report.searchCost) lines.push(`| ${c.catalog} | ${c.inputs} | ${c.matches} | ${c.countMs.toFixed(2)} | ${c.rankedTop20Ms.toFixed(2)} |`);
+    for (const c of report.searchCost) lines.push(`| ${c.catalog} | ${c.inputs} | ${c.matches.toFixed(0)} | ${c.countMs.toFixed(2)} | ${c.rankedTop20Ms.toFixed(2)} |`);
     lines.push('');
   }
   const imp = report.import;

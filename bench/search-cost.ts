@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { READ_CACHE_PRAGMA } from '../src/db/catalog-database.ts';
 import { toMatchExpression } from '../src/resolvers/search/query.ts';
 import type { BenchCatalog } from './catalog.ts';
+import { median } from './load.ts';
 import { SEARCH_WORDS, type ScenarioInputs } from './scenarios.ts';
 
 export interface SearchCostRow {
@@ -17,11 +18,6 @@ export interface SearchCostRow {
   countMs: number;
   rankedTop20Ms: number;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 function meanMs(run: () => unknown, repeats: number): number {
   for (let i = 0; i < 3; i++) run();
