@@ -54,6 +54,10 @@ describe('GET /thumbnails/:id', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-length')).toBe(String(row.ThumbnailData.length));
     expect((await response.arrayBuffer()).byteLength).toBe(0);
+    const missing = await fetch(`${server.origin}/thumbnails/99999999`, { method: 'HEAD' });
+    expect(missing.status).toBe(404);
+    expect(Number(missing.headers.get('content-length'))).toBeGreaterThan(0);
+    expect((await missing.arrayBuffer()).byteLength).toBe(0);
   });
 
   it('gives clean coded errors for unknown ids, images without thumbnail, bad ids and other methods', async () => {

@@ -15,6 +15,7 @@ import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.t
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
+import { sendJson } from './json-response.ts';
 import type { CorsOrigins } from '../config.ts';
 import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
 import type { Logger } from './logger.ts';
@@ -109,12 +110,6 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       csrfPlugin(), ...queryGuardPlugins(), ...(options.introspection ? [] : [introspectionDisabledPlugin()]), writeGuardPlugin(),
     ],
   });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
 }
 
 function healthRoute(db: CatalogDatabase, res: ServerResponse): void {

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { sendJson } from './json-response.ts';
 import { effectiveMimeType, etagMatches, thumbnailEtag, THUMBNAIL_PATH_PREFIX } from '../resolvers/thumbnails.ts';
 
 /** Browsers may reuse a thumbnail for an hour, then revalidate with If-None-Match (cheap: 304). */
@@ -13,29 +14,25 @@ export function isThumbnailPath(pathname: string): boolean {
   return pathname.startsWith(THUMBNAIL_PATH_PREFIX);
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string, head: boolean): void {
-  const body = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(head ? undefined : body);
-}
+const sendError = (res: ServerResponse, status: number, code: string, message: string): void => sendJson(res, status, { error: { code, message } });
 
 export function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: ServerResponse, pathname: string): void {
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     res.setHeader('allow', 'GET, HEAD');
-    sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Thumbnails are read with GET or HEAD.', false);
+    sendError(res, 405, 'METHOD_NOT_ALLOWED', 'Thumbnails are read with GET or HEAD.');
     return;
   }
   const idText = pathname.slice(THUMBNAIL_PATH_PREFIX.length);
   const id = Number(idText);
   if (!/^[1-9]\d{0,15}$/.test(idText) || !Number.isSafeInteger(id)) {
-    sendError(res, 400, 'BAD_USER_INPUT', `"${idText.slice(0, 40)}" is not an image id; use /thumbnails/<databaseId>.`, head);
+    sendError(res, 400, 'BAD_USER_INPUT', `"${idText.slice(0, 40)}" is not an image id; use /thumbnails/<databaseId>.`);
     return;
   }
   const row = db.statement(`SELECT "ThumbnailData" AS "bytes", "ThumbnailMimeType" AS "mimeType" FROM "ModelImages" WHERE "Id" = ?`)
     .get(id) as { bytes: Buffer | null; mimeType: string | null } | undefined;
   if (!row?.bytes) {
-    sendError(res, 404, 'NOT_FOUND', row ? `Image ${id} has no thumbnail.` : `No image with id ${id}.`, head);
+    sendError(res, 404, 'NOT_FOUND', row ? `Image ${id} has no thumbnail.` : `No image with id ${id}.`);
     return;
   }
   const etag = thumbnailEtag(row.bytes);
