@@ -62,7 +62,7 @@ export async function ensureCatalog(label: string, size: CatalogSize, log: (line
     await migrateDatabase(buildingDb, { log: () => {} });
     const summary = await seedCatalog(buildingDb, size);
     const db = await openCatalogDatabase(buildingDb);
-    refreshSearchIndex(db);
+    await refreshSearchIndex(db);
     db.sql.pragma('wal_checkpoint(TRUNCATE)');
     await db.close();
     seedSeconds = (performance.now() - started) / 1000;

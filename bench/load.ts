@@ -14,10 +14,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node <args>` and resolves once it prints `listening on <url>`. */
-export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** Starts `node <args>` (or `command <args>`) and resolves once it prints `listening on <url>`. */
+export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, command = process.execPath): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const timer = setTimeout(() => fail(new Error(`server did not start within 60 s:\n${output}`)), 60_000);
     const fail = (error: Error) => {

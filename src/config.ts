@@ -2,10 +2,12 @@
  * Runtime configuration from flags and environment, resolved once at start-up. Flags win over the environment,
  * which wins over defaults.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AppError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel, type LogSettings } from './server/logger.ts';
 import { currentPlatformEnvironment, databasePathIn, resolveDataDir } from './db/data-dir.ts';
+import { BUSY_TIMEOUT_MS } from './db/database-errors.ts';
 
 export interface ServerConfig {
   host: string;
@@ -24,6 +26,12 @@ export interface ServerConfig {
   /** Folders the server may touch on disk (local files, scans); nothing outside them. */
   libraryRoots: string[];
   civitai: CivitaiSettings;
+  /** A GraphQL request still running after this long is stopped and answered TIMEOUT (DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+  /** Open connections at most; past it the oldest idle or still-arriving one is closed (DIFFUSION_NEXUS_MAX_CONNECTIONS). */
+  maxConnections: number;
+  /** How long a write waits for another program's write lock before DATABASE_LOCKED (DIFFUSION_NEXUS_LOCK_WAIT_MS). */
+  lockWaitMs: number;
   /** Introspection (`__schema`, `__type`); GraphiQL and code generators need it. */
   introspection: boolean;
   /** Browser origins allowed to call the API from another origin (see `parseCorsOrigins`). */
@@ -59,6 +67,38 @@ export function parsePort(raw: string, source: string): number {
 }
 
 export const DEFAULT_MAX_BASE64_BYTES = 8 * 1024 * 1024;
+/** Largest request body for queries and every mutation but the import. */
+export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
+/** Largest body of an `importCivitaiPayload` mutation (room for a big Civitai payload), for clients that may write. */
+export const MAX_IMPORT_BODY_BYTES = 64 * 1024 * 1024;
+/** Bytes of large bodies (imports, thumbnail uploads) being received or processed at once; past it, 429. */
+export const MAX_LARGE_BODY_BYTES_IN_FLIGHT = 2 * MAX_IMPORT_BODY_BYTES;
+/** JSON bodies: deepest nesting and most values, checked while the bytes arrive (before JSON.parse can explode). */
+export const MAX_JSON_DEPTH = 64;
+export const MAX_JSON_VALUES = 1_000_000;
+/** A body whose bytes stop arriving for this long is dropped. */
+export const BODY_IDLE_TIMEOUT_MS = 10_000;
+/** Request headers must arrive within this time. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Decoded images (uploads, previews, cached files) at most this many pixels (40 MP: 8K × 5K). */
+export const MAX_IMAGE_PIXELS = 40_000_000;
+/** File descriptors kept free of connections: the database, hashing, previews and logs need some. */
+const RESERVED_FILE_DESCRIPTORS = 128;
+
+/**
+ * The default connection cap: half the process's file-descriptor limit (read from /proc on Linux), at most 4096;
+ * 1024 where the limit cannot be read. Slow clients beyond it are closed rather than starving everyone else.
+ */
+export function defaultMaxConnections(limitsFile = '/proc/self/limits'): number {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync(limitsFile, 'utf8'));
+    if (match) return Math.max(32, Math.min(4096, Math.floor(Number(match[1]) / 2), Number(match[1]) - RESERVED_FILE_DESCRIPTORS));
+  } catch {
+    // Not Linux: fall through.
+  }
+  return 1024;
+}
 export const DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES = 2 * 1024 * 1024;
 export const MIN_API_TOKEN_LENGTH = 16;
 type Env = Readonly<Record<string, string | undefined>>;
@@ -151,5 +191,8 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     apiToken: parseApiToken(env.DIFFUSION_NEXUS_API_TOKEN),
     libraryRoots: parseLibraryRoots(env.DIFFUSION_NEXUS_LIBRARY_ROOTS),
     civitai: resolveCivitaiSettings(env),
+    requestTimeoutMs: parsePositiveInt(env.DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS, 'DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS),
+    maxConnections: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_CONNECTIONS, 'DIFFUSION_NEXUS_MAX_CONNECTIONS', defaultMaxConnections()),
+    lockWaitMs: parsePositiveInt(env.DIFFUSION_NEXUS_LOCK_WAIT_MS, 'DIFFUSION_NEXUS_LOCK_WAIT_MS', BUSY_TIMEOUT_MS),
   };
 }

@@ -17,7 +17,13 @@ export type ErrorCode =
   | 'BACKUP_FAILED'
   | 'RESTORE_FAILED'
   | 'MIGRATION_FAILED'
-  | 'UPSTREAM_ERROR';
+  | 'UPSTREAM_ERROR'
+  /** The request ran past DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS and was stopped. */
+  | 'TIMEOUT'
+  /** The client disconnected; what it asked for was stopped. */
+  | 'CLIENT_GONE'
+  /** A file changed (size, modification time, identity) while it was read. */
+  | 'FILE_CHANGED';
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -34,6 +40,11 @@ export class AppError extends Error {
   get extensions(): Record<string, unknown> {
     return { code: this.code, ...(this.details ?? {}) };
   }
+}
+
+/** A refusal because a limit was reached: `extensions.limit` names the limit (the one key every limit uses). */
+export function limitExceeded(message: string, limit: number, details: Record<string, unknown> = {}): AppError {
+  return new AppError('LIMIT_EXCEEDED', message, { ...details, limit });
 }
 
 export function isAppError(value: unknown): value is AppError {

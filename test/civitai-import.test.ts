@@ -103,9 +103,9 @@ describe('updated payloads', () => {
   it('leaves what the user edited, and updates the rest', async () => {
     const modelId = sql.prepare(`SELECT Id FROM Models WHERE CivitaiId = 7001`).pluck().get() as number;
     const versionId = sql.prepare(`SELECT Id FROM ModelVersions WHERE CivitaiId = 8101`).pluck().get() as number;
-    updateModel(db, modelId, { name: 'My Lantern', isNsfw: false });
-    setModelTags(db, modelId, ['favourites']);
-    setTriggerWords(db, versionId, ['my trigger']);
+    await updateModel(db, modelId, { name: 'My Lantern', isNsfw: false });
+    await setModelTags(db, modelId, ['favourites']);
+    await setTriggerWords(db, versionId, ['my trigger']);
     const payload = clone(ownFixture('model-drift.json')) as any;
     payload.description = '<p>New description from Civitai</p>';
     await importPayload(db, payload, 'sync after edits');

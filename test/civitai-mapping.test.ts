@@ -62,7 +62,7 @@ describe('a model payload', () => {
 
   it('maps files with every hash upper-cased, whatever the key case', () => {
     expect(flux.files[0]).toEqual({
-      civitaiId: 9101, fileName: 'lantern_glow_flux.safetensors', sizeKB: 18000.5, fileType: 'Model', isPrimary: true, format: 'SafeTensor',
+      path: '$.modelVersions[0].files[0]', civitaiId: 9101, fileName: 'lantern_glow_flux.safetensors', sizeKB: 18000.5, fileType: 'Model', isPrimary: true, format: 'SafeTensor',
       precision: 'BF16', sizeType: 'Pruned', downloadUrl: 'https://civitai.example.invalid/api/download/models/8101', pickleScanResult: 'Success',
       pickleScanMessage: 'No Pickle imports', virusScanResult: 'Success', scannedAt: new Date('2025-03-04T05:10:00.000Z'),
       hashes: {

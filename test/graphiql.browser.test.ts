@@ -35,9 +35,13 @@ describe('GraphiQL in a real browser, offline', () => {
       external.push(url.href);
       return route.abort();
     });
+    // GraphiQL runs nothing until it has the schema: wait for its introspection answer before using the editor.
+    const introspected = page.waitForResponse((r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('IntrospectionQuery'),
+      { timeout: 60_000 });
     const response = await page.goto(server.url, { timeout: 60_000 });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-type']).toMatch(/text\/html/);
+    expect((await introspected).status()).toBe(200);
 
     const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
     await editor.waitFor({ timeout: 60_000 });
@@ -45,6 +49,9 @@ describe('GraphiQL in a real browser, offline', () => {
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Delete');
     await page.keyboard.insertText('query FromTheBrowser { health { journalMode schemaVersion } }');
+    // The editor hands its text to GraphiQL after a short debounce (it also saves it then): run once it has.
+    await page.waitForFunction(() => Object.keys(localStorage).some((key) => key.endsWith('query') && localStorage.getItem(key)?.includes('FromTheBrowser')),
+      undefined, { timeout: 60_000 });
     await page.locator('.graphiql-execute-button').click();
 
     const result = page.locator('.result-window').filter({ hasText: 'journalMode' });

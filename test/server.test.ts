@@ -55,10 +55,10 @@ describe('HTTP server', () => {
 describe('request size', () => {
   it('answers 413 with LIMIT_EXCEEDED when the declared body is too large', async () => {
     const { request } = await import('node:http');
-    const { MAX_REQUEST_BYTES } = await import('../src/server/app.ts');
+    const { MAX_IMPORT_BODY_BYTES } = await import('../src/config.ts');
     const server = await startTestServer();
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(MAX_REQUEST_BYTES + 1) } }, (res) => {
+      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(MAX_IMPORT_BODY_BYTES + 1) } }, (res) => {
         let body = '';
         res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -71,17 +71,18 @@ describe('request size', () => {
     expect(JSON.parse(response.body)).toMatchObject({ errors: [{ extensions: { code: 'LIMIT_EXCEEDED' } }] });
   });
 
-  it('accepts bodies up to that limit (one gate, not a smaller second one inside)', async () => {
+  it('accepts import bodies up to that limit (one gate, not a smaller second one inside)', async () => {
     const server = await startTestServer();
     // 40 MB: above yoga's own 25 MB default, below ours; a big Civitai payload must get through.
     const pad = 'x'.repeat(40 * 1024 * 1024);
+    const payload = { id: 4_000_001, name: 'Big', type: 'LORA', description: pad, modelVersions: [{ id: 4_000_002, name: 'v1', files: [], images: [] }] };
     const response = await fetch(`${server.url}`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ health { ok } }', extensions: { pad } }),
+      body: JSON.stringify({ query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created } }', variables: { p: payload } }),
     });
     const body = await response.text();
     expect(response.status, body.slice(0, 500)).toBe(200);
-    expect(JSON.parse(body)).toMatchObject({ data: { health: { ok: true } } });
+    expect(JSON.parse(body)).toMatchObject({ data: { importCivitaiPayload: { created: 1 } } });
   });
 });
 

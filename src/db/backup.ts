@@ -93,6 +93,8 @@ export async function backupDatabase(databasePath: string, target: string, optio
 /** Checks that `file` is an intact catalog (ours or the desktop app's) before anything is replaced with it. */
 export function assertRestorableBackup(file: string): void {
   if (!existsSync(file)) throw new AppError('NOT_FOUND', `There is no backup file at ${file}.`);
+  // SQLite would wait forever on a FIFO (and a device is no backup): only a regular file is opened.
+  if (!statSync(file).isFile()) throw new AppError('BAD_USER_INPUT', `${file} is not a regular file; give the path of a backup file.`);
   const problems = integrityProblems(file);
   if (problems.length > 0) throw new AppError('BAD_USER_INPUT', `${file} is not an intact SQLite database: ${problems.join('; ')}`);
   const { kind } = migrationStatus(file);

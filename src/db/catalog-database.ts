@@ -1,12 +1,19 @@
 /**
- * The open catalog: one Prisma client (writes and plugin-prisma reads) plus one raw better-sqlite3 connection for
- * the hot read paths the loaders own (scoped counts, per-parent pages, BLOBs, hash lookups) where a prepared
- * statement beats a generated query. Both connections use WAL, so readers never block the writer.
+ * The open catalog: one Prisma client (plugin-prisma reads) plus one raw better-sqlite3 connection for everything
+ * else — the loaders' hot read paths (scoped counts, per-parent pages, BLOBs, hash look-ups) and every write. Both
+ * connections use WAL, so readers never block the writer.
+ *
+ * Writes go through `write()`: one transaction at a time in this process (a synchronous body between BEGIN
+ * IMMEDIATE and COMMIT, so no other request's statement can land inside it), and the wait for another process's
+ * write lock (the desktop app, the CLI, a second server) happens asynchronously — the event loop keeps serving
+ * reads and /health while a writer waits, instead of sleeping inside SQLite's busy handler.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
+import { BUSY_TIMEOUT_MS, databaseError, lockedError } from './database-errors.ts';
+import type { RequestScope } from './request-scope.ts';
 
 export { BUSY_TIMEOUT_MS };
 
@@ -32,12 +39,22 @@ export interface CatalogDatabase {
   readonly sql: Database.Database;
   /** Prepared-statement cache keyed by SQL text. */
   statement(sqlText: string): Database.Statement;
+  /**
+   * Runs `body` in one IMMEDIATE transaction, after every earlier `write()` of this process has finished and once
+   * no other process holds the write lock (waiting asynchronously, at most the configured lock wait, then
+   * DATABASE_LOCKED). `body` is synchronous: all of it commits, or (when it throws) none of it.
+   */
+  write<T>(body: () => T): Promise<T>;
+  /** This catalog seen by one request: every statement and write first checks that the request is still wanted. */
+  forRequest(scope: RequestScope): CatalogDatabase;
   close(): Promise<void>;
 }
 
 export interface OpenCatalogOptions {
   /** Called with every SQL statement either connection executes (tests and benchmarks count them). */
   onStatement?: (sqlText: string) => void;
+  /** How long a write waits for another process's write lock (default BUSY_TIMEOUT_MS). */
+  lockWaitMs?: number;
 }
 
 function applyPragmas(db: Database.Database): void {
@@ -55,9 +72,36 @@ function openRaw(databasePath: string): Database.Database {
   }
 }
 
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/**
+ * BEGIN IMMEDIATE without SQLite's busy handler (which sleeps on the event loop): tried at once, then again after
+ * short asynchronous pauses until `waitMs` has passed.
+ */
+async function beginImmediate(sql: Database.Database, databasePath: string, waitMs: number): Promise<void> {
+  const until = performance.now() + waitMs;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    sql.pragma('busy_timeout = 0');
+    try {
+      sql.exec('BEGIN IMMEDIATE');
+      return;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      if (performance.now() >= until) throw lockedError(databasePath, waitMs);
+    } finally {
+      sql.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    await sleep(pause);
+  }
+}
+
 /** Opens an already migrated catalog file. */
 export async function openCatalogDatabase(databasePath: string, options: OpenCatalogOptions = {}): Promise<CatalogDatabase> {
   const { onStatement } = options;
+  const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
   const sql = openRaw(databasePath);
   const adapter = new PrismaBetterSqlite3({ url: `file:${databasePath}`, timeout: BUSY_TIMEOUT_MS });
   const prisma = onStatement
@@ -72,7 +116,10 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
     throw databaseError(error, databasePath, 'Opening');
   }
   const statements = new Map<string, Database.Statement>();
-  return {
+  // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
+  let writes: Promise<unknown> = Promise.resolve();
+
+  const db: CatalogDatabase = {
     path: databasePath,
     prisma,
     sql,
@@ -85,9 +132,40 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
       if (onStatement) onStatement(sqlText);
       return statement;
     },
+    write<T>(body: () => T): Promise<T> {
+      const run = async (): Promise<T> => {
+        await beginImmediate(sql, databasePath, lockWaitMs);
+        try {
+          const result = body();
+          sql.exec('COMMIT');
+          return result;
+        } catch (error) {
+          if (sql.inTransaction) sql.exec('ROLLBACK');
+          throw error;
+        }
+      };
+      const result = writes.then(run, run);
+      writes = result.catch(() => undefined);
+      return result;
+    },
+    forRequest(scope) {
+      return {
+        ...db,
+        statement(sqlText) {
+          scope.throwIfStopped();
+          return db.statement(sqlText);
+        },
+        write(body) {
+          scope.throwIfStopped();
+          return db.write(body);
+        },
+      };
+    },
     async close() {
+      await writes;
       await prisma.$disconnect();
       sql.close();
     },
   };
+  return db;
 }

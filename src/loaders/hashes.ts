@@ -10,6 +10,7 @@ import { JSON_LIST } from '../db/sql.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
 import { HASH_ALGORITHMS, HASH_MATCH_SQL, matchValues, type HashAlgorithm, type HashQuery } from '../resolvers/hash-lookup.ts';
 import { allRows, perPlan } from './sql-batch.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
 
 export interface MatchedFile {
   file: ModelFile;
@@ -37,6 +38,7 @@ function createHashLoader(db: CatalogDatabase, fields: RowFields) {
     `SELECT ${columns}, ${HASH_MATCH_SQL[algorithm]} AS "matchKey" FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN ${JSON_LIST}`;
 
   return new DataLoader<HashQuery, MatchedFile[], string>(async (queries) => {
+    await yieldIfBusy();
     const wanted = new Map<HashAlgorithm, Set<string>>();
     for (const query of queries) {
       for (const algorithm of query.algorithms) {

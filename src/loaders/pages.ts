@@ -9,6 +9,7 @@ import { JSON_LIST, whereClause, type SqlFragment } from '../db/sql.ts';
 import { keyColumns, keyValuesOf, toPage, windowSql, type Ordering, type Page, type PageWindow } from '../resolvers/pagination.ts';
 import { allRows, type RawRow } from './sql-batch.ts';
 import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
 
 export interface PageSource<T> {
   /** Columns to select (e.g. `selectList('ModelVersion', 'v')`). */
@@ -59,6 +60,7 @@ export function partitionedPageLoader<T>(db: CatalogDatabase, source: Partitione
     `WHERE p."rowNumber" <= ? ORDER BY p."parentKey", p."rowNumber"`;
   const keyValues = keyValuesOf(ordering);
   return new DataLoader(async (parents) => {
+    await yieldIfBusy();
     const found = allRows(db, sql, [JSON.stringify(parents), ...where.params, window.limit + 1], { safeIntegers: source.safeIntegers ?? false });
     source.onNodes?.(found);
     const byParent = new Map<number, RawRow[]>();

@@ -5,6 +5,7 @@
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
 
 export type RawRow = Record<string, unknown>;
 
@@ -25,6 +26,7 @@ export interface BatchOptions {
 /** One row per key (or null). `sql` selects a `"key"` column and has one `${JSON_LIST}`. */
 export function oneByKeyLoader<T>(db: CatalogDatabase, sql: string, map: (row: RawRow) => T, options: BatchOptions = {}): DataLoader<number, T | null> {
   return new DataLoader(async (keys) => {
+    await yieldIfBusy();
     const found = new Map<number, T>();
     for (const row of rows(db, sql, [JSON.stringify(keys)], options.safeIntegers ?? false)) found.set(keyOf(row.key), map(row));
     return keys.map((key) => found.get(key) ?? null);
@@ -34,6 +36,7 @@ export function oneByKeyLoader<T>(db: CatalogDatabase, sql: string, map: (row: R
 /** Every row per key, in the statement's order. `sql` selects a `"key"` column and has one `${JSON_LIST}`. */
 export function manyByKeyLoader<T>(db: CatalogDatabase, sql: string, map: (row: RawRow) => T, options: BatchOptions = {}): DataLoader<number, T[]> {
   return new DataLoader(async (keys) => {
+    await yieldIfBusy();
     const grouped = new Map<number, T[]>();
     for (const row of rows(db, sql, [JSON.stringify(keys)], options.safeIntegers ?? false)) {
       const key = keyOf(row.key);
@@ -48,6 +51,7 @@ export function manyByKeyLoader<T>(db: CatalogDatabase, sql: string, map: (row: 
 /** A number per key (0 when absent): `sql` is a scoped `SELECT … AS "key", … AS "value" … GROUP BY`. */
 export function numberByKeyLoader(db: CatalogDatabase, sql: string): DataLoader<number, number> {
   return new DataLoader(async (keys) => {
+    await yieldIfBusy();
     const found = new Map<number, number>();
     for (const row of rows(db, sql, [JSON.stringify(keys)], false)) found.set(keyOf(row.key), Number(row.value));
     return keys.map((key) => found.get(key) ?? 0);

@@ -7,7 +7,7 @@
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { JSON_LIST } from '../db/sql.ts';
-import { AppError } from '../errors.ts';
+import { limitExceeded } from '../errors.ts';
 import { base64Length, SNIFF_BYTES, type ThumbnailMeta } from '../resolvers/thumbnails.ts';
 import { oneByKeyLoader, type RawRow } from './sql-batch.ts';
 
@@ -55,8 +55,8 @@ export function createThumbnailLoaders(db: CatalogDatabase, options: ThumbnailLo
     reserveBase64(byteSize: number) {
       const needed = base64Length(byteSize);
       if (needed > base64Remaining) {
-        throw new AppError('LIMIT_EXCEEDED', `This response would carry more than ${options.maxBase64Bytes} bytes of base64 thumbnails. ` +
-          'Ask for fewer images, or use `thumbnail { url }` and fetch the bytes over HTTP.', { limit: options.maxBase64Bytes });
+        throw limitExceeded(`This response would carry more than ${options.maxBase64Bytes} bytes of base64 thumbnails. ` +
+          'Ask for fewer images, or use `thumbnail { url }` and fetch the bytes over HTTP.', options.maxBase64Bytes);
       }
       base64Remaining -= needed;
     },

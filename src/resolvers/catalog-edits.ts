@@ -6,13 +6,14 @@ import sharp from 'sharp';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { isEnumMember, ModelType, ModelMode, type ModelTypeName, type ModelModeName } from '../db/enums.ts';
 import { toStoredTimestamp, updateChanged, type RowValues } from '../db/row-writer.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import {
   parseUserEdits, PROTECTABLE_MODEL_FIELDS, replaceTriggerWords, setModelTagNames, TAGS_EDIT, triggerWordsEdit, type ProtectableModelField,
 } from './civitai/import.ts';
 import { parseHashQuery, type HashAlgorithm } from './hash-lookup.ts';
 import { resolveLibraryPath } from './library-paths.ts';
 import { sniffImageMimeType } from './thumbnails.ts';
+import { checkedImageSize, defaultThumbnailSide, makeThumbnail } from './thumbnail-maker.ts';
 
 type Row = Record<string, unknown>;
 
@@ -52,7 +53,7 @@ export interface ModelEdit {
 }
 
 /** Applies the given fields (null/absent = leave as is; `description: ""` clears it). */
-export function updateModel(db: CatalogDatabase, modelId: number, edit: ModelEdit, now = new Date()): void {
+export async function updateModel(db: CatalogDatabase, modelId: number, edit: ModelEdit, now = new Date()): Promise<void> {
   const values: RowValues = {};
   if (edit.name != null) values.Name = text(edit.name, 'name', 1000);
   if (edit.description != null) values.Description = text(edit.description, 'description', 200_000, true) || null;
@@ -66,50 +67,50 @@ export function updateModel(db: CatalogDatabase, modelId: number, edit: ModelEdi
   }
   if (edit.isNsfw != null) values.IsNsfw = edit.isNsfw;
   if (edit.isPoi != null) values.IsPoi = edit.isPoi;
-  db.sql.transaction(() => {
+  await db.write(() => {
     const row = rowOf(db, 'Models', modelId, 'model');
     if (!updateChanged(db, 'Models', modelId, row, values)) return;
     const edited = (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).filter((field) => values[PROTECTABLE_MODEL_FIELDS[field]] !== undefined);
     markEdited(db, modelId, edited);
     touch(db, modelId, now);
-  }).immediate();
+  });
 }
 
-export function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): void {
-  const { changes } = db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId);
+export async function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): Promise<void> {
+  const { changes } = await db.write(() => db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId));
   if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
-export function deleteModel(db: CatalogDatabase, modelId: number): void {
-  const { changes } = db.statement(`DELETE FROM "Models" WHERE "Id" = ?`).run(modelId);
+export async function deleteModel(db: CatalogDatabase, modelId: number): Promise<void> {
+  const { changes } = await db.write(() => db.statement(`DELETE FROM "Models" WHERE "Id" = ?`).run(modelId));
   if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
 export const MAX_TAGS = 100;
 export const MAX_TRIGGER_WORDS = 100;
 
-export function setModelTags(db: CatalogDatabase, modelId: number, names: readonly string[], now = new Date()): void {
-  if (names.length > MAX_TAGS) throw new AppError('LIMIT_EXCEEDED', `A model has at most ${MAX_TAGS} tags, got ${names.length}.`);
+export async function setModelTags(db: CatalogDatabase, modelId: number, names: readonly string[], now = new Date()): Promise<void> {
+  if (names.length > MAX_TAGS) throw limitExceeded(`A model has at most ${MAX_TAGS} tags, got ${names.length}.`, MAX_TAGS);
   const cleaned = names.map((name, i) => text(name, `tags[${i}]`, 200));
   const unique = cleaned.filter((name, i) => cleaned.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i);
-  db.sql.transaction(() => {
+  await db.write(() => {
     rowOf(db, 'Models', modelId, 'model');
     const changed = setModelTagNames(db, modelId, unique);
     markEdited(db, modelId, [TAGS_EDIT]);
     if (changed) touch(db, modelId, now);
-  }).immediate();
+  });
 }
 
-export function setTriggerWords(db: CatalogDatabase, versionId: number, words: readonly string[], now = new Date()): void {
-  if (words.length > MAX_TRIGGER_WORDS) throw new AppError('LIMIT_EXCEEDED', `A version has at most ${MAX_TRIGGER_WORDS} trigger words, got ${words.length}.`);
+export async function setTriggerWords(db: CatalogDatabase, versionId: number, words: readonly string[], now = new Date()): Promise<void> {
+  if (words.length > MAX_TRIGGER_WORDS) throw limitExceeded(`A version has at most ${MAX_TRIGGER_WORDS} trigger words, got ${words.length}.`, MAX_TRIGGER_WORDS);
   const cleaned = words.map((word, i) => text(word, `words[${i}]`, 500));
-  db.sql.transaction(() => {
+  await db.write(() => {
     const version = rowOf(db, 'ModelVersions', versionId, 'model version');
     const modelId = version.ModelId as number;
     const changed = replaceTriggerWords(db, versionId, cleaned);
     markEdited(db, modelId, [triggerWordsEdit(versionId)]);
     if (changed) touch(db, modelId, now);
-  }).immediate();
+  });
 }
 
 export type HashInput = Partial<Record<'autoV1' | 'autoV2' | 'autoV3' | 'sha256' | 'crc32' | 'blake3', string | null>>;
@@ -135,7 +136,7 @@ export async function linkLocalFile(db: CatalogDatabase, fileId: number, inputPa
     const { column, algorithm } = HASH_COLUMNS[key];
     given[column] = parseHashQuery(value, algorithm).hash;
   }
-  db.sql.transaction(() => {
+  await db.write(() => {
     const row = rowOf(db, 'ModelFiles', fileId, 'model file');
     for (const [column, value] of Object.entries(given)) {
       const stored = (row[column] as string | null)?.toUpperCase();
@@ -144,14 +145,14 @@ export async function linkLocalFile(db: CatalogDatabase, fileId: number, inputPa
       }
     }
     updateChanged(db, 'ModelFiles', fileId, row, { ...given, LocalPath: realPath, IsLocalFileValid: true, LocalFileVerifiedAt: now });
-  }).immediate();
+  });
 }
 
-export function unlinkLocalFile(db: CatalogDatabase, fileId: number): void {
-  db.sql.transaction(() => {
+export async function unlinkLocalFile(db: CatalogDatabase, fileId: number): Promise<void> {
+  await db.write(() => {
     const row = rowOf(db, 'ModelFiles', fileId, 'model file');
     updateChanged(db, 'ModelFiles', fileId, row, { LocalPath: null, IsLocalFileValid: false, LocalFileVerifiedAt: null });
-  }).immediate();
+  });
 }
 
 /** Decodes strict base64 (padding optional, no other characters). */
@@ -159,36 +160,49 @@ export function decodeBase64(input: string, maxBytes: number): Buffer {
   const compact = input.replace(/^data:[^;,]+;base64,/, '').replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) throw new AppError('BAD_USER_INPUT', '`base64` is not valid base64.');
   if (Math.floor((compact.length * 3) / 4) > maxBytes + 3) {
-    throw new AppError('LIMIT_EXCEEDED', `Thumbnails are at most ${maxBytes} bytes.`, { limit: maxBytes });
+    throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes.`, maxBytes);
   }
   const bytes = Buffer.from(compact, 'base64');
-  if (bytes.length > maxBytes) throw new AppError('LIMIT_EXCEEDED', `Thumbnails are at most ${maxBytes} bytes, got ${bytes.length}.`, { limit: maxBytes });
+  if (bytes.length > maxBytes) throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes, got ${bytes.length}.`, maxBytes);
   return bytes;
 }
 
+/**
+ * Stores an uploaded thumbnail. The image is checked whole (its pixels decoded) and bounded in size from its header;
+ * one larger than the thumbnail size is re-encoded to it (WebP), one within it is kept as sent.
+ */
 export async function setImageThumbnail(db: CatalogDatabase, imageId: number, base64: string, maxBytes: number): Promise<void> {
   const bytes = decodeBase64(base64, maxBytes);
   const mimeType = sniffImageMimeType(bytes);
   if (!mimeType || bytes.length === 0) throw new AppError('BAD_USER_INPUT', 'The thumbnail is not a WebP, PNG, JPEG, GIF or AVIF image.');
-  let width: number | undefined;
-  let height: number | undefined;
+  let stored: { bytes: Buffer; mimeType: string; width: number; height: number };
   try {
-    ({ width, height } = await sharp(bytes, { failOn: 'error' }).metadata());
-    // Decoding the pixels proves the image is whole, not just a valid header.
-    await sharp(bytes, { failOn: 'error' }).stats();
+    const { width, height } = await checkedImageSize(bytes);
+    if (!width || !height) throw new AppError('BAD_USER_INPUT', 'The thumbnail has no dimensions.');
+    const side = defaultThumbnailSide();
+    if (width > side || height > side) {
+      const made = await makeThumbnail(bytes);
+      stored = { bytes: made.bytes, mimeType: made.mimeType, width: made.width, height: made.height };
+    } else {
+      // Decoding the pixels proves the image is whole, not just a valid header.
+      await sharp(bytes, { failOn: 'error' }).stats();
+      stored = { bytes, mimeType, width, height };
+    }
   } catch (error) {
+    if (isAppError(error)) throw error;
     throw new AppError('BAD_USER_INPUT', `The thumbnail could not be decoded as ${mimeType}: ${(error as Error).message}`);
   }
-  if (!width || !height) throw new AppError('BAD_USER_INPUT', 'The thumbnail has no dimensions.');
-  db.sql.transaction(() => {
+  await db.write(() => {
     const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Row | undefined;
     if (!row) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
-    updateChanged(db, 'ModelImages', imageId, row, { ThumbnailData: bytes, ThumbnailMimeType: mimeType, ThumbnailWidth: width, ThumbnailHeight: height });
-  }).immediate();
+    updateChanged(db, 'ModelImages', imageId, row, {
+      ThumbnailData: stored.bytes, ThumbnailMimeType: stored.mimeType, ThumbnailWidth: stored.width, ThumbnailHeight: stored.height,
+    });
+  });
 }
 
-export function deleteModelImage(db: CatalogDatabase, imageId: number): void {
-  const { changes } = db.statement(`DELETE FROM "ModelImages" WHERE "Id" = ?`).run(imageId);
+export async function deleteModelImage(db: CatalogDatabase, imageId: number): Promise<void> {
+  const { changes } = await db.write(() => db.statement(`DELETE FROM "ModelImages" WHERE "Id" = ?`).run(imageId));
   if (changes === 0) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
 }
 

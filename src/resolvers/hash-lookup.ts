@@ -4,7 +4,7 @@
  * on `upper(column)` (rows written by other tools may be lower-case), and CRC32 in either byte order: Civitai
  * prints it byte-reversed compared with zlib.
  */
-import { AppError } from '../errors.ts';
+import { AppError, limitExceeded } from '../errors.ts';
 
 export const HASH_ALGORITHMS = ['AUTOV1', 'AUTOV2', 'AUTOV3', 'SHA256', 'CRC32', 'BLAKE3'] as const;
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
@@ -67,7 +67,7 @@ export function parseHashQuery(input: string, algorithm?: HashAlgorithm | null):
 /** Validates a whole batch up front, so a bad entry fails the call before anything runs. */
 export function parseHashBatch(inputs: readonly string[], algorithm?: HashAlgorithm | null): HashQuery[] {
   if (inputs.length > MAX_HASHES_PER_CALL) {
-    throw new AppError('LIMIT_EXCEEDED', `At most ${MAX_HASHES_PER_CALL} hashes per call, got ${inputs.length}. Split the list.`, { limit: MAX_HASHES_PER_CALL });
+    throw limitExceeded(`At most ${MAX_HASHES_PER_CALL} hashes per call, got ${inputs.length}. Split the list.`, MAX_HASHES_PER_CALL);
   }
   const errors: string[] = [];
   const parsed = inputs.map((input, index) => {

@@ -2,7 +2,7 @@
  * The catalog's list queries as SQL: filters that map onto indexes, and orderings with stable keyset cursors.
  * GraphQL arguments arrive already type-checked; this module turns them into trusted SQL plus parameters.
  */
-import { AppError } from '../errors.ts';
+import { AppError, limitExceeded } from '../errors.ts';
 import { utcTimestampParam, utcTimestampSql } from '../db/timestamps.ts';
 import { JSON_LIST, type SqlFragment } from '../db/sql.ts';
 import { searchFilterSql } from './search/query.ts';
@@ -39,12 +39,12 @@ const MAX_LIST_FILTER = 100;
 const MAX_TEXT_FILTER = 200;
 
 function listParam(values: readonly string[], name: string): string {
-  if (values.length > MAX_LIST_FILTER) throw new AppError('LIMIT_EXCEEDED', `\`${name}\` takes at most ${MAX_LIST_FILTER} values, got ${values.length}.`);
+  if (values.length > MAX_LIST_FILTER) throw limitExceeded(`\`${name}\` takes at most ${MAX_LIST_FILTER} values, got ${values.length}.`, MAX_LIST_FILTER);
   return JSON.stringify([...new Set(values)]);
 }
 
 function textParam(value: string, name: string): string {
-  if (value.length > MAX_TEXT_FILTER) throw new AppError('LIMIT_EXCEEDED', `\`${name}\` is at most ${MAX_TEXT_FILTER} characters, got ${value.length}.`);
+  if (value.length > MAX_TEXT_FILTER) throw limitExceeded(`\`${name}\` is at most ${MAX_TEXT_FILTER} characters, got ${value.length}.`, MAX_TEXT_FILTER);
   return value;
 }
 

@@ -3,7 +3,7 @@
  * pages through an ordering without OFFSET. Orderings are lists of sort keys ending with a unique id key, so every
  * position is exact and stable.
  */
-import { AppError } from '../errors.ts';
+import { AppError, limitExceeded } from '../errors.ts';
 import type { SqlFragment } from '../db/sql.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -43,7 +43,7 @@ export interface PageWindow {
 function checkCount(value: number | null | undefined, name: string, max: number): number | null {
   if (value === null || value === undefined) return null;
   if (!Number.isInteger(value) || value < 0) throw new AppError('BAD_USER_INPUT', `\`${name}\` must be a non-negative integer, got ${value}.`);
-  if (value > max) throw new AppError('LIMIT_EXCEEDED', `\`${name}\` is at most ${max} per page, got ${value}. Page through the rest with cursors.`, { max });
+  if (value > max) throw limitExceeded(`\`${name}\` is at most ${max} per page, got ${value}. Page through the rest with cursors.`, max);
   return value;
 }
 

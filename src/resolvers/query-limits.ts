@@ -19,6 +19,12 @@ export const QUERY_LIMITS = {
   /** Lexical tokens per document: generous for GraphiQL-written queries, fatal to megabyte garbage. */
   tokens: envInt('DIFFUSION_NEXUS_MAX_TOKENS', 10_000),
   directives: envInt('DIFFUSION_NEXUS_MAX_DIRECTIVES', 50),
+  /** Fields listed in one selection set: more only repeat fields (graphql-js compares every pair of them). */
+  fieldsPerSelection: 200,
+  /** Nesting of brackets in the query text (list literals, objects): the parser recurses once per level. */
+  textNesting: 64,
+  /** Ids `nodes(ids:)` takes at once (a page). */
+  nodeIds: 100,
   /** Assumed size of plain lists (tags, files, trigger words). */
   listMultiplier: 5,
 } as const;

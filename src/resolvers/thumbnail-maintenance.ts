@@ -6,9 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { updateChanged } from '../db/row-writer.ts';
-import { AppError } from '../errors.ts';
+import { AppError, limitExceeded } from '../errors.ts';
 import { makeThumbnail, type MadeThumbnail } from './thumbnail-maker.ts';
 import { sniffImageMimeType } from './thumbnails.ts';
+import { readRegularFile } from './local-library/library-files.ts';
 
 export interface ThumbnailStats {
   images: number;
@@ -65,18 +66,18 @@ async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
   const response = await fetchImpl(url, { signal: AbortSignal.timeout(30_000) });
   if (!response.ok) throw new AppError('UPSTREAM_ERROR', `HTTP ${response.status} for ${url}`);
   const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > MAX_DOWNLOAD_BYTES) throw new AppError('LIMIT_EXCEEDED', `${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`);
+  if (bytes.length > MAX_DOWNLOAD_BYTES) throw limitExceeded(`${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`, MAX_DOWNLOAD_BYTES);
   return bytes;
 }
 
-function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): void {
-  db.sql.transaction(() => {
+function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): Promise<void> {
+  return db.write(() => {
     const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Record<string, unknown>;
     updateChanged(db, 'ModelImages', imageId, row, {
       ThumbnailData: thumbnail.bytes, ThumbnailMimeType: thumbnail.mimeType, ThumbnailWidth: thumbnail.width, ThumbnailHeight: thumbnail.height,
       ...(row.BlurHash === null ? { BlurHash: thumbnail.blurHash } : {}),
     });
-  }).immediate();
+  });
 }
 
 export async function generateThumbnails(db: CatalogDatabase, options: GenerateOptions = {}): Promise<GenerateResult> {
@@ -85,10 +86,11 @@ export async function generateThumbnails(db: CatalogDatabase, options: GenerateO
   const result: GenerateResult = { generated: 0, failed: [], skipped: 0 };
   for (const [index, row] of rows.entries()) {
     try {
-      const source = row.cachePath && existsSync(row.cachePath) ? row.cachePath : options.online ? await download(row.url, options.fetchImpl ?? fetch) : null;
+      const source = row.cachePath && existsSync(row.cachePath) ? (await readRegularFile(row.cachePath, MAX_DOWNLOAD_BYTES)).bytes
+        : options.online ? await download(row.url, options.fetchImpl ?? fetch) : null;
       if (source === null) result.skipped++;
       else {
-        store(db, row.id, await makeThumbnail(source));
+        await store(db, row.id, await makeThumbnail(source));
         result.generated++;
       }
     } catch (error) {
@@ -125,18 +127,18 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
   // Rows whose version is gone (possible in databases written with foreign keys off).
   const orphans = db.statement(`SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).get() as { n: number; bytes: number };
   if (orphans.n > 0) {
-    db.statement(`DELETE FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).run();
+    await db.write(() => db.statement(`DELETE FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).run());
     result.orphanRowsDeleted = orphans.n;
     result.bytesReclaimed += orphans.bytes;
   }
   if (options.keepPerVersion != null) {
     const beyond = `SELECT "Id" FROM (SELECT "Id", ROW_NUMBER() OVER (PARTITION BY "ModelVersionId" ORDER BY "SortOrder", "Id") AS rank
       FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL) WHERE rank > ?`;
-    const dropped = db.sql.transaction(() => {
+    const dropped = await db.write(() => {
       const stats = db.statement(`SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "Id" IN (${beyond})`).get(options.keepPerVersion) as { n: number; bytes: number };
       db.statement(`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" IN (${beyond})`).run(options.keepPerVersion);
       return stats;
-    }).immediate();
+    });
     result.droppedBeyondKeep = dropped.n;
     result.bytesReclaimed += dropped.bytes;
   }
@@ -145,11 +147,11 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
     for (const row of big) {
       const smaller = await makeThumbnail(row.bytes).catch(() => null);
       if (smaller && smaller.bytes.length <= options.maxBytes) {
-        store(db, row.id, smaller);
+        await store(db, row.id, smaller);
         result.reencoded++;
         result.bytesReclaimed += row.bytes.length - smaller.bytes.length;
       } else {
-        db.statement(`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" = ?`).run(row.id);
+        await db.write(() => db.statement(`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" = ?`).run(row.id));
         result.droppedOversized++;
         result.bytesReclaimed += row.bytes.length;
       }

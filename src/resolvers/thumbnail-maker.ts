@@ -1,10 +1,13 @@
 /**
  * Thumbnails as the catalog stores them: WebP, longest side 320 px (configurable), quality 80 — about 10–25 KB for
  * a typical preview — plus a BlurHash placeholder. Used for preview files, cached images, uploads and downloads.
+ * Images are bounded in pixels before they are decoded (a 776 KB PNG can decode to 16000 × 16000), and at most
+ * two are decoded at once, so uploads and scans cannot take the server's memory.
  */
 import sharp from 'sharp';
 import { encode } from 'blurhash';
-import { AppError } from '../errors.ts';
+import { MAX_IMAGE_PIXELS } from '../config.ts';
+import { AppError, isAppError, limitExceeded } from '../errors.ts';
 
 export interface ThumbnailOptions {
   /** Longest side in pixels (default 320, or DIFFUSION_NEXUS_THUMBNAIL_SIZE). */
@@ -29,21 +32,48 @@ export function defaultThumbnailSide(): number {
   return Number.isInteger(value) && value >= 32 && value <= 2048 ? value : 320;
 }
 
+/** Decodes at a time: each can hold a full-size bitmap (up to MAX_IMAGE_PIXELS × 4 bytes). */
+const MAX_DECODES = 2;
+let decoding = 0;
+const waiting: (() => void)[] = [];
+
+async function oneDecodeAtATime<T>(work: () => Promise<T>): Promise<T> {
+  if (decoding >= MAX_DECODES) await new Promise<void>((resolve) => waiting.push(resolve));
+  decoding++;
+  try {
+    return await work();
+  } finally {
+    decoding--;
+    waiting.shift()?.();
+  }
+}
+
+/** The image's pixel size from its header (nothing decoded); LIMIT_EXCEEDED past MAX_IMAGE_PIXELS. */
+export async function checkedImageSize(source: Buffer): Promise<{ width: number; height: number; format: string | undefined }> {
+  const meta = await sharp(source, { failOn: 'error', limitInputPixels: false }).metadata();
+  const width = meta.autoOrient?.width ?? meta.width ?? 0;
+  const height = meta.autoOrient?.height ?? meta.height ?? 0;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw limitExceeded(`The image is ${width} × ${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels are decoded.`, MAX_IMAGE_PIXELS);
+  }
+  return { width, height, format: meta.format };
+}
+
 /** Decodes any image sharp reads (first frame of animations) into a thumbnail; BAD_USER_INPUT if it is no image. */
-export async function makeThumbnail(source: Buffer | string, options: ThumbnailOptions = {}): Promise<MadeThumbnail> {
+export async function makeThumbnail(source: Buffer, options: ThumbnailOptions = {}): Promise<MadeThumbnail> {
   const maxSide = options.maxSide ?? defaultThumbnailSide();
   try {
-    const image = sharp(source, { failOn: 'error', animated: false }).rotate();
-    const meta = await image.metadata();
-    const { data, info } = await image.clone().resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
-      .webp({ quality: options.quality ?? 80, effort: 4 }).toBuffer({ resolveWithObject: true });
-    const tiny = await sharp(data).resize(32, 32, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    const blurHash = encode(new Uint8ClampedArray(tiny.data), tiny.info.width, tiny.info.height, 4, 3);
-    return {
-      bytes: data, mimeType: 'image/webp', width: info.width, height: info.height, blurHash,
-      sourceWidth: meta.autoOrient?.width ?? meta.width ?? info.width, sourceHeight: meta.autoOrient?.height ?? meta.height ?? info.height,
-    };
+    const { width: sourceWidth, height: sourceHeight } = await checkedImageSize(source);
+    return await oneDecodeAtATime(async () => {
+      const image = sharp(source, { failOn: 'error', animated: false, limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
+      const { data, info } = await image.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: options.quality ?? 80, effort: 4 }).toBuffer({ resolveWithObject: true });
+      const tiny = await sharp(data).resize(32, 32, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const blurHash = encode(new Uint8ClampedArray(tiny.data), tiny.info.width, tiny.info.height, 4, 3);
+      return { bytes: data, mimeType: 'image/webp' as const, width: info.width, height: info.height, blurHash, sourceWidth, sourceHeight };
+    });
   } catch (error) {
-    throw new AppError('BAD_USER_INPUT', `Not a readable image${typeof source === 'string' ? ` (${source})` : ''}: ${(error as Error).message}`);
+    if (isAppError(error)) throw error;
+    throw new AppError('BAD_USER_INPUT', `Not a readable image: ${(error as Error).message}`);
   }
 }

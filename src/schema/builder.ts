@@ -10,7 +10,7 @@ import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GraphQLContext } from './context.ts';
-import { AppError } from '../errors.ts';
+import { limitExceeded } from '../errors.ts';
 import { decodeNodeId, encodeNodeId } from '../resolvers/global-id.ts';
 import { QUERY_LIMITS } from '../resolvers/query-limits.ts';
 
@@ -49,24 +49,34 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     nodeFieldOptions: { nullable: false },
     encodeGlobalID: encodeNodeId,
     decodeGlobalID: decodeNodeId,
+    // `nodes(ids:)` is a page: bounded, and what is selected under it costs once per id.
+    nodesQueryOptions: {
+      complexity: (args: { ids: readonly unknown[] }) => ({ field: 1, multiplier: Math.max(1, args.ids.length) }),
+      resolve: (_root, args, _ctx, _info, resolveNodes) => {
+        if (args.ids.length > QUERY_LIMITS.nodeIds) {
+          throw limitExceeded(`\`nodes\` takes at most ${QUERY_LIMITS.nodeIds} ids, got ${args.ids.length}. Ask in pages.`, QUERY_LIMITS.nodeIds);
+        }
+        return resolveNodes(args.ids);
+      },
+    },
   },
   complexity: {
     // Connections multiply what is selected under them by the page size they ask for (see `pageComplexity`);
     // their own `edges`/`nodes` lists must not multiply again.
     fieldComplexity: (args, _ctx, field) => {
       const isList = isListType(getNullableType(field.type));
-      const isConnectionList = (field.name === 'edges' && getNamedType(field.type).name.endsWith('Edge')) || (field.name === 'nodes' && !('ids' in args));
+      const isConnectionList = (field.name === 'edges' && getNamedType(field.type).name.endsWith('Edge')) || field.name === 'nodes';
       if (isConnectionList) return { field: 0, multiplier: 1 };
       return { field: 1, multiplier: isList ? QUERY_LIMITS.listMultiplier : 1 };
     },
     limit: { complexity: QUERY_LIMITS.complexity, depth: QUERY_LIMITS.depth, breadth: QUERY_LIMITS.breadth },
     complexityError: (kind, result) => {
       const measure = kind.toLowerCase() as 'complexity' | 'depth' | 'breadth';
-      const max = result[`max${kind}` as 'maxComplexity'];
+      const max = result[`max${kind}` as 'maxComplexity'] ?? QUERY_LIMITS[measure];
       const actual = result[measure];
-      return new AppError('LIMIT_EXCEEDED', `Query ${measure} ${actual} exceeds the limit of ${max}. ` +
+      return limitExceeded(`Query ${measure} ${actual} exceeds the limit of ${max}. ` +
         (measure === 'complexity' ? 'Ask for smaller pages (`first`) or fewer nested lists.' : 'Split the query into smaller ones.'),
-      { limit: max, actual, measure });
+      max, { actual, measure });
     },
   },
 });

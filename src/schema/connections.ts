@@ -3,6 +3,7 @@
  * SQL page into the Relay shape with that count attached.
  */
 import { builder } from './builder.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { rootCount, rootPage, type PageSource } from '../loaders/pages.ts';
 import type DataLoader from 'dataloader';
@@ -23,9 +24,17 @@ export function withTotalCount<T>(page: Page<T>, totalCount: () => number | Prom
   return { ...page, totalCount };
 }
 
-/** A root list as a connection: one keyset page, and its count only if `totalCount` is selected. */
-export function rootConnection<T>(db: CatalogDatabase, source: PageSource<T>, ordering: Ordering, args: PageArgs) {
-  return withTotalCount(rootPage(db, source, ordering, pageWindow(args, ordering)), () => rootCount(db, source));
+/**
+ * A root list as a connection: one keyset page, and its count only if `totalCount` is selected. Each statement
+ * waits its turn (`yieldIfBusy`): an operation listing forty root lists must not hold the event loop for all of them.
+ */
+export async function rootConnection<T>(db: CatalogDatabase, source: PageSource<T>, ordering: Ordering, args: PageArgs) {
+  const window = pageWindow(args, ordering);
+  await yieldIfBusy();
+  return withTotalCount(rootPage(db, source, ordering, window), async () => {
+    await yieldIfBusy();
+    return rootCount(db, source);
+  });
 }
 
 /** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */

@@ -1,4 +1,5 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import type { RequestScope } from '../db/request-scope.ts';
 import type { Loaders } from '../loaders/index.ts';
 import type { CivitaiClient } from '../resolvers/civitai/client.ts';
 import type { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
@@ -11,7 +12,10 @@ export interface ResolverSettings {
 
 /** What every resolver receives. Built per request by the server. */
 export interface GraphQLContext {
+  /** The catalog as this request sees it: statements stop once the request is no longer wanted. */
   db: CatalogDatabase;
+  /** The request's time limit, client and work budget. */
+  scope: RequestScope;
   loaders: Loaders;
   /** `http://host:port` from the request's Host header (for absolute URLs), or null when absent or unusable. */
   origin: string | null;

@@ -38,6 +38,7 @@ const ScanProgressRef = builder.objectRef<ScanProgress>('ScanProgress').implemen
     sidecarsImported: t.exposeInt('sidecarsImported'),
     thumbnails: t.exposeInt('thumbnails'),
     identifiedOnline: t.exposeInt('identifiedOnline'),
+    filesSkipped: t.exposeInt('filesSkipped', { description: 'Model files, sidecars and previews that are not regular files (FIFOs, sockets, devices): never opened.' }),
     errors: t.int({ resolve: (p) => p.problems.length }),
     problems: t.field({ type: [ScanProblemRef], description: `The first ${MAX_PROBLEMS_SHOWN}.`, resolve: (p) => p.problems.slice(0, MAX_PROBLEMS_SHOWN) }),
     currentPath: t.exposeString('currentPath', { nullable: true }),
@@ -113,7 +114,7 @@ builder.mutationFields((t) => ({
       if (concurrency < 1 || concurrency > MAX_SCAN_CONCURRENCY) throw new AppError('BAD_USER_INPUT', `\`concurrency\` is between 1 and ${MAX_SCAN_CONCURRENCY}.`);
       if (args.roots.length === 0 || args.roots.length > 50) throw new AppError('BAD_USER_INPUT', 'Give between 1 and 50 folders.');
       const roots = await Promise.all(args.roots.map((root) => resolveLibraryPath(root, ctx.settings.libraryRoots, 'directory')));
-      return ctx.scanJobs.start(ctx.db, {
+      return ctx.scanJobs.start({
         roots, libraryRoots: ctx.settings.libraryRoots, concurrency, identifyOnline: args.identifyOnline ?? false, civitai: ctx.civitai,
       });
     },

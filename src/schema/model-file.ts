@@ -149,9 +149,9 @@ builder.mutationFields((t) => ({
     type: ModelFileNode,
     description: 'Forgets the local copy (the file on disk is not touched).',
     args: { fileId: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.fileId), 'ModelFile');
-      unlinkLocalFile(ctx.db, id);
+      await unlinkLocalFile(ctx.db, id);
       return ctx.db.prisma.modelFile.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),

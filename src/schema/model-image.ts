@@ -156,9 +156,9 @@ builder.mutationFields((t) => ({
   deleteModelImage: t.field({
     type: DeletedNode,
     args: { imageId: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => {
+    resolve: async (_root, args, ctx) => {
       const databaseId = idOf(String(args.imageId), 'ModelImage');
-      deleteModelImage(ctx.db, databaseId);
+      await deleteModelImage(ctx.db, databaseId);
       return { type: 'ModelImage' as const, databaseId };
     },
   }),

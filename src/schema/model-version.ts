@@ -146,9 +146,9 @@ builder.mutationFields((t) => ({
     type: ModelVersionNode,
     description: 'Replaces the version\'s trigger words, in this order. Protected from later syncs.',
     args: { versionId: t.arg.id({ required: true }), words: t.arg.stringList({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.versionId), 'ModelVersion');
-      setTriggerWords(ctx.db, id, args.words);
+      await setTriggerWords(ctx.db, id, args.words);
       return ctx.db.prisma.modelVersion.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),

@@ -148,8 +148,8 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: [ModelOrderInput] }),
     },
     complexity: pageComplexity,
-    resolve: (_root, args, ctx, info) => {
-      if (args.filter?.query != null) ensureSearchIndexCurrent(ctx.db);
+    resolve: async (_root, args, ctx, info) => {
+      if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
       const select = selectFields('Model', 'm', plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
       return rootConnection(ctx.db, { ...MODEL_SOURCE, select, where: modelFilterSql(args.filter) }, modelOrdering(args.orderBy), args);
     },
@@ -172,9 +172,9 @@ builder.mutationFields((t) => ({
   updateModel: t.prismaField({
     type: ModelNode,
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateModelInput, required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.id), 'Model');
-      updateModel(ctx.db, id, args.input);
+      await updateModel(ctx.db, id, args.input);
       return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
@@ -182,9 +182,9 @@ builder.mutationFields((t) => ({
     type: DeletedNode,
     description: 'Deletes the model with its versions, files, images and trigger words.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => {
+    resolve: async (_root, args, ctx) => {
       const databaseId = idOf(String(args.id), 'Model');
-      deleteModel(ctx.db, databaseId);
+      await deleteModel(ctx.db, databaseId);
       return { type: 'Model' as const, databaseId };
     },
   }),
@@ -192,9 +192,9 @@ builder.mutationFields((t) => ({
     type: ModelNode,
     description: 'Stops (or resumes) reporting newer versions of this model through `hasUpdate`.',
     args: { id: t.arg.id({ required: true }), ignore: t.arg.boolean({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.id), 'Model');
-      setIgnoreUpdates(ctx.db, id, args.ignore);
+      await setIgnoreUpdates(ctx.db, id, args.ignore);
       return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
@@ -202,9 +202,9 @@ builder.mutationFields((t) => ({
     type: ModelNode,
     description: 'Replaces the model\'s tags (matched case-insensitively; new tags are created). Protected from later syncs.',
     args: { id: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.id), 'Model');
-      setModelTags(ctx.db, id, args.tags);
+      await setModelTags(ctx.db, id, args.tags);
       return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),

@@ -71,8 +71,8 @@ builder.queryFields((t) => ({
       'Any text is safe: punctuation and search operators are read as words. Combine with `filter` like `models`.',
     args: { query: t.arg.string({ required: true }), filter: t.arg({ type: ModelFilterInput }) },
     complexity: pageComplexity,
-    resolve: (_root, args, ctx, info) => {
-      const result = searchModels(ctx.db, args.query, args, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
+    resolve: async (_root, args, ctx, info) => {
+      const result = await searchModels(ctx.db, args.query, args, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
       return {
         pageInfo: result.pageInfo,
         totalCount: result.totalCount,

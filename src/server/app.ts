@@ -13,17 +13,22 @@ import { readHealth } from '../resolvers/health.ts';
 import { maskError } from './errors.ts';
 import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.ts';
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
-import { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
+import { searchBudgetPlugin } from './search-budget.ts';
+import type { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 import { sendJson } from './json-response.ts';
-import type { CorsOrigins } from '../config.ts';
+import {
+  BODY_IDLE_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES, type CorsOrigins,
+} from '../config.ts';
+import { RequestScope, turnStarts } from '../db/request-scope.ts';
+import { BodyRefusal, readRequestBody, type LargeBodyLimits } from './request-body.ts';
+import { base64Length } from '../resolvers/thumbnails.ts';
+import { capConnections, type ConnectionCap } from './connections.ts';
 import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
 import type { Logger } from './logger.ts';
 import { requestLogPlugin, startRequestLog, type RequestLog, type ServerContext } from './request-log.ts';
 
 export const GRAPHQL_PATH = '/graphql';
-/** Largest GraphQL request body: room for a big Civitai payload passed to importCivitaiPayload. */
-export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 export interface AppOptions {
   db: CatalogDatabase;
@@ -40,6 +45,10 @@ export interface AppOptions {
   apiToken: string | null;
   civitai: CivitaiClient;
   settings: ResolverSettings;
+  /** GraphQL requests still running after this long are stopped and answered TIMEOUT. */
+  requestTimeoutMs: number;
+  /** Background library scans (one registry per server). */
+  scanJobs: ScanJobs;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -78,8 +87,7 @@ function yogaLogger(logger: Logger) {
 }
 
 export function createGraphQLHandler(options: AppOptions): YogaServerInstance<ServerContext, GraphQLContext> {
-  const { db } = options;
-  const scanJobs = new ScanJobs();
+  const { db, scanJobs } = options;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -88,13 +96,13 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
     renderGraphiQL: renderGraphiQLOnDemand,
     maskedErrors: { maskError: (error) => maskError(error, options.development) },
-    // The request listener is the one body gate (Content-Length required, at most MAX_REQUEST_BYTES, and Node's HTTP
-    // parser never delivers more than declared). Yoga's own, smaller default limit would make ours unreachable, and
-    // it streams every body through an extra pipeline per request.
+    // The request listener is the one body gate (see `readGraphQLBody`): it hands yoga a body it has read and
+    // checked whole. Yoga's own limit would only add a second, different one.
     maxRequestBodySize: false,
-    context: ({ request }) => ({
-      db,
-      loaders: createLoaders(db, { maxBase64Bytes: options.maxBase64Bytes }),
+    context: ({ request, scope = new RequestScope() }) => ({
+      db: db.forRequest(scope),
+      scope,
+      loaders: createLoaders(db.forRequest(scope), { maxBase64Bytes: options.maxBase64Bytes }),
       origin: requestOrigin(request.headers.get('host')),
       canWrite: bearerMatches(request.headers.get('authorization'), options.apiToken),
       civitai: options.civitai,
@@ -107,7 +115,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     plugins: [
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
-      csrfPlugin(), ...queryGuardPlugins(), ...(options.introspection ? [] : [introspectionDisabledPlugin()]), writeGuardPlugin(),
+      csrfPlugin(), ...queryGuardPlugins(), ...(options.introspection ? [] : [introspectionDisabledPlugin()]), writeGuardPlugin(), searchBudgetPlugin(),
     ],
   });
 }
@@ -120,30 +128,131 @@ function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
   }
 }
 
-/** A coded JSON error for requests refused before GraphQL sees them (the body is drained, not read). */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+/**
+ * A coded JSON error for a request refused before GraphQL sees it. The rest of its body is not read: the
+ * connection closes after the answer (what is still arriving is discarded for a moment, so the client can read it).
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, refusal: BodyRefusal, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    req.socket.destroy();
+    return;
+  }
+  for (const [name, value] of Object.entries({ ...headers, connection: 'close' })) res.setHeader(name, value);
+  const extensions = { code: refusal.code, ...(refusal.limit === undefined ? {} : { limit: refusal.limit }) };
+  sendJson(res, refusal.status, { errors: [{ message: refusal.message, extensions }] });
   req.resume();
+  setTimeout(() => req.socket.destroy(), 2000).unref();
 }
 
-export function createRequestListener(options: AppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * What yoga gets as `req.body`: a JSON object already parsed (the bytes were checked while they arrived), else the
+ * raw bytes for yoga to parse and refuse in its own words. Never a large Buffer: yoga's adapter lists the keys of
+ * a body it is given, which for a Buffer means one string per byte.
+ */
+function parsedJsonBody(body: Buffer): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BodyRefusal(400, 'BAD_REQUEST', 'POST body sent invalid JSON.');
+  }
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0;
+  return isObject || body.length > MAX_QUERY_BODY_BYTES ? parsed : body;
+}
+
+function isJsonBody(req: IncomingMessage): boolean {
+  return /^application\/(graphql-response\+)?json\b/i.test(req.headers['content-type'] ?? '');
+}
+
+/** Bytes of large bodies being received or processed (at most MAX_LARGE_BODY_BYTES_IN_FLIGHT), held until the answer is sent. */
+function largeBodyBudget() {
+  let used = 0;
+  return {
+    take(res: ServerResponse, bytes: number): boolean {
+      if (used + bytes > MAX_LARGE_BODY_BYTES_IN_FLIGHT) return false;
+      used += bytes;
+      res.once('close', () => { used -= bytes; });
+      return true;
+    },
+  };
+}
+
+export function createRequestListener(options: AppOptions, connections?: ConnectionCap): (req: IncomingMessage, res: ServerResponse) => void {
   const yoga = createGraphQLHandler(options);
+  const largeBodies = largeBodyBudget();
+  // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
+  const largeLimits: LargeBodyLimits = {
+    importCivitaiPayload: MAX_IMPORT_BODY_BYTES, setImageThumbnail: base64Length(options.settings.maxThumbnailUploadBytes) + MAX_QUERY_BODY_BYTES,
+  };
+
+  /** Reads and checks a POST body whole (see request-body.ts) and hands it to yoga as `req.body`. */
+  const readGraphQLBody = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== 'POST') return true;
+    const length = req.headers['content-length'];
+    if (length === undefined) {
+      refuse(req, res, new BodyRefusal(411, 'BAD_REQUEST', 'POST bodies need a Content-Length header (chunked uploads are not accepted).'));
+      return false;
+    }
+    const declared = Number(length);
+    // Only a client that may write gets the import's large limit (loopback without a token, or the right token).
+    const limit = bearerMatches(req.headers.authorization ?? null, options.apiToken) ? MAX_IMPORT_BODY_BYTES : MAX_QUERY_BODY_BYTES;
+    if (declared > limit) {
+      refuse(req, res, new BodyRefusal(413, 'LIMIT_EXCEEDED', `Request bodies are at most ${limit} bytes` +
+        `${limit === MAX_QUERY_BODY_BYTES ? ' (an importCivitaiPayload mutation may send more with the API token)' : ''}.`, limit));
+      return false;
+    }
+    const large = declared > MAX_QUERY_BODY_BYTES ? largeLimits : null;
+    if (large && !largeBodies.take(res, declared)) {
+      refuse(req, res, new BodyRefusal(429, 'LIMIT_EXCEEDED', `At most ${MAX_LARGE_BODY_BYTES_IN_FLIGHT} bytes of large request bodies are handled at once; ` +
+        'try again shortly.', MAX_LARGE_BODY_BYTES_IN_FLIGHT), { 'retry-after': '1' });
+      return false;
+    }
+    try {
+      const json = isJsonBody(req);
+      const body = await readRequestBody(req, { declared, json, large, idleTimeoutMs: BODY_IDLE_TIMEOUT_MS });
+      (req as IncomingMessage & { body?: unknown }).body = json ? parsedJsonBody(body) : body;
+      return true;
+    } catch (error) {
+      if (!(error instanceof BodyRefusal)) throw error;
+      if (error.code === 'CLIENT_GONE') req.socket.destroy();
+      else refuse(req, res, error);
+      return false;
+    }
+  };
+
+  /** yoga with a time limit: past it the request's statements stop and the client gets a coded TIMEOUT. */
+  const graphql = async (req: IncomingMessage, res: ServerResponse, requestLog: RequestLog) => {
+    if (!(await readGraphQLBody(req, res))) return;
+    const scope = new RequestScope(options.requestTimeoutMs);
+    if (connections) {
+      connections.busy(req.socket);
+      res.once('close', () => connections.idle(req.socket));
+    }
+    const timer = setTimeout(() => {
+      // A stream (subscription) has answered already and runs on; a plain request has not.
+      if (res.headersSent) return;
+      scope.stop('TIMEOUT');
+      sendJson(res, 503, { errors: [{ message: `The request ran past its time limit of ${options.requestTimeoutMs} ms and was stopped.`,
+        extensions: { code: 'TIMEOUT', limit: options.requestTimeoutMs } }] });
+    }, options.requestTimeoutMs);
+    res.once('close', () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) scope.stop('CLIENT_GONE');
+    });
+    await yoga(req, res, { requestLog, scope });
+  };
+
   const route = (req: IncomingMessage, res: ServerResponse, pathname: string, requestLog: RequestLog) => {
     if (!hostAllowed(req.headers.host, options.loopbackOnly)) {
-      refuse(req, res, 421, 'FORBIDDEN', `This server answers requests to localhost or 127.0.0.1 only, not to "${String(req.headers.host).slice(0, 100)}".`);
+      refuse(req, res, new BodyRefusal(421, 'FORBIDDEN', `This server answers requests to localhost or 127.0.0.1 only, not to "${String(req.headers.host).slice(0, 100)}".`));
       return;
     }
     if (pathname === GRAPHQL_PATH) {
-      const length = req.headers['content-length'];
-      if (req.method === 'POST' && length === undefined) {
-        refuse(req, res, 411, 'BAD_REQUEST', 'POST bodies need a Content-Length header (chunked uploads are not accepted).');
-        return;
-      }
-      if (Number(length ?? 0) > MAX_REQUEST_BYTES) {
-        refuse(req, res, 413, 'LIMIT_EXCEEDED', `Request bodies are at most ${MAX_REQUEST_BYTES} bytes.`);
-        return;
-      }
-      void yoga(req, res, { requestLog });
+      graphql(req, res, requestLog).catch((error: unknown) => {
+        options.logger.error({ reqId: requestLog.id, err: error }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+        else res.destroy();
+      });
       return;
     }
     if (isThumbnailPath(pathname)) {
@@ -162,6 +271,7 @@ export function createRequestListener(options: AppOptions): (req: IncomingMessag
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${pathname}. GraphQL is at ${GRAPHQL_PATH}.` } });
   };
   return (req, res) => {
+    turnStarts();
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     const requestLog = startRequestLog(options.logger, req, res, pathname, isThumbnailPath(pathname));
     try {
@@ -183,8 +293,10 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(options: AppOptions & { host: string; port: number }): Promise<RunningServer> {
-  const server = createServer(createRequestListener(options));
+export async function listen(options: AppOptions & { host: string; port: number; maxConnections: number }): Promise<RunningServer> {
+  // Timeouts for slow clients: headers within HEADERS_TIMEOUT_MS (checked every second, not Node's default 30 s).
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 });
+  server.on('request', createRequestListener(options, capConnections(server, options.maxConnections)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

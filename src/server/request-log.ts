@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { requestIdFrom, type Logger } from './logger.ts';
+import type { RequestScope } from '../db/request-scope.ts';
 
 export interface RequestLog {
   id: string;
@@ -16,6 +17,8 @@ export interface RequestLog {
 /** The yoga server context: the request's log record travels with it. */
 export interface ServerContext {
   requestLog?: RequestLog;
+  /** What the request may still do (its time limit, its client); see `RequestScope`. */
+  scope?: RequestScope;
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';

@@ -9,7 +9,13 @@ import { ensureDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import { openCatalogDatabase } from '../db/catalog-database.ts';
 import { listen, type RunningServer } from './app.ts';
-import { refreshSearchIndexGradually } from '../resolvers/search/search-index.ts';
+import { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
+
+import { exitAfterDeadline } from '../shutdown.ts';
+
+/** How long requests in flight may take to finish after SIGTERM before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 3000;
+import { refreshSearchIndex } from '../resolvers/search/search-index.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
 export interface StartedServer extends RunningServer {
@@ -47,29 +53,30 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   assertSafeBinding(config);
   ensureDataDir(config.dataDir);
   await migrateDatabase(config.databasePath, { log });
-  const db = await openCatalogDatabase(config.databasePath, { onStatement: options.onStatement });
+  const db = await openCatalogDatabase(config.databasePath, { onStatement: options.onStatement, lockWaitMs: config.lockWaitMs });
+  const scanJobs = new ScanJobs(db);
   let running: RunningServer;
   try {
     running = await listen({
       db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql,
       introspection: config.introspection, corsOrigins: config.corsOrigins, loopbackOnly: isLoopbackHost(config.host), logger,
-      maxBase64Bytes: config.maxBase64Bytes, apiToken: config.apiToken,
+      maxBase64Bytes: config.maxBase64Bytes, apiToken: config.apiToken, requestTimeoutMs: config.requestTimeoutMs, maxConnections: config.maxConnections,
       civitai: options.civitai ?? createCivitaiClient(config.civitai),
-      settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes },
+      settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes }, scanJobs,
     });
   } catch (error) {
     await db.close();
     throw error;
   }
   // Documents for models written while the server was down (or by the desktop app) are built in the background.
-  const searchIndexReady = refreshSearchIndexGradually(db).then(() => undefined, (error: unknown) => logger.error({ err: error }, 'search index refresh failed'));
+  const searchIndexReady = refreshSearchIndex(db).then(() => undefined, (error: unknown) => logger.error({ err: error }, 'search index refresh failed'));
   logger.info({ url: running.url }, `DiffusionNexus Core listening on ${running.url}`);
   logger.info({ database: config.databasePath }, `database: ${config.databasePath}`);
   return {
     ...running,
     searchIndexReady,
     async stop() {
-      await running.close();
+      await Promise.all([running.close(SHUTDOWN_GRACE_MS), scanJobs.stopAll()]);
       await searchIndexReady;
       await db.close();
     },
@@ -83,6 +90,10 @@ export function stopOnSignals(server: StartedServer, logger: Logger): void {
     if (stopping) process.exit(130);
     stopping = true;
     logger.info({ signal }, `${signal} received: finishing in-flight requests…`);
+    exitAfterDeadline((message) => {
+      logger.error(message);
+      logger.flush();
+    });
     server.stop().then(() => {
       logger.info('stopped');
       logger.flush();

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openCatalogForCli } from '../catalog.ts';
-import { AppError, isAppError } from '../../errors.ts';
+import { AppError, isAppError, limitExceeded } from '../../errors.ts';
 import { parseJson } from '../../resolvers/civitai/json-reader.ts';
 import { emptySummary, importPayload, mergeSummaries, type ImportSummary } from '../../resolvers/civitai/batch-import.ts';
 import { createProgressBar } from '../progress.ts';
@@ -35,7 +35,7 @@ async function walk(dir: string): Promise<string[]> {
 
 async function readLimited(file: string): Promise<string> {
   const info = await stat(file);
-  if (info.size > MAX_PAYLOAD_BYTES) throw new AppError('LIMIT_EXCEEDED', `${file} is ${info.size} bytes; payload files are at most ${MAX_PAYLOAD_BYTES}.`);
+  if (info.size > MAX_PAYLOAD_BYTES) throw limitExceeded(`${file} is ${info.size} bytes; payload files are at most ${MAX_PAYLOAD_BYTES}.`, MAX_PAYLOAD_BYTES);
   return readFile(file, 'utf8');
 }
 
@@ -44,7 +44,7 @@ async function readStdin(): Promise<string> {
   let size = 0;
   for await (const chunk of process.stdin) {
     size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) throw new AppError('LIMIT_EXCEEDED', `stdin holds more than ${MAX_PAYLOAD_BYTES} bytes.`);
+    if (size > MAX_PAYLOAD_BYTES) throw limitExceeded(`stdin holds more than ${MAX_PAYLOAD_BYTES} bytes.`, MAX_PAYLOAD_BYTES);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

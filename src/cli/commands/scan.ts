@@ -8,6 +8,7 @@ import { scanLibrary, type ScanProgress } from '../../resolvers/local-library/sc
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';
+import { exitAfterDeadline } from '../../shutdown.ts';
 
 const usage = 'diffusion-nexus scan <folder>... [--concurrency 1] [--identify-online] [--data-dir DIR]';
 
@@ -21,7 +22,7 @@ function printSummary(io: CliIo, p: ScanProgress): void {
   io.out(`${p.filesSeen} model files: ${p.filesUnchanged} unchanged, ${p.filesHashed} hashed (${megabytes(p.bytesHashed)}); ` +
     `${p.linked} linked, ${p.moved} moved, ${p.duplicates} duplicate copies, ${p.newModels} new local models, ${p.missing} missing; ` +
     `${p.sidecarsImported} sidecars imported, ${p.thumbnails} thumbnails${p.identifiedOnline ? `, ${p.identifiedOnline} identified online` : ''}; ` +
-    `${p.problems.length} problems.`);
+    `${p.filesSkipped} special files skipped; ${p.problems.length} problems.`);
 }
 
 export const scanCommand: CliCommand = {
@@ -41,9 +42,17 @@ export const scanCommand: CliCommand = {
     const roots = await Promise.all(positionals.map((p) => resolveLibraryPath(path.resolve(p), libraryRoots, 'directory')));
     const db = await openCatalogForCli(values['data-dir'], io);
     const bar = createProgressBar(1, 'scan');
+    // Ctrl-C or SIGTERM stops the scan between files (what it did so far is kept) and ends the process in seconds.
+    const stop = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      stop.abort(signal);
+      exitAfterDeadline((message) => io.err(message));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       const result = await scanLibrary(db, {
-        roots, libraryRoots, concurrency, identifyOnline: values['identify-online'] ?? false,
+        roots, libraryRoots, concurrency, identifyOnline: values['identify-online'] ?? false, signal: stop.signal,
         civitai: values['identify-online'] ? createCivitaiClient(resolveCivitaiSettings()) : undefined,
         onProgress: (p) => {
           if (p.phase === 'hashing') bar.update(0, `hashing ${p.filesHashed}/${p.filesToHash} files, ${megabytes(p.bytesHashed)}/${megabytes(p.bytesToHash)}`);
@@ -53,7 +62,14 @@ export const scanCommand: CliCommand = {
       bar.finish();
       printSummary(io, result);
       return result.problems.length > 0 ? 1 : 0;
+    } catch (error) {
+      if (!stop.signal.aborted) throw error;
+      bar.finish();
+      io.err(`scan stopped: ${String(stop.signal.reason)} received (what was scanned so far is kept).`);
+      return stop.signal.reason === 'SIGINT' ? 130 : 143;
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await db.close();
     }
   },

@@ -6,7 +6,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { JsonReader } from './json-reader.ts';
-import { mapImage, mapModelPayload, mapVersionPayload, payloadKind, type MappedModel } from './mapping.ts';
+import { checkOwnIds, conflictsBetween, mapImage, mapModelPayload, mapVersionPayload, payloadKind, type MappedModel } from './mapping.ts';
 import { importImagesIntoVersion, importMappedModel, type ImagesImportOutcome, type ModelImportOutcome } from './import.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 
@@ -73,8 +73,11 @@ export function payloadItems(json: unknown): JsonReader[] {
 }
 
 function mapItem(item: JsonReader): MappedModel {
-  if (item.has('modelVersions')) return mapModelPayload(item);
-  if (item.has('modelId')) return mapVersionPayload(item);
+  const mapped = item.has('modelVersions') ? mapModelPayload(item) : item.has('modelId') ? mapVersionPayload(item) : null;
+  if (mapped) {
+    checkOwnIds(mapped);
+    return mapped;
+  }
   throw new AppError('BAD_USER_INPUT', `${item.path}: not a Civitai model (no \`modelVersions\`) or model version (no \`modelId\`).`, { path: item.path });
 }
 
@@ -93,31 +96,42 @@ export interface ImportOptions {
 export async function importPayload(db: CatalogDatabase, json: unknown, source: string, options: ImportOptions = {}): Promise<ImportSummary> {
   const summary = emptySummary();
   if (payloadKind(new JsonReader(json)) === 'images') {
-    importImagesPage(db, new JsonReader(json), source, options, summary);
+    await importImagesPage(db, new JsonReader(json), source, options, summary);
     return summary;
   }
-  for (const item of payloadItems(json)) {
+  const items = payloadItems(json).map((item) => {
     try {
-      addOutcome(summary, importMappedModel(db, mapItem(item), options.now));
+      return { item, model: mapItem(item), error: null };
     } catch (error) {
-      addFailure(summary, failureFrom(error, source, item));
+      return { item, model: null, error };
+    }
+  });
+  const conflicts = conflictsBetween(items.map((i) => i.model));
+  for (const [index, { item, model, error }] of items.entries()) {
+    try {
+      if (!model) throw error;
+      const conflict = conflicts.get(index);
+      if (conflict) throw conflict;
+      addOutcome(summary, await importMappedModel(db, model, options.now));
+    } catch (failure) {
+      addFailure(summary, failureFrom(failure, source, item));
     }
     options.onModel?.(summary);
     // One model per turn of the event loop: a long import never stalls the server's readers.
     await yieldToEventLoop();
   }
-  refreshSearchIndex(db);
+  await refreshSearchIndex(db);
   return summary;
 }
 
-function importImagesPage(db: CatalogDatabase, page: JsonReader, source: string, options: ImportOptions, summary: ImportSummary): void {
+async function importImagesPage(db: CatalogDatabase, page: JsonReader, source: string, options: ImportOptions, summary: ImportSummary): Promise<void> {
   try {
     const items = page.array('items', 1000);
     const versionId = options.imagesVersionCivitaiId ?? items[0]?.optId('modelVersionId') ?? null;
     if (versionId === null) {
       throw new AppError('BAD_USER_INPUT', `${source} is a page of images, which does not say which model version it shows: give the version's Civitai id (CLI: --images-version <id>, GraphQL: imagesVersionCivitaiId).`);
     }
-    summary.imageBatches.push(importImagesIntoVersion(db, versionId, items.map((item, i) => mapImage(item, i))));
+    summary.imageBatches.push(await importImagesIntoVersion(db, versionId, items.map((item, i) => mapImage(item, i))));
   } catch (error) {
     addFailure(summary, failureFrom(error, source, page));
   }

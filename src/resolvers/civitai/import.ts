@@ -182,9 +182,23 @@ function imageValues(image: MappedImage): RowValues {
   };
 }
 
+/** The Civitai ids of the version and model a catalog row belongs to, for conflict messages. */
+function ownerOf(db: CatalogDatabase, versionId: number): { version: unknown; model: unknown } {
+  return one(db, `SELECT v."CivitaiId" AS "version", m."CivitaiId" AS "model" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId"
+    WHERE v."Id" = ?`, versionId) as { version: unknown; model: unknown };
+}
+
 function syncFiles(db: CatalogDatabase, versionId: number, files: readonly MappedFile[]): boolean {
   let changed = false;
   for (const file of files) {
+    if (file.civitaiId !== null) {
+      const elsewhere = one(db, `SELECT "ModelVersionId" AS "versionId" FROM "ModelFiles" WHERE "CivitaiId" = ? AND "ModelVersionId" <> ? LIMIT 1`, file.civitaiId, versionId);
+      if (elsewhere) {
+        const owner = ownerOf(db, elsewhere.versionId as number);
+        throw new AppError('CONFLICT', `${file.path}.id: file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
+          'in the catalog; it is not copied to another version.', { path: `${file.path}.id` });
+      }
+    }
     const values = fileValues(file);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
     const rows = (file.civitaiId !== null
@@ -218,6 +232,11 @@ function syncImages(db: CatalogDatabase, versionId: number, images: readonly Map
 
 function syncVersion(db: CatalogDatabase, modelId: number, version: MappedVersion, edits: Set<string>, now: Date): boolean {
   const row = one(db, `SELECT * FROM "ModelVersions" WHERE "CivitaiId" = ?`, version.civitaiId);
+  if (row && row.ModelId !== modelId) {
+    const owner = ownerOf(db, row.Id as number);
+    throw new AppError('CONFLICT', `${version.path}.id: version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; ` +
+      'it is not moved to another model.', { path: `${version.path}.id` });
+  }
   const values = versionValues(version, modelId);
   let changed: boolean;
   let versionId: number;
@@ -272,8 +291,8 @@ function importInTransaction(db: CatalogDatabase, mapped: MappedModel, now: Date
 }
 
 /** Imports one model in one IMMEDIATE transaction: all of it, or (on any error) none of it. */
-export function importMappedModel(db: CatalogDatabase, mapped: MappedModel, now: Date = new Date()): ModelImportOutcome {
-  return db.sql.transaction(() => importInTransaction(db, mapped, now)).immediate();
+export function importMappedModel(db: CatalogDatabase, mapped: MappedModel, now: Date = new Date()): Promise<ModelImportOutcome> {
+  return db.write(() => importInTransaction(db, mapped, now));
 }
 
 export interface ImagesImportOutcome {
@@ -287,13 +306,13 @@ export interface ImagesImportOutcome {
  * Imports a page of `GET /api/v1/images` into one version (those items do not say which version they show):
  * existing images are updated in place, new ones go after the version's current images.
  */
-export function importImagesIntoVersion(db: CatalogDatabase, versionCivitaiId: number, images: readonly MappedImage[]): ImagesImportOutcome {
-  return db.sql.transaction((): ImagesImportOutcome => {
+export function importImagesIntoVersion(db: CatalogDatabase, versionCivitaiId: number, images: readonly MappedImage[]): Promise<ImagesImportOutcome> {
+  return db.write((): ImagesImportOutcome => {
     const version = one(db, `SELECT "Id" FROM "ModelVersions" WHERE "CivitaiId" = ?`, versionCivitaiId);
     if (!version) throw new AppError('NOT_FOUND', `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`);
     const versionId = version.Id as number;
     const last = one(db, `SELECT COALESCE(MAX("SortOrder"), -1) AS "last" FROM "ModelImages" WHERE "ModelVersionId" = ?`, versionId)!.last as number;
     const changed = syncImages(db, versionId, images, last);
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
-  }).immediate();
+  });
 }

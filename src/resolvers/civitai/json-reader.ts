@@ -104,6 +104,15 @@ export class JsonReader {
     return this.has(key) ? this.id(key) : null;
   }
 
+  /** A count for a 32-bit Int column: a whole number from 0 to 2^31 − 1. */
+  optCount(key: string): number | null {
+    if (!this.has(key)) return null;
+    const child = this.at(key);
+    const value = child.value;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2_147_483_647) return child.fail('a whole number from 0 to 2147483647');
+    return value;
+  }
+
   number(key: string): number {
     const child = this.at(key);
     const value = child.value;

@@ -25,6 +25,8 @@ export interface MappedHashes {
 }
 
 export interface MappedFile {
+  /** JSON path of the file in its payload (for errors). */
+  path: string;
   civitaiId: number | null;
   fileName: string;
   sizeKB: number;
@@ -67,6 +69,8 @@ export interface MappedImage {
 }
 
 export interface MappedVersion {
+  /** JSON path of the version in its payload (for errors). */
+  path: string;
   civitaiId: number;
   name: string;
   description: string | null;
@@ -240,6 +244,7 @@ export function mapHashes(hashes: JsonReader | null): MappedHashes {
 function mapFile(file: JsonReader): MappedFile {
   const metadata = file.optObject('metadata');
   return {
+    path: file.path,
     civitaiId: file.optId('id'),
     fileName: file.string('name', 1000),
     sizeKB: file.optNumber('sizeKB') ?? 0,
@@ -290,8 +295,8 @@ export function mapImage(image: JsonReader, position: number): MappedImage {
 }
 
 function earlyAccessDays(version: JsonReader): number {
-  const timeframe = version.optNumber('earlyAccessTimeFrame') ?? version.optObject('earlyAccessConfig')?.optNumber('timeframe') ?? null;
-  if (timeframe !== null) return Math.max(0, Math.round(timeframe));
+  const timeframe = version.optCount('earlyAccessTimeFrame') ?? version.optObject('earlyAccessConfig')?.optCount('timeframe') ?? null;
+  if (timeframe !== null) return timeframe;
   const endsAt = version.optDate('earlyAccessEndsAt');
   const publishedAt = version.optDate('publishedAt');
   return endsAt && publishedAt && endsAt > publishedAt ? Math.ceil((endsAt.getTime() - publishedAt.getTime()) / 86_400_000) : 0;
@@ -309,6 +314,7 @@ export function mapVersion(version: JsonReader, warnings: string[]): MappedVersi
   if (baseModel === 'Other') warnings.push(`base model "${baseModelRaw}" is not known: stored as Other (raw text kept)`);
   const files = (version.optArray('files') ?? []).map(mapFile);
   return {
+    path: version.path,
     civitaiId: version.id('id'),
     name: version.string('name', 1000),
     description: version.optText('description'),
@@ -319,11 +325,11 @@ export function mapVersion(version: JsonReader, warnings: string[]): MappedVersi
     publishedAt: version.optDate('publishedAt'),
     downloadUrl: version.optString('downloadUrl'),
     earlyAccessDays: earlyAccessDays(version),
-    downloadCount: stats?.optNumber('downloadCount') ?? 0,
-    ratingCount: stats?.optNumber('ratingCount') ?? 0,
+    downloadCount: stats?.optCount('downloadCount') ?? 0,
+    ratingCount: stats?.optCount('ratingCount') ?? 0,
     rating: stats?.optNumber('rating') ?? 0,
-    thumbsUpCount: stats?.optNumber('thumbsUpCount') ?? 0,
-    thumbsDownCount: stats?.optNumber('thumbsDownCount') ?? 0,
+    thumbsUpCount: stats?.optCount('thumbsUpCount') ?? 0,
+    thumbsDownCount: stats?.optCount('thumbsDownCount') ?? 0,
     trainedWords: trainedWords(version),
     files,
     images: (version.optArray('images') ?? []).map((image, i) => mapImage(image, i)),
@@ -400,6 +406,59 @@ export function mapVersionPayload(version: JsonReader): MappedModel {
     versions: [mappedVersion],
     warnings,
   };
+}
+
+/**
+ * Ids that contradict each other inside one model: a version listed twice, or one file id in two places (the
+ * importer would otherwise write two rows with one Civitai id, which every later import keeps).
+ */
+export function checkOwnIds(model: MappedModel): void {
+  const versions = new Map<number, MappedVersion>();
+  const files = new Map<number, MappedVersion>();
+  for (const version of model.versions) {
+    const earlier = versions.get(version.civitaiId);
+    if (earlier) throw new AppError('CONFLICT', `${version.path}.id: version ${version.civitaiId} appears twice in model ${model.civitaiId}.`, { path: `${version.path}.id` });
+    versions.set(version.civitaiId, version);
+    for (const file of version.files) {
+      if (file.civitaiId === null) continue;
+      const owner = files.get(file.civitaiId);
+      if (owner) {
+        const where = owner === version ? `twice in version ${version.civitaiId}` : `in versions ${owner.civitaiId} and ${version.civitaiId}`;
+        throw new AppError('CONFLICT', `${file.path}.id: file ${file.civitaiId} appears ${where} of model ${model.civitaiId}; nothing of this model was imported.`,
+          { path: `${file.path}.id` });
+      }
+      files.set(file.civitaiId, version);
+    }
+  }
+}
+
+/**
+ * Ids that contradict each other between the models of one payload (a models list): a version or file claimed by
+ * two models. Returns, for each model involved (by position), why it must not be imported — silently moving the
+ * version to whichever model came last would lose the other's.
+ */
+export function conflictsBetween(models: readonly (MappedModel | null)[]): Map<number, AppError> {
+  const conflicts = new Map<number, AppError>();
+  for (const [kind, idsOf] of [
+    ['version', (m: MappedModel) => m.versions.map((v) => ({ id: v.civitaiId, path: `${v.path}.id` }))],
+    ['file', (m: MappedModel) => m.versions.flatMap((v) => v.files.flatMap((f) => (f.civitaiId === null ? [] : [{ id: f.civitaiId, path: `${f.path}.id` }])))],
+  ] as const) {
+    const claims = new Map<number, { index: number; path: string }[]>();
+    models.forEach((model, index) => {
+      if (!model) return;
+      for (const { id, path } of idsOf(model)) claims.set(id, [...(claims.get(id) ?? []), { index, path }]);
+    });
+    for (const [id, claimants] of claims) {
+      const owners = [...new Set(claimants.map((c) => models[c.index]!.civitaiId))];
+      if (owners.length < 2) continue;
+      for (const { index, path } of claimants) {
+        if (conflicts.has(index)) continue;
+        conflicts.set(index, new AppError('CONFLICT', `${path}: ${kind} ${id} appears under models ${owners.join(' and ')} of this payload; ` +
+          'none of them was imported.', { path }));
+      }
+    }
+  }
+  return conflicts;
 }
 
 export function payloadKind(payload: JsonReader): PayloadKind {

@@ -39,14 +39,17 @@ function rememberedNotFound(db: CatalogDatabase, kind: LookupKind, key: string, 
   return checkedAt && now.getTime() - checkedAt.getTime() < NOT_FOUND_MEMORY_MS ? checkedAt : null;
 }
 
-function rememberNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): void {
-  db.statement(`INSERT INTO "CivitaiLookups" ("Kind", "Key", "Status", "Message", "CheckedAt") VALUES (?, ?, 'NotFound', ?, ?)
+function rememberNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Promise<void> {
+  return db.write(() => {
+    db.statement(`INSERT INTO "CivitaiLookups" ("Kind", "Key", "Status", "Message", "CheckedAt") VALUES (?, ?, 'NotFound', ?, ?)
     ON CONFLICT ("Kind", "Key") DO UPDATE SET "Status" = excluded."Status", "Message" = excluded."Message", "CheckedAt" = excluded."CheckedAt"`)
-    .run(kind, key, `Civitai answered 404 for this ${kind}.`, toStoredTimestamp(now));
+      .run(kind, key, `Civitai answered 404 for this ${kind}.`, toStoredTimestamp(now));
+  });
 }
 
-function forget(db: CatalogDatabase, kind: LookupKind, key: string): void {
-  db.statement(`DELETE FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).run(kind, key);
+async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promise<void> {
+  const remembered = db.statement(`SELECT 1 FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).get(kind, key);
+  if (remembered) await db.write(() => db.statement(`DELETE FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).run(kind, key));
 }
 
 async function importFetched(db: CatalogDatabase, json: unknown, source: string, now: Date): Promise<SyncOutcome> {
@@ -69,10 +72,10 @@ async function lookUp(db: CatalogDatabase, kind: LookupKind, key: string, option
   }
   const answer = await request();
   if (!answer.found) {
-    rememberNotFound(db, kind, key, now);
+    await rememberNotFound(db, kind, key, now);
     return { answer, outcome: { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt: now, remembered: false, warnings: [] } };
   }
-  forget(db, kind, key);
+  await forget(db, kind, key);
   return { answer };
 }
 

@@ -9,15 +9,17 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { AppError } from '../../errors.ts';
 
 export interface FileHashes {
+  /** Size and modification time of the file whose bytes were hashed (checked unchanged after the read). */
   size: number;
+  mtimeMs: number;
   sha256: string;
   autoV1: string | null;
   autoV2: string;
   autoV3: string | null;
   crc32: string;
   blake3: string;
-  /** The safetensors header JSON text (null for other formats). */
-  safetensorsHeader: string | null;
+  /** The text values of a safetensors header's `__metadata__` (null for other formats or unreadable headers). */
+  safetensorsMetadata: Record<string, string> | null;
 }
 
 interface WorkerResult extends FileHashes {
@@ -25,6 +27,13 @@ interface WorkerResult extends FileHashes {
 }
 
 type WorkerMessage = { type: 'result'; result: WorkerResult } | { type: 'error'; id: number; message: string; code: string | null };
+
+function workerError(code: string | null, message: string): Error {
+  if (code === 'ENOENT') return new AppError('NOT_FOUND', message);
+  if (code === 'FILE_CHANGED') return new AppError('FILE_CHANGED', message);
+  if (code === 'NOT_REGULAR_FILE') return new AppError('BAD_USER_INPUT', message, { specialFile: true });
+  return new Error(message);
+}
 
 /** A pair of hashing threads that hashes one file at a time; create one per concurrent hash, `close()` after. */
 export class FileHasher {
@@ -49,7 +58,7 @@ export class FileHasher {
         const { id: _id, ...hashes } = message.result;
         pending.resolve(hashes);
       } else {
-        pending.reject(message.code === 'ENOENT' ? new AppError('NOT_FOUND', message.message) : new Error(message.message));
+        pending.reject(workerError(message.code, message.message));
       }
     });
     const failAll = (error: Error) => {
@@ -58,6 +67,8 @@ export class FileHasher {
     };
     this.#reader.on('error', failAll);
     this.#companion.on('error', failAll);
+    // Closed (or crashed) while hashing: the pending hash will never finish.
+    this.#reader.on('exit', () => failAll(new AppError('CLIENT_GONE', 'Hashing was stopped.')));
   }
 
   /** Hashes a file (queued behind any hash already running on this hasher). */

@@ -1,8 +1,15 @@
 // Worker: reads one file at a time, sequentially, in large chunks; computes SHA-256 (whole file), CRC32 and the
 // AutoV1 window itself, and hands every chunk (transferred, not copied) to the companion worker, which computes
 // BLAKE3 and AutoV3. Two threads, one read. Plain JavaScript so it runs under any loader (tsx, vitest, node).
+//
+// Only regular files are read (opened without blocking, then checked: a FIFO would otherwise hold the thread
+// forever), and a file whose size, modification time or identity changed while it was read is reported as
+// FILE_CHANGED instead of being given the hashes of a partial read. A safetensors header's `__metadata__` is
+// parsed here, off the server's event loop, and only after its shape was checked (a header is at most a few levels
+// deep; a 64 MiB nested one would otherwise take seconds and gigabytes to parse).
+import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { createCRC32 } from 'hash-wasm';
 
@@ -12,6 +19,11 @@ const AUTOV1_OFFSET = 0x100000;
 const AUTOV1_LENGTH = 0x10000;
 const AUTOV1_MIN_SIZE = 2 * 1024 * 1024;
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
+/** A safetensors header: { "__metadata__": { key: "text" }, "tensor": { "dtype": …, "shape": [..], "data_offsets": [..] } }. */
+const MAX_HEADER_DEPTH = 4;
+const MAX_HEADER_VALUES = 2_000_000;
+/** Metadata texts kept for the catalog (ss_tag_frequency can be long; nothing needs more). */
+const MAX_METADATA_VALUE_CHARS = 1024 * 1024;
 
 const crc = await createCRC32();
 let companion = null;
@@ -42,10 +54,58 @@ function copyRange(target, targetStart, chunk, chunkOffset, from, to) {
   if (start < end) chunk.copy(target, targetStart + (start - from), start - chunkOffset, end - chunkOffset);
 }
 
-async function hashFile({ path, id }) {
-  const handle = await open(path, 'r');
+function failure(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+/** Whether JSON text is at most `maxDepth` deep and holds at most `maxValues` values (one pass over the bytes). */
+function shapeWithin(bytes, maxDepth, maxValues) {
+  let depth = 0;
+  let values = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c) i++;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > maxDepth || ++values > maxValues) return false;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+    else if (byte === 0x2c && ++values > maxValues) return false;
+  }
+  return true;
+}
+
+/** The header's `__metadata__` texts, or null (no metadata, not JSON, or not shaped like a safetensors header). */
+function metadataOf(header) {
+  if (!header || !shapeWithin(header, MAX_HEADER_DEPTH, MAX_HEADER_VALUES)) return null;
+  let parsed;
   try {
-    const { size } = await handle.stat();
+    parsed = JSON.parse(header.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const metadata = parsed?.__metadata__;
+  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return null;
+  const texts = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value === 'string' && value.length <= MAX_METADATA_VALUE_CHARS) texts[key] = value;
+  }
+  return texts;
+}
+
+function sameFile(a, b) {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
+}
+
+async function hashFile({ path, id }) {
+  // O_NONBLOCK: opening a FIFO with no writer returns at once (and is then refused below) instead of waiting.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const before = await handle.stat();
+    if (!before.isFile()) throw failure('NOT_REGULAR_FILE', `${path} is not a regular file.`);
+    const { size } = before;
     const sha256 = createHash('sha256');
     crc.init();
     const autoV1Window = size >= AUTOV1_MIN_SIZE ? Buffer.alloc(AUTOV1_LENGTH) : null;
@@ -78,19 +138,26 @@ async function hashFile({ path, id }) {
       companionDone = resolve;
       companion.postMessage({ type: 'end', size: offset, headerLength });
     });
+    // The bytes read are the file only if it is still the same file, unchanged, at the same path.
+    const after = await handle.stat();
+    const atPath = await stat(path).catch(() => null);
+    if (offset !== size || !sameFile(before, after) || !atPath || !sameFile(before, atPath)) {
+      throw failure('FILE_CHANGED', `${path} changed while it was read (${atPath ? 'size, modification time or identity differ' : 'it is gone'}).`);
+    }
     const sha = sha256.digest('hex').toUpperCase();
     // Civitai prints CRC32 byte-reversed compared with zlib (its "hello world" is 85114A0D, zlib's 0D4A1185).
     const zlibOrder = crc.digest('hex').toUpperCase();
     return {
       id,
       size: offset,
+      mtimeMs: before.mtimeMs,
       sha256: sha,
       autoV2: sha.slice(0, 10),
       autoV1: autoV1Window ? createHash('sha256').update(autoV1Window).digest('hex').slice(0, 8).toUpperCase() : null,
       crc32: zlibOrder.match(/../g).reverse().join(''),
       blake3: companionResult.blake3,
       autoV3: companionResult.autoV3,
-      safetensorsHeader: header ? header.toString('utf8') : null,
+      safetensorsMetadata: metadataOf(header),
     };
   } finally {
     await handle.close();

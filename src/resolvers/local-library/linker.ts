@@ -29,7 +29,7 @@ export interface LocalFileRow {
   ModelFileId: number | null;
 }
 
-export type StoredHashes = Omit<FileHashes, 'safetensorsHeader'>;
+export type StoredHashes = Omit<FileHashes, 'safetensorsMetadata' | 'mtimeMs'>;
 
 export function hashesOf(row: LocalFileRow): StoredHashes | null {
   if (!row.HashSHA256 || !row.HashAutoV2 || !row.HashCRC32 || !row.HashBLAKE3) return null;
@@ -50,8 +50,8 @@ export function localFileAt(db: CatalogDatabase, filePath: string): LocalFileRow
 }
 
 /** Records what the scan saw of a file (and its hashes when it was read). */
-export function recordLocalFile(db: CatalogDatabase, seen: { path: string; size: number; mtimeMs: number }, hashes: StoredHashes | null, now: Date): LocalFileRow {
-  return db.sql.transaction(() => {
+export function recordLocalFile(db: CatalogDatabase, seen: { path: string; size: number; mtimeMs: number }, hashes: StoredHashes | null, now: Date): Promise<LocalFileRow> {
+  return db.write(() => {
     const values: RowValues = { Size: BigInt(seen.size), MtimeMs: seen.mtimeMs, LastSeenAt: now, MissingSince: null };
     if (hashes) {
       Object.assign(values, {
@@ -63,16 +63,18 @@ export function recordLocalFile(db: CatalogDatabase, seen: { path: string; size:
     if (existing) updateChanged(db, 'LocalFiles', existing.Id, { ...existing }, values);
     else insertRow(db, 'LocalFiles', { ...values, Path: seen.path, FirstSeenAt: now });
     return localFileAt(db, seen.path)!;
-  }).immediate();
+  });
 }
 
-export function rememberSidecarAndPreview(db: CatalogDatabase, id: number, sidecarMtimeMs: number | null, previewMtimeMs: number | null): void {
-  db.statement(`UPDATE "LocalFiles" SET "SidecarMtimeMs" = ?, "PreviewMtimeMs" = ? WHERE "Id" = ?`).run(sidecarMtimeMs, previewMtimeMs, id);
+export function rememberSidecarAndPreview(db: CatalogDatabase, id: number, sidecarMtimeMs: number | null, previewMtimeMs: number | null): Promise<void> {
+  return db.write(() => {
+    db.statement(`UPDATE "LocalFiles" SET "SidecarMtimeMs" = ?, "PreviewMtimeMs" = ? WHERE "Id" = ?`).run(sidecarMtimeMs, previewMtimeMs, id);
+  });
 }
 
 /** Marks files of `root` that the scan did not see: the index row, and the catalog file linked to that path. */
-export function markMissing(db: CatalogDatabase, rows: readonly LocalFileRow[], now: Date): number {
-  return db.sql.transaction(() => {
+export function markMissing(db: CatalogDatabase, rows: readonly LocalFileRow[], now: Date): Promise<number> {
+  return db.write(() => {
     let count = 0;
     for (const row of rows) {
       if (row.MissingSince !== null) continue;
@@ -81,29 +83,70 @@ export function markMissing(db: CatalogDatabase, rows: readonly LocalFileRow[], 
       count++;
     }
     return count;
-  }).immediate();
+  });
 }
 
 const HASH_FIELDS: [keyof StoredHashes, string][] = [
   ['sha256', 'HashSHA256'], ['blake3', 'HashBLAKE3'], ['autoV1', 'HashAutoV1'], ['autoV2', 'HashAutoV2'], ['crc32', 'HashCRC32'], ['autoV3', 'HashAutoV3'],
 ];
 
+export interface CatalogMatches {
+  /** Catalog files with exactly this content. */
+  same: Row[];
+  /** Catalog files with the same weights (AutoV3) but known to hold other bytes (another SHA-256): another header. */
+  lookalikes: Row[];
+}
+
+/** Whether a catalog row's SHA-256 (or, lacking it, its AutoV2 — the first ten hex digits of it) agrees with the file's. */
+function sha256Agrees(row: Row, hashes: StoredHashes): boolean | null {
+  const sha256 = (row.HashSHA256 as string | null)?.toUpperCase();
+  if (sha256) return sha256 === hashes.sha256;
+  const autoV2 = (row.HashAutoV2 as string | null)?.toUpperCase();
+  return autoV2 ? autoV2 === hashes.autoV2 : null;
+}
+
 /**
- * Catalog files this content is: by SHA-256 or BLAKE3 (strong, unique), else by a full AutoV3, else AutoV2 when it
- * names exactly one file (Civitai rows sometimes carry only short hashes).
+ * Catalog files this content is: by SHA-256 or BLAKE3 (strong, unique), else by a full AutoV3 confirmed by the
+ * SHA-256 (an AutoV3 names the weights, not the file: a copy with another header has the same AutoV3), else AutoV2
+ * when it names exactly one file (Civitai rows sometimes carry only short hashes).
  */
-export function catalogFilesFor(db: CatalogDatabase, hashes: StoredHashes): Row[] {
+export function catalogFilesFor(db: CatalogDatabase, hashes: StoredHashes): CatalogMatches {
   const strong = db.statement(`SELECT * FROM "ModelFiles" f WHERE upper(f."HashSHA256") = ? OR upper(f."HashBLAKE3") = ? ORDER BY f."Id"`).safeIntegers(false)
     .all(hashes.sha256, hashes.blake3) as Row[];
-  if (strong.length > 0) return strong;
+  if (strong.length > 0) return { same: strong, lookalikes: [] };
+  let lookalikes: Row[] = [];
   if (hashes.autoV3) {
     const byV3 = db.statement(`SELECT * FROM "ModelFiles" f WHERE upper(substr(f."HashAutoV3", 1, 12)) = ? ORDER BY f."Id"`).safeIntegers(false)
       .all(hashes.autoV3.slice(0, 12)) as Row[];
     const exact = byV3.filter((f) => (f.HashAutoV3 as string).length === 12 || (f.HashAutoV3 as string).toUpperCase() === hashes.autoV3);
-    if (exact.length > 0) return exact;
+    const same = exact.filter((f) => sha256Agrees(f, hashes) !== false);
+    if (same.length > 0) return { same, lookalikes: [] };
+    lookalikes = exact;
   }
   const byV2 = db.statement(`SELECT * FROM "ModelFiles" f WHERE upper(f."HashAutoV2") = ? ORDER BY f."Id"`).safeIntegers(false).all(hashes.autoV2) as Row[];
-  return byV2.length === 1 ? byV2 : [];
+  return { same: byV2.length === 1 ? byV2 : [], lookalikes };
+}
+
+/**
+ * A file with the weights of catalog file `lookalike` but other bytes: recorded as another file of the same
+ * version, under its own name and with its own hashes (never the look-alike's).
+ */
+export function linkAsVariant(db: CatalogDatabase, localFileId: number, file: { path: string; fileName: string }, hashes: StoredHashes, lookalike: Row,
+  now: Date): Promise<number> {
+  return db.write(() => {
+    const modelFileId = insertRow(db, 'ModelFiles', {
+      ModelVersionId: lookalike.ModelVersionId as number, FileName: file.fileName, SizeKB: hashes.size / 1024, FileType: lookalike.FileType as string,
+      IsPrimary: false, Format: lookalike.Format as string, Precision: lookalike.Precision as string, SizeType: lookalike.SizeType as string,
+      PickleScanResult: 'Pending', VirusScanResult: 'Pending', ...ownHashes(hashes), LocalPath: file.path, IsLocalFileValid: true, LocalFileVerifiedAt: now,
+    });
+    db.statement(`UPDATE "LocalFiles" SET "ModelFileId" = ? WHERE "Id" = ?`).run(modelFileId, localFileId);
+    return modelFileId;
+  });
+}
+
+/** All six hash columns from what the scan computed. */
+function ownHashes(hashes: StoredHashes): RowValues {
+  return Object.fromEntries(HASH_FIELDS.map(([field, column]) => [column, hashes[field]])) as RowValues;
 }
 
 /** Hash columns the catalog row lacks, filled from what the scan computed. */
@@ -129,8 +172,8 @@ function isPathMissing(db: CatalogDatabase, localPath: string, seenPaths: Readon
  * (the same file downloaded twice keeps two rows).
  */
 export function linkToCatalog(db: CatalogDatabase, localFileId: number, filePath: string, hashes: StoredHashes, candidates: readonly Row[],
-  seenPaths: ReadonlySet<string>, now: Date): { modelFileId: number; outcome: LinkOutcome } {
-  return db.sql.transaction(() => {
+  seenPaths: ReadonlySet<string>, now: Date): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
+  return db.write(() => {
     const verified: RowValues = { LocalPath: filePath, IsLocalFileValid: true, LocalFileVerifiedAt: now };
     const here = candidates.find((c) => c.LocalPath === filePath);
     const free = candidates.find((c) => c.LocalPath === null) ?? candidates.find((c) => isPathMissing(db, c.LocalPath as string, seenPaths));
@@ -141,7 +184,7 @@ export function linkToCatalog(db: CatalogDatabase, localFileId: number, filePath
     else {
       const original = candidates[0]!;
       const { Id: _id, ...copy } = original;
-      const id = insertRow(db, 'ModelFiles', { ...(copy as RowValues), IsPrimary: false, ...verified });
+      const id = insertRow(db, 'ModelFiles', { ...(copy as RowValues), IsPrimary: false, ...verified, ...ownHashes(hashes) });
       target = { ...original, Id: id, LocalPath: filePath };
       outcome = 'duplicate-copy';
     }
@@ -149,7 +192,7 @@ export function linkToCatalog(db: CatalogDatabase, localFileId: number, filePath
     updateChanged(db, 'ModelFiles', modelFileId, target, { ...verified, ...missingHashes(target, hashes) });
     db.statement(`UPDATE "LocalFiles" SET "ModelFileId" = ? WHERE "Id" = ?`).run(modelFileId, localFileId);
     return { modelFileId, outcome };
-  }).immediate();
+  });
 }
 
 export interface LocalModelFacts {
@@ -165,8 +208,8 @@ export interface LocalModelFacts {
 }
 
 /** A catalog entry (model, version, file) for a file no Civitai data describes (Source = LocalFile). */
-export function createLocalModel(db: CatalogDatabase, localFileId: number, filePath: string, hashes: StoredHashes, facts: LocalModelFacts, now: Date): number {
-  return db.sql.transaction(() => {
+export function createLocalModel(db: CatalogDatabase, localFileId: number, filePath: string, hashes: StoredHashes, facts: LocalModelFacts, now: Date): Promise<number> {
+  return db.write(() => {
     const modelId = insertRow(db, 'Models', {
       Name: facts.name, Description: facts.description, Type: facts.type, IsNsfw: false, IsPoi: false, Mode: 'Available', Source: 'LocalFile',
       CreatedAt: now, UpdatedAt: now, AllowNoCredit: true, AllowCommercialUse: 'None', AllowDerivatives: true, AllowDifferentLicense: true,
@@ -184,7 +227,7 @@ export function createLocalModel(db: CatalogDatabase, localFileId: number, fileP
     });
     db.statement(`UPDATE "LocalFiles" SET "ModelFileId" = ? WHERE "Id" = ?`).run(modelFileId, localFileId);
     return modelFileId;
-  }).immediate();
+  });
 }
 
 /** The catalog file a LocalFiles row points at, if its model was created from this local file alone. */
@@ -194,14 +237,14 @@ export function localOnlyModelFile(db: CatalogDatabase, modelFileId: number): Ro
 }
 
 /** A local-only model's file whose content changed: keep the entry, refresh its hashes. */
-export function refreshLocalOnlyHashes(db: CatalogDatabase, modelFileId: number, hashes: StoredHashes, now: Date): void {
-  db.sql.transaction(() => {
+export function refreshLocalOnlyHashes(db: CatalogDatabase, modelFileId: number, hashes: StoredHashes, now: Date): Promise<void> {
+  return db.write(() => {
     const row = db.statement(`SELECT * FROM "ModelFiles" WHERE "Id" = ?`).safeIntegers(false).get(modelFileId) as Row;
     updateChanged(db, 'ModelFiles', modelFileId, row, {
       HashSHA256: hashes.sha256, HashAutoV1: hashes.autoV1, HashAutoV2: hashes.autoV2, HashAutoV3: hashes.autoV3, HashCRC32: hashes.crc32,
       HashBLAKE3: hashes.blake3, SizeKB: hashes.size / 1024, IsLocalFileValid: true, LocalFileVerifiedAt: now,
     });
-  }).immediate();
+  });
 }
 
 export function versionOfFile(db: CatalogDatabase, modelFileId: number): number | null {

@@ -3,7 +3,6 @@
  * image — or, for a version with no images (a local file), its first image. Thumbnails Civitai data already
  * provided are not replaced.
  */
-import { stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
 import { insertRow, updateChanged } from '../../db/row-writer.ts';
@@ -11,15 +10,14 @@ import { makeThumbnail } from '../thumbnail-maker.ts';
 
 type Row = Record<string, unknown>;
 
-/** Returns whether a thumbnail was stored. */
-export async function applyPreview(db: CatalogDatabase, versionId: number, previewPath: string, now: Date): Promise<boolean> {
-  const thumbnail = await makeThumbnail(previewPath);
-  const { size } = await stat(previewPath);
-  return db.sql.transaction(() => {
+/** Returns whether a thumbnail was stored. `bytes` are the preview file's (read inside the library roots). */
+export async function applyPreview(db: CatalogDatabase, versionId: number, previewPath: string, bytes: Buffer, now: Date): Promise<boolean> {
+  const thumbnail = await makeThumbnail(bytes);
+  return db.write(() => {
     const images = db.statement(`SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? ORDER BY "SortOrder", "Id"`).safeIntegers(true).all(versionId) as Row[];
     const cached = {
       ThumbnailData: thumbnail.bytes, ThumbnailMimeType: thumbnail.mimeType, ThumbnailWidth: thumbnail.width, ThumbnailHeight: thumbnail.height,
-      LocalCachePath: previewPath, IsLocalCacheValid: true, CachedAt: now, CachedFileSize: BigInt(size),
+      LocalCachePath: previewPath, IsLocalCacheValid: true, CachedAt: now, CachedFileSize: BigInt(bytes.length),
     };
     const fromThisPreview = images.find((image) => image.LocalCachePath === previewPath);
     const primary = images[0];
@@ -33,5 +31,5 @@ export async function applyPreview(db: CatalogDatabase, versionId: number, previ
       Height: thumbnail.sourceHeight, BlurHash: thumbnail.blurHash, SortOrder: 0, CreatedAt: now, LikeCount: 0, HeartCount: 0, CommentCount: 0,
     });
     return true;
-  }).immediate();
+  });
 }

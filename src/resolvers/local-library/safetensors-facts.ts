@@ -14,15 +14,9 @@ export interface HeaderFacts {
 
 const EMPTY: HeaderFacts = { title: null, baseModel: null, baseModelRaw: null, type: null, triggerWords: [] };
 
-function metadataOf(headerJson: string): Record<string, unknown> | null {
-  try {
-    const header = JSON.parse(headerJson) as Record<string, unknown>;
-    const metadata = header.__metadata__;
-    return metadata && typeof metadata === 'object' ? (metadata as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
+/** Hints are short names ("sdxl_base_v1-0", "flux1-schnell"); only their start is looked at, whatever a file claims. */
+const MAX_HINT_CHARS = 200;
+const MAX_TRIGGER_WORD_CHARS = 500;
 
 function text(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
@@ -30,12 +24,12 @@ function text(value: unknown): string | null {
 
 /** kohya's ss_base_model_version / ss_sd_model_name, or modelspec.architecture → our enum. */
 export function baseModelFromHints(...hints: (string | null)[]): BaseModelName | null {
-  const joined = hints.filter(Boolean).join(' ').toLowerCase();
+  const joined = hints.filter(Boolean).map((hint) => hint!.slice(0, MAX_HINT_CHARS)).join(' ').toLowerCase();
   if (joined === '') return null;
-  if (/pony/.test(joined)) return 'Pony';
-  if (/illustrious/.test(joined)) return 'Illustrious';
-  if (/noob/.test(joined)) return 'NoobAI';
-  if (/flux[^ ]*schnell|flux1?-?s\b/.test(joined)) return 'Flux1S';
+  if (joined.includes('pony')) return 'Pony';
+  if (joined.includes('illustrious')) return 'Illustrious';
+  if (joined.includes('noob')) return 'NoobAI';
+  if (joined.split(/\s+/).some((word) => /flux.*schnell/.test(word)) || /flux1?-?s\b/.test(joined)) return 'Flux1S';
   if (/flux/.test(joined)) return 'Flux1D';
   if (/sd3\.?5|sd-?3-?5|stable-diffusion-3\.5/.test(joined)) return 'SD35';
   if (/sd3|stable-diffusion-3/.test(joined)) return 'SD3';
@@ -46,8 +40,8 @@ export function baseModelFromHints(...hints: (string | null)[]): BaseModelName |
 }
 
 function typeFromMetadata(metadata: Record<string, unknown>): ModelTypeName | null {
-  const module = text(metadata.ss_network_module)?.toLowerCase() ?? '';
-  const architecture = text(metadata['modelspec.architecture'])?.toLowerCase() ?? '';
+  const module = text(metadata.ss_network_module)?.slice(0, MAX_HINT_CHARS).toLowerCase() ?? '';
+  const architecture = text(metadata['modelspec.architecture'])?.slice(0, MAX_HINT_CHARS).toLowerCase() ?? '';
   if (/lycoris|locon|loha|lokr/.test(module) || /lycoris/.test(architecture)) return 'LoCon';
   if (/dora/.test(module)) return 'DoRA';
   if (/lora/.test(module) || architecture.endsWith('/lora')) return 'LORA';
@@ -66,7 +60,7 @@ function splitWords(value: string): string[] {
  */
 function triggerWordsFrom(metadata: Record<string, unknown>): string[] {
   const phrase = text(metadata['modelspec.trigger_phrase']);
-  if (phrase) return splitWords(phrase).slice(0, 20);
+  if (phrase) return splitWords(phrase).slice(0, 20).map((word) => word.slice(0, MAX_TRIGGER_WORD_CHARS));
   const images = Number(metadata.ss_num_train_images);
   const frequencyText = text(metadata.ss_tag_frequency);
   if (!frequencyText || !Number.isFinite(images) || images <= 0) return [];
@@ -75,18 +69,19 @@ function triggerWordsFrom(metadata: Record<string, unknown>): string[] {
     for (const dataset of Object.values(JSON.parse(frequencyText) as Record<string, Record<string, number>>)) {
       for (const [tag, count] of Object.entries(dataset)) counts.set(tag.trim(), (counts.get(tag.trim()) ?? 0) + Number(count));
     }
-    return [...counts].filter(([tag, count]) => tag !== '' && count >= images * 0.9).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([tag]) => tag);
+    return [...counts].filter(([tag, count]) => tag !== '' && count >= images * 0.9).sort((a, b) => b[1] - a[1]).slice(0, 5)
+      .map(([tag]) => tag.slice(0, MAX_TRIGGER_WORD_CHARS));
   } catch {
     return [];
   }
 }
 
-export function headerFacts(headerJson: string | null): HeaderFacts {
-  const metadata = headerJson ? metadataOf(headerJson) : null;
+/** Facts from a safetensors header's `__metadata__` texts (read and parsed by the hashing worker). */
+export function headerFacts(metadata: Readonly<Record<string, string>> | null): HeaderFacts {
   if (!metadata) return EMPTY;
-  const baseModelRaw = text(metadata.ss_base_model_version) ?? text(metadata['modelspec.architecture']) ?? text(metadata.ss_sd_model_name);
+  const baseModelRaw = (text(metadata.ss_base_model_version) ?? text(metadata['modelspec.architecture']) ?? text(metadata.ss_sd_model_name))?.slice(0, MAX_HINT_CHARS) ?? null;
   return {
-    title: text(metadata['modelspec.title']) ?? text(metadata.ss_output_name),
+    title: (text(metadata['modelspec.title']) ?? text(metadata.ss_output_name))?.slice(0, 1000) ?? null,
     baseModel: baseModelFromHints(text(metadata.ss_base_model_version), text(metadata['modelspec.architecture']), text(metadata.ss_sd_model_name)),
     baseModelRaw,
     type: typeFromMetadata(metadata),

@@ -1,6 +1,7 @@
 /**
  * Scans started over GraphQL run in the background as jobs: one at a time (scans of overlapping folders would
- * fight over the same rows), observable by id, and streamed to subscribers as progress arrives.
+ * fight over the same rows), observable by id, and streamed to subscribers as progress arrives. They run on the
+ * catalog itself, not on the request that started them, and stop (keeping what they did) when the server does.
  */
 import { randomUUID } from 'node:crypto';
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
@@ -24,8 +25,15 @@ type Listener = (job: ScanJob) => void;
 const KEEP_FINISHED = 20;
 
 export class ScanJobs {
+  readonly #db: CatalogDatabase;
   readonly #jobs = new Map<string, ScanJob>();
   readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #stopping = new AbortController();
+  readonly #running = new Set<Promise<unknown>>();
+
+  constructor(db: CatalogDatabase) {
+    this.#db = db;
+  }
 
   get(id: string): ScanJob | null {
     return this.#jobs.get(id) ?? null;
@@ -36,17 +44,26 @@ export class ScanJobs {
   }
 
   /** Starts a scan in the background; refuses while another runs. */
-  start(db: CatalogDatabase, options: Omit<ScanOptions, 'onProgress'>): ScanJob {
+  start(options: Omit<ScanOptions, 'onProgress' | 'signal'>): ScanJob {
+    if (this.#stopping.signal.aborted) throw new AppError('CONFLICT', 'The server is shutting down.');
     const running = this.running();
     if (running) throw new AppError('CONFLICT', `A scan is already running (job ${running.id}); wait for it or follow it with scanJob/scanProgress.`, { jobId: running.id });
     const job: ScanJob = { id: randomUUID(), status: 'RUNNING', roots: options.roots, startedAt: new Date(), finishedAt: null, progress: emptyProgress(), error: null };
     this.#jobs.set(job.id, job);
     this.#forgetOld();
-    void scanLibrary(db, { ...options, onProgress: (progress) => this.#update(job, { progress }) }).then(
+    const done = scanLibrary(this.#db, { ...options, signal: this.#stopping.signal, onProgress: (progress) => this.#update(job, { progress }) }).then(
       (progress) => this.#update(job, { progress, status: 'COMPLETED', finishedAt: new Date() }),
-      (error: unknown) => this.#update(job, { status: 'FAILED', finishedAt: new Date(), error: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => this.#update(job, { status: 'FAILED', finishedAt: new Date(), error: this.#stopping.signal.aborted ? 'Stopped: the server shut down.' : error instanceof Error ? error.message : String(error) }),
     );
+    this.#running.add(done);
+    void done.finally(() => this.#running.delete(done));
     return job;
+  }
+
+  /** Stops running scans between files and waits for them to settle. */
+  async stopAll(): Promise<void> {
+    this.#stopping.abort();
+    await Promise.all(this.#running);
   }
 
   /** The job's states from now on, ending with its final state (or at once, if it has finished). */

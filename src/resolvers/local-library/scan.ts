@@ -1,7 +1,8 @@
 /**
  * Scanning library folders: find model files, hash only what changed (by size and modification time), link each
  * file to the catalog file it is, import sidecars, make thumbnails from previews, create entries for unknown
- * files, and notice files that moved or disappeared. Progress is reported as it goes.
+ * files, and notice files that moved or disappeared. Progress is reported as it goes; a scan stops between files
+ * when its signal aborts (server shutdown, CLI interrupted). Only regular files inside the library roots are read.
  */
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
 import type { BaseModelName, ModelTypeName } from '../../db/enums.ts';
@@ -9,16 +10,20 @@ import { importPayload } from '../civitai/batch-import.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import { syncByHash } from '../civitai/sync.ts';
 import { FileHasher, type FileHashes } from '../hashing/file-hasher.ts';
-import { previewFor, walkLibrary, type FoundFile } from './library-files.ts';
+import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
 import {
-  catalogFilesFor, createLocalModel, hashesOf, linkToCatalog, localFilesUnder, localOnlyModelFile, markMissing, recordLocalFile,
+  catalogFilesFor, createLocalModel, hashesOf, linkAsVariant, linkToCatalog, localFilesUnder, localOnlyModelFile, markMissing, recordLocalFile,
   refreshLocalOnlyHashes, rememberSidecarAndPreview, versionOfFile, type LocalFileRow, type StoredHashes,
 } from './linker.ts';
+import { yieldIfBusy } from '../../db/request-scope.ts';
+import { isAppError } from '../../errors.ts';
 import { applyPreview } from './previews.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 import { headerFacts, typeFromFolders } from './safetensors-facts.ts';
 import { readSidecars, type SidecarFacts } from './sidecars.ts';
-import { stat } from 'node:fs/promises';
+
+/** Preview images read for thumbnails (a 4K PNG is ~20 MB). */
+const MAX_PREVIEW_BYTES = 64 * 1024 * 1024;
 
 export type ScanPhase = 'walking' | 'hashing' | 'linking' | 'done';
 
@@ -43,6 +48,8 @@ export interface ScanProgress {
   sidecarsImported: number;
   thumbnails: number;
   identifiedOnline: number;
+  /** Model files, sidecars and previews that are not regular files (FIFOs, sockets, devices): never opened. */
+  filesSkipped: number;
   problems: ScanProblem[];
   currentPath: string | null;
 }
@@ -59,12 +66,14 @@ export interface ScanOptions {
   civitai?: CivitaiClient;
   onProgress?: (progress: ScanProgress) => void;
   now?: Date;
+  /** Stops the scan between files (the work done so far is kept). */
+  signal?: AbortSignal;
 }
 
 export function emptyProgress(): ScanProgress {
   return {
     phase: 'walking', filesSeen: 0, filesUnchanged: 0, filesToHash: 0, filesHashed: 0, bytesToHash: 0, bytesHashed: 0, linked: 0, moved: 0,
-    duplicates: 0, newModels: 0, missing: 0, sidecarsImported: 0, thumbnails: 0, identifiedOnline: 0, problems: [], currentPath: null,
+    duplicates: 0, newModels: 0, missing: 0, sidecarsImported: 0, thumbnails: 0, identifiedOnline: 0, filesSkipped: 0, problems: [], currentPath: null,
   };
 }
 
@@ -72,7 +81,7 @@ interface Work {
   file: FoundFile;
   previous: LocalFileRow | undefined;
   hashes: StoredHashes | null;
-  header: string | null;
+  metadata: Record<string, string> | null;
   changed: boolean;
 }
 
@@ -83,28 +92,44 @@ function formatOf(fileName: string): 'SafeTensor' | 'PickleTensor' | 'Other' {
   return 'PickleTensor';
 }
 
-/** Hashes `items` with `concurrency` hashers, reporting each file as it finishes. */
-async function hashAll(items: Work[], concurrency: number, progress: ScanProgress, report: () => void): Promise<void> {
+/** A file that changed while it was read is read again, this many times, before it is reported. */
+const HASH_ATTEMPTS = 2;
+
+/** Hashes `items` with `concurrency` hashers, reporting each file as it finishes; stops when `signal` aborts. */
+async function hashAll(items: Work[], concurrency: number, progress: ScanProgress, report: () => void, signal?: AbortSignal): Promise<void> {
   const hashers = Array.from({ length: Math.max(1, concurrency) }, () => new FileHasher());
+  const stop = () => { for (const hasher of hashers) void hasher.close(); };
+  signal?.addEventListener('abort', stop);
   let next = 0;
   try {
     await Promise.all(hashers.map(async (hasher) => {
       while (next < items.length) {
+        signal?.throwIfAborted();
         const item = items[next++]!;
         progress.currentPath = item.file.path;
-        try {
-          const hashes: FileHashes = await hasher.hash(item.file.path);
-          item.header = hashes.safetensorsHeader;
-          item.hashes = hashes;
-          progress.bytesHashed += hashes.size;
-        } catch (error) {
-          progress.problems.push({ path: item.file.path, message: (error as Error).message });
+        for (let attempt = 1; attempt <= HASH_ATTEMPTS; attempt++) {
+          try {
+            const hashes: FileHashes = await hasher.hash(item.file.path);
+            // The index records the size and time of the content that was hashed, not of what the walk saw.
+            item.file = { ...item.file, size: hashes.size, mtimeMs: hashes.mtimeMs };
+            item.metadata = hashes.safetensorsMetadata;
+            item.hashes = hashes;
+            progress.bytesHashed += hashes.size;
+            break;
+          } catch (error) {
+            signal?.throwIfAborted();
+            if (isAppError(error) && error.code === 'FILE_CHANGED' && attempt < HASH_ATTEMPTS) continue;
+            if (isSpecialFileError(error)) progress.filesSkipped++;
+            progress.problems.push({ path: item.file.path, message: (error as Error).message });
+            break;
+          }
         }
         progress.filesHashed++;
         report();
       }
     }));
   } finally {
+    signal?.removeEventListener('abort', stop);
     await Promise.all(hashers.map((h) => h.close()));
   }
 }
@@ -142,26 +167,32 @@ async function linkFile(db: CatalogDatabase, work: Work, row: LocalFileRow, side
   if (sidecarsChanged || work.changed) await importSidecars(db, sidecars.payloads, progress, now);
 
   let candidates = catalogFilesFor(db, hashes);
-  if (candidates.length === 0 && options.identifyOnline && options.civitai && work.changed) {
+  if (candidates.same.length === 0 && options.identifyOnline && options.civitai && work.changed) {
     if (await identifyOnline(db, options.civitai, hashes, progress, now)) candidates = catalogFilesFor(db, hashes);
   }
-  if (candidates.length > 0) {
-    const { modelFileId, outcome } = linkToCatalog(db, row.Id, file.path, hashes, candidates, seenPaths, now);
+  if (candidates.same.length > 0) {
+    const { modelFileId, outcome } = await linkToCatalog(db, row.Id, file.path, hashes, candidates.same, seenPaths, now);
     if (outcome === 'linked') progress.linked++;
     if (outcome === 'moved') progress.moved++;
     if (outcome === 'duplicate-copy') progress.duplicates++;
     return modelFileId;
   }
+  // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
+  const lookalike = candidates.lookalikes[0];
+  if (lookalike && (row.ModelFileId === null || !localOnlyModelFile(db, row.ModelFileId))) {
+    progress.linked++;
+    return linkAsVariant(db, row.Id, file, hashes, lookalike, now);
+  }
   // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
   if (row.ModelFileId !== null && localOnlyModelFile(db, row.ModelFileId)) {
-    if (work.changed) refreshLocalOnlyHashes(db, row.ModelFileId, hashes, now);
+    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, now);
     return row.ModelFileId;
   }
-  const header = headerFacts(work.header);
+  const header = headerFacts(work.metadata);
   const type: ModelTypeName = header.type ?? typeFromFolders(file.folders) ?? 'Other';
   // What a person wrote in a sidecar beats what a header suggests.
   const baseModel: BaseModelName = sidecars.baseModel ?? header.baseModel ?? 'Unknown';
-  const modelFileId = createLocalModel(db, row.Id, file.path, hashes, {
+  const modelFileId = await createLocalModel(db, row.Id, file.path, hashes, {
     name: sidecars.title ?? header.title ?? file.stem,
     type,
     description: sidecars.description,
@@ -176,16 +207,18 @@ async function linkFile(db: CatalogDatabase, work: Work, row: LocalFileRow, side
   return modelFileId;
 }
 
-async function applyPreviewOf(db: CatalogDatabase, work: Work, row: LocalFileRow, modelFileId: number, progress: ScanProgress, now: Date): Promise<number | null> {
+async function applyPreviewOf(db: CatalogDatabase, work: Work, row: LocalFileRow, modelFileId: number, options: ScanOptions, progress: ScanProgress,
+  now: Date): Promise<number | null> {
   const preview = previewFor(work.file);
   if (!preview) return null;
   try {
-    const { mtimeMs } = await stat(preview);
+    const { bytes, mtimeMs } = await readLibraryFile(preview, options.libraryRoots, MAX_PREVIEW_BYTES);
     if (mtimeMs === row.PreviewMtimeMs && !work.changed) return mtimeMs;
     const versionId = versionOfFile(db, modelFileId);
-    if (versionId !== null && await applyPreview(db, versionId, preview, now)) progress.thumbnails++;
+    if (versionId !== null && await applyPreview(db, versionId, preview, bytes, now)) progress.thumbnails++;
     return mtimeMs;
   } catch (error) {
+    if (isSpecialFileError(error)) progress.filesSkipped++;
     progress.problems.push({ path: preview, message: (error as Error).message });
     return null;
   }
@@ -207,9 +240,10 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
   const found: FoundFile[] = [];
   const known = new Map<string, LocalFileRow>();
   for (const root of options.roots) {
-    const { files, problems } = await walkLibrary(root, options.libraryRoots);
+    const { files, problems, skipped } = await walkLibrary(root, options.libraryRoots, options.signal);
     found.push(...files);
     progress.problems.push(...problems);
+    progress.filesSkipped += skipped;
     for (const row of localFilesUnder(db, root)) known.set(row.Path, row);
   }
   const seenPaths = new Set(found.map((f) => f.path));
@@ -218,12 +252,12 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     const previous = known.get(file.path);
     const stored = previous ? hashesOf(previous) : null;
     const unchanged = stored !== null && Number(previous!.Size) === file.size && previous!.MtimeMs === file.mtimeMs;
-    return { file, previous, hashes: unchanged ? stored : null, header: null, changed: !unchanged };
+    return { file, previous, hashes: unchanged ? stored : null, metadata: null, changed: !unchanged };
   });
   progress.filesUnchanged = work.filter((w) => !w.changed).length;
 
   // 2. Files the index knew but the walk did not find are missing (before linking, so moved files can take over).
-  progress.missing = markMissing(db, [...known.values()].filter((row) => !seenPaths.has(row.Path)), now);
+  progress.missing = await markMissing(db, [...known.values()].filter((row) => !seenPaths.has(row.Path)), now);
 
   // 3. Hash what changed: one sequential read per file.
   const toHash = work.filter((w) => w.changed);
@@ -231,25 +265,29 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
   progress.filesToHash = toHash.length;
   progress.bytesToHash = toHash.reduce((n, w) => n + w.file.size, 0);
   report(true);
-  await hashAll(toHash, options.concurrency ?? 1, progress, report);
+  await hashAll(toHash, options.concurrency ?? 1, progress, report, options.signal);
 
   // 4. Index, link, sidecars, previews.
   progress.phase = 'linking';
   for (const item of work) {
     if (!item.hashes) continue; // unreadable: reported while hashing
+    options.signal?.throwIfAborted();
+    await yieldIfBusy();
     progress.currentPath = item.file.path;
     try {
-      const row = recordLocalFile(db, item.file, item.changed ? item.hashes : null, now);
-      const sidecars = await readSidecars(item.file);
+      const row = await recordLocalFile(db, item.file, item.changed ? item.hashes : null, now);
+      const sidecars = await readSidecars(item.file, options.libraryRoots);
+      progress.problems.push(...sidecars.problems);
+      progress.filesSkipped += sidecars.skipped;
       const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, options, progress, now);
-      const previewMtime = modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, progress, now);
-      rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
+      const previewMtime = modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
+      await rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
     } catch (error) {
       progress.problems.push({ path: item.file.path, message: (error as Error).message });
     }
     report();
   }
-  refreshSearchIndex(db);
+  await refreshSearchIndex(db);
   progress.phase = 'done';
   progress.currentPath = null;
   report(true);

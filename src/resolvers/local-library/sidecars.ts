@@ -6,11 +6,12 @@
  *   <stem>.metadata.json  LoRA Manager's metadata (with the Civitai version under `civitai`)
  * Civitai-derived data becomes a Civitai-shaped payload and goes through the one import mapping.
  */
-import { readFile, stat } from 'node:fs/promises';
 import type { BaseModelName } from '../../db/enums.ts';
+import { isAppError } from '../../errors.ts';
 import { mapBaseModel } from '../civitai/mapping.ts';
+import { parseCheckedJson } from '../json-shape.ts';
 import { baseModelFromHints } from './safetensors-facts.ts';
-import { sidecarFor, type FoundFile } from './library-files.ts';
+import { isSpecialFileError, readLibraryFile, sidecarFor, type FoundFile, type WalkProblem } from './library-files.ts';
 
 export interface SidecarFacts {
   /** Civitai payloads to import (model or model version shaped). */
@@ -21,9 +22,14 @@ export interface SidecarFacts {
   triggerWords: string[];
   /** Latest modification time among the sidecars read (to skip them next time when unchanged). */
   mtimeMs: number | null;
+  /** Sidecars that were not read: links out of the roots, special files. */
+  problems: WalkProblem[];
+  /** How many of them were special files (FIFOs, sockets, devices). */
+  skipped: number;
 }
 
-const MAX_SIDECAR_BYTES = 32 * 1024 * 1024;
+/** Sidecars are small JSON files (a Civitai version payload is tens of kilobytes). */
+const MAX_SIDECAR_BYTES = 8 * 1024 * 1024;
 
 type Obj = Record<string, unknown>;
 
@@ -50,13 +56,15 @@ function words(value: unknown): string[] {
   return [];
 }
 
-async function readJson(file: string): Promise<{ json: unknown; mtimeMs: number } | null> {
+/** A sidecar's JSON, or null: unreadable or not JSON is ignored (scanning goes on); refused reads are reported. */
+async function readJson(file: string, roots: readonly string[], facts: SidecarFacts): Promise<{ json: unknown; mtimeMs: number } | null> {
   try {
-    const info = await stat(file);
-    if (info.size > MAX_SIDECAR_BYTES) return null;
-    return { json: JSON.parse(await readFile(file, 'utf8')) as unknown, mtimeMs: info.mtimeMs };
-  } catch {
-    return null; // unreadable or not JSON: ignore the sidecar, keep scanning
+    const { bytes, mtimeMs } = await readLibraryFile(file, roots, MAX_SIDECAR_BYTES);
+    return { json: parseCheckedJson(bytes), mtimeMs };
+  } catch (error) {
+    if (isSpecialFileError(error)) facts.skipped++;
+    if (isAppError(error) && (error.code === 'FORBIDDEN' || isSpecialFileError(error))) facts.problems.push({ path: file, message: error.message });
+    return null;
   }
 }
 
@@ -115,19 +123,19 @@ function isCivitaiPayload(json: Obj): boolean {
   return Array.isArray(json.modelVersions) || (typeof json.modelId === 'number' && typeof json.id === 'number');
 }
 
-export async function readSidecars(file: Pick<FoundFile, 'dir' | 'stem' | 'siblings' | 'fileName'>): Promise<SidecarFacts> {
-  const facts: SidecarFacts = { payloads: [], title: null, description: null, baseModel: null, triggerWords: [], mtimeMs: null };
+export async function readSidecars(file: Pick<FoundFile, 'dir' | 'stem' | 'siblings' | 'fileName'>, roots: readonly string[]): Promise<SidecarFacts> {
+  const facts: SidecarFacts = { payloads: [], title: null, description: null, baseModel: null, triggerWords: [], mtimeMs: null, problems: [], skipped: 0 };
   const seen = (mtimeMs: number) => { facts.mtimeMs = Math.max(facts.mtimeMs ?? 0, mtimeMs); };
 
   const info = sidecarFor(file, '.civitai.info');
-  const infoJson = info ? await readJson(info) : null;
+  const infoJson = info ? await readJson(info, roots, facts) : null;
   if (info && infoJson && isObject(infoJson.json) && isCivitaiPayload(infoJson.json)) {
     seen(infoJson.mtimeMs);
     facts.payloads.push({ source: info, json: infoJson.json });
   }
 
   const cm = sidecarFor(file, '.cm-info.json');
-  const cmJson = cm ? await readJson(cm) : null;
+  const cmJson = cm ? await readJson(cm, roots, facts) : null;
   if (cm && cmJson && isObject(cmJson.json)) {
     seen(cmJson.mtimeMs);
     const payload = payloadFromCmInfo(cmJson.json, file.fileName);
@@ -136,7 +144,7 @@ export async function readSidecars(file: Pick<FoundFile, 'dir' | 'stem' | 'sibli
   }
 
   const lm = sidecarFor(file, '.metadata.json');
-  const lmJson = lm ? await readJson(lm) : null;
+  const lmJson = lm ? await readJson(lm, roots, facts) : null;
   if (lm && lmJson && isObject(lmJson.json)) {
     seen(lmJson.mtimeMs);
     const payload = payloadFromLoraManager(lmJson.json);
@@ -147,7 +155,7 @@ export async function readSidecars(file: Pick<FoundFile, 'dir' | 'stem' | 'sibli
   }
 
   const plain = sidecarFor(file, '.json');
-  const plainJson = plain ? await readJson(plain) : null;
+  const plainJson = plain ? await readJson(plain, roots, facts) : null;
   if (plain && plainJson && isObject(plainJson.json)) {
     seen(plainJson.mtimeMs);
     if (isCivitaiPayload(plainJson.json)) {

@@ -4,6 +4,7 @@
  */
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
 import { whereClause } from '../../db/sql.ts';
+import { yieldIfBusy } from '../../db/request-scope.ts';
 import { modelFilterSql, type ModelFilter } from '../model-query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 
@@ -13,25 +14,31 @@ export interface FacetCount {
 }
 
 export interface ModelFacets {
-  total(): number;
-  byType(): FacetCount[];
-  byBaseModel(): FacetCount[];
-  byNsfw(): FacetCount[];
-  byNsfwLevel(): FacetCount[];
-  byTag(top: number): FacetCount[];
-  byCreator(top: number): FacetCount[];
-  bySource(): FacetCount[];
-  byHasLocalFiles(): FacetCount[];
+  total(): Promise<number>;
+  byType(): Promise<FacetCount[]>;
+  byBaseModel(): Promise<FacetCount[]>;
+  byNsfw(): Promise<FacetCount[]>;
+  byNsfwLevel(): Promise<FacetCount[]>;
+  byTag(top: number): Promise<FacetCount[]>;
+  byCreator(top: number): Promise<FacetCount[]>;
+  bySource(): Promise<FacetCount[]>;
+  byHasLocalFiles(): Promise<FacetCount[]>;
 }
 
-export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | undefined): ModelFacets {
-  if (filter?.query != null) ensureSearchIndexCurrent(db);
+export async function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | undefined): Promise<ModelFacets> {
+  if (filter?.query != null) await ensureSearchIndexCurrent(db);
   const where = whereClause(modelFilterSql(filter));
   const selected = `SELECT m."Id" FROM "Models" m ${where.sql}`;
-  const counts = (sql: string, ...extra: unknown[]): FacetCount[] =>
-    (db.statement(sql).safeIntegers(false).all(...where.params, ...extra) as { value: unknown; count: number }[]).map((r) => ({ value: String(r.value), count: r.count }));
+  // Each facet is a scan of the selection: let other requests in between them.
+  const counts = async (sql: string, ...extra: unknown[]): Promise<FacetCount[]> => {
+    await yieldIfBusy();
+    return (db.statement(sql).safeIntegers(false).all(...where.params, ...extra) as { value: unknown; count: number }[]).map((r) => ({ value: String(r.value), count: r.count }));
+  };
   return {
-    total: () => Number(db.statement(`SELECT COUNT(*) FROM "Models" m ${where.sql}`).pluck().get(...where.params)),
+    total: async () => {
+      await yieldIfBusy();
+      return Number(db.statement(`SELECT COUNT(*) FROM "Models" m ${where.sql}`).pluck().get(...where.params));
+    },
     byType: () => counts(`SELECT m."Type" AS value, COUNT(*) AS count FROM "Models" m ${where.sql} GROUP BY m."Type" ORDER BY count DESC, value`),
     byBaseModel: () => counts(`SELECT v."BaseModel" AS value, COUNT(DISTINCT v."ModelId") AS count FROM "ModelVersions" v
       WHERE v."ModelId" IN (${selected}) GROUP BY v."BaseModel" ORDER BY count DESC, value`),

@@ -1,9 +1,10 @@
 /**
  * Keeping ModelSearch in step with the catalog. Triggers (see the AddModelSearch migration) list changed models in
  * ModelSearchDirty, whoever wrote; this module rebuilds their documents — after our own writes, and before any
- * search reads the index — in one IMMEDIATE transaction per batch.
+ * search reads the index — in one IMMEDIATE transaction per small batch, letting other work run between batches.
  */
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
+import { yieldIfBusy } from '../../db/request-scope.ts';
 import { JSON_LIST } from '../../db/sql.ts';
 import { spaceCjk, stripHtml } from './text.ts';
 
@@ -11,8 +12,11 @@ import { spaceCjk, stripHtml } from './text.ts';
 export const SEARCH_COLUMNS = ['name', 'tags', 'triggerWords', 'creator', 'fileNames', 'versionNames', 'baseModels', 'description', 'prompts'] as const;
 export type SearchColumn = (typeof SEARCH_COLUMNS)[number];
 
-const BATCH = 500;
+/** Models per transaction: small, so one batch of long descriptions stays a few milliseconds of work. */
+const BATCH = 50;
 const MAX_PROMPT_TEXT = 20_000;
+/** Description text indexed per model (Civitai's longest run to tens of thousands of characters). */
+const MAX_DESCRIPTION_TEXT = 50_000;
 
 type Doc = Record<SearchColumn, string>;
 
@@ -45,44 +49,32 @@ function documents(db: CatalogDatabase, modelIds: readonly number[]): Map<number
     fileNames: spaceCjk(files.get(m.id) ?? ''),
     versionNames: spaceCjk(versionText.get(m.id)?.names ?? ''),
     baseModels: versionText.get(m.id)?.bases ?? '',
-    description: spaceCjk(m.description ? stripHtml(m.description) : ''),
+    description: spaceCjk(m.description ? stripHtml(m.description).slice(0, MAX_DESCRIPTION_TEXT) : ''),
     prompts: spaceCjk(prompts.get(m.id) ?? ''),
   }]));
 }
 
-/** Rebuilds the documents of every model marked dirty; returns how many were processed. */
-export function refreshSearchIndex(db: CatalogDatabase): number {
-  let processed = 0;
-  for (;;) {
-    const done = refreshSearchBatch(db);
-    if (done === 0) return processed;
-    processed += done;
-  }
-}
-
-/** Rebuilds up to one batch of dirty documents in one IMMEDIATE transaction; returns how many. */
-function refreshSearchBatch(db: CatalogDatabase): number {
-  return db.sql.transaction(() => {
-    const ids = db.statement(`SELECT "ModelId" FROM "ModelSearchDirty" LIMIT ${BATCH}`).pluck().all() as number[];
-    if (ids.length === 0) return 0;
-    const docs = documents(db, ids);
-    const json = JSON.stringify(ids);
-    db.statement(`DELETE FROM "ModelSearch" WHERE rowid IN ${JSON_LIST}`).run(json);
-    const insert = db.statement(`INSERT INTO "ModelSearch" (rowid, ${SEARCH_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (?, ${SEARCH_COLUMNS.map(() => '?').join(', ')})`);
-    for (const [id, doc] of docs) insert.run(id, ...SEARCH_COLUMNS.map((c) => doc[c]));
-    db.statement(`DELETE FROM "ModelSearchDirty" WHERE "ModelId" IN ${JSON_LIST}`).run(json);
-    return ids.length;
-  }).immediate();
-}
-
-/** The same, a batch per turn of the event loop: for a whole catalog at start-up without stalling requests. */
-export async function refreshSearchIndexGradually(db: CatalogDatabase): Promise<number> {
+/** Rebuilds the documents of every model marked dirty, a batch per transaction; returns how many were processed. */
+export async function refreshSearchIndex(db: CatalogDatabase): Promise<number> {
   let processed = 0;
   while (!searchIndexIsCurrent(db)) {
-    processed += refreshSearchBatch(db);
-    await new Promise((resolve) => setImmediate(resolve));
+    processed += await db.write(() => refreshSearchBatch(db));
+    await yieldIfBusy();
   }
   return processed;
+}
+
+/** Rebuilds up to one batch of dirty documents (inside a write transaction); returns how many. */
+function refreshSearchBatch(db: CatalogDatabase): number {
+  const ids = db.statement(`SELECT "ModelId" FROM "ModelSearchDirty" LIMIT ${BATCH}`).pluck().all() as number[];
+  if (ids.length === 0) return 0;
+  const docs = documents(db, ids);
+  const json = JSON.stringify(ids);
+  db.statement(`DELETE FROM "ModelSearch" WHERE rowid IN ${JSON_LIST}`).run(json);
+  const insert = db.statement(`INSERT INTO "ModelSearch" (rowid, ${SEARCH_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (?, ${SEARCH_COLUMNS.map(() => '?').join(', ')})`);
+  for (const [id, doc] of docs) insert.run(id, ...SEARCH_COLUMNS.map((c) => doc[c]));
+  db.statement(`DELETE FROM "ModelSearchDirty" WHERE "ModelId" IN ${JSON_LIST}`).run(json);
+  return ids.length;
 }
 
 /** Cheap check before a search: is anything waiting? */
@@ -90,6 +82,6 @@ export function searchIndexIsCurrent(db: CatalogDatabase): boolean {
   return db.statement(`SELECT NOT EXISTS (SELECT 1 FROM "ModelSearchDirty") AS current`).pluck().get() === 1;
 }
 
-export function ensureSearchIndexCurrent(db: CatalogDatabase): void {
-  if (!searchIndexIsCurrent(db)) refreshSearchIndex(db);
+export async function ensureSearchIndexCurrent(db: CatalogDatabase): Promise<void> {
+  if (!searchIndexIsCurrent(db)) await refreshSearchIndex(db);
 }

@@ -39,10 +39,10 @@ function markup(text: string): string {
 }
 
 /** Columns of the page's models: a row-field plan, or every column (null). */
-export function searchModels(db: CatalogDatabase, query: string, args: PageArgs, filter: ModelFilter | null | undefined,
-  fields: readonly string[] | null = null): SearchResult {
+export async function searchModels(db: CatalogDatabase, query: string, args: PageArgs, filter: ModelFilter | null | undefined,
+  fields: readonly string[] | null = null): Promise<SearchResult> {
   const match = toMatchExpression(query);
-  ensureSearchIndexCurrent(db);
+  await ensureSearchIndexCurrent(db);
   const window = pageWindow(args, SEARCH_ORDERING);
   const { conditions, orderBy } = windowSql(SEARCH_ORDERING, window);
   const base: SqlFragment[] = [{ sql: `"ModelSearch" MATCH ?`, params: [match] }, ...modelFilterSql(filter)];

@@ -6,19 +6,56 @@
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
+/** `&name;`, `&#123;` or `&#x1F;` (bounded, so a run of `&` or letters is scanned once). */
+const ENTITY = /&(#x[0-9a-f]{1,8}|#\d{1,8}|[a-z]{1,16});/gi;
+
+function decodeEntity(entity: string, body: string): string {
+  if (body[0] === '#') {
+    const code = body[1]?.toLowerCase() === 'x' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
+    return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ' ';
+  }
+  return ENTITIES[body.toLowerCase()] ?? entity;
+}
+
+/**
+ * HTML → plain text in one pass: tags dropped, the contents of `<script>` and `<style>` dropped, entities decoded.
+ * Every `indexOf` starts where the last one ended and a failed search ends the scan, so text of any shape (a
+ * megabyte of `<`) costs time linear in its length — a backtracking regular expression here took minutes.
+ */
+/** Where `</name` next starts at or after `from` (any case), or -1. */
+function closingTag(html: string, name: string, from: number): number {
+  for (let at = html.indexOf('</', from); at >= 0; at = html.indexOf('</', at + 2)) {
+    if (html.slice(at + 2, at + 2 + name.length).toLowerCase() === name) return at;
+  }
+  return -1;
+}
+
 export function stripHtml(html: string): string {
-  return html
-    .replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, body: string) => {
-      if (body[0] === '#') {
-        const code = body[1]?.toLowerCase() === 'x' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-        return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ' ';
-      }
-      return ENTITIES[body.toLowerCase()] ?? entity;
-    })
-    .replace(/\s+/g, ' ')
-    .trim();
+  const parts: string[] = [];
+  let i = 0;
+  while (i < html.length) {
+    const open = html.indexOf('<', i);
+    if (open < 0) {
+      parts.push(html.slice(i));
+      break;
+    }
+    parts.push(html.slice(i, open));
+    const close = html.indexOf('>', open + 1);
+    if (close < 0) {
+      parts.push(html.slice(open)); // no tag can end: the rest is text
+      break;
+    }
+    parts.push(' ');
+    i = close + 1;
+    const name = /^<(script|style)\b/i.exec(html.slice(open, open + 8))?.[1]?.toLowerCase();
+    if (name) {
+      const end = closingTag(html, name, i);
+      if (end < 0) break; // an unclosed script or style runs to the end
+      const endClose = html.indexOf('>', end);
+      i = endClose < 0 ? html.length : endClose + 1;
+    }
+  }
+  return parts.join('').replace(ENTITY, decodeEntity).replace(/\s+/g, ' ').trim();
 }
 
 const CJK = /([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f])/g;

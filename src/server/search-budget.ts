@@ -1,0 +1,94 @@
+/**
+ * Search work is paid for before it runs: every search in an operation (`search`, and `models` or `modelFacets`
+ * filtered by `query`) is estimated from the index's statistics (see `estimateSearchCost`), and an operation whose
+ * searches would cost too much — one too broad, or too many of them — is refused whole with LIMIT_EXCEEDED before
+ * any of them starts.
+ */
+import {
+  getOperationAST, getVariableValues, Kind, valueFromAST, type FieldNode, type FragmentDefinitionNode, type GraphQLArgument,
+  type GraphQLSchema, type SelectionSetNode, type ValueNode,
+} from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { DEFAULT_PAGE_SIZE } from '../resolvers/pagination.ts';
+import { estimateSearchCost, SEARCH_COST_LIMITS } from '../resolvers/search/cost.ts';
+import { searchTerms, type SearchTerm } from '../resolvers/search/query.ts';
+import type { GraphQLContext } from '../schema/context.ts';
+
+type Fragments = Record<string, FragmentDefinitionNode>;
+
+function fieldsOf(set: SelectionSetNode | undefined, fragments: Fragments, into: FieldNode[] = []): FieldNode[] {
+  for (const selection of set?.selections ?? []) {
+    if (selection.kind === Kind.FIELD) into.push(selection);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) fieldsOf(selection.selectionSet, fragments, into);
+    else fieldsOf(fragments[selection.name.value]?.selectionSet, fragments, into);
+  }
+  return into;
+}
+
+function selects(field: FieldNode, fragments: Fragments, path: readonly string[], names: readonly string[]): boolean {
+  let sets = [field.selectionSet];
+  for (const step of path) sets = sets.flatMap((set) => fieldsOf(set, fragments).filter((f) => f.name.value === step).map((f) => f.selectionSet));
+  return sets.some((set) => fieldsOf(set, fragments).some((f) => names.includes(f.name.value)));
+}
+
+function argumentValue(field: FieldNode, definition: GraphQLArgument | undefined, variables: Record<string, unknown>): unknown {
+  const node = field.arguments?.find((a) => a.name.value === definition?.name)?.value as ValueNode | undefined;
+  return node && definition ? valueFromAST(node, definition.type, variables) : undefined;
+}
+
+function termsOf(text: unknown): SearchTerm[] | null {
+  if (typeof text !== 'string') return null;
+  try {
+    return searchTerms(text);
+  } catch {
+    return null; // the resolver reports what is wrong with the text
+  }
+}
+
+/** The estimated cost of each search an operation's root fields would run (microseconds). */
+export function searchCosts(context: GraphQLContext, schema: GraphQLSchema, operationFields: FieldNode[], fragments: Fragments,
+  variables: Record<string, unknown>): number[] {
+  const query = schema.getQueryType()!.getFields();
+  const costs: number[] = [];
+  for (const field of operationFields) {
+    const name = field.name.value;
+    if (name !== 'search' && name !== 'models' && name !== 'modelFacets') continue;
+    const args = Object.fromEntries(query[name]!.args.map((a) => [a.name, argumentValue(field, a, variables)])) as
+      { query?: unknown; filter?: { query?: unknown } | null; first?: number | null; last?: number | null };
+    const counted = selects(field, fragments, [], ['totalCount']) ? 1 : 0;
+    const passes = name === 'modelFacets' ? Math.max(1, fieldsOf(field.selectionSet, fragments).length) : 1 + counted;
+    const rows = args.last ?? args.first ?? DEFAULT_PAGE_SIZE;
+    const highlighted = name === 'search' && selects(field, fragments, ['edges'], ['snippet', 'matchedFields']) ? rows : 0;
+    for (const [text, highlightedRows] of [[args.query, highlighted], [args.filter?.query, 0]] as const) {
+      const terms = termsOf(text);
+      if (terms) costs.push(estimateSearchCost(context.db, { terms, highlightedRows, passes }));
+    }
+  }
+  return costs;
+}
+
+export function searchBudgetPlugin(): Plugin<GraphQLContext> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation !== 'query') return;
+      const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
+      if (coerced.errors) return; // execution reports them
+      const fragments: Fragments = {};
+      for (const definition of args.document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+      const costs = searchCosts(args.contextValue as GraphQLContext, args.schema, fieldsOf(operation.selectionSet, fragments), fragments, coerced.coerced);
+      const total = costs.reduce((a, b) => a + b, 0);
+      const widest = Math.max(0, ...costs);
+      const [limit, what] = widest > SEARCH_COST_LIMITS.perSearchUs
+        ? [SEARCH_COST_LIMITS.perSearchUs, 'A search here']
+        : total > SEARCH_COST_LIMITS.perRequestUs ? [SEARCH_COST_LIMITS.perRequestUs, 'The searches of this request'] : [null, ''];
+      if (limit === null) return;
+      setResultAndStopExecution({
+        errors: [createGraphQLError(`${what} would take about ${Math.round(Math.max(widest, total) / 1000)} ms of work; the limit is ${limit / 1000} ms. ` +
+          'Use fewer or longer words (prefixes like `l*` match a lot), ask for fewer rows with snippets, or split the request.', {
+          extensions: { code: 'LIMIT_EXCEEDED', limit, cost: Math.round(Math.max(widest, total)) },
+        })],
+      });
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Tools for attacking a server the way an outsider would: a real server process (its memory and event loop are its
+ * own), a /health probe that runs while a hostile request is processed, and raw HTTP senders that declare, trickle
+ * or hold bodies.
+ */
+import { connect, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../../bench/load.ts';
+
+export interface ChildServer extends ServerProcess {
+  origin: string;
+  graphqlUrl: string;
+  /** Current resident memory of the server process, in MiB (Linux). */
+  rssMiB(): number;
+  /** Highest resident memory since start, in MiB (Linux). */
+  peakRssMiB(): number;
+}
+
+function statusField(pid: number, field: string): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/**
+ * `npm start` as a child process on a random port over `dataDir`. `wrapper` runs it through another program
+ * (e.g. `prlimit --nofile=512:512`) to give it the limits of a smaller machine.
+ */
+export async function startChildServer(dataDir: string, env: NodeJS.ProcessEnv = {}, wrapper: string[] = []): Promise<ChildServer> {
+  const node = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir];
+  const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
+  const server = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
+  afterAll(() => server.stop());
+  return {
+    ...server,
+    origin: server.url,
+    graphqlUrl: `${server.url}/graphql`,
+    rssMiB: () => statusField(server.pid, 'VmRSS'),
+    peakRssMiB: () => statusField(server.pid, 'VmHWM'),
+  };
+}
+
+export interface HealthReport {
+  samples: number;
+  maxMs: number;
+  failures: number;
+}
+
+/** Asks GET /health every `everyMs` until stopped; each sample waits at most 5 s. */
+export function probeHealth(origin: string, everyMs = 100): { stop(): Promise<HealthReport> } {
+  let running = true;
+  const report: HealthReport = { samples: 0, maxMs: 0, failures: 0 };
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      try {
+        const response = await fetch(`${origin}/health`, { signal: AbortSignal.timeout(5000) });
+        await response.arrayBuffer();
+        if (response.status !== 200) report.failures++;
+      } catch {
+        report.failures++;
+      }
+      report.maxMs = Math.max(report.maxMs, performance.now() - started);
+      report.samples++;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return report;
+    },
+  };
+}
+
+/** Runs `work` while probing /health; returns what work returned and the probe's report. */
+export async function whileProbingHealth<T>(origin: string, work: () => Promise<T>): Promise<{ result: T; health: HealthReport }> {
+  const probe = probeHealth(origin);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    const result = await work();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    return { result, health: await probe.stop() };
+  } catch (error) {
+    await probe.stop();
+    throw error;
+  }
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  ms: number;
+}
+
+function parseResponse(text: string): { status: number; headers: Record<string, string>; body: string } {
+  const split = text.indexOf('\r\n\r\n');
+  const head = split < 0 ? text : text.slice(0, split);
+  const [statusLine, ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let body = split < 0 ? '' : text.slice(split + 4);
+  if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+  return { status: Number(/^HTTP\/1\.\d (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0), headers, body };
+}
+
+function dechunk(body: string): string {
+  let out = '';
+  let rest = body;
+  for (;;) {
+    const line = rest.indexOf('\r\n');
+    if (line < 0) return out;
+    const size = Number.parseInt(rest.slice(0, line), 16);
+    if (!size) return out;
+    out += rest.slice(line + 2, line + 2 + size);
+    rest = rest.slice(line + 2 + size + 2);
+  }
+}
+
+/**
+ * Sends a POST to `/graphql` over a raw socket: the head as given, then `body` in pieces as `send` writes them.
+ * Resolves with the response once the server answers and closes or the response is complete, or with status 0
+ * when the connection ends without an answer.
+ */
+export function rawPost(origin: string, headers: Record<string, string | number>, send: (socket: Socket) => void | Promise<void>, timeoutMs = 30_000): Promise<RawAnswer> {
+  const url = new URL(origin);
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const socket = connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const parsed = parseResponse(Buffer.concat(chunks).toString('utf8'));
+      resolve({ ...parsed, ms: performance.now() - started });
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const parsed = parseResponse(text);
+      const length = Number(parsed.headers['content-length']);
+      if (parsed.status && Number.isFinite(length) && Buffer.byteLength(parsed.body) >= length) finish();
+    });
+    socket.on('error', finish);
+    socket.on('close', finish);
+    socket.on('connect', () => {
+      const head = [`POST /graphql HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+      socket.write(head);
+      void Promise.resolve(send(socket)).catch(() => undefined);
+    });
+  });
+}
+
+/** Writes `total` bytes of `pattern` in 1 MiB pieces, honouring backpressure; stops quietly when the socket closes. */
+export async function writeRepeated(socket: Socket, pattern: string, total: number): Promise<void> {
+  const piece = Buffer.from(pattern.repeat(Math.ceil((1024 * 1024) / pattern.length)).slice(0, 1024 * 1024));
+  let written = 0;
+  while (written < total && !socket.destroyed) {
+    const part = piece.subarray(0, Math.min(piece.length, total - written));
+    written += part.length;
+    if (!socket.write(part)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
+  }
+}
+
+/** The GraphQL error codes and `extensions.limit` values of a JSON answer (`errors[]`), or `[]`. */
+export function errorsOf(body: string): { code: unknown; limit: unknown; message: string }[] {
+  try {
+    const parsed = JSON.parse(body) as { errors?: { message: string; extensions?: Record<string, unknown> }[] };
+    return (parsed.errors ?? []).map((e) => ({ code: e.extensions?.code, limit: e.extensions?.limit, message: e.message }));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Files in a library that once hung, stalled or misled a scan (hardening round 2, findings 4, 5, 6, 8 and 9):
+ * FIFOs, links leading out of the roots, huge headers, ten thousand files in one folder, files that change while
+ * they are hashed, and look-alike files whose AutoV3 matches another's.
+ */
+import { execFileSync } from 'node:child_process';
+import { openSync, closeSync, ftruncateSync, mkdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { integrityProblems } from '../src/db/backup.ts';
+import type { CatalogDatabase } from '../src/db/catalog-database.ts';
+import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
+import { FileHasher } from '../src/resolvers/hashing/file-hasher.ts';
+import { scanLibrary } from '../src/resolvers/local-library/scan.ts';
+import { emptyCatalog, seededCatalog } from './helpers/catalog.ts';
+import { cli } from './helpers/cli.ts';
+import { startChildServer, whileProbingHealth } from './helpers/hostile.ts';
+import { previewPng, randomBytes, safetensorsBytes, sha256Hex, writeFile } from './helpers/library.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const mkfifo = (file: string) => execFileSync('mkfifo', [file]);
+
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(30_000) });
+  return (await response.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
+}
+
+async function scanJob(url: string, roots: string[], timeoutMs = 60_000) {
+  const started = await gql(url, 'mutation($r: [String!]!) { scanLibrary(roots: $r) { id } }', { r: roots });
+  if (started.errors) throw new Error(JSON.stringify(started.errors));
+  const id = started.data.scanLibrary.id as string;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { data } = await gql(url, 'query($id: ID!) { scanJob(id: $id) { status error progress { filesSeen filesSkipped newModels thumbnails sidecarsImported errors problems { path message } } } }', { id });
+    if (data.scanJob.status !== 'RUNNING') return data.scanJob;
+    if (Date.now() > until) throw new Error(`scan job still running after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('finding 4: FIFOs and other special files never hang a scan', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = path.join(tempDir('dn-fifo-'), 'library');
+    writeFile(path.join(root, 'm.safetensors'), safetensorsBytes({ ss_output_name: 'beside a fifo' }, randomBytes(2048, 1)));
+    mkfifo(path.join(root, 'm.civitai.info'));
+    mkfifo(path.join(root, 'm.preview.png'));
+    mkfifo(path.join(root, 'pipe.safetensors'));
+    writeFile(path.join(root, 'n.safetensors'), safetensorsBytes({ ss_output_name: 'fine' }, randomBytes(2048, 2)));
+    mkfifo(path.join(root, 'n.json'));
+  });
+
+  it('skips and counts them, over GraphQL, and the next scan can start', async () => {
+    const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
+    const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
+    const first = await scanJob(server.graphqlUrl, [root], 20_000);
+    expect(first).toMatchObject({ status: 'COMPLETED', progress: { filesSeen: 2, newModels: 2, thumbnails: 0, sidecarsImported: 0 } });
+    expect(first.progress.filesSkipped).toBe(4);
+    expect(first.progress.problems.map((p: { path: string }) => path.basename(p.path)).sort()).toEqual(['m.civitai.info', 'm.preview.png', 'n.json', 'pipe.safetensors']);
+    const second = await scanJob(server.graphqlUrl, [root], 20_000);
+    expect(second.status).toBe('COMPLETED');
+  });
+
+  it('the CLI scan finishes too', async () => {
+    const dataDir = path.join(tempDir('dn-fifo-cli-'), 'data');
+    const run = await cli(['scan', root, '--data-dir', dataDir], undefined, { DIFFUSION_NEXUS_LIBRARY_ROOTS: '' });
+    expect(run.stdout).toMatch(/2 model files/);
+    expect(run.stdout).toMatch(/4 special files skipped/);
+  });
+
+  it('restore refuses a FIFO instead of waiting on it', async () => {
+    const dataDir = path.join(tempDir('dn-fifo-restore-'), 'data');
+    const fifo = path.join(tempDir('dn-fifo-src-'), 'backup.db');
+    mkfifo(fifo);
+    const started = performance.now();
+    const run = await cli(['restore', fifo, '--data-dir', dataDir]);
+    expect(run.stderr).toMatch(/error \[BAD_USER_INPUT\]: .*not a regular file/);
+    expect(performance.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('finding 5: sidecars and previews that lead out of the roots are not read', () => {
+  it('refuses linked sidecars and previews like linked model files, and reports them', async () => {
+    const base = tempDir('dn-links-');
+    const root = path.join(base, 'library');
+    const outside = path.join(base, 'outside');
+    const bytes = safetensorsBytes({}, randomBytes(3000, 3));
+    writeFile(path.join(root, 'linked.safetensors'), bytes);
+    writeFile(path.join(outside, 'secret.info'), JSON.stringify({
+      id: 88_001, modelId: 88_000, name: 'v1', model: { name: 'Outside Secret Model', type: 'LORA' },
+      files: [{ id: 88_002, name: 'linked.safetensors', primary: true, hashes: { SHA256: sha256Hex(bytes) } }], images: [],
+    }));
+    writeFile(path.join(outside, 'secret.png'), await previewPng(64, 64, 9));
+    symlinkSync(path.join(outside, 'secret.info'), path.join(root, 'linked.civitai.info'));
+    symlinkSync(path.join(outside, 'secret.png'), path.join(root, 'linked.preview.png'));
+    const { db } = await emptyCatalog();
+    const progress = await scanLibrary(db, { roots: [root], libraryRoots: [root] });
+    expect(progress).toMatchObject({ filesSeen: 1, newModels: 1, sidecarsImported: 0, thumbnails: 0 });
+    expect(progress.problems.map((p) => [path.basename(p.path), p.message])).toEqual([
+      ['linked.civitai.info', expect.stringMatching(/outside the library roots/)],
+      ['linked.preview.png', expect.stringMatching(/outside the library roots/)],
+    ]);
+    const sql = new Database(db.path, { readonly: true });
+    expect(sql.prepare(`SELECT COUNT(*) FROM "Models" WHERE "Name" = 'Outside Secret Model'`).pluck().get()).toBe(0);
+    expect(sql.prepare(`SELECT COUNT(*) FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL`).pluck().get()).toBe(0);
+    sql.close();
+  });
+});
+
+describe('finding 6: a huge nested safetensors header is not parsed on the server', () => {
+  it('scans it quickly with bounded memory and catalogues the file without header facts', async () => {
+    const root = path.join(tempDir('dn-header-'), 'library');
+    const nested = `{"__metadata__":{"ss_output_name":${'['.repeat(32 * 1024 * 1024)}${']'.repeat(32 * 1024 * 1024)}}}`;
+    const header = Buffer.from(nested);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    writeFile(path.join(root, 'deep.safetensors'), Buffer.concat([length, header, randomBytes(1024, 4)]));
+    const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
+    const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
+    const { result, health } = await whileProbingHealth(server.origin, () => scanJob(server.graphqlUrl, [root], 30_000));
+    expect(result).toMatchObject({ status: 'COMPLETED', progress: { filesSeen: 1, newModels: 1 } });
+    expect(health.maxMs).toBeLessThan(1000);
+    expect(server.peakRssMiB()).toBeLessThan(700);
+  });
+});
+
+describe('finding 8: ten thousand files in one folder', () => {
+  it('scan without stalling the server', { timeout: 240_000 }, async () => {
+    const root = path.join(tempDir('dn-many-'), 'library');
+    mkdirSync(root, { recursive: true });
+    for (let i = 0; i < 10_000; i++) {
+      writeFileSync(path.join(root, `tiny_${String(i).padStart(5, '0')}.safetensors`), safetensorsBytes({ ss_output_name: `tiny ${i}` }, randomBytes(64, i)));
+    }
+    const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
+    const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
+    const started = performance.now();
+    const { result, health } = await whileProbingHealth(server.origin, () => scanJob(server.graphqlUrl, [root], 200_000));
+    const seconds = (performance.now() - started) / 1000;
+    expect(result).toMatchObject({ status: 'COMPLETED', progress: { filesSeen: 10_000, newModels: 10_000, errors: 0 } });
+    expect(health.failures).toBe(0);
+    expect(health.maxMs).toBeLessThan(1000);
+    console.log(`10,000 files in one folder: first scan ${seconds.toFixed(1)} s, /health worst ${health.maxMs.toFixed(0)} ms over ${health.samples} samples`);
+    const rescanStarted = performance.now();
+    const rescan = await scanJob(server.graphqlUrl, [root], 120_000);
+    expect(rescan.progress).toMatchObject({ filesSeen: 10_000, newModels: 0 });
+    console.log(`10,000 files in one folder: rescan ${((performance.now() - rescanStarted) / 1000).toFixed(1)} s`);
+    expect(integrityProblems(catalog.databasePath)).toEqual([]);
+  });
+});
+
+describe('finding 9: every file row carries its own hashes', () => {
+  let db: CatalogDatabase;
+  let sql: Database.Database;
+  let root: string;
+  const weights = randomBytes(8192, 5);
+  const original = safetensorsBytes({ ss_output_name: 'original' }, weights);
+  const notobj = safetensorsBytes({ ss_output_name: 'notobj' }, weights);
+  const third = safetensorsBytes({ ss_output_name: 'third header' }, weights);
+
+  beforeAll(async () => {
+    ({ db } = await emptyCatalog());
+    sql = new Database(db.path, { readonly: true });
+    root = path.join(tempDir('dn-own-'), 'library');
+    const hasher = new FileHasher();
+    const file = writeFile(path.join(root, 'original.safetensors'), original);
+    const hashes = await hasher.hash(file);
+    await hasher.close();
+    await importPayload(db, {
+      id: 77_000, name: 'Look-alikes', type: 'LORA', modelVersions: [{ id: 77_001, name: 'v1', images: [], files: [
+        { id: 77_002, name: 'original.safetensors', primary: true, hashes: { SHA256: hashes.sha256, AutoV3: hashes.autoV3 } },
+      ] }],
+    }, 'setup');
+    writeFile(path.join(root, 'notobj.safetensors'), notobj);
+    writeFile(path.join(root, 'third.safetensors'), third);
+    return () => sql.close();
+  });
+
+  it('an AutoV3 match with another SHA-256 is not linked as the same file', async () => {
+    await scanLibrary(db, { roots: [root], libraryRoots: [root] });
+    const rows = sql.prepare(`SELECT "LocalPath" AS path, upper("HashSHA256") AS sha256 FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL ORDER BY "LocalPath"`).all() as { path: string; sha256: string }[];
+    expect(rows).toEqual([
+      { path: path.join(root, 'notobj.safetensors'), sha256: sha256Hex(notobj) },
+      { path: path.join(root, 'original.safetensors'), sha256: sha256Hex(original) },
+      { path: path.join(root, 'third.safetensors'), sha256: sha256Hex(third) },
+    ]);
+  });
+
+  it('a file truncated or deleted while it is hashed is never stored with a partial hash', async () => {
+    const big = path.join(tempDir('dn-change-'), 'big.safetensors');
+    const hasher = new FileHasher();
+    try {
+      for (const change of ['truncate', 'delete'] as const) {
+        writeFileSync(big, safetensorsBytes({}, randomBytes(64, 6)));
+        const fd = openSync(big, 'r+');
+        ftruncateSync(fd, 1024 * 1024 * 1024); // sparse: 1 GiB that reads as zeros
+        closeSync(fd);
+        const hashing = hasher.hash(big);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        if (change === 'truncate') {
+          const again = openSync(big, 'r+');
+          ftruncateSync(again, 2 * 1024 * 1024);
+          closeSync(again);
+        } else {
+          unlinkSync(big);
+        }
+        await expect(hashing).rejects.toMatchObject({ code: 'FILE_CHANGED' });
+      }
+    } finally {
+      await hasher.close();
+      rmSync(big, { force: true });
+    }
+  });
+});
