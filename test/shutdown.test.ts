@@ -1,7 +1,9 @@
 /**
- * SIGTERM ends the server and the CLI within a few seconds whatever a job is doing (hardening round 2): here a scan
- * in the middle of hashing a 16 GiB file (sparse, so it costs no disk).
+ * SIGTERM ends the server and the CLI within a few seconds whatever a job is doing (hardening round 2): a scan that
+ * met a FIFO beside a model file (which once held a thread forever, and with it the process), and a scan in the
+ * middle of hashing a 16 GiB file (sparse, so it costs no disk).
  */
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, ftruncateSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +36,20 @@ async function exitedWithin(pid: number, ms: number): Promise<boolean> {
 }
 
 describe('SIGTERM during a long job', () => {
+  it('ends the server within a few seconds after a scan met a FIFO sidecar', async () => {
+    const root = path.join(tempDir('dn-shutdown-fifo-'), 'library');
+    writeFile(path.join(root, 'small.safetensors'), safetensorsBytes({ ss_output_name: 'small' }, Buffer.alloc(64)));
+    execFileSync('mkfifo', [path.join(root, 'small.civitai.info')]);
+    const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
+    const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
+    const post = (query: string) => fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) })
+      .then((r) => r.json() as Promise<any>);
+    await post(`mutation { scanLibrary(roots: ["${root}"]) { id } }`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    process.kill(server.pid, 'SIGTERM');
+    expect(await exitedWithin(server.pid, 5000)).toBe(true);
+  });
+
   it('ends the server within a few seconds while a scan hashes a huge file', async () => {
     const root = hugeLibrary();
     const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });

@@ -6,40 +6,39 @@ import { AppError } from '../errors.ts';
 
 export type StopReason = 'TIMEOUT' | 'CLIENT_GONE';
 
+/**
+ * Why a request stopped, thrown by everything it still tries. It carries an (empty) `path`: graphql-js keeps an
+ * error that has one as it is (`locatedError`), so the thousands of fields still pending in a stopped request share
+ * this one error instead of each building its own, with a stack trace and source positions.
+ */
+export class RequestStopped extends AppError {
+  readonly path: readonly (string | number)[] = [];
+}
+
 export class RequestScope {
   readonly #controller = new AbortController();
   readonly timeoutMs: number | null;
-  #reason: StopReason | null = null;
 
   constructor(timeoutMs: number | null = null) {
     this.timeoutMs = timeoutMs;
   }
 
-  /** Aborted when the request stops being wanted. */
+  /** Aborted (with the RequestStopped error as its reason) when the request stops being wanted. */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
 
-  get stopped(): StopReason | null {
-    return this.#reason;
-  }
-
   stop(reason: StopReason): void {
-    if (this.#reason) return;
-    this.#reason = reason;
-    this.#controller.abort(reason);
+    if (this.#controller.signal.aborted) return;
+    this.#controller.abort(reason === 'TIMEOUT'
+      ? new RequestStopped('TIMEOUT', `The request ran past its time limit of ${this.timeoutMs} ms and was stopped.`, { limit: this.timeoutMs })
+      : new RequestStopped('CLIENT_GONE', 'The client went away; the request was stopped.'));
   }
 
   throwIfStopped(): void {
-    if (this.#reason === 'TIMEOUT') {
-      throw new AppError('TIMEOUT', `The request ran past its time limit of ${this.timeoutMs} ms and was stopped.`, { limit: this.timeoutMs });
-    }
-    if (this.#reason === 'CLIENT_GONE') throw new AppError('CLIENT_GONE', 'The client went away; the request was stopped.');
+    this.#controller.signal.throwIfAborted();
   }
 }
-
-/** A scope that is never stopped (CLI commands, start-up work). */
-export const UNSCOPED = new RequestScope(null);
 
 /** Work of this process waiting for its turn, first come first served. */
 const waiting: (() => void)[] = [];

@@ -3,7 +3,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { GraphQLContext, ResolverSettings } from '../schema/context.ts';
 import type { CivitaiClient } from '../resolvers/civitai/client.ts';
@@ -75,6 +75,18 @@ async function renderGraphiQLOnDemand(options: GraphiQLOptions): Promise<string>
   return (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options);
 }
 
+/**
+ * Execution stops with the request's scope: the executor checks the signal between fields, so a request whose
+ * client left (or whose time ran out) resolves none of its remaining fields — not even into errors.
+ */
+function stopWithScopePlugin(): Plugin<GraphQLContext> {
+  return {
+    onExecute({ args }) {
+      (args as { signal?: AbortSignal }).signal = (args.contextValue as GraphQLContext).scope.signal;
+    },
+  };
+}
+
 /** yoga's internal log lines, through our logger. */
 function yogaLogger(logger: Logger) {
   const child = logger.child({ component: 'yoga' });
@@ -116,6 +128,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(), ...queryGuardPlugins(), ...(options.introspection ? [] : [introspectionDisabledPlugin()]), writeGuardPlugin(), searchBudgetPlugin(),
+      stopWithScopePlugin(),
     ],
   });
 }
@@ -223,6 +236,8 @@ export function createRequestListener(options: AppOptions, connections?: Connect
   /** yoga with a time limit: past it the request's statements stop and the client gets a coded TIMEOUT. */
   const graphql = async (req: IncomingMessage, res: ServerResponse, requestLog: RequestLog) => {
     if (!(await readGraphQLBody(req, res))) return;
+    // A request parsed from a connection that has closed meanwhile (its client gave up while it queued): nobody waits.
+    if (req.socket.destroyed) return;
     const scope = new RequestScope(options.requestTimeoutMs);
     if (connections) {
       connections.busy(req.socket);
