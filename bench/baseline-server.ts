@@ -30,7 +30,10 @@ async function handle(baseline: Baseline, req: IncomingMessage, res: ServerRespo
     case 'hashes':
       return sendJson(res, baseline.hashes(JSON.parse(await readBody(req)) as string[]));
     case 'search':
-      return sendJson(res, baseline.search(url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)));
+      return sendJson(
+        res,
+        baseline.search(url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)),
+      );
     case 'thumbnails': {
       const thumbnail = baseline.thumbnail(Number(param));
       if (!thumbnail) {
@@ -59,20 +62,23 @@ export function startBaselineHttp(databasePath: string): Promise<BaselineHttp> {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const address = server.address() as { port: number };
-    resolve({
-      url: `http://127.0.0.1:${address.port}`,
-      baseline,
-      close: () => new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => {
-          baseline.close();
-          done();
-        });
-      }),
-    });
-  }));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      resolve({
+        url: `http://127.0.0.1:${address.port}`,
+        baseline,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => {
+              baseline.close();
+              done();
+            });
+          }),
+      });
+    }),
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

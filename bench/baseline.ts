@@ -6,7 +6,17 @@
  */
 import Database from 'better-sqlite3';
 import {
-  BaseModel, CommercialUse, DataSource, FileFormat, FilePrecision, FileSizeType, ModelMode, ModelType, NsfwLevel, readEnum, ScanResult,
+  BaseModel,
+  CommercialUse,
+  DataSource,
+  FileFormat,
+  FilePrecision,
+  FileSizeType,
+  ModelMode,
+  ModelType,
+  NsfwLevel,
+  readEnum,
+  ScanResult,
 } from '../src/db/enums.ts';
 import { parseStoredTimestamp } from '../src/db/timestamps.ts';
 import { encodeNodeId } from '../src/resolvers/global-id.ts';
@@ -79,30 +89,61 @@ export function createBaseline(databasePath: string): Baseline {
     WHERE (${UTC('m."CreatedAt"')} < ? OR (${UTC('m."CreatedAt"')} = ? AND m."Id" < ?)) ORDER BY k0 DESC, m."Id" DESC LIMIT ?`;
 
   function creatorsOf(ids: number[], columns: string): Map<number, Row> {
-    return new Map(all(`SELECT c."Id" AS id, ${columns} FROM "Creators" c WHERE c."Id" IN ${IDS}`, JSON.stringify(ids)).map((r) => [Number(r.id), r]));
+    return new Map(
+      all(`SELECT c."Id" AS id, ${columns} FROM "Creators" c WHERE c."Id" IN ${IDS}`, JSON.stringify(ids)).map((r) => [
+        Number(r.id),
+        r,
+      ]),
+    );
   }
 
   function tagsOf(modelIds: number[], columns: string): Map<number, Row[]> {
-    return groupBy(all(`SELECT mt."ModelId" AS modelId, ${columns} FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId"
-      WHERE mt."ModelId" IN ${IDS} ORDER BY t."NormalizedName"`, JSON.stringify(modelIds)), 'modelId');
+    return groupBy(
+      all(
+        `SELECT mt."ModelId" AS modelId, ${columns} FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId"
+      WHERE mt."ModelId" IN ${IDS} ORDER BY t."NormalizedName"`,
+        JSON.stringify(modelIds),
+      ),
+      'modelId',
+    );
   }
 
   function versionsOf(modelIds: number[], columns: string, perModel: number): Map<number, Row[]> {
-    return groupBy(all(`SELECT ${columns}, p.modelId FROM (SELECT v."Id" AS vid, v."ModelId" AS modelId, ROW_NUMBER() OVER
+    return groupBy(
+      all(
+        `SELECT ${columns}, p.modelId FROM (SELECT v."Id" AS vid, v."ModelId" AS modelId, ROW_NUMBER() OVER
         (PARTITION BY v."ModelId" ORDER BY ${UTC('v."CreatedAt"')} DESC, v."Id" DESC) AS n FROM "ModelVersions" v WHERE v."ModelId" IN ${IDS}) p
-      JOIN "ModelVersions" v ON v."Id" = p.vid WHERE p.n <= ? ORDER BY p.modelId, p.n`, JSON.stringify(modelIds), perModel), 'modelId');
+      JOIN "ModelVersions" v ON v."Id" = p.vid WHERE p.n <= ? ORDER BY p.modelId, p.n`,
+        JSON.stringify(modelIds),
+        perModel,
+      ),
+      'modelId',
+    );
   }
 
   function filesOf(versionIds: number[], columns: string): Map<number, Row[]> {
-    return groupBy(all(`SELECT f."ModelVersionId" AS versionId, ${columns} FROM "ModelFiles" f WHERE f."ModelVersionId" IN ${IDS}
-      ORDER BY f."IsPrimary" DESC, f."Id"`, JSON.stringify(versionIds)), 'versionId');
+    return groupBy(
+      all(
+        `SELECT f."ModelVersionId" AS versionId, ${columns} FROM "ModelFiles" f WHERE f."ModelVersionId" IN ${IDS}
+      ORDER BY f."IsPrimary" DESC, f."Id"`,
+        JSON.stringify(versionIds),
+      ),
+      'versionId',
+    );
   }
 
   function imagesOf(versionIds: number[], columns: string, perVersion: number): Map<number, Row[]> {
-    return groupBy(all(`SELECT ${columns}, length(i."ThumbnailData") AS thumbBytes, i."ThumbnailWidth" AS thumbWidth,
+    return groupBy(
+      all(
+        `SELECT ${columns}, length(i."ThumbnailData") AS thumbBytes, i."ThumbnailWidth" AS thumbWidth,
         i."ThumbnailHeight" AS thumbHeight, p.versionId FROM (SELECT i."Id" AS iid, i."ModelVersionId" AS versionId, ROW_NUMBER() OVER
         (PARTITION BY i."ModelVersionId" ORDER BY i."SortOrder", i."Id") AS n FROM "ModelImages" i WHERE i."ModelVersionId" IN ${IDS}) p
-      JOIN "ModelImages" i ON i."Id" = p.iid WHERE p.n <= ? ORDER BY p.versionId, p.n`, JSON.stringify(versionIds), perVersion), 'versionId');
+      JOIN "ModelImages" i ON i."Id" = p.iid WHERE p.n <= ? ORDER BY p.versionId, p.n`,
+        JSON.stringify(versionIds),
+        perVersion,
+      ),
+      'versionId',
+    );
   }
 
   function thumbnailUrl(origin: string, image: Row): { url: string } | null {
@@ -113,7 +154,11 @@ export function createBaseline(databasePath: string): Baseline {
     list({ first, after }, origin) {
       let models: Row[];
       if (after) {
-        const [, k0, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8').slice(4)) as [string, string, number];
+        const [, k0, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8').slice(4)) as [
+          string,
+          string,
+          number,
+        ];
         models = all(afterPage, k0, k0, id, first + 1);
       } else {
         models = all(firstPage, first + 1);
@@ -121,7 +166,10 @@ export function createBaseline(databasePath: string): Baseline {
       const hasNextPage = models.length > first;
       models = models.slice(0, first);
       const modelIds = models.map((m) => Number(m.id));
-      const creators = creatorsOf([...new Set(models.filter((m) => m.creatorId !== null).map((m) => Number(m.creatorId)))], 'c."Username" AS username');
+      const creators = creatorsOf(
+        [...new Set(models.filter((m) => m.creatorId !== null).map((m) => Number(m.creatorId)))],
+        'c."Username" AS username',
+      );
       const tags = tagsOf(modelIds, 't."Name" AS name');
       const versions = versionsOf(modelIds, 'v."Id" AS id, v."Name" AS name, v."BaseModel" AS baseModel', 3);
       const versionIds = [...versions.values()].flatMap((list) => list.slice(0, 3).map((v) => Number(v.id)));
@@ -148,10 +196,17 @@ export function createBaseline(databasePath: string): Baseline {
                       id: encodeNodeId('ModelVersion', Number(v.id)),
                       name: v.name,
                       baseModel: readEnum(BaseModel, v.baseModel as string),
-                      files: (files.get(Number(v.id)) ?? []).map((f) => ({ fileName: f.fileName, sizeKB: f.sizeKB, hashes: { sha256: upper(f.sha256) } })),
+                      files: (files.get(Number(v.id)) ?? []).map((f) => ({
+                        fileName: f.fileName,
+                        sizeKB: f.sizeKB,
+                        hashes: { sha256: upper(f.sha256) },
+                      })),
                       images: {
                         nodes: (images.get(Number(v.id)) ?? []).slice(0, 2).map((i) => ({
-                          id: encodeNodeId('ModelImage', Number(i.id)), width: i.width, height: i.height, thumbnail: thumbnailUrl(origin, i),
+                          id: encodeNodeId('ModelImage', Number(i.id)),
+                          width: i.width,
+                          height: i.height,
+                          thumbnail: thumbnailUrl(origin, i),
                         })),
                       },
                     })),
@@ -165,62 +220,147 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     detail(id, origin) {
-      const m = all(`SELECT m.*, (SELECT COUNT(*) FROM "ModelVersions" v WHERE v."ModelId" = m."Id") AS versionCount,
+      const m = all(
+        `SELECT m.*, (SELECT COUNT(*) FROM "ModelVersions" v WHERE v."ModelId" = m."Id") AS versionCount,
         (SELECT COALESCE(SUM(v."DownloadCount"), 0) FROM "ModelVersions" v WHERE v."ModelId" = m."Id") AS totalDownloads
-        FROM "Models" m WHERE m."Id" = ?`, id)[0];
+        FROM "Models" m WHERE m."Id" = ?`,
+        id,
+      )[0];
       if (!m) return { data: { model: null } };
-      const creator = m.CreatorId === null ? null : creatorsOf([Number(m.CreatorId)], 'c."Username" AS username, c."AvatarUrl" AS avatarUrl').get(Number(m.CreatorId));
+      const creator =
+        m.CreatorId === null
+          ? null
+          : creatorsOf([Number(m.CreatorId)], 'c."Username" AS username, c."AvatarUrl" AS avatarUrl').get(
+              Number(m.CreatorId),
+            );
       const tags = tagsOf([id], 't."Id" AS id, t."Name" AS name').get(id) ?? [];
       const versions = versionsOf([id], 'v.*', 11).get(id) ?? [];
       const versionIds = versions.slice(0, 10).map((v) => Number(v.Id));
-      const words = groupBy(all(`SELECT w."ModelVersionId" AS versionId, w."Word" AS word, w."Order" AS "order" FROM "TriggerWords" w
-        WHERE w."ModelVersionId" IN ${IDS} ORDER BY w."Order", w."Id"`, JSON.stringify(versionIds)), 'versionId');
+      const words = groupBy(
+        all(
+          `SELECT w."ModelVersionId" AS versionId, w."Word" AS word, w."Order" AS "order" FROM "TriggerWords" w
+        WHERE w."ModelVersionId" IN ${IDS} ORDER BY w."Order", w."Id"`,
+          JSON.stringify(versionIds),
+        ),
+        'versionId',
+      );
       const files = filesOf(versionIds, 'f.*');
-      const images = imagesOf(versionIds, `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS isNsfw, i."NsfwLevel" AS nsfwLevel, i."Width" AS width,
+      const images = imagesOf(
+        versionIds,
+        `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS isNsfw, i."NsfwLevel" AS nsfwLevel, i."Width" AS width,
         i."Height" AS height, i."BlurHash" AS blurHash, i."SortOrder" AS sortOrder, i."CreatedAt" AS createdAt, i."Prompt" AS prompt,
         i."NegativePrompt" AS negativePrompt, CAST(i."Seed" AS TEXT) AS seed, i."Steps" AS steps, i."Sampler" AS sampler, i."CfgScale" AS cfgScale,
         i."GenerationModel" AS generationModel, i."DenoisingStrength" AS denoisingStrength, i."LikeCount" AS likeCount,
-        i."HeartCount" AS heartCount, i."CommentCount" AS commentCount`, 10);
+        i."HeartCount" AS heartCount, i."CommentCount" AS commentCount`,
+        10,
+      );
       return {
         data: {
           model: {
-            id: encodeNodeId('Model', id), databaseId: id, civitaiId: m.CivitaiId, name: m.Name, description: m.Description,
-            type: readEnum(ModelType, m.Type as string), isNsfw: bool(m.IsNsfw), isPoi: bool(m.IsPoi), mode: readEnum(ModelMode, m.Mode as string),
-            source: readEnum(DataSource, m.Source as string), createdAt: iso(m.CreatedAt), updatedAt: iso(m.UpdatedAt), lastSyncedAt: iso(m.LastSyncedAt),
-            allowNoCredit: bool(m.AllowNoCredit), allowCommercialUse: readEnum(CommercialUse, m.AllowCommercialUse as string),
-            allowDerivatives: bool(m.AllowDerivatives), allowDifferentLicense: bool(m.AllowDifferentLicense),
-            versionCount: m.versionCount, totalDownloads: m.totalDownloads,
-            creator: creator ? { id: encodeNodeId('Creator', Number(m.CreatorId)), username: creator.username, avatarUrl: creator.avatarUrl } : null,
+            id: encodeNodeId('Model', id),
+            databaseId: id,
+            civitaiId: m.CivitaiId,
+            name: m.Name,
+            description: m.Description,
+            type: readEnum(ModelType, m.Type as string),
+            isNsfw: bool(m.IsNsfw),
+            isPoi: bool(m.IsPoi),
+            mode: readEnum(ModelMode, m.Mode as string),
+            source: readEnum(DataSource, m.Source as string),
+            createdAt: iso(m.CreatedAt),
+            updatedAt: iso(m.UpdatedAt),
+            lastSyncedAt: iso(m.LastSyncedAt),
+            allowNoCredit: bool(m.AllowNoCredit),
+            allowCommercialUse: readEnum(CommercialUse, m.AllowCommercialUse as string),
+            allowDerivatives: bool(m.AllowDerivatives),
+            allowDifferentLicense: bool(m.AllowDifferentLicense),
+            versionCount: m.versionCount,
+            totalDownloads: m.totalDownloads,
+            creator: creator
+              ? {
+                  id: encodeNodeId('Creator', Number(m.CreatorId)),
+                  username: creator.username,
+                  avatarUrl: creator.avatarUrl,
+                }
+              : null,
             tags: tags.map((t) => ({ id: encodeNodeId('Tag', Number(t.id)), name: t.name })),
             versions: {
               nodes: versions.slice(0, 10).map((v) => ({
-                id: encodeNodeId('ModelVersion', Number(v.Id)), databaseId: v.Id, civitaiId: v.CivitaiId, name: v.Name, description: v.Description,
-                baseModel: readEnum(BaseModel, v.BaseModel as string), baseModelRaw: v.BaseModelRaw, createdAt: iso(v.CreatedAt),
-                updatedAt: iso(v.UpdatedAt), publishedAt: iso(v.PublishedAt), downloadUrl: v.DownloadUrl, earlyAccessDays: v.EarlyAccessDays,
-                downloadCount: v.DownloadCount, ratingCount: v.RatingCount, rating: v.Rating, thumbsUpCount: v.ThumbsUpCount,
+                id: encodeNodeId('ModelVersion', Number(v.Id)),
+                databaseId: v.Id,
+                civitaiId: v.CivitaiId,
+                name: v.Name,
+                description: v.Description,
+                baseModel: readEnum(BaseModel, v.BaseModel as string),
+                baseModelRaw: v.BaseModelRaw,
+                createdAt: iso(v.CreatedAt),
+                updatedAt: iso(v.UpdatedAt),
+                publishedAt: iso(v.PublishedAt),
+                downloadUrl: v.DownloadUrl,
+                earlyAccessDays: v.EarlyAccessDays,
+                downloadCount: v.DownloadCount,
+                ratingCount: v.RatingCount,
+                rating: v.Rating,
+                thumbsUpCount: v.ThumbsUpCount,
                 thumbsDownCount: v.ThumbsDownCount,
                 triggerWords: (words.get(Number(v.Id)) ?? []).map((w) => ({ word: w.word, order: w.order })),
                 files: (files.get(Number(v.Id)) ?? []).map((f) => ({
-                  id: encodeNodeId('ModelFile', Number(f.Id)), databaseId: f.Id, civitaiId: f.CivitaiId, fileName: f.FileName, sizeKB: f.SizeKB,
-                  fileType: f.FileType, isPrimary: bool(f.IsPrimary), format: readEnum(FileFormat, f.Format as string),
-                  precision: readEnum(FilePrecision, f.Precision as string), sizeType: readEnum(FileSizeType, f.SizeType as string),
-                  pickleScanResult: readEnum(ScanResult, f.PickleScanResult as string), virusScanResult: readEnum(ScanResult, f.VirusScanResult as string),
-                  scannedAt: iso(f.ScannedAt), localPath: f.LocalPath, isLocalFileValid: bool(f.IsLocalFileValid),
+                  id: encodeNodeId('ModelFile', Number(f.Id)),
+                  databaseId: f.Id,
+                  civitaiId: f.CivitaiId,
+                  fileName: f.FileName,
+                  sizeKB: f.SizeKB,
+                  fileType: f.FileType,
+                  isPrimary: bool(f.IsPrimary),
+                  format: readEnum(FileFormat, f.Format as string),
+                  precision: readEnum(FilePrecision, f.Precision as string),
+                  sizeType: readEnum(FileSizeType, f.SizeType as string),
+                  pickleScanResult: readEnum(ScanResult, f.PickleScanResult as string),
+                  virusScanResult: readEnum(ScanResult, f.VirusScanResult as string),
+                  scannedAt: iso(f.ScannedAt),
+                  localPath: f.LocalPath,
+                  isLocalFileValid: bool(f.IsLocalFileValid),
                   hashes: {
-                    autoV1: upper(f.HashAutoV1), autoV2: upper(f.HashAutoV2), autoV3: upper(f.HashAutoV3), sha256: upper(f.HashSHA256),
-                    crc32: upper(f.HashCRC32), blake3: upper(f.HashBLAKE3),
+                    autoV1: upper(f.HashAutoV1),
+                    autoV2: upper(f.HashAutoV2),
+                    autoV3: upper(f.HashAutoV3),
+                    sha256: upper(f.HashSHA256),
+                    crc32: upper(f.HashCRC32),
+                    blake3: upper(f.HashBLAKE3),
                   },
                 })),
                 images: {
                   nodes: (images.get(Number(v.Id)) ?? []).slice(0, 10).map((i) => ({
-                    id: encodeNodeId('ModelImage', Number(i.id)), databaseId: i.id, url: i.url, isNsfw: bool(i.isNsfw),
-                    nsfwLevel: readEnum(NsfwLevel, i.nsfwLevel as string), width: i.width, height: i.height, blurHash: i.blurHash,
-                    sortOrder: i.sortOrder, createdAt: iso(i.createdAt), prompt: i.prompt, negativePrompt: i.negativePrompt, seed: i.seed,
-                    steps: i.steps, sampler: i.sampler, cfgScale: i.cfgScale, generationModel: i.generationModel,
-                    denoisingStrength: i.denoisingStrength, likeCount: i.likeCount, heartCount: i.heartCount, commentCount: i.commentCount,
-                    thumbnail: i.thumbBytes === null ? null : {
-                      url: `${origin}/thumbnails/${i.id}`, width: i.thumbWidth, height: i.thumbHeight, byteSize: i.thumbBytes,
-                    },
+                    id: encodeNodeId('ModelImage', Number(i.id)),
+                    databaseId: i.id,
+                    url: i.url,
+                    isNsfw: bool(i.isNsfw),
+                    nsfwLevel: readEnum(NsfwLevel, i.nsfwLevel as string),
+                    width: i.width,
+                    height: i.height,
+                    blurHash: i.blurHash,
+                    sortOrder: i.sortOrder,
+                    createdAt: iso(i.createdAt),
+                    prompt: i.prompt,
+                    negativePrompt: i.negativePrompt,
+                    seed: i.seed,
+                    steps: i.steps,
+                    sampler: i.sampler,
+                    cfgScale: i.cfgScale,
+                    generationModel: i.generationModel,
+                    denoisingStrength: i.denoisingStrength,
+                    likeCount: i.likeCount,
+                    heartCount: i.heartCount,
+                    commentCount: i.commentCount,
+                    thumbnail:
+                      i.thumbBytes === null
+                        ? null
+                        : {
+                            url: `${origin}/thumbnails/${i.id}`,
+                            width: i.thumbWidth,
+                            height: i.thumbHeight,
+                            byteSize: i.thumbBytes,
+                          },
                   })),
                 },
               })),
@@ -232,11 +372,14 @@ export function createBaseline(databasePath: string): Baseline {
 
     hashes(hashes) {
       const wanted = hashes.map((h) => h.trim().toUpperCase());
-      const rows = all(`SELECT upper(f."HashSHA256") AS matchKey, f."Id" AS id, f."FileName" AS fileName, f."SizeKB" AS sizeKB,
+      const rows = all(
+        `SELECT upper(f."HashSHA256") AS matchKey, f."Id" AS id, f."FileName" AS fileName, f."SizeKB" AS sizeKB,
           v."Id" AS versionId, v."Name" AS versionName, m."Id" AS modelId, m."Name" AS modelName
         FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId" JOIN "Models" m ON m."Id" = v."ModelId"
         WHERE upper(f."HashSHA256") IN ${IDS}
-        ORDER BY (f."LocalPath" IS NOT NULL AND f."IsLocalFileValid" <> 0) DESC, f."Id"`, JSON.stringify([...new Set(wanted)]));
+        ORDER BY (f."LocalPath" IS NOT NULL AND f."IsLocalFileValid" <> 0) DESC, f."Id"`,
+        JSON.stringify([...new Set(wanted)]),
+      );
       const best = new Map<string, Row>();
       for (const row of rows) if (!best.has(row.matchKey as string)) best.set(row.matchKey as string, row);
       return {
@@ -245,10 +388,18 @@ export function createBaseline(databasePath: string): Baseline {
             const f = best.get(wanted[index]!);
             return {
               hash,
-              file: f ? {
-                id: encodeNodeId('ModelFile', Number(f.id)), fileName: f.fileName, sizeKB: f.sizeKB,
-                version: { id: encodeNodeId('ModelVersion', Number(f.versionId)), name: f.versionName, model: { id: encodeNodeId('Model', Number(f.modelId)), name: f.modelName } },
-              } : null,
+              file: f
+                ? {
+                    id: encodeNodeId('ModelFile', Number(f.id)),
+                    fileName: f.fileName,
+                    sizeKB: f.sizeKB,
+                    version: {
+                      id: encodeNodeId('ModelVersion', Number(f.versionId)),
+                      name: f.versionName,
+                      model: { id: encodeNodeId('Model', Number(f.modelId)), name: f.modelName },
+                    },
+                  }
+                : null,
             };
           }),
         },
@@ -256,8 +407,12 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     search(query, first) {
-      const rows = all(`SELECT m."Id" AS id, m."Name" AS name, m."Type" AS type, s.rank AS rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
-        WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`, toMatchExpression(query), first + 1);
+      const rows = all(
+        `SELECT m."Id" AS id, m."Name" AS name, m."Type" AS type, s.rank AS rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
+        WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`,
+        toMatchExpression(query),
+        first + 1,
+      );
       return {
         data: {
           search: {
@@ -265,7 +420,11 @@ export function createBaseline(databasePath: string): Baseline {
             edges: rows.slice(0, first).map((r) => ({
               cursor: cursor('search:RANK', r.rank, r.id),
               score: -Number(r.rank),
-              node: { id: encodeNodeId('Model', Number(r.id)), name: r.name, type: readEnum(ModelType, r.type as string) },
+              node: {
+                id: encodeNodeId('Model', Number(r.id)),
+                name: r.name,
+                type: readEnum(ModelType, r.type as string),
+              },
             })),
           },
         },
@@ -273,8 +432,13 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     thumbnail(id) {
-      const row = all(`SELECT "ThumbnailData" AS bytes, "ThumbnailMimeType" AS mimeType FROM "ModelImages" WHERE "Id" = ?`, id)[0];
-      return row?.bytes ? { bytes: row.bytes as Buffer, mimeType: (row.mimeType as string | null) ?? 'application/octet-stream' } : null;
+      const row = all(
+        `SELECT "ThumbnailData" AS bytes, "ThumbnailMimeType" AS mimeType FROM "ModelImages" WHERE "Id" = ?`,
+        id,
+      )[0];
+      return row?.bytes
+        ? { bytes: row.bytes as Buffer, mimeType: (row.mimeType as string | null) ?? 'application/octet-stream' }
+        : null;
     },
 
     statements: () => executed,

@@ -18,7 +18,12 @@ const SHAPE = { versionsPerModel: 5, filesPerVersion: 2, imagesPerVersion: 5, th
 
 /** The issue's storage-table sizes: S and L differ only in how many models (and so creators and tags) there are. */
 export function catalogSize(models: number): CatalogSize {
-  return { models, ...SHAPE, creators: Math.max(10, Math.round(models / 10)), tags: Math.max(30, Math.round(models / 50)) };
+  return {
+    models,
+    ...SHAPE,
+    creators: Math.max(10, Math.round(models / 10)),
+    tags: Math.max(30, Math.round(models / 50)),
+  };
 }
 
 export interface BenchCatalog {
@@ -40,13 +45,20 @@ function cacheKey(size: CatalogSize): string {
   const hash = createHash('sha256').update(JSON.stringify(size));
   for (const file of GENERATOR_FILES) hash.update(file).update(readFileSync(path.join(PROJECT_ROOT, file)));
   const migrations = path.join(PROJECT_ROOT, 'prisma', 'migrations');
-  for (const entry of readdirSync(migrations, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort()) {
+  for (const entry of readdirSync(migrations, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort()) {
     hash.update(path.relative(migrations, entry)).update(readFileSync(entry));
   }
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function ensureCatalog(label: string, size: CatalogSize, log: (line: string) => void): Promise<BenchCatalog> {
+export async function ensureCatalog(
+  label: string,
+  size: CatalogSize,
+  log: (line: string) => void,
+): Promise<BenchCatalog> {
   const dataDir = path.join(CACHE_DIR, `${label}-${size.models}-${cacheKey(size)}`);
   const databasePath = databasePathIn(dataDir);
   const summaryPath = path.join(dataDir, 'seed-summary.json');
@@ -80,6 +92,7 @@ export function pruneCatalogCache(keep: readonly BenchCatalog[]): void {
   if (!existsSync(CACHE_DIR)) return;
   const kept = new Set(keep.map((c) => path.basename(c.dataDir)));
   for (const entry of readdirSync(CACHE_DIR)) {
-    if (/^[A-Z]+-\d+-[0-9a-f]{16}(\.building)?$/.test(entry) && !kept.has(entry)) rmSync(path.join(CACHE_DIR, entry), { recursive: true, force: true });
+    if (/^[A-Z]+-\d+-[0-9a-f]{16}(\.building)?$/.test(entry) && !kept.has(entry))
+      rmSync(path.join(CACHE_DIR, entry), { recursive: true, force: true });
   }
 }

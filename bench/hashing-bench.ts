@@ -27,7 +27,9 @@ async function benchFile(mib: number): Promise<string> {
   for (let chunk = 0; chunk < mib; chunk++) {
     const bytes = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < bytes.length; i += 4) {
-      state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
       bytes.writeInt32LE(state | 0, i);
     }
     if (!out.write(bytes)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
@@ -43,7 +45,11 @@ function sha256sum(file: string): { seconds: number; hash: string } | null {
   return { seconds: (performance.now() - started) / 1000, hash: run.stdout.split(/\s+/)[0]!.toUpperCase() };
 }
 
-export async function runHashingBench(mib: number, rounds: number, log: (line: string) => void): Promise<HashingBenchResult> {
+export async function runHashingBench(
+  mib: number,
+  rounds: number,
+  log: (line: string) => void,
+): Promise<HashingBenchResult> {
   const file = await benchFile(mib);
   readFileSync(file); // into the page cache: both sides then measure hashing, not the disk
   const hasher = new FileHasher();
@@ -57,7 +63,8 @@ export async function runHashingBench(mib: number, rounds: number, log: (line: s
       const reference = sha256sum(file);
       if (reference) {
         native.push(reference.seconds);
-        if (reference.hash !== hashes.sha256.toUpperCase()) throw new Error(`SHA256 differs from sha256sum: ${hashes.sha256} vs ${reference.hash}`);
+        if (reference.hash !== hashes.sha256.toUpperCase())
+          throw new Error(`SHA256 differs from sha256sum: ${hashes.sha256} vs ${reference.hash}`);
       }
     }
   } finally {
@@ -66,7 +73,14 @@ export async function runHashingBench(mib: number, rounds: number, log: (line: s
   const best = (list: number[]) => Math.min(...list);
   const oursMiBPerSecond = mib / best(ours);
   const sha256sumMiBPerSecond = native.length ? mib / best(native) : null;
-  const result = { fileMiB: mib, oursMiBPerSecond, sha256sumMiBPerSecond, ratio: sha256sumMiBPerSecond ? oursMiBPerSecond / sha256sumMiBPerSecond : null };
-  log(`  hashing    ours ${oursMiBPerSecond.toFixed(0)} MiB/s (6 hashes) | sha256sum ${sha256sumMiBPerSecond?.toFixed(0) ?? 'n/a'} MiB/s | ratio ${result.ratio?.toFixed(2) ?? 'n/a'}`);
+  const result = {
+    fileMiB: mib,
+    oursMiBPerSecond,
+    sha256sumMiBPerSecond,
+    ratio: sha256sumMiBPerSecond ? oursMiBPerSecond / sha256sumMiBPerSecond : null,
+  };
+  log(
+    `  hashing    ours ${oursMiBPerSecond.toFixed(0)} MiB/s (6 hashes) | sha256sum ${sha256sumMiBPerSecond?.toFixed(0) ?? 'n/a'} MiB/s | ratio ${result.ratio?.toFixed(2) ?? 'n/a'}`,
+  );
   return result;
 }

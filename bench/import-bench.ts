@@ -26,7 +26,16 @@ const PAGE_SIZE = 100;
 function counts(databasePath: string): Record<string, number> {
   const db = new Database(databasePath, { readonly: true });
   try {
-    const tables = ['Models', 'ModelVersions', 'ModelFiles', 'ModelImages', 'TriggerWords', 'ModelTags', 'Creators', 'Tags'];
+    const tables = [
+      'Models',
+      'ModelVersions',
+      'ModelFiles',
+      'ModelImages',
+      'TriggerWords',
+      'ModelTags',
+      'Creators',
+      'Tags',
+    ];
     return Object.fromEntries(tables.map((t) => [t, Number(db.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())]));
   } finally {
     db.close();
@@ -42,18 +51,22 @@ function createPlainWriter(db: Database.Database) {
   const insertCreator = db.prepare(`INSERT INTO "Creators" ("Username", "AvatarUrl", "CreatedAt") VALUES (?, ?, ?)`);
   const tagId = db.prepare(`SELECT "Id" FROM "Tags" WHERE "NormalizedName" = ?`).pluck();
   const insertTag = db.prepare(`INSERT INTO "Tags" ("Name", "NormalizedName") VALUES (?, ?)`);
-  const insertModel = db.prepare(`INSERT INTO "Models" ("CivitaiId", "Name", "Description", "Type", "IsNsfw", "IsPoi", "Mode", "Source", "CreatedAt",
+  const insertModel =
+    db.prepare(`INSERT INTO "Models" ("CivitaiId", "Name", "Description", "Type", "IsNsfw", "IsPoi", "Mode", "Source", "CreatedAt",
     "UpdatedAt", "LastSyncedAt", "AllowNoCredit", "AllowCommercialUse", "AllowDerivatives", "AllowDifferentLicense", "CreatorId")
     VALUES (?, ?, ?, ?, ?, ?, ?, 'CivitaiApi', ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertModelTag = db.prepare(`INSERT INTO "ModelTags" ("ModelId", "TagId") VALUES (?, ?)`);
-  const insertVersion = db.prepare(`INSERT INTO "ModelVersions" ("CivitaiId", "ModelId", "Name", "Description", "BaseModel", "BaseModelRaw",
+  const insertVersion =
+    db.prepare(`INSERT INTO "ModelVersions" ("CivitaiId", "ModelId", "Name", "Description", "BaseModel", "BaseModelRaw",
     "CreatedAt", "UpdatedAt", "PublishedAt", "DownloadUrl", "EarlyAccessDays", "DownloadCount", "RatingCount", "Rating", "ThumbsUpCount",
     "ThumbsDownCount") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertWord = db.prepare(`INSERT INTO "TriggerWords" ("ModelVersionId", "Word", "Order") VALUES (?, ?, ?)`);
-  const insertFile = db.prepare(`INSERT INTO "ModelFiles" ("CivitaiId", "ModelVersionId", "FileName", "SizeKB", "FileType", "IsPrimary", "Format",
+  const insertFile =
+    db.prepare(`INSERT INTO "ModelFiles" ("CivitaiId", "ModelVersionId", "FileName", "SizeKB", "FileType", "IsPrimary", "Format",
     "Precision", "SizeType", "DownloadUrl", "PickleScanResult", "PickleScanMessage", "VirusScanResult", "ScannedAt", "HashAutoV1", "HashAutoV2",
     "HashSHA256", "HashCRC32", "HashBLAKE3", "HashAutoV3", "IsLocalFileValid") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`);
-  const insertImage = db.prepare(`INSERT INTO "ModelImages" ("CivitaiId", "ModelVersionId", "Url", "IsNsfw", "NsfwLevel", "Width", "Height",
+  const insertImage =
+    db.prepare(`INSERT INTO "ModelImages" ("CivitaiId", "ModelVersionId", "Url", "IsNsfw", "NsfwLevel", "Width", "Height",
     "BlurHash", "SortOrder", "CreatedAt", "PostId", "Username", "IsLocalCacheValid", "Prompt", "NegativePrompt", "Seed", "Steps", "Sampler",
     "CfgScale", "GenerationModel", "DenoisingStrength", "LikeCount", "HeartCount", "CommentCount")
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -62,31 +75,107 @@ function createPlainWriter(db: Database.Database) {
   return db.transaction((model: MappedModel) => {
     let creator: number | null = null;
     if (model.creator) {
-      creator = (creatorId.get(model.creator.username) as number | undefined)
-        ?? Number(insertCreator.run(model.creator.username, model.creator.avatarUrl, now).lastInsertRowid);
+      creator =
+        (creatorId.get(model.creator.username) as number | undefined) ??
+        Number(insertCreator.run(model.creator.username, model.creator.avatarUrl, now).lastInsertRowid);
     }
-    const modelId = Number(insertModel.run(model.civitaiId, model.name ?? '', model.description ?? null, model.type ?? 'Other', flag(model.isNsfw),
-      flag(model.isPoi), model.mode ?? 'Available', now, now, now, flag(model.allowNoCredit), model.allowCommercialUse ?? 'None',
-      flag(model.allowDerivatives), flag(model.allowDifferentLicense), creator).lastInsertRowid);
+    const modelId = Number(
+      insertModel.run(
+        model.civitaiId,
+        model.name ?? '',
+        model.description ?? null,
+        model.type ?? 'Other',
+        flag(model.isNsfw),
+        flag(model.isPoi),
+        model.mode ?? 'Available',
+        now,
+        now,
+        now,
+        flag(model.allowNoCredit),
+        model.allowCommercialUse ?? 'None',
+        flag(model.allowDerivatives),
+        flag(model.allowDifferentLicense),
+        creator,
+      ).lastInsertRowid,
+    );
     for (const name of new Set(model.tags ?? [])) {
       const normalized = name.trim().toLowerCase();
-      const tag = (tagId.get(normalized) as number | undefined) ?? Number(insertTag.run(name, normalized).lastInsertRowid);
+      const tag =
+        (tagId.get(normalized) as number | undefined) ?? Number(insertTag.run(name, normalized).lastInsertRowid);
       insertModelTag.run(modelId, tag);
     }
     for (const version of model.versions) {
-      const versionId = Number(insertVersion.run(version.civitaiId, modelId, version.name, version.description, version.baseModel, version.baseModelRaw,
-        iso(version.createdAt) ?? now, iso(version.updatedAt), iso(version.publishedAt), version.downloadUrl, version.earlyAccessDays,
-        version.downloadCount, version.ratingCount, version.rating, version.thumbsUpCount, version.thumbsDownCount).lastInsertRowid);
-      version.trainedWords.forEach((word, order) => insertWord.run(versionId, word, order));
+      const versionId = Number(
+        insertVersion.run(
+          version.civitaiId,
+          modelId,
+          version.name,
+          version.description,
+          version.baseModel,
+          version.baseModelRaw,
+          iso(version.createdAt) ?? now,
+          iso(version.updatedAt),
+          iso(version.publishedAt),
+          version.downloadUrl,
+          version.earlyAccessDays,
+          version.downloadCount,
+          version.ratingCount,
+          version.rating,
+          version.thumbsUpCount,
+          version.thumbsDownCount,
+        ).lastInsertRowid,
+      );
+      for (const [order, word] of version.trainedWords.entries()) insertWord.run(versionId, word, order);
       for (const file of version.files) {
-        insertFile.run(file.civitaiId, versionId, file.fileName, file.sizeKB, file.fileType, flag(file.isPrimary), file.format, file.precision,
-          file.sizeType, file.downloadUrl, file.pickleScanResult, file.pickleScanMessage, file.virusScanResult, iso(file.scannedAt),
-          file.hashes.autoV1, file.hashes.autoV2, file.hashes.sha256, file.hashes.crc32, file.hashes.blake3, file.hashes.autoV3);
+        insertFile.run(
+          file.civitaiId,
+          versionId,
+          file.fileName,
+          file.sizeKB,
+          file.fileType,
+          flag(file.isPrimary),
+          file.format,
+          file.precision,
+          file.sizeType,
+          file.downloadUrl,
+          file.pickleScanResult,
+          file.pickleScanMessage,
+          file.virusScanResult,
+          iso(file.scannedAt),
+          file.hashes.autoV1,
+          file.hashes.autoV2,
+          file.hashes.sha256,
+          file.hashes.crc32,
+          file.hashes.blake3,
+          file.hashes.autoV3,
+        );
       }
       for (const image of version.images) {
-        insertImage.run(image.civitaiId, versionId, image.url, flag(image.isNsfw), image.nsfwLevel, image.width, image.height, image.blurHash,
-          image.sortOrder, iso(image.createdAt), image.postId, image.username, image.prompt, image.negativePrompt, image.seed, image.steps,
-          image.sampler, image.cfgScale, image.generationModel, image.denoisingStrength, image.likeCount, image.heartCount, image.commentCount);
+        insertImage.run(
+          image.civitaiId,
+          versionId,
+          image.url,
+          flag(image.isNsfw),
+          image.nsfwLevel,
+          image.width,
+          image.height,
+          image.blurHash,
+          image.sortOrder,
+          iso(image.createdAt),
+          image.postId,
+          image.username,
+          image.prompt,
+          image.negativePrompt,
+          image.seed,
+          image.steps,
+          image.sampler,
+          image.cfgScale,
+          image.generationModel,
+          image.denoisingStrength,
+          image.likeCount,
+          image.heartCount,
+          image.commentCount,
+        );
       }
     }
   });
@@ -102,7 +191,9 @@ export async function runImportBench(models: number, log: (line: string) => void
   const baselinePath = path.join(dir, 'baseline.db');
   copyFileSync(template, oursPath);
   copyFileSync(template, baselinePath);
-  const pages = Array.from({ length: Math.ceil(models / PAGE_SIZE) }, (_, p) => civitaiModelsPage(p * PAGE_SIZE, Math.min(PAGE_SIZE, models - p * PAGE_SIZE)));
+  const pages = Array.from({ length: Math.ceil(models / PAGE_SIZE) }, (_, p) =>
+    civitaiModelsPage(p * PAGE_SIZE, Math.min(PAGE_SIZE, models - p * PAGE_SIZE)),
+  );
 
   try {
     // Ours: the product's import, page by page as the CLI feeds it.
@@ -133,10 +224,19 @@ export async function runImportBench(models: number, log: (line: string) => void
     const oursCounts = counts(oursPath);
     const baselineCounts = counts(baselinePath);
     if (imported !== models || JSON.stringify(oursCounts) !== JSON.stringify(baselineCounts)) {
-      throw new Error(`import wrote different rows: ours ${JSON.stringify(oursCounts)} (${imported} created), baseline ${JSON.stringify(baselineCounts)}`);
+      throw new Error(
+        `import wrote different rows: ours ${JSON.stringify(oursCounts)} (${imported} created), baseline ${JSON.stringify(baselineCounts)}`,
+      );
     }
-    const result = { models, oursModelsPerSecond: models / oursSeconds, baselineModelsPerSecond: models / baselineSeconds, ratio: baselineSeconds / oursSeconds };
-    log(`  import     ours ${result.oursModelsPerSecond.toFixed(0)} models/s | baseline ${result.baselineModelsPerSecond.toFixed(0)} models/s | ratio ${result.ratio.toFixed(2)}`);
+    const result = {
+      models,
+      oursModelsPerSecond: models / oursSeconds,
+      baselineModelsPerSecond: models / baselineSeconds,
+      ratio: baselineSeconds / oursSeconds,
+    };
+    log(
+      `  import     ours ${result.oursModelsPerSecond.toFixed(0)} models/s | baseline ${result.baselineModelsPerSecond.toFixed(0)} models/s | ratio ${result.ratio.toFixed(2)}`,
+    );
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -15,9 +15,16 @@ export interface ServerProcess {
 }
 
 /** Starts `node <args>` (or `command <args>`) and resolves once it prints `listening on <url>`. */
-export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, command = process.execPath): Promise<ServerProcess> {
+export function startServerProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  command = process.execPath,
+): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(command, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     const timer = setTimeout(() => fail(new Error(`server did not start within 60 s:\n${output}`)), 60_000);
     const fail = (error: Error) => {
@@ -35,16 +42,19 @@ export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, 
       resolve({
         url: new URL(match[1]!).origin,
         pid: child.pid!,
-        stop: () => new Promise<void>((done) => {
-          if (child.exitCode !== null) return done();
-          child.once('exit', () => done());
-          child.kill('SIGTERM');
-          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-        }),
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+          }),
       });
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.once('exit', (code) => fail(new Error(`server exited with ${code} before listening:\n${output}`)));
   });
 }
@@ -81,20 +91,32 @@ export interface LoadOptions {
 }
 
 /** Drives `url` with requests built by `request(i)` (i counts up across connections). */
-export async function runLoad(url: string, request: (i: number) => HttpRequest, options: LoadOptions): Promise<LoadResult> {
+export async function runLoad(
+  url: string,
+  request: (i: number) => HttpRequest,
+  options: LoadOptions,
+): Promise<LoadResult> {
   let counter = 0;
   const first = request(0);
   const result = await autocannon({
     url,
     connections: options.connections,
     duration: options.durationSeconds,
-    requests: [{
-      method: first.method,
-      setupRequest: (req) => {
-        const next = request(counter++);
-        return { ...req, method: next.method, path: next.path, body: next.body ?? '', headers: { ...req.headers, ...next.headers } } as typeof req;
+    requests: [
+      {
+        method: first.method,
+        setupRequest: (req) => {
+          const next = request(counter++);
+          return {
+            ...req,
+            method: next.method,
+            path: next.path,
+            body: next.body ?? '',
+            headers: { ...req.headers, ...next.headers },
+          } as typeof req;
+        },
       },
-    }],
+    ],
   });
   return {
     requests: result.requests.total,
@@ -106,8 +128,15 @@ export async function runLoad(url: string, request: (i: number) => HttpRequest, 
 }
 
 /** Fetches one request; the body as text (JSON) or bytes. */
-export async function fetchOnce(url: string, request: HttpRequest): Promise<{ status: number; text: string; bytes: Buffer }> {
-  const response = await fetch(`${url}${request.path}`, { method: request.method, body: request.body, headers: request.headers });
+export async function fetchOnce(
+  url: string,
+  request: HttpRequest,
+): Promise<{ status: number; text: string; bytes: Buffer }> {
+  const response = await fetch(`${url}${request.path}`, {
+    method: request.method,
+    body: request.body,
+    headers: request.headers,
+  });
   const bytes = Buffer.from(await response.arrayBuffer());
   return { status: response.status, text: bytes.toString('utf8'), bytes };
 }
@@ -130,7 +159,12 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Milliseconds of requests sent one at a time for `seconds` (at least 5), inputs rotating from `first`. */
-export async function sampleLatencies(url: string, request: (i: number) => HttpRequest, seconds: number, first = 0): Promise<number[]> {
+export async function sampleLatencies(
+  url: string,
+  request: (i: number) => HttpRequest,
+  seconds: number,
+  first = 0,
+): Promise<number[]> {
   const times: number[] = [];
   const until = performance.now() + seconds * 1000;
   for (let i = first; performance.now() < until || times.length < 5; i++) {
@@ -148,6 +182,10 @@ export function latencyOf(times: readonly number[]): LatencyResult {
 }
 
 /** One request at a time for `seconds`: latency without queueing (what one script or UI click waits). */
-export async function probeLatency(url: string, request: (i: number) => HttpRequest, seconds: number): Promise<LatencyResult> {
+export async function probeLatency(
+  url: string,
+  request: (i: number) => HttpRequest,
+  seconds: number,
+): Promise<LatencyResult> {
   return latencyOf(await sampleLatencies(url, request, seconds));
 }

@@ -8,7 +8,18 @@ import { isDeepStrictEqual } from 'node:util';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import type { BenchCatalog } from './catalog.ts';
 import {
-  fetchOnce, latencyOf, median, peakRssMiB, probeLatency, resetPeakRss, runLoad, sampleLatencies, startServerProcess, type LatencyResult, type LoadResult, type ServerProcess,
+  fetchOnce,
+  latencyOf,
+  median,
+  peakRssMiB,
+  probeLatency,
+  resetPeakRss,
+  runLoad,
+  sampleLatencies,
+  startServerProcess,
+  type LatencyResult,
+  type LoadResult,
+  type ServerProcess,
 } from './load.ts';
 import { LIST_QUERY, readScenarioInputs, scenarios, type Scenario, type ScenarioInputs } from './scenarios.ts';
 
@@ -47,14 +58,18 @@ export interface QueryBenchOptions {
 
 /** Our server exactly as `npm start` runs it (same node flags), on the catalog's data directory and a free port. */
 export function startOurServer(catalog: BenchCatalog): Promise<ServerProcess> {
-  const scripts = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts;
   const [command, ...args] = scripts.start!.split(/\s+/);
   if (command !== 'node') throw new Error(`npm start runs "${command}", expected node`);
   return startServerProcess([...args, '--data-dir', catalog.dataDir, '--port', '0'], { NODE_ENV: 'production' });
 }
 
 export function startBaselineServer(catalog: BenchCatalog): Promise<ServerProcess> {
-  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', catalog.databasePath], { NODE_ENV: 'production' });
+  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', catalog.databasePath], {
+    NODE_ENV: 'production',
+  });
 }
 
 /** `after` cursors of the first `pages` list pages, read from our own API (null = the first page). */
@@ -62,10 +77,13 @@ async function listCursors(url: string, pages: number): Promise<(string | null)[
   const cursors: (string | null)[] = [null];
   while (cursors.length < pages) {
     const response = await fetch(`${url}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: LIST_QUERY, variables: { first: 20, after: cursors.at(-1) } }),
     });
-    const body = await response.json() as { data: { models: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } } };
+    const body = (await response.json()) as {
+      data: { models: { pageInfo: { endCursor: string | null; hasNextPage: boolean } } };
+    };
     const { endCursor, hasNextPage } = body.data.models.pageInfo;
     if (!hasNextPage || !endCursor) break;
     cursors.push(endCursor);
@@ -76,17 +94,29 @@ async function listCursors(url: string, pages: number): Promise<(string | null)[
 const withoutOrigin = (text: string, url: string) => text.replaceAll(url, 'http://host');
 
 /** Both sides must give the same answer before their speed is compared. */
-export async function verifySameAnswers(scenario: Scenario, ours: ServerProcess, baseline: ServerProcess, samples = 3): Promise<void> {
+export async function verifySameAnswers(
+  scenario: Scenario,
+  ours: ServerProcess,
+  baseline: ServerProcess,
+  samples = 3,
+): Promise<void> {
   for (let i = 0; i < samples; i++) {
-    const [a, b] = await Promise.all([fetchOnce(ours.url, scenario.ours(i)), fetchOnce(baseline.url, scenario.baseline(i))]);
-    if (a.status !== 200 || b.status !== 200) throw new Error(`${scenario.name}: HTTP ${a.status} (ours) / ${b.status} (baseline): ${a.text.slice(0, 300)}`);
+    const [a, b] = await Promise.all([
+      fetchOnce(ours.url, scenario.ours(i)),
+      fetchOnce(baseline.url, scenario.baseline(i)),
+    ]);
+    if (a.status !== 200 || b.status !== 200)
+      throw new Error(`${scenario.name}: HTTP ${a.status} (ours) / ${b.status} (baseline): ${a.text.slice(0, 300)}`);
     const same = scenario.json
       ? isDeepStrictEqual(JSON.parse(withoutOrigin(a.text, ours.url)), JSON.parse(withoutOrigin(b.text, baseline.url)))
       : a.bytes.equals(b.bytes);
     if (!same) {
-      throw new Error(`${scenario.name}: our answer differs from the baseline's for input ${i}:\nours:     ${a.text.slice(0, 600)}\nbaseline: ${b.text.slice(0, 600)}`);
+      throw new Error(
+        `${scenario.name}: our answer differs from the baseline's for input ${i}:\nours:     ${a.text.slice(0, 600)}\nbaseline: ${b.text.slice(0, 600)}`,
+      );
     }
-    if (scenario.json && JSON.parse(a.text).errors) throw new Error(`${scenario.name}: GraphQL errors: ${a.text.slice(0, 600)}`);
+    if (scenario.json && JSON.parse(a.text).errors)
+      throw new Error(`${scenario.name}: GraphQL errors: ${a.text.slice(0, 600)}`);
   }
 }
 
@@ -135,7 +165,10 @@ async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
  * sides and sizes (S ours, S baseline, L ours, L baseline, S ours …): a machine that drifts during the run moves
  * every column alike instead of whichever size happened to run first.
  */
-export async function runQueryBench(catalogs: BenchCatalog[], options: QueryBenchOptions): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
+export async function runQueryBench(
+  catalogs: BenchCatalog[],
+  options: QueryBenchOptions,
+): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
   process.chdir(PROJECT_ROOT);
   const started = await Promise.allSettled(catalogs.map(serve));
   const served = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -172,15 +205,25 @@ export async function runQueryBench(catalogs: BenchCatalog[], options: QueryBenc
         };
         const ours = combine(rounds[k]!.ours, oursPeak);
         const baseline = combine(rounds[k]!.baseline, baselinePeak);
-        const pairRatios = rounds[k]!.ours.map((round, r) => round.requestsPerSecond / rounds[k]!.baseline[r]!.requestsPerSecond);
+        const pairRatios = rounds[k]!.ours.map(
+          (round, r) => round.requestsPerSecond / rounds[k]!.baseline[r]!.requestsPerSecond,
+        );
         const result: ScenarioResult = {
-          name: scenario.name, title: scenario.title, ours, baseline, single,
-          ratio: median(pairRatios), ratioRange: [Math.min(...pairRatios), Math.max(...pairRatios)],
+          name: scenario.name,
+          title: scenario.title,
+          ours,
+          baseline,
+          single,
+          ratio: median(pairRatios),
+          ratioRange: [Math.min(...pairRatios), Math.max(...pairRatios)],
         };
-        options.log(`  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${ours.p50Ms.toFixed(1)} ms` +
-          ` | baseline ${baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)} (${result.ratioRange.map((r) => r.toFixed(2)).join('–')})` +
-          ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} ms`);
-        if (ours.errors || baseline.errors) throw new Error(`${scenario.name}: ${ours.errors} errors (ours), ${baseline.errors} (baseline)`);
+        options.log(
+          `  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${ours.p50Ms.toFixed(1)} ms` +
+            ` | baseline ${baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)} (${result.ratioRange.map((r) => r.toFixed(2)).join('–')})` +
+            ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} ms`,
+        );
+        if (ours.errors || baseline.errors)
+          throw new Error(`${scenario.name}: ${ours.errors} errors (ours), ${baseline.errors} (baseline)`);
         sizes[k]!.results.push(result);
       }
       if (served.length === 2) scaling.push(await probeScaling(served[0]!, served[1]!, index, options));
@@ -204,18 +247,34 @@ export interface ScalingResult {
  * L-vs-S latency of one scenario on our two running servers, probed one request at a time in alternation
  * (S, L, S, L …), so a machine that slows down or speeds up affects both sizes alike.
  */
-async function probeScaling(small: ServedCatalog, large: ServedCatalog, index: number,
-  options: { probeSeconds: number; scalingRounds: number; log: (line: string) => void }): Promise<ScalingResult> {
+async function probeScaling(
+  small: ServedCatalog,
+  large: ServedCatalog,
+  index: number,
+  options: { probeSeconds: number; scalingRounds: number; log: (line: string) => void },
+): Promise<ScalingResult> {
   const smallScenario = small.scenarios[index]!;
   const largeScenario = large.scenarios[index]!;
   const smallTimes: number[] = [];
   const largeTimes: number[] = [];
   for (let round = 0; round < options.scalingRounds; round++) {
-    smallTimes.push(...await sampleLatencies(small.ours.url, smallScenario.ours, options.probeSeconds, smallTimes.length));
-    largeTimes.push(...await sampleLatencies(large.ours.url, largeScenario.ours, options.probeSeconds, largeTimes.length));
+    smallTimes.push(
+      ...(await sampleLatencies(small.ours.url, smallScenario.ours, options.probeSeconds, smallTimes.length)),
+    );
+    largeTimes.push(
+      ...(await sampleLatencies(large.ours.url, largeScenario.ours, options.probeSeconds, largeTimes.length)),
+    );
   }
-  const result = { name: smallScenario.name, title: smallScenario.title, small: latencyOf(smallTimes), large: latencyOf(largeTimes), ratio: 0 };
+  const result = {
+    name: smallScenario.name,
+    title: smallScenario.title,
+    small: latencyOf(smallTimes),
+    large: latencyOf(largeTimes),
+    ratio: 0,
+  };
   result.ratio = result.large.p50Ms / result.small.p50Ms;
-  options.log(`  L/S ${result.name.padEnd(12)} p50 ${result.small.p50Ms.toFixed(2)} → ${result.large.p50Ms.toFixed(2)} ms | ratio ${result.ratio.toFixed(2)}`);
+  options.log(
+    `  L/S ${result.name.padEnd(12)} p50 ${result.small.p50Ms.toFixed(2)} → ${result.large.p50Ms.toFixed(2)} ms | ratio ${result.ratio.toFixed(2)}`,
+  );
   return result;
 }

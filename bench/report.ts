@@ -51,12 +51,18 @@ export function machineInfo(): Record<string, string | number> {
     // Not a git checkout.
   }
   return {
-    cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()}`, node: process.version, sqlite, commit,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    sqlite,
+    commit,
   };
 }
 
-const fixed = (value: number | null | undefined, digits = 0) => (value === null || value === undefined ? 'n/a' : value.toFixed(digits));
+const fixed = (value: number | null | undefined, digits = 0) =>
+  value === null || value === undefined ? 'n/a' : value.toFixed(digits);
 
 function scenarioOf(run: SizeRun | undefined, name: string): ScenarioResult | undefined {
   return run?.scenarios.find((s) => s.name === name);
@@ -68,18 +74,48 @@ export function checkTargets(sizes: SizeRun[], scaling: ScalingResult[]): Target
   for (const run of sizes) {
     for (const name of ['list', 'detail']) {
       const s = scenarioOf(run, name);
-      if (s) checks.push({ target: `${run.catalog.label}: ${name} throughput ≥ 0.33 × baseline`, measured: `${s.ratio.toFixed(2)} ×`, met: s.ratio >= 0.33 });
+      if (s)
+        checks.push({
+          target: `${run.catalog.label}: ${name} throughput ≥ 0.33 × baseline`,
+          measured: `${s.ratio.toFixed(2)} ×`,
+          met: s.ratio >= 0.33,
+        });
     }
     const thumbnail = scenarioOf(run, 'thumbnail');
-    if (thumbnail) checks.push({ target: `${run.catalog.label}: thumbnail route ≥ 0.5 × baseline`, measured: `${thumbnail.ratio.toFixed(2)} ×`, met: thumbnail.ratio >= 0.5 });
+    if (thumbnail)
+      checks.push({
+        target: `${run.catalog.label}: thumbnail route ≥ 0.5 × baseline`,
+        measured: `${thumbnail.ratio.toFixed(2)} ×`,
+        met: thumbnail.ratio >= 0.5,
+      });
     const hashes = scenarioOf(run, 'hashes');
-    if (hashes) checks.push({ target: `${run.catalog.label}: 1,000-hash lookup p50 < 50 ms (one request at a time)`, measured: `${hashes.single.ours.p50Ms.toFixed(1)} ms`, met: hashes.single.ours.p50Ms < 50 });
-    const constant = Object.entries(run.statements).filter(([, c]) => c.ours[0] !== c.ours[1]).map(([n]) => n);
-    checks.push({ target: `${run.catalog.label}: SQL statements per request constant in page size`, measured: constant.length ? `grows in ${constant.join(', ')}` : 'constant', met: constant.length === 0 });
+    if (hashes)
+      checks.push({
+        target: `${run.catalog.label}: 1,000-hash lookup p50 < 50 ms (one request at a time)`,
+        measured: `${hashes.single.ours.p50Ms.toFixed(1)} ms`,
+        met: hashes.single.ours.p50Ms < 50,
+      });
+    const constant = Object.entries(run.statements)
+      .filter(([, c]) => c.ours[0] !== c.ours[1])
+      .map(([n]) => n);
+    checks.push({
+      target: `${run.catalog.label}: SQL statements per request constant in page size`,
+      measured: constant.length ? `grows in ${constant.join(', ')}` : 'constant',
+      met: constant.length === 0,
+    });
     const averageThumbnail = run.catalog.summary.thumbnailBytes / Math.max(1, run.catalog.summary.thumbnails);
-    checks.push({ target: `${run.catalog.label}: average thumbnail ≤ 25 KB`, measured: `${(averageThumbnail / 1024).toFixed(1)} KiB`, met: averageThumbnail <= 25 * 1024 });
+    checks.push({
+      target: `${run.catalog.label}: average thumbnail ≤ 25 KB`,
+      measured: `${(averageThumbnail / 1024).toFixed(1)} KiB`,
+      met: averageThumbnail <= 25 * 1024,
+    });
   }
-  for (const s of scaling) checks.push({ target: `${s.name}: L latency ≤ 1.3 × S latency`, measured: `${s.ratio.toFixed(2)} ×`, met: s.ratio <= 1.3 });
+  for (const s of scaling)
+    checks.push({
+      target: `${s.name}: L latency ≤ 1.3 × S latency`,
+      measured: `${s.ratio.toFixed(2)} ×`,
+      met: s.ratio <= 1.3,
+    });
   return checks;
 }
 
@@ -97,10 +133,12 @@ function sizeSection(run: SizeRun): string[] {
   ];
   for (const s of run.scenarios) {
     const st = run.statements[s.name];
-    lines.push(`| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ` +
-      `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
-      `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} | ` +
-      `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`);
+    lines.push(
+      `| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ` +
+        `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
+        `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} | ` +
+        `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`,
+    );
   }
   return lines;
 }
@@ -120,7 +158,7 @@ export function markdown(report: BenchReport): string {
       'alternate over sides and sizes (S ours, S baseline, L ours, L baseline, …) after ' +
       `${report.settings.warmupSeconds} s warm-up. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
-    'request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process\'s during the scenario.',
+    "request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process's during the scenario.",
     '',
     '## Targets',
     '',
@@ -133,19 +171,36 @@ export function markdown(report: BenchReport): string {
   ];
   for (const run of report.sizes) lines.push(...sizeSection(run), '');
   if (report.scaling.length) {
-    lines.push('### L vs S', '', `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.scalingRounds} rounds of ${report.settings.probeSeconds} s per size).`, '',
-      '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |', '|---|---:|---:|---:|');
-    for (const s of report.scaling) lines.push(`| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`);
+    lines.push(
+      '### L vs S',
+      '',
+      `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.scalingRounds} rounds of ${report.settings.probeSeconds} s per size).`,
+      '',
+      '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |',
+      '|---|---:|---:|---:|',
+    );
+    for (const s of report.scaling)
+      lines.push(
+        `| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`,
+      );
     lines.push('');
   }
   if (report.searchCost.length) {
-    lines.push('### Where search time goes', '',
+    lines.push(
+      '### Where search time goes',
+      '',
       'The FTS5 statements alone, in-process on each catalog (medians over the inputs): counting the matches walks the',
-      'terms\' doclists; ranking them with the weighted bm25 scores **every** match and first walks each term\'s whole',
+      "terms' doclists; ranking them with the weighted bm25 scores **every** match and first walks each term's whole",
       'doclist once more to count the documents holding it (its idf). Both grow with how many models contain the words,',
-      'which grows with the catalog: FTS5 has no early-terminating top-k for bm25.', '',
-      '| Catalog | Search text | matches | count (ms) | ranked top 20 (ms) |', '|---|---|---:|---:|---:|');
-    for (const c of report.searchCost) lines.push(`| ${c.catalog} | ${c.inputs} | ${c.matches.toFixed(0)} | ${c.countMs.toFixed(2)} | ${c.rankedTop20Ms.toFixed(2)} |`);
+      'which grows with the catalog: FTS5 has no early-terminating top-k for bm25.',
+      '',
+      '| Catalog | Search text | matches | count (ms) | ranked top 20 (ms) |',
+      '|---|---|---:|---:|---:|',
+    );
+    for (const c of report.searchCost)
+      lines.push(
+        `| ${c.catalog} | ${c.inputs} | ${c.matches.toFixed(0)} | ${c.countMs.toFixed(2)} | ${c.rankedTop20Ms.toFixed(2)} |`,
+      );
     lines.push('');
   }
   const imp = report.import;

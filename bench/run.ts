@@ -21,19 +21,52 @@ const quick = values.quick ?? false;
 const log = (line: string) => console.log(line);
 
 const settings = quick
-  ? { connections: 10, roundSeconds: 2, rounds: 1, warmupSeconds: 1, probeSeconds: 1, scalingRounds: 1, importModels: 100, hashMiB: 64, hashRounds: 2 }
-  : { connections: 10, roundSeconds: 4, rounds: 5, warmupSeconds: 5, probeSeconds: 3, scalingRounds: 3, importModels: 1000, hashMiB: 1024, hashRounds: 3 };
-const sizes: [string, number][] = quick ? [['S', 1000]] : [['S', 1000], ['L', 10_000]];
+  ? {
+      connections: 10,
+      roundSeconds: 2,
+      rounds: 1,
+      warmupSeconds: 1,
+      probeSeconds: 1,
+      scalingRounds: 1,
+      importModels: 100,
+      hashMiB: 64,
+      hashRounds: 2,
+    }
+  : {
+      connections: 10,
+      roundSeconds: 4,
+      rounds: 5,
+      warmupSeconds: 5,
+      probeSeconds: 3,
+      scalingRounds: 3,
+      importModels: 1000,
+      hashMiB: 1024,
+      hashRounds: 3,
+    };
+const sizes: [string, number][] = quick
+  ? [['S', 1000]]
+  : [
+      ['S', 1000],
+      ['L', 10_000],
+    ];
 
 const started = performance.now();
 const catalogs: BenchCatalog[] = [];
 for (const [label, models] of sizes) catalogs.push(await ensureCatalog(label, catalogSize(models), log));
 if (!quick) pruneCatalogCache(catalogs);
 
-for (const catalog of catalogs) log(`${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`);
+for (const catalog of catalogs)
+  log(
+    `${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`,
+  );
 const { sizes: measured, scaling } = await runQueryBench(catalogs, { ...settings, log });
 const runs: SizeRun[] = [];
-for (const size of measured) runs.push({ catalog: size.catalog, scenarios: size.results, statements: await countStatements(size.catalog, size.inputs) });
+for (const size of measured)
+  runs.push({
+    catalog: size.catalog,
+    scenarios: size.results,
+    statements: await countStatements(size.catalog, size.inputs),
+  });
 const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
 const importResult = await runImportBench(settings.importModels, log);
 const hashing = await runHashingBench(settings.hashMiB, settings.hashRounds, log);
@@ -42,7 +75,14 @@ const report: BenchReport = {
   date: new Date().toISOString(),
   quick,
   machine: machineInfo(),
-  settings: { connections: settings.connections, roundSeconds: settings.roundSeconds, rounds: settings.rounds, warmupSeconds: settings.warmupSeconds, probeSeconds: settings.probeSeconds, scalingRounds: settings.scalingRounds },
+  settings: {
+    connections: settings.connections,
+    roundSeconds: settings.roundSeconds,
+    rounds: settings.rounds,
+    warmupSeconds: settings.warmupSeconds,
+    probeSeconds: settings.probeSeconds,
+    scalingRounds: settings.scalingRounds,
+  },
   sizes: runs,
   scaling,
   searchCost,

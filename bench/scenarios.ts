@@ -79,8 +79,20 @@ export const SEARCH_QUERY = `query Search($query: String!, $first: Int!) {
 
 export const HASH_BATCH = 1000;
 /** Words the generator spreads over most of the catalog (prompts, tags): every search ranks thousands of matches at L. */
-export const SEARCH_WORDS = ['neon', 'velvet portraits', 'anime style', 'chrome', 'frost lighting', 'watercolor', 'aurora', 'cyberpunk',
-  'moss', 'pixel art', 'landscape', 'ember mix'];
+export const SEARCH_WORDS = [
+  'neon',
+  'velvet portraits',
+  'anime style',
+  'chrome',
+  'frost lighting',
+  'watercolor',
+  'aurora',
+  'cyberpunk',
+  'moss',
+  'pixel art',
+  'landscape',
+  'ember mix',
+];
 
 /** Inputs drawn from the catalog itself (deterministic for a given catalog). */
 export interface ScenarioInputs {
@@ -98,19 +110,39 @@ export function readScenarioInputs(databasePath: string, listCursors: (string | 
   try {
     const count = Number(db.prepare('SELECT COUNT(*) FROM "Models"').pluck().get());
     const stride = Math.max(1, Math.floor(count / 64));
-    const modelIds = db.prepare(`SELECT "Id" FROM "Models" WHERE "Id" % ? = 0 ORDER BY "Id" LIMIT 64`).pluck().all(stride) as number[];
-    const shas = db.prepare(`SELECT "HashSHA256" FROM "ModelFiles" WHERE "HashSHA256" IS NOT NULL ORDER BY "Id"`).pluck().all() as string[];
+    const modelIds = db
+      .prepare(`SELECT "Id" FROM "Models" WHERE "Id" % ? = 0 ORDER BY "Id" LIMIT 64`)
+      .pluck()
+      .all(stride) as number[];
+    const shas = db
+      .prepare(`SELECT "HashSHA256" FROM "ModelFiles" WHERE "HashSHA256" IS NOT NULL ORDER BY "Id"`)
+      .pluck()
+      .all() as string[];
     const hashBatches: string[][] = [];
     for (let b = 0; b < 8; b++) {
       const batch: string[] = [];
       // Three of four hashes are in the catalog (spread over the whole table); the rest are unknown.
       for (let i = 0; i < HASH_BATCH; i++) {
-        batch.push(i % 4 === 3 ? `${(b * HASH_BATCH + i).toString(16).padStart(8, '0')}`.repeat(8).toUpperCase() : shas[((b * 7919 + i * 104_729) % shas.length)]!);
+        batch.push(
+          i % 4 === 3
+            ? `${(b * HASH_BATCH + i).toString(16).padStart(8, '0')}`.repeat(8).toUpperCase()
+            : shas[(b * 7919 + i * 104_729) % shas.length]!,
+        );
       }
       hashBatches.push(batch);
     }
-    const imageIds = db.prepare(`SELECT "Id" FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL AND "Id" % 37 = 0 ORDER BY "Id" LIMIT 256`).pluck().all() as number[];
-    const modelNames = db.prepare(`SELECT "Name" FROM "Models" WHERE "Id" IN (${modelIds.filter((_, i) => i % 4 === 0).join(',')}) ORDER BY "Id"`).pluck().all() as string[];
+    const imageIds = db
+      .prepare(
+        `SELECT "Id" FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL AND "Id" % 37 = 0 ORDER BY "Id" LIMIT 256`,
+      )
+      .pluck()
+      .all() as number[];
+    const modelNames = db
+      .prepare(
+        `SELECT "Name" FROM "Models" WHERE "Id" IN (${modelIds.filter((_, i) => i % 4 === 0).join(',')}) ORDER BY "Id"`,
+      )
+      .pluck()
+      .all() as string[];
     return { listCursors, modelIds, hashBatches, imageIds, modelNames };
   } finally {
     db.close();
@@ -119,37 +151,62 @@ export function readScenarioInputs(databasePath: string, listCursors: (string | 
 
 const at = <T>(list: readonly T[], i: number): T => list[i % list.length]!;
 
-export function scenarios(inputs: ScenarioInputs, options: { listPageSize?: number; hashBatch?: number } = {}): Scenario[] {
+export function scenarios(
+  inputs: ScenarioInputs,
+  options: { listPageSize?: number; hashBatch?: number } = {},
+): Scenario[] {
   const first = options.listPageSize ?? 20;
   const hashBatch = options.hashBatch ?? HASH_BATCH;
   return [
     {
-      name: 'list', title: 'List page (20 models, nested)', json: true,
+      name: 'list',
+      title: 'List page (20 models, nested)',
+      json: true,
       ours: (i) => graphql(LIST_QUERY, { first, after: at(inputs.listCursors, i) }),
-      baseline: (i) => ({ method: 'POST', path: '/list', body: JSON.stringify({ first, after: at(inputs.listCursors, i) }), headers: JSON_HEADERS }),
+      baseline: (i) => ({
+        method: 'POST',
+        path: '/list',
+        body: JSON.stringify({ first, after: at(inputs.listCursors, i) }),
+        headers: JSON_HEADERS,
+      }),
     },
     {
-      name: 'detail', title: 'Model detail (everything nested)', json: true,
+      name: 'detail',
+      title: 'Model detail (everything nested)',
+      json: true,
       ours: (i) => graphql(DETAIL_QUERY, { id: at(inputs.modelIds, i) }),
       baseline: (i) => ({ method: 'GET', path: `/detail/${at(inputs.modelIds, i)}` }),
     },
     {
-      name: 'hashes', title: `Hash lookup (${hashBatch} SHA256)`, json: true,
+      name: 'hashes',
+      title: `Hash lookup (${hashBatch} SHA256)`,
+      json: true,
       ours: (i) => graphql(HASHES_QUERY, { hashes: at(inputs.hashBatches, i).slice(0, hashBatch) }),
-      baseline: (i) => ({ method: 'POST', path: '/hashes', body: JSON.stringify(at(inputs.hashBatches, i).slice(0, hashBatch)), headers: JSON_HEADERS }),
+      baseline: (i) => ({
+        method: 'POST',
+        path: '/hashes',
+        body: JSON.stringify(at(inputs.hashBatches, i).slice(0, hashBatch)),
+        headers: JSON_HEADERS,
+      }),
     },
     {
-      name: 'thumbnail', title: 'Thumbnail GET', json: false,
+      name: 'thumbnail',
+      title: 'Thumbnail GET',
+      json: false,
       ours: (i) => ({ method: 'GET', path: `/thumbnails/${at(inputs.imageIds, i)}` }),
       baseline: (i) => ({ method: 'GET', path: `/thumbnails/${at(inputs.imageIds, i)}` }),
     },
     {
-      name: 'search', title: 'Search, common words (top 20 of thousands)', json: true,
+      name: 'search',
+      title: 'Search, common words (top 20 of thousands)',
+      json: true,
       ours: (i) => graphql(SEARCH_QUERY, { query: at(SEARCH_WORDS, i), first: 20 }),
       baseline: (i) => ({ method: 'GET', path: `/search?q=${encodeURIComponent(at(SEARCH_WORDS, i))}&first=20` }),
     },
     {
-      name: 'search-name', title: "Search, a model's name (few hits)", json: true,
+      name: 'search-name',
+      title: "Search, a model's name (few hits)",
+      json: true,
       ours: (i) => graphql(SEARCH_QUERY, { query: at(inputs.modelNames, i), first: 20 }),
       baseline: (i) => ({ method: 'GET', path: `/search?q=${encodeURIComponent(at(inputs.modelNames, i))}&first=20` }),
     },

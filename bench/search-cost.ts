@@ -31,8 +31,13 @@ export function measureSearchCost(catalog: BenchCatalog, inputs: ScenarioInputs,
   try {
     db.pragma(READ_CACHE_PRAGMA);
     const count = db.prepare('SELECT COUNT(*) FROM "ModelSearch" WHERE "ModelSearch" MATCH ?').pluck();
-    const ranked = db.prepare('SELECT rowid FROM "ModelSearch" WHERE "ModelSearch" MATCH ? ORDER BY rank LIMIT 21').pluck();
-    const sets: [string, readonly string[]][] = [['common words', SEARCH_WORDS], ['model names', inputs.modelNames]];
+    const ranked = db
+      .prepare('SELECT rowid FROM "ModelSearch" WHERE "ModelSearch" MATCH ? ORDER BY rank LIMIT 21')
+      .pluck();
+    const sets: [string, readonly string[]][] = [
+      ['common words', SEARCH_WORDS],
+      ['model names', inputs.modelNames],
+    ];
     return sets.map(([label, texts]) => {
       const expressions = texts.map(toMatchExpression);
       return {

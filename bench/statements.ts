@@ -16,14 +16,22 @@ export interface StatementCounts {
 
 export async function countStatements(catalog: BenchCatalog, inputs: ScenarioInputs): Promise<StatementCounts> {
   let ours = 0;
-  const server = await startServer(resolveServerConfig({ port: '0', dataDir: catalog.dataDir }, { NODE_ENV: 'production' }), {
-    onStatement: () => { ours++; },
-  });
+  const server = await startServer(
+    resolveServerConfig({ port: '0', dataDir: catalog.dataDir }, { NODE_ENV: 'production' }),
+    {
+      onStatement: () => {
+        ours++;
+      },
+    },
+  );
   const origin = new URL(server.url).origin;
   const baseline = await startBaselineHttp(catalog.databasePath);
   try {
     await server.searchIndexReady;
-    const sizes = [scenarios(inputs, { listPageSize: 10, hashBatch: 100 }), scenarios(inputs, { listPageSize: 20, hashBatch: 1000 })];
+    const sizes = [
+      scenarios(inputs, { listPageSize: 10, hashBatch: 100 }),
+      scenarios(inputs, { listPageSize: 20, hashBatch: 1000 }),
+    ];
     const counts: StatementCounts = {};
     for (let s = 0; s < sizes[0]!.length; s++) {
       const entry = { ours: [0, 0] as [number, number], baseline: [0, 0] as [number, number] };

@@ -40,7 +40,8 @@ export async function request<R, V>(url: string, document: TypedDocumentNode<R, 
     body: JSON.stringify({ query: print(document), variables }),
   });
   const body = (await response.json()) as { data?: R; errors?: { message: string }[] };
-  if (body.errors?.length || !body.data) throw new Error(`GraphQL error: ${body.errors?.map((e) => e.message).join('; ') ?? response.statusText}`);
+  if (body.errors?.length || !body.data)
+    throw new Error(`GraphQL error: ${body.errors?.map((e) => e.message).join('; ') ?? response.statusText}`);
   return body.data;
 }
 
@@ -52,7 +53,7 @@ export async function run(url: string, pageSize: number, hashes: string[]) {
     const page: ExampleModelsPageQuery = await request(url, ModelsPageDocument, { first: pageSize, after });
     totalCount = page.models.totalCount;
     models.push(...page.models.nodes);
-    after = page.models.pageInfo.hasNextPage ? page.models.pageInfo.endCursor ?? null : null;
+    after = page.models.pageInfo.hasNextPage ? (page.models.pageInfo.endCursor ?? null) : null;
   } while (after !== null);
   const matches = hashes.length === 0 ? [] : (await request(url, ResolveHashesDocument, { hashes })).filesByHashes;
   return { totalCount, models, matches };
@@ -60,7 +61,14 @@ export async function run(url: string, pageSize: number, hashes: string[]) {
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
 if (isMain) {
-  const { values, positionals } = parseArgs({ options: { url: { type: 'string' }, 'page-size': { type: 'string' } }, allowPositionals: true });
-  const result = await run(values.url ?? 'http://127.0.0.1:4000/graphql', Number(values['page-size'] ?? 50), positionals);
+  const { values, positionals } = parseArgs({
+    options: { url: { type: 'string' }, 'page-size': { type: 'string' } },
+    allowPositionals: true,
+  });
+  const result = await run(
+    values.url ?? 'http://127.0.0.1:4000/graphql',
+    Number(values['page-size'] ?? 50),
+    positionals,
+  );
   console.log(JSON.stringify(result, null, 2));
 }

@@ -93,7 +93,11 @@ const RESERVED_FILE_DESCRIPTORS = 128;
 export function defaultMaxConnections(limitsFile = '/proc/self/limits'): number {
   try {
     const match = /^Max open files\s+(\d+)/m.exec(readFileSync(limitsFile, 'utf8'));
-    if (match) return Math.max(32, Math.min(4096, Math.floor(Number(match[1]) / 2), Number(match[1]) - RESERVED_FILE_DESCRIPTORS));
+    if (match)
+      return Math.max(
+        32,
+        Math.min(4096, Math.floor(Number(match[1]) / 2), Number(match[1]) - RESERVED_FILE_DESCRIPTORS),
+      );
   } catch {
     // Not Linux: fall through.
   }
@@ -107,19 +111,27 @@ export function parseApiToken(raw: string | undefined): string | null {
   const token = raw?.trim();
   if (!token) return null;
   if (token.length < MIN_API_TOKEN_LENGTH) {
-    throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_API_TOKEN must be at least ${MIN_API_TOKEN_LENGTH} characters (use a random string).`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `DIFFUSION_NEXUS_API_TOKEN must be at least ${MIN_API_TOKEN_LENGTH} characters (use a random string).`,
+    );
   }
   return token;
 }
 
 /** DIFFUSION_NEXUS_LIBRARY_ROOTS: folders separated by the platform's path delimiter (`:` or `;`). */
 export function parseLibraryRoots(raw: string | undefined): string[] {
-  return (raw ?? '').split(path.delimiter).map((root) => root.trim()).filter((root) => root !== '').map((root) => path.resolve(root));
+  return (raw ?? '')
+    .split(path.delimiter)
+    .map((root) => root.trim())
+    .filter((root) => root !== '')
+    .map((root) => path.resolve(root));
 }
 
 export function resolveCivitaiSettings(env: Env = process.env): CivitaiSettings {
   const baseUrl = (env.CIVITAI_BASE_URL?.trim() || 'https://civitai.com').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s/]+/.test(baseUrl)) throw new AppError('BAD_USER_INPUT', `CIVITAI_BASE_URL must be an http(s) URL, got "${baseUrl}".`);
+  if (!/^https?:\/\/[^\s/]+/.test(baseUrl))
+    throw new AppError('BAD_USER_INPUT', `CIVITAI_BASE_URL must be an http(s) URL, got "${baseUrl}".`);
   return {
     baseUrl,
     apiKey: env.CIVITAI_API_KEY?.trim() || null,
@@ -150,25 +162,37 @@ export function parseCorsOrigins(raw: string | undefined): CorsOrigins {
   if (text === '' || text.toLowerCase() === 'loopback') return 'loopback';
   if (text === '*') return 'any';
   if (text.toLowerCase() === 'none') return 'none';
-  return text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
-    let origin: string;
-    try {
-      origin = new URL(entry).origin;
-    } catch {
-      origin = 'null';
-    }
-    if (origin === 'null' || origin !== entry.replace(/\/+$/, '')) {
-      throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], no path).`);
-    }
-    return origin;
-  });
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      let origin: string;
+      try {
+        origin = new URL(entry).origin;
+      } catch {
+        origin = 'null';
+      }
+      if (origin === 'null' || origin !== entry.replace(/\/+$/, '')) {
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `DIFFUSION_NEXUS_CORS_ORIGINS: "${entry}" is not an origin (scheme://host[:port], no path).`,
+        );
+      }
+      return origin;
+    });
 }
 
 export function parseLogSettings(env: Env, interactive: boolean): LogSettings {
   const level = (env.DIFFUSION_NEXUS_LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}".`);
+  if (!LOG_LEVELS.includes(level))
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `DIFFUSION_NEXUS_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}".`,
+    );
   const format = env.DIFFUSION_NEXUS_LOG_FORMAT?.trim().toLowerCase() || (interactive ? 'pretty' : 'json');
-  if (format !== 'json' && format !== 'pretty') throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_LOG_FORMAT must be json or pretty, got "${format}".`);
+  if (format !== 'json' && format !== 'pretty')
+    throw new AppError('BAD_USER_INPUT', `DIFFUSION_NEXUS_LOG_FORMAT must be json or pretty, got "${format}".`);
   return { level, format };
 }
 
@@ -182,17 +206,36 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     databasePath: databasePathIn(dataDir),
     development: env.NODE_ENV === 'development',
     // GraphiQL cannot work without introspection, so it follows that setting unless set itself.
-    graphiql: parseBooleanSetting(env.DIFFUSION_NEXUS_GRAPHIQL, parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true)),
+    graphiql: parseBooleanSetting(
+      env.DIFFUSION_NEXUS_GRAPHIQL,
+      parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true),
+    ),
     introspection: parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true),
     corsOrigins: parseCorsOrigins(env.DIFFUSION_NEXUS_CORS_ORIGINS),
     log: parseLogSettings(env, process.stdout.isTTY === true),
-    maxBase64Bytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_BASE64_BYTES, 'DIFFUSION_NEXUS_MAX_BASE64_BYTES', DEFAULT_MAX_BASE64_BYTES),
-    maxThumbnailUploadBytes: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES, 'DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES', DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES),
+    maxBase64Bytes: parsePositiveInt(
+      env.DIFFUSION_NEXUS_MAX_BASE64_BYTES,
+      'DIFFUSION_NEXUS_MAX_BASE64_BYTES',
+      DEFAULT_MAX_BASE64_BYTES,
+    ),
+    maxThumbnailUploadBytes: parsePositiveInt(
+      env.DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES,
+      'DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES',
+      DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES,
+    ),
     apiToken: parseApiToken(env.DIFFUSION_NEXUS_API_TOKEN),
     libraryRoots: parseLibraryRoots(env.DIFFUSION_NEXUS_LIBRARY_ROOTS),
     civitai: resolveCivitaiSettings(env),
-    requestTimeoutMs: parsePositiveInt(env.DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS, 'DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS', DEFAULT_REQUEST_TIMEOUT_MS),
-    maxConnections: parsePositiveInt(env.DIFFUSION_NEXUS_MAX_CONNECTIONS, 'DIFFUSION_NEXUS_MAX_CONNECTIONS', defaultMaxConnections()),
+    requestTimeoutMs: parsePositiveInt(
+      env.DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS,
+      'DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS',
+      DEFAULT_REQUEST_TIMEOUT_MS,
+    ),
+    maxConnections: parsePositiveInt(
+      env.DIFFUSION_NEXUS_MAX_CONNECTIONS,
+      'DIFFUSION_NEXUS_MAX_CONNECTIONS',
+      defaultMaxConnections(),
+    ),
     lockWaitMs: parsePositiveInt(env.DIFFUSION_NEXUS_LOCK_WAIT_MS, 'DIFFUSION_NEXUS_LOCK_WAIT_MS', BUSY_TIMEOUT_MS),
   };
 }

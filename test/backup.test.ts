@@ -19,7 +19,8 @@ let catalog: SeededCatalog;
 let server: TestServer;
 let backups: string;
 
-const IMPORT = 'mutation Import($payload: JSON!) { importCivitaiPayload(payload: $payload) { created updated failed } }';
+const IMPORT =
+  'mutation Import($payload: JSON!) { importCivitaiPayload(payload: $payload) { created updated failed } }';
 
 beforeAll(async () => {
   catalog = await seededCatalog();
@@ -31,10 +32,12 @@ beforeAll(async () => {
 function importedModelsAreWhole(file: string): number {
   const db = new Database(file, { readonly: true });
   try {
-    const rows = db.prepare(`SELECT m.Id, (SELECT COUNT(*) FROM ModelVersions v WHERE v.ModelId = m.Id) AS versions,
+    const rows = db
+      .prepare(`SELECT m.Id, (SELECT COUNT(*) FROM ModelVersions v WHERE v.ModelId = m.Id) AS versions,
         (SELECT COUNT(*) FROM ModelFiles f JOIN ModelVersions v ON v.Id = f.ModelVersionId WHERE v.ModelId = m.Id) AS files,
         (SELECT COUNT(*) FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId WHERE v.ModelId = m.Id) AS images
-      FROM Models m WHERE m.CivitaiId >= 3000000`).all() as { versions: number; files: number; images: number }[];
+      FROM Models m WHERE m.CivitaiId >= 3000000`)
+      .all() as { versions: number; files: number; images: number }[];
     for (const row of rows) expect(row).toMatchObject({ versions: 5, files: 10, images: 25 });
     return rows.length;
   } finally {
@@ -87,7 +90,12 @@ describe('restore', () => {
     expect((await cli(['backup', target, '--data-dir', catalog.dataDir])).code).toBe(0);
     const snapshot = exactChecksum(target);
     const firstId = Number(catalog.sql.prepare('SELECT Id FROM Models ORDER BY Id LIMIT 1').pluck().get());
-    const victim = dataOf(await server.graphql<{ model: { id: string; name: string } }>('query($id: Int!) { model(databaseId: $id) { id name } }', { id: firstId })).model;
+    const victim = dataOf(
+      await server.graphql<{ model: { id: string; name: string } }>(
+        'query($id: Int!) { model(databaseId: $id) { id name } }',
+        { id: firstId },
+      ),
+    ).model;
     dataOf(await server.graphql('mutation($id: ID!) { deleteModel(id: $id) { databaseId } }', { id: victim.id }));
     dataOf(await server.graphql(IMPORT, { payload: civitaiModelsPage(900, 3) }));
     const changed = exactChecksum(catalog.databasePath);
@@ -99,7 +107,11 @@ describe('restore', () => {
     const saved = /saved as (\S+)/.exec(run.stdout)![1]!;
     expect(exactChecksum(saved)).toBe(changed);
     // The running server reads the restored catalog on its next request.
-    const back = dataOf(await server.graphql<{ model: { name: string } | null }>('query($id: Int!) { model(databaseId: $id) { name } }', { id: firstId }));
+    const back = dataOf(
+      await server.graphql<{ model: { name: string } | null }>('query($id: Int!) { model(databaseId: $id) { name } }', {
+        id: firstId,
+      }),
+    );
     expect(back.model?.name).toBe(victim.name);
     expect(integrityProblems(catalog.databasePath)).toEqual([]);
   });

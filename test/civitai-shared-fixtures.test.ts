@@ -27,10 +27,21 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
   });
 
   it('imports every payload in the folder', async () => {
-    const files = readdirSync(SHARED_FIXTURES).filter((f) => f.endsWith('.json')).sort((a, b) => (a.startsWith('images') ? 1 : b.startsWith('images') ? -1 : a.localeCompare(b)));
-    expect(files).toEqual(expect.arrayContaining(['model-215485.json', 'model-version-1255556.json', 'models-list-textualinversion-2023.json', 'images-list-example.json']));
+    const files = readdirSync(SHARED_FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .sort((a, b) => (a.startsWith('images') ? 1 : b.startsWith('images') ? -1 : a.localeCompare(b)));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'model-215485.json',
+        'model-version-1255556.json',
+        'models-list-textualinversion-2023.json',
+        'images-list-example.json',
+      ]),
+    );
     for (const file of files) {
-      const summary = await importPayload(db, sharedFixture(file), file, { imagesVersionCivitaiId: file.startsWith('images') ? version().id : null });
+      const summary = await importPayload(db, sharedFixture(file), file, {
+        imagesVersionCivitaiId: file.startsWith('images') ? version().id : null,
+      });
       expect(summary.failures, file).toEqual([]);
       expect(summary.created + summary.imageBatches.length, file).toBeGreaterThan(0);
     }
@@ -38,14 +49,33 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
 
   it('fills every mappable Models column for a model payload', () => {
     const json = model();
-    const row = sql.prepare('SELECT m.*, c.Username, c.AvatarUrl FROM Models m LEFT JOIN Creators c ON c.Id = m.CreatorId WHERE m.CivitaiId = ?').get(json.id) as J;
+    const row = sql
+      .prepare(
+        'SELECT m.*, c.Username, c.AvatarUrl FROM Models m LEFT JOIN Creators c ON c.Id = m.CreatorId WHERE m.CivitaiId = ?',
+      )
+      .get(json.id) as J;
     expect(row).toMatchObject({
-      Name: json.name, Description: json.description, Type: 'LORA', IsNsfw: json.nsfw ? 1 : 0, IsPoi: json.poi ? 1 : 0, Mode: 'Available',
-      Source: 'CivitaiApi', AllowNoCredit: json.allowNoCredit ? 1 : 0, AllowCommercialUse: 'Rent', AllowDerivatives: json.allowDerivatives ? 1 : 0,
-      AllowDifferentLicense: json.allowDifferentLicense ? 1 : 0, Username: json.creator.username, AvatarUrl: json.creator.image,
+      Name: json.name,
+      Description: json.description,
+      Type: 'LORA',
+      IsNsfw: json.nsfw ? 1 : 0,
+      IsPoi: json.poi ? 1 : 0,
+      Mode: 'Available',
+      Source: 'CivitaiApi',
+      AllowNoCredit: json.allowNoCredit ? 1 : 0,
+      AllowCommercialUse: 'Rent',
+      AllowDerivatives: json.allowDerivatives ? 1 : 0,
+      AllowDifferentLicense: json.allowDifferentLicense ? 1 : 0,
+      Username: json.creator.username,
+      AvatarUrl: json.creator.image,
     });
     expect(row.LastSyncedAt).not.toBeNull();
-    const tags = sql.prepare('SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = ? ORDER BY 1').pluck().all(row.Id);
+    const tags = sql
+      .prepare(
+        'SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = ? ORDER BY 1',
+      )
+      .pluck()
+      .all(row.Id);
     expect(tags).toEqual([...json.tags].map((t: string) => t.toLowerCase()).sort());
   });
 
@@ -53,63 +83,134 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
     for (const v of model().modelVersions as J[]) {
       const row = sql.prepare('SELECT * FROM ModelVersions WHERE CivitaiId = ?').get(v.id) as J;
       expect(row).toMatchObject({
-        Name: v.name, Description: v.description, BaseModelRaw: v.baseModel, DownloadUrl: v.downloadUrl, EarlyAccessDays: v.earlyAccessTimeFrame,
-        DownloadCount: v.stats.downloadCount, RatingCount: v.stats.ratingCount, Rating: v.stats.rating,
+        Name: v.name,
+        Description: v.description,
+        BaseModelRaw: v.baseModel,
+        DownloadUrl: v.downloadUrl,
+        EarlyAccessDays: v.earlyAccessTimeFrame,
+        DownloadCount: v.stats.downloadCount,
+        RatingCount: v.stats.ratingCount,
+        Rating: v.stats.rating,
       });
       expect(new Date(row.CreatedAt).toISOString()).toBe(v.createdAt);
       expect(new Date(row.PublishedAt).toISOString()).toBe(v.publishedAt);
-      expect(sql.prepare('SELECT Word FROM TriggerWords WHERE ModelVersionId = ? ORDER BY "Order"').pluck().all(row.Id)).toEqual(v.trainedWords);
+      expect(
+        sql.prepare('SELECT Word FROM TriggerWords WHERE ModelVersionId = ? ORDER BY "Order"').pluck().all(row.Id),
+      ).toEqual(v.trainedWords);
     }
-    expect(sql.prepare('SELECT BaseModel FROM ModelVersions WHERE CivitaiId IN (?, ?, ?) ORDER BY CivitaiId').pluck().all(...(model().modelVersions as J[]).map((v) => v.id)).sort())
-      .toEqual(['SD15', 'SDXL10', 'SDXLTurbo']);
+    expect(
+      sql
+        .prepare('SELECT BaseModel FROM ModelVersions WHERE CivitaiId IN (?, ?, ?) ORDER BY CivitaiId')
+        .pluck()
+        .all(...(model().modelVersions as J[]).map((v) => v.id))
+        .sort(),
+    ).toEqual(['SD15', 'SDXL10', 'SDXLTurbo']);
     const v = version();
-    expect(sql.prepare('SELECT BaseModel, BaseModelRaw, ThumbsUpCount FROM ModelVersions WHERE CivitaiId = ?').get(v.id))
-      .toEqual({ BaseModel: 'Flux1D', BaseModelRaw: v.baseModel, ThumbsUpCount: v.stats.thumbsUpCount });
-    expect(sql.prepare('SELECT m.CivitaiId, m.Name, m.Type FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id WHERE v.CivitaiId = ?').get(v.id))
-      .toEqual({ CivitaiId: v.modelId, Name: v.model.name, Type: v.model.type });
+    expect(
+      sql.prepare('SELECT BaseModel, BaseModelRaw, ThumbsUpCount FROM ModelVersions WHERE CivitaiId = ?').get(v.id),
+    ).toEqual({ BaseModel: 'Flux1D', BaseModelRaw: v.baseModel, ThumbsUpCount: v.stats.thumbsUpCount });
+    expect(
+      sql
+        .prepare(
+          'SELECT m.CivitaiId, m.Name, m.Type FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id WHERE v.CivitaiId = ?',
+        )
+        .get(v.id),
+    ).toEqual({ CivitaiId: v.modelId, Name: v.model.name, Type: v.model.type });
   });
 
   it('fills every ModelFiles column, with all six hashes upper-case', () => {
-    const file = (model().modelVersions as J[]).flatMap((v) => v.files as J[]).find((f) => f.hashes.AutoV3 && f.hashes.BLAKE3)!;
+    const file = (model().modelVersions as J[])
+      .flatMap((v) => v.files as J[])
+      .find((f) => f.hashes.AutoV3 && f.hashes.BLAKE3)!;
     const row = sql.prepare('SELECT * FROM ModelFiles WHERE CivitaiId = ?').get(file.id) as J;
     expect(row).toMatchObject({
-      FileName: file.name, SizeKB: file.sizeKB, FileType: file.type, IsPrimary: file.primary ? 1 : 0, Format: 'SafeTensor', DownloadUrl: file.downloadUrl,
-      PickleScanResult: file.pickleScanResult, PickleScanMessage: file.pickleScanMessage, VirusScanResult: file.virusScanResult,
-      HashAutoV1: file.hashes.AutoV1, HashAutoV2: file.hashes.AutoV2, HashAutoV3: file.hashes.AutoV3, HashSHA256: file.hashes.SHA256,
-      HashCRC32: file.hashes.CRC32, HashBLAKE3: file.hashes.BLAKE3,
+      FileName: file.name,
+      SizeKB: file.sizeKB,
+      FileType: file.type,
+      IsPrimary: file.primary ? 1 : 0,
+      Format: 'SafeTensor',
+      DownloadUrl: file.downloadUrl,
+      PickleScanResult: file.pickleScanResult,
+      PickleScanMessage: file.pickleScanMessage,
+      VirusScanResult: file.virusScanResult,
+      HashAutoV1: file.hashes.AutoV1,
+      HashAutoV2: file.hashes.AutoV2,
+      HashAutoV3: file.hashes.AutoV3,
+      HashSHA256: file.hashes.SHA256,
+      HashCRC32: file.hashes.CRC32,
+      HashBLAKE3: file.hashes.BLAKE3,
     });
     expect(file.hashes.AutoV3).toHaveLength(64);
     expect(new Date(row.ScannedAt).toISOString()).toBe(file.scannedAt);
     const short = (version().files as J[])[0]!;
-    expect(sql.prepare('SELECT HashAutoV3 FROM ModelFiles WHERE CivitaiId = ?').pluck().get(short.id)).toBe(short.hashes.AutoV3);
+    expect(sql.prepare('SELECT HashAutoV3 FROM ModelFiles WHERE CivitaiId = ?').pluck().get(short.id)).toBe(
+      short.hashes.AutoV3,
+    );
   });
 
   it('fills ModelImages columns from meta, stats and the NSFW level in all three shapes', () => {
-    const image = (model().modelVersions as J[]).flatMap((v) => v.images as J[]).find((i) => i.meta?.seed && i.meta?.cfgScale)!;
+    const image = (model().modelVersions as J[])
+      .flatMap((v) => v.images as J[])
+      .find((i) => i.meta?.seed && i.meta?.cfgScale)!;
     const row = sql.prepare('SELECT * FROM ModelImages WHERE Url = ?').safeIntegers(true).get(image.url) as J;
     expect(row).toMatchObject({
-      Width: BigInt(image.width), Height: BigInt(image.height), BlurHash: image.hash, Prompt: image.meta.prompt, NegativePrompt: image.meta.negativePrompt,
-      Seed: BigInt(image.meta.seed), Steps: BigInt(image.meta.steps), Sampler: image.meta.sampler, CfgScale: image.meta.cfgScale, GenerationModel: image.meta.Model,
-      NsfwLevel: image.nsfw, IsNsfw: image.nsfw === 'None' ? 0n : 1n,
+      Width: BigInt(image.width),
+      Height: BigInt(image.height),
+      BlurHash: image.hash,
+      Prompt: image.meta.prompt,
+      NegativePrompt: image.meta.negativePrompt,
+      Seed: BigInt(image.meta.seed),
+      Steps: BigInt(image.meta.steps),
+      Sampler: image.meta.sampler,
+      CfgScale: image.meta.cfgScale,
+      GenerationModel: image.meta.Model,
+      NsfwLevel: image.nsfw,
+      IsNsfw: image.nsfw === 'None' ? 0n : 1n,
     });
     const flux = (version().images as J[])[0]!;
-    expect(sql.prepare('SELECT NsfwLevel, IsNsfw, Prompt FROM ModelImages WHERE Url = ?').get(flux.url)).toEqual({ NsfwLevel: 'None', IsNsfw: 0, Prompt: flux.meta.prompt });
+    expect(sql.prepare('SELECT NsfwLevel, IsNsfw, Prompt FROM ModelImages WHERE Url = ?').get(flux.url)).toEqual({
+      NsfwLevel: 'None',
+      IsNsfw: 0,
+      Prompt: flux.meta.prompt,
+    });
     const listed = (sharedFixture('images-list-example.json') as J).items[0] as J;
-    expect(sql.prepare('SELECT CivitaiId, PostId, Username, NsfwLevel, Seed, DenoisingStrength, LikeCount, HeartCount, CommentCount FROM ModelImages WHERE CivitaiId = ?').get(listed.id))
-      .toEqual({
-        CivitaiId: listed.id, PostId: listed.postId, Username: listed.username, NsfwLevel: listed.nsfwLevel, Seed: listed.meta.seed,
-        DenoisingStrength: Number(listed.meta['Denoising strength']), LikeCount: listed.stats.likeCount, HeartCount: listed.stats.heartCount, CommentCount: listed.stats.commentCount,
-      });
-    const nsfwFlagged = (sharedFixture('models-list-textualinversion-2023.json') as J).items.flatMap((m: J) => m.modelVersions.flatMap((v: J) => v.images)).find((i: J) => i.nsfw === true)!;
-    expect(sql.prepare('SELECT IsNsfw, NsfwLevel FROM ModelImages WHERE Url = ?').get(nsfwFlagged.url)).toEqual({ IsNsfw: 1, NsfwLevel: 'Soft' });
+    expect(
+      sql
+        .prepare(
+          'SELECT CivitaiId, PostId, Username, NsfwLevel, Seed, DenoisingStrength, LikeCount, HeartCount, CommentCount FROM ModelImages WHERE CivitaiId = ?',
+        )
+        .get(listed.id),
+    ).toEqual({
+      CivitaiId: listed.id,
+      PostId: listed.postId,
+      Username: listed.username,
+      NsfwLevel: listed.nsfwLevel,
+      Seed: listed.meta.seed,
+      DenoisingStrength: Number(listed.meta['Denoising strength']),
+      LikeCount: listed.stats.likeCount,
+      HeartCount: listed.stats.heartCount,
+      CommentCount: listed.stats.commentCount,
+    });
+    const nsfwFlagged = (sharedFixture('models-list-textualinversion-2023.json') as J).items
+      .flatMap((m: J) => m.modelVersions.flatMap((v: J) => v.images))
+      .find((i: J) => i.nsfw === true)!;
+    expect(sql.prepare('SELECT IsNsfw, NsfwLevel FROM ModelImages WHERE Url = ?').get(nsfwFlagged.url)).toEqual({
+      IsNsfw: 1,
+      NsfwLevel: 'Soft',
+    });
   });
 
   it('changes nothing when every payload is imported again', async () => {
     const before = dumpCatalog(sql);
     for (const file of readdirSync(SHARED_FIXTURES).filter((f) => f.endsWith('.json'))) {
-      const summary = await importPayload(db, sharedFixture(file), file, { imagesVersionCivitaiId: file.startsWith('images') ? version().id : null });
+      const summary = await importPayload(db, sharedFixture(file), file, {
+        imagesVersionCivitaiId: file.startsWith('images') ? version().id : null,
+      });
       expect(summary.created + summary.updated, file).toBe(0);
-      expect(summary.imageBatches.every((b) => b.status === 'unchanged'), file).toBe(true);
+      expect(
+        summary.imageBatches.every((b) => b.status === 'unchanged'),
+        file,
+      ).toBe(true);
     }
     expect(dumpCatalog(sql)).toEqual(before);
   });

@@ -14,19 +14,30 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 let replay: CivitaiReplay;
 let server: TestServer;
 
-const SYNC_FIELDS = 'status remembered checkedAt warnings model { civitaiId name versions(first: 5) { nodes { civitaiId } } }';
+const SYNC_FIELDS =
+  'status remembered checkedAt warnings model { civitaiId name versions(first: 5) { nodes { civitaiId } } }';
 
 beforeAll(async () => {
   replay = await startCivitaiReplay();
   const catalog = await seededCatalog({ models: 3, thumbnails: 'none' });
-  const civitai = createCivitaiClient({ baseUrl: `${replay.url}/mirror`, apiKey: 'test-api-key', timeoutMs: 700, maxRetries: 2, initialBackoffMs: 50, maxRetryWaitMs: 1200 });
+  const civitai = createCivitaiClient({
+    baseUrl: `${replay.url}/mirror`,
+    apiKey: 'test-api-key',
+    timeoutMs: 700,
+    maxRetries: 2,
+    initialBackoffMs: 50,
+    maxRetryWaitMs: 1200,
+  });
   server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { civitai });
 });
 
 describe('Civitai settings', () => {
   it('defaults to civitai.com, accepts a mirror such as civitai.red, and rejects a non-URL', () => {
     expect(resolveCivitaiSettings({})).toEqual({ baseUrl: 'https://civitai.com', apiKey: null, timeoutMs: 30_000 });
-    expect(resolveCivitaiSettings({ CIVITAI_BASE_URL: 'https://civitai.red/', CIVITAI_API_KEY: ' k ' })).toMatchObject({ baseUrl: 'https://civitai.red', apiKey: 'k' });
+    expect(resolveCivitaiSettings({ CIVITAI_BASE_URL: 'https://civitai.red/', CIVITAI_API_KEY: ' k ' })).toMatchObject({
+      baseUrl: 'https://civitai.red',
+      apiKey: 'k',
+    });
     expect(() => resolveCivitaiSettings({ CIVITAI_BASE_URL: 'civitai' })).toThrow(/must be an http\(s\) URL/);
   });
 
@@ -39,22 +50,41 @@ describe('Civitai settings', () => {
 
 describe('syncCivitaiModel', () => {
   it('retries a 429 after the Retry-After delay, sends the API key, and imports the model', async () => {
-    replay.script('/mirror/api/v1/models/7001', { status: 429, headers: { 'retry-after': '1' } }, { status: 200, body: ownFixture('model-drift.json') });
-    const response = await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 7001) { ${SYNC_FIELDS} } }`);
-    expect(dataOf(response).syncCivitaiModel).toMatchObject({ status: 'CREATED', remembered: false, model: { civitaiId: 7001, name: 'Lantern Glow Style' } });
+    replay.script(
+      '/mirror/api/v1/models/7001',
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 200, body: ownFixture('model-drift.json') },
+    );
+    const response = await server.graphql<{ syncCivitaiModel: any }>(
+      `mutation { syncCivitaiModel(civitaiId: 7001) { ${SYNC_FIELDS} } }`,
+    );
+    expect(dataOf(response).syncCivitaiModel).toMatchObject({
+      status: 'CREATED',
+      remembered: false,
+      model: { civitaiId: 7001, name: 'Lantern Glow Style' },
+    });
     const calls = replay.requestsFor('/mirror/api/v1/models/7001');
     expect(calls).toHaveLength(2);
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950);
     expect(calls.every((c) => c.authorization === 'Bearer test-api-key')).toBe(true);
-    const again = dataOf(await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 7001) { status } }`));
+    const again = dataOf(
+      await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 7001) { status } }`),
+    );
     expect(again.syncCivitaiModel.status).toBe('UNCHANGED');
   });
 
   it('caps a long Retry-After and retries 5xx answers', async () => {
     const payload = { ...(ownFixture('model-drift.json') as Record<string, unknown>), id: 7011, modelVersions: [] };
-    replay.script('/mirror/api/v1/models/7011', { status: 503, headers: { 'retry-after': '3600' } }, { status: 500 }, { status: 200, body: payload });
+    replay.script(
+      '/mirror/api/v1/models/7011',
+      { status: 503, headers: { 'retry-after': '3600' } },
+      { status: 500 },
+      { status: 200, body: payload },
+    );
     const started = Date.now();
-    const result = dataOf(await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 7011) { status } }`));
+    const result = dataOf(
+      await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 7011) { status } }`),
+    );
     expect(result.syncCivitaiModel.status).toBe('CREATED');
     expect(Date.now() - started).toBeLessThan(5000);
     expect(replay.requestsFor('/mirror/api/v1/models/7011')).toHaveLength(3);
@@ -69,14 +99,26 @@ describe('syncCivitaiModel', () => {
     const slow = await server.graphql(`mutation { syncCivitaiModel(civitaiId: 7013) { status } }`);
     expect(firstErrorCode(slow)).toBe('UPSTREAM_ERROR');
     expect(slow.errors?.[0]?.message).toMatch(/no answer within 700 ms/);
-    const none = dataOf(await server.graphql<{ a: unknown; b: unknown }>(`{ a: model(civitaiId: 7012) { id } b: model(civitaiId: 7013) { id } }`));
+    const none = dataOf(
+      await server.graphql<{ a: unknown; b: unknown }>(
+        `{ a: model(civitaiId: 7012) { id } b: model(civitaiId: 7013) { id } }`,
+      ),
+    );
     expect(none).toEqual({ a: null, b: null });
   });
 
   it('records "not on Civitai" and does not ask again until forced', async () => {
-    const first = dataOf(await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 424242) { status remembered model { id } } }`));
+    const first = dataOf(
+      await server.graphql<{ syncCivitaiModel: any }>(
+        `mutation { syncCivitaiModel(civitaiId: 424242) { status remembered model { id } } }`,
+      ),
+    );
     expect(first.syncCivitaiModel).toEqual({ status: 'NOT_ON_CIVITAI', remembered: false, model: null });
-    const second = dataOf(await server.graphql<{ syncCivitaiModel: any }>(`mutation { syncCivitaiModel(civitaiId: 424242) { status remembered } }`));
+    const second = dataOf(
+      await server.graphql<{ syncCivitaiModel: any }>(
+        `mutation { syncCivitaiModel(civitaiId: 424242) { status remembered } }`,
+      ),
+    );
     expect(second.syncCivitaiModel).toEqual({ status: 'NOT_ON_CIVITAI', remembered: true });
     expect(replay.requestsFor('/mirror/api/v1/models/424242')).toHaveLength(1);
     await server.graphql(`mutation { syncCivitaiModel(civitaiId: 424242, force: true) { status } }`);
@@ -86,21 +128,43 @@ describe('syncCivitaiModel', () => {
 
 describe('syncCivitaiVersion and syncByHash', () => {
   it('syncs a version through its whole model, or the version alone when the model is gone', async () => {
-    replay.script('/mirror/api/v1/model-versions/8201', { status: 500 }, { status: 200, body: ownFixture('version-payload.json') });
-    const result = dataOf(await server.graphql<{ syncCivitaiVersion: any }>(`mutation { syncCivitaiVersion(civitaiId: 8201) { ${SYNC_FIELDS} } }`));
-    expect(result.syncCivitaiVersion).toMatchObject({ status: 'CREATED', model: { civitaiId: 7002, name: 'Mossy Stone Textures', versions: { nodes: [{ civitaiId: 8201 }] } } });
+    replay.script(
+      '/mirror/api/v1/model-versions/8201',
+      { status: 500 },
+      { status: 200, body: ownFixture('version-payload.json') },
+    );
+    const result = dataOf(
+      await server.graphql<{ syncCivitaiVersion: any }>(
+        `mutation { syncCivitaiVersion(civitaiId: 8201) { ${SYNC_FIELDS} } }`,
+      ),
+    );
+    expect(result.syncCivitaiVersion).toMatchObject({
+      status: 'CREATED',
+      model: { civitaiId: 7002, name: 'Mossy Stone Textures', versions: { nodes: [{ civitaiId: 8201 }] } },
+    });
     expect(replay.requestsFor('/mirror/api/v1/models/7002')).toHaveLength(1);
   });
 
   it('identifies a file by hash and imports its model', async () => {
     const sha = 'E5F6A7B8C9D0E1F2A3B4C5D6E7F8091A2B3C4D5E6F708192A3B4C5D6E7F80910';
-    const version = { ...(ownFixture('model-drift.json') as any).modelVersions[0], model: { name: 'Lantern Glow Style', type: 'LORA' } };
+    const version = {
+      ...(ownFixture('model-drift.json') as any).modelVersions[0],
+      model: { name: 'Lantern Glow Style', type: 'LORA' },
+    };
     replay.script(`/mirror/api/v1/model-versions/by-hash/${sha}`, { status: 200, body: version });
     replay.script('/mirror/api/v1/models/7001', { status: 200, body: ownFixture('model-drift.json') });
-    const result = dataOf(await server.graphql<{ syncByHash: any }>(`mutation { syncByHash(hash: "${sha.toLowerCase()}") { status model { civitaiId } } }`));
+    const result = dataOf(
+      await server.graphql<{ syncByHash: any }>(
+        `mutation { syncByHash(hash: "${sha.toLowerCase()}") { status model { civitaiId } } }`,
+      ),
+    );
     expect(result.syncByHash).toEqual({ status: 'UNCHANGED', model: { civitaiId: 7001 } });
-    const unknown = dataOf(await server.graphql<{ syncByHash: any }>(`mutation { syncByHash(hash: "ABCDEF0123") { status } }`));
+    const unknown = dataOf(
+      await server.graphql<{ syncByHash: any }>(`mutation { syncByHash(hash: "ABCDEF0123") { status } }`),
+    );
     expect(unknown.syncByHash.status).toBe('NOT_ON_CIVITAI');
-    expect(firstErrorCode(await server.graphql(`mutation { syncByHash(hash: "xyz") { status } }`))).toBe('BAD_USER_INPUT');
+    expect(firstErrorCode(await server.graphql(`mutation { syncByHash(hash: "xyz") { status } }`))).toBe(
+      'BAD_USER_INPUT',
+    );
   });
 });

@@ -15,7 +15,7 @@ import { tempDir } from './helpers/temp.ts';
 const fixture = (name: string) => path.join(PROJECT_ROOT, 'test', 'fixtures', 'civitai', name);
 
 describe('import command', () => {
-  it('walks a directory tree, skips JSON that is not Civitai\'s, and summarises', async () => {
+  it("walks a directory tree, skips JSON that is not Civitai's, and summarises", async () => {
     const root = tempDir();
     const library = path.join(root, 'library');
     mkdirSync(path.join(library, 'loras', 'styles'), { recursive: true });
@@ -25,7 +25,9 @@ describe('import command', () => {
     writeFileSync(path.join(library, 'loras', 'notes.txt'), 'not a payload');
     const dataDir = path.join(root, 'data');
     const first = await cli(['import', library, '--data-dir', dataDir]);
-    expect(first.stdout).toMatch(/imported 2, updated 0, unchanged 0, failed 0; skipped 1 JSON file\(s\) that are not Civitai payloads\./);
+    expect(first.stdout).toMatch(
+      /imported 2, updated 0, unchanged 0, failed 0; skipped 1 JSON file\(s\) that are not Civitai payloads\./,
+    );
     expect(first.stdout).toMatch(/warning: model 7001: model type "SuperLoraV9" is not known/);
     expect(first.code).toBe(0);
     const again = await cli(['import', library, '--data-dir', dataDir]);
@@ -52,7 +54,11 @@ describe('import command', () => {
     const result = await cli(['import', broken, '--data-dir', dataDir]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/broken\.json is not valid JSON/);
-    const missing = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), '--data-dir', dataDir], { cwd: PROJECT_ROOT }).catch((e: { code: number; stderr: string }) => e);
+    const missing = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), '--data-dir', dataDir],
+      { cwd: PROJECT_ROOT },
+    ).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/nope\.json: no such file or directory/) });
     const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
     expect(db.prepare('SELECT COUNT(*) FROM Models').pluck().get()).toBe(0);

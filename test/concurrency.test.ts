@@ -27,10 +27,17 @@ const firstModelOf = (worker: number, page: number) => worker * 15 + page * PAGE
 const CLI_RANGE: [number, number] = [60, 360];
 const TOTAL_MODELS = Math.max(firstModelOf(IMPORTERS - 1, PAGES_PER_IMPORTER - 1) + PAGE, CLI_RANGE[1]);
 
-const IMPORT = 'mutation Import($payload: JSON!) { importCivitaiPayload(payload: $payload) { created updated unchanged failed } }';
+const IMPORT =
+  'mutation Import($payload: JSON!) { importCivitaiPayload(payload: $payload) { created updated unchanged failed } }';
 const READS = [
-  { query: '{ models(first: 20) { totalCount nodes { name versions(first: 2) { nodes { name files { hashes { sha256 } } } } } } }' },
-  { query: 'query($h: [String!]!) { filesByHashes(hashes: $h) { hash file { fileName } } }', variables: { h: [] as string[] } },
+  {
+    query:
+      '{ models(first: 20) { totalCount nodes { name versions(first: 2) { nodes { name files { hashes { sha256 } } } } } } }',
+  },
+  {
+    query: 'query($h: [String!]!) { filesByHashes(hashes: $h) { hash file { fileName } } }',
+    variables: { h: [] as string[] },
+  },
   { query: '{ search(query: "neon", first: 10) { totalCount edges { score node { name } } } }' },
 ];
 
@@ -46,7 +53,8 @@ describe('concurrent importers and readers', () => {
 
     const failures: string[] = [];
     const note = (what: string, response: { status: number; errors?: { message: string }[] }) => {
-      if (response.status !== 200 || response.errors?.length) failures.push(`${what}: ${response.status} ${JSON.stringify(response.errors)}`);
+      if (response.status !== 200 || response.errors?.length)
+        failures.push(`${what}: ${response.status} ${JSON.stringify(response.errors)}`);
     };
     // The other process starts first; the HTTP importers begin once it is writing, so the two really overlap.
     const payloadDir = path.join(tempDir('dn-concurrency-payloads-'), 'in');
@@ -60,7 +68,15 @@ describe('concurrent importers and readers', () => {
       return run;
     });
     const watcher = new Database(server.config.databasePath, { readonly: true });
-    while (!cliDone && Number(watcher.prepare('SELECT COUNT(*) FROM Models WHERE CivitaiId >= ?').pluck().get(3_000_000 + CLI_RANGE[0])) === 0) {
+    while (
+      !cliDone &&
+      Number(
+        watcher
+          .prepare('SELECT COUNT(*) FROM Models WHERE CivitaiId >= ?')
+          .pluck()
+          .get(3_000_000 + CLI_RANGE[0]),
+      ) === 0
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     watcher.close();
@@ -70,7 +86,10 @@ describe('concurrent importers and readers', () => {
     let reads = 0;
     const importers = Array.from({ length: IMPORTERS }, async (_, worker) => {
       for (let page = 0; page < PAGES_PER_IMPORTER; page++) {
-        note(`import w${worker}p${page}`, await server.graphql(IMPORT, { payload: civitaiModelsPage(firstModelOf(worker, page), PAGE) }));
+        note(
+          `import w${worker}p${page}`,
+          await server.graphql(IMPORT, { payload: civitaiModelsPage(firstModelOf(worker, page), PAGE) }),
+        );
         if (!cliDone) overlapped = true;
       }
     });

@@ -19,7 +19,8 @@ import { contentSignature } from './helpers/db-checksum.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const MODELS = 400;
-const IMPORT = 'mutation Import($payload: JSON!) { importCivitaiPayload(payload: $payload) { created updated unchanged failed } }';
+const IMPORT =
+  'mutation Import($payload: JSON!) { importCivitaiPayload(payload: $payload) { created updated unchanged failed } }';
 
 function modelCount(databasePath: string): number {
   let db: Database.Database | undefined;
@@ -45,10 +46,13 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 function wholeModels(databasePath: string): number {
   const db = new Database(databasePath, { readonly: true });
   try {
-    const partial = db.prepare(`SELECT m.CivitaiId FROM Models m WHERE
+    const partial = db
+      .prepare(`SELECT m.CivitaiId FROM Models m WHERE
         (SELECT COUNT(*) FROM ModelVersions v WHERE v.ModelId = m.Id) <> 5
         OR (SELECT COUNT(*) FROM ModelFiles f JOIN ModelVersions v ON v.Id = f.ModelVersionId WHERE v.ModelId = m.Id) <> 10
-        OR (SELECT COUNT(*) FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId WHERE v.ModelId = m.Id) <> 25`).pluck().all();
+        OR (SELECT COUNT(*) FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId WHERE v.ModelId = m.Id) <> 25`)
+      .pluck()
+      .all();
     expect(partial, 'models stored in part').toEqual([]);
     return Number(db.prepare('SELECT COUNT(*) FROM Models').pluck().get());
   } finally {
@@ -68,15 +72,20 @@ async function uninterrupted(): Promise<ReturnType<typeof contentSignature>> {
 }
 
 describe('kill -9 during an import', () => {
-  it('leaves the server\'s catalog intact with whole models, and the import resumes', async () => {
+  it("leaves the server's catalog intact with whole models, and the import resumes", async () => {
     const dataDir = path.join(tempDir('dn-crash-server-'), 'data');
     const databasePath = databasePathIn(dataDir);
-    const serve = () => startServerProcess(['--import', 'tsx', 'src/cli/main.ts', 'serve', '--data-dir', dataDir, '--port', '0']);
+    const serve = () =>
+      startServerProcess(['--import', 'tsx', 'src/cli/main.ts', 'serve', '--data-dir', dataDir, '--port', '0']);
     const payload = JSON.stringify({ query: IMPORT, variables: { payload: civitaiModelsPage(0, MODELS) } });
-    const post = (url: string) => fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
+    const post = (url: string) =>
+      fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
 
     const first = await serve();
-    const interrupted = post(first.url).then(() => 'answered', () => 'connection lost');
+    const interrupted = post(first.url).then(
+      () => 'answered',
+      () => 'connection lost',
+    );
     await waitFor(() => modelCount(databasePath) >= 40, 60_000);
     process.kill(first.pid, 'SIGKILL');
     expect(await interrupted).toBe('connection lost');
@@ -88,8 +97,14 @@ describe('kill -9 during an import', () => {
 
     const second = await serve();
     try {
-      const answer = await (await post(second.url)).json() as { data: { importCivitaiPayload: { created: number; unchanged: number; failed: number } } };
-      expect(answer.data.importCivitaiPayload).toMatchObject({ failed: 0, created: MODELS - survived, unchanged: survived });
+      const answer = (await (await post(second.url)).json()) as {
+        data: { importCivitaiPayload: { created: number; unchanged: number; failed: number } };
+      };
+      expect(answer.data.importCivitaiPayload).toMatchObject({
+        failed: 0,
+        created: MODELS - survived,
+        unchanged: survived,
+      });
     } finally {
       await second.stop();
     }
@@ -100,13 +115,17 @@ describe('kill -9 during an import', () => {
     expect(after.hash).toBe(reference.hash);
   }, 120_000);
 
-  it('leaves the CLI import\'s catalog intact with whole models, and a rerun completes it', async () => {
+  it("leaves the CLI import's catalog intact with whole models, and a rerun completes it", async () => {
     const root = tempDir('dn-crash-cli-');
     const dataDir = path.join(root, 'data');
     const databasePath = databasePathIn(dataDir);
     const payloads = path.join(root, 'payloads');
     mkdirSync(payloads);
-    for (let from = 0; from < MODELS; from += 50) writeFileSync(path.join(payloads, `page-${String(from).padStart(4, '0')}.json`), JSON.stringify(civitaiModelsPage(from, 50)));
+    for (let from = 0; from < MODELS; from += 50)
+      writeFileSync(
+        path.join(payloads, `page-${String(from).padStart(4, '0')}.json`),
+        JSON.stringify(civitaiModelsPage(from, 50)),
+      );
 
     const child = spawnCli(['import', payloads, '--data-dir', dataDir]);
     const exited = outcome(child);

@@ -1,34 +1,62 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { databasePathIn, ensureDataDir, platformAppDataDir, resolveDataDir, type PlatformEnvironment } from '../src/db/data-dir.ts';
+import {
+  databasePathIn,
+  ensureDataDir,
+  platformAppDataDir,
+  resolveDataDir,
+  type PlatformEnvironment,
+} from '../src/db/data-dir.ts';
 import { resolveServerConfig } from '../src/config.ts';
 import { runCli } from '../src/cli/main.ts';
 import { tempDir } from './helpers/temp.ts';
 
-const linux = (env: Record<string, string> = {}): PlatformEnvironment => ({ platform: 'linux', home: '/home/ada', env });
+const linux = (env: Record<string, string> = {}): PlatformEnvironment => ({
+  platform: 'linux',
+  home: '/home/ada',
+  env,
+});
 
 describe('platform app-data folder', () => {
   it('uses %LOCALAPPDATA% on Windows, falling back to the profile', () => {
-    expect(platformAppDataDir({ platform: 'win32', home: 'C:\\Users\\Ada', env: { LOCALAPPDATA: 'C:\\Users\\Ada\\AppData\\Local' } })).toBe('C:\\Users\\Ada\\AppData\\Local');
-    expect(platformAppDataDir({ platform: 'win32', home: 'C:\\Users\\Ada', env: {} })).toBe('C:\\Users\\Ada\\AppData\\Local');
-    expect(resolveDataDir({}, { platform: 'win32', home: 'C:\\Users\\Ada', env: { LOCALAPPDATA: 'D:\\Local' } })).toBe('D:\\Local\\DiffusionNexus\\Data');
+    expect(
+      platformAppDataDir({
+        platform: 'win32',
+        home: 'C:\\Users\\Ada',
+        env: { LOCALAPPDATA: 'C:\\Users\\Ada\\AppData\\Local' },
+      }),
+    ).toBe('C:\\Users\\Ada\\AppData\\Local');
+    expect(platformAppDataDir({ platform: 'win32', home: 'C:\\Users\\Ada', env: {} })).toBe(
+      'C:\\Users\\Ada\\AppData\\Local',
+    );
+    expect(resolveDataDir({}, { platform: 'win32', home: 'C:\\Users\\Ada', env: { LOCALAPPDATA: 'D:\\Local' } })).toBe(
+      'D:\\Local\\DiffusionNexus\\Data',
+    );
   });
 
   it('uses ~/Library/Application Support on macOS', () => {
-    expect(resolveDataDir({}, { platform: 'darwin', home: '/Users/ada', env: {} })).toBe('/Users/ada/Library/Application Support/DiffusionNexus/Data');
+    expect(resolveDataDir({}, { platform: 'darwin', home: '/Users/ada', env: {} })).toBe(
+      '/Users/ada/Library/Application Support/DiffusionNexus/Data',
+    );
   });
 
   it('uses $XDG_DATA_HOME or ~/.local/share on Linux, ignoring a relative XDG_DATA_HOME', () => {
     expect(resolveDataDir({}, linux({ XDG_DATA_HOME: '/data/xdg' }))).toBe('/data/xdg/DiffusionNexus/Data');
     expect(resolveDataDir({}, linux())).toBe('/home/ada/.local/share/DiffusionNexus/Data');
-    expect(resolveDataDir({}, linux({ XDG_DATA_HOME: 'relative/dir' }))).toBe('/home/ada/.local/share/DiffusionNexus/Data');
+    expect(resolveDataDir({}, linux({ XDG_DATA_HOME: 'relative/dir' }))).toBe(
+      '/home/ada/.local/share/DiffusionNexus/Data',
+    );
   });
 
   it('lets DIFFUSION_NEXUS_DATA_DIR override the default and --data-dir override both', () => {
     expect(resolveDataDir({}, linux({ DIFFUSION_NEXUS_DATA_DIR: '/srv/catalog' }))).toBe('/srv/catalog');
-    expect(resolveDataDir({ flag: '/mnt/flag' }, linux({ DIFFUSION_NEXUS_DATA_DIR: '/srv/catalog' }))).toBe('/mnt/flag');
-    expect(resolveDataDir({}, linux({ DIFFUSION_NEXUS_DATA_DIR: '  ' }))).toBe('/home/ada/.local/share/DiffusionNexus/Data');
+    expect(resolveDataDir({ flag: '/mnt/flag' }, linux({ DIFFUSION_NEXUS_DATA_DIR: '/srv/catalog' }))).toBe(
+      '/mnt/flag',
+    );
+    expect(resolveDataDir({}, linux({ DIFFUSION_NEXUS_DATA_DIR: '  ' }))).toBe(
+      '/home/ada/.local/share/DiffusionNexus/Data',
+    );
   });
 
   it('names the database file like the desktop app', () => {
@@ -46,22 +74,39 @@ describe('ensureDataDir', () => {
   it('fails clearly when the path cannot be a directory', () => {
     const blocker = path.join(tempDir(), 'a-file');
     writeFileSync(blocker, 'x');
-    expect(() => ensureDataDir(path.join(blocker, 'Data'))).toThrow(expect.objectContaining({ code: 'DATA_DIR_NOT_WRITABLE', message: expect.stringContaining('--data-dir') }));
-    expect(() => ensureDataDir(blocker)).toThrow(expect.objectContaining({ code: 'DATA_DIR_NOT_WRITABLE', message: expect.stringContaining('not a directory') }));
+    expect(() => ensureDataDir(path.join(blocker, 'Data'))).toThrow(
+      expect.objectContaining({ code: 'DATA_DIR_NOT_WRITABLE', message: expect.stringContaining('--data-dir') }),
+    );
+    expect(() => ensureDataDir(blocker)).toThrow(
+      expect.objectContaining({ code: 'DATA_DIR_NOT_WRITABLE', message: expect.stringContaining('not a directory') }),
+    );
   });
 });
 
 describe('server configuration', () => {
   it('defaults to 127.0.0.1:4000, takes HOST/PORT, and flags win', () => {
-    expect(resolveServerConfig({}, {})).toMatchObject({ host: '127.0.0.1', port: 4000, development: false, graphiql: true });
-    expect(resolveServerConfig({}, { HOST: '::1', PORT: '5000', NODE_ENV: 'development', DIFFUSION_NEXUS_GRAPHIQL: 'off' }))
-      .toMatchObject({ host: '::1', port: 5000, development: true, graphiql: false });
-    expect(resolveServerConfig({ host: 'localhost', port: '0' }, { HOST: '::1', PORT: '5000' })).toMatchObject({ host: 'localhost', port: 0 });
+    expect(resolveServerConfig({}, {})).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      development: false,
+      graphiql: true,
+    });
+    expect(
+      resolveServerConfig({}, { HOST: '::1', PORT: '5000', NODE_ENV: 'development', DIFFUSION_NEXUS_GRAPHIQL: 'off' }),
+    ).toMatchObject({ host: '::1', port: 5000, development: true, graphiql: false });
+    expect(resolveServerConfig({ host: 'localhost', port: '0' }, { HOST: '::1', PORT: '5000' })).toMatchObject({
+      host: 'localhost',
+      port: 0,
+    });
   });
 
   it('rejects a bad port with a coded error', () => {
-    expect(() => resolveServerConfig({ port: 'eighty' }, {})).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('--port') }));
-    expect(() => resolveServerConfig({}, { PORT: '70000' })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('PORT') }));
+    expect(() => resolveServerConfig({ port: 'eighty' }, {})).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('--port') }),
+    );
+    expect(() => resolveServerConfig({}, { PORT: '70000' })).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('PORT') }),
+    );
   });
 });
 

@@ -50,7 +50,9 @@ describe('adopting a desktop-app database', () => {
     // InitialCreate did not run: the EF-style DDL is still there, with later migrations' columns appended.
     const after = tableSql(file, 'Models');
     expect(after).toContain('CONSTRAINT "PK_Models" PRIMARY KEY AUTOINCREMENT');
-    expect(after.replace(', "UserEditedFields" TEXT', '').replace(', "IgnoreUpdates" BOOLEAN', '')).toBe(modelsDdlBefore);
+    expect(after.replace(', "UserEditedFields" TEXT', '').replace(', "IgnoreUpdates" BOOLEAN', '')).toBe(
+      modelsDdlBefore,
+    );
     expect((await migrateDatabase(file)).appliedNow).toEqual([]);
   });
 
@@ -58,14 +60,25 @@ describe('adopting a desktop-app database', () => {
     const db = new Database(file, { readonly: true });
     try {
       expect(db.prepare('SELECT MigrationId FROM __EFMigrationsHistory ORDER BY MigrationId').all()).toEqual([
-        { MigrationId: '20241222120000_InitialCreate' }, { MigrationId: '20250601090000_AddFileSizeBytes' },
+        { MigrationId: '20241222120000_InitialCreate' },
+        { MigrationId: '20250601090000_AddFileSizeBytes' },
       ]);
       expect(db.prepare('SELECT FolderPath FROM LoraSources').all()).toEqual([{ FolderPath: 'D:\\Loras\\Styles' }]);
-      expect(db.prepare('SELECT ShowNsfw, LoraSortSourcePath FROM AppSettings').get()).toEqual({ ShowNsfw: 1, LoraSortSourcePath: 'D:\\Loras' });
+      expect(db.prepare('SELECT ShowNsfw, LoraSortSourcePath FROM AppSettings').get()).toEqual({
+        ShowNsfw: 1,
+        LoraSortSourcePath: 'D:\\Loras',
+      });
       expect(db.prepare('SELECT COUNT(*) AS n FROM DatasetCategories').get()).toEqual({ n: 0 });
-      expect(db.prepare('SELECT FileSizeBytes FROM ModelFiles WHERE Id = ?').get(rows.fileId)).toEqual({ FileSizeBytes: 147569152 });
-      expect(db.prepare('SELECT CivitaiModelPageId, IsUserEdited FROM Models WHERE Id = ?').get(rows.modelId)).toEqual({ CivitaiModelPageId: 777, IsUserEdited: 1 });
-      expect(db.prepare('SELECT MediaType FROM ModelImages WHERE Id = ?').get(rows.imageId)).toEqual({ MediaType: 'image' });
+      expect(db.prepare('SELECT FileSizeBytes FROM ModelFiles WHERE Id = ?').get(rows.fileId)).toEqual({
+        FileSizeBytes: 147569152,
+      });
+      expect(db.prepare('SELECT CivitaiModelPageId, IsUserEdited FROM Models WHERE Id = ?').get(rows.modelId)).toEqual({
+        CivitaiModelPageId: 777,
+        IsUserEdited: 1,
+      });
+      expect(db.prepare('SELECT MediaType FROM ModelImages WHERE Id = ?').get(rows.imageId)).toEqual({
+        MediaType: 'image',
+      });
     } finally {
       db.close();
     }
@@ -75,19 +88,35 @@ describe('adopting a desktop-app database', () => {
     catalog = await openCatalogDatabase(file);
     const model = await catalog.prisma.model.findUniqueOrThrow({
       where: { id: rows.modelId },
-      include: { creator: true, tags: { include: { tag: true } }, versions: { include: { files: true, images: true, triggerWords: true } } },
+      include: {
+        creator: true,
+        tags: { include: { tag: true } },
+        versions: { include: { files: true, images: true, triggerWords: true } },
+      },
     });
     expect(model.createdAt.toISOString()).toBe('2025-12-22T19:53:09.123Z');
     expect(model.updatedAt.toISOString()).toBe('2025-12-23T08:00:00.500Z');
     expect(model.lastSyncedAt).toBeNull();
-    expect(model).toMatchObject({ civitaiId: 4242, type: 'LORA', isNsfw: false, allowNoCredit: true, allowDifferentLicense: false, allowCommercialUse: 'Sell' });
+    expect(model).toMatchObject({
+      civitaiId: 4242,
+      type: 'LORA',
+      isNsfw: false,
+      allowNoCredit: true,
+      allowDifferentLicense: false,
+      allowCommercialUse: 'Sell',
+    });
     expect(model.creator?.username).toBe('desk_artist');
     expect(model.tags.map((t) => t.tag.normalizedName)).toEqual(['style']);
     const version = model.versions[0]!;
     expect(version.updatedAt).toBeNull();
     expect(version.publishedAt?.toISOString()).toBe('2025-12-20T00:00:00.000Z');
     expect(version).toMatchObject({ baseModel: 'SDXL10', baseModelRaw: 'SDXL 1.0', rating: 4.5, downloadCount: 1234 });
-    expect(version.files[0]).toMatchObject({ sizeKB: 144110.5, isPrimary: true, isLocalFileValid: true, format: 'SafeTensor' });
+    expect(version.files[0]).toMatchObject({
+      sizeKB: 144110.5,
+      isPrimary: true,
+      isLocalFileValid: true,
+      format: 'SafeTensor',
+    });
     const image = version.images[0]!;
     expect(image.seed).toBe(9007199254740993n);
     expect(image.cachedFileSize).toBe(9223372036854775807n);
@@ -98,16 +127,36 @@ describe('adopting a desktop-app database', () => {
 
   it('writes rows the desktop app can still read, filling its extra NOT NULL columns from their defaults', async () => {
     const now = new Date('2026-01-02T03:04:05.678Z');
-    await catalog.prisma.model.update({ where: { id: rows.modelId }, data: { name: 'Desk Model (renamed)', updatedAt: now } });
+    await catalog.prisma.model.update({
+      where: { id: rows.modelId },
+      data: { name: 'Desk Model (renamed)', updatedAt: now },
+    });
     const created = await catalog.prisma.model.create({
       data: {
-        name: 'Ours', type: 'Checkpoint', isNsfw: false, isPoi: false, mode: 'Available', source: 'Manual', createdAt: now, updatedAt: now,
-        allowNoCredit: true, allowCommercialUse: 'None', allowDerivatives: true, allowDifferentLicense: true,
+        name: 'Ours',
+        type: 'Checkpoint',
+        isNsfw: false,
+        isPoi: false,
+        mode: 'Available',
+        source: 'Manual',
+        createdAt: now,
+        updatedAt: now,
+        allowNoCredit: true,
+        allowCommercialUse: 'None',
+        allowDerivatives: true,
+        allowDifferentLicense: true,
       },
     });
-    const raw = catalog.sql.prepare('SELECT Name, UpdatedAt, IsUserEdited, CivitaiModelPageId FROM Models WHERE Id IN (?, ?) ORDER BY Id').all(rows.modelId, created.id);
+    const raw = catalog.sql
+      .prepare('SELECT Name, UpdatedAt, IsUserEdited, CivitaiModelPageId FROM Models WHERE Id IN (?, ?) ORDER BY Id')
+      .all(rows.modelId, created.id);
     expect(raw).toEqual([
-      { Name: 'Desk Model (renamed)', UpdatedAt: '2026-01-02T03:04:05.678+00:00', IsUserEdited: 1, CivitaiModelPageId: 777 },
+      {
+        Name: 'Desk Model (renamed)',
+        UpdatedAt: '2026-01-02T03:04:05.678+00:00',
+        IsUserEdited: 1,
+        CivitaiModelPageId: 777,
+      },
       { Name: 'Ours', UpdatedAt: '2026-01-02T03:04:05.678+00:00', IsUserEdited: 0, CivitaiModelPageId: null },
     ]);
   });
@@ -117,16 +166,35 @@ describe('adopting a desktop-app database', () => {
     const morning = new Date('2025-12-22T08:00:00.000Z');
     const ours = await catalog.prisma.model.create({
       data: {
-        name: 'Morning', type: 'LORA', isNsfw: false, isPoi: false, mode: 'Available', source: 'Manual', createdAt: morning, updatedAt: morning,
-        allowNoCredit: true, allowCommercialUse: 'None', allowDerivatives: true, allowDifferentLicense: true,
+        name: 'Morning',
+        type: 'LORA',
+        isNsfw: false,
+        isPoi: false,
+        mode: 'Available',
+        source: 'Manual',
+        createdAt: morning,
+        updatedAt: morning,
+        allowNoCredit: true,
+        allowCommercialUse: 'None',
+        allowDerivatives: true,
+        allowDifferentLicense: true,
       },
     });
     const ids = [rows.modelId, ours.id];
-    const textOrder = catalog.sql.prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) ORDER BY CreatedAt`).pluck().all(...ids);
+    const textOrder = catalog.sql
+      .prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) ORDER BY CreatedAt`)
+      .pluck()
+      .all(...ids);
     expect(textOrder).toEqual([rows.modelId, ours.id]); // the problem: 19:53 before 08:00
-    const fixedOrder = catalog.sql.prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) ORDER BY ${utcTimestampSql('CreatedAt')}`).pluck().all(...ids);
+    const fixedOrder = catalog.sql
+      .prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) ORDER BY ${utcTimestampSql('CreatedAt')}`)
+      .pluck()
+      .all(...ids);
     expect(fixedOrder).toEqual([ours.id, rows.modelId]);
-    const after = catalog.sql.prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) AND ${utcTimestampSql('CreatedAt')} > ?`).pluck().all(...ids, '2025-12-22T12:00:00.000Z');
+    const after = catalog.sql
+      .prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) AND ${utcTimestampSql('CreatedAt')} > ?`)
+      .pluck()
+      .all(...ids, '2025-12-22T12:00:00.000Z');
     expect(after).toEqual([rows.modelId]);
   });
 });
@@ -140,7 +208,9 @@ describe('refusing an incomplete desktop database', () => {
       message: expect.stringMatching(/ModelFiles\.HashBLAKE3, ModelImages\.DenoisingStrength/),
     });
     const db = new Database(file, { readonly: true });
-    expect(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = '_prisma_migrations'`).get()).toEqual({ n: 0 });
+    expect(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = '_prisma_migrations'`).get()).toEqual({
+      n: 0,
+    });
     db.close();
   });
 });

@@ -18,15 +18,32 @@ beforeAll(async () => {
 });
 
 it('pages through every model with cursors and resolves local file hashes in one call', async () => {
-  const files = catalog.sql.prepare(`SELECT Id, HashSHA256, HashAutoV2 FROM ModelFiles ORDER BY Id LIMIT 3`).all() as { Id: number; HashSHA256: string; HashAutoV2: string }[];
+  const files = catalog.sql.prepare(`SELECT Id, HashSHA256, HashAutoV2 FROM ModelFiles ORDER BY Id LIMIT 3`).all() as {
+    Id: number;
+    HashSHA256: string;
+    HashAutoV2: string;
+  }[];
   const hashes = [files[0]!.HashSHA256, files[1]!.HashAutoV2.toLowerCase(), 'ABCDEF0123', files[2]!.HashSHA256];
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/catalog-script.ts', '--url', server.url, '--page-size', '7', ...hashes], { cwd: PROJECT_ROOT });
-  const result = JSON.parse(stdout) as { totalCount: number; models: { databaseId: number; versionCount: number }[]; matches: { hash: string; file: { databaseId: number } | null }[] };
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'examples/catalog-script.ts', '--url', server.url, '--page-size', '7', ...hashes],
+    { cwd: PROJECT_ROOT },
+  );
+  const result = JSON.parse(stdout) as {
+    totalCount: number;
+    models: { databaseId: number; versionCount: number }[];
+    matches: { hash: string; file: { databaseId: number } | null }[];
+  };
 
   const expectedIds = catalog.sql.prepare(`SELECT Id FROM Models ORDER BY lower(Name), Id`).pluck().all();
   expect(result.totalCount).toBe(catalog.summary.models);
   expect(result.models.map((m) => m.databaseId)).toEqual(expectedIds);
   expect(result.models.every((m) => m.versionCount === 4)).toBe(true);
   expect(result.matches.map((m) => m.hash)).toEqual(hashes);
-  expect(result.matches.map((m) => m.file?.databaseId ?? null)).toEqual([files[0]!.Id, files[1]!.Id, null, files[2]!.Id]);
+  expect(result.matches.map((m) => m.file?.databaseId ?? null)).toEqual([
+    files[0]!.Id,
+    files[1]!.Id,
+    null,
+    files[2]!.Id,
+  ]);
 });

@@ -9,8 +9,15 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Flags that keep Chromium from phoning home (those connections are refused here and slow it down).
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('GraphiQL in a real browser, offline', () => {
   let server: TestServer;
@@ -18,7 +25,9 @@ describe('GraphiQL in a real browser, offline', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`,
+      );
     }
     server = await startTestServer();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 120_000 });
@@ -36,8 +45,10 @@ describe('GraphiQL in a real browser, offline', () => {
       return route.abort();
     });
     // GraphiQL runs nothing until it has the schema: wait for its introspection answer before using the editor.
-    const introspected = page.waitForResponse((r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('IntrospectionQuery'),
-      { timeout: 60_000 });
+    const introspected = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('IntrospectionQuery'),
+      { timeout: 60_000 },
+    );
     const response = await page.goto(server.url, { timeout: 60_000 });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-type']).toMatch(/text\/html/);
@@ -50,13 +61,21 @@ describe('GraphiQL in a real browser, offline', () => {
     await page.keyboard.press('Delete');
     await page.keyboard.insertText('query FromTheBrowser { health { journalMode schemaVersion } }');
     // The editor hands its text to GraphiQL after a short debounce (it also saves it then): run once it has.
-    await page.waitForFunction(() => Object.keys(localStorage).some((key) => key.endsWith('query') && localStorage.getItem(key)?.includes('FromTheBrowser')),
-      undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        Object.keys(localStorage).some(
+          (key) => key.endsWith('query') && localStorage.getItem(key)?.includes('FromTheBrowser'),
+        ),
+      undefined,
+      { timeout: 60_000 },
+    );
     await page.locator('.graphiql-execute-button').click();
 
     const result = page.locator('.result-window').filter({ hasText: 'journalMode' });
     await result.waitFor({ timeout: 60_000 });
-    // Monaco renders with non-breaking spaces; compare the text, not a JSON parse of the rendering.
+    // Monaco renders with non-breaking spaces; compare the text, not a JSON parse of the rendering. The rendered text
+    // (innerText), not the DOM's: Monaco keeps lines out of view in its DOM too.
+    // biome-ignore lint/performance/useDomNodeTextContent: the text as shown is what this checks
     const shown = (await result.innerText()).replace(/\u00a0/g, ' ');
     expect(shown).toMatch(/"journalMode": "wal"/);
     expect(shown).toMatch(/"schemaVersion": "\d{14}_\w+"/);

@@ -14,24 +14,42 @@ let server: TestServer;
 const statements: string[] = [];
 
 interface FileRow {
-  Id: number; HashAutoV1: string; HashAutoV2: string; HashSHA256: string; HashCRC32: string; HashBLAKE3: string; HashAutoV3: string | null;
-  LocalPath: string | null; IsLocalFileValid: number;
+  Id: number;
+  HashAutoV1: string;
+  HashAutoV2: string;
+  HashSHA256: string;
+  HashCRC32: string;
+  HashBLAKE3: string;
+  HashAutoV3: string | null;
+  LocalPath: string | null;
+  IsLocalFileValid: number;
 }
 
 beforeAll(async () => {
   catalog = await seededCatalog();
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
+    { onStatement: (sql) => statements.push(sql) },
+  );
 });
 
 const files = () => catalog.sql.prepare(`SELECT * FROM ModelFiles ORDER BY Id`).all() as FileRow[];
 const FILE_BY_HASH = 'query($h: String!, $a: HashAlgorithm) { fileByHash(hash: $h, algorithm: $a) { databaseId } }';
 const byHash = async (hash: string, algorithm?: string) =>
-  dataOf(await server.graphql<{ fileByHash: { databaseId: number } | null }>(FILE_BY_HASH, { h: hash, a: algorithm })).fileByHash?.databaseId ?? null;
+  dataOf(await server.graphql<{ fileByHash: { databaseId: number } | null }>(FILE_BY_HASH, { h: hash, a: algorithm }))
+    .fileByHash?.databaseId ?? null;
 
 describe('fileByHash', () => {
   it('finds a file by each of its hashes, in any letter case', async () => {
     const file = files().find((f) => f.HashAutoV3 && f.HashSHA256 === f.HashSHA256.toUpperCase())!;
-    for (const hash of [file.HashSHA256, file.HashAutoV2, file.HashAutoV3!.slice(0, 12), file.HashBLAKE3, file.HashSHA256.toLowerCase(), ` ${file.HashAutoV2.toLowerCase()} `]) {
+    for (const hash of [
+      file.HashSHA256,
+      file.HashAutoV2,
+      file.HashAutoV3!.slice(0, 12),
+      file.HashBLAKE3,
+      file.HashSHA256.toLowerCase(),
+      ` ${file.HashAutoV2.toLowerCase()} `,
+    ]) {
       expect(await byHash(hash), hash).toBe(file.Id);
     }
     expect(await byHash(file.HashAutoV1, 'AUTOV1')).toBe(file.Id);
@@ -46,7 +64,7 @@ describe('fileByHash', () => {
     expect(await byHash(lower.HashAutoV2.toUpperCase())).toBe(lower.Id);
   });
 
-  it('matches CRC32 in Civitai\'s byte order and in zlib\'s', async () => {
+  it("matches CRC32 in Civitai's byte order and in zlib's", async () => {
     const file = files()[0]!;
     expect(await byHash(file.HashCRC32, 'CRC32')).toBe(file.Id);
     expect(await byHash(reverseHexBytes(file.HashCRC32), 'CRC32')).toBe(file.Id);
@@ -55,7 +73,11 @@ describe('fileByHash', () => {
 
   it('returns null for an unknown hash and rejects malformed ones with BAD_USER_INPUT', async () => {
     expect(await byHash('0'.repeat(64))).toBeNull();
-    for (const [hash, algorithm] of [['xyz', undefined], ['ABCDEF', undefined], ['ABCDEF0123', 'SHA256']] as const) {
+    for (const [hash, algorithm] of [
+      ['xyz', undefined],
+      ['ABCDEF', undefined],
+      ['ABCDEF0123', 'SHA256'],
+    ] as const) {
       const response = await server.graphql(FILE_BY_HASH, { h: hash, a: algorithm });
       expect(firstErrorCode(response), hash).toBe('BAD_USER_INPUT');
     }
@@ -64,13 +86,19 @@ describe('fileByHash', () => {
   it('prefers a present local copy when the same file was downloaded twice', async () => {
     const writer = new Database(catalog.databasePath);
     const original = files().find((f) => f.LocalPath === null)!;
-    const copy = writer.prepare(`INSERT INTO ModelFiles (ModelVersionId, FileName, SizeKB, FileType, IsPrimary, Format, Precision, SizeType,
+    const copy = writer
+      .prepare(`INSERT INTO ModelFiles (ModelVersionId, FileName, SizeKB, FileType, IsPrimary, Format, Precision, SizeType,
         PickleScanResult, VirusScanResult, HashSHA256, LocalPath, IsLocalFileValid)
       SELECT ModelVersionId, FileName, SizeKB, FileType, 0, Format, Precision, SizeType, PickleScanResult, VirusScanResult, lower(HashSHA256),
-        '/library/copy.safetensors', 1 FROM ModelFiles WHERE Id = ?`).run(original.Id);
+        '/library/copy.safetensors', 1 FROM ModelFiles WHERE Id = ?`)
+      .run(original.Id);
     writer.close();
-    const { filesByHashes } = dataOf(await server.graphql<{ filesByHashes: { file: { databaseId: number }; files: { databaseId: number }[] }[] }>(
-      'query($h: [String!]!) { filesByHashes(hashes: $h) { file { databaseId } files { databaseId } } }', { h: [original.HashSHA256] }));
+    const { filesByHashes } = dataOf(
+      await server.graphql<{ filesByHashes: { file: { databaseId: number }; files: { databaseId: number }[] }[] }>(
+        'query($h: [String!]!) { filesByHashes(hashes: $h) { file { databaseId } files { databaseId } } }',
+        { h: [original.HashSHA256] },
+      ),
+    );
     expect(filesByHashes[0]!.file.databaseId).toBe(Number(copy.lastInsertRowid));
     expect(filesByHashes[0]!.files.map((f) => f.databaseId)).toEqual([Number(copy.lastInsertRowid), original.Id]);
   });
@@ -86,8 +114,11 @@ describe('filesByHashes', () => {
       hashes.push(kinds[i % kinds.length]!.toLowerCase());
     }
     statements.length = 0;
-    const { filesByHashes } = dataOf(await server.graphql<{ filesByHashes: { hash: string; algorithm: string | null; file: { databaseId: number } | null }[] }>(
-      'query($h: [String!]!) { filesByHashes(hashes: $h) { hash algorithm file { databaseId } } }', { h: hashes }));
+    const { filesByHashes } = dataOf(
+      await server.graphql<{
+        filesByHashes: { hash: string; algorithm: string | null; file: { databaseId: number } | null }[];
+      }>('query($h: [String!]!) { filesByHashes(hashes: $h) { hash algorithm file { databaseId } } }', { h: hashes }),
+    );
     expect(statements.length).toBeLessThanOrEqual(6);
     expect(filesByHashes).toHaveLength(1000);
     filesByHashes.forEach((match, i) => {
@@ -96,7 +127,9 @@ describe('filesByHashes', () => {
       const expectedAlgorithm = ['SHA256', 'AUTOV2', 'BLAKE3', null][i % 4];
       expect(match.algorithm).toBe(expectedAlgorithm);
       if (expectedAlgorithm) {
-        const holders = all.filter((f) => [f.HashSHA256, f.HashAutoV2, f.HashBLAKE3].some((h) => h?.toLowerCase() === hashes[i]));
+        const holders = all.filter((f) =>
+          [f.HashSHA256, f.HashAutoV2, f.HashBLAKE3].some((h) => h?.toLowerCase() === hashes[i]),
+        );
         expect(holders.map((f) => f.Id)).toContain(match.file!.databaseId);
         expect(holders.map((f) => f.Id)).toContain(file.Id);
       } else {
@@ -106,10 +139,14 @@ describe('filesByHashes', () => {
   });
 
   it('refuses more than 1,000 hashes and names invalid entries, running nothing', async () => {
-    const tooMany = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', { h: Array.from({ length: 1001 }, () => 'ABCDEF0123') });
+    const tooMany = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', {
+      h: Array.from({ length: 1001 }, () => 'ABCDEF0123'),
+    });
     expect(firstErrorCode(tooMany)).toBe('LIMIT_EXCEEDED');
     statements.length = 0;
-    const bad = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', { h: ['ABCDEF0123', 'not-hex', '12'] });
+    const bad = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', {
+      h: ['ABCDEF0123', 'not-hex', '12'],
+    });
     expect(firstErrorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.errors?.[0]?.message).toMatch(/2 invalid hash\(es\): #1: .*not-hex.*; #2:/);
     expect(statements).toEqual([]);

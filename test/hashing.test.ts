@@ -12,10 +12,21 @@ import { randomBytes, safetensorsBytes, writeFile } from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const TOOLS = ['sha256sum', 'b3sum', 'crc32'];
-const missingTools = TOOLS.filter((tool) => { try { execSync(`command -v ${tool}`); return false; } catch { return true; } });
+const missingTools = TOOLS.filter((tool) => {
+  try {
+    execSync(`command -v ${tool}`);
+    return false;
+  } catch {
+    return true;
+  }
+});
 
 function reference(file: string) {
-  const first = (tool: string) => execFileSync(tool, [file], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split(/\s+/)[0]!.toUpperCase();
+  const first = (tool: string) =>
+    execFileSync(tool, [file], { encoding: 'utf8', maxBuffer: 1 << 20 })
+      .trim()
+      .split(/\s+/)[0]!
+      .toUpperCase();
   return { sha256: first('sha256sum'), blake3: first('b3sum'), zlibCrc32: first('crc32') };
 }
 
@@ -30,7 +41,9 @@ function referenceAutoV1(file: string): string {
 
 /** AutoV3 with the shell: skip 8 + N bytes, sha256sum the rest. */
 function referenceAutoV3(file: string, headerLength: number): string {
-  return execSync(`tail -c +${8 + headerLength + 1} ${JSON.stringify(file)} | sha256sum`, { encoding: 'utf8' }).split(/\s+/)[0]!.toUpperCase();
+  return execSync(`tail -c +${8 + headerLength + 1} ${JSON.stringify(file)} | sha256sum`, { encoding: 'utf8' })
+    .split(/\s+/)[0]!
+    .toUpperCase();
 }
 
 const reversed = (hex: string) => hex.match(/../g)!.reverse().join('');
@@ -39,7 +52,10 @@ describe('file hashes', () => {
   let dir: string;
   let hasher: FileHasher;
   beforeAll(() => {
-    if (missingTools.length) throw new Error(`Reference tools missing: ${missingTools.join(', ')} (apt-get install b3sum libarchive-zip-perl)`);
+    if (missingTools.length)
+      throw new Error(
+        `Reference tools missing: ${missingTools.join(', ')} (apt-get install b3sum libarchive-zip-perl)`,
+      );
     dir = tempDir('dn-hash-');
     hasher = new FileHasher();
     return () => hasher.close();
@@ -49,7 +65,14 @@ describe('file hashes', () => {
     const file = writeFile(path.join(dir, 'hello.txt'), 'hello world');
     const hashes = await hasher.hash(file);
     const ref = reference(file);
-    expect(hashes).toMatchObject({ size: 11, sha256: ref.sha256, autoV2: ref.sha256.slice(0, 10), blake3: ref.blake3, autoV1: null, autoV3: null });
+    expect(hashes).toMatchObject({
+      size: 11,
+      sha256: ref.sha256,
+      autoV2: ref.sha256.slice(0, 10),
+      blake3: ref.blake3,
+      autoV1: null,
+      autoV3: null,
+    });
     expect(ref.zlibCrc32).toBe('0D4A1185');
     expect(hashes.crc32).toBe('85114A0D');
   });
@@ -62,18 +85,30 @@ describe('file hashes', () => {
     const file = writeFile(path.join(dir, `random-${size}.bin`), randomBytes(size, size));
     const hashes = await hasher.hash(file);
     const ref = reference(file);
-    expect(hashes).toMatchObject({ size, sha256: ref.sha256, autoV2: ref.sha256.slice(0, 10), blake3: ref.blake3, crc32: reversed(ref.zlibCrc32), autoV3: null });
+    expect(hashes).toMatchObject({
+      size,
+      sha256: ref.sha256,
+      autoV2: ref.sha256.slice(0, 10),
+      blake3: ref.blake3,
+      crc32: reversed(ref.zlibCrc32),
+      autoV3: null,
+    });
     expect(hashes.autoV1).toBe(size < 2 * 1024 * 1024 ? null : referenceAutoV1(file));
   });
 
-  it('computes AutoV3 over a safetensors file\'s payload and returns its header', async () => {
+  it("computes AutoV3 over a safetensors file's payload and returns its header", async () => {
     const metadata = { ss_output_name: 'hash test', ss_base_model_version: 'sdxl_base_v1-0' };
     const bytes = safetensorsBytes(metadata, randomBytes(3 * 1024 * 1024 + 7, 42));
     const file = writeFile(path.join(dir, 'model.safetensors'), bytes);
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const hashes = await hasher.hash(file);
     const ref = reference(file);
-    expect(hashes).toMatchObject({ sha256: ref.sha256, blake3: ref.blake3, crc32: reversed(ref.zlibCrc32), autoV1: referenceAutoV1(file) });
+    expect(hashes).toMatchObject({
+      sha256: ref.sha256,
+      blake3: ref.blake3,
+      crc32: reversed(ref.zlibCrc32),
+      autoV1: referenceAutoV1(file),
+    });
     expect(hashes.autoV3).toBe(referenceAutoV3(file, headerLength));
     expect(hashes.safetensorsMetadata).toEqual(metadata);
   });
@@ -95,7 +130,14 @@ describe('file hashes', () => {
     const rssBefore = process.memoryUsage().rss;
     const hashes = await hasher.hash(file);
     const ref = reference(file);
-    expect(hashes).toMatchObject({ size: 2 * 1024 ** 3 + 4099, sha256: ref.sha256, blake3: ref.blake3, crc32: reversed(ref.zlibCrc32), autoV1: referenceAutoV1(file), autoV3: null });
+    expect(hashes).toMatchObject({
+      size: 2 * 1024 ** 3 + 4099,
+      sha256: ref.sha256,
+      blake3: ref.blake3,
+      crc32: reversed(ref.zlibCrc32),
+      autoV1: referenceAutoV1(file),
+      autoV3: null,
+    });
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
   });
 

@@ -22,7 +22,12 @@ import { tempDir } from './helpers/temp.ts';
 const mkfifo = (file: string) => execFileSync('mkfifo', [file]);
 
 async function gql(url: string, query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(30_000) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(30_000),
+  });
   return (await response.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 }
 
@@ -34,7 +39,11 @@ async function scanJob(url: string, roots: string[], timeoutMs = 60_000, progres
   const id = started.data.scanLibrary.id as string;
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const { data } = await gql(url, `query($id: ID!) { scanJob(id: $id) { status error progress { ${progressFields} } } }`, { id });
+    const { data } = await gql(
+      url,
+      `query($id: ID!) { scanJob(id: $id) { status error progress { ${progressFields} } } }`,
+      { id },
+    );
     if (data.scanJob.status !== 'RUNNING') return data.scanJob;
     if (Date.now() > until) throw new Error(`scan job still running after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -45,7 +54,10 @@ describe('finding 4: FIFOs and other special files never hang a scan', () => {
   let root: string;
   beforeAll(async () => {
     root = path.join(tempDir('dn-fifo-'), 'library');
-    writeFile(path.join(root, 'm.safetensors'), safetensorsBytes({ ss_output_name: 'beside a fifo' }, randomBytes(2048, 1)));
+    writeFile(
+      path.join(root, 'm.safetensors'),
+      safetensorsBytes({ ss_output_name: 'beside a fifo' }, randomBytes(2048, 1)),
+    );
     mkfifo(path.join(root, 'm.civitai.info'));
     mkfifo(path.join(root, 'm.preview.png'));
     mkfifo(path.join(root, 'pipe.safetensors'));
@@ -57,9 +69,17 @@ describe('finding 4: FIFOs and other special files never hang a scan', () => {
     const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
     const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
     const first = await scanJob(server.graphqlUrl, [root], 20_000, `filesSkipped ${JOB_PROGRESS}`);
-    expect(first).toMatchObject({ status: 'COMPLETED', progress: { filesSeen: 2, newModels: 2, thumbnails: 0, sidecarsImported: 0 } });
+    expect(first).toMatchObject({
+      status: 'COMPLETED',
+      progress: { filesSeen: 2, newModels: 2, thumbnails: 0, sidecarsImported: 0 },
+    });
     expect(first.progress.filesSkipped).toBe(4);
-    expect(first.progress.problems.map((p: { path: string }) => path.basename(p.path)).sort()).toEqual(['m.civitai.info', 'm.preview.png', 'n.json', 'pipe.safetensors']);
+    expect(first.progress.problems.map((p: { path: string }) => path.basename(p.path)).sort()).toEqual([
+      'm.civitai.info',
+      'm.preview.png',
+      'n.json',
+      'pipe.safetensors',
+    ]);
     const second = await scanJob(server.graphqlUrl, [root], 20_000);
     expect(second.status).toBe('COMPLETED');
   });
@@ -89,10 +109,17 @@ describe('finding 5: sidecars and previews that lead out of the roots are not re
     const outside = path.join(base, 'outside');
     const bytes = safetensorsBytes({}, randomBytes(3000, 3));
     writeFile(path.join(root, 'linked.safetensors'), bytes);
-    writeFile(path.join(outside, 'secret.info'), JSON.stringify({
-      id: 88_001, modelId: 88_000, name: 'v1', model: { name: 'Outside Secret Model', type: 'LORA' },
-      files: [{ id: 88_002, name: 'linked.safetensors', primary: true, hashes: { SHA256: sha256Hex(bytes) } }], images: [],
-    }));
+    writeFile(
+      path.join(outside, 'secret.info'),
+      JSON.stringify({
+        id: 88_001,
+        modelId: 88_000,
+        name: 'v1',
+        model: { name: 'Outside Secret Model', type: 'LORA' },
+        files: [{ id: 88_002, name: 'linked.safetensors', primary: true, hashes: { SHA256: sha256Hex(bytes) } }],
+        images: [],
+      }),
+    );
     writeFile(path.join(outside, 'secret.png'), await previewPng(64, 64, 9));
     symlinkSync(path.join(outside, 'secret.info'), path.join(root, 'linked.civitai.info'));
     symlinkSync(path.join(outside, 'secret.png'), path.join(root, 'linked.preview.png'));
@@ -120,7 +147,9 @@ describe('finding 6: a huge nested safetensors header is not parsed on the serve
     writeFile(path.join(root, 'deep.safetensors'), Buffer.concat([length, header, randomBytes(1024, 4)]));
     const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
     const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
-    const { result, health } = await whileProbingHealth(server.origin, () => scanJob(server.graphqlUrl, [root], 30_000));
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      scanJob(server.graphqlUrl, [root], 30_000),
+    );
     expect(result).toMatchObject({ status: 'COMPLETED', progress: { filesSeen: 1, newModels: 1 } });
     expect(health.maxMs).toBeLessThan(1000);
     expect(server.peakRssMiB()).toBeLessThan(700);
@@ -132,17 +161,27 @@ describe('finding 8: ten thousand files in one folder', () => {
     const root = path.join(tempDir('dn-many-'), 'library');
     mkdirSync(root, { recursive: true });
     for (let i = 0; i < 10_000; i++) {
-      writeFileSync(path.join(root, `tiny_${String(i).padStart(5, '0')}.safetensors`), safetensorsBytes({ ss_output_name: `tiny ${i}` }, randomBytes(64, i)));
+      writeFileSync(
+        path.join(root, `tiny_${String(i).padStart(5, '0')}.safetensors`),
+        safetensorsBytes({ ss_output_name: `tiny ${i}` }, randomBytes(64, i)),
+      );
     }
     const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
     const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
     const started = performance.now();
-    const { result, health } = await whileProbingHealth(server.origin, () => scanJob(server.graphqlUrl, [root], 200_000));
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      scanJob(server.graphqlUrl, [root], 200_000),
+    );
     const seconds = (performance.now() - started) / 1000;
-    expect(result).toMatchObject({ status: 'COMPLETED', progress: { filesSeen: 10_000, newModels: 10_000, errors: 0 } });
+    expect(result).toMatchObject({
+      status: 'COMPLETED',
+      progress: { filesSeen: 10_000, newModels: 10_000, errors: 0 },
+    });
     expect(health.failures).toBe(0);
     expect(health.maxMs).toBeLessThan(1000);
-    console.log(`10,000 files in one folder: first scan ${seconds.toFixed(1)} s, /health worst ${health.maxMs.toFixed(0)} ms over ${health.samples} samples`);
+    console.log(
+      `10,000 files in one folder: first scan ${seconds.toFixed(1)} s, /health worst ${health.maxMs.toFixed(0)} ms over ${health.samples} samples`,
+    );
     const rescanStarted = performance.now();
     const rescan = await scanJob(server.graphqlUrl, [root], 120_000);
     expect(rescan.progress).toMatchObject({ filesSeen: 10_000, newModels: 0 });
@@ -168,11 +207,30 @@ describe('finding 9: every file row carries its own hashes', () => {
     const file = writeFile(path.join(root, 'original.safetensors'), original);
     const hashes = await hasher.hash(file);
     await hasher.close();
-    await importPayload(db, {
-      id: 77_000, name: 'Look-alikes', type: 'LORA', modelVersions: [{ id: 77_001, name: 'v1', images: [], files: [
-        { id: 77_002, name: 'original.safetensors', primary: true, hashes: { SHA256: hashes.sha256, AutoV3: hashes.autoV3 } },
-      ] }],
-    }, 'setup');
+    await importPayload(
+      db,
+      {
+        id: 77_000,
+        name: 'Look-alikes',
+        type: 'LORA',
+        modelVersions: [
+          {
+            id: 77_001,
+            name: 'v1',
+            images: [],
+            files: [
+              {
+                id: 77_002,
+                name: 'original.safetensors',
+                primary: true,
+                hashes: { SHA256: hashes.sha256, AutoV3: hashes.autoV3 },
+              },
+            ],
+          },
+        ],
+      },
+      'setup',
+    );
     writeFile(path.join(root, 'notobj.safetensors'), notobj);
     writeFile(path.join(root, 'third.safetensors'), third);
     return () => sql.close();
@@ -180,7 +238,11 @@ describe('finding 9: every file row carries its own hashes', () => {
 
   it('an AutoV3 match with another SHA-256 is not linked as the same file', async () => {
     await scanLibrary(db, { roots: [root], libraryRoots: [root] });
-    const rows = sql.prepare(`SELECT "LocalPath" AS path, upper("HashSHA256") AS sha256 FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL ORDER BY "LocalPath"`).all() as { path: string; sha256: string }[];
+    const rows = sql
+      .prepare(
+        `SELECT "LocalPath" AS path, upper("HashSHA256") AS sha256 FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL ORDER BY "LocalPath"`,
+      )
+      .all() as { path: string; sha256: string }[];
     expect(rows).toEqual([
       { path: path.join(root, 'notobj.safetensors'), sha256: sha256Hex(notobj) },
       { path: path.join(root, 'original.safetensors'), sha256: sha256Hex(original) },

@@ -10,7 +10,14 @@ import { integrityProblems } from '../src/db/backup.ts';
 import { QUERY_LIMITS } from '../src/resolvers/query-limits.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { exactChecksum } from './helpers/db-checksum.ts';
-import { errorsOf, rawPost, startChildServer, whileProbingHealth, writeRepeated, type ChildServer } from './helpers/hostile.ts';
+import {
+  errorsOf,
+  rawPost,
+  startChildServer,
+  whileProbingHealth,
+  writeRepeated,
+  type ChildServer,
+} from './helpers/hostile.ts';
 import { startTestServer } from './helpers/server.ts';
 
 const MODELS = 3000;
@@ -24,7 +31,12 @@ beforeAll(async () => {
   server = await startChildServer(catalog.dataDir);
 }, 120_000);
 
-function post(body: unknown, headers: Record<string, string> = {}, url = server.graphqlUrl, signal = AbortSignal.timeout(60_000)) {
+function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+  url = server.graphqlUrl,
+  signal = AbortSignal.timeout(60_000),
+) {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
@@ -46,13 +58,17 @@ describe('finding 1: nodes(ids) is bounded and counted by complexity', () => {
     const ids = Array.from({ length: 101 }, (_, i) => modelId(i + 1));
     const answer = await post({ query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids } });
     expect(errorsOf(answer.text)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 100 });
-    const fine = await post({ query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: { ids: ids.slice(0, 100) } });
+    const fine = await post({
+      query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }',
+      variables: { ids: ids.slice(0, 100) },
+    });
     expect(JSON.parse(fine.text).data.nodes).toHaveLength(100);
   });
 
   it('multiplies what is selected under nodes(ids) by the number of ids', async () => {
     const ids = Array.from({ length: 100 }, (_, i) => modelId(i + 1));
-    const query = 'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Model { versions(first: 20) { nodes { images(first: 20) { nodes { prompt url thumbnail { url } } } } } } } }';
+    const query =
+      'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Model { versions(first: 20) { nodes { images(first: 20) { nodes { prompt url thumbnail { url } } } } } } } }';
     const answer = await post({ query, variables: { ids } });
     expect(errorsOf(answer.text)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: QUERY_LIMITS.complexity });
   });
@@ -61,8 +77,15 @@ describe('finding 1: nodes(ids) is bounded and counted by complexity', () => {
     const ids = JSON.stringify(Array.from({ length: 1_000_000 }, (_, i) => modelId((i % MODELS) + 1)));
     const body = `{"query":"query($ids: [ID!]!) { nodes(ids: $ids) { ... on Model { versions(first: 20) { nodes { images(first: 20) { nodes { prompt url thumbnail { url } } } } } } } }","variables":{"ids":${ids}}}`;
     expect(body.length).toBeGreaterThan(15_000_000);
-    const { result, health } = await whileProbingHealth(server.origin, () => rawPost(server.origin,
-      { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, (socket) => { socket.end(body); }));
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      rawPost(
+        server.origin,
+        { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        (socket) => {
+          socket.end(body);
+        },
+      ),
+    );
     expect(result.status).toBe(413);
     expect(errorsOf(result.body)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: MAX_QUERY_BODY_BYTES });
     expect(result.ms).toBeLessThan(3000);
@@ -73,7 +96,8 @@ describe('finding 1: nodes(ids) is bounded and counted by complexity', () => {
 });
 
 describe('finding 2: search cost is estimated before it runs and bounded per request', () => {
-  const snippets = (query: string, first = 100) => `search(query: ${JSON.stringify(query)}, first: ${first}) { totalCount edges { snippet matchedFields node { databaseId } } }`;
+  const snippets = (query: string, first = 100) =>
+    `search(query: ${JSON.stringify(query)}, first: ${first}) { totalCount edges { snippet matchedFields node { databaseId } } }`;
 
   it('reads a repeated term once: 32 × "l*" answers what "l*" answers, quickly', async () => {
     const { result, health } = await whileProbingHealth(server.origin, async () => {
@@ -90,8 +114,40 @@ describe('finding 2: search cost is estimated before it runs and bounded per req
 
   it('refuses a search whose terms would match too much, before running it', async () => {
     // 32 different prefixes that each expand to many indexed words.
-    const prefixes = ['l', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'k', 'm', 'n', 'o', 'p', 'r', 's', 't', 'u', 'v', 'w', 'y', 'la', 'le',
-      'li', 'lo', 'ma', 'me', 'mo', 'pa', 'po', 'sa'].map((p) => `${p}*`);
+    const prefixes = [
+      'l',
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+      'f',
+      'g',
+      'h',
+      'i',
+      'k',
+      'm',
+      'n',
+      'o',
+      'p',
+      'r',
+      's',
+      't',
+      'u',
+      'v',
+      'w',
+      'y',
+      'la',
+      'le',
+      'li',
+      'lo',
+      'ma',
+      'me',
+      'mo',
+      'pa',
+      'po',
+      'sa',
+    ].map((p) => `${p}*`);
     const started = performance.now();
     const answer = await post({ query: `{ ${snippets(prefixes.join(' '))} }` });
     expect(errorsOf(answer.text)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED' });
@@ -113,16 +169,26 @@ describe('finding 2: search cost is estimated before it runs and bounded per req
 
 describe('every request has a time limit, and work stops for a client that went away', () => {
   // Forty full pages of models in different orders, with counts and nested fields: allowed, a few hundred ms of work.
-  const SLOW = `{ ${Array.from({ length: 40 }, (_, i) => `m${i}: models(first: 100, orderBy: [{ field: ${['NAME', 'DOWNLOADS', 'CREATED_AT', 'UPDATED_AT'][i % 4]}, ` +
-    `direction: ${i % 2 ? 'ASC' : 'DESC'} }], filter: { nameContains: "${i}" }) { totalCount nodes { description hasUpdate totalDownloads versionCount ` +
-    'tags { name } creator { username } } }').join('\n')} }`;
+  const SLOW = `{ ${Array.from(
+    { length: 40 },
+    (_, i) =>
+      `m${i}: models(first: 100, orderBy: [{ field: ${['NAME', 'DOWNLOADS', 'CREATED_AT', 'UPDATED_AT'][i % 4]}, ` +
+      `direction: ${i % 2 ? 'ASC' : 'DESC'} }], filter: { nameContains: "${i}" }) { totalCount nodes { description hasUpdate totalDownloads versionCount ` +
+      'tags { name } creator { username } } }',
+  ).join('\n')} }`;
 
   it('answers TIMEOUT when the limit passes, and runs no statement after it', async () => {
     const statements: number[] = [];
-    const local = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath, requestTimeoutMs: 40 },
-      { onStatement: () => statements.push(performance.now()) });
+    const local = await startTestServer(
+      { dataDir: catalog.dataDir, databasePath: catalog.databasePath, requestTimeoutMs: 40 },
+      { onStatement: () => statements.push(performance.now()) },
+    );
     const started = performance.now();
-    const response = await fetch(local.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SLOW }) });
+    const response = await fetch(local.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: SLOW }),
+    });
     const answered = performance.now();
     const text = await response.text();
     expect(response.status).toBe(503);
@@ -135,7 +201,9 @@ describe('every request has a time limit, and work stops for a client that went 
   it('stops working for clients that hung up: the server goes idle at once', async () => {
     // Eight of the slow requests are about two seconds of work; their clients leave after a tenth of that.
     const controller = new AbortController();
-    const requests = Array.from({ length: 8 }, () => post({ query: SLOW }, {}, server.graphqlUrl, controller.signal).catch(() => 'aborted'));
+    const requests = Array.from({ length: 8 }, () =>
+      post({ query: SLOW }, {}, server.graphqlUrl, controller.signal).catch(() => 'aborted'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     controller.abort();
     expect(await Promise.all(requests)).toEqual(Array(8).fill('aborted'));
@@ -150,13 +218,15 @@ describe('every request has a time limit, and work stops for a client that went 
 
 describe('finding 6: bodies are small unless they must be large, and checked while they arrive', () => {
   it('refuses 64 MiB of nested arrays in an unused variable while it arrives, without parsing it', async () => {
-    const head = '{"query":"mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed } }","variables":{"p":{},"unused":';
+    const head =
+      '{"query":"mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed } }","variables":{"p":{},"unused":';
     const total = 64 * 1024 * 1024 - 64;
-    const { result, health } = await whileProbingHealth(server.origin, () => rawPost(server.origin,
-      { 'content-type': 'application/json', 'content-length': total }, async (socket) => {
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      rawPost(server.origin, { 'content-type': 'application/json', 'content-length': total }, async (socket) => {
         socket.write(head);
         await writeRepeated(socket, '[', total - head.length);
-      }));
+      }),
+    );
     expect(result.status).toBe(400);
     expect(errorsOf(result.body)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect(result.ms).toBeLessThan(5000);
@@ -165,13 +235,15 @@ describe('finding 6: bodies are small unless they must be large, and checked whi
   });
 
   it('refuses 22 million empty objects (a 64 MiB import body) by counting values while it arrives', async () => {
-    const head = '{"query":"mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed } }","variables":{"p":{"items":[';
+    const head =
+      '{"query":"mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed } }","variables":{"p":{"items":[';
     const total = 64 * 1024 * 1024 - 64;
-    const { result, health } = await whileProbingHealth(server.origin, () => rawPost(server.origin,
-      { 'content-type': 'application/json', 'content-length': total }, async (socket) => {
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      rawPost(server.origin, { 'content-type': 'application/json', 'content-length': total }, async (socket) => {
         socket.write(head);
         await writeRepeated(socket, '{},', total - head.length);
-      }));
+      }),
+    );
     expect(result.status).toBe(400);
     expect(errorsOf(result.body)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect(health.maxMs).toBeLessThan(1000);
@@ -183,16 +255,31 @@ describe('finding 6: bodies are small unless they must be large, and checked whi
     const query = await post({ query: '{ health { ok } }', extensions: { pad } });
     expect(query.status).toBe(413);
     expect(errorsOf(query.text)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: MAX_QUERY_BODY_BYTES });
-    const payload = { id: 990001, name: 'Large import', type: 'LORA', description: pad, modelVersions: [{ id: 990002, name: 'v1', files: [], images: [] }] };
-    const imported = await post({ query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed } }', variables: { p: payload } });
+    const payload = {
+      id: 990001,
+      name: 'Large import',
+      type: 'LORA',
+      description: pad,
+      modelVersions: [{ id: 990002, name: 'v1', files: [], images: [] }],
+    };
+    const imported = await post({
+      query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed } }',
+      variables: { p: payload },
+    });
     expect(JSON.parse(imported.text)).toEqual({ data: { importCivitaiPayload: { created: 1, failed: 0 } } });
   });
 
   it('lets at most two of the largest bodies arrive at once', async () => {
     const head = '{"query":"mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed } }","variables":{"p":';
-    const slow = () => rawPost(server.origin, { 'content-type': 'application/json', 'content-length': MAX_IMPORT_BODY_BYTES }, (socket) => {
-      socket.write(head);
-    }, 3000);
+    const slow = () =>
+      rawPost(
+        server.origin,
+        { 'content-type': 'application/json', 'content-length': MAX_IMPORT_BODY_BYTES },
+        (socket) => {
+          socket.write(head);
+        },
+        3000,
+      );
     const first = slow();
     const second = slow();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -205,15 +292,32 @@ describe('finding 6: bodies are small unless they must be large, and checked whi
 
   it('with a token configured, a large body without the token is refused before it is read', async () => {
     const guarded = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_API_TOKEN: TOKEN });
-    const declared = await rawPost(guarded.origin, { 'content-type': 'application/json', 'content-length': 8 * 1024 * 1024 }, (socket) => {
-      socket.write('{"query":');
-    }, 3000);
+    const declared = await rawPost(
+      guarded.origin,
+      { 'content-type': 'application/json', 'content-length': 8 * 1024 * 1024 },
+      (socket) => {
+        socket.write('{"query":');
+      },
+      3000,
+    );
     expect(declared.status).toBe(413);
     expect(declared.ms).toBeLessThan(1500);
     const pad = 'x'.repeat(2 * 1024 * 1024);
-    const payload = { id: 990003, name: 'Large import with token', type: 'LORA', description: pad, modelVersions: [{ id: 990004, name: 'v1', files: [], images: [] }] };
-    const imported = await post({ query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed } }', variables: { p: payload } },
-      { authorization: `Bearer ${TOKEN}` }, guarded.graphqlUrl);
+    const payload = {
+      id: 990003,
+      name: 'Large import with token',
+      type: 'LORA',
+      description: pad,
+      modelVersions: [{ id: 990004, name: 'v1', files: [], images: [] }],
+    };
+    const imported = await post(
+      {
+        query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed } }',
+        variables: { p: payload },
+      },
+      { authorization: `Bearer ${TOKEN}` },
+      guarded.graphqlUrl,
+    );
     expect(JSON.parse(imported.text)).toEqual({ data: { importCivitaiPayload: { created: 1, failed: 0 } } });
   });
 });
@@ -231,9 +335,17 @@ describe('finding 7: slow clients cannot take every connection', () => {
       sockets.push(socket);
     };
     for (let i = 0; i < 200; i++) open(`POST /graphql HTTP/1.1\r\nHost: ${url.host}\r\nX-Slow: `);
-    for (let i = 0; i < 200; i++) open(`POST /graphql HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"query":`);
-    for (let i = 0; i < 200; i++) open(`POST /graphql HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 67000000\r\n\r\n{"query":`);
-    const trickle = setInterval(() => { for (const socket of sockets) if (!socket.destroyed) socket.write('a'); }, 500);
+    for (let i = 0; i < 200; i++)
+      open(
+        `POST /graphql HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"query":`,
+      );
+    for (let i = 0; i < 200; i++)
+      open(
+        `POST /graphql HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 67000000\r\n\r\n{"query":`,
+      );
+    const trickle = setInterval(() => {
+      for (const socket of sockets) if (!socket.destroyed) socket.write('a');
+    }, 500);
     try {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const times: number[] = [];
@@ -265,7 +377,9 @@ describe('finding 12: every refusal is coded and names its limit the same way', 
   });
 
   it('a 4,000-deep list literal: LIMIT_EXCEEDED, not a stack overflow', async () => {
-    const answer = await post({ query: `{ models(filter: { types: ${'['.repeat(4000)}${']'.repeat(4000)} }) { totalCount } }` });
+    const answer = await post({
+      query: `{ models(filter: { types: ${'['.repeat(4000)}${']'.repeat(4000)} }) { totalCount } }`,
+    });
     expect(errorsOf(answer.text)[0]).toMatchObject({ code: 'LIMIT_EXCEEDED' });
     expect(typeof errorsOf(answer.text)[0]!.limit).toBe('number');
   });
@@ -278,8 +392,20 @@ describe('finding 12: every refusal is coded and names its limit the same way', 
       [{ earlyAccessTimeFrame: 1e12 }, '$.modelVersions[0].earlyAccessTimeFrame'],
     ];
     for (const [extra, path] of cases) {
-      const payload = { id: 990100, name: 'Counts', type: 'LORA', modelVersions: [{ id: 990101, name: 'v1', files: [], images: [], ...extra }] };
-      const answer = JSON.parse((await post({ query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed failures { path message } } }', variables: { p: payload } })).text);
+      const payload = {
+        id: 990100,
+        name: 'Counts',
+        type: 'LORA',
+        modelVersions: [{ id: 990101, name: 'v1', files: [], images: [], ...extra }],
+      };
+      const answer = JSON.parse(
+        (
+          await post({
+            query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed failures { path message } } }',
+            variables: { p: payload },
+          })
+        ).text,
+      );
       expect(answer.errors).toBeUndefined();
       expect(answer.data.importCivitaiPayload).toMatchObject({ failed: 1, failures: [{ path }] });
     }

@@ -20,9 +20,29 @@ const repeat = (unit: string, bytes = MB) => unit.repeat(Math.ceil(bytes / unit.
 
 /** Inputs that make backtracking regular expressions and naive scanners quadratic. */
 const HOSTILE = [
-  repeat('<'), repeat('‹'), repeat('<a'), repeat('<script'), repeat('<style>'), repeat('<!--'), `&${repeat('a')}`, repeat('&#'), repeat('&#x'),
-  repeat('flux'), repeat('flux '), repeat('sd3'), repeat('xl-'), repeat('sd_v'), repeat('stable-diffusion-'), repeat('lycoris'), repeat(' '),
-  repeat('東'), repeat('a,'), repeat('"'), repeat('a'), repeat('{set'), repeat('2025-01-01 '),
+  repeat('<'),
+  repeat('‹'),
+  repeat('<a'),
+  repeat('<script'),
+  repeat('<style>'),
+  repeat('<!--'),
+  `&${repeat('a')}`,
+  repeat('&#'),
+  repeat('&#x'),
+  repeat('flux'),
+  repeat('flux '),
+  repeat('sd3'),
+  repeat('xl-'),
+  repeat('sd_v'),
+  repeat('stable-diffusion-'),
+  repeat('lycoris'),
+  repeat(' '),
+  repeat('東'),
+  repeat('a,'),
+  repeat('"'),
+  repeat('a'),
+  repeat('{set'),
+  repeat('2025-01-01 '),
 ];
 
 function timed(fn: () => unknown): number {
@@ -38,17 +58,51 @@ describe('text functions on a megabyte of hostile input', () => {
     ['tokens', tokens],
     ['escapeHtml', escapeHtml],
     ['baseModelFromHints', (text) => baseModelFromHints(text, text, text)],
-    ['headerFacts', (text) => headerFacts({
-      ss_base_model_version: text, 'modelspec.architecture': text, ss_sd_model_name: text, ss_network_module: text, 'modelspec.trigger_phrase': text,
-      ss_output_name: text, ss_num_train_images: '10', ss_tag_frequency: JSON.stringify({ set: { [text.slice(0, 1000)]: 10 } }),
-    })],
+    [
+      'headerFacts',
+      (text) =>
+        headerFacts({
+          ss_base_model_version: text,
+          'modelspec.architecture': text,
+          ss_sd_model_name: text,
+          ss_network_module: text,
+          'modelspec.trigger_phrase': text,
+          ss_output_name: text,
+          ss_num_train_images: '10',
+          ss_tag_frequency: JSON.stringify({ set: { [text.slice(0, 1000)]: 10 } }),
+        }),
+    ],
     ['typeFromFolders', (text) => typeFromFolders([text, text])],
     ['mapBaseModel', mapBaseModel],
     ['mapCommercialUse', (text) => mapCommercialUse(`{${text}}`)],
     ['parseStoredTimestamp', parseStoredTimestamp],
-    ['toMatchExpression', (text) => { try { toMatchExpression(text); } catch { /* too long: refused, which is fine */ } }],
-    ['payloadFromCmInfo', (text) => payloadFromCmInfo({ ModelId: 1, VersionId: 2, ModelName: text, Tags: text, TrainedWords: text, BaseModel: text }, 'x.safetensors')],
-    ['payloadFromLoraManager', (text) => payloadFromLoraManager({ model_name: text, tags: text, civitai: { id: 2, modelId: 1, model: { name: text, tags: text } } })],
+    [
+      'toMatchExpression',
+      (text) => {
+        try {
+          toMatchExpression(text);
+        } catch {
+          /* too long: refused, which is fine */
+        }
+      },
+    ],
+    [
+      'payloadFromCmInfo',
+      (text) =>
+        payloadFromCmInfo(
+          { ModelId: 1, VersionId: 2, ModelName: text, Tags: text, TrainedWords: text, BaseModel: text },
+          'x.safetensors',
+        ),
+    ],
+    [
+      'payloadFromLoraManager',
+      (text) =>
+        payloadFromLoraManager({
+          model_name: text,
+          tags: text,
+          civitai: { id: 2, modelId: 1, model: { name: text, tags: text } },
+        }),
+    ],
   ];
   for (const [name, fn] of functions) {
     it(`${name} stays linear`, () => {
@@ -68,16 +122,28 @@ describe('importing hostile text through the server', () => {
     server = await startChildServer(catalog.dataDir);
   }, 60_000);
 
-  const post = (query: string, variables: Record<string, unknown> = {}) => fetch(server.graphqlUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(60_000),
-  }).then((r) => r.json() as Promise<{ data?: any; errors?: unknown[] }>);
+  const post = (query: string, variables: Record<string, unknown> = {}) =>
+    fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+      signal: AbortSignal.timeout(60_000),
+    }).then((r) => r.json() as Promise<{ data?: any; errors?: unknown[] }>);
 
   it('a description of a million "<" imports in seconds, without holding the write lock, and stays searchable', async () => {
     const description = `findme ${repeat('<', MB)}${repeat('‹', 200_000)}`;
-    const payload = { id: 660_001, name: 'Angle Brackets', type: 'LORA', description, modelVersions: [{ id: 660_002, name: 'v1', files: [], images: [] }] };
+    const payload = {
+      id: 660_001,
+      name: 'Angle Brackets',
+      type: 'LORA',
+      description,
+      modelVersions: [{ id: 660_002, name: 'v1', files: [], images: [] }],
+    };
     const { result, health } = await whileProbingHealth(server.origin, async () => {
       const started = performance.now();
-      const imported = post('mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed } }', { p: payload });
+      const imported = post('mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed } }', {
+        p: payload,
+      });
       // Another writer at the same time must not get DATABASE_LOCKED.
       await new Promise((resolve) => setTimeout(resolve, 20));
       const other = await post('mutation { setIgnoreUpdates(id: "TW9kZWw6MQ==", ignore: true) { ignoreUpdates } }');

@@ -31,16 +31,21 @@ describe('graphql-http audit', () => {
 
 describe('query limits sized for Relay shapes', () => {
   it('runs a rich nested page of 100 models', async () => {
-    const response = await server.graphql(`{ models(first: 100) { totalCount pageInfo { endCursor } edges { cursor node { id name creator { username } tags { name }
+    const response =
+      await server.graphql(`{ models(first: 100) { totalCount pageInfo { endCursor } edges { cursor node { id name creator { username } tags { name }
       versions(first: 5) { totalCount nodes { name files { fileName hashes { sha256 autoV2 } } triggerWords { word }
         images(first: 3) { nodes { url width height thumbnail { url byteSize } } } } } } } } }`);
     expect(response.errors).toBeUndefined();
   });
 
   it('refuses pages of pages that multiply past the complexity limit, naming it', async () => {
-    const response = await server.graphql(`{ models(first: 100) { nodes { versions(first: 100) { nodes { images(first: 100) { nodes { url prompt seed } } } } } } }`);
+    const response = await server.graphql(
+      `{ models(first: 100) { nodes { versions(first: 100) { nodes { images(first: 100) { nodes { url prompt seed } } } } } } }`,
+    );
     expect(firstErrorCode(response)).toBe('LIMIT_EXCEEDED');
-    expect(response.errors?.[0]?.message).toMatch(new RegExp(`complexity \\d+ exceeds the limit of ${QUERY_LIMITS.complexity}`));
+    expect(response.errors?.[0]?.message).toMatch(
+      new RegExp(`complexity \\d+ exceeds the limit of ${QUERY_LIMITS.complexity}`),
+    );
   });
 
   it('refuses documents that are too deep', async () => {

@@ -18,16 +18,38 @@ beforeAll(async () => {
   return () => sql.close();
 });
 
-const file = (id: number) => ({ id, name: `file_${id}.safetensors`, type: 'Model', primary: true, sizeKB: 10, hashes: {} });
-const version = (id: number, files: object[] = []) => ({ id, name: `v${id}`, baseModel: 'SDXL 1.0', files, images: [] });
+const file = (id: number) => ({
+  id,
+  name: `file_${id}.safetensors`,
+  type: 'Model',
+  primary: true,
+  sizeKB: 10,
+  hashes: {},
+});
+const version = (id: number, files: object[] = []) => ({
+  id,
+  name: `v${id}`,
+  baseModel: 'SDXL 1.0',
+  files,
+  images: [],
+});
 const model = (id: number, versions: object[]) => ({ id, name: `Model ${id}`, type: 'LORA', modelVersions: versions });
 
 const modelOfVersion = (civitaiVersionId: number) =>
-  sql.prepare(`SELECT m."CivitaiId" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId" WHERE v."CivitaiId" = ?`).pluck().get(civitaiVersionId);
+  sql
+    .prepare(
+      `SELECT m."CivitaiId" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId" WHERE v."CivitaiId" = ?`,
+    )
+    .pluck()
+    .get(civitaiVersionId);
 
 describe('inside one payload', () => {
   it('two models of a list sharing a version id both fail; the others import', async () => {
-    const summary = await importPayload(db, { items: [model(1, [version(10)]), model(2, [version(10)]), model(3, [version(30)])] }, 'list');
+    const summary = await importPayload(
+      db,
+      { items: [model(1, [version(10)]), model(2, [version(10)]), model(3, [version(30)])] },
+      'list',
+    );
     expect(summary).toMatchObject({ created: 1, failed: 2 });
     expect(summary.failures.map((f) => f.civitaiId)).toEqual([1, 2]);
     for (const failure of summary.failures) expect(failure.message).toMatch(/version 10 .*models 1 and 2/);

@@ -28,23 +28,39 @@ beforeAll(async () => {
   catalog = await seededCatalog({ models: 4, thumbnails: 'none' });
   replay = await startCivitaiReplay();
   library = path.join(tempDir('dn-lib-api-'), 'library');
-  for (let i = 0; i < 5; i++) writeFile(path.join(library, 'loras', `same_${i}.safetensors`), safetensorsBytes({}, randomBytes(3000, 77)));
+  for (let i = 0; i < 5; i++)
+    writeFile(path.join(library, 'loras', `same_${i}.safetensors`), safetensorsBytes({}, randomBytes(3000, 77)));
   writeFile(path.join(library, 'loras', 'identify.safetensors'), identifiable);
   writeFile(path.join(library, 'loras', 'plain.safetensors'), safetensorsBytes({}, randomBytes(2000, 78)));
   const sha = sha256Hex(identifiable);
-  replay.script(`/api/v1/model-versions/by-hash/${sha}`, { status: 200, body: {
-    id: 99_101, modelId: 99_100, name: 'v1', baseModel: 'SD 1.5', trainedWords: ['identified'], model: { name: 'Identified Online', type: 'LORA' },
-    files: [{ id: 99_102, name: 'identify.safetensors', primary: true, hashes: { SHA256: sha } }], images: [],
-  } });
+  replay.script(`/api/v1/model-versions/by-hash/${sha}`, {
+    status: 200,
+    body: {
+      id: 99_101,
+      modelId: 99_100,
+      name: 'v1',
+      baseModel: 'SD 1.5',
+      trainedWords: ['identified'],
+      model: { name: 'Identified Online', type: 'LORA' },
+      files: [{ id: 99_102, name: 'identify.safetensors', primary: true, hashes: { SHA256: sha } }],
+      images: [],
+    },
+  });
   const civitai = createCivitaiClient({ baseUrl: replay.url, apiKey: null, timeoutMs: 2000, maxRetries: 0 });
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath, apiToken: TOKEN, libraryRoots: [library] }, { civitai });
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath, apiToken: TOKEN, libraryRoots: [library] },
+    { civitai },
+  );
 });
 
-const JOB_FIELDS = 'id status error progress { phase filesSeen filesHashed newModels identifiedOnline duplicates errors problems { path message } }';
+const JOB_FIELDS =
+  'id status error progress { phase filesSeen filesHashed newModels identifiedOnline duplicates errors problems { path message } }';
 
 async function waitForJob(id: string): Promise<any> {
   for (let i = 0; i < 200; i++) {
-    const { scanJob } = dataOf(await server.graphql<{ scanJob: any }>(`query($id: ID!) { scanJob(id: $id) { ${JOB_FIELDS} } }`, { id }));
+    const { scanJob } = dataOf(
+      await server.graphql<{ scanJob: any }>(`query($id: ID!) { scanJob(id: $id) { ${JOB_FIELDS} } }`, { id }),
+    );
     if (scanJob.status !== 'RUNNING') return scanJob;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -57,40 +73,85 @@ describe('scanLibrary', () => {
     expect(firstErrorCode(outside)).toBe('FORBIDDEN');
     const traversal = await server.graphql(`mutation { scanLibrary(roots: ["${library}/../.."]) { id } }`, {}, AUTH);
     expect(firstErrorCode(traversal)).toBe('FORBIDDEN');
-    expect(firstErrorCode(await server.graphql(`mutation { scanLibrary(roots: ["${library}"], concurrency: 99) { id } }`, {}, AUTH))).toBe('BAD_USER_INPUT');
+    expect(
+      firstErrorCode(
+        await server.graphql(`mutation { scanLibrary(roots: ["${library}"], concurrency: 99) { id } }`, {}, AUTH),
+      ),
+    ).toBe('BAD_USER_INPUT');
     expect((await server.graphql(`mutation { scanLibrary(roots: ["${library}"]) { id } }`)).status).toBe(401);
   });
 
   it('runs as a job streamed over SSE, identifying unknown files online', async () => {
-    const started = dataOf(await server.graphql<{ scanLibrary: any }>(`mutation($r: [String!]!) { scanLibrary(roots: $r, identifyOnline: true) { ${JOB_FIELDS} } }`, { r: [library] }, AUTH)).scanLibrary;
+    const started = dataOf(
+      await server.graphql<{ scanLibrary: any }>(
+        `mutation($r: [String!]!) { scanLibrary(roots: $r, identifyOnline: true) { ${JOB_FIELDS} } }`,
+        { r: [library] },
+        AUTH,
+      ),
+    ).scanLibrary;
     expect(started.status).toBe('RUNNING');
-    const conflict = await server.graphql(`mutation($r: [String!]!) { scanLibrary(roots: $r) { id } }`, { r: [library] }, AUTH);
+    const conflict = await server.graphql(
+      `mutation($r: [String!]!) { scanLibrary(roots: $r) { id } }`,
+      { r: [library] },
+      AUTH,
+    );
     expect(firstErrorCode(conflict)).toBe('CONFLICT');
 
     const response = await fetch(server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-      body: JSON.stringify({ query: `subscription($id: ID!) { scanProgress(jobId: $id) { status progress { phase filesHashed } } }`, variables: { id: started.id } }),
+      body: JSON.stringify({
+        query: `subscription($id: ID!) { scanProgress(jobId: $id) { status progress { phase filesHashed } } }`,
+        variables: { id: started.id },
+      }),
     });
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const text = await response.text();
-    const events = text.split('\n').filter((line) => line.startsWith('data: ') && line.length > 6).map((line) => JSON.parse(line.slice(6)));
+    const events = text
+      .split('\n')
+      .filter((line) => line.startsWith('data: ') && line.length > 6)
+      .map((line) => JSON.parse(line.slice(6)));
     const states = events.filter((e) => e.data).map((e) => e.data.scanProgress);
     expect(states.length).toBeGreaterThanOrEqual(1);
     expect(states.at(-1)).toMatchObject({ status: 'COMPLETED', progress: { phase: 'DONE' } });
 
     const job = await waitForJob(started.id);
-    expect(job).toMatchObject({ status: 'COMPLETED', error: null, progress: { filesSeen: 7, filesHashed: 7, identifiedOnline: 1, duplicates: 4, newModels: 2, errors: 0 } });
+    expect(job).toMatchObject({
+      status: 'COMPLETED',
+      error: null,
+      progress: { filesSeen: 7, filesHashed: 7, identifiedOnline: 1, duplicates: 4, newModels: 2, errors: 0 },
+    });
     // Five identical unknown files: one local model, and the other four as copies of its file.
-    const { model } = dataOf(await server.graphql<{ model: any }>('{ model(civitaiId: 99100) { name versions(first: 1) { nodes { files { localPath isLocalFileValid } } } } }'));
-    expect(model).toEqual({ name: 'Identified Online', versions: { nodes: [{ files: [{ localPath: path.join(library, 'loras', 'identify.safetensors'), isLocalFileValid: true }] }] } });
+    const { model } = dataOf(
+      await server.graphql<{ model: any }>(
+        '{ model(civitaiId: 99100) { name versions(first: 1) { nodes { files { localPath isLocalFileValid } } } } }',
+      ),
+    );
+    expect(model).toEqual({
+      name: 'Identified Online',
+      versions: {
+        nodes: [
+          { files: [{ localPath: path.join(library, 'loras', 'identify.safetensors'), isLocalFileValid: true }] },
+        ],
+      },
+    });
   });
 
   it('lists duplicate local files, largest waste first, without re-hashing', async () => {
-    const { duplicateFiles } = dataOf(await server.graphql<{ duplicateFiles: any[] }>('{ duplicateFiles { sha256 size wastedBytes files { path modelFile { databaseId } } } }'));
+    const { duplicateFiles } = dataOf(
+      await server.graphql<{ duplicateFiles: any[] }>(
+        '{ duplicateFiles { sha256 size wastedBytes files { path modelFile { databaseId } } } }',
+      ),
+    );
     expect(duplicateFiles).toHaveLength(1);
     const group = duplicateFiles[0]!;
-    expect(group.files.map((f: { path: string }) => path.basename(f.path))).toEqual(['same_0.safetensors', 'same_1.safetensors', 'same_2.safetensors', 'same_3.safetensors', 'same_4.safetensors']);
+    expect(group.files.map((f: { path: string }) => path.basename(f.path))).toEqual([
+      'same_0.safetensors',
+      'same_1.safetensors',
+      'same_2.safetensors',
+      'same_3.safetensors',
+      'same_4.safetensors',
+    ]);
     expect(BigInt(group.wastedBytes)).toBe(BigInt(group.size) * 4n);
     expect(group.sha256).toBe(sha256Hex(safetensorsBytes({}, randomBytes(3000, 77))));
   });
@@ -98,11 +159,18 @@ describe('scanLibrary', () => {
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: PROJECT_ROOT, env: { ...process.env, DIFFUSION_NEXUS_LIBRARY_ROOTS: '' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DIFFUSION_NEXUS_LIBRARY_ROOTS: '' },
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -113,25 +181,46 @@ describe('CLI scan and thumbnails', () => {
     const lib = path.join(root, 'models');
     const dataDir = path.join(root, 'data');
     for (let i = 0; i < 4; i++) {
-      writeFile(path.join(lib, 'Lora', `style_${i}.safetensors`), safetensorsBytes({ ss_output_name: `Style ${i}` }, randomBytes(1000 + i, i)));
+      writeFile(
+        path.join(lib, 'Lora', `style_${i}.safetensors`),
+        safetensorsBytes({ ss_output_name: `Style ${i}` }, randomBytes(1000 + i, i)),
+      );
       writeFile(path.join(lib, 'Lora', `style_${i}.png`), await previewPng(500, 700, i));
     }
     const scan = await cli(['scan', lib, '--data-dir', dataDir]);
-    expect(scan.stdout).toMatch(/4 model files: 0 unchanged, 4 hashed .* 4 new local models, 0 missing; 0 sidecars imported, 4 thumbnails/);
+    expect(scan.stdout).toMatch(
+      /4 model files: 0 unchanged, 4 hashed .* 4 new local models, 0 missing; 0 sidecars imported, 4 thumbnails/,
+    );
     expect(scan.code).toBe(0);
     expect((await cli(['scan', lib, '--data-dir', dataDir])).stdout).toMatch(/4 model files: 4 unchanged, 0 hashed/);
 
     const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'));
-    db.prepare(`UPDATE ModelImages SET ThumbnailData = NULL, ThumbnailMimeType = NULL WHERE Id IN (SELECT Id FROM ModelImages ORDER BY Id LIMIT 2)`).run();
-    const bulky = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#888' } }).png({ compressionLevel: 0 }).toBuffer();
+    db.prepare(
+      `UPDATE ModelImages SET ThumbnailData = NULL, ThumbnailMimeType = NULL WHERE Id IN (SELECT Id FROM ModelImages ORDER BY Id LIMIT 2)`,
+    ).run();
+    const bulky = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#888' } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     db.prepare(`UPDATE ModelImages SET ThumbnailData = ? WHERE Id = (SELECT MAX(Id) FROM ModelImages)`).run(bulky);
     db.close();
 
-    expect((await cli(['thumbnails', 'stats', '--data-dir', dataDir])).stdout).toMatch(/2 of 4 images have a thumbnail[\s\S]*2 images without a thumbnail have a cached file/);
+    expect((await cli(['thumbnails', 'stats', '--data-dir', dataDir])).stdout).toMatch(
+      /2 of 4 images have a thumbnail[\s\S]*2 images without a thumbnail have a cached file/,
+    );
     const generated = await cli(['thumbnails', 'generate', '--data-dir', dataDir]);
     expect(generated.stdout).toMatch(/generated 2, failed 0, skipped 0/);
-    const pruned = await cli(['thumbnails', 'prune', '--max-bytes', String(25 * 1024), '--vacuum', '--data-dir', dataDir]);
-    expect(pruned.stdout).toMatch(/re-encoded 1, dropped 0 oversized, deleted 0 orphan rows: [\d.]+ MB reclaimed\. Database file/);
+    const pruned = await cli([
+      'thumbnails',
+      'prune',
+      '--max-bytes',
+      String(25 * 1024),
+      '--vacuum',
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(pruned.stdout).toMatch(
+      /re-encoded 1, dropped 0 oversized, deleted 0 orphan rows: [\d.]+ MB reclaimed\. Database file/,
+    );
     const check = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
     const sizes = check.prepare('SELECT length(ThumbnailData) FROM ModelImages').pluck().all() as number[];
     check.close();

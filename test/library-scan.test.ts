@@ -12,32 +12,58 @@ import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
 import { scanLibrary, type ScanProgress } from '../src/resolvers/local-library/scan.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
-import { civitaiPayloadFor, previewPng, randomBytes, safetensorsBytes, sha256Hex, writeFile } from './helpers/library.ts';
+import {
+  civitaiPayloadFor,
+  previewPng,
+  randomBytes,
+  safetensorsBytes,
+  sha256Hex,
+  writeFile,
+} from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
 
 let db: CatalogDatabase;
 let sql: Database.Database;
 let root: string;
-const scan = (extra: Partial<Parameters<typeof scanLibrary>[1]> = {}) => scanLibrary(db, { roots: [root], libraryRoots: [root], ...extra });
+const scan = (extra: Partial<Parameters<typeof scanLibrary>[1]> = {}) =>
+  scanLibrary(db, { roots: [root], libraryRoots: [root], ...extra });
 
 const KNOWN = 120;
 const UNKNOWN = 120;
-const knownBytes = (i: number) => safetensorsBytes({ ss_output_name: `known ${i}` }, randomBytes(2048 + i * 16, 1000 + i));
-const unknownBytes = (i: number) => safetensorsBytes({
-  ss_output_name: `Unknown Style ${i}`, ss_base_model_version: i % 2 ? 'sdxl_base_v1-0' : 'sd_v1', ss_network_module: 'networks.lora',
-  ss_num_train_images: '20', ss_tag_frequency: JSON.stringify({ set: { [`unk${i}style`]: 20, background: 4 } }),
-}, randomBytes(1024 + i, 5000 + i));
+const knownBytes = (i: number) =>
+  safetensorsBytes({ ss_output_name: `known ${i}` }, randomBytes(2048 + i * 16, 1000 + i));
+const unknownBytes = (i: number) =>
+  safetensorsBytes(
+    {
+      ss_output_name: `Unknown Style ${i}`,
+      ss_base_model_version: i % 2 ? 'sdxl_base_v1-0' : 'sd_v1',
+      ss_network_module: 'networks.lora',
+      ss_num_train_images: '20',
+      ss_tag_frequency: JSON.stringify({ set: { [`unk${i}style`]: 20, background: 4 } }),
+    },
+    randomBytes(1024 + i, 5000 + i),
+  );
 
 beforeAll(async () => {
   ({ db } = await emptyCatalog());
   sql = new Database(db.path, { readonly: true });
   root = path.join(tempDir('dn-lib-'), 'library');
   // Known files: the catalog has their Civitai data (two files per version).
-  const described = Array.from({ length: KNOWN }, (_, i) => ({ versionId: 60_000 + Math.floor(i / 2), fileId: 70_000 + i, fileName: `known_${i}.safetensors`, bytes: knownBytes(i) }));
+  const described = Array.from({ length: KNOWN }, (_, i) => ({
+    versionId: 60_000 + Math.floor(i / 2),
+    fileId: 70_000 + i,
+    fileName: `known_${i}.safetensors`,
+    bytes: knownBytes(i),
+  }));
   for (let m = 0; m < KNOWN / 4; m++) {
-    await importPayload(db, civitaiPayloadFor(50_000 + m, `Known model ${m}`, described.slice(m * 4, m * 4 + 4)), 'setup');
+    await importPayload(
+      db,
+      civitaiPayloadFor(50_000 + m, `Known model ${m}`, described.slice(m * 4, m * 4 + 4)),
+      'setup',
+    );
   }
-  for (const [i, file] of described.entries()) writeFile(path.join(root, 'models', 'loras', `set${i % 5}`, file.fileName), file.bytes);
+  for (const [i, file] of described.entries())
+    writeFile(path.join(root, 'models', 'loras', `set${i % 5}`, file.fileName), file.bytes);
   // The same file downloaded twice.
   writeFile(path.join(root, 'downloads', 'known_0 (1).safetensors'), described[0]!.bytes);
   // Unknown files, some pickles in an embeddings folder, with previews and A1111 metadata for some.
@@ -45,36 +71,82 @@ beforeAll(async () => {
     const folder = i % 3 === 0 ? path.join(root, 'models', 'embeddings') : path.join(root, 'models', 'Lora', 'mine');
     const name = i % 3 === 0 ? `emb_${i}.pt` : `unknown_${i}.safetensors`;
     writeFile(path.join(folder, name), i % 3 === 0 ? randomBytes(700 + i, 9000 + i) : unknownBytes(i));
-    if (i % 10 === 1) writeFile(path.join(folder, `${name.replace(/\.\w+$/, '')}.preview.png`), await previewPng(640, 960, i));
-    if (i % 10 === 2) writeFile(path.join(folder, `${name.replace(/\.\w+$/, '')}.json`), JSON.stringify({ description: `notes ${i}`, 'activation text': `act${i}, second`, 'sd version': 'SDXL' }));
+    if (i % 10 === 1)
+      writeFile(path.join(folder, `${name.replace(/\.\w+$/, '')}.preview.png`), await previewPng(640, 960, i));
+    if (i % 10 === 2)
+      writeFile(
+        path.join(folder, `${name.replace(/\.\w+$/, '')}.json`),
+        JSON.stringify({ description: `notes ${i}`, 'activation text': `act${i}, second`, 'sd version': 'SDXL' }),
+      );
   }
   // Sidecars of three other tools, describing files the catalog has never seen.
   const sidecarBytes = (n: number) => safetensorsBytes({}, randomBytes(1500 + n, 20_000 + n));
   const info = sidecarBytes(1);
   writeFile(path.join(root, 'models', 'loras', 'helper.safetensors'), info);
-  writeFile(path.join(root, 'models', 'loras', 'helper.civitai.info'), JSON.stringify({
-    id: 81_001, modelId: 80_001, name: 'v1', baseModel: 'Pony', trainedWords: ['helperword'], model: { name: 'From Civitai Helper', type: 'LORA' },
-    files: [{ id: 82_001, name: 'helper.safetensors', type: 'Model', primary: true, hashes: { SHA256: sha256Hex(info) } }], images: [],
-  }));
+  writeFile(
+    path.join(root, 'models', 'loras', 'helper.civitai.info'),
+    JSON.stringify({
+      id: 81_001,
+      modelId: 80_001,
+      name: 'v1',
+      baseModel: 'Pony',
+      trainedWords: ['helperword'],
+      model: { name: 'From Civitai Helper', type: 'LORA' },
+      files: [
+        { id: 82_001, name: 'helper.safetensors', type: 'Model', primary: true, hashes: { SHA256: sha256Hex(info) } },
+      ],
+      images: [],
+    }),
+  );
   writeFile(path.join(root, 'models', 'loras', 'helper.preview.png'), await previewPng(800, 1200, 77));
   const cm = sidecarBytes(2);
   writeFile(path.join(root, 'models', 'loras', 'matrix.safetensors'), cm);
-  writeFile(path.join(root, 'models', 'loras', 'matrix.cm-info.json'), JSON.stringify({
-    ModelId: 80_002, ModelName: 'From Stability Matrix', ModelType: 'LORA', Nsfw: false, Tags: ['matrix'], VersionId: 81_002, VersionName: 'v2',
-    BaseModel: 'SD 1.5', TrainedWords: ['matrixword'], Hashes: { SHA256: sha256Hex(cm), BLAKE3: null },
-  }));
+  writeFile(
+    path.join(root, 'models', 'loras', 'matrix.cm-info.json'),
+    JSON.stringify({
+      ModelId: 80_002,
+      ModelName: 'From Stability Matrix',
+      ModelType: 'LORA',
+      Nsfw: false,
+      Tags: ['matrix'],
+      VersionId: 81_002,
+      VersionName: 'v2',
+      BaseModel: 'SD 1.5',
+      TrainedWords: ['matrixword'],
+      Hashes: { SHA256: sha256Hex(cm), BLAKE3: null },
+    }),
+  );
   const lm = sidecarBytes(3);
   writeFile(path.join(root, 'models', 'loras', 'manager.safetensors'), lm);
-  writeFile(path.join(root, 'models', 'loras', 'manager.metadata.json'), JSON.stringify({
-    file_name: 'manager', model_name: 'From LoRA Manager', sha256: sha256Hex(lm).toLowerCase(), base_model: 'Illustrious', tags: ['manager'],
-    civitai: { id: 81_003, modelId: 80_003, name: 'v3', baseModel: 'Illustrious', trainedWords: ['managerword'], model: { name: 'From LoRA Manager', type: 'LORA' },
-      files: [{ id: 82_003, name: 'manager.safetensors', primary: true, hashes: { SHA256: sha256Hex(lm) } }], images: [] },
-  }));
+  writeFile(
+    path.join(root, 'models', 'loras', 'manager.metadata.json'),
+    JSON.stringify({
+      file_name: 'manager',
+      model_name: 'From LoRA Manager',
+      sha256: sha256Hex(lm).toLowerCase(),
+      base_model: 'Illustrious',
+      tags: ['manager'],
+      civitai: {
+        id: 81_003,
+        modelId: 80_003,
+        name: 'v3',
+        baseModel: 'Illustrious',
+        trainedWords: ['managerword'],
+        model: { name: 'From LoRA Manager', type: 'LORA' },
+        files: [{ id: 82_003, name: 'manager.safetensors', primary: true, hashes: { SHA256: sha256Hex(lm) } }],
+        images: [],
+      },
+    }),
+  );
   writeFile(path.join(root, 'models', 'loras', 'readme.txt'), 'not a model');
   return () => sql.close();
 });
 
-const count = (query: string, ...params: unknown[]) => sql.prepare(query).pluck().get(...params) as number;
+const count = (query: string, ...params: unknown[]) =>
+  sql
+    .prepare(query)
+    .pluck()
+    .get(...params) as number;
 
 describe('first scan', () => {
   let result: ScanProgress;
@@ -87,39 +159,100 @@ describe('first scan', () => {
 
   it('hashes every model file once and links the known ones', () => {
     const files = KNOWN + 1 + UNKNOWN + 3;
-    expect(result).toMatchObject({ filesSeen: files, filesHashed: files, filesUnchanged: 0, linked: KNOWN + 3, duplicates: 1, newModels: UNKNOWN, missing: 0 });
+    expect(result).toMatchObject({
+      filesSeen: files,
+      filesHashed: files,
+      filesUnchanged: 0,
+      linked: KNOWN + 3,
+      duplicates: 1,
+      newModels: UNKNOWN,
+      missing: 0,
+    });
     expect(result.problems).toEqual([]);
     expect(count('SELECT COUNT(*) FROM LocalFiles')).toBe(files);
-    expect(count(`SELECT COUNT(*) FROM ModelFiles WHERE CivitaiId BETWEEN 70000 AND 70999 AND LocalPath IS NOT NULL AND IsLocalFileValid = 1`)).toBe(KNOWN + 1);
-    const copies = sql.prepare(`SELECT LocalPath FROM ModelFiles WHERE CivitaiId = 70000 ORDER BY Id`).pluck().all() as string[];
+    expect(
+      count(
+        `SELECT COUNT(*) FROM ModelFiles WHERE CivitaiId BETWEEN 70000 AND 70999 AND LocalPath IS NOT NULL AND IsLocalFileValid = 1`,
+      ),
+    ).toBe(KNOWN + 1);
+    const copies = sql
+      .prepare(`SELECT LocalPath FROM ModelFiles WHERE CivitaiId = 70000 ORDER BY Id`)
+      .pluck()
+      .all() as string[];
     expect(copies.map((p) => path.basename(p)).sort()).toEqual(['known_0 (1).safetensors', 'known_0.safetensors']);
   });
 
   it('imported the sidecars of other tools and linked their files', () => {
-    for (const [civitaiId, name, word] of [[80_001, 'From Civitai Helper', 'helperword'], [80_002, 'From Stability Matrix', 'matrixword'], [80_003, 'From LoRA Manager', 'managerword']] as const) {
-      const model = sql.prepare(`SELECT m.Name, m.Source, f.LocalPath, tw.Word FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id
-        JOIN ModelFiles f ON f.ModelVersionId = v.Id LEFT JOIN TriggerWords tw ON tw.ModelVersionId = v.Id WHERE m.CivitaiId = ?`).get(civitaiId) as Record<string, string>;
+    for (const [civitaiId, name, word] of [
+      [80_001, 'From Civitai Helper', 'helperword'],
+      [80_002, 'From Stability Matrix', 'matrixword'],
+      [80_003, 'From LoRA Manager', 'managerword'],
+    ] as const) {
+      const model = sql
+        .prepare(`SELECT m.Name, m.Source, f.LocalPath, tw.Word FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id
+        JOIN ModelFiles f ON f.ModelVersionId = v.Id LEFT JOIN TriggerWords tw ON tw.ModelVersionId = v.Id WHERE m.CivitaiId = ?`)
+        .get(civitaiId) as Record<string, string>;
       expect(model).toMatchObject({ Name: name, Source: 'CivitaiApi', Word: word });
       expect(model.LocalPath).toMatch(/\.safetensors$/);
     }
   });
 
   it('catalogued unknown files from their headers, folders and A1111 metadata', () => {
-    const lora = sql.prepare(`SELECT m.Name, m.Type, m.Source, v.BaseModel, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id
-      JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'unknown_1.safetensors'`).get() as Record<string, string>;
-    expect(lora).toMatchObject({ Name: 'Unknown Style 1', Type: 'LORA', Source: 'LocalFile', BaseModel: 'SDXL10', Format: 'SafeTensor' });
+    const lora = sql
+      .prepare(`SELECT m.Name, m.Type, m.Source, v.BaseModel, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id
+      JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'unknown_1.safetensors'`)
+      .get() as Record<string, string>;
+    expect(lora).toMatchObject({
+      Name: 'Unknown Style 1',
+      Type: 'LORA',
+      Source: 'LocalFile',
+      BaseModel: 'SDXL10',
+      Format: 'SafeTensor',
+    });
     expect(lora.HashAutoV3).toMatch(/^[0-9A-F]{64}$/);
-    expect(sql.prepare(`SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors'`).pluck().all()).toEqual(['unk1style']);
-    const embedding = sql.prepare(`SELECT m.Name, m.Type, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'emb_3.pt'`).get();
+    expect(
+      sql
+        .prepare(
+          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors'`,
+        )
+        .pluck()
+        .all(),
+    ).toEqual(['unk1style']);
+    const embedding = sql
+      .prepare(
+        `SELECT m.Name, m.Type, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'emb_3.pt'`,
+      )
+      .get();
     expect(embedding).toEqual({ Name: 'emb_3', Type: 'TextualInversion', Format: 'PickleTensor', HashAutoV3: null });
-    const a1111 = sql.prepare(`SELECT m.Description, v.BaseModel FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'unknown_2.safetensors'`).get();
+    const a1111 = sql
+      .prepare(
+        `SELECT m.Description, v.BaseModel FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'unknown_2.safetensors'`,
+      )
+      .get();
     expect(a1111).toEqual({ Description: 'notes 2', BaseModel: 'SDXL10' });
-    expect(sql.prepare(`SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_2.safetensors' ORDER BY tw."Order"`).pluck().all()).toEqual(['act2', 'second']);
+    expect(
+      sql
+        .prepare(
+          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_2.safetensors' ORDER BY tw."Order"`,
+        )
+        .pluck()
+        .all(),
+    ).toEqual(['act2', 'second']);
   });
 
   it('turned previews into WebP thumbnails within the size budget', async () => {
-    const thumbs = sql.prepare(`SELECT ThumbnailData, ThumbnailWidth, ThumbnailHeight, ThumbnailMimeType, BlurHash, LocalCachePath FROM ModelImages WHERE ThumbnailData IS NOT NULL`).all() as
-      { ThumbnailData: Buffer; ThumbnailWidth: number; ThumbnailHeight: number; ThumbnailMimeType: string; BlurHash: string; LocalCachePath: string }[];
+    const thumbs = sql
+      .prepare(
+        `SELECT ThumbnailData, ThumbnailWidth, ThumbnailHeight, ThumbnailMimeType, BlurHash, LocalCachePath FROM ModelImages WHERE ThumbnailData IS NOT NULL`,
+      )
+      .all() as {
+      ThumbnailData: Buffer;
+      ThumbnailWidth: number;
+      ThumbnailHeight: number;
+      ThumbnailMimeType: string;
+      BlurHash: string;
+      LocalCachePath: string;
+    }[];
     expect(thumbs).toHaveLength(UNKNOWN / 10 + 1);
     expect(result.thumbnails).toBe(thumbs.length);
     for (const thumb of thumbs) {
@@ -149,16 +282,29 @@ describe('re-scans', () => {
     writeFileSync(file, randomBytes(size, 424242));
     utimesSync(file, when, when);
     const result = await scan();
-    expect(result).toMatchObject({ filesHashed: 0, bytesHashed: 0, filesUnchanged: result.filesSeen, newModels: 0, linked: 0, missing: 0, thumbnails: 0, sidecarsImported: 0 });
+    expect(result).toMatchObject({
+      filesHashed: 0,
+      bytesHashed: 0,
+      filesUnchanged: result.filesSeen,
+      newModels: 0,
+      linked: 0,
+      missing: 0,
+      thumbnails: 0,
+      sidecarsImported: 0,
+    });
     expect(sql.prepare('SELECT HashSHA256 FROM LocalFiles WHERE Path = ?').pluck().get(file)).toBe(before);
   });
 
   it('notices moved and deleted files: a move re-links the same row, a deletion marks it invalid', async () => {
-    const movedFrom = Array.from({ length: 10 }, (_, i) => path.join(root, 'models', 'loras', `set${(i * 2) % 5}`, `known_${i * 2}.safetensors`));
+    const movedFrom = Array.from({ length: 10 }, (_, i) =>
+      path.join(root, 'models', 'loras', `set${(i * 2) % 5}`, `known_${i * 2}.safetensors`),
+    );
     const movedTo = movedFrom.map((from) => path.join(root, 'archive', path.basename(from)));
     mkdirSync(path.join(root, 'archive'), { recursive: true });
-    const rowsBefore = movedFrom.map((from) => sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath = ?').pluck().get(from));
-    movedFrom.forEach((from, i) => renameSync(from, movedTo[i]!));
+    const rowsBefore = movedFrom.map((from) =>
+      sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath = ?').pluck().get(from),
+    );
+    for (const [i, from] of movedFrom.entries()) renameSync(from, movedTo[i]!);
     const deleted = Array.from({ length: 10 }, (_, i) => path.join(root, 'models', 'embeddings', `emb_${i * 3}.pt`));
     for (const file of deleted) rmSync(file);
     const filesBefore = count('SELECT COUNT(*) FROM ModelFiles');
@@ -166,9 +312,19 @@ describe('re-scans', () => {
     const result = await scan();
     expect(result).toMatchObject({ moved: 10, missing: 20, filesHashed: 10, newModels: 0, duplicates: 0 });
     expect(count('SELECT COUNT(*) FROM ModelFiles')).toBe(filesBefore);
-    movedTo.forEach((to, i) => expect(sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath = ? AND IsLocalFileValid = 1').pluck().get(to)).toBe(rowsBefore[i]));
+    for (const [i, to] of movedTo.entries()) {
+      expect(
+        sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath = ? AND IsLocalFileValid = 1').pluck().get(to),
+      ).toBe(rowsBefore[i]);
+    }
     for (const file of deleted) {
-      expect(sql.prepare('SELECT IsLocalFileValid, LocalFileVerifiedAt IS NOT NULL AS checked FROM ModelFiles WHERE LocalPath = ?').get(file)).toEqual({ IsLocalFileValid: 0, checked: 1 });
+      expect(
+        sql
+          .prepare(
+            'SELECT IsLocalFileValid, LocalFileVerifiedAt IS NOT NULL AS checked FROM ModelFiles WHERE LocalPath = ?',
+          )
+          .get(file),
+      ).toEqual({ IsLocalFileValid: 0, checked: 1 });
       expect(sql.prepare('SELECT MissingSince IS NOT NULL FROM LocalFiles WHERE Path = ?').pluck().get(file)).toBe(1);
     }
   });
@@ -180,6 +336,8 @@ describe('re-scans', () => {
     const result = await scan();
     expect(result).toMatchObject({ filesHashed: 1, newModels: 0 });
     expect(count('SELECT COUNT(*) FROM Models')).toBe(models);
-    expect(sql.prepare('SELECT HashSHA256 FROM ModelFiles WHERE LocalPath = ?').pluck().get(file)).toBe(sha256Hex(unknownBytes(555)));
+    expect(sql.prepare('SELECT HashSHA256 FROM ModelFiles WHERE LocalPath = ?').pluck().get(file)).toBe(
+      sha256Hex(unknownBytes(555)),
+    );
   });
 });

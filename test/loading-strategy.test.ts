@@ -41,28 +41,74 @@ function utc(stored: string): string {
 /** What the page must contain, assembled from direct SQL. */
 function expectedPage(n: number) {
   const sql = catalog.sql;
-  const models = (sql.prepare(`SELECT Id, Name, Type, CreatedAt, CreatorId FROM Models`).all() as { Id: number; Name: string; Type: string; CreatedAt: string; CreatorId: number | null }[])
-    .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id).slice(0, n);
+  const models = (
+    sql.prepare(`SELECT Id, Name, Type, CreatedAt, CreatorId FROM Models`).all() as {
+      Id: number;
+      Name: string;
+      Type: string;
+      CreatedAt: string;
+      CreatorId: number | null;
+    }[]
+  )
+    .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id)
+    .slice(0, n);
   return models.map((m) => ({
     databaseId: m.Id,
     name: m.Name,
     type: m.Type,
-    creator: m.CreatorId === null ? null : { username: sql.prepare(`SELECT Username FROM Creators WHERE Id = ?`).pluck().get(m.CreatorId) },
-    tags: (sql.prepare(`SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = ? ORDER BY t.NormalizedName`).pluck().all(m.Id) as string[]).map((normalizedName) => ({ normalizedName })),
+    creator:
+      m.CreatorId === null
+        ? null
+        : { username: sql.prepare(`SELECT Username FROM Creators WHERE Id = ?`).pluck().get(m.CreatorId) },
+    tags: (
+      sql
+        .prepare(
+          `SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = ? ORDER BY t.NormalizedName`,
+        )
+        .pluck()
+        .all(m.Id) as string[]
+    ).map((normalizedName) => ({ normalizedName })),
     versions: {
-      nodes: (sql.prepare(`SELECT Id, Name, BaseModel, CreatedAt FROM ModelVersions WHERE ModelId = ?`).all(m.Id) as { Id: number; Name: string; BaseModel: string; CreatedAt: string }[])
-        .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id).slice(0, 5)
+      nodes: (
+        sql.prepare(`SELECT Id, Name, BaseModel, CreatedAt FROM ModelVersions WHERE ModelId = ?`).all(m.Id) as {
+          Id: number;
+          Name: string;
+          BaseModel: string;
+          CreatedAt: string;
+        }[]
+      )
+        .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id)
+        .slice(0, 5)
         .map((v) => ({
           databaseId: v.Id,
           name: v.Name,
           baseModel: v.BaseModel,
-          files: (sql.prepare(`SELECT FileName, upper(HashSHA256) AS sha FROM ModelFiles WHERE ModelVersionId = ? ORDER BY IsPrimary DESC, Id`).all(v.Id) as { FileName: string; sha: string }[])
-            .map((f) => ({ fileName: f.FileName, hashes: { sha256: f.sha } })),
+          files: (
+            sql
+              .prepare(
+                `SELECT FileName, upper(HashSHA256) AS sha FROM ModelFiles WHERE ModelVersionId = ? ORDER BY IsPrimary DESC, Id`,
+              )
+              .all(v.Id) as { FileName: string; sha: string }[]
+          ).map((f) => ({ fileName: f.FileName, hashes: { sha256: f.sha } })),
           images: {
-            nodes: (sql.prepare(`SELECT Id, Url, ThumbnailData IS NOT NULL AS has FROM ModelImages WHERE ModelVersionId = ? ORDER BY SortOrder, Id LIMIT 3`).all(v.Id) as { Id: number; Url: string; has: number }[])
-              .map((i) => ({ databaseId: i.Id, url: i.Url, thumbnail: i.has ? { url: `${server.origin}/thumbnails/${i.Id}` } : null })),
+            nodes: (
+              sql
+                .prepare(
+                  `SELECT Id, Url, ThumbnailData IS NOT NULL AS has FROM ModelImages WHERE ModelVersionId = ? ORDER BY SortOrder, Id LIMIT 3`,
+                )
+                .all(v.Id) as { Id: number; Url: string; has: number }[]
+            ).map((i) => ({
+              databaseId: i.Id,
+              url: i.Url,
+              thumbnail: i.has ? { url: `${server.origin}/thumbnails/${i.Id}` } : null,
+            })),
           },
-          triggerWords: (sql.prepare(`SELECT Word FROM TriggerWords WHERE ModelVersionId = ? ORDER BY "Order"`).pluck().all(v.Id) as string[]).map((word) => ({ word })),
+          triggerWords: (
+            sql
+              .prepare(`SELECT Word FROM TriggerWords WHERE ModelVersionId = ? ORDER BY "Order"`)
+              .pluck()
+              .all(v.Id) as string[]
+          ).map((word) => ({ word })),
         })),
     },
   }));
@@ -101,26 +147,45 @@ describe('a nested page of models', () => {
 
 describe('index use', () => {
   const plan = (sql: string, ...params: unknown[]) =>
-    (catalog.sql.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+    (catalog.sql.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+      .map((r) => r.detail)
+      .join(' | ');
 
   it.each(HASH_ALGORITHMS)('looks %s hashes up through an index', (algorithm) => {
-    expect(plan(`SELECT f.* FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN (SELECT value FROM json_each(?))`, '["AB"]'))
-      .toMatch(/SEARCH f USING INDEX IX_ModelFiles_Hash\w+/);
+    expect(
+      plan(
+        `SELECT f.* FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN (SELECT value FROM json_each(?))`,
+        '["AB"]',
+      ),
+    ).toMatch(/SEARCH f USING INDEX IX_ModelFiles_Hash\w+/);
   });
 
   it('serves the default model order and creation-time filters from the UTC expression index', () => {
     const ordering = modelOrdering(null);
-    expect(plan(`SELECT m.* FROM "Models" m ORDER BY ${ordering.keys.map((k) => `${k.sql} ${k.direction}`).join(', ')} LIMIT 21`))
-      .toMatch(/SCAN m USING INDEX IX_Models_CreatedAtUtc/);
+    expect(
+      plan(
+        `SELECT m.* FROM "Models" m ORDER BY ${ordering.keys.map((k) => `${k.sql} ${k.direction}`).join(', ')} LIMIT 21`,
+      ),
+    ).toMatch(/SCAN m USING INDEX IX_Models_CreatedAtUtc/);
     const [after] = modelFilterSql({ createdAfter: new Date('2025-01-01T00:00:00Z') });
-    expect(plan(`SELECT m.* FROM "Models" m WHERE ${after!.sql}`, ...after!.params)).toMatch(/USING INDEX IX_Models_CreatedAtUtc/);
+    expect(plan(`SELECT m.* FROM "Models" m WHERE ${after!.sql}`, ...after!.params)).toMatch(
+      /USING INDEX IX_Models_CreatedAtUtc/,
+    );
     expect(after!.sql).toContain(utcTimestampSql('m."CreatedAt"'));
   });
 
   it('filters by type, tag and creator through indexes', () => {
-    for (const filter of [{ types: ['LORA'] }, { tags: ['style'] }, { creator: 'creator_1' }, { baseModels: ['SD15'] }]) {
+    for (const filter of [
+      { types: ['LORA'] },
+      { tags: ['style'] },
+      { creator: 'creator_1' },
+      { baseModels: ['SD15'] },
+    ]) {
       const fragments = modelFilterSql(filter);
-      const detail = plan(`SELECT m."Id" FROM "Models" m WHERE ${fragments.map((f) => f.sql).join(' AND ')}`, ...fragments.flatMap((f) => f.params));
+      const detail = plan(
+        `SELECT m."Id" FROM "Models" m WHERE ${fragments.map((f) => f.sql).join(' AND ')}`,
+        ...fragments.flatMap((f) => f.params),
+      );
       expect(detail, JSON.stringify(filter)).toMatch(/USING (COVERING )?INDEX (IX_|sqlite_autoindex)/);
     }
   });

@@ -19,7 +19,11 @@ beforeAll(async () => {
 const MODEL_1 = Buffer.from('Model:1').toString('base64');
 
 async function post(query: string) {
-  const response = await fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const response = await fetch(server.graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
   return (await response.json()) as { data?: any; errors?: { extensions?: { code?: string } }[] };
 }
 
@@ -27,11 +31,13 @@ async function post(query: string) {
 function holdWriteLock(ms: number): Promise<void> {
   const other = new Database(catalog.databasePath);
   other.exec('BEGIN IMMEDIATE');
-  return new Promise((resolve) => setTimeout(() => {
-    other.exec('COMMIT');
-    other.close();
-    resolve();
-  }, ms));
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      other.exec('COMMIT');
+      other.close();
+      resolve();
+    }, ms),
+  );
 }
 
 describe('a write lock held by another program', () => {
@@ -64,6 +70,8 @@ describe('a write lock held by another program', () => {
     });
     expect(result.errors?.[0]?.extensions?.code).toBe('DATABASE_LOCKED');
     expect(health.maxMs).toBeLessThan(500);
-    expect((await post(`mutation { setIgnoreUpdates(id: "${MODEL_1}", ignore: false) { ignoreUpdates } }`)).data).toEqual({ setIgnoreUpdates: { ignoreUpdates: false } });
+    expect(
+      (await post(`mutation { setIgnoreUpdates(id: "${MODEL_1}", ignore: false) { ignoreUpdates } }`)).data,
+    ).toEqual({ setIgnoreUpdates: { ignoreUpdates: false } });
   });
 });

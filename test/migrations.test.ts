@@ -7,9 +7,19 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
-  defaultMigrationsSource, listMigrations, migrateDatabase, migrationStatus, sha256Hex, type MigrationsSource,
+  defaultMigrationsSource,
+  listMigrations,
+  migrateDatabase,
+  migrationStatus,
+  sha256Hex,
+  type MigrationsSource,
 } from '../src/db/migrations.ts';
-import { createMigration, destructiveStatements, diffMigrationsToSchema, EMPTY_MIGRATION_SQL } from '../src/db/migration-authoring.ts';
+import {
+  createMigration,
+  destructiveStatements,
+  diffMigrationsToSchema,
+  EMPTY_MIGRATION_SQL,
+} from '../src/db/migration-authoring.ts';
 import { MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -44,7 +54,11 @@ describe('tables Prisma does not model', () => {
     const file = path.join(tempDir(), 'external.db');
     await migrateDatabase(file);
     const db = new Database(file, { readonly: true });
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as { name: string }[]).map((t) => t.name);
+    const tables = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as {
+        name: string;
+      }[]
+    ).map((t) => t.name);
     db.close();
     const { TABLE_NAMES } = await import('../src/db/row-mapping.ts');
     const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
@@ -62,13 +76,29 @@ describe('migrateDatabase', () => {
     expect(first.pending).toEqual([]);
 
     const db = new Database(file, { readonly: true });
-    const columns = (db.prepare(`SELECT name FROM pragma_table_info('_prisma_migrations')`).all() as { name: string }[]).map((c) => c.name);
-    expect(columns).toEqual(['id', 'checksum', 'finished_at', 'migration_name', 'logs', 'rolled_back_at', 'started_at', 'applied_steps_count']);
-    const rows = db.prepare(`SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`).all() as
-      { migration_name: string; checksum: string; finished_at: string | null; applied_steps_count: number }[];
+    const columns = (
+      db.prepare(`SELECT name FROM pragma_table_info('_prisma_migrations')`).all() as { name: string }[]
+    ).map((c) => c.name);
+    expect(columns).toEqual([
+      'id',
+      'checksum',
+      'finished_at',
+      'migration_name',
+      'logs',
+      'rolled_back_at',
+      'started_at',
+      'applied_steps_count',
+    ]);
+    const rows = db
+      .prepare(
+        `SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`,
+      )
+      .all() as { migration_name: string; checksum: string; finished_at: string | null; applied_steps_count: number }[];
     expect(rows.map((r) => r.migration_name)).toEqual(migrations.map((m) => m.name));
     for (const [i, row] of rows.entries()) {
-      expect(row.checksum).toBe(sha256Hex(readFileSync(path.join(MIGRATIONS_DIR, migrations[i]!.name, 'migration.sql'), 'utf8')));
+      expect(row.checksum).toBe(
+        sha256Hex(readFileSync(path.join(MIGRATIONS_DIR, migrations[i]!.name, 'migration.sql'), 'utf8')),
+      );
       expect(row.finished_at).not.toBeNull();
       expect(row.applied_steps_count).toBe(1);
     }
@@ -87,15 +117,32 @@ describe('migrateDatabase', () => {
     const all = listMigrations(source.dir).map((m) => m.name);
     const initial = all[0]!;
 
-    writeFileSync(path.join(source.dir, initial, 'migration.sql'), `${readFileSync(path.join(source.dir, initial, 'migration.sql'), 'utf8')}\n-- edited\n`);
+    writeFileSync(
+      path.join(source.dir, initial, 'migration.sql'),
+      `${readFileSync(path.join(source.dir, initial, 'migration.sql'), 'utf8')}\n-- edited\n`,
+    );
     const db = new Database(file);
-    db.prepare(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('x', 'y', '29990101000000_Broken', '2999-01-01', 0)`).run();
-    db.prepare(`INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count) VALUES ('z', 'y', '29990101000001_FromTheFuture', '2999-01-01', '2999-01-01', 1)`).run();
+    db.prepare(
+      `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES ('x', 'y', '29990101000000_Broken', '2999-01-01', 0)`,
+    ).run();
+    db.prepare(
+      `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, finished_at, applied_steps_count) VALUES ('z', 'y', '29990101000001_FromTheFuture', '2999-01-01', '2999-01-01', 1)`,
+    ).run();
     db.close();
 
     const status = migrationStatus(file, source);
-    expect(status).toMatchObject({ kind: 'managed', applied: all, pending: [], edited: [initial], failed: ['29990101000000_Broken'], unknown: ['29990101000001_FromTheFuture'] });
-    await expect(migrateDatabase(file, { source })).rejects.toMatchObject({ code: 'MIGRATION_FAILED', message: expect.stringContaining('29990101000000_Broken') });
+    expect(status).toMatchObject({
+      kind: 'managed',
+      applied: all,
+      pending: [],
+      edited: [initial],
+      failed: ['29990101000000_Broken'],
+      unknown: ['29990101000001_FromTheFuture'],
+    });
+    await expect(migrateDatabase(file, { source })).rejects.toMatchObject({
+      code: 'MIGRATION_FAILED',
+      message: expect.stringContaining('29990101000000_Broken'),
+    });
   });
 
   it('refuses a SQLite file that is not a catalog, and changes nothing in it', async () => {
@@ -103,16 +150,26 @@ describe('migrateDatabase', () => {
     const db = new Database(file);
     db.exec(`CREATE TABLE Notes (Id INTEGER PRIMARY KEY, Text TEXT); INSERT INTO Notes (Text) VALUES ('keep me');`);
     db.close();
-    await expect(migrateDatabase(file)).rejects.toMatchObject({ code: 'DATABASE_INCOMPATIBLE', message: expect.stringContaining('Notes') });
+    await expect(migrateDatabase(file)).rejects.toMatchObject({
+      code: 'DATABASE_INCOMPATIBLE',
+      message: expect.stringContaining('Notes'),
+    });
     const after = new Database(file, { readonly: true });
-    expect((after.prepare(`SELECT name FROM sqlite_master WHERE type='table'`).all() as { name: string }[]).map((r) => r.name)).toEqual(['Notes']);
+    expect(
+      (after.prepare(`SELECT name FROM sqlite_master WHERE type='table'`).all() as { name: string }[]).map(
+        (r) => r.name,
+      ),
+    ).toEqual(['Notes']);
     after.close();
   });
 
   it('gives an actionable error for a file that is not SQLite at all', async () => {
     const file = path.join(tempDir(), 'garbage.db');
     writeFileSync(file, 'this is not a database, just text that is long enough to have a header'.repeat(20));
-    await expect(migrateDatabase(file)).rejects.toMatchObject({ code: 'DATABASE_CORRUPT', message: expect.stringMatching(/is damaged \(file is not a database\).*restore/) });
+    await expect(migrateDatabase(file)).rejects.toMatchObject({
+      code: 'DATABASE_CORRUPT',
+      message: expect.stringMatching(/is damaged \(file is not a database\).*restore/),
+    });
   });
 });
 
@@ -127,7 +184,12 @@ describe('createMigration (offline authoring)', () => {
     const base = copyOfPrismaDir();
     const file = path.join(tempDir(), 'evolve.db');
     await migrateDatabase(file, { source: base });
-    const source = withSchemaText(base, (text) => text.replace('  avatarUrl String?  @map("AvatarUrl")', '  avatarUrl String?  @map("AvatarUrl")\n  bio       String?  @map("Bio")'));
+    const source = withSchemaText(base, (text) =>
+      text.replace(
+        '  avatarUrl String?  @map("AvatarUrl")',
+        '  avatarUrl String?  @map("AvatarUrl")\n  bio       String?  @map("Bio")',
+      ),
+    );
     const created = await createMigration({ name: 'AddCreatorBio', source, now: new Date('2999-01-01T00:00:00Z') });
     expect(created?.name).toBe('29990101000000_AddCreatorBio');
     expect(created?.sql).toMatch(/ALTER TABLE "Creators" ADD COLUMN "Bio" TEXT;/);
@@ -136,10 +198,15 @@ describe('createMigration (offline authoring)', () => {
     expect(result.appliedNow).toEqual(['29990101000000_AddCreatorBio']);
   });
 
-  it('refuses a change that would rebuild or drop tables (it would lose the desktop app\'s extra columns)', async () => {
-    const source = withSchemaText(copyOfPrismaDir(), (text) => text.replace('  avatarUrl String?  @map("AvatarUrl")\n', ''));
+  it("refuses a change that would rebuild or drop tables (it would lose the desktop app's extra columns)", async () => {
+    const source = withSchemaText(copyOfPrismaDir(), (text) =>
+      text.replace('  avatarUrl String?  @map("AvatarUrl")\n', ''),
+    );
     const before = readdirSync(source.dir);
-    await expect(createMigration({ name: 'DropAvatar', source })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('--allow-destructive') });
+    await expect(createMigration({ name: 'DropAvatar', source })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      message: expect.stringContaining('--allow-destructive'),
+    });
     expect(readdirSync(source.dir)).toEqual(before);
     expect(destructiveStatements('-- RedefineTables\nPRAGMA foreign_keys=OFF;\nDROP TABLE "x";')).toHaveLength(3);
   });

@@ -32,7 +32,13 @@ beforeAll(async () => {
   writeFileSync(path.join(library, 'loras', 'style.safetensors'), 'weights');
   writeFileSync(path.join(outside, 'secret.safetensors'), 'not yours');
   symlinkSync(path.join(outside, 'secret.safetensors'), path.join(library, 'loras', 'escape.safetensors'));
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath, apiToken: TOKEN, libraryRoots: [library], maxThumbnailUploadBytes: 4096 });
+  server = await startTestServer({
+    dataDir: catalog.dataDir,
+    databasePath: catalog.databasePath,
+    apiToken: TOKEN,
+    libraryRoots: [library],
+    maxThumbnailUploadBytes: 4096,
+  });
 });
 
 const mutate = <T>(query: string, variables?: Record<string, unknown>) => server.graphql<T>(query, variables, AUTH);
@@ -41,7 +47,10 @@ describe('API token', () => {
   it('refuses mutations without the token or with a wrong one (401), and runs them with it', async () => {
     const query = 'mutation($id: ID!) { updateModel(id: $id, input: { name: "Renamed" }) { name } }';
     const variables = { id: encodeNodeId('Model', 1) };
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: TOKEN }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token' }, { authorization: TOKEN }] as Record<
+      string,
+      string
+    >[]) {
       const response = await server.graphql(query, variables, headers);
       expect(response.status).toBe(401);
       expect(firstErrorCode(response)).toBe('UNAUTHENTICATED');
@@ -56,75 +65,154 @@ describe('API token', () => {
   });
 
   it('refuses to listen beyond loopback without a token', async () => {
-    expect(() => assertSafeBinding({ host: '0.0.0.0', apiToken: null })).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
+    expect(() => assertSafeBinding({ host: '0.0.0.0', apiToken: null })).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN' }),
+    );
     expect(() => assertSafeBinding({ host: '0.0.0.0', apiToken: TOKEN })).not.toThrow();
-    for (const host of ['127.0.0.1', '::1', 'localhost', '127.0.0.2']) expect(() => assertSafeBinding({ host, apiToken: null })).not.toThrow();
+    for (const host of ['127.0.0.1', '::1', 'localhost', '127.0.0.2'])
+      expect(() => assertSafeBinding({ host, apiToken: null })).not.toThrow();
     const config = resolveServerConfig({ host: '0.0.0.0', port: '0', dataDir: catalog.dataDir }, {});
-    await expect(startServer(config)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('DIFFUSION_NEXUS_API_TOKEN') });
+    await expect(startServer(config)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('DIFFUSION_NEXUS_API_TOKEN'),
+    });
     expect(() => resolveServerConfig({}, { DIFFUSION_NEXUS_API_TOKEN: 'short' })).toThrow(/at least 16 characters/);
   });
 });
 
 describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
   it('updates the given fields and marks them as user edits', async () => {
-    const result = dataOf(await mutate<{ updateModel: Record<string, unknown> }>(`mutation($id: ID!) {
+    const result = dataOf(
+      await mutate<{ updateModel: Record<string, unknown> }>(
+        `mutation($id: ID!) {
       updateModel(id: $id, input: { name: "  Edited  ", description: "", type: Checkpoint, isNsfw: true }) { name description type isNsfw updatedAt } }`,
-    { id: encodeNodeId('Model', 2) }));
+        { id: encodeNodeId('Model', 2) },
+      ),
+    );
     expect(result.updateModel).toMatchObject({ name: 'Edited', description: null, type: 'Checkpoint', isNsfw: true });
-    expect(JSON.parse(catalog.sql.prepare('SELECT UserEditedFields FROM Models WHERE Id = 2').pluck().get() as string)).toEqual(['description', 'isNsfw', 'name', 'type']);
+    expect(
+      JSON.parse(catalog.sql.prepare('SELECT UserEditedFields FROM Models WHERE Id = 2').pluck().get() as string),
+    ).toEqual(['description', 'isNsfw', 'name', 'type']);
   });
 
   it('rejects bad edits with codes and changes nothing', async () => {
     const before = dumpCatalog(catalog.sql);
     const cases: [string, Record<string, unknown>, string][] = [
-      ['mutation($id: ID!) { updateModel(id: $id, input: { name: "   " }) { id } }', { id: encodeNodeId('Model', 3) }, 'BAD_USER_INPUT'],
-      ['mutation($id: ID!) { updateModel(id: $id, input: { name: "x" }) { id } }', { id: encodeNodeId('Model', 99999) }, 'NOT_FOUND'],
-      ['mutation($id: ID!) { updateModel(id: $id, input: { name: "x" }) { id } }', { id: encodeNodeId('Tag', 1) }, 'BAD_USER_INPUT'],
+      [
+        'mutation($id: ID!) { updateModel(id: $id, input: { name: "   " }) { id } }',
+        { id: encodeNodeId('Model', 3) },
+        'BAD_USER_INPUT',
+      ],
+      [
+        'mutation($id: ID!) { updateModel(id: $id, input: { name: "x" }) { id } }',
+        { id: encodeNodeId('Model', 99999) },
+        'NOT_FOUND',
+      ],
+      [
+        'mutation($id: ID!) { updateModel(id: $id, input: { name: "x" }) { id } }',
+        { id: encodeNodeId('Tag', 1) },
+        'BAD_USER_INPUT',
+      ],
       ['mutation($id: ID!) { updateModel(id: $id, input: { name: "x" }) { id } }', { id: 'nope' }, 'BAD_USER_INPUT'],
-      ['mutation($id: ID!) { setModelTags(id: $id, tags: ["ok", " "]) { id } }', { id: encodeNodeId('Model', 3) }, 'BAD_USER_INPUT'],
-      ['mutation($id: ID!, $t: [String!]!) { setModelTags(id: $id, tags: $t) { id } }', { id: encodeNodeId('Model', 3), t: Array.from({ length: 101 }, (_, i) => `t${i}`) }, 'LIMIT_EXCEEDED'],
-      ['mutation($id: ID!) { setTriggerWords(versionId: $id, words: ["ok"]) { id } }', { id: encodeNodeId('ModelVersion', 99999) }, 'NOT_FOUND'],
+      [
+        'mutation($id: ID!) { setModelTags(id: $id, tags: ["ok", " "]) { id } }',
+        { id: encodeNodeId('Model', 3) },
+        'BAD_USER_INPUT',
+      ],
+      [
+        'mutation($id: ID!, $t: [String!]!) { setModelTags(id: $id, tags: $t) { id } }',
+        { id: encodeNodeId('Model', 3), t: Array.from({ length: 101 }, (_, i) => `t${i}`) },
+        'LIMIT_EXCEEDED',
+      ],
+      [
+        'mutation($id: ID!) { setTriggerWords(versionId: $id, words: ["ok"]) { id } }',
+        { id: encodeNodeId('ModelVersion', 99999) },
+        'NOT_FOUND',
+      ],
       ['mutation($id: ID!) { deleteModel(id: $id) { id } }', { id: encodeNodeId('Model', 99999) }, 'NOT_FOUND'],
     ];
-    for (const [query, variables, code] of cases) expect(firstErrorCode(await mutate(query, variables)), query).toBe(code);
-    const badEnum = await mutate('mutation($id: ID!) { updateModel(id: $id, input: { type: NOT_A_TYPE }) { id } }', { id: encodeNodeId('Model', 3) });
+    for (const [query, variables, code] of cases)
+      expect(firstErrorCode(await mutate(query, variables)), query).toBe(code);
+    const badEnum = await mutate('mutation($id: ID!) { updateModel(id: $id, input: { type: NOT_A_TYPE }) { id } }', {
+      id: encodeNodeId('Model', 3),
+    });
     expect(badEnum.errors?.[0]?.message).toMatch(/NOT_A_TYPE/);
     expect(dumpCatalog(catalog.sql)).toEqual(before);
   });
 
   it('replaces tags (sharing existing ones) and trigger words', async () => {
-    const tags = dataOf(await mutate<{ setModelTags: { tags: { name: string; normalizedName: string }[] } }>(
-      'mutation($id: ID!) { setModelTags(id: $id, tags: ["STYLE", "Brand New", "brand new"]) { tags { name normalizedName } } }', { id: encodeNodeId('Model', 3) }));
+    const tags = dataOf(
+      await mutate<{ setModelTags: { tags: { name: string; normalizedName: string }[] } }>(
+        'mutation($id: ID!) { setModelTags(id: $id, tags: ["STYLE", "Brand New", "brand new"]) { tags { name normalizedName } } }',
+        { id: encodeNodeId('Model', 3) },
+      ),
+    );
     expect(tags.setModelTags.tags.map((t) => t.normalizedName)).toEqual(['brand new', 'style']);
     expect(catalog.sql.prepare(`SELECT COUNT(*) FROM Tags WHERE NormalizedName = 'style'`).pluck().get()).toBe(1);
-    const versionId = catalog.sql.prepare('SELECT Id FROM ModelVersions WHERE ModelId = 3 LIMIT 1').pluck().get() as number;
-    const words = dataOf(await mutate<{ setTriggerWords: { triggerWordsText: string } }>(
-      'mutation($id: ID!) { setTriggerWords(versionId: $id, words: ["b word", " a word "]) { triggerWordsText } }', { id: encodeNodeId('ModelVersion', versionId) }));
+    const versionId = catalog.sql
+      .prepare('SELECT Id FROM ModelVersions WHERE ModelId = 3 LIMIT 1')
+      .pluck()
+      .get() as number;
+    const words = dataOf(
+      await mutate<{ setTriggerWords: { triggerWordsText: string } }>(
+        'mutation($id: ID!) { setTriggerWords(versionId: $id, words: ["b word", " a word "]) { triggerWordsText } }',
+        { id: encodeNodeId('ModelVersion', versionId) },
+      ),
+    );
     expect(words.setTriggerWords.triggerWordsText).toBe('b word, a word');
   });
 
   it('deletes a model with everything under it', async () => {
     const versionIds = catalog.sql.prepare('SELECT Id FROM ModelVersions WHERE ModelId = 4').pluck().all() as number[];
-    const result = dataOf(await mutate<{ deleteModel: { id: string; databaseId: number } }>('mutation($id: ID!) { deleteModel(id: $id) { id databaseId } }', { id: encodeNodeId('Model', 4) }));
+    const result = dataOf(
+      await mutate<{ deleteModel: { id: string; databaseId: number } }>(
+        'mutation($id: ID!) { deleteModel(id: $id) { id databaseId } }',
+        { id: encodeNodeId('Model', 4) },
+      ),
+    );
     expect(result.deleteModel).toEqual({ id: encodeNodeId('Model', 4), databaseId: 4 });
-    const left = (table: string) => catalog.sql.prepare(`SELECT COUNT(*) FROM ${table} WHERE ModelVersionId IN (${versionIds.join(',')})`).pluck().get();
+    const left = (table: string) =>
+      catalog.sql
+        .prepare(`SELECT COUNT(*) FROM ${table} WHERE ModelVersionId IN (${versionIds.join(',')})`)
+        .pluck()
+        .get();
     expect([left('ModelFiles'), left('ModelImages'), left('TriggerWords')]).toEqual([0, 0, 0]);
     expect(catalog.sql.prepare('SELECT COUNT(*) FROM ModelTags WHERE ModelId = 4').pluck().get()).toBe(0);
   });
 });
 
 describe('linkLocalFile and unlinkLocalFile', () => {
-  const fileId = () => catalog.sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath IS NULL ORDER BY Id LIMIT 1').pluck().get() as number;
-  const LINK = 'mutation($id: ID!, $p: String!, $h: FileHashesInput) { linkLocalFile(fileId: $id, path: $p, hashes: $h) { localPath isLocalFileValid localFileVerifiedAt hashes { sha256 autoV2 } } }';
+  const fileId = () =>
+    catalog.sql
+      .prepare('SELECT Id FROM ModelFiles WHERE LocalPath IS NULL ORDER BY Id LIMIT 1')
+      .pluck()
+      .get() as number;
+  const LINK =
+    'mutation($id: ID!, $p: String!, $h: FileHashesInput) { linkLocalFile(fileId: $id, path: $p, hashes: $h) { localPath isLocalFileValid localFileVerifiedAt hashes { sha256 autoV2 } } }';
 
   it('links a file inside the library roots, checking and filling hashes', async () => {
     const id = fileId();
     const stored = catalog.sql.prepare('SELECT HashSHA256 FROM ModelFiles WHERE Id = ?').pluck().get(id) as string;
     const file = path.join(library, 'loras', 'style.safetensors');
-    const result = dataOf(await mutate<{ linkLocalFile: Record<string, any> }>(LINK, { id: encodeNodeId('ModelFile', id), p: file, h: { sha256: stored.toLowerCase() } }));
-    expect(result.linkLocalFile).toMatchObject({ localPath: file, isLocalFileValid: true, hashes: { sha256: stored.toUpperCase() } });
+    const result = dataOf(
+      await mutate<{ linkLocalFile: Record<string, any> }>(LINK, {
+        id: encodeNodeId('ModelFile', id),
+        p: file,
+        h: { sha256: stored.toLowerCase() },
+      }),
+    );
+    expect(result.linkLocalFile).toMatchObject({
+      localPath: file,
+      isLocalFileValid: true,
+      hashes: { sha256: stored.toUpperCase() },
+    });
     expect(result.linkLocalFile.localFileVerifiedAt).not.toBeNull();
-    const unlinked = dataOf(await mutate<{ unlinkLocalFile: Record<string, unknown> }>('mutation($id: ID!) { unlinkLocalFile(fileId: $id) { localPath isLocalFileValid localFileVerifiedAt } }', { id: encodeNodeId('ModelFile', id) }));
+    const unlinked = dataOf(
+      await mutate<{ unlinkLocalFile: Record<string, unknown> }>(
+        'mutation($id: ID!) { unlinkLocalFile(fileId: $id) { localPath isLocalFileValid localFileVerifiedAt } }',
+        { id: encodeNodeId('ModelFile', id) },
+      ),
+    );
     expect(unlinked.unlinkLocalFile).toEqual({ localPath: null, isLocalFileValid: false, localFileVerifiedAt: null });
   });
 
@@ -148,18 +236,35 @@ describe('linkLocalFile and unlinkLocalFile', () => {
 });
 
 describe('setImageThumbnail and deleteModelImage', () => {
-  const SET = 'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { thumbnail { mimeType width height byteSize } } }';
+  const SET =
+    'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { thumbnail { mimeType width height byteSize } } }';
 
   it('stores a valid image with its facts, also from a data: URI', async () => {
-    const webp = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } }).webp().toBuffer();
-    const result = dataOf(await mutate<{ setImageThumbnail: { thumbnail: Record<string, unknown> } }>(SET, { id: encodeNodeId('ModelImage', 1), b: `data:image/webp;base64,${webp.toString('base64')}` }));
-    expect(result.setImageThumbnail.thumbnail).toEqual({ mimeType: 'image/webp', width: 40, height: 30, byteSize: webp.length });
+    const webp = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } })
+      .webp()
+      .toBuffer();
+    const result = dataOf(
+      await mutate<{ setImageThumbnail: { thumbnail: Record<string, unknown> } }>(SET, {
+        id: encodeNodeId('ModelImage', 1),
+        b: `data:image/webp;base64,${webp.toString('base64')}`,
+      }),
+    );
+    expect(result.setImageThumbnail.thumbnail).toEqual({
+      mimeType: 'image/webp',
+      width: 40,
+      height: 30,
+      byteSize: webp.length,
+    });
     expect(catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = 1').pluck().get()).toEqual(webp);
   });
 
   it('refuses what is not an image, a broken image, bad base64 and oversized uploads, changing nothing', async () => {
-    const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#fff' } }).png().toBuffer();
-    const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#123' } }).png({ compressionLevel: 0 }).toBuffer();
+    const png = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
+    const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#123' } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     const before = dumpCatalog(catalog.sql);
     const cases: [string, string][] = [
       [Buffer.from('#!/bin/sh\necho not an image').toString('base64'), 'BAD_USER_INPUT'],
@@ -167,13 +272,20 @@ describe('setImageThumbnail and deleteModelImage', () => {
       ['%%% not base64 %%%', 'BAD_USER_INPUT'],
       [big.toString('base64'), 'LIMIT_EXCEEDED'],
     ];
-    for (const [b, code] of cases) expect(firstErrorCode(await mutate(SET, { id: encodeNodeId('ModelImage', 2), b })), code).toBe(code);
-    expect(firstErrorCode(await mutate(SET, { id: encodeNodeId('ModelImage', 999999), b: png.toString('base64') }))).toBe('NOT_FOUND');
+    for (const [b, code] of cases)
+      expect(firstErrorCode(await mutate(SET, { id: encodeNodeId('ModelImage', 2), b })), code).toBe(code);
+    expect(
+      firstErrorCode(await mutate(SET, { id: encodeNodeId('ModelImage', 999999), b: png.toString('base64') })),
+    ).toBe('NOT_FOUND');
     expect(dumpCatalog(catalog.sql)).toEqual(before);
   });
 
   it('deletes an image', async () => {
-    const result = dataOf(await mutate<{ deleteModelImage: { databaseId: number } }>('mutation { deleteModelImage(imageId: "' + encodeNodeId('ModelImage', 3) + '") { databaseId } }'));
+    const result = dataOf(
+      await mutate<{ deleteModelImage: { databaseId: number } }>(
+        `mutation { deleteModelImage(imageId: "${encodeNodeId('ModelImage', 3)}") { databaseId } }`,
+      ),
+    );
     expect(result.deleteModelImage.databaseId).toBe(3);
     expect(catalog.sql.prepare('SELECT COUNT(*) FROM ModelImages WHERE Id = 3').pluck().get()).toBe(0);
   });
@@ -181,10 +293,18 @@ describe('setImageThumbnail and deleteModelImage', () => {
 
 describe('importCivitaiPayload', () => {
   it('imports a payload sent as JSON and reports per-model results', async () => {
-    const result = dataOf(await mutate<{ importCivitaiPayload: any }>(`mutation($p: JSON!) { importCivitaiPayload(payload: $p) {
+    const result = dataOf(
+      await mutate<{ importCivitaiPayload: any }>(
+        `mutation($p: JSON!) { importCivitaiPayload(payload: $p) {
       created updated unchanged failed failures { civitaiId name path message } models { civitaiId status warnings model { name tags { name } } } } }`,
-    { p: ownFixture('models-list.json') }));
-    expect(result.importCivitaiPayload).toMatchObject({ created: 2, failed: 1, failures: [{ name: 'Broken Item', path: '$.items[1].id' }] });
+        { p: ownFixture('models-list.json') },
+      ),
+    );
+    expect(result.importCivitaiPayload).toMatchObject({
+      created: 2,
+      failed: 1,
+      failures: [{ name: 'Broken Item', path: '$.items[1].id' }],
+    });
     expect(result.importCivitaiPayload.models.map((m: any) => m.model.name)).toEqual(['Paper Cutout', 'Ink Wash']);
     const junk = await mutate('mutation { importCivitaiPayload(payload: { hello: "world" }) { created } }');
     expect(firstErrorCode(junk)).toBe('BAD_USER_INPUT');

@@ -33,19 +33,25 @@ describe('declarations', () => {
       const type = schema.getType(model);
       expect(isObjectType(type)).toBe(true);
       const rowFields = new Set(columnsOf(model).map((c) => c.field));
-      const unaccounted = Object.keys((type as import('graphql').GraphQLObjectType).getFields())
-        .filter((name) => !rowFields.has(name) && !Object.hasOwn(DERIVED_FIELD_READS[model], name));
+      const unaccounted = Object.keys((type as import('graphql').GraphQLObjectType).getFields()).filter(
+        (name) => !rowFields.has(name) && !Object.hasOwn(DERIVED_FIELD_READS[model], name),
+      );
       expect(unaccounted, `${model} fields without a row-field declaration`).toEqual([]);
-      expect(rowFieldsFor(model, Object.keys((type as import('graphql').GraphQLObjectType).getFields()))).not.toBeNull();
+      expect(
+        rowFieldsFor(model, Object.keys((type as import('graphql').GraphQLObjectType).getFields())),
+      ).not.toBeNull();
     }
   });
 
   it('declares only real row fields, and the hashes object field by its inner fields', () => {
     for (const model of PLANNED) {
       const rowFields = new Set(columnsOf(model).map((c) => c.field));
-      for (const reads of Object.values(DERIVED_FIELD_READS[model])) for (const field of reads) expect(rowFields.has(field), `${model}.${field}`).toBe(true);
+      for (const reads of Object.values(DERIVED_FIELD_READS[model]))
+        for (const field of reads) expect(rowFields.has(field), `${model}.${field}`).toBe(true);
     }
-    const hashes = getNamedType((schema.getType('ModelFile') as import('graphql').GraphQLObjectType).getFields().hashes!.type);
+    const hashes = getNamedType(
+      (schema.getType('ModelFile') as import('graphql').GraphQLObjectType).getFields().hashes!.type,
+    );
     for (const inner of Object.keys((hashes as import('graphql').GraphQLObjectType).getFields())) {
       expect(Object.hasOwn(DERIVED_FIELD_READS.ModelFile, `hashes.${inner}`), `hashes.${inner}`).toBe(true);
     }
@@ -84,37 +90,84 @@ describe('narrow reads', () => {
 
 describe('exact answers', () => {
   it('answers a row selected twice with different fields in one request from the right plan', async () => {
-    const id = Number(catalog.sql.prepare(`SELECT Id FROM Models WHERE Description IS NOT NULL ORDER BY Id LIMIT 1`).pluck().get());
-    const row = catalog.sql.prepare(`SELECT Name, Description, Type FROM Models WHERE Id = ?`).get(id) as { Name: string; Description: string; Type: string };
-    const { data } = await run<{ a: { name: string }; b: { description: string; type: string }; c: { nodes: { databaseId: number; description: string | null }[] } }>(
+    const id = Number(
+      catalog.sql.prepare(`SELECT Id FROM Models WHERE Description IS NOT NULL ORDER BY Id LIMIT 1`).pluck().get(),
+    );
+    const row = catalog.sql.prepare(`SELECT Name, Description, Type FROM Models WHERE Id = ?`).get(id) as {
+      Name: string;
+      Description: string;
+      Type: string;
+    };
+    const { data } = await run<{
+      a: { name: string };
+      b: { description: string; type: string };
+      c: { nodes: { databaseId: number; description: string | null }[] };
+    }>(
       `query($id: Int!) { a: model(databaseId: $id) { name } b: model(databaseId: $id) { description type }
-        c: models(first: 100) { nodes { databaseId description } } }`, { id });
+        c: models(first: 100) { nodes { databaseId description } } }`,
+      { id },
+    );
     expect(data.a).toEqual({ name: row.Name });
     expect(data.b).toEqual({ description: row.Description, type: row.Type });
     expect(data.c.nodes.find((n) => n.databaseId === id)?.description).toBe(row.Description);
   });
 
   it('reads the columns fragments and inline fragments select', async () => {
-    const version = catalog.sql.prepare(`SELECT v.Id, v.Name, v.BaseModelRaw, v.ModelId FROM ModelVersions v WHERE v.BaseModelRaw IS NOT NULL ORDER BY v.Id LIMIT 1`)
+    const version = catalog.sql
+      .prepare(
+        `SELECT v.Id, v.Name, v.BaseModelRaw, v.ModelId FROM ModelVersions v WHERE v.BaseModelRaw IS NOT NULL ORDER BY v.Id LIMIT 1`,
+      )
       .get() as { Id: number; Name: string; BaseModelRaw: string; ModelId: number };
-    const file = catalog.sql.prepare(`SELECT upper(HashBLAKE3) AS blake3, PickleScanResult, VirusScanResult FROM ModelFiles WHERE ModelVersionId = ? ORDER BY IsPrimary DESC, Id LIMIT 1`)
+    const file = catalog.sql
+      .prepare(
+        `SELECT upper(HashBLAKE3) AS blake3, PickleScanResult, VirusScanResult FROM ModelFiles WHERE ModelVersionId = ? ORDER BY IsPrimary DESC, Id LIMIT 1`,
+      )
       .get(version.Id) as { blake3: string; PickleScanResult: string; VirusScanResult: string };
-    const { data } = await run<{ modelVersion: { name: string; baseModelRaw: string; files: { hashes: { blake3: string }; isSecure: boolean }[] } }>(
+    const { data } = await run<{
+      modelVersion: { name: string; baseModelRaw: string; files: { hashes: { blake3: string }; isSecure: boolean }[] };
+    }>(
       `fragment FileBits on ModelFile { hashes { ...on FileHashes { blake3 } } isSecure }
        query($id: Int!) { modelVersion(databaseId: $id) { ... on ModelVersion { name } ...VersionBits } }
-       fragment VersionBits on ModelVersion { baseModelRaw files { ...FileBits } }`, { id: version.Id });
+       fragment VersionBits on ModelVersion { baseModelRaw files { ...FileBits } }`,
+      { id: version.Id },
+    );
     expect(data.modelVersion.name).toBe(version.Name);
     expect(data.modelVersion.baseModelRaw).toBe(version.BaseModelRaw);
-    expect(data.modelVersion.files[0]).toEqual({ hashes: { blake3: file.blake3 }, isSecure: file.PickleScanResult === 'Success' && file.VirusScanResult === 'Success' });
+    expect(data.modelVersion.files[0]).toEqual({
+      hashes: { blake3: file.blake3 },
+      isSecure: file.PickleScanResult === 'Success' && file.VirusScanResult === 'Success',
+    });
   });
 
   it('serves images as Relay nodes and by Civitai id (the oldest row), with every column', async () => {
-    const image = catalog.sql.prepare(`SELECT Id, CivitaiId, Url, Prompt, CAST(Seed AS TEXT) AS Seed, Width, Height FROM ModelImages
-      WHERE CivitaiId IS NOT NULL AND Prompt IS NOT NULL ORDER BY Id LIMIT 1`).get() as { Id: number; CivitaiId: number; Url: string; Prompt: string; Seed: string; Width: number; Height: number };
-    const { data: byCivitai } = await run<{ modelImage: { id: string; databaseId: number } }>(`query($c: Int!) { modelImage(civitaiId: $c) { id databaseId } }`, { c: image.CivitaiId });
+    const image = catalog.sql
+      .prepare(`SELECT Id, CivitaiId, Url, Prompt, CAST(Seed AS TEXT) AS Seed, Width, Height FROM ModelImages
+      WHERE CivitaiId IS NOT NULL AND Prompt IS NOT NULL ORDER BY Id LIMIT 1`)
+      .get() as {
+      Id: number;
+      CivitaiId: number;
+      Url: string;
+      Prompt: string;
+      Seed: string;
+      Width: number;
+      Height: number;
+    };
+    const { data: byCivitai } = await run<{ modelImage: { id: string; databaseId: number } }>(
+      `query($c: Int!) { modelImage(civitaiId: $c) { id databaseId } }`,
+      { c: image.CivitaiId },
+    );
     expect(byCivitai.modelImage.databaseId).toBe(image.Id);
-    const { data } = await run<{ node: { url: string; prompt: string; seed: string; aspectRatio: number; version: { databaseId: number } } }>(
-      `query($id: ID!) { node(id: $id) { ... on ModelImage { url prompt seed aspectRatio version { databaseId } } } }`, { id: byCivitai.modelImage.id });
-    expect(data.node).toMatchObject({ url: image.Url, prompt: image.Prompt, seed: image.Seed, aspectRatio: image.Width / image.Height });
+    const { data } = await run<{
+      node: { url: string; prompt: string; seed: string; aspectRatio: number; version: { databaseId: number } };
+    }>(
+      `query($id: ID!) { node(id: $id) { ... on ModelImage { url prompt seed aspectRatio version { databaseId } } } }`,
+      { id: byCivitai.modelImage.id },
+    );
+    expect(data.node).toMatchObject({
+      url: image.Url,
+      prompt: image.Prompt,
+      seed: image.Seed,
+      aspectRatio: image.Width / image.Height,
+    });
   });
 });

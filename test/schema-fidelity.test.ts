@@ -17,21 +17,45 @@ interface TableSpec {
   indexes: { name: string; unique: boolean; columns: string[] }[];
 }
 
-const T = 'TEXT', I = 'INTEGER', R = 'REAL', B = 'BOOLEAN', D = 'DATETIME', BIG = 'BIGINT', BLOB = 'BLOB';
+const T = 'TEXT',
+  I = 'INTEGER',
+  R = 'REAL',
+  B = 'BOOLEAN',
+  D = 'DATETIME',
+  BIG = 'BIGINT',
+  BLOB = 'BLOB';
 
 const EXPECTED: Record<string, TableSpec> = {
   Creators: {
-    columns: [['Id', I, true], ['Username', T, true], ['AvatarUrl', T, false], ['CreatedAt', D, true]],
+    columns: [
+      ['Id', I, true],
+      ['Username', T, true],
+      ['AvatarUrl', T, false],
+      ['CreatedAt', D, true],
+    ],
     primaryKey: ['Id'],
     foreignKeys: [],
     indexes: [{ name: 'IX_Creators_Username', unique: true, columns: ['Username'] }],
   },
   Models: {
     columns: [
-      ['Id', I, true], ['CivitaiId', I, false], ['Name', T, true], ['Description', T, false], ['Type', T, true],
-      ['IsNsfw', B, true], ['IsPoi', B, true], ['Mode', T, true], ['Source', T, true], ['CreatedAt', D, true],
-      ['UpdatedAt', D, true], ['LastSyncedAt', D, false], ['AllowNoCredit', B, true], ['AllowCommercialUse', T, true],
-      ['AllowDerivatives', B, true], ['AllowDifferentLicense', B, true], ['CreatorId', I, false],
+      ['Id', I, true],
+      ['CivitaiId', I, false],
+      ['Name', T, true],
+      ['Description', T, false],
+      ['Type', T, true],
+      ['IsNsfw', B, true],
+      ['IsPoi', B, true],
+      ['Mode', T, true],
+      ['Source', T, true],
+      ['CreatedAt', D, true],
+      ['UpdatedAt', D, true],
+      ['LastSyncedAt', D, false],
+      ['AllowNoCredit', B, true],
+      ['AllowCommercialUse', T, true],
+      ['AllowDerivatives', B, true],
+      ['AllowDifferentLicense', B, true],
+      ['CreatorId', I, false],
     ],
     primaryKey: ['Id'],
     foreignKeys: [{ from: 'CreatorId', table: 'Creators', to: 'Id', onDelete: 'SET NULL' }],
@@ -45,10 +69,23 @@ const EXPECTED: Record<string, TableSpec> = {
   },
   ModelVersions: {
     columns: [
-      ['Id', I, true], ['CivitaiId', I, false], ['ModelId', I, true], ['Name', T, true], ['Description', T, false],
-      ['BaseModel', T, true], ['BaseModelRaw', T, false], ['CreatedAt', D, true], ['UpdatedAt', D, false],
-      ['PublishedAt', D, false], ['DownloadUrl', T, false], ['EarlyAccessDays', I, true], ['DownloadCount', I, true],
-      ['RatingCount', I, true], ['Rating', R, true], ['ThumbsUpCount', I, true], ['ThumbsDownCount', I, true],
+      ['Id', I, true],
+      ['CivitaiId', I, false],
+      ['ModelId', I, true],
+      ['Name', T, true],
+      ['Description', T, false],
+      ['BaseModel', T, true],
+      ['BaseModelRaw', T, false],
+      ['CreatedAt', D, true],
+      ['UpdatedAt', D, false],
+      ['PublishedAt', D, false],
+      ['DownloadUrl', T, false],
+      ['EarlyAccessDays', I, true],
+      ['DownloadCount', I, true],
+      ['RatingCount', I, true],
+      ['Rating', R, true],
+      ['ThumbsUpCount', I, true],
+      ['ThumbsDownCount', I, true],
     ],
     primaryKey: ['Id'],
     foreignKeys: [{ from: 'ModelId', table: 'Models', to: 'Id', onDelete: 'CASCADE' }],
@@ -61,12 +98,29 @@ const EXPECTED: Record<string, TableSpec> = {
   },
   ModelFiles: {
     columns: [
-      ['Id', I, true], ['CivitaiId', I, false], ['ModelVersionId', I, true], ['FileName', T, true], ['SizeKB', R, true],
-      ['FileType', T, true], ['IsPrimary', B, true], ['Format', T, true], ['Precision', T, true], ['SizeType', T, true],
-      ['DownloadUrl', T, false], ['PickleScanResult', T, true], ['PickleScanMessage', T, false],
-      ['VirusScanResult', T, true], ['ScannedAt', D, false], ['HashAutoV1', T, false], ['HashAutoV2', T, false],
-      ['HashSHA256', T, false], ['HashCRC32', T, false], ['HashBLAKE3', T, false], ['LocalPath', T, false],
-      ['IsLocalFileValid', B, true], ['LocalFileVerifiedAt', D, false],
+      ['Id', I, true],
+      ['CivitaiId', I, false],
+      ['ModelVersionId', I, true],
+      ['FileName', T, true],
+      ['SizeKB', R, true],
+      ['FileType', T, true],
+      ['IsPrimary', B, true],
+      ['Format', T, true],
+      ['Precision', T, true],
+      ['SizeType', T, true],
+      ['DownloadUrl', T, false],
+      ['PickleScanResult', T, true],
+      ['PickleScanMessage', T, false],
+      ['VirusScanResult', T, true],
+      ['ScannedAt', D, false],
+      ['HashAutoV1', T, false],
+      ['HashAutoV2', T, false],
+      ['HashSHA256', T, false],
+      ['HashCRC32', T, false],
+      ['HashBLAKE3', T, false],
+      ['LocalPath', T, false],
+      ['IsLocalFileValid', B, true],
+      ['LocalFileVerifiedAt', D, false],
     ],
     primaryKey: ['Id'],
     foreignKeys: [{ from: 'ModelVersionId', table: 'ModelVersions', to: 'Id', onDelete: 'CASCADE' }],
@@ -79,14 +133,38 @@ const EXPECTED: Record<string, TableSpec> = {
   },
   ModelImages: {
     columns: [
-      ['Id', I, true], ['CivitaiId', I, false], ['ModelVersionId', I, true], ['Url', T, true], ['IsNsfw', B, true],
-      ['NsfwLevel', T, true], ['Width', I, true], ['Height', I, true], ['BlurHash', T, false], ['SortOrder', I, true],
-      ['CreatedAt', D, false], ['PostId', I, false], ['Username', T, false], ['ThumbnailData', BLOB, false],
-      ['ThumbnailMimeType', T, false], ['ThumbnailWidth', I, false], ['ThumbnailHeight', I, false],
-      ['LocalCachePath', T, false], ['IsLocalCacheValid', B, true], ['CachedAt', D, false], ['CachedFileSize', BIG, false],
-      ['Prompt', T, false], ['NegativePrompt', T, false], ['Seed', BIG, false], ['Steps', I, false], ['Sampler', T, false],
-      ['CfgScale', R, false], ['GenerationModel', T, false], ['DenoisingStrength', R, false], ['LikeCount', I, true],
-      ['HeartCount', I, true], ['CommentCount', I, true],
+      ['Id', I, true],
+      ['CivitaiId', I, false],
+      ['ModelVersionId', I, true],
+      ['Url', T, true],
+      ['IsNsfw', B, true],
+      ['NsfwLevel', T, true],
+      ['Width', I, true],
+      ['Height', I, true],
+      ['BlurHash', T, false],
+      ['SortOrder', I, true],
+      ['CreatedAt', D, false],
+      ['PostId', I, false],
+      ['Username', T, false],
+      ['ThumbnailData', BLOB, false],
+      ['ThumbnailMimeType', T, false],
+      ['ThumbnailWidth', I, false],
+      ['ThumbnailHeight', I, false],
+      ['LocalCachePath', T, false],
+      ['IsLocalCacheValid', B, true],
+      ['CachedAt', D, false],
+      ['CachedFileSize', BIG, false],
+      ['Prompt', T, false],
+      ['NegativePrompt', T, false],
+      ['Seed', BIG, false],
+      ['Steps', I, false],
+      ['Sampler', T, false],
+      ['CfgScale', R, false],
+      ['GenerationModel', T, false],
+      ['DenoisingStrength', R, false],
+      ['LikeCount', I, true],
+      ['HeartCount', I, true],
+      ['CommentCount', I, true],
     ],
     primaryKey: ['Id'],
     foreignKeys: [{ from: 'ModelVersionId', table: 'ModelVersions', to: 'Id', onDelete: 'CASCADE' }],
@@ -97,13 +175,20 @@ const EXPECTED: Record<string, TableSpec> = {
     ],
   },
   Tags: {
-    columns: [['Id', I, true], ['Name', T, true], ['NormalizedName', T, true]],
+    columns: [
+      ['Id', I, true],
+      ['Name', T, true],
+      ['NormalizedName', T, true],
+    ],
     primaryKey: ['Id'],
     foreignKeys: [],
     indexes: [{ name: 'IX_Tags_NormalizedName', unique: true, columns: ['NormalizedName'] }],
   },
   ModelTags: {
-    columns: [['ModelId', I, true], ['TagId', I, true]],
+    columns: [
+      ['ModelId', I, true],
+      ['TagId', I, true],
+    ],
     primaryKey: ['ModelId', 'TagId'],
     foreignKeys: [
       { from: 'ModelId', table: 'Models', to: 'Id', onDelete: 'CASCADE' },
@@ -112,7 +197,12 @@ const EXPECTED: Record<string, TableSpec> = {
     indexes: [{ name: 'IX_ModelTags_TagId', unique: false, columns: ['TagId'] }],
   },
   TriggerWords: {
-    columns: [['Id', I, true], ['ModelVersionId', I, true], ['Word', T, true], ['Order', I, true]],
+    columns: [
+      ['Id', I, true],
+      ['ModelVersionId', I, true],
+      ['Word', T, true],
+      ['Order', I, true],
+    ],
     primaryKey: ['Id'],
     foreignKeys: [{ from: 'ModelVersionId', table: 'ModelVersions', to: 'Id', onDelete: 'CASCADE' }],
     indexes: [{ name: 'IX_TriggerWords_ModelVersionId', unique: false, columns: ['ModelVersionId'] }],
@@ -126,7 +216,10 @@ const EXPECTED: Record<string, TableSpec> = {
 const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
   Creators: { columns: [], indexes: [{ name: 'IX_Creators_UsernameLower', unique: false, columns: ['<expr>'] }] },
   Models: {
-    columns: [['UserEditedFields', T, false], ['IgnoreUpdates', B, false]],
+    columns: [
+      ['UserEditedFields', T, false],
+      ['IgnoreUpdates', B, false],
+    ],
     indexes: [
       { name: 'IX_Models_CreatedAtUtc', unique: false, columns: ['<expr>'] },
       { name: 'IX_Models_UpdatedAtUtc', unique: false, columns: ['<expr>'] },
@@ -142,7 +235,8 @@ const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
   },
   ModelFiles: {
     columns: [['HashAutoV3', T, false]],
-    indexes: ['HashAutoV1', 'HashAutoV2', 'HashSHA256', 'HashCRC32', 'HashBLAKE3'].map((c) => ({ name: `IX_ModelFiles_${c}_Upper`, unique: false, columns: ['<expr>'] }))
+    indexes: ['HashAutoV1', 'HashAutoV2', 'HashSHA256', 'HashCRC32', 'HashBLAKE3']
+      .map((c) => ({ name: `IX_ModelFiles_${c}_Upper`, unique: false, columns: ['<expr>'] }))
       .concat([{ name: 'IX_ModelFiles_HashAutoV3_Prefix', unique: false, columns: ['<expr>'] }]),
   },
 };
@@ -159,19 +253,34 @@ beforeAll(async () => {
 
 describe('migrated schema', () => {
   it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index and search)', async () => {
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    const tables = (
+      db
+        .prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+        .all() as { name: string }[]
+    ).map((r) => r.name);
     const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
-    expect(tables.sort()).toEqual([...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles', ...EXTERNAL_TABLES].sort());
+    expect(tables.sort()).toEqual(
+      [...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles', ...EXTERNAL_TABLES].sort(),
+    );
   });
 
   describe.each(Object.entries(EXPECTED))('%s', (table, spec) => {
     it('has every column with its declared type and nullability, in order', () => {
-      const columns = db.prepare(`SELECT name, type, "notnull" AS isRequired FROM pragma_table_info(?)`).all(table) as { name: string; type: string; isRequired: number }[];
-      expect(columns.map((c) => [c.name, c.type, c.isRequired === 1])).toEqual([...spec.columns, ...(ADDITIONS[table]?.columns ?? [])]);
+      const columns = db.prepare(`SELECT name, type, "notnull" AS isRequired FROM pragma_table_info(?)`).all(table) as {
+        name: string;
+        type: string;
+        isRequired: number;
+      }[];
+      expect(columns.map((c) => [c.name, c.type, c.isRequired === 1])).toEqual([
+        ...spec.columns,
+        ...(ADDITIONS[table]?.columns ?? []),
+      ]);
     });
 
     it('has its primary key', () => {
-      const pk = db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(table) as { name: string }[];
+      const pk = db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(table) as {
+        name: string;
+      }[];
       expect(pk.map((c) => c.name)).toEqual(spec.primaryKey);
       if (spec.primaryKey.length === 1) {
         const sql = (db.prepare(`SELECT sql FROM sqlite_master WHERE name = ?`).get(table) as { sql: string }).sql;
@@ -180,31 +289,61 @@ describe('migrated schema', () => {
     });
 
     it('has its foreign keys with their delete actions', () => {
-      const fks = db.prepare(`SELECT "from", "table", "to", on_delete AS onDelete, on_update AS onUpdate FROM pragma_foreign_key_list(?)`).all(table) as { from: string; table: string; to: string; onDelete: string; onUpdate: string }[];
-      expect(fks.map(({ from, table: t, to, onDelete }) => ({ from, table: t, to, onDelete })).sort((a, b) => a.from.localeCompare(b.from)))
-        .toEqual([...spec.foreignKeys].sort((a, b) => a.from.localeCompare(b.from)));
+      const fks = db
+        .prepare(
+          `SELECT "from", "table", "to", on_delete AS onDelete, on_update AS onUpdate FROM pragma_foreign_key_list(?)`,
+        )
+        .all(table) as { from: string; table: string; to: string; onDelete: string; onUpdate: string }[];
+      expect(
+        fks
+          .map(({ from, table: t, to, onDelete }) => ({ from, table: t, to, onDelete }))
+          .sort((a, b) => a.from.localeCompare(b.from)),
+      ).toEqual([...spec.foreignKeys].sort((a, b) => a.from.localeCompare(b.from)));
       // Like EF Core's DDL: no ON UPDATE action.
       for (const fk of fks) expect(fk.onUpdate).toBe('NO ACTION');
     });
 
-    it('has exactly its named indexes (the seed\'s, plus documented additions)', () => {
-      const indexes = (db.prepare(`SELECT name, "unique" AS isUnique, origin FROM pragma_index_list(?)`).all(table) as { name: string; isUnique: number; origin: string }[])
+    it("has exactly its named indexes (the seed's, plus documented additions)", () => {
+      const indexes = (
+        db.prepare(`SELECT name, "unique" AS isUnique, origin FROM pragma_index_list(?)`).all(table) as {
+          name: string;
+          isUnique: number;
+          origin: string;
+        }[]
+      )
         .filter((i) => i.origin === 'c')
         .map((i) => ({
           name: i.name,
           unique: i.isUnique === 1,
-          columns: (db.prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`).all(i.name) as { name: string | null }[]).map((c) => c.name ?? '<expr>'),
+          columns: (
+            db.prepare(`SELECT name FROM pragma_index_info(?) ORDER BY seqno`).all(i.name) as { name: string | null }[]
+          ).map((c) => c.name ?? '<expr>'),
         }));
       const expected = [...spec.indexes, ...(ADDITIONS[table]?.indexes ?? [])];
-      expect(indexes.sort((a, b) => a.name.localeCompare(b.name))).toEqual(expected.sort((a, b) => a.name.localeCompare(b.name)));
+      expect(indexes.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+        expected.sort((a, b) => a.name.localeCompare(b.name)),
+      );
     });
   });
 
   it('has a physical column for every Prisma field, named by the rule the raw loaders use', async () => {
     const { columnsOf, TABLE_NAMES } = await import('../src/db/row-mapping.ts');
-    for (const model of ['Creator', 'Model', 'ModelVersion', 'ModelFile', 'ModelImage', 'Tag', 'TriggerWord'] as const) {
-      const present = new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(TABLE_NAMES[model]) as { name: string }[]).map((c) => c.name));
-      for (const column of columnsOf(model)) expect(present.has(column.column), `${TABLE_NAMES[model]}.${column.column}`).toBe(true);
+    for (const model of [
+      'Creator',
+      'Model',
+      'ModelVersion',
+      'ModelFile',
+      'ModelImage',
+      'Tag',
+      'TriggerWord',
+    ] as const) {
+      const present = new Set(
+        (db.prepare(`SELECT name FROM pragma_table_info(?)`).all(TABLE_NAMES[model]) as { name: string }[]).map(
+          (c) => c.name,
+        ),
+      );
+      for (const column of columnsOf(model))
+        expect(present.has(column.column), `${TABLE_NAMES[model]}.${column.column}`).toBe(true);
     }
   });
 
@@ -216,16 +355,39 @@ describe('migrated schema', () => {
       const creator = await catalog.prisma.creator.create({ data: { username: 'fk-test', createdAt: now } });
       const model = await catalog.prisma.model.create({
         data: {
-          name: 'FK', type: 'LORA', isNsfw: false, isPoi: false, mode: 'Available', source: 'Manual', createdAt: now,
-          updatedAt: now, allowNoCredit: true, allowCommercialUse: 'Sell', allowDerivatives: true, allowDifferentLicense: true,
+          name: 'FK',
+          type: 'LORA',
+          isNsfw: false,
+          isPoi: false,
+          mode: 'Available',
+          source: 'Manual',
+          createdAt: now,
+          updatedAt: now,
+          allowNoCredit: true,
+          allowCommercialUse: 'Sell',
+          allowDerivatives: true,
+          allowDifferentLicense: true,
           creatorId: creator.id,
         },
       });
       const version = await catalog.prisma.modelVersion.create({
-        data: { modelId: model.id, name: 'v1', baseModel: 'SD15', createdAt: now, earlyAccessDays: 0, downloadCount: 0, ratingCount: 0, rating: 0, thumbsUpCount: 0, thumbsDownCount: 0 },
+        data: {
+          modelId: model.id,
+          name: 'v1',
+          baseModel: 'SD15',
+          createdAt: now,
+          earlyAccessDays: 0,
+          downloadCount: 0,
+          ratingCount: 0,
+          rating: 0,
+          thumbsUpCount: 0,
+          thumbsDownCount: 0,
+        },
       });
       await catalog.prisma.triggerWord.create({ data: { modelVersionId: version.id, word: 'fk', order: 0 } });
-      expect(() => catalog.sql.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (999999, 'x', 0)`).run()).toThrow(/FOREIGN KEY/);
+      expect(() =>
+        catalog.sql.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (999999, 'x', 0)`).run(),
+      ).toThrow(/FOREIGN KEY/);
       await catalog.prisma.creator.delete({ where: { id: creator.id } });
       expect((await catalog.prisma.model.findUniqueOrThrow({ where: { id: model.id } })).creatorId).toBeNull();
       await catalog.prisma.model.delete({ where: { id: model.id } });

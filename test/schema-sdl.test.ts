@@ -21,7 +21,10 @@ it('GraphQL Code Generator parses every document and its typed output is current
   const { generate } = await import('@graphql-codegen/cli');
   const { default: config } = await import('../codegen.ts');
   // The schema goes in as SDL: the test runner cannot hand codegen's own loader a `.ts` module.
-  const outputs: Array<{ filename: string; content: string }> = await generate({ ...config, schema: printSchema(schema), cwd: PROJECT_ROOT, silent: true }, false);
+  const outputs: Array<{ filename: string; content: string }> = await generate(
+    { ...config, schema: printSchema(schema), cwd: PROJECT_ROOT, silent: true },
+    false,
+  );
   const typedDocuments = outputs.find((output) => output.filename.endsWith('gql.ts'));
   expect(typedDocuments?.content).toContain('query ExampleModelsPage');
   const onDisk = readFileSync(path.join(PROJECT_ROOT, 'src/generated/graphql/gql.ts'), 'utf8');

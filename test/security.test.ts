@@ -18,12 +18,17 @@ interface RawResponse {
 }
 
 /** node:http, because fetch does not let a test choose the Host header or send a chunked body. */
-function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string; chunked?: boolean }): Promise<RawResponse> {
+function raw(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; chunked?: boolean },
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     });
     req.on('error', reject);
@@ -46,13 +51,26 @@ describe('browser pages on other origins', () => {
   });
 
   it('gives CORS headers to loopback pages only, never with credentials', async () => {
-    const local = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'http://localhost:5173' }, body: QUERY });
+    const local = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, origin: 'http://localhost:5173' },
+      body: QUERY,
+    });
     expect(local.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(local.headers.get('access-control-allow-credentials')).toBeNull();
-    const evil = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'https://evil.example' }, body: QUERY });
+    const evil = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, origin: 'https://evil.example' },
+      body: QUERY,
+    });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await fetch(server.url, {
-      method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
@@ -64,13 +82,19 @@ describe('browser pages on other origins', () => {
     expect(await get.json()).toMatchObject({ errors: [{ extensions: { code: 'CSRF_HEADER_REQUIRED' } }] });
     const form = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: QUERY });
     expect(form.status).toBe(403);
-    const withHeader = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { 'x-graphql-yoga-csrf': '1' } });
+    const withHeader = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'x-graphql-yoga-csrf': '1' },
+    });
     expect(withHeader.status).toBe(200);
     expect(await withHeader.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('refuses requests addressed to another host name (DNS rebinding)', async () => {
-    const rebound = await raw(server.url, { method: 'POST', headers: { ...JSON_HEADERS, host: 'attacker.example:4000' }, body: QUERY });
+    const rebound = await raw(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, host: 'attacker.example:4000' },
+      body: QUERY,
+    });
     expect(rebound.status).toBe(421);
     expect(JSON.parse(rebound.body)).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
     const port = new URL(server.url).port;
@@ -81,15 +105,28 @@ describe('browser pages on other origins', () => {
   });
 
   it('refuses chunked POST bodies (no declared length) with 411', async () => {
-    const chunked = await raw(server.url, { method: 'POST', headers: { ...JSON_HEADERS, 'transfer-encoding': 'chunked' }, body: QUERY, chunked: true });
+    const chunked = await raw(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'transfer-encoding': 'chunked' },
+      body: QUERY,
+      chunked: true,
+    });
     expect(chunked.status).toBe(411);
     expect(JSON.parse(chunked.body)).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
   });
 
   it('echoes a sane request id and replaces an unsafe one', async () => {
-    const given = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': 'client-42' }, body: QUERY });
+    const given = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'x-request-id': 'client-42' },
+      body: QUERY,
+    });
     expect(given.headers.get('x-request-id')).toBe('client-42');
-    const unsafe = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, 'x-request-id': 'bad id!' }, body: QUERY });
+    const unsafe = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, 'x-request-id': 'bad id!' },
+      body: QUERY,
+    });
     expect(unsafe.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
@@ -99,7 +136,10 @@ describe('configuration', () => {
     expect(parseCorsOrigins(undefined)).toBe('loopback');
     expect(parseCorsOrigins('*')).toBe('any');
     expect(parseCorsOrigins('none')).toBe('none');
-    expect(parseCorsOrigins('https://app.example:8443, http://localhost:3000')).toEqual(['https://app.example:8443', 'http://localhost:3000']);
+    expect(parseCorsOrigins('https://app.example:8443, http://localhost:3000')).toEqual([
+      'https://app.example:8443',
+      'http://localhost:3000',
+    ]);
     expect(() => parseCorsOrigins('https://app.example/path')).toThrow(/not an origin/);
     expect(() => parseCorsOrigins('app.example')).toThrow(/not an origin/);
     expect(originAllowed('http://127.0.0.1:8080', 'loopback')).toBe(true);
@@ -111,16 +151,31 @@ describe('configuration', () => {
   it('parses log settings and rejects unknown ones', () => {
     expect(parseLogSettings({}, true)).toEqual({ level: 'info', format: 'pretty' });
     expect(parseLogSettings({}, false)).toEqual({ level: 'info', format: 'json' });
-    expect(parseLogSettings({ DIFFUSION_NEXUS_LOG_LEVEL: 'DEBUG', DIFFUSION_NEXUS_LOG_FORMAT: 'json' }, true)).toEqual({ level: 'debug', format: 'json' });
+    expect(parseLogSettings({ DIFFUSION_NEXUS_LOG_LEVEL: 'DEBUG', DIFFUSION_NEXUS_LOG_FORMAT: 'json' }, true)).toEqual({
+      level: 'debug',
+      format: 'json',
+    });
     expect(() => parseLogSettings({ DIFFUSION_NEXUS_LOG_LEVEL: 'loud' }, false)).toThrow(/LOG_LEVEL/);
     expect(() => parseLogSettings({ DIFFUSION_NEXUS_LOG_FORMAT: 'xml' }, false)).toThrow(/LOG_FORMAT/);
   });
 
   it('serves a configured origin list, and turns introspection and GraphiQL off', async () => {
-    const server = await startTestServer({ corsOrigins: ['https://app.example'], introspection: false, graphiql: false });
-    const allowed = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'https://app.example' }, body: QUERY });
+    const server = await startTestServer({
+      corsOrigins: ['https://app.example'],
+      introspection: false,
+      graphiql: false,
+    });
+    const allowed = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, origin: 'https://app.example' },
+      body: QUERY,
+    });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
-    const local = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, origin: 'http://localhost:5173' }, body: QUERY });
+    const local = await fetch(server.url, {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, origin: 'http://localhost:5173' },
+      body: QUERY,
+    });
     expect(local.headers.get('access-control-allow-origin')).toBeNull();
     const schema = await server.graphql('{ __schema { queryType { name } } }');
     expect(schema.errors?.[0]?.extensions?.code).toBe('INTROSPECTION_DISABLED');
@@ -136,21 +191,53 @@ describe('structured logs', () => {
   it('logs one JSON line per request with its id, operation and error codes, never the token', async () => {
     const out = new PassThrough();
     let text = '';
-    out.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+    out.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
     const token = 'log-test-token-0123456789';
-    const server = await startTestServer({ apiToken: token, log: { level: 'info', format: 'json' } }, { logger: createLogger({ level: 'info', format: 'json' }, out) });
-    await server.graphql('query Probe { __typename }', undefined, { authorization: `Bearer ${token}`, 'x-request-id': 'probe-1' });
-    await server.graphql('mutation Denied { deleteModel(id: "TW9kZWw6MQ==") { databaseId } }', undefined, { 'x-request-id': 'denied-1' });
+    const server = await startTestServer(
+      { apiToken: token, log: { level: 'info', format: 'json' } },
+      { logger: createLogger({ level: 'info', format: 'json' }, out) },
+    );
+    await server.graphql('query Probe { __typename }', undefined, {
+      authorization: `Bearer ${token}`,
+      'x-request-id': 'probe-1',
+    });
+    await server.graphql('mutation Denied { deleteModel(id: "TW9kZWw6MQ==") { databaseId } }', undefined, {
+      'x-request-id': 'denied-1',
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.find((l) => l.reqId === 'probe-1')).toMatchObject({ msg: 'request', method: 'POST', path: '/graphql', status: 200, operation: 'query Probe' });
-    expect(lines.find((l) => l.reqId === 'denied-1')).toMatchObject({ status: 401, operation: 'mutation Denied', errors: ['UNAUTHENTICATED'] });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((l) => l.reqId === 'probe-1')).toMatchObject({
+      msg: 'request',
+      method: 'POST',
+      path: '/graphql',
+      status: 200,
+      operation: 'query Probe',
+    });
+    expect(lines.find((l) => l.reqId === 'denied-1')).toMatchObject({
+      status: 401,
+      operation: 'mutation Denied',
+      errors: ['UNAUTHENTICATED'],
+    });
     expect(lines.some((l) => typeof l.msg === 'string' && l.msg.includes('listening on'))).toBe(true);
     expect(text).not.toContain(token);
   });
 
   it('formats a line for a terminal', () => {
-    expect(prettyLine(JSON.stringify({ level: 30, time: Date.UTC(2026, 0, 1, 12, 0, 0), msg: 'request', status: 200, path: '/graphql' })))
-      .toBe('12:00:00.000 INFO  request status=200 path=/graphql\n');
+    expect(
+      prettyLine(
+        JSON.stringify({
+          level: 30,
+          time: Date.UTC(2026, 0, 1, 12, 0, 0),
+          msg: 'request',
+          status: 200,
+          path: '/graphql',
+        }),
+      ),
+    ).toBe('12:00:00.000 INFO  request status=200 path=/graphql\n');
   });
 });

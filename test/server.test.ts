@@ -20,9 +20,15 @@ describe('HTTP server', () => {
   });
 
   it('answers Query.health from the database', async () => {
-    const result = await server.graphql<{ health: { ok: boolean; schemaVersion: string; journalMode: string } }>('{ health { ok schemaVersion journalMode } }');
+    const result = await server.graphql<{ health: { ok: boolean; schemaVersion: string; journalMode: string } }>(
+      '{ health { ok schemaVersion journalMode } }',
+    );
     expect(result.status).toBe(200);
-    expect(result.data?.health).toEqual({ ok: true, schemaVersion: listMigrations(MIGRATIONS_DIR).at(-1)!.name, journalMode: 'wal' });
+    expect(result.data?.health).toEqual({
+      ok: true,
+      schemaVersion: listMigrations(MIGRATIONS_DIR).at(-1)!.name,
+      journalMode: 'wal',
+    });
   });
 
   it('serves /health as JSON', async () => {
@@ -41,7 +47,11 @@ describe('HTTP server', () => {
   });
 
   it('rejects malformed JSON and unknown fields with GraphQL errors, not 500s', async () => {
-    const malformed = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    const malformed = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     expect(malformed.status).toBe(400);
     const body = (await malformed.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
     expect(body.errors[0]?.message).toMatch(/invalid JSON/);
@@ -58,11 +68,20 @@ describe('request size', () => {
     const { MAX_IMPORT_BODY_BYTES } = await import('../src/config.ts');
     const server = await startTestServer();
     const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(MAX_IMPORT_BODY_BYTES + 1) } }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        server.url,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': String(MAX_IMPORT_BODY_BYTES + 1) },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            body += chunk.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.write('{"query":');
       req.end();
@@ -75,10 +94,20 @@ describe('request size', () => {
     const server = await startTestServer();
     // 40 MB: above yoga's own 25 MB default, below ours; a big Civitai payload must get through.
     const pad = 'x'.repeat(40 * 1024 * 1024);
-    const payload = { id: 4_000_001, name: 'Big', type: 'LORA', description: pad, modelVersions: [{ id: 4_000_002, name: 'v1', files: [], images: [] }] };
+    const payload = {
+      id: 4_000_001,
+      name: 'Big',
+      type: 'LORA',
+      description: pad,
+      modelVersions: [{ id: 4_000_002, name: 'v1', files: [], images: [] }],
+    };
     const response = await fetch(`${server.url}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created } }', variables: { p: payload } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created } }',
+        variables: { p: payload },
+      }),
     });
     const body = await response.text();
     expect(response.status, body.slice(0, 500)).toBe(200);
@@ -87,7 +116,8 @@ describe('request size', () => {
 });
 
 describe('error masking', () => {
-  const located = (original: Error) => new GraphQLError(original.message, { path: ['health'], originalError: original });
+  const located = (original: Error) =>
+    new GraphQLError(original.message, { path: ['health'], originalError: original });
 
   it('keeps coded AppErrors with their code and message', () => {
     const masked = maskError(located(new AppError('NOT_FOUND', 'No model with id 9.')), false);
@@ -97,8 +127,13 @@ describe('error masking', () => {
   });
 
   it('hides unexpected errors in production and shows them in development', () => {
-    const secret = new TypeError("Cannot read properties of undefined (reading 'Id') in /home/ada/catalog/src/loaders/x.ts");
-    expect(maskError(located(secret), false)).toMatchObject({ message: UNEXPECTED_ERROR_MESSAGE, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    const secret = new TypeError(
+      "Cannot read properties of undefined (reading 'Id') in /home/ada/catalog/src/loaders/x.ts",
+    );
+    expect(maskError(located(secret), false)).toMatchObject({
+      message: UNEXPECTED_ERROR_MESSAGE,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
     expect(maskError(located(secret), true).message).toBe(secret.message);
   });
 });
@@ -106,12 +141,22 @@ describe('error masking', () => {
 describe('serve as a process', () => {
   it('prints its URL and database, serves, and on SIGTERM finishes the request in flight, then exits', async () => {
     const dataDir = path.join(tempDir(), 'proc-data');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir], {
-      cwd: PROJECT_ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, NODE_ENV: 'production' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no start-up line in: ${output}`)), 30_000);
@@ -124,18 +169,28 @@ describe('serve as a process', () => {
       });
     });
     expect(output).toContain(`database: ${path.join(dataDir, 'Diffusion_Nexus-core.db')}`);
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ health { ok } }' }) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ health { ok } }' }),
+    });
     expect(await response.json()).toEqual({ data: { health: { ok: true } } });
 
     // A request in flight when SIGTERM arrives (its body still arriving) is answered before the process exits.
     const { request } = await import('node:http');
     const body = JSON.stringify({ query: '{ health { ok } }' });
     const inFlight = new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      const req = request(
+        url,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       req.on('error', reject);
       req.write(body.slice(0, 10));
       setTimeout(() => {
@@ -149,6 +204,8 @@ describe('serve as a process', () => {
     expect(await exited).toBe(0);
     expect(output).toMatch(/SIGTERM received[\s\S]*stopped/);
     // New connections are refused once it has stopped.
-    await expect(fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).rejects.toThrow();
+    await expect(
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    ).rejects.toThrow();
   });
 });

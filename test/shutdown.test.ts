@@ -15,7 +15,10 @@ import { tempDir } from './helpers/temp.ts';
 
 function hugeLibrary(): string {
   const root = path.join(tempDir('dn-shutdown-'), 'library');
-  const file = writeFile(path.join(root, 'huge.safetensors'), safetensorsBytes({ ss_output_name: 'huge' }, Buffer.alloc(64)));
+  const file = writeFile(
+    path.join(root, 'huge.safetensors'),
+    safetensorsBytes({ ss_output_name: 'huge' }, Buffer.alloc(64)),
+  );
   const fd = openSync(file, 'r+');
   ftruncateSync(fd, 16 * 1024 * 1024 * 1024);
   closeSync(fd);
@@ -42,8 +45,12 @@ describe('SIGTERM during a long job', () => {
     execFileSync('mkfifo', [path.join(root, 'small.civitai.info')]);
     const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
     const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
-    const post = (query: string) => fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) })
-      .then((r) => r.json() as Promise<any>);
+    const post = (query: string) =>
+      fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      }).then((r) => r.json() as Promise<any>);
     await post(`mutation { scanLibrary(roots: ["${root}"]) { id } }`);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     process.kill(server.pid, 'SIGTERM');
@@ -54,13 +61,18 @@ describe('SIGTERM during a long job', () => {
     const root = hugeLibrary();
     const catalog = await seededCatalog({ models: 2, thumbnails: 'none' });
     const server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: root });
-    const post = (query: string) => fetch(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) })
-      .then((r) => r.json() as Promise<any>);
+    const post = (query: string) =>
+      fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      }).then((r) => r.json() as Promise<any>);
     const job = await post(`mutation { scanLibrary(roots: ["${root}"]) { id } }`);
     const id = job.data.scanLibrary.id as string;
     for (let i = 0; i < 100; i++) {
       const state = await post(`{ scanJob(id: "${id}") { progress { phase bytesHashed } } }`);
-      if (state.data.scanJob.progress.phase === 'HASHING' && Number(state.data.scanJob.progress.bytesHashed) === 0) break;
+      if (state.data.scanJob.progress.phase === 'HASHING' && Number(state.data.scanJob.progress.bytesHashed) === 0)
+        break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await new Promise((resolve) => setTimeout(resolve, 500));

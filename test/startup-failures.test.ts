@@ -64,7 +64,9 @@ describe('start-up on an unusable database', () => {
   it('turns SQLite lock and corruption errors at run time into coded errors', () => {
     const sqliteError = (code: string, message: string) => Object.assign(new Error(message), { code });
     expect(maskError(sqliteError('SQLITE_BUSY', 'database is locked'), false).extensions.code).toBe('DATABASE_LOCKED');
-    expect(maskError(sqliteError('SQLITE_CORRUPT', 'database disk image is malformed'), false).extensions.code).toBe('DATABASE_CORRUPT');
+    expect(maskError(sqliteError('SQLITE_CORRUPT', 'database disk image is malformed'), false).extensions.code).toBe(
+      'DATABASE_CORRUPT',
+    );
     expect(maskError(new Error('something else'), false).extensions.code).toBe('INTERNAL_SERVER_ERROR');
   });
 });

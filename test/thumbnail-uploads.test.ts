@@ -18,19 +18,27 @@ beforeAll(async () => {
   server = await startChildServer(catalog.dataDir);
 }, 60_000);
 
-const SET = 'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { databaseId thumbnail { mimeType width height byteSize } } }';
+const SET =
+  'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { databaseId thumbnail { mimeType width height byteSize } } }';
 const imageId = (n: number) => Buffer.from(`ModelImage:${n}`).toString('base64');
 
 async function upload(n: number, bytes: Buffer) {
   const response = await fetch(server.graphqlUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: SET, variables: { id: imageId(n), b: bytes.toString('base64') } }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: SET, variables: { id: imageId(n), b: bytes.toString('base64') } }),
   });
-  return (await response.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  return (await response.json()) as {
+    data?: any;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
 }
 
 describe('setImageThumbnail', () => {
   it('refuses a 16000 × 16000 PNG of 776 KB from its header, storing nothing', async () => {
-    const huge = await sharp({ create: { width: 16000, height: 16000, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer();
+    const huge = await sharp({ create: { width: 16000, height: 16000, channels: 3, background: '#808080' } })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
     expect(huge.length).toBeLessThan(1024 * 1024);
     const before = exactChecksum(catalog.databasePath);
     const started = performance.now();
@@ -41,7 +49,9 @@ describe('setImageThumbnail', () => {
   });
 
   it('re-encodes an upload to the thumbnail size', async () => {
-    const photo = await sharp({ create: { width: 2400, height: 1600, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 2400, height: 1600, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toBuffer();
     const answer = await upload(2, photo);
     expect(answer.errors).toBeUndefined();
     expect(answer.data.setImageThumbnail.thumbnail).toMatchObject({ mimeType: 'image/webp', width: 320, height: 213 });
@@ -49,11 +59,20 @@ describe('setImageThumbnail', () => {
   });
 
   it('eight large uploads at once: bounded memory, /health keeps answering', async () => {
-    const noisy = await sharp(Buffer.from(Array.from({ length: 3000 * 2000 * 3 }, (_, i) => (i * 7919) % 251)), { raw: { width: 3000, height: 2000, channels: 3 } })
-      .jpeg({ quality: 60 }).toBuffer();
+    const noisy = await sharp(Buffer.from(Array.from({ length: 3000 * 2000 * 3 }, (_, i) => (i * 7919) % 251)), {
+      raw: { width: 3000, height: 2000, channels: 3 },
+    })
+      .jpeg({ quality: 60 })
+      .toBuffer();
     expect(noisy.length).toBeLessThan(2 * 1024 * 1024);
-    const { result, health } = await whileProbingHealth(server.origin, () => Promise.all(Array.from({ length: 8 }, (_, i) => upload(3 + i, noisy))));
-    for (const answer of result) expect(answer.data?.setImageThumbnail.thumbnail, JSON.stringify(answer.errors)).toMatchObject({ mimeType: 'image/webp', width: 320 });
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      Promise.all(Array.from({ length: 8 }, (_, i) => upload(3 + i, noisy))),
+    );
+    for (const answer of result)
+      expect(answer.data?.setImageThumbnail.thumbnail, JSON.stringify(answer.errors)).toMatchObject({
+        mimeType: 'image/webp',
+        width: 320,
+      });
     expect(health.maxMs).toBeLessThan(1000);
     expect(server.peakRssMiB()).toBeLessThan(700);
   });

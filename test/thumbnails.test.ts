@@ -11,14 +11,28 @@ let catalog: SeededCatalog;
 let server: TestServer;
 const statements: string[] = [];
 
-interface ThumbRow { Id: number; ThumbnailData: Buffer; ThumbnailMimeType: string; ThumbnailWidth: number; ThumbnailHeight: number }
+interface ThumbRow {
+  Id: number;
+  ThumbnailData: Buffer;
+  ThumbnailMimeType: string;
+  ThumbnailWidth: number;
+  ThumbnailHeight: number;
+}
 
 beforeAll(async () => {
   catalog = await seededCatalog();
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
+    { onStatement: (sql) => statements.push(sql) },
+  );
 });
 
-const withThumbnail = () => catalog.sql.prepare(`SELECT Id, ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight FROM ModelImages WHERE ThumbnailData IS NOT NULL ORDER BY Id`).all() as ThumbRow[];
+const withThumbnail = () =>
+  catalog.sql
+    .prepare(
+      `SELECT Id, ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight FROM ModelImages WHERE ThumbnailData IS NOT NULL ORDER BY Id`,
+    )
+    .all() as ThumbRow[];
 /** A row whose stored MIME type disagrees with its bytes (the seed plants some). */
 const mislabelled = () => withThumbnail().find((r) => sniffImageMimeType(r.ThumbnailData) !== r.ThumbnailMimeType)!;
 
@@ -61,8 +75,17 @@ describe('GET /thumbnails/:id', () => {
   });
 
   it('gives clean coded errors for unknown ids, images without thumbnail, bad ids and other methods', async () => {
-    const without = catalog.sql.prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`).pluck().get() as number;
-    for (const [path, status, code] of [['/thumbnails/99999999', 404, 'NOT_FOUND'], [`/thumbnails/${without}`, 404, 'NOT_FOUND'], ['/thumbnails/abc', 400, 'BAD_USER_INPUT'], ['/thumbnails/-1', 400, 'BAD_USER_INPUT'], ['/thumbnails/', 400, 'BAD_USER_INPUT']] as const) {
+    const without = catalog.sql
+      .prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`)
+      .pluck()
+      .get() as number;
+    for (const [path, status, code] of [
+      ['/thumbnails/99999999', 404, 'NOT_FOUND'],
+      [`/thumbnails/${without}`, 404, 'NOT_FOUND'],
+      ['/thumbnails/abc', 400, 'BAD_USER_INPUT'],
+      ['/thumbnails/-1', 400, 'BAD_USER_INPUT'],
+      ['/thumbnails/', 400, 'BAD_USER_INPUT'],
+    ] as const) {
       const response = await fetch(`${server.origin}${path}`);
       expect(response.status, path).toBe(status);
       expect(await response.json()).toMatchObject({ error: { code } });
@@ -76,10 +99,18 @@ describe('GET /thumbnails/:id', () => {
 describe('ModelImage.thumbnail', () => {
   it('describes the stored thumbnail, with an absolute URL and the sniffed MIME type; null without one', async () => {
     const row = mislabelled();
-    const without = catalog.sql.prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`).pluck().get() as number;
-    const data = dataOf(await server.graphql<Record<string, { thumbnail: Record<string, unknown> | null }>>(`query($a: Int, $b: Int) {
+    const without = catalog.sql
+      .prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`)
+      .pluck()
+      .get() as number;
+    const data = dataOf(
+      await server.graphql<Record<string, { thumbnail: Record<string, unknown> | null }>>(
+        `query($a: Int, $b: Int) {
       a: modelImage(databaseId: $a) { thumbnail { url mimeType width height byteSize base64 dataUri } }
-      b: modelImage(databaseId: $b) { thumbnail { url } } }`, { a: row.Id, b: without }));
+      b: modelImage(databaseId: $b) { thumbnail { url } } }`,
+        { a: row.Id, b: without },
+      ),
+    );
     const mime = sniffImageMimeType(row.ThumbnailData)!;
     expect(data.a!.thumbnail).toEqual({
       url: `${server.origin}/thumbnails/${row.Id}`,
@@ -97,14 +128,22 @@ describe('ModelImage.thumbnail', () => {
 
   it('loads the bytes of every image in a response with one statement', async () => {
     statements.length = 0;
-    const data = dataOf(await server.graphql<{ modelVersions: { nodes: { images: { nodes: { databaseId: number; thumbnail: { base64: string } | null }[] } }[] } }>(
-      '{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { base64 } } } } } }'));
+    const data = dataOf(
+      await server.graphql<{
+        modelVersions: {
+          nodes: { images: { nodes: { databaseId: number; thumbnail: { base64: string } | null }[] } }[];
+        };
+      }>('{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { base64 } } } } } }'),
+    );
     const reads = statements.filter((sql) => /"ThumbnailData" AS "bytes"/.test(sql));
     expect(reads).toHaveLength(1);
     const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
     expect(images.length).toBeGreaterThan(20);
     for (const image of images.filter((i) => i.thumbnail)) {
-      const bytes = catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?').pluck().get(image.databaseId) as Buffer;
+      const bytes = catalog.sql
+        .prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?')
+        .pluck()
+        .get(image.databaseId) as Buffer;
       expect(image.thumbnail!.base64).toBe(bytes.toString('base64'));
     }
   });
@@ -112,11 +151,19 @@ describe('ModelImage.thumbnail', () => {
 
 describe('base64 budget', () => {
   it('refuses a response that would carry more base64 than configured, with LIMIT_EXCEEDED', async () => {
-    const small = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath, maxBase64Bytes: 600 });
-    const response = await small.graphql('{ modelVersions(first: 20) { nodes { images(first: 5) { nodes { thumbnail { dataUri } } } } } }');
+    const small = await startTestServer({
+      dataDir: catalog.dataDir,
+      databasePath: catalog.databasePath,
+      maxBase64Bytes: 600,
+    });
+    const response = await small.graphql(
+      '{ modelVersions(first: 20) { nodes { images(first: 5) { nodes { thumbnail { dataUri } } } } } }',
+    );
     expect(firstErrorCode(response)).toBe('LIMIT_EXCEEDED');
     expect(response.errors?.[0]?.message).toMatch(/more than 600 bytes of base64/);
-    const fine = await small.graphql('{ modelVersions(first: 20) { nodes { images(first: 5) { nodes { thumbnail { url byteSize } } } } } }');
+    const fine = await small.graphql(
+      '{ modelVersions(first: 20) { nodes { images(first: 5) { nodes { thumbnail { url byteSize } } } } } }',
+    );
     expect(fine.errors).toBeUndefined();
   });
 });

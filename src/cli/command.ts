@@ -18,7 +18,11 @@ export interface CliCommand {
 export const DATA_DIR_OPTION = { 'data-dir': { type: 'string' } } as const satisfies ParseArgsConfig['options'];
 
 /** `parseArgs` with strict checking; unknown flags become a BAD_USER_INPUT error naming the command's usage. */
-export function parseCommandArgs<const O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O, usage: string) {
+export function parseCommandArgs<const O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: O,
+  usage: string,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {

@@ -13,7 +13,16 @@ import { thumbnailsCommand } from './commands/thumbnails.ts';
 import { backupCommand, restoreCommand } from './commands/backup.ts';
 
 export const COMMANDS: readonly CliCommand[] = [
-  serveCommand, importCommand, scanCommand, thumbnailsCommand, backupCommand, restoreCommand, migrateCommand, statusCommand, seedCommand, migrationCreateCommand,
+  serveCommand,
+  importCommand,
+  scanCommand,
+  thumbnailsCommand,
+  backupCommand,
+  restoreCommand,
+  migrateCommand,
+  statusCommand,
+  seedCommand,
+  migrationCreateCommand,
 ];
 
 function helpText(): string {
@@ -57,10 +66,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isEntryPoint || process.env.DIFFUSION_NEXUS_CLI_ENTRY === '1') {
   const io: CliIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
-  runCli(process.argv.slice(2), io).then((code) => {
-    process.exitCode = code;
-  }, (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -7,7 +7,11 @@ export interface ProgressBar {
   finish(): void;
 }
 
-export function createProgressBar(total: number, label: string, stream: NodeJS.WriteStream = process.stderr): ProgressBar {
+export function createProgressBar(
+  total: number,
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressBar {
   if (!stream.isTTY) return { update() {}, finish() {} };
   let lastDraw = 0;
   let lastLine = '';

@@ -46,7 +46,10 @@ export function integrityProblems(file: string, quick = false): string[] {
     return [(error as Error).message];
   }
   try {
-    const rows = db.pragma(`${quick ? 'quick_check' : 'integrity_check'}(5)`, { simple: false }) as Record<string, string>[];
+    const rows = db.pragma(`${quick ? 'quick_check' : 'integrity_check'}(5)`, { simple: false }) as Record<
+      string,
+      string
+    >[];
     return rows.map((r) => Object.values(r)[0]!).filter((line) => line !== 'ok');
   } catch (error) {
     return [(error as Error).message];
@@ -56,11 +59,17 @@ export function integrityProblems(file: string, quick = false): string[] {
 }
 
 /** Copies the live database at `databasePath` to `target` (a single self-contained file, rollback-journal mode). */
-export async function backupDatabase(databasePath: string, target: string, options: { overwrite?: boolean; onProgress?: (p: CopyProgress) => void } = {}): Promise<BackupResult> {
+export async function backupDatabase(
+  databasePath: string,
+  target: string,
+  options: { overwrite?: boolean; onProgress?: (p: CopyProgress) => void } = {},
+): Promise<BackupResult> {
   const started = performance.now();
   if (!existsSync(databasePath)) throw new AppError('NOT_FOUND', `There is no catalog database at ${databasePath}.`);
-  if (same(databasePath, target)) throw new AppError('BAD_USER_INPUT', 'The backup file must not be the database itself.');
-  if (existsSync(target) && !options.overwrite) throw new AppError('BAD_USER_INPUT', `${target} exists; pass --force to replace it.`);
+  if (same(databasePath, target))
+    throw new AppError('BAD_USER_INPUT', 'The backup file must not be the database itself.');
+  if (existsSync(target) && !options.overwrite)
+    throw new AppError('BAD_USER_INPUT', `${target} exists; pass --force to replace it.`);
   mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   const partial = `${target}.partial-${process.pid}`;
   const source = new Database(databasePath, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
@@ -78,7 +87,8 @@ export async function backupDatabase(databasePath: string, target: string, optio
       copy.close();
     }
     const problems = integrityProblems(partial);
-    if (problems.length > 0) throw new AppError('DATABASE_CORRUPT', `The copy failed its integrity check: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      throw new AppError('DATABASE_CORRUPT', `The copy failed its integrity check: ${problems.join('; ')}`);
     renameSync(partial, target);
   } catch (error) {
     rmSync(partial, { force: true });
@@ -94,12 +104,17 @@ export async function backupDatabase(databasePath: string, target: string, optio
 export function assertRestorableBackup(file: string): void {
   if (!existsSync(file)) throw new AppError('NOT_FOUND', `There is no backup file at ${file}.`);
   // SQLite would wait forever on a FIFO (and a device is no backup): only a regular file is opened.
-  if (!statSync(file).isFile()) throw new AppError('BAD_USER_INPUT', `${file} is not a regular file; give the path of a backup file.`);
+  if (!statSync(file).isFile())
+    throw new AppError('BAD_USER_INPUT', `${file} is not a regular file; give the path of a backup file.`);
   const problems = integrityProblems(file);
-  if (problems.length > 0) throw new AppError('BAD_USER_INPUT', `${file} is not an intact SQLite database: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new AppError('BAD_USER_INPUT', `${file} is not an intact SQLite database: ${problems.join('; ')}`);
   const { kind } = migrationStatus(file);
   if (kind !== 'managed' && kind !== 'adoptable') {
-    throw new AppError('BAD_USER_INPUT', `${file} is not a DiffusionNexus catalog (${kind === 'empty' ? 'it is empty' : 'unknown tables'}).`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${file} is not a DiffusionNexus catalog (${kind === 'empty' ? 'it is empty' : 'unknown tables'}).`,
+    );
   }
 }
 
@@ -126,7 +141,11 @@ function timestamp(): string {
  * Replaces the catalog at `databasePath` with the backup `file`. The current database is saved first as
  * `<database>.before-restore-<time>.db`; then the backup is copied in through the backup API and migrated.
  */
-export async function restoreDatabase(databasePath: string, file: string, options: { onProgress?: (p: CopyProgress) => void; log?: (line: string) => void } = {}): Promise<RestoreResult> {
+export async function restoreDatabase(
+  databasePath: string,
+  file: string,
+  options: { onProgress?: (p: CopyProgress) => void; log?: (line: string) => void } = {},
+): Promise<RestoreResult> {
   const started = performance.now();
   if (same(databasePath, file)) throw new AppError('BAD_USER_INPUT', 'The backup file is the database itself.');
   assertRestorableBackup(file);
@@ -142,8 +161,11 @@ export async function restoreDatabase(databasePath: string, file: string, option
       },
     });
   } catch (error) {
-    throw new AppError('RESTORE_FAILED', `Restoring ${file} into ${databasePath} failed: ${(error as Error).message}. ` +
-      (savedPreviousAs ? `The database before the restore is saved as ${savedPreviousAs}.` : ''));
+    throw new AppError(
+      'RESTORE_FAILED',
+      `Restoring ${file} into ${databasePath} failed: ${(error as Error).message}. ` +
+        (savedPreviousAs ? `The database before the restore is saved as ${savedPreviousAs}.` : ''),
+    );
   } finally {
     backup.close();
   }

@@ -99,7 +99,10 @@ async function beginImmediate(sql: Database.Database, databasePath: string, wait
 }
 
 /** Opens an already migrated catalog file. */
-export async function openCatalogDatabase(databasePath: string, options: OpenCatalogOptions = {}): Promise<CatalogDatabase> {
+export async function openCatalogDatabase(
+  databasePath: string,
+  options: OpenCatalogOptions = {},
+): Promise<CatalogDatabase> {
   const { onStatement } = options;
   const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
   const sql = openRaw(databasePath);

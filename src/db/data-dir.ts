@@ -51,8 +51,12 @@ export function ensureDataDir(dir: string): string {
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw new AppError('DATA_DIR_NOT_WRITABLE', `Cannot create the data directory ${dir}: ${(error as Error).message}. ` +
-      `Choose another one with --data-dir or ${DATA_DIR_ENV}.`, { dir });
+    throw new AppError(
+      'DATA_DIR_NOT_WRITABLE',
+      `Cannot create the data directory ${dir}: ${(error as Error).message}. ` +
+        `Choose another one with --data-dir or ${DATA_DIR_ENV}.`,
+      { dir },
+    );
   }
   // A real write, not access(2): root passes access checks on read-only mounts.
   const probe = path.join(dir, `.write-probe-${process.pid}`);
@@ -60,8 +64,12 @@ export function ensureDataDir(dir: string): string {
     writeFileSync(probe, '');
     rmSync(probe);
   } catch {
-    throw new AppError('DATA_DIR_NOT_WRITABLE', `The data directory ${dir} is not writable. ` +
-      `Fix its permissions or choose another one with --data-dir or ${DATA_DIR_ENV}.`, { dir });
+    throw new AppError(
+      'DATA_DIR_NOT_WRITABLE',
+      `The data directory ${dir} is not writable. ` +
+        `Fix its permissions or choose another one with --data-dir or ${DATA_DIR_ENV}.`,
+      { dir },
+    );
   }
   return dir;
 }

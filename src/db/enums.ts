@@ -13,23 +13,72 @@ function defineEnum<const M extends string>(name: string, members: readonly M[],
   return { name, members, fallback };
 }
 
-export const ModelType = defineEnum('ModelType', [
-  'Unknown', 'Checkpoint', 'TextualInversion', 'Hypernetwork', 'AestheticGradient', 'LORA', 'LoCon', 'DoRA',
-  'Controlnet', 'Poses', 'Upscaler', 'MotionModule', 'VAE', 'Wildcards', 'Workflows', 'Other', 'Embedding',
-  'Detection', 'Motion',
-], 'Other');
+export const ModelType = defineEnum(
+  'ModelType',
+  [
+    'Unknown',
+    'Checkpoint',
+    'TextualInversion',
+    'Hypernetwork',
+    'AestheticGradient',
+    'LORA',
+    'LoCon',
+    'DoRA',
+    'Controlnet',
+    'Poses',
+    'Upscaler',
+    'MotionModule',
+    'VAE',
+    'Wildcards',
+    'Workflows',
+    'Other',
+    'Embedding',
+    'Detection',
+    'Motion',
+  ],
+  'Other',
+);
 
-export const BaseModel = defineEnum('BaseModel', [
-  'Unknown', 'SD14', 'SD15', 'SD15LCM', 'SD20', 'SD21', 'SDXL09', 'SDXL10', 'SDXLTurbo', 'SDXLLightning',
-  'SDXLDistilled', 'SD3', 'SD35', 'SD35Large', 'SD35Medium', 'Flux1D', 'Flux1S', 'Pony', 'Illustrious', 'NoobAI',
-  'Hunyuan', 'HunyuanVideo', 'WanVideo21', 'WanVideo22', 'Other',
-], 'Other');
+export const BaseModel = defineEnum(
+  'BaseModel',
+  [
+    'Unknown',
+    'SD14',
+    'SD15',
+    'SD15LCM',
+    'SD20',
+    'SD21',
+    'SDXL09',
+    'SDXL10',
+    'SDXLTurbo',
+    'SDXLLightning',
+    'SDXLDistilled',
+    'SD3',
+    'SD35',
+    'SD35Large',
+    'SD35Medium',
+    'Flux1D',
+    'Flux1S',
+    'Pony',
+    'Illustrious',
+    'NoobAI',
+    'Hunyuan',
+    'HunyuanVideo',
+    'WanVideo21',
+    'WanVideo22',
+    'Other',
+  ],
+  'Other',
+);
 
 export const ModelMode = defineEnum('ModelMode', ['Available', 'Archived', 'TakenDown'], 'Available');
 export const DataSource = defineEnum('DataSource', ['Unknown', 'LocalFile', 'CivitaiApi', 'Manual'], 'Unknown');
 export const CommercialUse = defineEnum('CommercialUse', ['None', 'Image', 'Rent', 'Sell'], 'None');
-export const FileFormat = defineEnum('FileFormat',
-  ['Unknown', 'SafeTensor', 'PickleTensor', 'Diffusers', 'Core', 'ONNX', 'Other'], 'Unknown');
+export const FileFormat = defineEnum(
+  'FileFormat',
+  ['Unknown', 'SafeTensor', 'PickleTensor', 'Diffusers', 'Core', 'ONNX', 'Other'],
+  'Unknown',
+);
 export const FilePrecision = defineEnum('FilePrecision', ['Unknown', 'FP16', 'FP32', 'BF16'], 'Unknown');
 export const FileSizeType = defineEnum('FileSizeType', ['Unknown', 'Full', 'Pruned'], 'Unknown');
 export const ScanResult = defineEnum('ScanResult', ['Pending', 'Success', 'Danger', 'Error'], 'Pending');
@@ -47,7 +96,15 @@ export type ScanResultName = (typeof ScanResult.members)[number];
 export type NsfwLevelName = (typeof NsfwLevel.members)[number];
 
 export const ALL_ENUMS = [
-  ModelType, BaseModel, ModelMode, DataSource, CommercialUse, FileFormat, FilePrecision, FileSizeType, ScanResult,
+  ModelType,
+  BaseModel,
+  ModelMode,
+  DataSource,
+  CommercialUse,
+  FileFormat,
+  FilePrecision,
+  FileSizeType,
+  ScanResult,
   NsfwLevel,
 ] as const;
 

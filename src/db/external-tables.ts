@@ -4,7 +4,13 @@
  * same names for the native CLI.
  */
 export const SEARCH_TABLES = [
-  'ModelSearch', 'ModelSearch_data', 'ModelSearch_idx', 'ModelSearch_content', 'ModelSearch_docsize', 'ModelSearch_config', 'ModelSearchDirty',
+  'ModelSearch',
+  'ModelSearch_data',
+  'ModelSearch_idx',
+  'ModelSearch_content',
+  'ModelSearch_docsize',
+  'ModelSearch_config',
+  'ModelSearchDirty',
 ] as const;
 
 export const EXTERNAL_TABLES: readonly string[] = [...SEARCH_TABLES];

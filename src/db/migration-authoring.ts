@@ -9,8 +9,13 @@ import path from 'node:path';
 import { AppError } from '../errors.ts';
 import { SCHEMA_FILTERS, schemasContainer } from './schema-engine.ts';
 import {
-  INITIAL_MIGRATION_SUFFIX, MIGRATION_LOCK_FILE, defaultMigrationsSource, listMigrations, toEngineMigrationList,
-  withSchemaEngine, type MigrationsSource,
+  INITIAL_MIGRATION_SUFFIX,
+  MIGRATION_LOCK_FILE,
+  defaultMigrationsSource,
+  listMigrations,
+  toEngineMigrationList,
+  withSchemaEngine,
+  type MigrationsSource,
 } from './migrations.ts';
 
 export const EMPTY_MIGRATION_SQL = '-- This is an empty migration.';
@@ -23,10 +28,17 @@ export async function diffMigrationsToSchema(source: MigrationsSource = defaultM
     return await withSchemaEngine(scratchDb, source.schema, async (engine) => {
       const migrations = listMigrations(source.dir);
       if (migrations.length > 0) {
-        await engine.applyMigrations({ migrationsList: toEngineMigrationList(source.dir, migrations), filters: SCHEMA_FILTERS });
+        await engine.applyMigrations({
+          migrationsList: toEngineMigrationList(source.dir, migrations),
+          filters: SCHEMA_FILTERS,
+        });
       }
       const result = await engine.diff({
-        from: { tag: 'schemaDatasource', ...schemasContainer(source.schema), configDir: path.dirname(source.schema.schemaPath) },
+        from: {
+          tag: 'schemaDatasource',
+          ...schemasContainer(source.schema),
+          configDir: path.dirname(source.schema.schemaPath),
+        },
         to: { tag: 'schemaDatamodel', ...schemasContainer(source.schema) },
         script: true,
         exitCode: null,
@@ -74,7 +86,10 @@ export interface CreatedMigration {
 export async function createMigration(options: CreateMigrationOptions): Promise<CreatedMigration | null> {
   const source = options.source ?? defaultMigrationsSource();
   if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(options.name)) {
-    throw new AppError('BAD_USER_INPUT', `Migration name "${options.name}" must be letters, digits and underscores, starting with a letter.`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Migration name "${options.name}" must be letters, digits and underscores, starting with a letter.`,
+    );
   }
   const existing = listMigrations(source.dir);
   if (existing.length === 0 && `_${options.name}` !== INITIAL_MIGRATION_SUFFIX) {
@@ -84,9 +99,12 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   if (isEmptyMigration(diff) && !options.empty) return null;
   const destructive = destructiveStatements(diff);
   if (destructive.length > 0 && !options.allowDestructive) {
-    throw new AppError('BAD_USER_INPUT', 'This change would drop or rebuild tables, which loses the desktop app\'s extra ' +
-      `columns in shared databases:\n  ${destructive.join('\n  ')}\nMake the change additive (new nullable columns, new ` +
-      'indexes) or pass --allow-destructive if you are sure.');
+    throw new AppError(
+      'BAD_USER_INPUT',
+      "This change would drop or rebuild tables, which loses the desktop app's extra " +
+        `columns in shared databases:\n  ${destructive.join('\n  ')}\nMake the change additive (new nullable columns, new ` +
+        'indexes) or pass --allow-destructive if you are sure.',
+    );
   }
   let stamp = migrationTimestamp(options.now ?? new Date());
   const last = existing.at(-1)?.name.slice(0, 14);
@@ -98,7 +116,10 @@ export async function createMigration(options: CreateMigrationOptions): Promise<
   writeFileSync(path.join(dir, 'migration.sql'), sql);
   const lock = path.join(source.dir, MIGRATION_LOCK_FILE);
   if (!existsSync(lock)) {
-    writeFileSync(lock, '# Written by `npm run db:migration:create`; keep it in version control.\nprovider = "sqlite"\n');
+    writeFileSync(
+      lock,
+      '# Written by `npm run db:migration:create`; keep it in version control.\nprovider = "sqlite"\n',
+    );
   }
   return { name, path: dir, sql };
 }

@@ -12,7 +12,14 @@ import Database from 'better-sqlite3';
 import { AppError } from '../errors.ts';
 import { classifySqliteError, databaseError } from './database-errors.ts';
 import { MIGRATIONS_DIR, PRISMA_SCHEMA_PATH } from './project-paths.ts';
-import { engineMessage, SCHEMA_FILTERS, openSchemaEngine, type MigrationList, type SchemaEngine, type SchemaFiles } from './schema-engine.ts';
+import {
+  engineMessage,
+  SCHEMA_FILTERS,
+  openSchemaEngine,
+  type MigrationList,
+  type SchemaEngine,
+  type SchemaFiles,
+} from './schema-engine.ts';
 
 export const INITIAL_MIGRATION_SUFFIX = '_InitialCreate';
 export const MIGRATION_LOCK_FILE = 'migration_lock.toml';
@@ -33,7 +40,10 @@ export interface MigrationsSource {
 }
 
 export function defaultMigrationsSource(): MigrationsSource {
-  return { dir: MIGRATIONS_DIR, schema: { schemaPath: PRISMA_SCHEMA_PATH, schemaText: readFileSync(PRISMA_SCHEMA_PATH, 'utf8') } };
+  return {
+    dir: MIGRATIONS_DIR,
+    schema: { schemaPath: PRISMA_SCHEMA_PATH, schemaText: readFileSync(PRISMA_SCHEMA_PATH, 'utf8') },
+  };
 }
 
 export function sha256Hex(text: string): string {
@@ -122,7 +132,9 @@ export function requiredColumns(initialSql: string): Map<string, string[]> {
 }
 
 function userTables(db: Database.Database): string[] {
-  const rows = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[];
+  const rows = db
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+    .all() as { name: string }[];
   return rows.map((r) => r.name);
 }
 
@@ -131,22 +143,29 @@ function columnNames(db: Database.Database, table: string): string[] {
 }
 
 function readAppliedRows(db: Database.Database): AppliedMigrationRow[] {
-  return db.prepare(
-    `SELECT migration_name AS name, checksum, finished_at AS finishedAt, rolled_back_at AS rolledBackAt, logs
+  return db
+    .prepare(
+      `SELECT migration_name AS name, checksum, finished_at AS finishedAt, rolled_back_at AS rolledBackAt, logs
        FROM ${PRISMA_HISTORY_TABLE} ORDER BY started_at, migration_name`,
-  ).all() as AppliedMigrationRow[];
+    )
+    .all() as AppliedMigrationRow[];
 }
 
 export function inspectDatabase(db: Database.Database, catalogTables: readonly string[]): DatabaseInspection {
   const tables = userTables(db);
   const hasEfHistory = tables.includes(EF_HISTORY_TABLE);
-  if (tables.includes(PRISMA_HISTORY_TABLE)) return { kind: 'managed', tables, hasEfHistory, applied: readAppliedRows(db) };
+  if (tables.includes(PRISMA_HISTORY_TABLE))
+    return { kind: 'managed', tables, hasEfHistory, applied: readAppliedRows(db) };
   if (tables.length === 0) return { kind: 'empty', tables, hasEfHistory, applied: [] };
   const kind = catalogTables.every((t) => tables.includes(t)) ? 'adoptable' : 'foreign';
   return { kind, tables, hasEfHistory, applied: [] };
 }
 
-function statusFrom(databasePath: string, inspection: DatabaseInspection, migrations: readonly MigrationFileInfo[]): MigrationStatus {
+function statusFrom(
+  databasePath: string,
+  inspection: DatabaseInspection,
+  migrations: readonly MigrationFileInfo[],
+): MigrationStatus {
   const live = inspection.applied.filter((row) => row.rolledBackAt === null);
   const finished = new Map(live.filter((row) => row.finishedAt !== null).map((row) => [row.name, row]));
   const known = new Set(migrations.map((m) => m.name));
@@ -155,7 +174,9 @@ function statusFrom(databasePath: string, inspection: DatabaseInspection, migrat
     kind: inspection.kind,
     applied: migrations.filter((m) => finished.has(m.name)).map((m) => m.name),
     pending: migrations.filter((m) => !finished.has(m.name)).map((m) => m.name),
-    edited: migrations.filter((m) => finished.has(m.name) && finished.get(m.name)!.checksum !== m.checksum).map((m) => m.name),
+    edited: migrations
+      .filter((m) => finished.has(m.name) && finished.get(m.name)!.checksum !== m.checksum)
+      .map((m) => m.name),
     failed: live.filter((row) => row.finishedAt === null).map((row) => row.name),
     unknown: [...finished.keys()].filter((name) => !known.has(name)),
   };
@@ -164,7 +185,10 @@ function statusFrom(databasePath: string, inspection: DatabaseInspection, migrat
 function initialMigration(migrations: readonly MigrationFileInfo[]): MigrationFileInfo {
   const initial = migrations[0];
   if (!initial?.name.endsWith(INITIAL_MIGRATION_SUFFIX)) {
-    throw new AppError('MIGRATION_FAILED', `The first migration must be *${INITIAL_MIGRATION_SUFFIX}; found ${initial?.name ?? 'none'}.`);
+    throw new AppError(
+      'MIGRATION_FAILED',
+      `The first migration must be *${INITIAL_MIGRATION_SUFFIX}; found ${initial?.name ?? 'none'}.`,
+    );
   }
   return initial;
 }
@@ -190,7 +214,10 @@ function inspectFile(databasePath: string, migrations: readonly MigrationFileInf
   }
 }
 
-export function migrationStatus(databasePath: string, source: MigrationsSource = defaultMigrationsSource()): MigrationStatus {
+export function migrationStatus(
+  databasePath: string,
+  source: MigrationsSource = defaultMigrationsSource(),
+): MigrationStatus {
   const migrations = listMigrations(source.dir);
   return statusFrom(databasePath, inspectFile(databasePath, migrations), migrations);
 }
@@ -213,13 +240,19 @@ export function missingCatalogColumns(databasePath: string, initialSql: string):
 
 function assertMigratable(status: MigrationStatus, inspection: DatabaseInspection, databasePath: string): void {
   if (inspection.kind === 'foreign') {
-    throw new AppError('DATABASE_INCOMPATIBLE', `${databasePath} is a SQLite database, but not a DiffusionNexus catalog: it has ` +
-      `tables (${inspection.tables.slice(0, 8).join(', ')}${inspection.tables.length > 8 ? ', …' : ''}) and lacks the catalog's. ` +
-      'Refusing to add tables to it; choose another --data-dir.');
+    throw new AppError(
+      'DATABASE_INCOMPATIBLE',
+      `${databasePath} is a SQLite database, but not a DiffusionNexus catalog: it has ` +
+        `tables (${inspection.tables.slice(0, 8).join(', ')}${inspection.tables.length > 8 ? ', …' : ''}) and lacks the catalog's. ` +
+        'Refusing to add tables to it; choose another --data-dir.',
+    );
   }
   if (status.failed.length > 0) {
-    throw new AppError('MIGRATION_FAILED', `Migration ${status.failed.join(', ')} started earlier and did not finish in ${databasePath}. ` +
-      'Restore a backup, or fix the database by hand and mark it rolled back in _prisma_migrations.');
+    throw new AppError(
+      'MIGRATION_FAILED',
+      `Migration ${status.failed.join(', ')} started earlier and did not finish in ${databasePath}. ` +
+        'Restore a backup, or fix the database by hand and mark it rolled back in _prisma_migrations.',
+    );
   }
 }
 
@@ -237,16 +270,24 @@ export async function migrateDatabase(databasePath: string, options: MigrateOpti
   const inspection = inspectFile(databasePath, migrations);
   const before = statusFrom(databasePath, inspection, migrations);
   assertMigratable(before, inspection, databasePath);
-  for (const name of before.edited) log(`warning: migration ${name} was edited after it was applied (checksum differs)`);
-  for (const name of before.unknown) log(`warning: the database records migration ${name}, which this version does not have (written by a newer version?)`);
+  for (const name of before.edited)
+    log(`warning: migration ${name} was edited after it was applied (checksum differs)`);
+  for (const name of before.unknown)
+    log(
+      `warning: the database records migration ${name}, which this version does not have (written by a newer version?)`,
+    );
   if (before.pending.length === 0) return { ...before, appliedNow: [], baselined: null };
 
   let baselined: string | null = null;
   if (inspection.kind === 'adoptable') {
     const missing = missingCatalogColumns(databasePath, initial.sql);
     if (missing.length > 0) {
-      throw new AppError('DATABASE_INCOMPATIBLE', `${databasePath} looks like a DiffusionNexus database but lacks ${missing.join(', ')}. ` +
-        'Open it once with the current desktop app to upgrade it, or restore a newer backup.', { missing });
+      throw new AppError(
+        'DATABASE_INCOMPATIBLE',
+        `${databasePath} looks like a DiffusionNexus database but lacks ${missing.join(', ')}. ` +
+          'Open it once with the current desktop app to upgrade it, or restore a newer backup.',
+        { missing },
+      );
     }
     baselined = initial.name;
   }
@@ -274,13 +315,19 @@ export async function engineHistoryTableDdl(schema: SchemaFiles): Promise<string
   const scratchDir = mkdtempSync(path.join(tmpdir(), 'dn-history-'));
   const scratchDb = path.join(scratchDir, 'scratch.db');
   try {
-    await withSchemaEngine(scratchDb, schema, (engine) => engine.applyMigrations({
-      migrationsList: toEngineMigrationList(scratchDir, []),
-      filters: SCHEMA_FILTERS,
-    }));
+    await withSchemaEngine(scratchDb, schema, (engine) =>
+      engine.applyMigrations({
+        migrationsList: toEngineMigrationList(scratchDir, []),
+        filters: SCHEMA_FILTERS,
+      }),
+    );
     const db = new Database(scratchDb, { readonly: true });
     try {
-      return (db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`).get(PRISMA_HISTORY_TABLE) as { sql: string }).sql;
+      return (
+        db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`).get(PRISMA_HISTORY_TABLE) as {
+          sql: string;
+        }
+      ).sql;
     } finally {
       db.close();
     }
@@ -299,7 +346,11 @@ function createHistoryTable(databasePath: string, ddl: string): void {
 }
 
 /** Runs `work` with an engine on the file and always frees it (the engine holds an exclusive lock while open). */
-export async function withSchemaEngine<T>(databasePath: string, schema: SchemaFiles, work: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+export async function withSchemaEngine<T>(
+  databasePath: string,
+  schema: SchemaFiles,
+  work: (engine: SchemaEngine) => Promise<T>,
+): Promise<T> {
   const opened = await openSchemaEngine(databasePath, schema);
   try {
     return await work(opened.engine);

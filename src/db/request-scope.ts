@@ -30,9 +30,15 @@ export class RequestScope {
 
   stop(reason: StopReason): void {
     if (this.#controller.signal.aborted) return;
-    this.#controller.abort(reason === 'TIMEOUT'
-      ? new RequestStopped('TIMEOUT', `The request ran past its time limit of ${this.timeoutMs} ms and was stopped.`, { limit: this.timeoutMs })
-      : new RequestStopped('CLIENT_GONE', 'The client went away; the request was stopped.'));
+    this.#controller.abort(
+      reason === 'TIMEOUT'
+        ? new RequestStopped(
+            'TIMEOUT',
+            `The request ran past its time limit of ${this.timeoutMs} ms and was stopped.`,
+            { limit: this.timeoutMs },
+          )
+        : new RequestStopped('CLIENT_GONE', 'The client went away; the request was stopped.'),
+    );
   }
 
   throwIfStopped(): void {

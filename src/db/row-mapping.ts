@@ -6,7 +6,15 @@
  * letter upper-cased (checked against the migrated database by a test).
  */
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
-import type { Creator, Model, ModelFile, ModelImage, ModelVersion, Tag, TriggerWord } from '../generated/prisma/client.ts';
+import type {
+  Creator,
+  Model,
+  ModelFile,
+  ModelImage,
+  ModelVersion,
+  Tag,
+  TriggerWord,
+} from '../generated/prisma/client.ts';
 import { parseStoredTimestamp } from './timestamps.ts';
 
 export interface CatalogRows {
@@ -43,16 +51,23 @@ export function columnNameOf(field: string): string {
   return field.charAt(0).toUpperCase() + field.slice(1);
 }
 
-const datamodel: Readonly<Record<string, { fields: readonly { name: string; kind: string; type: string }[] }>> = getDatamodel().datamodel.models;
+const datamodel: Readonly<Record<string, { fields: readonly { name: string; kind: string; type: string }[] }>> =
+  getDatamodel().datamodel.models;
 
 export function columnsOf(model: CatalogModelName): ColumnSpec[] {
-  return datamodel[model]!.fields
-    .filter((f) => f.kind === 'scalar')
-    .map((f) => ({ field: f.name, column: columnNameOf(f.name), type: f.type as ScalarType }));
+  return datamodel[model]!.fields.filter((f) => f.kind === 'scalar').map((f) => ({
+    field: f.name,
+    column: columnNameOf(f.name),
+    type: f.type as ScalarType,
+  }));
 }
 
 /** `alias."Column" AS "field", …` for every scalar column except those omitted (BLOBs, by default). */
-export function selectList(model: CatalogModelName, alias: string, omit: readonly string[] = ['thumbnailData']): string {
+export function selectList(
+  model: CatalogModelName,
+  alias: string,
+  omit: readonly string[] = ['thumbnailData'],
+): string {
   return columnsOf(model)
     .filter((c) => !omit.includes(c.field))
     .map((c) => `${alias}."${c.column}" AS "${c.field}"`)

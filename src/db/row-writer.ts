@@ -25,7 +25,8 @@ export function sameValue(stored: unknown, next: SqlValue): boolean {
   if (next === null || stored === null || stored === undefined) return (stored ?? null) === next;
   if (next instanceof Date) return parseStoredTimestamp(stored as string)?.getTime() === next.getTime();
   if (typeof next === 'boolean') return Number(stored) === (next ? 1 : 0);
-  if (typeof next === 'bigint' || typeof stored === 'bigint') return BigInt(stored as number) === BigInt(next as number);
+  if (typeof next === 'bigint' || typeof stored === 'bigint')
+    return BigInt(stored as number) === BigInt(next as number);
   if (next instanceof Uint8Array) return Buffer.isBuffer(stored) && Buffer.compare(stored, next) === 0;
   return stored === next;
 }
@@ -42,7 +43,13 @@ export function insertRow(db: CatalogDatabase, table: string, values: RowValues)
 }
 
 /** Updates the columns of `values` that differ from `stored`; returns whether anything was written. */
-export function updateChanged(db: CatalogDatabase, table: string, id: number, stored: Record<string, unknown>, values: RowValues): boolean {
+export function updateChanged(
+  db: CatalogDatabase,
+  table: string,
+  id: number,
+  stored: Record<string, unknown>,
+  values: RowValues,
+): boolean {
   const changed = Object.keys(values).filter((column) => !sameValue(stored[column], values[column]!));
   if (changed.length === 0) return false;
   const sql = `UPDATE ${quoted(table)} SET ${changed.map((c) => `${quoted(c)} = ?`).join(', ')} WHERE "Id" = ?`;

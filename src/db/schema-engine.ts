@@ -8,7 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import {
+  bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
 import type { SchemaEngine, MigrationList, SchemaFilter, SchemasContainer } from '@prisma/schema-engine-wasm';
 import { AppError } from '../errors.ts';
 import { EXTERNAL_TABLES } from './external-tables.ts';
@@ -17,7 +21,13 @@ export type { SchemaEngine, MigrationList };
 
 interface WasmGlue {
   __wbg_set_wasm(exports: WebAssembly.Exports): void;
-  SchemaEngine: { new: (options: { datamodels: [string, string][] }, log: (message: string) => void, adapter: object) => Promise<SchemaEngine> };
+  SchemaEngine: {
+    new: (
+      options: { datamodels: [string, string][] },
+      log: (message: string) => void,
+      adapter: object,
+    ) => Promise<SchemaEngine>;
+  };
 }
 
 let gluePromise: Promise<WasmGlue> | undefined;
@@ -87,17 +97,27 @@ export interface OpenedSchemaEngine {
 }
 
 /** Opens the engine on one SQLite file; always `close()` the result. */
-export async function openSchemaEngine(databasePath: string, files: SchemaFiles, log?: (line: string) => void): Promise<OpenedSchemaEngine> {
+export async function openSchemaEngine(
+  databasePath: string,
+  files: SchemaFiles,
+  log?: (line: string) => void,
+): Promise<OpenedSchemaEngine> {
   gluePromise ??= loadGlue();
   const glue = await gluePromise;
   const factory = new DisposableAdapterFactory(databasePath);
   let engine: SchemaEngine;
   try {
-    engine = await glue.SchemaEngine.new({ datamodels: [[files.schemaPath, files.schemaText]] }, (message) => log?.(message),
-      bindMigrationAwareSqlAdapterFactory(factory));
+    engine = await glue.SchemaEngine.new(
+      { datamodels: [[files.schemaPath, files.schemaText]] },
+      (message) => log?.(message),
+      bindMigrationAwareSqlAdapterFactory(factory),
+    );
   } catch (error) {
     await factory.disposeAll();
-    throw new AppError('MIGRATION_FAILED', `Prisma's schema engine could not open ${databasePath}: ${engineMessage(error)}`);
+    throw new AppError(
+      'MIGRATION_FAILED',
+      `Prisma's schema engine could not open ${databasePath}: ${engineMessage(error)}`,
+    );
   }
   return {
     engine,
@@ -111,6 +131,7 @@ export async function openSchemaEngine(databasePath: string, files: SchemaFiles,
 /** The engine rejects with a JSON-ish payload or a plain Error; reduce it to the human-readable part. */
 export function engineMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
+  if (typeof error === 'object' && error !== null && 'message' in error)
+    return String((error as { message: unknown }).message);
   return String(error);
 }

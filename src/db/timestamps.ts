@@ -26,7 +26,9 @@ export function utcTimestampParam(date: Date): string {
 export function parseStoredTimestamp(stored: string | number | bigint | null | undefined): Date | null {
   if (stored === null || stored === undefined) return null;
   if (typeof stored !== 'string') return new Date(Number(stored)); // epoch milliseconds (Prisma's other format)
-  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(stored.trim());
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(
+    stored.trim(),
+  );
   if (!match) {
     const fallback = new Date(stored);
     return Number.isNaN(fallback.getTime()) ? null : fallback;

@@ -6,7 +6,14 @@ import { numberByKeyLoader, oneByKeyLoader } from './sql-batch.ts';
 
 export function createCreatorLoaders(db: CatalogDatabase) {
   return {
-    byId: oneByKeyLoader(db, `SELECT c."Id" AS "key", ${selectList('Creator', 'c')} FROM "Creators" c WHERE c."Id" IN ${JSON_LIST}`, rowMapper('Creator')),
-    modelCount: numberByKeyLoader(db, `SELECT m."CreatorId" AS "key", COUNT(*) AS "value" FROM "Models" m WHERE m."CreatorId" IN ${JSON_LIST} GROUP BY m."CreatorId"`),
+    byId: oneByKeyLoader(
+      db,
+      `SELECT c."Id" AS "key", ${selectList('Creator', 'c')} FROM "Creators" c WHERE c."Id" IN ${JSON_LIST}`,
+      rowMapper('Creator'),
+    ),
+    modelCount: numberByKeyLoader(
+      db,
+      `SELECT m."CreatorId" AS "key", COUNT(*) AS "value" FROM "Models" m WHERE m."CreatorId" IN ${JSON_LIST} GROUP BY m."CreatorId"`,
+    ),
   };
 }

@@ -7,8 +7,20 @@ import { manyByKeyLoader, oneByKeyLoader, perPlan } from './sql-batch.ts';
 export function createFileLoaders(db: CatalogDatabase) {
   const map = rowMapper('ModelFile');
   return {
-    byId: perPlan((fields) => oneByKeyLoader(db, `SELECT f."Id" AS "key", ${selectFields('ModelFile', 'f', fields)} FROM "ModelFiles" f WHERE f."Id" IN ${JSON_LIST}`, map)),
-    byVersion: perPlan((fields) => manyByKeyLoader(db, `SELECT f."ModelVersionId" AS "key", ${selectFields('ModelFile', 'f', fields)} FROM "ModelFiles" f
-      WHERE f."ModelVersionId" IN ${JSON_LIST} ORDER BY f."IsPrimary" DESC, f."Id"`, map)),
+    byId: perPlan((fields) =>
+      oneByKeyLoader(
+        db,
+        `SELECT f."Id" AS "key", ${selectFields('ModelFile', 'f', fields)} FROM "ModelFiles" f WHERE f."Id" IN ${JSON_LIST}`,
+        map,
+      ),
+    ),
+    byVersion: perPlan((fields) =>
+      manyByKeyLoader(
+        db,
+        `SELECT f."ModelVersionId" AS "key", ${selectFields('ModelFile', 'f', fields)} FROM "ModelFiles" f
+      WHERE f."ModelVersionId" IN ${JSON_LIST} ORDER BY f."IsPrimary" DESC, f."Id"`,
+        map,
+      ),
+    ),
   };
 }

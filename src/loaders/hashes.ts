@@ -8,7 +8,13 @@ import { rowMapper, selectFields } from '../db/row-mapping.ts';
 import { unionRowFields, type RowFields } from '../resolvers/row-fields.ts';
 import { JSON_LIST } from '../db/sql.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
-import { HASH_ALGORITHMS, HASH_MATCH_SQL, matchValues, type HashAlgorithm, type HashQuery } from '../resolvers/hash-lookup.ts';
+import {
+  HASH_ALGORITHMS,
+  HASH_MATCH_SQL,
+  matchValues,
+  type HashAlgorithm,
+  type HashQuery,
+} from '../resolvers/hash-lookup.ts';
 import { allRows, perPlan } from './sql-batch.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
 
@@ -37,42 +43,46 @@ function createHashLoader(db: CatalogDatabase, fields: RowFields) {
   const sqlFor = (algorithm: HashAlgorithm) =>
     `SELECT ${columns}, ${HASH_MATCH_SQL[algorithm]} AS "matchKey" FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN ${JSON_LIST}`;
 
-  return new DataLoader<HashQuery, MatchedFile[], string>(async (queries) => {
-    await yieldIfBusy();
-    const wanted = new Map<HashAlgorithm, Set<string>>();
-    for (const query of queries) {
-      for (const algorithm of query.algorithms) {
-        let values = wanted.get(algorithm);
-        if (!values) wanted.set(algorithm, (values = new Set()));
-        for (const value of matchValues(algorithm, query.hash)) values.add(value);
-      }
-    }
-    const found = new Map<HashAlgorithm, Map<string, ModelFile[]>>();
-    for (const algorithm of HASH_ALGORITHMS) {
-      const values = wanted.get(algorithm);
-      if (!values) continue;
-      const byKey = new Map<string, ModelFile[]>();
-      for (const row of allRows(db, sqlFor(algorithm), [JSON.stringify([...values])])) {
-        const key = row.matchKey as string;
-        let list = byKey.get(key);
-        if (!list) byKey.set(key, (list = []));
-        list.push(map(row));
-      }
-      found.set(algorithm, byKey);
-    }
-    return queries.map((query) => {
-      const matches = new Map<number, MatchedFile>();
-      for (const algorithm of query.algorithms) {
-        for (const value of matchValues(algorithm, query.hash)) {
-          for (const file of found.get(algorithm)?.get(value) ?? []) {
-            const exact = algorithm !== 'AUTOV3' || query.hash.length === 12 || file.hashAutoV3?.toUpperCase() === query.hash;
-            if (exact && !matches.has(file.id)) matches.set(file.id, { file, algorithm });
-          }
+  return new DataLoader<HashQuery, MatchedFile[], string>(
+    async (queries) => {
+      await yieldIfBusy();
+      const wanted = new Map<HashAlgorithm, Set<string>>();
+      for (const query of queries) {
+        for (const algorithm of query.algorithms) {
+          let values = wanted.get(algorithm);
+          if (!values) wanted.set(algorithm, (values = new Set()));
+          for (const value of matchValues(algorithm, query.hash)) values.add(value);
         }
       }
-      return [...matches.values()].sort(byPreference);
-    });
-  }, { cacheKeyFn: (query) => `${query.algorithms.join(',')}|${query.hash}` });
+      const found = new Map<HashAlgorithm, Map<string, ModelFile[]>>();
+      for (const algorithm of HASH_ALGORITHMS) {
+        const values = wanted.get(algorithm);
+        if (!values) continue;
+        const byKey = new Map<string, ModelFile[]>();
+        for (const row of allRows(db, sqlFor(algorithm), [JSON.stringify([...values])])) {
+          const key = row.matchKey as string;
+          let list = byKey.get(key);
+          if (!list) byKey.set(key, (list = []));
+          list.push(map(row));
+        }
+        found.set(algorithm, byKey);
+      }
+      return queries.map((query) => {
+        const matches = new Map<number, MatchedFile>();
+        for (const algorithm of query.algorithms) {
+          for (const value of matchValues(algorithm, query.hash)) {
+            for (const file of found.get(algorithm)?.get(value) ?? []) {
+              const exact =
+                algorithm !== 'AUTOV3' || query.hash.length === 12 || file.hashAutoV3?.toUpperCase() === query.hash;
+              if (exact && !matches.has(file.id)) matches.set(file.id, { file, algorithm });
+            }
+          }
+        }
+        return [...matches.values()].sort(byPreference);
+      });
+    },
+    { cacheKeyFn: (query) => `${query.algorithms.join(',')}|${query.hash}` },
+  );
 }
 
 export function createHashLoaders(db: CatalogDatabase) {

@@ -35,23 +35,50 @@ export function createImageLoaders(db: CatalogDatabase, primeThumbnails: (rows: 
   };
   return {
     pagesByVersion: partitionedPages<PickedImage>(db, {
-      select: PICKED_COLUMNS, from: `"ModelImages" i`, parent: 'i."ModelVersionId"', rows: { table: '"ModelImages" i', id: 'i."Id"' }, map: pick, onNodes: primeThumbnails,
+      select: PICKED_COLUMNS,
+      from: `"ModelImages" i`,
+      parent: 'i."ModelVersionId"',
+      rows: { table: '"ModelImages" i', id: 'i."Id"' },
+      map: pick,
+      onNodes: primeThumbnails,
     }),
-    countByVersion: numberByKeyLoader(db, `SELECT i."ModelVersionId" AS "key", COUNT(*) AS "value" FROM "ModelImages" i
-      WHERE i."ModelVersionId" IN ${JSON_LIST} GROUP BY i."ModelVersionId"`),
-    primaryByVersion: oneByKeyLoader(db, `SELECT p."key", ${PICKED_COLUMNS} FROM (SELECT i."ModelVersionId" AS "key", i."Id" AS "imageId",
+    countByVersion: numberByKeyLoader(
+      db,
+      `SELECT i."ModelVersionId" AS "key", COUNT(*) AS "value" FROM "ModelImages" i
+      WHERE i."ModelVersionId" IN ${JSON_LIST} GROUP BY i."ModelVersionId"`,
+    ),
+    primaryByVersion: oneByKeyLoader(
+      db,
+      `SELECT p."key", ${PICKED_COLUMNS} FROM (SELECT i."ModelVersionId" AS "key", i."Id" AS "imageId",
         ROW_NUMBER() OVER (PARTITION BY i."ModelVersionId" ORDER BY ${PRIMARY_RANK}) AS "rank"
-      FROM "ModelImages" i WHERE i."ModelVersionId" IN ${JSON_LIST}) p JOIN "ModelImages" i ON i."Id" = p."imageId" WHERE p."rank" = 1`, pickAndPrime),
+      FROM "ModelImages" i WHERE i."ModelVersionId" IN ${JSON_LIST}) p JOIN "ModelImages" i ON i."Id" = p."imageId" WHERE p."rank" = 1`,
+      pickAndPrime,
+    ),
     /** The primary image of the newest version that has images. */
-    primaryByModel: oneByKeyLoader(db, `SELECT p."key", ${PICKED_COLUMNS} FROM (SELECT v."ModelId" AS "key", i."Id" AS "imageId",
+    primaryByModel: oneByKeyLoader(
+      db,
+      `SELECT p."key", ${PICKED_COLUMNS} FROM (SELECT v."ModelId" AS "key", i."Id" AS "imageId",
         ROW_NUMBER() OVER (PARTITION BY v."ModelId" ORDER BY ${utcTimestampSql('v."CreatedAt"')} DESC, v."Id" DESC, ${PRIMARY_RANK}) AS "rank"
       FROM "ModelVersions" v JOIN "ModelImages" i ON i."ModelVersionId" = v."Id" WHERE v."ModelId" IN ${JSON_LIST}) p
-      JOIN "ModelImages" i ON i."Id" = p."imageId" WHERE p."rank" = 1`, pickAndPrime),
+      JOIN "ModelImages" i ON i."Id" = p."imageId" WHERE p."rank" = 1`,
+      pickAndPrime,
+    ),
     /** Images with exactly the columns a row-field plan names (every column but the BLOB without one). */
-    rows: perPlan((fields) => oneByKeyLoader(db, `SELECT i."Id" AS "key", ${selectFields('ModelImage', 'i', fields)} FROM "ModelImages" i
-      WHERE i."Id" IN ${JSON_LIST}`, mapImage, { safeIntegers: needsSafeIntegers('ModelImage', fields) })),
+    rows: perPlan((fields) =>
+      oneByKeyLoader(
+        db,
+        `SELECT i."Id" AS "key", ${selectFields('ModelImage', 'i', fields)} FROM "ModelImages" i
+      WHERE i."Id" IN ${JSON_LIST}`,
+        mapImage,
+        { safeIntegers: needsSafeIntegers('ModelImage', fields) },
+      ),
+    ),
     /** The oldest image row with a Civitai id (the same Civitai image can be stored under two versions). */
-    idByCivitaiId: oneByKeyLoader(db, `SELECT i."CivitaiId" AS "key", MIN(i."Id") AS "id" FROM "ModelImages" i
-      WHERE i."CivitaiId" IN ${JSON_LIST} GROUP BY i."CivitaiId"`, (row) => Number(row.id)),
+    idByCivitaiId: oneByKeyLoader(
+      db,
+      `SELECT i."CivitaiId" AS "key", MIN(i."Id") AS "id" FROM "ModelImages" i
+      WHERE i."CivitaiId" IN ${JSON_LIST} GROUP BY i."CivitaiId"`,
+      (row) => Number(row.id),
+    ),
   };
 }

@@ -11,11 +11,30 @@ const MODEL_ROWS = { table: '"Models" m', id: 'm."Id"' };
 export function createModelLoaders(db: CatalogDatabase) {
   const map = rowMapper('Model');
   return {
-    byId: perPlan((fields) => oneByKeyLoader(db, `SELECT m."Id" AS "key", ${selectFields('Model', 'm', fields)} FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`, map)),
-    pagesByCreator: partitionedPages(db, (fields) => ({ select: selectFields('Model', 'm', fields), from: `"Models" m`, parent: 'm."CreatorId"', rows: MODEL_ROWS, map })),
-    hasUpdate: numberByKeyLoader(db, `SELECT m."Id" AS "key", ${hasUpdateSql('m')} AS "value" FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`),
+    byId: perPlan((fields) =>
+      oneByKeyLoader(
+        db,
+        `SELECT m."Id" AS "key", ${selectFields('Model', 'm', fields)} FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`,
+        map,
+      ),
+    ),
+    pagesByCreator: partitionedPages(db, (fields) => ({
+      select: selectFields('Model', 'm', fields),
+      from: `"Models" m`,
+      parent: 'm."CreatorId"',
+      rows: MODEL_ROWS,
+      map,
+    })),
+    hasUpdate: numberByKeyLoader(
+      db,
+      `SELECT m."Id" AS "key", ${hasUpdateSql('m')} AS "value" FROM "Models" m WHERE m."Id" IN ${JSON_LIST}`,
+    ),
     pagesByTag: partitionedPages(db, (fields) => ({
-      select: selectFields('Model', 'm', fields), from: `"ModelTags" mt JOIN "Models" m ON m."Id" = mt."ModelId"`, parent: 'mt."TagId"', rows: MODEL_ROWS, map,
+      select: selectFields('Model', 'm', fields),
+      from: `"ModelTags" mt JOIN "Models" m ON m."Id" = mt."ModelId"`,
+      parent: 'mt."TagId"',
+      rows: MODEL_ROWS,
+      map,
     })),
   };
 }

@@ -6,7 +6,15 @@
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { JSON_LIST, whereClause, type SqlFragment } from '../db/sql.ts';
-import { keyColumns, keyValuesOf, toPage, windowSql, type Ordering, type Page, type PageWindow } from '../resolvers/pagination.ts';
+import {
+  keyColumns,
+  keyValuesOf,
+  toPage,
+  windowSql,
+  type Ordering,
+  type Page,
+  type PageWindow,
+} from '../resolvers/pagination.ts';
 import { allRows, type RawRow } from './sql-batch.ts';
 import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
@@ -23,7 +31,12 @@ export interface PageSource<T> {
 }
 
 /** One page of a root list. */
-export function rootPage<T>(db: CatalogDatabase, source: PageSource<T>, ordering: Ordering, window: PageWindow): Page<T> {
+export function rootPage<T>(
+  db: CatalogDatabase,
+  source: PageSource<T>,
+  ordering: Ordering,
+  window: PageWindow,
+): Page<T> {
   const { conditions, orderBy } = windowSql(ordering, window);
   const where = whereClause([...(source.where ?? []), ...conditions]);
   const sql = `SELECT ${source.select}, ${keyColumns(ordering)} FROM ${source.from} ${where.sql} ORDER BY ${orderBy} LIMIT ?`;
@@ -34,7 +47,7 @@ export function rootPage<T>(db: CatalogDatabase, source: PageSource<T>, ordering
 /** Counts a root list's rows under the same filters. */
 export function rootCount(db: CatalogDatabase, source: Pick<PageSource<unknown>, 'from' | 'where'>): number {
   const where = whereClause(source.where ?? []);
-  return Number((allRows(db, `SELECT COUNT(*) AS "n" FROM ${source.from} ${where.sql}`, where.params)[0]!).n);
+  return Number(allRows(db, `SELECT COUNT(*) AS "n" FROM ${source.from} ${where.sql}`, where.params)[0]!.n);
 }
 
 export interface PartitionedSource<T> extends PageSource<T> {
@@ -51,17 +64,30 @@ export interface PartitionedSource<T> extends PageSource<T> {
 }
 
 /** A loader of pages per parent id, for one ordering and window (one per distinct field arguments). */
-export function partitionedPageLoader<T>(db: CatalogDatabase, source: PartitionedSource<T>, ordering: Ordering, window: PageWindow): DataLoader<number, Page<T>> {
+export function partitionedPageLoader<T>(
+  db: CatalogDatabase,
+  source: PartitionedSource<T>,
+  ordering: Ordering,
+  window: PageWindow,
+): DataLoader<number, Page<T>> {
   const { conditions, orderBy } = windowSql(ordering, window);
-  const where = whereClause([{ sql: `${source.parent} IN ${JSON_LIST}`, params: [] }, ...(source.where ?? []), ...conditions]);
-  const picked = `SELECT ${source.rows.id} AS "rowId", ${keyColumns(ordering)}, ${source.parent} AS "parentKey", ` +
+  const where = whereClause([
+    { sql: `${source.parent} IN ${JSON_LIST}`, params: [] },
+    ...(source.where ?? []),
+    ...conditions,
+  ]);
+  const picked =
+    `SELECT ${source.rows.id} AS "rowId", ${keyColumns(ordering)}, ${source.parent} AS "parentKey", ` +
     `ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy}) AS "rowNumber" FROM ${source.from} ${where.sql}`;
-  const sql = `SELECT ${source.select}, p.* FROM (${picked}) p JOIN ${source.rows.table} ON ${source.rows.id} = p."rowId" ` +
+  const sql =
+    `SELECT ${source.select}, p.* FROM (${picked}) p JOIN ${source.rows.table} ON ${source.rows.id} = p."rowId" ` +
     `WHERE p."rowNumber" <= ? ORDER BY p."parentKey", p."rowNumber"`;
   const keyValues = keyValuesOf(ordering);
   return new DataLoader(async (parents) => {
     await yieldIfBusy();
-    const found = allRows(db, sql, [JSON.stringify(parents), ...where.params, window.limit + 1], { safeIntegers: source.safeIntegers ?? false });
+    const found = allRows(db, sql, [JSON.stringify(parents), ...where.params, window.limit + 1], {
+      safeIntegers: source.safeIntegers ?? false,
+    });
     source.onNodes?.(found);
     const byParent = new Map<number, RawRow[]>();
     for (const row of found) {
@@ -78,13 +104,19 @@ export function partitionedPageLoader<T>(db: CatalogDatabase, source: Partitione
  * Per-parent page loaders memoised by their arguments (and row-field plan): every parent that asks for the same
  * page shape within a request shares one loader, and so one statement.
  */
-export function partitionedPages<T>(db: CatalogDatabase, source: PartitionedSource<T> | ((fields: RowFields) => PartitionedSource<T>)):
-  (ordering: Ordering, window: PageWindow, fields?: RowFields) => DataLoader<number, Page<T>> {
+export function partitionedPages<T>(
+  db: CatalogDatabase,
+  source: PartitionedSource<T> | ((fields: RowFields) => PartitionedSource<T>),
+): (ordering: Ordering, window: PageWindow, fields?: RowFields) => DataLoader<number, Page<T>> {
   const made = new Map<string, DataLoader<number, Page<T>>>();
   return (ordering, window, fields = null) => {
     const key = `${ordering.signature}|${JSON.stringify(window)}|${rowFieldsKey(fields)}`;
     let loader = made.get(key);
-    if (!loader) made.set(key, (loader = partitionedPageLoader(db, typeof source === 'function' ? source(fields) : source, ordering, window)));
+    if (!loader)
+      made.set(
+        key,
+        (loader = partitionedPageLoader(db, typeof source === 'function' ? source(fields) : source, ordering, window)),
+      );
     return loader;
   };
 }

@@ -24,17 +24,28 @@ export interface BatchOptions {
 }
 
 /** One row per key (or null). `sql` selects a `"key"` column and has one `${JSON_LIST}`. */
-export function oneByKeyLoader<T>(db: CatalogDatabase, sql: string, map: (row: RawRow) => T, options: BatchOptions = {}): DataLoader<number, T | null> {
+export function oneByKeyLoader<T>(
+  db: CatalogDatabase,
+  sql: string,
+  map: (row: RawRow) => T,
+  options: BatchOptions = {},
+): DataLoader<number, T | null> {
   return new DataLoader(async (keys) => {
     await yieldIfBusy();
     const found = new Map<number, T>();
-    for (const row of rows(db, sql, [JSON.stringify(keys)], options.safeIntegers ?? false)) found.set(keyOf(row.key), map(row));
+    for (const row of rows(db, sql, [JSON.stringify(keys)], options.safeIntegers ?? false))
+      found.set(keyOf(row.key), map(row));
     return keys.map((key) => found.get(key) ?? null);
   });
 }
 
 /** Every row per key, in the statement's order. `sql` selects a `"key"` column and has one `${JSON_LIST}`. */
-export function manyByKeyLoader<T>(db: CatalogDatabase, sql: string, map: (row: RawRow) => T, options: BatchOptions = {}): DataLoader<number, T[]> {
+export function manyByKeyLoader<T>(
+  db: CatalogDatabase,
+  sql: string,
+  map: (row: RawRow) => T,
+  options: BatchOptions = {},
+): DataLoader<number, T[]> {
   return new DataLoader(async (keys) => {
     await yieldIfBusy();
     const grouped = new Map<number, T[]>();

@@ -4,7 +4,7 @@
  * only when a client asks for the sniffed MIME type; `bytes` loads whole BLOBs for `base64`/`dataUri`, counted
  * against a per-request budget.
  */
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { JSON_LIST } from '../db/sql.ts';
 import { limitExceeded } from '../errors.ts';
@@ -32,13 +32,25 @@ export interface ThumbnailLoaderOptions {
 
 export function createThumbnailLoaders(db: CatalogDatabase, options: ThumbnailLoaderOptions) {
   let base64Remaining = options.maxBase64Bytes;
-  const meta = oneByKeyLoader(db, `SELECT i."Id" AS "key", i."Id" AS "id", ${THUMBNAIL_META_COLUMNS}, i."ThumbnailWidth" AS "thumbnailWidth",
+  const meta = oneByKeyLoader(
+    db,
+    `SELECT i."Id" AS "key", i."Id" AS "id", ${THUMBNAIL_META_COLUMNS}, i."ThumbnailWidth" AS "thumbnailWidth",
       i."ThumbnailHeight" AS "thumbnailHeight", i."ThumbnailMimeType" AS "thumbnailMimeType"
-    FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST}`, metaFromImageRow);
-  const head = oneByKeyLoader(db, `SELECT i."Id" AS "key", substr(i."ThumbnailData", 1, ${SNIFF_BYTES}) AS "head"
-      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.head as Buffer);
-  const bytes = oneByKeyLoader(db, `SELECT i."Id" AS "key", i."ThumbnailData" AS "bytes"
-      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`, (row) => row.bytes as Buffer);
+    FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST}`,
+    metaFromImageRow,
+  );
+  const head = oneByKeyLoader(
+    db,
+    `SELECT i."Id" AS "key", substr(i."ThumbnailData", 1, ${SNIFF_BYTES}) AS "head"
+      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`,
+    (row) => row.head as Buffer,
+  );
+  const bytes = oneByKeyLoader(
+    db,
+    `SELECT i."Id" AS "key", i."ThumbnailData" AS "bytes"
+      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`,
+    (row) => row.bytes as Buffer,
+  );
   return {
     meta: meta as DataLoader<number, ThumbnailMeta | null>,
     /** Records what a page already read, so `thumbnail { … }` costs no statement of its own. */
@@ -55,8 +67,11 @@ export function createThumbnailLoaders(db: CatalogDatabase, options: ThumbnailLo
     reserveBase64(byteSize: number) {
       const needed = base64Length(byteSize);
       if (needed > base64Remaining) {
-        throw limitExceeded(`This response would carry more than ${options.maxBase64Bytes} bytes of base64 thumbnails. ` +
-          'Ask for fewer images, or use `thumbnail { url }` and fetch the bytes over HTTP.', options.maxBase64Bytes);
+        throw limitExceeded(
+          `This response would carry more than ${options.maxBase64Bytes} bytes of base64 thumbnails. ` +
+            'Ask for fewer images, or use `thumbnail { url }` and fetch the bytes over HTTP.',
+          options.maxBase64Bytes,
+        );
       }
       base64Remaining -= needed;
     },

@@ -6,7 +6,11 @@ import { manyByKeyLoader } from './sql-batch.ts';
 
 export function createTriggerWordLoaders(db: CatalogDatabase) {
   return {
-    byVersion: manyByKeyLoader(db, `SELECT w."ModelVersionId" AS "key", ${selectList('TriggerWord', 'w')} FROM "TriggerWords" w
-      WHERE w."ModelVersionId" IN ${JSON_LIST} ORDER BY w."Order", w."Id"`, rowMapper('TriggerWord')),
+    byVersion: manyByKeyLoader(
+      db,
+      `SELECT w."ModelVersionId" AS "key", ${selectList('TriggerWord', 'w')} FROM "TriggerWords" w
+      WHERE w."ModelVersionId" IN ${JSON_LIST} ORDER BY w."Order", w."Id"`,
+      rowMapper('TriggerWord'),
+    ),
   };
 }

@@ -8,11 +8,27 @@ import { partitionedPages } from './pages.ts';
 export function createVersionLoaders(db: CatalogDatabase) {
   const map = rowMapper('ModelVersion');
   return {
-    byId: perPlan((fields) => oneByKeyLoader(db, `SELECT v."Id" AS "key", ${selectFields('ModelVersion', 'v', fields)} FROM "ModelVersions" v WHERE v."Id" IN ${JSON_LIST}`, map)),
+    byId: perPlan((fields) =>
+      oneByKeyLoader(
+        db,
+        `SELECT v."Id" AS "key", ${selectFields('ModelVersion', 'v', fields)} FROM "ModelVersions" v WHERE v."Id" IN ${JSON_LIST}`,
+        map,
+      ),
+    ),
     pagesByModel: partitionedPages(db, (fields) => ({
-      select: selectFields('ModelVersion', 'v', fields), from: `"ModelVersions" v`, parent: 'v."ModelId"', rows: { table: '"ModelVersions" v', id: 'v."Id"' }, map,
+      select: selectFields('ModelVersion', 'v', fields),
+      from: `"ModelVersions" v`,
+      parent: 'v."ModelId"',
+      rows: { table: '"ModelVersions" v', id: 'v."Id"' },
+      map,
     })),
-    countByModel: numberByKeyLoader(db, `SELECT v."ModelId" AS "key", COUNT(*) AS "value" FROM "ModelVersions" v WHERE v."ModelId" IN ${JSON_LIST} GROUP BY v."ModelId"`),
-    downloadsByModel: numberByKeyLoader(db, `SELECT v."ModelId" AS "key", SUM(v."DownloadCount") AS "value" FROM "ModelVersions" v WHERE v."ModelId" IN ${JSON_LIST} GROUP BY v."ModelId"`),
+    countByModel: numberByKeyLoader(
+      db,
+      `SELECT v."ModelId" AS "key", COUNT(*) AS "value" FROM "ModelVersions" v WHERE v."ModelId" IN ${JSON_LIST} GROUP BY v."ModelId"`,
+    ),
+    downloadsByModel: numberByKeyLoader(
+      db,
+      `SELECT v."ModelId" AS "key", SUM(v."DownloadCount") AS "value" FROM "ModelVersions" v WHERE v."ModelId" IN ${JSON_LIST} GROUP BY v."ModelId"`,
+    ),
   };
 }

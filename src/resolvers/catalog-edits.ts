@@ -8,7 +8,13 @@ import { isEnumMember, ModelType, ModelMode, type ModelTypeName, type ModelModeN
 import { toStoredTimestamp, updateChanged, type RowValues } from '../db/row-writer.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import {
-  parseUserEdits, PROTECTABLE_MODEL_FIELDS, replaceTriggerWords, setModelTagNames, TAGS_EDIT, triggerWordsEdit, type ProtectableModelField,
+  parseUserEdits,
+  PROTECTABLE_MODEL_FIELDS,
+  replaceTriggerWords,
+  setModelTagNames,
+  TAGS_EDIT,
+  triggerWordsEdit,
+  type ProtectableModelField,
 } from './civitai/import.ts';
 import { parseHashQuery, type HashAlgorithm } from './hash-lookup.ts';
 import { resolveLibraryPath } from './library-paths.ts';
@@ -29,7 +35,11 @@ function markEdited(db: CatalogDatabase, modelId: number, fields: readonly strin
   const edits = parseUserEdits(row.UserEditedFields);
   const before = edits.size;
   for (const field of fields) edits.add(field);
-  if (edits.size !== before) db.statement(`UPDATE "Models" SET "UserEditedFields" = ? WHERE "Id" = ?`).run(JSON.stringify([...edits].sort()), modelId);
+  if (edits.size !== before)
+    db.statement(`UPDATE "Models" SET "UserEditedFields" = ? WHERE "Id" = ?`).run(
+      JSON.stringify([...edits].sort()),
+      modelId,
+    );
 }
 
 function touch(db: CatalogDatabase, modelId: number, now: Date): void {
@@ -39,7 +49,8 @@ function touch(db: CatalogDatabase, modelId: number, now: Date): void {
 function text(value: string, field: string, max: number, allowEmpty = false): string {
   const trimmed = value.trim();
   if (!allowEmpty && trimmed === '') throw new AppError('BAD_USER_INPUT', `\`${field}\` must not be empty.`);
-  if (trimmed.length > max) throw new AppError('BAD_USER_INPUT', `\`${field}\` is at most ${max} characters, got ${trimmed.length}.`);
+  if (trimmed.length > max)
+    throw new AppError('BAD_USER_INPUT', `\`${field}\` is at most ${max} characters, got ${trimmed.length}.`);
   return trimmed;
 }
 
@@ -53,16 +64,23 @@ export interface ModelEdit {
 }
 
 /** Applies the given fields (null/absent = leave as is; `description: ""` clears it). */
-export async function updateModel(db: CatalogDatabase, modelId: number, edit: ModelEdit, now = new Date()): Promise<void> {
+export async function updateModel(
+  db: CatalogDatabase,
+  modelId: number,
+  edit: ModelEdit,
+  now = new Date(),
+): Promise<void> {
   const values: RowValues = {};
   if (edit.name != null) values.Name = text(edit.name, 'name', 1000);
   if (edit.description != null) values.Description = text(edit.description, 'description', 200_000, true) || null;
   if (edit.type != null) {
-    if (!isEnumMember(ModelType, edit.type)) throw new AppError('BAD_USER_INPUT', `\`type\` must be one of ${ModelType.members.join(', ')}.`);
+    if (!isEnumMember(ModelType, edit.type))
+      throw new AppError('BAD_USER_INPUT', `\`type\` must be one of ${ModelType.members.join(', ')}.`);
     values.Type = edit.type satisfies ModelTypeName;
   }
   if (edit.mode != null) {
-    if (!isEnumMember(ModelMode, edit.mode)) throw new AppError('BAD_USER_INPUT', `\`mode\` must be one of ${ModelMode.members.join(', ')}.`);
+    if (!isEnumMember(ModelMode, edit.mode))
+      throw new AppError('BAD_USER_INPUT', `\`mode\` must be one of ${ModelMode.members.join(', ')}.`);
     values.Mode = edit.mode satisfies ModelModeName;
   }
   if (edit.isNsfw != null) values.IsNsfw = edit.isNsfw;
@@ -70,14 +88,18 @@ export async function updateModel(db: CatalogDatabase, modelId: number, edit: Mo
   await db.write(() => {
     const row = rowOf(db, 'Models', modelId, 'model');
     if (!updateChanged(db, 'Models', modelId, row, values)) return;
-    const edited = (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).filter((field) => values[PROTECTABLE_MODEL_FIELDS[field]] !== undefined);
+    const edited = (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).filter(
+      (field) => values[PROTECTABLE_MODEL_FIELDS[field]] !== undefined,
+    );
     markEdited(db, modelId, edited);
     touch(db, modelId, now);
   });
 }
 
 export async function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): Promise<void> {
-  const { changes } = await db.write(() => db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId));
+  const { changes } = await db.write(() =>
+    db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId),
+  );
   if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
@@ -89,10 +111,18 @@ export async function deleteModel(db: CatalogDatabase, modelId: number): Promise
 export const MAX_TAGS = 100;
 export const MAX_TRIGGER_WORDS = 100;
 
-export async function setModelTags(db: CatalogDatabase, modelId: number, names: readonly string[], now = new Date()): Promise<void> {
-  if (names.length > MAX_TAGS) throw limitExceeded(`A model has at most ${MAX_TAGS} tags, got ${names.length}.`, MAX_TAGS);
+export async function setModelTags(
+  db: CatalogDatabase,
+  modelId: number,
+  names: readonly string[],
+  now = new Date(),
+): Promise<void> {
+  if (names.length > MAX_TAGS)
+    throw limitExceeded(`A model has at most ${MAX_TAGS} tags, got ${names.length}.`, MAX_TAGS);
   const cleaned = names.map((name, i) => text(name, `tags[${i}]`, 200));
-  const unique = cleaned.filter((name, i) => cleaned.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i);
+  const unique = cleaned.filter(
+    (name, i) => cleaned.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i,
+  );
   await db.write(() => {
     rowOf(db, 'Models', modelId, 'model');
     const changed = setModelTagNames(db, modelId, unique);
@@ -101,8 +131,17 @@ export async function setModelTags(db: CatalogDatabase, modelId: number, names: 
   });
 }
 
-export async function setTriggerWords(db: CatalogDatabase, versionId: number, words: readonly string[], now = new Date()): Promise<void> {
-  if (words.length > MAX_TRIGGER_WORDS) throw limitExceeded(`A version has at most ${MAX_TRIGGER_WORDS} trigger words, got ${words.length}.`, MAX_TRIGGER_WORDS);
+export async function setTriggerWords(
+  db: CatalogDatabase,
+  versionId: number,
+  words: readonly string[],
+  now = new Date(),
+): Promise<void> {
+  if (words.length > MAX_TRIGGER_WORDS)
+    throw limitExceeded(
+      `A version has at most ${MAX_TRIGGER_WORDS} trigger words, got ${words.length}.`,
+      MAX_TRIGGER_WORDS,
+    );
   const cleaned = words.map((word, i) => text(word, `words[${i}]`, 500));
   await db.write(() => {
     const version = rowOf(db, 'ModelVersions', versionId, 'model version');
@@ -128,7 +167,14 @@ const HASH_COLUMNS: Record<keyof HashInput, { column: string; algorithm: HashAlg
  * Links a file on disk to a catalog file. Given hashes must agree with the ones already stored (a mismatch means
  * the wrong file) and fill the ones missing.
  */
-export async function linkLocalFile(db: CatalogDatabase, fileId: number, inputPath: string, hashes: HashInput, roots: readonly string[], now = new Date()): Promise<void> {
+export async function linkLocalFile(
+  db: CatalogDatabase,
+  fileId: number,
+  inputPath: string,
+  hashes: HashInput,
+  roots: readonly string[],
+  now = new Date(),
+): Promise<void> {
   const realPath = await resolveLibraryPath(inputPath, roots, 'file');
   const given: RowValues = {};
   for (const [key, value] of Object.entries(hashes) as [keyof HashInput, string | null | undefined][]) {
@@ -140,30 +186,48 @@ export async function linkLocalFile(db: CatalogDatabase, fileId: number, inputPa
     const row = rowOf(db, 'ModelFiles', fileId, 'model file');
     for (const [column, value] of Object.entries(given)) {
       const stored = (row[column] as string | null)?.toUpperCase();
-      if (stored && stored !== value && !(column === 'HashAutoV3' && (stored.startsWith(value as string) || (value as string).startsWith(stored)))) {
-        throw new AppError('BAD_USER_INPUT', `The given ${column.replace('Hash', '')} ${String(value)} does not match the catalog's ${stored} for file ${fileId}: this is not the same file.`);
+      if (
+        stored &&
+        stored !== value &&
+        !(column === 'HashAutoV3' && (stored.startsWith(value as string) || (value as string).startsWith(stored)))
+      ) {
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `The given ${column.replace('Hash', '')} ${String(value)} does not match the catalog's ${stored} for file ${fileId}: this is not the same file.`,
+        );
       }
     }
-    updateChanged(db, 'ModelFiles', fileId, row, { ...given, LocalPath: realPath, IsLocalFileValid: true, LocalFileVerifiedAt: now });
+    updateChanged(db, 'ModelFiles', fileId, row, {
+      ...given,
+      LocalPath: realPath,
+      IsLocalFileValid: true,
+      LocalFileVerifiedAt: now,
+    });
   });
 }
 
 export async function unlinkLocalFile(db: CatalogDatabase, fileId: number): Promise<void> {
   await db.write(() => {
     const row = rowOf(db, 'ModelFiles', fileId, 'model file');
-    updateChanged(db, 'ModelFiles', fileId, row, { LocalPath: null, IsLocalFileValid: false, LocalFileVerifiedAt: null });
+    updateChanged(db, 'ModelFiles', fileId, row, {
+      LocalPath: null,
+      IsLocalFileValid: false,
+      LocalFileVerifiedAt: null,
+    });
   });
 }
 
 /** Decodes strict base64 (padding optional, no other characters). */
 export function decodeBase64(input: string, maxBytes: number): Buffer {
   const compact = input.replace(/^data:[^;,]+;base64,/, '').replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) throw new AppError('BAD_USER_INPUT', '`base64` is not valid base64.');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1)
+    throw new AppError('BAD_USER_INPUT', '`base64` is not valid base64.');
   if (Math.floor((compact.length * 3) / 4) > maxBytes + 3) {
     throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes.`, maxBytes);
   }
   const bytes = Buffer.from(compact, 'base64');
-  if (bytes.length > maxBytes) throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes, got ${bytes.length}.`, maxBytes);
+  if (bytes.length > maxBytes)
+    throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes, got ${bytes.length}.`, maxBytes);
   return bytes;
 }
 
@@ -171,10 +235,16 @@ export function decodeBase64(input: string, maxBytes: number): Buffer {
  * Stores an uploaded thumbnail. The image is checked whole (its pixels decoded) and bounded in size from its header;
  * one larger than the thumbnail size is re-encoded to it (WebP), one within it is kept as sent.
  */
-export async function setImageThumbnail(db: CatalogDatabase, imageId: number, base64: string, maxBytes: number): Promise<void> {
+export async function setImageThumbnail(
+  db: CatalogDatabase,
+  imageId: number,
+  base64: string,
+  maxBytes: number,
+): Promise<void> {
   const bytes = decodeBase64(base64, maxBytes);
   const mimeType = sniffImageMimeType(bytes);
-  if (!mimeType || bytes.length === 0) throw new AppError('BAD_USER_INPUT', 'The thumbnail is not a WebP, PNG, JPEG, GIF or AVIF image.');
+  if (!mimeType || bytes.length === 0)
+    throw new AppError('BAD_USER_INPUT', 'The thumbnail is not a WebP, PNG, JPEG, GIF or AVIF image.');
   let stored: { bytes: Buffer; mimeType: string; width: number; height: number };
   try {
     const { width, height } = await checkedImageSize(bytes);
@@ -190,13 +260,21 @@ export async function setImageThumbnail(db: CatalogDatabase, imageId: number, ba
     }
   } catch (error) {
     if (isAppError(error)) throw error;
-    throw new AppError('BAD_USER_INPUT', `The thumbnail could not be decoded as ${mimeType}: ${(error as Error).message}`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `The thumbnail could not be decoded as ${mimeType}: ${(error as Error).message}`,
+    );
   }
   await db.write(() => {
-    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Row | undefined;
+    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as
+      | Row
+      | undefined;
     if (!row) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
     updateChanged(db, 'ModelImages', imageId, row, {
-      ThumbnailData: stored.bytes, ThumbnailMimeType: stored.mimeType, ThumbnailWidth: stored.width, ThumbnailHeight: stored.height,
+      ThumbnailData: stored.bytes,
+      ThumbnailMimeType: stored.mimeType,
+      ThumbnailWidth: stored.width,
+      ThumbnailHeight: stored.height,
     });
   });
 }
@@ -205,4 +283,3 @@ export async function deleteModelImage(db: CatalogDatabase, imageId: number): Pr
   const { changes } = await db.write(() => db.statement(`DELETE FROM "ModelImages" WHERE "Id" = ?`).run(imageId));
   if (changes === 0) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
 }
-

@@ -4,7 +4,15 @@
  */
 import { AppError } from '../errors.ts';
 
-export const NODE_TYPES = ['Model', 'ModelVersion', 'ModelFile', 'ModelImage', 'Creator', 'Tag', 'TriggerWord'] as const;
+export const NODE_TYPES = [
+  'Model',
+  'ModelVersion',
+  'ModelFile',
+  'ModelImage',
+  'Creator',
+  'Tag',
+  'TriggerWord',
+] as const;
 export type NodeTypeName = (typeof NODE_TYPES)[number];
 
 export function encodeNodeId(typename: string, id: string | number | bigint): string {
@@ -12,8 +20,12 @@ export function encodeNodeId(typename: string, id: string | number | bigint): st
 }
 
 export function decodeNodeId(globalId: string): { typename: string; id: string } {
-  const invalid = () => new AppError('BAD_USER_INPUT', `"${globalId.length > 80 ? `${globalId.slice(0, 80)}…` : globalId}" is not a valid ID. ` +
-    'IDs are the opaque `id` values this API returns; use `databaseId` arguments for numeric ids.');
+  const invalid = () =>
+    new AppError(
+      'BAD_USER_INPUT',
+      `"${globalId.length > 80 ? `${globalId.slice(0, 80)}…` : globalId}" is not a valid ID. ` +
+        'IDs are the opaque `id` values this API returns; use `databaseId` arguments for numeric ids.',
+    );
   if (globalId.length > 200 || !/^[A-Za-z0-9+/]+={0,2}$/.test(globalId)) throw invalid();
   const match = /^([A-Za-z]+):([1-9]\d{0,15})$/.exec(Buffer.from(globalId, 'base64').toString('utf8'));
   if (!match || !(NODE_TYPES as readonly string[]).includes(match[1]!)) throw invalid();

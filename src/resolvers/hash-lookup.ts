@@ -12,7 +12,12 @@ export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 export const MAX_HASHES_PER_CALL = 1000;
 
 const LENGTHS: Record<HashAlgorithm, readonly number[]> = {
-  AUTOV1: [8], CRC32: [8], AUTOV2: [10], AUTOV3: [12, 64], SHA256: [64], BLAKE3: [64],
+  AUTOV1: [8],
+  CRC32: [8],
+  AUTOV2: [10],
+  AUTOV3: [12, 64],
+  SHA256: [64],
+  BLAKE3: [64],
 };
 
 /** The indexed SQL expression each algorithm is matched on (must equal the migration's index expressions). */
@@ -52,13 +57,19 @@ export function parseHashQuery(input: string, algorithm?: HashAlgorithm | null):
   if (!/^[0-9A-F]+$/.test(hash)) throw new AppError('BAD_USER_INPUT', `"${shown}" is not a hexadecimal hash.`);
   if (algorithm) {
     if (!LENGTHS[algorithm].includes(hash.length)) {
-      throw new AppError('BAD_USER_INPUT', `A ${algorithm} hash has ${LENGTHS[algorithm].join(' or ')} hex digits; "${shown}" has ${hash.length}.`);
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `A ${algorithm} hash has ${LENGTHS[algorithm].join(' or ')} hex digits; "${shown}" has ${hash.length}.`,
+      );
     }
     return { input, hash, algorithms: [algorithm] };
   }
   const algorithms = HASH_ALGORITHMS.filter((a) => LENGTHS[a].includes(hash.length));
   if (algorithms.length === 0) {
-    throw new AppError('BAD_USER_INPUT', `"${shown}" has ${hash.length} hex digits; expected 8 (AutoV1/CRC32), 10 (AutoV2), 12 (AutoV3) or 64 (SHA256/BLAKE3).`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `"${shown}" has ${hash.length} hex digits; expected 8 (AutoV1/CRC32), 10 (AutoV2), 12 (AutoV3) or 64 (SHA256/BLAKE3).`,
+    );
   }
   // A 64-digit hash is SHA256 or BLAKE3 (an AutoV3 is only ever looked up by its 12-digit prefix).
   return { input, hash, algorithms: hash.length === 64 ? ['SHA256', 'BLAKE3'] : algorithms };
@@ -67,7 +78,10 @@ export function parseHashQuery(input: string, algorithm?: HashAlgorithm | null):
 /** Validates a whole batch up front, so a bad entry fails the call before anything runs. */
 export function parseHashBatch(inputs: readonly string[], algorithm?: HashAlgorithm | null): HashQuery[] {
   if (inputs.length > MAX_HASHES_PER_CALL) {
-    throw limitExceeded(`At most ${MAX_HASHES_PER_CALL} hashes per call, got ${inputs.length}. Split the list.`, MAX_HASHES_PER_CALL);
+    throw limitExceeded(
+      `At most ${MAX_HASHES_PER_CALL} hashes per call, got ${inputs.length}. Split the list.`,
+      MAX_HASHES_PER_CALL,
+    );
   }
   const errors: string[] = [];
   const parsed = inputs.map((input, index) => {
@@ -79,7 +93,10 @@ export function parseHashBatch(inputs: readonly string[], algorithm?: HashAlgori
     }
   });
   if (errors.length > 0) {
-    throw new AppError('BAD_USER_INPUT', `${errors.length} invalid hash(es): ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? '; …' : ''}`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${errors.length} invalid hash(es): ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? '; …' : ''}`,
+    );
   }
   return parsed as HashQuery[];
 }

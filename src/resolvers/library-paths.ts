@@ -17,11 +17,18 @@ function shown(input: string): string {
 }
 
 /** Validates a path against the roots; returns its real (symlink-free) form. `kind` is what must be there. */
-export async function resolveLibraryPath(input: string, roots: readonly string[], kind: 'file' | 'directory'): Promise<string> {
+export async function resolveLibraryPath(
+  input: string,
+  roots: readonly string[],
+  kind: 'file' | 'directory',
+): Promise<string> {
   if (input.includes('\0')) throw new AppError('BAD_USER_INPUT', 'Paths must not contain NUL bytes.');
   if (!path.isAbsolute(input)) throw new AppError('BAD_USER_INPUT', `${shown(input)} is not an absolute path.`);
   if (roots.length === 0) {
-    throw new AppError('FORBIDDEN', 'No library roots are configured: set DIFFUSION_NEXUS_LIBRARY_ROOTS to the folders the server may use.');
+    throw new AppError(
+      'FORBIDDEN',
+      'No library roots are configured: set DIFFUSION_NEXUS_LIBRARY_ROOTS to the folders the server may use.',
+    );
   }
   const lexical = path.resolve(input);
   const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => path.resolve(root))));
@@ -38,6 +45,7 @@ export async function resolveLibraryPath(input: string, roots: readonly string[]
     throw new AppError('FORBIDDEN', `${shown(input)} leads outside the library roots through a symbolic link.`);
   }
   const info = await stat(real);
-  if (kind === 'file' ? !info.isFile() : !info.isDirectory()) throw new AppError('BAD_USER_INPUT', `${shown(input)} is not a ${kind}.`);
+  if (kind === 'file' ? !info.isFile() : !info.isDirectory())
+    throw new AppError('BAD_USER_INPUT', `${shown(input)} is not a ${kind}.`);
   return real;
 }

@@ -25,7 +25,8 @@ function fileSize(path: string): number {
 }
 
 export function libraryStats(db: CatalogDatabase): LibraryStats {
-  const counts = db.statement(`SELECT
+  const counts = db
+    .statement(`SELECT
       (SELECT COUNT(*) FROM "Models") AS models,
       (SELECT COUNT(*) FROM "ModelVersions") AS versions,
       (SELECT COUNT(*) FROM "ModelFiles") AS files,
@@ -34,8 +35,13 @@ export function libraryStats(db: CatalogDatabase): LibraryStats {
       (SELECT COALESCE(SUM("SizeKB"), 0) * 1024 FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL AND "IsLocalFileValid" = 1) AS localBytes,
       (SELECT COUNT(*) FROM "ModelImages") AS images,
       (SELECT COUNT("ThumbnailData") FROM "ModelImages") AS thumbnails,
-      (SELECT COALESCE(SUM(length("ThumbnailData")), 0) FROM "ModelImages") AS thumbnailBytes`).get() as Omit<LibraryStats, 'databaseBytes' | 'byBaseModel'>;
-  const byBaseModel = db.statement(`SELECT "BaseModel" AS value, COUNT(*) AS count FROM "ModelVersions" GROUP BY "BaseModel" ORDER BY count DESC, value`).all() as { value: string; count: number }[];
+      (SELECT COALESCE(SUM(length("ThumbnailData")), 0) FROM "ModelImages") AS thumbnailBytes`)
+    .get() as Omit<LibraryStats, 'databaseBytes' | 'byBaseModel'>;
+  const byBaseModel = db
+    .statement(
+      `SELECT "BaseModel" AS value, COUNT(*) AS count FROM "ModelVersions" GROUP BY "BaseModel" ORDER BY count DESC, value`,
+    )
+    .all() as { value: string; count: number }[];
   return {
     ...counts,
     localBytes: Math.round(counts.localBytes),

@@ -39,12 +39,14 @@ const MAX_LIST_FILTER = 100;
 const MAX_TEXT_FILTER = 200;
 
 function listParam(values: readonly string[], name: string): string {
-  if (values.length > MAX_LIST_FILTER) throw limitExceeded(`\`${name}\` takes at most ${MAX_LIST_FILTER} values, got ${values.length}.`, MAX_LIST_FILTER);
+  if (values.length > MAX_LIST_FILTER)
+    throw limitExceeded(`\`${name}\` takes at most ${MAX_LIST_FILTER} values, got ${values.length}.`, MAX_LIST_FILTER);
   return JSON.stringify([...new Set(values)]);
 }
 
 function textParam(value: string, name: string): string {
-  if (value.length > MAX_TEXT_FILTER) throw limitExceeded(`\`${name}\` is at most ${MAX_TEXT_FILTER} characters, got ${value.length}.`, MAX_TEXT_FILTER);
+  if (value.length > MAX_TEXT_FILTER)
+    throw limitExceeded(`\`${name}\` is at most ${MAX_TEXT_FILTER} characters, got ${value.length}.`, MAX_TEXT_FILTER);
   return value;
 }
 
@@ -75,33 +77,55 @@ export function hasUpdateSql(m = 'm'): string {
 export function modelFilterSql(filter: ModelFilter | null | undefined, m = 'm'): SqlFragment[] {
   if (!filter) return [];
   const where: SqlFragment[] = [];
-  if (filter.types?.length) where.push({ sql: `${m}."Type" IN ${JSON_LIST}`, params: [listParam(filter.types, 'types')] });
+  if (filter.types?.length)
+    where.push({ sql: `${m}."Type" IN ${JSON_LIST}`, params: [listParam(filter.types, 'types')] });
   if (filter.baseModels?.length) {
-    where.push({ sql: `${m}."Id" IN (SELECT v."ModelId" FROM "ModelVersions" v WHERE v."BaseModel" IN ${JSON_LIST})`, params: [listParam(filter.baseModels, 'baseModels')] });
+    where.push({
+      sql: `${m}."Id" IN (SELECT v."ModelId" FROM "ModelVersions" v WHERE v."BaseModel" IN ${JSON_LIST})`,
+      params: [listParam(filter.baseModels, 'baseModels')],
+    });
   }
   if (filter.nsfw === 'EXCLUDE') where.push({ sql: `${m}."IsNsfw" = 0`, params: [] });
   if (filter.nsfw === 'ONLY') where.push({ sql: `${m}."IsNsfw" = 1`, params: [] });
   if (filter.creator != null) {
-    where.push({ sql: `${m}."CreatorId" IN (SELECT c."Id" FROM "Creators" c WHERE lower(c."Username") = lower(?))`, params: [textParam(filter.creator.trim(), 'creator')] });
+    where.push({
+      sql: `${m}."CreatorId" IN (SELECT c."Id" FROM "Creators" c WHERE lower(c."Username") = lower(?))`,
+      params: [textParam(filter.creator.trim(), 'creator')],
+    });
   }
   if (filter.tags?.length) {
     const names = [...new Set(filter.tags.map(normalizeTagName))];
     const matching = `SELECT mt."ModelId" FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId" WHERE t."NormalizedName" IN ${JSON_LIST}`;
-    where.push(filter.tagsMode === 'ALL'
-      ? { sql: `${m}."Id" IN (${matching} GROUP BY mt."ModelId" HAVING COUNT(*) = ?)`, params: [listParam(names, 'tags'), names.length] }
-      : { sql: `${m}."Id" IN (${matching})`, params: [listParam(names, 'tags')] });
+    where.push(
+      filter.tagsMode === 'ALL'
+        ? {
+            sql: `${m}."Id" IN (${matching} GROUP BY mt."ModelId" HAVING COUNT(*) = ?)`,
+            params: [listParam(names, 'tags'), names.length],
+          }
+        : { sql: `${m}."Id" IN (${matching})`, params: [listParam(names, 'tags')] },
+    );
   }
-  if (filter.source?.length) where.push({ sql: `${m}."Source" IN ${JSON_LIST}`, params: [listParam(filter.source, 'source')] });
+  if (filter.source?.length)
+    where.push({ sql: `${m}."Source" IN ${JSON_LIST}`, params: [listParam(filter.source, 'source')] });
   if (filter.hasLocalFiles != null) {
     const local = `SELECT v."ModelId" FROM "ModelVersions" v JOIN "ModelFiles" f ON f."ModelVersionId" = v."Id" WHERE ${LOCAL_FILE_CONDITION}`;
     where.push({ sql: `${m}."Id" ${filter.hasLocalFiles ? 'IN' : 'NOT IN'} (${local})`, params: [] });
   }
-  if (filter.createdAfter) where.push({ sql: `${utcTimestampSql(`${m}."CreatedAt"`)} > ?`, params: [utcTimestampParam(filter.createdAfter)] });
-  if (filter.createdBefore) where.push({ sql: `${utcTimestampSql(`${m}."CreatedAt"`)} < ?`, params: [utcTimestampParam(filter.createdBefore)] });
+  if (filter.createdAfter)
+    where.push({ sql: `${utcTimestampSql(`${m}."CreatedAt"`)} > ?`, params: [utcTimestampParam(filter.createdAfter)] });
+  if (filter.createdBefore)
+    where.push({
+      sql: `${utcTimestampSql(`${m}."CreatedAt"`)} < ?`,
+      params: [utcTimestampParam(filter.createdBefore)],
+    });
   if (filter.query != null) where.push(searchFilterSql(filter.query, m));
-  if (filter.hasUpdate != null) where.push({ sql: filter.hasUpdate ? hasUpdateSql(m) : `NOT ${hasUpdateSql(m)}`, params: [] });
+  if (filter.hasUpdate != null)
+    where.push({ sql: filter.hasUpdate ? hasUpdateSql(m) : `NOT ${hasUpdateSql(m)}`, params: [] });
   if (filter.nameContains != null && filter.nameContains !== '') {
-    where.push({ sql: `${m}."Name" LIKE ? ESCAPE '\\'`, params: [likeContains(textParam(filter.nameContains, 'nameContains'))] });
+    where.push({
+      sql: `${m}."Name" LIKE ? ESCAPE '\\'`,
+      params: [likeContains(textParam(filter.nameContains, 'nameContains'))],
+    });
   }
   return where;
 }
@@ -109,9 +133,13 @@ export function modelFilterSql(filter: ModelFilter | null | undefined, m = 'm'):
 export function versionFilterSql(filter: ModelVersionFilter | null | undefined, v = 'v'): SqlFragment[] {
   if (!filter) return [];
   const where: SqlFragment[] = [];
-  if (filter.baseModels?.length) where.push({ sql: `${v}."BaseModel" IN ${JSON_LIST}`, params: [listParam(filter.baseModels, 'baseModels')] });
+  if (filter.baseModels?.length)
+    where.push({ sql: `${v}."BaseModel" IN ${JSON_LIST}`, params: [listParam(filter.baseModels, 'baseModels')] });
   if (filter.modelTypes?.length) {
-    where.push({ sql: `${v}."ModelId" IN (SELECT mm."Id" FROM "Models" mm WHERE mm."Type" IN ${JSON_LIST})`, params: [listParam(filter.modelTypes, 'modelTypes')] });
+    where.push({
+      sql: `${v}."ModelId" IN (SELECT mm."Id" FROM "Models" mm WHERE mm."Type" IN ${JSON_LIST})`,
+      params: [listParam(filter.modelTypes, 'modelTypes')],
+    });
   }
   if (filter.hasLocalFiles != null) {
     const local = `SELECT f."ModelVersionId" FROM "ModelFiles" f WHERE ${LOCAL_FILE_CONDITION}`;
@@ -130,13 +158,24 @@ export interface OrderInput<F extends string> {
   direction?: SortDirection | null;
 }
 
-const NATURAL_DIRECTION: Record<string, SortDirection> = { CREATED_AT: 'DESC', UPDATED_AT: 'DESC', DOWNLOADS: 'DESC', NAME: 'ASC' };
+const NATURAL_DIRECTION: Record<string, SortDirection> = {
+  CREATED_AT: 'DESC',
+  UPDATED_AT: 'DESC',
+  DOWNLOADS: 'DESC',
+  NAME: 'ASC',
+};
 const MAX_ORDER_KEYS = 4;
 
-function buildOrdering<F extends string>(list: string, input: readonly OrderInput<F>[] | null | undefined, fallback: OrderInput<F>,
-  expression: (field: F) => string, idSql: string): Ordering {
+function buildOrdering<F extends string>(
+  list: string,
+  input: readonly OrderInput<F>[] | null | undefined,
+  fallback: OrderInput<F>,
+  expression: (field: F) => string,
+  idSql: string,
+): Ordering {
   const requested = input && input.length > 0 ? input : [fallback];
-  if (requested.length > MAX_ORDER_KEYS) throw new AppError('BAD_USER_INPUT', `\`orderBy\` takes at most ${MAX_ORDER_KEYS} entries.`);
+  if (requested.length > MAX_ORDER_KEYS)
+    throw new AppError('BAD_USER_INPUT', `\`orderBy\` takes at most ${MAX_ORDER_KEYS} entries.`);
   const seen = new Set<string>();
   const keys: SortKey[] = [];
   for (const order of requested) {
@@ -151,40 +190,71 @@ function buildOrdering<F extends string>(list: string, input: readonly OrderInpu
 }
 
 export function modelOrdering(input: readonly OrderInput<ModelOrderField>[] | null | undefined, m = 'm'): Ordering {
-  return buildOrdering('models', input, { field: 'CREATED_AT' }, (field) => {
-    switch (field) {
-      case 'CREATED_AT': return utcTimestampSql(`${m}."CreatedAt"`);
-      case 'UPDATED_AT': return utcTimestampSql(`${m}."UpdatedAt"`);
-      case 'NAME': return `lower(${m}."Name")`;
-      case 'DOWNLOADS': return `(SELECT COALESCE(SUM(dv."DownloadCount"), 0) FROM "ModelVersions" dv WHERE dv."ModelId" = ${m}."Id")`;
-    }
-  }, `${m}."Id"`);
+  return buildOrdering(
+    'models',
+    input,
+    { field: 'CREATED_AT' },
+    (field) => {
+      switch (field) {
+        case 'CREATED_AT':
+          return utcTimestampSql(`${m}."CreatedAt"`);
+        case 'UPDATED_AT':
+          return utcTimestampSql(`${m}."UpdatedAt"`);
+        case 'NAME':
+          return `lower(${m}."Name")`;
+        case 'DOWNLOADS':
+          return `(SELECT COALESCE(SUM(dv."DownloadCount"), 0) FROM "ModelVersions" dv WHERE dv."ModelId" = ${m}."Id")`;
+      }
+    },
+    `${m}."Id"`,
+  );
 }
 
-export function versionOrdering(input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined, v = 'v'): Ordering {
-  return buildOrdering('versions', input, { field: 'CREATED_AT' }, (field) => {
-    switch (field) {
-      case 'CREATED_AT': return utcTimestampSql(`${v}."CreatedAt"`);
-      case 'NAME': return `lower(${v}."Name")`;
-      case 'DOWNLOADS': return `${v}."DownloadCount"`;
-    }
-  }, `${v}."Id"`);
+export function versionOrdering(
+  input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
+  v = 'v',
+): Ordering {
+  return buildOrdering(
+    'versions',
+    input,
+    { field: 'CREATED_AT' },
+    (field) => {
+      switch (field) {
+        case 'CREATED_AT':
+          return utcTimestampSql(`${v}."CreatedAt"`);
+        case 'NAME':
+          return `lower(${v}."Name")`;
+        case 'DOWNLOADS':
+          return `${v}."DownloadCount"`;
+      }
+    },
+    `${v}."Id"`,
+  );
 }
 
 /** Images in display order: SortOrder, then id. */
 export const IMAGE_ORDERING: Ordering = {
   signature: 'images:SORT_ORDER',
-  keys: [{ sql: 'i."SortOrder"', direction: 'ASC' }, { sql: 'i."Id"', direction: 'ASC' }],
+  keys: [
+    { sql: 'i."SortOrder"', direction: 'ASC' },
+    { sql: 'i."Id"', direction: 'ASC' },
+  ],
 };
 
 export const TAG_ORDERING: Ordering = {
   signature: 'tags:NAME',
-  keys: [{ sql: 't."NormalizedName"', direction: 'ASC' }, { sql: 't."Id"', direction: 'ASC' }],
+  keys: [
+    { sql: 't."NormalizedName"', direction: 'ASC' },
+    { sql: 't."Id"', direction: 'ASC' },
+  ],
 };
 
 export const CREATOR_ORDERING: Ordering = {
   signature: 'creators:USERNAME',
-  keys: [{ sql: 'lower(c."Username")', direction: 'ASC' }, { sql: 'c."Id"', direction: 'ASC' }],
+  keys: [
+    { sql: 'lower(c."Username")', direction: 'ASC' },
+    { sql: 'c."Id"', direction: 'ASC' },
+  ],
 };
 
 /** `column >= prefix AND column < prefix + U+FFFF`: a prefix match an index can serve (LIKE cannot, here). */

@@ -42,20 +42,31 @@ export interface PageWindow {
 
 function checkCount(value: number | null | undefined, name: string, max: number): number | null {
   if (value === null || value === undefined) return null;
-  if (!Number.isInteger(value) || value < 0) throw new AppError('BAD_USER_INPUT', `\`${name}\` must be a non-negative integer, got ${value}.`);
-  if (value > max) throw limitExceeded(`\`${name}\` is at most ${max} per page, got ${value}. Page through the rest with cursors.`, max);
+  if (!Number.isInteger(value) || value < 0)
+    throw new AppError('BAD_USER_INPUT', `\`${name}\` must be a non-negative integer, got ${value}.`);
+  if (value > max)
+    throw limitExceeded(
+      `\`${name}\` is at most ${max} per page, got ${value}. Page through the rest with cursors.`,
+      max,
+    );
   return value;
 }
 
 const CURSOR_PREFIX = 'dn1:';
 
 export function encodeCursor(ordering: Ordering, values: readonly KeyValue[]): string {
-  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([ordering.signature, ...values])}`, 'utf8').toString('base64url');
+  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([ordering.signature, ...values])}`, 'utf8').toString(
+    'base64url',
+  );
 }
 
 export function decodeCursor(cursor: string, ordering: Ordering, argName: string): KeyValue[] {
-  const invalid = (why: string) => new AppError('BAD_USER_INPUT', `\`${argName}\` is not a valid cursor for this list (${why}). ` +
-    'Use a cursor from this same query with the same orderBy.');
+  const invalid = (why: string) =>
+    new AppError(
+      'BAD_USER_INPUT',
+      `\`${argName}\` is not a valid cursor for this list (${why}). ` +
+        'Use a cursor from this same query with the same orderBy.',
+    );
   if (cursor.length > 2048 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid('malformed');
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!text.startsWith(CURSOR_PREFIX)) throw invalid('malformed');
@@ -67,14 +78,22 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
   }
   if (!Array.isArray(parsed) || parsed[0] !== ordering.signature) throw invalid('it belongs to another ordering');
   const values = parsed.slice(1) as unknown[];
-  if (values.length !== ordering.keys.length || !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
+  if (
+    values.length !== ordering.keys.length ||
+    !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))
+  ) {
     throw invalid('malformed');
   }
   return values as KeyValue[];
 }
 
 /** Validates Relay arguments: first/last in 0…max (default `defaultSize`), never both. */
-export function pageWindow(args: PageArgs, ordering: Ordering, defaultSize = DEFAULT_PAGE_SIZE, max = MAX_PAGE_SIZE): PageWindow {
+export function pageWindow(
+  args: PageArgs,
+  ordering: Ordering,
+  defaultSize = DEFAULT_PAGE_SIZE,
+  max = MAX_PAGE_SIZE,
+): PageWindow {
   const first = checkCount(args.first, 'first', max);
   const last = checkCount(args.last, 'last', max);
   if (first !== null && last !== null) throw new AppError('BAD_USER_INPUT', 'Pass either `first` or `last`, not both.');
@@ -94,7 +113,11 @@ function flip(direction: SortDirection): SortDirection {
  * Rows strictly after (`side = 'after'`) or before the given key values in the ordering: the lexicographic
  * comparison `(k1, k2, …) > (v1, v2, …)` spelled out so mixed directions work.
  */
-export function keysetCondition(keys: readonly SortKey[], values: readonly KeyValue[], side: 'after' | 'before'): SqlFragment {
+export function keysetCondition(
+  keys: readonly SortKey[],
+  values: readonly KeyValue[],
+  side: 'after' | 'before',
+): SqlFragment {
   const alternatives: string[] = [];
   const params: unknown[] = [];
   for (let i = 0; i < keys.length; i++) {
@@ -144,7 +167,13 @@ export interface Page<T> {
  * Turns `limit + 1` rows fetched in query order into a page. `keyValues` reads a row's sort-key values (the same
  * expressions as the ordering, selected as columns).
  */
-export function toPage<R, T>(rows: R[], window: PageWindow, ordering: Ordering, keyValues: (row: R) => KeyValue[], node: (row: R) => T): Page<T> {
+export function toPage<R, T>(
+  rows: R[],
+  window: PageWindow,
+  ordering: Ordering,
+  keyValues: (row: R) => KeyValue[],
+  node: (row: R) => T,
+): Page<T> {
   const hasMore = rows.length > window.limit;
   const kept = hasMore ? rows.slice(0, window.limit) : rows;
   if (window.direction === 'backward') kept.reverse();
@@ -166,8 +195,9 @@ export function keyColumns(ordering: Ordering): string {
 }
 
 export function keyValuesOf(ordering: Ordering): (row: Record<string, unknown>) => KeyValue[] {
-  return (row) => ordering.keys.map((_, i) => {
-    const value = row[`k${i}`];
-    return typeof value === 'bigint' ? Number(value) : (value as KeyValue);
-  });
+  return (row) =>
+    ordering.keys.map((_, i) => {
+      const value = row[`k${i}`];
+      return typeof value === 'bigint' ? Number(value) : (value as KeyValue);
+    });
 }

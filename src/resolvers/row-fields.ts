@@ -18,35 +18,69 @@ const NONE: readonly string[] = [];
 /** GraphQL fields whose row reads differ from their own name (`[]`: the field uses only the id, through loaders). */
 export const DERIVED_FIELD_READS: Readonly<Record<PlannedModelName, Readonly<Record<string, readonly string[]>>>> = {
   Model: {
-    id: NONE, databaseId: NONE, creator: ['creatorId'], tags: NONE, versions: NONE, latestVersion: NONE, primaryImage: NONE,
-    hasUpdate: NONE, versionCount: NONE, totalDownloads: NONE,
+    id: NONE,
+    databaseId: NONE,
+    creator: ['creatorId'],
+    tags: NONE,
+    versions: NONE,
+    latestVersion: NONE,
+    primaryImage: NONE,
+    hasUpdate: NONE,
+    versionCount: NONE,
+    totalDownloads: NONE,
   },
   ModelVersion: {
-    id: NONE, databaseId: NONE, model: ['modelId'], files: NONE, primaryFile: NONE, images: NONE, primaryImage: NONE, triggerWords: NONE,
+    id: NONE,
+    databaseId: NONE,
+    model: ['modelId'],
+    files: NONE,
+    primaryFile: NONE,
+    images: NONE,
+    primaryImage: NONE,
+    triggerWords: NONE,
     triggerWordsText: NONE,
   },
   ModelFile: {
-    id: NONE, databaseId: NONE, version: ['modelVersionId'], isSecure: ['pickleScanResult', 'virusScanResult'],
+    id: NONE,
+    databaseId: NONE,
+    version: ['modelVersionId'],
+    isSecure: ['pickleScanResult', 'virusScanResult'],
     // `hashes { … }` reads the columns of the hashes selected inside it.
-    hashes: NONE, 'hashes.autoV1': ['hashAutoV1'], 'hashes.autoV2': ['hashAutoV2'], 'hashes.autoV3': ['hashAutoV3'],
-    'hashes.sha256': ['hashSHA256'], 'hashes.crc32': ['hashCRC32'], 'hashes.blake3': ['hashBLAKE3'],
+    hashes: NONE,
+    'hashes.autoV1': ['hashAutoV1'],
+    'hashes.autoV2': ['hashAutoV2'],
+    'hashes.autoV3': ['hashAutoV3'],
+    'hashes.sha256': ['hashSHA256'],
+    'hashes.crc32': ['hashCRC32'],
+    'hashes.blake3': ['hashBLAKE3'],
   },
   ModelImage: {
-    id: NONE, databaseId: NONE, version: ['modelVersionId'], aspectRatio: ['width', 'height'], isPrimary: ['sortOrder'],
+    id: NONE,
+    databaseId: NONE,
+    version: ['modelVersionId'],
+    aspectRatio: ['width', 'height'],
+    isPrimary: ['sortOrder'],
     // Thumbnail facts come from the page statement or the thumbnail loaders, by id.
     thumbnail: NONE,
   },
 };
 
 const ROW_FIELDS = new Map<string, ReadonlySet<string>>(
-  (Object.keys(DERIVED_FIELD_READS) as PlannedModelName[]).map((model) => [model, new Set(columnsOf(model).map((c) => c.field))]),
+  (Object.keys(DERIVED_FIELD_READS) as PlannedModelName[]).map((model) => [
+    model,
+    new Set(columnsOf(model).map((c) => c.field)),
+  ]),
 );
 
 /**
  * The row fields the given GraphQL fields of `model` read (`a.b` names field `b` inside object field `a`), sorted,
  * with `id` (and `required`); null (every column) when a field is not known to read only declared fields.
  */
-export function rowFieldsFor(model: PlannedModelName, graphQLFields: Iterable<string>, required: readonly string[] = []): RowFields {
+export function rowFieldsFor(
+  model: PlannedModelName,
+  graphQLFields: Iterable<string>,
+  required: readonly string[] = [],
+): RowFields {
   const columns = ROW_FIELDS.get(model)!;
   const derived = DERIVED_FIELD_READS[model];
   const fields = new Set<string>(['id', ...required]);

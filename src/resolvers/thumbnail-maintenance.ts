@@ -24,16 +24,27 @@ export interface ThumbnailStats {
 }
 
 export function thumbnailStats(db: CatalogDatabase): ThumbnailStats {
-  const totals = db.statement(`SELECT COUNT(*) AS images, COUNT("ThumbnailData") AS withThumbnail, COALESCE(SUM(length("ThumbnailData")), 0) AS totalBytes,
-    COALESCE(MAX(length("ThumbnailData")), 0) AS largestBytes FROM "ModelImages"`).get() as { images: number; withThumbnail: number; totalBytes: number; largestBytes: number };
-  const heads = db.statement(`SELECT substr("ThumbnailData", 1, 16) AS head, length("ThumbnailData") AS bytes FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL`).all() as { head: Buffer; bytes: number }[];
+  const totals = db
+    .statement(`SELECT COUNT(*) AS images, COUNT("ThumbnailData") AS withThumbnail, COALESCE(SUM(length("ThumbnailData")), 0) AS totalBytes,
+    COALESCE(MAX(length("ThumbnailData")), 0) AS largestBytes FROM "ModelImages"`)
+    .get() as { images: number; withThumbnail: number; totalBytes: number; largestBytes: number };
+  const heads = db
+    .statement(
+      `SELECT substr("ThumbnailData", 1, 16) AS head, length("ThumbnailData") AS bytes FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL`,
+    )
+    .all() as { head: Buffer; bytes: number }[];
   const byMime = new Map<string, { count: number; bytes: number }>();
   for (const { head, bytes } of heads) {
     const mime = sniffImageMimeType(head) ?? 'unknown';
     const entry = byMime.get(mime) ?? { count: 0, bytes: 0 };
     byMime.set(mime, { count: entry.count + 1, bytes: entry.bytes + bytes });
   }
-  const cachedPaths = db.statement(`SELECT "LocalCachePath" AS path FROM "ModelImages" WHERE "ThumbnailData" IS NULL AND "LocalCachePath" IS NOT NULL`).pluck().all() as string[];
+  const cachedPaths = db
+    .statement(
+      `SELECT "LocalCachePath" AS path FROM "ModelImages" WHERE "ThumbnailData" IS NULL AND "LocalCachePath" IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
   return {
     ...totals,
     averageBytes: totals.withThumbnail ? Math.round(totals.totalBytes / totals.withThumbnail) : 0,
@@ -66,28 +77,41 @@ async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
   const response = await fetchImpl(url, { signal: AbortSignal.timeout(30_000) });
   if (!response.ok) throw new AppError('UPSTREAM_ERROR', `HTTP ${response.status} for ${url}`);
   const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > MAX_DOWNLOAD_BYTES) throw limitExceeded(`${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`, MAX_DOWNLOAD_BYTES);
+  if (bytes.length > MAX_DOWNLOAD_BYTES)
+    throw limitExceeded(`${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`, MAX_DOWNLOAD_BYTES);
   return bytes;
 }
 
 function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): Promise<void> {
   return db.write(() => {
-    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Record<string, unknown>;
+    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Record<
+      string,
+      unknown
+    >;
     updateChanged(db, 'ModelImages', imageId, row, {
-      ThumbnailData: thumbnail.bytes, ThumbnailMimeType: thumbnail.mimeType, ThumbnailWidth: thumbnail.width, ThumbnailHeight: thumbnail.height,
+      ThumbnailData: thumbnail.bytes,
+      ThumbnailMimeType: thumbnail.mimeType,
+      ThumbnailWidth: thumbnail.width,
+      ThumbnailHeight: thumbnail.height,
       ...(row.BlurHash === null ? { BlurHash: thumbnail.blurHash } : {}),
     });
   });
 }
 
 export async function generateThumbnails(db: CatalogDatabase, options: GenerateOptions = {}): Promise<GenerateResult> {
-  const rows = db.statement(`SELECT "Id" AS id, "Url" AS url, "LocalCachePath" AS cachePath FROM "ModelImages"
-    WHERE ${options.force ? '1' : '"ThumbnailData" IS NULL'} ORDER BY "Id"`).all() as { id: number; url: string; cachePath: string | null }[];
+  const rows = db
+    .statement(`SELECT "Id" AS id, "Url" AS url, "LocalCachePath" AS cachePath FROM "ModelImages"
+    WHERE ${options.force ? '1' : '"ThumbnailData" IS NULL'} ORDER BY "Id"`)
+    .all() as { id: number; url: string; cachePath: string | null }[];
   const result: GenerateResult = { generated: 0, failed: [], skipped: 0 };
   for (const [index, row] of rows.entries()) {
     try {
-      const source = row.cachePath && existsSync(row.cachePath) ? (await readRegularFile(row.cachePath, MAX_DOWNLOAD_BYTES)).bytes
-        : options.online ? await download(row.url, options.fetchImpl ?? fetch) : null;
+      const source =
+        row.cachePath && existsSync(row.cachePath)
+          ? (await readRegularFile(row.cachePath, MAX_DOWNLOAD_BYTES)).bytes
+          : options.online
+            ? await download(row.url, options.fetchImpl ?? fetch)
+            : null;
       if (source === null) result.skipped++;
       else {
         await store(db, row.id, await makeThumbnail(source));
@@ -121,13 +145,24 @@ export interface PruneResult {
 
 export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions): Promise<PruneResult> {
   const result: PruneResult = {
-    droppedBeyondKeep: 0, reencoded: 0, droppedOversized: 0, orphanRowsDeleted: 0, bytesReclaimed: 0,
-    databaseBytesBefore: statSync(db.path).size, databaseBytesAfter: 0,
+    droppedBeyondKeep: 0,
+    reencoded: 0,
+    droppedOversized: 0,
+    orphanRowsDeleted: 0,
+    bytesReclaimed: 0,
+    databaseBytesBefore: statSync(db.path).size,
+    databaseBytesAfter: 0,
   };
   // Rows whose version is gone (possible in databases written with foreign keys off).
-  const orphans = db.statement(`SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).get() as { n: number; bytes: number };
+  const orphans = db
+    .statement(
+      `SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`,
+    )
+    .get() as { n: number; bytes: number };
   if (orphans.n > 0) {
-    await db.write(() => db.statement(`DELETE FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).run());
+    await db.write(() =>
+      db.statement(`DELETE FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).run(),
+    );
     result.orphanRowsDeleted = orphans.n;
     result.bytesReclaimed += orphans.bytes;
   }
@@ -135,15 +170,23 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
     const beyond = `SELECT "Id" FROM (SELECT "Id", ROW_NUMBER() OVER (PARTITION BY "ModelVersionId" ORDER BY "SortOrder", "Id") AS rank
       FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL) WHERE rank > ?`;
     const dropped = await db.write(() => {
-      const stats = db.statement(`SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "Id" IN (${beyond})`).get(options.keepPerVersion) as { n: number; bytes: number };
-      db.statement(`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" IN (${beyond})`).run(options.keepPerVersion);
+      const stats = db
+        .statement(
+          `SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "Id" IN (${beyond})`,
+        )
+        .get(options.keepPerVersion) as { n: number; bytes: number };
+      db.statement(
+        `UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" IN (${beyond})`,
+      ).run(options.keepPerVersion);
       return stats;
     });
     result.droppedBeyondKeep = dropped.n;
     result.bytesReclaimed += dropped.bytes;
   }
   if (options.maxBytes != null) {
-    const big = db.statement(`SELECT "Id" AS id, "ThumbnailData" AS bytes FROM "ModelImages" WHERE length("ThumbnailData") > ?`).all(options.maxBytes) as { id: number; bytes: Buffer }[];
+    const big = db
+      .statement(`SELECT "Id" AS id, "ThumbnailData" AS bytes FROM "ModelImages" WHERE length("ThumbnailData") > ?`)
+      .all(options.maxBytes) as { id: number; bytes: Buffer }[];
     for (const row of big) {
       const smaller = await makeThumbnail(row.bytes).catch(() => null);
       if (smaller && smaller.bytes.length <= options.maxBytes) {
@@ -151,7 +194,13 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
         result.reencoded++;
         result.bytesReclaimed += row.bytes.length - smaller.bytes.length;
       } else {
-        await db.write(() => db.statement(`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" = ?`).run(row.id));
+        await db.write(() =>
+          db
+            .statement(
+              `UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" = ?`,
+            )
+            .run(row.id),
+        );
         result.droppedOversized++;
         result.bytesReclaimed += row.bytes.length;
       }

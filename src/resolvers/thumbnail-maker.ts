@@ -49,12 +49,17 @@ async function oneDecodeAtATime<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** The image's pixel size from its header (nothing decoded); LIMIT_EXCEEDED past MAX_IMAGE_PIXELS. */
-export async function checkedImageSize(source: Buffer): Promise<{ width: number; height: number; format: string | undefined }> {
+export async function checkedImageSize(
+  source: Buffer,
+): Promise<{ width: number; height: number; format: string | undefined }> {
   const meta = await sharp(source, { failOn: 'error', limitInputPixels: false }).metadata();
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
   if (width * height > MAX_IMAGE_PIXELS) {
-    throw limitExceeded(`The image is ${width} × ${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels are decoded.`, MAX_IMAGE_PIXELS);
+    throw limitExceeded(
+      `The image is ${width} × ${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels are decoded.`,
+      MAX_IMAGE_PIXELS,
+    );
   }
   return { width, height, format: meta.format };
 }
@@ -66,11 +71,25 @@ export async function makeThumbnail(source: Buffer, options: ThumbnailOptions = 
     const { width: sourceWidth, height: sourceHeight } = await checkedImageSize(source);
     return await oneDecodeAtATime(async () => {
       const image = sharp(source, { failOn: 'error', animated: false, limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
-      const { data, info } = await image.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: options.quality ?? 80, effort: 4 }).toBuffer({ resolveWithObject: true });
-      const tiny = await sharp(data).resize(32, 32, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await image
+        .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: options.quality ?? 80, effort: 4 })
+        .toBuffer({ resolveWithObject: true });
+      const tiny = await sharp(data)
+        .resize(32, 32, { fit: 'inside' })
+        .ensureAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       const blurHash = encode(new Uint8ClampedArray(tiny.data), tiny.info.width, tiny.info.height, 4, 3);
-      return { bytes: data, mimeType: 'image/webp' as const, width: info.width, height: info.height, blurHash, sourceWidth, sourceHeight };
+      return {
+        bytes: data,
+        mimeType: 'image/webp' as const,
+        width: info.width,
+        height: info.height,
+        blurHash,
+        sourceWidth,
+        sourceHeight,
+      };
     });
   } catch (error) {
     if (isAppError(error)) throw error;

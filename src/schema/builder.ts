@@ -54,7 +54,10 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       complexity: (args: { ids: readonly unknown[] }) => ({ field: 1, multiplier: Math.max(1, args.ids.length) }),
       resolve: (_root, args, _ctx, _info, resolveNodes) => {
         if (args.ids.length > QUERY_LIMITS.nodeIds) {
-          throw limitExceeded(`\`nodes\` takes at most ${QUERY_LIMITS.nodeIds} ids, got ${args.ids.length}. Ask in pages.`, QUERY_LIMITS.nodeIds);
+          throw limitExceeded(
+            `\`nodes\` takes at most ${QUERY_LIMITS.nodeIds} ids, got ${args.ids.length}. Ask in pages.`,
+            QUERY_LIMITS.nodeIds,
+          );
         }
         return resolveNodes(args.ids);
       },
@@ -63,9 +66,10 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   complexity: {
     // Connections multiply what is selected under them by the page size they ask for (see `pageComplexity`);
     // their own `edges`/`nodes` lists must not multiply again.
-    fieldComplexity: (args, _ctx, field) => {
+    fieldComplexity: (_args, _ctx, field) => {
       const isList = isListType(getNullableType(field.type));
-      const isConnectionList = (field.name === 'edges' && getNamedType(field.type).name.endsWith('Edge')) || field.name === 'nodes';
+      const isConnectionList =
+        (field.name === 'edges' && getNamedType(field.type).name.endsWith('Edge')) || field.name === 'nodes';
       if (isConnectionList) return { field: 0, multiplier: 1 };
       return { field: 1, multiplier: isList ? QUERY_LIMITS.listMultiplier : 1 };
     },
@@ -74,9 +78,14 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       const measure = kind.toLowerCase() as 'complexity' | 'depth' | 'breadth';
       const max = result[`max${kind}` as 'maxComplexity'] ?? QUERY_LIMITS[measure];
       const actual = result[measure];
-      return limitExceeded(`Query ${measure} ${actual} exceeds the limit of ${max}. ` +
-        (measure === 'complexity' ? 'Ask for smaller pages (`first`) or fewer nested lists.' : 'Split the query into smaller ones.'),
-      max, { actual, measure });
+      return limitExceeded(
+        `Query ${measure} ${actual} exceeds the limit of ${max}. ` +
+          (measure === 'complexity'
+            ? 'Ask for smaller pages (`first`) or fewer nested lists.'
+            : 'Split the query into smaller ones.'),
+        max,
+        { actual, measure },
+      );
     },
   },
 });

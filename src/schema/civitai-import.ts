@@ -21,9 +21,18 @@ const ImportedModel = builder.objectRef<ModelImportOutcome>('ImportedModel').imp
   fields: (t) => ({
     civitaiId: t.exposeInt('civitaiId'),
     name: t.exposeString('name'),
-    status: t.field({ type: ImportStatusEnum, resolve: (o) => o.status.toUpperCase() as 'CREATED' | 'UPDATED' | 'UNCHANGED' }),
-    warnings: t.exposeStringList('warnings', { description: 'Values kept as Other/Unknown because they were not recognised.' }),
-    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx, info) => ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId) }),
+    status: t.field({
+      type: ImportStatusEnum,
+      resolve: (o) => o.status.toUpperCase() as 'CREATED' | 'UPDATED' | 'UNCHANGED',
+    }),
+    warnings: t.exposeStringList('warnings', {
+      description: 'Values kept as Other/Unknown because they were not recognised.',
+    }),
+    model: t.field({
+      type: ModelNode,
+      nullable: true,
+      resolve: (o, _args, ctx, info) => ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId),
+    }),
   }),
 });
 
@@ -32,7 +41,10 @@ const ImportFailureRef = builder.objectRef<ImportFailure>('ImportFailure').imple
   fields: (t) => ({
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
     name: t.exposeString('name', { nullable: true }),
-    path: t.exposeString('path', { nullable: true, description: 'JSON path of the offending value, e.g. `$.modelVersions[0].files[2].sizeKB`.' }),
+    path: t.exposeString('path', {
+      nullable: true,
+      description: 'JSON path of the offending value, e.g. `$.modelVersions[0].files[2].sizeKB`.',
+    }),
     message: t.exposeString('message'),
   }),
 });
@@ -45,16 +57,26 @@ const ImportResult = builder.objectRef<ImportSummary>('ImportResult').implement(
     failed: t.exposeInt('failed'),
     models: t.field({ type: [ImportedModel], resolve: (s) => s.outcomes }),
     failures: t.field({ type: [ImportFailureRef], resolve: (s) => s.failures }),
-    imagesImported: t.int({ description: 'Images imported from an images list.', resolve: (s) => s.imageBatches.reduce((n, b) => n + b.images, 0) }),
+    imagesImported: t.int({
+      description: 'Images imported from an images list.',
+      resolve: (s) => s.imageBatches.reduce((n, b) => n + b.images, 0),
+    }),
   }),
 });
 
 const SyncResult = builder.objectRef<SyncOutcome>('SyncResult').implement({
   fields: (t) => ({
     status: t.field({ type: SyncStatusEnum, resolve: (o) => o.status }),
-    model: t.field({ type: ModelNode, nullable: true, resolve: (o, _args, ctx, info) => (o.modelId === null ? null : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId)) }),
+    model: t.field({
+      type: ModelNode,
+      nullable: true,
+      resolve: (o, _args, ctx, info) =>
+        o.modelId === null ? null : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId),
+    }),
     checkedAt: t.expose('checkedAt', { type: 'DateTime' }),
-    remembered: t.exposeBoolean('remembered', { description: 'The answer is a remembered 404; Civitai was not asked this time.' }),
+    remembered: t.exposeBoolean('remembered', {
+      description: 'The answer is a remembered 404; Civitai was not asked this time.',
+    }),
     warnings: t.exposeStringList('warnings'),
   }),
 });
@@ -62,14 +84,19 @@ const SyncResult = builder.objectRef<SyncOutcome>('SyncResult').implement({
 builder.mutationFields((t) => ({
   importCivitaiPayload: t.field({
     type: ImportResult,
-    description: 'Imports a Civitai API response as-is: a model, a model version (also `/by-hash`), a models list page, or an images list page ' +
+    description:
+      'Imports a Civitai API response as-is: a model, a model version (also `/by-hash`), a models list page, or an images list page ' +
       '(with `imagesVersionCivitaiId`). Each model is its own transaction; failures are reported per model.',
     args: { payload: t.arg({ type: 'JSON', required: true }), imagesVersionCivitaiId: t.arg.int() },
-    resolve: (_root, args, ctx) => importPayload(ctx.db, args.payload, 'payload', { imagesVersionCivitaiId: args.imagesVersionCivitaiId }),
+    resolve: (_root, args, ctx) =>
+      importPayload(ctx.db, args.payload, 'payload', { imagesVersionCivitaiId: args.imagesVersionCivitaiId }),
   }),
   syncCivitaiModel: t.field({
     type: SyncResult,
-    args: { civitaiId: t.arg.int({ required: true }), force: t.arg.boolean({ description: 'Ask Civitai even after a recent 404.' }) },
+    args: {
+      civitaiId: t.arg.int({ required: true }),
+      force: t.arg.boolean({ description: 'Ask Civitai even after a recent 404.' }),
+    },
     resolve: (_root, args, ctx) => syncModel(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
   }),
   syncCivitaiVersion: t.field({

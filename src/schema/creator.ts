@@ -21,17 +21,30 @@ export const CreatorNode = builder.prismaNode('Creator', {
   }),
 });
 
-export const CreatorConnection = builder.connectionObject({ type: CreatorNode, name: 'CreatorConnection' }, { name: 'CreatorEdge' });
+export const CreatorConnection = builder.connectionObject(
+  { type: CreatorNode, name: 'CreatorConnection' },
+  { name: 'CreatorEdge' },
+);
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
 builder.prismaObjectFields(CreatorNode, (t) => ({
-  models: t.connection({
-    type: ModelNode,
-    args: { orderBy: t.arg({ type: [ModelOrderInput] }) },
-    complexity: pageComplexity,
-    resolve: (c, args, ctx, info) => nestedConnection(ctx.loaders.models.pagesByCreator, modelOrdering(args.orderBy), args, c.id,
-      () => ctx.loaders.creators.modelCount.load(c.id), plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS)),
-  }, ModelConnection),
+  models: t.connection(
+    {
+      type: ModelNode,
+      args: { orderBy: t.arg({ type: [ModelOrderInput] }) },
+      complexity: pageComplexity,
+      resolve: (c, args, ctx, info) =>
+        nestedConnection(
+          ctx.loaders.models.pagesByCreator,
+          modelOrdering(args.orderBy),
+          args,
+          c.id,
+          () => ctx.loaders.creators.modelCount.load(c.id),
+          plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+        ),
+    },
+    ModelConnection,
+  ),
 }));
 
 builder.queryFields((t) => ({
@@ -43,20 +56,29 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const key = lookupKey('creator', 'Creator', args, { username: args.username });
       if (!key.key) return ctx.db.prisma.creator.findUnique({ ...query, where: { id: key.id } });
-      const row = ctx.db.statement(`SELECT c."Id" AS "id" FROM "Creators" c WHERE lower(c."Username") = lower(?) ORDER BY c."Id" LIMIT 1`)
+      const row = ctx.db
+        .statement(
+          `SELECT c."Id" AS "id" FROM "Creators" c WHERE lower(c."Username") = lower(?) ORDER BY c."Id" LIMIT 1`,
+        )
         .get(key.value.trim()) as { id: number } | undefined;
       return row ? ctx.db.prisma.creator.findUnique({ ...query, where: { id: row.id } }) : null;
     },
   }),
-  creators: t.connection({
-    type: CreatorNode,
-    description: 'Creators by username (case-insensitive).',
-    args: { usernameStartsWith: t.arg.string() },
-    complexity: pageComplexity,
-    resolve: (_root, args, ctx) => {
-      const prefix = args.usernameStartsWith?.trim().toLowerCase();
-      const source = { ...CREATOR_SOURCE, where: prefix ? [prefixRange('lower(c."Username")', prefix, 'usernameStartsWith')] : [] };
-      return rootConnection(ctx.db, source, CREATOR_ORDERING, args);
+  creators: t.connection(
+    {
+      type: CreatorNode,
+      description: 'Creators by username (case-insensitive).',
+      args: { usernameStartsWith: t.arg.string() },
+      complexity: pageComplexity,
+      resolve: (_root, args, ctx) => {
+        const prefix = args.usernameStartsWith?.trim().toLowerCase();
+        const source = {
+          ...CREATOR_SOURCE,
+          where: prefix ? [prefixRange('lower(c."Username")', prefix, 'usernameStartsWith')] : [],
+        };
+        return rootConnection(ctx.db, source, CREATOR_ORDERING, args);
+      },
     },
-  }, CreatorConnection),
+    CreatorConnection,
+  ),
 }));

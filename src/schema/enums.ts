@@ -3,7 +3,16 @@
  * from `src/db/enums.ts`; the rest are API vocabulary.
  */
 import {
-  BaseModel, CommercialUse, DataSource, FileFormat, FilePrecision, FileSizeType, ModelMode, ModelType, NsfwLevel, ScanResult,
+  BaseModel,
+  CommercialUse,
+  DataSource,
+  FileFormat,
+  FilePrecision,
+  FileSizeType,
+  ModelMode,
+  ModelType,
+  NsfwLevel,
+  ScanResult,
   type EnumDefinition,
 } from '../db/enums.ts';
 import { HASH_ALGORITHMS } from '../resolvers/hash-lookup.ts';
@@ -14,14 +23,20 @@ function catalogEnum<const M extends string>(definition: EnumDefinition<M>, desc
 }
 
 export const ModelTypeEnum = catalogEnum(ModelType, 'Kind of model file (Civitai model type).');
-export const BaseModelEnum = catalogEnum(BaseModel, 'Base model family a version was trained for; `baseModelRaw` keeps Civitai\'s spelling.');
+export const BaseModelEnum = catalogEnum(
+  BaseModel,
+  "Base model family a version was trained for; `baseModelRaw` keeps Civitai's spelling.",
+);
 export const ModelModeEnum = catalogEnum(ModelMode, 'Availability of a model on Civitai.');
-export const DataSourceEnum = catalogEnum(DataSource, 'Where a model\'s data came from.');
-export const CommercialUseEnum = catalogEnum(CommercialUse, 'Highest commercial use the license allows (None < Image < Rent < Sell).');
+export const DataSourceEnum = catalogEnum(DataSource, "Where a model's data came from.");
+export const CommercialUseEnum = catalogEnum(
+  CommercialUse,
+  'Highest commercial use the license allows (None < Image < Rent < Sell).',
+);
 export const FileFormatEnum = catalogEnum(FileFormat, 'Serialization format of a model file.');
 export const FilePrecisionEnum = catalogEnum(FilePrecision, 'Floating-point precision of a model file.');
 export const FileSizeTypeEnum = catalogEnum(FileSizeType, 'Whether a model file is full or pruned.');
-export const ScanResultEnum = catalogEnum(ScanResult, 'Outcome of Civitai\'s pickle or virus scan.');
+export const ScanResultEnum = catalogEnum(ScanResult, "Outcome of Civitai's pickle or virus scan.");
 export const NsfwLevelEnum = catalogEnum(NsfwLevel, 'NSFW rating of an image.');
 
 export const OrderDirectionEnum = builder.enumType('OrderDirection', { values: ['ASC', 'DESC'] as const });
@@ -37,6 +52,7 @@ export const TagsModeEnum = builder.enumType('TagsMode', {
 });
 
 export const HashAlgorithmEnum = builder.enumType('HashAlgorithm', {
-  description: 'Hash kinds Civitai publishes. CRC32 is matched in both byte orders (Civitai prints it reversed from zlib).',
+  description:
+    'Hash kinds Civitai publishes. CRC32 is matched in both byte orders (Civitai prints it reversed from zlib).',
   values: HASH_ALGORITHMS,
 });

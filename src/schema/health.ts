@@ -5,14 +5,19 @@ const Health = builder.objectRef<HealthReport>('Health').implement({
   description: 'Liveness of the server and its database.',
   fields: (t) => ({
     ok: t.exposeBoolean('ok', { description: 'True when the database answered a query.' }),
-    schemaVersion: t.exposeString('schemaVersion', { nullable: true, description: 'Name of the newest applied migration.' }),
+    schemaVersion: t.exposeString('schemaVersion', {
+      nullable: true,
+      description: 'Name of the newest applied migration.',
+    }),
     sqliteVersion: t.exposeString('sqliteVersion'),
     journalMode: t.exposeString('journalMode'),
   }),
 });
 
-builder.queryField('health', (t) => t.field({
-  type: Health,
-  description: 'Checks that the database answers; cheap enough for monitoring.',
-  resolve: (_root, _args, ctx) => readHealth(ctx.db),
-}));
+builder.queryField('health', (t) =>
+  t.field({
+    type: Health,
+    description: 'Checks that the database answers; cheap enough for monitoring.',
+    resolve: (_root, _args, ctx) => readHealth(ctx.db),
+  }),
+);

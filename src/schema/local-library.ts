@@ -13,7 +13,12 @@ const MAX_PROBLEMS_SHOWN = 100;
 
 const ScanJobStatusEnum = builder.enumType('ScanJobStatus', { values: ['RUNNING', 'COMPLETED', 'FAILED'] as const });
 const ScanPhaseEnum = builder.enumType('ScanPhase', {
-  values: { WALKING: { value: 'walking' }, HASHING: { value: 'hashing' }, LINKING: { value: 'linking' }, DONE: { value: 'done' } } as const,
+  values: {
+    WALKING: { value: 'walking' },
+    HASHING: { value: 'hashing' },
+    LINKING: { value: 'linking' },
+    DONE: { value: 'done' },
+  } as const,
 });
 
 const ScanProblemRef = builder.objectRef<ScanProblem>('ScanProblem').implement({
@@ -32,15 +37,26 @@ const ScanProgressRef = builder.objectRef<ScanProgress>('ScanProgress').implemen
     bytesHashed: t.field({ type: 'BigInt', resolve: (p) => BigInt(p.bytesHashed) }),
     linked: t.exposeInt('linked', { description: 'Files newly linked to a catalog file.' }),
     moved: t.exposeInt('moved', { description: 'Files found at a new path and re-linked.' }),
-    duplicates: t.exposeInt('duplicates', { description: 'Second copies of a catalog file (recorded as another row).' }),
-    newModels: t.exposeInt('newModels', { description: 'Files no catalog data described, catalogued as local models.' }),
+    duplicates: t.exposeInt('duplicates', {
+      description: 'Second copies of a catalog file (recorded as another row).',
+    }),
+    newModels: t.exposeInt('newModels', {
+      description: 'Files no catalog data described, catalogued as local models.',
+    }),
     missing: t.exposeInt('missing', { description: 'Previously seen files that are gone.' }),
     sidecarsImported: t.exposeInt('sidecarsImported'),
     thumbnails: t.exposeInt('thumbnails'),
     identifiedOnline: t.exposeInt('identifiedOnline'),
-    filesSkipped: t.exposeInt('filesSkipped', { description: 'Model files, sidecars and previews that are not regular files (FIFOs, sockets, devices): never opened.' }),
+    filesSkipped: t.exposeInt('filesSkipped', {
+      description:
+        'Model files, sidecars and previews that are not regular files (FIFOs, sockets, devices): never opened.',
+    }),
     errors: t.int({ resolve: (p) => p.problems.length }),
-    problems: t.field({ type: [ScanProblemRef], description: `The first ${MAX_PROBLEMS_SHOWN}.`, resolve: (p) => p.problems.slice(0, MAX_PROBLEMS_SHOWN) }),
+    problems: t.field({
+      type: [ScanProblemRef],
+      description: `The first ${MAX_PROBLEMS_SHOWN}.`,
+      resolve: (p) => p.problems.slice(0, MAX_PROBLEMS_SHOWN),
+    }),
     currentPath: t.exposeString('currentPath', { nullable: true }),
   }),
 });
@@ -66,7 +82,10 @@ const LocalFileRef = builder.objectRef<LocalFileShape>('LocalFile').implement({
     modelFile: t.field({
       type: ModelFileNode,
       nullable: true,
-      resolve: (f, _args, ctx, info) => (f.modelFileId === null ? null : ctx.loaders.files.byId(plannedRowFields(ctx, info, 'ModelFile')).load(f.modelFileId)),
+      resolve: (f, _args, ctx, info) =>
+        f.modelFileId === null
+          ? null
+          : ctx.loaders.files.byId(plannedRowFields(ctx, info, 'ModelFile')).load(f.modelFileId),
     }),
   }),
 });
@@ -76,7 +95,11 @@ const DuplicateGroupRef = builder.objectRef<DuplicateGroup>('DuplicateFileGroup'
   fields: (t) => ({
     sha256: t.exposeString('sha256'),
     size: t.field({ type: 'BigInt', resolve: (g) => g.size }),
-    wastedBytes: t.field({ type: 'BigInt', description: 'Bytes all copies but one take.', resolve: (g) => g.size * BigInt(g.files.length - 1) }),
+    wastedBytes: t.field({
+      type: 'BigInt',
+      description: 'Bytes all copies but one take.',
+      resolve: (g) => g.size * BigInt(g.files.length - 1),
+    }),
     files: t.field({ type: [LocalFileRef], resolve: (g) => g.files }),
   }),
 });
@@ -90,7 +113,8 @@ builder.queryFields((t) => ({
   }),
   duplicateFiles: t.field({
     type: [DuplicateGroupRef],
-    description: 'Groups of present local files with the same content, largest waste first. Uses the scan\'s hashes (no re-hashing).',
+    description:
+      "Groups of present local files with the same content, largest waste first. Uses the scan's hashes (no re-hashing).",
     args: { limit: t.arg.int({ defaultValue: 100 }) },
     resolve: (_root, args, ctx) => {
       const limit = args.limit ?? 100;
@@ -103,19 +127,34 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   scanLibrary: t.field({
     type: ScanJobRef,
-    description: 'Starts scanning folders (inside DIFFUSION_NEXUS_LIBRARY_ROOTS) in the background. Follow it with `scanJob` or the `scanProgress` subscription.',
+    description:
+      'Starts scanning folders (inside DIFFUSION_NEXUS_LIBRARY_ROOTS) in the background. Follow it with `scanJob` or the `scanProgress` subscription.',
     args: {
       roots: t.arg.stringList({ required: true }),
-      concurrency: t.arg.int({ defaultValue: 1, description: `Files hashed at once (1 suits spinning disks; up to ${MAX_SCAN_CONCURRENCY} for SSDs).` }),
-      identifyOnline: t.arg.boolean({ defaultValue: false, description: 'Look files the catalog does not know up on Civitai by hash.' }),
+      concurrency: t.arg.int({
+        defaultValue: 1,
+        description: `Files hashed at once (1 suits spinning disks; up to ${MAX_SCAN_CONCURRENCY} for SSDs).`,
+      }),
+      identifyOnline: t.arg.boolean({
+        defaultValue: false,
+        description: 'Look files the catalog does not know up on Civitai by hash.',
+      }),
     },
     resolve: async (_root, args, ctx) => {
       const concurrency = args.concurrency ?? 1;
-      if (concurrency < 1 || concurrency > MAX_SCAN_CONCURRENCY) throw new AppError('BAD_USER_INPUT', `\`concurrency\` is between 1 and ${MAX_SCAN_CONCURRENCY}.`);
-      if (args.roots.length === 0 || args.roots.length > 50) throw new AppError('BAD_USER_INPUT', 'Give between 1 and 50 folders.');
-      const roots = await Promise.all(args.roots.map((root) => resolveLibraryPath(root, ctx.settings.libraryRoots, 'directory')));
+      if (concurrency < 1 || concurrency > MAX_SCAN_CONCURRENCY)
+        throw new AppError('BAD_USER_INPUT', `\`concurrency\` is between 1 and ${MAX_SCAN_CONCURRENCY}.`);
+      if (args.roots.length === 0 || args.roots.length > 50)
+        throw new AppError('BAD_USER_INPUT', 'Give between 1 and 50 folders.');
+      const roots = await Promise.all(
+        args.roots.map((root) => resolveLibraryPath(root, ctx.settings.libraryRoots, 'directory')),
+      );
       return ctx.scanJobs.start({
-        roots, libraryRoots: ctx.settings.libraryRoots, concurrency, identifyOnline: args.identifyOnline ?? false, civitai: ctx.civitai,
+        roots,
+        libraryRoots: ctx.settings.libraryRoots,
+        concurrency,
+        identifyOnline: args.identifyOnline ?? false,
+        civitai: ctx.civitai,
       });
     },
   }),
@@ -124,7 +163,7 @@ builder.mutationFields((t) => ({
 builder.subscriptionFields((t) => ({
   scanProgress: t.field({
     type: ScanJobRef,
-    description: 'The job\'s state now and as it changes (at most ten updates a second), ending when it finishes.',
+    description: "The job's state now and as it changes (at most ten updates a second), ending when it finishes.",
     args: { jobId: t.arg.id({ required: true }) },
     subscribe: (_root, args, ctx) => ctx.scanJobs.follow(String(args.jobId), ctx.signal),
     resolve: (job) => job,

@@ -10,12 +10,22 @@ export interface IdArgs {
 /** The one identifier given: `{ id }` (from a global or database id), or `{ key, value }` for an alternate key. */
 export type LookupKey<K extends string, V> = { id: number; key?: never } | { id?: never; key: K; value: V };
 
-export function lookupKey<K extends string, V>(field: string, type: NodeTypeName, ids: IdArgs, alternates: Partial<Record<K, V | null | undefined>> = {}): LookupKey<K, V> {
+export function lookupKey<K extends string, V>(
+  field: string,
+  type: NodeTypeName,
+  ids: IdArgs,
+  alternates: Partial<Record<K, V | null | undefined>> = {},
+): LookupKey<K, V> {
   const all: Record<string, unknown> = { id: ids.id, databaseId: ids.databaseId, ...alternates };
   const given = Object.entries(all).filter(([, value]) => value !== null && value !== undefined);
   if (given.length !== 1) {
-    const names = Object.keys(all).map((k) => `\`${k}\``).join(', ');
-    throw new AppError('BAD_USER_INPUT', `\`${field}\` takes exactly one of ${names}; got ${given.length === 0 ? 'none' : given.map(([k]) => `\`${k}\``).join(' and ')}.`);
+    const names = Object.keys(all)
+      .map((k) => `\`${k}\``)
+      .join(', ');
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `\`${field}\` takes exactly one of ${names}; got ${given.length === 0 ? 'none' : given.map(([k]) => `\`${k}\``).join(' and ')}.`,
+    );
   }
   const [key, value] = given[0]!;
   if (key === 'id') return { id: databaseIdFrom(String(value), type) };

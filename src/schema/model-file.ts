@@ -16,9 +16,17 @@ const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
   fields: (t) => ({
     autoV1: t.string({ nullable: true, resolve: (f) => f.hashAutoV1?.toUpperCase() ?? null }),
     autoV2: t.string({ nullable: true, resolve: (f) => f.hashAutoV2?.toUpperCase() ?? null }),
-    autoV3: t.string({ nullable: true, description: 'All 64 hex digits; Civitai shows the first 12.', resolve: (f) => f.hashAutoV3?.toUpperCase() ?? null }),
+    autoV3: t.string({
+      nullable: true,
+      description: 'All 64 hex digits; Civitai shows the first 12.',
+      resolve: (f) => f.hashAutoV3?.toUpperCase() ?? null,
+    }),
     sha256: t.string({ nullable: true, resolve: (f) => f.hashSHA256?.toUpperCase() ?? null }),
-    crc32: t.string({ nullable: true, description: 'In Civitai\'s byte order (reversed from zlib\'s).', resolve: (f) => f.hashCRC32?.toUpperCase() ?? null }),
+    crc32: t.string({
+      nullable: true,
+      description: "In Civitai's byte order (reversed from zlib's).",
+      resolve: (f) => f.hashCRC32?.toUpperCase() ?? null,
+    }),
     blake3: t.string({ nullable: true, resolve: (f) => f.hashBLAKE3?.toUpperCase() ?? null }),
   }),
 });
@@ -47,7 +55,8 @@ export const ModelFileNode = builder.prismaNode('ModelFile', {
     localFileVerifiedAt: t.expose('localFileVerifiedAt', { type: 'DateTime', nullable: true }),
     isSecure: t.boolean({
       description: 'Both the pickle scan and the virus scan succeeded.',
-      resolve: (f) => readEnum(ScanResult, f.pickleScanResult) === 'Success' && readEnum(ScanResult, f.virusScanResult) === 'Success',
+      resolve: (f) =>
+        readEnum(ScanResult, f.pickleScanResult) === 'Success' && readEnum(ScanResult, f.virusScanResult) === 'Success',
     }),
   }),
 });
@@ -56,7 +65,8 @@ export const ModelFileNode = builder.prismaNode('ModelFile', {
 builder.prismaObjectFields(ModelFileNode, (t) => ({
   version: t.field({
     type: ModelVersionNode,
-    resolve: async (f, _args, ctx, info) => (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(f.modelVersionId))!,
+    resolve: async (f, _args, ctx, info) =>
+      (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(f.modelVersionId))!,
   }),
 }));
 
@@ -108,7 +118,9 @@ builder.queryFields((t) => ({
     description: 'The file with this hash, case-insensitive. The algorithm follows from the length unless given.',
     args: { hash: t.arg.string({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
     resolve: async (_root, args, ctx, info) => {
-      const matches = await ctx.loaders.hashes.byQuery(plannedRowFields(ctx, info, 'ModelFile')).load(parseHashQuery(args.hash, args.algorithm as HashAlgorithm | null));
+      const matches = await ctx.loaders.hashes
+        .byQuery(plannedRowFields(ctx, info, 'ModelFile'))
+        .load(parseHashQuery(args.hash, args.algorithm as HashAlgorithm | null));
       return matches[0]?.file ?? null;
     },
   }),
@@ -119,7 +131,9 @@ builder.queryFields((t) => ({
     complexity: (args) => ({ field: 1, multiplier: Math.max(1, Math.min(args.hashes.length, MAX_HASHES_PER_CALL)) }),
     resolve: async (_root, args, ctx, info) => {
       const queries = parseHashBatch(args.hashes, args.algorithm as HashAlgorithm | null);
-      const results = await ctx.loaders.hashes.byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS)).loadMany(queries);
+      const results = await ctx.loaders.hashes
+        .byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS))
+        .loadMany(queries);
       return queries.map((query, i) => {
         const result = results[i];
         if (result instanceof Error) throw result;
@@ -130,15 +144,27 @@ builder.queryFields((t) => ({
 }));
 
 const FileHashesInput = builder.inputType('FileHashesInput', {
-  description: 'Hashes of a local file (hex, any case). They must agree with the catalog\'s, and fill the ones it lacks.',
-  fields: (t) => ({ autoV1: t.string(), autoV2: t.string(), autoV3: t.string(), sha256: t.string(), crc32: t.string(), blake3: t.string() }),
+  description:
+    "Hashes of a local file (hex, any case). They must agree with the catalog's, and fill the ones it lacks.",
+  fields: (t) => ({
+    autoV1: t.string(),
+    autoV2: t.string(),
+    autoV3: t.string(),
+    sha256: t.string(),
+    crc32: t.string(),
+    blake3: t.string(),
+  }),
 });
 
 builder.mutationFields((t) => ({
   linkLocalFile: t.prismaField({
     type: ModelFileNode,
     description: 'Records where this file is on disk. The path must be inside DIFFUSION_NEXUS_LIBRARY_ROOTS and exist.',
-    args: { fileId: t.arg.id({ required: true }), path: t.arg.string({ required: true }), hashes: t.arg({ type: FileHashesInput }) },
+    args: {
+      fileId: t.arg.id({ required: true }),
+      path: t.arg.string({ required: true }),
+      hashes: t.arg({ type: FileHashesInput }),
+    },
     resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.fileId), 'ModelFile');
       await linkLocalFile(ctx.db, id, args.path, args.hashes ?? {}, ctx.settings.libraryRoots);

@@ -19,13 +19,16 @@ import { DeletedNode, idOf } from './mutation-results.ts';
 import { deleteModelImage, setImageThumbnail } from '../resolvers/catalog-edits.ts';
 
 const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
-  description: 'The small preview stored in the database. `url` is cheap; `base64`/`dataUri` carry the bytes in the response.',
+  description:
+    'The small preview stored in the database. `url` is cheap; `base64`/`dataUri` carry the bytes in the response.',
   fields: (t) => ({
     mimeType: t.string({
       description: 'Detected from the bytes (the stored type can be wrong).',
       resolve: async (thumb, _args, ctx) => {
         const head = await ctx.loaders.thumbnails.head.load(thumb.imageId);
-        return head ? effectiveMimeType(head, thumb.storedMimeType) : thumb.storedMimeType ?? 'application/octet-stream';
+        return head
+          ? effectiveMimeType(head, thumb.storedMimeType)
+          : (thumb.storedMimeType ?? 'application/octet-stream');
       },
     }),
     width: t.int({ nullable: true, resolve: (thumb) => thumb.width }),
@@ -60,10 +63,11 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
  */
 export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelImage'), {
   id: { resolve: (i) => i.id },
-  loadMany: async (ids, ctx: GraphQLContext) => (await ctx.loaders.images.rows().loadMany(ids.map(Number))).map((row) => {
-    if (row instanceof Error) throw row;
-    return row;
-  }),
+  loadMany: async (ids, ctx: GraphQLContext) =>
+    (await ctx.loaders.images.rows().loadMany(ids.map(Number))).map((row) => {
+      if (row instanceof Error) throw row;
+      return row;
+    }),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
@@ -107,19 +111,27 @@ export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelI
   }),
 });
 
-export const ModelImageConnection = builder.connectionObject({ type: ModelImageNode, name: 'ModelImageConnection' }, { name: 'ModelImageEdge' });
+export const ModelImageConnection = builder.connectionObject(
+  { type: ModelImageNode, name: 'ModelImageConnection' },
+  { name: 'ModelImageEdge' },
+);
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
 builder.objectFields(ModelImageNode, (t) => ({
   version: t.field({
     type: ModelVersionNode,
-    resolve: async (i, _args, ctx, info) => (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
+    resolve: async (i, _args, ctx, info) =>
+      (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
   }),
 }));
 
 /** Loads images SQL picked with the columns the selection at `paths` needs; keeps the order of `picked` (null where a row vanished). */
-export function loadPlannedImages(ctx: GraphQLContext, info: GraphQLResolveInfo, picked: readonly PickedImage[],
-  paths: readonly (readonly string[])[] = OWN_SELECTION): Promise<(ModelImage | null)[]> {
+export function loadPlannedImages(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  picked: readonly PickedImage[],
+  paths: readonly (readonly string[])[] = OWN_SELECTION,
+): Promise<(ModelImage | null)[]> {
   if (picked.length === 0) return Promise.resolve([]);
   const rows = ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage', paths));
   return Promise.all(picked.map((image) => rows.load(image.id)));
@@ -142,13 +154,17 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   setImageThumbnail: t.field({
     type: ModelImageNode,
-    description: 'Stores a thumbnail (base64 or a data: URI of a WebP/PNG/JPEG/GIF/AVIF image, at most DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES).',
+    description:
+      'Stores a thumbnail (base64 or a data: URI of a WebP/PNG/JPEG/GIF/AVIF image, at most DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES).',
     args: { imageId: t.arg.id({ required: true }), base64: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx, info) => {
       const id = idOf(String(args.imageId), 'ModelImage');
       await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
       ctx.loaders.thumbnails.forget(id);
-      const image = await ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).clear(id).load(id);
+      const image = await ctx.loaders.images
+        .rows(plannedRowFields(ctx, info, 'ModelImage'))
+        .clear(id)
+        .load(id);
       if (!image) throw new AppError('NOT_FOUND', `Image ${id} no longer exists.`);
       return image;
     },

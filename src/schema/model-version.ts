@@ -38,7 +38,11 @@ export const ModelVersionFilterInput = builder.inputType('ModelVersionFilter', {
   }),
 });
 
-const VERSION_SOURCE = { select: selectList('ModelVersion', 'v'), from: '"ModelVersions" v', map: rowMapper('ModelVersion') };
+const VERSION_SOURCE = {
+  select: selectList('ModelVersion', 'v'),
+  from: '"ModelVersions" v',
+  map: rowMapper('ModelVersion'),
+};
 
 export const ModelVersionNode = builder.prismaNode('ModelVersion', {
   id: { field: 'id' },
@@ -49,7 +53,10 @@ export const ModelVersionNode = builder.prismaNode('ModelVersion', {
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
     baseModel: t.field({ type: BaseModelEnum, resolve: (v) => readEnum(BaseModel, v.baseModel) }),
-    baseModelRaw: t.exposeString('baseModelRaw', { nullable: true, description: 'The base model as Civitai spelled it.' }),
+    baseModelRaw: t.exposeString('baseModelRaw', {
+      nullable: true,
+      description: 'The base model as Civitai spelled it.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
     publishedAt: t.expose('publishedAt', { type: 'DateTime', nullable: true }),
@@ -62,18 +69,23 @@ export const ModelVersionNode = builder.prismaNode('ModelVersion', {
     thumbsDownCount: t.exposeInt('thumbsDownCount'),
     triggerWordsText: t.string({
       description: 'The trigger words joined with ", ", ready to paste into a prompt.',
-      resolve: async (v, _args, ctx) => (await ctx.loaders.triggerWords.byVersion.load(v.id)).map((w) => w.word).join(', '),
+      resolve: async (v, _args, ctx) =>
+        (await ctx.loaders.triggerWords.byVersion.load(v.id)).map((w) => w.word).join(', '),
     }),
   }),
 });
 
-export const ModelVersionConnection = builder.connectionObject({ type: ModelVersionNode, name: 'ModelVersionConnection' }, { name: 'ModelVersionEdge' });
+export const ModelVersionConnection = builder.connectionObject(
+  { type: ModelVersionNode, name: 'ModelVersionConnection' },
+  { name: 'ModelVersionEdge' },
+);
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
 builder.prismaObjectFields(ModelVersionNode, (t) => ({
   model: t.field({
     type: ModelNode,
-    resolve: async (v, _args, ctx, info) => (await ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(v.modelId))!,
+    resolve: async (v, _args, ctx, info) =>
+      (await ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(v.modelId))!,
   }),
   files: t.field({
     type: [ModelFileNode],
@@ -84,27 +96,38 @@ builder.prismaObjectFields(ModelVersionNode, (t) => ({
     type: ModelFileNode,
     nullable: true,
     description: 'The file marked primary, else the first one.',
-    resolve: async (v, _args, ctx, info) => (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
+    resolve: async (v, _args, ctx, info) =>
+      (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
   }),
-  images: t.connection({
-    type: ModelImageNode,
-    description: 'Preview images in display order (`sortOrder`).',
-    complexity: pageComplexity,
-    resolve: async (v, args, ctx, info) => {
-      const page = await ctx.loaders.images.pagesByVersion(IMAGE_ORDERING, pageWindow(args, IMAGE_ORDERING)).load(v.id);
-      const loaded = await loadPlannedImages(ctx, info, page.edges.map((edge) => edge.node), CONNECTION_NODE_PATHS);
-      // A row deleted between the two statements simply drops out of the page.
-      const edges = page.edges.flatMap((edge, i) => (loaded[i] ? [{ cursor: edge.cursor, node: loaded[i] }] : []));
-      return withTotalCount({ ...page, edges }, () => ctx.loaders.images.countByVersion.load(v.id));
+  images: t.connection(
+    {
+      type: ModelImageNode,
+      description: 'Preview images in display order (`sortOrder`).',
+      complexity: pageComplexity,
+      resolve: async (v, args, ctx, info) => {
+        const page = await ctx.loaders.images
+          .pagesByVersion(IMAGE_ORDERING, pageWindow(args, IMAGE_ORDERING))
+          .load(v.id);
+        const loaded = await loadPlannedImages(
+          ctx,
+          info,
+          page.edges.map((edge) => edge.node),
+          CONNECTION_NODE_PATHS,
+        );
+        // A row deleted between the two statements simply drops out of the page.
+        const edges = page.edges.flatMap((edge, i) => (loaded[i] ? [{ cursor: edge.cursor, node: loaded[i] }] : []));
+        return withTotalCount({ ...page, edges }, () => ctx.loaders.images.countByVersion.load(v.id));
+      },
     },
-  }, ModelImageConnection),
+    ModelImageConnection,
+  ),
   primaryImage: t.field({
     type: ModelImageNode,
     nullable: true,
     description: 'The first safe-for-work still image, else the first image.',
     resolve: async (v, _args, ctx, info) => {
       const picked = await ctx.loaders.images.primaryByVersion.load(v.id);
-      return picked ? (await loadPlannedImages(ctx, info, [picked]))[0] ?? null : null;
+      return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
     },
   }),
   triggerWords: t.field({
@@ -122,29 +145,35 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id(), databaseId: t.arg.int(), civitaiId: t.arg.int() },
     resolve: (query, _root, args, ctx) => {
       const key = lookupKey('modelVersion', 'ModelVersion', args, { civitaiId: args.civitaiId });
-      return ctx.db.prisma.modelVersion.findUnique({ ...query, where: key.key ? { civitaiId: key.value } : { id: key.id } });
+      return ctx.db.prisma.modelVersion.findUnique({
+        ...query,
+        where: key.key ? { civitaiId: key.value } : { id: key.id },
+      });
     },
   }),
-  modelVersions: t.connection({
-    type: ModelVersionNode,
-    description: 'Versions across all models, newest first by default.',
-    args: {
-      filter: t.arg({ type: ModelVersionFilterInput }),
-      orderBy: t.arg({ type: [ModelVersionOrderInput] }),
+  modelVersions: t.connection(
+    {
+      type: ModelVersionNode,
+      description: 'Versions across all models, newest first by default.',
+      args: {
+        filter: t.arg({ type: ModelVersionFilterInput }),
+        orderBy: t.arg({ type: [ModelVersionOrderInput] }),
+      },
+      complexity: pageComplexity,
+      resolve: (_root, args, ctx) => {
+        const ordering = versionOrdering(args.orderBy);
+        const source = { ...VERSION_SOURCE, where: versionFilterSql(args.filter) };
+        return rootConnection(ctx.db, source, ordering, args);
+      },
     },
-    complexity: pageComplexity,
-    resolve: (_root, args, ctx) => {
-      const ordering = versionOrdering(args.orderBy);
-      const source = { ...VERSION_SOURCE, where: versionFilterSql(args.filter) };
-      return rootConnection(ctx.db, source, ordering, args);
-    },
-  }, ModelVersionConnection),
+    ModelVersionConnection,
+  ),
 }));
 
 builder.mutationFields((t) => ({
   setTriggerWords: t.prismaField({
     type: ModelVersionNode,
-    description: 'Replaces the version\'s trigger words, in this order. Protected from later syncs.',
+    description: "Replaces the version's trigger words, in this order. Protected from later syncs.",
     args: { versionId: t.arg.id({ required: true }), words: t.arg.stringList({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.versionId), 'ModelVersion');

@@ -11,7 +11,14 @@ import { loadPlannedImages, ModelImageNode } from './model-image.ts';
 import { CreatorNode } from './creator.ts';
 import { nestedConnection, pageComplexity, rootConnection } from './connections.ts';
 import {
-  BaseModelEnum, CommercialUseEnum, DataSourceEnum, ModelModeEnum, ModelTypeEnum, NsfwFilterEnum, OrderDirectionEnum, TagsModeEnum,
+  BaseModelEnum,
+  CommercialUseEnum,
+  DataSourceEnum,
+  ModelModeEnum,
+  ModelTypeEnum,
+  NsfwFilterEnum,
+  OrderDirectionEnum,
+  TagsModeEnum,
 } from './enums.ts';
 import { lookupKey } from './lookup.ts';
 import { DeletedNode, idOf } from './mutation-results.ts';
@@ -31,7 +38,10 @@ export const ModelOrderFieldEnum = builder.enumType('ModelOrderField', {
 export const ModelOrderInput = builder.inputType('ModelOrder', {
   fields: (t) => ({
     field: t.field({ type: ModelOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, description: 'Defaults to DESC for dates and downloads, ASC for names.' }),
+    direction: t.field({
+      type: OrderDirectionEnum,
+      description: 'Defaults to DESC for dates and downloads, ASC for names.',
+    }),
   }),
 });
 
@@ -49,8 +59,12 @@ export const ModelFilterInput = builder.inputType('ModelFilter', {
     createdAfter: t.field({ type: 'DateTime' }),
     createdBefore: t.field({ type: 'DateTime' }),
     nameContains: t.string({ description: 'Substring of the name, case-insensitive for ASCII.' }),
-    query: t.string({ description: 'Full-text search, as `search(query:)` reads it (results keep this list\'s order).' }),
-    hasUpdate: t.boolean({ description: 'Has (true) or lacks (false) a newer Civitai version than the newest local one.' }),
+    query: t.string({
+      description: "Full-text search, as `search(query:)` reads it (results keep this list's order).",
+    }),
+    hasUpdate: t.boolean({
+      description: 'Has (true) or lacks (false) a newer Civitai version than the newest local one.',
+    }),
   }),
 });
 
@@ -73,12 +87,19 @@ export const ModelNode = builder.prismaNode('Model', {
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     lastSyncedAt: t.expose('lastSyncedAt', { type: 'DateTime', nullable: true }),
     allowNoCredit: t.exposeBoolean('allowNoCredit'),
-    allowCommercialUse: t.field({ type: CommercialUseEnum, resolve: (m) => readEnum(CommercialUse, m.allowCommercialUse) }),
+    allowCommercialUse: t.field({
+      type: CommercialUseEnum,
+      resolve: (m) => readEnum(CommercialUse, m.allowCommercialUse),
+    }),
     allowDerivatives: t.exposeBoolean('allowDerivatives'),
     allowDifferentLicense: t.exposeBoolean('allowDifferentLicense'),
-    ignoreUpdates: t.boolean({ description: 'The user asked not to be told about newer versions.', resolve: (m) => m.ignoreUpdates ?? false }),
+    ignoreUpdates: t.boolean({
+      description: 'The user asked not to be told about newer versions.',
+      resolve: (m) => m.ignoreUpdates ?? false,
+    }),
     hasUpdate: t.boolean({
-      description: 'Civitai has a version newer than the newest one with a present local file (known after a sync); false when ignored or with no local file.',
+      description:
+        'Civitai has a version newer than the newest one with a present local file (known after a sync); false when ignored or with no local file.',
       resolve: async (m, _args, ctx) => (await ctx.loaders.models.hasUpdate.load(m.id)) === 1,
     }),
     versionCount: t.int({ resolve: (m, _args, ctx) => ctx.loaders.versions.countByModel.load(m.id) }),
@@ -89,7 +110,10 @@ export const ModelNode = builder.prismaNode('Model', {
   }),
 });
 
-export const ModelConnection = builder.connectionObject({ type: ModelNode, name: 'ModelConnection' }, { name: 'ModelEdge' });
+export const ModelConnection = builder.connectionObject(
+  { type: ModelNode, name: 'ModelConnection' },
+  { name: 'ModelEdge' },
+);
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
 builder.prismaObjectFields(ModelNode, (t) => ({
@@ -99,21 +123,33 @@ builder.prismaObjectFields(ModelNode, (t) => ({
     resolve: (m, _args, ctx) => (m.creatorId === null ? null : ctx.loaders.creators.byId.load(m.creatorId)),
   }),
   tags: t.field({ type: [TagNode], resolve: (m, _args, ctx) => ctx.loaders.tags.byModel.load(m.id) }),
-  versions: t.connection({
-    type: ModelVersionNode,
-    description: 'The model\'s versions, newest first unless `orderBy` says otherwise.',
-    args: { orderBy: t.arg({ type: [ModelVersionOrderInput] }) },
-    complexity: pageComplexity,
-    resolve: (m, args, ctx, info) => nestedConnection(ctx.loaders.versions.pagesByModel, versionOrdering(args.orderBy), args, m.id,
-      () => ctx.loaders.versions.countByModel.load(m.id), plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS)),
-  }, ModelVersionConnection),
+  versions: t.connection(
+    {
+      type: ModelVersionNode,
+      description: "The model's versions, newest first unless `orderBy` says otherwise.",
+      args: { orderBy: t.arg({ type: [ModelVersionOrderInput] }) },
+      complexity: pageComplexity,
+      resolve: (m, args, ctx, info) =>
+        nestedConnection(
+          ctx.loaders.versions.pagesByModel,
+          versionOrdering(args.orderBy),
+          args,
+          m.id,
+          () => ctx.loaders.versions.countByModel.load(m.id),
+          plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS),
+        ),
+    },
+    ModelVersionConnection,
+  ),
   latestVersion: t.field({
     type: ModelVersionNode,
     nullable: true,
     description: 'The newest version by creation time.',
     resolve: async (m, _args, ctx, info) => {
       const ordering = versionOrdering(null);
-      const page = await ctx.loaders.versions.pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion')).load(m.id);
+      const page = await ctx.loaders.versions
+        .pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion'))
+        .load(m.id);
       return page.edges[0]?.node ?? null;
     },
   }),
@@ -123,7 +159,7 @@ builder.prismaObjectFields(ModelNode, (t) => ({
     description: 'The primary image of the newest version that has images.',
     resolve: async (m, _args, ctx, info) => {
       const picked = await ctx.loaders.images.primaryByModel.load(m.id);
-      return picked ? (await loadPlannedImages(ctx, info, [picked]))[0] ?? null : null;
+      return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
     },
   }),
 }));
@@ -137,27 +173,38 @@ builder.queryFields((t) => ({
     resolve: (query, _root, args, ctx, info) => {
       const key = lookupKey('model', 'Model', args, { civitaiId: args.civitaiId });
       // By id through the request's batched loader (the planned columns only); by Civitai id through Prisma.
-      return key.key ? ctx.db.prisma.model.findUnique({ ...query, where: { civitaiId: key.value } }) : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(key.id);
+      return key.key
+        ? ctx.db.prisma.model.findUnique({ ...query, where: { civitaiId: key.value } })
+        : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(key.id);
     },
   }),
-  models: t.connection({
-    type: ModelNode,
-    description: 'Models, filtered and ordered; keyset-paginated (20 per page by default, at most 100).',
-    args: {
-      filter: t.arg({ type: ModelFilterInput }),
-      orderBy: t.arg({ type: [ModelOrderInput] }),
+  models: t.connection(
+    {
+      type: ModelNode,
+      description: 'Models, filtered and ordered; keyset-paginated (20 per page by default, at most 100).',
+      args: {
+        filter: t.arg({ type: ModelFilterInput }),
+        orderBy: t.arg({ type: [ModelOrderInput] }),
+      },
+      complexity: pageComplexity,
+      resolve: async (_root, args, ctx, info) => {
+        if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
+        const select = selectFields('Model', 'm', plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
+        return rootConnection(
+          ctx.db,
+          { ...MODEL_SOURCE, select, where: modelFilterSql(args.filter) },
+          modelOrdering(args.orderBy),
+          args,
+        );
+      },
     },
-    complexity: pageComplexity,
-    resolve: async (_root, args, ctx, info) => {
-      if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
-      const select = selectFields('Model', 'm', plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
-      return rootConnection(ctx.db, { ...MODEL_SOURCE, select, where: modelFilterSql(args.filter) }, modelOrdering(args.orderBy), args);
-    },
-  }, ModelConnection),
+    ModelConnection,
+  ),
 }));
 
 const UpdateModelInput = builder.inputType('UpdateModelInput', {
-  description: 'Fields to change; omitted or null fields stay as they are. Changed name, description, type, isNsfw and isPoi are protected from later syncs.',
+  description:
+    'Fields to change; omitted or null fields stay as they are. Changed name, description, type, isNsfw and isPoi are protected from later syncs.',
   fields: (t) => ({
     name: t.string(),
     description: t.string({ description: 'HTML; an empty string clears it.' }),
@@ -200,7 +247,8 @@ builder.mutationFields((t) => ({
   }),
   setModelTags: t.prismaField({
     type: ModelNode,
-    description: 'Replaces the model\'s tags (matched case-insensitively; new tags are created). Protected from later syncs.',
+    description:
+      "Replaces the model's tags (matched case-insensitively; new tags are created). Protected from later syncs.",
     args: { id: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = idOf(String(args.id), 'Model');

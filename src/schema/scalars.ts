@@ -11,11 +11,16 @@ builder.scalarType('DateTime', {
 });
 
 export function parseDateTime(value: unknown): Date {
-  const date = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
-    ? new Date(value)
-    : new Date(Number.NaN);
+  const date =
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
+      ? new Date(value)
+      : new Date(Number.NaN);
   if (Number.isNaN(date.getTime())) {
-    throw new AppError('BAD_USER_INPUT', `Expected an ISO-8601 date-time such as "2026-01-02T03:04:05Z", got ${JSON.stringify(value)}.`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Expected an ISO-8601 date-time such as "2026-01-02T03:04:05Z", got ${JSON.stringify(value)}.`,
+    );
   }
   return date;
 }
@@ -34,10 +39,14 @@ builder.scalarType('BigInt', {
 export function parseBigInt(value: unknown): bigint {
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== 'string' || !/^-?\d{1,19}$/.test(text)) {
-    throw new AppError('BAD_USER_INPUT', `Expected a 64-bit integer as a decimal string, got ${JSON.stringify(value)}.`);
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Expected a 64-bit integer as a decimal string, got ${JSON.stringify(value)}.`,
+    );
   }
   const parsed = BigInt(text);
-  if (parsed < INT64_MIN || parsed > INT64_MAX) throw new AppError('BAD_USER_INPUT', `${text} is outside the 64-bit integer range.`);
+  if (parsed < INT64_MIN || parsed > INT64_MAX)
+    throw new AppError('BAD_USER_INPUT', `${text} is outside the 64-bit integer range.`);
   return parsed;
 }
 

@@ -11,8 +11,9 @@ import { ModelFilterInput, ModelNode } from './model.ts';
 
 const SearchFieldEnum = builder.enumType('SearchField', {
   description: 'The parts of a model the search looks at (ranked in this order; example prompts count least).',
-  values: Object.fromEntries(SEARCH_COLUMNS.map((c) => [c.replace(/[A-Z]/g, (l) => `_${l}`).toUpperCase(), { value: c }])) as
-    Record<string, { value: (typeof SEARCH_COLUMNS)[number] }>,
+  values: Object.fromEntries(
+    SEARCH_COLUMNS.map((c) => [c.replace(/[A-Z]/g, (l) => `_${l}`).toUpperCase(), { value: c }]),
+  ) as Record<string, { value: (typeof SEARCH_COLUMNS)[number] }>,
 });
 
 const FacetCountRef = builder.objectRef<FacetCount>('FacetCount').implement({
@@ -37,13 +38,29 @@ const ModelFacetsRef = builder.objectRef<ModelFacets>('ModelFacets').implement({
     return {
       total: t.int({ resolve: (f) => f.total() }),
       byType: t.field({ type: [FacetCountRef], resolve: (f) => f.byType() }),
-      byBaseModel: t.field({ type: [FacetCountRef], description: 'Models with at least one version for the base model.', resolve: (f) => f.byBaseModel() }),
-      byNsfw: t.field({ type: [FacetCountRef], description: '`SFW` / `NSFW` by the model\'s flag.', resolve: (f) => f.byNsfw() }),
-      byNsfwLevel: t.field({ type: [FacetCountRef], description: 'By the highest NSFW level among the model\'s images.', resolve: (f) => f.byNsfwLevel() }),
+      byBaseModel: t.field({
+        type: [FacetCountRef],
+        description: 'Models with at least one version for the base model.',
+        resolve: (f) => f.byBaseModel(),
+      }),
+      byNsfw: t.field({
+        type: [FacetCountRef],
+        description: "`SFW` / `NSFW` by the model's flag.",
+        resolve: (f) => f.byNsfw(),
+      }),
+      byNsfwLevel: t.field({
+        type: [FacetCountRef],
+        description: "By the highest NSFW level among the model's images.",
+        resolve: (f) => f.byNsfwLevel(),
+      }),
       byTag: t.field({ type: [FacetCountRef], args: top, resolve: (f, args) => f.byTag(checkTop(args.top)) }),
       byCreator: t.field({ type: [FacetCountRef], args: top, resolve: (f, args) => f.byCreator(checkTop(args.top)) }),
       bySource: t.field({ type: [FacetCountRef], resolve: (f) => f.bySource() }),
-      byHasLocalFiles: t.field({ type: [FacetCountRef], description: '`true` / `false`.', resolve: (f) => f.byHasLocalFiles() }),
+      byHasLocalFiles: t.field({
+        type: [FacetCountRef],
+        description: '`true` / `false`.',
+        resolve: (f) => f.byHasLocalFiles(),
+      }),
     };
   },
 });
@@ -53,40 +70,70 @@ const LibraryStatsRef = builder.objectRef<LibraryStats>('LibraryStats').implemen
     models: t.exposeInt('models'),
     versions: t.exposeInt('versions'),
     files: t.exposeInt('files'),
-    localFilesValid: t.exposeInt('localFilesValid', { description: 'Catalog files with a present, verified local copy.' }),
-    localFilesMissing: t.exposeInt('localFilesMissing', { description: 'Catalog files whose local copy was not found at the last check.' }),
-    localBytes: t.field({ type: 'BigInt', description: 'Total size of the present local files.', resolve: (s) => BigInt(s.localBytes) }),
+    localFilesValid: t.exposeInt('localFilesValid', {
+      description: 'Catalog files with a present, verified local copy.',
+    }),
+    localFilesMissing: t.exposeInt('localFilesMissing', {
+      description: 'Catalog files whose local copy was not found at the last check.',
+    }),
+    localBytes: t.field({
+      type: 'BigInt',
+      description: 'Total size of the present local files.',
+      resolve: (s) => BigInt(s.localBytes),
+    }),
     images: t.exposeInt('images'),
     thumbnails: t.exposeInt('thumbnails'),
     thumbnailBytes: t.field({ type: 'BigInt', resolve: (s) => BigInt(s.thumbnailBytes) }),
-    databaseBytes: t.field({ type: 'BigInt', description: 'The database file and its write-ahead log.', resolve: (s) => BigInt(s.databaseBytes) }),
-    byBaseModel: t.field({ type: [FacetCountRef], description: 'Versions per base model.', resolve: (s) => s.byBaseModel }),
+    databaseBytes: t.field({
+      type: 'BigInt',
+      description: 'The database file and its write-ahead log.',
+      resolve: (s) => BigInt(s.databaseBytes),
+    }),
+    byBaseModel: t.field({
+      type: [FacetCountRef],
+      description: 'Versions per base model.',
+      resolve: (s) => s.byBaseModel,
+    }),
   }),
 });
 
 builder.queryFields((t) => ({
-  search: t.connection({
-    type: ModelNode,
-    description: 'Models ranked by relevance (bm25). Words must all match; `"two words"` is a phrase; `sty*` a prefix. ' +
-      'Any text is safe: punctuation and search operators are read as words. Combine with `filter` like `models`.',
-    args: { query: t.arg.string({ required: true }), filter: t.arg({ type: ModelFilterInput }) },
-    complexity: pageComplexity,
-    resolve: async (_root, args, ctx, info) => {
-      const result = await searchModels(ctx.db, args.query, args, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
-      return {
-        pageInfo: result.pageInfo,
-        totalCount: result.totalCount,
-        edges: result.edges.map((edge) => ({ cursor: edge.cursor, node: edge.node.model, hit: edge.node })),
-      };
+  search: t.connection(
+    {
+      type: ModelNode,
+      description:
+        'Models ranked by relevance (bm25). Words must all match; `"two words"` is a phrase; `sty*` a prefix. ' +
+        'Any text is safe: punctuation and search operators are read as words. Combine with `filter` like `models`.',
+      args: { query: t.arg.string({ required: true }), filter: t.arg({ type: ModelFilterInput }) },
+      complexity: pageComplexity,
+      resolve: async (_root, args, ctx, info) => {
+        const result = await searchModels(
+          ctx.db,
+          args.query,
+          args,
+          args.filter,
+          plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+        );
+        return {
+          pageInfo: result.pageInfo,
+          totalCount: result.totalCount,
+          edges: result.edges.map((edge) => ({ cursor: edge.cursor, node: edge.node.model, hit: edge.node })),
+        };
+      },
     },
-  }, { name: 'SearchConnection' }, {
-    name: 'SearchEdge',
-    fields: (edge) => ({
-      score: edge.float({ description: 'Relevance: higher is better.', resolve: (e) => hitOf(e).score }),
-      matchedFields: edge.field({ type: [SearchFieldEnum], resolve: (e) => hitOf(e).matchedFields() }),
-      snippet: edge.string({ description: 'HTML-escaped text around the best match, with matches in <mark>…</mark>.', resolve: (e) => hitOf(e).snippet() }),
-    }),
-  }),
+    { name: 'SearchConnection' },
+    {
+      name: 'SearchEdge',
+      fields: (edge) => ({
+        score: edge.float({ description: 'Relevance: higher is better.', resolve: (e) => hitOf(e).score }),
+        matchedFields: edge.field({ type: [SearchFieldEnum], resolve: (e) => hitOf(e).matchedFields() }),
+        snippet: edge.string({
+          description: 'HTML-escaped text around the best match, with matches in <mark>…</mark>.',
+          resolve: (e) => hitOf(e).snippet(),
+        }),
+      }),
+    },
+  ),
   modelFacets: t.field({
     type: ModelFacetsRef,
     args: { filter: t.arg({ type: ModelFilterInput }) },

@@ -28,7 +28,11 @@ export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (re
   for (const path of paths) {
     let sets = info.fieldNodes.map((node) => node.selectionSet);
     for (const step of path) {
-      sets = sets.flatMap((set) => fieldsOf(set, info).filter((field) => field.name.value === step).map((field) => field.selectionSet));
+      sets = sets.flatMap((set) =>
+        fieldsOf(set, info)
+          .filter((field) => field.name.value === step)
+          .map((field) => field.selectionSet),
+      );
     }
     for (const set of sets) {
       for (const field of fieldsOf(set, info)) {
@@ -45,8 +49,13 @@ export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (re
  * selection (its field nodes, which the executor shares between all rows of a list) and the arguments here, so
  * it is made once per request for each.
  */
-export function plannedRowFields(ctx: GraphQLContext, info: GraphQLResolveInfo, model: PlannedModelName,
-  paths: readonly (readonly string[])[] = OWN_SELECTION, required: readonly string[] = []): RowFields {
+export function plannedRowFields(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  model: PlannedModelName,
+  paths: readonly (readonly string[])[] = OWN_SELECTION,
+  required: readonly string[] = [],
+): RowFields {
   let plans = ctx.loaders.rowFieldPlans.get(info.fieldNodes);
   if (!plans) ctx.loaders.rowFieldPlans.set(info.fieldNodes, (plans = new Map()));
   const key = `${model}|${paths === OWN_SELECTION ? '' : paths.map((p) => p.join('.')).join(';')}|${required.join(',')}`;

@@ -24,13 +24,23 @@ export const TagConnection = builder.connectionObject({ type: TagNode, name: 'Ta
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
 builder.prismaObjectFields(TagNode, (t) => ({
-  models: t.connection({
-    type: ModelNode,
-    args: { orderBy: t.arg({ type: [ModelOrderInput] }) },
-    complexity: pageComplexity,
-    resolve: (tag, args, ctx, info) => nestedConnection(ctx.loaders.models.pagesByTag, modelOrdering(args.orderBy), args, tag.id,
-      () => ctx.loaders.tags.modelCount.load(tag.id), plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS)),
-  }, ModelConnection),
+  models: t.connection(
+    {
+      type: ModelNode,
+      args: { orderBy: t.arg({ type: [ModelOrderInput] }) },
+      complexity: pageComplexity,
+      resolve: (tag, args, ctx, info) =>
+        nestedConnection(
+          ctx.loaders.models.pagesByTag,
+          modelOrdering(args.orderBy),
+          args,
+          tag.id,
+          () => ctx.loaders.tags.modelCount.load(tag.id),
+          plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+        ),
+    },
+    ModelConnection,
+  ),
 }));
 
 builder.queryFields((t) => ({
@@ -41,18 +51,27 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id(), databaseId: t.arg.int(), name: t.arg.string() },
     resolve: (query, _root, args, ctx) => {
       const key = lookupKey('tag', 'Tag', args, { name: args.name });
-      return ctx.db.prisma.tag.findUnique({ ...query, where: key.key ? { normalizedName: normalizeTagName(key.value) } : { id: key.id } });
+      return ctx.db.prisma.tag.findUnique({
+        ...query,
+        where: key.key ? { normalizedName: normalizeTagName(key.value) } : { id: key.id },
+      });
     },
   }),
-  tags: t.connection({
-    type: TagNode,
-    description: 'Tags by normalized name.',
-    args: { nameStartsWith: t.arg.string() },
-    complexity: pageComplexity,
-    resolve: (_root, args, ctx) => {
-      const prefix = args.nameStartsWith == null ? '' : normalizeTagName(args.nameStartsWith);
-      const source = { ...TAG_SOURCE, where: prefix ? [prefixRange('t."NormalizedName"', prefix, 'nameStartsWith')] : [] };
-      return rootConnection(ctx.db, source, TAG_ORDERING, args);
+  tags: t.connection(
+    {
+      type: TagNode,
+      description: 'Tags by normalized name.',
+      args: { nameStartsWith: t.arg.string() },
+      complexity: pageComplexity,
+      resolve: (_root, args, ctx) => {
+        const prefix = args.nameStartsWith == null ? '' : normalizeTagName(args.nameStartsWith);
+        const source = {
+          ...TAG_SOURCE,
+          where: prefix ? [prefixRange('t."NormalizedName"', prefix, 'nameStartsWith')] : [],
+        };
+        return rootConnection(ctx.db, source, TAG_ORDERING, args);
+      },
     },
-  }, TagConnection),
+    TagConnection,
+  ),
 }));

@@ -17,6 +17,7 @@ export const TriggerWordNode = builder.prismaNode('TriggerWord', {
 builder.prismaObjectFields(TriggerWordNode, (t) => ({
   version: t.field({
     type: ModelVersionNode,
-    resolve: async (w, _args, ctx, info) => (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
+    resolve: async (w, _args, ctx, info) =>
+      (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
   }),
 }));

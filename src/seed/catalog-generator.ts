@@ -21,7 +21,15 @@ export interface CatalogSize {
   thumbnails: ThumbnailProfile;
 }
 
-export const TEST_CATALOG: CatalogSize = { models: 60, versionsPerModel: 4, filesPerVersion: 2, imagesPerVersion: 4, creators: 12, tags: 24, thumbnails: 'tiny' };
+export const TEST_CATALOG: CatalogSize = {
+  models: 60,
+  versionsPerModel: 4,
+  filesPerVersion: 2,
+  imagesPerVersion: 4,
+  creators: 12,
+  tags: 24,
+  thumbnails: 'tiny',
+};
 
 export interface SeedSummary {
   models: number;
@@ -34,14 +42,87 @@ export interface SeedSummary {
   tags: number;
 }
 
-const TAG_WORDS = ['style', 'anime', 'character', 'concept', 'clothing', 'realistic', 'landscape', 'portrait', 'tool',
-  'photography', 'fantasy', 'sci-fi', 'horror', 'cute', 'vehicle', 'architecture', 'food', 'animal', 'celebrity',
-  'background', 'pixel art', 'watercolor', 'isometric', 'cyberpunk'];
-const NAME_WORDS = ['Velvet', 'Neon', 'Pastel', 'Ink', 'Chrome', 'Moss', 'Ember', 'Frost', 'Lumen', 'Drift', 'Aurora',
-  'Cobalt', 'Saffron', 'Umbra', 'Quartz', 'Willow', '東京', 'Café', 'Ørsted', 'Nocturne'];
-const NAME_KINDS = ['Style', 'Detailer', 'Portraits', 'Landscapes', 'Mix', 'Helper', 'Lighting', 'Outfit', 'Character', 'Concept'];
-const BASE_MODEL_RAW: Partial<Record<string, string>> = { SD15: 'SD 1.5', SDXL10: 'SDXL 1.0', Pony: 'Pony', Illustrious: 'Illustrious', Flux1D: 'Flux.1 D', SD35: 'SD 3.5' };
-const COMMON_TYPES = ['LORA', 'LORA', 'LORA', 'LORA', 'Checkpoint', 'TextualInversion', 'LoCon', 'DoRA', 'VAE', 'Controlnet', 'Upscaler'] as const;
+const TAG_WORDS = [
+  'style',
+  'anime',
+  'character',
+  'concept',
+  'clothing',
+  'realistic',
+  'landscape',
+  'portrait',
+  'tool',
+  'photography',
+  'fantasy',
+  'sci-fi',
+  'horror',
+  'cute',
+  'vehicle',
+  'architecture',
+  'food',
+  'animal',
+  'celebrity',
+  'background',
+  'pixel art',
+  'watercolor',
+  'isometric',
+  'cyberpunk',
+];
+const NAME_WORDS = [
+  'Velvet',
+  'Neon',
+  'Pastel',
+  'Ink',
+  'Chrome',
+  'Moss',
+  'Ember',
+  'Frost',
+  'Lumen',
+  'Drift',
+  'Aurora',
+  'Cobalt',
+  'Saffron',
+  'Umbra',
+  'Quartz',
+  'Willow',
+  '東京',
+  'Café',
+  'Ørsted',
+  'Nocturne',
+];
+const NAME_KINDS = [
+  'Style',
+  'Detailer',
+  'Portraits',
+  'Landscapes',
+  'Mix',
+  'Helper',
+  'Lighting',
+  'Outfit',
+  'Character',
+  'Concept',
+];
+const BASE_MODEL_RAW: Partial<Record<string, string>> = {
+  SD15: 'SD 1.5',
+  SDXL10: 'SDXL 1.0',
+  Pony: 'Pony',
+  Illustrious: 'Illustrious',
+  Flux1D: 'Flux.1 D',
+  SD35: 'SD 3.5',
+};
+const COMMON_TYPES = [
+  'LORA',
+  'LORA',
+  'LORA',
+  'LORA',
+  'Checkpoint',
+  'TextualInversion',
+  'LoCon',
+  'DoRA',
+  'VAE',
+  'Controlnet',
+  'Upscaler',
+] as const;
 const COMMON_BASES = ['SD15', 'SDXL10', 'SDXL10', 'Pony', 'Illustrious', 'Flux1D', 'SD35', 'NoobAI'] as const;
 const SAMPLERS = ['Euler a', 'DPM++ 2M Karras', 'DPM++ SDE', 'UniPC', 'LCM'];
 const NSFW_LEVELS = ['None', 'Soft', 'Mature', 'X'] as const;
@@ -70,19 +151,31 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
   const db = new Database(databasePath, { timeout: 5000 });
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
-  const summary: SeedSummary = { models: 0, versions: 0, files: 0, images: 0, thumbnails: 0, thumbnailBytes: 0, creators: 0, tags: 0 };
+  const summary: SeedSummary = {
+    models: 0,
+    versions: 0,
+    files: 0,
+    images: 0,
+    thumbnails: 0,
+    thumbnailBytes: 0,
+    creators: 0,
+    tags: 0,
+  };
   const insert = {
     creator: db.prepare(`INSERT INTO Creators (Username, AvatarUrl, CreatedAt) VALUES (?, ?, ?)`),
     tag: db.prepare(`INSERT INTO Tags (Name, NormalizedName) VALUES (?, ?)`),
-    model: db.prepare(`INSERT INTO Models (CivitaiId, Name, Description, Type, IsNsfw, IsPoi, Mode, Source, CreatedAt, UpdatedAt, LastSyncedAt,
+    model:
+      db.prepare(`INSERT INTO Models (CivitaiId, Name, Description, Type, IsNsfw, IsPoi, Mode, Source, CreatedAt, UpdatedAt, LastSyncedAt,
       AllowNoCredit, AllowCommercialUse, AllowDerivatives, AllowDifferentLicense, CreatorId) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     modelTag: db.prepare(`INSERT INTO ModelTags (ModelId, TagId) VALUES (?, ?)`),
-    version: db.prepare(`INSERT INTO ModelVersions (CivitaiId, ModelId, Name, Description, BaseModel, BaseModelRaw, CreatedAt, UpdatedAt, PublishedAt,
+    version:
+      db.prepare(`INSERT INTO ModelVersions (CivitaiId, ModelId, Name, Description, BaseModel, BaseModelRaw, CreatedAt, UpdatedAt, PublishedAt,
       DownloadUrl, EarlyAccessDays, DownloadCount, RatingCount, Rating, ThumbsUpCount, ThumbsDownCount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     file: db.prepare(`INSERT INTO ModelFiles (CivitaiId, ModelVersionId, FileName, SizeKB, FileType, IsPrimary, Format, Precision, SizeType, DownloadUrl,
       PickleScanResult, PickleScanMessage, VirusScanResult, ScannedAt, HashAutoV1, HashAutoV2, HashSHA256, HashCRC32, HashBLAKE3, HashAutoV3,
       LocalPath, IsLocalFileValid, LocalFileVerifiedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    image: db.prepare(`INSERT INTO ModelImages (CivitaiId, ModelVersionId, Url, IsNsfw, NsfwLevel, Width, Height, BlurHash, SortOrder, CreatedAt, PostId,
+    image:
+      db.prepare(`INSERT INTO ModelImages (CivitaiId, ModelVersionId, Url, IsNsfw, NsfwLevel, Width, Height, BlurHash, SortOrder, CreatedAt, PostId,
       Username, ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight, IsLocalCacheValid, Prompt, NegativePrompt, Seed, Steps, Sampler,
       CfgScale, GenerationModel, DenoisingStrength, LikeCount, HeartCount, CommentCount)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -93,7 +186,15 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
     const creatorIds: number[] = [];
     for (let c = 0; c < size.creators; c++) {
       const username = c % 4 === 0 ? `PixelSmith${c}` : `creator_${c}`;
-      creatorIds.push(Number(insert.creator.run(username, c % 2 ? `https://avatars.example.invalid/${c}.png` : null, storedTimestamp(new Date(EPOCH + c * 86_400_000), c)).lastInsertRowid));
+      creatorIds.push(
+        Number(
+          insert.creator.run(
+            username,
+            c % 2 ? `https://avatars.example.invalid/${c}.png` : null,
+            storedTimestamp(new Date(EPOCH + c * 86_400_000), c),
+          ).lastInsertRowid,
+        ),
+      );
     }
     const tagIds: number[] = [];
     for (let t = 0; t < size.tags; t++) {
@@ -112,23 +213,25 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
       const updated = new Date(created.getTime() + random.int(0, 90) * 86_400_000);
       const type = m % 17 === 16 ? random.pick(ModelType.members) : random.pick(COMMON_TYPES);
       const isLocalOnly = m % 11 === 10;
-      const modelId = Number(insert.model.run(
-        isLocalOnly ? null : 100_000 + m,
-        modelName(random, m),
-        m % 6 === 0 ? null : `<p>A ${type} for <b>${random.pick(TAG_WORDS)}</b> images.</p>`,
-        type,
-        random.chance(0.15) ? 1 : 0,
-        m % 23 === 22 ? 'Archived' : 'Available',
-        isLocalOnly ? 'LocalFile' : 'CivitaiApi',
-        storedTimestamp(created, m),
-        storedTimestamp(updated, m + 1),
-        isLocalOnly ? null : storedTimestamp(updated, m),
-        random.chance(0.7) ? 1 : 0,
-        random.pick(['None', 'Image', 'Rent', 'Sell']),
-        1,
-        random.chance(0.5) ? 1 : 0,
-        m % 9 === 8 || creatorIds.length === 0 ? null : creatorIds[m % creatorIds.length]!,
-      ).lastInsertRowid);
+      const modelId = Number(
+        insert.model.run(
+          isLocalOnly ? null : 100_000 + m,
+          modelName(random, m),
+          m % 6 === 0 ? null : `<p>A ${type} for <b>${random.pick(TAG_WORDS)}</b> images.</p>`,
+          type,
+          random.chance(0.15) ? 1 : 0,
+          m % 23 === 22 ? 'Archived' : 'Available',
+          isLocalOnly ? 'LocalFile' : 'CivitaiApi',
+          storedTimestamp(created, m),
+          storedTimestamp(updated, m + 1),
+          isLocalOnly ? null : storedTimestamp(updated, m),
+          random.chance(0.7) ? 1 : 0,
+          random.pick(['None', 'Image', 'Rent', 'Sell']),
+          1,
+          random.chance(0.5) ? 1 : 0,
+          m % 9 === 8 || creatorIds.length === 0 ? null : creatorIds[m % creatorIds.length]!,
+        ).lastInsertRowid,
+      );
       summary.models++;
       const tagCount = tagIds.length === 0 ? 0 : 1 + (m % 4);
       for (let t = 0; t < tagCount; t++) insert.modelTag.run(modelId, tagIds[(m * 7 + t * 5) % tagIds.length]!);
@@ -137,14 +240,26 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
         const versionIndex = versionCounter++;
         const vCreated = new Date(created.getTime() + v * 7 * 86_400_000 + random.int(0, 86_400_000));
         const baseModel = versionIndex % 29 === 28 ? random.pick(BaseModel.members) : random.pick(COMMON_BASES);
-        const versionId = Number(insert.version.run(
-          isLocalOnly ? null : 500_000 + versionIndex, modelId, `v${v + 1}.0`, v === 0 ? null : `Changes in v${v + 1}`,
-          baseModel, BASE_MODEL_RAW[baseModel] ?? baseModel, storedTimestamp(vCreated, versionIndex),
-          v % 2 ? storedTimestamp(vCreated, versionIndex + 1) : null, storedTimestamp(vCreated, versionIndex + 2),
-          isLocalOnly ? null : `https://civitai.example.invalid/api/download/models/${500_000 + versionIndex}`,
-          versionIndex % 13 === 0 ? 3 : 0, random.int(0, 250_000), random.int(0, 500), Math.round(random.next() * 50) / 10,
-          random.int(0, 5000), random.int(0, 50),
-        ).lastInsertRowid);
+        const versionId = Number(
+          insert.version.run(
+            isLocalOnly ? null : 500_000 + versionIndex,
+            modelId,
+            `v${v + 1}.0`,
+            v === 0 ? null : `Changes in v${v + 1}`,
+            baseModel,
+            BASE_MODEL_RAW[baseModel] ?? baseModel,
+            storedTimestamp(vCreated, versionIndex),
+            v % 2 ? storedTimestamp(vCreated, versionIndex + 1) : null,
+            storedTimestamp(vCreated, versionIndex + 2),
+            isLocalOnly ? null : `https://civitai.example.invalid/api/download/models/${500_000 + versionIndex}`,
+            versionIndex % 13 === 0 ? 3 : 0,
+            random.int(0, 250_000),
+            random.int(0, 500),
+            Math.round(random.next() * 50) / 10,
+            random.int(0, 5000),
+            random.int(0, 50),
+          ).lastInsertRowid,
+        );
         summary.versions++;
         for (let w = 0; w < versionIndex % 4; w++) insert.trigger.run(versionId, `trigger ${versionIndex}-${w}`, w);
 
@@ -155,15 +270,31 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
           const stored = (value: string) => (fileIndex % 7 === 3 ? value.toLowerCase() : value);
           const isLocal = fileIndex % 5 < 2;
           insert.file.run(
-            isLocalOnly ? null : 900_000 + fileIndex, versionId, `${modelName(random, m).replace(/\W+/g, '_')}_v${v + 1}${f ? `_part${f}` : ''}.safetensors`,
-            Math.round(random.next() * 2_000_000 * 100) / 100, f === 0 ? 'Model' : 'Training Data', f === 0 ? 1 : 0,
-            f === 0 ? 'SafeTensor' : 'Other', random.pick(['FP16', 'FP32', 'BF16', 'Unknown']), random.pick(['Full', 'Pruned', 'Unknown']),
-            isLocalOnly ? null : `https://civitai.example.invalid/api/download/models/${500_000 + versionIndex}?file=${f}`,
-            'Success', 'No Pickle imports', fileIndex % 19 === 0 ? 'Pending' : 'Success', storedTimestamp(vCreated, fileIndex),
-            stored(hex(`v1:${seed}:${fileIndex}`, 8)), stored(sha.slice(0, 10)), stored(sha), stored(hex(`crc:${seed}:${fileIndex}`, 8)),
-            stored(hex(`b3:${seed}:${fileIndex}`, 64)), f === 0 ? stored(hex(`v3:${seed}:${fileIndex}`, 64)) : null,
+            isLocalOnly ? null : 900_000 + fileIndex,
+            versionId,
+            `${modelName(random, m).replace(/\W+/g, '_')}_v${v + 1}${f ? `_part${f}` : ''}.safetensors`,
+            Math.round(random.next() * 2_000_000 * 100) / 100,
+            f === 0 ? 'Model' : 'Training Data',
+            f === 0 ? 1 : 0,
+            f === 0 ? 'SafeTensor' : 'Other',
+            random.pick(['FP16', 'FP32', 'BF16', 'Unknown']),
+            random.pick(['Full', 'Pruned', 'Unknown']),
+            isLocalOnly
+              ? null
+              : `https://civitai.example.invalid/api/download/models/${500_000 + versionIndex}?file=${f}`,
+            'Success',
+            'No Pickle imports',
+            fileIndex % 19 === 0 ? 'Pending' : 'Success',
+            storedTimestamp(vCreated, fileIndex),
+            stored(hex(`v1:${seed}:${fileIndex}`, 8)),
+            stored(sha.slice(0, 10)),
+            stored(sha),
+            stored(hex(`crc:${seed}:${fileIndex}`, 8)),
+            stored(hex(`b3:${seed}:${fileIndex}`, 64)),
+            f === 0 ? stored(hex(`v3:${seed}:${fileIndex}`, 64)) : null,
             isLocal ? `/library/models/${type}/${modelId}-${versionId}-${f}.safetensors` : null,
-            isLocal && fileIndex % 10 !== 1 ? 1 : 0, isLocal ? storedTimestamp(vCreated, fileIndex) : null,
+            isLocal && fileIndex % 10 !== 1 ? 1 : 0,
+            isLocal ? storedTimestamp(vCreated, fileIndex) : null,
           );
           summary.files++;
         }
@@ -173,18 +304,36 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
           const level = imageIndex % 6 === 1 ? random.pick(NSFW_LEVELS.slice(1)) : 'None';
           const isVideo = imageIndex % 10 === 0;
           const thumbnail = pool.length > 0 && imageIndex % 9 !== 4 ? pool[imageIndex % pool.length]! : null;
-          const seedValue = imageIndex % 8 === 0 ? 9_007_199_254_740_993n + BigInt(imageIndex) : BigInt(random.int(0, 4_294_967_295));
+          const seedValue =
+            imageIndex % 8 === 0 ? 9_007_199_254_740_993n + BigInt(imageIndex) : BigInt(random.int(0, 4_294_967_295));
           insert.image.run(
-            isLocalOnly ? null : 2_000_000 + imageIndex, versionId,
+            isLocalOnly ? null : 2_000_000 + imageIndex,
+            versionId,
             `https://image.example.invalid/${imageIndex}/width=450/${imageIndex}.${isVideo ? 'mp4' : 'jpeg'}`,
-            level === 'None' ? 0 : 1, level, 832, 1216, 'U9G9BnR,GI%N00kC4-s:5soz4TMx?wV@^*o#', i, storedTimestamp(vCreated, imageIndex),
-            300_000 + versionIndex, `creator_${m % 7}`,
+            level === 'None' ? 0 : 1,
+            level,
+            832,
+            1216,
+            'U9G9BnR,GI%N00kC4-s:5soz4TMx?wV@^*o#',
+            i,
+            storedTimestamp(vCreated, imageIndex),
+            300_000 + versionIndex,
+            `creator_${m % 7}`,
             thumbnail?.bytes ?? null,
             thumbnail ? (imageIndex % 12 === 5 ? 'image/jpeg' : thumbnail.mimeType) : null, // some stored types are wrong
-            thumbnail?.width ?? null, thumbnail?.height ?? null,
-            `masterpiece, ${random.pick(TAG_WORDS)}, ${random.pick(NAME_WORDS)} light`, 'lowres, blurry', seedValue, random.int(4, 40),
-            random.pick(SAMPLERS), Math.round(random.next() * 100) / 10, 'sd_xl_base_1.0', imageIndex % 4 === 0 ? 0.45 : null,
-            random.int(0, 900), random.int(0, 300), random.int(0, 40),
+            thumbnail?.width ?? null,
+            thumbnail?.height ?? null,
+            `masterpiece, ${random.pick(TAG_WORDS)}, ${random.pick(NAME_WORDS)} light`,
+            'lowres, blurry',
+            seedValue,
+            random.int(4, 40),
+            random.pick(SAMPLERS),
+            Math.round(random.next() * 100) / 10,
+            'sd_xl_base_1.0',
+            imageIndex % 4 === 0 ? 0.45 : null,
+            random.int(0, 900),
+            random.int(0, 300),
+            random.int(0, 40),
           );
           summary.images++;
           if (thumbnail) {

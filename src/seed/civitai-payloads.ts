@@ -45,7 +45,13 @@ export function civitaiModelItem(index: number): Record<string, unknown> {
         publishedAt: versionCreated,
         trainedWords: [`${word} style`, `trigger${index}_${v}`],
         downloadUrl: `https://civitai.example.invalid/api/download/models/${versionId}`,
-        stats: { downloadCount: (index * 37 + v) % 50_000, ratingCount: v, rating: 4.5, thumbsUpCount: 10 + v, thumbsDownCount: 0 },
+        stats: {
+          downloadCount: (index * 37 + v) % 50_000,
+          ratingCount: v,
+          rating: 4.5,
+          thumbsUpCount: 10 + v,
+          thumbsDownCount: 0,
+        },
         files: Array.from({ length: 2 }, (_, f) => {
           const key = `${versionId}:${f}`;
           return {
@@ -60,8 +66,12 @@ export function civitaiModelItem(index: number): Record<string, unknown> {
             virusScanResult: 'Success',
             scannedAt: versionCreated,
             hashes: {
-              AutoV1: hex(`v1:${key}`, 8), AutoV2: hex(`sha:${key}`, 10), SHA256: hex(`sha:${key}`, 64), CRC32: hex(`crc:${key}`, 8),
-              BLAKE3: hex(`b3:${key}`, 64), AutoV3: hex(`v3:${key}`, 64),
+              AutoV1: hex(`v1:${key}`, 8),
+              AutoV2: hex(`sha:${key}`, 10),
+              SHA256: hex(`sha:${key}`, 64),
+              CRC32: hex(`crc:${key}`, 8),
+              BLAKE3: hex(`b3:${key}`, 64),
+              AutoV3: hex(`v3:${key}`, 64),
             },
             downloadUrl: `https://civitai.example.invalid/api/download/models/${versionId}?type=${f}`,
           };
@@ -78,8 +88,13 @@ export function civitaiModelItem(index: number): Record<string, unknown> {
           username: `bench_creator_${index % 97}`,
           stats: { likeCount: i * 3, heartCount: i, commentCount: 0 },
           meta: {
-            prompt: `masterpiece, ${word}, detailed ${i}`, negativePrompt: 'lowres, blurry', seed: 1_000_000 + index * 5 + i, steps: 28,
-            sampler: 'DPM++ 2M Karras', cfgScale: 6.5, Model: 'sd_xl_base_1.0',
+            prompt: `masterpiece, ${word}, detailed ${i}`,
+            negativePrompt: 'lowres, blurry',
+            seed: 1_000_000 + index * 5 + i,
+            steps: 28,
+            sampler: 'DPM++ 2M Karras',
+            cfgScale: 6.5,
+            Model: 'sd_xl_base_1.0',
           },
         })),
       };
@@ -89,5 +104,8 @@ export function civitaiModelItem(index: number): Record<string, unknown> {
 
 /** A `/api/v1/models` page of items `from` … `from + count - 1`. */
 export function civitaiModelsPage(from: number, count: number): Record<string, unknown> {
-  return { items: Array.from({ length: count }, (_, i) => civitaiModelItem(from + i)), metadata: { totalItems: count } };
+  return {
+    items: Array.from({ length: count }, (_, i) => civitaiModelItem(from + i)),
+    metadata: { totalItems: count },
+  };
 }

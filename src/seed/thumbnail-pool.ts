@@ -15,9 +15,20 @@ export interface PooledThumbnail {
   height: number;
 }
 
-const SHAPES: readonly [number, number][] = [[2, 3], [3, 2], [1, 1], [3, 4], [9, 16]];
+const SHAPES: readonly [number, number][] = [
+  [2, 3],
+  [3, 2],
+  [1, 1],
+  [3, 4],
+  [9, 16],
+];
 
-async function render(seed: number, longest: number, format: PooledThumbnail['mimeType'], grain: number): Promise<PooledThumbnail> {
+async function render(
+  seed: number,
+  longest: number,
+  format: PooledThumbnail['mimeType'],
+  grain: number,
+): Promise<PooledThumbnail> {
   const random = createRandom(seed);
   const [a, b] = SHAPES[seed % SHAPES.length]!;
   const width = a >= b ? longest : Math.round((longest * a) / b);
@@ -36,19 +47,30 @@ async function render(seed: number, longest: number, format: PooledThumbnail['mi
     }
   }
   const image = sharp(pixels, { raw: { width, height, channels: 3 } });
-  const bytes = format === 'image/webp' ? await image.webp({ quality: 80 }).toBuffer()
-    : format === 'image/png' ? await image.png().toBuffer()
-    : await image.jpeg({ quality: 80 }).toBuffer();
+  const bytes =
+    format === 'image/webp'
+      ? await image.webp({ quality: 80 }).toBuffer()
+      : format === 'image/png'
+        ? await image.png().toBuffer()
+        : await image.jpeg({ quality: 80 }).toBuffer();
   return { bytes, mimeType: format, width, height };
 }
 
 /** `count` distinct thumbnails; every eighth is JPEG or PNG rather than WebP. */
-export async function createThumbnailPool(profile: ThumbnailProfile, count: number, seed = 7): Promise<PooledThumbnail[]> {
+export async function createThumbnailPool(
+  profile: ThumbnailProfile,
+  count: number,
+  seed = 7,
+): Promise<PooledThumbnail[]> {
   if (profile === 'none') return [];
   const longest = profile === 'realistic' ? 320 : 24;
   const grain = profile === 'realistic' ? 36 : 8;
   // Legacy desktop thumbnails are JPEG; PNG only where it stays small.
-  const oddFormat = (i: number): PooledThumbnail['mimeType'] => (i % 16 === 15 || profile === 'realistic' ? 'image/jpeg' : 'image/png');
-  return Promise.all(Array.from({ length: count }, (_, i) =>
-    render(seed * 1000 + i, longest, i % 8 === 7 ? oddFormat(i) : 'image/webp', grain)));
+  const oddFormat = (i: number): PooledThumbnail['mimeType'] =>
+    i % 16 === 15 || profile === 'realistic' ? 'image/jpeg' : 'image/png';
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      render(seed * 1000 + i, longest, i % 8 === 7 ? oddFormat(i) : 'image/webp', grain),
+    ),
+  );
 }

@@ -18,7 +18,12 @@ import type { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 import { sendJson } from './json-response.ts';
 import {
-  BODY_IDLE_TIMEOUT_MS, HEADERS_TIMEOUT_MS, MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES, type CorsOrigins,
+  BODY_IDLE_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  MAX_IMPORT_BODY_BYTES,
+  MAX_LARGE_BODY_BYTES_IN_FLIGHT,
+  MAX_QUERY_BODY_BYTES,
+  type CorsOrigins,
 } from '../config.ts';
 import { RequestScope, turnStarts } from '../db/request-scope.ts';
 import { BodyRefusal, readRequestBody, type LargeBodyLimits } from './request-body.ts';
@@ -90,11 +95,13 @@ function stopWithScopePlugin(): Plugin<GraphQLContext> {
 /** yoga's internal log lines, through our logger. */
 function yogaLogger(logger: Logger) {
   const child = logger.child({ component: 'yoga' });
-  const line = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => {
-    const [first, ...rest] = args;
-    if (first instanceof Error) child[level]({ err: first }, first.message);
-    else child[level](rest.length ? { details: rest.map(String) } : {}, String(first));
-  };
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]) => {
+      const [first, ...rest] = args;
+      if (first instanceof Error) child[level]({ err: first }, first.message);
+      else child[level](rest.length ? { details: rest.map(String) } : {}, String(first));
+    };
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
@@ -104,7 +111,13 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: options.graphiql ? { title: 'DiffusionNexus Core', defaultQuery: DEFAULT_GRAPHIQL_QUERY, headers: JSON.stringify({ [CSRF_HEADER]: '1' }) } : false,
+    graphiql: options.graphiql
+      ? {
+          title: 'DiffusionNexus Core',
+          defaultQuery: DEFAULT_GRAPHIQL_QUERY,
+          headers: JSON.stringify({ [CSRF_HEADER]: '1' }),
+        }
+      : false,
     // Assets inline: the default page loads GraphiQL from a CDN, which offline users cannot reach.
     renderGraphiQL: renderGraphiQLOnDemand,
     maskedErrors: { maskError: (error) => maskError(error, options.development) },
@@ -127,7 +140,11 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     plugins: [
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
-      csrfPlugin(), ...queryGuardPlugins(), ...(options.introspection ? [] : [introspectionDisabledPlugin()]), writeGuardPlugin(), searchBudgetPlugin(),
+      csrfPlugin(),
+      ...queryGuardPlugins(),
+      ...(options.introspection ? [] : [introspectionDisabledPlugin()]),
+      writeGuardPlugin(),
+      searchBudgetPlugin(),
       stopWithScopePlugin(),
     ],
   });
@@ -145,7 +162,12 @@ function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
  * A coded JSON error for a request refused before GraphQL sees it. The rest of its body is not read: the
  * connection closes after the answer (what is still arriving is discarded for a moment, so the client can read it).
  */
-function refuse(req: IncomingMessage, res: ServerResponse, refusal: BodyRefusal, headers: Record<string, string> = {}): void {
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  refusal: BodyRefusal,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     req.socket.destroy();
     return;
@@ -169,7 +191,8 @@ function parsedJsonBody(body: Buffer): unknown {
   } catch {
     throw new BodyRefusal(400, 'BAD_REQUEST', 'POST body sent invalid JSON.');
   }
-  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0;
+  const isObject =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0;
   return isObject || body.length > MAX_QUERY_BODY_BYTES ? parsed : body;
 }
 
@@ -184,18 +207,24 @@ function largeBodyBudget() {
     take(res: ServerResponse, bytes: number): boolean {
       if (used + bytes > MAX_LARGE_BODY_BYTES_IN_FLIGHT) return false;
       used += bytes;
-      res.once('close', () => { used -= bytes; });
+      res.once('close', () => {
+        used -= bytes;
+      });
       return true;
     },
   };
 }
 
-export function createRequestListener(options: AppOptions, connections?: ConnectionCap): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestListener(
+  options: AppOptions,
+  connections?: ConnectionCap,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const yoga = createGraphQLHandler(options);
   const largeBodies = largeBodyBudget();
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
   const largeLimits: LargeBodyLimits = {
-    importCivitaiPayload: MAX_IMPORT_BODY_BYTES, setImageThumbnail: base64Length(options.settings.maxThumbnailUploadBytes) + MAX_QUERY_BODY_BYTES,
+    importCivitaiPayload: MAX_IMPORT_BODY_BYTES,
+    setImageThumbnail: base64Length(options.settings.maxThumbnailUploadBytes) + MAX_QUERY_BODY_BYTES,
   };
 
   /** Reads and checks a POST body whole (see request-body.ts) and hands it to yoga as `req.body`. */
@@ -203,21 +232,50 @@ export function createRequestListener(options: AppOptions, connections?: Connect
     if (req.method !== 'POST') return true;
     const length = req.headers['content-length'];
     if (length === undefined) {
-      refuse(req, res, new BodyRefusal(411, 'BAD_REQUEST', 'POST bodies need a Content-Length header (chunked uploads are not accepted).'));
+      refuse(
+        req,
+        res,
+        new BodyRefusal(
+          411,
+          'BAD_REQUEST',
+          'POST bodies need a Content-Length header (chunked uploads are not accepted).',
+        ),
+      );
       return false;
     }
     const declared = Number(length);
     // Only a client that may write gets the import's large limit (loopback without a token, or the right token).
-    const limit = bearerMatches(req.headers.authorization ?? null, options.apiToken) ? MAX_IMPORT_BODY_BYTES : MAX_QUERY_BODY_BYTES;
+    const limit = bearerMatches(req.headers.authorization ?? null, options.apiToken)
+      ? MAX_IMPORT_BODY_BYTES
+      : MAX_QUERY_BODY_BYTES;
     if (declared > limit) {
-      refuse(req, res, new BodyRefusal(413, 'LIMIT_EXCEEDED', `Request bodies are at most ${limit} bytes` +
-        `${limit === MAX_QUERY_BODY_BYTES ? ' (an importCivitaiPayload mutation may send more with the API token)' : ''}.`, limit));
+      refuse(
+        req,
+        res,
+        new BodyRefusal(
+          413,
+          'LIMIT_EXCEEDED',
+          `Request bodies are at most ${limit} bytes` +
+            `${limit === MAX_QUERY_BODY_BYTES ? ' (an importCivitaiPayload mutation may send more with the API token)' : ''}.`,
+          limit,
+        ),
+      );
       return false;
     }
     const large = declared > MAX_QUERY_BODY_BYTES ? largeLimits : null;
     if (large && !largeBodies.take(res, declared)) {
-      refuse(req, res, new BodyRefusal(429, 'LIMIT_EXCEEDED', `At most ${MAX_LARGE_BODY_BYTES_IN_FLIGHT} bytes of large request bodies are handled at once; ` +
-        'try again shortly.', MAX_LARGE_BODY_BYTES_IN_FLIGHT), { 'retry-after': '1' });
+      refuse(
+        req,
+        res,
+        new BodyRefusal(
+          429,
+          'LIMIT_EXCEEDED',
+          `At most ${MAX_LARGE_BODY_BYTES_IN_FLIGHT} bytes of large request bodies are handled at once; ` +
+            'try again shortly.',
+          MAX_LARGE_BODY_BYTES_IN_FLIGHT,
+        ),
+        { 'retry-after': '1' },
+      );
       return false;
     }
     try {
@@ -247,8 +305,14 @@ export function createRequestListener(options: AppOptions, connections?: Connect
       // A stream (subscription) has answered already and runs on; a plain request has not.
       if (res.headersSent) return;
       scope.stop('TIMEOUT');
-      sendJson(res, 503, { errors: [{ message: `The request ran past its time limit of ${options.requestTimeoutMs} ms and was stopped.`,
-        extensions: { code: 'TIMEOUT', limit: options.requestTimeoutMs } }] });
+      sendJson(res, 503, {
+        errors: [
+          {
+            message: `The request ran past its time limit of ${options.requestTimeoutMs} ms and was stopped.`,
+            extensions: { code: 'TIMEOUT', limit: options.requestTimeoutMs },
+          },
+        ],
+      });
     }, options.requestTimeoutMs);
     res.once('close', () => {
       clearTimeout(timer);
@@ -259,13 +323,24 @@ export function createRequestListener(options: AppOptions, connections?: Connect
 
   const route = (req: IncomingMessage, res: ServerResponse, pathname: string, requestLog: RequestLog) => {
     if (!hostAllowed(req.headers.host, options.loopbackOnly)) {
-      refuse(req, res, new BodyRefusal(421, 'FORBIDDEN', `This server answers requests to localhost or 127.0.0.1 only, not to "${String(req.headers.host).slice(0, 100)}".`));
+      refuse(
+        req,
+        res,
+        new BodyRefusal(
+          421,
+          'FORBIDDEN',
+          `This server answers requests to localhost or 127.0.0.1 only, not to "${String(req.headers.host).slice(0, 100)}".`,
+        ),
+      );
       return;
     }
     if (pathname === GRAPHQL_PATH) {
       graphql(req, res, requestLog).catch((error: unknown) => {
         options.logger.error({ reqId: requestLog.id, err: error }, 'request failed');
-        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+        if (!res.headersSent)
+          sendJson(res, 500, {
+            errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+          });
         else res.destroy();
       });
       return;
@@ -283,7 +358,9 @@ export function createRequestListener(options: AppOptions, connections?: Connect
       res.end();
       return;
     }
-    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${pathname}. GraphQL is at ${GRAPHQL_PATH}.` } });
+    sendJson(res, 404, {
+      error: { code: 'NOT_FOUND', message: `No route for ${req.method} ${pathname}. GraphQL is at ${GRAPHQL_PATH}.` },
+    });
   };
   return (req, res) => {
     turnStarts();
@@ -294,7 +371,8 @@ export function createRequestListener(options: AppOptions, connections?: Connect
     } catch (error) {
       // A failing REST route must answer, not take the process down.
       options.logger.error({ reqId: requestLog.id, err: error }, 'route failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } });
       else res.destroy();
     }
   };
@@ -308,7 +386,9 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(options: AppOptions & { host: string; port: number; maxConnections: number }): Promise<RunningServer> {
+export async function listen(
+  options: AppOptions & { host: string; port: number; maxConnections: number },
+): Promise<RunningServer> {
   // Timeouts for slow clients: headers within HEADERS_TIMEOUT_MS (checked every second, not Node's default 30 s).
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 });
   server.on('request', createRequestListener(options, capConnections(server, options.maxConnections)));

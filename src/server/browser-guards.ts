@@ -65,8 +65,11 @@ export function csrfPlugin(): Plugin {
       try {
         return prevention.onRequestParse?.(payload);
       } catch {
-        throw createGraphQLError(`This request needs the \`${CSRF_HEADER}\` header (any value) or a JSON body: requests a web page could send ` +
-          'without a CORS preflight are refused (CSRF protection).', { extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } } });
+        throw createGraphQLError(
+          `This request needs the \`${CSRF_HEADER}\` header (any value) or a JSON body: requests a web page could send ` +
+            'without a CORS preflight are refused (CSRF protection).',
+          { extensions: { code: 'CSRF_HEADER_REQUIRED', http: { status: 403 } } },
+        );
       }
     },
   };

@@ -17,7 +17,14 @@ export interface LogSettings {
   format: LogFormat;
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const STANDARD_KEYS = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
 
 /** `12:34:56.789 INFO message key=value …` from one pino JSON line. */

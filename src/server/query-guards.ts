@@ -22,11 +22,13 @@ export function textNesting(source: string): number {
   let deepest = 0;
   for (let i = 0; i < source.length; i++) {
     const c = source.charCodeAt(i);
-    if (c === 0x23) { // # comment to the end of the line
+    if (c === 0x23) {
+      // # comment to the end of the line
       const end = source.indexOf('\n', i);
       if (end < 0) break;
       i = end;
-    } else if (c === 0x22) { // "string" or """block string"""
+    } else if (c === 0x22) {
+      // "string" or """block string"""
       if (source.startsWith('"""', i)) {
         const end = source.indexOf('"""', i + 3);
         if (end < 0) break;
@@ -60,19 +62,32 @@ export function queryShapePlugin(): Plugin {
     onParse({ params }) {
       const source = typeof params.source === 'string' ? params.source : params.source.body;
       if (textNesting(source) > QUERY_LIMITS.textNesting) {
-        throw limitError(`Query text nests brackets at most ${QUERY_LIMITS.textNesting} levels deep.`, QUERY_LIMITS.textNesting);
+        throw limitError(
+          `Query text nests brackets at most ${QUERY_LIMITS.textNesting} levels deep.`,
+          QUERY_LIMITS.textNesting,
+        );
       }
     },
     onValidate({ params, setResult }) {
       const widest = widestSelection(params.documentAST);
       if (widest > QUERY_LIMITS.fieldsPerSelection) {
-        setResult([limitError(`A selection set lists ${widest} fields; at most ${QUERY_LIMITS.fieldsPerSelection} are allowed.`, QUERY_LIMITS.fieldsPerSelection)]);
+        setResult([
+          limitError(
+            `A selection set lists ${widest} fields; at most ${QUERY_LIMITS.fieldsPerSelection} are allowed.`,
+            QUERY_LIMITS.fieldsPerSelection,
+          ),
+        ]);
         return;
       }
       // graphql-js gives up on documents whose fields take too many comparisons to merge ("Validation aborted.").
       return ({ result, setResult: replace }) => {
         if (result.some((error) => error.message === 'Validation aborted.')) {
-          replace([limitError('The query repeats fields too often to be checked; ask for each field once per selection.', QUERY_LIMITS.fieldsPerSelection)]);
+          replace([
+            limitError(
+              'The query repeats fields too often to be checked; ask for each field once per selection.',
+              QUERY_LIMITS.fieldsPerSelection,
+            ),
+          ]);
         }
       };
     },
@@ -97,9 +112,12 @@ export function queryGuardPlugins() {
 const noIntrospection: ValidationRule = (context) => ({
   Field(node) {
     if (node.name.value === '__schema' || node.name.value === '__type') {
-      context.reportError(new GraphQLError('Introspection is turned off on this server (DIFFUSION_NEXUS_INTROSPECTION=false).', {
-        nodes: [node], extensions: { code: 'INTROSPECTION_DISABLED' },
-      }));
+      context.reportError(
+        new GraphQLError('Introspection is turned off on this server (DIFFUSION_NEXUS_INTROSPECTION=false).', {
+          nodes: [node],
+          extensions: { code: 'INTROSPECTION_DISABLED' },
+        }),
+      );
     }
   },
 });

@@ -77,7 +77,15 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
       if (error) reject(error);
       else resolve(body.subarray(0, received));
     };
-    const refuseIdle = () => finish(new BodyRefusal(408, 'TIMEOUT', `The request body stopped arriving for ${options.idleTimeoutMs / 1000} s.`, options.idleTimeoutMs));
+    const refuseIdle = () =>
+      finish(
+        new BodyRefusal(
+          408,
+          'TIMEOUT',
+          `The request body stopped arriving for ${options.idleTimeoutMs / 1000} s.`,
+          options.idleTimeoutMs,
+        ),
+      );
     let idle = setTimeout(refuseIdle, options.idleTimeoutMs);
     let limit: number | null = options.large ? null : options.declared;
     const checkLarge = () => {
@@ -86,11 +94,22 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
         if (query === null && received <= MAX_QUERY_BODY_BYTES) return;
         limit = query === null ? null : largeBodyLimit(query, options.large!);
         if (limit === null) {
-          throw new BodyRefusal(413, 'LIMIT_EXCEEDED', `Request bodies are at most ${MAX_QUERY_BODY_BYTES} bytes, except for importCivitaiPayload and ` +
-            'setImageThumbnail mutations (with their `query` before their `variables`).', MAX_QUERY_BODY_BYTES);
+          throw new BodyRefusal(
+            413,
+            'LIMIT_EXCEEDED',
+            `Request bodies are at most ${MAX_QUERY_BODY_BYTES} bytes, except for importCivitaiPayload and ` +
+              'setImageThumbnail mutations (with their `query` before their `variables`).',
+            MAX_QUERY_BODY_BYTES,
+          );
         }
       }
-      if (options.declared > limit) throw new BodyRefusal(413, 'LIMIT_EXCEEDED', `This mutation's request bodies are at most ${limit} bytes.`, limit);
+      if (options.declared > limit)
+        throw new BodyRefusal(
+          413,
+          'LIMIT_EXCEEDED',
+          `This mutation's request bodies are at most ${limit} bytes.`,
+          limit,
+        );
     };
     const onData = (chunk: Buffer) => {
       clearTimeout(idle);
@@ -105,10 +124,19 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
         scanner?.push(chunk);
         checkLarge();
       } catch (error) {
-        finish(isAppError(error) ? new BodyRefusal(400, error.code, error.message, error.details?.limit as number | undefined) : (error as Error));
+        finish(
+          isAppError(error)
+            ? new BodyRefusal(400, error.code, error.message, error.details?.limit as number | undefined)
+            : (error as Error),
+        );
       }
     };
-    const onEnd = () => finish(received === options.declared ? null : new BodyRefusal(400, 'BAD_REQUEST', 'The body is shorter than its Content-Length.'));
+    const onEnd = () =>
+      finish(
+        received === options.declared
+          ? null
+          : new BodyRefusal(400, 'BAD_REQUEST', 'The body is shorter than its Content-Length.'),
+      );
     const onAborted = () => finish(new BodyRefusal(400, 'CLIENT_GONE', 'The client went away while sending the body.'));
     req.on('data', onData);
     req.on('end', onEnd);

@@ -24,7 +24,13 @@ export interface ServerContext {
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 /** Starts a request's record, echoes its id, and logs the line when the response is done (or the client left). */
-export function startRequestLog(logger: Logger, req: IncomingMessage, res: ServerResponse, pathname: string, quiet: boolean): RequestLog {
+export function startRequestLog(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  quiet: boolean,
+): RequestLog {
   const record: RequestLog = { id: requestIdFrom(req.headers[REQUEST_ID_HEADER]) };
   res.setHeader(REQUEST_ID_HEADER, record.id);
   const started = performance.now();
@@ -34,7 +40,11 @@ export function startRequestLog(logger: Logger, req: IncomingMessage, res: Serve
     logged = true;
     const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
     const line = {
-      reqId: record.id, method: req.method, path: pathname, status, ms: Math.round((performance.now() - started) * 10) / 10,
+      reqId: record.id,
+      method: req.method,
+      path: pathname,
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
       ...(record.operation ? { operation: record.operation } : {}),
       ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
     };
@@ -57,13 +67,16 @@ export function requestLogPlugin(): Plugin<Record<string, unknown>, ServerContex
     onExecute({ args }) {
       const record = (args.contextValue as ServerContext).requestLog;
       const operation = getOperationAST(args.document, args.operationName);
-      if (record && operation) record.operation = `${operation.operation}${operation.name ? ` ${operation.name.value}` : ''}`;
+      if (record && operation)
+        record.operation = `${operation.operation}${operation.name ? ` ${operation.name.value}` : ''}`;
     },
     onResultProcess({ result, serverContext }) {
       const record = serverContext.requestLog;
       if (!record) return;
       const results = Array.isArray(result) ? result : [result];
-      const codes = results.flatMap((r) => (r && typeof r === 'object' && 'errors' in r ? codesOf(r as ExecutionResult) : []));
+      const codes = results.flatMap((r) =>
+        r && typeof r === 'object' && 'errors' in r ? codesOf(r as ExecutionResult) : [],
+      );
       if (codes.length) record.errorCodes = [...new Set(codes)];
     },
   };

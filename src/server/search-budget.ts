@@ -5,8 +5,16 @@
  * any of them starts.
  */
 import {
-  getOperationAST, getVariableValues, Kind, valueFromAST, type FieldNode, type FragmentDefinitionNode, type GraphQLArgument,
-  type GraphQLSchema, type SelectionSetNode, type ValueNode,
+  getOperationAST,
+  getVariableValues,
+  Kind,
+  valueFromAST,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLArgument,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValueNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE } from '../resolvers/pagination.ts';
@@ -27,11 +35,20 @@ function fieldsOf(set: SelectionSetNode | undefined, fragments: Fragments, into:
 
 function selects(field: FieldNode, fragments: Fragments, path: readonly string[], names: readonly string[]): boolean {
   let sets = [field.selectionSet];
-  for (const step of path) sets = sets.flatMap((set) => fieldsOf(set, fragments).filter((f) => f.name.value === step).map((f) => f.selectionSet));
+  for (const step of path)
+    sets = sets.flatMap((set) =>
+      fieldsOf(set, fragments)
+        .filter((f) => f.name.value === step)
+        .map((f) => f.selectionSet),
+    );
   return sets.some((set) => fieldsOf(set, fragments).some((f) => names.includes(f.name.value)));
 }
 
-function argumentValue(field: FieldNode, definition: GraphQLArgument | undefined, variables: Record<string, unknown>): unknown {
+function argumentValue(
+  field: FieldNode,
+  definition: GraphQLArgument | undefined,
+  variables: Record<string, unknown>,
+): unknown {
   const node = field.arguments?.find((a) => a.name.value === definition?.name)?.value as ValueNode | undefined;
   return node && definition ? valueFromAST(node, definition.type, variables) : undefined;
 }
@@ -46,20 +63,33 @@ function termsOf(text: unknown): SearchTerm[] | null {
 }
 
 /** The estimated cost of each search an operation's root fields would run (microseconds). */
-export function searchCosts(context: GraphQLContext, schema: GraphQLSchema, operationFields: FieldNode[], fragments: Fragments,
-  variables: Record<string, unknown>): number[] {
+export function searchCosts(
+  context: GraphQLContext,
+  schema: GraphQLSchema,
+  operationFields: FieldNode[],
+  fragments: Fragments,
+  variables: Record<string, unknown>,
+): number[] {
   const query = schema.getQueryType()!.getFields();
   const costs: number[] = [];
   for (const field of operationFields) {
     const name = field.name.value;
     if (name !== 'search' && name !== 'models' && name !== 'modelFacets') continue;
-    const args = Object.fromEntries(query[name]!.args.map((a) => [a.name, argumentValue(field, a, variables)])) as
-      { query?: unknown; filter?: { query?: unknown } | null; first?: number | null; last?: number | null };
+    const args = Object.fromEntries(query[name]!.args.map((a) => [a.name, argumentValue(field, a, variables)])) as {
+      query?: unknown;
+      filter?: { query?: unknown } | null;
+      first?: number | null;
+      last?: number | null;
+    };
     const counted = selects(field, fragments, [], ['totalCount']) ? 1 : 0;
     const passes = name === 'modelFacets' ? Math.max(1, fieldsOf(field.selectionSet, fragments).length) : 1 + counted;
     const rows = args.last ?? args.first ?? DEFAULT_PAGE_SIZE;
-    const highlighted = name === 'search' && selects(field, fragments, ['edges'], ['snippet', 'matchedFields']) ? rows : 0;
-    for (const [text, highlightedRows] of [[args.query, highlighted], [args.filter?.query, 0]] as const) {
+    const highlighted =
+      name === 'search' && selects(field, fragments, ['edges'], ['snippet', 'matchedFields']) ? rows : 0;
+    for (const [text, highlightedRows] of [
+      [args.query, highlighted],
+      [args.filter?.query, 0],
+    ] as const) {
       const terms = termsOf(text);
       if (terms) costs.push(estimateSearchCost(context.db, { terms, highlightedRows, passes }));
     }
@@ -72,22 +102,41 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
     onExecute({ args, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'query') return;
-      const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
+      const coerced = getVariableValues(
+        args.schema,
+        operation.variableDefinitions ?? [],
+        (args.variableValues ?? {}) as Record<string, unknown>,
+      );
       if (coerced.errors) return; // execution reports them
       const fragments: Fragments = {};
-      for (const definition of args.document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-      const costs = searchCosts(args.contextValue as GraphQLContext, args.schema, fieldsOf(operation.selectionSet, fragments), fragments, coerced.coerced);
+      for (const definition of args.document.definitions)
+        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+      const costs = searchCosts(
+        args.contextValue as GraphQLContext,
+        args.schema,
+        fieldsOf(operation.selectionSet, fragments),
+        fragments,
+        coerced.coerced,
+      );
       const total = costs.reduce((a, b) => a + b, 0);
       const widest = Math.max(0, ...costs);
-      const [limit, what] = widest > SEARCH_COST_LIMITS.perSearchUs
-        ? [SEARCH_COST_LIMITS.perSearchUs, 'A search here']
-        : total > SEARCH_COST_LIMITS.perRequestUs ? [SEARCH_COST_LIMITS.perRequestUs, 'The searches of this request'] : [null, ''];
+      const [limit, what] =
+        widest > SEARCH_COST_LIMITS.perSearchUs
+          ? [SEARCH_COST_LIMITS.perSearchUs, 'A search here']
+          : total > SEARCH_COST_LIMITS.perRequestUs
+            ? [SEARCH_COST_LIMITS.perRequestUs, 'The searches of this request']
+            : [null, ''];
       if (limit === null) return;
       setResultAndStopExecution({
-        errors: [createGraphQLError(`${what} would take about ${Math.round(Math.max(widest, total) / 1000)} ms of work; the limit is ${limit / 1000} ms. ` +
-          'Use fewer or longer words (prefixes like `l*` match a lot), ask for fewer rows with snippets, or split the request.', {
-          extensions: { code: 'LIMIT_EXCEEDED', limit, cost: Math.round(Math.max(widest, total)) },
-        })],
+        errors: [
+          createGraphQLError(
+            `${what} would take about ${Math.round(Math.max(widest, total) / 1000)} ms of work; the limit is ${limit / 1000} ms. ` +
+              'Use fewer or longer words (prefixes like `l*` match a lot), ask for fewer rows with snippets, or split the request.',
+            {
+              extensions: { code: 'LIMIT_EXCEEDED', limit, cost: Math.round(Math.max(widest, total)) },
+            },
+          ),
+        ],
       });
     },
   };

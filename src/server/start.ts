@@ -33,8 +33,11 @@ export function isLoopbackHost(host: string): boolean {
 /** A server others can reach must not accept writes from anyone: refuse to start without a token. */
 export function assertSafeBinding(config: Pick<ServerConfig, 'host' | 'apiToken'>): void {
   if (!isLoopbackHost(config.host) && config.apiToken === null) {
-    throw new AppError('FORBIDDEN', `Refusing to listen on ${config.host} (reachable from other machines) without DIFFUSION_NEXUS_API_TOKEN. ` +
-      'Set a token (at least 16 characters) or bind to 127.0.0.1.');
+    throw new AppError(
+      'FORBIDDEN',
+      `Refusing to listen on ${config.host} (reachable from other machines) without DIFFUSION_NEXUS_API_TOKEN. ` +
+        'Set a token (at least 16 characters) or bind to 127.0.0.1.',
+    );
   }
 }
 
@@ -53,23 +56,40 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   assertSafeBinding(config);
   ensureDataDir(config.dataDir);
   await migrateDatabase(config.databasePath, { log });
-  const db = await openCatalogDatabase(config.databasePath, { onStatement: options.onStatement, lockWaitMs: config.lockWaitMs });
+  const db = await openCatalogDatabase(config.databasePath, {
+    onStatement: options.onStatement,
+    lockWaitMs: config.lockWaitMs,
+  });
   const scanJobs = new ScanJobs(db);
   let running: RunningServer;
   try {
     running = await listen({
-      db, host: config.host, port: config.port, development: config.development, graphiql: config.graphiql,
-      introspection: config.introspection, corsOrigins: config.corsOrigins, loopbackOnly: isLoopbackHost(config.host), logger,
-      maxBase64Bytes: config.maxBase64Bytes, apiToken: config.apiToken, requestTimeoutMs: config.requestTimeoutMs, maxConnections: config.maxConnections,
+      db,
+      host: config.host,
+      port: config.port,
+      development: config.development,
+      graphiql: config.graphiql,
+      introspection: config.introspection,
+      corsOrigins: config.corsOrigins,
+      loopbackOnly: isLoopbackHost(config.host),
+      logger,
+      maxBase64Bytes: config.maxBase64Bytes,
+      apiToken: config.apiToken,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxConnections: config.maxConnections,
       civitai: options.civitai ?? createCivitaiClient(config.civitai),
-      settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes }, scanJobs,
+      settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes },
+      scanJobs,
     });
   } catch (error) {
     await db.close();
     throw error;
   }
   // Documents for models written while the server was down (or by the desktop app) are built in the background.
-  const searchIndexReady = refreshSearchIndex(db).then(() => undefined, (error: unknown) => logger.error({ err: error }, 'search index refresh failed'));
+  const searchIndexReady = refreshSearchIndex(db).then(
+    () => undefined,
+    (error: unknown) => logger.error({ err: error }, 'search index refresh failed'),
+  );
   logger.info({ url: running.url }, `DiffusionNexus Core listening on ${running.url}`);
   logger.info({ database: config.databasePath }, `database: ${config.databasePath}`);
   return {
@@ -94,15 +114,18 @@ export function stopOnSignals(server: StartedServer, logger: Logger): void {
       logger.error(message);
       logger.flush();
     });
-    server.stop().then(() => {
-      logger.info('stopped');
-      logger.flush();
-      process.exit(0);
-    }, (error: unknown) => {
-      logger.fatal({ err: error }, 'shutdown failed');
-      logger.flush();
-      process.exit(1);
-    });
+    server.stop().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        logger.flush();
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -14,7 +14,8 @@ export function isThumbnailPath(pathname: string): boolean {
   return pathname.startsWith(THUMBNAIL_PATH_PREFIX);
 }
 
-const sendError = (res: ServerResponse, status: number, code: string, message: string): void => sendJson(res, status, { error: { code, message } });
+const sendError = (res: ServerResponse, status: number, code: string, message: string): void =>
+  sendJson(res, status, { error: { code, message } });
 
 export function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: ServerResponse, pathname: string): void {
   const head = req.method === 'HEAD';
@@ -29,7 +30,8 @@ export function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: S
     sendError(res, 400, 'BAD_USER_INPUT', `"${idText.slice(0, 40)}" is not an image id; use /thumbnails/<databaseId>.`);
     return;
   }
-  const row = db.statement(`SELECT "ThumbnailData" AS "bytes", "ThumbnailMimeType" AS "mimeType" FROM "ModelImages" WHERE "Id" = ?`)
+  const row = db
+    .statement(`SELECT "ThumbnailData" AS "bytes", "ThumbnailMimeType" AS "mimeType" FROM "ModelImages" WHERE "Id" = ?`)
     .get(id) as { bytes: Buffer | null; mimeType: string | null } | undefined;
   if (!row?.bytes) {
     sendError(res, 404, 'NOT_FOUND', row ? `Image ${id} has no thumbnail.` : `No image with id ${id}.`);
@@ -42,6 +44,10 @@ export function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: S
     res.end();
     return;
   }
-  res.writeHead(200, { ...headers, 'content-type': effectiveMimeType(row.bytes, row.mimeType), 'content-length': row.bytes.length });
+  res.writeHead(200, {
+    ...headers,
+    'content-type': effectiveMimeType(row.bytes, row.mimeType),
+    'content-length': row.bytes.length,
+  });
   res.end(head ? undefined : row.bytes);
 }

@@ -25,9 +25,14 @@ export function writeGuardPlugin(): Plugin<GraphQLContext> {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation' || (args.contextValue as GraphQLContext).canWrite) return;
       setResultAndStopExecution({
-        errors: [new GraphQLError('Mutations need `Authorization: Bearer <token>` with the server\'s DIFFUSION_NEXUS_API_TOKEN.', {
-          extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
-        })],
+        errors: [
+          new GraphQLError(
+            "Mutations need `Authorization: Bearer <token>` with the server's DIFFUSION_NEXUS_API_TOKEN.",
+            {
+              extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
+            },
+          ),
+        ],
       });
     },
   };

@@ -41,7 +41,11 @@ export function firstErrorCode(response: { errors?: { extensions?: Record<string
 }
 
 /** An empty migrated catalog, opened (raw + Prisma connections), closed after the file's tests. */
-export async function emptyCatalog(): Promise<{ dataDir: string; databasePath: string; db: import('../../src/db/catalog-database.ts').CatalogDatabase }> {
+export async function emptyCatalog(): Promise<{
+  dataDir: string;
+  databasePath: string;
+  db: import('../../src/db/catalog-database.ts').CatalogDatabase;
+}> {
   const { openCatalogDatabase } = await import('../../src/db/catalog-database.ts');
   const { mkdirSync } = await import('node:fs');
   const dataDir = path.join(tempDir('dn-empty-'), 'data');
@@ -55,6 +59,17 @@ export async function emptyCatalog(): Promise<{ dataDir: string; databasePath: s
 
 /** Every row of every catalog table, for before/after comparisons. */
 export function dumpCatalog(sql: Database.Database): Record<string, unknown[]> {
-  const tables = ['Creators', 'Models', 'Tags', 'ModelTags', 'ModelVersions', 'ModelFiles', 'ModelImages', 'TriggerWords'];
-  return Object.fromEntries(tables.map((table) => [table, sql.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).safeIntegers(true).all()]));
+  const tables = [
+    'Creators',
+    'Models',
+    'Tags',
+    'ModelTags',
+    'ModelVersions',
+    'ModelFiles',
+    'ModelImages',
+    'TriggerWords',
+  ];
+  return Object.fromEntries(
+    tables.map((table) => [table, sql.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).safeIntegers(true).all()]),
+  );
 }

@@ -34,7 +34,8 @@ export async function startCivitaiReplay(): Promise<CivitaiReplay> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     requests.push({ path, authorization: req.headers.authorization, at: Date.now() });
     const queue = scripts.get(path);
-    const response = queue && queue.length > 1 ? queue.shift()! : queue?.[0] ?? { status: 404, body: { error: 'Not found' } };
+    const response =
+      queue && queue.length > 1 ? queue.shift()! : (queue?.[0] ?? { status: 404, body: { error: 'Not found' } });
     setTimeout(() => {
       if (res.destroyed) return;
       res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers });
@@ -42,10 +43,13 @@ export async function startCivitaiReplay(): Promise<CivitaiReplay> {
     }, response.delayMs ?? 0);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  afterAll(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,

@@ -6,7 +6,16 @@
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 
-export const CATALOG_TABLES = ['Creators', 'Models', 'Tags', 'ModelTags', 'ModelVersions', 'ModelFiles', 'ModelImages', 'TriggerWords'] as const;
+export const CATALOG_TABLES = [
+  'Creators',
+  'Models',
+  'Tags',
+  'ModelTags',
+  'ModelVersions',
+  'ModelFiles',
+  'ModelImages',
+  'TriggerWords',
+] as const;
 
 function withDb<T>(databasePath: string, read: (db: Database.Database) => T): T {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
@@ -18,7 +27,9 @@ function withDb<T>(databasePath: string, read: (db: Database.Database) => T): T 
 }
 
 export function rowCounts(databasePath: string): Record<string, number> {
-  return withDb(databasePath, (db) => Object.fromEntries(CATALOG_TABLES.map((t) => [t, Number(db.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())])));
+  return withDb(databasePath, (db) =>
+    Object.fromEntries(CATALOG_TABLES.map((t) => [t, Number(db.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())])),
+  );
 }
 
 /** sha256 over every row of every catalog table, in primary-key order, BLOBs included. */
@@ -27,8 +38,18 @@ export function exactChecksum(databasePath: string): string {
     const hash = createHash('sha256');
     for (const table of CATALOG_TABLES) {
       const order = table === 'ModelTags' ? '"ModelId", "TagId"' : 'rowid';
-      for (const row of db.prepare(`SELECT * FROM "${table}" ORDER BY ${order}`).raw().safeIntegers().iterate() as Iterable<unknown[]>) {
-        hash.update(table).update(JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('base64') : v)));
+      for (const row of db
+        .prepare(`SELECT * FROM "${table}" ORDER BY ${order}`)
+        .raw()
+        .safeIntegers()
+        .iterate() as Iterable<unknown[]>) {
+        hash
+          .update(table)
+          .update(
+            JSON.stringify(row, (_k, v: unknown) =>
+              typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('base64') : v,
+            ),
+          );
       }
     }
     return hash.digest('hex');
@@ -37,18 +58,34 @@ export function exactChecksum(databasePath: string): string {
 
 /** The catalog's content keyed by Civitai ids and names, not row ids or import times. */
 export function contentSignature(databasePath: string): { counts: Record<string, number>; hash: string } {
-  const lines = withDb(databasePath, (db) => [
-    ...db.prepare(`SELECT 'M', m.CivitaiId, m.Name, m.Type, m.Description, c.Username,
+  const lines = withDb(databasePath, (db) =>
+    [
+      ...db
+        .prepare(`SELECT 'M', m.CivitaiId, m.Name, m.Type, m.Description, c.Username,
         (SELECT group_concat(t.NormalizedName, ',') FROM (SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = m.Id ORDER BY 1) t)
-      FROM Models m LEFT JOIN Creators c ON c.Id = m.CreatorId`).raw().all(),
-    ...db.prepare(`SELECT 'V', m.CivitaiId, v.CivitaiId, v.Name, v.BaseModel, v.DownloadCount,
+      FROM Models m LEFT JOIN Creators c ON c.Id = m.CreatorId`)
+        .raw()
+        .all(),
+      ...db
+        .prepare(`SELECT 'V', m.CivitaiId, v.CivitaiId, v.Name, v.BaseModel, v.DownloadCount,
         (SELECT group_concat(w.Word, '|') FROM (SELECT w.Word FROM TriggerWords w WHERE w.ModelVersionId = v.Id ORDER BY w."Order", w.Word) w)
-      FROM ModelVersions v JOIN Models m ON m.Id = v.ModelId`).raw().all(),
-    ...db.prepare(`SELECT 'F', v.CivitaiId, f.CivitaiId, f.FileName, f.SizeKB, f.HashSHA256, f.HashBLAKE3, f.HashAutoV3
-      FROM ModelFiles f JOIN ModelVersions v ON v.Id = f.ModelVersionId`).raw().all(),
-    ...db.prepare(`SELECT 'I', v.CivitaiId, i.CivitaiId, i.Url, i.SortOrder, i.Prompt, CAST(i.Seed AS TEXT)
-      FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId`).raw().all(),
-  ].map((row) => JSON.stringify(row)).sort());
+      FROM ModelVersions v JOIN Models m ON m.Id = v.ModelId`)
+        .raw()
+        .all(),
+      ...db
+        .prepare(`SELECT 'F', v.CivitaiId, f.CivitaiId, f.FileName, f.SizeKB, f.HashSHA256, f.HashBLAKE3, f.HashAutoV3
+      FROM ModelFiles f JOIN ModelVersions v ON v.Id = f.ModelVersionId`)
+        .raw()
+        .all(),
+      ...db
+        .prepare(`SELECT 'I', v.CivitaiId, i.CivitaiId, i.Url, i.SortOrder, i.Prompt, CAST(i.Seed AS TEXT)
+      FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId`)
+        .raw()
+        .all(),
+    ]
+      .map((row) => JSON.stringify(row))
+      .sort(),
+  );
   const hash = createHash('sha256');
   for (const line of lines) hash.update(line).update('\n');
   return { counts: rowCounts(databasePath), hash: hash.digest('hex') };

@@ -17,31 +17,87 @@ interface TableDdl {
 }
 
 const TABLES: TableDdl[] = [
-  { name: 'AppSettings', columns: ['"Id" INTEGER NOT NULL CONSTRAINT "PK_AppSettings" PRIMARY KEY AUTOINCREMENT', '"ShowNsfw" INTEGER NOT NULL', '"LoraSortSourcePath" TEXT NULL', '"UpdatedAt" TEXT NOT NULL'], constraints: [] },
-  { name: 'Creators', columns: ['"Id" INTEGER NOT NULL CONSTRAINT "PK_Creators" PRIMARY KEY AUTOINCREMENT', '"Username" TEXT NOT NULL', '"AvatarUrl" TEXT NULL', '"CreatedAt" TEXT NOT NULL'], constraints: [] },
-  { name: 'Tags', columns: ['"Id" INTEGER NOT NULL CONSTRAINT "PK_Tags" PRIMARY KEY AUTOINCREMENT', '"Name" TEXT NOT NULL', '"NormalizedName" TEXT NOT NULL'], constraints: [] },
+  {
+    name: 'AppSettings',
+    columns: [
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_AppSettings" PRIMARY KEY AUTOINCREMENT',
+      '"ShowNsfw" INTEGER NOT NULL',
+      '"LoraSortSourcePath" TEXT NULL',
+      '"UpdatedAt" TEXT NOT NULL',
+    ],
+    constraints: [],
+  },
+  {
+    name: 'Creators',
+    columns: [
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_Creators" PRIMARY KEY AUTOINCREMENT',
+      '"Username" TEXT NOT NULL',
+      '"AvatarUrl" TEXT NULL',
+      '"CreatedAt" TEXT NOT NULL',
+    ],
+    constraints: [],
+  },
+  {
+    name: 'Tags',
+    columns: [
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_Tags" PRIMARY KEY AUTOINCREMENT',
+      '"Name" TEXT NOT NULL',
+      '"NormalizedName" TEXT NOT NULL',
+    ],
+    constraints: [],
+  },
   {
     name: 'LoraSources',
-    columns: ['"Id" INTEGER NOT NULL CONSTRAINT "PK_LoraSources" PRIMARY KEY AUTOINCREMENT', '"AppSettingsId" INTEGER NOT NULL', '"FolderPath" TEXT NOT NULL', '"IsEnabled" INTEGER NOT NULL', '"Order" INTEGER NOT NULL'],
-    constraints: ['CONSTRAINT "FK_LoraSources_AppSettings_AppSettingsId" FOREIGN KEY ("AppSettingsId") REFERENCES "AppSettings" ("Id") ON DELETE CASCADE'],
+    columns: [
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_LoraSources" PRIMARY KEY AUTOINCREMENT',
+      '"AppSettingsId" INTEGER NOT NULL',
+      '"FolderPath" TEXT NOT NULL',
+      '"IsEnabled" INTEGER NOT NULL',
+      '"Order" INTEGER NOT NULL',
+    ],
+    constraints: [
+      'CONSTRAINT "FK_LoraSources_AppSettings_AppSettingsId" FOREIGN KEY ("AppSettingsId") REFERENCES "AppSettings" ("Id") ON DELETE CASCADE',
+    ],
   },
   {
     name: 'DatasetCategories',
-    columns: ['"Id" INTEGER NOT NULL CONSTRAINT "PK_DatasetCategories" PRIMARY KEY AUTOINCREMENT', '"Name" TEXT NOT NULL', '"AppSettingsId" INTEGER NOT NULL', '"CreatedAt" TEXT NOT NULL'],
-    constraints: ['CONSTRAINT "FK_DatasetCategories_AppSettings_AppSettingsId" FOREIGN KEY ("AppSettingsId") REFERENCES "AppSettings" ("Id") ON DELETE CASCADE'],
+    columns: [
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_DatasetCategories" PRIMARY KEY AUTOINCREMENT',
+      '"Name" TEXT NOT NULL',
+      '"AppSettingsId" INTEGER NOT NULL',
+      '"CreatedAt" TEXT NOT NULL',
+    ],
+    constraints: [
+      'CONSTRAINT "FK_DatasetCategories_AppSettings_AppSettingsId" FOREIGN KEY ("AppSettingsId") REFERENCES "AppSettings" ("Id") ON DELETE CASCADE',
+    ],
   },
   {
     name: 'Models',
     columns: [
-      '"Id" INTEGER NOT NULL CONSTRAINT "PK_Models" PRIMARY KEY AUTOINCREMENT', '"CivitaiId" INTEGER NULL', '"Name" TEXT NOT NULL',
-      '"Description" TEXT NULL', '"Type" TEXT NOT NULL', '"IsNsfw" INTEGER NOT NULL', '"IsPoi" INTEGER NOT NULL', '"Mode" TEXT NOT NULL',
-      '"Source" TEXT NOT NULL', '"CreatedAt" TEXT NOT NULL', '"UpdatedAt" TEXT NOT NULL', '"LastSyncedAt" TEXT NULL',
-      '"AllowNoCredit" INTEGER NOT NULL', '"AllowCommercialUse" TEXT NOT NULL', '"AllowDerivatives" INTEGER NOT NULL',
-      '"AllowDifferentLicense" INTEGER NOT NULL', '"CreatorId" INTEGER NULL',
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_Models" PRIMARY KEY AUTOINCREMENT',
+      '"CivitaiId" INTEGER NULL',
+      '"Name" TEXT NOT NULL',
+      '"Description" TEXT NULL',
+      '"Type" TEXT NOT NULL',
+      '"IsNsfw" INTEGER NOT NULL',
+      '"IsPoi" INTEGER NOT NULL',
+      '"Mode" TEXT NOT NULL',
+      '"Source" TEXT NOT NULL',
+      '"CreatedAt" TEXT NOT NULL',
+      '"UpdatedAt" TEXT NOT NULL',
+      '"LastSyncedAt" TEXT NULL',
+      '"AllowNoCredit" INTEGER NOT NULL',
+      '"AllowCommercialUse" TEXT NOT NULL',
+      '"AllowDerivatives" INTEGER NOT NULL',
+      '"AllowDifferentLicense" INTEGER NOT NULL',
+      '"CreatorId" INTEGER NULL',
       // Added by later desktop versions:
-      '"CivitaiModelPageId" INTEGER NULL', '"IsUserEdited" INTEGER NOT NULL DEFAULT 0',
+      '"CivitaiModelPageId" INTEGER NULL',
+      '"IsUserEdited" INTEGER NOT NULL DEFAULT 0',
     ],
-    constraints: ['CONSTRAINT "FK_Models_Creators_CreatorId" FOREIGN KEY ("CreatorId") REFERENCES "Creators" ("Id") ON DELETE SET NULL'],
+    constraints: [
+      'CONSTRAINT "FK_Models_Creators_CreatorId" FOREIGN KEY ("CreatorId") REFERENCES "Creators" ("Id") ON DELETE SET NULL',
+    ],
   },
   {
     name: 'ModelTags',
@@ -55,44 +111,112 @@ const TABLES: TableDdl[] = [
   {
     name: 'ModelVersions',
     columns: [
-      '"Id" INTEGER NOT NULL CONSTRAINT "PK_ModelVersions" PRIMARY KEY AUTOINCREMENT', '"CivitaiId" INTEGER NULL', '"ModelId" INTEGER NOT NULL',
-      '"Name" TEXT NOT NULL', '"Description" TEXT NULL', '"BaseModel" TEXT NOT NULL', '"BaseModelRaw" TEXT NULL', '"CreatedAt" TEXT NOT NULL',
-      '"UpdatedAt" TEXT NULL', '"PublishedAt" TEXT NULL', '"DownloadUrl" TEXT NULL', '"EarlyAccessDays" INTEGER NOT NULL',
-      '"DownloadCount" INTEGER NOT NULL', '"RatingCount" INTEGER NOT NULL', '"Rating" REAL NOT NULL', '"ThumbsUpCount" INTEGER NOT NULL',
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_ModelVersions" PRIMARY KEY AUTOINCREMENT',
+      '"CivitaiId" INTEGER NULL',
+      '"ModelId" INTEGER NOT NULL',
+      '"Name" TEXT NOT NULL',
+      '"Description" TEXT NULL',
+      '"BaseModel" TEXT NOT NULL',
+      '"BaseModelRaw" TEXT NULL',
+      '"CreatedAt" TEXT NOT NULL',
+      '"UpdatedAt" TEXT NULL',
+      '"PublishedAt" TEXT NULL',
+      '"DownloadUrl" TEXT NULL',
+      '"EarlyAccessDays" INTEGER NOT NULL',
+      '"DownloadCount" INTEGER NOT NULL',
+      '"RatingCount" INTEGER NOT NULL',
+      '"Rating" REAL NOT NULL',
+      '"ThumbsUpCount" INTEGER NOT NULL',
       '"ThumbsDownCount" INTEGER NOT NULL',
     ],
-    constraints: ['CONSTRAINT "FK_ModelVersions_Models_ModelId" FOREIGN KEY ("ModelId") REFERENCES "Models" ("Id") ON DELETE CASCADE'],
+    constraints: [
+      'CONSTRAINT "FK_ModelVersions_Models_ModelId" FOREIGN KEY ("ModelId") REFERENCES "Models" ("Id") ON DELETE CASCADE',
+    ],
   },
   {
     name: 'ModelFiles',
     columns: [
-      '"Id" INTEGER NOT NULL CONSTRAINT "PK_ModelFiles" PRIMARY KEY AUTOINCREMENT', '"CivitaiId" INTEGER NULL', '"ModelVersionId" INTEGER NOT NULL',
-      '"FileName" TEXT NOT NULL', '"SizeKB" REAL NOT NULL', '"FileSizeBytes" INTEGER NULL', '"FileType" TEXT NOT NULL', '"IsPrimary" INTEGER NOT NULL',
-      '"Format" TEXT NOT NULL', '"Precision" TEXT NOT NULL', '"SizeType" TEXT NOT NULL', '"DownloadUrl" TEXT NULL',
-      '"PickleScanResult" TEXT NOT NULL', '"PickleScanMessage" TEXT NULL', '"VirusScanResult" TEXT NOT NULL', '"ScannedAt" TEXT NULL',
-      '"HashAutoV1" TEXT NULL', '"HashAutoV2" TEXT NULL', '"HashSHA256" TEXT NULL', '"HashCRC32" TEXT NULL', '"HashBLAKE3" TEXT NULL',
-      '"LocalPath" TEXT NULL', '"IsLocalFileValid" INTEGER NOT NULL', '"LocalFileVerifiedAt" TEXT NULL',
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_ModelFiles" PRIMARY KEY AUTOINCREMENT',
+      '"CivitaiId" INTEGER NULL',
+      '"ModelVersionId" INTEGER NOT NULL',
+      '"FileName" TEXT NOT NULL',
+      '"SizeKB" REAL NOT NULL',
+      '"FileSizeBytes" INTEGER NULL',
+      '"FileType" TEXT NOT NULL',
+      '"IsPrimary" INTEGER NOT NULL',
+      '"Format" TEXT NOT NULL',
+      '"Precision" TEXT NOT NULL',
+      '"SizeType" TEXT NOT NULL',
+      '"DownloadUrl" TEXT NULL',
+      '"PickleScanResult" TEXT NOT NULL',
+      '"PickleScanMessage" TEXT NULL',
+      '"VirusScanResult" TEXT NOT NULL',
+      '"ScannedAt" TEXT NULL',
+      '"HashAutoV1" TEXT NULL',
+      '"HashAutoV2" TEXT NULL',
+      '"HashSHA256" TEXT NULL',
+      '"HashCRC32" TEXT NULL',
+      '"HashBLAKE3" TEXT NULL',
+      '"LocalPath" TEXT NULL',
+      '"IsLocalFileValid" INTEGER NOT NULL',
+      '"LocalFileVerifiedAt" TEXT NULL',
     ],
-    constraints: ['CONSTRAINT "FK_ModelFiles_ModelVersions_ModelVersionId" FOREIGN KEY ("ModelVersionId") REFERENCES "ModelVersions" ("Id") ON DELETE CASCADE'],
+    constraints: [
+      'CONSTRAINT "FK_ModelFiles_ModelVersions_ModelVersionId" FOREIGN KEY ("ModelVersionId") REFERENCES "ModelVersions" ("Id") ON DELETE CASCADE',
+    ],
   },
   {
     name: 'ModelImages',
     columns: [
-      '"Id" INTEGER NOT NULL CONSTRAINT "PK_ModelImages" PRIMARY KEY AUTOINCREMENT', '"CivitaiId" INTEGER NULL', '"ModelVersionId" INTEGER NOT NULL',
-      '"Url" TEXT NOT NULL', '"IsNsfw" INTEGER NOT NULL', '"NsfwLevel" TEXT NOT NULL', '"Width" INTEGER NOT NULL', '"Height" INTEGER NOT NULL',
-      '"BlurHash" TEXT NULL', '"SortOrder" INTEGER NOT NULL', '"CreatedAt" TEXT NULL', '"PostId" INTEGER NULL', '"Username" TEXT NULL',
-      '"ThumbnailData" BLOB NULL', '"ThumbnailMimeType" TEXT NULL', '"ThumbnailWidth" INTEGER NULL', '"ThumbnailHeight" INTEGER NULL',
-      '"LocalCachePath" TEXT NULL', '"IsLocalCacheValid" INTEGER NOT NULL', '"CachedAt" TEXT NULL', '"CachedFileSize" INTEGER NULL',
-      '"Prompt" TEXT NULL', '"NegativePrompt" TEXT NULL', '"Seed" INTEGER NULL', '"Steps" INTEGER NULL', '"Sampler" TEXT NULL',
-      '"CfgScale" REAL NULL', '"GenerationModel" TEXT NULL', '"DenoisingStrength" REAL NULL', '"LikeCount" INTEGER NOT NULL',
-      '"HeartCount" INTEGER NOT NULL', '"CommentCount" INTEGER NOT NULL', '"MediaType" TEXT NULL',
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_ModelImages" PRIMARY KEY AUTOINCREMENT',
+      '"CivitaiId" INTEGER NULL',
+      '"ModelVersionId" INTEGER NOT NULL',
+      '"Url" TEXT NOT NULL',
+      '"IsNsfw" INTEGER NOT NULL',
+      '"NsfwLevel" TEXT NOT NULL',
+      '"Width" INTEGER NOT NULL',
+      '"Height" INTEGER NOT NULL',
+      '"BlurHash" TEXT NULL',
+      '"SortOrder" INTEGER NOT NULL',
+      '"CreatedAt" TEXT NULL',
+      '"PostId" INTEGER NULL',
+      '"Username" TEXT NULL',
+      '"ThumbnailData" BLOB NULL',
+      '"ThumbnailMimeType" TEXT NULL',
+      '"ThumbnailWidth" INTEGER NULL',
+      '"ThumbnailHeight" INTEGER NULL',
+      '"LocalCachePath" TEXT NULL',
+      '"IsLocalCacheValid" INTEGER NOT NULL',
+      '"CachedAt" TEXT NULL',
+      '"CachedFileSize" INTEGER NULL',
+      '"Prompt" TEXT NULL',
+      '"NegativePrompt" TEXT NULL',
+      '"Seed" INTEGER NULL',
+      '"Steps" INTEGER NULL',
+      '"Sampler" TEXT NULL',
+      '"CfgScale" REAL NULL',
+      '"GenerationModel" TEXT NULL',
+      '"DenoisingStrength" REAL NULL',
+      '"LikeCount" INTEGER NOT NULL',
+      '"HeartCount" INTEGER NOT NULL',
+      '"CommentCount" INTEGER NOT NULL',
+      '"MediaType" TEXT NULL',
     ],
-    constraints: ['CONSTRAINT "FK_ModelImages_ModelVersions_ModelVersionId" FOREIGN KEY ("ModelVersionId") REFERENCES "ModelVersions" ("Id") ON DELETE CASCADE'],
+    constraints: [
+      'CONSTRAINT "FK_ModelImages_ModelVersions_ModelVersionId" FOREIGN KEY ("ModelVersionId") REFERENCES "ModelVersions" ("Id") ON DELETE CASCADE',
+    ],
   },
   {
     name: 'TriggerWords',
-    columns: ['"Id" INTEGER NOT NULL CONSTRAINT "PK_TriggerWords" PRIMARY KEY AUTOINCREMENT', '"ModelVersionId" INTEGER NOT NULL', '"Word" TEXT NOT NULL', '"Order" INTEGER NOT NULL'],
-    constraints: ['CONSTRAINT "FK_TriggerWords_ModelVersions_ModelVersionId" FOREIGN KEY ("ModelVersionId") REFERENCES "ModelVersions" ("Id") ON DELETE CASCADE'],
+    columns: [
+      '"Id" INTEGER NOT NULL CONSTRAINT "PK_TriggerWords" PRIMARY KEY AUTOINCREMENT',
+      '"ModelVersionId" INTEGER NOT NULL',
+      '"Word" TEXT NOT NULL',
+      '"Order" INTEGER NOT NULL',
+    ],
+    constraints: [
+      'CONSTRAINT "FK_TriggerWords_ModelVersions_ModelVersionId" FOREIGN KEY ("ModelVersionId") REFERENCES "ModelVersions" ("Id") ON DELETE CASCADE',
+    ],
   },
 ];
 
@@ -134,7 +258,9 @@ export function createDesktopSchema(file: string, options: DesktopDbOptions = {}
   const omit = new Set(options.omitColumns ?? []);
   const db = new Database(file);
   try {
-    db.exec('CREATE TABLE "__EFMigrationsHistory" ("MigrationId" TEXT NOT NULL CONSTRAINT "PK___EFMigrationsHistory" PRIMARY KEY, "ProductVersion" TEXT NOT NULL);');
+    db.exec(
+      'CREATE TABLE "__EFMigrationsHistory" ("MigrationId" TEXT NOT NULL CONSTRAINT "PK___EFMigrationsHistory" PRIMARY KEY, "ProductVersion" TEXT NOT NULL);',
+    );
     for (const table of TABLES) {
       const columns = table.columns.filter((c) => !omit.has(`${table.name}.${columnName(c)}`));
       db.exec(`CREATE TABLE "${table.name}" (\n    ${[...columns, ...table.constraints].join(',\n    ')}\n);`);
@@ -165,30 +291,46 @@ export function insertDesktopModel(file: string): DesktopRows {
   db.defaultSafeIntegers(true);
   try {
     return db.transaction((): DesktopRows => {
-      db.prepare(`INSERT INTO AppSettings (ShowNsfw, LoraSortSourcePath, UpdatedAt) VALUES (1, 'D:\\Loras', '2025-12-22 19:53:09.1234567+00:00')`).run();
-      db.prepare(`INSERT INTO LoraSources (AppSettingsId, FolderPath, IsEnabled, "Order") VALUES (1, 'D:\\Loras\\Styles', 1, 0)`).run();
-      const creator = db.prepare(`INSERT INTO Creators (Username, AvatarUrl, CreatedAt) VALUES ('desk_artist', 'https://example.invalid/a.png', '2025-12-22 19:53:09.1234567+00:00')`).run();
+      db.prepare(
+        `INSERT INTO AppSettings (ShowNsfw, LoraSortSourcePath, UpdatedAt) VALUES (1, 'D:\\Loras', '2025-12-22 19:53:09.1234567+00:00')`,
+      ).run();
+      db.prepare(
+        `INSERT INTO LoraSources (AppSettingsId, FolderPath, IsEnabled, "Order") VALUES (1, 'D:\\Loras\\Styles', 1, 0)`,
+      ).run();
+      const creator = db
+        .prepare(
+          `INSERT INTO Creators (Username, AvatarUrl, CreatedAt) VALUES ('desk_artist', 'https://example.invalid/a.png', '2025-12-22 19:53:09.1234567+00:00')`,
+        )
+        .run();
       db.prepare(`INSERT INTO Tags (Name, NormalizedName) VALUES ('Style', 'style')`).run();
-      const model = db.prepare(`INSERT INTO Models (CivitaiId, Name, Description, Type, IsNsfw, IsPoi, Mode, Source, CreatedAt, UpdatedAt,
+      const model = db
+        .prepare(`INSERT INTO Models (CivitaiId, Name, Description, Type, IsNsfw, IsPoi, Mode, Source, CreatedAt, UpdatedAt,
           LastSyncedAt, AllowNoCredit, AllowCommercialUse, AllowDerivatives, AllowDifferentLicense, CreatorId, CivitaiModelPageId, IsUserEdited)
         VALUES (4242, 'Desk Model', '<p>made on the desktop</p>', 'LORA', 0, 0, 'Available', 'CivitaiApi', '2025-12-22 19:53:09.1234567+00:00',
-          '2025-12-23 08:00:00.5000000+00:00', NULL, 1, 'Sell', 1, 0, ?, 777, 1)`).run(creator.lastInsertRowid);
+          '2025-12-23 08:00:00.5000000+00:00', NULL, 1, 'Sell', 1, 0, ?, 777, 1)`)
+        .run(creator.lastInsertRowid);
       db.prepare(`INSERT INTO ModelTags (ModelId, TagId) VALUES (?, 1)`).run(model.lastInsertRowid);
-      const version = db.prepare(`INSERT INTO ModelVersions (CivitaiId, ModelId, Name, BaseModel, BaseModelRaw, CreatedAt, UpdatedAt, PublishedAt,
+      const version = db
+        .prepare(`INSERT INTO ModelVersions (CivitaiId, ModelId, Name, BaseModel, BaseModelRaw, CreatedAt, UpdatedAt, PublishedAt,
           EarlyAccessDays, DownloadCount, RatingCount, Rating, ThumbsUpCount, ThumbsDownCount)
         VALUES (5151, ?, 'v1.0', 'SDXL10', 'SDXL 1.0', '2025-12-22 19:53:09.1234567+00:00', NULL, '2025-12-20 00:00:00.0000000+00:00', 0, 1234, 10, 4.5, 99, 1)`)
         .run(model.lastInsertRowid);
-      const fileRow = db.prepare(`INSERT INTO ModelFiles (CivitaiId, ModelVersionId, FileName, SizeKB, FileSizeBytes, FileType, IsPrimary, Format, Precision,
+      const fileRow = db
+        .prepare(`INSERT INTO ModelFiles (CivitaiId, ModelVersionId, FileName, SizeKB, FileSizeBytes, FileType, IsPrimary, Format, Precision,
           SizeType, PickleScanResult, VirusScanResult, HashSHA256, HashAutoV2, LocalPath, IsLocalFileValid, LocalFileVerifiedAt)
         VALUES (6161, ?, 'desk.safetensors', 144110.5, 147569152, 'Model', 1, 'SafeTensor', 'FP16', 'Pruned', 'Success', 'Success',
           'ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789', 'ABCDEF0123', 'D:\\Loras\\desk.safetensors', 1, '2025-12-22 19:53:09.1234567+00:00')`)
         .run(version.lastInsertRowid);
-      const image = db.prepare(`INSERT INTO ModelImages (CivitaiId, ModelVersionId, Url, IsNsfw, NsfwLevel, Width, Height, SortOrder, CreatedAt,
+      const image = db
+        .prepare(`INSERT INTO ModelImages (CivitaiId, ModelVersionId, Url, IsNsfw, NsfwLevel, Width, Height, SortOrder, CreatedAt,
           ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight, IsLocalCacheValid, Seed, Steps, CfgScale, LikeCount, HeartCount,
           CommentCount, MediaType, CachedFileSize)
         VALUES (7171, ?, 'https://example.invalid/i.jpeg', 0, 'None', 832, 1216, 0, '2025-12-22 19:53:09.1234567+00:00', X'52494646', 'image/webp',
-          219, 320, 0, 9007199254740993, 30, 7.5, 1, 2, 3, 'image', 9223372036854775807)`).run(version.lastInsertRowid);
-      db.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (?, 'desk style', 0)`).run(version.lastInsertRowid);
+          219, 320, 0, 9007199254740993, 30, 7.5, 1, 2, 3, 'image', 9223372036854775807)`)
+        .run(version.lastInsertRowid);
+      db.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (?, 'desk style', 0)`).run(
+        version.lastInsertRowid,
+      );
       return {
         modelId: Number(model.lastInsertRowid),
         versionId: Number(version.lastInsertRowid),

@@ -26,7 +26,11 @@ function statusField(pid: number, field: string): number {
  * `npm start` as a child process on a random port over `dataDir`. `wrapper` runs it through another program
  * (e.g. `prlimit --nofile=512:512`) to give it the limits of a smaller machine.
  */
-export async function startChildServer(dataDir: string, env: NodeJS.ProcessEnv = {}, wrapper: string[] = []): Promise<ChildServer> {
+export async function startChildServer(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = {},
+  wrapper: string[] = [],
+): Promise<ChildServer> {
   const node = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir];
   const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
   const server = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
@@ -75,7 +79,10 @@ export function probeHealth(origin: string, everyMs = 100): { stop(): Promise<He
 }
 
 /** Runs `work` while probing /health; returns what work returned and the probe's report. */
-export async function whileProbingHealth<T>(origin: string, work: () => Promise<T>): Promise<{ result: T; health: HealthReport }> {
+export async function whileProbingHealth<T>(
+  origin: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; health: HealthReport }> {
   const probe = probeHealth(origin);
   await new Promise((resolve) => setTimeout(resolve, 50));
   try {
@@ -127,7 +134,12 @@ function dechunk(body: string): string {
  * Resolves with the response once the server answers and closes or the response is complete, or with status 0
  * when the connection ends without an answer.
  */
-export function rawPost(origin: string, headers: Record<string, string | number>, send: (socket: Socket) => void | Promise<void>, timeoutMs = 30_000): Promise<RawAnswer> {
+export function rawPost(
+  origin: string,
+  headers: Record<string, string | number>,
+  send: (socket: Socket) => void | Promise<void>,
+  timeoutMs = 30_000,
+): Promise<RawAnswer> {
   const url = new URL(origin);
   return new Promise((resolve) => {
     const started = performance.now();
@@ -153,7 +165,13 @@ export function rawPost(origin: string, headers: Record<string, string | number>
     socket.on('error', finish);
     socket.on('close', finish);
     socket.on('connect', () => {
-      const head = [`POST /graphql HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+      const head = [
+        `POST /graphql HTTP/1.1`,
+        `Host: ${url.host}`,
+        ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        '',
+        '',
+      ].join('\r\n');
       socket.write(head);
       void Promise.resolve(send(socket)).catch(() => undefined);
     });
@@ -167,7 +185,11 @@ export async function writeRepeated(socket: Socket, pattern: string, total: numb
   while (written < total && !socket.destroyed) {
     const part = piece.subarray(0, Math.min(piece.length, total - written));
     written += part.length;
-    if (!socket.write(part)) await new Promise((resolve) => { socket.once('drain', resolve); socket.once('close', resolve); });
+    if (!socket.write(part))
+      await new Promise((resolve) => {
+        socket.once('drain', resolve);
+        socket.once('close', resolve);
+      });
   }
 }
 
@@ -175,7 +197,11 @@ export async function writeRepeated(socket: Socket, pattern: string, total: numb
 export function errorsOf(body: string): { code: unknown; limit: unknown; message: string }[] {
   try {
     const parsed = JSON.parse(body) as { errors?: { message: string; extensions?: Record<string, unknown> }[] };
-    return (parsed.errors ?? []).map((e) => ({ code: e.extensions?.code, limit: e.extensions?.limit, message: e.message }));
+    return (parsed.errors ?? []).map((e) => ({
+      code: e.extensions?.code,
+      limit: e.extensions?.limit,
+      message: e.message,
+    }));
   } catch {
     return [];
   }

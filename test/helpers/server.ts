@@ -14,7 +14,11 @@ export interface TestServer extends StartedServer {
   config: ServerConfig;
   origin: string;
   /** POSTs a GraphQL operation (text, or a typed document from codegen) and returns the parsed JSON body. */
-  graphql<T = unknown, V = Record<string, unknown>>(query: string | TypedDocumentNode<T, V>, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  graphql<T = unknown, V = Record<string, unknown>>(
+    query: string | TypedDocumentNode<T, V>,
+    variables?: V,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
 }
 
 export interface GraphQLResponse<T> {
@@ -23,7 +27,10 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  options: StartOptions = {},
+): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
   const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
   const server = await startServer(config, options);
@@ -49,6 +56,9 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
 /** A server over a freshly seeded catalog that records every SQL statement it runs into `statements`. */
 export async function startSeededServer(statements: string[]): Promise<{ catalog: SeededCatalog; server: TestServer }> {
   const catalog = await seededCatalog();
-  const server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath }, { onStatement: (sql) => statements.push(sql) });
+  const server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
+    { onStatement: (sql) => statements.push(sql) },
+  );
   return { catalog, server };
 }

@@ -28,13 +28,22 @@ export const backupCommand: CliCommand = {
   summary: 'Write a consistent copy of the catalog to a file (safe while the server runs).',
   usage: backupUsage,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, force: { type: 'boolean' } }, backupUsage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { ...DATA_DIR_OPTION, force: { type: 'boolean' } },
+      backupUsage,
+    );
     const target = oneFile(positionals, backupUsage);
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('backup');
-    const result = await backupDatabase(databasePath, target, { overwrite: values.force ?? false, onProgress: progress.onProgress });
+    const result = await backupDatabase(databasePath, target, {
+      overwrite: values.force ?? false,
+      onProgress: progress.onProgress,
+    });
     progress.finish();
-    io.out(`backed up ${databasePath} to ${result.path} (${(result.bytes / 2 ** 20).toFixed(1)} MiB, integrity ok) in ${result.seconds.toFixed(1)} s`);
+    io.out(
+      `backed up ${databasePath} to ${result.path} (${(result.bytes / 2 ** 20).toFixed(1)} MiB, integrity ok) in ${result.seconds.toFixed(1)} s`,
+    );
     return 0;
   },
 };
@@ -53,8 +62,10 @@ export const restoreCommand: CliCommand = {
     const result = await restoreDatabase(databasePath, file, { onProgress: progress.onProgress, log: io.out });
     progress.finish();
     if (result.savedPreviousAs) io.out(`the previous catalog is saved as ${result.savedPreviousAs}`);
-    io.out(`restored ${file} into ${databasePath}` +
-      `${result.migrationsApplied.length ? ` and applied ${result.migrationsApplied.length} migration(s)` : ''} in ${result.seconds.toFixed(1)} s`);
+    io.out(
+      `restored ${file} into ${databasePath}` +
+        `${result.migrationsApplied.length ? ` and applied ${result.migrationsApplied.length} migration(s)` : ''} in ${result.seconds.toFixed(1)} s`,
+    );
     return 0;
   },
 };

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { openCatalogForCli } from '../catalog.ts';
 import { AppError, isAppError, limitExceeded } from '../../errors.ts';
 import { parseJson } from '../../resolvers/civitai/json-reader.ts';
-import { emptySummary, importPayload, mergeSummaries, type ImportSummary } from '../../resolvers/civitai/batch-import.ts';
+import {
+  emptySummary,
+  importPayload,
+  mergeSummaries,
+  type ImportSummary,
+} from '../../resolvers/civitai/batch-import.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';
 
@@ -27,7 +32,7 @@ async function walk(dir: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...await walk(full));
+    if (entry.isDirectory()) found.push(...(await walk(full)));
     else if (entry.isFile() && isPayloadFileName(entry.name)) found.push(full);
   }
   return found.sort();
@@ -35,7 +40,11 @@ async function walk(dir: string): Promise<string[]> {
 
 async function readLimited(file: string): Promise<string> {
   const info = await stat(file);
-  if (info.size > MAX_PAYLOAD_BYTES) throw limitExceeded(`${file} is ${info.size} bytes; payload files are at most ${MAX_PAYLOAD_BYTES}.`, MAX_PAYLOAD_BYTES);
+  if (info.size > MAX_PAYLOAD_BYTES)
+    throw limitExceeded(
+      `${file} is ${info.size} bytes; payload files are at most ${MAX_PAYLOAD_BYTES}.`,
+      MAX_PAYLOAD_BYTES,
+    );
   return readFile(file, 'utf8');
 }
 
@@ -44,7 +53,8 @@ async function readStdin(): Promise<string> {
   let size = 0;
   for await (const chunk of process.stdin) {
     size += (chunk as Buffer).length;
-    if (size > MAX_PAYLOAD_BYTES) throw limitExceeded(`stdin holds more than ${MAX_PAYLOAD_BYTES} bytes.`, MAX_PAYLOAD_BYTES);
+    if (size > MAX_PAYLOAD_BYTES)
+      throw limitExceeded(`stdin holds more than ${MAX_PAYLOAD_BYTES} bytes.`, MAX_PAYLOAD_BYTES);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -60,7 +70,8 @@ async function collectSources(args: string[]): Promise<Source[]> {
     const info = await stat(arg).catch(() => null);
     if (!info) throw new AppError('BAD_USER_INPUT', `${arg}: no such file or directory.`);
     if (info.isDirectory()) {
-      for (const file of await walk(arg)) sources.push({ label: file, discovered: true, read: () => readLimited(file) });
+      for (const file of await walk(arg))
+        sources.push({ label: file, discovered: true, read: () => readLimited(file) });
     } else {
       sources.push({ label: arg, discovered: false, read: () => readLimited(arg) });
     }
@@ -70,26 +81,38 @@ async function collectSources(args: string[]): Promise<Source[]> {
 
 function printSummary(io: CliIo, summary: ImportSummary, skipped: string[]): void {
   for (const failure of summary.failures.slice(0, 20)) {
-    const who = failure.civitaiId !== null ? `model ${failure.civitaiId}${failure.name ? ` "${failure.name}"` : ''} (${failure.source})` : failure.source;
+    const who =
+      failure.civitaiId !== null
+        ? `model ${failure.civitaiId}${failure.name ? ` "${failure.name}"` : ''} (${failure.source})`
+        : failure.source;
     io.err(`failed: ${who}: ${failure.message}`);
   }
   if (summary.failures.length > 20) io.err(`… and ${summary.failures.length - 20} more failures`);
   const warnings = summary.outcomes.flatMap((o) => o.warnings.map((w) => `model ${o.civitaiId}: ${w}`));
   for (const warning of warnings.slice(0, 20)) io.out(`warning: ${warning}`);
   const images = summary.imageBatches.reduce((n, batch) => n + batch.images, 0);
-  io.out(`imported ${summary.created}, updated ${summary.updated}, unchanged ${summary.unchanged}, failed ${summary.failed}` +
-    `${images ? `; ${images} images into ${summary.imageBatches.length} version(s)` : ''}${skipped.length ? `; skipped ${skipped.length} JSON file(s) that are not Civitai payloads` : ''}.`);
+  io.out(
+    `imported ${summary.created}, updated ${summary.updated}, unchanged ${summary.unchanged}, failed ${summary.failed}` +
+      `${images ? `; ${images} images into ${summary.imageBatches.length} version(s)` : ''}${skipped.length ? `; skipped ${skipped.length} JSON file(s) that are not Civitai payloads` : ''}.`,
+  );
 }
 
 export const importCommand: CliCommand = {
   name: 'import',
-  summary: 'Import Civitai API payloads (model, model version, models or images list) from files, directories or stdin.',
+  summary:
+    'Import Civitai API payloads (model, model version, models or images list) from files, directories or stdin.',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, 'images-version': { type: 'string' } }, usage);
-    if (positionals.length === 0) throw new AppError('BAD_USER_INPUT', `Name at least one file, directory or - (stdin).\nusage: ${usage}`);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { ...DATA_DIR_OPTION, 'images-version': { type: 'string' } },
+      usage,
+    );
+    if (positionals.length === 0)
+      throw new AppError('BAD_USER_INPUT', `Name at least one file, directory or - (stdin).\nusage: ${usage}`);
     const imagesVersion = values['images-version'] === undefined ? null : Number(values['images-version']);
-    if (imagesVersion !== null && (!Number.isInteger(imagesVersion) || imagesVersion <= 0)) throw new AppError('BAD_USER_INPUT', '--images-version takes a Civitai model version id.');
+    if (imagesVersion !== null && (!Number.isInteger(imagesVersion) || imagesVersion <= 0))
+      throw new AppError('BAD_USER_INPUT', '--images-version takes a Civitai model version id.');
     const sources = await collectSources(positionals);
     const db = await openCatalogForCli(values['data-dir'], io);
     const total = emptySummary();
@@ -102,10 +125,26 @@ export const importCommand: CliCommand = {
           mergeSummaries(total, await importPayload(db, json, source.label, { imagesVersionCivitaiId: imagesVersion }));
         } catch (error) {
           // The payload as a whole was unreadable or not Civitai's.
-          if (source.discovered && isAppError(error) && error.code === 'BAD_USER_INPUT' && /not a Civitai payload|not valid JSON/.test(error.message)) skipped.push(source.label);
-          else mergeSummaries(total, { ...emptySummary(), failed: 1, failures: [{ source: source.label, civitaiId: null, name: null, path: null, message: (error as Error).message }] });
+          if (
+            source.discovered &&
+            isAppError(error) &&
+            error.code === 'BAD_USER_INPUT' &&
+            /not a Civitai payload|not valid JSON/.test(error.message)
+          )
+            skipped.push(source.label);
+          else
+            mergeSummaries(total, {
+              ...emptySummary(),
+              failed: 1,
+              failures: [
+                { source: source.label, civitaiId: null, name: null, path: null, message: (error as Error).message },
+              ],
+            });
         }
-        progress.update(index + 1, `created ${total.created} updated ${total.updated} unchanged ${total.unchanged} failed ${total.failed}`);
+        progress.update(
+          index + 1,
+          `created ${total.created} updated ${total.updated} unchanged ${total.unchanged} failed ${total.failed}`,
+        );
       }
     } finally {
       progress.finish();

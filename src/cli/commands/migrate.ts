@@ -12,8 +12,11 @@ export const migrateCommand: CliCommand = {
     const { values } = parseCommandArgs(argv, DATA_DIR_OPTION, migrateUsage);
     const databasePath = catalogPathForCli(values['data-dir'], { create: true });
     const result = await migrateDatabase(databasePath, { log: io.out });
-    io.out(result.appliedNow.length === 0 ? `${databasePath} is up to date (${result.applied.length} migrations applied).`
-      : `${databasePath}: applied ${result.appliedNow.length} migration(s).`);
+    io.out(
+      result.appliedNow.length === 0
+        ? `${databasePath} is up to date (${result.applied.length} migrations applied).`
+        : `${databasePath}: applied ${result.appliedNow.length} migration(s).`,
+    );
     return 0;
   },
 };
@@ -33,7 +36,8 @@ export const statusCommand: CliCommand = {
       return status.failed.length > 0 ? 1 : 0;
     }
     io.out(`database: ${databasePath} (${describeKind(status.kind)})`);
-    for (const name of status.applied) io.out(`  applied  ${name}${status.edited.includes(name) ? '  (edited since it was applied)' : ''}`);
+    for (const name of status.applied)
+      io.out(`  applied  ${name}${status.edited.includes(name) ? '  (edited since it was applied)' : ''}`);
     for (const name of status.pending) io.out(`  pending  ${name}`);
     for (const name of status.failed) io.out(`  FAILED   ${name}`);
     for (const name of status.unknown) io.out(`  unknown  ${name}  (recorded by a newer version)`);
@@ -44,9 +48,13 @@ export const statusCommand: CliCommand = {
 
 function describeKind(kind: ReturnType<typeof migrationStatus>['kind']): string {
   switch (kind) {
-    case 'empty': return 'missing or empty: migrate creates it';
-    case 'managed': return 'managed by migrations';
-    case 'adoptable': return 'existing desktop-app database: migrate adopts it';
-    case 'foreign': return 'not a DiffusionNexus database';
+    case 'empty':
+      return 'missing or empty: migrate creates it';
+    case 'managed':
+      return 'managed by migrations';
+    case 'adoptable':
+      return 'existing desktop-app database: migrate adopts it';
+    case 'foreign':
+      return 'not a DiffusionNexus database';
   }
 }

@@ -11,10 +11,19 @@ export const migrationCreateCommand: CliCommand = {
   summary: 'Write a new migration from the difference between prisma/migrations and schema.prisma (offline).',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, { empty: { type: 'boolean' }, 'allow-destructive': { type: 'boolean' } }, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { empty: { type: 'boolean' }, 'allow-destructive': { type: 'boolean' } },
+      usage,
+    );
     const [name, ...extra] = positionals;
-    if (!name || extra.length > 0) throw new AppError('BAD_USER_INPUT', `Give exactly one migration name.\nusage: ${usage}`);
-    const created = await createMigration({ name, empty: values.empty ?? false, allowDestructive: values['allow-destructive'] ?? false });
+    if (!name || extra.length > 0)
+      throw new AppError('BAD_USER_INPUT', `Give exactly one migration name.\nusage: ${usage}`);
+    const created = await createMigration({
+      name,
+      empty: values.empty ?? false,
+      allowDestructive: values['allow-destructive'] ?? false,
+    });
     if (!created) {
       io.out('schema.prisma and the migrations agree: nothing to migrate (use --empty for a hand-written migration).');
       return 0;

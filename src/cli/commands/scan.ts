@@ -19,27 +19,39 @@ function megabytes(bytes: number): string {
 function printSummary(io: CliIo, p: ScanProgress): void {
   for (const problem of p.problems.slice(0, 20)) io.err(`problem: ${problem.path}: ${problem.message}`);
   if (p.problems.length > 20) io.err(`… and ${p.problems.length - 20} more problems`);
-  io.out(`${p.filesSeen} model files: ${p.filesUnchanged} unchanged, ${p.filesHashed} hashed (${megabytes(p.bytesHashed)}); ` +
-    `${p.linked} linked, ${p.moved} moved, ${p.duplicates} duplicate copies, ${p.newModels} new local models, ${p.missing} missing; ` +
-    `${p.sidecarsImported} sidecars imported, ${p.thumbnails} thumbnails${p.identifiedOnline ? `, ${p.identifiedOnline} identified online` : ''}; ` +
-    `${p.filesSkipped} special files skipped; ${p.problems.length} problems.`);
+  io.out(
+    `${p.filesSeen} model files: ${p.filesUnchanged} unchanged, ${p.filesHashed} hashed (${megabytes(p.bytesHashed)}); ` +
+      `${p.linked} linked, ${p.moved} moved, ${p.duplicates} duplicate copies, ${p.newModels} new local models, ${p.missing} missing; ` +
+      `${p.sidecarsImported} sidecars imported, ${p.thumbnails} thumbnails${p.identifiedOnline ? `, ${p.identifiedOnline} identified online` : ''}; ` +
+      `${p.filesSkipped} special files skipped; ${p.problems.length} problems.`,
+  );
 }
 
 export const scanCommand: CliCommand = {
   name: 'scan',
-  summary: 'Scan folders of model files: hash what changed, link files to the catalog, import sidecars, make thumbnails.',
+  summary:
+    'Scan folders of model files: hash what changed, link files to the catalog, import sidecars, make thumbnails.',
   usage,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      ...DATA_DIR_OPTION, concurrency: { type: 'string' }, 'identify-online': { type: 'boolean' },
-    }, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        ...DATA_DIR_OPTION,
+        concurrency: { type: 'string' },
+        'identify-online': { type: 'boolean' },
+      },
+      usage,
+    );
     if (positionals.length === 0) throw new AppError('BAD_USER_INPUT', `Name at least one folder.\nusage: ${usage}`);
     const concurrency = Number(values.concurrency ?? 1);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw new AppError('BAD_USER_INPUT', '--concurrency is between 1 and 8.');
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8)
+      throw new AppError('BAD_USER_INPUT', '--concurrency is between 1 and 8.');
     // With DIFFUSION_NEXUS_LIBRARY_ROOTS set, folders must be inside it; otherwise the folders named here are the roots.
     const configured = parseLibraryRoots(process.env.DIFFUSION_NEXUS_LIBRARY_ROOTS);
     const libraryRoots = configured.length > 0 ? configured : positionals.map((p) => path.resolve(p));
-    const roots = await Promise.all(positionals.map((p) => resolveLibraryPath(path.resolve(p), libraryRoots, 'directory')));
+    const roots = await Promise.all(
+      positionals.map((p) => resolveLibraryPath(path.resolve(p), libraryRoots, 'directory')),
+    );
     const db = await openCatalogForCli(values['data-dir'], io);
     const bar = createProgressBar(1, 'scan');
     // Ctrl-C or SIGTERM stops the scan between files (what it did so far is kept) and ends the process in seconds.
@@ -52,11 +64,20 @@ export const scanCommand: CliCommand = {
     process.once('SIGTERM', onSignal);
     try {
       const result = await scanLibrary(db, {
-        roots, libraryRoots, concurrency, identifyOnline: values['identify-online'] ?? false, signal: stop.signal,
+        roots,
+        libraryRoots,
+        concurrency,
+        identifyOnline: values['identify-online'] ?? false,
+        signal: stop.signal,
         civitai: values['identify-online'] ? createCivitaiClient(resolveCivitaiSettings()) : undefined,
         onProgress: (p) => {
-          if (p.phase === 'hashing') bar.update(0, `hashing ${p.filesHashed}/${p.filesToHash} files, ${megabytes(p.bytesHashed)}/${megabytes(p.bytesToHash)}`);
-          else bar.update(p.phase === 'done' ? 1 : 0, `${p.phase} ${p.currentPath ? path.basename(p.currentPath) : ''}`);
+          if (p.phase === 'hashing')
+            bar.update(
+              0,
+              `hashing ${p.filesHashed}/${p.filesToHash} files, ${megabytes(p.bytesHashed)}/${megabytes(p.bytesToHash)}`,
+            );
+          else
+            bar.update(p.phase === 'done' ? 1 : 0, `${p.phase} ${p.currentPath ? path.basename(p.currentPath) : ''}`);
         },
       });
       bar.finish();

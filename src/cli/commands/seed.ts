@@ -12,14 +12,23 @@ const PROFILES: readonly ThumbnailProfile[] = ['none', 'tiny', 'realistic'];
 
 export const seedCommand: CliCommand = {
   name: 'seed',
-  summary: 'Fill an EMPTY catalog with a deterministic demo catalog (for trying the API; refuses a catalog with models).',
+  summary:
+    'Fill an EMPTY catalog with a deterministic demo catalog (for trying the API; refuses a catalog with models).',
   usage,
   async run(argv, io) {
-    const { values } = parseCommandArgs(argv, {
-      ...DATA_DIR_OPTION, models: { type: 'string' }, versions: { type: 'string' }, thumbnails: { type: 'string' },
-    }, usage);
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        ...DATA_DIR_OPTION,
+        models: { type: 'string' },
+        versions: { type: 'string' },
+        thumbnails: { type: 'string' },
+      },
+      usage,
+    );
     const thumbnails = (values.thumbnails ?? 'tiny') as ThumbnailProfile;
-    if (!PROFILES.includes(thumbnails)) throw new AppError('BAD_USER_INPUT', `--thumbnails is one of ${PROFILES.join(', ')}.\nusage: ${usage}`);
+    if (!PROFILES.includes(thumbnails))
+      throw new AppError('BAD_USER_INPUT', `--thumbnails is one of ${PROFILES.join(', ')}.\nusage: ${usage}`);
     const size: CatalogSize = {
       ...TEST_CATALOG,
       models: parsePositiveInt(values.models, '--models', TEST_CATALOG.models),
@@ -32,10 +41,15 @@ export const seedCommand: CliCommand = {
     const existing = (check.prepare('SELECT COUNT(*) AS n FROM "Models"').get() as { n: number }).n;
     check.close();
     if (existing > 0) {
-      throw new AppError('CONFLICT', `${databasePath} already holds ${existing} models; seed only fills an empty catalog. Use --data-dir for a demo catalog.`);
+      throw new AppError(
+        'CONFLICT',
+        `${databasePath} already holds ${existing} models; seed only fills an empty catalog. Use --data-dir for a demo catalog.`,
+      );
     }
     const summary = await seedCatalog(databasePath, size);
-    io.out(`seeded ${databasePath}: ${summary.models} models, ${summary.versions} versions, ${summary.files} files, ${summary.images} images (${summary.thumbnails} thumbnails).`);
+    io.out(
+      `seeded ${databasePath}: ${summary.models} models, ${summary.versions} versions, ${summary.files} files, ${summary.images} images (${summary.thumbnails} thumbnails).`,
+    );
     return 0;
   },
 };

@@ -9,8 +9,12 @@ export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Migrate the database and serve GraphQL (and GraphiQL) over HTTP.',
   usage,
-  async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, host: { type: 'string' }, port: { type: 'string' } }, usage);
+  async run(argv, _io) {
+    const { values } = parseCommandArgs(
+      argv,
+      { ...DATA_DIR_OPTION, host: { type: 'string' }, port: { type: 'string' } },
+      usage,
+    );
     const config = resolveServerConfig({ host: values.host, port: values.port, dataDir: values['data-dir'] });
     const logger = createLogger(config.log);
     const server = await startServer(config, { logger });

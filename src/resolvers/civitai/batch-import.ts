@@ -6,8 +6,21 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CatalogDatabase } from '../../db/catalog-database.ts';
 import { AppError, isAppError } from '../../errors.ts';
 import { JsonReader } from './json-reader.ts';
-import { checkOwnIds, conflictsBetween, mapImage, mapModelPayload, mapVersionPayload, payloadKind, type MappedModel } from './mapping.ts';
-import { importImagesIntoVersion, importMappedModel, type ImagesImportOutcome, type ModelImportOutcome } from './import.ts';
+import {
+  checkOwnIds,
+  conflictsBetween,
+  mapImage,
+  mapModelPayload,
+  mapVersionPayload,
+  payloadKind,
+  type MappedModel,
+} from './mapping.ts';
+import {
+  importImagesIntoVersion,
+  importMappedModel,
+  type ImagesImportOutcome,
+  type ModelImportOutcome,
+} from './import.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 
 export interface ImportFailure {
@@ -73,12 +86,20 @@ export function payloadItems(json: unknown): JsonReader[] {
 }
 
 function mapItem(item: JsonReader): MappedModel {
-  const mapped = item.has('modelVersions') ? mapModelPayload(item) : item.has('modelId') ? mapVersionPayload(item) : null;
+  const mapped = item.has('modelVersions')
+    ? mapModelPayload(item)
+    : item.has('modelId')
+      ? mapVersionPayload(item)
+      : null;
   if (mapped) {
     checkOwnIds(mapped);
     return mapped;
   }
-  throw new AppError('BAD_USER_INPUT', `${item.path}: not a Civitai model (no \`modelVersions\`) or model version (no \`modelId\`).`, { path: item.path });
+  throw new AppError(
+    'BAD_USER_INPUT',
+    `${item.path}: not a Civitai model (no \`modelVersions\`) or model version (no \`modelId\`).`,
+    { path: item.path },
+  );
 }
 
 export interface ImportOptions {
@@ -93,7 +114,12 @@ export interface ImportOptions {
  * Imports every model in a parsed payload. Throws only when the payload as a whole is not a Civitai payload;
  * per-model problems become failures in the summary.
  */
-export async function importPayload(db: CatalogDatabase, json: unknown, source: string, options: ImportOptions = {}): Promise<ImportSummary> {
+export async function importPayload(
+  db: CatalogDatabase,
+  json: unknown,
+  source: string,
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
   const summary = emptySummary();
   if (payloadKind(new JsonReader(json)) === 'images') {
     await importImagesPage(db, new JsonReader(json), source, options, summary);
@@ -124,14 +150,29 @@ export async function importPayload(db: CatalogDatabase, json: unknown, source: 
   return summary;
 }
 
-async function importImagesPage(db: CatalogDatabase, page: JsonReader, source: string, options: ImportOptions, summary: ImportSummary): Promise<void> {
+async function importImagesPage(
+  db: CatalogDatabase,
+  page: JsonReader,
+  source: string,
+  options: ImportOptions,
+  summary: ImportSummary,
+): Promise<void> {
   try {
     const items = page.array('items', 1000);
     const versionId = options.imagesVersionCivitaiId ?? items[0]?.optId('modelVersionId') ?? null;
     if (versionId === null) {
-      throw new AppError('BAD_USER_INPUT', `${source} is a page of images, which does not say which model version it shows: give the version's Civitai id (CLI: --images-version <id>, GraphQL: imagesVersionCivitaiId).`);
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `${source} is a page of images, which does not say which model version it shows: give the version's Civitai id (CLI: --images-version <id>, GraphQL: imagesVersionCivitaiId).`,
+      );
     }
-    summary.imageBatches.push(await importImagesIntoVersion(db, versionId, items.map((item, i) => mapImage(item, i))));
+    summary.imageBatches.push(
+      await importImagesIntoVersion(
+        db,
+        versionId,
+        items.map((item, i) => mapImage(item, i)),
+      ),
+    );
   } catch (error) {
     addFailure(summary, failureFrom(error, source, page));
   }

@@ -48,7 +48,10 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
       let wait = initialBackoff * 2 ** attempt;
       try {
         const response = await fetch(url, {
-          headers: { accept: 'application/json', ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}) },
+          headers: {
+            accept: 'application/json',
+            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+          },
           signal: AbortSignal.timeout(options.timeoutMs),
         });
         if (response.status === 404) {
@@ -57,7 +60,8 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
         }
         if (response.ok) {
           const text = await response.text();
-          if (text.length > MAX_RESPONSE_BYTES) throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with more than ${MAX_RESPONSE_BYTES} bytes.`);
+          if (text.length > MAX_RESPONSE_BYTES)
+            throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with more than ${MAX_RESPONSE_BYTES} bytes.`);
           try {
             return { found: true, json: JSON.parse(text) as unknown };
           } catch {
@@ -66,18 +70,28 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
         }
         await response.body?.cancel();
         if (response.status === 401 || response.status === 403) {
-          throw new AppError('UPSTREAM_ERROR', `Civitai refused ${url} (HTTP ${response.status}): check CIVITAI_API_KEY.`);
+          throw new AppError(
+            'UPSTREAM_ERROR',
+            `Civitai refused ${url} (HTTP ${response.status}): check CIVITAI_API_KEY.`,
+          );
         }
-        if (!RETRIABLE.has(response.status)) throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with HTTP ${response.status}.`);
+        if (!RETRIABLE.has(response.status))
+          throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with HTTP ${response.status}.`);
         lastProblem = `HTTP ${response.status}`;
         wait = retryAfterMs(response.headers.get('retry-after')) ?? wait;
       } catch (error) {
         if (error instanceof AppError) throw error;
-        lastProblem = (error as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (error as Error).message;
+        lastProblem =
+          (error as Error).name === 'TimeoutError'
+            ? `no answer within ${options.timeoutMs} ms`
+            : (error as Error).message;
       }
       if (attempt < maxRetries) await sleep(Math.min(wait, maxWait));
     }
-    throw new AppError('UPSTREAM_ERROR', `Civitai did not answer ${url} after ${maxRetries + 1} attempts (last: ${lastProblem}).`);
+    throw new AppError(
+      'UPSTREAM_ERROR',
+      `Civitai did not answer ${url} after ${maxRetries + 1} attempts (last: ${lastProblem}).`,
+    );
   }
 
   return {

@@ -23,7 +23,13 @@ export interface ModelImportOutcome {
 type Row = Record<string, unknown>;
 
 /** What `UserEditedFields` can protect, and the Models column each name stands for. */
-export const PROTECTABLE_MODEL_FIELDS = { name: 'Name', description: 'Description', type: 'Type', isNsfw: 'IsNsfw', isPoi: 'IsPoi' } as const;
+export const PROTECTABLE_MODEL_FIELDS = {
+  name: 'Name',
+  description: 'Description',
+  type: 'Type',
+  isNsfw: 'IsNsfw',
+  isPoi: 'IsPoi',
+} as const;
 export type ProtectableModelField = keyof typeof PROTECTABLE_MODEL_FIELDS;
 export const TAGS_EDIT = 'tags';
 export const triggerWordsEdit = (versionId: number) => `triggerWords:${versionId}`;
@@ -44,37 +50,63 @@ function defined(values: Record<string, RowValues[string] | undefined>): RowValu
 }
 
 function one(db: CatalogDatabase, sql: string, ...params: unknown[]): Row | undefined {
-  return db.statement(sql).safeIntegers(false).get(...params) as Row | undefined;
+  return db
+    .statement(sql)
+    .safeIntegers(false)
+    .get(...params) as Row | undefined;
 }
 
-function upsertCreator(db: CatalogDatabase, creator: NonNullable<MappedModel['creator']>, now: Date): { id: number; changed: boolean } {
-  const existing = one(db, `SELECT "Id", "Username", "AvatarUrl" FROM "Creators" WHERE lower("Username") = lower(?) ORDER BY "Id" LIMIT 1`, creator.username);
+function upsertCreator(
+  db: CatalogDatabase,
+  creator: NonNullable<MappedModel['creator']>,
+  now: Date,
+): { id: number; changed: boolean } {
+  const existing = one(
+    db,
+    `SELECT "Id", "Username", "AvatarUrl" FROM "Creators" WHERE lower("Username") = lower(?) ORDER BY "Id" LIMIT 1`,
+    creator.username,
+  );
   if (existing) {
-    const changed = creator.avatarUrl !== null && updateChanged(db, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl });
+    const changed =
+      creator.avatarUrl !== null &&
+      updateChanged(db, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl });
     return { id: existing.Id as number, changed };
   }
-  return { id: insertRow(db, 'Creators', { Username: creator.username, AvatarUrl: creator.avatarUrl, CreatedAt: now }), changed: true };
+  return {
+    id: insertRow(db, 'Creators', { Username: creator.username, AvatarUrl: creator.avatarUrl, CreatedAt: now }),
+    changed: true,
+  };
 }
 
 /** Tag ids for display names, creating missing tags (Name keeps the first spelling seen). */
 function tagIds(db: CatalogDatabase, names: readonly string[]): number[] {
   return names.map((name) => {
     const normalized = name.trim().toLowerCase();
-    db.statement(`INSERT INTO "Tags" ("Name", "NormalizedName") VALUES (?, ?) ON CONFLICT ("NormalizedName") DO NOTHING`).run(name.trim(), normalized);
+    db.statement(
+      `INSERT INTO "Tags" ("Name", "NormalizedName") VALUES (?, ?) ON CONFLICT ("NormalizedName") DO NOTHING`,
+    ).run(name.trim(), normalized);
     return one(db, `SELECT "Id" FROM "Tags" WHERE "NormalizedName" = ?`, normalized)!.Id as number;
   });
 }
 
 /** Makes the model's tags exactly `ids`; returns whether anything changed. */
 export function replaceModelTags(db: CatalogDatabase, modelId: number, ids: readonly number[]): boolean {
-  const current = new Set(db.statement(`SELECT "TagId" FROM "ModelTags" WHERE "ModelId" = ?`).pluck().all(modelId) as number[]);
+  const current = new Set(
+    db.statement(`SELECT "TagId" FROM "ModelTags" WHERE "ModelId" = ?`).pluck().all(modelId) as number[],
+  );
   const wanted = new Set(ids);
   let changed = false;
   for (const id of current) {
-    if (!wanted.has(id)) changed = db.statement(`DELETE FROM "ModelTags" WHERE "ModelId" = ? AND "TagId" = ?`).run(modelId, id).changes > 0 || changed;
+    if (!wanted.has(id))
+      changed =
+        db.statement(`DELETE FROM "ModelTags" WHERE "ModelId" = ? AND "TagId" = ?`).run(modelId, id).changes > 0 ||
+        changed;
   }
   for (const id of wanted) {
-    if (!current.has(id)) changed = db.statement(`INSERT INTO "ModelTags" ("ModelId", "TagId") VALUES (?, ?)`).run(modelId, id).changes > 0 || changed;
+    if (!current.has(id))
+      changed =
+        db.statement(`INSERT INTO "ModelTags" ("ModelId", "TagId") VALUES (?, ?)`).run(modelId, id).changes > 0 ||
+        changed;
   }
   return changed;
 }
@@ -85,15 +117,20 @@ export function setModelTagNames(db: CatalogDatabase, modelId: number, names: re
 
 /** Makes the version's trigger words exactly `words`, in order; returns whether anything changed. */
 export function replaceTriggerWords(db: CatalogDatabase, versionId: number, words: readonly string[]): boolean {
-  const current = db.statement(`SELECT "Word" FROM "TriggerWords" WHERE "ModelVersionId" = ? ORDER BY "Order", "Id"`).pluck().all(versionId) as string[];
+  const current = db
+    .statement(`SELECT "Word" FROM "TriggerWords" WHERE "ModelVersionId" = ? ORDER BY "Order", "Id"`)
+    .pluck()
+    .all(versionId) as string[];
   if (current.length === words.length && current.every((w, i) => w === words[i])) return false;
   db.statement(`DELETE FROM "TriggerWords" WHERE "ModelVersionId" = ?`).run(versionId);
-  words.forEach((word, order) => insertRow(db, 'TriggerWords', { ModelVersionId: versionId, Word: word, Order: order }));
+  for (const [order, word] of words.entries())
+    insertRow(db, 'TriggerWords', { ModelVersionId: versionId, Word: word, Order: order });
   return true;
 }
 
 function modelValues(mapped: MappedModel, edits: Set<string>): RowValues {
-  const keep = (field: ProtectableModelField, value: RowValues[string] | undefined) => (edits.has(field) ? undefined : value);
+  const keep = (field: ProtectableModelField, value: RowValues[string] | undefined) =>
+    edits.has(field) ? undefined : value;
   return defined({
     Source: 'CivitaiApi',
     Name: keep('name', mapped.name),
@@ -184,26 +221,47 @@ function imageValues(image: MappedImage): RowValues {
 
 /** The Civitai ids of the version and model a catalog row belongs to, for conflict messages. */
 function ownerOf(db: CatalogDatabase, versionId: number): { version: unknown; model: unknown } {
-  return one(db, `SELECT v."CivitaiId" AS "version", m."CivitaiId" AS "model" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId"
-    WHERE v."Id" = ?`, versionId) as { version: unknown; model: unknown };
+  return one(
+    db,
+    `SELECT v."CivitaiId" AS "version", m."CivitaiId" AS "model" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId"
+    WHERE v."Id" = ?`,
+    versionId,
+  ) as { version: unknown; model: unknown };
 }
 
 function syncFiles(db: CatalogDatabase, versionId: number, files: readonly MappedFile[]): boolean {
   let changed = false;
   for (const file of files) {
     if (file.civitaiId !== null) {
-      const elsewhere = one(db, `SELECT "ModelVersionId" AS "versionId" FROM "ModelFiles" WHERE "CivitaiId" = ? AND "ModelVersionId" <> ? LIMIT 1`, file.civitaiId, versionId);
+      const elsewhere = one(
+        db,
+        `SELECT "ModelVersionId" AS "versionId" FROM "ModelFiles" WHERE "CivitaiId" = ? AND "ModelVersionId" <> ? LIMIT 1`,
+        file.civitaiId,
+        versionId,
+      );
       if (elsewhere) {
         const owner = ownerOf(db, elsewhere.versionId as number);
-        throw new AppError('CONFLICT', `${file.path}.id: file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
-          'in the catalog; it is not copied to another version.', { path: `${file.path}.id` });
+        throw new AppError(
+          'CONFLICT',
+          `${file.path}.id: file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
+            'in the catalog; it is not copied to another version.',
+          { path: `${file.path}.id` },
+        );
       }
     }
     const values = fileValues(file);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
-    const rows = (file.civitaiId !== null
-      ? db.statement(`SELECT * FROM "ModelFiles" WHERE "ModelVersionId" = ? AND "CivitaiId" = ?`).all(versionId, file.civitaiId)
-      : db.statement(`SELECT * FROM "ModelFiles" WHERE "ModelVersionId" = ? AND "CivitaiId" IS NULL AND "FileName" = ?`).all(versionId, file.fileName)) as Row[];
+    const rows = (
+      file.civitaiId !== null
+        ? db
+            .statement(`SELECT * FROM "ModelFiles" WHERE "ModelVersionId" = ? AND "CivitaiId" = ?`)
+            .all(versionId, file.civitaiId)
+        : db
+            .statement(
+              `SELECT * FROM "ModelFiles" WHERE "ModelVersionId" = ? AND "CivitaiId" IS NULL AND "FileName" = ?`,
+            )
+            .all(versionId, file.fileName)
+    ) as Row[];
     if (rows.length === 0) {
       insertRow(db, 'ModelFiles', { ...values, ModelVersionId: versionId, IsLocalFileValid: false });
       changed = true;
@@ -216,26 +274,52 @@ function syncFiles(db: CatalogDatabase, versionId: number, files: readonly Mappe
 /** Upserts images into a version (by CivitaiId, else URL). `appendAfter` shifts new images' SortOrder past existing ones. */
 function syncImages(db: CatalogDatabase, versionId: number, images: readonly MappedImage[], appendAfter = -1): boolean {
   let changed = false;
-  const select = db.statement(`SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? AND (("CivitaiId" IS NOT NULL AND "CivitaiId" = ?) OR ("CivitaiId" IS NULL AND "Url" = ?)) ORDER BY "Id" LIMIT 1`).safeIntegers(true);
+  const select = db
+    .statement(
+      `SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? AND (("CivitaiId" IS NOT NULL AND "CivitaiId" = ?) OR ("CivitaiId" IS NULL AND "Url" = ?)) ORDER BY "Id" LIMIT 1`,
+    )
+    .safeIntegers(true);
   for (const image of images) {
     const row = select.get(versionId, image.civitaiId, image.url) as Row | undefined;
     const values = imageValues(image);
     if (!row) {
-      insertRow(db, 'ModelImages', { ...values, SortOrder: appendAfter + 1 + image.sortOrder, ModelVersionId: versionId, IsLocalCacheValid: false });
+      insertRow(db, 'ModelImages', {
+        ...values,
+        SortOrder: appendAfter + 1 + image.sortOrder,
+        ModelVersionId: versionId,
+        IsLocalCacheValid: false,
+      });
       changed = true;
     } else {
-      changed = updateChanged(db, 'ModelImages', Number(row.Id), row, appendAfter >= 0 ? { ...values, SortOrder: Number(row.SortOrder) } : values) || changed;
+      changed =
+        updateChanged(
+          db,
+          'ModelImages',
+          Number(row.Id),
+          row,
+          appendAfter >= 0 ? { ...values, SortOrder: Number(row.SortOrder) } : values,
+        ) || changed;
     }
   }
   return changed;
 }
 
-function syncVersion(db: CatalogDatabase, modelId: number, version: MappedVersion, edits: Set<string>, now: Date): boolean {
+function syncVersion(
+  db: CatalogDatabase,
+  modelId: number,
+  version: MappedVersion,
+  edits: Set<string>,
+  now: Date,
+): boolean {
   const row = one(db, `SELECT * FROM "ModelVersions" WHERE "CivitaiId" = ?`, version.civitaiId);
   if (row && row.ModelId !== modelId) {
     const owner = ownerOf(db, row.Id as number);
-    throw new AppError('CONFLICT', `${version.path}.id: version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; ` +
-      'it is not moved to another model.', { path: `${version.path}.id` });
+    throw new AppError(
+      'CONFLICT',
+      `${version.path}.id: version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; ` +
+        'it is not moved to another model.',
+      { path: `${version.path}.id` },
+    );
   }
   const values = versionValues(version, modelId);
   let changed: boolean;
@@ -247,7 +331,8 @@ function syncVersion(db: CatalogDatabase, modelId: number, version: MappedVersio
     versionId = insertRow(db, 'ModelVersions', { CreatedAt: now, ...values, CivitaiId: version.civitaiId });
     changed = true;
   }
-  if (!edits.has(triggerWordsEdit(versionId))) changed = replaceTriggerWords(db, versionId, version.trainedWords) || changed;
+  if (!edits.has(triggerWordsEdit(versionId)))
+    changed = replaceTriggerWords(db, versionId, version.trainedWords) || changed;
   changed = syncFiles(db, versionId, version.files) || changed;
   changed = syncImages(db, versionId, version.images) || changed;
   return changed;
@@ -272,26 +357,57 @@ function importInTransaction(db: CatalogDatabase, mapped: MappedModel, now: Date
     status = 'updated';
   } else {
     const name = mapped.name ?? mapped.versions[0]?.name;
-    if (!name) throw new AppError('BAD_USER_INPUT', `Model ${mapped.civitaiId} has no name in this payload and is not in the catalog yet.`);
+    if (!name)
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `Model ${mapped.civitaiId} has no name in this payload and is not in the catalog yet.`,
+      );
     modelId = insertRow(db, 'Models', {
-      Type: 'Other', IsNsfw: false, IsPoi: false, Mode: 'Available', AllowNoCredit: true, AllowCommercialUse: 'None',
-      AllowDerivatives: true, AllowDifferentLicense: true,
-      ...values, Name: name, CivitaiId: mapped.civitaiId, CreatedAt: now, UpdatedAt: now, LastSyncedAt: now,
+      Type: 'Other',
+      IsNsfw: false,
+      IsPoi: false,
+      Mode: 'Available',
+      AllowNoCredit: true,
+      AllowCommercialUse: 'None',
+      AllowDerivatives: true,
+      AllowDifferentLicense: true,
+      ...values,
+      Name: name,
+      CivitaiId: mapped.civitaiId,
+      CreatedAt: now,
+      UpdatedAt: now,
+      LastSyncedAt: now,
       CreatorId: creatorId ?? null,
     });
     status = 'created';
   }
-  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT)) changed = setModelTagNames(db, modelId, mapped.tags) || changed;
+  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT))
+    changed = setModelTagNames(db, modelId, mapped.tags) || changed;
   for (const version of mapped.versions) changed = syncVersion(db, modelId, version, edits, now) || changed;
   if (status === 'updated') {
-    if (changed) db.statement(`UPDATE "Models" SET "UpdatedAt" = ?, "LastSyncedAt" = ? WHERE "Id" = ?`).run(toStoredTimestamp(now), toStoredTimestamp(now), modelId);
+    if (changed)
+      db.statement(`UPDATE "Models" SET "UpdatedAt" = ?, "LastSyncedAt" = ? WHERE "Id" = ?`).run(
+        toStoredTimestamp(now),
+        toStoredTimestamp(now),
+        modelId,
+      );
     else status = 'unchanged';
   }
-  return { civitaiId: mapped.civitaiId, modelId, name: mapped.name ?? (existing?.Name as string | undefined) ?? '', status, warnings: mapped.warnings };
+  return {
+    civitaiId: mapped.civitaiId,
+    modelId,
+    name: mapped.name ?? (existing?.Name as string | undefined) ?? '',
+    status,
+    warnings: mapped.warnings,
+  };
 }
 
 /** Imports one model in one IMMEDIATE transaction: all of it, or (on any error) none of it. */
-export function importMappedModel(db: CatalogDatabase, mapped: MappedModel, now: Date = new Date()): Promise<ModelImportOutcome> {
+export function importMappedModel(
+  db: CatalogDatabase,
+  mapped: MappedModel,
+  now: Date = new Date(),
+): Promise<ModelImportOutcome> {
   return db.write(() => importInTransaction(db, mapped, now));
 }
 
@@ -306,12 +422,24 @@ export interface ImagesImportOutcome {
  * Imports a page of `GET /api/v1/images` into one version (those items do not say which version they show):
  * existing images are updated in place, new ones go after the version's current images.
  */
-export function importImagesIntoVersion(db: CatalogDatabase, versionCivitaiId: number, images: readonly MappedImage[]): Promise<ImagesImportOutcome> {
+export function importImagesIntoVersion(
+  db: CatalogDatabase,
+  versionCivitaiId: number,
+  images: readonly MappedImage[],
+): Promise<ImagesImportOutcome> {
   return db.write((): ImagesImportOutcome => {
     const version = one(db, `SELECT "Id" FROM "ModelVersions" WHERE "CivitaiId" = ?`, versionCivitaiId);
-    if (!version) throw new AppError('NOT_FOUND', `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`);
+    if (!version)
+      throw new AppError(
+        'NOT_FOUND',
+        `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`,
+      );
     const versionId = version.Id as number;
-    const last = one(db, `SELECT COALESCE(MAX("SortOrder"), -1) AS "last" FROM "ModelImages" WHERE "ModelVersionId" = ?`, versionId)!.last as number;
+    const last = one(
+      db,
+      `SELECT COALESCE(MAX("SortOrder"), -1) AS "last" FROM "ModelImages" WHERE "ModelVersionId" = ?`,
+      versionId,
+    )!.last as number;
     const changed = syncImages(db, versionId, images, last);
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
   });

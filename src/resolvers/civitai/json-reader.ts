@@ -40,7 +40,11 @@ export class JsonReader {
   }
 
   has(key: string): boolean {
-    return this.isObject() && (this.value as Record<string, unknown>)[key] !== undefined && (this.value as Record<string, unknown>)[key] !== null;
+    return (
+      this.isObject() &&
+      (this.value as Record<string, unknown>)[key] !== undefined &&
+      (this.value as Record<string, unknown>)[key] !== null
+    );
   }
 
   /** The child at `key` (must be an object to ask). */
@@ -96,7 +100,8 @@ export class JsonReader {
   id(key: string): number {
     const child = this.at(key);
     const value = child.value;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > 2_147_483_647) return child.fail('a positive integer id');
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > 2_147_483_647)
+      return child.fail('a positive integer id');
     return value;
   }
 
@@ -109,7 +114,8 @@ export class JsonReader {
     if (!this.has(key)) return null;
     const child = this.at(key);
     const value = child.value;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2_147_483_647) return child.fail('a whole number from 0 to 2147483647');
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2_147_483_647)
+      return child.fail('a whole number from 0 to 2147483647');
     return value;
   }
 

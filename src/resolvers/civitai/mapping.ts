@@ -8,9 +8,25 @@
  * its model): the importer leaves such fields as they are.
  */
 import {
-  BaseModel, CommercialUse, FileFormat, FilePrecision, FileSizeType, ModelMode, ModelType, NsfwLevel, ScanResult,
-  type BaseModelName, type CommercialUseName, type EnumDefinition, type FileFormatName, type FilePrecisionName,
-  type FileSizeTypeName, type ModelModeName, type ModelTypeName, type NsfwLevelName, type ScanResultName,
+  BaseModel,
+  CommercialUse,
+  FileFormat,
+  FilePrecision,
+  FileSizeType,
+  ModelMode,
+  ModelType,
+  NsfwLevel,
+  ScanResult,
+  type BaseModelName,
+  type CommercialUseName,
+  type EnumDefinition,
+  type FileFormatName,
+  type FilePrecisionName,
+  type FileSizeTypeName,
+  type ModelModeName,
+  type ModelTypeName,
+  type NsfwLevelName,
+  type ScanResultName,
 } from '../../db/enums.ts';
 import { AppError } from '../../errors.ts';
 import { JsonReader, LIMITS } from './json-reader.ts';
@@ -148,7 +164,13 @@ export function mapMode(raw: string | null, warnings: string[]): ModelModeName {
   return found ?? 'Available';
 }
 
-const COMMERCIAL_RANK: Record<string, CommercialUseName> = { none: 'None', image: 'Image', rent: 'Rent', rentcivit: 'Rent', sell: 'Sell' };
+const COMMERCIAL_RANK: Record<string, CommercialUseName> = {
+  none: 'None',
+  image: 'Image',
+  rent: 'Rent',
+  rentcivit: 'Rent',
+  sell: 'Sell',
+};
 
 /** The highest permission among None < Image < Rent (Rent, RentCivit) < Sell, from any of Civitai's shapes. */
 export function mapCommercialUse(raw: unknown): CommercialUseName {
@@ -225,7 +247,14 @@ function looseText(value: unknown, max: number = LIMITS.longText): string | null
   return value.length > max ? value.slice(0, max) : value;
 }
 
-const HASH_KEYS: Record<string, keyof MappedHashes> = { autov1: 'autoV1', autov2: 'autoV2', autov3: 'autoV3', sha256: 'sha256', crc32: 'crc32', blake3: 'blake3' };
+const HASH_KEYS: Record<string, keyof MappedHashes> = {
+  autov1: 'autoV1',
+  autov2: 'autoV2',
+  autov3: 'autoV3',
+  sha256: 'sha256',
+  crc32: 'crc32',
+  blake3: 'blake3',
+};
 
 export function mapHashes(hashes: JsonReader | null): MappedHashes {
   const mapped: MappedHashes = { autoV1: null, autoV2: null, autoV3: null, sha256: null, crc32: null, blake3: null };
@@ -233,7 +262,10 @@ export function mapHashes(hashes: JsonReader | null): MappedHashes {
   for (const [key, value] of Object.entries(hashes.value as Record<string, unknown>)) {
     const field = HASH_KEYS[key.toLowerCase()];
     if (!field || value === null || value === undefined) continue;
-    const hex = typeof value === 'string' && /^[0-9a-fA-F]{8,64}$/.test(value) ? value : new JsonReader(value, `${hashes.path}.${key}`).fail('a hexadecimal hash');
+    const hex =
+      typeof value === 'string' && /^[0-9a-fA-F]{8,64}$/.test(value)
+        ? value
+        : new JsonReader(value, `${hashes.path}.${key}`).fail('a hexadecimal hash');
     mapped[field] = hex.toUpperCase();
   }
   return mapped;
@@ -263,7 +295,10 @@ function mapFile(file: JsonReader): MappedFile {
 }
 
 export function mapImage(image: JsonReader, position: number): MappedImage {
-  const meta = image.isObject() && image.has('meta') && image.at('meta').isObject() ? (image.at('meta').value as Record<string, unknown>) : {};
+  const meta =
+    image.isObject() && image.has('meta') && image.at('meta').isObject()
+      ? (image.at('meta').value as Record<string, unknown>)
+      : {};
   const stats = image.optObject('stats');
   const level = image.isObject() ? (image.value as Record<string, unknown>).nsfwLevel : undefined;
   const flag = image.isObject() ? (image.value as Record<string, unknown>).nsfw : undefined;
@@ -295,11 +330,14 @@ export function mapImage(image: JsonReader, position: number): MappedImage {
 }
 
 function earlyAccessDays(version: JsonReader): number {
-  const timeframe = version.optCount('earlyAccessTimeFrame') ?? version.optObject('earlyAccessConfig')?.optCount('timeframe') ?? null;
+  const timeframe =
+    version.optCount('earlyAccessTimeFrame') ?? version.optObject('earlyAccessConfig')?.optCount('timeframe') ?? null;
   if (timeframe !== null) return timeframe;
   const endsAt = version.optDate('earlyAccessEndsAt');
   const publishedAt = version.optDate('publishedAt');
-  return endsAt && publishedAt && endsAt > publishedAt ? Math.ceil((endsAt.getTime() - publishedAt.getTime()) / 86_400_000) : 0;
+  return endsAt && publishedAt && endsAt > publishedAt
+    ? Math.ceil((endsAt.getTime() - publishedAt.getTime()) / 86_400_000)
+    : 0;
 }
 
 function trainedWords(version: JsonReader): string[] {
@@ -311,7 +349,8 @@ export function mapVersion(version: JsonReader, warnings: string[]): MappedVersi
   const stats = version.optObject('stats');
   const baseModelRaw = version.optString('baseModel', 200);
   const baseModel = mapBaseModel(baseModelRaw);
-  if (baseModel === 'Other') warnings.push(`base model "${baseModelRaw}" is not known: stored as Other (raw text kept)`);
+  if (baseModel === 'Other')
+    warnings.push(`base model "${baseModelRaw}" is not known: stored as Other (raw text kept)`);
   const files = (version.optArray('files') ?? []).map(mapFile);
   return {
     path: version.path,
@@ -350,7 +389,8 @@ function mapTags(model: JsonReader): string[] | undefined {
   const names: string[] = [];
   for (const tag of tags) {
     // Older API versions send { name } objects.
-    const name = typeof tag.value === 'string' ? tag.value : tag.isObject() ? tag.string('name', 500) : tag.fail('a tag name');
+    const name =
+      typeof tag.value === 'string' ? tag.value : tag.isObject() ? tag.string('name', 500) : tag.fail('a tag name');
     const trimmed = name.trim();
     if (trimmed !== '' && !seen.has(trimmed.toLowerCase())) {
       seen.add(trimmed.toLowerCase());
@@ -417,15 +457,26 @@ export function checkOwnIds(model: MappedModel): void {
   const files = new Map<number, MappedVersion>();
   for (const version of model.versions) {
     const earlier = versions.get(version.civitaiId);
-    if (earlier) throw new AppError('CONFLICT', `${version.path}.id: version ${version.civitaiId} appears twice in model ${model.civitaiId}.`, { path: `${version.path}.id` });
+    if (earlier)
+      throw new AppError(
+        'CONFLICT',
+        `${version.path}.id: version ${version.civitaiId} appears twice in model ${model.civitaiId}.`,
+        { path: `${version.path}.id` },
+      );
     versions.set(version.civitaiId, version);
     for (const file of version.files) {
       if (file.civitaiId === null) continue;
       const owner = files.get(file.civitaiId);
       if (owner) {
-        const where = owner === version ? `twice in version ${version.civitaiId}` : `in versions ${owner.civitaiId} and ${version.civitaiId}`;
-        throw new AppError('CONFLICT', `${file.path}.id: file ${file.civitaiId} appears ${where} of model ${model.civitaiId}; nothing of this model was imported.`,
-          { path: `${file.path}.id` });
+        const where =
+          owner === version
+            ? `twice in version ${version.civitaiId}`
+            : `in versions ${owner.civitaiId} and ${version.civitaiId}`;
+        throw new AppError(
+          'CONFLICT',
+          `${file.path}.id: file ${file.civitaiId} appears ${where} of model ${model.civitaiId}; nothing of this model was imported.`,
+          { path: `${file.path}.id` },
+        );
       }
       files.set(file.civitaiId, version);
     }
@@ -441,7 +492,13 @@ export function conflictsBetween(models: readonly (MappedModel | null)[]): Map<n
   const conflicts = new Map<number, AppError>();
   for (const [kind, idsOf] of [
     ['version', (m: MappedModel) => m.versions.map((v) => ({ id: v.civitaiId, path: `${v.path}.id` }))],
-    ['file', (m: MappedModel) => m.versions.flatMap((v) => v.files.flatMap((f) => (f.civitaiId === null ? [] : [{ id: f.civitaiId, path: `${f.path}.id` }])))],
+    [
+      'file',
+      (m: MappedModel) =>
+        m.versions.flatMap((v) =>
+          v.files.flatMap((f) => (f.civitaiId === null ? [] : [{ id: f.civitaiId, path: `${f.path}.id` }])),
+        ),
+    ],
   ] as const) {
     const claims = new Map<number, { index: number; path: string }[]>();
     models.forEach((model, index) => {
@@ -453,8 +510,15 @@ export function conflictsBetween(models: readonly (MappedModel | null)[]): Map<n
       if (owners.length < 2) continue;
       for (const { index, path } of claimants) {
         if (conflicts.has(index)) continue;
-        conflicts.set(index, new AppError('CONFLICT', `${path}: ${kind} ${id} appears under models ${owners.join(' and ')} of this payload; ` +
-          'none of them was imported.', { path }));
+        conflicts.set(
+          index,
+          new AppError(
+            'CONFLICT',
+            `${path}: ${kind} ${id} appears under models ${owners.join(' and ')} of this payload; ` +
+              'none of them was imported.',
+            { path },
+          ),
+        );
       }
     }
   }
@@ -466,9 +530,15 @@ export function payloadKind(payload: JsonReader): PayloadKind {
   if (payload.has('items')) {
     // `GET /api/v1/images` pages hold images (with a `url`), not models.
     const first = payload.array('items', 1000)[0];
-    return first?.isObject() && first.has('url') && !first.has('modelVersions') && !first.has('modelId') ? 'images' : 'list';
+    return first?.isObject() && first.has('url') && !first.has('modelVersions') && !first.has('modelId')
+      ? 'images'
+      : 'list';
   }
   if (payload.has('modelVersions')) return 'model';
   if (payload.has('modelId')) return 'version';
-  throw new AppError('BAD_USER_INPUT', '$: not a Civitai payload: expected a model (with `modelVersions`), a model version (with `modelId`), or a models or images list (with `items`).', { path: '$' });
+  throw new AppError(
+    'BAD_USER_INPUT',
+    '$: not a Civitai payload: expected a model (with `modelVersions`), a model version (with `modelId`), or a models or images list (with `items`).',
+    { path: '$' },
+  );
 }

@@ -26,7 +26,9 @@ interface WorkerResult extends FileHashes {
   id: number;
 }
 
-type WorkerMessage = { type: 'result'; result: WorkerResult } | { type: 'error'; id: number; message: string; code: string | null };
+type WorkerMessage =
+  | { type: 'result'; result: WorkerResult }
+  | { type: 'error'; id: number; message: string; code: string | null };
 
 function workerError(code: string | null, message: string): Error {
   if (code === 'ENOENT') return new AppError('NOT_FOUND', message);
@@ -73,11 +75,12 @@ export class FileHasher {
 
   /** Hashes a file (queued behind any hash already running on this hasher). */
   hash(path: string): Promise<FileHashes> {
-    const run = () => new Promise<FileHashes>((resolve, reject) => {
-      const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject });
-      this.#reader.postMessage({ type: 'hash', path, id });
-    });
+    const run = () =>
+      new Promise<FileHashes>((resolve, reject) => {
+        const id = this.#nextId++;
+        this.#pending.set(id, { resolve, reject });
+        this.#reader.postMessage({ type: 'hash', path, id });
+      });
     const result = this.#queue.then(run, run);
     this.#queue = result.catch(() => undefined);
     return result;

@@ -114,7 +114,10 @@ async function hashFile({ path, id }) {
     companion.postMessage({ type: 'start', id });
     let offset = 0;
     for (;;) {
-      if (inFlight >= MAX_IN_FLIGHT) await new Promise((resolve) => { resumeReading = resolve; });
+      if (inFlight >= MAX_IN_FLIGHT)
+        await new Promise((resolve) => {
+          resumeReading = resolve;
+        });
       const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
       const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, offset);
       if (bytesRead === 0) break;
@@ -131,7 +134,9 @@ async function hashFile({ path, id }) {
       if (autoV1Window) copyRange(autoV1Window, 0, data, offset, AUTOV1_OFFSET, AUTOV1_OFFSET + AUTOV1_LENGTH);
       if (header) copyRange(header, 0, data, offset, 8, 8 + headerLength);
       inFlight++;
-      companion.postMessage({ type: 'chunk', offset, length: bytesRead, headerLength, buffer: chunk.buffer }, [chunk.buffer]);
+      companion.postMessage({ type: 'chunk', offset, length: bytesRead, headerLength, buffer: chunk.buffer }, [
+        chunk.buffer,
+      ]);
       offset += bytesRead;
     }
     const companionResult = await new Promise((resolve) => {
@@ -142,7 +147,10 @@ async function hashFile({ path, id }) {
     const after = await handle.stat();
     const atPath = await stat(path).catch(() => null);
     if (offset !== size || !sameFile(before, after) || !atPath || !sameFile(before, atPath)) {
-      throw failure('FILE_CHANGED', `${path} changed while it was read (${atPath ? 'size, modification time or identity differ' : 'it is gone'}).`);
+      throw failure(
+        'FILE_CHANGED',
+        `${path} changed while it was read (${atPath ? 'size, modification time or identity differ' : 'it is gone'}).`,
+      );
     }
     const sha = sha256.digest('hex').toUpperCase();
     // Civitai prints CRC32 byte-reversed compared with zlib (its "hello world" is 85114A0D, zlib's 0D4A1185).

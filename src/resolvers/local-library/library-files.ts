@@ -5,7 +5,7 @@
  * Sidecars and previews are opened the same careful way (`openLibraryFile`): inside the roots after resolving
  * links, regular files only, opened without blocking.
  */
-import { constants } from 'node:fs';
+import { constants, type Dirent } from 'node:fs';
 import { lstat, open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { yieldIfBusy } from '../../db/request-scope.ts';
@@ -100,7 +100,11 @@ async function openRegularFile(file: string): Promise<FileHandle> {
 }
 
 /** Reads a whole file next to a model (see `openLibraryFile`), refusing one larger than `maxBytes`. */
-export async function readLibraryFile(file: string, roots: readonly string[], maxBytes: number): Promise<{ bytes: Buffer; mtimeMs: number }> {
+export async function readLibraryFile(
+  file: string,
+  roots: readonly string[],
+  maxBytes: number,
+): Promise<{ bytes: Buffer; mtimeMs: number }> {
   return readOpened(await openLibraryFile(file, roots), maxBytes);
 }
 
@@ -112,7 +116,8 @@ export async function readRegularFile(file: string, maxBytes: number): Promise<{
 async function readOpened(handle: FileHandle, maxBytes: number): Promise<{ bytes: Buffer; mtimeMs: number }> {
   try {
     const info = await handle.stat();
-    if (info.size > maxBytes) throw new AppError('LIMIT_EXCEEDED', `larger than ${maxBytes} bytes: not read`, { limit: maxBytes });
+    if (info.size > maxBytes)
+      throw new AppError('LIMIT_EXCEEDED', `larger than ${maxBytes} bytes: not read`, { limit: maxBytes });
     return { bytes: await handle.readFile(), mtimeMs: info.mtimeMs };
   } finally {
     await handle.close();
@@ -125,11 +130,15 @@ export function isSpecialFileError(error: unknown): boolean {
 }
 
 /** Walks one root; model files and problems (unreadable folders, links leaving the roots, special files) are reported. */
-export async function walkLibrary(root: string, allowedRoots: readonly string[], signal?: AbortSignal): Promise<WalkResult> {
+export async function walkLibrary(
+  root: string,
+  allowedRoots: readonly string[],
+  signal?: AbortSignal,
+): Promise<WalkResult> {
   const result: WalkResult = { files: [], problems: [], skipped: 0 };
   async function visit(dir: string, folders: string[]): Promise<void> {
     signal?.throwIfAborted();
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
@@ -163,8 +172,14 @@ export async function walkLibrary(root: string, allowedRoots: readonly string[],
           continue;
         }
         result.files.push({
-          path: real, dir, fileName: entry.name, stem: entry.name.slice(0, -extension.length), size: info.size, mtimeMs: info.mtimeMs,
-          folders, siblings,
+          path: real,
+          dir,
+          fileName: entry.name,
+          stem: entry.name.slice(0, -extension.length),
+          size: info.size,
+          mtimeMs: info.mtimeMs,
+          folders,
+          siblings,
         });
       } catch (error) {
         result.problems.push({ path: full, message: (error as Error).message });

@@ -11,24 +11,53 @@ import { makeThumbnail } from '../thumbnail-maker.ts';
 type Row = Record<string, unknown>;
 
 /** Returns whether a thumbnail was stored. `bytes` are the preview file's (read inside the library roots). */
-export async function applyPreview(db: CatalogDatabase, versionId: number, previewPath: string, bytes: Buffer, now: Date): Promise<boolean> {
+export async function applyPreview(
+  db: CatalogDatabase,
+  versionId: number,
+  previewPath: string,
+  bytes: Buffer,
+  now: Date,
+): Promise<boolean> {
   const thumbnail = await makeThumbnail(bytes);
   return db.write(() => {
-    const images = db.statement(`SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? ORDER BY "SortOrder", "Id"`).safeIntegers(true).all(versionId) as Row[];
+    const images = db
+      .statement(`SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? ORDER BY "SortOrder", "Id"`)
+      .safeIntegers(true)
+      .all(versionId) as Row[];
     const cached = {
-      ThumbnailData: thumbnail.bytes, ThumbnailMimeType: thumbnail.mimeType, ThumbnailWidth: thumbnail.width, ThumbnailHeight: thumbnail.height,
-      LocalCachePath: previewPath, IsLocalCacheValid: true, CachedAt: now, CachedFileSize: BigInt(bytes.length),
+      ThumbnailData: thumbnail.bytes,
+      ThumbnailMimeType: thumbnail.mimeType,
+      ThumbnailWidth: thumbnail.width,
+      ThumbnailHeight: thumbnail.height,
+      LocalCachePath: previewPath,
+      IsLocalCacheValid: true,
+      CachedAt: now,
+      CachedFileSize: BigInt(bytes.length),
     };
     const fromThisPreview = images.find((image) => image.LocalCachePath === previewPath);
     const primary = images[0];
     const target = fromThisPreview ?? (primary && primary.ThumbnailData === null ? primary : undefined);
     if (target) {
-      return updateChanged(db, 'ModelImages', Number(target.Id), target, { ...cached, BlurHash: (target.BlurHash as string | null) ?? thumbnail.blurHash });
+      return updateChanged(db, 'ModelImages', Number(target.Id), target, {
+        ...cached,
+        BlurHash: (target.BlurHash as string | null) ?? thumbnail.blurHash,
+      });
     }
     if (primary) return false;
     insertRow(db, 'ModelImages', {
-      ...cached, ModelVersionId: versionId, Url: pathToFileURL(previewPath).href, IsNsfw: false, NsfwLevel: 'None', Width: thumbnail.sourceWidth,
-      Height: thumbnail.sourceHeight, BlurHash: thumbnail.blurHash, SortOrder: 0, CreatedAt: now, LikeCount: 0, HeartCount: 0, CommentCount: 0,
+      ...cached,
+      ModelVersionId: versionId,
+      Url: pathToFileURL(previewPath).href,
+      IsNsfw: false,
+      NsfwLevel: 'None',
+      Width: thumbnail.sourceWidth,
+      Height: thumbnail.sourceHeight,
+      BlurHash: thumbnail.blurHash,
+      SortOrder: 0,
+      CreatedAt: now,
+      LikeCount: 0,
+      HeartCount: 0,
+      CommentCount: 0,
     });
     return true;
   });

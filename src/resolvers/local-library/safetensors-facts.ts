@@ -24,7 +24,11 @@ function text(value: unknown): string | null {
 
 /** kohya's ss_base_model_version / ss_sd_model_name, or modelspec.architecture → our enum. */
 export function baseModelFromHints(...hints: (string | null)[]): BaseModelName | null {
-  const joined = hints.filter(Boolean).map((hint) => hint!.slice(0, MAX_HINT_CHARS)).join(' ').toLowerCase();
+  const joined = hints
+    .filter(Boolean)
+    .map((hint) => hint!.slice(0, MAX_HINT_CHARS))
+    .join(' ')
+    .toLowerCase();
   if (joined === '') return null;
   if (joined.includes('pony')) return 'Pony';
   if (joined.includes('illustrious')) return 'Illustrious';
@@ -51,7 +55,10 @@ function typeFromMetadata(metadata: Record<string, unknown>): ModelTypeName | nu
 }
 
 function splitWords(value: string): string[] {
-  return value.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  return value
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
 }
 
 /**
@@ -60,16 +67,23 @@ function splitWords(value: string): string[] {
  */
 function triggerWordsFrom(metadata: Record<string, unknown>): string[] {
   const phrase = text(metadata['modelspec.trigger_phrase']);
-  if (phrase) return splitWords(phrase).slice(0, 20).map((word) => word.slice(0, MAX_TRIGGER_WORD_CHARS));
+  if (phrase)
+    return splitWords(phrase)
+      .slice(0, 20)
+      .map((word) => word.slice(0, MAX_TRIGGER_WORD_CHARS));
   const images = Number(metadata.ss_num_train_images);
   const frequencyText = text(metadata.ss_tag_frequency);
   if (!frequencyText || !Number.isFinite(images) || images <= 0) return [];
   try {
     const counts = new Map<string, number>();
     for (const dataset of Object.values(JSON.parse(frequencyText) as Record<string, Record<string, number>>)) {
-      for (const [tag, count] of Object.entries(dataset)) counts.set(tag.trim(), (counts.get(tag.trim()) ?? 0) + Number(count));
+      for (const [tag, count] of Object.entries(dataset))
+        counts.set(tag.trim(), (counts.get(tag.trim()) ?? 0) + Number(count));
     }
-    return [...counts].filter(([tag, count]) => tag !== '' && count >= images * 0.9).sort((a, b) => b[1] - a[1]).slice(0, 5)
+    return [...counts]
+      .filter(([tag, count]) => tag !== '' && count >= images * 0.9)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
       .map(([tag]) => tag.slice(0, MAX_TRIGGER_WORD_CHARS));
   } catch {
     return [];
@@ -79,10 +93,19 @@ function triggerWordsFrom(metadata: Record<string, unknown>): string[] {
 /** Facts from a safetensors header's `__metadata__` texts (read and parsed by the hashing worker). */
 export function headerFacts(metadata: Readonly<Record<string, string>> | null): HeaderFacts {
   if (!metadata) return EMPTY;
-  const baseModelRaw = (text(metadata.ss_base_model_version) ?? text(metadata['modelspec.architecture']) ?? text(metadata.ss_sd_model_name))?.slice(0, MAX_HINT_CHARS) ?? null;
+  const baseModelRaw =
+    (
+      text(metadata.ss_base_model_version) ??
+      text(metadata['modelspec.architecture']) ??
+      text(metadata.ss_sd_model_name)
+    )?.slice(0, MAX_HINT_CHARS) ?? null;
   return {
     title: (text(metadata['modelspec.title']) ?? text(metadata.ss_output_name))?.slice(0, 1000) ?? null,
-    baseModel: baseModelFromHints(text(metadata.ss_base_model_version), text(metadata['modelspec.architecture']), text(metadata.ss_sd_model_name)),
+    baseModel: baseModelFromHints(
+      text(metadata.ss_base_model_version),
+      text(metadata['modelspec.architecture']),
+      text(metadata.ss_sd_model_name),
+    ),
     baseModelRaw,
     type: typeFromMetadata(metadata),
     triggerWords: triggerWordsFrom(metadata),

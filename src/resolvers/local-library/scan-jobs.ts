@@ -47,13 +47,39 @@ export class ScanJobs {
   start(options: Omit<ScanOptions, 'onProgress' | 'signal'>): ScanJob {
     if (this.#stopping.signal.aborted) throw new AppError('CONFLICT', 'The server is shutting down.');
     const running = this.running();
-    if (running) throw new AppError('CONFLICT', `A scan is already running (job ${running.id}); wait for it or follow it with scanJob/scanProgress.`, { jobId: running.id });
-    const job: ScanJob = { id: randomUUID(), status: 'RUNNING', roots: options.roots, startedAt: new Date(), finishedAt: null, progress: emptyProgress(), error: null };
+    if (running)
+      throw new AppError(
+        'CONFLICT',
+        `A scan is already running (job ${running.id}); wait for it or follow it with scanJob/scanProgress.`,
+        { jobId: running.id },
+      );
+    const job: ScanJob = {
+      id: randomUUID(),
+      status: 'RUNNING',
+      roots: options.roots,
+      startedAt: new Date(),
+      finishedAt: null,
+      progress: emptyProgress(),
+      error: null,
+    };
     this.#jobs.set(job.id, job);
     this.#forgetOld();
-    const done = scanLibrary(this.#db, { ...options, signal: this.#stopping.signal, onProgress: (progress) => this.#update(job, { progress }) }).then(
+    const done = scanLibrary(this.#db, {
+      ...options,
+      signal: this.#stopping.signal,
+      onProgress: (progress) => this.#update(job, { progress }),
+    }).then(
       (progress) => this.#update(job, { progress, status: 'COMPLETED', finishedAt: new Date() }),
-      (error: unknown) => this.#update(job, { status: 'FAILED', finishedAt: new Date(), error: this.#stopping.signal.aborted ? 'Stopped: the server shut down.' : error instanceof Error ? error.message : String(error) }),
+      (error: unknown) =>
+        this.#update(job, {
+          status: 'FAILED',
+          finishedAt: new Date(),
+          error: this.#stopping.signal.aborted
+            ? 'Stopped: the server shut down.'
+            : error instanceof Error
+              ? error.message
+              : String(error),
+        }),
     );
     this.#running.add(done);
     void done.finally(() => this.#running.delete(done));
@@ -85,7 +111,10 @@ export class ScanJobs {
     signal?.addEventListener('abort', stop);
     try {
       while (!signal?.aborted) {
-        if (queue.length === 0) await new Promise<void>((resolve) => { wake = resolve; });
+        if (queue.length === 0)
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
         wake = null;
         // Only the latest state matters to a progress display.
         const latest = queue.splice(0).at(-1);

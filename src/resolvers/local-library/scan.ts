@@ -12,8 +12,20 @@ import { syncByHash } from '../civitai/sync.ts';
 import { FileHasher, type FileHashes } from '../hashing/file-hasher.ts';
 import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
 import {
-  catalogFilesFor, createLocalModel, hashesOf, linkAsVariant, linkToCatalog, localFilesUnder, localOnlyModelFile, markMissing, recordLocalFile,
-  refreshLocalOnlyHashes, rememberSidecarAndPreview, versionOfFile, type LocalFileRow, type StoredHashes,
+  catalogFilesFor,
+  createLocalModel,
+  hashesOf,
+  linkAsVariant,
+  linkToCatalog,
+  localFilesUnder,
+  localOnlyModelFile,
+  markMissing,
+  recordLocalFile,
+  refreshLocalOnlyHashes,
+  rememberSidecarAndPreview,
+  versionOfFile,
+  type LocalFileRow,
+  type StoredHashes,
 } from './linker.ts';
 import { yieldIfBusy } from '../../db/request-scope.ts';
 import { isAppError } from '../../errors.ts';
@@ -72,8 +84,24 @@ export interface ScanOptions {
 
 export function emptyProgress(): ScanProgress {
   return {
-    phase: 'walking', filesSeen: 0, filesUnchanged: 0, filesToHash: 0, filesHashed: 0, bytesToHash: 0, bytesHashed: 0, linked: 0, moved: 0,
-    duplicates: 0, newModels: 0, missing: 0, sidecarsImported: 0, thumbnails: 0, identifiedOnline: 0, filesSkipped: 0, problems: [], currentPath: null,
+    phase: 'walking',
+    filesSeen: 0,
+    filesUnchanged: 0,
+    filesToHash: 0,
+    filesHashed: 0,
+    bytesToHash: 0,
+    bytesHashed: 0,
+    linked: 0,
+    moved: 0,
+    duplicates: 0,
+    newModels: 0,
+    missing: 0,
+    sidecarsImported: 0,
+    thumbnails: 0,
+    identifiedOnline: 0,
+    filesSkipped: 0,
+    problems: [],
+    currentPath: null,
   };
 }
 
@@ -96,71 +124,104 @@ function formatOf(fileName: string): 'SafeTensor' | 'PickleTensor' | 'Other' {
 const HASH_ATTEMPTS = 2;
 
 /** Hashes `items` with `concurrency` hashers, reporting each file as it finishes; stops when `signal` aborts. */
-async function hashAll(items: Work[], concurrency: number, progress: ScanProgress, report: () => void, signal?: AbortSignal): Promise<void> {
+async function hashAll(
+  items: Work[],
+  concurrency: number,
+  progress: ScanProgress,
+  report: () => void,
+  signal?: AbortSignal,
+): Promise<void> {
   const hashers = Array.from({ length: Math.max(1, concurrency) }, () => new FileHasher());
-  const stop = () => { for (const hasher of hashers) void hasher.close(); };
+  const stop = () => {
+    for (const hasher of hashers) void hasher.close();
+  };
   signal?.addEventListener('abort', stop);
   let next = 0;
   try {
-    await Promise.all(hashers.map(async (hasher) => {
-      while (next < items.length) {
-        signal?.throwIfAborted();
-        const item = items[next++]!;
-        progress.currentPath = item.file.path;
-        for (let attempt = 1; attempt <= HASH_ATTEMPTS; attempt++) {
-          try {
-            const hashes: FileHashes = await hasher.hash(item.file.path);
-            // The index records the size and time of the content that was hashed, not of what the walk saw.
-            item.file = { ...item.file, size: hashes.size, mtimeMs: hashes.mtimeMs };
-            item.metadata = hashes.safetensorsMetadata;
-            item.hashes = hashes;
-            progress.bytesHashed += hashes.size;
-            break;
-          } catch (error) {
-            signal?.throwIfAborted();
-            if (isAppError(error) && error.code === 'FILE_CHANGED' && attempt < HASH_ATTEMPTS) continue;
-            if (isSpecialFileError(error)) progress.filesSkipped++;
-            progress.problems.push({ path: item.file.path, message: (error as Error).message });
-            break;
+    await Promise.all(
+      hashers.map(async (hasher) => {
+        while (next < items.length) {
+          signal?.throwIfAborted();
+          const item = items[next++]!;
+          progress.currentPath = item.file.path;
+          for (let attempt = 1; attempt <= HASH_ATTEMPTS; attempt++) {
+            try {
+              const hashes: FileHashes = await hasher.hash(item.file.path);
+              // The index records the size and time of the content that was hashed, not of what the walk saw.
+              item.file = { ...item.file, size: hashes.size, mtimeMs: hashes.mtimeMs };
+              item.metadata = hashes.safetensorsMetadata;
+              item.hashes = hashes;
+              progress.bytesHashed += hashes.size;
+              break;
+            } catch (error) {
+              signal?.throwIfAborted();
+              if (isAppError(error) && error.code === 'FILE_CHANGED' && attempt < HASH_ATTEMPTS) continue;
+              if (isSpecialFileError(error)) progress.filesSkipped++;
+              progress.problems.push({ path: item.file.path, message: (error as Error).message });
+              break;
+            }
           }
+          progress.filesHashed++;
+          report();
         }
-        progress.filesHashed++;
-        report();
-      }
-    }));
+      }),
+    );
   } finally {
     signal?.removeEventListener('abort', stop);
     await Promise.all(hashers.map((h) => h.close()));
   }
 }
 
-async function importSidecars(db: CatalogDatabase, payloads: { source: string; json: unknown }[], progress: ScanProgress, now: Date): Promise<void> {
+async function importSidecars(
+  db: CatalogDatabase,
+  payloads: { source: string; json: unknown }[],
+  progress: ScanProgress,
+  now: Date,
+): Promise<void> {
   for (const payload of payloads) {
     try {
       const summary = await importPayload(db, payload.json, payload.source, { now });
       progress.sidecarsImported += summary.created + summary.updated + summary.unchanged;
-      for (const failure of summary.failures) progress.problems.push({ path: payload.source, message: failure.message });
+      for (const failure of summary.failures)
+        progress.problems.push({ path: payload.source, message: failure.message });
     } catch (error) {
       progress.problems.push({ path: payload.source, message: (error as Error).message });
     }
   }
 }
 
-async function identifyOnline(db: CatalogDatabase, civitai: CivitaiClient, hashes: StoredHashes, progress: ScanProgress, now: Date): Promise<boolean> {
+async function identifyOnline(
+  db: CatalogDatabase,
+  civitai: CivitaiClient,
+  hashes: StoredHashes,
+  progress: ScanProgress,
+  now: Date,
+): Promise<boolean> {
   try {
     const outcome = await syncByHash(db, civitai, hashes.sha256, { now });
     if (outcome.status === 'NOT_ON_CIVITAI') return false;
     progress.identifiedOnline++;
     return true;
   } catch (error) {
-    progress.problems.push({ path: hashes.sha256, message: `online identification failed: ${(error as Error).message}` });
+    progress.problems.push({
+      path: hashes.sha256,
+      message: `online identification failed: ${(error as Error).message}`,
+    });
     return false;
   }
 }
 
 /** Links one hashed (or unchanged) file, importing sidecars and creating a local entry when nothing matches. */
-async function linkFile(db: CatalogDatabase, work: Work, row: LocalFileRow, sidecars: SidecarFacts, seenPaths: ReadonlySet<string>,
-  options: ScanOptions, progress: ScanProgress, now: Date): Promise<number | null> {
+async function linkFile(
+  db: CatalogDatabase,
+  work: Work,
+  row: LocalFileRow,
+  sidecars: SidecarFacts,
+  seenPaths: ReadonlySet<string>,
+  options: ScanOptions,
+  progress: ScanProgress,
+  now: Date,
+): Promise<number | null> {
   const hashes = work.hashes!;
   const { file } = work;
   const sidecarsChanged = sidecars.mtimeMs !== null && sidecars.mtimeMs !== row.SidecarMtimeMs;
@@ -171,7 +232,15 @@ async function linkFile(db: CatalogDatabase, work: Work, row: LocalFileRow, side
     if (await identifyOnline(db, options.civitai, hashes, progress, now)) candidates = catalogFilesFor(db, hashes);
   }
   if (candidates.same.length > 0) {
-    const { modelFileId, outcome } = await linkToCatalog(db, row.Id, file.path, hashes, candidates.same, seenPaths, now);
+    const { modelFileId, outcome } = await linkToCatalog(
+      db,
+      row.Id,
+      file.path,
+      hashes,
+      candidates.same,
+      seenPaths,
+      now,
+    );
     if (outcome === 'linked') progress.linked++;
     if (outcome === 'moved') progress.moved++;
     if (outcome === 'duplicate-copy') progress.duplicates++;
@@ -192,30 +261,44 @@ async function linkFile(db: CatalogDatabase, work: Work, row: LocalFileRow, side
   const type: ModelTypeName = header.type ?? typeFromFolders(file.folders) ?? 'Other';
   // What a person wrote in a sidecar beats what a header suggests.
   const baseModel: BaseModelName = sidecars.baseModel ?? header.baseModel ?? 'Unknown';
-  const modelFileId = await createLocalModel(db, row.Id, file.path, hashes, {
-    name: sidecars.title ?? header.title ?? file.stem,
-    type,
-    description: sidecars.description,
-    baseModel,
-    baseModelRaw: header.baseModelRaw,
-    triggerWords: sidecars.triggerWords.length > 0 ? sidecars.triggerWords : header.triggerWords,
-    fileName: file.fileName,
-    format: formatOf(file.fileName),
-    fileMtime: new Date(file.mtimeMs),
-  }, now);
+  const modelFileId = await createLocalModel(
+    db,
+    row.Id,
+    file.path,
+    hashes,
+    {
+      name: sidecars.title ?? header.title ?? file.stem,
+      type,
+      description: sidecars.description,
+      baseModel,
+      baseModelRaw: header.baseModelRaw,
+      triggerWords: sidecars.triggerWords.length > 0 ? sidecars.triggerWords : header.triggerWords,
+      fileName: file.fileName,
+      format: formatOf(file.fileName),
+      fileMtime: new Date(file.mtimeMs),
+    },
+    now,
+  );
   progress.newModels++;
   return modelFileId;
 }
 
-async function applyPreviewOf(db: CatalogDatabase, work: Work, row: LocalFileRow, modelFileId: number, options: ScanOptions, progress: ScanProgress,
-  now: Date): Promise<number | null> {
+async function applyPreviewOf(
+  db: CatalogDatabase,
+  work: Work,
+  row: LocalFileRow,
+  modelFileId: number,
+  options: ScanOptions,
+  progress: ScanProgress,
+  now: Date,
+): Promise<number | null> {
   const preview = previewFor(work.file);
   if (!preview) return null;
   try {
     const { bytes, mtimeMs } = await readLibraryFile(preview, options.libraryRoots, MAX_PREVIEW_BYTES);
     if (mtimeMs === row.PreviewMtimeMs && !work.changed) return mtimeMs;
     const versionId = versionOfFile(db, modelFileId);
-    if (versionId !== null && await applyPreview(db, versionId, preview, bytes, now)) progress.thumbnails++;
+    if (versionId !== null && (await applyPreview(db, versionId, preview, bytes, now))) progress.thumbnails++;
     return mtimeMs;
   } catch (error) {
     if (isSpecialFileError(error)) progress.filesSkipped++;
@@ -257,7 +340,11 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
   progress.filesUnchanged = work.filter((w) => !w.changed).length;
 
   // 2. Files the index knew but the walk did not find are missing (before linking, so moved files can take over).
-  progress.missing = await markMissing(db, [...known.values()].filter((row) => !seenPaths.has(row.Path)), now);
+  progress.missing = await markMissing(
+    db,
+    [...known.values()].filter((row) => !seenPaths.has(row.Path)),
+    now,
+  );
 
   // 3. Hash what changed: one sequential read per file.
   const toHash = work.filter((w) => w.changed);
@@ -280,7 +367,8 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
       progress.problems.push(...sidecars.problems);
       progress.filesSkipped += sidecars.skipped;
       const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, options, progress, now);
-      const previewMtime = modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
+      const previewMtime =
+        modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
       await rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
     } catch (error) {
       progress.problems.push({ path: item.file.path, message: (error as Error).message });

@@ -51,19 +51,32 @@ function str(value: unknown): string | null {
 }
 
 function words(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((w): w is string => typeof w === 'string').map((w) => w.trim()).filter(Boolean);
-  if (typeof value === 'string') return value.split(',').map((w) => w.trim()).filter(Boolean);
+  if (Array.isArray(value))
+    return value
+      .filter((w): w is string => typeof w === 'string')
+      .map((w) => w.trim())
+      .filter(Boolean);
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((w) => w.trim())
+      .filter(Boolean);
   return [];
 }
 
 /** A sidecar's JSON, or null: unreadable or not JSON is ignored (scanning goes on); refused reads are reported. */
-async function readJson(file: string, roots: readonly string[], facts: SidecarFacts): Promise<{ json: unknown; mtimeMs: number } | null> {
+async function readJson(
+  file: string,
+  roots: readonly string[],
+  facts: SidecarFacts,
+): Promise<{ json: unknown; mtimeMs: number } | null> {
   try {
     const { bytes, mtimeMs } = await readLibraryFile(file, roots, MAX_SIDECAR_BYTES);
     return { json: parseCheckedJson(bytes), mtimeMs };
   } catch (error) {
     if (isSpecialFileError(error)) facts.skipped++;
-    if (isAppError(error) && (error.code === 'FORBIDDEN' || isSpecialFileError(error))) facts.problems.push({ path: file, message: error.message });
+    if (isAppError(error) && (error.code === 'FORBIDDEN' || isSpecialFileError(error)))
+      facts.problems.push({ path: file, message: error.message });
     return null;
   }
 }
@@ -82,22 +95,30 @@ export function payloadFromCmInfo(info: Obj, fileName: string): Obj | null {
     type: str(pick(info, 'ModelType')) ?? 'Other',
     nsfw: pick(info, 'Nsfw') === true,
     tags: words(pick(info, 'Tags')),
-    modelVersions: [{
-      id: versionId,
-      modelId,
-      name: str(pick(info, 'VersionName')) ?? 'v1',
-      description: str(pick(info, 'VersionDescription')),
-      baseModel: str(pick(info, 'BaseModel')),
-      trainedWords: words(pick(info, 'TrainedWords')),
-      files: [{
-        name: fileName,
-        type: 'Model',
-        primary: true,
-        metadata: { fp: str(pick(metadata, 'fp')), size: str(pick(metadata, 'size')), format: str(pick(metadata, 'format')) },
-        hashes: Object.fromEntries(Object.entries(hashes).filter(([, v]) => typeof v === 'string')),
-      }],
-      images: [],
-    }],
+    modelVersions: [
+      {
+        id: versionId,
+        modelId,
+        name: str(pick(info, 'VersionName')) ?? 'v1',
+        description: str(pick(info, 'VersionDescription')),
+        baseModel: str(pick(info, 'BaseModel')),
+        trainedWords: words(pick(info, 'TrainedWords')),
+        files: [
+          {
+            name: fileName,
+            type: 'Model',
+            primary: true,
+            metadata: {
+              fp: str(pick(metadata, 'fp')),
+              size: str(pick(metadata, 'size')),
+              format: str(pick(metadata, 'format')),
+            },
+            hashes: Object.fromEntries(Object.entries(hashes).filter(([, v]) => typeof v === 'string')),
+          },
+        ],
+        images: [],
+      },
+    ],
   };
 }
 
@@ -123,9 +144,23 @@ function isCivitaiPayload(json: Obj): boolean {
   return Array.isArray(json.modelVersions) || (typeof json.modelId === 'number' && typeof json.id === 'number');
 }
 
-export async function readSidecars(file: Pick<FoundFile, 'dir' | 'stem' | 'siblings' | 'fileName'>, roots: readonly string[]): Promise<SidecarFacts> {
-  const facts: SidecarFacts = { payloads: [], title: null, description: null, baseModel: null, triggerWords: [], mtimeMs: null, problems: [], skipped: 0 };
-  const seen = (mtimeMs: number) => { facts.mtimeMs = Math.max(facts.mtimeMs ?? 0, mtimeMs); };
+export async function readSidecars(
+  file: Pick<FoundFile, 'dir' | 'stem' | 'siblings' | 'fileName'>,
+  roots: readonly string[],
+): Promise<SidecarFacts> {
+  const facts: SidecarFacts = {
+    payloads: [],
+    title: null,
+    description: null,
+    baseModel: null,
+    triggerWords: [],
+    mtimeMs: null,
+    problems: [],
+    skipped: 0,
+  };
+  const seen = (mtimeMs: number) => {
+    facts.mtimeMs = Math.max(facts.mtimeMs ?? 0, mtimeMs);
+  };
 
   const info = sidecarFor(file, '.civitai.info');
   const infoJson = info ? await readJson(info, roots, facts) : null;

@@ -41,15 +41,23 @@ function ensureVocabulary(db: CatalogDatabase): void {
 
 /** As the index's tokenizer stores a word: lower case, diacritics removed. */
 function indexForm(word: string): string {
-  return word.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  return word
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
 }
 
 /** Documents per word (for a prefix: summed over its expansions), from the vocabulary. */
 function postings(db: CatalogDatabase, word: string, prefix: boolean): number {
   const term = indexForm(word);
-  if (!prefix) return Number(db.statement(`SELECT COALESCE(MAX("doc"), 0) FROM temp."ModelSearchTerms" WHERE "term" = ?`).pluck().get(term));
-  const row = db.statement(`SELECT COUNT(*) AS "terms", COALESCE(SUM("doc"), 0) AS "docs" FROM (SELECT "doc" FROM temp."ModelSearchTerms"
-    WHERE "term" >= ? AND "term" < ? LIMIT ${MAX_EXPANSION_SCAN})`).get(term, `${term}\uffff`) as { terms: number; docs: number };
+  if (!prefix)
+    return Number(
+      db.statement(`SELECT COALESCE(MAX("doc"), 0) FROM temp."ModelSearchTerms" WHERE "term" = ?`).pluck().get(term),
+    );
+  const row = db
+    .statement(`SELECT COUNT(*) AS "terms", COALESCE(SUM("doc"), 0) AS "docs" FROM (SELECT "doc" FROM temp."ModelSearchTerms"
+    WHERE "term" >= ? AND "term" < ? LIMIT ${MAX_EXPANSION_SCAN})`)
+    .get(term, `${term}\uffff`) as { terms: number; docs: number };
   return row.terms >= MAX_EXPANSION_SCAN ? Number.MAX_SAFE_INTEGER : Number(row.docs);
 }
 
@@ -66,5 +74,8 @@ export function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput):
       if (isPrefix) prefixed += count;
     });
   }
-  return input.passes * all * US_PER_POSTING + input.highlightedRows * (HIGHLIGHT_BASE_US_PER_ROW + prefixed * HIGHLIGHT_US_PER_PREFIX_POSTING);
+  return (
+    input.passes * all * US_PER_POSTING +
+    input.highlightedRows * (HIGHLIGHT_BASE_US_PER_ROW + prefixed * HIGHLIGHT_US_PER_PREFIX_POSTING)
+  );
 }

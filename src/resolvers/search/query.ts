@@ -22,7 +22,10 @@ function phrase(term: SearchTerm): string {
 /** The distinct terms of a search text, in order. */
 export function searchTerms(input: string): SearchTerm[] {
   if (input.length > MAX_QUERY_LENGTH) {
-    throw limitExceeded(`Search text is at most ${MAX_QUERY_LENGTH} characters, got ${input.length}.`, MAX_QUERY_LENGTH);
+    throw limitExceeded(
+      `Search text is at most ${MAX_QUERY_LENGTH} characters, got ${input.length}.`,
+      MAX_QUERY_LENGTH,
+    );
   }
   const terms = new Map<string, SearchTerm>();
   const add = (term: SearchTerm) => {
@@ -34,7 +37,8 @@ export function searchTerms(input: string): SearchTerm[] {
     else add({ words: tokens(match[2]!), prefix: match[2]!.endsWith('*') });
   }
   if (terms.size === 0) throw new AppError('BAD_USER_INPUT', 'Search text has no words to look for.');
-  if (terms.size > MAX_QUERY_TERMS) throw limitExceeded(`Search text has at most ${MAX_QUERY_TERMS} words, got ${terms.size}.`, MAX_QUERY_TERMS);
+  if (terms.size > MAX_QUERY_TERMS)
+    throw limitExceeded(`Search text has at most ${MAX_QUERY_TERMS} words, got ${terms.size}.`, MAX_QUERY_TERMS);
   return [...terms.values()];
 }
 
@@ -48,5 +52,8 @@ export function toMatchExpression(input: string): string {
 
 /** The condition for `models(filter: { query })`: models whose search document matches. */
 export function searchFilterSql(query: string, m = 'm'): { sql: string; params: unknown[] } {
-  return { sql: `${m}."Id" IN (SELECT rowid FROM "ModelSearch" WHERE "ModelSearch" MATCH ?)`, params: [toMatchExpression(query)] };
+  return {
+    sql: `${m}."Id" IN (SELECT rowid FROM "ModelSearch" WHERE "ModelSearch" MATCH ?)`,
+    params: [toMatchExpression(query)],
+  };
 }

@@ -11,7 +11,8 @@ const ENTITY = /&(#x[0-9a-f]{1,8}|#\d{1,8}|[a-z]{1,16});/gi;
 
 function decodeEntity(entity: string, body: string): string {
   if (body[0] === '#') {
-    const code = body[1]?.toLowerCase() === 'x' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
+    const code =
+      body[1]?.toLowerCase() === 'x' ? Number.parseInt(body.slice(2), 16) : Number.parseInt(body.slice(1), 10);
     return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ' ';
   }
   return ENTITIES[body.toLowerCase()] ?? entity;
@@ -71,5 +72,8 @@ export function tokens(text: string): string[] {
 }
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '#39' } as Record<string, string>)[c]};`);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": '#39' } as Record<string, string>)[c]};`,
+  );
 }
