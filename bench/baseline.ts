@@ -19,8 +19,8 @@ import {
   ScanResult,
 } from '../src/db/enums.ts';
 import { parseStoredTimestamp } from '../src/db/timestamps.ts';
-import { encodeNodeId } from '../src/resolvers/global-id.ts';
-import { toMatchExpression } from '../src/resolvers/search/query.ts';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
+import { toMatchExpression } from '../src/search/query.ts';
 
 type Row = Record<string, unknown>;
 

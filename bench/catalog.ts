@@ -9,7 +9,7 @@ import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { databasePathIn } from '../src/db/data-dir.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
-import { refreshSearchIndex } from '../src/resolvers/search/search-index.ts';
+import { refreshSearchIndex } from '../src/search/search-index.ts';
 import { seedCatalog, type CatalogSize, type SeedSummary } from '../src/seed/catalog-generator.ts';
 
 export const CACHE_DIR = path.join(PROJECT_ROOT, '.bench-cache');

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { FileHasher } from '../src/resolvers/hashing/file-hasher.ts';
+import { FileHasher } from '../src/library/hashing/file-hasher.ts';
 import { CACHE_DIR } from './catalog.ts';
 
 export interface HashingBenchResult {

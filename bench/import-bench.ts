@@ -8,9 +8,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
-import { JsonReader } from '../src/resolvers/civitai/json-reader.ts';
-import { mapModelPayload, type MappedModel } from '../src/resolvers/civitai/mapping.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
+import { JsonReader } from '../src/civitai/json-reader.ts';
+import { mapModelPayload, type MappedModel } from '../src/civitai/mapping.ts';
 import { CACHE_DIR } from './catalog.ts';
 import { civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 

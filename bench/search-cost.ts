@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { READ_CACHE_PRAGMA } from '../src/db/catalog-database.ts';
-import { toMatchExpression } from '../src/resolvers/search/query.ts';
+import { toMatchExpression } from '../src/search/query.ts';
 import type { BenchCatalog } from './catalog.ts';
 import { median } from './load.ts';
 import { SEARCH_WORDS, type ScenarioInputs } from './scenarios.ts';

@@ -4,7 +4,7 @@
  * early-access fields, and errors that name the JSON path.
  */
 import { describe, expect, it } from 'vitest';
-import { JsonReader } from '../src/resolvers/civitai/json-reader.ts';
+import { JsonReader } from '../src/civitai/json-reader.ts';
 import {
   looseSeed,
   mapBaseModel,
@@ -13,7 +13,7 @@ import {
   mapNsfwLevel,
   mapVersionPayload,
   payloadKind,
-} from '../src/resolvers/civitai/mapping.ts';
+} from '../src/civitai/mapping.ts';
 import { ownFixture } from './helpers/fixtures.ts';
 
 describe('enumerations and drift', () => {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { dumpCatalog, emptyCatalog } from './helpers/catalog.ts';
 import { hasSharedFixtures, SHARED_FIXTURES, sharedFixture } from './helpers/fixtures.ts';

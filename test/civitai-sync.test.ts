@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveCivitaiSettings } from '../src/config.ts';
-import { createCivitaiClient, retryAfterMs } from '../src/resolvers/civitai/client.ts';
+import { createCivitaiClient, retryAfterMs } from '../src/civitai/client.ts';
 import { dataOf, firstErrorCode, seededCatalog } from './helpers/catalog.ts';
 import { startCivitaiReplay, type CivitaiReplay } from './helpers/civitai-replay.ts';
 import { ownFixture } from './helpers/fixtures.ts';

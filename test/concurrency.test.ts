@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { databasePathIn } from '../src/db/data-dir.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
 import { civitaiModelItem, civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cli } from './helpers/cli.ts';
 import { contentSignature } from './helpers/db-checksum.ts';

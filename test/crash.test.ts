@@ -12,7 +12,7 @@ import { integrityProblems } from '../src/db/backup.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { databasePathIn } from '../src/db/data-dir.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
 import { civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cli, outcome, spawnCli } from './helpers/cli.ts';
 import { contentSignature } from './helpers/db-checksum.ts';

@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reverseHexBytes } from '../src/resolvers/hash-lookup.ts';
+import { reverseHexBytes } from '../src/catalog/hash-lookup.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 

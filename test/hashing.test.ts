@@ -7,7 +7,7 @@ import { closeSync, openSync, readSync, ftruncateSync, writeSync } from 'node:fs
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FileHasher } from '../src/resolvers/hashing/file-hasher.ts';
+import { FileHasher } from '../src/library/hashing/file-hasher.ts';
 import { randomBytes, safetensorsBytes, writeFile } from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES } from '../src/config.ts';
 import { integrityProblems } from '../src/db/backup.ts';
-import { QUERY_LIMITS } from '../src/resolvers/query-limits.ts';
+import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { exactChecksum } from './helpers/db-checksum.ts';
 import {

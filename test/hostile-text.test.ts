@@ -7,11 +7,11 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { integrityProblems } from '../src/db/backup.ts';
 import { parseStoredTimestamp } from '../src/db/timestamps.ts';
-import { mapBaseModel, mapCommercialUse } from '../src/resolvers/civitai/mapping.ts';
-import { baseModelFromHints, headerFacts, typeFromFolders } from '../src/resolvers/local-library/safetensors-facts.ts';
-import { payloadFromCmInfo, payloadFromLoraManager } from '../src/resolvers/local-library/sidecars.ts';
-import { toMatchExpression } from '../src/resolvers/search/query.ts';
-import { escapeHtml, spaceCjk, stripHtml, tokens } from '../src/resolvers/search/text.ts';
+import { mapBaseModel, mapCommercialUse } from '../src/civitai/mapping.ts';
+import { baseModelFromHints, headerFacts, typeFromFolders } from '../src/library/safetensors-facts.ts';
+import { payloadFromCmInfo, payloadFromLoraManager } from '../src/library/sidecars.ts';
+import { toMatchExpression } from '../src/search/query.ts';
+import { escapeHtml, spaceCjk, stripHtml, tokens } from '../src/search/text.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
 

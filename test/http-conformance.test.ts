@@ -4,7 +4,7 @@
  */
 import { serverAudits } from 'graphql-http';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { QUERY_LIMITS } from '../src/resolvers/query-limits.ts';
+import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { firstErrorCode, seededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
 import { dumpCatalog, emptyCatalog } from './helpers/catalog.ts';
 
 let db: CatalogDatabase;

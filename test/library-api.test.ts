@@ -8,7 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCivitaiClient } from '../src/resolvers/civitai/client.ts';
+import { createCivitaiClient } from '../src/civitai/client.ts';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startCivitaiReplay, type CivitaiReplay } from './helpers/civitai-replay.ts';

@@ -8,8 +8,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
-import { scanLibrary, type ScanProgress } from '../src/resolvers/local-library/scan.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
+import { scanLibrary, type ScanProgress } from '../src/library/scan.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
 import {

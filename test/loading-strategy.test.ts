@@ -3,8 +3,8 @@
  * size (no N+1), never reads thumbnail BLOBs, and every look-up is served by an index.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { HASH_ALGORITHMS, HASH_MATCH_SQL } from '../src/resolvers/hash-lookup.ts';
-import { modelFilterSql, modelOrdering } from '../src/resolvers/model-query.ts';
+import { HASH_ALGORITHMS, HASH_MATCH_SQL } from '../src/catalog/hash-lookup.ts';
+import { modelFilterSql, modelOrdering } from '../src/catalog/model-query.ts';
 import { utcTimestampSql } from '../src/db/timestamps.ts';
 import { graphql } from '../src/generated/graphql/index.ts';
 import { dataOf, type SeededCatalog } from './helpers/catalog.ts';

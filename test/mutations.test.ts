@@ -7,7 +7,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeNodeId } from '../src/resolvers/global-id.ts';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { resolveServerConfig } from '../src/config.ts';
 import { assertSafeBinding, startServer } from '../src/server/start.ts';
 import { dataOf, dumpCatalog, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';

@@ -3,7 +3,7 @@
  * (compared with direct SQL), look-ups by each identifier, Relay nodes, computed fields, and coded errors.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encodeNodeId } from '../src/resolvers/global-id.ts';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getNamedType, isObjectType } from 'graphql';
 import { columnsOf } from '../src/db/row-mapping.ts';
-import { DERIVED_FIELD_READS, rowFieldsFor, type PlannedModelName } from '../src/resolvers/row-fields.ts';
+import { DERIVED_FIELD_READS, rowFieldsFor, type PlannedModelName } from '../src/loaders/row-fields.ts';
 import { schema } from '../src/schema/index.ts';
 import { dataOf, type SeededCatalog } from './helpers/catalog.ts';
 import { startSeededServer, type TestServer } from './helpers/server.ts';

@@ -5,8 +5,8 @@
  */
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importPayload } from '../src/resolvers/civitai/batch-import.ts';
-import { encodeNodeId } from '../src/resolvers/global-id.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { openCatalogDatabase, type CatalogDatabase } from '../src/db/catalog-database.ts';

@@ -3,7 +3,7 @@
  * (absolute URL, sniffed MIME type, base64/dataUri from one batched statement, per-response budget).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { sniffImageMimeType } from '../src/resolvers/thumbnails.ts';
+import { sniffImageMimeType } from '../src/thumbnails/facts.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 

@@ -10,10 +10,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { Kysely, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs } from 'kysely';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { BUSY_TIMEOUT_MS, databaseError, lockedError } from './database-errors.ts';
 import type { RequestScope } from './request-scope.ts';
+import { type SqlDialect, sqliteDialect } from './dialect.ts';
+import type { Database as CatalogTables } from './schema.ts';
+import { catalogSqliteDialect } from './sqlite/driver.ts';
 
 export { BUSY_TIMEOUT_MS };
 
@@ -34,6 +38,10 @@ export const READ_CACHE_PRAGMA = 'cache_size = -65536';
 
 export interface CatalogDatabase {
   readonly path: string;
+  /** Typed queries on the read connection (see `sqlite/driver.ts`). */
+  readonly kysely: Kysely<CatalogTables>;
+  /** SQL that differs between engines. */
+  readonly dialect: SqlDialect;
   readonly prisma: PrismaClient;
   /** Raw connection for loaders; prepare statements once through `statement()`. */
   readonly sql: Database.Database;
@@ -98,6 +106,24 @@ async function beginImmediate(sql: Database.Database, databasePath: string, wait
   }
 }
 
+/** Every query of a request first checks that the request is still wanted. */
+class StopWithScope implements KyselyPlugin {
+  readonly #scope: RequestScope;
+
+  constructor(scope: RequestScope) {
+    this.#scope = scope;
+  }
+
+  transformQuery(args: PluginTransformQueryArgs) {
+    this.#scope.throwIfStopped();
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs) {
+    return args.result;
+  }
+}
+
 /** Opens an already migrated catalog file. */
 export async function openCatalogDatabase(
   databasePath: string,
@@ -119,11 +145,16 @@ export async function openCatalogDatabase(
     throw databaseError(error, databasePath, 'Opening');
   }
   const statements = new Map<string, Database.Statement>();
+  const kysely = new Kysely<CatalogTables>({
+    dialect: catalogSqliteDialect(sql, { onStatement, yieldBetweenStatements: true, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS }),
+  });
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
   let writes: Promise<unknown> = Promise.resolve();
 
   const db: CatalogDatabase = {
     path: databasePath,
+    kysely,
+    dialect: sqliteDialect,
     prisma,
     sql,
     statement(sqlText) {
@@ -154,6 +185,7 @@ export async function openCatalogDatabase(
     forRequest(scope) {
       return {
         ...db,
+        kysely: kysely.withPlugin(new StopWithScope(scope)),
         statement(sqlText) {
           scope.throwIfStopped();
           return db.statement(sqlText);

@@ -15,6 +15,8 @@ import type {
   Tag,
   TriggerWord,
 } from '../generated/prisma/client.ts';
+import { type AliasedRawBuilder, sql } from 'kysely';
+import type { Database } from './schema.ts';
 import { parseStoredTimestamp } from './timestamps.ts';
 
 export interface CatalogRows {
@@ -28,7 +30,8 @@ export interface CatalogRows {
 }
 export type CatalogModelName = keyof CatalogRows;
 
-export const TABLE_NAMES: Readonly<Record<CatalogModelName | 'ModelTag', string>> = {
+/** The table of each row type (physical names, as the desktop app created them). */
+export const TABLE_NAMES = {
   Creator: 'Creators',
   Model: 'Models',
   ModelVersion: 'ModelVersions',
@@ -37,7 +40,7 @@ export const TABLE_NAMES: Readonly<Record<CatalogModelName | 'ModelTag', string>
   Tag: 'Tags',
   ModelTag: 'ModelTags',
   TriggerWord: 'TriggerWords',
-};
+} as const satisfies Readonly<Record<CatalogModelName | 'ModelTag', keyof Database>>;
 
 type ScalarType = 'Int' | 'String' | 'Boolean' | 'DateTime' | 'Float' | 'BigInt' | 'Bytes';
 
@@ -62,26 +65,21 @@ export function columnsOf(model: CatalogModelName): ColumnSpec[] {
   }));
 }
 
-/** `alias."Column" AS "field", …` for every scalar column except those omitted (BLOBs, by default). */
-export function selectList(
-  model: CatalogModelName,
-  alias: string,
-  omit: readonly string[] = ['thumbnailData'],
-): string {
-  return columnsOf(model)
-    .filter((c) => !omit.includes(c.field))
-    .map((c) => `${alias}."${c.column}" AS "${c.field}"`)
-    .join(', ');
-}
+/** Fields never read unless a plan names them: the thumbnail BLOB (its own loaders read it). */
+const UNPLANNED_OMITTED = new Set(['thumbnailData']);
 
-/** Like `selectList`, limited to `fields` (a row-field plan) unless it is null. */
-export function selectFields(model: CatalogModelName, alias: string, fields: readonly string[] | null): string {
-  if (fields === null) return selectList(model, alias);
-  const wanted = new Set(fields);
+/**
+ * The select list for a row-field plan (every column but the BLOB when `fields` is null): `alias.Column AS field`.
+ * 64-bit columns are read as text and turned into bigint by `rowMapper` (exact past 2^53 on every engine).
+ */
+export function selectColumns(model: CatalogModelName, alias: string, fields: readonly string[] | null = null): AliasedRawBuilder<unknown, string>[] {
+  const wanted = fields === null ? null : new Set(fields);
   return columnsOf(model)
-    .filter((c) => wanted.has(c.field))
-    .map((c) => `${alias}."${c.column}" AS "${c.field}"`)
-    .join(', ');
+    .filter((c) => (wanted ? wanted.has(c.field) : !UNPLANNED_OMITTED.has(c.field)))
+    .map((c) => {
+      const ref = sql.ref(`${alias}.${c.column}`);
+      return (c.type === 'BigInt' ? sql`CAST(${ref} AS TEXT)` : sql`${ref}`).as(c.field);
+    });
 }
 
 type Converter = (value: unknown) => unknown;
@@ -92,11 +90,11 @@ const CONVERTERS: Record<ScalarType, Converter> = {
   String: (v) => v,
   Boolean: (v) => (v === null || v === undefined ? v : Number(v) !== 0),
   DateTime: (v) => parseStoredTimestamp(v as string | number | bigint | null),
-  BigInt: (v) => (v === null || v === undefined ? v : typeof v === 'bigint' ? v : BigInt(v as number)),
+  BigInt: (v) => (v === null || v === undefined ? v : typeof v === 'bigint' ? v : BigInt(v as string)),
   Bytes: (v) => (v === null || v === undefined ? v : new Uint8Array(v as Buffer)),
 };
 
-/** A converter for rows selected with `selectList(model, …)`; extra columns (ranks, keys) pass through. */
+/** A converter for rows selected with `selectColumns(model, …)`; extra columns (ranks, keys) pass through. */
 export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<string, unknown>) => CatalogRows[M] {
   const conversions = columnsOf(model)
     .filter((c) => c.type !== 'String')
@@ -107,9 +105,4 @@ export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<st
     }
     return raw as unknown as CatalogRows[M];
   };
-}
-
-/** Whether reading these fields (all when null) meets a 64-bit column: the statement must then read bigints. */
-export function needsSafeIntegers(model: CatalogModelName, fields: readonly string[] | null = null): boolean {
-  return columnsOf(model).some((c) => c.type === 'BigInt' && (fields === null || fields.includes(c.field)));
 }

@@ -5,14 +5,11 @@
  * repeated import a true no-op.
  */
 import type { CatalogDatabase } from './catalog-database.ts';
-import { parseStoredTimestamp } from './timestamps.ts';
+import { parseStoredTimestamp, toStoredTimestamp } from './timestamps.ts';
 
 export type SqlValue = string | number | bigint | boolean | Date | Uint8Array | null;
 export type RowValues = Record<string, SqlValue>;
 
-export function toStoredTimestamp(date: Date): string {
-  return date.toISOString().replace('Z', '+00:00');
-}
 
 export function toSqlValue(value: SqlValue): string | number | bigint | Uint8Array | null {
   if (value instanceof Date) return toStoredTimestamp(value);

@@ -6,6 +6,11 @@
  * sortable UTC text. Never let Prisma generate `where`/`orderBy` on a DateTime column.
  */
 
+/** How this server writes an instant into a TEXT timestamp column. */
+export function toStoredTimestamp(date: Date): string {
+  return date.toISOString().replace('Z', '+00:00');
+}
+
 /** Sortable UTC form: `YYYY-MM-DDTHH:MM:SS.SSSZ`. NULL (or unparsable text) stays NULL. */
 export const UTC_TIMESTAMP_FORMAT = '%Y-%m-%dT%H:%M:%fZ';
 

@@ -5,7 +5,7 @@
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { rowMapper, selectFields } from '../db/row-mapping.ts';
-import { unionRowFields, type RowFields } from '../resolvers/row-fields.ts';
+import { unionRowFields, type RowFields } from './row-fields.ts';
 import { JSON_LIST } from '../db/sql.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
 import {
@@ -14,7 +14,7 @@ import {
   matchValues,
   type HashAlgorithm,
   type HashQuery,
-} from '../resolvers/hash-lookup.ts';
+} from '../catalog/hash-lookup.ts';
 import { allRows, perPlan } from './sql-batch.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
 

@@ -13,7 +13,7 @@ import { createThumbnailLoaders, type ThumbnailLoaderOptions } from './thumbnail
 import { createTriggerWordLoaders } from './trigger-words.ts';
 import { createVersionLoaders } from './versions.ts';
 import type { FieldNode } from 'graphql';
-import type { RowFields } from '../resolvers/row-fields.ts';
+import type { RowFields } from './row-fields.ts';
 
 export type LoaderOptions = ThumbnailLoaderOptions;
 

@@ -3,7 +3,7 @@ import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { rowMapper, selectFields } from '../db/row-mapping.ts';
 import { JSON_LIST } from '../db/sql.ts';
 import { numberByKeyLoader, oneByKeyLoader, perPlan } from './sql-batch.ts';
-import { hasUpdateSql } from '../resolvers/model-query.ts';
+import { hasUpdateSql } from '../catalog/model-query.ts';
 import { partitionedPages } from './pages.ts';
 
 const MODEL_ROWS = { table: '"Models" m', id: 'm."Id"' };

@@ -14,9 +14,9 @@ import {
   type Ordering,
   type Page,
   type PageWindow,
-} from '../resolvers/pagination.ts';
+} from '../catalog/pagination.ts';
 import { allRows, type RawRow } from './sql-batch.ts';
-import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
+import { rowFieldsKey, type RowFields } from './row-fields.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
 
 export interface PageSource<T> {

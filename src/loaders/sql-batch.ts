@@ -4,7 +4,7 @@
  */
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { rowFieldsKey, type RowFields } from '../resolvers/row-fields.ts';
+import { rowFieldsKey, type RowFields } from './row-fields.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
 
 export type RawRow = Record<string, unknown>;

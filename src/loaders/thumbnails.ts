@@ -8,7 +8,7 @@ import type DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { JSON_LIST } from '../db/sql.ts';
 import { limitExceeded } from '../errors.ts';
-import { base64Length, SNIFF_BYTES, type ThumbnailMeta } from '../resolvers/thumbnails.ts';
+import { base64Length, SNIFF_BYTES, type ThumbnailMeta } from '../thumbnails/facts.ts';
 import { oneByKeyLoader, type RawRow } from './sql-batch.ts';
 
 /** Columns that describe an image's thumbnail without reading it; select them beside `i.*` columns. */

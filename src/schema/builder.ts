@@ -11,8 +11,8 @@ import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 import type { GraphQLContext } from './context.ts';
 import { limitExceeded } from '../errors.ts';
-import { decodeNodeId, encodeNodeId } from '../resolvers/global-id.ts';
-import { QUERY_LIMITS } from '../resolvers/query-limits.ts';
+import { decodeNodeId, encodeNodeId } from '../catalog/global-id.ts';
+import { QUERY_LIMITS } from '../catalog/query-limits.ts';
 
 export interface SchemaTypes {
   PrismaTypes: PrismaTypes;

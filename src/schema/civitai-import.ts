@@ -1,8 +1,8 @@
 /** Getting data in from Civitai: importing payloads a client already has, and syncing online. */
-import type { ImportFailure, ImportSummary } from '../resolvers/civitai/batch-import.ts';
-import { importPayload } from '../resolvers/civitai/batch-import.ts';
-import type { ModelImportOutcome } from '../resolvers/civitai/import.ts';
-import { syncByHash, syncModel, syncVersion, type SyncOutcome } from '../resolvers/civitai/sync.ts';
+import type { ImportFailure, ImportSummary } from '../civitai/batch-import.ts';
+import { importPayload } from '../civitai/batch-import.ts';
+import type { ModelImportOutcome } from '../civitai/import.ts';
+import { syncByHash, syncModel, syncVersion, type SyncOutcome } from '../civitai/sync.ts';
 import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode } from './model.ts';

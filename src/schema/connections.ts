@@ -7,7 +7,7 @@ import { yieldIfBusy } from '../db/request-scope.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { rootCount, rootPage, type PageSource } from '../loaders/pages.ts';
 import type DataLoader from 'dataloader';
-import type { RowFields } from '../resolvers/row-fields.ts';
+import type { RowFields } from '../loaders/row-fields.ts';
 import {
   DEFAULT_PAGE_SIZE,
   pageWindow,
@@ -15,7 +15,7 @@ import {
   type Page,
   type PageArgs,
   type PageWindow,
-} from '../resolvers/pagination.ts';
+} from '../catalog/pagination.ts';
 
 builder.globalConnectionField('totalCount', (t) =>
   t.int({

@@ -1,8 +1,8 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { Loaders } from '../loaders/index.ts';
-import type { CivitaiClient } from '../resolvers/civitai/client.ts';
-import type { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
+import type { CivitaiClient } from '../civitai/client.ts';
+import type { ScanJobs } from '../library/scan-jobs.ts';
 
 /** Settings resolvers need, fixed at start-up. */
 export interface ResolverSettings {

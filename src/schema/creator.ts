@@ -1,6 +1,6 @@
 /** Creator: a Civitai user who published models. */
 import { rowMapper, selectList } from '../db/row-mapping.ts';
-import { CREATOR_ORDERING, modelOrdering, prefixRange } from '../resolvers/model-query.ts';
+import { CREATOR_ORDERING, modelOrdering, prefixRange } from '../catalog/model-query.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode, ModelOrderInput, ModelConnection } from './model.ts';

@@ -15,7 +15,7 @@ import {
   ScanResult,
   type EnumDefinition,
 } from '../db/enums.ts';
-import { HASH_ALGORITHMS } from '../resolvers/hash-lookup.ts';
+import { HASH_ALGORITHMS } from '../catalog/hash-lookup.ts';
 import { builder } from './builder.ts';
 
 function catalogEnum<const M extends string>(definition: EnumDefinition<M>, description: string) {

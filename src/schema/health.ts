@@ -1,5 +1,5 @@
 import { builder } from './builder.ts';
-import { readHealth, type HealthReport } from '../resolvers/health.ts';
+import { readHealth, type HealthReport } from '../db/health.ts';
 
 const Health = builder.objectRef<HealthReport>('Health').implement({
   description: 'Liveness of the server and its database.',

@@ -1,9 +1,9 @@
 /** The local library: scanning folders (jobs with progress), and files found on disk. */
 import { AppError } from '../errors.ts';
-import { resolveLibraryPath } from '../resolvers/library-paths.ts';
-import type { ScanJob } from '../resolvers/local-library/scan-jobs.ts';
-import type { ScanProblem, ScanProgress } from '../resolvers/local-library/scan.ts';
-import { duplicateGroups, type DuplicateGroup, type LocalFileShape } from '../resolvers/local-library/duplicates.ts';
+import { resolveLibraryPath } from '../library/library-paths.ts';
+import type { ScanJob } from '../library/scan-jobs.ts';
+import type { ScanProblem, ScanProgress } from '../library/scan.ts';
+import { duplicateGroups, type DuplicateGroup, type LocalFileShape } from '../library/duplicates.ts';
 import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelFileNode } from './model-file.ts';

@@ -1,6 +1,6 @@
 /** Single-object look-ups take exactly one identifying argument; anything else is a clear BAD_USER_INPUT. */
 import { AppError } from '../errors.ts';
-import { databaseIdFrom, type NodeTypeName } from '../resolvers/global-id.ts';
+import { databaseIdFrom, type NodeTypeName } from '../catalog/global-id.ts';
 
 export interface IdArgs {
   id?: string | null | undefined;

@@ -1,7 +1,7 @@
 /** ModelFile: a downloadable file of a version, its hashes, scans and local copy; and look-ups by hash. */
 import { FileFormat, FilePrecision, FileSizeType, readEnum, ScanResult } from '../db/enums.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
-import { MAX_HASHES_PER_CALL, parseHashBatch, parseHashQuery, type HashAlgorithm } from '../resolvers/hash-lookup.ts';
+import { MAX_HASHES_PER_CALL, parseHashBatch, parseHashQuery, type HashAlgorithm } from '../catalog/hash-lookup.ts';
 import type { MatchedFile } from '../loaders/hashes.ts';
 import { plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
@@ -9,7 +9,7 @@ import { ModelVersionNode } from './model-version.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
 import { lookupKey } from './lookup.ts';
 import { idOf } from './mutation-results.ts';
-import { linkLocalFile, unlinkLocalFile } from '../resolvers/catalog-edits.ts';
+import { linkLocalFile, unlinkLocalFile } from '../catalog/edits.ts';
 
 const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
   description: 'Hashes as upper-case hex, as Civitai publishes them.',

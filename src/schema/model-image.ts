@@ -4,7 +4,7 @@
  * GET /thumbnails/:id) read.
  */
 import { NsfwLevel, readEnum } from '../db/enums.ts';
-import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../resolvers/thumbnails.ts';
+import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { ModelImage } from '../generated/prisma/client.ts';
 import type { PickedImage } from '../loaders/images.ts';
@@ -16,7 +16,7 @@ import { ModelVersionNode } from './model-version.ts';
 import { NsfwLevelEnum } from './enums.ts';
 import { lookupKey } from './lookup.ts';
 import { DeletedNode, idOf } from './mutation-results.ts';
-import { deleteModelImage, setImageThumbnail } from '../resolvers/catalog-edits.ts';
+import { deleteModelImage, setImageThumbnail } from '../catalog/edits.ts';
 
 const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
   description:

@@ -1,8 +1,8 @@
 /** ModelVersion: a published version of a model, with its files, images and trigger words. */
 import { BaseModel, readEnum } from '../db/enums.ts';
 import { rowMapper, selectList } from '../db/row-mapping.ts';
-import { IMAGE_ORDERING, versionFilterSql, versionOrdering } from '../resolvers/model-query.ts';
-import { pageWindow } from '../resolvers/pagination.ts';
+import { IMAGE_ORDERING, versionFilterSql, versionOrdering } from '../catalog/model-query.ts';
+import { pageWindow } from '../catalog/pagination.ts';
 import { builder } from './builder.ts';
 import { TriggerWordNode } from './trigger-word.ts';
 import { loadPlannedImages, ModelImageConnection, ModelImageNode } from './model-image.ts';
@@ -13,7 +13,7 @@ import { pageComplexity, rootConnection, withTotalCount } from './connections.ts
 import { BaseModelEnum, ModelTypeEnum, OrderDirectionEnum } from './enums.ts';
 import { lookupKey } from './lookup.ts';
 import { idOf } from './mutation-results.ts';
-import { setTriggerWords } from '../resolvers/catalog-edits.ts';
+import { setTriggerWords } from '../catalog/edits.ts';
 
 export const ModelVersionOrderFieldEnum = builder.enumType('ModelVersionOrderField', {
   values: {

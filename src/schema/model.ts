@@ -1,7 +1,7 @@
 /** Model: the catalog's aggregate root — its type, look-ups and lists. */
 import { CommercialUse, DataSource, ModelMode, ModelType, readEnum } from '../db/enums.ts';
-import { modelFilterSql, modelOrdering, versionOrdering } from '../resolvers/model-query.ts';
-import { pageWindow } from '../resolvers/pagination.ts';
+import { modelFilterSql, modelOrdering, versionOrdering } from '../catalog/model-query.ts';
+import { pageWindow } from '../catalog/pagination.ts';
 import { rowMapper, selectFields, selectList } from '../db/row-mapping.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
@@ -22,8 +22,8 @@ import {
 } from './enums.ts';
 import { lookupKey } from './lookup.ts';
 import { DeletedNode, idOf } from './mutation-results.ts';
-import { deleteModel, setIgnoreUpdates, setModelTags, updateModel } from '../resolvers/catalog-edits.ts';
-import { ensureSearchIndexCurrent } from '../resolvers/search/search-index.ts';
+import { deleteModel, setIgnoreUpdates, setModelTags, updateModel } from '../catalog/edits.ts';
+import { ensureSearchIndexCurrent } from '../search/search-index.ts';
 
 export const ModelOrderFieldEnum = builder.enumType('ModelOrderField', {
   description: 'Sort keys for model lists. Ties always break on the model id, so pages never skip or repeat.',

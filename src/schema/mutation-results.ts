@@ -1,5 +1,5 @@
 /** Result shapes shared by mutations of several entities. */
-import { databaseIdFrom, encodeNodeId, type NodeTypeName } from '../resolvers/global-id.ts';
+import { databaseIdFrom, encodeNodeId, type NodeTypeName } from '../catalog/global-id.ts';
 import { builder } from './builder.ts';
 
 export interface DeletedShape {

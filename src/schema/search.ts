@@ -1,10 +1,10 @@
 /** Finding models: ranked full-text search, facet counts for a filter, and library-wide statistics. */
 import { AppError } from '../errors.ts';
-import { libraryStats, type LibraryStats } from '../resolvers/library-stats.ts';
-import { modelFacets, type FacetCount, type ModelFacets } from '../resolvers/search/facets.ts';
-import { searchModels, type SearchHit } from '../resolvers/search/search.ts';
+import { libraryStats, type LibraryStats } from '../search/library-stats.ts';
+import { modelFacets, type FacetCount, type ModelFacets } from '../search/facets.ts';
+import { searchModels, type SearchHit } from '../search/search.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
-import { SEARCH_COLUMNS } from '../resolvers/search/search-index.ts';
+import { SEARCH_COLUMNS } from '../search/search-index.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
 import { ModelFilterInput, ModelNode } from './model.ts';

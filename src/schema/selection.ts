@@ -4,7 +4,7 @@
  * selection, not once per parent row.
  */
 import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
-import { rowFieldsFor, type PlannedModelName, type RowFields } from '../resolvers/row-fields.ts';
+import { rowFieldsFor, type PlannedModelName, type RowFields } from '../loaders/row-fields.ts';
 import type { GraphQLContext } from './context.ts';
 
 /** Where a connection's nodes sit below the connection field. */

@@ -1,6 +1,6 @@
 /** Tag: a label shared by models, matched by its normalized (trimmed, lower-case) name. */
 import { rowMapper, selectList } from '../db/row-mapping.ts';
-import { modelOrdering, normalizeTagName, prefixRange, TAG_ORDERING } from '../resolvers/model-query.ts';
+import { modelOrdering, normalizeTagName, prefixRange, TAG_ORDERING } from '../catalog/model-query.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode, ModelOrderInput, ModelConnection } from './model.ts';

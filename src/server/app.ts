@@ -6,15 +6,15 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { GraphQLContext, ResolverSettings } from '../schema/context.ts';
-import type { CivitaiClient } from '../resolvers/civitai/client.ts';
+import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
-import { readHealth } from '../resolvers/health.ts';
+import { readHealth } from '../db/health.ts';
 import { maskError } from './errors.ts';
 import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.ts';
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { searchBudgetPlugin } from './search-budget.ts';
-import type { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
+import type { ScanJobs } from '../library/scan-jobs.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 import { sendJson } from './json-response.ts';
 import {
@@ -27,7 +27,7 @@ import {
 } from '../config.ts';
 import { RequestScope, turnStarts } from '../db/request-scope.ts';
 import { BodyRefusal, readRequestBody, type LargeBodyLimits } from './request-body.ts';
-import { base64Length } from '../resolvers/thumbnails.ts';
+import { base64Length } from '../thumbnails/facts.ts';
 import { capConnections, type ConnectionCap } from './connections.ts';
 import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
 import type { Logger } from './logger.ts';

@@ -10,7 +10,7 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { QUERY_LIMITS } from '../resolvers/query-limits.ts';
+import { QUERY_LIMITS } from '../catalog/query-limits.ts';
 
 function limitError(message: string, limit: number): GraphQLError {
   return createGraphQLError(message, { extensions: { code: 'LIMIT_EXCEEDED', limit, http: { status: 400 } } });

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Kind, parse } from 'graphql';
 import { MAX_QUERY_BODY_BYTES } from '../config.ts';
-import { JsonShapeScanner } from '../resolvers/json-shape.ts';
+import { JsonShapeScanner } from '../json-shape.ts';
 import { isAppError } from '../errors.ts';
 
 /** A request refused before GraphQL saw it: HTTP status, code, message and the limit it broke. */

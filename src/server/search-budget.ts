@@ -17,9 +17,9 @@ import {
   type ValueNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import { DEFAULT_PAGE_SIZE } from '../resolvers/pagination.ts';
-import { estimateSearchCost, SEARCH_COST_LIMITS } from '../resolvers/search/cost.ts';
-import { searchTerms, type SearchTerm } from '../resolvers/search/query.ts';
+import { DEFAULT_PAGE_SIZE } from '../catalog/pagination.ts';
+import { estimateSearchCost, SEARCH_COST_LIMITS } from '../search/cost.ts';
+import { searchTerms, type SearchTerm } from '../search/query.ts';
 import type { GraphQLContext } from '../schema/context.ts';
 
 type Fragments = Record<string, FragmentDefinitionNode>;

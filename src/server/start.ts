@@ -4,18 +4,18 @@
  */
 import type { ServerConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { createCivitaiClient, type CivitaiClient } from '../resolvers/civitai/client.ts';
+import { createCivitaiClient, type CivitaiClient } from '../civitai/client.ts';
 import { ensureDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import { openCatalogDatabase } from '../db/catalog-database.ts';
 import { listen, type RunningServer } from './app.ts';
-import { ScanJobs } from '../resolvers/local-library/scan-jobs.ts';
+import { ScanJobs } from '../library/scan-jobs.ts';
 
 import { exitAfterDeadline } from '../shutdown.ts';
 
 /** How long requests in flight may take to finish after SIGTERM before their connections are closed. */
 const SHUTDOWN_GRACE_MS = 3000;
-import { refreshSearchIndex } from '../resolvers/search/search-index.ts';
+import { refreshSearchIndex } from '../search/search-index.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
 export interface StartedServer extends RunningServer {

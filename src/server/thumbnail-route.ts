@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { sendJson } from './json-response.ts';
-import { effectiveMimeType, etagMatches, thumbnailEtag, THUMBNAIL_PATH_PREFIX } from '../resolvers/thumbnails.ts';
+import { effectiveMimeType, etagMatches, thumbnailEtag, THUMBNAIL_PATH_PREFIX } from '../thumbnails/facts.ts';
 
 /** Browsers may reuse a thumbnail for an hour, then revalidate with If-None-Match (cheap: 304). */
 export const THUMBNAIL_CACHE_CONTROL = 'public, max-age=3600';

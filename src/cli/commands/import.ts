@@ -2,13 +2,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openCatalogForCli } from '../catalog.ts';
 import { AppError, isAppError, limitExceeded } from '../../errors.ts';
-import { parseJson } from '../../resolvers/civitai/json-reader.ts';
+import { parseJson } from '../../civitai/json-reader.ts';
 import {
   emptySummary,
   importPayload,
   mergeSummaries,
   type ImportSummary,
-} from '../../resolvers/civitai/batch-import.ts';
+} from '../../civitai/batch-import.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';
 

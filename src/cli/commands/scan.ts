@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { parseLibraryRoots } from '../../config.ts';
 import { AppError } from '../../errors.ts';
-import { createCivitaiClient } from '../../resolvers/civitai/client.ts';
+import { createCivitaiClient } from '../../civitai/client.ts';
 import { resolveCivitaiSettings } from '../../config.ts';
-import { resolveLibraryPath } from '../../resolvers/library-paths.ts';
-import { scanLibrary, type ScanProgress } from '../../resolvers/local-library/scan.ts';
+import { resolveLibraryPath } from '../../library/library-paths.ts';
+import { scanLibrary, type ScanProgress } from '../../library/scan.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';

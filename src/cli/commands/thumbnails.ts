@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.ts';
-import { generateThumbnails, pruneThumbnails, thumbnailStats } from '../../resolvers/thumbnail-maintenance.ts';
+import { generateThumbnails, pruneThumbnails, thumbnailStats } from '../../thumbnails/maintenance.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';

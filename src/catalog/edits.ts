@@ -1,0 +1,286 @@
+/**
+ * Edits a user (or frontend) makes to the catalog, each one transaction on the write connection. Edits to
+ * fields Civitai also provides are recorded in Models.UserEditedFields so a later sync leaves them alone.
+ */
+import sharp from 'sharp';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { isEnumMember, ModelType, ModelMode, type ModelTypeName, type ModelModeName } from '../db/enums.ts';
+import { updateChanged, type RowValues } from '../db/row-writer.ts';
+import { toStoredTimestamp } from '../db/timestamps.ts';
+import { AppError, isAppError, limitExceeded } from '../errors.ts';
+import {
+  parseUserEdits,
+  PROTECTABLE_MODEL_FIELDS,
+  replaceTriggerWords,
+  setModelTagNames,
+  TAGS_EDIT,
+  triggerWordsEdit,
+  type ProtectableModelField,
+} from '../civitai/import.ts';
+import { parseHashQuery, type HashAlgorithm } from './hash-lookup.ts';
+import { resolveLibraryPath } from '../library/library-paths.ts';
+import { sniffImageMimeType } from '../thumbnails/facts.ts';
+import { checkedImageSize, defaultThumbnailSide, makeThumbnail } from '../thumbnails/maker.ts';
+
+type Row = Record<string, unknown>;
+
+function rowOf(db: CatalogDatabase, table: string, id: number, what: string): Row {
+  const row = db.statement(`SELECT * FROM "${table}" WHERE "Id" = ?`).safeIntegers(false).get(id) as Row | undefined;
+  if (!row) throw new AppError('NOT_FOUND', `No ${what} with database id ${id}.`);
+  return row;
+}
+
+function markEdited(db: CatalogDatabase, modelId: number, fields: readonly string[]): void {
+  if (fields.length === 0) return;
+  const row = rowOf(db, 'Models', modelId, 'model');
+  const edits = parseUserEdits(row.UserEditedFields);
+  const before = edits.size;
+  for (const field of fields) edits.add(field);
+  if (edits.size !== before)
+    db.statement(`UPDATE "Models" SET "UserEditedFields" = ? WHERE "Id" = ?`).run(
+      JSON.stringify([...edits].sort()),
+      modelId,
+    );
+}
+
+function touch(db: CatalogDatabase, modelId: number, now: Date): void {
+  db.statement(`UPDATE "Models" SET "UpdatedAt" = ? WHERE "Id" = ?`).run(toStoredTimestamp(now), modelId);
+}
+
+function text(value: string, field: string, max: number, allowEmpty = false): string {
+  const trimmed = value.trim();
+  if (!allowEmpty && trimmed === '') throw new AppError('BAD_USER_INPUT', `\`${field}\` must not be empty.`);
+  if (trimmed.length > max)
+    throw new AppError('BAD_USER_INPUT', `\`${field}\` is at most ${max} characters, got ${trimmed.length}.`);
+  return trimmed;
+}
+
+export interface ModelEdit {
+  name?: string | null;
+  description?: string | null;
+  type?: string | null;
+  isNsfw?: boolean | null;
+  isPoi?: boolean | null;
+  mode?: string | null;
+}
+
+/** Applies the given fields (null/absent = leave as is; `description: ""` clears it). */
+export async function updateModel(
+  db: CatalogDatabase,
+  modelId: number,
+  edit: ModelEdit,
+  now = new Date(),
+): Promise<void> {
+  const values: RowValues = {};
+  if (edit.name != null) values.Name = text(edit.name, 'name', 1000);
+  if (edit.description != null) values.Description = text(edit.description, 'description', 200_000, true) || null;
+  if (edit.type != null) {
+    if (!isEnumMember(ModelType, edit.type))
+      throw new AppError('BAD_USER_INPUT', `\`type\` must be one of ${ModelType.members.join(', ')}.`);
+    values.Type = edit.type satisfies ModelTypeName;
+  }
+  if (edit.mode != null) {
+    if (!isEnumMember(ModelMode, edit.mode))
+      throw new AppError('BAD_USER_INPUT', `\`mode\` must be one of ${ModelMode.members.join(', ')}.`);
+    values.Mode = edit.mode satisfies ModelModeName;
+  }
+  if (edit.isNsfw != null) values.IsNsfw = edit.isNsfw;
+  if (edit.isPoi != null) values.IsPoi = edit.isPoi;
+  await db.write(() => {
+    const row = rowOf(db, 'Models', modelId, 'model');
+    if (!updateChanged(db, 'Models', modelId, row, values)) return;
+    const edited = (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).filter(
+      (field) => values[PROTECTABLE_MODEL_FIELDS[field]] !== undefined,
+    );
+    markEdited(db, modelId, edited);
+    touch(db, modelId, now);
+  });
+}
+
+export async function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): Promise<void> {
+  const { changes } = await db.write(() =>
+    db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId),
+  );
+  if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+}
+
+export async function deleteModel(db: CatalogDatabase, modelId: number): Promise<void> {
+  const { changes } = await db.write(() => db.statement(`DELETE FROM "Models" WHERE "Id" = ?`).run(modelId));
+  if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+}
+
+export const MAX_TAGS = 100;
+export const MAX_TRIGGER_WORDS = 100;
+
+export async function setModelTags(
+  db: CatalogDatabase,
+  modelId: number,
+  names: readonly string[],
+  now = new Date(),
+): Promise<void> {
+  if (names.length > MAX_TAGS)
+    throw limitExceeded(`A model has at most ${MAX_TAGS} tags, got ${names.length}.`, MAX_TAGS);
+  const cleaned = names.map((name, i) => text(name, `tags[${i}]`, 200));
+  const unique = cleaned.filter(
+    (name, i) => cleaned.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i,
+  );
+  await db.write(() => {
+    rowOf(db, 'Models', modelId, 'model');
+    const changed = setModelTagNames(db, modelId, unique);
+    markEdited(db, modelId, [TAGS_EDIT]);
+    if (changed) touch(db, modelId, now);
+  });
+}
+
+export async function setTriggerWords(
+  db: CatalogDatabase,
+  versionId: number,
+  words: readonly string[],
+  now = new Date(),
+): Promise<void> {
+  if (words.length > MAX_TRIGGER_WORDS)
+    throw limitExceeded(
+      `A version has at most ${MAX_TRIGGER_WORDS} trigger words, got ${words.length}.`,
+      MAX_TRIGGER_WORDS,
+    );
+  const cleaned = words.map((word, i) => text(word, `words[${i}]`, 500));
+  await db.write(() => {
+    const version = rowOf(db, 'ModelVersions', versionId, 'model version');
+    const modelId = version.ModelId as number;
+    const changed = replaceTriggerWords(db, versionId, cleaned);
+    markEdited(db, modelId, [triggerWordsEdit(versionId)]);
+    if (changed) touch(db, modelId, now);
+  });
+}
+
+export type HashInput = Partial<Record<'autoV1' | 'autoV2' | 'autoV3' | 'sha256' | 'crc32' | 'blake3', string | null>>;
+
+const HASH_COLUMNS: Record<keyof HashInput, { column: string; algorithm: HashAlgorithm }> = {
+  autoV1: { column: 'HashAutoV1', algorithm: 'AUTOV1' },
+  autoV2: { column: 'HashAutoV2', algorithm: 'AUTOV2' },
+  autoV3: { column: 'HashAutoV3', algorithm: 'AUTOV3' },
+  sha256: { column: 'HashSHA256', algorithm: 'SHA256' },
+  crc32: { column: 'HashCRC32', algorithm: 'CRC32' },
+  blake3: { column: 'HashBLAKE3', algorithm: 'BLAKE3' },
+};
+
+/**
+ * Links a file on disk to a catalog file. Given hashes must agree with the ones already stored (a mismatch means
+ * the wrong file) and fill the ones missing.
+ */
+export async function linkLocalFile(
+  db: CatalogDatabase,
+  fileId: number,
+  inputPath: string,
+  hashes: HashInput,
+  roots: readonly string[],
+  now = new Date(),
+): Promise<void> {
+  const realPath = await resolveLibraryPath(inputPath, roots, 'file');
+  const given: RowValues = {};
+  for (const [key, value] of Object.entries(hashes) as [keyof HashInput, string | null | undefined][]) {
+    if (value == null) continue;
+    const { column, algorithm } = HASH_COLUMNS[key];
+    given[column] = parseHashQuery(value, algorithm).hash;
+  }
+  await db.write(() => {
+    const row = rowOf(db, 'ModelFiles', fileId, 'model file');
+    for (const [column, value] of Object.entries(given)) {
+      const stored = (row[column] as string | null)?.toUpperCase();
+      if (
+        stored &&
+        stored !== value &&
+        !(column === 'HashAutoV3' && (stored.startsWith(value as string) || (value as string).startsWith(stored)))
+      ) {
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `The given ${column.replace('Hash', '')} ${String(value)} does not match the catalog's ${stored} for file ${fileId}: this is not the same file.`,
+        );
+      }
+    }
+    updateChanged(db, 'ModelFiles', fileId, row, {
+      ...given,
+      LocalPath: realPath,
+      IsLocalFileValid: true,
+      LocalFileVerifiedAt: now,
+    });
+  });
+}
+
+export async function unlinkLocalFile(db: CatalogDatabase, fileId: number): Promise<void> {
+  await db.write(() => {
+    const row = rowOf(db, 'ModelFiles', fileId, 'model file');
+    updateChanged(db, 'ModelFiles', fileId, row, {
+      LocalPath: null,
+      IsLocalFileValid: false,
+      LocalFileVerifiedAt: null,
+    });
+  });
+}
+
+/** Decodes strict base64 (padding optional, no other characters). */
+export function decodeBase64(input: string, maxBytes: number): Buffer {
+  const compact = input.replace(/^data:[^;,]+;base64,/, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1)
+    throw new AppError('BAD_USER_INPUT', '`base64` is not valid base64.');
+  if (Math.floor((compact.length * 3) / 4) > maxBytes + 3) {
+    throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes.`, maxBytes);
+  }
+  const bytes = Buffer.from(compact, 'base64');
+  if (bytes.length > maxBytes)
+    throw limitExceeded(`Thumbnails are at most ${maxBytes} bytes, got ${bytes.length}.`, maxBytes);
+  return bytes;
+}
+
+/**
+ * Stores an uploaded thumbnail. The image is checked whole (its pixels decoded) and bounded in size from its header;
+ * one larger than the thumbnail size is re-encoded to it (WebP), one within it is kept as sent.
+ */
+export async function setImageThumbnail(
+  db: CatalogDatabase,
+  imageId: number,
+  base64: string,
+  maxBytes: number,
+): Promise<void> {
+  const bytes = decodeBase64(base64, maxBytes);
+  const mimeType = sniffImageMimeType(bytes);
+  if (!mimeType || bytes.length === 0)
+    throw new AppError('BAD_USER_INPUT', 'The thumbnail is not a WebP, PNG, JPEG, GIF or AVIF image.');
+  let stored: { bytes: Buffer; mimeType: string; width: number; height: number };
+  try {
+    const { width, height } = await checkedImageSize(bytes);
+    if (!width || !height) throw new AppError('BAD_USER_INPUT', 'The thumbnail has no dimensions.');
+    const side = defaultThumbnailSide();
+    if (width > side || height > side) {
+      const made = await makeThumbnail(bytes);
+      stored = { bytes: made.bytes, mimeType: made.mimeType, width: made.width, height: made.height };
+    } else {
+      // Decoding the pixels proves the image is whole, not just a valid header.
+      await sharp(bytes, { failOn: 'error' }).stats();
+      stored = { bytes, mimeType, width, height };
+    }
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `The thumbnail could not be decoded as ${mimeType}: ${(error as Error).message}`,
+    );
+  }
+  await db.write(() => {
+    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as
+      | Row
+      | undefined;
+    if (!row) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
+    updateChanged(db, 'ModelImages', imageId, row, {
+      ThumbnailData: stored.bytes,
+      ThumbnailMimeType: stored.mimeType,
+      ThumbnailWidth: stored.width,
+      ThumbnailHeight: stored.height,
+    });
+  });
+}
+
+export async function deleteModelImage(db: CatalogDatabase, imageId: number): Promise<void> {
+  const { changes } = await db.write(() => db.statement(`DELETE FROM "ModelImages" WHERE "Id" = ?`).run(imageId));
+  if (changes === 0) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
+}

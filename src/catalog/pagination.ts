@@ -1,0 +1,158 @@
+/**
+ * Keyset (cursor) pagination shared by every connection: argument validation, opaque cursors, and turning the rows
+ * of a page into the Relay shape. Orderings are lists of sort keys ending with a unique id key, so every position is
+ * exact and stable; the SQL that pages through them without OFFSET is `src/db/pages.ts`'s.
+ */
+import type { Expression } from 'kysely';
+import { AppError, limitExceeded } from '../errors.ts';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  last?: number | null | undefined;
+  before?: string | null | undefined;
+}
+
+export type SortDirection = 'ASC' | 'DESC';
+export type KeyValue = string | number;
+
+export interface SortKey {
+  /** What is sorted on (an expression of the data layer, never user text). */
+  expression: Expression<unknown>;
+  direction: SortDirection;
+}
+
+export interface Ordering {
+  /** Identifies the ordering inside cursors, so a cursor from another ordering is rejected. */
+  signature: string;
+  /** The last key must be unique (the row id). */
+  keys: SortKey[];
+}
+
+export interface PageWindow {
+  /** `backward` pages come from `last`: query in reverse, then flip. */
+  direction: 'forward' | 'backward';
+  limit: number;
+  after: KeyValue[] | null;
+  before: KeyValue[] | null;
+}
+
+function checkCount(value: number | null | undefined, name: string, max: number): number | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isInteger(value) || value < 0)
+    throw new AppError('BAD_USER_INPUT', `\`${name}\` must be a non-negative integer, got ${value}.`);
+  if (value > max)
+    throw limitExceeded(
+      `\`${name}\` is at most ${max} per page, got ${value}. Page through the rest with cursors.`,
+      max,
+    );
+  return value;
+}
+
+const CURSOR_PREFIX = 'dn1:';
+
+export function encodeCursor(ordering: Ordering, values: readonly KeyValue[]): string {
+  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([ordering.signature, ...values])}`, 'utf8').toString(
+    'base64url',
+  );
+}
+
+export function decodeCursor(cursor: string, ordering: Ordering, argName: string): KeyValue[] {
+  const invalid = (why: string) =>
+    new AppError(
+      'BAD_USER_INPUT',
+      `\`${argName}\` is not a valid cursor for this list (${why}). ` +
+        'Use a cursor from this same query with the same orderBy.',
+    );
+  if (cursor.length > 2048 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid('malformed');
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!text.startsWith(CURSOR_PREFIX)) throw invalid('malformed');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.slice(CURSOR_PREFIX.length));
+  } catch {
+    throw invalid('malformed');
+  }
+  if (!Array.isArray(parsed) || parsed[0] !== ordering.signature) throw invalid('it belongs to another ordering');
+  const values = parsed.slice(1) as unknown[];
+  if (
+    values.length !== ordering.keys.length ||
+    !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))
+  ) {
+    throw invalid('malformed');
+  }
+  return values as KeyValue[];
+}
+
+/** Validates Relay arguments: first/last in 0…max (default `defaultSize`), never both. */
+export function pageWindow(
+  args: PageArgs,
+  ordering: Ordering,
+  defaultSize = DEFAULT_PAGE_SIZE,
+  max = MAX_PAGE_SIZE,
+): PageWindow {
+  const first = checkCount(args.first, 'first', max);
+  const last = checkCount(args.last, 'last', max);
+  if (first !== null && last !== null) throw new AppError('BAD_USER_INPUT', 'Pass either `first` or `last`, not both.');
+  return {
+    direction: last !== null ? 'backward' : 'forward',
+    limit: last ?? first ?? defaultSize,
+    after: args.after ? decodeCursor(args.after, ordering, 'after') : null,
+    before: args.before ? decodeCursor(args.before, ordering, 'before') : null,
+  };
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface Page<T> {
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
+}
+
+/**
+ * Turns `limit + 1` rows fetched in query order into a page. `keyValues` reads a row's sort-key values (the same
+ * expressions as the ordering, selected as columns).
+ */
+export function toPage<R, T>(
+  rows: R[],
+  window: PageWindow,
+  ordering: Ordering,
+  keyValues: (row: R) => KeyValue[],
+  node: (row: R) => T,
+): Page<T> {
+  const hasMore = rows.length > window.limit;
+  const kept = hasMore ? rows.slice(0, window.limit) : rows;
+  if (window.direction === 'backward') kept.reverse();
+  const edges = kept.map((row) => ({ cursor: encodeCursor(ordering, keyValues(row)), node: node(row) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: window.direction === 'forward' ? hasMore : window.before !== null,
+      hasPreviousPage: window.direction === 'backward' ? hasMore : window.after !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** A row's sort-key values, selected beside it as `k0`, `k1`, … (see `src/db/pages.ts`). */
+export function keyValuesOf(ordering: Ordering): (row: Record<string, unknown>) => KeyValue[] {
+  return (row) =>
+    ordering.keys.map((_, i) => {
+      const value = row[`k${i}`];
+      return typeof value === 'bigint' ? Number(value) : (value as KeyValue);
+    });
+}

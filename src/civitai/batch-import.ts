@@ -1,0 +1,179 @@
+/**
+ * Importing whole payloads: each model of a payload (a models list has many) maps and imports on its own, so one
+ * bad item or one failing model is reported — which one, and why — while the rest still import.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { AppError, isAppError } from '../errors.ts';
+import { JsonReader } from './json-reader.ts';
+import {
+  checkOwnIds,
+  conflictsBetween,
+  mapImage,
+  mapModelPayload,
+  mapVersionPayload,
+  payloadKind,
+  type MappedModel,
+} from './mapping.ts';
+import {
+  importImagesIntoVersion,
+  importMappedModel,
+  type ImagesImportOutcome,
+  type ModelImportOutcome,
+} from './import.ts';
+import { refreshSearchIndex } from '../search/search-index.ts';
+
+export interface ImportFailure {
+  /** Where the payload came from (file path, "request", "stdin"). */
+  source: string;
+  civitaiId: number | null;
+  name: string | null;
+  /** JSON path of the offending value, when the payload was malformed. */
+  path: string | null;
+  message: string;
+}
+
+export interface ImportSummary {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  outcomes: ModelImportOutcome[];
+  /** Pages of `GET /api/v1/images` imported into a version. */
+  imageBatches: ImagesImportOutcome[];
+  failures: ImportFailure[];
+}
+
+export function emptySummary(): ImportSummary {
+  return { created: 0, updated: 0, unchanged: 0, failed: 0, outcomes: [], imageBatches: [], failures: [] };
+}
+
+export function addOutcome(summary: ImportSummary, outcome: ModelImportOutcome): void {
+  summary[outcome.status]++;
+  summary.outcomes.push(outcome);
+}
+
+export function addFailure(summary: ImportSummary, failure: ImportFailure): void {
+  summary.failed++;
+  summary.failures.push(failure);
+}
+
+export function mergeSummaries(into: ImportSummary, from: ImportSummary): void {
+  for (const outcome of from.outcomes) addOutcome(into, outcome);
+  into.imageBatches.push(...from.imageBatches);
+  for (const failure of from.failures) addFailure(into, failure);
+}
+
+/** Best-effort identity of a (possibly malformed) item, for the failure report. */
+function identify(item: JsonReader): { civitaiId: number | null; name: string | null } {
+  if (!item.isObject()) return { civitaiId: null, name: null };
+  const raw = item.value as Record<string, unknown>;
+  const id = typeof raw.modelId === 'number' ? raw.modelId : typeof raw.id === 'number' ? raw.id : null;
+  const model = raw.model as Record<string, unknown> | undefined;
+  const name = typeof raw.name === 'string' ? raw.name : typeof model?.name === 'string' ? model.name : null;
+  return { civitaiId: id, name };
+}
+
+function failureFrom(error: unknown, source: string, item: JsonReader): ImportFailure {
+  const path = isAppError(error) && typeof error.details?.path === 'string' ? error.details.path : null;
+  return { source, ...identify(item), path, message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The items of a payload, each mapped separately (a list item that fails does not sink its siblings). */
+export function payloadItems(json: unknown): JsonReader[] {
+  const payload = new JsonReader(json);
+  return payloadKind(payload) === 'list' ? payload.array('items', 1000) : [payload];
+}
+
+function mapItem(item: JsonReader): MappedModel {
+  const mapped = item.has('modelVersions')
+    ? mapModelPayload(item)
+    : item.has('modelId')
+      ? mapVersionPayload(item)
+      : null;
+  if (mapped) {
+    checkOwnIds(mapped);
+    return mapped;
+  }
+  throw new AppError(
+    'BAD_USER_INPUT',
+    `${item.path}: not a Civitai model (no \`modelVersions\`) or model version (no \`modelId\`).`,
+    { path: item.path },
+  );
+}
+
+export interface ImportOptions {
+  now?: Date;
+  /** Civitai id of the version an images list belongs to (its items do not say). */
+  imagesVersionCivitaiId?: number | null;
+  /** Called after each model (imported or failed). */
+  onModel?: (summary: ImportSummary) => void;
+}
+
+/**
+ * Imports every model in a parsed payload. Throws only when the payload as a whole is not a Civitai payload;
+ * per-model problems become failures in the summary.
+ */
+export async function importPayload(
+  db: CatalogDatabase,
+  json: unknown,
+  source: string,
+  options: ImportOptions = {},
+): Promise<ImportSummary> {
+  const summary = emptySummary();
+  if (payloadKind(new JsonReader(json)) === 'images') {
+    await importImagesPage(db, new JsonReader(json), source, options, summary);
+    return summary;
+  }
+  const items = payloadItems(json).map((item) => {
+    try {
+      return { item, model: mapItem(item), error: null };
+    } catch (error) {
+      return { item, model: null, error };
+    }
+  });
+  const conflicts = conflictsBetween(items.map((i) => i.model));
+  for (const [index, { item, model, error }] of items.entries()) {
+    try {
+      if (!model) throw error;
+      const conflict = conflicts.get(index);
+      if (conflict) throw conflict;
+      addOutcome(summary, await importMappedModel(db, model, options.now));
+    } catch (failure) {
+      addFailure(summary, failureFrom(failure, source, item));
+    }
+    options.onModel?.(summary);
+    // One model per turn of the event loop: a long import never stalls the server's readers.
+    await yieldToEventLoop();
+  }
+  await refreshSearchIndex(db);
+  return summary;
+}
+
+async function importImagesPage(
+  db: CatalogDatabase,
+  page: JsonReader,
+  source: string,
+  options: ImportOptions,
+  summary: ImportSummary,
+): Promise<void> {
+  try {
+    const items = page.array('items', 1000);
+    const versionId = options.imagesVersionCivitaiId ?? items[0]?.optId('modelVersionId') ?? null;
+    if (versionId === null) {
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `${source} is a page of images, which does not say which model version it shows: give the version's Civitai id (CLI: --images-version <id>, GraphQL: imagesVersionCivitaiId).`,
+      );
+    }
+    summary.imageBatches.push(
+      await importImagesIntoVersion(
+        db,
+        versionId,
+        items.map((item, i) => mapImage(item, i)),
+      ),
+    );
+  } catch (error) {
+    addFailure(summary, failureFrom(error, source, page));
+  }
+}

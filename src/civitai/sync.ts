@@ -1,0 +1,158 @@
+/**
+ * Online sync: fetch from Civitai, import through the one mapping. A version or hash is resolved to its model
+ * and the whole model is imported (its description, tags and creator come only with the model). "Not on
+ * Civitai" answers are remembered for a week in CivitaiLookups, so repeated syncs do not hammer the API for
+ * files that were never published; `force` asks again.
+ */
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { parseStoredTimestamp, toStoredTimestamp } from '../db/timestamps.ts';
+import { AppError } from '../errors.ts';
+import { parseHashQuery } from '../catalog/hash-lookup.ts';
+import { importPayload } from './batch-import.ts';
+import type { CivitaiAnswer, CivitaiClient } from './client.ts';
+import { JsonReader } from './json-reader.ts';
+
+export type SyncStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'NOT_ON_CIVITAI';
+export type LookupKind = 'model' | 'version' | 'hash';
+
+export interface SyncOutcome {
+  status: SyncStatus;
+  modelId: number | null;
+  /** When Civitai was asked (or, for a remembered "not on Civitai", when it was last asked). */
+  checkedAt: Date;
+  /** True when the answer came from CivitaiLookups without a request. */
+  remembered: boolean;
+  warnings: string[];
+}
+
+export interface SyncOptions {
+  force?: boolean;
+  now?: Date;
+}
+
+export const NOT_FOUND_MEMORY_MS = 7 * 24 * 60 * 60 * 1000;
+
+function rememberedNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Date | null {
+  const row = db
+    .statement(
+      `SELECT "CheckedAt" AS "checkedAt" FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ? AND "Status" = 'NotFound'`,
+    )
+    .get(kind, key) as { checkedAt: string } | undefined;
+  const checkedAt = row ? parseStoredTimestamp(row.checkedAt) : null;
+  return checkedAt && now.getTime() - checkedAt.getTime() < NOT_FOUND_MEMORY_MS ? checkedAt : null;
+}
+
+function rememberNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Promise<void> {
+  return db.write(() => {
+    db.statement(`INSERT INTO "CivitaiLookups" ("Kind", "Key", "Status", "Message", "CheckedAt") VALUES (?, ?, 'NotFound', ?, ?)
+    ON CONFLICT ("Kind", "Key") DO UPDATE SET "Status" = excluded."Status", "Message" = excluded."Message", "CheckedAt" = excluded."CheckedAt"`).run(
+      kind,
+      key,
+      `Civitai answered 404 for this ${kind}.`,
+      toStoredTimestamp(now),
+    );
+  });
+}
+
+async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promise<void> {
+  const remembered = db.statement(`SELECT 1 FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).get(kind, key);
+  if (remembered)
+    await db.write(() => db.statement(`DELETE FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).run(kind, key));
+}
+
+async function importFetched(db: CatalogDatabase, json: unknown, source: string, now: Date): Promise<SyncOutcome> {
+  const summary = await importPayload(db, json, source, { now });
+  const failure = summary.failures[0];
+  if (failure)
+    throw new AppError('UPSTREAM_ERROR', `Civitai's answer for ${source} could not be imported: ${failure.message}`);
+  const outcome = summary.outcomes[0];
+  if (!outcome) throw new AppError('UPSTREAM_ERROR', `Civitai's answer for ${source} held no model.`);
+  const status: SyncStatus =
+    outcome.status === 'created' ? 'CREATED' : outcome.status === 'updated' ? 'UPDATED' : 'UNCHANGED';
+  return { status, modelId: outcome.modelId, checkedAt: now, remembered: false, warnings: outcome.warnings };
+}
+
+/** Asks Civitai unless a recent 404 is remembered; remembers a new 404; forgets it once found. */
+async function lookUp(
+  db: CatalogDatabase,
+  kind: LookupKind,
+  key: string,
+  options: SyncOptions,
+  request: () => Promise<CivitaiAnswer>,
+): Promise<{ answer: CivitaiAnswer; outcome?: SyncOutcome }> {
+  const now = options.now ?? new Date();
+  if (!options.force) {
+    const checkedAt = rememberedNotFound(db, kind, key, now);
+    if (checkedAt)
+      return {
+        answer: { found: false },
+        outcome: { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt, remembered: true, warnings: [] },
+      };
+  }
+  const answer = await request();
+  if (!answer.found) {
+    await rememberNotFound(db, kind, key, now);
+    return {
+      answer,
+      outcome: { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt: now, remembered: false, warnings: [] },
+    };
+  }
+  await forget(db, kind, key);
+  return { answer };
+}
+
+export async function syncModel(
+  db: CatalogDatabase,
+  client: CivitaiClient,
+  civitaiId: number,
+  options: SyncOptions = {},
+): Promise<SyncOutcome> {
+  const { answer, outcome } = await lookUp(db, 'model', String(civitaiId), options, () => client.getModel(civitaiId));
+  if (outcome || !answer.found) return outcome!;
+  return importFetched(db, answer.json, `Civitai model ${civitaiId}`, options.now ?? new Date());
+}
+
+/** A version payload names its model: import the whole model, or just the version if the model is gone. */
+async function syncFromVersionPayload(
+  db: CatalogDatabase,
+  client: CivitaiClient,
+  json: unknown,
+  source: string,
+  options: SyncOptions,
+): Promise<SyncOutcome> {
+  const modelId = new JsonReader(json).id('modelId');
+  const model = await client.getModel(modelId);
+  return importFetched(
+    db,
+    model.found ? model.json : json,
+    model.found ? `Civitai model ${modelId}` : source,
+    options.now ?? new Date(),
+  );
+}
+
+export async function syncVersion(
+  db: CatalogDatabase,
+  client: CivitaiClient,
+  civitaiId: number,
+  options: SyncOptions = {},
+): Promise<SyncOutcome> {
+  const { answer, outcome } = await lookUp(db, 'version', String(civitaiId), options, () =>
+    client.getModelVersion(civitaiId),
+  );
+  if (outcome || !answer.found) return outcome!;
+  return syncFromVersionPayload(db, client, answer.json, `Civitai model version ${civitaiId}`, options);
+}
+
+export async function syncByHash(
+  db: CatalogDatabase,
+  client: CivitaiClient,
+  hash: string,
+  options: SyncOptions = {},
+): Promise<SyncOutcome> {
+  const { hash: normalized } = parseHashQuery(hash);
+  const { answer, outcome } = await lookUp(db, 'hash', normalized, options, () =>
+    client.getModelVersionByHash(normalized),
+  );
+  if (outcome || !answer.found) return outcome!;
+  return syncFromVersionPayload(db, client, answer.json, `Civitai file hash ${normalized}`, options);
+}

@@ -1,0 +1,25 @@
+/**
+ * What differs between database engines, in one small seam: how a list of keys becomes one parameter, how a
+ * stored timestamp compares and sorts. Everything else is plain Kysely. SQLite is the one engine implemented here.
+ */
+import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import { UTC_TIMESTAMP_FORMAT } from './timestamps.ts';
+
+export interface SqlDialect {
+  readonly name: 'sqlite';
+  /**
+   * `expression IN (values)` with the values as one parameter, so the statement text — and its prepared form —
+   * is the same for any number of values (DataLoader batches vary in size).
+   */
+  inList(expression: Expression<unknown> | string, values: readonly (number | string)[]): RawBuilder<SqlBool>;
+  /** A timestamp column as sortable, comparable UTC text (see `timestamps.ts`). */
+  utc(column: Expression<unknown> | string): RawBuilder<string>;
+}
+
+const expressionOf = (value: Expression<unknown> | string) => (typeof value === 'string' ? sql.ref(value) : value);
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  inList: (expression, values) => sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
+  utc: (column) => sql<string>`strftime(${sql.lit(UTC_TIMESTAMP_FORMAT)}, ${expressionOf(column)})`,
+};

@@ -1,0 +1,103 @@
+/**
+ * Keyset pages in SQL: a root page (`LIMIT n + 1`) and per-parent pages for nested connections, where the limit
+ * applies to each parent inside one statement (`ROW_NUMBER() OVER (PARTITION BY parent …)`), never by loading every
+ * child and slicing in memory. A page's sort-key values are selected beside each row as `k0`, `k1`, … for cursors.
+ */
+import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { KeyValue, Ordering, PageWindow, SortKey } from '../catalog/pagination.ts';
+import type { CatalogDatabase } from './catalog-database.ts';
+import type { AnyDb, AnySelect } from './refs.ts';
+
+export type RawRow = Record<string, unknown>;
+
+/** A list's rows: FROM (with joins) and WHERE, without a select list. */
+export type ListQuery = (db: AnyDb) => AnySelect;
+
+export interface ListSource {
+  from: ListQuery;
+  /** Columns to select (see `selectColumns`). */
+  select: readonly AliasedRawBuilder<unknown, string>[];
+}
+
+/**
+ * Rows strictly after (`side = 'after'`) or before the given key values in the ordering: the lexicographic
+ * comparison `(k1, k2, …) > (v1, v2, …)` spelled out so mixed directions work.
+ */
+function keysetCondition(keys: readonly SortKey[], values: readonly KeyValue[], side: 'after' | 'before'): RawBuilder<SqlBool> {
+  const alternatives = keys.map((key, i) => {
+    const equal = keys.slice(0, i).map((earlier, j) => sql`${earlier.expression} = ${values[j]}`);
+    const operator = (key.direction === 'ASC') === (side === 'after') ? '>' : '<';
+    return sql`(${sql.join([...equal, sql`${key.expression} ${sql.raw(operator)} ${values[i]}`], sql` AND `)})`;
+  });
+  return sql<SqlBool>`(${sql.join(alternatives, sql` OR `)})`;
+}
+
+function windowConditions(ordering: Ordering, window: PageWindow): RawBuilder<SqlBool>[] {
+  return [
+    ...(window.after ? [keysetCondition(ordering.keys, window.after, 'after')] : []),
+    ...(window.before ? [keysetCondition(ordering.keys, window.before, 'before')] : []),
+  ];
+}
+
+function orderBy(ordering: Ordering, window: PageWindow): RawBuilder<unknown> {
+  const reverse = window.direction === 'backward';
+  return sql.join(ordering.keys.map((k) => sql`${k.expression} ${sql.raw((k.direction === 'ASC') !== reverse ? 'ASC' : 'DESC')}`));
+}
+
+function keyColumns(ordering: Ordering): AliasedRawBuilder<unknown, string>[] {
+  return ordering.keys.map((k, i) => sql`${k.expression}`.as(`k${i}`));
+}
+
+function withConditions(query: AnySelect, conditions: readonly Expression<SqlBool>[]): AnySelect {
+  return conditions.reduce((q, condition) => q.where(condition), query);
+}
+
+/** One page of a root list (`limit + 1` rows, in query order). */
+export function rootPageRows(db: CatalogDatabase, source: ListSource, ordering: Ordering, window: PageWindow): Promise<RawRow[]> {
+  const query = withConditions(source.from(db.kysely as AnyDb), windowConditions(ordering, window))
+    .select([...source.select, ...keyColumns(ordering)])
+    .orderBy(orderBy(ordering, window))
+    .limit(window.limit + 1);
+  return query.execute();
+}
+
+/** How many rows a root list has under its filters. */
+export async function rootCount(db: CatalogDatabase, from: ListQuery): Promise<number> {
+  const row = await from(db.kysely as AnyDb).select(sql<number>`COUNT(*)`.as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export interface PartitionedSource extends ListSource {
+  /** The parent key of each row, e.g. `v('ModelId')`. */
+  parent: Expression<unknown>;
+  /**
+   * The table whose rows are paged, under the alias `select` uses, and its id: the window runs over ids only and the
+   * picked rows are joined back, so long texts and BLOB lengths are read for the page, never copied through the
+   * window's sorter for every child.
+   */
+  rows: { item: AliasedRawBuilder<unknown, string>; id: RawBuilder<unknown> };
+}
+
+/**
+ * Pages of up to `window.limit + 1` rows for each parent, in one statement: rows with `parentKey` and `rowNumber`
+ * beside the selected columns, in parent then page order.
+ */
+export function partitionedPageRows(db: CatalogDatabase, source: PartitionedSource, ordering: Ordering, window: PageWindow,
+  parents: readonly number[]): Promise<RawRow[]> {
+  const { rows } = source;
+  const picked = withConditions(source.from(db.kysely as AnyDb), [db.dialect.inList(source.parent, parents), ...windowConditions(ordering, window)])
+    .select([
+      sql`${rows.id}`.as('rowId'),
+      ...keyColumns(ordering),
+      sql`${source.parent}`.as('parentKey'),
+      sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
+    ]);
+  return (db.kysely as AnyDb)
+    .selectFrom(picked.as('p'))
+    .innerJoin(rows.item, (join) => join.on(sql<SqlBool>`${rows.id} = ${sql.ref('p.rowId')}`))
+    .select([...source.select])
+    .selectAll('p')
+    .where(sql<SqlBool>`${sql.ref('p.rowNumber')} <= ${window.limit + 1}`)
+    .orderBy(sql`${sql.ref('p.parentKey')}, ${sql.ref('p.rowNumber')}`)
+    .execute();
+}

@@ -1,0 +1,38 @@
+/**
+ * The tables as Kysely sees them: the catalog's, generated from `prisma/schema.prisma` by prisma-kysely (physical
+ * names, storage types: booleans 0/1, timestamps as text), and the full-text search tables that a hand-written
+ * migration creates beside them (declared external to Prisma, so typed here).
+ */
+import type { DB } from '../generated/kysely/database.ts';
+
+/** ModelSearch (FTS5): one document per model, rowid = Models.Id. */
+export interface ModelSearchTable {
+  rowid: number;
+  name: string;
+  tags: string;
+  triggerWords: string;
+  creator: string;
+  fileNames: string;
+  versionNames: string;
+  baseModels: string;
+  description: string;
+  prompts: string;
+  /** The FTS5 table's own hidden column, named like the table (MATCH target). */
+  ModelSearch: string;
+  rank: number;
+}
+
+/** fts5vocab over ModelSearch ('row'): per indexed term, the documents and occurrences that hold it. */
+export interface ModelSearchTermsTable {
+  term: string;
+  doc: number;
+  cnt: number;
+}
+
+export interface Database extends DB {
+  ModelSearch: ModelSearchTable;
+  /** Models whose search document must be rebuilt (written by triggers). */
+  ModelSearchDirty: { ModelId: number };
+  'temp.ModelSearchTerms': ModelSearchTermsTable;
+  _prisma_migrations: { migration_name: string; finished_at: string | null; rolled_back_at: string | null };
+}

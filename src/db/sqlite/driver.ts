@@ -1,0 +1,148 @@
+/**
+ * Kysely's driver for the SQLite catalog, over better-sqlite3. Kysely's own SQLite driver prepares every statement
+ * anew and sleeps in SQLite's busy handler; this one keeps prepared statements by SQL text, takes the write lock
+ * with `BEGIN IMMEDIATE` waiting asynchronously (see `beginImmediate`), lets the event loop run between statements
+ * of the read connection (`yieldIfBusy`), and converts parameters to what the catalog stores (see `toSqlite`).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Database from 'better-sqlite3';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type Dialect,
+  type Kysely,
+} from 'kysely';
+import { lockedError } from '../database-errors.ts';
+import { yieldIfBusy } from '../request-scope.ts';
+import { toStoredTimestamp } from '../timestamps.ts';
+
+/** A parameter as SQLite stores it: booleans as 0/1, instants as ISO-8601 text (see `toStoredTimestamp`). */
+export function toSqlite(value: unknown): unknown {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value instanceof Date) return toStoredTimestamp(value);
+  return value;
+}
+
+export interface ConnectionOptions {
+  /** Called with every statement's SQL (tests and benchmarks count them). */
+  onStatement?: ((sqlText: string) => void) | undefined;
+  /** Let other work run between statements (the read connection; never inside a write transaction). */
+  yieldBetweenStatements: boolean;
+  /** How long `BEGIN IMMEDIATE` waits for another process's write lock. */
+  lockWaitMs: number;
+  databasePath: string;
+  busyTimeoutMs: number;
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+class CatalogConnection implements DatabaseConnection {
+  readonly #sql: Database.Database;
+  readonly #options: ConnectionOptions;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(sql: Database.Database, options: ConnectionOptions) {
+    this.#sql = sql;
+    this.#options = options;
+  }
+
+  statement(sqlText: string): Database.Statement {
+    let statement = this.#statements.get(sqlText);
+    if (!statement) {
+      statement = this.#sql.prepare(sqlText);
+      this.#statements.set(sqlText, statement);
+    }
+    this.#options.onStatement?.(sqlText);
+    return statement;
+  }
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#options.yieldBetweenStatements) await yieldIfBusy();
+    const statement = this.statement(compiled.sql);
+    const parameters = compiled.parameters.map(toSqlite);
+    if (statement.reader) return { rows: statement.all(parameters) as R[] };
+    const { changes, lastInsertRowid } = statement.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not offered (the catalog reads bounded pages)
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('The catalog does not stream query results.');
+  }
+
+  /**
+   * BEGIN IMMEDIATE without SQLite's busy handler (which sleeps on the event loop): tried at once, then again after
+   * short asynchronous pauses until the lock wait has passed (then DATABASE_LOCKED).
+   */
+  async beginImmediate(): Promise<void> {
+    const until = performance.now() + this.#options.lockWaitMs;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      this.#sql.pragma('busy_timeout = 0');
+      try {
+        this.#sql.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (performance.now() >= until) throw lockedError(this.#options.databasePath, this.#options.lockWaitMs);
+      } finally {
+        this.#sql.pragma(`busy_timeout = ${this.#options.busyTimeoutMs}`);
+      }
+      await sleep(pause);
+    }
+  }
+
+  endTransaction(outcome: 'COMMIT' | 'ROLLBACK'): void {
+    if (outcome === 'COMMIT' || this.#sql.inTransaction) this.#sql.exec(outcome);
+  }
+}
+
+class CatalogDriver implements Driver {
+  readonly connection: CatalogConnection;
+
+  constructor(sql: Database.Database, options: ConnectionOptions) {
+    this.connection = new CatalogConnection(sql, options);
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return this.connection;
+  }
+
+  async beginTransaction(): Promise<void> {
+    await this.connection.beginImmediate();
+  }
+
+  async commitTransaction(): Promise<void> {
+    this.connection.endTransaction('COMMIT');
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    this.connection.endTransaction('ROLLBACK');
+  }
+
+  async releaseConnection(): Promise<void> {}
+
+  async destroy(): Promise<void> {}
+}
+
+/** Kysely's SQLite dialect (compiler, adapter) with the catalog's driver over an open connection. */
+export function catalogSqliteDialect(sql: Database.Database, options: ConnectionOptions): Dialect & { driver: CatalogDriver } {
+  const driver = new CatalogDriver(sql, options);
+  return {
+    driver,
+    createDriver: () => driver,
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createAdapter: () => new SqliteAdapter(),
+    createIntrospector: (db: Kysely<unknown>) => new SqliteIntrospector(db),
+  };
+}
+

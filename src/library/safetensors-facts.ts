@@ -1,0 +1,133 @@
+/**
+ * What a model file says about itself: the safetensors header's `__metadata__` (kohya's `ss_*` keys, Stability's
+ * `modelspec.*`) gives a title, base model, model type and activation words for files Civitai does not know.
+ */
+import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
+
+export interface HeaderFacts {
+  title: string | null;
+  baseModel: BaseModelName | null;
+  baseModelRaw: string | null;
+  type: ModelTypeName | null;
+  triggerWords: string[];
+}
+
+const EMPTY: HeaderFacts = { title: null, baseModel: null, baseModelRaw: null, type: null, triggerWords: [] };
+
+/** Hints are short names ("sdxl_base_v1-0", "flux1-schnell"); only their start is looked at, whatever a file claims. */
+const MAX_HINT_CHARS = 200;
+const MAX_TRIGGER_WORD_CHARS = 500;
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+/** kohya's ss_base_model_version / ss_sd_model_name, or modelspec.architecture → our enum. */
+export function baseModelFromHints(...hints: (string | null)[]): BaseModelName | null {
+  const joined = hints
+    .filter(Boolean)
+    .map((hint) => hint!.slice(0, MAX_HINT_CHARS))
+    .join(' ')
+    .toLowerCase();
+  if (joined === '') return null;
+  if (joined.includes('pony')) return 'Pony';
+  if (joined.includes('illustrious')) return 'Illustrious';
+  if (joined.includes('noob')) return 'NoobAI';
+  if (joined.split(/\s+/).some((word) => /flux.*schnell/.test(word)) || /flux1?-?s\b/.test(joined)) return 'Flux1S';
+  if (/flux/.test(joined)) return 'Flux1D';
+  if (/sd3\.?5|sd-?3-?5|stable-diffusion-3\.5/.test(joined)) return 'SD35';
+  if (/sd3|stable-diffusion-3/.test(joined)) return 'SD3';
+  if (/sdxl|xl[-_ ]?(base|v1)|stable-diffusion-xl/.test(joined)) return 'SDXL10';
+  if (/sd_?v2|sd2|v2-1|stable-diffusion-v2/.test(joined)) return 'SD21';
+  if (/sd_?v1|sd1|v1-5|stable-diffusion-v1/.test(joined)) return 'SD15';
+  return null;
+}
+
+function typeFromMetadata(metadata: Record<string, unknown>): ModelTypeName | null {
+  const module = text(metadata.ss_network_module)?.slice(0, MAX_HINT_CHARS).toLowerCase() ?? '';
+  const architecture = text(metadata['modelspec.architecture'])?.slice(0, MAX_HINT_CHARS).toLowerCase() ?? '';
+  if (/lycoris|locon|loha|lokr/.test(module) || /lycoris/.test(architecture)) return 'LoCon';
+  if (/dora/.test(module)) return 'DoRA';
+  if (/lora/.test(module) || architecture.endsWith('/lora')) return 'LORA';
+  if (architecture.endsWith('/textual-inversion')) return 'TextualInversion';
+  if (architecture !== '' && !architecture.includes('/')) return 'Checkpoint';
+  return null;
+}
+
+function splitWords(value: string): string[] {
+  return value
+    .split(',')
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
+}
+
+/**
+ * Activation words: `modelspec.trigger_phrase`, else tags present in (nearly) every training caption — the way
+ * trainers make an activation token — from `ss_tag_frequency` and `ss_num_train_images`.
+ */
+function triggerWordsFrom(metadata: Record<string, unknown>): string[] {
+  const phrase = text(metadata['modelspec.trigger_phrase']);
+  if (phrase)
+    return splitWords(phrase)
+      .slice(0, 20)
+      .map((word) => word.slice(0, MAX_TRIGGER_WORD_CHARS));
+  const images = Number(metadata.ss_num_train_images);
+  const frequencyText = text(metadata.ss_tag_frequency);
+  if (!frequencyText || !Number.isFinite(images) || images <= 0) return [];
+  try {
+    const counts = new Map<string, number>();
+    for (const dataset of Object.values(JSON.parse(frequencyText) as Record<string, Record<string, number>>)) {
+      for (const [tag, count] of Object.entries(dataset))
+        counts.set(tag.trim(), (counts.get(tag.trim()) ?? 0) + Number(count));
+    }
+    return [...counts]
+      .filter(([tag, count]) => tag !== '' && count >= images * 0.9)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([tag]) => tag.slice(0, MAX_TRIGGER_WORD_CHARS));
+  } catch {
+    return [];
+  }
+}
+
+/** Facts from a safetensors header's `__metadata__` texts (read and parsed by the hashing worker). */
+export function headerFacts(metadata: Readonly<Record<string, string>> | null): HeaderFacts {
+  if (!metadata) return EMPTY;
+  const baseModelRaw =
+    (
+      text(metadata.ss_base_model_version) ??
+      text(metadata['modelspec.architecture']) ??
+      text(metadata.ss_sd_model_name)
+    )?.slice(0, MAX_HINT_CHARS) ?? null;
+  return {
+    title: (text(metadata['modelspec.title']) ?? text(metadata.ss_output_name))?.slice(0, 1000) ?? null,
+    baseModel: baseModelFromHints(
+      text(metadata.ss_base_model_version),
+      text(metadata['modelspec.architecture']),
+      text(metadata.ss_sd_model_name),
+    ),
+    baseModelRaw,
+    type: typeFromMetadata(metadata),
+    triggerWords: triggerWordsFrom(metadata),
+  };
+}
+
+const FOLDER_TYPES: [RegExp, ModelTypeName][] = [
+  [/^(loras?|lora_models?)$/i, 'LORA'],
+  [/^(lycoris|locon|lycoris_models)$/i, 'LoCon'],
+  [/^(checkpoints?|stable-diffusion|models?_checkpoints?|ckpts?)$/i, 'Checkpoint'],
+  [/^(embeddings?|textual[-_ ]?inversions?)$/i, 'TextualInversion'],
+  [/^(hypernetworks?)$/i, 'Hypernetwork'],
+  [/^(vae|vaes)$/i, 'VAE'],
+  [/^(controlnets?|control[-_]?net)$/i, 'Controlnet'],
+  [/^(upscale_models|upscalers?|esrgan|realesrgan)$/i, 'Upscaler'],
+  [/^(motion[-_]?modules?|animatediff_models)$/i, 'MotionModule'],
+];
+
+/** The nearest folder that names a model type (ComfyUI/A1111 layouts: models/loras, models/Stable-diffusion…). */
+export function typeFromFolders(folders: readonly string[]): ModelTypeName | null {
+  for (const folder of [...folders].reverse()) {
+    for (const [pattern, type] of FOLDER_TYPES) if (pattern.test(folder)) return type;
+  }
+  return null;
+}

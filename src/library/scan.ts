@@ -1,0 +1,383 @@
+/**
+ * Scanning library folders: find model files, hash only what changed (by size and modification time), link each
+ * file to the catalog file it is, import sidecars, make thumbnails from previews, create entries for unknown
+ * files, and notice files that moved or disappeared. Progress is reported as it goes; a scan stops between files
+ * when its signal aborts (server shutdown, CLI interrupted). Only regular files inside the library roots are read.
+ */
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
+import { importPayload } from '../civitai/batch-import.ts';
+import type { CivitaiClient } from '../civitai/client.ts';
+import { syncByHash } from '../civitai/sync.ts';
+import { FileHasher, type FileHashes } from './hashing/file-hasher.ts';
+import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
+import {
+  catalogFilesFor,
+  createLocalModel,
+  hashesOf,
+  linkAsVariant,
+  linkToCatalog,
+  localFilesUnder,
+  localOnlyModelFile,
+  markMissing,
+  recordLocalFile,
+  refreshLocalOnlyHashes,
+  rememberSidecarAndPreview,
+  versionOfFile,
+  type LocalFileRow,
+  type StoredHashes,
+} from './linker.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
+import { isAppError } from '../errors.ts';
+import { applyPreview } from './previews.ts';
+import { refreshSearchIndex } from '../search/search-index.ts';
+import { headerFacts, typeFromFolders } from './safetensors-facts.ts';
+import { readSidecars, type SidecarFacts } from './sidecars.ts';
+
+/** Preview images read for thumbnails (a 4K PNG is ~20 MB). */
+const MAX_PREVIEW_BYTES = 64 * 1024 * 1024;
+
+export type ScanPhase = 'walking' | 'hashing' | 'linking' | 'done';
+
+export interface ScanProblem {
+  path: string;
+  message: string;
+}
+
+export interface ScanProgress {
+  phase: ScanPhase;
+  filesSeen: number;
+  filesUnchanged: number;
+  filesToHash: number;
+  filesHashed: number;
+  bytesToHash: number;
+  bytesHashed: number;
+  linked: number;
+  moved: number;
+  duplicates: number;
+  newModels: number;
+  missing: number;
+  sidecarsImported: number;
+  thumbnails: number;
+  identifiedOnline: number;
+  /** Model files, sidecars and previews that are not regular files (FIFOs, sockets, devices): never opened. */
+  filesSkipped: number;
+  problems: ScanProblem[];
+  currentPath: string | null;
+}
+
+export interface ScanOptions {
+  /** Real paths of the folders to scan (already checked against the library roots). */
+  roots: readonly string[];
+  /** The configured library roots (file symlinks must stay inside them). */
+  libraryRoots: readonly string[];
+  /** Files hashed at once (1 = sequential, kind to spinning disks). */
+  concurrency?: number;
+  /** Look unknown hashes up on Civitai (needs `civitai`). */
+  identifyOnline?: boolean;
+  civitai?: CivitaiClient;
+  onProgress?: (progress: ScanProgress) => void;
+  now?: Date;
+  /** Stops the scan between files (the work done so far is kept). */
+  signal?: AbortSignal;
+}
+
+export function emptyProgress(): ScanProgress {
+  return {
+    phase: 'walking',
+    filesSeen: 0,
+    filesUnchanged: 0,
+    filesToHash: 0,
+    filesHashed: 0,
+    bytesToHash: 0,
+    bytesHashed: 0,
+    linked: 0,
+    moved: 0,
+    duplicates: 0,
+    newModels: 0,
+    missing: 0,
+    sidecarsImported: 0,
+    thumbnails: 0,
+    identifiedOnline: 0,
+    filesSkipped: 0,
+    problems: [],
+    currentPath: null,
+  };
+}
+
+interface Work {
+  file: FoundFile;
+  previous: LocalFileRow | undefined;
+  hashes: StoredHashes | null;
+  metadata: Record<string, string> | null;
+  changed: boolean;
+}
+
+function formatOf(fileName: string): 'SafeTensor' | 'PickleTensor' | 'Other' {
+  const lower = fileName.toLowerCase();
+  if (lower.endsWith('.safetensors') || lower.endsWith('.sft')) return 'SafeTensor';
+  if (lower.endsWith('.gguf')) return 'Other';
+  return 'PickleTensor';
+}
+
+/** A file that changed while it was read is read again, this many times, before it is reported. */
+const HASH_ATTEMPTS = 2;
+
+/** Hashes `items` with `concurrency` hashers, reporting each file as it finishes; stops when `signal` aborts. */
+async function hashAll(
+  items: Work[],
+  concurrency: number,
+  progress: ScanProgress,
+  report: () => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const hashers = Array.from({ length: Math.max(1, concurrency) }, () => new FileHasher());
+  const stop = () => {
+    for (const hasher of hashers) void hasher.close();
+  };
+  signal?.addEventListener('abort', stop);
+  let next = 0;
+  try {
+    await Promise.all(
+      hashers.map(async (hasher) => {
+        while (next < items.length) {
+          signal?.throwIfAborted();
+          const item = items[next++]!;
+          progress.currentPath = item.file.path;
+          for (let attempt = 1; attempt <= HASH_ATTEMPTS; attempt++) {
+            try {
+              const hashes: FileHashes = await hasher.hash(item.file.path);
+              // The index records the size and time of the content that was hashed, not of what the walk saw.
+              item.file = { ...item.file, size: hashes.size, mtimeMs: hashes.mtimeMs };
+              item.metadata = hashes.safetensorsMetadata;
+              item.hashes = hashes;
+              progress.bytesHashed += hashes.size;
+              break;
+            } catch (error) {
+              signal?.throwIfAborted();
+              if (isAppError(error) && error.code === 'FILE_CHANGED' && attempt < HASH_ATTEMPTS) continue;
+              if (isSpecialFileError(error)) progress.filesSkipped++;
+              progress.problems.push({ path: item.file.path, message: (error as Error).message });
+              break;
+            }
+          }
+          progress.filesHashed++;
+          report();
+        }
+      }),
+    );
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    await Promise.all(hashers.map((h) => h.close()));
+  }
+}
+
+async function importSidecars(
+  db: CatalogDatabase,
+  payloads: { source: string; json: unknown }[],
+  progress: ScanProgress,
+  now: Date,
+): Promise<void> {
+  for (const payload of payloads) {
+    try {
+      const summary = await importPayload(db, payload.json, payload.source, { now });
+      progress.sidecarsImported += summary.created + summary.updated + summary.unchanged;
+      for (const failure of summary.failures)
+        progress.problems.push({ path: payload.source, message: failure.message });
+    } catch (error) {
+      progress.problems.push({ path: payload.source, message: (error as Error).message });
+    }
+  }
+}
+
+async function identifyOnline(
+  db: CatalogDatabase,
+  civitai: CivitaiClient,
+  hashes: StoredHashes,
+  progress: ScanProgress,
+  now: Date,
+): Promise<boolean> {
+  try {
+    const outcome = await syncByHash(db, civitai, hashes.sha256, { now });
+    if (outcome.status === 'NOT_ON_CIVITAI') return false;
+    progress.identifiedOnline++;
+    return true;
+  } catch (error) {
+    progress.problems.push({
+      path: hashes.sha256,
+      message: `online identification failed: ${(error as Error).message}`,
+    });
+    return false;
+  }
+}
+
+/** Links one hashed (or unchanged) file, importing sidecars and creating a local entry when nothing matches. */
+async function linkFile(
+  db: CatalogDatabase,
+  work: Work,
+  row: LocalFileRow,
+  sidecars: SidecarFacts,
+  seenPaths: ReadonlySet<string>,
+  options: ScanOptions,
+  progress: ScanProgress,
+  now: Date,
+): Promise<number | null> {
+  const hashes = work.hashes!;
+  const { file } = work;
+  const sidecarsChanged = sidecars.mtimeMs !== null && sidecars.mtimeMs !== row.SidecarMtimeMs;
+  if (sidecarsChanged || work.changed) await importSidecars(db, sidecars.payloads, progress, now);
+
+  let candidates = catalogFilesFor(db, hashes);
+  if (candidates.same.length === 0 && options.identifyOnline && options.civitai && work.changed) {
+    if (await identifyOnline(db, options.civitai, hashes, progress, now)) candidates = catalogFilesFor(db, hashes);
+  }
+  if (candidates.same.length > 0) {
+    const { modelFileId, outcome } = await linkToCatalog(
+      db,
+      row.Id,
+      file.path,
+      hashes,
+      candidates.same,
+      seenPaths,
+      now,
+    );
+    if (outcome === 'linked') progress.linked++;
+    if (outcome === 'moved') progress.moved++;
+    if (outcome === 'duplicate-copy') progress.duplicates++;
+    return modelFileId;
+  }
+  // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
+  const lookalike = candidates.lookalikes[0];
+  if (lookalike && (row.ModelFileId === null || !localOnlyModelFile(db, row.ModelFileId))) {
+    progress.linked++;
+    return linkAsVariant(db, row.Id, file, hashes, lookalike, now);
+  }
+  // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
+  if (row.ModelFileId !== null && localOnlyModelFile(db, row.ModelFileId)) {
+    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, now);
+    return row.ModelFileId;
+  }
+  const header = headerFacts(work.metadata);
+  const type: ModelTypeName = header.type ?? typeFromFolders(file.folders) ?? 'Other';
+  // What a person wrote in a sidecar beats what a header suggests.
+  const baseModel: BaseModelName = sidecars.baseModel ?? header.baseModel ?? 'Unknown';
+  const modelFileId = await createLocalModel(
+    db,
+    row.Id,
+    file.path,
+    hashes,
+    {
+      name: sidecars.title ?? header.title ?? file.stem,
+      type,
+      description: sidecars.description,
+      baseModel,
+      baseModelRaw: header.baseModelRaw,
+      triggerWords: sidecars.triggerWords.length > 0 ? sidecars.triggerWords : header.triggerWords,
+      fileName: file.fileName,
+      format: formatOf(file.fileName),
+      fileMtime: new Date(file.mtimeMs),
+    },
+    now,
+  );
+  progress.newModels++;
+  return modelFileId;
+}
+
+async function applyPreviewOf(
+  db: CatalogDatabase,
+  work: Work,
+  row: LocalFileRow,
+  modelFileId: number,
+  options: ScanOptions,
+  progress: ScanProgress,
+  now: Date,
+): Promise<number | null> {
+  const preview = previewFor(work.file);
+  if (!preview) return null;
+  try {
+    const { bytes, mtimeMs } = await readLibraryFile(preview, options.libraryRoots, MAX_PREVIEW_BYTES);
+    if (mtimeMs === row.PreviewMtimeMs && !work.changed) return mtimeMs;
+    const versionId = versionOfFile(db, modelFileId);
+    if (versionId !== null && (await applyPreview(db, versionId, preview, bytes, now))) progress.thumbnails++;
+    return mtimeMs;
+  } catch (error) {
+    if (isSpecialFileError(error)) progress.filesSkipped++;
+    progress.problems.push({ path: preview, message: (error as Error).message });
+    return null;
+  }
+}
+
+export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Promise<ScanProgress> {
+  const now = options.now ?? new Date();
+  const progress = emptyProgress();
+  let lastReport = 0;
+  const report = (force = false) => {
+    if (!options.onProgress) return;
+    const time = Date.now();
+    if (!force && time - lastReport < 100) return;
+    lastReport = time;
+    options.onProgress({ ...progress, problems: [...progress.problems] });
+  };
+
+  // 1. Walk, and compare with what the index remembers.
+  const found: FoundFile[] = [];
+  const known = new Map<string, LocalFileRow>();
+  for (const root of options.roots) {
+    const { files, problems, skipped } = await walkLibrary(root, options.libraryRoots, options.signal);
+    found.push(...files);
+    progress.problems.push(...problems);
+    progress.filesSkipped += skipped;
+    for (const row of localFilesUnder(db, root)) known.set(row.Path, row);
+  }
+  const seenPaths = new Set(found.map((f) => f.path));
+  progress.filesSeen = found.length;
+  const work: Work[] = found.map((file) => {
+    const previous = known.get(file.path);
+    const stored = previous ? hashesOf(previous) : null;
+    const unchanged = stored !== null && Number(previous!.Size) === file.size && previous!.MtimeMs === file.mtimeMs;
+    return { file, previous, hashes: unchanged ? stored : null, metadata: null, changed: !unchanged };
+  });
+  progress.filesUnchanged = work.filter((w) => !w.changed).length;
+
+  // 2. Files the index knew but the walk did not find are missing (before linking, so moved files can take over).
+  progress.missing = await markMissing(
+    db,
+    [...known.values()].filter((row) => !seenPaths.has(row.Path)),
+    now,
+  );
+
+  // 3. Hash what changed: one sequential read per file.
+  const toHash = work.filter((w) => w.changed);
+  progress.phase = 'hashing';
+  progress.filesToHash = toHash.length;
+  progress.bytesToHash = toHash.reduce((n, w) => n + w.file.size, 0);
+  report(true);
+  await hashAll(toHash, options.concurrency ?? 1, progress, report, options.signal);
+
+  // 4. Index, link, sidecars, previews.
+  progress.phase = 'linking';
+  for (const item of work) {
+    if (!item.hashes) continue; // unreadable: reported while hashing
+    options.signal?.throwIfAborted();
+    await yieldIfBusy();
+    progress.currentPath = item.file.path;
+    try {
+      const row = await recordLocalFile(db, item.file, item.changed ? item.hashes : null, now);
+      const sidecars = await readSidecars(item.file, options.libraryRoots);
+      progress.problems.push(...sidecars.problems);
+      progress.filesSkipped += sidecars.skipped;
+      const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, options, progress, now);
+      const previewMtime =
+        modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
+      await rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
+    } catch (error) {
+      progress.problems.push({ path: item.file.path, message: (error as Error).message });
+    }
+    report();
+  }
+  await refreshSearchIndex(db);
+  progress.phase = 'done';
+  progress.currentPath = null;
+  report(true);
+  return progress;
+}

@@ -1,0 +1,212 @@
+/**
+ * Keeping stored thumbnails healthy: statistics, generating missing ones (from cached files, or downloaded when
+ * allowed), and pruning — images beyond the first N of a version, thumbnails over a byte budget (re-encoded,
+ * else dropped), orphan rows — with the bytes reclaimed reported. VACUUM returns the space to the file system.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { updateChanged } from '../db/row-writer.ts';
+import { AppError, limitExceeded } from '../errors.ts';
+import { makeThumbnail, type MadeThumbnail } from './maker.ts';
+import { sniffImageMimeType } from './facts.ts';
+import { readRegularFile } from '../library/library-files.ts';
+
+export interface ThumbnailStats {
+  images: number;
+  withThumbnail: number;
+  totalBytes: number;
+  averageBytes: number;
+  largestBytes: number;
+  byMimeType: { mimeType: string; count: number; bytes: number }[];
+  /** Images without a thumbnail whose cached file exists (generate can fill them offline). */
+  generatableOffline: number;
+  databaseBytes: number;
+}
+
+export function thumbnailStats(db: CatalogDatabase): ThumbnailStats {
+  const totals = db
+    .statement(`SELECT COUNT(*) AS images, COUNT("ThumbnailData") AS withThumbnail, COALESCE(SUM(length("ThumbnailData")), 0) AS totalBytes,
+    COALESCE(MAX(length("ThumbnailData")), 0) AS largestBytes FROM "ModelImages"`)
+    .get() as { images: number; withThumbnail: number; totalBytes: number; largestBytes: number };
+  const heads = db
+    .statement(
+      `SELECT substr("ThumbnailData", 1, 16) AS head, length("ThumbnailData") AS bytes FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL`,
+    )
+    .all() as { head: Buffer; bytes: number }[];
+  const byMime = new Map<string, { count: number; bytes: number }>();
+  for (const { head, bytes } of heads) {
+    const mime = sniffImageMimeType(head) ?? 'unknown';
+    const entry = byMime.get(mime) ?? { count: 0, bytes: 0 };
+    byMime.set(mime, { count: entry.count + 1, bytes: entry.bytes + bytes });
+  }
+  const cachedPaths = db
+    .statement(
+      `SELECT "LocalCachePath" AS path FROM "ModelImages" WHERE "ThumbnailData" IS NULL AND "LocalCachePath" IS NOT NULL`,
+    )
+    .pluck()
+    .all() as string[];
+  return {
+    ...totals,
+    averageBytes: totals.withThumbnail ? Math.round(totals.totalBytes / totals.withThumbnail) : 0,
+    byMimeType: [...byMime].map(([mimeType, v]) => ({ mimeType, ...v })).sort((a, b) => b.bytes - a.bytes),
+    generatableOffline: cachedPaths.filter((p) => existsSync(p)).length,
+    databaseBytes: statSync(db.path).size,
+  };
+}
+
+export interface GenerateOptions {
+  /** Download images that have no cached file. */
+  online?: boolean;
+  /** Regenerate thumbnails that exist too (from the cached file). */
+  force?: boolean;
+  /** Fetch for downloads (tests pass their own). */
+  fetchImpl?: typeof fetch;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GenerateResult {
+  generated: number;
+  failed: { imageId: number; message: string }[];
+  skipped: number;
+}
+
+const MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024;
+
+async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
+  if (!/^https?:\/\//i.test(url)) throw new AppError('BAD_USER_INPUT', `not an http(s) URL: ${url}`);
+  const response = await fetchImpl(url, { signal: AbortSignal.timeout(30_000) });
+  if (!response.ok) throw new AppError('UPSTREAM_ERROR', `HTTP ${response.status} for ${url}`);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (bytes.length > MAX_DOWNLOAD_BYTES)
+    throw limitExceeded(`${url} is larger than ${MAX_DOWNLOAD_BYTES} bytes`, MAX_DOWNLOAD_BYTES);
+  return bytes;
+}
+
+function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): Promise<void> {
+  return db.write(() => {
+    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Record<
+      string,
+      unknown
+    >;
+    updateChanged(db, 'ModelImages', imageId, row, {
+      ThumbnailData: thumbnail.bytes,
+      ThumbnailMimeType: thumbnail.mimeType,
+      ThumbnailWidth: thumbnail.width,
+      ThumbnailHeight: thumbnail.height,
+      ...(row.BlurHash === null ? { BlurHash: thumbnail.blurHash } : {}),
+    });
+  });
+}
+
+export async function generateThumbnails(db: CatalogDatabase, options: GenerateOptions = {}): Promise<GenerateResult> {
+  const rows = db
+    .statement(`SELECT "Id" AS id, "Url" AS url, "LocalCachePath" AS cachePath FROM "ModelImages"
+    WHERE ${options.force ? '1' : '"ThumbnailData" IS NULL'} ORDER BY "Id"`)
+    .all() as { id: number; url: string; cachePath: string | null }[];
+  const result: GenerateResult = { generated: 0, failed: [], skipped: 0 };
+  for (const [index, row] of rows.entries()) {
+    try {
+      const source =
+        row.cachePath && existsSync(row.cachePath)
+          ? (await readRegularFile(row.cachePath, MAX_DOWNLOAD_BYTES)).bytes
+          : options.online
+            ? await download(row.url, options.fetchImpl ?? fetch)
+            : null;
+      if (source === null) result.skipped++;
+      else {
+        await store(db, row.id, await makeThumbnail(source));
+        result.generated++;
+      }
+    } catch (error) {
+      result.failed.push({ imageId: row.id, message: (error as Error).message });
+    }
+    options.onProgress?.(index + 1, rows.length);
+  }
+  return result;
+}
+
+export interface PruneOptions {
+  /** Keep thumbnails only for the first N images (by SortOrder) of each version. */
+  keepPerVersion?: number | null;
+  /** Re-encode thumbnails larger than this; drop them if still larger. */
+  maxBytes?: number | null;
+  vacuum?: boolean;
+}
+
+export interface PruneResult {
+  droppedBeyondKeep: number;
+  reencoded: number;
+  droppedOversized: number;
+  orphanRowsDeleted: number;
+  bytesReclaimed: number;
+  databaseBytesBefore: number;
+  databaseBytesAfter: number;
+}
+
+export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions): Promise<PruneResult> {
+  const result: PruneResult = {
+    droppedBeyondKeep: 0,
+    reencoded: 0,
+    droppedOversized: 0,
+    orphanRowsDeleted: 0,
+    bytesReclaimed: 0,
+    databaseBytesBefore: statSync(db.path).size,
+    databaseBytesAfter: 0,
+  };
+  // Rows whose version is gone (possible in databases written with foreign keys off).
+  const orphans = db
+    .statement(
+      `SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`,
+    )
+    .get() as { n: number; bytes: number };
+  if (orphans.n > 0) {
+    await db.write(() =>
+      db.statement(`DELETE FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).run(),
+    );
+    result.orphanRowsDeleted = orphans.n;
+    result.bytesReclaimed += orphans.bytes;
+  }
+  if (options.keepPerVersion != null) {
+    const beyond = `SELECT "Id" FROM (SELECT "Id", ROW_NUMBER() OVER (PARTITION BY "ModelVersionId" ORDER BY "SortOrder", "Id") AS rank
+      FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL) WHERE rank > ?`;
+    const dropped = await db.write(() => {
+      const stats = db
+        .statement(
+          `SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "Id" IN (${beyond})`,
+        )
+        .get(options.keepPerVersion) as { n: number; bytes: number };
+      db.statement(
+        `UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" IN (${beyond})`,
+      ).run(options.keepPerVersion);
+      return stats;
+    });
+    result.droppedBeyondKeep = dropped.n;
+    result.bytesReclaimed += dropped.bytes;
+  }
+  if (options.maxBytes != null) {
+    const big = db
+      .statement(`SELECT "Id" AS id, "ThumbnailData" AS bytes FROM "ModelImages" WHERE length("ThumbnailData") > ?`)
+      .all(options.maxBytes) as { id: number; bytes: Buffer }[];
+    for (const row of big) {
+      const smaller = await makeThumbnail(row.bytes).catch(() => null);
+      if (smaller && smaller.bytes.length <= options.maxBytes) {
+        await store(db, row.id, smaller);
+        result.reencoded++;
+        result.bytesReclaimed += row.bytes.length - smaller.bytes.length;
+      } else {
+        await db.write(() =>
+          db
+            .statement(
+              `UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" = ?`,
+            )
+            .run(row.id),
+        );
+        result.droppedOversized++;
+        result.bytesReclaimed += row.bytes.length;
+      }
+    }
+  }
+  if (options.vacuum) db.sql.exec('VACUUM');
+  result.databaseBytesAfter = statSync(db.path).size;
+  return result;
+}
