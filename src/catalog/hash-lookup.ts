@@ -20,16 +20,6 @@ const LENGTHS: Record<HashAlgorithm, readonly number[]> = {
   BLAKE3: [64],
 };
 
-/** The indexed SQL expression each algorithm is matched on (must equal the migration's index expressions). */
-export const HASH_MATCH_SQL: Record<HashAlgorithm, string> = {
-  AUTOV1: 'upper(f."HashAutoV1")',
-  AUTOV2: 'upper(f."HashAutoV2")',
-  AUTOV3: 'upper(substr(f."HashAutoV3", 1, 12))',
-  SHA256: 'upper(f."HashSHA256")',
-  CRC32: 'upper(f."HashCRC32")',
-  BLAKE3: 'upper(f."HashBLAKE3")',
-};
-
 export interface HashQuery {
   /** As the caller wrote it. */
   input: string;

@@ -1,3 +1,5 @@
+/** What /health and Query.health report: the database answers, its newest migration, SQLite's version and mode. */
+import { sql } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
 
 export interface HealthReport {
@@ -7,15 +9,16 @@ export interface HealthReport {
   journalMode: string;
 }
 
-/** One round-trip per fact, on the raw connection: health must not depend on the ORM being healthy. */
-export function readHealth(db: CatalogDatabase): HealthReport {
-  const { version } = db.statement('SELECT sqlite_version() AS version').get() as { version: string };
-  const migration = db
-    .statement(
-      `SELECT migration_name AS name FROM _prisma_migrations
-      WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name DESC LIMIT 1`,
-    )
-    .get() as { name: string } | undefined;
-  const journalMode = String(db.sql.pragma('journal_mode', { simple: true }));
-  return { ok: true, schemaVersion: migration?.name ?? null, sqliteVersion: version, journalMode };
+export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
+  const { version } = await db.kysely.selectNoFrom(sql<string>`sqlite_version()`.as('version')).executeTakeFirstOrThrow();
+  const migration = await db.kysely
+    .selectFrom('_prisma_migrations')
+    .select('migration_name')
+    .where('finished_at', 'is not', null)
+    .where('rolled_back_at', 'is', null)
+    .orderBy('migration_name', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const journal = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db.kysely);
+  return { ok: true, schemaVersion: migration?.migration_name ?? null, sqliteVersion: version, journalMode: String(journal.rows[0]?.journal_mode) };
 }

@@ -30,6 +30,9 @@ export interface CatalogRows {
 }
 export type CatalogModelName = keyof CatalogRows;
 
+/** Row fields to read: a planned subset (always with `id`), or every column when null (see `src/loaders/row-fields.ts`). */
+export type RowFields = readonly string[] | null;
+
 /** The table of each row type (physical names, as the desktop app created them). */
 export const TABLE_NAMES = {
   Creator: 'Creators',

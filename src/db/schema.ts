@@ -3,6 +3,7 @@
  * names, storage types: booleans 0/1, timestamps as text), and the full-text search tables that a hand-written
  * migration creates beside them (declared external to Prisma, so typed here).
  */
+import type { ColumnType } from 'kysely';
 import type { DB } from '../generated/kysely/database.ts';
 
 /** ModelSearch (FTS5): one document per model, rowid = Models.Id. */
@@ -18,8 +19,8 @@ export interface ModelSearchTable {
   description: string;
   prompts: string;
   /** The FTS5 table's own hidden column, named like the table (MATCH target). */
-  ModelSearch: string;
-  rank: number;
+  ModelSearch: ColumnType<string, never, never>;
+  rank: ColumnType<number, never, never>;
 }
 
 /** fts5vocab over ModelSearch ('row'): per indexed term, the documents and occurrences that hold it. */

@@ -4,19 +4,17 @@
  */
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { rowMapper, selectFields } from '../db/row-mapping.ts';
+import { filesByHash } from '../db/reads.ts';
+import { rowMapper } from '../db/row-mapping.ts';
 import { unionRowFields, type RowFields } from './row-fields.ts';
-import { JSON_LIST } from '../db/sql.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
 import {
   HASH_ALGORITHMS,
-  HASH_MATCH_SQL,
   matchValues,
   type HashAlgorithm,
   type HashQuery,
 } from '../catalog/hash-lookup.ts';
-import { allRows, perPlan } from './sql-batch.ts';
-import { yieldIfBusy } from '../db/request-scope.ts';
+import { perPlan } from './batch.ts';
 
 export interface MatchedFile {
   file: ModelFile;
@@ -39,14 +37,11 @@ const MATCHING_FIELDS = ['id', 'localPath', 'isLocalFileValid', 'hashAutoV3'];
 
 function createHashLoader(db: CatalogDatabase, fields: RowFields) {
   const map = rowMapper('ModelFile');
-  const columns = selectFields('ModelFile', 'f', fields === null ? null : unionRowFields(fields, MATCHING_FIELDS));
-  const sqlFor = (algorithm: HashAlgorithm) =>
-    `SELECT ${columns}, ${HASH_MATCH_SQL[algorithm]} AS "matchKey" FROM "ModelFiles" f WHERE ${HASH_MATCH_SQL[algorithm]} IN ${JSON_LIST}`;
+  const planned = fields === null ? null : unionRowFields(fields, MATCHING_FIELDS);
 
   return new DataLoader<HashQuery, MatchedFile[], string>(
     async (queries) => {
-      await yieldIfBusy();
-      const wanted = new Map<HashAlgorithm, Set<string>>();
+        const wanted = new Map<HashAlgorithm, Set<string>>();
       for (const query of queries) {
         for (const algorithm of query.algorithms) {
           let values = wanted.get(algorithm);
@@ -59,7 +54,7 @@ function createHashLoader(db: CatalogDatabase, fields: RowFields) {
         const values = wanted.get(algorithm);
         if (!values) continue;
         const byKey = new Map<string, ModelFile[]>();
-        for (const row of allRows(db, sqlFor(algorithm), [JSON.stringify([...values])])) {
+        for (const row of await filesByHash(db, algorithm, [...values], planned)) {
           const key = row.matchKey as string;
           let list = byKey.get(key);
           if (!list) byKey.set(key, (list = []));

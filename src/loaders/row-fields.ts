@@ -4,11 +4,9 @@
  * named like a row field reads that field; the others are declared here. A field found in neither place makes
  * the plan fall back to every column, so a field added without a declaration is slower, never wrong.
  */
-import type { CatalogModelName } from '../db/row-mapping.ts';
-import { columnsOf } from '../db/row-mapping.ts';
+import { type CatalogModelName, columnsOf, type RowFields } from '../db/row-mapping.ts';
 
-/** Row fields to read: a planned subset (always with `id`), or every column when null. */
-export type RowFields = readonly string[] | null;
+export type { RowFields };
 
 /** The row types loaders read by plan. */
 export type PlannedModelName = Extract<CatalogModelName, 'Model' | 'ModelVersion' | 'ModelFile' | 'ModelImage'>;

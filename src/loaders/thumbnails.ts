@@ -6,13 +6,10 @@
  */
 import type DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { JSON_LIST } from '../db/sql.ts';
+import { thumbnailBytesById, thumbnailFactsById, thumbnailHeadsById } from '../db/reads.ts';
 import { limitExceeded } from '../errors.ts';
 import { base64Length, SNIFF_BYTES, type ThumbnailMeta } from '../thumbnails/facts.ts';
-import { oneByKeyLoader, type RawRow } from './sql-batch.ts';
-
-/** Columns that describe an image's thumbnail without reading it; select them beside `i.*` columns. */
-export const THUMBNAIL_META_COLUMNS = `length(i."ThumbnailData") AS "thumbnailByteSize"`;
+import { oneByKey, type RawRow } from './batch.ts';
 
 export function metaFromImageRow(row: RawRow): ThumbnailMeta | null {
   if (row.thumbnailByteSize === null || row.thumbnailByteSize === undefined) return null;
@@ -32,25 +29,9 @@ export interface ThumbnailLoaderOptions {
 
 export function createThumbnailLoaders(db: CatalogDatabase, options: ThumbnailLoaderOptions) {
   let base64Remaining = options.maxBase64Bytes;
-  const meta = oneByKeyLoader(
-    db,
-    `SELECT i."Id" AS "key", i."Id" AS "id", ${THUMBNAIL_META_COLUMNS}, i."ThumbnailWidth" AS "thumbnailWidth",
-      i."ThumbnailHeight" AS "thumbnailHeight", i."ThumbnailMimeType" AS "thumbnailMimeType"
-    FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST}`,
-    metaFromImageRow,
-  );
-  const head = oneByKeyLoader(
-    db,
-    `SELECT i."Id" AS "key", substr(i."ThumbnailData", 1, ${SNIFF_BYTES}) AS "head"
-      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`,
-    (row) => row.head as Buffer,
-  );
-  const bytes = oneByKeyLoader(
-    db,
-    `SELECT i."Id" AS "key", i."ThumbnailData" AS "bytes"
-      FROM "ModelImages" i WHERE i."Id" IN ${JSON_LIST} AND i."ThumbnailData" IS NOT NULL`,
-    (row) => row.bytes as Buffer,
-  );
+  const meta = oneByKey(thumbnailFactsById(db), metaFromImageRow);
+  const head = oneByKey(thumbnailHeadsById(db, SNIFF_BYTES), (row) => row.head as Buffer);
+  const bytes = oneByKey(thumbnailBytesById(db), (row) => row.bytes as Buffer);
   return {
     meta: meta as DataLoader<number, ThumbnailMeta | null>,
     /** Records what a page already read, so `thumbnail { … }` costs no statement of its own. */

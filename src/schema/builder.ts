@@ -9,7 +9,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
-import type { GraphQLContext } from './context.ts';
+import type { GraphQLContext } from '../resolvers/context.ts';
 import { limitExceeded } from '../errors.ts';
 import { decodeNodeId, encodeNodeId } from '../catalog/global-id.ts';
 import { QUERY_LIMITS } from '../catalog/query-limits.ts';

@@ -3,7 +3,7 @@ import type { ImportFailure, ImportSummary } from '../civitai/batch-import.ts';
 import { importPayload } from '../civitai/batch-import.ts';
 import type { ModelImportOutcome } from '../civitai/import.ts';
 import { syncByHash, syncModel, syncVersion, type SyncOutcome } from '../civitai/sync.ts';
-import { plannedRowFields } from './selection.ts';
+import { plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode } from './model.ts';
 

@@ -1,11 +1,11 @@
 /** Creator: a Civitai user who published models. */
 import { rowMapper, selectList } from '../db/row-mapping.ts';
 import { CREATOR_ORDERING, modelOrdering, prefixRange } from '../catalog/model-query.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode, ModelOrderInput, ModelConnection } from './model.ts';
 import { nestedConnection, pageComplexity, rootConnection } from './connections.ts';
-import { lookupKey } from './lookup.ts';
+import { lookupKey } from '../resolvers/lookup.ts';
 
 const CREATOR_SOURCE = { select: selectList('Creator', 'c'), from: '"Creators" c', map: rowMapper('Creator') };
 

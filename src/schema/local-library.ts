@@ -4,7 +4,7 @@ import { resolveLibraryPath } from '../library/library-paths.ts';
 import type { ScanJob } from '../library/scan-jobs.ts';
 import type { ScanProblem, ScanProgress } from '../library/scan.ts';
 import { duplicateGroups, type DuplicateGroup, type LocalFileShape } from '../library/duplicates.ts';
-import { plannedRowFields } from './selection.ts';
+import { plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { ModelFileNode } from './model-file.ts';
 

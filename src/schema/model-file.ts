@@ -3,11 +3,11 @@ import { FileFormat, FilePrecision, FileSizeType, readEnum, ScanResult } from '.
 import type { ModelFile } from '../generated/prisma/client.ts';
 import { MAX_HASHES_PER_CALL, parseHashBatch, parseHashQuery, type HashAlgorithm } from '../catalog/hash-lookup.ts';
 import type { MatchedFile } from '../loaders/hashes.ts';
-import { plannedRowFields } from './selection.ts';
+import { plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
-import { lookupKey } from './lookup.ts';
+import { lookupKey } from '../resolvers/lookup.ts';
 import { idOf } from './mutation-results.ts';
 import { linkLocalFile, unlinkLocalFile } from '../catalog/edits.ts';
 

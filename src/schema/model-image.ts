@@ -9,12 +9,12 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { ModelImage } from '../generated/prisma/client.ts';
 import type { PickedImage } from '../loaders/images.ts';
 import { AppError } from '../errors.ts';
-import { OWN_SELECTION, plannedRowFields } from './selection.ts';
-import type { GraphQLContext } from './context.ts';
+import { OWN_SELECTION, plannedRowFields } from '../resolvers/selection.ts';
+import type { GraphQLContext } from '../resolvers/context.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 import { NsfwLevelEnum } from './enums.ts';
-import { lookupKey } from './lookup.ts';
+import { lookupKey } from '../resolvers/lookup.ts';
 import { DeletedNode, idOf } from './mutation-results.ts';
 import { deleteModelImage, setImageThumbnail } from '../catalog/edits.ts';
 

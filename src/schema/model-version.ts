@@ -6,12 +6,12 @@ import { pageWindow } from '../catalog/pagination.ts';
 import { builder } from './builder.ts';
 import { TriggerWordNode } from './trigger-word.ts';
 import { loadPlannedImages, ModelImageConnection, ModelImageNode } from './model-image.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
 import { ModelFileNode } from './model-file.ts';
 import { ModelNode } from './model.ts';
 import { pageComplexity, rootConnection, withTotalCount } from './connections.ts';
 import { BaseModelEnum, ModelTypeEnum, OrderDirectionEnum } from './enums.ts';
-import { lookupKey } from './lookup.ts';
+import { lookupKey } from '../resolvers/lookup.ts';
 import { idOf } from './mutation-results.ts';
 import { setTriggerWords } from '../catalog/edits.ts';
 

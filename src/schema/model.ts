@@ -3,7 +3,7 @@ import { CommercialUse, DataSource, ModelMode, ModelType, readEnum } from '../db
 import { modelFilterSql, modelOrdering, versionOrdering } from '../catalog/model-query.ts';
 import { pageWindow } from '../catalog/pagination.ts';
 import { rowMapper, selectFields, selectList } from '../db/row-mapping.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { TagNode } from './tag.ts';
 import { ModelVersionNode, ModelVersionOrderInput, ModelVersionConnection } from './model-version.ts';
@@ -20,7 +20,7 @@ import {
   OrderDirectionEnum,
   TagsModeEnum,
 } from './enums.ts';
-import { lookupKey } from './lookup.ts';
+import { lookupKey } from '../resolvers/lookup.ts';
 import { DeletedNode, idOf } from './mutation-results.ts';
 import { deleteModel, setIgnoreUpdates, setModelTags, updateModel } from '../catalog/edits.ts';
 import { ensureSearchIndexCurrent } from '../search/search-index.ts';

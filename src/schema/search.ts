@@ -3,7 +3,7 @@ import { AppError } from '../errors.ts';
 import { libraryStats, type LibraryStats } from '../search/library-stats.ts';
 import { modelFacets, type FacetCount, type ModelFacets } from '../search/facets.ts';
 import { searchModels, type SearchHit } from '../search/search.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
 import { SEARCH_COLUMNS } from '../search/search-index.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';

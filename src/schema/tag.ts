@@ -1,11 +1,11 @@
 /** Tag: a label shared by models, matched by its normalized (trimmed, lower-case) name. */
 import { rowMapper, selectList } from '../db/row-mapping.ts';
 import { modelOrdering, normalizeTagName, prefixRange, TAG_ORDERING } from '../catalog/model-query.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { ModelNode, ModelOrderInput, ModelConnection } from './model.ts';
 import { nestedConnection, pageComplexity, rootConnection } from './connections.ts';
-import { lookupKey } from './lookup.ts';
+import { lookupKey } from '../resolvers/lookup.ts';
 
 const TAG_SOURCE = { select: selectList('Tag', 't'), from: '"Tags" t', map: rowMapper('Tag') };
 

@@ -1,5 +1,5 @@
 /** TriggerWord: a word that activates a version (LoRA, embedding) in a prompt. */
-import { plannedRowFields } from './selection.ts';
+import { plannedRowFields } from '../resolvers/selection.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 

@@ -20,7 +20,7 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE } from '../catalog/pagination.ts';
 import { estimateSearchCost, SEARCH_COST_LIMITS } from '../search/cost.ts';
 import { searchTerms, type SearchTerm } from '../search/query.ts';
-import type { GraphQLContext } from '../schema/context.ts';
+import type { GraphQLContext } from '../resolvers/context.ts';
 
 type Fragments = Record<string, FragmentDefinitionNode>;
 

@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { GraphQLContext } from '../schema/context.ts';
+import type { GraphQLContext } from '../resolvers/context.ts';
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();

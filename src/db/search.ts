@@ -1,0 +1,146 @@
+/**
+ * The full-text index's SQL (SQLite FTS5): ModelSearch holds one document per model (rowid = Models.Id), kept
+ * current from ModelSearchDirty (filled by triggers, whoever writes); searches rank with bm25 (column weights set by
+ * the AddModelSearch migration), highlight the page's rows, and estimate their cost from the index's own
+ * vocabulary (fts5vocab). The text rules (which words, which phrases) are `src/search/query.ts`'s.
+ */
+import { type RawBuilder, type SqlBool, type Transaction, sql } from 'kysely';
+import type { Ordering } from '../catalog/pagination.ts';
+import { toMatchExpression } from '../search/query.ts';
+import type { CatalogDatabase } from './catalog-database.ts';
+import type { ListQuery } from './pages.ts';
+import { type AnyDb, type AnySelect, table } from './refs.ts';
+import type { Database } from './schema.ts';
+
+/** The index's columns, in table order (bm25 weights follow the same order). */
+export const SEARCH_COLUMNS = [
+  'name',
+  'tags',
+  'triggerWords',
+  'creator',
+  'fileNames',
+  'versionNames',
+  'baseModels',
+  'description',
+  'prompts',
+] as const;
+export type SearchColumn = (typeof SEARCH_COLUMNS)[number];
+export type SearchDocument = Record<SearchColumn, string>;
+
+const index = table('ModelSearch', 's');
+const models = table('Models', 'm');
+
+/** Model ids whose document matches the user's search text (for `IN (…)` filters). */
+export function searchMatch(query: string): RawBuilder<unknown> {
+  return sql`SELECT rowid FROM ${sql.table('ModelSearch')} WHERE ${sql.table('ModelSearch')} MATCH ${toMatchExpression(query)}`;
+}
+
+/** Ranked by bm25 (lower is better), then by model id. */
+export const SEARCH_ORDERING: Ordering = {
+  signature: 'search:RANK',
+  keys: [
+    { expression: index('rank'), direction: 'ASC' },
+    { expression: models('Id'), direction: 'ASC' },
+  ],
+};
+
+/** The matching models joined to the index (for ranking by `s.rank`), under the given filters. */
+export function searchList(match: string, filters: readonly RawBuilder<SqlBool>[]): ListQuery {
+  return (db: AnyDb) =>
+    filters.reduce(
+      (query, filter) => query.where(filter),
+      db
+        .selectFrom(index.item)
+        .innerJoin(models.item, (join) => join.on(sql<SqlBool>`${models('Id')} = ${index('rowid')}`))
+        .where(sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`),
+    );
+}
+
+/** Per model of a page: whether each column matched (a highlight marker in it) and a snippet around the best match. */
+export function highlights(db: CatalogDatabase, match: string, ids: readonly number[], open: string, close: string) {
+  const marks = (i: number) => sql<string>`highlight(${sql.table('ModelSearch')}, ${sql.lit(i)}, ${open}, ${close})`;
+  return db.kysely
+    .selectFrom('ModelSearch')
+    .select([
+      'rowid as id',
+      ...SEARCH_COLUMNS.map((_, i) => marks(i).as(`h${i}`)),
+      sql<string>`snippet(${sql.table('ModelSearch')}, -1, ${open}, ${close}, '…', 16)`.as('snippet'),
+    ])
+    .where(sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`)
+    .where(db.dialect.inList('rowid', ids))
+    .execute() as Promise<Record<string, string | number>[]>;
+}
+
+/** Documents holding a term (for a prefix: summed over its expansions, the first `maxTerms` of them), from the vocabulary. */
+export async function termPostings(db: CatalogDatabase, term: string, prefix: boolean, maxTerms: number): Promise<{ terms: number; docs: number }> {
+  await ensureVocabulary(db);
+  const terms = db.kysely.selectFrom('temp.ModelSearchTerms').select('doc');
+  const matched = prefix ? terms.where('term', '>=', term).where('term', '<', `${term}\uffff`).limit(maxTerms) : terms.where('term', '=', term);
+  const row = await db.kysely
+    .selectFrom(matched.as('t'))
+    .select([sql<number>`COUNT(*)`.as('terms'), sql<number>`COALESCE(SUM(${sql.ref('t.doc')}), 0)`.as('docs')])
+    .executeTakeFirstOrThrow();
+  return { terms: Number(row.terms), docs: Number(row.docs) };
+}
+
+const vocabularies = new WeakSet<object>();
+
+/** The index's term statistics: a read-only view FTS5 builds from the index itself (per connection, in temp). */
+async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
+  if (vocabularies.has(db.kysely.getExecutor())) return;
+  await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${sql.table('ModelSearchTerms')} USING fts5vocab(main, 'ModelSearch', 'row')`.execute(db.kysely);
+  vocabularies.add(db.kysely.getExecutor());
+}
+
+// ——— Keeping the index current ———
+
+export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean> {
+  return (await db.kysely.selectFrom('ModelSearchDirty').select('ModelId').limit(1).executeTakeFirst()) === undefined;
+}
+
+export function dirtyModels(trx: Transaction<Database>, limit: number): Promise<number[]> {
+  return trx.selectFrom('ModelSearchDirty').select('ModelId').limit(limit).execute().then((rows) => rows.map((r) => r.ModelId));
+}
+
+/** What a model's search document is made of, for a batch of models (texts joined with ' | '). */
+export async function documentSources(trx: Transaction<Database>, dialect: CatalogDatabase['dialect'], ids: readonly number[], maxPromptText: number) {
+  const m = table('Models', 'm');
+  const c = table('Creators', 'c');
+  const mt = table('ModelTags', 'mt');
+  const t = table('Tags', 't');
+  const v = table('ModelVersions', 'v');
+  const w = table('TriggerWords', 'w');
+  const f = table('ModelFiles', 'f');
+  const i = table('ModelImages', 'i');
+  const db = trx as unknown as AnyDb;
+  const grouped = (query: AnySelect, text: RawBuilder<unknown>, modelId: RawBuilder<unknown>) =>
+    query.select([sql`${modelId}`.as('id'), text.as('text')]).groupBy(modelId).execute() as Promise<{ id: number; text: string | null }[]>;
+  const [models, tags, versions, words, files, prompts] = await Promise.all([
+    db.selectFrom(m.item).leftJoin(c.item, (j) => j.on(sql<SqlBool>`${c('Id')} = ${m('CreatorId')}`))
+      .select([sql`${m('Id')}`.as('id'), sql`${m('Name')}`.as('name'), sql`${m('Description')}`.as('description'), sql`${c('Username')}`.as('creator')])
+      .where(dialect.inList(m('Id'), ids)).execute() as Promise<{ id: number; name: string; description: string | null; creator: string | null }[]>,
+    grouped(db.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)).where(dialect.inList(mt('ModelId'), ids)),
+      sql`group_concat(${t('Name')}, ' | ')`, mt('ModelId')),
+    db.selectFrom(v.item).where(dialect.inList(v('ModelId'), ids))
+      .select([sql`${v('ModelId')}`.as('id'), sql`group_concat(${v('Name')}, ' | ')`.as('names'),
+        sql`group_concat(${v('BaseModel')} || ' ' || COALESCE(${v('BaseModelRaw')}, ''), ' | ')`.as('bases')])
+      .groupBy(v('ModelId')).execute() as Promise<{ id: number; names: string; bases: string }[]>,
+    grouped(db.selectFrom(w.item).innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${w('ModelVersionId')}`)).where(dialect.inList(v('ModelId'), ids)),
+      sql`group_concat(${w('Word')}, ' | ')`, v('ModelId')),
+    grouped(db.selectFrom(f.item).innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${f('ModelVersionId')}`)).where(dialect.inList(v('ModelId'), ids)),
+      sql`group_concat(${f('FileName')}, ' | ')`, v('ModelId')),
+    grouped(db.selectFrom(i.item).innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${i('ModelVersionId')}`))
+      .where(dialect.inList(v('ModelId'), ids)).where(sql<SqlBool>`${i('Prompt')} IS NOT NULL`),
+      sql`substr(group_concat(${i('Prompt')}, ' | '), 1, ${maxPromptText})`, v('ModelId')),
+  ]);
+  const byId = <R extends { id: number }>(rows: R[]) => new Map(rows.map((r) => [r.id, r]));
+  return { models, tags: byId(tags), versions: byId(versions), words: byId(words), files: byId(files), prompts: byId(prompts) };
+}
+
+/** Replaces the documents of `ids` (those in `docs`; the others were deleted) and clears their dirty marks. */
+export async function replaceDocuments(trx: Transaction<Database>, dialect: CatalogDatabase['dialect'], ids: readonly number[],
+  docs: ReadonlyMap<number, SearchDocument>): Promise<void> {
+  await trx.deleteFrom('ModelSearch').where(dialect.inList('rowid', ids)).execute();
+  if (docs.size > 0) await trx.insertInto('ModelSearch').values([...docs].map(([rowid, doc]) => ({ rowid, ...doc }))).execute();
+  await trx.deleteFrom('ModelSearchDirty').where(dialect.inList('ModelId', ids)).execute();
+}
