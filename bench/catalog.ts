@@ -2,6 +2,7 @@
  * Benchmark catalogs: the tests' deterministic generator at the issue's sizes, migrated and search-indexed, cached
  * under `.bench-cache/` and reused while the generator, the migrations and the size are unchanged.
  */
+import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -75,8 +76,10 @@ export async function ensureCatalog(
     const summary = await seedCatalog(buildingDb, size);
     const db = await openCatalogDatabase(buildingDb);
     await refreshSearchIndex(db);
-    db.sql.pragma('wal_checkpoint(TRUNCATE)');
     await db.close();
+    const direct = new Database(buildingDb);
+    direct.pragma('wal_checkpoint(TRUNCATE)');
+    direct.close();
     seedSeconds = (performance.now() - started) / 1000;
     log(`  ${summary.models} models, ${summary.images} images in ${seedSeconds.toFixed(1)} s`);
     writeFileSync(path.join(building, 'seed-summary.json'), JSON.stringify(summary));

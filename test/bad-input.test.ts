@@ -180,7 +180,7 @@ const CASES: [string, () => Promise<Answer>, string][] = [
     'an oversized base64 thumbnail',
     () =>
       gql(
-        `mutation($b: String!) { setImageThumbnail(imageId: "${Buffer.from('ModelImage:1').toString('base64')}", base64: $b) { id } }`,
+        `mutation($b: String!) { setImageThumbnail(id: "${Buffer.from('ModelImage:1').toString('base64')}", base64: $b) { id } }`,
         { b: Buffer.alloc(3 * 1024 * 1024, 1).toString('base64') },
       ),
     'LIMIT_EXCEEDED',
@@ -189,7 +189,7 @@ const CASES: [string, () => Promise<Answer>, string][] = [
     'non-image bytes as a thumbnail',
     () =>
       gql(
-        `mutation($b: String!) { setImageThumbnail(imageId: "${Buffer.from('ModelImage:1').toString('base64')}", base64: $b) { id } }`,
+        `mutation($b: String!) { setImageThumbnail(id: "${Buffer.from('ModelImage:1').toString('base64')}", base64: $b) { id } }`,
         { b: Buffer.from('definitely not an image').toString('base64') },
       ),
     'BAD_USER_INPUT',
@@ -198,7 +198,7 @@ const CASES: [string, () => Promise<Answer>, string][] = [
     'a truncated image as a thumbnail',
     () =>
       gql(
-        `mutation($b: String!) { setImageThumbnail(imageId: "${Buffer.from('ModelImage:1').toString('base64')}", base64: $b) { id } }`,
+        `mutation($b: String!) { setImageThumbnail(id: "${Buffer.from('ModelImage:1').toString('base64')}", base64: $b) { id } }`,
         { b: PNG_SIGNATURE_ONLY },
       ),
     'BAD_USER_INPUT',
@@ -236,7 +236,7 @@ const CASES: [string, () => Promise<Answer>, string][] = [
     'a NUL byte in a library path',
     () =>
       gql(
-        `mutation { linkLocalFile(fileId: "${Buffer.from('ModelFile:1').toString('base64')}", path: "/tmp/a\\u0000b") { id } }`,
+        `mutation { linkLocalFile(id: "${Buffer.from('ModelFile:1').toString('base64')}", path: "/tmp/a\\u0000b") { id } }`,
       ),
     'BAD_USER_INPUT',
   ],

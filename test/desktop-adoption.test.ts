@@ -8,7 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { listMigrations, migrateDatabase, migrationStatus } from '../src/db/migrations.ts';
 import { MIGRATIONS_DIR } from '../src/db/project-paths.ts';
 import { openCatalogDatabase, type CatalogDatabase } from '../src/db/catalog-database.ts';
-import { utcTimestampSql } from '../src/db/timestamps.ts';
+import { insertRow, updateChanged } from '../src/db/row-writer.ts';
+import { modelById, NEW_MODEL_DEFAULTS } from '../src/db/tables/models.ts';
+import { createLoaders } from '../src/loaders/index.ts';
 import { createDesktopSchema, insertDesktopModel, type DesktopRows } from './helpers/desktop-db.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -84,16 +86,10 @@ describe('adopting a desktop-app database', () => {
     }
   });
 
-  it('reads its rows through Prisma: EF timestamps, 0/1 booleans, enums, BLOBs and 64-bit integers', async () => {
+  it('reads its rows through the loaders: EF timestamps, 0/1 booleans, enums, BLOBs and 64-bit integers', async () => {
     catalog = await openCatalogDatabase(file);
-    const model = await catalog.prisma.model.findUniqueOrThrow({
-      where: { id: rows.modelId },
-      include: {
-        creator: true,
-        tags: { include: { tag: true } },
-        versions: { include: { files: true, images: true, triggerWords: true } },
-      },
-    });
+    const loaders = createLoaders(catalog, { maxBase64Bytes: 1024 });
+    const model = (await loaders.models.byId().load(rows.modelId))!;
     expect(model.createdAt.toISOString()).toBe('2025-12-22T19:53:09.123Z');
     expect(model.updatedAt.toISOString()).toBe('2025-12-23T08:00:00.500Z');
     expect(model.lastSyncedAt).toBeNull();
@@ -105,51 +101,46 @@ describe('adopting a desktop-app database', () => {
       allowDifferentLicense: false,
       allowCommercialUse: 'Sell',
     });
-    expect(model.creator?.username).toBe('desk_artist');
-    expect(model.tags.map((t) => t.tag.normalizedName)).toEqual(['style']);
-    const version = model.versions[0]!;
+    expect((await loaders.creators.byId.load(model.creatorId!))?.username).toBe('desk_artist');
+    expect((await loaders.tags.byModel.load(rows.modelId)).map((t) => t.normalizedName)).toEqual(['style']);
+    const version = (await loaders.versions.byId().load(rows.versionId))!;
+    expect(version.modelId).toBe(rows.modelId);
     expect(version.updatedAt).toBeNull();
     expect(version.publishedAt?.toISOString()).toBe('2025-12-20T00:00:00.000Z');
     expect(version).toMatchObject({ baseModel: 'SDXL10', baseModelRaw: 'SDXL 1.0', rating: 4.5, downloadCount: 1234 });
-    expect(version.files[0]).toMatchObject({
+    expect((await loaders.files.byVersion(null).load(rows.versionId))[0]).toMatchObject({
       sizeKB: 144110.5,
       isPrimary: true,
       isLocalFileValid: true,
       format: 'SafeTensor',
     });
-    const image = version.images[0]!;
+    const image = (await loaders.images.rows().load(rows.imageId))!;
     expect(image.seed).toBe(9007199254740993n);
     expect(image.cachedFileSize).toBe(9223372036854775807n);
-    expect(Buffer.from(image.thumbnailData!)).toEqual(Buffer.from('RIFF'));
+    expect(await loaders.thumbnails.bytes.load(rows.imageId)).toEqual(Buffer.from('RIFF'));
     expect(image.cfgScale).toBe(7.5);
-    expect(version.triggerWords.map((t) => t.word)).toEqual(['desk style']);
+    expect((await loaders.triggerWords.byVersion.load(rows.versionId)).map((t) => t.word)).toEqual(['desk style']);
   });
 
   it('writes rows the desktop app can still read, filling its extra NOT NULL columns from their defaults', async () => {
     const now = new Date('2026-01-02T03:04:05.678Z');
-    await catalog.prisma.model.update({
-      where: { id: rows.modelId },
-      data: { name: 'Desk Model (renamed)', updatedAt: now },
+    const createdId = await catalog.write(async (trx) => {
+      const stored = (await modelById(trx, rows.modelId))!;
+      await updateChanged(trx, 'Models', rows.modelId, stored, { Name: 'Desk Model (renamed)', UpdatedAt: now });
+      return insertRow(trx, 'Models', {
+        ...NEW_MODEL_DEFAULTS,
+        Name: 'Ours',
+        Type: 'Checkpoint',
+        Source: 'Manual',
+        CreatedAt: now,
+        UpdatedAt: now,
+      });
     });
-    const created = await catalog.prisma.model.create({
-      data: {
-        name: 'Ours',
-        type: 'Checkpoint',
-        isNsfw: false,
-        isPoi: false,
-        mode: 'Available',
-        source: 'Manual',
-        createdAt: now,
-        updatedAt: now,
-        allowNoCredit: true,
-        allowCommercialUse: 'None',
-        allowDerivatives: true,
-        allowDifferentLicense: true,
-      },
-    });
-    const raw = catalog.sql
+    const direct = new Database(file, { readonly: true });
+    const raw = direct
       .prepare('SELECT Name, UpdatedAt, IsUserEdited, CivitaiModelPageId FROM Models WHERE Id IN (?, ?) ORDER BY Id')
-      .all(rows.modelId, created.id);
+      .all(rows.modelId, createdId);
+    direct.close();
     expect(raw).toEqual([
       {
         Name: 'Desk Model (renamed)',
@@ -161,56 +152,25 @@ describe('adopting a desktop-app database', () => {
     ]);
   });
 
-  it('orders and filters timestamps of both formats correctly through utcTimestampSql', async () => {
-    // Same day: the desktop row is later in the day, but its space sorts before Prisma's "T".
+  it("orders and filters timestamps of both formats correctly through the dialect's utc()", async () => {
+    // Same day: the desktop row is later in the day, but its space sorts before our "T".
     const morning = new Date('2025-12-22T08:00:00.000Z');
-    const ours = await catalog.prisma.model.create({
-      data: {
-        name: 'Morning',
-        type: 'LORA',
-        isNsfw: false,
-        isPoi: false,
-        mode: 'Available',
-        source: 'Manual',
-        createdAt: morning,
-        updatedAt: morning,
-        allowNoCredit: true,
-        allowCommercialUse: 'None',
-        allowDerivatives: true,
-        allowDifferentLicense: true,
-      },
-    });
-    const ids = [rows.modelId, ours.id];
-    const textOrder = catalog.sql
-      .prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) ORDER BY CreatedAt`)
-      .pluck()
-      .all(...ids);
-    expect(textOrder).toEqual([rows.modelId, ours.id]); // the problem: 19:53 before 08:00
-    const fixedOrder = catalog.sql
-      .prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) ORDER BY ${utcTimestampSql('CreatedAt')}`)
-      .pluck()
-      .all(...ids);
-    expect(fixedOrder).toEqual([ours.id, rows.modelId]);
-    const after = catalog.sql
-      .prepare(`SELECT Id FROM Models WHERE Id IN (?, ?) AND ${utcTimestampSql('CreatedAt')} > ?`)
-      .pluck()
-      .all(...ids, '2025-12-22T12:00:00.000Z');
-    expect(after).toEqual([rows.modelId]);
-  });
-});
-
-describe('refusing an incomplete desktop database', () => {
-  it('names every missing table/column and writes nothing', async () => {
-    const file = path.join(tempDir(), 'old.db');
-    createDesktopSchema(file, { omitColumns: ['ModelFiles.HashBLAKE3', 'ModelImages.DenoisingStrength'] });
-    await expect(migrateDatabase(file)).rejects.toMatchObject({
-      code: 'DATABASE_INCOMPATIBLE',
-      message: expect.stringMatching(/ModelFiles\.HashBLAKE3, ModelImages\.DenoisingStrength/),
-    });
-    const db = new Database(file, { readonly: true });
-    expect(db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE name = '_prisma_migrations'`).get()).toEqual({
-      n: 0,
-    });
-    db.close();
+    const oursId = await catalog.write((trx) =>
+      insertRow(trx, 'Models', {
+        ...NEW_MODEL_DEFAULTS,
+        Name: 'Morning',
+        Type: 'LORA',
+        Source: 'Manual',
+        CreatedAt: morning,
+        UpdatedAt: morning,
+      }),
+    );
+    const ids = [rows.modelId, oursId];
+    const both = catalog.kysely.selectFrom('Models').select('Id').where('Id', 'in', ids);
+    const idsOf = async (query: typeof both) => (await query.execute()).map((row) => row.Id);
+    expect(await idsOf(both.orderBy('CreatedAt'))).toEqual([rows.modelId, oursId]); // the problem: 19:53 before 08:00
+    expect(await idsOf(both.orderBy(catalog.dialect.utc('CreatedAt')))).toEqual([oursId, rows.modelId]);
+    const noon = new Date('2025-12-22T12:00:00.000Z').toISOString();
+    expect(await idsOf(both.where(catalog.dialect.utc('CreatedAt'), '>', noon))).toEqual([rows.modelId]);
   });
 });

@@ -125,7 +125,7 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
         'LIMIT_EXCEEDED',
       ],
       [
-        'mutation($id: ID!) { setTriggerWords(versionId: $id, words: ["ok"]) { id } }',
+        'mutation($id: ID!) { setTriggerWords(id: $id, words: ["ok"]) { id } }',
         { id: encodeNodeId('ModelVersion', 99999) },
         'NOT_FOUND',
       ],
@@ -155,7 +155,7 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
       .get() as number;
     const words = dataOf(
       await mutate<{ setTriggerWords: { triggerWordsText: string } }>(
-        'mutation($id: ID!) { setTriggerWords(versionId: $id, words: ["b word", " a word "]) { triggerWordsText } }',
+        'mutation($id: ID!) { setTriggerWords(id: $id, words: ["b word", " a word "]) { triggerWordsText } }',
         { id: encodeNodeId('ModelVersion', versionId) },
       ),
     );
@@ -188,7 +188,7 @@ describe('linkLocalFile and unlinkLocalFile', () => {
       .pluck()
       .get() as number;
   const LINK =
-    'mutation($id: ID!, $p: String!, $h: FileHashesInput) { linkLocalFile(fileId: $id, path: $p, hashes: $h) { localPath isLocalFileValid localFileVerifiedAt hashes { sha256 autoV2 } } }';
+    'mutation($id: ID!, $p: String!, $h: FileHashesInput) { linkLocalFile(id: $id, path: $p, hashes: $h) { localPath isLocalFileValid localFileVerifiedAt hashes { sha256 autoV2 } } }';
 
   it('links a file inside the library roots, checking and filling hashes', async () => {
     const id = fileId();
@@ -209,7 +209,7 @@ describe('linkLocalFile and unlinkLocalFile', () => {
     expect(result.linkLocalFile.localFileVerifiedAt).not.toBeNull();
     const unlinked = dataOf(
       await mutate<{ unlinkLocalFile: Record<string, unknown> }>(
-        'mutation($id: ID!) { unlinkLocalFile(fileId: $id) { localPath isLocalFileValid localFileVerifiedAt } }',
+        'mutation($id: ID!) { unlinkLocalFile(id: $id) { localPath isLocalFileValid localFileVerifiedAt } }',
         { id: encodeNodeId('ModelFile', id) },
       ),
     );
@@ -237,7 +237,7 @@ describe('linkLocalFile and unlinkLocalFile', () => {
 
 describe('setImageThumbnail and deleteModelImage', () => {
   const SET =
-    'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { thumbnail { mimeType width height byteSize } } }';
+    'mutation($id: ID!, $b: String!) { setImageThumbnail(id: $id, base64: $b) { thumbnail { mimeType width height byteSize } } }';
 
   it('stores a valid image with its facts, also from a data: URI', async () => {
     const webp = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#336699' } })
@@ -283,7 +283,7 @@ describe('setImageThumbnail and deleteModelImage', () => {
   it('deletes an image', async () => {
     const result = dataOf(
       await mutate<{ deleteModelImage: { databaseId: number } }>(
-        `mutation { deleteModelImage(imageId: "${encodeNodeId('ModelImage', 3)}") { databaseId } }`,
+        `mutation { deleteModelImage(id: "${encodeNodeId('ModelImage', 3)}") { databaseId } }`,
       ),
     );
     expect(result.deleteModelImage.databaseId).toBe(3);

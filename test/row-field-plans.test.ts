@@ -68,15 +68,15 @@ describe('narrow reads', () => {
   it('reads only the selected columns at every level of a nested page', async () => {
     const { sql } = await run(`{ models(first: 5) { nodes { name versions(first: 2) { nodes { name
       files { fileName hashes { sha256 } } images(first: 1) { nodes { url } } } } } } }`);
-    const modelPage = sql.find((s) => s.includes('FROM "Models" m') && s.includes('LIMIT'))!;
-    expect(modelPage).toContain('m."Name"');
-    expect(modelPage).not.toContain('m."Description"');
-    const versionPage = sql.find((s) => s.includes('"ModelVersions" v') && s.includes('ROW_NUMBER'))!;
-    expect(versionPage).not.toContain('v."Description"');
-    const files = sql.find((s) => s.includes('FROM "ModelFiles" f'))!;
-    expect(files).toContain('f."HashSHA256"');
+    const modelPage = sql.find((s) => s.includes('from "Models" as "m"') && s.includes('limit'))!;
+    expect(modelPage).toContain('"m"."Name"');
+    expect(modelPage).not.toContain('"m"."Description"');
+    const versionPage = sql.find((s) => s.includes('"ModelVersions" as "v"') && s.includes('ROW_NUMBER'))!;
+    expect(versionPage).not.toContain('"v"."Description"');
+    const files = sql.find((s) => s.includes('from "ModelFiles" as "f"'))!;
+    expect(files).toContain('"f"."HashSHA256"');
     expect(files).not.toMatch(/HashBLAKE3|LocalPath|PickleScanMessage/);
-    const imageRows = sql.find((s) => s.includes('FROM "ModelImages" i') && s.includes('i."Url"'))!;
+    const imageRows = sql.find((s) => s.includes('from "ModelImages" as "i"') && s.includes('"i"."Url"'))!;
     expect(imageRows).not.toMatch(/"Prompt"|"ThumbnailData"[^)]/);
   });
 

@@ -7,6 +7,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { migrateDatabase } from '../src/db/migrations.ts';
+import { insertRow } from '../src/db/row-writer.ts';
+import { deleteModelRow, NEW_MODEL_DEFAULTS } from '../src/db/tables/models.ts';
 import { tempDir } from './helpers/temp.ts';
 
 type ColumnSpec = [name: string, type: string, notNull: boolean];
@@ -352,46 +354,45 @@ describe('migrated schema', () => {
     const catalog = await openCatalogDatabase(file);
     try {
       const now = new Date();
-      const creator = await catalog.prisma.creator.create({ data: { username: 'fk-test', createdAt: now } });
-      const model = await catalog.prisma.model.create({
-        data: {
-          name: 'FK',
-          type: 'LORA',
-          isNsfw: false,
-          isPoi: false,
-          mode: 'Available',
-          source: 'Manual',
-          createdAt: now,
-          updatedAt: now,
-          allowNoCredit: true,
-          allowCommercialUse: 'Sell',
-          allowDerivatives: true,
-          allowDifferentLicense: true,
-          creatorId: creator.id,
-        },
-      });
-      const version = await catalog.prisma.modelVersion.create({
-        data: {
-          modelId: model.id,
-          name: 'v1',
-          baseModel: 'SD15',
-          createdAt: now,
-          earlyAccessDays: 0,
-          downloadCount: 0,
-          ratingCount: 0,
-          rating: 0,
-          thumbsUpCount: 0,
-          thumbsDownCount: 0,
-        },
-      });
-      await catalog.prisma.triggerWord.create({ data: { modelVersionId: version.id, word: 'fk', order: 0 } });
-      expect(() =>
-        catalog.sql.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (999999, 'x', 0)`).run(),
-      ).toThrow(/FOREIGN KEY/);
-      await catalog.prisma.creator.delete({ where: { id: creator.id } });
-      expect((await catalog.prisma.model.findUniqueOrThrow({ where: { id: model.id } })).creatorId).toBeNull();
-      await catalog.prisma.model.delete({ where: { id: model.id } });
-      expect(catalog.sql.prepare('SELECT COUNT(*) AS n FROM TriggerWords').get()).toEqual({ n: 0 });
+      const direct = new Database(file);
+      try {
+        const { creatorId, modelId } = await catalog.write(async (trx) => {
+          const creatorId = await insertRow(trx, 'Creators', { Username: 'fk-test', CreatedAt: now });
+          const modelId = await insertRow(trx, 'Models', {
+            ...NEW_MODEL_DEFAULTS,
+            Name: 'FK',
+            Type: 'LORA',
+            Source: 'Manual',
+            CreatedAt: now,
+            UpdatedAt: now,
+            AllowCommercialUse: 'Sell',
+            CreatorId: creatorId,
+          });
+          const versionId = await insertRow(trx, 'ModelVersions', {
+            ModelId: modelId,
+            Name: 'v1',
+            BaseModel: 'SD15',
+            CreatedAt: now,
+            EarlyAccessDays: 0,
+            DownloadCount: 0,
+            RatingCount: 0,
+            Rating: 0,
+            ThumbsUpCount: 0,
+            ThumbsDownCount: 0,
+          });
+          await insertRow(trx, 'TriggerWords', { ModelVersionId: versionId, Word: 'fk', Order: 0 });
+          return { creatorId, modelId };
+        });
+        await expect(
+          catalog.write((trx) => insertRow(trx, 'TriggerWords', { ModelVersionId: 999_999, Word: 'x', Order: 0 })),
+        ).rejects.toThrow(/FOREIGN KEY/);
+        await catalog.write((trx) => trx.deleteFrom('Creators').where('Id', '=', creatorId).execute());
+        expect(direct.prepare('SELECT CreatorId FROM Models WHERE Id = ?').get(modelId)).toEqual({ CreatorId: null });
+        await catalog.write((trx) => deleteModelRow(trx, modelId));
+        expect(direct.prepare('SELECT COUNT(*) AS n FROM TriggerWords').get()).toEqual({ n: 0 });
+      } finally {
+        direct.close();
+      }
     } finally {
       await catalog.close();
     }

@@ -290,11 +290,13 @@ describe('update check', () => {
       },
     );
     await importPayload(db, payload, 'update-check');
-    db.sql
+    const direct = new Database(catalog.databasePath);
+    direct
       .prepare(
         `UPDATE ModelFiles SET LocalPath = '/library/old.safetensors', IsLocalFileValid = 1 WHERE CivitaiId = 91001`,
       )
       .run();
+    direct.close();
     const query = '{ model(civitaiId: 91000) { id hasUpdate ignoreUpdates } }';
     expect(dataOf(await server.graphql<{ model: { hasUpdate: boolean } }>(query)).model.hasUpdate).toBe(false);
     payload.modelVersions.push({

@@ -188,7 +188,7 @@ const HOSTILE: [string, () => Promise<unknown>][] = [
     'a 16000 × 16000 PNG thumbnail',
     () =>
       post({
-        query: 'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { id } }',
+        query: 'mutation($id: ID!, $b: String!) { setImageThumbnail(id: $id, base64: $b) { id } }',
         variables: { id: id('ModelImage', 1), b: hugePng.toString('base64') },
       }),
   ],

@@ -19,7 +19,7 @@ beforeAll(async () => {
 }, 60_000);
 
 const SET =
-  'mutation($id: ID!, $b: String!) { setImageThumbnail(imageId: $id, base64: $b) { databaseId thumbnail { mimeType width height byteSize } } }';
+  'mutation($id: ID!, $b: String!) { setImageThumbnail(id: $id, base64: $b) { databaseId thumbnail { mimeType width height byteSize } } }';
 const imageId = (n: number) => Buffer.from(`ModelImage:${n}`).toString('base64');
 
 async function upload(n: number, bytes: Buffer) {

@@ -135,7 +135,7 @@ describe('ModelImage.thumbnail', () => {
         };
       }>('{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { base64 } } } } } }'),
     );
-    const reads = statements.filter((sql) => /"ThumbnailData" AS "bytes"/.test(sql));
+    const reads = statements.filter((sql) => /"ThumbnailData" as "bytes"/.test(sql));
     expect(reads).toHaveLength(1);
     const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
     expect(images.length).toBeGreaterThan(20);

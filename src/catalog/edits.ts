@@ -4,47 +4,27 @@
  */
 import sharp from 'sharp';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { isEnumMember, ModelType, ModelMode, type ModelTypeName, type ModelModeName } from '../db/enums.ts';
-import { updateChanged, type RowValues } from '../db/row-writer.ts';
-import { toStoredTimestamp } from '../db/timestamps.ts';
-import { AppError, isAppError, limitExceeded } from '../errors.ts';
+import { isEnumMember, ModelMode, type ModelModeName, ModelType, type ModelTypeName } from '../db/enums.ts';
+import { type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
+import { fileById, HASH_FIELDS, type HashField } from '../db/tables/model-files.ts';
+import { deleteImageRow, imageRow } from '../db/tables/model-images.ts';
+import { versionById } from '../db/tables/model-versions.ts';
 import {
-  parseUserEdits,
-  PROTECTABLE_MODEL_FIELDS,
-  replaceTriggerWords,
-  setModelTagNames,
-  TAGS_EDIT,
+  deleteModelRow, markEdited, modelById, PROTECTABLE_MODEL_FIELDS, type ProtectableModelField, setIgnoreUpdatesOf, TAGS_EDIT, touchModel,
   triggerWordsEdit,
-  type ProtectableModelField,
-} from '../civitai/import.ts';
-import { parseHashQuery, type HashAlgorithm } from './hash-lookup.ts';
+} from '../db/tables/models.ts';
+import { setModelTagNames } from '../db/tables/tags.ts';
+import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
+import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import { resolveLibraryPath } from '../library/library-paths.ts';
 import { sniffImageMimeType } from '../thumbnails/facts.ts';
 import { checkedImageSize, defaultThumbnailSide, makeThumbnail } from '../thumbnails/maker.ts';
+import { type HashAlgorithm, parseHashQuery } from './hash-lookup.ts';
 
-type Row = Record<string, unknown>;
-
-function rowOf(db: CatalogDatabase, table: string, id: number, what: string): Row {
-  const row = db.statement(`SELECT * FROM "${table}" WHERE "Id" = ?`).safeIntegers(false).get(id) as Row | undefined;
-  if (!row) throw new AppError('NOT_FOUND', `No ${what} with database id ${id}.`);
-  return row;
-}
-
-function markEdited(db: CatalogDatabase, modelId: number, fields: readonly string[]): void {
-  if (fields.length === 0) return;
-  const row = rowOf(db, 'Models', modelId, 'model');
-  const edits = parseUserEdits(row.UserEditedFields);
-  const before = edits.size;
-  for (const field of fields) edits.add(field);
-  if (edits.size !== before)
-    db.statement(`UPDATE "Models" SET "UserEditedFields" = ? WHERE "Id" = ?`).run(
-      JSON.stringify([...edits].sort()),
-      modelId,
-    );
-}
-
-function touch(db: CatalogDatabase, modelId: number, now: Date): void {
-  db.statement(`UPDATE "Models" SET "UpdatedAt" = ? WHERE "Id" = ?`).run(toStoredTimestamp(now), modelId);
+async function found(row: Promise<Row | undefined>, what: string, id: number): Promise<Row> {
+  const value = await row;
+  if (!value) throw new AppError('NOT_FOUND', `No ${what} with database id ${id}.`);
+  return value;
 }
 
 function text(value: string, field: string, max: number, allowEmpty = false): string {
@@ -86,27 +66,23 @@ export async function updateModel(
   }
   if (edit.isNsfw != null) values.IsNsfw = edit.isNsfw;
   if (edit.isPoi != null) values.IsPoi = edit.isPoi;
-  await db.write(() => {
-    const row = rowOf(db, 'Models', modelId, 'model');
-    if (!updateChanged(db, 'Models', modelId, row, values)) return;
+  await db.write(async (trx) => {
+    const row = await found(modelById(trx, modelId), 'model', modelId);
+    if (!(await updateChanged(trx, 'Models', modelId, row, values))) return;
     const edited = (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).filter(
       (field) => values[PROTECTABLE_MODEL_FIELDS[field]] !== undefined,
     );
-    markEdited(db, modelId, edited);
-    touch(db, modelId, now);
+    await markEdited(trx, row, edited);
+    await touchModel(trx, modelId, now);
   });
 }
 
 export async function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): Promise<void> {
-  const { changes } = await db.write(() =>
-    db.statement(`UPDATE "Models" SET "IgnoreUpdates" = ? WHERE "Id" = ?`).run(ignore ? 1 : 0, modelId),
-  );
-  if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+  if (!(await db.write((trx) => setIgnoreUpdatesOf(trx, modelId, ignore)))) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
 export async function deleteModel(db: CatalogDatabase, modelId: number): Promise<void> {
-  const { changes } = await db.write(() => db.statement(`DELETE FROM "Models" WHERE "Id" = ?`).run(modelId));
-  if (changes === 0) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+  if (!(await db.write((trx) => deleteModelRow(trx, modelId)))) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
 export const MAX_TAGS = 100;
@@ -124,11 +100,11 @@ export async function setModelTags(
   const unique = cleaned.filter(
     (name, i) => cleaned.findIndex((other) => other.toLowerCase() === name.toLowerCase()) === i,
   );
-  await db.write(() => {
-    rowOf(db, 'Models', modelId, 'model');
-    const changed = setModelTagNames(db, modelId, unique);
-    markEdited(db, modelId, [TAGS_EDIT]);
-    if (changed) touch(db, modelId, now);
+  await db.write(async (trx) => {
+    const row = await found(modelById(trx, modelId), 'model', modelId);
+    const changed = await setModelTagNames(trx, modelId, unique);
+    await markEdited(trx, row, [TAGS_EDIT]);
+    if (changed) await touchModel(trx, modelId, now);
   });
 }
 
@@ -144,24 +120,19 @@ export async function setTriggerWords(
       MAX_TRIGGER_WORDS,
     );
   const cleaned = words.map((word, i) => text(word, `words[${i}]`, 500));
-  await db.write(() => {
-    const version = rowOf(db, 'ModelVersions', versionId, 'model version');
+  await db.write(async (trx) => {
+    const version = await found(versionById(trx, versionId), 'model version', versionId);
     const modelId = version.ModelId as number;
-    const changed = replaceTriggerWords(db, versionId, cleaned);
-    markEdited(db, modelId, [triggerWordsEdit(versionId)]);
-    if (changed) touch(db, modelId, now);
+    const changed = await replaceTriggerWords(trx, versionId, cleaned);
+    await markEdited(trx, (await modelById(trx, modelId))!, [triggerWordsEdit(versionId)]);
+    if (changed) await touchModel(trx, modelId, now);
   });
 }
 
-export type HashInput = Partial<Record<'autoV1' | 'autoV2' | 'autoV3' | 'sha256' | 'crc32' | 'blake3', string | null>>;
+export type HashInput = Partial<Record<HashField, string | null>>;
 
-const HASH_COLUMNS: Record<keyof HashInput, { column: string; algorithm: HashAlgorithm }> = {
-  autoV1: { column: 'HashAutoV1', algorithm: 'AUTOV1' },
-  autoV2: { column: 'HashAutoV2', algorithm: 'AUTOV2' },
-  autoV3: { column: 'HashAutoV3', algorithm: 'AUTOV3' },
-  sha256: { column: 'HashSHA256', algorithm: 'SHA256' },
-  crc32: { column: 'HashCRC32', algorithm: 'CRC32' },
-  blake3: { column: 'HashBLAKE3', algorithm: 'BLAKE3' },
+const ALGORITHMS: Record<HashField, HashAlgorithm> = {
+  autoV1: 'AUTOV1', autoV2: 'AUTOV2', autoV3: 'AUTOV3', sha256: 'SHA256', crc32: 'CRC32', blake3: 'BLAKE3',
 };
 
 /**
@@ -180,11 +151,10 @@ export async function linkLocalFile(
   const given: RowValues = {};
   for (const [key, value] of Object.entries(hashes) as [keyof HashInput, string | null | undefined][]) {
     if (value == null) continue;
-    const { column, algorithm } = HASH_COLUMNS[key];
-    given[column] = parseHashQuery(value, algorithm).hash;
+    given[HASH_FIELDS[key]] = parseHashQuery(value, ALGORITHMS[key]).hash;
   }
-  await db.write(() => {
-    const row = rowOf(db, 'ModelFiles', fileId, 'model file');
+  await db.write(async (trx) => {
+    const row = await found(fileById(trx, fileId), 'model file', fileId);
     for (const [column, value] of Object.entries(given)) {
       const stored = (row[column] as string | null)?.toUpperCase();
       if (
@@ -198,7 +168,7 @@ export async function linkLocalFile(
         );
       }
     }
-    updateChanged(db, 'ModelFiles', fileId, row, {
+    await updateChanged(trx, 'ModelFiles', fileId, row, {
       ...given,
       LocalPath: realPath,
       IsLocalFileValid: true,
@@ -208,9 +178,9 @@ export async function linkLocalFile(
 }
 
 export async function unlinkLocalFile(db: CatalogDatabase, fileId: number): Promise<void> {
-  await db.write(() => {
-    const row = rowOf(db, 'ModelFiles', fileId, 'model file');
-    updateChanged(db, 'ModelFiles', fileId, row, {
+  await db.write(async (trx) => {
+    const row = await found(fileById(trx, fileId), 'model file', fileId);
+    await updateChanged(trx, 'ModelFiles', fileId, row, {
       LocalPath: null,
       IsLocalFileValid: false,
       LocalFileVerifiedAt: null,
@@ -266,12 +236,9 @@ export async function setImageThumbnail(
       `The thumbnail could not be decoded as ${mimeType}: ${(error as Error).message}`,
     );
   }
-  await db.write(() => {
-    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as
-      | Row
-      | undefined;
-    if (!row) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
-    updateChanged(db, 'ModelImages', imageId, row, {
+  await db.write(async (trx) => {
+    const row = await found(imageRow(trx, imageId), 'model image', imageId);
+    await updateChanged(trx, 'ModelImages', imageId, row, {
       ThumbnailData: stored.bytes,
       ThumbnailMimeType: stored.mimeType,
       ThumbnailWidth: stored.width,
@@ -281,6 +248,5 @@ export async function setImageThumbnail(
 }
 
 export async function deleteModelImage(db: CatalogDatabase, imageId: number): Promise<void> {
-  const { changes } = await db.write(() => db.statement(`DELETE FROM "ModelImages" WHERE "Id" = ?`).run(imageId));
-  if (changes === 0) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
+  if (!(await db.write((trx) => deleteImageRow(trx, imageId)))) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
 }

@@ -5,9 +5,17 @@
  * tags. Fields the user edited (Models.UserEditedFields) are left alone. Local-file and thumbnail columns are
  * never touched by an import.
  */
-import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { insertRow, updateChanged, type RowValues } from '../db/row-writer.ts';
-import { toStoredTimestamp } from '../db/timestamps.ts';
+import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
+import { insertRow, type RowValues, updateChanged } from '../db/row-writer.ts';
+import { creatorByUsername } from '../db/tables/creators.ts';
+import { filesOfVersion, versionHoldingFile } from '../db/tables/model-files.ts';
+import { imageOfVersion, lastSortOrder } from '../db/tables/model-images.ts';
+import { civitaiIdsOfVersion, versionByCivitaiId } from '../db/tables/model-versions.ts';
+import {
+  modelByCivitaiId, NEW_MODEL_DEFAULTS, parseUserEdits, type ProtectableModelField, TAGS_EDIT, touchModel, triggerWordsEdit,
+} from '../db/tables/models.ts';
+import { setModelTagNames } from '../db/tables/tags.ts';
+import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError } from '../errors.ts';
 import type { MappedFile, MappedImage, MappedModel, MappedVersion } from './mapping.ts';
 
@@ -21,112 +29,18 @@ export interface ModelImportOutcome {
   warnings: string[];
 }
 
-type Row = Record<string, unknown>;
-
-/** What `UserEditedFields` can protect, and the Models column each name stands for. */
-export const PROTECTABLE_MODEL_FIELDS = {
-  name: 'Name',
-  description: 'Description',
-  type: 'Type',
-  isNsfw: 'IsNsfw',
-  isPoi: 'IsPoi',
-} as const;
-export type ProtectableModelField = keyof typeof PROTECTABLE_MODEL_FIELDS;
-export const TAGS_EDIT = 'tags';
-export const triggerWordsEdit = (versionId: number) => `triggerWords:${versionId}`;
-
-export function parseUserEdits(stored: unknown): Set<string> {
-  if (typeof stored !== 'string' || stored === '') return new Set();
-  try {
-    const parsed = JSON.parse(stored) as unknown;
-    return new Set(Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : []);
-  } catch {
-    return new Set();
-  }
-}
-
 /** Drops keys whose value is undefined ("the payload does not say"). */
 function defined(values: Record<string, RowValues[string] | undefined>): RowValues {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as RowValues;
 }
 
-function one(db: CatalogDatabase, sql: string, ...params: unknown[]): Row | undefined {
-  return db
-    .statement(sql)
-    .safeIntegers(false)
-    .get(...params) as Row | undefined;
-}
-
-function upsertCreator(
-  db: CatalogDatabase,
-  creator: NonNullable<MappedModel['creator']>,
-  now: Date,
-): { id: number; changed: boolean } {
-  const existing = one(
-    db,
-    `SELECT "Id", "Username", "AvatarUrl" FROM "Creators" WHERE lower("Username") = lower(?) ORDER BY "Id" LIMIT 1`,
-    creator.username,
-  );
+async function upsertCreator(trx: CatalogTransaction, creator: NonNullable<MappedModel['creator']>, now: Date): Promise<{ id: number; changed: boolean }> {
+  const existing = await creatorByUsername(trx, creator.username);
   if (existing) {
-    const changed =
-      creator.avatarUrl !== null &&
-      updateChanged(db, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl });
+    const changed = creator.avatarUrl !== null && (await updateChanged(trx, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl }));
     return { id: existing.Id as number, changed };
   }
-  return {
-    id: insertRow(db, 'Creators', { Username: creator.username, AvatarUrl: creator.avatarUrl, CreatedAt: now }),
-    changed: true,
-  };
-}
-
-/** Tag ids for display names, creating missing tags (Name keeps the first spelling seen). */
-function tagIds(db: CatalogDatabase, names: readonly string[]): number[] {
-  return names.map((name) => {
-    const normalized = name.trim().toLowerCase();
-    db.statement(
-      `INSERT INTO "Tags" ("Name", "NormalizedName") VALUES (?, ?) ON CONFLICT ("NormalizedName") DO NOTHING`,
-    ).run(name.trim(), normalized);
-    return one(db, `SELECT "Id" FROM "Tags" WHERE "NormalizedName" = ?`, normalized)!.Id as number;
-  });
-}
-
-/** Makes the model's tags exactly `ids`; returns whether anything changed. */
-export function replaceModelTags(db: CatalogDatabase, modelId: number, ids: readonly number[]): boolean {
-  const current = new Set(
-    db.statement(`SELECT "TagId" FROM "ModelTags" WHERE "ModelId" = ?`).pluck().all(modelId) as number[],
-  );
-  const wanted = new Set(ids);
-  let changed = false;
-  for (const id of current) {
-    if (!wanted.has(id))
-      changed =
-        db.statement(`DELETE FROM "ModelTags" WHERE "ModelId" = ? AND "TagId" = ?`).run(modelId, id).changes > 0 ||
-        changed;
-  }
-  for (const id of wanted) {
-    if (!current.has(id))
-      changed =
-        db.statement(`INSERT INTO "ModelTags" ("ModelId", "TagId") VALUES (?, ?)`).run(modelId, id).changes > 0 ||
-        changed;
-  }
-  return changed;
-}
-
-export function setModelTagNames(db: CatalogDatabase, modelId: number, names: readonly string[]): boolean {
-  return replaceModelTags(db, modelId, tagIds(db, names));
-}
-
-/** Makes the version's trigger words exactly `words`, in order; returns whether anything changed. */
-export function replaceTriggerWords(db: CatalogDatabase, versionId: number, words: readonly string[]): boolean {
-  const current = db
-    .statement(`SELECT "Word" FROM "TriggerWords" WHERE "ModelVersionId" = ? ORDER BY "Order", "Id"`)
-    .pluck()
-    .all(versionId) as string[];
-  if (current.length === words.length && current.every((w, i) => w === words[i])) return false;
-  db.statement(`DELETE FROM "TriggerWords" WHERE "ModelVersionId" = ?`).run(versionId);
-  for (const [order, word] of words.entries())
-    insertRow(db, 'TriggerWords', { ModelVersionId: versionId, Word: word, Order: order });
-  return true;
+  return { id: await insertRow(trx, 'Creators', { Username: creator.username, AvatarUrl: creator.avatarUrl, CreatedAt: now }), changed: true };
 }
 
 function modelValues(mapped: MappedModel, edits: Set<string>): RowValues {
@@ -220,132 +134,79 @@ function imageValues(image: MappedImage): RowValues {
   };
 }
 
-/** The Civitai ids of the version and model a catalog row belongs to, for conflict messages. */
-function ownerOf(db: CatalogDatabase, versionId: number): { version: unknown; model: unknown } {
-  return one(
-    db,
-    `SELECT v."CivitaiId" AS "version", m."CivitaiId" AS "model" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId"
-    WHERE v."Id" = ?`,
-    versionId,
-  ) as { version: unknown; model: unknown };
+function conflict(path: string, message: string): AppError {
+  return new AppError('CONFLICT', `${path}: ${message}`, { path });
 }
 
-function syncFiles(db: CatalogDatabase, versionId: number, files: readonly MappedFile[]): boolean {
+async function syncFiles(trx: CatalogTransaction, versionId: number, files: readonly MappedFile[]): Promise<boolean> {
   let changed = false;
   for (const file of files) {
     if (file.civitaiId !== null) {
-      const elsewhere = one(
-        db,
-        `SELECT "ModelVersionId" AS "versionId" FROM "ModelFiles" WHERE "CivitaiId" = ? AND "ModelVersionId" <> ? LIMIT 1`,
-        file.civitaiId,
-        versionId,
-      );
-      if (elsewhere) {
-        const owner = ownerOf(db, elsewhere.versionId as number);
-        throw new AppError(
-          'CONFLICT',
-          `${file.path}.id: file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
-            'in the catalog; it is not copied to another version.',
-          { path: `${file.path}.id` },
-        );
+      const elsewhere = await versionHoldingFile(trx, file.civitaiId, versionId);
+      if (elsewhere !== null) {
+        const owner = await civitaiIdsOfVersion(trx, elsewhere);
+        throw conflict(`${file.path}.id`, `file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
+          'in the catalog; it is not copied to another version.');
       }
     }
     const values = fileValues(file);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
-    const rows = (
-      file.civitaiId !== null
-        ? db
-            .statement(`SELECT * FROM "ModelFiles" WHERE "ModelVersionId" = ? AND "CivitaiId" = ?`)
-            .all(versionId, file.civitaiId)
-        : db
-            .statement(
-              `SELECT * FROM "ModelFiles" WHERE "ModelVersionId" = ? AND "CivitaiId" IS NULL AND "FileName" = ?`,
-            )
-            .all(versionId, file.fileName)
-    ) as Row[];
+    const rows = await filesOfVersion(trx, versionId, file);
     if (rows.length === 0) {
-      insertRow(db, 'ModelFiles', { ...values, ModelVersionId: versionId, IsLocalFileValid: false });
+      await insertRow(trx, 'ModelFiles', { ...values, ModelVersionId: versionId, IsLocalFileValid: false });
       changed = true;
     }
-    for (const row of rows) changed = updateChanged(db, 'ModelFiles', row.Id as number, row, values) || changed;
+    for (const row of rows) changed = (await updateChanged(trx, 'ModelFiles', row.Id as number, row, values)) || changed;
   }
   return changed;
 }
 
 /** Upserts images into a version (by CivitaiId, else URL). `appendAfter` shifts new images' SortOrder past existing ones. */
-function syncImages(db: CatalogDatabase, versionId: number, images: readonly MappedImage[], appendAfter = -1): boolean {
+async function syncImages(trx: CatalogTransaction, versionId: number, images: readonly MappedImage[], appendAfter = -1): Promise<boolean> {
   let changed = false;
-  const select = db
-    .statement(
-      `SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? AND (("CivitaiId" IS NOT NULL AND "CivitaiId" = ?) OR ("CivitaiId" IS NULL AND "Url" = ?)) ORDER BY "Id" LIMIT 1`,
-    )
-    .safeIntegers(true);
   for (const image of images) {
-    const row = select.get(versionId, image.civitaiId, image.url) as Row | undefined;
+    const row = await imageOfVersion(trx, versionId, image);
     const values = imageValues(image);
     if (!row) {
-      insertRow(db, 'ModelImages', {
-        ...values,
-        SortOrder: appendAfter + 1 + image.sortOrder,
-        ModelVersionId: versionId,
-        IsLocalCacheValid: false,
-      });
+      await insertRow(trx, 'ModelImages', { ...values, SortOrder: appendAfter + 1 + image.sortOrder, ModelVersionId: versionId, IsLocalCacheValid: false });
       changed = true;
     } else {
-      changed =
-        updateChanged(
-          db,
-          'ModelImages',
-          Number(row.Id),
-          row,
-          appendAfter >= 0 ? { ...values, SortOrder: Number(row.SortOrder) } : values,
-        ) || changed;
+      const kept = appendAfter >= 0 ? { ...values, SortOrder: Number(row.SortOrder) } : values;
+      changed = (await updateChanged(trx, 'ModelImages', Number(row.Id), row, kept)) || changed;
     }
   }
   return changed;
 }
 
-function syncVersion(
-  db: CatalogDatabase,
-  modelId: number,
-  version: MappedVersion,
-  edits: Set<string>,
-  now: Date,
-): boolean {
-  const row = one(db, `SELECT * FROM "ModelVersions" WHERE "CivitaiId" = ?`, version.civitaiId);
+async function syncVersion(trx: CatalogTransaction, modelId: number, version: MappedVersion, edits: Set<string>, now: Date): Promise<boolean> {
+  const row = await versionByCivitaiId(trx, version.civitaiId);
   if (row && row.ModelId !== modelId) {
-    const owner = ownerOf(db, row.Id as number);
-    throw new AppError(
-      'CONFLICT',
-      `${version.path}.id: version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; ` +
-        'it is not moved to another model.',
-      { path: `${version.path}.id` },
-    );
+    const owner = await civitaiIdsOfVersion(trx, row.Id as number);
+    throw conflict(`${version.path}.id`, `version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; it is not moved to another model.`);
   }
   const values = versionValues(version, modelId);
   let changed: boolean;
   let versionId: number;
   if (row) {
     versionId = row.Id as number;
-    changed = updateChanged(db, 'ModelVersions', versionId, row, values);
+    changed = await updateChanged(trx, 'ModelVersions', versionId, row, values);
   } else {
-    versionId = insertRow(db, 'ModelVersions', { CreatedAt: now, ...values, CivitaiId: version.civitaiId });
+    versionId = await insertRow(trx, 'ModelVersions', { CreatedAt: now, ...values, CivitaiId: version.civitaiId });
     changed = true;
   }
-  if (!edits.has(triggerWordsEdit(versionId)))
-    changed = replaceTriggerWords(db, versionId, version.trainedWords) || changed;
-  changed = syncFiles(db, versionId, version.files) || changed;
-  changed = syncImages(db, versionId, version.images) || changed;
+  if (!edits.has(triggerWordsEdit(versionId))) changed = (await replaceTriggerWords(trx, versionId, version.trainedWords)) || changed;
+  changed = (await syncFiles(trx, versionId, version.files)) || changed;
+  changed = (await syncImages(trx, versionId, version.images)) || changed;
   return changed;
 }
 
-function importInTransaction(db: CatalogDatabase, mapped: MappedModel, now: Date): ModelImportOutcome {
-  const existing = one(db, `SELECT * FROM "Models" WHERE "CivitaiId" = ?`, mapped.civitaiId);
+async function importInTransaction(trx: CatalogTransaction, mapped: MappedModel, now: Date): Promise<ModelImportOutcome> {
+  const existing = await modelByCivitaiId(trx, mapped.civitaiId);
   const edits = parseUserEdits(existing?.UserEditedFields);
   let changed = false;
   let creatorId: number | undefined;
   if (mapped.creator) {
-    const creator = upsertCreator(db, mapped.creator, now);
+    const creator = await upsertCreator(trx, mapped.creator, now);
     creatorId = creator.id;
     changed = creator.changed;
   }
@@ -354,62 +215,28 @@ function importInTransaction(db: CatalogDatabase, mapped: MappedModel, now: Date
   const values = modelValues(mapped, edits);
   if (existing) {
     modelId = existing.Id as number;
-    changed = updateChanged(db, 'Models', modelId, existing, defined({ ...values, CreatorId: creatorId })) || changed;
+    changed = (await updateChanged(trx, 'Models', modelId, existing, defined({ ...values, CreatorId: creatorId }))) || changed;
     status = 'updated';
   } else {
     const name = mapped.name ?? mapped.versions[0]?.name;
-    if (!name)
-      throw new AppError(
-        'BAD_USER_INPUT',
-        `Model ${mapped.civitaiId} has no name in this payload and is not in the catalog yet.`,
-      );
-    modelId = insertRow(db, 'Models', {
-      Type: 'Other',
-      IsNsfw: false,
-      IsPoi: false,
-      Mode: 'Available',
-      AllowNoCredit: true,
-      AllowCommercialUse: 'None',
-      AllowDerivatives: true,
-      AllowDifferentLicense: true,
-      ...values,
-      Name: name,
-      CivitaiId: mapped.civitaiId,
-      CreatedAt: now,
-      UpdatedAt: now,
-      LastSyncedAt: now,
-      CreatorId: creatorId ?? null,
+    if (!name) throw new AppError('BAD_USER_INPUT', `Model ${mapped.civitaiId} has no name in this payload and is not in the catalog yet.`);
+    modelId = await insertRow(trx, 'Models', {
+      ...NEW_MODEL_DEFAULTS, ...values, Name: name, CivitaiId: mapped.civitaiId, CreatedAt: now, UpdatedAt: now, LastSyncedAt: now, CreatorId: creatorId ?? null,
     });
     status = 'created';
   }
-  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT))
-    changed = setModelTagNames(db, modelId, mapped.tags) || changed;
-  for (const version of mapped.versions) changed = syncVersion(db, modelId, version, edits, now) || changed;
+  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT)) changed = (await setModelTagNames(trx, modelId, mapped.tags)) || changed;
+  for (const version of mapped.versions) changed = (await syncVersion(trx, modelId, version, edits, now)) || changed;
   if (status === 'updated') {
-    if (changed)
-      db.statement(`UPDATE "Models" SET "UpdatedAt" = ?, "LastSyncedAt" = ? WHERE "Id" = ?`).run(
-        toStoredTimestamp(now),
-        toStoredTimestamp(now),
-        modelId,
-      );
+    if (changed) await touchModel(trx, modelId, now, true);
     else status = 'unchanged';
   }
-  return {
-    civitaiId: mapped.civitaiId,
-    modelId,
-    name: mapped.name ?? (existing?.Name as string | undefined) ?? '',
-    status,
-    warnings: mapped.warnings,
-  };
+  return { civitaiId: mapped.civitaiId, modelId, name: mapped.name ?? (existing?.Name as string | undefined) ?? '', status, warnings: mapped.warnings };
 }
 
 /** Imports one model in one IMMEDIATE transaction: all of it, or (on any error) none of it. */
-export function importMappedModel(
-  db: CatalogDatabase,
-  mapped: MappedModel,
-  now: Date = new Date(),
-): Promise<ModelImportOutcome> {
-  return db.write(() => importInTransaction(db, mapped, now));
+export function importMappedModel(db: CatalogDatabase, mapped: MappedModel, now: Date = new Date()): Promise<ModelImportOutcome> {
+  return db.write((trx) => importInTransaction(trx, mapped, now));
 }
 
 export interface ImagesImportOutcome {
@@ -428,20 +255,15 @@ export function importImagesIntoVersion(
   versionCivitaiId: number,
   images: readonly MappedImage[],
 ): Promise<ImagesImportOutcome> {
-  return db.write((): ImagesImportOutcome => {
-    const version = one(db, `SELECT "Id" FROM "ModelVersions" WHERE "CivitaiId" = ?`, versionCivitaiId);
+  return db.write(async (trx): Promise<ImagesImportOutcome> => {
+    const version = await versionByCivitaiId(trx, versionCivitaiId);
     if (!version)
       throw new AppError(
         'NOT_FOUND',
         `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`,
       );
     const versionId = version.Id as number;
-    const last = one(
-      db,
-      `SELECT COALESCE(MAX("SortOrder"), -1) AS "last" FROM "ModelImages" WHERE "ModelVersionId" = ?`,
-      versionId,
-    )!.last as number;
-    const changed = syncImages(db, versionId, images, last);
+    const changed = await syncImages(trx, versionId, images, await lastSortOrder(trx, versionId));
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
   });
 }

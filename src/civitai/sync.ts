@@ -5,7 +5,8 @@
  * files that were never published; `force` asks again.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { parseStoredTimestamp, toStoredTimestamp } from '../db/timestamps.ts';
+import { parseStoredTimestamp } from '../db/timestamps.ts';
+import { forgetLookup, isRemembered, type LookupKind, notFoundCheckedAt, rememberNotFound } from '../db/tables/civitai-lookups.ts';
 import { AppError } from '../errors.ts';
 import { parseHashQuery } from '../catalog/hash-lookup.ts';
 import { importPayload } from './batch-import.ts';
@@ -13,7 +14,6 @@ import type { CivitaiAnswer, CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
 
 export type SyncStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'NOT_ON_CIVITAI';
-export type LookupKind = 'model' | 'version' | 'hash';
 
 export interface SyncOutcome {
   status: SyncStatus;
@@ -32,32 +32,13 @@ export interface SyncOptions {
 
 export const NOT_FOUND_MEMORY_MS = 7 * 24 * 60 * 60 * 1000;
 
-function rememberedNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Date | null {
-  const row = db
-    .statement(
-      `SELECT "CheckedAt" AS "checkedAt" FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ? AND "Status" = 'NotFound'`,
-    )
-    .get(kind, key) as { checkedAt: string } | undefined;
-  const checkedAt = row ? parseStoredTimestamp(row.checkedAt) : null;
+async function rememberedNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Promise<Date | null> {
+  const checkedAt = parseStoredTimestamp(await notFoundCheckedAt(db, kind, key));
   return checkedAt && now.getTime() - checkedAt.getTime() < NOT_FOUND_MEMORY_MS ? checkedAt : null;
 }
 
-function rememberNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Promise<void> {
-  return db.write(() => {
-    db.statement(`INSERT INTO "CivitaiLookups" ("Kind", "Key", "Status", "Message", "CheckedAt") VALUES (?, ?, 'NotFound', ?, ?)
-    ON CONFLICT ("Kind", "Key") DO UPDATE SET "Status" = excluded."Status", "Message" = excluded."Message", "CheckedAt" = excluded."CheckedAt"`).run(
-      kind,
-      key,
-      `Civitai answered 404 for this ${kind}.`,
-      toStoredTimestamp(now),
-    );
-  });
-}
-
 async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promise<void> {
-  const remembered = db.statement(`SELECT 1 FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).get(kind, key);
-  if (remembered)
-    await db.write(() => db.statement(`DELETE FROM "CivitaiLookups" WHERE "Kind" = ? AND "Key" = ?`).run(kind, key));
+  if (await isRemembered(db, kind, key)) await db.write((trx) => forgetLookup(trx, kind, key));
 }
 
 async function importFetched(db: CatalogDatabase, json: unknown, source: string, now: Date): Promise<SyncOutcome> {
@@ -82,7 +63,7 @@ async function lookUp(
 ): Promise<{ answer: CivitaiAnswer; outcome?: SyncOutcome }> {
   const now = options.now ?? new Date();
   if (!options.force) {
-    const checkedAt = rememberedNotFound(db, kind, key, now);
+    const checkedAt = await rememberedNotFound(db, kind, key, now);
     if (checkedAt)
       return {
         answer: { found: false },
@@ -91,7 +72,7 @@ async function lookUp(
   }
   const answer = await request();
   if (!answer.found) {
-    await rememberNotFound(db, kind, key, now);
+    await db.write((trx) => rememberNotFound(trx, kind, key, now));
     return {
       answer,
       outcome: { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt: now, remembered: false, warnings: [] },

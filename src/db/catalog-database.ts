@@ -8,13 +8,7 @@
  * serving reads and /health while a writer waits.
  */
 import Database from 'better-sqlite3';
-import {
-  Kysely,
-  type KyselyPlugin,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type Transaction,
-} from 'kysely';
+import { Kysely, sql, type Transaction } from 'kysely';
 import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
 import { type SqlDialect, sqliteDialect } from './dialect.ts';
 import type { RequestScope } from './request-scope.ts';
@@ -23,6 +17,8 @@ import { catalogSqliteDialect } from './sqlite/driver.ts';
 
 export { BUSY_TIMEOUT_MS };
 export type CatalogTransaction = Transaction<CatalogTables>;
+/** Typed queries: the read connection, or a write transaction. */
+export type CatalogQueries = Kysely<CatalogTables>;
 
 /** Per-connection settings; `journal_mode=WAL` is persistent, the others are re-applied on every open. */
 export const CONNECTION_PRAGMAS = [
@@ -43,6 +39,8 @@ export interface CatalogDatabase {
   readonly path: string;
   /** Typed queries on the read connection. */
   readonly kysely: Kysely<CatalogTables>;
+  /** Queries on the read connection that never wait for a turn (see `yieldIfBusy`): /health answers while requests compute. */
+  readonly probe: Kysely<CatalogTables>;
   /** SQL that differs between engines. */
   readonly dialect: SqlDialect;
   /**
@@ -51,6 +49,8 @@ export interface CatalogDatabase {
    * lock wait, then DATABASE_LOCKED). All of it commits, or (when it throws) none of it.
    */
   write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T>;
+  /** Rewrites the file without its free pages (after the writes before it), returning the space to the file system. */
+  vacuum(): Promise<void>;
   /** This catalog seen by one request: every statement and write first checks that the request is still wanted. */
   forRequest(scope: RequestScope): CatalogDatabase;
   close(): Promise<void>;
@@ -74,24 +74,6 @@ function openConnection(databasePath: string, readCache: boolean): Database.Data
   }
 }
 
-/** Every query of a request first checks that the request is still wanted. */
-class StopWithScope implements KyselyPlugin {
-  readonly #scope: RequestScope;
-
-  constructor(scope: RequestScope) {
-    this.#scope = scope;
-  }
-
-  transformQuery(args: PluginTransformQueryArgs) {
-    this.#scope.throwIfStopped();
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs) {
-    return args.result;
-  }
-}
-
 /** Opens an already migrated catalog file. */
 export async function openCatalogDatabase(databasePath: string, options: OpenCatalogOptions = {}): Promise<CatalogDatabase> {
   const { onStatement } = options;
@@ -105,7 +87,9 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
     throw error;
   }
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
-  const kysely = new Kysely<CatalogTables>({ dialect: catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true }) });
+  const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
+  const kysely = new Kysely<CatalogTables>({ dialect: readDialect });
+  const probe = new Kysely<CatalogTables>({ dialect: catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }) });
   const writer = new Kysely<CatalogTables>({ dialect: catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false }) });
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
   let writes: Promise<unknown> = Promise.resolve();
@@ -113,6 +97,7 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
   const db: CatalogDatabase = {
     path: databasePath,
     kysely,
+    probe,
     dialect: sqliteDialect,
     write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T> {
       const run = () => writer.transaction().execute(body);
@@ -120,10 +105,19 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
       writes = result.catch(() => undefined);
       return result;
     },
+    vacuum() {
+      const run = async () => {
+        await sql`VACUUM`.execute(writer);
+      };
+      const result = writes.then(run, run);
+      writes = result.catch(() => undefined);
+      return result;
+    },
     forRequest(scope) {
       return {
         ...db,
-        kysely: kysely.withPlugin(new StopWithScope(scope)),
+        // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
+        kysely: new Kysely<CatalogTables>({ dialect: readDialect.checked(() => scope.throwIfStopped()) }),
         write(body) {
           scope.throwIfStopped();
           return db.write(body);
@@ -132,7 +126,7 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
     },
     async close() {
       await writes;
-      await Promise.all([kysely.destroy(), writer.destroy()]);
+      await Promise.all([kysely.destroy(), probe.destroy(), writer.destroy()]);
       readConnection.close();
       writeConnection.close();
     },

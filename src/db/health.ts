@@ -10,8 +10,8 @@ export interface HealthReport {
 }
 
 export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
-  const { version } = await db.kysely.selectNoFrom(sql<string>`sqlite_version()`.as('version')).executeTakeFirstOrThrow();
-  const migration = await db.kysely
+  const { version } = await db.probe.selectNoFrom(sql<string>`sqlite_version()`.as('version')).executeTakeFirstOrThrow();
+  const migration = await db.probe
     .selectFrom('_prisma_migrations')
     .select('migration_name')
     .where('finished_at', 'is not', null)
@@ -19,6 +19,6 @@ export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
     .orderBy('migration_name', 'desc')
     .limit(1)
     .executeTakeFirst();
-  const journal = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db.kysely);
+  const journal = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db.probe);
   return { ok: true, schemaVersion: migration?.migration_name ?? null, sqliteVersion: version, journalMode: String(journal.rows[0]?.journal_mode) };
 }

@@ -6,7 +6,10 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Ordering, SortDirection, SortKey } from '../catalog/pagination.ts';
 import { AppError, limitExceeded } from '../errors.ts';
 import type { SqlDialect } from './dialect.ts';
-import { type TableRef, table } from './refs.ts';
+import type { ListQuery, ListSource } from './pages.ts';
+import { type AnyDb, type TableRef, table } from './refs.ts';
+import { type RowFields, selectColumns } from './row-mapping.ts';
+import type { Database } from './schema.ts';
 import { searchMatch } from './search.ts';
 import { localFilePresent } from './tables/model-files.ts';
 import { normalizeTagName } from './tables/tags.ts';
@@ -221,4 +224,34 @@ export const CREATOR_ORDERING: Ordering = {
 export function prefixRange(column: RawBuilder<unknown>, prefix: string, name: string): RawBuilder<SqlBool> {
   const value = textParam(prefix, name);
   return sql<SqlBool>`${column} >= ${value} AND ${column} < ${`${value}\uffff`}`;
+}
+
+// ——— Root lists ———
+
+const listCreators = table('Creators', 'c');
+const listTags = table('Tags', 't');
+
+function filtered(item: TableRef<keyof Database>['item'], filters: readonly RawBuilder<SqlBool>[]): ListQuery {
+  return (db: AnyDb) => filters.reduce((query, filter) => query.where(filter), db.selectFrom(item));
+}
+
+/** `models(filter)`: the planned columns of the models the filter selects. */
+export function modelList(dialect: SqlDialect, filter: ModelFilter | null | undefined, fields: RowFields): ListSource {
+  return { from: filtered(models.item, modelFilter(dialect, filter)), select: selectColumns('Model', 'm', fields) };
+}
+
+export function versionList(dialect: SqlDialect, filter: ModelVersionFilter | null | undefined, fields: RowFields = null): ListSource {
+  return { from: filtered(versions.item, versionFilter(dialect, filter)), select: selectColumns('ModelVersion', 'v', fields) };
+}
+
+/** Creators whose lower-cased username starts with `prefix` (all when empty). */
+export function creatorList(prefix: string): ListSource {
+  const where = prefix ? [prefixRange(sql`lower(${listCreators('Username')})`, prefix, 'usernameStartsWith')] : [];
+  return { from: filtered(listCreators.item, where), select: selectColumns('Creator', 'c') };
+}
+
+/** Tags whose normalized name starts with `prefix` (all when empty). */
+export function tagList(prefix: string): ListSource {
+  const where = prefix ? [prefixRange(listTags('NormalizedName'), prefix, 'nameStartsWith')] : [];
+  return { from: filtered(listTags.item, where), select: selectColumns('Tag', 't') };
 }

@@ -10,7 +10,7 @@ export type ColumnOf<T extends keyof Database> = Extract<keyof Database[T], stri
 
 export interface TableRef<T extends keyof Database> {
   (column: ColumnOf<T>): RawBuilder<unknown>;
-  readonly name: T;
+  readonly tableName: T;
   readonly alias: string;
   /** The table as a FROM or JOIN item: `"Name" AS alias`. */
   readonly item: AliasedRawBuilder<unknown, string>;
@@ -18,7 +18,7 @@ export interface TableRef<T extends keyof Database> {
 
 export function table<T extends keyof Database>(name: T, alias: string): TableRef<T> {
   const ref = (column: ColumnOf<T>) => sql.ref(`${alias}.${column}`);
-  return Object.assign(ref, { name, alias, item: sql`${sql.table(name)}`.as(alias) });
+  return Object.assign(ref, { tableName: name, alias, item: sql`${sql.table(name)}`.as(alias) });
 }
 
 /**

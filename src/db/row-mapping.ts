@@ -109,3 +109,16 @@ export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<st
     return raw as unknown as CatalogRows[M];
   };
 }
+
+/**
+ * Every column under its physical name (as writers compare them: see `updateChanged`), 64-bit ones as exact text,
+ * for `omit`ted fields' columns (the BLOB by default) left out.
+ */
+export function physicalColumns(model: CatalogModelName, alias: string, omit: readonly string[] = ['thumbnailData']): AliasedRawBuilder<unknown, string>[] {
+  return columnsOf(model)
+    .filter((c) => !omit.includes(c.field))
+    .map((c) => {
+      const ref = sql.ref(`${alias}.${c.column}`);
+      return (c.type === 'BigInt' ? sql`CAST(${ref} AS TEXT)` : sql`${ref}`).as(c.column);
+    });
+}

@@ -1,34 +1,27 @@
 /**
- * The scanner's database side: the LocalFiles index, linking a hashed file to the catalog file it is (or a
- * second copy of it), creating a catalog entry for a file Civitai data does not describe, and marking files that
- * disappeared. Every function runs in one IMMEDIATE transaction.
+ * The scanner's catalog side: linking a hashed file to the catalog file it is (or a second copy of it), creating a
+ * catalog entry for a file Civitai data does not describe, and marking files that disappeared. Every change runs in
+ * one write transaction.
  */
-import path from 'node:path';
-import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { insertRow, updateChanged, type RowValues } from '../db/row-writer.ts';
-import { toStoredTimestamp } from '../db/timestamps.ts';
+import type { CatalogDatabase, CatalogQueries } from '../db/catalog-database.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
+import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
+import {
+  type LocalFileRow,
+  linkLocalFile,
+  localFileAt,
+  markPathMissing,
+  setSidecarAndPreviewMtimes,
+  upsertLocalFile,
+} from '../db/tables/local-files.ts';
+import { fileById, filesWithHash, HASH_FIELDS } from '../db/tables/model-files.ts';
+import { NEW_MODEL_DEFAULTS } from '../db/tables/models.ts';
+import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
-import { replaceTriggerWords } from '../civitai/import.ts';
 
-type Row = Record<string, unknown>;
-
-export interface LocalFileRow {
-  Id: number;
-  Path: string;
-  Size: number;
-  MtimeMs: number;
-  HashSHA256: string | null;
-  HashAutoV1: string | null;
-  HashAutoV2: string | null;
-  HashAutoV3: string | null;
-  HashCRC32: string | null;
-  HashBLAKE3: string | null;
-  MissingSince: string | null;
-  SidecarMtimeMs: number | null;
-  PreviewMtimeMs: number | null;
-  ModelFileId: number | null;
-}
+export type { LocalFileRow };
+export { localFilesUnder, localFileAt } from '../db/tables/local-files.ts';
+export { localOnlyModelFile, versionOfFile } from '../db/tables/model-files.ts';
 
 export type StoredHashes = Omit<FileHashes, 'safetensorsMetadata' | 'mtimeMs'>;
 
@@ -45,19 +38,19 @@ export function hashesOf(row: LocalFileRow): StoredHashes | null {
   };
 }
 
-/** LocalFiles rows below `root` (prefix range on the unique Path index). */
-export function localFilesUnder(db: CatalogDatabase, root: string): LocalFileRow[] {
-  const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
-  return db
-    .statement(`SELECT * FROM "LocalFiles" WHERE "Path" >= ? AND "Path" < ?`)
-    .safeIntegers(false)
-    .all(prefix, `${prefix}\uffff`) as LocalFileRow[];
+/** All six hash columns from what the scan computed. */
+function hashColumns(hashes: StoredHashes): RowValues {
+  return Object.fromEntries(Object.entries(HASH_FIELDS).map(([field, column]) => [column, hashes[field as keyof typeof HASH_FIELDS]]));
 }
 
-export function localFileAt(db: CatalogDatabase, filePath: string): LocalFileRow | undefined {
-  return db.statement(`SELECT * FROM "LocalFiles" WHERE "Path" = ?`).safeIntegers(false).get(filePath) as
-    | LocalFileRow
-    | undefined;
+/** Hash columns the catalog row lacks, filled from what the scan computed. */
+function missingHashes(row: Row, hashes: StoredHashes): RowValues {
+  const values: RowValues = {};
+  for (const [field, column] of Object.entries(HASH_FIELDS)) {
+    const value = hashes[field as keyof typeof HASH_FIELDS];
+    if (row[column] === null && value !== null) values[column] = value;
+  }
+  return values;
 }
 
 /** Records what the scan saw of a file (and its hashes when it was read). */
@@ -67,24 +60,9 @@ export function recordLocalFile(
   hashes: StoredHashes | null,
   now: Date,
 ): Promise<LocalFileRow> {
-  return db.write(() => {
-    const values: RowValues = { Size: BigInt(seen.size), MtimeMs: seen.mtimeMs, LastSeenAt: now, MissingSince: null };
-    if (hashes) {
-      Object.assign(values, {
-        HashSHA256: hashes.sha256,
-        HashAutoV1: hashes.autoV1,
-        HashAutoV2: hashes.autoV2,
-        HashAutoV3: hashes.autoV3,
-        HashCRC32: hashes.crc32,
-        HashBLAKE3: hashes.blake3,
-        HashedAt: now,
-      });
-    }
-    const existing = localFileAt(db, seen.path);
-    if (existing) updateChanged(db, 'LocalFiles', existing.Id, { ...existing }, values);
-    else insertRow(db, 'LocalFiles', { ...values, Path: seen.path, FirstSeenAt: now });
-    return localFileAt(db, seen.path)!;
-  });
+  const values: RowValues = { Size: BigInt(seen.size), MtimeMs: seen.mtimeMs, LastSeenAt: now, MissingSince: null };
+  if (hashes) Object.assign(values, hashColumns(hashes), { HashedAt: now });
+  return db.write((trx) => upsertLocalFile(trx, seen.path, values, now));
 }
 
 export function rememberSidecarAndPreview(
@@ -93,39 +71,21 @@ export function rememberSidecarAndPreview(
   sidecarMtimeMs: number | null,
   previewMtimeMs: number | null,
 ): Promise<void> {
-  return db.write(() => {
-    db.statement(`UPDATE "LocalFiles" SET "SidecarMtimeMs" = ?, "PreviewMtimeMs" = ? WHERE "Id" = ?`).run(
-      sidecarMtimeMs,
-      previewMtimeMs,
-      id,
-    );
-  });
+  return db.write((trx) => setSidecarAndPreviewMtimes(trx, id, sidecarMtimeMs, previewMtimeMs));
 }
 
 /** Marks files of `root` that the scan did not see: the index row, and the catalog file linked to that path. */
 export function markMissing(db: CatalogDatabase, rows: readonly LocalFileRow[], now: Date): Promise<number> {
-  return db.write(() => {
+  return db.write(async (trx) => {
     let count = 0;
     for (const row of rows) {
       if (row.MissingSince !== null) continue;
-      db.statement(`UPDATE "LocalFiles" SET "MissingSince" = ? WHERE "Id" = ?`).run(toStoredTimestamp(now), row.Id);
-      db.statement(
-        `UPDATE "ModelFiles" SET "IsLocalFileValid" = 0, "LocalFileVerifiedAt" = ? WHERE "LocalPath" = ?`,
-      ).run(toStoredTimestamp(now), row.Path);
+      await markPathMissing(trx, row, now);
       count++;
     }
     return count;
   });
 }
-
-const HASH_FIELDS: [keyof StoredHashes, string][] = [
-  ['sha256', 'HashSHA256'],
-  ['blake3', 'HashBLAKE3'],
-  ['autoV1', 'HashAutoV1'],
-  ['autoV2', 'HashAutoV2'],
-  ['crc32', 'HashCRC32'],
-  ['autoV3', 'HashAutoV3'],
-];
 
 export interface CatalogMatches {
   /** Catalog files with exactly this content. */
@@ -142,25 +102,22 @@ function sha256Agrees(row: Row, hashes: StoredHashes): boolean | null {
   return autoV2 ? autoV2 === hashes.autoV2 : null;
 }
 
+function mergedById(a: Row[], b: Row[]): Row[] {
+  const byId = new Map([...a, ...b].map((row) => [row.Id as number, row]));
+  return [...byId.values()].sort((x, y) => (x.Id as number) - (y.Id as number));
+}
+
 /**
  * Catalog files this content is: by SHA-256 or BLAKE3 (strong, unique), else by a full AutoV3 confirmed by the
  * SHA-256 (an AutoV3 names the weights, not the file: a copy with another header has the same AutoV3), else AutoV2
  * when it names exactly one file (Civitai rows sometimes carry only short hashes).
  */
-export function catalogFilesFor(db: CatalogDatabase, hashes: StoredHashes): CatalogMatches {
-  const strong = db
-    .statement(
-      `SELECT * FROM "ModelFiles" f WHERE upper(f."HashSHA256") = ? OR upper(f."HashBLAKE3") = ? ORDER BY f."Id"`,
-    )
-    .safeIntegers(false)
-    .all(hashes.sha256, hashes.blake3) as Row[];
+export async function catalogFilesFor(db: CatalogQueries, hashes: StoredHashes): Promise<CatalogMatches> {
+  const strong = mergedById(await filesWithHash(db, 'SHA256', hashes.sha256), await filesWithHash(db, 'BLAKE3', hashes.blake3));
   if (strong.length > 0) return { same: strong, lookalikes: [] };
   let lookalikes: Row[] = [];
   if (hashes.autoV3) {
-    const byV3 = db
-      .statement(`SELECT * FROM "ModelFiles" f WHERE upper(substr(f."HashAutoV3", 1, 12)) = ? ORDER BY f."Id"`)
-      .safeIntegers(false)
-      .all(hashes.autoV3.slice(0, 12)) as Row[];
+    const byV3 = await filesWithHash(db, 'AUTOV3', hashes.autoV3.slice(0, 12));
     const exact = byV3.filter(
       (f) => (f.HashAutoV3 as string).length === 12 || (f.HashAutoV3 as string).toUpperCase() === hashes.autoV3,
     );
@@ -168,10 +125,7 @@ export function catalogFilesFor(db: CatalogDatabase, hashes: StoredHashes): Cata
     if (same.length > 0) return { same, lookalikes: [] };
     lookalikes = exact;
   }
-  const byV2 = db
-    .statement(`SELECT * FROM "ModelFiles" f WHERE upper(f."HashAutoV2") = ? ORDER BY f."Id"`)
-    .safeIntegers(false)
-    .all(hashes.autoV2) as Row[];
+  const byV2 = await filesWithHash(db, 'AUTOV2', hashes.autoV2);
   return { same: byV2.length === 1 ? byV2 : [], lookalikes };
 }
 
@@ -187,8 +141,8 @@ export function linkAsVariant(
   lookalike: Row,
   now: Date,
 ): Promise<number> {
-  return db.write(() => {
-    const modelFileId = insertRow(db, 'ModelFiles', {
+  return db.write(async (trx) => {
+    const modelFileId = await insertRow(trx, 'ModelFiles', {
       ModelVersionId: lookalike.ModelVersionId as number,
       FileName: file.fileName,
       SizeKB: hashes.size / 1024,
@@ -199,35 +153,21 @@ export function linkAsVariant(
       SizeType: lookalike.SizeType as string,
       PickleScanResult: 'Pending',
       VirusScanResult: 'Pending',
-      ...ownHashes(hashes),
+      ...hashColumns(hashes),
       LocalPath: file.path,
       IsLocalFileValid: true,
       LocalFileVerifiedAt: now,
     });
-    db.statement(`UPDATE "LocalFiles" SET "ModelFileId" = ? WHERE "Id" = ?`).run(modelFileId, localFileId);
+    await linkLocalFile(trx, localFileId, modelFileId);
     return modelFileId;
   });
 }
 
-/** All six hash columns from what the scan computed. */
-function ownHashes(hashes: StoredHashes): RowValues {
-  return Object.fromEntries(HASH_FIELDS.map(([field, column]) => [column, hashes[field]])) as RowValues;
-}
-
-/** Hash columns the catalog row lacks, filled from what the scan computed. */
-function missingHashes(row: Row, hashes: StoredHashes): RowValues {
-  const values: RowValues = {};
-  for (const [field, column] of HASH_FIELDS) {
-    if (row[column] === null && hashes[field] !== null) values[column] = hashes[field] as string;
-  }
-  return values;
-}
-
 export type LinkOutcome = 'already-linked' | 'linked' | 'moved' | 'duplicate-copy';
 
-function isPathMissing(db: CatalogDatabase, localPath: string, seenPaths: ReadonlySet<string>): boolean {
+async function isPathMissing(db: CatalogQueries, localPath: string, seenPaths: ReadonlySet<string>): Promise<boolean> {
   if (seenPaths.has(localPath)) return false;
-  const row = localFileAt(db, localPath);
+  const row = await localFileAt(db, localPath);
   return row?.MissingSince !== null && row?.MissingSince !== undefined;
 }
 
@@ -245,12 +185,14 @@ export function linkToCatalog(
   seenPaths: ReadonlySet<string>,
   now: Date,
 ): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
-  return db.write(() => {
+  return db.write(async (trx) => {
     const verified: RowValues = { LocalPath: filePath, IsLocalFileValid: true, LocalFileVerifiedAt: now };
     const here = candidates.find((c) => c.LocalPath === filePath);
-    const free =
-      candidates.find((c) => c.LocalPath === null) ??
-      candidates.find((c) => isPathMissing(db, c.LocalPath as string, seenPaths));
+    let free = candidates.find((c) => c.LocalPath === null);
+    for (const c of candidates) {
+      if (free) break;
+      if (await isPathMissing(trx, c.LocalPath as string, seenPaths)) free = c;
+    }
     let target: Row;
     let outcome: LinkOutcome;
     if (here) [target, outcome] = [here, 'already-linked'];
@@ -258,18 +200,18 @@ export function linkToCatalog(
     else {
       const original = candidates[0]!;
       const { Id: _id, ...copy } = original;
-      const id = insertRow(db, 'ModelFiles', {
+      const id = await insertRow(trx, 'ModelFiles', {
         ...(copy as RowValues),
         IsPrimary: false,
         ...verified,
-        ...ownHashes(hashes),
+        ...hashColumns(hashes),
       });
       target = { ...original, Id: id, LocalPath: filePath };
       outcome = 'duplicate-copy';
     }
     const modelFileId = target.Id as number;
-    updateChanged(db, 'ModelFiles', modelFileId, target, { ...verified, ...missingHashes(target, hashes) });
-    db.statement(`UPDATE "LocalFiles" SET "ModelFileId" = ? WHERE "Id" = ?`).run(modelFileId, localFileId);
+    await updateChanged(trx, 'ModelFiles', modelFileId, target, { ...verified, ...missingHashes(target, hashes) });
+    await linkLocalFile(trx, localFileId, modelFileId);
     return { modelFileId, outcome };
   });
 }
@@ -295,23 +237,17 @@ export function createLocalModel(
   facts: LocalModelFacts,
   now: Date,
 ): Promise<number> {
-  return db.write(() => {
-    const modelId = insertRow(db, 'Models', {
+  return db.write(async (trx) => {
+    const modelId = await insertRow(trx, 'Models', {
+      ...NEW_MODEL_DEFAULTS,
       Name: facts.name,
       Description: facts.description,
       Type: facts.type,
-      IsNsfw: false,
-      IsPoi: false,
-      Mode: 'Available',
       Source: 'LocalFile',
       CreatedAt: now,
       UpdatedAt: now,
-      AllowNoCredit: true,
-      AllowCommercialUse: 'None',
-      AllowDerivatives: true,
-      AllowDifferentLicense: true,
     });
-    const versionId = insertRow(db, 'ModelVersions', {
+    const versionId = await insertRow(trx, 'ModelVersions', {
       ModelId: modelId,
       Name: 'Local file',
       BaseModel: facts.baseModel,
@@ -324,8 +260,8 @@ export function createLocalModel(
       ThumbsUpCount: 0,
       ThumbsDownCount: 0,
     });
-    replaceTriggerWords(db, versionId, facts.triggerWords);
-    const modelFileId = insertRow(db, 'ModelFiles', {
+    await replaceTriggerWords(trx, versionId, facts.triggerWords);
+    const modelFileId = await insertRow(trx, 'ModelFiles', {
       ModelVersionId: versionId,
       FileName: facts.fileName,
       SizeKB: hashes.size / 1024,
@@ -336,28 +272,14 @@ export function createLocalModel(
       SizeType: 'Unknown',
       PickleScanResult: 'Pending',
       VirusScanResult: 'Pending',
-      HashSHA256: hashes.sha256,
-      HashAutoV1: hashes.autoV1,
-      HashAutoV2: hashes.autoV2,
-      HashAutoV3: hashes.autoV3,
-      HashCRC32: hashes.crc32,
-      HashBLAKE3: hashes.blake3,
+      ...hashColumns(hashes),
       LocalPath: filePath,
       IsLocalFileValid: true,
       LocalFileVerifiedAt: now,
     });
-    db.statement(`UPDATE "LocalFiles" SET "ModelFileId" = ? WHERE "Id" = ?`).run(modelFileId, localFileId);
+    await linkLocalFile(trx, localFileId, modelFileId);
     return modelFileId;
   });
-}
-
-/** The catalog file a LocalFiles row points at, if its model was created from this local file alone. */
-export function localOnlyModelFile(db: CatalogDatabase, modelFileId: number): Row | undefined {
-  return db
-    .statement(`SELECT f.*, m."Id" AS "OwnerModelId" FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId"
-    JOIN "Models" m ON m."Id" = v."ModelId" WHERE f."Id" = ? AND m."Source" = 'LocalFile' AND m."CivitaiId" IS NULL`)
-    .safeIntegers(false)
-    .get(modelFileId) as Row | undefined;
 }
 
 /** A local-only model's file whose content changed: keep the entry, refresh its hashes. */
@@ -367,25 +289,14 @@ export function refreshLocalOnlyHashes(
   hashes: StoredHashes,
   now: Date,
 ): Promise<void> {
-  return db.write(() => {
-    const row = db.statement(`SELECT * FROM "ModelFiles" WHERE "Id" = ?`).safeIntegers(false).get(modelFileId) as Row;
-    updateChanged(db, 'ModelFiles', modelFileId, row, {
-      HashSHA256: hashes.sha256,
-      HashAutoV1: hashes.autoV1,
-      HashAutoV2: hashes.autoV2,
-      HashAutoV3: hashes.autoV3,
-      HashCRC32: hashes.crc32,
-      HashBLAKE3: hashes.blake3,
+  return db.write(async (trx) => {
+    const row = await fileById(trx, modelFileId);
+    if (!row) return;
+    await updateChanged(trx, 'ModelFiles', modelFileId, row, {
+      ...hashColumns(hashes),
       SizeKB: hashes.size / 1024,
       IsLocalFileValid: true,
       LocalFileVerifiedAt: now,
     });
   });
-}
-
-export function versionOfFile(db: CatalogDatabase, modelFileId: number): number | null {
-  const row = db
-    .statement(`SELECT "ModelVersionId" AS "versionId" FROM "ModelFiles" WHERE "Id" = ?`)
-    .get(modelFileId) as { versionId: number } | undefined;
-  return row?.versionId ?? null;
 }

@@ -6,9 +6,8 @@
 import { pathToFileURL } from 'node:url';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { insertRow, updateChanged } from '../db/row-writer.ts';
+import { imagesOfVersion } from '../db/tables/model-images.ts';
 import { makeThumbnail } from '../thumbnails/maker.ts';
-
-type Row = Record<string, unknown>;
 
 /** Returns whether a thumbnail was stored. `bytes` are the preview file's (read inside the library roots). */
 export async function applyPreview(
@@ -19,11 +18,8 @@ export async function applyPreview(
   now: Date,
 ): Promise<boolean> {
   const thumbnail = await makeThumbnail(bytes);
-  return db.write(() => {
-    const images = db
-      .statement(`SELECT * FROM "ModelImages" WHERE "ModelVersionId" = ? ORDER BY "SortOrder", "Id"`)
-      .safeIntegers(true)
-      .all(versionId) as Row[];
+  return db.write(async (trx) => {
+    const images = await imagesOfVersion(trx, versionId);
     const cached = {
       ThumbnailData: thumbnail.bytes,
       ThumbnailMimeType: thumbnail.mimeType,
@@ -38,13 +34,13 @@ export async function applyPreview(
     const primary = images[0];
     const target = fromThisPreview ?? (primary && primary.ThumbnailData === null ? primary : undefined);
     if (target) {
-      return updateChanged(db, 'ModelImages', Number(target.Id), target, {
+      return updateChanged(trx, 'ModelImages', Number(target.Id), target, {
         ...cached,
         BlurHash: (target.BlurHash as string | null) ?? thumbnail.blurHash,
       });
     }
     if (primary) return false;
-    insertRow(db, 'ModelImages', {
+    await insertRow(trx, 'ModelImages', {
       ...cached,
       ModelVersionId: versionId,
       Url: pathToFileURL(previewPath).href,

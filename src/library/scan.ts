@@ -227,9 +227,9 @@ async function linkFile(
   const sidecarsChanged = sidecars.mtimeMs !== null && sidecars.mtimeMs !== row.SidecarMtimeMs;
   if (sidecarsChanged || work.changed) await importSidecars(db, sidecars.payloads, progress, now);
 
-  let candidates = catalogFilesFor(db, hashes);
+  let candidates = await catalogFilesFor(db.kysely, hashes);
   if (candidates.same.length === 0 && options.identifyOnline && options.civitai && work.changed) {
-    if (await identifyOnline(db, options.civitai, hashes, progress, now)) candidates = catalogFilesFor(db, hashes);
+    if (await identifyOnline(db, options.civitai, hashes, progress, now)) candidates = await catalogFilesFor(db.kysely, hashes);
   }
   if (candidates.same.length > 0) {
     const { modelFileId, outcome } = await linkToCatalog(
@@ -248,12 +248,13 @@ async function linkFile(
   }
   // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
   const lookalike = candidates.lookalikes[0];
-  if (lookalike && (row.ModelFileId === null || !localOnlyModelFile(db, row.ModelFileId))) {
+  const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(db.kysely, row.ModelFileId);
+  if (lookalike && !localOnly) {
     progress.linked++;
     return linkAsVariant(db, row.Id, file, hashes, lookalike, now);
   }
   // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
-  if (row.ModelFileId !== null && localOnlyModelFile(db, row.ModelFileId)) {
+  if (row.ModelFileId !== null && localOnly) {
     if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, now);
     return row.ModelFileId;
   }
@@ -297,7 +298,7 @@ async function applyPreviewOf(
   try {
     const { bytes, mtimeMs } = await readLibraryFile(preview, options.libraryRoots, MAX_PREVIEW_BYTES);
     if (mtimeMs === row.PreviewMtimeMs && !work.changed) return mtimeMs;
-    const versionId = versionOfFile(db, modelFileId);
+    const versionId = await versionOfFile(db.kysely, modelFileId);
     if (versionId !== null && (await applyPreview(db, versionId, preview, bytes, now))) progress.thumbnails++;
     return mtimeMs;
   } catch (error) {
@@ -327,7 +328,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     found.push(...files);
     progress.problems.push(...problems);
     progress.filesSkipped += skipped;
-    for (const row of localFilesUnder(db, root)) known.set(row.Path, row);
+    for (const row of await localFilesUnder(db.kysely, root)) known.set(row.Path, row);
   }
   const seenPaths = new Set(found.map((f) => f.path));
   progress.filesSeen = found.length;

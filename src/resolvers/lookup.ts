@@ -1,4 +1,5 @@
 /** Single-object look-ups take exactly one identifying argument; anything else is a clear BAD_USER_INPUT. */
+import type DataLoader from 'dataloader';
 import { AppError } from '../errors.ts';
 import { databaseIdFrom, type NodeTypeName } from '../catalog/global-id.ts';
 
@@ -31,4 +32,17 @@ export function lookupKey<K extends string, V>(
   if (key === 'id') return { id: databaseIdFrom(String(value), type) };
   if (key === 'databaseId') return { id: value as number };
   return { key: key as K, value: value as V };
+}
+
+/** The database id a mutation's `id` argument names, checked to be of the expected type. */
+export function idOf(globalId: string | number, type: NodeTypeName): number {
+  return databaseIdFrom(String(globalId), type);
+}
+
+/** Relay node loading (`node`, `nodes`): rows by database id through a request loader, null where none. */
+export async function loadNodes<T>(loader: DataLoader<number, T | null>, ids: readonly (string | number)[]): Promise<(T | null)[]> {
+  return (await loader.loadMany(ids.map(Number))).map((row) => {
+    if (row instanceof Error) throw row;
+    return row;
+  });
 }

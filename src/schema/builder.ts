@@ -34,8 +34,11 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ComplexityPlugin, RelayPlugin, PrismaPlugin],
   defaultFieldNullability: false,
   prisma: {
-    // One client per process, owned by the server; resolvers reach it through the context.
-    client: (ctx): PrismaClient => ctx.db.prisma,
+    // Prisma Client does not run at request time: rows come from the loaders (src/loaders), and the plugin serves
+    // the object types. A field that would fall back to Prisma fails loudly instead of opening a second read path.
+    client: (): PrismaClient => {
+      throw new Error('Prisma Client is not used at request time; read rows through the loaders.');
+    },
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,

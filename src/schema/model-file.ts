@@ -1,15 +1,12 @@
 /** ModelFile: a downloadable file of a version, its hashes, scans and local copy; and look-ups by hash. */
+import { MAX_HASHES_PER_CALL } from '../catalog/hash-lookup.ts';
 import { FileFormat, FilePrecision, FileSizeType, readEnum, ScanResult } from '../db/enums.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
-import { MAX_HASHES_PER_CALL, parseHashBatch, parseHashQuery, type HashAlgorithm } from '../catalog/hash-lookup.ts';
-import type { MatchedFile } from '../loaders/hashes.ts';
-import { plannedRowFields } from '../resolvers/selection.ts';
+import { loadNodes } from '../resolvers/lookup.ts';
+import { fileFields, fileMutations, fileQueries, type HashMatchShape } from '../resolvers/model-file.ts';
 import { builder } from './builder.ts';
-import { ModelVersionNode } from './model-version.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
-import { lookupKey } from '../resolvers/lookup.ts';
-import { idOf } from './mutation-results.ts';
-import { linkLocalFile, unlinkLocalFile } from '../catalog/edits.ts';
+import { ModelVersionNode } from './model-version.ts';
 
 const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
   description: 'Hashes as upper-case hex, as Civitai publishes them.',
@@ -31,9 +28,9 @@ const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
   }),
 });
 
-export const ModelFileNode = builder.prismaNode('ModelFile', {
-  id: { field: 'id' },
-  nullable: true,
+/** A Relay node whose rows come from the request's loaders (see `src/resolvers/model-file.ts`). */
+export const ModelFileNode = builder.nodeRef(
+  builder.prismaObject('ModelFile', {
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
@@ -59,24 +56,14 @@ export const ModelFileNode = builder.prismaNode('ModelFile', {
         readEnum(ScanResult, f.pickleScanResult) === 'Success' && readEnum(ScanResult, f.virusScanResult) === 'Success',
     }),
   }),
-});
+  }),
+  { id: { resolve: (f: ModelFile) => f.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.files.byId(), ids) },
+);
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
-builder.prismaObjectFields(ModelFileNode, (t) => ({
-  version: t.field({
-    type: ModelVersionNode,
-    resolve: async (f, _args, ctx, info) =>
-      (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(f.modelVersionId))!,
-  }),
+builder.objectFields(ModelFileNode, (t) => ({
+  version: t.field({ type: ModelVersionNode, resolve: fileFields.version }),
 }));
-
-/** Where a HashMatch's files sit below `filesByHashes`. */
-const MATCHED_FILE_PATHS = [['file'], ['files']];
-
-interface HashMatchShape {
-  hash: string;
-  matches: MatchedFile[];
-}
 
 const HashMatch = builder.objectRef<HashMatchShape>('HashMatch').implement({
   description: 'The result for one looked-up hash.',
@@ -103,43 +90,25 @@ const HashMatch = builder.objectRef<HashMatchShape>('HashMatch').implement({
 });
 
 builder.queryFields((t) => ({
-  modelFile: t.prismaField({
+  modelFile: t.field({
     type: ModelFileNode,
     nullable: true,
     args: { id: t.arg.id(), databaseId: t.arg.int() },
-    resolve: (query, _root, args, ctx) => {
-      const key = lookupKey('modelFile', 'ModelFile', args);
-      return ctx.db.prisma.modelFile.findUnique({ ...query, where: { id: key.id! } });
-    },
+    resolve: fileQueries.modelFile,
   }),
   fileByHash: t.field({
     type: ModelFileNode,
     nullable: true,
     description: 'The file with this hash, case-insensitive. The algorithm follows from the length unless given.',
     args: { hash: t.arg.string({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
-    resolve: async (_root, args, ctx, info) => {
-      const matches = await ctx.loaders.hashes
-        .byQuery(plannedRowFields(ctx, info, 'ModelFile'))
-        .load(parseHashQuery(args.hash, args.algorithm as HashAlgorithm | null));
-      return matches[0]?.file ?? null;
-    },
+    resolve: fileQueries.fileByHash,
   }),
   filesByHashes: t.field({
     type: [HashMatch],
     description: `Looks up to ${MAX_HASHES_PER_CALL} hashes at once; results keep the input order.`,
     args: { hashes: t.arg.stringList({ required: true }), algorithm: t.arg({ type: HashAlgorithmEnum }) },
     complexity: (args) => ({ field: 1, multiplier: Math.max(1, Math.min(args.hashes.length, MAX_HASHES_PER_CALL)) }),
-    resolve: async (_root, args, ctx, info) => {
-      const queries = parseHashBatch(args.hashes, args.algorithm as HashAlgorithm | null);
-      const results = await ctx.loaders.hashes
-        .byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS))
-        .loadMany(queries);
-      return queries.map((query, i) => {
-        const result = results[i];
-        if (result instanceof Error) throw result;
-        return { hash: query.input, matches: result ?? [] };
-      });
-    },
+    resolve: fileQueries.filesByHashes,
   }),
 }));
 
@@ -157,28 +126,20 @@ const FileHashesInput = builder.inputType('FileHashesInput', {
 });
 
 builder.mutationFields((t) => ({
-  linkLocalFile: t.prismaField({
+  linkLocalFile: t.field({
     type: ModelFileNode,
     description: 'Records where this file is on disk. The path must be inside DIFFUSION_NEXUS_LIBRARY_ROOTS and exist.',
     args: {
-      fileId: t.arg.id({ required: true }),
+      id: t.arg.id({ required: true }),
       path: t.arg.string({ required: true }),
       hashes: t.arg({ type: FileHashesInput }),
     },
-    resolve: async (query, _root, args, ctx) => {
-      const id = idOf(String(args.fileId), 'ModelFile');
-      await linkLocalFile(ctx.db, id, args.path, args.hashes ?? {}, ctx.settings.libraryRoots);
-      return ctx.db.prisma.modelFile.findUniqueOrThrow({ ...query, where: { id } });
-    },
+    resolve: fileMutations.linkLocalFile,
   }),
-  unlinkLocalFile: t.prismaField({
+  unlinkLocalFile: t.field({
     type: ModelFileNode,
     description: 'Forgets the local copy (the file on disk is not touched).',
-    args: { fileId: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = idOf(String(args.fileId), 'ModelFile');
-      await unlinkLocalFile(ctx.db, id);
-      return ctx.db.prisma.modelFile.findUniqueOrThrow({ ...query, where: { id } });
-    },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: fileMutations.unlinkLocalFile,
   }),
 }));

@@ -4,19 +4,14 @@
  * GET /thumbnails/:id) read.
  */
 import { NsfwLevel, readEnum } from '../db/enums.ts';
-import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
-import type { GraphQLResolveInfo } from 'graphql';
 import type { ModelImage } from '../generated/prisma/client.ts';
-import type { PickedImage } from '../loaders/images.ts';
-import { AppError } from '../errors.ts';
-import { OWN_SELECTION, plannedRowFields } from '../resolvers/selection.ts';
-import type { GraphQLContext } from '../resolvers/context.ts';
+import { loadNodes } from '../resolvers/lookup.ts';
+import { imageFields, imageMutations, imageQueries, thumbnailFields } from '../resolvers/model-image.ts';
+import type { ThumbnailMeta } from '../thumbnails/facts.ts';
 import { builder } from './builder.ts';
-import { ModelVersionNode } from './model-version.ts';
 import { NsfwLevelEnum } from './enums.ts';
-import { lookupKey } from '../resolvers/lookup.ts';
-import { DeletedNode, idOf } from './mutation-results.ts';
-import { deleteModelImage, setImageThumbnail } from '../catalog/edits.ts';
+import { ModelVersionNode } from './model-version.ts';
+import { DeletedNode } from './mutation-results.ts';
 
 const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
   description:
@@ -24,35 +19,22 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
   fields: (t) => ({
     mimeType: t.string({
       description: 'Detected from the bytes (the stored type can be wrong).',
-      resolve: async (thumb, _args, ctx) => {
-        const head = await ctx.loaders.thumbnails.head.load(thumb.imageId);
-        return head
-          ? effectiveMimeType(head, thumb.storedMimeType)
-          : (thumb.storedMimeType ?? 'application/octet-stream');
-      },
+      resolve: thumbnailFields.mimeType,
     }),
     width: t.int({ nullable: true, resolve: (thumb) => thumb.width }),
     height: t.int({ nullable: true, resolve: (thumb) => thumb.height }),
     byteSize: t.int({ resolve: (thumb) => thumb.byteSize }),
     url: t.string({
       description: 'GET this for the bytes (ETag/304 caching). Absolute when the request carried a Host header.',
-      resolve: (thumb, _args, ctx) => `${ctx.origin ?? ''}${thumbnailPath(thumb.imageId)}`,
+      resolve: thumbnailFields.url,
     }),
     base64: t.string({
       description: 'The bytes, base64-encoded. Counts against the per-response base64 budget.',
-      resolve: async (thumb, _args, ctx) => {
-        ctx.loaders.thumbnails.reserveBase64(thumb.byteSize);
-        const bytes = await ctx.loaders.thumbnails.bytes.load(thumb.imageId);
-        return bytes ? bytes.toString('base64') : '';
-      },
+      resolve: thumbnailFields.base64,
     }),
     dataUri: t.string({
       description: '`data:<mimeType>;base64,…`, usable directly as an <img src>. Counts against the base64 budget.',
-      resolve: async (thumb, _args, ctx) => {
-        ctx.loaders.thumbnails.reserveBase64(thumb.byteSize);
-        const bytes = await ctx.loaders.thumbnails.bytes.load(thumb.imageId);
-        return bytes ? `data:${effectiveMimeType(bytes, thumb.storedMimeType)};base64,${bytes.toString('base64')}` : '';
-      },
+      resolve: thumbnailFields.dataUri,
     }),
   }),
 });
@@ -63,11 +45,7 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
  */
 export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelImage'), {
   id: { resolve: (i) => i.id },
-  loadMany: async (ids, ctx: GraphQLContext) =>
-    (await ctx.loaders.images.rows().loadMany(ids.map(Number))).map((row) => {
-      if (row instanceof Error) throw row;
-      return row;
-    }),
+  loadMany: (ids, ctx) => loadNodes(ctx.loaders.images.rows(), ids),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
@@ -91,7 +69,7 @@ export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelI
       type: Thumbnail,
       nullable: true,
       description: 'Null when no thumbnail is stored.',
-      resolve: (i, _args, ctx) => ctx.loaders.thumbnails.meta.load(i.id),
+      resolve: imageFields.thumbnail,
     }),
     localCachePath: t.exposeString('localCachePath', { nullable: true }),
     isLocalCacheValid: t.exposeBoolean('isLocalCacheValid'),
@@ -118,36 +96,15 @@ export const ModelImageConnection = builder.connectionObject(
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
 builder.objectFields(ModelImageNode, (t) => ({
-  version: t.field({
-    type: ModelVersionNode,
-    resolve: async (i, _args, ctx, info) =>
-      (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
-  }),
+  version: t.field({ type: ModelVersionNode, resolve: imageFields.version }),
 }));
-
-/** Loads images SQL picked with the columns the selection at `paths` needs; keeps the order of `picked` (null where a row vanished). */
-export function loadPlannedImages(
-  ctx: GraphQLContext,
-  info: GraphQLResolveInfo,
-  picked: readonly PickedImage[],
-  paths: readonly (readonly string[])[] = OWN_SELECTION,
-): Promise<(ModelImage | null)[]> {
-  if (picked.length === 0) return Promise.resolve([]);
-  const rows = ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage', paths));
-  return Promise.all(picked.map((image) => rows.load(image.id)));
-}
 
 builder.queryFields((t) => ({
   modelImage: t.field({
     type: ModelImageNode,
     nullable: true,
     args: { id: t.arg.id(), databaseId: t.arg.int(), civitaiId: t.arg.int() },
-    resolve: async (_root, args, ctx, info) => {
-      const key = lookupKey('modelImage', 'ModelImage', args, { civitaiId: args.civitaiId });
-      // CivitaiId is not unique for images (the same image can belong to two versions): the oldest row answers.
-      const id = key.key ? await ctx.loaders.images.idByCivitaiId.load(key.value) : key.id;
-      return id === null ? null : ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).load(id);
-    },
+    resolve: imageQueries.modelImage,
   }),
 }));
 
@@ -156,26 +113,12 @@ builder.mutationFields((t) => ({
     type: ModelImageNode,
     description:
       'Stores a thumbnail (base64 or a data: URI of a WebP/PNG/JPEG/GIF/AVIF image, at most DIFFUSION_NEXUS_MAX_THUMBNAIL_BYTES).',
-    args: { imageId: t.arg.id({ required: true }), base64: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx, info) => {
-      const id = idOf(String(args.imageId), 'ModelImage');
-      await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
-      ctx.loaders.thumbnails.forget(id);
-      const image = await ctx.loaders.images
-        .rows(plannedRowFields(ctx, info, 'ModelImage'))
-        .clear(id)
-        .load(id);
-      if (!image) throw new AppError('NOT_FOUND', `Image ${id} no longer exists.`);
-      return image;
-    },
+    args: { id: t.arg.id({ required: true }), base64: t.arg.string({ required: true }) },
+    resolve: imageMutations.setImageThumbnail,
   }),
   deleteModelImage: t.field({
     type: DeletedNode,
-    args: { imageId: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const databaseId = idOf(String(args.imageId), 'ModelImage');
-      await deleteModelImage(ctx.db, databaseId);
-      return { type: 'ModelImage' as const, databaseId };
-    },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: imageMutations.deleteModelImage,
   }),
 }));

@@ -1,19 +1,15 @@
 /** ModelVersion: a published version of a model, with its files, images and trigger words. */
 import { BaseModel, readEnum } from '../db/enums.ts';
-import { rowMapper, selectList } from '../db/row-mapping.ts';
-import { IMAGE_ORDERING, versionFilterSql, versionOrdering } from '../catalog/model-query.ts';
-import { pageWindow } from '../catalog/pagination.ts';
+import type { ModelVersion } from '../generated/prisma/client.ts';
+import { loadNodes } from '../resolvers/lookup.ts';
+import { versionFields, versionMutations, versionQueries } from '../resolvers/model-version.ts';
 import { builder } from './builder.ts';
-import { TriggerWordNode } from './trigger-word.ts';
-import { loadPlannedImages, ModelImageConnection, ModelImageNode } from './model-image.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
-import { ModelFileNode } from './model-file.ts';
-import { ModelNode } from './model.ts';
-import { pageComplexity, rootConnection, withTotalCount } from './connections.ts';
+import { pageComplexity } from './connections.ts';
 import { BaseModelEnum, ModelTypeEnum, OrderDirectionEnum } from './enums.ts';
-import { lookupKey } from '../resolvers/lookup.ts';
-import { idOf } from './mutation-results.ts';
-import { setTriggerWords } from '../catalog/edits.ts';
+import { ModelNode } from './model.ts';
+import { ModelFileNode } from './model-file.ts';
+import { ModelImageConnection, ModelImageNode } from './model-image.ts';
+import { TriggerWordNode } from './trigger-word.ts';
 
 export const ModelVersionOrderFieldEnum = builder.enumType('ModelVersionOrderField', {
   values: {
@@ -38,15 +34,9 @@ export const ModelVersionFilterInput = builder.inputType('ModelVersionFilter', {
   }),
 });
 
-const VERSION_SOURCE = {
-  select: selectList('ModelVersion', 'v'),
-  from: '"ModelVersions" v',
-  map: rowMapper('ModelVersion'),
-};
-
-export const ModelVersionNode = builder.prismaNode('ModelVersion', {
-  id: { field: 'id' },
-  nullable: true,
+/** A Relay node whose rows come from the request's loaders (see `src/resolvers/model-version.ts`). */
+export const ModelVersionNode = builder.nodeRef(
+  builder.prismaObject('ModelVersion', {
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
@@ -69,11 +59,12 @@ export const ModelVersionNode = builder.prismaNode('ModelVersion', {
     thumbsDownCount: t.exposeInt('thumbsDownCount'),
     triggerWordsText: t.string({
       description: 'The trigger words joined with ", ", ready to paste into a prompt.',
-      resolve: async (v, _args, ctx) =>
-        (await ctx.loaders.triggerWords.byVersion.load(v.id)).map((w) => w.word).join(', '),
+      resolve: versionFields.triggerWordsText,
     }),
   }),
-});
+  }),
+  { id: { resolve: (v: ModelVersion) => v.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.versions.byId(), ids) },
+);
 
 export const ModelVersionConnection = builder.connectionObject(
   { type: ModelVersionNode, name: 'ModelVersionConnection' },
@@ -81,43 +72,21 @@ export const ModelVersionConnection = builder.connectionObject(
 );
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
-builder.prismaObjectFields(ModelVersionNode, (t) => ({
-  model: t.field({
-    type: ModelNode,
-    resolve: async (v, _args, ctx, info) =>
-      (await ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(v.modelId))!,
-  }),
-  files: t.field({
-    type: [ModelFileNode],
-    description: 'Primary file first.',
-    resolve: (v, _args, ctx, info) => ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id),
-  }),
+builder.objectFields(ModelVersionNode, (t) => ({
+  model: t.field({ type: ModelNode, resolve: versionFields.model }),
+  files: t.field({ type: [ModelFileNode], description: 'Primary file first.', resolve: versionFields.files }),
   primaryFile: t.field({
     type: ModelFileNode,
     nullable: true,
     description: 'The file marked primary, else the first one.',
-    resolve: async (v, _args, ctx, info) =>
-      (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
+    resolve: versionFields.primaryFile,
   }),
   images: t.connection(
     {
       type: ModelImageNode,
       description: 'Preview images in display order (`sortOrder`).',
       complexity: pageComplexity,
-      resolve: async (v, args, ctx, info) => {
-        const page = await ctx.loaders.images
-          .pagesByVersion(IMAGE_ORDERING, pageWindow(args, IMAGE_ORDERING))
-          .load(v.id);
-        const loaded = await loadPlannedImages(
-          ctx,
-          info,
-          page.edges.map((edge) => edge.node),
-          CONNECTION_NODE_PATHS,
-        );
-        // A row deleted between the two statements simply drops out of the page.
-        const edges = page.edges.flatMap((edge, i) => (loaded[i] ? [{ cursor: edge.cursor, node: loaded[i] }] : []));
-        return withTotalCount({ ...page, edges }, () => ctx.loaders.images.countByVersion.load(v.id));
-      },
+      resolve: versionFields.images,
     },
     ModelImageConnection,
   ),
@@ -125,31 +94,18 @@ builder.prismaObjectFields(ModelVersionNode, (t) => ({
     type: ModelImageNode,
     nullable: true,
     description: 'The first safe-for-work still image, else the first image.',
-    resolve: async (v, _args, ctx, info) => {
-      const picked = await ctx.loaders.images.primaryByVersion.load(v.id);
-      return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
-    },
+    resolve: versionFields.primaryImage,
   }),
-  triggerWords: t.field({
-    type: [TriggerWordNode],
-    description: 'In their order.',
-    resolve: (v, _args, ctx) => ctx.loaders.triggerWords.byVersion.load(v.id),
-  }),
+  triggerWords: t.field({ type: [TriggerWordNode], description: 'In their order.', resolve: versionFields.triggerWords }),
 }));
 
 builder.queryFields((t) => ({
-  modelVersion: t.prismaField({
+  modelVersion: t.field({
     type: ModelVersionNode,
     nullable: true,
     description: 'One version by exactly one of `id`, `databaseId` or `civitaiId`.',
     args: { id: t.arg.id(), databaseId: t.arg.int(), civitaiId: t.arg.int() },
-    resolve: (query, _root, args, ctx) => {
-      const key = lookupKey('modelVersion', 'ModelVersion', args, { civitaiId: args.civitaiId });
-      return ctx.db.prisma.modelVersion.findUnique({
-        ...query,
-        where: key.key ? { civitaiId: key.value } : { id: key.id },
-      });
-    },
+    resolve: versionQueries.modelVersion,
   }),
   modelVersions: t.connection(
     {
@@ -160,25 +116,17 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: [ModelVersionOrderInput] }),
       },
       complexity: pageComplexity,
-      resolve: (_root, args, ctx) => {
-        const ordering = versionOrdering(args.orderBy);
-        const source = { ...VERSION_SOURCE, where: versionFilterSql(args.filter) };
-        return rootConnection(ctx.db, source, ordering, args);
-      },
+      resolve: versionQueries.modelVersions,
     },
     ModelVersionConnection,
   ),
 }));
 
 builder.mutationFields((t) => ({
-  setTriggerWords: t.prismaField({
+  setTriggerWords: t.field({
     type: ModelVersionNode,
     description: "Replaces the version's trigger words, in this order. Protected from later syncs.",
-    args: { versionId: t.arg.id({ required: true }), words: t.arg.stringList({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = idOf(String(args.versionId), 'ModelVersion');
-      await setTriggerWords(ctx.db, id, args.words);
-      return ctx.db.prisma.modelVersion.findUniqueOrThrow({ ...query, where: { id } });
-    },
+    args: { id: t.arg.id({ required: true }), words: t.arg.stringList({ required: true }) },
+    resolve: versionMutations.setTriggerWords,
   }),
 }));

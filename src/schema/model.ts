@@ -1,15 +1,11 @@
 /** Model: the catalog's aggregate root — its type, look-ups and lists. */
 import { CommercialUse, DataSource, ModelMode, ModelType, readEnum } from '../db/enums.ts';
-import { modelFilterSql, modelOrdering, versionOrdering } from '../catalog/model-query.ts';
-import { pageWindow } from '../catalog/pagination.ts';
-import { rowMapper, selectFields, selectList } from '../db/row-mapping.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
+import type { Model } from '../generated/prisma/client.ts';
+import { loadNodes } from '../resolvers/lookup.ts';
+import { modelFields, modelMutations, modelQueries } from '../resolvers/model.ts';
 import { builder } from './builder.ts';
-import { TagNode } from './tag.ts';
-import { ModelVersionNode, ModelVersionOrderInput, ModelVersionConnection } from './model-version.ts';
-import { loadPlannedImages, ModelImageNode } from './model-image.ts';
+import { pageComplexity } from './connections.ts';
 import { CreatorNode } from './creator.ts';
-import { nestedConnection, pageComplexity, rootConnection } from './connections.ts';
 import {
   BaseModelEnum,
   CommercialUseEnum,
@@ -20,10 +16,10 @@ import {
   OrderDirectionEnum,
   TagsModeEnum,
 } from './enums.ts';
-import { lookupKey } from '../resolvers/lookup.ts';
-import { DeletedNode, idOf } from './mutation-results.ts';
-import { deleteModel, setIgnoreUpdates, setModelTags, updateModel } from '../catalog/edits.ts';
-import { ensureSearchIndexCurrent } from '../search/search-index.ts';
+import { ModelImageNode } from './model-image.ts';
+import { ModelVersionConnection, ModelVersionNode, ModelVersionOrderInput } from './model-version.ts';
+import { DeletedNode } from './mutation-results.ts';
+import { TagNode } from './tag.ts';
 
 export const ModelOrderFieldEnum = builder.enumType('ModelOrderField', {
   description: 'Sort keys for model lists. Ties always break on the model id, so pages never skip or repeat.',
@@ -68,11 +64,9 @@ export const ModelFilterInput = builder.inputType('ModelFilter', {
   }),
 });
 
-const MODEL_SOURCE = { select: selectList('Model', 'm'), from: '"Models" m', map: rowMapper('Model') };
-
-export const ModelNode = builder.prismaNode('Model', {
-  id: { field: 'id' },
-  nullable: true,
+/** A Relay node whose rows come from the request's loaders (see `src/resolvers/model.ts`). */
+export const ModelNode = builder.nodeRef(
+  builder.prismaObject('Model', {
   fields: (t) => ({
     databaseId: t.exposeInt('id', { description: 'The row id in the Models table.' }),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),
@@ -100,15 +94,17 @@ export const ModelNode = builder.prismaNode('Model', {
     hasUpdate: t.boolean({
       description:
         'Civitai has a version newer than the newest one with a present local file (known after a sync); false when ignored or with no local file.',
-      resolve: async (m, _args, ctx) => (await ctx.loaders.models.hasUpdate.load(m.id)) === 1,
+      resolve: modelFields.hasUpdate,
     }),
-    versionCount: t.int({ resolve: (m, _args, ctx) => ctx.loaders.versions.countByModel.load(m.id) }),
+    versionCount: t.int({ resolve: modelFields.versionCount }),
     totalDownloads: t.int({
       description: 'Civitai downloads summed over all versions.',
-      resolve: (m, _args, ctx) => ctx.loaders.versions.downloadsByModel.load(m.id),
+      resolve: modelFields.totalDownloads,
     }),
   }),
-});
+  }),
+  { id: { resolve: (m: Model) => m.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.models.byId(), ids) },
+);
 
 export const ModelConnection = builder.connectionObject(
   { type: ModelNode, name: 'ModelConnection' },
@@ -116,28 +112,16 @@ export const ModelConnection = builder.connectionObject(
 );
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
-builder.prismaObjectFields(ModelNode, (t) => ({
-  creator: t.field({
-    type: CreatorNode,
-    nullable: true,
-    resolve: (m, _args, ctx) => (m.creatorId === null ? null : ctx.loaders.creators.byId.load(m.creatorId)),
-  }),
-  tags: t.field({ type: [TagNode], resolve: (m, _args, ctx) => ctx.loaders.tags.byModel.load(m.id) }),
+builder.objectFields(ModelNode, (t) => ({
+  creator: t.field({ type: CreatorNode, nullable: true, resolve: modelFields.creator }),
+  tags: t.field({ type: [TagNode], resolve: modelFields.tags }),
   versions: t.connection(
     {
       type: ModelVersionNode,
       description: "The model's versions, newest first unless `orderBy` says otherwise.",
       args: { orderBy: t.arg({ type: [ModelVersionOrderInput] }) },
       complexity: pageComplexity,
-      resolve: (m, args, ctx, info) =>
-        nestedConnection(
-          ctx.loaders.versions.pagesByModel,
-          versionOrdering(args.orderBy),
-          args,
-          m.id,
-          () => ctx.loaders.versions.countByModel.load(m.id),
-          plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS),
-        ),
+      resolve: modelFields.versions,
     },
     ModelVersionConnection,
   ),
@@ -145,38 +129,23 @@ builder.prismaObjectFields(ModelNode, (t) => ({
     type: ModelVersionNode,
     nullable: true,
     description: 'The newest version by creation time.',
-    resolve: async (m, _args, ctx, info) => {
-      const ordering = versionOrdering(null);
-      const page = await ctx.loaders.versions
-        .pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion'))
-        .load(m.id);
-      return page.edges[0]?.node ?? null;
-    },
+    resolve: modelFields.latestVersion,
   }),
   primaryImage: t.field({
     type: ModelImageNode,
     nullable: true,
     description: 'The primary image of the newest version that has images.',
-    resolve: async (m, _args, ctx, info) => {
-      const picked = await ctx.loaders.images.primaryByModel.load(m.id);
-      return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
-    },
+    resolve: modelFields.primaryImage,
   }),
 }));
 
 builder.queryFields((t) => ({
-  model: t.prismaField({
+  model: t.field({
     type: ModelNode,
     nullable: true,
     description: 'One model by exactly one of `id`, `databaseId` or `civitaiId`; null when there is none.',
     args: { id: t.arg.id(), databaseId: t.arg.int(), civitaiId: t.arg.int() },
-    resolve: (query, _root, args, ctx, info) => {
-      const key = lookupKey('model', 'Model', args, { civitaiId: args.civitaiId });
-      // By id through the request's batched loader (the planned columns only); by Civitai id through Prisma.
-      return key.key
-        ? ctx.db.prisma.model.findUnique({ ...query, where: { civitaiId: key.value } })
-        : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(key.id);
-    },
+    resolve: modelQueries.model,
   }),
   models: t.connection(
     {
@@ -187,16 +156,7 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: [ModelOrderInput] }),
       },
       complexity: pageComplexity,
-      resolve: async (_root, args, ctx, info) => {
-        if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
-        const select = selectFields('Model', 'm', plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
-        return rootConnection(
-          ctx.db,
-          { ...MODEL_SOURCE, select, where: modelFilterSql(args.filter) },
-          modelOrdering(args.orderBy),
-          args,
-        );
-      },
+      resolve: modelQueries.models,
     },
     ModelConnection,
   ),
@@ -216,44 +176,28 @@ const UpdateModelInput = builder.inputType('UpdateModelInput', {
 });
 
 builder.mutationFields((t) => ({
-  updateModel: t.prismaField({
+  updateModel: t.field({
     type: ModelNode,
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: UpdateModelInput, required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = idOf(String(args.id), 'Model');
-      await updateModel(ctx.db, id, args.input);
-      return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
-    },
+    resolve: modelMutations.updateModel,
   }),
   deleteModel: t.field({
     type: DeletedNode,
     description: 'Deletes the model with its versions, files, images and trigger words.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const databaseId = idOf(String(args.id), 'Model');
-      await deleteModel(ctx.db, databaseId);
-      return { type: 'Model' as const, databaseId };
-    },
+    resolve: modelMutations.deleteModel,
   }),
-  setIgnoreUpdates: t.prismaField({
+  setIgnoreUpdates: t.field({
     type: ModelNode,
     description: 'Stops (or resumes) reporting newer versions of this model through `hasUpdate`.',
     args: { id: t.arg.id({ required: true }), ignore: t.arg.boolean({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = idOf(String(args.id), 'Model');
-      await setIgnoreUpdates(ctx.db, id, args.ignore);
-      return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
-    },
+    resolve: modelMutations.setIgnoreUpdates,
   }),
-  setModelTags: t.prismaField({
+  setModelTags: t.field({
     type: ModelNode,
     description:
       "Replaces the model's tags (matched case-insensitively; new tags are created). Protected from later syncs.",
     args: { id: t.arg.id({ required: true }), tags: t.arg.stringList({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = idOf(String(args.id), 'Model');
-      await setModelTags(ctx.db, id, args.tags);
-      return ctx.db.prisma.model.findUniqueOrThrow({ ...query, where: { id } });
-    },
+    resolve: modelMutations.setModelTags,
   }),
 }));

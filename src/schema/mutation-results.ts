@@ -1,5 +1,5 @@
 /** Result shapes shared by mutations of several entities. */
-import { databaseIdFrom, encodeNodeId, type NodeTypeName } from '../catalog/global-id.ts';
+import { encodeNodeId, type NodeTypeName } from '../catalog/global-id.ts';
 import { builder } from './builder.ts';
 
 export interface DeletedShape {
@@ -14,8 +14,3 @@ export const DeletedNode = builder.objectRef<DeletedShape>('DeletedNode').implem
     databaseId: t.exposeInt('databaseId'),
   }),
 });
-
-/** The database id a mutation's `id` argument names, checked to be of the expected type. */
-export function idOf(globalId: string, type: NodeTypeName): number {
-  return databaseIdFrom(globalId, type);
-}

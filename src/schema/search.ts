@@ -1,10 +1,8 @@
 /** Finding models: ranked full-text search, facet counts for a filter, and library-wide statistics. */
-import { AppError } from '../errors.ts';
-import { libraryStats, type LibraryStats } from '../search/library-stats.ts';
-import { modelFacets, type FacetCount, type ModelFacets } from '../search/facets.ts';
-import { searchModels, type SearchHit } from '../search/search.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from '../resolvers/selection.ts';
-import { SEARCH_COLUMNS } from '../search/search-index.ts';
+import { DEFAULT_FACET_TOP, facetTop, MAX_FACET_TOP, searchEdgeFields, searchQueries } from '../resolvers/search.ts';
+import type { FacetCount, ModelFacets } from '../search/facets.ts';
+import type { LibraryStats } from '../search/library-stats.ts';
+import { SEARCH_COLUMNS } from '../search/search.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
 import { ModelFilterInput, ModelNode } from './model.ts';
@@ -20,21 +18,10 @@ const FacetCountRef = builder.objectRef<FacetCount>('FacetCount').implement({
   fields: (t) => ({ value: t.exposeString('value'), count: t.exposeInt('count') }),
 });
 
-const MAX_TOP = 200;
-
-/** A search edge carries the hit beside the Relay fields. */
-type SearchEdgeShape = { hit: SearchHit };
-const hitOf = (edge: object) => (edge as SearchEdgeShape).hit;
-
 const ModelFacetsRef = builder.objectRef<ModelFacets>('ModelFacets').implement({
   description: 'Counts of the models the filter selects, by dimension. Each is computed only when selected.',
   fields: (t) => {
-    const top = { top: t.arg.int({ defaultValue: 20, description: `At most ${MAX_TOP}.` }) };
-    const checkTop = (value: number | null | undefined) => {
-      const n = value ?? 20;
-      if (n < 1 || n > MAX_TOP) throw new AppError('BAD_USER_INPUT', `\`top\` is between 1 and ${MAX_TOP}.`);
-      return n;
-    };
+    const top = { top: t.arg.int({ defaultValue: DEFAULT_FACET_TOP, description: `At most ${MAX_FACET_TOP}.` }) };
     return {
       total: t.int({ resolve: (f) => f.total() }),
       byType: t.field({ type: [FacetCountRef], resolve: (f) => f.byType() }),
@@ -53,8 +40,8 @@ const ModelFacetsRef = builder.objectRef<ModelFacets>('ModelFacets').implement({
         description: "By the highest NSFW level among the model's images.",
         resolve: (f) => f.byNsfwLevel(),
       }),
-      byTag: t.field({ type: [FacetCountRef], args: top, resolve: (f, args) => f.byTag(checkTop(args.top)) }),
-      byCreator: t.field({ type: [FacetCountRef], args: top, resolve: (f, args) => f.byCreator(checkTop(args.top)) }),
+      byTag: t.field({ type: [FacetCountRef], args: top, resolve: (f, args) => f.byTag(facetTop(args.top)) }),
+      byCreator: t.field({ type: [FacetCountRef], args: top, resolve: (f, args) => f.byCreator(facetTop(args.top)) }),
       bySource: t.field({ type: [FacetCountRef], resolve: (f) => f.bySource() }),
       byHasLocalFiles: t.field({
         type: [FacetCountRef],
@@ -106,30 +93,17 @@ builder.queryFields((t) => ({
         'Any text is safe: punctuation and search operators are read as words. Combine with `filter` like `models`.',
       args: { query: t.arg.string({ required: true }), filter: t.arg({ type: ModelFilterInput }) },
       complexity: pageComplexity,
-      resolve: async (_root, args, ctx, info) => {
-        const result = await searchModels(
-          ctx.db,
-          args.query,
-          args,
-          args.filter,
-          plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
-        );
-        return {
-          pageInfo: result.pageInfo,
-          totalCount: result.totalCount,
-          edges: result.edges.map((edge) => ({ cursor: edge.cursor, node: edge.node.model, hit: edge.node })),
-        };
-      },
+      resolve: searchQueries.search,
     },
     { name: 'SearchConnection' },
     {
       name: 'SearchEdge',
       fields: (edge) => ({
-        score: edge.float({ description: 'Relevance: higher is better.', resolve: (e) => hitOf(e).score }),
-        matchedFields: edge.field({ type: [SearchFieldEnum], resolve: (e) => hitOf(e).matchedFields() }),
+        score: edge.float({ description: 'Relevance: higher is better.', resolve: searchEdgeFields.score }),
+        matchedFields: edge.field({ type: [SearchFieldEnum], resolve: searchEdgeFields.matchedFields }),
         snippet: edge.string({
           description: 'HTML-escaped text around the best match, with matches in <mark>…</mark>.',
-          resolve: (e) => hitOf(e).snippet(),
+          resolve: searchEdgeFields.snippet,
         }),
       }),
     },
@@ -137,7 +111,7 @@ builder.queryFields((t) => ({
   modelFacets: t.field({
     type: ModelFacetsRef,
     args: { filter: t.arg({ type: ModelFilterInput }) },
-    resolve: (_root, args, ctx) => modelFacets(ctx.db, args.filter),
+    resolve: searchQueries.modelFacets,
   }),
-  libraryStats: t.field({ type: LibraryStatsRef, resolve: (_root, _args, ctx) => libraryStats(ctx.db) }),
+  libraryStats: t.field({ type: LibraryStatsRef, resolve: searchQueries.libraryStats }),
 }));

@@ -1,23 +1,23 @@
 /** TriggerWord: a word that activates a version (LoRA, embedding) in a prompt. */
-import { plannedRowFields } from '../resolvers/selection.ts';
+import type { TriggerWord } from '../generated/prisma/client.ts';
+import { loadNodes } from '../resolvers/lookup.ts';
+import { triggerWordFields } from '../resolvers/model-version.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 
-export const TriggerWordNode = builder.prismaNode('TriggerWord', {
-  id: { field: 'id' },
-  nullable: true,
-  fields: (t) => ({
-    databaseId: t.exposeInt('id'),
-    word: t.exposeString('word'),
-    order: t.exposeInt('order'),
+/** A Relay node whose rows come from the request's loaders. */
+export const TriggerWordNode = builder.nodeRef(
+  builder.prismaObject('TriggerWord', {
+    fields: (t) => ({
+      databaseId: t.exposeInt('id'),
+      word: t.exposeString('word'),
+      order: t.exposeInt('order'),
+    }),
   }),
-});
+  { id: { resolve: (w: TriggerWord) => w.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.triggerWords.byId, ids) },
+);
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */
-builder.prismaObjectFields(TriggerWordNode, (t) => ({
-  version: t.field({
-    type: ModelVersionNode,
-    resolve: async (w, _args, ctx, info) =>
-      (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
-  }),
+builder.objectFields(TriggerWordNode, (t) => ({
+  version: t.field({ type: ModelVersionNode, resolve: triggerWordFields.version }),
 }));

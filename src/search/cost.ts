@@ -6,6 +6,7 @@
  * benchmark catalogs; requests whose searches would cost more than the limits below are refused up front.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { termPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
 
 export const SEARCH_COST_LIMITS = {
@@ -19,7 +20,7 @@ export const SEARCH_COST_LIMITS = {
 const US_PER_POSTING = 0.4;
 const HIGHLIGHT_BASE_US_PER_ROW = 150;
 const HIGHLIGHT_US_PER_PREFIX_POSTING = 0.1;
-/** A prefix expanding to more index terms than this is costed as if it expanded to exactly this many documents each. */
+/** A prefix expanding to more index terms than this is costed as unbounded. */
 const MAX_EXPANSION_SCAN = 20_000;
 
 export interface SearchCostInput {
@@ -30,52 +31,23 @@ export interface SearchCostInput {
   passes: number;
 }
 
-const vocabularies = new WeakSet<object>();
-
-/** The index's term statistics (a read-only view FTS5 builds from the index itself; per connection, in temp). */
-function ensureVocabulary(db: CatalogDatabase): void {
-  if (vocabularies.has(db.sql)) return;
-  db.sql.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp."ModelSearchTerms" USING fts5vocab(main, 'ModelSearch', 'row')`);
-  vocabularies.add(db.sql);
-}
-
 /** As the index's tokenizer stores a word: lower case, diacritics removed. */
 function indexForm(word: string): string {
-  return word
-    .normalize('NFD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase();
-}
-
-/** Documents per word (for a prefix: summed over its expansions), from the vocabulary. */
-function postings(db: CatalogDatabase, word: string, prefix: boolean): number {
-  const term = indexForm(word);
-  if (!prefix)
-    return Number(
-      db.statement(`SELECT COALESCE(MAX("doc"), 0) FROM temp."ModelSearchTerms" WHERE "term" = ?`).pluck().get(term),
-    );
-  const row = db
-    .statement(`SELECT COUNT(*) AS "terms", COALESCE(SUM("doc"), 0) AS "docs" FROM (SELECT "doc" FROM temp."ModelSearchTerms"
-    WHERE "term" >= ? AND "term" < ? LIMIT ${MAX_EXPANSION_SCAN})`)
-    .get(term, `${term}\uffff`) as { terms: number; docs: number };
-  return row.terms >= MAX_EXPANSION_SCAN ? Number.MAX_SAFE_INTEGER : Number(row.docs);
+  return word.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
 }
 
 /** Estimated microseconds of work for a search. */
-export function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): number {
-  ensureVocabulary(db);
+export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): Promise<number> {
   let all = 0;
   let prefixed = 0;
   for (const term of input.terms) {
-    term.words.forEach((word, i) => {
+    for (const [i, word] of term.words.entries()) {
       const isPrefix = term.prefix && i === term.words.length - 1;
-      const count = postings(db, word, isPrefix);
+      const { terms, docs } = await termPostings(db, indexForm(word), isPrefix, MAX_EXPANSION_SCAN);
+      const count = terms >= MAX_EXPANSION_SCAN ? Number.MAX_SAFE_INTEGER : docs;
       all += count;
       if (isPrefix) prefixed += count;
-    });
+    }
   }
-  return (
-    input.passes * all * US_PER_POSTING +
-    input.highlightedRows * (HIGHLIGHT_BASE_US_PER_ROW + prefixed * HIGHLIGHT_US_PER_PREFIX_POSTING)
-  );
+  return input.passes * all * US_PER_POSTING + input.highlightedRows * (HIGHLIGHT_BASE_US_PER_ROW + prefixed * HIGHLIGHT_US_PER_PREFIX_POSTING);
 }

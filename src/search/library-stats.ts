@@ -1,19 +1,10 @@
-/** The catalog at a glance: counts, local files present and missing, thumbnails and their bytes, sizes on disk. */
+/** The catalog at a glance, with the database's size on disk (its file and its write-ahead log). */
 import { statSync } from 'node:fs';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { type CatalogCounts, catalogCounts } from '../db/stats.ts';
 
-export interface LibraryStats {
-  models: number;
-  versions: number;
-  files: number;
-  localFilesValid: number;
-  localFilesMissing: number;
-  localBytes: number;
-  images: number;
-  thumbnails: number;
-  thumbnailBytes: number;
+export interface LibraryStats extends CatalogCounts {
   databaseBytes: number;
-  byBaseModel: { value: string; count: number }[];
 }
 
 function fileSize(path: string): number {
@@ -24,29 +15,12 @@ function fileSize(path: string): number {
   }
 }
 
-export function libraryStats(db: CatalogDatabase): LibraryStats {
-  const counts = db
-    .statement(`SELECT
-      (SELECT COUNT(*) FROM "Models") AS models,
-      (SELECT COUNT(*) FROM "ModelVersions") AS versions,
-      (SELECT COUNT(*) FROM "ModelFiles") AS files,
-      (SELECT COUNT(*) FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL AND "IsLocalFileValid" = 1) AS localFilesValid,
-      (SELECT COUNT(*) FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL AND "IsLocalFileValid" = 0) AS localFilesMissing,
-      (SELECT COALESCE(SUM("SizeKB"), 0) * 1024 FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL AND "IsLocalFileValid" = 1) AS localBytes,
-      (SELECT COUNT(*) FROM "ModelImages") AS images,
-      (SELECT COUNT("ThumbnailData") FROM "ModelImages") AS thumbnails,
-      (SELECT COALESCE(SUM(length("ThumbnailData")), 0) FROM "ModelImages") AS thumbnailBytes`)
-    .get() as Omit<LibraryStats, 'databaseBytes' | 'byBaseModel'>;
-  const byBaseModel = db
-    .statement(
-      `SELECT "BaseModel" AS value, COUNT(*) AS count FROM "ModelVersions" GROUP BY "BaseModel" ORDER BY count DESC, value`,
-    )
-    .all() as { value: string; count: number }[];
+export async function libraryStats(db: CatalogDatabase): Promise<LibraryStats> {
+  const counts = await catalogCounts(db);
   return {
     ...counts,
     localBytes: Math.round(counts.localBytes),
     // The WAL holds recent writes not yet checkpointed into the main file.
     databaseBytes: fileSize(db.path) + fileSize(`${db.path}-wal`),
-    byBaseModel,
   };
 }

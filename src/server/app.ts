@@ -151,11 +151,10 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
 }
 
 function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
-  try {
-    sendJson(res, 200, { status: 'ok', ...readHealth(db) });
-  } catch {
-    sendJson(res, 503, { status: 'unavailable' });
-  }
+  readHealth(db).then(
+    (health) => sendJson(res, 200, { status: 'ok', ...health }),
+    () => sendJson(res, 503, { status: 'unavailable' }),
+  );
 }
 
 /**
@@ -334,19 +333,20 @@ export function createRequestListener(
       );
       return;
     }
+    const failed = (error: unknown) => {
+      options.logger.error({ reqId: requestLog.id, err: error }, 'request failed');
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        });
+      else res.destroy();
+    };
     if (pathname === GRAPHQL_PATH) {
-      graphql(req, res, requestLog).catch((error: unknown) => {
-        options.logger.error({ reqId: requestLog.id, err: error }, 'request failed');
-        if (!res.headersSent)
-          sendJson(res, 500, {
-            errors: [{ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
-          });
-        else res.destroy();
-      });
+      graphql(req, res, requestLog).catch(failed);
       return;
     }
     if (isThumbnailPath(pathname)) {
-      serveThumbnail(options.db, req, res, pathname);
+      serveThumbnail(options.db, req, res, pathname).catch(failed);
       return;
     }
     if (pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {

@@ -63,13 +63,13 @@ function termsOf(text: unknown): SearchTerm[] | null {
 }
 
 /** The estimated cost of each search an operation's root fields would run (microseconds). */
-export function searchCosts(
+export async function searchCosts(
   context: GraphQLContext,
   schema: GraphQLSchema,
   operationFields: FieldNode[],
   fragments: Fragments,
   variables: Record<string, unknown>,
-): number[] {
+): Promise<number[]> {
   const query = schema.getQueryType()!.getFields();
   const costs: number[] = [];
   for (const field of operationFields) {
@@ -91,7 +91,7 @@ export function searchCosts(
       [args.filter?.query, 0],
     ] as const) {
       const terms = termsOf(text);
-      if (terms) costs.push(estimateSearchCost(context.db, { terms, highlightedRows, passes }));
+      if (terms) costs.push(await estimateSearchCost(context.db, { terms, highlightedRows, passes }));
     }
   }
   return costs;
@@ -99,7 +99,7 @@ export function searchCosts(
 
 export function searchBudgetPlugin(): Plugin<GraphQLContext> {
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    async onExecute({ args, setResultAndStopExecution }) {
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'query') return;
       const coerced = getVariableValues(
@@ -111,7 +111,7 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
       const fragments: Fragments = {};
       for (const definition of args.document.definitions)
         if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-      const costs = searchCosts(
+      const costs = await searchCosts(
         args.contextValue as GraphQLContext,
         args.schema,
         fieldsOf(operation.selectionSet, fragments),

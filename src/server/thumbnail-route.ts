@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { thumbnailOf } from '../db/thumbnails.ts';
 import { sendJson } from './json-response.ts';
 import { effectiveMimeType, etagMatches, thumbnailEtag, THUMBNAIL_PATH_PREFIX } from '../thumbnails/facts.ts';
 
@@ -17,7 +18,7 @@ export function isThumbnailPath(pathname: string): boolean {
 const sendError = (res: ServerResponse, status: number, code: string, message: string): void =>
   sendJson(res, status, { error: { code, message } });
 
-export function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: ServerResponse, pathname: string): void {
+export async function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     res.setHeader('allow', 'GET, HEAD');
@@ -30,9 +31,7 @@ export function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: S
     sendError(res, 400, 'BAD_USER_INPUT', `"${idText.slice(0, 40)}" is not an image id; use /thumbnails/<databaseId>.`);
     return;
   }
-  const row = db
-    .statement(`SELECT "ThumbnailData" AS "bytes", "ThumbnailMimeType" AS "mimeType" FROM "ModelImages" WHERE "Id" = ?`)
-    .get(id) as { bytes: Buffer | null; mimeType: string | null } | undefined;
+  const row = await thumbnailOf(db.kysely, id);
   if (!row?.bytes) {
     sendError(res, 404, 'NOT_FOUND', row ? `Image ${id} has no thumbnail.` : `No image with id ${id}.`);
     return;

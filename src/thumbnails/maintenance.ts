@@ -6,6 +6,17 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { updateChanged } from '../db/row-writer.ts';
+import { imageRow } from '../db/tables/model-images.ts';
+import {
+  cachedFilesWithoutThumbnail,
+  clearThumbnail,
+  deleteOrphanImages,
+  dropThumbnailsBeyond,
+  imageSources,
+  thumbnailHeads,
+  thumbnailTotals,
+  thumbnailsOver,
+} from '../db/thumbnails.ts';
 import { AppError, limitExceeded } from '../errors.ts';
 import { makeThumbnail, type MadeThumbnail } from './maker.ts';
 import { sniffImageMimeType } from './facts.ts';
@@ -23,28 +34,15 @@ export interface ThumbnailStats {
   databaseBytes: number;
 }
 
-export function thumbnailStats(db: CatalogDatabase): ThumbnailStats {
-  const totals = db
-    .statement(`SELECT COUNT(*) AS images, COUNT("ThumbnailData") AS withThumbnail, COALESCE(SUM(length("ThumbnailData")), 0) AS totalBytes,
-    COALESCE(MAX(length("ThumbnailData")), 0) AS largestBytes FROM "ModelImages"`)
-    .get() as { images: number; withThumbnail: number; totalBytes: number; largestBytes: number };
-  const heads = db
-    .statement(
-      `SELECT substr("ThumbnailData", 1, 16) AS head, length("ThumbnailData") AS bytes FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL`,
-    )
-    .all() as { head: Buffer; bytes: number }[];
+export async function thumbnailStats(db: CatalogDatabase): Promise<ThumbnailStats> {
+  const totals = await thumbnailTotals(db.kysely);
   const byMime = new Map<string, { count: number; bytes: number }>();
-  for (const { head, bytes } of heads) {
+  for (const { head, bytes } of await thumbnailHeads(db.kysely)) {
     const mime = sniffImageMimeType(head) ?? 'unknown';
     const entry = byMime.get(mime) ?? { count: 0, bytes: 0 };
     byMime.set(mime, { count: entry.count + 1, bytes: entry.bytes + bytes });
   }
-  const cachedPaths = db
-    .statement(
-      `SELECT "LocalCachePath" AS path FROM "ModelImages" WHERE "ThumbnailData" IS NULL AND "LocalCachePath" IS NOT NULL`,
-    )
-    .pluck()
-    .all() as string[];
+  const cachedPaths = await cachedFilesWithoutThumbnail(db.kysely);
   return {
     ...totals,
     averageBytes: totals.withThumbnail ? Math.round(totals.totalBytes / totals.withThumbnail) : 0,
@@ -83,12 +81,10 @@ async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
 }
 
 function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): Promise<void> {
-  return db.write(() => {
-    const row = db.statement(`SELECT * FROM "ModelImages" WHERE "Id" = ?`).safeIntegers(true).get(imageId) as Record<
-      string,
-      unknown
-    >;
-    updateChanged(db, 'ModelImages', imageId, row, {
+  return db.write(async (trx) => {
+    const row = await imageRow(trx, imageId);
+    if (!row) return;
+    await updateChanged(trx, 'ModelImages', imageId, row, {
       ThumbnailData: thumbnail.bytes,
       ThumbnailMimeType: thumbnail.mimeType,
       ThumbnailWidth: thumbnail.width,
@@ -99,10 +95,7 @@ function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): 
 }
 
 export async function generateThumbnails(db: CatalogDatabase, options: GenerateOptions = {}): Promise<GenerateResult> {
-  const rows = db
-    .statement(`SELECT "Id" AS id, "Url" AS url, "LocalCachePath" AS cachePath FROM "ModelImages"
-    WHERE ${options.force ? '1' : '"ThumbnailData" IS NULL'} ORDER BY "Id"`)
-    .all() as { id: number; url: string; cachePath: string | null }[];
+  const rows = await imageSources(db.kysely, options.force ?? false);
   const result: GenerateResult = { generated: 0, failed: [], skipped: 0 };
   for (const [index, row] of rows.entries()) {
     try {
@@ -154,59 +147,30 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
     databaseBytesAfter: 0,
   };
   // Rows whose version is gone (possible in databases written with foreign keys off).
-  const orphans = db
-    .statement(
-      `SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`,
-    )
-    .get() as { n: number; bytes: number };
-  if (orphans.n > 0) {
-    await db.write(() =>
-      db.statement(`DELETE FROM "ModelImages" WHERE "ModelVersionId" NOT IN (SELECT "Id" FROM "ModelVersions")`).run(),
-    );
-    result.orphanRowsDeleted = orphans.n;
-    result.bytesReclaimed += orphans.bytes;
-  }
-  if (options.keepPerVersion != null) {
-    const beyond = `SELECT "Id" FROM (SELECT "Id", ROW_NUMBER() OVER (PARTITION BY "ModelVersionId" ORDER BY "SortOrder", "Id") AS rank
-      FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL) WHERE rank > ?`;
-    const dropped = await db.write(() => {
-      const stats = db
-        .statement(
-          `SELECT COUNT(*) AS n, COALESCE(SUM(length("ThumbnailData")), 0) AS bytes FROM "ModelImages" WHERE "Id" IN (${beyond})`,
-        )
-        .get(options.keepPerVersion) as { n: number; bytes: number };
-      db.statement(
-        `UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" IN (${beyond})`,
-      ).run(options.keepPerVersion);
-      return stats;
-    });
+  const orphans = await db.write(deleteOrphanImages);
+  result.orphanRowsDeleted = orphans.n;
+  result.bytesReclaimed += orphans.bytes;
+  const keep = options.keepPerVersion;
+  if (keep != null) {
+    const dropped = await db.write((trx) => dropThumbnailsBeyond(trx, keep));
     result.droppedBeyondKeep = dropped.n;
     result.bytesReclaimed += dropped.bytes;
   }
   if (options.maxBytes != null) {
-    const big = db
-      .statement(`SELECT "Id" AS id, "ThumbnailData" AS bytes FROM "ModelImages" WHERE length("ThumbnailData") > ?`)
-      .all(options.maxBytes) as { id: number; bytes: Buffer }[];
-    for (const row of big) {
+    for (const row of await thumbnailsOver(db.kysely, options.maxBytes)) {
       const smaller = await makeThumbnail(row.bytes).catch(() => null);
       if (smaller && smaller.bytes.length <= options.maxBytes) {
         await store(db, row.id, smaller);
         result.reencoded++;
         result.bytesReclaimed += row.bytes.length - smaller.bytes.length;
       } else {
-        await db.write(() =>
-          db
-            .statement(
-              `UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL, "ThumbnailWidth" = NULL, "ThumbnailHeight" = NULL WHERE "Id" = ?`,
-            )
-            .run(row.id),
-        );
+        await db.write((trx) => clearThumbnail(trx, row.id));
         result.droppedOversized++;
         result.bytesReclaimed += row.bytes.length;
       }
     }
   }
-  if (options.vacuum) db.sql.exec('VACUUM');
+  if (options.vacuum) await db.vacuum();
   result.databaseBytesAfter = statSync(db.path).size;
   return result;
 }

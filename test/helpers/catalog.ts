@@ -40,7 +40,7 @@ export function firstErrorCode(response: { errors?: { extensions?: Record<string
   return response.errors?.[0]?.extensions?.code;
 }
 
-/** An empty migrated catalog, opened (raw + Prisma connections), closed after the file's tests. */
+/** An empty migrated catalog, opened, closed after the file's tests. */
 export async function emptyCatalog(): Promise<{
   dataDir: string;
   databasePath: string;

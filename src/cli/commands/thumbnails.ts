@@ -35,7 +35,7 @@ export const thumbnailsCommand: CliCommand = {
     const db = await openCatalogForCli(values['data-dir'], { out: () => {}, err: io.err });
     try {
       if (action === 'stats') {
-        const stats = thumbnailStats(db);
+        const stats = await thumbnailStats(db);
         io.out(
           `${stats.withThumbnail} of ${stats.images} images have a thumbnail: ${mb(stats.totalBytes)} in all, ${kb(stats.averageBytes)} on average, largest ${kb(stats.largestBytes)}.`,
         );

@@ -64,8 +64,14 @@ class CatalogConnection implements DatabaseConnection {
     return statement;
   }
 
-  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+  executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    return this.run<R>(compiled);
+  }
+
+  async run<R>(compiled: CompiledQuery, beforeStatement?: () => void): Promise<QueryResult<R>> {
     if (this.#options.yieldBetweenStatements) await yieldIfBusy();
+    // After the wait for a turn: a request stopped meanwhile runs nothing more.
+    beforeStatement?.();
     const statement = this.statement(compiled.sql);
     const parameters = compiled.parameters.map(toSqlite);
     if (statement.reader) return { rows: statement.all(parameters) as R[] };
@@ -104,11 +110,31 @@ class CatalogConnection implements DatabaseConnection {
   }
 }
 
+/** The same connection, checking `beforeStatement` right before each statement runs (a request's stop). */
+class CheckedConnection implements DatabaseConnection {
+  readonly #inner: CatalogConnection;
+  readonly #check: () => void;
+
+  constructor(inner: CatalogConnection, check: () => void) {
+    this.#inner = inner;
+    this.#check = check;
+  }
+
+  executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    return this.#inner.run<R>(compiled, this.#check);
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not offered (the catalog reads bounded pages)
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('The catalog does not stream query results.');
+  }
+}
+
 class CatalogDriver implements Driver {
   readonly connection: CatalogConnection;
 
-  constructor(sql: Database.Database, options: ConnectionOptions) {
-    this.connection = new CatalogConnection(sql, options);
+  constructor(connection: CatalogConnection) {
+    this.connection = connection;
   }
 
   async init(): Promise<void> {}
@@ -135,11 +161,33 @@ class CatalogDriver implements Driver {
 }
 
 /** Kysely's SQLite dialect (compiler, adapter) with the catalog's driver over an open connection. */
-export function catalogSqliteDialect(sql: Database.Database, options: ConnectionOptions): Dialect & { driver: CatalogDriver } {
-  const driver = new CatalogDriver(sql, options);
+export function catalogSqliteDialect(sql: Database.Database, options: ConnectionOptions): CatalogDialect {
+  return dialectOver(new CatalogConnection(sql, options));
+}
+
+export interface CatalogDialect extends Dialect {
+  /** The same connection (and its prepared statements), with `check` run right before every statement. */
+  checked(check: () => void): Dialect;
+}
+
+function dialectOver(connection: CatalogConnection, check?: () => void): CatalogDialect {
+  const driver = new CatalogDriver(connection);
+  const checkedDriver: Driver = check
+    ? {
+        init: async () => {},
+        acquireConnection: async () => new CheckedConnection(connection, check),
+        beginTransaction: () => {
+          throw new Error('Transactions run through write().');
+        },
+        commitTransaction: async () => {},
+        rollbackTransaction: async () => {},
+        releaseConnection: async () => {},
+        destroy: async () => {},
+      }
+    : driver;
   return {
-    driver,
-    createDriver: () => driver,
+    checked: (next) => dialectOver(connection, next),
+    createDriver: () => checkedDriver,
     createQueryCompiler: () => new SqliteQueryCompiler(),
     createAdapter: () => new SqliteAdapter(),
     createIntrospector: (db: Kysely<unknown>) => new SqliteIntrospector(db),

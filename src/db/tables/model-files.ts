@@ -6,7 +6,9 @@
  */
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { HashAlgorithm } from '../../catalog/hash-lookup.ts';
+import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import { type TableRef, table } from '../refs.ts';
+import type { Row } from '../row-writer.ts';
 
 export const files = table('ModelFiles', 'f');
 
@@ -39,4 +41,44 @@ export function hashMatch(algorithm: HashAlgorithm, f: TableRef<'ModelFiles'> = 
 /** A present, verified local copy. */
 export function localFilePresent(f: TableRef<'ModelFiles'> = files): RawBuilder<SqlBool> {
   return sql<SqlBool>`(${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = 1)`;
+}
+
+/** A version's rows of one file: by Civitai id, else (files Civitai gave no id) by name. Several when it was downloaded twice. */
+export function filesOfVersion(trx: CatalogTransaction, versionId: number, file: { civitaiId: number | null; fileName: string }): Promise<Row[]> {
+  const query = trx.selectFrom('ModelFiles').selectAll().where('ModelVersionId', '=', versionId);
+  return (file.civitaiId !== null ? query.where('CivitaiId', '=', file.civitaiId) : query.where('CivitaiId', 'is', null).where('FileName', '=', file.fileName)).execute();
+}
+
+/** The version that holds a Civitai file id, when it is not `versionId`. */
+export async function versionHoldingFile(trx: CatalogTransaction, civitaiId: number, versionId: number): Promise<number | null> {
+  const row = await trx.selectFrom('ModelFiles').select('ModelVersionId').where('CivitaiId', '=', civitaiId).where('ModelVersionId', '<>', versionId)
+    .limit(1).executeTakeFirst();
+  return row?.ModelVersionId ?? null;
+}
+
+export function fileById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {
+  return trx.selectFrom('ModelFiles').selectAll().where('Id', '=', id).executeTakeFirst();
+}
+
+/** Catalog files whose hash of `algorithm` is `value` (upper-case hex; an AutoV3 by its first 12 digits), by id. */
+export function filesWithHash(db: CatalogQueries, algorithm: HashAlgorithm, value: string): Promise<Row[]> {
+  return db.selectFrom(files.item).selectAll().where(hashMatch(algorithm), '=', value).orderBy(files('Id')).execute();
+}
+
+/** The catalog file `id` when its model was created from a local file alone (no Civitai identity). */
+export function localOnlyModelFile(db: CatalogQueries, id: number): Promise<Row | undefined> {
+  return db
+    .selectFrom('ModelFiles as f')
+    .innerJoin('ModelVersions as v', 'v.Id', 'f.ModelVersionId')
+    .innerJoin('Models as m', 'm.Id', 'v.ModelId')
+    .selectAll('f')
+    .where('f.Id', '=', id)
+    .where('m.Source', '=', 'LocalFile')
+    .where('m.CivitaiId', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function versionOfFile(db: CatalogQueries, id: number): Promise<number | null> {
+  const row = await db.selectFrom('ModelFiles').select('ModelVersionId').where('Id', '=', id).executeTakeFirst();
+  return row?.ModelVersionId ?? null;
 }

@@ -4,7 +4,10 @@
  * (`length()`, never the BLOB); clearing a thumbnail clears all four columns.
  */
 import { type AliasedRawBuilder, type RawBuilder, type SqlBool, sql } from 'kysely';
-import type { TableRef } from '../refs.ts';
+import type { CatalogTransaction } from '../catalog-database.ts';
+import { type AnyDb, type TableRef, table } from '../refs.ts';
+import { physicalColumns } from '../row-mapping.ts';
+import type { Row } from '../row-writer.ts';
 
 /** Columns that describe an image's thumbnail without reading it (select them beside `id`). */
 export function THUMBNAIL_FACTS(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
@@ -23,4 +26,39 @@ export const NO_THUMBNAIL = { ThumbnailData: null, ThumbnailMimeType: null, Thum
 export function IS_STILL_IMAGE(i: TableRef<'ModelImages'>): RawBuilder<SqlBool> {
   const url = sql`lower(${i('Url')})`;
   return sql<SqlBool>`(${url} NOT GLOB '*.mp4' AND ${url} NOT GLOB '*.webm' AND ${url} NOT GLOB '*.mov' AND ${url} NOT GLOB '*.m4v')`;
+}
+
+const images = table('ModelImages', 'i');
+
+/** A version's image by Civitai id, else (images Civitai gave no id) by URL; 64-bit columns read exactly. */
+export async function imageOfVersion(trx: CatalogTransaction, versionId: number, image: { civitaiId: number | null; url: string }): Promise<Row | undefined> {
+  const match = image.civitaiId !== null
+    ? sql<SqlBool>`${images('CivitaiId')} = ${image.civitaiId}`
+    : sql<SqlBool>`${images('CivitaiId')} IS NULL AND ${images('Url')} = ${image.url}`;
+  return (trx as unknown as AnyDb).selectFrom(images.item).select(physicalColumns('ModelImage', 'i'))
+    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`).where(match).orderBy(images('Id')).limit(1).executeTakeFirst();
+}
+
+/** A version's images in display order, every column (the BLOB too), 64-bit columns read exactly. */
+export function imagesOfVersion(trx: CatalogTransaction, versionId: number): Promise<Row[]> {
+  return (trx as unknown as AnyDb).selectFrom(images.item).select(physicalColumns('ModelImage', 'i', []))
+    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`).orderBy(sql`${images('SortOrder')}, ${images('Id')}`).execute();
+}
+
+/** The highest SortOrder of a version's images (-1 without any). */
+export async function lastSortOrder(trx: CatalogTransaction, versionId: number): Promise<number> {
+  const row = await trx.selectFrom('ModelImages').select(sql<number>`COALESCE(MAX(${sql.ref('SortOrder')}), -1)`.as('last'))
+    .where('ModelVersionId', '=', versionId).executeTakeFirstOrThrow();
+  return Number(row.last);
+}
+
+/** One image row, every column (the BLOB too), 64-bit columns read exactly. */
+export function imageRow(trx: CatalogTransaction, id: number): Promise<Row | undefined> {
+  return (trx as unknown as AnyDb).selectFrom(images.item).select(physicalColumns('ModelImage', 'i', [])).where(sql<SqlBool>`${images('Id')} = ${id}`)
+    .executeTakeFirst();
+}
+
+export async function deleteImageRow(trx: CatalogTransaction, id: number): Promise<boolean> {
+  const { numDeletedRows } = await trx.deleteFrom('ModelImages').where('Id', '=', id).executeTakeFirst();
+  return numDeletedRows > 0n;
 }

@@ -1,0 +1,97 @@
+/**
+ * LocalFiles: the scanner's index of files under the library roots, one row per absolute, symlink-free path, with
+ * what the last scan saw (size, mtime, hashes) and the catalog file it was linked to. `MissingSince` is set when a
+ * scan no longer finds the path; the row is kept so a move can be recognised.
+ */
+import path from 'node:path';
+import { type SqlBool, sql } from 'kysely';
+import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
+import { insertRow, type RowValues, updateChanged } from '../row-writer.ts';
+import { toStoredTimestamp } from '../timestamps.ts';
+
+export interface LocalFileRow {
+  Id: number;
+  Path: string;
+  Size: number;
+  MtimeMs: number;
+  HashSHA256: string | null;
+  HashAutoV1: string | null;
+  HashAutoV2: string | null;
+  HashAutoV3: string | null;
+  HashCRC32: string | null;
+  HashBLAKE3: string | null;
+  MissingSince: string | null;
+  SidecarMtimeMs: number | null;
+  PreviewMtimeMs: number | null;
+  ModelFileId: number | null;
+}
+
+/** LocalFiles rows below `root` (a prefix range on the unique Path index). */
+export function localFilesUnder(db: CatalogQueries, root: string): Promise<LocalFileRow[]> {
+  const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
+  return db.selectFrom('LocalFiles').selectAll().where('Path', '>=', prefix).where('Path', '<', `${prefix}\uffff`).execute() as Promise<
+    LocalFileRow[]
+  >;
+}
+
+export function localFileAt(db: CatalogQueries, filePath: string): Promise<LocalFileRow | undefined> {
+  return db.selectFrom('LocalFiles').selectAll().where('Path', '=', filePath).executeTakeFirst() as Promise<LocalFileRow | undefined>;
+}
+
+/** Inserts or updates the row of `filePath` with `values`; returns the row as stored. */
+export async function upsertLocalFile(trx: CatalogTransaction, filePath: string, values: RowValues, firstSeenAt: Date): Promise<LocalFileRow> {
+  const existing = await localFileAt(trx, filePath);
+  if (existing) await updateChanged(trx, 'LocalFiles', existing.Id, { ...existing }, values);
+  else await insertRow(trx, 'LocalFiles', { ...values, Path: filePath, FirstSeenAt: firstSeenAt });
+  return (await localFileAt(trx, filePath))!;
+}
+
+export async function setSidecarAndPreviewMtimes(
+  trx: CatalogTransaction,
+  id: number,
+  sidecarMtimeMs: number | null,
+  previewMtimeMs: number | null,
+): Promise<void> {
+  await trx.updateTable('LocalFiles').set({ SidecarMtimeMs: sidecarMtimeMs, PreviewMtimeMs: previewMtimeMs }).where('Id', '=', id).execute();
+}
+
+export async function linkLocalFile(trx: CatalogTransaction, id: number, modelFileId: number): Promise<void> {
+  await trx.updateTable('LocalFiles').set({ ModelFileId: modelFileId }).where('Id', '=', id).execute();
+}
+
+/** The path is gone: its index row and the catalog files that pointed at it are marked. */
+export async function markPathMissing(trx: CatalogTransaction, row: LocalFileRow, now: Date): Promise<void> {
+  const stamp = toStoredTimestamp(now);
+  await trx.updateTable('LocalFiles').set({ MissingSince: stamp }).where('Id', '=', row.Id).execute();
+  await trx
+    .updateTable('ModelFiles')
+    .set({ IsLocalFileValid: 0, LocalFileVerifiedAt: stamp })
+    .where('LocalPath', '=', row.Path)
+    .execute();
+}
+
+/** Contents (size and SHA-256) present more than once, the most bytes wasted on extra copies first. */
+export function duplicatedContents(db: CatalogQueries, limit: number): Promise<{ size: string; sha256: string }[]> {
+  return db
+    .selectFrom('LocalFiles')
+    .select([sql<string>`CAST(${sql.ref('Size')} AS TEXT)`.as('size'), sql<string>`${sql.ref('HashSHA256')}`.as('sha256')])
+    .where('MissingSince', 'is', null)
+    .where('HashSHA256', 'is not', null)
+    .groupBy(['Size', 'HashSHA256'])
+    .having(sql<SqlBool>`COUNT(*) > 1`)
+    .orderBy(sql`${sql.ref('Size')} * (COUNT(*) - 1) DESC, ${sql.ref('HashSHA256')}`)
+    .limit(limit)
+    .execute();
+}
+
+/** The present copies of one content, by path. */
+export function copiesOf(db: CatalogQueries, size: string, sha256: string): Promise<Pick<LocalFileRow, 'Path' | 'MtimeMs' | 'ModelFileId'>[]> {
+  return db
+    .selectFrom('LocalFiles')
+    .select(['Path', 'MtimeMs', 'ModelFileId'])
+    .where(sql<SqlBool>`${sql.ref('Size')} = CAST(${size} AS INTEGER)`)
+    .where('HashSHA256', '=', sha256)
+    .where('MissingSince', 'is', null)
+    .orderBy('Path')
+    .execute();
+}

@@ -1,0 +1,22 @@
+/** ModelVersions: one per Civitai version id; a local file's version has none. */
+import type { CatalogTransaction } from '../catalog-database.ts';
+import type { Row } from '../row-writer.ts';
+
+export function versionByCivitaiId(trx: CatalogTransaction, civitaiId: number): Promise<Row | undefined> {
+  return trx.selectFrom('ModelVersions').selectAll().where('CivitaiId', '=', civitaiId).executeTakeFirst();
+}
+
+export function versionById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {
+  return trx.selectFrom('ModelVersions').selectAll().where('Id', '=', id).executeTakeFirst();
+}
+
+/** The Civitai ids of a version and of its model (for messages about conflicting payloads). */
+export async function civitaiIdsOfVersion(trx: CatalogTransaction, versionId: number): Promise<{ version: number | null; model: number | null }> {
+  const row = await trx
+    .selectFrom('ModelVersions as v')
+    .innerJoin('Models as m', 'm.Id', 'v.ModelId')
+    .select(['v.CivitaiId as version', 'm.CivitaiId as model'])
+    .where('v.Id', '=', versionId)
+    .executeTakeFirst();
+  return { version: row?.version ?? null, model: row?.model ?? null };
+}

@@ -1,0 +1,75 @@
+/**
+ * Models: defaults of a new row, and `UserEditedFields` — a JSON array naming what the user edited, which syncs
+ * must leave alone ("name", "tags", "triggerWords:<versionId>"…).
+ */
+import type { CatalogTransaction } from '../catalog-database.ts';
+import type { Row, RowValues } from '../row-writer.ts';
+import { toStoredTimestamp } from '../timestamps.ts';
+
+/** A new model's columns that neither Civitai nor a local file may say (Source and Name always come from the caller). */
+export const NEW_MODEL_DEFAULTS = {
+  Type: 'Other',
+  IsNsfw: false,
+  IsPoi: false,
+  Mode: 'Available',
+  AllowNoCredit: true,
+  AllowCommercialUse: 'None',
+  AllowDerivatives: true,
+  AllowDifferentLicense: true,
+} as const satisfies RowValues;
+
+/** What `UserEditedFields` can protect, and the Models column each name stands for. */
+export const PROTECTABLE_MODEL_FIELDS = {
+  name: 'Name',
+  description: 'Description',
+  type: 'Type',
+  isNsfw: 'IsNsfw',
+  isPoi: 'IsPoi',
+} as const;
+export type ProtectableModelField = keyof typeof PROTECTABLE_MODEL_FIELDS;
+export const TAGS_EDIT = 'tags';
+export const triggerWordsEdit = (versionId: number) => `triggerWords:${versionId}`;
+
+export function parseUserEdits(stored: unknown): Set<string> {
+  if (typeof stored !== 'string' || stored === '') return new Set();
+  try {
+    const parsed = JSON.parse(stored) as unknown;
+    return new Set(Array.isArray(parsed) ? parsed.filter((x): x is string => typeof x === 'string') : []);
+  } catch {
+    return new Set();
+  }
+}
+
+export function modelById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {
+  return trx.selectFrom('Models').selectAll().where('Id', '=', id).executeTakeFirst();
+}
+
+export function modelByCivitaiId(trx: CatalogTransaction, civitaiId: number): Promise<Row | undefined> {
+  return trx.selectFrom('Models').selectAll().where('CivitaiId', '=', civitaiId).executeTakeFirst();
+}
+
+/** Adds `fields` to what the user edited; returns whether the list changed. */
+export async function markEdited(trx: CatalogTransaction, model: Row, fields: readonly string[]): Promise<boolean> {
+  const edits = parseUserEdits(model.UserEditedFields);
+  const before = edits.size;
+  for (const field of fields) edits.add(field);
+  if (edits.size === before) return false;
+  await trx.updateTable('Models').set({ UserEditedFields: JSON.stringify([...edits].sort()) }).where('Id', '=', model.Id as number).execute();
+  return true;
+}
+
+/** Records that a model changed (and, for a sync, when Civitai was last read). */
+export async function touchModel(trx: CatalogTransaction, id: number, now: Date, synced = false): Promise<void> {
+  const stamp = toStoredTimestamp(now);
+  await trx.updateTable('Models').set(synced ? { UpdatedAt: stamp, LastSyncedAt: stamp } : { UpdatedAt: stamp }).where('Id', '=', id).execute();
+}
+
+export async function deleteModelRow(trx: CatalogTransaction, id: number): Promise<boolean> {
+  const { numDeletedRows } = await trx.deleteFrom('Models').where('Id', '=', id).executeTakeFirst();
+  return numDeletedRows > 0n;
+}
+
+export async function setIgnoreUpdatesOf(trx: CatalogTransaction, id: number, ignore: boolean): Promise<boolean> {
+  const { numUpdatedRows } = await trx.updateTable('Models').set({ IgnoreUpdates: ignore ? 1 : 0 }).where('Id', '=', id).executeTakeFirst();
+  return numUpdatedRows > 0n;
+}

@@ -1,0 +1,67 @@
+/** Resolvers of ModelImage and its Thumbnail: rows by plan through the image loaders; bytes counted against the budget. */
+import type { GraphQLResolveInfo } from 'graphql';
+import { deleteModelImage, setImageThumbnail } from '../catalog/edits.ts';
+import { AppError } from '../errors.ts';
+import type { ModelImage } from '../generated/prisma/client.ts';
+import type { PickedImage } from '../loaders/images.ts';
+import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
+import type { GraphQLContext } from './context.ts';
+import { idOf, lookupKey } from './lookup.ts';
+import { OWN_SELECTION, plannedRowFields } from './selection.ts';
+
+/** Loads images SQL picked with the columns the selection at `paths` needs; keeps the order of `picked` (null where a row vanished). */
+export function loadPlannedImages(ctx: GraphQLContext, info: GraphQLResolveInfo, picked: readonly PickedImage[],
+  paths: readonly (readonly string[])[] = OWN_SELECTION): Promise<(ModelImage | null)[]> {
+  if (picked.length === 0) return Promise.resolve([]);
+  const rows = ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage', paths));
+  return Promise.all(picked.map((image) => rows.load(image.id)));
+}
+
+export const thumbnailFields = {
+  mimeType: async (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) => {
+    const head = await ctx.loaders.thumbnails.head.load(thumb.imageId);
+    return head ? effectiveMimeType(head, thumb.storedMimeType) : (thumb.storedMimeType ?? 'application/octet-stream');
+  },
+  url: (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) => `${ctx.origin ?? ''}${thumbnailPath(thumb.imageId)}`,
+  base64: async (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) => {
+    ctx.loaders.thumbnails.reserveBase64(thumb.byteSize);
+    const bytes = await ctx.loaders.thumbnails.bytes.load(thumb.imageId);
+    return bytes ? bytes.toString('base64') : '';
+  },
+  dataUri: async (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) => {
+    ctx.loaders.thumbnails.reserveBase64(thumb.byteSize);
+    const bytes = await ctx.loaders.thumbnails.bytes.load(thumb.imageId);
+    return bytes ? `data:${effectiveMimeType(bytes, thumb.storedMimeType)};base64,${bytes.toString('base64')}` : '';
+  },
+};
+
+export const imageFields = {
+  thumbnail: (i: ModelImage, _args: unknown, ctx: GraphQLContext) => ctx.loaders.thumbnails.meta.load(i.id),
+  version: async (i: ModelImage, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
+};
+
+export const imageQueries = {
+  modelImage: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null }, ctx: GraphQLContext) => {
+    const key = lookupKey('modelImage', 'ModelImage', args, { civitaiId: args.civitaiId });
+    // CivitaiId is not unique for images (the same image can belong to two versions): the oldest row answers.
+    const id = key.key ? await ctx.loaders.images.idByCivitaiId.load(key.value) : key.id;
+    return id === null ? null : ctx.loaders.images.rows().load(id);
+  },
+};
+
+export const imageMutations = {
+  setImageThumbnail: async (_root: unknown, args: { id: string; base64: string }, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    const id = idOf(args.id, 'ModelImage');
+    await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
+    ctx.loaders.thumbnails.forget(id);
+    const image = await ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).clear(id).load(id);
+    if (!image) throw new AppError('NOT_FOUND', `Image ${id} no longer exists.`);
+    return image;
+  },
+  deleteModelImage: async (_root: unknown, args: { id: string }, ctx: GraphQLContext) => {
+    const databaseId = idOf(args.id, 'ModelImage');
+    await deleteModelImage(ctx.db, databaseId);
+    return { type: 'ModelImage' as const, databaseId };
+  },
+};

@@ -1,0 +1,63 @@
+/** Resolvers of ModelVersion: its model, files, images and trigger words through the loaders; look-ups, list, mutation. */
+import type { GraphQLResolveInfo } from 'graphql';
+import { type PageArgs, pageWindow } from '../catalog/pagination.ts';
+import { setTriggerWords } from '../catalog/edits.ts';
+import { IMAGE_ORDERING, type ModelVersionFilter, type ModelVersionOrderField, type OrderInput, versionList, versionOrdering } from '../db/lists.ts';
+import { rowMapper } from '../db/row-mapping.ts';
+import type { ModelVersion, TriggerWord } from '../generated/prisma/client.ts';
+import { rootConnection, withTotalCount } from './connections.ts';
+import type { GraphQLContext } from './context.ts';
+import { idOf, lookupKey } from './lookup.ts';
+import { loadPlannedImages } from './model-image.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+
+const mapVersion = rowMapper('ModelVersion');
+
+export const versionFields = {
+  triggerWordsText: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext) =>
+    (await ctx.loaders.triggerWords.byVersion.load(v.id)).map((w) => w.word).join(', '),
+  model: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    (await ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(v.modelId))!,
+  files: (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id),
+  primaryFile: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
+  images: async (v: ModelVersion, args: PageArgs, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    const page = await ctx.loaders.images.pagesByVersion(IMAGE_ORDERING, pageWindow(args, IMAGE_ORDERING)).load(v.id);
+    const loaded = await loadPlannedImages(ctx, info, page.edges.map((edge) => edge.node), CONNECTION_NODE_PATHS);
+    // A row deleted between the two statements simply drops out of the page.
+    const edges = page.edges.flatMap((edge, i) => (loaded[i] ? [{ cursor: edge.cursor, node: loaded[i] }] : []));
+    return withTotalCount({ ...page, edges }, () => ctx.loaders.images.countByVersion.load(v.id));
+  },
+  primaryImage: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    const picked = await ctx.loaders.images.primaryByVersion.load(v.id);
+    return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
+  },
+  triggerWords: (v: ModelVersion, _args: unknown, ctx: GraphQLContext) => ctx.loaders.triggerWords.byVersion.load(v.id),
+};
+
+export const versionQueries = {
+  modelVersion: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null }, ctx: GraphQLContext) => {
+    const key = lookupKey('modelVersion', 'ModelVersion', args, { civitaiId: args.civitaiId });
+    const id = key.key ? await ctx.loaders.versions.idByCivitaiId.load(key.value) : key.id;
+    return id === null ? null : ctx.loaders.versions.byId().load(id);
+  },
+  modelVersions: (_root: unknown, args: PageArgs & { filter?: ModelVersionFilter | null; orderBy?: readonly OrderInput<ModelVersionOrderField>[] | null },
+    ctx: GraphQLContext) =>
+    rootConnection(ctx.db, versionList(ctx.db.dialect, args.filter), mapVersion, versionOrdering(ctx.db.dialect, args.orderBy), args),
+};
+
+export const versionMutations = {
+  setTriggerWords: async (_root: unknown, args: { id: string; words: readonly string[] }, ctx: GraphQLContext) => {
+    const id = idOf(args.id, 'ModelVersion');
+    await setTriggerWords(ctx.db, id, args.words);
+    const version = await ctx.loaders.versions.byId().clear(id).load(id);
+    if (!version) throw new Error(`Model version ${id} vanished after it was written.`);
+    return version;
+  },
+};
+
+export const triggerWordFields = {
+  version: async (w: TriggerWord, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
+};

@@ -1,0 +1,82 @@
+/** Resolvers of Model: its related rows through the loaders, the look-ups and lists of models, and its mutations. */
+import type { GraphQLResolveInfo } from 'graphql';
+import type { PageArgs } from '../catalog/pagination.ts';
+import { deleteModel, type ModelEdit, setIgnoreUpdates, setModelTags, updateModel } from '../catalog/edits.ts';
+import { type ModelFilter, type ModelOrderField, modelList, modelOrdering, type ModelVersionOrderField, type OrderInput, versionOrdering } from '../db/lists.ts';
+import { rowMapper } from '../db/row-mapping.ts';
+import type { Model } from '../generated/prisma/client.ts';
+import { pageWindow } from '../catalog/pagination.ts';
+import { ensureSearchIndexCurrent } from '../search/search-index.ts';
+import { nestedConnection, rootConnection } from './connections.ts';
+import type { GraphQLContext } from './context.ts';
+import { idOf, lookupKey } from './lookup.ts';
+import { loadPlannedImages } from './model-image.ts';
+import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+
+const mapModel = rowMapper('Model');
+
+export const modelFields = {
+  hasUpdate: async (m: Model, _args: unknown, ctx: GraphQLContext) => (await ctx.loaders.models.hasUpdate.load(m.id)) === 1,
+  versionCount: (m: Model, _args: unknown, ctx: GraphQLContext) => ctx.loaders.versions.countByModel.load(m.id),
+  totalDownloads: (m: Model, _args: unknown, ctx: GraphQLContext) => ctx.loaders.versions.downloadsByModel.load(m.id),
+  creator: (m: Model, _args: unknown, ctx: GraphQLContext) => (m.creatorId === null ? null : ctx.loaders.creators.byId.load(m.creatorId)),
+  tags: (m: Model, _args: unknown, ctx: GraphQLContext) => ctx.loaders.tags.byModel.load(m.id),
+  versions: (m: Model, args: PageArgs & { orderBy?: readonly OrderInput<ModelVersionOrderField>[] | null }, ctx: GraphQLContext,
+    info: GraphQLResolveInfo) =>
+    nestedConnection(ctx.loaders.versions.pagesByModel, versionOrdering(ctx.db.dialect, args.orderBy), args, m.id,
+      () => ctx.loaders.versions.countByModel.load(m.id), plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS)),
+  latestVersion: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    const ordering = versionOrdering(ctx.db.dialect, null);
+    const page = await ctx.loaders.versions.pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion')).load(m.id);
+    return page.edges[0]?.node ?? null;
+  },
+  primaryImage: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    const picked = await ctx.loaders.images.primaryByModel.load(m.id);
+    return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
+  },
+};
+
+export const modelQueries = {
+  /** Looks rows up through the request's loader of whole rows, shared with `node(id)`: one read per model. */
+  model: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null }, ctx: GraphQLContext) => {
+    const key = lookupKey('model', 'Model', args, { civitaiId: args.civitaiId });
+    const id = key.key ? await ctx.loaders.models.idByCivitaiId.load(key.value) : key.id;
+    return id === null ? null : ctx.loaders.models.byId().load(id);
+  },
+  models: async (_root: unknown, args: PageArgs & { filter?: ModelFilter | null; orderBy?: readonly OrderInput<ModelOrderField>[] | null },
+    ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+    if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
+    const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
+    return rootConnection(ctx.db, source, mapModel, modelOrdering(ctx.db.dialect, args.orderBy), args);
+  },
+};
+
+/** A row after a mutation wrote it: read fresh (this request's loaders may hold it from before). */
+async function written(ctx: GraphQLContext, id: number): Promise<Model> {
+  const model = await ctx.loaders.models.byId().clear(id).load(id);
+  if (!model) throw new Error(`Model ${id} vanished after it was written.`);
+  return model;
+}
+
+export const modelMutations = {
+  updateModel: async (_root: unknown, args: { id: string; input: ModelEdit }, ctx: GraphQLContext) => {
+    const id = idOf(args.id, 'Model');
+    await updateModel(ctx.db, id, args.input);
+    return written(ctx, id);
+  },
+  deleteModel: async (_root: unknown, args: { id: string }, ctx: GraphQLContext) => {
+    const databaseId = idOf(args.id, 'Model');
+    await deleteModel(ctx.db, databaseId);
+    return { type: 'Model' as const, databaseId };
+  },
+  setIgnoreUpdates: async (_root: unknown, args: { id: string; ignore: boolean }, ctx: GraphQLContext) => {
+    const id = idOf(args.id, 'Model');
+    await setIgnoreUpdates(ctx.db, id, args.ignore);
+    return written(ctx, id);
+  },
+  setModelTags: async (_root: unknown, args: { id: string; tags: readonly string[] }, ctx: GraphQLContext) => {
+    const id = idOf(args.id, 'Model');
+    await setModelTags(ctx.db, id, args.tags);
+    return written(ctx, id);
+  },
+};
