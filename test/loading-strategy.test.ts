@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Compilable, sql } from 'kysely';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { HASH_ALGORITHMS } from '../src/catalog/hash-lookup.ts';
 import { type CatalogDatabase, openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { type ModelFilter, modelList, modelOrdering } from '../src/db/lists.ts';
@@ -146,6 +147,33 @@ describe('a nested page of models', () => {
     const counts = statements.filter((sql) => /COUNT\(/.test(sql));
     expect(counts).toHaveLength(1);
     expect(counts[0]).toMatch(/where "v"\."ModelId" IN \(SELECT value FROM json_each\(\?\)\) group by/);
+  });
+});
+
+describe('one read path', () => {
+  it('reads a model once when node(id), nodes(ids) and model(databaseId) all name it in one request', async () => {
+    const id = Number(catalog.sql.prepare('SELECT Id FROM Models ORDER BY Id LIMIT 1').pluck().get());
+    const row = catalog.sql.prepare('SELECT Name, Description FROM Models WHERE Id = ?').get(id) as {
+      Name: string;
+      Description: string | null;
+    };
+    const globalId = encodeNodeId('Model', id);
+    statements.length = 0;
+    const data = dataOf(
+      await server.graphql<{
+        node: { name: string };
+        nodes: { name: string }[];
+        model: { name: string; description: string | null };
+      }>(
+        `query($gid: ID!, $id: Int!) { node(id: $gid) { ... on Model { name } } nodes(ids: [$gid]) { ... on Model { name } }
+          model(databaseId: $id) { name description } }`,
+        { gid: globalId, id },
+      ),
+    );
+    expect(data.node.name).toBe(row.Name);
+    expect(data.nodes[0]!.name).toBe(row.Name);
+    expect(data.model).toEqual({ name: row.Name, description: row.Description });
+    expect(statements.filter((sql) => /from "Models"/i.test(sql))).toHaveLength(1);
   });
 });
 

@@ -1,4 +1,5 @@
 /** Single-object look-ups take exactly one identifying argument; anything else is a clear BAD_USER_INPUT. */
+import { brandWithType } from '@pothos/core';
 import type DataLoader from 'dataloader';
 import { AppError } from '../errors.ts';
 import { databaseIdFrom, type NodeTypeName } from '../catalog/global-id.ts';
@@ -39,10 +40,19 @@ export function idOf(globalId: string | number, type: NodeTypeName): number {
   return databaseIdFrom(String(globalId), type);
 }
 
-/** Relay node loading (`node`, `nodes`): rows by database id through a request loader, null where none. */
-export async function loadNodes<T>(loader: DataLoader<number, T | null>, ids: readonly (string | number)[]): Promise<(T | null)[]> {
+/**
+ * Relay node loading (`node`, `nodes`): rows by database id through a request loader, null where none. Each row is
+ * branded with its type, which is how the Node interface tells a Model row from a ModelVersion row.
+ */
+export async function loadNodes<T extends object>(
+  type: NodeTypeName,
+  loader: DataLoader<number, T | null>,
+  ids: readonly (string | number)[],
+): Promise<(T | null)[]> {
   return (await loader.loadMany(ids.map(Number))).map((row) => {
     if (row instanceof Error) throw row;
+    // Pothos types brands by type reference; a type name is what the Node interface resolves to.
+    if (row) brandWithType(row, type as never);
     return row;
   });
 }

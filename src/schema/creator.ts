@@ -17,7 +17,7 @@ export const CreatorNode = builder.nodeRef(
       modelCount: t.int({ resolve: creatorFields.modelCount }),
     }),
   }),
-  { id: { resolve: (c: Creator) => c.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.creators.byId, ids) },
+  { id: { resolve: (c: Creator) => c.id }, loadMany: (ids, ctx) => loadNodes('Creator', ctx.loaders.creators.byId, ids) },
 );
 
 export const CreatorConnection = builder.connectionObject(

@@ -57,7 +57,7 @@ export const ModelFileNode = builder.nodeRef(
     }),
   }),
   }),
-  { id: { resolve: (f: ModelFile) => f.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.files.byId(), ids) },
+  { id: { resolve: (f: ModelFile) => f.id }, loadMany: (ids, ctx) => loadNodes('ModelFile', ctx.loaders.files.byId(), ids) },
 );
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */

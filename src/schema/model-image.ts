@@ -45,7 +45,7 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
  */
 export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelImage'), {
   id: { resolve: (i) => i.id },
-  loadMany: (ids, ctx) => loadNodes(ctx.loaders.images.rows(), ids),
+  loadMany: (ids, ctx) => loadNodes('ModelImage', ctx.loaders.images.rows(), ids),
   fields: (t) => ({
     databaseId: t.exposeInt('id'),
     civitaiId: t.exposeInt('civitaiId', { nullable: true }),

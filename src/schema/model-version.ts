@@ -63,7 +63,7 @@ export const ModelVersionNode = builder.nodeRef(
     }),
   }),
   }),
-  { id: { resolve: (v: ModelVersion) => v.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.versions.byId(), ids) },
+  { id: { resolve: (v: ModelVersion) => v.id }, loadMany: (ids, ctx) => loadNodes('ModelVersion', ctx.loaders.versions.byId(), ids) },
 );
 
 export const ModelVersionConnection = builder.connectionObject(

@@ -103,7 +103,7 @@ export const ModelNode = builder.nodeRef(
     }),
   }),
   }),
-  { id: { resolve: (m: Model) => m.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.models.byId(), ids) },
+  { id: { resolve: (m: Model) => m.id }, loadMany: (ids, ctx) => loadNodes('Model', ctx.loaders.models.byId(), ids) },
 );
 
 export const ModelConnection = builder.connectionObject(

@@ -16,7 +16,7 @@ export const TagNode = builder.nodeRef(
       modelCount: t.int({ resolve: tagFields.modelCount }),
     }),
   }),
-  { id: { resolve: (tag: Tag) => tag.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.tags.byId, ids) },
+  { id: { resolve: (tag: Tag) => tag.id }, loadMany: (ids, ctx) => loadNodes('Tag', ctx.loaders.tags.byId, ids) },
 );
 
 export const TagConnection = builder.connectionObject({ type: TagNode, name: 'TagConnection' }, { name: 'TagEdge' });

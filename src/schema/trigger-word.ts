@@ -14,7 +14,7 @@ export const TriggerWordNode = builder.nodeRef(
       order: t.exposeInt('order'),
     }),
   }),
-  { id: { resolve: (w: TriggerWord) => w.id }, loadMany: (ids, ctx) => loadNodes(ctx.loaders.triggerWords.byId, ids) },
+  { id: { resolve: (w: TriggerWord) => w.id }, loadMany: (ids, ctx) => loadNodes('TriggerWord', ctx.loaders.triggerWords.byId, ids) },
 );
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */

@@ -49,11 +49,3 @@ export function matchExpression(terms: readonly SearchTerm[]): string {
 export function toMatchExpression(input: string): string {
   return matchExpression(searchTerms(input));
 }
-
-/** The condition for `models(filter: { query })`: models whose search document matches. */
-export function searchFilterSql(query: string, m = 'm'): { sql: string; params: unknown[] } {
-  return {
-    sql: `${m}."Id" IN (SELECT rowid FROM "ModelSearch" WHERE "ModelSearch" MATCH ?)`,
-    params: [toMatchExpression(query)],
-  };
-}

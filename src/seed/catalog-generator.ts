@@ -6,7 +6,7 @@
  * Rows go in through batched prepared statements in one transaction (seconds for thousands of models).
  */
 import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { writeSeedRows } from '../db/seed-writer.ts';
 import { BaseModel, ModelType } from '../db/enums.ts';
 import { createRandom, type Random } from './random.ts';
 import { createThumbnailPool, type ThumbnailProfile } from './thumbnail-pool.ts';
@@ -148,9 +148,6 @@ const SPAN_MS = Date.UTC(2026, 9, 1) - EPOCH;
 export async function seedCatalog(databasePath: string, size: CatalogSize, seed = 1): Promise<SeedSummary> {
   const random = createRandom(seed);
   const pool = await createThumbnailPool(size.thumbnails, 24, seed);
-  const db = new Database(databasePath, { timeout: 5000 });
-  db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
   const summary: SeedSummary = {
     models: 0,
     versions: 0,
@@ -161,38 +158,15 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
     creators: 0,
     tags: 0,
   };
-  const insert = {
-    creator: db.prepare(`INSERT INTO Creators (Username, AvatarUrl, CreatedAt) VALUES (?, ?, ?)`),
-    tag: db.prepare(`INSERT INTO Tags (Name, NormalizedName) VALUES (?, ?)`),
-    model:
-      db.prepare(`INSERT INTO Models (CivitaiId, Name, Description, Type, IsNsfw, IsPoi, Mode, Source, CreatedAt, UpdatedAt, LastSyncedAt,
-      AllowNoCredit, AllowCommercialUse, AllowDerivatives, AllowDifferentLicense, CreatorId) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    modelTag: db.prepare(`INSERT INTO ModelTags (ModelId, TagId) VALUES (?, ?)`),
-    version:
-      db.prepare(`INSERT INTO ModelVersions (CivitaiId, ModelId, Name, Description, BaseModel, BaseModelRaw, CreatedAt, UpdatedAt, PublishedAt,
-      DownloadUrl, EarlyAccessDays, DownloadCount, RatingCount, Rating, ThumbsUpCount, ThumbsDownCount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    file: db.prepare(`INSERT INTO ModelFiles (CivitaiId, ModelVersionId, FileName, SizeKB, FileType, IsPrimary, Format, Precision, SizeType, DownloadUrl,
-      PickleScanResult, PickleScanMessage, VirusScanResult, ScannedAt, HashAutoV1, HashAutoV2, HashSHA256, HashCRC32, HashBLAKE3, HashAutoV3,
-      LocalPath, IsLocalFileValid, LocalFileVerifiedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    image:
-      db.prepare(`INSERT INTO ModelImages (CivitaiId, ModelVersionId, Url, IsNsfw, NsfwLevel, Width, Height, BlurHash, SortOrder, CreatedAt, PostId,
-      Username, ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight, IsLocalCacheValid, Prompt, NegativePrompt, Seed, Steps, Sampler,
-      CfgScale, GenerationModel, DenoisingStrength, LikeCount, HeartCount, CommentCount)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    trigger: db.prepare(`INSERT INTO TriggerWords (ModelVersionId, Word, "Order") VALUES (?, ?, ?)`),
-  };
-
-  db.transaction(() => {
+  writeSeedRows(databasePath, (insert) => {
     const creatorIds: number[] = [];
     for (let c = 0; c < size.creators; c++) {
       const username = c % 4 === 0 ? `PixelSmith${c}` : `creator_${c}`;
       creatorIds.push(
-        Number(
-          insert.creator.run(
-            username,
-            c % 2 ? `https://avatars.example.invalid/${c}.png` : null,
-            storedTimestamp(new Date(EPOCH + c * 86_400_000), c),
-          ).lastInsertRowid,
+        insert.creator(
+          username,
+          c % 2 ? `https://avatars.example.invalid/${c}.png` : null,
+          storedTimestamp(new Date(EPOCH + c * 86_400_000), c),
         ),
       );
     }
@@ -200,7 +174,7 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
     for (let t = 0; t < size.tags; t++) {
       const name = t < TAG_WORDS.length ? TAG_WORDS[t]! : `tag ${t}`;
       const display = t % 5 === 0 ? name.toUpperCase() : name;
-      tagIds.push(Number(insert.tag.run(display, name.toLowerCase()).lastInsertRowid));
+      tagIds.push(insert.tag(display, name.toLowerCase()));
     }
     summary.creators = creatorIds.length;
     summary.tags = tagIds.length;
@@ -213,55 +187,51 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
       const updated = new Date(created.getTime() + random.int(0, 90) * 86_400_000);
       const type = m % 17 === 16 ? random.pick(ModelType.members) : random.pick(COMMON_TYPES);
       const isLocalOnly = m % 11 === 10;
-      const modelId = Number(
-        insert.model.run(
-          isLocalOnly ? null : 100_000 + m,
-          modelName(random, m),
-          m % 6 === 0 ? null : `<p>A ${type} for <b>${random.pick(TAG_WORDS)}</b> images.</p>`,
-          type,
-          random.chance(0.15) ? 1 : 0,
-          m % 23 === 22 ? 'Archived' : 'Available',
-          isLocalOnly ? 'LocalFile' : 'CivitaiApi',
-          storedTimestamp(created, m),
-          storedTimestamp(updated, m + 1),
-          isLocalOnly ? null : storedTimestamp(updated, m),
-          random.chance(0.7) ? 1 : 0,
-          random.pick(['None', 'Image', 'Rent', 'Sell']),
-          1,
-          random.chance(0.5) ? 1 : 0,
-          m % 9 === 8 || creatorIds.length === 0 ? null : creatorIds[m % creatorIds.length]!,
-        ).lastInsertRowid,
+      const modelId = insert.model(
+        isLocalOnly ? null : 100_000 + m,
+        modelName(random, m),
+        m % 6 === 0 ? null : `<p>A ${type} for <b>${random.pick(TAG_WORDS)}</b> images.</p>`,
+        type,
+        random.chance(0.15) ? 1 : 0,
+        m % 23 === 22 ? 'Archived' : 'Available',
+        isLocalOnly ? 'LocalFile' : 'CivitaiApi',
+        storedTimestamp(created, m),
+        storedTimestamp(updated, m + 1),
+        isLocalOnly ? null : storedTimestamp(updated, m),
+        random.chance(0.7) ? 1 : 0,
+        random.pick(['None', 'Image', 'Rent', 'Sell']),
+        1,
+        random.chance(0.5) ? 1 : 0,
+        m % 9 === 8 || creatorIds.length === 0 ? null : creatorIds[m % creatorIds.length]!,
       );
       summary.models++;
       const tagCount = tagIds.length === 0 ? 0 : 1 + (m % 4);
-      for (let t = 0; t < tagCount; t++) insert.modelTag.run(modelId, tagIds[(m * 7 + t * 5) % tagIds.length]!);
+      for (let t = 0; t < tagCount; t++) insert.modelTag(modelId, tagIds[(m * 7 + t * 5) % tagIds.length]!);
 
       for (let v = 0; v < size.versionsPerModel; v++) {
         const versionIndex = versionCounter++;
         const vCreated = new Date(created.getTime() + v * 7 * 86_400_000 + random.int(0, 86_400_000));
         const baseModel = versionIndex % 29 === 28 ? random.pick(BaseModel.members) : random.pick(COMMON_BASES);
-        const versionId = Number(
-          insert.version.run(
-            isLocalOnly ? null : 500_000 + versionIndex,
-            modelId,
-            `v${v + 1}.0`,
-            v === 0 ? null : `Changes in v${v + 1}`,
-            baseModel,
-            BASE_MODEL_RAW[baseModel] ?? baseModel,
-            storedTimestamp(vCreated, versionIndex),
-            v % 2 ? storedTimestamp(vCreated, versionIndex + 1) : null,
-            storedTimestamp(vCreated, versionIndex + 2),
-            isLocalOnly ? null : `https://civitai.example.invalid/api/download/models/${500_000 + versionIndex}`,
-            versionIndex % 13 === 0 ? 3 : 0,
-            random.int(0, 250_000),
-            random.int(0, 500),
-            Math.round(random.next() * 50) / 10,
-            random.int(0, 5000),
-            random.int(0, 50),
-          ).lastInsertRowid,
+        const versionId = insert.version(
+          isLocalOnly ? null : 500_000 + versionIndex,
+          modelId,
+          `v${v + 1}.0`,
+          v === 0 ? null : `Changes in v${v + 1}`,
+          baseModel,
+          BASE_MODEL_RAW[baseModel] ?? baseModel,
+          storedTimestamp(vCreated, versionIndex),
+          v % 2 ? storedTimestamp(vCreated, versionIndex + 1) : null,
+          storedTimestamp(vCreated, versionIndex + 2),
+          isLocalOnly ? null : `https://civitai.example.invalid/api/download/models/${500_000 + versionIndex}`,
+          versionIndex % 13 === 0 ? 3 : 0,
+          random.int(0, 250_000),
+          random.int(0, 500),
+          Math.round(random.next() * 50) / 10,
+          random.int(0, 5000),
+          random.int(0, 50),
         );
         summary.versions++;
-        for (let w = 0; w < versionIndex % 4; w++) insert.trigger.run(versionId, `trigger ${versionIndex}-${w}`, w);
+        for (let w = 0; w < versionIndex % 4; w++) insert.trigger(versionId, `trigger ${versionIndex}-${w}`, w);
 
         for (let f = 0; f < size.filesPerVersion; f++) {
           const fileIndex = fileCounter++;
@@ -269,7 +239,7 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
           // Other tools store lower-case hex; the catalog must find those rows too.
           const stored = (value: string) => (fileIndex % 7 === 3 ? value.toLowerCase() : value);
           const isLocal = fileIndex % 5 < 2;
-          insert.file.run(
+          insert.file(
             isLocalOnly ? null : 900_000 + fileIndex,
             versionId,
             `${modelName(random, m).replace(/\W+/g, '_')}_v${v + 1}${f ? `_part${f}` : ''}.safetensors`,
@@ -306,7 +276,7 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
           const thumbnail = pool.length > 0 && imageIndex % 9 !== 4 ? pool[imageIndex % pool.length]! : null;
           const seedValue =
             imageIndex % 8 === 0 ? 9_007_199_254_740_993n + BigInt(imageIndex) : BigInt(random.int(0, 4_294_967_295));
-          insert.image.run(
+          insert.image(
             isLocalOnly ? null : 2_000_000 + imageIndex,
             versionId,
             `https://image.example.invalid/${imageIndex}/width=450/${imageIndex}.${isVideo ? 'mp4' : 'jpeg'}`,
@@ -343,7 +313,6 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
         }
       }
     }
-  })();
-  db.close();
+  });
   return summary;
 }

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.ts';
 import { TEST_CATALOG, seedCatalog, type CatalogSize } from '../../seed/catalog-generator.ts';
 import type { ThumbnailProfile } from '../../seed/thumbnail-pool.ts';
 import { parsePositiveInt } from '../../config.ts';
-import Database from 'better-sqlite3';
+import { countModels } from '../../db/seed-writer.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
 
 const usage = 'diffusion-nexus seed [--models 60] [--versions 4] [--thumbnails none|tiny|realistic] [--data-dir DIR]';
@@ -37,9 +37,7 @@ export const seedCommand: CliCommand = {
     };
     const databasePath = catalogPathForCli(values['data-dir'], { create: true });
     await migrateDatabase(databasePath, { log: io.out });
-    const check = new Database(databasePath, { readonly: true });
-    const existing = (check.prepare('SELECT COUNT(*) AS n FROM "Models"').get() as { n: number }).n;
-    check.close();
+    const existing = countModels(databasePath);
     if (existing > 0) {
       throw new AppError(
         'CONFLICT',
