@@ -29,13 +29,14 @@ function literals(text: string): string[] {
   return [...code.matchAll(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g)].map((m) => m[0]);
 }
 
-const SQL = /\b(SELECT\s+[\w"*(]|INSERT\s+INTO|UPDATE\s+"?\w+"?\s+SET|DELETE\s+FROM|PRAGMA\s+\w|CREATE\s+(TABLE|INDEX))|^.\s*VACUUM\b/;
+const SQL =
+  /\b(SELECT\s+[\w"*(]|INSERT\s+INTO|UPDATE\s+"?\w+"?\s+SET|DELETE\s+FROM|PRAGMA\s+\w|CREATE\s+(TABLE|INDEX))|^.\s*VACUUM\b/;
 
 /** The top folder each file imports from (`../db/x.ts` from `resolvers/` is `db`). */
 function importedFolders(file: { name: string; text: string }): string[] {
   const here = path.posix.dirname(file.name);
-  return [...file.text.matchAll(/from '(\.{1,2}\/[^']+)'/g)].map((m) =>
-    path.posix.normalize(path.posix.join(here, m[1]!)).split('/')[0]!,
+  return [...file.text.matchAll(/from '(\.{1,2}\/[^']+)'/g)].map(
+    (m) => path.posix.normalize(path.posix.join(here, m[1]!)).split('/')[0]!,
   );
 }
 
@@ -60,7 +61,9 @@ describe('layering', () => {
 
   it('writes SQL only under src/db', () => {
     // The check itself must see SQL where it is: the data layer has plenty.
-    expect(files.filter((f) => f.name.startsWith('db/') && literals(f.text).some((l) => SQL.test(l))).length).toBeGreaterThan(3);
+    expect(
+      files.filter((f) => f.name.startsWith('db/') && literals(f.text).some((l) => SQL.test(l))).length,
+    ).toBeGreaterThan(3);
     const offenders = outsideDb.flatMap((f) =>
       literals(f.text)
         .filter((l) => SQL.test(l))

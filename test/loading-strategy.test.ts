@@ -193,7 +193,10 @@ describe('index use', () => {
   const anyDb = () => db.kysely as AnyDb;
 
   it.each(HASH_ALGORITHMS)('looks %s hashes up through an index', (algorithm) => {
-    const query = anyDb().selectFrom(f.item).selectAll().where(db.dialect.inList(hashMatch(algorithm, f), ['AB']));
+    const query = anyDb()
+      .selectFrom(f.item)
+      .selectAll()
+      .where(db.dialect.inList(hashMatch(algorithm, f), ['AB']));
     expect(plan(query)).toMatch(/SEARCH f USING INDEX IX_ModelFiles_Hash\w+/);
   });
 

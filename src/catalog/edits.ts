@@ -10,7 +10,14 @@ import { fileById, HASH_FIELDS, type HashField } from '../db/tables/model-files.
 import { deleteImageRow, imageRow } from '../db/tables/model-images.ts';
 import { versionById } from '../db/tables/model-versions.ts';
 import {
-  deleteModelRow, markEdited, modelById, PROTECTABLE_MODEL_FIELDS, type ProtectableModelField, setIgnoreUpdatesOf, TAGS_EDIT, touchModel,
+  deleteModelRow,
+  markEdited,
+  modelById,
+  PROTECTABLE_MODEL_FIELDS,
+  type ProtectableModelField,
+  setIgnoreUpdatesOf,
+  TAGS_EDIT,
+  touchModel,
   triggerWordsEdit,
 } from '../db/tables/models.ts';
 import { setModelTagNames } from '../db/tables/tags.ts';
@@ -78,11 +85,13 @@ export async function updateModel(
 }
 
 export async function setIgnoreUpdates(db: CatalogDatabase, modelId: number, ignore: boolean): Promise<void> {
-  if (!(await db.write((trx) => setIgnoreUpdatesOf(trx, modelId, ignore)))) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+  if (!(await db.write((trx) => setIgnoreUpdatesOf(trx, modelId, ignore))))
+    throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
 export async function deleteModel(db: CatalogDatabase, modelId: number): Promise<void> {
-  if (!(await db.write((trx) => deleteModelRow(trx, modelId)))) throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
+  if (!(await db.write((trx) => deleteModelRow(trx, modelId))))
+    throw new AppError('NOT_FOUND', `No model with database id ${modelId}.`);
 }
 
 export const MAX_TAGS = 100;
@@ -132,7 +141,12 @@ export async function setTriggerWords(
 export type HashInput = Partial<Record<HashField, string | null>>;
 
 const ALGORITHMS: Record<HashField, HashAlgorithm> = {
-  autoV1: 'AUTOV1', autoV2: 'AUTOV2', autoV3: 'AUTOV3', sha256: 'SHA256', crc32: 'CRC32', blake3: 'BLAKE3',
+  autoV1: 'AUTOV1',
+  autoV2: 'AUTOV2',
+  autoV3: 'AUTOV3',
+  sha256: 'SHA256',
+  crc32: 'CRC32',
+  blake3: 'BLAKE3',
 };
 
 /**
@@ -248,5 +262,6 @@ export async function setImageThumbnail(
 }
 
 export async function deleteModelImage(db: CatalogDatabase, imageId: number): Promise<void> {
-  if (!(await db.write((trx) => deleteImageRow(trx, imageId)))) throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
+  if (!(await db.write((trx) => deleteImageRow(trx, imageId))))
+    throw new AppError('NOT_FOUND', `No model image with database id ${imageId}.`);
 }

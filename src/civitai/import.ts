@@ -12,7 +12,13 @@ import { filesOfVersion, versionHoldingFile } from '../db/tables/model-files.ts'
 import { imageOfVersion, lastSortOrder } from '../db/tables/model-images.ts';
 import { civitaiIdsOfVersion, versionByCivitaiId } from '../db/tables/model-versions.ts';
 import {
-  modelByCivitaiId, NEW_MODEL_DEFAULTS, parseUserEdits, type ProtectableModelField, TAGS_EDIT, touchModel, triggerWordsEdit,
+  modelByCivitaiId,
+  NEW_MODEL_DEFAULTS,
+  parseUserEdits,
+  type ProtectableModelField,
+  TAGS_EDIT,
+  touchModel,
+  triggerWordsEdit,
 } from '../db/tables/models.ts';
 import { setModelTagNames } from '../db/tables/tags.ts';
 import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
@@ -34,13 +40,22 @@ function defined(values: Record<string, RowValues[string] | undefined>): RowValu
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as RowValues;
 }
 
-async function upsertCreator(trx: CatalogTransaction, creator: NonNullable<MappedModel['creator']>, now: Date): Promise<{ id: number; changed: boolean }> {
+async function upsertCreator(
+  trx: CatalogTransaction,
+  creator: NonNullable<MappedModel['creator']>,
+  now: Date,
+): Promise<{ id: number; changed: boolean }> {
   const existing = await creatorByUsername(trx, creator.username);
   if (existing) {
-    const changed = creator.avatarUrl !== null && (await updateChanged(trx, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl }));
+    const changed =
+      creator.avatarUrl !== null &&
+      (await updateChanged(trx, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl }));
     return { id: existing.Id as number, changed };
   }
-  return { id: await insertRow(trx, 'Creators', { Username: creator.username, AvatarUrl: creator.avatarUrl, CreatedAt: now }), changed: true };
+  return {
+    id: await insertRow(trx, 'Creators', { Username: creator.username, AvatarUrl: creator.avatarUrl, CreatedAt: now }),
+    changed: true,
+  };
 }
 
 function modelValues(mapped: MappedModel, edits: Set<string>): RowValues {
@@ -145,8 +160,11 @@ async function syncFiles(trx: CatalogTransaction, versionId: number, files: read
       const elsewhere = await versionHoldingFile(trx, file.civitaiId, versionId);
       if (elsewhere !== null) {
         const owner = await civitaiIdsOfVersion(trx, elsewhere);
-        throw conflict(`${file.path}.id`, `file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
-          'in the catalog; it is not copied to another version.');
+        throw conflict(
+          `${file.path}.id`,
+          `file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
+            'in the catalog; it is not copied to another version.',
+        );
       }
     }
     const values = fileValues(file);
@@ -156,19 +174,30 @@ async function syncFiles(trx: CatalogTransaction, versionId: number, files: read
       await insertRow(trx, 'ModelFiles', { ...values, ModelVersionId: versionId, IsLocalFileValid: false });
       changed = true;
     }
-    for (const row of rows) changed = (await updateChanged(trx, 'ModelFiles', row.Id as number, row, values)) || changed;
+    for (const row of rows)
+      changed = (await updateChanged(trx, 'ModelFiles', row.Id as number, row, values)) || changed;
   }
   return changed;
 }
 
 /** Upserts images into a version (by CivitaiId, else URL). `appendAfter` shifts new images' SortOrder past existing ones. */
-async function syncImages(trx: CatalogTransaction, versionId: number, images: readonly MappedImage[], appendAfter = -1): Promise<boolean> {
+async function syncImages(
+  trx: CatalogTransaction,
+  versionId: number,
+  images: readonly MappedImage[],
+  appendAfter = -1,
+): Promise<boolean> {
   let changed = false;
   for (const image of images) {
     const row = await imageOfVersion(trx, versionId, image);
     const values = imageValues(image);
     if (!row) {
-      await insertRow(trx, 'ModelImages', { ...values, SortOrder: appendAfter + 1 + image.sortOrder, ModelVersionId: versionId, IsLocalCacheValid: false });
+      await insertRow(trx, 'ModelImages', {
+        ...values,
+        SortOrder: appendAfter + 1 + image.sortOrder,
+        ModelVersionId: versionId,
+        IsLocalCacheValid: false,
+      });
       changed = true;
     } else {
       const kept = appendAfter >= 0 ? { ...values, SortOrder: Number(row.SortOrder) } : values;
@@ -178,11 +207,20 @@ async function syncImages(trx: CatalogTransaction, versionId: number, images: re
   return changed;
 }
 
-async function syncVersion(trx: CatalogTransaction, modelId: number, version: MappedVersion, edits: Set<string>, now: Date): Promise<boolean> {
+async function syncVersion(
+  trx: CatalogTransaction,
+  modelId: number,
+  version: MappedVersion,
+  edits: Set<string>,
+  now: Date,
+): Promise<boolean> {
   const row = await versionByCivitaiId(trx, version.civitaiId);
   if (row && row.ModelId !== modelId) {
     const owner = await civitaiIdsOfVersion(trx, row.Id as number);
-    throw conflict(`${version.path}.id`, `version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; it is not moved to another model.`);
+    throw conflict(
+      `${version.path}.id`,
+      `version ${version.civitaiId} belongs to model ${owner.model ?? '(local)'} in the catalog; it is not moved to another model.`,
+    );
   }
   const values = versionValues(version, modelId);
   let changed: boolean;
@@ -194,13 +232,18 @@ async function syncVersion(trx: CatalogTransaction, modelId: number, version: Ma
     versionId = await insertRow(trx, 'ModelVersions', { CreatedAt: now, ...values, CivitaiId: version.civitaiId });
     changed = true;
   }
-  if (!edits.has(triggerWordsEdit(versionId))) changed = (await replaceTriggerWords(trx, versionId, version.trainedWords)) || changed;
+  if (!edits.has(triggerWordsEdit(versionId)))
+    changed = (await replaceTriggerWords(trx, versionId, version.trainedWords)) || changed;
   changed = (await syncFiles(trx, versionId, version.files)) || changed;
   changed = (await syncImages(trx, versionId, version.images)) || changed;
   return changed;
 }
 
-async function importInTransaction(trx: CatalogTransaction, mapped: MappedModel, now: Date): Promise<ModelImportOutcome> {
+async function importInTransaction(
+  trx: CatalogTransaction,
+  mapped: MappedModel,
+  now: Date,
+): Promise<ModelImportOutcome> {
   const existing = await modelByCivitaiId(trx, mapped.civitaiId);
   const edits = parseUserEdits(existing?.UserEditedFields);
   let changed = false;
@@ -215,27 +258,50 @@ async function importInTransaction(trx: CatalogTransaction, mapped: MappedModel,
   const values = modelValues(mapped, edits);
   if (existing) {
     modelId = existing.Id as number;
-    changed = (await updateChanged(trx, 'Models', modelId, existing, defined({ ...values, CreatorId: creatorId }))) || changed;
+    changed =
+      (await updateChanged(trx, 'Models', modelId, existing, defined({ ...values, CreatorId: creatorId }))) || changed;
     status = 'updated';
   } else {
     const name = mapped.name ?? mapped.versions[0]?.name;
-    if (!name) throw new AppError('BAD_USER_INPUT', `Model ${mapped.civitaiId} has no name in this payload and is not in the catalog yet.`);
+    if (!name)
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `Model ${mapped.civitaiId} has no name in this payload and is not in the catalog yet.`,
+      );
     modelId = await insertRow(trx, 'Models', {
-      ...NEW_MODEL_DEFAULTS, ...values, Name: name, CivitaiId: mapped.civitaiId, CreatedAt: now, UpdatedAt: now, LastSyncedAt: now, CreatorId: creatorId ?? null,
+      ...NEW_MODEL_DEFAULTS,
+      ...values,
+      Name: name,
+      CivitaiId: mapped.civitaiId,
+      CreatedAt: now,
+      UpdatedAt: now,
+      LastSyncedAt: now,
+      CreatorId: creatorId ?? null,
     });
     status = 'created';
   }
-  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT)) changed = (await setModelTagNames(trx, modelId, mapped.tags)) || changed;
+  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT))
+    changed = (await setModelTagNames(trx, modelId, mapped.tags)) || changed;
   for (const version of mapped.versions) changed = (await syncVersion(trx, modelId, version, edits, now)) || changed;
   if (status === 'updated') {
     if (changed) await touchModel(trx, modelId, now, true);
     else status = 'unchanged';
   }
-  return { civitaiId: mapped.civitaiId, modelId, name: mapped.name ?? (existing?.Name as string | undefined) ?? '', status, warnings: mapped.warnings };
+  return {
+    civitaiId: mapped.civitaiId,
+    modelId,
+    name: mapped.name ?? (existing?.Name as string | undefined) ?? '',
+    status,
+    warnings: mapped.warnings,
+  };
 }
 
 /** Imports one model in one IMMEDIATE transaction: all of it, or (on any error) none of it. */
-export function importMappedModel(db: CatalogDatabase, mapped: MappedModel, now: Date = new Date()): Promise<ModelImportOutcome> {
+export function importMappedModel(
+  db: CatalogDatabase,
+  mapped: MappedModel,
+  now: Date = new Date(),
+): Promise<ModelImportOutcome> {
   return db.write((trx) => importInTransaction(trx, mapped, now));
 }
 

@@ -6,7 +6,13 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { parseStoredTimestamp } from '../db/timestamps.ts';
-import { forgetLookup, isRemembered, type LookupKind, notFoundCheckedAt, rememberNotFound } from '../db/tables/civitai-lookups.ts';
+import {
+  forgetLookup,
+  isRemembered,
+  type LookupKind,
+  notFoundCheckedAt,
+  rememberNotFound,
+} from '../db/tables/civitai-lookups.ts';
 import { AppError } from '../errors.ts';
 import { parseHashQuery } from '../catalog/hash-lookup.ts';
 import { importPayload } from './batch-import.ts';

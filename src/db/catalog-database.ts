@@ -75,7 +75,10 @@ function openConnection(databasePath: string, readCache: boolean): Database.Data
 }
 
 /** Opens an already migrated catalog file. */
-export async function openCatalogDatabase(databasePath: string, options: OpenCatalogOptions = {}): Promise<CatalogDatabase> {
+export async function openCatalogDatabase(
+  databasePath: string,
+  options: OpenCatalogOptions = {},
+): Promise<CatalogDatabase> {
   const { onStatement } = options;
   const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
   const readConnection = openConnection(databasePath, true);
@@ -89,8 +92,12 @@ export async function openCatalogDatabase(databasePath: string, options: OpenCat
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
   const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
   const kysely = new Kysely<CatalogTables>({ dialect: readDialect });
-  const probe = new Kysely<CatalogTables>({ dialect: catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }) });
-  const writer = new Kysely<CatalogTables>({ dialect: catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false }) });
+  const probe = new Kysely<CatalogTables>({
+    dialect: catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }),
+  });
+  const writer = new Kysely<CatalogTables>({
+    dialect: catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false }),
+  });
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
   let writes: Promise<unknown> = Promise.resolve();
 

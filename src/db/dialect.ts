@@ -20,6 +20,7 @@ const expressionOf = (value: Expression<unknown> | string) => (typeof value === 
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
-  inList: (expression, values) => sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
+  inList: (expression, values) =>
+    sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
   utc: (column) => sql<string>`strftime(${sql.lit(UTC_TIMESTAMP_FORMAT)}, ${expressionOf(column)})`,
 };

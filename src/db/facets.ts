@@ -37,12 +37,19 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
   const where = conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
   const selected = sql`SELECT ${m('Id')} FROM ${m.item} ${where}`;
   const counts = async (query: RawBuilder<unknown>): Promise<FacetCount[]> =>
-    (await sql<{ value: unknown; count: number }>`${query}`.execute(db.kysely)).rows.map((r) => ({ value: String(r.value), count: Number(r.count) }));
+    (await sql<{ value: unknown; count: number }>`${query}`.execute(db.kysely)).rows.map((r) => ({
+      value: String(r.value),
+      count: Number(r.count),
+    }));
   const levelOf = sql`CASE ${i('NsfwLevel')} WHEN 'X' THEN 3 WHEN 'Mature' THEN 2 WHEN 'Soft' THEN 1 ELSE 0 END`;
   const hasLocal = sql<SqlBool>`${m('Id')} IN (SELECT ${v('ModelId')} FROM ${v.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${v('Id')} WHERE ${localFilePresent(f)})`;
   return {
-    total: async () => Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${m.item} ${where}`.execute(db.kysely)).rows[0]?.n),
-    byType: () => counts(sql`SELECT ${m('Type')} AS value, COUNT(*) AS count FROM ${m.item} ${where} GROUP BY ${m('Type')} ORDER BY count DESC, value`),
+    total: async () =>
+      Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${m.item} ${where}`.execute(db.kysely)).rows[0]?.n),
+    byType: () =>
+      counts(
+        sql`SELECT ${m('Type')} AS value, COUNT(*) AS count FROM ${m.item} ${where} GROUP BY ${m('Type')} ORDER BY count DESC, value`,
+      ),
     byBaseModel: () =>
       counts(sql`SELECT ${v('BaseModel')} AS value, COUNT(DISTINCT ${v('ModelId')}) AS count FROM ${v.item}
         WHERE ${v('ModelId')} IN (${selected}) GROUP BY ${v('BaseModel')} ORDER BY count DESC, value`),
@@ -60,7 +67,10 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
     byCreator: (top) =>
       counts(sql`SELECT ${c('Username')} AS value, COUNT(*) AS count FROM ${m.item} JOIN ${c.item} ON ${c('Id')} = ${m('CreatorId')}
         ${where} GROUP BY ${c('Id')} ORDER BY count DESC, lower(${c('Username')}) LIMIT ${top}`),
-    bySource: () => counts(sql`SELECT ${m('Source')} AS value, COUNT(*) AS count FROM ${m.item} ${where} GROUP BY ${m('Source')} ORDER BY count DESC, value`),
+    bySource: () =>
+      counts(
+        sql`SELECT ${m('Source')} AS value, COUNT(*) AS count FROM ${m.item} ${where} GROUP BY ${m('Source')} ORDER BY count DESC, value`,
+      ),
     byHasLocalFiles: () =>
       counts(sql`SELECT CASE WHEN ${hasLocal} THEN 'true' ELSE 'false' END AS value, COUNT(*) AS count FROM ${m.item} ${where}
         GROUP BY value ORDER BY value DESC`),

@@ -10,7 +10,9 @@ export interface HealthReport {
 }
 
 export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
-  const { version } = await db.probe.selectNoFrom(sql<string>`sqlite_version()`.as('version')).executeTakeFirstOrThrow();
+  const { version } = await db.probe
+    .selectNoFrom(sql<string>`sqlite_version()`.as('version'))
+    .executeTakeFirstOrThrow();
   const migration = await db.probe
     .selectFrom('_prisma_migrations')
     .select('migration_name')
@@ -20,5 +22,10 @@ export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
     .limit(1)
     .executeTakeFirst();
   const journal = await sql<{ journal_mode: string }>`PRAGMA journal_mode`.execute(db.probe);
-  return { ok: true, schemaVersion: migration?.migration_name ?? null, sqliteVersion: version, journalMode: String(journal.rows[0]?.journal_mode) };
+  return {
+    ok: true,
+    schemaVersion: migration?.migration_name ?? null,
+    sqliteVersion: version,
+    journalMode: String(journal.rows[0]?.journal_mode),
+  };
 }

@@ -88,48 +88,69 @@ function withLocalFiles(present: boolean, m: TableRef<'Models'>): RawBuilder<Sql
   return sql<SqlBool>`${m('Id')} ${sql.raw(present ? 'IN' : 'NOT IN')} (${local})`;
 }
 
-export function modelFilter(dialect: SqlDialect, filter: ModelFilter | null | undefined, m: TableRef<'Models'> = models): RawBuilder<SqlBool>[] {
+export function modelFilter(
+  dialect: SqlDialect,
+  filter: ModelFilter | null | undefined,
+  m: TableRef<'Models'> = models,
+): RawBuilder<SqlBool>[] {
   if (!filter) return [];
   const where: RawBuilder<SqlBool>[] = [];
   if (filter.types?.length) where.push(dialect.inList(m('Type'), listParam(filter.types, 'types')));
   if (filter.baseModels?.length) {
     const v = table('ModelVersions', 'bv');
-    where.push(sql<SqlBool>`${m('Id')} IN (SELECT ${v('ModelId')} FROM ${v.item} WHERE ${dialect.inList(v('BaseModel'), listParam(filter.baseModels, 'baseModels'))})`);
+    where.push(
+      sql<SqlBool>`${m('Id')} IN (SELECT ${v('ModelId')} FROM ${v.item} WHERE ${dialect.inList(v('BaseModel'), listParam(filter.baseModels, 'baseModels'))})`,
+    );
   }
   if (filter.nsfw === 'EXCLUDE') where.push(sql<SqlBool>`${m('IsNsfw')} = 0`);
   if (filter.nsfw === 'ONLY') where.push(sql<SqlBool>`${m('IsNsfw')} = 1`);
   if (filter.creator != null) {
     const c = table('Creators', 'fc');
-    where.push(sql<SqlBool>`${m('CreatorId')} IN (SELECT ${c('Id')} FROM ${c.item} WHERE lower(${c('Username')}) = lower(${textParam(filter.creator.trim(), 'creator')}))`);
+    where.push(
+      sql<SqlBool>`${m('CreatorId')} IN (SELECT ${c('Id')} FROM ${c.item} WHERE lower(${c('Username')}) = lower(${textParam(filter.creator.trim(), 'creator')}))`,
+    );
   }
   if (filter.tags?.length) {
     const names = listParam([...new Set(filter.tags.map(normalizeTagName))], 'tags');
     const mt = table('ModelTags', 'fmt');
     const t = table('Tags', 'ft');
     const matching = sql`SELECT ${mt('ModelId')} FROM ${mt.item} JOIN ${t.item} ON ${t('Id')} = ${mt('TagId')} WHERE ${dialect.inList(t('NormalizedName'), names)}`;
-    where.push(filter.tagsMode === 'ALL'
-      ? sql<SqlBool>`${m('Id')} IN (${matching} GROUP BY ${mt('ModelId')} HAVING COUNT(*) = ${names.length})`
-      : sql<SqlBool>`${m('Id')} IN (${matching})`);
+    where.push(
+      filter.tagsMode === 'ALL'
+        ? sql<SqlBool>`${m('Id')} IN (${matching} GROUP BY ${mt('ModelId')} HAVING COUNT(*) = ${names.length})`
+        : sql<SqlBool>`${m('Id')} IN (${matching})`,
+    );
   }
   if (filter.source?.length) where.push(dialect.inList(m('Source'), listParam(filter.source, 'source')));
   if (filter.hasLocalFiles != null) where.push(withLocalFiles(filter.hasLocalFiles, m));
-  if (filter.createdAfter) where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} > ${filter.createdAfter.toISOString()}`);
-  if (filter.createdBefore) where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} < ${filter.createdBefore.toISOString()}`);
+  if (filter.createdAfter)
+    where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} > ${filter.createdAfter.toISOString()}`);
+  if (filter.createdBefore)
+    where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} < ${filter.createdBefore.toISOString()}`);
   if (filter.query != null) where.push(sql<SqlBool>`${m('Id')} IN (${searchMatch(filter.query)})`);
-  if (filter.hasUpdate != null) where.push(filter.hasUpdate ? hasUpdate(dialect, m) : sql<SqlBool>`NOT ${hasUpdate(dialect, m)}`);
+  if (filter.hasUpdate != null)
+    where.push(filter.hasUpdate ? hasUpdate(dialect, m) : sql<SqlBool>`NOT ${hasUpdate(dialect, m)}`);
   if (filter.nameContains != null && filter.nameContains !== '') {
-    where.push(sql<SqlBool>`${m('Name')} LIKE ${likeContains(textParam(filter.nameContains, 'nameContains'))} ESCAPE '\\'`);
+    where.push(
+      sql<SqlBool>`${m('Name')} LIKE ${likeContains(textParam(filter.nameContains, 'nameContains'))} ESCAPE '\\'`,
+    );
   }
   return where;
 }
 
-export function versionFilter(dialect: SqlDialect, filter: ModelVersionFilter | null | undefined, v: TableRef<'ModelVersions'> = versions): RawBuilder<SqlBool>[] {
+export function versionFilter(
+  dialect: SqlDialect,
+  filter: ModelVersionFilter | null | undefined,
+  v: TableRef<'ModelVersions'> = versions,
+): RawBuilder<SqlBool>[] {
   if (!filter) return [];
   const where: RawBuilder<SqlBool>[] = [];
   if (filter.baseModels?.length) where.push(dialect.inList(v('BaseModel'), listParam(filter.baseModels, 'baseModels')));
   if (filter.modelTypes?.length) {
     const mm = table('Models', 'mm');
-    where.push(sql<SqlBool>`${v('ModelId')} IN (SELECT ${mm('Id')} FROM ${mm.item} WHERE ${dialect.inList(mm('Type'), listParam(filter.modelTypes, 'modelTypes'))})`);
+    where.push(
+      sql<SqlBool>`${v('ModelId')} IN (SELECT ${mm('Id')} FROM ${mm.item} WHERE ${dialect.inList(mm('Type'), listParam(filter.modelTypes, 'modelTypes'))})`,
+    );
   }
   if (filter.hasLocalFiles != null) {
     const f = table('ModelFiles', 'f');
@@ -149,19 +170,33 @@ export interface OrderInput<F extends string> {
   direction?: SortDirection | null;
 }
 
-const NATURAL_DIRECTION: Record<string, SortDirection> = { CREATED_AT: 'DESC', UPDATED_AT: 'DESC', DOWNLOADS: 'DESC', NAME: 'ASC' };
+const NATURAL_DIRECTION: Record<string, SortDirection> = {
+  CREATED_AT: 'DESC',
+  UPDATED_AT: 'DESC',
+  DOWNLOADS: 'DESC',
+  NAME: 'ASC',
+};
 const MAX_ORDER_KEYS = 4;
 
-function buildOrdering<F extends string>(list: string, input: readonly OrderInput<F>[] | null | undefined, fallback: OrderInput<F>,
-  expression: (field: F) => RawBuilder<unknown>, id: RawBuilder<unknown>): Ordering {
+function buildOrdering<F extends string>(
+  list: string,
+  input: readonly OrderInput<F>[] | null | undefined,
+  fallback: OrderInput<F>,
+  expression: (field: F) => RawBuilder<unknown>,
+  id: RawBuilder<unknown>,
+): Ordering {
   const requested = input && input.length > 0 ? input : [fallback];
-  if (requested.length > MAX_ORDER_KEYS) throw new AppError('BAD_USER_INPUT', `\`orderBy\` takes at most ${MAX_ORDER_KEYS} entries.`);
+  if (requested.length > MAX_ORDER_KEYS)
+    throw new AppError('BAD_USER_INPUT', `\`orderBy\` takes at most ${MAX_ORDER_KEYS} entries.`);
   const seen = new Set<string>();
   const keys: SortKey[] = [];
   for (const order of requested) {
     if (seen.has(order.field)) throw new AppError('BAD_USER_INPUT', `\`orderBy\` lists ${order.field} twice.`);
     seen.add(order.field);
-    keys.push({ expression: expression(order.field), direction: order.direction ?? NATURAL_DIRECTION[order.field] ?? 'ASC' });
+    keys.push({
+      expression: expression(order.field),
+      direction: order.direction ?? NATURAL_DIRECTION[order.field] ?? 'ASC',
+    });
   }
   // Ties break on the row id, in the direction of the last key, so positions are unique and stable.
   keys.push({ expression: id, direction: keys.at(-1)!.direction });
@@ -169,35 +204,54 @@ function buildOrdering<F extends string>(list: string, input: readonly OrderInpu
   return { signature, keys };
 }
 
-export function modelOrdering(dialect: SqlDialect, input: readonly OrderInput<ModelOrderField>[] | null | undefined, m: TableRef<'Models'> = models): Ordering {
-  return buildOrdering('models', input, { field: 'CREATED_AT' }, (field) => {
-    switch (field) {
-      case 'CREATED_AT':
-        return dialect.utc(m('CreatedAt'));
-      case 'UPDATED_AT':
-        return dialect.utc(m('UpdatedAt'));
-      case 'NAME':
-        return sql`lower(${m('Name')})`;
-      case 'DOWNLOADS': {
-        const dv = table('ModelVersions', 'dv');
-        return sql`(SELECT COALESCE(SUM(${dv('DownloadCount')}), 0) FROM ${dv.item} WHERE ${dv('ModelId')} = ${m('Id')})`;
+export function modelOrdering(
+  dialect: SqlDialect,
+  input: readonly OrderInput<ModelOrderField>[] | null | undefined,
+  m: TableRef<'Models'> = models,
+): Ordering {
+  return buildOrdering(
+    'models',
+    input,
+    { field: 'CREATED_AT' },
+    (field) => {
+      switch (field) {
+        case 'CREATED_AT':
+          return dialect.utc(m('CreatedAt'));
+        case 'UPDATED_AT':
+          return dialect.utc(m('UpdatedAt'));
+        case 'NAME':
+          return sql`lower(${m('Name')})`;
+        case 'DOWNLOADS': {
+          const dv = table('ModelVersions', 'dv');
+          return sql`(SELECT COALESCE(SUM(${dv('DownloadCount')}), 0) FROM ${dv.item} WHERE ${dv('ModelId')} = ${m('Id')})`;
+        }
       }
-    }
-  }, m('Id'));
+    },
+    m('Id'),
+  );
 }
 
-export function versionOrdering(dialect: SqlDialect, input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
-  v: TableRef<'ModelVersions'> = versions): Ordering {
-  return buildOrdering('versions', input, { field: 'CREATED_AT' }, (field) => {
-    switch (field) {
-      case 'CREATED_AT':
-        return dialect.utc(v('CreatedAt'));
-      case 'NAME':
-        return sql`lower(${v('Name')})`;
-      case 'DOWNLOADS':
-        return sql`${v('DownloadCount')}`;
-    }
-  }, v('Id'));
+export function versionOrdering(
+  dialect: SqlDialect,
+  input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
+  v: TableRef<'ModelVersions'> = versions,
+): Ordering {
+  return buildOrdering(
+    'versions',
+    input,
+    { field: 'CREATED_AT' },
+    (field) => {
+      switch (field) {
+        case 'CREATED_AT':
+          return dialect.utc(v('CreatedAt'));
+        case 'NAME':
+          return sql`lower(${v('Name')})`;
+        case 'DOWNLOADS':
+          return sql`${v('DownloadCount')}`;
+      }
+    },
+    v('Id'),
+  );
 }
 
 const images = table('ModelImages', 'i');
@@ -207,17 +261,26 @@ const creators = table('Creators', 'c');
 /** Images in display order: SortOrder, then id. */
 export const IMAGE_ORDERING: Ordering = {
   signature: 'images:SORT_ORDER',
-  keys: [{ expression: images('SortOrder'), direction: 'ASC' }, { expression: images('Id'), direction: 'ASC' }],
+  keys: [
+    { expression: images('SortOrder'), direction: 'ASC' },
+    { expression: images('Id'), direction: 'ASC' },
+  ],
 };
 
 export const TAG_ORDERING: Ordering = {
   signature: 'tags:NAME',
-  keys: [{ expression: tags('NormalizedName'), direction: 'ASC' }, { expression: tags('Id'), direction: 'ASC' }],
+  keys: [
+    { expression: tags('NormalizedName'), direction: 'ASC' },
+    { expression: tags('Id'), direction: 'ASC' },
+  ],
 };
 
 export const CREATOR_ORDERING: Ordering = {
   signature: 'creators:USERNAME',
-  keys: [{ expression: sql`lower(${creators('Username')})`, direction: 'ASC' }, { expression: creators('Id'), direction: 'ASC' }],
+  keys: [
+    { expression: sql`lower(${creators('Username')})`, direction: 'ASC' },
+    { expression: creators('Id'), direction: 'ASC' },
+  ],
 };
 
 /** `column >= prefix AND column < prefix + U+FFFF`: a prefix match an index can serve (LIKE cannot, here). */
@@ -240,8 +303,15 @@ export function modelList(dialect: SqlDialect, filter: ModelFilter | null | unde
   return { from: filtered(models.item, modelFilter(dialect, filter)), select: selectColumns('Model', 'm', fields) };
 }
 
-export function versionList(dialect: SqlDialect, filter: ModelVersionFilter | null | undefined, fields: RowFields = null): ListSource {
-  return { from: filtered(versions.item, versionFilter(dialect, filter)), select: selectColumns('ModelVersion', 'v', fields) };
+export function versionList(
+  dialect: SqlDialect,
+  filter: ModelVersionFilter | null | undefined,
+  fields: RowFields = null,
+): ListSource {
+  return {
+    from: filtered(versions.item, versionFilter(dialect, filter)),
+    select: selectColumns('ModelVersion', 'v', fields),
+  };
 }
 
 /** Creators whose lower-cased username starts with `prefix` (all when empty). */

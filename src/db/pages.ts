@@ -23,7 +23,11 @@ export interface ListSource {
  * Rows strictly after (`side = 'after'`) or before the given key values in the ordering: the lexicographic
  * comparison `(k1, k2, …) > (v1, v2, …)` spelled out so mixed directions work.
  */
-function keysetCondition(keys: readonly SortKey[], values: readonly KeyValue[], side: 'after' | 'before'): RawBuilder<SqlBool> {
+function keysetCondition(
+  keys: readonly SortKey[],
+  values: readonly KeyValue[],
+  side: 'after' | 'before',
+): RawBuilder<SqlBool> {
   const alternatives = keys.map((key, i) => {
     const equal = keys.slice(0, i).map((earlier, j) => sql`${earlier.expression} = ${values[j]}`);
     const operator = (key.direction === 'ASC') === (side === 'after') ? '>' : '<';
@@ -41,7 +45,9 @@ function windowConditions(ordering: Ordering, window: PageWindow): RawBuilder<Sq
 
 function orderBy(ordering: Ordering, window: PageWindow): RawBuilder<unknown> {
   const reverse = window.direction === 'backward';
-  return sql.join(ordering.keys.map((k) => sql`${k.expression} ${sql.raw((k.direction === 'ASC') !== reverse ? 'ASC' : 'DESC')}`));
+  return sql.join(
+    ordering.keys.map((k) => sql`${k.expression} ${sql.raw((k.direction === 'ASC') !== reverse ? 'ASC' : 'DESC')}`),
+  );
 }
 
 function keyColumns(ordering: Ordering): AliasedRawBuilder<unknown, string>[] {
@@ -53,7 +59,12 @@ function withConditions(query: AnySelect, conditions: readonly Expression<SqlBoo
 }
 
 /** One page of a root list (`limit + 1` rows, in query order). */
-export function rootPageRows(db: CatalogDatabase, source: ListSource, ordering: Ordering, window: PageWindow): Promise<RawRow[]> {
+export function rootPageRows(
+  db: CatalogDatabase,
+  source: ListSource,
+  ordering: Ordering,
+  window: PageWindow,
+): Promise<RawRow[]> {
   const query = withConditions(source.from(db.kysely as AnyDb), windowConditions(ordering, window))
     .select([...source.select, ...keyColumns(ordering)])
     .orderBy(orderBy(ordering, window))
@@ -63,7 +74,9 @@ export function rootPageRows(db: CatalogDatabase, source: ListSource, ordering: 
 
 /** How many rows a root list has under its filters. */
 export async function rootCount(db: CatalogDatabase, from: ListQuery): Promise<number> {
-  const row = await from(db.kysely as AnyDb).select(sql<number>`COUNT(*)`.as('n')).executeTakeFirstOrThrow();
+  const row = await from(db.kysely as AnyDb)
+    .select(sql<number>`COUNT(*)`.as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -82,16 +95,23 @@ export interface PartitionedSource extends ListSource {
  * Pages of up to `window.limit + 1` rows for each parent, in one statement: rows with `parentKey` and `rowNumber`
  * beside the selected columns, in parent then page order.
  */
-export function partitionedPageRows(db: CatalogDatabase, source: PartitionedSource, ordering: Ordering, window: PageWindow,
-  parents: readonly number[]): Promise<RawRow[]> {
+export function partitionedPageRows(
+  db: CatalogDatabase,
+  source: PartitionedSource,
+  ordering: Ordering,
+  window: PageWindow,
+  parents: readonly number[],
+): Promise<RawRow[]> {
   const { rows } = source;
-  const picked = withConditions(source.from(db.kysely as AnyDb), [db.dialect.inList(source.parent, parents), ...windowConditions(ordering, window)])
-    .select([
-      sql`${rows.id}`.as('rowId'),
-      ...keyColumns(ordering),
-      sql`${source.parent}`.as('parentKey'),
-      sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
-    ]);
+  const picked = withConditions(source.from(db.kysely as AnyDb), [
+    db.dialect.inList(source.parent, parents),
+    ...windowConditions(ordering, window),
+  ]).select([
+    sql`${rows.id}`.as('rowId'),
+    ...keyColumns(ordering),
+    sql`${source.parent}`.as('parentKey'),
+    sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
+  ]);
   return (db.kysely as AnyDb)
     .selectFrom(picked.as('p'))
     .innerJoin(rows.item, (join) => join.on(sql<SqlBool>`${rows.id} = ${sql.ref('p.rowId')}`))

@@ -27,10 +27,17 @@ const mt = table('ModelTags', 'mt');
 type Columns = readonly AliasedRawBuilder<unknown, string>[];
 
 /** `SELECT key, columns FROM item [joins] WHERE keyColumn IN (keys) [AND …] [ORDER BY …]`. */
-function byKeys(db: CatalogDatabase, from: (db: AnyDb) => AnySelect, key: RawBuilder<unknown>, columns: Columns,
-  options: { where?: RawBuilder<SqlBool>; orderBy?: RawBuilder<unknown>; groupBy?: RawBuilder<unknown> } = {}): FetchByKeys {
+function byKeys(
+  db: CatalogDatabase,
+  from: (db: AnyDb) => AnySelect,
+  key: RawBuilder<unknown>,
+  columns: Columns,
+  options: { where?: RawBuilder<SqlBool>; orderBy?: RawBuilder<unknown>; groupBy?: RawBuilder<unknown> } = {},
+): FetchByKeys {
   return async (keys) => {
-    let query = from(db.kysely as AnyDb).select([sql`${key}`.as('key'), ...columns]).where(db.dialect.inList(key, keys));
+    let query = from(db.kysely as AnyDb)
+      .select([sql`${key}`.as('key'), ...columns])
+      .where(db.dialect.inList(key, keys));
     if (options.where) query = query.where(options.where);
     if (options.groupBy) query = query.groupBy(options.groupBy);
     if (options.orderBy) query = query.orderBy(options.orderBy);
@@ -43,49 +50,74 @@ const count = (counted: RawBuilder<unknown> = sql`*`) => [sql`COUNT(${counted})`
 
 // ——— Models ———
 
-export const modelsById = (db: CatalogDatabase, fields: RowFields) => byKeys(db, fromTable(m), m('Id'), selectColumns('Model', 'm', fields));
+export const modelsById = (db: CatalogDatabase, fields: RowFields) =>
+  byKeys(db, fromTable(m), m('Id'), selectColumns('Model', 'm', fields));
 
-export const hasUpdateByModel = (db: CatalogDatabase) => byKeys(db, fromTable(m), m('Id'), [sql`${hasUpdate(db.dialect, m)}`.as('value')]);
+export const hasUpdateByModel = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(m), m('Id'), [sql`${hasUpdate(db.dialect, m)}`.as('value')]);
 
 export const modelPagesByCreator = (fields: RowFields): PartitionedSource => ({
-  from: (db) => db.selectFrom(m.item), select: selectColumns('Model', 'm', fields), parent: m('CreatorId'), rows: { item: m.item, id: m('Id') },
+  from: (db) => db.selectFrom(m.item),
+  select: selectColumns('Model', 'm', fields),
+  parent: m('CreatorId'),
+  rows: { item: m.item, id: m('Id') },
 });
 
 export const modelPagesByTag = (fields: RowFields): PartitionedSource => ({
   from: (db) => db.selectFrom(mt.item).innerJoin(m.item, (j) => j.on(sql<SqlBool>`${m('Id')} = ${mt('ModelId')}`)),
-  select: selectColumns('Model', 'm', fields), parent: mt('TagId'), rows: { item: m.item, id: m('Id') },
+  select: selectColumns('Model', 'm', fields),
+  parent: mt('TagId'),
+  rows: { item: m.item, id: m('Id') },
 });
 
-export const modelIdsByCivitaiId = (db: CatalogDatabase) => byKeys(db, fromTable(m), m('CivitaiId'), [sql`${m('Id')}`.as('id')]);
+export const modelIdsByCivitaiId = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(m), m('CivitaiId'), [sql`${m('Id')}`.as('id')]);
 
 // ——— Versions ———
 
-export const versionsById = (db: CatalogDatabase, fields: RowFields) => byKeys(db, fromTable(v), v('Id'), selectColumns('ModelVersion', 'v', fields));
+export const versionsById = (db: CatalogDatabase, fields: RowFields) =>
+  byKeys(db, fromTable(v), v('Id'), selectColumns('ModelVersion', 'v', fields));
 
 export const versionPagesByModel = (fields: RowFields): PartitionedSource => ({
-  from: (db) => db.selectFrom(v.item), select: selectColumns('ModelVersion', 'v', fields), parent: v('ModelId'), rows: { item: v.item, id: v('Id') },
+  from: (db) => db.selectFrom(v.item),
+  select: selectColumns('ModelVersion', 'v', fields),
+  parent: v('ModelId'),
+  rows: { item: v.item, id: v('Id') },
 });
 
-export const versionCountByModel = (db: CatalogDatabase) => byKeys(db, fromTable(v), v('ModelId'), count(), { groupBy: v('ModelId') });
+export const versionCountByModel = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(v), v('ModelId'), count(), { groupBy: v('ModelId') });
 
 export const downloadsByModel = (db: CatalogDatabase) =>
   byKeys(db, fromTable(v), v('ModelId'), [sql`SUM(${v('DownloadCount')})`.as('value')], { groupBy: v('ModelId') });
 
-export const versionIdsByCivitaiId = (db: CatalogDatabase) => byKeys(db, fromTable(v), v('CivitaiId'), [sql`${v('Id')}`.as('id')]);
+export const versionIdsByCivitaiId = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(v), v('CivitaiId'), [sql`${v('Id')}`.as('id')]);
 
 // ——— Files ———
 
-export const filesById = (db: CatalogDatabase, fields: RowFields) => byKeys(db, fromTable(f), f('Id'), selectColumns('ModelFile', 'f', fields));
+export const filesById = (db: CatalogDatabase, fields: RowFields) =>
+  byKeys(db, fromTable(f), f('Id'), selectColumns('ModelFile', 'f', fields));
 
 /** A version's files, primary first, then by id. */
 export const filesByVersion = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, fromTable(f), f('ModelVersionId'), selectColumns('ModelFile', 'f', fields), { orderBy: sql`${f('IsPrimary')} DESC, ${f('Id')}` });
+  byKeys(db, fromTable(f), f('ModelVersionId'), selectColumns('ModelFile', 'f', fields), {
+    orderBy: sql`${f('IsPrimary')} DESC, ${f('Id')}`,
+  });
 
 /** Files whose hash (by an algorithm's indexed expression) is one of `values`, with the matched value as `matchKey`. */
-export function filesByHash(db: CatalogDatabase, algorithm: HashAlgorithm, values: readonly string[], fields: RowFields): Promise<RawRow[]> {
+export function filesByHash(
+  db: CatalogDatabase,
+  algorithm: HashAlgorithm,
+  values: readonly string[],
+  fields: RowFields,
+): Promise<RawRow[]> {
   const match = hashMatch(algorithm, f);
-  return (db.kysely as AnyDb).selectFrom(f.item).select([...selectColumns('ModelFile', 'f', fields), sql`${match}`.as('matchKey')])
-    .where(db.dialect.inList(match, values)).execute();
+  return (db.kysely as AnyDb)
+    .selectFrom(f.item)
+    .select([...selectColumns('ModelFile', 'f', fields), sql`${match}`.as('matchKey')])
+    .where(db.dialect.inList(match, values))
+    .execute();
 }
 
 // ——— Images ———
@@ -94,72 +126,119 @@ export function filesByHash(db: CatalogDatabase, algorithm: HashAlgorithm, value
 const PICKED: Columns = [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)];
 
 export const imagePagesByVersion: PartitionedSource = {
-  from: (db) => db.selectFrom(i.item), select: PICKED, parent: i('ModelVersionId'), rows: { item: i.item, id: i('Id') },
+  from: (db) => db.selectFrom(i.item),
+  select: PICKED,
+  parent: i('ModelVersionId'),
+  rows: { item: i.item, id: i('Id') },
 };
 
-export const imageCountByVersion = (db: CatalogDatabase) => byKeys(db, fromTable(i), i('ModelVersionId'), count(), { groupBy: i('ModelVersionId') });
+export const imageCountByVersion = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(i), i('ModelVersionId'), count(), { groupBy: i('ModelVersionId') });
 
 /** A safe-for-work still image first, then display order. */
 const PRIMARY_RANK = sql`(${i('IsNsfw')} = 0 AND ${IS_STILL_IMAGE(i)}) DESC, ${i('SortOrder')}, ${i('Id')}`;
 
 /** One image per parent key: the first by `rank`, picked by a window over ids and joined back. */
-function primaryImages(db: CatalogDatabase, from: (db: AnyDb) => AnySelect, key: RawBuilder<unknown>, rank: RawBuilder<unknown>): FetchByKeys {
+function primaryImages(
+  db: CatalogDatabase,
+  from: (db: AnyDb) => AnySelect,
+  key: RawBuilder<unknown>,
+  rank: RawBuilder<unknown>,
+): FetchByKeys {
   return async (keys) => {
     const picked = from(db.kysely as AnyDb)
-      .select([sql`${key}`.as('key'), sql`${i('Id')}`.as('imageId'), sql`ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${rank})`.as('rank')])
+      .select([
+        sql`${key}`.as('key'),
+        sql`${i('Id')}`.as('imageId'),
+        sql`ROW_NUMBER() OVER (PARTITION BY ${key} ORDER BY ${rank})`.as('rank'),
+      ])
       .where(db.dialect.inList(key, keys));
-    return (db.kysely as AnyDb).selectFrom(picked.as('p')).innerJoin(i.item, (j) => j.on(sql<SqlBool>`${i('Id')} = ${sql.ref('p.imageId')}`))
-      .select([sql.ref('p.key').as('key'), ...PICKED]).where(sql<SqlBool>`${sql.ref('p.rank')} = 1`).execute();
+    return (db.kysely as AnyDb)
+      .selectFrom(picked.as('p'))
+      .innerJoin(i.item, (j) => j.on(sql<SqlBool>`${i('Id')} = ${sql.ref('p.imageId')}`))
+      .select([sql.ref('p.key').as('key'), ...PICKED])
+      .where(sql<SqlBool>`${sql.ref('p.rank')} = 1`)
+      .execute();
   };
 }
 
-export const primaryImageByVersion = (db: CatalogDatabase) => primaryImages(db, fromTable(i), i('ModelVersionId'), PRIMARY_RANK);
+export const primaryImageByVersion = (db: CatalogDatabase) =>
+  primaryImages(db, fromTable(i), i('ModelVersionId'), PRIMARY_RANK);
 
 /** The primary image of a model's newest version that has images. */
 export const primaryImageByModel = (db: CatalogDatabase) =>
-  primaryImages(db, (k) => k.selectFrom(v.item).innerJoin(i.item, (j) => j.on(sql<SqlBool>`${i('ModelVersionId')} = ${v('Id')}`)), v('ModelId'),
-    sql`${db.dialect.utc(v('CreatedAt'))} DESC, ${v('Id')} DESC, ${PRIMARY_RANK}`);
+  primaryImages(
+    db,
+    (k) => k.selectFrom(v.item).innerJoin(i.item, (j) => j.on(sql<SqlBool>`${i('ModelVersionId')} = ${v('Id')}`)),
+    v('ModelId'),
+    sql`${db.dialect.utc(v('CreatedAt'))} DESC, ${v('Id')} DESC, ${PRIMARY_RANK}`,
+  );
 
-export const imagesById = (db: CatalogDatabase, fields: RowFields) => byKeys(db, fromTable(i), i('Id'), selectColumns('ModelImage', 'i', fields));
+export const imagesById = (db: CatalogDatabase, fields: RowFields) =>
+  byKeys(db, fromTable(i), i('Id'), selectColumns('ModelImage', 'i', fields));
 
 /** The oldest image row of each Civitai image id (the same image can be stored under two versions). */
 export const imageIdsByCivitaiId = (db: CatalogDatabase) =>
   byKeys(db, fromTable(i), i('CivitaiId'), [sql`MIN(${i('Id')})`.as('id')], { groupBy: i('CivitaiId') });
 
-export const thumbnailFactsById = (db: CatalogDatabase) => byKeys(db, fromTable(i), i('Id'), [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)]);
+export const thumbnailFactsById = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(i), i('Id'), [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)]);
 
 export const thumbnailHeadsById = (db: CatalogDatabase, bytes: number) =>
-  byKeys(db, fromTable(i), i('Id'), [sql`substr(${i('ThumbnailData')}, 1, ${bytes})`.as('head')], { where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL` });
+  byKeys(db, fromTable(i), i('Id'), [sql`substr(${i('ThumbnailData')}, 1, ${bytes})`.as('head')], {
+    where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
+  });
 
 export const thumbnailBytesById = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(i), i('Id'), [sql`${i('ThumbnailData')}`.as('bytes')], { where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL` });
+  byKeys(db, fromTable(i), i('Id'), [sql`${i('ThumbnailData')}`.as('bytes')], {
+    where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
+  });
 
 // ——— Trigger words, creators, tags ———
 
 export const triggerWordsByVersion = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(w), w('ModelVersionId'), selectColumns('TriggerWord', 'w'), { orderBy: sql`${w('Order')}, ${w('Id')}` });
+  byKeys(db, fromTable(w), w('ModelVersionId'), selectColumns('TriggerWord', 'w'), {
+    orderBy: sql`${w('Order')}, ${w('Id')}`,
+  });
 
 export const creatorsById = (db: CatalogDatabase) => byKeys(db, fromTable(c), c('Id'), selectColumns('Creator', 'c'));
 
-export const modelCountByCreator = (db: CatalogDatabase) => byKeys(db, fromTable(m), m('CreatorId'), count(), { groupBy: m('CreatorId') });
+export const modelCountByCreator = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(m), m('CreatorId'), count(), { groupBy: m('CreatorId') });
 
 /** The oldest creator of each (lower-cased) username. */
 export function creatorIdsByUsername(db: CatalogDatabase): (names: readonly string[]) => Promise<RawRow[]> {
-  return (names) => (db.kysely as AnyDb).selectFrom(c.item).select([sql`lower(${c('Username')})`.as('key'), sql`MIN(${c('Id')})`.as('id')])
-    .where(db.dialect.inList(sql`lower(${c('Username')})`, names)).groupBy(sql`lower(${c('Username')})`).execute();
+  return (names) =>
+    (db.kysely as AnyDb)
+      .selectFrom(c.item)
+      .select([sql`lower(${c('Username')})`.as('key'), sql`MIN(${c('Id')})`.as('id')])
+      .where(db.dialect.inList(sql`lower(${c('Username')})`, names))
+      .groupBy(sql`lower(${c('Username')})`)
+      .execute();
 }
 
 export const tagsByModel = (db: CatalogDatabase) =>
-  byKeys(db, (k) => k.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)), mt('ModelId'),
-    selectColumns('Tag', 't'), { orderBy: t('NormalizedName') });
+  byKeys(
+    db,
+    (k) => k.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)),
+    mt('ModelId'),
+    selectColumns('Tag', 't'),
+    { orderBy: t('NormalizedName') },
+  );
 
-export const modelCountByTag = (db: CatalogDatabase) => byKeys(db, fromTable(mt), mt('TagId'), count(), { groupBy: mt('TagId') });
+export const modelCountByTag = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(mt), mt('TagId'), count(), { groupBy: mt('TagId') });
 
 export function tagIdsByNormalizedName(db: CatalogDatabase): (names: readonly string[]) => Promise<RawRow[]> {
-  return (names) => (db.kysely as AnyDb).selectFrom(t.item).select([sql`${t('NormalizedName')}`.as('key'), sql`${t('Id')}`.as('id')])
-    .where(db.dialect.inList(t('NormalizedName'), names)).execute();
+  return (names) =>
+    (db.kysely as AnyDb)
+      .selectFrom(t.item)
+      .select([sql`${t('NormalizedName')}`.as('key'), sql`${t('Id')}`.as('id')])
+      .where(db.dialect.inList(t('NormalizedName'), names))
+      .execute();
 }
 
 export const tagsById = (db: CatalogDatabase) => byKeys(db, fromTable(t), t('Id'), selectColumns('Tag', 't'));
 
-export const triggerWordsById = (db: CatalogDatabase) => byKeys(db, fromTable(w), w('Id'), selectColumns('TriggerWord', 'w'));
+export const triggerWordsById = (db: CatalogDatabase) =>
+  byKeys(db, fromTable(w), w('Id'), selectColumns('TriggerWord', 'w'));

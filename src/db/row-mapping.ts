@@ -75,7 +75,11 @@ const UNPLANNED_OMITTED = new Set(['thumbnailData']);
  * The select list for a row-field plan (every column but the BLOB when `fields` is null): `alias.Column AS field`.
  * 64-bit columns are read as text and turned into bigint by `rowMapper` (exact past 2^53 on every engine).
  */
-export function selectColumns(model: CatalogModelName, alias: string, fields: readonly string[] | null = null): AliasedRawBuilder<unknown, string>[] {
+export function selectColumns(
+  model: CatalogModelName,
+  alias: string,
+  fields: readonly string[] | null = null,
+): AliasedRawBuilder<unknown, string>[] {
   const wanted = fields === null ? null : new Set(fields);
   return columnsOf(model)
     .filter((c) => (wanted ? wanted.has(c.field) : !UNPLANNED_OMITTED.has(c.field)))
@@ -114,7 +118,11 @@ export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<st
  * Every column under its physical name (as writers compare them: see `updateChanged`), 64-bit ones as exact text,
  * for `omit`ted fields' columns (the BLOB by default) left out.
  */
-export function physicalColumns(model: CatalogModelName, alias: string, omit: readonly string[] = ['thumbnailData']): AliasedRawBuilder<unknown, string>[] {
+export function physicalColumns(
+  model: CatalogModelName,
+  alias: string,
+  omit: readonly string[] = ['thumbnailData'],
+): AliasedRawBuilder<unknown, string>[] {
   return columnsOf(model)
     .filter((c) => !omit.includes(c.field))
     .map((c) => {

@@ -18,21 +18,35 @@ export function sameValue(stored: unknown, next: SqlValue): boolean {
   if (next === null || stored === null || stored === undefined) return (stored ?? null) === next;
   if (next instanceof Date) return parseStoredTimestamp(stored as string)?.getTime() === next.getTime();
   if (typeof next === 'boolean') return Number(stored) === (next ? 1 : 0);
-  if (typeof next === 'bigint' || typeof stored === 'bigint') return BigInt(stored as number) === BigInt(next as number);
+  if (typeof next === 'bigint' || typeof stored === 'bigint')
+    return BigInt(stored as number) === BigInt(next as number);
   if (next instanceof Uint8Array) return Buffer.isBuffer(stored) && Buffer.compare(stored, next) === 0;
   return stored === next;
 }
 
 /** Inserts a row; returns its id. */
 export async function insertRow(trx: CatalogTransaction, table: CatalogTable, values: RowValues): Promise<number> {
-  const { insertId } = await trx.insertInto(table).values(values as never).executeTakeFirstOrThrow();
+  const { insertId } = await trx
+    .insertInto(table)
+    .values(values as never)
+    .executeTakeFirstOrThrow();
   return Number(insertId);
 }
 
 /** Updates the columns of `values` that differ from `stored`; returns whether anything was written. */
-export async function updateChanged(trx: CatalogTransaction, table: CatalogTable, id: number, stored: Row, values: RowValues): Promise<boolean> {
+export async function updateChanged(
+  trx: CatalogTransaction,
+  table: CatalogTable,
+  id: number,
+  stored: Row,
+  values: RowValues,
+): Promise<boolean> {
   const changed = Object.entries(values).filter(([column, value]) => !sameValue(stored[column], value));
   if (changed.length === 0) return false;
-  await trx.updateTable(table).set(Object.fromEntries(changed) as never).where('Id' as never, '=', id as never).execute();
+  await trx
+    .updateTable(table)
+    .set(Object.fromEntries(changed) as never)
+    .where('Id' as never, '=', id as never)
+    .execute();
   return true;
 }

@@ -72,10 +72,17 @@ export function highlights(db: CatalogDatabase, match: string, ids: readonly num
 }
 
 /** Documents holding a term (for a prefix: summed over its expansions, the first `maxTerms` of them), from the vocabulary. */
-export async function termPostings(db: CatalogDatabase, term: string, prefix: boolean, maxTerms: number): Promise<{ terms: number; docs: number }> {
+export async function termPostings(
+  db: CatalogDatabase,
+  term: string,
+  prefix: boolean,
+  maxTerms: number,
+): Promise<{ terms: number; docs: number }> {
   await ensureVocabulary(db);
   const terms = db.kysely.selectFrom('temp.ModelSearchTerms').select('doc');
-  const matched = prefix ? terms.where('term', '>=', term).where('term', '<', `${term}\uffff`).limit(maxTerms) : terms.where('term', '=', term);
+  const matched = prefix
+    ? terms.where('term', '>=', term).where('term', '<', `${term}\uffff`).limit(maxTerms)
+    : terms.where('term', '=', term);
   const row = await db.kysely
     .selectFrom(matched.as('t'))
     .select([sql<number>`COUNT(*)`.as('terms'), sql<number>`COALESCE(SUM(${sql.ref('t.doc')}), 0)`.as('docs')])
@@ -88,7 +95,9 @@ const vocabularies = new WeakSet<object>();
 /** The index's term statistics: a read-only view FTS5 builds from the index itself (per connection, in temp). */
 async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
   if (vocabularies.has(db.kysely.getExecutor())) return;
-  await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${sql.table('ModelSearchTerms')} USING fts5vocab(main, 'ModelSearch', 'row')`.execute(db.kysely);
+  await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${sql.table('ModelSearchTerms')} USING fts5vocab(main, 'ModelSearch', 'row')`.execute(
+    db.kysely,
+  );
   vocabularies.add(db.kysely.getExecutor());
 }
 
@@ -99,11 +108,21 @@ export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean
 }
 
 export function dirtyModels(trx: Transaction<Database>, limit: number): Promise<number[]> {
-  return trx.selectFrom('ModelSearchDirty').select('ModelId').limit(limit).execute().then((rows) => rows.map((r) => r.ModelId));
+  return trx
+    .selectFrom('ModelSearchDirty')
+    .select('ModelId')
+    .limit(limit)
+    .execute()
+    .then((rows) => rows.map((r) => r.ModelId));
 }
 
 /** What a model's search document is made of, for a batch of models (texts joined with ' | '). */
-export async function documentSources(trx: Transaction<Database>, dialect: CatalogDatabase['dialect'], ids: readonly number[], maxPromptText: number) {
+export async function documentSources(
+  trx: Transaction<Database>,
+  dialect: CatalogDatabase['dialect'],
+  ids: readonly number[],
+  maxPromptText: number,
+) {
   const m = table('Models', 'm');
   const c = table('Creators', 'c');
   const mt = table('ModelTags', 'mt');
@@ -114,33 +133,89 @@ export async function documentSources(trx: Transaction<Database>, dialect: Catal
   const i = table('ModelImages', 'i');
   const db = trx as unknown as AnyDb;
   const grouped = (query: AnySelect, text: RawBuilder<unknown>, modelId: RawBuilder<unknown>) =>
-    query.select([sql`${modelId}`.as('id'), text.as('text')]).groupBy(modelId).execute() as Promise<{ id: number; text: string | null }[]>;
+    query
+      .select([sql`${modelId}`.as('id'), text.as('text')])
+      .groupBy(modelId)
+      .execute() as Promise<{ id: number; text: string | null }[]>;
   const [models, tags, versions, words, files, prompts] = await Promise.all([
-    db.selectFrom(m.item).leftJoin(c.item, (j) => j.on(sql<SqlBool>`${c('Id')} = ${m('CreatorId')}`))
-      .select([sql`${m('Id')}`.as('id'), sql`${m('Name')}`.as('name'), sql`${m('Description')}`.as('description'), sql`${c('Username')}`.as('creator')])
-      .where(dialect.inList(m('Id'), ids)).execute() as Promise<{ id: number; name: string; description: string | null; creator: string | null }[]>,
-    grouped(db.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)).where(dialect.inList(mt('ModelId'), ids)),
-      sql`group_concat(${t('Name')}, ' | ')`, mt('ModelId')),
-    db.selectFrom(v.item).where(dialect.inList(v('ModelId'), ids))
-      .select([sql`${v('ModelId')}`.as('id'), sql`group_concat(${v('Name')}, ' | ')`.as('names'),
-        sql`group_concat(${v('BaseModel')} || ' ' || COALESCE(${v('BaseModelRaw')}, ''), ' | ')`.as('bases')])
-      .groupBy(v('ModelId')).execute() as Promise<{ id: number; names: string; bases: string }[]>,
-    grouped(db.selectFrom(w.item).innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${w('ModelVersionId')}`)).where(dialect.inList(v('ModelId'), ids)),
-      sql`group_concat(${w('Word')}, ' | ')`, v('ModelId')),
-    grouped(db.selectFrom(f.item).innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${f('ModelVersionId')}`)).where(dialect.inList(v('ModelId'), ids)),
-      sql`group_concat(${f('FileName')}, ' | ')`, v('ModelId')),
-    grouped(db.selectFrom(i.item).innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${i('ModelVersionId')}`))
-      .where(dialect.inList(v('ModelId'), ids)).where(sql<SqlBool>`${i('Prompt')} IS NOT NULL`),
-      sql`substr(group_concat(${i('Prompt')}, ' | '), 1, ${maxPromptText})`, v('ModelId')),
+    db
+      .selectFrom(m.item)
+      .leftJoin(c.item, (j) => j.on(sql<SqlBool>`${c('Id')} = ${m('CreatorId')}`))
+      .select([
+        sql`${m('Id')}`.as('id'),
+        sql`${m('Name')}`.as('name'),
+        sql`${m('Description')}`.as('description'),
+        sql`${c('Username')}`.as('creator'),
+      ])
+      .where(dialect.inList(m('Id'), ids))
+      .execute() as Promise<{ id: number; name: string; description: string | null; creator: string | null }[]>,
+    grouped(
+      db
+        .selectFrom(mt.item)
+        .innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`))
+        .where(dialect.inList(mt('ModelId'), ids)),
+      sql`group_concat(${t('Name')}, ' | ')`,
+      mt('ModelId'),
+    ),
+    db
+      .selectFrom(v.item)
+      .where(dialect.inList(v('ModelId'), ids))
+      .select([
+        sql`${v('ModelId')}`.as('id'),
+        sql`group_concat(${v('Name')}, ' | ')`.as('names'),
+        sql`group_concat(${v('BaseModel')} || ' ' || COALESCE(${v('BaseModelRaw')}, ''), ' | ')`.as('bases'),
+      ])
+      .groupBy(v('ModelId'))
+      .execute() as Promise<{ id: number; names: string; bases: string }[]>,
+    grouped(
+      db
+        .selectFrom(w.item)
+        .innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${w('ModelVersionId')}`))
+        .where(dialect.inList(v('ModelId'), ids)),
+      sql`group_concat(${w('Word')}, ' | ')`,
+      v('ModelId'),
+    ),
+    grouped(
+      db
+        .selectFrom(f.item)
+        .innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${f('ModelVersionId')}`))
+        .where(dialect.inList(v('ModelId'), ids)),
+      sql`group_concat(${f('FileName')}, ' | ')`,
+      v('ModelId'),
+    ),
+    grouped(
+      db
+        .selectFrom(i.item)
+        .innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${i('ModelVersionId')}`))
+        .where(dialect.inList(v('ModelId'), ids))
+        .where(sql<SqlBool>`${i('Prompt')} IS NOT NULL`),
+      sql`substr(group_concat(${i('Prompt')}, ' | '), 1, ${maxPromptText})`,
+      v('ModelId'),
+    ),
   ]);
   const byId = <R extends { id: number }>(rows: R[]) => new Map(rows.map((r) => [r.id, r]));
-  return { models, tags: byId(tags), versions: byId(versions), words: byId(words), files: byId(files), prompts: byId(prompts) };
+  return {
+    models,
+    tags: byId(tags),
+    versions: byId(versions),
+    words: byId(words),
+    files: byId(files),
+    prompts: byId(prompts),
+  };
 }
 
 /** Replaces the documents of `ids` (those in `docs`; the others were deleted) and clears their dirty marks. */
-export async function replaceDocuments(trx: Transaction<Database>, dialect: CatalogDatabase['dialect'], ids: readonly number[],
-  docs: ReadonlyMap<number, SearchDocument>): Promise<void> {
+export async function replaceDocuments(
+  trx: Transaction<Database>,
+  dialect: CatalogDatabase['dialect'],
+  ids: readonly number[],
+  docs: ReadonlyMap<number, SearchDocument>,
+): Promise<void> {
   await trx.deleteFrom('ModelSearch').where(dialect.inList('rowid', ids)).execute();
-  if (docs.size > 0) await trx.insertInto('ModelSearch').values([...docs].map(([rowid, doc]) => ({ rowid, ...doc }))).execute();
+  if (docs.size > 0)
+    await trx
+      .insertInto('ModelSearch')
+      .values([...docs].map(([rowid, doc]) => ({ rowid, ...doc })))
+      .execute();
   await trx.deleteFrom('ModelSearchDirty').where(dialect.inList('ModelId', ids)).execute();
 }

@@ -43,13 +43,22 @@ export async function cachedFilesWithoutThumbnail(db: CatalogQueries): Promise<s
 }
 
 /** Images to make a thumbnail for: those without one, or (`all`) every image. */
-export function imageSources(db: CatalogQueries, all: boolean): Promise<{ id: number; url: string; cachePath: string | null }[]> {
-  const query = db.selectFrom('ModelImages').select(['Id as id', 'Url as url', 'LocalCachePath as cachePath']).orderBy('Id');
+export function imageSources(
+  db: CatalogQueries,
+  all: boolean,
+): Promise<{ id: number; url: string; cachePath: string | null }[]> {
+  const query = db
+    .selectFrom('ModelImages')
+    .select(['Id as id', 'Url as url', 'LocalCachePath as cachePath'])
+    .orderBy('Id');
   return (all ? query : query.where('ThumbnailData', 'is', null)).execute();
 }
 
 /** A thumbnail's bytes and stored MIME type (undefined: no such image). */
-export function thumbnailOf(db: CatalogQueries, id: number): Promise<{ bytes: Buffer | null; mimeType: string | null } | undefined> {
+export function thumbnailOf(
+  db: CatalogQueries,
+  id: number,
+): Promise<{ bytes: Buffer | null; mimeType: string | null } | undefined> {
   return db
     .selectFrom('ModelImages')
     .select([sql<Buffer | null>`${data}`.as('bytes'), 'ThumbnailMimeType as mimeType'])
@@ -65,17 +74,28 @@ const orphaned = sql<SqlBool>`${sql.ref('ModelVersionId')} NOT IN (SELECT ${sql.
 
 /** Image rows whose version is gone (possible in files written with foreign keys off): deleted; count and bytes. */
 export async function deleteOrphanImages(trx: CatalogTransaction): Promise<{ n: number; bytes: number }> {
-  const stats = await trx.selectFrom('ModelImages').select([sql<number>`COUNT(*)`.as('n'), bytesOf.as('bytes')]).where(orphaned).executeTakeFirstOrThrow();
+  const stats = await trx
+    .selectFrom('ModelImages')
+    .select([sql<number>`COUNT(*)`.as('n'), bytesOf.as('bytes')])
+    .where(orphaned)
+    .executeTakeFirstOrThrow();
   if (stats.n > 0) await trx.deleteFrom('ModelImages').where(orphaned).execute();
   return stats;
 }
 
 /** Drops the thumbnails of images past the first `keep` (by SortOrder) of each version; count and bytes. */
-export async function dropThumbnailsBeyond(trx: CatalogTransaction, keep: number): Promise<{ n: number; bytes: number }> {
+export async function dropThumbnailsBeyond(
+  trx: CatalogTransaction,
+  keep: number,
+): Promise<{ n: number; bytes: number }> {
   const beyond = sql<SqlBool>`${sql.ref('Id')} IN (SELECT ${sql.ref('Id')} FROM (SELECT ${sql.ref('Id')}, ROW_NUMBER() OVER (
     PARTITION BY ${sql.ref('ModelVersionId')} ORDER BY ${sql.ref('SortOrder')}, ${sql.ref('Id')}) AS ${sql.ref('rank')}
     FROM ${sql.table('ModelImages')} WHERE ${data} IS NOT NULL) WHERE ${sql.ref('rank')} > ${keep})`;
-  const stats = await trx.selectFrom('ModelImages').select([sql<number>`COUNT(*)`.as('n'), bytesOf.as('bytes')]).where(beyond).executeTakeFirstOrThrow();
+  const stats = await trx
+    .selectFrom('ModelImages')
+    .select([sql<number>`COUNT(*)`.as('n'), bytesOf.as('bytes')])
+    .where(beyond)
+    .executeTakeFirstOrThrow();
   await trx.updateTable('ModelImages').set(NO_THUMBNAIL).where(beyond).execute();
   return stats;
 }

@@ -40,7 +40,9 @@ export function hashesOf(row: LocalFileRow): StoredHashes | null {
 
 /** All six hash columns from what the scan computed. */
 function hashColumns(hashes: StoredHashes): RowValues {
-  return Object.fromEntries(Object.entries(HASH_FIELDS).map(([field, column]) => [column, hashes[field as keyof typeof HASH_FIELDS]]));
+  return Object.fromEntries(
+    Object.entries(HASH_FIELDS).map(([field, column]) => [column, hashes[field as keyof typeof HASH_FIELDS]]),
+  );
 }
 
 /** Hash columns the catalog row lacks, filled from what the scan computed. */
@@ -113,7 +115,10 @@ function mergedById(a: Row[], b: Row[]): Row[] {
  * when it names exactly one file (Civitai rows sometimes carry only short hashes).
  */
 export async function catalogFilesFor(db: CatalogQueries, hashes: StoredHashes): Promise<CatalogMatches> {
-  const strong = mergedById(await filesWithHash(db, 'SHA256', hashes.sha256), await filesWithHash(db, 'BLAKE3', hashes.blake3));
+  const strong = mergedById(
+    await filesWithHash(db, 'SHA256', hashes.sha256),
+    await filesWithHash(db, 'BLAKE3', hashes.blake3),
+  );
   if (strong.length > 0) return { same: strong, lookalikes: [] };
   let lookalikes: Row[] = [];
   if (hashes.autoV3) {

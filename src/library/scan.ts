@@ -229,7 +229,8 @@ async function linkFile(
 
   let candidates = await catalogFilesFor(db.kysely, hashes);
   if (candidates.same.length === 0 && options.identifyOnline && options.civitai && work.changed) {
-    if (await identifyOnline(db, options.civitai, hashes, progress, now)) candidates = await catalogFilesFor(db.kysely, hashes);
+    if (await identifyOnline(db, options.civitai, hashes, progress, now))
+      candidates = await catalogFilesFor(db.kysely, hashes);
   }
   if (candidates.same.length > 0) {
     const { modelFileId, outcome } = await linkToCatalog(

@@ -8,12 +8,7 @@ import { filesByHash } from '../db/reads.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import { unionRowFields, type RowFields } from './row-fields.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
-import {
-  HASH_ALGORITHMS,
-  matchValues,
-  type HashAlgorithm,
-  type HashQuery,
-} from '../catalog/hash-lookup.ts';
+import { HASH_ALGORITHMS, matchValues, type HashAlgorithm, type HashQuery } from '../catalog/hash-lookup.ts';
 import { perPlan } from './batch.ts';
 
 export interface MatchedFile {
@@ -41,7 +36,7 @@ function createHashLoader(db: CatalogDatabase, fields: RowFields) {
 
   return new DataLoader<HashQuery, MatchedFile[], string>(
     async (queries) => {
-        const wanted = new Map<HashAlgorithm, Set<string>>();
+      const wanted = new Map<HashAlgorithm, Set<string>>();
       for (const query of queries) {
         for (const algorithm of query.algorithms) {
           let values = wanted.get(algorithm);

@@ -6,7 +6,12 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import {
-  imageCountByVersion, imageIdsByCivitaiId, imagePagesByVersion, imagesById, primaryImageByModel, primaryImageByVersion,
+  imageCountByVersion,
+  imageIdsByCivitaiId,
+  imagePagesByVersion,
+  imagesById,
+  primaryImageByModel,
+  primaryImageByVersion,
 } from '../db/reads.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import { numberByKey, oneByKey, perPlan, type RawRow } from './batch.ts';

@@ -1,6 +1,12 @@
 /** Models by id (and Civitai id), pages of models under a creator or a tag, and whether each has an update. */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { hasUpdateByModel, modelIdsByCivitaiId, modelPagesByCreator, modelPagesByTag, modelsById } from '../db/reads.ts';
+import {
+  hasUpdateByModel,
+  modelIdsByCivitaiId,
+  modelPagesByCreator,
+  modelPagesByTag,
+  modelsById,
+} from '../db/reads.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import { numberByKey, oneByKey, perPlan } from './batch.ts';
 import { partitionedPages } from './pages.ts';

@@ -8,14 +8,22 @@ import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type PartitionedSource, partitionedPageRows, type RawRow } from '../db/pages.ts';
 import { type RowFields, rowFieldsKey } from './row-fields.ts';
 
-export type PageLoaders<T> = (ordering: Ordering, window: PageWindow, fields?: RowFields) => DataLoader<number, Page<T>>;
+export type PageLoaders<T> = (
+  ordering: Ordering,
+  window: PageWindow,
+  fields?: RowFields,
+) => DataLoader<number, Page<T>>;
 
 /**
  * Per-parent page loaders memoised by their arguments (and row-field plan): every parent that asks for the same
  * page shape within a request shares one loader, and so one statement. `onRows` sees each batch's rows.
  */
-export function partitionedPages<T>(db: CatalogDatabase, source: PartitionedSource | ((fields: RowFields) => PartitionedSource),
-  map: (row: RawRow) => T, onRows?: (rows: RawRow[]) => void): PageLoaders<T> {
+export function partitionedPages<T>(
+  db: CatalogDatabase,
+  source: PartitionedSource | ((fields: RowFields) => PartitionedSource),
+  map: (row: RawRow) => T,
+  onRows?: (rows: RawRow[]) => void,
+): PageLoaders<T> {
   const made = new Map<string, DataLoader<number, Page<T>>>();
   return (ordering, window, fields = null) => {
     const key = `${ordering.signature}|${JSON.stringify(window)}|${rowFieldsKey(fields)}`;

@@ -1,6 +1,12 @@
 /** Versions by id (and Civitai id), newest-first pages per model, and per-model aggregates (count, downloads). */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { downloadsByModel, versionCountByModel, versionIdsByCivitaiId, versionPagesByModel, versionsById } from '../db/reads.ts';
+import {
+  downloadsByModel,
+  versionCountByModel,
+  versionIdsByCivitaiId,
+  versionPagesByModel,
+  versionsById,
+} from '../db/reads.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import { numberByKey, oneByKey, perPlan } from './batch.ts';
 import { partitionedPages } from './pages.ts';

@@ -10,14 +10,26 @@ export function withTotalCount<T>(page: Page<T>, totalCount: () => number | Prom
 }
 
 /** A root list as a connection: one keyset page, and its count only if `totalCount` is selected. */
-export async function rootConnection<T>(db: CatalogDatabase, source: ListSource, map: (row: RawRow) => T, ordering: Ordering, args: PageArgs) {
+export async function rootConnection<T>(
+  db: CatalogDatabase,
+  source: ListSource,
+  map: (row: RawRow) => T,
+  ordering: Ordering,
+  args: PageArgs,
+) {
   const window = pageWindow(args, ordering);
   const rows = await rootPageRows(db, source, ordering, window);
   return withTotalCount(toPage(rows, window, ordering, keyValuesOf(ordering), map), () => rootCount(db, source.from));
 }
 
 /** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */
-export async function nestedConnection<T>(pages: PageLoaders<T>, ordering: Ordering, args: PageArgs, parentId: number,
-  totalCount: () => Promise<number>, fields: RowFields = null) {
+export async function nestedConnection<T>(
+  pages: PageLoaders<T>,
+  ordering: Ordering,
+  args: PageArgs,
+  parentId: number,
+  totalCount: () => Promise<number>,
+  fields: RowFields = null,
+) {
   return withTotalCount(await pages(ordering, pageWindow(args, ordering), fields).load(parentId), totalCount);
 }

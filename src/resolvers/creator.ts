@@ -6,24 +6,49 @@ import { rowMapper } from '../db/row-mapping.ts';
 import type { Creator } from '../generated/prisma/client.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
-import { lookupKey } from './lookup.ts';
+import { loadNodes, lookupKey } from './lookup.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 
 const mapCreator = rowMapper('Creator');
 
 export const creatorFields = {
   modelCount: (c: Creator, _args: unknown, ctx: GraphQLContext) => ctx.loaders.creators.modelCount.load(c.id),
-  models: (c: Creator, args: PageArgs & { orderBy?: readonly OrderInput<ModelOrderField>[] | null }, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    nestedConnection(ctx.loaders.models.pagesByCreator, modelOrdering(ctx.db.dialect, args.orderBy), args, c.id,
-      () => ctx.loaders.creators.modelCount.load(c.id), plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS)),
+  models: (
+    c: Creator,
+    args: PageArgs & { orderBy?: readonly OrderInput<ModelOrderField>[] | null },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ) =>
+    nestedConnection(
+      ctx.loaders.models.pagesByCreator,
+      modelOrdering(ctx.db.dialect, args.orderBy),
+      args,
+      c.id,
+      () => ctx.loaders.creators.modelCount.load(c.id),
+      plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+    ),
 };
 
 export const creatorQueries = {
-  creator: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; username?: string | null }, ctx: GraphQLContext) => {
+  creator: async (
+    _root: unknown,
+    args: { id?: string | null; databaseId?: number | null; username?: string | null },
+    ctx: GraphQLContext,
+  ) => {
     const key = lookupKey('creator', 'Creator', args, { username: args.username });
     const id = key.key ? await ctx.loaders.creators.idByUsername.load(key.value.trim().toLowerCase()) : key.id;
     return id === null ? null : ctx.loaders.creators.byId.load(id);
   },
   creators: (_root: unknown, args: PageArgs & { usernameStartsWith?: string | null }, ctx: GraphQLContext) =>
-    rootConnection(ctx.db, creatorList(args.usernameStartsWith?.trim().toLowerCase() ?? ''), mapCreator, CREATOR_ORDERING, args),
+    rootConnection(
+      ctx.db,
+      creatorList(args.usernameStartsWith?.trim().toLowerCase() ?? ''),
+      mapCreator,
+      CREATOR_ORDERING,
+      args,
+    ),
 };
+
+/** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */
+export const loadCreatorNodes = (ids: readonly (string | number)[], ctx: GraphQLContext) =>
+  loadNodes('Creator', ctx.loaders.creators.byId, ids);

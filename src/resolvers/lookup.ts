@@ -51,7 +51,7 @@ export async function loadNodes<T extends object>(
 ): Promise<(T | null)[]> {
   return (await loader.loadMany(ids.map(Number))).map((row) => {
     if (row instanceof Error) throw row;
-    // Pothos types brands by type reference; a type name is what the Node interface resolves to.
+    // Typed for type refs, but a type name is what the Node interface resolves by.
     if (row) brandWithType(row, type as never);
     return row;
   });

@@ -5,7 +5,7 @@ import { type HashAlgorithm, parseHashBatch, parseHashQuery } from '../catalog/h
 import type { ModelFile } from '../generated/prisma/client.ts';
 import type { MatchedFile } from '../loaders/hashes.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey } from './lookup.ts';
 import { plannedRowFields } from './selection.ts';
 
 /** Where a HashMatch's files sit below `filesByHashes`. */
@@ -24,14 +24,27 @@ export const fileFields = {
 export const fileQueries = {
   modelFile: (_root: unknown, args: { id?: string | null; databaseId?: number | null }, ctx: GraphQLContext) =>
     ctx.loaders.files.byId().load(lookupKey('modelFile', 'ModelFile', args).id!),
-  fileByHash: async (_root: unknown, args: { hash: string; algorithm?: HashAlgorithm | null }, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-    const matches = await ctx.loaders.hashes.byQuery(plannedRowFields(ctx, info, 'ModelFile')).load(parseHashQuery(args.hash, args.algorithm));
+  fileByHash: async (
+    _root: unknown,
+    args: { hash: string; algorithm?: HashAlgorithm | null },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ) => {
+    const matches = await ctx.loaders.hashes
+      .byQuery(plannedRowFields(ctx, info, 'ModelFile'))
+      .load(parseHashQuery(args.hash, args.algorithm));
     return matches[0]?.file ?? null;
   },
-  filesByHashes: async (_root: unknown, args: { hashes: readonly string[]; algorithm?: HashAlgorithm | null }, ctx: GraphQLContext,
-    info: GraphQLResolveInfo): Promise<HashMatchShape[]> => {
+  filesByHashes: async (
+    _root: unknown,
+    args: { hashes: readonly string[]; algorithm?: HashAlgorithm | null },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ): Promise<HashMatchShape[]> => {
     const queries = parseHashBatch(args.hashes, args.algorithm);
-    const results = await ctx.loaders.hashes.byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS)).loadMany(queries);
+    const results = await ctx.loaders.hashes
+      .byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS))
+      .loadMany(queries);
     return queries.map((query, i) => {
       const result = results[i];
       if (result instanceof Error) throw result;
@@ -47,7 +60,11 @@ async function written(ctx: GraphQLContext, id: number): Promise<ModelFile> {
 }
 
 export const fileMutations = {
-  linkLocalFile: async (_root: unknown, args: { id: string; path: string; hashes?: HashInput | null }, ctx: GraphQLContext) => {
+  linkLocalFile: async (
+    _root: unknown,
+    args: { id: string; path: string; hashes?: HashInput | null },
+    ctx: GraphQLContext,
+  ) => {
     const id = idOf(args.id, 'ModelFile');
     await linkLocalFile(ctx.db, id, args.path, args.hashes ?? {}, ctx.settings.libraryRoots);
     return written(ctx, id);
@@ -58,3 +75,7 @@ export const fileMutations = {
     return written(ctx, id);
   },
 };
+
+/** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */
+export const loadFileNodes = (ids: readonly (string | number)[], ctx: GraphQLContext) =>
+  loadNodes('ModelFile', ctx.loaders.files.byId(), ids);

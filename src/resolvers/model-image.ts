@@ -6,12 +6,16 @@ import type { ModelImage } from '../generated/prisma/client.ts';
 import type { PickedImage } from '../loaders/images.ts';
 import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey } from './lookup.ts';
 import { OWN_SELECTION, plannedRowFields } from './selection.ts';
 
 /** Loads images SQL picked with the columns the selection at `paths` needs; keeps the order of `picked` (null where a row vanished). */
-export function loadPlannedImages(ctx: GraphQLContext, info: GraphQLResolveInfo, picked: readonly PickedImage[],
-  paths: readonly (readonly string[])[] = OWN_SELECTION): Promise<(ModelImage | null)[]> {
+export function loadPlannedImages(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  picked: readonly PickedImage[],
+  paths: readonly (readonly string[])[] = OWN_SELECTION,
+): Promise<(ModelImage | null)[]> {
   if (picked.length === 0) return Promise.resolve([]);
   const rows = ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage', paths));
   return Promise.all(picked.map((image) => rows.load(image.id)));
@@ -22,7 +26,8 @@ export const thumbnailFields = {
     const head = await ctx.loaders.thumbnails.head.load(thumb.imageId);
     return head ? effectiveMimeType(head, thumb.storedMimeType) : (thumb.storedMimeType ?? 'application/octet-stream');
   },
-  url: (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) => `${ctx.origin ?? ''}${thumbnailPath(thumb.imageId)}`,
+  url: (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) =>
+    `${ctx.origin ?? ''}${thumbnailPath(thumb.imageId)}`,
   base64: async (thumb: ThumbnailMeta, _args: unknown, ctx: GraphQLContext) => {
     ctx.loaders.thumbnails.reserveBase64(thumb.byteSize);
     const bytes = await ctx.loaders.thumbnails.bytes.load(thumb.imageId);
@@ -42,7 +47,11 @@ export const imageFields = {
 };
 
 export const imageQueries = {
-  modelImage: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null }, ctx: GraphQLContext) => {
+  modelImage: async (
+    _root: unknown,
+    args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null },
+    ctx: GraphQLContext,
+  ) => {
     const key = lookupKey('modelImage', 'ModelImage', args, { civitaiId: args.civitaiId });
     // CivitaiId is not unique for images (the same image can belong to two versions): the oldest row answers.
     const id = key.key ? await ctx.loaders.images.idByCivitaiId.load(key.value) : key.id;
@@ -51,11 +60,19 @@ export const imageQueries = {
 };
 
 export const imageMutations = {
-  setImageThumbnail: async (_root: unknown, args: { id: string; base64: string }, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  setImageThumbnail: async (
+    _root: unknown,
+    args: { id: string; base64: string },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ) => {
     const id = idOf(args.id, 'ModelImage');
     await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
     ctx.loaders.thumbnails.forget(id);
-    const image = await ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).clear(id).load(id);
+    const image = await ctx.loaders.images
+      .rows(plannedRowFields(ctx, info, 'ModelImage'))
+      .clear(id)
+      .load(id);
     if (!image) throw new AppError('NOT_FOUND', `Image ${id} no longer exists.`);
     return image;
   },
@@ -65,3 +82,7 @@ export const imageMutations = {
     return { type: 'ModelImage' as const, databaseId };
   },
 };
+
+/** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */
+export const loadImageNodes = (ids: readonly (string | number)[], ctx: GraphQLContext) =>
+  loadNodes('ModelImage', ctx.loaders.images.rows(), ids);

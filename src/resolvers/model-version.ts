@@ -2,12 +2,19 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { type PageArgs, pageWindow } from '../catalog/pagination.ts';
 import { setTriggerWords } from '../catalog/edits.ts';
-import { IMAGE_ORDERING, type ModelVersionFilter, type ModelVersionOrderField, type OrderInput, versionList, versionOrdering } from '../db/lists.ts';
+import {
+  IMAGE_ORDERING,
+  type ModelVersionFilter,
+  type ModelVersionOrderField,
+  type OrderInput,
+  versionList,
+  versionOrdering,
+} from '../db/lists.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import type { ModelVersion, TriggerWord } from '../generated/prisma/client.ts';
 import { rootConnection, withTotalCount } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey } from './lookup.ts';
 import { loadPlannedImages } from './model-image.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 
@@ -24,7 +31,12 @@ export const versionFields = {
     (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
   images: async (v: ModelVersion, args: PageArgs, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
     const page = await ctx.loaders.images.pagesByVersion(IMAGE_ORDERING, pageWindow(args, IMAGE_ORDERING)).load(v.id);
-    const loaded = await loadPlannedImages(ctx, info, page.edges.map((edge) => edge.node), CONNECTION_NODE_PATHS);
+    const loaded = await loadPlannedImages(
+      ctx,
+      info,
+      page.edges.map((edge) => edge.node),
+      CONNECTION_NODE_PATHS,
+    );
     // A row deleted between the two statements simply drops out of the page.
     const edges = page.edges.flatMap((edge, i) => (loaded[i] ? [{ cursor: edge.cursor, node: loaded[i] }] : []));
     return withTotalCount({ ...page, edges }, () => ctx.loaders.images.countByVersion.load(v.id));
@@ -37,14 +49,30 @@ export const versionFields = {
 };
 
 export const versionQueries = {
-  modelVersion: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null }, ctx: GraphQLContext) => {
+  modelVersion: async (
+    _root: unknown,
+    args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null },
+    ctx: GraphQLContext,
+  ) => {
     const key = lookupKey('modelVersion', 'ModelVersion', args, { civitaiId: args.civitaiId });
     const id = key.key ? await ctx.loaders.versions.idByCivitaiId.load(key.value) : key.id;
     return id === null ? null : ctx.loaders.versions.byId().load(id);
   },
-  modelVersions: (_root: unknown, args: PageArgs & { filter?: ModelVersionFilter | null; orderBy?: readonly OrderInput<ModelVersionOrderField>[] | null },
-    ctx: GraphQLContext) =>
-    rootConnection(ctx.db, versionList(ctx.db.dialect, args.filter), mapVersion, versionOrdering(ctx.db.dialect, args.orderBy), args),
+  modelVersions: (
+    _root: unknown,
+    args: PageArgs & {
+      filter?: ModelVersionFilter | null;
+      orderBy?: readonly OrderInput<ModelVersionOrderField>[] | null;
+    },
+    ctx: GraphQLContext,
+  ) =>
+    rootConnection(
+      ctx.db,
+      versionList(ctx.db.dialect, args.filter),
+      mapVersion,
+      versionOrdering(ctx.db.dialect, args.orderBy),
+      args,
+    ),
 };
 
 export const versionMutations = {
@@ -61,3 +89,9 @@ export const triggerWordFields = {
   version: async (w: TriggerWord, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
     (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
 };
+
+/** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */
+export const loadVersionNodes = (ids: readonly (string | number)[], ctx: GraphQLContext) =>
+  loadNodes('ModelVersion', ctx.loaders.versions.byId(), ids);
+export const loadTriggerWordNodes = (ids: readonly (string | number)[], ctx: GraphQLContext) =>
+  loadNodes('TriggerWord', ctx.loaders.triggerWords.byId, ids);

@@ -2,32 +2,54 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { PageArgs } from '../catalog/pagination.ts';
 import { deleteModel, type ModelEdit, setIgnoreUpdates, setModelTags, updateModel } from '../catalog/edits.ts';
-import { type ModelFilter, type ModelOrderField, modelList, modelOrdering, type ModelVersionOrderField, type OrderInput, versionOrdering } from '../db/lists.ts';
+import {
+  type ModelFilter,
+  type ModelOrderField,
+  modelList,
+  modelOrdering,
+  type ModelVersionOrderField,
+  type OrderInput,
+  versionOrdering,
+} from '../db/lists.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { pageWindow } from '../catalog/pagination.ts';
 import { ensureSearchIndexCurrent } from '../search/search-index.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey } from './lookup.ts';
 import { loadPlannedImages } from './model-image.ts';
 import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
 
 const mapModel = rowMapper('Model');
 
 export const modelFields = {
-  hasUpdate: async (m: Model, _args: unknown, ctx: GraphQLContext) => (await ctx.loaders.models.hasUpdate.load(m.id)) === 1,
+  hasUpdate: async (m: Model, _args: unknown, ctx: GraphQLContext) =>
+    (await ctx.loaders.models.hasUpdate.load(m.id)) === 1,
   versionCount: (m: Model, _args: unknown, ctx: GraphQLContext) => ctx.loaders.versions.countByModel.load(m.id),
   totalDownloads: (m: Model, _args: unknown, ctx: GraphQLContext) => ctx.loaders.versions.downloadsByModel.load(m.id),
-  creator: (m: Model, _args: unknown, ctx: GraphQLContext) => (m.creatorId === null ? null : ctx.loaders.creators.byId.load(m.creatorId)),
+  creator: (m: Model, _args: unknown, ctx: GraphQLContext) =>
+    m.creatorId === null ? null : ctx.loaders.creators.byId.load(m.creatorId),
   tags: (m: Model, _args: unknown, ctx: GraphQLContext) => ctx.loaders.tags.byModel.load(m.id),
-  versions: (m: Model, args: PageArgs & { orderBy?: readonly OrderInput<ModelVersionOrderField>[] | null }, ctx: GraphQLContext,
-    info: GraphQLResolveInfo) =>
-    nestedConnection(ctx.loaders.versions.pagesByModel, versionOrdering(ctx.db.dialect, args.orderBy), args, m.id,
-      () => ctx.loaders.versions.countByModel.load(m.id), plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS)),
+  versions: (
+    m: Model,
+    args: PageArgs & { orderBy?: readonly OrderInput<ModelVersionOrderField>[] | null },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ) =>
+    nestedConnection(
+      ctx.loaders.versions.pagesByModel,
+      versionOrdering(ctx.db.dialect, args.orderBy),
+      args,
+      m.id,
+      () => ctx.loaders.versions.countByModel.load(m.id),
+      plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS),
+    ),
   latestVersion: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
     const ordering = versionOrdering(ctx.db.dialect, null);
-    const page = await ctx.loaders.versions.pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion')).load(m.id);
+    const page = await ctx.loaders.versions
+      .pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion'))
+      .load(m.id);
     return page.edges[0]?.node ?? null;
   },
   primaryImage: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
@@ -38,13 +60,21 @@ export const modelFields = {
 
 export const modelQueries = {
   /** Looks rows up through the request's loader of whole rows, shared with `node(id)`: one read per model. */
-  model: async (_root: unknown, args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null }, ctx: GraphQLContext) => {
+  model: async (
+    _root: unknown,
+    args: { id?: string | null; databaseId?: number | null; civitaiId?: number | null },
+    ctx: GraphQLContext,
+  ) => {
     const key = lookupKey('model', 'Model', args, { civitaiId: args.civitaiId });
     const id = key.key ? await ctx.loaders.models.idByCivitaiId.load(key.value) : key.id;
     return id === null ? null : ctx.loaders.models.byId().load(id);
   },
-  models: async (_root: unknown, args: PageArgs & { filter?: ModelFilter | null; orderBy?: readonly OrderInput<ModelOrderField>[] | null },
-    ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  models: async (
+    _root: unknown,
+    args: PageArgs & { filter?: ModelFilter | null; orderBy?: readonly OrderInput<ModelOrderField>[] | null },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ) => {
     if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
     const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
     return rootConnection(ctx.db, source, mapModel, modelOrdering(ctx.db.dialect, args.orderBy), args);
@@ -80,3 +110,7 @@ export const modelMutations = {
     return written(ctx, id);
   },
 };
+
+/** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */
+export const loadModelNodes = (ids: readonly (string | number)[], ctx: GraphQLContext) =>
+  loadNodes('Model', ctx.loaders.models.byId(), ids);

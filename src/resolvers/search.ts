@@ -30,15 +30,26 @@ export const searchEdgeFields = {
 };
 
 export const searchQueries = {
-  search: async (_root: unknown, args: PageArgs & { query: string; filter?: ModelFilter | null }, ctx: GraphQLContext,
-    info: GraphQLResolveInfo) => {
-    const result = await searchModels(ctx.db, args.query, args, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
+  search: async (
+    _root: unknown,
+    args: PageArgs & { query: string; filter?: ModelFilter | null },
+    ctx: GraphQLContext,
+    info: GraphQLResolveInfo,
+  ) => {
+    const result = await searchModels(
+      ctx.db,
+      args.query,
+      args,
+      args.filter,
+      plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+    );
     return {
       pageInfo: result.pageInfo,
       totalCount: result.totalCount,
       edges: result.edges.map((edge) => ({ cursor: edge.cursor, node: edge.node.model, hit: edge.node })),
     };
   },
-  modelFacets: (_root: unknown, args: { filter?: ModelFilter | null }, ctx: GraphQLContext) => modelFacets(ctx.db, args.filter),
+  modelFacets: (_root: unknown, args: { filter?: ModelFilter | null }, ctx: GraphQLContext) =>
+    modelFacets(ctx.db, args.filter),
   libraryStats: (_root: unknown, _args: unknown, ctx: GraphQLContext) => libraryStats(ctx.db),
 };

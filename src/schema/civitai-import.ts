@@ -1,9 +1,8 @@
 /** Getting data in from Civitai: importing payloads a client already has, and syncing online. */
 import type { ImportFailure, ImportSummary } from '../civitai/batch-import.ts';
-import { importPayload } from '../civitai/batch-import.ts';
 import type { ModelImportOutcome } from '../civitai/import.ts';
-import { syncByHash, syncModel, syncVersion, type SyncOutcome } from '../civitai/sync.ts';
-import { plannedRowFields } from '../resolvers/selection.ts';
+import type { SyncOutcome } from '../civitai/sync.ts';
+import { civitaiMutations, outcomeModel } from '../resolvers/civitai-import.ts';
 import { builder } from './builder.ts';
 import { ModelNode } from './model.ts';
 
@@ -31,7 +30,7 @@ const ImportedModel = builder.objectRef<ModelImportOutcome>('ImportedModel').imp
     model: t.field({
       type: ModelNode,
       nullable: true,
-      resolve: (o, _args, ctx, info) => ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId),
+      resolve: outcomeModel,
     }),
   }),
 });
@@ -70,8 +69,7 @@ const SyncResult = builder.objectRef<SyncOutcome>('SyncResult').implement({
     model: t.field({
       type: ModelNode,
       nullable: true,
-      resolve: (o, _args, ctx, info) =>
-        o.modelId === null ? null : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(o.modelId),
+      resolve: outcomeModel,
     }),
     checkedAt: t.expose('checkedAt', { type: 'DateTime' }),
     remembered: t.exposeBoolean('remembered', {
@@ -88,8 +86,7 @@ builder.mutationFields((t) => ({
       'Imports a Civitai API response as-is: a model, a model version (also `/by-hash`), a models list page, or an images list page ' +
       '(with `imagesVersionCivitaiId`). Each model is its own transaction; failures are reported per model.',
     args: { payload: t.arg({ type: 'JSON', required: true }), imagesVersionCivitaiId: t.arg.int() },
-    resolve: (_root, args, ctx) =>
-      importPayload(ctx.db, args.payload, 'payload', { imagesVersionCivitaiId: args.imagesVersionCivitaiId }),
+    resolve: civitaiMutations.importCivitaiPayload,
   }),
   syncCivitaiModel: t.field({
     type: SyncResult,
@@ -97,18 +94,18 @@ builder.mutationFields((t) => ({
       civitaiId: t.arg.int({ required: true }),
       force: t.arg.boolean({ description: 'Ask Civitai even after a recent 404.' }),
     },
-    resolve: (_root, args, ctx) => syncModel(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
+    resolve: civitaiMutations.syncCivitaiModel,
   }),
   syncCivitaiVersion: t.field({
     type: SyncResult,
     description: 'Fetches the version and imports its whole model.',
     args: { civitaiId: t.arg.int({ required: true }), force: t.arg.boolean() },
-    resolve: (_root, args, ctx) => syncVersion(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
+    resolve: civitaiMutations.syncCivitaiVersion,
   }),
   syncByHash: t.field({
     type: SyncResult,
     description: 'Identifies a file by hash on Civitai (`/model-versions/by-hash`) and imports its model.',
     args: { hash: t.arg.string({ required: true }), force: t.arg.boolean() },
-    resolve: (_root, args, ctx) => syncByHash(ctx.db, ctx.civitai, args.hash, { force: args.force ?? false }),
+    resolve: civitaiMutations.syncByHash,
   }),
 }));

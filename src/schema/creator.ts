@@ -1,7 +1,6 @@
 /** Creator: a Civitai user who published models. */
 import type { Creator } from '../generated/prisma/client.ts';
-import { creatorFields, creatorQueries } from '../resolvers/creator.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
+import { creatorFields, creatorQueries, loadCreatorNodes } from '../resolvers/creator.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
 import { ModelConnection, ModelNode, ModelOrderInput } from './model.ts';
@@ -17,7 +16,7 @@ export const CreatorNode = builder.nodeRef(
       modelCount: t.int({ resolve: creatorFields.modelCount }),
     }),
   }),
-  { id: { resolve: (c: Creator) => c.id }, loadMany: (ids, ctx) => loadNodes('Creator', ctx.loaders.creators.byId, ids) },
+  { id: { resolve: (c: Creator) => c.id }, loadMany: loadCreatorNodes },
 );
 
 export const CreatorConnection = builder.connectionObject(

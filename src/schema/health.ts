@@ -1,5 +1,6 @@
 import { builder } from './builder.ts';
-import { readHealth, type HealthReport } from '../db/health.ts';
+import type { HealthReport } from '../db/health.ts';
+import { healthQueries } from '../resolvers/health.ts';
 
 const Health = builder.objectRef<HealthReport>('Health').implement({
   description: 'Liveness of the server and its database.',
@@ -18,6 +19,6 @@ builder.queryField('health', (t) =>
   t.field({
     type: Health,
     description: 'Checks that the database answers; cheap enough for monitoring.',
-    resolve: (_root, _args, ctx) => readHealth(ctx.db),
+    resolve: healthQueries.health,
   }),
 );

@@ -1,14 +1,18 @@
 /** The local library: scanning folders (jobs with progress), and files found on disk. */
-import { AppError } from '../errors.ts';
-import { resolveLibraryPath } from '../library/library-paths.ts';
-import type { ScanJob } from '../library/scan-jobs.ts';
+import type { DuplicateGroup, LocalFileShape } from '../library/duplicates.ts';
 import type { ScanProblem, ScanProgress } from '../library/scan.ts';
-import { duplicateGroups, type DuplicateGroup, type LocalFileShape } from '../library/duplicates.ts';
-import { plannedRowFields } from '../resolvers/selection.ts';
+import type { ScanJob } from '../library/scan-jobs.ts';
+import {
+  DEFAULT_DUPLICATE_GROUPS,
+  libraryMutations,
+  libraryQueries,
+  librarySubscriptions,
+  localFileFields,
+  MAX_SCAN_CONCURRENCY,
+} from '../resolvers/local-library.ts';
 import { builder } from './builder.ts';
 import { ModelFileNode } from './model-file.ts';
 
-const MAX_SCAN_CONCURRENCY = 8;
 const MAX_PROBLEMS_SHOWN = 100;
 
 const ScanJobStatusEnum = builder.enumType('ScanJobStatus', { values: ['RUNNING', 'COMPLETED', 'FAILED'] as const });
@@ -82,10 +86,7 @@ const LocalFileRef = builder.objectRef<LocalFileShape>('LocalFile').implement({
     modelFile: t.field({
       type: ModelFileNode,
       nullable: true,
-      resolve: (f, _args, ctx, info) =>
-        f.modelFileId === null
-          ? null
-          : ctx.loaders.files.byId(plannedRowFields(ctx, info, 'ModelFile')).load(f.modelFileId),
+      resolve: localFileFields.modelFile,
     }),
   }),
 });
@@ -109,18 +110,14 @@ builder.queryFields((t) => ({
     type: ScanJobRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => ctx.scanJobs.get(String(args.id)),
+    resolve: libraryQueries.scanJob,
   }),
   duplicateFiles: t.field({
     type: [DuplicateGroupRef],
     description:
       "Groups of present local files with the same content, largest waste first. Uses the scan's hashes (no re-hashing).",
-    args: { limit: t.arg.int({ defaultValue: 100 }) },
-    resolve: (_root, args, ctx) => {
-      const limit = args.limit ?? 100;
-      if (limit < 1 || limit > 1000) throw new AppError('BAD_USER_INPUT', '`limit` is between 1 and 1000.');
-      return duplicateGroups(ctx.db, limit);
-    },
+    args: { limit: t.arg.int({ defaultValue: DEFAULT_DUPLICATE_GROUPS }) },
+    resolve: libraryQueries.duplicateFiles,
   }),
 }));
 
@@ -140,23 +137,7 @@ builder.mutationFields((t) => ({
         description: 'Look files the catalog does not know up on Civitai by hash.',
       }),
     },
-    resolve: async (_root, args, ctx) => {
-      const concurrency = args.concurrency ?? 1;
-      if (concurrency < 1 || concurrency > MAX_SCAN_CONCURRENCY)
-        throw new AppError('BAD_USER_INPUT', `\`concurrency\` is between 1 and ${MAX_SCAN_CONCURRENCY}.`);
-      if (args.roots.length === 0 || args.roots.length > 50)
-        throw new AppError('BAD_USER_INPUT', 'Give between 1 and 50 folders.');
-      const roots = await Promise.all(
-        args.roots.map((root) => resolveLibraryPath(root, ctx.settings.libraryRoots, 'directory')),
-      );
-      return ctx.scanJobs.start({
-        roots,
-        libraryRoots: ctx.settings.libraryRoots,
-        concurrency,
-        identifyOnline: args.identifyOnline ?? false,
-        civitai: ctx.civitai,
-      });
-    },
+    resolve: libraryMutations.scanLibrary,
   }),
 }));
 
@@ -165,7 +146,7 @@ builder.subscriptionFields((t) => ({
     type: ScanJobRef,
     description: "The job's state now and as it changes (at most ten updates a second), ending when it finishes.",
     args: { jobId: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) => ctx.scanJobs.follow(String(args.jobId), ctx.signal),
+    subscribe: librarySubscriptions.scanProgress,
     resolve: (job) => job,
   }),
 }));

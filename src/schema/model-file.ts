@@ -2,8 +2,7 @@
 import { MAX_HASHES_PER_CALL } from '../catalog/hash-lookup.ts';
 import { FileFormat, FilePrecision, FileSizeType, readEnum, ScanResult } from '../db/enums.ts';
 import type { ModelFile } from '../generated/prisma/client.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
-import { fileFields, fileMutations, fileQueries, type HashMatchShape } from '../resolvers/model-file.ts';
+import { fileFields, fileMutations, fileQueries, type HashMatchShape, loadFileNodes } from '../resolvers/model-file.ts';
 import { builder } from './builder.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
 import { ModelVersionNode } from './model-version.ts';
@@ -31,33 +30,34 @@ const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
 /** A Relay node whose rows come from the request's loaders (see `src/resolvers/model-file.ts`). */
 export const ModelFileNode = builder.nodeRef(
   builder.prismaObject('ModelFile', {
-  fields: (t) => ({
-    databaseId: t.exposeInt('id'),
-    civitaiId: t.exposeInt('civitaiId', { nullable: true }),
-    fileName: t.exposeString('fileName'),
-    sizeKB: t.exposeFloat('sizeKB'),
-    fileType: t.exposeString('fileType', { description: 'Civitai\'s file type, e.g. "Model", "Training Data".' }),
-    isPrimary: t.exposeBoolean('isPrimary'),
-    format: t.field({ type: FileFormatEnum, resolve: (f) => readEnum(FileFormat, f.format) }),
-    precision: t.field({ type: FilePrecisionEnum, resolve: (f) => readEnum(FilePrecision, f.precision) }),
-    sizeType: t.field({ type: FileSizeTypeEnum, resolve: (f) => readEnum(FileSizeType, f.sizeType) }),
-    downloadUrl: t.exposeString('downloadUrl', { nullable: true }),
-    pickleScanResult: t.field({ type: ScanResultEnum, resolve: (f) => readEnum(ScanResult, f.pickleScanResult) }),
-    pickleScanMessage: t.exposeString('pickleScanMessage', { nullable: true }),
-    virusScanResult: t.field({ type: ScanResultEnum, resolve: (f) => readEnum(ScanResult, f.virusScanResult) }),
-    scannedAt: t.expose('scannedAt', { type: 'DateTime', nullable: true }),
-    hashes: t.field({ type: FileHashes, resolve: (f) => f }),
-    localPath: t.exposeString('localPath', { nullable: true }),
-    isLocalFileValid: t.exposeBoolean('isLocalFileValid'),
-    localFileVerifiedAt: t.expose('localFileVerifiedAt', { type: 'DateTime', nullable: true }),
-    isSecure: t.boolean({
-      description: 'Both the pickle scan and the virus scan succeeded.',
-      resolve: (f) =>
-        readEnum(ScanResult, f.pickleScanResult) === 'Success' && readEnum(ScanResult, f.virusScanResult) === 'Success',
+    fields: (t) => ({
+      databaseId: t.exposeInt('id'),
+      civitaiId: t.exposeInt('civitaiId', { nullable: true }),
+      fileName: t.exposeString('fileName'),
+      sizeKB: t.exposeFloat('sizeKB'),
+      fileType: t.exposeString('fileType', { description: 'Civitai\'s file type, e.g. "Model", "Training Data".' }),
+      isPrimary: t.exposeBoolean('isPrimary'),
+      format: t.field({ type: FileFormatEnum, resolve: (f) => readEnum(FileFormat, f.format) }),
+      precision: t.field({ type: FilePrecisionEnum, resolve: (f) => readEnum(FilePrecision, f.precision) }),
+      sizeType: t.field({ type: FileSizeTypeEnum, resolve: (f) => readEnum(FileSizeType, f.sizeType) }),
+      downloadUrl: t.exposeString('downloadUrl', { nullable: true }),
+      pickleScanResult: t.field({ type: ScanResultEnum, resolve: (f) => readEnum(ScanResult, f.pickleScanResult) }),
+      pickleScanMessage: t.exposeString('pickleScanMessage', { nullable: true }),
+      virusScanResult: t.field({ type: ScanResultEnum, resolve: (f) => readEnum(ScanResult, f.virusScanResult) }),
+      scannedAt: t.expose('scannedAt', { type: 'DateTime', nullable: true }),
+      hashes: t.field({ type: FileHashes, resolve: (f) => f }),
+      localPath: t.exposeString('localPath', { nullable: true }),
+      isLocalFileValid: t.exposeBoolean('isLocalFileValid'),
+      localFileVerifiedAt: t.expose('localFileVerifiedAt', { type: 'DateTime', nullable: true }),
+      isSecure: t.boolean({
+        description: 'Both the pickle scan and the virus scan succeeded.',
+        resolve: (f) =>
+          readEnum(ScanResult, f.pickleScanResult) === 'Success' &&
+          readEnum(ScanResult, f.virusScanResult) === 'Success',
+      }),
     }),
   }),
-  }),
-  { id: { resolve: (f: ModelFile) => f.id }, loadMany: (ids, ctx) => loadNodes('ModelFile', ctx.loaders.files.byId(), ids) },
+  { id: { resolve: (f: ModelFile) => f.id }, loadMany: loadFileNodes },
 );
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */

@@ -5,8 +5,13 @@
  */
 import { NsfwLevel, readEnum } from '../db/enums.ts';
 import type { ModelImage } from '../generated/prisma/client.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
-import { imageFields, imageMutations, imageQueries, thumbnailFields } from '../resolvers/model-image.ts';
+import {
+  thumbnailFields,
+  imageFields,
+  imageMutations,
+  imageQueries,
+  loadImageNodes,
+} from '../resolvers/model-image.ts';
 import type { ThumbnailMeta } from '../thumbnails/facts.ts';
 import { builder } from './builder.ts';
 import { NsfwLevelEnum } from './enums.ts';
@@ -40,54 +45,55 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
 });
 
 /**
- * A Relay node loaded by the image loaders (not by Prisma): rows carry only the columns the query planned
- * (`plannedRowFields`), and `node(id:)` reads every column but the BLOB.
+ * A Relay node whose rows come from the image loaders: only the columns the query planned (`plannedRowFields`), and
+ * for `node(id:)` every column but the BLOB.
  */
-export const ModelImageNode = builder.node(builder.objectRef<ModelImage>('ModelImage'), {
-  id: { resolve: (i) => i.id },
-  loadMany: (ids, ctx) => loadNodes('ModelImage', ctx.loaders.images.rows(), ids),
-  fields: (t) => ({
-    databaseId: t.exposeInt('id'),
-    civitaiId: t.exposeInt('civitaiId', { nullable: true }),
-    url: t.exposeString('url', { description: 'The full image on Civitai (or wherever it came from).' }),
-    isNsfw: t.exposeBoolean('isNsfw'),
-    nsfwLevel: t.field({ type: NsfwLevelEnum, resolve: (i) => readEnum(NsfwLevel, i.nsfwLevel) }),
-    width: t.exposeInt('width'),
-    height: t.exposeInt('height'),
-    aspectRatio: t.float({
-      nullable: true,
-      description: 'width / height; null when the height is unknown (0).',
-      resolve: (i) => (i.height > 0 ? i.width / i.height : null),
+export const ModelImageNode = builder.nodeRef(
+  builder.prismaObject('ModelImage', {
+    fields: (t) => ({
+      databaseId: t.exposeInt('id'),
+      civitaiId: t.exposeInt('civitaiId', { nullable: true }),
+      url: t.exposeString('url', { description: 'The full image on Civitai (or wherever it came from).' }),
+      isNsfw: t.exposeBoolean('isNsfw'),
+      nsfwLevel: t.field({ type: NsfwLevelEnum, resolve: (i) => readEnum(NsfwLevel, i.nsfwLevel) }),
+      width: t.exposeInt('width'),
+      height: t.exposeInt('height'),
+      aspectRatio: t.float({
+        nullable: true,
+        description: 'width / height; null when the height is unknown (0).',
+        resolve: (i) => (i.height > 0 ? i.width / i.height : null),
+      }),
+      blurHash: t.exposeString('blurHash', { nullable: true }),
+      sortOrder: t.exposeInt('sortOrder'),
+      isPrimary: t.boolean({ description: 'First in display order (sortOrder 0).', resolve: (i) => i.sortOrder === 0 }),
+      createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
+      postId: t.exposeInt('postId', { nullable: true }),
+      username: t.exposeString('username', { nullable: true }),
+      thumbnail: t.field({
+        type: Thumbnail,
+        nullable: true,
+        description: 'Null when no thumbnail is stored.',
+        resolve: imageFields.thumbnail,
+      }),
+      localCachePath: t.exposeString('localCachePath', { nullable: true }),
+      isLocalCacheValid: t.exposeBoolean('isLocalCacheValid'),
+      cachedAt: t.expose('cachedAt', { type: 'DateTime', nullable: true }),
+      cachedFileSize: t.expose('cachedFileSize', { type: 'BigInt', nullable: true }),
+      prompt: t.exposeString('prompt', { nullable: true }),
+      negativePrompt: t.exposeString('negativePrompt', { nullable: true }),
+      seed: t.expose('seed', { type: 'BigInt', nullable: true }),
+      steps: t.exposeInt('steps', { nullable: true }),
+      sampler: t.exposeString('sampler', { nullable: true }),
+      cfgScale: t.exposeFloat('cfgScale', { nullable: true }),
+      generationModel: t.exposeString('generationModel', { nullable: true }),
+      denoisingStrength: t.exposeFloat('denoisingStrength', { nullable: true }),
+      likeCount: t.exposeInt('likeCount'),
+      heartCount: t.exposeInt('heartCount'),
+      commentCount: t.exposeInt('commentCount'),
     }),
-    blurHash: t.exposeString('blurHash', { nullable: true }),
-    sortOrder: t.exposeInt('sortOrder'),
-    isPrimary: t.boolean({ description: 'First in display order (sortOrder 0).', resolve: (i) => i.sortOrder === 0 }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', nullable: true }),
-    postId: t.exposeInt('postId', { nullable: true }),
-    username: t.exposeString('username', { nullable: true }),
-    thumbnail: t.field({
-      type: Thumbnail,
-      nullable: true,
-      description: 'Null when no thumbnail is stored.',
-      resolve: imageFields.thumbnail,
-    }),
-    localCachePath: t.exposeString('localCachePath', { nullable: true }),
-    isLocalCacheValid: t.exposeBoolean('isLocalCacheValid'),
-    cachedAt: t.expose('cachedAt', { type: 'DateTime', nullable: true }),
-    cachedFileSize: t.expose('cachedFileSize', { type: 'BigInt', nullable: true }),
-    prompt: t.exposeString('prompt', { nullable: true }),
-    negativePrompt: t.exposeString('negativePrompt', { nullable: true }),
-    seed: t.expose('seed', { type: 'BigInt', nullable: true }),
-    steps: t.exposeInt('steps', { nullable: true }),
-    sampler: t.exposeString('sampler', { nullable: true }),
-    cfgScale: t.exposeFloat('cfgScale', { nullable: true }),
-    generationModel: t.exposeString('generationModel', { nullable: true }),
-    denoisingStrength: t.exposeFloat('denoisingStrength', { nullable: true }),
-    likeCount: t.exposeInt('likeCount'),
-    heartCount: t.exposeInt('heartCount'),
-    commentCount: t.exposeInt('commentCount'),
   }),
-});
+  { id: { resolve: (i: ModelImage) => i.id }, loadMany: loadImageNodes },
+);
 
 export const ModelImageConnection = builder.connectionObject(
   { type: ModelImageNode, name: 'ModelImageConnection' },

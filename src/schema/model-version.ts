@@ -1,8 +1,7 @@
 /** ModelVersion: a published version of a model, with its files, images and trigger words. */
 import { BaseModel, readEnum } from '../db/enums.ts';
 import type { ModelVersion } from '../generated/prisma/client.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
-import { versionFields, versionMutations, versionQueries } from '../resolvers/model-version.ts';
+import { loadVersionNodes, versionFields, versionMutations, versionQueries } from '../resolvers/model-version.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
 import { BaseModelEnum, ModelTypeEnum, OrderDirectionEnum } from './enums.ts';
@@ -37,33 +36,33 @@ export const ModelVersionFilterInput = builder.inputType('ModelVersionFilter', {
 /** A Relay node whose rows come from the request's loaders (see `src/resolvers/model-version.ts`). */
 export const ModelVersionNode = builder.nodeRef(
   builder.prismaObject('ModelVersion', {
-  fields: (t) => ({
-    databaseId: t.exposeInt('id'),
-    civitaiId: t.exposeInt('civitaiId', { nullable: true }),
-    name: t.exposeString('name'),
-    description: t.exposeString('description', { nullable: true }),
-    baseModel: t.field({ type: BaseModelEnum, resolve: (v) => readEnum(BaseModel, v.baseModel) }),
-    baseModelRaw: t.exposeString('baseModelRaw', {
-      nullable: true,
-      description: 'The base model as Civitai spelled it.',
-    }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
-    publishedAt: t.expose('publishedAt', { type: 'DateTime', nullable: true }),
-    downloadUrl: t.exposeString('downloadUrl', { nullable: true }),
-    earlyAccessDays: t.exposeInt('earlyAccessDays'),
-    downloadCount: t.exposeInt('downloadCount'),
-    ratingCount: t.exposeInt('ratingCount'),
-    rating: t.exposeFloat('rating'),
-    thumbsUpCount: t.exposeInt('thumbsUpCount'),
-    thumbsDownCount: t.exposeInt('thumbsDownCount'),
-    triggerWordsText: t.string({
-      description: 'The trigger words joined with ", ", ready to paste into a prompt.',
-      resolve: versionFields.triggerWordsText,
+    fields: (t) => ({
+      databaseId: t.exposeInt('id'),
+      civitaiId: t.exposeInt('civitaiId', { nullable: true }),
+      name: t.exposeString('name'),
+      description: t.exposeString('description', { nullable: true }),
+      baseModel: t.field({ type: BaseModelEnum, resolve: (v) => readEnum(BaseModel, v.baseModel) }),
+      baseModelRaw: t.exposeString('baseModelRaw', {
+        nullable: true,
+        description: 'The base model as Civitai spelled it.',
+      }),
+      createdAt: t.expose('createdAt', { type: 'DateTime' }),
+      updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
+      publishedAt: t.expose('publishedAt', { type: 'DateTime', nullable: true }),
+      downloadUrl: t.exposeString('downloadUrl', { nullable: true }),
+      earlyAccessDays: t.exposeInt('earlyAccessDays'),
+      downloadCount: t.exposeInt('downloadCount'),
+      ratingCount: t.exposeInt('ratingCount'),
+      rating: t.exposeFloat('rating'),
+      thumbsUpCount: t.exposeInt('thumbsUpCount'),
+      thumbsDownCount: t.exposeInt('thumbsDownCount'),
+      triggerWordsText: t.string({
+        description: 'The trigger words joined with ", ", ready to paste into a prompt.',
+        resolve: versionFields.triggerWordsText,
+      }),
     }),
   }),
-  }),
-  { id: { resolve: (v: ModelVersion) => v.id }, loadMany: (ids, ctx) => loadNodes('ModelVersion', ctx.loaders.versions.byId(), ids) },
+  { id: { resolve: (v: ModelVersion) => v.id }, loadMany: loadVersionNodes },
 );
 
 export const ModelVersionConnection = builder.connectionObject(
@@ -96,7 +95,11 @@ builder.objectFields(ModelVersionNode, (t) => ({
     description: 'The first safe-for-work still image, else the first image.',
     resolve: versionFields.primaryImage,
   }),
-  triggerWords: t.field({ type: [TriggerWordNode], description: 'In their order.', resolve: versionFields.triggerWords }),
+  triggerWords: t.field({
+    type: [TriggerWordNode],
+    description: 'In their order.',
+    resolve: versionFields.triggerWords,
+  }),
 }));
 
 builder.queryFields((t) => ({

@@ -1,8 +1,7 @@
 /** Model: the catalog's aggregate root — its type, look-ups and lists. */
 import { CommercialUse, DataSource, ModelMode, ModelType, readEnum } from '../db/enums.ts';
 import type { Model } from '../generated/prisma/client.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
-import { modelFields, modelMutations, modelQueries } from '../resolvers/model.ts';
+import { loadModelNodes, modelFields, modelMutations, modelQueries } from '../resolvers/model.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
 import { CreatorNode } from './creator.ts';
@@ -67,43 +66,43 @@ export const ModelFilterInput = builder.inputType('ModelFilter', {
 /** A Relay node whose rows come from the request's loaders (see `src/resolvers/model.ts`). */
 export const ModelNode = builder.nodeRef(
   builder.prismaObject('Model', {
-  fields: (t) => ({
-    databaseId: t.exposeInt('id', { description: 'The row id in the Models table.' }),
-    civitaiId: t.exposeInt('civitaiId', { nullable: true }),
-    name: t.exposeString('name'),
-    description: t.exposeString('description', { nullable: true, description: 'HTML, as Civitai serves it.' }),
-    type: t.field({ type: ModelTypeEnum, resolve: (m) => readEnum(ModelType, m.type) }),
-    isNsfw: t.exposeBoolean('isNsfw'),
-    isPoi: t.exposeBoolean('isPoi', { description: 'Depicts a real person.' }),
-    mode: t.field({ type: ModelModeEnum, resolve: (m) => readEnum(ModelMode, m.mode) }),
-    source: t.field({ type: DataSourceEnum, resolve: (m) => readEnum(DataSource, m.source) }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
-    lastSyncedAt: t.expose('lastSyncedAt', { type: 'DateTime', nullable: true }),
-    allowNoCredit: t.exposeBoolean('allowNoCredit'),
-    allowCommercialUse: t.field({
-      type: CommercialUseEnum,
-      resolve: (m) => readEnum(CommercialUse, m.allowCommercialUse),
-    }),
-    allowDerivatives: t.exposeBoolean('allowDerivatives'),
-    allowDifferentLicense: t.exposeBoolean('allowDifferentLicense'),
-    ignoreUpdates: t.boolean({
-      description: 'The user asked not to be told about newer versions.',
-      resolve: (m) => m.ignoreUpdates ?? false,
-    }),
-    hasUpdate: t.boolean({
-      description:
-        'Civitai has a version newer than the newest one with a present local file (known after a sync); false when ignored or with no local file.',
-      resolve: modelFields.hasUpdate,
-    }),
-    versionCount: t.int({ resolve: modelFields.versionCount }),
-    totalDownloads: t.int({
-      description: 'Civitai downloads summed over all versions.',
-      resolve: modelFields.totalDownloads,
+    fields: (t) => ({
+      databaseId: t.exposeInt('id', { description: 'The row id in the Models table.' }),
+      civitaiId: t.exposeInt('civitaiId', { nullable: true }),
+      name: t.exposeString('name'),
+      description: t.exposeString('description', { nullable: true, description: 'HTML, as Civitai serves it.' }),
+      type: t.field({ type: ModelTypeEnum, resolve: (m) => readEnum(ModelType, m.type) }),
+      isNsfw: t.exposeBoolean('isNsfw'),
+      isPoi: t.exposeBoolean('isPoi', { description: 'Depicts a real person.' }),
+      mode: t.field({ type: ModelModeEnum, resolve: (m) => readEnum(ModelMode, m.mode) }),
+      source: t.field({ type: DataSourceEnum, resolve: (m) => readEnum(DataSource, m.source) }),
+      createdAt: t.expose('createdAt', { type: 'DateTime' }),
+      updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+      lastSyncedAt: t.expose('lastSyncedAt', { type: 'DateTime', nullable: true }),
+      allowNoCredit: t.exposeBoolean('allowNoCredit'),
+      allowCommercialUse: t.field({
+        type: CommercialUseEnum,
+        resolve: (m) => readEnum(CommercialUse, m.allowCommercialUse),
+      }),
+      allowDerivatives: t.exposeBoolean('allowDerivatives'),
+      allowDifferentLicense: t.exposeBoolean('allowDifferentLicense'),
+      ignoreUpdates: t.boolean({
+        description: 'The user asked not to be told about newer versions.',
+        resolve: (m) => m.ignoreUpdates ?? false,
+      }),
+      hasUpdate: t.boolean({
+        description:
+          'Civitai has a version newer than the newest one with a present local file (known after a sync); false when ignored or with no local file.',
+        resolve: modelFields.hasUpdate,
+      }),
+      versionCount: t.int({ resolve: modelFields.versionCount }),
+      totalDownloads: t.int({
+        description: 'Civitai downloads summed over all versions.',
+        resolve: modelFields.totalDownloads,
+      }),
     }),
   }),
-  }),
-  { id: { resolve: (m: Model) => m.id }, loadMany: (ids, ctx) => loadNodes('Model', ctx.loaders.models.byId(), ids) },
+  { id: { resolve: (m: Model) => m.id }, loadMany: loadModelNodes },
 );
 
 export const ModelConnection = builder.connectionObject(

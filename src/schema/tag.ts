@@ -1,7 +1,6 @@
 /** Tag: a label shared by models, matched by its normalized (trimmed, lower-case) name. */
 import type { Tag } from '../generated/prisma/client.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
-import { tagFields, tagQueries } from '../resolvers/tag.ts';
+import { tagFields, tagQueries, loadTagNodes } from '../resolvers/tag.ts';
 import { builder } from './builder.ts';
 import { pageComplexity } from './connections.ts';
 import { ModelConnection, ModelNode, ModelOrderInput } from './model.ts';
@@ -16,7 +15,7 @@ export const TagNode = builder.nodeRef(
       modelCount: t.int({ resolve: tagFields.modelCount }),
     }),
   }),
-  { id: { resolve: (tag: Tag) => tag.id }, loadMany: (ids, ctx) => loadNodes('Tag', ctx.loaders.tags.byId, ids) },
+  { id: { resolve: (tag: Tag) => tag.id }, loadMany: loadTagNodes },
 );
 
 export const TagConnection = builder.connectionObject({ type: TagNode, name: 'TagConnection' }, { name: 'TagEdge' });

@@ -1,7 +1,6 @@
 /** TriggerWord: a word that activates a version (LoRA, embedding) in a prompt. */
 import type { TriggerWord } from '../generated/prisma/client.ts';
-import { loadNodes } from '../resolvers/lookup.ts';
-import { triggerWordFields } from '../resolvers/model-version.ts';
+import { loadTriggerWordNodes, triggerWordFields } from '../resolvers/model-version.ts';
 import { builder } from './builder.ts';
 import { ModelVersionNode } from './model-version.ts';
 
@@ -14,7 +13,7 @@ export const TriggerWordNode = builder.nodeRef(
       order: t.exposeInt('order'),
     }),
   }),
-  { id: { resolve: (w: TriggerWord) => w.id }, loadMany: (ids, ctx) => loadNodes('TriggerWord', ctx.loaders.triggerWords.byId, ids) },
+  { id: { resolve: (w: TriggerWord) => w.id }, loadMany: loadTriggerWordNodes },
 );
 
 /** Fields that reach other entities, added once every node exists (keeps TypeScript's inference acyclic). */

@@ -33,7 +33,10 @@ export interface SearchCostInput {
 
 /** As the index's tokenizer stores a word: lower case, diacritics removed. */
 function indexForm(word: string): string {
-  return word.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  return word
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
 }
 
 /** Estimated microseconds of work for a search. */
@@ -49,5 +52,8 @@ export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostI
       if (isPrefix) prefixed += count;
     }
   }
-  return input.passes * all * US_PER_POSTING + input.highlightedRows * (HIGHLIGHT_BASE_US_PER_ROW + prefixed * HIGHLIGHT_US_PER_PREFIX_POSTING);
+  return (
+    input.passes * all * US_PER_POSTING +
+    input.highlightedRows * (HIGHLIGHT_BASE_US_PER_ROW + prefixed * HIGHLIGHT_US_PER_PREFIX_POSTING)
+  );
 }

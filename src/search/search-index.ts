@@ -5,7 +5,13 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
-import { dirtyModels, documentSources, replaceDocuments, type SearchDocument, searchIndexIsCurrent } from '../db/search.ts';
+import {
+  dirtyModels,
+  documentSources,
+  replaceDocuments,
+  type SearchDocument,
+  searchIndexIsCurrent,
+} from '../db/search.ts';
 import { spaceCjk, stripHtml } from './text.ts';
 
 /** Models per transaction: small, so one batch of long descriptions stays a few milliseconds of work. */

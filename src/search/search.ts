@@ -37,20 +37,34 @@ function markup(text: string): string {
 }
 
 /** Columns of the page's models: a row-field plan, or every column (null). */
-export async function searchModels(db: CatalogDatabase, query: string, args: PageArgs, filter: ModelFilter | null | undefined,
-  fields: RowFields = null): Promise<SearchResult> {
+export async function searchModels(
+  db: CatalogDatabase,
+  query: string,
+  args: PageArgs,
+  filter: ModelFilter | null | undefined,
+  fields: RowFields = null,
+): Promise<SearchResult> {
   const match = toMatchExpression(query);
   await ensureSearchIndexCurrent(db);
   const window = pageWindow(args, SEARCH_ORDERING);
   const from = searchList(match, modelFilter(db.dialect, filter));
   const map = rowMapper('Model');
   const rows = await rootPageRows(db, { from, select: selectColumns('Model', 'm', fields) }, SEARCH_ORDERING, window);
-  const page = toPage(rows, window, SEARCH_ORDERING, keyValuesOf(SEARCH_ORDERING), (row) => ({ row, score: -Number(row.k0) }));
+  const page = toPage(rows, window, SEARCH_ORDERING, keyValuesOf(SEARCH_ORDERING), (row) => ({
+    row,
+    score: -Number(row.k0),
+  }));
   // Highlights only for the page's rows (computing them for every match would cost as much as the search), and
   // only when a hit's matchedFields or snippet is asked for.
   let marks: Promise<Map<number, Record<string, string | number>>> | null = null;
   const marksOf = async (id: number) => {
-    marks ??= highlights(db, match, page.edges.map((e) => Number(e.node.row.id)), OPEN, CLOSE).then((found) => new Map(found.map((r) => [Number(r.id), r])));
+    marks ??= highlights(
+      db,
+      match,
+      page.edges.map((e) => Number(e.node.row.id)),
+      OPEN,
+      CLOSE,
+    ).then((found) => new Map(found.map((r) => [Number(r.id), r])));
     return (await marks).get(id);
   };
   const edges = page.edges.map((edge) => {

@@ -18,7 +18,12 @@ export function isThumbnailPath(pathname: string): boolean {
 const sendError = (res: ServerResponse, status: number, code: string, message: string): void =>
   sendJson(res, status, { error: { code, message } });
 
-export async function serveThumbnail(db: CatalogDatabase, req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+export async function serveThumbnail(
+  db: CatalogDatabase,
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+): Promise<void> {
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     res.setHeader('allow', 'GET, HEAD');

@@ -3,12 +3,7 @@ import path from 'node:path';
 import { openCatalogForCli } from '../catalog.ts';
 import { AppError, isAppError, limitExceeded } from '../../errors.ts';
 import { parseJson } from '../../civitai/json-reader.ts';
-import {
-  emptySummary,
-  importPayload,
-  mergeSummaries,
-  type ImportSummary,
-} from '../../civitai/batch-import.ts';
+import { emptySummary, importPayload, mergeSummaries, type ImportSummary } from '../../civitai/batch-import.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';
 

@@ -193,4 +193,3 @@ function dialectOver(connection: CatalogConnection, check?: () => void): Catalog
     createIntrospector: (db: Kysely<unknown>) => new SqliteIntrospector(db),
   };
 }
-

@@ -29,17 +29,27 @@ export interface LocalFileRow {
 /** LocalFiles rows below `root` (a prefix range on the unique Path index). */
 export function localFilesUnder(db: CatalogQueries, root: string): Promise<LocalFileRow[]> {
   const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
-  return db.selectFrom('LocalFiles').selectAll().where('Path', '>=', prefix).where('Path', '<', `${prefix}\uffff`).execute() as Promise<
-    LocalFileRow[]
-  >;
+  return db
+    .selectFrom('LocalFiles')
+    .selectAll()
+    .where('Path', '>=', prefix)
+    .where('Path', '<', `${prefix}\uffff`)
+    .execute() as Promise<LocalFileRow[]>;
 }
 
 export function localFileAt(db: CatalogQueries, filePath: string): Promise<LocalFileRow | undefined> {
-  return db.selectFrom('LocalFiles').selectAll().where('Path', '=', filePath).executeTakeFirst() as Promise<LocalFileRow | undefined>;
+  return db.selectFrom('LocalFiles').selectAll().where('Path', '=', filePath).executeTakeFirst() as Promise<
+    LocalFileRow | undefined
+  >;
 }
 
 /** Inserts or updates the row of `filePath` with `values`; returns the row as stored. */
-export async function upsertLocalFile(trx: CatalogTransaction, filePath: string, values: RowValues, firstSeenAt: Date): Promise<LocalFileRow> {
+export async function upsertLocalFile(
+  trx: CatalogTransaction,
+  filePath: string,
+  values: RowValues,
+  firstSeenAt: Date,
+): Promise<LocalFileRow> {
   const existing = await localFileAt(trx, filePath);
   if (existing) await updateChanged(trx, 'LocalFiles', existing.Id, { ...existing }, values);
   else await insertRow(trx, 'LocalFiles', { ...values, Path: filePath, FirstSeenAt: firstSeenAt });
@@ -52,7 +62,11 @@ export async function setSidecarAndPreviewMtimes(
   sidecarMtimeMs: number | null,
   previewMtimeMs: number | null,
 ): Promise<void> {
-  await trx.updateTable('LocalFiles').set({ SidecarMtimeMs: sidecarMtimeMs, PreviewMtimeMs: previewMtimeMs }).where('Id', '=', id).execute();
+  await trx
+    .updateTable('LocalFiles')
+    .set({ SidecarMtimeMs: sidecarMtimeMs, PreviewMtimeMs: previewMtimeMs })
+    .where('Id', '=', id)
+    .execute();
 }
 
 export async function linkLocalFile(trx: CatalogTransaction, id: number, modelFileId: number): Promise<void> {
@@ -74,7 +88,10 @@ export async function markPathMissing(trx: CatalogTransaction, row: LocalFileRow
 export function duplicatedContents(db: CatalogQueries, limit: number): Promise<{ size: string; sha256: string }[]> {
   return db
     .selectFrom('LocalFiles')
-    .select([sql<string>`CAST(${sql.ref('Size')} AS TEXT)`.as('size'), sql<string>`${sql.ref('HashSHA256')}`.as('sha256')])
+    .select([
+      sql<string>`CAST(${sql.ref('Size')} AS TEXT)`.as('size'),
+      sql<string>`${sql.ref('HashSHA256')}`.as('sha256'),
+    ])
     .where('MissingSince', 'is', null)
     .where('HashSHA256', 'is not', null)
     .groupBy(['Size', 'HashSHA256'])
@@ -85,7 +102,11 @@ export function duplicatedContents(db: CatalogQueries, limit: number): Promise<{
 }
 
 /** The present copies of one content, by path. */
-export function copiesOf(db: CatalogQueries, size: string, sha256: string): Promise<Pick<LocalFileRow, 'Path' | 'MtimeMs' | 'ModelFileId'>[]> {
+export function copiesOf(
+  db: CatalogQueries,
+  size: string,
+  sha256: string,
+): Promise<Pick<LocalFileRow, 'Path' | 'MtimeMs' | 'ModelFileId'>[]> {
   return db
     .selectFrom('LocalFiles')
     .select(['Path', 'MtimeMs', 'ModelFileId'])

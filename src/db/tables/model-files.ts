@@ -44,15 +44,32 @@ export function localFilePresent(f: TableRef<'ModelFiles'> = files): RawBuilder<
 }
 
 /** A version's rows of one file: by Civitai id, else (files Civitai gave no id) by name. Several when it was downloaded twice. */
-export function filesOfVersion(trx: CatalogTransaction, versionId: number, file: { civitaiId: number | null; fileName: string }): Promise<Row[]> {
+export function filesOfVersion(
+  trx: CatalogTransaction,
+  versionId: number,
+  file: { civitaiId: number | null; fileName: string },
+): Promise<Row[]> {
   const query = trx.selectFrom('ModelFiles').selectAll().where('ModelVersionId', '=', versionId);
-  return (file.civitaiId !== null ? query.where('CivitaiId', '=', file.civitaiId) : query.where('CivitaiId', 'is', null).where('FileName', '=', file.fileName)).execute();
+  return (
+    file.civitaiId !== null
+      ? query.where('CivitaiId', '=', file.civitaiId)
+      : query.where('CivitaiId', 'is', null).where('FileName', '=', file.fileName)
+  ).execute();
 }
 
 /** The version that holds a Civitai file id, when it is not `versionId`. */
-export async function versionHoldingFile(trx: CatalogTransaction, civitaiId: number, versionId: number): Promise<number | null> {
-  const row = await trx.selectFrom('ModelFiles').select('ModelVersionId').where('CivitaiId', '=', civitaiId).where('ModelVersionId', '<>', versionId)
-    .limit(1).executeTakeFirst();
+export async function versionHoldingFile(
+  trx: CatalogTransaction,
+  civitaiId: number,
+  versionId: number,
+): Promise<number | null> {
+  const row = await trx
+    .selectFrom('ModelFiles')
+    .select('ModelVersionId')
+    .where('CivitaiId', '=', civitaiId)
+    .where('ModelVersionId', '<>', versionId)
+    .limit(1)
+    .executeTakeFirst();
   return row?.ModelVersionId ?? null;
 }
 

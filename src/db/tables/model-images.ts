@@ -20,7 +20,12 @@ export function THUMBNAIL_FACTS(i: TableRef<'ModelImages'>): AliasedRawBuilder<u
 }
 
 /** What a removed thumbnail leaves: nothing of it. */
-export const NO_THUMBNAIL = { ThumbnailData: null, ThumbnailMimeType: null, ThumbnailWidth: null, ThumbnailHeight: null } as const;
+export const NO_THUMBNAIL = {
+  ThumbnailData: null,
+  ThumbnailMimeType: null,
+  ThumbnailWidth: null,
+  ThumbnailHeight: null,
+} as const;
 
 /** Previews that are videos (Civitai serves them as .mp4/.webm); a primary image should be a still. */
 export function IS_STILL_IMAGE(i: TableRef<'ModelImages'>): RawBuilder<SqlBool> {
@@ -31,30 +36,51 @@ export function IS_STILL_IMAGE(i: TableRef<'ModelImages'>): RawBuilder<SqlBool> 
 const images = table('ModelImages', 'i');
 
 /** A version's image by Civitai id, else (images Civitai gave no id) by URL; 64-bit columns read exactly. */
-export async function imageOfVersion(trx: CatalogTransaction, versionId: number, image: { civitaiId: number | null; url: string }): Promise<Row | undefined> {
-  const match = image.civitaiId !== null
-    ? sql<SqlBool>`${images('CivitaiId')} = ${image.civitaiId}`
-    : sql<SqlBool>`${images('CivitaiId')} IS NULL AND ${images('Url')} = ${image.url}`;
-  return (trx as unknown as AnyDb).selectFrom(images.item).select(physicalColumns('ModelImage', 'i'))
-    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`).where(match).orderBy(images('Id')).limit(1).executeTakeFirst();
+export async function imageOfVersion(
+  trx: CatalogTransaction,
+  versionId: number,
+  image: { civitaiId: number | null; url: string },
+): Promise<Row | undefined> {
+  const match =
+    image.civitaiId !== null
+      ? sql<SqlBool>`${images('CivitaiId')} = ${image.civitaiId}`
+      : sql<SqlBool>`${images('CivitaiId')} IS NULL AND ${images('Url')} = ${image.url}`;
+  return (trx as unknown as AnyDb)
+    .selectFrom(images.item)
+    .select(physicalColumns('ModelImage', 'i'))
+    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`)
+    .where(match)
+    .orderBy(images('Id'))
+    .limit(1)
+    .executeTakeFirst();
 }
 
 /** A version's images in display order, every column (the BLOB too), 64-bit columns read exactly. */
 export function imagesOfVersion(trx: CatalogTransaction, versionId: number): Promise<Row[]> {
-  return (trx as unknown as AnyDb).selectFrom(images.item).select(physicalColumns('ModelImage', 'i', []))
-    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`).orderBy(sql`${images('SortOrder')}, ${images('Id')}`).execute();
+  return (trx as unknown as AnyDb)
+    .selectFrom(images.item)
+    .select(physicalColumns('ModelImage', 'i', []))
+    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`)
+    .orderBy(sql`${images('SortOrder')}, ${images('Id')}`)
+    .execute();
 }
 
 /** The highest SortOrder of a version's images (-1 without any). */
 export async function lastSortOrder(trx: CatalogTransaction, versionId: number): Promise<number> {
-  const row = await trx.selectFrom('ModelImages').select(sql<number>`COALESCE(MAX(${sql.ref('SortOrder')}), -1)`.as('last'))
-    .where('ModelVersionId', '=', versionId).executeTakeFirstOrThrow();
+  const row = await trx
+    .selectFrom('ModelImages')
+    .select(sql<number>`COALESCE(MAX(${sql.ref('SortOrder')}), -1)`.as('last'))
+    .where('ModelVersionId', '=', versionId)
+    .executeTakeFirstOrThrow();
   return Number(row.last);
 }
 
 /** One image row, every column (the BLOB too), 64-bit columns read exactly. */
 export function imageRow(trx: CatalogTransaction, id: number): Promise<Row | undefined> {
-  return (trx as unknown as AnyDb).selectFrom(images.item).select(physicalColumns('ModelImage', 'i', [])).where(sql<SqlBool>`${images('Id')} = ${id}`)
+  return (trx as unknown as AnyDb)
+    .selectFrom(images.item)
+    .select(physicalColumns('ModelImage', 'i', []))
+    .where(sql<SqlBool>`${images('Id')} = ${id}`)
     .executeTakeFirst();
 }
 

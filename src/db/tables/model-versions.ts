@@ -11,7 +11,10 @@ export function versionById(trx: CatalogTransaction, id: number): Promise<Row | 
 }
 
 /** The Civitai ids of a version and of its model (for messages about conflicting payloads). */
-export async function civitaiIdsOfVersion(trx: CatalogTransaction, versionId: number): Promise<{ version: number | null; model: number | null }> {
+export async function civitaiIdsOfVersion(
+  trx: CatalogTransaction,
+  versionId: number,
+): Promise<{ version: number | null; model: number | null }> {
   const row = await trx
     .selectFrom('ModelVersions as v')
     .innerJoin('Models as m', 'm.Id', 'v.ModelId')

@@ -54,14 +54,22 @@ export async function markEdited(trx: CatalogTransaction, model: Row, fields: re
   const before = edits.size;
   for (const field of fields) edits.add(field);
   if (edits.size === before) return false;
-  await trx.updateTable('Models').set({ UserEditedFields: JSON.stringify([...edits].sort()) }).where('Id', '=', model.Id as number).execute();
+  await trx
+    .updateTable('Models')
+    .set({ UserEditedFields: JSON.stringify([...edits].sort()) })
+    .where('Id', '=', model.Id as number)
+    .execute();
   return true;
 }
 
 /** Records that a model changed (and, for a sync, when Civitai was last read). */
 export async function touchModel(trx: CatalogTransaction, id: number, now: Date, synced = false): Promise<void> {
   const stamp = toStoredTimestamp(now);
-  await trx.updateTable('Models').set(synced ? { UpdatedAt: stamp, LastSyncedAt: stamp } : { UpdatedAt: stamp }).where('Id', '=', id).execute();
+  await trx
+    .updateTable('Models')
+    .set(synced ? { UpdatedAt: stamp, LastSyncedAt: stamp } : { UpdatedAt: stamp })
+    .where('Id', '=', id)
+    .execute();
 }
 
 export async function deleteModelRow(trx: CatalogTransaction, id: number): Promise<boolean> {
@@ -70,6 +78,10 @@ export async function deleteModelRow(trx: CatalogTransaction, id: number): Promi
 }
 
 export async function setIgnoreUpdatesOf(trx: CatalogTransaction, id: number, ignore: boolean): Promise<boolean> {
-  const { numUpdatedRows } = await trx.updateTable('Models').set({ IgnoreUpdates: ignore ? 1 : 0 }).where('Id', '=', id).executeTakeFirst();
+  const { numUpdatedRows } = await trx
+    .updateTable('Models')
+    .set({ IgnoreUpdates: ignore ? 1 : 0 })
+    .where('Id', '=', id)
+    .executeTakeFirst();
   return numUpdatedRows > 0n;
 }

@@ -13,7 +13,11 @@ export async function tagIdsFor(trx: CatalogTransaction, names: readonly string[
   const normalized = names.map(normalizeTagName);
   const known = new Map<string, number>();
   if (normalized.length > 0) {
-    for (const row of await trx.selectFrom('Tags').select(['Id', 'NormalizedName']).where('NormalizedName', 'in', normalized).execute()) {
+    for (const row of await trx
+      .selectFrom('Tags')
+      .select(['Id', 'NormalizedName'])
+      .where('NormalizedName', 'in', normalized)
+      .execute()) {
       known.set(row.NormalizedName, row.Id);
     }
   }
@@ -21,7 +25,10 @@ export async function tagIdsFor(trx: CatalogTransaction, names: readonly string[
   for (const [i, name] of names.entries()) {
     let id = known.get(normalized[i]!);
     if (id === undefined) {
-      const inserted = await trx.insertInto('Tags').values({ Name: name.trim(), NormalizedName: normalized[i]! }).executeTakeFirstOrThrow();
+      const inserted = await trx
+        .insertInto('Tags')
+        .values({ Name: name.trim(), NormalizedName: normalized[i]! })
+        .executeTakeFirstOrThrow();
       id = Number(inserted.insertId);
       known.set(normalized[i]!, id);
     }
@@ -31,16 +38,31 @@ export async function tagIdsFor(trx: CatalogTransaction, names: readonly string[
 }
 
 /** Makes the model's tags exactly `ids`; returns whether anything changed. */
-export async function replaceModelTags(trx: CatalogTransaction, modelId: number, ids: readonly number[]): Promise<boolean> {
-  const current = new Set((await trx.selectFrom('ModelTags').select('TagId').where('ModelId', '=', modelId).execute()).map((r) => r.TagId));
+export async function replaceModelTags(
+  trx: CatalogTransaction,
+  modelId: number,
+  ids: readonly number[],
+): Promise<boolean> {
+  const current = new Set(
+    (await trx.selectFrom('ModelTags').select('TagId').where('ModelId', '=', modelId).execute()).map((r) => r.TagId),
+  );
   const wanted = new Set(ids);
   const removed = [...current].filter((id) => !wanted.has(id));
   const added = [...wanted].filter((id) => !current.has(id));
-  if (removed.length > 0) await trx.deleteFrom('ModelTags').where('ModelId', '=', modelId).where('TagId', 'in', removed).execute();
-  if (added.length > 0) await trx.insertInto('ModelTags').values(added.map((TagId) => ({ ModelId: modelId, TagId }))).execute();
+  if (removed.length > 0)
+    await trx.deleteFrom('ModelTags').where('ModelId', '=', modelId).where('TagId', 'in', removed).execute();
+  if (added.length > 0)
+    await trx
+      .insertInto('ModelTags')
+      .values(added.map((TagId) => ({ ModelId: modelId, TagId })))
+      .execute();
   return removed.length > 0 || added.length > 0;
 }
 
-export async function setModelTagNames(trx: CatalogTransaction, modelId: number, names: readonly string[]): Promise<boolean> {
+export async function setModelTagNames(
+  trx: CatalogTransaction,
+  modelId: number,
+  names: readonly string[],
+): Promise<boolean> {
   return replaceModelTags(trx, modelId, await tagIdsFor(trx, names));
 }
