@@ -3,10 +3,12 @@
  * which wins over defaults.
  */
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { AppError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel, type LogSettings } from './server/logger.ts';
-import { currentPlatformEnvironment, databasePathIn, resolveDataDir } from './db/data-dir.ts';
+import { databasePathIn, type PlatformEnvironment, resolveDataDir } from './db/data-dir.ts';
+import { QUERY_LIMITS, type QueryLimits } from './catalog/query-limits.ts';
 import { BUSY_TIMEOUT_MS } from './db/database-errors.ts';
 
 export interface ServerConfig {
@@ -32,6 +34,10 @@ export interface ServerConfig {
   maxConnections: number;
   /** How long a write waits for another program's write lock before DATABASE_LOCKED (DIFFUSION_NEXUS_LOCK_WAIT_MS). */
   lockWaitMs: number;
+  /** Query shape limits (DIFFUSION_NEXUS_MAX_COMPLEXITY, _DEPTH, _BREADTH, _ALIASES, _TOKENS, _DIRECTIVES). */
+  queryLimits: QueryLimits;
+  /** Longest side of thumbnails this server makes, in pixels (DIFFUSION_NEXUS_THUMBNAIL_SIZE). */
+  thumbnailSide: number;
   /** Introspection (`__schema`, `__type`); GraphiQL and code generators need it. */
   introspection: boolean;
   /** Browser origins allowed to call the API from another origin (see `parseCorsOrigins`). */
@@ -65,6 +71,11 @@ export function parsePort(raw: string, source: string): number {
   }
   return port;
 }
+
+/** Longest side of a thumbnail, in pixels: the default, and the range DIFFUSION_NEXUS_THUMBNAIL_SIZE may set. */
+export const DEFAULT_THUMBNAIL_SIDE = 320;
+export const MIN_THUMBNAIL_SIDE = 32;
+export const MAX_THUMBNAIL_SIDE = 2048;
 
 export const DEFAULT_MAX_BASE64_BYTES = 8 * 1024 * 1024;
 /** Largest request body for queries and every mutation but the import. */
@@ -196,8 +207,61 @@ export function parseLogSettings(env: Env, interactive: boolean): LogSettings {
   return { level, format };
 }
 
+/** The query limits, with those the environment may change checked (a bad value is an error, never ignored). */
+export function resolveQueryLimits(env: Env = process.env): QueryLimits {
+  const limit = (name: string, fallback: number) =>
+    parsePositiveInt(env[`DIFFUSION_NEXUS_${name}`], `DIFFUSION_NEXUS_${name}`, fallback);
+  return {
+    ...QUERY_LIMITS,
+    complexity: limit('MAX_COMPLEXITY', QUERY_LIMITS.complexity),
+    depth: limit('MAX_DEPTH', QUERY_LIMITS.depth),
+    breadth: limit('MAX_BREADTH', QUERY_LIMITS.breadth),
+    aliases: limit('MAX_ALIASES', QUERY_LIMITS.aliases),
+    tokens: limit('MAX_TOKENS', QUERY_LIMITS.tokens),
+    directives: limit('MAX_DIRECTIVES', QUERY_LIMITS.directives),
+  };
+}
+
+/** DIFFUSION_NEXUS_THUMBNAIL_SIZE: the longest side of thumbnails made here. */
+export function resolveThumbnailSide(env: Env = process.env): number {
+  const side = parsePositiveInt(
+    env.DIFFUSION_NEXUS_THUMBNAIL_SIZE,
+    'DIFFUSION_NEXUS_THUMBNAIL_SIZE',
+    DEFAULT_THUMBNAIL_SIDE,
+  );
+  if (side < MIN_THUMBNAIL_SIDE || side > MAX_THUMBNAIL_SIDE)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `DIFFUSION_NEXUS_THUMBNAIL_SIZE is between ${MIN_THUMBNAIL_SIDE} and ${MAX_THUMBNAIL_SIDE} pixels, got ${side}.`,
+    );
+  return side;
+}
+
+/** What the CLI's tools take from the environment: the library roots (may be empty) and the thumbnail size. */
+export interface ToolSettings {
+  libraryRoots: string[];
+  thumbnailSide: number;
+}
+
+export function resolveToolSettings(env: Env = process.env): ToolSettings {
+  return {
+    libraryRoots: parseLibraryRoots(env.DIFFUSION_NEXUS_LIBRARY_ROOTS),
+    thumbnailSide: resolveThumbnailSide(env),
+  };
+}
+
+/** This machine's platform, home folder and environment (what the default data directory depends on). */
+export function currentPlatformEnvironment(env: Env = process.env): PlatformEnvironment {
+  return { platform: process.platform, home: homedir(), env };
+}
+
+/** The data directory: `--data-dir`, then DIFFUSION_NEXUS_DATA_DIR, then the platform default. */
+export function resolveDataDirSetting(flag: string | undefined, env: Env = process.env): string {
+  return resolveDataDir({ flag }, currentPlatformEnvironment(env));
+}
+
 export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.env): ServerConfig {
-  const dataDir = resolveDataDir({ flag: flags.dataDir }, { ...currentPlatformEnvironment(), env });
+  const dataDir = resolveDataDirSetting(flags.dataDir, env);
   const portText = flags.port ?? env.PORT;
   return {
     host: flags.host ?? env.HOST ?? DEFAULT_HOST,
@@ -237,5 +301,7 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
       defaultMaxConnections(),
     ),
     lockWaitMs: parsePositiveInt(env.DIFFUSION_NEXUS_LOCK_WAIT_MS, 'DIFFUSION_NEXUS_LOCK_WAIT_MS', BUSY_TIMEOUT_MS),
+    queryLimits: resolveQueryLimits(env),
+    thumbnailSide: resolveThumbnailSide(env),
   };
 }

@@ -8,7 +8,9 @@ import {
   resolveDataDir,
   type PlatformEnvironment,
 } from '../src/db/data-dir.ts';
+import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { resolveServerConfig } from '../src/config.ts';
+import { startTestServer } from './helpers/server.ts';
 import { runCli } from '../src/cli/main.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -107,6 +109,34 @@ describe('server configuration', () => {
     expect(() => resolveServerConfig({}, { PORT: '70000' })).toThrow(
       expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining('PORT') }),
     );
+  });
+});
+
+describe('limits from the environment', () => {
+  it('takes query limits and the thumbnail size from the environment, and refuses bad values instead of ignoring them', () => {
+    const config = resolveServerConfig({}, { DIFFUSION_NEXUS_MAX_DEPTH: '5', DIFFUSION_NEXUS_THUMBNAIL_SIZE: '256' });
+    expect(config.queryLimits.depth).toBe(5);
+    expect(config.queryLimits.complexity).toBe(QUERY_LIMITS.complexity);
+    expect(config.thumbnailSide).toBe(256);
+    for (const [name, value] of [
+      ['DIFFUSION_NEXUS_MAX_COMPLEXITY', 'lots'],
+      ['DIFFUSION_NEXUS_MAX_TOKENS', '-3'],
+      ['DIFFUSION_NEXUS_THUMBNAIL_SIZE', '8'],
+      ['DIFFUSION_NEXUS_THUMBNAIL_SIZE', '99999'],
+    ] as const) {
+      expect(() => resolveServerConfig({}, { [name]: value }), `${name}=${value}`).toThrow(
+        expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining(name) }),
+      );
+    }
+  });
+
+  it('a configured depth limit is what a running server enforces', async () => {
+    const dataDir = path.join(tempDir(), 'limits');
+    const server = await startTestServer({ dataDir, queryLimits: { ...QUERY_LIMITS, depth: 3 } });
+    const shallow = await server.graphql('{ models(first: 1) { totalCount } }');
+    expect(shallow.errors).toBeUndefined();
+    const deep = await server.graphql('{ models(first: 1) { nodes { versions(first: 1) { nodes { name } } } } }');
+    expect(deep.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 3 });
   });
 });
 

@@ -90,6 +90,11 @@ describe('layering', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('reads the environment only in src/config.ts', () => {
+    const offenders = files.filter((f) => f.name !== 'config.ts' && /process\.env\b/.test(f.text)).map((f) => f.name);
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps Prisma Client out of request handling: only generated types are imported', () => {
     const offenders = files
       .filter((f) => /^import (?!type )[^;]*from '[./]*generated\/prisma\//m.test(f.text))

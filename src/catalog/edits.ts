@@ -25,7 +25,7 @@ import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import { resolveLibraryPath } from '../library/library-paths.ts';
 import { sniffImageMimeType } from '../thumbnails/facts.ts';
-import { checkedImageSize, defaultThumbnailSide, makeThumbnail } from '../thumbnails/maker.ts';
+import { checkedImageSize, makeThumbnail } from '../thumbnails/maker.ts';
 import { type HashAlgorithm, parseHashQuery } from './hash-lookup.ts';
 
 async function found(row: Promise<Row | undefined>, what: string, id: number): Promise<Row> {
@@ -224,9 +224,9 @@ export async function setImageThumbnail(
   db: CatalogDatabase,
   imageId: number,
   base64: string,
-  maxBytes: number,
+  limits: { maxBytes: number; thumbnailSide: number },
 ): Promise<void> {
-  const bytes = decodeBase64(base64, maxBytes);
+  const bytes = decodeBase64(base64, limits.maxBytes);
   const mimeType = sniffImageMimeType(bytes);
   if (!mimeType || bytes.length === 0)
     throw new AppError('BAD_USER_INPUT', 'The thumbnail is not a WebP, PNG, JPEG, GIF or AVIF image.');
@@ -234,9 +234,9 @@ export async function setImageThumbnail(
   try {
     const { width, height } = await checkedImageSize(bytes);
     if (!width || !height) throw new AppError('BAD_USER_INPUT', 'The thumbnail has no dimensions.');
-    const side = defaultThumbnailSide();
+    const side = limits.thumbnailSide;
     if (width > side || height > side) {
-      const made = await makeThumbnail(bytes);
+      const made = await makeThumbnail(bytes, { maxSide: side });
       stored = { bytes: made.bytes, mimeType: made.mimeType, width: made.width, height: made.height };
     } else {
       // Decoding the pixels proves the image is whole, not just a valid header.

@@ -1,6 +1,7 @@
 /** Finding and opening the catalog the way every data command does: resolve the directory, migrate, open. */
 import { openCatalogDatabase, type CatalogDatabase } from '../db/catalog-database.ts';
-import { databasePathIn, ensureDataDir, resolveDataDir } from '../db/data-dir.ts';
+import { resolveDataDirSetting } from '../config.ts';
+import { databasePathIn, ensureDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import type { CliIo } from './command.ts';
 
@@ -9,7 +10,7 @@ import type { CliIo } from './command.ts';
  * `create` makes the directory for commands that may create the database; the others leave the disk alone.
  */
 export function catalogPathForCli(dataDirFlag: string | undefined, options: { create: boolean }): string {
-  const dataDir = resolveDataDir({ flag: dataDirFlag });
+  const dataDir = resolveDataDirSetting(dataDirFlag);
   return databasePathIn(options.create ? ensureDataDir(dataDir) : dataDir);
 }
 

@@ -64,7 +64,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 const isEntryPoint = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntryPoint || process.env.DIFFUSION_NEXUS_CLI_ENTRY === '1') {
+if (isEntryPoint) {
   const io: CliIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
   runCli(process.argv.slice(2), io).then(
     (code) => {

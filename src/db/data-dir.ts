@@ -3,7 +3,6 @@
  * platform's per-user application-data folder; we resolve the same folder so both apps share one file.
  */
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { AppError } from '../errors.ts';
 
@@ -21,10 +20,6 @@ export interface DataDirOptions {
   flag?: string | undefined;
 }
 
-export function currentPlatformEnvironment(): PlatformEnvironment {
-  return { platform: process.platform, home: homedir(), env: process.env };
-}
-
 /** The per-user application-data folder of a platform (not yet including `DiffusionNexus/Data`). */
 export function platformAppDataDir({ platform, home, env }: PlatformEnvironment): string {
   const p = platform === 'win32' ? path.win32 : path.posix;
@@ -36,7 +31,7 @@ export function platformAppDataDir({ platform, home, env }: PlatformEnvironment)
 }
 
 /** Resolves the data directory: `--data-dir`, then `DIFFUSION_NEXUS_DATA_DIR`, then the platform default. */
-export function resolveDataDir(options: DataDirOptions = {}, environment = currentPlatformEnvironment()): string {
+export function resolveDataDir(options: DataDirOptions, environment: PlatformEnvironment): string {
   const explicit = options.flag ?? environment.env[DATA_DIR_ENV];
   const p = environment.platform === 'win32' ? path.win32 : path.posix;
   if (explicit !== undefined && explicit.trim() !== '') return p.resolve(explicit);

@@ -16,8 +16,9 @@ export async function applyPreview(
   previewPath: string,
   bytes: Buffer,
   now: Date,
+  thumbnailSide?: number,
 ): Promise<boolean> {
-  const thumbnail = await makeThumbnail(bytes);
+  const thumbnail = await makeThumbnail(bytes, { maxSide: thumbnailSide });
   return db.write(async (trx) => {
     const images = await imagesOfVersion(trx, versionId);
     const cached = {

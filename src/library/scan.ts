@@ -76,6 +76,8 @@ export interface ScanOptions {
   /** Look unknown hashes up on Civitai (needs `civitai`). */
   identifyOnline?: boolean;
   civitai?: CivitaiClient;
+  /** Longest side of thumbnails made from preview images (DEFAULT_THUMBNAIL_SIDE when not given). */
+  thumbnailSide?: number;
   onProgress?: (progress: ScanProgress) => void;
   now?: Date;
   /** Stops the scan between files (the work done so far is kept). */
@@ -300,7 +302,8 @@ async function applyPreviewOf(
     const { bytes, mtimeMs } = await readLibraryFile(preview, options.libraryRoots, MAX_PREVIEW_BYTES);
     if (mtimeMs === row.PreviewMtimeMs && !work.changed) return mtimeMs;
     const versionId = await versionOfFile(db.kysely, modelFileId);
-    if (versionId !== null && (await applyPreview(db, versionId, preview, bytes, now))) progress.thumbnails++;
+    if (versionId !== null && (await applyPreview(db, versionId, preview, bytes, now, options.thumbnailSide)))
+      progress.thumbnails++;
     return mtimeMs;
   } catch (error) {
     if (isSpecialFileError(error)) progress.filesSkipped++;

@@ -1,3 +1,4 @@
+import type { QueryLimits } from '../catalog/query-limits.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { Loaders } from '../loaders/index.ts';
@@ -8,6 +9,9 @@ import type { ScanJobs } from '../library/scan-jobs.ts';
 export interface ResolverSettings {
   libraryRoots: readonly string[];
   maxThumbnailUploadBytes: number;
+  /** Longest side of thumbnails made here. */
+  thumbnailSide: number;
+  queryLimits: QueryLimits;
 }
 
 /** What every resolver receives. Built per request by the server. */

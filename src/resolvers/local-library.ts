@@ -45,6 +45,7 @@ export const libraryMutations = {
     return ctx.scanJobs.start({
       roots,
       libraryRoots: ctx.settings.libraryRoots,
+      thumbnailSide: ctx.settings.thumbnailSide,
       concurrency,
       identifyOnline: args.identifyOnline ?? false,
       civitai: ctx.civitai,

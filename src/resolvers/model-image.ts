@@ -67,7 +67,10 @@ export const imageMutations = {
     info: GraphQLResolveInfo,
   ) => {
     const id = idOf(args.id, 'ModelImage');
-    await setImageThumbnail(ctx.db, id, args.base64, ctx.settings.maxThumbnailUploadBytes);
+    await setImageThumbnail(ctx.db, id, args.base64, {
+      maxBytes: ctx.settings.maxThumbnailUploadBytes,
+      thumbnailSide: ctx.settings.thumbnailSide,
+    });
     ctx.loaders.thumbnails.forget(id);
     const image = await ctx.loaders.images
       .rows(plannedRowFields(ctx, info, 'ModelImage'))

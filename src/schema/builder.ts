@@ -42,7 +42,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,
-    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+    onUnusedQuery: null,
   },
   relay: {
     clientMutationId: 'omit',
@@ -55,12 +55,10 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     // `nodes(ids:)` is a page: bounded, and what is selected under it costs once per id.
     nodesQueryOptions: {
       complexity: (args: { ids: readonly unknown[] }) => ({ field: 1, multiplier: Math.max(1, args.ids.length) }),
-      resolve: (_root, args, _ctx, _info, resolveNodes) => {
-        if (args.ids.length > QUERY_LIMITS.nodeIds) {
-          throw limitExceeded(
-            `\`nodes\` takes at most ${QUERY_LIMITS.nodeIds} ids, got ${args.ids.length}. Ask in pages.`,
-            QUERY_LIMITS.nodeIds,
-          );
+      resolve: (_root, args, ctx, _info, resolveNodes) => {
+        const { nodeIds } = ctx.settings.queryLimits;
+        if (args.ids.length > nodeIds) {
+          throw limitExceeded(`\`nodes\` takes at most ${nodeIds} ids, got ${args.ids.length}. Ask in pages.`, nodeIds);
         }
         return resolveNodes(args.ids);
       },
@@ -76,7 +74,11 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       if (isConnectionList) return { field: 0, multiplier: 1 };
       return { field: 1, multiplier: isList ? QUERY_LIMITS.listMultiplier : 1 };
     },
-    limit: { complexity: QUERY_LIMITS.complexity, depth: QUERY_LIMITS.depth, breadth: QUERY_LIMITS.breadth },
+    limit: ({ settings: { queryLimits } }) => ({
+      complexity: queryLimits.complexity,
+      depth: queryLimits.depth,
+      breadth: queryLimits.breadth,
+    }),
     complexityError: (kind, result) => {
       const measure = kind.toLowerCase() as 'complexity' | 'depth' | 'breadth';
       const max = result[`max${kind}` as 'maxComplexity'] ?? QUERY_LIMITS[measure];

@@ -141,7 +141,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
-      ...queryGuardPlugins(),
+      ...queryGuardPlugins(options.settings.queryLimits),
       ...(options.introspection ? [] : [introspectionDisabledPlugin()]),
       writeGuardPlugin(),
       searchBudgetPlugin(),

@@ -10,7 +10,7 @@ import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { QUERY_LIMITS } from '../catalog/query-limits.ts';
+import { QUERY_LIMITS, type QueryLimits } from '../catalog/query-limits.ts';
 
 function limitError(message: string, limit: number): GraphQLError {
   return createGraphQLError(message, { extensions: { code: 'LIMIT_EXCEEDED', limit, http: { status: 400 } } });
@@ -94,7 +94,7 @@ export function queryShapePlugin(): Plugin {
   };
 }
 
-export function queryGuardPlugins() {
+export function queryGuardPlugins(limits: QueryLimits) {
   const tag = (limit: number) => (_context: unknown, error: GraphQLError) => {
     Object.assign(error.extensions, { code: 'LIMIT_EXCEEDED', limit });
   };
@@ -102,9 +102,9 @@ export function queryGuardPlugins() {
   return [
     queryShapePlugin(),
     // Aliased `__typename` counts too (armor exempts it by default): thousands of them still cost a response each.
-    maxAliasesPlugin({ n: QUERY_LIMITS.aliases, allowList: [], ...common, onReject: [tag(QUERY_LIMITS.aliases)] }),
-    maxTokensPlugin({ n: QUERY_LIMITS.tokens, ...common, onReject: [tag(QUERY_LIMITS.tokens)] }),
-    maxDirectivesPlugin({ n: QUERY_LIMITS.directives, ...common, onReject: [tag(QUERY_LIMITS.directives)] }),
+    maxAliasesPlugin({ n: limits.aliases, allowList: [], ...common, onReject: [tag(limits.aliases)] }),
+    maxTokensPlugin({ n: limits.tokens, ...common, onReject: [tag(limits.tokens)] }),
+    maxDirectivesPlugin({ n: limits.directives, ...common, onReject: [tag(limits.directives)] }),
   ];
 }
 

@@ -78,7 +78,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       requestTimeoutMs: config.requestTimeoutMs,
       maxConnections: config.maxConnections,
       civitai: options.civitai ?? createCivitaiClient(config.civitai),
-      settings: { libraryRoots: config.libraryRoots, maxThumbnailUploadBytes: config.maxThumbnailUploadBytes },
+      settings: {
+        libraryRoots: config.libraryRoots,
+        maxThumbnailUploadBytes: config.maxThumbnailUploadBytes,
+        thumbnailSide: config.thumbnailSide,
+        queryLimits: config.queryLimits,
+      },
       scanJobs,
     });
   } catch (error) {

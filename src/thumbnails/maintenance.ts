@@ -60,6 +60,8 @@ export interface GenerateOptions {
   /** Fetch for downloads (tests pass their own). */
   fetchImpl?: typeof fetch;
   onProgress?: (done: number, total: number) => void;
+  /** Longest side of the thumbnails made (DEFAULT_THUMBNAIL_SIDE when not given). */
+  thumbnailSide?: number;
 }
 
 export interface GenerateResult {
@@ -107,7 +109,7 @@ export async function generateThumbnails(db: CatalogDatabase, options: GenerateO
             : null;
       if (source === null) result.skipped++;
       else {
-        await store(db, row.id, await makeThumbnail(source));
+        await store(db, row.id, await makeThumbnail(source, { maxSide: options.thumbnailSide }));
         result.generated++;
       }
     } catch (error) {
@@ -124,6 +126,8 @@ export interface PruneOptions {
   /** Re-encode thumbnails larger than this; drop them if still larger. */
   maxBytes?: number | null;
   vacuum?: boolean;
+  /** Longest side of re-encoded thumbnails (DEFAULT_THUMBNAIL_SIDE when not given). */
+  thumbnailSide?: number;
 }
 
 export interface PruneResult {
@@ -158,7 +162,7 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
   }
   if (options.maxBytes != null) {
     for (const row of await thumbnailsOver(db.kysely, options.maxBytes)) {
-      const smaller = await makeThumbnail(row.bytes).catch(() => null);
+      const smaller = await makeThumbnail(row.bytes, { maxSide: options.thumbnailSide }).catch(() => null);
       if (smaller && smaller.bytes.length <= options.maxBytes) {
         await store(db, row.id, smaller);
         result.reencoded++;

@@ -6,11 +6,11 @@
  */
 import sharp from 'sharp';
 import { encode } from 'blurhash';
-import { MAX_IMAGE_PIXELS } from '../config.ts';
+import { DEFAULT_THUMBNAIL_SIDE, MAX_IMAGE_PIXELS } from '../config.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
 
 export interface ThumbnailOptions {
-  /** Longest side in pixels (default 320, or DIFFUSION_NEXUS_THUMBNAIL_SIZE). */
+  /** Longest side in pixels (the configured `thumbnailSide`; DEFAULT_THUMBNAIL_SIDE when not given). */
   maxSide?: number;
   quality?: number;
 }
@@ -25,11 +25,6 @@ export interface MadeThumbnail {
   /** Size of the source image. */
   sourceWidth: number;
   sourceHeight: number;
-}
-
-export function defaultThumbnailSide(): number {
-  const value = Number(process.env.DIFFUSION_NEXUS_THUMBNAIL_SIZE);
-  return Number.isInteger(value) && value >= 32 && value <= 2048 ? value : 320;
 }
 
 /** Decodes at a time: each can hold a full-size bitmap (up to MAX_IMAGE_PIXELS × 4 bytes). */
@@ -66,7 +61,7 @@ export async function checkedImageSize(
 
 /** Decodes any image sharp reads (first frame of animations) into a thumbnail; BAD_USER_INPUT if it is no image. */
 export async function makeThumbnail(source: Buffer, options: ThumbnailOptions = {}): Promise<MadeThumbnail> {
-  const maxSide = options.maxSide ?? defaultThumbnailSide();
+  const maxSide = options.maxSide ?? DEFAULT_THUMBNAIL_SIDE;
   try {
     const { width: sourceWidth, height: sourceHeight } = await checkedImageSize(source);
     return await oneDecodeAtATime(async () => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseLibraryRoots } from '../../config.ts';
+import { resolveToolSettings } from '../../config.ts';
 import { AppError } from '../../errors.ts';
 import { createCivitaiClient } from '../../civitai/client.ts';
 import { resolveCivitaiSettings } from '../../config.ts';
@@ -47,8 +47,9 @@ export const scanCommand: CliCommand = {
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8)
       throw new AppError('BAD_USER_INPUT', '--concurrency is between 1 and 8.');
     // With DIFFUSION_NEXUS_LIBRARY_ROOTS set, folders must be inside it; otherwise the folders named here are the roots.
-    const configured = parseLibraryRoots(process.env.DIFFUSION_NEXUS_LIBRARY_ROOTS);
-    const libraryRoots = configured.length > 0 ? configured : positionals.map((p) => path.resolve(p));
+    const settings = resolveToolSettings();
+    const libraryRoots =
+      settings.libraryRoots.length > 0 ? settings.libraryRoots : positionals.map((p) => path.resolve(p));
     const roots = await Promise.all(
       positionals.map((p) => resolveLibraryPath(path.resolve(p), libraryRoots, 'directory')),
     );
@@ -66,6 +67,7 @@ export const scanCommand: CliCommand = {
       const result = await scanLibrary(db, {
         roots,
         libraryRoots,
+        thumbnailSide: settings.thumbnailSide,
         concurrency,
         identifyOnline: values['identify-online'] ?? false,
         signal: stop.signal,

@@ -3,7 +3,7 @@ import { generateThumbnails, pruneThumbnails, thumbnailStats } from '../../thumb
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
-import { parsePositiveInt } from '../../config.ts';
+import { parsePositiveInt, resolveThumbnailSide } from '../../config.ts';
 
 const usage = `diffusion-nexus thumbnails stats [--data-dir DIR]
        diffusion-nexus thumbnails generate [--online] [--force] [--data-dir DIR]
@@ -51,6 +51,7 @@ export const thumbnailsCommand: CliCommand = {
           online: values.online ?? false,
           force: values.force ?? false,
           onProgress: (done, total) => bar.update(done, `of ${total}`),
+          thumbnailSide: resolveThumbnailSide(),
         });
         bar.finish();
         for (const failure of result.failed.slice(0, 20))
@@ -71,7 +72,12 @@ export const thumbnailsCommand: CliCommand = {
           'BAD_USER_INPUT',
           `prune needs --keep-per-version, --max-bytes or --vacuum.\nusage: ${usage}`,
         );
-      const result = await pruneThumbnails(db, { keepPerVersion: keep, maxBytes, vacuum: values.vacuum ?? false });
+      const result = await pruneThumbnails(db, {
+        keepPerVersion: keep,
+        maxBytes,
+        vacuum: values.vacuum ?? false,
+        thumbnailSide: resolveThumbnailSide(),
+      });
       io.out(
         `dropped ${result.droppedBeyondKeep} beyond the first ${keep ?? '∞'} per version, re-encoded ${result.reencoded}, dropped ${result.droppedOversized} oversized, ` +
           `deleted ${result.orphanRowsDeleted} orphan rows: ${mb(result.bytesReclaimed)} reclaimed.` +
