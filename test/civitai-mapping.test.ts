@@ -9,6 +9,7 @@ import {
   looseSeed,
   mapBaseModel,
   mapCommercialUse,
+  mapImage,
   mapModelPayload,
   mapNsfwLevel,
   mapVersionPayload,
@@ -179,6 +180,9 @@ describe('a model payload', () => {
       sortOrder: 1,
       prompt: null,
     });
+    // Negative or out-of-range sizes are unknown (0), never stored as they came.
+    const odd = mapImage(new JsonReader({ url: 'https://image.example.invalid/x.jpeg', width: -1, height: 1e20 }), 0);
+    expect(odd).toMatchObject({ width: 0, height: 0 });
     expect(flux.images[2]).toMatchObject({
       isNsfw: true,
       nsfwLevel: 'Soft',
@@ -265,6 +269,12 @@ describe('payload shapes and errors', () => {
         m.modelVersions[0].trainedWords = [1];
       },
       '$.modelVersions[0].trainedWords[0]: expected a string, got number 1.',
+    ],
+    [
+      (m: any) => {
+        m.modelVersions[0].trainedWords = [undefined];
+      },
+      '$.modelVersions[0].trainedWords[0]: expected a string, got nothing (the field is missing).',
     ],
   ])('names the JSON path of a bad value (%#)', (corrupt, message) => {
     const payload = ownFixture('model-drift.json') as Record<string, unknown>;

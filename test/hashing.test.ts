@@ -145,3 +145,21 @@ describe('file hashes', () => {
     await expect(hasher.hash(path.join(dir, 'nope.safetensors'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('a hasher whose threads are gone', () => {
+  it('fails each hash at once instead of waiting forever (a scan job then finishes)', async () => {
+    const file = path.join(tempDir(), 'small.bin');
+    writeFile(file, randomBytes(1000, 1));
+    const hasher = new FileHasher();
+    expect((await hasher.hash(file)).size).toBe(1000);
+    await hasher.close();
+    const outcome = await Promise.race([
+      hasher.hash(file).then(
+        () => 'hashed',
+        (error: Error) => error.message,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 2000)),
+    ]);
+    expect(outcome).toMatch(/stopped/);
+  });
+});

@@ -137,6 +137,29 @@ describe('finding 5: sidecars and previews that lead out of the roots are not re
   });
 });
 
+describe('previews are only raster images: a scan never renders SVG', () => {
+  it('reports an SVG preview whose filters would render for many seconds, at once, and stores no thumbnail', async () => {
+    const root = path.join(tempDir('dn-svg-'), 'library');
+    writeFile(path.join(root, 'turbulent.safetensors'), safetensorsBytes({}, randomBytes(2000, 5)));
+    const rect = '<rect width="6300" height="6300" filter="url(#f)"/>';
+    writeFile(
+      path.join(root, 'turbulent.preview.png'),
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="6300" height="6300"><filter id="f"><feTurbulence ' +
+          `baseFrequency="0.05" numOctaves="30"/><feGaussianBlur stdDeviation="200"/></filter>${rect.repeat(20)}</svg>`,
+      ),
+    );
+    const { db } = await emptyCatalog();
+    const started = performance.now();
+    const progress = await scanLibrary(db, { roots: [root], libraryRoots: [root] });
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(progress).toMatchObject({ filesSeen: 1, newModels: 1, thumbnails: 0 });
+    expect(progress.problems.map((p) => [path.basename(p.path), p.message])).toEqual([
+      ['turbulent.preview.png', expect.stringMatching(/JPEG, PNG, WebP, GIF or AVIF images, not svg/)],
+    ]);
+  });
+});
+
 describe('finding 6: a huge nested safetensors header is not parsed on the server', () => {
   it('scans it quickly with bounded memory and catalogues the file without header facts', async () => {
     const root = path.join(tempDir('dn-header-'), 'library');

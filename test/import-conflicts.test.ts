@@ -66,6 +66,18 @@ describe('inside one payload', () => {
   });
 });
 
+describe('ids that are not 32-bit integers', () => {
+  it('fail their model with a coded failure whose civitaiId is null, never an internal error', async () => {
+    for (const bad of [900_003.5, 2 ** 31, 2 ** 40, 1e300]) {
+      const summary = await importPayload(db, { items: [model(bad as number, [version(bad as number)])] }, 'odd-ids');
+      expect(summary.outcomes).toEqual([]);
+      expect(summary.failures).toHaveLength(1);
+      expect(summary.failures[0]).toMatchObject({ civitaiId: null });
+      expect(summary.failures[0]!.message).toMatch(/\$\.items\[0\]/);
+    }
+  });
+});
+
 describe('against the catalog', () => {
   it('a version that the catalog holds under another model is not moved', async () => {
     await importPayload(db, model(5, [version(50, [file(500)])]), 'first');

@@ -89,6 +89,27 @@ describe('browser pages on other origins', () => {
     expect(await withHeader.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('answers GET requests with malformed variables or extensions with a coded 400, not an internal error', async () => {
+    const query = encodeURIComponent('{ health { ok } }');
+    for (const [name, value] of [
+      ['variables', '{{{'],
+      ['variables', 'nul'],
+      ['variables', '[[['],
+      ['variables', '42'],
+      ['extensions', '{'],
+    ]) {
+      const response = await fetch(`${server.url}?query=${query}&${name}=${encodeURIComponent(value!)}`, {
+        headers: { 'x-graphql-yoga-csrf': '1' },
+      });
+      expect(response.status, `${name}=${value}`).toBe(400);
+      expect(await response.json()).toMatchObject({ errors: [{ extensions: { code: 'BAD_REQUEST' } }] });
+    }
+    const fine = await fetch(`${server.url}?query=${query}&variables=${encodeURIComponent('{}')}`, {
+      headers: { 'x-graphql-yoga-csrf': '1' },
+    });
+    expect(await fine.json()).toEqual({ data: { health: { ok: true } } });
+  });
+
   it('refuses requests addressed to another host name (DNS rebinding)', async () => {
     const rebound = await raw(server.url, {
       method: 'POST',

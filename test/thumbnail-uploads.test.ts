@@ -48,6 +48,44 @@ describe('setImageThumbnail', () => {
     expect(exactChecksum(catalog.databasePath)).toBe(before);
   });
 
+  it('refuses a 12-megapixel AVIF of a few hundred bytes (decoded whole, it gets a quarter of the budget)', async () => {
+    const avif = await sharp({ create: { width: 4000, height: 3000, channels: 4, background: '#33669980' } })
+      .avif({ effort: 0, quality: 30 })
+      .toBuffer();
+    expect(avif.length).toBeLessThan(4096);
+    const before = exactChecksum(catalog.databasePath);
+    const rssBefore = server.rssMiB();
+    const answer = await upload(1, avif);
+    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: MAX_IMAGE_PIXELS / 4 });
+    expect(answer.errors?.[0]?.message).toMatch(/AVIF/);
+    expect(server.rssMiB() - rssBefore).toBeLessThan(50);
+    expect(exactChecksum(catalog.databasePath)).toBe(before);
+  });
+
+  it('four AVIF uploads just inside their budget at once: memory stays bounded', async () => {
+    const avif = await sharp({ create: { width: 3000, height: 3000, channels: 4, background: '#33669980' } })
+      .avif({ effort: 0, quality: 30 })
+      .toBuffer();
+    const answers = await Promise.all(Array.from({ length: 4 }, (_, i) => upload(12 + i, avif)));
+    for (const answer of answers) expect(answer.errors, JSON.stringify(answer.errors)).toBeUndefined();
+    expect(server.peakRssMiB()).toBeLessThan(800);
+  });
+
+  it('refuses formats thumbnails are not made from (SVG, TIFF), storing nothing', async () => {
+    const before = exactChecksum(catalog.databasePath);
+    const svg = Buffer.from(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>',
+    );
+    const tiff = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+      .tiff()
+      .toBuffer();
+    for (const bytes of [svg, tiff]) {
+      const answer = await upload(1, bytes);
+      expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+    expect(exactChecksum(catalog.databasePath)).toBe(before);
+  });
+
   it('re-encodes an upload to the thumbnail size', async () => {
     const photo = await sharp({ create: { width: 2400, height: 1600, channels: 3, background: '#336699' } })
       .jpeg()

@@ -2,6 +2,7 @@
  * Importing whole payloads: each model of a payload (a models list has many) maps and imports on its own, so one
  * bad item or one failing model is reported — which one, and why — while the rest still import.
  */
+import { looseInteger } from './mapping.ts';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { AppError, isAppError } from '../errors.ts';
@@ -68,7 +69,9 @@ export function mergeSummaries(into: ImportSummary, from: ImportSummary): void {
 function identify(item: JsonReader): { civitaiId: number | null; name: string | null } {
   if (!item.isObject()) return { civitaiId: null, name: null };
   const raw = item.value as Record<string, unknown>;
-  const id = typeof raw.modelId === 'number' ? raw.modelId : typeof raw.id === 'number' ? raw.id : null;
+  // Only an id the API could report back (ImportFailure.civitaiId is a 32-bit Int); a bad one is named by the message.
+  const candidate = raw.modelId ?? raw.id;
+  const id = looseInteger(candidate) === candidate ? (candidate as number) : null;
   const model = raw.model as Record<string, unknown> | undefined;
   const name = typeof raw.name === 'string' ? raw.name : typeof model?.name === 'string' ? model.name : null;
   return { civitaiId: id, name };

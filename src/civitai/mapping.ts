@@ -230,6 +230,12 @@ export function looseInteger(value: unknown): number | null {
   return n !== null && Number.isInteger(n) && Math.abs(n) <= 2_147_483_647 ? n : null;
 }
 
+/** An image dimension: a non-negative 32-bit integer, else 0 (unknown), as for an image Civitai gave none. */
+function pixelCount(value: unknown): number {
+  const n = looseInteger(value);
+  return n !== null && n >= 0 ? n : 0;
+}
+
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** A seed: any integer that fits a signed 64-bit column, exactly (strings keep digits JSON numbers would lose). */
@@ -308,8 +314,8 @@ export function mapImage(image: JsonReader, position: number): MappedImage {
     url: image.string('url', 4000),
     isNsfw: nsfwLevel !== 'None' || flag === true,
     nsfwLevel,
-    width: looseInteger(image.isObject() ? (image.value as Record<string, unknown>).width : null) ?? 0,
-    height: looseInteger(image.isObject() ? (image.value as Record<string, unknown>).height : null) ?? 0,
+    width: pixelCount(image.isObject() ? (image.value as Record<string, unknown>).width : null),
+    height: pixelCount(image.isObject() ? (image.value as Record<string, unknown>).height : null),
     blurHash: image.optString('hash', 200),
     sortOrder: position,
     createdAt: image.optDate('createdAt'),

@@ -13,7 +13,8 @@ import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
 import { type SqlDialect, sqliteDialect } from './dialect.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
-import { catalogSqliteDialect } from './sqlite/driver.ts';
+import { catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
+import { ReadWorker } from './sqlite/read-worker.ts';
 
 export { BUSY_TIMEOUT_MS };
 export type CatalogTransaction = Transaction<CatalogTables>;
@@ -39,6 +40,11 @@ export interface CatalogDatabase {
   readonly path: string;
   /** Typed queries on the read connection. */
   readonly kysely: Kysely<CatalogTables>;
+  /**
+   * Reads that may run for hundreds of milliseconds (search, facets, statistics), on a worker thread's own read-only
+   * connection so the event loop stays free (see `sqlite/read-worker.ts`).
+   */
+  readonly heavy: Kysely<CatalogTables>;
   /** Queries on the read connection that never wait for a turn (see `yieldIfBusy`): /health answers while requests compute. */
   readonly probe: Kysely<CatalogTables>;
   /** SQL that differs between engines. */
@@ -92,6 +98,14 @@ export async function openCatalogDatabase(
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
   const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
   const kysely = new Kysely<CatalogTables>({ dialect: readDialect });
+  const readWorker = new ReadWorker({
+    databasePath,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    pragmas: [READ_CACHE_PRAGMA],
+    onStatement,
+  });
+  const heavyDialect = runnerDialect(readWorker);
+  const heavy = new Kysely<CatalogTables>({ dialect: heavyDialect });
   const probe = new Kysely<CatalogTables>({
     dialect: catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }),
   });
@@ -104,6 +118,7 @@ export async function openCatalogDatabase(
   const db: CatalogDatabase = {
     path: databasePath,
     kysely,
+    heavy,
     probe,
     dialect: sqliteDialect,
     write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T> {
@@ -121,19 +136,30 @@ export async function openCatalogDatabase(
       return result;
     },
     forRequest(scope) {
+      const check = () => scope.throwIfStopped();
+      let heavyOfRequest: Kysely<CatalogTables> | undefined;
       return {
-        ...db,
+        path: db.path,
+        dialect: db.dialect,
+        probe,
         // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
-        kysely: new Kysely<CatalogTables>({ dialect: readDialect.checked(() => scope.throwIfStopped()) }),
+        kysely: new Kysely<CatalogTables>({ dialect: readDialect.checked(check) }),
+        get heavy() {
+          heavyOfRequest ??= new Kysely<CatalogTables>({ dialect: heavyDialect.checked(check) });
+          return heavyOfRequest;
+        },
         write(body) {
-          scope.throwIfStopped();
+          check();
           return db.write(body);
         },
+        vacuum: () => db.vacuum(),
+        forRequest: (other) => db.forRequest(other),
+        close: () => db.close(),
       };
     },
     async close() {
       await writes;
-      await Promise.all([kysely.destroy(), probe.destroy(), writer.destroy()]);
+      await Promise.all([kysely.destroy(), heavy.destroy(), probe.destroy(), writer.destroy(), readWorker.close()]);
       readConnection.close();
       writeConnection.close();
     },

@@ -37,7 +37,7 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
   const where = conditions.length ? sql`WHERE ${sql.join(conditions, sql` AND `)}` : sql``;
   const selected = sql`SELECT ${m('Id')} FROM ${m.item} ${where}`;
   const counts = async (query: RawBuilder<unknown>): Promise<FacetCount[]> =>
-    (await sql<{ value: unknown; count: number }>`${query}`.execute(db.kysely)).rows.map((r) => ({
+    (await sql<{ value: unknown; count: number }>`${query}`.execute(db.heavy)).rows.map((r) => ({
       value: String(r.value),
       count: Number(r.count),
     }));
@@ -45,7 +45,7 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
   const hasLocal = sql<SqlBool>`${m('Id')} IN (SELECT ${v('ModelId')} FROM ${v.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${v('Id')} WHERE ${localFilePresent(f)})`;
   return {
     total: async () =>
-      Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${m.item} ${where}`.execute(db.kysely)).rows[0]?.n),
+      Number((await sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${m.item} ${where}`.execute(db.heavy)).rows[0]?.n),
     byType: () =>
       counts(
         sql`SELECT ${m('Type')} AS value, COUNT(*) AS count FROM ${m.item} ${where} GROUP BY ${m('Type')} ORDER BY count DESC, value`,

@@ -5,7 +5,7 @@
  */
 import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { KeyValue, Ordering, PageWindow, SortKey } from '../catalog/pagination.ts';
-import type { CatalogDatabase } from './catalog-database.ts';
+import type { CatalogDatabase, CatalogQueries } from './catalog-database.ts';
 import type { AnyDb, AnySelect } from './refs.ts';
 
 export type RawRow = Record<string, unknown>;
@@ -60,12 +60,12 @@ function withConditions(query: AnySelect, conditions: readonly Expression<SqlBoo
 
 /** One page of a root list (`limit + 1` rows, in query order). */
 export function rootPageRows(
-  db: CatalogDatabase,
+  queries: CatalogQueries,
   source: ListSource,
   ordering: Ordering,
   window: PageWindow,
 ): Promise<RawRow[]> {
-  const query = withConditions(source.from(db.kysely as AnyDb), windowConditions(ordering, window))
+  const query = withConditions(source.from(queries as AnyDb), windowConditions(ordering, window))
     .select([...source.select, ...keyColumns(ordering)])
     .orderBy(orderBy(ordering, window))
     .limit(window.limit + 1);
@@ -73,8 +73,8 @@ export function rootPageRows(
 }
 
 /** How many rows a root list has under its filters. */
-export async function rootCount(db: CatalogDatabase, from: ListQuery): Promise<number> {
-  const row = await from(db.kysely as AnyDb)
+export async function rootCount(queries: CatalogQueries, from: ListQuery): Promise<number> {
+  const row = await from(queries as AnyDb)
     .select(sql<number>`COUNT(*)`.as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);

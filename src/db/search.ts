@@ -59,7 +59,7 @@ export function searchList(match: string, filters: readonly RawBuilder<SqlBool>[
 /** Per model of a page: whether each column matched (a highlight marker in it) and a snippet around the best match. */
 export function highlights(db: CatalogDatabase, match: string, ids: readonly number[], open: string, close: string) {
   const marks = (i: number) => sql<string>`highlight(${sql.table('ModelSearch')}, ${sql.lit(i)}, ${open}, ${close})`;
-  return db.kysely
+  return db.heavy
     .selectFrom('ModelSearch')
     .select([
       'rowid as id',

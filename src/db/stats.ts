@@ -30,8 +30,8 @@ export async function catalogCounts(db: CatalogDatabase): Promise<CatalogCounts>
       (SELECT COALESCE(SUM(${f('SizeKB')}), 0) * 1024 FROM ${f.item} WHERE ${localFilePresent(f)}) AS "localBytes",
       (SELECT COUNT(*) FROM ${i.item}) AS images,
       (SELECT COUNT(${i('ThumbnailData')}) FROM ${i.item}) AS thumbnails,
-      (SELECT COALESCE(SUM(length(${i('ThumbnailData')})), 0) FROM ${i.item}) AS "thumbnailBytes"`.execute(db.kysely);
-  const byBaseModel = await db.kysely
+      (SELECT COALESCE(SUM(length(${i('ThumbnailData')})), 0) FROM ${i.item}) AS "thumbnailBytes"`.execute(db.heavy);
+  const byBaseModel = await db.heavy
     .selectFrom('ModelVersions')
     .select(['BaseModel as value', sql<number>`COUNT(*)`.as('count')])
     .groupBy('BaseModel')

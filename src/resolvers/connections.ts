@@ -1,6 +1,6 @@
 /** Turning pages into Relay connections, with their count computed only when `totalCount` is selected. */
 import { keyValuesOf, type Ordering, type Page, type PageArgs, pageWindow, toPage } from '../catalog/pagination.ts';
-import type { CatalogDatabase } from '../db/catalog-database.ts';
+import type { CatalogQueries } from '../db/catalog-database.ts';
 import { type ListSource, type RawRow, rootCount, rootPageRows } from '../db/pages.ts';
 import type { PageLoaders } from '../loaders/pages.ts';
 import type { RowFields } from '../loaders/row-fields.ts';
@@ -11,15 +11,17 @@ export function withTotalCount<T>(page: Page<T>, totalCount: () => number | Prom
 
 /** A root list as a connection: one keyset page, and its count only if `totalCount` is selected. */
 export async function rootConnection<T>(
-  db: CatalogDatabase,
+  queries: CatalogQueries,
   source: ListSource,
   map: (row: RawRow) => T,
   ordering: Ordering,
   args: PageArgs,
 ) {
   const window = pageWindow(args, ordering);
-  const rows = await rootPageRows(db, source, ordering, window);
-  return withTotalCount(toPage(rows, window, ordering, keyValuesOf(ordering), map), () => rootCount(db, source.from));
+  const rows = await rootPageRows(queries, source, ordering, window);
+  return withTotalCount(toPage(rows, window, ordering, keyValuesOf(ordering), map), () =>
+    rootCount(queries, source.from),
+  );
 }
 
 /** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */

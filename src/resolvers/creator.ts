@@ -41,7 +41,7 @@ export const creatorQueries = {
   },
   creators: (_root: unknown, args: PageArgs & { usernameStartsWith?: string | null }, ctx: GraphQLContext) =>
     rootConnection(
-      ctx.db,
+      ctx.db.kysely,
       creatorList(args.usernameStartsWith?.trim().toLowerCase() ?? ''),
       mapCreator,
       CREATOR_ORDERING,

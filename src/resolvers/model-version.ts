@@ -67,7 +67,7 @@ export const versionQueries = {
     ctx: GraphQLContext,
   ) =>
     rootConnection(
-      ctx.db,
+      ctx.db.kysely,
       versionList(ctx.db.dialect, args.filter),
       mapVersion,
       versionOrdering(ctx.db.dialect, args.orderBy),

@@ -49,7 +49,12 @@ export async function searchModels(
   const window = pageWindow(args, SEARCH_ORDERING);
   const from = searchList(match, modelFilter(db.dialect, filter));
   const map = rowMapper('Model');
-  const rows = await rootPageRows(db, { from, select: selectColumns('Model', 'm', fields) }, SEARCH_ORDERING, window);
+  const rows = await rootPageRows(
+    db.heavy,
+    { from, select: selectColumns('Model', 'm', fields) },
+    SEARCH_ORDERING,
+    window,
+  );
   const page = toPage(rows, window, SEARCH_ORDERING, keyValuesOf(SEARCH_ORDERING), (row) => ({
     row,
     score: -Number(row.k0),
@@ -82,5 +87,5 @@ export async function searchModels(
       },
     };
   });
-  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db, from) };
+  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.heavy, from) };
 }

@@ -157,6 +157,24 @@ function healthRoute(db: CatalogDatabase, res: ServerResponse): void {
   );
 }
 
+/** A GET request's `variables` and `extensions` parameters are JSON objects (yoga would fail uncoded otherwise). */
+function badGetParameters(url: string): BodyRefusal | null {
+  const parameters = new URL(url, 'http://localhost').searchParams;
+  for (const name of ['variables', 'extensions']) {
+    const text = parameters.get(name);
+    if (text === null) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    if (value !== null && (typeof value !== 'object' || Array.isArray(value)))
+      return new BodyRefusal(400, 'BAD_REQUEST', `The \`${name}\` parameter must be a JSON object.`);
+  }
+  return null;
+}
+
 /**
  * A coded JSON error for a request refused before GraphQL sees it. The rest of its body is not read: the
  * connection closes after the answer (what is still arriving is discarded for a moment, so the client can read it).
@@ -228,6 +246,11 @@ export function createRequestListener(
 
   /** Reads and checks a POST body whole (see request-body.ts) and hands it to yoga as `req.body`. */
   const readGraphQLBody = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.method === 'GET') {
+      const refusal = badGetParameters(req.url ?? '/');
+      if (refusal) refuse(req, res, refusal);
+      return refusal === null;
+    }
     if (req.method !== 'POST') return true;
     const length = req.headers['content-length'];
     if (length === undefined) {

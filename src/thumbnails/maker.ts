@@ -27,6 +27,9 @@ export interface MadeThumbnail {
   sourceHeight: number;
 }
 
+// libvips' operation cache would keep decoded pixels of large images alive after their thumbnail is made.
+sharp.cache(false);
+
 /** Decodes at a time: each can hold a full-size bitmap (up to MAX_IMAGE_PIXELS × 4 bytes). */
 const MAX_DECODES = 2;
 let decoding = 0;
@@ -43,17 +46,33 @@ async function oneDecodeAtATime<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The image's pixel size from its header (nothing decoded); LIMIT_EXCEEDED past MAX_IMAGE_PIXELS. */
+/**
+ * Formats thumbnails are made from, and what decoding one costs in memory per pixel relative to JPEG/PNG/WebP/GIF:
+ * AVIF (sharp reports it as `heif`) is decoded whole, with no shrink-on-load, at about 20–27 bytes per pixel
+ * (measured), so it gets a quarter of the pixel budget. Anything else — SVG (a renderer, with filters that run for
+ * minutes), TIFF, PDF, RAW — is refused: no preview Civitai or a model folder holds needs them.
+ */
+const DECODE_COST: Readonly<Record<string, number>> = { jpeg: 1, png: 1, webp: 1, gif: 1, heif: 4 };
+const FORMAT_NAMES = 'JPEG, PNG, WebP, GIF or AVIF';
+
+/** The image's pixel size from its header (nothing decoded); LIMIT_EXCEEDED past its format's pixel budget. */
 export async function checkedImageSize(
   source: Buffer,
 ): Promise<{ width: number; height: number; format: string | undefined }> {
   const meta = await sharp(source, { failOn: 'error', limitInputPixels: false }).metadata();
+  const cost = meta.format === undefined ? undefined : DECODE_COST[meta.format];
+  if (cost === undefined)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `Thumbnails are made from ${FORMAT_NAMES} images, not ${meta.format ?? 'this'}.`,
+    );
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
-  if (width * height > MAX_IMAGE_PIXELS) {
+  const maxPixels = Math.floor(MAX_IMAGE_PIXELS / cost);
+  if (width * height > maxPixels) {
     throw limitExceeded(
-      `The image is ${width} × ${height} pixels; at most ${MAX_IMAGE_PIXELS} pixels are decoded.`,
-      MAX_IMAGE_PIXELS,
+      `The image is ${width} × ${height} pixels; at most ${maxPixels} pixels of ${meta.format === 'heif' ? 'AVIF' : 'this format'} are decoded.`,
+      maxPixels,
     );
   }
   return { width, height, format: meta.format };

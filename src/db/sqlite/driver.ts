@@ -44,7 +44,12 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
-class CatalogConnection implements DatabaseConnection {
+/** Runs compiled statements; `beforeStatement` is called right before one starts (a request's stop check). */
+export interface StatementRunner {
+  run<R>(compiled: CompiledQuery, beforeStatement?: () => void): Promise<QueryResult<R>>;
+}
+
+class CatalogConnection implements DatabaseConnection, StatementRunner {
   readonly #sql: Database.Database;
   readonly #options: ConnectionOptions;
   readonly #statements = new Map<string, Database.Statement>();
@@ -110,12 +115,12 @@ class CatalogConnection implements DatabaseConnection {
   }
 }
 
-/** The same connection, checking `beforeStatement` right before each statement runs (a request's stop). */
+/** A runner as a Kysely connection, checking `check` right before each statement runs (a request's stop). */
 class CheckedConnection implements DatabaseConnection {
-  readonly #inner: CatalogConnection;
+  readonly #inner: StatementRunner;
   readonly #check: () => void;
 
-  constructor(inner: CatalogConnection, check: () => void) {
+  constructor(inner: StatementRunner, check: () => void) {
     this.#inner = inner;
     this.#check = check;
   }
@@ -170,26 +175,40 @@ export interface CatalogDialect extends Dialect {
   checked(check: () => void): Dialect;
 }
 
-function dialectOver(connection: CatalogConnection, check?: () => void): CatalogDialect {
-  const driver = new CatalogDriver(connection);
-  const checkedDriver: Driver = check
-    ? {
-        init: async () => {},
-        acquireConnection: async () => new CheckedConnection(connection, check),
-        beginTransaction: () => {
-          throw new Error('Transactions run through write().');
-        },
-        commitTransaction: async () => {},
-        rollbackTransaction: async () => {},
-        releaseConnection: async () => {},
-        destroy: async () => {},
-      }
-    : driver;
+/** A driver for reads only: transactions run through `write()` on the write connection. */
+function readOnlyDriver(connection: () => DatabaseConnection): Driver {
   return {
-    checked: (next) => dialectOver(connection, next),
-    createDriver: () => checkedDriver,
+    init: async () => {},
+    acquireConnection: async () => connection(),
+    beginTransaction: () => {
+      throw new Error('Transactions run through write().');
+    },
+    commitTransaction: async () => {},
+    rollbackTransaction: async () => {},
+    releaseConnection: async () => {},
+    destroy: async () => {},
+  };
+}
+
+function sqliteDialectWith(driver: Driver, checked: (check: () => void) => Dialect): CatalogDialect {
+  return {
+    checked,
+    createDriver: () => driver,
     createQueryCompiler: () => new SqliteQueryCompiler(),
     createAdapter: () => new SqliteAdapter(),
     createIntrospector: (db: Kysely<unknown>) => new SqliteIntrospector(db),
   };
+}
+
+function dialectOver(connection: CatalogConnection, check?: () => void): CatalogDialect {
+  const driver = check ? readOnlyDriver(() => new CheckedConnection(connection, check)) : new CatalogDriver(connection);
+  return sqliteDialectWith(driver, (next) => dialectOver(connection, next));
+}
+
+/** Kysely's SQLite dialect over any statement runner (the read worker), for reads. */
+export function runnerDialect(runner: StatementRunner, check: () => void = () => {}): CatalogDialect {
+  return sqliteDialectWith(
+    readOnlyDriver(() => new CheckedConnection(runner, check)),
+    (next) => runnerDialect(runner, next),
+  );
 }

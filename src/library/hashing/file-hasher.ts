@@ -44,6 +44,8 @@ export class FileHasher {
   readonly #pending = new Map<number, { resolve: (hashes: FileHashes) => void; reject: (error: Error) => void }>();
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Set once a thread failed or ended: every hash after that fails at once instead of waiting forever. */
+  #broken: Error | null = null;
 
   constructor() {
     this.#reader = new Worker(new URL('./hash-reader.worker.mjs', import.meta.url));
@@ -64,19 +66,27 @@ export class FileHasher {
       }
     });
     const failAll = (error: Error) => {
+      this.#broken ??= error;
       for (const pending of this.#pending.values()) pending.reject(error);
       this.#pending.clear();
     };
-    this.#reader.on('error', failAll);
-    this.#companion.on('error', failAll);
+    // A thread that cannot start (its module missing) or crashes: nothing it was given will finish.
+    const failed = (error: Error) => failAll(new Error(`A hashing thread failed: ${error.message}`));
+    this.#reader.on('error', failed);
+    this.#companion.on('error', failed);
     // Closed (or crashed) while hashing: the pending hash will never finish.
     this.#reader.on('exit', () => failAll(new AppError('CLIENT_GONE', 'Hashing was stopped.')));
+    this.#companion.on('exit', () => failAll(new AppError('CLIENT_GONE', 'Hashing was stopped.')));
   }
 
   /** Hashes a file (queued behind any hash already running on this hasher). */
   hash(path: string): Promise<FileHashes> {
     const run = () =>
       new Promise<FileHashes>((resolve, reject) => {
+        if (this.#broken) {
+          reject(this.#broken);
+          return;
+        }
         const id = this.#nextId++;
         this.#pending.set(id, { resolve, reject });
         this.#reader.postMessage({ type: 'hash', path, id });
@@ -88,15 +98,5 @@ export class FileHasher {
 
   async close(): Promise<void> {
     await Promise.all([this.#reader.terminate(), this.#companion.terminate()]);
-  }
-}
-
-/** Hashes one file with a temporary hasher. */
-export async function hashFile(path: string): Promise<FileHashes> {
-  const hasher = new FileHasher();
-  try {
-    return await hasher.hash(path);
-  } finally {
-    await hasher.close();
   }
 }
