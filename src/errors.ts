@@ -23,7 +23,11 @@ export type ErrorCode =
   /** The client disconnected; what it asked for was stopped. */
   | 'CLIENT_GONE'
   /** A file changed (size, modification time, identity) while it was read. */
-  | 'FILE_CHANGED';
+  | 'FILE_CHANGED'
+  /** Text that should be JSON is not. */
+  | 'INVALID_JSON'
+  /** JSON that is none of the Civitai API's payloads (model, model version, models or images list). */
+  | 'NOT_CIVITAI_PAYLOAD';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

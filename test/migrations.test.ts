@@ -3,6 +3,7 @@
  * recorded like `prisma migrate deploy`, idempotent re-runs, status reporting, and authoring new migrations.
  */
 import { cpSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -60,7 +61,7 @@ describe('tables Prisma does not model', () => {
       }[]
     ).map((t) => t.name);
     db.close();
-    const { TABLE_NAMES } = await import('../src/db/row-mapping.ts');
+    const { TABLE_NAMES } = await import('./helpers/catalog.ts');
     const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
     const modelled = new Set([...Object.values(TABLE_NAMES), 'CivitaiLookups', 'LocalFiles', '_prisma_migrations']);
     expect(tables.filter((t) => !modelled.has(t)).sort()).toEqual([...EXTERNAL_TABLES].sort());
@@ -218,7 +219,27 @@ describe('createMigration (offline authoring)', () => {
     await expect(createMigration({ name: '../evil', source })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
-  it('uses the real project migrations by default', () => {
-    expect(defaultMigrationsSource().dir).toBe(MIGRATIONS_DIR);
+  it('applies the project folder by default: every migration in prisma/migrations, with its checksum, in order', async () => {
+    const file = path.join(tempDir(), 'default.db');
+    await migrateDatabase(file);
+    const onDisk = readdirSync(path.join(PROJECT_ROOT, 'prisma', 'migrations'))
+      .filter((name) => /^\d{14}_\w+$/.test(name))
+      .sort();
+    const db = new Database(file, { readonly: true });
+    const applied = db
+      .prepare('SELECT migration_name AS name, checksum FROM _prisma_migrations ORDER BY migration_name')
+      .all() as { name: string; checksum: string }[];
+    db.close();
+    expect(applied.map((m) => m.name)).toEqual(onDisk);
+    for (const migration of applied) {
+      const sql = readFileSync(
+        path.join(PROJECT_ROOT, 'prisma', 'migrations', migration.name, 'migration.sql'),
+        'utf8',
+      );
+      expect(migration.checksum, migration.name).toBe(createHash('sha256').update(sql).digest('hex'));
+    }
+    expect(defaultMigrationsSource().schema.schemaText).toBe(
+      readFileSync(path.join(PROJECT_ROOT, 'prisma', 'schema.prisma'), 'utf8'),
+    );
   });
 });

@@ -10,6 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { resolveServerConfig } from '../src/config.ts';
 import { assertSafeBinding, startServer } from '../src/server/start.ts';
+import { isLoopbackAddress, isLoopbackName } from '../src/server/loopback.ts';
+import { hostAllowed } from '../src/server/browser-guards.ts';
 import { dataOf, dumpCatalog, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { ownFixture } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -77,6 +79,18 @@ describe('API token', () => {
       message: expect.stringContaining('DIFFUSION_NEXUS_API_TOKEN'),
     });
     expect(() => resolveServerConfig({}, { DIFFUSION_NEXUS_API_TOKEN: 'short' })).toThrow(/at least 16 characters/);
+  });
+
+  it('judges loopback by one rule, and by the address a name really bound to', async () => {
+    for (const name of ['localhost', 'app.localhost', '127.0.0.1', '127.8.9.10', '::1', '[::1]'])
+      expect(isLoopbackName(name), name).toBe(true);
+    for (const name of ['0.0.0.0', '::', 'localhost.example.com', '128.0.0.1', '10.0.0.1'])
+      expect(isLoopbackName(name), name).toBe(false);
+    // The same rule guards Host headers: a name the bind check accepts is one requests may be addressed to.
+    expect(hostAllowed('app.localhost:4000', true)).toBe(true);
+    expect(hostAllowed('evil.example:4000', true)).toBe(false);
+    expect(isLoopbackAddress('::ffff:127.0.0.1')).toBe(true);
+    expect(isLoopbackAddress('192.168.1.2')).toBe(false);
   });
 });
 
@@ -307,7 +321,7 @@ describe('importCivitaiPayload', () => {
     });
     expect(result.importCivitaiPayload.models.map((m: any) => m.model.name)).toEqual(['Paper Cutout', 'Ink Wash']);
     const junk = await mutate('mutation { importCivitaiPayload(payload: { hello: "world" }) { created } }');
-    expect(firstErrorCode(junk)).toBe('BAD_USER_INPUT');
+    expect(firstErrorCode(junk)).toBe('NOT_CIVITAI_PAYLOAD');
     expect(junk.errors?.[0]?.message).toMatch(/not a Civitai payload/);
   });
 });

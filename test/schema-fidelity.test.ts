@@ -329,7 +329,8 @@ describe('migrated schema', () => {
   });
 
   it('has a physical column for every Prisma field, named by the rule the raw loaders use', async () => {
-    const { columnsOf, TABLE_NAMES } = await import('../src/db/row-mapping.ts');
+    const { columnsOf } = await import('../src/db/row-mapping.ts');
+    const { TABLE_NAMES } = await import('./helpers/catalog.ts');
     for (const model of [
       'Creator',
       'Model',

@@ -154,6 +154,6 @@ export function parseJson(text: string, source: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new AppError('BAD_USER_INPUT', `${source} is not valid JSON: ${(error as Error).message}`);
+    throw new AppError('INVALID_JSON', `${source} is not valid JSON: ${(error as Error).message}`);
   }
 }

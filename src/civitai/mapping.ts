@@ -543,7 +543,7 @@ export function payloadKind(payload: JsonReader): PayloadKind {
   if (payload.has('modelVersions')) return 'model';
   if (payload.has('modelId')) return 'version';
   throw new AppError(
-    'BAD_USER_INPUT',
+    'NOT_CIVITAI_PAYLOAD',
     '$: not a Civitai payload: expected a model (with `modelVersions`), a model version (with `modelId`), or a models or images list (with `items`).',
     { path: '$' },
   );

@@ -87,26 +87,12 @@ export const NsfwLevel = defineEnum('NsfwLevel', ['None', 'Soft', 'Mature', 'X']
 export type ModelTypeName = (typeof ModelType.members)[number];
 export type BaseModelName = (typeof BaseModel.members)[number];
 export type ModelModeName = (typeof ModelMode.members)[number];
-export type DataSourceName = (typeof DataSource.members)[number];
 export type CommercialUseName = (typeof CommercialUse.members)[number];
 export type FileFormatName = (typeof FileFormat.members)[number];
 export type FilePrecisionName = (typeof FilePrecision.members)[number];
 export type FileSizeTypeName = (typeof FileSizeType.members)[number];
 export type ScanResultName = (typeof ScanResult.members)[number];
 export type NsfwLevelName = (typeof NsfwLevel.members)[number];
-
-export const ALL_ENUMS = [
-  ModelType,
-  BaseModel,
-  ModelMode,
-  DataSource,
-  CommercialUse,
-  FileFormat,
-  FilePrecision,
-  FileSizeType,
-  ScanResult,
-  NsfwLevel,
-] as const;
 
 /** Reads a stored member name; an unknown value becomes the enum's fallback instead of failing the read. */
 export function readEnum<M extends string>(definition: EnumDefinition<M>, stored: string | null | undefined): M {

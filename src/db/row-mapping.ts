@@ -1,9 +1,8 @@
 /**
- * Raw SQL rows → the same objects Prisma returns. Loaders query SQLite directly (window functions, scoped GROUP
- * BYs, json_each batches) and must hand Pothos objects indistinguishable from Prisma's: booleans from 0/1, Dates
- * from either timestamp format, bigint for 64-bit columns. Columns and types come from the Prisma datamodel, so
- * there is one description of every table. Physical column names follow one rule: the field name with its first
- * letter upper-cased (checked against the migrated database by a test).
+ * Rows as the GraphQL types expect them (the shapes of Prisma's generated types): booleans from 0/1, Dates from
+ * either timestamp format, bigint for 64-bit columns. Columns and types come from the Prisma datamodel, so there is
+ * one description of every table. Physical column names follow one rule: the field name with its first letter
+ * upper-cased (checked against the migrated database by a test).
  */
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
 import type {
@@ -16,7 +15,6 @@ import type {
   TriggerWord,
 } from '../generated/prisma/client.ts';
 import { type AliasedRawBuilder, sql } from 'kysely';
-import type { Database } from './schema.ts';
 import { parseStoredTimestamp } from './timestamps.ts';
 
 export interface CatalogRows {
@@ -32,18 +30,6 @@ export type CatalogModelName = keyof CatalogRows;
 
 /** Row fields to read: a planned subset (always with `id`), or every column when null (see `src/loaders/row-fields.ts`). */
 export type RowFields = readonly string[] | null;
-
-/** The table of each row type (physical names, as the desktop app created them). */
-export const TABLE_NAMES = {
-  Creator: 'Creators',
-  Model: 'Models',
-  ModelVersion: 'ModelVersions',
-  ModelFile: 'ModelFiles',
-  ModelImage: 'ModelImages',
-  Tag: 'Tags',
-  ModelTag: 'ModelTags',
-  TriggerWord: 'TriggerWords',
-} as const satisfies Readonly<Record<CatalogModelName | 'ModelTag', keyof Database>>;
 
 type ScalarType = 'Int' | 'String' | 'Boolean' | 'DateTime' | 'Float' | 'BigInt' | 'Bytes';
 

@@ -29,8 +29,8 @@ export function createLoaders(db: CatalogDatabase, options: LoaderOptions) {
     creators: createCreatorLoaders(db),
     tags: createTagLoaders(db),
     hashes: createHashLoaders(db),
-    /** Row-field plans by the field nodes they were planned for (see `plannedRowFields`). */
-    rowFieldPlans: new WeakMap<readonly FieldNode[], Map<string, RowFields>>(),
+    /** Row-field plans by the field nodes they were planned for (see `plannedRowFields`); lives as long as the request. */
+    rowFieldPlans: new Map<readonly FieldNode[], Map<string, RowFields>>(),
   };
 }
 

@@ -10,11 +10,13 @@ import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
 import { readHealth } from '../db/health.ts';
+import { AppError } from '../errors.ts';
 import { maskError } from './errors.ts';
 import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.ts';
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { searchBudgetPlugin } from './search-budget.ts';
 import type { ScanJobs } from '../library/scan-jobs.ts';
+import { isLoopbackAddress } from './loopback.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 import { sendJson } from './json-response.ts';
 import {
@@ -423,6 +425,14 @@ export async function listen(
     });
   });
   const address = server.address() as AddressInfo;
+  // The name was checked before (see `assertSafeBinding`); what it resolved to is what counts.
+  if (options.apiToken === null && !isLoopbackAddress(address.address)) {
+    await new Promise((resolve) => server.close(resolve));
+    throw new AppError(
+      'FORBIDDEN',
+      `${options.host} resolved to ${address.address}, which other machines can reach; set DIFFUSION_NEXUS_API_TOKEN or bind to 127.0.0.1.`,
+    );
+  }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     server,

@@ -10,19 +10,14 @@
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { createGraphQLError, type CORSOptions, type Plugin } from 'graphql-yoga';
 import type { CorsOrigins } from '../config.ts';
+import { isLoopbackName } from './loopback.ts';
 
 export const CSRF_HEADER = 'x-graphql-yoga-csrf';
-
-const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function hostnameOf(hostHeader: string): string {
   const bracketed = /^(\[[^\]]+\])(:\d+)?$/.exec(hostHeader);
   if (bracketed) return bracketed[1]!.toLowerCase();
   return hostHeader.replace(/:\d+$/, '').toLowerCase();
-}
-
-export function isLoopbackHostname(hostname: string): boolean {
-  return LOOPBACK_HOSTNAMES.has(hostname) || hostname.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Whether a page at `origin` may call the API. */
@@ -32,7 +27,7 @@ export function originAllowed(origin: string, allowed: CorsOrigins): boolean {
   if (allowed === 'loopback') {
     try {
       const url = new URL(origin);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackHostname(url.hostname.toLowerCase());
+      return (url.protocol === 'http:' || url.protocol === 'https:') && isLoopbackName(url.hostname);
     } catch {
       return false;
     }
@@ -82,5 +77,5 @@ export function csrfPlugin(): Plugin {
 export function hostAllowed(hostHeader: string | undefined, serverIsLoopback: boolean): boolean {
   if (!serverIsLoopback) return true;
   if (!hostHeader) return true; // HTTP/1.0 clients without Host cannot be a browser page
-  return isLoopbackHostname(hostnameOf(hostHeader));
+  return isLoopbackName(hostnameOf(hostHeader));
 }

@@ -9,6 +9,7 @@ import { ensureDataDir } from '../db/data-dir.ts';
 import { migrateDatabase } from '../db/migrations.ts';
 import { openCatalogDatabase } from '../db/catalog-database.ts';
 import { listen, type RunningServer } from './app.ts';
+import { isLoopbackName } from './loopback.ts';
 import { ScanJobs } from '../library/scan-jobs.ts';
 
 import { exitAfterDeadline } from '../shutdown.ts';
@@ -25,14 +26,9 @@ export interface StartedServer extends RunningServer {
   searchIndexReady: Promise<void>;
 }
 
-/** Loopback addresses: reachable only from this machine. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
 /** A server others can reach must not accept writes from anyone: refuse to start without a token. */
 export function assertSafeBinding(config: Pick<ServerConfig, 'host' | 'apiToken'>): void {
-  if (!isLoopbackHost(config.host) && config.apiToken === null) {
+  if (!isLoopbackName(config.host) && config.apiToken === null) {
     throw new AppError(
       'FORBIDDEN',
       `Refusing to listen on ${config.host} (reachable from other machines) without DIFFUSION_NEXUS_API_TOKEN. ` +
@@ -71,7 +67,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       graphiql: config.graphiql,
       introspection: config.introspection,
       corsOrigins: config.corsOrigins,
-      loopbackOnly: isLoopbackHost(config.host),
+      loopbackOnly: isLoopbackName(config.host),
       logger,
       maxBase64Bytes: config.maxBase64Bytes,
       apiToken: config.apiToken,

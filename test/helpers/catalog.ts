@@ -10,6 +10,18 @@ import { migrateDatabase } from '../../src/db/migrations.ts';
 import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '../../src/seed/catalog-generator.ts';
 import { tempDir } from './temp.ts';
 
+/** The table of each Prisma model: the physical names of the DiffusionNexus Core Database, as the desktop app made them. */
+export const TABLE_NAMES = {
+  Creator: 'Creators',
+  Model: 'Models',
+  ModelVersion: 'ModelVersions',
+  ModelFile: 'ModelFiles',
+  ModelImage: 'ModelImages',
+  Tag: 'Tags',
+  ModelTag: 'ModelTags',
+  TriggerWord: 'TriggerWords',
+} as const;
+
 export interface SeededCatalog {
   dataDir: string;
   databasePath: string;

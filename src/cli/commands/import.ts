@@ -123,8 +123,7 @@ export const importCommand: CliCommand = {
           if (
             source.discovered &&
             isAppError(error) &&
-            error.code === 'BAD_USER_INPUT' &&
-            /not a Civitai payload|not valid JSON/.test(error.message)
+            (error.code === 'NOT_CIVITAI_PAYLOAD' || error.code === 'INVALID_JSON')
           )
             skipped.push(source.label);
           else
