@@ -45,6 +45,11 @@ export interface CatalogDatabase {
    * connection so the event loop stays free (see `sqlite/read-worker.ts`).
    */
   readonly heavy: Kysely<CatalogTables>;
+  /**
+   * Where full-text searches run: `heavy` outside requests and for a request whose searches are estimated to take
+   * long (`RequestScope.searchesAreHeavy`), else the read connection.
+   */
+  readonly searches: Kysely<CatalogTables>;
   /** Queries on the read connection that never wait for a turn (see `yieldIfBusy`): /health answers while requests compute. */
   readonly probe: Kysely<CatalogTables>;
   /** SQL that differs between engines. */
@@ -119,6 +124,7 @@ export async function openCatalogDatabase(
     path: databasePath,
     kysely,
     heavy,
+    searches: heavy,
     probe,
     dialect: sqliteDialect,
     write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T> {
@@ -147,6 +153,9 @@ export async function openCatalogDatabase(
         get heavy() {
           heavyOfRequest ??= new Kysely<CatalogTables>({ dialect: heavyDialect.checked(check) });
           return heavyOfRequest;
+        },
+        get searches() {
+          return scope.searchesAreHeavy ? this.heavy : this.kysely;
         },
         write(body) {
           check();

@@ -12,6 +12,10 @@ export interface SqlDialect {
    * is the same for any number of values (DataLoader batches vary in size).
    */
   inList(expression: Expression<unknown> | string, values: readonly (number | string)[]): RawBuilder<SqlBool>;
+  /** The same, with the list as a parameter made by `listParameter` (or a slot for one: see `shaped.ts`). */
+  inListParameter(expression: Expression<unknown> | string, parameter: unknown): RawBuilder<SqlBool>;
+  /** The one parameter a list of values travels in. */
+  listParameter(values: readonly (number | string)[]): unknown;
   /** A timestamp column as sortable, comparable UTC text (see `timestamps.ts`). */
   utc(column: Expression<unknown> | string): RawBuilder<string>;
 }
@@ -20,7 +24,9 @@ const expressionOf = (value: Expression<unknown> | string) => (typeof value === 
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
-  inList: (expression, values) =>
-    sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${JSON.stringify(values)}))`,
+  inList: (expression, values) => sqliteDialect.inListParameter(expression, sqliteDialect.listParameter(values)),
+  inListParameter: (expression, parameter) =>
+    sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${parameter}))`,
+  listParameter: (values) => JSON.stringify(values),
   utc: (column) => sql<string>`strftime(${sql.lit(UTC_TIMESTAMP_FORMAT)}, ${expressionOf(column)})`,
 };

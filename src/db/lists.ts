@@ -8,7 +8,7 @@ import { AppError, limitExceeded } from '../errors.ts';
 import type { SqlDialect } from './dialect.ts';
 import type { ListQuery, ListSource } from './pages.ts';
 import { type AnyDb, type TableRef, table } from './refs.ts';
-import { type RowFields, selectColumns } from './row-mapping.ts';
+import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import type { Database } from './schema.ts';
 import { searchMatch } from './search.ts';
 import { localFilePresent } from './tables/model-files.ts';
@@ -300,7 +300,10 @@ function filtered(item: TableRef<keyof Database>['item'], filters: readonly RawB
 
 /** `models(filter)`: the planned columns of the models the filter selects. */
 export function modelList(dialect: SqlDialect, filter: ModelFilter | null | undefined, fields: RowFields): ListSource {
-  return { from: filtered(models.item, modelFilter(dialect, filter)), select: selectColumns('Model', 'm', fields) };
+  const filters = modelFilter(dialect, filter);
+  const source = { from: filtered(models.item, filters), select: selectColumns('Model', 'm', fields) };
+  // Unfiltered (the common first screen), the statement depends only on the plan: built once (see `shaped.ts`).
+  return filters.length === 0 ? { ...source, shape: `${dialect.name}|models|${planKey(fields)}` } : source;
 }
 
 export function versionList(

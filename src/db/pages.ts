@@ -6,6 +6,7 @@
 import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { KeyValue, Ordering, PageWindow, SortKey } from '../catalog/pagination.ts';
 import type { CatalogDatabase, CatalogQueries } from './catalog-database.ts';
+import { runShaped, slot } from './shaped.ts';
 import type { AnyDb, AnySelect } from './refs.ts';
 
 export type RawRow = Record<string, unknown>;
@@ -17,6 +18,12 @@ export interface ListSource {
   from: ListQuery;
   /** Columns to select (see `selectColumns`). */
   select: readonly AliasedRawBuilder<unknown, string>[];
+  /**
+   * When the statement's text depends only on this name (the list, its row-field plan, which filters) and the
+   * values of `values` go into slots of `from`: its statements are then built once (see `shaped.ts`).
+   */
+  shape?: string;
+  values?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -65,22 +72,57 @@ export function rootPageRows(
   ordering: Ordering,
   window: PageWindow,
 ): Promise<RawRow[]> {
-  const query = withConditions(source.from(queries as AnyDb), windowConditions(ordering, window))
-    .select([...source.select, ...keyColumns(ordering)])
-    .orderBy(orderBy(ordering, window))
-    .limit(window.limit + 1);
-  return query.execute();
+  const build = (slotted: PageWindow, limit: unknown) =>
+    withConditions(source.from(queries as AnyDb), windowConditions(ordering, slotted))
+      .select([...source.select, ...keyColumns(ordering)])
+      .orderBy(orderBy(ordering, window))
+      .limit(limit as number);
+  if (source.shape === undefined) return build(window, window.limit + 1).execute();
+  const shape = ['root', source.shape, ordering.signature, ...windowShape(window)].join('|');
+  return runShaped<RawRow>(queries, shape, () => build(slottedWindow(window), slot('limit')), {
+    ...source.values,
+    ...windowValues(window),
+  });
 }
 
 /** How many rows a root list has under its filters. */
-export async function rootCount(queries: CatalogQueries, from: ListQuery): Promise<number> {
-  const row = await from(queries as AnyDb)
-    .select(sql<number>`COUNT(*)`.as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+export async function rootCount(queries: CatalogQueries, source: ListSource): Promise<number> {
+  const build = () => source.from(queries as AnyDb).select(sql<number>`COUNT(*)`.as('n'));
+  const [row] =
+    source.shape === undefined
+      ? [await build().executeTakeFirstOrThrow()]
+      : await runShaped<{ n: number }>(queries, `count|${source.shape}`, build, source.values ?? {});
+  return Number(row?.n ?? 0);
+}
+
+/** What of a window changes a statement's text: the direction, and whether it starts after or ends before a cursor. */
+function windowShape(window: PageWindow): string[] {
+  return [window.direction, window.after ? 'after' : '', window.before ? 'before' : ''];
+}
+
+/** The window with slots where its cursor values go. */
+function slottedWindow(window: PageWindow): PageWindow {
+  const slots = (side: 'after' | 'before', values: readonly KeyValue[] | null) =>
+    values === null ? null : values.map((_, i) => slot(`${side}${i}`));
+  return { ...window, after: slots('after', window.after), before: slots('before', window.before) };
+}
+
+/** The values of a slotted window's slots (and of `limit`: the page size plus one, to tell if there is more). */
+function windowValues(window: PageWindow): Record<string, unknown> {
+  const values: Record<string, unknown> = { limit: window.limit + 1 };
+  for (const [side, list] of [
+    ['after', window.after],
+    ['before', window.before],
+  ] as const)
+    list?.forEach((value, i) => {
+      values[`${side}${i}`] = value;
+    });
+  return values;
 }
 
 export interface PartitionedSource extends ListSource {
+  /** Names the source and its row-field plan (its statements are built once per shape: see `shaped.ts`). */
+  shape: string;
   /** The parent key of each row, e.g. `v('ModelId')`. */
   parent: Expression<unknown>;
   /**
@@ -102,22 +144,27 @@ export function partitionedPageRows(
   window: PageWindow,
   parents: readonly number[],
 ): Promise<RawRow[]> {
-  const { rows } = source;
-  const picked = withConditions(source.from(db.kysely as AnyDb), [
-    db.dialect.inList(source.parent, parents),
-    ...windowConditions(ordering, window),
-  ]).select([
-    sql`${rows.id}`.as('rowId'),
-    ...keyColumns(ordering),
-    sql`${source.parent}`.as('parentKey'),
-    sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
-  ]);
-  return (db.kysely as AnyDb)
-    .selectFrom(picked.as('p'))
-    .innerJoin(rows.item, (join) => join.on(sql<SqlBool>`${rows.id} = ${sql.ref('p.rowId')}`))
-    .select([...source.select])
-    .selectAll('p')
-    .where(sql<SqlBool>`${sql.ref('p.rowNumber')} <= ${window.limit + 1}`)
-    .orderBy(sql`${sql.ref('p.parentKey')}, ${sql.ref('p.rowNumber')}`)
-    .execute();
+  const build = () => {
+    const { rows } = source;
+    const slotted = slottedWindow(window);
+    const picked = withConditions(source.from(db.kysely as AnyDb), [
+      db.dialect.inListParameter(source.parent, slot('parents')),
+      ...windowConditions(ordering, slotted),
+    ]).select([
+      sql`${rows.id}`.as('rowId'),
+      ...keyColumns(ordering),
+      sql`${source.parent}`.as('parentKey'),
+      sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
+    ]);
+    return (db.kysely as AnyDb)
+      .selectFrom(picked.as('p'))
+      .innerJoin(rows.item, (join) => join.on(sql<SqlBool>`${rows.id} = ${sql.ref('p.rowId')}`))
+      .select([...source.select])
+      .selectAll('p')
+      .where(sql<SqlBool>`${sql.ref('p.rowNumber')} <= ${slot('limit')}`)
+      .orderBy(sql`${sql.ref('p.parentKey')}, ${sql.ref('p.rowNumber')}`);
+  };
+  const values = { parents: db.dialect.listParameter(parents), ...windowValues(window) };
+  const shape = [db.dialect.name, 'page', source.shape, ordering.signature, ...windowShape(window)].join('|');
+  return runShaped<RawRow>(db.kysely, shape, build, values);
 }

@@ -9,7 +9,8 @@ import type { CatalogDatabase } from './catalog-database.ts';
 import { hasUpdate } from './lists.ts';
 import type { PartitionedSource, RawRow } from './pages.ts';
 import { type AnyDb, type AnySelect, table } from './refs.ts';
-import { type RowFields, selectColumns } from './row-mapping.ts';
+import { runShaped, slot } from './shaped.ts';
+import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import { hashMatch } from './tables/model-files.ts';
 import { IS_STILL_IMAGE, THUMBNAIL_FACTS } from './tables/model-images.ts';
 
@@ -26,23 +27,29 @@ const mt = table('ModelTags', 'mt');
 
 type Columns = readonly AliasedRawBuilder<unknown, string>[];
 
-/** `SELECT key, columns FROM item [joins] WHERE keyColumn IN (keys) [AND …] [ORDER BY …]`. */
+/**
+ * `SELECT key, columns FROM item [joins] WHERE keyColumn IN (keys) [AND …] [ORDER BY …]`, built once per `shape`
+ * (see `shaped.ts`): `shape` names the read and its row-field plan.
+ */
 function byKeys(
   db: CatalogDatabase,
+  shape: string,
   from: (db: AnyDb) => AnySelect,
   key: RawBuilder<unknown>,
-  columns: Columns,
+  columns: Columns | (() => Columns),
   options: { where?: RawBuilder<SqlBool>; orderBy?: RawBuilder<unknown>; groupBy?: RawBuilder<unknown> } = {},
 ): FetchByKeys {
-  return async (keys) => {
+  const build = () => {
     let query = from(db.kysely as AnyDb)
-      .select([sql`${key}`.as('key'), ...columns])
-      .where(db.dialect.inList(key, keys));
+      .select([sql`${key}`.as('key'), ...(typeof columns === 'function' ? columns() : columns)])
+      .where(db.dialect.inListParameter(key, slot('keys')));
     if (options.where) query = query.where(options.where);
     if (options.groupBy) query = query.groupBy(options.groupBy);
     if (options.orderBy) query = query.orderBy(options.orderBy);
-    return query.execute();
+    return query;
   };
+  return (keys) =>
+    runShaped<RawRow>(db.kysely, `${db.dialect.name}|${shape}`, build, { keys: db.dialect.listParameter(keys) });
 }
 
 const fromTable = (ref: { item: AliasedRawBuilder<unknown, string> }) => (db: AnyDb) => db.selectFrom(ref.item);
@@ -51,12 +58,13 @@ const count = (counted: RawBuilder<unknown> = sql`*`) => [sql`COUNT(${counted})`
 // ——— Models ———
 
 export const modelsById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, fromTable(m), m('Id'), selectColumns('Model', 'm', fields));
+  byKeys(db, `modelsById|${planKey(fields)}`, fromTable(m), m('Id'), selectColumns('Model', 'm', fields));
 
 export const hasUpdateByModel = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(m), m('Id'), [sql`${hasUpdate(db.dialect, m)}`.as('value')]);
+  byKeys(db, 'hasUpdateByModel', fromTable(m), m('Id'), [sql`${hasUpdate(db.dialect, m)}`.as('value')]);
 
 export const modelPagesByCreator = (fields: RowFields): PartitionedSource => ({
+  shape: `modelPagesByCreator|${planKey(fields)}`,
   from: (db) => db.selectFrom(m.item),
   select: selectColumns('Model', 'm', fields),
   parent: m('CreatorId'),
@@ -64,6 +72,7 @@ export const modelPagesByCreator = (fields: RowFields): PartitionedSource => ({
 });
 
 export const modelPagesByTag = (fields: RowFields): PartitionedSource => ({
+  shape: `modelPagesByTag|${planKey(fields)}`,
   from: (db) => db.selectFrom(mt.item).innerJoin(m.item, (j) => j.on(sql<SqlBool>`${m('Id')} = ${mt('ModelId')}`)),
   select: selectColumns('Model', 'm', fields),
   parent: mt('TagId'),
@@ -71,14 +80,15 @@ export const modelPagesByTag = (fields: RowFields): PartitionedSource => ({
 });
 
 export const modelIdsByCivitaiId = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(m), m('CivitaiId'), [sql`${m('Id')}`.as('id')]);
+  byKeys(db, 'modelIdsByCivitaiId', fromTable(m), m('CivitaiId'), [sql`${m('Id')}`.as('id')]);
 
 // ——— Versions ———
 
 export const versionsById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, fromTable(v), v('Id'), selectColumns('ModelVersion', 'v', fields));
+  byKeys(db, `versionsById|${planKey(fields)}`, fromTable(v), v('Id'), selectColumns('ModelVersion', 'v', fields));
 
 export const versionPagesByModel = (fields: RowFields): PartitionedSource => ({
+  shape: `versionPagesByModel|${planKey(fields)}`,
   from: (db) => db.selectFrom(v.item),
   select: selectColumns('ModelVersion', 'v', fields),
   parent: v('ModelId'),
@@ -86,24 +96,33 @@ export const versionPagesByModel = (fields: RowFields): PartitionedSource => ({
 });
 
 export const versionCountByModel = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(v), v('ModelId'), count(), { groupBy: v('ModelId') });
+  byKeys(db, 'versionCountByModel', fromTable(v), v('ModelId'), count(), { groupBy: v('ModelId') });
 
 export const downloadsByModel = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(v), v('ModelId'), [sql`SUM(${v('DownloadCount')})`.as('value')], { groupBy: v('ModelId') });
+  byKeys(db, 'downloadsByModel', fromTable(v), v('ModelId'), [sql`SUM(${v('DownloadCount')})`.as('value')], {
+    groupBy: v('ModelId'),
+  });
 
 export const versionIdsByCivitaiId = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(v), v('CivitaiId'), [sql`${v('Id')}`.as('id')]);
+  byKeys(db, 'versionIdsByCivitaiId', fromTable(v), v('CivitaiId'), [sql`${v('Id')}`.as('id')]);
 
 // ——— Files ———
 
 export const filesById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, fromTable(f), f('Id'), selectColumns('ModelFile', 'f', fields));
+  byKeys(db, `filesById|${planKey(fields)}`, fromTable(f), f('Id'), selectColumns('ModelFile', 'f', fields));
 
 /** A version's files, primary first, then by id. */
 export const filesByVersion = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, fromTable(f), f('ModelVersionId'), selectColumns('ModelFile', 'f', fields), {
-    orderBy: sql`${f('IsPrimary')} DESC, ${f('Id')}`,
-  });
+  byKeys(
+    db,
+    `filesByVersion|${planKey(fields)}`,
+    fromTable(f),
+    f('ModelVersionId'),
+    selectColumns('ModelFile', 'f', fields),
+    {
+      orderBy: sql`${f('IsPrimary')} DESC, ${f('Id')}`,
+    },
+  );
 
 /** Files whose hash (by an algorithm's indexed expression) is one of `values`, with the matched value as `matchKey`. */
 export function filesByHash(
@@ -113,11 +132,13 @@ export function filesByHash(
   fields: RowFields,
 ): Promise<RawRow[]> {
   const match = hashMatch(algorithm, f);
-  return (db.kysely as AnyDb)
-    .selectFrom(f.item)
-    .select([...selectColumns('ModelFile', 'f', fields), sql`${match}`.as('matchKey')])
-    .where(db.dialect.inList(match, values))
-    .execute();
+  const build = () =>
+    (db.kysely as AnyDb)
+      .selectFrom(f.item)
+      .select([...selectColumns('ModelFile', 'f', fields), sql`${match}`.as('matchKey')])
+      .where(db.dialect.inListParameter(match, slot('values')));
+  const shape = `${db.dialect.name}|filesByHash|${algorithm}|${planKey(fields)}`;
+  return runShaped<RawRow>(db.kysely, shape, build, { values: db.dialect.listParameter(values) });
 }
 
 // ——— Images ———
@@ -126,6 +147,7 @@ export function filesByHash(
 const PICKED: Columns = [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)];
 
 export const imagePagesByVersion: PartitionedSource = {
+  shape: 'imagePagesByVersion',
   from: (db) => db.selectFrom(i.item),
   select: PICKED,
   parent: i('ModelVersionId'),
@@ -133,7 +155,7 @@ export const imagePagesByVersion: PartitionedSource = {
 };
 
 export const imageCountByVersion = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(i), i('ModelVersionId'), count(), { groupBy: i('ModelVersionId') });
+  byKeys(db, 'imageCountByVersion', fromTable(i), i('ModelVersionId'), count(), { groupBy: i('ModelVersionId') });
 
 /** A safe-for-work still image first, then display order. */
 const PRIMARY_RANK = sql`(${i('IsNsfw')} = 0 AND ${IS_STILL_IMAGE(i)}) DESC, ${i('SortOrder')}, ${i('Id')}`;
@@ -175,36 +197,46 @@ export const primaryImageByModel = (db: CatalogDatabase) =>
   );
 
 export const imagesById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, fromTable(i), i('Id'), selectColumns('ModelImage', 'i', fields));
+  byKeys(db, `imagesById|${planKey(fields)}`, fromTable(i), i('Id'), selectColumns('ModelImage', 'i', fields));
 
 /** The oldest image row of each Civitai image id (the same image can be stored under two versions). */
 export const imageIdsByCivitaiId = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(i), i('CivitaiId'), [sql`MIN(${i('Id')})`.as('id')], { groupBy: i('CivitaiId') });
-
-export const thumbnailFactsById = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(i), i('Id'), [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)]);
-
-export const thumbnailHeadsById = (db: CatalogDatabase, bytes: number) =>
-  byKeys(db, fromTable(i), i('Id'), [sql`substr(${i('ThumbnailData')}, 1, ${bytes})`.as('head')], {
-    where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
+  byKeys(db, 'imageIdsByCivitaiId', fromTable(i), i('CivitaiId'), [sql`MIN(${i('Id')})`.as('id')], {
+    groupBy: i('CivitaiId'),
   });
 
+export const thumbnailFactsById = (db: CatalogDatabase) =>
+  byKeys(db, 'thumbnailFactsById', fromTable(i), i('Id'), [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)]);
+
+export const thumbnailHeadsById = (db: CatalogDatabase, bytes: number) =>
+  byKeys(
+    db,
+    `thumbnailHeadsById|${bytes}`,
+    fromTable(i),
+    i('Id'),
+    [sql`substr(${i('ThumbnailData')}, 1, ${bytes})`.as('head')],
+    {
+      where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
+    },
+  );
+
 export const thumbnailBytesById = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(i), i('Id'), [sql`${i('ThumbnailData')}`.as('bytes')], {
+  byKeys(db, 'thumbnailBytesById', fromTable(i), i('Id'), [sql`${i('ThumbnailData')}`.as('bytes')], {
     where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
   });
 
 // ——— Trigger words, creators, tags ———
 
 export const triggerWordsByVersion = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(w), w('ModelVersionId'), selectColumns('TriggerWord', 'w'), {
+  byKeys(db, 'triggerWordsByVersion', fromTable(w), w('ModelVersionId'), selectColumns('TriggerWord', 'w'), {
     orderBy: sql`${w('Order')}, ${w('Id')}`,
   });
 
-export const creatorsById = (db: CatalogDatabase) => byKeys(db, fromTable(c), c('Id'), selectColumns('Creator', 'c'));
+export const creatorsById = (db: CatalogDatabase) =>
+  byKeys(db, 'creatorsById', fromTable(c), c('Id'), selectColumns('Creator', 'c'));
 
 export const modelCountByCreator = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(m), m('CreatorId'), count(), { groupBy: m('CreatorId') });
+  byKeys(db, 'modelCountByCreator', fromTable(m), m('CreatorId'), count(), { groupBy: m('CreatorId') });
 
 /** The oldest creator of each (lower-cased) username. */
 export function creatorIdsByUsername(db: CatalogDatabase): (names: readonly string[]) => Promise<RawRow[]> {
@@ -220,6 +252,7 @@ export function creatorIdsByUsername(db: CatalogDatabase): (names: readonly stri
 export const tagsByModel = (db: CatalogDatabase) =>
   byKeys(
     db,
+    'tagsByModel',
     (k) => k.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)),
     mt('ModelId'),
     selectColumns('Tag', 't'),
@@ -227,7 +260,7 @@ export const tagsByModel = (db: CatalogDatabase) =>
   );
 
 export const modelCountByTag = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(mt), mt('TagId'), count(), { groupBy: mt('TagId') });
+  byKeys(db, 'modelCountByTag', fromTable(mt), mt('TagId'), count(), { groupBy: mt('TagId') });
 
 export function tagIdsByNormalizedName(db: CatalogDatabase): (names: readonly string[]) => Promise<RawRow[]> {
   return (names) =>
@@ -238,7 +271,8 @@ export function tagIdsByNormalizedName(db: CatalogDatabase): (names: readonly st
       .execute();
 }
 
-export const tagsById = (db: CatalogDatabase) => byKeys(db, fromTable(t), t('Id'), selectColumns('Tag', 't'));
+export const tagsById = (db: CatalogDatabase) =>
+  byKeys(db, 'tagsById', fromTable(t), t('Id'), selectColumns('Tag', 't'));
 
 export const triggerWordsById = (db: CatalogDatabase) =>
-  byKeys(db, fromTable(w), w('Id'), selectColumns('TriggerWord', 'w'));
+  byKeys(db, 'triggerWordsById', fromTable(w), w('Id'), selectColumns('TriggerWord', 'w'));

@@ -19,6 +19,12 @@ export class RequestScope {
   readonly #controller = new AbortController();
   readonly timeoutMs: number | null;
 
+  /**
+   * Set when this request's searches are estimated to take long (see `search-budget.ts`): they then run on the
+   * read worker. Quick ones stay on the read connection, where a worker's round trip would cost more than they do.
+   */
+  searchesAreHeavy = false;
+
   constructor(timeoutMs: number | null = null) {
     this.timeoutMs = timeoutMs;
   }

@@ -8,7 +8,10 @@ import { type RawBuilder, type SqlBool, type Transaction, sql } from 'kysely';
 import type { Ordering } from '../catalog/pagination.ts';
 import { toMatchExpression } from '../search/query.ts';
 import type { CatalogDatabase } from './catalog-database.ts';
-import type { ListQuery } from './pages.ts';
+import type { ListQuery, ListSource } from './pages.ts';
+import type { SqlDialect } from './dialect.ts';
+import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
+import { runShaped, slot } from './shaped.ts';
 import { type AnyDb, type AnySelect, table } from './refs.ts';
 import type { Database } from './schema.ts';
 
@@ -45,7 +48,7 @@ export const SEARCH_ORDERING: Ordering = {
 };
 
 /** The matching models joined to the index (for ranking by `s.rank`), under the given filters. */
-export function searchList(match: string, filters: readonly RawBuilder<SqlBool>[]): ListQuery {
+export function searchList(match: unknown, filters: readonly RawBuilder<SqlBool>[]): ListQuery {
   return (db: AnyDb) =>
     filters.reduce(
       (query, filter) => query.where(filter),
@@ -56,10 +59,27 @@ export function searchList(match: string, filters: readonly RawBuilder<SqlBool>[
     );
 }
 
+/** A search's models as a list source: built once per plan when no filter narrows it (see `shaped.ts`). */
+export function searchSource(
+  dialect: SqlDialect,
+  match: string,
+  filters: readonly RawBuilder<SqlBool>[],
+  fields: RowFields,
+): ListSource {
+  const select = selectColumns('Model', 'm', fields);
+  if (filters.length > 0) return { from: searchList(match, filters), select };
+  return {
+    from: searchList(slot('match'), []),
+    select,
+    shape: `${dialect.name}|search|${planKey(fields)}`,
+    values: { match },
+  };
+}
+
 /** Per model of a page: whether each column matched (a highlight marker in it) and a snippet around the best match. */
 export function highlights(db: CatalogDatabase, match: string, ids: readonly number[], open: string, close: string) {
   const marks = (i: number) => sql<string>`highlight(${sql.table('ModelSearch')}, ${sql.lit(i)}, ${open}, ${close})`;
-  return db.heavy
+  return db.searches
     .selectFrom('ModelSearch')
     .select([
       'rowid as id',
@@ -79,32 +99,41 @@ export async function termPostings(
   maxTerms: number,
 ): Promise<{ terms: number; docs: number }> {
   await ensureVocabulary(db);
-  const terms = db.kysely.selectFrom('temp.ModelSearchTerms').select('doc');
-  const matched = prefix
-    ? terms.where('term', '>=', term).where('term', '<', `${term}\uffff`).limit(maxTerms)
-    : terms.where('term', '=', term);
-  const row = await db.kysely
-    .selectFrom(matched.as('t'))
-    .select([sql<number>`COUNT(*)`.as('terms'), sql<number>`COALESCE(SUM(${sql.ref('t.doc')}), 0)`.as('docs')])
-    .executeTakeFirstOrThrow();
-  return { terms: Number(row.terms), docs: Number(row.docs) };
+  const build = () => {
+    const terms = db.kysely.selectFrom('temp.ModelSearchTerms').select('doc');
+    const matched = prefix
+      ? terms.where('term', '>=', slot('term')).where('term', '<', slot('termEnd')).limit(maxTerms)
+      : terms.where('term', '=', slot('term'));
+    return db.kysely
+      .selectFrom(matched.as('t'))
+      .select([sql<number>`COUNT(*)`.as('terms'), sql<number>`COALESCE(SUM(${sql.ref('t.doc')}), 0)`.as('docs')]);
+  };
+  const [row] = await runShaped<{ terms: number; docs: number }>(
+    db.kysely,
+    `${db.dialect.name}|termPostings|${prefix}|${maxTerms}`,
+    build,
+    { term, termEnd: `${term}\uffff` },
+  );
+  return { terms: Number(row?.terms ?? 0), docs: Number(row?.docs ?? 0) };
 }
 
 const vocabularies = new WeakSet<object>();
 
 /** The index's term statistics: a read-only view FTS5 builds from the index itself (per connection, in temp). */
 async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
-  if (vocabularies.has(db.kysely.getExecutor())) return;
+  // Per read connection (every request's view of the catalog shares it, and its `probe`).
+  if (vocabularies.has(db.probe)) return;
   await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${sql.table('ModelSearchTerms')} USING fts5vocab(main, 'ModelSearch', 'row')`.execute(
     db.kysely,
   );
-  vocabularies.add(db.kysely.getExecutor());
+  vocabularies.add(db.probe);
 }
 
 // ——— Keeping the index current ———
 
 export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean> {
-  return (await db.kysely.selectFrom('ModelSearchDirty').select('ModelId').limit(1).executeTakeFirst()) === undefined;
+  const build = () => db.kysely.selectFrom('ModelSearchDirty').select('ModelId').limit(1);
+  return (await runShaped(db.kysely, `${db.dialect.name}|searchIndexIsCurrent`, build, {})).length === 0;
 }
 
 export function dirtyModels(trx: Transaction<Database>, limit: number): Promise<number[]> {

@@ -19,9 +19,7 @@ export async function rootConnection<T>(
 ) {
   const window = pageWindow(args, ordering);
   const rows = await rootPageRows(queries, source, ordering, window);
-  return withTotalCount(toPage(rows, window, ordering, keyValuesOf(ordering), map), () =>
-    rootCount(queries, source.from),
-  );
+  return withTotalCount(toPage(rows, window, ordering, keyValuesOf(ordering), map), () => rootCount(queries, source));
 }
 
 /** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */

@@ -77,8 +77,8 @@ export const modelQueries = {
   ) => {
     if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
     const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
-    // A full-text filter can take hundreds of milliseconds: it runs on the read worker, off the event loop.
-    const queries = args.filter?.query != null ? ctx.db.heavy : ctx.db.kysely;
+    // A full-text filter estimated to take long runs on the read worker, off the event loop.
+    const queries = args.filter?.query != null ? ctx.db.searches : ctx.db.kysely;
     return rootConnection(queries, source, mapModel, modelOrdering(ctx.db.dialect, args.orderBy), args);
   },
 };

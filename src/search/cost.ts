@@ -12,6 +12,8 @@ import type { SearchTerm } from './query.ts';
 export const SEARCH_COST_LIMITS = {
   /** One search (one statement's worth of work): ~0.4 s. */
   perSearchUs: 400_000,
+  /** A search estimated above this runs on the read worker (below it, the round trip would cost more). */
+  offloadAboveUs: 10_000,
   /** All searches of one request. */
   perRequestUs: 1_500_000,
 } as const;

@@ -5,8 +5,8 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type ModelFilter, modelFilter } from '../db/lists.ts';
 import { rootCount, rootPageRows } from '../db/pages.ts';
-import { type RowFields, rowMapper, selectColumns } from '../db/row-mapping.ts';
-import { highlights, SEARCH_COLUMNS, SEARCH_ORDERING, type SearchColumn, searchList } from '../db/search.ts';
+import { type RowFields, rowMapper } from '../db/row-mapping.ts';
+import { highlights, SEARCH_COLUMNS, SEARCH_ORDERING, type SearchColumn, searchSource } from '../db/search.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { keyValuesOf, type Page, type PageArgs, pageWindow, toPage } from '../catalog/pagination.ts';
 import { toMatchExpression } from './query.ts';
@@ -47,14 +47,9 @@ export async function searchModels(
   const match = toMatchExpression(query);
   await ensureSearchIndexCurrent(db);
   const window = pageWindow(args, SEARCH_ORDERING);
-  const from = searchList(match, modelFilter(db.dialect, filter));
+  const source = searchSource(db.dialect, match, modelFilter(db.dialect, filter), fields);
   const map = rowMapper('Model');
-  const rows = await rootPageRows(
-    db.heavy,
-    { from, select: selectColumns('Model', 'm', fields) },
-    SEARCH_ORDERING,
-    window,
-  );
+  const rows = await rootPageRows(db.searches, source, SEARCH_ORDERING, window);
   const page = toPage(rows, window, SEARCH_ORDERING, keyValuesOf(SEARCH_ORDERING), (row) => ({
     row,
     score: -Number(row.k0),
@@ -87,5 +82,5 @@ export async function searchModels(
       },
     };
   });
-  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.heavy, from) };
+  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.searches, source) };
 }

@@ -120,6 +120,8 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
       );
       const total = costs.reduce((a, b) => a + b, 0);
       const widest = Math.max(0, ...costs);
+      if (widest > SEARCH_COST_LIMITS.offloadAboveUs)
+        (args.contextValue as GraphQLContext).scope.searchesAreHeavy = true;
       const [limit, what] =
         widest > SEARCH_COST_LIMITS.perSearchUs
           ? [SEARCH_COST_LIMITS.perSearchUs, 'A search here']
