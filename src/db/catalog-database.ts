@@ -95,7 +95,7 @@ export async function openCatalogDatabase(
   const readConnection = openConnection(databasePath, true);
   let writeConnection: Database.Database;
   try {
-    writeConnection = openConnection(databasePath, false);
+    writeConnection = openConnection(databasePath, true);
   } catch (error) {
     readConnection.close();
     throw error;

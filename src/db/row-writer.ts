@@ -6,6 +6,7 @@
  */
 import type { CatalogTransaction } from './catalog-database.ts';
 import type { Database } from './schema.ts';
+import { executeShaped, slot } from './shaped.ts';
 import { parseStoredTimestamp } from './timestamps.ts';
 
 export type SqlValue = string | number | bigint | boolean | Date | Uint8Array | null;
@@ -24,12 +25,11 @@ export function sameValue(stored: unknown, next: SqlValue): boolean {
   return stored === next;
 }
 
-/** Inserts a row; returns its id. */
+/** Inserts a row; returns its id. Built once per table and set of columns (see `shaped.ts`). */
 export async function insertRow(trx: CatalogTransaction, table: CatalogTable, values: RowValues): Promise<number> {
-  const { insertId } = await trx
-    .insertInto(table)
-    .values(values as never)
-    .executeTakeFirstOrThrow();
+  const columns = Object.keys(values);
+  const build = () => trx.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as never);
+  const { insertId } = await executeShaped(trx, `insert|${table}|${columns.join(',')}`, build, values);
   return Number(insertId);
 }
 
@@ -43,10 +43,14 @@ export async function updateChanged(
 ): Promise<boolean> {
   const changed = Object.entries(values).filter(([column, value]) => !sameValue(stored[column], value));
   if (changed.length === 0) return false;
-  await trx
-    .updateTable(table)
-    .set(Object.fromEntries(changed) as never)
-    .where('Id' as never, '=', id as never)
-    .execute();
+  const columns = changed.map(([column]) => column);
+  const build = () =>
+    trx
+      .updateTable(table)
+      .set(Object.fromEntries(columns.map((c) => [c, slot(`set:${c}`)])) as never)
+      .where('Id' as never, '=', slot('id') as never);
+  const slotValues: Record<string, unknown> = { id };
+  for (const [column, value] of changed) slotValues[`set:${column}`] = value;
+  await executeShaped(trx, `update|${table}|${columns.join(',')}`, build, slotValues);
   return true;
 }

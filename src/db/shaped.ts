@@ -4,14 +4,14 @@
  * with named slots where those values go — and later runs only put their values in. Building and compiling a
  * Kysely query each time cost a tenth of a nested page's time, mostly in garbage (measured with `npm run bench`).
  */
-import type { Compilable, CompiledQuery } from 'kysely';
+import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
 import type { CatalogQueries } from './catalog-database.ts';
 
 const SLOT = '\u0000slot:';
 
-/** A parameter whose value each run supplies (`values[name]`). */
-export function slot(name: string): string {
-  return `${SLOT}${name}`;
+/** A parameter whose value each run supplies (`values[name]`); typed as the value it stands for. */
+export function slot<T = string>(name: string): T {
+  return `${SLOT}${name}` as T;
 }
 
 const compiledByShape = new Map<string, CompiledQuery>();
@@ -26,6 +26,16 @@ export async function runShaped<R>(
   build: () => Compilable<unknown>,
   values: Readonly<Record<string, unknown>>,
 ): Promise<R[]> {
+  return (await executeShaped<R>(queries, shape, build, values)).rows;
+}
+
+/** `runShaped` for writes: the whole result (affected rows, inserted id). */
+export function executeShaped<R>(
+  queries: CatalogQueries,
+  shape: string,
+  build: () => Compilable<unknown>,
+  values: Readonly<Record<string, unknown>>,
+): Promise<QueryResult<R>> {
   let compiled = compiledByShape.get(shape);
   if (!compiled) {
     compiled = build().compile();
@@ -37,6 +47,5 @@ export async function runShaped<R>(
     if (!(name in values)) throw new Error(`No value for the slot "${name}" of ${shape}.`);
     return values[name];
   });
-  const { rows } = await queries.executeQuery<R>({ ...compiled, parameters } as CompiledQuery<R>);
-  return rows;
+  return queries.executeQuery<R>({ ...compiled, parameters } as CompiledQuery<R>);
 }

@@ -96,22 +96,34 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
   async beginImmediate(): Promise<void> {
     const until = performance.now() + this.#options.lockWaitMs;
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      this.#sql.pragma('busy_timeout = 0');
+      this.#control('PRAGMA busy_timeout = 0').run();
       try {
-        this.#sql.exec('BEGIN IMMEDIATE');
+        this.#control('BEGIN IMMEDIATE').run();
         return;
       } catch (error) {
         if (!isBusy(error)) throw error;
         if (performance.now() >= until) throw lockedError(this.#options.databasePath, this.#options.lockWaitMs);
       } finally {
-        this.#sql.pragma(`busy_timeout = ${this.#options.busyTimeoutMs}`);
+        this.#control(`PRAGMA busy_timeout = ${this.#options.busyTimeoutMs}`).run();
       }
       await sleep(pause);
     }
   }
 
   endTransaction(outcome: 'COMMIT' | 'ROLLBACK'): void {
-    if (outcome === 'COMMIT' || this.#sql.inTransaction) this.#sql.exec(outcome);
+    if (outcome === 'COMMIT' || this.#sql.inTransaction) this.#control(outcome).run();
+  }
+
+  readonly #controls = new Map<string, Database.Statement>();
+
+  /** Transaction control and settings: prepared once (better-sqlite3's `pragma()` and `exec()` prepare every call). */
+  #control(sqlText: string): Database.Statement {
+    let statement = this.#controls.get(sqlText);
+    if (!statement) {
+      statement = this.#sql.prepare(sqlText);
+      this.#controls.set(sqlText, statement);
+    }
+    return statement;
   }
 }
 

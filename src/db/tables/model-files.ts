@@ -8,6 +8,7 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { HashAlgorithm } from '../../catalog/hash-lookup.ts';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import { type TableRef, table } from '../refs.ts';
+import { runShaped, slot } from '../shaped.ts';
 import type { Row } from '../row-writer.ts';
 
 export const files = table('ModelFiles', 'f');
@@ -49,12 +50,15 @@ export function filesOfVersion(
   versionId: number,
   file: { civitaiId: number | null; fileName: string },
 ): Promise<Row[]> {
-  const query = trx.selectFrom('ModelFiles').selectAll().where('ModelVersionId', '=', versionId);
-  return (
-    file.civitaiId !== null
-      ? query.where('CivitaiId', '=', file.civitaiId)
-      : query.where('CivitaiId', 'is', null).where('FileName', '=', file.fileName)
-  ).execute();
+  const byId = file.civitaiId !== null;
+  const build = () => {
+    const query = trx.selectFrom('ModelFiles').selectAll().where('ModelVersionId', '=', slot<number>('versionId'));
+    return byId
+      ? query.where('CivitaiId', '=', slot<number>('civitaiId'))
+      : query.where('CivitaiId', 'is', null).where('FileName', '=', slot('fileName'));
+  };
+  const values = byId ? { versionId, civitaiId: file.civitaiId } : { versionId, fileName: file.fileName };
+  return runShaped<Row>(trx, `filesOfVersion|${byId}`, build, values);
 }
 
 /** The version that holds a Civitai file id, when it is not `versionId`. */
@@ -63,13 +67,14 @@ export async function versionHoldingFile(
   civitaiId: number,
   versionId: number,
 ): Promise<number | null> {
-  const row = await trx
-    .selectFrom('ModelFiles')
-    .select('ModelVersionId')
-    .where('CivitaiId', '=', civitaiId)
-    .where('ModelVersionId', '<>', versionId)
-    .limit(1)
-    .executeTakeFirst();
+  const build = () =>
+    trx
+      .selectFrom('ModelFiles')
+      .select('ModelVersionId')
+      .where('CivitaiId', '=', slot<number>('civitaiId'))
+      .where('ModelVersionId', '<>', slot<number>('versionId'))
+      .limit(1);
+  const [row] = await runShaped<{ ModelVersionId: number }>(trx, 'versionHoldingFile', build, { civitaiId, versionId });
   return row?.ModelVersionId ?? null;
 }
 

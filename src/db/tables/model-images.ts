@@ -7,6 +7,7 @@ import { type AliasedRawBuilder, type RawBuilder, type SqlBool, sql } from 'kyse
 import type { CatalogTransaction } from '../catalog-database.ts';
 import { type AnyDb, type TableRef, table } from '../refs.ts';
 import { physicalColumns } from '../row-mapping.ts';
+import { runShaped, slot } from '../shaped.ts';
 import type { Row } from '../row-writer.ts';
 
 /** Columns that describe an image's thumbnail without reading it (select them beside `id`). */
@@ -41,18 +42,22 @@ export async function imageOfVersion(
   versionId: number,
   image: { civitaiId: number | null; url: string },
 ): Promise<Row | undefined> {
-  const match =
-    image.civitaiId !== null
-      ? sql<SqlBool>`${images('CivitaiId')} = ${image.civitaiId}`
-      : sql<SqlBool>`${images('CivitaiId')} IS NULL AND ${images('Url')} = ${image.url}`;
-  return (trx as unknown as AnyDb)
-    .selectFrom(images.item)
-    .select(physicalColumns('ModelImage', 'i'))
-    .where(sql<SqlBool>`${images('ModelVersionId')} = ${versionId}`)
-    .where(match)
-    .orderBy(images('Id'))
-    .limit(1)
-    .executeTakeFirst();
+  const byId = image.civitaiId !== null;
+  const build = () =>
+    (trx as unknown as AnyDb)
+      .selectFrom(images.item)
+      .select(physicalColumns('ModelImage', 'i'))
+      .where(sql<SqlBool>`${images('ModelVersionId')} = ${slot('versionId')}`)
+      .where(
+        byId
+          ? sql<SqlBool>`${images('CivitaiId')} = ${slot('civitaiId')}`
+          : sql<SqlBool>`${images('CivitaiId')} IS NULL AND ${images('Url')} = ${slot('url')}`,
+      )
+      .orderBy(images('Id'))
+      .limit(1);
+  const values = byId ? { versionId, civitaiId: image.civitaiId } : { versionId, url: image.url };
+  const [row] = await runShaped<Row>(trx, `imageOfVersion|${byId}`, build, values);
+  return row;
 }
 
 /** A version's images in display order, every column (the BLOB too), 64-bit columns read exactly. */

@@ -1,9 +1,12 @@
 /** ModelVersions: one per Civitai version id; a local file's version has none. */
 import type { CatalogTransaction } from '../catalog-database.ts';
 import type { Row } from '../row-writer.ts';
+import { runShaped, slot } from '../shaped.ts';
 
-export function versionByCivitaiId(trx: CatalogTransaction, civitaiId: number): Promise<Row | undefined> {
-  return trx.selectFrom('ModelVersions').selectAll().where('CivitaiId', '=', civitaiId).executeTakeFirst();
+export async function versionByCivitaiId(trx: CatalogTransaction, civitaiId: number): Promise<Row | undefined> {
+  const build = () => trx.selectFrom('ModelVersions').selectAll().where('CivitaiId', '=', slot<number>('civitaiId'));
+  const [row] = await runShaped<Row>(trx, 'versionByCivitaiId', build, { civitaiId });
+  return row;
 }
 
 export function versionById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {

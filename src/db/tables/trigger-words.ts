@@ -1,5 +1,6 @@
 /** TriggerWords: a version's words, in their `Order`. */
 import type { CatalogTransaction } from '../catalog-database.ts';
+import { executeShaped, runShaped, slot } from '../shaped.ts';
 
 /** Makes the version's trigger words exactly `words`, in order; returns whether anything changed. */
 export async function replaceTriggerWords(
@@ -7,20 +8,37 @@ export async function replaceTriggerWords(
   versionId: number,
   words: readonly string[],
 ): Promise<boolean> {
-  const current = await trx
-    .selectFrom('TriggerWords')
-    .select('Word')
-    .where('ModelVersionId', '=', versionId)
-    .orderBy('Order')
-    .orderBy('Id')
-    .execute();
+  const current = await runShaped<{ Word: string }>(
+    trx,
+    'triggerWordsOf',
+    () =>
+      trx
+        .selectFrom('TriggerWords')
+        .select('Word')
+        .where('ModelVersionId', '=', slot<number>('versionId'))
+        .orderBy('Order')
+        .orderBy('Id'),
+    { versionId },
+  );
   if (current.length === words.length && current.every((w, i) => w.Word === words[i])) return false;
-  await trx.deleteFrom('TriggerWords').where('ModelVersionId', '=', versionId).execute();
+  await executeShaped(
+    trx,
+    'deleteTriggerWords',
+    () => trx.deleteFrom('TriggerWords').where('ModelVersionId', '=', slot<number>('versionId')),
+    { versionId },
+  );
   if (words.length > 0) {
-    await trx
-      .insertInto('TriggerWords')
-      .values(words.map((Word, Order) => ({ ModelVersionId: versionId, Word, Order })))
-      .execute();
+    const values: Record<string, unknown> = { versionId };
+    words.forEach((word, i) => {
+      values[`word${i}`] = word;
+    });
+    const build = () =>
+      trx
+        .insertInto('TriggerWords')
+        .values(
+          words.map((_, Order) => ({ ModelVersionId: slot<number>('versionId'), Word: slot(`word${Order}`), Order })),
+        );
+    await executeShaped(trx, `insertTriggerWords|${words.length}`, build, values);
   }
   return true;
 }
