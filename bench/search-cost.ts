@@ -4,7 +4,7 @@
  * holding it for its idf). This is the evidence for how search latency follows the number of matching documents.
  */
 import Database from 'better-sqlite3';
-import { READ_CACHE_PRAGMA } from '../src/db/catalog-database.ts';
+import { CACHE_PRAGMA } from '../src/db/catalog-database.ts';
 import { toMatchExpression } from '../src/search/query.ts';
 import type { BenchCatalog } from './catalog.ts';
 import { median } from './load.ts';
@@ -29,7 +29,7 @@ function meanMs(run: () => unknown, repeats: number): number {
 export function measureSearchCost(catalog: BenchCatalog, inputs: ScenarioInputs, repeats = 20): SearchCostRow[] {
   const db = new Database(catalog.databasePath, { readonly: true });
   try {
-    db.pragma(READ_CACHE_PRAGMA);
+    db.pragma(CACHE_PRAGMA);
     const count = db.prepare('SELECT COUNT(*) FROM "ModelSearch" WHERE "ModelSearch" MATCH ?').pluck();
     const ranked = db
       .prepare('SELECT rowid FROM "ModelSearch" WHERE "ModelSearch" MATCH ? ORDER BY rank LIMIT 21')

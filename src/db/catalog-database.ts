@@ -30,11 +30,12 @@ export const CONNECTION_PRAGMAS = [
 ] as const;
 
 /**
- * The read connection's page cache: 64 MiB (SQLite's default is 2 MiB). A batch of a thousand hash look-ups or a
+ * Each connection's page cache: 64 MiB (SQLite's default is 2 MiB). A batch of a thousand hash look-ups or a
  * page of nested rows touches pages all over a large catalog; with the default cache each is a system call into
- * the OS cache, and latency grew with catalog size (measured by `npm run bench`, L vs S). Filled only as used.
+ * the OS cache, and latency grew with catalog size (measured by `npm run bench`, L vs S); an import's look-ups and
+ * index updates gain the same way. Filled only as used.
  */
-export const READ_CACHE_PRAGMA = 'cache_size = -65536';
+export const CACHE_PRAGMA = 'cache_size = -65536';
 
 export interface CatalogDatabase {
   readonly path: string;
@@ -74,11 +75,11 @@ export interface OpenCatalogOptions {
   lockWaitMs?: number;
 }
 
-function openConnection(databasePath: string, readCache: boolean): Database.Database {
+function openConnection(databasePath: string): Database.Database {
   try {
     const db = new Database(databasePath, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
     for (const pragma of CONNECTION_PRAGMAS) db.pragma(pragma);
-    if (readCache) db.pragma(READ_CACHE_PRAGMA);
+    db.pragma(CACHE_PRAGMA);
     return db;
   } catch (error) {
     throw databaseError(error, databasePath, 'Opening');
@@ -92,10 +93,10 @@ export async function openCatalogDatabase(
 ): Promise<CatalogDatabase> {
   const { onStatement } = options;
   const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
-  const readConnection = openConnection(databasePath, true);
+  const readConnection = openConnection(databasePath);
   let writeConnection: Database.Database;
   try {
-    writeConnection = openConnection(databasePath, true);
+    writeConnection = openConnection(databasePath);
   } catch (error) {
     readConnection.close();
     throw error;
@@ -106,7 +107,7 @@ export async function openCatalogDatabase(
   const readWorker = new ReadWorker({
     databasePath,
     busyTimeoutMs: BUSY_TIMEOUT_MS,
-    pragmas: [READ_CACHE_PRAGMA],
+    pragmas: [CACHE_PRAGMA],
     onStatement,
   });
   const heavyDialect = runnerDialect(readWorker);
