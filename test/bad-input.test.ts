@@ -174,7 +174,7 @@ const CASES: [string, () => Promise<Answer>, string][] = [
   [
     "a payload that is not Civitai's",
     () => gql('mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created } }', { p: { hello: 'world' } }),
-    'BAD_USER_INPUT',
+    'NOT_CIVITAI_PAYLOAD',
   ],
   [
     'an oversized base64 thumbnail',

@@ -275,7 +275,7 @@ describe('transactions', () => {
 describe('bad input', () => {
   it("rejects a payload that is not Civitai's and writes nothing", async () => {
     const before = dumpCatalog(sql);
-    await expect(importPayload(db, { hello: 'world' }, 'junk')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(importPayload(db, { hello: 'world' }, 'junk')).rejects.toMatchObject({ code: 'NOT_CIVITAI_PAYLOAD' });
     await expect(importPayload(db, 'just a string', 'junk')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     const wrongType = clone(ownFixture('model-drift.json')) as any;
     wrongType.modelVersions[0].files[0].sizeKB = '18 MB';
