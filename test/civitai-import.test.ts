@@ -159,6 +159,39 @@ describe('updated payloads', () => {
     expect(sql.prepare(`SELECT HashAutoV2 FROM ModelFiles WHERE CivitaiId = 9101`).pluck().get()).toBe('E5F6A7B8C9');
   });
 
+  it('stores an image listed twice in one version once, with the later listing (new and existing versions)', async () => {
+    const payload = clone(ownFixture('model-drift.json')) as any;
+    payload.id = 7901;
+    payload.modelVersions = [payload.modelVersions[0]];
+    const version = payload.modelVersions[0];
+    version.id = 8901;
+    for (const [i, file] of version.files.entries()) file.id = 9900 + i;
+    const [byId, byUrl] = version.images;
+    byId.id = 6901;
+    byUrl.width = 640;
+    version.images.push({ ...clone(byId), width: 111 }, { ...clone(byUrl), height: 222 });
+    const rows = () =>
+      sql
+        .prepare(
+          `SELECT i.CivitaiId, i.Url, i.Width, i.Height, i.SortOrder FROM ModelImages i
+           JOIN ModelVersions v ON v.Id = i.ModelVersionId WHERE v.CivitaiId = 8901 ORDER BY i.Id`,
+        )
+        .all();
+    const expected = [
+      { CivitaiId: 6901, Url: byId.url, Width: 111, Height: byId.height, SortOrder: 3 },
+      { CivitaiId: null, Url: byUrl.url, Width: byUrl.width, Height: 222, SortOrder: 4 },
+      expect.objectContaining({ Url: version.images[2].url, SortOrder: 2 }),
+    ];
+    expect(await importPayload(db, payload, 'twice')).toMatchObject({ created: 1, failed: 0 });
+    expect(rows()).toEqual(expected);
+
+    // Into the existing version: still one row each, updated to the later listing.
+    version.images[3].width = 333;
+    expect(await importPayload(db, payload, 'twice again')).toMatchObject({ updated: 1, failed: 0 });
+    expect(rows()).toEqual([{ ...expected[0], Width: 333 }, expected[1], expected[2]]);
+    expect(await importPayload(db, payload, 'twice, unchanged')).toMatchObject({ unchanged: 1 });
+  });
+
   it('leaves what the user edited, and updates the rest', async () => {
     const modelId = sql.prepare(`SELECT Id FROM Models WHERE CivitaiId = 7001`).pluck().get() as number;
     const versionId = sql.prepare(`SELECT Id FROM ModelVersions WHERE CivitaiId = 8101`).pluck().get() as number;

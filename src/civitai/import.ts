@@ -6,10 +6,10 @@
  * never touched by an import.
  */
 import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
-import { insertRow, type RowValues, updateChanged } from '../db/row-writer.ts';
+import { insertRow, insertRows, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import { creatorByUsername } from '../db/tables/creators.ts';
-import { filesOfVersion, versionHoldingFile } from '../db/tables/model-files.ts';
-import { imageOfVersion, lastSortOrder } from '../db/tables/model-images.ts';
+import { filesOfVersion, versionsHoldingFiles } from '../db/tables/model-files.ts';
+import { imageKey, imagesOfVersionByKey, lastSortOrder } from '../db/tables/model-images.ts';
 import { civitaiIdsOfVersion, versionByCivitaiId } from '../db/tables/model-versions.ts';
 import {
   modelByCivitaiId,
@@ -21,7 +21,7 @@ import {
   triggerWordsEdit,
 } from '../db/tables/models.ts';
 import { setModelTagNames } from '../db/tables/tags.ts';
-import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
+import { insertTriggerWords, replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError } from '../errors.ts';
 import type { MappedFile, MappedImage, MappedModel, MappedVersion } from './mapping.ts';
 
@@ -153,23 +153,31 @@ function conflict(path: string, message: string): AppError {
   return new AppError('CONFLICT', `${path}: ${message}`, { path });
 }
 
-async function syncFiles(trx: CatalogTransaction, versionId: number, files: readonly MappedFile[]): Promise<boolean> {
+/** Upserts a version's files; `fresh`: the version was created by this import (no rows to look up). */
+async function syncFiles(
+  trx: CatalogTransaction,
+  versionId: number,
+  files: readonly MappedFile[],
+  fresh: boolean,
+): Promise<boolean> {
+  const ids = files.flatMap((file) => (file.civitaiId === null ? [] : [file.civitaiId]));
+  const holders = await versionsHoldingFiles(trx, ids, versionId);
+  for (const file of files) {
+    const elsewhere = file.civitaiId === null ? undefined : holders.get(file.civitaiId);
+    if (elsewhere !== undefined) {
+      const owner = await civitaiIdsOfVersion(trx, elsewhere);
+      throw conflict(
+        `${file.path}.id`,
+        `file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
+          'in the catalog; it is not copied to another version.',
+      );
+    }
+  }
   let changed = false;
   for (const file of files) {
-    if (file.civitaiId !== null) {
-      const elsewhere = await versionHoldingFile(trx, file.civitaiId, versionId);
-      if (elsewhere !== null) {
-        const owner = await civitaiIdsOfVersion(trx, elsewhere);
-        throw conflict(
-          `${file.path}.id`,
-          `file ${file.civitaiId} belongs to version ${owner.version ?? '(local)'} of model ${owner.model ?? '(local)'} ` +
-            'in the catalog; it is not copied to another version.',
-        );
-      }
-    }
     const values = fileValues(file);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
-    const rows = await filesOfVersion(trx, versionId, file);
+    const rows = fresh ? [] : await filesOfVersion(trx, versionId, file);
     if (rows.length === 0) {
       await insertRow(trx, 'ModelFiles', { ...values, ModelVersionId: versionId, IsLocalFileValid: false });
       changed = true;
@@ -180,31 +188,41 @@ async function syncFiles(trx: CatalogTransaction, versionId: number, files: read
   return changed;
 }
 
-/** Upserts images into a version (by CivitaiId, else URL). `appendAfter` shifts new images' SortOrder past existing ones. */
+/**
+ * Upserts images into a version (by `imageKey`: Civitai id, else URL); `fresh`: the version was created by this
+ * import. `appendAfter` shifts new images' SortOrder past existing ones (and existing ones keep theirs). An image
+ * that appears twice in `images` is written once, with the later one's values. New images go in with one statement.
+ */
 async function syncImages(
   trx: CatalogTransaction,
   versionId: number,
   images: readonly MappedImage[],
+  fresh: boolean,
   appendAfter = -1,
 ): Promise<boolean> {
-  let changed = false;
+  const stored = fresh ? new Map<string, Row>() : await imagesOfVersionByKey(trx, versionId);
+  const wanted = new Map<string, RowValues>();
   for (const image of images) {
-    const row = await imageOfVersion(trx, versionId, image);
-    const values = imageValues(image);
-    if (!row) {
-      await insertRow(trx, 'ModelImages', {
-        ...values,
-        SortOrder: appendAfter + 1 + image.sortOrder,
-        ModelVersionId: versionId,
-        IsLocalCacheValid: false,
-      });
-      changed = true;
-    } else {
-      const kept = appendAfter >= 0 ? { ...values, SortOrder: Number(row.SortOrder) } : values;
-      changed = (await updateChanged(trx, 'ModelImages', Number(row.Id), row, kept)) || changed;
-    }
+    const key = imageKey(image);
+    const earlier = wanted.get(key);
+    const row = stored.get(key);
+    const sortOrder =
+      appendAfter < 0
+        ? image.sortOrder
+        : row
+          ? Number(row.SortOrder)
+          : ((earlier?.SortOrder as number | undefined) ?? appendAfter + 1 + image.sortOrder);
+    wanted.set(key, { ...imageValues(image), SortOrder: sortOrder });
   }
-  return changed;
+  let changed = false;
+  const inserts: RowValues[] = [];
+  for (const [key, values] of wanted) {
+    const row = stored.get(key);
+    if (row) changed = (await updateChanged(trx, 'ModelImages', Number(row.Id), row, values)) || changed;
+    else inserts.push({ ...values, ModelVersionId: versionId, IsLocalCacheValid: false });
+  }
+  await insertRows(trx, 'ModelImages', inserts);
+  return changed || inserts.length > 0;
 }
 
 async function syncVersion(
@@ -223,6 +241,7 @@ async function syncVersion(
     );
   }
   const values = versionValues(version, modelId);
+  const fresh = !row;
   let changed: boolean;
   let versionId: number;
   if (row) {
@@ -232,10 +251,11 @@ async function syncVersion(
     versionId = await insertRow(trx, 'ModelVersions', { CreatedAt: now, ...values, CivitaiId: version.civitaiId });
     changed = true;
   }
-  if (!edits.has(triggerWordsEdit(versionId)))
+  if (fresh) await insertTriggerWords(trx, versionId, version.trainedWords);
+  else if (!edits.has(triggerWordsEdit(versionId)))
     changed = (await replaceTriggerWords(trx, versionId, version.trainedWords)) || changed;
-  changed = (await syncFiles(trx, versionId, version.files)) || changed;
-  changed = (await syncImages(trx, versionId, version.images)) || changed;
+  changed = (await syncFiles(trx, versionId, version.files, fresh)) || changed;
+  changed = (await syncImages(trx, versionId, version.images, fresh)) || changed;
   return changed;
 }
 
@@ -329,7 +349,7 @@ export function importImagesIntoVersion(
         `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`,
       );
     const versionId = version.Id as number;
-    const changed = await syncImages(trx, versionId, images, await lastSortOrder(trx, versionId));
+    const changed = await syncImages(trx, versionId, images, false, await lastSortOrder(trx, versionId));
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
   });
 }

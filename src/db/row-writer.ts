@@ -33,6 +33,41 @@ export async function insertRow(trx: CatalogTransaction, table: CatalogTable, va
   return Number(insertId);
 }
 
+/**
+ * Most parameters one multi-row INSERT takes: well below SQLite's (32,766) and PostgreSQL's (65,535) limits, and few
+ * enough that the statements built once per row count stay few.
+ */
+const MAX_INSERT_PARAMETERS = 2000;
+
+/**
+ * Inserts rows that all set the same columns, many per statement (a version's images: one statement instead of one
+ * per image, which was most of an import's statements).
+ */
+export async function insertRows(
+  trx: CatalogTransaction,
+  table: CatalogTable,
+  rows: readonly RowValues[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0]!);
+  const perStatement = Math.max(1, Math.floor(MAX_INSERT_PARAMETERS / Math.max(1, columns.length)));
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const values: Record<string, unknown> = {};
+    chunk.forEach((row, r) => {
+      for (const column of columns) {
+        if (!(column in row)) throw new Error(`insertRows(${table}): row ${start + r} lacks ${column}.`);
+        values[`${r}:${column}`] = row[column];
+      }
+    });
+    const build = () =>
+      trx
+        .insertInto(table)
+        .values(chunk.map((_, r) => Object.fromEntries(columns.map((c) => [c, slot(`${r}:${c}`)]))) as never);
+    await executeShaped(trx, `insertRows|${table}|${chunk.length}|${columns.join(',')}`, build, values);
+  }
+}
+
 /** Updates the columns of `values` that differ from `stored`; returns whether anything was written. */
 export async function updateChanged(
   trx: CatalogTransaction,

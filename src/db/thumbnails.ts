@@ -4,6 +4,7 @@
  */
 import { type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from './catalog-database.ts';
+import { runShaped, slot } from './shaped.ts';
 import { NO_THUMBNAIL } from './tables/model-images.ts';
 
 const data = sql.ref('ThumbnailData');
@@ -54,16 +55,18 @@ export function imageSources(
   return (all ? query : query.where('ThumbnailData', 'is', null)).execute();
 }
 
-/** A thumbnail's bytes and stored MIME type (undefined: no such image). */
-export function thumbnailOf(
+/** A thumbnail's bytes and stored MIME type (undefined: no such image). Built once (see `shaped.ts`). */
+export async function thumbnailOf(
   db: CatalogQueries,
   id: number,
 ): Promise<{ bytes: Buffer | null; mimeType: string | null } | undefined> {
-  return db
-    .selectFrom('ModelImages')
-    .select([sql<Buffer | null>`${data}`.as('bytes'), 'ThumbnailMimeType as mimeType'])
-    .where('Id', '=', id)
-    .executeTakeFirst();
+  const build = () =>
+    db
+      .selectFrom('ModelImages')
+      .select([sql<Buffer | null>`${data}`.as('bytes'), 'ThumbnailMimeType as mimeType'])
+      .where('Id', '=', slot<number>('id'));
+  const [row] = await runShaped<{ bytes: Buffer | null; mimeType: string | null }>(db, 'thumbnailOf', build, { id });
+  return row;
 }
 
 export async function clearThumbnail(trx: CatalogTransaction, id: number): Promise<void> {

@@ -61,21 +61,37 @@ export function filesOfVersion(
   return runShaped<Row>(trx, `filesOfVersion|${byId}`, build, values);
 }
 
-/** The version that holds a Civitai file id, when it is not `versionId`. */
-export async function versionHoldingFile(
+/** For each of `civitaiIds` held by a version other than `versionId`: that version (one statement). */
+export async function versionsHoldingFiles(
   trx: CatalogTransaction,
-  civitaiId: number,
+  civitaiIds: readonly number[],
   versionId: number,
-): Promise<number | null> {
+): Promise<Map<number, number>> {
+  const holders = new Map<number, number>();
+  if (civitaiIds.length === 0) return holders;
+  const values: Record<string, unknown> = { versionId };
+  civitaiIds.forEach((id, i) => {
+    values[`id${i}`] = id;
+  });
   const build = () =>
     trx
       .selectFrom('ModelFiles')
-      .select('ModelVersionId')
-      .where('CivitaiId', '=', slot<number>('civitaiId'))
+      .select(['CivitaiId', 'ModelVersionId'])
+      .where(
+        'CivitaiId',
+        'in',
+        civitaiIds.map((_, i) => slot<number>(`id${i}`)),
+      )
       .where('ModelVersionId', '<>', slot<number>('versionId'))
-      .limit(1);
-  const [row] = await runShaped<{ ModelVersionId: number }>(trx, 'versionHoldingFile', build, { civitaiId, versionId });
-  return row?.ModelVersionId ?? null;
+      .orderBy('Id');
+  const rows = await runShaped<{ CivitaiId: number; ModelVersionId: number }>(
+    trx,
+    `versionsHoldingFiles|${civitaiIds.length}`,
+    build,
+    values,
+  );
+  for (const row of rows) if (!holders.has(row.CivitaiId)) holders.set(row.CivitaiId, row.ModelVersionId);
+  return holders;
 }
 
 export function fileById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {

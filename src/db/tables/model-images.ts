@@ -36,28 +36,29 @@ export function IS_STILL_IMAGE(i: TableRef<'ModelImages'>): RawBuilder<SqlBool> 
 
 const images = table('ModelImages', 'i');
 
-/** A version's image by Civitai id, else (images Civitai gave no id) by URL; 64-bit columns read exactly. */
-export async function imageOfVersion(
-  trx: CatalogTransaction,
-  versionId: number,
-  image: { civitaiId: number | null; url: string },
-): Promise<Row | undefined> {
-  const byId = image.civitaiId !== null;
+/**
+ * How an import recognises a stored image of a version: by Civitai id, else (images Civitai gave no id) by URL.
+ * Where several rows share a key, the first (lowest Id) is the one.
+ */
+export function imageKey(image: { civitaiId: number | bigint | null; url: string }): string {
+  return image.civitaiId !== null ? `id:${image.civitaiId}` : `url:${image.url}`;
+}
+
+/** A version's images by `imageKey`, without their thumbnails; 64-bit columns read exactly. */
+export async function imagesOfVersionByKey(trx: CatalogTransaction, versionId: number): Promise<Map<string, Row>> {
   const build = () =>
     (trx as unknown as AnyDb)
       .selectFrom(images.item)
       .select(physicalColumns('ModelImage', 'i'))
       .where(sql<SqlBool>`${images('ModelVersionId')} = ${slot('versionId')}`)
-      .where(
-        byId
-          ? sql<SqlBool>`${images('CivitaiId')} = ${slot('civitaiId')}`
-          : sql<SqlBool>`${images('CivitaiId')} IS NULL AND ${images('Url')} = ${slot('url')}`,
-      )
-      .orderBy(images('Id'))
-      .limit(1);
-  const values = byId ? { versionId, civitaiId: image.civitaiId } : { versionId, url: image.url };
-  const [row] = await runShaped<Row>(trx, `imageOfVersion|${byId}`, build, values);
-  return row;
+      .orderBy(images('Id'));
+  const rows = await runShaped<Row>(trx, 'imagesOfVersionByKey', build, { versionId });
+  const byKey = new Map<string, Row>();
+  for (const row of rows) {
+    const key = imageKey({ civitaiId: row.CivitaiId as number | bigint | null, url: row.Url as string });
+    if (!byKey.has(key)) byKey.set(key, row);
+  }
+  return byKey;
 }
 
 /** A version's images in display order, every column (the BLOB too), 64-bit columns read exactly. */

@@ -27,18 +27,26 @@ export async function replaceTriggerWords(
     () => trx.deleteFrom('TriggerWords').where('ModelVersionId', '=', slot<number>('versionId')),
     { versionId },
   );
-  if (words.length > 0) {
-    const values: Record<string, unknown> = { versionId };
-    words.forEach((word, i) => {
-      values[`word${i}`] = word;
-    });
-    const build = () =>
-      trx
-        .insertInto('TriggerWords')
-        .values(
-          words.map((_, Order) => ({ ModelVersionId: slot<number>('versionId'), Word: slot(`word${Order}`), Order })),
-        );
-    await executeShaped(trx, `insertTriggerWords|${words.length}`, build, values);
-  }
+  await insertTriggerWords(trx, versionId, words);
   return true;
+}
+
+/** Adds `words`, in order, to a version that has none (a version just created). */
+export async function insertTriggerWords(
+  trx: CatalogTransaction,
+  versionId: number,
+  words: readonly string[],
+): Promise<void> {
+  if (words.length === 0) return;
+  const values: Record<string, unknown> = { versionId };
+  words.forEach((word, i) => {
+    values[`word${i}`] = word;
+  });
+  const build = () =>
+    trx
+      .insertInto('TriggerWords')
+      .values(
+        words.map((_, Order) => ({ ModelVersionId: slot<number>('versionId'), Word: slot(`word${Order}`), Order })),
+      );
+  await executeShaped(trx, `insertTriggerWords|${words.length}`, build, values);
 }
