@@ -13,7 +13,8 @@ import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
 import { type SqlDialect, sqliteDialect } from './dialect.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
-import { catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
+import { runShapedDirectly } from './shaped.ts';
+import { type CatalogDialect, catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
 import { ReadWorker } from './sqlite/read-worker.ts';
 
 export { BUSY_TIMEOUT_MS };
@@ -103,7 +104,10 @@ export async function openCatalogDatabase(
   }
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
   const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
-  const kysely = new Kysely<CatalogTables>({ dialect: readDialect });
+  /** A Kysely instance over a catalog dialect whose shaped statements run directly (see `runShapedDirectly`). */
+  const over = (dialect: CatalogDialect) =>
+    runShapedDirectly(new Kysely<CatalogTables>({ dialect }), (compiled) => dialect.run(compiled));
+  const kysely = over(readDialect);
   const readWorker = new ReadWorker({
     databasePath,
     busyTimeoutMs: BUSY_TIMEOUT_MS,
@@ -111,10 +115,8 @@ export async function openCatalogDatabase(
     onStatement,
   });
   const heavyDialect = runnerDialect(readWorker);
-  const heavy = new Kysely<CatalogTables>({ dialect: heavyDialect });
-  const probe = new Kysely<CatalogTables>({
-    dialect: catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }),
-  });
+  const heavy = over(heavyDialect);
+  const probe = over(catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }));
   const writer = new Kysely<CatalogTables>({
     dialect: catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false }),
   });
@@ -150,9 +152,9 @@ export async function openCatalogDatabase(
         dialect: db.dialect,
         probe,
         // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
-        kysely: new Kysely<CatalogTables>({ dialect: readDialect.checked(check) }),
+        kysely: over(readDialect.checked(check)),
         get heavy() {
-          heavyOfRequest ??= new Kysely<CatalogTables>({ dialect: heavyDialect.checked(check) });
+          heavyOfRequest ??= over(heavyDialect.checked(check));
           return heavyOfRequest;
         },
         get searches() {

@@ -91,30 +91,66 @@ export function highlights(db: CatalogDatabase, match: string, ids: readonly num
     .execute() as Promise<Record<string, string | number>[]>;
 }
 
-/** Documents holding a term (for a prefix: summed over its expansions, the first `maxTerms` of them), from the vocabulary. */
-export async function termPostings(
+/** A word as the index stores it, and whether any term starting with it counts. */
+export interface VocabularyWord {
+  word: string;
+  prefix: boolean;
+}
+
+/** Words per statement of `wordPostings` (so its statements, built once per word count, stay few). */
+const WORDS_PER_STATEMENT = 16;
+
+/**
+ * For each word: how many index terms it stands for (a prefix: its expansions, at most `maxTerms` of them) and how
+ * many documents hold them, from the vocabulary — one statement for up to WORDS_PER_STATEMENT words. A word is
+ * the range [word, word + U+0000), a prefix [word, word + U+FFFF), so every word has the same statement shape.
+ */
+export async function wordPostings(
   db: CatalogDatabase,
-  term: string,
-  prefix: boolean,
+  words: readonly VocabularyWord[],
   maxTerms: number,
-): Promise<{ terms: number; docs: number }> {
+): Promise<{ terms: number; docs: number }[]> {
   await ensureVocabulary(db);
-  const build = () => {
-    const terms = db.kysely.selectFrom('temp.ModelSearchTerms').select('doc');
-    const matched = prefix
-      ? terms.where('term', '>=', slot('term')).where('term', '<', slot('termEnd')).limit(maxTerms)
-      : terms.where('term', '=', slot('term'));
-    return db.kysely
-      .selectFrom(matched.as('t'))
-      .select([sql<number>`COUNT(*)`.as('terms'), sql<number>`COALESCE(SUM(${sql.ref('t.doc')}), 0)`.as('docs')]);
-  };
-  const [row] = await runShaped<{ terms: number; docs: number }>(
-    db.kysely,
-    `${db.dialect.name}|termPostings|${prefix}|${maxTerms}`,
-    build,
-    { term, termEnd: `${term}\uffff` },
-  );
-  return { terms: Number(row?.terms ?? 0), docs: Number(row?.docs ?? 0) };
+  const found: { terms: number; docs: number }[] = [];
+  for (let start = 0; start < words.length; start += WORDS_PER_STATEMENT) {
+    const chunk = words.slice(start, start + WORDS_PER_STATEMENT);
+    const values: Record<string, unknown> = {};
+    chunk.forEach(({ word, prefix }, i) => {
+      values[`from${i}`] = word;
+      values[`to${i}`] = `${word}${prefix ? '\uffff' : '\u0000'}`;
+    });
+    const build = () => {
+      const branch = (i: number) =>
+        db.kysely
+          .selectFrom(
+            db.kysely
+              .selectFrom('temp.ModelSearchTerms')
+              .select('doc')
+              .where('term', '>=', slot(`from${i}`))
+              .where('term', '<', slot(`to${i}`))
+              .limit(maxTerms)
+              .as('t'),
+          )
+          .select([
+            sql<number>`${sql.lit(i)}`.as('k'),
+            sql<number>`COUNT(*)`.as('terms'),
+            sql<number>`COALESCE(SUM(${sql.ref('t.doc')}), 0)`.as('docs'),
+          ]);
+      return chunk.slice(1).reduce((query, _, i) => query.unionAll(branch(i + 1)), branch(0));
+    };
+    const rows = await runShaped<{ k: number; terms: number; docs: number }>(
+      db.kysely,
+      `${db.dialect.name}|wordPostings|${chunk.length}|${maxTerms}`,
+      build,
+      values,
+    );
+    const byWord = new Map(rows.map((row) => [Number(row.k), row]));
+    chunk.forEach((_, i) => {
+      const row = byWord.get(i);
+      found.push({ terms: Number(row?.terms ?? 0), docs: Number(row?.docs ?? 0) });
+    });
+  }
+  return found;
 }
 
 const vocabularies = new WeakSet<object>();

@@ -16,6 +16,20 @@ export function slot<T = string>(name: string): T {
 
 const compiledByShape = new Map<string, CompiledQuery>();
 
+type DirectRun = <R>(compiled: CompiledQuery) => Promise<QueryResult<R>>;
+const directRuns = new WeakMap<CatalogQueries, DirectRun>();
+
+/**
+ * Lets shaped statements on `queries` (one of the catalog's own Kysely instances) go straight to its connection's
+ * runner — the same statement, the same stop check — instead of through Kysely's executor, whose connection
+ * acquire/release and result transformation cost about as much per statement as a small indexed read itself
+ * (measured: ~17 µs a shaped statement through Kysely). Transactions and unregistered instances take Kysely's path.
+ */
+export function runShapedDirectly(queries: CatalogQueries, run: DirectRun): CatalogQueries {
+  directRuns.set(queries, run);
+  return queries;
+}
+
 /**
  * Runs the query of `shape` (built by `build` the first time) with `values` in its slots. `shape` must name
  * everything that changes the statement's text: the query, its row-field plan, its ordering, which slots it has.
@@ -47,5 +61,7 @@ export function executeShaped<R>(
     if (!(name in values)) throw new Error(`No value for the slot "${name}" of ${shape}.`);
     return values[name];
   });
-  return queries.executeQuery<R>({ ...compiled, parameters } as CompiledQuery<R>);
+  const statement = { ...compiled, parameters } as CompiledQuery<R>;
+  const direct = directRuns.get(queries);
+  return direct ? direct<R>(statement) : queries.executeQuery<R>(statement);
 }

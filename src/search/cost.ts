@@ -6,7 +6,7 @@
  * benchmark catalogs; requests whose searches would cost more than the limits below are refused up front.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { termPostings } from '../db/search.ts';
+import { wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
 
 export const SEARCH_COST_LIMITS = {
@@ -43,16 +43,16 @@ function indexForm(word: string): string {
 
 /** Estimated microseconds of work for a search. */
 export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): Promise<number> {
+  const words = input.terms.flatMap((term) =>
+    term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
+  );
+  const postings = await wordPostings(db, words, MAX_EXPANSION_SCAN);
   let all = 0;
   let prefixed = 0;
-  for (const term of input.terms) {
-    for (const [i, word] of term.words.entries()) {
-      const isPrefix = term.prefix && i === term.words.length - 1;
-      const { terms, docs } = await termPostings(db, indexForm(word), isPrefix, MAX_EXPANSION_SCAN);
-      const count = terms >= MAX_EXPANSION_SCAN ? Number.MAX_SAFE_INTEGER : docs;
-      all += count;
-      if (isPrefix) prefixed += count;
-    }
+  for (const [i, { terms, docs }] of postings.entries()) {
+    const count = terms >= MAX_EXPANSION_SCAN ? Number.MAX_SAFE_INTEGER : docs;
+    all += count;
+    if (words[i]!.prefix) prefixed += count;
   }
   return (
     input.passes * all * US_PER_POSTING +

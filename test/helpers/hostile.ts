@@ -23,6 +23,23 @@ function statusField(pid: number, field: string): number {
 }
 
 /**
+ * Every child server still running. Stopped after each test file (a hook registered here, when the file imports this
+ * module: vitest ignores `afterAll` called from inside a hook or a test, which left servers running after their
+ * tests), and killed if the test process exits first.
+ */
+const running = new Set<ServerProcess>();
+afterAll(() => Promise.all([...running].map((server) => server.stop())));
+process.on('exit', () => {
+  for (const server of running) {
+    try {
+      process.kill(server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/**
  * `npm start` as a child process on a random port over `dataDir`. `wrapper` runs it through another program
  * (e.g. `prlimit --nofile=512:512`) to give it the limits of a smaller machine.
  */
@@ -33,8 +50,15 @@ export async function startChildServer(
 ): Promise<ChildServer> {
   const node = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir];
   const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
-  const server = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
-  afterAll(() => server.stop());
+  const started = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
+  const server: ServerProcess = {
+    ...started,
+    stop: async () => {
+      await started.stop();
+      running.delete(server);
+    },
+  };
+  running.add(server);
   return {
     ...server,
     origin: server.url,

@@ -184,7 +184,9 @@ export function catalogSqliteDialect(sql: Database.Database, options: Connection
 
 export interface CatalogDialect extends Dialect {
   /** The same connection (and its prepared statements), with `check` run right before every statement. */
-  checked(check: () => void): Dialect;
+  checked(check: () => void): CatalogDialect;
+  /** Runs one compiled statement exactly as a Kysely instance over this dialect would (see `shaped.ts`). */
+  run<R>(compiled: CompiledQuery): Promise<QueryResult<R>>;
 }
 
 /** A driver for reads only: transactions run through `write()` on the write connection. */
@@ -202,9 +204,14 @@ function readOnlyDriver(connection: () => DatabaseConnection): Driver {
   };
 }
 
-function sqliteDialectWith(driver: Driver, checked: (check: () => void) => Dialect): CatalogDialect {
+function sqliteDialectWith(
+  driver: Driver,
+  checked: (check: () => void) => CatalogDialect,
+  run: CatalogDialect['run'],
+): CatalogDialect {
   return {
     checked,
+    run,
     createDriver: () => driver,
     createQueryCompiler: () => new SqliteQueryCompiler(),
     createAdapter: () => new SqliteAdapter(),
@@ -214,7 +221,11 @@ function sqliteDialectWith(driver: Driver, checked: (check: () => void) => Diale
 
 function dialectOver(connection: CatalogConnection, check?: () => void): CatalogDialect {
   const driver = check ? readOnlyDriver(() => new CheckedConnection(connection, check)) : new CatalogDriver(connection);
-  return sqliteDialectWith(driver, (next) => dialectOver(connection, next));
+  return sqliteDialectWith(
+    driver,
+    (next) => dialectOver(connection, next),
+    (compiled) => connection.run(compiled, check),
+  );
 }
 
 /** Kysely's SQLite dialect over any statement runner (the read worker), for reads. */
@@ -222,5 +233,6 @@ export function runnerDialect(runner: StatementRunner, check: () => void = () =>
   return sqliteDialectWith(
     readOnlyDriver(() => new CheckedConnection(runner, check)),
     (next) => runnerDialect(runner, next),
+    (compiled) => runner.run(compiled, check),
   );
 }
