@@ -13,6 +13,9 @@ import { modelById, NEW_MODEL_DEFAULTS } from '../src/db/tables/models.ts';
 import { createLoaders } from '../src/loaders/index.ts';
 import { createDesktopSchema, insertDesktopModel, type DesktopRows } from './helpers/desktop-db.ts';
 import { tempDir } from './helpers/temp.ts';
+import { ownFixture } from './helpers/fixtures.ts';
+import { importPayload } from '../src/civitai/batch-import.ts';
+import { toStoredTimestamp } from '../src/db/timestamps.ts';
 
 function tableSql(file: string, table: string): string {
   const db = new Database(file, { readonly: true });
@@ -144,17 +147,44 @@ describe('adopting a desktop-app database', () => {
     expect(raw).toEqual([
       {
         Name: 'Desk Model (renamed)',
-        UpdatedAt: '2026-01-02T03:04:05.678+00:00',
+        UpdatedAt: '2026-01-02 03:04:05.678+00:00',
         IsUserEdited: 1,
         CivitaiModelPageId: 777,
       },
-      { Name: 'Ours', UpdatedAt: '2026-01-02T03:04:05.678+00:00', IsUserEdited: 0, CivitaiModelPageId: null },
+      { Name: 'Ours', UpdatedAt: '2026-01-02 03:04:05.678+00:00', IsUserEdited: 0, CivitaiModelPageId: null },
     ]);
   });
 
+  it("writes every timestamp in the desktop app's format (yyyy-MM-dd HH:mm:ss.FFFFFFFzzz)", async () => {
+    expect(toStoredTimestamp(new Date('2026-01-02T03:04:05.000Z'))).toBe('2026-01-02 03:04:05+00:00');
+    expect(toStoredTimestamp(new Date('2026-01-02T03:04:05.190Z'))).toBe('2026-01-02 03:04:05.19+00:00');
+    const summary = await importPayload(catalog, ownFixture('model-drift.json'), 'model-drift.json');
+    const modelId = summary.outcomes[0]!.modelId;
+    const direct = new Database(file, { readonly: true });
+    const stamps = [
+      ...direct.prepare('SELECT CreatedAt, UpdatedAt, LastSyncedAt FROM Models WHERE Id = ?').raw().all(modelId),
+      ...direct
+        .prepare('SELECT CreatedAt, UpdatedAt, PublishedAt FROM ModelVersions WHERE ModelId = ?')
+        .raw()
+        .all(modelId),
+      ...direct
+        .prepare(
+          'SELECT i.CreatedAt FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId WHERE v.ModelId = ?',
+        )
+        .raw()
+        .all(modelId),
+    ]
+      .flat()
+      .filter((value) => value !== null);
+    direct.close();
+    expect(stamps.length).toBeGreaterThan(5);
+    for (const stamp of stamps) expect(stamp).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,7})?\+00:00$/);
+  });
+
   it("orders and filters timestamps of both formats correctly through the dialect's utc()", async () => {
-    // Same day: the desktop row is later in the day, but its space sorts before our "T".
-    const morning = new Date('2025-12-22T08:00:00.000Z');
+    // Same day: the desktop row is later in the day, but its space sorts before the "T" of a row written by an
+    // earlier version of this server (Prisma's format).
+    const morning = '2025-12-22T08:00:00.000+00:00';
     const oursId = await catalog.write((trx) =>
       insertRow(trx, 'Models', {
         ...NEW_MODEL_DEFAULTS,

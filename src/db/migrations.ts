@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { AppError } from '../errors.ts';
 import { classifySqliteError, databaseError } from './database-errors.ts';
 import { MIGRATIONS_DIR, PRISMA_SCHEMA_PATH } from './project-paths.ts';
+import { missingOwnedObjects, type OwnedObject, ownedObjects, repairOwnedObjects } from './schema-repair.ts';
 import {
   engineMessage,
   SCHEMA_FILTERS,
@@ -98,6 +99,8 @@ export interface DatabaseInspection {
   tables: string[];
   hasEfHistory: boolean;
   applied: AppliedMigrationRow[];
+  /** Objects of applied migrations the database lacks (managed databases only). */
+  missing?: OwnedObject[];
 }
 
 export interface MigrationStatus {
@@ -111,11 +114,18 @@ export interface MigrationStatus {
   failed: string[];
   /** Recorded in the database but absent from `prisma/migrations` (a newer version wrote this file). */
   unknown: string[];
+  /**
+   * What applied migrations added that the database no longer has (e.g. `column ModelFiles.HashAutoV3`): removed by
+   * another program, re-created by the next `migrate` or start (see `schema-repair.ts`).
+   */
+  missing: string[];
 }
 
 export interface MigrateResult extends MigrationStatus {
   /** Migrations applied by this call. */
   appliedNow: string[];
+  /** Objects of applied migrations this call re-created (see `missing`). */
+  repaired: string[];
   /** Set when InitialCreate was recorded as applied without running (adopted desktop database). */
   baselined: string | null;
 }
@@ -179,7 +189,14 @@ function statusFrom(
       .map((m) => m.name),
     failed: live.filter((row) => row.finishedAt === null).map((row) => row.name),
     unknown: [...finished.keys()].filter((name) => !known.has(name)),
+    missing: (inspection.missing ?? []).map(describeOwned),
   };
+}
+
+const describeOwned = (object: OwnedObject) => `${object.kind} ${object.name} (${object.migration})`;
+
+function finishedMigrations(applied: readonly AppliedMigrationRow[]): Set<string> {
+  return new Set(applied.filter((row) => row.rolledBackAt === null && row.finishedAt !== null).map((row) => row.name));
 }
 
 function initialMigration(migrations: readonly MigrationFileInfo[]): MigrationFileInfo {
@@ -206,7 +223,10 @@ function inspectFile(databasePath: string, migrations: readonly MigrationFileInf
   const db = openReadOnly(databasePath);
   try {
     const catalogTables = [...requiredColumns(initialMigration(migrations).sql).keys()];
-    return inspectDatabase(db, catalogTables);
+    const inspection = inspectDatabase(db, catalogTables);
+    if (inspection.kind !== 'managed') return inspection;
+    const missing = missingOwnedObjects(db, ownedObjects(migrations), finishedMigrations(inspection.applied));
+    return { ...inspection, missing };
   } catch (error) {
     throw databaseError(error, databasePath, 'Reading');
   } finally {
@@ -276,7 +296,15 @@ export async function migrateDatabase(databasePath: string, options: MigrateOpti
     log(
       `warning: the database records migration ${name}, which this version does not have (written by a newer version?)`,
     );
-  if (before.pending.length === 0) return { ...before, appliedNow: [], baselined: null };
+  if (before.pending.length === 0) {
+    const repaired = repairSchema(databasePath, migrations, log);
+    return {
+      ...(repaired.length > 0 ? migrationStatus(databasePath, source) : before),
+      appliedNow: [],
+      baselined: null,
+      repaired,
+    };
+  }
 
   let baselined: string | null = null;
   if (inspection.kind === 'adoptable') {
@@ -303,7 +331,33 @@ export async function migrateDatabase(databasePath: string, options: MigrateOpti
     return appliedMigrationNames;
   });
   for (const name of appliedNow) log(`applied migration ${name}`);
-  return { ...migrationStatus(databasePath, source), appliedNow, baselined };
+  const repaired = repairSchema(databasePath, migrations, log);
+  return { ...migrationStatus(databasePath, source), appliedNow, baselined, repaired };
+}
+
+/** Re-creates what applied migrations added and the file lacks (see `schema-repair.ts`); returns what it re-created. */
+function repairSchema(databasePath: string, migrations: readonly MigrationFileInfo[], log: (line: string) => void) {
+  let db: Database.Database;
+  try {
+    db = new Database(databasePath, { fileMustExist: true, timeout: 5000 });
+  } catch (error) {
+    throw databaseError(error, databasePath, 'Opening');
+  }
+  try {
+    const missing = missingOwnedObjects(db, ownedObjects(migrations), finishedMigrations(readAppliedRows(db)));
+    if (missing.length === 0) return [];
+    repairOwnedObjects(db, missing);
+    const repaired = missing.map(describeOwned);
+    log(
+      `repaired the schema: re-created ${repaired.join(', ')} — removed by another program (a desktop-app migration ` +
+        'that rebuilt a table?); re-created columns start empty',
+    );
+    return repaired;
+  } catch (error) {
+    throw databaseError(error, databasePath, 'Repairing');
+  } finally {
+    db.close();
+  }
 }
 
 /**

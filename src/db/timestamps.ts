@@ -1,14 +1,21 @@
 /**
- * Timestamps are TEXT in SQLite, written in two formats: the desktop app's `2025-12-22 19:53:09.1234567+00:00`
- * and ours (Prisma's) `2026-01-02T03:04:05.678+00:00`. Compared as text, a space sorts before `T`, so rows of the
- * two formats misorder within a day and `>`/`<` filters are wrong. Every SQL comparison or ORDER BY on a timestamp
- * column therefore goes through the dialect's `utc()` (see `dialect.ts`), which normalises both formats (and any
- * offset) to the same sortable UTC text, served by the expression indexes of the migrations.
+ * Timestamps are TEXT in SQLite. The desktop app (EF Core) writes `yyyy-MM-dd HH:mm:ss.FFFFFFFzzz`, e.g.
+ * `2025-12-22 19:53:09.1234567+00:00`; this server writes the same format (`toStoredTimestamp`), so other readers of
+ * the shared file see one format. Files still hold rows written by earlier versions of this server in Prisma's
+ * `2026-01-02T03:04:05.678+00:00`: compared as text, a space sorts before `T`, so rows of the two formats misorder
+ * within a day and `>`/`<` filters are wrong. Every SQL comparison or ORDER BY on a timestamp column therefore goes
+ * through the dialect's `utc()` (see `dialect.ts`), which normalises both formats (and any offset) to the same
+ * sortable UTC text, served by the expression indexes of the migrations.
  */
 
-/** How this server writes an instant into a TEXT timestamp column. */
+/**
+ * How this server writes an instant into a TEXT timestamp column: the desktop app's format, in UTC. Its `F` digits
+ * drop trailing zeros, and the period too when the fraction is zero (`…:05+00:00`), as .NET formats them.
+ */
 export function toStoredTimestamp(date: Date): string {
-  return date.toISOString().replace('Z', '+00:00');
+  const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const fraction = iso.slice(20, 23).replace(/0+$/, '');
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''}+00:00`;
 }
 
 /** Sortable UTC form: `YYYY-MM-DDTHH:MM:SS.SSSZ`. NULL (or unparsable text) stays NULL. */

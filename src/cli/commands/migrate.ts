@@ -41,7 +41,11 @@ export const statusCommand: CliCommand = {
     for (const name of status.pending) io.out(`  pending  ${name}`);
     for (const name of status.failed) io.out(`  FAILED   ${name}`);
     for (const name of status.unknown) io.out(`  unknown  ${name}  (recorded by a newer version)`);
-    io.out(status.pending.length === 0 ? 'up to date' : `${status.pending.length} pending: run \`npm run db:migrate\``);
+    for (const name of status.missing) io.out(`  missing  ${name}  (removed by another program)`);
+    if (status.pending.length > 0) io.out(`${status.pending.length} pending: run \`npm run db:migrate\``);
+    else if (status.missing.length > 0)
+      io.out(`${status.missing.length} missing: \`npm run db:migrate\` (or the next start) re-creates them`);
+    else io.out('up to date');
     return status.failed.length > 0 ? 1 : 0;
   },
 };
