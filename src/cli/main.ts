@@ -41,7 +41,7 @@ function helpText(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --data-dir DIR (or DIFFUSION_NEXUS_DATA_DIR); `<command> --help` shows its options.',
+    '`<command> --help` lists its options (the catalog is found with --data-dir DIR, else DIFFUSION_NEXUS_DATA_DIR).',
     'Exit codes: 0 done, 1 the command failed, 2 a usage error (unknown command or option, a missing or bad',
     'argument, a named file or folder that does not exist).',
   ].join('\n');
