@@ -1,6 +1,7 @@
 /**
  * Benchmark catalogs: the tests' deterministic generator at the issue's sizes, migrated and search-indexed, cached
- * under `.bench-cache/` and reused while the generator, the migrations and the size are unchanged.
+ * in a cache folder (`.bench-cache/` unless `--cache-dir` names another) and reused while the generator, the
+ * migrations and the size are unchanged.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,8 @@ import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { refreshSearchIndex } from '../src/search/search-index.ts';
 import { seedCatalog, type CatalogSize, type SeedSummary } from '../src/seed/catalog-generator.ts';
 
-export const CACHE_DIR = path.join(PROJECT_ROOT, '.bench-cache');
+/** Where `npm run bench` keeps its catalogs and input files between runs (the test suite passes a temp folder). */
+export const DEFAULT_CACHE_DIR = path.join(PROJECT_ROOT, '.bench-cache');
 
 const SHAPE = { versionsPerModel: 5, filesPerVersion: 2, imagesPerVersion: 5, thumbnails: 'realistic' } as const;
 
@@ -61,11 +63,12 @@ function cacheKey(size: CatalogSize): string {
 }
 
 export async function ensureCatalog(
+  cacheDir: string,
   label: string,
   size: CatalogSize,
   log: (line: string) => void,
 ): Promise<BenchCatalog> {
-  const dataDir = path.join(CACHE_DIR, `${label}-${size.models}-${cacheKey(size)}`);
+  const dataDir = path.join(cacheDir, `${label}-${size.models}-${cacheKey(size)}`);
   const databasePath = databasePathIn(dataDir);
   const summaryPath = path.join(dataDir, 'seed-summary.json');
   let seedSeconds: number | null = null;
@@ -96,11 +99,11 @@ export async function ensureCatalog(
 }
 
 /** Removes cached catalogs other than the ones in use (old generator or migration versions). */
-export function pruneCatalogCache(keep: readonly BenchCatalog[]): void {
-  if (!existsSync(CACHE_DIR)) return;
+export function pruneCatalogCache(cacheDir: string, keep: readonly BenchCatalog[]): void {
+  if (!existsSync(cacheDir)) return;
   const kept = new Set(keep.map((c) => path.basename(c.dataDir)));
-  for (const entry of readdirSync(CACHE_DIR)) {
+  for (const entry of readdirSync(cacheDir)) {
     if (/^[A-Z]+-\d+-[0-9a-f]{16}(\.building)?$/.test(entry) && !kept.has(entry))
-      rmSync(path.join(CACHE_DIR, entry), { recursive: true, force: true });
+      rmSync(path.join(cacheDir, entry), { recursive: true, force: true });
   }
 }

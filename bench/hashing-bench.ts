@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FileHasher } from '../src/library/hashing/file-hasher.ts';
-import { CACHE_DIR } from './catalog.ts';
 
 export interface HashingBenchResult {
   fileMiB: number;
@@ -18,9 +17,9 @@ export interface HashingBenchResult {
 }
 
 /** A deterministic, incompressible-looking file (xorshift bytes), made once per size. */
-async function benchFile(mib: number): Promise<string> {
-  mkdirSync(CACHE_DIR, { recursive: true });
-  const file = path.join(CACHE_DIR, `hash-input-${mib}MiB.bin`);
+async function benchFile(cacheDir: string, mib: number): Promise<string> {
+  mkdirSync(cacheDir, { recursive: true });
+  const file = path.join(cacheDir, `hash-input-${mib}MiB.bin`);
   if (existsSync(file) && statSync(file).size === mib * 1024 * 1024) return file;
   const out = createWriteStream(file);
   let state = 0x2545f491;
@@ -46,11 +45,12 @@ function sha256sum(file: string): { seconds: number; hash: string } | null {
 }
 
 export async function runHashingBench(
+  cacheDir: string,
   mib: number,
   rounds: number,
   log: (line: string) => void,
 ): Promise<HashingBenchResult> {
-  const file = await benchFile(mib);
+  const file = await benchFile(cacheDir, mib);
   readFileSync(file); // into the page cache: both sides then measure hashing, not the disk
   const hasher = new FileHasher();
   const ours: number[] = [];

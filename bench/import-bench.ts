@@ -11,7 +11,6 @@ import { migrateDatabase } from '../src/db/migrations.ts';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import { JsonReader } from '../src/civitai/json-reader.ts';
 import { mapModelPayload, type MappedModel } from '../src/civitai/mapping.ts';
-import { CACHE_DIR } from './catalog.ts';
 import { civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 
 export interface ImportBenchResult {
@@ -181,8 +180,12 @@ function createPlainWriter(db: Database.Database) {
   });
 }
 
-export async function runImportBench(models: number, log: (line: string) => void): Promise<ImportBenchResult> {
-  const dir = path.join(CACHE_DIR, 'tmp-import');
+export async function runImportBench(
+  cacheDir: string,
+  models: number,
+  log: (line: string) => void,
+): Promise<ImportBenchResult> {
+  const dir = path.join(cacheDir, 'tmp-import');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const template = path.join(dir, 'template.db');

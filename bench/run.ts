@@ -2,13 +2,15 @@
  * `npm run bench`: the query scenarios at S (1,000 models) and L (10,000 models), import and hashing throughput,
  * each against its baseline in the same run; writes BENCHMARKS.md and bench-results.json.
  * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
- * minutes once the S catalog is cached); its results go to .bench-cache/quick-results.json.
+ * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
+ * `--cache-dir DIR`: where catalogs and input files are cached between runs (default `.bench-cache/`); the test suite
+ * passes a temp folder it removes, so `npm test` leaves nothing in the clone.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
-import { CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
+import { DEFAULT_CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
 import { runHashingBench } from './hashing-bench.ts';
 import { runImportBench } from './import-bench.ts';
 import { runQueryBench } from './query-bench.ts';
@@ -16,8 +18,11 @@ import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } f
 import { measureSearchCost } from './search-cost.ts';
 import { countStatements } from './statements.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, 'cache-dir': { type: 'string' } },
+});
 const quick = values.quick ?? false;
+const cacheDir = path.resolve(values['cache-dir'] ?? DEFAULT_CACHE_DIR);
 const log = (line: string) => console.log(line);
 
 const settings = quick
@@ -52,8 +57,8 @@ const sizes: [string, number][] = quick
 
 const started = performance.now();
 const catalogs: BenchCatalog[] = [];
-for (const [label, models] of sizes) catalogs.push(await ensureCatalog(label, catalogSize(models), log));
-if (!quick) pruneCatalogCache(catalogs);
+for (const [label, models] of sizes) catalogs.push(await ensureCatalog(cacheDir, label, catalogSize(models), log));
+if (!quick) pruneCatalogCache(cacheDir, catalogs);
 
 for (const catalog of catalogs)
   log(
@@ -68,8 +73,8 @@ for (const size of measured)
     statements: await countStatements(size.catalog, size.inputs),
   });
 const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
-const importResult = await runImportBench(settings.importModels, log);
-const hashing = await runHashingBench(settings.hashMiB, settings.hashRounds, log);
+const importResult = await runImportBench(cacheDir, settings.importModels, log);
+const hashing = await runHashingBench(cacheDir, settings.hashMiB, settings.hashRounds, log);
 
 const report: BenchReport = {
   date: new Date().toISOString(),
@@ -94,7 +99,7 @@ const report: BenchReport = {
 log('');
 for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
 if (quick) {
-  writeFileSync(path.join(CACHE_DIR, 'quick-results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(cacheDir, 'quick-results.json'), `${JSON.stringify(report, null, 2)}\n`);
 } else {
   writeFileSync(path.join(PROJECT_ROOT, 'bench-results.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(path.join(PROJECT_ROOT, 'BENCHMARKS.md'), markdown(report));

@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'RESTORE_FAILED'
   | 'MIGRATION_FAILED'
   | 'UPSTREAM_ERROR'
+  /** The server's port is taken by another program. */
+  | 'PORT_IN_USE'
   /** The request ran past DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS and was stopped. */
   | 'TIMEOUT'
   /** The client disconnected; what it asked for was stopped. */

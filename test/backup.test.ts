@@ -130,7 +130,9 @@ describe('restore', () => {
     const foreign = await cli(['restore', other, '--data-dir', catalog.dataDir]);
     expect(foreign.stderr).toMatch(/not a DiffusionNexus catalog/);
     const missing = await cli(['restore', path.join(backups, 'nope.db'), '--data-dir', catalog.dataDir]);
-    expect(missing.stderr).toMatch(/error \[NOT_FOUND\]/);
+    // A file named on the command line that is not there is a usage error, as for import and scan.
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/error \[BAD_USER_INPUT\]: .*nope\.db: no such file or directory/);
     expect(exactChecksum(catalog.databasePath)).toBe(before);
     expect(existsSync(`${catalog.databasePath}.partial-${process.pid}`)).toBe(false);
   });

@@ -2,26 +2,43 @@
  * `npm run bench -- --quick` end to end: both servers give byte-identical answers for every scenario (the run
  * stops otherwise), the import writes the same rows as its baseline, hashing agrees with sha256sum, and the
  * results file has every scenario. Numbers are not judged here (BENCHMARKS.md is where they are reported).
+ * The run caches into a temp folder that is removed afterwards: `npm test` must not leave the benchmark's
+ * catalogs (hundreds of MB) in the clone, nor touch the cache `npm run bench` keeps in `.bench-cache/`.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { DEFAULT_CACHE_DIR } from '../bench/catalog.ts';
 import type { BenchReport } from '../bench/report.ts';
+import { PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { tempDir } from './helpers/temp.ts';
 
-const RESULTS = path.join(PROJECT_ROOT, '.bench-cache', 'quick-results.json');
+/** Every entry under a folder with its size and modification time (null when the folder does not exist). */
+function listing(dir: string): string[] | null {
+  if (!existsSync(dir)) return null;
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .sort()
+    .map((entry) => {
+      const info = statSync(path.join(dir, entry));
+      return `${entry} ${info.size} ${info.mtimeMs}`;
+    });
+}
 
 describe('npm run bench -- --quick', () => {
-  it('runs every scenario against its baseline and reports ratios', () => {
-    rmSync(RESULTS, { force: true });
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick'], {
+  const cacheDir = tempDir('dn-bench-cache-');
+
+  it('runs every scenario against its baseline and reports ratios, caching only in a temp folder', () => {
+    const projectCacheBefore = listing(DEFAULT_CACHE_DIR);
+    // Generating the S catalog (no cache to reuse here) takes a minute or two on a busy machine.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--cache-dir', cacheDir], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
-      timeout: 280_000,
+      timeout: 560_000,
     });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-    const report = JSON.parse(readFileSync(RESULTS, 'utf8')) as BenchReport;
+    expect(listing(DEFAULT_CACHE_DIR)).toEqual(projectCacheBefore);
+    const report = JSON.parse(readFileSync(path.join(cacheDir, 'quick-results.json'), 'utf8')) as BenchReport;
     expect(report.quick).toBe(true);
     const [small] = report.sizes;
     expect(small!.scenarios.map((s) => s.name)).toEqual([
@@ -49,5 +66,5 @@ describe('npm run bench -- --quick', () => {
     expect(report.import.ratio).toBeGreaterThan(0);
     expect(report.hashing.oursMiBPerSecond).toBeGreaterThan(0);
     expect(report.targets.length).toBeGreaterThan(0);
-  }, 300_000);
+  }, 600_000);
 });

@@ -53,7 +53,7 @@ describe('import command', () => {
     const dataDir = path.join(dir, 'data');
     const result = await cli(['import', broken, '--data-dir', dataDir]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/broken\.json is not valid JSON/);
+    expect(result.stderr).toMatch(/failed: .*broken\.json: not valid JSON/);
     const missing = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), '--data-dir', dataDir],

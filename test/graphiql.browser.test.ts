@@ -1,6 +1,10 @@
 /**
  * GraphiQL must work offline: headless Debian Chromium loads /graphql with every non-local request blocked, a
  * query typed into the editor runs, and its result appears.
+ *
+ * Chromium is the one thing `npm test` needs beyond `npm install`. Where it is missing, this test is skipped with a
+ * warning that names it; under CI (`CI=true`, as CI services set it, and as .ci/run installs Chromium) a missing
+ * Chromium is a failure, so CI never passes without having run it.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
@@ -8,6 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const IN_CI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+const MISSING = `Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`;
+const skipped = !existsSync(CHROMIUM) && !IN_CI;
+if (skipped) {
+  const line = '!'.repeat(100);
+  console.warn(
+    `${line}\n!! SKIPPED the GraphiQL browser test. ${MISSING}\n!! (CI=true makes this a failure.)\n${line}`,
+  );
+}
 // Flags that keep Chromium from phoning home (those connections are refused here and slow it down).
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -19,16 +32,12 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-describe('GraphiQL in a real browser, offline', () => {
+describe.skipIf(skipped)('GraphiQL in a real browser, offline', () => {
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`,
-      );
-    }
+    if (!existsSync(CHROMIUM)) throw new Error(`${MISSING} (CI is set: the browser test must run.)`);
     server = await startTestServer();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 120_000 });
   }, 180_000);

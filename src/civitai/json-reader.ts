@@ -149,11 +149,11 @@ export class JsonReader {
   }
 }
 
-/** Parses JSON text, naming the position of a syntax error. */
-export function parseJson(text: string, source: string): unknown {
+/** Parses JSON text, naming the position of a syntax error (not the text's source: its caller reports that). */
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new AppError('INVALID_JSON', `${source} is not valid JSON: ${(error as Error).message}`);
+    throw new AppError('INVALID_JSON', `not valid JSON: ${(error as Error).message}`);
   }
 }

@@ -2,7 +2,15 @@
  * `diffusion-nexus <command> [options]` — also `npm run cli -- <command>`.
  */
 import { isAppError } from '../errors.ts';
-import type { CliCommand, CliIo } from './command.ts';
+import {
+  exitCodeFor,
+  helpOf,
+  parseCommandArgs,
+  USAGE_EXIT_CODE,
+  usageError,
+  type CliCommand,
+  type CliIo,
+} from './command.ts';
 import { serveCommand } from './commands/serve.ts';
 import { migrateCommand, statusCommand } from './commands/migrate.ts';
 import { migrationCreateCommand } from './commands/migration-create.ts';
@@ -33,33 +41,41 @@ function helpText(): string {
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Every command takes --data-dir DIR (or DIFFUSION_NEXUS_DATA_DIR); `<command> --help` shows its options.',
+    '`<command> --help` lists its options (the catalog is found with --data-dir DIR, else DIFFUSION_NEXUS_DATA_DIR).',
+    'Exit codes: 0 done, 1 the command failed, 2 a usage error (unknown command or option, a missing or bad',
+    'argument, a named file or folder that does not exist).',
   ].join('\n');
+}
+
+function report(error: unknown, io: CliIo): number {
+  if (!isAppError(error)) throw error;
+  io.err(`error [${error.code}]: ${error.message}`);
+  return exitCodeFor(error);
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help' || name === '-h') {
     io.out(helpText());
-    return name ? 0 : 2;
+    return name ? 0 : USAGE_EXIT_CODE;
   }
   const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    io.err(`unknown command "${name}"\n\n${helpText()}`);
-    return 2;
-  }
+  if (!command)
+    return report(
+      usageError(
+        `unknown command "${name}"; the commands are ${COMMANDS.map((c) => c.name).join(', ')} ` +
+          '(diffusion-nexus --help says what each does).',
+      ),
+      io,
+    );
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(`${command.summary}\nusage: ${command.usage}`);
+    io.out(helpOf(command));
     return 0;
   }
   try {
-    return await command.run(rest, io);
+    return await command.run(parseCommandArgs(rest, command), io);
   } catch (error) {
-    if (isAppError(error)) {
-      io.err(`error [${error.code}]: ${error.message}`);
-      return error.code === 'BAD_USER_INPUT' ? 2 : 1;
-    }
-    throw error;
+    return report(error, io);
   }
 }
 

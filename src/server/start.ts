@@ -84,6 +84,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
   } catch (error) {
     await db.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new AppError(
+        'PORT_IN_USE',
+        `${config.host}:${config.port} is in use by another program (another server already running?). ` +
+          'Stop it, or choose another port with --port (or the PORT variable).',
+        { port: config.port },
+      );
     throw error;
   }
   // Documents for models written while the server was down (or by the desktop app) are built in the background.

@@ -1,12 +1,11 @@
 /** `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts). */
 import { backupDatabase, restoreDatabase, type CopyProgress } from '../../db/backup.ts';
 import { catalogPathForCli } from '../catalog.ts';
-import { AppError } from '../../errors.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
+import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
 
-function oneFile(positionals: string[], usage: string): string {
-  if (positionals.length !== 1) throw new AppError('BAD_USER_INPUT', `Give exactly one file.\nusage: ${usage}`);
+function oneFile(positionals: string[], command: CliCommand): string {
+  if (positionals.length !== 1) throw usageError('Give exactly one file.', command);
   return positionals[0]!;
 }
 
@@ -21,19 +20,20 @@ function pageProgress(label: string) {
   };
 }
 
-const backupUsage = 'diffusion-nexus backup <file> [--force] [--data-dir DIR]';
-
-export const backupCommand: CliCommand = {
+export const backupCommand = defineCommand({
   name: 'backup',
   summary: 'Write a consistent copy of the catalog to a file (safe while the server runs).',
-  usage: backupUsage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      { ...DATA_DIR_OPTION, force: { type: 'boolean' } },
-      backupUsage,
-    );
-    const target = oneFile(positionals, backupUsage);
+  forms: ['<file>'],
+  options: {
+    force: {
+      type: 'boolean',
+      description: 'Replace the file when it exists.',
+      byDefault: 'off: an existing file is refused',
+    },
+    ...DATA_DIR_OPTION,
+  },
+  async run({ values, positionals }, io) {
+    const target = oneFile(positionals, backupCommand);
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('backup');
     const result = await backupDatabase(databasePath, target, {
@@ -46,17 +46,16 @@ export const backupCommand: CliCommand = {
     );
     return 0;
   },
-};
+});
 
-const restoreUsage = 'diffusion-nexus restore <file> [--data-dir DIR]';
-
-export const restoreCommand: CliCommand = {
+export const restoreCommand = defineCommand({
   name: 'restore',
   summary: 'Replace the catalog with a backup (the current one is saved beside it first).',
-  usage: restoreUsage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, DATA_DIR_OPTION, restoreUsage);
-    const file = oneFile(positionals, restoreUsage);
+  forms: ['<file>'],
+  options: DATA_DIR_OPTION,
+  async run({ values, positionals }, io) {
+    const file = oneFile(positionals, restoreCommand);
+    await namedPath(file);
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('restore');
     const result = await restoreDatabase(databasePath, file, { onProgress: progress.onProgress, log: io.out });
@@ -68,4 +67,4 @@ export const restoreCommand: CliCommand = {
     );
     return 0;
   },
-};
+});

@@ -1,13 +1,11 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openCatalogForCli } from '../catalog.ts';
-import { AppError, isAppError, limitExceeded } from '../../errors.ts';
+import { isAppError, limitExceeded } from '../../errors.ts';
 import { parseJson } from '../../civitai/json-reader.ts';
 import { emptySummary, importPayload, mergeSummaries, type ImportSummary } from '../../civitai/batch-import.ts';
 import { createProgressBar } from '../progress.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';
-
-const usage = 'diffusion-nexus import <file|dir|->... [--images-version <civitaiVersionId>] [--data-dir DIR]';
+import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliIo } from '../command.ts';
 const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
 
 /** Payload files in a directory tree: `*.json` and `*.civitai.info`. */
@@ -62,8 +60,7 @@ async function collectSources(args: string[]): Promise<Source[]> {
       sources.push({ label: 'stdin', discovered: false, read: readStdin });
       continue;
     }
-    const info = await stat(arg).catch(() => null);
-    if (!info) throw new AppError('BAD_USER_INPUT', `${arg}: no such file or directory.`);
+    const info = await namedPath(arg);
     if (info.isDirectory()) {
       for (const file of await walk(arg))
         sources.push({ label: file, discovered: true, read: () => readLimited(file) });
@@ -92,22 +89,25 @@ function printSummary(io: CliIo, summary: ImportSummary, skipped: string[]): voi
   );
 }
 
-export const importCommand: CliCommand = {
+export const importCommand = defineCommand({
   name: 'import',
   summary:
     'Import Civitai API payloads (model, model version, models or images list) from files, directories or stdin.',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      { ...DATA_DIR_OPTION, 'images-version': { type: 'string' } },
-      usage,
-    );
-    if (positionals.length === 0)
-      throw new AppError('BAD_USER_INPUT', `Name at least one file, directory or - (stdin).\nusage: ${usage}`);
+  forms: ['<file|dir|->...'],
+  options: {
+    'images-version': {
+      type: 'string',
+      value: 'ID',
+      description: 'The Civitai model version id the images list pages belong to (an images page names none).',
+      byDefault: 'none: an images list page is refused',
+    },
+    ...DATA_DIR_OPTION,
+  },
+  async run({ values, positionals }, io) {
+    if (positionals.length === 0) throw usageError('Name at least one file, directory or - (stdin).', importCommand);
     const imagesVersion = values['images-version'] === undefined ? null : Number(values['images-version']);
     if (imagesVersion !== null && (!Number.isInteger(imagesVersion) || imagesVersion <= 0))
-      throw new AppError('BAD_USER_INPUT', '--images-version takes a Civitai model version id.');
+      throw usageError('--images-version takes a Civitai model version id.', importCommand);
     const sources = await collectSources(positionals);
     const db = await openCatalogForCli(values['data-dir'], io);
     const total = emptySummary();
@@ -116,7 +116,7 @@ export const importCommand: CliCommand = {
     try {
       for (const [index, source] of sources.entries()) {
         try {
-          const json = parseJson(await source.read(), source.label);
+          const json = parseJson(await source.read());
           mergeSummaries(total, await importPayload(db, json, source.label, { imagesVersionCivitaiId: imagesVersion }));
         } catch (error) {
           // The payload as a whole was unreadable or not Civitai's.
@@ -147,4 +147,4 @@ export const importCommand: CliCommand = {
     printSummary(io, total, skipped);
     return total.failed > 0 ? 1 : 0;
   },
-};
+});

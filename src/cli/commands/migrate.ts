@@ -1,15 +1,13 @@
 import { catalogPathForCli } from '../catalog.ts';
 import { migrateDatabase, migrationStatus } from '../../db/migrations.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
+import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
 
-const migrateUsage = 'diffusion-nexus migrate [--data-dir DIR]';
-
-export const migrateCommand: CliCommand = {
+export const migrateCommand = defineCommand({
   name: 'migrate',
   summary: 'Apply pending migrations (creates the database when missing; adopts desktop-app databases).',
-  usage: migrateUsage,
-  async run(argv, io) {
-    const { values } = parseCommandArgs(argv, DATA_DIR_OPTION, migrateUsage);
+  forms: [''],
+  options: DATA_DIR_OPTION,
+  async run({ values }, io) {
     const databasePath = catalogPathForCli(values['data-dir'], { create: true });
     const result = await migrateDatabase(databasePath, { log: io.out });
     io.out(
@@ -19,16 +17,21 @@ export const migrateCommand: CliCommand = {
     );
     return 0;
   },
-};
+});
 
-const statusUsage = 'diffusion-nexus status [--data-dir DIR] [--json]';
-
-export const statusCommand: CliCommand = {
+export const statusCommand = defineCommand({
   name: 'status',
   summary: 'List applied and pending migrations of the database.',
-  usage: statusUsage,
-  async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { ...DATA_DIR_OPTION, json: { type: 'boolean' } }, statusUsage);
+  forms: [''],
+  options: {
+    ...DATA_DIR_OPTION,
+    json: {
+      type: 'boolean',
+      description: 'Print the status as JSON (applied, pending, edited, failed, unknown, kind).',
+      byDefault: 'off: a readable list',
+    },
+  },
+  async run({ values }, io) {
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const status = migrationStatus(databasePath);
     if (values.json) {
@@ -48,7 +51,7 @@ export const statusCommand: CliCommand = {
     else io.out('up to date');
     return status.failed.length > 0 ? 1 : 0;
   },
-};
+});
 
 function describeKind(kind: ReturnType<typeof migrationStatus>['kind']): string {
   switch (kind) {

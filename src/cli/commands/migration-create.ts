@@ -1,24 +1,28 @@
 import path from 'node:path';
 import { createMigration } from '../../db/migration-authoring.ts';
 import { PROJECT_ROOT } from '../../db/project-paths.ts';
-import { AppError } from '../../errors.ts';
-import { parseCommandArgs, type CliCommand } from '../command.ts';
+import { defineCommand, usageError } from '../command.ts';
 
-const usage = 'diffusion-nexus migration:create <Name> [--empty] [--allow-destructive]';
-
-export const migrationCreateCommand: CliCommand = {
+export const migrationCreateCommand = defineCommand({
   name: 'migration:create',
   summary: 'Write a new migration from the difference between prisma/migrations and schema.prisma (offline).',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      { empty: { type: 'boolean' }, 'allow-destructive': { type: 'boolean' } },
-      usage,
-    );
+  forms: ['<Name>'],
+  options: {
+    empty: {
+      type: 'boolean',
+      description: 'Write an empty migration for hand-written SQL instead of diffing the schema.',
+      byDefault: 'off: the difference between the migrations and schema.prisma',
+    },
+    'allow-destructive': {
+      type: 'boolean',
+      description:
+        "Allow a migration that drops or rebuilds tables (a rebuild loses the desktop app's columns Prisma does not know).",
+      byDefault: 'off: such a migration is refused',
+    },
+  },
+  async run({ values, positionals }, io) {
     const [name, ...extra] = positionals;
-    if (!name || extra.length > 0)
-      throw new AppError('BAD_USER_INPUT', `Give exactly one migration name.\nusage: ${usage}`);
+    if (!name || extra.length > 0) throw usageError('Give exactly one migration name.', migrationCreateCommand);
     const created = await createMigration({
       name,
       empty: values.empty ?? false,
@@ -31,4 +35,4 @@ export const migrationCreateCommand: CliCommand = {
     io.out(`created ${path.relative(PROJECT_ROOT, path.join(created.path, 'migration.sql'))}`);
     return 0;
   },
-};
+});

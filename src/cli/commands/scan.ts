@@ -1,16 +1,17 @@
 import path from 'node:path';
 import { resolveToolSettings } from '../../config.ts';
-import { AppError } from '../../errors.ts';
 import { createCivitaiClient } from '../../civitai/client.ts';
 import { resolveCivitaiSettings } from '../../config.ts';
 import { resolveLibraryPath } from '../../library/library-paths.ts';
 import { scanLibrary, type ScanProgress } from '../../library/scan.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand, type CliIo } from '../command.ts';
+import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliIo } from '../command.ts';
 import { exitAfterDeadline } from '../../shutdown.ts';
 
-const usage = 'diffusion-nexus scan <folder>... [--concurrency 1] [--identify-online] [--data-dir DIR]';
+/** One file at a time suits spinning disks, where parallel reads seek back and forth. */
+const DEFAULT_CONCURRENCY = 1;
+const MAX_CONCURRENCY = 8;
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
@@ -27,25 +28,31 @@ function printSummary(io: CliIo, p: ScanProgress): void {
   );
 }
 
-export const scanCommand: CliCommand = {
+export const scanCommand = defineCommand({
   name: 'scan',
   summary:
     'Scan folders of model files: hash what changed, link files to the catalog, import sidecars, make thumbnails.',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      {
-        ...DATA_DIR_OPTION,
-        concurrency: { type: 'string' },
-        'identify-online': { type: 'boolean' },
-      },
-      usage,
-    );
-    if (positionals.length === 0) throw new AppError('BAD_USER_INPUT', `Name at least one folder.\nusage: ${usage}`);
-    const concurrency = Number(values.concurrency ?? 1);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8)
-      throw new AppError('BAD_USER_INPUT', '--concurrency is between 1 and 8.');
+  forms: ['<folder>...'],
+  options: {
+    concurrency: {
+      type: 'string',
+      value: 'N',
+      description: `How many files are hashed at once, 1 to ${MAX_CONCURRENCY} (more suits SSDs; one suits spinning disks).`,
+      byDefault: String(DEFAULT_CONCURRENCY),
+    },
+    'identify-online': {
+      type: 'boolean',
+      description: 'Ask Civitai about files no catalog entry or sidecar describes, and import what it knows.',
+      byDefault: 'off: nothing is sent to Civitai',
+    },
+    ...DATA_DIR_OPTION,
+  },
+  async run({ values, positionals }, io) {
+    if (positionals.length === 0) throw usageError('Name at least one folder.', scanCommand);
+    const concurrency = Number(values.concurrency ?? DEFAULT_CONCURRENCY);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)
+      throw usageError(`--concurrency is between 1 and ${MAX_CONCURRENCY}.`, scanCommand);
+    for (const folder of positionals) await namedPath(folder);
     // With DIFFUSION_NEXUS_LIBRARY_ROOTS set, folders must be inside it; otherwise the folders named here are the roots.
     const settings = resolveToolSettings();
     const libraryRoots =
@@ -96,4 +103,4 @@ export const scanCommand: CliCommand = {
       await db.close();
     }
   },
-};
+});

@@ -5,30 +5,34 @@ import { TEST_CATALOG, seedCatalog, type CatalogSize } from '../../seed/catalog-
 import type { ThumbnailProfile } from '../../seed/thumbnail-pool.ts';
 import { parsePositiveInt } from '../../config.ts';
 import { countModels } from '../../db/seed-writer.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
+import { DATA_DIR_OPTION, defineCommand, usageError } from '../command.ts';
 
-const usage = 'diffusion-nexus seed [--models 60] [--versions 4] [--thumbnails none|tiny|realistic] [--data-dir DIR]';
 const PROFILES: readonly ThumbnailProfile[] = ['none', 'tiny', 'realistic'];
 
-export const seedCommand: CliCommand = {
+export const seedCommand = defineCommand({
   name: 'seed',
   summary:
     'Fill an EMPTY catalog with a deterministic demo catalog (for trying the API; refuses a catalog with models).',
-  usage,
-  async run(argv, io) {
-    const { values } = parseCommandArgs(
-      argv,
-      {
-        ...DATA_DIR_OPTION,
-        models: { type: 'string' },
-        versions: { type: 'string' },
-        thumbnails: { type: 'string' },
-      },
-      usage,
-    );
-    const thumbnails = (values.thumbnails ?? 'tiny') as ThumbnailProfile;
-    if (!PROFILES.includes(thumbnails))
-      throw new AppError('BAD_USER_INPUT', `--thumbnails is one of ${PROFILES.join(', ')}.\nusage: ${usage}`);
+  forms: [''],
+  options: {
+    models: { type: 'string', value: 'N', description: 'How many models.', byDefault: String(TEST_CATALOG.models) },
+    versions: {
+      type: 'string',
+      value: 'N',
+      description: 'How many versions each model has.',
+      byDefault: String(TEST_CATALOG.versionsPerModel),
+    },
+    thumbnails: {
+      type: 'string',
+      value: PROFILES.join('|'),
+      description: 'Thumbnails for the images: none, tiny placeholders, or realistic WebP pictures (slower, larger).',
+      byDefault: TEST_CATALOG.thumbnails,
+    },
+    ...DATA_DIR_OPTION,
+  },
+  async run({ values }, io) {
+    const thumbnails = (values.thumbnails ?? TEST_CATALOG.thumbnails) as ThumbnailProfile;
+    if (!PROFILES.includes(thumbnails)) throw usageError(`--thumbnails is one of ${PROFILES.join(', ')}.`, seedCommand);
     const size: CatalogSize = {
       ...TEST_CATALOG,
       models: parsePositiveInt(values.models, '--models', TEST_CATALOG.models),
@@ -50,4 +54,4 @@ export const seedCommand: CliCommand = {
     );
     return 0;
   },
-};
+});

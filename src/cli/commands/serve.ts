@@ -1,20 +1,29 @@
-import { resolveServerConfig } from '../../config.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, resolveServerConfig } from '../../config.ts';
 import { startServer, stopOnSignals } from '../../server/start.ts';
 import { createLogger } from '../../server/logger.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
+import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
 
-const usage = 'diffusion-nexus serve [--host 127.0.0.1] [--port 4000] [--data-dir DIR]';
-
-export const serveCommand: CliCommand = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'Migrate the database and serve GraphQL (and GraphiQL) over HTTP.',
-  usage,
-  async run(argv, _io) {
-    const { values } = parseCommandArgs(
-      argv,
-      { ...DATA_DIR_OPTION, host: { type: 'string' }, port: { type: 'string' } },
-      usage,
-    );
+  forms: [''],
+  options: {
+    host: {
+      type: 'string',
+      value: 'ADDRESS',
+      description:
+        'The address to listen on. Any other than loopback needs DIFFUSION_NEXUS_API_TOKEN (other machines could write).',
+      byDefault: `HOST, else ${DEFAULT_HOST}`,
+    },
+    port: {
+      type: 'string',
+      value: 'PORT',
+      description: 'The TCP port to listen on (0: any free port, printed at start).',
+      byDefault: `PORT, else ${DEFAULT_PORT}`,
+    },
+    ...DATA_DIR_OPTION,
+  },
+  async run({ values }, _io) {
     const config = resolveServerConfig({ host: values.host, port: values.port, dataDir: values['data-dir'] });
     const logger = createLogger(config.log);
     const server = await startServer(config, { logger });
@@ -23,4 +32,4 @@ export const serveCommand: CliCommand = {
     await new Promise<never>(() => {});
     return 0;
   },
-};
+});

@@ -1,37 +1,52 @@
-import { AppError } from '../../errors.ts';
 import { generateThumbnails, pruneThumbnails, thumbnailStats } from '../../thumbnails/maintenance.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
-import { DATA_DIR_OPTION, parseCommandArgs, type CliCommand } from '../command.ts';
-import { parsePositiveInt, resolveThumbnailSide } from '../../config.ts';
-
-const usage = `diffusion-nexus thumbnails stats [--data-dir DIR]
-       diffusion-nexus thumbnails generate [--online] [--force] [--data-dir DIR]
-       diffusion-nexus thumbnails prune [--keep-per-version N] [--max-bytes B] [--vacuum] [--data-dir DIR]`;
+import { DATA_DIR_OPTION, defineCommand, usageError } from '../command.ts';
+import { DEFAULT_THUMBNAIL_SIDE, parsePositiveInt, resolveThumbnailSide } from '../../config.ts';
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
-export const thumbnailsCommand: CliCommand = {
+const ACTIONS = ['stats', 'generate', 'prune'];
+
+export const thumbnailsCommand = defineCommand({
   name: 'thumbnails',
   summary: 'Thumbnail upkeep: stats, generate missing ones (WebP 320 px), prune (and VACUUM).',
-  usage,
-  async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      {
-        ...DATA_DIR_OPTION,
-        online: { type: 'boolean' },
-        force: { type: 'boolean' },
-        vacuum: { type: 'boolean' },
-        'keep-per-version': { type: 'string' },
-        'max-bytes': { type: 'string' },
-      },
-      usage,
-    );
+  forms: ACTIONS,
+  options: {
+    online: {
+      type: 'boolean',
+      description: 'generate: download images that have no cached file.',
+      byDefault: 'off: only images with a cached file',
+    },
+    force: {
+      type: 'boolean',
+      description: 'generate: make thumbnails again for images that have one.',
+      byDefault: 'off: only images without a thumbnail',
+    },
+    'keep-per-version': {
+      type: 'string',
+      value: 'N',
+      description: 'prune: keep thumbnails only for the first N images of each version (in their sort order).',
+      byDefault: 'none: every version keeps all',
+    },
+    'max-bytes': {
+      type: 'string',
+      value: 'B',
+      description: `prune: re-encode thumbnails larger than B bytes at the thumbnail size (${DEFAULT_THUMBNAIL_SIDE} px unless DIFFUSION_NEXUS_THUMBNAIL_SIZE), drop those still larger.`,
+      byDefault: 'none: no size limit',
+    },
+    vacuum: {
+      type: 'boolean',
+      description: 'prune: VACUUM the database afterwards, so the file shrinks.',
+      byDefault: 'off: freed pages stay in the file for reuse',
+    },
+    ...DATA_DIR_OPTION,
+  },
+  async run({ values, positionals }, io) {
     const [action, ...rest] = positionals;
-    if (!action || rest.length > 0 || !['stats', 'generate', 'prune'].includes(action))
-      throw new AppError('BAD_USER_INPUT', `usage: ${usage}`);
+    if (!action || rest.length > 0 || !ACTIONS.includes(action))
+      throw usageError(`Name one action: ${ACTIONS.join(', ')}.`, thumbnailsCommand);
     const db = await openCatalogForCli(values['data-dir'], { out: () => {}, err: io.err });
     try {
       if (action === 'stats') {
@@ -68,10 +83,7 @@ export const thumbnailsCommand: CliCommand = {
       const maxBytes =
         values['max-bytes'] === undefined ? null : parsePositiveInt(values['max-bytes'], '--max-bytes', 1);
       if (keep === null && maxBytes === null && !values.vacuum)
-        throw new AppError(
-          'BAD_USER_INPUT',
-          `prune needs --keep-per-version, --max-bytes or --vacuum.\nusage: ${usage}`,
-        );
+        throw usageError('prune needs --keep-per-version, --max-bytes or --vacuum.', thumbnailsCommand);
       const result = await pruneThumbnails(db, {
         keepPerVersion: keep,
         maxBytes,
@@ -90,4 +102,4 @@ export const thumbnailsCommand: CliCommand = {
       await db.close();
     }
   },
-};
+});
