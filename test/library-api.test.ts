@@ -140,7 +140,7 @@ describe('scanLibrary', () => {
   it('lists duplicate local files, largest waste first, without re-hashing', async () => {
     const { duplicateFiles } = dataOf(
       await server.graphql<{ duplicateFiles: any[] }>(
-        '{ duplicateFiles { sha256 size wastedBytes files { path modelFile { databaseId } } } }',
+        '{ duplicateFiles { sha256 size wastedBytes files { path modelFile { databaseId fileName localPath } } } }',
       ),
     );
     expect(duplicateFiles).toHaveLength(1);
@@ -152,6 +152,12 @@ describe('scanLibrary', () => {
       'same_3.safetensors',
       'same_4.safetensors',
     ]);
+    // Each copy has its own catalog row, named after its own file (not after the copy catalogued first).
+    for (const file of group.files) {
+      expect(file.modelFile.localPath).toBe(file.path);
+      expect(file.modelFile.fileName).toBe(path.basename(file.path));
+    }
+    expect(new Set(group.files.map((f: any) => f.modelFile.databaseId)).size).toBe(5);
     expect(BigInt(group.wastedBytes)).toBe(BigInt(group.size) * 4n);
     expect(group.sha256).toBe(sha256Hex(safetensorsBytes({}, randomBytes(3000, 77))));
   });

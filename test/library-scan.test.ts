@@ -341,3 +341,48 @@ describe('re-scans', () => {
     );
   });
 });
+
+describe('two copies of one LoRA, in a library of their own', () => {
+  // kohya's tag counts per dataset folder, no `ss_num_train_images`: the most frequent tags, summed, are the words.
+  const tagFrequency = {
+    '10_neon': {
+      'neon glow': 10,
+      city: 4,
+      night: 4,
+      ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`rare${i + 1}`, 1])),
+    },
+    '5_extra': { city: 3, ' neon glow ': 5, bokeh: 4, broken: 'many', negative: -3 },
+  };
+  const neon = safetensorsBytes(
+    { ss_network_module: 'networks.lora', ss_tag_frequency: JSON.stringify(tagFrequency) },
+    randomBytes(1600, 4242),
+  );
+  let own: CatalogDatabase;
+  let ownSql: Database.Database;
+  let lib: string;
+  let first: ScanProgress;
+  const scanOwn = () => scanLibrary(own, { roots: [lib], libraryRoots: [lib] });
+
+  beforeAll(async () => {
+    ({ db: own } = await emptyCatalog());
+    ownSql = new Database(own.path, { readonly: true });
+    lib = path.join(tempDir('dn-lib-copies-'), 'library');
+    writeFile(path.join(lib, 'loras', 'neon_test_lora.safetensors'), neon);
+    writeFile(path.join(lib, 'loras', 'neon_test_lora_copy.safetensors'), neon);
+    first = await scanOwn();
+    return () => ownSql.close();
+  });
+
+  it("names each copy's row after its own file", () => {
+    expect(first.problems).toEqual([]);
+    const rows = ownSql.prepare('SELECT LocalPath, FileName FROM ModelFiles ORDER BY LocalPath').all() as {
+      LocalPath: string;
+      FileName: string;
+    }[];
+    expect(rows.map((r) => path.basename(r.LocalPath))).toEqual([
+      'neon_test_lora.safetensors',
+      'neon_test_lora_copy.safetensors',
+    ]);
+    for (const row of rows) expect(row.FileName).toBe(path.basename(row.LocalPath));
+  });
+});

@@ -3,6 +3,7 @@
  * catalog entry for a file Civitai data does not describe, and marking files that disappeared. Every change runs in
  * one write transaction.
  */
+import path from 'node:path';
 import type { CatalogDatabase, CatalogQueries } from '../db/catalog-database.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
@@ -179,7 +180,7 @@ async function isPathMissing(db: CatalogQueries, localPath: string, seenPaths: R
 /**
  * Links the file at `filePath` to one of `candidates` (catalog rows with its hash): the row already pointing here;
  * else a row with no local copy, or whose copy disappeared (a move); else a new row copying the first candidate
- * (the same file downloaded twice keeps two rows).
+ * (the same file downloaded twice keeps two rows), named after its own file: the copy's name is not the original's.
  */
 export function linkToCatalog(
   db: CatalogDatabase,
@@ -207,6 +208,7 @@ export function linkToCatalog(
       const { Id: _id, ...copy } = original;
       const id = await insertRow(trx, 'ModelFiles', {
         ...(copy as RowValues),
+        FileName: path.basename(filePath),
         IsPrimary: false,
         ...verified,
         ...hashColumns(hashes),
