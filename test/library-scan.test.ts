@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
+import { duplicateGroups } from '../src/library/duplicates.ts';
 import { scanLibrary, type ScanProgress } from '../src/library/scan.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
@@ -310,7 +311,8 @@ describe('re-scans', () => {
     const filesBefore = count('SELECT COUNT(*) FROM ModelFiles');
 
     const result = await scan();
-    expect(result).toMatchObject({ moved: 10, missing: 20, filesHashed: 10, newModels: 0, duplicates: 0 });
+    // known_0 is still there twice: the one extra copy in the library, though this scan made no new copy row.
+    expect(result).toMatchObject({ moved: 10, missing: 20, filesHashed: 10, newModels: 0, duplicates: 1 });
     expect(count('SELECT COUNT(*) FROM ModelFiles')).toBe(filesBefore);
     for (const [i, to] of movedTo.entries()) {
       expect(
@@ -384,5 +386,15 @@ describe('two copies of one LoRA, in a library of their own', () => {
       'neon_test_lora_copy.safetensors',
     ]);
     for (const row of rows) expect(row.FileName).toBe(path.basename(row.LocalPath));
+  });
+
+  it('reports the extra copies in the library on every scan, as duplicateFiles lists them', async () => {
+    const groups = await duplicateGroups(own, 100);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.files).toHaveLength(2);
+    expect(first).toMatchObject({ newModels: 1, duplicates: 1, duplicateGroups: 1 });
+    const again = await scanOwn();
+    expect(again).toMatchObject({ filesUnchanged: 2, newModels: 0, duplicates: 1, duplicateGroups: 1 });
+    expect(await duplicateGroups(own, 100)).toEqual(groups);
   });
 });

@@ -9,6 +9,7 @@ import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { importPayload } from '../civitai/batch-import.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import { syncByHash } from '../civitai/sync.ts';
+import { duplicateCounts } from './duplicates.ts';
 import { FileHasher, type FileHashes } from './hashing/file-hasher.ts';
 import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
 import {
@@ -54,7 +55,14 @@ export interface ScanProgress {
   bytesHashed: number;
   linked: number;
   moved: number;
+  /**
+   * Copies beyond the first of each content held more than once in the whole library index, counted when the scan
+   * ends (what `duplicateFiles` lists): the same figure on every scan while the files stay, not only the copies this
+   * scan found. 0 until then.
+   */
   duplicates: number;
+  /** The contents held more than once (the groups `duplicateFiles` lists), counted with `duplicates`. */
+  duplicateGroups: number;
   newModels: number;
   missing: number;
   sidecarsImported: number;
@@ -96,6 +104,7 @@ export function emptyProgress(): ScanProgress {
     linked: 0,
     moved: 0,
     duplicates: 0,
+    duplicateGroups: 0,
     newModels: 0,
     missing: 0,
     sidecarsImported: 0,
@@ -246,7 +255,6 @@ async function linkFile(
     );
     if (outcome === 'linked') progress.linked++;
     if (outcome === 'moved') progress.moved++;
-    if (outcome === 'duplicate-copy') progress.duplicates++;
     return modelFileId;
   }
   // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
@@ -381,6 +389,9 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     report();
   }
   await refreshSearchIndex(db);
+  const copies = await duplicateCounts(db);
+  progress.duplicates = copies.extraCopies;
+  progress.duplicateGroups = copies.contents;
   progress.phase = 'done';
   progress.currentPath = null;
   report(true);
