@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import { duplicateGroups } from '../src/library/duplicates.ts';
+import { MAX_HEADER_TRIGGER_WORDS } from '../src/library/safetensors-facts.ts';
 import { scanLibrary, type ScanProgress } from '../src/library/scan.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
@@ -214,11 +215,11 @@ describe('first scan', () => {
     expect(
       sql
         .prepare(
-          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors'`,
+          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors' ORDER BY tw."Order"`,
         )
         .pluck()
         .all(),
-    ).toEqual(['unk1style']);
+    ).toEqual(['unk1style', 'background']);
     const embedding = sql
       .prepare(
         `SELECT m.Name, m.Type, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'emb_3.pt'`,
@@ -396,5 +397,26 @@ describe('two copies of one LoRA, in a library of their own', () => {
     const again = await scanOwn();
     expect(again).toMatchObject({ filesUnchanged: 2, newModels: 0, duplicates: 1, duplicateGroups: 1 });
     expect(await duplicateGroups(own, 100)).toEqual(groups);
+  });
+
+  it('takes trigger words from the most frequent tags of ss_tag_frequency, summed over datasets', () => {
+    const words = ownSql
+      .prepare(`SELECT DISTINCT tw.Word, tw."Order" FROM TriggerWords tw ORDER BY tw."Order"`)
+      .pluck()
+      .all();
+    // Ties in order of the tag; only the first MAX_HEADER_TRIGGER_WORDS; counts that are not positive numbers ignored.
+    expect(words).toEqual([
+      'neon glow',
+      'city',
+      'bokeh',
+      'night',
+      'rare1',
+      'rare2',
+      'rare3',
+      'rare4',
+      'rare5',
+      'rare6',
+    ]);
+    expect(words).toHaveLength(MAX_HEADER_TRIGGER_WORDS);
   });
 });
