@@ -15,14 +15,21 @@ import {
   setSidecarAndPreviewMtimes,
   upsertLocalFile,
 } from '../db/tables/local-files.ts';
-import { fileById, filesWithHash, HASH_FIELDS } from '../db/tables/model-files.ts';
+import {
+  exactSizeValues,
+  fileById,
+  filesWithHash,
+  HASH_FIELDS,
+  type OptionalFileColumns,
+} from '../db/tables/model-files.ts';
 import { NEW_MODEL_DEFAULTS } from '../db/tables/models.ts';
 import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
 
 export type { LocalFileRow };
 export { localFilesUnder, localFileAt } from '../db/tables/local-files.ts';
-export { localOnlyModelFile, versionOfFile } from '../db/tables/model-files.ts';
+export { localOnlyModelFile, optionalFileColumns, versionOfFile } from '../db/tables/model-files.ts';
+export type { OptionalFileColumns };
 
 export type StoredHashes = Omit<FileHashes, 'safetensorsMetadata' | 'mtimeMs'>;
 
@@ -145,6 +152,7 @@ export function linkAsVariant(
   file: { path: string; fileName: string },
   hashes: StoredHashes,
   lookalike: Row,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<number> {
   return db.write(async (trx) => {
@@ -152,6 +160,7 @@ export function linkAsVariant(
       ModelVersionId: lookalike.ModelVersionId as number,
       FileName: file.fileName,
       SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
       FileType: lookalike.FileType as string,
       IsPrimary: false,
       Format: lookalike.Format as string,
@@ -189,6 +198,7 @@ export function linkToCatalog(
   hashes: StoredHashes,
   candidates: readonly Row[],
   seenPaths: ReadonlySet<string>,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
   return db.write(async (trx) => {
@@ -217,7 +227,12 @@ export function linkToCatalog(
       outcome = 'duplicate-copy';
     }
     const modelFileId = target.Id as number;
-    await updateChanged(trx, 'ModelFiles', modelFileId, target, { ...verified, ...missingHashes(target, hashes) });
+    // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
+    await updateChanged(trx, 'ModelFiles', modelFileId, target, {
+      ...verified,
+      ...missingHashes(target, hashes),
+      ...exactSizeValues(hashes.size, columns),
+    });
     await linkLocalFile(trx, localFileId, modelFileId);
     return { modelFileId, outcome };
   });
@@ -242,6 +257,7 @@ export function createLocalModel(
   filePath: string,
   hashes: StoredHashes,
   facts: LocalModelFacts,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<number> {
   return db.write(async (trx) => {
@@ -272,6 +288,7 @@ export function createLocalModel(
       ModelVersionId: versionId,
       FileName: facts.fileName,
       SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
       FileType: 'Model',
       IsPrimary: true,
       Format: facts.format,
@@ -294,6 +311,7 @@ export function refreshLocalOnlyHashes(
   db: CatalogDatabase,
   modelFileId: number,
   hashes: StoredHashes,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<void> {
   return db.write(async (trx) => {
@@ -302,6 +320,7 @@ export function refreshLocalOnlyHashes(
     await updateChanged(trx, 'ModelFiles', modelFileId, row, {
       ...hashColumns(hashes),
       SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
       IsLocalFileValid: true,
       LocalFileVerifiedAt: now,
     });

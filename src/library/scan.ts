@@ -21,6 +21,8 @@ import {
   localFilesUnder,
   localOnlyModelFile,
   markMissing,
+  optionalFileColumns,
+  type OptionalFileColumns,
   recordLocalFile,
   refreshLocalOnlyHashes,
   rememberSidecarAndPreview,
@@ -229,6 +231,7 @@ async function linkFile(
   row: LocalFileRow,
   sidecars: SidecarFacts,
   seenPaths: ReadonlySet<string>,
+  columns: OptionalFileColumns,
   options: ScanOptions,
   progress: ScanProgress,
   now: Date,
@@ -251,6 +254,7 @@ async function linkFile(
       hashes,
       candidates.same,
       seenPaths,
+      columns,
       now,
     );
     if (outcome === 'linked') progress.linked++;
@@ -262,11 +266,11 @@ async function linkFile(
   const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(db.kysely, row.ModelFileId);
   if (lookalike && !localOnly) {
     progress.linked++;
-    return linkAsVariant(db, row.Id, file, hashes, lookalike, now);
+    return linkAsVariant(db, row.Id, file, hashes, lookalike, columns, now);
   }
   // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
   if (row.ModelFileId !== null && localOnly) {
-    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, now);
+    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, columns, now);
     return row.ModelFileId;
   }
   const header = headerFacts(work.metadata);
@@ -289,6 +293,7 @@ async function linkFile(
       format: formatOf(file.fileName),
       fileMtime: new Date(file.mtimeMs),
     },
+    columns,
     now,
   );
   progress.newModels++;
@@ -369,6 +374,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
 
   // 4. Index, link, sidecars, previews.
   progress.phase = 'linking';
+  const columns = await optionalFileColumns(db.kysely);
   for (const item of work) {
     if (!item.hashes) continue; // unreadable: reported while hashing
     options.signal?.throwIfAborted();
@@ -379,7 +385,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
       const sidecars = await readSidecars(item.file, options.libraryRoots);
       progress.problems.push(...sidecars.problems);
       progress.filesSkipped += sidecars.skipped;
-      const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, options, progress, now);
+      const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, columns, options, progress, now);
       const previewMtime =
         modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
       await rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
