@@ -2,16 +2,21 @@
  * Opening a database written by the desktop app: verify, baseline InitialCreate without running it, apply only
  * later additive migrations, keep everything we do not own, and read/write its rows (timestamps included).
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { importPayload } from '../src/civitai/batch-import.ts';
 import { listMigrations, migrateDatabase, migrationStatus } from '../src/db/migrations.ts';
 import { MIGRATIONS_DIR } from '../src/db/project-paths.ts';
 import { openCatalogDatabase, type CatalogDatabase } from '../src/db/catalog-database.ts';
 import { insertRow, updateChanged } from '../src/db/row-writer.ts';
 import { modelById, NEW_MODEL_DEFAULTS } from '../src/db/tables/models.ts';
+import { scanLibrary } from '../src/library/scan.ts';
 import { createLoaders } from '../src/loaders/index.ts';
+import { emptyCatalog } from './helpers/catalog.ts';
 import { createDesktopSchema, insertDesktopModel, type DesktopRows } from './helpers/desktop-db.ts';
+import { civitaiPayloadFor, randomBytes, safetensorsBytes, writeFile } from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
 import { ownFixture } from './helpers/fixtures.ts';
 import { importPayload } from '../src/civitai/batch-import.ts';
@@ -202,5 +207,79 @@ describe('adopting a desktop-app database', () => {
     expect(await idsOf(both.orderBy(catalog.dialect.utc('CreatedAt')))).toEqual([oursId, rows.modelId]);
     const noon = new Date('2025-12-22T12:00:00.000Z').toISOString();
     expect(await idsOf(both.where(catalog.dialect.utc('CreatedAt'), '>', noon))).toEqual([rows.modelId]);
+  });
+});
+
+describe('ModelFiles.FileSizeBytes, a column of newer desktop-app databases', () => {
+  const lib = path.join(tempDir('dn-size-lib-'), 'library');
+  const known = safetensorsBytes({ ss_output_name: 'known' }, randomBytes(3000, 611));
+  const payload = randomBytes(2500, 612);
+  const files = {
+    known: writeFile(path.join(lib, 'loras', 'known.safetensors'), known),
+    solo: writeFile(path.join(lib, 'loras', 'solo.safetensors'), safetensorsBytes({ a: '1' }, payload)),
+    copy: writeFile(path.join(lib, 'loras', 'solo_copy.safetensors'), safetensorsBytes({ a: '1' }, payload)),
+    other: writeFile(path.join(lib, 'loras', 'other.safetensors'), safetensorsBytes({}, randomBytes(1700, 613))),
+  };
+  const scanInto = (db: CatalogDatabase) => scanLibrary(db, { roots: [lib], libraryRoots: [lib] });
+  const sizesIn = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT LocalPath, FileSizeBytes FROM ModelFiles ORDER BY LocalPath').all() as {
+        LocalPath: string;
+        FileSizeBytes: number | null;
+      }[];
+    } finally {
+      db.close();
+    }
+  };
+
+  it('is filled with the exact byte size of every file a scan links or catalogues, when the database has it', async () => {
+    const { db } = await emptyCatalog();
+    await importPayload(
+      db,
+      civitaiPayloadFor(610_000, 'Known', [
+        { versionId: 610_001, fileId: 610_002, fileName: 'known.safetensors', bytes: known },
+      ]),
+      'setup',
+    );
+    // The desktop app adds the column to a database this server already has open.
+    const direct = new Database(db.path);
+    direct.exec('ALTER TABLE "ModelFiles" ADD COLUMN "FileSizeBytes" INTEGER NULL');
+    direct.close();
+
+    const first = await scanInto(db);
+    expect(first).toMatchObject({ linked: 1, newModels: 2, problems: [] });
+    // A changed local-only file, and a look-alike (same weights, another header): their rows are written too.
+    writeFile(files.other, safetensorsBytes({}, randomBytes(1900, 614)));
+    writeFile(path.join(lib, 'loras', 'solo_variant.safetensors'), safetensorsBytes({ a: 'longer header' }, payload));
+    expect(await scanInto(db)).toMatchObject({ filesHashed: 2, newModels: 0, problems: [] });
+
+    const rows = sizesIn(db.path);
+    expect(rows.map((r) => path.basename(r.LocalPath))).toEqual([
+      'known.safetensors',
+      'other.safetensors',
+      'solo.safetensors',
+      'solo_copy.safetensors',
+      'solo_variant.safetensors',
+    ]);
+    for (const row of rows) expect(row.FileSizeBytes, row.LocalPath).toBe(statSync(row.LocalPath).size);
+  });
+
+  it('is left alone in a database without it, and filled by the next scan once the app adds it', async () => {
+    const { db } = await emptyCatalog();
+    const result = await scanInto(db);
+    // known, other and one of the solo files are new; the other solo file a copy, solo_variant a look-alike.
+    expect(result).toMatchObject({ filesSeen: 5, newModels: 3, linked: 1, duplicates: 1, problems: [] });
+    const direct = new Database(db.path);
+    expect(direct.prepare(`SELECT name FROM pragma_table_info('ModelFiles')`).pluck().all()).not.toContain(
+      'FileSizeBytes',
+    );
+    direct.exec('ALTER TABLE "ModelFiles" ADD COLUMN "FileSizeBytes" INTEGER NULL');
+    direct.close();
+    // Nothing changed on disk: no file is read again, but every row gets the size the index knows.
+    expect(await scanInto(db)).toMatchObject({ filesHashed: 0, filesUnchanged: 5, problems: [] });
+    const rows = sizesIn(db.path);
+    expect(rows).toHaveLength(5);
+    for (const row of rows) expect(row.FileSizeBytes, row.LocalPath).toBe(statSync(row.LocalPath).size);
   });
 });

@@ -77,6 +77,19 @@ describe('text functions on a megabyte of hostile input', () => {
           ss_tag_frequency: JSON.stringify({ set: { [text.slice(0, 1000)]: 10 } }),
         }),
     ],
+    [
+      'headerFacts (tag frequency)',
+      // Tens of thousands of distinct tags, and one a megabyte long: the top tags are picked in one pass.
+      (text) =>
+        headerFacts({
+          ss_tag_frequency: JSON.stringify({
+            a: Object.fromEntries(
+              Array.from({ length: 20_000 }, (_, i) => [`${text.slice(i * 50, i * 50 + 50)}${i}`, i % 7]),
+            ),
+            b: { [text]: 3 },
+          }),
+        }),
+    ],
     ['typeFromFolders', (text) => typeFromFolders([text, text])],
     ['mapBaseModel', mapBaseModel],
     ['mapCommercialUse', (text) => mapCommercialUse(`{${text}}`)],

@@ -54,7 +54,7 @@ beforeAll(async () => {
 });
 
 const JOB_FIELDS =
-  'id status error progress { phase filesSeen filesHashed newModels identifiedOnline duplicates errors problems { path message } }';
+  'id status error progress { phase filesSeen filesHashed newModels identifiedOnline duplicates duplicateGroups errors problems { path message } }';
 
 async function waitForJob(id: string): Promise<any> {
   for (let i = 0; i < 200; i++) {
@@ -119,7 +119,15 @@ describe('scanLibrary', () => {
     expect(job).toMatchObject({
       status: 'COMPLETED',
       error: null,
-      progress: { filesSeen: 7, filesHashed: 7, identifiedOnline: 1, duplicates: 4, newModels: 2, errors: 0 },
+      progress: {
+        filesSeen: 7,
+        filesHashed: 7,
+        identifiedOnline: 1,
+        duplicates: 4,
+        duplicateGroups: 1,
+        newModels: 2,
+        errors: 0,
+      },
     });
     // Five identical unknown files: one local model, and the other four as copies of its file.
     const { model } = dataOf(
@@ -140,7 +148,7 @@ describe('scanLibrary', () => {
   it('lists duplicate local files, largest waste first, without re-hashing', async () => {
     const { duplicateFiles } = dataOf(
       await server.graphql<{ duplicateFiles: any[] }>(
-        '{ duplicateFiles { sha256 size wastedBytes files { path modelFile { databaseId } } } }',
+        '{ duplicateFiles { sha256 size wastedBytes files { path modelFile { databaseId fileName localPath } } } }',
       ),
     );
     expect(duplicateFiles).toHaveLength(1);
@@ -152,6 +160,12 @@ describe('scanLibrary', () => {
       'same_3.safetensors',
       'same_4.safetensors',
     ]);
+    // Each copy has its own catalog row, named after its own file (not after the copy catalogued first).
+    for (const file of group.files) {
+      expect(file.modelFile.localPath).toBe(file.path);
+      expect(file.modelFile.fileName).toBe(path.basename(file.path));
+    }
+    expect(new Set(group.files.map((f: any) => f.modelFile.databaseId)).size).toBe(5);
     expect(BigInt(group.wastedBytes)).toBe(BigInt(group.size) * 4n);
     expect(group.sha256).toBe(sha256Hex(safetensorsBytes({}, randomBytes(3000, 77))));
   });
@@ -187,12 +201,20 @@ describe('CLI scan and thumbnails', () => {
       );
       writeFile(path.join(lib, 'Lora', `style_${i}.png`), await previewPng(500, 700, i));
     }
+    // A second copy of one file: both scans say the library holds it (the count is of the library, not the scan).
+    writeFile(
+      path.join(lib, 'Lora', 'style_0 (copy).safetensors'),
+      safetensorsBytes({ ss_output_name: 'Style 0' }, randomBytes(1000, 0)),
+    );
     const scan = await cli(['scan', lib, '--data-dir', dataDir]);
     expect(scan.stdout).toMatch(
-      /4 model files: 0 unchanged, 4 hashed .* 4 new local models, 0 missing; 0 sidecars imported, 4 thumbnails/,
+      /5 model files: 0 unchanged, 5 hashed .* 4 new local models, 0 missing; 0 sidecars imported, 4 thumbnails/,
     );
+    expect(scan.stdout).toMatch(/The library holds 1 extra copies of 1 files/);
     expect(scan.code).toBe(0);
-    expect((await cli(['scan', lib, '--data-dir', dataDir])).stdout).toMatch(/4 model files: 4 unchanged, 0 hashed/);
+    const rescan = (await cli(['scan', lib, '--data-dir', dataDir])).stdout;
+    expect(rescan).toMatch(/5 model files: 5 unchanged, 0 hashed/);
+    expect(rescan).toMatch(/The library holds 1 extra copies of 1 files/);
 
     const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'));
     db.prepare(

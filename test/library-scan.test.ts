@@ -9,6 +9,8 @@ import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
+import { duplicateGroups } from '../src/library/duplicates.ts';
+import { MAX_HEADER_TRIGGER_WORDS } from '../src/library/safetensors-facts.ts';
 import { scanLibrary, type ScanProgress } from '../src/library/scan.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
@@ -213,11 +215,11 @@ describe('first scan', () => {
     expect(
       sql
         .prepare(
-          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors'`,
+          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors' ORDER BY tw."Order"`,
         )
         .pluck()
         .all(),
-    ).toEqual(['unk1style']);
+    ).toEqual(['unk1style', 'background']);
     const embedding = sql
       .prepare(
         `SELECT m.Name, m.Type, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'emb_3.pt'`,
@@ -310,7 +312,8 @@ describe('re-scans', () => {
     const filesBefore = count('SELECT COUNT(*) FROM ModelFiles');
 
     const result = await scan();
-    expect(result).toMatchObject({ moved: 10, missing: 20, filesHashed: 10, newModels: 0, duplicates: 0 });
+    // known_0 is still there twice: the one extra copy in the library, though this scan made no new copy row.
+    expect(result).toMatchObject({ moved: 10, missing: 20, filesHashed: 10, newModels: 0, duplicates: 1 });
     expect(count('SELECT COUNT(*) FROM ModelFiles')).toBe(filesBefore);
     for (const [i, to] of movedTo.entries()) {
       expect(
@@ -339,5 +342,81 @@ describe('re-scans', () => {
     expect(sql.prepare('SELECT HashSHA256 FROM ModelFiles WHERE LocalPath = ?').pluck().get(file)).toBe(
       sha256Hex(unknownBytes(555)),
     );
+  });
+});
+
+describe('two copies of one LoRA, in a library of their own', () => {
+  // kohya's tag counts per dataset folder, no `ss_num_train_images`: the most frequent tags, summed, are the words.
+  const tagFrequency = {
+    '10_neon': {
+      'neon glow': 10,
+      city: 4,
+      night: 4,
+      ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`rare${i + 1}`, 1])),
+    },
+    '5_extra': { city: 3, ' neon glow ': 5, bokeh: 4, broken: 'many', negative: -3 },
+  };
+  const neon = safetensorsBytes(
+    { ss_network_module: 'networks.lora', ss_tag_frequency: JSON.stringify(tagFrequency) },
+    randomBytes(1600, 4242),
+  );
+  let own: CatalogDatabase;
+  let ownSql: Database.Database;
+  let lib: string;
+  let first: ScanProgress;
+  const scanOwn = () => scanLibrary(own, { roots: [lib], libraryRoots: [lib] });
+
+  beforeAll(async () => {
+    ({ db: own } = await emptyCatalog());
+    ownSql = new Database(own.path, { readonly: true });
+    lib = path.join(tempDir('dn-lib-copies-'), 'library');
+    writeFile(path.join(lib, 'loras', 'neon_test_lora.safetensors'), neon);
+    writeFile(path.join(lib, 'loras', 'neon_test_lora_copy.safetensors'), neon);
+    first = await scanOwn();
+    return () => ownSql.close();
+  });
+
+  it("names each copy's row after its own file", () => {
+    expect(first.problems).toEqual([]);
+    const rows = ownSql.prepare('SELECT LocalPath, FileName FROM ModelFiles ORDER BY LocalPath').all() as {
+      LocalPath: string;
+      FileName: string;
+    }[];
+    expect(rows.map((r) => path.basename(r.LocalPath))).toEqual([
+      'neon_test_lora.safetensors',
+      'neon_test_lora_copy.safetensors',
+    ]);
+    for (const row of rows) expect(row.FileName).toBe(path.basename(row.LocalPath));
+  });
+
+  it('reports the extra copies in the library on every scan, as duplicateFiles lists them', async () => {
+    const groups = await duplicateGroups(own, 100);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.files).toHaveLength(2);
+    expect(first).toMatchObject({ newModels: 1, duplicates: 1, duplicateGroups: 1 });
+    const again = await scanOwn();
+    expect(again).toMatchObject({ filesUnchanged: 2, newModels: 0, duplicates: 1, duplicateGroups: 1 });
+    expect(await duplicateGroups(own, 100)).toEqual(groups);
+  });
+
+  it('takes trigger words from the most frequent tags of ss_tag_frequency, summed over datasets', () => {
+    const words = ownSql
+      .prepare(`SELECT DISTINCT tw.Word, tw."Order" FROM TriggerWords tw ORDER BY tw."Order"`)
+      .pluck()
+      .all();
+    // Ties in order of the tag; only the first MAX_HEADER_TRIGGER_WORDS; counts that are not positive numbers ignored.
+    expect(words).toEqual([
+      'neon glow',
+      'city',
+      'bokeh',
+      'night',
+      'rare1',
+      'rare2',
+      'rare3',
+      'rare4',
+      'rare5',
+      'rare6',
+    ]);
+    expect(words).toHaveLength(MAX_HEADER_TRIGGER_WORDS);
   });
 });

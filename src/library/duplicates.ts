@@ -1,6 +1,6 @@
 /** Duplicate local files from the scan index: grouped by size first (cheap), then SHA-256 — never re-hashed. */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { copiesOf, duplicatedContents } from '../db/tables/local-files.ts';
+import { copiesOf, duplicatedContents, duplicateTotals } from '../db/tables/local-files.ts';
 
 export interface LocalFileShape {
   path: string;
@@ -28,4 +28,9 @@ export async function duplicateGroups(db: CatalogDatabase, limit: number): Promi
     });
   }
   return groups;
+}
+
+/** What `duplicateGroups` would list without a limit, counted: contents held more than once, and their extra copies. */
+export function duplicateCounts(db: CatalogDatabase): Promise<{ contents: number; extraCopies: number }> {
+  return duplicateTotals(db.kysely);
 }

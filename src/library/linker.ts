@@ -3,6 +3,7 @@
  * catalog entry for a file Civitai data does not describe, and marking files that disappeared. Every change runs in
  * one write transaction.
  */
+import path from 'node:path';
 import type { CatalogDatabase, CatalogQueries } from '../db/catalog-database.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
@@ -14,14 +15,21 @@ import {
   setSidecarAndPreviewMtimes,
   upsertLocalFile,
 } from '../db/tables/local-files.ts';
-import { fileById, filesWithHash, HASH_FIELDS } from '../db/tables/model-files.ts';
+import {
+  exactSizeValues,
+  fileById,
+  filesWithHash,
+  HASH_FIELDS,
+  type OptionalFileColumns,
+} from '../db/tables/model-files.ts';
 import { NEW_MODEL_DEFAULTS } from '../db/tables/models.ts';
 import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
 
 export type { LocalFileRow };
 export { localFilesUnder, localFileAt } from '../db/tables/local-files.ts';
-export { localOnlyModelFile, versionOfFile } from '../db/tables/model-files.ts';
+export { localOnlyModelFile, optionalFileColumns, versionOfFile } from '../db/tables/model-files.ts';
+export type { OptionalFileColumns };
 
 export type StoredHashes = Omit<FileHashes, 'safetensorsMetadata' | 'mtimeMs'>;
 
@@ -144,6 +152,7 @@ export function linkAsVariant(
   file: { path: string; fileName: string },
   hashes: StoredHashes,
   lookalike: Row,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<number> {
   return db.write(async (trx) => {
@@ -151,6 +160,7 @@ export function linkAsVariant(
       ModelVersionId: lookalike.ModelVersionId as number,
       FileName: file.fileName,
       SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
       FileType: lookalike.FileType as string,
       IsPrimary: false,
       Format: lookalike.Format as string,
@@ -179,7 +189,7 @@ async function isPathMissing(db: CatalogQueries, localPath: string, seenPaths: R
 /**
  * Links the file at `filePath` to one of `candidates` (catalog rows with its hash): the row already pointing here;
  * else a row with no local copy, or whose copy disappeared (a move); else a new row copying the first candidate
- * (the same file downloaded twice keeps two rows).
+ * (the same file downloaded twice keeps two rows), named after its own file: the copy's name is not the original's.
  */
 export function linkToCatalog(
   db: CatalogDatabase,
@@ -188,6 +198,7 @@ export function linkToCatalog(
   hashes: StoredHashes,
   candidates: readonly Row[],
   seenPaths: ReadonlySet<string>,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
   return db.write(async (trx) => {
@@ -207,6 +218,7 @@ export function linkToCatalog(
       const { Id: _id, ...copy } = original;
       const id = await insertRow(trx, 'ModelFiles', {
         ...(copy as RowValues),
+        FileName: path.basename(filePath),
         IsPrimary: false,
         ...verified,
         ...hashColumns(hashes),
@@ -215,7 +227,12 @@ export function linkToCatalog(
       outcome = 'duplicate-copy';
     }
     const modelFileId = target.Id as number;
-    await updateChanged(trx, 'ModelFiles', modelFileId, target, { ...verified, ...missingHashes(target, hashes) });
+    // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
+    await updateChanged(trx, 'ModelFiles', modelFileId, target, {
+      ...verified,
+      ...missingHashes(target, hashes),
+      ...exactSizeValues(hashes.size, columns),
+    });
     await linkLocalFile(trx, localFileId, modelFileId);
     return { modelFileId, outcome };
   });
@@ -240,6 +257,7 @@ export function createLocalModel(
   filePath: string,
   hashes: StoredHashes,
   facts: LocalModelFacts,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<number> {
   return db.write(async (trx) => {
@@ -270,6 +288,7 @@ export function createLocalModel(
       ModelVersionId: versionId,
       FileName: facts.fileName,
       SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
       FileType: 'Model',
       IsPrimary: true,
       Format: facts.format,
@@ -292,6 +311,7 @@ export function refreshLocalOnlyHashes(
   db: CatalogDatabase,
   modelFileId: number,
   hashes: StoredHashes,
+  columns: OptionalFileColumns,
   now: Date,
 ): Promise<void> {
   return db.write(async (trx) => {
@@ -300,6 +320,7 @@ export function refreshLocalOnlyHashes(
     await updateChanged(trx, 'ModelFiles', modelFileId, row, {
       ...hashColumns(hashes),
       SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
       IsLocalFileValid: true,
       LocalFileVerifiedAt: now,
     });

@@ -62,32 +62,70 @@ function splitWords(value: string): string[] {
 }
 
 /**
- * Activation words: `modelspec.trigger_phrase`, else tags present in (nearly) every training caption — the way
- * trainers make an activation token — from `ss_tag_frequency` and `ss_num_train_images`.
+ * At most this many activation words come from `ss_tag_frequency`: the most frequent training tags, the ones other
+ * tools show for a LoRA (a header lists hundreds of tags; the long tail says little).
+ */
+export const MAX_HEADER_TRIGGER_WORDS = 10;
+/** `modelspec.trigger_phrase` is written by a person; its words are kept up to this many. */
+const MAX_TRIGGER_PHRASE_WORDS = 20;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether tag `a` ranks before `b`: more frequent first, ties in code-unit order of the tag (the same every time). */
+function ranksBefore(a: readonly [string, number], b: readonly [string, number]): boolean {
+  return a[1] !== b[1] ? a[1] > b[1] : a[0] < b[0];
+}
+
+/**
+ * The most frequent tags of kohya's `ss_tag_frequency` — `{ "<dataset folder>": { "<tag>": count } }` — with counts
+ * summed over datasets (tags trimmed, so " city" and "city" are one). Counts that are not positive numbers are
+ * ignored. The header is untrusted: one parse, one pass over the tags, and a top list of a fixed length kept in
+ * order while passing (no sort of every tag).
+ */
+function mostFrequentTags(frequencyText: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(frequencyText);
+  } catch {
+    return [];
+  }
+  if (!isRecord(parsed)) return [];
+  const counts = new Map<string, number>();
+  for (const dataset of Object.values(parsed)) {
+    if (!isRecord(dataset)) continue;
+    for (const [rawTag, count] of Object.entries(dataset)) {
+      if (typeof count !== 'number' || !Number.isFinite(count) || count <= 0) continue;
+      const tag = rawTag.trim();
+      if (tag !== '') counts.set(tag, (counts.get(tag) ?? 0) + count);
+    }
+  }
+  const top: [string, number][] = [];
+  for (const entry of counts) {
+    if (top.length === MAX_HEADER_TRIGGER_WORDS) {
+      if (!ranksBefore(entry, top[top.length - 1]!)) continue;
+      top.pop();
+    }
+    let at = top.length;
+    while (at > 0 && ranksBefore(entry, top[at - 1]!)) at--;
+    top.splice(at, 0, entry);
+  }
+  return top.map(([tag]) => tag.slice(0, MAX_TRIGGER_WORD_CHARS));
+}
+
+/**
+ * Activation words: `modelspec.trigger_phrase`, else the most frequent training tags (`ss_tag_frequency`). The
+ * scanner prefers words from a sidecar or Civitai over both.
  */
 function triggerWordsFrom(metadata: Record<string, unknown>): string[] {
   const phrase = text(metadata['modelspec.trigger_phrase']);
   if (phrase)
     return splitWords(phrase)
-      .slice(0, 20)
+      .slice(0, MAX_TRIGGER_PHRASE_WORDS)
       .map((word) => word.slice(0, MAX_TRIGGER_WORD_CHARS));
-  const images = Number(metadata.ss_num_train_images);
   const frequencyText = text(metadata.ss_tag_frequency);
-  if (!frequencyText || !Number.isFinite(images) || images <= 0) return [];
-  try {
-    const counts = new Map<string, number>();
-    for (const dataset of Object.values(JSON.parse(frequencyText) as Record<string, Record<string, number>>)) {
-      for (const [tag, count] of Object.entries(dataset))
-        counts.set(tag.trim(), (counts.get(tag.trim()) ?? 0) + Number(count));
-    }
-    return [...counts]
-      .filter(([tag, count]) => tag !== '' && count >= images * 0.9)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 5)
-      .map(([tag]) => tag.slice(0, MAX_TRIGGER_WORD_CHARS));
-  } catch {
-    return [];
-  }
+  return frequencyText ? mostFrequentTags(frequencyText) : [];
 }
 
 /** Facts from a safetensors header's `__metadata__` texts (read and parsed by the hashing worker). */

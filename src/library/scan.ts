@@ -9,6 +9,7 @@ import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { importPayload } from '../civitai/batch-import.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import { syncByHash } from '../civitai/sync.ts';
+import { duplicateCounts } from './duplicates.ts';
 import { FileHasher, type FileHashes } from './hashing/file-hasher.ts';
 import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
 import {
@@ -20,6 +21,8 @@ import {
   localFilesUnder,
   localOnlyModelFile,
   markMissing,
+  optionalFileColumns,
+  type OptionalFileColumns,
   recordLocalFile,
   refreshLocalOnlyHashes,
   rememberSidecarAndPreview,
@@ -54,7 +57,14 @@ export interface ScanProgress {
   bytesHashed: number;
   linked: number;
   moved: number;
+  /**
+   * Copies beyond the first of each content held more than once in the whole library index, counted when the scan
+   * ends (what `duplicateFiles` lists): the same figure on every scan while the files stay, not only the copies this
+   * scan found. 0 until then.
+   */
   duplicates: number;
+  /** The contents held more than once (the groups `duplicateFiles` lists), counted with `duplicates`. */
+  duplicateGroups: number;
   newModels: number;
   missing: number;
   sidecarsImported: number;
@@ -96,6 +106,7 @@ export function emptyProgress(): ScanProgress {
     linked: 0,
     moved: 0,
     duplicates: 0,
+    duplicateGroups: 0,
     newModels: 0,
     missing: 0,
     sidecarsImported: 0,
@@ -220,6 +231,7 @@ async function linkFile(
   row: LocalFileRow,
   sidecars: SidecarFacts,
   seenPaths: ReadonlySet<string>,
+  columns: OptionalFileColumns,
   options: ScanOptions,
   progress: ScanProgress,
   now: Date,
@@ -242,11 +254,11 @@ async function linkFile(
       hashes,
       candidates.same,
       seenPaths,
+      columns,
       now,
     );
     if (outcome === 'linked') progress.linked++;
     if (outcome === 'moved') progress.moved++;
-    if (outcome === 'duplicate-copy') progress.duplicates++;
     return modelFileId;
   }
   // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
@@ -254,11 +266,11 @@ async function linkFile(
   const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(db.kysely, row.ModelFileId);
   if (lookalike && !localOnly) {
     progress.linked++;
-    return linkAsVariant(db, row.Id, file, hashes, lookalike, now);
+    return linkAsVariant(db, row.Id, file, hashes, lookalike, columns, now);
   }
   // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
   if (row.ModelFileId !== null && localOnly) {
-    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, now);
+    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, columns, now);
     return row.ModelFileId;
   }
   const header = headerFacts(work.metadata);
@@ -281,6 +293,7 @@ async function linkFile(
       format: formatOf(file.fileName),
       fileMtime: new Date(file.mtimeMs),
     },
+    columns,
     now,
   );
   progress.newModels++;
@@ -361,6 +374,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
 
   // 4. Index, link, sidecars, previews.
   progress.phase = 'linking';
+  const columns = await optionalFileColumns(db.kysely);
   for (const item of work) {
     if (!item.hashes) continue; // unreadable: reported while hashing
     options.signal?.throwIfAborted();
@@ -371,7 +385,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
       const sidecars = await readSidecars(item.file, options.libraryRoots);
       progress.problems.push(...sidecars.problems);
       progress.filesSkipped += sidecars.skipped;
-      const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, options, progress, now);
+      const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, columns, options, progress, now);
       const previewMtime =
         modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
       await rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
@@ -381,6 +395,9 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     report();
   }
   await refreshSearchIndex(db);
+  const copies = await duplicateCounts(db);
+  progress.duplicates = copies.extraCopies;
+  progress.duplicateGroups = copies.contents;
   progress.phase = 'done';
   progress.currentPath = null;
   report(true);

@@ -42,7 +42,12 @@ const ScanProgressRef = builder.objectRef<ScanProgress>('ScanProgress').implemen
     linked: t.exposeInt('linked', { description: 'Files newly linked to a catalog file.' }),
     moved: t.exposeInt('moved', { description: 'Files found at a new path and re-linked.' }),
     duplicates: t.exposeInt('duplicates', {
-      description: 'Second copies of a catalog file (recorded as another row).',
+      description:
+        'Extra copies in the whole library when the scan ended: for each content held more than once (each group `duplicateFiles` lists), the copies beyond the first. The same on every scan while the files stay; 0 until the scan ends.',
+    }),
+    duplicateGroups: t.exposeInt('duplicateGroups', {
+      description:
+        'Contents held more than once in the library when the scan ended (the groups `duplicateFiles` lists).',
     }),
     newModels: t.exposeInt('newModels', {
       description: 'Files no catalog data described, catalogued as local models.',

@@ -22,9 +22,11 @@ function printSummary(io: CliIo, p: ScanProgress): void {
   if (p.problems.length > 20) io.err(`… and ${p.problems.length - 20} more problems`);
   io.out(
     `${p.filesSeen} model files: ${p.filesUnchanged} unchanged, ${p.filesHashed} hashed (${megabytes(p.bytesHashed)}); ` +
-      `${p.linked} linked, ${p.moved} moved, ${p.duplicates} duplicate copies, ${p.newModels} new local models, ${p.missing} missing; ` +
+      `${p.linked} linked, ${p.moved} moved, ${p.newModels} new local models, ${p.missing} missing; ` +
       `${p.sidecarsImported} sidecars imported, ${p.thumbnails} thumbnails${p.identifiedOnline ? `, ${p.identifiedOnline} identified online` : ''}; ` +
-      `${p.filesSkipped} special files skipped; ${p.problems.length} problems.`,
+      `${p.filesSkipped} special files skipped; ${p.problems.length} problems. ` +
+      // Counted over the whole library, not this scan alone: a re-scan says the same (see ScanProgress.duplicates).
+      `The library holds ${p.duplicates} extra copies of ${p.duplicateGroups} files (listed by duplicateFiles).`,
   );
 }
 

@@ -84,21 +84,38 @@ export async function markPathMissing(trx: CatalogTransaction, row: LocalFileRow
     .execute();
 }
 
-/** Contents (size and SHA-256) present more than once, the most bytes wasted on extra copies first. */
-export function duplicatedContents(db: CatalogQueries, limit: number): Promise<{ size: string; sha256: string }[]> {
+/** Present, hashed files grouped by content (size and SHA-256), the contents held more than once. */
+function duplicatedGroups(db: CatalogQueries) {
   return db
     .selectFrom('LocalFiles')
+    .where('MissingSince', 'is', null)
+    .where('HashSHA256', 'is not', null)
+    .groupBy(['Size', 'HashSHA256'])
+    .having(sql<SqlBool>`COUNT(*) > 1`);
+}
+
+/** Contents (size and SHA-256) present more than once, the most bytes wasted on extra copies first. */
+export function duplicatedContents(db: CatalogQueries, limit: number): Promise<{ size: string; sha256: string }[]> {
+  return duplicatedGroups(db)
     .select([
       sql<string>`CAST(${sql.ref('Size')} AS TEXT)`.as('size'),
       sql<string>`${sql.ref('HashSHA256')}`.as('sha256'),
     ])
-    .where('MissingSince', 'is', null)
-    .where('HashSHA256', 'is not', null)
-    .groupBy(['Size', 'HashSHA256'])
-    .having(sql<SqlBool>`COUNT(*) > 1`)
     .orderBy(sql`${sql.ref('Size')} * (COUNT(*) - 1) DESC, ${sql.ref('HashSHA256')}`)
     .limit(limit)
     .execute();
+}
+
+/** All of `duplicatedContents` counted: how many contents are held more than once, and the copies beyond the first. */
+export async function duplicateTotals(db: CatalogQueries): Promise<{ contents: number; extraCopies: number }> {
+  const row = await db
+    .selectFrom(duplicatedGroups(db).select(sql<number>`COUNT(*)`.as('copies')).as('d'))
+    .select([
+      sql<number>`COUNT(*)`.as('contents'),
+      sql<number>`COALESCE(SUM(${sql.ref('d.copies')} - 1), 0)`.as('extraCopies'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { contents: Number(row.contents), extraCopies: Number(row.extraCopies) };
 }
 
 /** The present copies of one content, by path. */

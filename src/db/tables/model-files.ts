@@ -9,7 +9,7 @@ import type { HashAlgorithm } from '../../catalog/hash-lookup.ts';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import { type TableRef, table } from '../refs.ts';
 import { runShaped, slot } from '../shaped.ts';
-import type { Row } from '../row-writer.ts';
+import type { Row, RowValues } from '../row-writer.ts';
 
 export const files = table('ModelFiles', 'f');
 
@@ -37,6 +37,34 @@ export type HashField = keyof typeof HASH_FIELDS;
 export function hashMatch(algorithm: HashAlgorithm, f: TableRef<'ModelFiles'> = files): RawBuilder<string> {
   if (algorithm === 'AUTOV3') return sql<string>`upper(substr(${f('HashAutoV3')}, 1, 12))`;
   return sql<string>`upper(${f(HASH_COLUMNS[algorithm])})`;
+}
+
+/**
+ * `FileSizeBytes`, a file's exact size: a column the desktop app adds in its newer databases (its AddFileSizeBytes
+ * migration) that our schema does not declare, so a catalog may or may not have it. `SizeKB`, in every catalog, is
+ * Civitai's figure for a Civitai file.
+ */
+const FILE_SIZE_BYTES = 'FileSizeBytes';
+
+/** Which optional desktop-app columns of ModelFiles this database has. */
+export interface OptionalFileColumns {
+  readonly fileSizeBytes: boolean;
+}
+
+/**
+ * Asked again by every caller (a scan asks once when it starts): the desktop app may add the column to a file this
+ * process already has open, and one look at the table's columns costs next to nothing beside a scan.
+ */
+export async function optionalFileColumns(db: CatalogQueries): Promise<OptionalFileColumns> {
+  const { rows } = await sql<{
+    name: string;
+  }>`SELECT name FROM pragma_table_info(${'ModelFiles'}) WHERE name = ${FILE_SIZE_BYTES}`.execute(db);
+  return { fileSizeBytes: rows.length > 0 };
+}
+
+/** The exact-size column set to `bytes`, where the database has it; nothing where it does not. */
+export function exactSizeValues(bytes: number, columns: OptionalFileColumns): RowValues {
+  return columns.fileSizeBytes ? { [FILE_SIZE_BYTES]: BigInt(bytes) } : {};
 }
 
 /** A present, verified local copy. */
