@@ -19,7 +19,6 @@ import { createDesktopSchema, insertDesktopModel, type DesktopRows } from './hel
 import { civitaiPayloadFor, randomBytes, safetensorsBytes, writeFile } from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
 import { ownFixture } from './helpers/fixtures.ts';
-import { importPayload } from '../src/civitai/batch-import.ts';
 import { toStoredTimestamp } from '../src/db/timestamps.ts';
 
 function tableSql(file: string, table: string): string {
