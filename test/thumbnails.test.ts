@@ -126,6 +126,42 @@ describe('ModelImage.thumbnail', () => {
     expect(Buffer.from(await response.arrayBuffer())).toEqual(row.ThumbnailData);
   });
 
+  it("carries the image's BlurHash beside the thumbnail, read with the page (no statement of its own)", async () => {
+    type Image = { databaseId: number; thumbnail: { blurHash: string | null } | null };
+    statements.length = 0;
+    const data = dataOf(
+      await server.graphql<{ modelVersions: { nodes: { images: { nodes: Image[] } }[] } }>(
+        '{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { blurHash } } } } } }',
+      ),
+    );
+    // Read by the images page with the other thumbnail facts, by no statement of its own.
+    const reads = statements.filter((sql) => sql.includes('BlurHash'));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/"thumbnailByteSize".*ROW_NUMBER\(\) OVER/);
+    const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
+    const stored = catalog.sql.prepare(
+      'SELECT BlurHash, ThumbnailData IS NOT NULL AS has FROM ModelImages WHERE Id = ?',
+    );
+    const withThumbnail = images.filter((image) => image.thumbnail !== null);
+    expect(withThumbnail.length).toBeGreaterThan(0);
+    for (const image of images) {
+      const row = stored.get(image.databaseId) as { BlurHash: string | null; has: number };
+      expect(image.thumbnail === null, String(image.databaseId)).toBe(row.has === 0);
+      if (image.thumbnail) expect(image.thumbnail.blurHash, String(image.databaseId)).toBe(row.BlurHash);
+    }
+
+    // By id, through the thumbnail loaders rather than a page: the same placeholder as the image's own field.
+    const one = withThumbnail[0]!;
+    const byId = dataOf(
+      await server.graphql<{ modelImage: { blurHash: string | null; thumbnail: { blurHash: string | null } } }>(
+        'query($id: Int) { modelImage(databaseId: $id) { blurHash thumbnail { blurHash } } }',
+        { id: one.databaseId },
+      ),
+    );
+    expect(byId.modelImage.thumbnail.blurHash).toBe(one.thumbnail!.blurHash);
+    expect(byId.modelImage.blurHash).toBe(one.thumbnail!.blurHash);
+  });
+
   it('loads the bytes of every image in a response with one statement', async () => {
     statements.length = 0;
     const data = dataOf(
