@@ -2,8 +2,12 @@
  * Thumbnails: the HTTP route (real Content-Type, strong ETag, 304, HEAD, clean errors) and the GraphQL fields
  * (absolute URL, sniffed MIME type, base64/dataUri from one batched statement, per-response budget).
  */
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { sniffImageMimeType } from '../src/thumbnails/facts.ts';
+import { blurHashOf } from '../src/thumbnails/maker.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -182,6 +186,36 @@ describe('ModelImage.thumbnail', () => {
         .get(image.databaseId) as Buffer;
       expect(image.thumbnail!.base64).toBe(bytes.toString('base64'));
     }
+  });
+});
+
+describe('an uploaded thumbnail', () => {
+  it("gives an image without a BlurHash one made from the thumbnail, and leaves an image's own alone", async () => {
+    // The last two images with thumbnails: the tests above read the first ones.
+    const [own, none] = catalog.sql
+      .prepare('SELECT Id, BlurHash FROM ModelImages WHERE BlurHash IS NOT NULL ORDER BY Id DESC LIMIT 2')
+      .all() as { Id: number; BlurHash: string }[];
+    // As rows another program wrote without one.
+    const writer = new Database(catalog.databasePath);
+    writer.prepare('UPDATE ModelImages SET BlurHash = NULL WHERE Id = ?').run(none!.Id);
+    writer.close();
+    const png = await sharp({ create: { width: 20, height: 30, channels: 3, background: '#c04020' } })
+      .png()
+      .toBuffer();
+    const answers = [];
+    for (const image of [own!, none!]) {
+      const answer = dataOf(
+        await server.graphql<{ setImageThumbnail: { blurHash: string | null; thumbnail: { blurHash: string } } }>(
+          'mutation($id: ID!, $b: String!) { setImageThumbnail(id: $id, base64: $b) { blurHash thumbnail { blurHash } } }',
+          { id: encodeNodeId('ModelImage', image.Id), b: png.toString('base64') },
+        ),
+      );
+      answers.push(answer.setImageThumbnail);
+    }
+    expect(answers[0]).toEqual({ blurHash: own!.BlurHash, thumbnail: { blurHash: own!.BlurHash } });
+    const stored = catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?').pluck().get(none!.Id);
+    const made = await blurHashOf(stored as Buffer);
+    expect(answers[1]).toEqual({ blurHash: made, thumbnail: { blurHash: made } });
   });
 });
 
