@@ -118,6 +118,39 @@ describe('first import and re-import', () => {
   });
 });
 
+describe('an unchanged re-import', () => {
+  // A catalog of its own: the images page here would change what the other tests' catalog holds.
+  let own: CatalogDatabase;
+  let ownSql: Database.Database;
+  beforeAll(async () => {
+    const catalog = await emptyCatalog();
+    own = catalog.db;
+    ownSql = new Database(catalog.databasePath, { readonly: true });
+    return () => ownSql.close();
+  });
+
+  it('writes nothing at all when every payload, an images page included, comes again', async () => {
+    const payloads: [string, number | null][] = [
+      ['model-drift.json', null],
+      ['version-payload.json', null],
+      ['models-list.json', null],
+      ['images-page.json', 8301],
+    ];
+    const importAll = async () => {
+      for (const [name, imagesVersionCivitaiId] of payloads)
+        await importPayload(own, ownFixture(name), name, { imagesVersionCivitaiId });
+    };
+    await importAll();
+    const before = dumpCatalog(ownSql);
+    // Changes whenever another connection commits a change to the file: no row, no index entry, no id spent.
+    const dataVersion = () => ownSql.pragma('data_version', { simple: true });
+    const versionBefore = dataVersion();
+    await importAll();
+    expect(dumpCatalog(ownSql)).toEqual(before);
+    expect(dataVersion()).toBe(versionBefore);
+  });
+});
+
 describe('updated payloads', () => {
   it('update rows in place, remove tags and trigger words no longer present, and never duplicate images', async () => {
     const payload = clone(ownFixture('model-drift.json')) as any;

@@ -144,11 +144,46 @@ describe('filesByHashes', () => {
     });
     expect(firstErrorCode(tooMany)).toBe('LIMIT_EXCEEDED');
     statements.length = 0;
-    const bad = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', {
-      h: ['ABCDEF0123', 'not-hex', '12'],
-    });
+    const hashes = ['ABCDEF0123', 'not-hex', '12'];
+    const bad = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', { h: hashes });
     expect(firstErrorCode(bad)).toBe('BAD_USER_INPUT');
-    expect(bad.errors?.[0]?.message).toMatch(/2 invalid hash\(es\): #1: .*not-hex.*; #2:/);
+    expect(bad.errors?.[0]?.message).toMatch(
+      /^2 of 3 hashes are invalid \(positions are 0-based\): hashes\[1\]: .*not-hex.*; hashes\[2\]: /,
+    );
     expect(statements).toEqual([]);
+  });
+
+  it('names invalid hashes by their 0-based position, in one sentence', async () => {
+    // Every third entry is bad (not hex, or of no hash's length): the positions the answer names are the inputs' own.
+    const hashes = Array.from({ length: 20 }, (_, i) => (i % 3 === 1 ? (i % 2 ? `bad-${i}` : 'ABC') : 'ABCDEF0123'));
+    const positions = hashes.flatMap((h, i) => (h !== 'ABCDEF0123' ? [i] : []));
+    const bad = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', { h: hashes });
+    expect(firstErrorCode(bad)).toBe('BAD_USER_INPUT');
+    const error = bad.errors![0]!;
+    expect(error.extensions?.invalidPositions).toEqual(positions);
+    expect(error.message).toContain('0-based');
+    for (const position of positions.slice(0, 5))
+      expect(error.message).toContain(`hashes[${position}]: "${hashes[position]}"`);
+    expect(error.message).toContain(`; ${positions.length - 5} more.`);
+    // One sentence: a clause per entry, joined by semicolons (none inside a clause), a single full stop at the end.
+    expect(error.message.split('; ')).toHaveLength(6);
+    expect(error.message).not.toMatch(/\.\s*;|\.\.$/);
+    expect(error.message.match(/\.(\s|$)/g)).toEqual(['.']);
+
+    const one = await server.graphql('query($h: [String!]!) { filesByHashes(hashes: $h) { hash } }', {
+      h: ['ABCDEF0123', '12'],
+    });
+    expect(one.errors?.[0]?.message).toMatch(
+      /^1 of 2 hashes is invalid .*hashes\[1\]: "12" has 2 hex digits, not 8 .*\(SHA256\/BLAKE3\)\.$/,
+    );
+    const named = await server.graphql(
+      'query($h: [String!]!) { filesByHashes(hashes: $h, algorithm: CRC32) { hash } }',
+      {
+        h: ['ABCDEF01', '12'],
+      },
+    );
+    expect(named.errors?.[0]?.message).toBe(
+      '1 of 2 hashes is invalid (positions are 0-based): hashes[1]: "12" has 2 hex digits, not 8 as a CRC32 hash has.',
+    );
   });
 });

@@ -153,6 +153,38 @@ describe('search', () => {
   });
 });
 
+describe('search cursors', () => {
+  it('belong to their search text: another search refuses them, the same words with other spacing or filters take them', async () => {
+    const light = await search('light', { first: 1 });
+    const cursor = light.pageInfo.endCursor;
+    const other = await server.graphql(SEARCH, { q: 'moonlight', first: 5, after: cursor });
+    expect(firstErrorCode(other)).toBe('BAD_USER_INPUT');
+    expect(other.errors?.[0]?.message).toMatch(/`after` is not a valid cursor .*another search text/);
+    const before = await server.graphql(
+      'query($q: String!, $b: String) { search(query: $q, last: 1, before: $b) { totalCount } }',
+      { q: 'moonlight', b: cursor },
+    );
+    expect(before.errors?.[0]?.message).toMatch(/`before` is not a valid cursor .*another search text/);
+    // The same terms (spacing and repeats aside) make the same match: the cursor's rank still means what it meant.
+    const all = await search('light', { first: 100 });
+    const rest = await search('  light light ', { first: 100, after: cursor });
+    expect(rest.edges.map((e) => e.node.name)).toEqual(all.edges.slice(1).map((e) => e.node.name));
+    await search('light', { after: cursor, filter: { nsfw: 'EXCLUDE' } });
+    // A list's cursor is no search's, and the other way round.
+    const { models } = dataOf(
+      await server.graphql<{ models: { pageInfo: { endCursor: string } } }>(
+        '{ models(first: 1) { pageInfo { endCursor } } }',
+      ),
+    );
+    const fromList = await server.graphql(SEARCH, { q: 'light', after: models.pageInfo.endCursor });
+    expect(fromList.errors?.[0]?.message).toMatch(/another ordering/);
+    const intoList = await server.graphql('query($a: String) { models(first: 1, after: $a) { totalCount } }', {
+      a: cursor,
+    });
+    expect(firstErrorCode(intoList)).toBe('BAD_USER_INPUT');
+  });
+});
+
 describe('the index follows every write', () => {
   const ids = async (q: string) => (await search(q)).edges.map((e) => e.node.civitaiId);
 

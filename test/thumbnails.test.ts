@@ -2,8 +2,12 @@
  * Thumbnails: the HTTP route (real Content-Type, strong ETag, 304, HEAD, clean errors) and the GraphQL fields
  * (absolute URL, sniffed MIME type, base64/dataUri from one batched statement, per-response budget).
  */
+import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { sniffImageMimeType } from '../src/thumbnails/facts.ts';
+import { blurHashOf } from '../src/thumbnails/maker.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -126,6 +130,42 @@ describe('ModelImage.thumbnail', () => {
     expect(Buffer.from(await response.arrayBuffer())).toEqual(row.ThumbnailData);
   });
 
+  it("carries the image's BlurHash beside the thumbnail, read with the page (no statement of its own)", async () => {
+    type Image = { databaseId: number; thumbnail: { blurHash: string | null } | null };
+    statements.length = 0;
+    const data = dataOf(
+      await server.graphql<{ modelVersions: { nodes: { images: { nodes: Image[] } }[] } }>(
+        '{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { blurHash } } } } } }',
+      ),
+    );
+    // Read by the images page with the other thumbnail facts, by no statement of its own.
+    const reads = statements.filter((sql) => sql.includes('BlurHash'));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/"thumbnailByteSize".*ROW_NUMBER\(\) OVER/);
+    const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
+    const stored = catalog.sql.prepare(
+      'SELECT BlurHash, ThumbnailData IS NOT NULL AS has FROM ModelImages WHERE Id = ?',
+    );
+    const withThumbnail = images.filter((image) => image.thumbnail !== null);
+    expect(withThumbnail.length).toBeGreaterThan(0);
+    for (const image of images) {
+      const row = stored.get(image.databaseId) as { BlurHash: string | null; has: number };
+      expect(image.thumbnail === null, String(image.databaseId)).toBe(row.has === 0);
+      if (image.thumbnail) expect(image.thumbnail.blurHash, String(image.databaseId)).toBe(row.BlurHash);
+    }
+
+    // By id, through the thumbnail loaders rather than a page: the same placeholder as the image's own field.
+    const one = withThumbnail[0]!;
+    const byId = dataOf(
+      await server.graphql<{ modelImage: { blurHash: string | null; thumbnail: { blurHash: string | null } } }>(
+        'query($id: Int) { modelImage(databaseId: $id) { blurHash thumbnail { blurHash } } }',
+        { id: one.databaseId },
+      ),
+    );
+    expect(byId.modelImage.thumbnail.blurHash).toBe(one.thumbnail!.blurHash);
+    expect(byId.modelImage.blurHash).toBe(one.thumbnail!.blurHash);
+  });
+
   it('loads the bytes of every image in a response with one statement', async () => {
     statements.length = 0;
     const data = dataOf(
@@ -146,6 +186,36 @@ describe('ModelImage.thumbnail', () => {
         .get(image.databaseId) as Buffer;
       expect(image.thumbnail!.base64).toBe(bytes.toString('base64'));
     }
+  });
+});
+
+describe('an uploaded thumbnail', () => {
+  it("gives an image without a BlurHash one made from the thumbnail, and leaves an image's own alone", async () => {
+    // The last two images with thumbnails: the tests above read the first ones.
+    const [own, none] = catalog.sql
+      .prepare('SELECT Id, BlurHash FROM ModelImages WHERE BlurHash IS NOT NULL ORDER BY Id DESC LIMIT 2')
+      .all() as { Id: number; BlurHash: string }[];
+    // As rows another program wrote without one.
+    const writer = new Database(catalog.databasePath);
+    writer.prepare('UPDATE ModelImages SET BlurHash = NULL WHERE Id = ?').run(none!.Id);
+    writer.close();
+    const png = await sharp({ create: { width: 20, height: 30, channels: 3, background: '#c04020' } })
+      .png()
+      .toBuffer();
+    const answers = [];
+    for (const image of [own!, none!]) {
+      const answer = dataOf(
+        await server.graphql<{ setImageThumbnail: { blurHash: string | null; thumbnail: { blurHash: string } } }>(
+          'mutation($id: ID!, $b: String!) { setImageThumbnail(id: $id, base64: $b) { blurHash thumbnail { blurHash } } }',
+          { id: encodeNodeId('ModelImage', image.Id), b: png.toString('base64') },
+        ),
+      );
+      answers.push(answer.setImageThumbnail);
+    }
+    expect(answers[0]).toEqual({ blurHash: own!.BlurHash, thumbnail: { blurHash: own!.BlurHash } });
+    const stored = catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?').pluck().get(none!.Id);
+    const made = await blurHashOf(stored as Buffer);
+    expect(answers[1]).toEqual({ blurHash: made, thumbnail: { blurHash: made } });
   });
 });
 

@@ -25,7 +25,7 @@ import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import { resolveLibraryPath } from '../library/library-paths.ts';
 import { sniffImageMimeType } from '../thumbnails/facts.ts';
-import { checkedImageSize, makeThumbnail } from '../thumbnails/maker.ts';
+import { blurHashOf, checkedImageSize, makeThumbnail } from '../thumbnails/maker.ts';
 import { type HashAlgorithm, parseHashQuery } from './hash-lookup.ts';
 
 async function found(row: Promise<Row | undefined>, what: string, id: number): Promise<Row> {
@@ -230,18 +230,24 @@ export async function setImageThumbnail(
   const mimeType = sniffImageMimeType(bytes);
   if (!mimeType || bytes.length === 0)
     throw new AppError('BAD_USER_INPUT', 'The thumbnail is not a WebP, PNG, JPEG, GIF or AVIF image.');
-  let stored: { bytes: Buffer; mimeType: string; width: number; height: number };
+  let stored: { bytes: Buffer; mimeType: string; width: number; height: number; blurHash: string };
   try {
     const { width, height } = await checkedImageSize(bytes);
     if (!width || !height) throw new AppError('BAD_USER_INPUT', 'The thumbnail has no dimensions.');
     const side = limits.thumbnailSide;
     if (width > side || height > side) {
       const made = await makeThumbnail(bytes, { maxSide: side });
-      stored = { bytes: made.bytes, mimeType: made.mimeType, width: made.width, height: made.height };
+      stored = {
+        bytes: made.bytes,
+        mimeType: made.mimeType,
+        width: made.width,
+        height: made.height,
+        blurHash: made.blurHash,
+      };
     } else {
       // Decoding the pixels proves the image is whole, not just a valid header.
       await sharp(bytes, { failOn: 'error' }).stats();
-      stored = { bytes, mimeType, width, height };
+      stored = { bytes, mimeType, width, height, blurHash: await blurHashOf(bytes) };
     }
   } catch (error) {
     if (isAppError(error)) throw error;
@@ -257,6 +263,8 @@ export async function setImageThumbnail(
       ThumbnailMimeType: stored.mimeType,
       ThumbnailWidth: stored.width,
       ThumbnailHeight: stored.height,
+      // A placeholder for clients (Thumbnail.blurHash) where the image has none; Civitai's, of the full image, stays.
+      ...(row.BlurHash === null ? { BlurHash: stored.blurHash } : {}),
     });
   });
 }

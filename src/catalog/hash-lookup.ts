@@ -49,7 +49,7 @@ export function parseHashQuery(input: string, algorithm?: HashAlgorithm | null):
     if (!LENGTHS[algorithm].includes(hash.length)) {
       throw new AppError(
         'BAD_USER_INPUT',
-        `A ${algorithm} hash has ${LENGTHS[algorithm].join(' or ')} hex digits; "${shown}" has ${hash.length}.`,
+        `"${shown}" has ${hash.length} hex digits, not ${LENGTHS[algorithm].join(' or ')} as a ${algorithm} hash has.`,
       );
     }
     return { input, hash, algorithms: [algorithm] };
@@ -58,7 +58,7 @@ export function parseHashQuery(input: string, algorithm?: HashAlgorithm | null):
   if (algorithms.length === 0) {
     throw new AppError(
       'BAD_USER_INPUT',
-      `"${shown}" has ${hash.length} hex digits; expected 8 (AutoV1/CRC32), 10 (AutoV2), 12 (AutoV3) or 64 (SHA256/BLAKE3).`,
+      `"${shown}" has ${hash.length} hex digits, not 8 (AutoV1/CRC32), 10 (AutoV2), 12 (AutoV3) or 64 (SHA256/BLAKE3).`,
     );
   }
   // A 64-digit hash is SHA256 or BLAKE3 (an AutoV3 is only ever looked up by its 12-digit prefix).
@@ -73,19 +73,24 @@ export function parseHashBatch(inputs: readonly string[], algorithm?: HashAlgori
       MAX_HASHES_PER_CALL,
     );
   }
-  const errors: string[] = [];
+  const invalid: { index: number; reason: string }[] = [];
   const parsed = inputs.map((input, index) => {
     try {
       return parseHashQuery(input, algorithm);
     } catch (error) {
-      errors.push(`#${index}: ${(error as Error).message}`);
+      // Each reason is a sentence of its own (without semicolons); here it becomes one clause of a list.
+      invalid.push({ index, reason: (error as Error).message.replace(/\.$/, '') });
       return null;
     }
   });
-  if (errors.length > 0) {
+  if (invalid.length > 0) {
+    const shown = invalid.slice(0, 5).map(({ index, reason }) => `hashes[${index}]: ${reason}`);
+    if (invalid.length > 5) shown.push(`${invalid.length - 5} more`);
     throw new AppError(
       'BAD_USER_INPUT',
-      `${errors.length} invalid hash(es): ${errors.slice(0, 5).join('; ')}${errors.length > 5 ? '; …' : ''}`,
+      `${invalid.length} of ${inputs.length} hashes ${invalid.length === 1 ? 'is' : 'are'} invalid (positions are 0-based): ${shown.join('; ')}.`,
+      // The same positions for programs, every one of them (the message shows the first five).
+      { invalidPositions: invalid.map(({ index }) => index) },
     );
   }
   return parsed as HashQuery[];

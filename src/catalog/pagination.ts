@@ -3,6 +3,7 @@
  * of a page into the Relay shape. Orderings are lists of sort keys ending with a unique id key, so every position is
  * exact and stable; the SQL that pages through them without OFFSET is `src/db/pages.ts`'s.
  */
+import { createHash } from 'node:crypto';
 import type { Expression } from 'kysely';
 import { AppError, limitExceeded } from '../errors.ts';
 
@@ -30,6 +31,22 @@ export interface Ordering {
   signature: string;
   /** The last key must be unique (the row id). */
   keys: SortKey[];
+  /**
+   * What else a cursor must have been made for, when the sort keys mean something only for one result set (a
+   * search's rank is the rank for its words): a short hash, checked like the signature. Kept apart from
+   * `signature`, which also names prepared statements — one per ordering, not one per search text.
+   */
+  scope?: string;
+}
+
+/** `ordering` whose cursors are valid only for `text` (a search's match expression). */
+export function scopedOrdering(ordering: Ordering, text: string): Ordering {
+  return { ...ordering, scope: createHash('sha256').update(text).digest('base64url').slice(0, 10) };
+}
+
+/** The ordering as a cursor names it. */
+function cursorTag(ordering: Ordering): string {
+  return ordering.scope === undefined ? ordering.signature : `${ordering.signature}#${ordering.scope}`;
 }
 
 export interface PageWindow {
@@ -55,7 +72,7 @@ function checkCount(value: number | null | undefined, name: string, max: number)
 const CURSOR_PREFIX = 'dn1:';
 
 export function encodeCursor(ordering: Ordering, values: readonly KeyValue[]): string {
-  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([ordering.signature, ...values])}`, 'utf8').toString(
+  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([cursorTag(ordering), ...values])}`, 'utf8').toString(
     'base64url',
   );
 }
@@ -76,7 +93,11 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
   } catch {
     throw invalid('malformed');
   }
-  if (!Array.isArray(parsed) || parsed[0] !== ordering.signature) throw invalid('it belongs to another ordering');
+  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') throw invalid('malformed');
+  if (parsed[0] !== cursorTag(ordering)) {
+    const sameOrdering = parsed[0].split('#')[0] === ordering.signature;
+    throw invalid(sameOrdering ? 'it was made for another search text' : 'it belongs to another ordering');
+  }
   const values = parsed.slice(1) as unknown[];
   if (
     values.length !== ordering.keys.length ||

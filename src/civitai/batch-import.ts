@@ -126,6 +126,8 @@ export async function importPayload(
   const summary = emptySummary();
   if (payloadKind(new JsonReader(json)) === 'images') {
     await importImagesPage(db, new JsonReader(json), source, options, summary);
+    // Images carry the prompts the index holds: rebuild now, not in whichever import or search comes next.
+    await refreshSearchIndex(db);
     return summary;
   }
   const items = payloadItems(json).map((item) => {

@@ -29,6 +29,11 @@ const Thumbnail = builder.objectRef<ThumbnailMeta>('Thumbnail').implement({
     width: t.int({ nullable: true, resolve: (thumb) => thumb.width }),
     height: t.int({ nullable: true, resolve: (thumb) => thumb.height }),
     byteSize: t.int({ resolve: (thumb) => thumb.byteSize }),
+    blurHash: t.string({
+      nullable: true,
+      description: "A BlurHash placeholder to show while the thumbnail loads: the image's (`ModelImage.blurHash`).",
+      resolve: (thumb) => thumb.blurHash,
+    }),
     url: t.string({
       description: 'GET this for the bytes (ETag/304 caching). Absolute when the request carried a Host header.',
       resolve: thumbnailFields.url,

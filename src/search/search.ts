@@ -8,7 +8,7 @@ import { rootCount, rootPageRows } from '../db/pages.ts';
 import { type RowFields, rowMapper } from '../db/row-mapping.ts';
 import { highlights, SEARCH_COLUMNS, SEARCH_ORDERING, type SearchColumn, searchSource } from '../db/search.ts';
 import type { Model } from '../generated/prisma/client.ts';
-import { keyValuesOf, type Page, type PageArgs, pageWindow, toPage } from '../catalog/pagination.ts';
+import { keyValuesOf, type Page, type PageArgs, pageWindow, scopedOrdering, toPage } from '../catalog/pagination.ts';
 import { toMatchExpression } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { escapeHtml } from './text.ts';
@@ -46,11 +46,14 @@ export async function searchModels(
 ): Promise<SearchResult> {
   const match = toMatchExpression(query);
   await ensureSearchIndexCurrent(db);
-  const window = pageWindow(args, SEARCH_ORDERING);
+  // A rank is a rank only for these words: a cursor of another search would land anywhere. Filters may change
+  // between pages (the same words rank the same), so only the match expression binds the cursor.
+  const ordering = scopedOrdering(SEARCH_ORDERING, match);
+  const window = pageWindow(args, ordering);
   const source = searchSource(db.dialect, match, modelFilter(db.dialect, filter), fields);
   const map = rowMapper('Model');
-  const rows = await rootPageRows(db.searches, source, SEARCH_ORDERING, window);
-  const page = toPage(rows, window, SEARCH_ORDERING, keyValuesOf(SEARCH_ORDERING), (row) => ({
+  const rows = await rootPageRows(db.searches, source, ordering, window);
+  const page = toPage(rows, window, ordering, keyValuesOf(ordering), (row) => ({
     row,
     score: -Number(row.k0),
   }));

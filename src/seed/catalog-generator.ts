@@ -2,14 +2,16 @@
  * A deterministic catalog for tests, benchmarks and demos: creators, models with tags, several versions each,
  * files with every hash, images with generation metadata and real thumbnail bytes, trigger words. It deliberately
  * includes what real databases contain: timestamps in the desktop app's format beside Prisma's, lower-case hashes
- * written by other tools, 64-bit seeds, thumbnails whose stored MIME type is wrong, NSFW and video previews.
+ * written by other tools, 64-bit seeds, thumbnails whose stored MIME type is wrong, NSFW and video previews. What
+ * a user would compare agrees: files are named after their model and version, a description names the model's
+ * first tag, an image's size, thumbnail and BlurHash have one aspect ratio and one look.
  * Rows go in through batched prepared statements in one transaction (seconds for thousands of models).
  */
 import { createHash } from 'node:crypto';
 import { writeSeedRows } from '../db/seed-writer.ts';
 import { BaseModel, ModelType } from '../db/enums.ts';
 import { createRandom, type Random } from './random.ts';
-import { createThumbnailPool, type ThumbnailProfile } from './thumbnail-pool.ts';
+import { createThumbnailPool, GENERATION_SIZES, type ThumbnailProfile } from './thumbnail-pool.ts';
 
 export interface CatalogSize {
   models: number;
@@ -141,6 +143,11 @@ function modelName(random: Random, index: number): string {
   return `${random.pick(NAME_WORDS)} ${random.pick(NAME_KINDS)} ${index}`;
 }
 
+/** A file name stem from a model name, as people name their files: words (any script) joined by underscores. */
+function fileStem(name: string): string {
+  return name.replace(/[^\p{L}\p{N}]+/gu, '_');
+}
+
 const EPOCH = Date.UTC(2023, 0, 1);
 const SPAN_MS = Date.UTC(2026, 9, 1) - EPOCH;
 
@@ -171,10 +178,12 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
       );
     }
     const tagIds: number[] = [];
+    const tagNames: string[] = [];
     for (let t = 0; t < size.tags; t++) {
       const name = t < TAG_WORDS.length ? TAG_WORDS[t]! : `tag ${t}`;
       const display = t % 5 === 0 ? name.toUpperCase() : name;
       tagIds.push(insert.tag(display, name.toLowerCase()));
+      tagNames.push(name);
     }
     summary.creators = creatorIds.length;
     summary.tags = tagIds.length;
@@ -187,10 +196,16 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
       const updated = new Date(created.getTime() + random.int(0, 90) * 86_400_000);
       const type = m % 17 === 16 ? random.pick(ModelType.members) : random.pick(COMMON_TYPES);
       const isLocalOnly = m % 11 === 10;
+      const name = modelName(random, m);
+      const tags = Array.from(
+        { length: tagIds.length === 0 ? 0 : 1 + (m % 4) },
+        (_, t) => (m * 7 + t * 5) % tagIds.length,
+      );
       const modelId = insert.model(
         isLocalOnly ? null : 100_000 + m,
-        modelName(random, m),
-        m % 6 === 0 ? null : `<p>A ${type} for <b>${random.pick(TAG_WORDS)}</b> images.</p>`,
+        name,
+        // About what the model's first tag says it is about.
+        m % 6 === 0 || tags.length === 0 ? null : `<p>A ${type} for <b>${tagNames[tags[0]!]}</b> images.</p>`,
         type,
         random.chance(0.15) ? 1 : 0,
         m % 23 === 22 ? 'Archived' : 'Available',
@@ -205,8 +220,7 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
         m % 9 === 8 || creatorIds.length === 0 ? null : creatorIds[m % creatorIds.length]!,
       );
       summary.models++;
-      const tagCount = tagIds.length === 0 ? 0 : 1 + (m % 4);
-      for (let t = 0; t < tagCount; t++) insert.modelTag(modelId, tagIds[(m * 7 + t * 5) % tagIds.length]!);
+      for (const t of tags) insert.modelTag(modelId, tagIds[t]!);
 
       for (let v = 0; v < size.versionsPerModel; v++) {
         const versionIndex = versionCounter++;
@@ -242,7 +256,7 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
           insert.file(
             isLocalOnly ? null : 900_000 + fileIndex,
             versionId,
-            `${modelName(random, m).replace(/\W+/g, '_')}_v${v + 1}${f ? `_part${f}` : ''}.safetensors`,
+            `${fileStem(name)}_v${v + 1}${f ? `_part${f}` : ''}.safetensors`,
             Math.round(random.next() * 2_000_000 * 100) / 100,
             f === 0 ? 'Model' : 'Training Data',
             f === 0 ? 1 : 0,
@@ -273,7 +287,12 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
           const imageIndex = imageCounter++;
           const level = imageIndex % 6 === 1 ? random.pick(NSFW_LEVELS.slice(1)) : 'None';
           const isVideo = imageIndex % 10 === 0;
-          const thumbnail = pool.length > 0 && imageIndex % 9 !== 4 ? pool[imageIndex % pool.length]! : null;
+          // The generated image: its size and placeholder are those of its pooled thumbnail, stored or not.
+          const look = pool.length > 0 ? pool[imageIndex % pool.length]! : null;
+          const [width, height] = look
+            ? [look.source.width, look.source.height]
+            : GENERATION_SIZES[imageIndex % GENERATION_SIZES.length]!;
+          const thumbnail = imageIndex % 9 !== 4 ? look : null;
           const seedValue =
             imageIndex % 8 === 0 ? 9_007_199_254_740_993n + BigInt(imageIndex) : BigInt(random.int(0, 4_294_967_295));
           insert.image(
@@ -282,9 +301,9 @@ export async function seedCatalog(databasePath: string, size: CatalogSize, seed 
             `https://image.example.invalid/${imageIndex}/width=450/${imageIndex}.${isVideo ? 'mp4' : 'jpeg'}`,
             level === 'None' ? 0 : 1,
             level,
-            832,
-            1216,
-            'U9G9BnR,GI%N00kC4-s:5soz4TMx?wV@^*o#',
+            width,
+            height,
+            look?.blurHash ?? null,
             i,
             storedTimestamp(vCreated, imageIndex),
             300_000 + versionIndex,

@@ -1,9 +1,11 @@
 /**
  * Real image bytes for seeded thumbnails, made with sharp: smooth gradients with grain, which compress like real
  * previews. `realistic` aims at the product's thumbnail budget (WebP, longest side 320 px, ~15–25 KB); `tiny`
- * keeps test databases small. A few PNG and JPEG entries exercise MIME sniffing.
+ * keeps test databases small. A few PNG and JPEG entries exercise MIME sniffing. Each is the thumbnail of an image
+ * of one of the sizes Stable Diffusion images are generated at, with that image's aspect ratio and a BlurHash of it.
  */
 import sharp from 'sharp';
+import { blurHashOf } from '../thumbnails/maker.ts';
 import { createRandom } from './random.ts';
 
 export type ThumbnailProfile = 'none' | 'tiny' | 'realistic';
@@ -13,14 +15,18 @@ export interface PooledThumbnail {
   mimeType: 'image/webp' | 'image/png' | 'image/jpeg';
   width: number;
   height: number;
+  /** The generated image this is the thumbnail of. */
+  source: { width: number; height: number };
+  blurHash: string;
 }
 
-const SHAPES: readonly [number, number][] = [
-  [2, 3],
-  [3, 2],
-  [1, 1],
-  [3, 4],
-  [9, 16],
+/** Sizes images are generated at (SDXL buckets): portrait, landscape, square, about 3:4 and about 9:16. */
+export const GENERATION_SIZES: readonly (readonly [number, number])[] = [
+  [832, 1216],
+  [1216, 832],
+  [1024, 1024],
+  [896, 1152],
+  [768, 1344],
 ];
 
 async function render(
@@ -30,9 +36,11 @@ async function render(
   grain: number,
 ): Promise<PooledThumbnail> {
   const random = createRandom(seed);
-  const [a, b] = SHAPES[seed % SHAPES.length]!;
-  const width = a >= b ? longest : Math.round((longest * a) / b);
-  const height = a >= b ? Math.round((longest * b) / a) : longest;
+  const [sourceWidth, sourceHeight] = GENERATION_SIZES[seed % GENERATION_SIZES.length]!;
+  // The source scaled to fit `longest`, as the thumbnail maker scales (sharp's `fit: 'inside'`).
+  const scale = longest / Math.max(sourceWidth, sourceHeight);
+  const width = Math.max(1, Math.round(sourceWidth * scale));
+  const height = Math.max(1, Math.round(sourceHeight * scale));
   const base = [random.int(0, 255), random.int(0, 255), random.int(0, 255)];
   const tint = [random.int(0, 255), random.int(0, 255), random.int(0, 255)];
   const pixels = Buffer.alloc(width * height * 3);
@@ -53,7 +61,14 @@ async function render(
       : format === 'image/png'
         ? await image.png().toBuffer()
         : await image.jpeg({ quality: 80 }).toBuffer();
-  return { bytes, mimeType: format, width, height };
+  return {
+    bytes,
+    mimeType: format,
+    width,
+    height,
+    source: { width: sourceWidth, height: sourceHeight },
+    blurHash: await blurHashOf(bytes),
+  };
 }
 
 /** `count` distinct thumbnails; every eighth is JPEG or PNG rather than WebP. */

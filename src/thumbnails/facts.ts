@@ -10,6 +10,8 @@ export interface ThumbnailMeta {
   width: number | null;
   height: number | null;
   storedMimeType: string | null;
+  /** The image's BlurHash (Civitai's, or computed when a thumbnail was made here): a placeholder for either. */
+  blurHash: string | null;
 }
 
 /** Enough leading bytes for every signature below. */

@@ -78,6 +78,16 @@ export async function checkedImageSize(
   return { width, height, format: meta.format };
 }
 
+/** The BlurHash placeholder (4×3 components) of a thumbnail-sized image, computed from a 32 px copy of it. */
+export async function blurHashOf(image: Buffer): Promise<string> {
+  const tiny = await sharp(image)
+    .resize(32, 32, { fit: 'inside' })
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return encode(new Uint8ClampedArray(tiny.data), tiny.info.width, tiny.info.height, 4, 3);
+}
+
 /** Decodes any image sharp reads (first frame of animations) into a thumbnail; BAD_USER_INPUT if it is no image. */
 export async function makeThumbnail(source: Buffer, options: ThumbnailOptions = {}): Promise<MadeThumbnail> {
   const maxSide = options.maxSide ?? DEFAULT_THUMBNAIL_SIDE;
@@ -89,18 +99,12 @@ export async function makeThumbnail(source: Buffer, options: ThumbnailOptions = 
         .resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true })
         .webp({ quality: options.quality ?? 80, effort: 4 })
         .toBuffer({ resolveWithObject: true });
-      const tiny = await sharp(data)
-        .resize(32, 32, { fit: 'inside' })
-        .ensureAlpha()
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      const blurHash = encode(new Uint8ClampedArray(tiny.data), tiny.info.width, tiny.info.height, 4, 3);
       return {
         bytes: data,
         mimeType: 'image/webp' as const,
         width: info.width,
         height: info.height,
-        blurHash,
+        blurHash: await blurHashOf(data),
         sourceWidth,
         sourceHeight,
       };

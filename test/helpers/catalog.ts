@@ -69,7 +69,10 @@ export async function emptyCatalog(): Promise<{
   return { dataDir, databasePath, db };
 }
 
-/** Every row of every catalog table, for before/after comparisons. */
+/**
+ * Every row of every catalog table, for before/after comparisons — and `sqlite_sequence`, where an AUTOINCREMENT
+ * id spent by an insert that wrote no row (INSERT … ON CONFLICT DO NOTHING) still shows.
+ */
 export function dumpCatalog(sql: Database.Database): Record<string, unknown[]> {
   const tables = [
     'Creators',
@@ -80,6 +83,7 @@ export function dumpCatalog(sql: Database.Database): Record<string, unknown[]> {
     'ModelFiles',
     'ModelImages',
     'TriggerWords',
+    'sqlite_sequence',
   ];
   return Object.fromEntries(
     tables.map((table) => [table, sql.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).safeIntegers(true).all()]),

@@ -17,6 +17,7 @@ export function THUMBNAIL_FACTS(i: TableRef<'ModelImages'>): AliasedRawBuilder<u
     sql`${i('ThumbnailWidth')}`.as('thumbnailWidth'),
     sql`${i('ThumbnailHeight')}`.as('thumbnailHeight'),
     sql`${i('ThumbnailMimeType')}`.as('thumbnailMimeType'),
+    sql`${i('BlurHash')}`.as('thumbnailBlurHash'),
   ];
 }
 
