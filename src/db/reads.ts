@@ -31,21 +31,29 @@ type Columns = readonly AliasedRawBuilder<unknown, string>[];
  * `SELECT key, columns FROM item [joins] WHERE keyColumn IN (keys) [AND …] [ORDER BY …]`, built once per `shape`
  * (see `shaped.ts`): `shape` names the read and its row-field plan.
  */
-function byKeys(
-  db: CatalogDatabase,
-  shape: string,
-  from: (db: AnyDb) => AnySelect,
-  key: RawBuilder<unknown>,
-  columns: Columns | (() => Columns),
-  options: { where?: RawBuilder<SqlBool>; orderBy?: RawBuilder<unknown>; groupBy?: RawBuilder<unknown> } = {},
-): FetchByKeys {
+interface KeyedRead {
+  from: (db: AnyDb) => AnySelect;
+  key: RawBuilder<unknown>;
+  columns: Columns;
+  where?: RawBuilder<SqlBool>;
+  orderBy?: RawBuilder<unknown>;
+  groupBy?: RawBuilder<unknown>;
+}
+
+/**
+ * `SELECT key, columns FROM item [joins] WHERE keyColumn IN (keys) [AND …] [ORDER BY …]`, built once per `shape`
+ * (see `shaped.ts`): `shape` names the read and its row-field plan. `read` describes the query and is called only
+ * when it is built: a request makes its loaders without building any query piece it will not run.
+ */
+function byKeys(db: CatalogDatabase, shape: string, read: () => KeyedRead): FetchByKeys {
   const build = () => {
+    const { from, key, columns, where, orderBy, groupBy } = read();
     let query = from(db.kysely as AnyDb)
-      .select([sql`${key}`.as('key'), ...(typeof columns === 'function' ? columns() : columns)])
+      .select([sql`${key}`.as('key'), ...columns])
       .where(db.dialect.inListParameter(key, slot('keys')));
-    if (options.where) query = query.where(options.where);
-    if (options.groupBy) query = query.groupBy(options.groupBy);
-    if (options.orderBy) query = query.orderBy(options.orderBy);
+    if (where) query = query.where(where);
+    if (groupBy) query = query.groupBy(groupBy);
+    if (orderBy) query = query.orderBy(orderBy);
     return query;
   };
   return (keys) =>
@@ -58,10 +66,18 @@ const count = (counted: RawBuilder<unknown> = sql`*`) => [sql`COUNT(${counted})`
 // ——— Models ———
 
 export const modelsById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, `modelsById|${planKey(fields)}`, fromTable(m), m('Id'), selectColumns('Model', 'm', fields));
+  byKeys(db, `modelsById|${planKey(fields)}`, () => ({
+    from: fromTable(m),
+    key: m('Id'),
+    columns: selectColumns('Model', 'm', fields),
+  }));
 
 export const hasUpdateByModel = (db: CatalogDatabase) =>
-  byKeys(db, 'hasUpdateByModel', fromTable(m), m('Id'), [sql`${hasUpdate(db.dialect, m)}`.as('value')]);
+  byKeys(db, 'hasUpdateByModel', () => ({
+    from: fromTable(m),
+    key: m('Id'),
+    columns: [sql`${hasUpdate(db.dialect, m)}`.as('value')],
+  }));
 
 export const modelPagesByCreator = (fields: RowFields): PartitionedSource => ({
   shape: `modelPagesByCreator|${planKey(fields)}`,
@@ -80,12 +96,20 @@ export const modelPagesByTag = (fields: RowFields): PartitionedSource => ({
 });
 
 export const modelIdsByCivitaiId = (db: CatalogDatabase) =>
-  byKeys(db, 'modelIdsByCivitaiId', fromTable(m), m('CivitaiId'), [sql`${m('Id')}`.as('id')]);
+  byKeys(db, 'modelIdsByCivitaiId', () => ({
+    from: fromTable(m),
+    key: m('CivitaiId'),
+    columns: [sql`${m('Id')}`.as('id')],
+  }));
 
 // ——— Versions ———
 
 export const versionsById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, `versionsById|${planKey(fields)}`, fromTable(v), v('Id'), selectColumns('ModelVersion', 'v', fields));
+  byKeys(db, `versionsById|${planKey(fields)}`, () => ({
+    from: fromTable(v),
+    key: v('Id'),
+    columns: selectColumns('ModelVersion', 'v', fields),
+  }));
 
 export const versionPagesByModel = (fields: RowFields): PartitionedSource => ({
   shape: `versionPagesByModel|${planKey(fields)}`,
@@ -96,33 +120,45 @@ export const versionPagesByModel = (fields: RowFields): PartitionedSource => ({
 });
 
 export const versionCountByModel = (db: CatalogDatabase) =>
-  byKeys(db, 'versionCountByModel', fromTable(v), v('ModelId'), count(), { groupBy: v('ModelId') });
+  byKeys(db, 'versionCountByModel', () => ({
+    from: fromTable(v),
+    key: v('ModelId'),
+    columns: count(),
+    groupBy: v('ModelId'),
+  }));
 
 export const downloadsByModel = (db: CatalogDatabase) =>
-  byKeys(db, 'downloadsByModel', fromTable(v), v('ModelId'), [sql`SUM(${v('DownloadCount')})`.as('value')], {
+  byKeys(db, 'downloadsByModel', () => ({
+    from: fromTable(v),
+    key: v('ModelId'),
+    columns: [sql`SUM(${v('DownloadCount')})`.as('value')],
     groupBy: v('ModelId'),
-  });
+  }));
 
 export const versionIdsByCivitaiId = (db: CatalogDatabase) =>
-  byKeys(db, 'versionIdsByCivitaiId', fromTable(v), v('CivitaiId'), [sql`${v('Id')}`.as('id')]);
+  byKeys(db, 'versionIdsByCivitaiId', () => ({
+    from: fromTable(v),
+    key: v('CivitaiId'),
+    columns: [sql`${v('Id')}`.as('id')],
+  }));
 
 // ——— Files ———
 
 export const filesById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, `filesById|${planKey(fields)}`, fromTable(f), f('Id'), selectColumns('ModelFile', 'f', fields));
+  byKeys(db, `filesById|${planKey(fields)}`, () => ({
+    from: fromTable(f),
+    key: f('Id'),
+    columns: selectColumns('ModelFile', 'f', fields),
+  }));
 
 /** A version's files, primary first, then by id. */
 export const filesByVersion = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(
-    db,
-    `filesByVersion|${planKey(fields)}`,
-    fromTable(f),
-    f('ModelVersionId'),
-    selectColumns('ModelFile', 'f', fields),
-    {
-      orderBy: sql`${f('IsPrimary')} DESC, ${f('Id')}`,
-    },
-  );
+  byKeys(db, `filesByVersion|${planKey(fields)}`, () => ({
+    from: fromTable(f),
+    key: f('ModelVersionId'),
+    columns: selectColumns('ModelFile', 'f', fields),
+    orderBy: sql`${f('IsPrimary')} DESC, ${f('Id')}`,
+  }));
 
 /** Files whose hash (by an algorithm's indexed expression) is one of `values`, with the matched value as `matchKey`. */
 export function filesByHash(
@@ -155,7 +191,12 @@ export const imagePagesByVersion: PartitionedSource = {
 };
 
 export const imageCountByVersion = (db: CatalogDatabase) =>
-  byKeys(db, 'imageCountByVersion', fromTable(i), i('ModelVersionId'), count(), { groupBy: i('ModelVersionId') });
+  byKeys(db, 'imageCountByVersion', () => ({
+    from: fromTable(i),
+    key: i('ModelVersionId'),
+    columns: count(),
+    groupBy: i('ModelVersionId'),
+  }));
 
 /** A safe-for-work still image first, then display order. */
 const PRIMARY_RANK = sql`(${i('IsNsfw')} = 0 AND ${IS_STILL_IMAGE(i)}) DESC, ${i('SortOrder')}, ${i('Id')}`;
@@ -197,46 +238,64 @@ export const primaryImageByModel = (db: CatalogDatabase) =>
   );
 
 export const imagesById = (db: CatalogDatabase, fields: RowFields) =>
-  byKeys(db, `imagesById|${planKey(fields)}`, fromTable(i), i('Id'), selectColumns('ModelImage', 'i', fields));
+  byKeys(db, `imagesById|${planKey(fields)}`, () => ({
+    from: fromTable(i),
+    key: i('Id'),
+    columns: selectColumns('ModelImage', 'i', fields),
+  }));
 
 /** The oldest image row of each Civitai image id (the same image can be stored under two versions). */
 export const imageIdsByCivitaiId = (db: CatalogDatabase) =>
-  byKeys(db, 'imageIdsByCivitaiId', fromTable(i), i('CivitaiId'), [sql`MIN(${i('Id')})`.as('id')], {
+  byKeys(db, 'imageIdsByCivitaiId', () => ({
+    from: fromTable(i),
+    key: i('CivitaiId'),
+    columns: [sql`MIN(${i('Id')})`.as('id')],
     groupBy: i('CivitaiId'),
-  });
+  }));
 
 export const thumbnailFactsById = (db: CatalogDatabase) =>
-  byKeys(db, 'thumbnailFactsById', fromTable(i), i('Id'), [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)]);
+  byKeys(db, 'thumbnailFactsById', () => ({
+    from: fromTable(i),
+    key: i('Id'),
+    columns: [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)],
+  }));
 
 export const thumbnailHeadsById = (db: CatalogDatabase, bytes: number) =>
-  byKeys(
-    db,
-    `thumbnailHeadsById|${bytes}`,
-    fromTable(i),
-    i('Id'),
-    [sql`substr(${i('ThumbnailData')}, 1, ${bytes})`.as('head')],
-    {
-      where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
-    },
-  );
+  byKeys(db, `thumbnailHeadsById|${bytes}`, () => ({
+    from: fromTable(i),
+    key: i('Id'),
+    columns: [sql`substr(${i('ThumbnailData')}, 1, ${bytes})`.as('head')],
+    where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
+  }));
 
 export const thumbnailBytesById = (db: CatalogDatabase) =>
-  byKeys(db, 'thumbnailBytesById', fromTable(i), i('Id'), [sql`${i('ThumbnailData')}`.as('bytes')], {
+  byKeys(db, 'thumbnailBytesById', () => ({
+    from: fromTable(i),
+    key: i('Id'),
+    columns: [sql`${i('ThumbnailData')}`.as('bytes')],
     where: sql<SqlBool>`${i('ThumbnailData')} IS NOT NULL`,
-  });
+  }));
 
 // ——— Trigger words, creators, tags ———
 
 export const triggerWordsByVersion = (db: CatalogDatabase) =>
-  byKeys(db, 'triggerWordsByVersion', fromTable(w), w('ModelVersionId'), selectColumns('TriggerWord', 'w'), {
+  byKeys(db, 'triggerWordsByVersion', () => ({
+    from: fromTable(w),
+    key: w('ModelVersionId'),
+    columns: selectColumns('TriggerWord', 'w'),
     orderBy: sql`${w('Order')}, ${w('Id')}`,
-  });
+  }));
 
 export const creatorsById = (db: CatalogDatabase) =>
-  byKeys(db, 'creatorsById', fromTable(c), c('Id'), selectColumns('Creator', 'c'));
+  byKeys(db, 'creatorsById', () => ({ from: fromTable(c), key: c('Id'), columns: selectColumns('Creator', 'c') }));
 
 export const modelCountByCreator = (db: CatalogDatabase) =>
-  byKeys(db, 'modelCountByCreator', fromTable(m), m('CreatorId'), count(), { groupBy: m('CreatorId') });
+  byKeys(db, 'modelCountByCreator', () => ({
+    from: fromTable(m),
+    key: m('CreatorId'),
+    columns: count(),
+    groupBy: m('CreatorId'),
+  }));
 
 /** The oldest creator of each (lower-cased) username. */
 export function creatorIdsByUsername(db: CatalogDatabase): (names: readonly string[]) => Promise<RawRow[]> {
@@ -250,17 +309,20 @@ export function creatorIdsByUsername(db: CatalogDatabase): (names: readonly stri
 }
 
 export const tagsByModel = (db: CatalogDatabase) =>
-  byKeys(
-    db,
-    'tagsByModel',
-    (k) => k.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)),
-    mt('ModelId'),
-    selectColumns('Tag', 't'),
-    { orderBy: t('NormalizedName') },
-  );
+  byKeys(db, 'tagsByModel', () => ({
+    from: (k) => k.selectFrom(mt.item).innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`)),
+    key: mt('ModelId'),
+    columns: selectColumns('Tag', 't'),
+    orderBy: t('NormalizedName'),
+  }));
 
 export const modelCountByTag = (db: CatalogDatabase) =>
-  byKeys(db, 'modelCountByTag', fromTable(mt), mt('TagId'), count(), { groupBy: mt('TagId') });
+  byKeys(db, 'modelCountByTag', () => ({
+    from: fromTable(mt),
+    key: mt('TagId'),
+    columns: count(),
+    groupBy: mt('TagId'),
+  }));
 
 export function tagIdsByNormalizedName(db: CatalogDatabase): (names: readonly string[]) => Promise<RawRow[]> {
   return (names) =>
@@ -272,7 +334,11 @@ export function tagIdsByNormalizedName(db: CatalogDatabase): (names: readonly st
 }
 
 export const tagsById = (db: CatalogDatabase) =>
-  byKeys(db, 'tagsById', fromTable(t), t('Id'), selectColumns('Tag', 't'));
+  byKeys(db, 'tagsById', () => ({ from: fromTable(t), key: t('Id'), columns: selectColumns('Tag', 't') }));
 
 export const triggerWordsById = (db: CatalogDatabase) =>
-  byKeys(db, 'triggerWordsById', fromTable(w), w('Id'), selectColumns('TriggerWord', 'w'));
+  byKeys(db, 'triggerWordsById', () => ({
+    from: fromTable(w),
+    key: w('Id'),
+    columns: selectColumns('TriggerWord', 'w'),
+  }));

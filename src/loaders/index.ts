@@ -17,21 +17,63 @@ import type { RowFields } from './row-fields.ts';
 
 export type LoaderOptions = ThumbnailLoaderOptions;
 
-export function createLoaders(db: CatalogDatabase, options: LoaderOptions) {
-  const thumbnails = createThumbnailLoaders(db, options);
-  return {
-    models: createModelLoaders(db),
-    versions: createVersionLoaders(db),
-    files: createFileLoaders(db),
-    images: createImageLoaders(db, thumbnails.primeFromImageRows),
-    thumbnails,
-    triggerWords: createTriggerWordLoaders(db),
-    creators: createCreatorLoaders(db),
-    tags: createTagLoaders(db),
-    hashes: createHashLoaders(db),
-    /** Row-field plans by the field nodes they were planned for (see `plannedRowFields`); lives as long as the request. */
-    rowFieldPlans: new Map<readonly FieldNode[], Map<string, RowFields>>(),
-  };
+/**
+ * A request's loaders, each family made on first use: most requests touch two or three of them (a search, a list
+ * page), and making all of them — DataLoaders and their query pieces — for every request cost a measurable share
+ * of a small request's time (`npm run bench`, search by name).
+ */
+export class Loaders {
+  readonly #db: CatalogDatabase;
+  readonly #options: LoaderOptions;
+  #models?: ReturnType<typeof createModelLoaders>;
+  #versions?: ReturnType<typeof createVersionLoaders>;
+  #files?: ReturnType<typeof createFileLoaders>;
+  #images?: ReturnType<typeof createImageLoaders>;
+  #thumbnails?: ReturnType<typeof createThumbnailLoaders>;
+  #triggerWords?: ReturnType<typeof createTriggerWordLoaders>;
+  #creators?: ReturnType<typeof createCreatorLoaders>;
+  #tags?: ReturnType<typeof createTagLoaders>;
+  #hashes?: ReturnType<typeof createHashLoaders>;
+  #rowFieldPlans?: Map<readonly FieldNode[], Map<string, RowFields>>;
+
+  constructor(db: CatalogDatabase, options: LoaderOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  get models() {
+    return (this.#models ??= createModelLoaders(this.#db));
+  }
+  get versions() {
+    return (this.#versions ??= createVersionLoaders(this.#db));
+  }
+  get files() {
+    return (this.#files ??= createFileLoaders(this.#db));
+  }
+  get images() {
+    return (this.#images ??= createImageLoaders(this.#db, (rows) => this.thumbnails.primeFromImageRows(rows)));
+  }
+  get thumbnails() {
+    return (this.#thumbnails ??= createThumbnailLoaders(this.#db, this.#options));
+  }
+  get triggerWords() {
+    return (this.#triggerWords ??= createTriggerWordLoaders(this.#db));
+  }
+  get creators() {
+    return (this.#creators ??= createCreatorLoaders(this.#db));
+  }
+  get tags() {
+    return (this.#tags ??= createTagLoaders(this.#db));
+  }
+  get hashes() {
+    return (this.#hashes ??= createHashLoaders(this.#db));
+  }
+  /** Row-field plans by the field nodes they were planned for (see `plannedRowFields`); lives as long as the request. */
+  get rowFieldPlans() {
+    return (this.#rowFieldPlans ??= new Map());
+  }
 }
 
-export type Loaders = ReturnType<typeof createLoaders>;
+export function createLoaders(db: CatalogDatabase, options: LoaderOptions): Loaders {
+  return new Loaders(db, options);
+}

@@ -126,17 +126,20 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     // The request listener is the one body gate (see `readGraphQLBody`): it hands yoga a body it has read and
     // checked whole. Yoga's own limit would only add a second, different one.
     maxRequestBodySize: false,
-    context: ({ request, scope = new RequestScope() }) => ({
-      db: db.forRequest(scope),
-      scope,
-      loaders: createLoaders(db.forRequest(scope), { maxBase64Bytes: options.maxBase64Bytes }),
-      origin: requestOrigin(request.headers.get('host')),
-      canWrite: bearerMatches(request.headers.get('authorization'), options.apiToken),
-      civitai: options.civitai,
-      settings: options.settings,
-      scanJobs,
-      signal: request.signal,
-    }),
+    context: ({ request, scope = new RequestScope() }) => {
+      const requestDb = db.forRequest(scope);
+      return {
+        db: requestDb,
+        scope,
+        loaders: createLoaders(requestDb, { maxBase64Bytes: options.maxBase64Bytes }),
+        origin: requestOrigin(request.headers.get('host')),
+        canWrite: bearerMatches(request.headers.get('authorization'), options.apiToken),
+        civitai: options.civitai,
+        settings: options.settings,
+        scanJobs,
+        signal: request.signal,
+      };
+    },
     cors: corsOptionsFor(options.corsOrigins),
     logging: yogaLogger(options.logger),
     plugins: [
