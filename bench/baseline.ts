@@ -20,6 +20,7 @@ import {
 } from '../src/db/enums.ts';
 import { parseStoredTimestamp } from '../src/db/timestamps.ts';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
+import { cursorScope } from '../src/catalog/pagination.ts';
 import { toMatchExpression } from '../src/search/query.ts';
 
 type Row = Record<string, unknown>;
@@ -407,10 +408,11 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     search(query, first) {
+      const match = toMatchExpression(query);
       const rows = all(
         `SELECT m."Id" AS id, m."Name" AS name, m."Type" AS type, s.rank AS rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
         WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`,
-        toMatchExpression(query),
+        match,
         first + 1,
       );
       return {
@@ -418,7 +420,7 @@ export function createBaseline(databasePath: string): Baseline {
           search: {
             pageInfo: { hasNextPage: rows.length > first },
             edges: rows.slice(0, first).map((r) => ({
-              cursor: cursor('search:RANK', r.rank, r.id),
+              cursor: cursor(`search:RANK#${cursorScope(match)}`, r.rank, r.id),
               score: -Number(r.rank),
               node: {
                 id: encodeNodeId('Model', Number(r.id)),

@@ -39,9 +39,14 @@ export interface Ordering {
   scope?: string;
 }
 
+/** The short hash that binds cursors to `text` (see `Ordering.scope`). */
+export function cursorScope(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 10);
+}
+
 /** `ordering` whose cursors are valid only for `text` (a search's match expression). */
 export function scopedOrdering(ordering: Ordering, text: string): Ordering {
-  return { ...ordering, scope: createHash('sha256').update(text).digest('base64url').slice(0, 10) };
+  return { ...ordering, scope: cursorScope(text) };
 }
 
 /** The ordering as a cursor names it. */
