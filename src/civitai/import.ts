@@ -6,6 +6,7 @@
  * never touched by an import.
  */
 import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
+import type { SqlDialect } from '../db/dialect.ts';
 import { insertRow, insertRows, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import { creatorByUsername } from '../db/tables/creators.ts';
 import { filesOfVersion, versionsHoldingFiles } from '../db/tables/model-files.ts';
@@ -156,12 +157,13 @@ function conflict(path: string, message: string): AppError {
 /** Upserts a version's files; `fresh`: the version was created by this import (no rows to look up). */
 async function syncFiles(
   trx: CatalogTransaction,
+  dialect: SqlDialect,
   versionId: number,
   files: readonly MappedFile[],
   fresh: boolean,
 ): Promise<boolean> {
   const ids = files.flatMap((file) => (file.civitaiId === null ? [] : [file.civitaiId]));
-  const holders = await versionsHoldingFiles(trx, ids, versionId);
+  const holders = await versionsHoldingFiles(trx, dialect, ids, versionId);
   for (const file of files) {
     const elsewhere = file.civitaiId === null ? undefined : holders.get(file.civitaiId);
     if (elsewhere !== undefined) {
@@ -227,6 +229,7 @@ async function syncImages(
 
 async function syncVersion(
   trx: CatalogTransaction,
+  dialect: SqlDialect,
   modelId: number,
   version: MappedVersion,
   edits: Set<string>,
@@ -254,13 +257,14 @@ async function syncVersion(
   if (fresh) await insertTriggerWords(trx, versionId, version.trainedWords);
   else if (!edits.has(triggerWordsEdit(versionId)))
     changed = (await replaceTriggerWords(trx, versionId, version.trainedWords)) || changed;
-  changed = (await syncFiles(trx, versionId, version.files, fresh)) || changed;
+  changed = (await syncFiles(trx, dialect, versionId, version.files, fresh)) || changed;
   changed = (await syncImages(trx, versionId, version.images, fresh)) || changed;
   return changed;
 }
 
 async function importInTransaction(
   trx: CatalogTransaction,
+  dialect: SqlDialect,
   mapped: MappedModel,
   now: Date,
 ): Promise<ModelImportOutcome> {
@@ -302,7 +306,8 @@ async function importInTransaction(
   }
   if (mapped.tags !== undefined && !edits.has(TAGS_EDIT))
     changed = (await setModelTagNames(trx, modelId, mapped.tags)) || changed;
-  for (const version of mapped.versions) changed = (await syncVersion(trx, modelId, version, edits, now)) || changed;
+  for (const version of mapped.versions)
+    changed = (await syncVersion(trx, dialect, modelId, version, edits, now)) || changed;
   if (status === 'updated') {
     if (changed) await touchModel(trx, modelId, now, true);
     else status = 'unchanged';
@@ -322,7 +327,7 @@ export function importMappedModel(
   mapped: MappedModel,
   now: Date = new Date(),
 ): Promise<ModelImportOutcome> {
-  return db.write((trx) => importInTransaction(trx, mapped, now));
+  return db.write((trx) => importInTransaction(trx, db.dialect, mapped, now));
 }
 
 export interface ImagesImportOutcome {

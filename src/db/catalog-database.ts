@@ -105,8 +105,7 @@ export async function openCatalogDatabase(
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
   const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
   /** A Kysely instance over a catalog dialect whose shaped statements run directly (see `runShapedDirectly`). */
-  const over = (dialect: CatalogDialect) =>
-    runShapedDirectly(new Kysely<CatalogTables>({ dialect }), (compiled) => dialect.run(compiled));
+  const over = (dialect: CatalogDialect) => runShapedDirectly(new Kysely<CatalogTables>({ dialect }), dialect.run);
   const kysely = over(readDialect);
   const readWorker = new ReadWorker({
     databasePath,

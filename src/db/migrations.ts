@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { AppError } from '../errors.ts';
 import { classifySqliteError, databaseError } from './database-errors.ts';
 import { MIGRATIONS_DIR, PRISMA_SCHEMA_PATH } from './project-paths.ts';
-import { missingOwnedObjects, type OwnedObject, ownedObjects, repairOwnedObjects } from './schema-repair.ts';
+import { missingOwnedObjects, type OwnedObject, ownedObjects, repairMissingObjects } from './schema-repair.ts';
 import {
   engineMessage,
   SCHEMA_FILTERS,
@@ -297,7 +297,7 @@ export async function migrateDatabase(databasePath: string, options: MigrateOpti
       `warning: the database records migration ${name}, which this version does not have (written by a newer version?)`,
     );
   if (before.pending.length === 0) {
-    const repaired = repairSchema(databasePath, migrations, log);
+    const repaired = repairSchema(databasePath, migrations, log, inspection.missing);
     return {
       ...(repaired.length > 0 ? migrationStatus(databasePath, source) : before),
       appliedNow: [],
@@ -335,8 +335,17 @@ export async function migrateDatabase(databasePath: string, options: MigrateOpti
   return { ...migrationStatus(databasePath, source), appliedNow, baselined, repaired };
 }
 
-/** Re-creates what applied migrations added and the file lacks (see `schema-repair.ts`); returns what it re-created. */
-function repairSchema(databasePath: string, migrations: readonly MigrationFileInfo[], log: (line: string) => void) {
+/**
+ * Re-creates what applied migrations added and the file lacks (see `schema-repair.ts`); returns what it re-created.
+ * `known`: what an inspection of the file just found missing — when nothing, the file is not opened again.
+ */
+function repairSchema(
+  databasePath: string,
+  migrations: readonly MigrationFileInfo[],
+  log: (line: string) => void,
+  known?: readonly OwnedObject[],
+): string[] {
+  if (known?.length === 0) return [];
   let db: Database.Database;
   try {
     db = new Database(databasePath, { fileMustExist: true, timeout: 5000 });
@@ -344,14 +353,13 @@ function repairSchema(databasePath: string, migrations: readonly MigrationFileIn
     throw databaseError(error, databasePath, 'Opening');
   }
   try {
-    const missing = missingOwnedObjects(db, ownedObjects(migrations), finishedMigrations(readAppliedRows(db)));
-    if (missing.length === 0) return [];
-    repairOwnedObjects(db, missing);
-    const repaired = missing.map(describeOwned);
-    log(
-      `repaired the schema: re-created ${repaired.join(', ')} — removed by another program (a desktop-app migration ` +
-        'that rebuilt a table?); re-created columns start empty',
-    );
+    const applied = finishedMigrations(readAppliedRows(db));
+    const repaired = repairMissingObjects(db, ownedObjects(migrations), applied).map(describeOwned);
+    if (repaired.length > 0)
+      log(
+        `repaired the schema: re-created ${repaired.join(', ')} — removed by another program (a desktop-app ` +
+          'migration that rebuilt a table?); re-created columns start empty',
+      );
     return repaired;
   } catch (error) {
     throw databaseError(error, databasePath, 'Repairing');

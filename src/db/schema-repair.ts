@@ -125,14 +125,23 @@ export function missingOwnedObjects(
 const SEARCH_OBJECT = /ModelSearch/;
 
 /**
- * Re-creates what `missing` lists, in one IMMEDIATE transaction. A re-created column starts empty (what it held
- * went with the rebuilt table); a re-created search trigger or table marks every model for re-indexing.
+ * Re-creates the owned objects of the applied migrations that the database lacks, in one IMMEDIATE transaction
+ * (so what is missing is decided under the write lock: two processes starting at once do not both re-create it).
+ * A re-created column starts empty (what it held went with the rebuilt table); a re-created search trigger or table
+ * marks every model for re-indexing. Returns what it re-created.
  */
-export function repairOwnedObjects(db: Database.Database, missing: readonly OwnedObject[]): void {
-  if (missing.length === 0) return;
-  db.transaction(() => {
-    for (const object of missing) db.exec(object.sql);
-    if (missing.some((object) => SEARCH_OBJECT.test(object.name)))
-      db.exec(`INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"`);
-  }).immediate();
+export function repairMissingObjects(
+  db: Database.Database,
+  owned: readonly OwnedObject[],
+  applied: ReadonlySet<string>,
+): OwnedObject[] {
+  return db
+    .transaction(() => {
+      const missing = missingOwnedObjects(db, owned, applied);
+      for (const object of missing) db.exec(object.sql);
+      if (missing.some((object) => SEARCH_OBJECT.test(object.name)))
+        db.exec(`INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"`);
+      return missing;
+    })
+    .immediate();
 }

@@ -59,13 +59,19 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
     this.#options = options;
   }
 
+  /** A statement of the catalog's queries: prepared once, and reported to `onStatement` at every run. */
   statement(sqlText: string): Database.Statement {
+    this.#options.onStatement?.(sqlText);
+    return this.#prepared(sqlText);
+  }
+
+  /** Prepared once per SQL text (better-sqlite3's `prepare()`, `pragma()` and `exec()` prepare at every call). */
+  #prepared(sqlText: string): Database.Statement {
     let statement = this.#statements.get(sqlText);
     if (!statement) {
       statement = this.#sql.prepare(sqlText);
       this.#statements.set(sqlText, statement);
     }
-    this.#options.onStatement?.(sqlText);
     return statement;
   }
 
@@ -96,34 +102,22 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
   async beginImmediate(): Promise<void> {
     const until = performance.now() + this.#options.lockWaitMs;
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      this.#control('PRAGMA busy_timeout = 0').run();
+      this.#prepared('PRAGMA busy_timeout = 0').run();
       try {
-        this.#control('BEGIN IMMEDIATE').run();
+        this.#prepared('BEGIN IMMEDIATE').run();
         return;
       } catch (error) {
         if (!isBusy(error)) throw error;
         if (performance.now() >= until) throw lockedError(this.#options.databasePath, this.#options.lockWaitMs);
       } finally {
-        this.#control(`PRAGMA busy_timeout = ${this.#options.busyTimeoutMs}`).run();
+        this.#prepared(`PRAGMA busy_timeout = ${this.#options.busyTimeoutMs}`).run();
       }
       await sleep(pause);
     }
   }
 
   endTransaction(outcome: 'COMMIT' | 'ROLLBACK'): void {
-    if (outcome === 'COMMIT' || this.#sql.inTransaction) this.#control(outcome).run();
-  }
-
-  readonly #controls = new Map<string, Database.Statement>();
-
-  /** Transaction control and settings: prepared once (better-sqlite3's `pragma()` and `exec()` prepare every call). */
-  #control(sqlText: string): Database.Statement {
-    let statement = this.#controls.get(sqlText);
-    if (!statement) {
-      statement = this.#sql.prepare(sqlText);
-      this.#controls.set(sqlText, statement);
-    }
-    return statement;
+    if (outcome === 'COMMIT' || this.#sql.inTransaction) this.#prepared(outcome).run();
   }
 }
 

@@ -7,6 +7,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { HashAlgorithm } from '../../catalog/hash-lookup.ts';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
+import type { SqlDialect } from '../dialect.ts';
 import { type TableRef, table } from '../refs.ts';
 import { runShaped, slot } from '../shaped.ts';
 import type { Row, RowValues } from '../row-writer.ts';
@@ -92,31 +93,24 @@ export function filesOfVersion(
 /** For each of `civitaiIds` held by a version other than `versionId`: that version (one statement). */
 export async function versionsHoldingFiles(
   trx: CatalogTransaction,
+  dialect: SqlDialect,
   civitaiIds: readonly number[],
   versionId: number,
 ): Promise<Map<number, number>> {
   const holders = new Map<number, number>();
   if (civitaiIds.length === 0) return holders;
-  const values: Record<string, unknown> = { versionId };
-  civitaiIds.forEach((id, i) => {
-    values[`id${i}`] = id;
-  });
   const build = () =>
     trx
       .selectFrom('ModelFiles')
       .select(['CivitaiId', 'ModelVersionId'])
-      .where(
-        'CivitaiId',
-        'in',
-        civitaiIds.map((_, i) => slot<number>(`id${i}`)),
-      )
+      .where(dialect.inListParameter('CivitaiId', slot('ids')))
       .where('ModelVersionId', '<>', slot<number>('versionId'))
       .orderBy('Id');
   const rows = await runShaped<{ CivitaiId: number; ModelVersionId: number }>(
     trx,
-    `versionsHoldingFiles|${civitaiIds.length}`,
+    `${dialect.name}|versionsHoldingFiles`,
     build,
-    values,
+    { ids: dialect.listParameter(civitaiIds), versionId },
   );
   for (const row of rows) if (!holders.has(row.CivitaiId)) holders.set(row.CivitaiId, row.ModelVersionId);
   return holders;
