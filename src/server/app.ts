@@ -197,8 +197,32 @@ function refuse(
   for (const [name, value] of Object.entries({ ...headers, connection: 'close' })) res.setHeader(name, value);
   const extensions = { code: refusal.code, ...(refusal.limit === undefined ? {} : { limit: refusal.limit }) };
   sendJson(res, refusal.status, { errors: [{ message: refusal.message, extensions }] });
+  lingerThenClose(req);
+}
+
+/** How long a refused request's remaining body is read and discarded: after its last bytes, and at most in all. */
+const LINGER_IDLE_MS = 2000;
+const LINGER_MAX_MS = 10_000;
+
+/**
+ * Reads and discards what is still arriving of a refused body, then closes. Closing while the client still sends
+ * makes the kernel answer with a reset, which can destroy the refusal before the client reads it (seen on a busy
+ * machine: a 20 MB body still being written 2 s after its 413). So the connection closes once the body has stopped
+ * arriving for LINGER_IDLE_MS (by then the answer has long been sent), or after LINGER_MAX_MS.
+ */
+function lingerThenClose(req: IncomingMessage): void {
+  const close = () => {
+    clearTimeout(idle);
+    clearTimeout(cap);
+    req.socket.destroy();
+  };
+  let idle = setTimeout(close, LINGER_IDLE_MS).unref();
+  const cap = setTimeout(close, LINGER_MAX_MS).unref();
+  req.on('data', () => {
+    clearTimeout(idle);
+    idle = setTimeout(close, LINGER_IDLE_MS).unref();
+  });
   req.resume();
-  setTimeout(() => req.socket.destroy(), 2000).unref();
 }
 
 /**
