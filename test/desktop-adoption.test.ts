@@ -59,9 +59,12 @@ describe('adopting a desktop-app database', () => {
     // InitialCreate did not run: the EF-style DDL is still there, with later migrations' columns appended.
     const after = tableSql(file, 'Models');
     expect(after).toContain('CONSTRAINT "PK_Models" PRIMARY KEY AUTOINCREMENT');
-    expect(after.replace(', "UserEditedFields" TEXT', '').replace(', "IgnoreUpdates" BOOLEAN', '')).toBe(
-      modelsDdlBefore,
-    );
+    expect(
+      after
+        .replace(', "UserEditedFields" TEXT', '')
+        .replace(', "IgnoreUpdates" BOOLEAN', '')
+        .replace(', "RemovedFromCivitaiAt" DATETIME', ''),
+    ).toBe(modelsDdlBefore);
     expect((await migrateDatabase(file)).appliedNow).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ import { migrateDatabase } from '../src/db/migrations.ts';
 import { insertRow } from '../src/db/row-writer.ts';
 import { deleteModelRow, NEW_MODEL_DEFAULTS } from '../src/db/tables/models.ts';
 import { tempDir } from './helpers/temp.ts';
+import { HISTORY_TABLES } from './helpers/catalog.ts';
 
 type ColumnSpec = [name: string, type: string, notNull: boolean];
 interface TableSpec {
@@ -221,6 +222,7 @@ const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
     columns: [
       ['UserEditedFields', T, false],
       ['IgnoreUpdates', B, false],
+      ['RemovedFromCivitaiAt', D, false],
     ],
     indexes: [
       { name: 'IX_Models_CreatedAtUtc', unique: false, columns: ['<expr>'] },
@@ -229,7 +231,7 @@ const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
     ],
   },
   ModelVersions: {
-    columns: [],
+    columns: [['RemovedFromCivitaiAt', D, false]],
     indexes: [
       { name: 'IX_ModelVersions_CreatedAtUtc', unique: false, columns: ['<expr>'] },
       { name: 'IX_ModelVersions_ModelId_CreatedAtUtc', unique: false, columns: ['ModelId', '<expr>'] },
@@ -262,7 +264,14 @@ describe('migrated schema', () => {
     ).map((r) => r.name);
     const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
     expect(tables.sort()).toEqual(
-      [...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles', ...EXTERNAL_TABLES].sort(),
+      [
+        ...Object.keys(EXPECTED),
+        '_prisma_migrations',
+        'CivitaiLookups',
+        'LocalFiles',
+        ...HISTORY_TABLES,
+        ...EXTERNAL_TABLES,
+      ].sort(),
     );
   });
 

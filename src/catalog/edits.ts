@@ -1,9 +1,10 @@
 /**
  * Edits a user (or frontend) makes to the catalog, each one transaction on the write connection. Edits to
- * fields Civitai also provides are recorded in Models.UserEditedFields so a later sync leaves them alone.
+ * fields Civitai also provides are recorded in Models.UserEditedFields so a later sync leaves them alone, and
+ * every change in the metadata history (source "edit"), in the same transaction.
  */
 import sharp from 'sharp';
-import type { CatalogDatabase } from '../db/catalog-database.ts';
+import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
 import { isEnumMember, ModelMode, type ModelModeName, ModelType, type ModelTypeName } from '../db/enums.ts';
 import { type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import { fileById, HASH_FIELDS, type HashField } from '../db/tables/model-files.ts';
@@ -20,13 +21,23 @@ import {
   touchModel,
   triggerWordsEdit,
 } from '../db/tables/models.ts';
-import { setModelTagNames } from '../db/tables/tags.ts';
+import { setModelTagNames, tagNamesOf } from '../db/tables/tags.ts';
 import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import { resolveLibraryPath } from '../library/library-paths.ts';
 import { sniffImageMimeType } from '../thumbnails/facts.ts';
 import { blurHashOf, checkedImageSize, makeThumbnail } from '../thumbnails/maker.ts';
 import { type HashAlgorithm, parseHashQuery } from './hash-lookup.ts';
+import { ChangeLog, LIST_FIELDS } from '../history/change-log.ts';
+
+/** Who asked for an edit: the request id recorded with its change set. */
+export interface EditOrigin {
+  jobId?: string | null;
+}
+
+function editLog(what: string, by: EditOrigin): ChangeLog {
+  return new ChangeLog({ source: 'edit', detail: what, jobId: by.jobId ?? null });
+}
 
 async function found(row: Promise<Row | undefined>, what: string, id: number): Promise<Row> {
   const value = await row;
@@ -56,6 +67,7 @@ export async function updateModel(
   db: CatalogDatabase,
   modelId: number,
   edit: ModelEdit,
+  by: EditOrigin = {},
   now = new Date(),
 ): Promise<void> {
   const values: RowValues = {};
@@ -75,12 +87,14 @@ export async function updateModel(
   if (edit.isPoi != null) values.IsPoi = edit.isPoi;
   await db.write(async (trx) => {
     const row = await found(modelById(trx, modelId), 'model', modelId);
-    if (!(await updateChanged(trx, 'Models', modelId, row, values))) return;
+    const log = editLog('updateModel', by);
+    if (!(await updateChanged(trx, 'Models', modelId, row, values, log.column))) return;
     const edited = (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).filter(
       (field) => values[PROTECTABLE_MODEL_FIELDS[field]] !== undefined,
     );
     await markEdited(trx, row, edited);
     await touchModel(trx, modelId, now);
+    await log.write(trx, modelId, now);
   });
 }
 
@@ -101,6 +115,7 @@ export async function setModelTags(
   db: CatalogDatabase,
   modelId: number,
   names: readonly string[],
+  by: EditOrigin = {},
   now = new Date(),
 ): Promise<void> {
   if (names.length > MAX_TAGS)
@@ -111,9 +126,13 @@ export async function setModelTags(
   );
   await db.write(async (trx) => {
     const row = await found(modelById(trx, modelId), 'model', modelId);
-    const changed = await setModelTagNames(trx, modelId, unique);
+    const before = await setModelTagNames(trx, modelId, unique);
     await markEdited(trx, row, [TAGS_EDIT]);
-    if (changed) await touchModel(trx, modelId, now);
+    if (before === null) return;
+    await touchModel(trx, modelId, now);
+    const log = editLog('setModelTags', by);
+    log.value('Model', modelId, LIST_FIELDS.tags, before, await tagNamesOf(trx, modelId));
+    await log.write(trx, modelId, now);
   });
 }
 
@@ -121,6 +140,7 @@ export async function setTriggerWords(
   db: CatalogDatabase,
   versionId: number,
   words: readonly string[],
+  by: EditOrigin = {},
   now = new Date(),
 ): Promise<void> {
   if (words.length > MAX_TRIGGER_WORDS)
@@ -132,9 +152,13 @@ export async function setTriggerWords(
   await db.write(async (trx) => {
     const version = await found(versionById(trx, versionId), 'model version', versionId);
     const modelId = version.ModelId as number;
-    const changed = await replaceTriggerWords(trx, versionId, cleaned);
+    const before = await replaceTriggerWords(trx, versionId, cleaned);
     await markEdited(trx, (await modelById(trx, modelId))!, [triggerWordsEdit(versionId)]);
-    if (changed) await touchModel(trx, modelId, now);
+    if (before === null) return;
+    await touchModel(trx, modelId, now);
+    const log = editLog('setTriggerWords', by);
+    log.value('ModelVersion', versionId, LIST_FIELDS.triggerWords, before, cleaned);
+    await log.write(trx, modelId, now);
   });
 }
 
@@ -159,6 +183,7 @@ export async function linkLocalFile(
   inputPath: string,
   hashes: HashInput,
   roots: readonly string[],
+  by: EditOrigin = {},
   now = new Date(),
 ): Promise<void> {
   const realPath = await resolveLibraryPath(inputPath, roots, 'file');
@@ -182,24 +207,37 @@ export async function linkLocalFile(
         );
       }
     }
-    await updateChanged(trx, 'ModelFiles', fileId, row, {
-      ...given,
-      LocalPath: realPath,
-      IsLocalFileValid: true,
-      LocalFileVerifiedAt: now,
-    });
+    const log = editLog('linkLocalFile', by);
+    await updateChanged(
+      trx,
+      'ModelFiles',
+      fileId,
+      row,
+      { ...given, LocalPath: realPath, IsLocalFileValid: true, LocalFileVerifiedAt: now },
+      log.column,
+    );
+    await log.write(trx, await modelIdOfFile(trx, row), now);
   });
 }
 
-export async function unlinkLocalFile(db: CatalogDatabase, fileId: number): Promise<void> {
+export async function unlinkLocalFile(db: CatalogDatabase, fileId: number, by: EditOrigin = {}): Promise<void> {
   await db.write(async (trx) => {
     const row = await found(fileById(trx, fileId), 'model file', fileId);
-    await updateChanged(trx, 'ModelFiles', fileId, row, {
-      LocalPath: null,
-      IsLocalFileValid: false,
-      LocalFileVerifiedAt: null,
-    });
+    const log = editLog('unlinkLocalFile', by);
+    await updateChanged(
+      trx,
+      'ModelFiles',
+      fileId,
+      row,
+      { LocalPath: null, IsLocalFileValid: false, LocalFileVerifiedAt: null },
+      log.column,
+    );
+    await log.write(trx, await modelIdOfFile(trx, row), new Date());
   });
+}
+
+async function modelIdOfFile(trx: CatalogTransaction, file: Row): Promise<number> {
+  return (await versionById(trx, file.ModelVersionId as number))!.ModelId as number;
 }
 
 /** Decodes strict base64 (padding optional, no other characters). */

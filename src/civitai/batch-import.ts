@@ -23,6 +23,8 @@ import {
   type ModelImportOutcome,
 } from './import.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
+import type { ChangeSource } from '../history/change-log.ts';
+import { type PayloadOrigin, preparePayload } from '../history/payload-archive.ts';
 
 export interface ImportFailure {
   /** Where the payload came from (file path, "request", "stdin"). */
@@ -107,6 +109,10 @@ function mapItem(item: JsonReader): MappedModel {
 
 export interface ImportOptions {
   now?: Date;
+  /** Where the payload was read (archived with it): a file by default. */
+  origin?: PayloadOrigin;
+  /** How the changes are recorded: an import (default) or a sync, and the request or job that made them. */
+  history?: { source: ChangeSource; jobId?: string | null };
   /** Civitai id of the version an images list belongs to (its items do not say). */
   imagesVersionCivitaiId?: number | null;
   /** Called after each model (imported or failed). */
@@ -143,7 +149,7 @@ export async function importPayload(
       if (!model) throw error;
       const conflict = conflicts.get(index);
       if (conflict) throw conflict;
-      addOutcome(summary, await importMappedModel(db, model, options.now));
+      addOutcome(summary, await importItem(db, item, model, source, options));
     } catch (failure) {
       addFailure(summary, failureFrom(failure, source, item));
     }
@@ -153,6 +159,25 @@ export async function importPayload(
   }
   await refreshSearchIndex(db);
   return summary;
+}
+
+/** Imports one mapped item, archiving the item's JSON with it and recording what it changed. */
+async function importItem(
+  db: CatalogDatabase,
+  item: JsonReader,
+  model: MappedModel,
+  source: string,
+  options: ImportOptions,
+): Promise<ModelImportOutcome> {
+  const origin = options.origin ?? 'file';
+  const kind = item.has('modelVersions') ? 'model' : 'version';
+  return importMappedModel(db, model, options.now, {
+    history: { source: options.history?.source ?? 'import', detail: source, jobId: options.history?.jobId ?? null },
+    // Only a whole model as Civitai serves it may empty a stored value; an archive's copy may be stale or partial.
+    full: kind === 'model' && origin !== 'archive',
+    payload: await preparePayload(item.value, kind, origin, source),
+    foundOnCivitai: origin === 'civitai',
+  });
 }
 
 async function importImagesPage(
@@ -176,6 +201,8 @@ async function importImagesPage(
         db,
         versionId,
         items.map((item, i) => mapImage(item, i)),
+        await preparePayload(page.value, 'images', options.origin ?? 'file', source),
+        options.now,
       ),
     );
   } catch (error) {

@@ -4,15 +4,20 @@
  * model and concurrent importers (even in other processes) serialise instead of colliding on shared creators and
  * tags. Fields the user edited (Models.UserEditedFields) are left alone. Local-file and thumbnail columns are
  * never touched by an import.
+ *
+ * Metadata is never made worse: what a payload does not say changes nothing, and only a full model payload (not
+ * a version payload, a `.civitai.info` file or an archive's answer) may empty a stored value. Every change is
+ * recorded field by field (`ChangeLog`) and the payload archived, in the same transaction.
  */
 import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
 import type { SqlDialect } from '../db/dialect.ts';
 import { insertRow, insertRows, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
-import { creatorByUsername } from '../db/tables/creators.ts';
+import { creatorByUsername, creatorNameById } from '../db/tables/creators.ts';
 import { filesOfVersion, versionsHoldingFiles } from '../db/tables/model-files.ts';
 import { imageKey, imagesOfVersionByKey, lastSortOrder } from '../db/tables/model-images.ts';
 import { civitaiIdsOfVersion, versionByCivitaiId } from '../db/tables/model-versions.ts';
 import {
+  CREATOR_EDIT,
   modelByCivitaiId,
   NEW_MODEL_DEFAULTS,
   parseUserEdits,
@@ -20,11 +25,15 @@ import {
   TAGS_EDIT,
   touchModel,
   triggerWordsEdit,
+  withoutProtected,
 } from '../db/tables/models.ts';
-import { setModelTagNames } from '../db/tables/tags.ts';
+import { setModelTagNames, tagNamesOf } from '../db/tables/tags.ts';
 import { insertTriggerWords, replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError } from '../errors.ts';
 import type { MappedFile, MappedImage, MappedModel, MappedVersion } from './mapping.ts';
+import { ChangeLog, type ChangeContext, LIST_FIELDS } from '../history/change-log.ts';
+import type { ArchivedPayload } from '../history/payload-archive.ts';
+import { linkPayload, storePayload } from '../db/tables/metadata-history.ts';
 
 export type ImportStatus = 'created' | 'updated' | 'unchanged';
 
@@ -36,10 +45,53 @@ export interface ModelImportOutcome {
   warnings: string[];
 }
 
+/** How one model's import is written and recorded. */
+export interface ModelImportContext {
+  /** Recorded with the change set: import or sync, where from, which request or job. */
+  history: ChangeContext;
+  /**
+   * A full model payload from Civitai for this model: the only kind that may empty a stored value (a description
+   * removed on Civitai). Anything else only fills and updates.
+   */
+  full: boolean;
+  /** The payload to archive and link to the model. */
+  payload?: ArchivedPayload | undefined;
+  /** Civitai answered with this model: a tombstone (RemovedFromCivitaiAt) it carried is lifted. */
+  foundOnCivitai?: boolean;
+}
+
 /** Drops keys whose value is undefined ("the payload does not say"). */
 function defined(values: Record<string, RowValues[string] | undefined>): RowValues {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as RowValues;
 }
+
+function isEmpty(value: unknown): boolean {
+  return value === null || value === undefined || value === '';
+}
+
+/** Unless the payload is full, `values` without those that would empty a stored value. */
+function neverEmptier(stored: Row, values: RowValues, full: boolean): RowValues {
+  if (full) return values;
+  return Object.fromEntries(
+    Object.entries(values).filter(([column, value]) => !isEmpty(value) || isEmpty(stored[column])),
+  );
+}
+
+/** A list (tags, trigger words) to write: an empty one from a partial payload leaves the stored list alone. */
+function listToWrite<T>(list: readonly T[] | undefined, full: boolean): readonly T[] | undefined {
+  return list === undefined || (!full && list.length === 0) ? undefined : list;
+}
+
+/** Columns a new version needs that a payload may leave unsaid. */
+const NEW_VERSION_DEFAULTS = {
+  BaseModel: 'Other',
+  EarlyAccessDays: 0,
+  DownloadCount: 0,
+  RatingCount: 0,
+  Rating: 0,
+  ThumbsUpCount: 0,
+  ThumbsDownCount: 0,
+} as const satisfies RowValues;
 
 async function upsertCreator(
   trx: CatalogTransaction,
@@ -49,7 +101,7 @@ async function upsertCreator(
   const existing = await creatorByUsername(trx, creator.username);
   if (existing) {
     const changed =
-      creator.avatarUrl !== null &&
+      !isEmpty(creator.avatarUrl) &&
       (await updateChanged(trx, 'Creators', existing.Id as number, existing, { AvatarUrl: creator.avatarUrl }));
     return { id: existing.Id as number, changed };
   }
@@ -69,11 +121,11 @@ function modelValues(mapped: MappedModel, edits: Set<string>): RowValues {
     Type: keep('type', mapped.type),
     IsNsfw: keep('isNsfw', mapped.isNsfw),
     IsPoi: keep('isPoi', mapped.isPoi),
-    Mode: mapped.mode,
-    AllowNoCredit: mapped.allowNoCredit,
-    AllowCommercialUse: mapped.allowCommercialUse,
-    AllowDerivatives: mapped.allowDerivatives,
-    AllowDifferentLicense: mapped.allowDifferentLicense,
+    Mode: keep('mode', mapped.mode),
+    AllowNoCredit: keep('allowNoCredit', mapped.allowNoCredit),
+    AllowCommercialUse: keep('allowCommercialUse', mapped.allowCommercialUse),
+    AllowDerivatives: keep('allowDerivatives', mapped.allowDerivatives),
+    AllowDifferentLicense: keep('allowDifferentLicense', mapped.allowDifferentLicense),
   });
 }
 
@@ -154,16 +206,30 @@ function conflict(path: string, message: string): AppError {
   return new AppError('CONFLICT', `${path}: ${message}`, { path });
 }
 
+/** One model's import in progress: its transaction and what governs and records its writes. */
+interface ImportRun {
+  trx: CatalogTransaction;
+  dialect: SqlDialect;
+  /** What the user edited (Models.UserEditedFields): left alone. */
+  edits: Set<string>;
+  now: Date;
+  log: ChangeLog;
+  full: boolean;
+  foundOnCivitai: boolean;
+  /** The model is new: its creation is the one change recorded, not that of each of its versions. */
+  modelCreated: boolean;
+}
+
 /** Upserts a version's files; `fresh`: the version was created by this import (no rows to look up). */
 async function syncFiles(
-  trx: CatalogTransaction,
-  dialect: SqlDialect,
+  run: ImportRun,
   versionId: number,
   files: readonly MappedFile[],
   fresh: boolean,
 ): Promise<boolean> {
+  const { trx } = run;
   const ids = files.flatMap((file) => (file.civitaiId === null ? [] : [file.civitaiId]));
-  const holders = await versionsHoldingFiles(trx, dialect, ids, versionId);
+  const holders = await versionsHoldingFiles(trx, run.dialect, ids, versionId);
   for (const file of files) {
     const elsewhere = file.civitaiId === null ? undefined : holders.get(file.civitaiId);
     if (elsewhere !== undefined) {
@@ -181,11 +247,21 @@ async function syncFiles(
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
     const rows = fresh ? [] : await filesOfVersion(trx, versionId, file);
     if (rows.length === 0) {
-      await insertRow(trx, 'ModelFiles', { ...values, ModelVersionId: versionId, IsLocalFileValid: false });
+      const id = await insertRow(trx, 'ModelFiles', {
+        PickleScanResult: 'Pending',
+        VirusScanResult: 'Pending',
+        ...values,
+        ModelVersionId: versionId,
+        IsLocalFileValid: false,
+      });
+      if (!fresh) run.log.created('ModelFile', id, file.fileName);
       changed = true;
     }
-    for (const row of rows)
-      changed = (await updateChanged(trx, 'ModelFiles', row.Id as number, row, values)) || changed;
+    for (const row of rows) {
+      const id = row.Id as number;
+      const wanted = neverEmptier(row, withoutProtected(values, run.edits, 'ModelFiles', id), run.full);
+      changed = (await updateChanged(trx, 'ModelFiles', id, row, wanted, run.log.column)) || changed;
+    }
   }
   return changed;
 }
@@ -227,14 +303,8 @@ async function syncImages(
   return changed || inserts.length > 0;
 }
 
-async function syncVersion(
-  trx: CatalogTransaction,
-  dialect: SqlDialect,
-  modelId: number,
-  version: MappedVersion,
-  edits: Set<string>,
-  now: Date,
-): Promise<boolean> {
+async function syncVersion(run: ImportRun, modelId: number, version: MappedVersion): Promise<boolean> {
+  const { trx } = run;
   const row = await versionByCivitaiId(trx, version.civitaiId);
   if (row && row.ModelId !== modelId) {
     const owner = await civitaiIdsOfVersion(trx, row.Id as number);
@@ -247,17 +317,31 @@ async function syncVersion(
   const fresh = !row;
   let changed: boolean;
   let versionId: number;
+  const words = listToWrite(version.trainedWords, run.full);
   if (row) {
     versionId = row.Id as number;
-    changed = await updateChanged(trx, 'ModelVersions', versionId, row, values);
+    const wanted = neverEmptier(row, withoutProtected(values, run.edits, 'ModelVersions', versionId), run.full);
+    if (run.foundOnCivitai && row.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
+    changed = await updateChanged(trx, 'ModelVersions', versionId, row, wanted, run.log.column);
+    if (words !== undefined && !run.edits.has(triggerWordsEdit(versionId))) {
+      const before = await replaceTriggerWords(trx, versionId, words);
+      if (before !== null) {
+        run.log.value('ModelVersion', versionId, LIST_FIELDS.triggerWords, before, words);
+        changed = true;
+      }
+    }
   } else {
-    versionId = await insertRow(trx, 'ModelVersions', { CreatedAt: now, ...values, CivitaiId: version.civitaiId });
+    versionId = await insertRow(trx, 'ModelVersions', {
+      ...NEW_VERSION_DEFAULTS,
+      CreatedAt: run.now,
+      ...values,
+      CivitaiId: version.civitaiId,
+    });
+    if (!run.modelCreated) run.log.created('ModelVersion', versionId, version.name);
+    await insertTriggerWords(trx, versionId, words ?? []);
     changed = true;
   }
-  if (fresh) await insertTriggerWords(trx, versionId, version.trainedWords);
-  else if (!edits.has(triggerWordsEdit(versionId)))
-    changed = (await replaceTriggerWords(trx, versionId, version.trainedWords)) || changed;
-  changed = (await syncFiles(trx, dialect, versionId, version.files, fresh)) || changed;
+  changed = (await syncFiles(run, versionId, version.files, fresh)) || changed;
   changed = (await syncImages(trx, versionId, version.images, fresh)) || changed;
   return changed;
 }
@@ -267,12 +351,24 @@ async function importInTransaction(
   dialect: SqlDialect,
   mapped: MappedModel,
   now: Date,
+  context: ModelImportContext,
 ): Promise<ModelImportOutcome> {
   const existing = await modelByCivitaiId(trx, mapped.civitaiId);
   const edits = parseUserEdits(existing?.UserEditedFields);
+  const log = new ChangeLog(context.history);
+  const run: ImportRun = {
+    trx,
+    dialect,
+    edits,
+    now,
+    log,
+    full: context.full,
+    foundOnCivitai: context.foundOnCivitai ?? false,
+    modelCreated: !existing,
+  };
   let changed = false;
   let creatorId: number | undefined;
-  if (mapped.creator) {
+  if (mapped.creator && !edits.has(CREATOR_EDIT)) {
     const creator = await upsertCreator(trx, mapped.creator, now);
     creatorId = creator.id;
     changed = creator.changed;
@@ -282,8 +378,21 @@ async function importInTransaction(
   const values = modelValues(mapped, edits);
   if (existing) {
     modelId = existing.Id as number;
-    changed =
-      (await updateChanged(trx, 'Models', modelId, existing, defined({ ...values, CreatorId: creatorId }))) || changed;
+    const wanted = neverEmptier(existing, defined({ ...values, CreatorId: creatorId }), run.full);
+    // Only the model's own payload says the model is back (a version payload comes without it).
+    if (run.foundOnCivitai && run.full && existing.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
+    if (wanted.CreatorId !== undefined && wanted.CreatorId !== existing.CreatorId)
+      log.value(
+        'Model',
+        modelId,
+        LIST_FIELDS.creator,
+        await creatorNameById(trx, existing.CreatorId as number | null),
+        mapped.creator?.username ?? null,
+      );
+    const { CreatorId, ...columns } = wanted;
+    changed = (await updateChanged(trx, 'Models', modelId, existing, columns, log.column)) || changed;
+    if (CreatorId !== undefined)
+      changed = (await updateChanged(trx, 'Models', modelId, existing, { CreatorId })) || changed;
     status = 'updated';
   } else {
     const name = mapped.name ?? mapped.versions[0]?.name;
@@ -302,16 +411,27 @@ async function importInTransaction(
       LastSyncedAt: now,
       CreatorId: creatorId ?? null,
     });
+    log.created('Model', modelId, name);
     status = 'created';
   }
-  if (mapped.tags !== undefined && !edits.has(TAGS_EDIT))
-    changed = (await setModelTagNames(trx, modelId, mapped.tags)) || changed;
-  for (const version of mapped.versions)
-    changed = (await syncVersion(trx, dialect, modelId, version, edits, now)) || changed;
+  const tags = listToWrite(mapped.tags, run.full);
+  if (tags !== undefined && !edits.has(TAGS_EDIT)) {
+    const before = await setModelTagNames(trx, modelId, tags);
+    if (before !== null) {
+      if (existing) log.value('Model', modelId, LIST_FIELDS.tags, before, await tagNamesOf(trx, modelId));
+      changed = true;
+    }
+  }
+  for (const version of mapped.versions) changed = (await syncVersion(run, modelId, version)) || changed;
   if (status === 'updated') {
     if (changed) await touchModel(trx, modelId, now, true);
     else status = 'unchanged';
   }
+  if (context.payload) {
+    const payloadId = await storePayload(trx, context.payload, now);
+    await linkPayload(trx, modelId, payloadId, context.payload.origin, context.payload.source, now);
+  }
+  await log.write(trx, modelId, now);
   return {
     civitaiId: mapped.civitaiId,
     modelId,
@@ -326,8 +446,9 @@ export function importMappedModel(
   db: CatalogDatabase,
   mapped: MappedModel,
   now: Date = new Date(),
+  context: ModelImportContext = { history: { source: 'import' }, full: true },
 ): Promise<ModelImportOutcome> {
-  return db.write((trx) => importInTransaction(trx, db.dialect, mapped, now));
+  return db.write((trx) => importInTransaction(trx, db.dialect, mapped, now, context));
 }
 
 export interface ImagesImportOutcome {
@@ -339,12 +460,15 @@ export interface ImagesImportOutcome {
 
 /**
  * Imports a page of `GET /api/v1/images` into one version (those items do not say which version they show):
- * existing images are updated in place, new ones go after the version's current images.
+ * existing images are updated in place, new ones go after the version's current images. The page is archived
+ * with the version's model.
  */
 export function importImagesIntoVersion(
   db: CatalogDatabase,
   versionCivitaiId: number,
   images: readonly MappedImage[],
+  payload?: ArchivedPayload,
+  now: Date = new Date(),
 ): Promise<ImagesImportOutcome> {
   return db.write(async (trx): Promise<ImagesImportOutcome> => {
     const version = await versionByCivitaiId(trx, versionCivitaiId);
@@ -355,6 +479,10 @@ export function importImagesIntoVersion(
       );
     const versionId = version.Id as number;
     const changed = await syncImages(trx, versionId, images, false, await lastSortOrder(trx, versionId));
+    if (payload) {
+      const payloadId = await storePayload(trx, payload, now);
+      await linkPayload(trx, version.ModelId as number, payloadId, payload.origin, payload.source, now);
+    }
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
   });
 }

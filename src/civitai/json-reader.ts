@@ -40,6 +40,11 @@ export class JsonReader {
     return typeof this.value === 'object' && this.value !== null && !Array.isArray(this.value);
   }
 
+  /** Whether the object names `key` at all, even as null (`has` treats null as absent). */
+  states(key: string): boolean {
+    return this.isObject() && Object.hasOwn(this.value as object, key);
+  }
+
   has(key: string): boolean {
     return (
       this.isObject() &&

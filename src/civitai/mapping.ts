@@ -51,11 +51,11 @@ export interface MappedFile {
   format: FileFormatName;
   precision: FilePrecisionName;
   sizeType: FileSizeTypeName;
-  downloadUrl: string | null;
+  downloadUrl: string | null | undefined;
   pickleScanResult: ScanResultName;
-  pickleScanMessage: string | null;
+  pickleScanMessage: string | null | undefined;
   virusScanResult: ScanResultName;
-  scannedAt: Date | null;
+  scannedAt: Date | null | undefined;
   hashes: MappedHashes;
 }
 
@@ -89,20 +89,20 @@ export interface MappedVersion {
   path: string;
   civitaiId: number;
   name: string;
-  description: string | null;
-  baseModel: BaseModelName;
-  baseModelRaw: string | null;
+  description: string | null | undefined;
+  baseModel: BaseModelName | undefined;
+  baseModelRaw: string | null | undefined;
   createdAt: Date | null;
-  updatedAt: Date | null;
-  publishedAt: Date | null;
-  downloadUrl: string | null;
-  earlyAccessDays: number;
-  downloadCount: number;
-  ratingCount: number;
-  rating: number;
-  thumbsUpCount: number;
-  thumbsDownCount: number;
-  trainedWords: string[];
+  updatedAt: Date | null | undefined;
+  publishedAt: Date | null | undefined;
+  downloadUrl: string | null | undefined;
+  earlyAccessDays: number | undefined;
+  downloadCount: number | undefined;
+  ratingCount: number | undefined;
+  rating: number | undefined;
+  thumbsUpCount: number | undefined;
+  thumbsDownCount: number | undefined;
+  trainedWords: string[] | undefined;
   files: MappedFile[];
   images: MappedImage[];
 }
@@ -279,6 +279,11 @@ export function mapHashes(hashes: JsonReader | null): MappedHashes {
 
 // ——— Structures ———
 
+/** `read()` when the payload names `key` (even as null), else undefined: what a payload does not say changes nothing. */
+function stated<T>(reader: JsonReader, key: string, read: () => T): T | undefined {
+  return reader.states(key) ? read() : undefined;
+}
+
 function mapFile(file: JsonReader): MappedFile {
   const metadata = file.optObject('metadata');
   return {
@@ -291,11 +296,11 @@ function mapFile(file: JsonReader): MappedFile {
     format: mapFormat(metadata?.optString('format') ?? null),
     precision: mapPrecision(metadata?.optString('fp') ?? null),
     sizeType: mapSizeType(metadata?.optString('size') ?? null),
-    downloadUrl: file.optString('downloadUrl'),
+    downloadUrl: stated(file, 'downloadUrl', () => file.optString('downloadUrl')),
     pickleScanResult: mapScanResult(file.optString('pickleScanResult')),
-    pickleScanMessage: file.optText('pickleScanMessage', 1000),
+    pickleScanMessage: stated(file, 'pickleScanMessage', () => file.optText('pickleScanMessage', 1000)),
     virusScanResult: mapScanResult(file.optString('virusScanResult')),
-    scannedAt: file.optDate('scannedAt'),
+    scannedAt: stated(file, 'scannedAt', () => file.optDate('scannedAt')),
     hashes: mapHashes(file.optObject('hashes')),
   };
 }
@@ -335,7 +340,9 @@ export function mapImage(image: JsonReader, position: number): MappedImage {
   };
 }
 
-function earlyAccessDays(version: JsonReader): number {
+function earlyAccessDays(version: JsonReader): number | undefined {
+  if (!['earlyAccessTimeFrame', 'earlyAccessConfig', 'earlyAccessEndsAt'].some((key) => version.has(key)))
+    return version.has('publishedAt') ? 0 : undefined;
   const timeframe =
     version.optCount('earlyAccessTimeFrame') ?? version.optObject('earlyAccessConfig')?.optCount('timeframe') ?? null;
   if (timeframe !== null) return timeframe;
@@ -346,15 +353,16 @@ function earlyAccessDays(version: JsonReader): number {
     : 0;
 }
 
-function trainedWords(version: JsonReader): string[] {
-  const words = version.optArray('trainedWords') ?? [];
+function trainedWords(version: JsonReader): string[] | undefined {
+  const words = version.optArray('trainedWords');
+  if (words === null) return undefined;
   return words.map((w) => (typeof w.value === 'string' ? w.value.trim() : w.fail('a string'))).filter((w) => w !== '');
 }
 
 export function mapVersion(version: JsonReader, warnings: string[]): MappedVersion {
   const stats = version.optObject('stats');
-  const baseModelRaw = version.optString('baseModel', 200);
-  const baseModel = mapBaseModel(baseModelRaw);
+  const baseModelRaw = stated(version, 'baseModel', () => version.optString('baseModel', 200));
+  const baseModel = baseModelRaw === undefined ? undefined : mapBaseModel(baseModelRaw);
   if (baseModel === 'Other')
     warnings.push(`base model "${baseModelRaw}" is not known: stored as Other (raw text kept)`);
   const files = (version.optArray('files') ?? []).map(mapFile);
@@ -362,19 +370,19 @@ export function mapVersion(version: JsonReader, warnings: string[]): MappedVersi
     path: version.path,
     civitaiId: version.id('id'),
     name: version.string('name', 1000),
-    description: version.optText('description'),
+    description: stated(version, 'description', () => version.optText('description')),
     baseModel,
     baseModelRaw,
     createdAt: version.optDate('createdAt'),
-    updatedAt: version.optDate('updatedAt'),
-    publishedAt: version.optDate('publishedAt'),
-    downloadUrl: version.optString('downloadUrl'),
+    updatedAt: stated(version, 'updatedAt', () => version.optDate('updatedAt')),
+    publishedAt: stated(version, 'publishedAt', () => version.optDate('publishedAt')),
+    downloadUrl: stated(version, 'downloadUrl', () => version.optString('downloadUrl')),
     earlyAccessDays: earlyAccessDays(version),
-    downloadCount: stats?.optCount('downloadCount') ?? 0,
-    ratingCount: stats?.optCount('ratingCount') ?? 0,
-    rating: stats?.optNumber('rating') ?? 0,
-    thumbsUpCount: stats?.optCount('thumbsUpCount') ?? 0,
-    thumbsDownCount: stats?.optCount('thumbsDownCount') ?? 0,
+    downloadCount: stats?.optCount('downloadCount') ?? undefined,
+    ratingCount: stats?.optCount('ratingCount') ?? undefined,
+    rating: stats?.optNumber('rating') ?? undefined,
+    thumbsUpCount: stats?.optCount('thumbsUpCount') ?? undefined,
+    thumbsDownCount: stats?.optCount('thumbsDownCount') ?? undefined,
     trainedWords: trainedWords(version),
     files,
     images: (version.optArray('images') ?? []).map((image, i) => mapImage(image, i)),
@@ -413,15 +421,16 @@ export function mapModelPayload(model: JsonReader): MappedModel {
   return {
     civitaiId: model.id('id'),
     name: model.string('name', 1000),
-    description: model.optText('description'),
+    description: stated(model, 'description', () => model.optText('description')),
     type: mapModelType(model.string('type', 100), warnings),
-    isNsfw: model.optBoolean('nsfw') ?? false,
-    isPoi: model.optBoolean('poi') ?? false,
-    mode: mapMode(model.optString('mode', 100), warnings),
-    allowNoCredit: model.optBoolean('allowNoCredit') ?? true,
-    allowCommercialUse: mapCommercialUse(raw.allowCommercialUse),
-    allowDerivatives: model.optBoolean('allowDerivatives') ?? true,
-    allowDifferentLicense: model.optBoolean('allowDifferentLicense') ?? true,
+    // Absent (or null) flags say nothing: a new model takes NEW_MODEL_DEFAULTS, a stored one keeps its values.
+    isNsfw: model.optBoolean('nsfw') ?? undefined,
+    isPoi: model.optBoolean('poi') ?? undefined,
+    mode: stated(model, 'mode', () => mapMode(model.optString('mode', 100), warnings)),
+    allowNoCredit: model.optBoolean('allowNoCredit') ?? undefined,
+    allowCommercialUse: stated(model, 'allowCommercialUse', () => mapCommercialUse(raw.allowCommercialUse)),
+    allowDerivatives: model.optBoolean('allowDerivatives') ?? undefined,
+    allowDifferentLicense: model.optBoolean('allowDifferentLicense') ?? undefined,
     creator: mapCreator(model),
     tags: mapTags(model),
     versions: model.array('modelVersions', 1000).map((version) => mapVersion(version, warnings)),

@@ -18,8 +18,9 @@ import { parseHashQuery } from '../catalog/hash-lookup.ts';
 import { importPayload } from './batch-import.ts';
 import type { CivitaiAnswer, CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
+import { markRemovedFromCivitai, type TombstoneKind } from '../history/tombstones.ts';
 
-export type SyncStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'NOT_ON_CIVITAI';
+export type SyncStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'NOT_ON_CIVITAI' | 'REMOVED_FROM_CIVITAI';
 
 export interface SyncOutcome {
   status: SyncStatus;
@@ -48,7 +49,7 @@ async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promi
 }
 
 async function importFetched(db: CatalogDatabase, json: unknown, source: string, now: Date): Promise<SyncOutcome> {
-  const summary = await importPayload(db, json, source, { now });
+  const summary = await importPayload(db, json, source, { now, origin: 'civitai', history: { source: 'sync' } });
   const failure = summary.failures[0];
   if (failure)
     throw new AppError('UPSTREAM_ERROR', `Civitai's answer for ${source} could not be imported: ${failure.message}`);
@@ -78,10 +79,21 @@ async function lookUp(
   }
   const answer = await request();
   if (!answer.found) {
-    await db.write((trx) => rememberNotFound(trx, kind, key, now));
+    // A model or version synced before and now gone keeps every row, marked (one transaction with the memory).
+    const tombstone: TombstoneKind | null = kind === 'hash' ? null : kind;
+    const removedModelId = await db.write(async (trx) => {
+      await rememberNotFound(trx, kind, key, now);
+      return tombstone ? markRemovedFromCivitai(trx, tombstone, Number(key), now) : null;
+    });
     return {
       answer,
-      outcome: { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt: now, remembered: false, warnings: [] },
+      outcome: {
+        status: removedModelId === null ? 'NOT_ON_CIVITAI' : 'REMOVED_FROM_CIVITAI',
+        modelId: removedModelId,
+        checkedAt: now,
+        remembered: false,
+        warnings: [],
+      },
     };
   }
   await forget(db, kind, key);
@@ -109,12 +121,15 @@ async function syncFromVersionPayload(
 ): Promise<SyncOutcome> {
   const modelId = new JsonReader(json).id('modelId');
   const model = await client.getModel(modelId);
-  return importFetched(
+  const now = options.now ?? new Date();
+  const outcome = await importFetched(
     db,
     model.found ? model.json : json,
     model.found ? `Civitai model ${modelId}` : source,
-    options.now ?? new Date(),
+    now,
   );
+  if (!model.found) await db.write((trx) => markRemovedFromCivitai(trx, 'model', modelId, now));
+  return outcome;
 }
 
 export async function syncVersion(

@@ -4,7 +4,7 @@
  */
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
-import { type ModelFilter, modelFilter, models as m } from './lists.ts';
+import { type ModelFilter, modelFilter, models as m, removedFromCivitai } from './lists.ts';
 import { table } from './refs.ts';
 import { localFilePresent } from './tables/model-files.ts';
 
@@ -23,6 +23,7 @@ export interface ModelFacets {
   byCreator(top: number): Promise<FacetCount[]>;
   bySource(): Promise<FacetCount[]>;
   byHasLocalFiles(): Promise<FacetCount[]>;
+  byRemovedFromCivitai(): Promise<FacetCount[]>;
 }
 
 const v = table('ModelVersions', 'v');
@@ -73,6 +74,9 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
       ),
     byHasLocalFiles: () =>
       counts(sql`SELECT CASE WHEN ${hasLocal} THEN 'true' ELSE 'false' END AS value, COUNT(*) AS count FROM ${m.item} ${where}
+        GROUP BY value ORDER BY value DESC`),
+    byRemovedFromCivitai: () =>
+      counts(sql`SELECT CASE WHEN ${removedFromCivitai(m)} THEN 'true' ELSE 'false' END AS value, COUNT(*) AS count FROM ${m.item} ${where}
         GROUP BY value ORDER BY value DESC`),
   };
 }

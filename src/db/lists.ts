@@ -33,6 +33,7 @@ export interface ModelFilter {
   query?: string | null;
   /** A newer Civitai version than the newest one with a local file exists (and updates are not ignored). */
   hasUpdate?: boolean | null;
+  removedFromCivitai?: boolean | null;
 }
 
 export interface ModelVersionFilter {
@@ -67,8 +68,16 @@ export function likeContains(text: string): string {
 }
 
 /**
+ * Whether model `m` is gone from Civitai: answered 404 after a sync (a tombstone), or archived or taken down there.
+ */
+export function removedFromCivitai(m: TableRef<'Models'> = models): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${m('RemovedFromCivitaiAt')} IS NOT NULL OR ${m('Mode')} IN ('Archived', 'TakenDown'))`;
+}
+
+/**
  * Whether model `m` has an update: a Civitai version created after the newest version with a present local file
- * (models without local files have no baseline, so no update), unless the user ignores its updates.
+ * (models without local files have no baseline, so no update), unless the user ignores its updates or the model is
+ * gone from Civitai (nothing there to download).
  */
 export function hasUpdate(dialect: SqlDialect, m: TableRef<'Models'> = models): RawBuilder<SqlBool> {
   const lv = table('ModelVersions', 'lv');
@@ -76,7 +85,7 @@ export function hasUpdate(dialect: SqlDialect, m: TableRef<'Models'> = models): 
   const f = table('ModelFiles', 'f');
   const newestLocal = sql`(SELECT MAX(${dialect.utc(lv('CreatedAt'))}) FROM ${lv.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${lv('Id')}
     WHERE ${lv('ModelId')} = ${m('Id')} AND ${localFilePresent(f)})`;
-  return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, 0) = 0 AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
+  return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, 0) = 0 AND NOT ${removedFromCivitai(m)} AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
     AND ${nv('CivitaiId')} IS NOT NULL AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal}))`;
 }
 
@@ -128,6 +137,8 @@ export function modelFilter(
   if (filter.createdBefore)
     where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} < ${filter.createdBefore.toISOString()}`);
   if (filter.query != null) where.push(sql<SqlBool>`${m('Id')} IN (${searchMatch(filter.query)})`);
+  if (filter.removedFromCivitai != null)
+    where.push(filter.removedFromCivitai ? removedFromCivitai(m) : sql<SqlBool>`NOT ${removedFromCivitai(m)}`);
   if (filter.hasUpdate != null)
     where.push(filter.hasUpdate ? hasUpdate(dialect, m) : sql<SqlBool>`NOT ${hasUpdate(dialect, m)}`);
   if (filter.nameContains != null && filter.nameContains !== '') {

@@ -68,6 +68,15 @@ export async function insertRows(
   }
 }
 
+/** Told of each column an update changes, before it is written (the metadata history listens here). */
+export type ColumnChangeSink = (
+  table: CatalogTable,
+  id: number,
+  column: string,
+  stored: unknown,
+  next: SqlValue,
+) => void;
+
 /** Updates the columns of `values` that differ from `stored`; returns whether anything was written. */
 export async function updateChanged(
   trx: CatalogTransaction,
@@ -75,9 +84,11 @@ export async function updateChanged(
   id: number,
   stored: Row,
   values: RowValues,
+  onChange?: ColumnChangeSink,
 ): Promise<boolean> {
   const changed = Object.entries(values).filter(([column, value]) => !sameValue(stored[column], value));
   if (changed.length === 0) return false;
+  if (onChange) for (const [column, value] of changed) onChange(table, id, column, stored[column], value);
   const columns = changed.map(([column]) => column);
   const build = () =>
     trx

@@ -1,6 +1,7 @@
 /** The catalog at a glance: counts, local files present and missing, thumbnails and their bytes. */
 import { sql } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
+import { removedFromCivitai } from './lists.ts';
 import { table } from './refs.ts';
 import { localFilePresent } from './tables/model-files.ts';
 
@@ -14,6 +15,8 @@ export interface CatalogCounts {
   images: number;
   thumbnails: number;
   thumbnailBytes: number;
+  /** Models gone from Civitai (see `removedFromCivitai`). */
+  removedFromCivitai: number;
   byBaseModel: { value: string; count: number }[];
 }
 
@@ -21,8 +24,10 @@ export async function catalogCounts(db: CatalogDatabase): Promise<CatalogCounts>
   const f = table('ModelFiles', 'f');
   const i = table('ModelImages', 'i');
   const v = table('ModelVersions', 'v');
+  const m = table('Models', 'm');
   const counts = await sql<Omit<CatalogCounts, 'byBaseModel'>>`SELECT
       (SELECT COUNT(*) FROM ${sql.table('Models')}) AS models,
+      (SELECT COUNT(*) FROM ${m.item} WHERE ${removedFromCivitai(m)}) AS "removedFromCivitai",
       (SELECT COUNT(*) FROM ${v.item}) AS versions,
       (SELECT COUNT(*) FROM ${f.item}) AS files,
       (SELECT COUNT(*) FROM ${f.item} WHERE ${localFilePresent(f)}) AS "localFilesValid",

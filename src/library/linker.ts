@@ -4,7 +4,9 @@
  * one write transaction.
  */
 import path from 'node:path';
-import type { CatalogDatabase, CatalogQueries } from '../db/catalog-database.ts';
+import type { CatalogDatabase, CatalogQueries, CatalogTransaction } from '../db/catalog-database.ts';
+import { versionById } from '../db/tables/model-versions.ts';
+import { ChangeLog } from '../history/change-log.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import {
@@ -174,8 +176,22 @@ export function linkAsVariant(
       LocalFileVerifiedAt: now,
     });
     await linkLocalFile(trx, localFileId, modelFileId);
+    const log = scanLog(file.path);
+    log.created('ModelFile', modelFileId, file.fileName);
+    await writeScanLog(trx, log, lookalike.ModelVersionId as number, now);
     return modelFileId;
   });
+}
+
+/** The history of what a scan changed at `filePath`. */
+function scanLog(filePath: string): ChangeLog {
+  return new ChangeLog({ source: 'scan', detail: filePath });
+}
+
+/** Writes a scan's change set (when it changed anything) under the model of `versionId`. */
+async function writeScanLog(trx: CatalogTransaction, log: ChangeLog, versionId: number, now: Date): Promise<void> {
+  if (log.isEmpty) return;
+  await log.write(trx, (await versionById(trx, versionId))!.ModelId as number, now);
 }
 
 export type LinkOutcome = 'already-linked' | 'linked' | 'moved' | 'duplicate-copy';
@@ -227,13 +243,19 @@ export function linkToCatalog(
       outcome = 'duplicate-copy';
     }
     const modelFileId = target.Id as number;
+    const log = scanLog(filePath);
+    if (outcome === 'duplicate-copy') log.created('ModelFile', modelFileId, path.basename(filePath));
     // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
-    await updateChanged(trx, 'ModelFiles', modelFileId, target, {
-      ...verified,
-      ...missingHashes(target, hashes),
-      ...exactSizeValues(hashes.size, columns),
-    });
+    await updateChanged(
+      trx,
+      'ModelFiles',
+      modelFileId,
+      target,
+      { ...verified, ...missingHashes(target, hashes), ...exactSizeValues(hashes.size, columns) },
+      outcome === 'duplicate-copy' ? undefined : log.column,
+    );
     await linkLocalFile(trx, localFileId, modelFileId);
+    await writeScanLog(trx, log, target.ModelVersionId as number, now);
     return { modelFileId, outcome };
   });
 }
@@ -302,6 +324,9 @@ export function createLocalModel(
       LocalFileVerifiedAt: now,
     });
     await linkLocalFile(trx, localFileId, modelFileId);
+    const log = scanLog(filePath);
+    log.created('Model', modelId, facts.name);
+    await log.write(trx, modelId, now);
     return modelFileId;
   });
 }
@@ -317,12 +342,21 @@ export function refreshLocalOnlyHashes(
   return db.write(async (trx) => {
     const row = await fileById(trx, modelFileId);
     if (!row) return;
-    await updateChanged(trx, 'ModelFiles', modelFileId, row, {
-      ...hashColumns(hashes),
-      SizeKB: hashes.size / 1024,
-      ...exactSizeValues(hashes.size, columns),
-      IsLocalFileValid: true,
-      LocalFileVerifiedAt: now,
-    });
+    const log = scanLog(row.LocalPath as string);
+    await updateChanged(
+      trx,
+      'ModelFiles',
+      modelFileId,
+      row,
+      {
+        ...hashColumns(hashes),
+        SizeKB: hashes.size / 1024,
+        ...exactSizeValues(hashes.size, columns),
+        IsLocalFileValid: true,
+        LocalFileVerifiedAt: now,
+      },
+      log.column,
+    );
+    await writeScanLog(trx, log, row.ModelVersionId as number, now);
   });
 }

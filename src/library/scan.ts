@@ -193,7 +193,7 @@ async function importSidecars(
 ): Promise<void> {
   for (const payload of payloads) {
     try {
-      const summary = await importPayload(db, payload.json, payload.source, { now });
+      const summary = await importPayload(db, payload.json, payload.source, { now, history: { source: 'scan' } });
       progress.sidecarsImported += summary.created + summary.updated + summary.unchanged;
       for (const failure of summary.failures)
         progress.problems.push({ path: payload.source, message: failure.message });

@@ -26,6 +26,8 @@ export const DERIVED_FIELD_READS: Readonly<Record<PlannedModelName, Readonly<Rec
     hasUpdate: NONE,
     versionCount: NONE,
     totalDownloads: NONE,
+    history: NONE,
+    payloads: NONE,
   },
   ModelVersion: {
     id: NONE,

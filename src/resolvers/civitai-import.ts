@@ -24,7 +24,12 @@ export const civitaiMutations = {
     _root: unknown,
     args: { payload?: unknown; imagesVersionCivitaiId?: number | null },
     ctx: GraphQLContext,
-  ) => importPayload(ctx.db, args.payload, 'payload', { imagesVersionCivitaiId: args.imagesVersionCivitaiId }),
+  ) =>
+    importPayload(ctx.db, args.payload, 'payload', {
+      imagesVersionCivitaiId: args.imagesVersionCivitaiId,
+      origin: 'request',
+      history: { source: 'import', jobId: ctx.requestId },
+    }),
   syncCivitaiModel: (_root: unknown, args: SyncArgs<'civitaiId', number>, ctx: GraphQLContext) =>
     syncModel(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
   syncCivitaiVersion: (_root: unknown, args: SyncArgs<'civitaiId', number>, ctx: GraphQLContext) =>

@@ -29,6 +29,8 @@ export interface GraphQLContext {
   settings: ResolverSettings;
   /** Background library scans (one registry per server). */
   scanJobs: ScanJobs;
+  /** The request's id (x-request-id), recorded with the changes it makes. */
+  requestId: string | null;
   /** Aborted when the client goes away (ends subscriptions). */
   signal: AbortSignal;
 }

@@ -66,12 +66,14 @@ export const fileMutations = {
     ctx: GraphQLContext,
   ) => {
     const id = idOf(args.id, 'ModelFile');
-    await linkLocalFile(ctx.db, id, args.path, args.hashes ?? {}, ctx.settings.libraryRoots);
+    await linkLocalFile(ctx.db, id, args.path, args.hashes ?? {}, ctx.settings.libraryRoots, {
+      jobId: ctx.requestId,
+    });
     return written(ctx, id);
   },
   unlinkLocalFile: async (_root: unknown, args: { id: string }, ctx: GraphQLContext) => {
     const id = idOf(args.id, 'ModelFile');
-    await unlinkLocalFile(ctx.db, id);
+    await unlinkLocalFile(ctx.db, id, { jobId: ctx.requestId });
     return written(ctx, id);
   },
 };

@@ -78,7 +78,7 @@ export const versionQueries = {
 export const versionMutations = {
   setTriggerWords: async (_root: unknown, args: { id: string; words: readonly string[] }, ctx: GraphQLContext) => {
     const id = idOf(args.id, 'ModelVersion');
-    await setTriggerWords(ctx.db, id, args.words);
+    await setTriggerWords(ctx.db, id, args.words, { jobId: ctx.requestId });
     const version = await ctx.loaders.versions.byId().clear(id).load(id);
     if (!version) throw new Error(`Model version ${id} vanished after it was written.`);
     return version;

@@ -93,7 +93,7 @@ async function written(ctx: GraphQLContext, id: number): Promise<Model> {
 export const modelMutations = {
   updateModel: async (_root: unknown, args: { id: string; input: ModelEdit }, ctx: GraphQLContext) => {
     const id = idOf(args.id, 'Model');
-    await updateModel(ctx.db, id, args.input);
+    await updateModel(ctx.db, id, args.input, { jobId: ctx.requestId });
     return written(ctx, id);
   },
   deleteModel: async (_root: unknown, args: { id: string }, ctx: GraphQLContext) => {
@@ -108,7 +108,7 @@ export const modelMutations = {
   },
   setModelTags: async (_root: unknown, args: { id: string; tags: readonly string[] }, ctx: GraphQLContext) => {
     const id = idOf(args.id, 'Model');
-    await setModelTags(ctx.db, id, args.tags);
+    await setModelTags(ctx.db, id, args.tags, { jobId: ctx.requestId });
     return written(ctx, id);
   },
 };

@@ -13,6 +13,10 @@ const SyncStatusEnum = builder.enumType('SyncStatus', {
     UPDATED: { description: 'Something changed and was written.' },
     UNCHANGED: { description: 'The catalog already held exactly this.' },
     NOT_ON_CIVITAI: { description: 'Civitai answered 404. Remembered for a week; pass `force: true` to ask again.' },
+    REMOVED_FROM_CIVITAI: {
+      description:
+        'Civitai answered 404 for a model or version the catalog had synced: every row is kept and marked (`removedFromCivitaiAt`).',
+    },
   } as const,
 });
 

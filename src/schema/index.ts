@@ -15,6 +15,7 @@ import './mutation-results.ts';
 import './civitai-import.ts';
 import './local-library.ts';
 import './search.ts';
+import './metadata-history.ts';
 
 builder.queryType({});
 builder.mutationType({});

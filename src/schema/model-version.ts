@@ -48,6 +48,12 @@ export const ModelVersionNode = builder.nodeRef(
       }),
       createdAt: t.expose('createdAt', { type: 'DateTime' }),
       updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true }),
+      removedFromCivitaiAt: t.expose('removedFromCivitaiAt', {
+        type: 'DateTime',
+        nullable: true,
+        description:
+          'When Civitai answered 404 for this version after it had been synced; cleared by the next successful sync.',
+      }),
       publishedAt: t.expose('publishedAt', { type: 'DateTime', nullable: true }),
       downloadUrl: t.exposeString('downloadUrl', { nullable: true }),
       earlyAccessDays: t.exposeInt('earlyAccessDays'),

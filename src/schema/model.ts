@@ -60,6 +60,9 @@ export const ModelFilterInput = builder.inputType('ModelFilter', {
     hasUpdate: t.boolean({
       description: 'Has (true) or lacks (false) a newer Civitai version than the newest local one.',
     }),
+    removedFromCivitai: t.boolean({
+      description: 'Gone from Civitai (true): answered 404 after a sync, or archived or taken down there.',
+    }),
   }),
 });
 
@@ -79,6 +82,12 @@ export const ModelNode = builder.nodeRef(
       createdAt: t.expose('createdAt', { type: 'DateTime' }),
       updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
       lastSyncedAt: t.expose('lastSyncedAt', { type: 'DateTime', nullable: true }),
+      removedFromCivitaiAt: t.expose('removedFromCivitaiAt', {
+        type: 'DateTime',
+        nullable: true,
+        description:
+          'When Civitai answered 404 for this model after it had been synced (every row is kept); cleared by the next successful sync. See also `mode`.',
+      }),
       allowNoCredit: t.exposeBoolean('allowNoCredit'),
       allowCommercialUse: t.field({
         type: CommercialUseEnum,
@@ -163,7 +172,7 @@ builder.queryFields((t) => ({
 
 const UpdateModelInput = builder.inputType('UpdateModelInput', {
   description:
-    'Fields to change; omitted or null fields stay as they are. Changed name, description, type, isNsfw and isPoi are protected from later syncs.',
+    'Fields to change; omitted or null fields stay as they are. Changed name, description, type, isNsfw, isPoi and mode are protected from later syncs.',
   fields: (t) => ({
     name: t.string(),
     description: t.string({ description: 'HTML; an empty string clears it.' }),

@@ -48,6 +48,11 @@ const ModelFacetsRef = builder.objectRef<ModelFacets>('ModelFacets').implement({
         description: '`true` / `false`.',
         resolve: (f) => f.byHasLocalFiles(),
       }),
+      byRemovedFromCivitai: t.field({
+        type: [FacetCountRef],
+        description: '`true` / `false`: gone from Civitai (404 after a sync, archived or taken down).',
+        resolve: (f) => f.byRemovedFromCivitai(),
+      }),
     };
   },
 });
@@ -55,6 +60,9 @@ const ModelFacetsRef = builder.objectRef<ModelFacets>('ModelFacets').implement({
 const LibraryStatsRef = builder.objectRef<LibraryStats>('LibraryStats').implement({
   fields: (t) => ({
     models: t.exposeInt('models'),
+    removedFromCivitai: t.exposeInt('removedFromCivitai', {
+      description: 'Models gone from Civitai: answered 404 after a sync, archived or taken down.',
+    }),
     versions: t.exposeInt('versions'),
     files: t.exposeInt('files'),
     localFilesValid: t.exposeInt('localFilesValid', {

@@ -126,7 +126,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     // The request listener is the one body gate (see `readGraphQLBody`): it hands yoga a body it has read and
     // checked whole. Yoga's own limit would only add a second, different one.
     maxRequestBodySize: false,
-    context: ({ request, scope = new RequestScope() }) => {
+    context: ({ request, scope = new RequestScope(), requestLog }) => {
       const requestDb = db.forRequest(scope);
       return {
         db: requestDb,
@@ -137,6 +137,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
         civitai: options.civitai,
         settings: options.settings,
         scanJobs,
+        requestId: requestLog?.id ?? null,
         signal: request.signal,
       };
     },

@@ -25,10 +25,37 @@ export const PROTECTABLE_MODEL_FIELDS = {
   type: 'Type',
   isNsfw: 'IsNsfw',
   isPoi: 'IsPoi',
+  mode: 'Mode',
+  allowNoCredit: 'AllowNoCredit',
+  allowCommercialUse: 'AllowCommercialUse',
+  allowDerivatives: 'AllowDerivatives',
+  allowDifferentLicense: 'AllowDifferentLicense',
 } as const;
 export type ProtectableModelField = keyof typeof PROTECTABLE_MODEL_FIELDS;
 export const TAGS_EDIT = 'tags';
+export const CREATOR_EDIT = 'creator';
 export const triggerWordsEdit = (versionId: number) => `triggerWords:${versionId}`;
+/** A version's or file's column the user set (by reverting a change): `ModelVersions:12:Description`. */
+export const columnEdit = (table: 'ModelVersions' | 'ModelFiles', id: number, column: string) =>
+  `${table}:${id}:${column}`;
+
+/** The name under which `UserEditedFields` protects a column of Models, if it can. */
+export function modelColumnEdit(column: string): ProtectableModelField | undefined {
+  return (Object.keys(PROTECTABLE_MODEL_FIELDS) as ProtectableModelField[]).find(
+    (field) => PROTECTABLE_MODEL_FIELDS[field] === column,
+  );
+}
+
+/** `values` without the columns of row `id` the user protected. */
+export function withoutProtected(
+  values: RowValues,
+  edits: ReadonlySet<string>,
+  table: 'ModelVersions' | 'ModelFiles',
+  id: number,
+): RowValues {
+  if (edits.size === 0) return values;
+  return Object.fromEntries(Object.entries(values).filter(([column]) => !edits.has(columnEdit(table, id, column))));
+}
 
 export function parseUserEdits(stored: unknown): Set<string> {
   if (typeof stored !== 'string' || stored === '') return new Set();

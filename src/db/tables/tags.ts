@@ -59,10 +59,44 @@ export async function replaceModelTags(
   return removed.length > 0 || added.length > 0;
 }
 
+/** The model's tag names, in tag-name order. */
+export async function tagNamesOf(trx: CatalogTransaction, modelId: number): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('ModelTags')
+    .innerJoin('Tags', 'Tags.Id', 'ModelTags.TagId')
+    .select('Tags.Name')
+    .where('ModelTags.ModelId', '=', modelId)
+    .orderBy('Tags.NormalizedName')
+    .execute();
+  return rows.map((r) => r.Name);
+}
+
+/**
+ * Makes the model's tags exactly `names`; returns the names it had before when anything changed, else null (read
+ * only then: an unchanged import costs no extra statement).
+ */
 export async function setModelTagNames(
   trx: CatalogTransaction,
   modelId: number,
   names: readonly string[],
-): Promise<boolean> {
-  return replaceModelTags(trx, modelId, await tagIdsFor(trx, names));
+): Promise<string[] | null> {
+  const ids = await tagIdsFor(trx, names);
+  const before = await tagNamesOfIfChanged(trx, modelId, ids);
+  if (before === null) return null;
+  await replaceModelTags(trx, modelId, ids);
+  return before;
+}
+
+/** The model's current names when its tags differ from `ids`, else null. */
+async function tagNamesOfIfChanged(
+  trx: CatalogTransaction,
+  modelId: number,
+  ids: readonly number[],
+): Promise<string[] | null> {
+  const current = (await trx.selectFrom('ModelTags').select('TagId').where('ModelId', '=', modelId).execute()).map(
+    (r) => r.TagId,
+  );
+  const wanted = new Set(ids);
+  if (current.length === wanted.size && current.every((id) => wanted.has(id))) return null;
+  return tagNamesOf(trx, modelId);
 }

@@ -2,12 +2,12 @@
 import type { CatalogTransaction } from '../catalog-database.ts';
 import { executeShaped, runShaped, slot } from '../shaped.ts';
 
-/** Makes the version's trigger words exactly `words`, in order; returns whether anything changed. */
+/** Makes the version's trigger words exactly `words`, in order; returns the words before when anything changed. */
 export async function replaceTriggerWords(
   trx: CatalogTransaction,
   versionId: number,
   words: readonly string[],
-): Promise<boolean> {
+): Promise<string[] | null> {
   const current = await runShaped<{ Word: string }>(
     trx,
     'triggerWordsOf',
@@ -20,7 +20,7 @@ export async function replaceTriggerWords(
         .orderBy('Id'),
     { versionId },
   );
-  if (current.length === words.length && current.every((w, i) => w.Word === words[i])) return false;
+  if (current.length === words.length && current.every((w, i) => w.Word === words[i])) return null;
   await executeShaped(
     trx,
     'deleteTriggerWords',
@@ -28,7 +28,7 @@ export async function replaceTriggerWords(
     { versionId },
   );
   await insertTriggerWords(trx, versionId, words);
-  return true;
+  return current.map((w) => w.Word);
 }
 
 /** Adds `words`, in order, to a version that has none (a version just created). */

@@ -1,0 +1,416 @@
+/**
+ * Metadata that is never lost, against a local replay of the Civitai API and a real catalog file: the change
+ * history field by field, reverts that later syncs keep, the payload archive (each distinct payload once),
+ * tombstones for models Civitai no longer knows, and payloads with missing or null fields that must not erase
+ * anything.
+ */
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createCivitaiClient } from '../src/civitai/client.ts';
+import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let replay: CivitaiReplay;
+let server: TestServer;
+let databasePath: string;
+
+beforeAll(async () => {
+  replay = await startCivitaiReplay();
+  const catalog = await emptyCatalog();
+  databasePath = catalog.databasePath;
+  const civitai = createCivitaiClient({
+    baseUrl: replay.url,
+    apiKey: null,
+    timeoutMs: 2000,
+    maxRetries: 0,
+    initialBackoffMs: 10,
+    maxRetryWaitMs: 100,
+  });
+  server = await startTestServer({ dataDir: catalog.dataDir, databasePath }, { civitai });
+});
+
+/** A model payload as `GET /api/v1/models/:id` serves it; `change` edits the JSON before it is served. */
+function modelPayload(id: number, change: (m: Record<string, any>) => void = () => {}): Record<string, any> {
+  const model: Record<string, any> = {
+    id,
+    name: `History model ${id}`,
+    description: '<p>First description</p>',
+    type: 'LORA',
+    nsfw: false,
+    poi: false,
+    mode: null,
+    allowNoCredit: true,
+    allowCommercialUse: ['Image'],
+    allowDerivatives: true,
+    allowDifferentLicense: true,
+    creator: { username: 'historian', image: null },
+    tags: ['style', 'anime'],
+    modelVersions: [
+      {
+        id: id * 10 + 1,
+        modelId: id,
+        name: 'v1.0',
+        description: '<p>Version one</p>',
+        baseModel: 'SDXL 1.0',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        publishedAt: '2026-01-01T00:00:00.000Z',
+        trainedWords: ['hist style', 'ink'],
+        downloadUrl: `https://civitai.com/api/download/models/${id * 10 + 1}`,
+        stats: { downloadCount: 10, ratingCount: 1, rating: 5 },
+        files: [
+          {
+            id: id * 100 + 1,
+            name: `history_${id}.safetensors`,
+            sizeKB: 1024,
+            type: 'Model',
+            primary: true,
+            metadata: { format: 'SafeTensor', fp: 'fp16', size: 'pruned' },
+            hashes: { SHA256: `${id}`.padStart(64, 'a') },
+            downloadUrl: `https://civitai.com/api/download/models/${id * 10 + 1}`,
+          },
+        ],
+        images: [{ id: id * 1000 + 1, url: `https://image.civitai.com/${id}/1.jpeg`, width: 512, height: 768 }],
+      },
+    ],
+  };
+  change(model);
+  return model;
+}
+
+async function sync(id: number, force = true): Promise<{ status: string }> {
+  const data = dataOf(
+    await server.graphql<{ syncCivitaiModel: { status: string } }>(
+      `mutation($id: Int!, $force: Boolean) { syncCivitaiModel(civitaiId: $id, force: $force) { status } }`,
+      { id, force },
+    ),
+  );
+  return data.syncCivitaiModel;
+}
+
+const HISTORY = `query($id: Int!) { model(civitaiId: $id) {
+  databaseId name description mode removedFromCivitaiAt hasUpdate
+  tags { name }
+  versions(first: 5) { nodes { databaseId name description triggerWords { word } removedFromCivitaiAt } }
+  history(first: 20) { totalCount edges { node { databaseId source detail jobId revertsChangeSetId
+    changes { entity entityId field oldValue newValue } } } }
+  payloads(first: 10) { origin source kind byteSize storedBytes contentHash }
+} }`;
+
+async function historyOf(id: number): Promise<any> {
+  return dataOf(await server.graphql<{ model: any }>(HISTORY, { id })).model;
+}
+
+function rows(sql: string, ...params: unknown[]): any[] {
+  const db = new Database(databasePath, { readonly: true });
+  try {
+    return db.prepare(sql).all(...params);
+  } finally {
+    db.close();
+  }
+}
+
+describe('change history', () => {
+  it('records exactly the changed fields of v1 → v2, nothing for a repeat, and archives each payload once', async () => {
+    const v1 = modelPayload(9101);
+    const v2 = modelPayload(9101, (m) => {
+      m.description = '<p>Second description</p>';
+      m.tags = ['style', 'ink art'];
+      m.modelVersions[0].description = '<p>Version one, revised</p>';
+      m.modelVersions[0].trainedWords = ['hist style', 'ink', 'brush'];
+      m.modelVersions[0].stats.downloadCount = 500; // statistics are not history
+    });
+    replay.script(
+      '/api/v1/models/9101',
+      { status: 200, body: v1 },
+      { status: 200, body: v2 },
+      { status: 200, body: v2 },
+    );
+    expect((await sync(9101)).status).toBe('CREATED');
+    expect((await sync(9101)).status).toBe('UPDATED');
+    expect((await sync(9101)).status).toBe('UNCHANGED');
+
+    const model = await historyOf(9101);
+    const sets = model.history.edges.map((e: any) => e.node);
+    expect(model.history.totalCount).toBe(2);
+    const [update, creation] = sets;
+    expect(creation).toMatchObject({ source: 'sync', detail: 'Civitai model 9101' });
+    expect(creation.changes).toEqual([
+      { entity: 'Model', entityId: model.databaseId, field: '*', oldValue: null, newValue: 'History model 9101' },
+    ]);
+    const versionId = model.versions.nodes[0].databaseId;
+    expect(update.source).toBe('sync');
+    expect(update.changes).toEqual(
+      expect.arrayContaining([
+        {
+          entity: 'Model',
+          entityId: model.databaseId,
+          field: 'Description',
+          oldValue: '<p>First description</p>',
+          newValue: '<p>Second description</p>',
+        },
+        {
+          entity: 'Model',
+          entityId: model.databaseId,
+          field: 'Tags',
+          oldValue: ['anime', 'style'],
+          newValue: ['ink art', 'style'],
+        },
+        {
+          entity: 'ModelVersion',
+          entityId: versionId,
+          field: 'Description',
+          oldValue: '<p>Version one</p>',
+          newValue: '<p>Version one, revised</p>',
+        },
+        {
+          entity: 'ModelVersion',
+          entityId: versionId,
+          field: 'TriggerWords',
+          oldValue: ['hist style', 'ink'],
+          newValue: ['hist style', 'ink', 'brush'],
+        },
+      ]),
+    );
+    expect(update.changes).toHaveLength(4);
+
+    // Two distinct payloads, each stored once however often it was read.
+    expect(model.payloads).toHaveLength(2);
+    expect(model.payloads.every((p: any) => p.origin === 'civitai' && p.kind === 'model')).toBe(true);
+    expect(model.payloads[0].storedBytes).toBeLessThan(model.payloads[0].byteSize);
+    const archived = rows(
+      `SELECT p.ContentHash FROM CivitaiPayloads p JOIN ModelPayloads mp ON mp.PayloadId = p.Id WHERE mp.ModelId = ?`,
+      model.databaseId,
+    );
+    expect(new Set(archived.map((r) => r.ContentHash)).size).toBe(2);
+
+    const json = dataOf(
+      await server.graphql<{ model: any }>(`{ model(civitaiId: 9101) { payloads(first: 1) { json } } }`),
+    ).model.payloads[0].json;
+    expect(json).toEqual(v2);
+  });
+
+  it('reverts a change set as a user edit that a later sync keeps, and records the revert', async () => {
+    const before = await historyOf(9101);
+    const update = before.history.edges[0].node;
+    const reverted = dataOf(
+      await server.graphql<{ revertChange: any }>(
+        `mutation($id: Int!) { revertChange(changeSetId: $id) { changeSetId model { description tags { name } } } }`,
+        { id: update.databaseId },
+      ),
+    ).revertChange;
+    expect(reverted.model.description).toBe('<p>First description</p>');
+    expect(reverted.model.tags.map((t: any) => t.name).sort()).toEqual(['anime', 'style']);
+
+    // Civitai still serves v2: the reverted values stay.
+    replay.script('/api/v1/models/9101', {
+      status: 200,
+      body: modelPayload(9101, (m) => {
+        m.description = '<p>Second description</p>';
+        m.tags = ['style', 'ink art'];
+        m.modelVersions[0].description = '<p>Version one, revised</p>';
+        m.modelVersions[0].trainedWords = ['hist style', 'ink', 'brush'];
+      }),
+    });
+    await sync(9101);
+    const after = await historyOf(9101);
+    expect(after.description).toBe('<p>First description</p>');
+    expect(after.versions.nodes[0].description).toBe('<p>Version one</p>');
+    expect(after.versions.nodes[0].triggerWords.map((w: any) => w.word)).toEqual(['hist style', 'ink']);
+    expect(after.tags.map((t: any) => t.name).sort()).toEqual(['anime', 'style']);
+    const revert = after.history.edges.find((e: any) => e.node.source === 'revert').node;
+    expect(revert).toMatchObject({ revertsChangeSetId: update.databaseId });
+    expect(revert.jobId).toEqual(expect.any(String));
+    expect(revert.changes).toHaveLength(4);
+
+    expect(firstErrorCode(await server.graphql(`mutation { revertChange(changeSetId: 987654) { changeSetId } }`))).toBe(
+      'NOT_FOUND',
+    );
+    const creation = after.history.edges.at(-1).node;
+    expect(
+      firstErrorCode(
+        await server.graphql(`mutation($id: Int!) { revertChange(changeSetId: $id) { changeSetId } }`, {
+          id: creation.databaseId,
+        }),
+      ),
+    ).toBe('BAD_USER_INPUT');
+  });
+
+  it('records user edits with the request id', async () => {
+    const model = await historyOf(9101);
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'edit-req-1' },
+      body: JSON.stringify({
+        query: `mutation($id: ID!) { updateModel(id: $id, input: { name: "Edited name" }) { name } }`,
+        variables: {
+          id: (await server.graphql<{ model: { id: string } }>(`{ model(civitaiId: 9101) { id } }`)).data!.model.id,
+        },
+      }),
+    });
+    expect(response.status).toBe(200);
+    const edited = (await historyOf(9101)).history.edges[0].node;
+    expect(edited).toMatchObject({ source: 'edit', detail: 'updateModel', jobId: 'edit-req-1' });
+    expect(edited.changes).toEqual([
+      { entity: 'Model', entityId: model.databaseId, field: 'Name', oldValue: model.name, newValue: 'Edited name' },
+    ]);
+  });
+});
+
+describe('never worse', () => {
+  it('a partial payload with null, empty and missing fields erases nothing', async () => {
+    replay.script('/api/v1/models/9102', { status: 200, body: modelPayload(9102) });
+    await sync(9102);
+    const versionId = 9102 * 10 + 1;
+    const [stored] = rows('SELECT BaseModel, DownloadUrl FROM ModelVersions WHERE CivitaiId = ?', versionId);
+    expect(stored.DownloadUrl).toEqual(expect.any(String));
+    // A version payload (as by-hash and .civitai.info carry) with nulls, empties and absences.
+    const partial = {
+      id: versionId,
+      modelId: 9102,
+      name: 'v1.0',
+      description: null,
+      trainedWords: [],
+      files: [],
+      images: [],
+      model: { name: 'History model 9102', type: 'LORA' },
+    };
+    const imported = dataOf(
+      await server.graphql<{ importCivitaiPayload: any }>(
+        `mutation($p: JSON!) { importCivitaiPayload(payload: $p) { updated unchanged failed } }`,
+        { p: partial },
+      ),
+    ).importCivitaiPayload;
+    expect(imported.failed).toBe(0);
+    const model = await historyOf(9102);
+    expect(model.description).toBe('<p>First description</p>');
+    expect(model.versions.nodes[0].description).toBe('<p>Version one</p>');
+    expect(model.versions.nodes[0].triggerWords.map((w: any) => w.word)).toEqual(['hist style', 'ink']);
+    expect(model.tags).toHaveLength(2);
+    const [version] = rows('SELECT BaseModel, DownloadUrl FROM ModelVersions WHERE CivitaiId = ?', versionId);
+    expect(version).toEqual({
+      BaseModel: 'SDXL10',
+      DownloadUrl: `https://civitai.com/api/download/models/${versionId}`,
+    });
+    expect(model.history.totalCount).toBe(1);
+  });
+
+  it('a full model payload leaves absent fields alone, and empties a field it sets to null (recorded)', async () => {
+    replay.script(
+      '/api/v1/models/9102',
+      {
+        status: 200,
+        body: modelPayload(9102, (m) => {
+          delete m.description;
+          delete m.tags;
+          delete m.modelVersions[0].trainedWords;
+        }),
+      },
+      { status: 200, body: modelPayload(9102, (m) => (m.description = null)) },
+    );
+    expect((await sync(9102)).status).toBe('UNCHANGED');
+    let model = await historyOf(9102);
+    expect(model.description).toBe('<p>First description</p>');
+    expect(model.tags).toHaveLength(2);
+    expect(model.versions.nodes[0].triggerWords).toHaveLength(2);
+
+    expect((await sync(9102)).status).toBe('UPDATED');
+    model = await historyOf(9102);
+    expect(model.description).toBeNull();
+    const cleared = model.history.edges[0].node;
+    expect(cleared.changes).toEqual([
+      {
+        entity: 'Model',
+        entityId: model.databaseId,
+        field: 'Description',
+        oldValue: '<p>First description</p>',
+        newValue: null,
+      },
+    ]);
+    await server.graphql(`mutation($id: Int!) { revertChange(changeSetId: $id) { changeSetId } }`, {
+      id: cleared.databaseId,
+    });
+    expect((await historyOf(9102)).description).toBe('<p>First description</p>');
+  });
+
+  it('an import that fails writes neither rows, history nor payloads', async () => {
+    const counts = () =>
+      rows(
+        `SELECT (SELECT COUNT(*) FROM MetadataChangeSets) AS sets, (SELECT COUNT(*) FROM CivitaiPayloads) AS payloads,
+           (SELECT COUNT(*) FROM Models) AS models`,
+      )[0];
+    const before = counts();
+    // A new model whose version id belongs to model 9101: the import fails after writing the model row.
+    const stolen = modelPayload(9103, (m) => {
+      m.modelVersions[0].id = 9101 * 10 + 1;
+    });
+    const result = dataOf(
+      await server.graphql<{ importCivitaiPayload: any }>(
+        `mutation($p: JSON!) { importCivitaiPayload(payload: $p) { created failed failures { message } } }`,
+        { p: stolen },
+      ),
+    ).importCivitaiPayload;
+    expect(result).toMatchObject({ created: 0, failed: 1 });
+    expect(counts()).toEqual(before);
+  });
+});
+
+describe('tombstones', () => {
+  it('keeps every row of a model Civitai answers 404 for, shows it, and lifts it on the next successful sync', async () => {
+    replay.script('/api/v1/models/9104', { status: 200, body: modelPayload(9104) }, { status: 404 });
+    await sync(9104);
+    const before = rows(
+      'SELECT COUNT(*) AS n FROM ModelVersions v JOIN Models m ON m.Id = v.ModelId WHERE m.CivitaiId = 9104',
+    )[0].n;
+    expect((await sync(9104)).status).toBe('REMOVED_FROM_CIVITAI');
+    const removed = await historyOf(9104);
+    expect(removed.removedFromCivitaiAt).toEqual(expect.any(String));
+    expect(removed.versions.nodes).toHaveLength(before);
+    expect(removed.history.edges[0].node.changes).toEqual([
+      {
+        entity: 'Model',
+        entityId: removed.databaseId,
+        field: 'RemovedFromCivitaiAt',
+        oldValue: null,
+        newValue: removed.removedFromCivitaiAt,
+      },
+    ]);
+    const listed = dataOf(
+      await server.graphql<any>(`{
+        models(filter: { removedFromCivitai: true }) { nodes { civitaiId } }
+        modelFacets { byRemovedFromCivitai { value count } }
+        libraryStats { removedFromCivitai }
+      }`),
+    );
+    expect(listed.models.nodes).toEqual([{ civitaiId: 9104 }]);
+    expect(listed.modelFacets.byRemovedFromCivitai).toContainEqual({ value: 'true', count: 1 });
+    expect(listed.libraryStats.removedFromCivitai).toBe(1);
+
+    replay.script('/api/v1/models/9104', { status: 200, body: modelPayload(9104) });
+    expect((await sync(9104)).status).toBe('UPDATED');
+    const back = await historyOf(9104);
+    expect(back.removedFromCivitaiAt).toBeNull();
+    expect(back.history.edges[0].node.changes[0]).toMatchObject({ field: 'RemovedFromCivitaiAt', newValue: null });
+  });
+
+  it('counts archived and taken-down models as removed, and never reports updates for them', async () => {
+    replay.script('/api/v1/models/9105', {
+      status: 200,
+      body: modelPayload(9105, (m) => {
+        m.mode = 'TakenDown';
+      }),
+    });
+    await sync(9105);
+    const model = await historyOf(9105);
+    expect(model.mode).toBe('TakenDown');
+    expect(model.hasUpdate).toBe(false);
+    const ids = dataOf(
+      await server.graphql<any>(`{ models(filter: { removedFromCivitai: true }) { nodes { civitaiId } } }`),
+    ).models.nodes.map((n: any) => n.civitaiId);
+    expect(ids).toContain(9105);
+  });
+
+  it('does not mark a model never synced when Civitai does not know it', async () => {
+    expect((await sync(9199)).status).toBe('NOT_ON_CIVITAI');
+  });
+});
