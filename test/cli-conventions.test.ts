@@ -24,6 +24,7 @@ const DOCUMENTED_OPTIONS: Record<string, string[]> = {
   migrate: ['data-dir'],
   status: ['json', 'data-dir'],
   seed: ['models', 'versions', 'thumbnails', 'data-dir'],
+  payloads: ['civitai', 'data-dir'],
   'migration:create': ['empty', 'allow-destructive'],
 };
 

@@ -1,7 +1,8 @@
 /**
  * kill -9 in the middle of a large import, for the server (one big importCivitaiPayload request) and for the CLI:
  * the file stays intact, every model is either fully there or absent (one transaction per model), and importing the
- * same payload again completes to exactly what an uninterrupted import stores.
+ * same payload again completes to exactly what an uninterrupted import stores. A model's change set and archived
+ * payload are in its transaction too: never one without the other.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -54,6 +55,22 @@ function wholeModels(databasePath: string): number {
       .pluck()
       .all();
     expect(partial, 'models stored in part').toEqual([]);
+    // History and archive are written in the model's transaction: each model has its one "created" change set and
+    // its payload link, and no payload is stored without its model.
+    const unrecorded = db
+      .prepare(`SELECT m.CivitaiId FROM Models m WHERE
+        (SELECT COUNT(*) FROM MetadataChangeSets s WHERE s.ModelId = m.Id) <> 1
+        OR (SELECT COUNT(*) FROM ModelPayloads p WHERE p.ModelId = m.Id) <> 1`)
+      .pluck()
+      .all();
+    expect(unrecorded, 'models without their history or payload').toEqual([]);
+    const orphanPayloads = db
+      .prepare(
+        'SELECT COUNT(*) FROM CivitaiPayloads p WHERE NOT EXISTS (SELECT 1 FROM ModelPayloads mp WHERE mp.PayloadId = p.Id)',
+      )
+      .pluck()
+      .get();
+    expect(orphanPayloads, 'payloads stored without their model').toBe(0);
     return Number(db.prepare('SELECT COUNT(*) FROM Models').pluck().get());
   } finally {
     db.close();

@@ -4,21 +4,27 @@
  * tombstones for models Civitai no longer knows, and payloads with missing or null fields that must not erase
  * anything.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
 import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
 import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
+import { cli } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { tempDir } from './helpers/temp.ts';
 
 let replay: CivitaiReplay;
 let server: TestServer;
 let databasePath: string;
+let dataDir: string;
 
 beforeAll(async () => {
   replay = await startCivitaiReplay();
   const catalog = await emptyCatalog();
   databasePath = catalog.databasePath;
+  dataDir = catalog.dataDir;
   const civitai = createCivitaiClient({
     baseUrl: replay.url,
     apiKey: null,
@@ -412,5 +418,66 @@ describe('tombstones', () => {
 
   it('does not mark a model never synced when Civitai does not know it', async () => {
     expect((await sync(9199)).status).toBe('NOT_ON_CIVITAI');
+  });
+});
+
+describe('versions gone from Civitai', () => {
+  it('marks a version Civitai answers 404 for, and a model gone while its version is still served', async () => {
+    replay.script('/api/v1/models/9106', { status: 200, body: modelPayload(9106) });
+    await sync(9106);
+    const versionId = 9106 * 10 + 1;
+    replay.script(`/api/v1/model-versions/${versionId}`, { status: 404 });
+    const gone = dataOf(
+      await server.graphql<any>(`mutation($id: Int!) { syncCivitaiVersion(civitaiId: $id, force: true) { status } }`, {
+        id: versionId,
+      }),
+    );
+    expect(gone.syncCivitaiVersion.status).toBe('REMOVED_FROM_CIVITAI');
+    let model = await historyOf(9106);
+    expect(model.versions.nodes[0].removedFromCivitaiAt).toEqual(expect.any(String));
+    expect(model.removedFromCivitaiAt).toBeNull();
+
+    // The version is back, but its model answers 404: the version's mark is lifted, the model is marked, together.
+    const { modelVersions, ...modelFields } = modelPayload(9106);
+    replay.script(`/api/v1/model-versions/${versionId}`, {
+      status: 200,
+      body: { ...modelVersions[0], model: { name: modelFields.name, type: modelFields.type } },
+    });
+    replay.script('/api/v1/models/9106', { status: 404 });
+    await server.graphql(`mutation($id: Int!) { syncCivitaiVersion(civitaiId: $id, force: true) { status } }`, {
+      id: versionId,
+    });
+    model = await historyOf(9106);
+    expect(model.versions.nodes[0].removedFromCivitaiAt).toBeNull();
+    expect(model.removedFromCivitaiAt).toEqual(expect.any(String));
+    const latest = model.history.edges[0].node;
+    expect(latest.changes.map((c: any) => `${c.entity}.${c.field}`).sort()).toEqual([
+      'Model.RemovedFromCivitaiAt',
+      'ModelVersion.RemovedFromCivitaiAt',
+    ]);
+  });
+});
+
+describe('payload export', () => {
+  it('writes each archived payload of a model as its JSON, and keeps identical files on a second run', async () => {
+    const dir = path.join(tempDir('dn-payloads-'), 'out');
+    const first = await cli(['payloads', 'export', '9101', dir, '--civitai', '--data-dir', dataDir]);
+    expect(first.code, first.stderr).toBe(0);
+    const files = readdirSync(dir).sort();
+    // v1, v2, and v2 as served again with other download counts (a distinct payload).
+    expect(files).toHaveLength(3);
+    expect(files.every((f) => /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_civitai_[0-9a-f]{12}\.json$/.test(f))).toBe(true);
+    const names = files.map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')).description);
+    expect(names.sort()).toEqual([
+      '<p>First description</p>',
+      '<p>Second description</p>',
+      '<p>Second description</p>',
+    ]);
+    const again = await cli(['payloads', 'export', '9101', dir, '--civitai', '--data-dir', dataDir]);
+    expect(again.stdout).toContain('0 written, 3 already there');
+    const missing = await cli(['payloads', 'export', '999999', dir, '--data-dir', dataDir]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('NOT_FOUND');
+    expect((await cli(['payloads', 'export', 'x', dir, '--data-dir', dataDir])).code).toBe(2);
   });
 });

@@ -113,6 +113,8 @@ export interface ImportOptions {
   origin?: PayloadOrigin;
   /** How the changes are recorded: an import (default) or a sync, and the request or job that made them. */
   history?: { source: ChangeSource; jobId?: string | null };
+  /** Civitai answered 404 for the model of the version payload imported (see `ModelImportContext`). */
+  modelGoneFromCivitai?: boolean;
   /** Civitai id of the version an images list belongs to (its items do not say). */
   imagesVersionCivitaiId?: number | null;
   /** Called after each model (imported or failed). */
@@ -177,6 +179,7 @@ async function importItem(
     full: kind === 'model' && origin !== 'archive',
     payload: await preparePayload(item.value, kind, origin, source),
     foundOnCivitai: origin === 'civitai',
+    modelGoneFromCivitai: options.modelGoneFromCivitai ?? false,
   });
 }
 

@@ -58,6 +58,8 @@ export interface ModelImportContext {
   payload?: ArchivedPayload | undefined;
   /** Civitai answered with this model: a tombstone (RemovedFromCivitaiAt) it carried is lifted. */
   foundOnCivitai?: boolean;
+  /** Civitai answered 404 for the model itself (its version was found): a model synced before is marked removed. */
+  modelGoneFromCivitai?: boolean;
 }
 
 /** Drops keys whose value is undefined ("the payload does not say"). */
@@ -381,6 +383,8 @@ async function importInTransaction(
     const wanted = neverEmptier(existing, defined({ ...values, CreatorId: creatorId }), run.full);
     // Only the model's own payload says the model is back (a version payload comes without it).
     if (run.foundOnCivitai && run.full && existing.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
+    if (context.modelGoneFromCivitai && existing.LastSyncedAt != null && existing.RemovedFromCivitaiAt == null)
+      wanted.RemovedFromCivitaiAt = now;
     if (wanted.CreatorId !== undefined && wanted.CreatorId !== existing.CreatorId)
       log.value(
         'Model',

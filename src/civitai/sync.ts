@@ -48,8 +48,19 @@ async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promi
   if (await isRemembered(db, kind, key)) await db.write((trx) => forgetLookup(trx, kind, key));
 }
 
-async function importFetched(db: CatalogDatabase, json: unknown, source: string, now: Date): Promise<SyncOutcome> {
-  const summary = await importPayload(db, json, source, { now, origin: 'civitai', history: { source: 'sync' } });
+async function importFetched(
+  db: CatalogDatabase,
+  json: unknown,
+  source: string,
+  now: Date,
+  modelGoneFromCivitai = false,
+): Promise<SyncOutcome> {
+  const summary = await importPayload(db, json, source, {
+    now,
+    origin: 'civitai',
+    history: { source: 'sync' },
+    modelGoneFromCivitai,
+  });
   const failure = summary.failures[0];
   if (failure)
     throw new AppError('UPSTREAM_ERROR', `Civitai's answer for ${source} could not be imported: ${failure.message}`);
@@ -121,15 +132,14 @@ async function syncFromVersionPayload(
 ): Promise<SyncOutcome> {
   const modelId = new JsonReader(json).id('modelId');
   const model = await client.getModel(modelId);
-  const now = options.now ?? new Date();
-  const outcome = await importFetched(
+  // The model gone but its version still served: the version is imported and the model marked, in one transaction.
+  return importFetched(
     db,
     model.found ? model.json : json,
     model.found ? `Civitai model ${modelId}` : source,
-    now,
+    options.now ?? new Date(),
+    !model.found,
   );
-  if (!model.found) await db.write((trx) => markRemovedFromCivitai(trx, 'model', modelId, now));
-  return outcome;
 }
 
 export async function syncVersion(

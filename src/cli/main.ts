@@ -14,6 +14,7 @@ import {
 import { serveCommand } from './commands/serve.ts';
 import { migrateCommand, statusCommand } from './commands/migrate.ts';
 import { migrationCreateCommand } from './commands/migration-create.ts';
+import { payloadsCommand } from './commands/payloads.ts';
 import { seedCommand } from './commands/seed.ts';
 import { importCommand } from './commands/import.ts';
 import { scanCommand } from './commands/scan.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CliCommand[] = [
   migrateCommand,
   statusCommand,
   seedCommand,
+  payloadsCommand,
   migrationCreateCommand,
 ];
 

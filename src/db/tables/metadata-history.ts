@@ -200,6 +200,16 @@ export interface ModelPayloadRow {
   ContentHash: string;
 }
 
+/** The model with this catalog id or (with `byCivitaiId`) this Civitai id, if any. */
+export async function modelIdFor(db: CatalogQueries, id: number, byCivitaiId: boolean): Promise<number | null> {
+  const row = await db
+    .selectFrom('Models')
+    .select('Id')
+    .where(byCivitaiId ? 'CivitaiId' : 'Id', '=', id)
+    .executeTakeFirst();
+  return row?.Id ?? null;
+}
+
 /** The payloads read for a model, newest first (without their bodies). */
 export function payloadsOfModel(db: CatalogQueries, modelId: number, limit: number): Promise<ModelPayloadRow[]> {
   return db
