@@ -24,7 +24,7 @@ import {
 } from './import.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 import type { ChangeSource } from '../history/change-log.ts';
-import { type PayloadOrigin, preparePayload } from '../history/payload-archive.ts';
+import { type ArchivedPayload, type PayloadOrigin, preparePayload } from '../history/payload-archive.ts';
 
 export interface ImportFailure {
   /** Where the payload came from (file path, "request", "stdin"). */
@@ -146,12 +146,30 @@ export async function importPayload(
     }
   });
   const conflicts = conflictsBetween(items.map((i) => i.model));
+  // Payloads are compressed for the archive on the thread pool a few items ahead, while earlier items import.
+  const archived = new Map<number, Promise<ArchivedPayload>>();
+  const prepareAhead = (from: number) => {
+    for (let next = from; next < Math.min(items.length, from + PREPARE_AHEAD); next++) {
+      if (archived.has(next) || !items[next]!.model) continue;
+      const promise = preparePayload(
+        items[next]!.item.value,
+        kindOf(items[next]!.item),
+        options.origin ?? 'file',
+        source,
+      );
+      promise.catch(() => {}); // awaited (and its failure reported) when its item imports
+      archived.set(next, promise);
+    }
+  };
   for (const [index, { item, model, error }] of items.entries()) {
+    prepareAhead(index);
+    const payload = archived.get(index);
+    archived.delete(index);
     try {
       if (!model) throw error;
       const conflict = conflicts.get(index);
       if (conflict) throw conflict;
-      addOutcome(summary, await importItem(db, item, model, source, options));
+      addOutcome(summary, await importItem(db, item, model, source, await payload!, options));
     } catch (failure) {
       addFailure(summary, failureFrom(failure, source, item));
     }
@@ -163,21 +181,29 @@ export async function importPayload(
   return summary;
 }
 
+/** How many items ahead of the one importing have their payloads compressed. */
+const PREPARE_AHEAD = 4;
+
+function kindOf(item: JsonReader): 'model' | 'version' {
+  return item.has('modelVersions') ? 'model' : 'version';
+}
+
 /** Imports one mapped item, archiving the item's JSON with it and recording what it changed. */
-async function importItem(
+function importItem(
   db: CatalogDatabase,
   item: JsonReader,
   model: MappedModel,
   source: string,
+  payload: ArchivedPayload,
   options: ImportOptions,
 ): Promise<ModelImportOutcome> {
   const origin = options.origin ?? 'file';
-  const kind = item.has('modelVersions') ? 'model' : 'version';
+  const kind = kindOf(item);
   return importMappedModel(db, model, options.now, {
     history: { source: options.history?.source ?? 'import', detail: source, jobId: options.history?.jobId ?? null },
     // Only a whole model as Civitai serves it may empty a stored value; an archive's copy may be stale or partial.
     full: kind === 'model' && origin !== 'archive',
-    payload: await preparePayload(item.value, kind, origin, source),
+    payload,
     foundOnCivitai: origin === 'civitai',
     modelGoneFromCivitai: options.modelGoneFromCivitai ?? false,
   });

@@ -15,7 +15,7 @@ import { insertRow, insertRows, type Row, type RowValues, updateChanged } from '
 import { creatorByUsername, creatorNameById } from '../db/tables/creators.ts';
 import { filesOfVersion, versionsHoldingFiles } from '../db/tables/model-files.ts';
 import { imageKey, imagesOfVersionByKey, lastSortOrder } from '../db/tables/model-images.ts';
-import { civitaiIdsOfVersion, versionByCivitaiId } from '../db/tables/model-versions.ts';
+import { civitaiIdsOfVersion, versionByCivitaiId, versionsByCivitaiIds } from '../db/tables/model-versions.ts';
 import {
   CREATOR_EDIT,
   modelByCivitaiId,
@@ -33,7 +33,7 @@ import { AppError } from '../errors.ts';
 import type { MappedFile, MappedImage, MappedModel, MappedVersion } from './mapping.ts';
 import { ChangeLog, type ChangeContext, LIST_FIELDS } from '../history/change-log.ts';
 import type { ArchivedPayload } from '../history/payload-archive.ts';
-import { linkPayload, storePayload } from '../db/tables/metadata-history.ts';
+import { archivePayload } from '../db/tables/metadata-history.ts';
 
 export type ImportStatus = 'created' | 'updated' | 'unchanged';
 
@@ -208,6 +208,24 @@ function conflict(path: string, message: string): AppError {
   return new AppError('CONFLICT', `${path}: ${message}`, { path });
 }
 
+/** A new file row's values. */
+function newFileValues(file: MappedFile, versionId: number): RowValues {
+  return { ...fileValues(file), ModelVersionId: versionId, IsLocalFileValid: false };
+}
+
+/**
+ * Rows given the same columns (a payload may leave a nullable one unsaid for one file and not another), so they
+ * go in with one statement: an unsaid column of a new row is NULL either way.
+ */
+function sameColumns(rows: RowValues[]): RowValues[] {
+  const columns = new Set(rows.flatMap((row) => Object.keys(row)));
+  return rows.map((row) => {
+    const full: RowValues = {};
+    for (const column of columns) full[column] = row[column] ?? null;
+    return full;
+  });
+}
+
 /** One model's import in progress: its transaction and what governs and records its writes. */
 interface ImportRun {
   trx: CatalogTransaction;
@@ -220,6 +238,10 @@ interface ImportRun {
   foundOnCivitai: boolean;
   /** The model is new: its creation is the one change recorded, not that of each of its versions. */
   modelCreated: boolean;
+  /** The payload's versions already in the catalog, by Civitai id (read once for the whole model). */
+  storedVersions: Map<number, Row>;
+  /** Which versions hold each of the payload's Civitai file ids (read once for the whole model). */
+  fileHolders: Map<number, number[]>;
 }
 
 /** Upserts a version's files; `fresh`: the version was created by this import (no rows to look up). */
@@ -230,10 +252,9 @@ async function syncFiles(
   fresh: boolean,
 ): Promise<boolean> {
   const { trx } = run;
-  const ids = files.flatMap((file) => (file.civitaiId === null ? [] : [file.civitaiId]));
-  const holders = await versionsHoldingFiles(trx, run.dialect, ids, versionId);
   for (const file of files) {
-    const elsewhere = file.civitaiId === null ? undefined : holders.get(file.civitaiId);
+    const holders = file.civitaiId === null ? undefined : run.fileHolders.get(file.civitaiId);
+    const elsewhere = holders?.find((holder) => holder !== versionId);
     if (elsewhere !== undefined) {
       const owner = await civitaiIdsOfVersion(trx, elsewhere);
       throw conflict(
@@ -243,20 +264,18 @@ async function syncFiles(
       );
     }
   }
+  if (fresh) {
+    await insertRows(trx, 'ModelFiles', sameColumns(files.map((file) => newFileValues(file, versionId))));
+    return files.length > 0;
+  }
   let changed = false;
   for (const file of files) {
     const values = fileValues(file);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
-    const rows = fresh ? [] : await filesOfVersion(trx, versionId, file);
+    const rows = await filesOfVersion(trx, versionId, file);
     if (rows.length === 0) {
-      const id = await insertRow(trx, 'ModelFiles', {
-        PickleScanResult: 'Pending',
-        VirusScanResult: 'Pending',
-        ...values,
-        ModelVersionId: versionId,
-        IsLocalFileValid: false,
-      });
-      if (!fresh) run.log.created('ModelFile', id, file.fileName);
+      const id = await insertRow(trx, 'ModelFiles', newFileValues(file, versionId));
+      run.log.created('ModelFile', id, file.fileName);
       changed = true;
     }
     for (const row of rows) {
@@ -307,7 +326,7 @@ async function syncImages(
 
 async function syncVersion(run: ImportRun, modelId: number, version: MappedVersion): Promise<boolean> {
   const { trx } = run;
-  const row = await versionByCivitaiId(trx, version.civitaiId);
+  const row = run.storedVersions.get(version.civitaiId);
   if (row && row.ModelId !== modelId) {
     const owner = await civitaiIdsOfVersion(trx, row.Id as number);
     throw conflict(
@@ -358,6 +377,7 @@ async function importInTransaction(
   const existing = await modelByCivitaiId(trx, mapped.civitaiId);
   const edits = parseUserEdits(existing?.UserEditedFields);
   const log = new ChangeLog(context.history);
+  const fileIds = mapped.versions.flatMap((v) => v.files.flatMap((f) => (f.civitaiId === null ? [] : [f.civitaiId])));
   const run: ImportRun = {
     trx,
     dialect,
@@ -367,6 +387,12 @@ async function importInTransaction(
     full: context.full,
     foundOnCivitai: context.foundOnCivitai ?? false,
     modelCreated: !existing,
+    storedVersions: await versionsByCivitaiIds(
+      trx,
+      dialect,
+      mapped.versions.map((v) => v.civitaiId),
+    ),
+    fileHolders: await versionsHoldingFiles(trx, dialect, fileIds),
   };
   let changed = false;
   let creatorId: number | undefined;
@@ -431,10 +457,7 @@ async function importInTransaction(
     if (changed) await touchModel(trx, modelId, now, true);
     else status = 'unchanged';
   }
-  if (context.payload) {
-    const payloadId = await storePayload(trx, context.payload, now);
-    await linkPayload(trx, modelId, payloadId, context.payload.origin, context.payload.source, now);
-  }
+  if (context.payload) await archivePayload(trx, modelId, context.payload, now, status === 'created');
   await log.write(trx, modelId, now);
   return {
     civitaiId: mapped.civitaiId,
@@ -483,10 +506,7 @@ export function importImagesIntoVersion(
       );
     const versionId = version.Id as number;
     const changed = await syncImages(trx, versionId, images, false, await lastSortOrder(trx, versionId));
-    if (payload) {
-      const payloadId = await storePayload(trx, payload, now);
-      await linkPayload(trx, version.ModelId as number, payloadId, payload.origin, payload.source, now);
-    }
+    if (payload) await archivePayload(trx, version.ModelId as number, payload, now);
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
   });
 }

@@ -1,6 +1,6 @@
 /**
- * The raw payload archive: every payload an import or sync reads is kept, gzip-compressed, once per distinct
- * content (its SHA-256), linked to the model it was read for with where and when it came from. Compression runs on
+ * The raw payload archive: every payload an import or sync reads is kept with the model it was read for,
+ * gzip-compressed, once per distinct content (its SHA-256), with where and when it came from. Compression runs on
  * libuv's thread pool before the import's transaction opens, so neither the event loop nor the write lock waits
  * for it.
  */
@@ -74,7 +74,7 @@ export async function exportModelPayloads(
   await mkdir(dir, { recursive: true });
   const exported: ExportedPayload[] = [];
   for (const row of rows) {
-    const body = (await payloadBodies(db, [row.PayloadId])).get(row.PayloadId);
+    const body = (await payloadBodies(db, [row.Id])).get(row.Id);
     if (!body) continue;
     const text = await payloadText(body);
     const stamp = (parseStoredTimestamp(row.FetchedAt) ?? new Date(0)).toISOString().replace(/\.\d+Z$/, 'Z');

@@ -39,7 +39,6 @@ export interface ChangeSet {
 
 export interface ArchivedPayloadInfo {
   id: number;
-  payloadId: number;
   origin: string;
   source: string;
   fetchedAt: Date;
@@ -111,7 +110,6 @@ export const historyFields = {
     const rows = await payloadsOfModel(ctx.db.kysely, m.id, first);
     return rows.map((r: ModelPayloadRow) => ({
       id: r.Id,
-      payloadId: r.PayloadId,
       origin: r.Origin,
       source: r.Source,
       fetchedAt: parseStoredTimestamp(r.FetchedAt)!,
@@ -122,7 +120,7 @@ export const historyFields = {
     }));
   },
   payloadJson: async (p: ArchivedPayloadInfo, _args: unknown, ctx: GraphQLContext): Promise<unknown> => {
-    const body = (await payloadBodies(ctx.db.kysely, [p.payloadId])).get(p.payloadId);
+    const body = (await payloadBodies(ctx.db.kysely, [p.id])).get(p.id);
     return body ? JSON.parse(await payloadText(body)) : null;
   },
 };

@@ -11,8 +11,8 @@ import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '.
 import { tempDir } from './temp.ts';
 
 /** The table of each Prisma model: the physical names of the DiffusionNexus Core Database, as the desktop app made them. */
-/** The metadata history's tables (change sets and changes, the payload archive and its links). */
-export const HISTORY_TABLES = ['CivitaiPayloads', 'ModelPayloads', 'MetadataChangeSets', 'MetadataChanges'];
+/** The metadata history's tables (change sets and changes, the payload archive). */
+export const HISTORY_TABLES = ['ModelPayloads', 'MetadataChangeSets', 'MetadataChanges'];
 
 export const TABLE_NAMES = {
   Creator: 'Creators',

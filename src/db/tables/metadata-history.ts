@@ -1,7 +1,7 @@
 /**
- * MetadataChangeSets / MetadataChanges (what changed in a model's metadata, field by field) and CivitaiPayloads /
- * ModelPayloads (every payload read, once per distinct content). Written only inside the transaction of the change
- * they describe.
+ * MetadataChangeSets / MetadataChanges (what changed in a model's metadata, field by field) and ModelPayloads (every
+ * payload read for a model, once per distinct content). Written only inside the transaction of the change they
+ * describe.
  */
 import { sql } from 'kysely';
 import type { Ordering } from '../../catalog/pagination.ts';
@@ -140,64 +140,42 @@ export interface PreparedPayload {
   body: Uint8Array;
 }
 
-/** The payload's id, stored now if its content is new. */
-export async function storePayload(trx: CatalogTransaction, payload: PreparedPayload, now: Date): Promise<number> {
-  const [known] = await runShaped<{ Id: number }>(
-    trx,
-    'payloadByHash',
-    () => trx.selectFrom('CivitaiPayloads').select('Id').where('ContentHash', '=', slot('hash')),
-    { hash: payload.contentHash },
-  );
-  if (known) return known.Id;
-  return insertRow(trx, 'CivitaiPayloads', {
-    ContentHash: payload.contentHash,
-    Kind: payload.kind,
-    ByteSize: payload.byteSize,
-    Body: payload.body,
-    FirstSeenAt: now,
-  });
-}
-
-/** Records that `modelId` was read from `payloadId` (once: a payload read again for the same model adds nothing). */
-export async function linkPayload(
+/**
+ * Keeps `payload` as read for `modelId`, unless the model already has it (looked up first: an INSERT … ON CONFLICT
+ * DO NOTHING would still advance the AUTOINCREMENT sequence, and a repeated import must write nothing at all);
+ * `fresh`: the model is new, so it has no payloads yet.
+ */
+export async function archivePayload(
   trx: CatalogTransaction,
   modelId: number,
-  payloadId: number,
-  origin: string,
-  source: string,
+  payload: PreparedPayload & { origin: string; source: string },
   now: Date,
+  fresh = false,
 ): Promise<void> {
-  const [known] = await runShaped<{ Id: number }>(
-    trx,
-    'modelPayloadLink',
-    () =>
-      trx
-        .selectFrom('ModelPayloads')
-        .select('Id')
-        .where('ModelId', '=', slot<number>('modelId'))
-        .where('PayloadId', '=', slot<number>('payloadId')),
-    { modelId, payloadId },
-  );
-  if (known) return;
+  if (!fresh) {
+    const [known] = await runShaped<{ Id: number }>(
+      trx,
+      'modelPayloadByHash',
+      () =>
+        trx
+          .selectFrom('ModelPayloads')
+          .select('Id')
+          .where('ModelId', '=', slot<number>('modelId'))
+          .where('ContentHash', '=', slot('hash')),
+      { modelId, hash: payload.contentHash },
+    );
+    if (known) return;
+  }
   await insertRow(trx, 'ModelPayloads', {
     ModelId: modelId,
-    PayloadId: payloadId,
-    Origin: origin,
-    Source: source.slice(0, 1000),
+    ContentHash: payload.contentHash,
+    Kind: payload.kind,
+    Origin: payload.origin,
+    Source: payload.source.slice(0, 1000),
     FetchedAt: now,
+    ByteSize: payload.byteSize,
+    Body: payload.body,
   });
-}
-
-export interface ModelPayloadRow {
-  Id: number;
-  PayloadId: number;
-  Origin: string;
-  Source: string;
-  FetchedAt: string;
-  Kind: string;
-  ByteSize: number;
-  StoredBytes: number;
-  ContentHash: string;
 }
 
 /** The model with this catalog id or (with `byCivitaiId`) this Civitai id, if any. */
@@ -210,54 +188,52 @@ export async function modelIdFor(db: CatalogQueries, id: number, byCivitaiId: bo
   return row?.Id ?? null;
 }
 
+export interface ModelPayloadRow {
+  Id: number;
+  Origin: string;
+  Source: string;
+  FetchedAt: string;
+  Kind: string;
+  ByteSize: number;
+  StoredBytes: number;
+  ContentHash: string;
+}
+
 /** The payloads read for a model, newest first (without their bodies). */
 export function payloadsOfModel(db: CatalogQueries, modelId: number, limit: number): Promise<ModelPayloadRow[]> {
   return db
-    .selectFrom('ModelPayloads as mp')
-    .innerJoin('CivitaiPayloads as p', 'p.Id', 'mp.PayloadId')
-    .select([
-      'mp.Id as Id',
-      'mp.PayloadId as PayloadId',
-      'mp.Origin as Origin',
-      'mp.Source as Source',
-      'mp.FetchedAt as FetchedAt',
-      'p.Kind as Kind',
-      'p.ByteSize as ByteSize',
-      'p.ContentHash as ContentHash',
-    ])
-    .select((eb) => eb.fn<number>('length', ['p.Body']).as('StoredBytes'))
-    .where('mp.ModelId', '=', modelId)
-    .orderBy('mp.Id', 'desc')
+    .selectFrom('ModelPayloads')
+    .select(['Id', 'Origin', 'Source', 'FetchedAt', 'Kind', 'ByteSize', 'ContentHash'])
+    .select((eb) => eb.fn<number>('length', ['Body']).as('StoredBytes'))
+    .where('ModelId', '=', modelId)
+    .orderBy('Id', 'desc')
     .limit(limit)
     .execute() as Promise<ModelPayloadRow[]>;
 }
 
 export async function payloadBodies(db: CatalogQueries, ids: readonly number[]): Promise<Map<number, Uint8Array>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.selectFrom('CivitaiPayloads').select(['Id', 'Body']).where('Id', 'in', ids).execute();
+  const rows = await db.selectFrom('ModelPayloads').select(['Id', 'Body']).where('Id', 'in', ids).execute();
   return new Map(rows.map((r) => [r.Id, r.Body as Uint8Array]));
 }
 
-/** Archive size over the whole catalog: distinct payloads, their JSON bytes and their stored (compressed) bytes. */
+/** Archive size over the whole catalog: payloads, their JSON bytes, their stored (compressed) bytes, models. */
 export async function payloadTotals(
   db: CatalogQueries,
 ): Promise<{ payloads: number; jsonBytes: number; storedBytes: number; models: number }> {
   const row = (await db
-    .selectFrom('CivitaiPayloads')
+    .selectFrom('ModelPayloads')
     .select((eb) => [
       eb.fn.countAll<number>().as('payloads'),
       eb.fn.coalesce(eb.fn.sum<number>('ByteSize'), eb.lit(0)).as('jsonBytes'),
       eb.fn.coalesce(eb.fn.sum<number>(eb.fn('length', ['Body'])), eb.lit(0)).as('storedBytes'),
+      eb.fn.count<number>('ModelId').distinct().as('models'),
     ])
-    .executeTakeFirstOrThrow()) as { payloads: number; jsonBytes: number; storedBytes: number };
-  const linked = await db
-    .selectFrom('ModelPayloads')
-    .select((eb) => eb.fn.count<number>('ModelId').distinct().as('models'))
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow()) as { payloads: number; jsonBytes: number; storedBytes: number; models: number };
   return {
     payloads: Number(row.payloads),
     jsonBytes: Number(row.jsonBytes),
     storedBytes: Number(row.storedBytes),
-    models: Number(linked.models),
+    models: Number(row.models),
   };
 }

@@ -95,24 +95,26 @@ export async function versionsHoldingFiles(
   trx: CatalogTransaction,
   dialect: SqlDialect,
   civitaiIds: readonly number[],
-  versionId: number,
-): Promise<Map<number, number>> {
-  const holders = new Map<number, number>();
+): Promise<Map<number, number[]>> {
+  const holders = new Map<number, number[]>();
   if (civitaiIds.length === 0) return holders;
   const build = () =>
     trx
       .selectFrom('ModelFiles')
       .select(['CivitaiId', 'ModelVersionId'])
       .where(dialect.inListParameter('CivitaiId', slot('ids')))
-      .where('ModelVersionId', '<>', slot<number>('versionId'))
       .orderBy('Id');
   const rows = await runShaped<{ CivitaiId: number; ModelVersionId: number }>(
     trx,
     `${dialect.name}|versionsHoldingFiles`,
     build,
-    { ids: dialect.listParameter(civitaiIds), versionId },
+    { ids: dialect.listParameter(civitaiIds) },
   );
-  for (const row of rows) if (!holders.has(row.CivitaiId)) holders.set(row.CivitaiId, row.ModelVersionId);
+  for (const row of rows) {
+    const list = holders.get(row.CivitaiId);
+    if (list) list.push(row.ModelVersionId);
+    else holders.set(row.CivitaiId, [row.ModelVersionId]);
+  }
   return holders;
 }
 

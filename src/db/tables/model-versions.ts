@@ -1,5 +1,6 @@
 /** ModelVersions: one per Civitai version id; a local file's version has none. */
 import type { CatalogTransaction } from '../catalog-database.ts';
+import type { SqlDialect } from '../dialect.ts';
 import type { Row } from '../row-writer.ts';
 import { runShaped, slot } from '../shaped.ts';
 
@@ -7,6 +8,24 @@ export async function versionByCivitaiId(trx: CatalogTransaction, civitaiId: num
   const build = () => trx.selectFrom('ModelVersions').selectAll().where('CivitaiId', '=', slot<number>('civitaiId'));
   const [row] = await runShaped<Row>(trx, 'versionByCivitaiId', build, { civitaiId });
   return row;
+}
+
+/** The versions with these Civitai ids, by Civitai id (one statement for all of a model's versions). */
+export async function versionsByCivitaiIds(
+  trx: CatalogTransaction,
+  dialect: SqlDialect,
+  civitaiIds: readonly number[],
+): Promise<Map<number, Row>> {
+  if (civitaiIds.length === 0) return new Map();
+  const build = () =>
+    trx
+      .selectFrom('ModelVersions')
+      .selectAll()
+      .where(dialect.inListParameter('CivitaiId', slot('ids')));
+  const rows = await runShaped<Row>(trx, `${dialect.name}|versionsByCivitaiIds`, build, {
+    ids: dialect.listParameter(civitaiIds),
+  });
+  return new Map(rows.map((row) => [row.CivitaiId as number, row]));
 }
 
 export function versionById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {

@@ -37,18 +37,27 @@ export async function tagIdsFor(trx: CatalogTransaction, names: readonly string[
   return ids;
 }
 
-/** Makes the model's tags exactly `ids`; returns whether anything changed. */
-export async function replaceModelTags(
+/**
+ * Makes the model's tags exactly `names`; returns the names it had before (in `tagNamesOf`'s order) when anything
+ * changed, else null. The current tags are read once, with their names, so recording the change costs no statement.
+ */
+export async function setModelTagNames(
   trx: CatalogTransaction,
   modelId: number,
-  ids: readonly number[],
-): Promise<boolean> {
-  const current = new Set(
-    (await trx.selectFrom('ModelTags').select('TagId').where('ModelId', '=', modelId).execute()).map((r) => r.TagId),
-  );
+  names: readonly string[],
+): Promise<string[] | null> {
+  const ids = await tagIdsFor(trx, names);
+  const current = await trx
+    .selectFrom('ModelTags')
+    .innerJoin('Tags', 'Tags.Id', 'ModelTags.TagId')
+    .select(['ModelTags.TagId as TagId', 'Tags.Name as Name', 'Tags.NormalizedName as NormalizedName'])
+    .where('ModelTags.ModelId', '=', modelId)
+    .execute();
   const wanted = new Set(ids);
-  const removed = [...current].filter((id) => !wanted.has(id));
-  const added = [...wanted].filter((id) => !current.has(id));
+  const have = new Set(current.map((r) => r.TagId));
+  const removed = [...have].filter((id) => !wanted.has(id));
+  const added = [...wanted].filter((id) => !have.has(id));
+  if (removed.length === 0 && added.length === 0) return null;
   if (removed.length > 0)
     await trx.deleteFrom('ModelTags').where('ModelId', '=', modelId).where('TagId', 'in', removed).execute();
   if (added.length > 0)
@@ -56,10 +65,12 @@ export async function replaceModelTags(
       .insertInto('ModelTags')
       .values(added.map((TagId) => ({ ModelId: modelId, TagId })))
       .execute();
-  return removed.length > 0 || added.length > 0;
+  return current
+    .sort((a, b) => (a.NormalizedName < b.NormalizedName ? -1 : a.NormalizedName > b.NormalizedName ? 1 : 0))
+    .map((r) => r.Name);
 }
 
-/** The model's tag names, in tag-name order. */
+/** The model's tag names, ordered by their normalized form. */
 export async function tagNamesOf(trx: CatalogTransaction, modelId: number): Promise<string[]> {
   const rows = await trx
     .selectFrom('ModelTags')
@@ -69,34 +80,4 @@ export async function tagNamesOf(trx: CatalogTransaction, modelId: number): Prom
     .orderBy('Tags.NormalizedName')
     .execute();
   return rows.map((r) => r.Name);
-}
-
-/**
- * Makes the model's tags exactly `names`; returns the names it had before when anything changed, else null (read
- * only then: an unchanged import costs no extra statement).
- */
-export async function setModelTagNames(
-  trx: CatalogTransaction,
-  modelId: number,
-  names: readonly string[],
-): Promise<string[] | null> {
-  const ids = await tagIdsFor(trx, names);
-  const before = await tagNamesOfIfChanged(trx, modelId, ids);
-  if (before === null) return null;
-  await replaceModelTags(trx, modelId, ids);
-  return before;
-}
-
-/** The model's current names when its tags differ from `ids`, else null. */
-async function tagNamesOfIfChanged(
-  trx: CatalogTransaction,
-  modelId: number,
-  ids: readonly number[],
-): Promise<string[] | null> {
-  const current = (await trx.selectFrom('ModelTags').select('TagId').where('ModelId', '=', modelId).execute()).map(
-    (r) => r.TagId,
-  );
-  const wanted = new Set(ids);
-  if (current.length === wanted.size && current.every((id) => wanted.has(id))) return null;
-  return tagNamesOf(trx, modelId);
 }

@@ -5,25 +5,17 @@ ALTER TABLE "ModelVersions" ADD COLUMN "RemovedFromCivitaiAt" DATETIME;
 ALTER TABLE "Models" ADD COLUMN "RemovedFromCivitaiAt" DATETIME;
 
 -- CreateTable
-CREATE TABLE "CivitaiPayloads" (
-    "Id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-    "ContentHash" TEXT NOT NULL,
-    "Kind" TEXT NOT NULL,
-    "ByteSize" INTEGER NOT NULL,
-    "Body" BLOB NOT NULL,
-    "FirstSeenAt" DATETIME NOT NULL
-);
-
--- CreateTable
 CREATE TABLE "ModelPayloads" (
     "Id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     "ModelId" INTEGER NOT NULL,
-    "PayloadId" INTEGER NOT NULL,
+    "ContentHash" TEXT NOT NULL,
+    "Kind" TEXT NOT NULL,
     "Origin" TEXT NOT NULL,
     "Source" TEXT NOT NULL,
     "FetchedAt" DATETIME NOT NULL,
-    CONSTRAINT "ModelPayloads_ModelId_fkey" FOREIGN KEY ("ModelId") REFERENCES "Models" ("Id") ON DELETE CASCADE ON UPDATE NO ACTION,
-    CONSTRAINT "ModelPayloads_PayloadId_fkey" FOREIGN KEY ("PayloadId") REFERENCES "CivitaiPayloads" ("Id") ON DELETE CASCADE ON UPDATE NO ACTION
+    "ByteSize" INTEGER NOT NULL,
+    "Body" BLOB NOT NULL,
+    CONSTRAINT "ModelPayloads_ModelId_fkey" FOREIGN KEY ("ModelId") REFERENCES "Models" ("Id") ON DELETE CASCADE ON UPDATE NO ACTION
 );
 
 -- CreateTable
@@ -51,13 +43,7 @@ CREATE TABLE "MetadataChanges" (
 );
 
 -- CreateIndex
-CREATE UNIQUE INDEX "IX_CivitaiPayloads_ContentHash" ON "CivitaiPayloads"("ContentHash");
-
--- CreateIndex
-CREATE INDEX "IX_ModelPayloads_PayloadId" ON "ModelPayloads"("PayloadId");
-
--- CreateIndex
-CREATE UNIQUE INDEX "IX_ModelPayloads_ModelId_PayloadId" ON "ModelPayloads"("ModelId", "PayloadId");
+CREATE UNIQUE INDEX "IX_ModelPayloads_ModelId_ContentHash" ON "ModelPayloads"("ModelId", "ContentHash");
 
 -- CreateIndex
 CREATE INDEX "IX_MetadataChangeSets_ModelId_Id" ON "MetadataChangeSets"("ModelId", "Id");
