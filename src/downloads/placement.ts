@@ -28,7 +28,9 @@ export function hashDisagreement(
   hashes: StreamHashes,
 ): { checked: boolean; mismatch: { kind: string; expected: string; actual: string } | null } {
   let checked = false;
-  for (const [field, column] of Object.entries(HASH_FIELDS)) {
+  // SHA-256 first: it is the one hash every tool shows, and what a mismatch reports when the catalog has it.
+  const fields = Object.entries(HASH_FIELDS).sort(([a], [b]) => Number(b === 'sha256') - Number(a === 'sha256'));
+  for (const [field, column] of fields) {
     const expected = (file[column] as string | null)?.toUpperCase();
     const actual = hashes[field as keyof typeof HASH_FIELDS];
     if (!expected || actual === null) continue;

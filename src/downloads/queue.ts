@@ -189,20 +189,16 @@ export class DownloadQueue {
 
   // ---------------------------------------------------------------- reading
 
+  /** The job as stored (the state others may have changed), with this process's live progress when it runs it. */
   async get(id: number): Promise<DownloadJob | null> {
-    const live = this.#running.get(id);
-    if (live) return this.#view(live.row, live);
     const row = await downloadById(this.#db.kysely, id);
-    return row ? this.#view(row, undefined) : null;
+    return row ? this.#view(row, this.#running.get(id)) : null;
   }
 
   async page(state: DownloadState | null, beforeId: number | null, limit: number) {
     const rows = await downloadsPage(this.#db.kysely, state, beforeId, limit);
     return {
-      jobs: rows.slice(0, limit).map((row) => {
-        const live = this.#running.get(row.Id);
-        return this.#view(live?.row ?? row, live);
-      }),
+      jobs: rows.slice(0, limit).map((row) => this.#view(row, this.#running.get(row.Id))),
       hasMore: rows.length > limit,
       count: () => countDownloads(this.#db.kysely, state),
     };
@@ -580,7 +576,8 @@ export class DownloadQueue {
       await removePartFile(partPath);
       throw new AppError(
         'HASH_MISMATCH',
-        `The downloaded bytes are not the catalog's file: ${mismatch.kind} ${mismatch.actual}, expected ${mismatch.expected}. Nothing was kept.`,
+        `The downloaded bytes are not the catalog's file: ${mismatch.kind} ${mismatch.actual}, expected ${mismatch.expected}` +
+          `${mismatch.kind === 'sha256' ? '' : ` (SHA-256 ${result.hashes.sha256})`}. Nothing was kept.`,
         { expected: mismatch.expected, actual: mismatch.actual, hash: mismatch.kind },
       );
     }
@@ -715,7 +712,10 @@ export class DownloadQueue {
     return null;
   }
 
-  #view(row: DownloadRow, live: Live | undefined): DownloadJob {
+  #view(row: DownloadRow, running: Live | undefined): DownloadJob {
+    let live = running;
+    // Live figures only while the job transfers here: a stopped job shows what its row says.
+    if (live && row.State !== 'DOWNLOADING') live = undefined;
     const received = live ? live.received : Number(row.ReceivedBytes);
     const total = live?.total ?? num(row.TotalBytes);
     let speed: number | null = null;
