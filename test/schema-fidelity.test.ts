@@ -254,7 +254,7 @@ beforeAll(async () => {
 });
 
 describe('migrated schema', () => {
-  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index and search)', async () => {
+  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index, the download queue and search)', async () => {
     const tables = (
       db
         .prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
@@ -262,7 +262,14 @@ describe('migrated schema', () => {
     ).map((r) => r.name);
     const { EXTERNAL_TABLES } = await import('../src/db/external-tables.ts');
     expect(tables.sort()).toEqual(
-      [...Object.keys(EXPECTED), '_prisma_migrations', 'CivitaiLookups', 'LocalFiles', ...EXTERNAL_TABLES].sort(),
+      [
+        ...Object.keys(EXPECTED),
+        '_prisma_migrations',
+        'CivitaiLookups',
+        'LocalFiles',
+        'Downloads',
+        ...EXTERNAL_TABLES,
+      ].sort(),
     );
   });
 

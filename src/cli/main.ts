@@ -17,6 +17,7 @@ import { migrationCreateCommand } from './commands/migration-create.ts';
 import { seedCommand } from './commands/seed.ts';
 import { importCommand } from './commands/import.ts';
 import { scanCommand } from './commands/scan.ts';
+import { downloadCommand } from './commands/download.ts';
 import { thumbnailsCommand } from './commands/thumbnails.ts';
 import { backupCommand, restoreCommand } from './commands/backup.ts';
 
@@ -24,6 +25,7 @@ export const COMMANDS: readonly CliCommand[] = [
   serveCommand,
   importCommand,
   scanCommand,
+  downloadCommand,
   thumbnailsCommand,
   backupCommand,
   restoreCommand,
