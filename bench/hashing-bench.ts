@@ -17,7 +17,7 @@ export interface HashingBenchResult {
 }
 
 /** A deterministic, incompressible-looking file (xorshift bytes), made once per size. */
-async function benchFile(cacheDir: string, mib: number): Promise<string> {
+export async function benchFile(cacheDir: string, mib: number): Promise<string> {
   mkdirSync(cacheDir, { recursive: true });
   const file = path.join(cacheDir, `hash-input-${mib}MiB.bin`);
   if (existsSync(file) && statSync(file).size === mib * 1024 * 1024) return file;

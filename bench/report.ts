@@ -6,6 +6,7 @@ import { execSync } from 'node:child_process';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import type { BenchCatalog } from './catalog.ts';
+import type { DownloadBenchResult } from './download-bench.ts';
 import type { HashingBenchResult } from './hashing-bench.ts';
 import type { ImportBenchResult } from './import-bench.ts';
 import type { ScalingResult, ScenarioResult } from './query-bench.ts';
@@ -30,6 +31,7 @@ export interface BenchReport {
   searchCost: SearchCostRow[];
   import: ImportBenchResult;
   hashing: HashingBenchResult;
+  download: DownloadBenchResult;
   targets: TargetCheck[];
 }
 
@@ -205,13 +207,15 @@ export function markdown(report: BenchReport): string {
   }
   const imp = report.import;
   const hash = report.hashing;
+  const download = report.download;
   lines.push(
-    '## Import and hashing',
+    '## Import, hashing and downloads',
     '',
     '| Scenario | ours | baseline | **ratio** |',
     '|---|---:|---:|---:|',
     `| Civitai import (${imp.models} models × 5 versions × 2 files × 5 images) | ${imp.oursModelsPerSecond.toFixed(0)} models/s | ${imp.baselineModelsPerSecond.toFixed(0)} models/s (same mapping, plain INSERTs) | **${imp.ratio.toFixed(2)}** |`,
     `| Scan hashing, ${hash.fileMiB} MiB warm file | ${hash.oursMiBPerSecond.toFixed(0)} MiB/s (SHA256+BLAKE3+CRC32+AutoV1/2/3, one pass) | ${fixed(hash.sha256sumMiBPerSecond)} MiB/s (\`sha256sum\`, SHA256 only) | **${fixed(hash.ratio, 2)}** |`,
+    `| Download, ${download.fileMiB} MiB from 127.0.0.1 | ${download.oursMiBPerSecond.toFixed(0)} MiB/s (redirect, .part, 6 hashes while writing, verified, synced, placed) | ${fixed(download.curlMiBPerSecond)} MiB/s (\`curl -o\` then \`sha256sum\`) | **${fixed(download.ratio, 2)}** |`,
     '',
     'Machine-readable results: `bench-results.json`. Rerun: `npm run bench` (about 15 minutes; catalogs are cached in',
     '`.bench-cache/`), or `npm run bench -- --quick` for a 2-minute smoke run that does not rewrite this file.',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the query scenarios at S (1,000 models) and L (10,000 models), import and hashing throughput,
+ * `npm run bench`: the query scenarios at S (1,000 models) and L (10,000 models), import, hashing and download throughput,
  * each against its baseline in the same run; writes BENCHMARKS.md and bench-results.json.
  * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
  * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { DEFAULT_CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
+import { runDownloadBench } from './download-bench.ts';
 import { runHashingBench } from './hashing-bench.ts';
 import { runImportBench } from './import-bench.ts';
 import { runQueryBench } from './query-bench.ts';
@@ -36,6 +37,8 @@ const settings = quick
       importModels: 100,
       hashMiB: 64,
       hashRounds: 2,
+      downloadMiB: 64,
+      downloadRounds: 2,
     }
   : {
       connections: 10,
@@ -47,6 +50,8 @@ const settings = quick
       importModels: 1000,
       hashMiB: 1024,
       hashRounds: 3,
+      downloadMiB: 1024,
+      downloadRounds: 3,
     };
 const sizes: [string, number][] = quick
   ? [['S', 1000]]
@@ -75,6 +80,7 @@ for (const size of measured)
 const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
 const importResult = await runImportBench(cacheDir, settings.importModels, log);
 const hashing = await runHashingBench(cacheDir, settings.hashMiB, settings.hashRounds, log);
+const download = await runDownloadBench(cacheDir, settings.downloadMiB, settings.downloadRounds, log);
 
 const report: BenchReport = {
   date: new Date().toISOString(),
@@ -93,6 +99,7 @@ const report: BenchReport = {
   searchCost,
   import: importResult,
   hashing,
+  download,
   targets: checkTargets(runs, scaling),
 };
 

@@ -28,6 +28,7 @@ export interface ServerConfig {
   /** Folders the server may touch on disk (local files, scans); nothing outside them. */
   libraryRoots: string[];
   civitai: CivitaiSettings;
+  downloads: DownloadSettings;
   /** A GraphQL request still running after this long is stopped and answered TIMEOUT (DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs: number;
   /** Open connections at most; past it the oldest idle or still-arriving one is closed (DIFFUSION_NEXUS_MAX_CONNECTIONS). */
@@ -53,6 +54,32 @@ export interface CivitaiSettings {
   baseUrl: string;
   apiKey: string | null;
   timeoutMs: number;
+}
+
+export interface DownloadSettings {
+  /** Transfers running at once in one process (DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY). */
+  concurrency: number;
+  /** Write `<stem>.civitai.info` and `<stem>.preview.webp` beside each downloaded file (DIFFUSION_NEXUS_DOWNLOAD_SIDECARS). */
+  sidecars: boolean;
+}
+
+export const DEFAULT_DOWNLOAD_CONCURRENCY = 2;
+/** More parallel transfers only split the same bandwidth and disk. */
+export const MAX_DOWNLOAD_CONCURRENCY = 8;
+
+/** DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY (1–8, default 2) and DIFFUSION_NEXUS_DOWNLOAD_SIDECARS (default off). */
+export function resolveDownloadSettings(env: Env = process.env): DownloadSettings {
+  const concurrency = parsePositiveInt(
+    env.DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY,
+    'DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY',
+    DEFAULT_DOWNLOAD_CONCURRENCY,
+  );
+  if (concurrency > MAX_DOWNLOAD_CONCURRENCY)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY is between 1 and ${MAX_DOWNLOAD_CONCURRENCY}, got ${concurrency}.`,
+    );
+  return { concurrency, sidecars: parseBooleanSetting(env.DIFFUSION_NEXUS_DOWNLOAD_SIDECARS, false) };
 }
 
 export interface ServerFlags {
@@ -237,16 +264,18 @@ export function resolveThumbnailSide(env: Env = process.env): number {
   return side;
 }
 
-/** What the CLI's tools take from the environment: the library roots (may be empty) and the thumbnail size. */
+/** What the CLI's tools take from the environment: the library roots (may be empty), the thumbnail size, downloads. */
 export interface ToolSettings {
   libraryRoots: string[];
   thumbnailSide: number;
+  downloads: DownloadSettings;
 }
 
 export function resolveToolSettings(env: Env = process.env): ToolSettings {
   return {
     libraryRoots: parseLibraryRoots(env.DIFFUSION_NEXUS_LIBRARY_ROOTS),
     thumbnailSide: resolveThumbnailSide(env),
+    downloads: resolveDownloadSettings(env),
   };
 }
 
@@ -290,6 +319,7 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     apiToken: parseApiToken(env.DIFFUSION_NEXUS_API_TOKEN),
     libraryRoots: parseLibraryRoots(env.DIFFUSION_NEXUS_LIBRARY_ROOTS),
     civitai: resolveCivitaiSettings(env),
+    downloads: resolveDownloadSettings(env),
     requestTimeoutMs: parsePositiveInt(
       env.DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS,
       'DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS',

@@ -29,7 +29,13 @@ export type ErrorCode =
   /** Text that should be JSON is not. */
   | 'INVALID_JSON'
   /** JSON that is none of the Civitai API's payloads (model, model version, models or images list). */
-  | 'NOT_CIVITAI_PAYLOAD';
+  | 'NOT_CIVITAI_PAYLOAD'
+  /** A download could not be completed (the server refused it, or it kept failing after its retries). */
+  | 'DOWNLOAD_FAILED'
+  /** Downloaded bytes whose hash is not the catalog's: nothing was kept. */
+  | 'HASH_MISMATCH'
+  /** Not enough free space for a download (checked before it starts), or the disk filled up while writing. */
+  | 'DISK_FULL';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -65,6 +65,7 @@ describe('npm run bench -- --quick', () => {
     for (const row of report.searchCost) expect(row.rankedTop20Ms, row.inputs).toBeGreaterThan(0);
     expect(report.import.ratio).toBeGreaterThan(0);
     expect(report.hashing.oursMiBPerSecond).toBeGreaterThan(0);
+    expect(report.download.oursMiBPerSecond).toBeGreaterThan(0);
     expect(report.targets.length).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -18,6 +18,7 @@ const DOCUMENTED_OPTIONS: Record<string, string[]> = {
   serve: ['host', 'port', 'data-dir'],
   import: ['images-version', 'data-dir'],
   scan: ['concurrency', 'identify-online', 'data-dir'],
+  download: ['to', 'concurrency', 'sidecars', 'data-dir'],
   thumbnails: ['online', 'force', 'keep-per-version', 'max-bytes', 'vacuum', 'data-dir'],
   backup: ['force', 'data-dir'],
   restore: ['data-dir'],

@@ -49,6 +49,7 @@ const ABOVE: Record<string, readonly string[]> = {
   search: ['resolvers', 'schema', 'server', 'cli'],
   thumbnails: ['resolvers', 'schema', 'server', 'cli'],
   history: ['resolvers', 'schema', 'server', 'cli'],
+  downloads: ['resolvers', 'schema', 'server', 'cli'],
   catalog: ['loaders', 'resolvers', 'schema', 'server', 'cli'],
   resolvers: ['schema', 'server', 'cli'],
   schema: ['server', 'cli'],

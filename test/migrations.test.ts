@@ -69,6 +69,8 @@ describe('tables Prisma does not model', () => {
       'LocalFiles',
       '_prisma_migrations',
       ...HISTORY_TABLES,
+      'Downloads',
+      '_prisma_migrations',
     ]);
     expect(tables.filter((t) => !modelled.has(t)).sort()).toEqual([...EXTERNAL_TABLES].sort());
   });

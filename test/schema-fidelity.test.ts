@@ -256,7 +256,7 @@ beforeAll(async () => {
 });
 
 describe('migrated schema', () => {
-  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index and search)', async () => {
+  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index, the download queue and search)', async () => {
     const tables = (
       db
         .prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
@@ -270,6 +270,7 @@ describe('migrated schema', () => {
         'CivitaiLookups',
         'LocalFiles',
         ...HISTORY_TABLES,
+        'Downloads',
         ...EXTERNAL_TABLES,
       ].sort(),
     );

@@ -18,6 +18,7 @@ import { payloadsCommand } from './commands/payloads.ts';
 import { seedCommand } from './commands/seed.ts';
 import { importCommand } from './commands/import.ts';
 import { scanCommand } from './commands/scan.ts';
+import { downloadCommand } from './commands/download.ts';
 import { thumbnailsCommand } from './commands/thumbnails.ts';
 import { backupCommand, restoreCommand } from './commands/backup.ts';
 
@@ -25,6 +26,7 @@ export const COMMANDS: readonly CliCommand[] = [
   serveCommand,
   importCommand,
   scanCommand,
+  downloadCommand,
   thumbnailsCommand,
   backupCommand,
   restoreCommand,

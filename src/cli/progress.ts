@@ -33,3 +33,41 @@ export function createProgressBar(
     },
   };
 }
+
+export interface ProgressBars {
+  /** Sets the line of item `id` (a new id adds a line). */
+  update(id: number, label: string, detail: string): void;
+  finish(): void;
+}
+
+/**
+ * One line per item (a download per file), redrawn in place at most ten times a second on an interactive
+ * terminal; silent otherwise, like `createProgressBar`.
+ */
+export function createProgressBars(stream: NodeJS.WriteStream = process.stderr): ProgressBars {
+  if (!stream.isTTY) return { update() {}, finish() {} };
+  const lines = new Map<number, string>();
+  let drawn = 0;
+  let lastDraw = 0;
+  const draw = () => {
+    const columns = stream.columns ?? 120;
+    const text = [...lines.values()].map((line) =>
+      line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line,
+    );
+    // Back to the first line drawn, then every line again.
+    stream.write(`${drawn > 0 ? `\x1b[${drawn}F` : ''}${text.map((line) => `\x1b[2K${line}\n`).join('')}`);
+    drawn = text.length;
+  };
+  return {
+    update(id, label, detail) {
+      lines.set(id, `${label}: ${detail}`);
+      const now = Date.now();
+      if (now - lastDraw < 100) return;
+      lastDraw = now;
+      draw();
+    },
+    finish() {
+      if (lines.size > 0) draw();
+    },
+  };
+}

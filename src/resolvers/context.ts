@@ -4,6 +4,15 @@ import type { RequestScope } from '../db/request-scope.ts';
 import type { Loaders } from '../loaders/index.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { ScanJobs } from '../library/scan-jobs.ts';
+import type { DownloadQueue } from '../downloads/queue.ts';
+
+/** The server's download queue, and what it works on: the catalog itself (jobs outlive the request that adds them). */
+export interface DownloadService {
+  queue: DownloadQueue;
+  db: CatalogDatabase;
+  /** Sidecars when a request does not say (DIFFUSION_NEXUS_DOWNLOAD_SIDECARS). */
+  sidecars: boolean;
+}
 
 /** Settings resolvers need, fixed at start-up. */
 export interface ResolverSettings {
@@ -31,6 +40,7 @@ export interface GraphQLContext {
   scanJobs: ScanJobs;
   /** The request's id (x-request-id), recorded with the changes it makes. */
   requestId: string | null;
+  downloads: DownloadService;
   /** Aborted when the client goes away (ends subscriptions). */
   signal: AbortSignal;
 }

@@ -14,6 +14,7 @@ import './trigger-word.ts';
 import './mutation-results.ts';
 import './civitai-import.ts';
 import './local-library.ts';
+import './download.ts';
 import './search.ts';
 import './metadata-history.ts';
 

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
-import type { GraphQLContext, ResolverSettings } from '../resolvers/context.ts';
+import type { DownloadService, GraphQLContext, ResolverSettings } from '../resolvers/context.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
@@ -56,6 +56,8 @@ export interface AppOptions {
   requestTimeoutMs: number;
   /** Background library scans (one registry per server). */
   scanJobs: ScanJobs;
+  /** The download queue (one per server). */
+  downloads: DownloadService;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -108,7 +110,7 @@ function yogaLogger(logger: Logger) {
 }
 
 export function createGraphQLHandler(options: AppOptions): YogaServerInstance<ServerContext, GraphQLContext> {
-  const { db, scanJobs } = options;
+  const { db, scanJobs, downloads } = options;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -138,6 +140,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
         settings: options.settings,
         scanJobs,
         requestId: requestLog?.id ?? null,
+        downloads,
         signal: request.signal,
       };
     },

@@ -11,6 +11,8 @@ import { openCatalogDatabase } from '../db/catalog-database.ts';
 import { listen, type RunningServer } from './app.ts';
 import { isLoopbackName } from './loopback.ts';
 import { ScanJobs } from '../library/scan-jobs.ts';
+import { DownloadQueue } from '../downloads/queue.ts';
+import type { RetryPolicy } from '../downloads/transfer.ts';
 
 import { exitAfterDeadline } from '../shutdown.ts';
 
@@ -44,6 +46,8 @@ export interface StartOptions {
   onStatement?: (sqlText: string) => void;
   /** The Civitai client (tests point it at a local replay server); built from the config otherwise. */
   civitai?: CivitaiClient;
+  /** How downloads retry (tests shorten the waits). */
+  downloadRetry?: RetryPolicy;
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<StartedServer> {
@@ -57,6 +61,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     lockWaitMs: config.lockWaitMs,
   });
   const scanJobs = new ScanJobs(db);
+  const civitai = options.civitai ?? createCivitaiClient(config.civitai);
+  const downloadLog = logger.child({ component: 'downloads' });
+  const downloads = new DownloadQueue({
+    db,
+    civitai,
+    civitaiSettings: config.civitai,
+    libraryRoots: config.libraryRoots,
+    thumbnailSide: config.thumbnailSide,
+    concurrency: config.downloads.concurrency,
+    scope: 'all',
+    retry: options.downloadRetry,
+    log: (jobId, message) => downloadLog.info({ downloadId: jobId }, message),
+  });
   let running: RunningServer;
   try {
     running = await listen({
@@ -73,7 +90,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       apiToken: config.apiToken,
       requestTimeoutMs: config.requestTimeoutMs,
       maxConnections: config.maxConnections,
-      civitai: options.civitai ?? createCivitaiClient(config.civitai),
+      civitai,
       settings: {
         libraryRoots: config.libraryRoots,
         maxThumbnailUploadBytes: config.maxThumbnailUploadBytes,
@@ -81,6 +98,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         queryLimits: config.queryLimits,
       },
       scanJobs,
+      downloads: { queue: downloads, db, sidecars: config.downloads.sidecars },
     });
   } catch (error) {
     await db.close();
@@ -93,6 +111,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       );
     throw error;
   }
+  // Downloads that were waiting or interrupted (this server stopped, or a CLI run was killed) go on.
+  await downloads.start().catch((error: unknown) => logger.error({ err: error }, 'downloads could not be resumed'));
   // Documents for models written while the server was down (or by the desktop app) are built in the background.
   const searchIndexReady = refreshSearchIndex(db).then(
     () => undefined,
@@ -104,7 +124,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     ...running,
     searchIndexReady,
     async stop() {
-      await Promise.all([running.close(SHUTDOWN_GRACE_MS), scanJobs.stopAll()]);
+      await Promise.all([running.close(SHUTDOWN_GRACE_MS), scanJobs.stopAll(), downloads.stopAll('resume-later')]);
       await searchIndexReady;
       await db.close();
     },

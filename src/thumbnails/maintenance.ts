@@ -72,7 +72,8 @@ export interface GenerateResult {
 
 const MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024;
 
-async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
+/** An image's bytes from its http(s) URL (at most MAX_DOWNLOAD_BYTES, 30 s). */
+export async function downloadImage(url: string, fetchImpl: typeof fetch = fetch): Promise<Buffer> {
   if (!/^https?:\/\//i.test(url)) throw new AppError('BAD_USER_INPUT', `not an http(s) URL: ${url}`);
   const response = await fetchImpl(url, { signal: AbortSignal.timeout(30_000) });
   if (!response.ok) throw new AppError('UPSTREAM_ERROR', `HTTP ${response.status} for ${url}`);
@@ -82,7 +83,8 @@ async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
   return bytes;
 }
 
-function store(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): Promise<void> {
+/** Stores a made thumbnail on an image row (its BlurHash only where the row has none). */
+export function storeThumbnail(db: CatalogDatabase, imageId: number, thumbnail: MadeThumbnail): Promise<void> {
   return db.write(async (trx) => {
     const row = await imageRow(trx, imageId);
     if (!row) return;
@@ -105,11 +107,11 @@ export async function generateThumbnails(db: CatalogDatabase, options: GenerateO
         row.cachePath && existsSync(row.cachePath)
           ? (await readRegularFile(row.cachePath, MAX_DOWNLOAD_BYTES)).bytes
           : options.online
-            ? await download(row.url, options.fetchImpl ?? fetch)
+            ? await downloadImage(row.url, options.fetchImpl ?? fetch)
             : null;
       if (source === null) result.skipped++;
       else {
-        await store(db, row.id, await makeThumbnail(source, { maxSide: options.thumbnailSide }));
+        await storeThumbnail(db, row.id, await makeThumbnail(source, { maxSide: options.thumbnailSide }));
         result.generated++;
       }
     } catch (error) {
@@ -164,7 +166,7 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
     for (const row of await thumbnailsOver(db.kysely, options.maxBytes)) {
       const smaller = await makeThumbnail(row.bytes, { maxSide: options.thumbnailSide }).catch(() => null);
       if (smaller && smaller.bytes.length <= options.maxBytes) {
-        await store(db, row.id, smaller);
+        await storeThumbnail(db, row.id, smaller);
         result.reencoded++;
         result.bytesReclaimed += row.bytes.length - smaller.bytes.length;
       } else {

@@ -12,13 +12,18 @@ import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { createCRC32 } from 'hash-wasm';
+import {
+  AUTOV1_LENGTH,
+  AUTOV1_MIN_SIZE,
+  AUTOV1_OFFSET,
+  autoV1Of,
+  civitaiCrc32,
+  copyRange,
+  safetensorsHeaderLength,
+} from './hash-definitions.mjs';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_IN_FLIGHT = 6;
-const AUTOV1_OFFSET = 0x100000;
-const AUTOV1_LENGTH = 0x10000;
-const AUTOV1_MIN_SIZE = 2 * 1024 * 1024;
-const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** A safetensors header: { "__metadata__": { key: "text" }, "tensor": { "dtype": …, "shape": [..], "data_offsets": [..] } }. */
 const MAX_HEADER_DEPTH = 4;
 const MAX_HEADER_VALUES = 2_000_000;
@@ -46,12 +51,6 @@ function onCompanionMessage(message) {
     companionDone = null;
     done(message);
   }
-}
-
-function copyRange(target, targetStart, chunk, chunkOffset, from, to) {
-  const start = Math.max(from, chunkOffset);
-  const end = Math.min(to, chunkOffset + chunk.length);
-  if (start < end) chunk.copy(target, targetStart + (start - from), start - chunkOffset, end - chunkOffset);
 }
 
 function failure(code, message) {
@@ -122,12 +121,9 @@ async function hashFile({ path, id }) {
       const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, offset);
       if (bytesRead === 0) break;
       const data = chunk.subarray(0, bytesRead);
-      if (offset === 0 && bytesRead >= 8) {
-        const n = data.readBigUInt64LE(0);
-        if (n > 0n && n <= BigInt(MAX_HEADER_BYTES) && 8n + n <= BigInt(size) && data[8] === 0x7b) {
-          headerLength = Number(n);
-          header = Buffer.alloc(headerLength);
-        }
+      if (offset === 0) {
+        headerLength = safetensorsHeaderLength(data.subarray(0, 9), size);
+        if (headerLength !== null) header = Buffer.alloc(headerLength);
       }
       sha256.update(data);
       crc.update(data);
@@ -153,16 +149,14 @@ async function hashFile({ path, id }) {
       );
     }
     const sha = sha256.digest('hex').toUpperCase();
-    // Civitai prints CRC32 byte-reversed compared with zlib (its "hello world" is 85114A0D, zlib's 0D4A1185).
-    const zlibOrder = crc.digest('hex').toUpperCase();
     return {
       id,
       size: offset,
       mtimeMs: before.mtimeMs,
       sha256: sha,
       autoV2: sha.slice(0, 10),
-      autoV1: autoV1Window ? createHash('sha256').update(autoV1Window).digest('hex').slice(0, 8).toUpperCase() : null,
-      crc32: zlibOrder.match(/../g).reverse().join(''),
+      autoV1: autoV1Of(autoV1Window, (bytes) => createHash('sha256').update(bytes).digest('hex')),
+      crc32: civitaiCrc32(crc.digest('hex')),
       blake3: companionResult.blake3,
       autoV3: companionResult.autoV3,
       safetensorsMetadata: metadataOf(header),
