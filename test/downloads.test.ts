@@ -264,10 +264,13 @@ describe('downloadModelVersion', () => {
     expect(done.state).toBe('DONE');
     expect(readFileSync(done.localPath!).equals(bytes)).toBe(true);
     const requests = hosts.fileRequests(versionIds[0]!);
-    expect(requests.map((r) => [r.range, r.status])).toEqual([
-      [undefined, 200],
-      [`bytes=${half}-`, 206],
-    ]);
+    expect(requests.map((r) => r.status)).toEqual([200, 206]);
+    expect(requests[0]!.range).toBeUndefined();
+    // It resumes from what reached the disk: all of the first half, or less when the drop cut off bytes still
+    // in flight between the socket and the file (a busy machine).
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(requests[1]!.range ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThanOrEqual(half);
   });
 
   it('starts again from zero when the server ignores Range', async () => {
@@ -277,10 +280,12 @@ describe('downloadModelVersion', () => {
     const done = await waitFor((await start(versionIds[0]!, folder('ignores-range'))).id);
     expect(done.state).toBe('DONE');
     expect(readFileSync(done.localPath!).equals(bytes)).toBe(true);
-    expect(hosts.fileRequests(versionIds[0]!).map((r) => [r.range, r.status])).toEqual([
-      [undefined, 200],
-      [`bytes=${half}-`, 200],
-    ]);
+    const requests = hosts.fileRequests(versionIds[0]!);
+    // Asked to resume (from what reached the disk), answered with the whole file: written again from zero.
+    expect(requests.map((r) => r.status)).toEqual([200, 200]);
+    const askedFrom = Number(/^bytes=(\d+)-$/.exec(requests[1]!.range ?? '')?.[1]);
+    expect(askedFrom).toBeGreaterThan(0);
+    expect(askedFrom).toBeLessThanOrEqual(half);
   });
 
   it('retries a storage host 401 with ?token=, as the desktop app does', async () => {
