@@ -6,6 +6,7 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { payloadTotals } from '../src/db/tables/metadata-history.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
 import { importPayload } from '../src/civitai/batch-import.ts';
@@ -18,6 +19,8 @@ export interface ImportBenchResult {
   oursModelsPerSecond: number;
   baselineModelsPerSecond: number;
   ratio: number;
+  /** The payload archive our import kept (the baseline keeps none): JSON and stored (gzip) bytes per model. */
+  archive: { jsonBytesPerModel: number; storedBytesPerModel: number };
 }
 
 const PAGE_SIZE = 100;
@@ -209,6 +212,7 @@ export async function runImportBench(
       imported += summary.created;
     }
     const oursSeconds = (performance.now() - oursStart) / 1000;
+    const totals = await payloadTotals(db.kysely);
     await db.close();
 
     // Baseline: the same mapping, then plain inserts.
@@ -236,9 +240,13 @@ export async function runImportBench(
       oursModelsPerSecond: models / oursSeconds,
       baselineModelsPerSecond: models / baselineSeconds,
       ratio: baselineSeconds / oursSeconds,
+      archive: {
+        jsonBytesPerModel: totals.jsonBytes / Math.max(1, totals.models),
+        storedBytesPerModel: totals.storedBytes / Math.max(1, totals.models),
+      },
     };
     log(
-      `  import     ours ${result.oursModelsPerSecond.toFixed(0)} models/s | baseline ${result.baselineModelsPerSecond.toFixed(0)} models/s | ratio ${result.ratio.toFixed(2)}`,
+      `  import     ours ${result.oursModelsPerSecond.toFixed(0)} models/s | baseline ${result.baselineModelsPerSecond.toFixed(0)} models/s | ratio ${result.ratio.toFixed(2)} | archive ${(result.archive.storedBytesPerModel / 1024).toFixed(1)} KiB/model (JSON ${(result.archive.jsonBytesPerModel / 1024).toFixed(1)} KiB)`,
     );
     return result;
   } finally {

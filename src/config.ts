@@ -54,6 +54,11 @@ export interface CivitaiSettings {
   baseUrl: string;
   apiKey: string | null;
   timeoutMs: number;
+  /**
+   * The archive asked for a SHA-256 Civitai no longer knows (CIVARCHIVE_BASE_URL, default https://civarchive.com),
+   * or null when the fallback is off: it sends file hashes to a third party, so only CIVARCHIVE_FALLBACK=1 turns it on.
+   */
+  archiveBaseUrl?: string | null;
 }
 
 export interface DownloadSettings {
@@ -166,11 +171,26 @@ export function parseLibraryRoots(raw: string | undefined): string[] {
     .map((root) => path.resolve(root));
 }
 
+function httpUrl(raw: string | undefined, fallback: string, name: string): string {
+  const url = (raw?.trim() || fallback).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s/]+/.test(url))
+    throw new AppError('BAD_USER_INPUT', `${name} must be an http(s) URL, got "${url}".`);
+  return url;
+}
+
+/** CIVARCHIVE_FALLBACK: 1/true/yes turns the archive fallback on, 0/false/no or unset leaves it off. */
+function archiveFallback(env: Env): boolean {
+  const raw = env.CIVARCHIVE_FALLBACK?.trim().toLowerCase() ?? '';
+  if (['', '0', 'false', 'no', 'off'].includes(raw)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  throw new AppError('BAD_USER_INPUT', `CIVARCHIVE_FALLBACK must be 1 or 0, got "${env.CIVARCHIVE_FALLBACK}".`);
+}
+
 export function resolveCivitaiSettings(env: Env = process.env): CivitaiSettings {
-  const baseUrl = (env.CIVITAI_BASE_URL?.trim() || 'https://civitai.com').replace(/\/+$/, '');
-  if (!/^https?:\/\/[^\s/]+/.test(baseUrl))
-    throw new AppError('BAD_USER_INPUT', `CIVITAI_BASE_URL must be an http(s) URL, got "${baseUrl}".`);
+  const baseUrl = httpUrl(env.CIVITAI_BASE_URL, 'https://civitai.com', 'CIVITAI_BASE_URL');
+  const archiveBaseUrl = httpUrl(env.CIVARCHIVE_BASE_URL, 'https://civarchive.com', 'CIVARCHIVE_BASE_URL');
   return {
+    ...(archiveFallback(env) ? { archiveBaseUrl } : {}),
     baseUrl,
     apiKey: env.CIVITAI_API_KEY?.trim() || null,
     timeoutMs: parsePositiveInt(env.CIVITAI_TIMEOUT_MS, 'CIVITAI_TIMEOUT_MS', 30_000),

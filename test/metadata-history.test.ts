@@ -27,7 +27,8 @@ beforeAll(async () => {
   dataDir = catalog.dataDir;
   const civitai = createCivitaiClient({
     baseUrl: replay.url,
-    apiKey: null,
+    apiKey: 'history-test-key',
+    archiveBaseUrl: `${replay.url}/archive`,
     timeoutMs: 2000,
     maxRetries: 0,
     initialBackoffMs: 10,
@@ -84,6 +85,11 @@ function modelPayload(id: number, change: (m: Record<string, any>) => void = () 
   return model;
 }
 
+/** The versions of `model` with other download counts and nothing else changed. */
+function statsOnly(model: Record<string, any>): Record<string, any>[] {
+  return model.modelVersions.map((v: Record<string, any>) => ({ ...v, stats: { ...v.stats, downloadCount: 12345 } }));
+}
+
 async function sync(id: number, force = true): Promise<{ status: string }> {
   const data = dataOf(
     await server.graphql<{ syncCivitaiModel: { status: string } }>(
@@ -131,10 +137,13 @@ describe('change history', () => {
       { status: 200, body: v1 },
       { status: 200, body: v2 },
       { status: 200, body: v2 },
+      { status: 200, body: modelPayload(9101, (m) => Object.assign(m, v2, { modelVersions: statsOnly(v2) })) },
     );
     expect((await sync(9101)).status).toBe('CREATED');
     expect((await sync(9101)).status).toBe('UPDATED');
     expect((await sync(9101)).status).toBe('UNCHANGED');
+    // Only the download count differs: the count is updated, but neither history nor archive grows.
+    expect((await sync(9101)).status).toBe('UPDATED');
 
     const model = await historyOf(9101);
     const sets = model.history.edges.map((e: any) => e.node);
@@ -462,20 +471,107 @@ describe('payload export', () => {
     const first = await cli(['payloads', 'export', '9101', dir, '--civitai', '--data-dir', dataDir]);
     expect(first.code, first.stderr).toBe(0);
     const files = readdirSync(dir).sort();
-    // v1, v2, and v2 as served again with other download counts (a distinct payload).
-    expect(files).toHaveLength(3);
+    // v1 and v2: v2 served again with other download counts is not kept again.
+    expect(files).toHaveLength(2);
     expect(files.every((f) => /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_civitai_[0-9a-f]{12}\.json$/.test(f))).toBe(true);
     const names = files.map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')).description);
-    expect(names.sort()).toEqual([
-      '<p>First description</p>',
-      '<p>Second description</p>',
-      '<p>Second description</p>',
-    ]);
+    expect(names.sort()).toEqual(['<p>First description</p>', '<p>Second description</p>']);
     const again = await cli(['payloads', 'export', '9101', dir, '--civitai', '--data-dir', dataDir]);
-    expect(again.stdout).toContain('0 written, 3 already there');
+    expect(again.stdout).toContain('0 written, 2 already there');
     const missing = await cli(['payloads', 'export', '999999', dir, '--data-dir', dataDir]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('NOT_FOUND');
     expect((await cli(['payloads', 'export', 'x', dir, '--data-dir', dataDir])).code).toBe(2);
+  });
+});
+
+describe('archive fallback (CivArchive)', () => {
+  const sha256 = 'c0ffee'.padEnd(64, '7');
+
+  /** An answer shaped as public CivArchive clients read `GET /api/sha256/:hash`. */
+  const archived = {
+    model: {
+      name: 'Archived LoRA',
+      type: 'LORA',
+      nsfw: false,
+      description: '<p>Kept by the archive</p>',
+      tags: ['kept'],
+      username: 'gone_creator',
+      version: {
+        id: 91071,
+        modelId: 9107,
+        name: 'v2',
+        baseModel: 'SD 1.5',
+        trigger: ['archived word'],
+        files: [
+          {
+            id: 910701,
+            name: 'archived_lora.safetensors',
+            sizeKB: 2048,
+            type: 'Model',
+            sha256,
+            mirrors: [{ filename: 'archived_lora.safetensors', url: 'https://mirror.example/a', deletedAt: null }],
+          },
+        ],
+      },
+    },
+  };
+
+  it('imports what the archive knows of a SHA-256 Civitai answers 404 for, marked as from the archive', async () => {
+    replay.script(`/api/v1/model-versions/by-hash/${sha256.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${sha256}`, { status: 200, body: archived });
+    const result = dataOf(
+      await server.graphql<any>(
+        `mutation($h: String!) { syncByHash(hash: $h, force: true) { status fromArchive model { civitaiId name
+          versions(first: 1) { nodes { name baseModel triggerWords { word } files { fileName hashes { sha256 } } } } } } }`,
+        { h: sha256 },
+      ),
+    ).syncByHash;
+    expect(result).toMatchObject({
+      status: 'CREATED',
+      fromArchive: true,
+      model: { civitaiId: 9107, name: 'Archived LoRA' },
+    });
+    expect(result.model.versions.nodes[0]).toEqual({
+      name: 'v2',
+      baseModel: 'SD15',
+      triggerWords: [{ word: 'archived word' }],
+      files: [{ fileName: 'archived_lora.safetensors', hashes: { sha256: sha256.toUpperCase() } }],
+    });
+    // The archive never gets the Civitai key.
+    expect(replay.requestsFor(`/archive/api/sha256/${sha256}`).at(-1)!.authorization).toBeUndefined();
+    const model = await historyOf(9107);
+    expect(model.payloads).toEqual([
+      expect.objectContaining({
+        origin: 'archive',
+        source: `CivArchive sha256 ${sha256.toUpperCase()}`,
+        kind: 'version',
+      }),
+    ]);
+    expect(model.history.edges[0].node).toMatchObject({
+      source: 'sync',
+      detail: `CivArchive sha256 ${sha256.toUpperCase()}`,
+    });
+  });
+
+  it('answers NOT_ON_CIVITAI when the archive does not know the hash or answers in a shape it cannot read', async () => {
+    const unknown = 'abad1dea'.padEnd(64, '0');
+    replay.script(`/api/v1/model-versions/by-hash/${unknown.toUpperCase()}`, { status: 404 });
+    replay.script(
+      `/archive/api/sha256/${unknown}`,
+      { status: 404 },
+      { status: 200, body: { files: [{ source: 'x' }] } },
+    );
+    for (let i = 0; i < 2; i++) {
+      const result = dataOf(
+        await server.graphql<any>(
+          `mutation($h: String!) { syncByHash(hash: $h, force: true) { status fromArchive } }`,
+          {
+            h: unknown,
+          },
+        ),
+      ).syncByHash;
+      expect(result).toEqual({ status: 'NOT_ON_CIVITAI', fromArchive: false });
+    }
   });
 });

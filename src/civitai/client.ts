@@ -1,7 +1,8 @@
 /**
  * The Civitai REST client: configurable base URL (civitai.com or a mirror such as civitai.red), the API key as a
  * Bearer token, a timeout per attempt, and retries on 429/5xx/network errors that honour `Retry-After` up to a
- * cap. A 404 is an answer ("not on Civitai"), not an error.
+ * cap. A 404 is an answer ("not on Civitai"), not an error. The same rules apply to the optional archive fallback
+ * (CivArchive), which never gets the Civitai key.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CivitaiSettings } from '../config.ts';
@@ -22,6 +23,8 @@ export interface CivitaiClient {
   getModel(civitaiId: number): Promise<CivitaiAnswer>;
   getModelVersion(civitaiId: number): Promise<CivitaiAnswer>;
   getModelVersionByHash(hash: string): Promise<CivitaiAnswer>;
+  /** CivArchive's record of a file by SHA-256 (`GET /api/sha256/:hash`); not found when the fallback is off. */
+  getArchivedBySha256(sha256: string): Promise<CivitaiAnswer>;
 }
 
 /** Retry-After is seconds or an HTTP date. */
@@ -40,9 +43,18 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
   const maxRetries = options.maxRetries ?? 3;
   const maxWait = options.maxRetryWaitMs ?? 30_000;
   const initialBackoff = options.initialBackoffMs ?? 1000;
+  interface Service {
+    name: string;
+    baseUrl: string;
+  }
+  const CIVITAI: Service = { name: 'Civitai', baseUrl: options.baseUrl };
+  const archive: Service | null = options.archiveBaseUrl
+    ? { name: 'CivArchive', baseUrl: options.archiveBaseUrl }
+    : null;
 
-  async function get(pathAndQuery: string): Promise<CivitaiAnswer> {
-    const url = `${options.baseUrl}${pathAndQuery}`;
+  async function get(pathAndQuery: string, service: Service = CIVITAI): Promise<CivitaiAnswer> {
+    const url = `${service.baseUrl}${pathAndQuery}`;
+    const apiKey = service === CIVITAI ? options.apiKey : null;
     let lastProblem = '';
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       let wait = initialBackoff * 2 ** attempt;
@@ -50,7 +62,7 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
         const response = await fetch(url, {
           headers: {
             accept: 'application/json',
-            ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+            ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
           },
           signal: AbortSignal.timeout(options.timeoutMs),
         });
@@ -61,22 +73,25 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
         if (response.ok) {
           const text = await response.text();
           if (text.length > MAX_RESPONSE_BYTES)
-            throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with more than ${MAX_RESPONSE_BYTES} bytes.`);
+            throw new AppError(
+              'UPSTREAM_ERROR',
+              `${service.name} answered ${url} with more than ${MAX_RESPONSE_BYTES} bytes.`,
+            );
           try {
             return { found: true, json: JSON.parse(text) as unknown };
           } catch {
-            throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with something that is not JSON.`);
+            throw new AppError('UPSTREAM_ERROR', `${service.name} answered ${url} with something that is not JSON.`);
           }
         }
         await response.body?.cancel();
         if (response.status === 401 || response.status === 403) {
           throw new AppError(
             'UPSTREAM_ERROR',
-            `Civitai refused ${url} (HTTP ${response.status}): check CIVITAI_API_KEY.`,
+            `${service.name} refused ${url} (HTTP ${response.status})${service === CIVITAI ? ': check CIVITAI_API_KEY' : ''}.`,
           );
         }
         if (!RETRIABLE.has(response.status))
-          throw new AppError('UPSTREAM_ERROR', `Civitai answered ${url} with HTTP ${response.status}.`);
+          throw new AppError('UPSTREAM_ERROR', `${service.name} answered ${url} with HTTP ${response.status}.`);
         lastProblem = `HTTP ${response.status}`;
         wait = retryAfterMs(response.headers.get('retry-after')) ?? wait;
       } catch (error) {
@@ -90,7 +105,7 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
     }
     throw new AppError(
       'UPSTREAM_ERROR',
-      `Civitai did not answer ${url} after ${maxRetries + 1} attempts (last: ${lastProblem}).`,
+      `${service.name} did not answer ${url} after ${maxRetries + 1} attempts (last: ${lastProblem}).`,
     );
   }
 
@@ -98,5 +113,7 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
     getModel: (id) => get(`/api/v1/models/${id}`),
     getModelVersion: (id) => get(`/api/v1/model-versions/${id}`),
     getModelVersionByHash: (hash) => get(`/api/v1/model-versions/by-hash/${encodeURIComponent(hash)}`),
+    getArchivedBySha256: async (sha256) =>
+      archive ? get(`/api/sha256/${encodeURIComponent(sha256.toLowerCase())}`, archive) : { found: false },
   };
 }

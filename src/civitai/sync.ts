@@ -18,6 +18,7 @@ import { parseHashQuery } from '../catalog/hash-lookup.ts';
 import { importPayload } from './batch-import.ts';
 import type { CivitaiAnswer, CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
+import { versionPayloadFromArchive } from './archive.ts';
 import { markRemovedFromCivitai, type TombstoneKind } from '../history/tombstones.ts';
 
 export type SyncStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'NOT_ON_CIVITAI' | 'REMOVED_FROM_CIVITAI';
@@ -29,6 +30,8 @@ export interface SyncOutcome {
   checkedAt: Date;
   /** True when the answer came from CivitaiLookups without a request. */
   remembered: boolean;
+  /** True when Civitai did not know it and the archive's record (CIVARCHIVE_FALLBACK) was imported instead. */
+  fromArchive?: boolean;
   warnings: string[];
 }
 
@@ -161,10 +164,43 @@ export async function syncByHash(
   hash: string,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
-  const { hash: normalized } = parseHashQuery(hash);
+  const { hash: normalized, algorithms } = parseHashQuery(hash);
   const { answer, outcome } = await lookUp(db, 'hash', normalized, options, () =>
     client.getModelVersionByHash(normalized),
   );
+  // Civitai no longer knows it (just now, not a remembered answer): the archive may, for a SHA-256.
+  if (outcome && !outcome.remembered && algorithms.includes('SHA256')) {
+    const archived = await fromArchive(db, client, normalized, options.now ?? outcome.checkedAt);
+    if (archived) return archived;
+  }
   if (outcome || !answer.found) return outcome!;
   return syncFromVersionPayload(db, client, answer.json, `Civitai file hash ${normalized}`, options);
+}
+
+/** Imports CivArchive's record of a SHA-256 Civitai does not know, marked as coming from the archive. */
+async function fromArchive(
+  db: CatalogDatabase,
+  client: CivitaiClient,
+  sha256: string,
+  now: Date,
+): Promise<SyncOutcome | null> {
+  const answer = await client.getArchivedBySha256(sha256);
+  const payload = answer.found ? versionPayloadFromArchive(answer.json, sha256) : null;
+  if (!payload) return null;
+  const source = `CivArchive sha256 ${sha256}`;
+  const summary = await importPayload(db, payload, source, { now, origin: 'archive', history: { source: 'sync' } });
+  const failure = summary.failures[0];
+  if (failure)
+    throw new AppError('UPSTREAM_ERROR', `CivArchive's answer for ${sha256} could not be imported: ${failure.message}`);
+  const imported = summary.outcomes[0]!;
+  const status: SyncStatus =
+    imported.status === 'created' ? 'CREATED' : imported.status === 'updated' ? 'UPDATED' : 'UNCHANGED';
+  return {
+    status,
+    modelId: imported.modelId,
+    checkedAt: now,
+    remembered: false,
+    warnings: imported.warnings,
+    fromArchive: true,
+  };
 }

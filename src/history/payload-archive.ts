@@ -27,7 +27,14 @@ export interface ArchivedPayload extends PreparedPayload {
   source: string;
 }
 
-/** The payload as it will be stored: its JSON text's hash and compressed bytes. */
+/** Leaves out Civitai's `stats` objects (download counts, ratings, likes), which change on nearly every read. */
+const withoutStatistics = (key: string, value: unknown) => (key === 'stats' ? undefined : value);
+
+/**
+ * The payload as it will be stored: its JSON text, compressed, and its content hash — taken without the statistics,
+ * so a payload that differs from a kept one only in its counts is not kept again (a weekly sync of a large library
+ * would otherwise store every model anew each time).
+ */
 export async function preparePayload(
   json: unknown,
   kind: PayloadKind,
@@ -36,7 +43,7 @@ export async function preparePayload(
 ): Promise<ArchivedPayload> {
   const text = Buffer.from(JSON.stringify(json), 'utf8');
   return {
-    contentHash: createHash('sha256').update(text).digest('hex'),
+    contentHash: createHash('sha256').update(JSON.stringify(json, withoutStatistics)).digest('hex'),
     kind,
     byteSize: text.length,
     body: await gzipAsync(text, { level: 6 }),

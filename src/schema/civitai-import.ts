@@ -79,6 +79,11 @@ const SyncResult = builder.objectRef<SyncOutcome>('SyncResult').implement({
     remembered: t.exposeBoolean('remembered', {
       description: 'The answer is a remembered 404; Civitai was not asked this time.',
     }),
+    fromArchive: t.boolean({
+      description:
+        'Civitai did not know the hash and CivArchive did (CIVARCHIVE_FALLBACK=1): what was imported came from the archive.',
+      resolve: (o) => o.fromArchive ?? false,
+    }),
     warnings: t.exposeStringList('warnings'),
   }),
 });
