@@ -15,7 +15,12 @@ import { insertRow, insertRows, type Row, type RowValues, updateChanged } from '
 import { creatorByUsername, creatorNameById } from '../db/tables/creators.ts';
 import { filesOfVersion, versionsHoldingFiles } from '../db/tables/model-files.ts';
 import { imageKey, imagesOfVersionByKey, lastSortOrder } from '../db/tables/model-images.ts';
-import { civitaiIdsOfVersion, versionByCivitaiId, versionsByCivitaiIds } from '../db/tables/model-versions.ts';
+import {
+  civitaiIdsOfVersion,
+  NEW_VERSION_DEFAULTS,
+  versionByCivitaiId,
+  versionsByCivitaiIds,
+} from '../db/tables/model-versions.ts';
 import {
   CREATOR_EDIT,
   modelByCivitaiId,
@@ -83,17 +88,6 @@ function neverEmptier(stored: Row, values: RowValues, full: boolean): RowValues 
 function listToWrite<T>(list: readonly T[] | undefined, full: boolean): readonly T[] | undefined {
   return list === undefined || (!full && list.length === 0) ? undefined : list;
 }
-
-/** Columns a new version needs that a payload may leave unsaid. */
-const NEW_VERSION_DEFAULTS = {
-  BaseModel: 'Other',
-  EarlyAccessDays: 0,
-  DownloadCount: 0,
-  RatingCount: 0,
-  Rating: 0,
-  ThumbsUpCount: 0,
-  ThumbsDownCount: 0,
-} as const satisfies RowValues;
 
 async function upsertCreator(
   trx: CatalogTransaction,

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { CatalogDatabase, CatalogQueries, CatalogTransaction } from '../db/catalog-database.ts';
-import { versionById } from '../db/tables/model-versions.ts';
+import { NEW_VERSION_DEFAULTS, versionById } from '../db/tables/model-versions.ts';
 import { ChangeLog } from '../history/change-log.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
@@ -293,17 +293,12 @@ export function createLocalModel(
       UpdatedAt: now,
     });
     const versionId = await insertRow(trx, 'ModelVersions', {
+      ...NEW_VERSION_DEFAULTS,
       ModelId: modelId,
       Name: 'Local file',
       BaseModel: facts.baseModel,
       BaseModelRaw: facts.baseModelRaw,
       CreatedAt: facts.fileMtime,
-      EarlyAccessDays: 0,
-      DownloadCount: 0,
-      RatingCount: 0,
-      Rating: 0,
-      ThumbsUpCount: 0,
-      ThumbsDownCount: 0,
     });
     await replaceTriggerWords(trx, versionId, facts.triggerWords);
     const modelFileId = await insertRow(trx, 'ModelFiles', {

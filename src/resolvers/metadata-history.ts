@@ -3,6 +3,7 @@ import { encodeCursor, type Ordering, type PageArgs, pageWindow } from '../catal
 import {
   type ChangeRow,
   type ChangeSetRow,
+  type ChangeSetValues,
   changeSetCount,
   changeSetsOfModel,
   changesOfSets,
@@ -26,14 +27,8 @@ export interface FieldChange {
   newValue: unknown;
 }
 
-export interface ChangeSet {
+export interface ChangeSet extends ChangeSetValues {
   id: number;
-  modelId: number;
-  source: string;
-  detail: string | null;
-  jobId: string | null;
-  revertsChangeSetId: number | null;
-  createdAt: Date;
   changes: FieldChange[];
 }
 

@@ -3,8 +3,7 @@
  * one repeats) and records every request.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll } from 'vitest';
+import { listenOnLoopback } from './loopback.ts';
 
 export interface ScriptedResponse {
   status: number;
@@ -42,16 +41,9 @@ export async function startCivitaiReplay(): Promise<CivitaiReplay> {
       res.end(response.body === undefined ? '' : JSON.stringify(response.body));
     }, response.delayMs ?? 0);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  afterAll(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     requests,
     script: (path, ...responses) => scripts.set(path, responses),
     requestsFor: (path) => requests.filter((r) => r.path === path),

@@ -6,9 +6,8 @@
  * wrong bytes. Every request is recorded.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll } from 'vitest';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './loopback.ts';
 
 export interface HostedFile {
   bytes: Buffer;
@@ -56,18 +55,6 @@ export interface DownloadHosts {
 
 function etagOf(bytes: Buffer): string {
   return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}"`;
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  afterAll(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 export async function startDownloadHosts(apiKey: string): Promise<DownloadHosts> {
@@ -181,8 +168,8 @@ export async function startDownloadHosts(apiKey: string): Promise<DownloadHosts>
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(image.length) }).end(image);
   });
 
-  const apiUrl = await listen(api);
-  storageUrl = await listen(storage);
+  const apiUrl = await listenOnLoopback(api);
+  storageUrl = await listenOnLoopback(storage);
   return {
     apiUrl,
     storageUrl,

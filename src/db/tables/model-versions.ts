@@ -1,8 +1,19 @@
 /** ModelVersions: one per Civitai version id; a local file's version has none. */
 import type { CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
-import type { Row } from '../row-writer.ts';
+import type { Row, RowValues } from '../row-writer.ts';
 import { runShaped, slot } from '../shaped.ts';
+
+/** A new version's columns that neither a payload nor a local file need say (Civitai's counts start at 0). */
+export const NEW_VERSION_DEFAULTS = {
+  BaseModel: 'Other',
+  EarlyAccessDays: 0,
+  DownloadCount: 0,
+  RatingCount: 0,
+  Rating: 0,
+  ThumbsUpCount: 0,
+  ThumbsDownCount: 0,
+} as const satisfies RowValues;
 
 export async function versionByCivitaiId(trx: CatalogTransaction, civitaiId: number): Promise<Row | undefined> {
   const build = () => trx.selectFrom('ModelVersions').selectAll().where('CivitaiId', '=', slot<number>('civitaiId'));
