@@ -4,11 +4,13 @@
  * tombstones for models Civitai no longer knows, and payloads with missing or null fields that must not erase
  * anything.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
+import { preparePayload } from '../src/history/payload-archive.ts';
 import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
 import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
 import { cli } from './helpers/cli.ts';
@@ -573,5 +575,79 @@ describe('archive fallback (CivArchive)', () => {
       ).syncByHash;
       expect(result).toEqual({ status: 'NOT_ON_CIVITAI', fromArchive: false });
     }
+  });
+});
+
+describe('review findings', () => {
+  it('archives the version payload a version sync reads, beside its model payload', async () => {
+    const model = modelPayload(9108);
+    const { modelVersions, ...rest } = model;
+    const versionPayload = { ...modelVersions[0], model: { name: rest.name, type: rest.type } };
+    replay.script(`/api/v1/model-versions/${9108 * 10 + 1}`, { status: 200, body: versionPayload });
+    replay.script('/api/v1/models/9108', { status: 200, body: model });
+    await server.graphql(`mutation($id: Int!) { syncCivitaiVersion(civitaiId: $id, force: true) { status } }`, {
+      id: 9108 * 10 + 1,
+    });
+    const kinds = (await historyOf(9108)).payloads.map((p: any) => `${p.origin}:${p.kind}`).sort();
+    expect(kinds).toEqual(['civitai:model', 'civitai:version']);
+  });
+
+  it('asks Civitai again about a removed model without force, and lifts the mark when it is back', async () => {
+    replay.script('/api/v1/models/9109', { status: 200, body: modelPayload(9109) }, { status: 404 });
+    await sync(9109);
+    expect((await sync(9109, false)).status).toBe('REMOVED_FROM_CIVITAI');
+    const again = dataOf(
+      await server.graphql<any>(
+        `mutation { syncCivitaiModel(civitaiId: 9109) { status remembered model { civitaiId } } }`,
+      ),
+    ).syncCivitaiModel;
+    expect(again).toEqual({ status: 'REMOVED_FROM_CIVITAI', remembered: false, model: { civitaiId: 9109 } });
+    replay.script('/api/v1/models/9109', { status: 200, body: modelPayload(9109) });
+    expect((await sync(9109, false)).status).toBe('UPDATED');
+    expect((await historyOf(9109)).removedFromCivitaiAt).toBeNull();
+  });
+
+  it('refuses oversized payload pages and forged history cursors with codes', async () => {
+    const tooMany = await server.graphql(`{ model(civitaiId: 9101) { payloads(first: 1000) { kind } } }`);
+    expect(firstErrorCode(tooMany)).toBe('LIMIT_EXCEEDED');
+    for (const forged of [
+      ['history', 'a'],
+      ['history', 1.5],
+      ['history', -3],
+    ]) {
+      const cursor = Buffer.from(`dn1:${JSON.stringify(forged)}`).toString('base64url');
+      const response = await server.graphql(
+        `query($c: String) { model(civitaiId: 9101) { history(first: 1, after: $c) { totalCount } } }`,
+        { c: cursor },
+      );
+      expect(firstErrorCode(response), JSON.stringify(forged)).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('exports only into a folder: a file or a missing parent is a one-line coded error', async () => {
+    const base = tempDir('dn-payloads-bad-');
+    const file = path.join(base, 'plain.txt');
+    writeFileSync(file, 'x');
+    for (const target of [file, path.join(base, 'missing', 'deeper')]) {
+      const run = await cli(['payloads', 'export', '9101', target, '--civitai', '--data-dir', dataDir]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/^error \[BAD_USER_INPUT\]/);
+    }
+  });
+});
+
+describe('preparing a payload for the archive', () => {
+  it('keeps the JSON exactly, long strings (cut surrogate pairs included) too, and hashes it without statistics', async () => {
+    const long = `${'a'.repeat(256 * 1024 - 1)}😀${'é"\\\n'.repeat(100_000)}`;
+    const payload = { id: 1, description: long, stats: { downloadCount: 5 }, list: [1, 'two', null, { x: true }] };
+    const prepared = await preparePayload(payload, 'model', 'file', 'test');
+    const text = gunzipSync(prepared.body).toString('utf8');
+    expect(JSON.parse(text)).toEqual(payload);
+    expect(prepared.byteSize).toBe(Buffer.byteLength(text));
+    const recount = await preparePayload({ ...payload, stats: { downloadCount: 6 } }, 'model', 'file', 'test');
+    expect(recount.contentHash).toBe(prepared.contentHash);
+    const edited = await preparePayload({ ...payload, id: 2 }, 'model', 'file', 'test');
+    expect(edited.contentHash).not.toBe(prepared.contentHash);
   });
 });

@@ -24,7 +24,12 @@ import {
 } from './import.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 import type { ChangeSource } from '../history/change-log.ts';
-import { type ArchivedPayload, type PayloadOrigin, preparePayload } from '../history/payload-archive.ts';
+import {
+  type ArchivedPayload,
+  type PayloadKind,
+  type PayloadOrigin,
+  preparePayload,
+} from '../history/payload-archive.ts';
 
 export interface ImportFailure {
   /** Where the payload came from (file path, "request", "stdin"). */
@@ -115,6 +120,8 @@ export interface ImportOptions {
   history?: { source: ChangeSource; jobId?: string | null };
   /** Civitai answered 404 for the model of the version payload imported (see `ModelImportContext`). */
   modelGoneFromCivitai?: boolean;
+  /** Other payloads read to make this one (a sync's version payload), archived with the model it imports. */
+  alsoRead?: readonly { json: unknown; kind: PayloadKind; source: string }[];
   /** Civitai id of the version an images list belongs to (its items do not say). */
   imagesVersionCivitaiId?: number | null;
   /** Called after each model (imported or failed). */
@@ -189,7 +196,7 @@ function kindOf(item: JsonReader): 'model' | 'version' {
 }
 
 /** Imports one mapped item, archiving the item's JSON with it and recording what it changed. */
-function importItem(
+async function importItem(
   db: CatalogDatabase,
   item: JsonReader,
   model: MappedModel,
@@ -206,6 +213,9 @@ function importItem(
     payload,
     foundOnCivitai: origin === 'civitai',
     modelGoneFromCivitai: options.modelGoneFromCivitai ?? false,
+    alsoRead: await Promise.all(
+      (options.alsoRead ?? []).map((read) => preparePayload(read.json, read.kind, origin, read.source)),
+    ),
   });
 }
 

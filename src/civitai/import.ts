@@ -59,8 +59,10 @@ export interface ModelImportContext {
    * removed on Civitai). Anything else only fills and updates.
    */
   full: boolean;
-  /** The payload to archive and link to the model. */
+  /** The payload to archive with the model. */
   payload?: ArchivedPayload | undefined;
+  /** Other payloads read for this import (a sync's version payload before its model's), archived too. */
+  alsoRead?: readonly ArchivedPayload[];
   /** Civitai answered with this model: a tombstone (RemovedFromCivitaiAt) it carried is lifted. */
   foundOnCivitai?: boolean;
   /** Civitai answered 404 for the model itself (its version was found): a model synced before is marked removed. */
@@ -452,6 +454,7 @@ async function importInTransaction(
     else status = 'unchanged';
   }
   if (context.payload) await archivePayload(trx, modelId, context.payload, now, status === 'created');
+  for (const payload of context.alsoRead ?? []) await archivePayload(trx, modelId, payload, now);
   await log.write(trx, modelId, now);
   return {
     civitaiId: mapped.civitaiId,

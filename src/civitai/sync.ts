@@ -15,7 +15,7 @@ import {
 } from '../db/tables/civitai-lookups.ts';
 import { AppError } from '../errors.ts';
 import { parseHashQuery } from '../catalog/hash-lookup.ts';
-import { importPayload } from './batch-import.ts';
+import { type ImportOptions, importPayload } from './batch-import.ts';
 import type { CivitaiAnswer, CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
 import { versionPayloadFromArchive } from './archive.ts';
@@ -57,12 +57,14 @@ async function importFetched(
   source: string,
   now: Date,
   modelGoneFromCivitai = false,
+  alsoRead: ImportOptions['alsoRead'] = [],
 ): Promise<SyncOutcome> {
   const summary = await importPayload(db, json, source, {
     now,
     origin: 'civitai',
     history: { source: 'sync' },
     modelGoneFromCivitai,
+    alsoRead,
   });
   const failure = summary.failures[0];
   if (failure)
@@ -93,11 +95,13 @@ async function lookUp(
   }
   const answer = await request();
   if (!answer.found) {
-    // A model or version synced before and now gone keeps every row, marked (one transaction with the memory).
+    // A model or version synced before and now gone keeps every row, marked. Its 404 is not remembered: the next
+    // sync asks again, so it sees the model come back (and lifts the mark) without `force`.
     const tombstone: TombstoneKind | null = kind === 'hash' ? null : kind;
     const removedModelId = await db.write(async (trx) => {
-      await rememberNotFound(trx, kind, key, now);
-      return tombstone ? markRemovedFromCivitai(trx, tombstone, Number(key), now) : null;
+      const marked = tombstone ? await markRemovedFromCivitai(trx, tombstone, Number(key), now) : null;
+      if (marked === null) await rememberNotFound(trx, kind, key, now);
+      return marked;
     });
     return {
       answer,
@@ -142,6 +146,8 @@ async function syncFromVersionPayload(
     model.found ? `Civitai model ${modelId}` : source,
     options.now ?? new Date(),
     !model.found,
+    // The version payload read first is kept too (when it is not itself what is imported).
+    model.found ? [{ json, kind: 'version', source }] : [],
   );
 }
 

@@ -1,20 +1,20 @@
 /**
  * The raw payload archive: every payload an import or sync reads is kept with the model it was read for,
- * gzip-compressed, once per distinct content (its SHA-256), with where and when it came from. Compression runs on
- * libuv's thread pool before the import's transaction opens, so neither the event loop nor the write lock waits
- * for it.
+ * gzip-compressed, once per distinct content (its SHA-256), with where and when it came from. Hashing and compression
+ * run on a worker before the import's transaction opens, so neither the event loop nor the write lock waits for
+ * them.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
+import { gunzip } from 'node:zlib';
 import type { CatalogQueries } from '../db/catalog-database.ts';
 import { payloadBodies, payloadsOfModel, type PreparedPayload } from '../db/tables/metadata-history.ts';
 import { parseStoredTimestamp } from '../db/timestamps.ts';
 import { AppError } from '../errors.ts';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** Where a payload came from: Civitai's API, an archive service, a file, or a GraphQL request body. */
@@ -27,13 +27,142 @@ export interface ArchivedPayload extends PreparedPayload {
   source: string;
 }
 
-/** Leaves out Civitai's `stats` objects (download counts, ratings, likes), which change on nearly every read. */
-const withoutStatistics = (key: string, value: unknown) => (key === 'stats' ? undefined : value);
+interface WorkerAnswer {
+  id: number;
+  contentHash?: string;
+  body?: Uint8Array;
+  byteSize?: number;
+  error?: string;
+}
+
+/**
+ * One worker for every archive in the process, started on first use and never keeping the process alive. Its
+ * answers come back in order, but are matched by id all the same.
+ */
+class PayloadWorker {
+  #worker: Worker | null = null;
+  #next = 0;
+  readonly #waiting = new Map<number, { resolve: (a: WorkerAnswer) => void; reject: (e: Error) => void }>();
+
+  run(pieces: Uint8Array[]): Promise<WorkerAnswer> {
+    const worker = this.#start();
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      if (this.#waiting.size === 1) worker.ref();
+      worker.postMessage(
+        { id, pieces },
+        pieces.map((piece) => piece.buffer as ArrayBuffer),
+      );
+    });
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL('./payload.worker.mjs', import.meta.url));
+    worker.unref();
+    worker.on('message', (answer: WorkerAnswer) => {
+      const waiter = this.#waiting.get(answer.id);
+      this.#waiting.delete(answer.id);
+      if (this.#waiting.size === 0) worker.unref();
+      if (answer.error !== undefined) waiter?.reject(new Error(`archiving a payload failed: ${answer.error}`));
+      else waiter?.resolve(answer);
+    });
+    const fail = (error: Error) => {
+      for (const waiter of this.#waiting.values()) waiter.reject(error);
+      this.#waiting.clear();
+      this.#worker = null;
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the payload worker stopped (exit code ${code})`)));
+    this.#worker = worker;
+    return worker;
+  }
+}
+
+const payloadWorker = new PayloadWorker();
+
+/** The characters of the strings and keys in `json`, counted up to `stop` (a cheap bound on its text's length). */
+function textLength(json: unknown, stop: number): number {
+  let total = 0;
+  const visit = (value: unknown): void => {
+    if (total >= stop) return;
+    if (typeof value === 'string') total += value.length;
+    else if (Array.isArray(value)) for (const item of value) visit(item);
+    else if (value !== null && typeof value === 'object')
+      for (const [key, item] of Object.entries(value)) {
+        total += key.length;
+        visit(item);
+      }
+    else total += 8;
+  };
+  visit(json);
+  return total;
+}
+
+/** Text of this length or more is serialised in slices, yielding to the event loop between them. */
+const SLICE_CHARS = 256 * 1024;
+
+/**
+ * The payload's JSON text as UTF-8 pieces, without holding the event loop for long: JSON.stringify of one 50 MB
+ * description takes most of a second (it escapes character by character), so long strings are escaped a slice at a
+ * time. The pieces are bytes, handed to the worker without a copy.
+ */
+async function serialize(json: unknown): Promise<Uint8Array[]> {
+  const encoder = new TextEncoder();
+  // The usual payload (tens of kilobytes) in one go: walking it token by token would cost more than it saves.
+  if (textLength(json, SLICE_CHARS) < SLICE_CHARS) return [encoder.encode(JSON.stringify(json))];
+  const pieces: Uint8Array[] = [];
+  let pending = '';
+  let sinceYield = 0;
+  const emit = async (text: string) => {
+    pending += text;
+    sinceYield += text.length;
+    if (pending.length >= SLICE_CHARS) {
+      pieces.push(encoder.encode(pending));
+      pending = '';
+    }
+    if (sinceYield >= SLICE_CHARS * 4) {
+      sinceYield = 0;
+      await yieldToEventLoop();
+    }
+  };
+  const write = async (value: unknown): Promise<void> => {
+    if (typeof value === 'string' && value.length > SLICE_CHARS) {
+      await emit('"');
+      // Slices of a string escape exactly as the whole does, except that a surrogate pair cut in two is written as
+      // two \u escapes: the same text once parsed.
+      for (let at = 0; at < value.length; at += SLICE_CHARS)
+        await emit(JSON.stringify(value.slice(at, at + SLICE_CHARS)).slice(1, -1));
+      await emit('"');
+    } else if (Array.isArray(value)) {
+      await emit('[');
+      for (const [i, item] of value.entries()) {
+        if (i > 0) await emit(',');
+        await write(item === undefined || typeof item === 'function' ? null : item);
+      }
+      await emit(']');
+    } else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+      await emit('{');
+      let first = true;
+      for (const [key, item] of Object.entries(value)) {
+        if (item === undefined || typeof item === 'function') continue;
+        await emit(`${first ? '' : ','}${JSON.stringify(key)}:`);
+        first = false;
+        await write(item);
+      }
+      await emit('}');
+    } else await emit(JSON.stringify(value) ?? 'null');
+  };
+  await write(json);
+  if (pending !== '') pieces.push(encoder.encode(pending));
+  return pieces;
+}
 
 /**
  * The payload as it will be stored: its JSON text, compressed, and its content hash — taken without the statistics,
  * so a payload that differs from a kept one only in its counts is not kept again (a weekly sync of a large library
- * would otherwise store every model anew each time).
+ * would otherwise store every model anew each time). Only the serialisation runs here; the rest on a worker.
  */
 export async function preparePayload(
   json: unknown,
@@ -41,12 +170,12 @@ export async function preparePayload(
   origin: PayloadOrigin,
   source: string,
 ): Promise<ArchivedPayload> {
-  const text = Buffer.from(JSON.stringify(json), 'utf8');
+  const answer = await payloadWorker.run(await serialize(json));
   return {
-    contentHash: createHash('sha256').update(JSON.stringify(json, withoutStatistics)).digest('hex'),
+    contentHash: answer.contentHash!,
     kind,
-    byteSize: text.length,
-    body: await gzipAsync(text, { level: 6 }),
+    byteSize: answer.byteSize!,
+    body: Buffer.from(answer.body!.buffer, answer.body!.byteOffset, answer.body!.byteLength),
     origin,
     source,
   };
@@ -78,7 +207,7 @@ export async function exportModelPayloads(
   dir: string,
 ): Promise<ExportedPayload[]> {
   const rows = await payloadsOfModel(db, modelId, MAX_EXPORTED_PAYLOADS);
-  await mkdir(dir, { recursive: true });
+  await exportFolder(dir);
   const exported: ExportedPayload[] = [];
   for (const row of rows) {
     const body = (await payloadBodies(db, [row.Id])).get(row.Id);
@@ -91,13 +220,39 @@ export async function exportModelPayloads(
   return exported;
 }
 
+/** The file system's refusal as a coded error (the CLI prints it as one line, not a stack trace). */
+function refused(what: string, error: unknown): AppError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+  return new AppError('BAD_USER_INPUT', `Cannot ${what} (${code}).`);
+}
+
+/**
+ * Makes sure `dir` is a folder to export into: an existing folder, or a new one whose parent exists. Created one
+ * level only, never recursively (Node 20's recursive mkdir spins forever under /proc).
+ */
+async function exportFolder(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const info = await stat(target).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return null;
+    throw refused(`read ${dir}`, error);
+  });
+  if (info?.isDirectory()) return;
+  if (info) throw new AppError('BAD_USER_INPUT', `${dir} exists and is not a folder.`);
+  const parent = await stat(path.dirname(target)).catch(() => null);
+  if (!parent?.isDirectory())
+    throw new AppError('BAD_USER_INPUT', `${path.dirname(target)} does not exist: create it, or export elsewhere.`);
+  await mkdir(target).catch((error: unknown) => {
+    throw refused(`create ${dir}`, error);
+  });
+}
+
 /** Writes `text` to a new file; true when written, false when the same content is already there. */
 async function writeNew(file: string, text: string): Promise<boolean> {
   try {
     await writeFile(file, text, { flag: 'wx' });
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw refused(`write ${file}`, error);
     if ((await readFile(file, 'utf8')) === text) return false;
     throw new AppError('CONFLICT', `${file} exists with other content; export into an empty folder.`);
   }

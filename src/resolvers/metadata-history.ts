@@ -13,7 +13,7 @@ import {
   payloadsOfModel,
 } from '../db/tables/metadata-history.ts';
 import { parseStoredTimestamp } from '../db/timestamps.ts';
-import { AppError } from '../errors.ts';
+import { AppError, limitExceeded } from '../errors.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { payloadText } from '../history/payload-archive.ts';
 import { revertChangeSet } from '../history/revert.ts';
@@ -74,6 +74,8 @@ export const historyFields = {
     if (window.direction === 'backward' || window.before)
       throw new AppError('BAD_USER_INPUT', 'History pages go from newest to oldest: use `first` and `after`.');
     const beforeId = window.after ? Number(window.after[0]) : null;
+    if (beforeId !== null && !(Number.isSafeInteger(beforeId) && beforeId > 0))
+      throw new AppError('BAD_USER_INPUT', '`after` is not a valid cursor for this list (malformed).');
     const rows = await changeSetsOfModel(ctx.db.kysely, m.id, beforeId, window.limit + 1);
     const page = rows.slice(0, window.limit);
     const changes = await changesOfSets(
@@ -100,8 +102,10 @@ export const historyFields = {
   },
   payloads: async (m: Model, args: { first?: number | null }, ctx: GraphQLContext): Promise<ArchivedPayloadInfo[]> => {
     const first = args.first ?? 10;
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAYLOADS)
-      throw new AppError('BAD_USER_INPUT', `\`first\` must be an integer from 0 to ${MAX_PAYLOADS}, got ${first}.`);
+    if (!Number.isInteger(first) || first < 0)
+      throw new AppError('BAD_USER_INPUT', `\`first\` must be a non-negative integer, got ${first}.`);
+    if (first > MAX_PAYLOADS)
+      throw limitExceeded(`\`first\` is at most ${MAX_PAYLOADS} payloads, got ${first}.`, MAX_PAYLOADS);
     const rows = await payloadsOfModel(ctx.db.kysely, m.id, first);
     return rows.map((r: ModelPayloadRow) => ({
       id: r.Id,
