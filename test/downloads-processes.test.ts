@@ -5,8 +5,10 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, spawnCli } from './helpers/cli.ts';
+import { databasePathIn } from '../src/db/data-dir.ts';
+import { cli, outcome, spawnCli } from './helpers/cli.ts';
 import { startDownloadHosts, type DownloadHosts } from './helpers/download-hosts.ts';
 import { randomBytes, safetensorsBytes, sha256Hex } from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -64,6 +66,30 @@ beforeAll(async () => {
   hosts = await startDownloadHosts(KEY);
 });
 
+function downloadRows(dataDir: string): { Id: number; State: string; LeaseOwner: string | null }[] {
+  const db = new Database(databasePathIn(dataDir), { readonly: true });
+  try {
+    return db.prepare('SELECT Id, State, LeaseOwner FROM Downloads ORDER BY Id').all() as {
+      Id: number;
+      State: string;
+      LeaseOwner: string | null;
+    }[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Waits until `dir` holds a .part file of `bytes` bytes. */
+async function waitForPart(dir: string, bytes: number): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const part = existsSync(dir) ? readdirSync(dir).find((name) => name.endsWith('.part')) : undefined;
+    if (part && statSync(path.join(dir, part)).size === bytes) return path.join(dir, part);
+    if (Date.now() > deadline) throw new Error(`no .part file of ${bytes} bytes in ${dir}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 describe('the download command', () => {
   it('downloads versions named by id and by URL, prints a summary, and finds them present the second time', async () => {
     const dir = tempDir('dn-cli-download-');
@@ -110,8 +136,56 @@ describe('the download command', () => {
     const outside = await cli(['download', '123', '--to', dir, '--data-dir', dataDir], undefined, env(tempDir()));
     expect(outside.code).toBe(1);
     expect(outside.stderr).toMatch(/^error \[FORBIDDEN\]: .* is outside the library roots/m);
+    const otherHost = await cli(
+      ['download', 'https://example.com/models/1', '--to', dir, '--data-dir', dataDir],
+      undefined,
+      env(''),
+    );
+    expect(otherHost.code).toBe(2);
+    expect(otherHost.stderr).toMatch(
+      /^error \[BAD_USER_INPUT\]: "https:\/\/example\.com\/models\/1" is not a Civitai URL/m,
+    );
     expect(existsSync(dataDir)).toBe(false);
   }, 120_000);
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)
+    it(`${signal} pauses the running download (exit ${code}); the same command again resumes it with Range`, async () => {
+      const dir = tempDir('dn-cli-signal-');
+      const to = path.join(dir, 'models');
+      mkdirSync(to);
+      const dataDir = path.join(dir, 'data');
+      const bytes = safetensorsBytes({}, randomBytes(2 * 1024 * 1024, 4));
+      const half = 1024 * 1024 + 777;
+      const { versionId } = publish(bytes, { stallAt: half });
+      const args = ['download', String(versionId), '--to', to, '--data-dir', dataDir];
+      const child = spawnCli(args, env(''));
+      const run = outcome(child);
+      child.stdin.end();
+      const part = await waitForPart(to, half);
+      child.kill(signal);
+      const stopped = await run;
+      expect(stopped.signal).toBeNull();
+      expect(stopped.code, stopped.stderr).toBe(code);
+      expect(stopped.stderr).toMatch(
+        new RegExp(`^download stopped: ${signal} received \\(run the same command again to resume\\)\\.$`, 'm'),
+      );
+      expect(stopped.stderr).toMatch(new RegExp(`^paused: version ${versionId} \\(download \\d+\\)$`, 'm'));
+      expect(stopped.stdout).toMatch(/^0 downloaded \(0\.0 MB\), 0 already present, 0 failed, 1 stopped\.$/m);
+      expect(downloadRows(dataDir)).toEqual([expect.objectContaining({ State: 'PAUSED', LeaseOwner: null })]);
+      expect(statSync(part).size).toBe(half);
+
+      hosts.release(versionId);
+      const again = await cli(args, undefined, env(''));
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/^1 downloaded \(2\.0 MB\), 0 already present, 0 failed\.$/m);
+      expect(readFileSync(path.join(to, `proc_${versionId}.safetensors`)).equals(bytes)).toBe(true);
+      expect(hosts.fileRequests(versionId).map((r) => r.range)).toEqual([undefined, `bytes=${half}-`]);
+      expect(readdirSync(to)).toEqual([`proc_${versionId}.safetensors`]);
+      expect(downloadRows(dataDir)).toEqual([expect.objectContaining({ State: 'DONE' })]);
+    }, 180_000);
 });
 
 /** Starts `serve` in a child process; resolves with its URL once it listens. */
@@ -149,6 +223,51 @@ async function graphql<T>(url: string, query: string, variables: Record<string, 
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data!;
 }
+
+describe('the download command and a server downloading the same version', () => {
+  it("joins the server's job, says so, waits for it and prints the summary", async () => {
+    const dir = tempDir('dn-cli-join-');
+    const library = path.join(dir, 'library');
+    mkdirSync(library);
+    const dataDir = path.join(dir, 'data');
+    const bytes = safetensorsBytes({}, randomBytes(2 * 1024 * 1024, 5));
+    const half = 1024 * 1024 + 99;
+    const { versionId } = publish(bytes, { stallAt: half });
+    const server = await startServe(dataDir, library);
+    try {
+      const { downloadModelVersion } = await graphql<{ downloadModelVersion: { id: string } }>(
+        server.url,
+        'mutation($v: Int!, $root: String!) { downloadModelVersion(civitaiVersionId: $v, root: $root) { id } }',
+        { v: versionId, root: library },
+      );
+      await waitForPart(library, half);
+      const child = spawnCli(['download', String(versionId), '--to', library, '--data-dir', dataDir], env(library));
+      const run = outcome(child);
+      child.stdin.end();
+      let printed = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        printed += chunk.toString();
+      });
+      const deadline = Date.now() + 60_000;
+      while (!/joined download/.test(printed) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(printed).toMatch(
+        new RegExp(`^joined download ${downloadModelVersion.id} of version ${versionId}: another process`, 'm'),
+      );
+      hosts.release(versionId);
+      const joined = await run;
+      expect(joined.code, joined.stderr).toBe(0);
+      expect(joined.stdout).toMatch(new RegExp(`^downloaded: ${library}/proc_${versionId}\\.safetensors$`, 'm'));
+      expect(joined.stdout).toMatch(/^1 downloaded \(2\.0 MB\), 0 already present, 0 failed\.$/m);
+      expect(hosts.fileRequests(versionId)).toHaveLength(1);
+      expect(readFileSync(path.join(library, `proc_${versionId}.safetensors`)).equals(bytes)).toBe(true);
+    } finally {
+      const stopped = new Promise((resolve) => server.child.on('exit', resolve));
+      server.child.kill('SIGTERM');
+      await stopped;
+    }
+  }, 180_000);
+});
 
 describe('a server killed in the middle of a download', () => {
   it('leaves the job to the next server, which resumes it from the .part file', async () => {

@@ -2,12 +2,17 @@
  * Downloads end to end: a real server on 127.0.0.1 over a real SQLite file, a local API host and a local storage
  * host (never the network) that misbehave as real ones do. Every job is driven and observed through GraphQL.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
-import { fileNameFromContentDisposition, parseDownloadTarget, sanitizeFileName } from '../src/downloads/names.ts';
+import {
+  chooseFileName,
+  fileNameFromContentDisposition,
+  parseDownloadTarget,
+  sanitizeFileName,
+} from '../src/downloads/names.ts';
 import { startDownloadHosts, type DownloadHosts, type HostedFile } from './helpers/download-hosts.ts';
 import { previewPng, randomBytes, safetensorsBytes, sha256Hex } from './helpers/library.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -335,22 +340,32 @@ describe('downloadModelVersion', () => {
     expect(done).toMatchObject({ state: 'DONE', errorCode: null, actualSha256: sha256Hex(bytes) });
   });
 
-  it('a hostile Content-Disposition cannot name a path, a control character or an endless name', async () => {
+  it('a hostile Content-Disposition cannot name a path, a control or format character, an endless name or another extension', async () => {
     const dir = folder('hostile');
-    const cases = [
-      { header: 'attachment; filename="../../etc/x"', expected: 'x' },
+    // `null`: the catalog's name (`file_<version>.safetensors`) is used, as the served one changes the extension.
+    const cases: { header: string; expected: string | null }[] = [
+      { header: 'attachment; filename="../../etc/x"', expected: null },
       { header: "attachment; filename*=UTF-8''evil%00name%0A.safetensors", expected: 'evilname.safetensors' },
       { header: `attachment; filename="${'a'.repeat(300)}.safetensors"`, expected: `${'a'.repeat(188)}.safetensors` },
+      // U+202E (right-to-left override) would show `fdp.exe` as `exe.pdf`; U+200B is invisible.
+      { header: "attachment; filename*=UTF-8''%E2%80%AEbidi%E2%80%8B.safetensors", expected: 'bidi.safetensors' },
+      { header: "attachment; filename*=UTF-8''%E2%80%AEfdp.exe", expected: null },
+      { header: 'attachment; filename=".bashrc"', expected: null },
+      { header: 'attachment; filename="model.SafeTensors"', expected: 'model.SafeTensors' },
     ];
+    const expectedNames: string[] = [];
     for (const [i, { header, expected }] of cases.entries()) {
       const bytes = modelBytes(16 * 1024, 20 + i);
       const { versionIds } = publish([{ bytes, host: { contentDisposition: header } }]);
+      const name = expected ?? `file_${versionIds[0]}.safetensors`;
+      expectedNames.push(name);
       const done = await waitFor((await start(versionIds[0]!, dir)).id);
       expect(done.state, header).toBe('DONE');
-      expect(done.localPath, header).toBe(path.join(dir, expected));
+      expect(done.localPath, header).toBe(path.join(dir, name));
       expect(readFileSync(done.localPath!).equals(bytes)).toBe(true);
     }
-    expect(readdirSync(dir).sort()).toEqual(cases.map((c) => c.expected).sort());
+    expect(readdirSync(dir).sort()).toEqual(expectedNames.sort());
+    expect(readdirSync(dir).some((name) => /[\p{Cc}\p{Cf}]/u.test(name))).toBe(false);
     expect(existsSync(path.join(library, 'etc'))).toBe(false);
   });
 
@@ -392,6 +407,28 @@ describe('downloadModelVersion', () => {
     expect(existsSync(path.join(path.dirname(library), 'escape'))).toBe(false);
   });
 
+  it('refuses a subfolder through a symlink that leaves the roots, creating nothing outside them', async () => {
+    const { versionIds } = publish([{ bytes: modelBytes(16 * 1024, 35) }]);
+    const before = catalogRows<{ n: number }>('SELECT COUNT(*) AS n FROM Downloads')[0]!.n;
+    const outside = tempDir('dn-outside-link-');
+    const root = folder('links');
+    symlinkSync(outside, path.join(root, 'escape'));
+    for (const sub of ['escape', 'escape/sub', 'escape/sub/deeper']) {
+      const response = await server.graphql(
+        'mutation($v: Int!, $root: String!, $sub: String) { downloadModelVersion(civitaiVersionId: $v, root: $root, subfolder: $sub) { id } }',
+        { v: versionIds[0], root, sub },
+      );
+      expect(response.errors?.[0]?.extensions?.code, sub).toBe('FORBIDDEN');
+    }
+    expect(readdirSync(outside)).toEqual([]);
+    expect(catalogRows<{ n: number }>('SELECT COUNT(*) AS n FROM Downloads')[0]!.n).toBe(before);
+    // A link that stays inside the roots is followed; new folders below it are made inside.
+    symlinkSync(folder('links-target'), path.join(root, 'inside'));
+    const done = await waitFor((await start(versionIds[0]!, root, { sub: 'inside/a/b' })).id);
+    expect(done.state).toBe('DONE');
+    expect(existsSync(path.join(library, 'links-target', 'a', 'b', `file_${versionIds[0]}.safetensors`))).toBe(true);
+  });
+
   it('fails with DISK_FULL before writing anything when the file cannot fit', async () => {
     const { versionIds } = publish([{ bytes: modelBytes(16 * 1024, 32), sizeKB: 2 ** 40 }]);
     const dir = folder('disk-full');
@@ -425,6 +462,25 @@ describe('downloadModelVersion', () => {
     ]);
     const info = JSON.parse(readFileSync(path.join(dir, 'with_sidecars.civitai.info'), 'utf8'));
     expect(info).toMatchObject({ id: versionIds[0] });
+  });
+
+  it('writes the missing sidecars beside a file already present when asked', async () => {
+    const bytes = modelBytes(16 * 1024, 36);
+    const { versionIds } = publish([{ bytes, fileName: 'present_sidecars.safetensors' }]);
+    const dir = folder('present-sidecars');
+    const first = await waitFor((await start(versionIds[0]!, dir)).id);
+    expect(first.state).toBe('DONE');
+    expect(readdirSync(dir)).toEqual(['present_sidecars.safetensors']);
+    const transfers = hosts.fileRequests(versionIds[0]!).length;
+    const again = await start(versionIds[0]!, folder('present-sidecars-b'), { sidecars: true });
+    expect(again).toMatchObject({ state: 'DONE', alreadyPresent: true, localPath: first.localPath });
+    expect(again.message).toMatch(/sidecars written: present_sidecars\.civitai\.info, present_sidecars\.preview\.webp/);
+    expect(readdirSync(dir).sort()).toEqual([
+      'present_sidecars.civitai.info',
+      'present_sidecars.preview.webp',
+      'present_sidecars.safetensors',
+    ]);
+    expect(hosts.fileRequests(versionIds[0]!)).toHaveLength(transfers);
   });
 });
 
@@ -464,6 +520,18 @@ describe('control', () => {
     // A finished job cannot be paused; an unknown one is NOT_FOUND.
     const refused = await server.graphql(`mutation($id: ID!) { pauseDownload(id: $id) { id } }`, { id: started.id });
     expect(refused.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(refused.errors?.[0]?.message).toMatch(/it can be paused only when/);
+    for (const [action, word] of [
+      ['cancelDownload', 'cancelled'],
+      ['retryDownload', 'retried'],
+    ] as const) {
+      const wrong = await server.graphql(`mutation($id: ID!) { ${action}(id: $id) { id } }`, { id: started.id });
+      expect(wrong.errors?.[0]?.message).toMatch(new RegExp(`it can be ${word} only when`));
+    }
+    const resumeDone = await server.graphql(`mutation($id: ID!) { resumeDownload(id: $id) { id } }`, {
+      id: started.id,
+    });
+    expect(resumeDone.errors?.[0]?.message).toMatch(/it can be resumed only when/);
     const missing = await server.graphql(`mutation { cancelDownload(id: "999999") { id } }`);
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const malformed = await server.graphql(`mutation { cancelDownload(id: "1 OR 1") { id } }`);
@@ -533,6 +601,14 @@ describe('names', () => {
     expect(fileNameFromContentDisposition(`attachment; filename="${'x'.repeat(3000)}"`)).toBeNull();
     expect(fileNameFromContentDisposition('inline')).toBeNull();
     expect(sanitizeFileName('.hidden.safetensors')).toBe('hidden.safetensors');
+    expect(fileNameFromContentDisposition("attachment; filename*=UTF-8''%E2%80%AEfdp.exe")).toBe('fdp.exe');
+    expect(sanitizeFileName('a\u200b\u2066b\ufeff\u00ad.safetensors')).toBe('ab.safetensors');
+    expect(chooseFileName('fdp.exe', 'model.safetensors', 'x.bin')).toBe('model.safetensors');
+    expect(chooseFileName('x', 'model.safetensors', 'x.bin')).toBe('model.safetensors');
+    expect(chooseFileName('bashrc', 'model.safetensors', 'x.bin')).toBe('model.safetensors');
+    expect(chooseFileName('other.SAFETENSORS', 'model.safetensors', 'x.bin')).toBe('other.SAFETENSORS');
+    expect(chooseFileName(null, '\u202emodel.safetensors', 'x.bin')).toBe('model.safetensors');
+    expect(chooseFileName('y.safetensors', null, 'x.bin')).toBe('x.bin');
     expect(Buffer.byteLength(sanitizeFileName(`${'é'.repeat(300)}.safetensors`)!)).toBeLessThanOrEqual(200);
   });
 
@@ -550,7 +626,18 @@ describe('names', () => {
       kind: 'model',
       modelId: 215485,
     });
+    expect(parseDownloadTarget('https://www.civitai.com/models/5')).toEqual({ kind: 'model', modelId: 5 });
+    expect(parseDownloadTarget('https://civitai.red/models/5')).toEqual({ kind: 'model', modelId: 5 });
+    expect(parseDownloadTarget('http://127.0.0.1:4321/models/5', 'http://127.0.0.1:4321')).toEqual({
+      kind: 'model',
+      modelId: 5,
+    });
+    expect(() => parseDownloadTarget('https://example.com/models/1')).toThrow(/example\.com.*not a Civitai URL/);
     for (const bad of [
+      'https://example.com/models/1',
+      'https://civitai.com.example.com/models/1',
+      'https://evilcivitai.com/models/1',
+      'http://127.0.0.1:9/models/5',
       '0',
       '99999999999',
       'file:///etc/passwd',

@@ -14,9 +14,12 @@ export const MAX_FILE_NAME_BYTES = 200;
 export const MAX_SUBFOLDER_CHARS = 1024;
 export const MAX_URL_CHARS = 2048;
 
-/** Characters no file name keeps: path separators, Windows' reserved ones, and control characters (NUL included). */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is removed.
-const UNSAFE_CHARACTERS = /[/\\<>:"|?*\u0000-\u001f\u007f-\u009f]/g;
+/**
+ * Characters no file name keeps: path separators, Windows' reserved ones, control characters (`\p{Cc}`, NUL
+ * included) and invisible format characters (`\p{Cf}`: bidi overrides such as U+202E, which make `fdp.exe` show as
+ * `exe.pdf`, zero-width characters, BOMs).
+ */
+const UNSAFE_CHARACTERS = /[/\\<>:"|?*\p{Cc}\p{Cf}]/gu;
 /** Windows device names, refused as a stem on every platform (the library may be shared with Windows). */
 const RESERVED_STEMS = /^(con|prn|aux|nul|com\d|lpt\d)$/i;
 
@@ -78,6 +81,20 @@ export function fileNameFromContentDisposition(header: string | null | undefined
 }
 
 /**
+ * The name a downloaded file is saved under: the server's suggestion when it keeps the catalog file's extension
+ * (compared without regard to case), else the catalog's own name, sanitised the same way. A server cannot turn a
+ * `.safetensors` into an `.exe`, a `.bashrc` or a name without an extension.
+ */
+export function chooseFileName(suggested: string | null, catalogName: string | null, fallback: string): string {
+  const catalog = catalogName === null ? null : sanitizeFileName(catalogName);
+  if (suggested !== null) {
+    const wanted = path.extname(catalog ?? fallback).toLowerCase();
+    if (path.extname(suggested).toLowerCase() === wanted) return suggested;
+  }
+  return catalog ?? fallback;
+}
+
+/**
  * A subfolder below a download root, as relative segments joined with the platform's separator. Refused (coded,
  * before anything is created): absolute paths, `..` or `.` segments, NUL and other control characters, overlong.
  */
@@ -100,6 +117,9 @@ export function checkedSubfolder(subfolder: string | null | undefined): string |
   return segments.join(path.sep);
 }
 
+/** The hosts whose URLs name Civitai models (the configured CIVITAI_BASE_URL host is accepted besides). */
+export const CIVITAI_HOSTS: readonly string[] = ['civitai.com', 'www.civitai.com', 'civitai.red'];
+
 export type DownloadTarget = { kind: 'version'; versionId: number } | { kind: 'model'; modelId: number };
 
 const MAX_ID = 2 ** 31 - 1;
@@ -112,11 +132,12 @@ function positiveId(text: string, what: string, source: string): number {
 }
 
 /**
- * What the CLI is asked to download: a version id (`1255556`), or a civitai.com (or mirror) URL naming a version
+ * What the CLI is asked to download: a version id (`1255556`), or a Civitai URL (civitai.com, www.civitai.com,
+ * civitai.red or the host of `baseUrl`, the configured CIVITAI_BASE_URL; any other host is refused) naming a version
  * (`/models/123?modelVersionId=456`, `/model-versions/456`, `/api/download/models/456`) or a model
  * (`/models/123/name`, whose newest version is meant).
  */
-export function parseDownloadTarget(arg: string): DownloadTarget {
+export function parseDownloadTarget(arg: string, baseUrl: string | null = null): DownloadTarget {
   const text = arg.trim();
   if (/^\d+$/.test(text)) return { kind: 'version', versionId: positiveId(text, 'a version id', arg) };
   if (text.length > MAX_URL_CHARS)
@@ -132,6 +153,18 @@ export function parseDownloadTarget(arg: string): DownloadTarget {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     throw new AppError('BAD_USER_INPUT', `${JSON.stringify(text.slice(0, 200))} is not an http(s) URL.`);
+  let baseHost: string | null = null;
+  try {
+    baseHost = baseUrl ? new URL(baseUrl).host : null;
+  } catch {
+    baseHost = null;
+  }
+  if (!CIVITAI_HOSTS.includes(url.hostname) && url.host !== baseHost)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `${JSON.stringify(text.slice(0, 200))} is not a Civitai URL: its host is ${JSON.stringify(url.host)}, not ` +
+        `${[...CIVITAI_HOSTS, ...(baseHost && !CIVITAI_HOSTS.includes(baseHost) ? [baseHost] : [])].join(', ')}.`,
+    );
   const version = url.searchParams.get('modelVersionId');
   if (version !== null) return { kind: 'version', versionId: positiveId(version, 'modelVersionId', arg) };
   const byVersion = /^\/(?:api\/download\/models|api\/v1\/model-versions|model-versions)\/([^/]+)\/?$/.exec(

@@ -3,7 +3,7 @@
  * another file, record it as the library scan would (so the next scan does not read it again), make the version's
  * first image its thumbnail, and write sidecars other tools read when asked to.
  */
-import { writeFile as fsWriteFile, link, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { writeFile as fsWriteFile, link, lstat, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_THUMBNAIL_SIDE } from '../config.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
@@ -12,9 +12,55 @@ import { firstImageOfVersion } from '../db/tables/downloads.ts';
 import { HASH_FIELDS } from '../db/tables/model-files.ts';
 import { AppError } from '../errors.ts';
 import type { StreamHashes } from '../library/hashing/stream-hasher.ts';
+import { resolveLibraryPath } from '../library/library-paths.ts';
 import { linkToCatalog, optionalFileColumns, recordLocalFile } from '../library/linker.ts';
 import { makeThumbnail } from '../thumbnails/maker.ts';
 import { downloadImage, storeThumbnail } from '../thumbnails/maintenance.ts';
+
+/**
+ * Where folder `target` stands: the real path of its deepest existing ancestor (checked to be a folder inside
+ * `libraryRoots` after resolving symlinks) and the names still missing below it. A link inside a root that points
+ * outside is refused here (FORBIDDEN), before anything is created.
+ */
+export async function checkFolderInside(
+  target: string,
+  libraryRoots: readonly string[],
+): Promise<{ existing: string; missing: string[] }> {
+  const missing: string[] = [];
+  let existing = path.resolve(target);
+  for (;;) {
+    if (
+      await lstat(existing).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    missing.unshift(path.basename(existing));
+    existing = parent;
+  }
+  return { existing: await resolveLibraryPath(existing, libraryRoots, 'directory'), missing };
+}
+
+/**
+ * Makes folder `target` inside the library roots and returns its real path: missing folders are created one level
+ * at a time, each checked again after it is made (a link swapped in meanwhile is refused), so nothing is ever
+ * created outside the roots.
+ */
+export async function makeFolderInside(target: string, libraryRoots: readonly string[]): Promise<string> {
+  const { existing, missing } = await checkFolderInside(target, libraryRoots);
+  let current = existing;
+  for (const name of missing) {
+    const next = path.join(current, name);
+    await mkdir(next).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    current = await resolveLibraryPath(next, libraryRoots, 'directory');
+  }
+  return current;
+}
 
 /** Suffixed names tried before giving up (`name (1).ext` … `name (99).ext`). */
 const MAX_SUFFIX = 99;

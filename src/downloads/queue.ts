@@ -9,7 +9,7 @@
  * process running the job notices at its next lease renewal — at once when that is this process.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { CivitaiClient } from '../civitai/client.ts';
@@ -36,11 +36,11 @@ import { parseStoredTimestamp } from '../db/timestamps.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { FileHasher } from '../library/hashing/file-hasher.ts';
 import { StreamHasher, type StreamHashes } from '../library/hashing/stream-hasher.ts';
-import { resolveLibraryPath } from '../library/library-paths.ts';
-import { sanitizeFileName } from './names.ts';
+import { chooseFileName, sanitizeFileName } from './names.ts';
 import {
   hashDisagreement,
   linkDownloaded,
+  makeFolderInside,
   placeFile,
   removePartFile,
   thumbnailFromFirstImage,
@@ -107,9 +107,12 @@ interface Live {
   received: number;
   total: number | null;
   samples: { at: number; bytes: number }[];
-  stopReason: 'pause' | 'cancel' | 'shutdown' | 'lease-lost' | null;
+  /** `pause`: this job was paused (its row says so); `pause-all`: the whole queue pauses (stopAll('pause')). */
+  stopReason: 'pause' | 'pause-all' | 'cancel' | 'shutdown' | 'lease-lost' | null;
   lastEmit: number;
 }
+
+const PAST_TENSE = { cancel: 'cancelled', pause: 'paused', resume: 'resumed', retry: 'retried' } as const;
 
 const SPEED_WINDOW_MS = 3000;
 const EMIT_INTERVAL_MS = 100;
@@ -168,23 +171,29 @@ export class DownloadQueue {
     this.#timer = null;
     await this.#pumping;
     for (const live of this.#running.values()) {
-      live.stopReason = mode === 'pause' ? 'pause' : 'shutdown';
+      live.stopReason = mode === 'pause' ? 'pause-all' : 'shutdown';
       live.controller.abort(new AppError('CLIENT_GONE', 'The download was stopped.'));
     }
     await Promise.all(this.#settled);
     const now = new Date();
     await this.#db.write(async (trx) => {
       const mine = await runnableDownloads(trx, null);
-      for (const row of mine.filter((r) => r.LeaseOwner === this.owner))
+      for (const row of mine) {
+        // A stopped job has let its lease go already (#settleFailure): it is still this queue's to pause. A job
+        // another process holds (one this run joined) is left alone.
+        const held = row.LeaseOwner === this.owner;
+        if (!held && !(mode === 'pause' && row.LeaseOwner === null && this.#own.has(row.Id))) continue;
         await updateDownload(
           trx,
           row.Id,
           mode === 'pause'
             ? { State: 'PAUSED', LeaseOwner: null, LeaseUntil: null, UpdatedAt: now }
             : { LeaseOwner: null, LeaseUntil: null, UpdatedAt: now },
-          { leaseOwner: this.owner },
+          held ? { leaseOwner: this.owner } : { states: RUNNABLE_STATES },
         );
+      }
     });
+    for (const id of this.#own) this.#emit(id);
   }
 
   // ---------------------------------------------------------------- reading
@@ -248,6 +257,11 @@ export class DownloadQueue {
     if (this.#stopping) throw new AppError('CONFLICT', 'Downloads are stopping (the server is shutting down).');
     const file = request.catalog.file;
     const present = await this.#presentCopy(file);
+    // Sidecars asked for beside a file that is already there are written beside it (those missing).
+    const sidecarNote =
+      present && request.sidecars
+        ? await this.#writeSidecarsBeside(present.path, file, request.catalog.versionCivitaiId, null)
+        : null;
     const now = new Date();
     const id = await this.#db.write(async (trx) => {
       const active = await activeDownloadOfFile(trx, file.Id as number);
@@ -278,7 +292,7 @@ export class DownloadQueue {
           ActualSHA256: base.ExpectedSHA256 ?? null,
           TotalBytes: BigInt(present.size),
           ReceivedBytes: 0n,
-          ErrorMessage: `Already in the library at ${present.path}: nothing was downloaded.`,
+          ErrorMessage: `Already in the library at ${present.path}: nothing was downloaded${sidecarNote ? `; ${sidecarNote}` : ''}.`,
           FinishedAt: now,
         });
       return insertDownload(trx, { ...base, State: 'QUEUED', AlreadyPresent: false, ...this.#lease(now) });
@@ -310,9 +324,13 @@ export class DownloadQueue {
       const row = await downloadById(trx, id);
       if (!row) throw new AppError('NOT_FOUND', `No download ${id}.`);
       const refuse = (allowed: string) =>
-        new AppError('CONFLICT', `Download ${id} is ${row.State}: it can be ${action}d only when ${allowed}.`, {
-          state: row.State,
-        });
+        new AppError(
+          'CONFLICT',
+          `Download ${id} is ${row.State}: it can be ${PAST_TENSE[action]} only when ${allowed}.`,
+          {
+            state: row.State,
+          },
+        );
       const leaseHeldElsewhere = row.LeaseOwner !== null && row.LeaseOwner !== this.owner && !this.#mayTake(row, now);
       switch (action) {
         case 'cancel':
@@ -361,13 +379,47 @@ export class DownloadQueue {
     return (await this.get(id))!;
   }
 
-  /** Waits until every one of `ids` is DONE, FAILED or CANCELLED (PAUSED counts as settled for a CLI run). */
-  async settled(ids: readonly number[], onChange: (jobs: DownloadJob[]) => void): Promise<DownloadJob[]> {
+  /** The jobs `ids` as stored now (those that exist). */
+  async jobs(ids: readonly number[]): Promise<DownloadJob[]> {
+    return (await Promise.all(ids.map((id) => this.get(id)))).filter((j): j is DownloadJob => j !== null);
+  }
+
+  /**
+   * Whether job `id` is being run by another process (whose lease is live): a request that joined it waits for that
+   * process, and takes the job over if that process goes away.
+   */
+  async runElsewhere(id: number): Promise<boolean> {
+    const row = await downloadById(this.#db.kysely, id);
+    return (
+      row !== undefined &&
+      row !== null &&
+      RUNNABLE_STATES.includes(row.State) &&
+      row.LeaseOwner !== null &&
+      row.LeaseOwner !== this.owner &&
+      !this.#mayTake(row, new Date())
+    );
+  }
+
+  /**
+   * Waits until every one of `ids` is DONE, FAILED or CANCELLED (PAUSED counts as settled for a CLI run), or until
+   * `signal` aborts (the jobs as they are then). The wait keeps the process alive: a job run by another process
+   * (which this queue takes over should that process go away) holds no handle of this one.
+   */
+  async settled(
+    ids: readonly number[],
+    onChange: (jobs: DownloadJob[]) => void,
+    signal?: AbortSignal,
+  ): Promise<DownloadJob[]> {
     for (;;) {
-      const jobs = (await Promise.all(ids.map((id) => this.get(id)))).filter((j): j is DownloadJob => j !== null);
+      const jobs = await this.jobs(ids);
       onChange(jobs);
-      if (jobs.every((job) => FINAL_STATES.includes(job.state) || job.state === 'PAUSED')) return jobs;
+      if (signal?.aborted || jobs.every((job) => FINAL_STATES.includes(job.state) || job.state === 'PAUSED'))
+        return jobs;
+      // Jobs held by a process that is gone (or whose lease lapsed) are taken over.
+      if (!this.#stopping && jobs.some((job) => RUNNABLE_STATES.includes(job.state) && !this.#running.has(job.id)))
+        void this.#pump();
       let wake: () => void = () => undefined;
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
         for (const id of ids) {
@@ -375,8 +427,11 @@ export class DownloadQueue {
           if (!listeners) this.#listeners.set(id, (listeners = new Set()));
           listeners.add(wake);
         }
-        setTimeout(resolve, FOLLOW_POLL_MS).unref();
+        signal?.addEventListener('abort', wake, { once: true });
+        timer = setTimeout(resolve, FOLLOW_POLL_MS);
       });
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
       for (const id of ids) this.#listeners.get(id)?.delete(wake);
     }
   }
@@ -526,9 +581,9 @@ export class DownloadQueue {
     const file = row.ModelFileId === null ? undefined : await modelFileRow(this.#db.kysely, row.ModelFileId);
     if (!file)
       throw new AppError('NOT_FOUND', 'The catalog file this download was for is gone (was its model deleted?).');
-    // The folder is made only now (a refused request creates nothing), and checked again once it exists.
-    await mkdir(row.TargetDir, { recursive: true });
-    const dir = await resolveLibraryPath(row.TargetDir, this.#options.libraryRoots, 'directory');
+    // The folder is made only now (a refused request creates nothing), one level at a time, each checked against
+    // the roots with symlinks resolved: nothing is created outside them.
+    const dir = await makeFolderInside(row.TargetDir, this.#options.libraryRoots);
     if (row.State === 'VERIFYING' && row.LocalPath && !(await exists(row.PartPath))) {
       // Stopped after the verified file was moved into place, before it was linked: link what is there.
       await this.#complete(live, file, row.LocalPath, await hashPlacedFile(row.LocalPath));
@@ -581,8 +636,12 @@ export class DownloadQueue {
         { expected: mismatch.expected, actual: mismatch.actual, hash: mismatch.kind },
       );
     }
-    const name =
-      result.suggestedName ?? sanitizeFileName(String(file.FileName ?? '')) ?? `civitai-${row.VersionCivitaiId}.bin`;
+    // The server's name only when it keeps the catalog file's extension (no `.exe`, no `.bashrc`, no bare name).
+    const name = chooseFileName(
+      result.suggestedName,
+      file.FileName === null || file.FileName === undefined ? null : String(file.FileName),
+      `civitai-${row.VersionCivitaiId}.bin`,
+    );
     const placed = await placeFile(partPath, dir, name, (candidate) =>
       this.#setRow(live, { LocalPath: candidate, FileName: path.basename(candidate) }),
     );
@@ -604,27 +663,11 @@ export class DownloadQueue {
     const now = new Date();
     const fresh = (await modelFileRow(this.#db.kysely, file.Id as number)) ?? file;
     const modelFileId = await linkDownloaded(this.#db, placed, hashes, fresh, now);
-    const versionId = file.ModelVersionId as number;
-    let imageBytes: Buffer | null = null;
-    try {
-      imageBytes = await thumbnailFromFirstImage(
-        this.#db,
-        versionId,
-        this.#options.thumbnailSide,
-        live.row.Sidecars === 1,
+    if (Number(live.row.Sidecars) === 1) await this.#writeSidecarsBeside(placed, fresh, live.row.VersionCivitaiId, id);
+    else
+      await thumbnailFromFirstImage(this.#db, file.ModelVersionId as number, this.#options.thumbnailSide, false).catch(
+        (error: unknown) => this.#log(id, `no thumbnail from the first image: ${(error as Error).message}`),
       );
-    } catch (error) {
-      this.#log(id, `no thumbnail from the first image: ${(error as Error).message}`);
-    }
-    if (live.row.Sidecars === 1) {
-      try {
-        const answer = await this.#options.civitai.getModelVersion(live.row.VersionCivitaiId);
-        const written = await writeSidecars(placed, answer.found ? answer.json : null, imageBytes);
-        this.#log(id, `sidecars written: ${written.map((f) => path.basename(f)).join(', ') || 'none (already there)'}`);
-      } catch (error) {
-        this.#log(id, `sidecars not written: ${(error as Error).message}`);
-      }
-    }
     const { checked } = hashDisagreement(fresh, hashes);
     await this.#setRow(live, {
       State: 'DONE',
@@ -638,21 +681,61 @@ export class DownloadQueue {
     this.#log(id, `done: ${placed}`);
   }
 
+  /**
+   * Makes the version's first image its thumbnail and writes the sidecars missing beside `modelPath`; returns what
+   * was done, for the job's message. Failures are reported, never thrown: the model file itself is fine.
+   */
+  async #writeSidecarsBeside(
+    modelPath: string,
+    file: Row,
+    versionCivitaiId: number,
+    jobId: number | null,
+  ): Promise<string> {
+    const log = (message: string) => {
+      if (jobId !== null) this.#log(jobId, message);
+    };
+    let imageBytes: Buffer | null = null;
+    try {
+      imageBytes = await thumbnailFromFirstImage(
+        this.#db,
+        file.ModelVersionId as number,
+        this.#options.thumbnailSide,
+        true,
+      );
+    } catch (error) {
+      log(`no thumbnail from the first image: ${(error as Error).message}`);
+    }
+    let note: string;
+    try {
+      const answer = await this.#options.civitai.getModelVersion(versionCivitaiId);
+      const written = await writeSidecars(modelPath, answer.found ? answer.json : null, imageBytes);
+      note = `sidecars written: ${written.map((f) => path.basename(f)).join(', ') || 'none (already there)'}`;
+    } catch (error) {
+      note = `sidecars not written: ${(error as Error).message}`;
+    }
+    log(note);
+    return note;
+  }
+
   async #settleFailure(live: Live, error: unknown): Promise<void> {
     const id = live.row.Id;
     const now = new Date();
     if (live.stopReason) {
       const row = await downloadById(this.#db.kysely, id);
       if (row?.State === 'CANCELLED') await removePartFile(row.PartPath);
-      // Paused, cancelled or shut down: the row already says so; the lease goes so the job can move again.
-      await this.#db.write((trx) =>
-        updateDownload(
+      // Paused, cancelled or shut down: the row already says so (a pause of the whole queue says so here, in the
+      // same transaction, so no other process takes the job meanwhile); the lease goes so the job can move again.
+      await this.#db.write(async (trx) => {
+        // Only a job still DOWNLOADING here: one resumed meanwhile (QUEUED again) stays resumed.
+        if (live.stopReason === 'pause-all')
+          await updateDownload(trx, id, { State: 'PAUSED' }, { states: ['DOWNLOADING'], leaseOwner: this.owner });
+        await updateDownload(
           trx,
           id,
           { LeaseOwner: null, LeaseUntil: null, ReceivedBytes: BigInt(live.received), UpdatedAt: now },
           { leaseOwner: this.owner },
-        ),
-      );
+        );
+      });
       this.#log(id, `stopped (${live.stopReason})`);
       return;
     }

@@ -12,6 +12,7 @@ import { catalogFileForDownload, newestVersionOfModel, outdatedModels } from '..
 import { AppError } from '../errors.ts';
 import { isInside, resolveLibraryPath } from '../library/library-paths.ts';
 import { checkedSubfolder } from './names.ts';
+import { checkFolderInside } from './placement.ts';
 import type { DownloadJob, DownloadQueue } from './queue.ts';
 
 export interface DownloadContext {
@@ -42,7 +43,8 @@ function checkedId(value: number | null | undefined, name: string): number | nul
 
 /**
  * The folder a download goes to: `root` (an existing folder inside the library roots) joined with `subfolder`.
- * Nothing is created here; the job makes the folder when it starts and checks it again then.
+ * Nothing is created here; the job makes the folder when it starts and checks it again then. Its deepest existing
+ * part is checked now with symlinks resolved: a subfolder through a link that leaves the roots is refused up front.
  */
 export async function downloadFolder(
   root: string,
@@ -53,6 +55,7 @@ export async function downloadFolder(
   const relative = checkedSubfolder(subfolder);
   const target = relative ? path.join(checkedRoot, relative) : checkedRoot;
   if (!isInside(checkedRoot, target)) throw new AppError('FORBIDDEN', '`subfolder` leads outside `root`.');
+  if (relative) await checkFolderInside(target, libraryRoots);
   return target;
 }
 

@@ -77,9 +77,10 @@ export const downloadCommand = defineCommand({
     const concurrency = Number(values.concurrency ?? settings.downloads.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_DOWNLOAD_CONCURRENCY)
       throw usageError(`--concurrency is between 1 and ${MAX_DOWNLOAD_CONCURRENCY}.`, downloadCommand);
+    const civitaiSettings = resolveCivitaiSettings();
     const targets = positionals.map((arg) => {
       try {
-        return parseDownloadTarget(arg);
+        return parseDownloadTarget(arg, civitaiSettings.baseUrl);
       } catch (error) {
         throw isAppError(error) ? usageError(error.message, downloadCommand) : error;
       }
@@ -90,7 +91,6 @@ export const downloadCommand = defineCommand({
     const libraryRoots = settings.libraryRoots.length > 0 ? settings.libraryRoots : [to];
     // Refused before the catalog is opened (or created): a bad folder changes nothing.
     await downloadFolder(to, null, libraryRoots);
-    const civitaiSettings = resolveCivitaiSettings();
     const civitai = createCivitaiClient(civitaiSettings);
     const db = await openCatalogForCli(values['data-dir'], io);
     const queue = new DownloadQueue({
@@ -110,33 +110,58 @@ export const downloadCommand = defineCommand({
       libraryRoots,
       sidecars: values.sidecars ?? settings.downloads.sidecars,
     };
-    // Ctrl-C or SIGTERM pauses what runs (the .part files stay: running the command again resumes them).
+    // Ctrl-C or SIGTERM pauses what runs (the .part files stay: running the command again resumes them). The
+    // handlers stay until the end (`on`, not `once`: a second signal must not kill the run half-way through
+    // pausing; the deadline ends it if pausing hangs), and the process is kept alive while jobs settle: a stopped
+    // transfer, or a job another process runs, holds no handle that would keep the event loop from emptying.
     let interrupted: NodeJS.Signals | null = null;
     let stopped: Promise<void> | null = null;
+    const stop = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupted) return;
       interrupted = signal;
       exitAfterDeadline((message) => io.err(message));
       stopped = queue.stopAll('pause');
+      stop.abort(signal);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const keepAlive = setInterval(() => undefined, 60_000);
     const bars = createProgressBars();
     try {
       const problems: string[] = [];
       const ids: number[] = [];
       for (const [i, target] of targets.entries()) {
+        if (interrupted) break;
         try {
           const versionId =
             target.kind === 'version' ? target.versionId : await newestVersionOf(context, target.modelId);
-          ids.push((await downloadVersion(context, { versionCivitaiId: versionId, root: to })).id);
+          const job = await downloadVersion(context, { versionCivitaiId: versionId, root: to });
+          if (ids.includes(job.id)) continue;
+          ids.push(job.id);
+          if (await queue.runElsewhere(job.id))
+            io.out(
+              `joined download ${job.id} of version ${job.versionCivitaiId}: another process (a server or another ` +
+                'download command) is downloading it; waiting for it to finish.',
+            );
         } catch (error) {
           if (!isAppError(error)) throw error;
+          if (interrupted) break;
           problems.push(`${positionals[i]} [${error.code}]: ${error.message}`);
         }
       }
-      const jobs = await queue.settled(ids, (current) => {
-        for (const job of current) bars.update(job.id, job.fileName ?? `version ${job.versionCivitaiId}`, detail(job));
-      });
+      let jobs = await queue.settled(
+        ids,
+        (current) => {
+          for (const job of current)
+            bars.update(job.id, job.fileName ?? `version ${job.versionCivitaiId}`, detail(job));
+        },
+        stop.signal,
+      );
+      if (interrupted) {
+        await stopped;
+        jobs = await queue.jobs(ids);
+      }
       bars.finish();
       printSummary(io, jobs, problems);
       if (interrupted) {
@@ -145,10 +170,11 @@ export const downloadCommand = defineCommand({
       }
       return jobs.some((job) => job.state !== 'DONE') || problems.length > 0 ? FAILURE_EXIT_CODE : 0;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       await (stopped ?? queue.stopAll('pause'));
       await db.close();
+      clearInterval(keepAlive);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
   },
 });
