@@ -415,10 +415,7 @@ async function importInTransaction(
         await creatorNameById(trx, existing.CreatorId as number | null),
         mapped.creator?.username ?? null,
       );
-    const { CreatorId, ...columns } = wanted;
-    changed = (await updateChanged(trx, 'Models', modelId, existing, columns, log.column)) || changed;
-    if (CreatorId !== undefined)
-      changed = (await updateChanged(trx, 'Models', modelId, existing, { CreatorId })) || changed;
+    changed = (await updateChanged(trx, 'Models', modelId, existing, wanted, log.column)) || changed;
     status = 'updated';
   } else {
     const name = mapped.name ?? mapped.versions[0]?.name;

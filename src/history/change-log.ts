@@ -39,10 +39,11 @@ const MODEL_OF_TABLE: Record<HistoryTable, CatalogModelName> = {
 
 /**
  * Columns that are bookkeeping or statistics rather than metadata a user could lose: they change on nearly every
- * sync or rescan, and recording them would bury the real changes.
+ * sync or rescan, and recording them would bury the real changes. (CreatorId is recorded as the creator's name:
+ * `LIST_FIELDS.creator`.)
  */
 const UNRECORDED: Record<HistoryTable, ReadonlySet<string>> = {
-  Models: new Set(['UpdatedAt', 'LastSyncedAt', 'UserEditedFields', 'IgnoreUpdates']),
+  Models: new Set(['UpdatedAt', 'LastSyncedAt', 'UserEditedFields', 'IgnoreUpdates', 'CreatorId']),
   ModelVersions: new Set(['DownloadCount', 'RatingCount', 'Rating', 'ThumbsUpCount', 'ThumbsDownCount']),
   ModelFiles: new Set(['LocalFileVerifiedAt']),
 };
