@@ -4,6 +4,7 @@
  * tombstones for models Civitai no longer knows, and payloads with missing or null fields that must not erase
  * anything.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -649,5 +650,22 @@ describe('preparing a payload for the archive', () => {
     expect(recount.contentHash).toBe(prepared.contentHash);
     const edited = await preparePayload({ ...payload, id: 2 }, 'model', 'file', 'test');
     expect(edited.contentHash).not.toBe(prepared.contentHash);
+  });
+
+  it('hashes a small payload (prepared in-line) and a large one (on the worker) by the same rule', async () => {
+    const statsFree = (value: unknown) =>
+      createHash('sha256')
+        .update(JSON.stringify(value, (key, item) => (key === 'stats' ? undefined : item)))
+        .digest('hex');
+    for (const length of [10, 300 * 1024]) {
+      const payload = {
+        id: 7,
+        stats: { downloadCount: 1 },
+        modelVersions: [{ id: 8, description: 'ü'.repeat(length), stats: { rating: 4.5 } }],
+      };
+      const prepared = await preparePayload(payload, 'model', 'file', 'test');
+      expect(prepared.contentHash, `${length} characters`).toBe(statsFree(payload));
+      expect(JSON.parse(gunzipSync(prepared.body).toString('utf8'))).toEqual(payload);
+    }
   });
 });
