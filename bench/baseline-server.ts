@@ -1,10 +1,19 @@
 /**
- * The baseline on node:http. The benchmark runs it as its own process (`node --import tsx bench/baseline-server.ts
- * <db>`, which prints `listening on <url>` once ready) and in-process to count its statements.
+ * A baseline on node:http: the physical-limit program (`honest`, the default) or our SQL strategy without GraphQL
+ * (`mirror`). The benchmark runs each as its own process (`node --import tsx bench/baseline-server.ts <db> [kind]`,
+ * which prints `listening on <url>` once ready) and in-process to count their statements.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createBaseline, type Baseline, type ListArgs } from './baseline.ts';
+import { createHonestBaseline } from './honest-baseline.ts';
+
+export type BaselineKind = 'honest' | 'mirror';
+export const BASELINE_KINDS: readonly BaselineKind[] = ['honest', 'mirror'];
+
+export function openBaseline(databasePath: string, kind: BaselineKind): Baseline {
+  return kind === 'honest' ? createHonestBaseline(databasePath) : createBaseline(databasePath);
+}
 
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -25,6 +34,8 @@ async function handle(baseline: Baseline, req: IncomingMessage, res: ServerRespo
   switch (route) {
     case 'list':
       return sendJson(res, baseline.list(JSON.parse(await readBody(req)) as ListArgs, origin));
+    case 'list-wide':
+      return sendJson(res, baseline.listWide(JSON.parse(await readBody(req)) as ListArgs, origin));
     case 'detail':
       return sendJson(res, baseline.detail(Number(param), origin));
     case 'hashes':
@@ -55,8 +66,8 @@ export interface BaselineHttp {
   close(): Promise<void>;
 }
 
-export function startBaselineHttp(databasePath: string): Promise<BaselineHttp> {
-  const baseline = createBaseline(databasePath);
+export function startBaselineHttp(databasePath: string, kind: BaselineKind = 'honest'): Promise<BaselineHttp> {
+  const baseline = openBaseline(databasePath, kind);
   const server: Server = createServer((req, res) => {
     handle(baseline, req, res).catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
@@ -82,12 +93,12 @@ export function startBaselineHttp(databasePath: string): Promise<BaselineHttp> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const databasePath = process.argv[2];
-  if (!databasePath) {
-    console.error('usage: baseline-server.ts <database file>');
+  const [databasePath, kind = 'honest'] = process.argv.slice(2);
+  if (!databasePath || !BASELINE_KINDS.includes(kind as BaselineKind)) {
+    console.error(`usage: baseline-server.ts <database file> [${BASELINE_KINDS.join('|')}]`);
     process.exit(2);
   }
-  const running = await startBaselineHttp(databasePath);
+  const running = await startBaselineHttp(databasePath, kind as BaselineKind);
   console.log(`listening on ${running.url}`);
   process.on('SIGTERM', () => void running.close().then(() => process.exit(0)));
 }

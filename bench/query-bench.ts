@@ -21,7 +21,23 @@ import {
   type LoadResult,
   type ServerProcess,
 } from './load.ts';
-import { LIST_QUERY, readScenarioInputs, scenarios, type Scenario, type ScenarioInputs } from './scenarios.ts';
+import type { BaselineKind } from './baseline-server.ts';
+import {
+  type HttpRequest,
+  LIST_QUERY,
+  readScenarioInputs,
+  scenarios,
+  type Scenario,
+  type ScenarioInputs,
+} from './scenarios.ts';
+
+/** The servers of one catalog, in the order each round measures them. */
+const SIDES = ['ours', 'baseline', 'mirror'] as const;
+type Side = (typeof SIDES)[number];
+
+/** Both baselines answer the same routes. */
+const requestsOf = (scenario: Scenario, side: Side): ((i: number) => HttpRequest) =>
+  side === 'ours' ? scenario.ours : scenario.baseline;
 
 export interface SideResult extends LoadResult {
   peakRssMiB: number | null;
@@ -31,7 +47,10 @@ export interface ScenarioResult {
   name: string;
   title: string;
   ours: SideResult;
+  /** The physical-limit baseline (`honest-baseline.ts`). */
   baseline: SideResult;
+  /** Our SQL strategy without GraphQL (`baseline.ts`): splits the gap into SQL strategy and GraphQL overhead. */
+  mirror: SideResult;
   /**
    * ours / baseline throughput: the median over rounds of each round's pair (ours and the baseline measured right
    * after it), so a machine that slows down for a while moves both halves of a pair alike.
@@ -39,8 +58,10 @@ export interface ScenarioResult {
   ratio: number;
   /** The lowest and highest of those per-round ratios: how noisy the machine was. */
   ratioRange: [number, number];
-  /** One request at a time (no queueing): ours and baseline. */
-  single: { ours: LatencyResult; baseline: LatencyResult };
+  /** ours / mirror, paired the same way. */
+  mirrorRatio: number;
+  /** One request at a time (no queueing). */
+  single: { ours: LatencyResult; baseline: LatencyResult; mirror: LatencyResult };
 }
 
 export interface QueryBenchOptions {
@@ -66,8 +87,8 @@ export function startOurServer(catalog: BenchCatalog): Promise<ServerProcess> {
   return startServerProcess([...args, '--data-dir', catalog.dataDir, '--port', '0'], { NODE_ENV: 'production' });
 }
 
-export function startBaselineServer(catalog: BenchCatalog): Promise<ServerProcess> {
-  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', catalog.databasePath], {
+export function startBaselineServer(catalog: BenchCatalog, kind: BaselineKind): Promise<ServerProcess> {
+  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', catalog.databasePath, kind], {
     NODE_ENV: 'production',
   });
 }
@@ -142,20 +163,27 @@ interface ServedCatalog {
   catalog: BenchCatalog;
   ours: ServerProcess;
   baseline: ServerProcess;
+  mirror: ServerProcess;
   inputs: ScenarioInputs;
   scenarios: Scenario[];
 }
 
-/** Both servers on one catalog; whatever started is stopped again if the rest fails. */
+/** The three servers on one catalog; whatever started is stopped again if the rest fails. */
 async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
-  const [ours, baseline] = await Promise.allSettled([startOurServer(catalog), startBaselineServer(catalog)]);
+  const started = await Promise.allSettled([
+    startOurServer(catalog),
+    startBaselineServer(catalog, 'honest'),
+    startBaselineServer(catalog, 'mirror'),
+  ]);
   try {
-    if (ours.status === 'rejected') throw ours.reason;
-    if (baseline.status === 'rejected') throw baseline.reason;
-    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.value.url, 16));
-    return { catalog, ours: ours.value, baseline: baseline.value, inputs, scenarios: scenarios(inputs) };
+    const [ours, baseline, mirror] = started.map((s) => {
+      if (s.status === 'rejected') throw s.reason;
+      return s.value;
+    }) as [ServerProcess, ServerProcess, ServerProcess];
+    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
+    return { catalog, ours, baseline, mirror, inputs, scenarios: scenarios(inputs) };
   } catch (error) {
-    await Promise.all([ours, baseline].flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
+    await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     throw error;
   }
 }
@@ -182,55 +210,62 @@ export async function runQueryBench(
       const warmup = { connections: options.connections, durationSeconds: options.warmupSeconds };
       for (const s of served) {
         await verifySameAnswers(scenarioOf(s), s.ours, s.baseline);
-        await runLoad(s.ours.url, scenarioOf(s).ours, warmup);
-        await runLoad(s.baseline.url, scenarioOf(s).baseline, warmup);
-        resetPeakRss(s.ours.pid);
-        resetPeakRss(s.baseline.pid);
+        await verifySameAnswers(scenarioOf(s), s.ours, s.mirror);
+        for (const side of SIDES) {
+          await runLoad(s[side].url, requestsOf(scenarioOf(s), side), warmup);
+          resetPeakRss(s[side].pid);
+        }
       }
-      const rounds = served.map(() => ({ ours: [] as LoadResult[], baseline: [] as LoadResult[] }));
+      const rounds = served.map(() => ({
+        ours: [] as LoadResult[],
+        baseline: [] as LoadResult[],
+        mirror: [] as LoadResult[],
+      }));
       const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
       for (let round = 0; round < options.rounds; round++) {
         for (const [k, s] of served.entries()) {
-          rounds[k]!.ours.push(await runLoad(s.ours.url, scenarioOf(s).ours, timed));
-          rounds[k]!.baseline.push(await runLoad(s.baseline.url, scenarioOf(s).baseline, timed));
+          for (const side of SIDES)
+            rounds[k]![side].push(await runLoad(s[side].url, requestsOf(scenarioOf(s), side), timed));
         }
       }
       for (const [k, s] of served.entries()) {
         const scenario = scenarioOf(s);
-        const oursPeak = peakRssMiB(s.ours.pid);
-        const baselinePeak = peakRssMiB(s.baseline.pid);
+        const [ours, baseline, mirror] = SIDES.map((side) => combine(rounds[k]![side], peakRssMiB(s[side].pid)));
         const single = {
           ours: await probeLatency(s.ours.url, scenario.ours, options.probeSeconds),
           baseline: await probeLatency(s.baseline.url, scenario.baseline, options.probeSeconds),
+          mirror: await probeLatency(s.mirror.url, scenario.baseline, options.probeSeconds),
         };
-        const ours = combine(rounds[k]!.ours, oursPeak);
-        const baseline = combine(rounds[k]!.baseline, baselinePeak);
-        const pairRatios = rounds[k]!.ours.map(
-          (round, r) => round.requestsPerSecond / rounds[k]!.baseline[r]!.requestsPerSecond,
-        );
+        const pairRatios = (other: LoadResult[]) =>
+          rounds[k]!.ours.map((round, r) => round.requestsPerSecond / other[r]!.requestsPerSecond);
+        const baselinePairs = pairRatios(rounds[k]!.baseline);
         const result: ScenarioResult = {
           name: scenario.name,
           title: scenario.title,
-          ours,
-          baseline,
+          ours: ours!,
+          baseline: baseline!,
+          mirror: mirror!,
           single,
-          ratio: median(pairRatios),
-          ratioRange: [Math.min(...pairRatios), Math.max(...pairRatios)],
+          ratio: median(baselinePairs),
+          ratioRange: [Math.min(...baselinePairs), Math.max(...baselinePairs)],
+          mirrorRatio: median(pairRatios(rounds[k]!.mirror)),
         };
         options.log(
-          `  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${ours.p50Ms.toFixed(1)} ms` +
-            ` | baseline ${baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)} (${result.ratioRange.map((r) => r.toFixed(2)).join('–')})` +
-            ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} ms`,
+          `  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${result.ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${result.ours.p50Ms.toFixed(1)} ms` +
+            ` | baseline ${result.baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${result.baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)} (${result.ratioRange.map((r) => r.toFixed(2)).join('–')})` +
+            ` | mirror ${result.mirror.requestsPerSecond.toFixed(0).padStart(6)} req/s, ratio ${result.mirrorRatio.toFixed(2)}` +
+            ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} / ${single.mirror.p50Ms.toFixed(2)} ms`,
         );
-        if (ours.errors || baseline.errors)
-          throw new Error(`${scenario.name}: ${ours.errors} errors (ours), ${baseline.errors} (baseline)`);
+        const errors = SIDES.map((side) => result[side].errors);
+        if (errors.some((e) => e > 0))
+          throw new Error(`${scenario.name}: errors (ours, baseline, mirror): ${errors.join(', ')}`);
         sizes[k]!.results.push(result);
       }
       if (served.length === 2) scaling.push(await probeScaling(served[0]!, served[1]!, index, options));
     }
     return { sizes, scaling };
   } finally {
-    await Promise.all(served.flatMap((s) => [s.ours.stop(), s.baseline.stop()]));
+    await Promise.all(served.flatMap((s) => SIDES.map((side) => s[side].stop())));
   }
 }
 

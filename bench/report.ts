@@ -74,14 +74,40 @@ function scenarioOf(run: SizeRun | undefined, name: string): ScenarioResult | un
 export function checkTargets(sizes: SizeRun[], scaling: ScalingResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const run of sizes) {
-    for (const name of ['list', 'detail']) {
+    for (const name of ['list', 'list-wide', 'detail']) {
       const s = scenarioOf(run, name);
       if (s)
         checks.push({
-          target: `${run.catalog.label}: ${name} throughput ≥ 0.33 × baseline`,
+          target: `${run.catalog.label}: ${name} throughput ≥ 0.5 × baseline`,
           measured: `${s.ratio.toFixed(2)} ×`,
-          met: s.ratio >= 0.33,
+          met: s.ratio >= 0.5,
         });
+    }
+    const wide = scenarioOf(run, 'list-wide');
+    if (wide)
+      checks.push({
+        target: `${run.catalog.label}: list-wide single-request p50 ≤ 2 × baseline's`,
+        measured: `${wide.single.ours.p50Ms.toFixed(2)} / ${wide.single.baseline.p50Ms.toFixed(2)} ms`,
+        met: wide.single.ours.p50Ms <= 2 * wide.single.baseline.p50Ms,
+      });
+    for (const name of ['search', 'search-name']) {
+      const s = scenarioOf(run, name);
+      if (s)
+        checks.push({
+          target: `${run.catalog.label}: ${name} throughput ≥ 0.5 × baseline`,
+          measured: `${s.ratio.toFixed(2)} ×`,
+          met: s.ratio >= 0.5,
+        });
+    }
+    const peaks = run.scenarios.filter((s) => s.ours.peakRssMiB !== null && s.baseline.peakRssMiB !== null);
+    if (peaks.length) {
+      const ours = Math.max(...peaks.map((s) => s.ours.peakRssMiB!));
+      const baseline = Math.max(...peaks.map((s) => s.baseline.peakRssMiB!));
+      checks.push({
+        target: `${run.catalog.label}: peak RSS ≤ 2 × baseline's`,
+        measured: `${ours.toFixed(0)} / ${baseline.toFixed(0)} MiB`,
+        met: ours <= 2 * baseline,
+      });
     }
     const thumbnail = scenarioOf(run, 'thumbnail');
     if (thumbnail)
@@ -130,15 +156,16 @@ function sizeSection(run: SizeRun): string[] {
       `(${catalog.summary.thumbnails.toLocaleString('en')} thumbnails, average ${(catalog.summary.thumbnailBytes / Math.max(1, catalog.summary.thumbnails) / 1024).toFixed(1)} KiB); ` +
       `database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB.`,
     '',
-    '| Scenario | ours req/s | baseline req/s | **ratio** (range) | ours p50 / p99 (ms) | baseline p50 / p99 (ms) | single-request p50 ours / baseline (ms) | SQL statements ours (small → large) / baseline | peak RSS ours / baseline (MiB) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Scenario | ours req/s | baseline req/s | **ratio** (range) | mirror req/s (ratio) | ours p50 / p99 (ms) | baseline p50 / p99 (ms) | single-request p50 ours / baseline / mirror (ms) | SQL statements ours (small → large) / baseline | peak RSS ours / baseline (MiB) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of run.scenarios) {
     const st = run.statements[s.name];
     lines.push(
       `| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ` +
+        `${fixed(s.mirror.requestsPerSecond)} (${s.mirrorRatio.toFixed(2)}) | ` +
         `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
-        `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} | ` +
+        `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} / ${s.single.mirror.p50Ms.toFixed(2)} | ` +
         `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`,
     );
   }
@@ -153,11 +180,13 @@ export function markdown(report: BenchReport): string {
     `Latest \`npm run bench\`${report.quick ? ' (--quick)' : ''}: ${report.date}, commit ${m.commit}.`,
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}, SQLite ${m.sqlite}.`,
     '',
-    'Every ratio compares DiffusionNexus Core with a **baseline measured in the same run**: raw better-sqlite3 prepared',
-    'statements over the same database file, hand-assembling byte-identical JSON on node:http (`bench/baseline.ts`). Both',
-    'answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
+    'Every ratio compares DiffusionNexus Core with a **baseline measured in the same run**: the program a careful engineer',
+    'would write by hand for each answer — raw better-sqlite3 prepared statements with the cheapest plans measured on this',
+    'catalog, hand-assembling the same JSON on node:http (`bench/honest-baseline.ts`). The **mirror** column runs our own SQL',
+    'strategy without GraphQL (`bench/baseline.ts`): baseline → mirror is what our SQL costs, mirror → ours what GraphQL',
+    'costs. All answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
       `${report.settings.connections} connections; both catalogs are served at once and each scenario's ${report.settings.rounds} rounds of ${report.settings.roundSeconds} s ` +
-      'alternate over sides and sizes (S ours, S baseline, L ours, L baseline, …) after ' +
+      'alternate over sides and sizes (S ours, S baseline, S mirror, L ours, …) after ' +
       `${report.settings.warmupSeconds} s warm-up. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
     "request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process's during the scenario.",

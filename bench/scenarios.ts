@@ -41,6 +41,18 @@ export const LIST_QUERY = `query ListPage($first: Int!, $after: String) {
   }
 }`;
 
+/** The wide list page an outside benchmarker measured (issue 14): more fields per level, trigger words, `nodes`. */
+export const LIST_WIDE_QUERY = `query ListWide($first: Int!, $after: String) {
+  models(first: $first, after: $after) { nodes {
+    databaseId name type isNsfw createdAt creator { username } tags { name }
+    versions(first: 3) { nodes {
+      databaseId name baseModel files { databaseId fileName sizeKB hashes { sha256 } }
+      images(first: 2) { nodes { databaseId sortOrder thumbnail { url width height } } }
+      triggerWords { word }
+    } }
+  } }
+}`;
+
 export const DETAIL_QUERY = `query ModelDetail($id: Int!) {
   model(databaseId: $id) {
     id databaseId civitaiId name description type isNsfw isPoi mode source createdAt updatedAt lastSyncedAt
@@ -166,6 +178,18 @@ export function scenarios(
       baseline: (i) => ({
         method: 'POST',
         path: '/list',
+        body: JSON.stringify({ first, after: at(inputs.listCursors, i) }),
+        headers: JSON_HEADERS,
+      }),
+    },
+    {
+      name: 'list-wide',
+      title: 'List page, wide (20 models, more fields, trigger words)',
+      json: true,
+      ours: (i) => graphql(LIST_WIDE_QUERY, { first, after: at(inputs.listCursors, i) }),
+      baseline: (i) => ({
+        method: 'POST',
+        path: '/list-wide',
         body: JSON.stringify({ first, after: at(inputs.listCursors, i) }),
         headers: JSON_HEADERS,
       }),

@@ -43,6 +43,7 @@ describe('npm run bench -- --quick', () => {
     const [small] = report.sizes;
     expect(small!.scenarios.map((s) => s.name)).toEqual([
       'list',
+      'list-wide',
       'detail',
       'hashes',
       'thumbnail',
@@ -52,6 +53,8 @@ describe('npm run bench -- --quick', () => {
     for (const scenario of small!.scenarios) {
       expect(scenario.ours.requests, scenario.name).toBeGreaterThan(0);
       expect(scenario.baseline.requests, scenario.name).toBeGreaterThan(0);
+      expect(scenario.mirror.requests, scenario.name).toBeGreaterThan(0);
+      expect(scenario.mirrorRatio, scenario.name).toBeGreaterThan(0);
       expect(scenario.ours.errors + scenario.baseline.errors, scenario.name).toBe(0);
       expect(scenario.ratio, scenario.name).toBeGreaterThan(0);
       expect(scenario.ratioRange[0], scenario.name).toBeLessThanOrEqual(scenario.ratio);
