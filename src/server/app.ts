@@ -3,6 +3,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { compiledExecutionPlugin } from './compiled-execution.ts';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { DownloadService, GraphQLContext, ResolverSettings } from '../resolvers/context.ts';
@@ -155,6 +156,15 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       writeGuardPlugin(),
       searchBudgetPlugin(),
       stopWithScopePlugin(),
+      // Last: every guard above decides before anything is compiled or run.
+      compiledExecutionPlugin({
+        onCompileFailure: (name, errors) =>
+          options.logger.warn({ operation: name, errors: errors.map((e) => e.message) }, 'operation runs uncompiled'),
+        onCompiledRun: (context) => {
+          const record = (context as ServerContext).requestLog;
+          if (record) record.compiled = true;
+        },
+      }),
     ],
   });
 }

@@ -12,6 +12,8 @@ export interface RequestLog {
   id: string;
   operation?: string;
   errorCodes?: string[];
+  /** The operation ran compiled (`compiled-execution.ts`). */
+  compiled?: boolean;
 }
 
 /** The yoga server context: the request's log record travels with it. */
@@ -47,6 +49,7 @@ export function startRequestLog(
       ms: Math.round((performance.now() - started) * 10) / 10,
       ...(record.operation ? { operation: record.operation } : {}),
       ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
+      ...(record.compiled ? { compiled: true } : {}),
     };
     if (status >= 500) logger.error(line, 'request failed');
     else if (quiet) logger.debug(line, 'request');
