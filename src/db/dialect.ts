@@ -1,12 +1,15 @@
 /**
  * What differs between database engines, in one small seam: how a list of keys becomes one parameter, how a
- * stored timestamp compares and sorts. Everything else is plain Kysely. SQLite is the one engine implemented here.
+ * stored timestamp compares and sorts. Everything else is plain Kysely, whose builders compile per
+ * engine.
  */
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { UTC_TIMESTAMP_FORMAT } from './timestamps.ts';
 
+export type EngineName = 'sqlite' | 'postgres';
+
 export interface SqlDialect {
-  readonly name: 'sqlite';
+  readonly name: EngineName;
   /**
    * `expression IN (values)` with the values as one parameter, so the statement text — and its prepared form —
    * is the same for any number of values (DataLoader batches vary in size).
@@ -16,7 +19,10 @@ export interface SqlDialect {
   inListParameter(expression: Expression<unknown> | string, parameter: unknown): RawBuilder<SqlBool>;
   /** The one parameter a list of values travels in. */
   listParameter(values: readonly (number | string)[]): unknown;
-  /** A timestamp column as sortable, comparable UTC text (see `timestamps.ts`). */
+  /**
+   * A timestamp column as something that sorts and compares as the instant it holds — also against an ISO-8601
+   * parameter (`…Z`) — and whose MAX is comparable with it (see `timestamps.ts`).
+   */
   utc(column: Expression<unknown> | string): RawBuilder<string>;
 }
 
@@ -29,4 +35,17 @@ export const sqliteDialect: SqlDialect = {
     sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${parameter}))`,
   listParameter: (values) => JSON.stringify(values),
   utc: (column) => sql<string>`strftime(${sql.lit(UTC_TIMESTAMP_FORMAT)}, ${expressionOf(column)})`,
+};
+
+/**
+ * PostgreSQL: a list is one array parameter (`= ANY($1)`; pg sends a JS array as an array literal and the server
+ * types it from the other side of the comparison). Timestamps are `timestamptz`, which already sort and compare as
+ * instants (against ISO-8601 text too), so `utc()` is the column itself and plain column indexes serve it.
+ */
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  inList: (expression, values) => postgresDialect.inListParameter(expression, postgresDialect.listParameter(values)),
+  inListParameter: (expression, parameter) => sql<SqlBool>`${expressionOf(expression)} = ANY(${parameter})`,
+  listParameter: (values) => [...values],
+  utc: (column) => sql<string>`${expressionOf(column)}`,
 };
