@@ -87,7 +87,10 @@ describe('fileByHash', () => {
     const original = files().find((f) => f.LocalPath === null)!;
     const copyColumns = `"ModelVersionId", "FileName", "SizeKB", "FileType", "IsPrimary", "Format", "Precision", "SizeType",
         "PickleScanResult", "VirusScanResult", "HashSHA256", "LocalPath", "IsLocalFileValid"`;
-    const copyValues = (no: string, yes: string) => `"ModelVersionId", "FileName", "SizeKB", "FileType", ${no}, "Format",
+    const copyValues = (
+      no: string,
+      yes: string,
+    ) => `"ModelVersionId", "FileName", "SizeKB", "FileType", ${no}, "Format",
         "Precision", "SizeType", "PickleScanResult", "VirusScanResult", lower("HashSHA256"), '/library/copy.safetensors', ${yes}`;
     const [copy] = await runOnCatalog<{ Id: number }>(
       server.config,

@@ -24,6 +24,8 @@ export interface SqlDialect {
    * parameter (`…Z`) — and whose MAX is comparable with it (see `timestamps.ts`).
    */
   utc(column: Expression<unknown> | string): RawBuilder<string>;
+  /** The LIKE that ignores ASCII letter case, as SQLite's LIKE does. */
+  readonly likeIgnoringCase: RawBuilder<unknown>;
 }
 
 const expressionOf = (value: Expression<unknown> | string) => (typeof value === 'string' ? sql.ref(value) : value);
@@ -35,6 +37,7 @@ export const sqliteDialect: SqlDialect = {
     sql<SqlBool>`${expressionOf(expression)} IN (SELECT value FROM json_each(${parameter}))`,
   listParameter: (values) => JSON.stringify(values),
   utc: (column) => sql<string>`strftime(${sql.lit(UTC_TIMESTAMP_FORMAT)}, ${expressionOf(column)})`,
+  likeIgnoringCase: sql`LIKE`,
 };
 
 /**
@@ -48,4 +51,6 @@ export const postgresDialect: SqlDialect = {
   inListParameter: (expression, parameter) => sql<SqlBool>`${expressionOf(expression)} = ANY(${parameter})`,
   listParameter: (values) => [...values],
   utc: (column) => sql<string>`${expressionOf(column)}`,
+  // ILIKE folds case by the database's character classes: ASCII only under LC_CTYPE C, as on SQLite.
+  likeIgnoringCase: sql`ILIKE`,
 };

@@ -31,7 +31,7 @@ export async function catalogCounts(db: CatalogDatabase): Promise<CatalogCounts>
       (SELECT COUNT(*) FROM ${v.item}) AS versions,
       (SELECT COUNT(*) FROM ${f.item}) AS files,
       (SELECT COUNT(*) FROM ${f.item} WHERE ${localFilePresent(f)}) AS "localFilesValid",
-      (SELECT COUNT(*) FROM ${f.item} WHERE ${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = 0) AS "localFilesMissing",
+      (SELECT COUNT(*) FROM ${f.item} WHERE ${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = FALSE) AS "localFilesMissing",
       (SELECT COALESCE(SUM(${f('SizeKB')}), 0) * 1024 FROM ${f.item} WHERE ${localFilePresent(f)}) AS "localBytes",
       (SELECT COUNT(*) FROM ${i.item}) AS images,
       (SELECT COUNT(${i('ThumbnailData')}) FROM ${i.item}) AS thumbnails,

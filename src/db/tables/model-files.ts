@@ -72,7 +72,7 @@ export function exactSizeValues(bytes: number, columns: OptionalFileColumns): Ro
 
 /** A present, verified local copy. */
 export function localFilePresent(f: TableRef<'ModelFiles'> = files): RawBuilder<SqlBool> {
-  return sql<SqlBool>`(${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = 1)`;
+  return sql<SqlBool>`(${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = TRUE)`;
 }
 
 /** A version's rows of one file: by Civitai id, else (files Civitai gave no id) by name. Several when it was downloaded twice. */
