@@ -42,15 +42,16 @@ export const sqliteDialect: SqlDialect = {
 
 /**
  * PostgreSQL: a list is one array parameter (`= ANY($1)`; pg sends a JS array as an array literal and the server
- * types it from the other side of the comparison). Timestamps are `timestamptz`, which already sort and compare as
- * instants (against ISO-8601 text too), so `utc()` is the column itself and plain column indexes serve it.
+ * types it from the other side of the comparison). `utc()` is the `timestamptz` as the very text SQLite's gives
+ * (`dn_utc_text`, an immutable function of the AddLookupIndexes migration, served by expression indexes of the same
+ * names): orderings, filters and cursors are then the same on both engines, byte for byte.
  */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   inList: (expression, values) => postgresDialect.inListParameter(expression, postgresDialect.listParameter(values)),
   inListParameter: (expression, parameter) => sql<SqlBool>`${expressionOf(expression)} = ANY(${parameter})`,
   listParameter: (values) => [...values],
-  utc: (column) => sql<string>`${expressionOf(column)}`,
+  utc: (column) => sql<string>`"dn_utc_text"(${expressionOf(column)})`,
   // ILIKE folds case by the database's character classes: ASCII only under LC_CTYPE C, as on SQLite.
   likeIgnoringCase: sql`ILIKE`,
 };

@@ -11,11 +11,19 @@ CREATE INDEX "IX_ModelFiles_HashCRC32_Upper" ON "ModelFiles"(upper("HashCRC32"))
 CREATE INDEX "IX_ModelFiles_HashBLAKE3_Upper" ON "ModelFiles"(upper("HashBLAKE3"));
 CREATE INDEX "IX_ModelFiles_HashAutoV3_Prefix" ON "ModelFiles"(upper(substr("HashAutoV3", 1, 12)));
 
--- Timestamps are timestamptz here and order and compare as instants (utc() of the dialect is the column itself),
--- so the strftime expression indexes of SQLite become plain column indexes. Models.CreatedAt and
--- ModelVersions.CreatedAt already have theirs (IX_Models_CreatedAt and IX_ModelVersions_CreatedAt in Init).
-CREATE INDEX "IX_Models_UpdatedAtUtc" ON "Models"("UpdatedAt");
-CREATE INDEX "IX_ModelVersions_ModelId_CreatedAtUtc" ON "ModelVersions"("ModelId", "CreatedAt");
+-- Timestamps order, compare and page through their UTC text in the format SQLite gives them (strftime with
+-- %Y-%m-%dT%H:%M:%fZ), so cursors and answers are the same text on both engines. to_char is only STABLE (it reads
+-- the session time zone and locale), but with the zone fixed to UTC and a pattern without locale fields its result
+-- depends on the instant alone, which makes this wrapper truly IMMUTABLE and lets the same expression indexes as on
+-- SQLite serve it (src/db/dialect.ts writes the same call).
+CREATE FUNCTION "dn_utc_text"(timestamptz) RETURNS text
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN to_char($1 AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+
+CREATE INDEX "IX_Models_CreatedAtUtc" ON "Models"("dn_utc_text"("CreatedAt"));
+CREATE INDEX "IX_Models_UpdatedAtUtc" ON "Models"("dn_utc_text"("UpdatedAt"));
+CREATE INDEX "IX_ModelVersions_CreatedAtUtc" ON "ModelVersions"("dn_utc_text"("CreatedAt"));
+CREATE INDEX "IX_ModelVersions_ModelId_CreatedAtUtc" ON "ModelVersions"("ModelId", "dn_utc_text"("CreatedAt"));
 
 -- Case-insensitive name ordering and username look-ups.
 CREATE INDEX "IX_Models_NameLower" ON "Models"(lower("Name"));
