@@ -101,7 +101,7 @@ describe('CLI errors', () => {
     expect(run.code).toBe(2);
     const [first] = run.stderr.split('\n');
     expect(first).toMatch(
-      /^error \[BAD_USER_INPUT\]: unknown option --bogus for import \(its options: --images-version, --data-dir\)/,
+      /^error \[BAD_USER_INPUT\]: unknown option --bogus for import \(its options: --images-version, --data-dir, --database-url\)/,
     );
     expect(quotesBalanced(run.stderr)).toBe(true);
     expect(run.stderr).not.toMatch(/'--'|after --/);

@@ -183,6 +183,45 @@ describe('the same answers from SQLite and PostgreSQL', () => {
     await same(`{ modelImage(databaseId: 3) { ${IMAGE} } }`);
   });
 
+  it('thumbnails over HTTP: the same bytes, type and ETag, and 304 for the ETag', async () => {
+    const ids = catalog.sql
+      .prepare('SELECT Id FROM ModelImages WHERE ThumbnailData IS NOT NULL ORDER BY Id LIMIT 5')
+      .pluck()
+      .all() as number[];
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of [...ids, 999_999]) {
+      const [a, b] = await Promise.all(
+        [onSqlite, onPostgres].map((server) => fetch(`${server.origin}/thumbnails/${id}`)),
+      );
+      expect(b!.status, String(id)).toBe(a!.status);
+      expect(b!.headers.get('content-type')).toBe(a!.headers.get('content-type'));
+      expect(b!.headers.get('etag')).toBe(a!.headers.get('etag'));
+      expect(Buffer.from(await b!.arrayBuffer())).toEqual(Buffer.from(await a!.arrayBuffer()));
+      if (a!.status === 200) {
+        const again = await fetch(`${onPostgres.origin}/thumbnails/${id}`, {
+          headers: { 'if-none-match': a!.headers.get('etag')! },
+        });
+        expect(again.status).toBe(304);
+      }
+    }
+  });
+
+  it('health names the engine', async () => {
+    const query = '{ health { ok engine schemaVersion sqliteVersion } }';
+    expect(dataOf(await onSqlite.graphql(query))).toMatchObject({ health: { ok: true, engine: 'sqlite' } });
+    expect(dataOf(await onPostgres.graphql(query))).toMatchObject({
+      health: { ok: true, engine: 'postgres', schemaVersion: '20261202000100_AddLookupIndexes', sqliteVersion: '' },
+    });
+    const response = await fetch(`${onPostgres.origin}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', engine: 'postgres' });
+    // The size on disk is the server's own measure of the database.
+    const { libraryStats } = dataOf(
+      await onPostgres.graphql<{ libraryStats: { databaseBytes: string } }>('{ libraryStats { databaseBytes } }'),
+    );
+    expect(Number(libraryStats.databaseBytes)).toBeGreaterThan(1_000_000);
+  });
+
   it('facets and library statistics', async () => {
     await same(`{ modelFacets { byType { value count } byBaseModel { value count } byCreator { value count }
       byHasLocalFiles { value count } byNsfw { value count } } }`);

@@ -1,4 +1,5 @@
 /** The catalog at a glance: counts, local files present and missing, thumbnails and their bytes. */
+import { statSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
 import { removedFromCivitai } from './lists.ts';
@@ -44,4 +45,24 @@ export async function catalogCounts(db: CatalogDatabase): Promise<CatalogCounts>
     .orderBy('value')
     .execute();
   return { ...counts.rows[0]!, byBaseModel };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The catalog's size on disk: SQLite's file (with `wal`, also its write-ahead log, which holds recent writes not
+ * yet checkpointed into the file), or the PostgreSQL database's size as the server reports it.
+ */
+export async function databaseBytes(db: CatalogDatabase, options: { wal: boolean }): Promise<number> {
+  if (db.dialect.name === 'sqlite') return fileSize(db.path) + (options.wal ? fileSize(`${db.path}-wal`) : 0);
+  const { bytes } = await db.probe
+    .selectNoFrom(sql<number>`pg_database_size(current_database())`.as('bytes'))
+    .executeTakeFirstOrThrow();
+  return Number(bytes);
 }
