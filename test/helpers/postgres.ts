@@ -47,13 +47,25 @@ export function urlOf(database: string): string {
   return url.toString();
 }
 
+/** Databases this test file created, dropped after all its tests. */
+const created: string[] = [];
+
+// Registered when a test file imports this module (while vitest collects it): a hook registered later, from inside a
+// beforeAll or a test, is not reliably run, and the databases would outlive the run.
+afterAll(async () => {
+  if (created.length === 0) return;
+  await admin(async (client) => {
+    for (const name of created.splice(0)) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+});
+
 /** An empty database (no tables), dropped after the file's tests. */
 export async function freshPostgresDatabase(): Promise<PostgresTarget> {
   const name = `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin((client) =>
     client.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`),
   );
-  afterAll(() => admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+  created.push(name);
   return resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
 }
 
