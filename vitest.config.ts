@@ -3,6 +3,21 @@ import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+/** Tests of the PostgreSQL engine itself: they need a server, so they run in the `postgres` project only. */
+const POSTGRES_ONLY = ['test/postgres-*.test.ts'];
+
+/**
+ * Test files that also run on PostgreSQL (the `postgres` project, DIFFUSION_NEXUS_TEST_ENGINE=postgres): their
+ * servers run over a fresh PostgreSQL database holding the same seeded rows (see `test/helpers/server.ts`). Files
+ * join this list as their paths are ported; those about SQLite itself (backups, WAL, desktop-app files) never will.
+ */
+const ON_BOTH_ENGINES = [
+  'test/read-api-lists.test.ts',
+  'test/read-api-objects.test.ts',
+  'test/hash-lookup.test.ts',
+  'test/demo-catalog.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (index.js) and ESM (index.mjs) side by side without an exports map. Node loads the CJS
@@ -11,10 +26,20 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     // Native better-sqlite3 and the schema engine's WASM are happiest in child processes.
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: POSTGRES_ONLY } },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: [...ON_BOTH_ENGINES, ...POSTGRES_ONLY],
+          env: { DIFFUSION_NEXUS_TEST_ENGINE: 'postgres' },
+        },
+      },
+    ],
   },
 });

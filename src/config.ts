@@ -16,6 +16,11 @@ export interface ServerConfig {
   port: number;
   dataDir: string;
   databasePath: string;
+  /**
+   * The catalog's engine (see `resolveDatabaseTarget`): a PostgreSQL server, or SQLite — then always the file
+   * `databasePath` (absent: the same).
+   */
+  database?: DatabaseTarget;
   /** `NODE_ENV=development` shows original error messages to clients; otherwise unexpected errors are masked. */
   development: boolean;
   graphiql: boolean;
@@ -91,6 +96,102 @@ export interface ServerFlags {
   host?: string | undefined;
   port?: string | undefined;
   dataDir?: string | undefined;
+  databaseUrl?: string | undefined;
+}
+
+/** Where the catalog lives: a SQLite file (the embedded default) or a PostgreSQL database. */
+export type DatabaseTarget =
+  | {
+      readonly engine: 'sqlite';
+      readonly path: string;
+      /** The data directory `path` is the default file of, or null when a `file:PATH` URL named the file. */
+      readonly dataDir: string | null;
+    }
+  | {
+      readonly engine: 'postgres';
+      /** The connection URL as given, password included: hand it only to `pg`, never to a log or an error. */
+      readonly url: string;
+      /** The URL with its password replaced, for messages. */
+      readonly display: string;
+      /** Connections the catalog's request pool opens at most (DIFFUSION_NEXUS_DATABASE_POOL_SIZE). */
+      readonly poolSize: number;
+    };
+
+/** Connections of the PostgreSQL request pool when DIFFUSION_NEXUS_DATABASE_POOL_SIZE is unset. */
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
+/** More connections than this per process only queue inside PostgreSQL (each is a server process). */
+export const MAX_DATABASE_POOL_SIZE = 100;
+
+/** A database URL with its password (and any `password=` parameter) replaced, safe to print. */
+export function redactDatabaseUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
+    return url.toString();
+  } catch {
+    // Unparsable: say nothing of its content beyond the scheme, which cannot hold a secret.
+    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(raw.trim())?.[0];
+    return scheme ? `${scheme}… (unparsable)` : '(unparsable)';
+  }
+}
+
+/**
+ * The catalog database: `--database-url`, then DIFFUSION_NEXUS_DATABASE_URL. Unset or `file:` → SQLite (`file:`
+ * alone or `file:` + the data directory's default: the file in the data directory; `file:PATH`: that file);
+ * `postgres://` or `postgresql://` → PostgreSQL. Anything else is INVALID_DATABASE_URL, naming the setting.
+ */
+export function resolveDatabaseTarget(
+  flags: { databaseUrl?: string | undefined; dataDir?: string | undefined },
+  env: Env = process.env,
+): DatabaseTarget {
+  const setting = flags.databaseUrl !== undefined ? '--database-url' : 'DIFFUSION_NEXUS_DATABASE_URL';
+  const raw = (flags.databaseUrl ?? env.DIFFUSION_NEXUS_DATABASE_URL)?.trim() ?? '';
+  if (raw === '' || raw === 'file:') {
+    const dataDir = resolveDataDirSetting(flags.dataDir, env);
+    return { engine: 'sqlite', path: databasePathIn(dataDir), dataDir };
+  }
+  if (raw.startsWith('file:'))
+    return {
+      engine: 'sqlite',
+      path: path.resolve(raw.slice('file:'.length).replace(/^\/\/(?=\/)/, '')),
+      dataDir: null,
+    };
+  const display = redactDatabaseUrl(raw);
+  if (!/^postgres(ql)?:\/\//i.test(raw))
+    throw new AppError(
+      'INVALID_DATABASE_URL',
+      `${setting} must be file:PATH (SQLite) or postgres://user@host:port/database (PostgreSQL), got "${display}".`,
+      { setting },
+    );
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new AppError('INVALID_DATABASE_URL', `${setting} is not a valid URL: "${display}".`, { setting });
+  }
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw new AppError('INVALID_DATABASE_URL', `${setting} names no host: "${display}".`, { setting });
+  if (url.pathname.replace(/^\//, '') === '')
+    throw new AppError('INVALID_DATABASE_URL', `${setting} names no database (…/DATABASE): "${display}".`, {
+      setting,
+    });
+  const poolSize = parsePositiveInt(
+    env.DIFFUSION_NEXUS_DATABASE_POOL_SIZE,
+    'DIFFUSION_NEXUS_DATABASE_POOL_SIZE',
+    DEFAULT_DATABASE_POOL_SIZE,
+  );
+  if (poolSize > MAX_DATABASE_POOL_SIZE)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `DIFFUSION_NEXUS_DATABASE_POOL_SIZE is between 1 and ${MAX_DATABASE_POOL_SIZE}, got ${poolSize}.`,
+    );
+  return { engine: 'postgres', url: raw, display, poolSize };
+}
+
+/** Where messages say the catalog is: the file's path, or the URL without its password. */
+export function describeDatabase(target: DatabaseTarget): string {
+  return target.engine === 'sqlite' ? target.path : target.display;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -312,11 +413,13 @@ export function resolveDataDirSetting(flag: string | undefined, env: Env = proce
 export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.env): ServerConfig {
   const dataDir = resolveDataDirSetting(flags.dataDir, env);
   const portText = flags.port ?? env.PORT;
+  const database = resolveDatabaseTarget(flags, env);
   return {
     host: flags.host ?? env.HOST ?? DEFAULT_HOST,
     port: portText === undefined ? DEFAULT_PORT : parsePort(portText, flags.port !== undefined ? '--port' : 'PORT'),
     dataDir,
-    databasePath: databasePathIn(dataDir),
+    databasePath: database.engine === 'sqlite' ? database.path : databasePathIn(dataDir),
+    database,
     development: env.NODE_ENV === 'development',
     // GraphiQL cannot work without introspection, so it follows that setting unless set itself.
     graphiql: parseBooleanSetting(

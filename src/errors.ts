@@ -35,7 +35,13 @@ export type ErrorCode =
   /** Downloaded bytes whose hash is not the catalog's: nothing was kept. */
   | 'HASH_MISMATCH'
   /** Not enough free space for a download (checked before it starts), or the disk filled up while writing. */
-  | 'DISK_FULL';
+  | 'DISK_FULL'
+  /** DIFFUSION_NEXUS_DATABASE_URL / --database-url is not a file: or postgres(ql):// URL. */
+  | 'INVALID_DATABASE_URL'
+  /** The database server refused the connection, did not answer, or rejected the credentials. */
+  | 'DATABASE_UNREACHABLE'
+  /** What was asked exists only on the other engine (e.g. SQLite backup files on a PostgreSQL catalog). */
+  | 'NOT_SUPPORTED_ON_ENGINE';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -15,17 +15,17 @@ import { tempDir } from './helpers/temp.ts';
 
 /** The options README's command table gives each command. */
 const DOCUMENTED_OPTIONS: Record<string, string[]> = {
-  serve: ['host', 'port', 'data-dir'],
-  import: ['images-version', 'data-dir'],
-  scan: ['concurrency', 'identify-online', 'data-dir'],
-  download: ['to', 'concurrency', 'sidecars', 'data-dir'],
-  thumbnails: ['online', 'force', 'keep-per-version', 'max-bytes', 'vacuum', 'data-dir'],
-  backup: ['force', 'data-dir'],
-  restore: ['data-dir'],
-  migrate: ['data-dir'],
-  status: ['json', 'data-dir'],
-  seed: ['models', 'versions', 'thumbnails', 'data-dir'],
-  payloads: ['civitai', 'data-dir'],
+  serve: ['host', 'port', 'data-dir', 'database-url'],
+  import: ['images-version', 'data-dir', 'database-url'],
+  scan: ['concurrency', 'identify-online', 'data-dir', 'database-url'],
+  download: ['to', 'concurrency', 'sidecars', 'data-dir', 'database-url'],
+  thumbnails: ['online', 'force', 'keep-per-version', 'max-bytes', 'vacuum', 'data-dir', 'database-url'],
+  backup: ['force', 'data-dir', 'database-url'],
+  restore: ['data-dir', 'database-url'],
+  migrate: ['data-dir', 'database-url'],
+  status: ['json', 'data-dir', 'database-url'],
+  seed: ['models', 'versions', 'thumbnails', 'data-dir', 'database-url'],
+  payloads: ['civitai', 'data-dir', 'database-url'],
   'migration:create': ['empty', 'allow-destructive'],
 };
 
@@ -101,7 +101,7 @@ describe('CLI errors', () => {
     expect(run.code).toBe(2);
     const [first] = run.stderr.split('\n');
     expect(first).toMatch(
-      /^error \[BAD_USER_INPUT\]: unknown option --bogus for import \(its options: --images-version, --data-dir\)/,
+      /^error \[BAD_USER_INPUT\]: unknown option --bogus for import \(its options: --images-version, --data-dir, --database-url\)/,
     );
     expect(quotesBalanced(run.stderr)).toBe(true);
     expect(run.stderr).not.toMatch(/'--'|after --/);

@@ -3,11 +3,11 @@
  * stored lower-case by other tools are found); CRC32 in either byte order; batches in input order with few
  * statements; clear errors for bad input.
  */
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reverseHexBytes } from '../src/catalog/hash-lookup.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { runOnCatalog } from './helpers/postgres.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
@@ -84,23 +84,30 @@ describe('fileByHash', () => {
   });
 
   it('prefers a present local copy when the same file was downloaded twice', async () => {
-    const writer = new Database(catalog.databasePath);
     const original = files().find((f) => f.LocalPath === null)!;
-    const copy = writer
-      .prepare(`INSERT INTO ModelFiles (ModelVersionId, FileName, SizeKB, FileType, IsPrimary, Format, Precision, SizeType,
-        PickleScanResult, VirusScanResult, HashSHA256, LocalPath, IsLocalFileValid)
-      SELECT ModelVersionId, FileName, SizeKB, FileType, 0, Format, Precision, SizeType, PickleScanResult, VirusScanResult, lower(HashSHA256),
-        '/library/copy.safetensors', 1 FROM ModelFiles WHERE Id = ?`)
-      .run(original.Id);
-    writer.close();
+    const copyColumns = `"ModelVersionId", "FileName", "SizeKB", "FileType", "IsPrimary", "Format", "Precision", "SizeType",
+        "PickleScanResult", "VirusScanResult", "HashSHA256", "LocalPath", "IsLocalFileValid"`;
+    const copyValues = (
+      no: string,
+      yes: string,
+    ) => `"ModelVersionId", "FileName", "SizeKB", "FileType", ${no}, "Format",
+        "Precision", "SizeType", "PickleScanResult", "VirusScanResult", lower("HashSHA256"), '/library/copy.safetensors', ${yes}`;
+    const [copy] = await runOnCatalog<{ Id: number }>(
+      server.config,
+      {
+        sqlite: `INSERT INTO "ModelFiles" (${copyColumns}) SELECT ${copyValues('0', '1')} FROM "ModelFiles" WHERE "Id" = ? RETURNING "Id"`,
+        postgres: `INSERT INTO "ModelFiles" (${copyColumns}) SELECT ${copyValues('false', 'true')} FROM "ModelFiles" WHERE "Id" = $1 RETURNING "Id"`,
+      },
+      [original.Id],
+    );
     const { filesByHashes } = dataOf(
       await server.graphql<{ filesByHashes: { file: { databaseId: number }; files: { databaseId: number }[] }[] }>(
         'query($h: [String!]!) { filesByHashes(hashes: $h) { file { databaseId } files { databaseId } } }',
         { h: [original.HashSHA256] },
       ),
     );
-    expect(filesByHashes[0]!.file.databaseId).toBe(Number(copy.lastInsertRowid));
-    expect(filesByHashes[0]!.files.map((f) => f.databaseId)).toEqual([Number(copy.lastInsertRowid), original.Id]);
+    expect(filesByHashes[0]!.file.databaseId).toBe(copy!.Id);
+    expect(filesByHashes[0]!.files.map((f) => f.databaseId)).toEqual([copy!.Id, original.Id]);
   });
 });
 

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { runOnCatalog } from './helpers/postgres.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
@@ -249,10 +250,8 @@ describe('ModelVersion, ModelFile, ModelImage, TriggerWord', () => {
   });
 
   it("reads an enum value a newer desktop app wrote as the enum's fallback", async () => {
-    const { default: Database } = await import('better-sqlite3');
-    const writer = new Database(catalog.databasePath);
-    writer.prepare(`UPDATE ModelVersions SET BaseModel = 'QwenImage' WHERE Id = 3`).run();
-    writer.close();
+    const update = `UPDATE "ModelVersions" SET "BaseModel" = 'QwenImage' WHERE "Id" = 3`;
+    await runOnCatalog(server.config, { sqlite: update, postgres: update });
     const { modelVersion } = dataOf(
       await server.graphql<{ modelVersion: { baseModel: string } }>('{ modelVersion(databaseId: 3) { baseModel } }'),
     );

@@ -1,9 +1,15 @@
-/** Finding and opening the catalog the way every data command does: resolve the directory, migrate, open. */
-import { openCatalogDatabase, type CatalogDatabase } from '../db/catalog-database.ts';
-import { resolveDataDirSetting } from '../config.ts';
+/** Finding and opening the catalog the way every data command does: resolve the engine, migrate, open. */
+import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { type DatabaseTarget, resolveDatabaseTarget, resolveDataDirSetting } from '../config.ts';
 import { databasePathIn, ensureDataDir } from '../db/data-dir.ts';
-import { migrateDatabase } from '../db/migrations.ts';
+import { migrateCatalog, openCatalog } from '../db/open-catalog.ts';
 import type { CliIo } from './command.ts';
+
+/** The catalog options every data command takes (see DATA_DIR_OPTION). */
+export interface CatalogFlags {
+  'data-dir'?: string | undefined;
+  'database-url'?: string | undefined;
+}
 
 /**
  * The catalog file for a command's `--data-dir` flag (else the environment, else the platform default).
@@ -14,8 +20,18 @@ export function catalogPathForCli(dataDirFlag: string | undefined, options: { cr
   return databasePathIn(options.create ? ensureDataDir(dataDir) : dataDir);
 }
 
-export async function openCatalogForCli(dataDirFlag: string | undefined, io: CliIo): Promise<CatalogDatabase> {
-  const databasePath = catalogPathForCli(dataDirFlag, { create: true });
-  await migrateDatabase(databasePath, { log: io.out });
-  return openCatalogDatabase(databasePath);
+/**
+ * The catalog of a command: `--database-url` (else DIFFUSION_NEXUS_DATABASE_URL) when it names PostgreSQL or a
+ * file, else the SQLite file of `--data-dir` as `catalogPathForCli` finds it.
+ */
+export function catalogTargetForCli(flags: CatalogFlags, options: { create: boolean }): DatabaseTarget {
+  const target = resolveDatabaseTarget({ databaseUrl: flags['database-url'], dataDir: flags['data-dir'] });
+  if (target.engine === 'sqlite' && target.dataDir !== null && options.create) ensureDataDir(target.dataDir);
+  return target;
+}
+
+export async function openCatalogForCli(flags: CatalogFlags, io: CliIo): Promise<CatalogDatabase> {
+  const target = catalogTargetForCli(flags, { create: true });
+  await migrateCatalog(target, { log: io.out });
+  return openCatalog(target);
 }

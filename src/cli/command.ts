@@ -48,13 +48,22 @@ export function defineCommand<const O extends CliOptions>(command: CliCommand<O>
   return command;
 }
 
-/** `DIFFUSION_NEXUS_DATA_DIR` is read in src/config.ts; this only describes the order it is used in. */
+/**
+ * `DIFFUSION_NEXUS_DATA_DIR` and `DIFFUSION_NEXUS_DATABASE_URL` are read in src/config.ts; this only describes the
+ * order they are used in. Every command that opens the catalog takes both.
+ */
 export const DATA_DIR_OPTION = {
   'data-dir': {
     type: 'string',
     value: 'DIR',
     description: 'The folder holding the catalog database (Diffusion_Nexus-core.db).',
     byDefault: "DIFFUSION_NEXUS_DATA_DIR, else the platform's app-data folder + DiffusionNexus/Data (see README)",
+  },
+  'database-url': {
+    type: 'string',
+    value: 'URL',
+    description: 'The catalog database: file:PATH (SQLite) or postgres://user@host:port/db (PostgreSQL).',
+    byDefault: 'DIFFUSION_NEXUS_DATABASE_URL, else the SQLite file in the data folder',
   },
 } as const satisfies CliOptions;
 

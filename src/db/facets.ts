@@ -55,7 +55,7 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
       counts(sql`SELECT ${v('BaseModel')} AS value, COUNT(DISTINCT ${v('ModelId')}) AS count FROM ${v.item}
         WHERE ${v('ModelId')} IN (${selected}) GROUP BY ${v('BaseModel')} ORDER BY count DESC, value`),
     byNsfw: () =>
-      counts(sql`SELECT CASE ${m('IsNsfw')} WHEN 1 THEN 'NSFW' ELSE 'SFW' END AS value, COUNT(*) AS count FROM ${m.item} ${where}
+      counts(sql`SELECT CASE WHEN ${m('IsNsfw')} = TRUE THEN 'NSFW' ELSE 'SFW' END AS value, COUNT(*) AS count FROM ${m.item} ${where}
         GROUP BY value ORDER BY count DESC, value`),
     // A model's level is the highest level among its images (None when it has none).
     byNsfwLevel: () =>

@@ -10,7 +10,7 @@ import type { ListQuery, ListSource } from './pages.ts';
 import { type AnyDb, type TableRef, table } from './refs.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import type { Database } from './schema.ts';
-import { searchMatch } from './search.ts';
+import { assertFullTextSearch, searchMatch } from './search.ts';
 import { localFilePresent } from './tables/model-files.ts';
 import { normalizeTagName } from './tables/tags.ts';
 
@@ -85,7 +85,7 @@ export function hasUpdate(dialect: SqlDialect, m: TableRef<'Models'> = models): 
   const f = table('ModelFiles', 'f');
   const newestLocal = sql`(SELECT MAX(${dialect.utc(lv('CreatedAt'))}) FROM ${lv.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${lv('Id')}
     WHERE ${lv('ModelId')} = ${m('Id')} AND ${localFilePresent(f)})`;
-  return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, 0) = 0 AND NOT ${removedFromCivitai(m)} AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
+  return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, FALSE) = FALSE AND NOT ${removedFromCivitai(m)} AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
     AND ${nv('CivitaiId')} IS NOT NULL AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal}))`;
 }
 
@@ -111,8 +111,8 @@ export function modelFilter(
       sql<SqlBool>`${m('Id')} IN (SELECT ${v('ModelId')} FROM ${v.item} WHERE ${dialect.inList(v('BaseModel'), listParam(filter.baseModels, 'baseModels'))})`,
     );
   }
-  if (filter.nsfw === 'EXCLUDE') where.push(sql<SqlBool>`${m('IsNsfw')} = 0`);
-  if (filter.nsfw === 'ONLY') where.push(sql<SqlBool>`${m('IsNsfw')} = 1`);
+  if (filter.nsfw === 'EXCLUDE') where.push(sql<SqlBool>`${m('IsNsfw')} = FALSE`);
+  if (filter.nsfw === 'ONLY') where.push(sql<SqlBool>`${m('IsNsfw')} = TRUE`);
   if (filter.creator != null) {
     const c = table('Creators', 'fc');
     where.push(
@@ -136,14 +136,17 @@ export function modelFilter(
     where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} > ${filter.createdAfter.toISOString()}`);
   if (filter.createdBefore)
     where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} < ${filter.createdBefore.toISOString()}`);
-  if (filter.query != null) where.push(sql<SqlBool>`${m('Id')} IN (${searchMatch(filter.query)})`);
+  if (filter.query != null) {
+    assertFullTextSearch(dialect);
+    where.push(sql<SqlBool>`${m('Id')} IN (${searchMatch(filter.query)})`);
+  }
   if (filter.removedFromCivitai != null)
     where.push(filter.removedFromCivitai ? removedFromCivitai(m) : sql<SqlBool>`NOT ${removedFromCivitai(m)}`);
   if (filter.hasUpdate != null)
     where.push(filter.hasUpdate ? hasUpdate(dialect, m) : sql<SqlBool>`NOT ${hasUpdate(dialect, m)}`);
   if (filter.nameContains != null && filter.nameContains !== '') {
     where.push(
-      sql<SqlBool>`${m('Name')} LIKE ${likeContains(textParam(filter.nameContains, 'nameContains'))} ESCAPE '\\'`,
+      sql<SqlBool>`${m('Name')} ${dialect.likeIgnoringCase} ${likeContains(textParam(filter.nameContains, 'nameContains'))} ESCAPE '\\'`,
     );
   }
   return where;

@@ -171,7 +171,7 @@ export function inspectDatabase(db: Database.Database, catalogTables: readonly s
   return { kind, tables, hasEfHistory, applied: [] };
 }
 
-function statusFrom(
+export function statusFrom(
   databasePath: string,
   inspection: DatabaseInspection,
   migrations: readonly MigrationFileInfo[],

@@ -199,7 +199,7 @@ export const imageCountByVersion = (db: CatalogDatabase) =>
   }));
 
 /** A safe-for-work still image first, then display order. */
-const PRIMARY_RANK = sql`(${i('IsNsfw')} = 0 AND ${IS_STILL_IMAGE(i)}) DESC, ${i('SortOrder')}, ${i('Id')}`;
+const PRIMARY_RANK = sql`(${i('IsNsfw')} = FALSE AND ${IS_STILL_IMAGE(i)}) DESC, ${i('SortOrder')}, ${i('Id')}`;
 
 /** One image per parent key: the first by `rank`, picked by a window over ids and joined back. */
 function primaryImages(

@@ -4,6 +4,7 @@
  * instants for timestamps, so the desktop app's format is not rewritten needlessly), which is what makes a repeated
  * import a true no-op.
  */
+import { sql } from 'kysely';
 import type { CatalogTransaction } from './catalog-database.ts';
 import type { Database } from './schema.ts';
 import { executeShaped, slot } from './shaped.ts';
@@ -25,12 +26,19 @@ export function sameValue(stored: unknown, next: SqlValue): boolean {
   return stored === next;
 }
 
-/** Inserts a row; returns its id. Built once per table and set of columns (see `shaped.ts`). */
+/**
+ * Inserts a row; returns its id (`RETURNING "Id"`: PostgreSQL has no last-insert id). Built once per table and set
+ * of columns (see `shaped.ts`).
+ */
 export async function insertRow(trx: CatalogTransaction, table: CatalogTable, values: RowValues): Promise<number> {
   const columns = Object.keys(values);
-  const build = () => trx.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as never);
-  const { insertId } = await executeShaped(trx, `insert|${table}|${columns.join(',')}`, build, values);
-  return Number(insertId);
+  const build = () =>
+    trx
+      .insertInto(table)
+      .values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as never)
+      .returning(sql.ref('Id').as('Id'));
+  const { rows } = await executeShaped<{ Id: number }>(trx, `insert|${table}|${columns.join(',')}`, build, values);
+  return Number(rows[0]!.Id);
 }
 
 /**

@@ -17,9 +17,9 @@ import type { SchemaEngine, MigrationList, SchemaFilter, SchemasContainer } from
 import { AppError } from '../errors.ts';
 import { EXTERNAL_TABLES } from './external-tables.ts';
 
-export type { SchemaEngine, MigrationList };
+export type { SchemaEngine, MigrationList, SchemaFilter };
 
-interface WasmGlue {
+export interface WasmGlue {
   __wbg_set_wasm(exports: WebAssembly.Exports): void;
   SchemaEngine: {
     new: (
@@ -43,6 +43,12 @@ async function loadGlue(): Promise<WasmGlue> {
   glue.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();
   return glue;
+}
+
+/** The engine's module, instantiated once per process. */
+export async function schemaEngineGlue(): Promise<WasmGlue> {
+  gluePromise ??= loadGlue();
+  return gluePromise;
 }
 
 /** Tables Prisma must leave alone (see external-tables.ts). */
@@ -102,8 +108,7 @@ export async function openSchemaEngine(
   files: SchemaFiles,
   log?: (line: string) => void,
 ): Promise<OpenedSchemaEngine> {
-  gluePromise ??= loadGlue();
-  const glue = await gluePromise;
+  const glue = await schemaEngineGlue();
   const factory = new DisposableAdapterFactory(databasePath);
   let engine: SchemaEngine;
   try {

@@ -6,6 +6,7 @@
  */
 import { type RawBuilder, type SqlBool, type Transaction, sql } from 'kysely';
 import type { Ordering } from '../catalog/pagination.ts';
+import { AppError } from '../errors.ts';
 import { toMatchExpression } from '../search/query.ts';
 import type { CatalogDatabase } from './catalog-database.ts';
 import type { ListQuery, ListSource } from './pages.ts';
@@ -167,7 +168,22 @@ async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
 
 // ——— Keeping the index current ———
 
+/**
+ * Full-text search is FTS5, which only SQLite has; on PostgreSQL every search path (search, a list's `query`
+ * filter, the cost estimate) refuses with NOT_SUPPORTED_ON_ENGINE until the tsvector index exists (issue 13).
+ */
+export function assertFullTextSearch(dialect: SqlDialect): void {
+  if (dialect.name !== 'sqlite')
+    throw new AppError(
+      'NOT_SUPPORTED_ON_ENGINE',
+      'Full-text search (search, filter.query) is not available on PostgreSQL catalogs yet.',
+      { engine: dialect.name },
+    );
+}
+
+/** True when no model waits for its search document (always on engines without the search index). */
 export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean> {
+  if (db.dialect.name !== 'sqlite') return true;
   const build = () => db.kysely.selectFrom('ModelSearchDirty').select('ModelId').limit(1);
   return (await runShaped(db.kysely, `${db.dialect.name}|searchIndexIsCurrent`, build, {})).length === 0;
 }

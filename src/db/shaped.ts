@@ -4,7 +4,7 @@
  * with named slots where those values go — and later runs only put their values in. Building and compiling a
  * Kysely query each time cost a tenth of a nested page's time, mostly in garbage (measured with `npm run bench`).
  */
-import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
+import { type Compilable, type CompiledQuery, PostgresAdapter, type QueryResult } from 'kysely';
 import type { CatalogQueries } from './catalog-database.ts';
 
 const SLOT = '\u0000slot:';
@@ -50,10 +50,12 @@ export function executeShaped<R>(
   build: () => Compilable<unknown>,
   values: Readonly<Record<string, unknown>>,
 ): Promise<QueryResult<R>> {
-  let compiled = compiledByShape.get(shape);
+  // The compiled text depends on the engine too (`?` or `$1`, quoting): a process may hold both (tests, seeding).
+  const key = queries.getExecutor().adapter instanceof PostgresAdapter ? `postgres|${shape}` : shape;
+  let compiled = compiledByShape.get(key);
   if (!compiled) {
     compiled = build().compile();
-    compiledByShape.set(shape, compiled);
+    compiledByShape.set(key, compiled);
   }
   const parameters = compiled.parameters.map((parameter) => {
     if (typeof parameter !== 'string' || !parameter.startsWith(SLOT)) return parameter;

@@ -1,4 +1,5 @@
 /** The catalog at a glance: counts, local files present and missing, thumbnails and their bytes. */
+import { statSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
 import { removedFromCivitai } from './lists.ts';
@@ -31,7 +32,7 @@ export async function catalogCounts(db: CatalogDatabase): Promise<CatalogCounts>
       (SELECT COUNT(*) FROM ${v.item}) AS versions,
       (SELECT COUNT(*) FROM ${f.item}) AS files,
       (SELECT COUNT(*) FROM ${f.item} WHERE ${localFilePresent(f)}) AS "localFilesValid",
-      (SELECT COUNT(*) FROM ${f.item} WHERE ${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = 0) AS "localFilesMissing",
+      (SELECT COUNT(*) FROM ${f.item} WHERE ${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = FALSE) AS "localFilesMissing",
       (SELECT COALESCE(SUM(${f('SizeKB')}), 0) * 1024 FROM ${f.item} WHERE ${localFilePresent(f)}) AS "localBytes",
       (SELECT COUNT(*) FROM ${i.item}) AS images,
       (SELECT COUNT(${i('ThumbnailData')}) FROM ${i.item}) AS thumbnails,
@@ -44,4 +45,24 @@ export async function catalogCounts(db: CatalogDatabase): Promise<CatalogCounts>
     .orderBy('value')
     .execute();
   return { ...counts.rows[0]!, byBaseModel };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The catalog's size on disk: SQLite's file (with `wal`, also its write-ahead log, which holds recent writes not
+ * yet checkpointed into the file), or the PostgreSQL database's size as the server reports it.
+ */
+export async function databaseBytes(db: CatalogDatabase, options: { wal: boolean }): Promise<number> {
+  if (db.dialect.name === 'sqlite') return fileSize(db.path) + (options.wal ? fileSize(`${db.path}-wal`) : 0);
+  const { bytes } = await db.probe
+    .selectNoFrom(sql<number>`pg_database_size(current_database())`.as('bytes'))
+    .executeTakeFirstOrThrow();
+  return Number(bytes);
 }

@@ -10,8 +10,12 @@ const Health = builder.objectRef<HealthReport>('Health').implement({
       nullable: true,
       description: 'Name of the newest applied migration.',
     }),
-    sqliteVersion: t.exposeString('sqliteVersion'),
-    journalMode: t.exposeString('journalMode'),
+    engine: t.exposeString('engine', { description: 'The catalog database engine: sqlite or postgres.' }),
+    serverVersion: t.exposeString('serverVersion', {
+      description: "The engine's version (SQLite's library, or the PostgreSQL server's).",
+    }),
+    sqliteVersion: t.exposeString('sqliteVersion', { description: 'SQLite only; empty on PostgreSQL.' }),
+    journalMode: t.exposeString('journalMode', { description: 'SQLite only; empty on PostgreSQL.' }),
   }),
 });
 

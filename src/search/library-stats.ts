@@ -1,18 +1,9 @@
-/** The catalog at a glance, with the database's size on disk (its file and its write-ahead log). */
-import { statSync } from 'node:fs';
+/** The catalog at a glance, with the database's size on disk (see `databaseBytes`). */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { type CatalogCounts, catalogCounts } from '../db/stats.ts';
+import { type CatalogCounts, catalogCounts, databaseBytes } from '../db/stats.ts';
 
 export interface LibraryStats extends CatalogCounts {
   databaseBytes: number;
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
 }
 
 export async function libraryStats(db: CatalogDatabase): Promise<LibraryStats> {
@@ -20,7 +11,6 @@ export async function libraryStats(db: CatalogDatabase): Promise<LibraryStats> {
   return {
     ...counts,
     localBytes: Math.round(counts.localBytes),
-    // The WAL holds recent writes not yet checkpointed into the main file.
-    databaseBytes: fileSize(db.path) + fileSize(`${db.path}-wal`),
+    databaseBytes: await databaseBytes(db, { wal: true }),
   };
 }

@@ -6,7 +6,14 @@ import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type ModelFilter, modelFilter } from '../db/lists.ts';
 import { rootCount, rootPageRows } from '../db/pages.ts';
 import { type RowFields, rowMapper } from '../db/row-mapping.ts';
-import { highlights, SEARCH_COLUMNS, SEARCH_ORDERING, type SearchColumn, searchSource } from '../db/search.ts';
+import {
+  assertFullTextSearch,
+  highlights,
+  SEARCH_COLUMNS,
+  SEARCH_ORDERING,
+  type SearchColumn,
+  searchSource,
+} from '../db/search.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { keyValuesOf, type Page, type PageArgs, pageWindow, scopedOrdering, toPage } from '../catalog/pagination.ts';
 import { toMatchExpression } from './query.ts';
@@ -44,6 +51,7 @@ export async function searchModels(
   filter: ModelFilter | null | undefined,
   fields: RowFields = null,
 ): Promise<SearchResult> {
+  assertFullTextSearch(db.dialect);
   const match = toMatchExpression(query);
   await ensureSearchIndexCurrent(db);
   // A rank is a rank only for these words: a cursor of another search would land anywhere. Filters may change

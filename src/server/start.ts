@@ -6,8 +6,7 @@ import type { ServerConfig } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { createCivitaiClient, type CivitaiClient } from '../civitai/client.ts';
 import { ensureDataDir } from '../db/data-dir.ts';
-import { migrateDatabase } from '../db/migrations.ts';
-import { openCatalogDatabase } from '../db/catalog-database.ts';
+import { migrateCatalog, openCatalog } from '../db/open-catalog.ts';
 import { listen, type RunningServer } from './app.ts';
 import { isLoopbackName } from './loopback.ts';
 import { ScanJobs } from '../library/scan-jobs.ts';
@@ -55,8 +54,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const log = (line: string) => logger.info(line);
   assertSafeBinding(config);
   ensureDataDir(config.dataDir);
-  await migrateDatabase(config.databasePath, { log });
-  const db = await openCatalogDatabase(config.databasePath, {
+  // SQLite: always the file `databasePath` (tests and callers set it directly); PostgreSQL: the server in the URL.
+  const target =
+    config.database?.engine === 'postgres'
+      ? config.database
+      : ({ engine: 'sqlite', path: config.databasePath, dataDir: null } as const);
+  await migrateCatalog(target, { log });
+  const db = await openCatalog(target, {
     onStatement: options.onStatement,
     lockWaitMs: config.lockWaitMs,
   });
@@ -119,7 +123,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     (error: unknown) => logger.error({ err: error }, 'search index refresh failed'),
   );
   logger.info({ url: running.url }, `DiffusionNexus Core listening on ${running.url}`);
-  logger.info({ database: config.databasePath }, `database: ${config.databasePath}`);
+  logger.info({ database: db.path }, `database: ${db.path}`);
   return {
     ...running,
     searchIndexReady,

@@ -3,7 +3,8 @@
  * allowed), and pruning — images beyond the first N of a version, thumbnails over a byte budget (re-encoded,
  * else dropped), orphan rows — with the bytes reclaimed reported. VACUUM returns the space to the file system.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { databaseBytes } from '../db/stats.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { updateChanged } from '../db/row-writer.ts';
 import { imageRow } from '../db/tables/model-images.ts';
@@ -48,7 +49,7 @@ export async function thumbnailStats(db: CatalogDatabase): Promise<ThumbnailStat
     averageBytes: totals.withThumbnail ? Math.round(totals.totalBytes / totals.withThumbnail) : 0,
     byMimeType: [...byMime].map(([mimeType, v]) => ({ mimeType, ...v })).sort((a, b) => b.bytes - a.bytes),
     generatableOffline: cachedPaths.filter((p) => existsSync(p)).length,
-    databaseBytes: statSync(db.path).size,
+    databaseBytes: await databaseBytes(db, { wal: false }),
   };
 }
 
@@ -149,7 +150,7 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
     droppedOversized: 0,
     orphanRowsDeleted: 0,
     bytesReclaimed: 0,
-    databaseBytesBefore: statSync(db.path).size,
+    databaseBytesBefore: await databaseBytes(db, { wal: false }),
     databaseBytesAfter: 0,
   };
   // Rows whose version is gone (possible in databases written with foreign keys off).
@@ -177,6 +178,6 @@ export async function pruneThumbnails(db: CatalogDatabase, options: PruneOptions
     }
   }
   if (options.vacuum) await db.vacuum();
-  result.databaseBytesAfter = statSync(db.path).size;
+  result.databaseBytesAfter = await databaseBytes(db, { wal: false });
   return result;
 }

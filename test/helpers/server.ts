@@ -1,5 +1,6 @@
 /**
- * A real server on 127.0.0.1 (random port) over a real migrated SQLite file in a temp data directory.
+ * A real server on 127.0.0.1 (random port) over a real migrated SQLite file in a temp data directory — or, in the
+ * `postgres` vitest project, over a fresh PostgreSQL database holding the same rows.
  */
 import path from 'node:path';
 import { print } from 'graphql';
@@ -8,6 +9,7 @@ import { afterAll } from 'vitest';
 import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
 import { startServer, type StartedServer, type StartOptions } from '../../src/server/start.ts';
 import { tempDir } from './temp.ts';
+import { postgresCopyOf, TEST_ENGINE } from './postgres.ts';
 import { seededCatalog, type SeededCatalog } from './catalog.ts';
 
 export interface TestServer extends StartedServer {
@@ -32,7 +34,10 @@ export async function startTestServer(
   options: StartOptions = {},
 ): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? path.join(tempDir('dn-server-'), 'data');
-  const config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
+  let config: ServerConfig = { ...resolveServerConfig({ host: '127.0.0.1', port: '0', dataDir }, {}), ...overrides };
+  // The postgres project: the same catalog (the SQLite file's rows, if any) on a fresh PostgreSQL database.
+  if (TEST_ENGINE === 'postgres' && overrides.database === undefined)
+    config = { ...config, database: await postgresCopyOf(config.databasePath) };
   const server = await startServer(config, options);
   // Start-up work in the background would otherwise show up in statement counts.
   await server.searchIndexReady;

@@ -1,6 +1,7 @@
 /** `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts). */
 import { backupDatabase, restoreDatabase, type CopyProgress } from '../../db/backup.ts';
-import { catalogPathForCli } from '../catalog.ts';
+import { catalogTargetForCli } from '../catalog.ts';
+import { requireSqliteFile } from '../../db/open-catalog.ts';
 import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
 
@@ -34,7 +35,10 @@ export const backupCommand = defineCommand({
   },
   async run({ values, positionals }, io) {
     const target = oneFile(positionals, backupCommand);
-    const databasePath = catalogPathForCli(values['data-dir'], { create: false });
+    const databasePath = requireSqliteFile(
+      catalogTargetForCli(values, { create: false }),
+      'backup (for PostgreSQL use pg_dump)',
+    );
     const progress = pageProgress('backup');
     const result = await backupDatabase(databasePath, target, {
       overwrite: values.force ?? false,
@@ -56,7 +60,10 @@ export const restoreCommand = defineCommand({
   async run({ values, positionals }, io) {
     const file = oneFile(positionals, restoreCommand);
     await namedPath(file);
-    const databasePath = catalogPathForCli(values['data-dir'], { create: false });
+    const databasePath = requireSqliteFile(
+      catalogTargetForCli(values, { create: false }),
+      'restore (for PostgreSQL use pg_restore)',
+    );
     const progress = pageProgress('restore');
     const result = await restoreDatabase(databasePath, file, { onProgress: progress.onProgress, log: io.out });
     progress.finish();

@@ -92,7 +92,7 @@ export const downloadCommand = defineCommand({
     // Refused before the catalog is opened (or created): a bad folder changes nothing.
     await downloadFolder(to, null, libraryRoots);
     const civitai = createCivitaiClient(civitaiSettings);
-    const db = await openCatalogForCli(values['data-dir'], io);
+    const db = await openCatalogForCli(values, io);
     const queue = new DownloadQueue({
       db,
       civitai,

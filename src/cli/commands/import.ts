@@ -109,7 +109,7 @@ export const importCommand = defineCommand({
     if (imagesVersion !== null && (!Number.isInteger(imagesVersion) || imagesVersion <= 0))
       throw usageError('--images-version takes a Civitai model version id.', importCommand);
     const sources = await collectSources(positionals);
-    const db = await openCatalogForCli(values['data-dir'], io);
+    const db = await openCatalogForCli(values, io);
     const total = emptySummary();
     const skipped: string[] = [];
     const progress = createProgressBar(sources.length, 'import');

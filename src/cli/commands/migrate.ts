@@ -1,5 +1,7 @@
-import { catalogPathForCli } from '../catalog.ts';
-import { migrateDatabase, migrationStatus } from '../../db/migrations.ts';
+import { catalogTargetForCli } from '../catalog.ts';
+import { describeDatabase } from '../../config.ts';
+import { catalogMigrationStatus, migrateCatalog } from '../../db/open-catalog.ts';
+import type { MigrationStatus } from '../../db/migrations.ts';
 import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
 
 export const migrateCommand = defineCommand({
@@ -8,8 +10,9 @@ export const migrateCommand = defineCommand({
   forms: [''],
   options: DATA_DIR_OPTION,
   async run({ values }, io) {
-    const databasePath = catalogPathForCli(values['data-dir'], { create: true });
-    const result = await migrateDatabase(databasePath, { log: io.out });
+    const target = catalogTargetForCli(values, { create: true });
+    const databasePath = describeDatabase(target);
+    const result = await migrateCatalog(target, { log: io.out });
     io.out(
       result.appliedNow.length === 0
         ? `${databasePath} is up to date (${result.applied.length} migrations applied).`
@@ -32,8 +35,9 @@ export const statusCommand = defineCommand({
     },
   },
   async run({ values }, io) {
-    const databasePath = catalogPathForCli(values['data-dir'], { create: false });
-    const status = migrationStatus(databasePath);
+    const target = catalogTargetForCli(values, { create: false });
+    const databasePath = describeDatabase(target);
+    const status = await catalogMigrationStatus(target);
     if (values.json) {
       io.out(JSON.stringify(status, null, 2));
       return status.failed.length > 0 ? 1 : 0;
@@ -53,7 +57,7 @@ export const statusCommand = defineCommand({
   },
 });
 
-function describeKind(kind: ReturnType<typeof migrationStatus>['kind']): string {
+function describeKind(kind: MigrationStatus['kind']): string {
   switch (kind) {
     case 'empty':
       return 'missing or empty: migrate creates it';

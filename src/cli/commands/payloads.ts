@@ -24,7 +24,7 @@ export const payloadsCommand = defineCommand({
     const id = Number(idText);
     if (!/^\d{1,10}$/.test(idText) || !Number.isSafeInteger(id) || id <= 0)
       throw usageError(`<modelId> must be a positive integer, got "${idText}".`, payloadsCommand);
-    const db = await openCatalogForCli(values['data-dir'], io);
+    const db = await openCatalogForCli(values, io);
     try {
       const byCivitaiId = values.civitai ?? false;
       const modelId = await modelIdFor(db.kysely, id, byCivitaiId);

@@ -62,7 +62,7 @@ export const scanCommand = defineCommand({
     const roots = await Promise.all(
       positionals.map((p) => resolveLibraryPath(path.resolve(p), libraryRoots, 'directory')),
     );
-    const db = await openCatalogForCli(values['data-dir'], io);
+    const db = await openCatalogForCli(values, io);
     const bar = createProgressBar(1, 'scan');
     // Ctrl-C or SIGTERM stops the scan between files (what it did so far is kept) and ends the process in seconds.
     const stop = new AbortController();

@@ -1,7 +1,13 @@
-import { catalogPathForCli } from '../catalog.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { catalogTargetForCli } from '../catalog.ts';
+import type { DatabaseTarget } from '../../config.ts';
+import { migrateCatalog } from '../../db/open-catalog.ts';
+import { copySqliteCatalogToPostgres } from '../../db/postgres/copy-from-sqlite.ts';
 import { migrateDatabase } from '../../db/migrations.ts';
 import { AppError } from '../../errors.ts';
-import { TEST_CATALOG, seedCatalog, type CatalogSize } from '../../seed/catalog-generator.ts';
+import { TEST_CATALOG, seedCatalog, type CatalogSize, type SeedSummary } from '../../seed/catalog-generator.ts';
 import type { ThumbnailProfile } from '../../seed/thumbnail-pool.ts';
 import { parsePositiveInt } from '../../config.ts';
 import { countModels } from '../../db/seed-writer.ts';
@@ -39,7 +45,15 @@ export const seedCommand = defineCommand({
       versionsPerModel: parsePositiveInt(values.versions, '--versions', TEST_CATALOG.versionsPerModel),
       thumbnails,
     };
-    const databasePath = catalogPathForCli(values['data-dir'], { create: true });
+    const target = catalogTargetForCli(values, { create: true });
+    if (target.engine === 'postgres') {
+      // The generator writes SQLite rows in bulk; a scratch file is seeded and copied into the empty catalog.
+      await migrateCatalog(target, { log: io.out });
+      const summary = await seedPostgresCatalog(target, size);
+      io.out(`seeded ${target.display}: ${describeSummary(summary)}.`);
+      return 0;
+    }
+    const databasePath = target.path;
     await migrateDatabase(databasePath, { log: io.out });
     const existing = countModels(databasePath);
     if (existing > 0) {
@@ -49,9 +63,28 @@ export const seedCommand = defineCommand({
       );
     }
     const summary = await seedCatalog(databasePath, size);
-    io.out(
-      `seeded ${databasePath}: ${summary.models} models, ${summary.versions} versions, ${summary.files} files, ${summary.images} images (${summary.thumbnails} thumbnails).`,
-    );
+    io.out(`seeded ${databasePath}: ${describeSummary(summary)}.`);
     return 0;
   },
 });
+
+function describeSummary(summary: SeedSummary): string {
+  return `${summary.models} models, ${summary.versions} versions, ${summary.files} files, ${summary.images} images (${summary.thumbnails} thumbnails)`;
+}
+
+/** Seeds a scratch SQLite file and copies it into the PostgreSQL catalog (which must hold no models). */
+async function seedPostgresCatalog(
+  target: DatabaseTarget & { engine: 'postgres' },
+  size: CatalogSize,
+): Promise<SeedSummary> {
+  const scratch = mkdtempSync(path.join(tmpdir(), 'dn-seed-'));
+  try {
+    const file = path.join(scratch, 'seed.db');
+    await migrateDatabase(file);
+    const summary = await seedCatalog(file, size);
+    await copySqliteCatalogToPostgres(file, target);
+    return summary;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}

@@ -24,7 +24,12 @@ export const serveCommand = defineCommand({
     ...DATA_DIR_OPTION,
   },
   async run({ values }, _io) {
-    const config = resolveServerConfig({ host: values.host, port: values.port, dataDir: values['data-dir'] });
+    const config = resolveServerConfig({
+      host: values.host,
+      port: values.port,
+      dataDir: values['data-dir'],
+      databaseUrl: values['database-url'],
+    });
     const logger = createLogger(config.log);
     const server = await startServer(config, { logger });
     stopOnSignals(server, logger);

@@ -47,7 +47,7 @@ export const thumbnailsCommand = defineCommand({
     const [action, ...rest] = positionals;
     if (!action || rest.length > 0 || !ACTIONS.includes(action))
       throw usageError(`Name one action: ${ACTIONS.join(', ')}.`, thumbnailsCommand);
-    const db = await openCatalogForCli(values['data-dir'], { out: () => {}, err: io.err });
+    const db = await openCatalogForCli(values, { out: () => {}, err: io.err });
     try {
       if (action === 'stats') {
         const stats = await thumbnailStats(db);

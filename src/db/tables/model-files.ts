@@ -4,7 +4,7 @@
  * of the AddLookupIndexes migration (which must match these expressions). A local copy is present when the row has
  * a path and its last check succeeded.
  */
-import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import { PostgresAdapter, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { HashAlgorithm } from '../../catalog/hash-lookup.ts';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
@@ -57,6 +57,8 @@ export interface OptionalFileColumns {
  * process already has open, and one look at the table's columns costs next to nothing beside a scan.
  */
 export async function optionalFileColumns(db: CatalogQueries): Promise<OptionalFileColumns> {
+  // The desktop app's columns exist only in SQLite files it shares; a PostgreSQL catalog has the schema's columns.
+  if (db.getExecutor().adapter instanceof PostgresAdapter) return { fileSizeBytes: false };
   const { rows } = await sql<{
     name: string;
   }>`SELECT name FROM pragma_table_info(${'ModelFiles'}) WHERE name = ${FILE_SIZE_BYTES}`.execute(db);
@@ -70,7 +72,7 @@ export function exactSizeValues(bytes: number, columns: OptionalFileColumns): Ro
 
 /** A present, verified local copy. */
 export function localFilePresent(f: TableRef<'ModelFiles'> = files): RawBuilder<SqlBool> {
-  return sql<SqlBool>`(${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = 1)`;
+  return sql<SqlBool>`(${f('LocalPath')} IS NOT NULL AND ${f('IsLocalFileValid')} = TRUE)`;
 }
 
 /** A version's rows of one file: by Civitai id, else (files Civitai gave no id) by name. Several when it was downloaded twice. */

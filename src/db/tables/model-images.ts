@@ -29,10 +29,13 @@ export const NO_THUMBNAIL = {
   ThumbnailHeight: null,
 } as const;
 
-/** Previews that are videos (Civitai serves them as .mp4/.webm); a primary image should be a still. */
+/**
+ * Previews that are videos (Civitai serves them as .mp4/.webm); a primary image should be a still. LIKE on the
+ * lower-cased URL means the same on both engines (SQLite's LIKE ignores ASCII case, PostgreSQL's does not).
+ */
 export function IS_STILL_IMAGE(i: TableRef<'ModelImages'>): RawBuilder<SqlBool> {
   const url = sql`lower(${i('Url')})`;
-  return sql<SqlBool>`(${url} NOT GLOB '*.mp4' AND ${url} NOT GLOB '*.webm' AND ${url} NOT GLOB '*.mov' AND ${url} NOT GLOB '*.m4v')`;
+  return sql<SqlBool>`(${url} NOT LIKE '%.mp4' AND ${url} NOT LIKE '%.webm' AND ${url} NOT LIKE '%.mov' AND ${url} NOT LIKE '%.m4v')`;
 }
 
 const images = table('ModelImages', 'i');

@@ -28,8 +28,9 @@ export async function tagIdsFor(trx: CatalogTransaction, names: readonly string[
       const inserted = await trx
         .insertInto('Tags')
         .values({ Name: name.trim(), NormalizedName: normalized[i]! })
+        .returning('Id')
         .executeTakeFirstOrThrow();
-      id = Number(inserted.insertId);
+      id = Number(inserted.Id);
       known.set(normalized[i]!, id);
     }
     ids.push(id);

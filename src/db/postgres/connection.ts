@@ -1,0 +1,122 @@
+/**
+ * Connections to a PostgreSQL catalog: pools whose values come back as the SQLite path yields them, so one Kysely
+ * type (generated from the SQLite schema) and one row mapping serve both engines, and errors as coded AppErrors
+ * that never carry the URL's password.
+ */
+import pg from 'pg';
+import { AppError } from '../../errors.ts';
+
+/** OIDs of the built-in types whose text form is converted here (see `pg_type`). */
+const OID = { bool: 16, bytea: 17, char: 18, int8: 20, numeric: 1700, timestamptz: 1184, timestamp: 1114 } as const;
+
+/**
+ * `timestamptz` text (the session runs in UTC: `2025-12-22 19:53:09.123+00`) as the desktop app's stored format
+ * (`2025-12-22 19:53:09.123+00:00`, see `timestamps.ts`): what a SQLite read of the same row returns.
+ */
+export function storedTimestampFromPg(text: string): string {
+  return /[+-]\d\d$/.test(text) ? `${text}:00` : text;
+}
+
+/** 64-bit integers (COUNT, SUM of int4) as numbers like better-sqlite3 returns them; exact bigints past 2^53. */
+function int8(text: string): number | bigint {
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : BigInt(text);
+}
+
+const PARSERS: Readonly<Record<number, (text: string) => unknown>> = {
+  // Booleans as 0/1: SQLite stores them so, and queries compare `= 1` (the row mapping turns them into booleans).
+  [OID.bool]: (text) => (text === 't' ? 1 : 0),
+  [OID.int8]: int8,
+  [OID.numeric]: (text) => Number(text),
+  [OID.timestamptz]: storedTimestampFromPg,
+  // The schema engine reads `pg_catalog` columns of type "char", which `@prisma/adapter-pg` cannot describe.
+  [OID.char]: (text) => text,
+};
+
+/** Per-pool type parsers (never pg's global registry: other pools in the process keep pg's defaults). */
+export const catalogTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    const parser = PARSERS[oid];
+    if (parser && format !== 'binary') return parser;
+    return (pg.types.getTypeParser as (oid: number, format?: 'text' | 'binary') => unknown)(oid, format);
+  },
+} as unknown as pg.CustomTypesConfig;
+
+/** How long a new connection may take before DATABASE_UNREACHABLE. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface PoolSettings {
+  url: string;
+  /** The URL without its password, for messages. */
+  display: string;
+  max: number;
+  /** Shown in `pg_stat_activity`. */
+  applicationName: string;
+}
+
+export function catalogPool(settings: PoolSettings): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: settings.url,
+    max: settings.max,
+    types: catalogTypes,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    application_name: settings.applicationName,
+    // Timestamps read as UTC text (see storedTimestampFromPg); comparisons do not depend on it.
+    options: '-c TimeZone=UTC',
+  });
+  // An idle connection dropped by the server is removed by the pool; the next query opens a new one.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** SQLSTATE classes and codes that mean "no usable connection" rather than a failed statement. */
+const CONNECTION_SQLSTATES = new Set(['28000', '28P01', '3D000', '57P03', '53300', '08001', '08004', '08006']);
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ECONNRESET',
+]);
+
+/** True when `error` says the server could not be reached or refused us (not a failed statement). */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (CONNECTION_SQLSTATES.has(code) || CONNECTION_ERRNOS.has(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /timeout expired|Connection terminated|connect ECONNREFUSED/i.test(message);
+}
+
+/** Removes every occurrence of the URL's password from a driver message (pg quotes user names, not passwords, but be sure). */
+export function withoutPassword(message: string, url: string): string {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // No parsable password: nothing to hide beyond the URL itself.
+  }
+  let text = message.split(url).join('(the database URL)');
+  if (password) text = text.split(password).join('***');
+  return text;
+}
+
+/** DATABASE_UNREACHABLE for a connection failure, naming the setting and the redacted URL. */
+export function unreachableError(error: unknown, settings: Pick<PoolSettings, 'url' | 'display'>): AppError {
+  const reason = withoutPassword(error instanceof Error ? error.message : String(error), settings.url);
+  return new AppError(
+    'DATABASE_UNREACHABLE',
+    `Cannot connect to the PostgreSQL catalog ${settings.display} (DIFFUSION_NEXUS_DATABASE_URL / --database-url): ${reason}`,
+  );
+}
+
+/** Opens one connection and closes it: the server answers and lets us in, or DATABASE_UNREACHABLE. */
+export async function assertReachable(pool: pg.Pool, settings: Pick<PoolSettings, 'url' | 'display'>): Promise<void> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw unreachableError(error, settings);
+  }
+  client.release();
+}

@@ -1,0 +1,130 @@
+/**
+ * Kysely's PostgreSQL dialect (compiler, adapter, introspector) over the catalog's `pg` pools, with what the SQLite
+ * driver offers too: `onStatement` sees every statement, a request's stop check runs right before each of its
+ * statements, and compiled statements can run directly (see `shaped.ts`). Reads take any pooled connection per
+ * statement; a transaction holds one connection from BEGIN to COMMIT.
+ */
+import type pg from 'pg';
+import {
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type QueryResult,
+} from 'kysely';
+import type { CatalogDialect } from '../sqlite/driver.ts';
+
+export interface PgRunOptions {
+  onStatement?: ((sqlText: string) => void) | undefined;
+}
+
+/** A pooled pg client or the pool itself: both run `query(text, values)`. */
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+const MODIFYING = /^\s*(insert|update|delete|merge)\b/i;
+
+/** Runs one compiled statement on `target` and returns it as Kysely's result. */
+export async function runOn<R>(
+  target: Queryable,
+  compiled: CompiledQuery,
+  options: PgRunOptions,
+  beforeStatement?: () => void,
+): Promise<QueryResult<R>> {
+  beforeStatement?.();
+  options.onStatement?.(compiled.sql);
+  const result = await target.query(compiled.sql, compiled.parameters as unknown[]);
+  const rows = (result.rows ?? []) as R[];
+  if (MODIFYING.test(compiled.sql) && result.rowCount !== null)
+    return { rows, numAffectedRows: BigInt(result.rowCount) };
+  return { rows };
+}
+
+class RunnerConnection implements DatabaseConnection {
+  readonly #target: Queryable;
+  readonly #options: PgRunOptions;
+  readonly #check: (() => void) | undefined;
+
+  constructor(target: Queryable, options: PgRunOptions, check?: () => void) {
+    this.#target = target;
+    this.#options = options;
+    this.#check = check;
+  }
+
+  executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    return runOn<R>(this.#target, compiled, this.#options, this.#check);
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not offered (the catalog reads bounded pages)
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('The catalog does not stream query results.');
+  }
+}
+
+function dialectWith(driver: Driver): Dialect {
+  return {
+    createDriver: () => driver,
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+    createAdapter: () => new PostgresAdapter(),
+    createIntrospector: (db: Kysely<unknown>) => new PostgresIntrospector(db),
+  };
+}
+
+/** Reads on the pool: each statement takes any idle connection. Transactions run through `write()`. */
+export function pgReadDialect(pool: pg.Pool, options: PgRunOptions, check?: () => void): CatalogDialect {
+  const connection = new RunnerConnection(pool, options, check);
+  const driver: Driver = {
+    init: async () => {},
+    acquireConnection: async () => connection,
+    beginTransaction: () => {
+      throw new Error('Transactions run through write().');
+    },
+    commitTransaction: async () => {},
+    rollbackTransaction: async () => {},
+    releaseConnection: async () => {},
+    destroy: async () => {},
+  };
+  return {
+    ...dialectWith(driver),
+    checked: (next) => pgReadDialect(pool, options, next),
+    run: (compiled) => runOn(pool, compiled, options, check),
+  };
+}
+
+class ClientConnection extends RunnerConnection {
+  readonly client: pg.PoolClient;
+
+  constructor(client: pg.PoolClient, options: PgRunOptions) {
+    super(client, options);
+    this.client = client;
+  }
+}
+
+/**
+ * Write transactions: each holds one pooled connection. READ COMMITTED (PostgreSQL's default) like SQLite's
+ * IMMEDIATE transactions gives each statement the latest committed rows; the catalog serializes this process's
+ * writes itself (see `postgres/catalog.ts`).
+ */
+export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions): Dialect {
+  const driver: Driver = {
+    init: async () => {},
+    acquireConnection: async () => new ClientConnection(await pool.connect(), options),
+    beginTransaction: async (connection) => {
+      await (connection as ClientConnection).client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+    },
+    commitTransaction: async (connection) => {
+      await (connection as ClientConnection).client.query('COMMIT');
+    },
+    rollbackTransaction: async (connection) => {
+      await (connection as ClientConnection).client.query('ROLLBACK');
+    },
+    releaseConnection: async (connection) => {
+      (connection as ClientConnection).client.release();
+    },
+    destroy: async () => {},
+  };
+  return dialectWith(driver);
+}
