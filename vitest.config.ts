@@ -16,6 +16,7 @@ const ON_BOTH_ENGINES = [
   'test/read-api-objects.test.ts',
   'test/hash-lookup.test.ts',
   'test/demo-catalog.test.ts',
+  'test/compiled-execution.test.ts',
 ];
 
 export default defineConfig({
