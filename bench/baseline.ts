@@ -7,55 +7,26 @@
  * encodings) so both sides emit identical bytes.
  */
 import Database from 'better-sqlite3';
-import {
-  BaseModel,
-  CommercialUse,
-  DataSource,
-  FileFormat,
-  FilePrecision,
-  FileSizeType,
-  ModelMode,
-  ModelType,
-  NsfwLevel,
-  readEnum,
-  ScanResult,
-} from '../src/db/enums.ts';
-import { parseStoredTimestamp } from '../src/db/timestamps.ts';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { cursorScope } from '../src/catalog/pagination.ts';
+import { BaseModel, ModelType, readEnum } from '../src/db/enums.ts';
+import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
 import { toMatchExpression } from '../src/search/query.ts';
+import {
+  bool,
+  cursor,
+  DETAIL_IMAGE_COLUMNS,
+  type DetailRows,
+  detailAnswer,
+  groupBy,
+  iso,
+  listCursorKey,
+  type Row,
+  upper,
+} from './answer-json.ts';
 
-type Row = Record<string, unknown>;
-
-const UTC = (column: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column})`;
+const UTC = (column: string) => `strftime('${UTC_TIMESTAMP_FORMAT}', ${column})`;
 const IDS = '(SELECT value FROM json_each(?))';
-
-function iso(stored: unknown): string | null {
-  return parseStoredTimestamp(stored as string | null)?.toISOString() ?? null;
-}
-
-function bool(value: unknown): boolean {
-  return Number(value) !== 0;
-}
-
-function upper(value: unknown): string | null {
-  return typeof value === 'string' ? value.toUpperCase() : null;
-}
-
-function cursor(signature: string, ...values: unknown[]): string {
-  return Buffer.from(`dn1:${JSON.stringify([signature, ...values])}`, 'utf8').toString('base64url');
-}
-
-function groupBy(rows: Row[], key: string): Map<number, Row[]> {
-  const groups = new Map<number, Row[]>();
-  for (const row of rows) {
-    const k = Number(row[key]);
-    let list = groups.get(k);
-    if (!list) groups.set(k, (list = []));
-    list.push(row);
-  }
-  return groups;
-}
 
 export interface ListArgs {
   first: number;
@@ -170,11 +141,7 @@ export function createBaseline(databasePath: string): Baseline {
     list({ first, after }, origin) {
       let models: Row[];
       if (after) {
-        const [, k0, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8').slice(4)) as [
-          string,
-          string,
-          number,
-        ];
+        const [k0, id] = listCursorKey(after);
         models = all(afterPage, k0, k0, id, first + 1);
       } else {
         models = all(firstPage, first + 1);
@@ -239,11 +206,7 @@ export function createBaseline(databasePath: string): Baseline {
       let models: Row[];
       const columns = `${modelColumns}, m."IsNsfw" AS isNsfw, m."CreatedAt" AS createdAt`;
       if (after) {
-        const [, k0, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8').slice(4)) as [
-          string,
-          string,
-          number,
-        ];
+        const [k0, id] = listCursorKey(after);
         models = all(afterPage.replace(modelColumns, columns), k0, k0, id, first);
       } else {
         models = all(firstPage.replace(modelColumns, columns), first);
@@ -317,137 +280,25 @@ export function createBaseline(databasePath: string): Baseline {
       const creator =
         m.CreatorId === null
           ? null
-          : creatorsOf([Number(m.CreatorId)], 'c."Username" AS username, c."AvatarUrl" AS avatarUrl').get(
+          : (creatorsOf([Number(m.CreatorId)], 'c."Username" AS username, c."AvatarUrl" AS avatarUrl').get(
               Number(m.CreatorId),
-            );
-      const tags = tagsOf([id], 't."Id" AS id, t."Name" AS name').get(id) ?? [];
-      const versions = versionsOf([id], 'v.*', 11).get(id) ?? [];
-      const versionIds = versions.slice(0, 10).map((v) => Number(v.Id));
-      const words = wordsOf(versionIds);
-      const files = filesOf(versionIds, 'f.*');
-      const images = imagesOf(
-        versionIds,
-        `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS isNsfw, i."NsfwLevel" AS nsfwLevel, i."Width" AS width,
-        i."Height" AS height, i."BlurHash" AS blurHash, i."SortOrder" AS sortOrder, i."CreatedAt" AS createdAt, i."Prompt" AS prompt,
-        i."NegativePrompt" AS negativePrompt, CAST(i."Seed" AS TEXT) AS seed, i."Steps" AS steps, i."Sampler" AS sampler, i."CfgScale" AS cfgScale,
-        i."GenerationModel" AS generationModel, i."DenoisingStrength" AS denoisingStrength, i."LikeCount" AS likeCount,
-        i."HeartCount" AS heartCount, i."CommentCount" AS commentCount`,
-        10,
-      );
-      return {
-        data: {
-          model: {
-            id: encodeNodeId('Model', id),
-            databaseId: id,
-            civitaiId: m.CivitaiId,
-            name: m.Name,
-            description: m.Description,
-            type: readEnum(ModelType, m.Type as string),
-            isNsfw: bool(m.IsNsfw),
-            isPoi: bool(m.IsPoi),
-            mode: readEnum(ModelMode, m.Mode as string),
-            source: readEnum(DataSource, m.Source as string),
-            createdAt: iso(m.CreatedAt),
-            updatedAt: iso(m.UpdatedAt),
-            lastSyncedAt: iso(m.LastSyncedAt),
-            allowNoCredit: bool(m.AllowNoCredit),
-            allowCommercialUse: readEnum(CommercialUse, m.AllowCommercialUse as string),
-            allowDerivatives: bool(m.AllowDerivatives),
-            allowDifferentLicense: bool(m.AllowDifferentLicense),
-            versionCount: m.versionCount,
-            totalDownloads: m.totalDownloads,
-            creator: creator
-              ? {
-                  id: encodeNodeId('Creator', Number(m.CreatorId)),
-                  username: creator.username,
-                  avatarUrl: creator.avatarUrl,
-                }
-              : null,
-            tags: tags.map((t) => ({ id: encodeNodeId('Tag', Number(t.id)), name: t.name })),
-            versions: {
-              nodes: versions.slice(0, 10).map((v) => ({
-                id: encodeNodeId('ModelVersion', Number(v.Id)),
-                databaseId: v.Id,
-                civitaiId: v.CivitaiId,
-                name: v.Name,
-                description: v.Description,
-                baseModel: readEnum(BaseModel, v.BaseModel as string),
-                baseModelRaw: v.BaseModelRaw,
-                createdAt: iso(v.CreatedAt),
-                updatedAt: iso(v.UpdatedAt),
-                publishedAt: iso(v.PublishedAt),
-                downloadUrl: v.DownloadUrl,
-                earlyAccessDays: v.EarlyAccessDays,
-                downloadCount: v.DownloadCount,
-                ratingCount: v.RatingCount,
-                rating: v.Rating,
-                thumbsUpCount: v.ThumbsUpCount,
-                thumbsDownCount: v.ThumbsDownCount,
-                triggerWords: (words.get(Number(v.Id)) ?? []).map((w) => ({ word: w.word, order: w.order })),
-                files: (files.get(Number(v.Id)) ?? []).map((f) => ({
-                  id: encodeNodeId('ModelFile', Number(f.Id)),
-                  databaseId: f.Id,
-                  civitaiId: f.CivitaiId,
-                  fileName: f.FileName,
-                  sizeKB: f.SizeKB,
-                  fileType: f.FileType,
-                  isPrimary: bool(f.IsPrimary),
-                  format: readEnum(FileFormat, f.Format as string),
-                  precision: readEnum(FilePrecision, f.Precision as string),
-                  sizeType: readEnum(FileSizeType, f.SizeType as string),
-                  pickleScanResult: readEnum(ScanResult, f.PickleScanResult as string),
-                  virusScanResult: readEnum(ScanResult, f.VirusScanResult as string),
-                  scannedAt: iso(f.ScannedAt),
-                  localPath: f.LocalPath,
-                  isLocalFileValid: bool(f.IsLocalFileValid),
-                  hashes: {
-                    autoV1: upper(f.HashAutoV1),
-                    autoV2: upper(f.HashAutoV2),
-                    autoV3: upper(f.HashAutoV3),
-                    sha256: upper(f.HashSHA256),
-                    crc32: upper(f.HashCRC32),
-                    blake3: upper(f.HashBLAKE3),
-                  },
-                })),
-                images: {
-                  nodes: (images.get(Number(v.Id)) ?? []).slice(0, 10).map((i) => ({
-                    id: encodeNodeId('ModelImage', Number(i.id)),
-                    databaseId: i.id,
-                    url: i.url,
-                    isNsfw: bool(i.isNsfw),
-                    nsfwLevel: readEnum(NsfwLevel, i.nsfwLevel as string),
-                    width: i.width,
-                    height: i.height,
-                    blurHash: i.blurHash,
-                    sortOrder: i.sortOrder,
-                    createdAt: iso(i.createdAt),
-                    prompt: i.prompt,
-                    negativePrompt: i.negativePrompt,
-                    seed: i.seed,
-                    steps: i.steps,
-                    sampler: i.sampler,
-                    cfgScale: i.cfgScale,
-                    generationModel: i.generationModel,
-                    denoisingStrength: i.denoisingStrength,
-                    likeCount: i.likeCount,
-                    heartCount: i.heartCount,
-                    commentCount: i.commentCount,
-                    thumbnail:
-                      i.thumbBytes === null
-                        ? null
-                        : {
-                            url: `${origin}/thumbnails/${i.id}`,
-                            width: i.thumbWidth,
-                            height: i.thumbHeight,
-                            byteSize: i.thumbBytes,
-                          },
-                  })),
-                },
-              })),
-            },
-          },
+            ) as DetailRows['creator']);
+      const versions = (versionsOf([id], 'v.*', 11).get(id) ?? []).slice(0, 10);
+      const versionIds = versions.map((v) => Number(v.Id));
+      return detailAnswer(
+        {
+          model: m,
+          creator,
+          tags: (tagsOf([id], 't."Id" AS id, t."Name" AS name').get(id) ?? []) as DetailRows['tags'],
+          versionCount: m.versionCount,
+          totalDownloads: m.totalDownloads,
+          versions,
+          words: wordsOf(versionIds),
+          files: filesOf(versionIds, 'f.*'),
+          images: imagesOf(versionIds, DETAIL_IMAGE_COLUMNS('i'), 10),
         },
-      };
+        origin,
+      );
     },
 
     hashes(hashes) {

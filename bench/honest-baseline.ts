@@ -18,45 +18,27 @@
 import Database from 'better-sqlite3';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { cursorScope } from '../src/catalog/pagination.ts';
-import {
-  BaseModel,
-  CommercialUse,
-  DataSource,
-  FileFormat,
-  FilePrecision,
-  FileSizeType,
-  ModelMode,
-  ModelType,
-  NsfwLevel,
-  readEnum,
-  ScanResult,
-} from '../src/db/enums.ts';
-import { parseStoredTimestamp, UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
+import { BaseModel, ModelType, readEnum } from '../src/db/enums.ts';
+import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
 import { toMatchExpression } from '../src/search/query.ts';
+import {
+  bool,
+  cursor,
+  DETAIL_IMAGE_COLUMNS,
+  type DetailRows,
+  detailAnswer,
+  groupBy,
+  iso,
+  listCursorKey,
+  type Row,
+  upper,
+} from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
 
-type Row = Record<string, unknown>;
-
-const iso = (stored: unknown) => parseStoredTimestamp(stored as string | null)?.toISOString() ?? null;
-const bool = (value: unknown) => Number(value) !== 0;
-const upper = (value: unknown) => (typeof value === 'string' ? value.toUpperCase() : null);
-const cursor = (signature: string, ...values: unknown[]) =>
-  Buffer.from(`dn1:${JSON.stringify([signature, ...values])}`, 'utf8').toString('base64url');
 const MODEL_SIGNATURE = 'models:CREATED_AT.DESC';
 /** `typeof()` reads only the record header: `IS NOT NULL` would load every thumbnail's overflow pages. */
 const HAS_THUMBNAIL = `typeof("ThumbnailData") <> 'null' AS hasThumbnail`;
 const UTC = (column: string) => `strftime('${UTC_TIMESTAMP_FORMAT}', ${column})`;
-
-function groupBy(rows: Row[], key: string): Map<number, Row[]> {
-  const groups = new Map<number, Row[]>();
-  for (const row of rows) {
-    const k = row[key] as number;
-    const list = groups.get(k);
-    if (list) list.push(row);
-    else groups.set(k, [row]);
-  }
-  return groups;
-}
 
 export function createHonestBaseline(databasePath: string): Baseline {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
@@ -76,11 +58,7 @@ export function createHonestBaseline(databasePath: string): Baseline {
   function modelPage(columns: string, first: number, after: string | null): Row[] {
     const select = `SELECT ${columns}, ${UTC('m."CreatedAt"')} AS at FROM "Models" m`;
     if (!after) return all(`${select} ORDER BY at DESC, m."Id" DESC LIMIT ?`, first + 1);
-    const [, at, id] = JSON.parse(Buffer.from(after, 'base64url').toString('utf8').slice(4)) as [
-      string,
-      string,
-      number,
-    ];
+    const [at, id] = listCursorKey(after);
     return all(
       `${select} WHERE ${UTC('m."CreatedAt"')} < ? OR (${UTC('m."CreatedAt"')} = ? AND m."Id" < ?)
        ORDER BY at DESC, m."Id" DESC LIMIT ?`,
@@ -265,144 +243,36 @@ export function createHonestBaseline(databasePath: string): Baseline {
       const creator =
         m.CreatorId === null
           ? undefined
-          : all(`SELECT "Username", "AvatarUrl" FROM "Creators" WHERE "Id" = ?`, m.CreatorId)[0];
-      const modelTags = all(
-        `SELECT t."Id", t."Name" FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId" WHERE mt."ModelId" = ?
-         ORDER BY t."NormalizedName"`,
-        id,
-      );
+          : all(
+              `SELECT "Username" AS username, "AvatarUrl" AS avatarUrl FROM "Creators" WHERE "Id" = ?`,
+              m.CreatorId,
+            )[0];
       // All of the model's versions in one read: the first ten, their count and their downloads.
       const modelVersions = all(
         `SELECT *, COUNT(*) OVER () AS versionCount, TOTAL("DownloadCount") OVER () AS totalDownloads
          FROM "ModelVersions" WHERE "ModelId" = ? ORDER BY ${UTC('"CreatedAt"')} DESC, "Id" DESC`,
         id,
       );
-      const shown = modelVersions.slice(0, 10);
-      const versionIds = ids(shown);
-      const wordsOf = triggerWords(versionIds, '"Word", "Order"');
-      const filesOf = files(versionIds, '*');
-      const imagesOf = images(
-        versionIds,
-        `"Id", "Url", "IsNsfw", "NsfwLevel", "Width", "Height", "BlurHash", "SortOrder", "CreatedAt", "Prompt",
-         "NegativePrompt", CAST("Seed" AS TEXT) AS "Seed", "Steps", "Sampler", "CfgScale", "GenerationModel",
-         "DenoisingStrength", "LikeCount", "HeartCount", "CommentCount", length("ThumbnailData") AS thumbBytes,
-         "ThumbnailWidth", "ThumbnailHeight"`,
-        10,
-      );
-      return {
-        data: {
-          model: {
-            id: encodeNodeId('Model', id),
-            databaseId: id,
-            civitaiId: m.CivitaiId,
-            name: m.Name,
-            description: m.Description,
-            type: readEnum(ModelType, m.Type as string),
-            isNsfw: bool(m.IsNsfw),
-            isPoi: bool(m.IsPoi),
-            mode: readEnum(ModelMode, m.Mode as string),
-            source: readEnum(DataSource, m.Source as string),
-            createdAt: iso(m.CreatedAt),
-            updatedAt: iso(m.UpdatedAt),
-            lastSyncedAt: iso(m.LastSyncedAt),
-            allowNoCredit: bool(m.AllowNoCredit),
-            allowCommercialUse: readEnum(CommercialUse, m.AllowCommercialUse as string),
-            allowDerivatives: bool(m.AllowDerivatives),
-            allowDifferentLicense: bool(m.AllowDifferentLicense),
-            versionCount: modelVersions[0]?.versionCount ?? 0,
-            totalDownloads: modelVersions[0]?.totalDownloads ?? 0,
-            creator: creator
-              ? {
-                  id: encodeNodeId('Creator', m.CreatorId as number),
-                  username: creator.Username,
-                  avatarUrl: creator.AvatarUrl,
-                }
-              : null,
-            tags: modelTags.map((t) => ({ id: encodeNodeId('Tag', t.Id as number), name: t.Name })),
-            versions: {
-              nodes: shown.map((v) => ({
-                id: encodeNodeId('ModelVersion', v.Id as number),
-                databaseId: v.Id,
-                civitaiId: v.CivitaiId,
-                name: v.Name,
-                description: v.Description,
-                baseModel: readEnum(BaseModel, v.BaseModel as string),
-                baseModelRaw: v.BaseModelRaw,
-                createdAt: iso(v.CreatedAt),
-                updatedAt: iso(v.UpdatedAt),
-                publishedAt: iso(v.PublishedAt),
-                downloadUrl: v.DownloadUrl,
-                earlyAccessDays: v.EarlyAccessDays,
-                downloadCount: v.DownloadCount,
-                ratingCount: v.RatingCount,
-                rating: v.Rating,
-                thumbsUpCount: v.ThumbsUpCount,
-                thumbsDownCount: v.ThumbsDownCount,
-                triggerWords: (wordsOf.get(v.Id as number) ?? []).map((w) => ({ word: w.Word, order: w.Order })),
-                files: (filesOf.get(v.Id as number) ?? []).map((f) => ({
-                  id: encodeNodeId('ModelFile', f.Id as number),
-                  databaseId: f.Id,
-                  civitaiId: f.CivitaiId,
-                  fileName: f.FileName,
-                  sizeKB: f.SizeKB,
-                  fileType: f.FileType,
-                  isPrimary: bool(f.IsPrimary),
-                  format: readEnum(FileFormat, f.Format as string),
-                  precision: readEnum(FilePrecision, f.Precision as string),
-                  sizeType: readEnum(FileSizeType, f.SizeType as string),
-                  pickleScanResult: readEnum(ScanResult, f.PickleScanResult as string),
-                  virusScanResult: readEnum(ScanResult, f.VirusScanResult as string),
-                  scannedAt: iso(f.ScannedAt),
-                  localPath: f.LocalPath,
-                  isLocalFileValid: bool(f.IsLocalFileValid),
-                  hashes: {
-                    autoV1: upper(f.HashAutoV1),
-                    autoV2: upper(f.HashAutoV2),
-                    autoV3: upper(f.HashAutoV3),
-                    sha256: upper(f.HashSHA256),
-                    crc32: upper(f.HashCRC32),
-                    blake3: upper(f.HashBLAKE3),
-                  },
-                })),
-                images: {
-                  nodes: (imagesOf.get(v.Id as number) ?? []).map((i) => ({
-                    id: encodeNodeId('ModelImage', i.Id as number),
-                    databaseId: i.Id,
-                    url: i.Url,
-                    isNsfw: bool(i.IsNsfw),
-                    nsfwLevel: readEnum(NsfwLevel, i.NsfwLevel as string),
-                    width: i.Width,
-                    height: i.Height,
-                    blurHash: i.BlurHash,
-                    sortOrder: i.SortOrder,
-                    createdAt: iso(i.CreatedAt),
-                    prompt: i.Prompt,
-                    negativePrompt: i.NegativePrompt,
-                    seed: i.Seed,
-                    steps: i.Steps,
-                    sampler: i.Sampler,
-                    cfgScale: i.CfgScale,
-                    generationModel: i.GenerationModel,
-                    denoisingStrength: i.DenoisingStrength,
-                    likeCount: i.LikeCount,
-                    heartCount: i.HeartCount,
-                    commentCount: i.CommentCount,
-                    thumbnail:
-                      i.thumbBytes === null
-                        ? null
-                        : {
-                            url: `${origin}/thumbnails/${i.Id}`,
-                            width: i.ThumbnailWidth,
-                            height: i.ThumbnailHeight,
-                            byteSize: i.thumbBytes,
-                          },
-                  })),
-                },
-              })),
-            },
-          },
+      const versions = modelVersions.slice(0, 10);
+      const versionIds = ids(versions);
+      return detailAnswer(
+        {
+          model: m,
+          creator: (creator as DetailRows['creator']) ?? null,
+          tags: all(
+            `SELECT t."Id" AS id, t."Name" AS name FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId"
+             WHERE mt."ModelId" = ? ORDER BY t."NormalizedName"`,
+            id,
+          ) as DetailRows['tags'],
+          versionCount: modelVersions[0]?.versionCount ?? 0,
+          totalDownloads: modelVersions[0]?.totalDownloads ?? 0,
+          versions,
+          words: triggerWords(versionIds, '"Word" AS word, "Order" AS "order"'),
+          files: files(versionIds, '*'),
+          images: images(versionIds, DETAIL_IMAGE_COLUMNS('i'), 10),
         },
-      };
+        origin,
+      );
     },
 
     hashes(hashes: readonly string[]) {
