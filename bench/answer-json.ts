@@ -188,3 +188,32 @@ function detailImage(i: Row, origin: string) {
         : { url: `${origin}/thumbnails/${i.id}`, width: i.thumbWidth, height: i.thumbHeight, byteSize: i.thumbBytes },
   };
 }
+
+/**
+ * The benchmark's hash look-up answer: per asked hash, in order, the file its (upper-case) key found. `found` rows
+ * carry `id`, `fileName`, `sizeKB`, `versionId`, `versionName`, `modelId` and `modelName`.
+ */
+export function hashesAnswer(hashes: readonly string[], keys: readonly string[], found: Map<string, Row>): unknown {
+  return {
+    data: {
+      filesByHashes: hashes.map((hash, index) => {
+        const f = found.get(keys[index]!);
+        return {
+          hash,
+          file: f
+            ? {
+                id: encodeNodeId('ModelFile', Number(f.id)),
+                fileName: f.fileName,
+                sizeKB: f.sizeKB,
+                version: {
+                  id: encodeNodeId('ModelVersion', Number(f.versionId)),
+                  name: f.versionName,
+                  model: { id: encodeNodeId('Model', Number(f.modelId)), name: f.modelName },
+                },
+              }
+            : null,
+        };
+      }),
+    },
+  };
+}

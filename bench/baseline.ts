@@ -19,6 +19,7 @@ import {
   type DetailRows,
   detailAnswer,
   groupBy,
+  hashesAnswer,
   iso,
   listCursorKey,
   type Row,
@@ -313,28 +314,7 @@ export function createBaseline(databasePath: string): Baseline {
       );
       const best = new Map<string, Row>();
       for (const row of rows) if (!best.has(row.matchKey as string)) best.set(row.matchKey as string, row);
-      return {
-        data: {
-          filesByHashes: hashes.map((hash, index) => {
-            const f = best.get(wanted[index]!);
-            return {
-              hash,
-              file: f
-                ? {
-                    id: encodeNodeId('ModelFile', Number(f.id)),
-                    fileName: f.fileName,
-                    sizeKB: f.sizeKB,
-                    version: {
-                      id: encodeNodeId('ModelVersion', Number(f.versionId)),
-                      name: f.versionName,
-                      model: { id: encodeNodeId('Model', Number(f.modelId)), name: f.modelName },
-                    },
-                  }
-                : null,
-            };
-          }),
-        },
-      };
+      return hashesAnswer(hashes, wanted, best);
     },
 
     search(query, first) {

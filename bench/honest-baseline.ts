@@ -28,6 +28,7 @@ import {
   type DetailRows,
   detailAnswer,
   groupBy,
+  hashesAnswer,
   iso,
   listCursorKey,
   type Row,
@@ -279,7 +280,7 @@ export function createHonestBaseline(databasePath: string): Baseline {
       const wanted = hashes.map((h) => h.trim().toUpperCase());
       // The `upper()` expression index: stored hashes keep whatever case their source wrote.
       const rows = allIn(
-        `SELECT upper(f."HashSHA256") AS matchKey, f."Id", f."FileName", f."SizeKB", f."LocalPath", f."IsLocalFileValid",
+        `SELECT upper(f."HashSHA256") AS matchKey, f."Id" AS id, f."FileName" AS fileName, f."SizeKB" AS sizeKB, f."LocalPath", f."IsLocalFileValid",
            v."Id" AS versionId, v."Name" AS versionName, m."Id" AS modelId, m."Name" AS modelName
          FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId" JOIN "Models" m ON m."Id" = v."ModelId"
          WHERE upper(f."HashSHA256") IN (?…)`,
@@ -291,31 +292,10 @@ export function createHonestBaseline(databasePath: string): Baseline {
       for (const row of rows) {
         const key = row.matchKey as string;
         const held = best.get(key);
-        if (!held || rank(row) > rank(held) || (rank(row) === rank(held) && (row.Id as number) < (held.Id as number)))
+        if (!held || rank(row) > rank(held) || (rank(row) === rank(held) && (row.id as number) < (held.id as number)))
           best.set(key, row);
       }
-      return {
-        data: {
-          filesByHashes: hashes.map((hash, index) => {
-            const f = best.get(wanted[index]!);
-            return {
-              hash,
-              file: f
-                ? {
-                    id: encodeNodeId('ModelFile', f.Id as number),
-                    fileName: f.FileName,
-                    sizeKB: f.SizeKB,
-                    version: {
-                      id: encodeNodeId('ModelVersion', f.versionId as number),
-                      name: f.versionName,
-                      model: { id: encodeNodeId('Model', f.modelId as number), name: f.modelName },
-                    },
-                  }
-                : null,
-            };
-          }),
-        },
-      };
+      return hashesAnswer(hashes, wanted, best);
     },
 
     search(query: string, first: number) {
