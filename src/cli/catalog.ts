@@ -1,8 +1,7 @@
 /** Finding and opening the catalog the way every data command does: resolve the directory, migrate, open. */
-import { openCatalogDatabase, type CatalogDatabase } from '../db/catalog-database.ts';
+import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { resolveDataDirSetting } from '../config.ts';
 import { databasePathIn, ensureDataDir } from '../db/data-dir.ts';
-import { migrateDatabase } from '../db/migrations.ts';
 import type { CliIo } from './command.ts';
 
 /**
@@ -16,6 +15,11 @@ export function catalogPathForCli(dataDirFlag: string | undefined, options: { cr
 
 export async function openCatalogForCli(dataDirFlag: string | undefined, io: CliIo): Promise<CatalogDatabase> {
   const databasePath = catalogPathForCli(dataDirFlag, { create: true });
+  // Loaded here, not at the top: `--help` and usage errors need none of the data layer (see src/cli/main.ts).
+  const [{ migrateDatabase }, { openCatalogDatabase }] = await Promise.all([
+    import('../db/migrations.ts'),
+    import('../db/catalog-database.ts'),
+  ]);
   await migrateDatabase(databasePath, { log: io.out });
   return openCatalogDatabase(databasePath);
 }

@@ -1,5 +1,5 @@
 /** `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts). */
-import { backupDatabase, restoreDatabase, type CopyProgress } from '../../db/backup.ts';
+import type { CopyProgress } from '../../db/backup.ts';
 import { catalogPathForCli } from '../catalog.ts';
 import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
@@ -36,6 +36,7 @@ export const backupCommand = defineCommand({
     const target = oneFile(positionals, backupCommand);
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('backup');
+    const { backupDatabase } = await import('../../db/backup.ts');
     const result = await backupDatabase(databasePath, target, {
       overwrite: values.force ?? false,
       onProgress: progress.onProgress,
@@ -58,6 +59,7 @@ export const restoreCommand = defineCommand({
     await namedPath(file);
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
     const progress = pageProgress('restore');
+    const { restoreDatabase } = await import('../../db/backup.ts');
     const result = await restoreDatabase(databasePath, file, { onProgress: progress.onProgress, log: io.out });
     progress.finish();
     if (result.savedPreviousAs) io.out(`the previous catalog is saved as ${result.savedPreviousAs}`);

@@ -1,5 +1,7 @@
 import { catalogPathForCli } from '../catalog.ts';
-import { migrateDatabase, migrationStatus } from '../../db/migrations.ts';
+import type { migrationStatus } from '../../db/migrations.ts';
+
+type MigrationStatus = ReturnType<typeof migrationStatus>;
 import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
 
 export const migrateCommand = defineCommand({
@@ -9,6 +11,7 @@ export const migrateCommand = defineCommand({
   options: DATA_DIR_OPTION,
   async run({ values }, io) {
     const databasePath = catalogPathForCli(values['data-dir'], { create: true });
+    const { migrateDatabase } = await import('../../db/migrations.ts');
     const result = await migrateDatabase(databasePath, { log: io.out });
     io.out(
       result.appliedNow.length === 0
@@ -33,6 +36,7 @@ export const statusCommand = defineCommand({
   },
   async run({ values }, io) {
     const databasePath = catalogPathForCli(values['data-dir'], { create: false });
+    const { migrationStatus } = await import('../../db/migrations.ts');
     const status = migrationStatus(databasePath);
     if (values.json) {
       io.out(JSON.stringify(status, null, 2));
@@ -53,7 +57,7 @@ export const statusCommand = defineCommand({
   },
 });
 
-function describeKind(kind: ReturnType<typeof migrationStatus>['kind']): string {
+function describeKind(kind: MigrationStatus['kind']): string {
   switch (kind) {
     case 'empty':
       return 'missing or empty: migrate creates it';

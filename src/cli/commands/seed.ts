@@ -1,10 +1,8 @@
 import { catalogPathForCli } from '../catalog.ts';
-import { migrateDatabase } from '../../db/migrations.ts';
 import { AppError } from '../../errors.ts';
-import { TEST_CATALOG, seedCatalog, type CatalogSize } from '../../seed/catalog-generator.ts';
+import { TEST_CATALOG, type CatalogSize } from '../../seed/catalog-size.ts';
 import type { ThumbnailProfile } from '../../seed/thumbnail-pool.ts';
 import { parsePositiveInt } from '../../config.ts';
-import { countModels } from '../../db/seed-writer.ts';
 import { DATA_DIR_OPTION, defineCommand, usageError } from '../command.ts';
 
 const PROFILES: readonly ThumbnailProfile[] = ['none', 'tiny', 'realistic'];
@@ -40,6 +38,11 @@ export const seedCommand = defineCommand({
       thumbnails,
     };
     const databasePath = catalogPathForCli(values['data-dir'], { create: true });
+    const [{ migrateDatabase }, { countModels }, { seedCatalog }] = await Promise.all([
+      import('../../db/migrations.ts'),
+      import('../../db/seed-writer.ts'),
+      import('../../seed/catalog-generator.ts'),
+    ]);
     await migrateDatabase(databasePath, { log: io.out });
     const existing = countModels(databasePath);
     if (existing > 0) {
