@@ -124,6 +124,38 @@ async function readOpened(handle: FileHandle, maxBytes: number): Promise<{ bytes
   }
 }
 
+/**
+ * Whether the sidecars and the preview beside `file` are as a scan recorded them (`sidecarMtimeMs`: the newest of
+ * the sidecars it read; `previewMtimeMs`: the preview's), judged from their names and `lstat` alone, without
+ * opening them. Anything else — a link, a special file, a preview too large to read, one that vanished — answers
+ * false, and the caller reads them the careful way, which reports what it must.
+ */
+export async function neighboursUnchanged(
+  file: Pick<FoundFile, 'dir' | 'stem' | 'siblings'>,
+  sidecarSuffixes: readonly string[],
+  sidecarMtimeMs: number | null,
+  previewMtimeMs: number | null,
+  maxPreviewBytes: number,
+): Promise<boolean> {
+  try {
+    let newest: number | null = null;
+    for (const suffix of sidecarSuffixes) {
+      const sidecar = sidecarFor(file, suffix);
+      if (!sidecar) continue;
+      const info = await lstat(sidecar);
+      if (!info.isFile()) return false;
+      newest = Math.max(newest ?? 0, info.mtimeMs);
+    }
+    if (newest !== sidecarMtimeMs) return false;
+    const preview = previewFor(file);
+    if (!preview) return previewMtimeMs === null;
+    const info = await lstat(preview);
+    return info.isFile() && info.size <= maxPreviewBytes && info.mtimeMs === previewMtimeMs;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a problem came from a file that is not a regular file (FIFO, socket, device). */
 export function isSpecialFileError(error: unknown): boolean {
   return error instanceof AppError && error.details?.specialFile === true;

@@ -10,10 +10,12 @@ import { ChangeLog } from '../history/change-log.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import {
+  type IndexedLocalFile,
   type LocalFileRow,
   linkLocalFile,
   localFileAt,
   markPathMissing,
+  markSeenUnchanged,
   setSidecarAndPreviewMtimes,
   upsertLocalFile,
 } from '../db/tables/local-files.ts';
@@ -28,7 +30,7 @@ import { NEW_MODEL_DEFAULTS } from '../db/tables/models.ts';
 import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
 
-export type { LocalFileRow };
+export type { IndexedLocalFile, LocalFileRow };
 export { localFilesUnder, localFileAt } from '../db/tables/local-files.ts';
 export { localOnlyModelFile, optionalFileColumns, versionOfFile } from '../db/tables/model-files.ts';
 export type { OptionalFileColumns };
@@ -84,6 +86,36 @@ export function rememberSidecarAndPreview(
   previewMtimeMs: number | null,
 ): Promise<void> {
   return db.write((trx) => setSidecarAndPreviewMtimes(trx, id, sidecarMtimeMs, previewMtimeMs));
+}
+
+/**
+ * Whether linking this unchanged file again would change nothing but the times it was seen and verified: its index
+ * row is present and linked to a catalog file that points back at this path, is valid, has this content by SHA-256
+ * or BLAKE3 (what `catalogFilesFor` matches first), lacks none of the hashes the scan knows and has its exact size.
+ */
+export function isSettled(row: IndexedLocalFile, columns: OptionalFileColumns): boolean {
+  const stored = hashesOf(row);
+  if (!stored || row.MissingSince !== null || row.ModelFileId === null) return false;
+  if (row.LinkedLocalPath !== row.Path || row.LinkedIsLocalFileValid !== 1) return false;
+  const linked = row.linkedHashes;
+  if (linked.sha256?.toUpperCase() !== stored.sha256 && linked.blake3?.toUpperCase() !== stored.blake3) return false;
+  for (const field of Object.keys(HASH_FIELDS) as (keyof typeof HASH_FIELDS)[])
+    if (linked[field] === null && stored[field] !== null) return false;
+  return !columns.fileSizeBytes || Number(row.LinkedFileSizeBytes) === stored.size;
+}
+
+/** Records, for any number of settled files, that they were seen and verified now (two statements). */
+export function recordSettled(db: CatalogDatabase, rows: readonly IndexedLocalFile[], now: Date): Promise<void> {
+  if (rows.length === 0) return Promise.resolve();
+  return db.write((trx) =>
+    markSeenUnchanged(
+      trx,
+      db.dialect,
+      rows.map((row) => row.Id),
+      rows.map((row) => row.ModelFileId!),
+      now,
+    ),
+  );
 }
 
 /** Marks files of `root` that the scan did not see: the index row, and the catalog file linked to that path. */

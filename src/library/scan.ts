@@ -11,11 +11,20 @@ import type { CivitaiClient } from '../civitai/client.ts';
 import { syncByHash } from '../civitai/sync.ts';
 import { duplicateCounts } from './duplicates.ts';
 import { FileHasher, type FileHashes } from './hashing/file-hasher.ts';
-import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
+import {
+  isSpecialFileError,
+  neighboursUnchanged,
+  previewFor,
+  readLibraryFile,
+  walkLibrary,
+  type FoundFile,
+} from './library-files.ts';
 import {
   catalogFilesFor,
   createLocalModel,
   hashesOf,
+  type IndexedLocalFile,
+  isSettled,
   linkAsVariant,
   linkToCatalog,
   localFilesUnder,
@@ -24,6 +33,7 @@ import {
   optionalFileColumns,
   type OptionalFileColumns,
   recordLocalFile,
+  recordSettled,
   refreshLocalOnlyHashes,
   rememberSidecarAndPreview,
   versionOfFile,
@@ -35,7 +45,7 @@ import { isAppError } from '../errors.ts';
 import { applyPreview } from './previews.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 import { headerFacts, typeFromFolders } from './safetensors-facts.ts';
-import { readSidecars, type SidecarFacts } from './sidecars.ts';
+import { readSidecars, SIDECAR_SUFFIXES, type SidecarFacts } from './sidecars.ts';
 
 /** Preview images read for thumbnails (a 4K PNG is ~20 MB). */
 const MAX_PREVIEW_BYTES = 64 * 1024 * 1024;
@@ -120,10 +130,41 @@ export function emptyProgress(): ScanProgress {
 
 interface Work {
   file: FoundFile;
-  previous: LocalFileRow | undefined;
+  previous: IndexedLocalFile | undefined;
   hashes: StoredHashes | null;
   metadata: Record<string, string> | null;
   changed: boolean;
+}
+
+/** Files whose neighbours are looked at (lstat) at once when picking out the settled ones. */
+const NEIGHBOUR_CHECKS_AT_ONCE = 64;
+
+/**
+ * The unchanged files for which linking again would only record that they were seen: settled in the catalog (see
+ * `isSettled`) and with their sidecars and preview as the last scan left them. They skip the per-file work — a
+ * rescan of an unchanged library is the walk, one read of the index and two UPDATEs, whatever its size.
+ */
+async function settledOf(work: readonly Work[], columns: OptionalFileColumns): Promise<Set<Work>> {
+  const candidates = work.filter((w) => !w.changed && w.previous && isSettled(w.previous, columns));
+  const settled = new Set<Work>();
+  for (let i = 0; i < candidates.length; i += NEIGHBOUR_CHECKS_AT_ONCE) {
+    const batch = candidates.slice(i, i + NEIGHBOUR_CHECKS_AT_ONCE);
+    const quiet = await Promise.all(
+      batch.map(({ file, previous }) =>
+        neighboursUnchanged(
+          file,
+          SIDECAR_SUFFIXES,
+          previous!.SidecarMtimeMs,
+          previous!.PreviewMtimeMs,
+          MAX_PREVIEW_BYTES,
+        ),
+      ),
+    );
+    batch.forEach((item, n) => {
+      if (quiet[n]) settled.add(item);
+    });
+  }
+  return settled;
 }
 
 function formatOf(fileName: string): 'SafeTensor' | 'PickleTensor' | 'Other' {
@@ -337,15 +378,16 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     options.onProgress({ ...progress, problems: [...progress.problems] });
   };
 
-  // 1. Walk, and compare with what the index remembers.
+  // 1. Walk, and compare with what the index remembers (read in one statement a root).
+  const columns = await optionalFileColumns(db.kysely);
   const found: FoundFile[] = [];
-  const known = new Map<string, LocalFileRow>();
+  const known = new Map<string, IndexedLocalFile>();
   for (const root of options.roots) {
     const { files, problems, skipped } = await walkLibrary(root, options.libraryRoots, options.signal);
-    found.push(...files);
-    progress.problems.push(...problems);
+    for (const file of files) found.push(file);
+    for (const problem of problems) progress.problems.push(problem);
     progress.filesSkipped += skipped;
-    for (const row of await localFilesUnder(db.kysely, root)) known.set(row.Path, row);
+    for (const row of await localFilesUnder(db.kysely, root, columns)) known.set(row.Path, row);
   }
   const seenPaths = new Set(found.map((f) => f.path));
   progress.filesSeen = found.length;
@@ -372,11 +414,16 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
   report(true);
   await hashAll(toHash, options.concurrency ?? 1, progress, report, options.signal);
 
-  // 4. Index, link, sidecars, previews.
+  // 4. Index, link, sidecars, previews: files that need nothing but "seen now" are recorded together first.
   progress.phase = 'linking';
-  const columns = await optionalFileColumns(db.kysely);
+  const settled = await settledOf(work, columns);
+  await recordSettled(
+    db,
+    [...settled].map((item) => item.previous!),
+    now,
+  );
   for (const item of work) {
-    if (!item.hashes) continue; // unreadable: reported while hashing
+    if (!item.hashes || settled.has(item)) continue; // unreadable files were reported while hashing
     options.signal?.throwIfAborted();
     await yieldIfBusy();
     progress.currentPath = item.file.path;

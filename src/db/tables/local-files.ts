@@ -6,8 +6,10 @@
 import path from 'node:path';
 import { type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
+import type { SqlDialect } from '../dialect.ts';
 import { insertRow, type RowValues, updateChanged } from '../row-writer.ts';
 import { toStoredTimestamp } from '../timestamps.ts';
+import { FILE_SIZE_BYTES, HASH_FIELDS, type OptionalFileColumns } from './model-files.ts';
 
 export interface LocalFileRow {
   Id: number;
@@ -26,15 +28,71 @@ export interface LocalFileRow {
   ModelFileId: number | null;
 }
 
-/** LocalFiles rows below `root` (a prefix range on the unique Path index). */
-export function localFilesUnder(db: CatalogQueries, root: string): Promise<LocalFileRow[]> {
+/** The catalog file a row is linked to, as much of it as a rescan compares (all null when unlinked or deleted). */
+export interface LinkedFileFacts {
+  LinkedLocalPath: string | null;
+  LinkedIsLocalFileValid: number | null;
+  /** Its hash columns, by HASH_FIELDS name (`sha256`, …). */
+  linkedHashes: Record<keyof typeof HASH_FIELDS, string | null>;
+  /** Its exact size, where the catalog has the FileSizeBytes column (undefined where it does not). */
+  LinkedFileSizeBytes?: number | bigint | null;
+}
+
+export type IndexedLocalFile = LocalFileRow & LinkedFileFacts;
+
+/**
+ * LocalFiles rows below `root` (a prefix range on the unique Path index) with their linked catalog file, in one
+ * statement: a rescan compares every file it walks with this in memory and touches the database only for changes.
+ */
+export async function localFilesUnder(
+  db: CatalogQueries,
+  root: string,
+  columns: OptionalFileColumns,
+): Promise<IndexedLocalFile[]> {
   const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
-  return db
-    .selectFrom('LocalFiles')
-    .selectAll()
-    .where('Path', '>=', prefix)
-    .where('Path', '<', `${prefix}\uffff`)
-    .execute() as Promise<LocalFileRow[]>;
+  const hashColumns = Object.entries(HASH_FIELDS).map(([field, column]) =>
+    sql.ref(`mf.${column}`).as(`Linked_${field}`),
+  );
+  const rows = (await db
+    .selectFrom('LocalFiles as lf')
+    .leftJoin('ModelFiles as mf', 'mf.Id', 'lf.ModelFileId')
+    .selectAll('lf')
+    .select(['mf.LocalPath as LinkedLocalPath', 'mf.IsLocalFileValid as LinkedIsLocalFileValid', ...hashColumns])
+    .$if(columns.fileSizeBytes, (q) => q.select(sql.ref(`mf.${FILE_SIZE_BYTES}`).as('LinkedFileSizeBytes')))
+    .where('lf.Path', '>=', prefix)
+    .where('lf.Path', '<', `${prefix}\uffff`)
+    .execute()) as unknown as (LocalFileRow & Record<string, unknown>)[];
+  return rows.map((row) => {
+    const linkedHashes = {} as LinkedFileFacts['linkedHashes'];
+    for (const field of Object.keys(HASH_FIELDS) as (keyof typeof HASH_FIELDS)[]) {
+      linkedHashes[field] = row[`Linked_${field}`] as string | null;
+      delete row[`Linked_${field}`];
+    }
+    return Object.assign(row, { linkedHashes }) as unknown as IndexedLocalFile;
+  });
+}
+
+/**
+ * What a rescan records of files it found as it left them, in two statements for any number: the index rows were
+ * seen now, their catalog files verified now (the same as linking each again would write; `LocalFileVerifiedAt`
+ * is not history).
+ */
+export async function markSeenUnchanged(
+  trx: CatalogTransaction,
+  dialect: SqlDialect,
+  localFileIds: readonly number[],
+  modelFileIds: readonly number[],
+  now: Date,
+): Promise<void> {
+  const stamp = toStoredTimestamp(now);
+  if (localFileIds.length > 0)
+    await trx.updateTable('LocalFiles').set({ LastSeenAt: stamp }).where(dialect.inList('Id', localFileIds)).execute();
+  if (modelFileIds.length > 0)
+    await trx
+      .updateTable('ModelFiles')
+      .set({ LocalFileVerifiedAt: stamp })
+      .where(dialect.inList('Id', modelFileIds))
+      .execute();
 }
 
 export function localFileAt(db: CatalogQueries, filePath: string): Promise<LocalFileRow | undefined> {
