@@ -121,7 +121,8 @@ describe('a rescan of an unchanged library', () => {
   });
 
   it('still notices a changed preview and a changed sidecar, and reads only those files again', async () => {
-    const later = new Date(Date.now() + 60_000);
+    // A whole second ahead: file systems keep mtimes finer than the milliseconds utimes is given in.
+    const later = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
     const folder = path.join(large, 'Lora', 'set1');
     writeFileSync(path.join(folder, 'm25.preview.png'), await previewPng(24, 24, 8));
     utimesSync(path.join(folder, 'm25.preview.png'), later, later);
