@@ -90,18 +90,10 @@ export function rememberSidecarAndPreview(
 
 /**
  * Whether linking this unchanged file again would change nothing but the times it was seen and verified: its index
- * row is present and linked to a catalog file that points back at this path, is valid, has this content by SHA-256
- * or BLAKE3 (what `catalogFilesFor` matches first), lacks none of the hashes the scan knows and has its exact size.
+ * row holds its hashes and its catalog link is settled (decided with the index read: `localFilesUnder`).
  */
-export function isSettled(row: IndexedLocalFile, columns: OptionalFileColumns): boolean {
-  const stored = hashesOf(row);
-  if (!stored || row.MissingSince !== null || row.ModelFileId === null) return false;
-  if (row.LinkedLocalPath !== row.Path || row.LinkedIsLocalFileValid !== 1) return false;
-  const linked = row.linkedHashes;
-  if (linked.sha256?.toUpperCase() !== stored.sha256 && linked.blake3?.toUpperCase() !== stored.blake3) return false;
-  for (const field of Object.keys(HASH_FIELDS) as (keyof typeof HASH_FIELDS)[])
-    if (linked[field] === null && stored[field] !== null) return false;
-  return !columns.fileSizeBytes || Number(row.LinkedFileSizeBytes) === stored.size;
+export function isSettled(row: IndexedLocalFile): boolean {
+  return row.LinkSettled === 1 && row.ModelFileId !== null && hashesOf(row) !== null;
 }
 
 /** Records, for any number of settled files, that they were seen and verified now (two statements). */

@@ -141,11 +141,11 @@ interface Work {
  * `isSettled`) and with their sidecars and preview as the last scan left them. They skip the per-file work — a
  * rescan of an unchanged library is the walk, one read of the index and two UPDATEs, whatever its size.
  */
-async function settledOf(work: readonly Work[], columns: OptionalFileColumns): Promise<Set<Work>> {
+async function settledOf(work: readonly Work[]): Promise<Set<Work>> {
   const settled = new Set<Work>();
   for (const item of work) {
     const { previous } = item;
-    if (item.changed || !previous || !isSettled(previous, columns)) continue;
+    if (item.changed || !previous || !isSettled(previous)) continue;
     await yieldIfBusy();
     if (
       neighboursUnchanged(
@@ -410,7 +410,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
 
   // 4. Index, link, sidecars, previews: files that need nothing but "seen now" are recorded together first.
   progress.phase = 'linking';
-  const settled = await settledOf(work, columns);
+  const settled = await settledOf(work);
   await recordSettled(
     db,
     [...settled].map((item) => item.previous!),

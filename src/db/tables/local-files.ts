@@ -28,21 +28,19 @@ export interface LocalFileRow {
   ModelFileId: number | null;
 }
 
-/** The catalog file a row is linked to, as much of it as a rescan compares (all null when unlinked or deleted). */
-export interface LinkedFileFacts {
-  LinkedLocalPath: string | null;
-  LinkedIsLocalFileValid: number | null;
-  /** Its hash columns, by HASH_FIELDS name (`sha256`, …). */
-  linkedHashes: Record<keyof typeof HASH_FIELDS, string | null>;
-  /** Its exact size, where the catalog has the FileSizeBytes column (undefined where it does not). */
-  LinkedFileSizeBytes?: number | bigint | null;
-}
-
-export type IndexedLocalFile = LocalFileRow & LinkedFileFacts;
+/** A LocalFiles row as a rescan reads it, with whether its catalog link is settled (see `localFilesUnder`). */
+export type IndexedLocalFile = LocalFileRow & {
+  /** 1 when linking the file again, unchanged, would write nothing but the time it was verified; else 0. */
+  LinkSettled: number;
+};
 
 /**
- * LocalFiles rows below `root` (a prefix range on the unique Path index) with their linked catalog file, in one
- * statement: a rescan compares every file it walks with this in memory and touches the database only for changes.
+ * LocalFiles rows below `root` (a prefix range on the unique Path index), in one statement: a rescan compares every
+ * file it walks with these in memory and touches the database only for changes. `LinkSettled` is decided here, by
+ * SQLite, so the linked catalog file's columns are not read into JavaScript for every file: the row is present and
+ * linked to a catalog file that points back at this path and is valid, has this content by SHA-256 or BLAKE3 (what
+ * the linker matches first), lacks none of the hashes the index has, and has the file's exact size where the catalog
+ * has that column — what `linkToCatalog` would otherwise find and leave as it is.
  */
 export async function localFilesUnder(
   db: CatalogQueries,
@@ -50,26 +48,39 @@ export async function localFilesUnder(
   columns: OptionalFileColumns,
 ): Promise<IndexedLocalFile[]> {
   const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
-  const hashColumns = Object.entries(HASH_FIELDS).map(([field, column]) =>
-    sql.ref(`mf.${column}`).as(`Linked_${field}`),
-  );
-  const rows = (await db
+  const lf = (column: string) => sql.ref(`lf.${column}`);
+  const mf = (column: string) => sql.ref(`mf.${column}`);
+  const conditions = [
+    sql`${lf('MissingSince')} IS NULL`,
+    sql`${mf('LocalPath')} = ${lf('Path')}`,
+    sql`${mf('IsLocalFileValid')} = 1`,
+    sql`(upper(${mf('HashSHA256')}) = ${lf('HashSHA256')} OR upper(${mf('HashBLAKE3')}) = ${lf('HashBLAKE3')})`,
+    ...Object.values(HASH_FIELDS).map((column) => sql`(${mf(column)} IS NOT NULL OR ${lf(column)} IS NULL)`),
+    ...(columns.fileSizeBytes ? [sql`${mf(FILE_SIZE_BYTES)} = ${lf('Size')}`] : []),
+  ];
+  return (await db
     .selectFrom('LocalFiles as lf')
     .leftJoin('ModelFiles as mf', 'mf.Id', 'lf.ModelFileId')
-    .selectAll('lf')
-    .select(['mf.LocalPath as LinkedLocalPath', 'mf.IsLocalFileValid as LinkedIsLocalFileValid', ...hashColumns])
-    .$if(columns.fileSizeBytes, (q) => q.select(sql.ref(`mf.${FILE_SIZE_BYTES}`).as('LinkedFileSizeBytes')))
+    .select([
+      'lf.Id',
+      'lf.Path',
+      'lf.Size',
+      'lf.MtimeMs',
+      'lf.HashSHA256',
+      'lf.HashAutoV1',
+      'lf.HashAutoV2',
+      'lf.HashAutoV3',
+      'lf.HashCRC32',
+      'lf.HashBLAKE3',
+      'lf.MissingSince',
+      'lf.SidecarMtimeMs',
+      'lf.PreviewMtimeMs',
+      'lf.ModelFileId',
+      sql<number>`coalesce(${sql.join(conditions, sql` AND `)}, 0)`.as('LinkSettled'),
+    ])
     .where('lf.Path', '>=', prefix)
     .where('lf.Path', '<', `${prefix}\uffff`)
-    .execute()) as unknown as (LocalFileRow & Record<string, unknown>)[];
-  return rows.map((row) => {
-    const linkedHashes = {} as LinkedFileFacts['linkedHashes'];
-    for (const field of Object.keys(HASH_FIELDS) as (keyof typeof HASH_FIELDS)[]) {
-      linkedHashes[field] = row[`Linked_${field}`] as string | null;
-      delete row[`Linked_${field}`];
-    }
-    return Object.assign(row, { linkedHashes }) as unknown as IndexedLocalFile;
-  });
+    .execute()) as unknown as IndexedLocalFile[];
 }
 
 /**
