@@ -408,8 +408,16 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
   report(true);
   await hashAll(toHash, options.concurrency ?? 1, progress, report, options.signal);
 
-  // 4. Index, link, sidecars, previews: files that need nothing but "seen now" are recorded together first.
+  // 4. Index, link, sidecars, previews: files that need nothing but "seen now" are recorded together first. Hashing
+  // may have taken hours, during which an import or a download may have changed the catalog: whether the unchanged
+  // files are settled is then read again (one more statement a root; none when nothing was hashed).
   progress.phase = 'linking';
+  if (toHash.length > 0) {
+    const current = new Map<string, IndexedLocalFile>();
+    for (const root of options.roots)
+      for (const row of await localFilesUnder(db.kysely, root, columns)) current.set(row.Path, row);
+    for (const item of work) if (!item.changed) item.previous = current.get(item.file.path) ?? item.previous;
+  }
   const settled = await settledOf(work);
   await recordSettled(
     db,
