@@ -9,6 +9,8 @@ import type { BenchCatalog } from './catalog.ts';
 import type { DownloadBenchResult } from './download-bench.ts';
 import type { HashingBenchResult } from './hashing-bench.ts';
 import type { ImportBenchResult } from './import-bench.ts';
+import type { ScanBenchRow } from './scan-bench.ts';
+import type { StartupRow } from './startup-bench.ts';
 import type { ScalingResult, ScenarioResult } from './query-bench.ts';
 import type { SearchCostRow } from './search-cost.ts';
 import type { StatementCounts } from './statements.ts';
@@ -32,6 +34,10 @@ export interface BenchReport {
   import: ImportBenchResult;
   hashing: HashingBenchResult;
   download: DownloadBenchResult;
+  /** `--help` and `serve` until listening against `node -e ''`. */
+  startup: StartupRow[];
+  /** First scan and no-change rescan of generated libraries against `find -printf` over the same tree. */
+  scan: ScanBenchRow[];
   targets: TargetCheck[];
 }
 
@@ -71,8 +77,32 @@ function scenarioOf(run: SizeRun | undefined, name: string): ScenarioResult | un
 }
 
 /** Checks the issue's targets against this run (ratios measured in the same run). */
-export function checkTargets(sizes: SizeRun[], scaling: ScalingResult[]): TargetCheck[] {
+export function checkTargets(
+  sizes: SizeRun[],
+  scaling: ScalingResult[],
+  startup: StartupRow[],
+  scan: ScanBenchRow[],
+): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  const help = startup.find((row) => row.name === 'help');
+  if (help)
+    checks.push({
+      target: '`--help` answers in ≤ 0.5 s',
+      measured: `${(help.oursMs / 1000).toFixed(2)} s (${help.ratio.toFixed(1)} × node -e '')`,
+      met: help.oursMs <= 500,
+    });
+  for (const row of scan.filter((r) => r.files >= 50_000))
+    checks.push({
+      target: `no-change rescan of ${row.files.toLocaleString('en')} files ≤ 2 s`,
+      measured: `${row.rescanSeconds.toFixed(2)} s`,
+      met: row.rescanSeconds <= 2,
+    });
+  for (const row of scan)
+    checks.push({
+      target: `no-change rescan of ${row.files.toLocaleString('en')} files: statements independent of the file count`,
+      measured: `${row.rescanStatements}`,
+      met: row.rescanStatements <= 12,
+    });
   for (const run of sizes) {
     for (const name of ['list', 'list-wide', 'detail']) {
       const s = scenarioOf(run, name);
@@ -245,6 +275,30 @@ export function markdown(report: BenchReport): string {
     `| Civitai import (${imp.models} models × 5 versions × 2 files × 5 images) | ${imp.oursModelsPerSecond.toFixed(0)} models/s (with history and payload archive: ${(imp.archive.storedBytesPerModel / 1024).toFixed(1)} KiB a model, of ${(imp.archive.jsonBytesPerModel / 1024).toFixed(1)} KiB JSON) | ${imp.baselineModelsPerSecond.toFixed(0)} models/s (same mapping, plain INSERTs) | **${imp.ratio.toFixed(2)}** |`,
     `| Scan hashing, ${hash.fileMiB} MiB warm file | ${hash.oursMiBPerSecond.toFixed(0)} MiB/s (SHA256+BLAKE3+CRC32+AutoV1/2/3, one pass) | ${fixed(hash.sha256sumMiBPerSecond)} MiB/s (\`sha256sum\`, SHA256 only) | **${fixed(hash.ratio, 2)}** |`,
     `| Download, ${download.fileMiB} MiB from 127.0.0.1 | ${download.oursMiBPerSecond.toFixed(0)} MiB/s (redirect, .part, 6 hashes while writing, verified, synced, placed) | ${fixed(download.curlMiBPerSecond)} MiB/s (\`curl -o\` then \`sha256sum\`) | **${fixed(download.ratio, 2)}** |`,
+    '',
+    '## Start-up',
+    '',
+    "Medians of alternating runs; the baseline is starting Node itself (`node -e ''`) in the same rounds. Alone:",
+    '`node --import tsx bench/startup-bench.ts [--rounds 9] [--with-tsx]`.',
+    '',
+    "| Command | ours (ms) | node -e '' (ms) | **ratio** |",
+    '|---|---:|---:|---:|',
+    ...report.startup.map(
+      (r) => `| ${r.title} | ${r.oursMs.toFixed(0)} | ${r.nodeMs.toFixed(0)} | **${r.ratio.toFixed(1)}** |`,
+    ),
+    '',
+    '## Library scans',
+    '',
+    'Generated trees of tiny, distinct `.safetensors` files in folders of 500. First scan: every file hashed and catalogued',
+    "as a local model. No-change rescan: median of the rounds, alternating with the baseline `find <root> -printf '%p %s %T@\\n'`",
+    '(the same walk and the same size and time of every file). Alone: `node --import tsx bench/scan-bench.ts --files 5000`.',
+    '',
+    '| Files | first scan (s) | no-change rescan (s) | SQL statements of a rescan | find -printf (s) | **rescan / find** |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...report.scan.map(
+      (r) =>
+        `| ${r.files.toLocaleString('en')} | ${r.firstScanSeconds.toFixed(1)} | ${r.rescanSeconds.toFixed(2)} | ${r.rescanStatements} | ${fixed(r.findSeconds, 3)} | **${fixed(r.rescanRatio, 1)}** |`,
+    ),
     '',
     'Machine-readable results: `bench-results.json`. Rerun: `npm run bench` (about 15 minutes; catalogs are cached in',
     '`.bench-cache/`), or `npm run bench -- --quick` for a 2-minute smoke run that does not rewrite this file.',

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: the query scenarios at S (1,000 models) and L (10,000 models), import, hashing and download throughput,
- * each against its baseline in the same run; writes BENCHMARKS.md and bench-results.json.
+ * start-up, and library scans of 5,000 and 50,000 files, each against its baseline in the same run; writes
+ * BENCHMARKS.md and bench-results.json.
  * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
  * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
  * `--cache-dir DIR`: where catalogs and input files are cached between runs (default `.bench-cache/`); the test suite
@@ -15,6 +16,8 @@ import { runDownloadBench } from './download-bench.ts';
 import { runHashingBench } from './hashing-bench.ts';
 import { runImportBench } from './import-bench.ts';
 import { runQueryBench } from './query-bench.ts';
+import { runScanBench } from './scan-bench.ts';
+import { runStartupBench } from './startup-bench.ts';
 import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } from './report.ts';
 import { measureSearchCost } from './search-cost.ts';
 import { countStatements } from './statements.ts';
@@ -39,6 +42,10 @@ const settings = quick
       hashRounds: 2,
       downloadMiB: 64,
       downloadRounds: 2,
+      startupRounds: 3,
+      startupWithTsx: false,
+      scanFiles: [500],
+      scanRounds: 3,
     }
   : {
       connections: 10,
@@ -52,6 +59,10 @@ const settings = quick
       hashRounds: 3,
       downloadMiB: 1024,
       downloadRounds: 3,
+      startupRounds: 9,
+      startupWithTsx: true,
+      scanFiles: [5000, 50_000],
+      scanRounds: 5,
     };
 const sizes: [string, number][] = quick
   ? [['S', 1000]]
@@ -81,6 +92,8 @@ const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, si
 const importResult = await runImportBench(cacheDir, settings.importModels, log);
 const hashing = await runHashingBench(cacheDir, settings.hashMiB, settings.hashRounds, log);
 const download = await runDownloadBench(cacheDir, settings.downloadMiB, settings.downloadRounds, log);
+const startup = await runStartupBench(cacheDir, settings.startupRounds, settings.startupWithTsx, log);
+const scan = await runScanBench(cacheDir, settings.scanFiles, settings.scanRounds, log);
 
 const report: BenchReport = {
   date: new Date().toISOString(),
@@ -100,7 +113,9 @@ const report: BenchReport = {
   import: importResult,
   hashing,
   download,
-  targets: checkTargets(runs, scaling),
+  startup,
+  scan,
+  targets: checkTargets(runs, scaling, startup, scan),
 };
 
 log('');

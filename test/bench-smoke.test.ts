@@ -69,6 +69,14 @@ describe('npm run bench -- --quick', () => {
     expect(report.import.ratio).toBeGreaterThan(0);
     expect(report.hashing.oursMiBPerSecond).toBeGreaterThan(0);
     expect(report.download.oursMiBPerSecond).toBeGreaterThan(0);
+    // Start-up through the bin against `node -e ''`, and a scan of 500 files against `find -printf`.
+    expect(report.startup.map((r) => r.name)).toEqual(['help', 'serve']);
+    for (const row of report.startup) expect(row.oursMs, row.name).toBeGreaterThan(row.nodeMs);
+    expect(report.scan).toHaveLength(1);
+    const [scan] = report.scan;
+    expect(scan!.files).toBe(500);
+    expect(scan!.firstScanSeconds).toBeGreaterThan(scan!.rescanSeconds);
+    expect(scan!.rescanStatements).toBeLessThanOrEqual(12);
     expect(report.targets.length).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -2,7 +2,6 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type DatabaseTarget, resolveDatabaseTarget, resolveDataDirSetting } from '../config.ts';
 import { databasePathIn, ensureDataDir } from '../db/data-dir.ts';
-import { migrateCatalog, openCatalog } from '../db/open-catalog.ts';
 import type { CliIo } from './command.ts';
 
 /** The catalog options every data command takes (see DATA_DIR_OPTION). */
@@ -32,6 +31,8 @@ export function catalogTargetForCli(flags: CatalogFlags, options: { create: bool
 
 export async function openCatalogForCli(flags: CatalogFlags, io: CliIo): Promise<CatalogDatabase> {
   const target = catalogTargetForCli(flags, { create: true });
+  // Loaded here, not at the top: `--help` and usage errors need none of the data layer (see src/cli/main.ts).
+  const { migrateCatalog, openCatalog } = await import('../db/open-catalog.ts');
   await migrateCatalog(target, { log: io.out });
   return openCatalog(target);
 }

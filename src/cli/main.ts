@@ -1,5 +1,10 @@
 /**
- * `diffusion-nexus <command> [options]` — also `npm run cli -- <command>`.
+ * `diffusion-nexus <command> [options]` — also `npm run cli -- <command>`. The bin (bin/diffusion-nexus.js) runs the
+ * compiled copy of this file in dist/ and calls `main`; tests run the source through tsx, where it is the entry point.
+ *
+ * Start-up cost matters here (`--help` answers in well under half a second): the command modules imported below
+ * declare only names, options and help, and each loads what it runs on (the server, the data layer, sharp…) inside
+ * its `run` with `await import()`. Keep heavy static imports out of them.
  */
 import { isAppError } from '../errors.ts';
 import {
@@ -83,10 +88,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-const isEntryPoint = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (isEntryPoint) {
+/** Runs the CLI in this process: the exit code is set when the command settles. */
+export function main(argv: string[]): void {
   const io: CliIo = { out: (line) => console.log(line), err: (line) => console.error(line) };
-  runCli(process.argv.slice(2), io).then(
+  runCli(argv, io).then(
     (code) => {
       process.exitCode = code;
     },
@@ -96,3 +101,6 @@ if (isEntryPoint) {
     },
   );
 }
+
+const isEntryPoint = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntryPoint) main(process.argv.slice(2));

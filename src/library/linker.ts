@@ -10,10 +10,12 @@ import { ChangeLog } from '../history/change-log.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { insertRow, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import {
+  type IndexedLocalFile,
   type LocalFileRow,
   linkLocalFile,
   localFileAt,
   markPathMissing,
+  markSeenUnchanged,
   setSidecarAndPreviewMtimes,
   upsertLocalFile,
 } from '../db/tables/local-files.ts';
@@ -28,7 +30,7 @@ import { NEW_MODEL_DEFAULTS } from '../db/tables/models.ts';
 import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
 
-export type { LocalFileRow };
+export type { IndexedLocalFile, LocalFileRow };
 export { localFilesUnder, localFileAt } from '../db/tables/local-files.ts';
 export { localOnlyModelFile, optionalFileColumns, versionOfFile } from '../db/tables/model-files.ts';
 export type { OptionalFileColumns };
@@ -84,6 +86,28 @@ export function rememberSidecarAndPreview(
   previewMtimeMs: number | null,
 ): Promise<void> {
   return db.write((trx) => setSidecarAndPreviewMtimes(trx, id, sidecarMtimeMs, previewMtimeMs));
+}
+
+/**
+ * Whether linking this unchanged file again would change nothing but the times it was seen and verified: its index
+ * row holds its hashes and its catalog link is settled (decided with the index read: `localFilesUnder`).
+ */
+export function isSettled(row: IndexedLocalFile): boolean {
+  return row.LinkSettled === 1 && row.ModelFileId !== null && hashesOf(row) !== null;
+}
+
+/** Records, for any number of settled files, that they were seen and verified now (two statements). */
+export function recordSettled(db: CatalogDatabase, rows: readonly IndexedLocalFile[], now: Date): Promise<void> {
+  if (rows.length === 0) return Promise.resolve();
+  return db.write((trx) =>
+    markSeenUnchanged(
+      trx,
+      db.dialect,
+      rows.map((row) => row.Id),
+      rows.map((row) => row.ModelFileId!),
+      now,
+    ),
+  );
 }
 
 /** Marks files of `root` that the scan did not see: the index row, and the catalog file linked to that path. */

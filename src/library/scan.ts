@@ -11,11 +11,20 @@ import type { CivitaiClient } from '../civitai/client.ts';
 import { syncByHash } from '../civitai/sync.ts';
 import { duplicateCounts } from './duplicates.ts';
 import { FileHasher, type FileHashes } from './hashing/file-hasher.ts';
-import { isSpecialFileError, previewFor, readLibraryFile, walkLibrary, type FoundFile } from './library-files.ts';
+import {
+  isSpecialFileError,
+  neighboursUnchanged,
+  previewFor,
+  readLibraryFile,
+  walkLibrary,
+  type FoundFile,
+} from './library-files.ts';
 import {
   catalogFilesFor,
   createLocalModel,
   hashesOf,
+  type IndexedLocalFile,
+  isSettled,
   linkAsVariant,
   linkToCatalog,
   localFilesUnder,
@@ -24,6 +33,7 @@ import {
   optionalFileColumns,
   type OptionalFileColumns,
   recordLocalFile,
+  recordSettled,
   refreshLocalOnlyHashes,
   rememberSidecarAndPreview,
   versionOfFile,
@@ -35,7 +45,7 @@ import { isAppError } from '../errors.ts';
 import { applyPreview } from './previews.ts';
 import { refreshSearchIndex } from '../search/search-index.ts';
 import { headerFacts, typeFromFolders } from './safetensors-facts.ts';
-import { readSidecars, type SidecarFacts } from './sidecars.ts';
+import { readSidecars, SIDECAR_SUFFIXES, type SidecarFacts } from './sidecars.ts';
 
 /** Preview images read for thumbnails (a 4K PNG is ~20 MB). */
 const MAX_PREVIEW_BYTES = 64 * 1024 * 1024;
@@ -120,10 +130,35 @@ export function emptyProgress(): ScanProgress {
 
 interface Work {
   file: FoundFile;
-  previous: LocalFileRow | undefined;
+  previous: IndexedLocalFile | undefined;
   hashes: StoredHashes | null;
   metadata: Record<string, string> | null;
   changed: boolean;
+}
+
+/**
+ * The unchanged files for which linking again would only record that they were seen: settled in the catalog (see
+ * `isSettled`) and with their sidecars and preview as the last scan left them. They skip the per-file work — a
+ * rescan of an unchanged library is the walk, one read of the index and two UPDATEs, whatever its size.
+ */
+async function settledOf(work: readonly Work[]): Promise<Set<Work>> {
+  const settled = new Set<Work>();
+  for (const item of work) {
+    const { previous } = item;
+    if (item.changed || !previous || !isSettled(previous)) continue;
+    await yieldIfBusy();
+    if (
+      neighboursUnchanged(
+        item.file,
+        SIDECAR_SUFFIXES,
+        previous.SidecarMtimeMs,
+        previous.PreviewMtimeMs,
+        MAX_PREVIEW_BYTES,
+      )
+    )
+      settled.add(item);
+  }
+  return settled;
 }
 
 function formatOf(fileName: string): 'SafeTensor' | 'PickleTensor' | 'Other' {
@@ -337,15 +372,16 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     options.onProgress({ ...progress, problems: [...progress.problems] });
   };
 
-  // 1. Walk, and compare with what the index remembers.
+  // 1. Walk, and compare with what the index remembers (read in one statement a root).
+  const columns = await optionalFileColumns(db.kysely);
   const found: FoundFile[] = [];
-  const known = new Map<string, LocalFileRow>();
+  const known = new Map<string, IndexedLocalFile>();
   for (const root of options.roots) {
     const { files, problems, skipped } = await walkLibrary(root, options.libraryRoots, options.signal);
-    found.push(...files);
-    progress.problems.push(...problems);
+    for (const file of files) found.push(file);
+    for (const problem of problems) progress.problems.push(problem);
     progress.filesSkipped += skipped;
-    for (const row of await localFilesUnder(db.kysely, root)) known.set(row.Path, row);
+    for (const row of await localFilesUnder(db.kysely, root, columns)) known.set(row.Path, row);
   }
   const seenPaths = new Set(found.map((f) => f.path));
   progress.filesSeen = found.length;
@@ -372,11 +408,24 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
   report(true);
   await hashAll(toHash, options.concurrency ?? 1, progress, report, options.signal);
 
-  // 4. Index, link, sidecars, previews.
+  // 4. Index, link, sidecars, previews: files that need nothing but "seen now" are recorded together first. Hashing
+  // may have taken hours, during which an import or a download may have changed the catalog: whether the unchanged
+  // files are settled is then read again (one more statement a root; none when nothing was hashed).
   progress.phase = 'linking';
-  const columns = await optionalFileColumns(db.kysely);
+  if (toHash.length > 0) {
+    const current = new Map<string, IndexedLocalFile>();
+    for (const root of options.roots)
+      for (const row of await localFilesUnder(db.kysely, root, columns)) current.set(row.Path, row);
+    for (const item of work) if (!item.changed) item.previous = current.get(item.file.path) ?? item.previous;
+  }
+  const settled = await settledOf(work);
+  await recordSettled(
+    db,
+    [...settled].map((item) => item.previous!),
+    now,
+  );
   for (const item of work) {
-    if (!item.hashes) continue; // unreadable: reported while hashing
+    if (!item.hashes || settled.has(item)) continue; // unreadable files were reported while hashing
     options.signal?.throwIfAborted();
     await yieldIfBusy();
     progress.currentPath = item.file.path;

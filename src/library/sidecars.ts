@@ -28,6 +28,9 @@ export interface SidecarFacts {
   skipped: number;
 }
 
+/** The sidecar names read beside a model file `<stem>`, in the order `readSidecars` reads them. */
+export const SIDECAR_SUFFIXES = ['.civitai.info', '.cm-info.json', '.metadata.json', '.json'] as const;
+
 /** Sidecars are small JSON files (a Civitai version payload is tens of kilobytes). */
 const MAX_SIDECAR_BYTES = 8 * 1024 * 1024;
 
@@ -162,14 +165,14 @@ export async function readSidecars(
     facts.mtimeMs = Math.max(facts.mtimeMs ?? 0, mtimeMs);
   };
 
-  const info = sidecarFor(file, '.civitai.info');
+  const info = sidecarFor(file, SIDECAR_SUFFIXES[0]);
   const infoJson = info ? await readJson(info, roots, facts) : null;
   if (info && infoJson && isObject(infoJson.json) && isCivitaiPayload(infoJson.json)) {
     seen(infoJson.mtimeMs);
     facts.payloads.push({ source: info, json: infoJson.json });
   }
 
-  const cm = sidecarFor(file, '.cm-info.json');
+  const cm = sidecarFor(file, SIDECAR_SUFFIXES[1]);
   const cmJson = cm ? await readJson(cm, roots, facts) : null;
   if (cm && cmJson && isObject(cmJson.json)) {
     seen(cmJson.mtimeMs);
@@ -178,7 +181,7 @@ export async function readSidecars(
     facts.title ??= str(pick(cmJson.json, 'UserTitle'));
   }
 
-  const lm = sidecarFor(file, '.metadata.json');
+  const lm = sidecarFor(file, SIDECAR_SUFFIXES[2]);
   const lmJson = lm ? await readJson(lm, roots, facts) : null;
   if (lm && lmJson && isObject(lmJson.json)) {
     seen(lmJson.mtimeMs);
@@ -189,7 +192,7 @@ export async function readSidecars(
     facts.description ??= str(lmJson.json.modelDescription) ?? str(lmJson.json.notes);
   }
 
-  const plain = sidecarFor(file, '.json');
+  const plain = sidecarFor(file, SIDECAR_SUFFIXES[3]);
   const plainJson = plain ? await readJson(plain, roots, facts) : null;
   if (plain && plainJson && isObject(plainJson.json)) {
     seen(plainJson.mtimeMs);

@@ -11,27 +11,10 @@ import { createHash } from 'node:crypto';
 import { writeSeedRows } from '../db/seed-writer.ts';
 import { BaseModel, ModelType } from '../db/enums.ts';
 import { createRandom, type Random } from './random.ts';
-import { createThumbnailPool, GENERATION_SIZES, type ThumbnailProfile } from './thumbnail-pool.ts';
+import { createThumbnailPool, GENERATION_SIZES } from './thumbnail-pool.ts';
 
-export interface CatalogSize {
-  models: number;
-  versionsPerModel: number;
-  filesPerVersion: number;
-  imagesPerVersion: number;
-  creators: number;
-  tags: number;
-  thumbnails: ThumbnailProfile;
-}
-
-export const TEST_CATALOG: CatalogSize = {
-  models: 60,
-  versionsPerModel: 4,
-  filesPerVersion: 2,
-  imagesPerVersion: 4,
-  creators: 12,
-  tags: 24,
-  thumbnails: 'tiny',
-};
+export { type CatalogSize, TEST_CATALOG } from './catalog-size.ts';
+import type { CatalogSize } from './catalog-size.ts';
 
 export interface SeedSummary {
   models: number;

@@ -1,7 +1,6 @@
 /** `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts). */
-import { backupDatabase, restoreDatabase, type CopyProgress } from '../../db/backup.ts';
+import type { CopyProgress } from '../../db/backup.ts';
 import { catalogTargetForCli } from '../catalog.ts';
-import { requireSqliteFile } from '../../db/open-catalog.ts';
 import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
 
@@ -35,11 +34,13 @@ export const backupCommand = defineCommand({
   },
   async run({ values, positionals }, io) {
     const target = oneFile(positionals, backupCommand);
+    const { requireSqliteFile } = await import('../../db/open-catalog.ts');
     const databasePath = requireSqliteFile(
       catalogTargetForCli(values, { create: false }),
       'backup (for PostgreSQL use pg_dump)',
     );
     const progress = pageProgress('backup');
+    const { backupDatabase } = await import('../../db/backup.ts');
     const result = await backupDatabase(databasePath, target, {
       overwrite: values.force ?? false,
       onProgress: progress.onProgress,
@@ -60,11 +61,13 @@ export const restoreCommand = defineCommand({
   async run({ values, positionals }, io) {
     const file = oneFile(positionals, restoreCommand);
     await namedPath(file);
+    const { requireSqliteFile } = await import('../../db/open-catalog.ts');
     const databasePath = requireSqliteFile(
       catalogTargetForCli(values, { create: false }),
       'restore (for PostgreSQL use pg_restore)',
     );
     const progress = pageProgress('restore');
+    const { restoreDatabase } = await import('../../db/backup.ts');
     const result = await restoreDatabase(databasePath, file, { onProgress: progress.onProgress, log: io.out });
     progress.finish();
     if (result.savedPreviousAs) io.out(`the previous catalog is saved as ${result.savedPreviousAs}`);

@@ -1,9 +1,8 @@
 import path from 'node:path';
-import { createCivitaiClient } from '../../civitai/client.ts';
 import { MAX_DOWNLOAD_CONCURRENCY, resolveCivitaiSettings, resolveToolSettings } from '../../config.ts';
 import { parseDownloadTarget } from '../../downloads/names.ts';
-import { DownloadQueue, type DownloadJob } from '../../downloads/queue.ts';
-import { type DownloadContext, downloadFolder, downloadVersion, newestVersionOf } from '../../downloads/requests.ts';
+import type { DownloadJob } from '../../downloads/queue.ts';
+import type { DownloadContext } from '../../downloads/requests.ts';
 import { isAppError } from '../../errors.ts';
 import { exitAfterDeadline } from '../../shutdown.ts';
 import { openCatalogForCli } from '../catalog.ts';
@@ -86,6 +85,12 @@ export const downloadCommand = defineCommand({
       }
     });
     if (!(await namedPath(values.to)).isDirectory()) throw usageError(`${values.to} is not a folder.`, downloadCommand);
+    const [{ createCivitaiClient }, { DownloadQueue }, { downloadFolder, downloadVersion, newestVersionOf }] =
+      await Promise.all([
+        import('../../civitai/client.ts'),
+        import('../../downloads/queue.ts'),
+        import('../../downloads/requests.ts'),
+      ]);
     // As for scan: with DIFFUSION_NEXUS_LIBRARY_ROOTS set the folder must be inside it, else it is the root itself.
     const to = path.resolve(values.to);
     const libraryRoots = settings.libraryRoots.length > 0 ? settings.libraryRoots : [to];

@@ -2,8 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { openCatalogForCli } from '../catalog.ts';
 import { isAppError, limitExceeded } from '../../errors.ts';
-import { parseJson } from '../../civitai/json-reader.ts';
-import { emptySummary, importPayload, mergeSummaries, type ImportSummary } from '../../civitai/batch-import.ts';
+import type { ImportSummary } from '../../civitai/batch-import.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliIo } from '../command.ts';
 const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
@@ -109,6 +108,10 @@ export const importCommand = defineCommand({
     if (imagesVersion !== null && (!Number.isInteger(imagesVersion) || imagesVersion <= 0))
       throw usageError('--images-version takes a Civitai model version id.', importCommand);
     const sources = await collectSources(positionals);
+    const [{ parseJson }, { emptySummary, importPayload, mergeSummaries }] = await Promise.all([
+      import('../../civitai/json-reader.ts'),
+      import('../../civitai/batch-import.ts'),
+    ]);
     const db = await openCatalogForCli(values, io);
     const total = emptySummary();
     const skipped: string[] = [];

@@ -1,6 +1,5 @@
 import { catalogTargetForCli } from '../catalog.ts';
 import { describeDatabase } from '../../config.ts';
-import { catalogMigrationStatus, migrateCatalog } from '../../db/open-catalog.ts';
 import type { MigrationStatus } from '../../db/migrations.ts';
 import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
 
@@ -12,6 +11,7 @@ export const migrateCommand = defineCommand({
   async run({ values }, io) {
     const target = catalogTargetForCli(values, { create: true });
     const databasePath = describeDatabase(target);
+    const { migrateCatalog } = await import('../../db/open-catalog.ts');
     const result = await migrateCatalog(target, { log: io.out });
     io.out(
       result.appliedNow.length === 0
@@ -37,6 +37,7 @@ export const statusCommand = defineCommand({
   async run({ values }, io) {
     const target = catalogTargetForCli(values, { create: false });
     const databasePath = describeDatabase(target);
+    const { catalogMigrationStatus } = await import('../../db/open-catalog.ts');
     const status = await catalogMigrationStatus(target);
     if (values.json) {
       io.out(JSON.stringify(status, null, 2));

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { createMigration } from '../../db/migration-authoring.ts';
 import { PROJECT_ROOT } from '../../db/project-paths.ts';
 import { defineCommand, usageError } from '../command.ts';
 
@@ -23,6 +22,7 @@ export const migrationCreateCommand = defineCommand({
   async run({ values, positionals }, io) {
     const [name, ...extra] = positionals;
     if (!name || extra.length > 0) throw usageError('Give exactly one migration name.', migrationCreateCommand);
+    const { createMigration } = await import('../../db/migration-authoring.ts');
     const created = await createMigration({
       name,
       empty: values.empty ?? false,

@@ -1,7 +1,5 @@
 /** `payloads export <modelId> <dir>`: the raw payloads archived for a model, as JSON files (src/history). */
-import { modelIdFor } from '../../db/tables/metadata-history.ts';
 import { AppError } from '../../errors.ts';
-import { exportModelPayloads } from '../../history/payload-archive.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { DATA_DIR_OPTION, defineCommand, usageError } from '../command.ts';
 
@@ -24,6 +22,10 @@ export const payloadsCommand = defineCommand({
     const id = Number(idText);
     if (!/^\d{1,10}$/.test(idText) || !Number.isSafeInteger(id) || id <= 0)
       throw usageError(`<modelId> must be a positive integer, got "${idText}".`, payloadsCommand);
+    const [{ modelIdFor }, { exportModelPayloads }] = await Promise.all([
+      import('../../db/tables/metadata-history.ts'),
+      import('../../history/payload-archive.ts'),
+    ]);
     const db = await openCatalogForCli(values, io);
     try {
       const byCivitaiId = values.civitai ?? false;

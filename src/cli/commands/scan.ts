@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { resolveToolSettings } from '../../config.ts';
-import { createCivitaiClient } from '../../civitai/client.ts';
 import { resolveCivitaiSettings } from '../../config.ts';
 import { resolveLibraryPath } from '../../library/library-paths.ts';
-import { scanLibrary, type ScanProgress } from '../../library/scan.ts';
+import type { ScanProgress } from '../../library/scan.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliIo } from '../command.ts';
@@ -62,6 +61,10 @@ export const scanCommand = defineCommand({
     const roots = await Promise.all(
       positionals.map((p) => resolveLibraryPath(path.resolve(p), libraryRoots, 'directory')),
     );
+    const [{ scanLibrary }, { createCivitaiClient }] = await Promise.all([
+      import('../../library/scan.ts'),
+      import('../../civitai/client.ts'),
+    ]);
     const db = await openCatalogForCli(values, io);
     const bar = createProgressBar(1, 'scan');
     // Ctrl-C or SIGTERM stops the scan between files (what it did so far is kept) and ends the process in seconds.

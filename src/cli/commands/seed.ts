@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { catalogTargetForCli } from '../catalog.ts';
 import type { DatabaseTarget } from '../../config.ts';
-import { migrateCatalog } from '../../db/open-catalog.ts';
-import { copySqliteCatalogToPostgres } from '../../db/postgres/copy-from-sqlite.ts';
-import { migrateDatabase } from '../../db/migrations.ts';
 import { AppError } from '../../errors.ts';
-import { TEST_CATALOG, seedCatalog, type CatalogSize, type SeedSummary } from '../../seed/catalog-generator.ts';
+import type { SeedSummary } from '../../seed/catalog-generator.ts';
+import { TEST_CATALOG, type CatalogSize } from '../../seed/catalog-size.ts';
 import type { ThumbnailProfile } from '../../seed/thumbnail-pool.ts';
 import { parsePositiveInt } from '../../config.ts';
-import { countModels } from '../../db/seed-writer.ts';
 import { DATA_DIR_OPTION, defineCommand, usageError } from '../command.ts';
 
 const PROFILES: readonly ThumbnailProfile[] = ['none', 'tiny', 'realistic'];
@@ -48,12 +45,18 @@ export const seedCommand = defineCommand({
     const target = catalogTargetForCli(values, { create: true });
     if (target.engine === 'postgres') {
       // The generator writes SQLite rows in bulk; a scratch file is seeded and copied into the empty catalog.
+      const { migrateCatalog } = await import('../../db/open-catalog.ts');
       await migrateCatalog(target, { log: io.out });
       const summary = await seedPostgresCatalog(target, size);
       io.out(`seeded ${target.display}: ${describeSummary(summary)}.`);
       return 0;
     }
     const databasePath = target.path;
+    const [{ migrateDatabase }, { countModels }, { seedCatalog }] = await Promise.all([
+      import('../../db/migrations.ts'),
+      import('../../db/seed-writer.ts'),
+      import('../../seed/catalog-generator.ts'),
+    ]);
     await migrateDatabase(databasePath, { log: io.out });
     const existing = countModels(databasePath);
     if (existing > 0) {
@@ -77,6 +80,11 @@ async function seedPostgresCatalog(
   target: DatabaseTarget & { engine: 'postgres' },
   size: CatalogSize,
 ): Promise<SeedSummary> {
+  const [{ migrateDatabase }, { seedCatalog }, { copySqliteCatalogToPostgres }] = await Promise.all([
+    import('../../db/migrations.ts'),
+    import('../../seed/catalog-generator.ts'),
+    import('../../db/postgres/copy-from-sqlite.ts'),
+  ]);
   const scratch = mkdtempSync(path.join(tmpdir(), 'dn-seed-'));
   try {
     const file = path.join(scratch, 'seed.db');

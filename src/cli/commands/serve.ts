@@ -1,6 +1,4 @@
 import { DEFAULT_HOST, DEFAULT_PORT, resolveServerConfig } from '../../config.ts';
-import { startServer, stopOnSignals } from '../../server/start.ts';
-import { createLogger } from '../../server/logger.ts';
 import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
 
 export const serveCommand = defineCommand({
@@ -30,6 +28,11 @@ export const serveCommand = defineCommand({
       dataDir: values['data-dir'],
       databaseUrl: values['database-url'],
     });
+    // The server (yoga, Pothos, the schema) is loaded only by the command that serves.
+    const [{ startServer, stopOnSignals }, { createLogger }] = await Promise.all([
+      import('../../server/start.ts'),
+      import('../../server/logger.ts'),
+    ]);
     const logger = createLogger(config.log);
     const server = await startServer(config, { logger });
     stopOnSignals(server, logger);

@@ -1,4 +1,3 @@
-import { generateThumbnails, pruneThumbnails, thumbnailStats } from '../../thumbnails/maintenance.ts';
 import { openCatalogForCli } from '../catalog.ts';
 import { createProgressBar } from '../progress.ts';
 import { DATA_DIR_OPTION, defineCommand, usageError } from '../command.ts';
@@ -47,6 +46,7 @@ export const thumbnailsCommand = defineCommand({
     const [action, ...rest] = positionals;
     if (!action || rest.length > 0 || !ACTIONS.includes(action))
       throw usageError(`Name one action: ${ACTIONS.join(', ')}.`, thumbnailsCommand);
+    const { generateThumbnails, pruneThumbnails, thumbnailStats } = await import('../../thumbnails/maintenance.ts');
     const db = await openCatalogForCli(values, { out: () => {}, err: io.err });
     try {
       if (action === 'stats') {

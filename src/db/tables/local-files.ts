@@ -6,8 +6,10 @@
 import path from 'node:path';
 import { type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
+import type { SqlDialect } from '../dialect.ts';
 import { insertRow, type RowValues, updateChanged } from '../row-writer.ts';
 import { toStoredTimestamp } from '../timestamps.ts';
+import { FILE_SIZE_BYTES, HASH_FIELDS, type OptionalFileColumns } from './model-files.ts';
 
 export interface LocalFileRow {
   Id: number;
@@ -26,15 +28,82 @@ export interface LocalFileRow {
   ModelFileId: number | null;
 }
 
-/** LocalFiles rows below `root` (a prefix range on the unique Path index). */
-export function localFilesUnder(db: CatalogQueries, root: string): Promise<LocalFileRow[]> {
+/** A LocalFiles row as a rescan reads it, with whether its catalog link is settled (see `localFilesUnder`). */
+export type IndexedLocalFile = LocalFileRow & {
+  /** 1 when linking the file again, unchanged, would write nothing but the time it was verified; else 0. */
+  LinkSettled: number;
+};
+
+/**
+ * LocalFiles rows below `root` (a prefix range on the unique Path index), in one statement: a rescan compares every
+ * file it walks with these in memory and touches the database only for changes. `LinkSettled` is decided here, by
+ * SQLite, so the linked catalog file's columns are not read into JavaScript for every file: the row is present and
+ * linked to a catalog file that points back at this path and is valid, has this content by SHA-256 or BLAKE3 (what
+ * the linker matches first), lacks none of the hashes the index has, and has the file's exact size where the catalog
+ * has that column — what `linkToCatalog` would otherwise find and leave as it is.
+ */
+export async function localFilesUnder(
+  db: CatalogQueries,
+  root: string,
+  columns: OptionalFileColumns,
+): Promise<IndexedLocalFile[]> {
   const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
-  return db
-    .selectFrom('LocalFiles')
-    .selectAll()
-    .where('Path', '>=', prefix)
-    .where('Path', '<', `${prefix}\uffff`)
-    .execute() as Promise<LocalFileRow[]>;
+  const lf = (column: string) => sql.ref(`lf.${column}`);
+  const mf = (column: string) => sql.ref(`mf.${column}`);
+  const conditions = [
+    sql`${lf('MissingSince')} IS NULL`,
+    sql`${mf('LocalPath')} = ${lf('Path')}`,
+    sql`${mf('IsLocalFileValid')} = 1`,
+    sql`(upper(${mf('HashSHA256')}) = ${lf('HashSHA256')} OR upper(${mf('HashBLAKE3')}) = ${lf('HashBLAKE3')})`,
+    ...Object.values(HASH_FIELDS).map((column) => sql`(${mf(column)} IS NOT NULL OR ${lf(column)} IS NULL)`),
+    ...(columns.fileSizeBytes ? [sql`${mf(FILE_SIZE_BYTES)} = ${lf('Size')}`] : []),
+  ];
+  return (await db
+    .selectFrom('LocalFiles as lf')
+    .leftJoin('ModelFiles as mf', 'mf.Id', 'lf.ModelFileId')
+    .select([
+      'lf.Id',
+      'lf.Path',
+      'lf.Size',
+      'lf.MtimeMs',
+      'lf.HashSHA256',
+      'lf.HashAutoV1',
+      'lf.HashAutoV2',
+      'lf.HashAutoV3',
+      'lf.HashCRC32',
+      'lf.HashBLAKE3',
+      'lf.MissingSince',
+      'lf.SidecarMtimeMs',
+      'lf.PreviewMtimeMs',
+      'lf.ModelFileId',
+      sql<number>`coalesce(${sql.join(conditions, sql` AND `)}, 0)`.as('LinkSettled'),
+    ])
+    .where('lf.Path', '>=', prefix)
+    .where('lf.Path', '<', `${prefix}\uffff`)
+    .execute()) as unknown as IndexedLocalFile[];
+}
+
+/**
+ * What a rescan records of files it found as it left them, in two statements for any number: the index rows were
+ * seen now, their catalog files verified now (the same as linking each again would write; `LocalFileVerifiedAt`
+ * is not history).
+ */
+export async function markSeenUnchanged(
+  trx: CatalogTransaction,
+  dialect: SqlDialect,
+  localFileIds: readonly number[],
+  modelFileIds: readonly number[],
+  now: Date,
+): Promise<void> {
+  const stamp = toStoredTimestamp(now);
+  if (localFileIds.length > 0)
+    await trx.updateTable('LocalFiles').set({ LastSeenAt: stamp }).where(dialect.inList('Id', localFileIds)).execute();
+  if (modelFileIds.length > 0)
+    await trx
+      .updateTable('ModelFiles')
+      .set({ LocalFileVerifiedAt: stamp })
+      .where(dialect.inList('Id', modelFileIds))
+      .execute();
 }
 
 export function localFileAt(db: CatalogQueries, filePath: string): Promise<LocalFileRow | undefined> {

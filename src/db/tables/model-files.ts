@@ -45,7 +45,7 @@ export function hashMatch(algorithm: HashAlgorithm, f: TableRef<'ModelFiles'> = 
  * migration) that our schema does not declare, so a catalog may or may not have it. `SizeKB`, in every catalog, is
  * Civitai's figure for a Civitai file.
  */
-const FILE_SIZE_BYTES = 'FileSizeBytes';
+export const FILE_SIZE_BYTES = 'FileSizeBytes';
 
 /** Which optional desktop-app columns of ModelFiles this database has. */
 export interface OptionalFileColumns {

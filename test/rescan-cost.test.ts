@@ -1,0 +1,147 @@
+/**
+ * A rescan of an unchanged library costs a fixed number of SQL statements, whatever its size: the walk, one read of
+ * the index per root, and the "seen now" writes for all files together. Two libraries of real files (some with a
+ * sidecar, some with a preview, some described by Civitai data) in one real catalog, statements counted by the
+ * catalog's `onStatement` hook; then a changed preview and a changed sidecar are still noticed.
+ */
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importPayload } from '../src/civitai/batch-import.ts';
+import { type CatalogDatabase, openCatalogDatabase } from '../src/db/catalog-database.ts';
+import { databasePathIn } from '../src/db/data-dir.ts';
+import { migrateDatabase } from '../src/db/migrations.ts';
+import { toStoredTimestamp } from '../src/db/timestamps.ts';
+import { scanLibrary } from '../src/library/scan.ts';
+import { civitaiPayloadFor, previewPng, randomBytes, safetensorsBytes, writeFile } from './helpers/library.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const work = tempDir('dn-rescan-');
+let db: CatalogDatabase;
+let sql: Database.Database;
+let statements: string[] = [];
+
+const fileBytes = (seed: number, i: number) =>
+  safetensorsBytes({ ss_output_name: `file ${seed} ${i}` }, randomBytes(256, seed * 1000 + i));
+
+/** `files` model files in folders of 25; every 4th with an A1111 `.json` sidecar, every 5th with a preview. */
+async function library(name: string, files: number, civitaiModelId: number): Promise<string> {
+  const root = path.join(work, name);
+  const preview = await previewPng(24, 24, 7);
+  const described: Parameters<typeof civitaiPayloadFor>[2] = [];
+  for (let i = 0; i < files; i++) {
+    const folder = path.join(root, 'Lora', `set${Math.floor(i / 25)}`);
+    const bytes = fileBytes(civitaiModelId, i);
+    writeFile(path.join(folder, `m${i}.safetensors`), bytes);
+    if (i % 4 === 0)
+      writeFileSync(
+        path.join(folder, `m${i}.json`),
+        JSON.stringify({ description: `model ${i}`, 'activation text': 'w' }),
+      );
+    if (i % 5 === 0) writeFileSync(path.join(folder, `m${i}.preview.png`), preview);
+    if (i < 2)
+      described.push({
+        versionId: civitaiModelId * 10 + i,
+        fileId: civitaiModelId * 10 + i,
+        fileName: `m${i}.safetensors`,
+        bytes,
+      });
+  }
+  // Two of the files are known to the catalog from Civitai data: they are linked, not catalogued as local models.
+  await importPayload(db, civitaiPayloadFor(civitaiModelId, `${name} known`, described), name);
+  return root;
+}
+
+const scan = (root: string, now: Date) => scanLibrary(db, { roots: [root], libraryRoots: [root], now });
+
+let small: string;
+let large: string;
+
+beforeAll(async () => {
+  const dataDir = path.join(work, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const databasePath = databasePathIn(dataDir);
+  await migrateDatabase(databasePath);
+  db = await openCatalogDatabase(databasePath, { onStatement: (text) => statements.push(text) });
+  sql = new Database(databasePath, { readonly: true });
+  small = await library('small', 20, 910);
+  large = await library('large', 200, 920);
+  for (const root of [small, large]) {
+    const first = await scan(root, new Date('2026-01-01T00:00:00Z'));
+    expect(first.problems).toEqual([]);
+    expect(first.linked).toBe(2);
+  }
+});
+
+afterAll(async () => {
+  sql?.close();
+  await db?.close();
+});
+
+describe('a rescan of an unchanged library', () => {
+  it('runs the same few statements for 20 files as for 200, and records every file as seen and verified', async () => {
+    const counts: number[] = [];
+    for (const [root, files] of [
+      [small, 20],
+      [large, 200],
+    ] as const) {
+      const now = new Date(`2026-01-02T00:00:0${files === 20 ? 1 : 2}Z`);
+      statements = [];
+      const result = await scan(root, now);
+      counts.push(statements.length);
+      expect(result).toMatchObject({
+        filesSeen: files,
+        filesUnchanged: files,
+        filesHashed: 0,
+        newModels: 0,
+        linked: 0,
+        moved: 0,
+        missing: 0,
+        thumbnails: 0,
+        sidecarsImported: 0,
+        problems: [],
+      });
+      const stamp = toStoredTimestamp(now);
+      const prefix = `${root}${path.sep}%`;
+      expect(
+        sql.prepare('SELECT COUNT(*) FROM LocalFiles WHERE Path LIKE ? AND LastSeenAt = ?').pluck().get(prefix, stamp),
+      ).toBe(files);
+      expect(
+        sql
+          .prepare(
+            'SELECT COUNT(*) FROM ModelFiles WHERE LocalPath LIKE ? AND LocalFileVerifiedAt = ? AND IsLocalFileValid = 1',
+          )
+          .pluck()
+          .get(prefix, stamp),
+      ).toBe(files);
+    }
+    expect(counts[1]).toBe(counts[0]);
+    expect(counts[0]).toBeLessThanOrEqual(12);
+  });
+
+  it('still notices a changed preview and a changed sidecar, and reads only those files again', async () => {
+    // A whole second ahead: file systems keep mtimes finer than the milliseconds utimes is given in.
+    const later = new Date(Math.ceil(Date.now() / 1000) * 1000 + 60_000);
+    const folder = path.join(large, 'Lora', 'set1');
+    writeFileSync(path.join(folder, 'm25.preview.png'), await previewPng(24, 24, 8));
+    utimesSync(path.join(folder, 'm25.preview.png'), later, later);
+    writeFileSync(path.join(folder, 'm28.json'), JSON.stringify({ description: 'changed', 'activation text': 'x' }));
+    utimesSync(path.join(folder, 'm28.json'), later, later);
+    statements = [];
+    const changed = await scan(large, new Date('2026-01-03T00:00:00Z'));
+    expect(changed).toMatchObject({ filesUnchanged: 200, filesHashed: 0, thumbnails: 1, problems: [] });
+    const perChangedFile = statements.length;
+    statements = [];
+    const quiet = await scan(large, new Date('2026-01-04T00:00:00Z'));
+    expect(quiet).toMatchObject({ filesUnchanged: 200, thumbnails: 0, problems: [] });
+    // The two changed files went the per-file way once; afterwards the library is quiet again.
+    expect(perChangedFile).toBeGreaterThan(statements.length);
+    expect(
+      sql
+        .prepare('SELECT SidecarMtimeMs FROM LocalFiles WHERE Path = ?')
+        .pluck()
+        .get(path.join(folder, 'm28.safetensors')),
+    ).toBe(later.getTime());
+  });
+});
