@@ -13,6 +13,7 @@ import { duplicateCounts } from './duplicates.ts';
 import { FileHasher, type FileHashes } from './hashing/file-hasher.ts';
 import {
   isSpecialFileError,
+  mapInFlight,
   neighboursUnchanged,
   previewFor,
   readLibraryFile,
@@ -142,23 +143,17 @@ interface Work {
  * rescan of an unchanged library is the walk, one read of the index and two UPDATEs, whatever its size.
  */
 async function settledOf(work: readonly Work[]): Promise<Set<Work>> {
-  const settled = new Set<Work>();
-  for (const item of work) {
-    const { previous } = item;
-    if (item.changed || !previous || !isSettled(previous)) continue;
-    await yieldIfBusy();
-    if (
-      neighboursUnchanged(
-        item.file,
-        SIDECAR_SUFFIXES,
-        previous.SidecarMtimeMs,
-        previous.PreviewMtimeMs,
-        MAX_PREVIEW_BYTES,
-      )
-    )
-      settled.add(item);
-  }
-  return settled;
+  const candidates = work.filter((item) => !item.changed && item.previous && isSettled(item.previous));
+  const unchanged = await mapInFlight(candidates, (item) =>
+    neighboursUnchanged(
+      item.file,
+      SIDECAR_SUFFIXES,
+      item.previous!.SidecarMtimeMs,
+      item.previous!.PreviewMtimeMs,
+      MAX_PREVIEW_BYTES,
+    ),
+  );
+  return new Set(candidates.filter((_, i) => unchanged[i]));
 }
 
 function formatOf(fileName: string): 'SafeTensor' | 'PickleTensor' | 'Other' {
