@@ -8,13 +8,13 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { createHash } from 'node:crypto';
 import { gunzip, gzip } from 'node:zlib';
 import type { CatalogQueries } from '../db/catalog-database.ts';
 import { payloadBodies, payloadsOfModel, type PreparedPayload } from '../db/tables/metadata-history.ts';
 import { parseStoredTimestamp } from '../db/timestamps.ts';
 import { AppError } from '../errors.ts';
+import { RequestWorker } from '../worker-requests.ts';
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -33,59 +33,16 @@ export interface ArchivedPayload extends PreparedPayload {
 }
 
 interface WorkerAnswer {
-  id: number;
-  contentHash?: string;
-  body?: Uint8Array;
-  byteSize?: number;
-  error?: string;
+  contentHash: string;
+  body: Uint8Array;
+  byteSize: number;
 }
 
-/**
- * One worker for every archive in the process, started on first use and never keeping the process alive. Its
- * answers come back in order, but are matched by id all the same.
- */
-class PayloadWorker {
-  #worker: Worker | null = null;
-  #next = 0;
-  readonly #waiting = new Map<number, { resolve: (a: WorkerAnswer) => void; reject: (e: Error) => void }>();
-
-  run(pieces: Uint8Array[], level: number): Promise<WorkerAnswer> {
-    const worker = this.#start();
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      if (this.#waiting.size === 1) worker.ref();
-      worker.postMessage(
-        { id, pieces, level },
-        pieces.map((piece) => piece.buffer as ArrayBuffer),
-      );
-    });
-  }
-
-  #start(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./payload.worker.mjs', import.meta.url));
-    worker.unref();
-    worker.on('message', (answer: WorkerAnswer) => {
-      const waiter = this.#waiting.get(answer.id);
-      this.#waiting.delete(answer.id);
-      if (this.#waiting.size === 0) worker.unref();
-      if (answer.error !== undefined) waiter?.reject(new Error(`archiving a payload failed: ${answer.error}`));
-      else waiter?.resolve(answer);
-    });
-    const fail = (error: Error) => {
-      for (const waiter of this.#waiting.values()) waiter.reject(error);
-      this.#waiting.clear();
-      this.#worker = null;
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the payload worker stopped (exit code ${code})`)));
-    this.#worker = worker;
-    return worker;
-  }
-}
-
-const payloadWorker = new PayloadWorker();
+/** Large payloads are hashed and compressed here (see `payload.worker.mjs`). */
+const payloadWorker = new RequestWorker<{ pieces: Uint8Array[]; level: number }, WorkerAnswer>(
+  new URL('./payload.worker.mjs', import.meta.url),
+  'payload worker',
+);
 
 /** The characters of the strings and keys in `json`, counted up to `stop` (a cheap bound on its text's length). */
 function textLength(json: unknown, stop: number): number {
@@ -187,12 +144,16 @@ export async function preparePayload(
     const body = await gzipAsync(text, { level: PAYLOAD_GZIP_LEVEL });
     return { contentHash, kind, byteSize: Buffer.byteLength(text), body, origin, source };
   }
-  const answer = await payloadWorker.run(await serialize(json), PAYLOAD_GZIP_LEVEL);
+  const pieces = await serialize(json);
+  const answer = await payloadWorker.run(
+    { pieces, level: PAYLOAD_GZIP_LEVEL },
+    pieces.map((piece) => piece.buffer as ArrayBuffer),
+  );
   return {
-    contentHash: answer.contentHash!,
+    contentHash: answer.contentHash,
     kind,
-    byteSize: answer.byteSize!,
-    body: Buffer.from(answer.body!.buffer, answer.body!.byteOffset, answer.body!.byteLength),
+    byteSize: answer.byteSize,
+    body: Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength),
     origin,
     source,
   };

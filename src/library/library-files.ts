@@ -8,9 +8,9 @@
 import { constants, type Dirent, type Stats } from 'node:fs';
 import { lstat, open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { yieldIfBusy } from '../db/request-scope.ts';
 import { AppError } from '../errors.ts';
+import { RequestWorker } from '../worker-requests.ts';
 import { isInside } from './library-paths.ts';
 
 export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin', '.sft', '.gguf'] as const;
@@ -179,55 +179,21 @@ export type PathFacts = { kind: 'file' | 'directory' | 'other'; size: number; mt
 
 type WorkerFacts = [number, number, number] | string;
 
-/**
- * One worker for the walks of this process, started on first use, never keeping the process alive: a directory's
- * files are looked at in one message (see `lstat.worker.mjs` for why there).
- */
-class LstatWorker {
-  #worker: Worker | null = null;
-  #next = 0;
-  readonly #waiting = new Map<number, { resolve: (facts: WorkerFacts[]) => void; reject: (error: Error) => void }>();
+/** The walks' worker (see `lstat.worker.mjs` for why there): a folder's files are looked at in one message. */
+const lstatWorker = new RequestWorker<{ paths: readonly string[] }, { facts: WorkerFacts[] }>(
+  new URL('./lstat.worker.mjs', import.meta.url),
+  'lstat worker',
+);
 
-  facts(paths: readonly string[]): Promise<PathFacts[]> {
-    if (paths.length === 0) return Promise.resolve([]);
-    const worker = this.#start();
-    const id = this.#next++;
-    return new Promise<WorkerFacts[]>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      if (this.#waiting.size === 1) worker.ref();
-      worker.postMessage({ id, paths });
-    }).then((answers) =>
-      answers.map((answer): PathFacts => {
-        if (typeof answer === 'string') return new Error(answer);
-        const [kind, size, mtimeMs] = answer;
-        return { kind: kind === 1 ? 'file' : kind === 2 ? 'directory' : 'other', size, mtimeMs };
-      }),
-    );
-  }
-
-  #start(): Worker {
-    if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL('./lstat.worker.mjs', import.meta.url));
-    worker.unref();
-    worker.on('message', ({ id, facts }: { id: number; facts: WorkerFacts[] }) => {
-      const waiter = this.#waiting.get(id);
-      this.#waiting.delete(id);
-      if (this.#waiting.size === 0) worker.unref();
-      waiter?.resolve(facts);
-    });
-    const fail = (error: Error) => {
-      for (const waiter of this.#waiting.values()) waiter.reject(error);
-      this.#waiting.clear();
-      this.#worker = null;
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the lstat worker stopped (exit code ${code})`)));
-    this.#worker = worker;
-    return worker;
-  }
+async function factsOfPaths(paths: readonly string[]): Promise<PathFacts[]> {
+  if (paths.length === 0) return [];
+  const { facts } = await lstatWorker.run({ paths });
+  return facts.map((answer): PathFacts => {
+    if (typeof answer === 'string') return new Error(answer);
+    const [kind, size, mtimeMs] = answer;
+    return { kind: kind === 1 ? 'file' : kind === 2 ? 'directory' : 'other', size, mtimeMs };
+  });
 }
-
-const lstatWorker = new LstatWorker();
 
 /** Whether a problem came from a file that is not a regular file (FIFO, socket, device). */
 export function isSpecialFileError(error: unknown): boolean {
@@ -261,7 +227,7 @@ export async function walkLibrary(
     const siblings = siblingsOf(entries.map((e) => e.name));
     // The plain model files' facts, asked for in one message to the lstat worker.
     const plain = entries.filter((entry) => entry.isFile() && modelExtension(entry.name));
-    const answers = await lstatWorker.facts(plain.map((entry) => path.join(dir, entry.name)));
+    const answers = await factsOfPaths(plain.map((entry) => path.join(dir, entry.name)));
     const facts = new Map(plain.map((entry, i) => [entry.name, answers[i]!]));
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       await yieldIfBusy();
