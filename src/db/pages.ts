@@ -152,14 +152,16 @@ export function partitionedPageRows(
       ...windowConditions(ordering, slotted),
     ]).select([
       sql`${rows.id}`.as('rowId'),
-      ...keyColumns(ordering),
       sql`${source.parent}`.as('parentKey'),
       sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
     ]);
+    // The cursor keys are read from the joined-back rows (the ordering's expressions name the paged table under the
+    // same alias): computed for the page's rows only, not for every child in the window (measured: a version page
+    // of 20 models 0.54 → 0.29 ms with `…Utc` keys).
     return (db.kysely as AnyDb)
       .selectFrom(picked.as('p'))
       .innerJoin(rows.item, (join) => join.on(sql<SqlBool>`${rows.id} = ${sql.ref('p.rowId')}`))
-      .select([...source.select])
+      .select([...source.select, ...keyColumns(ordering)])
       .selectAll('p')
       .where(sql<SqlBool>`${sql.ref('p.rowNumber')} <= ${slot('limit')}`)
       .orderBy(sql`${sql.ref('p.parentKey')}, ${sql.ref('p.rowNumber')}`);
