@@ -17,9 +17,12 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { CatalogDialect } from '../sqlite/driver.ts';
+import { isConnectionError, type PoolSettings, unreachableError } from './connection.ts';
 
 export interface PgRunOptions {
   onStatement?: ((sqlText: string) => void) | undefined;
+  /** The catalog's URL: a lost connection becomes DATABASE_UNREACHABLE naming it (without its password). */
+  target?: Pick<PoolSettings, 'url' | 'display'> | undefined;
 }
 
 /** A pooled pg client or the pool itself: both run `query(text, values)`. */
@@ -36,7 +39,16 @@ export async function runOn<R>(
 ): Promise<QueryResult<R>> {
   beforeStatement?.();
   options.onStatement?.(compiled.sql);
-  const result = await target.query(compiled.sql, compiled.parameters as unknown[]);
+  let result: pg.QueryResult;
+  try {
+    result = await target.query(compiled.sql, compiled.parameters as unknown[]);
+  } catch (error) {
+    // The server went away or ended this connection (a restart, pg_terminate_backend, the network): the request
+    // gets a coded error, and the pool drops the broken connection (pg-pool never hands out one that failed so),
+    // so the next statement connects anew.
+    if (options.target && isConnectionError(error)) throw unreachableError(error, options.target);
+    throw error;
+  }
   const rows = (result.rows ?? []) as R[];
   if (MODIFYING.test(compiled.sql) && result.rowCount !== null)
     return { rows, numAffectedRows: BigInt(result.rowCount) };

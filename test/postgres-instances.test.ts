@@ -1,0 +1,222 @@
+/**
+ * Several API instances on one PostgreSQL catalog: real server processes (different ports) and real CLI runs over
+ * the same fresh database. The same Civitai payloads imported through both at once make each model once; a write
+ * through one is read by the next request to the other; the CLI writes beside them; a connection killed under a
+ * request is a coded error, and the next request gets a new connection.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { migrateCatalog } from '../src/db/open-catalog.ts';
+import { civitaiModelItem, civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
+import { cli } from './helpers/cli.ts';
+import { type ChildServer, startChildServer } from './helpers/hostile.ts';
+import { freshPostgresDatabase, type PostgresTarget } from './helpers/postgres.ts';
+import { tempDir } from './helpers/temp.ts';
+
+const IMPORT = `mutation Import($payload: JSON!) {
+  importCivitaiPayload(payload: $payload) { created updated unchanged failed failures { civitaiId message } }
+}`;
+
+interface Answer {
+  status: number;
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+async function post(server: ChildServer, query: string, variables: Record<string, unknown> = {}): Promise<Answer> {
+  const response = await fetch(server.graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, ...((await response.json()) as Omit<Answer, 'status'>) };
+}
+
+/** Imports `payload` through `server`; the request must succeed with no model failing. */
+async function importThrough(server: ChildServer, payload: unknown): Promise<void> {
+  const answer = await post(server, IMPORT, { payload });
+  expect(answer.errors, JSON.stringify(answer.errors)).toBeUndefined();
+  const result = (answer.data as { importCivitaiPayload: { failed: number; failures: unknown[] } })
+    .importCivitaiPayload;
+  expect(result.failures, JSON.stringify(result.failures)).toEqual([]);
+  expect(answer.status).toBe(200);
+}
+
+let target: PostgresTarget;
+let serverA: ChildServer;
+let serverB: ChildServer;
+
+async function query<R = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function count(table: string): Promise<number> {
+  const [row] = await query<{ n: string }>(`SELECT COUNT(*) AS n FROM "${table}"`);
+  return Number(row!.n);
+}
+
+/** Row counts of every table an import writes. */
+async function importedCounts(): Promise<Record<string, number>> {
+  const tables = [
+    'Models',
+    'ModelVersions',
+    'ModelFiles',
+    'ModelImages',
+    'TriggerWords',
+    'Creators',
+    'Tags',
+    'ModelTags',
+    'ModelPayloads',
+    'MetadataChangeSets',
+  ];
+  return Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await count(t)] as const)));
+}
+
+/** What importing models `indexes` of the seed payloads stores, once each (see src/seed/civitai-payloads.ts). */
+function expectedCounts(indexes: number[]): Record<string, number> {
+  const items = indexes.map((i) => civitaiModelItem(i)) as {
+    creator: { username: string };
+    tags: string[];
+    modelVersions: { trainedWords?: string[]; files: unknown[]; images: unknown[] }[];
+  }[];
+  const versions = items.flatMap((item) => item.modelVersions);
+  return {
+    Models: items.length,
+    ModelVersions: versions.length,
+    ModelFiles: versions.reduce((n, v) => n + v.files.length, 0),
+    ModelImages: versions.reduce((n, v) => n + v.images.length, 0),
+    TriggerWords: versions.reduce((n, v) => n + (v.trainedWords?.length ?? 0), 0),
+    Creators: new Set(items.map((item) => item.creator.username)).size,
+    Tags: new Set(items.flatMap((item) => item.tags.map((tag) => tag.toLowerCase()))).size,
+    ModelTags: items.reduce((n, item) => n + new Set(item.tags.map((tag) => tag.toLowerCase())).size, 0),
+    // One payload and one "created" change set per model, however often it was imported.
+    ModelPayloads: items.length,
+    MetadataChangeSets: items.length,
+  };
+}
+
+function range(from: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => from + i);
+}
+
+beforeAll(async () => {
+  target = await freshPostgresDatabase();
+  await migrateCatalog(target);
+  const env = { DIFFUSION_NEXUS_DATABASE_URL: target.url };
+  [serverA, serverB] = await Promise.all([
+    startChildServer(path.join(tempDir('dn-inst-a-'), 'data'), env),
+    startChildServer(path.join(tempDir('dn-inst-b-'), 'data'), env),
+  ]);
+});
+
+describe('two servers on one PostgreSQL catalog', () => {
+  it('imports the same payloads through both at once as one model each, with no failed request', async () => {
+    const imported: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      // Each round's models are new, their creators (index % 97) the same every round, some tags new; every model has
+      // "style". Each page goes to both servers twice, once in reverse order, so the
+      // same model and the same new creator and tag are written by both processes at the same moment.
+      const indexes = range(round * 97, 12);
+      const page = civitaiModelsPage(round * 97, 12);
+      const reversed = { ...page, items: [...(page.items as unknown[])].reverse() };
+      await Promise.all([
+        importThrough(serverA, page),
+        importThrough(serverB, page),
+        importThrough(serverA, reversed),
+        importThrough(serverB, reversed),
+      ]);
+      imported.push(...indexes);
+      expect(await importedCounts()).toEqual(expectedCounts(imported));
+    }
+  });
+
+  it('answers the next request to one server with what a write through the other changed', async () => {
+    const [row] = await query<{ Id: number }>('SELECT "Id" FROM "Models" ORDER BY "Id" LIMIT 1');
+    const { data } = await post(serverA, `{ model(databaseId: ${row!.Id}) { id name } }`);
+    const id = (data as { model: { id: string } }).model.id;
+    for (const name of ['Renamed through A', 'Renamed again through A']) {
+      const update = await post(
+        serverA,
+        'mutation($id: ID!, $name: String!) { updateModel(id: $id, input: { name: $name }) { name } }',
+        { id, name },
+      );
+      expect(update.errors).toBeUndefined();
+      const read = await post(serverB, `{ model(id: "${id}") { name } models(first: 100) { totalCount } }`);
+      expect((read.data as { model: { name: string } }).model.name).toBe(name);
+    }
+    const before = (
+      (await post(serverB, '{ models(first: 1) { totalCount } }')).data as { models: { totalCount: number } }
+    ).models.totalCount;
+    const deleted = await post(serverB, 'mutation($id: ID!) { deleteModel(id: $id) { id } }', { id });
+    expect(deleted.errors).toBeUndefined();
+    const read = await post(serverA, `{ model(id: "${id}") { name } models(first: 1) { totalCount } }`);
+    expect(read.data).toEqual({ model: null, models: { totalCount: before - 1 } });
+  });
+
+  it('lets the CLI import a file while a server imports models sharing its creators and tags', async () => {
+    const file = path.join(tempDir('dn-inst-cli-'), 'page.json');
+    // Creators and tags repeat every 97 / 40 models: these share them with each other and with earlier rounds.
+    writeFileSync(file, JSON.stringify(civitaiModelsPage(1000, 30)));
+    const before = await importedCounts();
+    const [run] = await Promise.all([
+      cli(['import', file, '--database-url', target.url]),
+      importThrough(serverA, civitaiModelsPage(1030, 30)),
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/imported 30, updated 0, unchanged 0, failed 0/);
+    const added = expectedCounts(range(1000, 60));
+    const after = await importedCounts();
+    for (const table of ['Models', 'ModelVersions', 'ModelFiles', 'ModelImages', 'ModelPayloads'])
+      expect(after[table], table).toBe(before[table]! + added[table]!);
+    const creators = await query<{ n: string }>(
+      'SELECT COUNT(*) AS n FROM (SELECT lower("Username") FROM "Creators" GROUP BY 1 HAVING COUNT(*) > 1) d',
+    );
+    expect(Number(creators[0]!.n)).toBe(0);
+    const models = await query<{ CivitaiId: number; tags: string }>(
+      `SELECT m."CivitaiId", COUNT(mt."TagId") AS tags FROM "Models" m LEFT JOIN "ModelTags" mt ON mt."ModelId" = m."Id"
+       WHERE m."CivitaiId" >= 3001000 GROUP BY m."CivitaiId"`,
+    );
+    expect(models).toHaveLength(60);
+    expect(models.every((m) => Number(m.tags) === 3)).toBe(true);
+  });
+
+  it('answers a request whose connection is killed with DATABASE_UNREACHABLE, and the next one normally', async () => {
+    // Our own transaction holds Models locked, so the server's read waits on its connection; then that connection
+    // is terminated, as a restart or a network failure would.
+    const locker = new pg.Client({ connectionString: target.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
+      const pending = post(serverA, '{ models(first: 3) { nodes { name } } }');
+      let waiting: { pid: number }[] = [];
+      for (let tries = 0; waiting.length === 0 && tries < 200; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        waiting = await query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+           AND application_name = 'diffusion-nexus'`,
+        );
+      }
+      expect(waiting).toHaveLength(1);
+      await query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1', [waiting[0]!.pid]);
+      const answer = await pending;
+      expect(answer.errors?.map((e) => e.extensions?.code)).toEqual(['DATABASE_UNREACHABLE']);
+      expect(JSON.stringify(answer)).not.toMatch(/\bat .*\.ts:\d+/);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end();
+    }
+    const next = await post(serverA, '{ models(first: 3) { nodes { name } } }');
+    expect(next.errors).toBeUndefined();
+    expect((next.data as { models: { nodes: unknown[] } }).models.nodes).toHaveLength(3);
+  });
+});
