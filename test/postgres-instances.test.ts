@@ -6,8 +6,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { importPayload } from '../src/civitai/batch-import.ts';
+import { openCatalogDatabase } from '../src/db/catalog-database.ts';
+import { databasePathIn } from '../src/db/data-dir.ts';
+import { migrateDatabase } from '../src/db/migrations.ts';
 import { migrateCatalog } from '../src/db/open-catalog.ts';
 import { civitaiModelItem, civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cli } from './helpers/cli.ts';
@@ -103,6 +108,27 @@ function expectedCounts(indexes: number[]): Record<string, number> {
   };
 }
 
+/** Models `indexes`, changed: a new description, and each version one more file and one more image. */
+function updatedPage(indexes: number[]): { items: Record<string, unknown>[] } {
+  const items = indexes.map((index) => {
+    const item = civitaiModelItem(index) as {
+      description: string;
+      modelVersions: { id: number; files: Record<string, unknown>[]; images: Record<string, unknown>[] }[];
+    };
+    item.description = `${item.description}<p>Updated.</p>`;
+    for (const version of item.modelVersions) {
+      version.files.push({ ...version.files[1], id: 90_000_000 + version.id, name: `extra_${version.id}.zip` });
+      version.images.push({
+        ...version.images[0],
+        id: 130_000_000 + version.id,
+        url: `https://image.example.invalid/${version.id}/extra.jpeg`,
+      });
+    }
+    return item as unknown as Record<string, unknown>;
+  });
+  return { items };
+}
+
 function range(from: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => from + i);
 }
@@ -135,6 +161,63 @@ describe('two servers on one PostgreSQL catalog', () => {
       ]);
       imported.push(...indexes);
       expect(await importedCounts()).toEqual(expectedCounts(imported));
+    }
+  });
+
+  it('creates a creator and tags that two servers need for different models at the same moment once', async () => {
+    const before = await importedCounts();
+    const rounds = 8;
+    for (let round = 0; round < rounds; round++) {
+      // Two new models (nothing of them stored yet), through different servers, naming one new creator and two new
+      // tags: both importers look them up, find nothing, and insert.
+      const [first, second] = [5000 + 2 * round, 5001 + 2 * round].map((index) => ({
+        ...civitaiModelItem(index),
+        creator: { username: `racer_${round}`, image: null },
+        tags: [`race ${round}`, `Race Too ${round}`],
+      }));
+      await Promise.all([importThrough(serverA, first), importThrough(serverB, second)]);
+    }
+    const after = await importedCounts();
+    expect(after.Models).toBe(before.Models! + 2 * rounds);
+    expect(after.Creators).toBe(before.Creators! + rounds);
+    expect(after.Tags).toBe(before.Tags! + 2 * rounds);
+    expect(after.ModelTags).toBe(before.ModelTags! + 4 * rounds);
+  });
+
+  it('applies and records the same update through both at once once (one change set, no row added twice)', async () => {
+    // Models 0..11 again, each version with one more file and one more image (keys that have no unique index, so
+    // only the import lock keeps two importers from both adding them), and a new description.
+    const page = updatedPage(range(0, 12));
+    const reversed = { ...page, items: [...page.items].reverse() };
+    const before = await importedCounts();
+    await Promise.all([
+      importThrough(serverA, page),
+      importThrough(serverB, page),
+      importThrough(serverA, reversed),
+      importThrough(serverB, reversed),
+    ]);
+    // What the update adds when the same payloads are imported once each, one after another, into SQLite.
+    const reference = databasePathIn(tempDir('dn-inst-ref-'));
+    await migrateDatabase(reference);
+    const db = await openCatalogDatabase(reference);
+    const sqlite = new Database(reference, { readonly: true });
+    const referenceCounts = () =>
+      Object.fromEntries(
+        Object.keys(before).map((t) => [t, Number(sqlite.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())]),
+      );
+    try {
+      for (let round = 0; round < 3; round++) await importPayload(db, civitaiModelsPage(round * 97, 12), 'serial');
+      const referenceBefore = referenceCounts();
+      await importPayload(db, page, 'serial');
+      const referenceAfter = referenceCounts();
+      expect(referenceAfter.ModelImages).toBe(referenceBefore.ModelImages! + 12 * 5);
+      const after = await importedCounts();
+      const added = (counts: Record<string, number>, from: Record<string, number>) =>
+        Object.fromEntries(Object.entries(counts).map(([t, n]) => [t, n - from[t]!]));
+      expect(added(after, before)).toEqual(added(referenceAfter, referenceBefore));
+    } finally {
+      sqlite.close();
+      await db.close();
     }
   });
 
@@ -183,7 +266,7 @@ describe('two servers on one PostgreSQL catalog', () => {
     expect(Number(creators[0]!.n)).toBe(0);
     const models = await query<{ CivitaiId: number; tags: string }>(
       `SELECT m."CivitaiId", COUNT(mt."TagId") AS tags FROM "Models" m LEFT JOIN "ModelTags" mt ON mt."ModelId" = m."Id"
-       WHERE m."CivitaiId" >= 3001000 GROUP BY m."CivitaiId"`,
+       WHERE m."CivitaiId" BETWEEN 3001000 AND 3001059 GROUP BY m."CivitaiId"`,
     );
     expect(models).toHaveLength(60);
     expect(models.every((m) => Number(m.tags) === 3)).toBe(true);
