@@ -272,6 +272,52 @@ describe('two servers on one PostgreSQL catalog', () => {
     expect(models.every((m) => Number(m.tags) === 3)).toBe(true);
   });
 
+  it('loses nothing when a server is killed in the middle of an import: whole models or none, completed by a re-import', async () => {
+    const victim = await startChildServer(path.join(tempDir('dn-inst-c-'), 'data'), {
+      DIFFUSION_NEXUS_DATABASE_URL: target.url,
+    });
+    const FROM = 20_000;
+    const MODELS = 150;
+    const page = civitaiModelsPage(FROM, MODELS);
+    const inRange = `"CivitaiId" BETWEEN ${3_000_000 + FROM} AND ${3_000_000 + FROM + MODELS - 1}`;
+    const stored = async () =>
+      Number((await query<{ n: string }>(`SELECT COUNT(*) AS n FROM "Models" WHERE ${inRange}`))[0]!.n);
+    const request = post(victim, IMPORT, { payload: page }).catch(() => null);
+    for (let tries = 0; (await stored()) < 10; tries++) {
+      expect(tries, 'the import did not start').toBeLessThan(600);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    process.kill(victim.pid, 'SIGKILL');
+    await request;
+    await victim.stop();
+    const partial = await stored();
+    expect(partial).toBeLessThan(MODELS);
+    // Every model there is whole, with its one change set and its payload.
+    const broken = await query(
+      `SELECT m."CivitaiId" FROM "Models" m WHERE m.${inRange} AND (
+         (SELECT COUNT(*) FROM "ModelVersions" v WHERE v."ModelId" = m."Id") <> 5
+         OR (SELECT COUNT(*) FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId" WHERE v."ModelId" = m."Id") <> 10
+         OR (SELECT COUNT(*) FROM "ModelImages" i JOIN "ModelVersions" v ON v."Id" = i."ModelVersionId" WHERE v."ModelId" = m."Id") <> 25
+         OR (SELECT COUNT(*) FROM "MetadataChangeSets" s WHERE s."ModelId" = m."Id") <> 1
+         OR (SELECT COUNT(*) FROM "ModelPayloads" p WHERE p."ModelId" = m."Id") <> 1)`,
+    );
+    expect(broken).toEqual([]);
+    // The other server sees exactly that, and its import of the same page completes it (the killed server's
+    // transaction and its import lock ended with its connection).
+    const before = await importedCounts();
+    const seen = await post(serverB, '{ models(first: 1) { totalCount } }');
+    expect(seen.data).toEqual({ models: { totalCount: before.Models } });
+    const answer = await post(serverB, IMPORT, { payload: page });
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data).toMatchObject({
+      importCivitaiPayload: { created: MODELS - partial, unchanged: partial, failed: 0 },
+    });
+    const after = await importedCounts();
+    const full = expectedCounts(range(FROM, MODELS));
+    for (const table of ['Models', 'ModelVersions', 'ModelFiles', 'ModelImages', 'ModelPayloads', 'MetadataChangeSets'])
+      expect(after[table]! - before[table]!, table).toBe((full[table]! * (MODELS - partial)) / MODELS);
+  });
+
   it('answers a request whose connection is killed with DATABASE_UNREACHABLE, and the next one normally', async () => {
     // Our own transaction holds Models locked, so the server's read waits on its connection; then that connection
     // is terminated, as a restart or a network failure would.
