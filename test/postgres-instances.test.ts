@@ -221,6 +221,47 @@ describe('two servers on one PostgreSQL catalog', () => {
     }
   });
 
+  it('adds the same images page, imported through both servers at once, to its version once', async () => {
+    const IMAGES = `mutation Images($payload: JSON!, $version: Int!) {
+      importCivitaiPayload(payload: $payload, imagesVersionCivitaiId: $version) { failed failures { message } }
+    }`;
+    const versionCivitaiId = 40_000_000 + 3 * 10; // model 3's first version, imported above
+    const imagesOfVersion = async () =>
+      Number(
+        (
+          await query<{ n: string }>(
+            `SELECT COUNT(*) AS n FROM "ModelImages" i JOIN "ModelVersions" v ON v."Id" = i."ModelVersionId"
+             WHERE v."CivitaiId" = $1`,
+            [versionCivitaiId],
+          )
+        )[0]!.n,
+      );
+    const before = await imagesOfVersion();
+    for (let round = 0; round < 4; round++) {
+      const payload = {
+        items: Array.from({ length: 3 }, (_, i) => ({
+          id: 150_000_000 + round * 10 + i,
+          url: `https://image.example.invalid/gallery/${round}/${i}.jpeg`,
+          width: 768,
+          height: 1152,
+          nsfwLevel: 'None',
+          createdAt: '2025-02-02T02:02:02.000Z',
+          username: 'gallery',
+          meta: { prompt: `gallery ${round} ${i}` },
+        })),
+        metadata: {},
+      };
+      const answers = await Promise.all(
+        [serverA, serverB].map((server) => post(server, IMAGES, { payload, version: versionCivitaiId })),
+      );
+      for (const answer of answers) {
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data).toMatchObject({ importCivitaiPayload: { failed: 0 } });
+      }
+    }
+    expect(await imagesOfVersion()).toBe(before + 4 * 3);
+  });
+
   it('answers the next request to one server with what a write through the other changed', async () => {
     const [row] = await query<{ Id: number }>('SELECT "Id" FROM "Models" ORDER BY "Id" LIMIT 1');
     const { data } = await post(serverA, `{ model(databaseId: ${row!.Id}) { id name } }`);

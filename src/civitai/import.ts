@@ -503,6 +503,10 @@ export function importImagesIntoVersion(
         `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`,
       );
     const versionId = version.Id as number;
+    // Images have no unique key: an images page imported into this version by two processes at once would add
+    // every new image twice. The model's import lock orders them (and orders them with imports of the model).
+    const owner = await civitaiIdsOfVersion(trx, versionId);
+    if (owner.model !== null) await lockModelForImport(trx, db.dialect, owner.model);
     const changed = await syncImages(trx, versionId, images, false, await lastSortOrder(trx, versionId));
     if (payload) await archivePayload(trx, version.ModelId as number, payload, now);
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
