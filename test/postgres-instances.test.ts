@@ -359,15 +359,17 @@ describe('two servers on one PostgreSQL catalog', () => {
       expect(after[table]! - before[table]!, table).toBe((full[table]! * (MODELS - partial)) / MODELS);
   });
 
-  it('answers a request whose connection is killed with DATABASE_UNREACHABLE, and the next one normally', async () => {
-    // Our own transaction holds Models locked, so the server's read waits on its connection; then that connection
-    // is terminated, as a restart or a network failure would.
+  /**
+   * Sends `request` while our own transaction holds Models locked, so the server's statement waits on its
+   * connection; then terminates that connection, as a database restart or a network failure would.
+   */
+  async function killedUnder(request: () => Promise<Answer>): Promise<Answer> {
     const locker = new pg.Client({ connectionString: target.url });
     await locker.connect();
     try {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
-      const pending = post(serverA, '{ models(first: 3) { nodes { name } } }');
+      const pending = request();
       let waiting: { pid: number }[] = [];
       for (let tries = 0; waiting.length === 0 && tries < 200; tries++) {
         await new Promise((resolve) => setTimeout(resolve, 25));
@@ -377,16 +379,41 @@ describe('two servers on one PostgreSQL catalog', () => {
         );
       }
       expect(waiting).toHaveLength(1);
-      await query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1', [waiting[0]!.pid]);
-      const answer = await pending;
-      expect(answer.errors?.map((e) => e.extensions?.code)).toEqual(['DATABASE_UNREACHABLE']);
-      expect(JSON.stringify(answer)).not.toMatch(/\bat .*\.ts:\d+/);
+      await query('SELECT pg_terminate_backend($1)', [waiting[0]!.pid]);
+      return await pending;
     } finally {
       await locker.query('ROLLBACK').catch(() => {});
       await locker.end();
     }
-    const next = await post(serverA, '{ models(first: 3) { nodes { name } } }');
+  }
+
+  it('answers a read whose connection is killed with DATABASE_UNREACHABLE, and the next one normally', async () => {
+    const read = '{ models(first: 3) { nodes { name } } }';
+    const answer = await killedUnder(() => post(serverA, read));
+    expect(answer.errors?.map((e) => e.extensions?.code)).toEqual(['DATABASE_UNREACHABLE']);
+    expect(JSON.stringify(answer)).not.toMatch(/\bat .*\.ts:\d+/);
+    const next = await post(serverA, read);
     expect(next.errors).toBeUndefined();
     expect((next.data as { models: { nodes: unknown[] } }).models.nodes).toHaveLength(3);
+  });
+
+  it('answers a write whose connection is killed with DATABASE_UNREACHABLE, writes nothing, and the next one normally', async () => {
+    const [row] = await query<{ Id: number; Name: string }>('SELECT "Id", "Name" FROM "Models" ORDER BY "Id" LIMIT 1');
+    const { data } = await post(serverB, `{ model(databaseId: ${row!.Id}) { id } }`);
+    const id = (data as { model: { id: string } }).model.id;
+    const rename = (name: string) =>
+      post(serverB, 'mutation($id: ID!, $name: String!) { updateModel(id: $id, input: { name: $name }) { name } }', {
+        id,
+        name,
+      });
+    const answer = await killedUnder(() => rename('Lost with its connection'));
+    expect(answer.errors?.map((e) => e.extensions?.code)).toEqual(['DATABASE_UNREACHABLE']);
+    expect(JSON.stringify(answer)).not.toMatch(/\bat .*\.ts:\d+/);
+    expect((await query('SELECT "Name" FROM "Models" WHERE "Id" = $1', [row!.Id]))[0]).toEqual({ Name: row!.Name });
+    for (let i = 0; i < 3; i++) {
+      const next = await rename(`Renamed after the loss ${i}`);
+      expect(next.errors).toBeUndefined();
+      expect(next.data).toEqual({ updateModel: { name: `Renamed after the loss ${i}` } });
+    }
   });
 });

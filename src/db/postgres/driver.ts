@@ -106,12 +106,26 @@ export function pgReadDialect(pool: pg.Pool, options: PgRunOptions, check?: () =
   };
 }
 
+/**
+ * A checked-out client emits 'error' when its connection dies (the server ended it, the network broke); an
+ * EventEmitter 'error' nobody listens to ends the process. The pool listens only while a client is idle, so a
+ * transaction's client is given a listener of its own while held: the failure itself reaches the statement that
+ * runs (or next runs) on it.
+ */
+const ignoreConnectionError = () => {};
+
 class ClientConnection extends RunnerConnection {
   readonly client: pg.PoolClient;
 
   constructor(client: pg.PoolClient, options: PgRunOptions) {
     super(client, options);
     this.client = client;
+    client.on('error', ignoreConnectionError);
+  }
+
+  release(): void {
+    this.client.off('error', ignoreConnectionError);
+    this.client.release();
   }
 }
 
@@ -134,7 +148,7 @@ export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions): Dialect {
       await (connection as ClientConnection).client.query('ROLLBACK');
     },
     releaseConnection: async (connection) => {
-      (connection as ClientConnection).client.release();
+      (connection as ClientConnection).release();
     },
     destroy: async () => {},
   };
