@@ -286,14 +286,30 @@ describe('two servers on one PostgreSQL catalog', () => {
   });
 
   it('lets the CLI import a file while a server imports models sharing its creators and tags', async () => {
+    // 30 new creators and tags, used by the CLI's models in one order and by the server's in the other: wherever the
+    // two imports meet, both are about to create the same creator and tag.
+    const sharing = (from: number, shared: (i: number) => number) => ({
+      items: range(0, 30).map((i) => ({
+        ...civitaiModelItem(from + i),
+        creator: { username: `shared_${shared(i)}`, image: null },
+        tags: [`shared ${shared(i)}`, 'style', `Shared Too ${shared(i)}`],
+      })),
+    });
     const file = path.join(tempDir('dn-inst-cli-'), 'page.json');
-    // Creators and tags repeat every 97 / 40 models: these share them with each other and with earlier rounds.
-    writeFileSync(file, JSON.stringify(civitaiModelsPage(1000, 30)));
+    writeFileSync(file, JSON.stringify(sharing(1000, (i) => i)));
     const before = await importedCounts();
-    const [run] = await Promise.all([
-      cli(['import', file, '--database-url', target.url]),
-      importThrough(serverA, civitaiModelsPage(1030, 30)),
-    ]);
+    let cliDone = false;
+    const cliRun = cli(['import', file, '--database-url', target.url]).then((run) => {
+      cliDone = true;
+      return run;
+    });
+    // The server starts once the CLI is writing.
+    while (!cliDone && (await count('Models')) === before.Models) await new Promise((r) => setTimeout(r, 10));
+    await importThrough(
+      serverA,
+      sharing(1030, (i) => 29 - i),
+    );
+    const run = await cliRun;
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/imported 30, updated 0, unchanged 0, failed 0/);
@@ -301,16 +317,20 @@ describe('two servers on one PostgreSQL catalog', () => {
     const after = await importedCounts();
     for (const table of ['Models', 'ModelVersions', 'ModelFiles', 'ModelImages', 'ModelPayloads'])
       expect(after[table], table).toBe(before[table]! + added[table]!);
-    const creators = await query<{ n: string }>(
-      'SELECT COUNT(*) AS n FROM (SELECT lower("Username") FROM "Creators" GROUP BY 1 HAVING COUNT(*) > 1) d',
+    expect(after.Creators).toBe(before.Creators! + 30);
+    expect(after.Tags).toBe(before.Tags! + 60);
+    const models = await query<{ CivitaiId: number; Username: string; tags: string }>(
+      `SELECT m."CivitaiId", c."Username", string_agg(t."Name", ',' ORDER BY t."Name") AS tags
+       FROM "Models" m JOIN "Creators" c ON c."Id" = m."CreatorId"
+       JOIN "ModelTags" mt ON mt."ModelId" = m."Id" JOIN "Tags" t ON t."Id" = mt."TagId"
+       WHERE m."CivitaiId" BETWEEN 3001000 AND 3001059 GROUP BY m."CivitaiId", c."Username" ORDER BY 1`,
     );
-    expect(Number(creators[0]!.n)).toBe(0);
-    const models = await query<{ CivitaiId: number; tags: string }>(
-      `SELECT m."CivitaiId", COUNT(mt."TagId") AS tags FROM "Models" m LEFT JOIN "ModelTags" mt ON mt."ModelId" = m."Id"
-       WHERE m."CivitaiId" BETWEEN 3001000 AND 3001059 GROUP BY m."CivitaiId"`,
+    expect(models).toEqual(
+      range(0, 60).map((i) => {
+        const k = i < 30 ? i : 59 - i;
+        return { CivitaiId: 3_001_000 + i, Username: `shared_${k}`, tags: `Shared Too ${k},shared ${k},style` };
+      }),
     );
-    expect(models).toHaveLength(60);
-    expect(models.every((m) => Number(m.tags) === 3)).toBe(true);
   });
 
   it('loses nothing when a server is killed in the middle of an import: whole models or none, completed by a re-import', async () => {
