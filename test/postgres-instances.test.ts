@@ -13,7 +13,10 @@ import { importPayload } from '../src/civitai/batch-import.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { databasePathIn } from '../src/db/data-dir.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
-import { migrateCatalog } from '../src/db/open-catalog.ts';
+import { migrateCatalog, openCatalog } from '../src/db/open-catalog.ts';
+import { WRITE_ATTEMPTS } from '../src/db/postgres/catalog.ts';
+import { insertRow } from '../src/db/row-writer.ts';
+import { AppError } from '../src/errors.ts';
 import { civitaiModelItem, civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cli } from './helpers/cli.ts';
 import { type ChildServer, startChildServer } from './helpers/hostile.ts';
@@ -377,6 +380,26 @@ describe('two servers on one PostgreSQL catalog', () => {
     const full = expectedCounts(range(FROM, MODELS));
     for (const table of ['Models', 'ModelVersions', 'ModelFiles', 'ModelImages', 'ModelPayloads', 'MetadataChangeSets'])
       expect(after[table]! - before[table]!, table).toBe((full[table]! * (MODELS - partial)) / MODELS);
+  });
+
+  it('reports a unique violation that is no race (the name is simply taken) as CONFLICT after its retries', async () => {
+    const db = await openCatalog(target);
+    try {
+      const [taken] = await query<{ Username: string }>('SELECT "Username" FROM "Creators" LIMIT 1');
+      let attempts = 0;
+      const error = await db
+        .write(async (trx) => {
+          attempts++;
+          await insertRow(trx, 'Creators', { Username: taken!.Username, CreatedAt: new Date() });
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('CONFLICT');
+      expect((error as AppError).message).toContain('IX_Creators_Username');
+      expect(attempts).toBe(WRITE_ATTEMPTS);
+    } finally {
+      await db.close();
+    }
   });
 
   /**
