@@ -1,8 +1,10 @@
 /**
  * Writes mapped Civitai data into the catalog: an upsert by CivitaiId at every level (model, version, file;
- * images by CivitaiId, else by URL), one IMMEDIATE transaction per model, so a failure writes nothing for that
- * model and concurrent importers (even in other processes) serialise instead of colliding on shared creators and
- * tags. Fields the user edited (Models.UserEditedFields) are left alone. Local-file and thumbnail columns are
+ * images by CivitaiId, else by URL), one write transaction per model, so a failure writes nothing for that
+ * model. Concurrent importers (even in other processes) do not collide: on SQLite the transaction holds the file;
+ * on PostgreSQL imports of one model take its advisory lock first (`lockModelForImport`), and two models creating
+ * the same creator or tag at once end in a unique violation that `write()` answers by running the losing model's
+ * transaction again (see `postgres/catalog.ts`). Fields the user edited (Models.UserEditedFields) are left alone. Local-file and thumbnail columns are
  * never touched by an import.
  *
  * Metadata is never made worse: what a payload does not say changes nothing, and only a full model payload (not
@@ -23,6 +25,7 @@ import {
 } from '../db/tables/model-versions.ts';
 import {
   CREATOR_EDIT,
+  lockModelForImport,
   modelByCivitaiId,
   NEW_MODEL_DEFAULTS,
   parseUserEdits,
@@ -370,6 +373,7 @@ async function importInTransaction(
   now: Date,
   context: ModelImportContext,
 ): Promise<ModelImportOutcome> {
+  await lockModelForImport(trx, dialect, mapped.civitaiId);
   const existing = await modelByCivitaiId(trx, mapped.civitaiId);
   const edits = parseUserEdits(existing?.UserEditedFields);
   const log = new ChangeLog(context.history);
@@ -499,6 +503,10 @@ export function importImagesIntoVersion(
         `No model version with Civitai id ${versionCivitaiId} in the catalog; import the version (or its model) first.`,
       );
     const versionId = version.Id as number;
+    // Images have no unique key: an images page imported into this version by two processes at once would add
+    // every new image twice. The model's import lock orders them (and orders them with imports of the model).
+    const owner = await civitaiIdsOfVersion(trx, versionId);
+    if (owner.model !== null) await lockModelForImport(trx, db.dialect, owner.model);
     const changed = await syncImages(trx, versionId, images, false, await lastSortOrder(trx, versionId));
     if (payload) await archivePayload(trx, version.ModelId as number, payload, now);
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };

@@ -5,6 +5,7 @@
  * COMMITTED transaction on one pooled connection.
  */
 import { Kysely, sql, type Transaction } from 'kysely';
+import { AppError } from '../../errors.ts';
 import type { CatalogDatabase, OpenCatalogOptions } from '../catalog-database.ts';
 import { postgresDialect } from '../dialect.ts';
 import type { Database as CatalogTables } from '../schema.ts';
@@ -16,10 +17,28 @@ import { pgReadDialect, pgWriteDialect } from './driver.ts';
 /** /health's own connections: one answers, a second covers a probe started while the first is still busy. */
 export const PROBE_POOL_SIZE = 2;
 
-/** SQLSTATEs after which a whole write transaction is simply run again (nothing of it was committed). */
-const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
-/** Times a write is tried when PostgreSQL reports a serialization failure or a deadlock. */
-export const WRITE_ATTEMPTS = 3;
+/**
+ * SQLSTATEs after which a whole write transaction is simply run again (nothing of it was committed): serialization
+ * failures, deadlocks, and unique violations. Writes find-or-create by unique keys (a creator by name, a tag by its
+ * normalized name, a model or version by Civitai id) — read, then insert when missing. Another process can insert
+ * the same key between the two; under READ COMMITTED our INSERT then waits for its transaction and fails once it has
+ * committed, so running ours again reads the row it made. (The per-process queue below only orders this process.)
+ */
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '23505']);
+/**
+ * Times a write is tried. Each retry follows another writer's commit of a row we wanted; a model import can meet a
+ * new creator and several new tags, each created by someone else at that very moment.
+ */
+export const WRITE_ATTEMPTS = 5;
+
+/** A unique violation that outlived every attempt: a real conflict (a name already taken), not a race. */
+function uniqueConflict(error: unknown): AppError {
+  const constraint = (error as { constraint?: unknown }).constraint;
+  return new AppError(
+    'CONFLICT',
+    `The write conflicts with a stored row${typeof constraint === 'string' ? ` (${constraint})` : ''}; nothing of it was written.`,
+  );
+}
 
 export interface PostgresTarget {
   url: string;
@@ -31,7 +50,7 @@ export async function openPostgresCatalog(
   target: PostgresTarget,
   options: OpenCatalogOptions = {},
 ): Promise<CatalogDatabase> {
-  const run = { onStatement: options.onStatement };
+  const run = { onStatement: options.onStatement, target };
   const pool = catalogPool({ ...target, max: target.poolSize, applicationName: 'diffusion-nexus' });
   const probePool = catalogPool({ ...target, max: PROBE_POOL_SIZE, applicationName: 'diffusion-nexus-probe' });
   try {
@@ -54,9 +73,11 @@ export async function openPostgresCatalog(
       try {
         return await writer.transaction().execute(body);
       } catch (error) {
+        if (error instanceof AppError) throw error;
         const code = (error as { code?: unknown } | null)?.code;
         if (attempt < WRITE_ATTEMPTS && typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) continue;
         if (isConnectionError(error)) throw unreachableError(error, target);
+        if (code === '23505') throw uniqueConflict(error);
         throw error;
       }
     }

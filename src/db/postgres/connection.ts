@@ -70,7 +70,20 @@ export function catalogPool(settings: PoolSettings): pg.Pool {
 }
 
 /** SQLSTATE classes and codes that mean "no usable connection" rather than a failed statement. */
-const CONNECTION_SQLSTATES = new Set(['28000', '28P01', '3D000', '57P03', '53300', '08001', '08004', '08006']);
+// 57P01/57P02: the server ended the connection (an administrator's pg_terminate_backend, a shutdown, a crash).
+const CONNECTION_SQLSTATES = new Set([
+  '28000',
+  '28P01',
+  '3D000',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
 const CONNECTION_ERRNOS = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',

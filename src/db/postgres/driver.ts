@@ -17,9 +17,12 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { CatalogDialect } from '../sqlite/driver.ts';
+import { isConnectionError, type PoolSettings, unreachableError } from './connection.ts';
 
 export interface PgRunOptions {
   onStatement?: ((sqlText: string) => void) | undefined;
+  /** The catalog's URL: a lost connection becomes DATABASE_UNREACHABLE naming it (without its password). */
+  target?: Pick<PoolSettings, 'url' | 'display'> | undefined;
 }
 
 /** A pooled pg client or the pool itself: both run `query(text, values)`. */
@@ -36,7 +39,16 @@ export async function runOn<R>(
 ): Promise<QueryResult<R>> {
   beforeStatement?.();
   options.onStatement?.(compiled.sql);
-  const result = await target.query(compiled.sql, compiled.parameters as unknown[]);
+  let result: pg.QueryResult;
+  try {
+    result = await target.query(compiled.sql, compiled.parameters as unknown[]);
+  } catch (error) {
+    // The server went away or ended this connection (a restart, pg_terminate_backend, the network): the request
+    // gets a coded error, and the pool drops the broken connection (pg-pool never hands out one that failed so),
+    // so the next statement connects anew.
+    if (options.target && isConnectionError(error)) throw unreachableError(error, options.target);
+    throw error;
+  }
   const rows = (result.rows ?? []) as R[];
   if (MODIFYING.test(compiled.sql) && result.rowCount !== null)
     return { rows, numAffectedRows: BigInt(result.rowCount) };
@@ -94,12 +106,26 @@ export function pgReadDialect(pool: pg.Pool, options: PgRunOptions, check?: () =
   };
 }
 
+/**
+ * A checked-out client emits 'error' when its connection dies (the server ended it, the network broke); an
+ * EventEmitter 'error' nobody listens to ends the process. The pool listens only while a client is idle, so a
+ * transaction's client is given a listener of its own while held: the failure itself reaches the statement that
+ * runs (or next runs) on it.
+ */
+const ignoreConnectionError = () => {};
+
 class ClientConnection extends RunnerConnection {
   readonly client: pg.PoolClient;
 
   constructor(client: pg.PoolClient, options: PgRunOptions) {
     super(client, options);
     this.client = client;
+    client.on('error', ignoreConnectionError);
+  }
+
+  release(): void {
+    this.client.off('error', ignoreConnectionError);
+    this.client.release();
   }
 }
 
@@ -122,7 +148,7 @@ export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions): Dialect {
       await (connection as ClientConnection).client.query('ROLLBACK');
     },
     releaseConnection: async (connection) => {
-      (connection as ClientConnection).client.release();
+      (connection as ClientConnection).release();
     },
     destroy: async () => {},
   };

@@ -2,7 +2,9 @@
  * Models: defaults of a new row, and `UserEditedFields` — a JSON array naming what the user edited, which syncs
  * must leave alone ("name", "tags", "triggerWords:<versionId>"…).
  */
+import { sql } from 'kysely';
 import type { CatalogTransaction } from '../catalog-database.ts';
+import type { SqlDialect } from '../dialect.ts';
 import type { Row, RowValues } from '../row-writer.ts';
 import { toStoredTimestamp } from '../timestamps.ts';
 
@@ -69,6 +71,27 @@ export function parseUserEdits(stored: unknown): Set<string> {
 
 export function modelById(trx: CatalogTransaction, id: number): Promise<Row | undefined> {
   return trx.selectFrom('Models').selectAll().where('Id', '=', id).executeTakeFirst();
+}
+
+/**
+ * The first key of the transaction-level advisory lock "an import is writing the model with this Civitai id"
+ * (PostgreSQL's two-int4 form; the second key is the id). Any fixed int4 works: nothing else here takes advisory
+ * locks, and it only has to be the same number in every process.
+ */
+const IMPORT_LOCK_NAMESPACE = 0x444e_0001;
+
+/**
+ * Makes imports of one Civitai model, in this process or any other on the same catalog, run one after another:
+ * on PostgreSQL, `pg_advisory_xact_lock`, held until the transaction ends. An import reads what is stored (the model,
+ * its versions, files and images, which payloads are archived) and then inserts what is missing; two READ COMMITTED
+ * transactions doing that at once would both insert. Files and images have no unique key to stop the second, so
+ * retrying after a unique violation alone could not prevent duplicates: the lock must come first, before any read.
+ * Once it is granted, the other import has committed and every later statement (READ COMMITTED takes a snapshot per
+ * statement) sees its rows. On SQLite nothing is needed: a write transaction holds the whole file.
+ */
+export async function lockModelForImport(trx: CatalogTransaction, dialect: SqlDialect, civitaiId: number) {
+  if (dialect.name !== 'postgres') return;
+  await sql`SELECT pg_advisory_xact_lock(${IMPORT_LOCK_NAMESPACE}::int4, ${civitaiId}::int4)`.execute(trx);
 }
 
 export function modelByCivitaiId(trx: CatalogTransaction, civitaiId: number): Promise<Row | undefined> {
