@@ -127,15 +127,20 @@ export async function runLoad(
   };
 }
 
-/** Fetches one request; the body as text (JSON) or bytes. */
+/**
+ * Fetches one request; the body as text (JSON) or bytes. A kept-alive connection the server closed as it went idle
+ * (the benchmark pauses between phases, e.g. while it reads the L catalog's inputs) fails the first write on it:
+ * that one is sent again on a new connection — every benchmark request is a read.
+ */
 export async function fetchOnce(
   url: string,
   request: HttpRequest,
 ): Promise<{ status: number; text: string; bytes: Buffer }> {
-  const response = await fetch(`${url}${request.path}`, {
-    method: request.method,
-    body: request.body,
-    headers: request.headers,
+  const send = () =>
+    fetch(`${url}${request.path}`, { method: request.method, body: request.body, headers: request.headers });
+  const response = await send().catch((error: unknown) => {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return send();
   });
   const bytes = Buffer.from(await response.arrayBuffer());
   return { status: response.status, text: bytes.toString('utf8'), bytes };
