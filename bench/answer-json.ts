@@ -217,3 +217,112 @@ export function hashesAnswer(hashes: readonly string[], keys: readonly string[],
     },
   };
 }
+
+/**
+ * The rows of one list page, as both list answers read them: `page` holds up to `first + 1` models (`Id`, `Name`,
+ * `Type`, `CreatorId`, `CreatedAt`, `IsNsfw` for the wide page, and `at`, the cursor's UTC key); the maps are keyed by
+ * model id (tags, versions) or version id (files, images, words), each list already in the API's order.
+ */
+export interface ListRows {
+  page: Row[];
+  first: number;
+  usernames: Map<number, unknown>;
+  tags: Map<number, Row[]>;
+  versions: Map<number, Row[]>;
+  files: Map<number, Row[]>;
+  images: Map<number, Row[]>;
+  words?: Map<number, Row[]>;
+}
+
+const MODEL_LIST_SIGNATURE = 'models:CREATED_AT.DESC';
+const rowsOf = (map: Map<number, Row[]> | undefined, id: unknown) => map?.get(Number(id)) ?? [];
+const creatorOf = (rows: ListRows, m: Row) =>
+  m.CreatorId === null ? null : { username: rows.usernames.get(Number(m.CreatorId)) };
+
+/** The benchmark's list page answer (`LIST_QUERY`): edges with cursors and global ids. */
+export function listAnswer(rows: ListRows, origin: string): unknown {
+  const models = rows.page.slice(0, rows.first);
+  const last = models.at(-1);
+  return {
+    data: {
+      models: {
+        pageInfo: {
+          endCursor: last ? cursor(MODEL_LIST_SIGNATURE, last.at, last.Id) : null,
+          hasNextPage: rows.page.length > rows.first,
+        },
+        edges: models.map((m) => ({
+          cursor: cursor(MODEL_LIST_SIGNATURE, m.at, m.Id),
+          node: {
+            id: encodeNodeId('Model', Number(m.Id)),
+            name: m.Name,
+            type: readEnum(ModelType, m.Type as string),
+            creator: creatorOf(rows, m),
+            tags: rowsOf(rows.tags, m.Id).map((t) => ({ name: t.Name })),
+            versions: {
+              nodes: rowsOf(rows.versions, m.Id).map((v) => ({
+                id: encodeNodeId('ModelVersion', Number(v.Id)),
+                name: v.Name,
+                baseModel: readEnum(BaseModel, v.BaseModel as string),
+                files: rowsOf(rows.files, v.Id).map((f) => ({
+                  fileName: f.FileName,
+                  sizeKB: f.SizeKB,
+                  hashes: { sha256: upper(f.HashSHA256) },
+                })),
+                images: {
+                  nodes: rowsOf(rows.images, v.Id).map((i) => ({
+                    id: encodeNodeId('ModelImage', Number(i.Id)),
+                    width: i.Width,
+                    height: i.Height,
+                    thumbnail: bool(i.hasThumbnail) ? { url: `${origin}/thumbnails/${i.Id}` } : null,
+                  })),
+                },
+              })),
+            },
+          },
+        })),
+      },
+    },
+  };
+}
+
+/** The benchmark's wide list page answer (`LIST_WIDE_QUERY`): `nodes`, database ids, trigger words. */
+export function listWideAnswer(rows: ListRows, origin: string): unknown {
+  return {
+    data: {
+      models: {
+        nodes: rows.page.slice(0, rows.first).map((m) => ({
+          databaseId: m.Id,
+          name: m.Name,
+          type: readEnum(ModelType, m.Type as string),
+          isNsfw: bool(m.IsNsfw),
+          createdAt: iso(m.CreatedAt),
+          creator: creatorOf(rows, m),
+          tags: rowsOf(rows.tags, m.Id).map((t) => ({ name: t.Name })),
+          versions: {
+            nodes: rowsOf(rows.versions, m.Id).map((v) => ({
+              databaseId: v.Id,
+              name: v.Name,
+              baseModel: readEnum(BaseModel, v.BaseModel as string),
+              files: rowsOf(rows.files, v.Id).map((f) => ({
+                databaseId: f.Id,
+                fileName: f.FileName,
+                sizeKB: f.SizeKB,
+                hashes: { sha256: upper(f.HashSHA256) },
+              })),
+              images: {
+                nodes: rowsOf(rows.images, v.Id).map((i) => ({
+                  databaseId: i.Id,
+                  sortOrder: i.SortOrder,
+                  thumbnail: bool(i.hasThumbnail)
+                    ? { url: `${origin}/thumbnails/${i.Id}`, width: i.ThumbnailWidth, height: i.ThumbnailHeight }
+                    : null,
+                })),
+              },
+              triggerWords: rowsOf(rows.words, v.Id).map((w) => ({ word: w.Word })),
+            })),
+          },
+        })),
+      },
+    },
+  };
+}

@@ -1,18 +1,22 @@
 /**
- * A baseline on node:http: the physical-limit program (`honest`, the default) or our SQL strategy without GraphQL
- * (`mirror`). The benchmark runs each as its own process (`node --import tsx bench/baseline-server.ts <db> [kind]`,
- * which prints `listening on <url>` once ready) and in-process to count their statements.
+ * A baseline on node:http: the physical-limit program (`honest`, the default), our SQL strategy without GraphQL
+ * (`mirror`), or the physical-limit program on PostgreSQL (`postgres`, given a database URL instead of a file). The
+ * benchmark runs each as its own process (`node --import tsx bench/baseline-server.ts <db> [kind]`, which prints
+ * `listening on <url>` once ready) and in-process to count their statements.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createBaseline, type Baseline, type ListArgs } from './baseline.ts';
 import { createHonestBaseline } from './honest-baseline.ts';
+import { createPostgresBaseline } from './honest-baseline-pg.ts';
 
-export type BaselineKind = 'honest' | 'mirror';
-export const BASELINE_KINDS: readonly BaselineKind[] = ['honest', 'mirror'];
+export type BaselineKind = 'honest' | 'mirror' | 'postgres';
+export const BASELINE_KINDS: readonly BaselineKind[] = ['honest', 'mirror', 'postgres'];
 
-export function openBaseline(databasePath: string, kind: BaselineKind): Baseline {
-  return kind === 'honest' ? createHonestBaseline(databasePath) : createBaseline(databasePath);
+/** `database` is a SQLite file, or a PostgreSQL URL for `postgres`. */
+export function openBaseline(database: string, kind: BaselineKind): Baseline {
+  if (kind === 'postgres') return createPostgresBaseline(database);
+  return kind === 'honest' ? createHonestBaseline(database) : createBaseline(database);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -33,20 +37,20 @@ async function handle(baseline: Baseline, req: IncomingMessage, res: ServerRespo
   const [, route, param] = url.pathname.split('/');
   switch (route) {
     case 'list':
-      return sendJson(res, baseline.list(JSON.parse(await readBody(req)) as ListArgs, origin));
+      return sendJson(res, await baseline.list(JSON.parse(await readBody(req)) as ListArgs, origin));
     case 'list-wide':
-      return sendJson(res, baseline.listWide(JSON.parse(await readBody(req)) as ListArgs, origin));
+      return sendJson(res, await baseline.listWide(JSON.parse(await readBody(req)) as ListArgs, origin));
     case 'detail':
-      return sendJson(res, baseline.detail(Number(param), origin));
+      return sendJson(res, await baseline.detail(Number(param), origin));
     case 'hashes':
-      return sendJson(res, baseline.hashes(JSON.parse(await readBody(req)) as string[]));
+      return sendJson(res, await baseline.hashes(JSON.parse(await readBody(req)) as string[]));
     case 'search':
       return sendJson(
         res,
-        baseline.search(url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)),
+        await baseline.search(url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)),
       );
     case 'thumbnails': {
-      const thumbnail = baseline.thumbnail(Number(param));
+      const thumbnail = await baseline.thumbnail(Number(param));
       if (!thumbnail) {
         res.writeHead(404).end();
         return;
@@ -66,8 +70,8 @@ export interface BaselineHttp {
   close(): Promise<void>;
 }
 
-export function startBaselineHttp(databasePath: string, kind: BaselineKind = 'honest'): Promise<BaselineHttp> {
-  const baseline = openBaseline(databasePath, kind);
+export function startBaselineHttp(database: string, kind: BaselineKind = 'honest'): Promise<BaselineHttp> {
+  const baseline = openBaseline(database, kind);
   const server: Server = createServer((req, res) => {
     handle(baseline, req, res).catch((error: unknown) => {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
@@ -83,8 +87,7 @@ export function startBaselineHttp(databasePath: string, kind: BaselineKind = 'ho
           new Promise<void>((done) => {
             server.closeAllConnections();
             server.close(() => {
-              baseline.close();
-              done();
+              void Promise.resolve(baseline.close()).then(done);
             });
           }),
       });

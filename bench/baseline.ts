@@ -34,6 +34,9 @@ export interface ListArgs {
   after: string | null;
 }
 
+type Awaitable<T> = T | Promise<T>;
+
+/** One baseline program: the SQLite ones answer at once, the PostgreSQL one with promises. */
 export interface Baseline {
   list(args: ListArgs, origin: string): unknown;
   /** The wide list page (`LIST_WIDE_QUERY`): more fields per level, trigger words, `nodes` without cursors. */
@@ -41,10 +44,10 @@ export interface Baseline {
   detail(id: number, origin: string): unknown;
   hashes(hashes: readonly string[]): unknown;
   search(query: string, first: number): unknown;
-  thumbnail(id: number): { bytes: Buffer; mimeType: string } | null;
+  thumbnail(id: number): Awaitable<{ bytes: Buffer; mimeType: string } | null>;
   /** Statements executed so far. */
   statements(): number;
-  close(): void;
+  close(): Awaitable<void>;
 }
 
 const MODEL_SIGNATURE = 'models:CREATED_AT.DESC';
@@ -354,6 +357,8 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     statements: () => executed,
-    close: () => db.close(),
+    close: () => {
+      db.close();
+    },
   };
 }

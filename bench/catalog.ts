@@ -39,6 +39,8 @@ export interface BenchCatalog {
   databaseBytes: number;
   /** Seconds the generator took, or null when the cached file was reused. */
   seedSeconds: number | null;
+  /** `--engine postgres`: the PostgreSQL database holding the same rows, which our server and the baseline read. */
+  databaseUrl?: string;
 }
 
 /** The generator's sources: the catalog's bytes depend on them (and on the migrations and the size). */

@@ -18,7 +18,7 @@
 import Database from 'better-sqlite3';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { cursorScope } from '../src/catalog/pagination.ts';
-import { BaseModel, ModelType, readEnum } from '../src/db/enums.ts';
+import { ModelType, readEnum } from '../src/db/enums.ts';
 import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
 import { toMatchExpression } from '../src/search/query.ts';
 import {
@@ -29,14 +29,13 @@ import {
   detailAnswer,
   groupBy,
   hashesAnswer,
-  iso,
+  listAnswer,
+  listWideAnswer,
   listCursorKey,
   type Row,
-  upper,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
 
-const MODEL_SIGNATURE = 'models:CREATED_AT.DESC';
 /** `typeof()` reads only the record header: `IS NOT NULL` would load every thumbnail's overflow pages. */
 const HAS_THUMBNAIL = `typeof("ThumbnailData") <> 'null' AS hasThumbnail`;
 const UTC = (column: string) => `strftime('${UTC_TIMESTAMP_FORMAT}', ${column})`;
@@ -127,115 +126,47 @@ export function createHonestBaseline(databasePath: string): Baseline {
       'ModelVersionId',
     );
   const ids = (rows: Row[]) => rows.map((r) => r.Id as number);
-  const thumbnailUrl = (origin: string, i: Row) => (i.hasThumbnail ? { url: `${origin}/thumbnails/${i.Id}` } : null);
 
   return {
     list({ first, after }: ListArgs, origin: string) {
       const page = modelPage('m."Id", m."Name", m."Type", m."CreatorId", m."CreatedAt"', first, after);
       const models = page.slice(0, first);
       const modelIds = ids(models);
-      const usernames = creators(models);
-      const tagsOf = tags(modelIds, 't."Name"');
       const versionsOf = versions(modelIds, '"Id", "Name", "BaseModel"', 3);
       const versionIds = [...versionsOf.values()].flatMap(ids);
-      const filesOf = files(versionIds, '"FileName", "SizeKB", "HashSHA256"');
-      const imagesOf = images(versionIds, `"Id", "Width", "Height", ${HAS_THUMBNAIL}`, 2);
-      const last = models.at(-1);
-      return {
-        data: {
-          models: {
-            pageInfo: {
-              endCursor: last ? cursor(MODEL_SIGNATURE, last.at, last.Id) : null,
-              hasNextPage: page.length > first,
-            },
-            edges: models.map((m) => ({
-              cursor: cursor(MODEL_SIGNATURE, m.at, m.Id),
-              node: {
-                id: encodeNodeId('Model', m.Id as number),
-                name: m.Name,
-                type: readEnum(ModelType, m.Type as string),
-                creator: m.CreatorId === null ? null : { username: usernames.get(m.CreatorId as number) },
-                tags: (tagsOf.get(m.Id as number) ?? []).map((t) => ({ name: t.Name })),
-                versions: {
-                  nodes: (versionsOf.get(m.Id as number) ?? []).map((v) => ({
-                    id: encodeNodeId('ModelVersion', v.Id as number),
-                    name: v.Name,
-                    baseModel: readEnum(BaseModel, v.BaseModel as string),
-                    files: (filesOf.get(v.Id as number) ?? []).map((f) => ({
-                      fileName: f.FileName,
-                      sizeKB: f.SizeKB,
-                      hashes: { sha256: upper(f.HashSHA256) },
-                    })),
-                    images: {
-                      nodes: (imagesOf.get(v.Id as number) ?? []).map((i) => ({
-                        id: encodeNodeId('ModelImage', i.Id as number),
-                        width: i.Width,
-                        height: i.Height,
-                        thumbnail: thumbnailUrl(origin, i),
-                      })),
-                    },
-                  })),
-                },
-              },
-            })),
-          },
+      return listAnswer(
+        {
+          page,
+          first,
+          usernames: creators(models),
+          tags: tags(modelIds, 't."Name"'),
+          versions: versionsOf,
+          files: files(versionIds, '"FileName", "SizeKB", "HashSHA256"'),
+          images: images(versionIds, `"Id", "Width", "Height", ${HAS_THUMBNAIL}`, 2),
         },
-      };
+        origin,
+      );
     },
 
     listWide({ first, after }: ListArgs, origin: string) {
       const page = modelPage('m."Id", m."Name", m."Type", m."IsNsfw", m."CreatorId", m."CreatedAt"', first, after);
       const models = page.slice(0, first);
       const modelIds = ids(models);
-      const usernames = creators(models);
-      const tagsOf = tags(modelIds, 't."Name"');
       const versionsOf = versions(modelIds, '"Id", "Name", "BaseModel"', 3);
       const versionIds = [...versionsOf.values()].flatMap(ids);
-      const filesOf = files(versionIds, '"Id", "FileName", "SizeKB", "HashSHA256"');
-      const imagesOf = images(
-        versionIds,
-        `"Id", "SortOrder", ${HAS_THUMBNAIL}, "ThumbnailWidth", "ThumbnailHeight"`,
-        2,
-      );
-      const wordsOf = triggerWords(versionIds, '"Word"');
-      return {
-        data: {
-          models: {
-            nodes: models.map((m) => ({
-              databaseId: m.Id,
-              name: m.Name,
-              type: readEnum(ModelType, m.Type as string),
-              isNsfw: bool(m.IsNsfw),
-              createdAt: iso(m.CreatedAt),
-              creator: m.CreatorId === null ? null : { username: usernames.get(m.CreatorId as number) },
-              tags: (tagsOf.get(m.Id as number) ?? []).map((t) => ({ name: t.Name })),
-              versions: {
-                nodes: (versionsOf.get(m.Id as number) ?? []).map((v) => ({
-                  databaseId: v.Id,
-                  name: v.Name,
-                  baseModel: readEnum(BaseModel, v.BaseModel as string),
-                  files: (filesOf.get(v.Id as number) ?? []).map((f) => ({
-                    databaseId: f.Id,
-                    fileName: f.FileName,
-                    sizeKB: f.SizeKB,
-                    hashes: { sha256: upper(f.HashSHA256) },
-                  })),
-                  images: {
-                    nodes: (imagesOf.get(v.Id as number) ?? []).map((i) => ({
-                      databaseId: i.Id,
-                      sortOrder: i.SortOrder,
-                      thumbnail: i.hasThumbnail
-                        ? { url: `${origin}/thumbnails/${i.Id}`, width: i.ThumbnailWidth, height: i.ThumbnailHeight }
-                        : null,
-                    })),
-                  },
-                  triggerWords: (wordsOf.get(v.Id as number) ?? []).map((w) => ({ word: w.Word })),
-                })),
-              },
-            })),
-          },
+      return listWideAnswer(
+        {
+          page,
+          first,
+          usernames: creators(models),
+          tags: tags(modelIds, 't."Name"'),
+          versions: versionsOf,
+          files: files(versionIds, '"Id", "FileName", "SizeKB", "HashSHA256"'),
+          images: images(versionIds, `"Id", "SortOrder", ${HAS_THUMBNAIL}, "ThumbnailWidth", "ThumbnailHeight"`, 2),
+          words: triggerWords(versionIds, '"Word"'),
         },
-      };
+        origin,
+      );
     },
 
     detail(id: number, origin: string) {
@@ -335,6 +266,8 @@ export function createHonestBaseline(databasePath: string): Baseline {
     },
 
     statements: () => executed,
-    close: () => db.close(),
+    close: () => {
+      db.close();
+    },
   };
 }

@@ -31,9 +31,10 @@ import {
   type ScenarioInputs,
 } from './scenarios.ts';
 
-/** The servers of one catalog, in the order each round measures them. */
+/** The servers of one catalog, in the order each round measures them (PostgreSQL catalogs have no mirror). */
 const SIDES = ['ours', 'baseline', 'mirror'] as const;
 type Side = (typeof SIDES)[number];
+const sidesOf = (catalog: BenchCatalog): readonly Side[] => (catalog.databaseUrl ? ['ours', 'baseline'] : SIDES);
 
 /** Both baselines answer the same routes. */
 const requestsOf = (scenario: Scenario, side: Side): ((i: number) => HttpRequest) =>
@@ -49,8 +50,11 @@ export interface ScenarioResult {
   ours: SideResult;
   /** The physical-limit baseline (`honest-baseline.ts`). */
   baseline: SideResult;
-  /** Our SQL strategy without GraphQL (`baseline.ts`): splits the gap into SQL strategy and GraphQL overhead. */
-  mirror: SideResult;
+  /**
+   * Our SQL strategy without GraphQL (`baseline.ts`): splits the gap into SQL strategy and GraphQL overhead. SQLite
+   * catalogs only.
+   */
+  mirror?: SideResult;
   /**
    * ours / baseline throughput: the median over rounds of each round's pair (ours and the baseline measured right
    * after it), so a machine that slows down for a while moves both halves of a pair alike.
@@ -59,9 +63,9 @@ export interface ScenarioResult {
   /** The lowest and highest of those per-round ratios: how noisy the machine was. */
   ratioRange: [number, number];
   /** ours / mirror, paired the same way. */
-  mirrorRatio: number;
+  mirrorRatio?: number;
   /** One request at a time (no queueing). */
-  single: { ours: LatencyResult; baseline: LatencyResult; mirror: LatencyResult };
+  single: { ours: LatencyResult; baseline: LatencyResult; mirror?: LatencyResult };
 }
 
 export interface QueryBenchOptions {
@@ -74,21 +78,30 @@ export interface QueryBenchOptions {
   probeSeconds: number;
   /** Alternating S/L rounds of the L-vs-S probe (each `probeSeconds` per size). */
   scalingRounds: number;
+  /** Only these scenarios (all when absent). */
+  only?: readonly string[];
   log: (line: string) => void;
 }
 
-/** Our server exactly as `npm start` runs it (same node flags), on the catalog's data directory and a free port. */
+/**
+ * Our server exactly as `npm start` runs it (same node flags), on the catalog's data directory (and its PostgreSQL
+ * database, if it has one) and a free port.
+ */
 export function startOurServer(catalog: BenchCatalog): Promise<ServerProcess> {
   const scripts = (
     JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   ).scripts;
   const [command, ...args] = scripts.start!.split(/\s+/);
   if (command !== 'node') throw new Error(`npm start runs "${command}", expected node`);
-  return startServerProcess([...args, '--data-dir', catalog.dataDir, '--port', '0'], { NODE_ENV: 'production' });
+  const database = catalog.databaseUrl ? ['--database-url', catalog.databaseUrl] : [];
+  return startServerProcess([...args, '--data-dir', catalog.dataDir, ...database, '--port', '0'], {
+    NODE_ENV: 'production',
+  });
 }
 
 export function startBaselineServer(catalog: BenchCatalog, kind: BaselineKind): Promise<ServerProcess> {
-  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', catalog.databasePath, kind], {
+  const database = kind === 'postgres' ? catalog.databaseUrl! : catalog.databasePath;
+  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', database, kind], {
     NODE_ENV: 'production',
   });
 }
@@ -161,27 +174,30 @@ export interface SizeResults {
 
 interface ServedCatalog {
   catalog: BenchCatalog;
+  sides: readonly Side[];
   ours: ServerProcess;
   baseline: ServerProcess;
-  mirror: ServerProcess;
+  mirror?: ServerProcess;
   inputs: ScenarioInputs;
   scenarios: Scenario[];
 }
 
-/** The three servers on one catalog; whatever started is stopped again if the rest fails. */
-async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
+/** Our server and the baselines on one catalog; whatever started is stopped again if the rest fails. */
+async function serve(catalog: BenchCatalog, only: readonly string[] | undefined): Promise<ServedCatalog> {
+  const sides = sidesOf(catalog);
   const started = await Promise.allSettled([
     startOurServer(catalog),
-    startBaselineServer(catalog, 'honest'),
-    startBaselineServer(catalog, 'mirror'),
+    startBaselineServer(catalog, catalog.databaseUrl ? 'postgres' : 'honest'),
+    ...(sides.includes('mirror') ? [startBaselineServer(catalog, 'mirror')] : []),
   ]);
   try {
     const [ours, baseline, mirror] = started.map((s) => {
       if (s.status === 'rejected') throw s.reason;
       return s.value;
-    }) as [ServerProcess, ServerProcess, ServerProcess];
+    }) as [ServerProcess, ServerProcess, ServerProcess | undefined];
     const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
-    return { catalog, ours, baseline, mirror, inputs, scenarios: scenarios(inputs) };
+    const chosen = scenarios(inputs).filter((s) => !only || only.includes(s.name));
+    return { catalog, sides, ours, baseline, ...(mirror ? { mirror } : {}), inputs, scenarios: chosen };
   } catch (error) {
     await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     throw error;
@@ -198,7 +214,7 @@ export async function runQueryBench(
   options: QueryBenchOptions,
 ): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
   process.chdir(PROJECT_ROOT);
-  const started = await Promise.allSettled(catalogs.map(serve));
+  const started = await Promise.allSettled(catalogs.map((catalog) => serve(catalog, options.only)));
   const served = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -210,10 +226,10 @@ export async function runQueryBench(
       const warmup = { connections: options.connections, durationSeconds: options.warmupSeconds };
       for (const s of served) {
         await verifySameAnswers(scenarioOf(s), s.ours, s.baseline);
-        await verifySameAnswers(scenarioOf(s), s.ours, s.mirror);
-        for (const side of SIDES) {
-          await runLoad(s[side].url, requestsOf(scenarioOf(s), side), warmup);
-          resetPeakRss(s[side].pid);
+        if (s.mirror) await verifySameAnswers(scenarioOf(s), s.ours, s.mirror);
+        for (const side of s.sides) {
+          await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), warmup);
+          resetPeakRss(s[side]!.pid);
         }
       }
       const rounds = served.map(() => ({
@@ -224,17 +240,20 @@ export async function runQueryBench(
       const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
       for (let round = 0; round < options.rounds; round++) {
         for (const [k, s] of served.entries()) {
-          for (const side of SIDES)
-            rounds[k]![side].push(await runLoad(s[side].url, requestsOf(scenarioOf(s), side), timed));
+          for (const side of s.sides)
+            rounds[k]![side].push(await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), timed));
         }
       }
       for (const [k, s] of served.entries()) {
         const scenario = scenarioOf(s);
-        const [ours, baseline, mirror] = SIDES.map((side) => combine(rounds[k]![side], peakRssMiB(s[side].pid)));
+        const [ours, baseline] = (['ours', 'baseline'] as const).map((side) =>
+          combine(rounds[k]![side], peakRssMiB(s[side].pid)),
+        );
+        const mirror = s.mirror ? combine(rounds[k]!.mirror, peakRssMiB(s.mirror.pid)) : undefined;
         const single = {
           ours: await probeLatency(s.ours.url, scenario.ours, options.probeSeconds),
           baseline: await probeLatency(s.baseline.url, scenario.baseline, options.probeSeconds),
-          mirror: await probeLatency(s.mirror.url, scenario.baseline, options.probeSeconds),
+          ...(s.mirror ? { mirror: await probeLatency(s.mirror.url, scenario.baseline, options.probeSeconds) } : {}),
         };
         const pairRatios = (other: LoadResult[]) =>
           rounds[k]!.ours.map((round, r) => round.requestsPerSecond / other[r]!.requestsPerSecond);
@@ -244,19 +263,20 @@ export async function runQueryBench(
           title: scenario.title,
           ours: ours!,
           baseline: baseline!,
-          mirror: mirror!,
+          ...(mirror ? { mirror, mirrorRatio: median(pairRatios(rounds[k]!.mirror)) } : {}),
           single,
           ratio: median(baselinePairs),
           ratioRange: [Math.min(...baselinePairs), Math.max(...baselinePairs)],
-          mirrorRatio: median(pairRatios(rounds[k]!.mirror)),
         };
         options.log(
           `  ${s.catalog.label} ${scenario.name.padEnd(12)} ours ${result.ours.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${result.ours.p50Ms.toFixed(1)} ms` +
             ` | baseline ${result.baseline.requestsPerSecond.toFixed(0).padStart(6)} req/s p50 ${result.baseline.p50Ms.toFixed(1)} ms | ratio ${result.ratio.toFixed(2)} (${result.ratioRange.map((r) => r.toFixed(2)).join('–')})` +
-            ` | mirror ${result.mirror.requestsPerSecond.toFixed(0).padStart(6)} req/s, ratio ${result.mirrorRatio.toFixed(2)}` +
-            ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)} / ${single.mirror.p50Ms.toFixed(2)} ms`,
+            (result.mirror
+              ? ` | mirror ${result.mirror.requestsPerSecond.toFixed(0).padStart(6)} req/s, ratio ${result.mirrorRatio!.toFixed(2)}`
+              : '') +
+            ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)}${single.mirror ? ` / ${single.mirror.p50Ms.toFixed(2)}` : ''} ms`,
         );
-        const errors = SIDES.map((side) => result[side].errors);
+        const errors = s.sides.map((side) => result[side]!.errors);
         if (errors.some((e) => e > 0))
           throw new Error(`${scenario.name}: errors (ours, baseline, mirror): ${errors.join(', ')}`);
         sizes[k]!.results.push(result);
@@ -265,7 +285,7 @@ export async function runQueryBench(
     }
     return { sizes, scaling };
   } finally {
-    await Promise.all(served.flatMap((s) => SIDES.map((side) => s[side].stop())));
+    await Promise.all(served.flatMap((s) => s.sides.map((side) => s[side]!.stop())));
   }
 }
 

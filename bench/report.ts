@@ -9,6 +9,7 @@ import type { BenchCatalog } from './catalog.ts';
 import type { DownloadBenchResult } from './download-bench.ts';
 import type { HashingBenchResult } from './hashing-bench.ts';
 import type { ImportBenchResult } from './import-bench.ts';
+import type { InstancesResult } from './instances-bench.ts';
 import type { ScanBenchRow } from './scan-bench.ts';
 import type { StartupRow } from './startup-bench.ts';
 import type { ScalingResult, ScenarioResult } from './query-bench.ts';
@@ -38,6 +39,19 @@ export interface BenchReport {
   startup: StartupRow[];
   /** First scan and no-change rescan of generated libraries against `find -printf` over the same tree. */
   scan: ScanBenchRow[];
+  targets: TargetCheck[];
+}
+
+/** `npm run bench -- --engine postgres`: the query scenarios on the same catalogs copied to PostgreSQL. */
+export interface PostgresBenchReport {
+  date: string;
+  quick: boolean;
+  machine: Record<string, string | number>;
+  settings: Record<string, number>;
+  sizes: SizeRun[];
+  scaling: ScalingResult[];
+  /** The same load on one of our servers and split over two on the same database. */
+  instances: InstancesResult[];
   targets: TargetCheck[];
 }
 
@@ -177,6 +191,88 @@ export function checkTargets(
   return checks;
 }
 
+/** Issue 13's targets on PostgreSQL: list and detail at least a third of raw `pg`, statements and L/S as on SQLite. */
+export function checkPostgresTargets(sizes: SizeRun[], scaling: ScalingResult[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const run of sizes) {
+    for (const name of ['list', 'list-wide', 'detail']) {
+      const s = scenarioOf(run, name);
+      if (s)
+        checks.push({
+          target: `PostgreSQL ${run.catalog.label}: ${name} throughput ≥ 0.33 × raw pg`,
+          measured: `${s.ratio.toFixed(2)} ×`,
+          met: s.ratio >= 0.33,
+        });
+    }
+    const growing = Object.entries(run.statements)
+      .filter(([, c]) => c.ours[0] !== c.ours[1])
+      .map(([n]) => n);
+    checks.push({
+      target: `PostgreSQL ${run.catalog.label}: SQL statements per request constant in page size`,
+      measured: growing.length ? `grows in ${growing.join(', ')}` : 'constant',
+      met: growing.length === 0,
+    });
+  }
+  for (const s of scaling)
+    checks.push({
+      target: `PostgreSQL ${s.name}: L latency ≤ 1.3 × S latency`,
+      measured: `${s.ratio.toFixed(2)} ×`,
+      met: s.ratio <= 1.3,
+    });
+  return checks;
+}
+
+function postgresSection(report: PostgresBenchReport): string[] {
+  const m = report.machine;
+  const lines = [
+    '## On PostgreSQL',
+    '',
+    `Latest \`npm run bench -- --engine postgres\`${report.quick ? ' (--quick)' : ''}: ${report.date}, commit ${m.commit}; PostgreSQL ${m.postgres} on the same machine (127.0.0.1).`,
+    '',
+    'The same catalogs copied into PostgreSQL, the same requests. The baseline is what a careful engineer would write with `pg`',
+    'alone (`bench/honest-baseline-pg.ts`): a pool as large as ours, pages ordered by the plain `timestamptz` column, nested pages',
+    'as `LATERAL … LIMIT` per parent, independent reads of one answer sent at once on different connections. No mirror column.',
+    'Rounds, warm-up and ratios are computed as above.',
+    '',
+    '| Target | Measured | Met |',
+    '|---|---:|:---:|',
+    ...report.targets.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+    '',
+  ];
+  for (const run of report.sizes) lines.push(...sizeSection(run), '');
+  if (report.scaling.length) {
+    lines.push(
+      '### L vs S on PostgreSQL',
+      '',
+      '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |',
+      '|---|---:|---:|---:|',
+    );
+    for (const s of report.scaling)
+      lines.push(
+        `| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`,
+      );
+    lines.push('');
+  }
+  if (report.instances.length) {
+    lines.push(
+      '### One instance or two on the same database',
+      '',
+      `The same ${report.settings.connections} connections on one server, then split over two servers of the same database (${report.sizes[0]?.catalog.label} catalog), rounds alternating.`,
+      'On this machine both servers, PostgreSQL and the load generator share the same cores: this is what a second process adds',
+      'here, not what a second machine would.',
+      '',
+      '| Scenario | one instance (req/s) | two instances (req/s) | **two / one** |',
+      '|---|---:|---:|---:|',
+    );
+    for (const r of report.instances)
+      lines.push(
+        `| ${r.title} | ${r.oneInstance.toFixed(0)} | ${r.twoInstances.toFixed(0)} | **${r.ratio.toFixed(2)}** |`,
+      );
+    lines.push('');
+  }
+  return lines;
+}
+
 function sizeSection(run: SizeRun): string[] {
   const { catalog } = run;
   const lines = [
@@ -193,16 +289,17 @@ function sizeSection(run: SizeRun): string[] {
     const st = run.statements[s.name];
     lines.push(
       `| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ` +
-        `${fixed(s.mirror.requestsPerSecond)} (${s.mirrorRatio.toFixed(2)}) | ` +
+        `${s.mirror ? `${fixed(s.mirror.requestsPerSecond)} (${fixed(s.mirrorRatio, 2)})` : 'n/a'} | ` +
         `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
-        `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} / ${s.single.mirror.p50Ms.toFixed(2)} | ` +
+        `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} / ${fixed(s.single.mirror?.p50Ms, 2)} | ` +
         `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`,
     );
   }
   return lines;
 }
 
-export function markdown(report: BenchReport): string {
+/** BENCHMARKS.md: the SQLite run and, when one was made, the PostgreSQL run (each says when and at which commit). */
+export function markdown(report: BenchReport, postgres?: PostgresBenchReport): string {
   const m = report.machine;
   const lines = [
     '# Benchmarks',
@@ -300,8 +397,11 @@ export function markdown(report: BenchReport): string {
         `| ${r.files.toLocaleString('en')} | ${r.firstScanSeconds.toFixed(1)} | ${r.rescanSeconds.toFixed(2)} | ${r.rescanStatements} | ${fixed(r.findSeconds, 3)} | **${fixed(r.rescanRatio, 1)}** |`,
     ),
     '',
-    'Machine-readable results: `bench-results.json`. Rerun: `npm run bench` (about 15 minutes; catalogs are cached in',
-    '`.bench-cache/`), or `npm run bench -- --quick` for a 2-minute smoke run that does not rewrite this file.',
+    ...(postgres ? postgresSection(postgres) : []),
+    'Machine-readable results: `bench-results.json` (and `bench-results.postgres.json`). Rerun: `npm run bench` (about 30',
+    'minutes; catalogs are cached in `.bench-cache/`), `npm run bench -- --engine postgres` (the query scenarios on',
+    'PostgreSQL; their databases stay on the server as `dn_bench_s_…` and `dn_bench_l_…`), or `npm run bench -- --quick`',
+    'for a 2-minute smoke run that does not rewrite this file.',
     '',
   );
   return lines.join('\n');

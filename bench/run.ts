@@ -6,26 +6,49 @@
  * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
  * `--cache-dir DIR`: where catalogs and input files are cached between runs (default `.bench-cache/`); the test suite
  * passes a temp folder it removes, so `npm test` leaves nothing in the clone.
+ * `--engine postgres [--postgres-url URL]`: the query scenarios on the same catalogs copied to PostgreSQL, against a
+ * raw-`pg` baseline, plus one vs two API instances on one database; writes bench-results.postgres.json and
+ * BENCHMARKS.md (both engines' latest runs).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { DEFAULT_CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
 import { runDownloadBench } from './download-bench.ts';
 import { runHashingBench } from './hashing-bench.ts';
 import { runImportBench } from './import-bench.ts';
+import { runInstancesBench } from './instances-bench.ts';
+import { DEFAULT_POSTGRES_ADMIN_URL, ensurePostgresCatalog } from './postgres-catalog.ts';
 import { runQueryBench } from './query-bench.ts';
 import { runScanBench } from './scan-bench.ts';
 import { runStartupBench } from './startup-bench.ts';
-import { checkTargets, machineInfo, markdown, type BenchReport, type SizeRun } from './report.ts';
+import {
+  type BenchReport,
+  checkPostgresTargets,
+  checkTargets,
+  machineInfo,
+  markdown,
+  type PostgresBenchReport,
+  type SizeRun,
+} from './report.ts';
 import { measureSearchCost } from './search-cost.ts';
 import { countStatements } from './statements.ts';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'cache-dir': { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'cache-dir': { type: 'string' },
+    engine: { type: 'string', default: 'sqlite' },
+    'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_ADMIN_URL },
+  },
 });
 const quick = values.quick ?? false;
+if (values.engine !== 'sqlite' && values.engine !== 'postgres') {
+  console.error(`--engine must be sqlite or postgres, not ${values.engine}`);
+  process.exit(2);
+}
 const cacheDir = path.resolve(values['cache-dir'] ?? DEFAULT_CACHE_DIR);
 const log = (line: string) => console.log(line);
 
@@ -80,6 +103,74 @@ for (const catalog of catalogs)
   log(
     `${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`,
   );
+const resultsPath = path.join(PROJECT_ROOT, 'bench-results.json');
+const postgresResultsPath = path.join(PROJECT_ROOT, 'bench-results.postgres.json');
+const readReport = <T>(file: string): T | undefined =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+
+/** The query scenarios PostgreSQL has a baseline for (search on PostgreSQL is not built yet). */
+const POSTGRES_SCENARIOS = ['list', 'list-wide', 'detail', 'hashes', 'thumbnail'];
+
+if (values.engine === 'postgres') {
+  await runOnPostgres();
+  process.exit(0);
+}
+
+async function runOnPostgres(): Promise<void> {
+  const adminUrl = values['postgres-url']!;
+  for (const catalog of catalogs) catalog.databaseUrl = await ensurePostgresCatalog(catalog, adminUrl, cacheDir, log);
+  const options = { ...settings, only: POSTGRES_SCENARIOS, log };
+  const { sizes: measured, scaling } = await runQueryBench(catalogs, options);
+  const runs: SizeRun[] = [];
+  for (const size of measured)
+    runs.push({
+      catalog: size.catalog,
+      scenarios: size.results,
+      statements: await countStatements(size.catalog, size.inputs, POSTGRES_SCENARIOS),
+    });
+  log('one vs two instances on one database');
+  const instances = await runInstancesBench(catalogs[0]!, { ...options, only: ['list', 'detail'] });
+  const report: PostgresBenchReport = {
+    date: new Date().toISOString(),
+    quick,
+    machine: { ...machineInfo(), postgres: await postgresVersion(adminUrl) },
+    settings: {
+      connections: settings.connections,
+      roundSeconds: settings.roundSeconds,
+      rounds: settings.rounds,
+      warmupSeconds: settings.warmupSeconds,
+      probeSeconds: settings.probeSeconds,
+      scalingRounds: settings.scalingRounds,
+    },
+    sizes: runs,
+    scaling,
+    instances,
+    targets: checkPostgresTargets(runs, scaling),
+  };
+  log('');
+  for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
+  if (quick) {
+    writeFileSync(path.join(cacheDir, 'quick-results.postgres.json'), `${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    writeFileSync(postgresResultsPath, `${JSON.stringify(report, null, 2)}\n`);
+    const sqlite = readReport<BenchReport>(resultsPath);
+    if (sqlite) writeFileSync(path.join(PROJECT_ROOT, 'BENCHMARKS.md'), markdown(sqlite, report));
+    log(`wrote bench-results.postgres.json${sqlite ? ' and BENCHMARKS.md' : ''}`);
+  }
+  log(`benchmark finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** The server's version (the report names it). */
+async function postgresVersion(adminUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+  } finally {
+    await client.end();
+  }
+}
+
 const { sizes: measured, scaling } = await runQueryBench(catalogs, { ...settings, log });
 const runs: SizeRun[] = [];
 for (const size of measured)
@@ -123,8 +214,11 @@ for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check
 if (quick) {
   writeFileSync(path.join(cacheDir, 'quick-results.json'), `${JSON.stringify(report, null, 2)}\n`);
 } else {
-  writeFileSync(path.join(PROJECT_ROOT, 'bench-results.json'), `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(path.join(PROJECT_ROOT, 'BENCHMARKS.md'), markdown(report));
+  writeFileSync(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(
+    path.join(PROJECT_ROOT, 'BENCHMARKS.md'),
+    markdown(report, readReport<PostgresBenchReport>(postgresResultsPath)),
+  );
   log('wrote BENCHMARKS.md and bench-results.json');
 }
 log(`benchmark finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);

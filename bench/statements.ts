@@ -14,10 +14,17 @@ export interface StatementCounts {
   [scenario: string]: { ours: [number, number]; baseline: [number, number] };
 }
 
-export async function countStatements(catalog: BenchCatalog, inputs: ScenarioInputs): Promise<StatementCounts> {
+export async function countStatements(
+  catalog: BenchCatalog,
+  inputs: ScenarioInputs,
+  only?: readonly string[],
+): Promise<StatementCounts> {
   let ours = 0;
   const server = await startServer(
-    resolveServerConfig({ port: '0', dataDir: catalog.dataDir }, { NODE_ENV: 'production' }),
+    resolveServerConfig(
+      { port: '0', dataDir: catalog.dataDir, databaseUrl: catalog.databaseUrl },
+      { NODE_ENV: 'production' },
+    ),
     {
       onStatement: () => {
         ours++;
@@ -25,13 +32,14 @@ export async function countStatements(catalog: BenchCatalog, inputs: ScenarioInp
     },
   );
   const origin = new URL(server.url).origin;
-  const baseline = await startBaselineHttp(catalog.databasePath);
+  const baseline = catalog.databaseUrl
+    ? await startBaselineHttp(catalog.databaseUrl, 'postgres')
+    : await startBaselineHttp(catalog.databasePath);
   try {
     await server.searchIndexReady;
-    const sizes = [
-      scenarios(inputs, { listPageSize: 10, hashBatch: 100 }),
-      scenarios(inputs, { listPageSize: 20, hashBatch: 1000 }),
-    ];
+    const chosen = (options: { listPageSize: number; hashBatch: number }) =>
+      scenarios(inputs, options).filter((s) => !only || only.includes(s.name));
+    const sizes = [chosen({ listPageSize: 10, hashBatch: 100 }), chosen({ listPageSize: 20, hashBatch: 1000 })];
     const counts: StatementCounts = {};
     for (let s = 0; s < sizes[0]!.length; s++) {
       const entry = { ours: [0, 0] as [number, number], baseline: [0, 0] as [number, number] };

@@ -221,6 +221,26 @@ describe('schema and migrations', () => {
     expect((drift.stdout ?? '').trim()).toBe('-- This is an empty migration.');
   });
 
+  it('migrate warns, with the fix, when the database does not compare text as SQLite does (collation not C)', async () => {
+    const warnings = async (locale: string) => {
+      const db = await freshPostgresDatabase(locale);
+      const run = await cli(['migrate', '--database-url', db.url]);
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout.split('\n').filter((line) => line.startsWith('warning:'));
+    };
+    const icu = await warnings("LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'");
+    expect(icu).toHaveLength(1);
+    expect(icu[0]).toContain('collation ICU en-US');
+    expect(icu[0]).toContain('names sort by that locale');
+    expect(icu[0]).toContain("LC_COLLATE 'C' LC_CTYPE 'C'");
+    // Code-point order is byte order for UTF-8, but lower() still folds letters such as É.
+    const utf8 = await warnings("LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'");
+    expect(utf8).toHaveLength(1);
+    expect(utf8[0]).not.toContain('names sort by that locale');
+    expect(utf8[0]).toContain('lower() folds non-ASCII letters');
+    expect(await warnings("LC_COLLATE 'C' LC_CTYPE 'C'")).toEqual([]);
+  });
+
   it('refuses to migrate a database holding other tables', async () => {
     const other = await freshPostgresDatabase();
     const c = new pg.Client({ connectionString: other.url });

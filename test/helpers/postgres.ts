@@ -59,12 +59,13 @@ afterAll(async () => {
   });
 });
 
-/** An empty database (no tables), dropped after the file's tests. */
-export async function freshPostgresDatabase(): Promise<PostgresTarget> {
+/**
+ * An empty database (no tables), dropped after the file's tests; `locale` is the CREATE DATABASE locale clause (byte
+ * order by default, as the suite needs for answers identical to SQLite's).
+ */
+export async function freshPostgresDatabase(locale = "LC_COLLATE 'C' LC_CTYPE 'C'"): Promise<PostgresTarget> {
   const name = `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin((client) =>
-    client.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`),
-  );
+  await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' ${locale}`));
   created.push(name);
   return resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
 }

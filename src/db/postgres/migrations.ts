@@ -22,6 +22,7 @@ import { POSTGRES_MIGRATIONS_DIR, POSTGRES_SCHEMA_PATH } from '../project-paths.
 import { engineMessage, type SchemaEngine, type SchemaFilter, schemaEngineGlue } from '../schema-engine.ts';
 import { assertReachable, catalogPool, isConnectionError, unreachableError, withoutPassword } from './connection.ts';
 import type { PostgresTarget } from './catalog.ts';
+import { databaseLocale, localeWarning } from './locale.ts';
 
 const PRISMA_HISTORY_TABLE = '_prisma_migrations';
 /** SQLite's external tables are its FTS5 search tables, which a PostgreSQL catalog does not have (yet). */
@@ -144,6 +145,8 @@ export async function migratePostgres(
     );
   for (const name of before.edited)
     log(`warning: migration ${name} was edited after it was applied (checksum differs)`);
+  const warning = localeWarning(await databaseLocale(target), target.display);
+  if (warning) log(warning);
   if (before.pending.length === 0) return { ...before, appliedNow: [], repaired: [], baselined: null };
   const appliedNow = await withPostgresSchemaEngine(target, source, async (engine) => {
     const { appliedMigrationNames } = await engine.applyMigrations({

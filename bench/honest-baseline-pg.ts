@@ -1,0 +1,268 @@
+/**
+ * The physical-limit baseline on PostgreSQL: what a careful engineer would write with `pg` alone for each answer —
+ * a pool as large as our server's default one, default type parsing, the cheapest plans the catalog's indexes give:
+ *
+ * - `timestamptz` is an instant, so pages order by the plain column (`IX_Models_CreatedAt`), and the cursor key is
+ *   the instant's ISO text (the same text our cursors carry);
+ * - nested pages are `LATERAL … LIMIT` per parent over the (parent, order) indexes, key lists one array parameter;
+ * - independent reads of one answer run at once on different pooled connections (a round trip each, not a sum).
+ *
+ * It shares only pure helpers with the product (enums, Relay ids, cursor encodings) and the JSON assembly with the
+ * SQLite baselines (`answer-json.ts`); the benchmark checks the answers are equal before timing.
+ */
+import pg from 'pg';
+import { DEFAULT_DATABASE_POOL_SIZE } from '../src/config.ts';
+import {
+  bool,
+  detailAnswer,
+  type DetailRows,
+  groupBy,
+  hashesAnswer,
+  listAnswer,
+  listCursorKey,
+  type ListRows,
+  listWideAnswer,
+  type Row,
+} from './answer-json.ts';
+import type { Baseline, ListArgs } from './baseline.ts';
+
+const DETAIL_IMAGE_COLUMNS = `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS "isNsfw", i."NsfwLevel" AS "nsfwLevel",
+  i."Width" AS width, i."Height" AS height, i."BlurHash" AS "blurHash", i."SortOrder" AS "sortOrder",
+  i."CreatedAt" AS "createdAt", i."Prompt" AS prompt, i."NegativePrompt" AS "negativePrompt", i."Seed"::text AS seed,
+  i."Steps" AS steps, i."Sampler" AS sampler, i."CfgScale" AS "cfgScale", i."GenerationModel" AS "generationModel",
+  i."DenoisingStrength" AS "denoisingStrength", i."LikeCount" AS "likeCount", i."HeartCount" AS "heartCount",
+  i."CommentCount" AS "commentCount", octet_length(i."ThumbnailData") AS "thumbBytes",
+  i."ThumbnailWidth" AS "thumbWidth", i."ThumbnailHeight" AS "thumbHeight"`;
+
+export function createPostgresBaseline(databaseUrl: string): Baseline {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: DEFAULT_DATABASE_POOL_SIZE,
+    application_name: 'dn-bench-baseline',
+  });
+  let executed = 0;
+  const all = async (text: string, ...values: unknown[]): Promise<Row[]> => {
+    executed++;
+    // Named statements are prepared once per connection, as a careful engineer would for a hot query.
+    const name = `q${statementIds.get(text) ?? statementIds.set(text, statementIds.size).size - 1}`;
+    return (await pool.query({ name, text, values })).rows as Row[];
+  };
+  const statementIds = new Map<string, number>();
+  const ids = (rows: Row[]) => rows.map((r) => Number(r.Id));
+
+  function modelPage(columns: string, first: number, after: string | null): Promise<Row[]> {
+    const select = `SELECT ${columns} FROM "Models"`;
+    const order = `ORDER BY "CreatedAt" DESC, "Id" DESC`;
+    if (!after) return all(`${select} ${order} LIMIT $1`, first + 1);
+    const [at, id] = listCursorKey(after);
+    return all(`${select} WHERE ("CreatedAt", "Id") < ($1::timestamptz, $2) ${order} LIMIT $3`, at, id, first + 1);
+  }
+  /** The cursor key of a model row: its instant as UTC text. */
+  const withKeys = (rows: Row[]) => {
+    for (const r of rows) r.at = (r.CreatedAt as Date).toISOString();
+    return rows;
+  };
+
+  const creators = async (models: Row[]) => {
+    const wanted = [...new Set(models.map((m) => m.CreatorId).filter((id) => id !== null))];
+    const rows = wanted.length
+      ? await all(`SELECT "Id", "Username" FROM "Creators" WHERE "Id" = ANY($1::int[])`, wanted)
+      : [];
+    return new Map(rows.map((c) => [Number(c.Id), c.Username]));
+  };
+  const tags = async (modelIds: number[], columns: string) =>
+    groupBy(
+      await all(
+        `SELECT mt."ModelId", ${columns} FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId"
+         WHERE mt."ModelId" = ANY($1::int[]) ORDER BY t."NormalizedName"`,
+        modelIds,
+      ),
+      'ModelId',
+    );
+  const versions = async (modelIds: number[], columns: string, perModel: number) =>
+    groupBy(
+      await all(
+        `SELECT p.id AS "parentId", v.* FROM unnest($1::int[]) AS p(id) CROSS JOIN LATERAL
+           (SELECT ${columns} FROM "ModelVersions" WHERE "ModelId" = p.id ORDER BY "CreatedAt" DESC, "Id" DESC LIMIT $2) v`,
+        modelIds,
+        perModel,
+      ),
+      'parentId',
+    );
+  const files = async (versionIds: number[], columns: string) =>
+    groupBy(
+      await all(
+        `SELECT "ModelVersionId", ${columns} FROM "ModelFiles" WHERE "ModelVersionId" = ANY($1::int[])
+         ORDER BY "IsPrimary" DESC, "Id"`,
+        versionIds,
+      ),
+      'ModelVersionId',
+    );
+  const images = async (versionIds: number[], columns: string, perVersion: number) =>
+    groupBy(
+      await all(
+        `SELECT p.id AS "parentId", i.* FROM unnest($1::int[]) AS p(id) CROSS JOIN LATERAL
+           (SELECT ${columns} FROM "ModelImages" i WHERE "ModelVersionId" = p.id ORDER BY "SortOrder", "Id" LIMIT $2) i`,
+        versionIds,
+        perVersion,
+      ),
+      'parentId',
+    );
+  const triggerWords = async (versionIds: number[], columns: string) =>
+    groupBy(
+      await all(
+        `SELECT "ModelVersionId", ${columns} FROM "TriggerWords" WHERE "ModelVersionId" = ANY($1::int[])
+         ORDER BY "Order", "Id"`,
+        versionIds,
+      ),
+      'ModelVersionId',
+    );
+
+  /** The rows of a list page: the page, then its creators, tags and versions at once, then the versions' children. */
+  async function listRows(
+    { first, after }: ListArgs,
+    columns: { model: string; file: string; image: string; words: boolean },
+  ): Promise<ListRows> {
+    const page = withKeys(await modelPage(columns.model, first, after));
+    const models = page.slice(0, first);
+    const modelIds = ids(models);
+    const [usernames, tagsOf, versionsOf] = await Promise.all([
+      creators(models),
+      tags(modelIds, 't."Name"'),
+      versions(modelIds, '"Id", "Name", "BaseModel"', 3),
+    ]);
+    const versionIds = [...versionsOf.values()].flatMap(ids);
+    const [filesOf, imagesOf, wordsOf] = await Promise.all([
+      files(versionIds, columns.file),
+      images(versionIds, columns.image, 2),
+      columns.words ? triggerWords(versionIds, '"Word"') : undefined,
+    ]);
+    return {
+      page,
+      first,
+      usernames,
+      tags: tagsOf,
+      versions: versionsOf,
+      files: filesOf,
+      images: imagesOf,
+      ...(wordsOf ? { words: wordsOf } : {}),
+    };
+  }
+
+  return {
+    async list(args: ListArgs, origin: string) {
+      const rows = await listRows(args, {
+        model: '"Id", "Name", "Type", "CreatorId", "CreatedAt"',
+        file: '"FileName", "SizeKB", "HashSHA256"',
+        image: `"Id", "Width", "Height", "ThumbnailData" IS NOT NULL AS "hasThumbnail"`,
+        words: false,
+      });
+      return listAnswer(rows, origin);
+    },
+
+    async listWide(args: ListArgs, origin: string) {
+      const rows = await listRows(args, {
+        model: '"Id", "Name", "Type", "IsNsfw", "CreatorId", "CreatedAt"',
+        file: '"Id", "FileName", "SizeKB", "HashSHA256"',
+        image: `"Id", "SortOrder", "ThumbnailData" IS NOT NULL AS "hasThumbnail", "ThumbnailWidth", "ThumbnailHeight"`,
+        words: true,
+      });
+      return listWideAnswer(rows, origin);
+    },
+
+    async detail(id: number, origin: string) {
+      // The model with its creator, its tags and all its versions (the first ten, their count and downloads) at once.
+      const [modelRows, tagRows, modelVersions] = await Promise.all([
+        all(
+          `SELECT m.*, c."Username" AS "creatorUsername", c."AvatarUrl" AS "creatorAvatarUrl"
+           FROM "Models" m LEFT JOIN "Creators" c ON c."Id" = m."CreatorId" WHERE m."Id" = $1`,
+          id,
+        ),
+        all(
+          `SELECT t."Id" AS id, t."Name" AS name FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId"
+           WHERE mt."ModelId" = $1 ORDER BY t."NormalizedName"`,
+          id,
+        ),
+        all(
+          `SELECT *, (COUNT(*) OVER ())::int AS "versionCount", (SUM("DownloadCount") OVER ())::float8 AS "totalDownloads"
+           FROM "ModelVersions" WHERE "ModelId" = $1 ORDER BY "CreatedAt" DESC, "Id" DESC`,
+          id,
+        ),
+      ]);
+      const m = modelRows[0];
+      if (!m) return { data: { model: null } };
+      const versions = modelVersions.slice(0, 10);
+      const versionIds = ids(versions);
+      const [words, filesOf, imagesOf] = await Promise.all([
+        triggerWords(versionIds, '"Word" AS word, "Order" AS "order"'),
+        files(versionIds, '*'),
+        groupBy(
+          await all(
+            `SELECT p.id AS "parentId", i.* FROM unnest($1::int[]) AS p(id) CROSS JOIN LATERAL
+               (SELECT ${DETAIL_IMAGE_COLUMNS} FROM "ModelImages" i WHERE i."ModelVersionId" = p.id
+                ORDER BY i."SortOrder", i."Id" LIMIT 10) i`,
+            versionIds,
+          ),
+          'parentId',
+        ),
+      ]);
+      return detailAnswer(
+        {
+          model: m,
+          creator:
+            m.CreatorId === null
+              ? null
+              : ({ username: m.creatorUsername, avatarUrl: m.creatorAvatarUrl } as DetailRows['creator']),
+          tags: tagRows as DetailRows['tags'],
+          versionCount: modelVersions[0]?.versionCount ?? 0,
+          totalDownloads: modelVersions[0]?.totalDownloads ?? 0,
+          versions,
+          words,
+          files: filesOf,
+          images: imagesOf,
+        },
+        origin,
+      );
+    },
+
+    async hashes(hashes: readonly string[]) {
+      const wanted = hashes.map((h) => h.trim().toUpperCase());
+      // The `upper()` expression index: stored hashes keep whatever case their source wrote.
+      const rows = await all(
+        `SELECT upper(f."HashSHA256") AS "matchKey", f."Id" AS id, f."FileName" AS "fileName", f."SizeKB" AS "sizeKB",
+           f."LocalPath", f."IsLocalFileValid", v."Id" AS "versionId", v."Name" AS "versionName", m."Id" AS "modelId",
+           m."Name" AS "modelName"
+         FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId" JOIN "Models" m ON m."Id" = v."ModelId"
+         WHERE upper(f."HashSHA256") = ANY($1::text[])`,
+        [...new Set(wanted)],
+      );
+      // Several files with one hash: the one present on disk, else the oldest row.
+      const best = new Map<string, Row>();
+      const rank = (r: Row) => (r.LocalPath !== null && bool(r.IsLocalFileValid) ? 1 : 0);
+      for (const row of rows) {
+        const key = row.matchKey as string;
+        const held = best.get(key);
+        if (!held || rank(row) > rank(held) || (rank(row) === rank(held) && Number(row.id) < Number(held.id)))
+          best.set(key, row);
+      }
+      return hashesAnswer(hashes, wanted, best);
+    },
+
+    search(): never {
+      throw new Error('search has no PostgreSQL baseline yet');
+    },
+
+    async thumbnail(id: number) {
+      const [row] = await all(`SELECT "ThumbnailData", "ThumbnailMimeType" FROM "ModelImages" WHERE "Id" = $1`, id);
+      return row?.ThumbnailData
+        ? {
+            bytes: row.ThumbnailData as Buffer,
+            mimeType: (row.ThumbnailMimeType as string | null) ?? 'application/octet-stream',
+          }
+        : null;
+    },
+
+    statements: () => executed,
+    close: () => pool.end(),
+  };
+}
