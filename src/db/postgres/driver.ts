@@ -30,6 +30,25 @@ type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 const MODIFYING = /^\s*(insert|update|delete|merge)\b/i;
 
+/**
+ * Statements run as named prepared statements: PostgreSQL parses and plans a name once per connection instead of at
+ * every run, which for the catalog's short indexed reads is a large part of their cost. Names are per statement text
+ * (pg refuses one name for two texts), and only the first texts of the process get one: every connection keeps its
+ * prepared statements until it closes, so statements built with varying text (filters, ad-hoc tools) must not pile
+ * up there. The catalog's own statements are built per shape (`shaped.ts`), a few hundred at most.
+ */
+const MAX_NAMED_STATEMENTS = 2000;
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `dn_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 /** Runs one compiled statement on `target` and returns it as Kysely's result. */
 export async function runOn<R>(
   target: Queryable,
@@ -41,7 +60,12 @@ export async function runOn<R>(
   options.onStatement?.(compiled.sql);
   let result: pg.QueryResult;
   try {
-    result = await target.query(compiled.sql, compiled.parameters as unknown[]);
+    const values = compiled.parameters as unknown[];
+    // Statements without parameters (BEGIN, VACUUM, set-up scripts) keep the simple protocol.
+    const name = values.length > 0 ? statementName(compiled.sql) : undefined;
+    result = await (name === undefined
+      ? target.query(compiled.sql, values)
+      : target.query({ name, text: compiled.sql, values }));
   } catch (error) {
     // The server went away or ended this connection (a restart, pg_terminate_backend, the network): the request
     // gets a coded error, and the pool drops the broken connection (pg-pool never hands out one that failed so),
