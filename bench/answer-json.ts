@@ -326,3 +326,29 @@ export function listWideAnswer(rows: ListRows, origin: string): unknown {
     },
   };
 }
+
+/**
+ * The files a hash look-up answers with, by upper-case hash (`matchKey`): of several files with one hash, the one
+ * present on disk (`LocalPath`, `IsLocalFileValid`), else the oldest row (`id`).
+ */
+export function bestFileByHash(rows: readonly Row[]): Map<string, Row> {
+  const best = new Map<string, Row>();
+  const rank = (r: Row) => (r.LocalPath !== null && bool(r.IsLocalFileValid) ? 1 : 0);
+  for (const row of rows) {
+    const key = row.matchKey as string;
+    const held = best.get(key);
+    if (!held || rank(row) > rank(held) || (rank(row) === rank(held) && Number(row.id) < Number(held.id)))
+      best.set(key, row);
+  }
+  return best;
+}
+
+/** A thumbnail route's answer from its row (`ThumbnailData`, `ThumbnailMimeType`), null when there is none. */
+export function thumbnailAnswer(row: Row | undefined): { bytes: Buffer; mimeType: string } | null {
+  return row?.ThumbnailData
+    ? {
+        bytes: row.ThumbnailData as Buffer,
+        mimeType: (row.ThumbnailMimeType as string | null) ?? 'application/octet-stream',
+      }
+    : null;
+}

@@ -23,6 +23,7 @@ import {
   iso,
   listCursorKey,
   type Row,
+  thumbnailAnswer,
   upper,
 } from './answer-json.ts';
 
@@ -347,13 +348,9 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     thumbnail(id) {
-      const row = all(
-        `SELECT "ThumbnailData" AS bytes, "ThumbnailMimeType" AS mimeType FROM "ModelImages" WHERE "Id" = ?`,
-        id,
-      )[0];
-      return row?.bytes
-        ? { bytes: row.bytes as Buffer, mimeType: (row.mimeType as string | null) ?? 'application/octet-stream' }
-        : null;
+      return thumbnailAnswer(
+        all(`SELECT "ThumbnailData", "ThumbnailMimeType" FROM "ModelImages" WHERE "Id" = ?`, id)[0],
+      );
     },
 
     statements: () => executed,

@@ -13,16 +13,17 @@
 import pg from 'pg';
 import { DEFAULT_DATABASE_POOL_SIZE } from '../src/config.ts';
 import {
-  bool,
   detailAnswer,
   type DetailRows,
   groupBy,
+  bestFileByHash,
   hashesAnswer,
   listAnswer,
   listCursorKey,
   type ListRows,
   listWideAnswer,
   type Row,
+  thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
 
@@ -236,16 +237,7 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
          WHERE upper(f."HashSHA256") = ANY($1::text[])`,
         [...new Set(wanted)],
       );
-      // Several files with one hash: the one present on disk, else the oldest row.
-      const best = new Map<string, Row>();
-      const rank = (r: Row) => (r.LocalPath !== null && bool(r.IsLocalFileValid) ? 1 : 0);
-      for (const row of rows) {
-        const key = row.matchKey as string;
-        const held = best.get(key);
-        if (!held || rank(row) > rank(held) || (rank(row) === rank(held) && Number(row.id) < Number(held.id)))
-          best.set(key, row);
-      }
-      return hashesAnswer(hashes, wanted, best);
+      return hashesAnswer(hashes, wanted, bestFileByHash(rows));
     },
 
     search(): never {
@@ -254,12 +246,7 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
 
     async thumbnail(id: number) {
       const [row] = await all(`SELECT "ThumbnailData", "ThumbnailMimeType" FROM "ModelImages" WHERE "Id" = $1`, id);
-      return row?.ThumbnailData
-        ? {
-            bytes: row.ThumbnailData as Buffer,
-            mimeType: (row.ThumbnailMimeType as string | null) ?? 'application/octet-stream',
-          }
-        : null;
+      return thumbnailAnswer(row);
     },
 
     statements: () => executed,

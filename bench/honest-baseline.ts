@@ -22,17 +22,18 @@ import { ModelType, readEnum } from '../src/db/enums.ts';
 import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
 import { toMatchExpression } from '../src/search/query.ts';
 import {
-  bool,
   cursor,
   DETAIL_IMAGE_COLUMNS,
   type DetailRows,
   detailAnswer,
   groupBy,
+  bestFileByHash,
   hashesAnswer,
   listAnswer,
   listWideAnswer,
   listCursorKey,
   type Row,
+  thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
 
@@ -217,16 +218,7 @@ export function createHonestBaseline(databasePath: string): Baseline {
          WHERE upper(f."HashSHA256") IN (?…)`,
         [...new Set(wanted)],
       );
-      // Several files with one hash: the one present on disk, else the oldest row.
-      const best = new Map<string, Row>();
-      const rank = (r: Row) => (r.LocalPath !== null && bool(r.IsLocalFileValid) ? 1 : 0);
-      for (const row of rows) {
-        const key = row.matchKey as string;
-        const held = best.get(key);
-        if (!held || rank(row) > rank(held) || (rank(row) === rank(held) && (row.id as number) < (held.id as number)))
-          best.set(key, row);
-      }
-      return hashesAnswer(hashes, wanted, best);
+      return hashesAnswer(hashes, wanted, bestFileByHash(rows));
     },
 
     search(query: string, first: number) {
@@ -257,12 +249,7 @@ export function createHonestBaseline(databasePath: string): Baseline {
 
     thumbnail(id: number) {
       const row = all(`SELECT "ThumbnailData", "ThumbnailMimeType" FROM "ModelImages" WHERE "Id" = ?`, id)[0];
-      return row?.ThumbnailData
-        ? {
-            bytes: row.ThumbnailData as Buffer,
-            mimeType: (row.ThumbnailMimeType as string | null) ?? 'application/octet-stream',
-          }
-        : null;
+      return thumbnailAnswer(row);
     },
 
     statements: () => executed,

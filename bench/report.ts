@@ -22,7 +22,8 @@ export interface SizeRun {
   statements: StatementCounts;
 }
 
-export interface BenchReport {
+/** What every run reports: when, where, how loaded, the query scenarios per catalog and the targets checked. */
+interface QueryRunReport {
   date: string;
   quick: boolean;
   machine: Record<string, string | number>;
@@ -30,6 +31,10 @@ export interface BenchReport {
   sizes: SizeRun[];
   /** L vs S, probed in alternation (empty in --quick). */
   scaling: ScalingResult[];
+  targets: TargetCheck[];
+}
+
+export interface BenchReport extends QueryRunReport {
   /** FTS5 alone, in-process: counting matches vs ranking them, per catalog and kind of search text. */
   searchCost: SearchCostRow[];
   import: ImportBenchResult;
@@ -39,20 +44,12 @@ export interface BenchReport {
   startup: StartupRow[];
   /** First scan and no-change rescan of generated libraries against `find -printf` over the same tree. */
   scan: ScanBenchRow[];
-  targets: TargetCheck[];
 }
 
 /** `npm run bench -- --engine postgres`: the query scenarios on the same catalogs copied to PostgreSQL. */
-export interface PostgresBenchReport {
-  date: string;
-  quick: boolean;
-  machine: Record<string, string | number>;
-  settings: Record<string, number>;
-  sizes: SizeRun[];
-  scaling: ScalingResult[];
+export interface PostgresBenchReport extends QueryRunReport {
   /** The same load on one of our servers and split over two on the same database. */
   instances: InstancesResult[];
-  targets: TargetCheck[];
 }
 
 export interface TargetCheck {
@@ -222,6 +219,23 @@ export function checkPostgresTargets(sizes: SizeRun[], scaling: ScalingResult[])
   return checks;
 }
 
+/** L-vs-S single-request latency of our server, as probed (nothing in --quick). */
+function scalingSection(title: string, report: QueryRunReport): string[] {
+  if (!report.scaling.length) return [];
+  return [
+    `### ${title}`,
+    '',
+    `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.scalingRounds} rounds of ${report.settings.probeSeconds} s per size).`,
+    '',
+    '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |',
+    '|---|---:|---:|---:|',
+    ...report.scaling.map(
+      (s) => `| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`,
+    ),
+    '',
+  ];
+}
+
 function postgresSection(report: PostgresBenchReport): string[] {
   const m = report.machine;
   const lines = [
@@ -240,19 +254,7 @@ function postgresSection(report: PostgresBenchReport): string[] {
     '',
   ];
   for (const run of report.sizes) lines.push(...sizeSection(run), '');
-  if (report.scaling.length) {
-    lines.push(
-      '### L vs S on PostgreSQL',
-      '',
-      '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |',
-      '|---|---:|---:|---:|',
-    );
-    for (const s of report.scaling)
-      lines.push(
-        `| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`,
-      );
-    lines.push('');
-  }
+  lines.push(...scalingSection('L vs S on PostgreSQL', report));
   if (report.instances.length) {
     lines.push(
       '### One instance or two on the same database',
@@ -328,21 +330,7 @@ export function markdown(report: BenchReport, postgres?: PostgresBenchReport): s
     '',
   ];
   for (const run of report.sizes) lines.push(...sizeSection(run), '');
-  if (report.scaling.length) {
-    lines.push(
-      '### L vs S',
-      '',
-      `Single-request p50 of our server on each catalog, probed in alternation (${report.settings.scalingRounds} rounds of ${report.settings.probeSeconds} s per size).`,
-      '',
-      '| Scenario | S p50 (ms) | L p50 (ms) | **L / S** |',
-      '|---|---:|---:|---:|',
-    );
-    for (const s of report.scaling)
-      lines.push(
-        `| ${s.title} | ${s.small.p50Ms.toFixed(2)} | ${s.large.p50Ms.toFixed(2)} | **${s.ratio.toFixed(2)}** |`,
-      );
-    lines.push('');
-  }
+  lines.push(...scalingSection('L vs S', report));
   if (report.searchCost.length) {
     lines.push(
       '### Where search time goes',

@@ -103,6 +103,15 @@ for (const catalog of catalogs)
   log(
     `${catalog.label}: ${catalog.summary.models} models, database ${(catalog.databaseBytes / 2 ** 20).toFixed(0)} MiB`,
   );
+/** The load settings the reports state. */
+const reportedSettings = {
+  connections: settings.connections,
+  roundSeconds: settings.roundSeconds,
+  rounds: settings.rounds,
+  warmupSeconds: settings.warmupSeconds,
+  probeSeconds: settings.probeSeconds,
+  scalingRounds: settings.scalingRounds,
+};
 const resultsPath = path.join(PROJECT_ROOT, 'bench-results.json');
 const postgresResultsPath = path.join(PROJECT_ROOT, 'bench-results.postgres.json');
 const readReport = <T>(file: string): T | undefined =>
@@ -134,14 +143,7 @@ async function runOnPostgres(): Promise<void> {
     date: new Date().toISOString(),
     quick,
     machine: { ...machineInfo(), postgres: await postgresVersion(adminUrl) },
-    settings: {
-      connections: settings.connections,
-      roundSeconds: settings.roundSeconds,
-      rounds: settings.rounds,
-      warmupSeconds: settings.warmupSeconds,
-      probeSeconds: settings.probeSeconds,
-      scalingRounds: settings.scalingRounds,
-    },
+    settings: reportedSettings,
     sizes: runs,
     scaling,
     instances,
@@ -190,14 +192,7 @@ const report: BenchReport = {
   date: new Date().toISOString(),
   quick,
   machine: machineInfo(),
-  settings: {
-    connections: settings.connections,
-    roundSeconds: settings.roundSeconds,
-    rounds: settings.rounds,
-    warmupSeconds: settings.warmupSeconds,
-    probeSeconds: settings.probeSeconds,
-    scalingRounds: settings.scalingRounds,
-  },
+  settings: reportedSettings,
   sizes: runs,
   scaling,
   searchCost,
