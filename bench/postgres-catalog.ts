@@ -1,19 +1,32 @@
 /**
  * The benchmark catalogs on PostgreSQL (`npm run bench -- --engine postgres`): each cached SQLite catalog copied into
  * its own database on the server at `--postgres-url` (default: the local cluster), migrated, analyzed, and kept
- * between runs while the SQLite catalog it came from is unchanged (its folder name, which carries the cache key, is
- * the database's comment; a copy that did not finish has none and is made again). Database names carry the size
+ * between runs while the SQLite catalog it came from and the PostgreSQL migrations are unchanged (the catalog's
+ * folder name, which carries its cache key, and a hash of the migrations are the database's comment; a copy that did not finish has none and is made again). Database names carry the size
  * and a hash of the cache folder, so a test run with its own cache folder never replaces `npm run bench`'s.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { resolveDatabaseTarget } from '../src/config.ts';
 import { copySqliteCatalogToPostgres } from '../src/db/postgres/copy-from-sqlite.ts';
 import { migratePostgres } from '../src/db/postgres/migrations.ts';
+import { POSTGRES_MIGRATIONS_DIR } from '../src/db/project-paths.ts';
 import type { BenchCatalog } from './catalog.ts';
 
 export const DEFAULT_POSTGRES_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** The PostgreSQL migrations' contents: a database made by other migrations is made again. */
+function migrationsHash(): string {
+  const hash = createHash('sha256');
+  for (const entry of readdirSync(POSTGRES_MIGRATIONS_DIR, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort())
+    hash.update(path.relative(POSTGRES_MIGRATIONS_DIR, entry)).update(readFileSync(entry));
+  return hash.digest('hex').slice(0, 16);
+}
 
 /** The database of one catalog size cached in `cacheDir`. */
 export function benchDatabaseName(label: string, cacheDir: string): string {
@@ -44,7 +57,7 @@ export async function ensurePostgresCatalog(
   cacheDir: string,
   log: (line: string) => void,
 ): Promise<string> {
-  const key = path.basename(catalog.dataDir);
+  const key = `${path.basename(catalog.dataDir)} ${migrationsHash()}`;
   const database = benchDatabaseName(catalog.label, cacheDir);
   const url = urlOf(adminUrl, database);
   const current = await withAdmin(adminUrl, async (client) => {
