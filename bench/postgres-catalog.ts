@@ -2,8 +2,9 @@
  * The benchmark catalogs on PostgreSQL (`npm run bench -- --engine postgres`): each cached SQLite catalog copied into
  * its own database on the server at `--postgres-url` (default: the local cluster), migrated, analyzed, and kept
  * between runs while the SQLite catalog it came from and the PostgreSQL migrations are unchanged (the catalog's
- * folder name, which carries its cache key, and a hash of the migrations are the database's comment; a copy that did not finish has none and is made again). Database names carry the size
- * and a hash of the cache folder, so a test run with its own cache folder never replaces `npm run bench`'s.
+ * folder name, which carries its cache key, and a hash of the migrations are the database's comment; a copy that
+ * did not finish has none and is made again). Database names carry the size and a hash of the cache folder, so a
+ * test run with its own cache folder never replaces `npm run bench`'s.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
