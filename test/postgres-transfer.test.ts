@@ -310,9 +310,15 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
     );
     expect(fileHash(back)).toBe(hash);
 
-    // An empty catalog (what a first `npm start` leaves) is replaced.
+    // An empty catalog (what a first `npm start` leaves) is replaced — but not while a program has it open.
     const emptyFile = path.join(tempDir('dn-transfer-empty-'), 'Diffusion_Nexus-core.db');
     await migrateDatabase(emptyFile);
+    const server = await openCatalogDatabase(emptyFile);
+    const inUse = await appErrorOf(transferCatalog(target, sqlite(emptyFile)));
+    await server.close();
+    expect(inUse.code).toBe('DATABASE_LOCKED');
+    expect(readdirSync(path.dirname(emptyFile))).toEqual(['Diffusion_Nexus-core.db']);
+    expect((await catalogChecksums(sqlite(emptyFile))).every((t) => t.rows === 0)).toBe(true);
     await transferCatalog(target, sqlite(emptyFile));
     sameSummaries(sourceSums, await catalogChecksums(sqlite(emptyFile)));
   });

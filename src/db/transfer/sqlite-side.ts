@@ -89,17 +89,28 @@ export class SqliteSide implements ReadSide {
     }
   }
 
+  /** A read, its SQLite failure as a coded error (DATABASE_LOCKED for a file another program holds, …). */
+  #read<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      throw databaseError(error, this.label, 'Reading');
+    }
+  }
+
   async count(table: PlannedTable): Promise<number> {
-    return Number(
-      this.#statement(`SELECT count(*) FROM ${quote(table.name)}`)
-        .pluck()
-        .get(),
+    return this.#read(() =>
+      Number(
+        this.#statement(`SELECT count(*) FROM ${quote(table.name)}`)
+          .pluck()
+          .get(),
+      ),
     );
   }
 
   async rowsAfter(table: PlannedTable, after: readonly unknown[] | null, limit: number): Promise<unknown[][]> {
     const statement = this.#statement(batchSelect(table, after !== null, () => '?'));
-    return statement.raw(true).all(...(after ?? []), limit) as unknown[][];
+    return this.#read(() => statement.raw(true).all(...(after ?? []), limit) as unknown[][]);
   }
 
   async nextId(table: PlannedTable): Promise<number | null> {
@@ -331,7 +342,7 @@ export class SqliteTarget implements WriteSide {
       } finally {
         closeSync(fd);
       }
-      if (!options.overwrite && existsSync(this.#file)) this.#assertReplaceable();
+      if (existsSync(this.#file)) this.#prepareReplacement(options.overwrite);
       renameSync(this.#partial, this.#file);
       const dir = openSync(path.dirname(path.resolve(this.#file)), 'r');
       try {
@@ -345,28 +356,36 @@ export class SqliteTarget implements WriteSide {
     }
   }
 
-  /** The existing target is still an empty catalog, and no other connection has it open (leaving WAL needs that). */
-  #assertReplaceable(): void {
-    let db: Database.Database;
+  /**
+   * Before the new file takes the name of an existing one: no other program may have it open (leaving WAL mode
+   * needs every other connection gone), its WAL must be gone (SQLite would replay a leftover `-wal` into the new
+   * file), and unless `overwrite` (backup --force) it must still be an empty catalog.
+   */
+  #prepareReplacement(overwrite: boolean): void {
+    let db: Database.Database | null = null;
     try {
       db = new Database(this.#file, { fileMustExist: true, timeout: 0 });
+      db.pragma('journal_mode = DELETE');
     } catch (error) {
-      throw databaseError(error, this.#file, 'Opening');
-    }
-    try {
-      try {
-        db.pragma('journal_mode = DELETE');
-      } catch {
+      db?.close();
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code))
         throw new AppError(
           'DATABASE_LOCKED',
-          `${this.#file} is open in another program (a server?); stop it and run the transfer again. Nothing was written.`,
+          `${this.#file} is open in another program (a server?); stop it and run again. Nothing was written.`,
         );
-      }
-      const filled = tablesWithRows(db, this.#plan);
-      if (filled.length > 0) throw new AppError('TARGET_NOT_EMPTY', `${this.#file} was written to meanwhile.`);
-    } finally {
-      db.close();
+      // Not a database (only `overwrite` gets here with one): it has no WAL of its own to replay.
+      db = null;
     }
+    try {
+      if (db && !overwrite) {
+        const filled = tablesWithRows(db, this.#plan);
+        if (filled.length > 0) throw new AppError('TARGET_NOT_EMPTY', `${this.#file} was written to meanwhile.`);
+      }
+    } finally {
+      db?.close();
+    }
+    for (const suffix of ['-wal', '-shm']) rmSync(`${this.#file}${suffix}`, { force: true });
   }
 
   #removePartial(): void {
