@@ -727,6 +727,19 @@ describe('progress and backups', () => {
   });
 });
 
+describe('seed on PostgreSQL', () => {
+  it('fills an empty catalog through the transfer, and refuses one that holds rows', async () => {
+    const target = await freshPostgresDatabase();
+    const seeded = await cli(['seed', '--models', '3', '--thumbnails', 'none', '--database-url', target.url]);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    expect(seeded.stdout).toMatch(/^seeded postgres:\/\/.*: 3 models, 12 versions/m);
+    expect((await postgresRowCounts(target)).Models).toBe(3);
+    const again = await cli(['seed', '--models', '3', '--database-url', target.url]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error \[TARGET_NOT_EMPTY\]: .* already holds a catalog: .*Models \(3 rows\)/m);
+  });
+});
+
 describe('timestamps between the engines', () => {
   it('either stored format, any offset or epoch milliseconds, to the microsecond in UTC; invalid dates are none', () => {
     expect(utcMicrosText('2025-12-22 19:53:09.1234567+00:00')).toBe('2025-12-22T19:53:09.123456Z');

@@ -47,7 +47,7 @@ export const transferCommand = defineCommand({
       type: 'string',
       value: 'URL',
       description:
-        'The empty catalog to fill: postgres://user@host:port/db, or file:PATH for a new SQLite file (file: alone: the data folder’s).',
+        "The empty catalog to fill: postgres://user@host:port/db, or file:PATH for a new SQLite file (file: alone: the data folder's).",
       byDefault: 'none: required',
     },
     from: {
