@@ -484,6 +484,12 @@ describe('bad input is a coded error and changes nothing', () => {
     const both = await cli(['transfer', '--from', target.url, '--to', `${target.url}_other`]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/moves a catalog between SQLite and PostgreSQL/);
+    const missing = path.join(dataDir, 'not-there.db');
+    const absent = await cli(['transfer', '--from', `file:${missing}`, '--to', target.url]);
+    expect({ code: absent.code, stderr: absent.stderr }).toEqual({
+      code: 2,
+      stderr: `error [BAD_USER_INPUT]: ${missing}: no such file or directory.\n`,
+    });
     const none = await cli(['transfer', '--data-dir', dataDir]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error \[BAD_USER_INPUT\]: Name the target with --to URL/m);

@@ -6,7 +6,7 @@ import { resolveDatabaseTarget, parsePositiveInt, type DatabaseTarget } from '..
 // Light (no driver, no data layer): the defaults --help shows.
 import { DEFAULT_BATCH_ROWS, MAX_BATCH_ROWS } from '../../db/transfer/side.ts';
 import type { TransferProgress, TransferResult } from '../../db/transfer/transfer.ts';
-import { defineCommand, usageError, type CliIo } from '../command.ts';
+import { defineCommand, namedPath, usageError, type CliIo } from '../command.ts';
 import { createProgressBar, type ProgressBar } from '../progress.ts';
 
 /** A bar per phase (copy, then verify) on a terminal; nothing otherwise. */
@@ -81,6 +81,8 @@ export const transferCommand = defineCommand({
       resolveDatabaseTarget({ databaseUrl: url, dataDir: values['data-dir'], setting }, {});
     const from = endpoint(values.from ?? 'file:', '--from');
     const to = endpoint(values.to, '--to');
+    // A file named on the command line that is not there is a usage error, as for every command.
+    if (from.engine === 'sqlite' && values.from !== undefined) await namedPath(from.path);
     const { transferCatalog } = await import('../../db/transfer/transfer.ts');
     const progress = transferProgress();
     let result: TransferResult;
