@@ -115,6 +115,8 @@ export type DatabaseTarget =
       readonly display: string;
       /** Connections the catalog's request pool opens at most (DIFFUSION_NEXUS_DATABASE_POOL_SIZE). */
       readonly poolSize: number;
+      /** The flag that named it when not `--database-url` / DIFFUSION_NEXUS_DATABASE_URL (`transfer --to`), for messages. */
+      readonly setting?: string;
     };
 
 /** Connections of the PostgreSQL request pool when DIFFUSION_NEXUS_DATABASE_POOL_SIZE is unset. */
@@ -142,10 +144,16 @@ export function redactDatabaseUrl(raw: string): string {
  * `postgres://` or `postgresql://` → PostgreSQL. Anything else is INVALID_DATABASE_URL, naming the setting.
  */
 export function resolveDatabaseTarget(
-  flags: { databaseUrl?: string | undefined; dataDir?: string | undefined },
+  flags: {
+    databaseUrl?: string | undefined;
+    dataDir?: string | undefined;
+    /** The flag `databaseUrl` came from when it is not `--database-url` (`--from`, `--to`), named in messages. */
+    setting?: string | undefined;
+  },
   env: Env = process.env,
 ): DatabaseTarget {
-  const setting = flags.databaseUrl !== undefined ? '--database-url' : 'DIFFUSION_NEXUS_DATABASE_URL';
+  const setting =
+    flags.setting ?? (flags.databaseUrl !== undefined ? '--database-url' : 'DIFFUSION_NEXUS_DATABASE_URL');
   const raw = (flags.databaseUrl ?? env.DIFFUSION_NEXUS_DATABASE_URL)?.trim() ?? '';
   if (raw === '' || raw === 'file:') {
     const dataDir = resolveDataDirSetting(flags.dataDir, env);
@@ -186,7 +194,7 @@ export function resolveDatabaseTarget(
       'BAD_USER_INPUT',
       `DIFFUSION_NEXUS_DATABASE_POOL_SIZE is between 1 and ${MAX_DATABASE_POOL_SIZE}, got ${poolSize}.`,
     );
-  return { engine: 'postgres', url: raw, display, poolSize };
+  return { engine: 'postgres', url: raw, display, poolSize, ...(flags.setting ? { setting: flags.setting } : {}) };
 }
 
 /** Where messages say the catalog is: the file's path, or the URL without its password. */

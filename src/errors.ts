@@ -41,7 +41,15 @@ export type ErrorCode =
   /** The database server refused the connection, did not answer, or rejected the credentials. */
   | 'DATABASE_UNREACHABLE'
   /** What was asked exists only on the other engine (e.g. SQLite backup files on a PostgreSQL catalog). */
-  | 'NOT_SUPPORTED_ON_ENGINE';
+  | 'NOT_SUPPORTED_ON_ENGINE'
+  /** A transfer's target already holds catalog rows (or a file that is not an empty catalog): nothing was written. */
+  | 'TARGET_NOT_EMPTY'
+  /** A source row the target cannot hold as it is (text with NUL, no timestamp, a broken reference…): nothing was kept. */
+  | 'INVALID_SOURCE_ROW'
+  /** After a transfer, the target's row counts or content checksums differ from the source's: nothing was kept. */
+  | 'TRANSFER_MISMATCH'
+  /** A transfer failed for another reason (the message says which): nothing was kept. */
+  | 'TRANSFER_FAILED';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

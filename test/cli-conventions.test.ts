@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../src/cli/main.ts';
 import { DEFAULT_HOST, DEFAULT_PORT } from '../src/config.ts';
+import { DEFAULT_BATCH_ROWS } from '../src/db/transfer/side.ts';
 import { TEST_CATALOG } from '../src/seed/catalog-generator.ts';
 import { cli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -22,6 +23,7 @@ const DOCUMENTED_OPTIONS: Record<string, string[]> = {
   thumbnails: ['online', 'force', 'keep-per-version', 'max-bytes', 'vacuum', 'data-dir', 'database-url'],
   backup: ['force', 'data-dir', 'database-url'],
   restore: ['data-dir', 'database-url'],
+  transfer: ['to', 'from', 'batch-size', 'data-dir'],
   migrate: ['data-dir', 'database-url'],
   status: ['json', 'data-dir', 'database-url'],
   seed: ['models', 'versions', 'thumbnails', 'data-dir', 'database-url'],
@@ -145,5 +147,6 @@ describe('CLI --help', () => {
     expect(helps.get('seed')!.get('versions')!.byDefault).toBe(String(TEST_CATALOG.versionsPerModel));
     expect(helps.get('seed')!.get('thumbnails')!.byDefault).toBe(TEST_CATALOG.thumbnails);
     expect(helps.get('scan')!.get('concurrency')!.byDefault).toBe('1');
+    expect(helps.get('transfer')!.get('batch-size')!.byDefault).toBe(String(DEFAULT_BATCH_ROWS));
   });
 });

@@ -26,6 +26,7 @@ import { scanCommand } from './commands/scan.ts';
 import { downloadCommand } from './commands/download.ts';
 import { thumbnailsCommand } from './commands/thumbnails.ts';
 import { backupCommand, restoreCommand } from './commands/backup.ts';
+import { transferCommand } from './commands/transfer.ts';
 
 export const COMMANDS: readonly CliCommand[] = [
   serveCommand,
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CliCommand[] = [
   thumbnailsCommand,
   backupCommand,
   restoreCommand,
+  transferCommand,
   migrateCommand,
   statusCommand,
   seedCommand,

@@ -15,20 +15,25 @@ export function createProgressBar(
   if (!stream.isTTY) return { update() {}, finish() {} };
   let lastDraw = 0;
   let lastLine = '';
+  let latest: [number, string] | null = null;
   const draw = (done: number, detail: string, force: boolean) => {
+    latest = [done, detail];
     const now = Date.now();
     if (!force && now - lastDraw < 100) return;
     lastDraw = now;
     const width = 24;
     const filled = total > 0 ? Math.round((Math.min(done, total) / total) * width) : width;
     const line = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${detail}`;
-    const columns = stream.columns ?? 120;
+    // A terminal that reports no width (0: a pseudo-terminal nobody sized) is taken as 120 columns.
+    const columns = stream.columns || 120;
     lastLine = line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line;
     stream.write(`\r\x1b[2K${lastLine}`);
   };
   return {
     update: (done, detail) => draw(done, detail, false),
     finish: () => {
+      // The last update may have come within 100 ms of the one drawn: the bar ends showing where the work ended.
+      if (latest) draw(...latest, true);
       if (lastLine) stream.write('\n');
     },
   };
@@ -50,7 +55,7 @@ export function createProgressBars(stream: NodeJS.WriteStream = process.stderr):
   let drawn = 0;
   let lastDraw = 0;
   const draw = () => {
-    const columns = stream.columns ?? 120;
+    const columns = stream.columns || 120;
     const text = [...lines.values()].map((line) =>
       line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line,
     );

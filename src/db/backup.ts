@@ -58,6 +58,12 @@ export function integrityProblems(file: string, quick = false): string[] {
   }
 }
 
+/** A backup never replaces a file unless asked (`--force`), whichever engine the catalog is on. */
+export function refuseExistingBackup(target: string, overwrite: boolean): void {
+  if (existsSync(target) && !overwrite)
+    throw new AppError('BAD_USER_INPUT', `${target} exists; pass --force to replace it.`);
+}
+
 /** Copies the live database at `databasePath` to `target` (a single self-contained file, rollback-journal mode). */
 export async function backupDatabase(
   databasePath: string,
@@ -68,8 +74,7 @@ export async function backupDatabase(
   if (!existsSync(databasePath)) throw new AppError('NOT_FOUND', `There is no catalog database at ${databasePath}.`);
   if (same(databasePath, target))
     throw new AppError('BAD_USER_INPUT', 'The backup file must not be the database itself.');
-  if (existsSync(target) && !options.overwrite)
-    throw new AppError('BAD_USER_INPUT', `${target} exists; pass --force to replace it.`);
+  refuseExistingBackup(target, options.overwrite ?? false);
   mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
   const partial = `${target}.partial-${process.pid}`;
   const source = new Database(databasePath, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });

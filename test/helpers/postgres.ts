@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import { resolveDatabaseTarget, type DatabaseTarget } from '../../src/config.ts';
-import { copySqliteCatalogToPostgres } from '../../src/db/postgres/copy-from-sqlite.ts';
 import { migratePostgres } from '../../src/db/postgres/migrations.ts';
+import { transferCatalog } from '../../src/db/transfer/transfer.ts';
 
 /** Which engine the suite runs on: the `postgres` vitest project sets DIFFUSION_NEXUS_TEST_ENGINE=postgres. */
 export const TEST_ENGINE: 'sqlite' | 'postgres' =
@@ -73,8 +73,8 @@ export async function freshPostgresDatabase(locale = "LC_COLLATE 'C' LC_CTYPE 'C
 /** A fresh, migrated PostgreSQL catalog holding every row of the SQLite catalog `sqlitePath` (when it exists). */
 export async function postgresCopyOf(sqlitePath: string): Promise<PostgresTarget> {
   const target = await freshPostgresDatabase();
-  await migratePostgres(target);
-  if (existsSync(sqlitePath)) await copySqliteCatalogToPostgres(sqlitePath, target);
+  if (existsSync(sqlitePath)) await transferCatalog({ engine: 'sqlite', path: sqlitePath, dataDir: null }, target);
+  else await migratePostgres(target);
   return target;
 }
 

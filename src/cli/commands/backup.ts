@@ -1,8 +1,16 @@
-/** `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts). */
+/**
+ * `backup <file>` and `restore <file>`: online copies of the catalog through SQLite's backup API (src/db/backup.ts).
+ * A PostgreSQL catalog is backed up into the same kind of file — a SQLite catalog, taken from one consistent
+ * snapshot by the transfer code (src/db/transfer/) — so there is one portable backup format; it goes back with
+ * `transfer --from file:BACKUP --to postgres://…` into an empty database.
+ */
+import path from 'node:path';
 import type { CopyProgress } from '../../db/backup.ts';
+import type { DatabaseTarget } from '../../config.ts';
 import { catalogTargetForCli } from '../catalog.ts';
-import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand } from '../command.ts';
+import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand, type CliIo } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
+import { transferProgress } from './transfer.ts';
 
 function oneFile(positionals: string[], command: CliCommand): string {
   if (positionals.length !== 1) throw usageError('Give exactly one file.', command);
@@ -34,11 +42,9 @@ export const backupCommand = defineCommand({
   },
   async run({ values, positionals }, io) {
     const target = oneFile(positionals, backupCommand);
-    const { requireSqliteFile } = await import('../../db/open-catalog.ts');
-    const databasePath = requireSqliteFile(
-      catalogTargetForCli(values, { create: false }),
-      'backup (for PostgreSQL use pg_dump)',
-    );
+    const catalog = catalogTargetForCli(values, { create: false });
+    if (catalog.engine === 'postgres') return backupPostgres(catalog, target, values.force ?? false, io);
+    const databasePath = catalog.path;
     const progress = pageProgress('backup');
     const { backupDatabase } = await import('../../db/backup.ts');
     const result = await backupDatabase(databasePath, target, {
@@ -64,7 +70,7 @@ export const restoreCommand = defineCommand({
     const { requireSqliteFile } = await import('../../db/open-catalog.ts');
     const databasePath = requireSqliteFile(
       catalogTargetForCli(values, { create: false }),
-      'restore (for PostgreSQL use pg_restore)',
+      'restore (for PostgreSQL: transfer --from file:BACKUP --to postgres://… into an empty database)',
     );
     const progress = pageProgress('restore');
     const { restoreDatabase } = await import('../../db/backup.ts');
@@ -78,3 +84,33 @@ export const restoreCommand = defineCommand({
     return 0;
   },
 });
+
+/** A PostgreSQL catalog's backup: a SQLite catalog file written from one REPEATABLE READ snapshot, checked table by table. */
+async function backupPostgres(
+  catalog: DatabaseTarget & { engine: 'postgres' },
+  file: string,
+  force: boolean,
+  io: CliIo,
+): Promise<number> {
+  const [{ refuseExistingBackup }, { transferCatalog }] = await Promise.all([
+    import('../../db/backup.ts'),
+    import('../../db/transfer/transfer.ts'),
+  ]);
+  refuseExistingBackup(file, force);
+  const progress = transferProgress();
+  let result: Awaited<ReturnType<typeof transferCatalog>>;
+  try {
+    result = await transferCatalog(
+      catalog,
+      { engine: 'sqlite', path: path.resolve(file), dataDir: null },
+      { overwrite: true, onProgress: progress.onProgress, log: io.out },
+    );
+  } finally {
+    progress.finish();
+  }
+  io.out(
+    `backed up ${catalog.display} to ${path.resolve(file)} (a SQLite catalog: ${result.rows} rows in ` +
+      `${result.tables.length} tables, every table read back and matched) in ${result.seconds.toFixed(1)} s`,
+  );
+  return 0;
+}

@@ -44,10 +44,9 @@ export const seedCommand = defineCommand({
     };
     const target = catalogTargetForCli(values, { create: true });
     if (target.engine === 'postgres') {
-      // The generator writes SQLite rows in bulk; a scratch file is seeded and copied into the empty catalog.
-      const { migrateCatalog } = await import('../../db/open-catalog.ts');
-      await migrateCatalog(target, { log: io.out });
-      const summary = await seedPostgresCatalog(target, size);
+      // The generator writes SQLite rows in bulk; a scratch file is seeded and transferred into the empty catalog
+      // (which the transfer migrates, and refuses when it holds rows).
+      const summary = await seedPostgresCatalog(target, size, io.out);
       io.out(`seeded ${target.display}: ${describeSummary(summary)}.`);
       return 0;
     }
@@ -75,22 +74,23 @@ function describeSummary(summary: SeedSummary): string {
   return `${summary.models} models, ${summary.versions} versions, ${summary.files} files, ${summary.images} images (${summary.thumbnails} thumbnails)`;
 }
 
-/** Seeds a scratch SQLite file and copies it into the PostgreSQL catalog (which must hold no models). */
+/** Seeds a scratch SQLite file and transfers it into the PostgreSQL catalog (which must hold no rows). */
 async function seedPostgresCatalog(
   target: DatabaseTarget & { engine: 'postgres' },
   size: CatalogSize,
+  log: (line: string) => void,
 ): Promise<SeedSummary> {
-  const [{ migrateDatabase }, { seedCatalog }, { copySqliteCatalogToPostgres }] = await Promise.all([
+  const [{ migrateDatabase }, { seedCatalog }, { transferCatalog }] = await Promise.all([
     import('../../db/migrations.ts'),
     import('../../seed/catalog-generator.ts'),
-    import('../../db/postgres/copy-from-sqlite.ts'),
+    import('../../db/transfer/transfer.ts'),
   ]);
   const scratch = mkdtempSync(path.join(tmpdir(), 'dn-seed-'));
   try {
     const file = path.join(scratch, 'seed.db');
     await migrateDatabase(file);
     const summary = await seedCatalog(file, size);
-    await copySqliteCatalogToPostgres(file, target);
+    await transferCatalog({ engine: 'sqlite', path: file, dataDir: null }, target, { log });
     return summary;
   } finally {
     rmSync(scratch, { recursive: true, force: true });

@@ -49,6 +49,8 @@ export interface PoolSettings {
   url: string;
   /** The URL without its password, for messages. */
   display: string;
+  /** The flag that named the URL, when not --database-url / DIFFUSION_NEXUS_DATABASE_URL (see DatabaseTarget). */
+  setting?: string | undefined;
   max: number;
   /** Shown in `pg_stat_activity`. */
   applicationName: string;
@@ -61,8 +63,9 @@ export function catalogPool(settings: PoolSettings): pg.Pool {
     types: catalogTypes,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     application_name: settings.applicationName,
-    // Timestamps read as UTC text (see storedTimestampFromPg); comparisons do not depend on it.
-    options: '-c TimeZone=UTC',
+    // Timestamps read as ISO UTC text (see storedTimestampFromPg) whatever the server's defaults; comparisons do
+    // not depend on it.
+    options: '-c TimeZone=UTC -c DateStyle=ISO',
   });
   // An idle connection dropped by the server is removed by the pool; the next query opens a new one.
   pool.on('error', () => {});
@@ -115,16 +118,22 @@ export function withoutPassword(message: string, url: string): string {
 }
 
 /** DATABASE_UNREACHABLE for a connection failure, naming the setting and the redacted URL. */
-export function unreachableError(error: unknown, settings: Pick<PoolSettings, 'url' | 'display'>): AppError {
+export function unreachableError(
+  error: unknown,
+  settings: Pick<PoolSettings, 'url' | 'display' | 'setting'>,
+): AppError {
   const reason = withoutPassword(error instanceof Error ? error.message : String(error), settings.url);
   return new AppError(
     'DATABASE_UNREACHABLE',
-    `Cannot connect to the PostgreSQL catalog ${settings.display} (DIFFUSION_NEXUS_DATABASE_URL / --database-url): ${reason}`,
+    `Cannot connect to the PostgreSQL catalog ${settings.display} (${settings.setting ?? 'DIFFUSION_NEXUS_DATABASE_URL / --database-url'}): ${reason}`,
   );
 }
 
 /** Opens one connection and closes it: the server answers and lets us in, or DATABASE_UNREACHABLE. */
-export async function assertReachable(pool: pg.Pool, settings: Pick<PoolSettings, 'url' | 'display'>): Promise<void> {
+export async function assertReachable(
+  pool: pg.Pool,
+  settings: Pick<PoolSettings, 'url' | 'display' | 'setting'>,
+): Promise<void> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

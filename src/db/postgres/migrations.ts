@@ -24,7 +24,7 @@ import { assertReachable, catalogPool, isConnectionError, unreachableError, with
 import type { PostgresTarget } from './catalog.ts';
 import { databaseLocale, localeWarning } from './locale.ts';
 
-const PRISMA_HISTORY_TABLE = '_prisma_migrations';
+export const PRISMA_HISTORY_TABLE = '_prisma_migrations';
 /** SQLite's external tables are its FTS5 search tables, which a PostgreSQL catalog does not have (yet). */
 export const POSTGRES_SCHEMA_FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] };
 /** `pg_type` OIDs: the catalog column type "char", and text. */
@@ -121,6 +121,15 @@ export async function postgresMigrationStatus(
   return statusFrom(target.display, await inspect(target), listMigrations(source.dir));
 }
 
+/** A database holding tables but no catalog (no `_prisma_migrations`): nothing is added to it. */
+export function foreignDatabaseError(display: string, tables: readonly string[]): AppError {
+  return new AppError(
+    'DATABASE_INCOMPATIBLE',
+    `${display} holds tables (${tables.slice(0, 8).join(', ')}) but no DiffusionNexus catalog. ` +
+      'Refusing to add tables to it; create an empty database for the catalog.',
+  );
+}
+
 /** Applies pending migrations (a no-op when current); refuses a database holding other tables or a failed migration. */
 export async function migratePostgres(
   target: Target,
@@ -131,12 +140,7 @@ export async function migratePostgres(
   const migrations = listMigrations(source.dir);
   const inspection = await inspect(target);
   const before = statusFrom(target.display, inspection, migrations);
-  if (inspection.kind === 'foreign')
-    throw new AppError(
-      'DATABASE_INCOMPATIBLE',
-      `${target.display} holds tables (${inspection.tables.slice(0, 8).join(', ')}) but no DiffusionNexus catalog. ` +
-        'Refusing to add tables to it; create an empty database for the catalog.',
-    );
+  if (inspection.kind === 'foreign') throw foreignDatabaseError(target.display, inspection.tables);
   if (before.failed.length > 0)
     throw new AppError(
       'MIGRATION_FAILED',
