@@ -11,8 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { resolveDatabaseTarget } from '../src/config.ts';
-import { copySqliteCatalogToPostgres } from '../src/db/postgres/copy-from-sqlite.ts';
-import { migratePostgres } from '../src/db/postgres/migrations.ts';
+import { transferCatalog } from '../src/db/transfer/transfer.ts';
 import { POSTGRES_MIGRATIONS_DIR } from '../src/db/project-paths.ts';
 import type { BenchCatalog } from './catalog.ts';
 
@@ -77,8 +76,7 @@ export async function ensurePostgresCatalog(
   const started = performance.now();
   const target = resolveDatabaseTarget({ databaseUrl: url }, {});
   if (target.engine !== 'postgres') throw new Error(`not a PostgreSQL URL: ${url}`);
-  await migratePostgres(target);
-  await copySqliteCatalogToPostgres(catalog.databasePath, target);
+  await transferCatalog({ engine: 'sqlite', path: catalog.databasePath, dataDir: null }, target);
   await withAdmin(url, async (client) => {
     await client.query('VACUUM ANALYZE');
     await client.query(`COMMENT ON DATABASE "${database}" IS '${key.replaceAll("'", "''")}'`);
