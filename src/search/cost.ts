@@ -8,6 +8,7 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { assertFullTextSearch, wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
+import { indexForm } from './text.ts';
 
 export const SEARCH_COST_LIMITS = {
   /** One search (one statement's worth of work): ~0.4 s. */
@@ -31,14 +32,6 @@ export interface SearchCostInput {
   highlightedRows: number;
   /** How many statements read the whole match (a page, its count, each facet). */
   passes: number;
-}
-
-/** As the index's tokenizer stores a word: lower case, diacritics removed. */
-function indexForm(word: string): string {
-  return word
-    .normalize('NFD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase();
 }
 
 /** Estimated microseconds of work for a search. */
