@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { AppError } from '../../errors.ts';
+import { POSTGRES_EXTERNAL_TABLES } from '../external-tables.ts';
 import { parseStoredTimestamp } from '../timestamps.ts';
 import { assertReachable, catalogPool } from './connection.ts';
 import type { PostgresTarget } from './catalog.ts';
@@ -80,6 +81,8 @@ export async function copySqliteCatalogToPostgres(
     try {
       await client.query('BEGIN');
       for (const table of order) {
+        // The search tables are rebuilt from the rows copied here: the triggers note every copied model.
+        if (POSTGRES_EXTERNAL_TABLES.includes(table)) continue;
         const present = new Set(
           (source.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((r) => r.name),
         );
