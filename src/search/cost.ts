@@ -6,7 +6,7 @@
  * benchmark catalogs; requests whose searches would cost more than the limits below are refused up front.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { assertFullTextSearch, wordPostings } from '../db/search.ts';
+import { wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
 import { indexForm } from './text.ts';
 
@@ -36,7 +36,6 @@ export interface SearchCostInput {
 
 /** Estimated microseconds of work for a search. */
 export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): Promise<number> {
-  assertFullTextSearch(db.dialect);
   const words = input.terms.flatMap((term) =>
     term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
   );

@@ -25,7 +25,7 @@ export async function refreshSearchIndex(db: CatalogDatabase): Promise<number> {
   let processed = 0;
   while (!(await searchIndexIsCurrent(db))) {
     processed += await db.write(async (trx) => {
-      const ids = await dirtyModels(trx, BATCH);
+      const ids = await dirtyModels(trx, db.dialect, BATCH);
       if (ids.length === 0) return 0;
       const source = await documentSources(trx, db.dialect, ids, MAX_PROMPT_TEXT);
       const docs = new Map<number, SearchDocument>();
