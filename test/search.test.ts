@@ -142,16 +142,32 @@ describe('search', () => {
       'a\u0000b',
       '🌙 moonlight 🏰',
       '-moonlight +castle',
+      // tsquery and LIKE syntax, quotes and backslashes: words on PostgreSQL too, never syntax.
+      "'moonlight':* | !castle",
+      'moonlight <-> castle',
+      'moonlight:A & castle:*B',
+      "it's a \\'quoted\\' \\ word",
+      '%_ moonlight',
+      '\u0000moonlight\u0000',
+      `${'(('.repeat(100)}moonlight${'))'.repeat(100)}`,
     ]) {
       const response = await server.graphql(SEARCH, { q: hostile, first: 5 });
       expect(response.status, hostile).toBe(200);
       expect(response.errors, hostile).toBeUndefined();
     }
     expect(await one('SELECT COUNT(*) FROM "Models"')).toBeGreaterThan(0);
+    // Operators are words: all of them must match.
+    expect((await search('moonlight & !castle')).edges.map((e) => e.node.civitaiId)).toEqual([90_001]);
+    expect((await search("'moonlight' | 'harbor'")).edges.map((e) => e.node.civitaiId)).toEqual([90_002]);
+    expect((await search('moonlight:*')).totalCount).toBe(3);
     for (const [q, code] of [
       ['', 'BAD_USER_INPUT'],
       ['   "" *** ', 'BAD_USER_INPUT'],
+      ['&|!():*<>\\\'"', 'BAD_USER_INPUT'],
+      ['\u0000', 'BAD_USER_INPUT'],
+      ["\\ '''' \\\\", 'BAD_USER_INPUT'],
       ['x'.repeat(501), 'LIMIT_EXCEEDED'],
+      ['moonlight '.repeat(1_000), 'LIMIT_EXCEEDED'],
       [Array.from({ length: 40 }, (_, i) => `w${i}`).join(' '), 'LIMIT_EXCEEDED'],
     ] as const) {
       expect(firstErrorCode(await server.graphql(SEARCH, { q })), q.slice(0, 20)).toBe(code);
@@ -172,6 +188,48 @@ describe('search', () => {
       ),
     );
     expect(models.nodes.map((n) => n.civitaiId)).toEqual([90_002, 90_001, 90_003]);
+  });
+});
+
+describe('ranking and statements on either engine', () => {
+  it('finds every model by its exact name among the first hits, and first when the name is quoted', async () => {
+    const models = await onCatalog<{ id: number; name: string }>('SELECT "Id" AS "id", "Name" AS "name" FROM "Models"');
+    expect(models.length).toBeGreaterThan(50);
+    const hits = async (q: string) =>
+      dataOf(
+        await server.graphql<{ search: { nodes: { databaseId: number; name: string }[] } }>(
+          'query($q: String!) { search(query: $q, first: 5) { nodes { databaseId name } } }',
+          { q },
+        ),
+      ).search.nodes;
+    const missed: string[] = [];
+    for (const { id, name } of models) {
+      // Unquoted, every word must match somewhere: bm25 puts a few names whose words are common elsewhere (in
+      // prompts, file names) behind models matching them as often, so the first page is what both engines promise.
+      if (!(await hits(name)).some((n) => n.databaseId === id)) missed.push(name);
+      // Quoted, the words must be adjacent: models of that name (and their file names) come first.
+      const quoted = await hits(`"${name}"`);
+      if (quoted[0]?.name !== name || !quoted.some((n) => n.databaseId === id)) missed.push(`"${name}"`);
+    }
+    expect(missed).toEqual([]);
+  });
+
+  it('answers a search with the same statements for 5 rows as for 50, snippets and nested fields included', async () => {
+    const page = (first: number) =>
+      `{ search(query: "light", first: ${first}) { totalCount pageInfo { hasNextPage } edges { score snippet matchedFields
+        node { name creator { username } tags { name } versions(first: 2) { nodes { name } } } } } }`;
+    await server.graphql(page(5)); // a connection's one-time set-up (SQLite's vocabulary view) is not per request
+    const counted = async (first: number) => {
+      statements.length = 0;
+      const { search: found } = dataOf(await server.graphql<{ search: { edges: unknown[] } }>(page(first)));
+      return { rows: found.edges.length, statements: [...statements] };
+    };
+    const small = await counted(5);
+    const large = await counted(50);
+    expect(small.rows).toBe(5);
+    expect(large.rows).toBeGreaterThan(20);
+    expect(large.statements.length).toBe(small.statements.length);
+    expect(small.statements.length).toBeLessThanOrEqual(10);
   });
 });
 
