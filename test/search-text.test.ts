@@ -6,6 +6,10 @@
  */
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { SEARCH_COLUMNS } from '../src/db/search.ts';
+import { highlight } from '../src/search/highlight.ts';
+import { matchExpression, searchTerms } from '../src/search/query.ts';
+import { createRandom } from '../src/seed/random.ts';
 import { indexForm, spaceCjk, tokens } from '../src/search/text.ts';
 
 /** Every token FTS5 stores for each text, in order (an in-memory table and its per-instance vocabulary). */
@@ -73,5 +77,54 @@ describe('tokens and indexForm agree with SQLite’s unicode61 tokenizer', () =>
     ];
     const expected = fts5Tokens(texts.map(spaceCjk));
     for (const [i, text] of texts.entries()) expect(ours(text), text).toEqual(expected[i]);
+  });
+});
+
+describe('highlight agrees with FTS5’s highlight() and snippet()', () => {
+  const WORDS = ['moon', 'moonlight', 'castle', 'Café', 'crème', 'sea', 'pixel', 'art', 'style', '東京', 'v1', 'lo'];
+  const GLUE = [' ', ' ', ' ', ', ', '. ', ': ', ' | ', '_', '-', '\n', '.', '  '];
+
+  it('marks the same fields and gives the same snippet, for random documents and searches', () => {
+    const random = createRandom(7);
+    const text = (max: number) =>
+      spaceCjk(
+        Array.from({ length: random.int(0, max) }, () => random.pick(WORDS) + random.pick(GLUE))
+          .join('')
+          .trim(),
+      );
+    const db = new Database(':memory:');
+    try {
+      db.exec(`CREATE VIRTUAL TABLE s USING fts5(${SEARCH_COLUMNS.map((c) => `"${c}"`).join(', ')},
+        tokenize = 'unicode61 remove_diacritics 2')`);
+      const insert = db.prepare(`INSERT INTO s (rowid, ${SEARCH_COLUMNS.map((c) => `"${c}"`).join(', ')})
+        VALUES (?, ${SEARCH_COLUMNS.map(() => '?').join(', ')})`);
+      const docs = Array.from({ length: 300 }, (_, i) => {
+        const texts = SEARCH_COLUMNS.map((_, c) => text(c >= 7 ? 60 : 6));
+        insert.run(i + 1, ...texts);
+        return texts;
+      });
+      const marks = SEARCH_COLUMNS.map((_, i) => `highlight(s, ${i}, '[', ']') AS h${i}`).join(', ');
+      const query = db.prepare(
+        `SELECT rowid AS id, ${marks}, snippet(s, -1, '[', ']', '…', 16) AS snippet FROM s WHERE s MATCH ? ORDER BY rowid`,
+      );
+      let compared = 0;
+      for (const q of ['moon', 'moon*', 'castle moon', '"pixel art"', '"pixel ar"*', 'cafe creme', 'lo* sea', '東京']) {
+        const terms = searchTerms(q);
+        for (const row of query.all(matchExpression(terms)) as Record<string, string | number>[]) {
+          const ours = highlight(terms, docs[Number(row.id) - 1]!, '[', ']');
+          const theirs = SEARCH_COLUMNS.map((_, i) => String(row[`h${i}`]).includes('['));
+          expect({ q, id: row.id, matched: ours.matched, snippet: ours.snippet }).toEqual({
+            q,
+            id: row.id,
+            matched: theirs,
+            snippet: row.snippet,
+          });
+          compared++;
+        }
+      }
+      expect(compared).toBeGreaterThan(300);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -3,23 +3,24 @@
  * `snippet()` (PostgreSQL). It follows FTS5's own rules — the same words (`tokens`, `indexForm`), the same phrase
  * instances, the same choice of the best 16-token window (a phrase's first hit in a window scores 1000, a repeat 1,
  * a window that starts a sentence 100, the document's start 120) and the same markup — so both engines mark the
- * same fields and, for the same document, give the same snippet.
+ * same fields and, for the same document, give the same snippet. It runs in the server's process, so it keeps to
+ * flat arrays and linear time: a field of tens of thousands of matching words costs milliseconds.
  */
 import type { SearchTerm } from './query.ts';
 import { indexForm, tokenSpans } from './text.ts';
 
-interface Span {
-  word: string;
-  start: number;
-  end: number;
+/** A field's words (as the index stores them) and where each starts and ends in its text. */
+interface Field {
+  text: string;
+  words: string[];
+  starts: Int32Array;
+  ends: Int32Array;
 }
 
-/** One match of a term (FTS5's "phrase instance"): in which field, at which token, how many tokens long. */
-interface Instance {
-  term: number;
-  column: number;
-  offset: number;
-  size: number;
+/** One field's matches of the terms (FTS5's "phrase instances"), in FTS5's order: by token, then by term. */
+interface Instances {
+  offsets: number[];
+  terms: number[];
 }
 
 export interface Highlighted {
@@ -32,150 +33,155 @@ export interface Highlighted {
 const SNIPPET_TOKENS = 16;
 const ELLIPSIS = '…';
 
-function spansOf(text: string): Span[] {
-  return tokenSpans(text).map(({ token, start, end }) => ({ word: indexForm(token), start, end }));
+function fieldOf(text: string): Field {
+  const { tokens, starts, ends } = tokenSpans(text);
+  return { text, words: tokens.map(indexForm), starts, ends };
 }
 
-function instancesOf(terms: readonly SearchTerm[], columns: readonly Span[][]): Instance[] {
-  const folded = terms.map((term) => term.words.map(indexForm));
-  const found: Instance[] = [];
-  columns.forEach((spans, column) => {
-    for (let offset = 0; offset < spans.length; offset++) {
-      folded.forEach((words, term) => {
-        const last = words.length - 1;
-        const hit = words.every((word, k) => {
-          const at = spans[offset + k]?.word;
-          if (at === undefined) return false;
-          return k === last && terms[term]!.prefix ? at.startsWith(word) : at === word;
-        });
-        // FTS5 orders instances by field, then token, then term.
-        if (hit) found.push({ term, column, offset, size: words.length });
-      });
+function instancesOf(terms: readonly string[][], prefix: readonly boolean[], field: Field): Instances {
+  const { words } = field;
+  const found: Instances = { offsets: [], terms: [] };
+  for (let offset = 0; offset < words.length; offset++) {
+    for (let term = 0; term < terms.length; term++) {
+      const phrase = terms[term]!;
+      const last = phrase.length - 1;
+      if (offset + last >= words.length) continue;
+      let hit = true;
+      for (let k = 0; hit && k <= last; k++) {
+        const word = words[offset + k]!;
+        hit = k === last && prefix[term] ? word.startsWith(phrase[k]!) : word === phrase[k];
+      }
+      if (hit) {
+        found.offsets.push(offset);
+        found.terms.push(term);
+      }
     }
-  });
+  }
   return found;
 }
 
 /** The field's instances, overlapping ones merged into one range of tokens (FTS5's coalesced instances). */
-function coalesced(instances: readonly Instance[], column: number): [number, number][] {
+function coalesced(instances: Instances, sizes: readonly number[]): [number, number][] {
   const ranges: [number, number][] = [];
-  for (const { column: c, offset, size } of instances) {
-    if (c !== column) continue;
-    const end = offset + size - 1;
+  instances.offsets.forEach((offset, i) => {
+    const end = offset + sizes[instances.terms[i]!]! - 1;
     const current = ranges.at(-1);
     if (current && offset <= current[1]) current[1] = Math.max(current[1], end);
     else ranges.push([offset, end]);
-  }
+  });
   return ranges;
 }
 
 /**
- * The text of tokens `from`..`to` (the whole text when `to` is -1) with every coalesced instance wrapped in
- * `open`/`close`: FTS5's highlight callback, step for step. Returns the markup and how far into the text it went.
+ * The text of tokens `from`..`to` with every coalesced instance wrapped in `open`/`close`: FTS5's highlight
+ * callback, step for step (tokens outside the window change nothing there, so only the window's are visited).
+ * Returns the markup and how far into the text it went.
  */
 function markUp(
-  text: string,
-  spans: readonly Span[],
+  field: Field,
   ranges: readonly [number, number][],
   from: number,
   to: number,
   open: string,
   close: string,
 ): { out: string; offset: number } {
+  const { text, starts, ends } = field;
   let out = '';
   let copied = 0;
   let isOpen = false;
   let r = 0;
   while (r < ranges.length && ranges[r]![0] < from) r++;
-  const start = () => ranges[r]?.[0] ?? -1;
-  const end = () => ranges[r]?.[1] ?? -1;
-  spans.forEach((span, position) => {
-    if (to >= 0) {
-      if (position < from || position > to) return;
-      if (from > 0 && position === from) copied = span.start;
-    }
-    if (isOpen && (position <= start() || start() < 0) && span.start > copied) {
+  for (let position = from; position <= Math.min(to, starts.length - 1); position++) {
+    const start = starts[position]!;
+    const end = ends[position]!;
+    const rangeStart = ranges[r]?.[0] ?? -1;
+    if (from > 0 && position === from) copied = start;
+    if (isOpen && (position <= rangeStart || rangeStart < 0) && start > copied) {
       out += close;
       isOpen = false;
     }
-    if (position === start() && !isOpen) {
-      out += text.slice(copied, span.start) + open;
-      copied = span.start;
+    if (position === rangeStart && !isOpen) {
+      out += text.slice(copied, start) + open;
+      copied = start;
       isOpen = true;
     }
-    if (position === end()) {
+    if (position === (ranges[r]?.[1] ?? -1)) {
       if (!isOpen) {
         out += open;
         isOpen = true;
       }
-      out += text.slice(copied, span.end);
-      copied = span.end;
+      out += text.slice(copied, end);
+      copied = end;
       r++;
     }
     if (position === to) {
       if (isOpen) {
-        if (start() >= 0 && position >= start()) {
-          out += text.slice(copied, span.end);
-          copied = span.end;
+        const next = ranges[r]?.[0] ?? -1;
+        if (next >= 0 && position >= next) {
+          out += text.slice(copied, end);
+          copied = end;
         }
         out += close;
         isOpen = false;
       }
-      out += text.slice(copied, span.end);
-      copied = span.end;
+      out += text.slice(copied, end);
+      copied = end;
     }
-  });
+  }
   if (isOpen) out += close;
   return { out, offset: copied };
 }
 
 /** Tokens that start a sentence: the first, and each after a `.` or `:` followed by white space. */
-function sentenceStarts(text: string, spans: readonly Span[]): number[] {
-  const starts: number[] = [];
-  spans.forEach((span, position) => {
+function sentenceStarts(field: Field): number[] {
+  const { text, starts } = field;
+  const found: number[] = [];
+  for (let position = 0; position < starts.length; position++) {
     if (position === 0) {
-      starts.push(0);
-      return;
+      found.push(0);
+      continue;
     }
-    let i = span.start - 1;
+    const start = starts[position]!;
+    let i = start - 1;
     while (i >= 0 && ' \t\n\r'.includes(text[i]!)) i--;
-    if (i !== span.start - 1 && (text[i] === '.' || text[i] === ':')) starts.push(position);
-  });
-  return starts;
+    if (i !== start - 1 && (text[i] === '.' || text[i] === ':')) found.push(position);
+  }
+  return found;
 }
 
-/** The first of `instances` (one field's, in token order) at or after token `from`. */
-function firstAtOrAfter(instances: readonly Instance[], from: number): number {
+/** The first instance at or after token `from`. */
+function firstAtOrAfter(offsets: readonly number[], from: number): number {
   let low = 0;
-  let high = instances.length;
+  let high = offsets.length;
   while (low < high) {
     const mid = (low + high) >> 1;
-    if (instances[mid]!.offset < from) low = mid + 1;
+    if (offsets[mid]! < from) low = mid + 1;
     else high = mid;
   }
   return low;
 }
 
-/**
- * How good the window of SNIPPET_TOKENS tokens starting at `from` is (one field's instances, in token order), and
- * where to start it to centre its hits. Only the window's own instances are read, so a field with tens of
- * thousands of hits costs linear time, not quadratic.
- */
-function windowScore(instances: readonly Instance[], from: number, size: number): { score: number; start: number } {
-  const seen = new Set<number>();
+/** How good the window of SNIPPET_TOKENS tokens starting at `from` is, and where to start it to centre its hits. */
+function windowScore(
+  instances: Instances,
+  sizes: readonly number[],
+  from: number,
+  fieldSize: number,
+): { score: number; start: number } {
+  const { offsets, terms } = instances;
+  let seen = 0; // a bit per term: a search has at most 32 (MAX_QUERY_TERMS)
   let score = 0;
   let first = -1;
   let last = 0;
-  for (let i = firstAtOrAfter(instances, from); i < instances.length; i++) {
-    const { term, offset, size: length } = instances[i]!;
-    if (offset >= from + SNIPPET_TOKENS) break;
-    score += seen.has(term) ? 1 : 1000;
-    seen.add(term);
-    if (first < 0) first = offset;
-    last = offset + length;
+  for (let i = firstAtOrAfter(offsets, from); i < offsets.length && offsets[i]! < from + SNIPPET_TOKENS; i++) {
+    const bit = 1 << terms[i]!;
+    score += seen & bit ? 1 : 1000;
+    seen |= bit;
+    if (first < 0) first = offsets[i]!;
+    last = offsets[i]! + sizes[terms[i]!]!;
   }
   let start = first - Math.trunc((SNIPPET_TOKENS - (last - first)) / 2);
-  if (start + SNIPPET_TOKENS > size) start = size - SNIPPET_TOKENS;
+  if (start + SNIPPET_TOKENS > fieldSize) start = fieldSize - SNIPPET_TOKENS;
   return { score, start: Math.max(0, start) };
 }
 
@@ -186,31 +192,37 @@ export function highlight(
   open: string,
   close: string,
 ): Highlighted {
-  const columns = texts.map(spansOf);
-  const instances = instancesOf(terms, columns);
-  const byColumn = columns.map((_, column) => instances.filter((i) => i.column === column));
+  const phrases = terms.map((term) => term.words.map(indexForm));
+  const prefix = terms.map((term) => term.prefix);
+  const sizes = phrases.map((phrase) => phrase.length);
+  const fields = texts.map(fieldOf);
+  const instances = fields.map((field) => instancesOf(phrases, prefix, field));
   let best = { score: 0, column: 0, start: 0 };
-  byColumn.forEach((hits, column) => {
-    const spans = columns[column]!;
-    const starts = sentenceStarts(texts[column]!, spans);
+  fields.forEach((field, column) => {
+    const hits = instances[column]!;
+    const size = field.words.length;
+    const starts = sentenceStarts(field);
     let s = 0;
-    for (const { offset } of hits) {
-      const centred = windowScore(hits, offset, spans.length);
+    for (const offset of hits.offsets) {
+      const centred = windowScore(hits, sizes, offset, size);
       if (centred.score > best.score) best = { score: centred.score, column, start: centred.start };
-      if (starts.length > 0 && spans.length > SNIPPET_TOKENS) {
+      if (starts.length > 0 && size > SNIPPET_TOKENS) {
         // The sentence the hit is in (hits come in token order, so the search goes on from the last one).
         while (s < starts.length - 1 && starts[s + 1]! <= offset) s++;
         if (starts[s]! < offset) {
-          const sentence = windowScore(hits, starts[s]!, spans.length).score + (starts[s] === 0 ? 120 : 100);
+          const sentence = windowScore(hits, sizes, starts[s]!, size).score + (starts[s] === 0 ? 120 : 100);
           if (sentence > best.score) best = { score: sentence, column, start: starts[s]! };
         }
       }
     }
   });
-  const text = texts[best.column] ?? '';
-  const spans = columns[best.column] ?? [];
+  const field = fields[best.column] ?? fieldOf('');
   const to = best.start + SNIPPET_TOKENS - 1;
-  const { out, offset } = markUp(text, spans, coalesced(instances, best.column), best.start, to, open, close);
-  const snippet = (best.start > 0 ? ELLIPSIS : '') + out + (to >= spans.length - 1 ? text.slice(offset) : ELLIPSIS);
-  return { matched: byColumn.map((hits) => hits.length > 0), snippet };
+  const ranges = coalesced(instances[best.column] ?? { offsets: [], terms: [] }, sizes);
+  const { out, offset } = markUp(field, ranges, best.start, to, open, close);
+  const end = to >= field.words.length - 1 ? field.text.slice(offset) : ELLIPSIS;
+  return {
+    matched: instances.map((hits) => hits.offsets.length > 0),
+    snippet: (best.start > 0 ? ELLIPSIS : '') + out + end,
+  };
 }

@@ -6,7 +6,7 @@
  * literal. Neither parses user text as syntax — every word is quoted — and no extension (unaccent) is needed.
  */
 import type { SearchTerm } from '../../search/query.ts';
-import { indexForm, tokens } from '../../search/text.ts';
+import { documentTokens, indexForm } from '../../search/text.ts';
 import type { SearchColumn, SearchDocument } from '../search.ts';
 
 type WeightClass = 'A' | 'B' | 'C' | 'D';
@@ -73,7 +73,7 @@ export function documentVector(doc: SearchDocument): DocumentVector {
   let wordBytes = 0;
   let position = 0;
   for (const [column, weight] of Object.entries(WEIGHT_CLASSES) as [SearchColumn, WeightClass][]) {
-    for (const token of tokens(doc[column])) {
+    for (const token of documentTokens(doc[column])) {
       position = Math.min(position + 1, MAX_POSITION);
       const word = fitWord(indexForm(token));
       let list = positions.get(word);
