@@ -104,7 +104,7 @@ export function tokenSpans(text: string): { tokens: string[]; starts: Int32Array
 /** Letters whose decomposition has a Latin base, but which unicode61 keeps (ı is not an i there, ǡ not an a). */
 const KEPT_LETTERS = new Set(['ı', 'ǡ']);
 const folded = new Map<string, string>();
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 
 function foldLetter(letter: string): string {
   if (KEPT_LETTERS.has(letter)) return letter;
