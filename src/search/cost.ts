@@ -4,6 +4,9 @@
  * a prefix term's whole expansion again for each row shown — "l* l* l* …" or thirty-two short prefixes made one
  * request stall the server for minutes. Estimates are in microseconds of this machine's work, fitted on the
  * benchmark catalogs; requests whose searches would cost more than the limits below are refused up front.
+ * PostgreSQL's GIN index does the same reads (every posting of a term to rank and count, a prefix's expansion on
+ * each scan) and its highlights tokenize the page's texts; it takes the same estimate, from its own vocabulary
+ * table, which is not fitted separately.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { wordPostings } from '../db/search.ts';

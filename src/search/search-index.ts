@@ -1,7 +1,9 @@
 /**
- * Keeping ModelSearch in step with the catalog. Triggers (see the AddModelSearch migration) list changed models in
- * ModelSearchDirty, whoever wrote; this module rebuilds their documents — after our own writes, and before any
- * search reads the index — in one IMMEDIATE transaction per small batch, letting other work run between batches.
+ * Keeping ModelSearch in step with the catalog, on either engine. Triggers (see the AddModelSearch migrations) list
+ * changed models in ModelSearchDirty, whoever wrote; this module rebuilds their documents — after our own writes,
+ * and before any search reads the index — in one write transaction per small batch, letting other work run between
+ * batches. The engine stores a document its own way (`replaceDocuments`): FTS5 indexes the texts, PostgreSQL takes
+ * them with a tsvector built in code.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
