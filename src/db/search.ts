@@ -17,7 +17,8 @@ import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import { runShaped, slot } from './shaped.ts';
 import { type AnyDb, type AnySelect, table } from './refs.ts';
 import type { Database } from './schema.ts';
-import { documentVector, RANK_WEIGHTS, searchQuery } from './postgres/text-search.ts';
+import { documentVector, RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from './postgres/text-search.ts';
+import { ELLIPSIS, SNIPPET_TOKENS } from '../search/highlight.ts';
 
 /** The index's columns, in table order (bm25 weights follow the same order). */
 export const SEARCH_COLUMNS = [
@@ -55,12 +56,6 @@ export function searchMatch(dialect: SqlDialect, query: string): RawBuilder<unkn
   const id = sql.raw(dialect.name === 'sqlite' ? 'rowid' : '"ModelId"');
   return sql`SELECT ${id} FROM ${sql.table('ModelSearch')} WHERE ${matching(dialect, match)}`;
 }
-
-/**
- * How ts_rank_cd scales for a document's length: 1 divides by 1 + log(words), as bm25 ranks a match in a short
- * document above the same match in a long one.
- */
-const RANK_NORMALIZATION = 1;
 
 /** Ranked by rank (lower is better: negated bm25 or ts_rank_cd), then by model id. */
 export const SEARCH_ORDERING: Ordering = {
@@ -124,7 +119,9 @@ export function highlights(db: CatalogDatabase, match: string, ids: readonly num
     .select([
       'rowid as id',
       ...SEARCH_COLUMNS.map((_, i) => marks(i).as(`h${i}`)),
-      sql<string>`snippet(${sql.table('ModelSearch')}, -1, ${open}, ${close}, '…', 16)`.as('snippet'),
+      sql<string>`snippet(${sql.table('ModelSearch')}, -1, ${open}, ${close}, ${ELLIPSIS}, ${sql.lit(SNIPPET_TOKENS)})`.as(
+        'snippet',
+      ),
     ])
     .where(sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`)
     .where(db.dialect.inList('rowid', ids))

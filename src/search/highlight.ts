@@ -30,8 +30,9 @@ export interface Highlighted {
   snippet: string;
 }
 
-const SNIPPET_TOKENS = 16;
-const ELLIPSIS = '…';
+/** A snippet's length in tokens, and what marks where it is cut (FTS5's snippet() takes the same: src/db/search.ts). */
+export const SNIPPET_TOKENS = 16;
+export const ELLIPSIS = '…';
 
 function fieldOf(text: string): Field {
   const { tokens, starts, ends } = tokenSpans(text);

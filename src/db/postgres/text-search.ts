@@ -31,6 +31,12 @@ const WEIGHT_CLASSES: Readonly<Record<SearchColumn, WeightClass>> = {
 /** The classes' weights for ts_rank_cd, in its order {D, C, B, A}: bm25's, scaled to the name's 1.0. */
 export const RANK_WEIGHTS = '{0.1, 0.3, 0.6, 1.0}';
 
+/**
+ * How ts_rank_cd scales for a document's length: 1 divides by 1 + log(words), as bm25 ranks a match in a short
+ * document above the same match in a long one.
+ */
+export const RANK_NORMALIZATION = 1;
+
 /** PostgreSQL's limits: the highest word position, positions kept per word, bytes of one word and of all words. */
 const MAX_POSITION = 16_383;
 const MAX_POSITIONS_PER_WORD = 256;
