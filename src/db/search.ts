@@ -240,7 +240,7 @@ export function dirtyModels(trx: Transaction<Database>, dialect: SqlDialect, lim
     .then((rows) => rows.map((r) => r.ModelId));
 }
 
-/** Between the texts of one field of a document (tags, file names…): no word, so phrases run across it, as before. */
+/** Between the texts of one field (its tags, its file names…). Not a word: a phrase may span two tags, as FTS5 lets it. */
 const SEPARATOR = ' | ';
 
 /**
