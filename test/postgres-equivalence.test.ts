@@ -104,11 +104,11 @@ async function sameSearch(q: string): Promise<number> {
  * same number of indexed words and documents on both engines, so the same estimates and the same refusals.
  */
 async function expectSameVocabulary(): Promise<void> {
-  const text =
-    (catalog.sql
-      .prepare("SELECT group_concat(Name || ' ' || COALESCE(Description, ''), ' ') FROM Models")
-      .pluck()
-      .get() as string) + ' style light masterpiece safetensors v1 東 京 cafe ørsted';
+  const names = catalog.sql
+    .prepare("SELECT group_concat(Name || ' ' || COALESCE(Description, ''), ' ') FROM Models")
+    .pluck()
+    .get() as string;
+  const text = `${names} style light masterpiece safetensors v1 東 京 cafe ørsted`;
   const words = [...new Set(tokens(text).map(indexForm))].flatMap((word) => [
     { word, prefix: false },
     { word: word.slice(0, 2), prefix: true },
