@@ -28,7 +28,7 @@ const DOCUMENTED_OPTIONS: Record<string, string[]> = {
   status: ['json', 'data-dir', 'database-url'],
   seed: ['models', 'versions', 'thumbnails', 'data-dir', 'database-url'],
   payloads: ['civitai', 'data-dir', 'database-url'],
-  'migration:create': ['empty', 'allow-destructive'],
+  'migration:create': ['empty', 'postgres', 'allow-destructive'],
 };
 
 /** `--name [VALUE]  description` followed by `default: …`, for each option a help text lists. */

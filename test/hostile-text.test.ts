@@ -10,7 +10,10 @@ import { parseStoredTimestamp } from '../src/db/timestamps.ts';
 import { mapBaseModel, mapCommercialUse } from '../src/civitai/mapping.ts';
 import { baseModelFromHints, headerFacts, typeFromFolders } from '../src/library/safetensors-facts.ts';
 import { payloadFromCmInfo, payloadFromLoraManager } from '../src/library/sidecars.ts';
-import { toMatchExpression } from '../src/search/query.ts';
+import { documentVector } from '../src/db/postgres/text-search.ts';
+import { SEARCH_COLUMNS } from '../src/db/search.ts';
+import { highlight } from '../src/search/highlight.ts';
+import { searchTerms, toMatchExpression } from '../src/search/query.ts';
 import { escapeHtml, spaceCjk, stripHtml, tokens } from '../src/search/text.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
@@ -103,6 +106,21 @@ describe('text functions on a megabyte of hostile input', () => {
           /* too long: refused, which is fine */
         }
       },
+    ],
+    [
+      // PostgreSQL's documents and highlights are built in this process, not by the database.
+      'documentVector',
+      (text) => documentVector({ ...Object.fromEntries(SEARCH_COLUMNS.map((c) => [c, 'x'])), name: text } as never),
+    ],
+    [
+      'highlight',
+      (text) =>
+        highlight(
+          searchTerms('a* l* f* "flux flux" 東 s*'),
+          SEARCH_COLUMNS.map((_, i) => (i === 0 ? text : 'x')),
+          '<',
+          '>',
+        ),
     ],
     [
       'payloadFromCmInfo',

@@ -227,6 +227,24 @@ describe('createMigration (offline authoring)', () => {
     await expect(createMigration({ name: '../evil', source })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
+  it('writes hand-written PostgreSQL migrations into the PostgreSQL folder, and refuses to diff that schema offline', async () => {
+    const base = copyOfPrismaDir();
+    const postgresDir = path.join(path.dirname(base.dir), 'postgres');
+    const schemaPath = path.join(postgresDir, 'schema.prisma');
+    const source = {
+      dir: path.join(postgresDir, 'migrations'),
+      schema: { schemaPath, schemaText: readFileSync(schemaPath, 'utf8') },
+    };
+    const before = listMigrations(source.dir);
+    const created = await createMigration({ name: 'AddPgThing', source, empty: true });
+    expect(created?.path.startsWith(source.dir)).toBe(true);
+    expect(created!.name > before.at(-1)!.name).toBe(true);
+    expect(readFileSync(path.join(created!.path, 'migration.sql'), 'utf8')).toMatch(/^-- Hand-written/);
+    expect(readFileSync(path.join(source.dir, 'migration_lock.toml'), 'utf8')).toMatch(/provider = "postgresql"/);
+    await expect(createMigration({ name: 'Diffed', source })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(listMigrations(source.dir)).toHaveLength(before.length + 1);
+  });
+
   it('applies the project folder by default: every migration in prisma/migrations, with its checksum, in order', async () => {
     const file = path.join(tempDir(), 'default.db');
     await migrateDatabase(file);

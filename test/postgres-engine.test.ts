@@ -12,7 +12,11 @@ import { DEFAULT_DATABASE_POOL_SIZE, redactDatabaseUrl, resolveDatabaseTarget } 
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { catalogMigrationStatus, migrateCatalog, openCatalog } from '../src/db/open-catalog.ts';
 import { storedTimestampFromPg } from '../src/db/postgres/connection.ts';
-import { postgresMigrationsSource, withPostgresSchemaEngine } from '../src/db/postgres/migrations.ts';
+import {
+  POSTGRES_SCHEMA_FILTERS,
+  postgresMigrationsSource,
+  withPostgresSchemaEngine,
+} from '../src/db/postgres/migrations.ts';
 import { listMigrations, sha256Hex } from '../src/db/migrations.ts';
 import { PRISMA_SCHEMA_PATH, POSTGRES_SCHEMA_PATH } from '../src/db/project-paths.ts';
 import { RequestScope } from '../src/db/request-scope.ts';
@@ -215,7 +219,7 @@ describe('schema and migrations', () => {
         to: { tag: 'schemaDatamodel', files: [{ path: source.schema.schemaPath, content: source.schema.schemaText }] },
         script: true,
         exitCode: null,
-        filters: { externalTables: [], externalEnums: [] },
+        filters: POSTGRES_SCHEMA_FILTERS,
       }),
     );
     expect((drift.stdout ?? '').trim()).toBe('-- This is an empty migration.');

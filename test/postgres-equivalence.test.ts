@@ -2,10 +2,19 @@
  * One seeded catalog served twice — from its SQLite file and from a PostgreSQL copy of it — must answer the same
  * GraphQL requests with identical JSON: lists in every ordering and filter, every page of a keyset walk (cursors
  * included), details with nested connections, look-ups by every hash kind, node(s), creators, tags, facets and
- * statistics. Then writes: the same mutations through both servers leave them answering alike.
+ * statistics. Full-text search finds the same models with the same matched fields and snippets (only the rank, and
+ * with it the order of equally matching hits and the cursors, is each engine's own), and the search cost estimate
+ * reads the same vocabulary. Then writes: the same mutations through both servers leave them answering alike.
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { databaseIdFrom } from '../src/catalog/global-id.ts';
+import type { CatalogDatabase } from '../src/db/catalog-database.ts';
+import { listMigrations } from '../src/db/migrations.ts';
+import { postgresMigrationsSource } from '../src/db/postgres/migrations.ts';
+import { openCatalog } from '../src/db/open-catalog.ts';
+import { wordPostings } from '../src/db/search.ts';
+import { indexForm, tokens } from '../src/search/text.ts';
 import { dataOf, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -67,6 +76,54 @@ async function same(query: string, variables: Record<string, unknown> = {}, head
   expect(JSON.parse(postgresText)).toEqual(a);
   expect(postgresText).toBe(sqliteText);
   return dataOf(a);
+}
+
+const SEARCH = `query($q: String!) { search(query: $q, first: 100) { totalCount
+  edges { matchedFields snippet node { databaseId } } } }`;
+
+/**
+ * A search on both servers: the same total and the same models, each with the same matched fields and snippet;
+ * only the rank (bm25 or ts_rank_cd), and so the order, may differ. Returns the total.
+ */
+async function sameSearch(q: string): Promise<number> {
+  type Answer = { search: { totalCount: number; edges: { node: { databaseId: number } }[] } };
+  const [a, b] = await Promise.all([
+    onSqlite.graphql<Answer>(SEARCH, { q }),
+    onPostgres.graphql<Answer>(SEARCH, { q }),
+  ]);
+  const byId = (answer: Answer) => Object.fromEntries(answer.search.edges.map((edge) => [edge.node.databaseId, edge]));
+  const sqlite = dataOf(a);
+  expect(b.errors, q).toBeUndefined();
+  expect(dataOf(b).search.totalCount, q).toBe(sqlite.search.totalCount);
+  expect(byId(dataOf(b)), q).toEqual(byId(sqlite));
+  return sqlite.search.totalCount;
+}
+
+/**
+ * What the cost estimate reads for the words of the catalog (each word, and its first letters as a prefix): the
+ * same number of indexed words and documents on both engines, so the same estimates and the same refusals.
+ */
+async function expectSameVocabulary(): Promise<void> {
+  const names = catalog.sql
+    .prepare("SELECT group_concat(Name || ' ' || COALESCE(Description, ''), ' ') FROM Models")
+    .pluck()
+    .get() as string;
+  const text = `${names} style light masterpiece safetensors v1 東 京 cafe ørsted`;
+  const words = [...new Set(tokens(text).map(indexForm))].flatMap((word) => [
+    { word, prefix: false },
+    { word: word.slice(0, 2), prefix: true },
+  ]);
+  expect(words.length).toBeGreaterThan(100);
+  const dbs: CatalogDatabase[] = await Promise.all(
+    [onSqlite, onPostgres].map((server) => openCatalog(server.config.database!)),
+  );
+  try {
+    const [a, b] = await Promise.all(dbs.map((db) => wordPostings(db, words, 20_000)));
+    expect(a!.some((p) => p.docs > 0)).toBe(true);
+    expect(b).toEqual(a);
+  } finally {
+    await Promise.all(dbs.map((db) => db.close()));
+  }
 }
 
 describe('the same answers from SQLite and PostgreSQL', () => {
@@ -210,7 +267,12 @@ describe('the same answers from SQLite and PostgreSQL', () => {
     const query = '{ health { ok engine schemaVersion sqliteVersion } }';
     expect(dataOf(await onSqlite.graphql(query))).toMatchObject({ health: { ok: true, engine: 'sqlite' } });
     expect(dataOf(await onPostgres.graphql(query))).toMatchObject({
-      health: { ok: true, engine: 'postgres', schemaVersion: '20261202000100_AddLookupIndexes', sqliteVersion: '' },
+      health: {
+        ok: true,
+        engine: 'postgres',
+        schemaVersion: listMigrations(postgresMigrationsSource().dir).at(-1)!.name,
+        sqliteVersion: '',
+      },
     });
     const response = await fetch(`${onPostgres.origin}/health`);
     expect(response.status).toBe(200);
@@ -229,6 +291,55 @@ describe('the same answers from SQLite and PostgreSQL', () => {
     await same(
       '{ libraryStats { models versions files images localFilesMissing localBytes byBaseModel { value count } } }',
     );
+  });
+
+  it('full-text search: the same models for every exact-name query, with the same matched fields and snippets', async () => {
+    const names = catalog.sql.prepare('SELECT Name FROM Models ORDER BY Id').pluck().all() as string[];
+    const queries = [
+      ...names,
+      ...names.map((name) => `"${name}"`),
+      'light',
+      'style*',
+      'neon light',
+      '"pixel art"',
+      'café',
+      'CAFE',
+      '東京',
+      'v1 safetensors',
+      'sdxl',
+      'l* m*',
+      '"masterpiece, pixel art"',
+    ];
+    for (const q of queries) await sameSearch(q);
+    // Where a search has one hit, its order is unambiguous: the whole answer is the same JSON, cursors aside.
+    let single = 0;
+    for (const name of names) {
+      const one = (await sameSearch(`"${name}"`)) === 1;
+      if (one) {
+        single++;
+        await same(
+          `query($q: String!) { search(query: $q, first: 5) { totalCount pageInfo { hasNextPage hasPreviousPage }
+            edges { matchedFields snippet node { ${MODEL} } } nodes { databaseId } } }`,
+          { q: `"${name}"` },
+        );
+      }
+    }
+    expect(single).toBeGreaterThan(10);
+    // A list filtered by a search keeps the list's own order (and cursors); facets count the same models.
+    for (const field of ['NAME', 'DOWNLOADS', 'CREATED_AT']) {
+      await same(LIST, { first: 20, filter: { query: 'light' }, orderBy: [{ field }] });
+      await same(LIST, {
+        first: 20,
+        filter: { query: 'style*', nsfw: 'EXCLUDE' },
+        orderBy: [{ field, direction: 'DESC' }],
+      });
+    }
+    await same(`{ modelFacets(filter: { query: "light" }) { total byType { value count } byBaseModel { value count }
+      byTag(top: 10) { value count } byCreator { value count } byNsfwLevel { value count } } }`);
+  });
+
+  it('the search cost estimate reads the same vocabulary', async () => {
+    await expectSameVocabulary();
   });
 
   it('answers the same after the same mutations through each server', async () => {
@@ -255,5 +366,13 @@ describe('the same answers from SQLite and PostgreSQL', () => {
     await same(`query($id: ID!) { model(id: $id) { ${unclocked} history(first: 5) { totalCount } } }`, {
       id: first!.id,
     });
+    // The search indexes followed the writes alike.
+    const retagged = catalog.sql
+      .prepare('SELECT Name FROM Models WHERE Id = ?')
+      .pluck()
+      .get(databaseIdFrom(second!.id, 'Model')) as string;
+    for (const q of ['"Renamed on both"', 'fresh tag', 'renamed', retagged])
+      expect(await sameSearch(q), q).toBeGreaterThan(0);
+    await expectSameVocabulary();
   });
 });

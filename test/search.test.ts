@@ -1,19 +1,33 @@
 /**
- * Full-text search, facets and library statistics over a real catalog: ranking by where words match, prefixes
- * and phrases, CJK and accents, hostile query text, the index following imports, edits, deletes and writes by
- * other programs, facet counts equal to direct SQL, and update detection.
+ * Full-text search, facets and library statistics over a real catalog, on either engine (the postgres project runs
+ * this file on a PostgreSQL copy of the catalog): ranking by where words match, prefixes and phrases, CJK and
+ * accents, hostile query text, the index following imports, edits, deletes and writes by other programs, a
+ * constant number of statements per search, facet counts equal to direct SQL, and update detection.
  */
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
+import type { CatalogDatabase } from '../src/db/catalog-database.ts';
+import { openCatalog } from '../src/db/open-catalog.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { runOnCatalog } from './helpers/postgres.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { openCatalogDatabase, type CatalogDatabase } from '../src/db/catalog-database.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
 let db: CatalogDatabase;
+/** Every SQL statement the server runs. */
+const statements: string[] = [];
+
+/** SQL on the catalog the server uses, whichever engine it is on (quoted names: the same text for both). */
+async function onCatalog<R = Record<string, unknown>>(
+  text: string | { sqlite: string; postgres: string },
+  parameters: unknown[] = [],
+): Promise<R[]> {
+  return runOnCatalog<R>(server.config, typeof text === 'string' ? { sqlite: text, postgres: text } : text, parameters);
+}
+/** The one value of a one-row, one-column answer, as a number (PostgreSQL gives 64-bit counts as text). */
+const one = async (text: string) => Number(Object.values((await onCatalog(text))[0]!)[0]);
 
 const model = (
   id: number,
@@ -36,7 +50,14 @@ const model = (
 
 beforeAll(async () => {
   catalog = await seededCatalog();
-  db = await openCatalogDatabase(catalog.databasePath);
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
+    { onStatement: (sql) => statements.push(sql) },
+  );
+  // Imports go to the server's catalog, as another process's would: its triggers note them for the index.
+  db = await openCatalog(
+    server.config.database ?? { engine: 'sqlite', path: catalog.databasePath, dataDir: catalog.dataDir },
+  );
   const payloads = [
     model(90_001, 'Moonlight Castle'),
     model(90_002, 'Harbor Study', { tags: ['Moonlight'] }),
@@ -51,7 +72,6 @@ beforeAll(async () => {
     model(90_006, 'NEAR AND OR NOT', { description: 'keywords as names' }),
   ];
   for (const payload of payloads) await importPayload(db, payload, 'search-setup');
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath });
   return () => db.close();
 });
 
@@ -94,7 +114,9 @@ describe('search', () => {
     expect((await search('東京 夜景')).edges.map((e) => e.node.civitaiId)).toEqual([90_004]);
     // The seed uses 東京 in names and prompts too: every model named with it is found, this one among them.
     const tokyo = await search('東京', { first: 100 });
-    const named = catalog.sql.prepare(`SELECT CivitaiId FROM Models WHERE Name LIKE '%東京%'`).pluck().all();
+    const named = (
+      await onCatalog<{ id: number }>(`SELECT "CivitaiId" AS "id" FROM "Models" WHERE "Name" LIKE '%東京%'`)
+    ).map((row) => row.id);
     expect(tokyo.edges.map((e) => e.node.civitaiId)).toEqual(expect.arrayContaining([...named, 90_004]));
     expect(tokyo.edges.every((e) => e.matchedFields.length > 0)).toBe(true);
     expect((await search('tokyo osaka')).edges[0]).toMatchObject({
@@ -120,16 +142,32 @@ describe('search', () => {
       'a\u0000b',
       '🌙 moonlight 🏰',
       '-moonlight +castle',
+      // tsquery and LIKE syntax, quotes and backslashes: words on PostgreSQL too, never syntax.
+      "'moonlight':* | !castle",
+      'moonlight <-> castle',
+      'moonlight:A & castle:*B',
+      "it's a \\'quoted\\' \\ word",
+      '%_ moonlight',
+      '\u0000moonlight\u0000',
+      `${'(('.repeat(100)}moonlight${'))'.repeat(100)}`,
     ]) {
       const response = await server.graphql(SEARCH, { q: hostile, first: 5 });
       expect(response.status, hostile).toBe(200);
       expect(response.errors, hostile).toBeUndefined();
     }
-    expect(catalog.sql.prepare('SELECT COUNT(*) FROM Models').pluck().get()).toBeGreaterThan(0);
+    expect(await one('SELECT COUNT(*) FROM "Models"')).toBeGreaterThan(0);
+    // Operators are words: all of them must match.
+    expect((await search('moonlight & !castle')).edges.map((e) => e.node.civitaiId)).toEqual([90_001]);
+    expect((await search("'moonlight' | 'harbor'")).edges.map((e) => e.node.civitaiId)).toEqual([90_002]);
+    expect((await search('moonlight:*')).totalCount).toBe(3);
     for (const [q, code] of [
       ['', 'BAD_USER_INPUT'],
       ['   "" *** ', 'BAD_USER_INPUT'],
+      ['&|!():*<>\\\'"', 'BAD_USER_INPUT'],
+      ['\u0000', 'BAD_USER_INPUT'],
+      ["\\ '''' \\\\", 'BAD_USER_INPUT'],
       ['x'.repeat(501), 'LIMIT_EXCEEDED'],
+      ['moonlight '.repeat(1_000), 'LIMIT_EXCEEDED'],
       [Array.from({ length: 40 }, (_, i) => `w${i}`).join(' '), 'LIMIT_EXCEEDED'],
     ] as const) {
       expect(firstErrorCode(await server.graphql(SEARCH, { q })), q.slice(0, 20)).toBe(code);
@@ -150,6 +188,48 @@ describe('search', () => {
       ),
     );
     expect(models.nodes.map((n) => n.civitaiId)).toEqual([90_002, 90_001, 90_003]);
+  });
+});
+
+describe('ranking and statements on either engine', () => {
+  it('finds every model by its exact name among the first hits, and first when the name is quoted', async () => {
+    const models = await onCatalog<{ id: number; name: string }>('SELECT "Id" AS "id", "Name" AS "name" FROM "Models"');
+    expect(models.length).toBeGreaterThan(50);
+    const hits = async (q: string) =>
+      dataOf(
+        await server.graphql<{ search: { nodes: { databaseId: number; name: string }[] } }>(
+          'query($q: String!) { search(query: $q, first: 5) { nodes { databaseId name } } }',
+          { q },
+        ),
+      ).search.nodes;
+    const missed: string[] = [];
+    for (const { id, name } of models) {
+      // Unquoted, every word must match somewhere: bm25 puts a few names whose words are common elsewhere (in
+      // prompts, file names) behind models matching them as often, so the first page is what both engines promise.
+      if (!(await hits(name)).some((n) => n.databaseId === id)) missed.push(name);
+      // Quoted, the words must be adjacent: models of that name (and their file names) come first.
+      const quoted = await hits(`"${name}"`);
+      if (quoted[0]?.name !== name || !quoted.some((n) => n.databaseId === id)) missed.push(`"${name}"`);
+    }
+    expect(missed).toEqual([]);
+  });
+
+  it('answers a search with the same statements for 5 rows as for 50, snippets and nested fields included', async () => {
+    const page = (first: number) =>
+      `{ search(query: "light", first: ${first}) { totalCount pageInfo { hasNextPage } edges { score snippet matchedFields
+        node { name creator { username } tags { name } versions(first: 2) { nodes { name } } } } } }`;
+    await server.graphql(page(5)); // a connection's one-time set-up (SQLite's vocabulary view) is not per request
+    const counted = async (first: number) => {
+      statements.length = 0;
+      const { search: found } = dataOf(await server.graphql<{ search: { edges: unknown[] } }>(page(first)));
+      return { rows: found.edges.length, statements: [...statements] };
+    };
+    const small = await counted(5);
+    const large = await counted(50);
+    expect(small.rows).toBe(5);
+    expect(large.rows).toBeGreaterThan(20);
+    expect(large.statements.length).toBe(small.statements.length);
+    expect(small.statements.length).toBeLessThanOrEqual(10);
   });
 });
 
@@ -189,7 +269,7 @@ describe('the index follows every write', () => {
   const ids = async (q: string) => (await search(q)).edges.map((e) => e.node.civitaiId);
 
   it('after edits, tag changes, imports, deletes and writes by another program', async () => {
-    const castle = Number(catalog.sql.prepare('SELECT Id FROM Models WHERE CivitaiId = 90001').pluck().get());
+    const castle = await one('SELECT "Id" FROM "Models" WHERE "CivitaiId" = 90001');
     const auth = {};
     await server.graphql(
       `mutation { updateModel(id: "${encodeNodeId('Model', castle)}", input: { name: "Sunlit Keep" }) { id } }`,
@@ -205,21 +285,18 @@ describe('the index follows every write', () => {
     await importPayload(db, model(90_002, 'Harbor Study', { tags: ['Daylight'] }), 'update');
     expect(await ids('moonlight')).toEqual([90_003]);
     expect(await ids('daylight')).toEqual([90_002]);
-    const other = new Database(catalog.databasePath);
-    other.prepare(`UPDATE Models SET Name = 'Renamed Elsewhere' WHERE CivitaiId = 90005`).run();
-    other.close();
+    await onCatalog(`UPDATE "Models" SET "Name" = 'Renamed Elsewhere' WHERE "CivitaiId" = 90005`);
     expect(await ids('renamed elsewhere')).toEqual([90_005]);
     await server.graphql(`mutation { deleteModel(id: "${encodeNodeId('Model', castle)}") { id } }`);
     expect(await ids('sunlit')).toEqual([]);
     // Every document equals what a rebuild from the tables gives.
-    const names = catalog.sql.prepare('SELECT s.rowid AS id, s.name FROM ModelSearch s ORDER BY s.rowid').all() as {
-      id: number;
-      name: string;
-    }[];
-    const models = catalog.sql.prepare('SELECT Id AS id, Name AS name FROM Models ORDER BY Id').all() as {
-      id: number;
-      name: string;
-    }[];
+    const names = await onCatalog<{ id: number; name: string }>({
+      sqlite: 'SELECT s.rowid AS id, s.name FROM ModelSearch s ORDER BY s.rowid',
+      postgres: 'SELECT "ModelId" AS "id", "name" FROM "ModelSearch" ORDER BY "ModelId"',
+    });
+    const models = await onCatalog<{ id: number; name: string }>(
+      'SELECT "Id" AS "id", "Name" AS "name" FROM "Models" ORDER BY "Id"',
+    );
     expect(names.map((n) => [n.id, n.name.replace(/\s+/g, ' ').trim()])).toEqual(
       models.map((m) => [
         m.id,
@@ -243,41 +320,39 @@ describe('facets and statistics', () => {
         { f: filter },
       ),
     );
-    const where = `IsNsfw = 0 AND Type IN ('LORA', 'Checkpoint', 'LoCon')`;
-    const sql = (q: string) => catalog.sql.prepare(q).all() as { value: string; count: number }[];
-    expect(modelFacets.total).toBe(catalog.sql.prepare(`SELECT COUNT(*) FROM Models WHERE ${where}`).pluck().get());
+    const where = `m."IsNsfw" = FALSE AND m."Type" IN ('LORA', 'Checkpoint', 'LoCon')`;
+    const counts = async (q: string) =>
+      (await onCatalog<{ value: string; count: unknown }>(q)).map((r) => ({ value: r.value, count: Number(r.count) }));
+    expect(modelFacets.total).toBe(await one(`SELECT COUNT(*) FROM "Models" m WHERE ${where}`));
     expect(modelFacets.byType).toEqual(
-      sql(
-        `SELECT Type AS value, COUNT(*) AS count FROM Models WHERE ${where} GROUP BY Type ORDER BY count DESC, value`,
+      await counts(
+        `SELECT m."Type" AS "value", COUNT(*) AS "count" FROM "Models" m WHERE ${where} GROUP BY m."Type" ORDER BY 2 DESC, 1`,
       ),
     );
     expect(modelFacets.byBaseModel).toEqual(
-      sql(
-        `SELECT v.BaseModel AS value, COUNT(DISTINCT v.ModelId) AS count FROM ModelVersions v JOIN Models m ON m.Id = v.ModelId WHERE m.${where.replace(' AND ', ' AND m.')} GROUP BY v.BaseModel ORDER BY count DESC, value`,
+      await counts(
+        `SELECT v."BaseModel" AS "value", COUNT(DISTINCT v."ModelId") AS "count" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId" WHERE ${where} GROUP BY v."BaseModel" ORDER BY 2 DESC, 1`,
       ),
     );
     expect(modelFacets.byNsfw).toEqual([{ value: 'SFW', count: modelFacets.total }]);
     expect(modelFacets.byNsfwLevel.reduce((n: number, f: { count: number }) => n + f.count, 0)).toBe(modelFacets.total);
     expect(modelFacets.byTag).toEqual(
-      sql(`SELECT t.Name AS value, COUNT(*) AS count FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId JOIN Models m ON m.Id = mt.ModelId
-      WHERE m.${where.replace(' AND ', ' AND m.')} GROUP BY t.Id ORDER BY count DESC, t.NormalizedName LIMIT 5`),
+      await counts(`SELECT t."Name" AS "value", COUNT(*) AS "count" FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId" JOIN "Models" m ON m."Id" = mt."ModelId"
+      WHERE ${where} GROUP BY t."Id" ORDER BY 2 DESC, t."NormalizedName" LIMIT 5`),
     );
     expect(modelFacets.byCreator).toEqual(
-      sql(
-        `SELECT c.Username AS value, COUNT(*) AS count FROM Models m JOIN Creators c ON c.Id = m.CreatorId WHERE m.${where.replace(' AND ', ' AND m.')} GROUP BY c.Id ORDER BY count DESC, lower(c.Username) LIMIT 3`,
+      await counts(
+        `SELECT c."Username" AS "value", COUNT(*) AS "count" FROM "Models" m JOIN "Creators" c ON c."Id" = m."CreatorId" WHERE ${where} GROUP BY c."Id" ORDER BY 2 DESC, lower(c."Username") LIMIT 3`,
       ),
     );
     expect(modelFacets.bySource).toEqual(
-      sql(
-        `SELECT Source AS value, COUNT(*) AS count FROM Models WHERE ${where} GROUP BY Source ORDER BY count DESC, value`,
+      await counts(
+        `SELECT m."Source" AS "value", COUNT(*) AS "count" FROM "Models" m WHERE ${where} GROUP BY m."Source" ORDER BY 2 DESC, 1`,
       ),
     );
-    const withLocal = catalog.sql
-      .prepare(
-        `SELECT COUNT(*) FROM Models m WHERE m.${where.replace(' AND ', ' AND m.')} AND m.Id IN (SELECT v.ModelId FROM ModelVersions v JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.LocalPath IS NOT NULL AND f.IsLocalFileValid = 1)`,
-      )
-      .pluck()
-      .get() as number;
+    const withLocal = await one(
+      `SELECT COUNT(*) FROM "Models" m WHERE ${where} AND m."Id" IN (SELECT v."ModelId" FROM "ModelVersions" v JOIN "ModelFiles" f ON f."ModelVersionId" = v."Id" WHERE f."LocalPath" IS NOT NULL AND f."IsLocalFileValid" = TRUE)`,
+    );
     expect(modelFacets.byHasLocalFiles).toEqual(
       [
         { value: 'true', count: withLocal },
@@ -286,22 +361,51 @@ describe('facets and statistics', () => {
     );
   });
 
+  it('count the models a search finds, under the same filters as the search', async () => {
+    const facets = `query($f: ModelFilter) { modelFacets(filter: $f) { total byType { value count } byTag(top: 50) { value count } } }`;
+    for (const filter of [
+      { query: 'light' },
+      { query: 'light', nsfw: 'EXCLUDE' },
+      { query: 'style', types: ['LORA'] },
+    ]) {
+      const { query, ...rest } = filter;
+      const { search: found } = dataOf(
+        await server.graphql<{ search: { totalCount: number; nodes: { databaseId: number }[] } }>(
+          'query($q: String!, $f: ModelFilter) { search(query: $q, first: 100, filter: $f) { totalCount nodes { databaseId } } }',
+          { q: query, f: rest },
+        ),
+      );
+      const ids = found.nodes.map((n) => n.databaseId);
+      expect(ids).toHaveLength(found.totalCount);
+      const { modelFacets } = dataOf(await server.graphql<{ modelFacets: Record<string, any> }>(facets, { f: filter }));
+      expect(found.totalCount, JSON.stringify(filter)).toBeGreaterThan(1);
+      expect(modelFacets.total).toBe(found.totalCount);
+      const types = await onCatalog<{ value: string; count: unknown }>(
+        `SELECT "Type" AS "value", COUNT(*) AS "count" FROM "Models" WHERE "Id" IN (${ids.join(', ')}) GROUP BY "Type" ORDER BY 2 DESC, 1`,
+      );
+      expect(modelFacets.byType).toEqual(types.map((r) => ({ value: r.value, count: Number(r.count) })));
+    }
+  });
+
   it('reports library statistics like direct SQL', async () => {
     const { libraryStats } = dataOf(
       await server.graphql<{ libraryStats: Record<string, any> }>(
         '{ libraryStats { models versions files localFilesValid localFilesMissing images thumbnails thumbnailBytes databaseBytes byBaseModel { value count } } }',
       ),
     );
-    const one = (q: string) => catalog.sql.prepare(q).pluck().get();
     expect(libraryStats).toMatchObject({
-      models: one('SELECT COUNT(*) FROM Models'),
-      versions: one('SELECT COUNT(*) FROM ModelVersions'),
-      files: one('SELECT COUNT(*) FROM ModelFiles'),
-      localFilesValid: one('SELECT COUNT(*) FROM ModelFiles WHERE LocalPath IS NOT NULL AND IsLocalFileValid = 1'),
-      localFilesMissing: one('SELECT COUNT(*) FROM ModelFiles WHERE LocalPath IS NOT NULL AND IsLocalFileValid = 0'),
-      images: one('SELECT COUNT(*) FROM ModelImages'),
-      thumbnails: one('SELECT COUNT(ThumbnailData) FROM ModelImages'),
-      thumbnailBytes: String(one('SELECT SUM(length(ThumbnailData)) FROM ModelImages')),
+      models: await one('SELECT COUNT(*) FROM "Models"'),
+      versions: await one('SELECT COUNT(*) FROM "ModelVersions"'),
+      files: await one('SELECT COUNT(*) FROM "ModelFiles"'),
+      localFilesValid: await one(
+        'SELECT COUNT(*) FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL AND "IsLocalFileValid" = TRUE',
+      ),
+      localFilesMissing: await one(
+        'SELECT COUNT(*) FROM "ModelFiles" WHERE "LocalPath" IS NOT NULL AND "IsLocalFileValid" = FALSE',
+      ),
+      images: await one('SELECT COUNT(*) FROM "ModelImages"'),
+      thumbnails: await one('SELECT COUNT("ThumbnailData") FROM "ModelImages"'),
+      thumbnailBytes: String(await one('SELECT SUM(length("ThumbnailData")) FROM "ModelImages"')),
     });
     expect(Number(libraryStats.databaseBytes)).toBeGreaterThan(100_000);
     expect(libraryStats.byBaseModel.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(
@@ -322,13 +426,9 @@ describe('update check', () => {
       },
     );
     await importPayload(db, payload, 'update-check');
-    const direct = new Database(catalog.databasePath);
-    direct
-      .prepare(
-        `UPDATE ModelFiles SET LocalPath = '/library/old.safetensors', IsLocalFileValid = 1 WHERE CivitaiId = 91001`,
-      )
-      .run();
-    direct.close();
+    await onCatalog(
+      `UPDATE "ModelFiles" SET "LocalPath" = '/library/old.safetensors', "IsLocalFileValid" = TRUE WHERE "CivitaiId" = 91001`,
+    );
     const query = '{ model(civitaiId: 91000) { id hasUpdate ignoreUpdates } }';
     expect(dataOf(await server.graphql<{ model: { hasUpdate: boolean } }>(query)).model.hasUpdate).toBe(false);
     payload.modelVersions.push({

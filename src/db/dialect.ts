@@ -26,6 +26,8 @@ export interface SqlDialect {
   utc(column: Expression<unknown> | string): RawBuilder<string>;
   /** The LIKE that ignores ASCII letter case, as SQLite's LIKE does. */
   readonly likeIgnoringCase: RawBuilder<unknown>;
+  /** An aggregate joining a group's values with `separator`, in the order of `orderBy`. */
+  groupConcat(value: Expression<unknown>, separator: string, orderBy: Expression<unknown>): RawBuilder<string>;
 }
 
 const expressionOf = (value: Expression<unknown> | string) => (typeof value === 'string' ? sql.ref(value) : value);
@@ -38,6 +40,8 @@ export const sqliteDialect: SqlDialect = {
   listParameter: (values) => JSON.stringify(values),
   utc: (column) => sql<string>`strftime(${sql.lit(UTC_TIMESTAMP_FORMAT)}, ${expressionOf(column)})`,
   likeIgnoringCase: sql`LIKE`,
+  groupConcat: (value, separator, orderBy) =>
+    sql<string>`group_concat(${value}, ${sql.lit(separator)} ORDER BY ${orderBy})`,
 };
 
 /**
@@ -54,4 +58,6 @@ export const postgresDialect: SqlDialect = {
   utc: (column) => sql<string>`"dn_utc_text"(${expressionOf(column)})`,
   // ILIKE folds case by the database's character classes: ASCII only under LC_CTYPE C, as on SQLite.
   likeIgnoringCase: sql`ILIKE`,
+  groupConcat: (value, separator, orderBy) =>
+    sql<string>`string_agg(${value}, ${sql.lit(separator)} ORDER BY ${orderBy})`,
 };

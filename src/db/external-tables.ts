@@ -1,7 +1,7 @@
 /**
- * Tables that live in the database but not in schema.prisma (Prisma cannot model FTS5): created by hand-written
- * migrations, and declared external so Prisma's diff neither reports nor drops them. prisma.config.ts lists the
- * same names for the native CLI.
+ * Tables that live in the database but not in the Prisma schemas (Prisma can model neither FTS5 tables nor a
+ * tsvector index): created by hand-written migrations, and declared external so Prisma's diff neither reports nor
+ * drops them. prisma.config.ts lists the SQLite names for the native CLI.
  */
 export const SEARCH_TABLES = [
   'ModelSearch',
@@ -14,3 +14,12 @@ export const SEARCH_TABLES = [
 ] as const;
 
 export const EXTERNAL_TABLES: readonly string[] = [...SEARCH_TABLES];
+
+/**
+ * PostgreSQL's search tables (the AddModelSearch migration of prisma/postgres): documents with their tsvector, the
+ * vocabulary the cost estimate reads, and the models waiting for a new document. They hold nothing of their own —
+ * every row is rebuilt from the catalog tables — so copying a catalog in skips them.
+ */
+export const POSTGRES_SEARCH_TABLES = ['ModelSearch', 'ModelSearchTerms', 'ModelSearchDirty'] as const;
+
+export const POSTGRES_EXTERNAL_TABLES: readonly string[] = [...POSTGRES_SEARCH_TABLES];

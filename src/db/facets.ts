@@ -57,11 +57,12 @@ export function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | un
     byNsfw: () =>
       counts(sql`SELECT CASE WHEN ${m('IsNsfw')} = TRUE THEN 'NSFW' ELSE 'SFW' END AS value, COUNT(*) AS count FROM ${m.item} ${where}
         GROUP BY value ORDER BY count DESC, value`),
-    // A model's level is the highest level among its images (None when it has none).
+    // A model's level is the highest level among its images (None when it has none). PostgreSQL 15 needs the
+    // subquery's alias.
     byNsfwLevel: () =>
       counts(sql`SELECT CASE level WHEN 3 THEN 'X' WHEN 2 THEN 'Mature' WHEN 1 THEN 'Soft' ELSE 'None' END AS value, COUNT(*) AS count FROM (
         SELECT ${m('Id')}, COALESCE((SELECT MAX(${levelOf}) FROM ${v.item} JOIN ${i.item} ON ${i('ModelVersionId')} = ${v('Id')}
-          WHERE ${v('ModelId')} = ${m('Id')}), 0) AS level FROM ${m.item} ${where}) GROUP BY level ORDER BY level`),
+          WHERE ${v('ModelId')} = ${m('Id')}), 0) AS level FROM ${m.item} ${where}) AS levels GROUP BY level ORDER BY level`),
     byTag: (top) =>
       counts(sql`SELECT ${t('Name')} AS value, COUNT(*) AS count FROM ${mt.item} JOIN ${t.item} ON ${t('Id')} = ${mt('TagId')}
         WHERE ${mt('ModelId')} IN (${selected}) GROUP BY ${t('Id')} ORDER BY count DESC, ${t('NormalizedName')} LIMIT ${top}`),

@@ -10,7 +10,7 @@ import type { ListQuery, ListSource } from './pages.ts';
 import { type AnyDb, type TableRef, table } from './refs.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import type { Database } from './schema.ts';
-import { assertFullTextSearch, searchMatch } from './search.ts';
+import { searchMatch } from './search.ts';
 import { localFilePresent } from './tables/model-files.ts';
 import { normalizeTagName } from './tables/tags.ts';
 
@@ -136,10 +136,7 @@ export function modelFilter(
     where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} > ${filter.createdAfter.toISOString()}`);
   if (filter.createdBefore)
     where.push(sql<SqlBool>`${dialect.utc(m('CreatedAt'))} < ${filter.createdBefore.toISOString()}`);
-  if (filter.query != null) {
-    assertFullTextSearch(dialect);
-    where.push(sql<SqlBool>`${m('Id')} IN (${searchMatch(filter.query)})`);
-  }
+  if (filter.query != null) where.push(sql<SqlBool>`${m('Id')} IN (${searchMatch(dialect, filter.query)})`);
   if (filter.removedFromCivitai != null)
     where.push(filter.removedFromCivitai ? removedFromCivitai(m) : sql<SqlBool>`NOT ${removedFromCivitai(m)}`);
   if (filter.hasUpdate != null)

@@ -6,7 +6,7 @@
 import type { ColumnType } from 'kysely';
 import type { DB } from '../generated/kysely/database.ts';
 
-/** ModelSearch (FTS5): one document per model, rowid = Models.Id. */
+/** ModelSearch (FTS5, SQLite): one document per model, rowid = Models.Id. PostgreSQL's is read through SQL templates. */
 export interface ModelSearchTable {
   rowid: number;
   name: string;
@@ -32,6 +32,8 @@ export interface ModelSearchTermsTable {
 
 export interface Database extends DB {
   ModelSearch: ModelSearchTable;
+  /** PostgreSQL's vocabulary (the counterpart of ModelSearchTerms above): per indexed word, the documents holding it. */
+  ModelSearchTerms: Pick<ModelSearchTermsTable, 'term' | 'doc'>;
   /** Models whose search document must be rebuilt (written by triggers). */
   ModelSearchDirty: { ModelId: number };
   'temp.ModelSearchTerms': ModelSearchTermsTable;

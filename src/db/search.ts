@@ -1,13 +1,15 @@
 /**
- * The full-text index's SQL (SQLite FTS5): ModelSearch holds one document per model (rowid = Models.Id), kept
- * current from ModelSearchDirty (filled by triggers, whoever writes); searches rank with bm25 (column weights set by
- * the AddModelSearch migration), highlight the page's rows, and estimate their cost from the index's own
- * vocabulary (fts5vocab). The text rules (which words, which phrases) are `src/search/query.ts`'s.
+ * The full-text index's SQL. SQLite: FTS5 — ModelSearch holds one document per model (rowid = Models.Id), searches
+ * rank with bm25 (column weights set by the AddModelSearch migration), highlight the page's rows and estimate their
+ * cost from the index's own vocabulary (fts5vocab). PostgreSQL: ModelSearch holds the same texts and a tsvector
+ * (GIN-indexed) built in code by SQLite's word rules (`postgres/text-search.ts`), searches rank with ts_rank_cd,
+ * highlights are computed from the texts (`src/search/highlight.ts`) and the vocabulary is the ModelSearchTerms
+ * table. On both, documents are kept current from ModelSearchDirty (filled by triggers, whoever writes). The text
+ * rules (which words, which phrases) are `src/search/query.ts`'s.
  */
 import { type RawBuilder, type SqlBool, type Transaction, sql } from 'kysely';
 import type { Ordering } from '../catalog/pagination.ts';
-import { AppError } from '../errors.ts';
-import { toMatchExpression } from '../search/query.ts';
+import { matchExpression, type SearchTerm, searchTerms } from '../search/query.ts';
 import type { CatalogDatabase } from './catalog-database.ts';
 import type { ListQuery, ListSource } from './pages.ts';
 import type { SqlDialect } from './dialect.ts';
@@ -15,6 +17,8 @@ import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import { runShaped, slot } from './shaped.ts';
 import { type AnyDb, type AnySelect, table } from './refs.ts';
 import type { Database } from './schema.ts';
+import { documentVector, RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from './postgres/text-search.ts';
+import { ELLIPSIS, SNIPPET_TOKENS } from '../search/highlight.ts';
 
 /** The index's columns, in table order (bm25 weights follow the same order). */
 export const SEARCH_COLUMNS = [
@@ -34,12 +38,26 @@ export type SearchDocument = Record<SearchColumn, string>;
 const index = table('ModelSearch', 's');
 const models = table('Models', 'm');
 
-/** Model ids whose document matches the user's search text (for `IN (…)` filters). */
-export function searchMatch(query: string): RawBuilder<unknown> {
-  return sql`SELECT rowid FROM ${sql.table('ModelSearch')} WHERE ${sql.table('ModelSearch')} MATCH ${toMatchExpression(query)}`;
+/** A search in the engine's query language: an FTS5 MATCH expression, or a PostgreSQL tsquery. */
+export function matchText(dialect: SqlDialect, terms: readonly SearchTerm[]): string {
+  return dialect.name === 'sqlite' ? matchExpression(terms) : searchQuery(terms);
 }
 
-/** Ranked by bm25 (lower is better), then by model id. */
+/** Documents matching a search (`match` from `matchText`: a value or a slot). */
+function matching(dialect: SqlDialect, match: unknown): RawBuilder<SqlBool> {
+  return dialect.name === 'sqlite'
+    ? sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`
+    : sql<SqlBool>`"document" @@ CAST(${match} AS tsquery)`;
+}
+
+/** Model ids whose document matches the user's search text (for `IN (…)` filters). */
+export function searchMatch(dialect: SqlDialect, query: string): RawBuilder<unknown> {
+  const match = matchText(dialect, searchTerms(query));
+  const id = sql.raw(dialect.name === 'sqlite' ? 'rowid' : '"ModelId"');
+  return sql`SELECT ${id} FROM ${sql.table('ModelSearch')} WHERE ${matching(dialect, match)}`;
+}
+
+/** Ranked by rank (lower is better: negated bm25 or ts_rank_cd), then by model id. */
 export const SEARCH_ORDERING: Ordering = {
   signature: 'search:RANK',
   keys: [
@@ -48,16 +66,29 @@ export const SEARCH_ORDERING: Ordering = {
   ],
 };
 
+/**
+ * The matching documents as `s` with `rowid` and `rank` — FTS5's own columns on SQLite; on PostgreSQL a subquery
+ * giving the same two (which the planner flattens into the join).
+ */
+function matchingDocuments(dialect: SqlDialect, match: unknown) {
+  if (dialect.name === 'sqlite') return index.item;
+  const rank = sql`-ts_rank_cd(CAST(${sql.lit(RANK_WEIGHTS)} AS float4[]), "document", CAST(${match} AS tsquery), ${sql.lit(RANK_NORMALIZATION)})`;
+  return sql`(SELECT "ModelId" AS "rowid", ${rank} AS "rank" FROM ${sql.table('ModelSearch')} WHERE ${matching(dialect, match)})`.as(
+    index.alias,
+  );
+}
+
 /** The matching models joined to the index (for ranking by `s.rank`), under the given filters. */
-export function searchList(match: unknown, filters: readonly RawBuilder<SqlBool>[]): ListQuery {
-  return (db: AnyDb) =>
-    filters.reduce(
+export function searchList(dialect: SqlDialect, match: unknown, filters: readonly RawBuilder<SqlBool>[]): ListQuery {
+  return (db: AnyDb) => {
+    const joined = db
+      .selectFrom(matchingDocuments(dialect, match))
+      .innerJoin(models.item, (join) => join.on(sql<SqlBool>`${models('Id')} = ${index('rowid')}`));
+    return filters.reduce(
       (query, filter) => query.where(filter),
-      db
-        .selectFrom(index.item)
-        .innerJoin(models.item, (join) => join.on(sql<SqlBool>`${models('Id')} = ${index('rowid')}`))
-        .where(sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`),
+      dialect.name === 'sqlite' ? joined.where(matching(dialect, match)) : joined,
     );
+  };
 }
 
 /** A search's models as a list source: built once per plan when no filter narrows it (see `shaped.ts`). */
@@ -68,16 +99,19 @@ export function searchSource(
   fields: RowFields,
 ): ListSource {
   const select = selectColumns('Model', 'm', fields);
-  if (filters.length > 0) return { from: searchList(match, filters), select };
+  if (filters.length > 0) return { from: searchList(dialect, match, filters), select };
   return {
-    from: searchList(slot('match'), []),
+    from: searchList(dialect, slot('match'), []),
     select,
     shape: `${dialect.name}|search|${planKey(fields)}`,
     values: { match },
   };
 }
 
-/** Per model of a page: whether each column matched (a highlight marker in it) and a snippet around the best match. */
+/**
+ * SQLite: per model of a page, whether each column matched (a highlight marker in it) and a snippet around the best
+ * match, from FTS5.
+ */
 export function highlights(db: CatalogDatabase, match: string, ids: readonly number[], open: string, close: string) {
   const marks = (i: number) => sql<string>`highlight(${sql.table('ModelSearch')}, ${sql.lit(i)}, ${open}, ${close})`;
   return db.searches
@@ -85,11 +119,22 @@ export function highlights(db: CatalogDatabase, match: string, ids: readonly num
     .select([
       'rowid as id',
       ...SEARCH_COLUMNS.map((_, i) => marks(i).as(`h${i}`)),
-      sql<string>`snippet(${sql.table('ModelSearch')}, -1, ${open}, ${close}, '…', 16)`.as('snippet'),
+      sql<string>`snippet(${sql.table('ModelSearch')}, -1, ${open}, ${close}, ${ELLIPSIS}, ${sql.lit(SNIPPET_TOKENS)})`.as(
+        'snippet',
+      ),
     ])
     .where(sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`)
     .where(db.dialect.inList('rowid', ids))
     .execute() as Promise<Record<string, string | number>[]>;
+}
+
+/** PostgreSQL: the texts of the page's documents, for `src/search/highlight.ts`. */
+export function documentTexts(db: CatalogDatabase, ids: readonly number[]) {
+  const columns = SEARCH_COLUMNS.map((column) => sql.ref(column));
+  return sql<Record<SearchColumn | 'id', string | number>>`SELECT "ModelId" AS "id", ${sql.join(columns)}
+    FROM ${sql.table('ModelSearch')} WHERE ${db.dialect.inList('ModelId', ids)}`
+    .execute(db.searches)
+    .then((result) => result.rows);
 }
 
 /** A word as the index stores it, and whether any term starting with it counts. */
@@ -104,7 +149,8 @@ const WORDS_PER_STATEMENT = 16;
 /**
  * For each word: how many index terms it stands for (a prefix: its expansions, at most `maxTerms` of them) and how
  * many documents hold them, from the vocabulary — one statement for up to WORDS_PER_STATEMENT words. A word is
- * the range [word, word + U+0000), a prefix [word, word + U+FFFF), so every word has the same statement shape.
+ * the range [word, word + U+0001), a prefix [word, word + U+FFFF), so every word has the same statement shape (no
+ * indexed word holds U+0000 or U+0001, and PostgreSQL text cannot hold U+0000).
  */
 export async function wordPostings(
   db: CatalogDatabase,
@@ -112,20 +158,24 @@ export async function wordPostings(
   maxTerms: number,
 ): Promise<{ terms: number; docs: number }[]> {
   await ensureVocabulary(db);
+  // The two have the columns read here, under one name each.
+  const vocabulary = (
+    db.dialect.name === 'sqlite' ? 'temp.ModelSearchTerms' : 'ModelSearchTerms'
+  ) as 'ModelSearchTerms';
   const found: { terms: number; docs: number }[] = [];
   for (let start = 0; start < words.length; start += WORDS_PER_STATEMENT) {
     const chunk = words.slice(start, start + WORDS_PER_STATEMENT);
     const values: Record<string, unknown> = {};
     chunk.forEach(({ word, prefix }, i) => {
       values[`from${i}`] = word;
-      values[`to${i}`] = `${word}${prefix ? '\uffff' : '\u0000'}`;
+      values[`to${i}`] = `${word}${prefix ? '\uffff' : '\u0001'}`;
     });
     const build = () => {
       const branch = (i: number) =>
         db.kysely
           .selectFrom(
             db.kysely
-              .selectFrom('temp.ModelSearchTerms')
+              .selectFrom(vocabulary)
               .select('doc')
               .where('term', '>=', slot(`from${i}`))
               .where('term', '<', slot(`to${i}`))
@@ -156,10 +206,13 @@ export async function wordPostings(
 
 const vocabularies = new WeakSet<object>();
 
-/** The index's term statistics: a read-only view FTS5 builds from the index itself (per connection, in temp). */
+/**
+ * SQLite: the index's term statistics, a read-only view FTS5 builds from the index itself (per connection, in
+ * temp). PostgreSQL's vocabulary is a table, kept by `replaceDocuments`.
+ */
 async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
   // Per read connection (every request's view of the catalog shares it, and its `probe`).
-  if (vocabularies.has(db.probe)) return;
+  if (db.dialect.name !== 'sqlite' || vocabularies.has(db.probe)) return;
   await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${sql.table('ModelSearchTerms')} USING fts5vocab(main, 'ModelSearch', 'row')`.execute(
     db.kysely,
   );
@@ -168,36 +221,32 @@ async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
 
 // ——— Keeping the index current ———
 
-/**
- * Full-text search is FTS5, which only SQLite has; on PostgreSQL every search path (search, a list's `query`
- * filter, the cost estimate) refuses with NOT_SUPPORTED_ON_ENGINE until the tsvector index exists (issue 13).
- */
-export function assertFullTextSearch(dialect: SqlDialect): void {
-  if (dialect.name !== 'sqlite')
-    throw new AppError(
-      'NOT_SUPPORTED_ON_ENGINE',
-      'Full-text search (search, filter.query) is not available on PostgreSQL catalogs yet.',
-      { engine: dialect.name },
-    );
-}
-
-/** True when no model waits for its search document (always on engines without the search index). */
+/** True when no model waits for its search document. */
 export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean> {
-  if (db.dialect.name !== 'sqlite') return true;
   const build = () => db.kysely.selectFrom('ModelSearchDirty').select('ModelId').limit(1);
   return (await runShaped(db.kysely, `${db.dialect.name}|searchIndexIsCurrent`, build, {})).length === 0;
 }
 
-export function dirtyModels(trx: Transaction<Database>, limit: number): Promise<number[]> {
-  return trx
-    .selectFrom('ModelSearchDirty')
-    .select('ModelId')
-    .limit(limit)
+/**
+ * Up to `limit` models waiting for their document. On PostgreSQL their notes are locked until the transaction
+ * ends: another process rebuilding at the same time waits for them instead of writing the same documents, and a
+ * write to one of these models meanwhile waits too and notes it again afterwards (see the AddModelSearch
+ * migration). SQLite's write transaction already excludes both.
+ */
+export function dirtyModels(trx: Transaction<Database>, dialect: SqlDialect, limit: number): Promise<number[]> {
+  const query = trx.selectFrom('ModelSearchDirty').select('ModelId').limit(limit);
+  return (dialect.name === 'sqlite' ? query : query.orderBy('ModelId').forUpdate())
     .execute()
     .then((rows) => rows.map((r) => r.ModelId));
 }
 
-/** What a model's search document is made of, for a batch of models (texts joined with ' | '). */
+/** Between the texts of one field (its tags, its file names…). Not a word: a phrase may span two tags, as FTS5 lets it. */
+const SEPARATOR = ' | ';
+
+/**
+ * What a model's search document is made of, for a batch of models: each field's texts joined in row order (the
+ * same order on both engines, so the same documents).
+ */
 export async function documentSources(
   trx: Transaction<Database>,
   dialect: CatalogDatabase['dialect'],
@@ -235,7 +284,7 @@ export async function documentSources(
         .selectFrom(mt.item)
         .innerJoin(t.item, (j) => j.on(sql<SqlBool>`${t('Id')} = ${mt('TagId')}`))
         .where(dialect.inList(mt('ModelId'), ids)),
-      sql`group_concat(${t('Name')}, ' | ')`,
+      dialect.groupConcat(t('Name'), SEPARATOR, t('Id')),
       mt('ModelId'),
     ),
     db
@@ -243,8 +292,10 @@ export async function documentSources(
       .where(dialect.inList(v('ModelId'), ids))
       .select([
         sql`${v('ModelId')}`.as('id'),
-        sql`group_concat(${v('Name')}, ' | ')`.as('names'),
-        sql`group_concat(${v('BaseModel')} || ' ' || COALESCE(${v('BaseModelRaw')}, ''), ' | ')`.as('bases'),
+        dialect.groupConcat(v('Name'), SEPARATOR, v('Id')).as('names'),
+        dialect
+          .groupConcat(sql`${v('BaseModel')} || ' ' || COALESCE(${v('BaseModelRaw')}, '')`, SEPARATOR, v('Id'))
+          .as('bases'),
       ])
       .groupBy(v('ModelId'))
       .execute() as Promise<{ id: number; names: string; bases: string }[]>,
@@ -253,7 +304,7 @@ export async function documentSources(
         .selectFrom(w.item)
         .innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${w('ModelVersionId')}`))
         .where(dialect.inList(v('ModelId'), ids)),
-      sql`group_concat(${w('Word')}, ' | ')`,
+      dialect.groupConcat(w('Word'), SEPARATOR, w('Id')),
       v('ModelId'),
     ),
     grouped(
@@ -261,7 +312,7 @@ export async function documentSources(
         .selectFrom(f.item)
         .innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${f('ModelVersionId')}`))
         .where(dialect.inList(v('ModelId'), ids)),
-      sql`group_concat(${f('FileName')}, ' | ')`,
+      dialect.groupConcat(f('FileName'), SEPARATOR, f('Id')),
       v('ModelId'),
     ),
     grouped(
@@ -270,7 +321,7 @@ export async function documentSources(
         .innerJoin(v.item, (j) => j.on(sql<SqlBool>`${v('Id')} = ${i('ModelVersionId')}`))
         .where(dialect.inList(v('ModelId'), ids))
         .where(sql<SqlBool>`${i('Prompt')} IS NOT NULL`),
-      sql`substr(group_concat(${i('Prompt')}, ' | '), 1, ${maxPromptText})`,
+      sql`substr(${dialect.groupConcat(i('Prompt'), SEPARATOR, i('Id'))}, 1, ${maxPromptText})`,
       v('ModelId'),
     ),
   ]);
@@ -292,11 +343,48 @@ export async function replaceDocuments(
   ids: readonly number[],
   docs: ReadonlyMap<number, SearchDocument>,
 ): Promise<void> {
-  await trx.deleteFrom('ModelSearch').where(dialect.inList('rowid', ids)).execute();
-  if (docs.size > 0)
-    await trx
-      .insertInto('ModelSearch')
-      .values([...docs].map(([rowid, doc]) => ({ rowid, ...doc })))
-      .execute();
+  if (dialect.name === 'sqlite') {
+    await trx.deleteFrom('ModelSearch').where(dialect.inList('rowid', ids)).execute();
+    if (docs.size > 0)
+      await trx
+        .insertInto('ModelSearch')
+        .values([...docs].map(([rowid, doc]) => ({ rowid, ...doc })))
+        .execute();
+  } else await replacePostgresDocuments(trx, dialect, ids, docs);
   await trx.deleteFrom('ModelSearchDirty').where(dialect.inList('ModelId', ids)).execute();
+}
+
+/**
+ * PostgreSQL: the documents with their tsvectors, and the vocabulary changed by what the old documents held and
+ * the new ones hold — one upsert of every changed count, in term order (concurrent rebuilds then lock the terms
+ * they share in the same order), and terms no document holds any more removed.
+ */
+async function replacePostgresDocuments(
+  trx: Transaction<Database>,
+  dialect: SqlDialect,
+  ids: readonly number[],
+  docs: ReadonlyMap<number, SearchDocument>,
+): Promise<void> {
+  const { rows: old } = await sql<{ words: string[] }>`DELETE FROM ${sql.table('ModelSearch')}
+    WHERE ${dialect.inList('ModelId', ids)} RETURNING tsvector_to_array("document") AS "words"`.execute(trx);
+  const change = new Map<string, number>();
+  for (const { words } of old) for (const word of words) change.set(word, (change.get(word) ?? 0) - 1);
+  const rows = [...docs].map(([id, doc]) => {
+    const { vector, words } = documentVector(doc);
+    for (const word of words) change.set(word, (change.get(word) ?? 0) + 1);
+    const texts = SEARCH_COLUMNS.map((column) => sql`${doc[column]}`);
+    return sql`(${id}, ${sql.join(texts)}, CAST(${vector} AS tsvector))`;
+  });
+  if (rows.length > 0)
+    await sql`INSERT INTO ${sql.table('ModelSearch')} ("ModelId", ${sql.join(SEARCH_COLUMNS.map((c) => sql.ref(c)))}, "document")
+      VALUES ${sql.join(rows)}`.execute(trx);
+  const changed = [...change].filter(([, by]) => by !== 0);
+  if (changed.length === 0) return;
+  await sql`INSERT INTO "ModelSearchTerms" ("term", "doc")
+    SELECT "term", "doc" FROM unnest(CAST(${changed.map(([term]) => term)} AS text[]), CAST(${changed.map(([, by]) => by)} AS integer[])) AS c ("term", "doc")
+    ORDER BY "term" COLLATE "C"
+    ON CONFLICT ("term") DO UPDATE SET "doc" = "ModelSearchTerms"."doc" + EXCLUDED."doc"`.execute(trx);
+  const fewer = changed.filter(([, by]) => by < 0).map(([term]) => term);
+  if (fewer.length > 0)
+    await sql`DELETE FROM "ModelSearchTerms" WHERE "term" = ANY(CAST(${fewer} AS text[])) AND "doc" <= 0`.execute(trx);
 }

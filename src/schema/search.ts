@@ -97,7 +97,7 @@ builder.queryFields((t) => ({
     {
       type: ModelNode,
       description:
-        'Models ranked by relevance (bm25). Words must all match; `"two words"` is a phrase; `sty*` a prefix. ' +
+        'Models ranked by relevance (bm25 on SQLite, ts_rank_cd on PostgreSQL). Words must all match; `"two words"` is a phrase; `sty*` a prefix. ' +
         'Any text is safe: punctuation and search operators are read as words. Combine with `filter` like `models`.',
       args: { query: t.arg.string({ required: true }), filter: t.arg({ type: ModelFilterInput }) },
       complexity: pageComplexity,

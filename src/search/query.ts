@@ -1,5 +1,6 @@
 /**
- * User text → an FTS5 MATCH expression that cannot fail to parse. Words become quoted tokens (so AND, OR, NOT,
+ * User text → search terms, and the terms as an FTS5 MATCH expression that cannot fail to parse (PostgreSQL's
+ * tsquery is built from the same terms: `src/db/postgres/text-search.ts`). Words become quoted tokens (so AND, OR, NOT,
  * NEAR, column names and punctuation are plain words), `"…"` keeps a phrase, a trailing `*` makes a prefix, and
  * all terms must match — so a term given twice is looked for once. Anything else the user typed is a separator.
  */

@@ -1,7 +1,9 @@
 /**
- * Keeping ModelSearch in step with the catalog. Triggers (see the AddModelSearch migration) list changed models in
- * ModelSearchDirty, whoever wrote; this module rebuilds their documents — after our own writes, and before any
- * search reads the index — in one IMMEDIATE transaction per small batch, letting other work run between batches.
+ * Keeping ModelSearch in step with the catalog, on either engine. Triggers (see the AddModelSearch migrations) list
+ * changed models in ModelSearchDirty, whoever wrote; this module rebuilds their documents — after our own writes,
+ * and before any search reads the index — in one write transaction per small batch, letting other work run between
+ * batches. The engine stores a document its own way (`replaceDocuments`): FTS5 indexes the texts, PostgreSQL takes
+ * them with a tsvector built in code.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
@@ -25,7 +27,7 @@ export async function refreshSearchIndex(db: CatalogDatabase): Promise<number> {
   let processed = 0;
   while (!(await searchIndexIsCurrent(db))) {
     processed += await db.write(async (trx) => {
-      const ids = await dirtyModels(trx, BATCH);
+      const ids = await dirtyModels(trx, db.dialect, BATCH);
       if (ids.length === 0) return 0;
       const source = await documentSources(trx, db.dialect, ids, MAX_PROMPT_TEXT);
       const docs = new Map<number, SearchDocument>();

@@ -1,14 +1,16 @@
 /**
- * Ranked full-text search over models: bm25 with per-column weights (names first, prompts last), keyset pages
- * over (rank, id), combinable with the usual model filters, with the fields that matched and a highlighted snippet.
+ * Ranked full-text search over models: bm25 (SQLite) or ts_rank_cd (PostgreSQL) with per-field weights (names
+ * first, prompts last), keyset pages over (rank, id), combinable with the usual model filters, with the fields
+ * that matched and a highlighted snippet.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type ModelFilter, modelFilter } from '../db/lists.ts';
 import { rootCount, rootPageRows } from '../db/pages.ts';
 import { type RowFields, rowMapper } from '../db/row-mapping.ts';
 import {
-  assertFullTextSearch,
+  documentTexts,
   highlights,
+  matchText,
   SEARCH_COLUMNS,
   SEARCH_ORDERING,
   type SearchColumn,
@@ -16,7 +18,8 @@ import {
 } from '../db/search.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { keyValuesOf, type Page, type PageArgs, pageWindow, scopedOrdering, toPage } from '../catalog/pagination.ts';
-import { toMatchExpression } from './query.ts';
+import { highlight } from './highlight.ts';
+import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { escapeHtml } from './text.ts';
 
@@ -24,9 +27,9 @@ export { SEARCH_COLUMNS };
 
 export interface SearchHit {
   model: Model;
-  /** Higher is better (negated bm25). */
+  /** Higher is better (negated bm25, or ts_rank_cd). */
   score: number;
-  /** Highlights are read on first use, for the whole page at once (a second FTS statement). */
+  /** Highlights are read on first use, for the whole page at once (a second statement). */
   matchedFields(): Promise<SearchColumn[]>;
   /** HTML-escaped text around the best match, matches wrapped in <mark>. */
   snippet(): Promise<string>;
@@ -43,6 +46,45 @@ function markup(text: string): string {
   return escapeHtml(text).replaceAll(OPEN, '<mark>').replaceAll(CLOSE, '</mark>').replace(/\s+/g, ' ').trim();
 }
 
+/** What a hit shows of its match: the fields that matched, and the snippet with OPEN/CLOSE around matches. */
+interface Marks {
+  fields: SearchColumn[];
+  snippet: string;
+}
+
+/** The page's marks, by model id: FTS5's highlight() and snippet() on SQLite, the same rules over the texts elsewhere. */
+async function pageMarks(
+  db: CatalogDatabase,
+  match: string,
+  terms: readonly SearchTerm[],
+  ids: readonly number[],
+): Promise<Map<number, Marks>> {
+  if (db.dialect.name === 'sqlite') {
+    const rows = await highlights(db, match, ids, OPEN, CLOSE);
+    return new Map(
+      rows.map((row) => [
+        Number(row.id),
+        {
+          fields: SEARCH_COLUMNS.filter((_, i) => String(row[`h${i}`] ?? '').includes(OPEN)),
+          snippet: String(row.snippet ?? ''),
+        },
+      ]),
+    );
+  }
+  const rows = await documentTexts(db, ids);
+  return new Map(
+    rows.map((row) => {
+      const { matched, snippet } = highlight(
+        terms,
+        SEARCH_COLUMNS.map((column) => String(row[column])),
+        OPEN,
+        CLOSE,
+      );
+      return [Number(row.id), { fields: SEARCH_COLUMNS.filter((_, i) => matched[i]), snippet }];
+    }),
+  );
+}
+
 /** Columns of the page's models: a row-field plan, or every column (null). */
 export async function searchModels(
   db: CatalogDatabase,
@@ -51,8 +93,8 @@ export async function searchModels(
   filter: ModelFilter | null | undefined,
   fields: RowFields = null,
 ): Promise<SearchResult> {
-  assertFullTextSearch(db.dialect);
-  const match = toMatchExpression(query);
+  const terms = searchTerms(query);
+  const match = matchText(db.dialect, terms);
   await ensureSearchIndexCurrent(db);
   // A rank is a rank only for these words: a cursor of another search would land anywhere. Filters may change
   // between pages (the same words rank the same), so only the match expression binds the cursor.
@@ -67,15 +109,14 @@ export async function searchModels(
   }));
   // Highlights only for the page's rows (computing them for every match would cost as much as the search), and
   // only when a hit's matchedFields or snippet is asked for.
-  let marks: Promise<Map<number, Record<string, string | number>>> | null = null;
+  let marks: Promise<Map<number, Marks>> | null = null;
   const marksOf = async (id: number) => {
-    marks ??= highlights(
+    marks ??= pageMarks(
       db,
       match,
+      terms,
       page.edges.map((e) => Number(e.node.row.id)),
-      OPEN,
-      CLOSE,
-    ).then((found) => new Map(found.map((r) => [Number(r.id), r])));
+    );
     return (await marks).get(id);
   };
   const edges = page.edges.map((edge) => {
@@ -85,11 +126,8 @@ export async function searchModels(
       node: {
         model: map(edge.node.row),
         score: edge.node.score,
-        matchedFields: async () => {
-          const found = await marksOf(id);
-          return SEARCH_COLUMNS.filter((_, i) => String(found?.[`h${i}`] ?? '').includes(OPEN));
-        },
-        snippet: async () => markup(String((await marksOf(id))?.snippet ?? '')),
+        matchedFields: async () => (await marksOf(id))?.fields ?? [],
+        snippet: async () => markup((await marksOf(id))?.snippet ?? ''),
       },
     };
   });

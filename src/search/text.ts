@@ -59,16 +59,83 @@ export function stripHtml(html: string): string {
   return parts.join('').replace(ENTITY, decodeEntity).replace(/\s+/g, ' ').trim();
 }
 
-const CJK = /([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f])/g;
+const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\uff66-\uff9f]/g;
 
 /** Surrounds every CJK character with spaces so the tokenizer makes it a token. */
 export function spaceCjk(text: string): string {
-  return text.replace(CJK, ' $1 ');
+  return text.replace(CJK, ' $& ');
 }
+
+/**
+ * The combining marks SQLite's unicode61 tokenizer (remove_diacritics 2) reads as part of a word and then drops:
+ * a decomposed "e\u0301cole" is the one word "ecole". Every other mark separates words, as it does there.
+ */
+const DIACRITICS = '\u0300-\u0304\u0306-\u030c\u030f\u0311\u031b\u0323-\u0328\u032d\u032e\u0330\u0331';
+// Unassigned code points count as letters there too (its tables are Unicode 6.1's).
+const WORD = new RegExp(`[\\p{L}\\p{N}\\p{Co}\\p{Cn}][\\p{L}\\p{N}\\p{Co}\\p{Cn}${DIACRITICS}]*`, 'gu');
+const DIACRITIC = new RegExp(`[${DIACRITICS}]`, 'gu');
 
 /** Word tokens the way the index's tokenizer splits them (letters and digits; CJK one character each). */
 export function tokens(text: string): string[] {
-  return spaceCjk(text).match(/[\p{L}\p{N}\p{Co}]+/gu) ?? [];
+  return documentTokens(spaceCjk(text));
+}
+
+/** The same, for text whose CJK characters are already spaced apart (a search document's). */
+export function documentTokens(text: string): string[] {
+  return text.match(WORD) ?? [];
+}
+
+/** The tokens of `text` with where each starts and ends (UTF-16 offsets), for highlighting. */
+export function tokenSpans(text: string): { tokens: string[]; starts: Int32Array; ends: Int32Array } {
+  const found = text.match(WORD) ?? [];
+  const starts = new Int32Array(found.length);
+  const ends = new Int32Array(found.length);
+  // Found by `indexOf` from the previous token's end (nothing between two tokens can start one): several times
+  // faster than `matchAll` on long texts.
+  let end = 0;
+  found.forEach((token, i) => {
+    starts[i] = text.indexOf(token, end);
+    end = starts[i]! + token.length;
+    ends[i] = end;
+  });
+  return { tokens: found, starts, ends };
+}
+
+/** Letters whose decomposition has a Latin base, but which unicode61 keeps (ı is not an i there, ǡ not an a). */
+const KEPT_LETTERS = new Set(['ı', 'ǡ']);
+const folded = new Map<string, string>();
+const ASCII = /^\p{ASCII}*$/u;
+
+function foldLetter(letter: string): string {
+  if (KEPT_LETTERS.has(letter)) return letter;
+  // Case folding, not just lower case: ſ is s, ς is σ, µ is μ. A letter whose upper case is several letters (ß)
+  // folds to its lower case.
+  const upper = letter.toUpperCase();
+  const lower = [...upper].length === 1 ? upper.toLowerCase() : letter.toLowerCase();
+  if (KEPT_LETTERS.has(lower)) return lower;
+  // Diacritics are removed from Latin letters only (é is e, but Greek ά and Cyrillic й stay).
+  const base = lower.normalize('NFD').replace(/\p{M}+/gu, '');
+  return /^[a-z]$/.test(base) ? base : lower;
+}
+
+/**
+ * A token as SQLite's index stores it (unicode61, remove_diacritics 2): case folded, the diacritics of Latin
+ * letters removed. PostgreSQL's documents and queries are folded here, so both engines match the same words; a
+ * test compares this with SQLite's own tokenizer letter by letter.
+ */
+export function indexForm(token: string): string {
+  // Most words are ASCII: folding them is lower-casing.
+  if (ASCII.test(token)) return token.toLowerCase();
+  let out = '';
+  for (const letter of token.replace(DIACRITIC, '')) {
+    let f = folded.get(letter);
+    if (f === undefined) {
+      f = foldLetter(letter);
+      if (folded.size < 65_536) folded.set(letter, f);
+    }
+    out += f;
+  }
+  return out;
 }
 
 export function escapeHtml(text: string): string {

@@ -12,6 +12,12 @@ export const migrationCreateCommand = defineCommand({
       description: 'Write an empty migration for hand-written SQL instead of diffing the schema.',
       byDefault: 'off: the difference between the migrations and schema.prisma',
     },
+    postgres: {
+      type: 'boolean',
+      description:
+        'Write the migration into prisma/postgres/migrations (PostgreSQL). Hand-written SQL only: implies --empty.',
+      byDefault: 'off: prisma/migrations (SQLite)',
+    },
     'allow-destructive': {
       type: 'boolean',
       description:
@@ -23,10 +29,13 @@ export const migrationCreateCommand = defineCommand({
     const [name, ...extra] = positionals;
     if (!name || extra.length > 0) throw usageError('Give exactly one migration name.', migrationCreateCommand);
     const { createMigration } = await import('../../db/migration-authoring.ts');
+    const postgres = values.postgres ?? false;
+    const source = postgres ? (await import('../../db/postgres/migrations.ts')).postgresMigrationsSource() : undefined;
     const created = await createMigration({
       name,
-      empty: values.empty ?? false,
+      empty: postgres || (values.empty ?? false),
       allowDestructive: values['allow-destructive'] ?? false,
+      ...(source ? { source } : {}),
     });
     if (!created) {
       io.out('schema.prisma and the migrations agree: nothing to migrate (use --empty for a hand-written migration).');

@@ -9,6 +9,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { AppError } from '../../errors.ts';
+import { POSTGRES_EXTERNAL_TABLES } from '../external-tables.ts';
 import {
   type DatabaseInspection,
   listMigrations,
@@ -25,8 +26,14 @@ import type { PostgresTarget } from './catalog.ts';
 import { databaseLocale, localeWarning } from './locale.ts';
 
 export const PRISMA_HISTORY_TABLE = '_prisma_migrations';
-/** SQLite's external tables are its FTS5 search tables, which a PostgreSQL catalog does not have (yet). */
-export const POSTGRES_SCHEMA_FILTERS: SchemaFilter = { externalTables: [], externalEnums: [] };
+/**
+ * Tables Prisma must leave alone on PostgreSQL: the search tables (see external-tables.ts). The engine wants them
+ * schema-qualified here; the catalog lives in Prisma's default schema, public.
+ */
+export const POSTGRES_SCHEMA_FILTERS: SchemaFilter = {
+  externalTables: POSTGRES_EXTERNAL_TABLES.map((name) => `public.${name}`),
+  externalEnums: [],
+};
 /** `pg_type` OIDs: the catalog column type "char", and text. */
 const CHAR_OID = 18;
 const TEXT_OID = 25;

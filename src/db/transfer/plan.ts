@@ -11,7 +11,7 @@
  */
 import Database from 'better-sqlite3';
 import { AppError } from '../../errors.ts';
-import { EXTERNAL_TABLES } from '../external-tables.ts';
+import { EXTERNAL_TABLES, POSTGRES_EXTERNAL_TABLES } from '../external-tables.ts';
 import { listMigrations } from '../migrations.ts';
 import { MIGRATIONS_DIR } from '../project-paths.ts';
 
@@ -45,8 +45,14 @@ export interface PlannedTable {
   serial: string | null;
 }
 
-/** Tables that are no catalog content: each engine's migration history, SQLite's own. */
-export const NOT_CATALOG_TABLES: readonly string[] = ['_prisma_migrations', ...EXTERNAL_TABLES];
+/**
+ * Tables that are no catalog content: the migration history, and each engine's search tables (rebuilt from the
+ * catalog rows: the triggers note every copied model).
+ */
+export const NOT_CATALOG_TABLES: readonly string[] = [
+  '_prisma_migrations',
+  ...new Set([...EXTERNAL_TABLES, ...POSTGRES_EXTERNAL_TABLES]),
+];
 
 let cached: readonly PlannedTable[] | null = null;
 
