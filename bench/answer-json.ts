@@ -3,6 +3,7 @@
  * in how they read the rows, which is what the benchmark compares; the JSON must come out the same from either.
  */
 import { encodeNodeId } from '../src/catalog/global-id.ts';
+import { cursorScope } from '../src/catalog/pagination.ts';
 import {
   BaseModel,
   CommercialUse,
@@ -351,4 +352,24 @@ export function thumbnailAnswer(row: Row | undefined): { bytes: Buffer; mimeType
         mimeType: (row.ThumbnailMimeType as string | null) ?? 'application/octet-stream',
       }
     : null;
+}
+
+/** The benchmark's search answer (`SEARCH_QUERY`) from up to `first + 1` ranked rows (`Id`, `Name`, `Type`, `rank`). */
+export function searchAnswer(rows: readonly Row[], first: number, match: string): unknown {
+  return {
+    data: {
+      search: {
+        pageInfo: { hasNextPage: rows.length > first },
+        edges: rows.slice(0, first).map((r) => ({
+          cursor: cursor(`search:RANK#${cursorScope(match)}`, r.rank, r.Id),
+          score: -Number(r.rank),
+          node: {
+            id: encodeNodeId('Model', Number(r.Id)),
+            name: r.Name,
+            type: readEnum(ModelType, r.Type as string),
+          },
+        })),
+      },
+    },
+  };
 }

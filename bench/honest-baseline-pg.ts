@@ -12,6 +12,8 @@
  */
 import pg from 'pg';
 import { DEFAULT_DATABASE_POOL_SIZE } from '../src/config.ts';
+import { RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from '../src/db/postgres/text-search.ts';
+import { searchTerms } from '../src/search/query.ts';
 import {
   detailAnswer,
   type DetailRows,
@@ -23,6 +25,7 @@ import {
   type ListRows,
   listWideAnswer,
   type Row,
+  searchAnswer,
   thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
@@ -240,8 +243,18 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
       return hashesAnswer(hashes, wanted, bestFileByHash(rows));
     },
 
-    search(): never {
-      throw new Error('search has no PostgreSQL baseline yet');
+    async search(query: string, first: number) {
+      // The catalog's own search index (a GIN-indexed tsvector) and ranking, queried directly.
+      const match = searchQuery(searchTerms(query));
+      const rows = await all(
+        `SELECT m."Id", m."Name", m."Type", s.rank FROM (
+           SELECT "ModelId", -ts_rank_cd('${RANK_WEIGHTS}'::float4[], "document", $1::tsquery, ${RANK_NORMALIZATION}) AS rank
+           FROM "ModelSearch" WHERE "document" @@ $1::tsquery) s
+         JOIN "Models" m ON m."Id" = s."ModelId" ORDER BY s.rank, m."Id" LIMIT $2`,
+        match,
+        first + 1,
+      );
+      return searchAnswer(rows, first, match);
     },
 
     async thumbnail(id: number) {

@@ -16,13 +16,9 @@
  * `baseline.ts` is the other column: our own SQL strategy without GraphQL.
  */
 import Database from 'better-sqlite3';
-import { encodeNodeId } from '../src/catalog/global-id.ts';
-import { cursorScope } from '../src/catalog/pagination.ts';
-import { ModelType, readEnum } from '../src/db/enums.ts';
 import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
 import { toMatchExpression } from '../src/search/query.ts';
 import {
-  cursor,
   DETAIL_IMAGE_COLUMNS,
   type DetailRows,
   detailAnswer,
@@ -33,6 +29,7 @@ import {
   listWideAnswer,
   listCursorKey,
   type Row,
+  searchAnswer,
   thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
@@ -229,22 +226,7 @@ export function createHonestBaseline(databasePath: string): Baseline {
         match,
         first + 1,
       );
-      return {
-        data: {
-          search: {
-            pageInfo: { hasNextPage: rows.length > first },
-            edges: rows.slice(0, first).map((r) => ({
-              cursor: cursor(`search:RANK#${cursorScope(match)}`, r.rank, r.Id),
-              score: -Number(r.rank),
-              node: {
-                id: encodeNodeId('Model', r.Id as number),
-                name: r.Name,
-                type: readEnum(ModelType, r.Type as string),
-              },
-            })),
-          },
-        },
-      };
+      return searchAnswer(rows, first, match);
     },
 
     thumbnail(id: number) {

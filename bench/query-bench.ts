@@ -78,8 +78,6 @@ export interface QueryBenchOptions {
   probeSeconds: number;
   /** Alternating S/L rounds of the L-vs-S probe (each `probeSeconds` per size). */
   scalingRounds: number;
-  /** Only these scenarios (all when absent). */
-  only?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -183,7 +181,7 @@ interface ServedCatalog {
 }
 
 /** Our server and the baselines on one catalog; whatever started is stopped again if the rest fails. */
-async function serve(catalog: BenchCatalog, only: readonly string[] | undefined): Promise<ServedCatalog> {
+async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
   const sides = sidesOf(catalog);
   const started = await Promise.allSettled([
     startOurServer(catalog),
@@ -196,8 +194,7 @@ async function serve(catalog: BenchCatalog, only: readonly string[] | undefined)
       return s.value;
     }) as [ServerProcess, ServerProcess, ServerProcess | undefined];
     const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
-    const chosen = scenarios(inputs).filter((s) => !only || only.includes(s.name));
-    return { catalog, sides, ours, baseline, ...(mirror ? { mirror } : {}), inputs, scenarios: chosen };
+    return { catalog, sides, ours, baseline, ...(mirror ? { mirror } : {}), inputs, scenarios: scenarios(inputs) };
   } catch (error) {
     await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     throw error;
@@ -214,7 +211,7 @@ export async function runQueryBench(
   options: QueryBenchOptions,
 ): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
   process.chdir(PROJECT_ROOT);
-  const started = await Promise.allSettled(catalogs.map((catalog) => serve(catalog, options.only)));
+  const started = await Promise.allSettled(catalogs.map(serve));
   const served = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

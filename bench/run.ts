@@ -117,9 +117,6 @@ const postgresResultsPath = path.join(PROJECT_ROOT, 'bench-results.postgres.json
 const readReport = <T>(file: string): T | undefined =>
   existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
 
-/** The query scenarios PostgreSQL has a baseline for (search on PostgreSQL is not built yet). */
-const POSTGRES_SCENARIOS = ['list', 'list-wide', 'detail', 'hashes', 'thumbnail'];
-
 if (values.engine === 'postgres') {
   await runOnPostgres();
   process.exit(0);
@@ -128,14 +125,14 @@ if (values.engine === 'postgres') {
 async function runOnPostgres(): Promise<void> {
   const adminUrl = values['postgres-url']!;
   for (const catalog of catalogs) catalog.databaseUrl = await ensurePostgresCatalog(catalog, adminUrl, cacheDir, log);
-  const options = { ...settings, only: POSTGRES_SCENARIOS, log };
+  const options = { ...settings, log };
   const { sizes: measured, scaling } = await runQueryBench(catalogs, options);
   const runs: SizeRun[] = [];
   for (const size of measured)
     runs.push({
       catalog: size.catalog,
       scenarios: size.results,
-      statements: await countStatements(size.catalog, size.inputs, POSTGRES_SCENARIOS),
+      statements: await countStatements(size.catalog, size.inputs),
     });
   log('one vs two instances on one database');
   const instances = await runInstancesBench(catalogs[0]!, { ...options, only: ['list', 'detail'] });

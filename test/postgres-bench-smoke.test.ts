@@ -49,7 +49,15 @@ describe('npm run bench -- --quick --engine postgres', () => {
     ) as PostgresBenchReport;
     expect(report.machine.postgres).toMatch(/^\d+\.\d+/);
     const [small] = report.sizes;
-    expect(small!.scenarios.map((s) => s.name)).toEqual(['list', 'list-wide', 'detail', 'hashes', 'thumbnail']);
+    expect(small!.scenarios.map((s) => s.name)).toEqual([
+      'list',
+      'list-wide',
+      'detail',
+      'hashes',
+      'thumbnail',
+      'search',
+      'search-name',
+    ]);
     for (const scenario of small!.scenarios) {
       expect(scenario.ours.requests, scenario.name).toBeGreaterThan(0);
       expect(scenario.baseline.requests, scenario.name).toBeGreaterThan(0);
