@@ -17,6 +17,7 @@ const ON_BOTH_ENGINES = [
   'test/hash-lookup.test.ts',
   'test/demo-catalog.test.ts',
   'test/compiled-execution.test.ts',
+  'test/mutations.test.ts',
 ];
 
 export default defineConfig({
