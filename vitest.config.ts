@@ -18,6 +18,7 @@ const ON_BOTH_ENGINES = [
   'test/demo-catalog.test.ts',
   'test/compiled-execution.test.ts',
   'test/mutations.test.ts',
+  'test/civitai-import.test.ts',
 ];
 
 export default defineConfig({

@@ -33,9 +33,9 @@ export interface CatalogHandle {
   /** Typed queries on the catalog, on its engine. */
   readonly db: Kysely<CatalogTables>;
   /** Every row of a statement. */
-  all<R = Record<string, unknown>>(statement: Statement<R>): Promise<R[]>;
+  all<R = Record<string, unknown>>(statement: Statement<unknown>): Promise<R[]>;
   /** The first row, or undefined. */
-  first<R = Record<string, unknown>>(statement: Statement<R>): Promise<R | undefined>;
+  first<R = Record<string, unknown>>(statement: Statement<unknown>): Promise<R | undefined>;
   /** The first column of the first row (undefined when there is no row). */
   value<T = unknown>(statement: Statement<unknown>): Promise<T>;
   /** The first column of every row. */
@@ -45,6 +45,12 @@ export interface CatalogHandle {
    * sequences): an id spent by an insert that wrote no row still shows. For before/after comparisons on one engine.
    */
   dump(): Promise<Record<string, unknown[]>>;
+  /**
+   * A value that changes whenever another connection commits a change to the catalog — no row written, not even
+   * with the values it had, and no id spent: SQLite's `data_version`; on PostgreSQL every row version's `xmin` (an
+   * UPDATE writes a new row version even when nothing differs) and the sequences.
+   */
+  changeMark(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -80,11 +86,29 @@ export function catalogHandle(location: CatalogLocation): CatalogHandle {
       })
     : new Kysely<CatalogTables>({ dialect: new SqliteDialect({ database: new Database(config.databasePath) }) });
 
-  const all = async <R>(statement: Statement<R>): Promise<R[]> => {
+  const all = async <R>(statement: Statement<unknown>): Promise<R[]> => {
     const compiled = isRawBuilder(statement) ? statement.compile(db) : statement.compile();
-    return (await db.executeQuery(compiled)).rows;
+    return (await db.executeQuery(compiled)).rows as R[];
   };
 
+  const value = async <T>(statement: Statement<unknown>): Promise<T> => {
+    const row = (await all(statement))[0] as Record<string, unknown> | undefined;
+    return (row === undefined ? undefined : Object.values(row)[0]) as T;
+  };
+  const sequences = async (): Promise<unknown[]> =>
+    postgres
+      ? await Promise.all(
+          (
+            await column<string>(
+              sql.raw("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1"),
+            )
+          ).map(async (name) => ({
+            name,
+            // `pg_sequences.last_value` is NULL until the first nextval(); the sequence itself says where it is.
+            ...(await all<object>(sql.raw(`SELECT last_value, is_called FROM "${name}"`)))[0],
+          })),
+        )
+      : await all(sql.raw('SELECT name, seq FROM sqlite_sequence ORDER BY 1'));
   const column = async <T>(statement: Statement<unknown>): Promise<T[]> =>
     (await all(statement)).map((row) => Object.values(row as Record<string, unknown>)[0] as T);
 
@@ -93,13 +117,10 @@ export function catalogHandle(location: CatalogLocation): CatalogHandle {
     engine: postgres ? 'postgres' : 'sqlite',
     db,
     all,
-    async first(statement) {
-      return (await all(statement))[0];
+    async first<R>(statement: Statement<unknown>) {
+      return (await all<R>(statement))[0];
     },
-    async value(statement) {
-      const row = (await all(statement))[0] as Record<string, unknown> | undefined;
-      return (row === undefined ? undefined : Object.values(row)[0]) as never;
-    },
+    value,
     column,
     async dump() {
       const tables = await Promise.all(
@@ -107,20 +128,17 @@ export function catalogHandle(location: CatalogLocation): CatalogHandle {
           async (table) => [table, await all(sql.raw(`SELECT * FROM "${table}" ORDER BY 1, 2`))] as const,
         ),
       );
-      const sequences = postgres
-        ? await Promise.all(
-            (
-              await column<string>(
-                sql.raw("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1"),
-              )
-            ).map(async (name) => ({
-              name,
-              // `pg_sequences.last_value` is NULL until the first nextval(); the sequence itself says where it is.
-              ...(await all<object>(sql.raw(`SELECT last_value, is_called FROM "${name}"`)))[0],
-            })),
-          )
-        : await all(sql.raw('SELECT name, seq FROM sqlite_sequence ORDER BY 1'));
-      return { ...Object.fromEntries(tables), sequences };
+      return { ...Object.fromEntries(tables), sequences: await sequences() };
+    },
+    async changeMark() {
+      if (!postgres) return value(sql.raw('PRAGMA data_version'));
+      const tables = await column<string>(
+        sql.raw("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"),
+      );
+      const versions = await Promise.all(
+        tables.map((table) => value(sql.raw(`SELECT string_agg(xmin::text, ',' ORDER BY xmin::text) FROM "${table}"`))),
+      );
+      return { versions, sequences: await sequences() };
     },
     async close() {
       if (closed) return;

@@ -2,13 +2,20 @@
  * A migrated, seeded catalog file in a temp data directory, plus a direct read-only SQL connection to check API
  * answers against what the database says.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
+import type { DatabaseTarget } from '../../src/config.ts';
+import type { CatalogDatabase } from '../../src/db/catalog-database.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
 import { migrateDatabase } from '../../src/db/migrations.ts';
+import { openCatalog } from '../../src/db/open-catalog.ts';
+import { migratePostgres } from '../../src/db/postgres/migrations.ts';
 import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '../../src/seed/catalog-generator.ts';
 import { tempDir } from './temp.ts';
+import { type CatalogHandle, catalogHandle } from './catalog-handle.ts';
+import { freshPostgresDatabase, TEST_ENGINE } from './postgres.ts';
 
 /** The table of each Prisma model: the physical names of the DiffusionNexus Core Database, as the desktop app made them. */
 /** The metadata history's tables (change sets and changes, the payload archive). */
@@ -35,7 +42,6 @@ export interface SeededCatalog {
 
 export async function seededCatalog(size: Partial<CatalogSize> = {}, seed = 1): Promise<SeededCatalog> {
   const dataDir = path.join(tempDir('dn-catalog-'), 'data');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir, { recursive: true });
   const databasePath = databasePathIn(dataDir);
   await migrateDatabase(databasePath);
@@ -55,21 +61,39 @@ export function firstErrorCode(response: { errors?: { extensions?: Record<string
   return response.errors?.[0]?.extensions?.code;
 }
 
-/** An empty migrated catalog, opened, closed after the file's tests. */
-export async function emptyCatalog(): Promise<{
+/** An empty migrated catalog, opened; `database` and `handle` say where it is and read it directly. */
+export interface EmptyCatalog {
   dataDir: string;
+  /** The SQLite file (on PostgreSQL: where it would be; nothing is there). */
   databasePath: string;
-  db: import('../../src/db/catalog-database.ts').CatalogDatabase;
-}> {
-  const { openCatalogDatabase } = await import('../../src/db/catalog-database.ts');
-  const { mkdirSync } = await import('node:fs');
+  database: DatabaseTarget;
+  db: CatalogDatabase;
+  handle: CatalogHandle;
+}
+
+/**
+ * An empty migrated catalog on the suite's engine (a SQLite file in a temp data directory, or in the `postgres`
+ * project a fresh PostgreSQL database), opened, closed after the file's tests. `engine: 'sqlite'` for tests about
+ * the SQLite file itself.
+ */
+export async function emptyCatalog(options: { engine?: 'sqlite' | 'postgres' } = {}): Promise<EmptyCatalog> {
+  const engine = options.engine ?? TEST_ENGINE;
   const dataDir = path.join(tempDir('dn-empty-'), 'data');
   mkdirSync(dataDir, { recursive: true });
   const databasePath = databasePathIn(dataDir);
-  await migrateDatabase(databasePath);
-  const db = await openCatalogDatabase(databasePath);
+  let database: DatabaseTarget;
+  if (engine === 'postgres') {
+    const target = await freshPostgresDatabase();
+    await migratePostgres(target);
+    database = target;
+  } else {
+    await migrateDatabase(databasePath);
+    database = { engine: 'sqlite', path: databasePath, dataDir };
+  }
+  const db = await openCatalog(database);
+  const handle = catalogHandle({ databasePath, database });
   afterAll(() => db.close());
-  return { dataDir, databasePath, db };
+  return { dataDir, databasePath, database, db, handle };
 }
 
 /**
