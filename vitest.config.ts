@@ -19,6 +19,8 @@ const ON_BOTH_ENGINES = [
   'test/compiled-execution.test.ts',
   'test/mutations.test.ts',
   'test/civitai-import.test.ts',
+  'test/civitai-sync.test.ts',
+  'test/import-conflicts.test.ts',
 ];
 
 export default defineConfig({
