@@ -21,6 +21,7 @@ const ON_BOTH_ENGINES = [
   'test/civitai-import.test.ts',
   'test/civitai-sync.test.ts',
   'test/import-conflicts.test.ts',
+  'test/cli-import.test.ts',
 ];
 
 export default defineConfig({

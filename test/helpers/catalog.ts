@@ -116,3 +116,34 @@ export function dumpCatalog(sql: Database.Database): Record<string, unknown[]> {
     tables.map((table) => [table, sql.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).safeIntegers(true).all()]),
   );
 }
+
+/** A catalog for CLI commands (real processes) on the suite's engine, with the flags that point them at it. */
+export interface CliCatalog {
+  dataDir: string;
+  /** `--data-dir DIR`, and on PostgreSQL `--database-url URL` (which wins over the data directory's file). */
+  args: string[];
+  /** The SQLite file or the PostgreSQL database, for `catalogHandle`. */
+  location: { databasePath: string; database: DatabaseTarget };
+}
+
+/**
+ * A data directory in a fresh temp folder and, in the `postgres` project, a fresh empty PostgreSQL database: nothing
+ * is created or migrated, as for a user's first command.
+ */
+export async function cliCatalog(): Promise<CliCatalog> {
+  const dataDir = path.join(tempDir('dn-cli-'), 'data');
+  const databasePath = databasePathIn(dataDir);
+  if (TEST_ENGINE === 'postgres') {
+    const database = await freshPostgresDatabase();
+    return {
+      dataDir,
+      args: ['--data-dir', dataDir, '--database-url', database.url],
+      location: { databasePath, database },
+    };
+  }
+  return {
+    dataDir,
+    args: ['--data-dir', dataDir],
+    location: { databasePath, database: { engine: 'sqlite', path: databasePath, dataDir } },
+  };
+}
