@@ -22,6 +22,7 @@ const ON_BOTH_ENGINES = [
   'test/civitai-sync.test.ts',
   'test/import-conflicts.test.ts',
   'test/cli-import.test.ts',
+  'test/metadata-history.test.ts',
 ];
 
 export default defineConfig({

@@ -69,6 +69,8 @@ export interface EmptyCatalog {
   database: DatabaseTarget;
   db: CatalogDatabase;
   handle: CatalogHandle;
+  /** The flags that point a CLI command at it (see `cliArgsFor`). */
+  args: string[];
 }
 
 /**
@@ -93,7 +95,7 @@ export async function emptyCatalog(options: { engine?: 'sqlite' | 'postgres' } =
   const db = await openCatalog(database);
   const handle = catalogHandle({ databasePath, database });
   afterAll(() => db.close());
-  return { dataDir, databasePath, database, db, handle };
+  return { dataDir, databasePath, database, db, handle, args: cliArgsFor(dataDir, database) };
 }
 
 /**
@@ -124,6 +126,13 @@ export interface CliCatalog {
   args: string[];
   /** The SQLite file or the PostgreSQL database, for `catalogHandle`. */
   location: { databasePath: string; database: DatabaseTarget };
+}
+
+/** `--data-dir DIR`, and for a PostgreSQL catalog `--database-url URL` (which wins over the data directory's file). */
+export function cliArgsFor(dataDir: string, database: DatabaseTarget | undefined): string[] {
+  return database?.engine === 'postgres'
+    ? ['--data-dir', dataDir, '--database-url', database.url]
+    : ['--data-dir', dataDir];
 }
 
 /**
