@@ -23,6 +23,7 @@ const ON_BOTH_ENGINES = [
   'test/import-conflicts.test.ts',
   'test/cli-import.test.ts',
   'test/metadata-history.test.ts',
+  'test/thumbnails.test.ts',
 ];
 
 export default defineConfig({
