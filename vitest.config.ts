@@ -24,6 +24,8 @@ const ON_BOTH_ENGINES = [
   'test/cli-import.test.ts',
   'test/metadata-history.test.ts',
   'test/thumbnails.test.ts',
+  'test/thumbnail-uploads.test.ts',
+  'test/library-api.test.ts',
 ];
 
 export default defineConfig({
