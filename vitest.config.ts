@@ -26,6 +26,7 @@ const ON_BOTH_ENGINES = [
   'test/thumbnails.test.ts',
   'test/thumbnail-uploads.test.ts',
   'test/library-api.test.ts',
+  'test/library-scan.test.ts',
 ];
 
 export default defineConfig({
