@@ -27,6 +27,7 @@ const ON_BOTH_ENGINES = [
   'test/thumbnail-uploads.test.ts',
   'test/library-api.test.ts',
   'test/library-scan.test.ts',
+  'test/rescan-cost.test.ts',
 ];
 
 export default defineConfig({

@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
 import type { DatabaseTarget } from '../../src/config.ts';
-import type { CatalogDatabase } from '../../src/db/catalog-database.ts';
+import type { CatalogDatabase, OpenCatalogOptions } from '../../src/db/catalog-database.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
 import { migrateDatabase } from '../../src/db/migrations.ts';
 import { openCatalog } from '../../src/db/open-catalog.ts';
@@ -76,9 +76,11 @@ export interface EmptyCatalog {
 /**
  * An empty migrated catalog on the suite's engine (a SQLite file in a temp data directory, or in the `postgres`
  * project a fresh PostgreSQL database), opened, closed after the file's tests. `engine: 'sqlite'` for tests about
- * the SQLite file itself.
+ * the SQLite file itself; `open` as for `openCatalog` (e.g. `onStatement`).
  */
-export async function emptyCatalog(options: { engine?: 'sqlite' | 'postgres' } = {}): Promise<EmptyCatalog> {
+export async function emptyCatalog(
+  options: { engine?: 'sqlite' | 'postgres'; open?: OpenCatalogOptions } = {},
+): Promise<EmptyCatalog> {
   const engine = options.engine ?? TEST_ENGINE;
   const dataDir = path.join(tempDir('dn-empty-'), 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -92,7 +94,7 @@ export async function emptyCatalog(options: { engine?: 'sqlite' | 'postgres' } =
     await migrateDatabase(databasePath);
     database = { engine: 'sqlite', path: databasePath, dataDir };
   }
-  const db = await openCatalog(database);
+  const db = await openCatalog(database, options.open);
   const handle = catalogHandle({ databasePath, database });
   afterAll(() => db.close());
   return { dataDir, databasePath, database, db, handle, args: cliArgsFor(dataDir, database) };
