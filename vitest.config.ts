@@ -28,6 +28,8 @@ const ON_BOTH_ENGINES = [
   'test/library-api.test.ts',
   'test/library-scan.test.ts',
   'test/rescan-cost.test.ts',
+  'test/loading-strategy.test.ts',
+  'test/row-field-plans.test.ts',
 ];
 
 export default defineConfig({
