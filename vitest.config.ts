@@ -30,6 +30,7 @@ const ON_BOTH_ENGINES = [
   'test/rescan-cost.test.ts',
   'test/loading-strategy.test.ts',
   'test/row-field-plans.test.ts',
+  'test/downloads.test.ts',
 ];
 
 export default defineConfig({
