@@ -31,6 +31,7 @@ const ON_BOTH_ENGINES = [
   'test/loading-strategy.test.ts',
   'test/row-field-plans.test.ts',
   'test/downloads.test.ts',
+  'test/downloads-processes.test.ts',
 ];
 
 export default defineConfig({
