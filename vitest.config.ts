@@ -32,6 +32,10 @@ const ON_BOTH_ENGINES = [
   'test/row-field-plans.test.ts',
   'test/downloads.test.ts',
   'test/downloads-processes.test.ts',
+  'test/security.test.ts',
+  'test/server.test.ts',
+  'test/http-conformance.test.ts',
+  'test/bad-input.test.ts',
 ];
 
 export default defineConfig({
