@@ -36,6 +36,8 @@ const ON_BOTH_ENGINES = [
   'test/server.test.ts',
   'test/http-conformance.test.ts',
   'test/bad-input.test.ts',
+  'test/hostile-text.test.ts',
+  'test/hostile-requests.test.ts',
 ];
 
 export default defineConfig({
