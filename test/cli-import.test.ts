@@ -6,8 +6,9 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { cliCatalog } from './helpers/catalog.ts';
+import { catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { cli } from './helpers/cli.ts';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -23,24 +24,23 @@ describe('import command', () => {
     copyFileSync(fixture('version-payload.json'), path.join(library, 'loras', 'styles', 'mossy_stone_xl.civitai.info'));
     writeFileSync(path.join(library, 'loras', 'styles', 'config.json'), '{"sampler": "euler"}');
     writeFileSync(path.join(library, 'loras', 'notes.txt'), 'not a payload');
-    const dataDir = path.join(root, 'data');
-    const first = await cli(['import', library, '--data-dir', dataDir]);
+    const catalog = await cliCatalog();
+    const first = await cli(['import', library, ...catalog.args]);
     expect(first.stdout).toMatch(
       /imported 2, updated 0, unchanged 0, failed 0; skipped 1 JSON file\(s\) that are not Civitai payloads\./,
     );
     expect(first.stdout).toMatch(/warning: model 7001: model type "SuperLoraV9" is not known/);
     expect(first.code).toBe(0);
-    const again = await cli(['import', library, '--data-dir', dataDir]);
+    const again = await cli(['import', library, ...catalog.args]);
     expect(again.stdout).toMatch(/imported 0, updated 0, unchanged 2, failed 0/);
-    const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
-    expect(db.prepare('SELECT CivitaiId FROM Models ORDER BY CivitaiId').pluck().all()).toEqual([7001, 7002]);
-    db.close();
+    const rows = catalogHandle(catalog.location);
+    expect(await rows.column(sql`SELECT "CivitaiId" FROM "Models" ORDER BY "CivitaiId"`)).toEqual([7001, 7002]);
   });
 
   it('reads stdin, reports failures with the model and reason, and exits non-zero', async () => {
-    const dataDir = path.join(tempDir(), 'data');
+    const catalog = await cliCatalog();
     const { readFileSync } = await import('node:fs');
-    const result = await cli(['import', '-', '--data-dir', dataDir], readFileSync(fixture('models-list.json'), 'utf8'));
+    const result = await cli(['import', '-', ...catalog.args], readFileSync(fixture('models-list.json'), 'utf8'));
     expect(result.stdout).toMatch(/imported 2, updated 0, unchanged 0, failed 1/);
     expect(result.stderr).toMatch(/failed: stdin: .*\$\.items\[1\]\.id: expected a positive integer id/);
     expect(result.code).toBe(1);
@@ -50,18 +50,16 @@ describe('import command', () => {
     const dir = tempDir();
     const broken = path.join(dir, 'broken.json');
     writeFileSync(broken, '{"id": 1, "name": ');
-    const dataDir = path.join(dir, 'data');
-    const result = await cli(['import', broken, '--data-dir', dataDir]);
+    const catalog = await cliCatalog();
+    const result = await cli(['import', broken, ...catalog.args]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/failed: .*broken\.json: not valid JSON/);
     const missing = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), '--data-dir', dataDir],
+      ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), ...catalog.args],
       { cwd: PROJECT_ROOT },
     ).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/nope\.json: no such file or directory/) });
-    const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
-    expect(db.prepare('SELECT COUNT(*) FROM Models').pluck().get()).toBe(0);
-    db.close();
+    expect(await catalogHandle(catalog.location).value(sql`SELECT COUNT(*) FROM "Models"`)).toBe(0);
   });
 });

@@ -5,9 +5,9 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { databasePathIn } from '../src/db/data-dir.ts';
+import { type CliCatalog, cliCatalog } from './helpers/catalog.ts';
+import { catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { cli, outcome, spawnCli } from './helpers/cli.ts';
 import { startDownloadHosts, type DownloadHosts } from './helpers/download-hosts.ts';
 import { randomBytes, safetensorsBytes, sha256Hex } from './helpers/library.ts';
@@ -66,16 +66,12 @@ beforeAll(async () => {
   hosts = await startDownloadHosts(KEY);
 });
 
-function downloadRows(dataDir: string): { Id: number; State: string; LeaseOwner: string | null }[] {
-  const db = new Database(databasePathIn(dataDir), { readonly: true });
+async function downloadRows(catalog: CliCatalog): Promise<{ Id: number; State: string; LeaseOwner: string | null }[]> {
+  const db = catalogHandle(catalog.location);
   try {
-    return db.prepare('SELECT Id, State, LeaseOwner FROM Downloads ORDER BY Id').all() as {
-      Id: number;
-      State: string;
-      LeaseOwner: string | null;
-    }[];
+    return await db.all(sql`SELECT "Id", "State", "LeaseOwner" FROM "Downloads" ORDER BY "Id"`);
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -95,7 +91,7 @@ describe('the download command', () => {
     const dir = tempDir('dn-cli-download-');
     const to = path.join(dir, 'models');
     mkdirSync(to);
-    const dataDir = path.join(dir, 'data');
+    const catalog = await cliCatalog();
     const a = safetensorsBytes({}, randomBytes(200_000, 1));
     const b = safetensorsBytes({}, randomBytes(300_000, 2));
     const first = publish(a);
@@ -106,8 +102,7 @@ describe('the download command', () => {
       `https://civitai.com/models/${second.modelId}?modelVersionId=${second.versionId}`,
       '--to',
       to,
-      '--data-dir',
-      dataDir,
+      ...catalog.args,
     ];
     const run = await cli(args, undefined, env(''));
     expect(run.code, run.stderr).toBe(0);
@@ -123,21 +118,17 @@ describe('the download command', () => {
 
   it('usage errors exit 2 and change nothing', async () => {
     const dir = tempDir('dn-cli-download-');
-    const dataDir = path.join(dir, 'data');
-    const noTo = await cli(['download', '123', '--data-dir', dataDir], undefined, env(''));
+    const catalog = await cliCatalog();
+    const noTo = await cli(['download', '123', ...catalog.args], undefined, env(''));
     expect(noTo.code).toBe(2);
     expect(noTo.stderr).toMatch(/^error \[BAD_USER_INPUT\]: Say where to download with --to DIR\./);
-    const badTarget = await cli(
-      ['download', 'file:///etc/passwd', '--to', dir, '--data-dir', dataDir],
-      undefined,
-      env(''),
-    );
+    const badTarget = await cli(['download', 'file:///etc/passwd', '--to', dir, ...catalog.args], undefined, env(''));
     expect(badTarget.code).toBe(2);
-    const outside = await cli(['download', '123', '--to', dir, '--data-dir', dataDir], undefined, env(tempDir()));
+    const outside = await cli(['download', '123', '--to', dir, ...catalog.args], undefined, env(tempDir()));
     expect(outside.code).toBe(1);
     expect(outside.stderr).toMatch(/^error \[FORBIDDEN\]: .* is outside the library roots/m);
     const otherHost = await cli(
-      ['download', 'https://example.com/models/1', '--to', dir, '--data-dir', dataDir],
+      ['download', 'https://example.com/models/1', '--to', dir, ...catalog.args],
       undefined,
       env(''),
     );
@@ -145,7 +136,14 @@ describe('the download command', () => {
     expect(otherHost.stderr).toMatch(
       /^error \[BAD_USER_INPUT\]: "https:\/\/example\.com\/models\/1" is not a Civitai URL/m,
     );
-    expect(existsSync(dataDir)).toBe(false);
+    expect(existsSync(catalog.dataDir)).toBe(false);
+    // On PostgreSQL, the database is as it was: not even migrated.
+    if (catalog.location.database.engine === 'postgres')
+      expect(
+        await catalogHandle(catalog.location).value(
+          sql`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'`,
+        ),
+      ).toBe(0);
   }, 120_000);
 
   for (const [signal, code] of [
@@ -156,11 +154,11 @@ describe('the download command', () => {
       const dir = tempDir('dn-cli-signal-');
       const to = path.join(dir, 'models');
       mkdirSync(to);
-      const dataDir = path.join(dir, 'data');
+      const catalog = await cliCatalog();
       const bytes = safetensorsBytes({}, randomBytes(2 * 1024 * 1024, 4));
       const half = 1024 * 1024 + 777;
       const { versionId } = publish(bytes, { stallAt: half });
-      const args = ['download', String(versionId), '--to', to, '--data-dir', dataDir];
+      const args = ['download', String(versionId), '--to', to, ...catalog.args];
       const child = spawnCli(args, env(''));
       const run = outcome(child);
       child.stdin.end();
@@ -174,7 +172,7 @@ describe('the download command', () => {
       );
       expect(stopped.stderr).toMatch(new RegExp(`^paused: version ${versionId} \\(download \\d+\\)$`, 'm'));
       expect(stopped.stdout).toMatch(/^0 downloaded \(0\.0 MB\), 0 already present, 0 failed, 1 stopped\.$/m);
-      expect(downloadRows(dataDir)).toEqual([expect.objectContaining({ State: 'PAUSED', LeaseOwner: null })]);
+      expect(await downloadRows(catalog)).toEqual([expect.objectContaining({ State: 'PAUSED', LeaseOwner: null })]);
       expect(statSync(part).size).toBe(half);
 
       hosts.release(versionId);
@@ -184,16 +182,16 @@ describe('the download command', () => {
       expect(readFileSync(path.join(to, `proc_${versionId}.safetensors`)).equals(bytes)).toBe(true);
       expect(hosts.fileRequests(versionId).map((r) => r.range)).toEqual([undefined, `bytes=${half}-`]);
       expect(readdirSync(to)).toEqual([`proc_${versionId}.safetensors`]);
-      expect(downloadRows(dataDir)).toEqual([expect.objectContaining({ State: 'DONE' })]);
+      expect(await downloadRows(catalog)).toEqual([expect.objectContaining({ State: 'DONE' })]);
     }, 180_000);
 });
 
 /** Starts `serve` in a child process; resolves with its URL once it listens. */
 async function startServe(
-  dataDir: string,
+  catalog: CliCatalog,
   library: string,
 ): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
-  const child = spawnCli(['serve', '--port', '0', '--data-dir', dataDir], env(library));
+  const child = spawnCli(['serve', '--port', '0', ...catalog.args], env(library));
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${output}`)), 60_000);
@@ -229,11 +227,11 @@ describe('the download command and a server downloading the same version', () =>
     const dir = tempDir('dn-cli-join-');
     const library = path.join(dir, 'library');
     mkdirSync(library);
-    const dataDir = path.join(dir, 'data');
+    const catalog = await cliCatalog();
     const bytes = safetensorsBytes({}, randomBytes(2 * 1024 * 1024, 5));
     const half = 1024 * 1024 + 99;
     const { versionId } = publish(bytes, { stallAt: half });
-    const server = await startServe(dataDir, library);
+    const server = await startServe(catalog, library);
     try {
       const { downloadModelVersion } = await graphql<{ downloadModelVersion: { id: string } }>(
         server.url,
@@ -241,7 +239,7 @@ describe('the download command and a server downloading the same version', () =>
         { v: versionId, root: library },
       );
       await waitForPart(library, half);
-      const child = spawnCli(['download', String(versionId), '--to', library, '--data-dir', dataDir], env(library));
+      const child = spawnCli(['download', String(versionId), '--to', library, ...catalog.args], env(library));
       const run = outcome(child);
       child.stdin.end();
       let printed = '';
@@ -274,12 +272,12 @@ describe('a server killed in the middle of a download', () => {
     const dir = tempDir('dn-restart-');
     const library = path.join(dir, 'library');
     mkdirSync(library);
-    const dataDir = path.join(dir, 'data');
+    const catalog = await cliCatalog();
     const bytes = safetensorsBytes({}, randomBytes(3 * 1024 * 1024, 3));
     const half = 1024 * 1024 + 12_345;
     const { versionId } = publish(bytes, { stallAt: half });
 
-    const first = await startServe(dataDir, library);
+    const first = await startServe(catalog, library);
     const { downloadModelVersion } = await graphql<{ downloadModelVersion: { id: string } }>(
       first.url,
       'mutation($v: Int!, $root: String!) { downloadModelVersion(civitaiVersionId: $v, root: $root) { id } }',
@@ -299,7 +297,7 @@ describe('a server killed in the middle of a download', () => {
     await exited;
     hosts.release(versionId);
 
-    const second = await startServe(dataDir, library);
+    const second = await startServe(catalog, library);
     try {
       type Job = { state: string; localPath: string | null; attempts: number };
       let job: Job | null = null;

@@ -4,7 +4,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
 import {
@@ -13,6 +12,7 @@ import {
   parseDownloadTarget,
   sanitizeFileName,
 } from '../src/downloads/names.ts';
+import { type CatalogHandle, catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { startDownloadHosts, type DownloadHosts, type HostedFile } from './helpers/download-hosts.ts';
 import { previewPng, randomBytes, safetensorsBytes, sha256Hex } from './helpers/library.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -147,14 +147,9 @@ async function waitForPart(dir: string, bytes: number): Promise<string> {
   }
 }
 
-function catalogRows<T>(sqlText: string, ...params: unknown[]): T[] {
-  const db = new Database(server.config.databasePath, { readonly: true });
-  try {
-    return db.prepare(sqlText).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
+/** The server's database (its SQLite file, or its PostgreSQL copy), read directly. */
+let catalog: CatalogHandle;
+const downloadCount = () => catalog.value<number>(sql`SELECT COUNT(*) FROM "Downloads"`);
 
 beforeAll(async () => {
   hosts = await startDownloadHosts(KEY);
@@ -169,6 +164,7 @@ beforeAll(async () => {
       downloadRetry: { maxAttemptsWithoutProgress: 4, initialBackoffMs: 50, maxWaitMs: 5000 },
     },
   );
+  catalog = catalogHandle(server);
 });
 
 describe('downloadModelVersion', () => {
@@ -218,16 +214,15 @@ describe('downloadModelVersion', () => {
     expect(api?.authorization).toBe(`Bearer ${KEY}`);
     expect(hosts.fileRequests(versionIds[0]!).map((r) => r.authorization)).toEqual([undefined]);
     // The scan index holds it with all six hashes; the version's first image became its thumbnail.
-    const [indexed] = catalogRows<Record<string, unknown>>('SELECT * FROM LocalFiles WHERE Path = ?', target);
+    const indexed = await catalog.first(sql`SELECT * FROM "LocalFiles" WHERE "Path" = ${target}`);
     expect(indexed).toMatchObject({ Size: bytes.length, HashSHA256: sha256Hex(bytes) });
     for (const column of ['HashAutoV1', 'HashAutoV3', 'HashCRC32', 'HashBLAKE3'])
       expect(indexed![column], column).toMatch(/^[0-9A-F]+$/);
-    const [image] = catalogRows<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM ModelImages i JOIN ModelVersions v ON v.Id = i.ModelVersionId
-       WHERE v.CivitaiId = ? AND i.ThumbnailData IS NOT NULL`,
-      versionIds[0],
+    const thumbnails = await catalog.value(
+      sql`SELECT COUNT(*) FROM "ModelImages" i JOIN "ModelVersions" v ON v."Id" = i."ModelVersionId"
+       WHERE v."CivitaiId" = ${versionIds[0]} AND i."ThumbnailData" IS NOT NULL`,
     );
-    expect(image!.n).toBe(1);
+    expect(thumbnails).toBe(1);
   });
 
   it('the next scan does not read a downloaded file again', async () => {
@@ -329,7 +324,7 @@ describe('downloadModelVersion', () => {
     expect(failed.message).toContain(sha256Hex(wrong));
     expect(failed.message).toContain(sha256Hex(bytes));
     expect(readdirSync(dir)).toEqual([]);
-    expect(catalogRows('SELECT 1 FROM LocalFiles WHERE Path LIKE ?', `${dir}%`)).toEqual([]);
+    expect(await catalog.all(sql`SELECT 1 FROM "LocalFiles" WHERE "Path" LIKE ${`${dir}%`}`)).toEqual([]);
 
     hosts.file(versionIds[0]!, { bytes, name: `file_${versionIds[0]}.safetensors` });
     const retried = await data<{ retryDownload: Job }>(`mutation($id: ID!) { retryDownload(id: $id) { ${JOB} } }`, {
@@ -382,7 +377,7 @@ describe('downloadModelVersion', () => {
 
   it('refuses a root outside the library roots, and bad subfolders, changing nothing', async () => {
     const { versionIds } = publish([{ bytes: modelBytes(16 * 1024, 31) }]);
-    const before = catalogRows<{ n: number }>('SELECT COUNT(*) AS n FROM Downloads')[0]!.n;
+    const before = await downloadCount();
     const asked = hosts.requests.length;
     const outside = tempDir('dn-outside-');
     for (const [root, sub, code] of [
@@ -401,7 +396,7 @@ describe('downloadModelVersion', () => {
     }
     const bad = await server.graphql('mutation { downloadModelVersion(civitaiVersionId: -4, root: "/x") { id } }');
     expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(catalogRows<{ n: number }>('SELECT COUNT(*) AS n FROM Downloads')[0]!.n).toBe(before);
+    expect(await downloadCount()).toBe(before);
     expect(hosts.requests.length).toBe(asked);
     expect(readdirSync(outside)).toEqual([]);
     expect(existsSync(path.join(path.dirname(library), 'escape'))).toBe(false);
@@ -409,7 +404,7 @@ describe('downloadModelVersion', () => {
 
   it('refuses a subfolder through a symlink that leaves the roots, creating nothing outside them', async () => {
     const { versionIds } = publish([{ bytes: modelBytes(16 * 1024, 35) }]);
-    const before = catalogRows<{ n: number }>('SELECT COUNT(*) AS n FROM Downloads')[0]!.n;
+    const before = await downloadCount();
     const outside = tempDir('dn-outside-link-');
     const root = folder('links');
     symlinkSync(outside, path.join(root, 'escape'));
@@ -421,7 +416,7 @@ describe('downloadModelVersion', () => {
       expect(response.errors?.[0]?.extensions?.code, sub).toBe('FORBIDDEN');
     }
     expect(readdirSync(outside)).toEqual([]);
-    expect(catalogRows<{ n: number }>('SELECT COUNT(*) AS n FROM Downloads')[0]!.n).toBe(before);
+    expect(await downloadCount()).toBe(before);
     // A link that stays inside the roots is followed; new folders below it are made inside.
     symlinkSync(folder('links-target'), path.join(root, 'inside'));
     const done = await waitFor((await start(versionIds[0]!, root, { sub: 'inside/a/b' })).id);

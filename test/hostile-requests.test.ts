@@ -9,7 +9,8 @@ import { MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_B
 import { integrityProblems } from '../src/db/backup.ts';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { exactChecksum } from './helpers/db-checksum.ts';
+import { catalogChecksum } from './helpers/db-checksum.ts';
+import { FULL_TEXT_SEARCH, TEST_ENGINE } from './helpers/postgres.ts';
 import {
   errorsOf,
   rawPost,
@@ -95,7 +96,8 @@ describe('finding 1: nodes(ids) is bounded and counted by complexity', () => {
   });
 });
 
-describe('finding 2: search cost is estimated before it runs and bounded per request', () => {
+// Full-text search is SQLite's FTS5 for now (see FULL_TEXT_SEARCH): these run on PostgreSQL once its search lands.
+describe.skipIf(!FULL_TEXT_SEARCH)('finding 2: search cost is estimated before it runs and bounded per request', () => {
   const snippets = (query: string, first = 100) =>
     `search(query: ${JSON.stringify(query)}, first: ${first}) { totalCount edges { snippet matchedFields node { databaseId } } }`;
 
@@ -399,7 +401,7 @@ describe('finding 12: every refusal is coded and names its limit the same way', 
   });
 
   it('import counts beyond 32 bits or fractional: BAD_USER_INPUT with the JSON path, nothing stored', async () => {
-    const before = exactChecksum(catalog.databasePath);
+    const before = await catalogChecksum(server.catalog);
     const cases: [Record<string, unknown>, string][] = [
       [{ stats: { downloadCount: 3_000_000_000 } }, '$.modelVersions[0].stats.downloadCount'],
       [{ stats: { ratingCount: 2.5 } }, '$.modelVersions[0].stats.ratingCount'],
@@ -423,7 +425,7 @@ describe('finding 12: every refusal is coded and names its limit the same way', 
       expect(answer.errors).toBeUndefined();
       expect(answer.data.importCivitaiPayload).toMatchObject({ failed: 1, failures: [{ path }] });
     }
-    expect(exactChecksum(catalog.databasePath)).toBe(before);
+    expect(await catalogChecksum(server.catalog)).toBe(before);
   });
 
   it('names the limit in extensions.limit for page sizes, complexity, aliases and base64 budgets alike', async () => {
@@ -445,6 +447,7 @@ describe('after all of it', () => {
   it('the server still answers and the catalog is intact', async () => {
     const answer = await post({ query: '{ models(first: 1) { totalCount } }' });
     expect(JSON.parse(answer.text).data.models.totalCount).toBeGreaterThanOrEqual(MODELS);
-    expect(integrityProblems(catalog.databasePath)).toEqual([]);
+    // SQLite's own check of its file; a PostgreSQL server keeps its pages itself.
+    if (TEST_ENGINE === 'sqlite') expect(integrityProblems(catalog.databasePath)).toEqual([]);
   });
 });

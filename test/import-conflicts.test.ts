@@ -3,19 +3,18 @@
  * and the catalog. The items involved fail with a message that names the ids; nothing is re-parented, nothing of
  * them is written, and the rest of the payload still imports.
  */
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { importPayload } from '../src/civitai/batch-import.ts';
-import { dumpCatalog, emptyCatalog } from './helpers/catalog.ts';
+import { emptyCatalog } from './helpers/catalog.ts';
+import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
 
 let db: CatalogDatabase;
-let sql: Database.Database;
+/** The catalog's database, read directly. */
+let rows: CatalogHandle;
 
 beforeAll(async () => {
-  ({ db } = await emptyCatalog());
-  sql = new Database(db.path, { readonly: true });
-  return () => sql.close();
+  ({ db, handle: rows } = await emptyCatalog());
 });
 
 const file = (id: number) => ({
@@ -36,12 +35,9 @@ const version = (id: number, files: object[] = []) => ({
 const model = (id: number, versions: object[]) => ({ id, name: `Model ${id}`, type: 'LORA', modelVersions: versions });
 
 const modelOfVersion = (civitaiVersionId: number) =>
-  sql
-    .prepare(
-      `SELECT m."CivitaiId" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId" WHERE v."CivitaiId" = ?`,
-    )
-    .pluck()
-    .get(civitaiVersionId);
+  rows.value(
+    sql`SELECT m."CivitaiId" FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId" WHERE v."CivitaiId" = ${civitaiVersionId}`,
+  );
 
 describe('inside one payload', () => {
   it('two models of a list sharing a version id both fail; the others import', async () => {
@@ -53,16 +49,16 @@ describe('inside one payload', () => {
     expect(summary).toMatchObject({ created: 1, failed: 2 });
     expect(summary.failures.map((f) => f.civitaiId)).toEqual([1, 2]);
     for (const failure of summary.failures) expect(failure.message).toMatch(/version 10 .*models 1 and 2/);
-    expect(modelOfVersion(10)).toBeUndefined();
-    expect(modelOfVersion(30)).toBe(3);
+    expect(await modelOfVersion(10)).toBeUndefined();
+    expect(await modelOfVersion(30)).toBe(3);
   });
 
   it('one file id in two versions fails the model, writing nothing of it', async () => {
-    const before = dumpCatalog(sql);
+    const before = await rows.dump();
     const summary = await importPayload(db, model(4, [version(40, [file(400)]), version(41, [file(400)])]), 'model');
     expect(summary).toMatchObject({ created: 0, failed: 1 });
     expect(summary.failures[0]!.message).toMatch(/file 400 .*versions 40 and 41/);
-    expect(dumpCatalog(sql)).toEqual(before);
+    expect(await rows.dump()).toEqual(before);
   });
 });
 
@@ -85,14 +81,14 @@ describe('against the catalog', () => {
     expect(summary).toMatchObject({ failed: 1 });
     expect(summary.failures[0]).toMatchObject({ civitaiId: 6, path: '$.modelVersions[0].id' });
     expect(summary.failures[0]!.message).toMatch(/version 50 belongs to model 5/);
-    expect(modelOfVersion(50)).toBe(5);
+    expect(await modelOfVersion(50)).toBe(5);
   });
 
   it('a file id that the catalog holds under another version is not copied', async () => {
     const summary = await importPayload(db, model(7, [version(70, [file(500)])]), 'third');
     expect(summary).toMatchObject({ failed: 1 });
     expect(summary.failures[0]!.message).toMatch(/file 500 belongs to version 50/);
-    expect(sql.prepare(`SELECT COUNT(*) FROM "ModelFiles" WHERE "CivitaiId" = 500`).pluck().get()).toBe(1);
+    expect(await rows.value(sql`SELECT COUNT(*) FROM "ModelFiles" WHERE "CivitaiId" = 500`)).toBe(1);
   });
 
   it('re-importing the same payloads is still fine', async () => {

@@ -5,12 +5,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
-import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { cliCatalog, dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { startCivitaiReplay, type CivitaiReplay } from './helpers/civitai-replay.ts';
 import { previewPng, randomBytes, safetensorsBytes, sha256Hex, writeFile } from './helpers/library.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -193,7 +193,7 @@ describe('CLI scan and thumbnails', () => {
   it('scans a folder, then fills, prunes and counts thumbnails', { timeout: 120_000 }, async () => {
     const root = tempDir('dn-cli-lib-');
     const lib = path.join(root, 'models');
-    const dataDir = path.join(root, 'data');
+    const catalog = await cliCatalog();
     for (let i = 0; i < 4; i++) {
       writeFile(
         path.join(lib, 'Lora', `style_${i}.safetensors`),
@@ -206,50 +206,42 @@ describe('CLI scan and thumbnails', () => {
       path.join(lib, 'Lora', 'style_0 (copy).safetensors'),
       safetensorsBytes({ ss_output_name: 'Style 0' }, randomBytes(1000, 0)),
     );
-    const scan = await cli(['scan', lib, '--data-dir', dataDir]);
+    const scan = await cli(['scan', lib, ...catalog.args]);
     expect(scan.stdout).toMatch(
       /5 model files: 0 unchanged, 5 hashed .* 4 new local models, 0 missing; 0 sidecars imported, 4 thumbnails/,
     );
     expect(scan.stdout).toMatch(/The library holds 1 extra copies of 1 files/);
     expect(scan.code).toBe(0);
-    const rescan = (await cli(['scan', lib, '--data-dir', dataDir])).stdout;
+    const rescan = (await cli(['scan', lib, ...catalog.args])).stdout;
     expect(rescan).toMatch(/5 model files: 5 unchanged, 0 hashed/);
     expect(rescan).toMatch(/The library holds 1 extra copies of 1 files/);
 
-    const db = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'));
-    db.prepare(
-      `UPDATE ModelImages SET ThumbnailData = NULL, ThumbnailMimeType = NULL WHERE Id IN (SELECT Id FROM ModelImages ORDER BY Id LIMIT 2)`,
-    ).run();
+    const db = catalogHandle(catalog.location);
+    await db.all(
+      sql`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL
+        WHERE "Id" IN (SELECT "Id" FROM "ModelImages" ORDER BY "Id" LIMIT 2)`,
+    );
     const bulky = await sharp({ create: { width: 2000, height: 2000, channels: 3, background: '#888' } })
       .png({ compressionLevel: 0 })
       .toBuffer();
-    db.prepare(`UPDATE ModelImages SET ThumbnailData = ? WHERE Id = (SELECT MAX(Id) FROM ModelImages)`).run(bulky);
-    db.close();
+    await db.all(
+      sql`UPDATE "ModelImages" SET "ThumbnailData" = ${bulky} WHERE "Id" = (SELECT MAX("Id") FROM "ModelImages")`,
+    );
 
-    expect((await cli(['thumbnails', 'stats', '--data-dir', dataDir])).stdout).toMatch(
+    expect((await cli(['thumbnails', 'stats', ...catalog.args])).stdout).toMatch(
       /2 of 4 images have a thumbnail[\s\S]*2 images without a thumbnail have a cached file/,
     );
-    const generated = await cli(['thumbnails', 'generate', '--data-dir', dataDir]);
+    const generated = await cli(['thumbnails', 'generate', ...catalog.args]);
     expect(generated.stdout).toMatch(/generated 2, failed 0, skipped 0/);
-    const pruned = await cli([
-      'thumbnails',
-      'prune',
-      '--max-bytes',
-      String(25 * 1024),
-      '--vacuum',
-      '--data-dir',
-      dataDir,
-    ]);
+    const pruned = await cli(['thumbnails', 'prune', '--max-bytes', String(25 * 1024), '--vacuum', ...catalog.args]);
     expect(pruned.stdout).toMatch(
       /re-encoded 1, dropped 0 oversized, deleted 0 orphan rows: [\d.]+ MB reclaimed\. Database file/,
     );
-    const check = new Database(path.join(dataDir, 'Diffusion_Nexus-core.db'), { readonly: true });
-    const sizes = check.prepare('SELECT length(ThumbnailData) FROM ModelImages').pluck().all() as number[];
-    check.close();
+    const sizes = await db.column<number>(sql`SELECT length("ThumbnailData") FROM "ModelImages"`);
     expect(sizes).toHaveLength(4);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(25 * 1024);
     expect(existsSync(path.join(lib, 'Lora', 'style_0.png'))).toBe(true);
-    const bad = await cli(['thumbnails', 'prune', '--data-dir', dataDir]);
+    const bad = await cli(['thumbnails', 'prune', ...catalog.args]);
     expect(bad.code).toBe(2);
   });
 });

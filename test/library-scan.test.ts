@@ -5,7 +5,6 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
@@ -14,6 +13,7 @@ import { MAX_HEADER_TRIGGER_WORDS } from '../src/library/safetensors-facts.ts';
 import { scanLibrary, type ScanProgress } from '../src/library/scan.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
+import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
 import {
   civitaiPayloadFor,
   previewPng,
@@ -25,7 +25,8 @@ import {
 import { tempDir } from './helpers/temp.ts';
 
 let db: CatalogDatabase;
-let sql: Database.Database;
+/** The catalog's database, read directly. */
+let rows: CatalogHandle;
 let root: string;
 const scan = (extra: Partial<Parameters<typeof scanLibrary>[1]> = {}) =>
   scanLibrary(db, { roots: [root], libraryRoots: [root], ...extra });
@@ -47,8 +48,7 @@ const unknownBytes = (i: number) =>
   );
 
 beforeAll(async () => {
-  ({ db } = await emptyCatalog());
-  sql = new Database(db.path, { readonly: true });
+  ({ db, handle: rows } = await emptyCatalog());
   root = path.join(tempDir('dn-lib-'), 'library');
   // Known files: the catalog has their Civitai data (two files per version).
   const described = Array.from({ length: KNOWN }, (_, i) => ({
@@ -141,14 +141,9 @@ beforeAll(async () => {
     }),
   );
   writeFile(path.join(root, 'models', 'loras', 'readme.txt'), 'not a model');
-  return () => sql.close();
 });
 
-const count = (query: string, ...params: unknown[]) =>
-  sql
-    .prepare(query)
-    .pluck()
-    .get(...params) as number;
+const count = (query: Parameters<CatalogHandle['value']>[0]) => rows.value<number>(query);
 
 describe('first scan', () => {
   let result: ScanProgress;
@@ -159,7 +154,7 @@ describe('first scan', () => {
     expect(updates.some((u) => u.phase === 'hashing')).toBe(true);
   }, 120_000);
 
-  it('hashes every model file once and links the known ones', () => {
+  it('hashes every model file once and links the known ones', async () => {
     const files = KNOWN + 1 + UNKNOWN + 3;
     expect(result).toMatchObject({
       filesSeen: files,
@@ -171,39 +166,40 @@ describe('first scan', () => {
       missing: 0,
     });
     expect(result.problems).toEqual([]);
-    expect(count('SELECT COUNT(*) FROM LocalFiles')).toBe(files);
+    expect(await count(sql`SELECT COUNT(*) FROM "LocalFiles"`)).toBe(files);
     expect(
-      count(
-        `SELECT COUNT(*) FROM ModelFiles WHERE CivitaiId BETWEEN 70000 AND 70999 AND LocalPath IS NOT NULL AND IsLocalFileValid = 1`,
+      await count(
+        sql`SELECT COUNT(*) FROM "ModelFiles" WHERE "CivitaiId" BETWEEN 70000 AND 70999 AND "LocalPath" IS NOT NULL AND "IsLocalFileValid" = TRUE`,
       ),
     ).toBe(KNOWN + 1);
-    const copies = sql
-      .prepare(`SELECT LocalPath FROM ModelFiles WHERE CivitaiId = 70000 ORDER BY Id`)
-      .pluck()
-      .all() as string[];
+    const copies = await rows.column<string>(
+      sql`SELECT "LocalPath" FROM "ModelFiles" WHERE "CivitaiId" = 70000 ORDER BY "Id"`,
+    );
     expect(copies.map((p) => path.basename(p)).sort()).toEqual(['known_0 (1).safetensors', 'known_0.safetensors']);
   });
 
-  it('imported the sidecars of other tools and linked their files', () => {
+  it('imported the sidecars of other tools and linked their files', async () => {
     for (const [civitaiId, name, word] of [
       [80_001, 'From Civitai Helper', 'helperword'],
       [80_002, 'From Stability Matrix', 'matrixword'],
       [80_003, 'From LoRA Manager', 'managerword'],
     ] as const) {
-      const model = sql
-        .prepare(`SELECT m.Name, m.Source, f.LocalPath, tw.Word FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id
-        JOIN ModelFiles f ON f.ModelVersionId = v.Id LEFT JOIN TriggerWords tw ON tw.ModelVersionId = v.Id WHERE m.CivitaiId = ?`)
-        .get(civitaiId) as Record<string, string>;
+      const model = (await rows.first<Record<string, string>>(
+        sql`SELECT m."Name", m."Source", f."LocalPath", tw."Word" FROM "Models" m JOIN "ModelVersions" v ON v."ModelId" = m."Id"
+        JOIN "ModelFiles" f ON f."ModelVersionId" = v."Id" LEFT JOIN "TriggerWords" tw ON tw."ModelVersionId" = v."Id"
+        WHERE m."CivitaiId" = ${civitaiId}`,
+      ))!;
       expect(model).toMatchObject({ Name: name, Source: 'CivitaiApi', Word: word });
       expect(model.LocalPath).toMatch(/\.safetensors$/);
     }
   });
 
-  it('catalogued unknown files from their headers, folders and A1111 metadata', () => {
-    const lora = sql
-      .prepare(`SELECT m.Name, m.Type, m.Source, v.BaseModel, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id
-      JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'unknown_1.safetensors'`)
-      .get() as Record<string, string>;
+  it('catalogued unknown files from their headers, folders and A1111 metadata', async () => {
+    const lora = (await rows.first<Record<string, string>>(
+      sql`SELECT m."Name", m."Type", m."Source", v."BaseModel", f."Format", f."HashAutoV3" FROM "Models" m
+      JOIN "ModelVersions" v ON v."ModelId" = m."Id" JOIN "ModelFiles" f ON f."ModelVersionId" = v."Id"
+      WHERE f."FileName" = 'unknown_1.safetensors'`,
+    ))!;
     expect(lora).toMatchObject({
       Name: 'Unknown Style 1',
       Type: 'LORA',
@@ -212,49 +208,37 @@ describe('first scan', () => {
       Format: 'SafeTensor',
     });
     expect(lora.HashAutoV3).toMatch(/^[0-9A-F]{64}$/);
-    expect(
-      sql
-        .prepare(
-          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_1.safetensors' ORDER BY tw."Order"`,
-        )
-        .pluck()
-        .all(),
-    ).toEqual(['unk1style', 'background']);
-    const embedding = sql
-      .prepare(
-        `SELECT m.Name, m.Type, f.Format, f.HashAutoV3 FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'emb_3.pt'`,
-      )
-      .get();
+    const wordsOf = (fileName: string) =>
+      rows.column(
+        sql`SELECT tw."Word" FROM "TriggerWords" tw JOIN "ModelFiles" f ON f."ModelVersionId" = tw."ModelVersionId"
+          WHERE f."FileName" = ${fileName} ORDER BY tw."Order"`,
+      );
+    expect(await wordsOf('unknown_1.safetensors')).toEqual(['unk1style', 'background']);
+    const embedding = await rows.first(
+      sql`SELECT m."Name", m."Type", f."Format", f."HashAutoV3" FROM "Models" m JOIN "ModelVersions" v ON v."ModelId" = m."Id"
+        JOIN "ModelFiles" f ON f."ModelVersionId" = v."Id" WHERE f."FileName" = 'emb_3.pt'`,
+    );
     expect(embedding).toEqual({ Name: 'emb_3', Type: 'TextualInversion', Format: 'PickleTensor', HashAutoV3: null });
-    const a1111 = sql
-      .prepare(
-        `SELECT m.Description, v.BaseModel FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id JOIN ModelFiles f ON f.ModelVersionId = v.Id WHERE f.FileName = 'unknown_2.safetensors'`,
-      )
-      .get();
+    const a1111 = await rows.first(
+      sql`SELECT m."Description", v."BaseModel" FROM "Models" m JOIN "ModelVersions" v ON v."ModelId" = m."Id"
+        JOIN "ModelFiles" f ON f."ModelVersionId" = v."Id" WHERE f."FileName" = 'unknown_2.safetensors'`,
+    );
     expect(a1111).toEqual({ Description: 'notes 2', BaseModel: 'SDXL10' });
-    expect(
-      sql
-        .prepare(
-          `SELECT tw.Word FROM TriggerWords tw JOIN ModelFiles f ON f.ModelVersionId = tw.ModelVersionId WHERE f.FileName = 'unknown_2.safetensors' ORDER BY tw."Order"`,
-        )
-        .pluck()
-        .all(),
-    ).toEqual(['act2', 'second']);
+    expect(await wordsOf('unknown_2.safetensors')).toEqual(['act2', 'second']);
   });
 
   it('turned previews into WebP thumbnails within the size budget', async () => {
-    const thumbs = sql
-      .prepare(
-        `SELECT ThumbnailData, ThumbnailWidth, ThumbnailHeight, ThumbnailMimeType, BlurHash, LocalCachePath FROM ModelImages WHERE ThumbnailData IS NOT NULL`,
-      )
-      .all() as {
+    const thumbs = await rows.all<{
       ThumbnailData: Buffer;
       ThumbnailWidth: number;
       ThumbnailHeight: number;
       ThumbnailMimeType: string;
       BlurHash: string;
       LocalCachePath: string;
-    }[];
+    }>(
+      sql`SELECT "ThumbnailData", "ThumbnailWidth", "ThumbnailHeight", "ThumbnailMimeType", "BlurHash", "LocalCachePath"
+        FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL`,
+    );
     expect(thumbs).toHaveLength(UNKNOWN / 10 + 1);
     expect(result.thumbnails).toBe(thumbs.length);
     for (const thumb of thumbs) {
@@ -280,7 +264,8 @@ describe('re-scans', () => {
     utimesSync(file, when, when);
     await scan();
     const { size } = statSync(file);
-    const before = sql.prepare('SELECT HashSHA256 FROM LocalFiles WHERE Path = ?').pluck().get(file);
+    const indexedHash = () => rows.value(sql`SELECT "HashSHA256" FROM "LocalFiles" WHERE "Path" = ${file}`);
+    const before = await indexedHash();
     writeFileSync(file, randomBytes(size, 424242));
     utimesSync(file, when, when);
     const result = await scan();
@@ -294,7 +279,7 @@ describe('re-scans', () => {
       thumbnails: 0,
       sidecarsImported: 0,
     });
-    expect(sql.prepare('SELECT HashSHA256 FROM LocalFiles WHERE Path = ?').pluck().get(file)).toBe(before);
+    expect(await indexedHash()).toBe(before);
   });
 
   it('notices moved and deleted files: a move re-links the same row, a deletion marks it invalid', async () => {
@@ -303,43 +288,41 @@ describe('re-scans', () => {
     );
     const movedTo = movedFrom.map((from) => path.join(root, 'archive', path.basename(from)));
     mkdirSync(path.join(root, 'archive'), { recursive: true });
-    const rowsBefore = movedFrom.map((from) =>
-      sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath = ?').pluck().get(from),
+    const rowsBefore = await Promise.all(
+      movedFrom.map((from) => rows.value(sql`SELECT "Id" FROM "ModelFiles" WHERE "LocalPath" = ${from}`)),
     );
     for (const [i, from] of movedFrom.entries()) renameSync(from, movedTo[i]!);
     const deleted = Array.from({ length: 10 }, (_, i) => path.join(root, 'models', 'embeddings', `emb_${i * 3}.pt`));
     for (const file of deleted) rmSync(file);
-    const filesBefore = count('SELECT COUNT(*) FROM ModelFiles');
+    const filesBefore = await count(sql`SELECT COUNT(*) FROM "ModelFiles"`);
 
     const result = await scan();
     // known_0 is still there twice: the one extra copy in the library, though this scan made no new copy row.
     expect(result).toMatchObject({ moved: 10, missing: 20, filesHashed: 10, newModels: 0, duplicates: 1 });
-    expect(count('SELECT COUNT(*) FROM ModelFiles')).toBe(filesBefore);
+    expect(await count(sql`SELECT COUNT(*) FROM "ModelFiles"`)).toBe(filesBefore);
     for (const [i, to] of movedTo.entries()) {
       expect(
-        sql.prepare('SELECT Id FROM ModelFiles WHERE LocalPath = ? AND IsLocalFileValid = 1').pluck().get(to),
+        await rows.value(sql`SELECT "Id" FROM "ModelFiles" WHERE "LocalPath" = ${to} AND "IsLocalFileValid" = TRUE`),
       ).toBe(rowsBefore[i]);
     }
     for (const file of deleted) {
       expect(
-        sql
-          .prepare(
-            'SELECT IsLocalFileValid, LocalFileVerifiedAt IS NOT NULL AS checked FROM ModelFiles WHERE LocalPath = ?',
-          )
-          .get(file),
+        await rows.first(
+          sql`SELECT "IsLocalFileValid", "LocalFileVerifiedAt" IS NOT NULL AS checked FROM "ModelFiles" WHERE "LocalPath" = ${file}`,
+        ),
       ).toEqual({ IsLocalFileValid: 0, checked: 1 });
-      expect(sql.prepare('SELECT MissingSince IS NOT NULL FROM LocalFiles WHERE Path = ?').pluck().get(file)).toBe(1);
+      expect(await rows.value(sql`SELECT "MissingSince" IS NOT NULL FROM "LocalFiles" WHERE "Path" = ${file}`)).toBe(1);
     }
   });
 
   it('refreshes a local-only entry whose file changed, without creating another model', async () => {
     const file = path.join(root, 'models', 'Lora', 'mine', 'unknown_5.safetensors');
     writeFileSync(file, unknownBytes(555));
-    const models = count('SELECT COUNT(*) FROM Models');
+    const models = await count(sql`SELECT COUNT(*) FROM "Models"`);
     const result = await scan();
     expect(result).toMatchObject({ filesHashed: 1, newModels: 0 });
-    expect(count('SELECT COUNT(*) FROM Models')).toBe(models);
-    expect(sql.prepare('SELECT HashSHA256 FROM ModelFiles WHERE LocalPath = ?').pluck().get(file)).toBe(
+    expect(await count(sql`SELECT COUNT(*) FROM "Models"`)).toBe(models);
+    expect(await rows.value(sql`SELECT "HashSHA256" FROM "ModelFiles" WHERE "LocalPath" = ${file}`)).toBe(
       sha256Hex(unknownBytes(555)),
     );
   });
@@ -361,32 +344,29 @@ describe('two copies of one LoRA, in a library of their own', () => {
     randomBytes(1600, 4242),
   );
   let own: CatalogDatabase;
-  let ownSql: Database.Database;
+  let ownRows: CatalogHandle;
   let lib: string;
   let first: ScanProgress;
   const scanOwn = () => scanLibrary(own, { roots: [lib], libraryRoots: [lib] });
 
   beforeAll(async () => {
-    ({ db: own } = await emptyCatalog());
-    ownSql = new Database(own.path, { readonly: true });
+    ({ db: own, handle: ownRows } = await emptyCatalog());
     lib = path.join(tempDir('dn-lib-copies-'), 'library');
     writeFile(path.join(lib, 'loras', 'neon_test_lora.safetensors'), neon);
     writeFile(path.join(lib, 'loras', 'neon_test_lora_copy.safetensors'), neon);
     first = await scanOwn();
-    return () => ownSql.close();
   });
 
-  it("names each copy's row after its own file", () => {
+  it("names each copy's row after its own file", async () => {
     expect(first.problems).toEqual([]);
-    const rows = ownSql.prepare('SELECT LocalPath, FileName FROM ModelFiles ORDER BY LocalPath').all() as {
-      LocalPath: string;
-      FileName: string;
-    }[];
-    expect(rows.map((r) => path.basename(r.LocalPath))).toEqual([
+    const files = await ownRows.all<{ LocalPath: string; FileName: string }>(
+      sql`SELECT "LocalPath", "FileName" FROM "ModelFiles" ORDER BY "LocalPath"`,
+    );
+    expect(files.map((r) => path.basename(r.LocalPath))).toEqual([
       'neon_test_lora.safetensors',
       'neon_test_lora_copy.safetensors',
     ]);
-    for (const row of rows) expect(row.FileName).toBe(path.basename(row.LocalPath));
+    for (const row of files) expect(row.FileName).toBe(path.basename(row.LocalPath));
   });
 
   it('reports the extra copies in the library on every scan, as duplicateFiles lists them', async () => {
@@ -399,11 +379,10 @@ describe('two copies of one LoRA, in a library of their own', () => {
     expect(await duplicateGroups(own, 100)).toEqual(groups);
   });
 
-  it('takes trigger words from the most frequent tags of ss_tag_frequency, summed over datasets', () => {
-    const words = ownSql
-      .prepare(`SELECT DISTINCT tw.Word, tw."Order" FROM TriggerWords tw ORDER BY tw."Order"`)
-      .pluck()
-      .all();
+  it('takes trigger words from the most frequent tags of ss_tag_frequency, summed over datasets', async () => {
+    const words = await ownRows.column(
+      sql`SELECT DISTINCT tw."Word", tw."Order" FROM "TriggerWords" tw ORDER BY tw."Order"`,
+    );
     // Ties in order of the tag; only the first MAX_HEADER_TRIGGER_WORDS; counts that are not positive numbers ignored.
     expect(words).toEqual([
       'neon glow',

@@ -8,11 +8,11 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
 import { preparePayload } from '../src/history/payload-archive.ts';
 import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
 import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
 import { cli } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -20,14 +20,16 @@ import { tempDir } from './helpers/temp.ts';
 
 let replay: CivitaiReplay;
 let server: TestServer;
-let databasePath: string;
-let dataDir: string;
+/** The catalog's database, read directly. */
+let catalogRows: CatalogHandle;
+/** The CLI flags for the catalog (its data directory, and on PostgreSQL its URL). */
+let catalogArgs: string[];
 
 beforeAll(async () => {
   replay = await startCivitaiReplay();
   const catalog = await emptyCatalog();
-  databasePath = catalog.databasePath;
-  dataDir = catalog.dataDir;
+  catalogRows = catalog.handle;
+  catalogArgs = catalog.args;
   const civitai = createCivitaiClient({
     baseUrl: replay.url,
     apiKey: 'history-test-key',
@@ -37,7 +39,10 @@ beforeAll(async () => {
     initialBackoffMs: 10,
     maxRetryWaitMs: 100,
   });
-  server = await startTestServer({ dataDir: catalog.dataDir, databasePath }, { civitai });
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath, database: catalog.database },
+    { civitai },
+  );
 });
 
 /** A model payload as `GET /api/v1/models/:id` serves it; `change` edits the JSON before it is served. */
@@ -116,13 +121,8 @@ async function historyOf(id: number): Promise<any> {
   return dataOf(await server.graphql<{ model: any }>(HISTORY, { id })).model;
 }
 
-function rows(sql: string, ...params: unknown[]): any[] {
-  const db = new Database(databasePath, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params);
-  } finally {
-    db.close();
-  }
+function rows(statement: Parameters<CatalogHandle['all']>[0]): Promise<any[]> {
+  return catalogRows.all(statement);
 }
 
 describe('change history', () => {
@@ -196,7 +196,7 @@ describe('change history', () => {
     expect(model.payloads).toHaveLength(2);
     expect(model.payloads.every((p: any) => p.origin === 'civitai' && p.kind === 'model')).toBe(true);
     expect(model.payloads[0].storedBytes).toBeLessThan(model.payloads[0].byteSize);
-    const archived = rows('SELECT ContentHash FROM ModelPayloads WHERE ModelId = ?', model.databaseId);
+    const archived = await rows(sql`SELECT "ContentHash" FROM "ModelPayloads" WHERE "ModelId" = ${model.databaseId}`);
     expect(archived).toHaveLength(2);
     expect(new Set(archived.map((r) => r.ContentHash)).size).toBe(2);
 
@@ -278,7 +278,9 @@ describe('never worse', () => {
     replay.script('/api/v1/models/9102', { status: 200, body: modelPayload(9102) });
     await sync(9102);
     const versionId = 9102 * 10 + 1;
-    const [stored] = rows('SELECT BaseModel, DownloadUrl FROM ModelVersions WHERE CivitaiId = ?', versionId);
+    const [stored] = await rows(
+      sql`SELECT "BaseModel", "DownloadUrl" FROM "ModelVersions" WHERE "CivitaiId" = ${versionId}`,
+    );
     expect(stored.DownloadUrl).toEqual(expect.any(String));
     // A version payload (as by-hash and .civitai.info carry) with nulls, empties and absences.
     const partial = {
@@ -303,7 +305,9 @@ describe('never worse', () => {
     expect(model.versions.nodes[0].description).toBe('<p>Version one</p>');
     expect(model.versions.nodes[0].triggerWords.map((w: any) => w.word)).toEqual(['hist style', 'ink']);
     expect(model.tags).toHaveLength(2);
-    const [version] = rows('SELECT BaseModel, DownloadUrl FROM ModelVersions WHERE CivitaiId = ?', versionId);
+    const [version] = await rows(
+      sql`SELECT "BaseModel", "DownloadUrl" FROM "ModelVersions" WHERE "CivitaiId" = ${versionId}`,
+    );
     expect(version).toEqual({
       BaseModel: 'SDXL10',
       DownloadUrl: `https://civitai.com/api/download/models/${versionId}`,
@@ -350,12 +354,14 @@ describe('never worse', () => {
   });
 
   it('an import that fails writes neither rows, history nor payloads', async () => {
-    const counts = () =>
-      rows(
-        `SELECT (SELECT COUNT(*) FROM MetadataChangeSets) AS sets, (SELECT COUNT(*) FROM ModelPayloads) AS payloads,
-           (SELECT COUNT(*) FROM Models) AS models`,
+    const counts = async () =>
+      (
+        await rows(
+          sql`SELECT (SELECT COUNT(*) FROM "MetadataChangeSets") AS sets, (SELECT COUNT(*) FROM "ModelPayloads") AS payloads,
+           (SELECT COUNT(*) FROM "Models") AS models`,
+        )
       )[0];
-    const before = counts();
+    const before = await counts();
     // A new model whose version id belongs to model 9101: the import fails after writing the model row.
     const stolen = modelPayload(9103, (m) => {
       m.modelVersions[0].id = 9101 * 10 + 1;
@@ -367,7 +373,7 @@ describe('never worse', () => {
       ),
     ).importCivitaiPayload;
     expect(result).toMatchObject({ created: 0, failed: 1 });
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 });
 
@@ -375,8 +381,10 @@ describe('tombstones', () => {
   it('keeps every row of a model Civitai answers 404 for, shows it, and lifts it on the next successful sync', async () => {
     replay.script('/api/v1/models/9104', { status: 200, body: modelPayload(9104) }, { status: 404 });
     await sync(9104);
-    const before = rows(
-      'SELECT COUNT(*) AS n FROM ModelVersions v JOIN Models m ON m.Id = v.ModelId WHERE m.CivitaiId = 9104',
+    const before = (
+      await rows(
+        sql`SELECT COUNT(*) AS n FROM "ModelVersions" v JOIN "Models" m ON m."Id" = v."ModelId" WHERE m."CivitaiId" = 9104`,
+      )
     )[0].n;
     expect((await sync(9104)).status).toBe('REMOVED_FROM_CIVITAI');
     const removed = await historyOf(9104);
@@ -471,7 +479,7 @@ describe('versions gone from Civitai', () => {
 describe('payload export', () => {
   it('writes each archived payload of a model as its JSON, and keeps identical files on a second run', async () => {
     const dir = path.join(tempDir('dn-payloads-'), 'out');
-    const first = await cli(['payloads', 'export', '9101', dir, '--civitai', '--data-dir', dataDir]);
+    const first = await cli(['payloads', 'export', '9101', dir, '--civitai', ...catalogArgs]);
     expect(first.code, first.stderr).toBe(0);
     const files = readdirSync(dir).sort();
     // v1 and v2: v2 served again with other download counts is not kept again.
@@ -479,12 +487,12 @@ describe('payload export', () => {
     expect(files.every((f) => /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ_civitai_[0-9a-f]{12}\.json$/.test(f))).toBe(true);
     const names = files.map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')).description);
     expect(names.sort()).toEqual(['<p>First description</p>', '<p>Second description</p>']);
-    const again = await cli(['payloads', 'export', '9101', dir, '--civitai', '--data-dir', dataDir]);
+    const again = await cli(['payloads', 'export', '9101', dir, '--civitai', ...catalogArgs]);
     expect(again.stdout).toContain('0 written, 2 already there');
-    const missing = await cli(['payloads', 'export', '999999', dir, '--data-dir', dataDir]);
+    const missing = await cli(['payloads', 'export', '999999', dir, ...catalogArgs]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('NOT_FOUND');
-    expect((await cli(['payloads', 'export', 'x', dir, '--data-dir', dataDir])).code).toBe(2);
+    expect((await cli(['payloads', 'export', 'x', dir, ...catalogArgs])).code).toBe(2);
   });
 });
 
@@ -630,7 +638,7 @@ describe('review findings', () => {
     const file = path.join(base, 'plain.txt');
     writeFileSync(file, 'x');
     for (const target of [file, path.join(base, 'missing', 'deeper')]) {
-      const run = await cli(['payloads', 'export', '9101', target, '--civitai', '--data-dir', dataDir]);
+      const run = await cli(['payloads', 'export', '9101', target, '--civitai', ...catalogArgs]);
       expect(run.code, run.stderr).toBe(2);
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/^error \[BAD_USER_INPUT\]/);

@@ -12,7 +12,8 @@ import { resolveServerConfig } from '../src/config.ts';
 import { assertSafeBinding, startServer } from '../src/server/start.ts';
 import { isLoopbackAddress, isLoopbackName } from '../src/server/loopback.ts';
 import { hostAllowed } from '../src/server/browser-guards.ts';
-import { dataOf, dumpCatalog, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { type CatalogHandle, catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { ownFixture } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -21,6 +22,8 @@ const TOKEN = 'a-long-random-test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 let catalog: SeededCatalog;
 let server: TestServer;
+/** The database the server uses (its SQLite file, or its PostgreSQL copy). */
+let db: CatalogHandle;
 let library: string;
 let outside: string;
 
@@ -41,6 +44,7 @@ beforeAll(async () => {
     libraryRoots: [library],
     maxThumbnailUploadBytes: 4096,
   });
+  db = catalogHandle(server);
 });
 
 const mutate = <T>(query: string, variables?: Record<string, unknown>) => server.graphql<T>(query, variables, AUTH);
@@ -58,7 +62,7 @@ describe('API token', () => {
       expect(firstErrorCode(response)).toBe('UNAUTHENTICATED');
       expect(JSON.stringify(response)).not.toContain(TOKEN);
     }
-    expect(catalog.sql.prepare('SELECT Name FROM Models WHERE Id = 1').pluck().get()).not.toBe('Renamed');
+    expect(await db.value(sql`SELECT "Name" FROM "Models" WHERE "Id" = 1`)).not.toBe('Renamed');
     expect(dataOf(await mutate<{ updateModel: { name: string } }>(query, variables)).updateModel.name).toBe('Renamed');
   });
 
@@ -104,13 +108,16 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
       ),
     );
     expect(result.updateModel).toMatchObject({ name: 'Edited', description: null, type: 'Checkpoint', isNsfw: true });
-    expect(
-      JSON.parse(catalog.sql.prepare('SELECT UserEditedFields FROM Models WHERE Id = 2').pluck().get() as string),
-    ).toEqual(['description', 'isNsfw', 'name', 'type']);
+    expect(JSON.parse(await db.value<string>(sql`SELECT "UserEditedFields" FROM "Models" WHERE "Id" = 2`))).toEqual([
+      'description',
+      'isNsfw',
+      'name',
+      'type',
+    ]);
   });
 
   it('rejects bad edits with codes and changes nothing', async () => {
-    const before = dumpCatalog(catalog.sql);
+    const before = await db.dump();
     const cases: [string, Record<string, unknown>, string][] = [
       [
         'mutation($id: ID!) { updateModel(id: $id, input: { name: "   " }) { id } }',
@@ -151,7 +158,7 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
       id: encodeNodeId('Model', 3),
     });
     expect(badEnum.errors?.[0]?.message).toMatch(/NOT_A_TYPE/);
-    expect(dumpCatalog(catalog.sql)).toEqual(before);
+    expect(await db.dump()).toEqual(before);
   });
 
   it('replaces tags (sharing existing ones) and trigger words', async () => {
@@ -162,11 +169,8 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
       ),
     );
     expect(tags.setModelTags.tags.map((t) => t.normalizedName)).toEqual(['brand new', 'style']);
-    expect(catalog.sql.prepare(`SELECT COUNT(*) FROM Tags WHERE NormalizedName = 'style'`).pluck().get()).toBe(1);
-    const versionId = catalog.sql
-      .prepare('SELECT Id FROM ModelVersions WHERE ModelId = 3 LIMIT 1')
-      .pluck()
-      .get() as number;
+    expect(await db.value(sql`SELECT COUNT(*) FROM "Tags" WHERE "NormalizedName" = 'style'`)).toBe(1);
+    const versionId = await db.value<number>(sql`SELECT "Id" FROM "ModelVersions" WHERE "ModelId" = 3 LIMIT 1`);
     const words = dataOf(
       await mutate<{ setTriggerWords: { triggerWordsText: string } }>(
         'mutation($id: ID!) { setTriggerWords(id: $id, words: ["b word", " a word "]) { triggerWordsText } }',
@@ -177,7 +181,7 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
   });
 
   it('deletes a model with everything under it', async () => {
-    const versionIds = catalog.sql.prepare('SELECT Id FROM ModelVersions WHERE ModelId = 4').pluck().all() as number[];
+    const versionIds = await db.column<number>(sql`SELECT "Id" FROM "ModelVersions" WHERE "ModelId" = 4`);
     const result = dataOf(
       await mutate<{ deleteModel: { id: string; databaseId: number } }>(
         'mutation($id: ID!) { deleteModel(id: $id) { id databaseId } }',
@@ -185,28 +189,28 @@ describe('updateModel, setModelTags, setTriggerWords, deleteModel', () => {
       ),
     );
     expect(result.deleteModel).toEqual({ id: encodeNodeId('Model', 4), databaseId: 4 });
-    const left = (table: string) =>
-      catalog.sql
-        .prepare(`SELECT COUNT(*) FROM ${table} WHERE ModelVersionId IN (${versionIds.join(',')})`)
-        .pluck()
-        .get();
-    expect([left('ModelFiles'), left('ModelImages'), left('TriggerWords')]).toEqual([0, 0, 0]);
-    expect(catalog.sql.prepare('SELECT COUNT(*) FROM ModelTags WHERE ModelId = 4').pluck().get()).toBe(0);
+    expect(versionIds.length).toBeGreaterThan(0);
+    const left = (table: 'ModelFiles' | 'ModelImages' | 'TriggerWords') =>
+      db.value(
+        db.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('ModelVersionId', 'in', versionIds),
+      );
+    expect([await left('ModelFiles'), await left('ModelImages'), await left('TriggerWords')]).toEqual([0, 0, 0]);
+    expect(await db.value(sql`SELECT COUNT(*) FROM "ModelTags" WHERE "ModelId" = 4`)).toBe(0);
   });
 });
 
 describe('linkLocalFile and unlinkLocalFile', () => {
   const fileId = () =>
-    catalog.sql
-      .prepare('SELECT Id FROM ModelFiles WHERE LocalPath IS NULL ORDER BY Id LIMIT 1')
-      .pluck()
-      .get() as number;
+    db.value<number>(sql`SELECT "Id" FROM "ModelFiles" WHERE "LocalPath" IS NULL ORDER BY "Id" LIMIT 1`);
   const LINK =
     'mutation($id: ID!, $p: String!, $h: FileHashesInput) { linkLocalFile(id: $id, path: $p, hashes: $h) { localPath isLocalFileValid localFileVerifiedAt hashes { sha256 autoV2 } } }';
 
   it('links a file inside the library roots, checking and filling hashes', async () => {
-    const id = fileId();
-    const stored = catalog.sql.prepare('SELECT HashSHA256 FROM ModelFiles WHERE Id = ?').pluck().get(id) as string;
+    const id = await fileId();
+    const stored = await db.value<string>(sql`SELECT "HashSHA256" FROM "ModelFiles" WHERE "Id" = ${id}`);
     const file = path.join(library, 'loras', 'style.safetensors');
     const result = dataOf(
       await mutate<{ linkLocalFile: Record<string, any> }>(LINK, {
@@ -231,8 +235,8 @@ describe('linkLocalFile and unlinkLocalFile', () => {
   });
 
   it('refuses paths outside the roots, traversal, escaping symlinks, NUL bytes, relative and missing paths, and wrong hashes', async () => {
-    const id = encodeNodeId('ModelFile', fileId());
-    const before = dumpCatalog(catalog.sql);
+    const id = encodeNodeId('ModelFile', await fileId());
+    const before = await db.dump();
     const cases: [string, Record<string, string> | undefined, string][] = [
       [path.join(outside, 'secret.safetensors'), undefined, 'FORBIDDEN'],
       [`${library}/loras/../../elsewhere/secret.safetensors`, undefined, 'FORBIDDEN'],
@@ -245,7 +249,7 @@ describe('linkLocalFile and unlinkLocalFile', () => {
       [path.join(library, 'loras', 'style.safetensors'), { autoV2: 'zz' }, 'BAD_USER_INPUT'],
     ];
     for (const [p, h, code] of cases) expect(firstErrorCode(await mutate(LINK, { id, p, h })), p).toBe(code);
-    expect(dumpCatalog(catalog.sql)).toEqual(before);
+    expect(await db.dump()).toEqual(before);
   });
 });
 
@@ -269,7 +273,7 @@ describe('setImageThumbnail and deleteModelImage', () => {
       height: 30,
       byteSize: webp.length,
     });
-    expect(catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = 1').pluck().get()).toEqual(webp);
+    expect(await db.value(sql`SELECT "ThumbnailData" FROM "ModelImages" WHERE "Id" = 1`)).toEqual(webp);
   });
 
   it('refuses what is not an image, a broken image, bad base64 and oversized uploads, changing nothing', async () => {
@@ -279,7 +283,7 @@ describe('setImageThumbnail and deleteModelImage', () => {
     const big = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#123' } })
       .png({ compressionLevel: 0 })
       .toBuffer();
-    const before = dumpCatalog(catalog.sql);
+    const before = await db.dump();
     const cases: [string, string][] = [
       [Buffer.from('#!/bin/sh\necho not an image').toString('base64'), 'BAD_USER_INPUT'],
       [png.subarray(0, 40).toString('base64'), 'BAD_USER_INPUT'],
@@ -291,7 +295,7 @@ describe('setImageThumbnail and deleteModelImage', () => {
     expect(
       firstErrorCode(await mutate(SET, { id: encodeNodeId('ModelImage', 999999), b: png.toString('base64') })),
     ).toBe('NOT_FOUND');
-    expect(dumpCatalog(catalog.sql)).toEqual(before);
+    expect(await db.dump()).toEqual(before);
   });
 
   it('deletes an image', async () => {
@@ -301,7 +305,7 @@ describe('setImageThumbnail and deleteModelImage', () => {
       ),
     );
     expect(result.deleteModelImage.databaseId).toBe(3);
-    expect(catalog.sql.prepare('SELECT COUNT(*) FROM ModelImages WHERE Id = 3').pluck().get()).toBe(0);
+    expect(await db.value(sql`SELECT COUNT(*) FROM "ModelImages" WHERE "Id" = 3`)).toBe(0);
   });
 });
 

@@ -21,7 +21,7 @@ import { listMigrations, sha256Hex } from '../src/db/migrations.ts';
 import { PRISMA_SCHEMA_PATH, POSTGRES_SCHEMA_PATH } from '../src/db/project-paths.ts';
 import { RequestScope } from '../src/db/request-scope.ts';
 import { AppError } from '../src/errors.ts';
-import { cli } from './helpers/cli.ts';
+import { cli, outcome, spawnCli } from './helpers/cli.ts';
 import { freshPostgresDatabase, type PostgresTarget } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -243,6 +243,22 @@ describe('schema and migrations', () => {
     expect(utf8[0]).not.toContain('names sort by that locale');
     expect(utf8[0]).toContain('lower() folds non-ASCII letters');
     expect(await warnings("LC_COLLATE 'C' LC_CTYPE 'C'")).toEqual([]);
+  });
+
+  it('migrate as a command exits as soon as its work is done', async () => {
+    // The schema engine (WASM) starts a 10 s timer while it migrates and never clears it; a command that waited for
+    // it would sit 10 s after its last line. Measured from the last line to the exit, so a slow start does not count.
+    const fresh = await freshPostgresDatabase();
+    const child = spawnCli(['migrate', '--database-url', fresh.url]);
+    let lastLineAt = 0;
+    child.stdout.on('data', () => {
+      lastLineAt = Date.now();
+    });
+    const run = await outcome(child);
+    const exitedAfter = Date.now() - lastLineAt;
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('applied migration');
+    expect(exitedAfter).toBeLessThan(5000);
   });
 
   it('refuses to migrate a database holding other tables', async () => {

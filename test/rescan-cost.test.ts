@@ -4,22 +4,22 @@
  * sidecar, some with a preview, some described by Civitai data) in one real catalog, statements counted by the
  * catalog's `onStatement` hook; then a changed preview and a changed sidecar are still noticed.
  */
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
-import { type CatalogDatabase, openCatalogDatabase } from '../src/db/catalog-database.ts';
-import { databasePathIn } from '../src/db/data-dir.ts';
-import { migrateDatabase } from '../src/db/migrations.ts';
+import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { toStoredTimestamp } from '../src/db/timestamps.ts';
 import { scanLibrary } from '../src/library/scan.ts';
+import { emptyCatalog } from './helpers/catalog.ts';
+import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
 import { civitaiPayloadFor, previewPng, randomBytes, safetensorsBytes, writeFile } from './helpers/library.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const work = tempDir('dn-rescan-');
 let db: CatalogDatabase;
-let sql: Database.Database;
+/** The catalog's database, read directly. */
+let rows: CatalogHandle;
 let statements: string[] = [];
 
 const fileBytes = (seed: number, i: number) =>
@@ -59,12 +59,7 @@ let small: string;
 let large: string;
 
 beforeAll(async () => {
-  const dataDir = path.join(work, 'data');
-  mkdirSync(dataDir, { recursive: true });
-  const databasePath = databasePathIn(dataDir);
-  await migrateDatabase(databasePath);
-  db = await openCatalogDatabase(databasePath, { onStatement: (text) => statements.push(text) });
-  sql = new Database(databasePath, { readonly: true });
+  ({ db, handle: rows } = await emptyCatalog({ open: { onStatement: (text) => statements.push(text) } }));
   small = await library('small', 20, 910);
   large = await library('large', 200, 920);
   for (const root of [small, large]) {
@@ -72,11 +67,6 @@ beforeAll(async () => {
     expect(first.problems).toEqual([]);
     expect(first.linked).toBe(2);
   }
-});
-
-afterAll(async () => {
-  sql?.close();
-  await db?.close();
 });
 
 describe('a rescan of an unchanged library', () => {
@@ -105,15 +95,15 @@ describe('a rescan of an unchanged library', () => {
       const stamp = toStoredTimestamp(now);
       const prefix = `${root}${path.sep}%`;
       expect(
-        sql.prepare('SELECT COUNT(*) FROM LocalFiles WHERE Path LIKE ? AND LastSeenAt = ?').pluck().get(prefix, stamp),
+        await rows.value(
+          sql`SELECT COUNT(*) FROM "LocalFiles" WHERE "Path" LIKE ${prefix} AND "LastSeenAt" = ${stamp}`,
+        ),
       ).toBe(files);
       expect(
-        sql
-          .prepare(
-            'SELECT COUNT(*) FROM ModelFiles WHERE LocalPath LIKE ? AND LocalFileVerifiedAt = ? AND IsLocalFileValid = 1',
-          )
-          .pluck()
-          .get(prefix, stamp),
+        await rows.value(
+          sql`SELECT COUNT(*) FROM "ModelFiles" WHERE "LocalPath" LIKE ${prefix} AND "LocalFileVerifiedAt" = ${stamp}
+            AND "IsLocalFileValid" = TRUE`,
+        ),
       ).toBe(files);
     }
     expect(counts[1]).toBe(counts[0]);
@@ -138,10 +128,9 @@ describe('a rescan of an unchanged library', () => {
     // The two changed files went the per-file way once; afterwards the library is quiet again.
     expect(perChangedFile).toBeGreaterThan(statements.length);
     expect(
-      sql
-        .prepare('SELECT SidecarMtimeMs FROM LocalFiles WHERE Path = ?')
-        .pluck()
-        .get(path.join(folder, 'm28.safetensors')),
+      await rows.value(
+        sql`SELECT "SidecarMtimeMs" FROM "LocalFiles" WHERE "Path" = ${path.join(folder, 'm28.safetensors')}`,
+      ),
     ).toBe(later.getTime());
   });
 });

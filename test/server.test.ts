@@ -9,9 +9,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.ts';
 import { maskError, UNEXPECTED_ERROR_MESSAGE } from '../src/server/errors.ts';
 import { listMigrations } from '../src/db/migrations.ts';
-import { MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { cliCatalog } from './helpers/catalog.ts';
+import { TEST_ENGINE } from './helpers/postgres.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { tempDir } from './helpers/temp.ts';
 
 describe('HTTP server', () => {
   let server: TestServer;
@@ -20,21 +21,28 @@ describe('HTTP server', () => {
   });
 
   it('answers Query.health from the database', async () => {
-    const result = await server.graphql<{ health: { ok: boolean; schemaVersion: string; journalMode: string } }>(
-      '{ health { ok schemaVersion journalMode } }',
-    );
+    const result = await server.graphql<{
+      health: { ok: boolean; schemaVersion: string; journalMode: string; engine: string };
+    }>('{ health { ok schemaVersion journalMode engine } }');
     expect(result.status).toBe(200);
+    // Each engine's own migrations; the journal mode is SQLite's (WAL), empty on PostgreSQL.
+    const postgres = TEST_ENGINE === 'postgres';
     expect(result.data?.health).toEqual({
       ok: true,
-      schemaVersion: listMigrations(MIGRATIONS_DIR).at(-1)!.name,
-      journalMode: 'wal',
+      schemaVersion: listMigrations(postgres ? POSTGRES_MIGRATIONS_DIR : MIGRATIONS_DIR).at(-1)!.name,
+      journalMode: postgres ? '' : 'wal',
+      engine: postgres ? 'postgres' : 'sqlite',
     });
   });
 
   it('serves /health as JSON', async () => {
     const response = await fetch(`${server.origin}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', ok: true, journalMode: 'wal' });
+    expect(await response.json()).toMatchObject({
+      status: 'ok',
+      ok: true,
+      journalMode: TEST_ENGINE === 'postgres' ? '' : 'wal',
+    });
   });
 
   it('redirects / to GraphiQL and answers unknown routes with a coded 404', async () => {
@@ -140,10 +148,10 @@ describe('error masking', () => {
 
 describe('serve as a process', () => {
   it('prints its URL and database, serves, and on SIGTERM finishes the request in flight, then exits', async () => {
-    const dataDir = path.join(tempDir(), 'proc-data');
+    const catalog = await cliCatalog();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir],
+      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', ...catalog.args],
       {
         cwd: PROJECT_ROOT,
         env: { ...process.env, NODE_ENV: 'production' },
@@ -168,7 +176,10 @@ describe('serve as a process', () => {
         }
       });
     });
-    expect(output).toContain(`database: ${path.join(dataDir, 'Diffusion_Nexus-core.db')}`);
+    const { database } = catalog.location;
+    expect(output).toContain(
+      `database: ${database.engine === 'postgres' ? database.display : path.join(catalog.dataDir, 'Diffusion_Nexus-core.db')}`,
+    );
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMAGE_PIXELS } from '../src/config.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { exactChecksum } from './helpers/db-checksum.ts';
+import { catalogChecksum } from './helpers/db-checksum.ts';
 import { startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
 
 let catalog: SeededCatalog;
@@ -40,12 +40,12 @@ describe('setImageThumbnail', () => {
       .png({ compressionLevel: 9 })
       .toBuffer();
     expect(huge.length).toBeLessThan(1024 * 1024);
-    const before = exactChecksum(catalog.databasePath);
+    const before = await catalogChecksum(server.catalog);
     const started = performance.now();
     const answer = await upload(1, huge);
     expect(performance.now() - started).toBeLessThan(1000);
     expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: MAX_IMAGE_PIXELS });
-    expect(exactChecksum(catalog.databasePath)).toBe(before);
+    expect(await catalogChecksum(server.catalog)).toBe(before);
   });
 
   it('refuses a 12-megapixel AVIF of a few hundred bytes (decoded whole, it gets a quarter of the budget)', async () => {
@@ -53,13 +53,13 @@ describe('setImageThumbnail', () => {
       .avif({ effort: 0, quality: 30 })
       .toBuffer();
     expect(avif.length).toBeLessThan(4096);
-    const before = exactChecksum(catalog.databasePath);
+    const before = await catalogChecksum(server.catalog);
     const rssBefore = server.rssMiB();
     const answer = await upload(1, avif);
     expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: MAX_IMAGE_PIXELS / 4 });
     expect(answer.errors?.[0]?.message).toMatch(/AVIF/);
     expect(server.rssMiB() - rssBefore).toBeLessThan(50);
-    expect(exactChecksum(catalog.databasePath)).toBe(before);
+    expect(await catalogChecksum(server.catalog)).toBe(before);
   });
 
   it('four AVIF uploads just inside their budget at once: memory stays bounded', async () => {
@@ -72,7 +72,7 @@ describe('setImageThumbnail', () => {
   });
 
   it('refuses formats thumbnails are not made from (SVG, TIFF), storing nothing', async () => {
-    const before = exactChecksum(catalog.databasePath);
+    const before = await catalogChecksum(server.catalog);
     const svg = Buffer.from(
       '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>',
     );
@@ -83,7 +83,7 @@ describe('setImageThumbnail', () => {
       const answer = await upload(1, bytes);
       expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     }
-    expect(exactChecksum(catalog.databasePath)).toBe(before);
+    expect(await catalogChecksum(server.catalog)).toBe(before);
   });
 
   it('re-encodes an upload to the thumbnail size', async () => {

@@ -2,17 +2,19 @@
  * Thumbnails: the HTTP route (real Content-Type, strong ETag, 304, HEAD, clean errors) and the GraphQL fields
  * (absolute URL, sniffed MIME type, base64/dataUri from one batched statement, per-response budget).
  */
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { sniffImageMimeType } from '../src/thumbnails/facts.ts';
 import { blurHashOf } from '../src/thumbnails/maker.ts';
 import { dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { type CatalogHandle, catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
+/** The server's database (its SQLite file, or its PostgreSQL copy), read directly. */
+let db: CatalogHandle;
 const statements: string[] = [];
 
 interface ThumbRow {
@@ -27,22 +29,26 @@ beforeAll(async () => {
   catalog = await seededCatalog();
   server = await startTestServer(
     { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
-    { onStatement: (sql) => statements.push(sql) },
+    { onStatement: (text) => statements.push(text) },
   );
+  db = catalogHandle(server);
 });
 
 const withThumbnail = () =>
-  catalog.sql
-    .prepare(
-      `SELECT Id, ThumbnailData, ThumbnailMimeType, ThumbnailWidth, ThumbnailHeight FROM ModelImages WHERE ThumbnailData IS NOT NULL ORDER BY Id`,
-    )
-    .all() as ThumbRow[];
+  db.all<ThumbRow>(
+    sql`SELECT "Id", "ThumbnailData", "ThumbnailMimeType", "ThumbnailWidth", "ThumbnailHeight" FROM "ModelImages"
+      WHERE "ThumbnailData" IS NOT NULL ORDER BY "Id"`,
+  );
 /** A row whose stored MIME type disagrees with its bytes (the seed plants some). */
-const mislabelled = () => withThumbnail().find((r) => sniffImageMimeType(r.ThumbnailData) !== r.ThumbnailMimeType)!;
+const mislabelled = async () =>
+  (await withThumbnail()).find((r) => sniffImageMimeType(r.ThumbnailData) !== r.ThumbnailMimeType)!;
+const withoutThumbnail = () =>
+  db.value<number>(sql`SELECT "Id" FROM "ModelImages" WHERE "ThumbnailData" IS NULL ORDER BY "Id" LIMIT 1`);
+const thumbnailOf = (id: number) => db.value<Buffer>(sql`SELECT "ThumbnailData" FROM "ModelImages" WHERE "Id" = ${id}`);
 
 describe('GET /thumbnails/:id', () => {
   it('serves the bytes with the sniffed Content-Type, a strong ETag and cache headers', async () => {
-    const row = mislabelled();
+    const row = await mislabelled();
     expect(row).toBeDefined();
     const response = await fetch(`${server.origin}/thumbnails/${row.Id}`);
     expect(response.status).toBe(200);
@@ -54,7 +60,7 @@ describe('GET /thumbnails/:id', () => {
   });
 
   it('answers 304 to a matching If-None-Match (strong, weak or in a list) and 200 otherwise', async () => {
-    const row = withThumbnail()[0]!;
+    const row = (await withThumbnail())[0]!;
     const url = `${server.origin}/thumbnails/${row.Id}`;
     const etag = (await fetch(url)).headers.get('etag')!;
     for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
@@ -67,7 +73,7 @@ describe('GET /thumbnails/:id', () => {
   });
 
   it('answers HEAD with the headers and no body', async () => {
-    const row = withThumbnail()[1]!;
+    const row = (await withThumbnail())[1]!;
     const response = await fetch(`${server.origin}/thumbnails/${row.Id}`, { method: 'HEAD' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-length')).toBe(String(row.ThumbnailData.length));
@@ -79,10 +85,7 @@ describe('GET /thumbnails/:id', () => {
   });
 
   it('gives clean coded errors for unknown ids, images without thumbnail, bad ids and other methods', async () => {
-    const without = catalog.sql
-      .prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`)
-      .pluck()
-      .get() as number;
+    const without = await withoutThumbnail();
     for (const [path, status, code] of [
       ['/thumbnails/99999999', 404, 'NOT_FOUND'],
       [`/thumbnails/${without}`, 404, 'NOT_FOUND'],
@@ -102,11 +105,8 @@ describe('GET /thumbnails/:id', () => {
 
 describe('ModelImage.thumbnail', () => {
   it('describes the stored thumbnail, with an absolute URL and the sniffed MIME type; null without one', async () => {
-    const row = mislabelled();
-    const without = catalog.sql
-      .prepare(`SELECT Id FROM ModelImages WHERE ThumbnailData IS NULL LIMIT 1`)
-      .pluck()
-      .get() as number;
+    const row = await mislabelled();
+    const without = await withoutThumbnail();
     const data = dataOf(
       await server.graphql<Record<string, { thumbnail: Record<string, unknown> | null }>>(
         `query($a: Int, $b: Int) {
@@ -139,18 +139,17 @@ describe('ModelImage.thumbnail', () => {
       ),
     );
     // Read by the images page with the other thumbnail facts, by no statement of its own.
-    const reads = statements.filter((sql) => sql.includes('BlurHash'));
+    const reads = statements.filter((text) => text.includes('BlurHash'));
     expect(reads).toHaveLength(1);
     expect(reads[0]).toMatch(/"thumbnailByteSize".*ROW_NUMBER\(\) OVER/);
     const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
-    const stored = catalog.sql.prepare(
-      'SELECT BlurHash, ThumbnailData IS NOT NULL AS has FROM ModelImages WHERE Id = ?',
-    );
     const withThumbnail = images.filter((image) => image.thumbnail !== null);
     expect(withThumbnail.length).toBeGreaterThan(0);
     for (const image of images) {
-      const row = stored.get(image.databaseId) as { BlurHash: string | null; has: number };
-      expect(image.thumbnail === null, String(image.databaseId)).toBe(row.has === 0);
+      const row = (await db.first<{ BlurHash: string | null; ThumbnailData: Buffer | null }>(
+        sql`SELECT "BlurHash", "ThumbnailData" FROM "ModelImages" WHERE "Id" = ${image.databaseId}`,
+      ))!;
+      expect(image.thumbnail === null, String(image.databaseId)).toBe(row.ThumbnailData === null);
       if (image.thumbnail) expect(image.thumbnail.blurHash, String(image.databaseId)).toBe(row.BlurHash);
     }
 
@@ -175,15 +174,12 @@ describe('ModelImage.thumbnail', () => {
         };
       }>('{ modelVersions(first: 10) { nodes { images(first: 4) { nodes { databaseId thumbnail { base64 } } } } } }'),
     );
-    const reads = statements.filter((sql) => /"ThumbnailData" as "bytes"/.test(sql));
+    const reads = statements.filter((text) => /"ThumbnailData" as "bytes"/.test(text));
     expect(reads).toHaveLength(1);
     const images = data.modelVersions.nodes.flatMap((v) => v.images.nodes);
     expect(images.length).toBeGreaterThan(20);
     for (const image of images.filter((i) => i.thumbnail)) {
-      const bytes = catalog.sql
-        .prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?')
-        .pluck()
-        .get(image.databaseId) as Buffer;
+      const bytes = await thumbnailOf(image.databaseId);
       expect(image.thumbnail!.base64).toBe(bytes.toString('base64'));
     }
   });
@@ -192,13 +188,11 @@ describe('ModelImage.thumbnail', () => {
 describe('an uploaded thumbnail', () => {
   it("gives an image without a BlurHash one made from the thumbnail, and leaves an image's own alone", async () => {
     // The last two images with thumbnails: the tests above read the first ones.
-    const [own, none] = catalog.sql
-      .prepare('SELECT Id, BlurHash FROM ModelImages WHERE BlurHash IS NOT NULL ORDER BY Id DESC LIMIT 2')
-      .all() as { Id: number; BlurHash: string }[];
+    const [own, none] = await db.all<{ Id: number; BlurHash: string }>(
+      sql`SELECT "Id", "BlurHash" FROM "ModelImages" WHERE "BlurHash" IS NOT NULL ORDER BY "Id" DESC LIMIT 2`,
+    );
     // As rows another program wrote without one.
-    const writer = new Database(catalog.databasePath);
-    writer.prepare('UPDATE ModelImages SET BlurHash = NULL WHERE Id = ?').run(none!.Id);
-    writer.close();
+    await db.all(sql`UPDATE "ModelImages" SET "BlurHash" = NULL WHERE "Id" = ${none!.Id}`);
     const png = await sharp({ create: { width: 20, height: 30, channels: 3, background: '#c04020' } })
       .png()
       .toBuffer();
@@ -213,8 +207,7 @@ describe('an uploaded thumbnail', () => {
       answers.push(answer.setImageThumbnail);
     }
     expect(answers[0]).toEqual({ blurHash: own!.BlurHash, thumbnail: { blurHash: own!.BlurHash } });
-    const stored = catalog.sql.prepare('SELECT ThumbnailData FROM ModelImages WHERE Id = ?').pluck().get(none!.Id);
-    const made = await blurHashOf(stored as Buffer);
+    const made = await blurHashOf(await thumbnailOf(none!.Id));
     expect(answers[1]).toEqual({ blurHash: made, thumbnail: { blurHash: made } });
   });
 });

@@ -32,13 +32,33 @@ export interface WasmGlue {
 
 let gluePromise: Promise<WasmGlue> | undefined;
 
+/**
+ * The glue's imports with the engine's timers unreferenced. On PostgreSQL the engine starts a 10 s timer while it
+ * migrates (a lock time-out) and never clears it (the glue imports no clearTimeout), so every command that applied a
+ * migration sat 10 s after its work before exiting. While the engine works, its pending promise and open connections
+ * keep the process alive; the timer alone must not.
+ */
+function withUnrefTimers(glue: WebAssembly.ModuleImports): WebAssembly.ModuleImports {
+  const imports: WebAssembly.ModuleImports = { ...glue };
+  for (const name of Object.keys(glue)) {
+    if (!name.startsWith('__wbg_setTimeout_')) continue;
+    const original = glue[name] as (callback: () => void, ms: number) => ReturnType<typeof setTimeout>;
+    imports[name] = (callback: () => void, ms: number) => {
+      const timer = original(callback, ms);
+      timer.unref?.();
+      return timer;
+    };
+  }
+  return imports;
+}
+
 async function loadGlue(): Promise<WasmGlue> {
   // The package exports only its JS entry points; the .wasm sits beside the glue module.
   const gluePath = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg');
   const glue = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as unknown as WasmGlue;
   const bytes = await readFile(path.join(path.dirname(gluePath), 'schema_engine_bg.wasm'));
   const { instance } = await WebAssembly.instantiate(bytes, {
-    './schema_engine_bg.js': glue as unknown as WebAssembly.ModuleImports,
+    './schema_engine_bg.js': withUnrefTimers(glue as unknown as WebAssembly.ModuleImports),
   });
   glue.__wbg_set_wasm(instance.exports);
   (instance.exports.__wbindgen_start as () => void)();

@@ -492,7 +492,9 @@ export class DownloadQueue {
           Attempts: row.Attempts + 1,
           UpdatedAt: now,
         };
-        await updateDownload(trx, row.Id, values);
+        // Only as read: on PostgreSQL (READ COMMITTED) another server can claim the job between our read and this
+        // update, which then waits for its commit; unconditioned, it would take the job over a second time.
+        if (!(await updateDownload(trx, row.Id, values, { states: [row.State], leaseOwner: row.LeaseOwner }))) continue;
         return (await downloadById(trx, row.Id))!;
       }
       return null;

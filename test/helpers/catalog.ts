@@ -2,13 +2,20 @@
  * A migrated, seeded catalog file in a temp data directory, plus a direct read-only SQL connection to check API
  * answers against what the database says.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
+import type { DatabaseTarget } from '../../src/config.ts';
+import type { CatalogDatabase, OpenCatalogOptions } from '../../src/db/catalog-database.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
 import { migrateDatabase } from '../../src/db/migrations.ts';
+import { openCatalog } from '../../src/db/open-catalog.ts';
+import { migratePostgres } from '../../src/db/postgres/migrations.ts';
 import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '../../src/seed/catalog-generator.ts';
 import { tempDir } from './temp.ts';
+import { type CatalogHandle, catalogHandle } from './catalog-handle.ts';
+import { freshPostgresDatabase, TEST_ENGINE } from './postgres.ts';
 
 /** The table of each Prisma model: the physical names of the DiffusionNexus Core Database, as the desktop app made them. */
 /** The metadata history's tables (change sets and changes, the payload archive). */
@@ -35,7 +42,6 @@ export interface SeededCatalog {
 
 export async function seededCatalog(size: Partial<CatalogSize> = {}, seed = 1): Promise<SeededCatalog> {
   const dataDir = path.join(tempDir('dn-catalog-'), 'data');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(dataDir, { recursive: true });
   const databasePath = databasePathIn(dataDir);
   await migrateDatabase(databasePath);
@@ -55,21 +61,43 @@ export function firstErrorCode(response: { errors?: { extensions?: Record<string
   return response.errors?.[0]?.extensions?.code;
 }
 
-/** An empty migrated catalog, opened, closed after the file's tests. */
-export async function emptyCatalog(): Promise<{
+/** An empty migrated catalog, opened; `database` and `handle` say where it is and read it directly. */
+export interface EmptyCatalog {
   dataDir: string;
+  /** The SQLite file (on PostgreSQL: where it would be; nothing is there). */
   databasePath: string;
-  db: import('../../src/db/catalog-database.ts').CatalogDatabase;
-}> {
-  const { openCatalogDatabase } = await import('../../src/db/catalog-database.ts');
-  const { mkdirSync } = await import('node:fs');
+  database: DatabaseTarget;
+  db: CatalogDatabase;
+  handle: CatalogHandle;
+  /** The flags that point a CLI command at it (see `cliArgsFor`). */
+  args: string[];
+}
+
+/**
+ * An empty migrated catalog on the suite's engine (a SQLite file in a temp data directory, or in the `postgres`
+ * project a fresh PostgreSQL database), opened, closed after the file's tests. `engine: 'sqlite'` for tests about
+ * the SQLite file itself; `open` as for `openCatalog` (e.g. `onStatement`).
+ */
+export async function emptyCatalog(
+  options: { engine?: 'sqlite' | 'postgres'; open?: OpenCatalogOptions } = {},
+): Promise<EmptyCatalog> {
+  const engine = options.engine ?? TEST_ENGINE;
   const dataDir = path.join(tempDir('dn-empty-'), 'data');
   mkdirSync(dataDir, { recursive: true });
   const databasePath = databasePathIn(dataDir);
-  await migrateDatabase(databasePath);
-  const db = await openCatalogDatabase(databasePath);
+  let database: DatabaseTarget;
+  if (engine === 'postgres') {
+    const target = await freshPostgresDatabase();
+    await migratePostgres(target);
+    database = target;
+  } else {
+    await migrateDatabase(databasePath);
+    database = { engine: 'sqlite', path: databasePath, dataDir };
+  }
+  const db = await openCatalog(database, options.open);
+  const handle = catalogHandle({ databasePath, database });
   afterAll(() => db.close());
-  return { dataDir, databasePath, db };
+  return { dataDir, databasePath, database, db, handle, args: cliArgsFor(dataDir, database) };
 }
 
 /**
@@ -91,4 +119,42 @@ export function dumpCatalog(sql: Database.Database): Record<string, unknown[]> {
   return Object.fromEntries(
     tables.map((table) => [table, sql.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).safeIntegers(true).all()]),
   );
+}
+
+/** A catalog for CLI commands (real processes) on the suite's engine, with the flags that point them at it. */
+export interface CliCatalog {
+  dataDir: string;
+  /** `--data-dir DIR`, and on PostgreSQL `--database-url URL` (which wins over the data directory's file). */
+  args: string[];
+  /** The SQLite file or the PostgreSQL database, for `catalogHandle`. */
+  location: { databasePath: string; database: DatabaseTarget };
+}
+
+/** `--data-dir DIR`, and for a PostgreSQL catalog `--database-url URL` (which wins over the data directory's file). */
+export function cliArgsFor(dataDir: string, database: DatabaseTarget | undefined): string[] {
+  return database?.engine === 'postgres'
+    ? ['--data-dir', dataDir, '--database-url', database.url]
+    : ['--data-dir', dataDir];
+}
+
+/**
+ * A data directory in a fresh temp folder and, in the `postgres` project, a fresh empty PostgreSQL database: nothing
+ * is created or migrated, as for a user's first command.
+ */
+export async function cliCatalog(): Promise<CliCatalog> {
+  const dataDir = path.join(tempDir('dn-cli-'), 'data');
+  const databasePath = databasePathIn(dataDir);
+  if (TEST_ENGINE === 'postgres') {
+    const database = await freshPostgresDatabase();
+    return {
+      dataDir,
+      args: ['--data-dir', dataDir, '--database-url', database.url],
+      location: { databasePath, database },
+    };
+  }
+  return {
+    dataDir,
+    args: ['--data-dir', dataDir],
+    location: { databasePath, database: { engine: 'sqlite', path: databasePath, dataDir } },
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { type CatalogLocation, catalogHandle } from './catalog-handle.ts';
 
 export const CATALOG_TABLES = [
   'Creators',
@@ -54,6 +55,32 @@ export function exactChecksum(databasePath: string): string {
     }
     return hash.digest('hex');
   });
+}
+
+/**
+ * sha256 over every row of every catalog table and the id sequences, on the catalog's engine (the SQLite file or
+ * the PostgreSQL database `location` names): equal before and after means nothing was written.
+ */
+export async function catalogChecksum(location: CatalogLocation): Promise<string> {
+  const handle = catalogHandle(location);
+  try {
+    const dump = await handle.dump();
+    return createHash('sha256')
+      .update(
+        JSON.stringify(dump, (_k, v: unknown) =>
+          typeof v === 'bigint'
+            ? v.toString()
+            : v instanceof Uint8Array
+              ? Buffer.from(v).toString('base64')
+              : (v as { type?: string })?.type === 'Buffer'
+                ? Buffer.from((v as { data: number[] }).data).toString('base64')
+                : v,
+        ),
+      )
+      .digest('hex');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The catalog's content keyed by Civitai ids and names, not row ids or import times. */

@@ -7,6 +7,9 @@ import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../../bench/load.ts';
+import type { DatabaseTarget } from '../../src/config.ts';
+import { databasePathIn } from '../../src/db/data-dir.ts';
+import { postgresCopyOf, TEST_ENGINE } from './postgres.ts';
 
 export interface ChildServer extends ServerProcess {
   origin: string;
@@ -15,6 +18,8 @@ export interface ChildServer extends ServerProcess {
   rssMiB(): number;
   /** Highest resident memory since start, in MiB (Linux). */
   peakRssMiB(): number;
+  /** The catalog it serves (for `catalogHandle`, `catalogChecksum`): the data directory's file, or a PostgreSQL copy. */
+  catalog: { databasePath: string; database: DatabaseTarget | undefined };
 }
 
 function statusField(pid: number, field: string): number {
@@ -40,14 +45,23 @@ process.on('exit', () => {
 });
 
 /**
- * `npm start` as a child process on a random port over `dataDir`. `wrapper` runs it through another program
- * (e.g. `prlimit --nofile=512:512`) to give it the limits of a smaller machine.
+ * `npm start` as a child process on a random port over `dataDir` — in the `postgres` project over a fresh
+ * PostgreSQL copy of the data directory's catalog (`DIFFUSION_NEXUS_DATABASE_URL`), unless `env` names a database.
+ * `wrapper` runs it through another program (e.g. `prlimit --nofile=512:512`) to give it the limits of a smaller
+ * machine.
  */
 export async function startChildServer(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
   wrapper: string[] = [],
 ): Promise<ChildServer> {
+  const databasePath = databasePathIn(dataDir);
+  let database: DatabaseTarget | undefined;
+  if (TEST_ENGINE === 'postgres' && env.DIFFUSION_NEXUS_DATABASE_URL === undefined) {
+    const copy = await postgresCopyOf(databasePath);
+    database = copy;
+    env = { ...env, DIFFUSION_NEXUS_DATABASE_URL: copy.url };
+  }
   const node = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir];
   const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
   const started = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
@@ -65,6 +79,7 @@ export async function startChildServer(
     graphqlUrl: `${server.url}/graphql`,
     rssMiB: () => statusField(server.pid, 'VmRSS'),
     peakRssMiB: () => statusField(server.pid, 'VmHWM'),
+    catalog: { databasePath, database },
   };
 }
 

@@ -73,8 +73,8 @@ export function activeDownloadOfFile(db: CatalogQueries, modelFileId: number): P
 export interface DownloadCondition {
   /** Only while the job is in one of these states. */
   states?: readonly DownloadState[];
-  /** Only while this process holds the job's lease. */
-  leaseOwner?: string;
+  /** Only while this owner holds the job's lease (null: while nobody does). */
+  leaseOwner?: string | null;
 }
 
 /** Updates a job when it still matches `condition`; returns whether it did (another process may have changed it). */
@@ -89,7 +89,8 @@ export async function updateDownload(
     .set(values as never)
     .where('Id', '=', id);
   if (condition.states) query = query.where('State', 'in', condition.states);
-  if (condition.leaseOwner !== undefined) query = query.where('LeaseOwner', '=', condition.leaseOwner);
+  if (condition.leaseOwner === null) query = query.where('LeaseOwner', 'is', null);
+  else if (condition.leaseOwner !== undefined) query = query.where('LeaseOwner', '=', condition.leaseOwner);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }

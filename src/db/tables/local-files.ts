@@ -37,7 +37,7 @@ export type IndexedLocalFile = LocalFileRow & {
 /**
  * LocalFiles rows below `root` (a prefix range on the unique Path index), in one statement: a rescan compares every
  * file it walks with these in memory and touches the database only for changes. `LinkSettled` is decided here, by
- * SQLite, so the linked catalog file's columns are not read into JavaScript for every file: the row is present and
+ * the database, so the linked catalog file's columns are not read into JavaScript for every file: the row is present and
  * linked to a catalog file that points back at this path and is valid, has this content by SHA-256 or BLAKE3 (what
  * the linker matches first), lacks none of the hashes the index has, and has the file's exact size where the catalog
  * has that column — what `linkToCatalog` would otherwise find and leave as it is.
@@ -53,7 +53,7 @@ export async function localFilesUnder(
   const conditions = [
     sql`${lf('MissingSince')} IS NULL`,
     sql`${mf('LocalPath')} = ${lf('Path')}`,
-    sql`${mf('IsLocalFileValid')} = 1`,
+    sql`${mf('IsLocalFileValid')} = TRUE`,
     sql`(upper(${mf('HashSHA256')}) = ${lf('HashSHA256')} OR upper(${mf('HashBLAKE3')}) = ${lf('HashBLAKE3')})`,
     ...Object.values(HASH_FIELDS).map((column) => sql`(${mf(column)} IS NOT NULL OR ${lf(column)} IS NULL)`),
     ...(columns.fileSizeBytes ? [sql`${mf(FILE_SIZE_BYTES)} = ${lf('Size')}`] : []),
@@ -76,7 +76,8 @@ export async function localFilesUnder(
       'lf.SidecarMtimeMs',
       'lf.PreviewMtimeMs',
       'lf.ModelFileId',
-      sql<number>`coalesce(${sql.join(conditions, sql` AND `)}, 0)`.as('LinkSettled'),
+      // 1/0 from a condition that may be NULL (no linked row): a CASE, as PostgreSQL has no boolean → integer mix.
+      sql<number>`CASE WHEN ${sql.join(conditions, sql` AND `)} THEN 1 ELSE 0 END`.as('LinkSettled'),
     ])
     .where('lf.Path', '>=', prefix)
     .where('lf.Path', '<', `${prefix}\uffff`)
