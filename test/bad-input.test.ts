@@ -6,7 +6,6 @@ import { request as httpRequest } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { catalogChecksum } from './helpers/db-checksum.ts';
-import { FULL_TEXT_SEARCH } from './helpers/postgres.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
@@ -253,8 +252,7 @@ const CASES: [string, () => Promise<Answer>, string][] = [
   [
     'a search query far too long',
     () => gql('query($q: String!) { search(query: $q) { totalCount } }', { q: 'word '.repeat(2000) }),
-    // Refused with a code either way; full-text search is SQLite's for now (see FULL_TEXT_SEARCH).
-    FULL_TEXT_SEARCH ? 'LIMIT_EXCEEDED' : 'NOT_SUPPORTED_ON_ENGINE',
+    'LIMIT_EXCEEDED',
   ],
 ];
 

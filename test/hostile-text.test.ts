@@ -16,7 +16,7 @@ import { highlight } from '../src/search/highlight.ts';
 import { searchTerms, toMatchExpression } from '../src/search/query.ts';
 import { escapeHtml, spaceCjk, stripHtml, tokens } from '../src/search/text.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { FULL_TEXT_SEARCH, TEST_ENGINE } from './helpers/postgres.ts';
+import { TEST_ENGINE } from './helpers/postgres.ts';
 import { startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
 
 const MB = 1024 * 1024;
@@ -199,13 +199,7 @@ describe('importing hostile text through the server', () => {
       return { tags, found, ms: performance.now() - started };
     });
     expect(after.tags).toEqual({ data: { setModelTags: { name: 'Angle Brackets' } } });
-    // Full-text search is SQLite's FTS5 for now (see FULL_TEXT_SEARCH); PostgreSQL refuses it with a code.
-    if (FULL_TEXT_SEARCH)
-      expect(after.found.data.search).toMatchObject({ totalCount: 1, edges: [{ node: { name: 'Angle Brackets' } }] });
-    else
-      expect(after.found.errors).toEqual([
-        expect.objectContaining({ extensions: expect.objectContaining({ code: 'NOT_SUPPORTED_ON_ENGINE' }) }),
-      ]);
+    expect(after.found.data.search).toMatchObject({ totalCount: 1, edges: [{ node: { name: 'Angle Brackets' } }] });
     expect(after.ms).toBeLessThan(5000);
     expect(health2.maxMs).toBeLessThan(1000);
     // SQLite's own check of its file; a PostgreSQL server keeps its pages itself.

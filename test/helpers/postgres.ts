@@ -18,13 +18,6 @@ import { transferCatalog } from '../../src/db/transfer/transfer.ts';
 export const TEST_ENGINE: 'sqlite' | 'postgres' =
   process.env.DIFFUSION_NEXUS_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
 
-/**
- * Whether the suite's engine has full-text search (`search`, `models(filter: { query })`): SQLite's FTS5 does;
- * on PostgreSQL it is refused (NOT_SUPPORTED_ON_ENGINE) until its own search lands — then this becomes `true` and
- * the tests skipped on it (`skipIf(!FULL_TEXT_SEARCH)`) run there too.
- */
-export const FULL_TEXT_SEARCH = TEST_ENGINE === 'sqlite';
-
 export const POSTGRES_ADMIN_URL =
   process.env.DIFFUSION_NEXUS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -17,6 +17,7 @@ import {
   type QueryResult,
 } from 'kysely';
 import type { CatalogDialect } from '../sqlite/driver.ts';
+import { isAppError } from '../../errors.ts';
 import { isConnectionError, type PoolSettings, unreachableError } from './connection.ts';
 
 export interface PgRunOptions {
@@ -26,7 +27,7 @@ export interface PgRunOptions {
 }
 
 /** A pooled pg client or the pool itself: both run `query(text, values)`. */
-type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+type Queryable = Pick<pg.Pool, 'query' | 'connect'> | Pick<pg.PoolClient, 'query'>;
 
 const MODIFYING = /^\s*(insert|update|delete|merge)\b/i;
 
@@ -49,6 +50,13 @@ function statementName(text: string): string | undefined {
   return name;
 }
 
+/** The statement as pg runs it: named when it has parameters (statements such as BEGIN or VACUUM keep the simple protocol). */
+function queryConfig(compiled: CompiledQuery): pg.QueryConfig {
+  const values = compiled.parameters as unknown[];
+  const name = values.length > 0 ? statementName(compiled.sql) : undefined;
+  return name === undefined ? { text: compiled.sql, values } : { name, text: compiled.sql, values };
+}
+
 /** Runs one compiled statement on `target` and returns it as Kysely's result. */
 export async function runOn<R>(
   target: Queryable,
@@ -57,15 +65,14 @@ export async function runOn<R>(
   beforeStatement?: () => void,
 ): Promise<QueryResult<R>> {
   beforeStatement?.();
-  options.onStatement?.(compiled.sql);
   let result: pg.QueryResult;
   try {
-    const values = compiled.parameters as unknown[];
-    // Statements without parameters (BEGIN, VACUUM, set-up scripts) keep the simple protocol.
-    const name = values.length > 0 ? statementName(compiled.sql) : undefined;
-    result = await (name === undefined
-      ? target.query(compiled.sql, values)
-      : target.query({ name, text: compiled.sql, values }));
+    if (beforeStatement && 'connect' in target)
+      result = await queryWhenConnected(target, compiled, options, beforeStatement);
+    else {
+      options.onStatement?.(compiled.sql);
+      result = await target.query(queryConfig(compiled));
+    }
   } catch (error) {
     // The server went away or ended this connection (a restart, pg_terminate_backend, the network): the request
     // gets a coded error, and the pool drops the broken connection (pg-pool never hands out one that failed so),
@@ -77,6 +84,40 @@ export async function runOn<R>(
   if (MODIFYING.test(compiled.sql) && result.rowCount !== null)
     return { rows, numAffectedRows: BigInt(result.rowCount) };
   return { rows };
+}
+
+/**
+ * A request's statement on the pool, checked again once a connection is its own. When every connection is busy,
+ * statements wait in the pool's queue — one request's aliases issue dozens at once — and a check made only before
+ * that wait would let every one of them run after their client left or their time limit passed. As `pool.query`
+ * does, the client is released with the error of a failed statement (the pool then drops it), and its 'error'
+ * event (the connection died while held) fails the statement instead of the process.
+ */
+async function queryWhenConnected(
+  pool: Pick<pg.Pool, 'connect'>,
+  compiled: CompiledQuery,
+  options: PgRunOptions,
+  check: () => void,
+): Promise<pg.QueryResult> {
+  const client = await pool.connect();
+  let died: Error | undefined;
+  const onError = (error: Error) => {
+    died = error;
+  };
+  client.on('error', onError);
+  let failure: Error | undefined;
+  try {
+    check();
+    options.onStatement?.(compiled.sql);
+    return await client.query(queryConfig(compiled));
+  } catch (error) {
+    // A stopped request sent nothing on the connection: it goes back to the pool as it was.
+    if (!isAppError(error)) failure = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(died ?? failure);
+  }
 }
 
 class RunnerConnection implements DatabaseConnection {
