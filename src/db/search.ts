@@ -14,6 +14,7 @@ import type { CatalogDatabase } from './catalog-database.ts';
 import type { ListQuery, ListSource } from './pages.ts';
 import type { SqlDialect } from './dialect.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
+import { yieldIfBusy } from './request-scope.ts';
 import { runShaped, slot } from './shaped.ts';
 import { type AnyDb, type AnySelect, table } from './refs.ts';
 import type { Database } from './schema.ts';
@@ -369,12 +370,15 @@ async function replacePostgresDocuments(
     WHERE ${dialect.inList('ModelId', ids)} RETURNING tsvector_to_array("document") AS "words"`.execute(trx);
   const change = new Map<string, number>();
   for (const { words } of old) for (const word of words) change.set(word, (change.get(word) ?? 0) - 1);
-  const rows = [...docs].map(([id, doc]) => {
+  const rows: RawBuilder<unknown>[] = [];
+  for (const [id, doc] of docs) {
+    // A document's words are split in code, on the event loop: one document at a time, taking turns with requests.
+    await yieldIfBusy();
     const { vector, words } = documentVector(doc);
     for (const word of words) change.set(word, (change.get(word) ?? 0) + 1);
     const texts = SEARCH_COLUMNS.map((column) => sql`${doc[column]}`);
-    return sql`(${id}, ${sql.join(texts)}, CAST(${vector} AS tsvector))`;
-  });
+    rows.push(sql`(${id}, ${sql.join(texts)}, CAST(${vector} AS tsvector))`);
+  }
   if (rows.length > 0)
     await sql`INSERT INTO ${sql.table('ModelSearch')} ("ModelId", ${sql.join(SEARCH_COLUMNS.map((c) => sql.ref(c)))}, "document")
       VALUES ${sql.join(rows)}`.execute(trx);

@@ -32,6 +32,8 @@ export async function refreshSearchIndex(db: CatalogDatabase): Promise<number> {
       const source = await documentSources(trx, db.dialect, ids, MAX_PROMPT_TEXT);
       const docs = new Map<number, SearchDocument>();
       for (const m of source.models) {
+        // Stripping and spacing long descriptions is work on the event loop: one model at a time, taking turns.
+        await yieldIfBusy();
         const versions = source.versions.get(m.id);
         docs.set(m.id, {
           name: spaceCjk(m.name),

@@ -19,6 +19,7 @@ import {
 import type { Model } from '../generated/prisma/client.ts';
 import { keyValuesOf, type Page, type PageArgs, pageWindow, scopedOrdering, toPage } from '../catalog/pagination.ts';
 import { highlight } from './highlight.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { escapeHtml } from './text.ts';
@@ -72,17 +73,20 @@ async function pageMarks(
     );
   }
   const rows = await documentTexts(db, ids);
-  return new Map(
-    rows.map((row) => {
-      const { matched, snippet } = highlight(
-        terms,
-        SEARCH_COLUMNS.map((column) => String(row[column])),
-        OPEN,
-        CLOSE,
-      );
-      return [Number(row.id), { fields: SEARCH_COLUMNS.filter((_, i) => matched[i]), snippet }];
-    }),
-  );
+  const marks = new Map<number, Marks>();
+  for (const row of rows) {
+    // Each document's highlight is computed here, on the event loop (a few hundred kilobytes of text at most):
+    // a page of them takes turns with other requests and /health, as chains of statements do.
+    await yieldIfBusy();
+    const { matched, snippet } = highlight(
+      terms,
+      SEARCH_COLUMNS.map((column) => String(row[column])),
+      OPEN,
+      CLOSE,
+    );
+    marks.set(Number(row.id), { fields: SEARCH_COLUMNS.filter((_, i) => matched[i]), snippet });
+  }
+  return marks;
 }
 
 /** Columns of the page's models: a row-field plan, or every column (null). */
