@@ -20,7 +20,7 @@ import { AppError } from '../src/errors.ts';
 import { civitaiModelItem, civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cli } from './helpers/cli.ts';
 import { type ChildServer, startChildServer } from './helpers/hostile.ts';
-import { freshPostgresDatabase, type PostgresTarget } from './helpers/postgres.ts';
+import { freshPostgresDatabase, type PostgresTarget, queryPostgres } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const IMPORT = `mutation Import($payload: JSON!) {
@@ -56,15 +56,8 @@ let target: PostgresTarget;
 let serverA: ChildServer;
 let serverB: ChildServer;
 
-async function query<R = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: target.url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as R[];
-  } finally {
-    await client.end();
-  }
-}
+const query = <R = Record<string, unknown>>(text: string, values: unknown[] = []) =>
+  queryPostgres<R>(target.url, text, values);
 
 async function count(table: string): Promise<number> {
   const [row] = await query<{ n: string }>(`SELECT COUNT(*) AS n FROM "${table}"`);

@@ -12,19 +12,12 @@ import { dirtyModels, replaceDocuments, SEARCH_COLUMNS, type SearchDocument } fr
 import { ensureSearchIndexCurrent, refreshSearchIndex } from '../src/search/search-index.ts';
 import { searchModels } from '../src/search/search.ts';
 import { seededCatalog } from './helpers/catalog.ts';
-import { postgresCopyOf, type PostgresTarget } from './helpers/postgres.ts';
+import { postgresCopyOf, type PostgresTarget, queryPostgres } from './helpers/postgres.ts';
 
 let target: PostgresTarget;
 
-async function query<R = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: target.url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as R[];
-  } finally {
-    await client.end();
-  }
-}
+const query = <R = Record<string, unknown>>(text: string, values: unknown[] = []) =>
+  queryPostgres<R>(target.url, text, values);
 
 /** Every document's words counted afresh, against the vocabulary the rebuilds kept. */
 async function vocabularyDrift(): Promise<unknown[]> {

@@ -54,8 +54,8 @@ export interface CatalogHandle {
   close(): Promise<void>;
 }
 
-/** The catalog tables `dump` compares. */
-const DUMPED_TABLES = [
+/** The Core Database's catalog tables: what `dump`, the checksums and the SQLite dumps compare. */
+export const CATALOG_TABLES = [
   'Creators',
   'Models',
   'Tags',
@@ -124,7 +124,7 @@ export function catalogHandle(location: CatalogLocation): CatalogHandle {
     column,
     async dump() {
       const tables = await Promise.all(
-        DUMPED_TABLES.map(
+        CATALOG_TABLES.map(
           async (table) => [table, await all(sql.raw(`SELECT * FROM "${table}" ORDER BY 1, 2`))] as const,
         ),
       );

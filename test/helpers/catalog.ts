@@ -14,7 +14,7 @@ import { openCatalog } from '../../src/db/open-catalog.ts';
 import { migratePostgres } from '../../src/db/postgres/migrations.ts';
 import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '../../src/seed/catalog-generator.ts';
 import { tempDir } from './temp.ts';
-import { type CatalogHandle, catalogHandle } from './catalog-handle.ts';
+import { CATALOG_TABLES, type CatalogHandle, catalogHandle } from './catalog-handle.ts';
 import { freshPostgresDatabase, TEST_ENGINE } from './postgres.ts';
 
 /** The table of each Prisma model: the physical names of the DiffusionNexus Core Database, as the desktop app made them. */
@@ -105,17 +105,7 @@ export async function emptyCatalog(
  * id spent by an insert that wrote no row (INSERT … ON CONFLICT DO NOTHING) still shows.
  */
 export function dumpCatalog(sql: Database.Database): Record<string, unknown[]> {
-  const tables = [
-    'Creators',
-    'Models',
-    'Tags',
-    'ModelTags',
-    'ModelVersions',
-    'ModelFiles',
-    'ModelImages',
-    'TriggerWords',
-    'sqlite_sequence',
-  ];
+  const tables = [...CATALOG_TABLES, 'sqlite_sequence'];
   return Object.fromEntries(
     tables.map((table) => [table, sql.prepare(`SELECT * FROM "${table}" ORDER BY 1, 2`).safeIntegers(true).all()]),
   );

@@ -5,18 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { type CatalogLocation, catalogHandle } from './catalog-handle.ts';
-
-export const CATALOG_TABLES = [
-  'Creators',
-  'Models',
-  'Tags',
-  'ModelTags',
-  'ModelVersions',
-  'ModelFiles',
-  'ModelImages',
-  'TriggerWords',
-] as const;
+import { CATALOG_TABLES, type CatalogLocation, catalogHandle } from './catalog-handle.ts';
 
 function withDb<T>(databasePath: string, read: (db: Database.Database) => T): T {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });

@@ -107,3 +107,18 @@ export async function runOnCatalog<R = Record<string, unknown>>(
     db.close();
   }
 }
+
+/** One statement on `url`'s database over a connection of its own (tests reading rows behind a server's back). */
+export async function queryPostgres<R = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
