@@ -95,6 +95,8 @@ const sizes: [string, number][] = quick
     ];
 
 const started = performance.now();
+/** Read before anything runs: the commit measured is the one the servers start from. */
+const machine = machineInfo();
 const catalogs: BenchCatalog[] = [];
 for (const [label, models] of sizes) catalogs.push(await ensureCatalog(cacheDir, label, catalogSize(models), log));
 if (!quick) pruneCatalogCache(cacheDir, catalogs);
@@ -139,7 +141,7 @@ async function runOnPostgres(): Promise<void> {
   const report: PostgresBenchReport = {
     date: new Date().toISOString(),
     quick,
-    machine: { ...machineInfo(), postgres: await postgresVersion(adminUrl) },
+    machine: { ...machine, postgres: await postgresVersion(adminUrl) },
     settings: reportedSettings,
     sizes: runs,
     scaling,
@@ -188,7 +190,7 @@ const scan = await runScanBench(cacheDir, settings.scanFiles, settings.scanRound
 const report: BenchReport = {
   date: new Date().toISOString(),
   quick,
-  machine: machineInfo(),
+  machine,
   settings: reportedSettings,
   sizes: runs,
   scaling,
