@@ -101,16 +101,20 @@ export interface HealthReport {
 }
 
 /** Asks GET /health every `everyMs` until stopped; each sample waits at most 5 s. */
-export function probeHealth(origin: string, everyMs = 100): { stop(): Promise<HealthReport> } {
+export function probeHealth(
+  origin: string,
+  everyMs = 100,
+  route: { path: string; status: number } = { path: '/health', status: 200 },
+): { stop(): Promise<HealthReport> } {
   let running = true;
   const report: HealthReport = { samples: 0, maxMs: 0, failures: 0 };
   const loop = (async () => {
     while (running) {
       const started = performance.now();
       try {
-        const response = await fetch(`${origin}/health`, { signal: AbortSignal.timeout(5000) });
+        const response = await fetch(`${origin}${route.path}`, { signal: AbortSignal.timeout(5000) });
         await response.arrayBuffer();
-        if (response.status !== 200) report.failures++;
+        if (response.status !== route.status) report.failures++;
       } catch {
         report.failures++;
       }
