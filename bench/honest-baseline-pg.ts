@@ -45,13 +45,14 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
     application_name: 'dn-bench-baseline',
   });
   let executed = 0;
+  const statementNames = new Map<string, string>();
   const all = async (text: string, ...values: unknown[]): Promise<Row[]> => {
     executed++;
     // Named statements are prepared once per connection, as a careful engineer would for a hot query.
-    const name = `q${statementIds.get(text) ?? statementIds.set(text, statementIds.size).size - 1}`;
+    let name = statementNames.get(text);
+    if (name === undefined) statementNames.set(text, (name = `q${statementNames.size}`));
     return (await pool.query({ name, text, values })).rows as Row[];
   };
-  const statementIds = new Map<string, number>();
   const ids = (rows: Row[]) => rows.map((r) => Number(r.Id));
 
   function modelPage(columns: string, first: number, after: string | null): Promise<Row[]> {

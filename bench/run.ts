@@ -127,17 +127,9 @@ if (values.engine === 'postgres') {
 async function runOnPostgres(): Promise<void> {
   const adminUrl = values['postgres-url']!;
   for (const catalog of catalogs) catalog.databaseUrl = await ensurePostgresCatalog(catalog, adminUrl, cacheDir, log);
-  const options = { ...settings, log };
-  const { sizes: measured, scaling } = await runQueryBench(catalogs, options);
-  const runs: SizeRun[] = [];
-  for (const size of measured)
-    runs.push({
-      catalog: size.catalog,
-      scenarios: size.results,
-      statements: await countStatements(size.catalog, size.inputs),
-    });
+  const { runs, scaling } = await runQueries();
   log('one vs two instances on one database');
-  const instances = await runInstancesBench(catalogs[0]!, { ...options, only: ['list', 'detail'] });
+  const instances = await runInstancesBench(catalogs[0]!, { ...settings, log, only: ['list', 'detail'] });
   const report: PostgresBenchReport = {
     date: new Date().toISOString(),
     quick,
@@ -161,6 +153,19 @@ async function runOnPostgres(): Promise<void> {
   log(`benchmark finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
+/** The query scenarios on every catalog (on its engine), with each size's statements per request. */
+async function runQueries() {
+  const { sizes: measured, scaling } = await runQueryBench(catalogs, { ...settings, log });
+  const runs: SizeRun[] = [];
+  for (const size of measured)
+    runs.push({
+      catalog: size.catalog,
+      scenarios: size.results,
+      statements: await countStatements(size.catalog, size.inputs),
+    });
+  return { measured, runs, scaling };
+}
+
 /** The server's version (the report names it). */
 async function postgresVersion(adminUrl: string): Promise<string> {
   const client = new pg.Client({ connectionString: adminUrl });
@@ -172,14 +177,7 @@ async function postgresVersion(adminUrl: string): Promise<string> {
   }
 }
 
-const { sizes: measured, scaling } = await runQueryBench(catalogs, { ...settings, log });
-const runs: SizeRun[] = [];
-for (const size of measured)
-  runs.push({
-    catalog: size.catalog,
-    scenarios: size.results,
-    statements: await countStatements(size.catalog, size.inputs),
-  });
+const { measured, runs, scaling } = await runQueries();
 const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
 const importResult = await runImportBench(cacheDir, settings.importModels, log);
 const hashing = await runHashingBench(cacheDir, settings.hashMiB, settings.hashRounds, log);

@@ -5,8 +5,7 @@
  * `lower()` folds non-ASCII letters too, so lists sorted by name and their cursors can differ from the same catalog
  * on SQLite. The locale is fixed when the database is created, so this is a warning with the way to fix it.
  */
-import { assertReachable, catalogPool } from './connection.ts';
-import type { PostgresTarget } from './catalog.ts';
+import type pg from 'pg';
 
 /** Collations that order by bytes (C.UTF-8 orders by code point, which is byte order in UTF-8). */
 const BYTE_ORDER_COLLATIONS = new Set(['C', 'POSIX', 'C.UTF-8', 'C.utf8']);
@@ -20,24 +19,19 @@ export interface DatabaseLocale {
   icuLocale: string | null;
 }
 
-export async function databaseLocale(target: Pick<PostgresTarget, 'url' | 'display'>): Promise<DatabaseLocale> {
-  const pool = catalogPool({ ...target, max: 1, applicationName: 'diffusion-nexus-migrate' });
-  try {
-    await assertReachable(pool, target);
-    const { rows } = await pool.query<{ provider: string; collate: string; ctype: string; icu: string | null }>(
-      `SELECT datlocprovider AS provider, datcollate AS collate, datctype AS ctype, daticulocale AS icu
-       FROM pg_database WHERE datname = current_database()`,
-    );
-    const row = rows[0]!;
-    return {
-      provider: row.provider === 'i' ? 'icu' : 'libc',
-      collate: row.collate,
-      ctype: row.ctype,
-      icuLocale: row.icu,
-    };
-  } finally {
-    await pool.end();
-  }
+/** The locale of the database `pool` connects to. */
+export async function databaseLocale(pool: Pick<pg.Pool, 'query'>): Promise<DatabaseLocale> {
+  const { rows } = await pool.query<{ provider: string; collate: string; ctype: string; icu: string | null }>(
+    `SELECT datlocprovider AS provider, datcollate AS collate, datctype AS ctype, daticulocale AS icu
+     FROM pg_database WHERE datname = current_database()`,
+  );
+  const row = rows[0]!;
+  return {
+    provider: row.provider === 'i' ? 'icu' : 'libc',
+    collate: row.collate,
+    ctype: row.ctype,
+    icuLocale: row.icu,
+  };
 }
 
 /** The warning for a database whose text comparison is not SQLite's, or null. */

@@ -23,7 +23,7 @@ import { POSTGRES_MIGRATIONS_DIR, POSTGRES_SCHEMA_PATH } from '../project-paths.
 import { engineMessage, type SchemaEngine, type SchemaFilter, schemaEngineGlue } from '../schema-engine.ts';
 import { assertReachable, catalogPool, isConnectionError, unreachableError, withoutPassword } from './connection.ts';
 import type { PostgresTarget } from './catalog.ts';
-import { databaseLocale, localeWarning } from './locale.ts';
+import { type DatabaseLocale, databaseLocale, localeWarning } from './locale.ts';
 
 export const PRISMA_HISTORY_TABLE = '_prisma_migrations';
 /**
@@ -95,8 +95,11 @@ export async function withPostgresSchemaEngine<T>(
   }
 }
 
-/** What the database holds: no tables (empty), our history table (managed), or other tables (foreign). */
-async function inspect(target: Target): Promise<DatabaseInspection> {
+/**
+ * What the database holds — no tables (empty), our history table (managed), or other tables (foreign) — and its
+ * locale, read on the same connection.
+ */
+async function inspect(target: Target): Promise<DatabaseInspection & { locale: DatabaseLocale }> {
   const pool = catalogPool({ ...target, max: 1, applicationName: 'diffusion-nexus-migrate' });
   try {
     await assertReachable(pool, target);
@@ -105,13 +108,20 @@ async function inspect(target: Target): Promise<DatabaseInspection> {
        WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`,
     );
     const names = tables.map((t) => t.name);
+    const locale = await databaseLocale(pool);
     if (!names.includes(PRISMA_HISTORY_TABLE))
-      return { kind: names.length === 0 ? 'empty' : 'foreign', tables: names, hasEfHistory: false, applied: [] };
+      return {
+        kind: names.length === 0 ? 'empty' : 'foreign',
+        tables: names,
+        hasEfHistory: false,
+        applied: [],
+        locale,
+      };
     const { rows } = await pool.query(
       `SELECT migration_name AS name, checksum, finished_at AS "finishedAt", rolled_back_at AS "rolledBackAt", logs
        FROM "${PRISMA_HISTORY_TABLE}" ORDER BY started_at, migration_name`,
     );
-    return { kind: 'managed', tables: names, hasEfHistory: false, applied: rows };
+    return { kind: 'managed', tables: names, hasEfHistory: false, applied: rows, locale };
   } catch (error) {
     if (error instanceof AppError) throw error;
     if (isConnectionError(error)) throw unreachableError(error, target);
@@ -156,7 +166,7 @@ export async function migratePostgres(
     );
   for (const name of before.edited)
     log(`warning: migration ${name} was edited after it was applied (checksum differs)`);
-  const warning = localeWarning(await databaseLocale(target), target.display);
+  const warning = localeWarning(inspection.locale, target.display);
   if (warning) log(warning);
   if (before.pending.length === 0) return { ...before, appliedNow: [], repaired: [], baselined: null };
   const appliedNow = await withPostgresSchemaEngine(target, source, async (engine) => {
