@@ -226,6 +226,9 @@ export class PostgresSide implements WriteSide {
   }
 
   async commit(): Promise<void> {
+    // Statistics for the planner, in the same transaction (ANALYZE counts this transaction's own rows): a database
+    // filled at once has none until autovacuum comes round, and meanwhile plans per-model look-ups as scans.
+    await this.#query('ANALYZE');
     await this.#query('COMMIT');
     await this.close();
   }
