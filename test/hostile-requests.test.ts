@@ -4,13 +4,14 @@
  * a second while it is processed, memory stays bounded and the catalog stays intact.
  */
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES } from '../src/config.ts';
 import { integrityProblems } from '../src/db/backup.ts';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { catalogChecksum } from './helpers/db-checksum.ts';
-import { TEST_ENGINE } from './helpers/postgres.ts';
+import { queryPostgres, TEST_ENGINE } from './helpers/postgres.ts';
 import {
   errorsOf,
   rawPost,
@@ -211,8 +212,14 @@ describe('every request has a time limit, and work stops for a client that went 
 
   it('answers TIMEOUT when the limit passes, and runs no statement after it', async () => {
     const statements: number[] = [];
+    // On PostgreSQL, a second server on the child server's database (copying the catalog again costs seconds).
     const local = await startTestServer(
-      { dataDir: catalog.dataDir, databasePath: catalog.databasePath, requestTimeoutMs: 40 },
+      {
+        dataDir: catalog.dataDir,
+        databasePath: catalog.databasePath,
+        ...(server.catalog.database ? { database: server.catalog.database } : {}),
+        requestTimeoutMs: 40,
+      },
       { onStatement: () => statements.push(performance.now()) },
     );
     const started = performance.now();
@@ -252,6 +259,88 @@ describe('every request has a time limit, and work stops for a client that went 
       expect(cpuTicks(server.pid) - before).toBeLessThan(10);
     },
   );
+});
+
+describe.runIf(TEST_ENGINE === 'postgres')('PostgreSQL: a statement under way stops with its request', () => {
+  /** The catalog server's statements still running on the database server (waiting counts as running). */
+  const runningStatements = (url: string) =>
+    queryPostgres<{ query: string }>(
+      url,
+      `SELECT query FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'diffusion-nexus' AND state = 'active'`,
+    );
+
+  /**
+   * Holds an exclusive lock on "Models" in another session while `body` runs, so that the server's read of it
+   * waits on the database server until cancelled — a stand-in for any long statement, which a busy catalog has.
+   */
+  async function withModelsLocked<T>(url: string, body: () => Promise<T>): Promise<T> {
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
+      return await body();
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
+  }
+
+  /** The PostgreSQL database the child server runs on. */
+  const databaseUrl = () => {
+    const database = server.catalog.database;
+    if (database?.engine !== 'postgres') throw new Error('the child server runs on PostgreSQL in this project');
+    return database.url;
+  };
+
+  const waitFor = async (condition: () => Promise<boolean>, ms: number) => {
+    const deadline = performance.now() + ms;
+    while (!(await condition()) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    return condition();
+  };
+
+  it('cancels a running statement when its client hangs up, and the connection serves the next request', async () => {
+    const url = databaseUrl();
+    await withModelsLocked(url, async () => {
+      const controller = new AbortController();
+      const request = post(
+        { query: '{ models(first: 5) { nodes { name } } }' },
+        {},
+        server.graphqlUrl,
+        controller.signal,
+      );
+      // The read is under way on the database server, waiting for the lock.
+      expect(await waitFor(async () => (await runningStatements(url)).length > 0, 5000)).toBe(true);
+      controller.abort();
+      await expect(request).rejects.toThrow();
+      // Cancelled at once, while the lock is still held: it would otherwise wait for as long as the lock.
+      expect(await waitFor(async () => (await runningStatements(url)).length === 0, 2000)).toBe(true);
+    });
+    // Every pooled connection still works (a cancelled statement leaves its connection ready).
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => post({ query: '{ models(first: 1) { totalCount } }' })),
+    );
+    for (const answer of answers) expect(JSON.parse(answer.text).data.models.totalCount).toBeGreaterThan(0);
+  });
+
+  it('cancels a running statement when its time limit passes, answering TIMEOUT at the limit', async () => {
+    const url = databaseUrl();
+    const local = await startTestServer({
+      dataDir: catalog.dataDir,
+      databasePath: catalog.databasePath,
+      database: server.catalog.database,
+      requestTimeoutMs: 300,
+    });
+    await withModelsLocked(url, async () => {
+      const started = performance.now();
+      const answer = await post({ query: '{ models(first: 5) { nodes { name } } }' }, {}, local.url);
+      expect(answer.status).toBe(503);
+      expect(errorsOf(answer.text)[0]).toMatchObject({ code: 'TIMEOUT', limit: 300 });
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(await waitFor(async () => (await runningStatements(url)).length === 0, 2000)).toBe(true);
+    });
+  });
 });
 
 describe('finding 6: bodies are small unless they must be large, and checked while they arrive', () => {

@@ -76,13 +76,20 @@ export async function startChildServer(
   if (database) {
     // A catalog copied into PostgreSQL holds no search documents yet: the server builds them for every model after
     // it starts (taking turns with requests). The hostile tests measure requests, not that one-time build, so they
-    // start once the index is current — a search waits for it.
-    const warm = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ search(query: "warm", first: 1) { totalCount } }' }),
-    });
-    if (!warm.ok) throw new Error(`warming the search index failed: HTTP ${warm.status} ${await warm.text()}`);
+    // start once the index is current — a search waits for it. On a loaded machine the build can outlast one
+    // request's time limit (each batch it commits stays built), so the search is asked again until it answers.
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const warm = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ search(query: "warm", first: 1) { totalCount } }' }),
+      });
+      const text = await warm.text();
+      if (warm.ok) break;
+      if (warm.status !== 503 || !text.includes('"TIMEOUT"') || Date.now() > deadline)
+        throw new Error(`warming the search index failed: HTTP ${warm.status} ${text}`);
+    }
   }
   return {
     ...server,
