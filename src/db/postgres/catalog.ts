@@ -50,13 +50,19 @@ export async function openPostgresCatalog(
   target: PostgresTarget,
   options: OpenCatalogOptions = {},
 ): Promise<CatalogDatabase> {
-  const run = { onStatement: options.onStatement, target };
   const pool = catalogPool({ ...target, max: target.poolSize, applicationName: 'diffusion-nexus' });
   const probePool = catalogPool({ ...target, max: PROBE_POOL_SIZE, applicationName: 'diffusion-nexus-probe' });
+  // Cancels of statements whose requests stopped: a connection of their own (the request pool may be full of the
+  // very statements to cancel), opened when first needed and closed when idle.
+  const cancelPool = catalogPool({ ...target, max: 1, applicationName: 'diffusion-nexus-cancel' });
+  const cancelBackend = async (processId: number) => {
+    await cancelPool.query('SELECT pg_cancel_backend($1)', [processId]);
+  };
+  const run = { onStatement: options.onStatement, target, cancelBackend };
   try {
     await assertReachable(pool, target);
   } catch (error) {
-    await Promise.all([pool.end(), probePool.end()]);
+    await Promise.all([pool.end(), probePool.end(), cancelPool.end()]);
     throw error;
   }
   const over = (dialect: CatalogDialect) => runShapedDirectly(new Kysely<CatalogTables>({ dialect }), dialect.run);
@@ -103,7 +109,7 @@ export async function openPostgresCatalog(
       }),
     forRequest(scope) {
       const check = () => scope.throwIfStopped();
-      const checked = over(readDialect.checked(check));
+      const checked = over(readDialect.checked(check, scope.signal));
       return {
         path: db.path,
         dialect: db.dialect,
@@ -123,7 +129,7 @@ export async function openPostgresCatalog(
     async close() {
       await writes;
       await Promise.all([kysely.destroy(), probe.destroy(), writer.destroy()]);
-      await Promise.all([pool.end(), probePool.end()]);
+      await Promise.all([pool.end(), probePool.end(), cancelPool.end()]);
     },
   };
   return db;

@@ -24,7 +24,16 @@ export interface PgRunOptions {
   onStatement?: ((sqlText: string) => void) | undefined;
   /** The catalog's URL: a lost connection becomes DATABASE_UNREACHABLE naming it (without its password). */
   target?: Pick<PoolSettings, 'url' | 'display'> | undefined;
+  /**
+   * Asks the server, over another connection, to cancel what the backend with this process id is running. Resolves
+   * once the server has signalled it (a backend that has finished by then ignores the signal while it waits for
+   * its next statement).
+   */
+  cancelBackend?: ((processId: number) => Promise<void>) | undefined;
 }
+
+/** SQLSTATE of a statement cancelled on request (ours, through `cancelBackend`). */
+const QUERY_CANCELED = '57014';
 
 /** A pooled pg client or the pool itself: both run `query(text, values)`. */
 type Queryable = Pick<pg.Pool, 'query' | 'connect'> | Pick<pg.PoolClient, 'query'>;
@@ -63,12 +72,13 @@ export async function runOn<R>(
   compiled: CompiledQuery,
   options: PgRunOptions,
   beforeStatement?: () => void,
+  signal?: AbortSignal,
 ): Promise<QueryResult<R>> {
   beforeStatement?.();
   let result: pg.QueryResult;
   try {
     if (beforeStatement && 'connect' in target)
-      result = await queryWhenConnected(target, compiled, options, beforeStatement);
+      result = await queryWhenConnected(target, compiled, options, beforeStatement, signal);
     else {
       options.onStatement?.(compiled.sql);
       result = await target.query(queryConfig(compiled));
@@ -91,13 +101,17 @@ export async function runOn<R>(
  * statements wait in the pool's queue — one request's aliases issue dozens at once — and a check made only before
  * that wait would let every one of them run after their client left or their time limit passed. As `pool.query`
  * does, the client is released with the error of a failed statement (the pool then drops it), and its 'error'
- * event (the connection died while held) fails the statement instead of the process.
+ * event (the connection died while held) fails the statement instead of the process. A statement under way when
+ * its request stops (the client left, the time limit passed) is cancelled on the server, so nothing runs on for
+ * nobody there either; its connection goes back to the pool only once the cancel has been delivered, so the signal
+ * can never reach another request's statement.
  */
 async function queryWhenConnected(
   pool: Pick<pg.Pool, 'connect'>,
   compiled: CompiledQuery,
   options: PgRunOptions,
   check: () => void,
+  signal: AbortSignal | undefined,
 ): Promise<pg.QueryResult> {
   const client = await pool.connect();
   let died: Error | undefined;
@@ -109,9 +123,29 @@ async function queryWhenConnected(
   try {
     check();
     options.onStatement?.(compiled.sql);
-    return await client.query(queryConfig(compiled));
+    const running = client.query(queryConfig(compiled));
+    const { cancelBackend } = options;
+    if (!signal || !cancelBackend) return await running;
+    let cancelled: Promise<void> | undefined;
+    const cancel = () => {
+      // A failed cancel leaves the statement to finish on its own, as before: the request has stopped either way.
+      // (`processID`: the backend's, sent by the server at connect; @types/pg does not declare it.)
+      const { processID } = client as pg.PoolClient & { processID: number };
+      cancelled = cancelBackend(processID).catch(() => undefined);
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await running;
+    } catch (error) {
+      if (cancelled && (error as { code?: unknown }).code === QUERY_CANCELED) throw signal.reason;
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      await cancelled;
+    }
   } catch (error) {
-    // A stopped request sent nothing on the connection: it goes back to the pool as it was.
+    // A stopped request sent nothing on the connection, or had its statement cancelled: either way the connection
+    // is ready for the next statement and goes back to the pool as it is.
     if (!isAppError(error)) failure = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
@@ -124,15 +158,17 @@ class RunnerConnection implements DatabaseConnection {
   readonly #target: Queryable;
   readonly #options: PgRunOptions;
   readonly #check: (() => void) | undefined;
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(target: Queryable, options: PgRunOptions, check?: () => void) {
+  constructor(target: Queryable, options: PgRunOptions, check?: () => void, signal?: AbortSignal) {
     this.#target = target;
     this.#options = options;
     this.#check = check;
+    this.#signal = signal;
   }
 
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    return runOn<R>(this.#target, compiled, this.#options, this.#check);
+    return runOn<R>(this.#target, compiled, this.#options, this.#check, this.#signal);
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not offered (the catalog reads bounded pages)
@@ -151,8 +187,13 @@ function dialectWith(driver: Driver): Dialect {
 }
 
 /** Reads on the pool: each statement takes any idle connection. Transactions run through `write()`. */
-export function pgReadDialect(pool: pg.Pool, options: PgRunOptions, check?: () => void): CatalogDialect {
-  const connection = new RunnerConnection(pool, options, check);
+export function pgReadDialect(
+  pool: pg.Pool,
+  options: PgRunOptions,
+  check?: () => void,
+  signal?: AbortSignal,
+): CatalogDialect {
+  const connection = new RunnerConnection(pool, options, check, signal);
   const driver: Driver = {
     init: async () => {},
     acquireConnection: async () => connection,
@@ -166,8 +207,8 @@ export function pgReadDialect(pool: pg.Pool, options: PgRunOptions, check?: () =
   };
   return {
     ...dialectWith(driver),
-    checked: (next) => pgReadDialect(pool, options, next),
-    run: (compiled) => runOn(pool, compiled, options, check),
+    checked: (next, nextSignal) => pgReadDialect(pool, options, next, nextSignal),
+    run: (compiled) => runOn(pool, compiled, options, check, signal),
   };
 }
 

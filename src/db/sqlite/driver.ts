@@ -177,8 +177,11 @@ export function catalogSqliteDialect(sql: Database.Database, options: Connection
 }
 
 export interface CatalogDialect extends Dialect {
-  /** The same connection (and its prepared statements), with `check` run right before every statement. */
-  checked(check: () => void): CatalogDialect;
+  /**
+   * The same connection (and its prepared statements), with `check` run right before every statement. `signal`
+   * (the request's) lets an engine that runs statements elsewhere stop one under way; SQLite's run synchronously.
+   */
+  checked(check: () => void, signal?: AbortSignal): CatalogDialect;
   /** Runs one compiled statement exactly as a Kysely instance over this dialect would (see `shaped.ts`). */
   run<R>(compiled: CompiledQuery): Promise<QueryResult<R>>;
 }
