@@ -18,8 +18,8 @@ import {
 } from '../db/search.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { keyValuesOf, type Page, type PageArgs, pageWindow, scopedOrdering, toPage } from '../catalog/pagination.ts';
-import { highlight } from './highlight.ts';
-import { yieldIfBusy } from '../db/request-scope.ts';
+import type { Highlighted } from './highlight.ts';
+import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { escapeHtml } from './text.ts';
@@ -53,6 +53,12 @@ interface Marks {
   snippet: string;
 }
 
+/** Highlights of a page's documents by `highlight.ts`'s rules, on a worker thread (see `highlight.worker.mjs`). */
+const highlightWorker = new RequestWorker<
+  { terms: readonly SearchTerm[]; documents: string[][]; open: string; close: string },
+  { marks: Highlighted[] }
+>(new URL('./highlight.worker.mjs', import.meta.url), 'highlight worker');
+
 /** The page's marks, by model id: FTS5's highlight() and snippet() on SQLite, the same rules over the texts elsewhere. */
 async function pageMarks(
   db: CatalogDatabase,
@@ -73,20 +79,18 @@ async function pageMarks(
     );
   }
   const rows = await documentTexts(db, ids);
-  const marks = new Map<number, Marks>();
-  for (const row of rows) {
-    // Each document's highlight is computed here, on the event loop (a few hundred kilobytes of text at most):
-    // a page of them takes turns with other requests and /health, as chains of statements do.
-    await yieldIfBusy();
-    const { matched, snippet } = highlight(
-      terms,
-      SEARCH_COLUMNS.map((column) => String(row[column])),
-      OPEN,
-      CLOSE,
-    );
-    marks.set(Number(row.id), { fields: SEARCH_COLUMNS.filter((_, i) => matched[i]), snippet });
-  }
-  return marks;
+  const { marks } = await highlightWorker.run({
+    terms,
+    documents: rows.map((row) => SEARCH_COLUMNS.map((column) => String(row[column]))),
+    open: OPEN,
+    close: CLOSE,
+  });
+  return new Map(
+    rows.map((row, i) => {
+      const { matched, snippet } = marks[i]!;
+      return [Number(row.id), { fields: SEARCH_COLUMNS.filter((_, k) => matched[k]), snippet }];
+    }),
+  );
 }
 
 /** Columns of the page's models: a row-field plan, or every column (null). */
