@@ -9,7 +9,7 @@ import { afterAll } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../../bench/load.ts';
 import type { DatabaseTarget } from '../../src/config.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
-import { postgresCopyOf, TEST_ENGINE } from './postgres.ts';
+import { type PostgresTarget, postgresCopyOf, TEST_ENGINE } from './postgres.ts';
 
 export interface ChildServer extends ServerProcess {
   origin: string;
@@ -50,6 +50,9 @@ process.on('exit', () => {
  * `wrapper` runs it through another program (e.g. `prlimit --nofile=512:512`) to give it the limits of a smaller
  * machine.
  */
+/** The PostgreSQL copy of each data directory's catalog (this test file's). */
+const copies = new Map<string, Promise<PostgresTarget>>();
+
 export async function startChildServer(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
@@ -57,10 +60,18 @@ export async function startChildServer(
 ): Promise<ChildServer> {
   const databasePath = databasePathIn(dataDir);
   let database: DatabaseTarget | undefined;
+  let fresh = false;
   if (TEST_ENGINE === 'postgres' && env.DIFFUSION_NEXUS_DATABASE_URL === undefined) {
-    const copy = await postgresCopyOf(databasePath);
-    database = copy;
-    env = { ...env, DIFFUSION_NEXUS_DATABASE_URL: copy.url };
+    // Servers started on one data directory share its catalog, as they share its file on SQLite: one copy each.
+    let copy = copies.get(databasePath);
+    fresh = copy === undefined;
+    if (!copy) {
+      copy = postgresCopyOf(databasePath);
+      copies.set(databasePath, copy);
+    }
+    const target = await copy;
+    database = target;
+    env = { ...env, DIFFUSION_NEXUS_DATABASE_URL: target.url };
   }
   const node = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir];
   const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
@@ -73,7 +84,7 @@ export async function startChildServer(
     },
   };
   running.add(server);
-  if (database) {
+  if (fresh) {
     // A catalog copied into PostgreSQL holds no search documents yet: the server builds them for every model after
     // it starts (taking turns with requests). The hostile tests measure requests, not that one-time build, so they
     // start once the index is current — a search waits for it. On a loaded machine the build can outlast one
