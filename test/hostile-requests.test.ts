@@ -4,6 +4,7 @@
  * a second while it is processed, memory stays bounded and the catalog stays intact.
  */
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES } from '../src/config.ts';
@@ -344,6 +345,42 @@ describe.runIf(TEST_ENGINE === 'postgres')('PostgreSQL: a statement under way st
 });
 
 describe('finding 6: bodies are small unless they must be large, and checked while they arrive', () => {
+  /**
+   * Sends a whole request at once, as simple clients do (no waiting for an early answer), and reports what came
+   * back: the status of the answer, if any arrived, and the socket error the client saw, if any.
+   */
+  function sendWhole(body: string): Promise<{ status: number; error: string | null }> {
+    const url = new URL(server.origin);
+    return new Promise((resolve) => {
+      let received = '';
+      let error: string | null = null;
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(
+          `POST /graphql HTTP/1.1\r\nHost: ${url.host}\r\ncontent-type: application/json\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+        );
+        socket.end(body);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('latin1');
+      });
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        error = e.code ?? e.message;
+      });
+      socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1] ?? 0), error }));
+      setTimeout(() => socket.destroy(), 30_000).unref();
+    });
+  }
+
+  it('answers a refused body while it still arrives, and the connection is closed, never reset (8 in a row)', async () => {
+    // Node closed such a connection as soon as the answer was written, with the body still arriving: the kernel
+    // then resets it, which often destroyed the answer before the client read it (status 0) and broke its write.
+    const body = `{"query":"{ health { ok } }","extensions":{"pad":"${'x'.repeat(20 * 1024 * 1024)}"}}`;
+    const outcomes = [];
+    for (let attempt = 0; attempt < 8; attempt++) outcomes.push(await sendWhole(body));
+    expect(outcomes).toEqual(Array(8).fill({ status: 413, error: null }));
+  });
+
   // Known defect on PostgreSQL (issue 13, open): a refused large body is sometimes answered by a connection reset
   // (status 0) instead of its 413/400 there, never on SQLite; not yet explained, so not yet a test both pass.
   it.skipIf(TEST_ENGINE === 'postgres')(
