@@ -220,22 +220,28 @@ const LINGER_MAX_MS = 10_000;
 
 /**
  * Reads and discards what is still arriving of a refused body, then closes. Closing while the client still sends
- * makes the kernel answer with a reset, which can destroy the refusal before the client reads it (seen on a busy
- * machine: a 20 MB body still being written 2 s after its 413). So the connection closes once the body has stopped
- * arriving for LINGER_IDLE_MS (by then the answer has long been sent), or after LINGER_MAX_MS.
+ * makes the kernel answer with a reset, which can destroy the refusal before the client reads it. Node itself closes
+ * a `Connection: close` answer's socket as soon as the answer is written (`destroySoon`), which is such a close: a
+ * client still sending a 20 MB body then often saw no answer at all (status 0), on either engine. So this socket
+ * only half-closes after the answer (the client sees its end) and goes on reading; it closes once the client has
+ * ended its side, once the body has stopped arriving for LINGER_IDLE_MS, or after LINGER_MAX_MS.
  */
 function lingerThenClose(req: IncomingMessage): void {
+  const socket = req.socket;
   const close = () => {
     clearTimeout(idle);
     clearTimeout(cap);
-    req.socket.destroy();
+    socket.destroy();
   };
+  // `destroySoon` is how Node's HTTP server ends a `Connection: close` exchange; here it ends only our side.
+  Object.assign(socket, { destroySoon: () => socket.end() });
   let idle = setTimeout(close, LINGER_IDLE_MS).unref();
   const cap = setTimeout(close, LINGER_MAX_MS).unref();
-  req.on('data', () => {
+  socket.on('data', () => {
     clearTimeout(idle);
     idle = setTimeout(close, LINGER_IDLE_MS).unref();
   });
+  socket.once('end', close);
   req.resume();
 }
 
