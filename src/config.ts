@@ -49,6 +49,10 @@ export interface ServerConfig {
   /** Browser origins allowed to call the API from another origin (see `parseCorsOrigins`). */
   corsOrigins: CorsOrigins;
   log: LogSettings;
+  /** Persisted-document manifests of other apps (DIFFUSION_NEXUS_PERSISTED_DOCUMENTS), beside the project's own. */
+  persistedDocumentFiles: string[];
+  /** Only persisted documents run (DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY): clients cannot send their own. */
+  trustedDocumentsOnly: boolean;
 }
 
 /** `loopback`: pages served from localhost/127.0.0.1/[::1] on any port; `any`; `none`; or an explicit list. */
@@ -315,6 +319,15 @@ export function parsePositiveInt(raw: string | undefined, source: string, fallba
   return value;
 }
 
+/** Files separated by the platform's path delimiter (`:` or `;`), resolved. */
+export function parseFileList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(path.delimiter)
+    .map((file) => file.trim())
+    .filter((file) => file !== '')
+    .map((file) => path.resolve(file));
+}
+
 export function parseBooleanSetting(raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw.trim() === '') return fallback;
   return !/^(0|false|no|off)$/i.test(raw.trim());
@@ -464,5 +477,7 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     lockWaitMs: parsePositiveInt(env.DIFFUSION_NEXUS_LOCK_WAIT_MS, 'DIFFUSION_NEXUS_LOCK_WAIT_MS', BUSY_TIMEOUT_MS),
     queryLimits: resolveQueryLimits(env),
     thumbnailSide: resolveThumbnailSide(env),
+    persistedDocumentFiles: parseFileList(env.DIFFUSION_NEXUS_PERSISTED_DOCUMENTS),
+    trustedDocumentsOnly: parseBooleanSetting(env.DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY, false),
   };
 }

@@ -10,6 +10,7 @@ import type { DownloadService, GraphQLContext, ResolverSettings } from '../resol
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
+import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
 import { readHealth } from '../db/health.ts';
 import { AppError } from '../errors.ts';
 import { maskError } from './errors.ts';
@@ -59,6 +60,10 @@ export interface AppOptions {
   scanJobs: ScanJobs;
   /** The download queue (one per server). */
   downloads: DownloadService;
+  /** Documents clients may send by id (`persisted-documents.ts`). */
+  persistedDocuments: PersistedDocuments;
+  /** Only persisted documents run. */
+  trustedDocumentsOnly: boolean;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -151,6 +156,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
+      persistedDocumentsPlugin({ documents: options.persistedDocuments, trustedOnly: options.trustedDocumentsOnly }),
       ...queryGuardPlugins(options.settings.queryLimits),
       ...(options.introspection ? [] : [introspectionDisabledPlugin()]),
       writeGuardPlugin(),
