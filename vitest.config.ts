@@ -40,6 +40,7 @@ const ON_BOTH_ENGINES = [
   'test/hostile-text.test.ts',
   'test/hostile-requests.test.ts',
   'test/catalog-revision.test.ts',
+  'test/persisted-queries.test.ts',
 ];
 
 export default defineConfig({

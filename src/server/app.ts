@@ -1,6 +1,7 @@
 /**
  * The HTTP server: GraphQL (yoga) at /graphql with an offline GraphiQL, and small REST routes beside it.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
@@ -10,7 +11,10 @@ import type { DownloadService, GraphQLContext, ResolverSettings } from '../resol
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
+import { printSchema } from 'graphql';
+import { readCatalogRevision } from '../db/revision.ts';
 import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
+import { revisionCachePlugin } from './revision-cache.ts';
 import { readHealth } from '../db/health.ts';
 import { AppError } from '../errors.ts';
 import { maskError } from './errors.ts';
@@ -64,6 +68,8 @@ export interface AppOptions {
   persistedDocuments: PersistedDocuments;
   /** Only persisted documents run. */
   trustedDocumentsOnly: boolean;
+  /** JSON bytes of persisted-query answers kept in memory (0: none; ETags and 304s still work). */
+  responseCacheBytes: number;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -156,6 +162,24 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
+      // Before the persisted documents: it reads the request's `documentId`, which they replace with the text.
+      revisionCachePlugin<ServerContext>({
+        documents: options.persistedDocuments,
+        readRevision: ({ scope }) => readCatalogRevision(scope ? db.forRequest(scope) : db),
+        variant: (request) =>
+          [
+            bearerMatches(request.headers.get('authorization'), options.apiToken) ? 'writer' : 'reader',
+            // Thumbnail URLs are absolute, made from the Host the request was sent to.
+            requestOrigin(request.headers.get('host')) ?? '',
+            request.headers.get('accept') ?? '',
+          ].join('\n'),
+        fingerprint: () =>
+          createHash('sha256').update(printSchema(schema)).update(`\n${options.maxBase64Bytes}`).digest('base64url'),
+        maxBytes: options.responseCacheBytes,
+        onServed: ({ requestLog }, outcome) => {
+          if (requestLog) requestLog.cache = outcome;
+        },
+      }),
       persistedDocumentsPlugin({ documents: options.persistedDocuments, trustedOnly: options.trustedDocumentsOnly }),
       ...queryGuardPlugins(options.settings.queryLimits),
       ...(options.introspection ? [] : [introspectionDisabledPlugin()]),

@@ -111,6 +111,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         schema,
       ),
       trustedDocumentsOnly: config.trustedDocumentsOnly,
+      responseCacheBytes: config.responseCacheBytes,
     });
   } catch (error) {
     await db.close();
