@@ -165,7 +165,8 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // Before the persisted documents: it reads the request's `documentId`, which they replace with the text.
       revisionCachePlugin<ServerContext>({
         documents: options.persistedDocuments,
-        readRevision: ({ scope }) => readCatalogRevision(scope ? db.forRequest(scope) : db),
+        // Not through the request's scope: one read by primary key is not worth a view of the catalog per request.
+        readRevision: () => readCatalogRevision(db),
         variant: (request) =>
           [
             bearerMatches(request.headers.get('authorization'), options.apiToken) ? 'writer' : 'reader',
