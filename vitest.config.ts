@@ -41,6 +41,7 @@ const ON_BOTH_ENGINES = [
   'test/hostile-requests.test.ts',
   'test/catalog-revision.test.ts',
   'test/persisted-queries.test.ts',
+  'test/deferred-fields.test.ts',
 ];
 
 export default defineConfig({

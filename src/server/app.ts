@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { DownloadService, GraphQLContext, ResolverSettings } from '../resolvers/context.ts';
@@ -15,6 +16,7 @@ import { printSchema } from 'graphql';
 import { readCatalogRevision } from '../db/revision.ts';
 import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
 import { revisionCachePlugin } from './revision-cache.ts';
+import { incrementalDeliveryPlugin } from './incremental-delivery.ts';
 import { readHealth } from '../db/health.ts';
 import { AppError } from '../errors.ts';
 import { maskError } from './errors.ts';
@@ -162,6 +164,10 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
+      // @defer and @stream (multipart/mixed or SSE): a grid asks for names first, thumbnails after. Deferred parts run
+      // in the request's one context, so its loaders and their base64 budget count the whole response.
+      useDeferStream(),
+      incrementalDeliveryPlugin(),
       // Before the persisted documents: it reads the request's `documentId`, which they replace with the text.
       revisionCachePlugin<ServerContext>({
         documents: options.persistedDocuments,
@@ -398,8 +404,12 @@ export function createRequestListener(
       res.once('close', () => connections.idle(req.socket));
     }
     const timer = setTimeout(() => {
-      // A stream (subscription) has answered already and runs on; a plain request has not.
-      if (res.headersSent) return;
+      // A subscription has answered already and runs on. A query whose deferred parts are still coming has answered
+      // too, but what is left of it stops here: its remaining fields fail with TIMEOUT in the parts still to come.
+      if (res.headersSent) {
+        if (!requestLog.operation?.startsWith('subscription')) scope.stop('TIMEOUT');
+        return;
+      }
       scope.stop('TIMEOUT');
       sendJson(res, 503, {
         errors: [
