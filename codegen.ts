@@ -1,6 +1,9 @@
 /**
  * GraphQL Code Generator: prints the Pothos schema to `schema.graphql` (checked in; a test fails when it is
- * stale) and generates typed documents for the operations in `test/` and `examples/`.
+ * stale) and generates typed documents for the operations in `test/` and `examples/`, with the manifest of those
+ * documents by hash (`src/generated/graphql/persisted-documents.json`, ids `sha256:<hex>`) that the server accepts
+ * as persisted documents (`GET /graphql?documentId=…`; see src/server/persisted-documents.ts). Each typed document
+ * carries its id in `__meta__.hash`.
  *
  * `schema.graphql` is written only by `npm run codegen`: `npm install` and `npm run generate` (what CI runs before
  * the tests) make the typed documents alone, so a contract left stale by a commit fails the drift test instead of
@@ -33,7 +36,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         scalars: { DateTime: 'string', BigInt: 'string', ID: 'string' },
       },
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: true },
     },
   },
 };

@@ -39,6 +39,9 @@ const ON_BOTH_ENGINES = [
   'test/bad-input.test.ts',
   'test/hostile-text.test.ts',
   'test/hostile-requests.test.ts',
+  'test/catalog-revision.test.ts',
+  'test/persisted-queries.test.ts',
+  'test/deferred-fields.test.ts',
 ];
 
 export default defineConfig({

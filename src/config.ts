@@ -49,6 +49,12 @@ export interface ServerConfig {
   /** Browser origins allowed to call the API from another origin (see `parseCorsOrigins`). */
   corsOrigins: CorsOrigins;
   log: LogSettings;
+  /** Persisted-document manifests of other apps (DIFFUSION_NEXUS_PERSISTED_DOCUMENTS), beside the project's own. */
+  persistedDocumentFiles: string[];
+  /** Only persisted documents run (DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY): clients cannot send their own. */
+  trustedDocumentsOnly: boolean;
+  /** JSON bytes of persisted-query answers kept in memory (DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES; 0: none). */
+  responseCacheBytes: number;
 }
 
 /** `loopback`: pages served from localhost/127.0.0.1/[::1] on any port; `any`; `none`; or an explicit list. */
@@ -256,6 +262,8 @@ export function defaultMaxConnections(limitsFile = '/proc/self/limits'): number 
   return 1024;
 }
 export const DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES = 2 * 1024 * 1024;
+/** Answers of persisted queries kept in memory, by their JSON size (see `src/server/revision-cache.ts`). */
+export const DEFAULT_RESPONSE_CACHE_BYTES = 32 * 1024 * 1024;
 export const MIN_API_TOKEN_LENGTH = 16;
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -313,6 +321,24 @@ export function parsePositiveInt(raw: string | undefined, source: string, fallba
     throw new AppError('BAD_USER_INPUT', `${source} must be a positive integer, got "${raw}".`);
   }
   return value;
+}
+
+/** A whole number of 0 or more (a size where 0 turns something off). */
+export function parseNonNegativeInt(raw: string | undefined, source: string, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value))
+    throw new AppError('BAD_USER_INPUT', `${source} must be a whole number (0 or more), got "${raw}".`);
+  return value;
+}
+
+/** Files separated by the platform's path delimiter (`:` or `;`), resolved. */
+export function parseFileList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(path.delimiter)
+    .map((file) => file.trim())
+    .filter((file) => file !== '')
+    .map((file) => path.resolve(file));
 }
 
 export function parseBooleanSetting(raw: string | undefined, fallback: boolean): boolean {
@@ -464,5 +490,12 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     lockWaitMs: parsePositiveInt(env.DIFFUSION_NEXUS_LOCK_WAIT_MS, 'DIFFUSION_NEXUS_LOCK_WAIT_MS', BUSY_TIMEOUT_MS),
     queryLimits: resolveQueryLimits(env),
     thumbnailSide: resolveThumbnailSide(env),
+    persistedDocumentFiles: parseFileList(env.DIFFUSION_NEXUS_PERSISTED_DOCUMENTS),
+    trustedDocumentsOnly: parseBooleanSetting(env.DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY, false),
+    responseCacheBytes: parseNonNegativeInt(
+      env.DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES,
+      'DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES',
+      DEFAULT_RESPONSE_CACHE_BYTES,
+    ),
   };
 }

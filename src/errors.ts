@@ -49,7 +49,11 @@ export type ErrorCode =
   /** After a transfer, the target's row counts or content checksums differ from the source's: nothing was kept. */
   | 'TRANSFER_MISMATCH'
   /** A transfer failed for another reason (the message says which): nothing was kept. */
-  | 'TRANSFER_FAILED';
+  | 'TRANSFER_FAILED'
+  /** A request named a persisted document (`documentId`) the server does not know. */
+  | 'PERSISTED_DOCUMENT_NOT_FOUND'
+  /** The server runs persisted documents only (DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY) and got a document's text. */
+  | 'PERSISTED_DOCUMENTS_ONLY';
 
 export class AppError extends Error {
   readonly code: ErrorCode;

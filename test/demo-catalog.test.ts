@@ -96,6 +96,31 @@ describe("README's GraphQL examples on the demo catalog", () => {
   });
 });
 
+describe("README's persisted-query example on the demo catalog", () => {
+  /** The example's document id and variables, as its curl command sends them. */
+  function example(): URLSearchParams {
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const documentId = /--data-urlencode 'documentId=([^']+)'/.exec(readme)?.[1];
+    const variables = /--data-urlencode 'variables=([^']+)'/.exec(readme)?.[1];
+    expect(documentId, 'the example in README.md').toBeDefined();
+    return new URLSearchParams({ documentId: documentId!, variables: variables! });
+  }
+
+  it('answers with data and an ETag, then 304 for that ETag', async () => {
+    const url = `${server.url}?${example()}`;
+    const headers = { 'x-graphql-yoga-csrf': '1' };
+    const first = await fetch(url, { headers });
+    const body = (await first.json()) as { data?: Record<string, unknown>; errors?: unknown };
+    expect(first.status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect(emptyPaths(body.data!)).toEqual([]);
+    const etag = first.headers.get('etag');
+    expect(etag).toBeTruthy();
+    const again = await fetch(url, { headers: { ...headers, 'if-none-match': etag! } });
+    expect(again.status).toBe(304);
+  });
+});
+
 /** Words of a name in any script, as a file name keeps them. */
 const words = (text: string) => text.match(/[\p{L}\p{N}]+/gu) ?? [];
 

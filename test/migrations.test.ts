@@ -70,6 +70,7 @@ describe('tables Prisma does not model', () => {
       '_prisma_migrations',
       ...HISTORY_TABLES,
       'Downloads',
+      'CatalogRevision',
       '_prisma_migrations',
     ]);
     expect(tables.filter((t) => !modelled.has(t)).sort()).toEqual([...EXTERNAL_TABLES].sort());

@@ -256,7 +256,7 @@ beforeAll(async () => {
 });
 
 describe('migrated schema', () => {
-  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index, the download queue and search)', async () => {
+  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index, the download queue, the catalog revision and search)', async () => {
     const tables = (
       db
         .prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
@@ -271,6 +271,7 @@ describe('migrated schema', () => {
         'LocalFiles',
         ...HISTORY_TABLES,
         'Downloads',
+        'CatalogRevision',
         ...EXTERNAL_TABLES,
       ].sort(),
     );

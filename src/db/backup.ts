@@ -2,8 +2,8 @@
  * Online backup and restore through SQLite's backup API: a consistent copy of the catalog while the server keeps
  * serving and writing (the API copies a snapshot and restarts if another connection writes mid-copy), and a restore
  * that replaces the live database page by page, so running servers see the restored catalog on their next
- * statement. A restore first saves the current database beside it, and brings an older backup up to date with
- * the migrations.
+ * statement. A restore first saves the current database beside it, brings an older backup up to date with the
+ * migrations, and moves the catalog revision past where it stood.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { AppError } from '../errors.ts';
 import { BUSY_TIMEOUT_MS } from './catalog-database.ts';
 import { migrateDatabase, migrationStatus } from './migrations.ts';
+import { advanceSqliteRevision, type CatalogRevision, sqliteRevision } from './revision.ts';
 
 export interface CopyProgress {
   totalPages: number;
@@ -138,6 +139,20 @@ async function saveCurrent(databasePath: string, savedAs: string): Promise<void>
   }
 }
 
+/** The revision of a catalog file, or null when it has none or cannot be read (a damaged file is restored over). */
+function revisionOf(file: string): CatalogRevision | null {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    try {
+      return sqliteRevision(db);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null;
+  }
+}
+
 function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
@@ -156,6 +171,7 @@ export async function restoreDatabase(
   assertRestorableBackup(file);
   mkdirSync(path.dirname(databasePath), { recursive: true });
   const savedPreviousAs = existsSync(databasePath) ? `${databasePath}.before-restore-${timestamp()}.db` : null;
+  const revisionBefore = savedPreviousAs ? revisionOf(databasePath) : null;
   if (savedPreviousAs) await saveCurrent(databasePath, savedPreviousAs);
   const backup = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -182,5 +198,14 @@ export async function restoreDatabase(
     live.close();
   }
   const migrated = await migrateDatabase(databasePath, { log: options.log ?? (() => {}) });
+  // The backup brings back the number it was taken at; writes after the restore would count up again through
+  // numbers that named other contents (a running server's cached answers, clients' ETags). So the revision moves
+  // past where it stood before the restore, under a new epoch.
+  const restored = new Database(databasePath, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    advanceSqliteRevision(restored, { atLeast: revisionBefore?.revision ?? 0, newEpoch: true });
+  } finally {
+    restored.close();
+  }
   return { savedPreviousAs, migrationsApplied: migrated.appliedNow, seconds: (performance.now() - started) / 1000 };
 }

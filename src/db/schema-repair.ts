@@ -8,6 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import type { MigrationFileInfo } from './migrations.ts';
+import { advanceSqliteRevision, REVISION_TABLE } from './revision.ts';
 
 export interface OwnedObject {
   kind: 'table' | 'column' | 'index' | 'trigger';
@@ -123,12 +124,17 @@ export function missingOwnedObjects(
 
 /** Objects of the search index: when one was missing, writes went unseen by it, so every document is rebuilt. */
 const SEARCH_OBJECT = /ModelSearch/;
+/**
+ * Objects of the catalog revision: when one was missing, writes went unseen by it, so answers cached at the number
+ * it still shows may be stale: it is raised (and its row made again when the table was gone).
+ */
+const REVISION_OBJECT = /CatalogRevision/;
 
 /**
  * Re-creates the owned objects of the applied migrations that the database lacks, in one IMMEDIATE transaction
  * (so what is missing is decided under the write lock: two processes starting at once do not both re-create it).
  * A re-created column starts empty (what it held went with the rebuilt table); a re-created search trigger or table
- * marks every model for re-indexing. Returns what it re-created.
+ * marks every model for re-indexing, a re-created revision trigger raises the revision. Returns what it re-created.
  */
 export function repairMissingObjects(
   db: Database.Database,
@@ -141,6 +147,8 @@ export function repairMissingObjects(
       for (const object of missing) db.exec(object.sql);
       if (missing.some((object) => SEARCH_OBJECT.test(object.name)))
         db.exec(`INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"`);
+      if (missing.some((object) => REVISION_OBJECT.test(object.name)))
+        advanceSqliteRevision(db, { newEpoch: missing.some((object) => object.name === REVISION_TABLE) });
       return missing;
     })
     .immediate();

@@ -10,6 +10,7 @@ import {
   MAX_UPDATE_MODELS,
 } from '../resolvers/download.ts';
 import { builder } from './builder.ts';
+import { notCoveredByRevision } from './revision-coverage.ts';
 import { pageComplexity } from './connections.ts';
 import { ModelFileNode } from './model-file.ts';
 
@@ -20,6 +21,7 @@ const DownloadStateEnum = builder.enumType('DownloadState', {
 });
 
 export const DownloadRef = builder.objectRef<DownloadJob>('Download').implement({
+  extensions: notCoveredByRevision('the download queue (its progress changes many times a second)'),
   description:
     'A download job of the persistent queue: it survives restarts and resumes from its partial file. Progress fields are live while this server runs the job.',
   fields: (t) => ({
@@ -92,6 +94,8 @@ builder.queryFields((t) => ({
     {
       type: DownloadRef,
       description: 'Download jobs, newest first, optionally of one state.',
+      // Also its totalCount and page info, which are no Download fields.
+      extensions: notCoveredByRevision('the download queue'),
       args: { state: t.arg({ type: DownloadStateEnum }) },
       complexity: pageComplexity,
       resolve: downloadQueries.downloads,

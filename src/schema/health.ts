@@ -1,9 +1,11 @@
 import { builder } from './builder.ts';
 import type { HealthReport } from '../db/health.ts';
 import { healthQueries } from '../resolvers/health.ts';
+import { notCoveredByRevision } from './revision-coverage.ts';
 
 const Health = builder.objectRef<HealthReport>('Health').implement({
   description: 'Liveness of the server and its database.',
+  extensions: notCoveredByRevision('the state of the server and its database, not the catalog'),
   fields: (t) => ({
     ok: t.exposeBoolean('ok', { description: 'True when the database answered a query.' }),
     schemaVersion: t.exposeString('schemaVersion', {

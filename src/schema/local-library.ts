@@ -11,6 +11,7 @@ import {
   MAX_SCAN_CONCURRENCY,
 } from '../resolvers/local-library.ts';
 import { builder } from './builder.ts';
+import { notCoveredByRevision } from './revision-coverage.ts';
 import { ModelFileNode } from './model-file.ts';
 
 const MAX_PROBLEMS_SHOWN = 100;
@@ -71,6 +72,7 @@ const ScanProgressRef = builder.objectRef<ScanProgress>('ScanProgress').implemen
 });
 
 const ScanJobRef = builder.objectRef<ScanJob>('ScanJob').implement({
+  extensions: notCoveredByRevision('scan jobs live in the memory of the server running them'),
   fields: (t) => ({
     id: t.exposeID('id'),
     status: t.field({ type: ScanJobStatusEnum, resolve: (job) => job.status }),

@@ -4,6 +4,7 @@ import type { FacetCount, ModelFacets } from '../search/facets.ts';
 import type { LibraryStats } from '../search/library-stats.ts';
 import { SEARCH_COLUMNS } from '../search/search.ts';
 import { builder } from './builder.ts';
+import { notCoveredByRevision } from './revision-coverage.ts';
 import { pageComplexity } from './connections.ts';
 import { ModelFilterInput, ModelNode } from './model.ts';
 
@@ -82,6 +83,7 @@ const LibraryStatsRef = builder.objectRef<LibraryStats>('LibraryStats').implemen
     databaseBytes: t.field({
       type: 'BigInt',
       description: 'The database file and its write-ahead log.',
+      extensions: notCoveredByRevision('the size of the database file changes with any write and with checkpoints'),
       resolve: (s) => BigInt(s.databaseBytes),
     }),
     byBaseModel: t.field({

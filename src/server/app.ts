@@ -1,15 +1,22 @@
 /**
  * The HTTP server: GraphQL (yoga) at /graphql with an offline GraphiQL, and small REST routes beside it.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { DownloadService, GraphQLContext, ResolverSettings } from '../resolvers/context.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
+import { printSchema } from 'graphql';
+import { readCatalogRevision } from '../db/revision.ts';
+import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
+import { revisionCachePlugin } from './revision-cache.ts';
+import { incrementalDeliveryPlugin } from './incremental-delivery.ts';
 import { readHealth } from '../db/health.ts';
 import { AppError } from '../errors.ts';
 import { maskError } from './errors.ts';
@@ -59,6 +66,12 @@ export interface AppOptions {
   scanJobs: ScanJobs;
   /** The download queue (one per server). */
   downloads: DownloadService;
+  /** Documents clients may send by id (`persisted-documents.ts`). */
+  persistedDocuments: PersistedDocuments;
+  /** Only persisted documents run. */
+  trustedDocumentsOnly: boolean;
+  /** JSON bytes of persisted-query answers kept in memory (0: none; ETags and 304s still work). */
+  responseCacheBytes: number;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -151,6 +164,30 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // First, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
+      // @defer and @stream (multipart/mixed or SSE): a grid asks for names first, thumbnails after. Deferred parts run
+      // in the request's one context, so its loaders and their base64 budget count the whole response.
+      useDeferStream(),
+      incrementalDeliveryPlugin(),
+      // Before the persisted documents: it reads the request's `documentId`, which they replace with the text.
+      revisionCachePlugin<ServerContext>({
+        documents: options.persistedDocuments,
+        // Not through the request's scope: one read by primary key is not worth a view of the catalog per request.
+        readRevision: () => readCatalogRevision(db),
+        variant: (request) =>
+          [
+            bearerMatches(request.headers.get('authorization'), options.apiToken) ? 'writer' : 'reader',
+            // Thumbnail URLs are absolute, made from the Host the request was sent to.
+            requestOrigin(request.headers.get('host')) ?? '',
+            request.headers.get('accept') ?? '',
+          ].join('\n'),
+        fingerprint: () =>
+          createHash('sha256').update(printSchema(schema)).update(`\n${options.maxBase64Bytes}`).digest('base64url'),
+        maxBytes: options.responseCacheBytes,
+        onServed: ({ requestLog }, outcome) => {
+          if (requestLog) requestLog.cache = outcome;
+        },
+      }),
+      persistedDocumentsPlugin({ documents: options.persistedDocuments, trustedOnly: options.trustedDocumentsOnly }),
       ...queryGuardPlugins(options.settings.queryLimits),
       ...(options.introspection ? [] : [introspectionDisabledPlugin()]),
       writeGuardPlugin(),
@@ -373,8 +410,12 @@ export function createRequestListener(
       res.once('close', () => connections.idle(req.socket));
     }
     const timer = setTimeout(() => {
-      // A stream (subscription) has answered already and runs on; a plain request has not.
-      if (res.headersSent) return;
+      // A subscription has answered already and runs on. A query whose deferred parts are still coming has answered
+      // too, but what is left of it stops here: its remaining fields fail with TIMEOUT in the parts still to come.
+      if (res.headersSent) {
+        if (!requestLog.operation?.startsWith('subscription')) scope.stop('TIMEOUT');
+        return;
+      }
       scope.stop('TIMEOUT');
       sendJson(res, 503, {
         errors: [

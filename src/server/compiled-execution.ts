@@ -8,7 +8,8 @@
  * Compiling is synchronous and costs about 0.1–0.2 ms a field (a 440-field document: 80 ms), so it must not become a
  * way to stall the event loop: only a document seen before (`COMPILE.minUses`), of at most `COMPILE.maxFields`
  * fields, is compiled, and compiling takes at most `COMPILE.budgetMsPerSecond` of each second (after a burst); the rest — one-off and large
- * documents, every subscription, and what graphql-jit cannot compile — runs on the standard executor.
+ * documents, every subscription, documents with @defer or @stream (graphql-jit would answer them whole), and what
+ * graphql-jit cannot compile — runs on the standard executor.
  *
  * graphql-jit coerces variables itself, with its own messages, which drop a scalar's explanation ("… an ISO-8601
  * date …"). So variables are coerced first as the standard executor does, and an operation with a bad variable is answered as
@@ -43,6 +44,8 @@ export const COMPILE = { minUses: 2, maxFields: 150, budgetMsPerSecond: 50, burs
 
 interface DocumentEntry {
   fields: number;
+  /** The document uses @defer or @stream, which graphql-jit does not deliver incrementally: never compiled. */
+  incremental: boolean;
   uses: number;
   /** The document's fields by "line:column", made when a compiled run first has errors. */
   fieldsAt?: Map<string, FieldNode>;
@@ -50,14 +53,18 @@ interface DocumentEntry {
   compiled: Map<string | null, CompiledQuery | null>;
 }
 
-function fieldCount(document: DocumentNode): number {
+function documentShape(document: DocumentNode): { fields: number; incremental: boolean } {
   let fields = 0;
+  let incremental = false;
   visit(document, {
     Field: () => {
       fields++;
     },
+    Directive: (node) => {
+      if (node.name.value === 'defer' || node.name.value === 'stream') incremental = true;
+    },
   });
-  return fields;
+  return { fields, incremental };
 }
 
 export interface CompiledExecutionOptions {
@@ -75,10 +82,10 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
   /** The compiled operation, compiling it now if this document qualifies; undefined: run it uncompiled. */
   const compiledFor = (schema: GraphQLSchema, document: DocumentNode, name: string | null) => {
     let entry = documents.get(document);
-    if (!entry) documents.set(document, (entry = { fields: fieldCount(document), uses: 0, compiled: new Map() }));
+    if (!entry) documents.set(document, (entry = { ...documentShape(document), uses: 0, compiled: new Map() }));
     entry.uses++;
     if (entry.compiled.has(name)) return entry.compiled.get(name) ?? undefined;
-    if (entry.uses < COMPILE.minUses || entry.fields > COMPILE.maxFields) return undefined;
+    if (entry.uses < COMPILE.minUses || entry.fields > COMPILE.maxFields || entry.incremental) return undefined;
     const started = performance.now();
     const refill = ((started - budget.at) / 1000) * COMPILE.budgetMsPerSecond;
     budget = { ms: Math.min(COMPILE.burstMs, budget.ms + refill), at: started };

@@ -14,6 +14,8 @@ export interface RequestLog {
   errorCodes?: string[];
   /** The operation ran compiled (`compiled-execution.ts`). */
   compiled?: boolean;
+  /** Answered without running: a 304 for a still-current ETag, or a cached answer (`revision-cache.ts`). */
+  cache?: 'not-modified' | 'cached';
 }
 
 /** The yoga server context: the request's log record travels with it. */
@@ -50,6 +52,7 @@ export function startRequestLog(
       ...(record.operation ? { operation: record.operation } : {}),
       ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
       ...(record.compiled ? { compiled: true } : {}),
+      ...(record.cache ? { cache: record.cache } : {}),
     };
     if (status >= 500) logger.error(line, 'request failed');
     else if (quiet) logger.debug(line, 'request');

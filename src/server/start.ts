@@ -2,7 +2,10 @@
  * Start-up as `npm start` runs it: resolve the data directory, migrate, open the catalog, listen, and shut down
  * cleanly on SIGINT/SIGTERM.
  */
+import { existsSync } from 'node:fs';
 import type { ServerConfig } from '../config.ts';
+import { schema } from '../schema/index.ts';
+import { loadPersistedDocuments, PROJECT_MANIFEST } from './persisted-documents.ts';
 import { AppError } from '../errors.ts';
 import { createCivitaiClient, type CivitaiClient } from '../civitai/client.ts';
 import { ensureDataDir } from '../db/data-dir.ts';
@@ -103,6 +106,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       },
       scanJobs,
       downloads: { queue: downloads, db, sidecars: config.downloads.sidecars },
+      persistedDocuments: loadPersistedDocuments(
+        [...(existsSync(PROJECT_MANIFEST) ? [PROJECT_MANIFEST] : []), ...config.persistedDocumentFiles],
+        schema,
+      ),
+      trustedDocumentsOnly: config.trustedDocumentsOnly,
+      responseCacheBytes: config.responseCacheBytes,
     });
   } catch (error) {
     await db.close();

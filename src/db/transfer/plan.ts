@@ -14,6 +14,7 @@ import { AppError } from '../../errors.ts';
 import { EXTERNAL_TABLES, POSTGRES_EXTERNAL_TABLES } from '../external-tables.ts';
 import { listMigrations } from '../migrations.ts';
 import { MIGRATIONS_DIR } from '../project-paths.ts';
+import { REVISION_TABLE } from '../revision.ts';
 
 /** How values of a column are compared and converted (see `values.ts`). */
 export type ColumnKind = 'int4' | 'int8' | 'float8' | 'boolean' | 'timestamp' | 'text' | 'bytes';
@@ -46,11 +47,13 @@ export interface PlannedTable {
 }
 
 /**
- * Tables that are no catalog content: the migration history, and each engine's search tables (rebuilt from the
- * catalog rows: the triggers note every copied model).
+ * Tables that are no catalog content: the migration history, each engine's search tables (rebuilt from the
+ * catalog rows: the triggers note every copied model), and the catalog revision (each database counts its own
+ * writes under its own epoch: copying the number would let one revision name two catalogs).
  */
 export const NOT_CATALOG_TABLES: readonly string[] = [
   '_prisma_migrations',
+  REVISION_TABLE,
   ...new Set([...EXTERNAL_TABLES, ...POSTGRES_EXTERNAL_TABLES]),
 ];
 

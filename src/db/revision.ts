@@ -1,0 +1,80 @@
+/**
+ * The catalog revision: one number that every write to the tables GraphQL answers are made of raises, whoever
+ * writes — this server, the CLI, another instance, the desktop app (another SQLite connection that knows nothing of
+ * us), any SQL client — because triggers maintain it (the AddCatalogRevision migrations of both engines). An answer
+ * computed after reading revision N is current for as long as the revision is N, which is what ETags and the
+ * response cache rely on (`src/server/revision-cache.ts`).
+ *
+ * Covered: the eight catalog tables, the scan index (`LocalFiles`: duplicate files), the payload archive and the
+ * metadata history (`Model.payloads`, `Model.history`). Not covered: `Downloads` (progress is written many times a
+ * second; the fields reading it are never cached), `CivitaiLookups` (read by mutations only), the search tables
+ * (rebuilt from covered tables, which raised the number already) and `_prisma_migrations`.
+ *
+ * `epoch` names the database's line of numbers: random when the table is made, new after a restore, so that one
+ * (epoch, revision) pair never stands for two different catalogs — a restore brings back an older number, a
+ * transfer target and its source count independently.
+ */
+import type Database from 'better-sqlite3';
+import { CompiledQuery } from 'kysely';
+import type { CatalogDatabase } from './catalog-database.ts';
+
+export interface CatalogRevision {
+  revision: number;
+  epoch: string;
+}
+
+export const REVISION_TABLE = 'CatalogRevision';
+
+/** The tables whose writes raise the revision: each carries the AddCatalogRevision triggers. */
+export const TABLES_RAISING_REVISION = [
+  'Creators',
+  'Models',
+  'Tags',
+  'ModelTags',
+  'ModelVersions',
+  'ModelFiles',
+  'ModelImages',
+  'TriggerWords',
+  'LocalFiles',
+  'ModelPayloads',
+  'MetadataChangeSets',
+  'MetadataChanges',
+] as const;
+
+/** PostgreSQL's NOTIFY channel: announced once per transaction that wrote a covered table (empty payload). */
+export const REVISION_CHANNEL = 'dn_catalog_revision';
+
+/** The same text on both engines, compiled once: the read is one statement by primary key, nothing else. */
+const READ_REVISION = CompiledQuery.raw(`SELECT "Revision", "Epoch" FROM "${REVISION_TABLE}" WHERE "Id" = 1`);
+
+/** The current revision, or null when the row is missing (a restore of an older backup is being migrated). */
+export async function readCatalogRevision(db: CatalogDatabase): Promise<CatalogRevision | null> {
+  const { rows } = await db.kysely.executeQuery<{ Revision: number | bigint | string; Epoch: string }>(READ_REVISION);
+  const row = rows[0];
+  return row ? { revision: Number(row.Revision), epoch: row.Epoch } : null;
+}
+
+/**
+ * SQLite, on a connection of its own (restore, schema repair): raises the revision past `atLeast` and past where it
+ * stands, and with `newEpoch` starts a new line of numbers (a restore). Creates the row when it is missing.
+ */
+export function advanceSqliteRevision(db: Database.Database, options: { atLeast?: number; newEpoch: boolean }): void {
+  const epoch = options.newEpoch ? 'lower(hex(randomblob(16)))' : '"Epoch"';
+  db.prepare(
+    `INSERT INTO "${REVISION_TABLE}" ("Id", "Revision", "Epoch") SELECT 1, 0, lower(hex(randomblob(16)))
+     WHERE NOT EXISTS (SELECT 1 FROM "${REVISION_TABLE}" WHERE "Id" = 1)`,
+  ).run();
+  db.prepare(
+    `UPDATE "${REVISION_TABLE}" SET "Revision" = max("Revision", ?) + 1, "Epoch" = ${epoch} WHERE "Id" = 1`,
+  ).run(options.atLeast ?? 0);
+}
+
+/** SQLite: the revision of a file's open connection, or null where the table or its row is missing. */
+export function sqliteRevision(db: Database.Database): CatalogRevision | null {
+  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(REVISION_TABLE);
+  if (!exists) return null;
+  const row = db.prepare(`SELECT "Revision", "Epoch" FROM "${REVISION_TABLE}" WHERE "Id" = 1`).get() as
+    | { Revision: number | bigint; Epoch: string }
+    | undefined;
+  return row ? { revision: Number(row.Revision), epoch: row.Epoch } : null;
+}

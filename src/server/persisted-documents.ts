@@ -1,0 +1,151 @@
+/**
+ * Persisted documents (trusted documents): GraphQL Code Generator writes every client document of the project —
+ * `examples/`, the tests, any app using the client preset — to a manifest by hash (`npm run codegen`:
+ * `src/generated/graphql/persisted-documents.json`, ids `sha256:<hex>`), and a client sends the id instead of the
+ * text: `GET /graphql?documentId=sha256:…&variables=…`, or a POST body with `documentId`. A GET of a known document
+ * is a plain URL, which is what HTTP caches and ETags work with (`revision-cache.ts`).
+ *
+ * Unknown ids are refused with PERSISTED_DOCUMENT_NOT_FOUND. With DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY=1 only
+ * known documents run (PERSISTED_DOCUMENTS_ONLY otherwise): a client can then run nothing the project's own clients
+ * do not, the safe setting for a server on a network. yoga's persisted-operations plugin does the work; this module
+ * loads the manifests and gives its refusals our codes.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { type DocumentNode, type GraphQLSchema, parse } from 'graphql';
+import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
+import { AppError } from '../errors.ts';
+import { PROJECT_ROOT } from '../db/project-paths.ts';
+import { coveredByRevision } from '../schema/revision-coverage.ts';
+
+/** The manifest `npm run codegen` (and `npm install`) writes for the project's own documents. */
+export const PROJECT_MANIFEST = path.join(PROJECT_ROOT, 'src', 'generated', 'graphql', 'persisted-documents.json');
+
+export interface PersistedDocument {
+  id: string;
+  text: string;
+  /** Whether the operation (by name; null: the only one) may be cached and revalidated (see `revision-coverage.ts`). */
+  cacheable(operationName: string | null | undefined): boolean;
+}
+
+export interface PersistedDocuments {
+  get(id: string): PersistedDocument | undefined;
+  readonly size: number;
+}
+
+const SHA256_ID = /^sha256:([0-9a-f]{64})$/;
+
+/** An id as the manifests key it: `sha256:` + lower-case hex; a bare 64-digit hex hash is taken as SHA-256 too. */
+export function normalDocumentId(id: string): string {
+  const text = id.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return `sha256:${text.toLowerCase()}`;
+  return /^sha256:[0-9a-fA-F]{64}$/i.test(text) ? `sha256:${text.slice(7).toLowerCase()}` : text;
+}
+
+/** The document id of a request: a POST body's `documentId`, or a GET's `documentId` parameter. */
+export function documentIdOf(params: GraphQLParams, request: Request): string | null {
+  const fromBody = (params as { documentId?: unknown }).documentId;
+  if (typeof fromBody === 'string') return normalDocumentId(fromBody);
+  if (request.method !== 'GET') return null;
+  const fromUrl = new URL(request.url, 'http://localhost').searchParams.get('documentId');
+  return fromUrl === null ? null : normalDocumentId(fromUrl);
+}
+
+/**
+ * Reads manifests (`{ "<id>": "<document>" }`) into one set. A `sha256:` id must be the hash of its text (a manifest
+ * that disagrees with itself would run another document than the client's); other ids are taken as they are.
+ * Documents are parsed when first used.
+ */
+export function loadPersistedDocuments(files: readonly string[], schema: GraphQLSchema): PersistedDocuments {
+  const documents = new Map<string, PersistedDocument>();
+  for (const file of files) {
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `The persisted documents manifest ${file} cannot be read: ${(error as Error).message}`,
+      );
+    }
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `The persisted documents manifest ${file} is not a JSON object of id → document.`,
+      );
+    for (const [key, text] of Object.entries(manifest)) {
+      const id = normalDocumentId(key);
+      const hash = SHA256_ID.exec(id)?.[1];
+      if (typeof text !== 'string' || (hash && createHash('sha256').update(text).digest('hex') !== hash))
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `The persisted documents manifest ${file}: ${key} is not ${hash ? 'the SHA-256 of its document' : 'a document'}.`,
+        );
+      documents.set(id, persistedDocument(id, text, schema));
+    }
+  }
+  return { get: (id) => documents.get(id), size: documents.size };
+}
+
+function persistedDocument(id: string, text: string, schema: GraphQLSchema): PersistedDocument {
+  let document: DocumentNode | null | undefined;
+  const cacheable = new Map<string | null, boolean>();
+  return {
+    id,
+    text,
+    cacheable(operationName) {
+      const name = operationName ?? null;
+      let answer = cacheable.get(name);
+      if (answer === undefined) {
+        if (document === undefined) {
+          try {
+            document = parse(text);
+          } catch {
+            document = null;
+          }
+        }
+        answer = document !== null && coveredByRevision(schema, document, name);
+        cacheable.set(name, answer);
+      }
+      return answer;
+    },
+  };
+}
+
+export interface PersistedDocumentsOptions {
+  documents: PersistedDocuments;
+  /** Only known documents run (DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY). */
+  trustedOnly: boolean;
+}
+
+export function persistedDocumentsPlugin(options: PersistedDocumentsOptions): Plugin {
+  const { documents, trustedOnly } = options;
+  return usePersistedOperations({
+    allowArbitraryOperations: !trustedOnly,
+    extractPersistedOperationId: (params, request) => documentIdOf(params, request),
+    getPersistedOperation: (id) => documents.get(id)?.text ?? null,
+    customErrors: {
+      notFound: (payload) =>
+        new AppError(
+          'PERSISTED_DOCUMENT_NOT_FOUND',
+          `No persisted document has the id ${JSON.stringify(documentIdOf(payload.params, payload.request))}: ` +
+            'send the document itself, or regenerate the manifest (npm run codegen) and restart the server.',
+          { http: { status: 400 } },
+        ),
+      persistedQueryOnly: () =>
+        new AppError(
+          'PERSISTED_DOCUMENTS_ONLY',
+          'This server runs persisted documents only (DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY): send `documentId` ' +
+            'instead of `query`.',
+          { http: { status: 403 } },
+        ),
+      // Neither `query` nor `documentId`: what yoga answers when the query is missing.
+      keyNotFound: () =>
+        createGraphQLError(trustedOnly ? 'Must provide `documentId`.' : 'Must provide query string.', {
+          extensions: { code: 'BAD_REQUEST', http: { spec: true, status: 400, headers: { Allow: 'GET, POST' } } },
+        }),
+    },
+  });
+}
