@@ -39,6 +39,7 @@ const ON_BOTH_ENGINES = [
   'test/bad-input.test.ts',
   'test/hostile-text.test.ts',
   'test/hostile-requests.test.ts',
+  'test/example-script.test.ts',
 ];
 
 export default defineConfig({
