@@ -40,6 +40,7 @@ const ON_BOTH_ENGINES = [
   'test/hostile-text.test.ts',
   'test/hostile-requests.test.ts',
   'test/example-script.test.ts',
+  'test/lock-wait.test.ts',
 ];
 
 export default defineConfig({
