@@ -7,11 +7,19 @@
 import { Kysely, sql, type Transaction } from 'kysely';
 import { AppError } from '../../errors.ts';
 import type { CatalogDatabase, OpenCatalogOptions } from '../catalog-database.ts';
+import { BUSY_TIMEOUT_MS } from '../database-errors.ts';
 import { postgresDialect } from '../dialect.ts';
 import type { Database as CatalogTables } from '../schema.ts';
 import { runShapedDirectly } from '../shaped.ts';
 import type { CatalogDialect } from '../sqlite/driver.ts';
-import { assertReachable, catalogPool, unreachableError, isConnectionError } from './connection.ts';
+import {
+  assertReachable,
+  catalogPool,
+  isConnectionError,
+  LOCK_NOT_AVAILABLE,
+  lockedError,
+  unreachableError,
+} from './connection.ts';
 import { pgReadDialect, pgWriteDialect } from './driver.ts';
 
 /** /health's own connections: one answers, a second covers a probe started while the first is still busy. */
@@ -63,7 +71,8 @@ export async function openPostgresCatalog(
   const readDialect = pgReadDialect(pool, run);
   const kysely = over(readDialect);
   const probe = over(pgReadDialect(probePool, run));
-  const writer = new Kysely<CatalogTables>({ dialect: pgWriteDialect(pool, run) });
+  const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
+  const writer = new Kysely<CatalogTables>({ dialect: pgWriteDialect(pool, run, lockWaitMs) });
   // This process's writes run one after another, as on SQLite: a write that reads and then inserts (a creator by
   // name, a tag) must not race another write of the same process into a unique-constraint failure.
   let writes: Promise<unknown> = Promise.resolve();
@@ -77,6 +86,8 @@ export async function openPostgresCatalog(
         const code = (error as { code?: unknown } | null)?.code;
         if (attempt < WRITE_ATTEMPTS && typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) continue;
         if (isConnectionError(error)) throw unreachableError(error, target);
+        // Not tried again: it has already waited as long as a write may.
+        if (code === LOCK_NOT_AVAILABLE) throw lockedError(target, lockWaitMs);
         if (code === '23505') throw uniqueConflict(error);
         throw error;
       }

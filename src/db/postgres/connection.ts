@@ -129,6 +129,22 @@ export function unreachableError(
   );
 }
 
+/**
+ * DATABASE_LOCKED for a write that waited `waitedMs` for a lock another connection holds (lock_timeout ran out):
+ * another server or the CLI writing the same rows, or a tool holding a transaction open.
+ */
+export function lockedError(settings: Pick<PoolSettings, 'display'>, waitedMs: number): AppError {
+  return new AppError(
+    'DATABASE_LOCKED',
+    `Rows this write needs in the PostgreSQL catalog ${settings.display} are locked by another connection ` +
+      `(another DiffusionNexus Core server or the CLI in the middle of a write, or a database tool with a transaction ` +
+      `open); waited ${waitedMs / 1000} s. Let that program finish, then try again.`,
+  );
+}
+
+/** SQLSTATE lock_not_available: a lock wait ran past lock_timeout. */
+export const LOCK_NOT_AVAILABLE = '55P03';
+
 /** Opens one connection and closes it: the server answers and lets us in, or DATABASE_UNREACHABLE. */
 export async function assertReachable(
   pool: pg.Pool,

@@ -197,14 +197,18 @@ class ClientConnection extends RunnerConnection {
 /**
  * Write transactions: each holds one pooled connection. READ COMMITTED (PostgreSQL's default) like SQLite's
  * IMMEDIATE transactions gives each statement the latest committed rows; the catalog serializes this process's
- * writes itself (see `postgres/catalog.ts`).
+ * writes itself (see `postgres/catalog.ts`). A statement waits at most `lockWaitMs` for a lock another connection
+ * holds (lock_not_available, 55P03, after it), as a SQLite write waits for the file's write lock: without a bound
+ * it would wait as long as the other transaction stays open, and every later write of this process behind it.
  */
-export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions): Dialect {
+export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions, lockWaitMs: number): Dialect {
+  // SET LOCAL ends with the transaction; sent with BEGIN, it costs no round trip of its own.
+  const begin = `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockWaitMs))}`;
   const driver: Driver = {
     init: async () => {},
     acquireConnection: async () => new ClientConnection(await pool.connect(), options),
     beginTransaction: async (connection) => {
-      await (connection as ClientConnection).client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      await (connection as ClientConnection).client.query(begin);
     },
     commitTransaction: async (connection) => {
       await (connection as ClientConnection).client.query('COMMIT');
