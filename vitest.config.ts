@@ -41,6 +41,7 @@ const ON_BOTH_ENGINES = [
   'test/hostile-requests.test.ts',
   'test/example-script.test.ts',
   'test/lock-wait.test.ts',
+  'test/startup-failures.test.ts',
 ];
 
 export default defineConfig({
