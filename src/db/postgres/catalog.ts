@@ -12,14 +12,7 @@ import { postgresDialect } from '../dialect.ts';
 import type { Database as CatalogTables } from '../schema.ts';
 import { runShapedDirectly } from '../shaped.ts';
 import type { CatalogDialect } from '../sqlite/driver.ts';
-import {
-  assertReachable,
-  catalogPool,
-  isConnectionError,
-  LOCK_NOT_AVAILABLE,
-  lockedError,
-  unreachableError,
-} from './connection.ts';
+import { assertReachable, catalogPool, isConnectionError, unreachableError } from './connection.ts';
 import { pgReadDialect, pgWriteDialect } from './driver.ts';
 
 /** /health's own connections: one answers, a second covers a probe started while the first is still busy. */
@@ -58,9 +51,16 @@ export async function openPostgresCatalog(
   target: PostgresTarget,
   options: OpenCatalogOptions = {},
 ): Promise<CatalogDatabase> {
-  const run = { onStatement: options.onStatement, target };
-  const pool = catalogPool({ ...target, max: target.poolSize, applicationName: 'diffusion-nexus' });
-  const probePool = catalogPool({ ...target, max: PROBE_POOL_SIZE, applicationName: 'diffusion-nexus-probe' });
+  // Every statement, read or write, waits at most this long for a lock another connection holds (see catalogPool).
+  const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
+  const run = { onStatement: options.onStatement, target, lockWaitMs };
+  const pool = catalogPool({ ...target, max: target.poolSize, applicationName: 'diffusion-nexus', lockWaitMs });
+  const probePool = catalogPool({
+    ...target,
+    max: PROBE_POOL_SIZE,
+    applicationName: 'diffusion-nexus-probe',
+    lockWaitMs,
+  });
   try {
     await assertReachable(pool, target);
   } catch (error) {
@@ -71,8 +71,7 @@ export async function openPostgresCatalog(
   const readDialect = pgReadDialect(pool, run);
   const kysely = over(readDialect);
   const probe = over(pgReadDialect(probePool, run));
-  const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
-  const writer = new Kysely<CatalogTables>({ dialect: pgWriteDialect(pool, run, lockWaitMs) });
+  const writer = new Kysely<CatalogTables>({ dialect: pgWriteDialect(pool, run) });
   // This process's writes run one after another, as on SQLite: a write that reads and then inserts (a creator by
   // name, a tag) must not race another write of the same process into a unique-constraint failure.
   let writes: Promise<unknown> = Promise.resolve();
@@ -86,8 +85,6 @@ export async function openPostgresCatalog(
         const code = (error as { code?: unknown } | null)?.code;
         if (attempt < WRITE_ATTEMPTS && typeof code === 'string' && RETRYABLE_SQLSTATES.has(code)) continue;
         if (isConnectionError(error)) throw unreachableError(error, target);
-        // Not tried again: it has already waited as long as a write may.
-        if (code === LOCK_NOT_AVAILABLE) throw lockedError(target, lockWaitMs);
         if (code === '23505') throw uniqueConflict(error);
         throw error;
       }

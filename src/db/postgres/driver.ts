@@ -18,12 +18,14 @@ import {
 } from 'kysely';
 import type { CatalogDialect } from '../sqlite/driver.ts';
 import { isAppError } from '../../errors.ts';
-import { isConnectionError, type PoolSettings, unreachableError } from './connection.ts';
+import { isConnectionError, isLockTimeout, lockedError, type PoolSettings, unreachableError } from './connection.ts';
 
 export interface PgRunOptions {
   onStatement?: ((sqlText: string) => void) | undefined;
   /** The catalog's URL: a lost connection becomes DATABASE_UNREACHABLE naming it (without its password). */
   target?: Pick<PoolSettings, 'url' | 'display'> | undefined;
+  /** The pool's lock wait (its `lock_timeout`, see `catalogPool`): one that ran out becomes DATABASE_LOCKED. */
+  lockWaitMs?: number | undefined;
 }
 
 /** A pooled pg client or the pool itself: both run `query(text, values)`. */
@@ -78,6 +80,8 @@ export async function runOn<R>(
     // gets a coded error, and the pool drops the broken connection (pg-pool never hands out one that failed so),
     // so the next statement connects anew.
     if (options.target && isConnectionError(error)) throw unreachableError(error, options.target);
+    if (options.target && options.lockWaitMs !== undefined && isLockTimeout(error))
+      throw lockedError(options.target, options.lockWaitMs);
     throw error;
   }
   const rows = (result.rows ?? []) as R[];
@@ -197,18 +201,14 @@ class ClientConnection extends RunnerConnection {
 /**
  * Write transactions: each holds one pooled connection. READ COMMITTED (PostgreSQL's default) like SQLite's
  * IMMEDIATE transactions gives each statement the latest committed rows; the catalog serializes this process's
- * writes itself (see `postgres/catalog.ts`). A statement waits at most `lockWaitMs` for a lock another connection
- * holds (lock_not_available, 55P03, after it), as a SQLite write waits for the file's write lock: without a bound
- * it would wait as long as the other transaction stays open, and every later write of this process behind it.
+ * writes itself (see `postgres/catalog.ts`).
  */
-export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions, lockWaitMs: number): Dialect {
-  // SET LOCAL ends with the transaction; sent with BEGIN, it costs no round trip of its own.
-  const begin = `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockWaitMs))}`;
+export function pgWriteDialect(pool: pg.Pool, options: PgRunOptions): Dialect {
   const driver: Driver = {
     init: async () => {},
     acquireConnection: async () => new ClientConnection(await pool.connect(), options),
     beginTransaction: async (connection) => {
-      await (connection as ClientConnection).client.query(begin);
+      await (connection as ClientConnection).client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
     },
     commitTransaction: async (connection) => {
       await (connection as ClientConnection).client.query('COMMIT');
