@@ -42,6 +42,7 @@ const ON_BOTH_ENGINES = [
   'test/example-script.test.ts',
   'test/lock-wait.test.ts',
   'test/startup-failures.test.ts',
+  'test/shutdown.test.ts',
 ];
 
 export default defineConfig({
