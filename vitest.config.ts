@@ -43,6 +43,7 @@ const ON_BOTH_ENGINES = [
   'test/lock-wait.test.ts',
   'test/startup-failures.test.ts',
   'test/shutdown.test.ts',
+  'test/concurrency.test.ts',
 ];
 
 export default defineConfig({

@@ -70,15 +70,15 @@ function wholeModels(databasePath: string): number {
   }
 }
 
-let expected: ReturnType<typeof contentSignature> | undefined;
-async function uninterrupted(): Promise<ReturnType<typeof contentSignature>> {
+let expected: Awaited<ReturnType<typeof contentSignature>> | undefined;
+async function uninterrupted(): Promise<Awaited<ReturnType<typeof contentSignature>>> {
   if (expected) return expected;
   const file = databasePathIn(tempDir('dn-crash-serial-'));
   await migrateDatabase(file);
   const db = await openCatalogDatabase(file);
   await importPayload(db, civitaiModelsPage(0, MODELS), 'serial');
   await db.close();
-  return (expected = contentSignature(file));
+  return (expected = await contentSignature({ databasePath: file }));
 }
 
 describe('kill -9 during an import', () => {
@@ -119,7 +119,7 @@ describe('kill -9 during an import', () => {
       await second.stop();
     }
     expect(integrityProblems(databasePath)).toEqual([]);
-    const after = contentSignature(databasePath);
+    const after = await contentSignature({ databasePath });
     const reference = await uninterrupted();
     expect(after.counts).toEqual(reference.counts);
     expect(after.hash).toBe(reference.hash);
@@ -149,7 +149,7 @@ describe('kill -9 during an import', () => {
 
     const rerun = await cli(['import', payloads, '--data-dir', dataDir]);
     expect(rerun.code, rerun.stderr).toBe(0);
-    const after = contentSignature(databasePath);
+    const after = await contentSignature({ databasePath });
     const reference = await uninterrupted();
     expect(after.counts).toEqual(reference.counts);
     expect(after.hash).toBe(reference.hash);
