@@ -44,6 +44,7 @@ const ON_BOTH_ENGINES = [
   'test/startup-failures.test.ts',
   'test/shutdown.test.ts',
   'test/concurrency.test.ts',
+  'test/crash.test.ts',
 ];
 
 export default defineConfig({
