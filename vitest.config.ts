@@ -45,6 +45,7 @@ const ON_BOTH_ENGINES = [
   'test/shutdown.test.ts',
   'test/concurrency.test.ts',
   'test/crash.test.ts',
+  'test/civitai-shared-fixtures.test.ts',
 ];
 
 export default defineConfig({
