@@ -46,6 +46,7 @@ const ON_BOTH_ENGINES = [
   'test/concurrency.test.ts',
   'test/crash.test.ts',
   'test/civitai-shared-fixtures.test.ts',
+  'test/hostile-files.test.ts',
 ];
 
 export default defineConfig({
