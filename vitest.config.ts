@@ -47,6 +47,7 @@ const ON_BOTH_ENGINES = [
   'test/crash.test.ts',
   'test/civitai-shared-fixtures.test.ts',
   'test/hostile-files.test.ts',
+  'test/built-cli.test.ts',
 ];
 
 export default defineConfig({
