@@ -48,6 +48,7 @@ const ON_BOTH_ENGINES = [
   'test/civitai-shared-fixtures.test.ts',
   'test/hostile-files.test.ts',
   'test/built-cli.test.ts',
+  'test/soak.test.ts',
 ];
 
 export default defineConfig({
