@@ -42,6 +42,16 @@ const ON_BOTH_ENGINES = [
   'test/catalog-revision.test.ts',
   'test/persisted-queries.test.ts',
   'test/deferred-fields.test.ts',
+  'test/example-script.test.ts',
+  'test/lock-wait.test.ts',
+  'test/startup-failures.test.ts',
+  'test/shutdown.test.ts',
+  'test/concurrency.test.ts',
+  'test/crash.test.ts',
+  'test/civitai-shared-fixtures.test.ts',
+  'test/hostile-files.test.ts',
+  'test/built-cli.test.ts',
+  'test/soak.test.ts',
 ];
 
 export default defineConfig({

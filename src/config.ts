@@ -38,7 +38,10 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   /** Open connections at most; past it the oldest idle or still-arriving one is closed (DIFFUSION_NEXUS_MAX_CONNECTIONS). */
   maxConnections: number;
-  /** How long a write waits for another program's write lock before DATABASE_LOCKED (DIFFUSION_NEXUS_LOCK_WAIT_MS). */
+  /**
+   * How long a write waits for another program's write lock (on PostgreSQL: how long any statement waits for rows or
+   * tables another connection holds locked) before DATABASE_LOCKED (DIFFUSION_NEXUS_LOCK_WAIT_MS).
+   */
   lockWaitMs: number;
   /** Query shape limits (DIFFUSION_NEXUS_MAX_COMPLEXITY, _DEPTH, _BREADTH, _ALIASES, _TOKENS, _DIRECTIVES). */
   queryLimits: QueryLimits;

@@ -9,7 +9,11 @@ import { cpSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'no
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { freshPostgresDatabase, TEST_ENGINE } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
+
+/** Tests that open no catalog: the engine cannot change them, so they run in the sqlite project only. */
+const withoutCatalog = it.skipIf(TEST_ENGINE === 'postgres');
 
 const work = tempDir('dn-built-cli-');
 const copy = path.join(work, 'project');
@@ -42,8 +46,11 @@ interface Run {
 
 let traces = 0;
 
-/** Runs `command args` in the copy with the module trace on; `until` ends it (SIGTERM) once stdout matches. */
-function run(command: string, args: string[], until?: RegExp): Promise<Run> {
+/**
+ * Runs `command args` in the copy with the module trace on; `until` ends it (SIGTERM) once stdout matches; `env`
+ * adds to the environment.
+ */
+function run(command: string, args: string[], until?: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const trace = path.join(work, `trace-${++traces}.log`);
   writeFileSync(trace, '');
   return new Promise((resolve, reject) => {
@@ -55,6 +62,7 @@ function run(command: string, args: string[], until?: RegExp): Promise<Run> {
         NODE_OPTIONS: `--import ${path.join(work, 'trace.mjs')}`,
         MODULE_TRACE: trace,
         DIFFUSION_NEXUS_DATA_DIR: path.join(work, 'data'),
+        ...env,
       },
     });
     let stdout = '';
@@ -83,7 +91,7 @@ function expectNoTypeScript(r: Run): void {
 }
 
 describe('the compiled CLI', () => {
-  it('npm start, npm run cli and the bin run the bin, which runs dist/ (no tsx in the chain)', () => {
+  withoutCatalog('npm start, npm run cli and the bin run the bin, which runs dist/ (no tsx in the chain)', () => {
     const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
     expect(pkg.bin['diffusion-nexus']).toBe('bin/diffusion-nexus.js');
     for (const script of ['start', 'cli', 'db:migrate', 'db:status', 'db:migration:create']) {
@@ -94,25 +102,28 @@ describe('the compiled CLI', () => {
     expect(pkg.scripts.postinstall).toMatch(/generate\.mjs && node scripts\/build\.mjs$/);
   });
 
-  it('builds a missing dist/, answers --help from it without loading the server, Prisma or sharp', async () => {
-    const first = await run(process.execPath, ['bin/diffusion-nexus.js', '--help']);
-    expect(first.code).toBe(0);
-    expect(first.stderr).toMatch(/^dist\/ is missing: rebuilt dist\/ in \d+\.\d s\n$/);
-    expect(first.stdout).toMatch(/^usage: diffusion-nexus <command> \[options\]/);
-    for (const command of ['serve', 'scan', 'import', 'seed', 'migration:create'])
-      expect(first.stdout).toContain(`\n  ${command} `);
-    expect(ourModules(first)).toContain(`file://${copy}/dist/cli/main.js`);
-    expectNoTypeScript(first);
-    expect(
-      first.modules.filter((url) => /graphql-yoga|@pothos|\/sharp\/|@prisma|better-sqlite3|kysely/.test(url)),
-    ).toEqual([]);
+  withoutCatalog(
+    'builds a missing dist/, answers --help from it without loading the server, Prisma or sharp',
+    async () => {
+      const first = await run(process.execPath, ['bin/diffusion-nexus.js', '--help']);
+      expect(first.code).toBe(0);
+      expect(first.stderr).toMatch(/^dist\/ is missing: rebuilt dist\/ in \d+\.\d s\n$/);
+      expect(first.stdout).toMatch(/^usage: diffusion-nexus <command> \[options\]/);
+      for (const command of ['serve', 'scan', 'import', 'seed', 'migration:create'])
+        expect(first.stdout).toContain(`\n  ${command} `);
+      expect(ourModules(first)).toContain(`file://${copy}/dist/cli/main.js`);
+      expectNoTypeScript(first);
+      expect(
+        first.modules.filter((url) => /graphql-yoga|@pothos|\/sharp\/|@prisma|better-sqlite3|kysely/.test(url)),
+      ).toEqual([]);
 
-    const second = await run(process.execPath, ['bin/diffusion-nexus.js', 'scan', '--help']);
-    expect(second).toMatchObject({ code: 0, stderr: '' });
-    expect(second.stdout).toContain('usage: diffusion-nexus scan <folder>...');
-  });
+      const second = await run(process.execPath, ['bin/diffusion-nexus.js', 'scan', '--help']);
+      expect(second).toMatchObject({ code: 0, stderr: '' });
+      expect(second.stdout).toContain('usage: diffusion-nexus scan <folder>...');
+    },
+  );
 
-  it('rebuilds when a source changed since the build, so an edit runs at once', async () => {
+  withoutCatalog('rebuilds when a source changed since the build, so an edit runs at once', async () => {
     await run(process.execPath, ['bin/diffusion-nexus.js', '--help']);
     const main = path.join(copy, 'src/cli/main.ts');
     writeFileSync(
@@ -132,19 +143,25 @@ describe('the compiled CLI', () => {
     expect(again.stderr).toBe('');
   });
 
-  it('npm run cli and npm start run the compiled code; serve listens', async () => {
+  it('npm run cli and npm start run the compiled code; serve listens (on PostgreSQL: migrating an empty catalog)', async () => {
     const help = await run('npm', ['run', '--silent', 'cli', '--', 'migrate', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('usage: diffusion-nexus migrate');
     expectNoTypeScript(help);
 
+    const env = TEST_ENGINE === 'postgres' ? { DIFFUSION_NEXUS_DATABASE_URL: (await freshPostgresDatabase()).url } : {};
     const serve = await run(
       'npm',
       ['start', '--silent', '--', '--port', '0'],
       /listening on http:\/\/127\.0\.0\.1:\d+/,
+      env,
     );
     expect(serve.stdout).toMatch(/DiffusionNexus Core listening on http:\/\/127\.0\.0\.1:\d+\/graphql/);
     expect(ourModules(serve)).toContain(`file://${copy}/dist/server/start.js`);
+    // The engine's own code ran from dist/ too (the PostgreSQL migrations through the schema engine, its pools).
+    expect(ourModules(serve)).toContain(
+      `file://${copy}/dist/db/${TEST_ENGINE === 'postgres' ? 'postgres/catalog.js' : 'catalog-database.js'}`,
+    );
     expectNoTypeScript(serve);
   });
 });

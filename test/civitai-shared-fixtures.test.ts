@@ -1,14 +1,15 @@
 /**
  * Real Civitai API payloads (../shared/fixtures/civitai, beside the project in CI and developer sessions): every
  * one imports with every mappable column filled, checked field by field against the JSON, and re-importing
- * changes nothing. Expected values are read from the payloads, not copied into the project.
+ * changes nothing — on the suite's engine, read back as the catalog stores them. Expected values are read from the
+ * payloads, not copied into the project.
  */
-import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
-import { dumpCatalog, emptyCatalog } from './helpers/catalog.ts';
+import { emptyCatalog } from './helpers/catalog.ts';
+import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
 import { hasSharedFixtures, SHARED_FIXTURES, sharedFixture } from './helpers/fixtures.ts';
 
 type J = Record<string, any>;
@@ -29,15 +30,12 @@ describe('the real payloads', () => {
 
 describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
   let db: CatalogDatabase;
-  let sql: Database.Database;
+  let stored: CatalogHandle;
   const model = () => sharedFixture('model-215485.json') as J;
   const version = () => sharedFixture('model-version-1255556.json') as J;
 
   beforeAll(async () => {
-    let databasePath: string;
-    ({ db, databasePath } = await emptyCatalog());
-    sql = new Database(databasePath, { readonly: true });
-    return () => sql.close();
+    ({ db, handle: stored } = await emptyCatalog());
   });
 
   it('imports every payload in the folder', async () => {
@@ -61,13 +59,12 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
     }
   });
 
-  it('fills every mappable Models column for a model payload', () => {
+  it('fills every mappable Models column for a model payload', async () => {
     const json = model();
-    const row = sql
-      .prepare(
-        'SELECT m.*, c.Username, c.AvatarUrl FROM Models m LEFT JOIN Creators c ON c.Id = m.CreatorId WHERE m.CivitaiId = ?',
-      )
-      .get(json.id) as J;
+    const row = (await stored.first<J>(
+      sql`SELECT m.*, c."Username", c."AvatarUrl" FROM "Models" m LEFT JOIN "Creators" c ON c."Id" = m."CreatorId"
+        WHERE m."CivitaiId" = ${json.id}`,
+    ))!;
     expect(row).toMatchObject({
       Name: json.name,
       Description: json.description,
@@ -84,18 +81,16 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
       AvatarUrl: json.creator.image,
     });
     expect(row.LastSyncedAt).not.toBeNull();
-    const tags = sql
-      .prepare(
-        'SELECT t.NormalizedName FROM ModelTags mt JOIN Tags t ON t.Id = mt.TagId WHERE mt.ModelId = ? ORDER BY 1',
-      )
-      .pluck()
-      .all(row.Id);
+    const tags = await stored.column(
+      sql`SELECT t."NormalizedName" FROM "ModelTags" mt JOIN "Tags" t ON t."Id" = mt."TagId" WHERE mt."ModelId" = ${row.Id}
+        ORDER BY 1`,
+    );
     expect(tags).toEqual([...json.tags].map((t: string) => t.toLowerCase()).sort());
   });
 
-  it('fills every ModelVersions column, and trigger words in order', () => {
+  it('fills every ModelVersions column, and trigger words in order', async () => {
     for (const v of model().modelVersions as J[]) {
-      const row = sql.prepare('SELECT * FROM ModelVersions WHERE CivitaiId = ?').get(v.id) as J;
+      const row = (await stored.first<J>(sql`SELECT * FROM "ModelVersions" WHERE "CivitaiId" = ${v.id}`))!;
       expect(row).toMatchObject({
         Name: v.name,
         Description: v.description,
@@ -109,34 +104,36 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
       expect(new Date(row.CreatedAt).toISOString()).toBe(v.createdAt);
       expect(new Date(row.PublishedAt).toISOString()).toBe(v.publishedAt);
       expect(
-        sql.prepare('SELECT Word FROM TriggerWords WHERE ModelVersionId = ? ORDER BY "Order"').pluck().all(row.Id),
+        await stored.column(sql`SELECT "Word" FROM "TriggerWords" WHERE "ModelVersionId" = ${row.Id} ORDER BY "Order"`),
       ).toEqual(v.trainedWords);
     }
+    const ids = (model().modelVersions as J[]).map((v) => v.id);
     expect(
-      sql
-        .prepare('SELECT BaseModel FROM ModelVersions WHERE CivitaiId IN (?, ?, ?) ORDER BY CivitaiId')
-        .pluck()
-        .all(...(model().modelVersions as J[]).map((v) => v.id))
-        .sort(),
+      (
+        await stored.column<string>(
+          sql`SELECT "BaseModel" FROM "ModelVersions" WHERE "CivitaiId" IN (${ids[0]}, ${ids[1]}, ${ids[2]})`,
+        )
+      ).sort(),
     ).toEqual(['SD15', 'SDXL10', 'SDXLTurbo']);
     const v = version();
     expect(
-      sql.prepare('SELECT BaseModel, BaseModelRaw, ThumbsUpCount FROM ModelVersions WHERE CivitaiId = ?').get(v.id),
+      await stored.first(
+        sql`SELECT "BaseModel", "BaseModelRaw", "ThumbsUpCount" FROM "ModelVersions" WHERE "CivitaiId" = ${v.id}`,
+      ),
     ).toEqual({ BaseModel: 'Flux1D', BaseModelRaw: v.baseModel, ThumbsUpCount: v.stats.thumbsUpCount });
     expect(
-      sql
-        .prepare(
-          'SELECT m.CivitaiId, m.Name, m.Type FROM Models m JOIN ModelVersions v ON v.ModelId = m.Id WHERE v.CivitaiId = ?',
-        )
-        .get(v.id),
+      await stored.first(
+        sql`SELECT m."CivitaiId", m."Name", m."Type" FROM "Models" m JOIN "ModelVersions" v ON v."ModelId" = m."Id"
+          WHERE v."CivitaiId" = ${v.id}`,
+      ),
     ).toEqual({ CivitaiId: v.modelId, Name: v.model.name, Type: v.model.type });
   });
 
-  it('fills every ModelFiles column, with all six hashes upper-case', () => {
+  it('fills every ModelFiles column, with all six hashes upper-case', async () => {
     const file = (model().modelVersions as J[])
       .flatMap((v) => v.files as J[])
       .find((f) => f.hashes.AutoV3 && f.hashes.BLAKE3)!;
-    const row = sql.prepare('SELECT * FROM ModelFiles WHERE CivitaiId = ?').get(file.id) as J;
+    const row = (await stored.first<J>(sql`SELECT * FROM "ModelFiles" WHERE "CivitaiId" = ${file.id}`))!;
     expect(row).toMatchObject({
       FileName: file.name,
       SizeKB: file.sizeKB,
@@ -157,43 +154,46 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
     expect(file.hashes.AutoV3).toHaveLength(64);
     expect(new Date(row.ScannedAt).toISOString()).toBe(file.scannedAt);
     const short = (version().files as J[])[0]!;
-    expect(sql.prepare('SELECT HashAutoV3 FROM ModelFiles WHERE CivitaiId = ?').pluck().get(short.id)).toBe(
+    expect(await stored.value(sql`SELECT "HashAutoV3" FROM "ModelFiles" WHERE "CivitaiId" = ${short.id}`)).toBe(
       short.hashes.AutoV3,
     );
   });
 
-  it('fills ModelImages columns from meta, stats and the NSFW level in all three shapes', () => {
+  it('fills ModelImages columns from meta, stats and the NSFW level in all three shapes', async () => {
     const image = (model().modelVersions as J[])
       .flatMap((v) => v.images as J[])
       .find((i) => i.meta?.seed && i.meta?.cfgScale)!;
-    const row = sql.prepare('SELECT * FROM ModelImages WHERE Url = ?').safeIntegers(true).get(image.url) as J;
+    const row = (await stored.first<J>(sql`SELECT * FROM "ModelImages" WHERE "Url" = ${image.url}`))!;
+    // Whole numbers: the payloads' seeds fit a double exactly, as both engines' integers are read here.
     expect(row).toMatchObject({
-      Width: BigInt(image.width),
-      Height: BigInt(image.height),
+      Width: image.width,
+      Height: image.height,
       BlurHash: image.hash,
       Prompt: image.meta.prompt,
       NegativePrompt: image.meta.negativePrompt,
-      Seed: BigInt(image.meta.seed),
-      Steps: BigInt(image.meta.steps),
+      Seed: image.meta.seed,
+      Steps: image.meta.steps,
       Sampler: image.meta.sampler,
       CfgScale: image.meta.cfgScale,
       GenerationModel: image.meta.Model,
       NsfwLevel: image.nsfw,
-      IsNsfw: image.nsfw === 'None' ? 0n : 1n,
+      IsNsfw: image.nsfw === 'None' ? 0 : 1,
     });
+    expect(Number.isSafeInteger(image.meta.seed)).toBe(true);
     const flux = (version().images as J[])[0]!;
-    expect(sql.prepare('SELECT NsfwLevel, IsNsfw, Prompt FROM ModelImages WHERE Url = ?').get(flux.url)).toEqual({
+    expect(
+      await stored.first(sql`SELECT "NsfwLevel", "IsNsfw", "Prompt" FROM "ModelImages" WHERE "Url" = ${flux.url}`),
+    ).toEqual({
       NsfwLevel: 'None',
       IsNsfw: 0,
       Prompt: flux.meta.prompt,
     });
     const listed = (sharedFixture('images-list-example.json') as J).items[0] as J;
     expect(
-      sql
-        .prepare(
-          'SELECT CivitaiId, PostId, Username, NsfwLevel, Seed, DenoisingStrength, LikeCount, HeartCount, CommentCount FROM ModelImages WHERE CivitaiId = ?',
-        )
-        .get(listed.id),
+      await stored.first(
+        sql`SELECT "CivitaiId", "PostId", "Username", "NsfwLevel", "Seed", "DenoisingStrength", "LikeCount", "HeartCount",
+          "CommentCount" FROM "ModelImages" WHERE "CivitaiId" = ${listed.id}`,
+      ),
     ).toEqual({
       CivitaiId: listed.id,
       PostId: listed.postId,
@@ -208,14 +208,16 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
     const nsfwFlagged = (sharedFixture('models-list-textualinversion-2023.json') as J).items
       .flatMap((m: J) => m.modelVersions.flatMap((v: J) => v.images))
       .find((i: J) => i.nsfw === true)!;
-    expect(sql.prepare('SELECT IsNsfw, NsfwLevel FROM ModelImages WHERE Url = ?').get(nsfwFlagged.url)).toEqual({
+    expect(
+      await stored.first(sql`SELECT "IsNsfw", "NsfwLevel" FROM "ModelImages" WHERE "Url" = ${nsfwFlagged.url}`),
+    ).toEqual({
       IsNsfw: 1,
       NsfwLevel: 'Soft',
     });
   });
 
   it('changes nothing when every payload is imported again', async () => {
-    const before = dumpCatalog(sql);
+    const before = await stored.dump();
     for (const file of readdirSync(SHARED_FIXTURES).filter((f) => f.endsWith('.json'))) {
       const summary = await importPayload(db, sharedFixture(file), file, {
         imagesVersionCivitaiId: file.startsWith('images') ? version().id : null,
@@ -226,6 +228,6 @@ describe.skipIf(!hasSharedFixtures)('real Civitai payloads', () => {
         file,
       ).toBe(true);
     }
-    expect(dumpCatalog(sql)).toEqual(before);
+    expect(await stored.dump()).toEqual(before);
   });
 });

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
@@ -18,11 +19,11 @@ beforeAll(async () => {
 });
 
 it('pages through every model with cursors and resolves local file hashes in one call', async () => {
-  const files = catalog.sql.prepare(`SELECT Id, HashSHA256, HashAutoV2 FROM ModelFiles ORDER BY Id LIMIT 3`).all() as {
-    Id: number;
-    HashSHA256: string;
-    HashAutoV2: string;
-  }[];
+  // What the server's catalog holds (on PostgreSQL its copy of the seeded file).
+  const db = catalogHandle(server);
+  const files = await db.all<{ Id: number; HashSHA256: string; HashAutoV2: string }>(
+    sql`SELECT "Id", "HashSHA256", "HashAutoV2" FROM "ModelFiles" ORDER BY "Id" LIMIT 3`,
+  );
   const hashes = [files[0]!.HashSHA256, files[1]!.HashAutoV2.toLowerCase(), 'ABCDEF0123', files[2]!.HashSHA256];
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -35,7 +36,7 @@ it('pages through every model with cursors and resolves local file hashes in one
     matches: { hash: string; file: { databaseId: number } | null }[];
   };
 
-  const expectedIds = catalog.sql.prepare(`SELECT Id FROM Models ORDER BY lower(Name), Id`).pluck().all();
+  const expectedIds = await db.column(sql`SELECT "Id" FROM "Models" ORDER BY lower("Name"), "Id"`);
   expect(result.totalCount).toBe(catalog.summary.models);
   expect(result.models.map((m) => m.databaseId)).toEqual(expectedIds);
   expect(result.models.every((m) => m.versionCount === 4)).toBe(true);

@@ -4,10 +4,10 @@
  * middle of hashing a 16 GiB file (sparse, so it costs no disk).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, ftruncateSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { seededCatalog } from './helpers/catalog.ts';
+import { emptyCatalog, seededCatalog } from './helpers/catalog.ts';
 import { outcome, spawnCli } from './helpers/cli.ts';
 import { startChildServer } from './helpers/hostile.ts';
 import { safetensorsBytes, writeFile } from './helpers/library.ts';
@@ -23,6 +23,28 @@ function hugeLibrary(): string {
   ftruncateSync(fd, 16 * 1024 * 1024 * 1024);
   closeSync(fd);
   return root;
+}
+
+/** Waits (at most a minute) until process `pid` has `file` open. */
+async function waitUntilOpen(pid: number, file: string): Promise<void> {
+  const until = performance.now() + 60_000;
+  for (;;) {
+    let open = false;
+    try {
+      open = readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`) === file;
+        } catch {
+          return false; // closed meanwhile
+        }
+      });
+    } catch {
+      // the process is gone: the wait below fails
+    }
+    if (open) return;
+    if (performance.now() > until) throw new Error(`${file} was not opened within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function exitedWithin(pid: number, ms: number): Promise<boolean> {
@@ -84,11 +106,13 @@ describe('SIGTERM during a long job', () => {
 
   it('ends the CLI scan within a few seconds', async () => {
     const root = hugeLibrary();
-    const dataDir = path.join(tempDir('dn-shutdown-cli-'), 'data');
-    const child = spawnCli(['scan', root, '--data-dir', dataDir], { DIFFUSION_NEXUS_LIBRARY_ROOTS: '' });
+    // On the suite's engine, migrated already: the CLI's start-up is only its own.
+    const catalog = await emptyCatalog();
+    const child = spawnCli(['scan', root, ...catalog.args], { DIFFUSION_NEXUS_LIBRARY_ROOTS: '' });
     const done = outcome(child);
-    // Start-up and migration take a few seconds; hashing 16 GiB takes far longer than that.
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Signalled once it hashes the huge file (its hashing threads hold it open), which takes far longer than this
+    // test: before that, the signal would meet start-up, not a long job.
+    await waitUntilOpen(child.pid!, path.join(root, 'huge.safetensors'));
     const signalled = performance.now();
     child.kill('SIGTERM');
     const run = await done;

@@ -72,7 +72,10 @@ export interface CatalogDatabase {
 export interface OpenCatalogOptions {
   /** Called with every SQL statement either connection executes (tests and benchmarks count them). */
   onStatement?: (sqlText: string) => void;
-  /** How long a write waits for another process's write lock (default BUSY_TIMEOUT_MS). */
+  /**
+   * How long a write waits for another process's write lock — on PostgreSQL, how long any statement waits for each
+   * lock on rows or tables another connection holds (default BUSY_TIMEOUT_MS).
+   */
   lockWaitMs?: number;
 }
 

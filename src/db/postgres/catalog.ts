@@ -7,11 +7,12 @@
 import { Kysely, sql, type Transaction } from 'kysely';
 import { AppError } from '../../errors.ts';
 import type { CatalogDatabase, OpenCatalogOptions } from '../catalog-database.ts';
+import { BUSY_TIMEOUT_MS } from '../database-errors.ts';
 import { postgresDialect } from '../dialect.ts';
 import type { Database as CatalogTables } from '../schema.ts';
 import { runShapedDirectly } from '../shaped.ts';
 import type { CatalogDialect } from '../sqlite/driver.ts';
-import { assertReachable, catalogPool, unreachableError, isConnectionError } from './connection.ts';
+import { assertReachable, catalogPool, isConnectionError, unreachableError } from './connection.ts';
 import { pgReadDialect, pgWriteDialect } from './driver.ts';
 
 /** /health's own connections: one answers, a second covers a probe started while the first is still busy. */
@@ -50,15 +51,22 @@ export async function openPostgresCatalog(
   target: PostgresTarget,
   options: OpenCatalogOptions = {},
 ): Promise<CatalogDatabase> {
-  const pool = catalogPool({ ...target, max: target.poolSize, applicationName: 'diffusion-nexus' });
-  const probePool = catalogPool({ ...target, max: PROBE_POOL_SIZE, applicationName: 'diffusion-nexus-probe' });
+  // Every statement, read or write, waits at most this long for a lock another connection holds (see catalogPool).
+  const lockWaitMs = options.lockWaitMs ?? BUSY_TIMEOUT_MS;
+  const pool = catalogPool({ ...target, max: target.poolSize, applicationName: 'diffusion-nexus', lockWaitMs });
+  const probePool = catalogPool({
+    ...target,
+    max: PROBE_POOL_SIZE,
+    applicationName: 'diffusion-nexus-probe',
+    lockWaitMs,
+  });
   // Cancels of statements whose requests stopped: a connection of their own (the request pool may be full of the
   // very statements to cancel), opened when first needed and closed when idle.
-  const cancelPool = catalogPool({ ...target, max: 1, applicationName: 'diffusion-nexus-cancel' });
+  const cancelPool = catalogPool({ ...target, max: 1, applicationName: 'diffusion-nexus-cancel', lockWaitMs });
   const cancelBackend = async (processId: number) => {
     await cancelPool.query('SELECT pg_cancel_backend($1)', [processId]);
   };
-  const run = { onStatement: options.onStatement, target, cancelBackend };
+  const run = { onStatement: options.onStatement, target, lockWaitMs, cancelBackend };
   try {
     await assertReachable(pool, target);
   } catch (error) {

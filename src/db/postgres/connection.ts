@@ -54,9 +54,17 @@ export interface PoolSettings {
   max: number;
   /** Shown in `pg_stat_activity`. */
   applicationName: string;
+  /**
+   * How long a statement waits for a lock another connection holds (`lock_timeout`; unset: as long as it is held).
+   * Set for the catalog's own connections, as a SQLite statement waits for the file's lock: without a bound, a table
+   * or row another program keeps locked holds a request, a start-up or every later write of the process forever.
+   */
+  lockWaitMs?: number | undefined;
 }
 
 export function catalogPool(settings: PoolSettings): pg.Pool {
+  const lockTimeout =
+    settings.lockWaitMs === undefined ? '' : ` -c lock_timeout=${Math.max(1, Math.round(settings.lockWaitMs))}`;
   const pool = new pg.Pool({
     connectionString: settings.url,
     max: settings.max,
@@ -65,7 +73,7 @@ export function catalogPool(settings: PoolSettings): pg.Pool {
     application_name: settings.applicationName,
     // Timestamps read as ISO UTC text (see storedTimestampFromPg) whatever the server's defaults; comparisons do
     // not depend on it.
-    options: '-c TimeZone=UTC -c DateStyle=ISO',
+    options: `-c TimeZone=UTC -c DateStyle=ISO${lockTimeout}`,
   });
   // An idle connection dropped by the server is removed by the pool; the next query opens a new one.
   pool.on('error', () => {});
@@ -127,6 +135,24 @@ export function unreachableError(
     'DATABASE_UNREACHABLE',
     `Cannot connect to the PostgreSQL catalog ${settings.display} (${settings.setting ?? 'DIFFUSION_NEXUS_DATABASE_URL / --database-url'}): ${reason}`,
   );
+}
+
+/**
+ * DATABASE_LOCKED for a statement that waited `waitedMs` for a lock another connection holds (lock_timeout ran
+ * out): another server or the CLI writing the same rows, or a tool holding a transaction open.
+ */
+export function lockedError(settings: Pick<PoolSettings, 'display'>, waitedMs: number): AppError {
+  return new AppError(
+    'DATABASE_LOCKED',
+    `Rows or tables needed in the PostgreSQL catalog ${settings.display} are locked by another connection ` +
+      `(another DiffusionNexus Core server or the CLI in the middle of a write, or a database tool with a transaction ` +
+      `open); waited ${waitedMs / 1000} s. Let that program finish, then try again.`,
+  );
+}
+
+/** True when `error` is a lock wait that ran past `lock_timeout` (SQLSTATE lock_not_available). */
+export function isLockTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '55P03';
 }
 
 /** Opens one connection and closes it: the server answers and lets us in, or DATABASE_UNREACHABLE. */

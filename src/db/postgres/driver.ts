@@ -18,7 +18,7 @@ import {
 } from 'kysely';
 import type { CatalogDialect } from '../sqlite/driver.ts';
 import { isAppError } from '../../errors.ts';
-import { isConnectionError, type PoolSettings, unreachableError } from './connection.ts';
+import { isConnectionError, isLockTimeout, lockedError, type PoolSettings, unreachableError } from './connection.ts';
 
 export interface PgRunOptions {
   onStatement?: ((sqlText: string) => void) | undefined;
@@ -30,6 +30,8 @@ export interface PgRunOptions {
    * its next statement).
    */
   cancelBackend?: ((processId: number) => Promise<void>) | undefined;
+  /** The pool's lock wait (its `lock_timeout`, see `catalogPool`): one that ran out becomes DATABASE_LOCKED. */
+  lockWaitMs?: number | undefined;
 }
 
 /** SQLSTATE of a statement cancelled on request (ours, through `cancelBackend`). */
@@ -88,6 +90,8 @@ export async function runOn<R>(
     // gets a coded error, and the pool drops the broken connection (pg-pool never hands out one that failed so),
     // so the next statement connects anew.
     if (options.target && isConnectionError(error)) throw unreachableError(error, options.target);
+    if (options.target && options.lockWaitMs !== undefined && isLockTimeout(error))
+      throw lockedError(options.target, options.lockWaitMs);
     throw error;
   }
   const rows = (result.rows ?? []) as R[];

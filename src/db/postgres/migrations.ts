@@ -21,7 +21,16 @@ import {
 } from '../migrations.ts';
 import { POSTGRES_MIGRATIONS_DIR, POSTGRES_SCHEMA_PATH } from '../project-paths.ts';
 import { engineMessage, type SchemaEngine, type SchemaFilter, schemaEngineGlue } from '../schema-engine.ts';
-import { assertReachable, catalogPool, isConnectionError, unreachableError, withoutPassword } from './connection.ts';
+import { BUSY_TIMEOUT_MS } from '../database-errors.ts';
+import {
+  assertReachable,
+  catalogPool,
+  isConnectionError,
+  isLockTimeout,
+  lockedError,
+  unreachableError,
+  withoutPassword,
+} from './connection.ts';
 import type { PostgresTarget } from './catalog.ts';
 import { type DatabaseLocale, databaseLocale, localeWarning } from './locale.ts';
 
@@ -100,7 +109,14 @@ export async function withPostgresSchemaEngine<T>(
  * locale, read on the same connection.
  */
 async function inspect(target: Target): Promise<DatabaseInspection & { locale: DatabaseLocale }> {
-  const pool = catalogPool({ ...target, max: 1, applicationName: 'diffusion-nexus-migrate' });
+  // A table another program holds locked (the history table under a schema change) is named after the wait a
+  // SQLite start-up gives the file's lock, not waited for in silence.
+  const pool = catalogPool({
+    ...target,
+    max: 1,
+    applicationName: 'diffusion-nexus-migrate',
+    lockWaitMs: BUSY_TIMEOUT_MS,
+  });
   try {
     await assertReachable(pool, target);
     const { rows: tables } = await pool.query<{ name: string }>(
@@ -125,6 +141,7 @@ async function inspect(target: Target): Promise<DatabaseInspection & { locale: D
   } catch (error) {
     if (error instanceof AppError) throw error;
     if (isConnectionError(error)) throw unreachableError(error, target);
+    if (isLockTimeout(error)) throw lockedError(target, BUSY_TIMEOUT_MS);
     throw error;
   } finally {
     await pool.end();
