@@ -42,6 +42,7 @@ const ON_BOTH_ENGINES = [
   'test/catalog-revision.test.ts',
   'test/persisted-queries.test.ts',
   'test/deferred-fields.test.ts',
+  'test/catalog-changes.test.ts',
 ];
 
 export default defineConfig({

@@ -24,6 +24,7 @@ import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.t
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { searchBudgetPlugin } from './search-budget.ts';
 import type { ScanJobs } from '../library/scan-jobs.ts';
+import type { CatalogChanges } from '../catalog/live-changes.ts';
 import { isLoopbackAddress } from './loopback.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
 import { sendJson } from './json-response.ts';
@@ -66,6 +67,8 @@ export interface AppOptions {
   scanJobs: ScanJobs;
   /** The download queue (one per server). */
   downloads: DownloadService;
+  /** Live catalog changes (one watcher per server). */
+  catalogChanges: CatalogChanges;
   /** Documents clients may send by id (`persisted-documents.ts`). */
   persistedDocuments: PersistedDocuments;
   /** Only persisted documents run. */
@@ -124,7 +127,7 @@ function yogaLogger(logger: Logger) {
 }
 
 export function createGraphQLHandler(options: AppOptions): YogaServerInstance<ServerContext, GraphQLContext> {
-  const { db, scanJobs, downloads } = options;
+  const { db, scanJobs, downloads, catalogChanges } = options;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -155,6 +158,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
         scanJobs,
         requestId: requestLog?.id ?? null,
         downloads,
+        catalogChanges,
         signal: request.signal,
       };
     },
