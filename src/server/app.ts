@@ -27,6 +27,7 @@ import type { ScanJobs } from '../library/scan-jobs.ts';
 import type { CatalogChanges } from '../catalog/live-changes.ts';
 import { isLoopbackAddress } from './loopback.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
+import { isExamplePage, serveExamplePage } from './example-pages.ts';
 import { sendJson } from './json-response.ts';
 import {
   BODY_IDLE_TIMEOUT_MS,
@@ -468,6 +469,10 @@ export function createRequestListener(
     }
     if (pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       healthRoute(options.db, res);
+      return;
+    }
+    if (isExamplePage(pathname) && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveExamplePage(res, pathname, req.method === 'HEAD').catch(failed);
       return;
     }
     if (pathname === '/') {
