@@ -52,6 +52,7 @@ const ON_BOTH_ENGINES = [
   'test/hostile-files.test.ts',
   'test/built-cli.test.ts',
   'test/soak.test.ts',
+  'test/catalog-changes.test.ts',
 ];
 
 export default defineConfig({

@@ -58,6 +58,8 @@ export interface ServerConfig {
   trustedDocumentsOnly: boolean;
   /** JSON bytes of persisted-query answers kept in memory (DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES; 0: none). */
   responseCacheBytes: number;
+  /** `catalogChanged` subscriptions open at once, at most (DIFFUSION_NEXUS_MAX_CATALOG_SUBSCRIBERS). */
+  maxCatalogSubscribers: number;
 }
 
 /** `loopback`: pages served from localhost/127.0.0.1/[::1] on any port; `any`; `none`; or an explicit list. */
@@ -267,6 +269,8 @@ export function defaultMaxConnections(limitsFile = '/proc/self/limits'): number 
 export const DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES = 2 * 1024 * 1024;
 /** Answers of persisted queries kept in memory, by their JSON size (see `src/server/revision-cache.ts`). */
 export const DEFAULT_RESPONSE_CACHE_BYTES = 32 * 1024 * 1024;
+/** Each open `catalogChanged` subscription holds a connection and, per write burst, an event to send. */
+export const DEFAULT_MAX_CATALOG_SUBSCRIBERS = 100;
 export const MIN_API_TOKEN_LENGTH = 16;
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -499,6 +503,11 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
       env.DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES,
       'DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES',
       DEFAULT_RESPONSE_CACHE_BYTES,
+    ),
+    maxCatalogSubscribers: parsePositiveInt(
+      env.DIFFUSION_NEXUS_MAX_CATALOG_SUBSCRIBERS,
+      'DIFFUSION_NEXUS_MAX_CATALOG_SUBSCRIBERS',
+      DEFAULT_MAX_CATALOG_SUBSCRIBERS,
     ),
   };
 }

@@ -71,6 +71,7 @@ describe('tables Prisma does not model', () => {
       ...HISTORY_TABLES,
       'Downloads',
       'CatalogRevision',
+      'CatalogModelChanges',
       '_prisma_migrations',
     ]);
     expect(tables.filter((t) => !modelled.has(t)).sort()).toEqual([...EXTERNAL_TABLES].sort());

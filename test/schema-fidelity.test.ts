@@ -256,7 +256,7 @@ beforeAll(async () => {
 });
 
 describe('migrated schema', () => {
-  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index, the download queue, the catalog revision and search)', async () => {
+  it('has exactly the eight catalog tables (plus Prisma history, sync bookkeeping, the scan index, the download queue, the catalog revision, the changes per model and search)', async () => {
     const tables = (
       db
         .prepare(`SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
@@ -272,6 +272,7 @@ describe('migrated schema', () => {
         ...HISTORY_TABLES,
         'Downloads',
         'CatalogRevision',
+        'CatalogModelChanges',
         ...EXTERNAL_TABLES,
       ].sort(),
     );

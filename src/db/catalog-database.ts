@@ -14,6 +14,7 @@ import { type SqlDialect, sqliteDialect } from './dialect.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
 import { runShapedDirectly } from './shaped.ts';
+import { pollCatalogRevision } from './revision.ts';
 import { type CatalogDialect, catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
 import { ReadWorker } from './sqlite/read-worker.ts';
 
@@ -62,6 +63,12 @@ export interface CatalogDatabase {
    * lock wait, then DATABASE_LOCKED). All of it commits, or (when it throws) none of it.
    */
   write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Calls `onChange` soon after the catalog revision (`revision.ts`) changes, whoever wrote, until the returned
+   * function is called: SQLite reads the revision every REVISION_POLL_MS, PostgreSQL listens for its NOTIFY on a
+   * connection of its own (and calls `onChange` whenever that connection is made again, for what it missed).
+   */
+  watchRevision(onChange: () => void): () => void;
   /** Rewrites the file without its free pages (after the writes before it), returning the space to the file system. */
   vacuum(): Promise<void>;
   /** This catalog seen by one request: every statement and write first checks that the request is still wanted. */
@@ -138,6 +145,7 @@ export async function openCatalogDatabase(
       writes = result.catch(() => undefined);
       return result;
     },
+    watchRevision: (onChange) => pollCatalogRevision(db, onChange),
     vacuum() {
       const run = async () => {
         await sql`VACUUM`.execute(writer);
@@ -166,6 +174,7 @@ export async function openCatalogDatabase(
           check();
           return db.write(body);
         },
+        watchRevision: (onChange) => db.watchRevision(onChange),
         vacuum: () => db.vacuum(),
         forRequest: (other) => db.forRequest(other),
         close: () => db.close(),

@@ -67,6 +67,43 @@ export function advanceSqliteRevision(db: Database.Database, options: { atLeast?
   db.prepare(
     `UPDATE "${REVISION_TABLE}" SET "Revision" = max("Revision", ?) + 1, "Epoch" = ${epoch} WHERE "Id" = 1`,
   ).run(options.atLeast ?? 0);
+  // Changes per model (src/db/catalog-changes.ts) are known from the new number on: writes before it went unseen
+  // (a trigger was missing) or belong to another line of numbers. Absent before the AddCatalogModelChanges migration.
+  const tracksChanges = db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'ChangesFrom'`).get(REVISION_TABLE);
+  if (tracksChanges) db.prepare(`UPDATE "${REVISION_TABLE}" SET "ChangesFrom" = "Revision" WHERE "Id" = 1`).run();
+}
+
+/**
+ * How often a SQLite catalog's revision is read while someone follows changes: writes by other programs (the CLI,
+ * the desktop app) announce themselves nowhere else. One statement by primary key, and nothing while nobody follows.
+ */
+export const REVISION_POLL_MS = 250;
+
+/**
+ * Calls `onChange` whenever the revision read every REVISION_POLL_MS differs from the last one read (SQLite's
+ * `watchRevision`). Returns the function that stops it. A failed read is tried again at the next tick.
+ */
+export function pollCatalogRevision(db: CatalogDatabase, onChange: () => void): () => void {
+  let last: CatalogRevision | null = null;
+  let reading = false;
+  const tick = async () => {
+    if (reading) return;
+    reading = true;
+    try {
+      const now = await readCatalogRevision(db);
+      // The first read signals too: what was written before the watch began and after the caller last looked.
+      if (now && (!last || now.revision !== last.revision || now.epoch !== last.epoch)) onChange();
+      last = now ?? last;
+    } catch {
+      // The file is busy or being replaced (a restore): the next tick reads again.
+    } finally {
+      reading = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), REVISION_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** SQLite: the revision of a file's open connection, or null where the table or its row is missing. */

@@ -125,10 +125,11 @@ export function missingOwnedObjects(
 /** Objects of the search index: when one was missing, writes went unseen by it, so every document is rebuilt. */
 const SEARCH_OBJECT = /ModelSearch/;
 /**
- * Objects of the catalog revision: when one was missing, writes went unseen by it, so answers cached at the number
- * it still shows may be stale: it is raised (and its row made again when the table was gone).
+ * Objects of the catalog revision and of the changes per model: when one was missing, writes went unseen by it, so
+ * answers cached at the number it still shows may be stale and the changes recorded are incomplete: the revision is
+ * raised (and its row made again when the table was gone), and changes are known only from the new number on.
  */
-const REVISION_OBJECT = /CatalogRevision/;
+const REVISION_OBJECT = /CatalogRevision|CatalogModelChanges/;
 
 /**
  * Re-creates the owned objects of the applied migrations that the database lacks, in one IMMEDIATE transaction

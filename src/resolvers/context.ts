@@ -5,6 +5,7 @@ import type { Loaders } from '../loaders/index.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { ScanJobs } from '../library/scan-jobs.ts';
 import type { DownloadQueue } from '../downloads/queue.ts';
+import type { CatalogChanges } from '../catalog/live-changes.ts';
 
 /** The server's download queue, and what it works on: the catalog itself (jobs outlive the request that adds them). */
 export interface DownloadService {
@@ -41,6 +42,8 @@ export interface GraphQLContext {
   /** The request's id (x-request-id), recorded with the changes it makes. */
   requestId: string | null;
   downloads: DownloadService;
+  /** Live catalog changes (one watcher per server). */
+  catalogChanges: CatalogChanges;
   /** Aborted when the client goes away (ends subscriptions). */
   signal: AbortSignal;
 }

@@ -13,6 +13,7 @@ import type { GraphQLContext } from '../resolvers/context.ts';
 import { limitExceeded } from '../errors.ts';
 import { decodeNodeId, encodeNodeId } from '../catalog/global-id.ts';
 import { QUERY_LIMITS } from '../catalog/query-limits.ts';
+import type { CatalogRevision } from '../db/revision.ts';
 
 export interface SchemaTypes {
   PrismaTypes: PrismaTypes;
@@ -21,6 +22,7 @@ export interface SchemaTypes {
     DateTime: { Input: Date; Output: Date | string };
     BigInt: { Input: bigint; Output: bigint | number | string };
     JSON: { Input: unknown; Output: unknown };
+    Revision: { Input: CatalogRevision; Output: CatalogRevision };
     ID: { Input: string; Output: string | number };
   };
   DefaultFieldNullability: false;

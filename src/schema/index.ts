@@ -17,6 +17,7 @@ import './local-library.ts';
 import './download.ts';
 import './search.ts';
 import './metadata-history.ts';
+import './catalog-changes.ts';
 
 builder.queryType({});
 builder.mutationType({});

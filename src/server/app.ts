@@ -24,8 +24,10 @@ import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.t
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
 import { searchBudgetPlugin } from './search-budget.ts';
 import type { ScanJobs } from '../library/scan-jobs.ts';
+import type { CatalogChanges } from '../catalog/live-changes.ts';
 import { isLoopbackAddress } from './loopback.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
+import { isExamplePage, serveExamplePage } from './example-pages.ts';
 import { sendJson } from './json-response.ts';
 import {
   BODY_IDLE_TIMEOUT_MS,
@@ -66,6 +68,8 @@ export interface AppOptions {
   scanJobs: ScanJobs;
   /** The download queue (one per server). */
   downloads: DownloadService;
+  /** Live catalog changes (one watcher per server). */
+  catalogChanges: CatalogChanges;
   /** Documents clients may send by id (`persisted-documents.ts`). */
   persistedDocuments: PersistedDocuments;
   /** Only persisted documents run. */
@@ -124,7 +128,7 @@ function yogaLogger(logger: Logger) {
 }
 
 export function createGraphQLHandler(options: AppOptions): YogaServerInstance<ServerContext, GraphQLContext> {
-  const { db, scanJobs, downloads } = options;
+  const { db, scanJobs, downloads, catalogChanges } = options;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -155,6 +159,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
         scanJobs,
         requestId: requestLog?.id ?? null,
         downloads,
+        catalogChanges,
         signal: request.signal,
       };
     },
@@ -464,6 +469,10 @@ export function createRequestListener(
     }
     if (pathname === '/health' && (req.method === 'GET' || req.method === 'HEAD')) {
       healthRoute(options.db, res);
+      return;
+    }
+    if (isExamplePage(pathname) && (req.method === 'GET' || req.method === 'HEAD')) {
+      serveExamplePage(res, pathname, req.method === 'HEAD').catch(failed);
       return;
     }
     if (pathname === '/') {

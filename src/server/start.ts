@@ -14,6 +14,7 @@ import { listen, type RunningServer } from './app.ts';
 import { isLoopbackName } from './loopback.ts';
 import { ScanJobs } from '../library/scan-jobs.ts';
 import { DownloadQueue } from '../downloads/queue.ts';
+import { CatalogChanges } from '../catalog/live-changes.ts';
 import type { RetryPolicy } from '../downloads/transfer.ts';
 
 import { exitAfterDeadline } from '../shutdown.ts';
@@ -68,6 +69,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     lockWaitMs: config.lockWaitMs,
   });
   const scanJobs = new ScanJobs(db);
+  const catalogChanges = new CatalogChanges(db, { maxSubscribers: config.maxCatalogSubscribers });
   const civitai = options.civitai ?? createCivitaiClient(config.civitai);
   const downloadLog = logger.child({ component: 'downloads' });
   const downloads = new DownloadQueue({
@@ -105,6 +107,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         queryLimits: config.queryLimits,
       },
       scanJobs,
+      catalogChanges,
       downloads: { queue: downloads, db, sidecars: config.downloads.sidecars },
       persistedDocuments: loadPersistedDocuments(
         [...(existsSync(PROJECT_MANIFEST) ? [PROJECT_MANIFEST] : []), ...config.persistedDocumentFiles],
@@ -139,6 +142,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     async stop() {
       await Promise.all([running.close(SHUTDOWN_GRACE_MS), scanJobs.stopAll(), downloads.stopAll('resume-later')]);
       await searchIndexReady;
+      catalogChanges.close();
       await db.close();
     },
   };

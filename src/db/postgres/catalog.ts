@@ -14,6 +14,7 @@ import { runShapedDirectly } from '../shaped.ts';
 import type { CatalogDialect } from '../sqlite/driver.ts';
 import { assertReachable, catalogPool, isConnectionError, unreachableError } from './connection.ts';
 import { pgReadDialect, pgWriteDialect } from './driver.ts';
+import { listenForRevisions } from './revision-listener.ts';
 
 /** /health's own connections: one answers, a second covers a probe started while the first is still busy. */
 export const PROBE_POOL_SIZE = 2;
@@ -110,6 +111,7 @@ export async function openPostgresCatalog(
     probe,
     dialect: postgresDialect,
     write: (body) => serialized(() => transaction(body)),
+    watchRevision: (onChange) => listenForRevisions(target, onChange),
     vacuum: () =>
       serialized(async () => {
         // VACUUM cannot run inside a transaction block; on the pool it runs on its own.
@@ -129,6 +131,7 @@ export async function openPostgresCatalog(
           check();
           return db.write(body);
         },
+        watchRevision: (onChange) => db.watchRevision(onChange),
         vacuum: () => db.vacuum(),
         forRequest: (other) => db.forRequest(other),
         close: () => db.close(),

@@ -14,6 +14,7 @@ import { AppError } from '../../errors.ts';
 import { EXTERNAL_TABLES, POSTGRES_EXTERNAL_TABLES } from '../external-tables.ts';
 import { listMigrations } from '../migrations.ts';
 import { MIGRATIONS_DIR } from '../project-paths.ts';
+import { MODEL_CHANGES_TABLE } from '../catalog-changes.ts';
 import { REVISION_TABLE } from '../revision.ts';
 
 /** How values of a column are compared and converted (see `values.ts`). */
@@ -48,12 +49,14 @@ export interface PlannedTable {
 
 /**
  * Tables that are no catalog content: the migration history, each engine's search tables (rebuilt from the
- * catalog rows: the triggers note every copied model), and the catalog revision (each database counts its own
- * writes under its own epoch: copying the number would let one revision name two catalogs).
+ * catalog rows: the triggers note every copied model), and the catalog revision with the changes per model counted
+ * in it (each database counts its own writes under its own epoch: copying the number would let one revision name
+ * two catalogs; the target's triggers note every copied model as created).
  */
 export const NOT_CATALOG_TABLES: readonly string[] = [
   '_prisma_migrations',
   REVISION_TABLE,
+  MODEL_CHANGES_TABLE,
   ...new Set([...EXTERNAL_TABLES, ...POSTGRES_EXTERNAL_TABLES]),
 ];
 
