@@ -159,9 +159,10 @@ describe('finding 2: search cost is estimated before it runs and bounded per req
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
-  // Known defect on PostgreSQL (issue 13, open): twelve broad searches with 100 snippets each hold the event loop
-  // there for about 0.8 s (the loop probe below measures it; the cause is not yet found), where SQLite runs them on
-  // its read worker. Skipped there until fixed, so the defect stays visible here and in the notes.
+  // Not yet on PostgreSQL (issue 13, open): twelve broad searches with 100 snippets each still hold the event loop
+  // there for ~0.21 s on an idle machine (0.8 s before highlights moved to a worker thread): PostgreSQL's rows of
+  // a hundred documents are parsed, and the hits executed, on the event loop, where SQLite does both on its read
+  // worker. Skipped there until that bound holds, so the defect stays visible here and in the notes.
   it.skipIf(TEST_ENGINE === 'postgres')(
     'runs accepted searches off the event loop: 12 at once, /health answers at once throughout',
     async () => {
@@ -233,28 +234,22 @@ describe('every request has a time limit, and work stops for a client that went 
     expect(statements.filter((t) => t > answered + 50)).toEqual([]);
   });
 
-  // Not yet on PostgreSQL: statements already running on the server when the client leaves are not cancelled (only
-  // those still waiting for a connection are dropped), so the server stays busy for about half a second more than
-  // this allows. Remove the condition once a stopped request cancels its running statements there.
-  it.skipIf(TEST_ENGINE === 'postgres')(
-    'stops working for clients that hung up: the server goes idle at once',
-    async () => {
-      // Eight of the slow requests are about two seconds of work; their clients leave after a tenth of that.
-      const controller = new AbortController();
-      const requests = Array.from({ length: 8 }, () =>
-        post({ query: SLOW }, {}, server.graphqlUrl, controller.signal).catch(() => 'aborted'),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      controller.abort();
-      expect(await Promise.all(requests)).toEqual(Array(8).fill('aborted'));
-      // A statement under way finishes, and the server notices closed connections between them: a moment.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const before = cpuTicks(server.pid);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      // Less than a tenth of a second of CPU in the next second: nothing runs on for nobody.
-      expect(cpuTicks(server.pid) - before).toBeLessThan(10);
-    },
-  );
+  it('stops working for clients that hung up: the server goes idle at once', async () => {
+    // Eight of the slow requests are about two seconds of work; their clients leave after a tenth of that.
+    const controller = new AbortController();
+    const requests = Array.from({ length: 8 }, () =>
+      post({ query: SLOW }, {}, server.graphqlUrl, controller.signal).catch(() => 'aborted'),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    controller.abort();
+    expect(await Promise.all(requests)).toEqual(Array(8).fill('aborted'));
+    // A statement under way finishes, and the server notices closed connections between them: a moment.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = cpuTicks(server.pid);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Less than a tenth of a second of CPU in the next second: nothing runs on for nobody.
+    expect(cpuTicks(server.pid) - before).toBeLessThan(10);
+  });
 });
 
 describe.runIf(TEST_ENGINE === 'postgres')('PostgreSQL: a statement under way stops with its request', () => {
