@@ -4,41 +4,29 @@
  * without being reloaded. Skipped with a warning where Chromium is missing, a failure under CI (as the GraphiQL
  * browser test).
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockNonLocal, browserMissing, launchBrowser } from './helpers/browser.ts';
 import { seededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const IN_CI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
-const MISSING = `Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`;
-const skipped = !existsSync(CHROMIUM) && !IN_CI;
-if (skipped) console.warn(`!! SKIPPED the example grid browser test. ${MISSING} (CI=true makes this a failure.)`);
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const skipped = browserMissing('the example grid browser test');
 
 describe.skipIf(skipped)('the example grid page in a real browser', () => {
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${MISSING} (CI is set: the browser test must run.)`);
     const catalog = await seededCatalog();
     server = await startTestServer({ dataDir: catalog.dataDir, databasePath: catalog.databasePath });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 120_000 });
+    browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => browser?.close());
 
   it('shows models with deferred thumbnails and a name changed by a mutation', { timeout: 180_000 }, async () => {
     const page = await browser.newPage();
+    // The page is served whole: it must not need anything from elsewhere.
+    const external = await blockNonLocal(page);
     const gridAnswer = page.waitForResponse((r) => (r.request().postData() ?? '').includes('query Grid'), {
       timeout: 60_000,
     });
@@ -75,6 +63,7 @@ describe.skipIf(skipped)('the example grid page in a real browser', () => {
       id,
       { timeout: 30_000 },
     );
+    expect(external).toEqual([]);
     await page.close();
   });
 });

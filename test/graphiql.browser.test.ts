@@ -1,58 +1,29 @@
 /**
  * GraphiQL must work offline: headless Debian Chromium loads /graphql with every non-local request blocked, a
  * query typed into the editor runs, and its result appears.
- *
- * Chromium is the one thing `npm test` needs beyond `npm install`. Where it is missing, this test is skipped with a
- * warning that names it; under CI (`CI=true`, as CI services set it, and as .ci/run installs Chromium) a missing
- * Chromium is a failure, so CI never passes without having run it.
+ * Chromium: `helpers/browser.ts`.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockNonLocal, browserMissing, launchBrowser } from './helpers/browser.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const IN_CI = !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
-const MISSING = `Chromium not found at ${CHROMIUM}: install the Debian package "chromium" (.ci/run does) or set CHROMIUM_PATH.`;
-const skipped = !existsSync(CHROMIUM) && !IN_CI;
-if (skipped) {
-  const line = '!'.repeat(100);
-  console.warn(
-    `${line}\n!! SKIPPED the GraphiQL browser test. ${MISSING}\n!! (CI=true makes this a failure.)\n${line}`,
-  );
-}
-// Flags that keep Chromium from phoning home (those connections are refused here and slow it down).
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const skipped = browserMissing('the GraphiQL browser test');
 
 describe.skipIf(skipped)('GraphiQL in a real browser, offline', () => {
   let server: TestServer;
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${MISSING} (CI is set: the browser test must run.)`);
     server = await startTestServer();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 120_000 });
+    browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => browser?.close());
 
   // Generous timeouts: Chromium shares two cores with the rest of the suite in CI.
   it('loads without any non-local request and runs a query typed into the editor', { timeout: 180_000 }, async () => {
     const page = await browser.newPage();
-    const external: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
-      external.push(url.href);
-      return route.abort();
-    });
+    const external = await blockNonLocal(page);
     // GraphiQL runs nothing until it has the schema: wait for its introspection answer before using the editor.
     const introspected = page.waitForResponse(
       (r) => r.request().method() === 'POST' && (r.request().postData() ?? '').includes('IntrospectionQuery'),
