@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { payloadTotals } from '../src/db/tables/metadata-history.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
+import { CORE_DATABASE_TABLES } from '../src/db/schema.ts';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import { JsonReader } from '../src/civitai/json-reader.ts';
 import { mapModelPayload, type MappedModel } from '../src/civitai/mapping.ts';
@@ -28,17 +29,9 @@ const PAGE_SIZE = 100;
 function counts(databasePath: string): Record<string, number> {
   const db = new Database(databasePath, { readonly: true });
   try {
-    const tables = [
-      'Models',
-      'ModelVersions',
-      'ModelFiles',
-      'ModelImages',
-      'TriggerWords',
-      'ModelTags',
-      'Creators',
-      'Tags',
-    ];
-    return Object.fromEntries(tables.map((t) => [t, Number(db.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())]));
+    return Object.fromEntries(
+      CORE_DATABASE_TABLES.map((t) => [t, Number(db.prepare(`SELECT COUNT(*) FROM "${t}"`).pluck().get())]),
+    );
   } finally {
     db.close();
   }

@@ -17,6 +17,7 @@
 import type Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
+import { CORE_DATABASE_TABLES } from './schema.ts';
 
 export interface CatalogRevision {
   revision: number;
@@ -27,14 +28,7 @@ export const REVISION_TABLE = 'CatalogRevision';
 
 /** The tables whose writes raise the revision: each carries the AddCatalogRevision triggers. */
 export const TABLES_RAISING_REVISION = [
-  'Creators',
-  'Models',
-  'Tags',
-  'ModelTags',
-  'ModelVersions',
-  'ModelFiles',
-  'ModelImages',
-  'TriggerWords',
+  ...CORE_DATABASE_TABLES,
   'LocalFiles',
   'ModelPayloads',
   'MetadataChangeSets',

@@ -6,6 +6,18 @@
 import type { ColumnType } from 'kysely';
 import type { DB } from '../generated/kysely/database.ts';
 
+/** The Core Database's eight catalog tables, shared with the desktop app (physical names, parents first). */
+export const CORE_DATABASE_TABLES = [
+  'Creators',
+  'Models',
+  'Tags',
+  'ModelTags',
+  'ModelVersions',
+  'ModelFiles',
+  'ModelImages',
+  'TriggerWords',
+] as const satisfies readonly (keyof DB)[];
+
 /** ModelSearch (FTS5, SQLite): one document per model, rowid = Models.Id. PostgreSQL's is read through SQL templates. */
 export interface ModelSearchTable {
   rowid: number;

@@ -13,7 +13,7 @@ import { type Compilable, Kysely, PostgresDialect, type RawBuilder, SqliteDialec
 import { afterAll } from 'vitest';
 import type { DatabaseTarget } from '../../src/config.ts';
 import { catalogPool } from '../../src/db/postgres/connection.ts';
-import type { Database as CatalogTables } from '../../src/db/schema.ts';
+import { type Database as CatalogTables, CORE_DATABASE_TABLES } from '../../src/db/schema.ts';
 
 export { sql };
 
@@ -55,16 +55,7 @@ export interface CatalogHandle {
 }
 
 /** The Core Database's catalog tables: what `dump`, the checksums and the SQLite dumps compare. */
-export const CATALOG_TABLES = [
-  'Creators',
-  'Models',
-  'Tags',
-  'ModelTags',
-  'ModelVersions',
-  'ModelFiles',
-  'ModelImages',
-  'TriggerWords',
-] as const;
+export const CATALOG_TABLES = CORE_DATABASE_TABLES;
 
 const open: CatalogHandle[] = [];
 
