@@ -67,7 +67,7 @@ export function ownedObjects(migrations: readonly MigrationFileInfo[]): OwnedObj
   const cached = ownedByMigrations.get(key);
   if (cached) return cached;
   const scratch = new Database(':memory:');
-  const owned: OwnedObject[] = [];
+  let owned: OwnedObject[] = [];
   try {
     const [initial, ...later] = migrations;
     if (initial) scratch.exec(initial.sql);
@@ -100,6 +100,13 @@ export function ownedObjects(migrations: readonly MigrationFileInfo[]): OwnedObj
           migration: migration.name,
         });
     }
+    // What a later migration dropped again is not owned: re-creating it would undo that migration.
+    const final = snapshot(scratch);
+    owned = owned.filter((object) =>
+      object.kind === 'column'
+        ? final.columns.get(object.table)?.has(object.name.slice(object.table.length + 1))
+        : final.objects.has(object.name),
+    );
   } finally {
     scratch.close();
   }
