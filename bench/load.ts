@@ -88,6 +88,8 @@ export interface LoadResult {
 export interface LoadOptions {
   connections: number;
   durationSeconds: number;
+  /** The status every answer must have (200 unless told; a revalidation expects 304). */
+  expectedStatus?: number;
 }
 
 /** Drives `url` with requests built by `request(i)` (i counts up across connections). */
@@ -118,12 +120,14 @@ export async function runLoad(
       },
     ],
   });
+  const expected = options.expectedStatus ?? 200;
+  const answered = (result.statusCodeStats as Record<string, { count: number }> | undefined)?.[expected]?.count ?? 0;
   return {
     requests: result.requests.total,
     requestsPerSecond: result.requests.total / options.durationSeconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
+    errors: result.errors + result.timeouts + Math.max(0, result.requests.total - answered),
   };
 }
 
@@ -169,13 +173,14 @@ export async function sampleLatencies(
   request: (i: number) => HttpRequest,
   seconds: number,
   first = 0,
+  expectedStatus = 200,
 ): Promise<number[]> {
   const times: number[] = [];
   const until = performance.now() + seconds * 1000;
   for (let i = first; performance.now() < until || times.length < 5; i++) {
     const started = performance.now();
     const { status } = await fetchOnce(url, request(i));
-    if (status !== 200) throw new Error(`latency probe: HTTP ${status} from ${url}`);
+    if (status !== expectedStatus) throw new Error(`latency probe: HTTP ${status} from ${url}`);
     times.push(performance.now() - started);
   }
   return times;
@@ -191,6 +196,7 @@ export async function probeLatency(
   url: string,
   request: (i: number) => HttpRequest,
   seconds: number,
+  expectedStatus = 200,
 ): Promise<LatencyResult> {
-  return latencyOf(await sampleLatencies(url, request, seconds));
+  return latencyOf(await sampleLatencies(url, request, seconds, 0, expectedStatus));
 }

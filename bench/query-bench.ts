@@ -85,7 +85,7 @@ export interface QueryBenchOptions {
  * Our server exactly as `npm start` runs it (same node flags), on the catalog's data directory (and its PostgreSQL
  * database, if it has one) and a free port.
  */
-export function startOurServer(catalog: BenchCatalog): Promise<ServerProcess> {
+export function startOurServer(catalog: BenchCatalog, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const scripts = (
     JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   ).scripts;
@@ -94,6 +94,7 @@ export function startOurServer(catalog: BenchCatalog): Promise<ServerProcess> {
   const database = catalog.databaseUrl ? ['--database-url', catalog.databaseUrl] : [];
   return startServerProcess([...args, '--data-dir', catalog.dataDir, ...database, '--port', '0'], {
     NODE_ENV: 'production',
+    ...env,
   });
 }
 

@@ -22,11 +22,13 @@ import { runImportBench } from './import-bench.ts';
 import { runInstancesBench } from './instances-bench.ts';
 import { DEFAULT_POSTGRES_ADMIN_URL, ensurePostgresCatalog } from './postgres-catalog.ts';
 import { runQueryBench } from './query-bench.ts';
+import { runRevalidationBench } from './revalidation-bench.ts';
 import { runScanBench } from './scan-bench.ts';
 import { runStartupBench } from './startup-bench.ts';
 import {
   type BenchReport,
   checkPostgresTargets,
+  checkRevalidationTargets,
   checkTargets,
   machineInfo,
   markdown,
@@ -128,6 +130,7 @@ async function runOnPostgres(): Promise<void> {
   const adminUrl = values['postgres-url']!;
   for (const catalog of catalogs) catalog.databaseUrl = await ensurePostgresCatalog(catalog, adminUrl, cacheDir, log);
   const { runs, scaling } = await runQueries();
+  const revalidation = await runRevalidations();
   log('one vs two instances on one database');
   const instances = await runInstancesBench(catalogs[0]!, { ...settings, log, only: ['list', 'detail'] });
   const report: PostgresBenchReport = {
@@ -137,8 +140,9 @@ async function runOnPostgres(): Promise<void> {
     settings: reportedSettings,
     sizes: runs,
     scaling,
+    revalidation,
     instances,
-    targets: checkPostgresTargets(runs, scaling),
+    targets: [...checkPostgresTargets(runs, scaling), ...checkRevalidationTargets(revalidation, 'PostgreSQL ')],
   };
   log('');
   for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
@@ -166,6 +170,14 @@ async function runQueries() {
   return { measured, runs, scaling };
 }
 
+/** The persisted list page executed, revalidated (304) and served from the response cache, per catalog. */
+async function runRevalidations() {
+  log('cacheable reads: the persisted list page executed, revalidated and cached');
+  const results = [];
+  for (const catalog of catalogs) results.push(await runRevalidationBench(catalog, { ...settings, cacheDir, log }));
+  return results;
+}
+
 /** The server's version (the report names it). */
 async function postgresVersion(adminUrl: string): Promise<string> {
   const client = new pg.Client({ connectionString: adminUrl });
@@ -178,6 +190,7 @@ async function postgresVersion(adminUrl: string): Promise<string> {
 }
 
 const { measured, runs, scaling } = await runQueries();
+const revalidation = await runRevalidations();
 const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
 const importResult = await runImportBench(cacheDir, settings.importModels, log);
 const hashing = await runHashingBench(cacheDir, settings.hashMiB, settings.hashRounds, log);
@@ -192,13 +205,14 @@ const report: BenchReport = {
   settings: reportedSettings,
   sizes: runs,
   scaling,
+  revalidation,
   searchCost,
   import: importResult,
   hashing,
   download,
   startup,
   scan,
-  targets: checkTargets(runs, scaling, startup, scan),
+  targets: [...checkTargets(runs, scaling, startup, scan), ...checkRevalidationTargets(revalidation)],
 };
 
 log('');

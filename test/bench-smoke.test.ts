@@ -66,6 +66,15 @@ describe('npm run bench -- --quick', () => {
     const [common, names] = report.searchCost;
     expect(common!.matches).toBeGreaterThan(names!.matches);
     for (const row of report.searchCost) expect(row.rankedTop20Ms, row.inputs).toBeGreaterThan(0);
+    // Cacheable reads: the persisted list page executed, answered 304 and answered from the response cache.
+    expect(report.revalidation?.map((r) => r.catalog)).toEqual(['S']);
+    for (const side of ['executed', 'revalidated', 'cached'] as const) {
+      const measured = report.revalidation![0]![side];
+      expect(measured.requests, side).toBeGreaterThan(0);
+      expect(measured.errors, side).toBe(0);
+      expect(measured.cpuMsPerRequest, side).toBeGreaterThan(0);
+    }
+    expect(report.targets.some((t) => t.target.includes('(304) costs ≤ 0.5 ms'))).toBe(true);
     expect(report.import.ratio).toBeGreaterThan(0);
     expect(report.hashing.oursMiBPerSecond).toBeGreaterThan(0);
     expect(report.download.oursMiBPerSecond).toBeGreaterThan(0);
