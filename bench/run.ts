@@ -4,6 +4,7 @@
  * BENCHMARKS.md and bench-results.json.
  * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
  * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
+ * `--round-seconds N`: rounds, warm-ups and latency probes of N seconds (the test suite's smoke runs use 0.5).
  * `--cache-dir DIR`: where catalogs and input files are cached between runs (default `.bench-cache/`); the test suite
  * passes a temp folder it removes, so `npm test` leaves nothing in the clone.
  * `--engine postgres [--postgres-url URL]`: the query scenarios on the same catalogs copied to PostgreSQL, against a
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'cache-dir': { type: 'string' },
     engine: { type: 'string', default: 'sqlite' },
     'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_ADMIN_URL },
+    'round-seconds': { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -89,6 +91,16 @@ const settings = quick
       scanFiles: [5000, 50_000],
       scanRounds: 5,
     };
+// Shorter rounds, warm-ups and probes than the mode's own (the test suite's smoke runs check that everything runs and
+// agrees, not how fast): the figures of such a run say little, and the report states the lengths used.
+const roundSeconds = values['round-seconds'] === undefined ? undefined : Number(values['round-seconds']);
+if (roundSeconds !== undefined) {
+  if (!(roundSeconds > 0 && roundSeconds <= 60)) {
+    console.error(`--round-seconds must be a number of seconds in (0, 60], not ${values['round-seconds']}`);
+    process.exit(2);
+  }
+  Object.assign(settings, { roundSeconds, warmupSeconds: roundSeconds, probeSeconds: roundSeconds });
+}
 const sizes: [string, number][] = quick
   ? [['S', 1000]]
   : [

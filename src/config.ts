@@ -100,7 +100,10 @@ export function resolveDownloadSettings(env: Env = process.env): DownloadSetting
       'BAD_USER_INPUT',
       `DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY is between 1 and ${MAX_DOWNLOAD_CONCURRENCY}, got ${concurrency}.`,
     );
-  return { concurrency, sidecars: parseBooleanSetting(env.DIFFUSION_NEXUS_DOWNLOAD_SIDECARS, false) };
+  return {
+    concurrency,
+    sidecars: parseBooleanSetting(env.DIFFUSION_NEXUS_DOWNLOAD_SIDECARS, 'DIFFUSION_NEXUS_DOWNLOAD_SIDECARS', false),
+  };
 }
 
 export interface ServerFlags {
@@ -302,19 +305,11 @@ function httpUrl(raw: string | undefined, fallback: string, name: string): strin
   return url;
 }
 
-/** CIVARCHIVE_FALLBACK: 1/true/yes turns the archive fallback on, 0/false/no or unset leaves it off. */
-function archiveFallback(env: Env): boolean {
-  const raw = env.CIVARCHIVE_FALLBACK?.trim().toLowerCase() ?? '';
-  if (['', '0', 'false', 'no', 'off'].includes(raw)) return false;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  throw new AppError('BAD_USER_INPUT', `CIVARCHIVE_FALLBACK must be 1 or 0, got "${env.CIVARCHIVE_FALLBACK}".`);
-}
-
 export function resolveCivitaiSettings(env: Env = process.env): CivitaiSettings {
   const baseUrl = httpUrl(env.CIVITAI_BASE_URL, 'https://civitai.com', 'CIVITAI_BASE_URL');
   const archiveBaseUrl = httpUrl(env.CIVARCHIVE_BASE_URL, 'https://civarchive.com', 'CIVARCHIVE_BASE_URL');
   return {
-    ...(archiveFallback(env) ? { archiveBaseUrl } : {}),
+    ...(parseBooleanSetting(env.CIVARCHIVE_FALLBACK, 'CIVARCHIVE_FALLBACK', false) ? { archiveBaseUrl } : {}),
     baseUrl,
     apiKey: env.CIVITAI_API_KEY?.trim() || null,
     timeoutMs: parsePositiveInt(env.CIVITAI_TIMEOUT_MS, 'CIVITAI_TIMEOUT_MS', 30_000),
@@ -348,9 +343,13 @@ export function parseFileList(raw: string | undefined): string[] {
     .map((file) => path.resolve(file));
 }
 
-export function parseBooleanSetting(raw: string | undefined, fallback: boolean): boolean {
+/** An on/off setting: 1/true/yes/on or 0/false/no/off (any case); anything else is refused, never guessed. */
+export function parseBooleanSetting(raw: string | undefined, source: string, fallback: boolean): boolean {
   if (raw === undefined || raw.trim() === '') return fallback;
-  return !/^(0|false|no|off)$/i.test(raw.trim());
+  const value = raw.trim();
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new AppError('BAD_USER_INPUT', `${source} must be 1 or 0 (true/false, yes/no, on/off), got "${raw}".`);
 }
 
 /**
@@ -465,9 +464,10 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     // GraphiQL cannot work without introspection, so it follows that setting unless set itself.
     graphiql: parseBooleanSetting(
       env.DIFFUSION_NEXUS_GRAPHIQL,
-      parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true),
+      'DIFFUSION_NEXUS_GRAPHIQL',
+      parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, 'DIFFUSION_NEXUS_INTROSPECTION', true),
     ),
-    introspection: parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, true),
+    introspection: parseBooleanSetting(env.DIFFUSION_NEXUS_INTROSPECTION, 'DIFFUSION_NEXUS_INTROSPECTION', true),
     corsOrigins: parseCorsOrigins(env.DIFFUSION_NEXUS_CORS_ORIGINS),
     log: parseLogSettings(env, process.stdout.isTTY === true),
     maxBase64Bytes: parsePositiveInt(
@@ -498,7 +498,11 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
     queryLimits: resolveQueryLimits(env),
     thumbnailSide: resolveThumbnailSide(env),
     persistedDocumentFiles: parseFileList(env.DIFFUSION_NEXUS_PERSISTED_DOCUMENTS),
-    trustedDocumentsOnly: parseBooleanSetting(env.DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY, false),
+    trustedDocumentsOnly: parseBooleanSetting(
+      env.DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY,
+      'DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY',
+      false,
+    ),
     responseCacheBytes: parseNonNegativeInt(
       env.DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES,
       'DIFFUSION_NEXUS_RESPONSE_CACHE_BYTES',

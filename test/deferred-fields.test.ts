@@ -128,6 +128,18 @@ describe('@defer and @stream', () => {
     expect(parts.at(-1)!.hasNext).toBe(false);
   });
 
+  it('refuses a negative @stream initialCount as bad input, written out or in a variable', async () => {
+    for (const [query, variables] of [
+      ['{ models(first: 3) { nodes @stream(initialCount: -1) { name } } }', {}],
+      ['query($n: Int!) { models(first: 3) { nodes @stream(initialCount: $n) { name } } }', { n: -2 }],
+    ] as const) {
+      const { parts } = await incremental(server, query, variables);
+      expect(parts).toHaveLength(1);
+      expect(parts[0]!.errors?.[0]?.extensions?.code, query).toBe('BAD_USER_INPUT');
+      expect(parts[0]!.errors?.[0]?.message).toMatch(/initialCount/);
+    }
+  });
+
   it('keeps deferring once the document runs compiled (a hot document)', async () => {
     for (let i = 0; i < 4; i++) {
       const { parts } = await incremental(server, GRID, { first: 2 });

@@ -66,4 +66,16 @@ describe.skipIf(skipped)('the example grid page in a real browser', () => {
     expect(external).toEqual([]);
     await page.close();
   });
+
+  it('says why when the server runs persisted documents only (the page sends its documents as text)', async () => {
+    const trusted = await startTestServer({ trustedDocumentsOnly: true });
+    const page = await browser.newPage();
+    await page.goto(`${trusted.origin}/examples/grid`, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.getElementById('status')?.textContent?.includes('PERSISTED_DOCUMENTS_ONLY'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.close();
+  });
 });

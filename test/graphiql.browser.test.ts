@@ -21,7 +21,9 @@ describe.skipIf(skipped)('GraphiQL in a real browser, offline', () => {
   afterAll(async () => browser?.close());
 
   // Generous timeouts: Chromium shares two cores with the rest of the suite in CI.
-  it('loads without any non-local request, runs a query typed into the editor and shows deferred parts merged', { timeout: 180_000 }, async () => {
+  it('loads without any non-local request, runs a query typed into the editor and shows deferred parts merged', {
+    timeout: 180_000,
+  }, async () => {
     const page = await browser.newPage();
     const external = await blockNonLocal(page);
     // GraphiQL runs nothing until it has the schema: wait for its introspection answer before using the editor.

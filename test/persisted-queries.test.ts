@@ -239,6 +239,31 @@ describe('persisted queries with ETags', () => {
     expect(answer.etag).toBeNull();
   });
 
+  it('lets pages of allowed origins revalidate: the ETag is exposed, If-None-Match allowed, answers vary by Origin', async () => {
+    const origin = 'http://localhost:5173';
+    const preflight = await fetch(server.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'if-none-match, x-graphql-yoga-csrf',
+      },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(['if-none-match', 'x-graphql-yoga-csrf']));
+    const url = new URL(server.url);
+    url.searchParams.set('documentId', idOf(ModelsPage));
+    url.searchParams.set('variables', JSON.stringify(FIRST));
+    const answer = await fetch(url, { headers: { ...CSRF, origin } });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('etag')).toMatch(/^"/);
+    await answer.arrayBuffer();
+    expect((answer.headers.get('access-control-expose-headers') ?? '').toLowerCase()).toContain('etag');
+    expect((answer.headers.get('vary') ?? '').toLowerCase()).toContain('origin');
+  });
+
   it('refuses an unknown documentId with PERSISTED_DOCUMENT_NOT_FOUND', async () => {
     const unknown = `sha256:${'0'.repeat(64)}`;
     const response = await fetch(`${server.url}?documentId=${encodeURIComponent(unknown)}`, { headers: CSRF });

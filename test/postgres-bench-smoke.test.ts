@@ -33,6 +33,8 @@ describe('npm run bench -- --quick --engine postgres', () => {
         'tsx',
         'bench/run.ts',
         '--quick',
+        '--round-seconds',
+        '0.5',
         '--engine',
         'postgres',
         '--postgres-url',

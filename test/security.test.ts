@@ -6,7 +6,8 @@
 import { request as httpRequest } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCorsOrigins, parseLogSettings } from '../src/config.ts';
+import { parseCorsOrigins, parseLogSettings, resolveServerConfig } from '../src/config.ts';
+import { AppError } from '../src/errors.ts';
 import { originAllowed } from '../src/server/browser-guards.ts';
 import { createLogger, prettyLine } from '../src/server/logger.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -208,6 +209,38 @@ describe('configuration', () => {
   });
 });
 
+describe('on/off settings', () => {
+  const resolve = (env: Record<string, string>) => resolveServerConfig({ port: '0', dataDir: '/tmp/dn-unused' }, env);
+
+  it('take 1/true/yes/on and 0/false/no/off, in any case', () => {
+    for (const on of ['1', 'true', 'YES', 'On'])
+      expect(resolve({ DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY: on }).trustedDocumentsOnly, on).toBe(true);
+    for (const off of ['0', 'False', 'no', 'OFF'])
+      expect(resolve({ DIFFUSION_NEXUS_INTROSPECTION: off }).introspection, off).toBe(false);
+  });
+
+  it('stop start-up on any other value, naming the setting (never guessing: "disabled" is not on)', () => {
+    for (const [name, value] of [
+      ['DIFFUSION_NEXUS_INTROSPECTION', 'disabled'],
+      ['DIFFUSION_NEXUS_GRAPHIQL', 'none'],
+      ['DIFFUSION_NEXUS_TRUSTED_DOCUMENTS_ONLY', 'enabled'],
+    ] as const) {
+      const failure = (() => {
+        try {
+          resolve({ [name]: value });
+          return null;
+        } catch (error) {
+          return error as AppError;
+        }
+      })();
+      expect(failure, name).toBeInstanceOf(AppError);
+      expect(failure!.code).toBe('BAD_USER_INPUT');
+      expect(failure!.message).toContain(name);
+      expect(failure!.message).toContain(`"${value}"`);
+    }
+  });
+});
+
 describe('structured logs', () => {
   it('logs one JSON line per request with its id, operation and error codes, never the token', async () => {
     const out = new PassThrough();
@@ -246,6 +279,34 @@ describe('structured logs', () => {
     });
     expect(lines.some((l) => typeof l.msg === 'string' && l.msg.includes('listening on'))).toBe(true);
     expect(text).not.toContain(token);
+  });
+
+  it("logs a client's refusal as its request line only: no error line, nothing of the client's size", async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const server = await startTestServer(
+      { log: { level: 'info', format: 'json' } },
+      { logger: createLogger({ level: 'info', format: 'json' }, out) },
+    );
+    const id = 'a'.repeat(7000);
+    const response = await fetch(`${server.url}?documentId=${id}`, { headers: { 'x-graphql-yoga-csrf': '1' } });
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(body).toContain('PERSISTED_DOCUMENT_NOT_FOUND');
+    expect(body.length).toBeLessThan(1000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+    expect(lines.filter((l) => l.msg === 'request')).toMatchObject([
+      { status: 400, errors: ['PERSISTED_DOCUMENT_NOT_FOUND'] },
+    ]);
+    expect(Math.max(...text.split('\n').map((line) => line.length))).toBeLessThan(1000);
   });
 
   it('formats a line for a terminal', () => {

@@ -18,7 +18,7 @@ import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-d
 import { revisionCachePlugin } from './revision-cache.ts';
 import { incrementalDeliveryPlugin } from './incremental-delivery.ts';
 import { readHealth } from '../db/health.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { maskError } from './errors.ts';
 import { introspectionDisabledPlugin, queryGuardPlugins } from './query-guards.ts';
 import { bearerMatches, writeGuardPlugin } from './write-guard.ts';
@@ -114,14 +114,19 @@ function stopWithScopePlugin(): Plugin<GraphQLContext> {
   };
 }
 
-/** yoga's internal log lines, through our logger. */
+/**
+ * yoga's internal log lines, through our logger. yoga logs every error a plugin throws as unexpected; ours with a
+ * code (`AppError`: a refusal, a client that left) are the client's, already named in the request's line, so they
+ * go to debug: a client cannot fill the log with error lines (and their stacks) by sending bad requests.
+ */
 function yogaLogger(logger: Logger) {
   const child = logger.child({ component: 'yoga' });
   const line =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]) => {
       const [first, ...rest] = args;
-      if (first instanceof Error) child[level]({ err: first }, first.message);
+      if (isAppError(first)) child.debug({ code: first.code }, first.message);
+      else if (first instanceof Error) child[level]({ err: first }, first.message);
       else child[level](rest.length ? { details: rest.map(String) } : {}, String(first));
     };
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };

@@ -45,8 +45,9 @@ export function corsOptionsFor(allowed: CorsOrigins): false | ((request: Request
       origin: [origin],
       credentials: false,
       methods: ['GET', 'POST'],
-      allowedHeaders: ['content-type', 'authorization', 'accept', 'x-request-id', CSRF_HEADER],
-      exposedHeaders: ['x-request-id'],
+      // If-None-Match and ETag: a page revalidates persisted queries itself (`revision-cache.ts`).
+      allowedHeaders: ['content-type', 'authorization', 'accept', 'x-request-id', 'if-none-match', CSRF_HEADER],
+      exposedHeaders: ['x-request-id', 'etag'],
       maxAge: 600,
     };
   };

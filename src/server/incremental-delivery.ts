@@ -4,8 +4,8 @@
  * that merely asks to defer. The incremental-delivery proposal lets a server ignore the two directives, so for such
  * a client the document runs without them and is answered whole, as one JSON result.
  */
-import { type DocumentNode, visit } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { type DocumentNode, Kind, type ValueNode, visit } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 const INCREMENTAL_DIRECTIVES = new Set(['defer', 'stream']);
 
@@ -25,12 +25,47 @@ function withoutIncrementalDirectives(document: DocumentNode): DocumentNode | nu
   return found ? stripped : null;
 }
 
+/** The `initialCount` arguments of the document's @stream directives. */
+function streamCounts(document: DocumentNode): ValueNode[] {
+  const counts: ValueNode[] = [];
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'stream') return;
+      const count = node.arguments?.find((argument) => argument.name.value === 'initialCount');
+      if (count) counts.push(count.value);
+    },
+  });
+  return counts;
+}
+
+/**
+ * A negative `initialCount` is the client's mistake; the executor would stop on it with an internal error (an
+ * invariant). Refused before anything runs, as bad input, whether written out or given in a variable.
+ */
+function checkStreamCounts(counts: readonly ValueNode[], variables: Record<string, unknown> | undefined): void {
+  for (const node of counts) {
+    const value =
+      node.kind === Kind.INT ? Number(node.value) : node.kind === Kind.VARIABLE ? variables?.[node.name.value] : 0;
+    if (typeof value === 'number' && value < 0)
+      throw createGraphQLError(`@stream(initialCount:) must be 0 or more, got ${value}.`, {
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      });
+  }
+}
+
 export function incrementalDeliveryPlugin(): Plugin {
   // Per parsed document (yoga caches those by text): its form without the directives, made once, so that what
   // runs after (the compiled-execution cache) sees one document, not a new one per request.
   const whole = new WeakMap<DocumentNode, DocumentNode | null>();
+  const counts = new WeakMap<DocumentNode, ValueNode[]>();
   return {
     onExecute({ args }) {
+      let streamed = counts.get(args.document);
+      if (streamed === undefined) {
+        streamed = streamCounts(args.document);
+        counts.set(args.document, streamed);
+      }
+      if (streamed.length) checkStreamCounts(streamed, args.variableValues as Record<string, unknown> | undefined);
       const request = (args.contextValue as { request?: Request }).request;
       if (!request || INCREMENTAL_MEDIA.test(request.headers.get('accept') ?? '')) return;
       let stripped = whole.get(args.document);

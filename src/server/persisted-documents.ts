@@ -120,6 +120,12 @@ export interface PersistedDocumentsOptions {
   trustedOnly: boolean;
 }
 
+/** An id as an error message quotes it: a client's text of any length, cut to what identifies it. */
+function shown(id: string | null): string {
+  const text = id ?? '';
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
 export function persistedDocumentsPlugin(options: PersistedDocumentsOptions): Plugin {
   const { documents, trustedOnly } = options;
   return usePersistedOperations({
@@ -130,7 +136,7 @@ export function persistedDocumentsPlugin(options: PersistedDocumentsOptions): Pl
       notFound: (payload) =>
         new AppError(
           'PERSISTED_DOCUMENT_NOT_FOUND',
-          `No persisted document has the id ${JSON.stringify(documentIdOf(payload.params, payload.request))}: ` +
+          `No persisted document has the id ${shown(documentIdOf(payload.params, payload.request))}: ` +
             'send the document itself, or regenerate the manifest (npm run codegen) and restart the server.',
           { http: { status: 400 } },
         ),

@@ -90,7 +90,8 @@ function noneMatchHas(header: string | null, etag: string): boolean {
   });
 }
 
-const HEADERS = { 'cache-control': 'no-cache', vary: 'Accept, Authorization' } as const;
+// Origin: the CORS headers of an answer depend on it (`browser-guards.ts`).
+const HEADERS = { 'cache-control': 'no-cache', vary: 'Accept, Authorization, Origin' } as const;
 
 export function revisionCachePlugin<TServerContext extends object>(
   options: RevisionCacheOptions<TServerContext>,
