@@ -55,6 +55,33 @@ const ON_BOTH_ENGINES = [
   'test/catalog-changes.test.ts',
 ];
 
+/**
+ * Files that measure time — /health while hostile work runs, a soak's latencies, lock waits, shutdown and start-up
+ * bounds, the benchmark smoke runs — run one at a time after the rest, alone on the machine. The rest run two at a
+ * time (CI has two cores; most of a test's time is spent waiting on a server, PostgreSQL or a child process).
+ */
+const TIMED = [
+  'test/hostile-files.test.ts',
+  'test/hostile-requests.test.ts',
+  'test/hostile-text.test.ts',
+  'test/soak.test.ts',
+  'test/lock-wait.test.ts',
+  'test/shutdown.test.ts',
+  'test/startup-failures.test.ts',
+  'test/compiled-execution.test.ts',
+  'test/thumbnail-uploads.test.ts',
+  'test/civitai-sync.test.ts',
+  'test/postgres-engine.test.ts',
+  'test/postgres-instances.test.ts',
+  'test/bench-smoke.test.ts',
+  'test/postgres-bench-smoke.test.ts',
+];
+
+const inPostgresProject = [...ON_BOTH_ENGINES, ...POSTGRES_ONLY];
+const POSTGRES_ENV = { DIFFUSION_NEXUS_TEST_ENGINE: 'postgres' };
+const UNTIMED = { sequence: { groupOrder: 0 }, maxWorkers: 2 };
+const ALONE = { sequence: { groupOrder: 1 }, maxWorkers: 1 };
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (index.js) and ESM (index.mjs) side by side without an exports map. Node loads the CJS
@@ -65,16 +92,30 @@ export default defineConfig({
   test: {
     // Native better-sqlite3 and the schema engine's WASM are happiest in child processes.
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // `--project 'sqlite*'` runs one engine's files.
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: POSTGRES_ONLY } },
+      {
+        extends: true,
+        test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: [...POSTGRES_ONLY, ...TIMED], ...UNTIMED },
+      },
+      {
+        extends: true,
+        test: { name: 'postgres', include: inPostgresProject, exclude: TIMED, env: POSTGRES_ENV, ...UNTIMED },
+      },
+      {
+        extends: true,
+        test: { name: 'sqlite-timed', include: TIMED, exclude: POSTGRES_ONLY, ...ALONE },
+      },
       {
         extends: true,
         test: {
-          name: 'postgres',
-          include: [...ON_BOTH_ENGINES, ...POSTGRES_ONLY],
-          env: { DIFFUSION_NEXUS_TEST_ENGINE: 'postgres' },
+          name: 'postgres-timed',
+          include: TIMED.filter((file) => ON_BOTH_ENGINES.includes(file) || file.startsWith('test/postgres-')),
+          env: POSTGRES_ENV,
+          ...ALONE,
         },
       },
     ],

@@ -17,6 +17,7 @@ import { type CatalogHandle, catalogHandle, sql } from './helpers/catalog-handle
 import { ownFixture } from './helpers/fixtures.ts';
 import { freshPostgresDatabase, TEST_ENGINE } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
+import { CLI } from './helpers/cli.ts';
 
 let db: CatalogDatabase;
 /** The catalog's database, read directly (SQLite file or PostgreSQL database). */
@@ -314,11 +315,9 @@ describe('transactions', () => {
       return file;
     });
     const run = (file: string) =>
-      promisify(execFile)(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'import', file, '--data-dir', dataDir, ...target],
-        { cwd: PROJECT_ROOT },
-      );
+      promisify(execFile)(process.execPath, [...CLI, 'import', file, '--data-dir', dataDir, ...target], {
+        cwd: PROJECT_ROOT,
+      });
     await run(files[0]!); // creates the database first
     const results = await Promise.all(files.slice(1).map(run));
     for (const result of results) expect(result.stdout).toMatch(/imported 15, updated 0, unchanged 0, failed 0/);

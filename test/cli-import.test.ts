@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cliCatalog } from './helpers/catalog.ts';
 import { catalogHandle, sql } from './helpers/catalog-handle.ts';
-import { cli } from './helpers/cli.ts';
+import { cli, CLI } from './helpers/cli.ts';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -56,7 +56,7 @@ describe('import command', () => {
     expect(result.stderr).toMatch(/failed: .*broken\.json: not valid JSON/);
     const missing = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'import', path.join(dir, 'nope.json'), ...catalog.args],
+      [...CLI, 'import', path.join(dir, 'nope.json'), ...catalog.args],
       { cwd: PROJECT_ROOT },
     ).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/nope\.json: no such file or directory/) });

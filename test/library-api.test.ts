@@ -15,6 +15,7 @@ import { startCivitaiReplay, type CivitaiReplay } from './helpers/civitai-replay
 import { previewPng, randomBytes, safetensorsBytes, sha256Hex, writeFile } from './helpers/library.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { tempDir } from './helpers/temp.ts';
+import { CLI } from './helpers/cli.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
@@ -173,7 +174,7 @@ describe('scanLibrary', () => {
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [...CLI, ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, DIFFUSION_NEXUS_LIBRARY_ROOTS: '' },
     });

@@ -14,6 +14,7 @@ import { MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { searchModels } from '../src/search/search.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
 import { ownFixture } from './helpers/fixtures.ts';
+import { CLI } from './helpers/cli.ts';
 
 /** What EF knows of ModelFiles: the table and indexes of InitialCreate (the desktop app's own schema). */
 function efModelFilesSchema(): { table: string; indexes: string[] } {
@@ -86,11 +87,9 @@ describe('a table rebuilt by the desktop app', () => {
       ]),
     );
     expect(status.missing.every((line) => /ModelFiles/.test(line))).toBe(true);
-    const cli = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'status', '--data-dir', dataDir],
-      { cwd: PROJECT_ROOT },
-    );
+    const cli = await promisify(execFile)(process.execPath, [...CLI, 'status', '--data-dir', dataDir], {
+      cwd: PROJECT_ROOT,
+    });
     expect(cli.stdout).toContain('missing  column ModelFiles.HashAutoV3');
     expect(cli.stdout).not.toContain('up to date');
   });

@@ -10,6 +10,7 @@ import { startServerProcess, type ServerProcess } from '../../bench/load.ts';
 import type { DatabaseTarget } from '../../src/config.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
 import { type PostgresTarget, postgresCopyOf, TEST_ENGINE } from './postgres.ts';
+import { CLI } from './cli.ts';
 
 export interface ChildServer extends ServerProcess {
   origin: string;
@@ -73,7 +74,7 @@ export async function startChildServer(
     database = target;
     env = { ...env, DIFFUSION_NEXUS_DATABASE_URL: target.url };
   }
-  const node = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data-dir', dataDir];
+  const node = [...CLI, 'serve', '--port', '0', '--data-dir', dataDir];
   const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
   const started = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
   const server: ServerProcess = {

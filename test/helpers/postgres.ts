@@ -6,12 +6,13 @@
  * Databases use the C collation and character classes, so ORDER BY and lower() behave like SQLite's (byte order,
  * ASCII case folding) and both engines give the same answers.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll } from 'vitest';
 import { resolveDatabaseTarget, type DatabaseTarget } from '../../src/config.ts';
-import { migratePostgres } from '../../src/db/postgres/migrations.ts';
+import { listMigrations } from '../../src/db/migrations.ts';
+import { migratePostgres, postgresMigrationsSource } from '../../src/db/postgres/migrations.ts';
 import { transferCatalog } from '../../src/db/transfer/transfer.ts';
 
 /** Which engine the suite runs on: the `postgres` vitest project sets DIFFUSION_NEXUS_TEST_ENGINE=postgres. */
@@ -63,18 +64,75 @@ afterAll(async () => {
  * An empty database (no tables), dropped after the file's tests; `locale` is the CREATE DATABASE locale clause (byte
  * order by default, as the suite needs for answers identical to SQLite's).
  */
-export async function freshPostgresDatabase(locale = "LC_COLLATE 'C' LC_CTYPE 'C'"): Promise<PostgresTarget> {
+const C_LOCALE = "LC_COLLATE 'C' LC_CTYPE 'C'";
+
+export async function freshPostgresDatabase(locale = C_LOCALE): Promise<PostgresTarget> {
   const name = `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
   await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' ${locale}`));
   created.push(name);
   return resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
 }
 
+/**
+ * Migrating a database takes the schema engine a second or two, and the suite makes a few hundred: it is done once
+ * into a template database per state of the PostgreSQL migrations (`dn_tpl_<hash>`, kept between runs), which
+ * CREATE DATABASE … TEMPLATE copies in a fraction of that. Made under an advisory lock, as two test files may ask at
+ * once; templates of other migration states are dropped when a new one is made (one in use stays, and is made again
+ * by whoever needs it next).
+ */
+async function migratedTemplate(client: pg.Client): Promise<string> {
+  const migrations = listMigrations(postgresMigrationsSource().dir);
+  const hash = createHash('sha256')
+    .update(migrations.map((m) => `${m.name}:${m.checksum}`).join('|'))
+    .digest('hex')
+    .slice(0, 16);
+  const template = `dn_tpl_${hash}`;
+  const exists = async () =>
+    (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])).rowCount === 1;
+  if (await exists()) return template;
+  const building = `${template}_building`;
+  await client.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+  await client.query(`CREATE DATABASE "${building}" TEMPLATE template0 ENCODING 'UTF8' ${C_LOCALE}`);
+  await migratePostgres(resolveDatabaseTarget({ databaseUrl: urlOf(building) }, {}) as PostgresTarget);
+  // Its connections are closed by now; a rename makes the finished template appear at once.
+  await client.query(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
+  const stale = await client.query<{ datname: string }>(
+    "SELECT datname FROM pg_database WHERE datname LIKE 'dn\\_tpl\\_%' AND datname <> $1",
+    [template],
+  );
+  for (const { datname } of stale.rows) await client.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => {});
+  return template;
+}
+
+/** A migrated catalog with no rows (a copy of the template), dropped after the file's tests. */
+export async function migratedPostgresDatabase(): Promise<PostgresTarget> {
+  const name = `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin(async (client) => {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', ['dn_test_template']);
+    try {
+      const template = await migratedTemplate(client);
+      await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['dn_test_template']);
+    }
+  });
+  created.push(name);
+  const target = resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
+  // Each database names its own line of revisions (a copy would share the template's).
+  const client = new pg.Client({ connectionString: target.url });
+  await client.connect();
+  try {
+    await client.query(`UPDATE "CatalogRevision" SET "Epoch" = md5(gen_random_uuid()::text) WHERE "Id" = 1`);
+  } finally {
+    await client.end();
+  }
+  return target;
+}
+
 /** A fresh, migrated PostgreSQL catalog holding every row of the SQLite catalog `sqlitePath` (when it exists). */
 export async function postgresCopyOf(sqlitePath: string): Promise<PostgresTarget> {
-  const target = await freshPostgresDatabase();
+  const target = await migratedPostgresDatabase();
   if (existsSync(sqlitePath)) await transferCatalog({ engine: 'sqlite', path: sqlitePath, dataDir: null }, target);
-  else await migratePostgres(target);
   return target;
 }
 
