@@ -154,7 +154,7 @@ export async function verifySameAnswers(
 }
 
 /** The median of the rounds (one disturbed round does not move it), the sums of requests and errors. */
-function combine(results: LoadResult[], peak: number | null): SideResult {
+export function combine(results: LoadResult[], peak: number | null): SideResult {
   return {
     requests: results.reduce((s, r) => s + r.requests, 0),
     requestsPerSecond: median(results.map((r) => r.requestsPerSecond)),

@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchCatalog } from './catalog.ts';
 import { type LatencyResult, type LoadResult, median, probeLatency, runLoad, type ServerProcess } from './load.ts';
-import { startOurServer } from './query-bench.ts';
+import { combine, startOurServer } from './query-bench.ts';
 import { type HttpRequest, LIST_QUERY } from './scenarios.ts';
 
 export interface RevalidationSide extends LoadResult {
@@ -163,25 +163,17 @@ export async function runRevalidationBench(
         rounds[k]!.push(result);
       }
     }
-    const results = await Promise.all(
-      sides.map(async (side, k): Promise<RevalidationSide> => {
-        const list = rounds[k]!;
-        const errors = list.reduce((s, r) => s + r.errors, 0);
-        if (errors) throw new Error(`revalidation ${side.name}: ${errors} answers were not ${side.status}`);
-        return {
-          requests: list.reduce((s, r) => s + r.requests, 0),
-          requestsPerSecond: median(list.map((r) => r.requestsPerSecond)),
-          p50Ms: median(list.map((r) => r.p50Ms)),
-          p99Ms: median(list.map((r) => r.p99Ms)),
-          errors,
-          cpuMsPerRequest: cpu[k]!.known && cpu[k]!.requests ? cpu[k]!.ms / cpu[k]!.requests : null,
-          single: { requests: 0, p50Ms: 0, p99Ms: 0 },
-        };
-      }),
-    );
     // One at a time, after the load (never two sides at once: they share the machine).
-    for (const [k, side] of sides.entries())
-      results[k]!.single = await probeLatency(side.server.url, side.request, options.probeSeconds, side.status);
+    const results: RevalidationSide[] = [];
+    for (const [k, side] of sides.entries()) {
+      const { peakRssMiB: _, ...load } = combine(rounds[k]!, null);
+      if (load.errors) throw new Error(`revalidation ${side.name}: ${load.errors} answers were not ${side.status}`);
+      results.push({
+        ...load,
+        cpuMsPerRequest: cpu[k]!.known && cpu[k]!.requests ? cpu[k]!.ms / cpu[k]!.requests : null,
+        single: await probeLatency(side.server.url, side.request, options.probeSeconds, side.status),
+      });
+    }
     const pairs = (k: number) => rounds[k]!.map((r, i) => r.requestsPerSecond / rounds[0]![i]!.requestsPerSecond);
     const result: RevalidationResult = {
       catalog: catalog.label,

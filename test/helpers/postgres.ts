@@ -60,14 +60,17 @@ afterAll(async () => {
   });
 });
 
+const C_LOCALE = "LC_COLLATE 'C' LC_CTYPE 'C'";
+
+/** A name for a database this file creates. */
+const newDatabaseName = () => `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
+
 /**
  * An empty database (no tables), dropped after the file's tests; `locale` is the CREATE DATABASE locale clause (byte
  * order by default, as the suite needs for answers identical to SQLite's).
  */
-const C_LOCALE = "LC_COLLATE 'C' LC_CTYPE 'C'";
-
 export async function freshPostgresDatabase(locale = C_LOCALE): Promise<PostgresTarget> {
-  const name = `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = newDatabaseName();
   await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' ${locale}`));
   created.push(name);
   return resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
@@ -87,9 +90,7 @@ async function migratedTemplate(client: pg.Client): Promise<string> {
     .digest('hex')
     .slice(0, 16);
   const template = `dn_tpl_${hash}`;
-  const exists = async () =>
-    (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])).rowCount === 1;
-  if (await exists()) return template;
+  if ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template])).rowCount === 1) return template;
   const building = `${template}_building`;
   await client.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${building}" TEMPLATE template0 ENCODING 'UTF8' ${C_LOCALE}`);
@@ -106,7 +107,7 @@ async function migratedTemplate(client: pg.Client): Promise<string> {
 
 /** A migrated catalog with no rows (a copy of the template), dropped after the file's tests. */
 export async function migratedPostgresDatabase(): Promise<PostgresTarget> {
-  const name = `dn_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const name = newDatabaseName();
   await admin(async (client) => {
     await client.query('SELECT pg_advisory_lock(hashtext($1))', ['dn_test_template']);
     try {
