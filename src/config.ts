@@ -60,6 +60,11 @@ export interface ServerConfig {
   responseCacheBytes: number;
   /** `catalogChanged` subscriptions open at once, at most (DIFFUSION_NEXUS_MAX_CATALOG_SUBSCRIBERS). */
   maxCatalogSubscribers: number;
+  /**
+   * GraphQL requests computing at once, at most; the others wait their turn (DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES; null:
+   * the engine's default, `defaultConcurrentQueries`).
+   */
+  maxConcurrentQueries: number | null;
 }
 
 /** `loopback`: pages served from localhost/127.0.0.1/[::1] on any port; `any`; `none`; or an explicit list. */
@@ -274,6 +279,16 @@ export const DEFAULT_MAX_THUMBNAIL_UPLOAD_BYTES = 2 * 1024 * 1024;
 export const DEFAULT_RESPONSE_CACHE_BYTES = 32 * 1024 * 1024;
 /** Each open `catalogChanged` subscription holds a connection and, per write burst, an event to send. */
 export const DEFAULT_MAX_CATALOG_SUBSCRIBERS = 100;
+/**
+ * SQLite: two queries at once. Its statements compute on the event loop, so more in flight only interleave — each
+ * keeping its rows and half-built answer alive — and `npm run bench` measured less throughput and far more memory
+ * with ten than with two (see `execution-gate.ts`). PostgreSQL computes in its own processes: one query per pooled
+ * connection.
+ */
+export function defaultConcurrentQueries(target: DatabaseTarget): number {
+  return target.engine === 'postgres' ? target.poolSize : 2;
+}
+export const MAX_CONCURRENT_QUERIES = 1000;
 export const MIN_API_TOKEN_LENGTH = 16;
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -513,5 +528,17 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
       'DIFFUSION_NEXUS_MAX_CATALOG_SUBSCRIBERS',
       DEFAULT_MAX_CATALOG_SUBSCRIBERS,
     ),
+    maxConcurrentQueries: parseConcurrentQueries(env.DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES),
   };
+}
+
+function parseConcurrentQueries(raw: string | undefined): number | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const value = parsePositiveInt(raw, 'DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', 1);
+  if (value > MAX_CONCURRENT_QUERIES)
+    throw new AppError(
+      'BAD_USER_INPUT',
+      `DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES is between 1 and ${MAX_CONCURRENT_QUERIES}, got ${value}.`,
+    );
+  return value;
 }

@@ -163,8 +163,11 @@ export async function openCatalogDatabase(
         probe,
         // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
         kysely: over(readDialect.checked(check)),
+        // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
         get heavy() {
-          heavyOfRequest ??= over(heavyDialect.checked(check));
+          heavyOfRequest ??= over(
+            runnerDialect({ run: (compiled, before) => scope.away(() => readWorker.run(compiled, before)) }, check),
+          );
           return heavyOfRequest;
         },
         get searches() {
@@ -172,7 +175,8 @@ export async function openCatalogDatabase(
         },
         write(body) {
           check();
-          return db.write(body);
+          // Waiting for earlier writes or another program's write lock is not computing: the turn goes meanwhile.
+          return scope.away(() => db.write(body));
         },
         watchRevision: (onChange) => db.watchRevision(onChange),
         vacuum: () => db.vacuum(),

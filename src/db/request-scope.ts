@@ -6,6 +6,16 @@ import { AppError } from '../errors.ts';
 
 export type StopReason = 'TIMEOUT' | 'CLIENT_GONE';
 
+/** One request's turn to compute; ending it again does nothing. */
+export interface Turn {
+  end(): void;
+}
+
+/** Where turns come from: resolves once one is free, rejects with the signal's reason if it is aborted first. */
+export interface TurnSource {
+  take(signal: AbortSignal): Promise<Turn>;
+}
+
 /**
  * Why a request stopped, thrown by everything it still tries. It carries an (empty) `path`: graphql-js keeps an
  * error that has one as it is (`locatedError`), so the thousands of fields still pending in a stopped request share
@@ -25,8 +35,46 @@ export class RequestScope {
    */
   searchesAreHeavy = false;
 
+  /** The request's turn to compute (see `src/server/execution-gate.ts`), and where to take it again. */
+  #turn: { current: Turn | null; turns: TurnSource; over: boolean } | null = null;
+
   constructor(timeoutMs: number | null = null) {
     this.timeoutMs = timeoutMs;
+  }
+
+  /** The request computes on `turn`, taken from `turns`. */
+  holdTurn(turns: TurnSource, turn: Turn): void {
+    this.#turn = { current: turn, turns, over: false };
+  }
+
+  /** The request no longer needs turns (its operation has executed, or does not compute here). */
+  endTurn(): void {
+    if (!this.#turn) return;
+    this.#turn.over = true;
+    this.#turn.current?.end();
+    this.#turn.current = null;
+  }
+
+  /**
+   * Runs `work`, which waits for something other than this process's event loop (the read worker, a write lock),
+   * with the turn handed to the next request in line; the request then waits for a turn again before it goes on.
+   */
+  async away<T>(work: () => Promise<T>): Promise<T> {
+    const held = this.#turn;
+    const turn = held?.current;
+    if (!held || !turn) return work();
+    held.current = null;
+    turn.end();
+    try {
+      return await work();
+    } finally {
+      if (!held.over) {
+        const again = await held.turns.take(this.signal);
+        // The request may have finished with turns while it waited for this one.
+        if (held.over) again.end();
+        else held.current = again;
+      }
+    }
   }
 
   /** Aborted (with the RequestStopped error as its reason) when the request stops being wanted. */

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
+import { executionGatePlugin, Turns } from './execution-gate.ts';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
@@ -76,6 +77,8 @@ export interface AppOptions {
   trustedDocumentsOnly: boolean;
   /** JSON bytes of persisted-query answers kept in memory (0: none; ETags and 304s still work). */
   responseCacheBytes: number;
+  /** GraphQL requests processed at once, at most (`execution-gate.ts`). */
+  maxConcurrentQueries: number;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -212,6 +215,8 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
           if (record) record.compiled = true;
         },
       }),
+      // After the search budget, which decides whether the request's searches run on the read worker.
+      executionGatePlugin(),
     ],
   });
 }
@@ -333,6 +338,7 @@ export function createRequestListener(
   connections?: ConnectionCap,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const yoga = createGraphQLHandler(options);
+  const turns = new Turns(options.maxConcurrentQueries);
   const largeBodies = largeBodyBudget();
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
   const largeLimits: LargeBodyLimits = {
@@ -340,14 +346,18 @@ export function createRequestListener(
     setImageThumbnail: base64Length(options.settings.maxThumbnailUploadBytes) + MAX_QUERY_BODY_BYTES,
   };
 
-  /** Reads and checks a POST body whole (see request-body.ts) and hands it to yoga as `req.body`. */
-  const readGraphQLBody = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+  /**
+   * Reads and checks a POST body whole (see request-body.ts); `hand` then gives it to yoga as `req.body` (parsed
+   * only once the request has its turn). False: the request was refused (or its client left).
+   */
+  const readGraphQLBody = async (req: IncomingMessage, res: ServerResponse): Promise<false | { hand(): boolean }> => {
+    const nothing = { hand: () => true };
     if (req.method === 'GET') {
       const refusal = badGetParameters(req.url ?? '/');
       if (refusal) refuse(req, res, refusal);
-      return refusal === null;
+      return refusal === null && nothing;
     }
-    if (req.method !== 'POST') return true;
+    if (req.method !== 'POST') return nothing;
     const length = req.headers['content-length'];
     if (length === undefined) {
       refuse(
@@ -396,22 +406,34 @@ export function createRequestListener(
       );
       return false;
     }
-    try {
-      const json = isJsonBody(req);
-      const body = await readRequestBody(req, { declared, json, large, idleTimeoutMs: BODY_IDLE_TIMEOUT_MS });
-      (req as IncomingMessage & { body?: unknown }).body = json ? parsedJsonBody(body) : body;
-      return true;
-    } catch (error) {
+    const refused = (error: unknown) => {
       if (!(error instanceof BodyRefusal)) throw error;
       if (error.code === 'CLIENT_GONE') req.socket.destroy();
       else refuse(req, res, error);
-      return false;
+      return false as const;
+    };
+    try {
+      const json = isJsonBody(req);
+      const body = await readRequestBody(req, { declared, json, large, idleTimeoutMs: BODY_IDLE_TIMEOUT_MS });
+      return {
+        hand: () => {
+          try {
+            (req as IncomingMessage & { body?: unknown }).body = json ? parsedJsonBody(body) : body;
+            return true;
+          } catch (error) {
+            return refused(error);
+          }
+        },
+      };
+    } catch (error) {
+      return refused(error);
     }
   };
 
   /** yoga with a time limit: past it the request's statements stop and the client gets a coded TIMEOUT. */
   const graphql = async (req: IncomingMessage, res: ServerResponse, requestLog: RequestLog) => {
-    if (!(await readGraphQLBody(req, res))) return;
+    const body = await readGraphQLBody(req, res);
+    if (!body) return;
     // A request parsed from a connection that has closed meanwhile (its client gave up while it queued): nobody waits.
     if (req.socket.destroyed) return;
     const scope = new RequestScope(options.requestTimeoutMs);
@@ -440,7 +462,15 @@ export function createRequestListener(
       clearTimeout(timer);
       if (!res.writableFinished) scope.stop('CLIENT_GONE');
     });
-    await yoga(req, res, { requestLog, scope });
+    // Stopped while waiting: the time limit has answered already, or the client has gone.
+    const turn = await turns.take(scope.signal).catch(() => null);
+    if (!turn) return;
+    scope.holdTurn(turns, turn);
+    try {
+      if (body.hand()) await yoga(req, res, { requestLog, scope });
+    } finally {
+      scope.endTurn();
+    }
   };
 
   const route = (req: IncomingMessage, res: ServerResponse, pathname: string, requestLog: RequestLog) => {

@@ -3,7 +3,7 @@
  * cleanly on SIGINT/SIGTERM.
  */
 import { existsSync } from 'node:fs';
-import type { ServerConfig } from '../config.ts';
+import { defaultConcurrentQueries, type ServerConfig } from '../config.ts';
 import { schema } from '../schema/index.ts';
 import { loadPersistedDocuments, PROJECT_MANIFEST } from './persisted-documents.ts';
 import { AppError } from '../errors.ts';
@@ -115,6 +115,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       ),
       trustedDocumentsOnly: config.trustedDocumentsOnly,
       responseCacheBytes: config.responseCacheBytes,
+      maxConcurrentQueries: config.maxConcurrentQueries ?? defaultConcurrentQueries(target),
     });
   } catch (error) {
     await db.close();

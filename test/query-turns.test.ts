@@ -1,0 +1,170 @@
+/**
+ * Queries take turns (`src/server/execution-gate.ts`): at most DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES compute at
+ * once, the rest wait in line; waiting counts towards a request's time limit, a client that leaves the line is
+ * gone from it, and a request waiting for something other than computing (a write lock, the read worker) lets the
+ * next one go meanwhile.
+ *
+ * A query holding its turn while it waits is made here the way a busy PostgreSQL catalog makes one: its read waits
+ * on the database server for a table another session has locked. On SQLite a query holding its turn computes,
+ * and nothing else runs on the event loop anyway; what SQLite shows is the turn handed over while a search waits for
+ * another program's write lock (to bring the index up to date).
+ */
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
+import { TEST_ENGINE } from './helpers/postgres.ts';
+
+let catalog: SeededCatalog;
+
+beforeAll(async () => {
+  catalog = await seededCatalog({ models: 20, thumbnails: 'none' });
+}, 60_000);
+
+interface Answer {
+  status: number;
+  body: { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
+  /** Milliseconds from sending to the answer. */
+  ms: number;
+}
+
+async function post(server: ChildServer, query: string, signal?: AbortSignal): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(server.graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+    signal,
+  });
+  return { status: response.status, body: await response.json(), ms: performance.now() - started };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether `promise` has settled within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    sleep(ms).then(() => false),
+  ]);
+}
+
+describe.runIf(TEST_ENGINE === 'postgres')('a query holding the one turn (PostgreSQL)', () => {
+  let server: ChildServer;
+  beforeAll(async () => {
+    server = await startChildServer(catalog.dataDir, {
+      DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES: '1',
+      DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS: '4000',
+    });
+  }, 60_000);
+
+  /** Holds "Models" locked from another session while `body` runs: the server's reads of it wait. */
+  async function withModelsLocked<T>(body: (release: () => Promise<void>) => Promise<T>): Promise<T> {
+    const database = server.catalog.database;
+    if (database?.engine !== 'postgres') throw new Error('the child server runs on PostgreSQL in this project');
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await locker.query('ROLLBACK');
+      await locker.end();
+    };
+    try {
+      return await body(release);
+    } finally {
+      await release();
+    }
+  }
+
+  it('makes the next query wait in line until it is done, first come first served; /health answers all the while', async () => {
+    const { result, health } = await whileProbingHealth(server.origin, () =>
+      withModelsLocked(async (release) => {
+        const holder = post(server, '{ models(first: 3) { nodes { name } } }');
+        await sleep(300);
+        // Reads no table the lock covers: it would answer at once if it did not wait for its turn.
+        const next = post(server, '{ health { ok } }');
+        const waited = !(await settlesWithin(next, 800));
+        await release();
+        return { holder: await holder, next: await next, waited };
+      }),
+    );
+    expect(result.waited).toBe(true);
+    expect(result.holder.body.data.models.nodes).toHaveLength(3);
+    expect(result.next.body.data.health.ok).toBe(true);
+    expect(health.failures).toBe(0);
+    expect(health.maxMs).toBeLessThan(500);
+  });
+
+  it("drops a waiting request whose client leaves, and counts the wait towards a request's time limit", async () => {
+    await withModelsLocked(async (release) => {
+      // Holds the turn until its time limit (4 s) stops it.
+      const holder = post(server, '{ models(first: 3) { nodes { name } } }');
+      await sleep(300);
+      const controller = new AbortController();
+      const leaving = post(server, '{ health { ok } }', controller.signal);
+      // Reads the locked table too, once its turn comes: it waits ~3.7 s in line, then on the lock until its limit.
+      const late = post(server, '{ models(first: 2) { nodes { name } } }');
+      await sleep(300);
+      controller.abort();
+      await expect(leaving).rejects.toThrow();
+      const answer = await late;
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe('TIMEOUT');
+      expect(answer.status).toBe(503);
+      // 4 s from its arrival, not 4 s from its turn (which would be ~7.7 s).
+      expect(answer.ms).toBeGreaterThan(3500);
+      expect(answer.ms).toBeLessThan(5500);
+      expect((await holder).status).toBe(503);
+      await release();
+    });
+    // The turn is free again: queries answer at once.
+    const after = await post(server, '{ models(first: 1) { totalCount } }');
+    expect(after.body.data.models.totalCount).toBe(20);
+    expect(after.ms).toBeLessThan(1000);
+  }, 20_000);
+});
+
+describe.runIf(TEST_ENGINE === 'sqlite')('a query waiting for a write lock (SQLite)', () => {
+  it('hands its turn to the next query while its search waits for another program to finish writing', async () => {
+    const server = await startChildServer(catalog.dataDir, {
+      DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES: '1',
+      DIFFUSION_NEXUS_LOCK_WAIT_MS: '3000',
+    });
+    try {
+      // Another program renames a model and keeps writing: the search index is behind, and a search must wait for
+      // the write lock before it can bring it up to date.
+      const other = new Database(catalog.databasePath);
+      other.prepare(`UPDATE "Models" SET "Name" = 'Zyxquorbel Harbor' WHERE "Id" = 1`).run();
+      other.exec('BEGIN IMMEDIATE');
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        other.exec('COMMIT');
+        other.close();
+      };
+      try {
+        const search = post(server, '{ search(query: "zyxquorbel", first: 5) { nodes { databaseId } } }');
+        await sleep(300);
+        const read = await post(server, '{ models(first: 5) { nodes { name } } }');
+        expect(read.body.data.models.nodes).toHaveLength(5);
+        expect(read.ms).toBeLessThan(700);
+        expect(await settlesWithin(search, 0)).toBe(false);
+        release();
+        const found = await search;
+        expect(found.body.data.search.nodes).toEqual([{ databaseId: 1 }]);
+      } finally {
+        release();
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+});
