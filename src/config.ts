@@ -280,10 +280,11 @@ export const DEFAULT_RESPONSE_CACHE_BYTES = 32 * 1024 * 1024;
 /** Each open `catalogChanged` subscription holds a connection and, per write burst, an event to send. */
 export const DEFAULT_MAX_CATALOG_SUBSCRIBERS = 100;
 /**
- * SQLite: two queries at once. Its statements compute on the event loop, so more in flight only interleave — each
- * keeping its rows and half-built answer alive — and `npm run bench` measured less throughput and far more memory
- * with ten than with two (see `execution-gate.ts`). PostgreSQL computes in its own processes: one query per pooled
- * connection.
+ * SQLite: two requests computing at once. Its statements run on the event loop, so more in flight only interleave —
+ * each keeping its rows and half-built answer alive — and measured at 10 connections, ten at once gave less
+ * throughput and more memory than two (see `execution-gate.ts`). One measured faster still, but then one long request
+ * holds up every other; with two, short queries get through beside it. PostgreSQL computes in its own processes: one
+ * per pooled connection (three at once measured 8–10 % slower than ten on the bench's list and detail pages).
  */
 export function defaultConcurrentQueries(target: DatabaseTarget): number {
   return target.engine === 'postgres' ? target.poolSize : 2;

@@ -9,7 +9,12 @@ import {
   type PlatformEnvironment,
 } from '../src/db/data-dir.ts';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
-import { resolveServerConfig } from '../src/config.ts';
+import {
+  DEFAULT_DATABASE_POOL_SIZE,
+  defaultConcurrentQueries,
+  resolveDatabaseTarget,
+  resolveServerConfig,
+} from '../src/config.ts';
 import { startTestServer } from './helpers/server.ts';
 import { runCli } from '../src/cli/main.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -118,11 +123,21 @@ describe('limits from the environment', () => {
     expect(config.queryLimits.depth).toBe(5);
     expect(config.queryLimits.complexity).toBe(QUERY_LIMITS.complexity);
     expect(config.thumbnailSide).toBe(256);
+    // Turns: the engine's default unless set (two on SQLite, one per pooled connection on PostgreSQL).
+    expect(config.maxConcurrentQueries).toBeNull();
+    expect(defaultConcurrentQueries(config.database!)).toBe(2);
+    expect(defaultConcurrentQueries(resolveDatabaseTarget({ databaseUrl: 'postgres://h/x' }, {}))).toBe(
+      DEFAULT_DATABASE_POOL_SIZE,
+    );
+    expect(resolveServerConfig({}, { DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES: '6' }).maxConcurrentQueries).toBe(6);
     for (const [name, value] of [
       ['DIFFUSION_NEXUS_MAX_COMPLEXITY', 'lots'],
       ['DIFFUSION_NEXUS_MAX_TOKENS', '-3'],
       ['DIFFUSION_NEXUS_THUMBNAIL_SIZE', '8'],
       ['DIFFUSION_NEXUS_THUMBNAIL_SIZE', '99999'],
+      ['DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', '0'],
+      ['DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', 'many'],
+      ['DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', '5000'],
     ] as const) {
       expect(() => resolveServerConfig({}, { [name]: value }), `${name}=${value}`).toThrow(
         expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining(name) }),

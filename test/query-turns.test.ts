@@ -11,10 +11,13 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/server/logger.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
+import { startChildServer, whileProbingHealth } from './helpers/hostile.ts';
 import { TEST_ENGINE } from './helpers/postgres.ts';
+import { startTestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
 
@@ -29,11 +32,16 @@ interface Answer {
   ms: number;
 }
 
-async function post(server: ChildServer, query: string, signal?: AbortSignal): Promise<Answer> {
+async function post(
+  server: { graphqlUrl: string },
+  query: string,
+  signal?: AbortSignal,
+  requestId?: string,
+): Promise<Answer> {
   const started = performance.now();
   const response = await fetch(server.graphqlUrl, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(requestId ? { 'x-request-id': requestId } : {}) },
     body: JSON.stringify({ query }),
     signal,
   });
@@ -54,19 +62,42 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
 }
 
 describe.runIf(TEST_ENGINE === 'postgres')('a query holding the one turn (PostgreSQL)', () => {
-  let server: ChildServer;
+  let server: { origin: string; graphqlUrl: string; databaseUrl: string };
+  let logText = '';
   beforeAll(async () => {
-    server = await startChildServer(catalog.dataDir, {
-      DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES: '1',
-      DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS: '4000',
+    const out = new PassThrough();
+    out.on('data', (chunk: Buffer) => {
+      logText += chunk.toString();
     });
+    const started = await startTestServer(
+      {
+        dataDir: catalog.dataDir,
+        databasePath: catalog.databasePath,
+        maxConcurrentQueries: 1,
+        requestTimeoutMs: 4000,
+        log: { level: 'info', format: 'json' },
+      },
+      { logger: createLogger({ level: 'info', format: 'json' }, out) },
+    );
+    const database = started.config.database;
+    if (database?.engine !== 'postgres') throw new Error('the server runs on PostgreSQL in this project');
+    server = { origin: started.origin, graphqlUrl: started.url, databaseUrl: database.url };
   }, 60_000);
+
+  /** The request lines logged so far, by request id. */
+  const requestLines = () =>
+    new Map(
+      logText
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.msg === 'request')
+        .map((line) => [line.reqId, line]),
+    );
 
   /** Holds "Models" locked from another session while `body` runs: the server's reads of it wait. */
   async function withModelsLocked<T>(body: (release: () => Promise<void>) => Promise<T>): Promise<T> {
-    const database = server.catalog.database;
-    if (database?.engine !== 'postgres') throw new Error('the child server runs on PostgreSQL in this project');
-    const locker = new pg.Client({ connectionString: database.url });
+    const locker = new pg.Client({ connectionString: server.databaseUrl });
     await locker.connect();
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
@@ -90,7 +121,7 @@ describe.runIf(TEST_ENGINE === 'postgres')('a query holding the one turn (Postgr
         const holder = post(server, '{ models(first: 3) { nodes { name } } }');
         await sleep(300);
         // Reads no table the lock covers: it would answer at once if it did not wait for its turn.
-        const next = post(server, '{ health { ok } }');
+        const next = post(server, '{ health { ok } }', undefined, 'turns-next');
         const waited = !(await settlesWithin(next, 800));
         await release();
         return { holder: await holder, next: await next, waited };
@@ -99,6 +130,9 @@ describe.runIf(TEST_ENGINE === 'postgres')('a query holding the one turn (Postgr
     expect(result.waited).toBe(true);
     expect(result.holder.body.data.models.nodes).toHaveLength(3);
     expect(result.next.body.data.health.ok).toBe(true);
+    // Its log line says how long it waited for its turn.
+    await sleep(50);
+    expect(requestLines().get('turns-next')?.waitedMs).toBeGreaterThan(800);
     expect(health.failures).toBe(0);
     expect(health.maxMs).toBeLessThan(500);
   });

@@ -463,7 +463,10 @@ export function createRequestListener(
       if (!res.writableFinished) scope.stop('CLIENT_GONE');
     });
     // Stopped while waiting: the time limit has answered already, or the client has gone.
+    const queued = performance.now();
     const turn = await turns.take(scope.signal).catch(() => null);
+    const waitedMs = Math.round(performance.now() - queued);
+    if (waitedMs > 0) requestLog.waitedMs = waitedMs;
     if (!turn) return;
     scope.holdTurn(turns, turn);
     try {

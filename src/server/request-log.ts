@@ -16,6 +16,8 @@ export interface RequestLog {
   compiled?: boolean;
   /** Answered without running: a 304 for a still-current ETag, or a cached answer (`revision-cache.ts`). */
   cache?: 'not-modified' | 'cached';
+  /** Milliseconds the request waited for its turn (`execution-gate.ts`), when it waited. */
+  waitedMs?: number;
 }
 
 /** The yoga server context: the request's log record travels with it. */
@@ -53,6 +55,7 @@ export function startRequestLog(
       ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
       ...(record.compiled ? { compiled: true } : {}),
       ...(record.cache ? { cache: record.cache } : {}),
+      ...(record.waitedMs ? { waitedMs: record.waitedMs } : {}),
     };
     if (status >= 500) logger.error(line, 'request failed');
     else if (quiet) logger.debug(line, 'request');
