@@ -77,7 +77,7 @@ export interface AppOptions {
   trustedDocumentsOnly: boolean;
   /** JSON bytes of persisted-query answers kept in memory (0: none; ETags and 304s still work). */
   responseCacheBytes: number;
-  /** GraphQL requests processed at once, at most (`execution-gate.ts`). */
+  /** GraphQL requests computing at once, at most (`execution-gate.ts`). */
   maxConcurrentQueries: number;
 }
 
@@ -215,7 +215,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
           if (record) record.compiled = true;
         },
       }),
-      // After the search budget, which decides whether the request's searches run on the read worker.
+      // Ends the request's turn once its operation has executed, or at once when it is not a query.
       executionGatePlugin(),
     ],
   });
