@@ -95,18 +95,13 @@ export const MAX_DOWNLOAD_CONCURRENCY = 8;
 
 /** DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY (1–8, default 2) and DIFFUSION_NEXUS_DOWNLOAD_SIDECARS (default off). */
 export function resolveDownloadSettings(env: Env = process.env): DownloadSettings {
-  const concurrency = parsePositiveInt(
-    env.DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY,
-    'DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY',
-    DEFAULT_DOWNLOAD_CONCURRENCY,
-  );
-  if (concurrency > MAX_DOWNLOAD_CONCURRENCY)
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY is between 1 and ${MAX_DOWNLOAD_CONCURRENCY}, got ${concurrency}.`,
-    );
   return {
-    concurrency,
+    concurrency: parseIntInRange(
+      env.DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY,
+      'DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY',
+      DEFAULT_DOWNLOAD_CONCURRENCY,
+      { max: MAX_DOWNLOAD_CONCURRENCY },
+    ),
     sidecars: parseBooleanSetting(env.DIFFUSION_NEXUS_DOWNLOAD_SIDECARS, 'DIFFUSION_NEXUS_DOWNLOAD_SIDECARS', false),
   };
 }
@@ -203,16 +198,12 @@ export function resolveDatabaseTarget(
     throw new AppError('INVALID_DATABASE_URL', `${setting} names no database (…/DATABASE): "${display}".`, {
       setting,
     });
-  const poolSize = parsePositiveInt(
+  const poolSize = parseIntInRange(
     env.DIFFUSION_NEXUS_DATABASE_POOL_SIZE,
     'DIFFUSION_NEXUS_DATABASE_POOL_SIZE',
     DEFAULT_DATABASE_POOL_SIZE,
+    { max: MAX_DATABASE_POOL_SIZE },
   );
-  if (poolSize > MAX_DATABASE_POOL_SIZE)
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `DIFFUSION_NEXUS_DATABASE_POOL_SIZE is between 1 and ${MAX_DATABASE_POOL_SIZE}, got ${poolSize}.`,
-    );
   return { engine: 'postgres', url: raw, display, poolSize, ...(flags.setting ? { setting: flags.setting } : {}) };
 }
 
@@ -341,6 +332,21 @@ export function parsePositiveInt(raw: string | undefined, source: string, fallba
   return value;
 }
 
+/** A positive integer from `min` (default 1) to `max`; `fallback` when unset. */
+export function parseIntInRange(
+  raw: string | undefined,
+  source: string,
+  fallback: number,
+  range: { min?: number; max: number; unit?: string },
+): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = parsePositiveInt(raw, source, fallback);
+  const { min = 1, max, unit = '' } = range;
+  if (value < min || value > max)
+    throw new AppError('BAD_USER_INPUT', `${source} is between ${min} and ${max}${unit}, got ${value}.`);
+  return value;
+}
+
 /** A whole number of 0 or more (a size where 0 turns something off). */
 export function parseNonNegativeInt(raw: string | undefined, source: string, fallback: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -428,17 +434,11 @@ export function resolveQueryLimits(env: Env = process.env): QueryLimits {
 
 /** DIFFUSION_NEXUS_THUMBNAIL_SIZE: the longest side of thumbnails made here. */
 export function resolveThumbnailSide(env: Env = process.env): number {
-  const side = parsePositiveInt(
-    env.DIFFUSION_NEXUS_THUMBNAIL_SIZE,
-    'DIFFUSION_NEXUS_THUMBNAIL_SIZE',
-    DEFAULT_THUMBNAIL_SIDE,
-  );
-  if (side < MIN_THUMBNAIL_SIDE || side > MAX_THUMBNAIL_SIDE)
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `DIFFUSION_NEXUS_THUMBNAIL_SIZE is between ${MIN_THUMBNAIL_SIDE} and ${MAX_THUMBNAIL_SIDE} pixels, got ${side}.`,
-    );
-  return side;
+  return parseIntInRange(env.DIFFUSION_NEXUS_THUMBNAIL_SIZE, 'DIFFUSION_NEXUS_THUMBNAIL_SIZE', DEFAULT_THUMBNAIL_SIDE, {
+    min: MIN_THUMBNAIL_SIDE,
+    max: MAX_THUMBNAIL_SIDE,
+    unit: ' pixels',
+  });
 }
 
 /** What the CLI's tools take from the environment: the library roots (may be empty), the thumbnail size, downloads. */
@@ -533,13 +533,8 @@ export function resolveServerConfig(flags: ServerFlags = {}, env: Env = process.
   };
 }
 
+/** Unset: null (the engine's default, `defaultConcurrentQueries`). */
 function parseConcurrentQueries(raw: string | undefined): number | null {
   if (raw === undefined || raw.trim() === '') return null;
-  const value = parsePositiveInt(raw, 'DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', 1);
-  if (value > MAX_CONCURRENT_QUERIES)
-    throw new AppError(
-      'BAD_USER_INPUT',
-      `DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES is between 1 and ${MAX_CONCURRENT_QUERIES}, got ${value}.`,
-    );
-  return value;
+  return parseIntInRange(raw, 'DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', 0, { max: MAX_CONCURRENT_QUERIES });
 }

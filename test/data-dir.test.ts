@@ -138,11 +138,16 @@ describe('limits from the environment', () => {
       ['DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', '0'],
       ['DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', 'many'],
       ['DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES', '5000'],
+      ['DIFFUSION_NEXUS_DOWNLOAD_CONCURRENCY', '9'],
     ] as const) {
       expect(() => resolveServerConfig({}, { [name]: value }), `${name}=${value}`).toThrow(
         expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringContaining(name) }),
       );
     }
+    // A value out of range says the range and what it got.
+    expect(() => resolveServerConfig({}, { DIFFUSION_NEXUS_THUMBNAIL_SIZE: '8' })).toThrow(
+      /between \d+ and \d+ pixels, got 8\./,
+    );
   });
 
   it('a configured depth limit is what a running server enforces', async () => {

@@ -5,14 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES } from '../src/config.ts';
 import { integrityProblems } from '../src/db/backup.ts';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { catalogChecksum } from './helpers/db-checksum.ts';
-import { queryPostgres, TEST_ENGINE } from './helpers/postgres.ts';
+import { queryPostgres, TEST_ENGINE, withTableLocked } from './helpers/postgres.ts';
 import {
   errorsOf,
   rawPost,
@@ -261,23 +260,6 @@ describe.runIf(TEST_ENGINE === 'postgres')('PostgreSQL: a statement under way st
         WHERE datname = current_database() AND application_name = 'diffusion-nexus' AND state = 'active'`,
     );
 
-  /**
-   * Holds an exclusive lock on "Models" in another session while `body` runs, so that the server's read of it
-   * waits on the database server until cancelled — a stand-in for any long statement, which a busy catalog has.
-   */
-  async function withModelsLocked<T>(url: string, body: () => Promise<T>): Promise<T> {
-    const locker = new pg.Client({ connectionString: url });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
-      return await body();
-    } finally {
-      await locker.query('ROLLBACK');
-      await locker.end();
-    }
-  }
-
   /** The PostgreSQL database the child server runs on. */
   const databaseUrl = () => {
     const database = server.catalog.database;
@@ -293,7 +275,7 @@ describe.runIf(TEST_ENGINE === 'postgres')('PostgreSQL: a statement under way st
 
   it('cancels a running statement when its client hangs up, and the connection serves the next request', async () => {
     const url = databaseUrl();
-    await withModelsLocked(url, async () => {
+    await withTableLocked(url, 'Models', async () => {
       const controller = new AbortController();
       const request = post(
         { query: '{ models(first: 5) { nodes { name } } }' },
@@ -323,7 +305,7 @@ describe.runIf(TEST_ENGINE === 'postgres')('PostgreSQL: a statement under way st
       database: server.catalog.database,
       requestTimeoutMs: 300,
     });
-    await withModelsLocked(url, async () => {
+    await withTableLocked(url, 'Models', async () => {
       const started = performance.now();
       const answer = await post({ query: '{ models(first: 5) { nodes { name } } }' }, {}, local.url);
       expect(answer.status).toBe(503);

@@ -7,7 +7,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
@@ -20,7 +19,7 @@ import { AppError } from '../src/errors.ts';
 import { civitaiModelItem, civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cli } from './helpers/cli.ts';
 import { type ChildServer, startChildServer } from './helpers/hostile.ts';
-import { freshPostgresDatabase, type PostgresTarget, queryPostgres } from './helpers/postgres.ts';
+import { freshPostgresDatabase, type PostgresTarget, queryPostgres, withTableLocked } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
 
 const IMPORT = `mutation Import($payload: JSON!) {
@@ -400,11 +399,7 @@ describe('two servers on one PostgreSQL catalog', () => {
    * connection; then terminates that connection, as a database restart or a network failure would.
    */
   async function killedUnder(request: () => Promise<Answer>): Promise<Answer> {
-    const locker = new pg.Client({ connectionString: target.url });
-    await locker.connect();
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
+    return withTableLocked(target.url, 'Models', async () => {
       const pending = request();
       let waiting: { pid: number }[] = [];
       for (let tries = 0; waiting.length === 0 && tries < 200; tries++) {
@@ -417,10 +412,7 @@ describe('two servers on one PostgreSQL catalog', () => {
       expect(waiting).toHaveLength(1);
       await query('SELECT pg_terminate_backend($1)', [waiting[0]!.pid]);
       return await pending;
-    } finally {
-      await locker.query('ROLLBACK').catch(() => {});
-      await locker.end();
-    }
+    });
   }
 
   it('answers a read whose connection is killed with DATABASE_UNREACHABLE, and the next one normally', async () => {

@@ -10,13 +10,12 @@
  * another program's write lock (to bring the index up to date).
  */
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/server/logger.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startChildServer, whileProbingHealth } from './helpers/hostile.ts';
-import { TEST_ENGINE } from './helpers/postgres.ts';
+import { TEST_ENGINE, withTableLocked } from './helpers/postgres.ts';
 import { startTestServer } from './helpers/server.ts';
 
 let catalog: SeededCatalog;
@@ -96,24 +95,8 @@ describe.runIf(TEST_ENGINE === 'postgres')('a query holding the one turn (Postgr
     );
 
   /** Holds "Models" locked from another session while `body` runs: the server's reads of it wait. */
-  async function withModelsLocked<T>(body: (release: () => Promise<void>) => Promise<T>): Promise<T> {
-    const locker = new pg.Client({ connectionString: server.databaseUrl });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE "Models" IN ACCESS EXCLUSIVE MODE');
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      await locker.query('ROLLBACK');
-      await locker.end();
-    };
-    try {
-      return await body(release);
-    } finally {
-      await release();
-    }
-  }
+  const withModelsLocked = <T>(body: (release: () => Promise<void>) => Promise<T>) =>
+    withTableLocked(server.databaseUrl, 'Models', body);
 
   it('makes the next query wait in line until it is done, first come first served; /health answers all the while', async () => {
     const { result, health } = await whileProbingHealth(server.origin, () =>

@@ -21,7 +21,7 @@ import { startServer } from '../src/server/start.ts';
 import { seededCatalog } from './helpers/catalog.ts';
 import { cli, outcome, spawnCli } from './helpers/cli.ts';
 import { exactChecksum } from './helpers/db-checksum.ts';
-import { freshPostgresDatabase, TEST_ENGINE } from './helpers/postgres.ts';
+import { freshPostgresDatabase, TEST_ENGINE, withTableLocked } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
 
 /** The SQLite file's own failures (damaged, locked by another program, restored over): none exists on PostgreSQL. */
@@ -142,10 +142,7 @@ describe('start-up on an unusable database', () => {
   postgresOnly('names a lock another program holds on the migrations table, after a bounded wait', async () => {
     const target = await freshPostgresDatabase();
     await migratePostgres(target);
-    const holder = await holderOn(target.url);
-    try {
-      await holder.query('BEGIN');
-      await holder.query('LOCK TABLE "_prisma_migrations" IN ACCESS EXCLUSIVE MODE');
+    await withTableLocked(target.url, '_prisma_migrations', async () => {
       const started = Date.now();
       const stderr = await serveFails(path.join(tempDir('dn-pg-locked-'), 'data'), [
         '--database-url',
@@ -157,10 +154,7 @@ describe('start-up on an unusable database', () => {
       expect(stderr).not.toContain(SECRET);
       expect(stderr).not.toMatch(/\n\s+at /);
       expect(Date.now() - started).toBeLessThan(30_000);
-    } finally {
-      await holder.query('ROLLBACK');
-      await holder.end();
-    }
+    });
   });
 
   postgresOnly(

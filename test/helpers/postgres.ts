@@ -181,3 +181,33 @@ export async function queryPostgres<R = Record<string, unknown>>(
     await client.end();
   }
 }
+
+/**
+ * Holds `table` of `url`'s database exclusively locked from a session of its own while `body` runs, so that a
+ * server's statements on it wait on the database server — a stand-in for any long statement a busy catalog has.
+ * `body` may release the lock early; it is released (rolled back) at the latest when `body` settles.
+ */
+export async function withTableLocked<T>(
+  url: string,
+  table: string,
+  body: (release: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const locker = new pg.Client({ connectionString: url });
+  // A test may terminate sessions on the database (a restart's stand-in): the locker's loss is not the test's error.
+  locker.on('error', () => {});
+  await locker.connect();
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    await locker.query('ROLLBACK').catch(() => {});
+    await locker.end();
+  };
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
+    return await body(release);
+  } finally {
+    await release();
+  }
+}
