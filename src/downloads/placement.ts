@@ -13,7 +13,7 @@ import { HASH_FIELDS } from '../db/tables/model-files.ts';
 import { AppError } from '../errors.ts';
 import type { StreamHashes } from '../library/hashing/stream-hasher.ts';
 import { resolveLibraryPath } from '../library/library-paths.ts';
-import { linkToCatalog, optionalFileColumns, recordLocalFile } from '../library/linker.ts';
+import { linkToCatalog, optionalFileColumns, recordLocalFileIn } from '../library/linker.ts';
 import { makeThumbnail } from '../thumbnails/maker.ts';
 import { downloadImage, storeThumbnail } from '../thumbnails/maintenance.ts';
 
@@ -150,19 +150,12 @@ export async function linkDownloaded(
 ): Promise<number> {
   const info = await stat(filePath);
   const seen = { path: filePath, size: info.size, mtimeMs: info.mtimeMs };
-  const local = await recordLocalFile(db, seen, hashes, now);
   const columns = await optionalFileColumns(db.kysely);
-  const { modelFileId } = await linkToCatalog(
-    db,
-    local.Id,
-    filePath,
-    hashes,
-    [file],
-    new Set([filePath]),
-    columns,
-    now,
-  );
-  return modelFileId;
+  return db.write(async (trx) => {
+    const local = await recordLocalFileIn(trx, seen, hashes, now);
+    const linked = await linkToCatalog(trx, local.Id, filePath, hashes, [file], new Set([filePath]), columns, now);
+    return linked.modelFileId;
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The scanner's catalog side: linking a hashed file to the catalog file it is (or a second copy of it), creating a
- * catalog entry for a file Civitai data does not describe, and marking files that disappeared. Every change runs in
- * one write transaction.
+ * catalog entry for a file Civitai data does not describe, and marking files that disappeared. Linking runs in the
+ * caller's write transaction (a file's index row and its link are written together); the rest opens its own.
  */
 import path from 'node:path';
 import type { CatalogDatabase, CatalogQueries, CatalogTransaction } from '../db/catalog-database.ts';
@@ -16,18 +16,19 @@ import {
   localFileAt,
   markPathMissing,
   markSeenUnchanged,
-  setSidecarAndPreviewMtimes,
+  setPreviewMtime,
   upsertLocalFile,
 } from '../db/tables/local-files.ts';
 import {
   exactSizeValues,
   fileById,
-  filesWithHash,
+  filesWithAnyHash,
+  hashKey,
   HASH_FIELDS,
   type OptionalFileColumns,
 } from '../db/tables/model-files.ts';
 import { NEW_MODEL_DEFAULTS } from '../db/tables/models.ts';
-import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
+import { insertTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
 
 export type { IndexedLocalFile, LocalFileRow };
@@ -67,25 +68,36 @@ function missingHashes(row: Row, hashes: StoredHashes): RowValues {
   return values;
 }
 
-/** Records what the scan saw of a file (and its hashes when it was read). */
+/** Records what the scan saw of a file (and its hashes when it was read), with any further `values` of its row. */
+export function recordLocalFileIn(
+  trx: CatalogTransaction,
+  seen: { path: string; size: number; mtimeMs: number },
+  hashes: StoredHashes | null,
+  now: Date,
+  values: RowValues = {},
+): Promise<LocalFileRow> {
+  const row: RowValues = {
+    ...values,
+    Size: BigInt(seen.size),
+    MtimeMs: seen.mtimeMs,
+    LastSeenAt: now,
+    MissingSince: null,
+  };
+  if (hashes) Object.assign(row, hashColumns(hashes), { HashedAt: now });
+  return upsertLocalFile(trx, seen.path, row, now);
+}
+
 export function recordLocalFile(
   db: CatalogDatabase,
   seen: { path: string; size: number; mtimeMs: number },
   hashes: StoredHashes | null,
   now: Date,
 ): Promise<LocalFileRow> {
-  const values: RowValues = { Size: BigInt(seen.size), MtimeMs: seen.mtimeMs, LastSeenAt: now, MissingSince: null };
-  if (hashes) Object.assign(values, hashColumns(hashes), { HashedAt: now });
-  return db.write((trx) => upsertLocalFile(trx, seen.path, values, now));
+  return db.write((trx) => recordLocalFileIn(trx, seen, hashes, now));
 }
 
-export function rememberSidecarAndPreview(
-  db: CatalogDatabase,
-  id: number,
-  sidecarMtimeMs: number | null,
-  previewMtimeMs: number | null,
-): Promise<void> {
-  return db.write((trx) => setSidecarAndPreviewMtimes(trx, id, sidecarMtimeMs, previewMtimeMs));
+export function rememberPreview(db: CatalogDatabase, id: number, previewMtimeMs: number | null): Promise<void> {
+  return db.write((trx) => setPreviewMtime(trx, id, previewMtimeMs));
 }
 
 /**
@@ -138,33 +150,34 @@ function sha256Agrees(row: Row, hashes: StoredHashes): boolean | null {
   return autoV2 ? autoV2 === hashes.autoV2 : null;
 }
 
-function mergedById(a: Row[], b: Row[]): Row[] {
-  const byId = new Map([...a, ...b].map((row) => [row.Id as number, row]));
-  return [...byId.values()].sort((x, y) => (x.Id as number) - (y.Id as number));
-}
-
 /**
  * Catalog files this content is: by SHA-256 or BLAKE3 (strong, unique), else by a full AutoV3 confirmed by the
  * SHA-256 (an AutoV3 names the weights, not the file: a copy with another header has the same AutoV3), else AutoV2
  * when it names exactly one file (Civitai rows sometimes carry only short hashes).
  */
 export async function catalogFilesFor(db: CatalogQueries, hashes: StoredHashes): Promise<CatalogMatches> {
-  const strong = mergedById(
-    await filesWithHash(db, 'SHA256', hashes.sha256),
-    await filesWithHash(db, 'BLAKE3', hashes.blake3),
-  );
+  const v3 = hashes.autoV3?.slice(0, 12);
+  // One statement for the four look-ups below; each is then picked out of its rows, in id order.
+  const rows = await filesWithAnyHash(db, {
+    SHA256: hashes.sha256,
+    BLAKE3: hashes.blake3,
+    AUTOV2: hashes.autoV2,
+    ...(v3 ? { AUTOV3: v3 } : {}),
+  });
+  const strong = rows.filter((f) => hashKey('SHA256', f) === hashes.sha256 || hashKey('BLAKE3', f) === hashes.blake3);
   if (strong.length > 0) return { same: strong, lookalikes: [] };
   let lookalikes: Row[] = [];
   if (hashes.autoV3) {
-    const byV3 = await filesWithHash(db, 'AUTOV3', hashes.autoV3.slice(0, 12));
-    const exact = byV3.filter(
-      (f) => (f.HashAutoV3 as string).length === 12 || (f.HashAutoV3 as string).toUpperCase() === hashes.autoV3,
+    const exact = rows.filter(
+      (f) =>
+        hashKey('AUTOV3', f) === v3 &&
+        ((f.HashAutoV3 as string).length === 12 || (f.HashAutoV3 as string).toUpperCase() === hashes.autoV3),
     );
     const same = exact.filter((f) => sha256Agrees(f, hashes) !== false);
     if (same.length > 0) return { same, lookalikes: [] };
     lookalikes = exact;
   }
-  const byV2 = await filesWithHash(db, 'AUTOV2', hashes.autoV2);
+  const byV2 = rows.filter((f) => hashKey('AUTOV2', f) === hashes.autoV2);
   return { same: byV2.length === 1 ? byV2 : [], lookalikes };
 }
 
@@ -172,8 +185,8 @@ export async function catalogFilesFor(db: CatalogQueries, hashes: StoredHashes):
  * A file with the weights of catalog file `lookalike` but other bytes: recorded as another file of the same
  * version, under its own name and with its own hashes (never the look-alike's).
  */
-export function linkAsVariant(
-  db: CatalogDatabase,
+export async function linkAsVariant(
+  trx: CatalogTransaction,
   localFileId: number,
   file: { path: string; fileName: string },
   hashes: StoredHashes,
@@ -181,30 +194,28 @@ export function linkAsVariant(
   columns: OptionalFileColumns,
   now: Date,
 ): Promise<number> {
-  return db.write(async (trx) => {
-    const modelFileId = await insertRow(trx, 'ModelFiles', {
-      ModelVersionId: lookalike.ModelVersionId as number,
-      FileName: file.fileName,
-      SizeKB: hashes.size / 1024,
-      ...exactSizeValues(hashes.size, columns),
-      FileType: lookalike.FileType as string,
-      IsPrimary: false,
-      Format: lookalike.Format as string,
-      Precision: lookalike.Precision as string,
-      SizeType: lookalike.SizeType as string,
-      PickleScanResult: 'Pending',
-      VirusScanResult: 'Pending',
-      ...hashColumns(hashes),
-      LocalPath: file.path,
-      IsLocalFileValid: true,
-      LocalFileVerifiedAt: now,
-    });
-    await linkLocalFile(trx, localFileId, modelFileId);
-    const log = scanLog(file.path);
-    log.created('ModelFile', modelFileId, file.fileName);
-    await writeScanLog(trx, log, lookalike.ModelVersionId as number, now);
-    return modelFileId;
+  const modelFileId = await insertRow(trx, 'ModelFiles', {
+    ModelVersionId: lookalike.ModelVersionId as number,
+    FileName: file.fileName,
+    SizeKB: hashes.size / 1024,
+    ...exactSizeValues(hashes.size, columns),
+    FileType: lookalike.FileType as string,
+    IsPrimary: false,
+    Format: lookalike.Format as string,
+    Precision: lookalike.Precision as string,
+    SizeType: lookalike.SizeType as string,
+    PickleScanResult: 'Pending',
+    VirusScanResult: 'Pending',
+    ...hashColumns(hashes),
+    LocalPath: file.path,
+    IsLocalFileValid: true,
+    LocalFileVerifiedAt: now,
   });
+  await linkLocalFile(trx, localFileId, modelFileId);
+  const log = scanLog(file.path);
+  log.created('ModelFile', modelFileId, file.fileName);
+  await writeScanLog(trx, log, lookalike.ModelVersionId as number, now);
+  return modelFileId;
 }
 
 /** The history of what a scan changed at `filePath`. */
@@ -231,8 +242,8 @@ async function isPathMissing(db: CatalogQueries, localPath: string, seenPaths: R
  * else a row with no local copy, or whose copy disappeared (a move); else a new row copying the first candidate
  * (the same file downloaded twice keeps two rows), named after its own file: the copy's name is not the original's.
  */
-export function linkToCatalog(
-  db: CatalogDatabase,
+export async function linkToCatalog(
+  trx: CatalogTransaction,
   localFileId: number,
   filePath: string,
   hashes: StoredHashes,
@@ -241,47 +252,45 @@ export function linkToCatalog(
   columns: OptionalFileColumns,
   now: Date,
 ): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
-  return db.write(async (trx) => {
-    const verified: RowValues = { LocalPath: filePath, IsLocalFileValid: true, LocalFileVerifiedAt: now };
-    const here = candidates.find((c) => c.LocalPath === filePath);
-    let free = candidates.find((c) => c.LocalPath === null);
-    for (const c of candidates) {
-      if (free) break;
-      if (await isPathMissing(trx, c.LocalPath as string, seenPaths)) free = c;
-    }
-    let target: Row;
-    let outcome: LinkOutcome;
-    if (here) [target, outcome] = [here, 'already-linked'];
-    else if (free) [target, outcome] = [free, free.LocalPath === null ? 'linked' : 'moved'];
-    else {
-      const original = candidates[0]!;
-      const { Id: _id, ...copy } = original;
-      const id = await insertRow(trx, 'ModelFiles', {
-        ...(copy as RowValues),
-        FileName: path.basename(filePath),
-        IsPrimary: false,
-        ...verified,
-        ...hashColumns(hashes),
-      });
-      target = { ...original, Id: id, LocalPath: filePath };
-      outcome = 'duplicate-copy';
-    }
-    const modelFileId = target.Id as number;
-    const log = scanLog(filePath);
-    if (outcome === 'duplicate-copy') log.created('ModelFile', modelFileId, path.basename(filePath));
-    // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
-    await updateChanged(
-      trx,
-      'ModelFiles',
-      modelFileId,
-      target,
-      { ...verified, ...missingHashes(target, hashes), ...exactSizeValues(hashes.size, columns) },
-      outcome === 'duplicate-copy' ? undefined : log.column,
-    );
-    await linkLocalFile(trx, localFileId, modelFileId);
-    await writeScanLog(trx, log, target.ModelVersionId as number, now);
-    return { modelFileId, outcome };
-  });
+  const verified: RowValues = { LocalPath: filePath, IsLocalFileValid: true, LocalFileVerifiedAt: now };
+  const here = candidates.find((c) => c.LocalPath === filePath);
+  let free = candidates.find((c) => c.LocalPath === null);
+  for (const c of candidates) {
+    if (free) break;
+    if (await isPathMissing(trx, c.LocalPath as string, seenPaths)) free = c;
+  }
+  let target: Row;
+  let outcome: LinkOutcome;
+  if (here) [target, outcome] = [here, 'already-linked'];
+  else if (free) [target, outcome] = [free, free.LocalPath === null ? 'linked' : 'moved'];
+  else {
+    const original = candidates[0]!;
+    const { Id: _id, ...copy } = original;
+    const id = await insertRow(trx, 'ModelFiles', {
+      ...(copy as RowValues),
+      FileName: path.basename(filePath),
+      IsPrimary: false,
+      ...verified,
+      ...hashColumns(hashes),
+    });
+    target = { ...original, Id: id, LocalPath: filePath };
+    outcome = 'duplicate-copy';
+  }
+  const modelFileId = target.Id as number;
+  const log = scanLog(filePath);
+  if (outcome === 'duplicate-copy') log.created('ModelFile', modelFileId, path.basename(filePath));
+  // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
+  await updateChanged(
+    trx,
+    'ModelFiles',
+    modelFileId,
+    target,
+    { ...verified, ...missingHashes(target, hashes), ...exactSizeValues(hashes.size, columns) },
+    outcome === 'duplicate-copy' ? undefined : log.column,
+  );
+  await linkLocalFile(trx, localFileId, modelFileId);
+  await writeScanLog(trx, log, target.ModelVersionId as number, now);
+  return { modelFileId, outcome };
 }
 
 export interface LocalModelFacts {
@@ -297,8 +306,8 @@ export interface LocalModelFacts {
 }
 
 /** A catalog entry (model, version, file) for a file no Civitai data describes (Source = LocalFile). */
-export function createLocalModel(
-  db: CatalogDatabase,
+export async function createLocalModel(
+  trx: CatalogTransaction,
   localFileId: number,
   filePath: string,
   hashes: StoredHashes,
@@ -306,76 +315,72 @@ export function createLocalModel(
   columns: OptionalFileColumns,
   now: Date,
 ): Promise<number> {
-  return db.write(async (trx) => {
-    const modelId = await insertRow(trx, 'Models', {
-      ...NEW_MODEL_DEFAULTS,
-      Name: facts.name,
-      Description: facts.description,
-      Type: facts.type,
-      Source: 'LocalFile',
-      CreatedAt: now,
-      UpdatedAt: now,
-    });
-    const versionId = await insertRow(trx, 'ModelVersions', {
-      ...NEW_VERSION_DEFAULTS,
-      ModelId: modelId,
-      Name: 'Local file',
-      BaseModel: facts.baseModel,
-      BaseModelRaw: facts.baseModelRaw,
-      CreatedAt: facts.fileMtime,
-    });
-    await replaceTriggerWords(trx, versionId, facts.triggerWords);
-    const modelFileId = await insertRow(trx, 'ModelFiles', {
-      ModelVersionId: versionId,
-      FileName: facts.fileName,
-      SizeKB: hashes.size / 1024,
-      ...exactSizeValues(hashes.size, columns),
-      FileType: 'Model',
-      IsPrimary: true,
-      Format: facts.format,
-      Precision: 'Unknown',
-      SizeType: 'Unknown',
-      PickleScanResult: 'Pending',
-      VirusScanResult: 'Pending',
-      ...hashColumns(hashes),
-      LocalPath: filePath,
-      IsLocalFileValid: true,
-      LocalFileVerifiedAt: now,
-    });
-    await linkLocalFile(trx, localFileId, modelFileId);
-    const log = scanLog(filePath);
-    log.created('Model', modelId, facts.name);
-    await log.write(trx, modelId, now);
-    return modelFileId;
+  const modelId = await insertRow(trx, 'Models', {
+    ...NEW_MODEL_DEFAULTS,
+    Name: facts.name,
+    Description: facts.description,
+    Type: facts.type,
+    Source: 'LocalFile',
+    CreatedAt: now,
+    UpdatedAt: now,
   });
+  const versionId = await insertRow(trx, 'ModelVersions', {
+    ...NEW_VERSION_DEFAULTS,
+    ModelId: modelId,
+    Name: 'Local file',
+    BaseModel: facts.baseModel,
+    BaseModelRaw: facts.baseModelRaw,
+    CreatedAt: facts.fileMtime,
+  });
+  await insertTriggerWords(trx, versionId, facts.triggerWords);
+  const modelFileId = await insertRow(trx, 'ModelFiles', {
+    ModelVersionId: versionId,
+    FileName: facts.fileName,
+    SizeKB: hashes.size / 1024,
+    ...exactSizeValues(hashes.size, columns),
+    FileType: 'Model',
+    IsPrimary: true,
+    Format: facts.format,
+    Precision: 'Unknown',
+    SizeType: 'Unknown',
+    PickleScanResult: 'Pending',
+    VirusScanResult: 'Pending',
+    ...hashColumns(hashes),
+    LocalPath: filePath,
+    IsLocalFileValid: true,
+    LocalFileVerifiedAt: now,
+  });
+  await linkLocalFile(trx, localFileId, modelFileId);
+  const log = scanLog(filePath);
+  log.created('Model', modelId, facts.name);
+  await log.write(trx, modelId, now);
+  return modelFileId;
 }
 
 /** A local-only model's file whose content changed: keep the entry, refresh its hashes. */
-export function refreshLocalOnlyHashes(
-  db: CatalogDatabase,
+export async function refreshLocalOnlyHashes(
+  trx: CatalogTransaction,
   modelFileId: number,
   hashes: StoredHashes,
   columns: OptionalFileColumns,
   now: Date,
 ): Promise<void> {
-  return db.write(async (trx) => {
-    const row = await fileById(trx, modelFileId);
-    if (!row) return;
-    const log = scanLog(row.LocalPath as string);
-    await updateChanged(
-      trx,
-      'ModelFiles',
-      modelFileId,
-      row,
-      {
-        ...hashColumns(hashes),
-        SizeKB: hashes.size / 1024,
-        ...exactSizeValues(hashes.size, columns),
-        IsLocalFileValid: true,
-        LocalFileVerifiedAt: now,
-      },
-      log.column,
-    );
-    await writeScanLog(trx, log, row.ModelVersionId as number, now);
-  });
+  const row = await fileById(trx, modelFileId);
+  if (!row) return;
+  const log = scanLog(row.LocalPath as string);
+  await updateChanged(
+    trx,
+    'ModelFiles',
+    modelFileId,
+    row,
+    {
+      ...hashColumns(hashes),
+      SizeKB: hashes.size / 1024,
+      ...exactSizeValues(hashes.size, columns),
+      IsLocalFileValid: true,
+      LocalFileVerifiedAt: now,
+    },
+    log.column,
+  );
+  await writeScanLog(trx, log, row.ModelVersionId as number, now);
 }

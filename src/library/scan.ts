@@ -4,7 +4,7 @@
  * files, and notice files that moved or disappeared. Progress is reported as it goes; a scan stops between files
  * when its signal aborts (server shutdown, CLI interrupted). Only regular files inside the library roots are read.
  */
-import type { CatalogDatabase } from '../db/catalog-database.ts';
+import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
 import type { BaseModelName, ModelTypeName } from '../db/enums.ts';
 import { importPayload } from '../civitai/batch-import.ts';
 import type { CivitaiClient } from '../civitai/client.ts';
@@ -33,10 +33,12 @@ import {
   markMissing,
   optionalFileColumns,
   type OptionalFileColumns,
+  type LinkOutcome,
   recordLocalFile,
+  recordLocalFileIn,
   recordSettled,
   refreshLocalOnlyHashes,
-  rememberSidecarAndPreview,
+  rememberPreview,
   versionOfFile,
   type LocalFileRow,
   type StoredHashes,
@@ -254,21 +256,26 @@ async function identifyOnline(
   }
 }
 
-/** Links one hashed (or unchanged) file, importing sidecars and creating a local entry when nothing matches. */
+/**
+ * Links one hashed (or unchanged) file, importing sidecars first and creating a local entry when nothing matches.
+ * The file's index row, its link and whatever entry it needs are written in one transaction: a few statements and
+ * one commit per file (round trips are most of a first scan's time on PostgreSQL). Returns the file's index row
+ * and the catalog file it is linked to, or null.
+ */
 async function linkFile(
   db: CatalogDatabase,
   work: Work,
-  row: LocalFileRow,
   sidecars: SidecarFacts,
   seenPaths: ReadonlySet<string>,
   columns: OptionalFileColumns,
   options: ScanOptions,
   progress: ScanProgress,
   now: Date,
-): Promise<number | null> {
+): Promise<{ row: LocalFileRow; modelFileId: number | null }> {
   const hashes = work.hashes!;
   const { file } = work;
-  const sidecarsChanged = sidecars.mtimeMs !== null && sidecars.mtimeMs !== row.SidecarMtimeMs;
+  // The index row as the scan read it (again after hashing, for unchanged files): what the sidecars were then.
+  const sidecarsChanged = sidecars.mtimeMs !== null && sidecars.mtimeMs !== (work.previous?.SidecarMtimeMs ?? null);
   if (sidecarsChanged || work.changed) await importSidecars(db, sidecars.payloads, progress, now);
 
   let candidates = await catalogFilesFor(db.kysely, hashes);
@@ -276,58 +283,68 @@ async function linkFile(
     if (await identifyOnline(db, options.civitai, hashes, progress, now))
       candidates = await catalogFilesFor(db.kysely, hashes);
   }
-  if (candidates.same.length > 0) {
-    const { modelFileId, outcome } = await linkToCatalog(
-      db,
+  const recordedHashes = work.changed ? hashes : null;
+  let outcome: LinkOutcome | 'variant' | 'local-only' | 'new-model' | null = null;
+  try {
+    const linked = await db.write(async (trx) => {
+      const row = await recordLocalFileIn(trx, file, recordedHashes, now, { SidecarMtimeMs: sidecars.mtimeMs });
+      return { row, modelFileId: await linkIn(trx, row) };
+    });
+    if (outcome === 'linked') progress.linked++;
+    if (outcome === 'moved') progress.moved++;
+    if (outcome === 'variant') progress.linked++;
+    if (outcome === 'new-model') progress.newModels++;
+    return linked;
+  } catch (error) {
+    // What was read is kept: the next scan links the file without reading its content again.
+    await recordLocalFile(db, file, recordedHashes, now).catch(() => undefined);
+    throw error;
+  }
+
+  async function linkIn(trx: CatalogTransaction, row: LocalFileRow): Promise<number | null> {
+    if (candidates.same.length > 0) {
+      const linked = await linkToCatalog(trx, row.Id, file.path, hashes, candidates.same, seenPaths, columns, now);
+      outcome = linked.outcome;
+      return linked.modelFileId;
+    }
+    // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
+    const lookalike = candidates.lookalikes[0];
+    const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(trx, row.ModelFileId);
+    if (lookalike && !localOnly) {
+      outcome = 'variant';
+      return linkAsVariant(trx, row.Id, file, hashes, lookalike, columns, now);
+    }
+    // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
+    if (row.ModelFileId !== null && localOnly) {
+      outcome = 'local-only';
+      if (work.changed) await refreshLocalOnlyHashes(trx, row.ModelFileId, hashes, columns, now);
+      return row.ModelFileId;
+    }
+    const header = headerFacts(work.metadata);
+    const type: ModelTypeName = header.type ?? typeFromFolders(file.folders) ?? 'Other';
+    // What a person wrote in a sidecar beats what a header suggests.
+    const baseModel: BaseModelName = sidecars.baseModel ?? header.baseModel ?? 'Unknown';
+    outcome = 'new-model';
+    return createLocalModel(
+      trx,
       row.Id,
       file.path,
       hashes,
-      candidates.same,
-      seenPaths,
+      {
+        name: sidecars.title ?? header.title ?? file.stem,
+        type,
+        description: sidecars.description,
+        baseModel,
+        baseModelRaw: header.baseModelRaw,
+        triggerWords: sidecars.triggerWords.length > 0 ? sidecars.triggerWords : header.triggerWords,
+        fileName: file.fileName,
+        format: formatOf(file.fileName),
+        fileMtime: new Date(file.mtimeMs),
+      },
       columns,
       now,
     );
-    if (outcome === 'linked') progress.linked++;
-    if (outcome === 'moved') progress.moved++;
-    return modelFileId;
   }
-  // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
-  const lookalike = candidates.lookalikes[0];
-  const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(db.kysely, row.ModelFileId);
-  if (lookalike && !localOnly) {
-    progress.linked++;
-    return linkAsVariant(db, row.Id, file, hashes, lookalike, columns, now);
-  }
-  // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
-  if (row.ModelFileId !== null && localOnly) {
-    if (work.changed) await refreshLocalOnlyHashes(db, row.ModelFileId, hashes, columns, now);
-    return row.ModelFileId;
-  }
-  const header = headerFacts(work.metadata);
-  const type: ModelTypeName = header.type ?? typeFromFolders(file.folders) ?? 'Other';
-  // What a person wrote in a sidecar beats what a header suggests.
-  const baseModel: BaseModelName = sidecars.baseModel ?? header.baseModel ?? 'Unknown';
-  const modelFileId = await createLocalModel(
-    db,
-    row.Id,
-    file.path,
-    hashes,
-    {
-      name: sidecars.title ?? header.title ?? file.stem,
-      type,
-      description: sidecars.description,
-      baseModel,
-      baseModelRaw: header.baseModelRaw,
-      triggerWords: sidecars.triggerWords.length > 0 ? sidecars.triggerWords : header.triggerWords,
-      fileName: file.fileName,
-      format: formatOf(file.fileName),
-      fileMtime: new Date(file.mtimeMs),
-    },
-    columns,
-    now,
-  );
-  progress.newModels++;
-  return modelFileId;
 }
 
 async function applyPreviewOf(
@@ -425,14 +442,13 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
     await yieldIfBusy();
     progress.currentPath = item.file.path;
     try {
-      const row = await recordLocalFile(db, item.file, item.changed ? item.hashes : null, now);
       const sidecars = await readSidecars(item.file, options.libraryRoots);
       progress.problems.push(...sidecars.problems);
       progress.filesSkipped += sidecars.skipped;
-      const modelFileId = await linkFile(db, item, row, sidecars, seenPaths, columns, options, progress, now);
+      const { row, modelFileId } = await linkFile(db, item, sidecars, seenPaths, columns, options, progress, now);
       const previewMtime =
         modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
-      await rememberSidecarAndPreview(db, row.Id, sidecars.mtimeMs, previewMtime);
+      if (previewMtime !== row.PreviewMtimeMs) await rememberPreview(db, row.Id, previewMtime);
     } catch (error) {
       progress.problems.push({ path: item.file.path, message: (error as Error).message });
     }

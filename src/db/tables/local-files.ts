@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { insertRow, type RowValues, updateChanged } from '../row-writer.ts';
+import { type RowValues, updateChanged } from '../row-writer.ts';
 import { toStoredTimestamp } from '../timestamps.ts';
 import { FILE_SIZE_BYTES, HASH_FIELDS, type OptionalFileColumns } from './model-files.ts';
 
@@ -121,22 +121,22 @@ export async function upsertLocalFile(
   firstSeenAt: Date,
 ): Promise<LocalFileRow> {
   const existing = await localFileAt(trx, filePath);
-  if (existing) await updateChanged(trx, 'LocalFiles', existing.Id, { ...existing }, values);
-  else await insertRow(trx, 'LocalFiles', { ...values, Path: filePath, FirstSeenAt: firstSeenAt });
+  if (!existing)
+    return (await trx
+      .insertInto('LocalFiles')
+      .values({ ...values, Path: filePath, FirstSeenAt: firstSeenAt } as never)
+      .returningAll()
+      .executeTakeFirstOrThrow()) as LocalFileRow;
+  await updateChanged(trx, 'LocalFiles', existing.Id, { ...existing }, values);
   return (await localFileAt(trx, filePath))!;
 }
 
-export async function setSidecarAndPreviewMtimes(
+export async function setPreviewMtime(
   trx: CatalogTransaction,
   id: number,
-  sidecarMtimeMs: number | null,
   previewMtimeMs: number | null,
 ): Promise<void> {
-  await trx
-    .updateTable('LocalFiles')
-    .set({ SidecarMtimeMs: sidecarMtimeMs, PreviewMtimeMs: previewMtimeMs })
-    .where('Id', '=', id)
-    .execute();
+  await trx.updateTable('LocalFiles').set({ PreviewMtimeMs: previewMtimeMs }).where('Id', '=', id).execute();
 }
 
 export async function linkLocalFile(trx: CatalogTransaction, id: number, modelFileId: number): Promise<void> {

@@ -129,6 +129,27 @@ export function filesWithHash(db: CatalogQueries, algorithm: HashAlgorithm, valu
   return db.selectFrom(files.item).selectAll().where(hashMatch(algorithm), '=', value).orderBy(files('Id')).execute();
 }
 
+/** What `hashMatch(algorithm)` computes, in JavaScript: upper-case as SQL's upper() does (ASCII letters only). */
+export function hashKey(algorithm: HashAlgorithm, row: Row): string | null {
+  const value = row[HASH_COLUMNS[algorithm]] as string | null;
+  if (value === null) return null;
+  return (algorithm === 'AUTOV3' ? value.slice(0, 12) : value).replace(/[a-z]+/g, (letters) => letters.toUpperCase());
+}
+
+/**
+ * Catalog files matching any of `wanted` (each compared as `filesWithHash` compares it), by id, in one statement:
+ * each branch of the OR is served by its expression index. `hashKey` tells which branch a row matched.
+ */
+export function filesWithAnyHash(db: CatalogQueries, wanted: Partial<Record<HashAlgorithm, string>>): Promise<Row[]> {
+  const branches = Object.entries(wanted) as [HashAlgorithm, string][];
+  return db
+    .selectFrom(files.item)
+    .selectAll()
+    .where((eb) => eb.or(branches.map(([algorithm, value]) => eb(hashMatch(algorithm), '=', value))))
+    .orderBy(files('Id'))
+    .execute();
+}
+
 /** The catalog file `id` when its model was created from a local file alone (no Civitai identity). */
 export function localOnlyModelFile(db: CatalogQueries, id: number): Promise<Row | undefined> {
   return db

@@ -4,6 +4,7 @@
 //   AutoV1 = first 8 hex of SHA-256 over the 0x10000 bytes at offset 0x100000 (null below 2 MiB),
 //   AutoV3 = SHA-256 of a safetensors file after its header: bytes 8 + N … EOF (all 64 hex; Civitai shows 12).
 // Plain JavaScript so the workers load it under any loader (tsx, vitest, node).
+import { createHash } from 'node:crypto';
 
 export const AUTOV1_OFFSET = 0x100000;
 export const AUTOV1_LENGTH = 0x10000;
@@ -34,4 +35,31 @@ export function civitaiCrc32(zlibHex) {
 /** AutoV1 from its 64 KiB window (null when the file is too small to have one). */
 export function autoV1Of(window, sha256) {
   return window ? sha256(window).slice(0, 8).toUpperCase() : null;
+}
+
+/**
+ * The second lane of a file hash: BLAKE3 of the whole file and AutoV3, fed the file's chunks in order. `blake3` is a
+ * hash-wasm BLAKE3 instance (created once per thread: it is a WebAssembly module).
+ */
+export function secondLane(blake3) {
+  let autoV3 = null;
+  return {
+    start() {
+      blake3.init();
+      autoV3 = null;
+    },
+    update(data, offset, headerLength) {
+      blake3.update(data);
+      if (headerLength === null) return;
+      autoV3 ??= createHash('sha256');
+      const payloadStart = 8 + headerLength;
+      if (offset + data.length > payloadStart) autoV3.update(data.subarray(Math.max(0, payloadStart - offset)));
+    },
+    digest(headerLength) {
+      return {
+        blake3: blake3.digest('hex').toUpperCase(),
+        autoV3: headerLength !== null && autoV3 ? autoV3.digest('hex').toUpperCase() : null,
+      };
+    },
+  };
 }

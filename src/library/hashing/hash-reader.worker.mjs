@@ -1,17 +1,18 @@
 // Worker: reads one file at a time, sequentially, in large chunks; computes SHA-256 (whole file), CRC32 and the
 // AutoV1 window itself, and hands every chunk (transferred, not copied) to the companion worker, which computes
-// BLAKE3 and AutoV3. Two threads, one read. Plain JavaScript so it runs under any loader (tsx, vitest, node).
+// BLAKE3 and AutoV3. Two threads, one read. A file of one chunk is hashed here whole: for small files the hand-over
+// between threads costs more than the second lane's work. Plain JavaScript so it runs under any loader (tsx,
+// vitest, node).
 //
 // Only regular files are read (opened without blocking, then checked: a FIFO would otherwise hold the thread
 // forever), and a file whose size, modification time or identity changed while it was read is reported as
 // FILE_CHANGED instead of being given the hashes of a partial read. A safetensors header's `__metadata__` is
 // parsed here, off the server's event loop, and only after its shape was checked (a header is at most a few levels
 // deep; a 64 MiB nested one would otherwise take seconds and gigabytes to parse).
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import { createCRC32 } from 'hash-wasm';
+import { createBLAKE3, createCRC32 } from 'hash-wasm';
 import {
   AUTOV1_LENGTH,
   AUTOV1_MIN_SIZE,
@@ -20,6 +21,7 @@ import {
   civitaiCrc32,
   copyRange,
   safetensorsHeaderLength,
+  secondLane,
 } from './hash-definitions.mjs';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -31,6 +33,8 @@ const MAX_HEADER_VALUES = 2_000_000;
 const MAX_METADATA_VALUE_CHARS = 1024 * 1024;
 
 const crc = await createCRC32();
+/** The second lane, for files of one chunk. */
+const ownLane = secondLane(await createBLAKE3());
 let companion = null;
 let inFlight = 0;
 /** Resolves when a chunk slot frees up (backpressure). */
@@ -98,11 +102,13 @@ function sameFile(a, b) {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
 }
 
+// The file system is used synchronously: this thread does nothing else meanwhile, and a small file is then read
+// without a hop to libuv's thread pool for each of its five calls.
 async function hashFile({ path, id }) {
   // O_NONBLOCK: opening a FIFO with no writer returns at once (and is then refused below) instead of waiting.
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const before = await handle.stat();
+    const before = fstatSync(fd);
     if (!before.isFile()) throw failure('NOT_REGULAR_FILE', `${path} is not a regular file.`);
     const { size } = before;
     const sha256 = createHash('sha256');
@@ -110,15 +116,18 @@ async function hashFile({ path, id }) {
     const autoV1Window = size >= AUTOV1_MIN_SIZE ? Buffer.alloc(AUTOV1_LENGTH) : null;
     let headerLength = null; // safetensors: u64 little-endian at bytes 0-8
     let header = null;
-    companion.postMessage({ type: 'start', id });
+    const whole = size <= CHUNK_BYTES;
+    if (whole) ownLane.start();
+    else companion.postMessage({ type: 'start', id });
     let offset = 0;
-    for (;;) {
+    // The size read at the start: a file that grows or shrinks meanwhile is refused below (FILE_CHANGED).
+    while (offset < size) {
       if (inFlight >= MAX_IN_FLIGHT)
         await new Promise((resolve) => {
           resumeReading = resolve;
         });
-      const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
-      const { bytesRead } = await handle.read(chunk, 0, CHUNK_BYTES, offset);
+      const chunk = Buffer.allocUnsafeSlow(Math.min(CHUNK_BYTES, size - offset));
+      const bytesRead = readSync(fd, chunk, 0, chunk.length, offset);
       if (bytesRead === 0) break;
       const data = chunk.subarray(0, bytesRead);
       if (offset === 0) {
@@ -129,19 +138,29 @@ async function hashFile({ path, id }) {
       crc.update(data);
       if (autoV1Window) copyRange(autoV1Window, 0, data, offset, AUTOV1_OFFSET, AUTOV1_OFFSET + AUTOV1_LENGTH);
       if (header) copyRange(header, 0, data, offset, 8, 8 + headerLength);
-      inFlight++;
-      companion.postMessage({ type: 'chunk', offset, length: bytesRead, headerLength, buffer: chunk.buffer }, [
-        chunk.buffer,
-      ]);
+      if (whole) ownLane.update(data, offset, headerLength);
+      else {
+        inFlight++;
+        companion.postMessage({ type: 'chunk', offset, length: bytesRead, headerLength, buffer: chunk.buffer }, [
+          chunk.buffer,
+        ]);
+      }
       offset += bytesRead;
     }
-    const companionResult = await new Promise((resolve) => {
-      companionDone = resolve;
-      companion.postMessage({ type: 'end', size: offset, headerLength });
-    });
+    const companionResult = whole
+      ? ownLane.digest(headerLength)
+      : await new Promise((resolve) => {
+          companionDone = resolve;
+          companion.postMessage({ type: 'end', size: offset, headerLength });
+        });
     // The bytes read are the file only if it is still the same file, unchanged, at the same path.
-    const after = await handle.stat();
-    const atPath = await stat(path).catch(() => null);
+    const after = fstatSync(fd);
+    let atPath = null;
+    try {
+      atPath = statSync(path);
+    } catch {
+      // Gone or unreadable: reported below as changed.
+    }
     if (offset !== size || !sameFile(before, after) || !atPath || !sameFile(before, atPath)) {
       throw failure(
         'FILE_CHANGED',
@@ -162,7 +181,7 @@ async function hashFile({ path, id }) {
       safetensorsMetadata: metadataOf(header),
     };
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

@@ -13,49 +13,42 @@ import {
   civitaiCrc32,
   copyRange,
   MAX_HEADER_BYTES,
+  secondLane,
 } from './hash-definitions.mjs';
 
 const PREFIX_CHUNK_BYTES = 4 * 1024 * 1024;
 const crc = await createCRC32();
-const blake3 = await createBLAKE3();
+const lane = secondLane(await createBLAKE3());
 let sha256 = null;
 let offset = 0;
 /** The first 9 bytes (safetensors header length and its `{`), gathered across chunks. */
 let head = Buffer.alloc(0);
 let headerLength = null;
-let autoV3 = null;
 const autoV1Window = Buffer.alloc(AUTOV1_LENGTH);
 
 function reset() {
   sha256 = createHash('sha256');
   crc.init();
-  blake3.init();
+  lane.start();
   offset = 0;
   head = Buffer.alloc(0);
   headerLength = null;
-  autoV3 = null;
 }
 
 function update(data) {
   sha256.update(data);
   crc.update(data);
-  blake3.update(data);
   copyRange(autoV1Window, 0, data, offset, AUTOV1_OFFSET, AUTOV1_OFFSET + AUTOV1_LENGTH);
   if (head.length < 9) {
     head = Buffer.concat([head, data.subarray(0, 9 - head.length)]);
     if (head.length === 9) {
       // The size is not known yet: whether the header fits in the file is checked at the end.
       const n = head.readBigUInt64LE(0);
-      if (n > 0n && n <= BigInt(MAX_HEADER_BYTES) && head[8] === 0x7b) {
-        headerLength = Number(n);
-        autoV3 = createHash('sha256');
-      }
+      if (n > 0n && n <= BigInt(MAX_HEADER_BYTES) && head[8] === 0x7b) headerLength = Number(n);
     }
   }
-  if (autoV3) {
-    const payloadStart = 8 + headerLength;
-    if (offset + data.length > payloadStart) autoV3.update(data.subarray(Math.max(0, payloadStart - offset)));
-  }
+  // The header ends at least 9 bytes in: known before any byte AutoV3 covers.
+  lane.update(data, offset, headerLength);
   offset += data.length;
 }
 
@@ -84,8 +77,7 @@ function digest() {
       createHash('sha256').update(bytes).digest('hex'),
     ),
     crc32: civitaiCrc32(crc.digest('hex')),
-    blake3: blake3.digest('hex').toUpperCase(),
-    autoV3: autoV3 && 8 + headerLength <= size ? autoV3.digest('hex').toUpperCase() : null,
+    ...lane.digest(headerLength !== null && 8 + headerLength <= size ? headerLength : null),
   };
 }
 
