@@ -156,4 +156,3 @@ describe('a first scan', () => {
     expect(perFile[1]).toBeLessThanOrEqual(10);
   });
 });
-
