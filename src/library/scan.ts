@@ -33,7 +33,6 @@ import {
   markMissing,
   optionalFileColumns,
   type OptionalFileColumns,
-  type LinkOutcome,
   recordLocalFile,
   recordLocalFileIn,
   recordSettled,
@@ -256,11 +255,17 @@ async function identifyOnline(
   }
 }
 
+/** The catalog file a file is, and which count of the progress linking it adds to (once committed). */
+interface Linked {
+  modelFileId: number;
+  counts: 'linked' | 'moved' | 'newModels' | null;
+}
+
 /**
  * Links one hashed (or unchanged) file, importing sidecars first and creating a local entry when nothing matches.
  * The file's index row, its link and whatever entry it needs are written in one transaction: a few statements and
  * one commit per file (round trips are most of a first scan's time on PostgreSQL). Returns the file's index row
- * and the catalog file it is linked to, or null.
+ * and the catalog file it is linked to.
  */
 async function linkFile(
   db: CatalogDatabase,
@@ -271,7 +276,7 @@ async function linkFile(
   options: ScanOptions,
   progress: ScanProgress,
   now: Date,
-): Promise<{ row: LocalFileRow; modelFileId: number | null }> {
+): Promise<{ row: LocalFileRow; modelFileId: number }> {
   const hashes = work.hashes!;
   const { file } = work;
   // The index row as the scan read it (again after hashing, for unchanged files): what the sidecars were then.
@@ -284,48 +289,52 @@ async function linkFile(
       candidates = await catalogFilesFor(db.kysely, hashes);
   }
   const recordedHashes = work.changed ? hashes : null;
-  let outcome: LinkOutcome | 'variant' | 'local-only' | 'new-model' | null = null;
+  let linked: { row: LocalFileRow } & Linked;
   try {
-    const linked = await db.write(async (trx) => {
+    linked = await db.write(async (trx) => {
       const row = await recordLocalFileIn(trx, file, recordedHashes, now, { SidecarMtimeMs: sidecars.mtimeMs });
-      return { row, modelFileId: await linkIn(trx, row) };
+      return { row, ...(await linkIn(trx, row)) };
     });
-    if (outcome === 'linked') progress.linked++;
-    if (outcome === 'moved') progress.moved++;
-    if (outcome === 'variant') progress.linked++;
-    if (outcome === 'new-model') progress.newModels++;
-    return linked;
   } catch (error) {
     // What was read is kept: the next scan links the file without reading its content again.
     await recordLocalFile(db, file, recordedHashes, now).catch(() => undefined);
     throw error;
   }
+  if (linked.counts) progress[linked.counts]++;
+  return linked;
 
-  async function linkIn(trx: CatalogTransaction, row: LocalFileRow): Promise<number | null> {
+  async function linkIn(trx: CatalogTransaction, row: LocalFileRow): Promise<Linked> {
     if (candidates.same.length > 0) {
-      const linked = await linkToCatalog(trx, row.Id, file.path, hashes, candidates.same, seenPaths, columns, now);
-      outcome = linked.outcome;
-      return linked.modelFileId;
+      const { modelFileId, outcome } = await linkToCatalog(
+        trx,
+        row.Id,
+        file.path,
+        hashes,
+        candidates.same,
+        seenPaths,
+        columns,
+        now,
+      );
+      return { modelFileId, counts: outcome === 'linked' || outcome === 'moved' ? outcome : null };
     }
     // Same weights as a catalog file (AutoV3) but other bytes (another header): a file of that version with its own hashes.
     const lookalike = candidates.lookalikes[0];
     const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(trx, row.ModelFileId);
-    if (lookalike && !localOnly) {
-      outcome = 'variant';
-      return linkAsVariant(trx, row.Id, file, hashes, lookalike, columns, now);
-    }
+    if (lookalike && !localOnly)
+      return {
+        modelFileId: await linkAsVariant(trx, row.Id, file, hashes, lookalike, columns, now),
+        counts: 'linked',
+      };
     // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
     if (row.ModelFileId !== null && localOnly) {
-      outcome = 'local-only';
       if (work.changed) await refreshLocalOnlyHashes(trx, row.ModelFileId, hashes, columns, now);
-      return row.ModelFileId;
+      return { modelFileId: row.ModelFileId, counts: null };
     }
     const header = headerFacts(work.metadata);
     const type: ModelTypeName = header.type ?? typeFromFolders(file.folders) ?? 'Other';
     // What a person wrote in a sidecar beats what a header suggests.
     const baseModel: BaseModelName = sidecars.baseModel ?? header.baseModel ?? 'Unknown';
-    outcome = 'new-model';
-    return createLocalModel(
+    const modelFileId = await createLocalModel(
       trx,
       row.Id,
       file.path,
@@ -344,6 +353,7 @@ async function linkFile(
       columns,
       now,
     );
+    return { modelFileId, counts: 'newModels' };
   }
 }
 
@@ -446,8 +456,7 @@ export async function scanLibrary(db: CatalogDatabase, options: ScanOptions): Pr
       progress.problems.push(...sidecars.problems);
       progress.filesSkipped += sidecars.skipped;
       const { row, modelFileId } = await linkFile(db, item, sidecars, seenPaths, columns, options, progress, now);
-      const previewMtime =
-        modelFileId === null ? null : await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
+      const previewMtime = await applyPreviewOf(db, item, row, modelFileId, options, progress, now);
       if (previewMtime !== row.PreviewMtimeMs) await rememberPreview(db, row.Id, previewMtime);
     } catch (error) {
       progress.problems.push({ path: item.file.path, message: (error as Error).message });
