@@ -3,7 +3,7 @@
  * which wins over defaults.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import path from 'node:path';
 import { AppError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel, type LogSettings } from './server/logger.ts';
@@ -275,10 +275,13 @@ export const DEFAULT_MAX_CATALOG_SUBSCRIBERS = 100;
  * each keeping its rows and half-built answer alive — and measured at 10 connections, ten at once gave less
  * throughput and more memory than two (see `execution-gate.ts`). One measured faster still, but then one long request
  * holds up every other; with two, short queries get through beside it. PostgreSQL computes in its own processes: one
- * per pooled connection (three at once measured 8–10 % slower than ten on the bench's list and detail pages).
+ * per pooled connection, but at most two per core of this machine. Where the database shares the machine's cores,
+ * more at once only starve the event loop: twelve broad searches at once held /health up for 250–420 ms with ten
+ * turns on two cores, 170 ms with four and 60–80 ms with two; four against ten measured the same throughput on the
+ * bench's list page (0.99) and more on search (1.14), two against ten 10 % and 27 % less.
  */
-export function defaultConcurrentQueries(target: DatabaseTarget): number {
-  return target.engine === 'postgres' ? target.poolSize : 2;
+export function defaultConcurrentQueries(target: DatabaseTarget, cores = availableParallelism()): number {
+  return target.engine === 'postgres' ? Math.min(target.poolSize, 2 * cores) : 2;
 }
 export const MAX_CONCURRENT_QUERIES = 1000;
 export const MIN_API_TOKEN_LENGTH = 16;

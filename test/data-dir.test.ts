@@ -126,9 +126,10 @@ describe('limits from the environment', () => {
     // Turns: the engine's default unless set (two on SQLite, one per pooled connection on PostgreSQL).
     expect(config.maxConcurrentQueries).toBeNull();
     expect(defaultConcurrentQueries(config.database!)).toBe(2);
-    expect(defaultConcurrentQueries(resolveDatabaseTarget({ databaseUrl: 'postgres://h/x' }, {}))).toBe(
-      DEFAULT_DATABASE_POOL_SIZE,
-    );
+    // PostgreSQL: one per pooled connection, at most two per core (a database on the same cores starves the loop).
+    const postgres = resolveDatabaseTarget({ databaseUrl: 'postgres://h/x' }, {});
+    expect(defaultConcurrentQueries(postgres, 2)).toBe(4);
+    expect(defaultConcurrentQueries(postgres, 64)).toBe(DEFAULT_DATABASE_POOL_SIZE);
     expect(resolveServerConfig({}, { DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES: '6' }).maxConcurrentQueries).toBe(6);
     for (const [name, value] of [
       ['DIFFUSION_NEXUS_MAX_COMPLEXITY', 'lots'],
