@@ -162,6 +162,17 @@ describe('persisted queries with ETags', () => {
     expect(otherHost.etag).not.toBe(three.etag);
   });
 
+  it('keys answers by the declared variables only: an undeclared one changes neither ETag nor what is kept', async () => {
+    const first = await currentAnswer();
+    statements.length = 0;
+    // Execution ignores variables the operation does not declare; a client adding its own must not churn the cache.
+    const extra = await persistedGet(server, ModelsPage, { ...FIRST, cacheBuster: Math.random() });
+    expect(extra.status).toBe(200);
+    expect(extra.etag).toBe(first.etag);
+    expect(extra.body).toBe(first.body);
+    expect(statements).toHaveLength(1);
+  });
+
   it('answers 200 with a new ETag after a mutation', async () => {
     const before = await currentAnswer();
     const id = JSON.parse(before.body).data.models.nodes[0].id;

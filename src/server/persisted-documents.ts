@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { type DocumentNode, type GraphQLSchema, parse } from 'graphql';
+import { type DocumentNode, getOperationAST, type GraphQLSchema, parse } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { AppError } from '../errors.ts';
 import { PROJECT_ROOT } from '../db/project-paths.ts';
@@ -28,6 +28,8 @@ export interface PersistedDocument {
   text: string;
   /** Whether the operation (by name; null: the only one) may be cached and revalidated (see `revision-coverage.ts`). */
   cacheable(operationName: string | null | undefined): boolean;
+  /** The variables the operation declares (execution ignores any others a request sends). */
+  declaredVariables(operationName: string | null | undefined): readonly string[];
 }
 
 export interface PersistedDocuments {
@@ -91,26 +93,37 @@ export function loadPersistedDocuments(files: readonly string[], schema: GraphQL
 
 function persistedDocument(id: string, text: string, schema: GraphQLSchema): PersistedDocument {
   let document: DocumentNode | null | undefined;
-  const cacheable = new Map<string | null, boolean>();
+  // Parsed on first use (a manifest may hold many documents a server never runs), null when it does not parse.
+  const parsed = () => {
+    if (document === undefined) {
+      try {
+        document = parse(text);
+      } catch {
+        document = null;
+      }
+    }
+    return document;
+  };
+  const operations = new Map<string | null, { cacheable: boolean; variables: readonly string[] }>();
+  const operation = (operationName: string | null | undefined) => {
+    const name = operationName ?? null;
+    let facts = operations.get(name);
+    if (!facts) {
+      const ast = parsed();
+      const definition = ast && getOperationAST(ast, name);
+      facts = {
+        cacheable: ast !== null && coveredByRevision(schema, ast, name),
+        variables: definition?.variableDefinitions?.map((v) => v.variable.name.value) ?? [],
+      };
+      operations.set(name, facts);
+    }
+    return facts;
+  };
   return {
     id,
     text,
-    cacheable(operationName) {
-      const name = operationName ?? null;
-      let answer = cacheable.get(name);
-      if (answer === undefined) {
-        if (document === undefined) {
-          try {
-            document = parse(text);
-          } catch {
-            document = null;
-          }
-        }
-        answer = document !== null && coveredByRevision(schema, document, name);
-        cacheable.set(name, answer);
-      }
-      return answer;
-    },
+    cacheable: (operationName) => operation(operationName).cacheable,
+    declaredVariables: (operationName) => operation(operationName).variables,
   };
 }
 

@@ -70,6 +70,13 @@ function digest(parts: readonly string[]): string {
   return hash.digest('base64url');
 }
 
+/** The variables an operation declares, of those a request sent: the others change nothing of its answer. */
+function declaredOnly(variables: Record<string, unknown> | undefined, declared: readonly string[]) {
+  const kept: Record<string, unknown> = {};
+  for (const name of declared) if (variables && Object.hasOwn(variables, name)) kept[name] = variables[name];
+  return kept;
+}
+
 /** JSON with object keys sorted, so variables sent in another order make the same key. */
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
@@ -138,7 +145,7 @@ export function revisionCachePlugin<TServerContext extends object>(
         fingerprint,
         document.id,
         params.operationName ?? '',
-        stableJson(params.variables ?? {}),
+        stableJson(declaredOnly(params.variables, document.declaredVariables(params.operationName))),
         options.variant(request),
       ]);
       const state: RequestState = { key, stamp, etag: `"${digest([key, stamp]).slice(0, 27)}"` };
