@@ -275,6 +275,28 @@ describe('persisted queries with ETags', () => {
     expect((answer.headers.get('vary') ?? '').toLowerCase()).toContain('origin');
   });
 
+  it('refuses a request that sends both a documentId and a query: which one ran would be a guess', async () => {
+    statements.length = 0;
+    const both = await persistedPost(server, {
+      documentId: idOf(ModelsPage),
+      query: '{ libraryStats { modelCount } }',
+      variables: FIRST,
+    });
+    expect(both.status).toBe(400);
+    expect(both.json.errors[0].extensions.code).toBe('BAD_REQUEST');
+    expect(both.json.errors[0].message).toMatch(/either `documentId` or `query`/);
+    expect(both.json.data).toBeUndefined();
+    const url = new URL(server.url);
+    url.searchParams.set('documentId', idOf(ModelsPage));
+    url.searchParams.set('query', '{ libraryStats { modelCount } }');
+    url.searchParams.set('variables', JSON.stringify(FIRST));
+    const viaGet = await fetch(url, { headers: CSRF });
+    const answer = (await viaGet.json()) as any;
+    expect(viaGet.status, JSON.stringify(answer)).toBe(400);
+    expect(answer.errors[0].message).toMatch(/either `documentId` or `query`/);
+    expect(statements).toEqual([]);
+  });
+
   it('refuses an unknown documentId with PERSISTED_DOCUMENT_NOT_FOUND', async () => {
     const unknown = `sha256:${'0'.repeat(64)}`;
     const response = await fetch(`${server.url}?documentId=${encodeURIComponent(unknown)}`, { headers: CSRF });

@@ -200,7 +200,7 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
           if (requestLog) requestLog.cache = outcome;
         },
       }),
-      persistedDocumentsPlugin({ documents: options.persistedDocuments, trustedOnly: options.trustedDocumentsOnly }),
+      ...persistedDocumentsPlugin({ documents: options.persistedDocuments, trustedOnly: options.trustedDocumentsOnly }),
       ...queryGuardPlugins(options.settings.queryLimits),
       ...(options.introspection ? [] : [introspectionDisabledPlugin()]),
       writeGuardPlugin(),

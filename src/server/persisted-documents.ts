@@ -139,8 +139,24 @@ function shown(id: string | null): string {
   return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
-export function persistedDocumentsPlugin(options: PersistedDocumentsOptions): Plugin {
+/**
+ * Persisted documents run by id; a request naming a document and sending query text as well is refused, whichever
+ * would have run (the text would, where arbitrary operations are allowed — not what a client naming a document means).
+ */
+export function persistedDocumentsPlugin(options: PersistedDocumentsOptions): Plugin[] {
   const { documents, trustedOnly } = options;
+  const oneOfTheTwo: Plugin = {
+    onParams({ params, request }) {
+      if (typeof params.query === 'string' && documentIdOf(params, request) !== null)
+        throw createGraphQLError('Send either `documentId` or `query`, not both.', {
+          extensions: { code: 'BAD_REQUEST', http: { spec: true, status: 400 } },
+        });
+    },
+  };
+  return [oneOfTheTwo, byId(documents, trustedOnly)];
+}
+
+function byId(documents: PersistedDocuments, trustedOnly: boolean): Plugin {
   return usePersistedOperations({
     allowArbitraryOperations: !trustedOnly,
     extractPersistedOperationId: (params, request) => documentIdOf(params, request),
