@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { type DocumentNode, getOperationAST, type GraphQLSchema, parse } from 'graphql';
+import { type DocumentNode, getOperationAST, type GraphQLSchema, parse, validate } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
 import { AppError } from '../errors.ts';
 import { PROJECT_ROOT } from '../db/project-paths.ts';
@@ -55,10 +55,23 @@ export function documentIdOf(params: GraphQLParams, request: Request): string | 
   return fromUrl === null ? null : normalDocumentId(fromUrl);
 }
 
+/** The parsed document, or why it would fail every time it is sent (it does not parse, or not against `schema`). */
+function checkedDocument(text: string, schema: GraphQLSchema): DocumentNode | string {
+  let document: DocumentNode;
+  try {
+    document = parse(text);
+  } catch (error) {
+    return `does not parse: ${(error as Error).message}`;
+  }
+  const [first] = validate(schema, document);
+  return first ? `is not valid here: ${first.message}` : document;
+}
+
 /**
  * Reads manifests (`{ "<id>": "<document>" }`) into one set. A `sha256:` id must be the hash of its text (a manifest
- * that disagrees with itself would run another document than the client's); other ids are taken as they are.
- * Documents are parsed when first used.
+ * that disagrees with itself would run another document than the client's); other ids are taken as they are. Every
+ * document is checked against the schema here, at start-up: one that does not parse or validate would fail each
+ * time a client sent its id (a manifest of another version of the API).
  */
 export function loadPersistedDocuments(files: readonly string[], schema: GraphQLSchema): PersistedDocuments {
   const documents = new Map<string, PersistedDocument>();
@@ -85,34 +98,27 @@ export function loadPersistedDocuments(files: readonly string[], schema: GraphQL
           'BAD_USER_INPUT',
           `The persisted documents manifest ${file}: ${key} is not ${hash ? 'the SHA-256 of its document' : 'a document'}.`,
         );
-      documents.set(id, persistedDocument(id, text, schema));
+      const document = checkedDocument(text, schema);
+      if (typeof document === 'string')
+        throw new AppError(
+          'BAD_USER_INPUT',
+          `The persisted documents manifest ${file}: ${key} ${document} (regenerate the manifest for this server's schema).`,
+        );
+      documents.set(id, persistedDocument(id, text, document, schema));
     }
   }
   return { get: (id) => documents.get(id), size: documents.size };
 }
 
-function persistedDocument(id: string, text: string, schema: GraphQLSchema): PersistedDocument {
-  let document: DocumentNode | null | undefined;
-  // Parsed on first use (a manifest may hold many documents a server never runs), null when it does not parse.
-  const parsed = () => {
-    if (document === undefined) {
-      try {
-        document = parse(text);
-      } catch {
-        document = null;
-      }
-    }
-    return document;
-  };
+function persistedDocument(id: string, text: string, document: DocumentNode, schema: GraphQLSchema): PersistedDocument {
   const operations = new Map<string | null, { cacheable: boolean; variables: readonly string[] }>();
   const operation = (operationName: string | null | undefined) => {
     const name = operationName ?? null;
     let facts = operations.get(name);
     if (!facts) {
-      const ast = parsed();
-      const definition = ast && getOperationAST(ast, name);
+      const definition = getOperationAST(document, name);
       facts = {
-        cacheable: ast !== null && coveredByRevision(schema, ast, name),
+        cacheable: coveredByRevision(schema, document, name),
         variables: definition?.variableDefinitions?.map((v) => v.variable.name.value) ?? [],
       };
       operations.set(name, facts);
