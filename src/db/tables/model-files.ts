@@ -124,11 +124,6 @@ export function fileById(trx: CatalogTransaction, id: number): Promise<Row | und
   return trx.selectFrom('ModelFiles').selectAll().where('Id', '=', id).executeTakeFirst();
 }
 
-/** Catalog files whose hash of `algorithm` is `value` (upper-case hex; an AutoV3 by its first 12 digits), by id. */
-export function filesWithHash(db: CatalogQueries, algorithm: HashAlgorithm, value: string): Promise<Row[]> {
-  return db.selectFrom(files.item).selectAll().where(hashMatch(algorithm), '=', value).orderBy(files('Id')).execute();
-}
-
 /** What `hashMatch(algorithm)` computes, in JavaScript: upper-case as SQL's upper() does (ASCII letters only). */
 export function hashKey(algorithm: HashAlgorithm, row: Row): string | null {
   const value = row[HASH_COLUMNS[algorithm]] as string | null;
@@ -137,8 +132,9 @@ export function hashKey(algorithm: HashAlgorithm, row: Row): string | null {
 }
 
 /**
- * Catalog files matching any of `wanted` (each compared as `filesWithHash` compares it), by id, in one statement:
- * each branch of the OR is served by its expression index. `hashKey` tells which branch a row matched.
+ * Catalog files matching any of `wanted` (upper-case hex, an AutoV3 by its first 12 digits: see `hashMatch`), by id,
+ * in one statement: each branch of the OR is served by its expression index. `hashKey` tells which branch a row
+ * matched.
  */
 export function filesWithAnyHash(db: CatalogQueries, wanted: Partial<Record<HashAlgorithm, string>>): Promise<Row[]> {
   const branches = Object.entries(wanted) as [HashAlgorithm, string][];
