@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { databasePathIn } from '../src/db/data-dir.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
-import { scanLibrary, type ScanProgress } from '../src/library/scan.ts';
+import { SEEN_TIMES_REFRESH_MS, scanLibrary, type ScanProgress } from '../src/library/scan.ts';
 import { DEFAULT_CACHE_DIR } from './catalog.ts';
 
 const FILES_PER_FOLDER = 500;
@@ -24,8 +24,10 @@ export interface ScanBenchRow {
   files: number;
   /** Seconds of the first scan (hash and index every file), once. */
   firstScanSeconds: number;
-  /** Median seconds of a scan that finds nothing changed. */
+  /** Median seconds of a scan that finds nothing changed (its files' seen times not yet due). */
   rescanSeconds: number;
+  /** Median seconds of such a scan when the files' seen times are due and rewritten (see `SEEN_TIMES_REFRESH_MS`). */
+  refreshSeconds: number;
   /** Median seconds of `find -printf` over the same tree, or null where `find` is missing. */
   findSeconds: number | null;
   /** rescan / find: how many times the baseline's time a no-change rescan takes. */
@@ -111,12 +113,21 @@ export async function runScanBench(
         const seconds = find(root);
         if (seconds !== null) finds.push(seconds);
       }
+      // The same rescan an hour and more later, each: every file's seen and verified times are rewritten.
+      const refreshes: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const now = new Date(Date.now() + (round + 1) * 2 * SEEN_TIMES_REFRESH_MS);
+        started = performance.now();
+        check(await scanLibrary(db, { ...options, now }), files, true);
+        refreshes.push((performance.now() - started) / 1000);
+      }
       const rescanSeconds = median(rescans);
       const findSeconds = finds.length ? median(finds) : null;
       const row: ScanBenchRow = {
         files,
         firstScanSeconds,
         rescanSeconds,
+        refreshSeconds: median(refreshes),
         findSeconds,
         rescanRatio: findSeconds ? rescanSeconds / findSeconds : null,
         rescanStatements,
@@ -124,7 +135,8 @@ export async function runScanBench(
       };
       log(
         `scan ${files} files: no-change rescan ${rescanSeconds.toFixed(3)} s (${rescanStatements} statements), ` +
-          `find -printf ${findSeconds?.toFixed(3) ?? 'n/a'} s: ${row.rescanRatio?.toFixed(1) ?? 'n/a'} × (median of ${rounds})`,
+          `find -printf ${findSeconds?.toFixed(3) ?? 'n/a'} s: ${row.rescanRatio?.toFixed(1) ?? 'n/a'} × (median of ${rounds}); ` +
+          `with seen times due ${row.refreshSeconds.toFixed(3)} s`,
       );
       rows.push(row);
     } finally {

@@ -82,6 +82,8 @@ describe('npm run bench -- --quick', () => {
     const [scan] = report.scan;
     expect(scan!.files).toBe(500);
     expect(scan!.firstScanSeconds).toBeGreaterThan(scan!.rescanSeconds);
+    expect(scan!.refreshSeconds).toBeGreaterThan(0);
+    expect(scan!.firstScanSeconds).toBeGreaterThan(scan!.refreshSeconds);
     expect(scan!.rescanStatements).toBeLessThanOrEqual(12);
     expect(report.targets.length).toBeGreaterThan(0);
   }, 600_000);

@@ -282,6 +282,21 @@ describe('re-scans', () => {
     expect(await indexedHash()).toBe(before);
   });
 
+  it('links an unchanged file again by the hashes its index row holds, without reading it', async () => {
+    const file = path.join(root, 'models', 'loras', 'set1', 'known_1.safetensors');
+    const linkedRow = () =>
+      rows.first(sql`SELECT "Id", "IsLocalFileValid" FROM "ModelFiles" WHERE "LocalPath" = ${file}`);
+    const before = await linkedRow();
+    expect(before).toMatchObject({ IsLocalFileValid: 1 });
+    // Another program takes the link away: the file is unchanged, but its link is no longer settled.
+    await rows.value(
+      sql`UPDATE "ModelFiles" SET "LocalPath" = NULL, "IsLocalFileValid" = FALSE WHERE "LocalPath" = ${file}`,
+    );
+    const result = await scan();
+    expect(result).toMatchObject({ filesHashed: 0, bytesHashed: 0, filesUnchanged: result.filesSeen, problems: [] });
+    expect(await linkedRow()).toEqual(before);
+  });
+
   it('notices moved and deleted files: a move re-links the same row, a deletion marks it invalid', async () => {
     const movedFrom = Array.from({ length: 10 }, (_, i) =>
       path.join(root, 'models', 'loras', `set${(i * 2) % 5}`, `known_${i * 2}.safetensors`),

@@ -1,6 +1,6 @@
 /**
  * A rescan of an unchanged library costs a fixed number of SQL statements, whatever its size: the walk, one read of
- * the index per root, and the "seen now" writes for all files together. Two libraries of real files (some with a
+ * the index per root, and the "seen now" writes for all files together (once an hour; none in between). Two libraries of real files (some with a
  * sidecar, some with a preview, some described by Civitai data) in one real catalog, statements counted by the
  * catalog's `onStatement` hook; then a changed preview and a changed sidecar are still noticed.
  */
@@ -132,6 +132,26 @@ describe('a rescan of an unchanged library', () => {
         sql`SELECT "SidecarMtimeMs" FROM "LocalFiles" WHERE "Path" = ${path.join(folder, 'm28.safetensors')}`,
       ),
     ).toBe(later.getTime());
+  });
+
+  it('writes nothing while its files were seen within the hour (the catalog revision stays), and refreshes them after', async () => {
+    const revision = () => rows.value(sql`SELECT "Revision" FROM "CatalogRevision" WHERE "Id" = 1`);
+    const stamped = (at: Date) =>
+      rows.value(
+        sql`SELECT COUNT(*) FROM "LocalFiles" WHERE "Path" LIKE ${`${large}${path.sep}%`} AND "LastSeenAt" = ${toStoredTimestamp(at)}`,
+      );
+    const lastQuiet = new Date('2026-01-04T00:00:00Z');
+    const before = await revision();
+    statements = [];
+    const soon = await scan(large, new Date(lastQuiet.getTime() + 59 * 60_000));
+    expect(soon).toMatchObject({ filesSeen: 200, filesUnchanged: 200, problems: [] });
+    expect(statements.filter((text) => /^\s*(update|insert|delete)/i.test(text))).toEqual([]);
+    expect(await revision()).toBe(before);
+    expect(await stamped(lastQuiet)).toBe(200);
+    const later = new Date(lastQuiet.getTime() + 61 * 60_000);
+    await scan(large, later);
+    expect(await stamped(later)).toBe(200);
+    expect(Number(await revision())).toBeGreaterThan(Number(before));
   });
 });
 

@@ -6,7 +6,7 @@
  * links, regular files only, opened without blocking.
  */
 import { constants, type Dirent, type Stats } from 'node:fs';
-import { lstat, open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { yieldIfBusy } from '../db/request-scope.ts';
 import { AppError } from '../errors.ts';
@@ -15,6 +15,12 @@ import { isInside } from './library-paths.ts';
 
 export const MODEL_EXTENSIONS = ['.safetensors', '.ckpt', '.pt', '.pth', '.bin', '.sft', '.gguf'] as const;
 const PREVIEW_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+/** A preview is `<stem>.preview.png|jpg|jpeg|webp`, else `<stem>.png|…`: the suffixes in that order. */
+const PREVIEW_SUFFIXES = ['.preview', ''].flatMap((infix) => PREVIEW_EXTENSIONS.map((ext) => `${infix}${ext}`));
+/** The sidecar names read beside a model file `<stem>`, in the order `readSidecars` reads them. */
+export const SIDECAR_SUFFIXES = ['.civitai.info', '.cm-info.json', '.metadata.json', '.json'] as const;
+/** Every name a file beside a model can have that a scan reads (lower case, as `Siblings` keys are). */
+const NEIGHBOUR_SUFFIXES: readonly string[] = [...SIDECAR_SUFFIXES, ...PREVIEW_SUFFIXES];
 
 /** The names in one directory, looked up case-insensitively (built once per directory, not once per file). */
 export type Siblings = ReadonlyMap<string, string>;
@@ -38,6 +44,11 @@ export interface FoundFile {
   folders: string[];
   /** Other file names in the same directory (sidecars, previews), by lower-case name. */
   siblings: Siblings;
+  /**
+   * What `lstat` said during the walk of the names in this directory that are some model file's possible sidecar
+   * or preview, by lower-case name (one map per directory). Empty when no model file here has any.
+   */
+  neighbours: ReadonlyMap<string, PathFacts>;
 }
 
 export interface WalkProblem {
@@ -57,15 +68,16 @@ export function modelExtension(fileName: string): string | null {
   return MODEL_EXTENSIONS.find((ext) => lower.endsWith(ext)) ?? null;
 }
 
-/** `<stem>.preview.png|jpg|jpeg|webp`, then `<stem>.png|…` (case-insensitive). */
-export function previewFor(file: Pick<FoundFile, 'dir' | 'stem' | 'siblings'>): string | null {
-  for (const infix of ['.preview', '']) {
-    for (const ext of PREVIEW_EXTENSIONS) {
-      const name = file.siblings.get(`${file.stem}${infix}${ext}`.toLowerCase());
-      if (name) return path.join(file.dir, name);
-    }
-  }
+/** The preview's lower-case name: `<stem>.preview.png|jpg|jpeg|webp`, then `<stem>.png|…` (case-insensitive). */
+function previewKey(file: Pick<FoundFile, 'stem' | 'siblings'>): string | null {
+  const stem = file.stem.toLowerCase();
+  for (const suffix of PREVIEW_SUFFIXES) if (file.siblings.has(stem + suffix)) return stem + suffix;
   return null;
+}
+
+export function previewFor(file: Pick<FoundFile, 'dir' | 'stem' | 'siblings'>): string | null {
+  const key = previewKey(file);
+  return key === null ? null : path.join(file.dir, file.siblings.get(key)!);
 }
 
 /** A sidecar `<stem><suffix>` if present (case-insensitive). */
@@ -127,51 +139,44 @@ async function readOpened(handle: FileHandle, maxBytes: number): Promise<{ bytes
 
 /**
  * Whether the sidecars and the preview beside `file` are as a scan recorded them (`sidecarMtimeMs`: the newest of
- * the sidecars it read; `previewMtimeMs`: the preview's), judged from their names and `lstat` alone, without
- * opening them. Anything else — a link, a special file, a preview too large to read, one that vanished — answers
- * false, and the caller reads them the careful way, which reports what it must.
+ * the sidecars it read; `previewMtimeMs`: the preview's), judged from their names and what `lstat` said of them
+ * during the walk, without opening them. Anything else — a link, a special file, a preview too large to read, one
+ * that could not be looked at — answers false, and the caller reads them the careful way, which reports what it
+ * must.
  */
-export async function neighboursUnchanged(
-  file: Pick<FoundFile, 'dir' | 'stem' | 'siblings'>,
-  sidecarSuffixes: readonly string[],
+export function neighboursUnchanged(
+  file: Pick<FoundFile, 'stem' | 'siblings' | 'neighbours'>,
   sidecarMtimeMs: number | null,
   previewMtimeMs: number | null,
   maxPreviewBytes: number,
-): Promise<boolean> {
-  try {
-    let newest: number | null = null;
-    for (const suffix of sidecarSuffixes) {
-      const sidecar = sidecarFor(file, suffix);
-      if (!sidecar) continue;
-      const info = await lstat(sidecar);
-      if (!info.isFile()) return false;
-      newest = Math.max(newest ?? 0, info.mtimeMs);
-    }
-    if (newest !== sidecarMtimeMs) return false;
-    const preview = previewFor(file);
-    if (!preview) return previewMtimeMs === null;
-    const info = await lstat(preview);
-    return info.isFile() && info.size <= maxPreviewBytes && info.mtimeMs === previewMtimeMs;
-  } catch {
-    return false;
+): boolean {
+  if (file.neighbours.size === 0) return sidecarMtimeMs === null && previewMtimeMs === null;
+  const stem = file.stem.toLowerCase();
+  let newest: number | null = null;
+  for (const suffix of SIDECAR_SUFFIXES) {
+    if (!file.siblings.has(stem + suffix)) continue;
+    const info = file.neighbours.get(stem + suffix);
+    if (!info || info instanceof Error || info.kind !== 'file') return false;
+    newest = Math.max(newest ?? 0, info.mtimeMs);
   }
+  if (newest !== sidecarMtimeMs) return false;
+  const preview = previewKey(file);
+  if (preview === null) return previewMtimeMs === null;
+  const info = file.neighbours.get(preview);
+  return (
+    !!info &&
+    !(info instanceof Error) &&
+    info.kind === 'file' &&
+    info.size <= maxPreviewBytes &&
+    info.mtimeMs === previewMtimeMs
+  );
 }
 
-/**
- * How many file-system calls a rescan keeps in flight when it checks sidecars and previews. They run on libuv's
- * threads, never on the event loop; one at a time, the promise API's round trips made a rescan of 50,000 unchanged
- * files take seconds.
- */
-export const FS_CALLS_IN_FLIGHT = 64;
-
-/** `task` over `items`, at most `FS_CALLS_IN_FLIGHT` at a time, the answers in order (yielding between batches). */
-export async function mapInFlight<T, R>(items: readonly T[], task: (item: T) => Promise<R>): Promise<R[]> {
-  const answers: R[] = [];
-  for (let at = 0; at < items.length; at += FS_CALLS_IN_FLIGHT) {
-    await yieldIfBusy();
-    answers.push(...(await Promise.all(items.slice(at, at + FS_CALLS_IN_FLIGHT).map(task))));
-  }
-  return answers;
+/** Whether a lower-case name is a possible sidecar or preview of one of `stems` (lower-case model file stems). */
+function isNeighbourName(name: string, stems: ReadonlySet<string>): boolean {
+  for (const suffix of NEIGHBOUR_SUFFIXES)
+    if (name.length > suffix.length && name.endsWith(suffix) && stems.has(name.slice(0, -suffix.length))) return true;
+  return false;
 }
 
 /** A path's facts from `lstat`: a regular file's size and time, or what else it is, or why it could not be read. */
@@ -225,10 +230,23 @@ export async function walkLibrary(
       return;
     }
     const siblings = siblingsOf(entries.map((e) => e.name));
-    // The plain model files' facts, asked for in one message to the lstat worker.
-    const plain = entries.filter((entry) => entry.isFile() && modelExtension(entry.name));
-    const answers = await factsOfPaths(plain.map((entry) => path.join(dir, entry.name)));
+    // The plain model files' facts, and those of the names beside them that a scan may read (sidecars, previews),
+    // asked for in one message to the lstat worker.
+    const stems = new Set<string>();
+    const plain: Dirent[] = [];
+    for (const entry of entries) {
+      const extension = modelExtension(entry.name);
+      if (!extension) continue;
+      stems.add(entry.name.slice(0, -extension.length).toLowerCase());
+      if (entry.isFile()) plain.push(entry);
+    }
+    const beside = [...siblings].filter(([lower]) => !modelExtension(lower) && isNeighbourName(lower, stems));
+    const answers = await factsOfPaths([
+      ...plain.map((entry) => path.join(dir, entry.name)),
+      ...beside.map(([, name]) => path.join(dir, name)),
+    ]);
     const facts = new Map(plain.map((entry, i) => [entry.name, answers[i]!]));
+    const neighbours = new Map(beside.map(([lower], i) => [lower, answers[plain.length + i]!]));
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       await yieldIfBusy();
       const full = path.join(dir, entry.name);
@@ -265,6 +283,7 @@ export async function walkLibrary(
           mtimeMs: info.mtimeMs,
           folders,
           siblings,
+          neighbours,
         });
       } catch (error) {
         result.problems.push({ path: full, message: (error as Error).message });

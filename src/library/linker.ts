@@ -16,6 +16,7 @@ import {
   localFileAt,
   markPathMissing,
   markSeenUnchanged,
+  REQUIRED_HASH_COLUMNS,
   setPreviewMtime,
   upsertLocalFile,
 } from '../db/tables/local-files.ts';
@@ -32,22 +33,27 @@ import { insertTriggerWords } from '../db/tables/trigger-words.ts';
 import type { FileHashes } from './hashing/file-hasher.ts';
 
 export type { IndexedLocalFile, LocalFileRow };
-export { localFilesUnder, localFileAt } from '../db/tables/local-files.ts';
+export { localFilesUnder, localFileAt, storedHashRows } from '../db/tables/local-files.ts';
 export { localOnlyModelFile, optionalFileColumns, versionOfFile } from '../db/tables/model-files.ts';
 export type { OptionalFileColumns };
 
 export type StoredHashes = Omit<FileHashes, 'safetensorsMetadata' | 'mtimeMs'>;
 
-export function hashesOf(row: LocalFileRow): StoredHashes | null {
-  if (!row.HashSHA256 || !row.HashAutoV2 || !row.HashCRC32 || !row.HashBLAKE3) return null;
+export function hashesOf(
+  row: Pick<
+    LocalFileRow,
+    'Size' | 'HashSHA256' | 'HashAutoV1' | 'HashAutoV2' | 'HashAutoV3' | 'HashCRC32' | 'HashBLAKE3'
+  >,
+): StoredHashes | null {
+  if (REQUIRED_HASH_COLUMNS.some((column) => !row[column])) return null;
   return {
     size: Number(row.Size),
-    sha256: row.HashSHA256,
+    sha256: row.HashSHA256!,
     autoV1: row.HashAutoV1,
-    autoV2: row.HashAutoV2,
+    autoV2: row.HashAutoV2!,
     autoV3: row.HashAutoV3,
-    crc32: row.HashCRC32,
-    blake3: row.HashBLAKE3,
+    crc32: row.HashCRC32!,
+    blake3: row.HashBLAKE3!,
   };
 }
 
@@ -105,7 +111,7 @@ export function rememberPreview(db: CatalogDatabase, id: number, previewMtimeMs:
  * row holds its hashes and its catalog link is settled (decided with the index read: `localFilesUnder`).
  */
 export function isSettled(row: IndexedLocalFile): boolean {
-  return row.LinkSettled === 1 && row.ModelFileId !== null && hashesOf(row) !== null;
+  return row.LinkSettled === 1 && row.ModelFileId !== null && row.HasHashes === 1;
 }
 
 /** Records, for any number of settled files, that they were seen and verified now (two statements). */
@@ -123,7 +129,11 @@ export function recordSettled(db: CatalogDatabase, rows: readonly IndexedLocalFi
 }
 
 /** Marks files of `root` that the scan did not see: the index row, and the catalog file linked to that path. */
-export function markMissing(db: CatalogDatabase, rows: readonly LocalFileRow[], now: Date): Promise<number> {
+export function markMissing(
+  db: CatalogDatabase,
+  rows: readonly Pick<LocalFileRow, 'Id' | 'Path' | 'MissingSince'>[],
+  now: Date,
+): Promise<number> {
   return db.write(async (trx) => {
     let count = 0;
     for (const row of rows) {

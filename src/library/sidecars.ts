@@ -11,7 +11,14 @@ import { isAppError } from '../errors.ts';
 import { mapBaseModel } from '../civitai/mapping.ts';
 import { parseCheckedJson } from '../json-shape.ts';
 import { baseModelFromHints } from './safetensors-facts.ts';
-import { isSpecialFileError, readLibraryFile, sidecarFor, type FoundFile, type WalkProblem } from './library-files.ts';
+import {
+  isSpecialFileError,
+  readLibraryFile,
+  SIDECAR_SUFFIXES,
+  sidecarFor,
+  type FoundFile,
+  type WalkProblem,
+} from './library-files.ts';
 
 export interface SidecarFacts {
   /** Civitai payloads to import (model or model version shaped). */
@@ -27,9 +34,6 @@ export interface SidecarFacts {
   /** How many of them were special files (FIFOs, sockets, devices). */
   skipped: number;
 }
-
-/** The sidecar names read beside a model file `<stem>`, in the order `readSidecars` reads them. */
-export const SIDECAR_SUFFIXES = ['.civitai.info', '.cm-info.json', '.metadata.json', '.json'] as const;
 
 /** Sidecars are small JSON files (a Civitai version payload is tens of kilobytes). */
 const MAX_SIDECAR_BYTES = 8 * 1024 * 1024;

@@ -6,6 +6,7 @@ import { fileFields, fileMutations, fileQueries, type HashMatchShape, loadFileNo
 import { builder } from './builder.ts';
 import { FileFormatEnum, FilePrecisionEnum, FileSizeTypeEnum, HashAlgorithmEnum, ScanResultEnum } from './enums.ts';
 import { ModelVersionNode } from './model-version.ts';
+import { SEEN_TIMES_REFRESH_MS } from '../library/scan.ts';
 
 const FileHashes = builder.objectRef<ModelFile>('FileHashes').implement({
   description: 'Hashes as upper-case hex, as Civitai publishes them.',
@@ -48,7 +49,13 @@ export const ModelFileNode = builder.nodeRef(
       hashes: t.field({ type: FileHashes, resolve: (f) => f }),
       localPath: t.exposeString('localPath', { nullable: true }),
       isLocalFileValid: t.exposeBoolean('isLocalFileValid'),
-      localFileVerifiedAt: t.expose('localFileVerifiedAt', { type: 'DateTime', nullable: true }),
+      localFileVerifiedAt: t.expose('localFileVerifiedAt', {
+        type: 'DateTime',
+        nullable: true,
+        description:
+          'When the file at localPath was last found to be this file: set when a scan or linkLocalFile links it; ' +
+          `a rescan that finds it unchanged moves it forward once it is more than ${SEEN_TIMES_REFRESH_MS / 60_000} minutes old.`,
+      }),
       isSecure: t.boolean({
         description: 'Both the pickle scan and the virus scan succeeded.',
         resolve: (f) =>

@@ -28,10 +28,32 @@ export interface LocalFileRow {
   ModelFileId: number | null;
 }
 
-/** A LocalFiles row as a rescan reads it, with whether its catalog link is settled (see `localFilesUnder`). */
-export type IndexedLocalFile = LocalFileRow & {
+/** The columns of a LocalFiles row that hold the file's hashes. */
+const HASH_COLUMNS = [
+  'HashSHA256',
+  'HashAutoV1',
+  'HashAutoV2',
+  'HashAutoV3',
+  'HashCRC32',
+  'HashBLAKE3',
+] as const satisfies readonly (keyof LocalFileRow)[];
+type HashColumn = (typeof HASH_COLUMNS)[number];
+
+/** The hashes an unchanged file is known by; a row lacking one of them is hashed again (see `hashesOf`). */
+export const REQUIRED_HASH_COLUMNS = ['HashSHA256', 'HashAutoV2', 'HashCRC32', 'HashBLAKE3'] as const;
+
+/**
+ * A LocalFiles row as a rescan reads it: without its hashes (`storedHashRows` reads them for the few files that
+ * need them; 50,000 rows' hash texts were most of a rescan's read), with whether its catalog link is settled (see
+ * `localFilesUnder`).
+ */
+export type IndexedLocalFile = Omit<LocalFileRow, HashColumn> & {
   /** 1 when linking the file again, unchanged, would write nothing but the time it was verified; else 0. */
   LinkSettled: number;
+  /** 1 when the row was last seen at or after the `seenSince` the rows were read with; else 0. */
+  SeenSince: number;
+  /** 1 when the row holds every one of `REQUIRED_HASH_COLUMNS`; else 0. */
+  HasHashes: number;
 };
 
 /**
@@ -46,6 +68,7 @@ export async function localFilesUnder(
   db: CatalogQueries,
   root: string,
   columns: OptionalFileColumns,
+  seenSince: Date,
 ): Promise<IndexedLocalFile[]> {
   const prefix = root.endsWith(path.sep) ? root : `${root}${path.sep}`;
   const lf = (column: string) => sql.ref(`lf.${column}`);
@@ -66,22 +89,36 @@ export async function localFilesUnder(
       'lf.Path',
       'lf.Size',
       'lf.MtimeMs',
-      'lf.HashSHA256',
-      'lf.HashAutoV1',
-      'lf.HashAutoV2',
-      'lf.HashAutoV3',
-      'lf.HashCRC32',
-      'lf.HashBLAKE3',
       'lf.MissingSince',
       'lf.SidecarMtimeMs',
       'lf.PreviewMtimeMs',
       'lf.ModelFileId',
       // 1/0 from a condition that may be NULL (no linked row): a CASE, as PostgreSQL has no boolean → integer mix.
       sql<number>`CASE WHEN ${sql.join(conditions, sql` AND `)} THEN 1 ELSE 0 END`.as('LinkSettled'),
+      // Compared by the database (SQLite: the one text format this table is written in sorts as time does).
+      sql<number>`CASE WHEN ${lf('LastSeenAt')} >= ${seenSince} THEN 1 ELSE 0 END`.as('SeenSince'),
+      sql<number>`CASE WHEN ${sql.join(
+        REQUIRED_HASH_COLUMNS.map((column) => sql`${lf(column)} IS NOT NULL`),
+        sql` AND `,
+      )} THEN 1 ELSE 0 END`.as('HasHashes'),
     ])
     .where('lf.Path', '>=', prefix)
     .where('lf.Path', '<', `${prefix}\uffff`)
     .execute()) as unknown as IndexedLocalFile[];
+}
+
+/** The rows of `ids` with their size and hashes (for `hashesOf`), in one statement. */
+export function storedHashRows(
+  db: CatalogQueries,
+  dialect: SqlDialect,
+  ids: readonly number[],
+): Promise<Pick<LocalFileRow, 'Id' | 'Size' | HashColumn>[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('LocalFiles')
+    .select(['Id', 'Size', ...HASH_COLUMNS])
+    .where(dialect.inList('Id', ids))
+    .execute() as Promise<Pick<LocalFileRow, 'Id' | 'Size' | HashColumn>[]>;
 }
 
 /**
@@ -144,7 +181,11 @@ export async function linkLocalFile(trx: CatalogTransaction, id: number, modelFi
 }
 
 /** The path is gone: its index row and the catalog files that pointed at it are marked. */
-export async function markPathMissing(trx: CatalogTransaction, row: LocalFileRow, now: Date): Promise<void> {
+export async function markPathMissing(
+  trx: CatalogTransaction,
+  row: Pick<LocalFileRow, 'Id' | 'Path'>,
+  now: Date,
+): Promise<void> {
   const stamp = toStoredTimestamp(now);
   await trx.updateTable('LocalFiles').set({ MissingSince: stamp }).where('Id', '=', row.Id).execute();
   await trx
