@@ -233,6 +233,28 @@ describe('ranking and statements on either engine', () => {
   });
 });
 
+describe('what a search costs is estimated from the vocabulary once per catalog revision', () => {
+  it('reads the revision instead of the vocabulary for words estimated since the last write, and again after one', async () => {
+    const vocabularyReads = () =>
+      statements.filter((text) => /^\s*select/i.test(text) && text.includes('ModelSearchTerms')).length;
+    await search('harbor study');
+    statements.length = 0;
+    await search('study harbor');
+    expect(vocabularyReads()).toBe(0);
+    expect(statements.some((text) => text.includes('"CatalogRevision"'))).toBe(true);
+    // A word not estimated yet is read; the others are not read again.
+    statements.length = 0;
+    expect((await search('harbor study zzyzx')).totalCount).toBe(0);
+    expect(vocabularyReads()).toBe(1);
+    // A write by another program raises the revision: the next estimate reads the vocabulary again, from the index
+    // as the write left it.
+    await onCatalog(`UPDATE "Models" SET "Description" = 'harbor study zzyzx' WHERE "CivitaiId" = 90006`);
+    statements.length = 0;
+    expect((await search('harbor study zzyzx')).edges.map((e) => e.node.civitaiId)).toEqual([90_006]);
+    expect(vocabularyReads()).toBe(1);
+  });
+});
+
 describe('search cursors', () => {
   it('belong to their search text: another search refuses them, the same words with other spacing or filters take them', async () => {
     const light = await search('light', { first: 1 });

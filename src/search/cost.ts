@@ -9,8 +9,10 @@
  * table, which is not fitted separately.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { wordPostings } from '../db/search.ts';
+import { readCatalogRevision } from '../db/revision.ts';
+import { type VocabularyWord, wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
+import { ensureSearchIndexCurrent } from './search-index.ts';
 import { indexForm } from './text.ts';
 
 export const SEARCH_COST_LIMITS = {
@@ -37,12 +39,46 @@ export interface SearchCostInput {
   passes: number;
 }
 
+type Postings = { terms: number; docs: number };
+
+/** Words whose postings are kept per catalog; when full, the kept ones are dropped and counting starts again. */
+const MAX_KEPT_WORDS = 10_000;
+
+/**
+ * Per catalog (its `probe`, shared by every request's view of it): the postings of words read at one catalog
+ * revision. Which words a catalog holds changes only with a write, and every write raises the revision (see
+ * `revision.ts`): postings read from an index brought up to date at revision N hold for as long as the revision is N.
+ * A search then costs one read of the revision instead of a walk of the vocabulary (a fifth of a search's time for a
+ * name with few matches).
+ */
+const keptPostings = new WeakMap<object, { revision: string; byWord: Map<string, Postings> }>();
+
+async function postingsOf(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
+  const read = await readCatalogRevision(db);
+  if (!read) return wordPostings(db, words, MAX_EXPANSION_SCAN);
+  const revision = `${read.epoch}:${read.revision}`;
+  let kept = keptPostings.get(db.probe);
+  if (kept?.revision !== revision || kept.byWord.size > MAX_KEPT_WORDS) {
+    kept = { revision, byWord: new Map() };
+    keptPostings.set(db.probe, kept);
+  }
+  const key = ({ word, prefix }: VocabularyWord) => `${prefix ? '*' : '='}${word}`;
+  const missing = words.filter((word) => !kept.byWord.has(key(word)));
+  if (missing.length > 0) {
+    // The vocabulary of documents not yet rebuilt would be kept under a revision that already counts them.
+    await ensureSearchIndexCurrent(db);
+    const found = await wordPostings(db, missing, MAX_EXPANSION_SCAN);
+    for (const [i, word] of missing.entries()) kept.byWord.set(key(word), found[i]!);
+  }
+  return words.map((word) => kept.byWord.get(key(word))!);
+}
+
 /** Estimated microseconds of work for a search. */
 export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): Promise<number> {
   const words = input.terms.flatMap((term) =>
     term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
   );
-  const postings = await wordPostings(db, words, MAX_EXPANSION_SCAN);
+  const postings = await postingsOf(db, words);
   let all = 0;
   let prefixed = 0;
   for (const [i, { terms, docs }] of postings.entries()) {
