@@ -45,14 +45,20 @@ export function textNesting(source: string): number {
   return deepest;
 }
 
+/** Per parsed document (yoga's parse cache hands out the same one for the same text): its widest selection. */
+const widestOf = new WeakMap<DocumentNode, number>();
+
 /** The most fields (aliases included) any one selection set of the document lists. */
 export function widestSelection(document: DocumentNode): number {
+  const known = widestOf.get(document);
+  if (known !== undefined) return known;
   let widest = 0;
   visit(document, {
     SelectionSet(node) {
       widest = Math.max(widest, node.selections.filter((s) => s.kind === Kind.FIELD).length);
     },
   });
+  widestOf.set(document, widest);
   return widest;
 }
 

@@ -5,7 +5,9 @@
  * any of them starts.
  */
 import {
+  type DocumentNode,
   getOperationAST,
+  type OperationDefinitionNode,
   getVariableValues,
   Kind,
   valueFromAST,
@@ -97,24 +99,59 @@ export async function searchCosts(
   return costs;
 }
 
+/** An operation's root fields that may search: `search`, and `models` or `modelFacets` given a `filter`. */
+interface SearchingFields {
+  operation: OperationDefinitionNode;
+  fields: FieldNode[];
+  fragments: Fragments;
+}
+
+/** Per parsed document (the parse cache hands out one per text) and operation name: what may search in it. */
+const searchingFieldsOf = new WeakMap<DocumentNode, Map<string, SearchingFields | null>>();
+
+function searchingFields(document: DocumentNode, operationName: string | null | undefined): SearchingFields | null {
+  let byName = searchingFieldsOf.get(document);
+  if (!byName) {
+    byName = new Map();
+    searchingFieldsOf.set(document, byName);
+  }
+  const key = operationName ?? '';
+  if (byName.has(key)) return byName.get(key)!;
+  const operation = getOperationAST(document, operationName);
+  let found: SearchingFields | null = null;
+  if (operation?.operation === 'query') {
+    const fragments: Fragments = {};
+    for (const definition of document.definitions)
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+    const fields = fieldsOf(operation.selectionSet, fragments).filter(
+      (field) =>
+        field.name.value === 'search' ||
+        ((field.name.value === 'models' || field.name.value === 'modelFacets') &&
+          field.arguments?.some((argument) => argument.name.value === 'filter')),
+    );
+    if (fields.length > 0) found = { operation, fields, fragments };
+  }
+  byName.set(key, found);
+  return found;
+}
+
 export function searchBudgetPlugin(): Plugin<GraphQLContext> {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      if (operation?.operation !== 'query') return;
+      // Most operations search nothing (a list page, a model): they cost no variable coercion here.
+      const searching = searchingFields(args.document, args.operationName);
+      if (!searching) return;
+      const { operation, fields, fragments } = searching;
       const coerced = getVariableValues(
         args.schema,
         operation.variableDefinitions ?? [],
         (args.variableValues ?? {}) as Record<string, unknown>,
       );
       if (coerced.errors) return; // execution reports them
-      const fragments: Fragments = {};
-      for (const definition of args.document.definitions)
-        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
       const costs = await searchCosts(
         args.contextValue as GraphQLContext,
         args.schema,
-        fieldsOf(operation.selectionSet, fragments),
+        fields,
         fragments,
         coerced.coerced,
       );
