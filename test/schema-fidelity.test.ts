@@ -243,6 +243,17 @@ const ADDITIONS: Record<string, Pick<TableSpec, 'columns' | 'indexes'>> = {
       .map((c) => ({ name: `IX_ModelFiles_${c}_Upper`, unique: false, columns: ['<expr>'] }))
       .concat([{ name: 'IX_ModelFiles_HashAutoV3_Prefix', unique: false, columns: ['<expr>'] }]),
   },
+  ModelImages: {
+    columns: [],
+    // A version's image page with the thumbnail facts that follow the BLOB in the row (AddImagePageIndex).
+    indexes: [
+      {
+        name: 'IX_ModelImages_VersionPage',
+        unique: false,
+        columns: ['ModelVersionId', 'SortOrder', 'Id', 'ThumbnailWidth', 'ThumbnailHeight', 'ThumbnailMimeType'],
+      },
+    ],
+  },
 };
 
 let db: Database.Database;

@@ -131,6 +131,11 @@ export interface PartitionedSource extends ListSource {
    * window's sorter for every child.
    */
   rows: { item: AliasedRawBuilder<unknown, string>; id: RawBuilder<unknown> };
+  /**
+   * Short columns an index holds beside the window's keys: selected in the window, from the index, rather than
+   * from the joined-back row (where reading them may cost more: see `imagePagesByVersion`).
+   */
+  windowSelect?: readonly AliasedRawBuilder<unknown, string>[];
 }
 
 /**
@@ -154,6 +159,7 @@ export function partitionedPageRows(
       sql`${rows.id}`.as('rowId'),
       sql`${source.parent}`.as('parentKey'),
       sql`ROW_NUMBER() OVER (PARTITION BY ${source.parent} ORDER BY ${orderBy(ordering, window)})`.as('rowNumber'),
+      ...(source.windowSelect ?? []),
     ]);
     // The cursor keys are read from the joined-back rows (the ordering's expressions name the paged table under the
     // same alias): computed for the page's rows only, not for every child in the window (measured: a version page

@@ -10,15 +10,29 @@ import { physicalColumns } from '../row-mapping.ts';
 import { runShaped, slot } from '../shaped.ts';
 import type { Row } from '../row-writer.ts';
 
-/** Columns that describe an image's thumbnail without reading it (select them beside `id`). */
-export function THUMBNAIL_FACTS(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
+/**
+ * Thumbnail facts a row gives cheaply: its length (SQLite: from the row's header) and the blur hash, which precedes
+ * the BLOB in the row.
+ */
+export function THUMBNAIL_FACTS_IN_ROW(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
+  return [sql`length(${i('ThumbnailData')})`.as('thumbnailByteSize'), sql`${i('BlurHash')}`.as('thumbnailBlurHash')];
+}
+
+/**
+ * Thumbnail facts that follow the BLOB in the row (SQLite reads them by walking the BLOB's overflow pages), also
+ * held by the IX_ModelImages_VersionPage index.
+ */
+export function THUMBNAIL_FACTS_INDEXED(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
   return [
-    sql`length(${i('ThumbnailData')})`.as('thumbnailByteSize'),
     sql`${i('ThumbnailWidth')}`.as('thumbnailWidth'),
     sql`${i('ThumbnailHeight')}`.as('thumbnailHeight'),
     sql`${i('ThumbnailMimeType')}`.as('thumbnailMimeType'),
-    sql`${i('BlurHash')}`.as('thumbnailBlurHash'),
   ];
+}
+
+/** Columns that describe an image's thumbnail without reading it (select them beside `id`). */
+export function THUMBNAIL_FACTS(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
+  return [...THUMBNAIL_FACTS_IN_ROW(i), ...THUMBNAIL_FACTS_INDEXED(i)];
 }
 
 /** What a removed thumbnail leaves: nothing of it. */
