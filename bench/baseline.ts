@@ -116,8 +116,10 @@ export function createBaseline(databasePath: string): Baseline {
   function imagesOf(versionIds: number[], columns: string, perVersion: number): Map<number, Row[]> {
     return groupBy(
       all(
-        `SELECT ${columns}, length(i."ThumbnailData") AS thumbBytes, i."ThumbnailWidth" AS thumbWidth,
-        i."ThumbnailHeight" AS thumbHeight, p.versionId FROM (SELECT i."Id" AS iid, i."ModelVersionId" AS versionId, ROW_NUMBER() OVER
+        // As ours: the thumbnail's width and height come with the window, from IX_ModelImages_VersionPage.
+        `SELECT ${columns}, length(i."ThumbnailData") AS thumbBytes, p.thumbWidth, p.thumbHeight, p.versionId
+        FROM (SELECT i."Id" AS iid, i."ModelVersionId" AS versionId, i."ThumbnailWidth" AS thumbWidth,
+        i."ThumbnailHeight" AS thumbHeight, ROW_NUMBER() OVER
         (PARTITION BY i."ModelVersionId" ORDER BY i."SortOrder", i."Id") AS n FROM "ModelImages" i WHERE i."ModelVersionId" IN ${IDS}) p
       JOIN "ModelImages" i ON i."Id" = p.iid WHERE p.n <= ? ORDER BY p.versionId, p.n`,
         JSON.stringify(versionIds),
