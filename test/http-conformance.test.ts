@@ -29,6 +29,47 @@ describe('graphql-http audit', () => {
   });
 });
 
+describe('HEAD /graphql', () => {
+  it('answers as GET does, without the body: the GraphiQL page and a query by GET', async () => {
+    const url = `${server.url}?query=${encodeURIComponent('{ __typename }')}`;
+    for (const [target, headers] of [
+      [server.url, { accept: 'text/html' }],
+      [url, { 'x-graphql-yoga-csrf': '1' }],
+    ] as const) {
+      const get = await fetch(target, { headers });
+      const head = await fetch(target, { method: 'HEAD', headers });
+      expect(get.status, target).toBe(200);
+      expect(head.status, target).toBe(get.status);
+      expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+      expect((await get.text()).length).toBeGreaterThan(0);
+      expect(await head.text()).toBe('');
+    }
+  });
+});
+
+describe('Accept weights', () => {
+  it('answers in the acceptable type of highest weight, and refuses a request that accepts nothing (q=0)', async () => {
+    const typeFor = async (accept: string) => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      await response.text();
+      return response.status === 200 ? response.headers.get('content-type')?.split(';')[0] : response.status;
+    };
+    expect(await typeFor('application/graphql-response+json, application/json')).toBe(
+      'application/graphql-response+json',
+    );
+    expect(await typeFor('application/graphql-response+json;q=0.5, application/json')).toBe('application/json');
+    expect(await typeFor('application/graphql-response+json;q=0, application/json;q=0.1')).toBe('application/json');
+    expect(await typeFor('application/json;q=0.2, application/graphql-response+json;q=0.9')).toBe(
+      'application/graphql-response+json',
+    );
+    expect(await typeFor('application/json;q=0')).toBe(406);
+  });
+});
+
 describe('query limits sized for Relay shapes', () => {
   it('runs a rich nested page of 100 models', async () => {
     const response =

@@ -42,6 +42,7 @@ import { RequestScope, turnStarts } from '../db/request-scope.ts';
 import { BodyRefusal, readRequestBody, type LargeBodyLimits } from './request-body.ts';
 import { base64Length } from '../thumbnails/facts.ts';
 import { capConnections, type ConnectionCap } from './connections.ts';
+import { acceptInPreferenceOrder } from './accept.ts';
 import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
 import type { Logger } from './logger.ts';
 import { requestLogPlugin, startRequestLog, type RequestLog, type ServerContext } from './request-log.ts';
@@ -498,6 +499,11 @@ export function createRequestListener(
       else res.destroy();
     };
     if (pathname === GRAPHQL_PATH) {
+      // HEAD is GET without the body (RFC 9110): yoga knows only GET and POST, and Node leaves the body of a HEAD
+      // request's answer out by itself, whatever is written.
+      if (req.method === 'HEAD') req.method = 'GET';
+      const accept = acceptInPreferenceOrder(req.headers.accept);
+      if (accept !== undefined) req.headers.accept = accept;
       graphql(req, res, requestLog).catch(failed);
       return;
     }
