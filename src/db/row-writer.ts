@@ -31,14 +31,32 @@ export function sameValue(stored: unknown, next: SqlValue): boolean {
  * of columns (see `shaped.ts`).
  */
 export async function insertRow(trx: CatalogTransaction, table: CatalogTable, values: RowValues): Promise<number> {
+  return Number((await insertReturning<{ Id: number }>(trx, table, values, 'id')).Id);
+}
+
+/** Inserts a row; returns it as stored, every column (one statement, no read after it). */
+export function insertRowReturningAll<R extends Row>(
+  trx: CatalogTransaction,
+  table: CatalogTable,
+  values: RowValues,
+): Promise<R> {
+  return insertReturning<R>(trx, table, values, 'all');
+}
+
+async function insertReturning<R>(
+  trx: CatalogTransaction,
+  table: CatalogTable,
+  values: RowValues,
+  returning: 'id' | 'all',
+): Promise<R> {
   const columns = Object.keys(values);
-  const build = () =>
-    trx
-      .insertInto(table)
-      .values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as never)
-      .returning(sql.ref('Id').as('Id'));
-  const { rows } = await executeShaped<{ Id: number }>(trx, `insert|${table}|${columns.join(',')}`, build, values);
-  return Number(rows[0]!.Id);
+  const build = () => {
+    const insert = trx.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, slot(c)])) as never);
+    return returning === 'id' ? insert.returning(sql.ref('Id').as('Id')) : insert.returningAll();
+  };
+  const shape = `insert|${returning}|${table}|${columns.join(',')}`;
+  const { rows } = await executeShaped<R>(trx, shape, build, values);
+  return rows[0]!;
 }
 
 /**

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { type RowValues, updateChanged } from '../row-writer.ts';
+import { insertRowReturningAll, type Row, type RowValues, updateChanged } from '../row-writer.ts';
 import { toStoredTimestamp } from '../timestamps.ts';
 import { FILE_SIZE_BYTES, HASH_FIELDS, type OptionalFileColumns } from './model-files.ts';
 
@@ -159,11 +159,11 @@ export async function upsertLocalFile(
 ): Promise<LocalFileRow> {
   const existing = await localFileAt(trx, filePath);
   if (!existing)
-    return (await trx
-      .insertInto('LocalFiles')
-      .values({ ...values, Path: filePath, FirstSeenAt: firstSeenAt } as never)
-      .returningAll()
-      .executeTakeFirstOrThrow()) as LocalFileRow;
+    return insertRowReturningAll<LocalFileRow & Row>(trx, 'LocalFiles', {
+      ...values,
+      Path: filePath,
+      FirstSeenAt: firstSeenAt,
+    });
   await updateChanged(trx, 'LocalFiles', existing.Id, { ...existing }, values);
   return (await localFileAt(trx, filePath))!;
 }
