@@ -12,7 +12,7 @@ const NOTHING_ACCEPTED = 'application/x-nothing-acceptable';
 const MAX_ACCEPT_LENGTH = 4096;
 
 export function acceptInPreferenceOrder(header: string | undefined): string | undefined {
-  if (header === undefined || header.length > MAX_ACCEPT_LENGTH || !header.includes('q=')) return header;
+  if (header === undefined || header.length > MAX_ACCEPT_LENGTH || !/q=/i.test(header)) return header;
   const ranges = header
     .split(',')
     .map((part, index) => {

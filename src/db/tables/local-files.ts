@@ -28,16 +28,9 @@ export interface LocalFileRow {
   ModelFileId: number | null;
 }
 
-/** The columns of a LocalFiles row that hold the file's hashes. */
-const HASH_COLUMNS = [
-  'HashSHA256',
-  'HashAutoV1',
-  'HashAutoV2',
-  'HashAutoV3',
-  'HashCRC32',
-  'HashBLAKE3',
-] as const satisfies readonly (keyof LocalFileRow)[];
-type HashColumn = (typeof HASH_COLUMNS)[number];
+/** The columns of a LocalFiles row that hold the file's hashes (named as the catalog's). */
+const HASH_COLUMNS = Object.values(HASH_FIELDS);
+type HashColumn = (typeof HASH_FIELDS)[keyof typeof HASH_FIELDS];
 
 /** The hashes an unchanged file is known by; a row lacking one of them is hashed again (see `hashesOf`). */
 export const REQUIRED_HASH_COLUMNS = ['HashSHA256', 'HashAutoV2', 'HashCRC32', 'HashBLAKE3'] as const;
