@@ -21,9 +21,10 @@ import { startSeededServer, type TestServer } from './helpers/server.ts';
 let catalog: SeededCatalog;
 let server: TestServer;
 const statements: string[] = [];
+const parameters: (readonly unknown[])[] = [];
 
 beforeAll(async () => {
-  ({ catalog, server } = await startSeededServer(statements));
+  ({ catalog, server } = await startSeededServer(statements, parameters));
 });
 
 const NESTED_PAGE = graphql(`query NestedModelsPage($n: Int!) {
@@ -124,6 +125,7 @@ function expectedPage(n: number) {
 
 async function runPage(n: number) {
   statements.length = 0;
+  parameters.length = 0;
   const data = dataOf(await server.graphql(NESTED_PAGE, { n }));
   return { nodes: data.models.edges.map((e) => e.node), statements: [...statements] };
 }
@@ -136,6 +138,97 @@ describe('a nested page of models', () => {
     expect(large.statements.length).toBe(small.statements.length);
     expect(small.nodes).toEqual(expectedPage(5));
     expect(large.nodes).toEqual(expectedPage(50));
+  });
+
+  it("reads a version's page of images, rows and thumbnail facts, in the one statement that picks them", async () => {
+    const { statements: sqls } = await runPage(20);
+    expect(sqls.filter((sql) => /"ModelImages"/.test(sql))).toHaveLength(1);
+  });
+
+  it('reads neither sort keys nor the row after a nested page whose query asks for neither', async () => {
+    const { statements: sqls } = await runPage(20);
+    const pages = sqls.flatMap((sql, i) => (/ROW_NUMBER\(\)/.test(sql) ? [{ sql, limit: parameters[i]!.at(-1) }] : []));
+    // Versions (first: 5) and images (first: 3): cursors and hasNextPage are not selected.
+    expect(pages.map((page) => Number(page.limit)).sort()).toEqual([3, 5]);
+    for (const page of pages) expect(page.sql).not.toMatch(/as "k0"/);
+    // `thumbnail { url }` needs only the thumbnail's presence: none of the facts that IX_ModelImages_VersionPage holds.
+    expect(pages.find((page) => /"ModelImages"/.test(page.sql))!.sql).not.toMatch(/ThumbnailWidth|ThumbnailMimeType/);
+  });
+
+  it('reads both, and answers them exactly, where pageInfo and cursors are asked for', async () => {
+    const modelId = Number(
+      catalog.sql
+        .prepare('SELECT ModelId FROM ModelVersions GROUP BY ModelId HAVING COUNT(*) > 2 ORDER BY ModelId LIMIT 1')
+        .pluck()
+        .get(),
+    );
+    const versionIds = (
+      catalog.sql.prepare('SELECT Id, CreatedAt FROM ModelVersions WHERE ModelId = ?').all(modelId) as {
+        Id: number;
+        CreatedAt: string;
+      }[]
+    )
+      .sort((a, b) => utc(b.CreatedAt).localeCompare(utc(a.CreatedAt)) || b.Id - a.Id)
+      .map((v) => v.Id);
+    const query = `query($id: Int!, $after: String) { model(databaseId: $id) { versions(first: 2, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { cursor node { databaseId } } } } }`;
+    statements.length = 0;
+    parameters.length = 0;
+    type Versions = {
+      model: {
+        versions: {
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+          edges: { cursor: string; node: { databaseId: number } }[];
+        };
+      };
+    };
+    const first = dataOf(await server.graphql<Versions, object>(query, { id: modelId })).model.versions;
+    const page = statements.findIndex((sql) => /ROW_NUMBER\(\)/.test(sql));
+    expect(statements[page]).toMatch(/as "k0"/);
+    expect(Number(parameters[page]!.at(-1))).toBe(3);
+    expect(first.edges.map((e) => e.node.databaseId)).toEqual(versionIds.slice(0, 2));
+    expect(first.pageInfo).toEqual({ hasNextPage: true, endCursor: first.edges[1]!.cursor });
+    const second = dataOf(await server.graphql<Versions, object>(query, { id: modelId, after: first.edges[1]!.cursor }))
+      .model.versions;
+    expect(second.edges.map((e) => e.node.databaseId)).toEqual(versionIds.slice(2, 4));
+    expect(second.pageInfo.hasNextPage).toBe(versionIds.length > 4);
+  });
+
+  it("answers a page's thumbnail facts from the index where they are asked for", async () => {
+    const versionId = Number(
+      catalog.sql
+        .prepare('SELECT ModelVersionId FROM ModelImages WHERE ThumbnailData IS NOT NULL ORDER BY Id LIMIT 1')
+        .pluck()
+        .get(),
+    );
+    const expected = (
+      catalog.sql
+        .prepare(
+          `SELECT Id, ThumbnailWidth AS width, ThumbnailHeight AS height, BlurHash AS blurHash,
+             length(ThumbnailData) AS byteSize FROM ModelImages WHERE ModelVersionId = ? ORDER BY SortOrder, Id LIMIT 3`,
+        )
+        .all(versionId) as {
+        Id: number;
+        width: number;
+        height: number;
+        blurHash: string | null;
+        byteSize: number | null;
+      }[]
+    ).map(({ Id, byteSize, ...facts }) => ({
+      databaseId: Id,
+      thumbnail: byteSize === null ? null : { ...facts, byteSize },
+    }));
+    statements.length = 0;
+    const data = dataOf(
+      await server.graphql<{ modelVersion: { images: { nodes: unknown[] } } }, object>(
+        `query($id: Int!) { modelVersion(databaseId: $id) { images(first: 3) { nodes {
+          databaseId thumbnail { width height blurHash byteSize } } } } }`,
+        { id: versionId },
+      ),
+    );
+    expect(data.modelVersion.images.nodes).toEqual(expected);
+    expect(statements.filter((sql) => /"ModelImages"/.test(sql))).toHaveLength(1);
+    expect(statements.find((sql) => /"ModelImages"/.test(sql))).toMatch(/ThumbnailWidth/);
   });
 
   it('never reads thumbnail bytes for a list (only their length)', async () => {

@@ -54,7 +54,21 @@ function cursorTag(ordering: Ordering): string {
   return ordering.scope === undefined ? ordering.signature : `${ordering.signature}#${ordering.scope}`;
 }
 
-export interface PageWindow {
+/**
+ * What a page reads besides its rows. A nested page whose query does not ask leaves these out: at every level of a
+ * list page they are columns computed and rows read and joined for nothing.
+ */
+export interface PageReads {
+  /**
+   * Whether the row after the page is read too, to tell whether there is more in the paging direction
+   * (`hasNextPage` forward, `hasPreviousPage` backward).
+   */
+  looksAhead: boolean;
+  /** Whether each row's sort-key values are read, for cursors (`edges.cursor`, `pageInfo.startCursor`/`endCursor`). */
+  cursors: boolean;
+}
+
+export interface PageWindow extends PageReads {
   /** `backward` pages come from `last`: query in reverse, then flip. */
   direction: 'forward' | 'backward';
   limit: number;
@@ -126,6 +140,8 @@ export function pageWindow(
   return {
     direction: last !== null ? 'backward' : 'forward',
     limit: last ?? first ?? defaultSize,
+    looksAhead: true,
+    cursors: true,
     after: args.after ? decodeCursor(args.after, ordering, 'after') : null,
     before: args.before ? decodeCursor(args.before, ordering, 'before') : null,
   };
@@ -148,8 +164,34 @@ export interface Page<T> {
   pageInfo: PageInfo;
 }
 
+/** An edge whose cursor is encoded when it is read: most nested pages are asked for their nodes only. */
+class PageEdge<R, T> implements Edge<T> {
+  #cursor: string | undefined;
+  readonly #row: R;
+  readonly #ordering: Ordering;
+  readonly #keyValues: ((row: R) => KeyValue[]) | null;
+  readonly node: T;
+
+  constructor(row: R, ordering: Ordering, keyValues: ((row: R) => KeyValue[]) | null, node: T) {
+    this.node = node;
+    this.#row = row;
+    this.#ordering = ordering;
+    this.#keyValues = keyValues;
+  }
+
+  get cursor(): string {
+    this.#cursor ??= encodeCursor(this.#ordering, (this.#keyValues ?? unplanned('its sort keys'))(this.#row));
+    return this.#cursor;
+  }
+}
+
+/** What a page was read without (see `PageReads`) is unknown: asking for it is a defect of the plan. */
+function unplanned(what: string): never {
+  throw new Error(`The page was read without ${what}: its plan missed a field that needs them.`);
+}
+
 /**
- * Turns `limit + 1` rows fetched in query order into a page. `keyValues` reads a row's sort-key values (the same
+ * Turns `limit + 1` rows (`limit` where the window does not look ahead) fetched in query order into a page. `keyValues` reads a row's sort-key values (the same
  * expressions as the ordering, selected as columns).
  */
 export function toPage<R, T>(
@@ -161,15 +203,26 @@ export function toPage<R, T>(
 ): Page<T> {
   const hasMore = rows.length > window.limit;
   const kept = hasMore ? rows.slice(0, window.limit) : rows;
-  if (window.direction === 'backward') kept.reverse();
-  const edges = kept.map((row) => ({ cursor: encodeCursor(ordering, keyValues(row)), node: node(row) }));
+  const forward = window.direction === 'forward';
+  if (!forward) kept.reverse();
+  const cursors = window.cursors ? keyValues : null;
+  const edges: Edge<T>[] = kept.map((row) => new PageEdge(row, ordering, cursors, node(row)));
+  const more = () => (window.looksAhead ? hasMore : unplanned('the row after it'));
   return {
     edges,
     pageInfo: {
-      hasNextPage: window.direction === 'forward' ? hasMore : window.before !== null,
-      hasPreviousPage: window.direction === 'backward' ? hasMore : window.after !== null,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get hasNextPage() {
+        return forward ? more() : window.before !== null;
+      },
+      get hasPreviousPage() {
+        return forward ? window.after !== null : more();
+      },
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
   };
 }

@@ -77,8 +77,8 @@ export interface CatalogDatabase {
 }
 
 export interface OpenCatalogOptions {
-  /** Called with every SQL statement either connection executes (tests and benchmarks count them). */
-  onStatement?: (sqlText: string) => void;
+  /** Called with every SQL statement either connection executes, and its parameters (tests and benchmarks count them). */
+  onStatement?: (sqlText: string, parameters: readonly unknown[]) => void;
   /**
    * How long a write waits for another process's write lock — on PostgreSQL, how long any statement waits for each
    * lock on rows or tables another connection holds (default BUSY_TIMEOUT_MS).

@@ -14,9 +14,10 @@ import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import { hashMatch } from './tables/model-files.ts';
 import {
   IS_STILL_IMAGE,
+  THUMBNAIL_BYTE_SIZE,
   THUMBNAIL_FACTS,
-  THUMBNAIL_FACTS_IN_ROW,
   THUMBNAIL_FACTS_INDEXED,
+  THUMBNAIL_FIELDS_INDEXED,
 } from './tables/model-images.ts';
 
 export type FetchByKeys = (keys: readonly number[]) => Promise<RawRow[]>;
@@ -188,19 +189,19 @@ export function filesByHash(
 const PICKED: Columns = [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS(i)];
 
 /**
- * A version's image page. On SQLite the thumbnail's width, height and type follow its BLOB in the row, and
- * reading them from the row walks the BLOB's overflow pages (four for a 16 KiB thumbnail: 120 images of a list
- * page took 1.4 ms): they come with the window from the IX_ModelImages_VersionPage index, and the joined-back row
- * gives only what precedes the BLOB and its length (in the row's header).
+ * A version's image page, its rows with the plan's columns and the thumbnail's length (which says whether there is
+ * one). On SQLite the thumbnail's width, height and type follow its BLOB in the row, and reading them from the row
+ * walks the BLOB's overflow pages (four for a 16 KiB thumbnail: 120 images of a list page took 1.4 ms): where the
+ * plan names them they come with the window from the IX_ModelImages_VersionPage index.
  */
-export const imagePagesByVersion: PartitionedSource = {
-  shape: 'imagePagesByVersion',
+export const imagePagesByVersion = (fields: RowFields): PartitionedSource => ({
+  shape: `imagePagesByVersion|${planKey(fields)}`,
   from: (db) => db.selectFrom(i.item),
-  select: [sql`${i('Id')}`.as('id'), ...THUMBNAIL_FACTS_IN_ROW(i)],
-  windowSelect: THUMBNAIL_FACTS_INDEXED(i),
+  select: [THUMBNAIL_BYTE_SIZE(i), ...selectColumns('ModelImage', 'i', fields, THUMBNAIL_FIELDS_INDEXED)],
+  windowSelect: THUMBNAIL_FACTS_INDEXED(i, fields),
   parent: i('ModelVersionId'),
   rows: { item: i.item, id: i('Id') },
-};
+});
 
 export const imageCountByVersion = (db: CatalogDatabase) =>
   byKeys(db, 'imageCountByVersion', () => ({

@@ -57,10 +57,6 @@ export function columnsOf(model: CatalogModelName): ColumnSpec[] {
 /** Fields never read unless a plan names them: the thumbnail BLOB (its own loaders read it). */
 const UNPLANNED_OMITTED = new Set(['thumbnailData']);
 
-/**
- * The select list for a row-field plan (every column but the BLOB when `fields` is null): `alias.Column AS field`.
- * 64-bit columns are read as text and turned into bigint by `rowMapper` (exact past 2^53 on every engine).
- */
 /** A row-field plan as text (part of a statement's shape: see `shaped.ts`). */
 export function planKey(fields: RowFields): string {
   return fields === null ? '*' : fields.join(',');
@@ -68,18 +64,24 @@ export function planKey(fields: RowFields): string {
 
 const selectLists = new Map<string, AliasedRawBuilder<unknown, string>[]>();
 
+/**
+ * The select list for a row-field plan (every column but the BLOB when `fields` is null): `alias.Column AS field`,
+ * but for the `omit`ted fields (the statement selects them otherwise). 64-bit columns are read as text and turned
+ * into bigint by `rowMapper` (exact past 2^53 on every engine).
+ */
 export function selectColumns(
   model: CatalogModelName,
   alias: string,
   fields: readonly string[] | null = null,
+  omit: readonly string[] = [],
 ): AliasedRawBuilder<unknown, string>[] {
   // Built once per list: every batch of every request selects through the same few plans.
-  const key = `${model}|${alias}|${fields === null ? '*' : fields.join(',')}`;
+  const key = `${model}|${alias}|${fields === null ? '*' : fields.join(',')}|${omit.join(',')}`;
   let list = selectLists.get(key);
   if (!list) {
     const wanted = fields === null ? null : new Set(fields);
     list = columnsOf(model)
-      .filter((c) => (wanted ? wanted.has(c.field) : !UNPLANNED_OMITTED.has(c.field)))
+      .filter((c) => (wanted ? wanted.has(c.field) : !UNPLANNED_OMITTED.has(c.field)) && !omit.includes(c.field))
       .map((c) => {
         const ref = sql.ref(`${alias}.${c.column}`);
         return (c.type === 'BigInt' ? sql`CAST(${ref} AS TEXT)` : sql`${ref}`).as(c.field);

@@ -1,8 +1,8 @@
 /**
- * Images. SQL decides *which* images — a version's page in display order (the LIMIT applied per version by a
- * window function), a version's or model's primary image — and reads their thumbnail facts in the same statement
- * (`length()`, never the BLOB). The rows are then read with exactly the columns the query's plan names, so long
- * prompt texts and the BLOB are read only when asked for.
+ * Images. A version's page (the LIMIT applied per version by a window function) reads its rows with the columns
+ * the query's plan names and the thumbnail facts, in one statement (`length()`, never the BLOB). For a version's or
+ * model's primary image SQL picks the id with the thumbnail facts, and the row is then read by plan, so long prompt
+ * texts and the BLOB are read only when asked for.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import {
@@ -28,7 +28,7 @@ export function createImageLoaders(db: CatalogDatabase, primeThumbnails: (rows: 
     return pick(row);
   };
   return {
-    pagesByVersion: partitionedPages<PickedImage>(db, imagePagesByVersion, pick, primeThumbnails),
+    pagesByVersion: partitionedPages(db, imagePagesByVersion, rowMapper('ModelImage')),
     countByVersion: numberByKey(imageCountByVersion(db)),
     primaryByVersion: oneByKey(primaryImageByVersion(db), pickAndPrime),
     /** The primary image of the newest version that has images. */

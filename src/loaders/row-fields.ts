@@ -60,8 +60,14 @@ export const DERIVED_FIELD_READS: Readonly<Record<PlannedModelName, Readonly<Rec
     version: ['modelVersionId'],
     aspectRatio: ['width', 'height'],
     isPrimary: ['sortOrder'],
-    // Thumbnail facts come from the page statement or the thumbnail loaders, by id.
+    // A page's rows carry the thumbnail facts the selection inside `thumbnail { … }` reads (its length always);
+    // other rows' thumbnails come from the thumbnail loaders, by id.
     thumbnail: NONE,
+    'thumbnail.width': ['thumbnailWidth'],
+    'thumbnail.height': ['thumbnailHeight'],
+    'thumbnail.mimeType': ['thumbnailMimeType'],
+    'thumbnail.blurHash': ['blurHash'],
+    'thumbnail.dataUri': ['thumbnailMimeType'],
   },
 };
 

@@ -19,7 +19,7 @@ export function metaFromImageRow(row: RawRow): ThumbnailMeta | null {
     width: row.thumbnailWidth == null ? null : Number(row.thumbnailWidth),
     height: row.thumbnailHeight == null ? null : Number(row.thumbnailHeight),
     storedMimeType: (row.thumbnailMimeType as string | null) ?? null,
-    blurHash: (row.thumbnailBlurHash as string | null) ?? null,
+    blurHash: (row.blurHash as string | null) ?? null,
   };
 }
 

@@ -1,5 +1,13 @@
 /** Turning pages into Relay connections, with their count computed only when `totalCount` is selected. */
-import { keyValuesOf, type Ordering, type Page, type PageArgs, pageWindow, toPage } from '../catalog/pagination.ts';
+import {
+  keyValuesOf,
+  type Ordering,
+  type Page,
+  type PageArgs,
+  type PageReads,
+  pageWindow,
+  toPage,
+} from '../catalog/pagination.ts';
 import type { CatalogQueries } from '../db/catalog-database.ts';
 import { type ListSource, type RawRow, rootCount, rootPageRows } from '../db/pages.ts';
 import type { PageLoaders } from '../loaders/pages.ts';
@@ -22,14 +30,18 @@ export async function rootConnection<T>(
   return withTotalCount(toPage(rows, window, ordering, keyValuesOf(ordering), map), () => rootCount(queries, source));
 }
 
-/** A nested list (one parent's page, batched with its siblings' by `pages`) as a connection. */
+/**
+ * A nested list (one parent's page, batched with its siblings' by `pages`) as a connection, read as `plan` says
+ * (see `nestedPagePlan`).
+ */
 export async function nestedConnection<T>(
   pages: PageLoaders<T>,
   ordering: Ordering,
   args: PageArgs,
   parentId: number,
   totalCount: () => Promise<number>,
-  fields: RowFields = null,
+  plan: { fields: RowFields; reads: PageReads },
 ) {
-  return withTotalCount(await pages(ordering, pageWindow(args, ordering), fields).load(parentId), totalCount);
+  const window = { ...pageWindow(args, ordering), ...plan.reads };
+  return withTotalCount(await pages(ordering, window, plan.fields).load(parentId), totalCount);
 }

@@ -7,7 +7,7 @@ import type { Creator } from '../generated/prisma/client.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { loadNodes, lookupKey } from './lookup.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { nestedPagePlan } from './selection.ts';
 
 const mapCreator = rowMapper('Creator');
 
@@ -25,7 +25,7 @@ export const creatorFields = {
       args,
       c.id,
       () => ctx.loaders.creators.modelCount.load(c.id),
-      plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+      nestedPagePlan(ctx, info, 'Model'),
     ),
 };
 

@@ -4,6 +4,7 @@ import { deleteModelImage, setImageThumbnail } from '../catalog/edits.ts';
 import { AppError } from '../errors.ts';
 import type { ModelImage } from '../generated/prisma/client.ts';
 import type { PickedImage } from '../loaders/images.ts';
+import { metaFromImageRow } from '../loaders/thumbnails.ts';
 import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
@@ -41,7 +42,9 @@ export const thumbnailFields = {
 };
 
 export const imageFields = {
-  thumbnail: (i: ModelImage, _args: unknown, ctx: GraphQLContext) => ctx.loaders.thumbnails.meta.load(i.id),
+  // A page's row carries the facts its selection planned (see `imagePagesByVersion`).
+  thumbnail: (i: ModelImage, _args: unknown, ctx: GraphQLContext) =>
+    'thumbnailByteSize' in i ? metaFromImageRow(i) : ctx.loaders.thumbnails.meta.load(i.id),
   version: async (i: ModelImage, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
     (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
 };

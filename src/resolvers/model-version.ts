@@ -1,6 +1,6 @@
 /** Resolvers of ModelVersion: its model, files, images and trigger words through the loaders; look-ups, list, mutation. */
 import type { GraphQLResolveInfo } from 'graphql';
-import { type PageArgs, pageWindow } from '../catalog/pagination.ts';
+import type { PageArgs } from '../catalog/pagination.ts';
 import { setTriggerWords } from '../catalog/edits.ts';
 import {
   IMAGE_ORDERING,
@@ -12,11 +12,11 @@ import {
 } from '../db/lists.ts';
 import { rowMapper } from '../db/row-mapping.ts';
 import type { ModelVersion, TriggerWord } from '../generated/prisma/client.ts';
-import { rootConnection, withTotalCount } from './connections.ts';
+import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
 import { loadPlannedImages } from './model-image.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { nestedPagePlan, plannedRowFields } from './selection.ts';
 
 const mapVersion = rowMapper('ModelVersion');
 
@@ -29,18 +29,15 @@ export const versionFields = {
     ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id),
   primaryFile: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
     (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
-  images: async (v: ModelVersion, args: PageArgs, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-    const page = await ctx.loaders.images.pagesByVersion(IMAGE_ORDERING, pageWindow(args, IMAGE_ORDERING)).load(v.id);
-    const loaded = await loadPlannedImages(
-      ctx,
-      info,
-      page.edges.map((edge) => edge.node),
-      CONNECTION_NODE_PATHS,
-    );
-    // A row deleted between the two statements simply drops out of the page.
-    const edges = page.edges.flatMap((edge, i) => (loaded[i] ? [{ cursor: edge.cursor, node: loaded[i] }] : []));
-    return withTotalCount({ ...page, edges }, () => ctx.loaders.images.countByVersion.load(v.id));
-  },
+  images: (v: ModelVersion, args: PageArgs, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    nestedConnection(
+      ctx.loaders.images.pagesByVersion,
+      IMAGE_ORDERING,
+      args,
+      v.id,
+      () => ctx.loaders.images.countByVersion.load(v.id),
+      nestedPagePlan(ctx, info, 'ModelImage'),
+    ),
   primaryImage: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
     const picked = await ctx.loaders.images.primaryByVersion.load(v.id);
     return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;

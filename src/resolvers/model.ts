@@ -19,7 +19,7 @@ import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
 import { loadPlannedImages } from './model-image.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { CONNECTION_NODE_PATHS, nestedPagePlan, plannedRowFields } from './selection.ts';
 
 const mapModel = rowMapper('Model');
 
@@ -43,12 +43,13 @@ export const modelFields = {
       args,
       m.id,
       () => ctx.loaders.versions.countByModel.load(m.id),
-      plannedRowFields(ctx, info, 'ModelVersion', CONNECTION_NODE_PATHS),
+      nestedPagePlan(ctx, info, 'ModelVersion'),
     ),
   latestVersion: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
     const ordering = versionOrdering(ctx.db.dialect, null);
+    const window = { ...pageWindow({ first: 1 }, ordering), looksAhead: false, cursors: false };
     const page = await ctx.loaders.versions
-      .pagesByModel(ordering, pageWindow({ first: 1 }, ordering), plannedRowFields(ctx, info, 'ModelVersion'))
+      .pagesByModel(ordering, window, plannedRowFields(ctx, info, 'ModelVersion'))
       .load(m.id);
     return page.edges[0]?.node ?? null;
   },

@@ -4,6 +4,7 @@
  * selection, not once per parent row.
  */
 import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import type { PageReads } from '../catalog/pagination.ts';
 import { rowFieldsFor, type PlannedModelName, type RowFields } from '../loaders/row-fields.ts';
 import type { GraphQLContext } from './context.ts';
 
@@ -44,6 +45,20 @@ export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (re
   return names;
 }
 
+/** What the connection being resolved reads besides its rows (see `PageReads`): once per request for each selection. */
+function pageReads(ctx: GraphQLContext, info: GraphQLResolveInfo): PageReads {
+  let reads = ctx.loaders.pageReads.get(info.fieldNodes);
+  if (!reads) {
+    const names = selectedFieldNames(info, OWN_SELECTION);
+    reads = {
+      looksAhead: names.has('pageInfo.hasNextPage') || names.has('pageInfo.hasPreviousPage'),
+      cursors: names.has('edges.cursor') || names.has('pageInfo.startCursor') || names.has('pageInfo.endCursor'),
+    };
+    ctx.loaders.pageReads.set(info.fieldNodes, reads);
+  }
+  return reads;
+}
+
 /**
  * The row fields of `model` the selection at `paths` needs (plus `required`). A plan depends only on the field's
  * selection (its field nodes, which the executor shares between all rows of a list) and the arguments here, so
@@ -62,4 +77,13 @@ export function plannedRowFields(
   let plan = plans.get(key);
   if (plan === undefined) plans.set(key, (plan = rowFieldsFor(model, selectedFieldNames(info, paths), required)));
   return plan;
+}
+
+/** How a nested connection's page of `model` rows is read: the row fields of its nodes, and what else it reads. */
+export function nestedPagePlan(
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+  model: PlannedModelName,
+): { fields: RowFields; reads: PageReads } {
+  return { fields: plannedRowFields(ctx, info, model, CONNECTION_NODE_PATHS), reads: pageReads(ctx, info) };
 }

@@ -8,7 +8,7 @@ import type { Tag } from '../generated/prisma/client.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { loadNodes, lookupKey } from './lookup.ts';
-import { CONNECTION_NODE_PATHS, plannedRowFields } from './selection.ts';
+import { nestedPagePlan } from './selection.ts';
 
 const mapTag = rowMapper('Tag');
 
@@ -26,7 +26,7 @@ export const tagFields = {
       args,
       tag.id,
       () => ctx.loaders.tags.modelCount.load(tag.id),
-      plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+      nestedPagePlan(ctx, info, 'Model'),
     ),
 };
 

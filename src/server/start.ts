@@ -46,7 +46,7 @@ export interface StartOptions {
   /** Where start-up, request and error lines go (silent by default). */
   logger?: Logger;
   /** Sees every SQL statement the catalog runs (tests and benchmarks count them). */
-  onStatement?: (sqlText: string) => void;
+  onStatement?: (sqlText: string, parameters: readonly unknown[]) => void;
   /** The Civitai client (tests point it at a local replay server); built from the config otherwise. */
   civitai?: CivitaiClient;
   /** How downloads retry (tests shorten the waits). */

@@ -58,12 +58,23 @@ export async function startTestServer(
   };
 }
 
-/** A server over a freshly seeded catalog that records every SQL statement it runs into `statements`. */
-export async function startSeededServer(statements: string[]): Promise<{ catalog: SeededCatalog; server: TestServer }> {
+/**
+ * A server over a freshly seeded catalog that records every SQL statement it runs into `statements` (and, given
+ * `parameters`, each statement's parameters there, at the same index).
+ */
+export async function startSeededServer(
+  statements: string[],
+  parameters?: (readonly unknown[])[],
+): Promise<{ catalog: SeededCatalog; server: TestServer }> {
   const catalog = await seededCatalog();
   const server = await startTestServer(
     { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
-    { onStatement: (sql) => statements.push(sql) },
+    {
+      onStatement: (sql, values) => {
+        statements.push(sql);
+        parameters?.push(values);
+      },
+    },
   );
   return { catalog, server };
 }

@@ -21,7 +21,7 @@ import { isAppError } from '../../errors.ts';
 import { isConnectionError, isLockTimeout, lockedError, type PoolSettings, unreachableError } from './connection.ts';
 
 export interface PgRunOptions {
-  onStatement?: ((sqlText: string) => void) | undefined;
+  onStatement?: ((sqlText: string, parameters: readonly unknown[]) => void) | undefined;
   /** The catalog's URL: a lost connection becomes DATABASE_UNREACHABLE naming it (without its password). */
   target?: Pick<PoolSettings, 'url' | 'display'> | undefined;
   /**
@@ -82,7 +82,7 @@ export async function runOn<R>(
     if (beforeStatement && 'connect' in target)
       result = await queryWhenConnected(target, compiled, options, beforeStatement, signal);
     else {
-      options.onStatement?.(compiled.sql);
+      options.onStatement?.(compiled.sql, compiled.parameters);
       result = await target.query(queryConfig(compiled));
     }
   } catch (error) {
@@ -126,7 +126,7 @@ async function queryWhenConnected(
   let failure: Error | undefined;
   try {
     check();
-    options.onStatement?.(compiled.sql);
+    options.onStatement?.(compiled.sql, compiled.parameters);
     const running = client.query(queryConfig(compiled));
     const { cancelBackend } = options;
     if (!signal || !cancelBackend) return await running;

@@ -30,7 +30,7 @@ export function toSqlite(value: unknown): unknown {
 
 export interface ConnectionOptions {
   /** Called with every statement's SQL (tests and benchmarks count them). */
-  onStatement?: ((sqlText: string) => void) | undefined;
+  onStatement?: ((sqlText: string, parameters: readonly unknown[]) => void) | undefined;
   /** Let other work run between statements (the read connection; never inside a write transaction). */
   yieldBetweenStatements: boolean;
   /** How long `BEGIN IMMEDIATE` waits for another process's write lock. */
@@ -60,8 +60,8 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
   }
 
   /** A statement of the catalog's queries: prepared once, and reported to `onStatement` at every run. */
-  statement(sqlText: string): Database.Statement {
-    this.#options.onStatement?.(sqlText);
+  statement(sqlText: string, parameters: readonly unknown[] = []): Database.Statement {
+    this.#options.onStatement?.(sqlText, parameters);
     return this.#prepared(sqlText);
   }
 
@@ -83,7 +83,7 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
     if (this.#options.yieldBetweenStatements) await yieldIfBusy();
     // After the wait for a turn: a request stopped meanwhile runs nothing more.
     beforeStatement?.();
-    const statement = this.statement(compiled.sql);
+    const statement = this.statement(compiled.sql, compiled.parameters);
     const parameters = compiled.parameters.map(toSqlite);
     if (statement.reader) return { rows: statement.all(parameters) as R[] };
     const { changes, lastInsertRowid } = statement.run(parameters);

@@ -13,7 +13,7 @@ export interface ReadWorkerOptions {
   busyTimeoutMs: number;
   /** Per-connection settings (read-only ones: the cache size). */
   pragmas: readonly string[];
-  onStatement?: ((sqlText: string) => void) | undefined;
+  onStatement?: ((sqlText: string, parameters: readonly unknown[]) => void) | undefined;
 }
 
 interface Job {
@@ -99,7 +99,7 @@ export class ReadWorker implements StatementRunner {
       this.#worker.ref();
       const id = this.#nextId++;
       this.#running = { id, job };
-      this.#options.onStatement?.(job.compiled.sql);
+      this.#options.onStatement?.(job.compiled.sql, job.compiled.parameters);
       this.#worker.postMessage({ id, sql: job.compiled.sql, parameters: job.compiled.parameters.map(toSqlite) });
     }
   }

@@ -10,29 +10,35 @@ import { physicalColumns } from '../row-mapping.ts';
 import { runShaped, slot } from '../shaped.ts';
 import type { Row } from '../row-writer.ts';
 
-/**
- * Thumbnail facts a row gives cheaply: its length (SQLite: from the row's header) and the blur hash, which precedes
- * the BLOB in the row.
- */
-export function THUMBNAIL_FACTS_IN_ROW(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
-  return [sql`length(${i('ThumbnailData')})`.as('thumbnailByteSize'), sql`${i('BlurHash')}`.as('thumbnailBlurHash')];
+/** The thumbnail's length, null without one (SQLite reads it from the row's header, not the BLOB). */
+export function THUMBNAIL_BYTE_SIZE(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string> {
+  return sql`length(${i('ThumbnailData')})`.as('thumbnailByteSize');
 }
+
+/** The row fields that follow the BLOB in the row and IX_ModelImages_VersionPage also holds. */
+export const THUMBNAIL_FIELDS_INDEXED = ['thumbnailWidth', 'thumbnailHeight', 'thumbnailMimeType'] as const;
 
 /**
  * Thumbnail facts that follow the BLOB in the row (SQLite reads them by walking the BLOB's overflow pages), also
- * held by the IX_ModelImages_VersionPage index.
+ * held by the IX_ModelImages_VersionPage index, under the row fields' names: those of `fields` (null: all).
  */
-export function THUMBNAIL_FACTS_INDEXED(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
-  return [
-    sql`${i('ThumbnailWidth')}`.as('thumbnailWidth'),
-    sql`${i('ThumbnailHeight')}`.as('thumbnailHeight'),
-    sql`${i('ThumbnailMimeType')}`.as('thumbnailMimeType'),
-  ];
+export function THUMBNAIL_FACTS_INDEXED(
+  i: TableRef<'ModelImages'>,
+  fields: readonly string[] | null = null,
+): AliasedRawBuilder<unknown, string>[] {
+  const columns = {
+    thumbnailWidth: 'ThumbnailWidth',
+    thumbnailHeight: 'ThumbnailHeight',
+    thumbnailMimeType: 'ThumbnailMimeType',
+  } as const;
+  return THUMBNAIL_FIELDS_INDEXED.filter((field) => fields === null || fields.includes(field)).map((field) =>
+    sql`${i(columns[field])}`.as(field),
+  );
 }
 
 /** Columns that describe an image's thumbnail without reading it (select them beside `id`). */
 export function THUMBNAIL_FACTS(i: TableRef<'ModelImages'>): AliasedRawBuilder<unknown, string>[] {
-  return [...THUMBNAIL_FACTS_IN_ROW(i), ...THUMBNAIL_FACTS_INDEXED(i)];
+  return [THUMBNAIL_BYTE_SIZE(i), sql`${i('BlurHash')}`.as('blurHash'), ...THUMBNAIL_FACTS_INDEXED(i)];
 }
 
 /** What a removed thumbnail leaves: nothing of it. */
