@@ -215,10 +215,35 @@ function buildOrdering<F extends string>(
   return { signature, keys };
 }
 
+/**
+ * The default ordering (no `orderBy`) of a list, per dialect and table alias: made once, not once for every parent
+ * of a nested list in every request.
+ */
+const defaultOrderings = new Map<string, Ordering>();
+
+function orderingFor<F extends string>(
+  input: readonly OrderInput<F>[] | null | undefined,
+  key: string,
+  build: () => Ordering,
+): Ordering {
+  if (input && input.length > 0) return build();
+  let ordering = defaultOrderings.get(key);
+  if (!ordering) defaultOrderings.set(key, (ordering = build()));
+  return ordering;
+}
+
 export function modelOrdering(
   dialect: SqlDialect,
   input: readonly OrderInput<ModelOrderField>[] | null | undefined,
   m: TableRef<'Models'> = models,
+): Ordering {
+  return orderingFor(input, `models|${dialect.name}|${m.alias}`, () => buildModelOrdering(dialect, input, m));
+}
+
+function buildModelOrdering(
+  dialect: SqlDialect,
+  input: readonly OrderInput<ModelOrderField>[] | null | undefined,
+  m: TableRef<'Models'>,
 ): Ordering {
   return buildOrdering(
     'models',
@@ -246,6 +271,14 @@ export function versionOrdering(
   dialect: SqlDialect,
   input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
   v: TableRef<'ModelVersions'> = versions,
+): Ordering {
+  return orderingFor(input, `versions|${dialect.name}|${v.alias}`, () => buildVersionOrdering(dialect, input, v));
+}
+
+function buildVersionOrdering(
+  dialect: SqlDialect,
+  input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
+  v: TableRef<'ModelVersions'>,
 ): Ordering {
   return buildOrdering(
     'versions',

@@ -105,12 +105,16 @@ const CONVERTERS: Record<ScalarType, Converter> = {
 
 /** A converter for rows selected with `selectColumns(model, …)`; extra columns (ranks, keys) pass through. */
 export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<string, unknown>) => CatalogRows[M] {
-  const conversions = columnsOf(model)
-    .filter((c) => c.type !== 'String')
-    .map((c) => [c.field, CONVERTERS[c.type]] as const);
+  const conversions = new Map(
+    columnsOf(model)
+      .filter((c) => c.type !== 'String')
+      .map((c) => [c.field, CONVERTERS[c.type]] as const),
+  );
+  // Over the row's own columns: a planned row has a handful, the model many.
   return (raw) => {
-    for (const [field, convert] of conversions) {
-      if (field in raw) raw[field] = convert(raw[field]);
+    for (const field in raw) {
+      const convert = conversions.get(field);
+      if (convert) raw[field] = convert(raw[field]);
     }
     return raw as unknown as CatalogRows[M];
   };
