@@ -113,13 +113,18 @@ export function createBaseline(databasePath: string): Baseline {
     );
   }
 
-  function imagesOf(versionIds: number[], columns: string, perVersion: number): Map<number, Row[]> {
+  function imagesOf(versionIds: number[], columns: string, perVersion: number, thumbSize = true): Map<number, Row[]> {
+    // As ours: the thumbnail's width and height, where asked for, come with the window from IX_ModelImages_VersionPage.
+    const size = thumbSize ? ['thumbWidth', 'thumbHeight'] : [];
     return groupBy(
       all(
-        // As ours: the thumbnail's width and height come with the window, from IX_ModelImages_VersionPage.
-        `SELECT ${columns}, length(i."ThumbnailData") AS thumbBytes, p.thumbWidth, p.thumbHeight, p.versionId
-        FROM (SELECT i."Id" AS iid, i."ModelVersionId" AS versionId, i."ThumbnailWidth" AS thumbWidth,
-        i."ThumbnailHeight" AS thumbHeight, ROW_NUMBER() OVER
+        `SELECT ${columns}, length(i."ThumbnailData") AS thumbBytes, ${size.map((c) => `p.${c}, `).join('')}p.versionId
+        FROM (SELECT i."Id" AS iid, i."ModelVersionId" AS versionId${
+          thumbSize
+            ? `, i."ThumbnailWidth" AS thumbWidth,
+        i."ThumbnailHeight" AS thumbHeight`
+            : ''
+        }, ROW_NUMBER() OVER
         (PARTITION BY i."ModelVersionId" ORDER BY i."SortOrder", i."Id") AS n FROM "ModelImages" i WHERE i."ModelVersionId" IN ${IDS}) p
       JOIN "ModelImages" i ON i."Id" = p.iid WHERE p.n <= ? ORDER BY p.versionId, p.n`,
         JSON.stringify(versionIds),
@@ -164,7 +169,7 @@ export function createBaseline(databasePath: string): Baseline {
       const versions = versionsOf(modelIds, 'v."Id" AS id, v."Name" AS name, v."BaseModel" AS baseModel', 3);
       const versionIds = [...versions.values()].flatMap((list) => list.slice(0, 3).map((v) => Number(v.id)));
       const files = filesOf(versionIds, 'f."FileName" AS fileName, f."SizeKB" AS sizeKB, f."HashSHA256" AS sha256');
-      const images = imagesOf(versionIds, 'i."Id" AS id, i."Width" AS width, i."Height" AS height', 2);
+      const images = imagesOf(versionIds, 'i."Id" AS id, i."Width" AS width, i."Height" AS height', 2, false);
       const last = models.at(-1);
       return {
         data: {
