@@ -14,6 +14,12 @@ export type PageLoaders<T> = (
   fields?: RowFields,
 ) => DataLoader<number, Page<T>>;
 
+/** A window as text (asked for by every parent of a nested list: cheaper than JSON of the whole window). */
+function windowKey(window: PageWindow): string {
+  const cursor = (values: PageWindow['after']) => (values === null ? '' : JSON.stringify(values));
+  return `${window.direction}|${window.limit}|${window.looksAhead}|${window.cursors}|${cursor(window.after)}|${cursor(window.before)}`;
+}
+
 /**
  * Per-parent page loaders memoised by their arguments (and row-field plan): every parent that asks for the same
  * page shape within a request shares one loader, and so one statement. `onRows` sees each batch's rows.
@@ -26,7 +32,7 @@ export function partitionedPages<T>(
 ): PageLoaders<T> {
   const made = new Map<string, DataLoader<number, Page<T>>>();
   return (ordering, window, fields = null) => {
-    const key = `${ordering.signature}|${JSON.stringify(window)}|${rowFieldsKey(fields)}`;
+    const key = `${ordering.signature}|${windowKey(window)}|${rowFieldsKey(fields)}`;
     let loader = made.get(key);
     if (!loader) {
       const resolved = typeof source === 'function' ? source(fields) : source;
