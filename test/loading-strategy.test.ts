@@ -192,6 +192,19 @@ describe('a nested page of models', () => {
       .model.versions;
     expect(second.edges.map((e) => e.node.databaseId)).toEqual(versionIds.slice(2, 4));
     expect(second.pageInfo.hasNextPage).toBe(versionIds.length > 4);
+    // Asked for through a named fragment, an inline one and an alias: the same answer.
+    const viaFragments = dataOf(
+      await server.graphql<{ model: { versions: unknown } }, object>(
+        `query($id: Int!) { model(databaseId: $id) { versions(first: 2) { ...More edges { ... on ModelVersionEdge {
+          at: cursor node { databaseId } } } } } }
+         fragment More on ModelVersionConnection { pageInfo { more: hasNextPage endCursor } }`,
+        { id: modelId },
+      ),
+    ).model.versions;
+    expect(viaFragments).toEqual({
+      pageInfo: { more: true, endCursor: first.pageInfo.endCursor },
+      edges: first.edges.map((edge) => ({ at: edge.cursor, node: edge.node })),
+    });
   });
 
   it("answers a page's thumbnail facts from the index where they are asked for", async () => {

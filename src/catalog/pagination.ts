@@ -191,8 +191,8 @@ function unplanned(what: string): never {
 }
 
 /**
- * Turns `limit + 1` rows (`limit` where the window does not look ahead) fetched in query order into a page. `keyValues` reads a row's sort-key values (the same
- * expressions as the ordering, selected as columns).
+ * Turns `limit + 1` rows (`limit` where the window does not look ahead) fetched in query order into a page.
+ * `keyValues` reads a row's sort-key values (the same expressions as the ordering, selected as columns).
  */
 export function toPage<R, T>(
   rows: R[],

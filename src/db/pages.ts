@@ -147,8 +147,8 @@ export interface PartitionedSource extends ListSource {
 }
 
 /**
- * Pages of up to `window.limit + 1` rows (`limit` without looking ahead) for each parent, in one statement: rows with `parentKey` and `rowNumber`
- * beside the selected columns, in parent then page order.
+ * Pages of up to `window.limit + 1` rows (`limit` without looking ahead) for each parent, in one statement: rows
+ * with `parentKey` beside the selected columns, in parent then page order.
  */
 export function partitionedPageRows(
   db: CatalogDatabase,
