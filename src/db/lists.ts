@@ -189,14 +189,33 @@ const NATURAL_DIRECTION: Record<string, SortDirection> = {
 };
 const MAX_ORDER_KEYS = 4;
 
+/**
+ * Default orderings (no `orderBy`) by list and `scope` (the dialect and table alias their expressions are for): made
+ * once, not once for every parent of a nested list in every request.
+ */
+const defaultOrderings = new Map<string, Ordering>();
+
 function buildOrdering<F extends string>(
   list: string,
+  scope: string,
   input: readonly OrderInput<F>[] | null | undefined,
   fallback: OrderInput<F>,
   expression: (field: F) => RawBuilder<unknown>,
   id: RawBuilder<unknown>,
 ): Ordering {
-  const requested = input && input.length > 0 ? input : [fallback];
+  if (input && input.length > 0) return orderingOf(list, input, expression, id);
+  const key = `${list}|${scope}`;
+  let ordering = defaultOrderings.get(key);
+  if (!ordering) defaultOrderings.set(key, (ordering = orderingOf(list, [fallback], expression, id)));
+  return ordering;
+}
+
+function orderingOf<F extends string>(
+  list: string,
+  requested: readonly OrderInput<F>[],
+  expression: (field: F) => RawBuilder<unknown>,
+  id: RawBuilder<unknown>,
+): Ordering {
   if (requested.length > MAX_ORDER_KEYS)
     throw new AppError('BAD_USER_INPUT', `\`orderBy\` takes at most ${MAX_ORDER_KEYS} entries.`);
   const seen = new Set<string>();
@@ -215,38 +234,14 @@ function buildOrdering<F extends string>(
   return { signature, keys };
 }
 
-/**
- * The default ordering (no `orderBy`) of a list, per dialect and table alias: made once, not once for every parent
- * of a nested list in every request.
- */
-const defaultOrderings = new Map<string, Ordering>();
-
-function orderingFor<F extends string>(
-  input: readonly OrderInput<F>[] | null | undefined,
-  key: string,
-  build: () => Ordering,
-): Ordering {
-  if (input && input.length > 0) return build();
-  let ordering = defaultOrderings.get(key);
-  if (!ordering) defaultOrderings.set(key, (ordering = build()));
-  return ordering;
-}
-
 export function modelOrdering(
   dialect: SqlDialect,
   input: readonly OrderInput<ModelOrderField>[] | null | undefined,
   m: TableRef<'Models'> = models,
 ): Ordering {
-  return orderingFor(input, `models|${dialect.name}|${m.alias}`, () => buildModelOrdering(dialect, input, m));
-}
-
-function buildModelOrdering(
-  dialect: SqlDialect,
-  input: readonly OrderInput<ModelOrderField>[] | null | undefined,
-  m: TableRef<'Models'>,
-): Ordering {
   return buildOrdering(
     'models',
+    `${dialect.name}|${m.alias}`,
     input,
     { field: 'CREATED_AT' },
     (field) => {
@@ -272,16 +267,9 @@ export function versionOrdering(
   input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
   v: TableRef<'ModelVersions'> = versions,
 ): Ordering {
-  return orderingFor(input, `versions|${dialect.name}|${v.alias}`, () => buildVersionOrdering(dialect, input, v));
-}
-
-function buildVersionOrdering(
-  dialect: SqlDialect,
-  input: readonly OrderInput<ModelVersionOrderField>[] | null | undefined,
-  v: TableRef<'ModelVersions'>,
-): Ordering {
   return buildOrdering(
     'versions',
+    `${dialect.name}|${v.alias}`,
     input,
     { field: 'CREATED_AT' },
     (field) => {

@@ -8,18 +8,16 @@ import { metaFromImageRow } from '../loaders/thumbnails.ts';
 import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
-import { OWN_SELECTION, plannedRowFields } from './selection.ts';
+import { plannedRowFields } from './selection.ts';
 
-/** Loads images SQL picked with the columns the selection at `paths` needs; keeps the order of `picked` (null where a row vanished). */
-export function loadPlannedImages(
+/** Loads the image SQL picked (none: null) with the columns the field's selection needs; null where the row vanished. */
+export async function loadPlannedImage(
   ctx: GraphQLContext,
   info: GraphQLResolveInfo,
-  picked: readonly PickedImage[],
-  paths: readonly (readonly string[])[] = OWN_SELECTION,
-): Promise<(ModelImage | null)[]> {
-  if (picked.length === 0) return Promise.resolve([]);
-  const rows = ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage', paths));
-  return Promise.all(picked.map((image) => rows.load(image.id)));
+  picked: PickedImage | null,
+): Promise<ModelImage | null> {
+  if (!picked) return null;
+  return (await ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).load(picked.id)) ?? null;
 }
 
 export const thumbnailFields = {

@@ -15,7 +15,7 @@ import type { ModelVersion, TriggerWord } from '../generated/prisma/client.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
-import { loadPlannedImages } from './model-image.ts';
+import { loadPlannedImage } from './model-image.ts';
 import { nestedPagePlan, plannedRowFields } from './selection.ts';
 
 const mapVersion = rowMapper('ModelVersion');
@@ -38,10 +38,8 @@ export const versionFields = {
       () => ctx.loaders.images.countByVersion.load(v.id),
       nestedPagePlan(ctx, info, 'ModelImage'),
     ),
-  primaryImage: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-    const picked = await ctx.loaders.images.primaryByVersion.load(v.id);
-    return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
-  },
+  primaryImage: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    loadPlannedImage(ctx, info, await ctx.loaders.images.primaryByVersion.load(v.id)),
   triggerWords: (v: ModelVersion, _args: unknown, ctx: GraphQLContext) => ctx.loaders.triggerWords.byVersion.load(v.id),
 };
 

@@ -18,7 +18,7 @@ import { ensureSearchIndexCurrent } from '../search/search-index.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
-import { loadPlannedImages } from './model-image.ts';
+import { loadPlannedImage } from './model-image.ts';
 import { CONNECTION_NODE_PATHS, nestedPagePlan, plannedRowFields } from './selection.ts';
 
 const mapModel = rowMapper('Model');
@@ -53,10 +53,8 @@ export const modelFields = {
       .load(m.id);
     return page.edges[0]?.node ?? null;
   },
-  primaryImage: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-    const picked = await ctx.loaders.images.primaryByModel.load(m.id);
-    return picked ? ((await loadPlannedImages(ctx, info, [picked]))[0] ?? null) : null;
-  },
+  primaryImage: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    loadPlannedImage(ctx, info, await ctx.loaders.images.primaryByModel.load(m.id)),
 };
 
 export const modelQueries = {

@@ -11,7 +11,7 @@ import type { GraphQLContext } from './context.ts';
 /** Where a connection's nodes sit below the connection field. */
 export const CONNECTION_NODE_PATHS: readonly (readonly string[])[] = [['edges', 'node'], ['nodes']];
 /** The field's own selection. */
-export const OWN_SELECTION: readonly (readonly string[])[] = [[]];
+const OWN_SELECTION: readonly (readonly string[])[] = [[]];
 
 /** The fields of a selection set, fragments expanded (type conditions are ignored: a wider plan is still right). */
 function fieldsOf(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, into: FieldNode[] = []): FieldNode[] {

@@ -6,7 +6,7 @@
 import { type AliasedRawBuilder, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { CatalogTransaction } from '../catalog-database.ts';
 import { type AnyDb, type TableRef, table } from '../refs.ts';
-import { physicalColumns } from '../row-mapping.ts';
+import { physicalColumns, selectColumns } from '../row-mapping.ts';
 import { runShaped, slot } from '../shaped.ts';
 import type { Row } from '../row-writer.ts';
 
@@ -26,14 +26,8 @@ export function THUMBNAIL_FACTS_INDEXED(
   i: TableRef<'ModelImages'>,
   fields: readonly string[] | null = null,
 ): AliasedRawBuilder<unknown, string>[] {
-  const columns = {
-    thumbnailWidth: 'ThumbnailWidth',
-    thumbnailHeight: 'ThumbnailHeight',
-    thumbnailMimeType: 'ThumbnailMimeType',
-  } as const;
-  return THUMBNAIL_FIELDS_INDEXED.filter((field) => fields === null || fields.includes(field)).map((field) =>
-    sql`${i(columns[field])}`.as(field),
-  );
+  const wanted = THUMBNAIL_FIELDS_INDEXED.filter((field) => fields === null || fields.includes(field));
+  return selectColumns('ModelImage', i.alias, wanted);
 }
 
 /** Columns that describe an image's thumbnail without reading it (select them beside `id`). */
