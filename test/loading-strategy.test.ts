@@ -244,6 +244,20 @@ describe('a nested page of models', () => {
     expect(statements.find((sql) => /"ModelImages"/.test(sql))).toMatch(/ThumbnailWidth/);
   });
 
+  it("reads a primary image's row without the thumbnail facts its pick already read", async () => {
+    statements.length = 0;
+    const data = dataOf(
+      await server.graphql<
+        { models: { nodes: { primaryImage: { url: string; thumbnail: unknown } | null }[] } },
+        object
+      >('{ models(first: 5) { nodes { primaryImage { url thumbnail { width height mimeType } } } } }'),
+    );
+    expect(data.models.nodes.some((m) => m.primaryImage?.thumbnail)).toBe(true);
+    const rows = statements.filter((sql) => /"ModelImages"/.test(sql) && /"i"\."Url" as "url"/.test(sql));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).not.toMatch(/ThumbnailWidth|ThumbnailHeight|ThumbnailMimeType/);
+  });
+
   it('never reads thumbnail bytes for a list (only their length)', async () => {
     const { statements: sqls } = await runPage(20);
     const readsBlob = sqls.filter((sql) => /ThumbnailData/.test(sql.replace(/length\("i"\."ThumbnailData"\)/g, '')));

@@ -250,11 +250,15 @@ export const primaryImageByModel = (db: CatalogDatabase) =>
     sql`${db.dialect.utc(v('CreatedAt'))} DESC, ${v('Id')} DESC, ${PRIMARY_RANK}`,
   );
 
+/**
+ * Images by id with a plan's columns, but not the thumbnail facts that follow the BLOB (reading them walks it): a
+ * row read by id has its `thumbnail` from the thumbnail loaders, in their own statement, only where it is asked for.
+ */
 export const imagesById = (db: CatalogDatabase, fields: RowFields) =>
   byKeys(db, `imagesById|${planKey(fields)}`, () => ({
     from: fromTable(i),
     key: i('Id'),
-    columns: selectColumns('ModelImage', 'i', fields),
+    columns: selectColumns('ModelImage', 'i', fields, THUMBNAIL_FIELDS_INDEXED),
   }));
 
 /** The oldest image row of each Civitai image id (the same image can be stored under two versions). */
