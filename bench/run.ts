@@ -65,6 +65,7 @@ const settings = quick
       probeSeconds: 1,
       scalingRounds: 1,
       importModels: 100,
+      importRounds: 1,
       hashMiB: 64,
       hashRounds: 2,
       downloadMiB: 64,
@@ -82,6 +83,7 @@ const settings = quick
       probeSeconds: 3,
       scalingRounds: 3,
       importModels: 1000,
+      importRounds: 5,
       hashMiB: 1024,
       hashRounds: 3,
       downloadMiB: 1024,
@@ -204,7 +206,7 @@ async function postgresVersion(adminUrl: string): Promise<string> {
 const { measured, runs, scaling } = await runQueries();
 const revalidation = await runRevalidations();
 const searchCost = measured.flatMap((size) => measureSearchCost(size.catalog, size.inputs, quick ? 3 : 20));
-const importResult = await runImportBench(cacheDir, settings.importModels, log);
+const importResult = await runImportBench(cacheDir, settings.importModels, settings.importRounds, log);
 const hashing = await runHashingBench(cacheDir, settings.hashMiB, settings.hashRounds, log);
 const download = await runDownloadBench(cacheDir, settings.downloadMiB, settings.downloadRounds, log);
 const startup = await runStartupBench(cacheDir, settings.startupRounds, settings.startupWithTsx, log);
