@@ -126,9 +126,8 @@ export async function openCatalogDatabase(
   const heavyDialect = runnerDialect(readWorker);
   const heavy = over(heavyDialect);
   const probe = over(catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }));
-  const writer = new Kysely<CatalogTables>({
-    dialect: catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false }),
-  });
+  const writeDialect = catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false });
+  const writer = new Kysely<CatalogTables>({ dialect: writeDialect });
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
   let writes: Promise<unknown> = Promise.resolve();
 
@@ -140,7 +139,9 @@ export async function openCatalogDatabase(
     probe,
     dialect: sqliteDialect,
     write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T> {
-      const run = () => writer.transaction().execute(body);
+      // The write connection runs one transaction at a time and nothing else, so the transaction's shaped statements
+      // may go straight to it (an import runs some 35 a model).
+      const run = () => writer.transaction().execute((trx) => body(runShapedDirectly(trx, writeDialect.run)));
       const result = writes.then(run, run);
       writes = result.catch(() => undefined);
       return result;

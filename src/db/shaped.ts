@@ -14,7 +14,21 @@ export function slot<T = string>(name: string): T {
   return `${SLOT}${name}` as T;
 }
 
-const compiledByShape = new Map<string, CompiledQuery>();
+/** A compiled shape and, per parameter, the slot whose value goes there (null: a constant of the shape). */
+interface CompiledShape {
+  compiled: CompiledQuery;
+  slots: (string | null)[];
+}
+
+const compiledByShape = new Map<string, CompiledShape>();
+
+function compileShape(build: () => Compilable<unknown>): CompiledShape {
+  const compiled = build().compile();
+  const slots = compiled.parameters.map((parameter) =>
+    typeof parameter === 'string' && parameter.startsWith(SLOT) ? parameter.slice(SLOT.length) : null,
+  );
+  return { compiled, slots };
+}
 
 type DirectRun = <R>(compiled: CompiledQuery) => Promise<QueryResult<R>>;
 const directRuns = new WeakMap<CatalogQueries, DirectRun>();
@@ -23,9 +37,10 @@ const directRuns = new WeakMap<CatalogQueries, DirectRun>();
  * Lets shaped statements on `queries` (one of the catalog's own Kysely instances) go straight to its connection's
  * runner — the same statement, the same stop check — instead of through Kysely's executor, whose connection
  * acquire/release and result transformation cost about as much per statement as a small indexed read itself
- * (measured: ~17 µs a shaped statement through Kysely). Transactions and unregistered instances take Kysely's path.
+ * (measured: ~17 µs a shaped statement through Kysely). SQLite's write transactions are registered by `write()` (their
+ * connection runs nothing else); PostgreSQL's transactions and unregistered instances take Kysely's path.
  */
-export function runShapedDirectly(queries: CatalogQueries, run: DirectRun): CatalogQueries {
+export function runShapedDirectly<Q extends CatalogQueries>(queries: Q, run: DirectRun): Q {
   directRuns.set(queries, run);
   return queries;
 }
@@ -52,17 +67,19 @@ export function executeShaped<R>(
 ): Promise<QueryResult<R>> {
   // The compiled text depends on the engine too (`?` or `$1`, quoting): a process may hold both (tests, seeding).
   const key = queries.getExecutor().adapter instanceof PostgresAdapter ? `postgres|${shape}` : shape;
-  let compiled = compiledByShape.get(key);
-  if (!compiled) {
-    compiled = build().compile();
-    compiledByShape.set(key, compiled);
+  let shaped = compiledByShape.get(key);
+  if (!shaped) {
+    shaped = compileShape(build);
+    compiledByShape.set(key, shaped);
   }
-  const parameters = compiled.parameters.map((parameter) => {
-    if (typeof parameter !== 'string' || !parameter.startsWith(SLOT)) return parameter;
-    const name = parameter.slice(SLOT.length);
-    if (!(name in values)) throw new Error(`No value for the slot "${name}" of ${shape}.`);
-    return values[name];
-  });
+  const { compiled, slots } = shaped;
+  const parameters = new Array<unknown>(slots.length);
+  for (let i = 0; i < slots.length; i++) {
+    const name = slots[i] as string | null;
+    if (name === null) parameters[i] = compiled.parameters[i];
+    else if (name in values) parameters[i] = values[name];
+    else throw new Error(`No value for the slot "${name}" of ${shape}.`);
+  }
   const statement = { ...compiled, parameters } as CompiledQuery<R>;
   const direct = directRuns.get(queries);
   return direct ? direct<R>(statement) : queries.executeQuery<R>(statement);
