@@ -10,6 +10,7 @@ import { payloadTotals } from '../src/db/tables/metadata-history.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { migrateDatabase } from '../src/db/migrations.ts';
 import { CORE_DATABASE_TABLES } from '../src/db/schema.ts';
+import { NEW_FILE_DEFAULTS } from '../src/db/tables/model-files.ts';
 import { importPayload } from '../src/civitai/batch-import.ts';
 import { JsonReader } from '../src/civitai/json-reader.ts';
 import { mapModelPayload, type MappedModel } from '../src/civitai/mapping.ts';
@@ -131,16 +132,16 @@ function createPlainWriter(db: Database.Database) {
           file.civitaiId,
           versionId,
           file.fileName,
-          file.sizeKB,
-          file.fileType,
+          file.sizeKB ?? NEW_FILE_DEFAULTS.SizeKB,
+          file.fileType ?? NEW_FILE_DEFAULTS.FileType,
           flag(file.isPrimary),
-          file.format,
-          file.precision,
-          file.sizeType,
+          file.format ?? NEW_FILE_DEFAULTS.Format,
+          file.precision ?? NEW_FILE_DEFAULTS.Precision,
+          file.sizeType ?? NEW_FILE_DEFAULTS.SizeType,
           file.downloadUrl ?? null,
-          file.pickleScanResult,
+          file.pickleScanResult ?? NEW_FILE_DEFAULTS.PickleScanResult,
           file.pickleScanMessage ?? null,
-          file.virusScanResult,
+          file.virusScanResult ?? NEW_FILE_DEFAULTS.VirusScanResult,
           iso(file.scannedAt),
           file.hashes.autoV1,
           file.hashes.autoV2,

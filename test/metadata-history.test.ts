@@ -353,6 +353,83 @@ describe('never worse', () => {
     expect((await historyOf(9102)).description).toBe('<p>First description</p>');
   });
 
+  it('a version payload whose files and images say little leaves the rest of them as stored', async () => {
+    replay.script('/api/v1/models/9121', {
+      status: 200,
+      body: modelPayload(9121, (m) => {
+        Object.assign(m.modelVersions[0].files[0], { pickleScanResult: 'Success', virusScanResult: 'Success' });
+        m.modelVersions[0].images[0].meta = { prompt: 'an ink portrait' };
+      }),
+    });
+    await sync(9121);
+    const versionId = 9121 * 10 + 1;
+    const facts = () =>
+      rows(sql`SELECT f."SizeKB", f."FileType", f."IsPrimary", f."Format", f."Precision", f."SizeType",
+        f."PickleScanResult", f."VirusScanResult", i."Prompt", i."Width"
+        FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId"
+        JOIN "ModelImages" i ON i."ModelVersionId" = v."Id" WHERE v."CivitaiId" = ${versionId}`);
+    const before = await facts();
+    expect(before[0]).toMatchObject({ SizeKB: 1024, Format: 'SafeTensor', PickleScanResult: 'Success' });
+    expect(before[0].Prompt).toBe('an ink portrait');
+    // What a by-hash answer or an archive's copy may carry: a file cut to id, name and hashes; an image without meta.
+    const partial = {
+      id: versionId,
+      modelId: 9121,
+      name: 'v1.0',
+      files: [{ id: 9121 * 100 + 1, name: 'history_9121.safetensors', hashes: { SHA256: '9121'.padStart(64, 'a') } }],
+      images: [{ id: 9121 * 1000 + 1, url: 'https://image.civitai.com/9121/1.jpeg', width: 512, height: 768 }],
+      model: { name: 'History model 9121', type: 'LORA' },
+    };
+    const imported = dataOf(
+      await server.graphql<{ importCivitaiPayload: any }>(
+        `mutation($p: JSON!) { importCivitaiPayload(payload: $p) { updated unchanged failed } }`,
+        { p: partial },
+      ),
+    ).importCivitaiPayload;
+    expect(imported).toMatchObject({ failed: 0, unchanged: 1 });
+    expect(await facts()).toEqual(before);
+    expect((await historyOf(9121)).history.totalCount).toBe(1);
+  });
+
+  it('a full model payload moves the primary mark: a file Civitai no longer marks is not the primary', async () => {
+    const second = (m: Record<string, any>) =>
+      m.modelVersions[0].files.push({
+        id: 9122 * 100 + 2,
+        name: 'history_9122_b.safetensors',
+        sizeKB: 10,
+        type: 'Model',
+        metadata: { format: 'SafeTensor' },
+        hashes: { SHA256: '9122b'.padStart(64, 'b') },
+      });
+    replay.script(
+      '/api/v1/models/9122',
+      { status: 200, body: modelPayload(9122, second) },
+      {
+        status: 200,
+        body: modelPayload(9122, (m) => {
+          second(m);
+          delete m.modelVersions[0].files[0].primary;
+          m.modelVersions[0].files[1].primary = true;
+        }),
+      },
+    );
+    const primaries = async () =>
+      (
+        await rows(sql`SELECT "CivitaiId", "IsPrimary" FROM "ModelFiles" WHERE "CivitaiId" IN (912201, 912202)
+        ORDER BY "CivitaiId"`)
+      ).map((r) => [Number(r.CivitaiId), Boolean(Number(r.IsPrimary))]);
+    await sync(9122);
+    expect(await primaries()).toEqual([
+      [912201, true],
+      [912202, false],
+    ]);
+    expect((await sync(9122)).status).toBe('UPDATED');
+    expect(await primaries()).toEqual([
+      [912201, false],
+      [912202, true],
+    ]);
+  });
+
   it('an import that fails writes neither rows, history nor payloads', async () => {
     const counts = async () =>
       (
@@ -432,6 +509,26 @@ describe('tombstones', () => {
       await server.graphql<any>(`{ models(filter: { removedFromCivitai: true }) { nodes { civitaiId } } }`),
     ).models.nodes.map((n: any) => n.civitaiId);
     expect(ids).toContain(9105);
+  });
+
+  it('lifts Archived when Civitai serves the model again without a mode (as it serves an available model)', async () => {
+    replay.script(
+      '/api/v1/models/9123',
+      { status: 200, body: modelPayload(9123, (m) => (m.mode = 'Archived')) },
+      { status: 200, body: modelPayload(9123, (m) => delete m.mode) },
+    );
+    await sync(9123);
+    expect((await historyOf(9123)).mode).toBe('Archived');
+    expect((await sync(9123)).status).toBe('UPDATED');
+    const back = await historyOf(9123);
+    expect(back.mode).toBe('Available');
+    expect(back.history.edges[0].node.changes).toContainEqual(
+      expect.objectContaining({ field: 'Mode', oldValue: 'Archived', newValue: 'Available' }),
+    );
+    const ids = dataOf(
+      await server.graphql<any>(`{ models(filter: { removedFromCivitai: true }) { nodes { civitaiId } } }`),
+    ).models.nodes.map((n: any) => n.civitaiId);
+    expect(ids).not.toContain(9123);
   });
 
   it('does not mark a model never synced when Civitai does not know it', async () => {

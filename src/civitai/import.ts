@@ -15,7 +15,7 @@ import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database
 import type { SqlDialect } from '../db/dialect.ts';
 import { insertRow, insertRows, type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
 import { creatorByUsername, creatorNameById } from '../db/tables/creators.ts';
-import { filesOfVersion, versionsHoldingFiles } from '../db/tables/model-files.ts';
+import { filesOfVersion, NEW_FILE_DEFAULTS, versionsHoldingFiles } from '../db/tables/model-files.ts';
 import { imageKey, imagesOfVersionByKey, lastSortOrder } from '../db/tables/model-images.ts';
 import {
   civitaiIdsOfVersion,
@@ -112,7 +112,8 @@ async function upsertCreator(
   };
 }
 
-function modelValues(mapped: MappedModel, edits: Set<string>): RowValues {
+/** `full`: a full model payload from Civitai, which leaves `mode` out for a model that is available. */
+function modelValues(mapped: MappedModel, edits: Set<string>, full: boolean): RowValues {
   const keep = (field: ProtectableModelField, value: RowValues[string] | undefined) =>
     edits.has(field) ? undefined : value;
   return defined({
@@ -122,7 +123,7 @@ function modelValues(mapped: MappedModel, edits: Set<string>): RowValues {
     Type: keep('type', mapped.type),
     IsNsfw: keep('isNsfw', mapped.isNsfw),
     IsPoi: keep('isPoi', mapped.isPoi),
-    Mode: keep('mode', mapped.mode),
+    Mode: keep('mode', mapped.mode ?? (full ? 'Available' : undefined)),
     AllowNoCredit: keep('allowNoCredit', mapped.allowNoCredit),
     AllowCommercialUse: keep('allowCommercialUse', mapped.allowCommercialUse),
     AllowDerivatives: keep('allowDerivatives', mapped.allowDerivatives),
@@ -151,13 +152,14 @@ function versionValues(version: MappedVersion, modelId: number): RowValues {
   });
 }
 
-function fileValues(file: MappedFile): RowValues {
+/** A file's columns the payload gives; `full`: a full model payload, where a file left unmarked is not the primary. */
+function fileValues(file: MappedFile, full: boolean): RowValues {
   return defined({
     CivitaiId: file.civitaiId,
     FileName: file.fileName,
     SizeKB: file.sizeKB,
     FileType: file.fileType,
-    IsPrimary: file.isPrimary,
+    IsPrimary: file.isPrimary ?? (full ? false : undefined),
     Format: file.format,
     Precision: file.precision,
     SizeType: file.sizeType,
@@ -209,7 +211,7 @@ function conflict(path: string, message: string): AppError {
 
 /** A new file row's values. */
 function newFileValues(file: MappedFile, versionId: number): RowValues {
-  return { ...fileValues(file), ModelVersionId: versionId, IsLocalFileValid: false };
+  return { ...NEW_FILE_DEFAULTS, ...fileValues(file, true), ModelVersionId: versionId, IsLocalFileValid: false };
 }
 
 /**
@@ -269,7 +271,7 @@ async function syncFiles(
   }
   let changed = false;
   for (const file of files) {
-    const values = fileValues(file);
+    const values = fileValues(file, run.full);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
     const rows = await filesOfVersion(trx, versionId, file);
     if (rows.length === 0) {
@@ -290,12 +292,14 @@ async function syncFiles(
  * Upserts images into a version (by `imageKey`: Civitai id, else URL); `fresh`: the version was created by this
  * import. `appendAfter` shifts new images' SortOrder past existing ones (and existing ones keep theirs). An image
  * that appears twice in `images` is written once, with the later one's values. New images go in with one statement.
+ * Unless `full`, a stored prompt or other value is never emptied (see `neverEmptier`).
  */
 async function syncImages(
   trx: CatalogTransaction,
   versionId: number,
   images: readonly MappedImage[],
   fresh: boolean,
+  full: boolean,
   appendAfter = -1,
 ): Promise<boolean> {
   const stored = fresh ? new Map<string, Row>() : await imagesOfVersionByKey(trx, versionId);
@@ -316,7 +320,9 @@ async function syncImages(
   const inserts: RowValues[] = [];
   for (const [key, values] of wanted) {
     const row = stored.get(key);
-    if (row) changed = (await updateChanged(trx, 'ModelImages', Number(row.Id), row, values)) || changed;
+    if (row)
+      changed =
+        (await updateChanged(trx, 'ModelImages', Number(row.Id), row, neverEmptier(row, values, full))) || changed;
     else inserts.push({ ...values, ModelVersionId: versionId, IsLocalCacheValid: false });
   }
   await insertRows(trx, 'ModelImages', inserts);
@@ -362,7 +368,7 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
     changed = true;
   }
   changed = (await syncFiles(run, versionId, version.files, fresh)) || changed;
-  changed = (await syncImages(trx, versionId, version.images, fresh)) || changed;
+  changed = (await syncImages(trx, versionId, version.images, fresh, run.full)) || changed;
   return changed;
 }
 
@@ -403,7 +409,7 @@ async function importInTransaction(
   }
   let modelId: number;
   let status: ImportStatus;
-  const values = modelValues(mapped, edits);
+  const values = modelValues(mapped, edits, run.full);
   if (existing) {
     modelId = existing.Id as number;
     const wanted = neverEmptier(existing, defined({ ...values, CreatorId: creatorId }), run.full);
@@ -507,7 +513,7 @@ export function importImagesIntoVersion(
     // every new image twice. The model's import lock orders them (and orders them with imports of the model).
     const owner = await civitaiIdsOfVersion(trx, versionId);
     if (owner.model !== null) await lockModelForImport(trx, db.dialect, owner.model);
-    const changed = await syncImages(trx, versionId, images, false, await lastSortOrder(trx, versionId));
+    const changed = await syncImages(trx, versionId, images, false, false, await lastSortOrder(trx, versionId));
     if (payload) await archivePayload(trx, version.ModelId as number, payload, now);
     return { versionCivitaiId, versionId, status: changed ? 'updated' : 'unchanged', images: images.length };
   });

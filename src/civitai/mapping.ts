@@ -45,16 +45,17 @@ export interface MappedFile {
   path: string;
   civitaiId: number | null;
   fileName: string;
-  sizeKB: number;
-  fileType: string;
-  isPrimary: boolean;
-  format: FileFormatName;
-  precision: FilePrecisionName;
-  sizeType: FileSizeTypeName;
+  sizeKB: number | undefined;
+  fileType: string | undefined;
+  /** Civitai leaves `primary` out for the files that are not: undefined here, false in a full payload. */
+  isPrimary: boolean | undefined;
+  format: FileFormatName | undefined;
+  precision: FilePrecisionName | undefined;
+  sizeType: FileSizeTypeName | undefined;
   downloadUrl: string | null | undefined;
-  pickleScanResult: ScanResultName;
+  pickleScanResult: ScanResultName | undefined;
   pickleScanMessage: string | null | undefined;
-  virusScanResult: ScanResultName;
+  virusScanResult: ScanResultName | undefined;
   scannedAt: Date | null | undefined;
   hashes: MappedHashes;
 }
@@ -284,22 +285,27 @@ function stated<T>(reader: JsonReader, key: string, read: () => T): T | undefine
   return reader.states(key) ? read() : undefined;
 }
 
+/** A file fact the payload gives (mapped), else undefined: a file's row keeps what a partial payload leaves out. */
+function given<T>(raw: string | null | undefined, map: (raw: string) => T): T | undefined {
+  return raw === null || raw === undefined ? undefined : map(raw);
+}
+
 function mapFile(file: JsonReader): MappedFile {
   const metadata = file.optObject('metadata');
   return {
     path: file.path,
     civitaiId: file.optId('id'),
     fileName: file.string('name', 1000),
-    sizeKB: file.optNumber('sizeKB') ?? 0,
-    fileType: file.optString('type') ?? 'Model',
-    isPrimary: file.optBoolean('primary') ?? false,
-    format: mapFormat(metadata?.optString('format') ?? null),
-    precision: mapPrecision(metadata?.optString('fp') ?? null),
-    sizeType: mapSizeType(metadata?.optString('size') ?? null),
+    sizeKB: file.optNumber('sizeKB') ?? undefined,
+    fileType: file.optString('type') ?? undefined,
+    isPrimary: file.optBoolean('primary') ?? undefined,
+    format: given(metadata?.optString('format'), mapFormat),
+    precision: given(metadata?.optString('fp'), mapPrecision),
+    sizeType: given(metadata?.optString('size'), mapSizeType),
     downloadUrl: stated(file, 'downloadUrl', () => file.optString('downloadUrl')),
-    pickleScanResult: mapScanResult(file.optString('pickleScanResult')),
+    pickleScanResult: given(file.optString('pickleScanResult'), mapScanResult),
     pickleScanMessage: stated(file, 'pickleScanMessage', () => file.optText('pickleScanMessage', 1000)),
-    virusScanResult: mapScanResult(file.optString('virusScanResult')),
+    virusScanResult: given(file.optString('virusScanResult'), mapScanResult),
     scannedAt: stated(file, 'scannedAt', () => file.optDate('scannedAt')),
     hashes: mapHashes(file.optObject('hashes')),
   };

@@ -12,6 +12,18 @@ import { type TableRef, table } from '../refs.ts';
 import { runShaped, slot } from '../shaped.ts';
 import type { Row, RowValues } from '../row-writer.ts';
 
+/** A new file row's facts that a payload may leave out (Civitai omits `primary` for the files that are not). */
+export const NEW_FILE_DEFAULTS = {
+  SizeKB: 0,
+  FileType: 'Model',
+  IsPrimary: false,
+  Format: 'Unknown',
+  Precision: 'Unknown',
+  SizeType: 'Unknown',
+  PickleScanResult: 'Pending',
+  VirusScanResult: 'Pending',
+} as const satisfies RowValues;
+
 export const files = table('ModelFiles', 'f');
 
 /** The hash columns, by algorithm and by the name the scan and the API use. */
