@@ -480,5 +480,13 @@ describe('update check', () => {
       ),
     );
     expect(after.models.nodes.map((n) => n.civitaiId)).not.toContain(91_000);
+
+    // The newer version is gone from Civitai (a sync had a 404 for it): nothing there to update to.
+    await server.graphql(`mutation { setIgnoreUpdates(id: "${flagged.id}", ignore: false) { id } }`);
+    expect(dataOf(await server.graphql<{ model: { hasUpdate: boolean } }>(query)).model.hasUpdate).toBe(true);
+    await onCatalog(
+      `UPDATE "ModelVersions" SET "RemovedFromCivitaiAt" = '2026-01-01T00:00:00.000Z' WHERE "CivitaiId" = 910001`,
+    );
+    expect(dataOf(await server.graphql<{ model: { hasUpdate: boolean } }>(query)).model.hasUpdate).toBe(false);
   });
 });

@@ -74,8 +74,13 @@ export function removedFromCivitai(m: TableRef<'Models'> = models): RawBuilder<S
   return sql<SqlBool>`(${m('RemovedFromCivitaiAt')} IS NOT NULL OR ${m('Mode')} IN ('Archived', 'TakenDown'))`;
 }
 
+/** Whether version `v` can be had from Civitai: it has a Civitai id and no 404 since (see `removedFromCivitai`). */
+export function versionOnCivitai(v: TableRef<'ModelVersions'>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${v('CivitaiId')} IS NOT NULL AND ${v('RemovedFromCivitaiAt')} IS NULL)`;
+}
+
 /**
- * Whether model `m` has an update: a Civitai version created after the newest version with a present local file
+ * Whether model `m` has an update: a version on Civitai created after the newest version with a present local file
  * (models without local files have no baseline, so no update), unless the user ignores its updates or the model is
  * gone from Civitai (nothing there to download).
  */
@@ -86,7 +91,7 @@ export function hasUpdate(dialect: SqlDialect, m: TableRef<'Models'> = models): 
   const newestLocal = sql`(SELECT MAX(${dialect.utc(lv('CreatedAt'))}) FROM ${lv.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${lv('Id')}
     WHERE ${lv('ModelId')} = ${m('Id')} AND ${localFilePresent(f)})`;
   return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, FALSE) = FALSE AND NOT ${removedFromCivitai(m)} AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
-    AND ${nv('CivitaiId')} IS NOT NULL AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal}))`;
+    AND ${versionOnCivitai(nv)} AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal}))`;
 }
 
 /** Models with (or without) a present local file. */

@@ -97,7 +97,8 @@ export async function newestVersionOf(context: DownloadContext, modelCivitaiId: 
   if (outcome.status === 'NOT_ON_CIVITAI' || outcome.modelId === null)
     throw new AppError('NOT_FOUND', `Civitai has no model ${modelCivitaiId}.`);
   const newest = await newestVersionOfModel(context.db.kysely, context.db.dialect, outcome.modelId);
-  if (newest === null) throw new AppError('NOT_FOUND', `Civitai model ${modelCivitaiId} has no versions.`);
+  if (newest === null)
+    throw new AppError('NOT_FOUND', `Civitai model ${modelCivitaiId} has no versions that Civitai still serves.`);
   return newest;
 }
 

@@ -6,7 +6,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { hasUpdate } from '../lists.ts';
+import { hasUpdate, versionOnCivitai } from '../lists.ts';
 import { table } from '../refs.ts';
 import { insertRow, type Row, type RowValues } from '../row-writer.ts';
 import { localFilePresent } from './model-files.ts';
@@ -185,12 +185,12 @@ export async function firstImageOfVersion(
   return row ? { id: row.Id, url: row.Url, hasThumbnail: Number(row.hasThumbnail) === 1 } : undefined;
 }
 
-/** The newest version is the last created, as `hasUpdate` judges it. */
+/** The newest version on Civitai is the last created, as `hasUpdate` judges it. */
 function newestVersionCivitaiId(dialect: SqlDialect, modelId: RawBuilder<unknown>): RawBuilder<number | null> {
   const nv = table('ModelVersions', 'nv');
   return sql<
     number | null
-  >`(SELECT ${nv('CivitaiId')} FROM ${nv.item} WHERE ${nv('ModelId')} = ${modelId} AND ${nv('CivitaiId')} IS NOT NULL
+  >`(SELECT ${nv('CivitaiId')} FROM ${nv.item} WHERE ${nv('ModelId')} = ${modelId} AND ${versionOnCivitai(nv)}
     ORDER BY ${dialect.utc(nv('CreatedAt'))} DESC, ${nv('Id')} DESC LIMIT 1)`;
 }
 
