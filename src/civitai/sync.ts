@@ -38,6 +38,8 @@ export interface SyncOutcome {
 export interface SyncOptions {
   force?: boolean;
   now?: Date;
+  /** The request (x-request-id) or job that asked: recorded with every change set the sync writes. */
+  jobId?: string | null;
 }
 
 export const NOT_FOUND_MEMORY_MS = 7 * 24 * 60 * 60 * 1000;
@@ -51,20 +53,26 @@ async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promi
   if (await isRemembered(db, kind, key)) await db.write((trx) => forgetLookup(trx, kind, key));
 }
 
+interface FetchedImport {
+  now: Date;
+  jobId?: string | null | undefined;
+  /** Civitai answered 404 for the model of the version payload imported. */
+  modelGoneFromCivitai?: boolean;
+  alsoRead?: ImportOptions['alsoRead'];
+}
+
 async function importFetched(
   db: CatalogDatabase,
   json: unknown,
   source: string,
-  now: Date,
-  modelGoneFromCivitai = false,
-  alsoRead: ImportOptions['alsoRead'] = [],
+  context: FetchedImport,
 ): Promise<SyncOutcome> {
   const summary = await importPayload(db, json, source, {
-    now,
+    now: context.now,
     origin: 'civitai',
-    history: { source: 'sync' },
-    modelGoneFromCivitai,
-    alsoRead,
+    history: { source: 'sync', jobId: context.jobId ?? null },
+    modelGoneFromCivitai: context.modelGoneFromCivitai ?? false,
+    alsoRead: context.alsoRead ?? [],
   });
   const failure = summary.failures[0];
   if (failure)
@@ -73,7 +81,7 @@ async function importFetched(
   if (!outcome) throw new AppError('UPSTREAM_ERROR', `Civitai's answer for ${source} held no model.`);
   const status: SyncStatus =
     outcome.status === 'created' ? 'CREATED' : outcome.status === 'updated' ? 'UPDATED' : 'UNCHANGED';
-  return { status, modelId: outcome.modelId, checkedAt: now, remembered: false, warnings: outcome.warnings };
+  return { status, modelId: outcome.modelId, checkedAt: context.now, remembered: false, warnings: outcome.warnings };
 }
 
 /** Asks Civitai unless a recent 404 is remembered; remembers a new 404; forgets it once found. */
@@ -99,7 +107,7 @@ async function lookUp(
     // sync asks again, so it sees the model come back (and lifts the mark) without `force`.
     const tombstone: TombstoneKind | null = kind === 'hash' ? null : kind;
     const removedModelId = await db.write(async (trx) => {
-      const marked = tombstone ? await markRemovedFromCivitai(trx, tombstone, Number(key), now) : null;
+      const marked = tombstone ? await markRemovedFromCivitai(trx, tombstone, Number(key), now, options.jobId) : null;
       if (marked === null) await rememberNotFound(trx, kind, key, now);
       return marked;
     });
@@ -126,7 +134,10 @@ export async function syncModel(
 ): Promise<SyncOutcome> {
   const { answer, outcome } = await lookUp(db, 'model', String(civitaiId), options, () => client.getModel(civitaiId));
   if (outcome || !answer.found) return outcome!;
-  return importFetched(db, answer.json, `Civitai model ${civitaiId}`, options.now ?? new Date());
+  return importFetched(db, answer.json, `Civitai model ${civitaiId}`, {
+    now: options.now ?? new Date(),
+    jobId: options.jobId,
+  });
 }
 
 /** A version payload names its model: import the whole model, or just the version if the model is gone. */
@@ -135,20 +146,20 @@ async function syncFromVersionPayload(
   client: CivitaiClient,
   json: unknown,
   source: string,
-  options: SyncOptions,
+  now: Date,
+  jobId: string | null | undefined,
 ): Promise<SyncOutcome> {
   const modelId = new JsonReader(json).id('modelId');
   const model = await client.getModel(modelId);
-  // The model gone but its version still served: the version is imported and the model marked, in one transaction.
-  return importFetched(
-    db,
-    model.found ? model.json : json,
-    model.found ? `Civitai model ${modelId}` : source,
-    options.now ?? new Date(),
-    !model.found,
-    // The version payload read first is kept too (when it is not itself what is imported).
-    model.found ? [{ json, kind: 'version', source }] : [],
-  );
+  if (!model.found)
+    // The model gone but its version still served: the version is imported and the model marked, in one transaction.
+    return importFetched(db, json, source, { now, jobId, modelGoneFromCivitai: true });
+  return importFetched(db, model.json, `Civitai model ${modelId}`, {
+    now,
+    jobId,
+    // The version payload read first is kept too.
+    alsoRead: [{ json, kind: 'version', source }],
+  });
 }
 
 export async function syncVersion(
@@ -161,7 +172,8 @@ export async function syncVersion(
     client.getModelVersion(civitaiId),
   );
   if (outcome || !answer.found) return outcome!;
-  return syncFromVersionPayload(db, client, answer.json, `Civitai model version ${civitaiId}`, options);
+  const source = `Civitai model version ${civitaiId}`;
+  return syncFromVersionPayload(db, client, answer.json, source, options.now ?? new Date(), options.jobId);
 }
 
 export async function syncByHash(
@@ -176,11 +188,12 @@ export async function syncByHash(
   );
   // Civitai no longer knows it (just now, not a remembered answer): the archive may, for a SHA-256.
   if (outcome && !outcome.remembered && algorithms.includes('SHA256')) {
-    const archived = await fromArchive(db, client, normalized, options.now ?? outcome.checkedAt);
+    const archived = await fromArchive(db, client, normalized, options.now ?? outcome.checkedAt, options.jobId);
     if (archived) return archived;
   }
   if (outcome || !answer.found) return outcome!;
-  return syncFromVersionPayload(db, client, answer.json, `Civitai file hash ${normalized}`, options);
+  const source = `Civitai file hash ${normalized}`;
+  return syncFromVersionPayload(db, client, answer.json, source, options.now ?? new Date(), options.jobId);
 }
 
 /** Imports CivArchive's record of a SHA-256 Civitai does not know, marked as coming from the archive. */
@@ -189,12 +202,17 @@ async function fromArchive(
   client: CivitaiClient,
   sha256: string,
   now: Date,
+  jobId: string | null | undefined,
 ): Promise<SyncOutcome | null> {
   const answer = await client.getArchivedBySha256(sha256);
   const payload = answer.found ? versionPayloadFromArchive(answer.json, sha256) : null;
   if (!payload) return null;
   const source = `CivArchive sha256 ${sha256}`;
-  const summary = await importPayload(db, payload, source, { now, origin: 'archive', history: { source: 'sync' } });
+  const summary = await importPayload(db, payload, source, {
+    now,
+    origin: 'archive',
+    history: { source: 'sync', jobId: jobId ?? null },
+  });
   const failure = summary.failures[0];
   if (failure)
     throw new AppError('UPSTREAM_ERROR', `CivArchive's answer for ${sha256} could not be imported: ${failure.message}`);

@@ -1,0 +1,174 @@
+/**
+ * Review findings on the metadata history of syncs, against a local replay of Civitai and CivArchive and a real
+ * catalog: every change set a sync writes names its request, CivArchive's answer is kept as it was read, a sync
+ * imports only the payload it asked for, a failed look-up remembers nothing, garbage from Civitai is Civitai's fault,
+ * and a model known only from the archive is marked removed from Civitai.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createCivitaiClient } from '../src/civitai/client.ts';
+import { dataOf, emptyCatalog } from './helpers/catalog.ts';
+import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let replay: CivitaiReplay;
+let server: TestServer;
+
+const API_KEY = 'defects-secret-key';
+
+beforeAll(async () => {
+  replay = await startCivitaiReplay();
+  const catalog = await emptyCatalog();
+  const civitai = createCivitaiClient({
+    baseUrl: replay.url,
+    apiKey: API_KEY,
+    archiveBaseUrl: `${replay.url}/archive`,
+    timeoutMs: 2000,
+    maxRetries: 0,
+    initialBackoffMs: 10,
+    maxRetryWaitMs: 100,
+  });
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath, database: catalog.database },
+    { civitai },
+  );
+});
+
+/** A small model payload as `GET /api/v1/models/:id` serves it. */
+function modelPayload(id: number, change: (m: Record<string, any>) => void = () => {}): Record<string, any> {
+  const model: Record<string, any> = {
+    id,
+    name: `Defect model ${id}`,
+    description: '<p>From Civitai</p>',
+    type: 'LORA',
+    nsfw: false,
+    creator: { username: 'reviewer', image: null },
+    tags: ['style'],
+    modelVersions: [
+      {
+        id: id * 10 + 1,
+        modelId: id,
+        name: 'v1.0',
+        baseModel: 'SDXL 1.0',
+        files: [
+          {
+            id: id * 100 + 1,
+            name: `defect_${id}.safetensors`,
+            sizeKB: 1024,
+            type: 'Model',
+            primary: true,
+            hashes: { SHA256: `${id}`.padStart(64, 'b') },
+          },
+        ],
+        images: [],
+      },
+    ],
+  };
+  change(model);
+  return model;
+}
+
+/** The version payload (`GET /api/v1/model-versions/:id`, by-hash) of `modelPayload(id)`'s version. */
+function versionPayload(id: number): Record<string, any> {
+  const { modelVersions, name, type } = modelPayload(id);
+  return { ...modelVersions[0], model: { name, type } };
+}
+
+/** CivArchive's answer for a file, shaped as its public clients read `GET /api/sha256/:hash`. */
+function archiveAnswer(modelId: number, sha256: string): Record<string, any> {
+  return {
+    model: {
+      name: `Archived model ${modelId}`,
+      type: 'LORA',
+      nsfw: false,
+      description: '<p>Only the archive remembers this</p>',
+      tags: ['kept', 'archived'],
+      version: {
+        id: modelId * 10 + 1,
+        modelId,
+        name: 'v1',
+        baseModel: 'SD 1.5',
+        trigger: ['archived word'],
+        files: [
+          {
+            id: modelId * 100 + 1,
+            name: `archived_${modelId}.safetensors`,
+            sizeKB: 2048,
+            type: 'Model',
+            sha256,
+            mirrors: [
+              { filename: `archived_${modelId}.safetensors`, url: 'https://mirror.example/a', deletedAt: null },
+            ],
+          },
+        ],
+      },
+    },
+  };
+}
+
+const HISTORY = `query($id: Int!) { model(civitaiId: $id) {
+  databaseId description lastSyncedAt removedFromCivitaiAt tags { name }
+  versions(first: 5) { nodes { civitaiId removedFromCivitaiAt } }
+  history(first: 20) { totalCount edges { node { source detail jobId changes { entity field newValue } } } }
+  payloads(first: 10) { origin source kind json }
+} }`;
+
+async function historyOf(id: number): Promise<any> {
+  return dataOf(await server.graphql<{ model: any }>(HISTORY, { id })).model;
+}
+
+function syncModel(id: number, headers: Record<string, string> = {}) {
+  return server.graphql<any>(
+    `mutation($id: Int!) { syncCivitaiModel(civitaiId: $id, force: true) { status model { civitaiId } } }`,
+    { id },
+    headers,
+  );
+}
+
+function syncVersion(id: number, headers: Record<string, string> = {}) {
+  return server.graphql<any>(
+    `mutation($id: Int!) { syncCivitaiVersion(civitaiId: $id, force: true) { status model { civitaiId } } }`,
+    { id },
+    headers,
+  );
+}
+
+function syncHash(hash: string, force = true, headers: Record<string, string> = {}) {
+  return server.graphql<any>(
+    `mutation($h: String!, $f: Boolean) { syncByHash(hash: $h, force: $f) { status remembered fromArchive model { civitaiId } } }`,
+    { h: hash, f: force },
+    headers,
+  );
+}
+
+describe('A: syncs record their request id', () => {
+  it('in the change sets of model, version and hash syncs, removal marks and archive imports', async () => {
+    replay.script('/api/v1/models/9301', { status: 200, body: modelPayload(9301) }, { status: 404 });
+    dataOf(await syncModel(9301, { 'x-request-id': 'req-model-sync' }));
+    dataOf(await syncModel(9301, { 'x-request-id': 'req-model-gone' }));
+    const model = await historyOf(9301);
+    expect(model.history.edges.map((e: any) => [e.node.source, e.node.jobId])).toEqual([
+      ['sync', 'req-model-gone'],
+      ['sync', 'req-model-sync'],
+    ]);
+
+    replay.script(`/api/v1/model-versions/${9302 * 10 + 1}`, { status: 200, body: versionPayload(9302) });
+    replay.script('/api/v1/models/9302', { status: 200, body: modelPayload(9302) });
+    dataOf(await syncVersion(9302 * 10 + 1, { 'x-request-id': 'req-version-sync' }));
+    expect((await historyOf(9302)).history.edges[0].node.jobId).toBe('req-version-sync');
+
+    const sha = 'ab'.repeat(32);
+    replay.script(`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, { status: 200, body: versionPayload(9303) });
+    replay.script('/api/v1/models/9303', { status: 200, body: modelPayload(9303) });
+    dataOf(await syncHash(sha, true, { 'x-request-id': 'req-hash-sync' }));
+    expect((await historyOf(9303)).history.edges[0].node.jobId).toBe('req-hash-sync');
+
+    const archived = 'cd'.repeat(32);
+    replay.script(`/api/v1/model-versions/by-hash/${archived.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${archived}`, { status: 200, body: archiveAnswer(9304, archived) });
+    expect(dataOf(await syncHash(archived, true, { 'x-request-id': 'req-archive' })).syncByHash).toMatchObject({
+      fromArchive: true,
+      model: { civitaiId: 9304 },
+    });
+    expect((await historyOf(9304)).history.edges[0].node.jobId).toBe('req-archive');
+  });
+});
