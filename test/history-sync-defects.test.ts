@@ -6,18 +6,22 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
-import { dataOf, emptyCatalog } from './helpers/catalog.ts';
+import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
 import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
+import { sharedFixture } from './helpers/fixtures.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let replay: CivitaiReplay;
 let server: TestServer;
+let catalogRows: CatalogHandle;
 
 const API_KEY = 'defects-secret-key';
 
 beforeAll(async () => {
   replay = await startCivitaiReplay();
   const catalog = await emptyCatalog();
+  catalogRows = catalog.handle;
   const civitai = createCivitaiClient({
     baseUrl: replay.url,
     apiKey: API_KEY,
@@ -116,6 +120,10 @@ async function historyOf(id: number): Promise<any> {
   return dataOf(await server.graphql<{ model: any }>(HISTORY, { id })).model;
 }
 
+async function modelCount(): Promise<number> {
+  return Number(await catalogRows.value(sql`SELECT COUNT(*) FROM "Models"`));
+}
+
 function syncModel(id: number, headers: Record<string, string> = {}) {
   return server.graphql<any>(
     `mutation($id: Int!) { syncCivitaiModel(civitaiId: $id, force: true) { status model { civitaiId } } }`,
@@ -170,5 +178,67 @@ describe('A: syncs record their request id', () => {
       model: { civitaiId: 9304 },
     });
     expect((await historyOf(9304)).history.edges[0].node.jobId).toBe('req-archive');
+  });
+});
+
+describe('C: a sync imports only the payload it asked for', () => {
+  it('refuses a models list, another model or a version as the answer for model X, writing nothing', async () => {
+    const list = sharedFixture('models-list-textualinversion-2023.json') as { items: { id: number }[] };
+    const before = await modelCount();
+    const wrongAnswers: [unknown, RegExp][] = [
+      [list, /a list of 3 items/],
+      [modelPayload(9322), /model 9322/],
+      [versionPayload(9321), /version 93211/],
+    ];
+    for (const [body, named] of wrongAnswers) {
+      replay.script('/api/v1/models/9321', { status: 200, body });
+      const response = await syncModel(9321);
+      expect(firstErrorCode(response)).toBe('UPSTREAM_ERROR');
+      expect(response.errors![0]!.message).toMatch(named);
+      expect(response.errors![0]!.message).toContain('/api/v1/models/9321');
+    }
+    expect(await modelCount()).toBe(before);
+    for (const item of list.items)
+      expect(dataOf(await server.graphql<any>(`{ model(civitaiId: ${item.id}) { id } }`)).model).toBeNull();
+  });
+
+  it("refuses another version, a model or a list as a version's answer, and another model as its model", async () => {
+    const before = await modelCount();
+    const real = sharedFixture('model-version-1255556.json') as { id: number; modelId: number };
+    for (const body of [real, modelPayload(9331), sharedFixture('models-list-textualinversion-2023.json')]) {
+      replay.script(`/api/v1/model-versions/${9331 * 10 + 1}`, { status: 200, body });
+      const response = await syncVersion(9331 * 10 + 1);
+      expect(firstErrorCode(response)).toBe('UPSTREAM_ERROR');
+      expect(response.errors![0]!.message).toContain(`/api/v1/model-versions/${9331 * 10 + 1}`);
+    }
+    // The version is right, but its model's answer is another model.
+    replay.script(`/api/v1/model-versions/${9332 * 10 + 1}`, { status: 200, body: versionPayload(9332) });
+    replay.script('/api/v1/models/9332', { status: 200, body: sharedFixture('model-215485.json') });
+    const response = await syncVersion(9332 * 10 + 1);
+    expect(firstErrorCode(response)).toBe('UPSTREAM_ERROR');
+    expect(response.errors![0]!.message).toMatch(/model 215485/);
+    expect(await modelCount()).toBe(before);
+  });
+});
+
+describe("E: garbage from Civitai is Civitai's fault", () => {
+  it('answers UPSTREAM_ERROR naming Civitai and the path (never the key) for [], null and {}', async () => {
+    const sha = '0f'.repeat(32);
+    const calls: [string, () => Promise<any>][] = [
+      ['/api/v1/models/9351', () => syncModel(9351)],
+      ['/api/v1/model-versions/93511', () => syncVersion(93511)],
+      [`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, () => syncHash(sha)],
+    ];
+    for (const body of [[], null, {}])
+      for (const [path, call] of calls) {
+        replay.script(path, { status: 200, body });
+        const response = await call();
+        const message = response.errors?.[0]?.message ?? '';
+        expect(firstErrorCode(response), `${path} ${JSON.stringify(body)}`).toBe('UPSTREAM_ERROR');
+        expect(message).toMatch(/^Civitai /);
+        expect(message).toContain(path);
+        expect(message).not.toContain(API_KEY);
+        expect(message).not.toMatch(/^\$/);
+      }
   });
 });

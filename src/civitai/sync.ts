@@ -53,6 +53,49 @@ async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promi
   if (await isRemembered(db, kind, key)) await db.write((trx) => forgetLookup(trx, kind, key));
 }
 
+/** A positive 32-bit id at `key`, else null. */
+function idAt(payload: JsonReader, key: string): number | null {
+  try {
+    return payload.id(key);
+  } catch {
+    return null;
+  }
+}
+
+/** What a Civitai answer holds, for a message: "model 4201", "a list of 3 items", "null"… */
+function describeAnswer(payload: JsonReader): string {
+  const value = payload.value;
+  if (!payload.isObject()) return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  const items = (value as Record<string, unknown>).items;
+  if (Array.isArray(items)) return `a list of ${items.length} items`;
+  if (payload.has('modelVersions')) return `model ${idAt(payload, 'id') ?? 'without a valid id'}`;
+  if (payload.has('modelId'))
+    return `version ${idAt(payload, 'id') ?? '(no valid id)'} of model ${idAt(payload, 'modelId') ?? '(no valid id)'}`;
+  return 'an object that is neither a model nor a model version';
+}
+
+/**
+ * Civitai's answer, if it is what was asked for: one model payload with id `id`, or one version payload (with id
+ * `id`, when given). Anything else — a list, another model, `{}` — is Civitai's answer gone wrong, not the user's
+ * input: UPSTREAM_ERROR naming what came back and where from (the URL's path), and nothing of it is imported.
+ */
+function askedFor(answer: { json: unknown; path: string }, kind: 'model' | 'version', id: number | null): unknown {
+  const payload = new JsonReader(answer.json);
+  const shaped =
+    payload.isObject() &&
+    !payload.has('items') &&
+    (kind === 'model'
+      ? payload.has('modelVersions')
+      : !payload.has('modelVersions') && idAt(payload, 'modelId') !== null);
+  const found = shaped ? idAt(payload, 'id') : null;
+  if (found !== null && (id === null || found === id)) return answer.json;
+  const wanted = id === null ? 'a model version' : `${kind} ${id}`;
+  throw new AppError(
+    'UPSTREAM_ERROR',
+    `Civitai answered ${answer.path} with ${describeAnswer(payload)}, not ${wanted}; nothing was imported.`,
+  );
+}
+
 interface FetchedImport {
   now: Date;
   jobId?: string | null | undefined;
@@ -134,7 +177,7 @@ export async function syncModel(
 ): Promise<SyncOutcome> {
   const { answer, outcome } = await lookUp(db, 'model', String(civitaiId), options, () => client.getModel(civitaiId));
   if (outcome || !answer.found) return outcome!;
-  return importFetched(db, answer.json, `Civitai model ${civitaiId}`, {
+  return importFetched(db, askedFor(answer, 'model', civitaiId), `Civitai model ${civitaiId}`, {
     now: options.now ?? new Date(),
     jobId: options.jobId,
   });
@@ -154,7 +197,7 @@ async function syncFromVersionPayload(
   if (!model.found)
     // The model gone but its version still served: the version is imported and the model marked, in one transaction.
     return importFetched(db, json, source, { now, jobId, modelGoneFromCivitai: true });
-  return importFetched(db, model.json, `Civitai model ${modelId}`, {
+  return importFetched(db, askedFor(model, 'model', modelId), `Civitai model ${modelId}`, {
     now,
     jobId,
     // The version payload read first is kept too.
@@ -172,8 +215,9 @@ export async function syncVersion(
     client.getModelVersion(civitaiId),
   );
   if (outcome || !answer.found) return outcome!;
+  const json = askedFor(answer, 'version', civitaiId);
   const source = `Civitai model version ${civitaiId}`;
-  return syncFromVersionPayload(db, client, answer.json, source, options.now ?? new Date(), options.jobId);
+  return syncFromVersionPayload(db, client, json, source, options.now ?? new Date(), options.jobId);
 }
 
 export async function syncByHash(
@@ -192,8 +236,9 @@ export async function syncByHash(
     if (archived) return archived;
   }
   if (outcome || !answer.found) return outcome!;
+  const json = askedFor(answer, 'version', null);
   const source = `Civitai file hash ${normalized}`;
-  return syncFromVersionPayload(db, client, answer.json, source, options.now ?? new Date(), options.jobId);
+  return syncFromVersionPayload(db, client, json, source, options.now ?? new Date(), options.jobId);
 }
 
 /** Imports CivArchive's record of a SHA-256 Civitai does not know, marked as coming from the archive. */
