@@ -124,6 +124,10 @@ async function modelCount(): Promise<number> {
   return Number(await catalogRows.value(sql`SELECT COUNT(*) FROM "Models"`));
 }
 
+async function lookups(key: string): Promise<unknown[]> {
+  return catalogRows.all(sql`SELECT "Kind", "Status" FROM "CivitaiLookups" WHERE "Key" = ${key}`);
+}
+
 function syncModel(id: number, headers: Record<string, string> = {}) {
   return server.graphql<any>(
     `mutation($id: Int!) { syncCivitaiModel(civitaiId: $id, force: true) { status model { civitaiId } } }`,
@@ -218,6 +222,43 @@ describe('C: a sync imports only the payload it asked for', () => {
     expect(firstErrorCode(response)).toBe('UPSTREAM_ERROR');
     expect(response.errors![0]!.message).toMatch(/model 215485/);
     expect(await modelCount()).toBe(before);
+  });
+});
+
+describe('D: a failed look-up remembers nothing', () => {
+  it('asks Civitai and the archive again after the archive answered garbage', async () => {
+    const sha = '0d'.repeat(32);
+    const byHash = `/api/v1/model-versions/by-hash/${sha.toUpperCase()}`;
+    const archive = `/archive/api/sha256/${sha}`;
+    replay.script(byHash, { status: 404 });
+    replay.script(
+      archive,
+      { status: 200, raw: '<html><body>Bad gateway</body></html>', headers: { 'content-type': 'text/html' } },
+      { status: 200, body: archiveAnswer(9341, sha) },
+    );
+    const failed = await syncHash(sha, false);
+    expect(firstErrorCode(failed)).toBe('UPSTREAM_ERROR');
+    expect(await lookups(sha.toUpperCase())).toEqual([]);
+    expect(dataOf(await syncHash(sha, false)).syncByHash).toMatchObject({
+      status: 'CREATED',
+      remembered: false,
+      fromArchive: true,
+      model: { civitaiId: 9341 },
+    });
+    expect(replay.requestsFor(byHash)).toHaveLength(2);
+    expect(replay.requestsFor(archive)).toHaveLength(2);
+  });
+
+  it('remembers the miss once Civitai and the archive both answered', async () => {
+    const sha = '0e'.repeat(32);
+    replay.script(`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${sha}`, { status: 404 });
+    expect(dataOf(await syncHash(sha, false)).syncByHash).toMatchObject({
+      status: 'NOT_ON_CIVITAI',
+      remembered: false,
+    });
+    expect(dataOf(await syncHash(sha, false)).syncByHash).toMatchObject({ status: 'NOT_ON_CIVITAI', remembered: true });
+    expect(replay.requestsFor(`/archive/api/sha256/${sha}`)).toHaveLength(1);
   });
 });
 

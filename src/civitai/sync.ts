@@ -16,7 +16,7 @@ import {
 import { AppError } from '../errors.ts';
 import { parseHashQuery } from '../catalog/hash-lookup.ts';
 import { type ImportOptions, importPayload } from './batch-import.ts';
-import type { CivitaiAnswer, CivitaiClient } from './client.ts';
+import type { CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
 import { versionPayloadFromArchive } from './archive.ts';
 import { markRemovedFromCivitai, type TombstoneKind } from '../history/tombstones.ts';
@@ -44,11 +44,46 @@ export interface SyncOptions {
 
 export const NOT_FOUND_MEMORY_MS = 7 * 24 * 60 * 60 * 1000;
 
-async function rememberedNotFound(db: CatalogDatabase, kind: LookupKind, key: string, now: Date): Promise<Date | null> {
+/** A recent 404 remembered for this look-up (unless `force`), as the outcome to answer with. */
+async function rememberedOutcome(
+  db: CatalogDatabase,
+  kind: LookupKind,
+  key: string,
+  options: SyncOptions,
+  now: Date,
+): Promise<SyncOutcome | null> {
+  if (options.force) return null;
   const checkedAt = parseStoredTimestamp(await notFoundCheckedAt(db, kind, key));
-  return checkedAt && now.getTime() - checkedAt.getTime() < NOT_FOUND_MEMORY_MS ? checkedAt : null;
+  if (!checkedAt || now.getTime() - checkedAt.getTime() >= NOT_FOUND_MEMORY_MS) return null;
+  return { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt, remembered: true, warnings: [] };
 }
 
+/** Civitai answered 404: a model or version synced before is marked, anything else is remembered as not there. */
+async function recordNotFound(
+  db: CatalogDatabase,
+  kind: LookupKind,
+  key: string,
+  now: Date,
+  jobId: string | null = null,
+): Promise<SyncOutcome> {
+  // A model or version synced before and now gone keeps every row, marked. Its 404 is not remembered: the next
+  // sync asks again, so it sees the model come back (and lifts the mark) without `force`.
+  const tombstone: TombstoneKind | null = kind === 'hash' ? null : kind;
+  const removedModelId = await db.write(async (trx) => {
+    const marked = tombstone ? await markRemovedFromCivitai(trx, tombstone, Number(key), now, jobId) : null;
+    if (marked === null) await rememberNotFound(trx, kind, key, now);
+    return marked;
+  });
+  return {
+    status: removedModelId === null ? 'NOT_ON_CIVITAI' : 'REMOVED_FROM_CIVITAI',
+    modelId: removedModelId,
+    checkedAt: now,
+    remembered: false,
+    warnings: [],
+  };
+}
+
+/** Forgets a remembered 404 once the look-up found something and imported it. */
 async function forget(db: CatalogDatabase, kind: LookupKind, key: string): Promise<void> {
   if (await isRemembered(db, kind, key)) await db.write((trx) => forgetLookup(trx, kind, key));
 }
@@ -127,60 +162,22 @@ async function importFetched(
   return { status, modelId: outcome.modelId, checkedAt: context.now, remembered: false, warnings: outcome.warnings };
 }
 
-/** Asks Civitai unless a recent 404 is remembered; remembers a new 404; forgets it once found. */
-async function lookUp(
-  db: CatalogDatabase,
-  kind: LookupKind,
-  key: string,
-  options: SyncOptions,
-  request: () => Promise<CivitaiAnswer>,
-): Promise<{ answer: CivitaiAnswer; outcome?: SyncOutcome }> {
-  const now = options.now ?? new Date();
-  if (!options.force) {
-    const checkedAt = await rememberedNotFound(db, kind, key, now);
-    if (checkedAt)
-      return {
-        answer: { found: false },
-        outcome: { status: 'NOT_ON_CIVITAI', modelId: null, checkedAt, remembered: true, warnings: [] },
-      };
-  }
-  const answer = await request();
-  if (!answer.found) {
-    // A model or version synced before and now gone keeps every row, marked. Its 404 is not remembered: the next
-    // sync asks again, so it sees the model come back (and lifts the mark) without `force`.
-    const tombstone: TombstoneKind | null = kind === 'hash' ? null : kind;
-    const removedModelId = await db.write(async (trx) => {
-      const marked = tombstone ? await markRemovedFromCivitai(trx, tombstone, Number(key), now, options.jobId) : null;
-      if (marked === null) await rememberNotFound(trx, kind, key, now);
-      return marked;
-    });
-    return {
-      answer,
-      outcome: {
-        status: removedModelId === null ? 'NOT_ON_CIVITAI' : 'REMOVED_FROM_CIVITAI',
-        modelId: removedModelId,
-        checkedAt: now,
-        remembered: false,
-        warnings: [],
-      },
-    };
-  }
-  await forget(db, kind, key);
-  return { answer };
-}
-
 export async function syncModel(
   db: CatalogDatabase,
   client: CivitaiClient,
   civitaiId: number,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
-  const { answer, outcome } = await lookUp(db, 'model', String(civitaiId), options, () => client.getModel(civitaiId));
-  if (outcome || !answer.found) return outcome!;
-  return importFetched(db, askedFor(answer, 'model', civitaiId), `Civitai model ${civitaiId}`, {
-    now: options.now ?? new Date(),
-    jobId: options.jobId,
-  });
+  const now = options.now ?? new Date();
+  const key = String(civitaiId);
+  const remembered = await rememberedOutcome(db, 'model', key, options, now);
+  if (remembered) return remembered;
+  const answer = await client.getModel(civitaiId);
+  if (!answer.found) return recordNotFound(db, 'model', key, now, options.jobId);
+  const json = askedFor(answer, 'model', civitaiId);
+  const outcome = await importFetched(db, json, `Civitai model ${civitaiId}`, { now, jobId: options.jobId });
+  await forget(db, 'model', key);
+  return outcome;
 }
 
 /** A version payload names its model: import the whole model, or just the version if the model is gone. */
@@ -211,13 +208,17 @@ export async function syncVersion(
   civitaiId: number,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
-  const { answer, outcome } = await lookUp(db, 'version', String(civitaiId), options, () =>
-    client.getModelVersion(civitaiId),
-  );
-  if (outcome || !answer.found) return outcome!;
+  const now = options.now ?? new Date();
+  const key = String(civitaiId);
+  const remembered = await rememberedOutcome(db, 'version', key, options, now);
+  if (remembered) return remembered;
+  const answer = await client.getModelVersion(civitaiId);
+  if (!answer.found) return recordNotFound(db, 'version', key, now, options.jobId);
   const json = askedFor(answer, 'version', civitaiId);
   const source = `Civitai model version ${civitaiId}`;
-  return syncFromVersionPayload(db, client, json, source, options.now ?? new Date(), options.jobId);
+  const outcome = await syncFromVersionPayload(db, client, json, source, now, options.jobId);
+  await forget(db, 'version', key);
+  return outcome;
 }
 
 export async function syncByHash(
@@ -227,18 +228,22 @@ export async function syncByHash(
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
   const { hash: normalized, algorithms } = parseHashQuery(hash);
-  const { answer, outcome } = await lookUp(db, 'hash', normalized, options, () =>
-    client.getModelVersionByHash(normalized),
-  );
-  // Civitai no longer knows it (just now, not a remembered answer): the archive may, for a SHA-256.
-  if (outcome && !outcome.remembered && algorithms.includes('SHA256')) {
-    const archived = await fromArchive(db, client, normalized, options.now ?? outcome.checkedAt, options.jobId);
-    if (archived) return archived;
+  const now = options.now ?? new Date();
+  const remembered = await rememberedOutcome(db, 'hash', normalized, options, now);
+  if (remembered) return remembered;
+  const answer = await client.getModelVersionByHash(normalized);
+  if (answer.found) {
+    const json = askedFor(answer, 'version', null);
+    const source = `Civitai file hash ${normalized}`;
+    const outcome = await syncFromVersionPayload(db, client, json, source, now, options.jobId);
+    await forget(db, 'hash', normalized);
+    return outcome;
   }
-  if (outcome || !answer.found) return outcome!;
-  const json = askedFor(answer, 'version', null);
-  const source = `Civitai file hash ${normalized}`;
-  return syncFromVersionPayload(db, client, json, source, options.now ?? new Date(), options.jobId);
+  // Civitai does not know it: the archive may, for a SHA-256. The miss is remembered once the archive has answered
+  // too, so a failure to ask it (which throws) writes nothing, and the next call asks both again.
+  const archived = algorithms.includes('SHA256') ? await fromArchive(db, client, normalized, now, options.jobId) : null;
+  const missed = await recordNotFound(db, 'hash', normalized, now, options.jobId);
+  return archived ?? missed;
 }
 
 /** Imports CivArchive's record of a SHA-256 Civitai does not know, marked as coming from the archive. */
