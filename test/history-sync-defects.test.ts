@@ -185,6 +185,22 @@ describe('A: syncs record their request id', () => {
   });
 });
 
+describe("B: CivArchive's answer is kept as it was read", () => {
+  it('archives the raw answer (origin archive) and keeps its description and tags on the model', async () => {
+    const sha = 'ef'.repeat(32);
+    const answer = archiveAnswer(9311, sha);
+    replay.script(`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${sha}`, { status: 200, body: answer });
+    expect(dataOf(await syncHash(sha)).syncByHash).toMatchObject({ status: 'CREATED', fromArchive: true });
+    const model = await historyOf(9311);
+    expect(model.payloads).toHaveLength(1);
+    expect(model.payloads[0]).toMatchObject({ origin: 'archive', source: `CivArchive sha256 ${sha.toUpperCase()}` });
+    expect(model.payloads[0].json).toEqual(answer);
+    expect(model.description).toBe('<p>Only the archive remembers this</p>');
+    expect(model.tags.map((t: any) => t.name).sort()).toEqual(['archived', 'kept']);
+  });
+});
+
 describe('C: a sync imports only the payload it asked for', () => {
   it('refuses a models list, another model or a version as the answer for model X, writing nothing', async () => {
     const list = sharedFixture('models-list-textualinversion-2023.json') as { items: { id: number }[] };

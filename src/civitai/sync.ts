@@ -18,7 +18,7 @@ import { parseHashQuery } from '../catalog/hash-lookup.ts';
 import { type ImportOptions, importPayload } from './batch-import.ts';
 import type { CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
-import { versionPayloadFromArchive } from './archive.ts';
+import { payloadFromArchive } from './archive.ts';
 import { markRemovedFromCivitai, type TombstoneKind } from '../history/tombstones.ts';
 
 export type SyncStatus = 'CREATED' | 'UPDATED' | 'UNCHANGED' | 'NOT_ON_CIVITAI' | 'REMOVED_FROM_CIVITAI';
@@ -246,7 +246,10 @@ export async function syncByHash(
   return archived ?? missed;
 }
 
-/** Imports CivArchive's record of a SHA-256 Civitai does not know, marked as coming from the archive. */
+/**
+ * Imports CivArchive's record of a SHA-256 Civitai does not know, marked as coming from the archive (and as gone
+ * from Civitai); the archive's answer itself is kept, not its conversion to Civitai's shape.
+ */
 async function fromArchive(
   db: CatalogDatabase,
   client: CivitaiClient,
@@ -255,13 +258,15 @@ async function fromArchive(
   jobId: string | null | undefined,
 ): Promise<SyncOutcome | null> {
   const answer = await client.getArchivedBySha256(sha256);
-  const payload = answer.found ? versionPayloadFromArchive(answer.json, sha256) : null;
+  if (!answer.found) return null;
+  const payload = payloadFromArchive(answer.json, sha256);
   if (!payload) return null;
   const source = `CivArchive sha256 ${sha256}`;
   const summary = await importPayload(db, payload, source, {
     now,
     origin: 'archive',
     history: { source: 'sync', jobId: jobId ?? null },
+    asRead: { json: answer.json, kind: 'version' },
   });
   const failure = summary.failures[0];
   if (failure)
