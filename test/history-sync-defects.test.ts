@@ -299,3 +299,57 @@ describe("E: garbage from Civitai is Civitai's fault", () => {
       }
   });
 });
+
+describe('F: a model known only from the archive is marked removed from Civitai', () => {
+  it('marks the model and its version, does not claim a Civitai sync, and lifts the mark when Civitai has it', async () => {
+    const sha = '1a'.repeat(32);
+    replay.script(`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${sha}`, { status: 200, body: archiveAnswer(9361, sha) });
+    dataOf(await syncHash(sha));
+    const model = await historyOf(9361);
+    expect(model.removedFromCivitaiAt).toEqual(expect.any(String));
+    expect(model.versions.nodes).toEqual([{ civitaiId: 93611, removedFromCivitaiAt: model.removedFromCivitaiAt }]);
+    expect(model.lastSyncedAt).toBeNull();
+    const listed = dataOf(
+      await server.graphql<any>(`{
+        models(filter: { removedFromCivitai: true }, first: 100) { nodes { civitaiId } }
+        modelFacets { byRemovedFromCivitai { value count } }
+        libraryStats { removedFromCivitai }
+      }`),
+    );
+    expect(listed.models.nodes).toContainEqual({ civitaiId: 9361 });
+    const removedCount = listed.models.nodes.length;
+    expect(listed.libraryStats.removedFromCivitai).toBe(removedCount);
+    expect(listed.modelFacets.byRemovedFromCivitai).toContainEqual({ value: 'true', count: removedCount });
+
+    // Civitai answers 404 for the model itself: it is (still) removed, not unknown.
+    replay.script('/api/v1/models/9361', { status: 404 }, { status: 200, body: modelPayload(9361) });
+    expect(dataOf(await syncModel(9361)).syncCivitaiModel).toMatchObject({
+      status: 'REMOVED_FROM_CIVITAI',
+      model: { civitaiId: 9361 },
+    });
+    // Civitai serves it again: the mark is lifted and the sync recorded.
+    expect(dataOf(await syncModel(9361)).syncCivitaiModel.status).toBe('UPDATED');
+    const back = await historyOf(9361);
+    expect(back.removedFromCivitaiAt).toBeNull();
+    expect(back.lastSyncedAt).toEqual(expect.any(String));
+  });
+
+  it('marks only the version when the archive adds a version to a model Civitai still serves', async () => {
+    replay.script('/api/v1/models/9362', { status: 200, body: modelPayload(9362) });
+    dataOf(await syncModel(9362));
+    const synced = await historyOf(9362);
+    const sha = '1b'.repeat(32);
+    const answer = archiveAnswer(9362, sha);
+    answer.model.version.id = 93629;
+    answer.model.version.files[0].id = 936209;
+    replay.script(`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${sha}`, { status: 200, body: answer });
+    expect(dataOf(await syncHash(sha)).syncByHash).toMatchObject({ status: 'UPDATED', fromArchive: true });
+    const model = await historyOf(9362);
+    expect(model.removedFromCivitaiAt).toBeNull();
+    expect(model.lastSyncedAt).toBe(synced.lastSyncedAt);
+    const versions = Object.fromEntries(model.versions.nodes.map((v: any) => [v.civitaiId, v.removedFromCivitaiAt]));
+    expect(versions).toEqual({ 93621: null, 93629: expect.any(String) });
+  });
+});

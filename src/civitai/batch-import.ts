@@ -217,6 +217,8 @@ async function importItem(
     full: kind === 'model' && origin !== 'archive',
     payload,
     foundOnCivitai: origin === 'civitai',
+    // The archive is asked only about what Civitai answered 404 for.
+    goneFromCivitai: origin === 'archive',
     modelGoneFromCivitai: options.modelGoneFromCivitai ?? false,
     alsoRead: await Promise.all(
       (options.alsoRead ?? []).map((read) => preparePayload(read.json, read.kind, origin, read.source)),
