@@ -1,5 +1,6 @@
 /**
- * CivArchive's answers as Civitai version payloads, so they go through the one mapping like everything else.
+ * CivArchive's answers as Civitai payloads, so they go through the one mapping like everything else (the answer
+ * itself is what the payload archive keeps).
  *
  * CivArchive publishes no schema. The shape read here is the one public clients of its `GET /api/sha256/:hash`
  * rely on (ComfyUI-Lora-Manager's CivArchive client): `{ model: { name, type, nsfw, description, tags, version: {
@@ -39,10 +40,12 @@ function civitaiFile(file: unknown, index: number, sha256: string): Obj | null {
 }
 
 /**
- * The Civitai version payload an archive answer for `sha256` describes, or null when it holds no version with
- * Civitai ids (the archive then knows nothing this catalog can use).
+ * The Civitai payload an archive answer for `sha256` describes, or null when it holds no version with Civitai ids
+ * (the archive then knows nothing this catalog can use). A model payload when the answer names the model's name and
+ * type (a model payload must have both), so its description and tags come along; else a version payload, which has
+ * no place for them.
  */
-export function versionPayloadFromArchive(answer: unknown, sha256: string): Obj | null {
+export function payloadFromArchive(answer: unknown, sha256: string): Obj | null {
   if (!isObject(answer) || !isObject(answer.model)) return null;
   const model = answer.model;
   const version = isObject(model.version) ? model.version : null;
@@ -55,7 +58,7 @@ export function versionPayloadFromArchive(answer: unknown, sha256: string): Obj 
     .map((file, i) => civitaiFile(file, i, sha256))
     .filter((file): file is Obj => file !== null);
   const words = version.trainedWords ?? version.trigger;
-  return {
+  const civitaiVersion = {
     id,
     modelId,
     name,
@@ -66,10 +69,18 @@ export function versionPayloadFromArchive(answer: unknown, sha256: string): Obj 
     ...(text(version.publishedAt) ? { publishedAt: version.publishedAt } : {}),
     files,
     images: Array.isArray(version.images) ? version.images.filter((i) => isObject(i) && text(i.url)) : [],
-    model: {
-      ...(text(model.name) ? { name: model.name } : {}),
-      ...(text(model.type) ? { type: model.type } : {}),
-      ...(typeof model.nsfw === 'boolean' ? { nsfw: model.nsfw } : {}),
-    },
+  };
+  const modelFacts = {
+    ...(text(model.name) ? { name: model.name } : {}),
+    ...(text(model.type) ? { type: model.type } : {}),
+    ...(typeof model.nsfw === 'boolean' ? { nsfw: model.nsfw } : {}),
+  };
+  if (!modelFacts.name || !modelFacts.type) return { ...civitaiVersion, model: modelFacts };
+  return {
+    id: modelId,
+    ...modelFacts,
+    ...(text(model.description) ? { description: model.description } : {}),
+    ...(Array.isArray(model.tags) ? { tags: model.tags.filter((t) => typeof t === 'string') } : {}),
+    modelVersions: [civitaiVersion],
   };
 }

@@ -122,6 +122,11 @@ export interface ImportOptions {
   modelGoneFromCivitai?: boolean;
   /** Other payloads read to make this one (a sync's version payload), archived with the model it imports. */
   alsoRead?: readonly { json: unknown; kind: PayloadKind; source: string }[];
+  /**
+   * What was read, when the payload is a conversion of it (CivArchive's answer in Civitai's shape; one model): the
+   * archive keeps it instead of the conversion.
+   */
+  asRead?: { json: unknown; kind: PayloadKind };
   /** Civitai id of the version an images list belongs to (its items do not say). */
   imagesVersionCivitaiId?: number | null;
   /** Called after each model (imported or failed). */
@@ -159,8 +164,8 @@ export async function importPayload(
     for (let next = from; next < Math.min(items.length, from + PREPARE_AHEAD); next++) {
       if (archived.has(next) || !items[next]!.model) continue;
       const promise = preparePayload(
-        items[next]!.item.value,
-        kindOf(items[next]!.item),
+        options.asRead?.json ?? items[next]!.item.value,
+        options.asRead?.kind ?? kindOf(items[next]!.item),
         options.origin ?? 'file',
         source,
       );
@@ -212,6 +217,8 @@ async function importItem(
     full: kind === 'model' && origin !== 'archive',
     payload,
     foundOnCivitai: origin === 'civitai',
+    // The archive is asked only about what Civitai answered 404 for.
+    goneFromCivitai: origin === 'archive',
     modelGoneFromCivitai: options.modelGoneFromCivitai ?? false,
     alsoRead: await Promise.all(
       (options.alsoRead ?? []).map((read) => preparePayload(read.json, read.kind, origin, read.source)),

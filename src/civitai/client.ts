@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CivitaiSettings } from '../config.ts';
 import { AppError } from '../errors.ts';
 
-export type CivitaiAnswer = { found: true; json: unknown } | { found: false };
+/** `path`: the path of the URL that answered (for messages; unlike the whole URL it never holds credentials). */
+export type CivitaiAnswer = { found: true; json: unknown; path: string } | { found: false };
 
 export interface CivitaiClientOptions extends CivitaiSettings {
   /** Attempts after the first (default 3). */
@@ -78,7 +79,7 @@ export function createCivitaiClient(options: CivitaiClientOptions): CivitaiClien
               `${service.name} answered ${url} with more than ${MAX_RESPONSE_BYTES} bytes.`,
             );
           try {
-            return { found: true, json: JSON.parse(text) as unknown };
+            return { found: true, json: JSON.parse(text) as unknown, path: new URL(url).pathname };
           } catch {
             throw new AppError('UPSTREAM_ERROR', `${service.name} answered ${url} with something that is not JSON.`);
           }

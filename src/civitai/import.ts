@@ -30,6 +30,7 @@ import {
   NEW_MODEL_DEFAULTS,
   parseUserEdits,
   type ProtectableModelField,
+  syncedFromCivitai,
   TAGS_EDIT,
   touchModel,
   triggerWordsEdit,
@@ -70,6 +71,11 @@ export interface ModelImportContext {
   foundOnCivitai?: boolean;
   /** Civitai answered 404 for the model itself (its version was found): a model synced before is marked removed. */
   modelGoneFromCivitai?: boolean;
+  /**
+   * An archive's record of a file Civitai answered 404 for: its version is marked removed from Civitai, and so is its
+   * model unless Civitai has served the model (`syncedFromCivitai`). Civitai's data was not read: LastSyncedAt stays.
+   */
+  goneFromCivitai?: boolean;
 }
 
 /** Drops keys whose value is undefined ("the payload does not say"). */
@@ -237,6 +243,7 @@ interface ImportRun {
   log: ChangeLog;
   full: boolean;
   foundOnCivitai: boolean;
+  goneFromCivitai: boolean;
   /** The model is new: its creation is the one change recorded, not that of each of its versions. */
   modelCreated: boolean;
   /** The payload's versions already in the catalog, by Civitai id (read once for the whole model). */
@@ -348,6 +355,7 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
     versionId = row.Id as number;
     const wanted = neverEmptier(row, withoutProtected(values, run.edits, 'ModelVersions', versionId), run.full);
     if (run.foundOnCivitai && row.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
+    if (run.goneFromCivitai && row.RemovedFromCivitaiAt == null) wanted.RemovedFromCivitaiAt = run.now;
     changed = await updateChanged(trx, 'ModelVersions', versionId, row, wanted, run.log.column);
     if (words !== undefined && !run.edits.has(triggerWordsEdit(versionId))) {
       const before = await replaceTriggerWords(trx, versionId, words);
@@ -362,6 +370,7 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
       CreatedAt: run.now,
       ...values,
       CivitaiId: version.civitaiId,
+      ...(run.goneFromCivitai ? { RemovedFromCivitaiAt: run.now } : {}),
     });
     if (!run.modelCreated) run.log.created('ModelVersion', versionId, version.name);
     await insertTriggerWords(trx, versionId, words ?? []);
@@ -392,6 +401,7 @@ async function importInTransaction(
     log,
     full: context.full,
     foundOnCivitai: context.foundOnCivitai ?? false,
+    goneFromCivitai: context.goneFromCivitai ?? false,
     modelCreated: !existing,
     storedVersions: await versionsByCivitaiIds(
       trx,
@@ -415,8 +425,12 @@ async function importInTransaction(
     const wanted = neverEmptier(existing, defined({ ...values, CreatorId: creatorId }), run.full);
     // Only the model's own payload says the model is back (a version payload comes without it).
     if (run.foundOnCivitai && run.full && existing.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
-    if (context.modelGoneFromCivitai && existing.LastSyncedAt != null && existing.RemovedFromCivitaiAt == null)
-      wanted.RemovedFromCivitaiAt = now;
+    // Civitai answered 404 for a model it had served; or an archive's record is all there is of a model Civitai never
+    // served (one it served may still be there with other versions: its own sync says).
+    const modelGone = context.modelGoneFromCivitai
+      ? syncedFromCivitai(existing)
+      : run.goneFromCivitai && !syncedFromCivitai(existing);
+    if (modelGone && existing.RemovedFromCivitaiAt == null) wanted.RemovedFromCivitaiAt = now;
     if (wanted.CreatorId !== undefined && wanted.CreatorId !== existing.CreatorId)
       log.value(
         'Model',
@@ -441,7 +455,7 @@ async function importInTransaction(
       CivitaiId: mapped.civitaiId,
       CreatedAt: now,
       UpdatedAt: now,
-      LastSyncedAt: now,
+      ...(run.goneFromCivitai ? { RemovedFromCivitaiAt: now } : { LastSyncedAt: now }),
       CreatorId: creatorId ?? null,
     });
     log.created('Model', modelId, name);
@@ -457,7 +471,7 @@ async function importInTransaction(
   }
   for (const version of mapped.versions) changed = (await syncVersion(run, modelId, version)) || changed;
   if (status === 'updated') {
-    if (changed) await touchModel(trx, modelId, now, true);
+    if (changed) await touchModel(trx, modelId, now, !run.goneFromCivitai);
     else status = 'unchanged';
   }
   if (context.payload) await archivePayload(trx, modelId, context.payload, now, status === 'created');

@@ -22,6 +22,8 @@ export interface DownloadContext {
   libraryRoots: readonly string[];
   /** Sidecars when the request does not say (DIFFUSION_NEXUS_DOWNLOAD_SIDECARS). */
   sidecars: boolean;
+  /** The request that asked, recorded with what a sync for the download changes. */
+  jobId?: string | null;
 }
 
 export interface VersionDownloadRequest {
@@ -63,7 +65,7 @@ export async function downloadFolder(
 async function catalogFile(context: DownloadContext, versionCivitaiId: number, fileCivitaiId: number | null) {
   let found = await catalogFileForDownload(context.db.kysely, versionCivitaiId, fileCivitaiId);
   if (!found) {
-    const outcome = await syncVersion(context.db, context.civitai, versionCivitaiId);
+    const outcome = await syncVersion(context.db, context.civitai, versionCivitaiId, { jobId: context.jobId });
     if (outcome.status === 'NOT_ON_CIVITAI')
       throw new AppError('NOT_FOUND', `Civitai has no model version ${versionCivitaiId}.`);
     found = await catalogFileForDownload(context.db.kysely, versionCivitaiId, fileCivitaiId);
@@ -93,7 +95,7 @@ export async function downloadVersion(context: DownloadContext, request: Version
 
 /** The newest version of Civitai model `modelCivitaiId` (the model imported first), for a URL naming a model. */
 export async function newestVersionOf(context: DownloadContext, modelCivitaiId: number): Promise<number> {
-  const outcome = await syncModel(context.db, context.civitai, modelCivitaiId);
+  const outcome = await syncModel(context.db, context.civitai, modelCivitaiId, { jobId: context.jobId });
   if (outcome.status === 'NOT_ON_CIVITAI' || outcome.modelId === null)
     throw new AppError('NOT_FOUND', `Civitai has no model ${modelCivitaiId}.`);
   const newest = await newestVersionOfModel(context.db.kysely, context.db.dialect, outcome.modelId);

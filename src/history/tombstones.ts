@@ -6,7 +6,7 @@
 import type { CatalogTransaction } from '../db/catalog-database.ts';
 import { updateChanged } from '../db/row-writer.ts';
 import { versionByCivitaiId } from '../db/tables/model-versions.ts';
-import { modelByCivitaiId, modelById } from '../db/tables/models.ts';
+import { modelByCivitaiId, modelById, syncedFromCivitai } from '../db/tables/models.ts';
 import { ChangeLog } from './change-log.ts';
 
 export type TombstoneKind = 'model' | 'version';
@@ -25,10 +25,12 @@ export async function markRemovedFromCivitai(
   const row = kind === 'model' ? await modelByCivitaiId(trx, civitaiId) : await versionByCivitaiId(trx, civitaiId);
   if (!row) return null;
   const model = kind === 'model' ? row : await modelById(trx, row.ModelId as number);
-  // Never synced (only seen in a local file's sidecar, say): a 404 says nothing about a removal.
-  if (!model || model.LastSyncedAt == null) return null;
+  if (!model) return null;
   const modelId = model.Id as number;
+  // Marked already (by an earlier 404, or an archive import after one): still gone.
   if (row.RemovedFromCivitaiAt != null) return modelId;
+  // Never had from Civitai: a 404 says nothing about a removal.
+  if (!syncedFromCivitai(model)) return null;
   const log = new ChangeLog({ source: 'sync', detail: `Civitai answered 404 for ${kind} ${civitaiId}`, jobId });
   await updateChanged(
     trx,

@@ -66,6 +66,7 @@ export class ScanJobs {
     this.#forgetOld();
     const done = scanLibrary(this.#db, {
       ...options,
+      jobId: job.id,
       signal: this.#stopping.signal,
       onProgress: (progress) => this.#update(job, { progress }),
     }).then(

@@ -107,6 +107,8 @@ export interface ScanOptions {
   /** Look unknown hashes up on Civitai (needs `civitai`). */
   identifyOnline?: boolean;
   civitai?: CivitaiClient;
+  /** The scan job, recorded with what its online identification changes. */
+  jobId?: string;
   /** Longest side of thumbnails made from preview images (DEFAULT_THUMBNAIL_SIDE when not given). */
   thumbnailSide?: number;
   onProgress?: (progress: ScanProgress) => void;
@@ -248,9 +250,10 @@ async function identifyOnline(
   hashes: StoredHashes,
   progress: ScanProgress,
   now: Date,
+  jobId: string | undefined,
 ): Promise<boolean> {
   try {
-    const outcome = await syncByHash(db, civitai, hashes.sha256, { now });
+    const outcome = await syncByHash(db, civitai, hashes.sha256, { now, jobId });
     if (outcome.status === 'NOT_ON_CIVITAI') return false;
     progress.identifiedOnline++;
     return true;
@@ -293,7 +296,7 @@ async function linkFile(
 
   let candidates = await catalogFilesFor(db.kysely, hashes);
   if (candidates.same.length === 0 && options.identifyOnline && options.civitai && work.changed) {
-    if (await identifyOnline(db, options.civitai, hashes, progress, now))
+    if (await identifyOnline(db, options.civitai, hashes, progress, now, options.jobId))
       candidates = await catalogFilesFor(db.kysely, hashes);
   }
   const recordedHashes = work.changed ? hashes : null;

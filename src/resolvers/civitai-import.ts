@@ -31,9 +31,9 @@ export const civitaiMutations = {
       history: { source: 'import', jobId: ctx.requestId },
     }),
   syncCivitaiModel: (_root: unknown, args: SyncArgs<'civitaiId', number>, ctx: GraphQLContext) =>
-    syncModel(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
+    syncModel(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false, jobId: ctx.requestId }),
   syncCivitaiVersion: (_root: unknown, args: SyncArgs<'civitaiId', number>, ctx: GraphQLContext) =>
-    syncVersion(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false }),
+    syncVersion(ctx.db, ctx.civitai, args.civitaiId, { force: args.force ?? false, jobId: ctx.requestId }),
   syncByHash: (_root: unknown, args: SyncArgs<'hash', string>, ctx: GraphQLContext) =>
-    syncByHash(ctx.db, ctx.civitai, args.hash, { force: args.force ?? false }),
+    syncByHash(ctx.db, ctx.civitai, args.hash, { force: args.force ?? false, jobId: ctx.requestId }),
 };

@@ -20,6 +20,7 @@ function downloadContext(ctx: GraphQLContext): DownloadContext {
     queue: ctx.downloads.queue,
     libraryRoots: ctx.settings.libraryRoots,
     sidecars: ctx.downloads.sidecars,
+    jobId: ctx.requestId,
   };
 }
 

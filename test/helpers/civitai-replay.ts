@@ -8,6 +8,8 @@ import { listenOnLoopback } from './loopback.ts';
 export interface ScriptedResponse {
   status: number;
   body?: unknown;
+  /** Sent as it is instead of `body` as JSON (an HTML error page, say). */
+  raw?: string;
   headers?: Record<string, string>;
   /** Wait this long before answering (to provoke client timeouts). */
   delayMs?: number;
@@ -38,7 +40,7 @@ export async function startCivitaiReplay(): Promise<CivitaiReplay> {
     setTimeout(() => {
       if (res.destroyed) return;
       res.writeHead(response.status, { 'content-type': 'application/json', ...response.headers });
-      res.end(response.body === undefined ? '' : JSON.stringify(response.body));
+      res.end(response.raw ?? (response.body === undefined ? '' : JSON.stringify(response.body)));
     }, response.delayMs ?? 0);
   });
   const url = await listenOnLoopback(server);

@@ -112,7 +112,16 @@ export async function markEdited(trx: CatalogTransaction, model: Row, fields: re
   return true;
 }
 
-/** Records that a model changed (and, for a sync, when Civitai was last read). */
+/**
+ * Whether the catalog has had this model from Civitai. LastSyncedAt says when a Civitai payload (its API's answer, or
+ * one saved as a file) was last imported for the model; an archive's record is not one. A model never had from
+ * Civitai cannot be "removed from Civitai" by a later 404: what Civitai holds was never seen.
+ */
+export function syncedFromCivitai(model: Row): boolean {
+  return model.LastSyncedAt != null;
+}
+
+/** Records that a model changed (and, when `synced`, that Civitai's data was imported: `syncedFromCivitai`). */
 export async function touchModel(trx: CatalogTransaction, id: number, now: Date, synced = false): Promise<void> {
   const stamp = toStoredTimestamp(now);
   await trx
