@@ -54,6 +54,7 @@ const ON_BOTH_ENGINES = [
   'test/built-cli.test.ts',
   'test/soak.test.ts',
   'test/catalog-changes.test.ts',
+  'test/history-cli-defects.test.ts',
 ];
 
 /**

@@ -1,0 +1,125 @@
+/**
+ * Review findings on the metadata history's edges, each with real components (CLI processes, a server, a local
+ * Civitai): a download that writes sidecars keeps the payload it read; `payloads export` refuses a name taken by a
+ * folder or a dangling link with one coded line and writes nothing; cursors take only the ids the server encodes;
+ * commands that only read a catalog never create one.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+type J = Record<string, any>;
+
+/** A model with one version and one file, as `GET /api/v1/models/:id` serves it. */
+function modelPayload(id: number, description: string, sha256 = 'AB'.repeat(32), imageUrl?: string): J {
+  return {
+    id,
+    name: `Defect model ${id}`,
+    description,
+    type: 'LORA',
+    nsfw: false,
+    poi: false,
+    tags: ['defects'],
+    creator: { username: 'reviewer' },
+    modelVersions: [
+      {
+        id: id * 10 + 1,
+        modelId: id,
+        name: 'v1',
+        description: '<p>Version one</p>',
+        baseModel: 'SDXL 1.0',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        trainedWords: ['review'],
+        stats: { downloadCount: 3 },
+        files: [
+          {
+            id: id * 100 + 1,
+            name: `defect_${id}.safetensors`,
+            sizeKB: 40,
+            type: 'Model',
+            primary: true,
+            metadata: { format: 'SafeTensor' },
+            hashes: { SHA256: sha256 },
+          },
+        ],
+        images: imageUrl ? [{ id: id * 1000 + 1, url: imageUrl, nsfwLevel: 1, width: 64, height: 64 }] : [],
+      },
+    ],
+  };
+}
+
+describe('C: cursors take only the ids the server encodes', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    const catalog = await emptyCatalog();
+    server = await startTestServer({
+      dataDir: catalog.dataDir,
+      databasePath: catalog.databasePath,
+      database: catalog.database,
+    });
+    for (const [id, description] of [
+      [9801, '<p>One</p>'],
+      [9801, '<p>Two</p>'],
+      [9801, '<p>Three</p>'],
+      [9802, '<p>Other</p>'],
+    ] as const)
+      dataOf(
+        await server.graphql(`mutation($p: JSON!) { importCivitaiPayload(payload: $p) { failed } }`, {
+          p: modelPayload(id, description),
+        }),
+      );
+  });
+
+  const forge = (json: string) => Buffer.from(`dn1:${json}`).toString('base64url');
+  const decode = (cursor: string) =>
+    JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8').slice(4)) as unknown[];
+
+  it('Model.history(after:) refuses hex, padded, exponent and quoted ids, and accepts its own cursors', async () => {
+    const history = (after: string | null) =>
+      server.graphql<any>(
+        `query($c: String) { model(civitaiId: 9801) { history(first: 1, after: $c) { edges { node { databaseId } }
+          pageInfo { endCursor } } } }`,
+        { c: after },
+      );
+    const start = dataOf(await history(null)).model.history;
+    const [tag, id] = decode(start.pageInfo.endCursor);
+    expect(tag).toBe('history');
+    expect(id).toBe(start.edges[0].node.databaseId);
+    const next = dataOf(await history(start.pageInfo.endCursor)).model.history;
+    expect(next.edges[0].node.databaseId).toBeLessThan(id as number);
+    const n = id as number;
+    for (const forged of [
+      `["history","0x${n.toString(16)}"]`,
+      `["history"," ${n}"]`,
+      `["history","${n}e0"]`,
+      `["history","${n}"]`,
+      `["history",${n}e0]`,
+      `["history",${n}.0]`,
+      `["history", ${n}]`,
+    ]) {
+      const response = await history(forge(forged));
+      expect(firstErrorCode(response), forged).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('list cursors (models, tags) refuse the same ids: the decoding they share checks them', async () => {
+    const page = dataOf(
+      await server.graphql<any>(
+        `{ models(first: 1) { pageInfo { endCursor } } tags(first: 1) { pageInfo { endCursor } } }`,
+      ),
+    );
+    for (const list of ['models', 'tags']) {
+      const values = decode(page[list].pageInfo.endCursor);
+      const n = values.at(-1) as number;
+      expect(Number.isSafeInteger(n), list).toBe(true);
+      const ask = (cursor: string) =>
+        server.graphql(`query($c: String) { ${list}(first: 1, after: $c) { totalCount } }`, { c: cursor });
+      dataOf(await ask(page[list].pageInfo.endCursor));
+      for (const id of [`0x${n.toString(16)}`, ` ${n}`, `${n}e0`, String(n), n + 0.5, -n]) {
+        const forged = forge(JSON.stringify([...values.slice(0, -1), id]));
+        expect(firstErrorCode(await ask(forged)), `${list} ${JSON.stringify(id)}`).toBe('BAD_USER_INPUT');
+      }
+    }
+  });
+});
