@@ -4,9 +4,13 @@
  * folder or a dangling link with one coded line and writes nothing; cursors take only the ids the server encodes;
  * commands that only read a catalog never create one.
  */
+import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { cliCatalog, dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { cli } from './helpers/cli.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { tempDir } from './helpers/temp.ts';
 
 type J = Record<string, any>;
 
@@ -47,6 +51,49 @@ function modelPayload(id: number, description: string, sha256 = 'AB'.repeat(32),
     ],
   };
 }
+
+describe('B: payloads export refuses names it cannot use', () => {
+  it('a name taken by a dangling link or a folder is one coded line, and nothing is written', async () => {
+    const catalog = await cliCatalog();
+    for (const description of ['<p>One</p>', '<p>Two</p>']) {
+      const run = await cli(['import', '-', ...catalog.args], JSON.stringify(modelPayload(9701, description)));
+      expect(run.code, run.stderr).toBe(0);
+    }
+    const base = tempDir('dn-defects-export-');
+    const first = await cli(['payloads', 'export', '9701', path.join(base, 'first'), '--civitai', ...catalog.args]);
+    expect(first.code, first.stderr).toBe(0);
+    const written = [...first.stdout.matchAll(/^wrote (\S+) /gm)].map((m) => path.basename(m[1]!));
+    expect(written).toHaveLength(2);
+    // The last name the export comes to is taken: refused before the first is written.
+    const taken = written.at(-1)!;
+    const obstacles: [string, (file: string) => void][] = [
+      ['dangling link', (file) => symlinkSync(path.join(base, 'nowhere'), file)],
+      ['folder', (file) => mkdirSync(file)],
+    ];
+    for (const [what, make] of obstacles) {
+      const dir = path.join(base, what.replace(' ', '-'));
+      mkdirSync(dir);
+      make(path.join(dir, taken));
+      const run = await cli(['payloads', 'export', '9701', dir, '--civitai', ...catalog.args]);
+      expect(run.code, `${what}: ${run.stderr}`).toBe(1);
+      expect(run.stderr.trim().split('\n'), what).toHaveLength(1);
+      expect(run.stderr, what).toMatch(/^error \[CONFLICT\]: .*exists and is not a file/);
+      expect(readdirSync(dir), what).toEqual([taken]);
+    }
+  }, 120_000);
+
+  it('a folder it may not write into or create is one coded line', async () => {
+    const catalog = await cliCatalog();
+    expect((await cli(['import', '-', ...catalog.args], JSON.stringify(modelPayload(9702, '<p>x</p>')))).code).toBe(0);
+    // sysfs refuses new files and folders to everyone, root included (EACCES, or EROFS where mounted read-only).
+    for (const target of ['/sys/kernel', '/sys/dn-export-test']) {
+      const run = await cli(['payloads', 'export', '9702', target, '--civitai', ...catalog.args]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/^error \[BAD_USER_INPUT\]: Cannot (write|create|read) /);
+    }
+  }, 120_000);
+});
 
 describe('C: cursors take only the ids the server encodes', () => {
   let server: TestServer;
