@@ -4,7 +4,7 @@
  * folder or a dangling link with one coded line and writes nothing; cursors take only the ids the server encodes;
  * commands that only read a catalog never create one.
  */
-import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliCatalog, dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
@@ -169,4 +169,48 @@ describe('C: cursors take only the ids the server encodes', () => {
       }
     }
   });
+});
+
+describe('D: commands that only read a catalog never create one', () => {
+  it('with no catalog, payloads export, status, backup and thumbnails stats say so, naming the folder, and create nothing', async () => {
+    const home = tempDir('dn-defects-home-');
+    const xdg = path.join(home, 'xdg');
+    // Never the real default data dir: the children's platform folders are under this temp home.
+    const env = {
+      HOME: home,
+      XDG_DATA_HOME: xdg,
+      DIFFUSION_NEXUS_DATA_DIR: undefined,
+      DIFFUSION_NEXUS_DATABASE_URL: undefined,
+    };
+    const defaultDataDir = path.join(xdg, 'DiffusionNexus', 'Data');
+    const out = path.join(home, 'out');
+    const commands = [
+      ['payloads', 'export', '1', out],
+      ['status'],
+      ['status', '--json'],
+      ['backup', path.join(home, 'backup.db')],
+      ['thumbnails', 'stats'],
+    ];
+    for (const command of commands) {
+      const run = await cli(command, undefined, env);
+      expect(run.code, `${command.join(' ')}: ${run.stdout}${run.stderr}`).toBe(1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(/^error \[NOT_FOUND\]: /);
+      expect(run.stderr).toContain(defaultDataDir);
+    }
+    const named = path.join(home, 'named', 'data');
+    const explicit = await cli(['payloads', 'export', '1', out, '--data-dir', named], undefined, env);
+    expect(explicit.code).toBe(1);
+    expect(explicit.stderr).toMatch(/^error \[NOT_FOUND\]: /);
+    expect(explicit.stderr).toContain(named);
+    expect(readdirSync(home).sort()).toEqual([]);
+
+    // Commands that make a catalog still do; then the read-only ones read it.
+    expect((await cli(['migrate'], undefined, env)).code).toBe(0);
+    expect(existsSync(path.join(defaultDataDir, 'Diffusion_Nexus-core.db'))).toBe(true);
+    expect((await cli(['status'], undefined, env)).code).toBe(0);
+    const noModel = await cli(['payloads', 'export', '1', out], undefined, env);
+    expect(noModel.code).toBe(1);
+    expect(noModel.stderr).toMatch(/^error \[NOT_FOUND\]: No model with catalog id 1/);
+  }, 120_000);
 });
