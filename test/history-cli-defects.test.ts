@@ -4,11 +4,15 @@
  * folder or a dangling link with one coded line and writes nothing; cursors take only the ids the server encodes;
  * commands that only read a catalog never create one.
  */
-import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cliCatalog, dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { cli } from './helpers/cli.ts';
+import { startDownloadHosts } from './helpers/download-hosts.ts';
+import { previewPng, randomBytes, safetensorsBytes, sha256Hex } from './helpers/library.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -51,6 +55,78 @@ function modelPayload(id: number, description: string, sha256 = 'AB'.repeat(32),
     ],
   };
 }
+
+/** The version of `modelPayload` as `GET /api/v1/model-versions/:id` serves it, with its own description. */
+function versionPayload(model: J, description: string): J {
+  return {
+    ...model.modelVersions[0],
+    description,
+    model: { name: model.name, type: model.type, nsfw: false, poi: false },
+  };
+}
+
+describe('A: a download with sidecars keeps the version payload it read', () => {
+  it('archives what each --sidecars run read (a new download, and the sidecar written again beside a present file)', async () => {
+    const key = 'defects-key';
+    const hosts = await startDownloadHosts(key);
+    hosts.image('preview.png', await previewPng(64, 64, 3));
+    const bytes = safetensorsBytes({}, randomBytes(40 * 1024, 11));
+    const model = modelPayload(9601, '<p>Model</p>', sha256Hex(bytes), `${hosts.storageUrl}/images/preview.png`);
+    const versionId = model.modelVersions[0].id as number;
+    hosts.payload(`models/9601`, model);
+    hosts.file(versionId, { bytes, name: 'defect_9601.safetensors' });
+    const libraryRoot = tempDir('dn-defects-lib-');
+    const lora = path.join(libraryRoot, 'Lora');
+    mkdirSync(lora);
+    const catalog = await cliCatalog();
+    const env = { CIVITAI_BASE_URL: hosts.apiUrl, CIVITAI_API_KEY: key, DIFFUSION_NEXUS_LIBRARY_ROOTS: libraryRoot };
+    // The catalog holds the version already (from a file), so the sidecar is the only thing the download reads.
+    const imported = await cli(
+      ['import', '-', ...catalog.args],
+      JSON.stringify(versionPayload(model, '<p>From a file</p>')),
+    );
+    expect(imported.code, imported.stderr).toBe(0);
+    const rows = catalogHandle(catalog.location);
+    const civitaiPayloads = async () =>
+      (
+        await rows.all<{ Kind: string; Source: string; Body: Uint8Array }>(
+          sql`SELECT "Kind", "Source", "Body" FROM "ModelPayloads" WHERE "Origin" = 'civitai' ORDER BY "Id"`,
+        )
+      ).map((row) => ({
+        kind: row.Kind,
+        source: row.Source,
+        description: JSON.parse(gunzipSync(row.Body).toString('utf8')).description,
+      }));
+    const download = () =>
+      cli(['download', String(versionId), '--to', lora, '--sidecars', ...catalog.args], undefined, env);
+    const info = path.join(lora, 'defect_9601.civitai.info');
+
+    hosts.payload(`model-versions/${versionId}`, versionPayload(model, '<p>Served first</p>'));
+    const first = await download();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^1 downloaded/m);
+    expect(JSON.parse(readFileSync(info, 'utf8')).description).toBe('<p>Served first</p>');
+    const source = `Civitai model version ${versionId}`;
+    expect(await civitaiPayloads()).toEqual([{ kind: 'version', source, description: '<p>Served first</p>' }]);
+
+    // Civitai's text changed; the sidecar is deleted and the download run again: the file is present, the sidecar
+    // is written from the new payload, and that payload is kept too.
+    hosts.payload(`model-versions/${versionId}`, versionPayload(model, '<p>Served second</p>'));
+    rmSync(info);
+    const again = await download();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^0 downloaded .* 1 already present/m);
+    expect(JSON.parse(readFileSync(info, 'utf8')).description).toBe('<p>Served second</p>');
+    expect(await civitaiPayloads()).toEqual([
+      { kind: 'version', source, description: '<p>Served first</p>' },
+      { kind: 'version', source, description: '<p>Served second</p>' },
+    ]);
+
+    // The same payload read once more is not kept again.
+    expect((await download()).code).toBe(0);
+    expect(await civitaiPayloads()).toHaveLength(2);
+  }, 120_000);
+});
 
 describe('B: payloads export refuses names it cannot use', () => {
   it('a name taken by a dangling link or a folder is one coded line, and nothing is written', async () => {

@@ -1,5 +1,5 @@
 /**
- * The raw payload archive: every payload an import or sync reads is kept with the model it was read for,
+ * The raw payload archive: every payload an import, sync or download reads is kept with the model it was read for,
  * gzip-compressed, once per distinct content (its SHA-256), with where and when it came from. Hashing and compression
  * happen before the import's transaction opens, so the write lock never waits for them; compression always runs off
  * the event loop, and so does everything for a large payload.
