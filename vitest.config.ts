@@ -55,6 +55,7 @@ const ON_BOTH_ENGINES = [
   'test/soak.test.ts',
   'test/catalog-changes.test.ts',
   'test/history-sync-defects.test.ts',
+  'test/history-cli-defects.test.ts',
 ];
 
 /**

@@ -96,6 +96,8 @@ export function encodeCursor(ordering: Ordering, values: readonly KeyValue[]): s
   );
 }
 
+const isRowId = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+
 export function decodeCursor(cursor: string, ordering: Ordering, argName: string): KeyValue[] {
   const invalid = (why: string) =>
     new AppError(
@@ -106,13 +108,17 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
   if (cursor.length > 2048 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid('malformed');
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!text.startsWith(CURSOR_PREFIX)) throw invalid('malformed');
+  const json = text.slice(CURSOR_PREFIX.length);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text.slice(CURSOR_PREFIX.length));
+    parsed = JSON.parse(json);
   } catch {
     throw invalid('malformed');
   }
-  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') throw invalid('malformed');
+  // Only what `encodeCursor` writes: `1e0`, `2.0` or added spaces parse to the same values but no cursor of ours
+  // is spelled so.
+  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || JSON.stringify(parsed) !== json)
+    throw invalid('malformed');
   if (parsed[0] !== cursorTag(ordering)) {
     const sameOrdering = parsed[0].split('#')[0] === ordering.signature;
     throw invalid(sameOrdering ? 'it was made for another search text' : 'it belongs to another ordering');
@@ -120,7 +126,10 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
   const values = parsed.slice(1) as unknown[];
   if (
     values.length !== ordering.keys.length ||
-    !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))
+    !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) ||
+    // The last key is the row id, which cursors hold as a number: as text ("0x2", " 2", "1e0") SQLite would
+    // compare it as text or convert it, and PostgreSQL might parse it or fail.
+    !isRowId(values.at(-1))
   ) {
     throw invalid('malformed');
   }

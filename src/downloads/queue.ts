@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CivitaiSettings } from '../config.ts';
-import type { CatalogDatabase } from '../db/catalog-database.ts';
+import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
 import type { Row, RowValues } from '../db/row-writer.ts';
 import {
   activeDownloadOfFile,
@@ -32,8 +32,11 @@ import {
   runnableDownloads,
   updateDownload,
 } from '../db/tables/downloads.ts';
+import { archivePayload } from '../db/tables/metadata-history.ts';
+import { versionById } from '../db/tables/model-versions.ts';
 import { parseStoredTimestamp } from '../db/timestamps.ts';
 import { AppError, isAppError } from '../errors.ts';
+import { type ArchivedPayload, preparePayload } from '../history/payload-archive.ts';
 import { FileHasher } from '../library/hashing/file-hasher.ts';
 import { StreamHasher, type StreamHashes } from '../library/hashing/stream-hasher.ts';
 import { chooseFileName, sanitizeFileName } from './names.ts';
@@ -258,12 +261,14 @@ export class DownloadQueue {
     const file = request.catalog.file;
     const present = await this.#presentCopy(file);
     // Sidecars asked for beside a file that is already there are written beside it (those missing).
-    const sidecarNote =
+    const sidecars =
       present && request.sidecars
         ? await this.#writeSidecarsBeside(present.path, file, request.catalog.versionCivitaiId, null)
         : null;
+    const sidecarNote = sidecars?.note ?? null;
     const now = new Date();
     const id = await this.#db.write(async (trx) => {
+      await archiveRead(trx, file, sidecars?.payload ?? null, now);
       const active = await activeDownloadOfFile(trx, file.Id as number);
       if (active) {
         if (active.State === 'PAUSED')
@@ -566,10 +571,12 @@ export class DownloadQueue {
     }
   }
 
-  async #setRow(live: Live, values: RowValues): Promise<void> {
-    const kept = await this.#db.write((trx) =>
-      updateDownload(trx, live.row.Id, { ...values, UpdatedAt: new Date() }, { leaseOwner: this.owner }),
-    );
+  /** Updates the job's row, and writes `also` in the same transaction. */
+  async #setRow(live: Live, values: RowValues, also?: (trx: CatalogTransaction) => Promise<void>): Promise<void> {
+    const kept = await this.#db.write(async (trx) => {
+      await also?.(trx);
+      return updateDownload(trx, live.row.Id, { ...values, UpdatedAt: new Date() }, { leaseOwner: this.owner });
+    });
     if (!kept) {
       live.stopReason ??= 'lease-lost';
       throw new AppError('CONFLICT', 'The download was changed by another process.');
@@ -665,34 +672,42 @@ export class DownloadQueue {
     const now = new Date();
     const fresh = (await modelFileRow(this.#db.kysely, file.Id as number)) ?? file;
     const modelFileId = await linkDownloaded(this.#db, placed, hashes, fresh, now);
-    if (Number(live.row.Sidecars) === 1) await this.#writeSidecarsBeside(placed, fresh, live.row.VersionCivitaiId, id);
+    let read: ArchivedPayload | null = null;
+    if (Number(live.row.Sidecars) === 1)
+      read = (await this.#writeSidecarsBeside(placed, fresh, live.row.VersionCivitaiId, id)).payload;
     else
       await thumbnailFromFirstImage(this.#db, file.ModelVersionId as number, this.#options.thumbnailSide, false).catch(
         (error: unknown) => this.#log(id, `no thumbnail from the first image: ${(error as Error).message}`),
       );
     const { checked } = hashDisagreement(fresh, hashes);
-    await this.#setRow(live, {
-      State: 'DONE',
-      ModelFileId: modelFileId,
-      ReceivedBytes: BigInt(hashes.size),
-      ErrorMessage: checked ? null : 'The catalog has no hash for this file: it was saved without verification.',
-      FinishedAt: now,
-      LeaseOwner: null,
-      LeaseUntil: null,
-    });
+    await this.#setRow(
+      live,
+      {
+        State: 'DONE',
+        ModelFileId: modelFileId,
+        ReceivedBytes: BigInt(hashes.size),
+        ErrorMessage: checked ? null : 'The catalog has no hash for this file: it was saved without verification.',
+        FinishedAt: now,
+        LeaseOwner: null,
+        LeaseUntil: null,
+      },
+      (trx) => archiveRead(trx, fresh, read, now),
+    );
     this.#log(id, `done: ${placed}`);
   }
 
   /**
    * Makes the version's first image its thumbnail and writes the sidecars missing beside `modelPath`; returns what
-   * was done, for the job's message. Failures are reported, never thrown: the model file itself is fine.
+   * was done, for the job's message, and the version payload read from Civitai, prepared for the archive (the
+   * caller keeps it in the transaction that records the job). Failures are reported, never thrown: the model file
+   * itself is fine.
    */
   async #writeSidecarsBeside(
     modelPath: string,
     file: Row,
     versionCivitaiId: number,
     jobId: number | null,
-  ): Promise<string> {
+  ): Promise<{ note: string; payload: ArchivedPayload | null }> {
     const log = (message: string) => {
       if (jobId !== null) this.#log(jobId, message);
     };
@@ -708,15 +723,19 @@ export class DownloadQueue {
       log(`no thumbnail from the first image: ${(error as Error).message}`);
     }
     let note: string;
+    let payload: ArchivedPayload | null = null;
     try {
       const answer = await this.#options.civitai.getModelVersion(versionCivitaiId);
+      // Kept like every payload an import or sync reads, whether or not a sidecar is written from it.
+      if (answer.found)
+        payload = await preparePayload(answer.json, 'version', 'civitai', `Civitai model version ${versionCivitaiId}`);
       const written = await writeSidecars(modelPath, answer.found ? answer.json : null, imageBytes);
       note = `sidecars written: ${written.map((f) => path.basename(f)).join(', ') || 'none (already there)'}`;
     } catch (error) {
       note = `sidecars not written: ${(error as Error).message}`;
     }
     log(note);
-    return note;
+    return { note, payload };
   }
 
   async #settleFailure(live: Live, error: unknown): Promise<void> {
@@ -855,6 +874,18 @@ async function hashPlacedFile(file: string): Promise<StreamHashes> {
   } finally {
     await hasher.close();
   }
+}
+
+/** Keeps `payload` (read for the version of `file`) with the version's model, as an import keeps what it reads. */
+async function archiveRead(
+  trx: CatalogTransaction,
+  file: Row,
+  payload: ArchivedPayload | null,
+  now: Date,
+): Promise<void> {
+  if (!payload) return;
+  const version = await versionById(trx, file.ModelVersionId as number);
+  if (version) await archivePayload(trx, version.ModelId as number, payload, now);
 }
 
 /** The catalog's size of a file in bytes (Civitai gives KB with fractions), for the free-space check. */

@@ -1,10 +1,10 @@
 /**
- * The raw payload archive: every payload an import or sync reads is kept with the model it was read for,
+ * The raw payload archive: every payload an import, sync or download reads is kept with the model it was read for,
  * gzip-compressed, once per distinct content (its SHA-256), with where and when it came from. Hashing and compression
  * happen before the import's transaction opens, so the write lock never waits for them; compression always runs off
  * the event loop, and so does everything for a large payload.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -177,7 +177,8 @@ export interface ExportedPayload {
 /**
  * Writes every payload archived for a model into `dir`, one JSON file each, named by when it was first read, where
  * from and its content hash (`2026-03-04T05-06-07Z_civitai_1a2b3c4d5e6f.json`). Existing files are never
- * overwritten: one with the same name and content counts as exported, a different one is an error.
+ * overwritten: one with the same name and content counts as exported; a different one, or a folder or link of that
+ * name, is an error. Every name is checked before anything is written, so a refusal leaves `dir` as it was.
  */
 export async function exportModelPayloads(
   db: CatalogQueries,
@@ -186,14 +187,39 @@ export async function exportModelPayloads(
 ): Promise<ExportedPayload[]> {
   const rows = await payloadsOfModel(db, modelId, MAX_EXPORTED_PAYLOADS);
   await exportFolder(dir);
-  const exported: ExportedPayload[] = [];
-  for (const row of rows) {
-    const body = (await payloadBodies(db, [row.Id])).get(row.Id);
-    if (!body) continue;
-    const text = await payloadText(body);
+  const files = rows.map((row) => {
     const stamp = (parseStoredTimestamp(row.FetchedAt) ?? new Date(0)).toISOString().replace(/\.\d+Z$/, 'Z');
-    const file = path.join(dir, `${stamp.replaceAll(':', '-')}_${row.Origin}_${row.ContentHash.slice(0, 12)}.json`);
-    exported.push({ file, bytes: Buffer.byteLength(text), written: await writeNew(file, text) });
+    return {
+      id: row.Id,
+      file: path.join(dir, `${stamp.replaceAll(':', '-')}_${row.Origin}_${row.ContentHash.slice(0, 12)}.json`),
+    };
+  });
+  const text = async (id: number) => {
+    const body = (await payloadBodies(db, [id])).get(id);
+    return body ? payloadText(body) : null;
+  };
+  /** Bytes of the payloads already there (same name, same content), by file. */
+  const present = new Map<string, number>();
+  for (const { id, file } of files) {
+    const existing = await lstat(file).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw refused(`read ${file}`, error);
+    });
+    const json = existing ? await text(id) : null;
+    if (json === null) continue;
+    await checkSameContent(file, json);
+    present.set(file, Buffer.byteLength(json));
+  }
+  const exported: ExportedPayload[] = [];
+  for (const { id, file } of files) {
+    const bytes = present.get(file);
+    if (bytes !== undefined) {
+      exported.push({ file, bytes, written: false });
+      continue;
+    }
+    const json = await text(id);
+    if (json === null) continue;
+    exported.push({ file, bytes: Buffer.byteLength(json), written: await writeNew(file, json) });
   }
   return exported;
 }
@@ -231,7 +257,27 @@ async function writeNew(file: string, text: string): Promise<boolean> {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw refused(`write ${file}`, error);
-    if ((await readFile(file, 'utf8')) === text) return false;
-    throw new AppError('CONFLICT', `${file} exists with other content; export into an empty folder.`);
+    await checkSameContent(file, text);
+    return false;
   }
+}
+
+/**
+ * Refuses `file` unless it is a file holding `text`, with a coded error. A folder or a link (dangling, or even to
+ * such a file) is refused, not read through: the write never follows a link (`wx`), so neither does the check.
+ */
+async function checkSameContent(file: string, text: string): Promise<void> {
+  const info = await lstat(file).catch((error: unknown) => {
+    throw refused(`read ${file}`, error);
+  });
+  if (!info.isFile())
+    throw new AppError(
+      'CONFLICT',
+      `${file} exists and is not a file (a folder or a link); export into an empty folder.`,
+    );
+  const existing = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw refused(`read ${file}`, error);
+  });
+  if (existing !== text)
+    throw new AppError('CONFLICT', `${file} exists with other content; export into an empty folder.`);
 }

@@ -73,9 +73,8 @@ export const historyFields = {
     const window = pageWindow(args, ordering);
     if (window.direction === 'backward' || window.before)
       throw new AppError('BAD_USER_INPUT', 'History pages go from newest to oldest: use `first` and `after`.');
-    const beforeId = window.after ? Number(window.after[0]) : null;
-    if (beforeId !== null && !(Number.isSafeInteger(beforeId) && beforeId > 0))
-      throw new AppError('BAD_USER_INPUT', '`after` is not a valid cursor for this list (malformed).');
+    // The ordering's one key is the id, which `decodeCursor` has checked is a positive integer.
+    const beforeId = window.after ? (window.after[0] as number) : null;
     const rows = await changeSetsOfModel(ctx.db.kysely, m.id, beforeId, window.limit + 1);
     const page = rows.slice(0, window.limit);
     const changes = await changesOfSets(

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { CopyProgress } from '../../db/backup.ts';
 import type { DatabaseTarget } from '../../config.ts';
-import { catalogTargetForCli } from '../catalog.ts';
+import { catalogTargetForCli, existingCatalogForCli } from '../catalog.ts';
 import { DATA_DIR_OPTION, defineCommand, namedPath, usageError, type CliCommand, type CliIo } from '../command.ts';
 import { createProgressBar } from '../progress.ts';
 import { transferProgress } from './transfer.ts';
@@ -42,7 +42,7 @@ export const backupCommand = defineCommand({
   },
   async run({ values, positionals }, io) {
     const target = oneFile(positionals, backupCommand);
-    const catalog = catalogTargetForCli(values, { create: false });
+    const catalog = existingCatalogForCli(values);
     if (catalog.engine === 'postgres') return backupPostgres(catalog, target, values.force ?? false, io);
     const databasePath = catalog.path;
     const progress = pageProgress('backup');

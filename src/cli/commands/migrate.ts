@@ -1,4 +1,4 @@
-import { catalogTargetForCli } from '../catalog.ts';
+import { catalogTargetForCli, existingCatalogForCli } from '../catalog.ts';
 import { describeDatabase } from '../../config.ts';
 import type { MigrationStatus } from '../../db/migrations.ts';
 import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
@@ -35,7 +35,7 @@ export const statusCommand = defineCommand({
     },
   },
   async run({ values }, io) {
-    const target = catalogTargetForCli(values, { create: false });
+    const target = existingCatalogForCli(values);
     const databasePath = describeDatabase(target);
     const { catalogMigrationStatus } = await import('../../db/open-catalog.ts');
     const status = await catalogMigrationStatus(target);
@@ -61,7 +61,7 @@ export const statusCommand = defineCommand({
 function describeKind(kind: MigrationStatus['kind']): string {
   switch (kind) {
     case 'empty':
-      return 'missing or empty: migrate creates it';
+      return 'empty: migrate creates the catalog in it';
     case 'managed':
       return 'managed by migrations';
     case 'adoptable':

@@ -26,7 +26,7 @@ export const payloadsCommand = defineCommand({
       import('../../db/tables/metadata-history.ts'),
       import('../../history/payload-archive.ts'),
     ]);
-    const db = await openCatalogForCli(values, io);
+    const db = await openCatalogForCli(values, io, { existing: true });
     try {
       const byCivitaiId = values.civitai ?? false;
       const modelId = await modelIdFor(db.kysely, id, byCivitaiId);

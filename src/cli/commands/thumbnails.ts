@@ -47,7 +47,7 @@ export const thumbnailsCommand = defineCommand({
     if (!action || rest.length > 0 || !ACTIONS.includes(action))
       throw usageError(`Name one action: ${ACTIONS.join(', ')}.`, thumbnailsCommand);
     const { generateThumbnails, pruneThumbnails, thumbnailStats } = await import('../../thumbnails/maintenance.ts');
-    const db = await openCatalogForCli(values, { out: () => {}, err: io.err });
+    const db = await openCatalogForCli(values, { out: () => {}, err: io.err }, { existing: true });
     try {
       if (action === 'stats') {
         const stats = await thumbnailStats(db);
