@@ -32,7 +32,7 @@ export function catalogTargetForCli(flags: CatalogFlags, options: { create: bool
 }
 
 /**
- * The catalog of a command that only works on one already there (status, backup, payloads, thumbnails): nothing is
+ * The catalog of a command that only works on one already there (backup, payloads, thumbnails): nothing is
  * created, and without a catalog it is NOT_FOUND naming where it looked. Such a command used to make and migrate an
  * empty catalog — in the platform's app-data folder when none was named — and then report on that.
  */

@@ -1,4 +1,4 @@
-import { catalogTargetForCli, existingCatalogForCli } from '../catalog.ts';
+import { catalogTargetForCli } from '../catalog.ts';
 import { describeDatabase } from '../../config.ts';
 import type { MigrationStatus } from '../../db/migrations.ts';
 import { DATA_DIR_OPTION, defineCommand } from '../command.ts';
@@ -35,7 +35,8 @@ export const statusCommand = defineCommand({
     },
   },
   async run({ values }, io) {
-    const target = existingCatalogForCli(values);
+    // Creates nothing: with no catalog yet it says so, and lists every migration as pending.
+    const target = catalogTargetForCli(values, { create: false });
     const databasePath = describeDatabase(target);
     const { catalogMigrationStatus } = await import('../../db/open-catalog.ts');
     const status = await catalogMigrationStatus(target);
@@ -61,7 +62,7 @@ export const statusCommand = defineCommand({
 function describeKind(kind: MigrationStatus['kind']): string {
   switch (kind) {
     case 'empty':
-      return 'empty: migrate creates the catalog in it';
+      return 'missing or empty: migrate creates it';
     case 'managed':
       return 'managed by migrations';
     case 'adoptable':
