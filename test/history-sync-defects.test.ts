@@ -5,12 +5,11 @@
  * and a model known only from the archive is marked removed from Civitai.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCivitaiClient } from '../src/civitai/client.ts';
-import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { dataOf, type EmptyCatalog, firstErrorCode } from './helpers/catalog.ts';
 import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
-import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
+import type { CivitaiReplay } from './helpers/civitai-replay.ts';
 import { sharedFixture } from './helpers/fixtures.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startReplayedServer, type TestServer } from './helpers/server.ts';
 
 let replay: CivitaiReplay;
 let server: TestServer;
@@ -19,22 +18,9 @@ let catalogRows: CatalogHandle;
 const API_KEY = 'defects-secret-key';
 
 beforeAll(async () => {
-  replay = await startCivitaiReplay();
-  const catalog = await emptyCatalog();
+  let catalog: EmptyCatalog;
+  ({ replay, catalog, server } = await startReplayedServer(API_KEY));
   catalogRows = catalog.handle;
-  const civitai = createCivitaiClient({
-    baseUrl: replay.url,
-    apiKey: API_KEY,
-    archiveBaseUrl: `${replay.url}/archive`,
-    timeoutMs: 2000,
-    maxRetries: 0,
-    initialBackoffMs: 10,
-    maxRetryWaitMs: 100,
-  });
-  server = await startTestServer(
-    { dataDir: catalog.dataDir, databasePath: catalog.databasePath, database: catalog.database },
-    { civitai },
-  );
 });
 
 /** A small model payload as `GET /api/v1/models/:id` serves it. */

@@ -9,13 +9,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCivitaiClient } from '../src/civitai/client.ts';
 import { preparePayload } from '../src/history/payload-archive.ts';
-import { dataOf, emptyCatalog, firstErrorCode } from './helpers/catalog.ts';
+import { dataOf, type EmptyCatalog, firstErrorCode } from './helpers/catalog.ts';
 import { type CatalogHandle, sql } from './helpers/catalog-handle.ts';
-import { type CivitaiReplay, startCivitaiReplay } from './helpers/civitai-replay.ts';
+import type { CivitaiReplay } from './helpers/civitai-replay.ts';
 import { cli } from './helpers/cli.ts';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { startReplayedServer, type TestServer } from './helpers/server.ts';
 import { tempDir } from './helpers/temp.ts';
 
 let replay: CivitaiReplay;
@@ -26,23 +25,10 @@ let catalogRows: CatalogHandle;
 let catalogArgs: string[];
 
 beforeAll(async () => {
-  replay = await startCivitaiReplay();
-  const catalog = await emptyCatalog();
+  let catalog: EmptyCatalog;
+  ({ replay, catalog, server } = await startReplayedServer('history-test-key'));
   catalogRows = catalog.handle;
   catalogArgs = catalog.args;
-  const civitai = createCivitaiClient({
-    baseUrl: replay.url,
-    apiKey: 'history-test-key',
-    archiveBaseUrl: `${replay.url}/archive`,
-    timeoutMs: 2000,
-    maxRetries: 0,
-    initialBackoffMs: 10,
-    maxRetryWaitMs: 100,
-  });
-  server = await startTestServer(
-    { dataDir: catalog.dataDir, databasePath: catalog.databasePath, database: catalog.database },
-    { civitai },
-  );
 });
 
 /** A model payload as `GET /api/v1/models/:id` serves it; `change` edits the JSON before it is served. */

@@ -10,7 +10,9 @@ import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
 import { startServer, type StartedServer, type StartOptions } from '../../src/server/start.ts';
 import { tempDir } from './temp.ts';
 import { postgresCopyOf, TEST_ENGINE } from './postgres.ts';
-import { seededCatalog, type SeededCatalog } from './catalog.ts';
+import { createCivitaiClient } from '../../src/civitai/client.ts';
+import { type EmptyCatalog, emptyCatalog, seededCatalog, type SeededCatalog } from './catalog.ts';
+import { type CivitaiReplay, startCivitaiReplay } from './civitai-replay.ts';
 
 export interface TestServer extends StartedServer {
   config: ServerConfig;
@@ -77,4 +79,29 @@ export async function startSeededServer(
     },
   );
   return { catalog, server };
+}
+
+/**
+ * A server over an empty catalog whose Civitai is a local replay (CivArchive under its `/archive`): one try per
+ * request and short waits, so a scripted failure is answered at once.
+ */
+export async function startReplayedServer(
+  apiKey: string,
+): Promise<{ replay: CivitaiReplay; catalog: EmptyCatalog; server: TestServer }> {
+  const replay = await startCivitaiReplay();
+  const catalog = await emptyCatalog();
+  const civitai = createCivitaiClient({
+    baseUrl: replay.url,
+    apiKey,
+    archiveBaseUrl: `${replay.url}/archive`,
+    timeoutMs: 2000,
+    maxRetries: 0,
+    initialBackoffMs: 10,
+    maxRetryWaitMs: 100,
+  });
+  const server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath, database: catalog.database },
+    { civitai },
+  );
+  return { replay, catalog, server };
 }
