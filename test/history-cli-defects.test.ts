@@ -4,7 +4,16 @@
  * folder or a dangling link with one coded line and writes nothing; cursors take only the ids the server encodes;
  * commands that only read a catalog never create one.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -282,6 +291,13 @@ describe('D: commands that only read a catalog never create one', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('missing or empty');
     expect(readdirSync(home).sort()).toEqual([]);
+    // An empty catalog file is no catalog: it is not migrated into one.
+    const emptyDir = path.join(tempDir('dn-defects-empty-'), 'data');
+    mkdirSync(emptyDir, { recursive: true });
+    writeFileSync(path.join(emptyDir, 'Diffusion_Nexus-core.db'), '');
+    const onEmpty = await cli(['thumbnails', 'stats', '--data-dir', emptyDir], undefined, env);
+    expect(onEmpty.stderr).toMatch(/^error \[NOT_FOUND\]: /);
+    expect(statSync(path.join(emptyDir, 'Diffusion_Nexus-core.db')).size).toBe(0);
 
     // Commands that make a catalog still do; then the read-only ones read it.
     expect((await cli(['migrate'], undefined, env)).code).toBe(0);

@@ -377,6 +377,37 @@ describe('never worse', () => {
     expect((await historyOf(9121)).history.totalCount).toBe(1);
   });
 
+  it('a full model payload whose files and images say little changes none of them', async () => {
+    const cut = (m: Record<string, any>) => {
+      m.modelVersions[0].files = [
+        { id: 9124 * 100 + 1, name: 'history_9124.safetensors', hashes: { SHA256: '9124'.padStart(64, 'a') } },
+      ];
+      m.modelVersions[0].images = [{ id: 9124 * 1000 + 1, url: 'https://image.civitai.com/9124/1.jpeg' }];
+    };
+    replay.script(
+      '/api/v1/models/9124',
+      {
+        status: 200,
+        body: modelPayload(9124, (m) => {
+          m.modelVersions[0].images[0].meta = { prompt: 'a harbour at dusk', seed: 7 };
+        }),
+      },
+      { status: 200, body: modelPayload(9124, cut) },
+    );
+    await sync(9124);
+    const facts = () =>
+      rows(sql`SELECT f."IsPrimary", f."SizeKB", f."Format", i."Prompt", i."Seed", i."Width"
+        FROM "ModelFiles" f JOIN "ModelVersions" v ON v."Id" = f."ModelVersionId"
+        JOIN "ModelImages" i ON i."ModelVersionId" = v."Id" WHERE v."CivitaiId" = ${9124 * 10 + 1}`);
+    const before = await facts();
+    expect(Boolean(Number(before[0].IsPrimary))).toBe(true);
+    expect(before[0].Prompt).toBe('a harbour at dusk');
+    await sync(9124);
+    expect(await facts()).toEqual(before);
+    const changed = (await historyOf(9124)).history.edges.flatMap((e: any) => e.node.changes);
+    expect(changed.filter((c: any) => c.entity === 'ModelFile')).toEqual([]);
+  });
+
   it('a full model payload moves the primary mark: a file Civitai no longer marks is not the primary', async () => {
     const second = (m: Record<string, any>) =>
       m.modelVersions[0].files.push({
@@ -646,6 +677,71 @@ describe('archive fallback (CivArchive)', () => {
       source: 'sync',
       detail: `CivArchive sha256 ${sha256.toUpperCase()}`,
     });
+  });
+
+  it("fills from the archive only what the catalog lacks: Civitai's own data stays", async () => {
+    replay.script('/api/v1/models/9125', { status: 200, body: modelPayload(9125) });
+    await sync(9125);
+    const own = '9125'.padStart(64, 'a');
+    const before = await historyOf(9125);
+    const fileRow = () =>
+      rows(sql`SELECT "FileName", "DownloadUrl", "SizeKB" FROM "ModelFiles" WHERE "CivitaiId" = ${9125 * 100 + 1}`);
+    const fileBefore = await fileRow();
+    replay.script(`/api/v1/model-versions/by-hash/${own.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${own}`, {
+      status: 200,
+      body: {
+        model: {
+          name: 'Renamed by the archive',
+          type: 'LORA',
+          description: '<p>Another description</p>',
+          tags: ['archived tag'],
+          version: {
+            id: 9125 * 10 + 1,
+            modelId: 9125,
+            name: 'v1.0 (archived)',
+            trigger: ['other word'],
+            files: [
+              {
+                id: 9125 * 100 + 1,
+                name: 'renamed.safetensors',
+                sizeKB: 1,
+                sha256: own,
+                mirrors: [{ filename: 'renamed.safetensors', url: 'https://mirror.example/b', deletedAt: null }],
+              },
+            ],
+          },
+        },
+      },
+    });
+    const result = dataOf(
+      await server.graphql<any>(`mutation($h: String!) { syncByHash(hash: $h, force: true) { status fromArchive } }`, {
+        h: own,
+      }),
+    ).syncByHash;
+    expect(result.fromArchive).toBe(true);
+    const after = await historyOf(9125);
+    expect(after.name).toBe(before.name);
+    expect(after.description).toBe(before.description);
+    expect(after.tags).toEqual(before.tags);
+    expect(after.versions.nodes[0].name).toBe('v1.0');
+    expect(after.versions.nodes[0].triggerWords).toEqual(before.versions.nodes[0].triggerWords);
+    expect(await fileRow()).toEqual(fileBefore);
+  });
+
+  it('does not take an archive answer about another file', async () => {
+    const asked = 'feed'.padEnd(64, '1');
+    replay.script(`/api/v1/model-versions/by-hash/${asked.toUpperCase()}`, { status: 404 });
+    replay.script(`/archive/api/sha256/${asked}`, { status: 200, body: archived });
+    const models = async () => (await rows(sql`SELECT COUNT(*) AS n FROM "Models"`))[0].n;
+    const count = await models();
+    const result = dataOf(
+      await server.graphql<any>(`mutation($h: String!) { syncByHash(hash: $h, force: true) { status } }`, {
+        h: asked,
+      }),
+    ).syncByHash;
+    expect(result.status).toBe('NOT_ON_CIVITAI');
+    expect(await models()).toBe(count);
   });
 
   it('answers NOT_ON_CIVITAI when the archive does not know the hash or answers in a shape it cannot read', async () => {

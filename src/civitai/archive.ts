@@ -54,9 +54,13 @@ export function payloadFromArchive(answer: unknown, sha256: string): Obj | null 
   const modelId = positiveInt(version.modelId) ?? positiveInt(model.id);
   const name = text(version.name);
   if (!id || !modelId || !name) return null;
-  const files = (Array.isArray(version.files) ? version.files : [])
-    .map((file, i) => civitaiFile(file, i, sha256))
-    .filter((file): file is Obj => file !== null);
+  const listed = Array.isArray(version.files) ? version.files : [];
+  // An answer whose files name their SHA-256s, none of them this one, is about another file.
+  const hashes = listed.flatMap((file) =>
+    isObject(file) && text(file.sha256) ? [String(file.sha256).toUpperCase()] : [],
+  );
+  if (hashes.length > 0 && !hashes.includes(sha256.toUpperCase())) return null;
+  const files = listed.map((file, i) => civitaiFile(file, i, sha256)).filter((file): file is Obj => file !== null);
   const words = version.trainedWords ?? version.trigger;
   const civitaiVersion = {
     id,

@@ -76,6 +76,11 @@ export interface ModelImportContext {
    * model unless Civitai has served the model (`syncedFromCivitai`). Civitai's data was not read: LastSyncedAt stays.
    */
   goneFromCivitai?: boolean;
+  /**
+   * An archive's copy (stale, partial, with third-party mirror links): it fills what the catalog lacks and replaces
+   * nothing already there, so Civitai's own data stays.
+   */
+  fillOnly?: boolean;
 }
 
 /** Drops keys whose value is undefined ("the payload does not say"). */
@@ -93,6 +98,13 @@ function neverEmptier(stored: Row, values: RowValues, full: boolean): RowValues 
   return Object.fromEntries(
     Object.entries(values).filter(([column, value]) => !isEmpty(value) || isEmpty(stored[column])),
   );
+}
+
+/** What an import writes over a stored row: nothing that empties a value unless `full`, only empty cells if `fillOnly`. */
+function toWrite(run: { full: boolean; fillOnly: boolean }, stored: Row, values: RowValues): RowValues {
+  const kept = neverEmptier(stored, values, run.full);
+  if (!run.fillOnly) return kept;
+  return Object.fromEntries(Object.entries(kept).filter(([column]) => isEmpty(stored[column])));
 }
 
 /** A list (tags, trigger words) to write: an empty one from a partial payload leaves the stored list alone. */
@@ -158,14 +170,18 @@ function versionValues(version: MappedVersion, modelId: number): RowValues {
   });
 }
 
-/** A file's columns the payload gives; `full`: a full model payload, where a file left unmarked is not the primary. */
-function fileValues(file: MappedFile, full: boolean): RowValues {
+/**
+ * A file's columns the payload gives. Civitai marks only the primary file (`primary: true`) and leaves the key out
+ * for the others: when a version's payload names its primary file (`primaryNamed`), an unmarked one is not it;
+ * when it names none, IsPrimary is left as stored.
+ */
+function fileValues(file: MappedFile, primaryNamed: boolean): RowValues {
   return defined({
     CivitaiId: file.civitaiId,
     FileName: file.fileName,
     SizeKB: file.sizeKB,
     FileType: file.fileType,
-    IsPrimary: file.isPrimary ?? (full ? false : undefined),
+    IsPrimary: file.isPrimary ?? (primaryNamed ? false : undefined),
     Format: file.format,
     Precision: file.precision,
     SizeType: file.sizeType,
@@ -217,7 +233,7 @@ function conflict(path: string, message: string): AppError {
 
 /** A new file row's values. */
 function newFileValues(file: MappedFile, versionId: number): RowValues {
-  return { ...NEW_FILE_DEFAULTS, ...fileValues(file, true), ModelVersionId: versionId, IsLocalFileValid: false };
+  return { ...NEW_FILE_DEFAULTS, ...fileValues(file, false), ModelVersionId: versionId, IsLocalFileValid: false };
 }
 
 /**
@@ -244,6 +260,7 @@ interface ImportRun {
   full: boolean;
   foundOnCivitai: boolean;
   goneFromCivitai: boolean;
+  fillOnly: boolean;
   /** The model is new: its creation is the one change recorded, not that of each of its versions. */
   modelCreated: boolean;
   /** The payload's versions already in the catalog, by Civitai id (read once for the whole model). */
@@ -277,8 +294,9 @@ async function syncFiles(
     return files.length > 0;
   }
   let changed = false;
+  const primaryNamed = files.some((file) => file.isPrimary === true);
   for (const file of files) {
-    const values = fileValues(file, run.full);
+    const values = fileValues(file, primaryNamed);
     // The same file can be linked twice (downloaded to two places): every row of it gets Civitai's facts.
     const rows = await filesOfVersion(trx, versionId, file);
     if (rows.length === 0) {
@@ -288,25 +306,34 @@ async function syncFiles(
     }
     for (const row of rows) {
       const id = row.Id as number;
-      const wanted = neverEmptier(row, withoutProtected(values, run.edits, 'ModelFiles', id), run.full);
+      const wanted = toWrite(run, row, withoutProtected(values, run.edits, 'ModelFiles', id));
       changed = (await updateChanged(trx, 'ModelFiles', id, row, wanted, run.log.column)) || changed;
     }
   }
   return changed;
 }
 
+/** An image's values that may replace stored ones: none that would empty one, and no size the payload left out. */
+function knownImageValues(stored: Row, values: RowValues, fillOnly: boolean): RowValues {
+  const known = toWrite({ full: false, fillOnly }, stored, values);
+  // The mapping reads a missing or unreadable size as 0, which never replaces a known one.
+  for (const column of ['Width', 'Height']) if (known[column] === 0) delete known[column];
+  return known;
+}
+
 /**
  * Upserts images into a version (by `imageKey`: Civitai id, else URL); `fresh`: the version was created by this
  * import. `appendAfter` shifts new images' SortOrder past existing ones (and existing ones keep theirs). An image
  * that appears twice in `images` is written once, with the later one's values. New images go in with one statement.
- * Unless `full`, a stored prompt or other value is never emptied (see `neverEmptier`).
+ * A stored prompt or other image value is never emptied, whatever the payload (image changes are not in the history,
+ * so an emptied one could not be had back); with `fillOnly` (an archive's copy) only empty ones are filled.
  */
 async function syncImages(
   trx: CatalogTransaction,
   versionId: number,
   images: readonly MappedImage[],
   fresh: boolean,
-  full: boolean,
+  fillOnly: boolean,
   appendAfter = -1,
 ): Promise<boolean> {
   const stored = fresh ? new Map<string, Row>() : await imagesOfVersionByKey(trx, versionId);
@@ -329,7 +356,8 @@ async function syncImages(
     const row = stored.get(key);
     if (row)
       changed =
-        (await updateChanged(trx, 'ModelImages', Number(row.Id), row, neverEmptier(row, values, full))) || changed;
+        (await updateChanged(trx, 'ModelImages', Number(row.Id), row, knownImageValues(row, values, fillOnly))) ||
+        changed;
     else inserts.push({ ...values, ModelVersionId: versionId, IsLocalCacheValid: false });
   }
   await insertRows(trx, 'ModelImages', inserts);
@@ -353,12 +381,12 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
   const words = listToWrite(version.trainedWords, run.full);
   if (row) {
     versionId = row.Id as number;
-    const wanted = neverEmptier(row, withoutProtected(values, run.edits, 'ModelVersions', versionId), run.full);
+    const wanted = toWrite(run, row, withoutProtected(values, run.edits, 'ModelVersions', versionId));
     if (run.foundOnCivitai && row.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
     if (run.goneFromCivitai && row.RemovedFromCivitaiAt == null) wanted.RemovedFromCivitaiAt = run.now;
     changed = await updateChanged(trx, 'ModelVersions', versionId, row, wanted, run.log.column);
     if (words !== undefined && !run.edits.has(triggerWordsEdit(versionId))) {
-      const before = await replaceTriggerWords(trx, versionId, words);
+      const before = await replaceTriggerWords(trx, versionId, words, { onlyIfNone: run.fillOnly });
       if (before !== null) {
         run.log.value('ModelVersion', versionId, LIST_FIELDS.triggerWords, before, words);
         changed = true;
@@ -377,7 +405,7 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
     changed = true;
   }
   changed = (await syncFiles(run, versionId, version.files, fresh)) || changed;
-  changed = (await syncImages(trx, versionId, version.images, fresh, run.full)) || changed;
+  changed = (await syncImages(trx, versionId, version.images, fresh, run.fillOnly)) || changed;
   return changed;
 }
 
@@ -402,6 +430,7 @@ async function importInTransaction(
     full: context.full,
     foundOnCivitai: context.foundOnCivitai ?? false,
     goneFromCivitai: context.goneFromCivitai ?? false,
+    fillOnly: context.fillOnly ?? false,
     modelCreated: !existing,
     storedVersions: await versionsByCivitaiIds(
       trx,
@@ -422,7 +451,7 @@ async function importInTransaction(
   const values = modelValues(mapped, edits, run.full);
   if (existing) {
     modelId = existing.Id as number;
-    const wanted = neverEmptier(existing, defined({ ...values, CreatorId: creatorId }), run.full);
+    const wanted = toWrite(run, existing, defined({ ...values, CreatorId: creatorId }));
     // Only the model's own payload says the model is back (a version payload comes without it).
     if (run.foundOnCivitai && run.full && existing.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
     // Civitai answered 404 for a model it had served; or an archive's record is all there is of a model Civitai never
@@ -462,7 +491,9 @@ async function importInTransaction(
     status = 'created';
   }
   const tags = listToWrite(mapped.tags, run.full);
-  if (tags !== undefined && !edits.has(TAGS_EDIT)) {
+  // An archive's copy gives tags to a model that has none, and replaces none.
+  const tagsStay = run.fillOnly && existing !== undefined && (await tagNamesOf(trx, modelId)).length > 0;
+  if (tags !== undefined && !edits.has(TAGS_EDIT) && !tagsStay) {
     const before = await setModelTagNames(trx, modelId, tags);
     if (before !== null) {
       if (existing) log.value('Model', modelId, LIST_FIELDS.tags, before, await tagNamesOf(trx, modelId));

@@ -47,7 +47,7 @@ export interface MappedFile {
   fileName: string;
   sizeKB: number | undefined;
   fileType: string | undefined;
-  /** Civitai leaves `primary` out for the files that are not: undefined here, false in a full payload. */
+  /** Civitai leaves `primary` out for the files that are not: undefined here (see `fileValues` in import.ts). */
   isPrimary: boolean | undefined;
   format: FileFormatName | undefined;
   precision: FilePrecisionName | undefined;

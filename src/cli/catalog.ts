@@ -1,5 +1,5 @@
 /** Finding and opening the catalog the way every data command does: resolve the engine, migrate, open. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type DatabaseTarget, resolveDatabaseTarget, resolveDataDirSetting } from '../config.ts';
 import { DATA_DIR_ENV, DATABASE_FILE_NAME, databasePathIn, ensureDataDir } from '../db/data-dir.ts';
@@ -39,7 +39,8 @@ export function catalogTargetForCli(flags: CatalogFlags, options: { create: bool
 export function existingCatalogForCli(flags: CatalogFlags): DatabaseTarget {
   const target = catalogTargetForCli(flags, { create: false });
   // A PostgreSQL catalog is a database named outright (a missing one is DATABASE_UNREACHABLE on connecting).
-  if (target.engine === 'postgres' || existsSync(target.path)) return target;
+  // An empty file is no catalog either (`status` calls it "missing or empty"; a read would migrate it into one).
+  if (target.engine === 'postgres' || (existsSync(target.path) && statSync(target.path).size > 0)) return target;
   throw new AppError(
     'NOT_FOUND',
     target.dataDir === null

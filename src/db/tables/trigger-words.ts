@@ -2,11 +2,15 @@
 import type { CatalogTransaction } from '../catalog-database.ts';
 import { executeShaped, runShaped, slot } from '../shaped.ts';
 
-/** Makes the version's trigger words exactly `words`, in order; returns the words before when anything changed. */
+/**
+ * Makes the version's trigger words exactly `words`, in order; returns the words before when anything changed.
+ * `onlyIfNone`: only when the version has none yet (an archive's copy fills, never replaces).
+ */
 export async function replaceTriggerWords(
   trx: CatalogTransaction,
   versionId: number,
   words: readonly string[],
+  options: { onlyIfNone?: boolean } = {},
 ): Promise<string[] | null> {
   const current = await runShaped<{ Word: string }>(
     trx,
@@ -20,6 +24,7 @@ export async function replaceTriggerWords(
         .orderBy('Id'),
     { versionId },
   );
+  if (options.onlyIfNone && current.length > 0) return null;
   if (current.length === words.length && current.every((w, i) => w.Word === words[i])) return null;
   await executeShaped(
     trx,
