@@ -52,7 +52,7 @@ export const ModelVersionNode = builder.nodeRef(
         type: 'DateTime',
         nullable: true,
         description:
-          'When Civitai answered 404 for this version after it had been synced; cleared by the next successful sync.',
+          'When Civitai answered 404 for this version after it had been synced, or when it was imported from CivArchive after such a 404; cleared by the next successful sync.',
       }),
       publishedAt: t.expose('publishedAt', { type: 'DateTime', nullable: true }),
       downloadUrl: t.exposeString('downloadUrl', { nullable: true }),

@@ -86,7 +86,7 @@ export const ModelNode = builder.nodeRef(
         type: 'DateTime',
         nullable: true,
         description:
-          'When Civitai answered 404 for this model after it had been synced (every row is kept); cleared by the next successful sync. See also `mode`.',
+          'When Civitai answered 404 for this model after it had been synced, or when it was imported from CivArchive after such a 404 (every row is kept); cleared by the next successful sync. See also `mode`.',
       }),
       allowNoCredit: t.exposeBoolean('allowNoCredit'),
       allowCommercialUse: t.field({
