@@ -158,20 +158,25 @@ describe('finding 2: search cost is estimated before it runs and bounded per req
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
-  // Not yet on PostgreSQL (issue 13, open): twelve broad searches with 100 snippets each hold /health up there for
-  // 60–190 ms on this 2-core machine (250–420 ms before turns were capped at two per core): the database's own
-  // processes, on the same cores, starve this server's (a profile shows it runnable but not running, not busy).
-  // Too close to the bound to hold on a loaded CI machine; skipped there until it does, so it stays visible.
-  it.skipIf(TEST_ENGINE === 'postgres')(
-    'runs accepted searches off the event loop: 12 at once, /health answers at once throughout',
-    async () => {
+  // On PostgreSQL the database's own processes share this 2-core machine: at the default (two statements at once
+  // per core) twelve broad searches held /health up for 40–66 ms on an idle machine, 60–275 ms on a loaded one (the
+  // server runnable but not running, not busy). One at a time leaves a core to the event loop: 8–29 ms. That is what
+  // the README advises where the database runs on a small machine beside the server, and what is tested there.
+  it('runs accepted searches off the event loop: 12 at once, /health answers at once throughout', async () => {
+    const target =
+      TEST_ENGINE === 'postgres'
+        ? await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_MAX_CONCURRENT_QUERIES: '1' })
+        : server;
+    try {
       // Broad but accepted: each is allowed by the cost estimate and takes real work (snippets of a full page).
       const query = `query($q: String!) { search(query: $q, first: 100) { totalCount edges { score matchedFields snippet node { name } } } }`;
       // The event loop alone: a route that reads nothing (404) answers at once throughout.
-      const loop = probeHealth(server.origin, 100, { path: '/no-such-route', status: 404 });
-      const { result, health } = await whileProbingHealth(server.origin, () =>
+      const loop = probeHealth(target.origin, 100, { path: '/no-such-route', status: 404 });
+      const { result, health } = await whileProbingHealth(target.origin, () =>
         // Twelve: seconds of work for the read worker, well inside the request time limit on a busy 2-core machine.
-        Promise.all(Array.from({ length: 12 }, () => post({ query, variables: { q: 'l* m* p*' } }))),
+        Promise.all(
+          Array.from({ length: 12 }, () => post({ query, variables: { q: 'l* m* p*' } }, {}, target.graphqlUrl)),
+        ),
       );
       const loopReport = await loop.stop();
       for (const answer of result) expect(errorsOf(answer.text), answer.text.slice(0, 200)).toEqual([]);
@@ -181,8 +186,10 @@ describe('finding 2: search cost is estimated before it runs and bounded per req
       // On the event loop each of these statements held /health up for a quarter of a second or more (measured).
       expect(loopReport.maxMs).toBeLessThan(200);
       expect(health.maxMs).toBeLessThan(200);
-    },
-  );
+    } finally {
+      if (target !== server) await target.stop();
+    }
+  });
 
   it('bounds the search work of one request: 50 aliases of a broad search are refused at once', async () => {
     const aliases = Array.from({ length: 50 }, (_, i) => `s${i}: ${snippets('l*')}`).join('\n');
