@@ -8,8 +8,9 @@
  * never touched by an import.
  *
  * Metadata is never made worse: what a payload does not say changes nothing, and only a full model payload (not
- * a version payload, a `.civitai.info` file or an archive's answer) may empty a stored value. Every change is
- * recorded field by field (`ChangeLog`) and the payload archived, in the same transaction.
+ * a version payload, a `.civitai.info` file or an archive's answer) may empty a stored value; an archive's answer
+ * only fills what is empty, and no import empties an image's values. Every change is recorded field by field
+ * (`ChangeLog`) and the payload archived, in the same transaction.
  */
 import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
 import type { SqlDialect } from '../db/dialect.ts';
