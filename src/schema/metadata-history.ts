@@ -44,7 +44,10 @@ const ChangeSetRef = builder.objectRef<ChangeSet>('MetadataChangeSet').implement
       nullable: true,
       description: 'Where it came from: "Civitai model 4201", a file path, a mutation name.',
     }),
-    jobId: t.exposeString('jobId', { nullable: true, description: 'The request id (x-request-id), or the scan job id, that made it.' }),
+    jobId: t.exposeString('jobId', {
+      nullable: true,
+      description: 'The request id (x-request-id), or the scan job id, that made it.',
+    }),
     revertsChangeSetId: t.exposeInt('revertsChangeSetId', { nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     changes: t.field({ type: [FieldChangeRef], resolve: (c) => c.changes }),
