@@ -217,9 +217,7 @@ async function importItem(
     full: kind === 'model' && origin !== 'archive',
     payload,
     foundOnCivitai: origin === 'civitai',
-    // The archive is asked only about what Civitai answered 404 for.
-    goneFromCivitai: origin === 'archive',
-    fillOnly: origin === 'archive',
+    fromArchive: origin === 'archive',
     modelGoneFromCivitai: options.modelGoneFromCivitai ?? false,
     alsoRead: await Promise.all(
       (options.alsoRead ?? []).map((read) => preparePayload(read.json, read.kind, origin, read.source)),

@@ -73,15 +73,12 @@ export interface ModelImportContext {
   /** Civitai answered 404 for the model itself (its version was found): a model synced before is marked removed. */
   modelGoneFromCivitai?: boolean;
   /**
-   * An archive's record of a file Civitai answered 404 for: its version is marked removed from Civitai, and so is its
-   * model unless Civitai has served the model (`syncedFromCivitai`). Civitai's data was not read: LastSyncedAt stays.
+   * The payload is an archive's record of a file Civitai answered 404 for (the archive is asked about nothing else).
+   * Two rules follow. Its version is marked removed from Civitai, and so is its model unless Civitai has served the
+   * model (`syncedFromCivitai`); Civitai's data was not read, so LastSyncedAt stays. And the copy is stale, partial,
+   * with third-party mirror links: it fills what the catalog lacks and replaces nothing already there.
    */
-  goneFromCivitai?: boolean;
-  /**
-   * An archive's copy (stale, partial, with third-party mirror links): it fills what the catalog lacks and replaces
-   * nothing already there, so Civitai's own data stays.
-   */
-  fillOnly?: boolean;
+  fromArchive?: boolean;
 }
 
 /** Drops keys whose value is undefined ("the payload does not say"). */
@@ -101,10 +98,10 @@ function neverEmptier(stored: Row, values: RowValues, full: boolean): RowValues 
   );
 }
 
-/** What an import writes over a stored row: nothing that empties a value unless `full`, only empty cells if `fillOnly`. */
-function toWrite(run: { full: boolean; fillOnly: boolean }, stored: Row, values: RowValues): RowValues {
+/** What an import writes over a stored row: nothing that empties a value unless `full`, only empty cells from an archive's copy. */
+function toWrite(run: { full: boolean; fromArchive: boolean }, stored: Row, values: RowValues): RowValues {
   const kept = neverEmptier(stored, values, run.full);
-  if (!run.fillOnly) return kept;
+  if (!run.fromArchive) return kept;
   return Object.fromEntries(Object.entries(kept).filter(([column]) => isEmpty(stored[column])));
 }
 
@@ -260,8 +257,8 @@ interface ImportRun {
   log: ChangeLog;
   full: boolean;
   foundOnCivitai: boolean;
-  goneFromCivitai: boolean;
-  fillOnly: boolean;
+  /** See `ModelImportContext.fromArchive`: it marks removals and only fills. */
+  fromArchive: boolean;
   /** The model is new: its creation is the one change recorded, not that of each of its versions. */
   modelCreated: boolean;
   /** The payload's versions already in the catalog, by Civitai id (read once for the whole model). */
@@ -316,7 +313,7 @@ async function syncFiles(
 
 /** An image's values that may replace stored ones: none that would empty one, and no size the payload left out. */
 function knownImageValues(stored: Row, values: RowValues, fillOnly: boolean): RowValues {
-  const known = toWrite({ full: false, fillOnly }, stored, values);
+  const known = toWrite({ full: false, fromArchive: fillOnly }, stored, values);
   // The mapping reads a missing or unreadable size as 0, which never replaces a known one.
   for (const column of ['Width', 'Height']) if (known[column] === 0) delete known[column];
   return known;
@@ -384,10 +381,10 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
     versionId = row.Id as number;
     const wanted = toWrite(run, row, withoutProtected(values, run.edits, 'ModelVersions', versionId));
     if (run.foundOnCivitai && row.RemovedFromCivitaiAt != null) wanted.RemovedFromCivitaiAt = null;
-    if (run.goneFromCivitai && row.RemovedFromCivitaiAt == null) wanted.RemovedFromCivitaiAt = run.now;
+    if (run.fromArchive && row.RemovedFromCivitaiAt == null) wanted.RemovedFromCivitaiAt = run.now;
     changed = await updateChanged(trx, 'ModelVersions', versionId, row, wanted, run.log.column);
     if (words !== undefined && !run.edits.has(triggerWordsEdit(versionId))) {
-      const before = await replaceTriggerWords(trx, versionId, words, { onlyIfNone: run.fillOnly });
+      const before = await replaceTriggerWords(trx, versionId, words, { onlyIfNone: run.fromArchive });
       if (before !== null) {
         run.log.value('ModelVersion', versionId, LIST_FIELDS.triggerWords, before, words);
         changed = true;
@@ -399,14 +396,14 @@ async function syncVersion(run: ImportRun, modelId: number, version: MappedVersi
       CreatedAt: run.now,
       ...values,
       CivitaiId: version.civitaiId,
-      ...(run.goneFromCivitai ? { RemovedFromCivitaiAt: run.now } : {}),
+      ...(run.fromArchive ? { RemovedFromCivitaiAt: run.now } : {}),
     });
     if (!run.modelCreated) run.log.created('ModelVersion', versionId, version.name);
     await insertTriggerWords(trx, versionId, words ?? []);
     changed = true;
   }
   changed = (await syncFiles(run, versionId, version.files, fresh)) || changed;
-  changed = (await syncImages(trx, versionId, version.images, fresh, run.fillOnly)) || changed;
+  changed = (await syncImages(trx, versionId, version.images, fresh, run.fromArchive)) || changed;
   return changed;
 }
 
@@ -430,8 +427,7 @@ async function importInTransaction(
     log,
     full: context.full,
     foundOnCivitai: context.foundOnCivitai ?? false,
-    goneFromCivitai: context.goneFromCivitai ?? false,
-    fillOnly: context.fillOnly ?? false,
+    fromArchive: context.fromArchive ?? false,
     modelCreated: !existing,
     storedVersions: await versionsByCivitaiIds(
       trx,
@@ -459,7 +455,7 @@ async function importInTransaction(
     // served (one it served may still be there with other versions: its own sync says).
     const modelGone = context.modelGoneFromCivitai
       ? syncedFromCivitai(existing)
-      : run.goneFromCivitai && !syncedFromCivitai(existing);
+      : run.fromArchive && !syncedFromCivitai(existing);
     if (modelGone && existing.RemovedFromCivitaiAt == null) wanted.RemovedFromCivitaiAt = now;
     if (wanted.CreatorId !== undefined && wanted.CreatorId !== existing.CreatorId)
       log.value(
@@ -485,7 +481,7 @@ async function importInTransaction(
       CivitaiId: mapped.civitaiId,
       CreatedAt: now,
       UpdatedAt: now,
-      ...(run.goneFromCivitai ? { RemovedFromCivitaiAt: now } : { LastSyncedAt: now }),
+      ...(run.fromArchive ? { RemovedFromCivitaiAt: now } : { LastSyncedAt: now }),
       CreatorId: creatorId ?? null,
     });
     log.created('Model', modelId, name);
@@ -493,7 +489,7 @@ async function importInTransaction(
   }
   const tags = listToWrite(mapped.tags, run.full);
   // An archive's copy gives tags to a model that has none, and replaces none.
-  const tagsStay = run.fillOnly && existing !== undefined && (await tagNamesOf(trx, modelId)).length > 0;
+  const tagsStay = run.fromArchive && existing !== undefined && (await tagNamesOf(trx, modelId)).length > 0;
   if (tags !== undefined && !edits.has(TAGS_EDIT) && !tagsStay) {
     const before = await setModelTagNames(trx, modelId, tags);
     if (before !== null) {
@@ -503,7 +499,7 @@ async function importInTransaction(
   }
   for (const version of mapped.versions) changed = (await syncVersion(run, modelId, version)) || changed;
   if (status === 'updated') {
-    if (changed) await touchModel(trx, modelId, now, !run.goneFromCivitai);
+    if (changed) await touchModel(trx, modelId, now, !run.fromArchive);
     else status = 'unchanged';
   }
   if (context.payload) await archivePayload(trx, modelId, context.payload, now, status === 'created');
