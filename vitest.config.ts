@@ -18,6 +18,7 @@ const ON_BOTH_ENGINES = [
   'test/demo-catalog.test.ts',
   'test/compiled-execution.test.ts',
   'test/search.test.ts',
+  'test/search-ranking.test.ts',
   'test/mutations.test.ts',
   'test/civitai-import.test.ts',
   'test/civitai-sync.test.ts',

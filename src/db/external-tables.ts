@@ -11,15 +11,27 @@ export const SEARCH_TABLES = [
   'ModelSearch_docsize',
   'ModelSearch_config',
   'ModelSearchDirty',
+  'ModelSearchPostings',
+  'ModelSearchLengths',
+  'ModelSearchTerms',
+  'ModelSearchStats',
 ] as const;
 
 export const EXTERNAL_TABLES: readonly string[] = [...SEARCH_TABLES];
 
 /**
- * PostgreSQL's search tables (the AddModelSearch migration of prisma/postgres): documents with their tsvector, the
- * vocabulary the cost estimate reads, and the models waiting for a new document. They hold nothing of their own —
- * every row is rebuilt from the catalog tables — so copying a catalog in skips them.
+ * PostgreSQL's search tables (the AddModelSearch and AddSearchPostings migrations of prisma/postgres): documents with
+ * their tsvector, the models waiting for a new document, and the postings, lengths, vocabulary and statistics ranked
+ * searches read. They hold nothing of their own — every row is rebuilt from the catalog tables — so copying a catalog
+ * in skips them.
  */
-export const POSTGRES_SEARCH_TABLES = ['ModelSearch', 'ModelSearchTerms', 'ModelSearchDirty'] as const;
+export const POSTGRES_SEARCH_TABLES = [
+  'ModelSearch',
+  'ModelSearchTerms',
+  'ModelSearchDirty',
+  'ModelSearchPostings',
+  'ModelSearchLengths',
+  'ModelSearchStats',
+] as const;
 
 export const POSTGRES_EXTERNAL_TABLES: readonly string[] = [...POSTGRES_SEARCH_TABLES];

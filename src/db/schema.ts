@@ -35,19 +35,16 @@ export interface ModelSearchTable {
   rank: ColumnType<number, never, never>;
 }
 
-/** fts5vocab over ModelSearch ('row'): per indexed term, the documents and occurrences that hold it. */
-export interface ModelSearchTermsTable {
-  term: string;
-  doc: number;
-  cnt: number;
-}
 
 export interface Database extends DB {
   ModelSearch: ModelSearchTable;
-  /** PostgreSQL's vocabulary (the counterpart of ModelSearchTerms above): per indexed word, the documents holding it. */
-  ModelSearchTerms: Pick<ModelSearchTermsTable, 'term' | 'doc'>;
+  /** The search index's own postings, lengths, vocabulary and statistics (see `src/search/ranking.ts`). */
+  ModelSearchPostings: { Term: string; ModelId: number; Frequency: number; Impact: number };
+  ModelSearchLengths: { ModelId: number; Length: number };
+  /** Per indexed word, the documents holding it. */
+  ModelSearchTerms: { term: string; doc: number };
+  ModelSearchStats: { Id: number; Documents: number; Tokens: number; ReferenceLength: number };
   /** Models whose search document must be rebuilt (written by triggers). */
   ModelSearchDirty: { ModelId: number };
-  'temp.ModelSearchTerms': ModelSearchTermsTable;
   _prisma_migrations: { migration_name: string; finished_at: string | null; rolled_back_at: string | null };
 }

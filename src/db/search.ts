@@ -1,11 +1,12 @@
 /**
- * The full-text index's SQL. SQLite: FTS5 — ModelSearch holds one document per model (rowid = Models.Id), searches
- * rank with bm25 (column weights set by the AddModelSearch migration), highlight the page's rows and estimate their
- * cost from the index's own vocabulary (fts5vocab). PostgreSQL: ModelSearch holds the same texts and a tsvector
- * (GIN-indexed) built in code by SQLite's word rules (`postgres/text-search.ts`), searches rank with ts_rank_cd,
- * highlights are computed from the texts (`src/search/highlight.ts`) and the vocabulary is the ModelSearchTerms
- * table. On both, documents are kept current from ModelSearchDirty (filled by triggers, whoever writes). The text
- * rules (which words, which phrases) are `src/search/query.ts`'s.
+ * The full-text index's SQL. SQLite: FTS5 — ModelSearch holds one document per model (rowid = Models.Id), phrase and
+ * prefix searches rank with bm25 (column weights set by the AddModelSearch migration), and the page's rows are
+ * highlighted by FTS5. PostgreSQL: ModelSearch holds the same texts and a tsvector (GIN-indexed) built in code by
+ * SQLite's word rules (`postgres/text-search.ts`), phrase and prefix searches rank with ts_rank_cd, highlights are
+ * computed from the texts (`src/search/highlight.ts`). On both, the project's own postings beside each document
+ * (`search-postings.ts`) rank searches of plain words, and its vocabulary (ModelSearchTerms) gives the cost
+ * estimates; documents are kept current from ModelSearchDirty (filled by triggers, whoever writes). The text rules
+ * (which words, which phrases) are `src/search/query.ts`'s.
  */
 import { type RawBuilder, type SqlBool, type Transaction, sql } from 'kysely';
 import type { Ordering } from '../catalog/pagination.ts';
@@ -20,6 +21,8 @@ import { type AnyDb, type AnySelect, table } from './refs.ts';
 import type { Database } from './schema.ts';
 import { documentVector, RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from './postgres/text-search.ts';
 import { ELLIPSIS, SNIPPET_TOKENS } from '../search/highlight.ts';
+import { type DocumentPostings, documentPostings } from '../search/ranking.ts';
+import { replacePostings } from './search-postings.ts';
 
 /** The index's columns, in table order (bm25 weights follow the same order). */
 export const SEARCH_COLUMNS = [
@@ -158,11 +161,6 @@ export async function wordPostings(
   words: readonly VocabularyWord[],
   maxTerms: number,
 ): Promise<{ terms: number; docs: number }[]> {
-  await ensureVocabulary(db);
-  // The two have the columns read here, under one name each.
-  const vocabulary = (
-    db.dialect.name === 'sqlite' ? 'temp.ModelSearchTerms' : 'ModelSearchTerms'
-  ) as 'ModelSearchTerms';
   const found: { terms: number; docs: number }[] = [];
   for (let start = 0; start < words.length; start += WORDS_PER_STATEMENT) {
     const chunk = words.slice(start, start + WORDS_PER_STATEMENT);
@@ -176,7 +174,7 @@ export async function wordPostings(
         db.kysely
           .selectFrom(
             db.kysely
-              .selectFrom(vocabulary)
+              .selectFrom('ModelSearchTerms')
               .select('doc')
               .where('term', '>=', slot(`from${i}`))
               .where('term', '<', slot(`to${i}`))
@@ -203,21 +201,6 @@ export async function wordPostings(
     });
   }
   return found;
-}
-
-const vocabularies = new WeakSet<object>();
-
-/**
- * SQLite: the index's term statistics, a read-only view FTS5 builds from the index itself (per connection, in
- * temp). PostgreSQL's vocabulary is a table, kept by `replaceDocuments`.
- */
-async function ensureVocabulary(db: CatalogDatabase): Promise<void> {
-  // Per read connection (every request's view of the catalog shares it, and its `probe`).
-  if (db.dialect.name !== 'sqlite' || vocabularies.has(db.probe)) return;
-  await sql`CREATE VIRTUAL TABLE IF NOT EXISTS temp.${sql.table('ModelSearchTerms')} USING fts5vocab(main, 'ModelSearch', 'row')`.execute(
-    db.kysely,
-  );
-  vocabularies.add(db.probe);
 }
 
 // ——— Keeping the index current ———
@@ -337,13 +320,23 @@ export async function documentSources(
   };
 }
 
-/** Replaces the documents of `ids` (those in `docs`; the others were deleted) and clears their dirty marks. */
+/**
+ * Replaces the documents of `ids` (those in `docs`; the others were deleted) and their postings, and clears their
+ * dirty marks.
+ */
 export async function replaceDocuments(
   trx: Transaction<Database>,
   dialect: CatalogDatabase['dialect'],
   ids: readonly number[],
   docs: ReadonlyMap<number, SearchDocument>,
 ): Promise<void> {
+  const postings = new Map<number, DocumentPostings>();
+  for (const [id, doc] of docs) {
+    // Splitting a document into words is work on the event loop: one document at a time, taking turns with requests.
+    await yieldIfBusy();
+    postings.set(id, documentPostings(doc, SEARCH_COLUMNS));
+  }
+  await replacePostings(trx, dialect, ids, postings);
   if (dialect.name === 'sqlite') {
     await trx.deleteFrom('ModelSearch').where(dialect.inList('rowid', ids)).execute();
     if (docs.size > 0)
@@ -355,40 +348,22 @@ export async function replaceDocuments(
   await trx.deleteFrom('ModelSearchDirty').where(dialect.inList('ModelId', ids)).execute();
 }
 
-/**
- * PostgreSQL: the documents with their tsvectors, and the vocabulary changed by what the old documents held and
- * the new ones hold — one upsert of every changed count, in term order (concurrent rebuilds then lock the terms
- * they share in the same order), and terms no document holds any more removed.
- */
+/** PostgreSQL: the documents with their tsvectors. */
 async function replacePostgresDocuments(
   trx: Transaction<Database>,
   dialect: SqlDialect,
   ids: readonly number[],
   docs: ReadonlyMap<number, SearchDocument>,
 ): Promise<void> {
-  const { rows: old } = await sql<{ words: string[] }>`DELETE FROM ${sql.table('ModelSearch')}
-    WHERE ${dialect.inList('ModelId', ids)} RETURNING tsvector_to_array("document") AS "words"`.execute(trx);
-  const change = new Map<string, number>();
-  for (const { words } of old) for (const word of words) change.set(word, (change.get(word) ?? 0) - 1);
+  await sql`DELETE FROM ${sql.table('ModelSearch')} WHERE ${dialect.inList('ModelId', ids)}`.execute(trx);
   const rows: RawBuilder<unknown>[] = [];
   for (const [id, doc] of docs) {
-    // A document's words are split in code, on the event loop: one document at a time, taking turns with requests.
     await yieldIfBusy();
-    const { vector, words } = documentVector(doc);
-    for (const word of words) change.set(word, (change.get(word) ?? 0) + 1);
+    const { vector } = documentVector(doc);
     const texts = SEARCH_COLUMNS.map((column) => sql`${doc[column]}`);
     rows.push(sql`(${id}, ${sql.join(texts)}, CAST(${vector} AS tsvector))`);
   }
   if (rows.length > 0)
     await sql`INSERT INTO ${sql.table('ModelSearch')} ("ModelId", ${sql.join(SEARCH_COLUMNS.map((c) => sql.ref(c)))}, "document")
       VALUES ${sql.join(rows)}`.execute(trx);
-  const changed = [...change].filter(([, by]) => by !== 0);
-  if (changed.length === 0) return;
-  await sql`INSERT INTO "ModelSearchTerms" ("term", "doc")
-    SELECT "term", "doc" FROM unnest(CAST(${changed.map(([term]) => term)} AS text[]), CAST(${changed.map(([, by]) => by)} AS integer[])) AS c ("term", "doc")
-    ORDER BY "term" COLLATE "C"
-    ON CONFLICT ("term") DO UPDATE SET "doc" = "ModelSearchTerms"."doc" + EXCLUDED."doc"`.execute(trx);
-  const fewer = changed.filter(([, by]) => by < 0).map(([term]) => term);
-  if (fewer.length > 0)
-    await sql`DELETE FROM "ModelSearchTerms" WHERE "term" = ANY(CAST(${fewer} AS text[])) AND "doc" <= 0`.execute(trx);
 }

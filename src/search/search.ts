@@ -22,7 +22,9 @@ import type { Highlighted } from './highlight.ts';
 import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
-import { escapeHtml } from './text.ts';
+import { postingWord } from './ranking.ts';
+import { escapeHtml, indexForm } from './text.ts';
+import { rankedPageRows } from './top-k.ts';
 
 export { SEARCH_COLUMNS };
 
@@ -93,6 +95,17 @@ async function pageMarks(
   );
 }
 
+/**
+ * The words of a search made of single words only (no phrase, no prefix), as the index holds them: those rank from
+ * the project's postings (`top-k.ts`), at a cost that does not grow with the matches. Null for any other search,
+ * which the engine's own index ranks.
+ */
+function plainWords(terms: readonly SearchTerm[]): string[] | null {
+  if (terms.some((term) => term.prefix || term.words.length !== 1)) return null;
+  const words = terms.map((term) => indexForm(term.words[0]!));
+  return words.every(postingWord) ? words : null;
+}
+
 /** Columns of the page's models: a row-field plan, or every column (null). */
 export async function searchModels(
   db: CatalogDatabase,
@@ -108,9 +121,13 @@ export async function searchModels(
   // between pages (the same words rank the same), so only the match expression binds the cursor.
   const ordering = scopedOrdering(SEARCH_ORDERING, match);
   const window = pageWindow(args, ordering);
-  const source = searchSource(db.dialect, match, modelFilter(db.dialect, filter), fields);
+  const filters = modelFilter(db.dialect, filter);
+  const source = searchSource(db.dialect, match, filters, fields);
   const map = rowMapper('Model');
-  const rows = await rootPageRows(db.searches, source, ordering, window);
+  const words = plainWords(terms);
+  const rows = words
+    ? await rankedPageRows(db, words, filters, window, fields)
+    : await rootPageRows(db.searches, source, ordering, window);
   const page = toPage(rows, window, ordering, keyValuesOf(ordering), (row) => ({
     row,
     score: -Number(row.k0),

@@ -64,8 +64,6 @@ function fitWord(word: string): string {
 export interface DocumentVector {
   /** The `tsvector` literal. */
   vector: string;
-  /** Its distinct words (for the vocabulary). */
-  words: string[];
 }
 
 /**
@@ -97,7 +95,7 @@ export function documentVector(doc: SearchDocument): DocumentVector {
   }
   const parts: string[] = [];
   for (const [word, list] of positions) parts.push(`${lexeme(word)}:${list.join(',')}`);
-  return { vector: parts.join(' '), words: [...positions.keys()] };
+  return { vector: parts.join(' ') };
 }
 
 /**

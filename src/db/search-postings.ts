@@ -1,0 +1,257 @@
+/**
+ * The search index's own postings (the AddSearchPostings migrations; what they mean: `src/search/ranking.ts`), on
+ * either engine: kept beside each search document by `replacePostings`, and read by the top-k search
+ * (`src/search/top-k.ts`) — a word's best postings, the postings of given models, the statistics.
+ */
+import { type RawBuilder, type SqlBool, type Transaction, sql } from 'kysely';
+import { type DocumentPostings, postingImpact, postingWord } from '../search/ranking.ts';
+import type { CatalogQueries } from './catalog-database.ts';
+import type { SqlDialect } from './dialect.ts';
+import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
+import type { AnyDb } from './refs.ts';
+import { yieldIfBusy } from './request-scope.ts';
+import type { Database } from './schema.ts';
+import { runShaped, slot } from './shaped.ts';
+
+/** Rows per INSERT statement (SQLite takes at most 32,766 parameters in one). */
+const ROWS_PER_INSERT = 2_000;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
+/**
+ * Replaces the postings and lengths of `ids` with those of `docs` (the documents of the models that still exist),
+ * and moves the vocabulary and statistics by the difference. On PostgreSQL the statistics row is locked first:
+ * rebuilds by several processes take turns, each seeing the others' counts.
+ */
+export async function replacePostings(
+  trx: Transaction<Database>,
+  dialect: SqlDialect,
+  ids: readonly number[],
+  docs: ReadonlyMap<number, DocumentPostings>,
+): Promise<void> {
+  const statsQuery = trx.selectFrom('ModelSearchStats').select(['Documents', 'Tokens', 'ReferenceLength']);
+  const stats = await (dialect.name === 'sqlite' ? statsQuery : statsQuery.forUpdate()).executeTakeFirstOrThrow();
+  const oldTerms = await trx
+    .deleteFrom('ModelSearchPostings')
+    .where(dialect.inList('ModelId', ids))
+    .returning('Term')
+    .execute();
+  const oldLengths = await trx
+    .deleteFrom('ModelSearchLengths')
+    .where(dialect.inList('ModelId', ids))
+    .returning('Length')
+    .execute();
+  const change = new Map<string, number>();
+  for (const { Term } of oldTerms) change.set(Term, (change.get(Term) ?? 0) - 1);
+  let documents = Number(stats.Documents) - oldLengths.length;
+  let tokens = Number(stats.Tokens) - oldLengths.reduce((sum, row) => sum + Number(row.Length), 0);
+  let added = 0;
+  for (const doc of docs.values()) added += doc.length;
+  // The reference length is the first documents' average, then kept: impacts stay comparable across writes.
+  const reference =
+    Number(stats.ReferenceLength) > 0 ? Number(stats.ReferenceLength) : Math.max(1, added / Math.max(1, docs.size));
+  const postings: { Term: string; ModelId: number; Frequency: number; Impact: number }[] = [];
+  for (const [id, doc] of docs) {
+    await yieldIfBusy();
+    for (const [term, frequency] of doc.frequencies) {
+      if (!postingWord(term)) continue;
+      postings.push({ Term: term, ModelId: id, Frequency: frequency, Impact: postingImpact(frequency, doc.length, reference) });
+      change.set(term, (change.get(term) ?? 0) + 1);
+    }
+  }
+  documents += docs.size;
+  tokens += added;
+  const lengths = [...docs].map(([id, doc]) => ({ ModelId: id, Length: doc.length }));
+  for (const chunk of chunks(lengths, ROWS_PER_INSERT)) await trx.insertInto('ModelSearchLengths').values(chunk).execute();
+  await insertPostings(trx, dialect, postings);
+  await moveVocabulary(trx, dialect, change);
+  await trx
+    .updateTable('ModelSearchStats')
+    .set({ Documents: documents, Tokens: tokens, ReferenceLength: reference })
+    .where('Id', '=', 1)
+    .execute();
+}
+
+async function insertPostings(
+  trx: Transaction<Database>,
+  dialect: SqlDialect,
+  postings: { Term: string; ModelId: number; Frequency: number; Impact: number }[],
+): Promise<void> {
+  if (postings.length === 0) return;
+  if (dialect.name === 'sqlite') {
+    // Numbers as parameters, never as text: a frequency must reach the table as the very double FTS5 would sum.
+    for (const chunk of chunks(postings, ROWS_PER_INSERT)) await trx.insertInto('ModelSearchPostings').values(chunk).execute();
+    return;
+  }
+  for (const chunk of chunks(postings, 20_000))
+    await sql`INSERT INTO "ModelSearchPostings" ("Term", "ModelId", "Frequency", "Impact")
+      SELECT * FROM unnest(CAST(${chunk.map((p) => p.Term)} AS text[]), CAST(${chunk.map((p) => p.ModelId)} AS integer[]),
+        CAST(${chunk.map((p) => p.Frequency)} AS float8[]), CAST(${chunk.map((p) => p.Impact)} AS float8[]))`.execute(trx);
+}
+
+/**
+ * The vocabulary moved by `change` (documents holding each word, more or fewer): one upsert of every changed count,
+ * in word order (concurrent rebuilds on PostgreSQL then lock the words they share in the same order), and words no
+ * document holds any more removed.
+ */
+async function moveVocabulary(trx: Transaction<Database>, dialect: SqlDialect, change: ReadonlyMap<string, number>) {
+  const changed = [...change].filter(([, by]) => by !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (changed.length === 0) return;
+  if (dialect.name === 'sqlite') {
+    for (const chunk of chunks(changed, ROWS_PER_INSERT))
+      await trx
+        .insertInto('ModelSearchTerms')
+        .values(chunk.map(([term, doc]) => ({ term, doc })))
+        .onConflict((conflict) => conflict.column('term').doUpdateSet({ doc: sql`"doc" + excluded."doc"` }))
+        .execute();
+  } else {
+    await sql`INSERT INTO "ModelSearchTerms" ("term", "doc")
+      SELECT "term", "doc" FROM unnest(CAST(${changed.map(([term]) => term)} AS text[]), CAST(${changed.map(([, by]) => by)} AS integer[])) AS c ("term", "doc")
+      ORDER BY "term" COLLATE "C"
+      ON CONFLICT ("term") DO UPDATE SET "doc" = "ModelSearchTerms"."doc" + EXCLUDED."doc"`.execute(trx);
+  }
+  const fewer = changed.filter(([, by]) => by < 0).map(([term]) => term);
+  for (const chunk of chunks(fewer, ROWS_PER_INSERT))
+    await trx.deleteFrom('ModelSearchTerms').where(dialect.inList('term', chunk)).where('doc', '<=', 0).execute();
+}
+
+// ——— Reading them ———
+
+export interface Posting {
+  /** Which word of the search (its index). */
+  k: number;
+  ModelId: number;
+  Frequency: number;
+  Impact: number;
+  Length: number;
+}
+
+/** A best posting, with what scoring needs: its word's idf and the collection's statistics. */
+export interface RankedPosting extends Posting {
+  /** ln((N − n + 0.5) / (n + 0.5)) as FTS5 computes it: in doubles, through C's log (the engine's `ln`). */
+  idf: number;
+  documents: number | string;
+  tokens: number | string;
+  reference: number;
+}
+
+/**
+ * Each word's `depth` best postings (highest impact first; ties by model id), with their documents' lengths, the
+ * word's idf and the statistics — one statement.
+ */
+export async function bestPostings(
+  queries: CatalogQueries,
+  words: readonly string[],
+  depth: number,
+): Promise<RankedPosting[]> {
+  const values: Record<string, unknown> = { depth };
+  words.forEach((word, i) => {
+    values[`w${i}`] = word;
+  });
+  const float = (value: RawBuilder<unknown>) => sql`CAST(${value} AS DOUBLE PRECISION)`;
+  return runShaped<RankedPosting>(
+    queries,
+    `bestPostings|${words.length}`,
+    () => {
+      const db = queries as unknown as AnyDb;
+      const branch = (i: number) =>
+        db
+          .selectFrom(
+            db
+              .selectFrom('ModelSearchPostings')
+              .select(['ModelId', 'Frequency', 'Impact'])
+              .where('Term', '=', slot(`w${i}`))
+              .orderBy('Impact', 'desc')
+              .orderBy('ModelId')
+              .limit(slot<number>('depth'))
+              .as('p'),
+          )
+          .innerJoin('ModelSearchLengths as l', 'l.ModelId', 'p.ModelId')
+          .innerJoin('ModelSearchStats as s', (join) => join.on(sql<SqlBool>`${sql.ref('s.Id')} = 1`))
+          .select([
+            sql<number>`${sql.lit(i)}`.as('k'),
+            'p.ModelId',
+            'p.Frequency',
+            'p.Impact',
+            'l.Length',
+            db
+              .selectFrom('ModelSearchTerms as t')
+              .select(
+                sql<number>`ln((${float(sql`${sql.ref('s.Documents')} - ${sql.ref('t.doc')}`)} + 0.5) / (${float(sql.ref('t.doc'))} + 0.5))`.as(
+                  'idf',
+                ),
+              )
+              .where('t.term', '=', slot(`w${i}`))
+              .as('idf'),
+            's.Documents as documents',
+            's.Tokens as tokens',
+            's.ReferenceLength as reference',
+          ]);
+      return words.slice(1).reduce((query, _, i) => query.unionAll(branch(i + 1)), branch(0));
+    },
+    values,
+  );
+}
+
+/** The postings of `ids` for every word of the search, with their documents' lengths. */
+export function postingsOf(
+  queries: CatalogQueries,
+  dialect: SqlDialect,
+  words: readonly string[],
+  ids: readonly number[],
+): Promise<(Omit<Posting, 'k'> & { Term: string })[]> {
+  return runShaped(
+    queries,
+    `${dialect.name}|postingsOf`,
+    () =>
+      (queries as unknown as AnyDb)
+        .selectFrom('ModelSearchPostings as p')
+        .innerJoin('ModelSearchLengths as l', 'l.ModelId', 'p.ModelId')
+        .select(['p.Term', 'p.ModelId', 'p.Frequency', 'p.Impact', 'l.Length'])
+        .where(dialect.inListParameter('p.Term', slot('words')))
+        .where(dialect.inListParameter('p.ModelId', slot('ids'))),
+    { words: dialect.listParameter(words), ids: dialect.listParameter(ids) },
+  );
+}
+
+/** Which of `ids` pass the filters (conditions on `m`, the Models row). */
+export async function passingFilters(
+  queries: CatalogQueries,
+  dialect: SqlDialect,
+  ids: readonly number[],
+  filters: readonly RawBuilder<SqlBool>[],
+): Promise<Set<number>> {
+  const rows = await filters
+    .reduce(
+      (query, filter) => query.where(filter),
+      (queries as unknown as AnyDb)
+        .selectFrom('Models as m')
+        .select('m.Id')
+        .where(dialect.inList('m.Id', ids)),
+    )
+    .execute();
+  return new Set(rows.map((row) => Number(row.Id)));
+}
+
+/** The Models rows of `ids` (a row-field plan, or every column), in no particular order. */
+export function modelRows(
+  queries: CatalogQueries,
+  dialect: SqlDialect,
+  ids: readonly number[],
+  fields: RowFields,
+): Promise<Record<string, unknown>[]> {
+  return runShaped(
+    queries,
+    `${dialect.name}|modelRows|${planKey(fields)}`,
+    () =>
+      (queries as unknown as AnyDb)
+        .selectFrom('Models as m')
+        .select(selectColumns('Model', 'm', fields))
+        .where(dialect.inListParameter('m.Id', slot('ids'))),
+    { ids: dialect.listParameter(ids) },
+  );
+}

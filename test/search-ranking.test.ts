@@ -1,0 +1,169 @@
+/**
+ * Searches of plain words rank from the project's own postings (src/search/top-k.ts): checked against FTS5's own
+ * bm25 ranking of the same catalog (SQLite's `ORDER BY rank`), page by page, forward and backward, with filters and
+ * after writes, on either engine (the postgres project runs this file on a PostgreSQL copy of the catalog). The
+ * catalog is large enough that common words match several times more models than the first round reads.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CatalogDatabase } from '../src/db/catalog-database.ts';
+import { openCatalog } from '../src/db/open-catalog.ts';
+import { SEARCH_COLUMNS } from '../src/db/search.ts';
+import { FIELD_WEIGHTS } from '../src/search/ranking.ts';
+import { refreshSearchIndex } from '../src/search/search-index.ts';
+import { toMatchExpression } from '../src/search/query.ts';
+import { dataOf, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
+import { runOnCatalog } from './helpers/postgres.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let catalog: SeededCatalog;
+let server: TestServer;
+/** The seeded SQLite file, whose FTS5 index gives the expected ranking (on both engines: the catalog is a copy). */
+let reference: CatalogDatabase;
+const statements: string[] = [];
+
+beforeAll(async () => {
+  catalog = await seededCatalog({ models: 500, thumbnails: 'none', imagesPerVersion: 2 });
+  server = await startTestServer(
+    { dataDir: catalog.dataDir, databasePath: catalog.databasePath },
+    { onStatement: (sql) => statements.push(sql) },
+  );
+  reference = await openCatalog({ engine: 'sqlite', path: catalog.databasePath, dataDir: catalog.dataDir });
+  await refreshSearchIndex(reference);
+  return () => reference.close();
+}, 120_000);
+
+interface Hit {
+  id: number;
+  score: number;
+}
+
+/** FTS5's ranking of the SQLite file: every match, best first (ties by id), with bm25's score. */
+function fts5Ranking(query: string, where = ''): Hit[] {
+  return (
+    catalog.sql
+      .prepare(
+        `SELECT s.rowid AS id, -s.rank AS score FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
+         WHERE "ModelSearch" MATCH ? ${where} ORDER BY s.rank, s.rowid`,
+      )
+      .all(toMatchExpression(query)) as { id: number | bigint; score: number }[]
+  ).map((row) => ({ id: Number(row.id), score: row.score }));
+}
+
+interface SearchPage {
+  edges: { cursor: string; score: number; node: { databaseId: number } }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean };
+}
+
+async function searchPage(query: string, args: Record<string, unknown>, filter?: Record<string, unknown>) {
+  const { search } = dataOf(
+    await server.graphql<{ search: SearchPage }>(
+      `query ($query: String!, $first: Int, $after: String, $last: Int, $before: String, $filter: ModelFilter) {
+        search(query: $query, first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+          edges { cursor score node { databaseId } } pageInfo { hasNextPage hasPreviousPage } } }`,
+      { query, ...args, filter },
+    ),
+  );
+  return search;
+}
+
+const hits = (page: SearchPage): Hit[] => page.edges.map((e) => ({ id: e.node.databaseId, score: e.score }));
+
+/** Every hit of a search, page by page forward. */
+async function allForward(query: string, first: number, filter?: Record<string, unknown>): Promise<Hit[]> {
+  const all: Hit[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await searchPage(query, { first, after }, filter);
+    all.push(...hits(page));
+    if (!page.pageInfo.hasNextPage) return all;
+    after = page.edges.at(-1)!.cursor;
+  }
+}
+
+/** Words every document holds, most hold, many hold, twice in two spellings, and pairs of them. */
+const QUERIES = ['light', 'masterpiece light', 'sdxl', 'creator style', 'neon', 'Neon NEON', 'cyberpunk neon', 'portrait'];
+
+describe('plain-word searches rank as FTS5 ranks', () => {
+  it('gives the same models in the same order with the same scores, page after page', async () => {
+    let many = 0;
+    for (const query of QUERIES) {
+      const expected = fts5Ranking(query);
+      if (expected.length > 300) many++;
+      expect(await allForward(query, 50), query).toEqual(expected);
+      // A first page alone, small: the same rows.
+      expect(hits(await searchPage(query, { first: 3 })), query).toEqual(expected.slice(0, 3));
+    }
+    // Words matching several times more models than a first round reads (128 postings a word).
+    expect(many).toBeGreaterThan(1);
+    expect(fts5Ranking('zzyzx')).toEqual([]);
+    expect(await allForward('zzyzx', 10)).toEqual([]);
+  });
+
+  it('pages backward from a cursor to the same rows', async () => {
+    const expected = fts5Ranking('sdxl');
+    const forward = await searchPage('sdxl', { first: 40 });
+    const back = await searchPage('sdxl', { last: 7, before: forward.edges[30]!.cursor });
+    expect(hits(back)).toEqual(expected.slice(23, 30));
+    expect(back.pageInfo.hasPreviousPage).toBe(true);
+    const atStart = await searchPage('sdxl', { last: 10, before: forward.edges[4]!.cursor });
+    expect(hits(atStart)).toEqual(expected.slice(0, 4));
+    expect(atStart.pageInfo.hasPreviousPage).toBe(false);
+    // The last rows of all, without a cursor.
+    expect(hits(await searchPage('sdxl', { last: 5 }))).toEqual(expected.slice(-5));
+  });
+
+  it('keeps the ranking under filters, and takes a cursor across a filter change', async () => {
+    const lora = fts5Ranking('neon', `AND m."Type" = 'LORA'`);
+    expect(lora.length).toBeGreaterThan(20);
+    expect(await allForward('neon', 25, { types: ['LORA'] })).toEqual(lora);
+    const unfiltered = await searchPage('neon', { first: 10 });
+    const cursor = unfiltered.edges.at(-1)!.cursor;
+    const last = hits(unfiltered).at(-1)!;
+    const after = hits(await searchPage('neon', { first: 5, after: cursor }, { types: ['LORA'] }));
+    expect(after).toEqual(
+      lora.filter((h) => h.score < last.score || (h.score === last.score && h.id > last.id)).slice(0, 5),
+    );
+  });
+
+  it('reads a constant number of statements for a page of 5 and of 50', async () => {
+    const count = async (first: number) => {
+      await searchPage('sdxl', { first });
+      statements.length = 0;
+      await searchPage('sdxl', { first });
+      return statements.length;
+    };
+    expect(await count(50)).toBe(await count(5));
+  });
+
+  it('follows writes: the postings, lengths, vocabulary and statistics stay those of the documents', async () => {
+    const on = (text: string) => runOnCatalog(server.config, { sqlite: text, postgres: text });
+    const [first] = fts5Ranking('portrait').slice(-1);
+    // Another program renames the last match: it now leads. The reference file is the same catalog on SQLite; on
+    // PostgreSQL, the same write goes to both.
+    const rename = `UPDATE "Models" SET "Name" = 'Portrait Portrait Study' WHERE "Id" = ${first!.id}`;
+    await on(rename);
+    if (server.config.database?.engine === 'postgres')
+      await reference.write((trx) =>
+        trx.updateTable('Models').set({ Name: 'Portrait Portrait Study' }).where('Id', '=', first!.id).execute(),
+      );
+    const page = hits(await searchPage('portrait', { first: 5 }));
+    await refreshSearchIndex(reference);
+    expect(page).toEqual(fts5Ranking('portrait').slice(0, 5));
+    expect(page[0]!.id).toBe(first!.id);
+    const number = async (text: string) => Number(Object.values((await on(text))[0]!)[0]);
+    expect(await number(`SELECT COUNT(*) FROM "ModelSearchLengths"`)).toBe(await number(`SELECT COUNT(*) FROM "Models"`));
+    expect(await number(`SELECT "Documents" FROM "ModelSearchStats"`)).toBe(await number(`SELECT COUNT(*) FROM "Models"`));
+    expect(await number(`SELECT "Tokens" FROM "ModelSearchStats"`)).toBe(
+      await number(`SELECT SUM("Length") FROM "ModelSearchLengths"`),
+    );
+    expect(
+      await number(`SELECT COUNT(*) FROM (SELECT "Term", COUNT(*) AS n FROM "ModelSearchPostings" GROUP BY "Term") p
+        FULL JOIN "ModelSearchTerms" t ON t."term" = p."Term" WHERE p.n IS DISTINCT FROM t."doc"`),
+    ).toBe(0);
+  });
+
+  it("weighs fields as FTS5's configured bm25 does", () => {
+    const rank = catalog.sql.prepare(`SELECT v FROM "ModelSearch_config" WHERE k = 'rank'`).pluck().get();
+    expect(rank).toBe(`bm25(${SEARCH_COLUMNS.map((c) => FIELD_WEIGHTS[c].toFixed(1)).join(', ')})`);
+  });
+});
