@@ -11,7 +11,10 @@ import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { cursorScope } from '../src/catalog/pagination.ts';
 import { BaseModel, ModelType, readEnum } from '../src/db/enums.ts';
 import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
-import { toMatchExpression } from '../src/search/query.ts';
+import { type CatalogDatabase, openCatalogDatabase } from '../src/db/catalog-database.ts';
+import { matchExpression, searchTerms } from '../src/search/query.ts';
+import { plainWords } from '../src/search/ranking.ts';
+import { searchModels } from '../src/search/search.ts';
 import {
   bool,
   cursor,
@@ -56,6 +59,7 @@ const MODEL_SIGNATURE = 'models:CREATED_AT.DESC';
 export function createBaseline(databasePath: string): Baseline {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
   let executed = 0;
+  let catalog: Promise<CatalogDatabase> | null = null;
   const prepared = new Map<string, Database.Statement>();
   const all = (sql: string, ...params: unknown[]): Row[] => {
     let statement = prepared.get(sql);
@@ -328,8 +332,27 @@ export function createBaseline(databasePath: string): Baseline {
       return hashesAnswer(hashes, wanted, best);
     },
 
-    search(query, first) {
-      const match = toMatchExpression(query);
+    async search(query, first) {
+      const terms = searchTerms(query);
+      if (plainWords(terms)) {
+        // Plain words: our ranked page itself (the top-k over the catalog's postings), read as the API reads it,
+        // without GraphQL.
+        catalog ??= openCatalogDatabase(databasePath, { onStatement: () => executed++ });
+        const found = await searchModels(await catalog, query, { first }, null, ['id', 'name', 'type']);
+        return {
+          data: {
+            search: {
+              pageInfo: { hasNextPage: found.pageInfo.hasNextPage },
+              edges: found.edges.map((e) => ({
+                cursor: e.cursor,
+                score: e.node.score,
+                node: { id: encodeNodeId('Model', e.node.model.id), name: e.node.model.name, type: e.node.model.type },
+              })),
+            },
+          },
+        };
+      }
+      const match = matchExpression(terms);
       const rows = all(
         `SELECT m."Id" AS id, m."Name" AS name, m."Type" AS type, s.rank AS rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
         WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`,
@@ -361,8 +384,9 @@ export function createBaseline(databasePath: string): Baseline {
     },
 
     statements: () => executed,
-    close: () => {
+    close: async () => {
       db.close();
+      if (catalog) await (await catalog).close();
     },
   };
 }

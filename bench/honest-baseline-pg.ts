@@ -14,6 +14,7 @@ import pg from 'pg';
 import { DEFAULT_DATABASE_POOL_SIZE } from '../src/config.ts';
 import { RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from '../src/db/postgres/text-search.ts';
 import { searchTerms } from '../src/search/query.ts';
+import { plainWords } from '../src/search/ranking.ts';
 import {
   detailAnswer,
   type DetailRows,
@@ -245,8 +246,31 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
     },
 
     async search(query: string, first: number) {
-      // The catalog's own search index (a GIN-indexed tsvector) and ranking, queried directly.
-      const match = searchQuery(searchTerms(query));
+      const terms = searchTerms(query);
+      const match = searchQuery(terms);
+      const words = plainWords(terms);
+      if (words) {
+        // Plain words rank by bm25 from the catalog's postings: every match scored in one statement (words joined to
+        // their postings, grouped by model, all words present), FTS5's formula in the same double operations.
+        const rows = await all(
+          `WITH w AS (SELECT term, k FROM unnest($1::text[]) WITH ORDINALITY AS w(term, k)),
+             s AS (SELECT "Documents", "Tokens"::float8 / "Documents"::float8 AS avgdl FROM "ModelSearchStats"),
+             i AS (SELECT w.term, w.k, CASE WHEN x.idf <= 0 THEN 1e-6::float8 ELSE x.idf END AS idf
+                   FROM w JOIN "ModelSearchTerms" t ON t.term = w.term CROSS JOIN s,
+                   LATERAL (SELECT ln((CAST(s."Documents" - t.doc AS float8) + 0.5::float8) / (CAST(t.doc AS float8) + 0.5::float8)) AS idf) x),
+             r AS (SELECT p."ModelId", -1.0::float8 * sum(i.idf * ((p."Frequency" * (1.2::float8 + 1.0::float8)) /
+                     (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 + (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k) AS rank
+                   FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term CROSS JOIN s
+                   GROUP BY p."ModelId" HAVING count(*) = $2)
+           SELECT m."Id", m."Name", m."Type", r.rank FROM r JOIN "Models" m ON m."Id" = r."ModelId"
+           ORDER BY r.rank, m."Id" LIMIT $3`,
+          words,
+          words.length,
+          first + 1,
+        );
+        return searchAnswer(rows, first, match);
+      }
+      // Phrases and prefixes: the catalog's own search index (a GIN-indexed tsvector) and ranking, queried directly.
       const rows = await all(
         `SELECT m."Id", m."Name", m."Type", s.rank FROM (
            SELECT "ModelId", -ts_rank_cd('${RANK_WEIGHTS}'::float4[], "document", $1::tsquery, ${RANK_NORMALIZATION}) AS rank

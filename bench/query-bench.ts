@@ -79,6 +79,8 @@ export interface QueryBenchOptions {
   /** Alternating S/L rounds of the L-vs-S probe (each `probeSeconds` per size). */
   scalingRounds: number;
   log: (line: string) => void;
+  /** Only the scenarios of these names (all when absent): for measuring one lever at a time. */
+  only?: readonly string[];
 }
 
 /**
@@ -182,7 +184,7 @@ interface ServedCatalog {
 }
 
 /** Our server and the baselines on one catalog; whatever started is stopped again if the rest fails. */
-async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
+async function serve(catalog: BenchCatalog, only?: readonly string[]): Promise<ServedCatalog> {
   const sides = sidesOf(catalog);
   const started = await Promise.allSettled([
     startOurServer(catalog),
@@ -195,7 +197,15 @@ async function serve(catalog: BenchCatalog): Promise<ServedCatalog> {
       return s.value;
     }) as [ServerProcess, ServerProcess, ServerProcess | undefined];
     const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
-    return { catalog, sides, ours, baseline, ...(mirror ? { mirror } : {}), inputs, scenarios: scenarios(inputs) };
+    return {
+      catalog,
+      sides,
+      ours,
+      baseline,
+      ...(mirror ? { mirror } : {}),
+      inputs,
+      scenarios: scenarios(inputs).filter((s) => !only || only.includes(s.name)),
+    };
   } catch (error) {
     await Promise.all(started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.stop()] : [])));
     throw error;
@@ -212,7 +222,7 @@ export async function runQueryBench(
   options: QueryBenchOptions,
 ): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
   process.chdir(PROJECT_ROOT);
-  const started = await Promise.allSettled(catalogs.map(serve));
+  const started = await Promise.allSettled(catalogs.map((catalog) => serve(catalog, options.only)));
   const served = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -40,7 +40,7 @@ export async function countStatements(catalog: BenchCatalog, inputs: ScenarioInp
     const counts: StatementCounts = {};
     for (let s = 0; s < sizes[0]!.length; s++) {
       const entry = { ours: [0, 0] as [number, number], baseline: [0, 0] as [number, number] };
-      // Once first, the same request: a connection's one-time setup (the search vocabulary view) and what is kept
+      // Once first, the same request: a connection's one-time setup (prepared statements) and what is kept
       // per catalog revision (a search word's estimate: `src/search/cost.ts`) are not per-request costs.
       await fetchOnce(origin, sizes[0]![s]!.ours(1));
       for (let size = 0; size < 2; size++) {

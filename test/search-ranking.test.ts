@@ -10,7 +10,10 @@ import { openCatalog } from '../src/db/open-catalog.ts';
 import { SEARCH_COLUMNS } from '../src/db/search.ts';
 import { FIELD_WEIGHTS } from '../src/search/ranking.ts';
 import { refreshSearchIndex } from '../src/search/search-index.ts';
-import { toMatchExpression } from '../src/search/query.ts';
+import type { KeyValue } from '../src/catalog/pagination.ts';
+import { searchTerms, toMatchExpression } from '../src/search/query.ts';
+import { plainWords } from '../src/search/ranking.ts';
+import { rankedPageRows } from '../src/search/top-k.ts';
 import { dataOf, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { runOnCatalog } from './helpers/postgres.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -19,6 +22,8 @@ let catalog: SeededCatalog;
 let server: TestServer;
 /** The seeded SQLite file, whose FTS5 index gives the expected ranking (on both engines: the catalog is a copy). */
 let reference: CatalogDatabase;
+/** The server's catalog, for the postings' ranking itself (the API lets FTS5 rank SQLite searches with few matches). */
+let served: CatalogDatabase;
 const statements: string[] = [];
 
 beforeAll(async () => {
@@ -29,7 +34,11 @@ beforeAll(async () => {
   );
   reference = await openCatalog({ engine: 'sqlite', path: catalog.databasePath, dataDir: catalog.dataDir });
   await refreshSearchIndex(reference);
-  return () => reference.close();
+  served = server.config.database?.engine === 'postgres' ? await openCatalog(server.config.database) : reference;
+  return async () => {
+    await reference.close();
+    if (served !== reference) await served.close();
+  };
 }, 120_000);
 
 interface Hit {
@@ -81,7 +90,46 @@ async function allForward(query: string, first: number, filter?: Record<string, 
 }
 
 /** Words every document holds, most hold, many hold, twice in two spellings, and pairs of them. */
-const QUERIES = ['light', 'masterpiece light', 'sdxl', 'creator style', 'neon', 'Neon NEON', 'cyberpunk neon', 'portrait'];
+/** Every hit of a search as the postings rank it (`rankedPageRows`), page by page in either direction. */
+async function postingsRanking(query: string, limit: number, direction: 'forward' | 'backward'): Promise<Hit[]> {
+  const words = plainWords(searchTerms(query))!;
+  const all: Hit[] = [];
+  let cursor: KeyValue[] | null = null;
+  for (;;) {
+    const rows = await rankedPageRows(
+      served,
+      words,
+      [],
+      {
+        direction,
+        limit,
+        looksAhead: true,
+        cursors: true,
+        after: direction === 'forward' ? cursor : null,
+        before: direction === 'backward' ? cursor : null,
+      },
+      ['id'],
+    );
+    const page = rows.slice(0, limit).map((row) => ({ id: Number(row.k1), score: -Number(row.k0) }));
+    // Backward pages come last row first, from the end.
+    if (direction === 'forward') all.push(...page);
+    else all.unshift(...page.reverse());
+    if (rows.length <= limit) return all;
+    const last = rows[limit - 1]!;
+    cursor = [Number(last.k0), Number(last.k1)];
+  }
+}
+
+const QUERIES = [
+  'light',
+  'masterpiece light',
+  'sdxl',
+  'creator style',
+  'neon',
+  'Neon NEON',
+  'cyberpunk neon',
+  'portrait',
+];
 
 describe('plain-word searches rank as FTS5 ranks', () => {
   it('gives the same models in the same order with the same scores, page after page', async () => {
@@ -95,6 +143,13 @@ describe('plain-word searches rank as FTS5 ranks', () => {
     }
     // Words matching several times more models than a first round reads (128 postings a word).
     expect(many).toBeGreaterThan(1);
+    // The postings' own ranking, whichever plan the API took: the same, forward and backward, in pages of any size.
+    for (const query of QUERIES) {
+      const expected = fts5Ranking(query);
+      expect(await postingsRanking(query, 50, 'forward'), query).toEqual(expected);
+      expect(await postingsRanking(query, 7, 'forward'), query).toEqual(expected);
+      expect(await postingsRanking(query, 40, 'backward'), query).toEqual(expected);
+    }
     expect(fts5Ranking('zzyzx')).toEqual([]);
     expect(await allForward('zzyzx', 10)).toEqual([]);
   });
@@ -151,8 +206,12 @@ describe('plain-word searches rank as FTS5 ranks', () => {
     expect(page).toEqual(fts5Ranking('portrait').slice(0, 5));
     expect(page[0]!.id).toBe(first!.id);
     const number = async (text: string) => Number(Object.values((await on(text))[0]!)[0]);
-    expect(await number(`SELECT COUNT(*) FROM "ModelSearchLengths"`)).toBe(await number(`SELECT COUNT(*) FROM "Models"`));
-    expect(await number(`SELECT "Documents" FROM "ModelSearchStats"`)).toBe(await number(`SELECT COUNT(*) FROM "Models"`));
+    expect(await number(`SELECT COUNT(*) FROM "ModelSearchLengths"`)).toBe(
+      await number(`SELECT COUNT(*) FROM "Models"`),
+    );
+    expect(await number(`SELECT "Documents" FROM "ModelSearchStats"`)).toBe(
+      await number(`SELECT COUNT(*) FROM "Models"`),
+    );
     expect(await number(`SELECT "Tokens" FROM "ModelSearchStats"`)).toBe(
       await number(`SELECT SUM("Length") FROM "ModelSearchLengths"`),
     );

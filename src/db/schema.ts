@@ -35,11 +35,10 @@ export interface ModelSearchTable {
   rank: ColumnType<number, never, never>;
 }
 
-
 export interface Database extends DB {
   ModelSearch: ModelSearchTable;
   /** The search index's own postings, lengths, vocabulary and statistics (see `src/search/ranking.ts`). */
-  ModelSearchPostings: { Term: string; ModelId: number; Frequency: number; Impact: number };
+  ModelSearchPostings: { Term: string; ModelId: number; Frequency: number; Length: number; Impact: number };
   ModelSearchLengths: { ModelId: number; Length: number };
   /** Per indexed word, the documents holding it. */
   ModelSearchTerms: { term: string; doc: number };

@@ -8,13 +8,13 @@ import { type DocumentPostings, postingImpact, postingWord } from '../search/ran
 import type { CatalogQueries } from './catalog-database.ts';
 import type { SqlDialect } from './dialect.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
-import type { AnyDb } from './refs.ts';
+import type { AnyDb, AnySelect } from './refs.ts';
 import { yieldIfBusy } from './request-scope.ts';
 import type { Database } from './schema.ts';
 import { runShaped, slot } from './shaped.ts';
 
 /** Rows per INSERT statement (SQLite takes at most 32,766 parameters in one). */
-const ROWS_PER_INSERT = 2_000;
+const ROWS_PER_INSERT = 1_500;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -54,19 +54,26 @@ export async function replacePostings(
   // The reference length is the first documents' average, then kept: impacts stay comparable across writes.
   const reference =
     Number(stats.ReferenceLength) > 0 ? Number(stats.ReferenceLength) : Math.max(1, added / Math.max(1, docs.size));
-  const postings: { Term: string; ModelId: number; Frequency: number; Impact: number }[] = [];
+  const postings: PostingRow[] = [];
   for (const [id, doc] of docs) {
     await yieldIfBusy();
     for (const [term, frequency] of doc.frequencies) {
       if (!postingWord(term)) continue;
-      postings.push({ Term: term, ModelId: id, Frequency: frequency, Impact: postingImpact(frequency, doc.length, reference) });
+      postings.push({
+        Term: term,
+        ModelId: id,
+        Frequency: frequency,
+        Length: doc.length,
+        Impact: postingImpact(frequency, doc.length, reference),
+      });
       change.set(term, (change.get(term) ?? 0) + 1);
     }
   }
   documents += docs.size;
   tokens += added;
   const lengths = [...docs].map(([id, doc]) => ({ ModelId: id, Length: doc.length }));
-  for (const chunk of chunks(lengths, ROWS_PER_INSERT)) await trx.insertInto('ModelSearchLengths').values(chunk).execute();
+  for (const chunk of chunks(lengths, ROWS_PER_INSERT))
+    await trx.insertInto('ModelSearchLengths').values(chunk).execute();
   await insertPostings(trx, dialect, postings);
   await moveVocabulary(trx, dialect, change);
   await trx
@@ -76,21 +83,21 @@ export async function replacePostings(
     .execute();
 }
 
-async function insertPostings(
-  trx: Transaction<Database>,
-  dialect: SqlDialect,
-  postings: { Term: string; ModelId: number; Frequency: number; Impact: number }[],
-): Promise<void> {
+type PostingRow = Database['ModelSearchPostings'];
+
+async function insertPostings(trx: Transaction<Database>, dialect: SqlDialect, postings: PostingRow[]): Promise<void> {
   if (postings.length === 0) return;
   if (dialect.name === 'sqlite') {
     // Numbers as parameters, never as text: a frequency must reach the table as the very double FTS5 would sum.
-    for (const chunk of chunks(postings, ROWS_PER_INSERT)) await trx.insertInto('ModelSearchPostings').values(chunk).execute();
+    for (const chunk of chunks(postings, ROWS_PER_INSERT))
+      await trx.insertInto('ModelSearchPostings').values(chunk).execute();
     return;
   }
   for (const chunk of chunks(postings, 20_000))
-    await sql`INSERT INTO "ModelSearchPostings" ("Term", "ModelId", "Frequency", "Impact")
+    await sql`INSERT INTO "ModelSearchPostings" ("Term", "ModelId", "Frequency", "Length", "Impact")
       SELECT * FROM unnest(CAST(${chunk.map((p) => p.Term)} AS text[]), CAST(${chunk.map((p) => p.ModelId)} AS integer[]),
-        CAST(${chunk.map((p) => p.Frequency)} AS float8[]), CAST(${chunk.map((p) => p.Impact)} AS float8[]))`.execute(trx);
+        CAST(${chunk.map((p) => p.Frequency)} AS float8[]), CAST(${chunk.map((p) => p.Length)} AS integer[]),
+        CAST(${chunk.map((p) => p.Impact)} AS float8[]))`.execute(trx);
 }
 
 /**
@@ -126,12 +133,13 @@ export interface Posting {
   k: number;
   ModelId: number;
   Frequency: number;
-  Impact: number;
   Length: number;
+  Impact: number;
 }
 
-/** A best posting, with what scoring needs: its word's idf and the collection's statistics. */
-export interface RankedPosting extends Posting {
+/** What scoring needs besides the postings: each word's idf and the collection's statistics. */
+export interface WordRow {
+  k: number;
   /** ln((N − n + 0.5) / (n + 0.5)) as FTS5 computes it: in doubles, through C's log (the engine's `ln`). */
   idf: number;
   documents: number | string;
@@ -139,82 +147,168 @@ export interface RankedPosting extends Posting {
   reference: number;
 }
 
+const float = (value: RawBuilder<unknown>) => sql`CAST(${value} AS DOUBLE PRECISION)`;
+
+/** Word `w{i}`'s vocabulary row (none when no document holds it) with its idf and the statistics. */
+function wordRow(db: AnyDb, i: number) {
+  return db
+    .selectFrom('ModelSearchTerms as t')
+    .innerJoin('ModelSearchStats as s', (join) => join.on(sql<SqlBool>`${sql.ref('s.Id')} = 1`))
+    .where('t.term', '=', slot(`w${i}`))
+    .select([
+      sql<number>`${sql.lit(i)}`.as('k'),
+      sql<null>`NULL`.as('ModelId'),
+      sql<null>`NULL`.as('Frequency'),
+      sql<null>`NULL`.as('Length'),
+      sql<null>`NULL`.as('Impact'),
+      sql<number>`ln((${float(sql`${sql.ref('s.Documents')} - ${sql.ref('t.doc')}`)} + 0.5) / (${float(sql.ref('t.doc'))} + 0.5))`.as(
+        'idf',
+      ),
+      's.Documents as documents',
+      's.Tokens as tokens',
+      's.ReferenceLength as reference',
+    ]);
+}
+
 /**
- * Each word's `depth` best postings (highest impact first; ties by model id), with their documents' lengths, the
- * word's idf and the statistics — one statement.
+ * Each word's `depth` best postings (highest impact first; ties by model id), from the impact index alone — and,
+ * when `withWords`, a row per word held by some document with its idf and the statistics (`Impact` null) — in one
+ * statement.
  */
 export async function bestPostings(
   queries: CatalogQueries,
   words: readonly string[],
   depth: number,
-): Promise<RankedPosting[]> {
+  withWords: boolean,
+): Promise<{ postings: Posting[]; words: WordRow[] }> {
   const values: Record<string, unknown> = { depth };
   words.forEach((word, i) => {
     values[`w${i}`] = word;
   });
-  const float = (value: RawBuilder<unknown>) => sql`CAST(${value} AS DOUBLE PRECISION)`;
-  return runShaped<RankedPosting>(
+  const rows = await runShaped<Posting & Partial<WordRow> & { Impact: number | null }>(
     queries,
-    `bestPostings|${words.length}`,
+    `bestPostings|${words.length}|${withWords}`,
     () => {
       const db = queries as unknown as AnyDb;
-      const branch = (i: number) =>
+      const postings = (i: number) =>
         db
           .selectFrom(
             db
               .selectFrom('ModelSearchPostings')
-              .select(['ModelId', 'Frequency', 'Impact'])
+              .select(['ModelId', 'Frequency', 'Length', 'Impact'])
               .where('Term', '=', slot(`w${i}`))
               .orderBy('Impact', 'desc')
               .orderBy('ModelId')
               .limit(slot<number>('depth'))
               .as('p'),
           )
-          .innerJoin('ModelSearchLengths as l', 'l.ModelId', 'p.ModelId')
-          .innerJoin('ModelSearchStats as s', (join) => join.on(sql<SqlBool>`${sql.ref('s.Id')} = 1`))
           .select([
             sql<number>`${sql.lit(i)}`.as('k'),
             'p.ModelId',
             'p.Frequency',
+            'p.Length',
             'p.Impact',
-            'l.Length',
-            db
-              .selectFrom('ModelSearchTerms as t')
-              .select(
-                sql<number>`ln((${float(sql`${sql.ref('s.Documents')} - ${sql.ref('t.doc')}`)} + 0.5) / (${float(sql.ref('t.doc'))} + 0.5))`.as(
-                  'idf',
-                ),
-              )
-              .where('t.term', '=', slot(`w${i}`))
-              .as('idf'),
-            's.Documents as documents',
-            's.Tokens as tokens',
-            's.ReferenceLength as reference',
+            sql<null>`NULL`.as('idf'),
+            sql<null>`NULL`.as('documents'),
+            sql<null>`NULL`.as('tokens'),
+            sql<null>`NULL`.as('reference'),
           ]);
-      return words.slice(1).reduce((query, _, i) => query.unionAll(branch(i + 1)), branch(0));
+      const word = (i: number) => wordRow(db, i);
+      const branches: AnySelect[] = words.flatMap((_, i) => (withWords ? [postings(i), word(i)] : [postings(i)]));
+      return branches.slice(1).reduce((query, branch) => query.unionAll(branch), branches[0]!);
+    },
+    values,
+  );
+  const found: { postings: Posting[]; words: WordRow[] } = { postings: [], words: [] };
+  for (const row of rows) {
+    if (row.Impact === null) found.words.push(row as WordRow);
+    else found.postings.push(row);
+  }
+  return found;
+}
+
+/** Each word held by some document (`k`, its index) with its document count and idf, and the statistics. */
+export function wordStatistics(
+  queries: CatalogQueries,
+  words: readonly string[],
+): Promise<(WordRow & { doc: number | string })[]> {
+  const values: Record<string, unknown> = {};
+  words.forEach((word, i) => {
+    values[`w${i}`] = word;
+  });
+  return runShaped(
+    queries,
+    `wordStatistics|${words.length}`,
+    () => {
+      const branches: AnySelect[] = words.map((_, i) => wordRow(queries as unknown as AnyDb, i).select('t.doc'));
+      return branches.slice(1).reduce((query, branch) => query.unionAll(branch), branches[0]!);
     },
     values,
   );
 }
 
-/** The postings of `ids` for every word of the search, with their documents' lengths. */
+/**
+ * Every posting of the word `words[rarest]`, and the postings of the other words for the same models: all the
+ * matches of a search, read through its rarest word.
+ */
+export function postingsThroughRarest(
+  queries: CatalogQueries,
+  words: readonly string[],
+  rarest: number,
+): Promise<Posting[]> {
+  const values: Record<string, unknown> = {};
+  words.forEach((word, i) => {
+    values[`w${i}`] = word;
+  });
+  return runShaped(
+    queries,
+    `postingsThroughRarest|${words.length}|${rarest}`,
+    () => {
+      const db = queries as unknown as AnyDb;
+      const of = (i: number) =>
+        db
+          .selectFrom('ModelSearchPostings')
+          .select([sql<number>`${sql.lit(i)}`.as('k'), 'ModelId', 'Frequency', 'Length', 'Impact'])
+          .where('Term', '=', slot(`w${i}`));
+      const models = db
+        .selectFrom('ModelSearchPostings as r')
+        .select('r.ModelId')
+        .where('r.Term', '=', slot(`w${rarest}`));
+      const branches: AnySelect[] = [
+        of(rarest),
+        ...words.flatMap((_, i) => (i === rarest ? [] : [of(i).where('ModelId', 'in', models)])),
+      ];
+      return branches.slice(1).reduce((query, branch) => query.unionAll(branch), branches[0]!);
+    },
+    values,
+  );
+}
+
+/** The postings of `ids` for each word (the ids to look up per word), with their documents' lengths. */
 export function postingsOf(
   queries: CatalogQueries,
   dialect: SqlDialect,
   words: readonly string[],
-  ids: readonly number[],
-): Promise<(Omit<Posting, 'k'> & { Term: string })[]> {
+  ids: readonly (readonly number[])[],
+): Promise<Posting[]> {
+  const values: Record<string, unknown> = {};
+  words.forEach((word, i) => {
+    values[`w${i}`] = word;
+    values[`ids${i}`] = dialect.listParameter(ids[i]!);
+  });
   return runShaped(
     queries,
-    `${dialect.name}|postingsOf`,
-    () =>
-      (queries as unknown as AnyDb)
-        .selectFrom('ModelSearchPostings as p')
-        .innerJoin('ModelSearchLengths as l', 'l.ModelId', 'p.ModelId')
-        .select(['p.Term', 'p.ModelId', 'p.Frequency', 'p.Impact', 'l.Length'])
-        .where(dialect.inListParameter('p.Term', slot('words')))
-        .where(dialect.inListParameter('p.ModelId', slot('ids'))),
-    { words: dialect.listParameter(words), ids: dialect.listParameter(ids) },
+    `${dialect.name}|postingsOf|${words.length}`,
+    () => {
+      const branch = (i: number) =>
+        (queries as unknown as AnyDb)
+          .selectFrom('ModelSearchPostings')
+          .select([sql<number>`${sql.lit(i)}`.as('k'), 'ModelId', 'Frequency', 'Length', 'Impact'])
+          .where('Term', '=', slot(`w${i}`))
+          .where(dialect.inListParameter('ModelId', slot(`ids${i}`)));
+      return words.slice(1).reduce((query, _, i) => query.unionAll(branch(i + 1)), branch(0));
+    },
+    values,
   );
 }
 
@@ -228,10 +322,7 @@ export async function passingFilters(
   const rows = await filters
     .reduce(
       (query, filter) => query.where(filter),
-      (queries as unknown as AnyDb)
-        .selectFrom('Models as m')
-        .select('m.Id')
-        .where(dialect.inList('m.Id', ids)),
+      (queries as unknown as AnyDb).selectFrom('Models as m').select('m.Id').where(dialect.inList('m.Id', ids)),
     )
     .execute();
   return new Set(rows.map((row) => Number(row.Id)));

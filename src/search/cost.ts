@@ -53,7 +53,8 @@ const MAX_KEPT_WORDS = 10_000;
  */
 const keptPostings = new WeakMap<object, { revision: string; byWord: Map<string, Postings> }>();
 
-async function postingsOf(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
+/** Each word's expansions and documents, from the vocabulary, kept per catalog revision (see `keptPostings`). */
+export async function vocabularyCounts(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
   const read = await readCatalogRevision(db);
   if (!read) return wordPostings(db, words, MAX_EXPANSION_SCAN);
   const revision = `${read.epoch}:${read.revision}`;
@@ -78,7 +79,7 @@ export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostI
   const words = input.terms.flatMap((term) =>
     term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
   );
-  const postings = await postingsOf(db, words);
+  const postings = await vocabularyCounts(db, words);
   let all = 0;
   let prefixed = 0;
   for (const [i, { terms, docs }] of postings.entries()) {

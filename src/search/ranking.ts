@@ -11,6 +11,7 @@
  * score order, and the score of any model below a posting is bounded (`scoreBound`) — top-k search stops there.
  */
 import type { SearchColumn, SearchDocument } from '../db/search.ts';
+import type { SearchTerm } from './query.ts';
 import { documentTokens, indexForm } from './text.ts';
 
 /**
@@ -43,6 +44,17 @@ export const MAX_POSTING_WORD_BYTES = 2_047;
 
 export function postingWord(word: string): boolean {
   return word.length * 3 <= MAX_POSTING_WORD_BYTES || Buffer.byteLength(word) <= MAX_POSTING_WORD_BYTES;
+}
+
+/**
+ * The words of a search made of single words only (no phrase, no prefix), as the index holds them: those rank from
+ * the postings (`top-k.ts`), at a cost that does not grow with the matches. Null for any other search, which the
+ * engine's own index ranks.
+ */
+export function plainWords(terms: readonly SearchTerm[]): string[] | null {
+  if (terms.some((term) => term.prefix || term.words.length !== 1)) return null;
+  const words = terms.map((term) => indexForm(term.words[0]!));
+  return words.every(postingWord) ? words : null;
 }
 
 /** A document as the postings hold it: its length in tokens and each word's weighted frequency. */

@@ -1,6 +1,7 @@
 /**
- * Ranked full-text search over models: bm25 (SQLite) or ts_rank_cd (PostgreSQL) with per-field weights (names
- * first, prompts last), keyset pages over (rank, id), combinable with the usual model filters, with the fields
+ * Ranked full-text search over models with per-field weights (names first, prompts last): plain words by bm25 from
+ * the project's postings on both engines (`top-k.ts`), phrases and prefixes by the engine's index (FTS5's bm25,
+ * PostgreSQL's ts_rank_cd); keyset pages over (rank, id), combinable with the usual model filters, with the fields
  * that matched and a highlighted snippet.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
@@ -22,15 +23,16 @@ import type { Highlighted } from './highlight.ts';
 import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
-import { postingWord } from './ranking.ts';
-import { escapeHtml, indexForm } from './text.ts';
+import { vocabularyCounts } from './cost.ts';
+import { plainWords } from './ranking.ts';
+import { escapeHtml } from './text.ts';
 import { rankedPageRows } from './top-k.ts';
 
 export { SEARCH_COLUMNS };
 
 export interface SearchHit {
   model: Model;
-  /** Higher is better (negated bm25, or ts_rank_cd). */
+  /** Higher is better (bm25, or ts_rank_cd for a phrase or prefix on PostgreSQL). */
   score: number;
   /** Highlights are read on first use, for the whole page at once (a second statement). */
   matchedFields(): Promise<SearchColumn[]>;
@@ -96,14 +98,25 @@ async function pageMarks(
 }
 
 /**
- * The words of a search made of single words only (no phrase, no prefix), as the index holds them: those rank from
- * the project's postings (`top-k.ts`), at a cost that does not grow with the matches. Null for any other search,
- * which the engine's own index ranks.
+ * FTS5 ranks a search in time that grows with its matches (it scores every one), and below this many it is the
+ * cheaper of the two on SQLite — with the same scores to the last bit (src/search/ranking.ts), so the plan chosen
+ * changes no answer and no cursor.
  */
-function plainWords(terms: readonly SearchTerm[]): string[] | null {
-  if (terms.some((term) => term.prefix || term.words.length !== 1)) return null;
-  const words = terms.map((term) => indexForm(term.words[0]!));
-  return words.every(postingWord) ? words : null;
+const FTS5_RANKS_UP_TO = 1_500;
+
+/**
+ * The words to rank from the project's postings (`top-k.ts`), or null for the engine's own index: phrases and
+ * prefixes always; on SQLite also plain words whose documents, summed, are few (from the vocabulary counts the cost
+ * estimate keeps per catalog revision).
+ */
+async function rankedFromPostings(db: CatalogDatabase, terms: readonly SearchTerm[]): Promise<string[] | null> {
+  const words = plainWords(terms);
+  if (!words || db.dialect.name !== 'sqlite') return words;
+  const counts = await vocabularyCounts(
+    db,
+    words.map((word) => ({ word, prefix: false })),
+  );
+  return counts.reduce((sum, count) => sum + count.docs, 0) > FTS5_RANKS_UP_TO ? words : null;
 }
 
 /** Columns of the page's models: a row-field plan, or every column (null). */
@@ -124,7 +137,7 @@ export async function searchModels(
   const filters = modelFilter(db.dialect, filter);
   const source = searchSource(db.dialect, match, filters, fields);
   const map = rowMapper('Model');
-  const words = plainWords(terms);
+  const words = await rankedFromPostings(db, terms);
   const rows = words
     ? await rankedPageRows(db, words, filters, window, fields)
     : await rootPageRows(db.searches, source, ordering, window);

@@ -5,6 +5,8 @@
  * any model not seen scores at most the sum of each word's bound at the last posting read (`scoreBound`). When the
  * page's rows all score above that bound, no unseen model can come before them: done. Otherwise read deeper (×4).
  * A word whose postings run out before `depth` ends it too: every match holds that word, so every match was seen.
+ * A search of several words whose rarest word is in few documents skips the rounds: it reads that word's postings
+ * and the others' for the same models, every match at once (a model's name: a handful).
  *
  * Models rank by score (higher first), then by id, as the engine's own ranking does; the score is FTS5's bm25
  * (`ranking.ts`). Keyset pages: `rank` is the negated score (lower first), as FTS5's `rank` column.
@@ -16,17 +18,22 @@ import type { RowFields } from '../db/row-mapping.ts';
 import {
   bestPostings,
   modelRows,
+  type Posting,
   passingFilters,
   postingsOf,
-  type RankedPosting,
+  postingsThroughRarest,
+  type WordRow,
+  wordStatistics,
 } from '../db/search-postings.ts';
 import { averageLength, flooredIdf, type RankStatistics, scoreBound, termScore } from './ranking.ts';
 
+/** Postings read per word in the first round: twice the rows wanted, at least this many. */
+const FIRST_DEPTH = 64;
 /**
- * Postings read per word in the first round, at least (else 4 × the rows wanted): reading a hundred postings costs
- * little more than reading twenty, and a first round that is usually the last keeps the statements few.
+ * A search of several words whose rarest word is in at most this many times the first round's depth of documents
+ * reads all their postings at once (one statement, every match): cheaper than rounds that read each word's best.
  */
-const FIRST_DEPTH = 128;
+const THROUGH_RAREST = 4;
 
 interface Ranked {
   id: number;
@@ -63,40 +70,57 @@ export async function rankedPageRows(
   const after = position(window.after);
   const end = position(window.before);
   const inWindow = (r: Ranked) => (after === null || before(after, r)) && (end === null || before(r, end));
-  let depth = Math.max(FIRST_DEPTH, 4 * wanted);
-  // Scored with the first round's statistics throughout, so every round of a request ranks alike.
-  let scoring: Scoring | null = null;
-  for (;;) {
-    const lists = await bestPostings(db.searches, words, depth);
-    scoring ??= scoringOf(words, lists);
-    if (!scoring) return []; // a word no document holds
-    const round = await rankRound(db, words, scoring, lists, filters, depth);
+  let depth = Math.max(FIRST_DEPTH, 2 * wanted);
+  // Each word read once (a word given twice in two spellings, Café and cafe, counts twice, as in FTS5).
+  const distinct = [...new Set(words)];
+  const place = words.map((word) => distinct.indexOf(word));
+  const pageOf = (round: Round): Ranked[] | null => {
     const found = round.matches.filter(inWindow).sort(byRank);
-    let page: Ranked[] | null = null;
     if (window.direction === 'forward') {
       // The first `wanted` in the window are final when each outscores every model not seen.
       const sure = found.length >= wanted && -found[wanted - 1]!.rank > round.bound;
-      if (round.complete || sure) page = found.slice(0, wanted);
-    } else {
-      // The last ones before `before` are final when every model ranked before it was seen: the bound is below it.
-      const sure = end !== null && round.bound < -end.rank;
-      if (round.complete || sure) page = found.slice(-wanted).reverse();
+      return round.complete || sure ? found.slice(0, wanted) : null;
     }
+    // The last ones before `before` are final when every model ranked before it was seen: the bound is below it.
+    const sure = end !== null && round.bound < -end.rank;
+    return round.complete || sure ? found.slice(-wanted).reverse() : null;
+  };
+  // Scored with the first statement's statistics throughout, so every round of a request ranks alike.
+  let scoring: Scoring | null = null;
+  if (distinct.length > 1) {
+    // Several words: every match holds the rarest. When it is rare enough, its models are all read at once.
+    const rows = await wordStatistics(db.searches, distinct);
+    scoring = scoringOf(distinct.length, rows);
+    if (!scoring) return []; // a word no document holds
+    const counts = distinct.map((_, k) => Number(rows.find((row) => Number(row.k) === k)!.doc));
+    const rarest = counts.indexOf(Math.min(...counts));
+    if (counts[rarest]! <= THROUGH_RAREST * depth) {
+      const postings = await postingsThroughRarest(db.searches, distinct, rarest);
+      const round = await rankRound(db, distinct, place, scoring, postings, filters, Number.POSITIVE_INFINITY);
+      return pageRows(db, pageOf(round)!, fields);
+    }
+  }
+  for (;;) {
+    const read = await bestPostings(db.searches, distinct, depth, scoring === null);
+    scoring ??= scoringOf(distinct.length, read.words);
+    if (!scoring) return []; // a word no document holds
+    const page = pageOf(await rankRound(db, distinct, place, scoring, read.postings, filters, depth));
     if (page) return pageRows(db, page, fields);
     depth *= 4;
   }
 }
 
 interface Scoring {
+  /** Per distinct word. */
   idf: number[];
   stats: RankStatistics;
 }
 
-/** The words' idf and the statistics, from the postings read (null when a word has none: nothing matches). */
-function scoringOf(words: readonly string[], lists: readonly RankedPosting[]): Scoring | null {
-  const idf: (number | undefined)[] = words.map(() => undefined);
-  for (const posting of lists) idf[Number(posting.k)] ??= flooredIdf(Number(posting.idf));
-  const first = lists[0];
+/** The words' idf and the statistics (null when a word is in no document: nothing matches). */
+function scoringOf(count: number, rows: readonly WordRow[]): Scoring | null {
+  const idf: (number | undefined)[] = Array.from({ length: count }, () => undefined);
+  for (const row of rows) idf[Number(row.k)] = flooredIdf(Number(row.idf));
+  const first = rows[0];
   if (!first || idf.some((value) => value === undefined)) return null;
   return {
     idf: idf as number[],
@@ -116,54 +140,71 @@ interface Round {
   complete: boolean;
 }
 
+/** A model seen: its document's length and its weighted frequency per distinct word (undefined: not known yet). */
+interface Seen {
+  length: number;
+  of: (number | undefined)[];
+}
+
 async function rankRound(
   db: CatalogDatabase,
-  words: readonly string[],
+  distinct: readonly string[],
+  place: readonly number[],
   { idf, stats }: Scoring,
-  lists: readonly RankedPosting[],
+  postings: readonly Posting[],
   filters: readonly RawBuilder<SqlBool>[],
   depth: number,
 ): Promise<Round> {
-  const queries = db.searches;
-  const read = words.map(() => 0);
-  const lowest = words.map(() => Number.POSITIVE_INFINITY);
-  for (const posting of lists) {
-    const k = Number(posting.k);
-    read[k]!++;
-    lowest[k] = Math.min(lowest[k]!, Number(posting.Impact));
-  }
-  const complete = read.some((count) => count < depth);
-  const bound = complete ? Number.NEGATIVE_INFINITY : idf.reduce((sum, w, k) => sum + scoreBound(w, lowest[k]!, stats), 0);
-  // Each model seen: its weighted frequency per word, and its length.
-  const frequencies = new Map<number, { length: number; of: (number | undefined)[] }>();
-  const note = (k: number, id: number, frequency: number, length: number) => {
-    let entry = frequencies.get(id);
+  const read = distinct.map(() => 0);
+  const lowest = distinct.map(() => Number.POSITIVE_INFINITY);
+  const seen = new Map<number, Seen>();
+  const note = (p: Posting) => {
+    const k = Number(p.k);
+    const id = Number(p.ModelId);
+    let entry = seen.get(id);
     if (!entry) {
-      entry = { length, of: words.map(() => undefined) };
-      frequencies.set(id, entry);
+      entry = { length: Number(p.Length), of: distinct.map(() => undefined) };
+      seen.set(id, entry);
     }
-    entry.of[k] = frequency;
+    entry.of[k] = Number(p.Frequency);
   };
-  if (words.length === 1) for (const p of lists) note(0, Number(p.ModelId), Number(p.Frequency), Number(p.Length));
-  else {
-    // A word may be given twice in different spellings (Café, cafe): FTS5 counts it twice, so does this.
-    const places = new Map<string, number[]>();
-    words.forEach((word, k) => places.set(word, [...(places.get(word) ?? []), k]));
-    const ids = [...new Set(lists.map((p) => Number(p.ModelId)))];
-    for (const p of await postingsOf(queries, db.dialect, [...places.keys()], ids))
-      for (const k of places.get(p.Term) ?? []) note(k, Number(p.ModelId), Number(p.Frequency), Number(p.Length));
+  for (const p of postings) {
+    const k = Number(p.k);
+    read[k]!++;
+    lowest[k] = Math.min(lowest[k]!, Number(p.Impact));
+    note(p);
   }
-  let ids = [...frequencies].filter(([, entry]) => entry.of.every((f) => f !== undefined)).map(([id]) => id);
+  // A word whose postings ran out was read whole: every match holds it, so the matches are among its models.
+  const whole = distinct.map((_, k) => read[k]! < depth);
+  const complete = whole.some(Boolean);
+  const bound = complete
+    ? Number.NEGATIVE_INFINITY
+    : place.reduce((sum, k) => sum + scoreBound(idf[k]!, lowest[k]!, stats), 0);
+  let candidates = [...seen.keys()];
+  if (complete) {
+    const smallest = whole.reduce(
+      (best, isWhole, k) => (isWhole && (best < 0 || read[k]! < read[best]!) ? k : best),
+      -1,
+    );
+    candidates = candidates.filter((id) => seen.get(id)!.of[smallest] !== undefined);
+  }
+  // Postings not read yet of the candidates (none for a word read whole: a candidate without it does not match).
+  const missing = distinct.map((_, k) =>
+    whole[k] ? [] : candidates.filter((id) => seen.get(id)!.of[k] === undefined),
+  );
+  if (missing.some((ids) => ids.length > 0))
+    for (const p of await postingsOf(db.searches, db.dialect, distinct, missing)) note(p);
+  let ids = candidates.filter((id) => seen.get(id)!.of.every((f) => f !== undefined));
   if (filters.length > 0 && ids.length > 0) {
-    const passing = await passingFilters(queries, db.dialect, ids, filters);
+    const passing = await passingFilters(db.searches, db.dialect, ids, filters);
     ids = ids.filter((id) => passing.has(id));
   }
   const avgdl = averageLength(stats);
   const matches = ids.map((id) => {
-    const entry = frequencies.get(id)!;
+    const entry = seen.get(id)!;
     // Summed word by word from 0, as FTS5 sums its phrases.
     let score = 0;
-    for (let k = 0; k < words.length; k++) score += termScore(idf[k]!, entry.of[k]!, entry.length, avgdl);
+    for (const k of place) score += termScore(idf[k]!, entry.of[k]!, entry.length, avgdl);
     return { id, rank: -1.0 * score };
   });
   return { matches, bound, complete };

@@ -2,18 +2,20 @@
 -- rather than what all its matches would (src/search/ranking.ts says how). Kept by the code that writes the search
 -- documents (src/db/search-postings.ts), from the same text; declared external like ModelSearch.
 --
--- ModelSearchPostings: per word and model, the word's weighted frequency in the model's document and its impact (what
--- the model's score for the word grows with). Read in impact order per word, and by word and model.
+-- ModelSearchPostings: per word and model, the word's weighted frequency in the model's document, the document's
+-- length in tokens and the impact (what the model's score for the word grows with). Read in impact order per word
+-- (the index holds every column read, so no row is looked up), and by word and model.
 CREATE TABLE "ModelSearchPostings" (
   "Term" TEXT NOT NULL,
   "ModelId" INTEGER NOT NULL,
   "Frequency" REAL NOT NULL,
+  "Length" INTEGER NOT NULL,
   "Impact" REAL NOT NULL,
   PRIMARY KEY ("Term", "ModelId")
 ) WITHOUT ROWID;
-CREATE INDEX "IX_ModelSearchPostings_Impact" ON "ModelSearchPostings" ("Term", "Impact" DESC, "ModelId");
+CREATE INDEX "IX_ModelSearchPostings_Impact" ON "ModelSearchPostings" ("Term", "Impact" DESC, "ModelId", "Frequency", "Length");
 
--- Per model, its document's length in tokens.
+-- Per model, its document's length in tokens (also for documents without a word).
 CREATE TABLE "ModelSearchLengths" ("ModelId" INTEGER NOT NULL PRIMARY KEY, "Length" INTEGER NOT NULL);
 
 -- Per word, how many documents hold it (the fts5vocab view was read for this before: it walks the word's postings).
