@@ -11,7 +11,10 @@ import { importPayload } from '../src/civitai/batch-import.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { listMigrations, migrateDatabase, migrationStatus } from '../src/db/migrations.ts';
 import { MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
+import type { CatalogDatabase } from '../src/db/catalog-database.ts';
+import { ensureSearchIndexCurrent } from '../src/search/search-index.ts';
 import { searchModels } from '../src/search/search.ts';
+import { rankedPageRows } from '../src/search/top-k.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
 import { ownFixture } from './helpers/fixtures.ts';
 import { CLI } from './helpers/cli.ts';
@@ -117,5 +120,57 @@ describe('a table rebuilt by the desktop app', () => {
     }
     // A second start has nothing to repair.
     expect((await migrateDatabase(databasePath)).repaired).toEqual([]);
+  });
+});
+
+describe("the search postings' tables dropped by another program", () => {
+  it('are re-created at the next start and rebuilt with every document: searches rank and count as before', async () => {
+    const catalog = await emptyCatalog();
+    const { databasePath } = catalog;
+    await importPayload(catalog.db, ownFixture('model-drift.json'), 'model-drift.json');
+    // The postings' own ranking (on SQLite the API lets FTS5 rank searches with few matches).
+    const ranked = async (db: CatalogDatabase) => {
+      await ensureSearchIndexCurrent(db);
+      const window = {
+        direction: 'forward',
+        limit: 5,
+        looksAhead: true,
+        cursors: true,
+        after: null,
+        before: null,
+      } as const;
+      return (await rankedPageRows(db, ['lantern', 'glow'], [], window, ['id'])).map((row) => [row.k1, row.k0]);
+    };
+    const before = await ranked(catalog.db);
+    expect(before.length).toBe(1);
+    await catalog.db.close();
+    const direct = new Database(databasePath);
+    direct.exec(`DROP TABLE "ModelSearchStats"; DROP TABLE "ModelSearchPostings"`);
+    direct.close();
+
+    const result = await migrateDatabase(databasePath);
+    expect(result.repaired).toEqual(
+      expect.arrayContaining([
+        'table ModelSearchStats (20261203150000_AddSearchPostings)',
+        'table ModelSearchPostings (20261203150000_AddSearchPostings)',
+      ]),
+    );
+    const db = await openCatalogDatabase(databasePath);
+    try {
+      // The same answer, from postings rebuilt from scratch (the vocabulary and lengths were emptied with them).
+      expect(await ranked(db)).toEqual(before);
+      const check = new Database(databasePath, { readonly: true });
+      const one = (text: string) => check.prepare(text).pluck().get();
+      expect(one(`SELECT "Documents" FROM "ModelSearchStats"`)).toBe(one(`SELECT COUNT(*) FROM "Models"`));
+      expect(one(`SELECT "Tokens" FROM "ModelSearchStats"`)).toBe(
+        one(`SELECT SUM("Length") FROM "ModelSearchLengths"`),
+      );
+      expect(one(`SELECT COUNT(*) FROM "ModelSearchTerms"`)).toBe(
+        one(`SELECT COUNT(DISTINCT "Term") FROM "ModelSearchPostings"`),
+      );
+      check.close();
+    } finally {
+      await db.close();
+    }
   });
 });

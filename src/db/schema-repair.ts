@@ -153,8 +153,14 @@ export function repairMissingObjects(
     .transaction(() => {
       const missing = missingOwnedObjects(db, owned, applied);
       for (const object of missing) db.exec(object.sql);
-      if (missing.some((object) => SEARCH_OBJECT.test(object.name)))
+      if (missing.some((object) => SEARCH_OBJECT.test(object.name))) {
+        // The postings, lengths, vocabulary and statistics start again with the rebuilt documents (a re-created
+        // table lost its rows; the others would count the documents twice).
+        db.exec(`DELETE FROM "ModelSearchPostings"; DELETE FROM "ModelSearchLengths"; DELETE FROM "ModelSearchTerms";
+          INSERT OR IGNORE INTO "ModelSearchStats" ("Id", "Documents", "Tokens", "ReferenceLength") VALUES (1, 0, 0, 0);
+          UPDATE "ModelSearchStats" SET "Documents" = 0, "Tokens" = 0`);
         db.exec(`INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"`);
+      }
       if (missing.some((object) => REVISION_OBJECT.test(object.name)))
         advanceSqliteRevision(db, { newEpoch: missing.some((object) => object.name === REVISION_TABLE) });
       return missing;

@@ -24,7 +24,7 @@ import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { vocabularyCounts } from './cost.ts';
-import { plainWords } from './ranking.ts';
+import { FTS5_RANKS_UP_TO, plainWords } from './ranking.ts';
 import { escapeHtml } from './text.ts';
 import { rankedPageRows } from './top-k.ts';
 
@@ -96,13 +96,6 @@ async function pageMarks(
     }),
   );
 }
-
-/**
- * FTS5 ranks a search in time that grows with its matches (it scores every one), and below this many it is the
- * cheaper of the two on SQLite — with the same scores to the last bit (src/search/ranking.ts), so the plan chosen
- * changes no answer and no cursor.
- */
-const FTS5_RANKS_UP_TO = 1_500;
 
 /**
  * The words to rank from the project's postings (`top-k.ts`), or null for the engine's own index: phrases and
