@@ -355,13 +355,13 @@ export function thumbnailAnswer(row: Row | undefined): { bytes: Buffer; mimeType
 }
 
 /** The benchmark's search answer (`SEARCH_QUERY`) from up to `first + 1` ranked rows (`Id`, `Name`, `Type`, `rank`). */
-export function searchAnswer(rows: readonly Row[], first: number, match: string): unknown {
+export function searchAnswer(rows: readonly Row[], first: number, scope: string): unknown {
   return {
     data: {
       search: {
         pageInfo: { hasNextPage: rows.length > first },
         edges: rows.slice(0, first).map((r) => ({
-          cursor: cursor(`search:RANK#${cursorScope(match)}`, r.rank, r.Id),
+          cursor: cursor(`search:RANK#${cursorScope(scope)}`, r.rank, r.Id),
           score: -Number(r.rank),
           node: {
             id: encodeNodeId('Model', Number(r.Id)),

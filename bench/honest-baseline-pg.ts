@@ -14,7 +14,7 @@ import pg from 'pg';
 import { DEFAULT_DATABASE_POOL_SIZE } from '../src/config.ts';
 import { RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from '../src/db/postgres/text-search.ts';
 import { searchTerms } from '../src/search/query.ts';
-import { plainWords } from '../src/search/ranking.ts';
+import { plainWords, rankScope } from '../src/search/ranking.ts';
 import {
   detailAnswer,
   type DetailRows,
@@ -268,7 +268,7 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
           words.length,
           first + 1,
         );
-        return searchAnswer(rows, first, match);
+        return searchAnswer(rows, first, rankScope(terms, match));
       }
       // Phrases and prefixes: the catalog's own search index (a GIN-indexed tsvector) and ranking, queried directly.
       const rows = await all(
@@ -279,7 +279,7 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
         match,
         first + 1,
       );
-      return searchAnswer(rows, first, match);
+      return searchAnswer(rows, first, rankScope(terms, match));
     },
 
     async thumbnail(id: number) {

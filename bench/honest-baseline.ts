@@ -17,7 +17,8 @@
  */
 import Database from 'better-sqlite3';
 import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
-import { toMatchExpression } from '../src/search/query.ts';
+import { matchExpression, searchTerms } from '../src/search/query.ts';
+import { rankScope } from '../src/search/ranking.ts';
 import {
   DETAIL_IMAGE_COLUMNS,
   type DetailRows,
@@ -222,14 +223,15 @@ export function createHonestBaseline(databasePath: string): Baseline {
     },
 
     search(query: string, first: number) {
-      const match = toMatchExpression(query);
+      const terms = searchTerms(query);
+      const match = matchExpression(terms);
       const rows = all(
         `SELECT m."Id", m."Name", m."Type", s.rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
          WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`,
         match,
         first + 1,
       );
-      return searchAnswer(rows, first, match);
+      return searchAnswer(rows, first, rankScope(terms, match));
     },
 
     thumbnail(id: number) {

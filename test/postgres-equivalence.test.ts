@@ -2,9 +2,9 @@
  * One seeded catalog served twice — from its SQLite file and from a PostgreSQL copy of it — must answer the same
  * GraphQL requests with identical JSON: lists in every ordering and filter, every page of a keyset walk (cursors
  * included), details with nested connections, look-ups by every hash kind, node(s), creators, tags, facets and
- * statistics. Full-text search finds the same models with the same matched fields and snippets (only the rank, and
- * with it the order of equally matching hits and the cursors, is each engine's own), and the search cost estimate
- * reads the same vocabulary. Then writes: the same mutations through both servers leave them answering alike.
+ * statistics. Full-text search finds the same models with the same matched fields and snippets; plain words rank
+ * alike (the same JSON, scores and cursors included), phrases and prefixes by each engine's own rank; and the
+ * search cost estimate reads the same vocabulary. Then writes: the same mutations through both servers leave them answering alike.
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -325,6 +325,23 @@ describe('the same answers from SQLite and PostgreSQL', () => {
       }
     }
     expect(single).toBeGreaterThan(10);
+    // Plain words rank alike on both engines (bm25, to the last bit): the whole answer is the same JSON, scores,
+    // order and cursors included, page after page (SQLite lets FTS5 rank the searches with few matches: the same).
+    for (const q of ['light', 'neon light', 'v1 safetensors', 'sdxl', 'café', 'CAFE', 'masterpiece light style']) {
+      let after: string | null = null;
+      let pages = 0;
+      for (;;) {
+        const page = (await same(
+          `query($q: String!, $after: String) { search(query: $q, first: 9, after: $after) { totalCount
+            pageInfo { hasNextPage endCursor } edges { cursor score matchedFields node { databaseId } } } }`,
+          { q, after },
+        )) as { search: { pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+        pages++;
+        if (!page.search.pageInfo.hasNextPage) break;
+        after = page.search.pageInfo.endCursor;
+      }
+      if (q === 'light') expect(pages).toBeGreaterThan(2);
+    }
     // A list filtered by a search keeps the list's own order (and cursors); facets count the same models.
     for (const field of ['NAME', 'DOWNLOADS', 'CREATED_AT']) {
       await same(LIST, { first: 20, filter: { query: 'light' }, orderBy: [{ field }] });

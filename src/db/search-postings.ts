@@ -171,7 +171,7 @@ function wordRow(db: AnyDb, i: number) {
 }
 
 /**
- * Each word's `depth` best postings (highest impact first; ties by model id), from the impact index alone — and,
+ * Each word's `depth` best postings (highest impact first; ties by the higher model id: the index read backward), from the impact index alone — and,
  * when `withWords`, a row per word held by some document with its idf and the statistics (`Impact` null) — in one
  * statement.
  */
@@ -198,7 +198,7 @@ export async function bestPostings(
               .select(['ModelId', 'Frequency', 'Length', 'Impact'])
               .where('Term', '=', slot(`w${i}`))
               .orderBy('Impact', 'desc')
-              .orderBy('ModelId')
+              .orderBy('ModelId', 'desc')
               .limit(slot<number>('depth'))
               .as('p'),
           )

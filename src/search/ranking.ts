@@ -64,6 +64,15 @@ export function plainWords(terms: readonly SearchTerm[]): string[] | null {
   return words.every(postingWord) ? words : null;
 }
 
+/**
+ * What a search's cursors belong to (see `scopedOrdering`): its words when they are plain — ranked alike on both
+ * engines and by either plan, so a cursor is the same everywhere — else the engine's own match text.
+ */
+export function rankScope(terms: readonly SearchTerm[], match: string): string {
+  const words = plainWords(terms);
+  return words ? `words ${words.join(' ')}` : match;
+}
+
 /** A document as the postings hold it: its length in tokens and each word's weighted frequency. */
 export interface DocumentPostings {
   length: number;

@@ -24,7 +24,7 @@ import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { vocabularyCounts } from './cost.ts';
-import { FTS5_RANKS_UP_TO, plainWords } from './ranking.ts';
+import { FTS5_RANKS_UP_TO, plainWords, rankScope } from './ranking.ts';
 import { escapeHtml } from './text.ts';
 import { rankedPageRows } from './top-k.ts';
 
@@ -124,8 +124,8 @@ export async function searchModels(
   const match = matchText(db.dialect, terms);
   await ensureSearchIndexCurrent(db);
   // A rank is a rank only for these words: a cursor of another search would land anywhere. Filters may change
-  // between pages (the same words rank the same), so only the match expression binds the cursor.
-  const ordering = scopedOrdering(SEARCH_ORDERING, match);
+  // between pages (the same words rank the same), so only the words bind the cursor.
+  const ordering = scopedOrdering(SEARCH_ORDERING, rankScope(terms, match));
   const window = pageWindow(args, ordering);
   const filters = modelFilter(db.dialect, filter);
   const source = searchSource(db.dialect, match, filters, fields);

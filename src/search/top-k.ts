@@ -14,6 +14,7 @@
 import type { RawBuilder, SqlBool } from 'kysely';
 import type { PageWindow } from '../catalog/pagination.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
+import { yieldIfBusy } from '../db/request-scope.ts';
 import type { RowFields } from '../db/row-mapping.ts';
 import {
   bestPostings,
@@ -34,6 +35,8 @@ const FIRST_DEPTH = 64;
  * reads all their postings at once (one statement, every match): cheaper than rounds that read each word's best.
  */
 const THROUGH_RAREST = 4;
+/** Models scored between two chances for other work to run. */
+const SCORED_PER_TURN = 5_000;
 
 interface Ranked {
   id: number;
@@ -200,13 +203,16 @@ async function rankRound(
     ids = ids.filter((id) => passing.has(id));
   }
   const avgdl = averageLength(stats);
-  const matches = ids.map((id) => {
+  const matches: Ranked[] = [];
+  for (const [i, id] of ids.entries()) {
+    // A deep round scores tens of thousands: in slices, taking turns with other requests.
+    if (i % SCORED_PER_TURN === SCORED_PER_TURN - 1) await yieldIfBusy();
     const entry = seen.get(id)!;
     // Summed word by word from 0, as FTS5 sums its phrases.
     let score = 0;
     for (const k of place) score += termScore(idf[k]!, entry.of[k]!, entry.length, avgdl);
-    return { id, rank: -1.0 * score };
-  });
+    matches.push({ id, rank: -1.0 * score });
+  }
   return { matches, bound, complete };
 }
 

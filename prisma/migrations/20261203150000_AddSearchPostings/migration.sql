@@ -13,7 +13,9 @@ CREATE TABLE "ModelSearchPostings" (
   "Impact" REAL NOT NULL,
   PRIMARY KEY ("Term", "ModelId")
 ) WITHOUT ROWID;
-CREATE INDEX "IX_ModelSearchPostings_Impact" ON "ModelSearchPostings" ("Term", "Impact" DESC, "ModelId", "Frequency", "Length");
+-- Read backward (highest impact first). The same shape as on PostgreSQL, where Prisma's schema engine could not read
+-- a descending column or a CHECK back.
+CREATE INDEX "IX_ModelSearchPostings_Impact" ON "ModelSearchPostings" ("Term", "Impact", "ModelId", "Frequency", "Length");
 
 -- Per model, its document's length in tokens (also for documents without a word).
 CREATE TABLE "ModelSearchLengths" ("ModelId" INTEGER NOT NULL PRIMARY KEY, "Length" INTEGER NOT NULL);
@@ -24,7 +26,7 @@ CREATE TABLE "ModelSearchTerms" ("term" TEXT NOT NULL PRIMARY KEY, "doc" INTEGER
 -- The collection's statistics, one row: documents, their tokens, and the reference length impacts were computed with
 -- (set by the first documents written, then kept).
 CREATE TABLE "ModelSearchStats" (
-  "Id" INTEGER NOT NULL PRIMARY KEY CHECK ("Id" = 1),
+  "Id" INTEGER NOT NULL PRIMARY KEY,
   "Documents" INTEGER NOT NULL,
   "Tokens" INTEGER NOT NULL,
   "ReferenceLength" REAL NOT NULL
