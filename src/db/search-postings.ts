@@ -11,11 +11,10 @@ import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import type { AnyDb, AnySelect } from './refs.ts';
 import { yieldIfBusy } from './request-scope.ts';
 import type { Database } from './schema.ts';
-import { insertRows } from './row-writer.ts';
 import { runShaped, slot } from './shaped.ts';
 
-/** Rows per statement of the vocabulary's upserts and deletes (SQLite takes at most 32,766 parameters in one). */
-const ROWS_PER_STATEMENT = 1_500;
+/** Rows per INSERT statement (SQLite takes at most 32,766 parameters in one). */
+const ROWS_PER_INSERT = 1_500;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -72,11 +71,9 @@ export async function replacePostings(
   }
   documents += docs.size;
   tokens += added;
-  await insertRows(
-    trx,
-    'ModelSearchLengths',
-    [...docs].map(([id, doc]) => ({ ModelId: id, Length: doc.length })),
-  );
+  const lengths = [...docs].map(([id, doc]) => ({ ModelId: id, Length: doc.length }));
+  for (const chunk of chunks(lengths, ROWS_PER_INSERT))
+    await trx.insertInto('ModelSearchLengths').values(chunk).execute();
   await insertPostings(trx, dialect, postings);
   await moveVocabulary(trx, dialect, change);
   await trx
@@ -90,9 +87,12 @@ type PostingRow = Database['ModelSearchPostings'];
 
 async function insertPostings(trx: Transaction<Database>, dialect: SqlDialect, postings: PostingRow[]): Promise<void> {
   if (postings.length === 0) return;
-  // Numbers as parameters, never as text: a frequency must reach the table as the very double FTS5 would sum.
-  if (dialect.name === 'sqlite') return insertRows(trx, 'ModelSearchPostings', postings);
-  // PostgreSQL: one statement of arrays per 20,000 (a rebuild writes millions; insertRows would take 400 a statement).
+  if (dialect.name === 'sqlite') {
+    // Numbers as parameters, never as text: a frequency must reach the table as the very double FTS5 would sum.
+    for (const chunk of chunks(postings, ROWS_PER_INSERT))
+      await trx.insertInto('ModelSearchPostings').values(chunk).execute();
+    return;
+  }
   for (const chunk of chunks(postings, 20_000))
     await sql`INSERT INTO "ModelSearchPostings" ("Term", "ModelId", "Frequency", "Length", "Impact")
       SELECT * FROM unnest(CAST(${chunk.map((p) => p.Term)} AS text[]), CAST(${chunk.map((p) => p.ModelId)} AS integer[]),
@@ -109,7 +109,7 @@ async function moveVocabulary(trx: Transaction<Database>, dialect: SqlDialect, c
   const changed = [...change].filter(([, by]) => by !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (changed.length === 0) return;
   if (dialect.name === 'sqlite') {
-    for (const chunk of chunks(changed, ROWS_PER_STATEMENT))
+    for (const chunk of chunks(changed, ROWS_PER_INSERT))
       await trx
         .insertInto('ModelSearchTerms')
         .values(chunk.map(([term, doc]) => ({ term, doc })))
@@ -122,7 +122,7 @@ async function moveVocabulary(trx: Transaction<Database>, dialect: SqlDialect, c
       ON CONFLICT ("term") DO UPDATE SET "doc" = "ModelSearchTerms"."doc" + EXCLUDED."doc"`.execute(trx);
   }
   const fewer = changed.filter(([, by]) => by < 0).map(([term]) => term);
-  for (const chunk of chunks(fewer, ROWS_PER_STATEMENT))
+  for (const chunk of chunks(fewer, ROWS_PER_INSERT))
     await trx.deleteFrom('ModelSearchTerms').where(dialect.inList('term', chunk)).where('doc', '<=', 0).execute();
 }
 
