@@ -33,7 +33,8 @@ const names = async (db: CatalogDatabase, q: string) =>
 
 beforeAll(async () => {
   const catalog = await seededCatalog();
-  target = await postgresCopyOf(catalog.databasePath);
+  // Left for the tests to build, as a server would.
+  target = await postgresCopyOf(catalog.databasePath, { searchIndex: false });
 });
 
 describe('the search index on PostgreSQL', () => {

@@ -211,6 +211,15 @@ export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean
   return (await runShaped(db.kysely, `${db.dialect.name}|searchIndexIsCurrent`, build, {})).length === 0;
 }
 
+/** How many models wait for their document. */
+export async function waitingDocuments(db: CatalogDatabase): Promise<number> {
+  const row = await db.kysely
+    .selectFrom('ModelSearchDirty')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /**
  * Up to `limit` models waiting for their document. On PostgreSQL their notes are locked until the transaction
  * ends: another process rebuilding at the same time waits for them instead of writing the same documents, and a

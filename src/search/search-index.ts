@@ -7,12 +7,14 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
+import { refreshPostingStatistics } from '../db/search-postings.ts';
 import {
   dirtyModels,
   documentSources,
   replaceDocuments,
   type SearchDocument,
   searchIndexIsCurrent,
+  waitingDocuments,
 } from '../db/search.ts';
 import { spaceCjk, stripHtml } from './text.ts';
 
@@ -22,8 +24,18 @@ const MAX_PROMPT_TEXT = 20_000;
 /** Description text indexed per model (Civitai's longest run to tens of thousands of characters). */
 const MAX_DESCRIPTION_TEXT = 50_000;
 
-/** Rebuilds the documents of every model marked dirty, a batch per transaction; returns how many were processed. */
-export async function refreshSearchIndex(db: CatalogDatabase): Promise<number> {
+export interface RefreshOptions {
+  /** After each batch: documents rebuilt so far, of `total` (those waiting when the rebuild began, or more). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Rebuilds the documents of every model marked dirty, a batch per transaction, then refreshes the planner's
+ * statistics when the rebuild was a large part of the index; returns how many were processed.
+ */
+export async function refreshSearchIndex(db: CatalogDatabase, options: RefreshOptions = {}): Promise<number> {
+  const { onProgress } = options;
+  const waiting = onProgress ? await waitingDocuments(db) : 0;
   let processed = 0;
   while (!(await searchIndexIsCurrent(db))) {
     processed += await db.write(async (trx) => {
@@ -50,8 +62,10 @@ export async function refreshSearchIndex(db: CatalogDatabase): Promise<number> {
       await replaceDocuments(trx, db.dialect, ids, docs);
       return ids.length;
     });
+    onProgress?.(processed, Math.max(waiting, processed));
     await yieldIfBusy();
   }
+  await refreshPostingStatistics(db.kysely, db.dialect, processed);
   return processed;
 }
 

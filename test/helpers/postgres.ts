@@ -130,10 +130,17 @@ export async function migratedPostgresDatabase(): Promise<PostgresTarget> {
   return target;
 }
 
-/** A fresh, migrated PostgreSQL catalog holding every row of the SQLite catalog `sqlitePath` (when it exists). */
-export async function postgresCopyOf(sqlitePath: string): Promise<PostgresTarget> {
+/**
+ * A fresh, migrated PostgreSQL catalog holding every row of the SQLite catalog `sqlitePath` (when it exists), its
+ * search index built as `transfer` builds it (or left for a server to build: `searchIndex: false`).
+ */
+export async function postgresCopyOf(
+  sqlitePath: string,
+  options: { searchIndex?: boolean } = {},
+): Promise<PostgresTarget> {
   const target = await migratedPostgresDatabase();
-  if (existsSync(sqlitePath)) await transferCatalog({ engine: 'sqlite', path: sqlitePath, dataDir: null }, target);
+  if (existsSync(sqlitePath))
+    await transferCatalog({ engine: 'sqlite', path: sqlitePath, dataDir: null }, target, options);
   return target;
 }
 

@@ -103,7 +103,8 @@ async function backupPostgres(
     result = await transferCatalog(
       catalog,
       { engine: 'sqlite', path: path.resolve(file), dataDir: null },
-      { overwrite: true, onProgress: progress.onProgress, log: io.out },
+      // A backup is for restoring: its search index is built when it is opened again, not now.
+      { overwrite: true, searchIndex: false, onProgress: progress.onProgress, log: io.out },
     );
   } finally {
     progress.finish();

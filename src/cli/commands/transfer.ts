@@ -9,7 +9,9 @@ import type { TransferProgress, TransferResult } from '../../db/transfer/transfe
 import { defineCommand, namedPath, usageError, type CliIo } from '../command.ts';
 import { createProgressBar, type ProgressBar } from '../progress.ts';
 
-/** A bar per phase (copy, then verify) on a terminal; nothing otherwise. */
+const PHASE_LABELS: Record<TransferProgress['phase'], string> = { copy: 'copy  ', verify: 'verify', index: 'index ' };
+
+/** A bar per phase (copy, verify, then the search index) on a terminal; nothing otherwise. */
 export function transferProgress(): { onProgress: (p: TransferProgress) => void; finish: () => void } {
   let bar: ProgressBar | null = null;
   let phase: TransferProgress['phase'] | null = null;
@@ -17,7 +19,7 @@ export function transferProgress(): { onProgress: (p: TransferProgress) => void;
     onProgress(p) {
       if (phase !== p.phase) {
         bar?.finish();
-        bar = createProgressBar(p.total, p.phase === 'copy' ? 'copy  ' : 'verify');
+        bar = createProgressBar(p.total, PHASE_LABELS[p.phase]);
         phase = p.phase;
       }
       bar!.update(p.done, p.table);
@@ -99,7 +101,7 @@ export const transferCommand = defineCommand({
     io.out(
       `transferred ${describe(from)} to ${describe(to)}: ${result.rows} rows in ${result.tables.length} tables in ` +
         `${result.seconds.toFixed(1)} s (${Math.round(result.rows / Math.max(result.seconds, 0.001))} rows/s); ` +
-        'every table read back and matched.',
+        `every table read back and matched; search index built for ${result.indexedModels} models.`,
     );
     return 0;
   },

@@ -217,6 +217,23 @@ export function assertSqliteTargetFree(file: string, plan: readonly PlannedTable
   }
 }
 
+/**
+ * A finished target opened once more as a server opens it (to build its search index, which turns WAL on) goes back
+ * to rollback-journal mode: again one self-contained file, no `-wal` or `-shm` beside it. A program that opened it
+ * meanwhile keeps it in WAL mode, which is as good.
+ */
+export function backToRollbackJournal(file: string): void {
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: 0 });
+    db.pragma('journal_mode = DELETE');
+  } catch {
+    // Busy: someone else has it open.
+  } finally {
+    db?.close();
+  }
+}
+
 /** A new catalog file that takes the target's name when complete (see the top of this file). */
 export class SqliteTarget implements WriteSide {
   readonly label: string;

@@ -27,14 +27,15 @@ import { TableChecksum } from './checksum.ts';
 import { catalogPlan, type PlannedTable } from './plan.ts';
 import { assertPostgresTargetFree, PostgresSide } from './postgres-side.ts';
 import { canonicalBatches, DEFAULT_BATCH_ROWS, type ReadSide } from './side.ts';
-import { assertSqliteTargetFree, SqliteSide, SqliteTarget } from './sqlite-side.ts';
+import { assertSqliteTargetFree, backToRollbackJournal, SqliteSide, SqliteTarget } from './sqlite-side.ts';
 
 export { DEFAULT_BATCH_ROWS };
 
 export interface TransferProgress {
-  phase: 'copy' | 'verify';
+  /** Copying the rows, reading them back, then building the target's search index (models). */
+  phase: 'copy' | 'verify' | 'index';
   table: string;
-  /** Rows copied (or checked) so far, of `total`. */
+  /** Rows copied (or checked; models indexed) so far, of `total`. */
   done: number;
   total: number;
   /** Rows in the batch just done: never more than the batch size. */
@@ -56,6 +57,8 @@ export interface TransferResult {
   leftBehind: string[];
   /** What bringing the source to this version's schema did (adopting a desktop-app file, migrations applied). */
   sourceMigrations: string[];
+  /** Models whose search documents were built in the target (0 when left to the first server, `searchIndex: false`). */
+  indexedModels: number;
 }
 
 export interface TransferOptions {
@@ -65,6 +68,11 @@ export interface TransferOptions {
   log?: (line: string) => void;
   /** A SQLite target that exists is replaced whatever it holds (`backup --force`); else only an empty catalog is. */
   overwrite?: boolean;
+  /**
+   * Build the target's search index once its rows are committed (default true), so its first searches answer at
+   * once; else the first server to open it builds it (a backup leaves it so).
+   */
+  searchIndex?: boolean;
 }
 
 type Source = ReadSide & { leftBehind(plan: readonly PlannedTable[]): Promise<string[]>; close(): Promise<void> };
@@ -162,10 +170,12 @@ async function transfer(
       to.engine === 'postgres'
         ? await PostgresSide.openTarget(to, plan, source.label)
         : await SqliteTarget.create(to.path, source.label, plan);
+    const summaries: TableSummary[] = [];
+    let total = 0;
     try {
       const counts = new Map<string, number>();
       for (const table of plan) counts.set(table.name, await source.count(table));
-      const total = [...counts.values()].reduce((a, b) => a + b, 0);
+      total = [...counts.values()].reduce((a, b) => a + b, 0);
 
       let done = 0;
       const copied = new Map<string, { rows: number; checksum: string }>();
@@ -193,7 +203,6 @@ async function transfer(
       }
 
       let checked = 0;
-      const summaries: TableSummary[] = [];
       const mismatches: string[] = [];
       for (const table of plan) {
         const checksum = new TableChecksum();
@@ -225,19 +234,57 @@ async function transfer(
         );
       if (target instanceof PostgresSide) await target.commit();
       else await target.commit({ overwrite: options.overwrite ?? false });
-      return {
-        tables: summaries,
-        rows: total,
-        seconds: (performance.now() - started) / 1000,
-        leftBehind,
-        sourceMigrations,
-      };
     } catch (error) {
       await target.abort();
       throw error;
     }
+    const indexedModels = options.searchIndex === false ? 0 : await buildSearchIndex(to, progress, log);
+    return {
+      tables: summaries,
+      rows: total,
+      seconds: (performance.now() - started) / 1000,
+      leftBehind,
+      sourceMigrations,
+      indexedModels,
+    };
   } finally {
     await source.close();
+  }
+}
+
+/**
+ * The committed target's search documents, built as a server would build them at start (the copy's triggers listed
+ * every model). The catalog is complete without them: when this fails, the first server to open it builds the rest.
+ */
+async function buildSearchIndex(
+  to: DatabaseTarget,
+  progress: (p: TransferProgress) => void,
+  log: (line: string) => void,
+): Promise<number> {
+  const [{ openCatalog }, { refreshSearchIndex }] = await Promise.all([
+    import('../open-catalog.ts'),
+    import('../../search/search-index.ts'),
+  ]);
+  let db: Awaited<ReturnType<typeof openCatalog>> | undefined;
+  let previous = 0;
+  try {
+    db = await openCatalog(to);
+    return await refreshSearchIndex(db, {
+      onProgress: (done, total) => {
+        progress({ phase: 'index', table: 'ModelSearch', done, total, batchRows: done - previous });
+        previous = done;
+      },
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    log(
+      `The copy is complete, but building its search index stopped (${to.engine === 'postgres' ? withoutPassword(reason, to.url) : reason}); ` +
+        'the first server to open it builds the rest.',
+    );
+    return previous;
+  } finally {
+    await db?.close();
+    if (to.engine === 'sqlite') backToRollbackJournal(to.path);
   }
 }
 
