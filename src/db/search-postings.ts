@@ -264,8 +264,9 @@ export function wordStatistics(
 }
 
 /**
- * Every posting of the word `words[rarest]`, and the postings of the other words for the same models: all the
- * matches of a search, read through its rarest word.
+ * The postings, for every word, of the models holding all of them — every match of a search, found through its
+ * rarest word `words[rarest]`: its models, kept where each other word's posting exists (a primary-key probe each).
+ * Only the matches' rows come back (a model's name: a handful), not every model of the rarest word.
  */
 export function postingsThroughRarest(
   queries: CatalogQueries,
@@ -281,19 +282,32 @@ export function postingsThroughRarest(
     `postingsThroughRarest|${words.length}|${rarest}`,
     () => {
       const db = queries as unknown as AnyDb;
-      const of = (i: number) =>
+      const matches = words.reduce(
+        (query, _, i) =>
+          i === rarest
+            ? query
+            : query.where(({ exists, selectFrom }) =>
+                exists(
+                  selectFrom('ModelSearchPostings as o')
+                    .select(sql`1`.as('one'))
+                    .where('o.Term', '=', slot(`w${i}`))
+                    .where(sql<SqlBool>`${sql.ref('o.ModelId')} = ${sql.ref('r.ModelId')}`),
+                ),
+              ),
         db
+          .selectFrom('ModelSearchPostings as r')
+          .select('r.ModelId')
+          .where('r.Term', '=', slot(`w${rarest}`)),
+      );
+      // Found once (a common table expression both engines evaluate once), read per word.
+      const withMatches = db.with('m', () => matches) as unknown as AnyDb;
+      const of = (from: AnyDb, i: number) =>
+        from
           .selectFrom('ModelSearchPostings')
           .select([sql<number>`${sql.lit(i)}`.as('k'), 'ModelId', 'Frequency', 'Length', 'Impact'])
-          .where('Term', '=', slot(`w${i}`));
-      const models = db
-        .selectFrom('ModelSearchPostings as r')
-        .select('r.ModelId')
-        .where('r.Term', '=', slot(`w${rarest}`));
-      const branches: AnySelect[] = [
-        of(rarest),
-        ...words.flatMap((_, i) => (i === rarest ? [] : [of(i).where('ModelId', 'in', models)])),
-      ];
+          .where('Term', '=', slot(`w${i}`))
+          .where('ModelId', 'in', sql`(SELECT ${sql.ref('m.ModelId')} FROM ${sql.table('m')})`);
+      const branches: AnySelect[] = words.map((_, i) => of(i === 0 ? withMatches : db, i));
       return branches.slice(1).reduce((query, branch) => query.unionAll(branch), branches[0]!);
     },
     values,
