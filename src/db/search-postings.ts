@@ -132,14 +132,17 @@ async function moveVocabulary(trx: Transaction<Database>, dialect: SqlDialect, c
  * autovacuum comes round — a minute or more after a bulk rebuild — the planner has none for what was just written,
  * and plans "the postings of these models" as a scan of a common word's every posting (a model's-name search took
  * 31 ms instead of 4 on 10,000 freshly indexed models). SQLite's plans for these statements do not depend on
- * statistics (the primary key and the impact index are the only paths): nothing to do there. Returns whether it ran.
+ * statistics (the primary key and the impact index are the only paths): nothing to do there.
  */
-export async function refreshPostingStatistics(db: CatalogQueries, dialect: SqlDialect, rebuilt: number) {
-  if (dialect.name !== 'postgres' || rebuilt < 50) return false;
+export async function refreshPostingStatistics(
+  db: CatalogQueries,
+  dialect: SqlDialect,
+  rebuilt: number,
+): Promise<void> {
+  if (dialect.name !== 'postgres' || rebuilt < 50) return;
   const stats = await db.selectFrom('ModelSearchStats').select('Documents').where('Id', '=', 1).executeTakeFirst();
-  if (rebuilt * 10 < Number(stats?.Documents ?? 0)) return false;
+  if (rebuilt * 10 < Number(stats?.Documents ?? 0)) return;
   await sql`ANALYZE "ModelSearchPostings", "ModelSearchTerms", "ModelSearchLengths"`.execute(db);
-  return true;
 }
 
 // ——— Reading them ———
