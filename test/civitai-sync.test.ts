@@ -167,4 +167,39 @@ describe('syncCivitaiVersion and syncByHash', () => {
       'BAD_USER_INPUT',
     );
   });
+
+  it('imports a by-hash answer only when one of its files carries the hash asked for (CRC32 in either byte order)', async () => {
+    const drift = ownFixture('model-drift.json') as any;
+    const version = { ...drift.modelVersions[0], model: { name: 'Lantern Glow Style', type: 'LORA' } };
+    replay.script('/mirror/api/v1/models/7001', { status: 200, body: drift }, { status: 200, body: drift });
+    const sync = (hash: string) =>
+      server.graphql<{ syncByHash: any }>(
+        `mutation { syncByHash(hash: "${hash}", force: true) { status model { civitaiId } } }`,
+      );
+    const count = async () =>
+      dataOf(await server.graphql<{ libraryStats: any }>('{ libraryStats { models } }')).libraryStats.models;
+    const before = await count();
+
+    // The fixture's file has CRC32 85114A0D (Civitai's order) and AutoV3 0123456789AB…: asked as 0D4A1185 (zlib's
+    // order) or by the AutoV3 prefix, the answer holds it.
+    replay.script('/mirror/api/v1/model-versions/by-hash/0D4A1185', { status: 200, body: version });
+    expect(dataOf(await sync('0d4a1185')).syncByHash.model).toEqual({ civitaiId: 7001 });
+    replay.script('/mirror/api/v1/model-versions/by-hash/0123456789AB', { status: 200, body: version });
+    expect(dataOf(await sync('0123456789ab')).syncByHash.model).toEqual({ civitaiId: 7001 });
+    const models = await count();
+    expect(models).toBeGreaterThanOrEqual(before);
+    const modelFetches = replay.requestsFor('/mirror/api/v1/models/7001').length;
+
+    // The same version answered for a SHA-256 none of its files has: nothing imported, nothing remembered.
+    const other = `9303${'B'.repeat(60)}`;
+    const wrong = { ...version, id: 8199 };
+    replay.script(`/mirror/api/v1/model-versions/by-hash/${other}`, { status: 200, body: wrong });
+    const answer = await sync(other.toLowerCase());
+    expect(firstErrorCode(answer)).toBe('UPSTREAM_ERROR');
+    expect(JSON.stringify(answer)).toContain(other);
+    expect(replay.requestsFor('/mirror/api/v1/models/7001')).toHaveLength(modelFetches);
+    expect(await count()).toBe(models);
+    const versions = dataOf(await server.graphql<{ modelVersion: any }>('{ modelVersion(civitaiId: 8199) { name } }'));
+    expect(versions).toEqual({ modelVersion: null });
+  });
 });

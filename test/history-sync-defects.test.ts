@@ -154,7 +154,7 @@ describe('A: syncs record their request id', () => {
     dataOf(await syncVersion(9302 * 10 + 1, { 'x-request-id': 'req-version-sync' }));
     expect((await historyOf(9302)).history.edges[0].node.jobId).toBe('req-version-sync');
 
-    const sha = 'ab'.repeat(32);
+    const sha = '9303'.padStart(64, 'b'); // the file hash of modelPayload(9303)
     replay.script(`/api/v1/model-versions/by-hash/${sha.toUpperCase()}`, { status: 200, body: versionPayload(9303) });
     replay.script('/api/v1/models/9303', { status: 200, body: modelPayload(9303) });
     dataOf(await syncHash(sha, true, { 'x-request-id': 'req-hash-sync' }));

@@ -14,10 +14,11 @@ import {
   rememberNotFound,
 } from '../db/tables/civitai-lookups.ts';
 import { AppError } from '../errors.ts';
-import { parseHashQuery } from '../catalog/hash-lookup.ts';
+import { type HashQuery, matchValues, parseHashQuery } from '../catalog/hash-lookup.ts';
 import { type ImportOptions, importPayload } from './batch-import.ts';
 import type { CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
+import { type MappedHashes, mapHashes } from './mapping.ts';
 import { payloadFromArchive } from './archive.ts';
 import { markRemovedFromCivitai, type TombstoneKind } from '../history/tombstones.ts';
 
@@ -131,6 +132,36 @@ function askedFor(answer: { json: unknown; path: string }, kind: 'model' | 'vers
   );
 }
 
+const HASH_FIELDS: Record<HashQuery['algorithms'][number], keyof MappedHashes> = {
+  AUTOV1: 'autoV1',
+  AUTOV2: 'autoV2',
+  AUTOV3: 'autoV3',
+  SHA256: 'sha256',
+  CRC32: 'crc32',
+  BLAKE3: 'blake3',
+};
+
+/**
+ * A by-hash answer is imported only if one of its files carries the hash asked for: the import links local files to
+ * the version through their hashes, so a version answered for the wrong hash (a caching proxy, a mirror, an upstream
+ * fault) would otherwise give a local file another model's name, trigger words and licence without a word.
+ */
+function holdsAskedHash(json: unknown, query: HashQuery, path: string): void {
+  const files = new JsonReader(json).optArray('files') ?? [];
+  const held = files.some((file) => {
+    const hashes = mapHashes(file.optObject('hashes'));
+    return query.algorithms.some((algorithm) => {
+      const value = hashes[HASH_FIELDS[algorithm]];
+      return value !== null && matchValues(algorithm, query.hash).includes(matchValues(algorithm, value)[0]!);
+    });
+  });
+  if (held) return;
+  throw new AppError(
+    'UPSTREAM_ERROR',
+    `Civitai answered ${path} with a version none of whose ${files.length} files has the ${query.algorithms.join(' or ')} hash ${query.hash}; nothing was imported.`,
+  );
+}
+
 interface FetchedImport {
   now: Date;
   jobId?: string | null | undefined;
@@ -227,13 +258,15 @@ export async function syncByHash(
   hash: string,
   options: SyncOptions = {},
 ): Promise<SyncOutcome> {
-  const { hash: normalized, algorithms } = parseHashQuery(hash);
+  const query = parseHashQuery(hash);
+  const { hash: normalized, algorithms } = query;
   const now = options.now ?? new Date();
   const remembered = await rememberedOutcome(db, 'hash', normalized, options, now);
   if (remembered) return remembered;
   const answer = await client.getModelVersionByHash(normalized);
   if (answer.found) {
     const json = askedFor(answer, 'version', null);
+    holdsAskedHash(json, query, answer.path);
     const source = `Civitai file hash ${normalized}`;
     const outcome = await syncFromVersionPayload(db, client, json, source, now, options.jobId);
     await forget(db, 'hash', normalized);
