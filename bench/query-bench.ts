@@ -108,7 +108,7 @@ export function startBaselineServer(catalog: BenchCatalog, kind: BaselineKind): 
 }
 
 /** `after` cursors of the first `pages` list pages, read from our own API (null = the first page). */
-async function listCursors(url: string, pages: number): Promise<(string | null)[]> {
+export async function listCursors(url: string, pages: number): Promise<(string | null)[]> {
   const cursors: (string | null)[] = [null];
   while (cursors.length < pages) {
     const response = await fetch(`${url}/graphql`, {
