@@ -254,7 +254,8 @@ function looseText(value: unknown, max: number = LIMITS.longText): string | null
   return value.length > max ? value.slice(0, max) : value;
 }
 
-const HASH_KEYS: Record<string, keyof MappedHashes> = {
+/** Civitai's hash keys, lower-cased (`AutoV2`, `SHA256`, …; also our `HashAlgorithm` names), to the mapped field. */
+export const HASH_KEYS: Record<string, keyof MappedHashes> = {
   autov1: 'autoV1',
   autov2: 'autoV2',
   autov3: 'autoV3',

@@ -18,7 +18,7 @@ import { type HashQuery, matchValues, parseHashQuery } from '../catalog/hash-loo
 import { type ImportOptions, importPayload } from './batch-import.ts';
 import type { CivitaiClient } from './client.ts';
 import { JsonReader } from './json-reader.ts';
-import { type MappedHashes, mapHashes } from './mapping.ts';
+import { HASH_KEYS, mapHashes } from './mapping.ts';
 import { payloadFromArchive } from './archive.ts';
 import { markRemovedFromCivitai, type TombstoneKind } from '../history/tombstones.ts';
 
@@ -132,15 +132,6 @@ function askedFor(answer: { json: unknown; path: string }, kind: 'model' | 'vers
   );
 }
 
-const HASH_FIELDS: Record<HashQuery['algorithms'][number], keyof MappedHashes> = {
-  AUTOV1: 'autoV1',
-  AUTOV2: 'autoV2',
-  AUTOV3: 'autoV3',
-  SHA256: 'sha256',
-  CRC32: 'crc32',
-  BLAKE3: 'blake3',
-};
-
 /**
  * A by-hash answer is imported only if one of its files carries the hash asked for: the import links local files to
  * the version through their hashes, so a version answered for the wrong hash (a caching proxy, a mirror, an upstream
@@ -151,7 +142,7 @@ function holdsAskedHash(json: unknown, query: HashQuery, path: string): void {
   const held = files.some((file) => {
     const hashes = mapHashes(file.optObject('hashes'));
     return query.algorithms.some((algorithm) => {
-      const value = hashes[HASH_FIELDS[algorithm]];
+      const value = hashes[HASH_KEYS[algorithm.toLowerCase()]!];
       return value !== null && matchValues(algorithm, query.hash).includes(matchValues(algorithm, value)[0]!);
     });
   });

@@ -141,8 +141,9 @@ export interface PartitionedSource extends ListSource {
    */
   rows: { item: AliasedRawBuilder<unknown, string>; id: RawBuilder<unknown> };
   /**
-   * Short columns an index holds beside the window's keys: selected in the window, from the index, rather than
-   * from the joined-back row (where reading them may cost more: see `imagePagesByVersion`).
+   * Short columns an index holds beside the window's keys: on SQLite selected in the window, from the index, rather
+   * than from the joined-back row (where reading them may cost more: see `imagePagesByVersion`); PostgreSQL's
+   * LATERAL page reads them with the rest of the row.
    */
   windowSelect?: readonly AliasedRawBuilder<unknown, string>[];
 }
