@@ -13,9 +13,9 @@ import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
 import { type SqlDialect, sqliteDialect } from './dialect.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
-import { runShapedDirectly } from './shaped.ts';
+import { catalogKysely, runShapedDirectly } from './shaped.ts';
 import { pollCatalogRevision } from './revision.ts';
-import { type CatalogDialect, catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
+import { catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
 import { ReadWorker } from './sqlite/read-worker.ts';
 
 export { BUSY_TIMEOUT_MS };
@@ -73,6 +73,8 @@ export interface CatalogDatabase {
   vacuum(): Promise<void>;
   /** This catalog seen by one request: every statement and write first checks that the request is still wanted. */
   forRequest(scope: RequestScope): CatalogDatabase;
+  /** The request this view belongs to (a view made by `forRequest`); none outside requests. */
+  readonly scope?: RequestScope;
   close(): Promise<void>;
 }
 
@@ -114,9 +116,7 @@ export async function openCatalogDatabase(
   }
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
   const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
-  /** A Kysely instance over a catalog dialect whose shaped statements run directly (see `runShapedDirectly`). */
-  const over = (dialect: CatalogDialect) => runShapedDirectly(new Kysely<CatalogTables>({ dialect }), dialect.run);
-  const kysely = over(readDialect);
+  const kysely = catalogKysely(readDialect);
   const readWorker = new ReadWorker({
     databasePath,
     busyTimeoutMs: BUSY_TIMEOUT_MS,
@@ -124,8 +124,8 @@ export async function openCatalogDatabase(
     onStatement,
   });
   const heavyDialect = runnerDialect(readWorker);
-  const heavy = over(heavyDialect);
-  const probe = over(catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }));
+  const heavy = catalogKysely(heavyDialect);
+  const probe = catalogKysely(catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }));
   const writeDialect = catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false });
   const writer = new Kysely<CatalogTables>({ dialect: writeDialect });
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
@@ -162,12 +162,14 @@ export async function openCatalogDatabase(
         path: db.path,
         dialect: db.dialect,
         probe,
+        scope,
         // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
-        kysely: over(readDialect.checked(check)),
+        kysely: catalogKysely(readDialect.checked(check), kysely),
         // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
         get heavy() {
-          heavyOfRequest ??= over(
+          heavyOfRequest ??= catalogKysely(
             runnerDialect({ run: (compiled, before) => scope.away(() => readWorker.run(compiled, before)) }, check),
+            heavy,
           );
           return heavyOfRequest;
         },

@@ -3,6 +3,7 @@
  * from then on every statement it would run fails at once with a coded error, so no work continues for nobody.
  */
 import { AppError } from '../errors.ts';
+import type { CatalogRevision } from './revision.ts';
 
 export type StopReason = 'TIMEOUT' | 'CLIENT_GONE';
 
@@ -34,6 +35,9 @@ export class RequestScope {
    * read worker. Quick ones stay on the read connection, where a worker's round trip would cost more than they do.
    */
   searchesAreHeavy = false;
+
+  /** The catalog revision as this request read it, once (see `requestCatalogRevision`). */
+  catalogRevision: Promise<CatalogRevision | null> | null = null;
 
   /** The request's turn to compute (see `src/server/execution-gate.ts`), and where to take it again. */
   #turn: { current: Turn | null; turns: TurnSource; over: boolean } | null = null;

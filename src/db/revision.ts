@@ -49,6 +49,18 @@ export async function readCatalogRevision(db: CatalogDatabase): Promise<CatalogR
 }
 
 /**
+ * The revision as one request sees it: read at its first use in the request and kept there (a search wants it for
+ * its cost estimate, its vocabulary and its index check: one statement instead of three); read at every call
+ * outside requests.
+ */
+export function requestCatalogRevision(db: CatalogDatabase): Promise<CatalogRevision | null> {
+  const { scope } = db;
+  if (!scope) return readCatalogRevision(db);
+  scope.catalogRevision ??= readCatalogRevision(db);
+  return scope.catalogRevision;
+}
+
+/**
  * SQLite, on a connection of its own (restore, schema repair): raises the revision past `atLeast` and past where it
  * stands, and with `newEpoch` starts a new line of numbers (a restore). Creates the row when it is missing.
  */

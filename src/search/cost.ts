@@ -9,7 +9,7 @@
  * table, which is not fitted separately.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { readCatalogRevision } from '../db/revision.ts';
+import { requestCatalogRevision } from '../db/revision.ts';
 import { type VocabularyWord, wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
@@ -55,7 +55,7 @@ const keptPostings = new WeakMap<object, { revision: string; byWord: Map<string,
 
 /** Each word's expansions and documents, from the vocabulary, kept per catalog revision (see `keptPostings`). */
 export async function vocabularyCounts(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
-  const read = await readCatalogRevision(db);
+  const read = await requestCatalogRevision(db);
   if (!read) return wordPostings(db, words, MAX_EXPANSION_SCAN);
   const revision = `${read.epoch}:${read.revision}`;
   let kept = keptPostings.get(db.probe);

@@ -7,6 +7,7 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
+import { requestCatalogRevision } from '../db/revision.ts';
 import { refreshPostingStatistics } from '../db/search-postings.ts';
 import {
   dirtyModels,
@@ -69,6 +70,23 @@ export async function refreshSearchIndex(db: CatalogDatabase, options: RefreshOp
   return processed;
 }
 
+/**
+ * Per catalog (its `probe`): the revision at which the index was last found current, and when. Models are marked
+ * dirty by the triggers of tables whose writes raise the revision in the same transaction (`revision.ts`), so an
+ * index current at revision N stays current while the revision is N, and a search need not look at
+ * ModelSearchDirty again. Marks made without a write to those tables — a migration or a schema repair run by another
+ * process — are seen at the next look, at most RECHECK_MS later.
+ */
+const currentAt = new WeakMap<object, { revision: string; at: number }>();
+const RECHECK_MS = 1000;
+
+/** Brings the index up to date when a model is marked dirty (for a request: at most once per revision, see above). */
 export async function ensureSearchIndexCurrent(db: CatalogDatabase): Promise<void> {
+  // Read before the look at ModelSearchDirty: no mark found then means none for any write up to this revision.
+  const read = await requestCatalogRevision(db);
+  const revision = read && `${read.epoch}:${read.revision}`;
+  const seen = currentAt.get(db.probe);
+  if (revision && seen?.revision === revision && performance.now() - seen.at < RECHECK_MS) return;
   if (!(await searchIndexIsCurrent(db))) await refreshSearchIndex(db);
+  if (revision) currentAt.set(db.probe, { revision, at: performance.now() });
 }

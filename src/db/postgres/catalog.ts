@@ -10,8 +10,7 @@ import type { CatalogDatabase, OpenCatalogOptions } from '../catalog-database.ts
 import { BUSY_TIMEOUT_MS } from '../database-errors.ts';
 import { postgresDialect } from '../dialect.ts';
 import type { Database as CatalogTables } from '../schema.ts';
-import { runShapedDirectly } from '../shaped.ts';
-import type { CatalogDialect } from '../sqlite/driver.ts';
+import { catalogKysely } from '../shaped.ts';
 import { assertReachable, catalogPool, isConnectionError, unreachableError } from './connection.ts';
 import { pgReadDialect, pgWriteDialect } from './driver.ts';
 import { listenForRevisions } from './revision-listener.ts';
@@ -74,10 +73,9 @@ export async function openPostgresCatalog(
     await Promise.all([pool.end(), probePool.end(), cancelPool.end()]);
     throw error;
   }
-  const over = (dialect: CatalogDialect) => runShapedDirectly(new Kysely<CatalogTables>({ dialect }), dialect.run);
   const readDialect = pgReadDialect(pool, run);
-  const kysely = over(readDialect);
-  const probe = over(pgReadDialect(probePool, run));
+  const kysely = catalogKysely(readDialect);
+  const probe = catalogKysely(pgReadDialect(probePool, run));
   const writer = new Kysely<CatalogTables>({ dialect: pgWriteDialect(pool, run) });
   // This process's writes run one after another, as on SQLite: a write that reads and then inserts (a creator by
   // name, a tag) must not race another write of the same process into a unique-constraint failure.
@@ -119,11 +117,12 @@ export async function openPostgresCatalog(
       }),
     forRequest(scope) {
       const check = () => scope.throwIfStopped();
-      const checked = over(readDialect.checked(check, scope.signal));
+      const checked = catalogKysely(readDialect.checked(check, scope.signal), kysely);
       return {
         path: db.path,
         dialect: db.dialect,
         probe,
+        scope,
         kysely: checked,
         heavy: checked,
         searches: checked,
