@@ -48,6 +48,11 @@ export async function readCatalogRevision(db: CatalogDatabase): Promise<CatalogR
   return row ? { revision: Number(row.Revision), epoch: row.Epoch } : null;
 }
 
+/** One text naming a revision of one catalog (its epoch and number): a key that changes when either does. */
+export function revisionStamp(read: CatalogRevision): string {
+  return `${read.epoch}:${read.revision}`;
+}
+
 /**
  * The revision as one request sees it: read at its first use in the request and kept there (a search wants it for
  * its cost estimate, its vocabulary and its index check: one statement instead of three); read at every call

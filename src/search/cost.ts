@@ -9,7 +9,7 @@
  * table, which is not fitted separately.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { requestCatalogRevision } from '../db/revision.ts';
+import { requestCatalogRevision, revisionStamp } from '../db/revision.ts';
 import { type VocabularyWord, wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
@@ -57,7 +57,7 @@ const keptPostings = new WeakMap<object, { revision: string; byWord: Map<string,
 export async function vocabularyCounts(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
   const read = await requestCatalogRevision(db);
   if (!read) return wordPostings(db, words, MAX_EXPANSION_SCAN);
-  const revision = `${read.epoch}:${read.revision}`;
+  const revision = revisionStamp(read);
   let kept = keptPostings.get(db.probe);
   if (kept?.revision !== revision || kept.byWord.size > MAX_KEPT_WORDS) {
     kept = { revision, byWord: new Map() };

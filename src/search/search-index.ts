@@ -7,7 +7,7 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
-import { requestCatalogRevision } from '../db/revision.ts';
+import { requestCatalogRevision, revisionStamp } from '../db/revision.ts';
 import { refreshPostingStatistics } from '../db/search-postings.ts';
 import {
   dirtyModels,
@@ -84,7 +84,7 @@ const RECHECK_MS = 1000;
 export async function ensureSearchIndexCurrent(db: CatalogDatabase): Promise<void> {
   // Read before the look at ModelSearchDirty: no mark found then means none for any write up to this revision.
   const read = await requestCatalogRevision(db);
-  const revision = read && `${read.epoch}:${read.revision}`;
+  const revision = read && revisionStamp(read);
   const seen = currentAt.get(db.probe);
   if (revision && seen?.revision === revision && performance.now() - seen.at < RECHECK_MS) return;
   if (!(await searchIndexIsCurrent(db))) await refreshSearchIndex(db);

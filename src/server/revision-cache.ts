@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { CatalogRevision } from '../db/revision.ts';
+import { type CatalogRevision, revisionStamp } from '../db/revision.ts';
 import { documentIdOf, type PersistedDocuments } from './persisted-documents.ts';
 
 export type CacheOutcome = 'not-modified' | 'cached';
@@ -139,7 +139,7 @@ export function revisionCachePlugin<TServerContext extends object>(
       const serverContext = context as unknown as TServerContext;
       const revision = await options.readRevision(serverContext);
       if (revision === null) return;
-      const stamp = `${revision.epoch}:${revision.revision}`;
+      const stamp = revisionStamp(revision);
       fingerprint ??= options.fingerprint();
       const key = digest([
         fingerprint,
