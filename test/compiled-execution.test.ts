@@ -4,7 +4,10 @@
  * large or one-off documents are never compiled, and compiling never holds the event loop for long.
  */
 import { PassThrough } from 'node:stream';
+import type { GraphQLObjectType, GraphQLResolveInfo } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeNodeId, NODE_TYPES } from '../src/catalog/global-id.ts';
+import { schema } from '../src/schema/index.ts';
 import { COMPILE } from '../src/server/compiled-execution.ts';
 import { createLogger } from '../src/server/logger.ts';
 import { seededCatalog } from './helpers/catalog.ts';
@@ -133,5 +136,15 @@ describe('compiled execution', () => {
     // The compile budget spread the work: some compiled, and every one that did not still answered.
     const compiledRuns = documents.flatMap((_, i) => logged(`Near${i}`)).filter((line) => line.compiled).length;
     expect(compiledRuns).toBeGreaterThan(0);
+  });
+});
+
+describe('node ids', () => {
+  it('are resolved without a promise, with the same encoding', () => {
+    for (const name of NODE_TYPES) {
+      const type = schema.getType(name) as GraphQLObjectType;
+      const id = type.getFields().id!.resolve!({ id: 7 }, {}, {}, {} as GraphQLResolveInfo);
+      expect(id, name).toBe(encodeNodeId(name, 7));
+    }
   });
 });

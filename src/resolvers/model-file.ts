@@ -5,7 +5,7 @@ import { type HashAlgorithm, parseHashBatch, parseHashQuery } from '../catalog/h
 import type { ModelFile } from '../generated/prisma/client.ts';
 import type { MatchedFile } from '../loaders/hashes.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, loadNodes, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey, referenced } from './lookup.ts';
 import { plannedRowFields } from './selection.ts';
 
 /** Where a HashMatch's files sit below `filesByHashes`. */
@@ -17,8 +17,8 @@ export interface HashMatchShape {
 }
 
 export const fileFields = {
-  version: async (f: ModelFile, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(f.modelVersionId))!,
+  version: (f: ModelFile, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    referenced(ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')), f.modelVersionId),
 };
 
 export const fileQueries = {
@@ -42,14 +42,11 @@ export const fileQueries = {
     info: GraphQLResolveInfo,
   ): Promise<HashMatchShape[]> => {
     const queries = parseHashBatch(args.hashes, args.algorithm);
-    const results = await ctx.loaders.hashes
-      .byQuery(plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS))
-      .loadMany(queries);
-    return queries.map((query, i) => {
-      const result = results[i];
-      if (result instanceof Error) throw result;
-      return { hash: query.input, matches: result ?? [] };
-    });
+    const results = await ctx.loaders.hashes.byQueries(
+      plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS),
+      queries,
+    );
+    return queries.map((query, i) => ({ hash: query.input, matches: results[i]! }));
   },
 };
 

@@ -7,7 +7,7 @@ import type { PickedImage } from '../loaders/images.ts';
 import { metaFromImageRow } from '../loaders/thumbnails.ts';
 import { effectiveMimeType, thumbnailPath, type ThumbnailMeta } from '../thumbnails/facts.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, loadNodes, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey, referenced } from './lookup.ts';
 import { plannedRowFields } from './selection.ts';
 
 /** Loads the image SQL picked (none: null) with the columns the field's selection needs; null where the row vanished. */
@@ -43,8 +43,8 @@ export const imageFields = {
   // A page's row carries the facts its selection planned (see `imagePagesByVersion`).
   thumbnail: (i: ModelImage, _args: unknown, ctx: GraphQLContext) =>
     'thumbnailByteSize' in i ? metaFromImageRow(i) : ctx.loaders.thumbnails.meta.load(i.id),
-  version: async (i: ModelImage, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(i.modelVersionId))!,
+  version: (i: ModelImage, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    referenced(ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')), i.modelVersionId),
 };
 
 export const imageQueries = {

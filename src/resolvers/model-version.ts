@@ -14,7 +14,7 @@ import { rowMapper } from '../db/row-mapping.ts';
 import type { ModelVersion, TriggerWord } from '../generated/prisma/client.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
-import { idOf, loadNodes, lookupKey } from './lookup.ts';
+import { idOf, loadNodes, lookupKey, referenced } from './lookup.ts';
 import { loadPlannedImage } from './model-image.ts';
 import { nestedPagePlan, plannedRowFields } from './selection.ts';
 
@@ -23,8 +23,8 @@ const mapVersion = rowMapper('ModelVersion');
 export const versionFields = {
   triggerWordsText: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext) =>
     (await ctx.loaders.triggerWords.byVersion.load(v.id)).map((w) => w.word).join(', '),
-  model: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    (await ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(v.modelId))!,
+  model: (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    referenced(ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')), v.modelId),
   files: (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
     ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id),
   primaryFile: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
@@ -81,8 +81,8 @@ export const versionMutations = {
 };
 
 export const triggerWordFields = {
-  version: async (w: TriggerWord, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    (await ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')).load(w.modelVersionId))!,
+  version: (w: TriggerWord, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    referenced(ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')), w.modelVersionId),
 };
 
 /** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */

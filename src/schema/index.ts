@@ -1,5 +1,6 @@
 /** Imports every type module (for its side effects on the builder) and builds the schema. */
 import { builder } from './builder.ts';
+import { withSyncNodeIds } from './node-ids.ts';
 import './scalars.ts';
 import './enums.ts';
 import './connections.ts';
@@ -23,4 +24,4 @@ builder.queryType({});
 builder.mutationType({});
 builder.subscriptionType({});
 
-export const schema = builder.toSchema();
+export const schema = withSyncNodeIds(builder.toSchema());
