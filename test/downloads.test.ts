@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { createCivitaiClient } from '../src/civitai/client.ts';
 import {
   chooseFileName,
@@ -581,6 +582,54 @@ describe('downloadUpdates', () => {
       'mutation { downloadUpdates { downloads { id } } }',
     );
     expect(after.downloadUpdates.downloads).toEqual([]);
+  });
+
+  it('says why each model it is asked for has no update to queue, and queues the one that has', async () => {
+    const twoVersions = (seed: number, name: string) =>
+      publish(
+        [
+          { bytes: modelBytes(32 * 1024, seed), createdAt: '2026-01-01T00:00:00.000Z' },
+          { bytes: modelBytes(32 * 1024, seed + 1), createdAt: '2026-03-01T00:00:00.000Z' },
+        ],
+        name,
+      );
+    const current = publish([{ bytes: modelBytes(32 * 1024, 80), createdAt: '2026-01-01T00:00:00.000Z' }], 'Current');
+    const newerGone = twoVersions(81, 'Newer gone');
+    const ignored = twoVersions(83, 'Ignored');
+    const archived = twoVersions(85, 'Archived');
+    const outdated = twoVersions(87, 'Outdated');
+    const dir = folder('updates/why');
+    const all = [current, newerGone, ignored, archived, outdated];
+    for (const model of all) expect((await waitFor((await start(model.versionIds[0]!, dir)).id)).state).toBe('DONE');
+    const idOf = async (model: { modelId: number }) =>
+      Number(await catalog.value(sql`SELECT "Id" FROM "Models" WHERE "CivitaiId" = ${model.modelId}`));
+    const [currentId, newerGoneId, ignoredId, archivedId, outdatedId] = await Promise.all(all.map(idOf));
+    await catalog.db
+      .updateTable('ModelVersions')
+      .set({ RemovedFromCivitaiAt: sql`CURRENT_TIMESTAMP` as never })
+      .where('CivitaiId', '=', newerGone.versionIds[1]!)
+      .execute();
+    await catalog.db.updateTable('Models').set({ Mode: 'Archived' }).where('Id', '=', archivedId!).execute();
+    await data(`mutation { setIgnoreUpdates(id: "${encodeNodeId('Model', ignoredId!)}", ignore: true) { id } }`);
+    const asked = [currentId, newerGoneId, ignoredId, archivedId, 999_999, outdatedId];
+    const { downloadUpdates } = await data<{
+      downloadUpdates: { downloads: Job[]; skipped: { modelDatabaseId: number; reason: string }[] };
+    }>(
+      `mutation($ids: [ID!]) { downloadUpdates(modelIds: $ids) { downloads { ${JOB} } skipped { modelDatabaseId reason } } }`,
+      {
+        ids: asked.map((id) => encodeNodeId('Model', id!)),
+      },
+    );
+    expect(downloadUpdates.skipped).toEqual([
+      { modelDatabaseId: currentId, reason: 'It is up to date: Civitai has no version newer than its local file.' },
+      { modelDatabaseId: newerGoneId, reason: 'Its versions newer than the local file are gone from Civitai.' },
+      { modelDatabaseId: ignoredId, reason: 'Its updates are ignored (setIgnoreUpdates).' },
+      { modelDatabaseId: archivedId, reason: 'It is gone from Civitai: there is nothing to download.' },
+      { modelDatabaseId: 999_999, reason: 'There is no model with this id.' },
+    ]);
+    expect(downloadUpdates.downloads).toHaveLength(1);
+    const done = await waitFor(downloadUpdates.downloads[0]!.id);
+    expect(done.localPath).toBe(path.join(dir, `file_${outdated.versionIds[1]}.safetensors`));
   });
 });
 

@@ -79,17 +79,22 @@ export function versionOnCivitai(v: TableRef<'ModelVersions'>): RawBuilder<SqlBo
   return sql<SqlBool>`(${v('CivitaiId')} IS NOT NULL AND ${v('RemovedFromCivitaiAt')} IS NULL)`;
 }
 
+/** When model `m`'s newest version with a present local file was created (UTC; null without local files). */
+export function newestLocalVersionTime(dialect: SqlDialect, m: TableRef<'Models'>): RawBuilder<unknown> {
+  const lv = table('ModelVersions', 'lv');
+  const f = table('ModelFiles', 'f');
+  return sql`(SELECT MAX(${dialect.utc(lv('CreatedAt'))}) FROM ${lv.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${lv('Id')}
+    WHERE ${lv('ModelId')} = ${m('Id')} AND ${localFilePresent(f)})`;
+}
+
 /**
  * Whether model `m` has an update: a version on Civitai created after the newest version with a present local file
  * (models without local files have no baseline, so no update), unless the user ignores its updates or the model is
  * gone from Civitai (nothing there to download).
  */
 export function hasUpdate(dialect: SqlDialect, m: TableRef<'Models'> = models): RawBuilder<SqlBool> {
-  const lv = table('ModelVersions', 'lv');
   const nv = table('ModelVersions', 'nv');
-  const f = table('ModelFiles', 'f');
-  const newestLocal = sql`(SELECT MAX(${dialect.utc(lv('CreatedAt'))}) FROM ${lv.item} JOIN ${f.item} ON ${f('ModelVersionId')} = ${lv('Id')}
-    WHERE ${lv('ModelId')} = ${m('Id')} AND ${localFilePresent(f)})`;
+  const newestLocal = newestLocalVersionTime(dialect, m);
   return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, FALSE) = FALSE AND NOT ${removedFromCivitai(m)} AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
     AND ${versionOnCivitai(nv)} AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal}))`;
 }

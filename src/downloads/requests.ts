@@ -8,7 +8,13 @@ import path from 'node:path';
 import type { CivitaiClient } from '../civitai/client.ts';
 import { syncModel, syncVersion } from '../civitai/sync.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { catalogFileForDownload, newestVersionOfModel, outdatedModels } from '../db/tables/downloads.ts';
+import {
+  catalogFileForDownload,
+  newestVersionOfModel,
+  outdatedModels,
+  type UpdateState,
+  updateStates,
+} from '../db/tables/downloads.ts';
 import { AppError } from '../errors.ts';
 import { isInside, resolveLibraryPath } from '../library/library-paths.ts';
 import { checkedSubfolder } from './names.ts';
@@ -114,9 +120,21 @@ export interface UpdatesOutcome {
   skipped: SkippedUpdate[];
 }
 
+/** Why a model has no update to queue, in the order `hasUpdate` decides it. */
+function noUpdateReason(state: UpdateState | undefined): string {
+  if (!state) return 'There is no model with this id.';
+  if (state.ignoresUpdates) return 'Its updates are ignored (setIgnoreUpdates).';
+  if (state.removedFromCivitai) return 'It is gone from Civitai: there is nothing to download.';
+  if (!state.hasLocalFile)
+    return 'It has no local file to update: download a version of it with downloadModelVersion instead.';
+  if (state.newerVersionGone) return 'Its versions newer than the local file are gone from Civitai.';
+  return 'It is up to date: Civitai has no version newer than its local file.';
+}
+
 /**
  * Queues the newest version of every model whose `hasUpdate` is true (or of those in `modelIds`), into `root` or
- * else the folder its newest local file is in. A model that cannot be queued is reported, the others go on.
+ * else the folder its newest local file is in. A model that cannot be queued is reported, the others go on; so is
+ * every model `modelIds` names that has no update, with why (a script asking for one model hears why nothing came).
  */
 export async function downloadUpdates(
   context: DownloadContext,
@@ -125,7 +143,16 @@ export async function downloadUpdates(
 ): Promise<UpdatesOutcome> {
   const rootFolder = root === null ? null : await downloadFolder(root, null, context.libraryRoots);
   const outcome: UpdatesOutcome = { downloads: [], skipped: [] };
-  for (const model of await outdatedModels(context.db.kysely, context.db.dialect, modelIds)) {
+  const outdated = await outdatedModels(context.db.kysely, context.db.dialect, modelIds);
+  if (modelIds) {
+    const queued = new Set(outdated.map((model) => model.modelId));
+    const rest = [...new Set(modelIds)].filter((id) => !queued.has(id));
+    const states = new Map(
+      (await updateStates(context.db.kysely, context.db.dialect, rest)).map((state) => [state.modelId, state]),
+    );
+    for (const modelId of rest) outcome.skipped.push({ modelId, reason: noUpdateReason(states.get(modelId)) });
+  }
+  for (const model of outdated) {
     try {
       const folder =
         rootFolder ??

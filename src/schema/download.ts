@@ -79,7 +79,12 @@ const SkippedUpdateRef = builder.objectRef<SkippedUpdate>('SkippedUpdate').imple
 const UpdatesOutcomeRef = builder.objectRef<UpdatesOutcome>('DownloadUpdatesResult').implement({
   fields: (t) => ({
     downloads: t.field({ type: [DownloadRef], resolve: (o) => o.downloads }),
-    skipped: t.field({ type: [SkippedUpdateRef], resolve: (o) => o.skipped }),
+    skipped: t.field({
+      type: [SkippedUpdateRef],
+      description:
+        'Models not queued, each with why: an outdated model that could not be, and every model `modelIds` names that has no update.',
+      resolve: (o) => o.skipped,
+    }),
   }),
 });
 

@@ -6,7 +6,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { hasUpdate, versionOnCivitai } from '../lists.ts';
+import { hasUpdate, newestLocalVersionTime, removedFromCivitai, versionOnCivitai } from '../lists.ts';
 import { table } from '../refs.ts';
 import { insertRow, type Row, type RowValues } from '../row-writer.ts';
 import { localFilePresent } from './model-files.ts';
@@ -243,6 +243,48 @@ export async function outdatedModels(
     .orderBy(m('Id'));
   if (modelIds) query = query.where(m('Id'), 'in', modelIds.length > 0 ? modelIds : [0]);
   return (await query.execute()) as OutdatedModel[];
+}
+
+/** What decides whether a model has an update to queue (see `hasUpdate`), for saying why it has none. */
+export interface UpdateState {
+  modelId: number;
+  ignoresUpdates: boolean;
+  removedFromCivitai: boolean;
+  hasLocalFile: boolean;
+  /** A version newer than its newest local file exists in the catalog but not on Civitai (tombstoned or no id). */
+  newerVersionGone: boolean;
+}
+
+/** The update state of each of `modelIds` that exists. */
+export async function updateStates(
+  db: CatalogQueries,
+  dialect: SqlDialect,
+  modelIds: readonly number[],
+): Promise<UpdateState[]> {
+  if (modelIds.length === 0) return [];
+  const m = table('Models', 'm');
+  const nv = table('ModelVersions', 'nv');
+  const newestLocal = newestLocalVersionTime(dialect, m);
+  const rows = await db
+    .selectFrom(m.item)
+    .select([
+      sql<number>`${m('Id')}`.as('modelId'),
+      sql<unknown>`COALESCE(${m('IgnoreUpdates')}, FALSE)`.as('ignoresUpdates'),
+      sql<unknown>`${removedFromCivitai(m)}`.as('removedFromCivitai'),
+      sql<unknown>`${newestLocal} IS NOT NULL`.as('hasLocalFile'),
+      sql<unknown>`EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
+        AND NOT ${versionOnCivitai(nv)} AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal})`.as('newerVersionGone'),
+    ])
+    .where(m('Id'), 'in', modelIds)
+    .execute();
+  // SQLite answers 0/1, PostgreSQL booleans.
+  return rows.map((row) => ({
+    modelId: Number(row.modelId),
+    ignoresUpdates: Boolean(Number(row.ignoresUpdates)),
+    removedFromCivitai: Boolean(Number(row.removedFromCivitai)),
+    hasLocalFile: Boolean(Number(row.hasLocalFile)),
+    newerVersionGone: Boolean(Number(row.newerVersionGone)),
+  }));
 }
 
 /** A catalog file's row as it is now (a download links it when the bytes are verified). */
