@@ -1,6 +1,7 @@
 /**
- * Hash look-ups for a whole request in one statement per algorithm present (at most six), each matching every
- * requested value at once through the algorithm's index.
+ * Hash look-ups in one statement per algorithm present (at most six), each matching every requested value at once
+ * through the algorithm's index: a request's `fileByHash` fields together (a DataLoader), a `filesByHashes` batch
+ * by itself.
  */
 import DataLoader from 'dataloader';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
