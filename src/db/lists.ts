@@ -87,16 +87,32 @@ export function newestLocalVersionTime(dialect: SqlDialect, m: TableRef<'Models'
     WHERE ${lv('ModelId')} = ${m('Id')} AND ${localFilePresent(f)})`;
 }
 
+/** Whether the user ignores model `m`'s updates (a NULL, as desktop-app files may hold, is no). */
+export function ignoresUpdates(m: TableRef<'Models'>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`COALESCE(${m('IgnoreUpdates')}, FALSE)`;
+}
+
+/**
+ * Whether model `m` has a version created after its newest version with a present local file that Civitai still
+ * serves (`onCivitai`), or one that it does not (false when the model has no local file).
+ */
+export function newerVersionExists(
+  dialect: SqlDialect,
+  m: TableRef<'Models'>,
+  onCivitai: boolean,
+): RawBuilder<SqlBool> {
+  const nv = table('ModelVersions', 'nv');
+  return sql<SqlBool>`EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
+    AND ${onCivitai ? versionOnCivitai(nv) : sql`NOT ${versionOnCivitai(nv)}`} AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocalVersionTime(dialect, m)})`;
+}
+
 /**
  * Whether model `m` has an update: a version on Civitai created after the newest version with a present local file
  * (models without local files have no baseline, so no update), unless the user ignores its updates or the model is
- * gone from Civitai (nothing there to download).
+ * gone from Civitai (nothing there to download). `updateStates` reports the same parts, to say why there is none.
  */
 export function hasUpdate(dialect: SqlDialect, m: TableRef<'Models'> = models): RawBuilder<SqlBool> {
-  const nv = table('ModelVersions', 'nv');
-  const newestLocal = newestLocalVersionTime(dialect, m);
-  return sql<SqlBool>`(COALESCE(${m('IgnoreUpdates')}, FALSE) = FALSE AND NOT ${removedFromCivitai(m)} AND EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
-    AND ${versionOnCivitai(nv)} AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal}))`;
+  return sql<SqlBool>`(${ignoresUpdates(m)} = FALSE AND NOT ${removedFromCivitai(m)} AND ${newerVersionExists(dialect, m, true)})`;
 }
 
 /** Models with (or without) a present local file. */

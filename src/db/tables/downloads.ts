@@ -6,7 +6,14 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { CatalogQueries, CatalogTransaction } from '../catalog-database.ts';
 import type { SqlDialect } from '../dialect.ts';
-import { hasUpdate, newestLocalVersionTime, removedFromCivitai, versionOnCivitai } from '../lists.ts';
+import {
+  hasUpdate,
+  ignoresUpdates,
+  newerVersionExists,
+  newestLocalVersionTime,
+  removedFromCivitai,
+  versionOnCivitai,
+} from '../lists.ts';
 import { table } from '../refs.ts';
 import { insertRow, type Row, type RowValues } from '../row-writer.ts';
 import { localFilePresent } from './model-files.ts';
@@ -245,7 +252,7 @@ export async function outdatedModels(
   return (await query.execute()) as OutdatedModel[];
 }
 
-/** What decides whether a model has an update to queue (see `hasUpdate`), for saying why it has none. */
+/** The parts `hasUpdate` decides from, and whether the model has a local file, for saying why it has no update. */
 export interface UpdateState {
   modelId: number;
   ignoresUpdates: boolean;
@@ -263,17 +270,14 @@ export async function updateStates(
 ): Promise<UpdateState[]> {
   if (modelIds.length === 0) return [];
   const m = table('Models', 'm');
-  const nv = table('ModelVersions', 'nv');
-  const newestLocal = newestLocalVersionTime(dialect, m);
   const rows = await db
     .selectFrom(m.item)
     .select([
       sql<number>`${m('Id')}`.as('modelId'),
-      sql<unknown>`COALESCE(${m('IgnoreUpdates')}, FALSE)`.as('ignoresUpdates'),
+      sql<unknown>`${ignoresUpdates(m)}`.as('ignoresUpdates'),
       sql<unknown>`${removedFromCivitai(m)}`.as('removedFromCivitai'),
-      sql<unknown>`${newestLocal} IS NOT NULL`.as('hasLocalFile'),
-      sql<unknown>`EXISTS (SELECT 1 FROM ${nv.item} WHERE ${nv('ModelId')} = ${m('Id')}
-        AND NOT ${versionOnCivitai(nv)} AND ${dialect.utc(nv('CreatedAt'))} > ${newestLocal})`.as('newerVersionGone'),
+      sql<unknown>`${newestLocalVersionTime(dialect, m)} IS NOT NULL`.as('hasLocalFile'),
+      sql<unknown>`${newerVersionExists(dialect, m, false)}`.as('newerVersionGone'),
     ])
     .where(m('Id'), 'in', modelIds)
     .execute();
