@@ -28,12 +28,13 @@ function byPreference(a: MatchedFile, b: MatchedFile): number {
   return pa - pb || ia - ib;
 }
 
+const mapFile = rowMapper('ModelFile');
+
 /** What ranking and exact AutoV3 matching read, whatever the query selects. */
 const MATCHING_FIELDS = ['id', 'localPath', 'isLocalFileValid', 'hashAutoV3'];
 
 /** Matches for a batch of hash queries, in their order: one statement per algorithm present. */
 function hashMatcher(db: CatalogDatabase, fields: RowFields) {
-  const map = rowMapper('ModelFile');
   const planned = fields === null ? null : unionRowFields(fields, MATCHING_FIELDS);
 
   return async (queries: readonly HashQuery[]): Promise<MatchedFile[][]> => {
@@ -54,7 +55,7 @@ function hashMatcher(db: CatalogDatabase, fields: RowFields) {
         const key = row.matchKey as string;
         let list = byKey.get(key);
         if (!list) byKey.set(key, (list = []));
-        list.push(map(row));
+        list.push(mapFile(row));
       }
       found.set(algorithm, byKey);
     }
