@@ -101,6 +101,27 @@ describe('GET /thumbnails/:id', () => {
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
   });
+
+  it('serves a stored thumbnail of no bytes as such (200, empty), not as a missing one', async () => {
+    const id = await withoutThumbnail();
+    const set = (bytes: Buffer | null) =>
+      db.db
+        .updateTable('ModelImages')
+        .set({ ThumbnailData: bytes, ThumbnailMimeType: bytes ? 'image/png' : null })
+        .where('Id', '=', id)
+        .execute();
+    await set(Buffer.alloc(0));
+    try {
+      const response = await fetch(`${server.origin}/thumbnails/${id}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-length')).toBe('0');
+      expect(response.headers.get('content-type')).toBe('image/png');
+      expect(response.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+      expect((await response.arrayBuffer()).byteLength).toBe(0);
+    } finally {
+      await set(null);
+    }
+  });
 });
 
 describe('ModelImage.thumbnail', () => {
