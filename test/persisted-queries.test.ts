@@ -45,6 +45,19 @@ const ModelsPage = graphql(`
   }
 `);
 
+const SearchPage = graphql(`
+  query PersistedSearch($query: String!) {
+    search(query: $query, first: 5) {
+      edges {
+        node {
+          id
+          name
+        }
+      }
+    }
+  }
+`);
+
 const RenameModel = graphql(`
   mutation PersistedRenameModel($id: ID!, $name: String!) {
     updateModel(id: $id, input: { name: $name }) {
@@ -156,6 +169,20 @@ describe('persisted queries with ETags', () => {
     expect(second.etag).toBe(first.etag);
     expect(second.body).toBe(first.body);
     expect(statements).toHaveLength(1);
+  });
+
+  it('reads the revision once for a persisted search: the one the cache read is the one the search uses', async () => {
+    for (const query of ['model', 'lora style']) {
+      statements.length = 0;
+      const answer = await persistedGet(server, SearchPage, { query });
+      expect(answer.status, answer.body).toBe(200);
+      expect(JSON.parse(answer.body).errors).toBeUndefined();
+      expect(
+        statements.filter((text) => text.includes('"CatalogRevision"')),
+        query,
+      ).toHaveLength(1);
+      expect(statements.length, query).toBeGreaterThan(1);
+    }
   });
 
   it('has an ETag per variables, and per Host (thumbnail URLs are absolute)', async () => {

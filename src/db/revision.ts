@@ -17,6 +17,7 @@
 import type Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
+import type { RequestScope } from './request-scope.ts';
 import { CORE_DATABASE_TABLES } from './schema.ts';
 
 export interface CatalogRevision {
@@ -59,7 +60,18 @@ export function revisionStamp(read: CatalogRevision): string {
  * outside requests.
  */
 export function requestCatalogRevision(db: CatalogDatabase): Promise<CatalogRevision | null> {
-  const { scope } = db;
+  return scopedCatalogRevision(db, db.scope);
+}
+
+/**
+ * `requestCatalogRevision` for code that holds the request's scope but not a view of the catalog for it (the
+ * persisted-query cache reads the revision before the request's context exists): read through `db` and kept in
+ * `scope`, so the request's own reads find it there.
+ */
+export function scopedCatalogRevision(
+  db: CatalogDatabase,
+  scope: RequestScope | null | undefined,
+): Promise<CatalogRevision | null> {
   if (!scope) return readCatalogRevision(db);
   scope.catalogRevision ??= readCatalogRevision(db);
   return scope.catalogRevision;

@@ -14,7 +14,7 @@ import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
 import { printSchema } from 'graphql';
-import { readCatalogRevision } from '../db/revision.ts';
+import { scopedCatalogRevision } from '../db/revision.ts';
 import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
 import { revisionCachePlugin } from './revision-cache.ts';
 import { incrementalDeliveryPlugin } from './incremental-delivery.ts';
@@ -185,8 +185,8 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
       // Before the persisted documents: it reads the request's `documentId`, which they replace with the text.
       revisionCachePlugin<ServerContext>({
         documents: options.persistedDocuments,
-        // Not through the request's scope: one read by primary key is not worth a view of the catalog per request.
-        readRevision: () => readCatalogRevision(db),
+        // Kept in the request's scope, where a search executed for it finds it (its cost estimate and index check).
+        readRevision: ({ scope }) => scopedCatalogRevision(db, scope),
         variant: (request) =>
           [
             bearerMatches(request.headers.get('authorization'), options.apiToken) ? 'writer' : 'reader',
