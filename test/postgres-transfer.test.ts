@@ -598,6 +598,40 @@ describe('bad input is a coded error and changes nothing', () => {
     expect(run.stderr).toMatch(/TriggerWords: (\d+) rows counted and \1 read .* in the source, \d+ rows/);
     expect(Object.values(await postgresRowCounts(target)).every((n) => n === 0)).toBe(true);
   });
+
+  it('a search index build that fails after the copy keeps the copy, says so, and leaves the index to the first server', async () => {
+    const { databasePath } = await seededCatalog({ models: 3 });
+    const target = await freshPostgresDatabase();
+    await migratePostgres(target);
+    // The search documents cannot be written: the copy commits, its index build stops at the first one.
+    await onPostgres(target, (client) =>
+      client.query(`
+        CREATE FUNCTION dn_test_no_search() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'search documents refused by a test'; END $$;
+        CREATE TRIGGER dn_test_no_search BEFORE INSERT ON "ModelSearch" FOR EACH ROW EXECUTE FUNCTION dn_test_no_search();`),
+    );
+    const lines: string[] = [];
+    const result = await transferCatalog(sqlite(databasePath), target, { log: (line) => lines.push(line) });
+    expect(result.indexedModels).toBe(0);
+    expect(lines.join('\n')).toMatch(
+      /The copy is complete, but building its search index stopped \(.*search documents refused by a test.*\); the first server to open it builds the rest\./,
+    );
+    sameSummaries(await catalogChecksums(sqlite(databasePath)), await catalogChecksums(target));
+    await onPostgres(target, (client) => client.query('DROP TRIGGER dn_test_no_search ON "ModelSearch"'));
+    const names = withFile(databasePath, (db) => db.prepare('SELECT "Name" FROM "Models"').pluck().all() as string[]);
+    const server = await servePostgres(target, path.join(tempDir('dn-transfer-index-'), 'unused.db'));
+    for (const name of names) {
+      const answer = await server.graphql<{ search: { edges: { node: { name: string } }[] } }>(
+        'query($q: String!) { search(query: $q, first: 20) { edges { node { name } } } }',
+        { q: name },
+      );
+      expect(answer.errors, name).toBeUndefined();
+      expect(
+        answer.data!.search.edges.map((edge) => edge.node.name),
+        name,
+      ).toContain(name);
+    }
+  });
 });
 
 // ───────────────────────────────────────── killed mid-transfer, progress, backups
@@ -773,6 +807,34 @@ describe('progress and backups', () => {
     expect(wrote).toBe(true);
     sameSummaries(smallSums, await catalogChecksums(sqlite(snapshot)));
     expect((await postgresRowCounts(catalog)).Tags).toBe(smallSums.find((t) => t.table === 'Tags')!.rows + 1);
+  });
+
+  it("leaves a backup's search index to the first server that opens it, which finds every model by name", async () => {
+    const file = path.join(tempDir('dn-transfer-backup-index-'), 'backup.db');
+    const run = await cli(['backup', file, '--database-url', catalog.url]);
+    expect(run.code, run.stderr).toBe(0);
+    const count = (db: Database.Database, table: string) =>
+      Number(db.prepare(`SELECT COUNT(*) FROM "${table}"`).pluck().get());
+    const names = withFile(file, (db) => {
+      // Not built by the backup: every model is marked for the index, and the index holds none.
+      expect(count(db, 'ModelSearchDirty')).toBe(count(db, 'Models'));
+      expect(count(db, 'ModelSearch')).toBe(0);
+      return db.prepare('SELECT "Name" FROM "Models" ORDER BY "Id"').pluck().all() as string[];
+    });
+    expect(names.length).toBe(20);
+    const server = await serveSqlite(file);
+    for (const name of names) {
+      const answer = await server.graphql<{ search: { edges: { node: { name: string } }[] } }>(
+        'query($q: String!) { search(query: $q, first: 20) { edges { node { name } } } }',
+        { q: name },
+      );
+      expect(answer.errors, name).toBeUndefined();
+      expect(
+        answer.data!.search.edges.map((edge) => edge.node.name),
+        name,
+      ).toContain(name);
+    }
+    withFile(file, (db) => expect(count(db, 'ModelSearchDirty')).toBe(0));
   });
 });
 
