@@ -144,6 +144,12 @@ describe('scanLibrary', () => {
         ],
       },
     });
+    // The history says which job made each change: the local entries and links (scan) and the identification (sync).
+    const sets = await catalogHandle(server).all<{ Source: string; JobId: string | null }>(
+      sql`SELECT "Source", "JobId" FROM "MetadataChangeSets" WHERE "Source" IN ('scan', 'sync') ORDER BY "Id"`,
+    );
+    expect(new Set(sets.map((set) => set.Source))).toEqual(new Set(['scan', 'sync']));
+    expect(sets.every((set) => set.JobId === started.id)).toBe(true);
   });
 
   it('lists duplicate local files, largest waste first, without re-hashing', async () => {
@@ -213,11 +219,20 @@ describe('CLI scan and thumbnails', () => {
     );
     expect(scan.stdout).toMatch(/The library holds 1 extra copies of 1 files/);
     expect(scan.code).toBe(0);
+    // Like a server's scan job, a CLI scan names its changes in the history by a job id of its own.
+    const job = /What it changed is in the models' history under job ([0-9a-f-]{36})\./.exec(scan.stdout)?.[1];
+    expect(job, scan.stdout).toBeDefined();
+    const db = catalogHandle(catalog.location);
+    const scanSets = await db.all<{ JobId: string | null }>(
+      sql`SELECT "JobId" FROM "MetadataChangeSets" WHERE "Source" = 'scan'`,
+    );
+    expect(scanSets.length).toBeGreaterThanOrEqual(4);
+    expect(scanSets.every((set) => set.JobId === job)).toBe(true);
     const rescan = (await cli(['scan', lib, ...catalog.args])).stdout;
     expect(rescan).toMatch(/5 model files: 5 unchanged, 0 hashed/);
     expect(rescan).toMatch(/The library holds 1 extra copies of 1 files/);
+    expect(rescan).not.toMatch(/under job/);
 
-    const db = catalogHandle(catalog.location);
     await db.all(
       sql`UPDATE "ModelImages" SET "ThumbnailData" = NULL, "ThumbnailMimeType" = NULL
         WHERE "Id" IN (SELECT "Id" FROM "ModelImages" ORDER BY "Id" LIMIT 2)`,

@@ -153,7 +153,10 @@ export async function linkDownloaded(
   const columns = await optionalFileColumns(db.kysely);
   return db.write(async (trx) => {
     const local = await recordLocalFileIn(trx, seen, hashes, now);
-    const linked = await linkToCatalog(trx, local.Id, filePath, hashes, [file], new Set([filePath]), columns, now);
+    const linked = await linkToCatalog(trx, local.Id, filePath, hashes, [file], new Set([filePath]), columns, {
+      now,
+      jobId: null,
+    });
     return linked.modelFileId;
   });
 }

@@ -202,7 +202,7 @@ export async function linkAsVariant(
   hashes: StoredHashes,
   lookalike: Row,
   columns: OptionalFileColumns,
-  now: Date,
+  { now, jobId }: ScanStamp,
 ): Promise<number> {
   const modelFileId = await insertRow(trx, 'ModelFiles', {
     ModelVersionId: lookalike.ModelVersionId as number,
@@ -222,15 +222,21 @@ export async function linkAsVariant(
     LocalFileVerifiedAt: now,
   });
   await linkLocalFile(trx, localFileId, modelFileId);
-  const log = scanLog(file.path);
+  const log = scanLog(file.path, jobId);
   log.created('ModelFile', modelFileId, file.fileName);
   await writeScanLog(trx, log, lookalike.ModelVersionId as number, now);
   return modelFileId;
 }
 
-/** The history of what a scan changed at `filePath`. */
-function scanLog(filePath: string): ChangeLog {
-  return new ChangeLog({ source: 'scan', detail: filePath });
+/** When a scan writes, and the scan job it belongs to (null: none named). */
+export interface ScanStamp {
+  now: Date;
+  jobId: string | null;
+}
+
+/** The history of what a scan changed at `filePath`, under its job. */
+function scanLog(filePath: string, jobId: string | null): ChangeLog {
+  return new ChangeLog({ source: 'scan', detail: filePath, jobId });
 }
 
 /** Writes a scan's change set (when it changed anything) under the model of `versionId`. */
@@ -260,7 +266,7 @@ export async function linkToCatalog(
   candidates: readonly Row[],
   seenPaths: ReadonlySet<string>,
   columns: OptionalFileColumns,
-  now: Date,
+  { now, jobId }: ScanStamp,
 ): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
   const verified: RowValues = { LocalPath: filePath, IsLocalFileValid: true, LocalFileVerifiedAt: now };
   const here = candidates.find((c) => c.LocalPath === filePath);
@@ -287,7 +293,7 @@ export async function linkToCatalog(
     outcome = 'duplicate-copy';
   }
   const modelFileId = target.Id as number;
-  const log = scanLog(filePath);
+  const log = scanLog(filePath, jobId);
   if (outcome === 'duplicate-copy') log.created('ModelFile', modelFileId, path.basename(filePath));
   // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
   await updateChanged(
@@ -323,7 +329,7 @@ export async function createLocalModel(
   hashes: StoredHashes,
   facts: LocalModelFacts,
   columns: OptionalFileColumns,
-  now: Date,
+  { now, jobId }: ScanStamp,
 ): Promise<number> {
   const modelId = await insertRow(trx, 'Models', {
     ...NEW_MODEL_DEFAULTS,
@@ -361,7 +367,7 @@ export async function createLocalModel(
     LocalFileVerifiedAt: now,
   });
   await linkLocalFile(trx, localFileId, modelFileId);
-  const log = scanLog(filePath);
+  const log = scanLog(filePath, jobId);
   log.created('Model', modelId, facts.name);
   await log.write(trx, modelId, now);
   return modelFileId;
@@ -373,11 +379,11 @@ export async function refreshLocalOnlyHashes(
   modelFileId: number,
   hashes: StoredHashes,
   columns: OptionalFileColumns,
-  now: Date,
+  { now, jobId }: ScanStamp,
 ): Promise<void> {
   const row = await fileById(trx, modelFileId);
   if (!row) return;
-  const log = scanLog(row.LocalPath as string);
+  const log = scanLog(row.LocalPath as string, jobId);
   await updateChanged(
     trx,
     'ModelFiles',

@@ -40,6 +40,7 @@ import {
   rememberPreview,
   versionOfFile,
   type LocalFileRow,
+  type ScanStamp,
   type StoredHashes,
 } from './linker.ts';
 import { yieldIfBusy } from '../db/request-scope.ts';
@@ -107,7 +108,10 @@ export interface ScanOptions {
   /** Look unknown hashes up on Civitai (needs `civitai`). */
   identifyOnline?: boolean;
   civitai?: CivitaiClient;
-  /** The scan job, recorded with what its online identification changes. */
+  /**
+   * The scan job: the history's change sets of everything it changes (links, new local models, sidecar imports,
+   * online identifications) carry it.
+   */
   jobId?: string;
   /** Longest side of thumbnails made from preview images (DEFAULT_THUMBNAIL_SIDE when not given). */
   thumbnailSide?: number;
@@ -230,11 +234,14 @@ async function importSidecars(
   db: CatalogDatabase,
   payloads: { source: string; json: unknown }[],
   progress: ScanProgress,
-  now: Date,
+  { now, jobId }: ScanStamp,
 ): Promise<void> {
   for (const payload of payloads) {
     try {
-      const summary = await importPayload(db, payload.json, payload.source, { now, history: { source: 'scan' } });
+      const summary = await importPayload(db, payload.json, payload.source, {
+        now,
+        history: { source: 'scan', jobId },
+      });
       progress.sidecarsImported += summary.created + summary.updated + summary.unchanged;
       for (const failure of summary.failures)
         progress.problems.push({ path: payload.source, message: failure.message });
@@ -290,9 +297,10 @@ async function linkFile(
 ): Promise<{ row: LocalFileRow; modelFileId: number }> {
   const hashes = work.hashes!;
   const { file } = work;
+  const stamp: ScanStamp = { now, jobId: options.jobId ?? null };
   // The index row as the scan read it (again after hashing, for unchanged files): what the sidecars were then.
   const sidecarsChanged = sidecars.mtimeMs !== null && sidecars.mtimeMs !== (work.previous?.SidecarMtimeMs ?? null);
-  if (sidecarsChanged || work.changed) await importSidecars(db, sidecars.payloads, progress, now);
+  if (sidecarsChanged || work.changed) await importSidecars(db, sidecars.payloads, progress, stamp);
 
   let candidates = await catalogFilesFor(db.kysely, hashes);
   if (candidates.same.length === 0 && options.identifyOnline && options.civitai && work.changed) {
@@ -324,7 +332,7 @@ async function linkFile(
         candidates.same,
         seenPaths,
         columns,
-        now,
+        stamp,
       );
       return { modelFileId, counts: outcome === 'linked' || outcome === 'moved' ? outcome : null };
     }
@@ -333,12 +341,12 @@ async function linkFile(
     const localOnly = row.ModelFileId === null ? undefined : await localOnlyModelFile(trx, row.ModelFileId);
     if (lookalike && !localOnly)
       return {
-        modelFileId: await linkAsVariant(trx, row.Id, file, hashes, lookalike, columns, now),
+        modelFileId: await linkAsVariant(trx, row.Id, file, hashes, lookalike, columns, stamp),
         counts: 'linked',
       };
     // Its content changed, but it is still the same local-only entry: refresh that entry's hashes.
     if (row.ModelFileId !== null && localOnly) {
-      if (work.changed) await refreshLocalOnlyHashes(trx, row.ModelFileId, hashes, columns, now);
+      if (work.changed) await refreshLocalOnlyHashes(trx, row.ModelFileId, hashes, columns, stamp);
       return { modelFileId: row.ModelFileId, counts: null };
     }
     const header = headerFacts(work.metadata);
@@ -362,7 +370,7 @@ async function linkFile(
         fileMtime: new Date(file.mtimeMs),
       },
       columns,
-      now,
+      stamp,
     );
     return { modelFileId, counts: 'newModels' };
   }

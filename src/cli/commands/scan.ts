@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { resolveToolSettings } from '../../config.ts';
 import { resolveCivitaiSettings } from '../../config.ts';
@@ -16,7 +17,7 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
 }
 
-function printSummary(io: CliIo, p: ScanProgress): void {
+function printSummary(io: CliIo, p: ScanProgress, jobId: string): void {
   for (const problem of p.problems.slice(0, 20)) io.err(`problem: ${problem.path}: ${problem.message}`);
   if (p.problems.length > 20) io.err(`… and ${p.problems.length - 20} more problems`);
   io.out(
@@ -27,6 +28,8 @@ function printSummary(io: CliIo, p: ScanProgress): void {
       // Counted over the whole library, not this scan alone: a re-scan says the same (see ScanProgress.duplicates).
       `The library holds ${p.duplicates} extra copies of ${p.duplicateGroups} files (listed by duplicateFiles).`,
   );
+  const changed = p.linked + p.moved + p.newModels + p.sidecarsImported + p.identifiedOnline;
+  if (changed > 0) io.out(`What it changed is in the models' history under job ${jobId}.`);
 }
 
 export const scanCommand = defineCommand({
@@ -75,9 +78,12 @@ export const scanCommand = defineCommand({
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // As a server's scan job has: the history's change sets of what this scan changes carry it.
+    const jobId = randomUUID();
     try {
       const result = await scanLibrary(db, {
         roots,
+        jobId,
         libraryRoots,
         thumbnailSide: settings.thumbnailSide,
         concurrency,
@@ -95,7 +101,7 @@ export const scanCommand = defineCommand({
         },
       });
       bar.finish();
-      printSummary(io, result);
+      printSummary(io, result, jobId);
       return result.problems.length > 0 ? 1 : 0;
     } catch (error) {
       if (!stop.signal.aborted) throw error;
