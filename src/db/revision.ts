@@ -70,7 +70,7 @@ export function requestCatalogRevision(db: CatalogDatabase): Promise<CatalogRevi
  */
 export function scopedCatalogRevision(
   db: CatalogDatabase,
-  scope: RequestScope | null | undefined,
+  scope: RequestScope | undefined,
 ): Promise<CatalogRevision | null> {
   if (!scope) return readCatalogRevision(db);
   scope.catalogRevision ??= readCatalogRevision(db);

@@ -28,8 +28,7 @@ function printSummary(io: CliIo, p: ScanProgress, jobId: string): void {
       // Counted over the whole library, not this scan alone: a re-scan says the same (see ScanProgress.duplicates).
       `The library holds ${p.duplicates} extra copies of ${p.duplicateGroups} files (listed by duplicateFiles).`,
   );
-  const changed = p.linked + p.moved + p.newModels + p.sidecarsImported + p.identifiedOnline;
-  if (changed > 0) io.out(`What it changed is in the models' history under job ${jobId}.`);
+  io.out(`Scan job ${jobId}: the models' history names it beside every change this scan made.`);
 }
 
 export const scanCommand = defineCommand({
