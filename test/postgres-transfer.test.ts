@@ -219,6 +219,21 @@ function serveSqlite(file: string): Promise<TestServer> {
   });
 }
 
+/** Each of `names` is among the hits of a search for it (the server built its search index). */
+async function expectFindsByName(server: TestServer, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const answer = await server.graphql<{ search: { edges: { node: { name: string } }[] } }>(
+      'query($q: String!) { search(query: $q, first: 20) { edges { node { name } } } }',
+      { q: name },
+    );
+    expect(answer.errors, name).toBeUndefined();
+    expect(
+      answer.data!.search.edges.map((edge) => edge.node.name),
+      name,
+    ).toContain(name);
+  }
+}
+
 function servePostgres(target: PostgresTarget, file: string): Promise<TestServer> {
   return startTestServer({ dataDir: tempDir('dn-transfer-pg-'), databasePath: file, database: target });
 }
@@ -620,17 +635,7 @@ describe('bad input is a coded error and changes nothing', () => {
     await onPostgres(target, (client) => client.query('DROP TRIGGER dn_test_no_search ON "ModelSearch"'));
     const names = withFile(databasePath, (db) => db.prepare('SELECT "Name" FROM "Models"').pluck().all() as string[]);
     const server = await servePostgres(target, path.join(tempDir('dn-transfer-index-'), 'unused.db'));
-    for (const name of names) {
-      const answer = await server.graphql<{ search: { edges: { node: { name: string } }[] } }>(
-        'query($q: String!) { search(query: $q, first: 20) { edges { node { name } } } }',
-        { q: name },
-      );
-      expect(answer.errors, name).toBeUndefined();
-      expect(
-        answer.data!.search.edges.map((edge) => edge.node.name),
-        name,
-      ).toContain(name);
-    }
+    await expectFindsByName(server, names);
   });
 });
 
@@ -823,17 +828,7 @@ describe('progress and backups', () => {
     });
     expect(names.length).toBe(20);
     const server = await serveSqlite(file);
-    for (const name of names) {
-      const answer = await server.graphql<{ search: { edges: { node: { name: string } }[] } }>(
-        'query($q: String!) { search(query: $q, first: 20) { edges { node { name } } } }',
-        { q: name },
-      );
-      expect(answer.errors, name).toBeUndefined();
-      expect(
-        answer.data!.search.edges.map((edge) => edge.node.name),
-        name,
-      ).toContain(name);
-    }
+    await expectFindsByName(server, names);
     withFile(file, (db) => expect(count(db, 'ModelSearchDirty')).toBe(0));
   });
 });
