@@ -219,6 +219,22 @@ function serveSqlite(file: string): Promise<TestServer> {
   });
 }
 
+/**
+ * A fresh, migrated PostgreSQL catalog where each table named runs its plpgsql body before every row inserted into it
+ * (a fault a test plants in the target: rows rewritten, dropped or refused).
+ */
+async function targetWithInsertTriggers(bodies: Record<string, string>): Promise<PostgresTarget> {
+  const target = await freshPostgresDatabase();
+  await migratePostgres(target);
+  const statements = Object.entries(bodies).map(
+    ([table, body]) => `
+      CREATE FUNCTION "dn_test_${table}"() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} END $$;
+      CREATE TRIGGER "dn_test_${table}" BEFORE INSERT ON "${table}" FOR EACH ROW EXECUTE FUNCTION "dn_test_${table}"();`,
+  );
+  await onPostgres(target, (client) => client.query(statements.join('\n')));
+  return target;
+}
+
 /** Each of `names` is among the hits of a search for it (the server built its search index). */
 async function expectFindsByName(server: TestServer, names: readonly string[]): Promise<void> {
   for (const name of names) {
@@ -595,18 +611,11 @@ describe('bad input is a coded error and changes nothing', () => {
 
   it('a target that changes rows as they arrive fails the checks (TRANSFER_MISMATCH) and keeps nothing', async () => {
     const { databasePath } = await seededCatalog({ models: 3 });
-    const target = await freshPostgresDatabase();
-    await migratePostgres(target);
     // Something in the target database rewriting and dropping rows: only the read-back can notice.
-    await onPostgres(target, (client) =>
-      client.query(`
-        CREATE FUNCTION dn_test_rename() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN NEW."Name" := NEW."Name" || '!'; RETURN NEW; END $$;
-        CREATE TRIGGER dn_test_rename BEFORE INSERT ON "Tags" FOR EACH ROW EXECUTE FUNCTION dn_test_rename();
-        CREATE FUNCTION dn_test_drop() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN IF NEW."Id" % 2 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
-        CREATE TRIGGER dn_test_drop BEFORE INSERT ON "TriggerWords" FOR EACH ROW EXECUTE FUNCTION dn_test_drop();`),
-    );
+    const target = await targetWithInsertTriggers({
+      Tags: `NEW."Name" := NEW."Name" || '!'; RETURN NEW;`,
+      TriggerWords: `IF NEW."Id" % 2 = 0 THEN RETURN NULL; END IF; RETURN NEW;`,
+    });
     const run = await cli(['transfer', '--from', `file:${databasePath}`, '--to', target.url]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error \[TRANSFER_MISMATCH\]: After copying, .* does not hold what .* holds — Tags: /m);
@@ -616,15 +625,10 @@ describe('bad input is a coded error and changes nothing', () => {
 
   it('a search index build that fails after the copy keeps the copy, says so, and leaves the index to the first server', async () => {
     const { databasePath } = await seededCatalog({ models: 3 });
-    const target = await freshPostgresDatabase();
-    await migratePostgres(target);
     // The search documents cannot be written: the copy commits, its index build stops at the first one.
-    await onPostgres(target, (client) =>
-      client.query(`
-        CREATE FUNCTION dn_test_no_search() RETURNS trigger LANGUAGE plpgsql AS $$
-          BEGIN RAISE EXCEPTION 'search documents refused by a test'; END $$;
-        CREATE TRIGGER dn_test_no_search BEFORE INSERT ON "ModelSearch" FOR EACH ROW EXECUTE FUNCTION dn_test_no_search();`),
-    );
+    const target = await targetWithInsertTriggers({
+      ModelSearch: `RAISE EXCEPTION 'search documents refused by a test';`,
+    });
     const lines: string[] = [];
     const result = await transferCatalog(sqlite(databasePath), target, { log: (line) => lines.push(line) });
     expect(result.indexedModels).toBe(0);
@@ -632,7 +636,7 @@ describe('bad input is a coded error and changes nothing', () => {
       /The copy is complete, but building its search index stopped \(.*search documents refused by a test.*\); the first server to open it builds the rest\./,
     );
     sameSummaries(await catalogChecksums(sqlite(databasePath)), await catalogChecksums(target));
-    await onPostgres(target, (client) => client.query('DROP TRIGGER dn_test_no_search ON "ModelSearch"'));
+    await onPostgres(target, (client) => client.query('DROP TRIGGER "dn_test_ModelSearch" ON "ModelSearch"'));
     const names = withFile(databasePath, (db) => db.prepare('SELECT "Name" FROM "Models"').pluck().all() as string[]);
     const server = await servePostgres(target, path.join(tempDir('dn-transfer-index-'), 'unused.db'));
     await expectFindsByName(server, names);
