@@ -25,6 +25,7 @@ import {
   catalogChecksums,
   type TableSummary,
   type TransferProgress,
+  type TransferResult,
   transferCatalog,
 } from '../src/db/transfer/transfer.ts';
 import { storedFromUtcMicros, utcMicrosText } from '../src/db/timestamps.ts';
@@ -262,6 +263,13 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
   let back: string;
   let sourceSums: TableSummary[];
   const events: TransferProgress[] = [];
+  // The copy there and the copy back, each made once by whichever test needs it first: the tests below read what
+  // they did, and any one of them can run alone.
+  let there: Promise<TransferResult> | undefined;
+  let andBack: Promise<TransferResult> | undefined;
+  const copyThere = () =>
+    (there ??= transferCatalog(sqlite(source), target, { batchRows: 7, onProgress: (p) => events.push(p) }));
+  const copyBack = () => (andBack ??= copyThere().then(() => transferCatalog(target, sqlite(back))));
 
   beforeAll(async () => {
     source = (await seededCatalog()).databasePath;
@@ -273,7 +281,7 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
 
   it('copies every table in small batches, reporting progress, and checks every table', async () => {
     for (const { table, rows } of sourceSums) expect(rows, table).toBeGreaterThan(0);
-    const result = await transferCatalog(sqlite(source), target, { batchRows: 7, onProgress: (p) => events.push(p) });
+    const result = await copyThere();
     sameSummaries(sourceSums, result.tables);
     expect(result.rows).toBe(sourceSums.reduce((n, t) => n + t.rows, 0));
     // Bounded batches: never more than 7 rows at once, so the large tables took many.
@@ -292,6 +300,7 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
   });
 
   it('builds the search index of the copy before it reports done, with progress, and gives the planner its statistics', async () => {
+    await copyThere();
     const models = sourceSums.find((t) => t.table === 'Models')!.rows;
     expect(models).toBeGreaterThanOrEqual(50);
     const indexed = events.filter((e) => e.phase === 'index');
@@ -318,6 +327,7 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
   it('leaves the planner statistics of every copied table, so the first requests get indexed plans', async () => {
     // Without them (reltuples -1: never analyzed) PostgreSQL guesses, until autovacuum comes round: a page of 100
     // `hasUpdate` answers took 2 s instead of milliseconds right after a transfer, by sequential scans per model.
+    await copyThere();
     const client = new pg.Client({ connectionString: target.url });
     await client.connect();
     try {
@@ -334,7 +344,7 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
   });
 
   it('goes back into a new SQLite file with the same checksums, in the desktop app’s value formats', async () => {
-    const result = await transferCatalog(target, sqlite(back));
+    const result = await copyBack();
     sameSummaries(sourceSums, result.tables);
     sameSummaries(sourceSums, await catalogChecksums(sqlite(back)));
     expect(readdirSync(path.dirname(back))).toEqual(['back.db']);
@@ -366,10 +376,12 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
   });
 
   it('the three catalogs answer GraphQL alike', async () => {
+    await copyBack();
     await sameAnswers([await serveSqlite(source), await servePostgres(target, source), await serveSqlite(back)]);
   });
 
   it('refuses a target that holds a catalog and leaves it as it was', async () => {
+    await copyBack();
     const before = await catalogChecksums(target);
     const refused = await appErrorOf(transferCatalog(sqlite(source), target));
     expect(refused.code).toBe('TARGET_NOT_EMPTY');
@@ -398,6 +410,7 @@ describe('the seeded catalog, every table filled, to PostgreSQL and back', () =>
   });
 
   it('new rows through the app continue after the copied ids on both engines', async () => {
+    await copyBack();
     for (const catalog of [target, sqlite(back)]) {
       const db = await openCatalog(catalog);
       try {
