@@ -57,6 +57,7 @@ const ON_BOTH_ENGINES = [
   'test/catalog-changes.test.ts',
   'test/history-sync-defects.test.ts',
   'test/history-cli-defects.test.ts',
+  'test/search-index-building.test.ts',
 ];
 
 /**
@@ -69,6 +70,7 @@ const TIMED = [
   'test/hostile-files.test.ts',
   'test/hostile-requests.test.ts',
   'test/hostile-text.test.ts',
+  'test/search-index-building.test.ts',
   'test/soak.test.ts',
   'test/lock-wait.test.ts',
   'test/query-turns.test.ts',

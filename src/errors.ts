@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'PORT_IN_USE'
   /** The request ran past DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS and was stopped. */
   | 'TIMEOUT'
+  /** A search arrived while the search index is being built (`extensions.done` of `extensions.total` models). */
+  | 'SEARCH_INDEX_BUILDING'
   /** The client disconnected; what it asked for was stopped. */
   | 'CLIENT_GONE'
   /** A file changed (size, modification time, identity) while it was read. */

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMPORT_BODY_BYTES } from '../src/config.ts';
 import { integrityProblems } from '../src/db/backup.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
-import { rawPost, startChildServer, writeRepeated, type ChildServer } from './helpers/hostile.ts';
+import { rawPost, searchIndexCurrent, startChildServer, writeRepeated, type ChildServer } from './helpers/hostile.ts';
 import { randomBytes, safetensorsBytes } from './helpers/library.ts';
 import { TEST_ENGINE } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
@@ -76,6 +76,8 @@ beforeAll(async () => {
     .png({ compressionLevel: 9 })
     .toBuffer();
   server = await startChildServer(catalog.dataDir, { DIFFUSION_NEXUS_LIBRARY_ROOTS: library });
+  // The soak's searches are about a server in use, not its first build of the seeded models' search documents.
+  await searchIndexCurrent(server.origin);
 }, 180_000);
 
 const post = (body: unknown, timeoutMs = 30_000) =>

@@ -6,7 +6,8 @@
  * them with a tsvector built in code.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { yieldIfBusy } from '../db/request-scope.ts';
+import { RequestScope, yieldIfBusy } from '../db/request-scope.ts';
+import { AppError } from '../errors.ts';
 import { requestCatalogRevision, revisionStamp } from '../db/revision.ts';
 import { refreshPostingStatistics } from '../db/search-postings.ts';
 import {
@@ -37,6 +38,7 @@ export interface RefreshOptions {
 export async function refreshSearchIndex(db: CatalogDatabase, options: RefreshOptions = {}): Promise<number> {
   const { onProgress } = options;
   const waiting = onProgress ? await waitingDocuments(db) : 0;
+  onProgress?.(0, waiting);
   let processed = 0;
   while (!(await searchIndexIsCurrent(db))) {
     processed += await db.write(async (trx) => {
@@ -80,13 +82,113 @@ export async function refreshSearchIndex(db: CatalogDatabase, options: RefreshOp
 const currentAt = new WeakMap<object, { revision: string; at: number }>();
 const RECHECK_MS = 1000;
 
-/** Brings the index up to date when a model is marked dirty (for a request: at most once per revision, see above). */
+/**
+ * How long a search waits for a rebuild before it looks at how much is left: a few hundred models (a sync, an
+ * import, the desktop app's edits) are built within it and the search simply answers.
+ */
+export const SEARCH_INDEX_WAIT_MS = 1000;
+/** What a search refused SEARCH_INDEX_BUILDING is told to wait before asking again (HTTP Retry-After). */
+export const SEARCH_INDEX_RETRY_AFTER_S = 5;
+/** What a document takes to build, for judging whether a rebuild fits in a request (measured: ~1.5 ms a model). */
+const ASSUMED_MS_PER_DOCUMENT = 1.5;
+
+/** A rebuild under way: how many documents it has built of how many, and when it ends. */
+export interface SearchIndexBuild {
+  done: number;
+  total: number;
+  readonly startedAt: number;
+  readonly finished: Promise<number>;
+}
+
+/** Per catalog (its `probe`, shared by every request's view of it): the rebuild under way, if any. */
+const builds = new WeakMap<object, SearchIndexBuild>();
+
+/**
+ * The catalog's one rebuild of its waiting documents, started if none is under way. It runs outside any request
+ * (a request stopped by its time limit or its client would otherwise stop it midway), and it is the one the server
+ * starts at start-up, so every search meanwhile reports the same progress.
+ */
+export function searchIndexBuild(db: CatalogDatabase): SearchIndexBuild {
+  const running = builds.get(db.probe);
+  if (running) return running;
+  const outside = db.scope ? db.forRequest(new RequestScope()) : db;
+  const build: { -readonly [K in keyof SearchIndexBuild]: SearchIndexBuild[K] } = {
+    done: 0,
+    total: 0,
+    startedAt: performance.now(),
+    finished: Promise.resolve(0),
+  };
+  build.finished = refreshSearchIndex(outside, {
+    onProgress: (done, total) => {
+      build.done = done;
+      build.total = total;
+    },
+  }).finally(() => {
+    if (builds.get(db.probe) === build) builds.delete(db.probe);
+  });
+  // A failure reaches the searches waiting for this build; one nobody waits for is tried again by the next search.
+  build.finished.catch(() => undefined);
+  builds.set(db.probe, build);
+  return build;
+}
+
+function buildingError(build: SearchIndexBuild): AppError {
+  const { done, total } = build;
+  const seconds = (performance.now() - build.startedAt) / 1000;
+  const left = done > 0 ? Math.ceil(((total - done) * seconds) / done) : null;
+  return new AppError(
+    'SEARCH_INDEX_BUILDING',
+    `The search index is being built: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} models done` +
+      `${left === null ? '' : `, about ${left} s to go`}. Searches answer once it is done; everything else answers now.`,
+    { done, total },
+  );
+}
+
+/**
+ * Waits for the catalog's rebuild — handing a request's turn to others meanwhile, as any wait that is not computing.
+ * A request waits SEARCH_INDEX_WAIT_MS, then on only if what is left fits well in its time limit (a few documents
+ * held up by another program's write lock, a scan's thousand new models); a whole catalog's build (a first
+ * start over the desktop app's file: ~1.5 ms a model, 70,000 models in about two minutes) does not, and the search
+ * is answered SEARCH_INDEX_BUILDING with the progress instead of TIMEOUT after its whole time limit.
+ */
+async function waitForSearchIndex(db: CatalogDatabase): Promise<void> {
+  const scope = db.scope;
+  // Until none is waiting: a model marked after the build took its last batch is built by the next one.
+  do {
+    const build = searchIndexBuild(db);
+    if (!scope) await build.finished;
+    else if (!(await scope.away(() => settlesWithin(build.finished, SEARCH_INDEX_WAIT_MS)))) {
+      // At the nominal pace, twice over: a loaded machine, or importers holding the notes, build slower.
+      const leftMs = (build.total - build.done) * ASSUMED_MS_PER_DOCUMENT * 2;
+      if (scope.timeoutMs !== null && leftMs > scope.timeoutMs - SEARCH_INDEX_WAIT_MS) throw buildingError(build);
+      await scope.away(() => build.finished);
+    }
+  } while (!(await searchIndexIsCurrent(db)));
+}
+
+/** Whether `work` settles within `ms` (true once it has; a rejection is thrown). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Brings the index up to date when a model is marked dirty (for a request: at most once per revision, see above),
+ * or says how far its build is (see `waitForSearchIndex`).
+ */
 export async function ensureSearchIndexCurrent(db: CatalogDatabase): Promise<void> {
   // Read before the look at ModelSearchDirty: no mark found then means none for any write up to this revision.
   const read = await requestCatalogRevision(db);
   const revision = read && revisionStamp(read);
   const seen = currentAt.get(db.probe);
   if (revision && seen?.revision === revision && performance.now() - seen.at < RECHECK_MS) return;
-  if (!(await searchIndexIsCurrent(db))) await refreshSearchIndex(db);
+  if (!(await searchIndexIsCurrent(db))) await waitForSearchIndex(db);
   if (revision) currentAt.set(db.probe, { revision, at: performance.now() });
 }

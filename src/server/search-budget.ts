@@ -23,6 +23,8 @@ import { DEFAULT_PAGE_SIZE } from '../catalog/pagination.ts';
 import { estimateSearchCost, SEARCH_COST_LIMITS } from '../search/cost.ts';
 import { searchTerms, type SearchTerm } from '../search/query.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
+import { isAppError } from '../errors.ts';
+import { SEARCH_INDEX_RETRY_AFTER_S } from '../search/search-index.ts';
 
 type Fragments = Record<string, FragmentDefinitionNode>;
 
@@ -148,13 +150,20 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
         (args.variableValues ?? {}) as Record<string, unknown>,
       );
       if (coerced.errors) return; // execution reports them
-      const costs = await searchCosts(
-        args.contextValue as GraphQLContext,
-        args.schema,
-        fields,
-        fragments,
-        coerced.coerced,
-      );
+      let costs: number[];
+      try {
+        costs = await searchCosts(args.contextValue as GraphQLContext, args.schema, fields, fragments, coerced.coerced);
+      } catch (error) {
+        // The index is still being built: a temporary refusal, which scripts retry (as after a time limit).
+        if (!isAppError(error) || error.code !== 'SEARCH_INDEX_BUILDING') throw error;
+        const http = { status: 503, headers: { 'retry-after': String(SEARCH_INDEX_RETRY_AFTER_S) } };
+        setResultAndStopExecution({
+          errors: [
+            createGraphQLError(error.message, { extensions: { ...error.extensions, http }, originalError: error }),
+          ],
+        });
+        return;
+      }
       const total = costs.reduce((a, b) => a + b, 0);
       const widest = Math.max(0, ...costs);
       if (widest > SEARCH_COST_LIMITS.offloadAboveUs)

@@ -21,7 +21,7 @@ import { exitAfterDeadline } from '../shutdown.ts';
 
 /** How long requests in flight may take to finish after SIGTERM before their connections are closed. */
 const SHUTDOWN_GRACE_MS = 3000;
-import { refreshSearchIndex } from '../search/search-index.ts';
+import { searchIndexBuild } from '../search/search-index.ts';
 import { silentLogger, type Logger } from './logger.ts';
 
 export interface StartedServer extends RunningServer {
@@ -130,8 +130,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
   // Downloads that were waiting or interrupted (this server stopped, or a CLI run was killed) go on.
   await downloads.start().catch((error: unknown) => logger.error({ err: error }, 'downloads could not be resumed'));
-  // Documents for models written while the server was down (or by the desktop app) are built in the background.
-  const searchIndexReady = refreshSearchIndex(db).then(
+  // Documents for models written while the server was down (or by the desktop app) are built in the background;
+  // searches meanwhile wait a moment for it, then say how far it is (SEARCH_INDEX_BUILDING).
+  const searchIndexReady = searchIndexBuild(db).finished.then(
     () => undefined,
     (error: unknown) => logger.error({ err: error }, 'search index refresh failed'),
   );

@@ -85,24 +85,9 @@ export async function startChildServer(
     },
   };
   running.add(server);
-  if (fresh) {
-    // A catalog copied into PostgreSQL holds no search documents yet: the server builds them for every model after
-    // it starts (taking turns with requests). The hostile tests measure requests, not that one-time build, so they
-    // start once the index is current — a search waits for it. On a loaded machine the build can outlast one
-    // request's time limit (each batch it commits stays built), so the search is asked again until it answers.
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const warm = await fetch(`${server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ search(query: "warm", first: 1) { totalCount } }' }),
-      });
-      const text = await warm.text();
-      if (warm.ok) break;
-      if (warm.status !== 503 || !text.includes('"TIMEOUT"') || Date.now() > deadline)
-        throw new Error(`warming the search index failed: HTTP ${warm.status} ${text}`);
-    }
-  }
+  // A catalog copied into PostgreSQL holds no search documents yet: the server builds them for every model after it
+  // starts. The hostile tests measure requests, not that one-time build, so they start once the index is current.
+  if (fresh) await searchIndexCurrent(server.url);
   return {
     ...server,
     origin: server.url,
@@ -111,6 +96,25 @@ export async function startChildServer(
     peakRssMiB: () => statusField(server.pid, 'VmHWM'),
     catalog: { databasePath, database },
   };
+}
+
+/**
+ * Resolves once the server's searches answer: a search that arrives while the index is built at start is answered
+ * SEARCH_INDEX_BUILDING (after a short wait), so it is asked again until it answers, for at most two minutes.
+ */
+export async function searchIndexCurrent(origin: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const answer = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ search(query: "warm", first: 1) { totalCount } }' }),
+    });
+    const text = await answer.text();
+    if (answer.ok && !text.includes('"errors"')) return;
+    if (!text.includes('"SEARCH_INDEX_BUILDING"') || Date.now() > deadline)
+      throw new Error(`waiting for the search index failed: HTTP ${answer.status} ${text}`);
+  }
 }
 
 export interface HealthReport {
