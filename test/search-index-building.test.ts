@@ -73,7 +73,10 @@ describe('searches while the search index is built at start', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ models(first: 5) { nodes { name } } }' }),
       }).then((r) => r.json() as Promise<{ data: { models: { nodes: unknown[] } } }>);
-      return { first, list };
+      const state = await fetch(`${server.origin}/health`).then(
+        (r) => r.json() as Promise<{ searchIndex: { building: boolean; done: number; total: number } }>,
+      );
+      return { first, list, state };
     });
     const error = result.first.body.errors?.[0];
     expect(error?.extensions, JSON.stringify(result.first.body)).toMatchObject({
@@ -88,6 +91,7 @@ describe('searches while the search index is built at start', () => {
     expect(result.first.ms).toBeGreaterThanOrEqual(SEARCH_INDEX_WAIT_MS - 50);
     expect(result.first.ms).toBeLessThan(SEARCH_INDEX_WAIT_MS + 1500);
     expect(result.list.data.models.nodes).toHaveLength(5);
+    expect(result.state.searchIndex).toMatchObject({ building: true, total: MODELS });
     expect(health).toMatchObject({ failures: 0 });
     expect(health.maxMs).toBeLessThan(1000);
   });
@@ -102,6 +106,12 @@ describe('searches while the search index is built at start', () => {
       expect(Date.now()).toBeLessThan(deadline);
     }
     expect(done).toEqual([...done].sort((a, b) => a - b));
+    const health = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ health { searchIndex { building done total } } }' }),
+    }).then((r) => r.json());
+    expect(health).toEqual({ data: { health: { searchIndex: { building: false, done: 0, total: 0 } } } });
     expect(answer.body.data!.search!.totalCount).toBeGreaterThan(0);
     const names = catalog.sql.prepare('SELECT "Name" FROM "Models" WHERE "Id" % 500 = 0').pluck().all() as string[];
     for (const name of names) {

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
 import type { EngineName } from './dialect.ts';
+import { type SearchIndexProgress, searchIndexProgress } from '../search/search-index.ts';
 
 export interface HealthReport {
   ok: boolean;
@@ -13,6 +14,8 @@ export interface HealthReport {
   sqliteVersion: string;
   /** SQLite only (empty on PostgreSQL). */
   journalMode: string;
+  /** The search index's build under way, if any (searches answer SEARCH_INDEX_BUILDING while a large one runs). */
+  searchIndex: SearchIndexProgress;
 }
 
 export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
@@ -39,5 +42,6 @@ export async function readHealth(db: CatalogDatabase): Promise<HealthReport> {
     serverVersion,
     sqliteVersion: engine === 'sqlite' ? serverVersion : '',
     journalMode: engine === 'sqlite' ? String(journal[0]?.journal_mode) : '',
+    searchIndex: searchIndexProgress(db),
   };
 }

@@ -132,6 +132,18 @@ export function searchIndexBuild(db: CatalogDatabase): SearchIndexBuild {
   return build;
 }
 
+/** A rebuild as /health and Query.health report it: documents built of those waiting when it began. */
+export interface SearchIndexProgress {
+  building: boolean;
+  done: number;
+  total: number;
+}
+
+export function searchIndexProgress(db: CatalogDatabase): SearchIndexProgress {
+  const build = builds.get(db.probe);
+  return { building: build !== undefined, done: build?.done ?? 0, total: build?.total ?? 0 };
+}
+
 function buildingError(build: SearchIndexBuild): AppError {
   const { done, total } = build;
   const seconds = (performance.now() - build.startedAt) / 1000;
