@@ -132,8 +132,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   await downloads.start().catch((error: unknown) => logger.error({ err: error }, 'downloads could not be resumed'));
   // Documents for models written while the server was down (or by the desktop app) are built in the background;
   // searches meanwhile wait a moment for it, then say how far it is (SEARCH_INDEX_BUILDING).
-  const searchIndexReady = searchIndexBuild(db).finished.then(
-    () => undefined,
+  const startupBuild = searchIndexBuild(db);
+  const searchIndexReady = startupBuild.finished.then(
+    (built) => {
+      const seconds = ((performance.now() - startupBuild.startedAt) / 1000).toFixed(1);
+      if (built > 0) logger.info({ built, seconds }, `search index: ${built} models' documents built in ${seconds} s`);
+    },
     (error: unknown) => logger.error({ err: error }, 'search index refresh failed'),
   );
   logger.info({ url: running.url }, `DiffusionNexus Core listening on ${running.url}`);
