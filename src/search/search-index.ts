@@ -158,7 +158,7 @@ function buildingError(build: SearchIndexBuild): AppError {
 
 /**
  * Waits for the catalog's rebuild — handing a request's turn to others meanwhile, as any wait that is not computing.
- * A request waits SEARCH_INDEX_WAIT_MS, then on only if what is left fits well in its time limit (a few documents
+ * A request waits SEARCH_INDEX_WAIT_MS (half its time limit at most), then on only if what is left fits well in its time limit (a few documents
  * held up by another program's write lock, a scan's thousand new models); a whole catalog's build (a first
  * start over the desktop app's file: ~1.5 ms a model, 70,000 models in about two minutes) does not, and the search
  * is answered SEARCH_INDEX_BUILDING with the progress instead of TIMEOUT after its whole time limit.
@@ -168,11 +168,13 @@ async function waitForSearchIndex(db: CatalogDatabase): Promise<void> {
   // Until none is waiting: a model marked after the build took its last batch is built by the next one.
   do {
     const build = searchIndexBuild(db);
+    // Half the time limit at most, so that a short limit still leaves time to answer with the progress.
+    const waitMs = Math.min(SEARCH_INDEX_WAIT_MS, (scope?.timeoutMs ?? Number.POSITIVE_INFINITY) / 2);
     if (!scope) await build.finished;
-    else if (!(await scope.away(() => settlesWithin(build.finished, SEARCH_INDEX_WAIT_MS)))) {
+    else if (!(await scope.away(() => settlesWithin(build.finished, waitMs)))) {
       // At the nominal pace, twice over: a loaded machine, or importers holding the notes, build slower.
       const leftMs = (build.total - build.done) * ASSUMED_MS_PER_DOCUMENT * 2;
-      if (scope.timeoutMs !== null && leftMs > scope.timeoutMs - SEARCH_INDEX_WAIT_MS) throw buildingError(build);
+      if (scope.timeoutMs !== null && leftMs > scope.timeoutMs - waitMs) throw buildingError(build);
       await scope.away(() => build.finished);
     }
   } while (!(await searchIndexIsCurrent(db)));

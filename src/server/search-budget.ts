@@ -24,7 +24,7 @@ import { estimateSearchCost, SEARCH_COST_LIMITS } from '../search/cost.ts';
 import { searchTerms, type SearchTerm } from '../search/query.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 import { isAppError } from '../errors.ts';
-import { SEARCH_INDEX_RETRY_AFTER_S } from '../search/search-index.ts';
+import { ensureSearchIndexCurrent, SEARCH_INDEX_RETRY_AFTER_S } from '../search/search-index.ts';
 
 type Fragments = Record<string, FragmentDefinitionNode>;
 
@@ -95,7 +95,11 @@ export async function searchCosts(
       [args.filter?.query, 0],
     ] as const) {
       const terms = termsOf(text);
-      if (terms) costs.push(await estimateSearchCost(context.db, { terms, highlightedRows, passes }));
+      if (!terms) continue;
+      // Every search of the operation meets an index build here, before anything runs (the estimate alone reads the
+      // index only for words it has not kept at this revision).
+      if (costs.length === 0) await ensureSearchIndexCurrent(context.db);
+      costs.push(await estimateSearchCost(context.db, { terms, highlightedRows, passes }));
     }
   }
   return costs;
