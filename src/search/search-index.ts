@@ -158,10 +158,11 @@ function buildingError(build: SearchIndexBuild): AppError {
 
 /**
  * Waits for the catalog's rebuild — handing a request's turn to others meanwhile, as any wait that is not computing.
- * A request waits SEARCH_INDEX_WAIT_MS (half its time limit at most), then on only if what is left fits well in its time limit (a few documents
- * held up by another program's write lock, a scan's thousand new models); a whole catalog's build (a first
- * start over the desktop app's file: ~1.5 ms a model, 70,000 models in about two minutes) does not, and the search
- * is answered SEARCH_INDEX_BUILDING with the progress instead of TIMEOUT after its whole time limit.
+ * A request waits SEARCH_INDEX_WAIT_MS (half its time limit at most), then on only if what is left fits well in its
+ * time limit (a few documents held up by another program's write lock, a scan's thousand new models); a whole
+ * catalog's build (a first start over the desktop app's file: ~1.5 ms a model, 70,000 models in about two minutes)
+ * does not, and the search is answered SEARCH_INDEX_BUILDING with the progress instead of TIMEOUT after its whole
+ * time limit.
  */
 async function waitForSearchIndex(db: CatalogDatabase): Promise<void> {
   const scope = db.scope;
