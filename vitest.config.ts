@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const require = createRequire(import.meta.url);
 
@@ -83,6 +84,33 @@ const TIMED = [
   'test/postgres-instances.test.ts',
 ];
 
+/**
+ * The untimed files that take minutes (a benchmark smoke run, the copies between engines), started first: two at a
+ * time, a long file started last keeps one core busy long after the other has run out of files. Vitest orders by its
+ * cache of last durations, which a fresh clone (CI) does not have, and then by file size.
+ */
+const LONGEST_FIRST = [
+  'test/postgres-bench-smoke.test.ts',
+  'test/bench-smoke.test.ts',
+  'test/postgres-transfer.test.ts',
+];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => {
+      const index = LONGEST_FIRST.findIndex((name) => file.moduleId.endsWith(name));
+      return index < 0 ? LONGEST_FIRST.length : index;
+    };
+    const sorted = await super.sort(files);
+    const group = (file: TestSpecification) => file.project.config.sequence.groupOrder;
+    // Stable: within a group, the long files first, the rest in vitest's order.
+    return sorted
+      .map((file, order) => ({ file, order }))
+      .sort((a, b) => group(a.file) - group(b.file) || rank(a.file) - rank(b.file) || a.order - b.order)
+      .map(({ file }) => file);
+  }
+}
+
 const inPostgresProject = [...ON_BOTH_ENGINES, ...POSTGRES_ONLY];
 const POSTGRES_ENV = { DIFFUSION_NEXUS_TEST_ENGINE: 'postgres' };
 const UNTIMED = { sequence: { groupOrder: 0 }, maxWorkers: 2 };
@@ -100,6 +128,7 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
+    sequence: { sequencer: LongestFirst },
     hookTimeout: 60_000,
     // `--project 'sqlite*'` runs one engine's files.
     projects: [

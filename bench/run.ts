@@ -5,6 +5,8 @@
  * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
  * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
  * `--round-seconds N`: rounds, warm-ups and latency probes of N seconds (the test suite's smoke runs use 0.5).
+ * `--s-models N`: the S catalog's models (the test suite's smoke runs use 400: generating 1,000 and copying them to
+ * PostgreSQL took them a minute; every scenario still has the inputs it rotates through).
  * `--cache-dir DIR`: where catalogs and input files are cached between runs (default `.bench-cache/`); the test suite
  * passes a temp folder it removes, so `npm test` leaves nothing in the clone.
  * `--engine postgres [--postgres-url URL]`: the query scenarios on the same catalogs copied to PostgreSQL, against a
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     engine: { type: 'string', default: 'sqlite' },
     'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_ADMIN_URL },
     'round-seconds': { type: 'string' },
+    's-models': { type: 'string', default: '1000' },
   },
 });
 const quick = values.quick ?? false;
@@ -103,10 +106,15 @@ if (roundSeconds !== undefined) {
   }
   Object.assign(settings, { roundSeconds, warmupSeconds: roundSeconds, probeSeconds: roundSeconds });
 }
+const smallModels = Number(values['s-models']);
+if (!(Number.isInteger(smallModels) && smallModels >= 400 && smallModels <= 10_000)) {
+  console.error(`--s-models must be a whole number from 400 to 10000, not ${values['s-models']}`);
+  process.exit(2);
+}
 const sizes: [string, number][] = quick
-  ? [['S', 1000]]
+  ? [['S', smallModels]]
   : [
-      ['S', 1000],
+      ['S', smallModels],
       ['L', 10_000],
     ];
 

@@ -36,6 +36,8 @@ describe('npm run bench -- --quick --engine postgres', () => {
         '--quick',
         '--round-seconds',
         '0.5',
+        '--s-models',
+        '400',
         '--engine',
         'postgres',
         '--postgres-url',

@@ -2,7 +2,8 @@
  * A migrated, seeded catalog file in a temp data directory, plus a direct read-only SQL connection to check API
  * answers against what the database says.
  */
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
@@ -14,6 +15,7 @@ import { openCatalog } from '../../src/db/open-catalog.ts';
 import { migratePostgres } from '../../src/db/postgres/migrations.ts';
 import { seedCatalog, TEST_CATALOG, type CatalogSize, type SeedSummary } from '../../src/seed/catalog-generator.ts';
 import { tempDir } from './temp.ts';
+import { SEED_CACHE_ENV } from '../global-setup.ts';
 import { CATALOG_TABLES, type CatalogHandle, catalogHandle } from './catalog-handle.ts';
 import { freshPostgresDatabase, TEST_ENGINE } from './postgres.ts';
 
@@ -40,12 +42,48 @@ export interface SeededCatalog {
   sql: Database.Database;
 }
 
+/**
+ * A migrated catalog seeded with `size` and `seed` at `databasePath`. Seeding is deterministic, and the suite seeds
+ * the same few sizes dozens of times (3,000 models take 7 s): the first seeding of each is kept for the run and
+ * later ones copy its file, checkpointed, byte for byte. Each copy gets an epoch of its own, as every new database
+ * does (`CatalogRevision`, see `src/db/revision.ts`), so two copies never share a line of revisions.
+ */
+async function seedInto(databasePath: string, size: CatalogSize, seed: number): Promise<SeedSummary> {
+  const folder = process.env[SEED_CACHE_ENV];
+  if (!folder) {
+    await migrateDatabase(databasePath);
+    return seedCatalog(databasePath, size, seed);
+  }
+  const key = createHash('sha256')
+    .update(JSON.stringify([size, seed]))
+    .digest('hex')
+    .slice(0, 16);
+  const kept = path.join(folder, `${key}.db`);
+  const summaryFile = path.join(folder, `${key}.json`);
+  if (!existsSync(summaryFile)) {
+    // Two test files may seed the same size at once: each builds its own and renames it into place.
+    const building = path.join(folder, `${key}-${process.pid}-${Date.now()}.db`);
+    await migrateDatabase(building);
+    const summary = await seedCatalog(building, size, seed);
+    const direct = new Database(building);
+    direct.pragma('wal_checkpoint(TRUNCATE)');
+    direct.close();
+    renameSync(building, kept);
+    writeFileSync(`${summaryFile}.${process.pid}`, JSON.stringify(summary));
+    renameSync(`${summaryFile}.${process.pid}`, summaryFile);
+  }
+  copyFileSync(kept, databasePath);
+  const copy = new Database(databasePath);
+  copy.prepare(`UPDATE "CatalogRevision" SET "Epoch" = lower(hex(randomblob(16))) WHERE "Id" = 1`).run();
+  copy.close();
+  return JSON.parse(readFileSync(summaryFile, 'utf8')) as SeedSummary;
+}
+
 export async function seededCatalog(size: Partial<CatalogSize> = {}, seed = 1): Promise<SeededCatalog> {
   const dataDir = path.join(tempDir('dn-catalog-'), 'data');
   mkdirSync(dataDir, { recursive: true });
   const databasePath = databasePathIn(dataDir);
-  await migrateDatabase(databasePath);
-  const summary = await seedCatalog(databasePath, { ...TEST_CATALOG, ...size }, seed);
+  const summary = await seedInto(databasePath, { ...TEST_CATALOG, ...size }, seed);
   const sql = new Database(databasePath, { readonly: true });
   afterAll(() => sql.close());
   return { dataDir, databasePath, summary, sql };
