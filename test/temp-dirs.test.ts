@@ -22,7 +22,10 @@ describe('temp folders of a test file', () => {
     writeFileSync(record, '');
     // The probe is not a *.test.ts file (the suite must not run it on its own): a config of its own names it.
     const config = path.join(work, 'probe.config.mjs');
-    writeFileSync(config, "export default { test: { include: ['test/fixtures/temp-dirs.probe.ts'] } };\n");
+    writeFileSync(
+      config,
+      "export default { test: { include: ['test/fixtures/temp-dirs.probe.ts'], setupFiles: ['test/setup-file.ts'] } };\n",
+    );
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
     const run = spawnSync(process.execPath, [VITEST, 'run', '--root', PROJECT_ROOT, '--config', config], {
       cwd: PROJECT_ROOT,

@@ -10,7 +10,7 @@
  */
 import Database from 'better-sqlite3';
 import { type Compilable, Kysely, PostgresDialect, type RawBuilder, SqliteDialect, sql } from 'kysely';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 import type { DatabaseTarget } from '../../src/config.ts';
 import { catalogPool } from '../../src/db/postgres/connection.ts';
 import { type Database as CatalogTables, CORE_DATABASE_TABLES } from '../../src/db/schema.ts';
@@ -56,13 +56,6 @@ export interface CatalogHandle {
 
 /** The Core Database's catalog tables: what `dump`, the checksums and the SQLite dumps compare. */
 export const CATALOG_TABLES = CORE_DATABASE_TABLES;
-
-const open: CatalogHandle[] = [];
-
-// Registered while vitest collects the importing file: hooks registered later (from a beforeAll) are not reliably run.
-afterAll(async () => {
-  await Promise.all(open.splice(0).map((handle) => handle.close()));
-});
 
 /** Opens the catalog `location` (a test server or its config) uses; closed after the file's tests. */
 export function catalogHandle(location: CatalogLocation): CatalogHandle {
@@ -137,6 +130,6 @@ export function catalogHandle(location: CatalogLocation): CatalogHandle {
       await db.destroy();
     },
   };
-  open.push(handle);
+  atFileEnd(() => handle.close());
   return handle;
 }

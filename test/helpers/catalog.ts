@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 import type { DatabaseTarget } from '../../src/config.ts';
 import type { CatalogDatabase, OpenCatalogOptions } from '../../src/db/catalog-database.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
@@ -85,7 +85,7 @@ export async function seededCatalog(size: Partial<CatalogSize> = {}, seed = 1): 
   const databasePath = databasePathIn(dataDir);
   const summary = await seedInto(databasePath, { ...TEST_CATALOG, ...size }, seed);
   const sql = new Database(databasePath, { readonly: true });
-  afterAll(() => sql.close());
+  atFileEnd(() => sql.close());
   return { dataDir, databasePath, summary, sql };
 }
 
@@ -134,7 +134,7 @@ export async function emptyCatalog(
   }
   const db = await openCatalog(database, options.open);
   const handle = catalogHandle({ databasePath, database });
-  afterAll(() => db.close());
+  atFileEnd(() => db.close());
   return { dataDir, databasePath, database, db, handle, args: cliArgsFor(dataDir, database) };
 }
 

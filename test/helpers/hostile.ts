@@ -5,7 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 import { startServerProcess, type ServerProcess } from '../../bench/load.ts';
 import type { DatabaseTarget } from '../../src/config.ts';
 import { databasePathIn } from '../../src/db/data-dir.ts';
@@ -28,13 +28,8 @@ function statusField(pid: number, field: string): number {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-/**
- * Every child server still running. Stopped after each test file (a hook registered here, when the file imports this
- * module: vitest ignores `afterAll` called from inside a hook or a test, which left servers running after their
- * tests), and killed if the test process exits first.
- */
+/** Every child server still running: stopped after its test file (`file-end.ts`), killed if the process exits first. */
 const running = new Set<ServerProcess>();
-afterAll(() => Promise.all([...running].map((server) => server.stop())));
 process.on('exit', () => {
   for (const server of running) {
     try {
@@ -85,6 +80,7 @@ export async function startChildServer(
     },
   };
   running.add(server);
+  atFileEnd(() => (running.has(server) ? server.stop() : undefined));
   // A catalog copied into PostgreSQL holds no search documents yet: the server builds them for every model after it
   // starts. The hostile tests measure requests, not that one-time build, so they start once the index is current.
   if (fresh) await searchIndexCurrent(server.url);

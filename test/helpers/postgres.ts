@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 import { resolveDatabaseTarget, type DatabaseTarget } from '../../src/config.ts';
 import { listMigrations } from '../../src/db/migrations.ts';
 import { migratePostgres, postgresMigrationsSource } from '../../src/db/postgres/migrations.ts';
@@ -48,17 +48,10 @@ export function urlOf(database: string): string {
   return url.toString();
 }
 
-/** Databases this test file created, dropped after all its tests. */
-const created: string[] = [];
-
-// Registered when a test file imports this module (while vitest collects it): a hook registered later, from inside a
-// beforeAll or a test, is not reliably run, and the databases would outlive the run.
-afterAll(async () => {
-  if (created.length === 0) return;
-  await admin(async (client) => {
-    for (const name of created.splice(0)) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  });
-});
+/** Drops a database this test file created, after its tests. */
+function dropAtFileEnd(name: string): void {
+  atFileEnd(() => admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+}
 
 const C_LOCALE = "LC_COLLATE 'C' LC_CTYPE 'C'";
 
@@ -72,7 +65,7 @@ const newDatabaseName = () => `dn_${process.pid}_${randomBytes(4).toString('hex'
 export async function freshPostgresDatabase(locale = C_LOCALE): Promise<PostgresTarget> {
   const name = newDatabaseName();
   await admin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' ${locale}`));
-  created.push(name);
+  dropAtFileEnd(name);
   return resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
 }
 
@@ -117,7 +110,7 @@ export async function migratedPostgresDatabase(): Promise<PostgresTarget> {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['dn_test_template']);
     }
   });
-  created.push(name);
+  dropAtFileEnd(name);
   const target = resolveDatabaseTarget({ databaseUrl: urlOf(name) }, {}) as PostgresTarget;
   // Each database names its own line of revisions (a copy would share the template's).
   const client = new pg.Client({ connectionString: target.url });

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { print } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 import { resolveServerConfig, type ServerConfig } from '../../src/config.ts';
 import { startServer, type StartedServer, type StartOptions } from '../../src/server/start.ts';
 import { tempDir } from './temp.ts';
@@ -43,7 +43,7 @@ export async function startTestServer(
   const server = await startServer(config, options);
   // Start-up work in the background would otherwise show up in statement counts.
   await server.searchIndexReady;
-  afterAll(() => server.stop());
+  atFileEnd(() => server.stop());
   const origin = new URL(server.url).origin;
   return {
     ...server,
