@@ -2,4 +2,5 @@
 import { afterAll } from 'vitest';
 import { closeFileResources } from './helpers/file-end.ts';
 
-afterAll(closeFileResources);
+// One hook for everything the file opened: servers stop within seconds, but a file may hold several.
+afterAll(closeFileResources, 120_000);

@@ -15,17 +15,23 @@ const VITEST = path.join(PROJECT_ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 describe('temp folders of a test file', () => {
   const work = tempDir('dn-temp-dirs-');
 
-  it('are all removed when the file has run, wherever they were made', { timeout: 120_000 }, () => {
+  it('are all removed when the file has run, wherever they were made, before the next file in its process starts', {
+    timeout: 120_000,
+  }, () => {
     const childTmp = path.join(work, 'tmp');
     mkdirSync(childTmp);
     const record = path.join(work, 'made.txt');
     writeFileSync(record, '');
     // The probe is not a *.test.ts file (the suite must not run it on its own): a config of its own names it.
     const config = path.join(work, 'probe.config.mjs');
-    writeFileSync(
-      config,
-      "export default { test: { include: ['test/fixtures/temp-dirs.probe.ts'], setupFiles: ['test/setup-file.ts'] } };\n",
-    );
+    // Two files in one worker process, as the suite's untimed files run (`isolate: false`).
+    const probeConfig = {
+      include: ['test/fixtures/temp-dirs.probe.ts', 'test/fixtures/temp-dirs-second.probe.ts'],
+      setupFiles: ['test/setup-file.ts'],
+      isolate: false,
+      fileParallelism: false,
+    };
+    writeFileSync(config, `export default { test: ${JSON.stringify(probeConfig)} };\n`);
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('VITEST')));
     const run = spawnSync(process.execPath, [VITEST, 'run', '--root', PROJECT_ROOT, '--config', config], {
       cwd: PROJECT_ROOT,
@@ -35,12 +41,10 @@ describe('temp folders of a test file', () => {
     });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     const made = readFileSync(record, 'utf8').split('\n').filter(Boolean);
-    expect(made.map((dir) => path.basename(dir).replace(/-[^-]+$/, ''))).toEqual([
-      'dn-probe-file',
-      'dn-probe-describe',
-      'dn-probe-hook',
-      'dn-probe-test',
-    ]);
+    expect(made.filter((line) => line.startsWith('left:'))).toEqual([]);
+    // Each file's four kinds, in order; none of the first file's folders left when the second started (`left:`).
+    const kinds = ['dn-probe-file', 'dn-probe-describe', 'dn-probe-hook', 'dn-probe-test'];
+    expect(made.map((dir) => path.basename(dir).replace(/-[^-]+$/, ''))).toEqual([...kinds, ...kinds]);
     expect(made.filter((dir) => existsSync(dir))).toEqual([]);
     expect(readdirSync(childTmp).filter((entry) => entry.startsWith('dn-'))).toEqual([]);
   });
