@@ -5,15 +5,13 @@
  * The run caches into a temp folder that is removed afterwards: `npm test` must not leave the benchmark's
  * catalogs (hundreds of MB) in the clone, nor touch the cache `npm run bench` keeps in `.bench-cache/`.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CACHE_DIR } from '../bench/catalog.ts';
 import type { BenchReport } from '../bench/report.ts';
-import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { tempDir } from './helpers/temp.ts';
-import { expectRevalidationReported } from './helpers/bench-report.ts';
+import { expectRevalidationReported, runQuickBench } from './helpers/bench-report.ts';
 
 /** Every entry under a folder with its size and modification time (null when the folder does not exist). */
 function listing(dir: string): string[] | null {
@@ -31,27 +29,7 @@ describe('npm run bench -- --quick', () => {
 
   it('runs every scenario against its baseline and reports ratios, caching only in a temp folder', () => {
     const projectCacheBefore = listing(DEFAULT_CACHE_DIR);
-    // A small S catalog (no cache to reuse here): generating it is most of the run.
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/run.ts',
-        '--quick',
-        '--round-seconds',
-        '0.5',
-        '--s-models',
-        '400',
-        '--cache-dir',
-        cacheDir,
-      ],
-      {
-        cwd: PROJECT_ROOT,
-        encoding: 'utf8',
-        timeout: 560_000,
-      },
-    );
+    const run = runQuickBench(cacheDir);
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(listing(DEFAULT_CACHE_DIR)).toEqual(projectCacheBefore);
     const report = JSON.parse(readFileSync(path.join(cacheDir, 'quick-results.json'), 'utf8')) as BenchReport;

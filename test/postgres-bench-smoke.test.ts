@@ -4,17 +4,15 @@
  * PostgreSQL, one against two instances on the same database. Numbers are not judged here. The run caches into a temp
  * folder and its database is dropped afterwards.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { benchDatabaseName } from '../bench/postgres-catalog.ts';
 import type { PostgresBenchReport } from '../bench/report.ts';
-import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { POSTGRES_ADMIN_URL } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
-import { expectRevalidationReported } from './helpers/bench-report.ts';
+import { expectRevalidationReported, runQuickBench } from './helpers/bench-report.ts';
 
 describe('npm run bench -- --quick --engine postgres', () => {
   const cacheDir = tempDir('dn-bench-pg-cache-');
@@ -27,26 +25,7 @@ describe('npm run bench -- --quick --engine postgres', () => {
   });
 
   it('runs the query scenarios on PostgreSQL against a raw-pg baseline, with one and two instances', () => {
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/run.ts',
-        '--quick',
-        '--round-seconds',
-        '0.5',
-        '--s-models',
-        '400',
-        '--engine',
-        'postgres',
-        '--postgres-url',
-        POSTGRES_ADMIN_URL,
-        '--cache-dir',
-        cacheDir,
-      ],
-      { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 560_000 },
-    );
+    const run = runQuickBench(cacheDir, ['--engine', 'postgres', '--postgres-url', POSTGRES_ADMIN_URL]);
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain(`copying catalog S to PostgreSQL (${benchDatabaseName('S', cacheDir)})`);
     const report = JSON.parse(

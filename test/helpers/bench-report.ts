@@ -1,6 +1,24 @@
-/** Checks both benchmark smoke runs (SQLite and PostgreSQL) make of their reports. */
+/** The benchmark smoke runs (SQLite and PostgreSQL) and the checks both make of their reports. */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { expect } from 'vitest';
 import type { BenchReport, PostgresBenchReport } from '../../bench/report.ts';
+import { PROJECT_ROOT } from '../../src/db/project-paths.ts';
+
+/**
+ * `npm run bench -- --quick` with short rounds on a small S catalog (generating and copying it is most of the run;
+ * numbers are not judged), caching into `cacheDir`, with `args` added (the engine).
+ */
+export function runQuickBench(cacheDir: string, args: readonly string[] = []): SpawnSyncReturns<string> {
+  return spawnSync(
+    process.execPath,
+    [
+      ...['--import', 'tsx', 'bench/run.ts', '--quick', '--round-seconds', '0.5', '--s-models', '400'],
+      ...args,
+      ...['--cache-dir', cacheDir],
+    ],
+    { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 560_000 },
+  );
+}
 
 /** Cacheable reads: the persisted list page executed, answered 304 and answered from the response cache, on S. */
 export function expectRevalidationReported(report: BenchReport | PostgresBenchReport): void {
