@@ -180,6 +180,25 @@ describe('plain-word searches rank as FTS5 ranks', () => {
     );
   });
 
+  it("ranks a model's name from the postings, as FTS5 would, without an FTS5 statement on SQLite either", async () => {
+    // A name of several words, one of them rare (its number): FTS5 would walk every word's doclist for its idf.
+    const names = catalog.sql
+      .prepare(`SELECT "Name" FROM "Models" WHERE "Name" NOT GLOB '*[^ -~]*' AND "Id" % 50 = 7 ORDER BY "Id"`)
+      .pluck()
+      .all() as string[];
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names) {
+      const expected = fts5Ranking(name);
+      expect(expected.length, name).toBeGreaterThan(0);
+      statements.length = 0;
+      expect(await allForward(name, 20), name).toEqual(expected);
+      expect(
+        statements.filter((sql) => /\bMATCH\b/i.test(sql)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it('reads a constant number of statements for a page of 5 and of 50', async () => {
     const count = async (first: number) => {
       await searchPage('sdxl', { first });

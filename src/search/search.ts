@@ -26,7 +26,7 @@ import { ensureSearchIndexCurrent } from './search-index.ts';
 import { vocabularyCounts } from './cost.ts';
 import { FTS5_RANKS_UP_TO, plainWords, rankScope } from './ranking.ts';
 import { escapeHtml } from './text.ts';
-import { rankedPageRows } from './top-k.ts';
+import { RAREST_READ_AT_ONCE, rankedPageRows } from './top-k.ts';
 
 export { SEARCH_COLUMNS };
 
@@ -98,18 +98,25 @@ async function pageMarks(
 }
 
 /**
- * The words to rank from the project's postings (`top-k.ts`), or null for the engine's own index: phrases and
- * prefixes always; on SQLite also plain words whose documents, summed, are few (from the vocabulary counts the cost
- * estimate keeps per catalog revision).
+ * The words to rank from the project's postings (`top-k.ts`), or null for the engine's own index (phrases and
+ * prefixes always). Plain words rank from the postings on PostgreSQL, and on SQLite (from the vocabulary counts the
+ * cost estimate keeps per catalog revision) when their documents, summed, are many, or when there are several words
+ * and the rarest is in few documents — a model's name: FTS5 opens a cursor per word and walks every word's whole
+ * doclist for its idf however few models match (160–230 µs a name on the 1,000-model benchmark catalog), where the
+ * postings read the rarest word's models and the others' for those (two indexed reads, about 120 µs). Both rank with
+ * the same scores to the last bit, so the plan chosen changes no answer and no cursor.
  */
 async function rankedFromPostings(db: CatalogDatabase, terms: readonly SearchTerm[]): Promise<string[] | null> {
   const words = plainWords(terms);
   if (!words || db.dialect.name !== 'sqlite') return words;
-  const counts = await vocabularyCounts(
-    db,
-    words.map((word) => ({ word, prefix: false })),
-  );
-  return counts.reduce((sum, count) => sum + count.docs, 0) > FTS5_RANKS_UP_TO ? words : null;
+  const docs = (
+    await vocabularyCounts(
+      db,
+      words.map((word) => ({ word, prefix: false })),
+    )
+  ).map((count) => count.docs);
+  if (docs.reduce((sum, count) => sum + count, 0) > FTS5_RANKS_UP_TO) return words;
+  return new Set(words).size > 1 && Math.min(...docs) <= RAREST_READ_AT_ONCE ? words : null;
 }
 
 /** Columns of the page's models: a row-field plan, or every column (null). */

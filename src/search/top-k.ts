@@ -35,6 +35,8 @@ const FIRST_DEPTH = 64;
  * reads all their postings at once (one statement, every match): cheaper than rounds that read each word's best.
  */
 const THROUGH_RAREST = 4;
+/** A search of several words whose rarest word is in at most this many documents reads every match at once. */
+export const RAREST_READ_AT_ONCE = THROUGH_RAREST * FIRST_DEPTH;
 /** Models scored between two chances for other work to run. */
 const SCORED_PER_TURN = 5_000;
 
