@@ -12,6 +12,11 @@ import { searchIndexCurrent, startChildServer, whileProbingHealth, type ChildSer
 import { type PostgresTarget, postgresCopyOf, runOnCatalog, TEST_ENGINE } from './helpers/postgres.ts';
 
 const MODELS = 3000;
+/** Every model waits for its search document, in each engine's SQL. */
+const MARK_EVERY_MODEL = {
+  sqlite: 'INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"',
+  postgres: 'INSERT INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models" ON CONFLICT DO NOTHING',
+};
 
 let catalog: SeededCatalog;
 let server: ChildServer;
@@ -25,10 +30,7 @@ beforeAll(async () => {
     TEST_ENGINE === 'postgres' ? await postgresCopyOf(catalog.databasePath, { searchIndex: false }) : undefined;
   // Every model waits for its document, as the migration that adds the index leaves a desktop app's catalog.
   target = { databasePath: catalog.databasePath, database };
-  await runOnCatalog(target, {
-    sqlite: 'INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"',
-    postgres: 'INSERT INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models" ON CONFLICT DO NOTHING',
-  });
+  await runOnCatalog(target, MARK_EVERY_MODEL);
   env = database ? { DIFFUSION_NEXUS_DATABASE_URL: database.url } : {};
   // A search waits for a build that fits in its time limit: with 2 s, these 3,000 models' (3–5 s here) do not,
   // as 70,000 do not fit in the default 10 s.
@@ -155,10 +157,7 @@ describe('a build that starts after start-up, under a time limit shorter than th
     // The estimate keeps these words' postings at this revision: it alone would not look at the index again.
     expect((await search('neon', hurried)).body.errors).toBeUndefined();
     // Marks written without a catalog write (no revision change) are looked at again within a second.
-    await runOnCatalog(target, {
-      sqlite: 'INSERT OR IGNORE INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models"',
-      postgres: 'INSERT INTO "ModelSearchDirty" ("ModelId") SELECT "Id" FROM "Models" ON CONFLICT DO NOTHING',
-    });
+    await runOnCatalog(target, MARK_EVERY_MODEL);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const refused = await search('neon', hurried);
     expect(refused.body.errors?.[0]?.extensions, JSON.stringify(refused.body)).toMatchObject({
