@@ -3,7 +3,7 @@
  * of a page into the Relay shape. Orderings are lists of sort keys ending with a unique id key, so every position is
  * exact and stable; the SQL that pages through them without OFFSET is `src/db/pages.ts`'s.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Expression } from 'kysely';
 import { AppError, limitExceeded } from '../errors.ts';
 
@@ -41,7 +41,8 @@ export interface Ordering {
 
 /** The short hash that binds cursors to `text` (see `Ordering.scope`). */
 export function cursorScope(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 10);
+  // The one-shot form: ~0.4 µs for a short text where a hash object (createHash) takes ~2 µs, at every search.
+  return hash('sha256', text, 'base64url').slice(0, 10);
 }
 
 /** `ordering` whose cursors are valid only for `text` (a search's match expression). */
