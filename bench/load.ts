@@ -12,13 +12,19 @@ export interface ServerProcess {
   url: string;
   pid: number;
   stop(): Promise<void>;
+  /** What it has printed (stdout and stderr), when started with `keepOutput`; else only up to its listening line. */
+  output(): string;
 }
 
-/** Starts `node <args>` (or `command <args>`) and resolves once it prints `listening on <url>`. */
+/**
+ * Starts `node <args>` (or `command <args>`) and resolves once it prints `listening on <url>`. Its later standard
+ * output is read and dropped (a benchmarked server logs every request), or kept with `keepOutput` (tests read it).
+ */
 export function startServerProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   command = process.execPath,
+  { keepOutput = false } = {},
 ): Promise<ServerProcess> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(command, args, {
@@ -37,11 +43,13 @@ export function startServerProcess(
       const match = /listening on (http:\/\/\S+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
+      if (keepOutput) child.stdout?.on('data', (more: Buffer) => void (output += more.toString()));
       child.stdout?.off('data', onData);
       child.stdout?.resume();
       resolve({
         url: new URL(match[1]!).origin,
         pid: child.pid!,
+        output: () => output,
         stop: () =>
           new Promise<void>((done) => {
             if (child.exitCode !== null) return done();

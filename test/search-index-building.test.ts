@@ -34,7 +34,9 @@ beforeAll(async () => {
   env = database ? { DIFFUSION_NEXUS_DATABASE_URL: database.url } : {};
   // A search waits for a build that fits in its time limit: with 2 s, these 3,000 models' (3–5 s here) do not,
   // as 70,000 do not fit in the default 10 s.
-  server = await startChildServer(catalog.dataDir, { ...env, DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS: '2000' });
+  server = await startChildServer(catalog.dataDir, { ...env, DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS: '2000' }, [], {
+    keepOutput: true,
+  });
 }, 120_000);
 
 interface Answer {
@@ -96,6 +98,16 @@ describe('searches while the search index is built at start', () => {
     expect(result.state.searchIndex).toMatchObject({ building: true, total: MODELS });
     expect(health).toMatchObject({ failures: 0 });
     expect(health.maxMs).toBeLessThan(1000);
+    // Logged as the refusal for now it is: a warning, not an error line.
+    const lines = server
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; status?: number; errors?: string[] });
+    expect(lines.filter((line) => line.status === 503)).toMatchObject([
+      { level: 40, msg: 'request', errors: ['SEARCH_INDEX_BUILDING'] },
+    ]);
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
   });
 
   it('report the build going forward, then find every model once it is done', async () => {
@@ -121,6 +133,10 @@ describe('searches while the search index is built at start', () => {
       body: JSON.stringify({ query: '{ health { searchIndex { building done total } } }' }),
     }).then((r) => r.json());
     expect(health).toEqual({ data: { health: { searchIndex: { building: false, done: 0, total: 0 } } } });
+    // The server says when its start-up build is done, and how long it took.
+    expect(server.output()).toMatch(
+      new RegExp(`"built":${MODELS},"seconds":"\\d+\\.\\d".*search index: ${MODELS} models' documents built in`),
+    );
   });
 });
 

@@ -57,7 +57,10 @@ export function startRequestLog(
       ...(record.cache ? { cache: record.cache } : {}),
       ...(record.waitedMs ? { waitedMs: record.waitedMs } : {}),
     };
-    if (status >= 500) logger.error(line, 'request failed');
+    // A refusal for now, with a Retry-After (the search index being built): the server working as designed, which
+    // scripts retry; an error line would page someone for it.
+    if (status >= 500 && res.hasHeader('retry-after')) logger.warn(line, 'request');
+    else if (status >= 500) logger.error(line, 'request failed');
     else if (quiet) logger.debug(line, 'request');
     else logger.info(line, 'request');
   };

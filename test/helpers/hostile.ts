@@ -53,6 +53,7 @@ export async function startChildServer(
   dataDir: string,
   env: NodeJS.ProcessEnv = {},
   wrapper: string[] = [],
+  options: { keepOutput?: boolean } = {},
 ): Promise<ChildServer> {
   const databasePath = databasePathIn(dataDir);
   let database: DatabaseTarget | undefined;
@@ -71,7 +72,7 @@ export async function startChildServer(
   }
   const node = [...CLI, 'serve', '--port', '0', '--data-dir', dataDir];
   const args = wrapper.length ? [...wrapper.slice(1), process.execPath, ...node] : node;
-  const started = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0]);
+  const started = await startServerProcess(args, { DIFFUSION_NEXUS_LOG_FORMAT: 'json', ...env }, wrapper[0], options);
   const server: ServerProcess = {
     ...started,
     stop: async () => {
