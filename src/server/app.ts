@@ -45,7 +45,13 @@ import { capConnections, type ConnectionCap } from './connections.ts';
 import { acceptInPreferenceOrder } from './accept.ts';
 import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
 import type { Logger } from './logger.ts';
-import { requestLogPlugin, startRequestLog, type RequestLog, type ServerContext } from './request-log.ts';
+import {
+  requestLogPlugin,
+  serverContextPlugin,
+  startRequestLog,
+  type RequestLog,
+  type ServerContext,
+} from './request-log.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -136,7 +142,10 @@ function yogaLogger(logger: Logger) {
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
-export function createGraphQLHandler(options: AppOptions): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLHandler(
+  options: AppOptions,
+  handed: WeakMap<IncomingMessage, ServerContext>,
+): YogaServerInstance<ServerContext, GraphQLContext> {
   const { db, scanJobs, downloads, catalogChanges } = options;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
@@ -175,7 +184,8 @@ export function createGraphQLHandler(options: AppOptions): YogaServerInstance<Se
     cors: corsOptionsFor(options.corsOrigins),
     logging: yogaLogger(options.logger),
     plugins: [
-      // First, so it sees every operation, also those a later plugin stops.
+      serverContextPlugin(handed),
+      // First of the operation's hooks, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
       // @defer and @stream (multipart/mixed or SSE): a grid asks for names first, thumbnails after. Deferred parts run
@@ -338,7 +348,8 @@ export function createRequestListener(
   options: AppOptions,
   connections?: ConnectionCap,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const yoga = createGraphQLHandler(options);
+  const handed = new WeakMap<IncomingMessage, ServerContext>();
+  const yoga = createGraphQLHandler(options, handed);
   const turns = new Turns(options.maxConcurrentQueries);
   const largeBodies = largeBodyBudget();
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
@@ -471,7 +482,10 @@ export function createRequestListener(
     if (!turn) return;
     scope.holdTurn(turns, turn);
     try {
-      if (body.hand()) await yoga(req, res, { requestLog, scope });
+      if (body.hand()) {
+        handed.set(req, { requestLog, scope });
+        await yoga(req, res);
+      }
     } finally {
       scope.endTurn();
     }
