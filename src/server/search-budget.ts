@@ -66,40 +66,60 @@ function termsOf(text: unknown): SearchTerm[] | null {
   }
 }
 
+/**
+ * A root field that may search, with what its estimate needs of the document worked out once per document: the
+ * arguments it reads, how many passes it makes over its matches, whether its page is highlighted.
+ */
+interface SearchingField {
+  field: FieldNode;
+  /** The definitions of the arguments read: `query`, `filter`, `first`, `last` (those the field has). */
+  query: GraphQLArgument | undefined;
+  filter: GraphQLArgument | undefined;
+  first: GraphQLArgument | undefined;
+  last: GraphQLArgument | undefined;
+  /** Passes over the matches: one for the page, one more for `totalCount`; a facet list one per facet asked. */
+  passes: number;
+  /** `search` asks for snippets or matched fields of its edges: each row of the page is highlighted. */
+  highlighted: boolean;
+}
+
+function searchingField(schema: GraphQLSchema, field: FieldNode, fragments: Fragments): SearchingField {
+  const name = field.name.value;
+  const definitions = schema.getQueryType()!.getFields()[name]!.args;
+  const argument = (argumentName: string) => definitions.find((a) => a.name === argumentName);
+  const counted = selects(field, fragments, [], ['totalCount']) ? 1 : 0;
+  return {
+    field,
+    query: argument('query'),
+    filter: argument('filter'),
+    first: argument('first'),
+    last: argument('last'),
+    passes: name === 'modelFacets' ? Math.max(1, fieldsOf(field.selectionSet, fragments).length) : 1 + counted,
+    highlighted: name === 'search' && selects(field, fragments, ['edges'], ['snippet', 'matchedFields']),
+  };
+}
+
 /** The estimated cost of each search an operation's root fields would run (microseconds). */
-export async function searchCosts(
+async function searchCosts(
   context: GraphQLContext,
-  schema: GraphQLSchema,
-  operationFields: FieldNode[],
-  fragments: Fragments,
+  fields: readonly SearchingField[],
   variables: Record<string, unknown>,
 ): Promise<number[]> {
-  const query = schema.getQueryType()!.getFields();
   const costs: number[] = [];
-  for (const field of operationFields) {
-    const name = field.name.value;
-    if (name !== 'search' && name !== 'models' && name !== 'modelFacets') continue;
-    const args = Object.fromEntries(query[name]!.args.map((a) => [a.name, argumentValue(field, a, variables)])) as {
-      query?: unknown;
-      filter?: { query?: unknown } | null;
-      first?: number | null;
-      last?: number | null;
-    };
-    const counted = selects(field, fragments, [], ['totalCount']) ? 1 : 0;
-    const passes = name === 'modelFacets' ? Math.max(1, fieldsOf(field.selectionSet, fragments).length) : 1 + counted;
-    const rows = args.last ?? args.first ?? DEFAULT_PAGE_SIZE;
-    const highlighted =
-      name === 'search' && selects(field, fragments, ['edges'], ['snippet', 'matchedFields']) ? rows : 0;
+  for (const searching of fields) {
+    const value = (definition: GraphQLArgument | undefined) => argumentValue(searching.field, definition, variables);
+    const filter = value(searching.filter) as { query?: unknown } | null | undefined;
+    const rows = (value(searching.last) ?? value(searching.first) ?? DEFAULT_PAGE_SIZE) as number;
     for (const [text, highlightedRows] of [
-      [args.query, highlighted],
-      [args.filter?.query, 0],
+      [value(searching.query), searching.highlighted ? rows : 0],
+      [filter?.query, 0],
     ] as const) {
       const terms = termsOf(text);
       if (!terms) continue;
       // Every search of the operation meets an index build here, before anything runs (the estimate alone reads the
       // index only for words it has not kept at this revision).
       if (costs.length === 0) await ensureSearchIndexCurrent(context.db);
-      costs.push(await estimateSearchCost(context.db, { terms, highlightedRows, passes }));
+      costs.push(await estimateSearchCost(context.db, { terms, highlightedRows, passes: searching.passes }));
     }
   }
   return costs;
@@ -108,14 +128,17 @@ export async function searchCosts(
 /** An operation's root fields that may search: `search`, and `models` or `modelFacets` given a `filter`. */
 interface SearchingFields {
   operation: OperationDefinitionNode;
-  fields: FieldNode[];
-  fragments: Fragments;
+  fields: SearchingField[];
 }
 
 /** Per parsed document (the parse cache hands out one per text) and operation name: what may search in it. */
 const searchingFieldsOf = new WeakMap<DocumentNode, Map<string, SearchingFields | null>>();
 
-function searchingFields(document: DocumentNode, operationName: string | null | undefined): SearchingFields | null {
+function searchingFields(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): SearchingFields | null {
   let byName = searchingFieldsOf.get(document);
   if (!byName) {
     byName = new Map();
@@ -135,7 +158,8 @@ function searchingFields(document: DocumentNode, operationName: string | null | 
         ((field.name.value === 'models' || field.name.value === 'modelFacets') &&
           field.arguments?.some((argument) => argument.name.value === 'filter')),
     );
-    if (fields.length > 0) found = { operation, fields, fragments };
+    if (fields.length > 0)
+      found = { operation, fields: fields.map((field) => searchingField(schema, field, fragments)) };
   }
   byName.set(key, found);
   return found;
@@ -145,9 +169,9 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
   return {
     async onExecute({ args, setResultAndStopExecution }) {
       // Most operations search nothing (a list page, a model): they cost no variable coercion here.
-      const searching = searchingFields(args.document, args.operationName);
+      const searching = searchingFields(args.schema, args.document, args.operationName);
       if (!searching) return;
-      const { operation, fields, fragments } = searching;
+      const { operation, fields } = searching;
       const coerced = getVariableValues(
         args.schema,
         operation.variableDefinitions ?? [],
@@ -156,7 +180,7 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
       if (coerced.errors) return; // execution reports them
       let costs: number[];
       try {
-        costs = await searchCosts(args.contextValue as GraphQLContext, args.schema, fields, fragments, coerced.coerced);
+        costs = await searchCosts(args.contextValue as GraphQLContext, fields, coerced.coerced);
       } catch (error) {
         // The index is still being built: a temporary refusal, which scripts retry (as after a time limit).
         if (!isAppError(error) || error.code !== 'SEARCH_INDEX_BUILDING') throw error;
