@@ -12,7 +12,7 @@ export interface ServerProcess {
   url: string;
   pid: number;
   stop(): Promise<void>;
-  /** What it has printed (stdout and stderr), when started with `keepOutput`; else only up to its listening line. */
+  /** What it has printed: all of it with `keepOutput`; else its standard output up to the listening line, and its errors. */
   output(): string;
 }
 

@@ -103,6 +103,8 @@ describe('searches while the search index is built at start', () => {
       .output()
       .trim()
       .split('\n')
+      // The log's JSON lines (Node may print a warning of its own on standard error).
+      .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { level: number; msg: string; status?: number; errors?: string[] });
     expect(lines.filter((line) => line.status === 503)).toMatchObject([
       { level: 40, msg: 'request', errors: ['SEARCH_INDEX_BUILDING'] },
