@@ -118,8 +118,11 @@ async function renderGraphiQLOnDemand(options: GraphiQLOptions): Promise<string>
  */
 function stopWithScopePlugin(): Plugin<GraphQLContext> {
   return {
-    onExecute({ args }) {
-      (args as { signal?: AbortSignal }).signal = (args.contextValue as GraphQLContext).scope.signal;
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const { scope } = args.contextValue as GraphQLContext;
+      // Given to the standard executor only: an operation that runs compiled (its plugin, later, replaces this
+      // function) never asks for the signal, and the scope makes none (see `RequestScope`).
+      setExecuteFn((executionArgs) => executeFn({ ...executionArgs, signal: scope.signal } as typeof executionArgs));
     },
   };
 }
@@ -476,7 +479,7 @@ export function createRequestListener(
     });
     // Stopped while waiting: the time limit has answered already, or the client has gone.
     const queued = performance.now();
-    const turn = await turns.take(scope.signal).catch(() => null);
+    const turn = await turns.take(scope).catch(() => null);
     const waitedMs = Math.round(performance.now() - queued);
     if (waitedMs > 0) requestLog.waitedMs = waitedMs;
     if (!turn) return;

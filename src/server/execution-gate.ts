@@ -16,7 +16,7 @@
  */
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Turn, TurnSource } from '../db/request-scope.ts';
+import type { Stoppable, Turn, TurnSource } from '../db/request-scope.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 
 export class Turns implements TurnSource {
@@ -28,12 +28,17 @@ export class Turns implements TurnSource {
     this.#max = maxConcurrent;
   }
 
-  take(signal: AbortSignal): Promise<Turn> {
-    signal.throwIfAborted();
+  take(request: Stoppable): Promise<Turn> {
+    try {
+      request.throwIfStopped();
+    } catch (stop) {
+      return Promise.reject(stop);
+    }
     if (this.#running < this.#max) {
       this.#running++;
       return Promise.resolve(this.#turn());
     }
+    const { signal } = request;
     return new Promise<Turn>((resolve, reject) => {
       const next = () => {
         signal.removeEventListener('abort', leave);
