@@ -13,7 +13,7 @@ import {
   valueFromAST,
   type FieldNode,
   type FragmentDefinitionNode,
-  type GraphQLArgument,
+  type GraphQLInputType,
   type GraphQLSchema,
   type SelectionSetNode,
   type ValueNode,
@@ -48,15 +48,6 @@ function selects(field: FieldNode, fragments: Fragments, path: readonly string[]
   return sets.some((set) => fieldsOf(set, fragments).some((f) => names.includes(f.name.value)));
 }
 
-function argumentValue(
-  field: FieldNode,
-  definition: GraphQLArgument | undefined,
-  variables: Record<string, unknown>,
-): unknown {
-  const node = field.arguments?.find((a) => a.name.value === definition?.name)?.value as ValueNode | undefined;
-  return node && definition ? valueFromAST(node, definition.type, variables) : undefined;
-}
-
 function termsOf(text: unknown): SearchTerm[] | null {
   if (typeof text !== 'string') return null;
   try {
@@ -71,25 +62,33 @@ function termsOf(text: unknown): SearchTerm[] | null {
  * arguments it reads, how many passes it makes over its matches, whether its page is highlighted.
  */
 interface SearchingField {
-  field: FieldNode;
-  /** The definitions of the arguments read: `query`, `filter`, `first`, `last` (those the field has). */
-  query: GraphQLArgument | undefined;
-  filter: GraphQLArgument | undefined;
-  first: GraphQLArgument | undefined;
-  last: GraphQLArgument | undefined;
+  /** The arguments read, as the document gives them (absent: not given): `query`, `filter`, `first`, `last`. */
+  query: GivenArgument | undefined;
+  filter: GivenArgument | undefined;
+  first: GivenArgument | undefined;
+  last: GivenArgument | undefined;
   /** Passes over the matches: one for the page, one more for `totalCount`; a facet list one per facet asked. */
   passes: number;
   /** `search` asks for snippets or matched fields of its edges: each row of the page is highlighted. */
   highlighted: boolean;
 }
 
+/** An argument's value in the document (a literal or variables) and the type it is read as. */
+interface GivenArgument {
+  node: ValueNode;
+  type: GraphQLInputType;
+}
+
 function searchingField(schema: GraphQLSchema, field: FieldNode, fragments: Fragments): SearchingField {
   const name = field.name.value;
   const definitions = schema.getQueryType()!.getFields()[name]!.args;
-  const argument = (argumentName: string) => definitions.find((a) => a.name === argumentName);
+  const argument = (argumentName: string): GivenArgument | undefined => {
+    const node = field.arguments?.find((a) => a.name.value === argumentName)?.value;
+    const definition = definitions.find((a) => a.name === argumentName);
+    return node && definition ? { node, type: definition.type } : undefined;
+  };
   const counted = selects(field, fragments, [], ['totalCount']) ? 1 : 0;
   return {
-    field,
     query: argument('query'),
     filter: argument('filter'),
     first: argument('first'),
@@ -106,8 +105,10 @@ async function searchCosts(
   variables: Record<string, unknown>,
 ): Promise<number[]> {
   const costs: number[] = [];
+  // An argument's value for this request's variables (undefined for a variable the request leaves out).
+  const value = (argument: GivenArgument | undefined) =>
+    argument ? valueFromAST(argument.node, argument.type, variables) : undefined;
   for (const searching of fields) {
-    const value = (definition: GraphQLArgument | undefined) => argumentValue(searching.field, definition, variables);
     const filter = value(searching.filter) as { query?: unknown } | null | undefined;
     const rows = (value(searching.last) ?? value(searching.first) ?? DEFAULT_PAGE_SIZE) as number;
     for (const [text, highlightedRows] of [
