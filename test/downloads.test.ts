@@ -171,10 +171,13 @@ beforeAll(async () => {
 describe('downloadModelVersion', () => {
   it('imports the version, follows the redirect to the storage host, verifies, links and makes the thumbnail', async () => {
     const bytes = modelBytes(3 * MiB, 1);
-    const { versionIds } = publish([{ bytes }]);
+    // The storage host holds the file's second half until the mutation has answered: a local transfer can otherwise
+    // be past downloading before the answer is read back, and the answer's state is what this checks.
+    const { versionIds } = publish([{ bytes, host: { stallAt: MiB } }]);
     const dir = folder('plain');
     const started = await start(versionIds[0]!, dir);
     expect(['QUEUED', 'DOWNLOADING']).toContain(started.state);
+    hosts.release(versionIds[0]!);
 
     // Progress over SSE, as scanProgress: the stream ends with the final state.
     const response = await fetch(server.url, {

@@ -77,10 +77,23 @@ describe('searches while the search index is built at start', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ models(first: 5) { nodes { name } } }' }),
       }).then((r) => r.json() as Promise<{ data: { models: { nodes: unknown[] } } }>);
+      // Text that is no search is bad input whether or not the index is being built (not a wait, then a refusal).
+      const badFilters = await Promise.all(
+        [
+          'models(first: 5, filter: { query: "!!!" }) { totalCount }',
+          'modelFacets(filter: { query: "*" }) { byNsfw { count } }',
+        ].map((field) =>
+          fetch(server.graphqlUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: `{ ${field} }` }),
+          }).then(async (r) => [r.status, ((await r.json()) as Answer['body']).errors?.map((e) => e.extensions.code)]),
+        ),
+      );
       const state = await fetch(`${server.origin}/health`).then(
         (r) => r.json() as Promise<{ searchIndex: { building: boolean; done: number; total: number } }>,
       );
-      return { first, list, state };
+      return { first, list, badFilters, state };
     });
     const error = result.first.body.errors?.[0];
     expect(error?.extensions, JSON.stringify(result.first.body)).toMatchObject({
@@ -95,6 +108,10 @@ describe('searches while the search index is built at start', () => {
     expect(result.first.ms).toBeGreaterThanOrEqual(SEARCH_INDEX_WAIT_MS - 50);
     expect(result.first.ms).toBeLessThan(SEARCH_INDEX_WAIT_MS + 1500);
     expect(result.list.data.models.nodes).toHaveLength(5);
+    expect(result.badFilters).toEqual([
+      [200, ['BAD_USER_INPUT']],
+      [200, ['BAD_USER_INPUT']],
+    ]);
     expect(result.state.searchIndex).toMatchObject({ building: true, total: MODELS });
     expect(health).toMatchObject({ failures: 0 });
     expect(health.maxMs).toBeLessThan(1000);

@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors.ts';
 import { maskError, UNEXPECTED_ERROR_MESSAGE } from '../src/server/errors.ts';
+import { SEARCH_INDEX_RETRY_AFTER_S } from '../src/search/search-index.ts';
 import { listMigrations } from '../src/db/migrations.ts';
 import { MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { cliCatalog } from './helpers/catalog.ts';
@@ -132,6 +133,19 @@ describe('error masking', () => {
     const masked = maskError(located(new AppError('NOT_FOUND', 'No model with id 9.')), false);
     expect(masked.message).toBe('No model with id 9.');
     expect(masked.extensions.code).toBe('NOT_FOUND');
+    expect(masked.path).toEqual(['health']);
+  });
+
+  it('gives a refusal for now its HTTP status and Retry-After wherever it arose, a resolver too', () => {
+    // The search budget refuses a search before it runs; a build that starts after its estimate meets the resolver.
+    const refusal = new AppError('SEARCH_INDEX_BUILDING', 'The search index is being built.', { done: 1, total: 9 });
+    const masked = maskError(located(refusal), false);
+    expect(masked.extensions).toEqual({
+      code: 'SEARCH_INDEX_BUILDING',
+      done: 1,
+      total: 9,
+      http: { status: 503, headers: { 'retry-after': String(SEARCH_INDEX_RETRY_AFTER_S) } },
+    });
     expect(masked.path).toEqual(['health']);
   });
 

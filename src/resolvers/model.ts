@@ -14,7 +14,7 @@ import {
 import { rowMapper } from '../db/row-mapping.ts';
 import type { Model } from '../generated/prisma/client.ts';
 import { pageWindow } from '../catalog/pagination.ts';
-import { ensureSearchIndexCurrent } from '../search/search-index.ts';
+import { ensureSearchIndexFor } from '../search/search-index.ts';
 import { nestedConnection, rootConnection } from './connections.ts';
 import type { GraphQLContext } from './context.ts';
 import { idOf, loadNodes, lookupKey } from './lookup.ts';
@@ -74,7 +74,7 @@ export const modelQueries = {
     ctx: GraphQLContext,
     info: GraphQLResolveInfo,
   ) => {
-    if (args.filter?.query != null) await ensureSearchIndexCurrent(ctx.db);
+    await ensureSearchIndexFor(ctx.db, args.filter?.query);
     const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
     // A full-text filter estimated to take long runs on the read worker, off the event loop.
     const queries = args.filter?.query != null ? ctx.db.searches : ctx.db.kysely;

@@ -2,11 +2,11 @@
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { type ModelFacets, modelFacets as facetsOf } from '../db/facets.ts';
 import type { ModelFilter } from '../db/lists.ts';
-import { ensureSearchIndexCurrent } from './search-index.ts';
+import { ensureSearchIndexFor } from './search-index.ts';
 
 export type { FacetCount, ModelFacets } from '../db/facets.ts';
 
 export async function modelFacets(db: CatalogDatabase, filter: ModelFilter | null | undefined): Promise<ModelFacets> {
-  if (filter?.query != null) await ensureSearchIndexCurrent(db);
+  await ensureSearchIndexFor(db, filter?.query);
   return facetsOf(db, filter);
 }

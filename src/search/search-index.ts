@@ -18,6 +18,7 @@ import {
   searchIndexIsCurrent,
   waitingDocuments,
 } from '../db/search.ts';
+import { searchTerms } from './query.ts';
 import { spaceCjk, stripHtml } from './text.ts';
 
 /** Models per transaction: small, so one batch of long descriptions stays a few milliseconds of work. */
@@ -192,6 +193,16 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * For a list filtered by search text (absent: nothing to do): text that is no search is refused as such first —
+ * BAD_USER_INPUT whether or not a build is under way, not SEARCH_INDEX_BUILDING now and BAD_USER_INPUT later.
+ */
+export async function ensureSearchIndexFor(db: CatalogDatabase, text: string | null | undefined): Promise<void> {
+  if (text == null) return;
+  searchTerms(text);
+  await ensureSearchIndexCurrent(db);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { DownloadService, GraphQLContext, ResolverSettings } from '../resol
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
-import { printSchema } from 'graphql';
+import { GraphQLError, printSchema } from 'graphql';
 import { scopedCatalogRevision } from '../db/revision.ts';
 import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
 import { revisionCachePlugin } from './revision-cache.ts';
@@ -138,7 +138,9 @@ function yogaLogger(logger: Logger) {
     (level: 'debug' | 'info' | 'warn' | 'error') =>
     (...args: unknown[]) => {
       const [first, ...rest] = args;
-      if (isAppError(first)) child.debug({ code: first.code }, first.message);
+      // A coded error is an answer, not a failure of ours: yoga reports one it re-made with its HTTP status too.
+      const coded = isAppError(first) ? first : first instanceof GraphQLError ? first.originalError : undefined;
+      if (isAppError(coded)) child.debug({ code: coded.code }, coded.message);
       else if (first instanceof Error) child[level]({ err: first }, first.message);
       else child[level](rest.length ? { details: rest.map(String) } : {}, String(first));
     };

@@ -6,17 +6,28 @@
 import { GraphQLError } from 'graphql';
 import { isAppError, type AppError } from '../errors.ts';
 import { classifySqliteError } from '../db/database-errors.ts';
+import { SEARCH_INDEX_RETRY_AFTER_S } from '../search/search-index.ts';
 
 export const UNEXPECTED_ERROR_MESSAGE = 'Unexpected error.';
 
-function fromAppError(error: AppError, located?: GraphQLError): GraphQLError {
+/**
+ * Codes that are a refusal for now rather than an answer: the HTTP status and headers a request gets whichever part
+ * of it met one (the search budget before execution, or a resolver), so that scripts and proxies retry it.
+ */
+const HTTP_OF_CODE: Partial<Record<AppError['code'], { status: number; headers: Record<string, string> }>> = {
+  SEARCH_INDEX_BUILDING: { status: 503, headers: { 'retry-after': String(SEARCH_INDEX_RETRY_AFTER_S) } },
+};
+
+/** A coded error as GraphQL reports it: its message, its code and details, where it arose (if it did in a field). */
+export function fromAppError(error: AppError, located?: GraphQLError): GraphQLError {
+  const http = HTTP_OF_CODE[error.code];
   return new GraphQLError(error.message, {
     nodes: located?.nodes,
     source: located?.source,
     positions: located?.positions,
     path: located?.path,
     originalError: error,
-    extensions: { code: error.code, ...(error.details ?? {}) },
+    extensions: { code: error.code, ...(error.details ?? {}), ...(http ? { http } : {}) },
   });
 }
 
@@ -40,9 +51,12 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
 export function maskError(error: unknown, development: boolean): GraphQLError {
   const located = error instanceof GraphQLError ? error : undefined;
   const cause = innermostCause(error);
-  // graphql-js already put the AppError's code into the located error: pass it on unchanged (yoga then does not
-  // log it as an unexpected failure).
-  if (isAppError(cause)) return located?.extensions.code === cause.code ? located : fromAppError(cause, located);
+  // graphql-js already put the AppError's code into the located error: pass it on unchanged unless it lacks its HTTP
+  // status (yoga logs an error it had to replace; the log hands a coded one down to debug either way).
+  if (isAppError(cause))
+    return located?.extensions.code === cause.code && (!HTTP_OF_CODE[cause.code] || located.extensions.http)
+      ? located
+      : fromAppError(cause, located);
   // A database another program holds locked, or a damaged file: say so, with what to do.
   const database = classifySqliteError(cause, 'The catalog database');
   if (database) return fromAppError(database, located);

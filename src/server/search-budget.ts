@@ -24,7 +24,8 @@ import { estimateSearchCost, SEARCH_COST_LIMITS } from '../search/cost.ts';
 import { searchTerms, type SearchTerm } from '../search/query.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
 import { isAppError } from '../errors.ts';
-import { ensureSearchIndexCurrent, SEARCH_INDEX_RETRY_AFTER_S } from '../search/search-index.ts';
+import { ensureSearchIndexCurrent } from '../search/search-index.ts';
+import { fromAppError } from './errors.ts';
 
 type Fragments = Record<string, FragmentDefinitionNode>;
 
@@ -185,12 +186,7 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
       } catch (error) {
         // The index is still being built: a temporary refusal, which scripts retry (as after a time limit).
         if (!isAppError(error) || error.code !== 'SEARCH_INDEX_BUILDING') throw error;
-        const http = { status: 503, headers: { 'retry-after': String(SEARCH_INDEX_RETRY_AFTER_S) } };
-        setResultAndStopExecution({
-          errors: [
-            createGraphQLError(error.message, { extensions: { ...error.extensions, http }, originalError: error }),
-          ],
-        });
+        setResultAndStopExecution({ errors: [fromAppError(error)] });
         return;
       }
       const total = costs.reduce((a, b) => a + b, 0);
