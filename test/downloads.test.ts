@@ -173,7 +173,7 @@ describe('downloadModelVersion', () => {
     const bytes = modelBytes(3 * MiB, 1);
     // The storage host holds the file's second half until the mutation has answered: a local transfer can otherwise
     // be past downloading before the answer is read back, and the answer's state is what this checks.
-    const { versionIds } = publish([{ bytes, host: { stallAt: MiB } }]);
+    const { modelId, versionIds } = publish([{ bytes, host: { stallAt: MiB } }]);
     const dir = folder('plain');
     const started = await start(versionIds[0]!, dir);
     expect(['QUEUED', 'DOWNLOADING']).toContain(started.state);
@@ -227,6 +227,20 @@ describe('downloadModelVersion', () => {
        WHERE v."CivitaiId" = ${versionIds[0]} AND i."ThumbnailData" IS NOT NULL`,
     );
     expect(thumbnails).toBe(1);
+    // The history says which download linked the file (the change set before it: the version's import).
+    const { model } = await data<{
+      model: { history: { edges: { node: { source: string; detail: string; jobId: string; changes: unknown[] } }[] } };
+    }>(
+      `query($m: Int!) { model(civitaiId: $m) { history(first: 5) { edges { node {
+        source detail jobId changes { entity field newValue } } } } } }`,
+      { m: modelId },
+    );
+    expect(model.history.edges[0]!.node).toMatchObject({ source: 'download', detail: target, jobId: started.id });
+    expect(model.history.edges[0]!.node.changes).toContainEqual({
+      entity: 'ModelFile',
+      field: 'LocalPath',
+      newValue: target,
+    });
   });
 
   it('the next scan does not read a downloaded file again', async () => {

@@ -140,13 +140,17 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** Records the placed file in the scan index and links it to catalog file `file` (LocalPath, IsLocalFileValid…). */
+/**
+ * Records the placed file in the scan index and links it to catalog file `file` (LocalPath, IsLocalFileValid…); the
+ * history's change set names the download.
+ */
 export async function linkDownloaded(
   db: CatalogDatabase,
   filePath: string,
   hashes: StreamHashes,
   file: Row,
   now: Date,
+  downloadId: number,
 ): Promise<number> {
   const info = await stat(filePath);
   const seen = { path: filePath, size: info.size, mtimeMs: info.mtimeMs };
@@ -155,7 +159,8 @@ export async function linkDownloaded(
     const local = await recordLocalFileIn(trx, seen, hashes, now);
     const linked = await linkToCatalog(trx, local.Id, filePath, hashes, [file], new Set([filePath]), columns, {
       now,
-      jobId: null,
+      jobId: String(downloadId),
+      source: 'download',
     });
     return linked.modelFileId;
   });

@@ -671,7 +671,7 @@ export class DownloadQueue {
     const id = live.row.Id;
     const now = new Date();
     const fresh = (await modelFileRow(this.#db.kysely, file.Id as number)) ?? file;
-    const modelFileId = await linkDownloaded(this.#db, placed, hashes, fresh, now);
+    const modelFileId = await linkDownloaded(this.#db, placed, hashes, fresh, now, id);
     let read: ArchivedPayload | null = null;
     if (Number(live.row.Sidecars) === 1)
       read = (await this.#writeSidecarsBeside(placed, fresh, live.row.VersionCivitaiId, id)).payload;

@@ -9,7 +9,7 @@ import type { CatalogTable, SqlValue } from '../db/row-writer.ts';
 import { type ChangeValues, insertChangeSet } from '../db/tables/metadata-history.ts';
 import { parseStoredTimestamp } from '../db/timestamps.ts';
 
-export type ChangeSource = 'import' | 'sync' | 'scan' | 'edit' | 'revert';
+export type ChangeSource = 'import' | 'sync' | 'scan' | 'download' | 'edit' | 'revert';
 
 export interface ChangeContext {
   source: ChangeSource;

@@ -202,7 +202,7 @@ export async function linkAsVariant(
   hashes: StoredHashes,
   lookalike: Row,
   columns: OptionalFileColumns,
-  { now, jobId }: ScanStamp,
+  { now, ...stamp }: ScanStamp,
 ): Promise<number> {
   const modelFileId = await insertRow(trx, 'ModelFiles', {
     ModelVersionId: lookalike.ModelVersionId as number,
@@ -222,21 +222,22 @@ export async function linkAsVariant(
     LocalFileVerifiedAt: now,
   });
   await linkLocalFile(trx, localFileId, modelFileId);
-  const log = scanLog(file.path, jobId);
+  const log = scanLog(file.path, stamp);
   log.created('ModelFile', modelFileId, file.fileName);
   await writeScanLog(trx, log, lookalike.ModelVersionId as number, now);
   return modelFileId;
 }
 
-/** When a scan writes, and the scan job it belongs to (null: none named). */
+/** When a scan writes, and the job it belongs to (null: none named); a download's link of its file says so. */
 export interface ScanStamp {
   now: Date;
   jobId: string | null;
+  source?: 'scan' | 'download';
 }
 
-/** The history of what a scan changed at `filePath`, under its job. */
-function scanLog(filePath: string, jobId: string | null): ChangeLog {
-  return new ChangeLog({ source: 'scan', detail: filePath, jobId });
+/** The history of what a scan (or a download) changed at `filePath`, under its job. */
+function scanLog(filePath: string, { jobId, source = 'scan' }: Omit<ScanStamp, 'now'>): ChangeLog {
+  return new ChangeLog({ source, detail: filePath, jobId });
 }
 
 /** Writes a scan's change set (when it changed anything) under the model of `versionId`. */
@@ -266,7 +267,7 @@ export async function linkToCatalog(
   candidates: readonly Row[],
   seenPaths: ReadonlySet<string>,
   columns: OptionalFileColumns,
-  { now, jobId }: ScanStamp,
+  { now, ...stamp }: ScanStamp,
 ): Promise<{ modelFileId: number; outcome: LinkOutcome }> {
   const verified: RowValues = { LocalPath: filePath, IsLocalFileValid: true, LocalFileVerifiedAt: now };
   const here = candidates.find((c) => c.LocalPath === filePath);
@@ -293,7 +294,7 @@ export async function linkToCatalog(
     outcome = 'duplicate-copy';
   }
   const modelFileId = target.Id as number;
-  const log = scanLog(filePath, jobId);
+  const log = scanLog(filePath, stamp);
   if (outcome === 'duplicate-copy') log.created('ModelFile', modelFileId, path.basename(filePath));
   // The size is the file's own, known exactly here: filled also on rows linked before the column existed.
   await updateChanged(
@@ -329,7 +330,7 @@ export async function createLocalModel(
   hashes: StoredHashes,
   facts: LocalModelFacts,
   columns: OptionalFileColumns,
-  { now, jobId }: ScanStamp,
+  { now, ...stamp }: ScanStamp,
 ): Promise<number> {
   const modelId = await insertRow(trx, 'Models', {
     ...NEW_MODEL_DEFAULTS,
@@ -367,7 +368,7 @@ export async function createLocalModel(
     LocalFileVerifiedAt: now,
   });
   await linkLocalFile(trx, localFileId, modelFileId);
-  const log = scanLog(filePath, jobId);
+  const log = scanLog(filePath, stamp);
   log.created('Model', modelId, facts.name);
   await log.write(trx, modelId, now);
   return modelFileId;
@@ -379,11 +380,11 @@ export async function refreshLocalOnlyHashes(
   modelFileId: number,
   hashes: StoredHashes,
   columns: OptionalFileColumns,
-  { now, jobId }: ScanStamp,
+  { now, ...stamp }: ScanStamp,
 ): Promise<void> {
   const row = await fileById(trx, modelFileId);
   if (!row) return;
-  const log = scanLog(row.LocalPath as string, jobId);
+  const log = scanLog(row.LocalPath as string, stamp);
   await updateChanged(
     trx,
     'ModelFiles',

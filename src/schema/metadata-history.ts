@@ -16,6 +16,10 @@ const ChangeSourceEnum = builder.enumType('ChangeSource', {
     import: { value: 'import', description: 'A payload imported by the CLI or the `importCivitaiPayload` mutation.' },
     sync: { value: 'sync', description: 'An online sync with Civitai (also a 404 that marked a removal).' },
     scan: { value: 'scan', description: 'A library scan (a linked file, a sidecar, a local-only model).' },
+    download: {
+      value: 'download',
+      description: "A finished download's file linked to its catalog file (`jobId`: the download's `id`).",
+    },
     edit: { value: 'edit', description: 'A user edit through a mutation.' },
     revert: { value: 'revert', description: '`revertChange`.' },
   } as const,
