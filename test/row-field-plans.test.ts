@@ -4,13 +4,15 @@
  * selections in one request, Relay `node`).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getNamedType, graphql, isObjectType } from 'graphql';
+import { getNamedType, graphql, isObjectType, parse } from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { openCatalogDatabase } from '../src/db/catalog-database.ts';
 import { RequestScope } from '../src/db/request-scope.ts';
 import { createLoaders } from '../src/loaders/index.ts';
 import { columnsOf } from '../src/db/row-mapping.ts';
 import { DERIVED_FIELD_READS, rowFieldsFor, type PlannedModelName } from '../src/loaders/row-fields.ts';
+import { planning } from '../src/resolvers/selection.ts';
 import { schema } from '../src/schema/index.ts';
 import { dataOf, type SeededCatalog } from './helpers/catalog.ts';
 import { startSeededServer, type TestServer } from './helpers/server.ts';
@@ -84,36 +86,42 @@ describe('narrow reads', () => {
     expect(imageRows).not.toMatch(/"Prompt"|"ThumbnailData"[^)]/);
   });
 
-  it('plans once per position in the query, however many rows the page holds', async () => {
+  it('plans once per position in the query, however many rows the page holds; a compiled operation once for all', async () => {
     const query = `query($n: Int!) { models(first: $n) { nodes { versions(first: 3) { nodes { files { fileName } images(first: 2) { nodes { url } } } } } } }`;
     const db = await openCatalogDatabase(catalog.databasePath);
-    const plansFor = async (n: number) => {
-      const loaders = createLoaders(db, { maxBase64Bytes: 1024 });
+    const compiled = compileQuery(schema, parse(query));
+    if (!isCompiledQuery(compiled)) throw new Error(JSON.stringify(compiled.errors));
+    const plansFor = async (n: number, how: 'standard' | 'compiled') => {
       const contextValue = {
         db,
-        loaders,
+        loaders: createLoaders(db, { maxBase64Bytes: 1024 }),
         scope: new RequestScope(),
         settings: { libraryRoots: [], maxThumbnailUploadBytes: 1024, thumbnailSide: 320, queryLimits: QUERY_LIMITS },
       };
-      const result = await graphql({ schema, source: query, variableValues: { n }, contextValue });
+      const before = planning.made;
+      const result =
+        how === 'standard'
+          ? await graphql({ schema, source: query, variableValues: { n }, contextValue })
+          : await compiled.query(undefined, contextValue, { n });
       expect(result.errors).toBeUndefined();
       const models = (result.data as { models: { nodes: unknown[] } }).models.nodes.length;
-      // Positions: models, versions, files, images (their page and their rows).
-      return {
-        models,
-        positions: loaders.rowFieldPlans.size,
-        plans: [...loaders.rowFieldPlans.values()].reduce((n, m) => n + m.size, 0),
-      };
+      return { models, plans: planning.made - before };
     };
     try {
-      const small = await plansFor(3);
-      const large = await plansFor(30);
-      expect(small.models).toBe(3);
-      expect(large.models).toBe(30);
-      expect(large.positions).toBe(small.positions);
+      // The standard executor hands each request field nodes of its own: each plans again, as often at any size.
+      const small = await plansFor(3, 'standard');
+      const large = await plansFor(30, 'standard');
+      expect([small.models, large.models]).toEqual([3, 30]);
+      // Positions: models, versions, files, images (their page and their rows).
       expect(large.plans).toBe(small.plans);
       expect(small.plans).toBeGreaterThanOrEqual(4);
       expect(large.plans).toBeLessThanOrEqual(5);
+      // A compiled operation's runs share its field nodes: its first request plans, the next ones read the plans.
+      const first = await plansFor(3, 'compiled');
+      const next = await plansFor(30, 'compiled');
+      expect([first.models, next.models]).toEqual([3, 30]);
+      expect(first.plans).toBe(small.plans);
+      expect(next.plans).toBe(0);
     } finally {
       await db.close();
     }

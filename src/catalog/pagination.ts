@@ -138,20 +138,18 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
 }
 
 /** Validates Relay arguments: first/last in 0…max (default `defaultSize`), never both. */
-export function pageWindow(
-  args: PageArgs,
-  ordering: Ordering,
-  defaultSize = DEFAULT_PAGE_SIZE,
-  max = MAX_PAGE_SIZE,
-): PageWindow {
-  const first = checkCount(args.first, 'first', max);
-  const last = checkCount(args.last, 'last', max);
+/** A page read with everything a connection may be asked for. */
+const READ_ALL: PageReads = { looksAhead: true, cursors: true };
+
+export function pageWindow(args: PageArgs, ordering: Ordering, reads: PageReads = READ_ALL): PageWindow {
+  const first = checkCount(args.first, 'first', MAX_PAGE_SIZE);
+  const last = checkCount(args.last, 'last', MAX_PAGE_SIZE);
   if (first !== null && last !== null) throw new AppError('BAD_USER_INPUT', 'Pass either `first` or `last`, not both.');
   return {
     direction: last !== null ? 'backward' : 'forward',
-    limit: last ?? first ?? defaultSize,
-    looksAhead: true,
-    cursors: true,
+    limit: last ?? first ?? DEFAULT_PAGE_SIZE,
+    looksAhead: reads.looksAhead,
+    cursors: reads.cursors,
     after: args.after ? decodeCursor(args.after, ordering, 'after') : null,
     before: args.before ? decodeCursor(args.before, ordering, 'before') : null,
   };
@@ -217,24 +215,40 @@ export function toPage<R, T>(
   if (!forward) kept.reverse();
   const cursors = window.cursors ? keyValues : null;
   const edges: Edge<T>[] = kept.map((row) => new PageEdge(row, ordering, cursors, node(row)));
-  const more = () => (window.looksAhead ? hasMore : unplanned('the row after it'));
-  return {
-    edges,
-    pageInfo: {
-      get hasNextPage() {
-        return forward ? more() : window.before !== null;
-      },
-      get hasPreviousPage() {
-        return forward ? window.after !== null : more();
-      },
-      get startCursor() {
-        return edges[0]?.cursor ?? null;
-      },
-      get endCursor() {
-        return edges.at(-1)?.cursor ?? null;
-      },
-    },
-  };
+  return { edges, pageInfo: new PageFacts(edges, window, hasMore) };
+}
+
+/** A page's PageInfo, worked out when read (a class: made for every parent of a nested list). */
+class PageFacts<T> implements PageInfo {
+  readonly #edges: Edge<T>[];
+  readonly #window: PageWindow;
+  readonly #hasMore: boolean;
+
+  constructor(edges: Edge<T>[], window: PageWindow, hasMore: boolean) {
+    this.#edges = edges;
+    this.#window = window;
+    this.#hasMore = hasMore;
+  }
+
+  #more(): boolean {
+    return this.#window.looksAhead ? this.#hasMore : unplanned('the row after it');
+  }
+
+  get hasNextPage(): boolean {
+    return this.#window.direction === 'forward' ? this.#more() : this.#window.before !== null;
+  }
+
+  get hasPreviousPage(): boolean {
+    return this.#window.direction === 'forward' ? this.#window.after !== null : this.#more();
+  }
+
+  get startCursor(): string | null {
+    return this.#edges[0]?.cursor ?? null;
+  }
+
+  get endCursor(): string | null {
+    return this.#edges.at(-1)?.cursor ?? null;
+  }
 }
 
 /** A row's sort-key values, selected beside it as `k0`, `k1`, … (see `src/db/pages.ts`). */

@@ -12,9 +12,6 @@ import { createTagLoaders } from './tags.ts';
 import { createThumbnailLoaders, type ThumbnailLoaderOptions } from './thumbnails.ts';
 import { createTriggerWordLoaders } from './trigger-words.ts';
 import { createVersionLoaders } from './versions.ts';
-import type { FieldNode } from 'graphql';
-import type { PageReads } from '../catalog/pagination.ts';
-import type { RowFields } from './row-fields.ts';
 
 export type LoaderOptions = ThumbnailLoaderOptions;
 
@@ -35,8 +32,6 @@ export class Loaders {
   #creators?: ReturnType<typeof createCreatorLoaders>;
   #tags?: ReturnType<typeof createTagLoaders>;
   #hashes?: ReturnType<typeof createHashLoaders>;
-  #rowFieldPlans?: Map<readonly FieldNode[], Map<string, RowFields>>;
-  #pageReads?: Map<readonly FieldNode[], PageReads>;
 
   constructor(db: CatalogDatabase, options: LoaderOptions) {
     this.#db = db;
@@ -69,14 +64,6 @@ export class Loaders {
   }
   get hashes() {
     return (this.#hashes ??= createHashLoaders(this.#db));
-  }
-  /** Row-field plans by the field nodes they were planned for (see `plannedRowFields`); lives as long as the request. */
-  get rowFieldPlans() {
-    return (this.#rowFieldPlans ??= new Map());
-  }
-  /** What a nested connection's page reads besides its rows (see `nestedPagePlan`), by its field nodes. */
-  get pageReads() {
-    return (this.#pageReads ??= new Map());
   }
 }
 

@@ -106,6 +106,12 @@ export function unionRowFields(a: RowFields, b: RowFields): RowFields {
   return a === null || b === null ? null : [...new Set([...a, ...b])].sort();
 }
 
+/** A plan's key (loaders are memoised by it): kept with the plan, which lives as long as its document's field nodes. */
+const keys = new WeakMap<readonly string[], string>();
+
 export function rowFieldsKey(fields: RowFields): string {
-  return fields === null ? '*' : fields.join(',');
+  if (fields === null) return '*';
+  let key = keys.get(fields);
+  if (key === undefined) keys.set(fields, (key = fields.join(',')));
+  return key;
 }

@@ -14,7 +14,7 @@ export function outcomeModel(
 ) {
   return outcome.modelId === null
     ? null
-    : ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')).load(outcome.modelId);
+    : ctx.loaders.models.byId(plannedRowFields(info, 'Model')).load(outcome.modelId);
 }
 
 type SyncArgs<K extends string, V> = Record<K, V> & { force?: boolean | null };

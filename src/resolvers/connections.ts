@@ -14,7 +14,8 @@ import type { PageLoaders } from '../loaders/pages.ts';
 import type { RowFields } from '../loaders/row-fields.ts';
 
 export function withTotalCount<T>(page: Page<T>, totalCount: () => number | Promise<number>) {
-  return { ...page, totalCount };
+  // Spelled out, not spread: made for every parent of a nested list.
+  return { edges: page.edges, pageInfo: page.pageInfo, totalCount };
 }
 
 /** A root list as a connection: one keyset page, and its count only if `totalCount` is selected. */
@@ -42,6 +43,6 @@ export async function nestedConnection<T>(
   totalCount: () => Promise<number>,
   plan: { fields: RowFields; reads: PageReads },
 ) {
-  const window = { ...pageWindow(args, ordering), ...plan.reads };
+  const window = pageWindow(args, ordering, plan.reads);
   return withTotalCount(await pages(ordering, window, plan.fields).load(parentId), totalCount);
 }

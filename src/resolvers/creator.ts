@@ -25,7 +25,7 @@ export const creatorFields = {
       args,
       c.id,
       () => ctx.loaders.creators.modelCount.load(c.id),
-      nestedPagePlan(ctx, info, 'Model'),
+      nestedPagePlan(info, 'Model'),
     ),
 };
 

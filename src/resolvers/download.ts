@@ -48,9 +48,7 @@ function idFromCursor(cursor: string): number {
 
 export const downloadFields = {
   modelFile: (job: DownloadJob, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    job.modelFileId === null
-      ? null
-      : ctx.loaders.files.byId(plannedRowFields(ctx, info, 'ModelFile')).load(job.modelFileId),
+    job.modelFileId === null ? null : ctx.loaders.files.byId(plannedRowFields(info, 'ModelFile')).load(job.modelFileId),
 };
 
 export const downloadQueries = {

@@ -13,9 +13,7 @@ export const MAX_DUPLICATE_GROUPS = 1000;
 
 export const localFileFields = {
   modelFile: (f: LocalFileShape, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    f.modelFileId === null
-      ? null
-      : ctx.loaders.files.byId(plannedRowFields(ctx, info, 'ModelFile')).load(f.modelFileId),
+    f.modelFileId === null ? null : ctx.loaders.files.byId(plannedRowFields(info, 'ModelFile')).load(f.modelFileId),
 };
 
 export const libraryQueries = {

@@ -18,7 +18,7 @@ export interface HashMatchShape {
 
 export const fileFields = {
   version: (f: ModelFile, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    referenced(ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')), f.modelVersionId),
+    referenced(ctx.loaders.versions.byId(plannedRowFields(info, 'ModelVersion')), f.modelVersionId),
 };
 
 export const fileQueries = {
@@ -31,7 +31,7 @@ export const fileQueries = {
     info: GraphQLResolveInfo,
   ) => {
     const matches = await ctx.loaders.hashes
-      .byQuery(plannedRowFields(ctx, info, 'ModelFile'))
+      .byQuery(plannedRowFields(info, 'ModelFile'))
       .load(parseHashQuery(args.hash, args.algorithm));
     return matches[0]?.file ?? null;
   },
@@ -43,7 +43,7 @@ export const fileQueries = {
   ): Promise<HashMatchShape[]> => {
     const queries = parseHashBatch(args.hashes, args.algorithm);
     const results = await ctx.loaders.hashes.byQueries(
-      plannedRowFields(ctx, info, 'ModelFile', MATCHED_FILE_PATHS),
+      plannedRowFields(info, 'ModelFile', MATCHED_FILE_PATHS),
       queries,
     );
     return queries.map((query, i) => ({ hash: query.input, matches: results[i]! }));

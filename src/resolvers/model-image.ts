@@ -17,7 +17,7 @@ export async function loadPlannedImage(
   picked: PickedImage | null,
 ): Promise<ModelImage | null> {
   if (!picked) return null;
-  return (await ctx.loaders.images.rows(plannedRowFields(ctx, info, 'ModelImage')).load(picked.id)) ?? null;
+  return (await ctx.loaders.images.rows(plannedRowFields(info, 'ModelImage')).load(picked.id)) ?? null;
 }
 
 export const thumbnailFields = {
@@ -44,7 +44,7 @@ export const imageFields = {
   thumbnail: (i: ModelImage, _args: unknown, ctx: GraphQLContext) =>
     'thumbnailByteSize' in i ? metaFromImageRow(i) : ctx.loaders.thumbnails.meta.load(i.id),
   version: (i: ModelImage, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    referenced(ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')), i.modelVersionId),
+    referenced(ctx.loaders.versions.byId(plannedRowFields(info, 'ModelVersion')), i.modelVersionId),
 };
 
 export const imageQueries = {
@@ -73,10 +73,7 @@ export const imageMutations = {
       thumbnailSide: ctx.settings.thumbnailSide,
     });
     ctx.loaders.thumbnails.forget(id);
-    const image = await ctx.loaders.images
-      .rows(plannedRowFields(ctx, info, 'ModelImage'))
-      .clear(id)
-      .load(id);
+    const image = await ctx.loaders.images.rows(plannedRowFields(info, 'ModelImage')).clear(id).load(id);
     if (!image) throw new AppError('NOT_FOUND', `Image ${id} no longer exists.`);
     return image;
   },

@@ -24,11 +24,11 @@ export const versionFields = {
   triggerWordsText: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext) =>
     (await ctx.loaders.triggerWords.byVersion.load(v.id)).map((w) => w.word).join(', '),
   model: (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    referenced(ctx.loaders.models.byId(plannedRowFields(ctx, info, 'Model')), v.modelId),
+    referenced(ctx.loaders.models.byId(plannedRowFields(info, 'Model')), v.modelId),
   files: (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id),
+    ctx.loaders.files.byVersion(plannedRowFields(info, 'ModelFile')).load(v.id),
   primaryFile: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    (await ctx.loaders.files.byVersion(plannedRowFields(ctx, info, 'ModelFile')).load(v.id))[0] ?? null,
+    (await ctx.loaders.files.byVersion(plannedRowFields(info, 'ModelFile')).load(v.id))[0] ?? null,
   images: (v: ModelVersion, args: PageArgs, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
     nestedConnection(
       ctx.loaders.images.pagesByVersion,
@@ -36,7 +36,7 @@ export const versionFields = {
       args,
       v.id,
       () => ctx.loaders.images.countByVersion.load(v.id),
-      nestedPagePlan(ctx, info, 'ModelImage'),
+      nestedPagePlan(info, 'ModelImage'),
     ),
   primaryImage: async (v: ModelVersion, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
     loadPlannedImage(ctx, info, await ctx.loaders.images.primaryByVersion.load(v.id)),
@@ -82,7 +82,7 @@ export const versionMutations = {
 
 export const triggerWordFields = {
   version: (w: TriggerWord, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
-    referenced(ctx.loaders.versions.byId(plannedRowFields(ctx, info, 'ModelVersion')), w.modelVersionId),
+    referenced(ctx.loaders.versions.byId(plannedRowFields(info, 'ModelVersion')), w.modelVersionId),
 };
 
 /** Relay node loading (`node`, `nodes`): whole rows through the loader the look-ups share. */

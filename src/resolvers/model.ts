@@ -43,13 +43,13 @@ export const modelFields = {
       args,
       m.id,
       () => ctx.loaders.versions.countByModel.load(m.id),
-      nestedPagePlan(ctx, info, 'ModelVersion'),
+      nestedPagePlan(info, 'ModelVersion'),
     ),
   latestVersion: async (m: Model, _args: unknown, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
     const ordering = versionOrdering(ctx.db.dialect, null);
-    const window = { ...pageWindow({ first: 1 }, ordering), looksAhead: false, cursors: false };
+    const window = pageWindow({ first: 1 }, ordering, { looksAhead: false, cursors: false });
     const page = await ctx.loaders.versions
-      .pagesByModel(ordering, window, plannedRowFields(ctx, info, 'ModelVersion'))
+      .pagesByModel(ordering, window, plannedRowFields(info, 'ModelVersion'))
       .load(m.id);
     return page.edges[0]?.node ?? null;
   },
@@ -75,7 +75,7 @@ export const modelQueries = {
     info: GraphQLResolveInfo,
   ) => {
     await ensureSearchIndexFor(ctx.db, args.filter?.query);
-    const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS));
+    const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(info, 'Model', CONNECTION_NODE_PATHS));
     // A full-text filter estimated to take long runs on the read worker, off the event loop.
     const queries = args.filter?.query != null ? ctx.db.searches : ctx.db.kysely;
     return rootConnection(queries, source, mapModel, modelOrdering(ctx.db.dialect, args.orderBy), args);

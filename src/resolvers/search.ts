@@ -41,7 +41,7 @@ export const searchQueries = {
       args.query,
       args,
       args.filter,
-      plannedRowFields(ctx, info, 'Model', CONNECTION_NODE_PATHS),
+      plannedRowFields(info, 'Model', CONNECTION_NODE_PATHS),
     );
     return {
       pageInfo: result.pageInfo,

@@ -1,17 +1,18 @@
 /**
  * Row-field plans from the GraphQL selection: which fields of a catalog type a query selects under the field being
- * resolved, turned into the row fields loaders must read (`rowFieldsFor`). A plan is made once per request per
- * selection, not once per parent row.
+ * resolved, turned into the row fields loaders must read (`rowFieldsFor`). A plan depends only on the field's place in
+ * the document (its field nodes, which the executor shares between all rows of a list, and the fragments), so it is
+ * kept with those field nodes: made once per selection, not once per parent row — and, for a compiled operation,
+ * whose every run is handed the same field nodes, once for all its requests.
  */
 import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { PageReads } from '../catalog/pagination.ts';
 import { rowFieldsFor, type PlannedModelName, type RowFields } from '../loaders/row-fields.ts';
-import type { GraphQLContext } from './context.ts';
 
 /** Where a connection's nodes sit below the connection field. */
-export const CONNECTION_NODE_PATHS: readonly (readonly string[])[] = [['edges', 'node'], ['nodes']];
+export const CONNECTION_NODE_PATHS: Paths = [['edges', 'node'], ['nodes']];
 /** The field's own selection. */
-const OWN_SELECTION: readonly (readonly string[])[] = [[]];
+const OWN_SELECTION: Paths = [[]];
 
 /** The fields of a selection set, fragments expanded (type conditions are ignored: a wider plan is still right). */
 function fieldsOf(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, into: FieldNode[] = []): FieldNode[] {
@@ -45,45 +46,51 @@ export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (re
   return names;
 }
 
-/** What the connection being resolved reads besides its rows (see `PageReads`): once per request for each selection. */
-function pageReads(ctx: GraphQLContext, info: GraphQLResolveInfo): PageReads {
-  let reads = ctx.loaders.pageReads.get(info.fieldNodes);
+/** Paths below a field, given as module constants: plans are kept by the paths' identity. */
+type Paths = readonly (readonly string[])[];
+
+/** Plans by the field nodes they were made for (they go when the document does), and how many were made. */
+const rowFieldPlans = new WeakMap<readonly FieldNode[], Map<PlannedModelName, Map<Paths, RowFields>>>();
+const pageReadsOf = new WeakMap<readonly FieldNode[], PageReads>();
+export const planning = { made: 0 };
+
+/** What the connection being resolved reads besides its rows (see `PageReads`). */
+function pageReads(info: GraphQLResolveInfo): PageReads {
+  let reads = pageReadsOf.get(info.fieldNodes);
   if (!reads) {
     const names = selectedFieldNames(info, OWN_SELECTION);
     reads = {
       looksAhead: names.has('pageInfo.hasNextPage') || names.has('pageInfo.hasPreviousPage'),
       cursors: names.has('edges.cursor') || names.has('pageInfo.startCursor') || names.has('pageInfo.endCursor'),
     };
-    ctx.loaders.pageReads.set(info.fieldNodes, reads);
+    pageReadsOf.set(info.fieldNodes, reads);
   }
   return reads;
 }
 
-/**
- * The row fields of `model` the selection at `paths` needs (plus `required`). A plan depends only on the field's
- * selection (its field nodes, which the executor shares between all rows of a list) and the arguments here, so
- * it is made once per request for each.
- */
+/** The row fields of `model` the selection at `paths` needs: made once per field nodes (see above). */
 export function plannedRowFields(
-  ctx: GraphQLContext,
   info: GraphQLResolveInfo,
   model: PlannedModelName,
-  paths: readonly (readonly string[])[] = OWN_SELECTION,
-  required: readonly string[] = [],
+  paths: Paths = OWN_SELECTION,
 ): RowFields {
-  let plans = ctx.loaders.rowFieldPlans.get(info.fieldNodes);
-  if (!plans) ctx.loaders.rowFieldPlans.set(info.fieldNodes, (plans = new Map()));
-  const key = `${model}|${paths === OWN_SELECTION ? '' : paths.map((p) => p.join('.')).join(';')}|${required.join(',')}`;
-  let plan = plans.get(key);
-  if (plan === undefined) plans.set(key, (plan = rowFieldsFor(model, selectedFieldNames(info, paths), required)));
+  let byModel = rowFieldPlans.get(info.fieldNodes);
+  if (!byModel) rowFieldPlans.set(info.fieldNodes, (byModel = new Map()));
+  let byPaths = byModel.get(model);
+  if (!byPaths) byModel.set(model, (byPaths = new Map()));
+  let plan = byPaths.get(paths);
+  if (plan === undefined) {
+    plan = rowFieldsFor(model, selectedFieldNames(info, paths));
+    byPaths.set(paths, plan);
+    planning.made++;
+  }
   return plan;
 }
 
 /** How a nested connection's page of `model` rows is read: the row fields of its nodes, and what else it reads. */
 export function nestedPagePlan(
-  ctx: GraphQLContext,
   info: GraphQLResolveInfo,
   model: PlannedModelName,
 ): { fields: RowFields; reads: PageReads } {
-  return { fields: plannedRowFields(ctx, info, model, CONNECTION_NODE_PATHS), reads: pageReads(ctx, info) };
+  return { fields: plannedRowFields(info, model, CONNECTION_NODE_PATHS), reads: pageReads(info) };
 }

@@ -26,7 +26,7 @@ export const tagFields = {
       args,
       tag.id,
       () => ctx.loaders.tags.modelCount.load(tag.id),
-      nestedPagePlan(ctx, info, 'Model'),
+      nestedPagePlan(info, 'Model'),
     ),
 };
 
