@@ -46,7 +46,10 @@ export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (re
   return names;
 }
 
-/** Paths below a field, given as module constants: plans are kept by the paths' identity. */
+/**
+ * Paths below a field, always a module constant: plans are kept by the paths' identity for as long as the document
+ * lives, so an array made at each call would add a plan at each call.
+ */
 type Paths = readonly (readonly string[])[];
 
 /** Plans by the field nodes they were made for (they go when the document does), and how many were made. */
