@@ -137,10 +137,13 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
   return values as KeyValue[];
 }
 
-/** Validates Relay arguments: first/last in 0…max (default `defaultSize`), never both. */
 /** A page read with everything a connection may be asked for. */
 const READ_ALL: PageReads = { looksAhead: true, cursors: true };
 
+/**
+ * Validates Relay arguments (first/last in 0…MAX_PAGE_SIZE, default DEFAULT_PAGE_SIZE, never both) into the window
+ * to read, with `reads` saying what beside the rows it reads (all of it unless told).
+ */
 export function pageWindow(args: PageArgs, ordering: Ordering, reads: PageReads = READ_ALL): PageWindow {
   const first = checkCount(args.first, 'first', MAX_PAGE_SIZE);
   const last = checkCount(args.last, 'last', MAX_PAGE_SIZE);

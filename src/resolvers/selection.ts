@@ -9,6 +9,12 @@ import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { PageReads } from '../catalog/pagination.ts';
 import { rowFieldsFor, type PlannedModelName, type RowFields } from '../loaders/row-fields.ts';
 
+/**
+ * Paths below a field, always a module constant: plans are kept by the paths' identity for as long as the document
+ * lives, so an array made at each call would add a plan at each call.
+ */
+type Paths = readonly (readonly string[])[];
+
 /** Where a connection's nodes sit below the connection field. */
 export const CONNECTION_NODE_PATHS: Paths = [['edges', 'node'], ['nodes']];
 /** The field's own selection. */
@@ -25,7 +31,7 @@ function fieldsOf(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, i
 }
 
 /** Names of the fields selected at `paths` below the field being resolved, and `field.sub` one level inside them. */
-export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (readonly string[])[]): Set<string> {
+export function selectedFieldNames(info: GraphQLResolveInfo, paths: Paths): Set<string> {
   const names = new Set<string>();
   for (const path of paths) {
     let sets = info.fieldNodes.map((node) => node.selectionSet);
@@ -45,12 +51,6 @@ export function selectedFieldNames(info: GraphQLResolveInfo, paths: readonly (re
   }
   return names;
 }
-
-/**
- * Paths below a field, always a module constant: plans are kept by the paths' identity for as long as the document
- * lives, so an array made at each call would add a plan at each call.
- */
-type Paths = readonly (readonly string[])[];
 
 /** Plans by the field nodes they were made for (they go when the document does), and how many were made. */
 const rowFieldPlans = new WeakMap<readonly FieldNode[], Map<PlannedModelName, Map<Paths, RowFields>>>();
