@@ -12,6 +12,7 @@ import { MIGRATIONS_DIR } from '../src/db/project-paths.ts';
 import { openCatalogDatabase, type CatalogDatabase } from '../src/db/catalog-database.ts';
 import { insertRow, updateChanged } from '../src/db/row-writer.ts';
 import { modelById, NEW_MODEL_DEFAULTS } from '../src/db/tables/models.ts';
+import { nextTurn } from './helpers/catalog-handle.ts';
 import { scanLibrary } from '../src/library/scan.ts';
 import { createLoaders } from '../src/loaders/index.ts';
 import { emptyCatalog } from './helpers/catalog.ts';
@@ -248,6 +249,7 @@ describe('ModelFiles.FileSizeBytes, a column of newer desktop-app databases', ()
     const direct = new Database(db.path);
     direct.exec('ALTER TABLE "ModelFiles" ADD COLUMN "FileSizeBytes" INTEGER NULL');
     direct.close();
+    await nextTurn();
 
     const first = await scanInto(db);
     expect(first).toMatchObject({ linked: 1, newModels: 2, problems: [] });
@@ -278,6 +280,7 @@ describe('ModelFiles.FileSizeBytes, a column of newer desktop-app databases', ()
     );
     direct.exec('ALTER TABLE "ModelFiles" ADD COLUMN "FileSizeBytes" INTEGER NULL');
     direct.close();
+    await nextTurn();
     // Nothing changed on disk: no file is read again, but every row gets the size the index knows.
     expect(await scanInto(db)).toMatchObject({ filesHashed: 0, filesUnchanged: 5, problems: [] });
     const rows = sizesIn(db.path);

@@ -15,7 +15,7 @@ import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
 import { catalogKysely, runShapedDirectly } from './shaped.ts';
 import { pollCatalogRevision } from './revision.ts';
-import { catalogSqliteDialect, runnerDialect } from './sqlite/driver.ts';
+import { catalogSqliteDialect, runnerDialect, TurnSnapshot } from './sqlite/driver.ts';
 import { ReadWorker } from './sqlite/read-worker.ts';
 
 export { BUSY_TIMEOUT_MS };
@@ -117,7 +117,8 @@ export async function openCatalogDatabase(
     throw error;
   }
   const connection = { onStatement, lockWaitMs, databasePath, busyTimeoutMs: BUSY_TIMEOUT_MS };
-  const readDialect = catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: true });
+  const snapshot = new TurnSnapshot(readConnection);
+  const readDialect = catalogSqliteDialect(readConnection, { ...connection, snapshot, yieldBetweenStatements: true });
   const kysely = catalogKysely(readDialect);
   const readWorker = new ReadWorker({
     databasePath,
@@ -127,7 +128,9 @@ export async function openCatalogDatabase(
   });
   const heavyDialect = runnerDialect(readWorker);
   const heavy = catalogKysely(heavyDialect);
-  const probe = catalogKysely(catalogSqliteDialect(readConnection, { ...connection, yieldBetweenStatements: false }));
+  const probe = catalogKysely(
+    catalogSqliteDialect(readConnection, { ...connection, snapshot, yieldBetweenStatements: false }),
+  );
   const writeDialect = catalogSqliteDialect(writeConnection, { ...connection, yieldBetweenStatements: false });
   const writer = new Kysely<CatalogTables>({ dialect: writeDialect });
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
@@ -144,13 +147,15 @@ export async function openCatalogDatabase(
       // The write connection runs one transaction at a time and nothing else, so the transaction's shaped statements
       // may go straight to it (an import runs some 35 a model).
       const run = () => writer.transaction().execute((trx) => body(runShapedDirectly(trx, writeDialect.run)));
-      const result = writes.then(run, run);
+      // Ended before the caller goes on: its next read opens a snapshot holding what it wrote.
+      const result = writes.then(run, run).finally(() => snapshot.endNow());
       writes = result.catch(() => undefined);
       return result;
     },
     watchRevision: (onChange) => pollCatalogRevision(db, onChange),
     vacuum() {
       const run = async () => {
+        snapshot.endNow();
         await sql`VACUUM`.execute(writer);
       };
       const result = writes.then(run, run);
@@ -192,6 +197,7 @@ export async function openCatalogDatabase(
     async close() {
       await writes;
       await Promise.all([kysely.destroy(), heavy.destroy(), probe.destroy(), writer.destroy(), readWorker.close()]);
+      snapshot.endNow();
       readConnection.close();
       writeConnection.close();
     },

@@ -18,6 +18,7 @@ import type Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
 import type { RequestScope } from './request-scope.ts';
+import { readsTheSameInASnapshot } from './sqlite/driver.ts';
 import { CORE_DATABASE_TABLES } from './schema.ts';
 
 export interface CatalogRevision {
@@ -39,8 +40,13 @@ export const TABLES_RAISING_REVISION = [
 /** PostgreSQL's NOTIFY channel: announced once per transaction that wrote a covered table (empty payload). */
 export const REVISION_CHANNEL = 'dn_catalog_revision';
 
-/** The same text on both engines, compiled once: the read is one statement by primary key, nothing else. */
-const READ_REVISION = CompiledQuery.raw(`SELECT "Revision", "Epoch" FROM "${REVISION_TABLE}" WHERE "Id" = 1`);
+/**
+ * The same text on both engines, compiled once: the read is one statement by primary key, nothing else (on SQLite
+ * once per turn of the event loop, whose reads share a snapshot).
+ */
+const READ_REVISION = readsTheSameInASnapshot(
+  CompiledQuery.raw(`SELECT "Revision", "Epoch" FROM "${REVISION_TABLE}" WHERE "Id" = 1`),
+);
 
 /** The current revision, or null when the row is missing (a restore of an older backup is being migrated). */
 export async function readCatalogRevision(db: CatalogDatabase): Promise<CatalogRevision | null> {

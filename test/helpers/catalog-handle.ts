@@ -57,6 +57,15 @@ export interface CatalogHandle {
 /** The Core Database's catalog tables: what `dump`, the checksums and the SQLite dumps compare. */
 export const CATALOG_TABLES = CORE_DATABASE_TABLES;
 
+/**
+ * The next turn of the event loop. A SQLite catalog's reads of one turn share one snapshot (`TurnSnapshot`), so
+ * another connection's write is seen by them from the next turn on, as any other program's: a test writing through
+ * its own connection lets a turn pass before the catalog reads (the handle's statements do).
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Opens the catalog `location` (a test server or its config) uses; closed after the file's tests. */
 export function catalogHandle(location: CatalogLocation): CatalogHandle {
   const config = 'config' in location ? location.config : location;
@@ -72,7 +81,9 @@ export function catalogHandle(location: CatalogLocation): CatalogHandle {
 
   const all = async <R>(statement: Statement<unknown>): Promise<R[]> => {
     const compiled = isRawBuilder(statement) ? statement.compile(db) : statement.compile();
-    return (await db.executeQuery(compiled)).rows as R[];
+    const rows = (await db.executeQuery(compiled)).rows as R[];
+    if (!postgres) await nextTurn();
+    return rows;
   };
 
   const value = async <T>(statement: Statement<unknown>): Promise<T> => {

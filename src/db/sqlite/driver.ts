@@ -37,6 +37,75 @@ export interface ConnectionOptions {
   lockWaitMs: number;
   databasePath: string;
   busyTimeoutMs: number;
+  /** The read connection's turn snapshot (see `TurnSnapshot`); none on the write connection. */
+  snapshot?: TurnSnapshot | undefined;
+}
+
+/**
+ * The read connection's statements of one turn of the event loop in one read transaction. On its own, each
+ * statement is a transaction of its own, and in WAL mode beginning and ending one takes the WAL read lock and
+ * gives it back (file-lock system calls and a look at the shared WAL index): 5 µs of a 6 µs one-row read in a loop,
+ * ~25 µs under load — a name search made four of them. Opened by the turn's first read, ended when the turn
+ * ends (`setImmediate`), and at once after every write of this process has committed (`endNow`), so that what a
+ * request has written it reads back; another program's write is seen from the next turn on, as if the reads had
+ * come a moment earlier. In WAL mode a read transaction blocks no writer, and one ending every turn never holds a
+ * checkpoint back for long.
+ */
+export class TurnSnapshot {
+  readonly #sql: Database.Database;
+  readonly #begin: Database.Statement;
+  readonly #commit: Database.Statement;
+  #endScheduled = false;
+  /** Results of statements that read the same in one snapshot (see `readsTheSameInASnapshot`), until it ends. */
+  readonly #kept = new Map<CompiledQuery, unknown[]>();
+  readonly #endAtTurnEnd = () => {
+    this.#endScheduled = false;
+    this.endNow();
+  };
+
+  constructor(sql: Database.Database) {
+    this.#sql = sql;
+    this.#begin = sql.prepare('BEGIN');
+    this.#commit = sql.prepare('COMMIT');
+  }
+
+  /** Before a read: the turn's transaction, opened if none is. */
+  enter(): void {
+    if (this.#sql.inTransaction) return;
+    this.#begin.run();
+    if (!this.#endScheduled) {
+      this.#endScheduled = true;
+      setImmediate(this.#endAtTurnEnd);
+    }
+  }
+
+  /** Ends the snapshot now (the next read opens a new one): after a write, before a statement that writes or closes. */
+  endNow(): void {
+    this.#kept.clear();
+    if (this.#sql.inTransaction) this.#commit.run();
+  }
+
+  /** The rows of `compiled` in this snapshot: read by `read` the first time. */
+  keptRows(compiled: CompiledQuery, read: () => unknown[]): unknown[] {
+    let rows = this.#kept.get(compiled);
+    if (!rows) {
+      rows = read();
+      this.#kept.set(compiled, rows);
+    }
+    return rows;
+  }
+}
+
+const sameInASnapshot = new WeakSet<CompiledQuery>();
+
+/**
+ * Marks a compiled statement without parameters whose rows one snapshot always gives alike, so that the read
+ * connection reads it once per turn (`TurnSnapshot`) however many requests ask: the catalog revision, which a search
+ * reads at the start of every request. The rows are shared: read them, never change them.
+ */
+export function readsTheSameInASnapshot(compiled: CompiledQuery): CompiledQuery {
+  sameInASnapshot.add(compiled);
+  return compiled;
 }
 
 function isBusy(error: unknown): boolean {
@@ -83,9 +152,18 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
     if (this.#options.yieldBetweenStatements) await yieldIfBusy();
     // After the wait for a turn: a request stopped meanwhile runs nothing more.
     beforeStatement?.();
+    const snapshot = this.#options.snapshot;
+    if (snapshot && sameInASnapshot.has(compiled)) {
+      snapshot.enter();
+      return { rows: snapshot.keptRows(compiled, () => this.statement(compiled.sql).all()) as R[] };
+    }
     const statement = this.statement(compiled.sql, compiled.parameters);
     const parameters = compiled.parameters.map(toSqlite);
-    if (statement.reader) return { rows: statement.all(parameters) as R[] };
+    if (statement.reader) {
+      snapshot?.enter();
+      return { rows: statement.all(parameters) as R[] };
+    }
+    snapshot?.endNow();
     const { changes, lastInsertRowid } = statement.run(parameters);
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
   }
