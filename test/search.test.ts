@@ -279,6 +279,20 @@ describe('what a search reads besides its page', () => {
     expect(reads('ModelSearchDirty')).toBeGreaterThan(0);
   });
 
+  it('ranks from the word statistics kept at this revision, and reads them again after a write', async () => {
+    // Each word's idf and the collection's statistics come from ModelSearchTerms joined to ModelSearchStats.
+    const ranked = async (q: string) => (await search(q)).edges.map((e) => e.node.civitaiId);
+    const first = await ranked('harbor study');
+    statements.length = 0;
+    expect(await ranked('harbor study')).toEqual(first);
+    expect(reads('ModelSearchStats')).toBe(0);
+    await onCatalog(`UPDATE "Models" SET "Description" = 'harbor study harbor study' WHERE "CivitaiId" = 90006`);
+    statements.length = 0;
+    const after = await ranked('harbor study');
+    expect(reads('ModelSearchStats')).toBeGreaterThan(0);
+    expect(after).toContain(90_006);
+  });
+
   it('sees a mark made without a write to a catalog table (another process migrating) within a second', async () => {
     const id = await one('SELECT "Id" FROM "Models" WHERE "CivitaiId" = 90006');
     await search('harbor');

@@ -164,6 +164,8 @@ export interface WordRow {
   documents: number | string;
   tokens: number | string;
   reference: number;
+  /** How many documents hold the word. */
+  doc: number | string;
 }
 
 const float = (value: RawBuilder<unknown>) => sql`CAST(${value} AS DOUBLE PRECISION)`;
@@ -186,6 +188,7 @@ function wordRow(db: AnyDb, i: number) {
       's.Documents as documents',
       's.Tokens as tokens',
       's.ReferenceLength as reference',
+      't.doc as doc',
     ]);
 }
 
@@ -231,6 +234,7 @@ export async function bestPostings(
             sql<null>`NULL`.as('documents'),
             sql<null>`NULL`.as('tokens'),
             sql<null>`NULL`.as('reference'),
+            sql<null>`NULL`.as('doc'),
           ]);
       const word = (i: number) => wordRow(db, i);
       const branches: AnySelect[] = words.flatMap((_, i) => (withWords ? [postings(i), word(i)] : [postings(i)]));
@@ -247,10 +251,7 @@ export async function bestPostings(
 }
 
 /** Each word held by some document (`k`, its index) with its document count and idf, and the statistics. */
-export function wordStatistics(
-  queries: CatalogQueries,
-  words: readonly string[],
-): Promise<(WordRow & { doc: number | string })[]> {
+export function wordStatistics(queries: CatalogQueries, words: readonly string[]): Promise<WordRow[]> {
   const values: Record<string, unknown> = {};
   words.forEach((word, i) => {
     values[`w${i}`] = word;
@@ -259,7 +260,7 @@ export function wordStatistics(
     queries,
     `wordStatistics|${words.length}`,
     () => {
-      const branches: AnySelect[] = words.map((_, i) => wordRow(queries as unknown as AnyDb, i).select('t.doc'));
+      const branches: AnySelect[] = words.map((_, i) => wordRow(queries as unknown as AnyDb, i));
       return branches.slice(1).reduce((query, branch) => query.unionAll(branch), branches[0]!);
     },
     values,

@@ -9,11 +9,11 @@
  * table, which is not fitted separately.
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
-import { requestCatalogRevision, revisionStamp } from '../db/revision.ts';
 import { type VocabularyWord, wordPostings } from '../db/search.ts';
 import type { SearchTerm } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { indexForm } from './text.ts';
+import { KeptAtRevision } from './kept-at-revision.ts';
 
 export const SEARCH_COST_LIMITS = {
   /** One search (one statement's worth of work): ~0.4 s. */
@@ -41,37 +41,24 @@ export interface SearchCostInput {
 
 type Postings = { terms: number; docs: number };
 
-/** Words whose postings are kept per catalog; when full, the kept ones are dropped and counting starts again. */
-const MAX_KEPT_WORDS = 10_000;
-
 /**
- * Per catalog (its `probe`, shared by every request's view of it): the postings of words read at one catalog
- * revision. Which words a catalog holds changes only with a write, and every write raises the revision (see
- * `revision.ts`): postings read from an index brought up to date at revision N hold for as long as the revision is N.
- * A search then costs one read of the revision instead of a walk of the vocabulary (a fifth of a search's time for a
- * name with few matches).
+ * Each word's expansions and documents, per catalog revision (see `KeptAtRevision`): a search then costs one read
+ * of the revision instead of a walk of the vocabulary (a fifth of a search's time for a name with few matches).
  */
-const keptPostings = new WeakMap<object, { revision: string; byWord: Map<string, Postings> }>();
+const keptPostings = new KeptAtRevision<Postings>(10_000);
 
 /** Each word's expansions and documents, from the vocabulary, kept per catalog revision (see `keptPostings`). */
 export async function vocabularyCounts(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
-  const read = await requestCatalogRevision(db);
-  if (!read) return wordPostings(db, words, MAX_EXPANSION_SCAN);
-  const revision = revisionStamp(read);
-  let kept = keptPostings.get(db.probe);
-  if (kept?.revision !== revision || kept.byWord.size > MAX_KEPT_WORDS) {
-    kept = { revision, byWord: new Map() };
-    keptPostings.set(db.probe, kept);
-  }
+  const kept = await keptPostings.at(db);
+  if (!kept) return wordPostings(db, words, MAX_EXPANSION_SCAN);
   const key = ({ word, prefix }: VocabularyWord) => `${prefix ? '*' : '='}${word}`;
-  const missing = words.filter((word) => !kept.byWord.has(key(word)));
+  const missing = words.filter((word) => !kept.has(key(word)));
   if (missing.length > 0) {
-    // The vocabulary of documents not yet rebuilt would be kept under a revision that already counts them.
     await ensureSearchIndexCurrent(db);
     const found = await wordPostings(db, missing, MAX_EXPANSION_SCAN);
-    for (const [i, word] of missing.entries()) kept.byWord.set(key(word), found[i]!);
+    for (const [i, word] of missing.entries()) kept.set(key(word), found[i]!);
   }
-  return words.map((word) => kept.byWord.get(key(word))!);
+  return words.map((word) => kept.get(key(word))!);
 }
 
 /** Estimated microseconds of work for a search. */

@@ -26,6 +26,7 @@ import {
   type WordRow,
   wordStatistics,
 } from '../db/search-postings.ts';
+import { KeptAtRevision } from './kept-at-revision.ts';
 import { averageLength, flooredIdf, type RankStatistics, scoreBound, termScore } from './ranking.ts';
 
 /** Postings read per word in the first round: twice the rows wanted, at least this many. */
@@ -90,14 +91,16 @@ export async function rankedPageRows(
     const sure = end !== null && round.bound < -end.rank;
     return round.complete || sure ? found.slice(-wanted).reverse() : null;
   };
-  // Scored with the first statement's statistics throughout, so every round of a request ranks alike.
-  let scoring: Scoring | null = null;
+  // Scored with the same statistics throughout, so every round of a request ranks alike.
+  let statistics = await keptStatistics(db, distinct);
+  let scoring = statistics && scoringOf(distinct.length, statistics);
+  if (statistics && !scoring) return []; // a word no document holds
   if (distinct.length > 1) {
     // Several words: every match holds the rarest. When it is rare enough, its models are all read at once.
-    const rows = await wordStatistics(db.searches, distinct);
-    scoring = scoringOf(distinct.length, rows);
-    if (!scoring) return []; // a word no document holds
-    const counts = distinct.map((_, k) => Number(rows.find((row) => Number(row.k) === k)!.doc));
+    statistics ??= await readStatistics(db, distinct, await wordStatistics(db.searches, distinct));
+    scoring ??= scoringOf(distinct.length, statistics);
+    if (!scoring) return [];
+    const counts = distinct.map((_, k) => Number(statistics!.find((row) => Number(row.k) === k)!.doc));
     const rarest = counts.indexOf(Math.min(...counts));
     if (counts[rarest]! <= THROUGH_RAREST * depth) {
       const postings = await postingsThroughRarest(db.searches, distinct, rarest);
@@ -107,12 +110,48 @@ export async function rankedPageRows(
   }
   for (;;) {
     const read = await bestPostings(db.searches, distinct, depth, scoring === null);
-    scoring ??= scoringOf(distinct.length, read.words);
+    scoring ??= scoringOf(distinct.length, await readStatistics(db, distinct, read.words));
     if (!scoring) return []; // a word no document holds
     const page = pageOf(await rankRound(db, distinct, place, scoring, read.postings, filters, depth));
     if (page) return pageRows(db, page, fields);
     depth *= 4;
   }
+}
+
+/** A word's vocabulary row without its place in a statement; null: no document holds the word. */
+type KeptWord = Omit<WordRow, 'k'> | null;
+
+/**
+ * Each word's idf and document count with the collection's statistics, per catalog revision (see
+ * `KeptAtRevision`; the search has brought the index up to date): a model's name then ranks from two statements
+ * (its matches, their rows) besides the revision's read.
+ */
+const keptWords = new KeptAtRevision<KeptWord>(10_000);
+
+/** The words' rows (`k`: the word's place in `words`) when all are kept at this revision, else null. */
+async function keptStatistics(db: CatalogDatabase, words: readonly string[]): Promise<WordRow[] | null> {
+  const kept = await keptWords.at(db);
+  if (!kept || !words.every((word) => kept.has(word))) return null;
+  return words.flatMap((word, k) => {
+    const row = kept.get(word);
+    return row ? [{ ...row, k }] : [];
+  });
+}
+
+/** `rows`, read for `words` (`k`: the word's place), kept for this revision; words without a row are in no document. */
+async function readStatistics(db: CatalogDatabase, words: readonly string[], rows: WordRow[]): Promise<WordRow[]> {
+  const kept = await keptWords.at(db);
+  if (kept)
+    for (const [k, word] of words.entries()) {
+      const row = rows.find((r) => Number(r.k) === k);
+      kept.set(
+        word,
+        row
+          ? { idf: row.idf, documents: row.documents, tokens: row.tokens, reference: row.reference, doc: row.doc }
+          : null,
+      );
+    }
+  return rows;
 }
 
 interface Scoring {
