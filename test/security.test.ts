@@ -281,6 +281,33 @@ describe('structured logs', () => {
     expect(text).not.toContain(token);
   });
 
+  it('writes the lines of one turn of the event loop together, every line whole and in order', async () => {
+    const writes: string[] = [];
+    const out = new PassThrough();
+    out.on('data', (chunk: Buffer) => writes.push(chunk.toString()));
+    const logger = createLogger({ level: 'info', format: 'json' }, out);
+    const server = await startTestServer({ log: { level: 'info', format: 'json' } }, { logger });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    writes.length = 0;
+    // Thirty requests at once: their lines end in a few writes, not thirty.
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        server.graphql('query Burst { __typename }', undefined, { 'x-request-id': `burst-${i}` }),
+      ),
+    );
+    for (let i = 0; i < 5; i++) logger.info({ i }, 'in one turn');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = writes
+      .join('')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.filter((l) => String(l.reqId).startsWith('burst-'))).toHaveLength(30);
+    expect(lines.filter((l) => l.msg === 'in one turn').map((l) => l.i)).toEqual([0, 1, 2, 3, 4]);
+    expect(writes.every((chunk) => chunk.endsWith('\n'))).toBe(true);
+    expect(writes.length).toBeLessThan(lines.length);
+  });
+
   it("logs a client's refusal as its request line only: no error line, nothing of the client's size", async () => {
     const out = new PassThrough();
     let text = '';

@@ -37,13 +37,47 @@ export function prettyLine(json: string): string {
   return `${time} ${(LEVEL_NAMES[Number(entry.level)] ?? String(entry.level)).padEnd(5)} ${String(entry.msg ?? '')}${extras.length ? ` ${extras.join(' ')}` : ''}\n`;
 }
 
-function prettyStream(out: NodeJS.WritableStream): DestinationStream {
-  return { write: (line: string) => void out.write(prettyLine(line)) };
+/**
+ * Lines written to `out` together, once per turn of the event loop (and at exit): a busy server logs a line per
+ * request, and writing each on its own — a system call to a pipe or a terminal — cost as much as a small request's
+ * reads. A line waits at most until the turn's work is done; one process writing through `out` keeps the order.
+ */
+function batchedStream(out: NodeJS.WritableStream, format: (line: string) => string): DestinationStream {
+  let pending = '';
+  const flush = () => {
+    unflushed.delete(flush);
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    out.write(text);
+  };
+  return {
+    write(line: string) {
+      if (pending === '') {
+        setImmediate(flush);
+        flushAtExit(flush);
+      }
+      pending += format(line);
+    },
+  };
+}
+
+/** Streams with lines not written yet, written if the process exits first. */
+const unflushed = new Set<() => void>();
+let exitHooked = false;
+
+function flushAtExit(flush: () => void): void {
+  unflushed.add(flush);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const pending of [...unflushed]) pending();
+  });
 }
 
 export function createLogger(settings: LogSettings, out: NodeJS.WritableStream = process.stdout): Logger {
   const options = { level: settings.level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime };
-  return settings.format === 'pretty' ? pino(options, prettyStream(out)) : pino(options, out as DestinationStream);
+  return pino(options, batchedStream(out, settings.format === 'pretty' ? prettyLine : (line) => line));
 }
 
 /** A logger that writes nothing (tests, benchmarks). */
