@@ -6,22 +6,28 @@
  */
 import { AppError, limitExceeded } from '../errors.ts';
 import { tokens } from './text.ts';
+import { rememberedByText } from '../memo.ts';
 
 export const MAX_QUERY_LENGTH = 500;
 export const MAX_QUERY_TERMS = 32;
 
 /** One term of a search: adjacent words (a phrase), the last one a prefix when it ended in `*`. */
 export interface SearchTerm {
-  words: string[];
-  prefix: boolean;
+  readonly words: readonly string[];
+  readonly prefix: boolean;
 }
 
 function phrase(term: SearchTerm): string {
   return `"${term.words.join(' ')}"${term.prefix ? '*' : ''}`;
 }
 
-/** The distinct terms of a search text, in order. */
-export function searchTerms(input: string): SearchTerm[] {
+/**
+ * The distinct terms of a search text, in order. A request reads them more than once (its cost estimate, its
+ * search), and clients repeat searches: remembered, frozen.
+ */
+export const searchTerms: (input: string) => readonly SearchTerm[] = rememberedByText(termsOf);
+
+function termsOf(input: string): readonly SearchTerm[] {
   if (input.length > MAX_QUERY_LENGTH) {
     throw limitExceeded(
       `Search text is at most ${MAX_QUERY_LENGTH} characters, got ${input.length}.`,
@@ -40,7 +46,7 @@ export function searchTerms(input: string): SearchTerm[] {
   if (terms.size === 0) throw new AppError('BAD_USER_INPUT', 'Search text has no words to look for.');
   if (terms.size > MAX_QUERY_TERMS)
     throw limitExceeded(`Search text has at most ${MAX_QUERY_TERMS} words, got ${terms.size}.`, MAX_QUERY_TERMS);
-  return [...terms.values()];
+  return Object.freeze([...terms.values()].map((term) => Object.freeze({ ...term, words: Object.freeze(term.words) })));
 }
 
 export function matchExpression(terms: readonly SearchTerm[]): string {

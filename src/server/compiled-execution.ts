@@ -27,11 +27,11 @@ import {
   type GraphQLSchema,
   getLocation,
   getOperationAST,
-  getVariableValues,
   visit,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
+import { coercedVariables } from './coerced-variables.ts';
 
 /**
  * Field errors without stack traces: a request whose client left fails each of its remaining fields at once (the
@@ -106,7 +106,7 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
       if (!compiled) return;
       const definitions = operation.variableDefinitions ?? [];
       if (definitions.length > 0) {
-        const coerced = getVariableValues(args.schema, definitions, args.variableValues ?? {}, { maxErrors: 50 });
+        const coerced = coercedVariables(args.schema, definitions, args.variableValues);
         if (coerced.errors) {
           setResultAndStopExecution({ errors: coerced.errors.map(asUserInputError) });
           return;

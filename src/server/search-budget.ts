@@ -8,7 +8,6 @@ import {
   type DocumentNode,
   getOperationAST,
   type OperationDefinitionNode,
-  getVariableValues,
   Kind,
   valueFromAST,
   type FieldNode,
@@ -17,6 +16,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
   type ValueNode,
+  type VariableDefinitionNode,
 } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE } from '../catalog/pagination.ts';
@@ -26,6 +26,9 @@ import type { GraphQLContext } from '../resolvers/context.ts';
 import { isAppError } from '../errors.ts';
 import { ensureSearchIndexCurrent } from '../search/search-index.ts';
 import { fromAppError } from './errors.ts';
+import { coercedVariables } from './coerced-variables.ts';
+
+const NO_DEFINITIONS: readonly VariableDefinitionNode[] = [];
 
 type Fragments = Record<string, FragmentDefinitionNode>;
 
@@ -49,7 +52,7 @@ function selects(field: FieldNode, fragments: Fragments, path: readonly string[]
   return sets.some((set) => fieldsOf(set, fragments).some((f) => names.includes(f.name.value)));
 }
 
-function termsOf(text: unknown): SearchTerm[] | null {
+function termsOf(text: unknown): readonly SearchTerm[] | null {
   if (typeof text !== 'string') return null;
   try {
     return searchTerms(text);
@@ -174,10 +177,10 @@ export function searchBudgetPlugin(): Plugin<GraphQLContext> {
       const searching = searchingFields(args.schema, args.document, args.operationName);
       if (!searching) return;
       const { operation, fields } = searching;
-      const coerced = getVariableValues(
+      const coerced = coercedVariables(
         args.schema,
-        operation.variableDefinitions ?? [],
-        (args.variableValues ?? {}) as Record<string, unknown>,
+        operation.variableDefinitions ?? NO_DEFINITIONS,
+        args.variableValues as Record<string, unknown> | undefined,
       );
       if (coerced.errors) return; // execution reports them
       let costs: number[];
