@@ -5,7 +5,7 @@
  * kept with those field nodes: made once per selection, not once per parent row — and, for a compiled operation,
  * whose every run is handed the same field nodes, once for all its requests.
  */
-import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import type { FieldNode, FragmentDefinitionNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import type { PageReads } from '../catalog/pagination.ts';
 import { rowFieldsFor, type PlannedModelName, type RowFields } from '../loaders/row-fields.ts';
 
@@ -20,32 +20,45 @@ export const CONNECTION_NODE_PATHS: Paths = [['edges', 'node'], ['nodes']];
 /** The field's own selection. */
 const OWN_SELECTION: Paths = [[]];
 
+/** A document's fragments by name (`info.fragments`, or collected from the document before execution). */
+export type Fragments = Readonly<Record<string, FragmentDefinitionNode | undefined>>;
+
 /** The fields of a selection set, fragments expanded (type conditions are ignored: a wider plan is still right). */
-function fieldsOf(set: SelectionSetNode | undefined, info: GraphQLResolveInfo, into: FieldNode[] = []): FieldNode[] {
+export function fieldsOf(set: SelectionSetNode | undefined, fragments: Fragments, into: FieldNode[] = []): FieldNode[] {
   for (const selection of set?.selections ?? []) {
     if (selection.kind === 'Field') into.push(selection);
-    else if (selection.kind === 'InlineFragment') fieldsOf(selection.selectionSet, info, into);
-    else fieldsOf(info.fragments[selection.name.value]?.selectionSet, info, into);
+    else if (selection.kind === 'InlineFragment') fieldsOf(selection.selectionSet, fragments, into);
+    else fieldsOf(fragments[selection.name.value]?.selectionSet, fragments, into);
   }
   return into;
+}
+
+/** The selection sets reached from `sets` down `path` (field names, one per level), fragments expanded. */
+export function selectionSetsAt(
+  sets: readonly (SelectionSetNode | undefined)[],
+  path: readonly string[],
+  fragments: Fragments,
+): (SelectionSetNode | undefined)[] {
+  let reached = [...sets];
+  for (const step of path)
+    reached = reached.flatMap((set) =>
+      fieldsOf(set, fragments)
+        .filter((field) => field.name.value === step)
+        .map((field) => field.selectionSet),
+    );
+  return reached;
 }
 
 /** Names of the fields selected at `paths` below the field being resolved, and `field.sub` one level inside them. */
 export function selectedFieldNames(info: GraphQLResolveInfo, paths: Paths): Set<string> {
   const names = new Set<string>();
+  const own = info.fieldNodes.map((node) => node.selectionSet);
   for (const path of paths) {
-    let sets = info.fieldNodes.map((node) => node.selectionSet);
-    for (const step of path) {
-      sets = sets.flatMap((set) =>
-        fieldsOf(set, info)
-          .filter((field) => field.name.value === step)
-          .map((field) => field.selectionSet),
-      );
-    }
-    for (const set of sets) {
-      for (const field of fieldsOf(set, info)) {
+    for (const set of selectionSetsAt(own, path, info.fragments)) {
+      for (const field of fieldsOf(set, info.fragments)) {
         names.add(field.name.value);
-        for (const inner of fieldsOf(field.selectionSet, info)) names.add(`${field.name.value}.${inner.name.value}`);
+        for (const inner of fieldsOf(field.selectionSet, info.fragments))
+          names.add(`${field.name.value}.${inner.name.value}`);
       }
     }
   }

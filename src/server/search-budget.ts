@@ -14,7 +14,6 @@ import {
   type FragmentDefinitionNode,
   type GraphQLInputType,
   type GraphQLSchema,
-  type SelectionSetNode,
   type ValueNode,
   type VariableDefinitionNode,
 } from 'graphql';
@@ -23,6 +22,7 @@ import { DEFAULT_PAGE_SIZE } from '../catalog/pagination.ts';
 import { estimateSearchCost, SEARCH_COST_LIMITS } from '../search/cost.ts';
 import { searchTerms, type SearchTerm } from '../search/query.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
+import { type Fragments, fieldsOf, selectionSetsAt } from '../resolvers/selection.ts';
 import { isAppError } from '../errors.ts';
 import { ensureSearchIndexCurrent } from '../search/search-index.ts';
 import { fromAppError } from './errors.ts';
@@ -30,26 +30,11 @@ import { coercedVariables } from './coerced-variables.ts';
 
 const NO_DEFINITIONS: readonly VariableDefinitionNode[] = [];
 
-type Fragments = Record<string, FragmentDefinitionNode>;
-
-function fieldsOf(set: SelectionSetNode | undefined, fragments: Fragments, into: FieldNode[] = []): FieldNode[] {
-  for (const selection of set?.selections ?? []) {
-    if (selection.kind === Kind.FIELD) into.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) fieldsOf(selection.selectionSet, fragments, into);
-    else fieldsOf(fragments[selection.name.value]?.selectionSet, fragments, into);
-  }
-  return into;
-}
-
+/** Whether `field` selects any of `names` at `path` below it. */
 function selects(field: FieldNode, fragments: Fragments, path: readonly string[], names: readonly string[]): boolean {
-  let sets = [field.selectionSet];
-  for (const step of path)
-    sets = sets.flatMap((set) =>
-      fieldsOf(set, fragments)
-        .filter((f) => f.name.value === step)
-        .map((f) => f.selectionSet),
-    );
-  return sets.some((set) => fieldsOf(set, fragments).some((f) => names.includes(f.name.value)));
+  return selectionSetsAt([field.selectionSet], path, fragments).some((set) =>
+    fieldsOf(set, fragments).some((f) => names.includes(f.name.value)),
+  );
 }
 
 function termsOf(text: unknown): readonly SearchTerm[] | null {
@@ -154,7 +139,7 @@ function searchingFields(
   const operation = getOperationAST(document, operationName);
   let found: SearchingFields | null = null;
   if (operation?.operation === 'query') {
-    const fragments: Fragments = {};
+    const fragments: Record<string, FragmentDefinitionNode> = {};
     for (const definition of document.definitions)
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
     const fields = fieldsOf(operation.selectionSet, fragments).filter(
