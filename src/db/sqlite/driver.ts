@@ -55,6 +55,7 @@ export class TurnSnapshot {
   readonly #sql: Database.Database;
   readonly #begin: Database.Statement;
   readonly #commit: Database.Statement;
+  readonly #rollback: Database.Statement;
   #endScheduled = false;
   /** Results of statements that read the same in one snapshot (see `readsTheSameInASnapshot`), until it ends. */
   readonly #kept = new Map<CompiledQuery, unknown[]>();
@@ -67,11 +68,14 @@ export class TurnSnapshot {
     this.#sql = sql;
     this.#begin = sql.prepare('BEGIN');
     this.#commit = sql.prepare('COMMIT');
+    this.#rollback = sql.prepare('ROLLBACK');
   }
 
   /** Before a read: the turn's transaction, opened if none is. */
   enter(): void {
     if (this.#sql.inTransaction) return;
+    // A transaction SQLite ended by itself (an error can roll one back) took its snapshot's kept rows with it.
+    this.#kept.clear();
     this.#begin.run();
     if (!this.#endScheduled) {
       this.#endScheduled = true;
@@ -82,7 +86,15 @@ export class TurnSnapshot {
   /** Ends the snapshot now (the next read opens a new one): after a write, before a statement that writes or closes. */
   endNow(): void {
     this.#kept.clear();
-    if (this.#sql.inTransaction) this.#commit.run();
+    if (!this.#sql.inTransaction) return;
+    try {
+      this.#commit.run();
+    } catch (error) {
+      // A read transaction has nothing to commit; should ending it fail, it is given up, not left open.
+      if (!this.#sql.inTransaction) return;
+      this.#rollback.run();
+      if (this.#sql.inTransaction) throw error;
+    }
   }
 
   /** The rows of `compiled` in this snapshot: read by `read` the first time. */
