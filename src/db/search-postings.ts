@@ -8,7 +8,7 @@ import { type DocumentPostings, postingImpact, postingWord } from '../search/ran
 import type { CatalogQueries } from './catalog-database.ts';
 import type { SqlDialect } from './dialect.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
-import type { AnyDb, AnySelect } from './refs.ts';
+import type { AnyDb, AnyJoin, AnySelect } from './refs.ts';
 import { yieldIfBusy } from './request-scope.ts';
 import type { Database } from './schema.ts';
 import { runShaped, slot } from './shaped.ts';
@@ -316,6 +316,62 @@ export function postingsThroughRarest(
     },
     values,
   );
+}
+
+/** A model holding every word of a search: its document's length, each word's frequency (`f0`, `f1`, …), its row. */
+export interface MatchWithRow {
+  matchLength: number;
+  row: Record<string, unknown>;
+  frequencies: number[];
+}
+
+/**
+ * Every model holding all of `words` (distinct), found through the rarest one's postings and the others' by primary
+ * key, one row per model with its frequencies and its Models columns (a row-field plan, or all): for a search whose
+ * rarest word is in few documents (a model's name), the whole answer in one statement.
+ */
+export async function matchesWithRows(
+  queries: CatalogQueries,
+  dialect: SqlDialect,
+  words: readonly string[],
+  rarest: number,
+  fields: RowFields,
+): Promise<MatchWithRow[]> {
+  const values: Record<string, unknown> = {};
+  words.forEach((word, i) => {
+    values[`w${i}`] = word;
+  });
+  const alias = (i: number) => (i === rarest ? 'r' : `p${i}`);
+  const rows = await runShaped<Record<string, unknown>>(
+    queries,
+    `${dialect.name}|matchesWithRows|${words.length}|${rarest}|${planKey(fields)}`,
+    () => {
+      const db = queries as unknown as AnyDb;
+      const joined = words.reduce(
+        (query, _, i) =>
+          i === rarest
+            ? query
+            : query.innerJoin(`ModelSearchPostings as ${alias(i)}`, (join: AnyJoin) =>
+                join.on(`${alias(i)}.Term`, '=', slot(`w${i}`)).onRef(`${alias(i)}.ModelId`, '=', 'r.ModelId'),
+              ),
+        db.selectFrom('ModelSearchPostings as r').where('r.Term', '=', slot(`w${rarest}`)),
+      );
+      return joined
+        .innerJoin('Models as m', 'm.Id', 'r.ModelId')
+        .select([
+          sql<number>`${sql.ref('r.Length')}`.as('matchLength'),
+          ...words.map((_, i) => sql<number>`${sql.ref(`${alias(i)}.Frequency`)}`.as(`matchFrequency${i}`)),
+          ...selectColumns('Model', 'm', fields),
+        ]);
+    },
+    values,
+  );
+  // The extra columns stay on the row (a row mapper passes them through, as a page's sort keys).
+  return rows.map((row) => ({
+    matchLength: Number(row.matchLength),
+    row,
+    frequencies: words.map((_, i) => Number(row[`matchFrequency${i}`])),
+  }));
 }
 
 /** The postings of `ids` for each word (the ids to look up per word), with their documents' lengths. */

@@ -18,6 +18,7 @@ import { yieldIfBusy } from '../db/request-scope.ts';
 import type { RowFields } from '../db/row-mapping.ts';
 import {
   bestPostings,
+  matchesWithRows,
   modelRows,
   type Posting,
   passingFilters,
@@ -102,6 +103,18 @@ export async function rankedPageRows(
     if (!scoring) return [];
     const counts = distinct.map((_, k) => Number(statistics!.find((row) => Number(row.k) === k)!.doc));
     const rarest = counts.indexOf(Math.min(...counts));
+    if (counts[rarest]! <= wanted && filters.length === 0) {
+      // So few models hold the rarest word that all the matches fit on the page: them and their rows at once.
+      const matches = await matchesWithRows(db.searches, db.dialect, distinct, rarest, withId(fields));
+      const scored = scoring;
+      const ranked = matches.map(({ row, matchLength, frequencies }) => ({
+        id: Number(row.id),
+        rank: -scoreOf(scored, place, frequencies, matchLength),
+        row,
+      }));
+      const page = pageOf({ matches: ranked, bound: Number.NEGATIVE_INFINITY, complete: true })!;
+      return page.map((r) => ({ ...(r as (typeof ranked)[number]).row, k0: r.rank, k1: r.id }));
+    }
     if (counts[rarest]! <= THROUGH_RAREST * depth) {
       const postings = await postingsThroughRarest(db.searches, distinct, rarest);
       const round = await rankRound(db, distinct, place, scoring, postings, filters, Number.POSITIVE_INFINITY);
@@ -243,18 +256,32 @@ async function rankRound(
     const passing = await passingFilters(db.searches, db.dialect, ids, filters);
     ids = ids.filter((id) => passing.has(id));
   }
-  const avgdl = averageLength(stats);
   const matches: Ranked[] = [];
   for (const [i, id] of ids.entries()) {
     // A deep round scores tens of thousands: in slices, taking turns with other requests.
     if (i % SCORED_PER_TURN === SCORED_PER_TURN - 1) await yieldIfBusy();
     const entry = seen.get(id)!;
-    // Summed word by word from 0, as FTS5 sums its phrases.
-    let score = 0;
-    for (const k of place) score += termScore(idf[k]!, entry.of[k]!, entry.length, avgdl);
-    matches.push({ id, rank: -1.0 * score });
+    matches.push({ id, rank: -scoreOf({ idf, stats }, place, entry.of as number[], entry.length) });
   }
   return { matches, bound, complete };
+}
+
+/** A model's score: summed word by word from 0, as FTS5 sums its phrases (`frequencies` per distinct word). */
+function scoreOf(
+  { idf, stats }: Scoring,
+  place: readonly number[],
+  frequencies: readonly number[],
+  length: number,
+): number {
+  const avgdl = averageLength(stats);
+  let score = 0;
+  for (const k of place) score += termScore(idf[k]!, frequencies[k]!, length, avgdl);
+  return score;
+}
+
+/** A row-field plan with `id` (a page's rows are matched to their models by it). */
+function withId(fields: RowFields): RowFields {
+  return fields === null ? null : fields.includes('id') ? fields : ['id', ...fields];
 }
 
 async function pageRows(db: CatalogDatabase, page: readonly Ranked[], fields: RowFields) {
@@ -263,7 +290,7 @@ async function pageRows(db: CatalogDatabase, page: readonly Ranked[], fields: Ro
     db.searches,
     db.dialect,
     page.map((r) => r.id),
-    fields === null ? null : fields.includes('id') ? fields : ['id', ...fields],
+    withId(fields),
   );
   const byId = new Map(rows.map((row) => [Number(row.id), row]));
   return page.flatMap((r) => {
