@@ -103,21 +103,31 @@ const CONVERTERS: Record<ScalarType, Converter> = {
   Bytes: (v) => (v === null || v === undefined ? v : new Uint8Array(v as Buffer)),
 };
 
-/** A converter for rows selected with `selectColumns(model, …)`; extra columns (ranks, keys) pass through. */
+const mappers = new Map<CatalogModelName, (raw: Record<string, unknown>) => unknown>();
+
+/**
+ * A converter for rows selected with `selectColumns(model, …)`; extra columns (ranks, keys) pass through. One per
+ * model, made at first use: requests ask for them per search and per loader family (4 KB of garbage each time).
+ */
 export function rowMapper<M extends CatalogModelName>(model: M): (raw: Record<string, unknown>) => CatalogRows[M] {
-  const conversions = new Map(
-    columnsOf(model)
-      .filter((c) => c.type !== 'String')
-      .map((c) => [c.field, CONVERTERS[c.type]] as const),
-  );
-  // Over the row's own columns: a planned row has a handful, the model many.
-  return (raw) => {
-    for (const field in raw) {
-      const convert = conversions.get(field);
-      if (convert) raw[field] = convert(raw[field]);
-    }
-    return raw as unknown as CatalogRows[M];
-  };
+  let mapper = mappers.get(model);
+  if (!mapper) {
+    const conversions = new Map(
+      columnsOf(model)
+        .filter((c) => c.type !== 'String')
+        .map((c) => [c.field, CONVERTERS[c.type]] as const),
+    );
+    // Over the row's own columns: a planned row has a handful, the model many.
+    mapper = (raw) => {
+      for (const field in raw) {
+        const convert = conversions.get(field);
+        if (convert) raw[field] = convert(raw[field]);
+      }
+      return raw;
+    };
+    mappers.set(model, mapper);
+  }
+  return mapper as (raw: Record<string, unknown>) => CatalogRows[M];
 }
 
 /**

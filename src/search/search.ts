@@ -135,12 +135,17 @@ export async function searchModels(
   const ordering = scopedOrdering(SEARCH_ORDERING, rankScope(terms, match));
   const window = pageWindow(args, ordering);
   const filters = modelFilter(db.dialect, filter);
-  const source = searchSource(db.dialect, match, filters, fields);
+  // The engine's own search, as a query to page or count: built only when one is (a name ranks from the postings).
+  let source: ReturnType<typeof searchSource> | undefined;
+  const sourceOf = () => {
+    source ??= searchSource(db.dialect, match, filters, fields);
+    return source;
+  };
   const map = rowMapper('Model');
   const words = await rankedFromPostings(db, terms);
   const rows = words
     ? await rankedPageRows(db, words, filters, window, fields)
-    : await rootPageRows(db.searches, source, ordering, window);
+    : await rootPageRows(db.searches, sourceOf(), ordering, window);
   const page = toPage(rows, window, ordering, keyValuesOf(ordering), (row) => ({
     row,
     score: -Number(row.k0),
@@ -169,5 +174,5 @@ export async function searchModels(
       },
     };
   });
-  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.searches, source) };
+  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.searches, sourceOf()) };
 }

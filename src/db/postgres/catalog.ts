@@ -117,15 +117,26 @@ export async function openPostgresCatalog(
       }),
     forRequest(scope) {
       const check = () => scope.throwIfStopped();
-      const checked = catalogKysely(readDialect.checked(check, scope.signal), kysely);
+      let checkedOfRequest: Kysely<CatalogTables> | undefined;
+      // Made at first use, as on SQLite (`catalog-database.ts`).
+      const checked = () => {
+        checkedOfRequest ??= catalogKysely(readDialect.checked(check, scope.signal), kysely);
+        return checkedOfRequest;
+      };
       return {
         path: db.path,
         dialect: db.dialect,
         probe,
         scope,
-        kysely: checked,
-        heavy: checked,
-        searches: checked,
+        get kysely() {
+          return checked();
+        },
+        get heavy() {
+          return checked();
+        },
+        get searches() {
+          return checked();
+        },
         write(body) {
           check();
           return db.write(body);
