@@ -81,7 +81,7 @@ export async function rankedPageRows(
   // Each word read once (a word given twice in two spellings, Café and cafe, counts twice, as in FTS5).
   const distinct = [...new Set(words)];
   const place = words.map((word) => distinct.indexOf(word));
-  const pageOf = (round: Round): Ranked[] | null => {
+  const pageOf = <R extends Ranked>(round: Round<R>): R[] | null => {
     const found = round.matches.filter(inWindow).sort(byRank);
     if (window.direction === 'forward') {
       // The first `wanted` in the window are final when each outscores every model not seen.
@@ -106,14 +106,15 @@ export async function rankedPageRows(
     if (counts[rarest]! <= wanted && filters.length === 0) {
       // So few models hold the rarest word that all the matches fit on the page: them and their rows at once.
       const matches = await matchesWithRows(db.searches, db.dialect, distinct, rarest, withId(fields));
-      const scored = scoring;
+      const { idf, stats } = scoring;
+      const avgdl = averageLength(stats);
       const ranked = matches.map(({ row, matchLength, frequencies }) => ({
         id: Number(row.id),
-        rank: -scoreOf(scored, place, frequencies, matchLength),
+        rank: -scoreOf(idf, avgdl, place, frequencies, matchLength),
         row,
       }));
       const page = pageOf({ matches: ranked, bound: Number.NEGATIVE_INFINITY, complete: true })!;
-      return page.map((r) => ({ ...(r as (typeof ranked)[number]).row, k0: r.rank, k1: r.id }));
+      return page.map((r) => ({ ...r.row, k0: r.rank, k1: r.id }));
     }
     if (counts[rarest]! <= THROUGH_RAREST * depth) {
       const postings = await postingsThroughRarest(db.searches, distinct, rarest);
@@ -189,8 +190,8 @@ function scoringOf(count: number, rows: readonly WordRow[]): Scoring | null {
   };
 }
 
-interface Round {
-  matches: Ranked[];
+interface Round<R extends Ranked = Ranked> {
+  matches: R[];
   /** The highest score a model not seen can have. */
   bound: number;
   /** Every match was seen. */
@@ -256,24 +257,28 @@ async function rankRound(
     const passing = await passingFilters(db.searches, db.dialect, ids, filters);
     ids = ids.filter((id) => passing.has(id));
   }
+  const avgdl = averageLength(stats);
   const matches: Ranked[] = [];
   for (const [i, id] of ids.entries()) {
     // A deep round scores tens of thousands: in slices, taking turns with other requests.
     if (i % SCORED_PER_TURN === SCORED_PER_TURN - 1) await yieldIfBusy();
     const entry = seen.get(id)!;
-    matches.push({ id, rank: -scoreOf({ idf, stats }, place, entry.of as number[], entry.length) });
+    matches.push({ id, rank: -scoreOf(idf, avgdl, place, entry.of as number[], entry.length) });
   }
   return { matches, bound, complete };
 }
 
-/** A model's score: summed word by word from 0, as FTS5 sums its phrases (`frequencies` per distinct word). */
+/**
+ * A model's bm25 score from its frequency of each distinct word (`idf` per distinct word, `place`: each word of the
+ * search as a distinct one), summed word by word from 0, as FTS5 sums its phrases.
+ */
 function scoreOf(
-  { idf, stats }: Scoring,
+  idf: readonly number[],
+  avgdl: number,
   place: readonly number[],
   frequencies: readonly number[],
   length: number,
 ): number {
-  const avgdl = averageLength(stats);
   let score = 0;
   for (const k of place) score += termScore(idf[k]!, frequencies[k]!, length, avgdl);
   return score;
