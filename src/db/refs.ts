@@ -3,14 +3,7 @@
  * and `m('Nmae')` fails `npm run typecheck`. Used where queries are written as SQL templates (window functions,
  * correlated subqueries, full-text search) rather than with Kysely's builder, which checks its own references.
  */
-import {
-  type AliasedRawBuilder,
-  type JoinBuilder,
-  type Kysely,
-  type RawBuilder,
-  type SelectQueryBuilder,
-  sql,
-} from 'kysely';
+import { type AliasedRawBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import type { Database } from './schema.ts';
 
 export type ColumnOf<T extends keyof Database> = Extract<keyof Database[T], string>;
@@ -36,5 +29,3 @@ export function table<T extends keyof Database>(name: T, alias: string): TableRe
 export type AnyDb = Kysely<any>;
 // biome-ignore lint/suspicious/noExplicitAny: as above
 export type AnySelect = SelectQueryBuilder<any, any, any>;
-// biome-ignore lint/suspicious/noExplicitAny: as above
-export type AnyJoin = JoinBuilder<any, any>;

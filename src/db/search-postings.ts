@@ -8,7 +8,7 @@ import { type DocumentPostings, postingImpact, postingWord } from '../search/ran
 import type { CatalogQueries } from './catalog-database.ts';
 import type { SqlDialect } from './dialect.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
-import type { AnyDb, AnyJoin, AnySelect } from './refs.ts';
+import type { AnyDb, AnySelect } from './refs.ts';
 import { yieldIfBusy } from './request-scope.ts';
 import type { Database } from './schema.ts';
 import { runShaped, slot } from './shaped.ts';
@@ -326,9 +326,11 @@ export interface MatchWithRow {
 }
 
 /**
- * Every model holding all of `words` (distinct), found through the rarest one's postings and the others' by primary
- * key, one row per model with its frequencies and its Models columns (a row-field plan, or all): for a search whose
- * rarest word is in few documents (a model's name), the whole answer in one statement.
+ * Every model holding all of `words` (distinct), one row per model with each word's frequency and its Models
+ * columns (a row-field plan, or all): for a search whose rarest word is in few documents (a model's name), the whole
+ * answer in one statement. The rarest word's postings drive; the other words' frequencies are looked up per model
+ * by primary key (correlated subqueries: joins let PostgreSQL's planner hash every posting of a common word, a cost
+ * that grows with the catalog), and a model lacking one of them is no match.
  */
 export async function matchesWithRows(
   queries: CatalogQueries,
@@ -341,37 +343,38 @@ export async function matchesWithRows(
   words.forEach((word, i) => {
     values[`w${i}`] = word;
   });
-  const alias = (i: number) => (i === rarest ? 'r' : `p${i}`);
   const rows = await runShaped<Record<string, unknown>>(
     queries,
     `${dialect.name}|matchesWithRows|${words.length}|${rarest}|${planKey(fields)}`,
     () => {
       const db = queries as unknown as AnyDb;
-      const joined = words.reduce(
-        (query, _, i) =>
-          i === rarest
-            ? query
-            : query.innerJoin(`ModelSearchPostings as ${alias(i)}`, (join: AnyJoin) =>
-                join.on(`${alias(i)}.Term`, '=', slot(`w${i}`)).onRef(`${alias(i)}.ModelId`, '=', 'r.ModelId'),
-              ),
-        db.selectFrom('ModelSearchPostings as r').where('r.Term', '=', slot(`w${rarest}`)),
-      );
-      return joined
+      const frequency = (i: number) =>
+        i === rarest
+          ? sql<number>`${sql.ref('r.Frequency')}`.as(`matchFrequency${i}`)
+          : db
+              .selectFrom('ModelSearchPostings as o')
+              .select('o.Frequency')
+              .where('o.Term', '=', slot(`w${i}`))
+              .whereRef('o.ModelId', '=', 'r.ModelId')
+              .as(`matchFrequency${i}`);
+      return db
+        .selectFrom('ModelSearchPostings as r')
         .innerJoin('Models as m', 'm.Id', 'r.ModelId')
+        .where('r.Term', '=', slot(`w${rarest}`))
         .select([
           sql<number>`${sql.ref('r.Length')}`.as('matchLength'),
-          ...words.map((_, i) => sql<number>`${sql.ref(`${alias(i)}.Frequency`)}`.as(`matchFrequency${i}`)),
+          ...words.map((_, i) => frequency(i)),
           ...selectColumns('Model', 'm', fields),
         ]);
     },
     values,
   );
   // The extra columns stay on the row (a row mapper passes them through, as a page's sort keys).
-  return rows.map((row) => ({
-    matchLength: Number(row.matchLength),
-    row,
-    frequencies: words.map((_, i) => Number(row[`matchFrequency${i}`])),
-  }));
+  return rows.flatMap((row) => {
+    const frequencies = words.map((_, i) => row[`matchFrequency${i}`]);
+    if (frequencies.some((f) => f === null || f === undefined)) return [];
+    return [{ matchLength: Number(row.matchLength), row, frequencies: frequencies.map(Number) }];
+  });
 }
 
 /** The postings of `ids` for each word (the ids to look up per word), with their documents' lengths. */
