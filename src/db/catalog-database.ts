@@ -164,19 +164,14 @@ export async function openCatalogDatabase(
     },
     forRequest(scope) {
       const check = () => scope.throwIfStopped();
-      let kyselyOfRequest: Kysely<CatalogTables> | undefined;
       let heavyOfRequest: Kysely<CatalogTables> | undefined;
       return {
         path: db.path,
         dialect: db.dialect,
         probe,
         scope,
-        // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more. Made
-        // at first use: many requests read nothing (a 304 revalidation reads through the scope, `{ __typename }`).
-        get kysely() {
-          kyselyOfRequest ??= catalogKysely(readDialect.checked(check), kysely);
-          return kyselyOfRequest;
-        },
+        // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
+        kysely: catalogKysely(readDialect.checked(check), kysely),
         // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
         get heavy() {
           heavyOfRequest ??= catalogKysely(

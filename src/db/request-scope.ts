@@ -147,10 +147,9 @@ export function turnStarts(): void {
  * synchronous SQL statements and promise continuations never reach timers or I/O otherwise, however many requests
  * interleave. While anyone waits, everyone queues behind them, so one busy request cannot starve the others.
  */
-export function yieldIfBusy(budgetMs = 20): Promise<void> | undefined {
-  // Nothing to wait for, most of the time: no promise then (a statement's caller skips the await, see the driver).
-  if (waiting.length === 0 && performance.now() - turnStarted < budgetMs) return undefined;
-  return new Promise<void>((resolve) => {
+export async function yieldIfBusy(budgetMs = 20): Promise<void> {
+  if (waiting.length === 0 && performance.now() - turnStarted < budgetMs) return;
+  await new Promise<void>((resolve) => {
     waiting.push(resolve);
     scheduleRelease();
   });

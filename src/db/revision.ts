@@ -20,7 +20,6 @@ import type { CatalogDatabase } from './catalog-database.ts';
 import type { RequestScope } from './request-scope.ts';
 import { readsTheSameInASnapshot } from './sqlite/driver.ts';
 import { CORE_DATABASE_TABLES } from './schema.ts';
-import { runCompiled } from './shaped.ts';
 
 export interface CatalogRevision {
   revision: number;
@@ -51,7 +50,7 @@ const READ_REVISION = readsTheSameInASnapshot(
 
 /** The current revision, or null when the row is missing (a restore of an older backup is being migrated). */
 export async function readCatalogRevision(db: CatalogDatabase): Promise<CatalogRevision | null> {
-  const { rows } = await runCompiled<{ Revision: number | bigint | string; Epoch: string }>(db.kysely, READ_REVISION);
+  const { rows } = await db.kysely.executeQuery<{ Revision: number | bigint | string; Epoch: string }>(READ_REVISION);
   const row = rows[0];
   return row ? { revision: Number(row.Revision), epoch: row.Epoch } : null;
 }

@@ -106,11 +106,7 @@ export function executeShaped<R>(
     else if (name in values) parameters[i] = values[name];
     else throw new Error(`No value for the slot "${name}" of ${shape}.`);
   }
-  return runCompiled<R>(queries, { ...compiled, parameters } as CompiledQuery<R>);
-}
-
-/** Runs a compiled statement on `queries`: straight to its connection when it is one of the catalog's own (above). */
-export function runCompiled<R>(queries: CatalogQueries, compiled: CompiledQuery): Promise<QueryResult<R>> {
+  const statement = { ...compiled, parameters } as CompiledQuery<R>;
   const direct = directRuns.get(queries);
-  return direct ? direct<R>(compiled) : queries.executeQuery<R>(compiled);
+  return direct ? direct<R>(statement) : queries.executeQuery<R>(statement);
 }

@@ -117,26 +117,15 @@ export async function openPostgresCatalog(
       }),
     forRequest(scope) {
       const check = () => scope.throwIfStopped();
-      let checkedOfRequest: Kysely<CatalogTables> | undefined;
-      // Made at first use, as on SQLite (`catalog-database.ts`).
-      const checked = () => {
-        checkedOfRequest ??= catalogKysely(readDialect.checked(check, scope.signal), kysely);
-        return checkedOfRequest;
-      };
+      const checked = catalogKysely(readDialect.checked(check, scope.signal), kysely);
       return {
         path: db.path,
         dialect: db.dialect,
         probe,
         scope,
-        get kysely() {
-          return checked();
-        },
-        get heavy() {
-          return checked();
-        },
-        get searches() {
-          return checked();
-        },
+        kysely: checked,
+        heavy: checked,
+        searches: checked,
         write(body) {
           check();
           return db.write(body);

@@ -160,18 +160,8 @@ class CatalogConnection implements DatabaseConnection, StatementRunner {
     return this.run<R>(compiled);
   }
 
-  run<R>(compiled: CompiledQuery, beforeStatement?: () => void): Promise<QueryResult<R>> {
-    const turn = this.#options.yieldBetweenStatements ? yieldIfBusy() : undefined;
-    // Promises only where there is a wait: a name search runs a handful of statements, each a few microseconds.
-    if (turn) return turn.then(() => this.#runNow<R>(compiled, beforeStatement));
-    try {
-      return Promise.resolve(this.#runNow<R>(compiled, beforeStatement));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  #runNow<R>(compiled: CompiledQuery, beforeStatement?: () => void): QueryResult<R> {
+  async run<R>(compiled: CompiledQuery, beforeStatement?: () => void): Promise<QueryResult<R>> {
+    if (this.#options.yieldBetweenStatements) await yieldIfBusy();
     // After the wait for a turn: a request stopped meanwhile runs nothing more.
     beforeStatement?.();
     const snapshot = this.#options.snapshot;
