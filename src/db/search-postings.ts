@@ -318,7 +318,7 @@ export function postingsThroughRarest(
   );
 }
 
-/** A model holding every word of a search: its document's length, each word's frequency (`f0`, `f1`, …), its row. */
+/** A model holding every word of a search: its document's length, its frequency of each word (in `words`' order), its row. */
 export interface MatchWithRow {
   matchLength: number;
   row: Record<string, unknown>;
