@@ -90,6 +90,17 @@ describe('browser pages on other origins', () => {
     expect(await withHeader.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
+  it('refuses a body it cannot read (a multipart form, text) with a coded 415 once past the CSRF guard', async () => {
+    const form = new FormData();
+    form.set('operations', JSON.stringify({ query: '{ __typename }' }));
+    form.set('map', '{}');
+    for (const body of [form, 'query { __typename }']) {
+      const answer = await fetch(server.url, { method: 'POST', headers: { 'x-graphql-yoga-csrf': '1' }, body });
+      expect(answer.status).toBe(415);
+      expect(await answer.json()).toMatchObject({ errors: [{ extensions: { code: 'UNSUPPORTED_MEDIA_TYPE' } }] });
+    }
+  });
+
   it('answers GET requests with malformed variables or extensions with a coded 400, not an internal error', async () => {
     const query = encodeURIComponent('{ health { ok } }');
     for (const [name, value] of [

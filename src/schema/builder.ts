@@ -14,6 +14,7 @@ import { limitExceeded } from '../errors.ts';
 import { decodeNodeId, encodeNodeId } from '../catalog/global-id.ts';
 import { QUERY_LIMITS } from '../catalog/query-limits.ts';
 import type { CatalogRevision } from '../db/revision.ts';
+import { rememberComplexityMeasures } from './complexity-memo.ts';
 
 export interface SchemaTypes {
   PrismaTypes: PrismaTypes;
@@ -31,6 +32,10 @@ export interface SchemaTypes {
   /** Every connection can count its whole result set, lazily: only when `totalCount` is selected. */
   Connection: { totalCount: () => number | Promise<number> };
 }
+
+// An operation's measure is kept per operation and variables: see `complexity-memo.ts` (why the functions below read
+// their arguments and the field, never the context).
+rememberComplexityMeasures();
 
 export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ComplexityPlugin, RelayPlugin, PrismaPlugin],

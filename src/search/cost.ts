@@ -47,26 +47,48 @@ type Postings = { terms: number; docs: number };
  */
 const keptPostings = new KeptAtRevision<Postings>(10_000);
 
+/** A search's words as the vocabulary holds them, and their keys in `keptPostings`. */
+export interface VocabularyWords {
+  words: readonly VocabularyWord[];
+  keys: readonly string[];
+}
+
+/** Per parsed search (`searchTerms` hands out one list per text): its words are folded and keyed once. */
+const vocabularyWordsOf = new WeakMap<readonly SearchTerm[], VocabularyWords>();
+
+export function vocabularyWords(terms: readonly SearchTerm[]): VocabularyWords {
+  let found = vocabularyWordsOf.get(terms);
+  if (!found) {
+    const words = terms.flatMap((term) =>
+      term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
+    );
+    found = { words, keys: words.map(({ word, prefix }) => `${prefix ? '*' : '='}${word}`) };
+    vocabularyWordsOf.set(terms, found);
+  }
+  return found;
+}
+
 /** Each word's expansions and documents, from the vocabulary, kept per catalog revision (see `keptPostings`). */
-export async function vocabularyCounts(db: CatalogDatabase, words: readonly VocabularyWord[]): Promise<Postings[]> {
+export async function vocabularyCounts(db: CatalogDatabase, { words, keys }: VocabularyWords): Promise<Postings[]> {
   const kept = await keptPostings.at(db);
   if (!kept) return wordPostings(db, words, MAX_EXPANSION_SCAN);
-  const key = ({ word, prefix }: VocabularyWord) => `${prefix ? '*' : '='}${word}`;
-  const missing = words.filter((word) => !kept.has(key(word)));
+  const missing = keys.flatMap((key, i) => (kept.has(key) ? [] : [i]));
   if (missing.length > 0) {
     await ensureSearchIndexCurrent(db);
-    const found = await wordPostings(db, missing, MAX_EXPANSION_SCAN);
-    for (const [i, word] of missing.entries()) kept.set(key(word), found[i]!);
+    const found = await wordPostings(
+      db,
+      missing.map((i) => words[i]!),
+      MAX_EXPANSION_SCAN,
+    );
+    for (const [k, i] of missing.entries()) kept.set(keys[i]!, found[k]!);
   }
-  return words.map((word) => kept.get(key(word))!);
+  return keys.map((key) => kept.get(key)!);
 }
 
 /** Estimated microseconds of work for a search. */
 export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): Promise<number> {
-  const words = input.terms.flatMap((term) =>
-    term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
-  );
-  const postings = await vocabularyCounts(db, words);
+  const { words } = vocabularyWords(input.terms);
+  const postings = await vocabularyCounts(db, vocabularyWords(input.terms));
   let all = 0;
   let prefixed = 0;
   for (const [i, { terms, docs }] of postings.entries()) {

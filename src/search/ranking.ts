@@ -53,15 +53,24 @@ export function postingWord(word: string): boolean {
   return word.length * 3 <= MAX_POSTING_WORD_BYTES || Buffer.byteLength(word) <= MAX_POSTING_WORD_BYTES;
 }
 
+/** Per parsed search (`searchTerms` hands out one list per text): a request asks several times. */
+const plainWordsOf = new WeakMap<readonly SearchTerm[], readonly string[] | null>();
+
 /**
  * The words of a search made of single words only (no phrase, no prefix), as the index holds them: those rank from
  * the postings (`top-k.ts`), at a cost that does not grow with the matches. Null for any other search, which the
  * engine's own index ranks.
  */
-export function plainWords(terms: readonly SearchTerm[]): string[] | null {
-  if (terms.some((term) => term.prefix || term.words.length !== 1)) return null;
-  const words = terms.map((term) => indexForm(term.words[0]!));
-  return words.every(postingWord) ? words : null;
+export function plainWords(terms: readonly SearchTerm[]): readonly string[] | null {
+  let words = plainWordsOf.get(terms);
+  if (words === undefined) {
+    const folded = terms.some((term) => term.prefix || term.words.length !== 1)
+      ? null
+      : terms.map((term) => indexForm(term.words[0]!));
+    words = folded?.every(postingWord) ? folded : null;
+    plainWordsOf.set(terms, words);
+  }
+  return words;
 }
 
 /**

@@ -23,7 +23,7 @@ import type { Highlighted } from './highlight.ts';
 import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
-import { vocabularyCounts } from './cost.ts';
+import { vocabularyCounts, vocabularyWords } from './cost.ts';
 import { FTS5_RANKS_UP_TO, plainWords, rankScope } from './ranking.ts';
 import { escapeHtml } from './text.ts';
 import { RAREST_READ_AT_ONCE, rankedPageRows } from './top-k.ts';
@@ -106,15 +106,14 @@ async function pageMarks(
  * postings read the rarest word's models and the others' for those (two indexed reads, about 120 µs). Both rank with
  * the same scores to the last bit, so the plan chosen changes no answer and no cursor.
  */
-async function rankedFromPostings(db: CatalogDatabase, terms: readonly SearchTerm[]): Promise<string[] | null> {
+async function rankedFromPostings(
+  db: CatalogDatabase,
+  terms: readonly SearchTerm[],
+): Promise<readonly string[] | null> {
   const words = plainWords(terms);
   if (!words || db.dialect.name !== 'sqlite') return words;
-  const docs = (
-    await vocabularyCounts(
-      db,
-      words.map((word) => ({ word, prefix: false })),
-    )
-  ).map((count) => count.docs);
+  // Plain words: the vocabulary's words of `terms` are these, none a prefix.
+  const docs = (await vocabularyCounts(db, vocabularyWords(terms))).map((count) => count.docs);
   if (docs.reduce((sum, count) => sum + count, 0) > FTS5_RANKS_UP_TO) return words;
   return new Set(words).size > 1 && Math.min(...docs) <= RAREST_READ_AT_ONCE ? words : null;
 }

@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
 import { executionGatePlugin, Turns } from './execution-gate.ts';
-import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
 import type { DownloadService, GraphQLContext, ResolverSettings } from '../resolvers/context.ts';
@@ -18,6 +17,8 @@ import { scopedCatalogRevision } from '../db/revision.ts';
 import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
 import { revisionCachePlugin } from './revision-cache.ts';
 import { incrementalDeliveryPlugin } from './incremental-delivery.ts';
+import { rulesAddedOnce, validationCachePlugin } from './validation-cache.ts';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { readHealth } from '../db/health.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { maskError } from './errors.ts';
@@ -39,7 +40,7 @@ import {
   type CorsOrigins,
 } from '../config.ts';
 import { RequestScope, turnStarts } from '../db/request-scope.ts';
-import { BodyRefusal, readRequestBody, type LargeBodyLimits } from './request-body.ts';
+import { BodyRefusal, mediaTypePlugin, readRequestBody, type LargeBodyLimits } from './request-body.ts';
 import { base64Length } from '../thumbnails/facts.ts';
 import { capConnections, type ConnectionCap } from './connections.ts';
 import { acceptInPreferenceOrder } from './accept.ts';
@@ -169,6 +170,11 @@ export function createGraphQLHandler(
     // The request listener is the one body gate (see `readGraphQLBody`): it hands yoga a body it has read and
     // checked whole. Yoga's own limit would only add a second, different one.
     maxRequestBodySize: false,
+    // Validation results are kept by `validationCachePlugin` (last of the plugins); yoga keeps the parsed documents.
+    parserAndValidationCache: { validationCache: false },
+    // No GraphQL multipart uploads: the schema takes no files (a library's files are read where they lie), and the
+    // parser would be one more check of every request's content type.
+    multipart: false,
     context: ({ request, scope = new RequestScope(), requestLog }) => {
       const requestDb = db.forRequest(scope);
       return {
@@ -193,9 +199,10 @@ export function createGraphQLHandler(
       // First of the operation's hooks, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
+      mediaTypePlugin(),
       // @defer and @stream (multipart/mixed or SSE): a grid asks for names first, thumbnails after. Deferred parts run
       // in the request's one context, so its loaders and their base64 budget count the whole response.
-      useDeferStream(),
+      rulesAddedOnce(useDeferStream()),
       incrementalDeliveryPlugin(),
       // Before the persisted documents: it reads the request's `documentId`, which they replace with the text.
       revisionCachePlugin<ServerContext>({
@@ -233,6 +240,8 @@ export function createGraphQLHandler(
       }),
       // Ends the request's turn once its operation has executed, or at once when it is not a query.
       executionGatePlugin(),
+      // After every plugin that adds a validation rule.
+      validationCachePlugin(),
     ],
   });
 }

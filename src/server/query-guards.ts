@@ -11,6 +11,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { QUERY_LIMITS, type QueryLimits } from '../catalog/query-limits.ts';
+import { rulesAddedOnce } from './validation-cache.ts';
 
 function limitError(message: string, limit: number): GraphQLError {
   return createGraphQLError(message, { extensions: { code: 'LIMIT_EXCEEDED', limit, http: { status: 400 } } });
@@ -108,9 +109,9 @@ export function queryGuardPlugins(limits: QueryLimits) {
   return [
     queryShapePlugin(),
     // Aliased `__typename` counts too (armor exempts it by default): thousands of them still cost a response each.
-    maxAliasesPlugin({ n: limits.aliases, allowList: [], ...common, onReject: [tag(limits.aliases)] }),
+    rulesAddedOnce(maxAliasesPlugin({ n: limits.aliases, allowList: [], ...common, onReject: [tag(limits.aliases)] })),
     maxTokensPlugin({ n: limits.tokens, ...common, onReject: [tag(limits.tokens)] }),
-    maxDirectivesPlugin({ n: limits.directives, ...common, onReject: [tag(limits.directives)] }),
+    rulesAddedOnce(maxDirectivesPlugin({ n: limits.directives, ...common, onReject: [tag(limits.directives)] })),
   ];
 }
 

@@ -10,6 +10,7 @@ import { Kind, parse } from 'graphql';
 import { MAX_QUERY_BODY_BYTES } from '../config.ts';
 import { JsonShapeScanner } from '../json-shape.ts';
 import { isAppError } from '../errors.ts';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
 
 /** A request refused before GraphQL saw it: HTTP status, code, message and the limit it broke. */
 export class BodyRefusal extends Error {
@@ -143,4 +144,22 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
     req.on('aborted', onAborted);
     req.on('close', onAborted);
   });
+}
+
+/**
+ * A POST body yoga has no parser for (text, a multipart form: the schema takes no uploads) is refused with a code
+ * and what to send, where yoga would answer 415 with no body. After the CSRF guard, which refuses the content types a
+ * web page can send cross-site first.
+ */
+export function mediaTypePlugin(): Plugin {
+  return {
+    onRequestParse({ request, requestParser }) {
+      if (requestParser) return;
+      throw createGraphQLError(
+        `A POST body of type "${(request.headers.get('content-type') ?? 'none').slice(0, 100)}" cannot be read: send ` +
+          'JSON (`Content-Type: application/json`) with `query` and `variables`, or use GET.',
+        { extensions: { code: 'UNSUPPORTED_MEDIA_TYPE', http: { status: 415 } } },
+      );
+    },
+  };
 }

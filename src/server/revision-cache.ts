@@ -130,49 +130,60 @@ export function revisionCachePlugin<TServerContext extends object>(
     }
   };
 
+  type OnParams = NonNullable<Plugin<Record<string, unknown>, TServerContext>['onParams']>;
+  const servePersisted = async (
+    { params, request, setResult, context }: Parameters<OnParams>[0],
+    document: NonNullable<ReturnType<typeof documents.get>>,
+  ) => {
+    const serverContext = context as unknown as TServerContext;
+    const revision = await options.readRevision(serverContext);
+    if (revision === null) return;
+    const stamp = revisionStamp(revision);
+    fingerprint ??= options.fingerprint();
+    const key = digest([
+      fingerprint,
+      document.id,
+      params.operationName ?? '',
+      stableJson(declaredOnly(params.variables, document.declaredVariables(params.operationName))),
+      options.variant(request),
+    ]);
+    const state: RequestState = { key, stamp, etag: `"${digest([key, stamp]).slice(0, 27)}"` };
+    states.set(request, state);
+    if (request.method === 'GET' && noneMatchHas(request.headers.get('if-none-match'), state.etag)) {
+      setResult(NOT_MODIFIED);
+      options.onServed?.(serverContext, 'not-modified');
+      return;
+    }
+    if (maxBytes === 0) return;
+    // Concurrent requests may read the revision out of order: only a newer one (or another epoch: a restore)
+    // drops the answers kept; a request that read an older one neither finds nor keeps any.
+    if (newest === null || revision.epoch !== newest.epoch || revision.revision > newest.revision) {
+      newest = revision;
+      newestStamp = stamp;
+      answers.clear();
+      answerBytes = 0;
+    }
+    const cached = answers.get(`${key}:${stamp}`);
+    if (cached) {
+      // Least recently used first: a hit moves to the end.
+      answers.delete(`${key}:${stamp}`);
+      answers.set(`${key}:${stamp}`, cached);
+      state.fromCache = true;
+      setResult(cached.result);
+      options.onServed?.(serverContext, 'cached');
+    }
+  };
+
   return {
-    async onParams({ params, request, setResult, context }) {
+    // Only a cacheable persisted document reads the revision: any other request passes without a promise (yoga's
+    // hooks then stay synchronous for it).
+    onParams(payload) {
+      const { params, request } = payload;
       if (params.query) return;
       const id = documentIdOf(params, request);
       const document = id === null ? undefined : documents.get(id);
       if (!document?.cacheable(params.operationName)) return;
-      const serverContext = context as unknown as TServerContext;
-      const revision = await options.readRevision(serverContext);
-      if (revision === null) return;
-      const stamp = revisionStamp(revision);
-      fingerprint ??= options.fingerprint();
-      const key = digest([
-        fingerprint,
-        document.id,
-        params.operationName ?? '',
-        stableJson(declaredOnly(params.variables, document.declaredVariables(params.operationName))),
-        options.variant(request),
-      ]);
-      const state: RequestState = { key, stamp, etag: `"${digest([key, stamp]).slice(0, 27)}"` };
-      states.set(request, state);
-      if (request.method === 'GET' && noneMatchHas(request.headers.get('if-none-match'), state.etag)) {
-        setResult(NOT_MODIFIED);
-        options.onServed?.(serverContext, 'not-modified');
-        return;
-      }
-      if (maxBytes === 0) return;
-      // Concurrent requests may read the revision out of order: only a newer one (or another epoch: a restore)
-      // drops the answers kept; a request that read an older one neither finds nor keeps any.
-      if (newest === null || revision.epoch !== newest.epoch || revision.revision > newest.revision) {
-        newest = revision;
-        newestStamp = stamp;
-        answers.clear();
-        answerBytes = 0;
-      }
-      const cached = answers.get(`${key}:${stamp}`);
-      if (cached) {
-        // Least recently used first: a hit moves to the end.
-        answers.delete(`${key}:${stamp}`);
-        answers.set(`${key}:${stamp}`, cached);
-        state.fromCache = true;
-        setResult(cached.result);
-        options.onServed?.(serverContext, 'cached');
-      }
+      return servePersisted(payload, document);
     },
     onResultProcess({ request, result, setResultProcessor }) {
       const state = states.get(request);

@@ -155,50 +155,58 @@ function searchingFields(
   return found;
 }
 
+type OnExecute = NonNullable<Plugin<GraphQLContext>['onExecute']>;
+
+/** Refuses the operation (a result instead of execution) when its searches would cost too much. */
+async function chargeSearches(
+  { args, setResultAndStopExecution }: Parameters<OnExecute>[0],
+  { operation, fields }: SearchingFields,
+): Promise<void> {
+  const coerced = coercedVariables(
+    args.schema,
+    operation.variableDefinitions ?? NO_DEFINITIONS,
+    args.variableValues as Record<string, unknown> | undefined,
+  );
+  if (coerced.errors) return; // execution reports them
+  let costs: number[];
+  try {
+    costs = await searchCosts(args.contextValue as GraphQLContext, fields, coerced.coerced);
+  } catch (error) {
+    // The index is still being built: a temporary refusal, which scripts retry (as after a time limit).
+    if (!isAppError(error) || error.code !== 'SEARCH_INDEX_BUILDING') throw error;
+    setResultAndStopExecution({ errors: [fromAppError(error)] });
+    return;
+  }
+  const total = costs.reduce((a, b) => a + b, 0);
+  const widest = Math.max(0, ...costs);
+  if (widest > SEARCH_COST_LIMITS.offloadAboveUs) (args.contextValue as GraphQLContext).scope.searchesAreHeavy = true;
+  const [limit, what] =
+    widest > SEARCH_COST_LIMITS.perSearchUs
+      ? [SEARCH_COST_LIMITS.perSearchUs, 'A search here']
+      : total > SEARCH_COST_LIMITS.perRequestUs
+        ? [SEARCH_COST_LIMITS.perRequestUs, 'The searches of this request']
+        : [null, ''];
+  if (limit === null) return;
+  setResultAndStopExecution({
+    errors: [
+      createGraphQLError(
+        `${what} would take about ${Math.round(Math.max(widest, total) / 1000)} ms of work; the limit is ${limit / 1000} ms. ` +
+          'Use fewer or longer words (prefixes like `l*` match a lot), ask for fewer rows with snippets, or split the request.',
+        {
+          extensions: { code: 'LIMIT_EXCEEDED', limit, cost: Math.round(Math.max(widest, total)) },
+        },
+      ),
+    ],
+  });
+}
+
 export function searchBudgetPlugin(): Plugin<GraphQLContext> {
   return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      // Most operations search nothing (a list page, a model): they cost no variable coercion here.
+    onExecute(payload) {
+      // Most operations search nothing (a list page, a model): they cost no variable coercion here, and no promise.
+      const { args } = payload;
       const searching = searchingFields(args.schema, args.document, args.operationName);
-      if (!searching) return;
-      const { operation, fields } = searching;
-      const coerced = coercedVariables(
-        args.schema,
-        operation.variableDefinitions ?? NO_DEFINITIONS,
-        args.variableValues as Record<string, unknown> | undefined,
-      );
-      if (coerced.errors) return; // execution reports them
-      let costs: number[];
-      try {
-        costs = await searchCosts(args.contextValue as GraphQLContext, fields, coerced.coerced);
-      } catch (error) {
-        // The index is still being built: a temporary refusal, which scripts retry (as after a time limit).
-        if (!isAppError(error) || error.code !== 'SEARCH_INDEX_BUILDING') throw error;
-        setResultAndStopExecution({ errors: [fromAppError(error)] });
-        return;
-      }
-      const total = costs.reduce((a, b) => a + b, 0);
-      const widest = Math.max(0, ...costs);
-      if (widest > SEARCH_COST_LIMITS.offloadAboveUs)
-        (args.contextValue as GraphQLContext).scope.searchesAreHeavy = true;
-      const [limit, what] =
-        widest > SEARCH_COST_LIMITS.perSearchUs
-          ? [SEARCH_COST_LIMITS.perSearchUs, 'A search here']
-          : total > SEARCH_COST_LIMITS.perRequestUs
-            ? [SEARCH_COST_LIMITS.perRequestUs, 'The searches of this request']
-            : [null, ''];
-      if (limit === null) return;
-      setResultAndStopExecution({
-        errors: [
-          createGraphQLError(
-            `${what} would take about ${Math.round(Math.max(widest, total) / 1000)} ms of work; the limit is ${limit / 1000} ms. ` +
-              'Use fewer or longer words (prefixes like `l*` match a lot), ask for fewer rows with snippets, or split the request.',
-            {
-              extensions: { code: 'LIMIT_EXCEEDED', limit, cost: Math.round(Math.max(widest, total)) },
-            },
-          ),
-        ],
-      });
+      if (searching) return chargeSearches(payload, searching);
     },
   };
 }
