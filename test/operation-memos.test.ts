@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
 import { complexityWalks } from '../src/schema/complexity-memo.ts';
+import { coercions } from '../src/server/coerced-variables.ts';
 import { validationsMade } from '../src/server/validation-cache.ts';
 import { seededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -64,6 +65,25 @@ describe('an operation measured once per variables', () => {
     expect((await server.graphql(NESTED, { n: 2 })).errors).toBeUndefined();
     const refused = await strict.graphql(NESTED, { n: 2 });
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 3 });
+  });
+});
+
+describe('variables coerced once per operation and values', () => {
+  const SEARCH = 'query S($q: String!, $first: Int!) { search(query: $q, first: $first) { edges { node { name } } } }';
+
+  it('coerces a repeated search once, other values anew, and refuses a bad value every time', async () => {
+    const before = coercions.count;
+    const first = await server.graphql(SEARCH, { q: 'model', first: 3 });
+    expect(first.errors).toBeUndefined();
+    for (let i = 0; i < 3; i++)
+      expect((await server.graphql(SEARCH, { q: 'model', first: 3 })).data).toEqual(first.data);
+    expect(coercions.count).toBe(before + 1);
+    expect((await server.graphql(SEARCH, { q: 'model', first: 2 })).errors).toBeUndefined();
+    expect(coercions.count).toBe(before + 2);
+    for (let i = 0; i < 2; i++) {
+      const bad = await server.graphql(SEARCH, { q: 'model', first: 'three' });
+      expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
   });
 });
 

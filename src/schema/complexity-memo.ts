@@ -12,6 +12,7 @@
  */
 import SchemaBuilder from '@pothos/core';
 import type { GraphQLResolveInfo, OperationDefinitionNode } from 'graphql';
+import { KEPT_PER_OPERATION, KeptByKey, variablesKey } from '../memo.ts';
 
 interface Measure {
   complexity: number;
@@ -25,12 +26,7 @@ interface ComplexityPluginMethods {
   checkComplexity(context: object, info: GraphQLResolveInfo): void;
 }
 
-/** Variables longer than this as JSON (a list of hashes) are measured each time: their key would cost what it saves. */
-const MAX_KEY_CHARS = 1024;
-/** Measures kept per operation; when more are kept they are all dropped and keeping starts again. */
-const MAX_PER_OPERATION = 256;
-
-const measures = new WeakMap<OperationDefinitionNode, Map<string, Measure>>();
+const measures = new WeakMap<OperationDefinitionNode, KeptByKey<Measure>>();
 
 /** How many times an operation was measured (tests read it: a remembered one is not measured again). */
 export const complexityWalks = { count: 0 };
@@ -40,15 +36,6 @@ function isWithin(measure: Measure, max: Partial<Measure>): boolean {
   return (['complexity', 'depth', 'breadth'] as const).every(
     (kind) => typeof max[kind] !== 'number' || max[kind] >= measure[kind],
   );
-}
-
-function variablesKey(info: GraphQLResolveInfo): string | null {
-  try {
-    const key = JSON.stringify(info.variableValues);
-    return key.length <= MAX_KEY_CHARS ? key : null;
-  } catch {
-    return null; // a BigInt variable: measured each time
-  }
 }
 
 let installed = false;
@@ -65,7 +52,7 @@ export function rememberComplexityMeasures(): void {
   installed = true;
   plugin.prototype.checkComplexity = function checkRemembered(this: ComplexityPluginMethods, context, info) {
     const max = this.getMax(context);
-    const key = max ? variablesKey(info) : null;
+    const key = max ? variablesKey(info.variableValues) : null;
     if (max && key !== null) {
       let byVariables = measures.get(info.operation);
       let measure = byVariables?.get(key);
@@ -73,8 +60,8 @@ export function rememberComplexityMeasures(): void {
         // The plugin's own measure, kept in its per-request cache: the check below does not walk again.
         complexityWalks.count++;
         measure = this.complexityCache(context, info);
-        if (!byVariables || byVariables.size >= MAX_PER_OPERATION) {
-          byVariables = new Map();
+        if (!byVariables) {
+          byVariables = new KeptByKey(KEPT_PER_OPERATION);
           measures.set(info.operation, byVariables);
         }
         byVariables.set(key, measure);
