@@ -18,7 +18,15 @@ import {
   searchSource,
 } from '../db/search.ts';
 import type { Model } from '../generated/prisma/client.ts';
-import { keyValuesOf, type Page, type PageArgs, pageWindow, scopedOrdering, toPage } from '../catalog/pagination.ts';
+import {
+  keyValuesOf,
+  type Ordering,
+  type Page,
+  type PageArgs,
+  pageWindow,
+  scopedOrdering,
+  toPage,
+} from '../catalog/pagination.ts';
 import type { Highlighted } from './highlight.ts';
 import { RequestWorker } from '../worker-requests.ts';
 import { type SearchTerm, searchTerms } from './query.ts';
@@ -118,6 +126,32 @@ async function rankedFromPostings(
   return new Set(words).size > 1 && Math.min(...docs) <= RAREST_READ_AT_ONCE ? words : null;
 }
 
+/** A search's match text for the engine and the ordering its cursors are made for. */
+interface PreparedSearch {
+  match: string;
+  ordering: Ordering;
+}
+
+/** Per parsed search (`searchTerms` hands out one list per text) and engine: a request would make them anew. */
+const preparedSearches = new WeakMap<readonly SearchTerm[], Map<string, PreparedSearch>>();
+
+function preparedSearch(dialect: CatalogDatabase['dialect'], terms: readonly SearchTerm[]): PreparedSearch {
+  let byEngine = preparedSearches.get(terms);
+  if (!byEngine) {
+    byEngine = new Map();
+    preparedSearches.set(terms, byEngine);
+  }
+  let prepared = byEngine.get(dialect.name);
+  if (!prepared) {
+    const match = matchText(dialect, terms);
+    // A rank is a rank only for these words: a cursor of another search would land anywhere. Filters may change
+    // between pages (the same words rank the same), so only the words bind the cursor.
+    prepared = { match, ordering: scopedOrdering(SEARCH_ORDERING, rankScope(terms, match)) };
+    byEngine.set(dialect.name, prepared);
+  }
+  return prepared;
+}
+
 /** Columns of the page's models: a row-field plan, or every column (null). */
 export async function searchModels(
   db: CatalogDatabase,
@@ -127,11 +161,8 @@ export async function searchModels(
   fields: RowFields = null,
 ): Promise<SearchResult> {
   const terms = searchTerms(query);
-  const match = matchText(db.dialect, terms);
+  const { match, ordering } = preparedSearch(db.dialect, terms);
   await ensureSearchIndexCurrent(db);
-  // A rank is a rank only for these words: a cursor of another search would land anywhere. Filters may change
-  // between pages (the same words rank the same), so only the words bind the cursor.
-  const ordering = scopedOrdering(SEARCH_ORDERING, rankScope(terms, match));
   const window = pageWindow(args, ordering);
   const filters = modelFilter(db.dialect, filter);
   // The engine's own search, as a query to page or count: built only when one is (a name ranks from the postings).
