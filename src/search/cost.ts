@@ -72,7 +72,8 @@ export function vocabularyWords(terms: readonly SearchTerm[]): VocabularyWords {
 export async function vocabularyCounts(db: CatalogDatabase, { words, keys }: VocabularyWords): Promise<Postings[]> {
   const kept = await keptPostings.at(db);
   if (!kept) return wordPostings(db, words, MAX_EXPANSION_SCAN);
-  const missing = keys.flatMap((key, i) => (kept.has(key) ? [] : [i]));
+  const missing: number[] = [];
+  for (const [i, key] of keys.entries()) if (!kept.has(key)) missing.push(i);
   if (missing.length > 0) {
     await ensureSearchIndexCurrent(db);
     const found = await wordPostings(
@@ -87,14 +88,14 @@ export async function vocabularyCounts(db: CatalogDatabase, { words, keys }: Voc
 
 /** Estimated microseconds of work for a search. */
 export async function estimateSearchCost(db: CatalogDatabase, input: SearchCostInput): Promise<number> {
-  const { words } = vocabularyWords(input.terms);
-  const postings = await vocabularyCounts(db, vocabularyWords(input.terms));
+  const counted = vocabularyWords(input.terms);
+  const postings = await vocabularyCounts(db, counted);
   let all = 0;
   let prefixed = 0;
   for (const [i, { terms, docs }] of postings.entries()) {
     const count = terms >= MAX_EXPANSION_SCAN ? Number.MAX_SAFE_INTEGER : docs;
     all += count;
-    if (words[i]!.prefix) prefixed += count;
+    if (counted.words[i]!.prefix) prefixed += count;
   }
   return (
     input.passes * all * US_PER_POSTING +

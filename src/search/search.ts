@@ -34,7 +34,7 @@ import { ensureSearchIndexCurrent } from './search-index.ts';
 import { vocabularyCounts, vocabularyWords } from './cost.ts';
 import { FTS5_RANKS_UP_TO, plainWords, rankScope } from './ranking.ts';
 import { escapeHtml } from './text.ts';
-import { RAREST_READ_AT_ONCE, rankedPageRows } from './top-k.ts';
+import { RAREST_RANKS_FROM_POSTINGS, rankedPageRows } from './top-k.ts';
 
 export { SEARCH_COLUMNS };
 
@@ -123,7 +123,7 @@ async function rankedFromPostings(
   // Plain words: the vocabulary's words of `terms` are these, none a prefix.
   const docs = (await vocabularyCounts(db, vocabularyWords(terms))).map((count) => count.docs);
   if (docs.reduce((sum, count) => sum + count, 0) > FTS5_RANKS_UP_TO) return words;
-  return new Set(words).size > 1 && Math.min(...docs) <= RAREST_READ_AT_ONCE ? words : null;
+  return new Set(words).size > 1 && Math.min(...docs) <= RAREST_RANKS_FROM_POSTINGS ? words : null;
 }
 
 /** A search's match text for the engine and the ordering its cursors are made for. */
