@@ -1,7 +1,7 @@
 /**
  * Validation results kept per parsed document (yoga's parse cache hands out one per document text), in place of
  * yoga's own validation cache, which keys its entries by the names of the rules in force, joined into one string
- * for every request: a name lookup per rule — 35 of them here with the query guards and @defer's — cost 2 % of a
+ * for every request: a name lookup per rule — 33 of them here with the query guards and @defer's — cost 2 % of a
  * name search's time. Here an entry keeps the rules it was made with, and a request uses it when its rules are the
  * same functions in the same order (compared by identity), for the same schema; otherwise the document is
  * validated again and the entry replaced. For that, a plugin that adds rules adds the same functions every time
