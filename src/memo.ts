@@ -17,6 +17,10 @@ export class KeptByKey<T> {
     return this.#kept.get(key);
   }
 
+  has(key: string): boolean {
+    return this.#kept.has(key);
+  }
+
   set(key: string, value: T): void {
     if (this.#kept.size >= this.#max) this.#kept.clear();
     this.#kept.set(key, value);
@@ -45,8 +49,37 @@ export const KEPT_PER_OPERATION = 256;
 /** Longest variables, as JSON, worth a memo: longer ones (a list of hashes) are worked out each time. */
 const MAX_VARIABLES_KEY_CHARS = 1024;
 
+/**
+ * Whether `value`'s JSON is surely longer than `limit` characters, found without writing it: the walk counts at most
+ * what the JSON holds (a string's characters and quotes, a list's brackets and commas, a key's quotes and colon), and
+ * stops as soon as the count passes the limit — a list of a thousand hashes after a few of them. Values that are not
+ * plain JSON data (a `toJSON`, a class instance) are left to `JSON.stringify`.
+ */
+function surelyLongerThan(value: unknown, limit: number): boolean {
+  let length = 0;
+  const walk = (v: unknown): boolean => {
+    if (typeof v === 'string') length += v.length + 2;
+    else if (Array.isArray(v)) {
+      length += v.length + 1;
+      for (const item of v) if (length > limit || walk(item)) return true;
+    } else if (v !== null && typeof v === 'object') {
+      const prototype = Object.getPrototypeOf(v);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      for (const key in v) {
+        const item = (v as Record<string, unknown>)[key];
+        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+        length += key.length + 4;
+        if (length > limit || walk(item)) return true;
+      }
+    } else length += 1;
+    return length > limit;
+  };
+  return walk(value);
+}
+
 /** An operation's variables as a memo key (their JSON), or null when too long or not JSON (a BigInt). */
 export function variablesKey(values: unknown): string | null {
+  if (surelyLongerThan(values, MAX_VARIABLES_KEY_CHARS)) return null;
   try {
     const key = JSON.stringify(values ?? null);
     return key.length <= MAX_VARIABLES_KEY_CHARS ? key : null;

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { QUERY_LIMITS } from '../src/catalog/query-limits.ts';
+import { variablesKey } from '../src/memo.ts';
 import { complexityWalks } from '../src/schema/complexity-memo.ts';
 import { coercions } from '../src/server/coerced-variables.ts';
 import { validationsMade } from '../src/server/validation-cache.ts';
@@ -65,6 +66,26 @@ describe('an operation measured once per variables', () => {
     expect((await server.graphql(NESTED, { n: 2 })).errors).toBeUndefined();
     const refused = await strict.graphql(NESTED, { n: 2 });
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 3 });
+  });
+});
+
+describe('variables as a memo key', () => {
+  it('is their JSON up to 1,024 characters and null beyond, whatever the JSON leaves out or escapes', () => {
+    const withText = (n: number) => ({ text: 'x'.repeat(n) }); // JSON: {"text":"…"}, n + 11 characters
+    expect(variablesKey(withText(1013))).toBe(JSON.stringify(withText(1013)));
+    expect(variablesKey(withText(1014))).toBeNull();
+    // Left out of the JSON, so not counted: the key stays within the limit.
+    const skipped = { gone: undefined, ...withText(1013) };
+    expect(variablesKey(skipped)).toBe(JSON.stringify(skipped));
+    // Escapes lengthen the JSON past the limit although the text itself is shorter.
+    expect(variablesKey({ text: '"'.repeat(600) })).toBeNull();
+    const dated = { at: new Date(0), list: [1, 'a', null, { b: true }] };
+    expect(variablesKey(dated)).toBe(JSON.stringify(dated));
+    expect(variablesKey(undefined)).toBe('null');
+    expect(variablesKey({ big: 1n })).toBeNull();
+    const hashes = Array.from({ length: 1000 }, (_, i) => i.toString(16).padStart(64, '0'));
+    expect(variablesKey({ hashes })).toBeNull();
+    expect(variablesKey({ hashes: hashes.slice(0, 14) })).toBe(JSON.stringify({ hashes: hashes.slice(0, 14) }));
   });
 });
 

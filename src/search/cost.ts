@@ -72,8 +72,9 @@ export function vocabularyWords(terms: readonly SearchTerm[]): VocabularyWords {
 export async function vocabularyCounts(db: CatalogDatabase, { words, keys }: VocabularyWords): Promise<Postings[]> {
   const kept = await keptPostings.at(db);
   if (!kept) return wordPostings(db, words, MAX_EXPANSION_SCAN);
+  const postings = keys.map((key) => kept.get(key));
   const missing: number[] = [];
-  for (const [i, key] of keys.entries()) if (!kept.has(key)) missing.push(i);
+  for (const [i, known] of postings.entries()) if (!known) missing.push(i);
   if (missing.length > 0) {
     await ensureSearchIndexCurrent(db);
     const found = await wordPostings(
@@ -81,9 +82,13 @@ export async function vocabularyCounts(db: CatalogDatabase, { words, keys }: Voc
       missing.map((i) => words[i]!),
       MAX_EXPANSION_SCAN,
     );
-    for (const [k, i] of missing.entries()) kept.set(keys[i]!, found[k]!);
+    // Answered from what was read, not from the memo: keeping one may drop the others (see `KeptByKey`).
+    for (const [k, i] of missing.entries()) {
+      postings[i] = found[k]!;
+      kept.set(keys[i]!, found[k]!);
+    }
   }
-  return keys.map((key) => kept.get(key)!);
+  return postings as Postings[];
 }
 
 /** Estimated microseconds of work for a search. */

@@ -7,24 +7,25 @@
  */
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { requestCatalogRevision, revisionStamp } from '../db/revision.ts';
+import { KeptByKey } from '../memo.ts';
 
 export class KeptAtRevision<V> {
-  readonly #kept = new WeakMap<object, { revision: string; byKey: Map<string, V> }>();
-  /** When more are kept, they are all dropped and keeping starts again. */
+  readonly #kept = new WeakMap<object, { revision: string; byKey: KeptByKey<V> }>();
   readonly #maxEntries: number;
 
+  /** At most `maxEntries` per catalog, bounded as every memo is (see `KeptByKey`). */
   constructor(maxEntries: number) {
     this.#maxEntries = maxEntries;
   }
 
   /** The values kept at the catalog's current revision (none yet when it moved on), or null when it has none. */
-  async at(db: CatalogDatabase): Promise<Map<string, V> | null> {
+  async at(db: CatalogDatabase): Promise<KeptByKey<V> | null> {
     const read = await requestCatalogRevision(db);
     if (!read) return null;
     const revision = revisionStamp(read);
     let kept = this.#kept.get(db.probe);
-    if (kept?.revision !== revision || kept.byKey.size > this.#maxEntries) {
-      kept = { revision, byKey: new Map() };
+    if (kept?.revision !== revision) {
+      kept = { revision, byKey: new KeptByKey(this.#maxEntries) };
       this.#kept.set(db.probe, kept);
     }
     return kept.byKey;
