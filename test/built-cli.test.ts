@@ -9,6 +9,7 @@ import { cpSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'no
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
+import { endsWithTest } from './helpers/children.ts';
 import { freshPostgresDatabase, TEST_ENGINE } from './helpers/postgres.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -54,17 +55,20 @@ function run(command: string, args: string[], until?: RegExp, env: NodeJS.Proces
   const trace = path.join(work, `trace-${++traces}.log`);
   writeFileSync(trace, '');
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: copy,
-      detached: true,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: `--import ${path.join(work, 'trace.mjs')}`,
-        MODULE_TRACE: trace,
-        DIFFUSION_NEXUS_DATA_DIR: path.join(work, 'data'),
-        ...env,
-      },
-    });
+    const child = endsWithTest(
+      spawn(command, args, {
+        cwd: copy,
+        detached: true,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: `--import ${path.join(work, 'trace.mjs')}`,
+          MODULE_TRACE: trace,
+          DIFFUSION_NEXUS_DATA_DIR: path.join(work, 'data'),
+          ...env,
+        },
+      }),
+      { group: true },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

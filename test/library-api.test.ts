@@ -2,20 +2,18 @@
  * The library over GraphQL and the CLI: scans as jobs (query and SSE subscription), roots confined to the library
  * roots, online identification through the Civitai replay, duplicate files, and the thumbnails command.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCivitaiClient } from '../src/civitai/client.ts';
-import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { cliCatalog, dataOf, firstErrorCode, seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { catalogHandle, sql } from './helpers/catalog-handle.ts';
 import { startCivitaiReplay, type CivitaiReplay } from './helpers/civitai-replay.ts';
 import { previewPng, randomBytes, safetensorsBytes, sha256Hex, writeFile } from './helpers/library.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { tempDir } from './helpers/temp.ts';
-import { CLI } from './helpers/cli.ts';
+import { cli as runCli } from './helpers/cli.ts';
 
 let catalog: SeededCatalog;
 let server: TestServer;
@@ -178,23 +176,8 @@ describe('scanLibrary', () => {
   });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...CLI, ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, DIFFUSION_NEXUS_LIBRARY_ROOTS: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI with no library roots configured: the folders it is given are its roots. */
+const cli = (args: string[]) => runCli(args, undefined, { DIFFUSION_NEXUS_LIBRARY_ROOTS: '' });
 
 describe('CLI scan and thumbnails', () => {
   it('scans a folder, then fills, prunes and counts thumbnails', { timeout: 120_000 }, async () => {

@@ -14,6 +14,7 @@ import { MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR, PROJECT_ROOT } from '../src/db
 import { cliCatalog } from './helpers/catalog.ts';
 import { TEST_ENGINE } from './helpers/postgres.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { endsWithTest } from './helpers/children.ts';
 import { CLI } from './helpers/cli.ts';
 
 describe('HTTP server', () => {
@@ -164,11 +165,13 @@ describe('error masking', () => {
 describe('serve as a process', () => {
   it('prints its URL and database, serves, and on SIGTERM finishes the request in flight, then exits', async () => {
     const catalog = await cliCatalog();
-    const child = spawn(process.execPath, [...CLI, 'serve', '--port', '0', ...catalog.args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = endsWithTest(
+      spawn(process.execPath, [...CLI, 'serve', '--port', '0', ...catalog.args], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, NODE_ENV: 'production' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();

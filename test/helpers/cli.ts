@@ -6,6 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../src/db/project-paths.ts';
+import { endsWithTest } from './children.ts';
 
 /** node arguments that run the CLI (followed by its own). */
 export const CLI = [path.join(PROJECT_ROOT, 'bin', 'diffusion-nexus.js')];
@@ -17,12 +18,15 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The CLI as a child process, ended with the test that starts it (see `endsWithTest`). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [...CLI, ...args], {
-    cwd: PROJECT_ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  return endsWithTest(
+    spawn(process.execPath, [...CLI, ...args], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    }),
+  );
 }
 
 /** Collects a child's output until it exits. */

@@ -1,0 +1,29 @@
+/**
+ * Child processes a test starts itself (a CLI run, a server): ended with the test that started them, passed or
+ * failed. A test that fails between starting a child and stopping it would otherwise leave the child running until
+ * the test worker exits — or after it, holding a port, a database or a lock for whatever runs next.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { onTestFinished } from 'vitest';
+
+/**
+ * Kills `child` (its whole process group with `group`, for one started `detached`) when the current test ends, if
+ * it is still running then. Outside a test (a file's set-up) it does nothing: those children are the file's to stop.
+ */
+export function endsWithTest<T extends ChildProcess>(child: T, { group = false } = {}): T {
+  try {
+    onTestFinished(() => {
+      if (child.pid === undefined) return;
+      try {
+        // A group outlives its leader (`npm start`: npm, a shell, node): it is ended whether or not the leader is.
+        if (group) process.kill(-child.pid, 'SIGKILL');
+        else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    });
+  } catch {
+    // Not inside a test.
+  }
+  return child;
+}
