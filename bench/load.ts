@@ -52,7 +52,8 @@ export function startServerProcess(
         output: () => output,
         stop: () =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
+            // Ended already: by itself (an exit code) or by a signal (a kill -9 a test sends).
+            if (child.exitCode !== null || child.signalCode !== null) return done();
             child.once('exit', () => done());
             child.kill('SIGTERM');
             setTimeout(() => child.kill('SIGKILL'), 10_000).unref();

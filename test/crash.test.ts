@@ -20,6 +20,7 @@ import { databasePathIn } from '../src/db/data-dir.ts';
 import { civitaiModelsPage } from '../src/seed/civitai-payloads.ts';
 import { cliArgsFor, emptyCatalog } from './helpers/catalog.ts';
 import { catalogHandle, sql } from './helpers/catalog-handle.ts';
+import { stopsWithTest } from './helpers/children.ts';
 import { cli, outcome, spawnCli } from './helpers/cli.ts';
 import { contentSignature } from './helpers/db-checksum.ts';
 import { freshPostgresDatabase, queryPostgres, TEST_ENGINE } from './helpers/postgres.ts';
@@ -143,6 +144,7 @@ async function uninterrupted(): Promise<Awaited<ReturnType<typeof contentSignatu
 describe('kill -9 during an import', () => {
   it("leaves the server's catalog with every committed model, whole, and the import resumes", async () => {
     const catalog = await newCatalog('dn-crash-server-');
+    // Each stopped with the test, also when it fails before the kill below.
     const serve = () =>
       startServerProcess([
         '--import',
@@ -152,7 +154,7 @@ describe('kill -9 during an import', () => {
         ...cliArgsFor(catalog.dataDir, catalog.database),
         '--port',
         '0',
-      ]);
+      ]).then(stopsWithTest);
     const payload = JSON.stringify({ query: IMPORT, variables: { payload: civitaiModelsPage(0, MODELS) } });
     const post = (url: string) =>
       fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });

@@ -29,7 +29,7 @@ async function goneWithin(pid: number, ms: number): Promise<boolean> {
 describe('children of a failing test', () => {
   const work = tempDir('dn-test-children-');
 
-  it('are ended with it, a process group whole, while children not handed over outlive it', {
+  it('are ended with it (a process group whole, a server stopped), while children not handed over outlive it', {
     timeout: 120_000,
   }, async () => {
     const record = path.join(work, 'pids.json');
@@ -46,13 +46,14 @@ describe('children of a failing test', () => {
       timeout: 110_000,
     });
     const pids = JSON.parse(readFileSync(record, 'utf8')) as Record<
-      'ended' | 'leader' | 'grandchild' | 'control',
+      'ended' | 'leader' | 'grandchild' | 'server' | 'control',
       number
     >;
     try {
       expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(1);
       expect(`${run.stdout}${run.stderr}`).toContain('failed on purpose');
-      for (const pid of [pids.ended, pids.leader, pids.grandchild]) expect(await goneWithin(pid, 5000)).toBe(true);
+      for (const pid of [pids.ended, pids.leader, pids.grandchild, pids.server])
+        expect(await goneWithin(pid, 5000)).toBe(true);
       expect(running(pids.control)).toBe(true);
     } finally {
       for (const pid of Object.values(pids)) if (running(pid)) process.kill(pid, 'SIGKILL');

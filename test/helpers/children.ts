@@ -27,3 +27,13 @@ export function endsWithTest<T extends ChildProcess>(child: T, { group = false }
   }
   return child;
 }
+
+/** A server process the test started (`startServerProcess`): stopped when the test ends, if it still runs then. */
+export function stopsWithTest<T extends { stop(): Promise<void> }>(server: T): T {
+  try {
+    onTestFinished(() => server.stop());
+  } catch {
+    // Not inside a test.
+  }
+  return server;
+}
