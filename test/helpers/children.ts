@@ -6,34 +6,37 @@
 import type { ChildProcess } from 'node:child_process';
 import { onTestFinished } from 'vitest';
 
-/**
- * Kills `child` (its whole process group with `group`, for one started `detached`) when the current test ends, if
- * it is still running then. Outside a test (a file's set-up) it does nothing: those children are the file's to stop.
- */
-export function endsWithTest<T extends ChildProcess>(child: T, { group = false } = {}): T {
+/** Runs `end` when the current test ends; outside a test (a file's set-up) nothing: those are the file's to stop. */
+function atTestEnd(end: () => unknown): void {
   try {
-    onTestFinished(() => {
-      if (child.pid === undefined) return;
-      try {
-        // A group outlives its leader (`npm start`: npm, a shell, node): it is ended whether or not the leader is.
-        if (group) process.kill(-child.pid, 'SIGKILL');
-        else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      } catch {
-        // Gone already.
-      }
+    onTestFinished(async () => {
+      await end();
     });
   } catch {
     // Not inside a test.
   }
+}
+
+/**
+ * Kills `child` (its whole process group with `group`, for one started `detached`) when the current test ends, if
+ * it is still running then.
+ */
+export function endsWithTest<T extends ChildProcess>(child: T, { group = false } = {}): T {
+  atTestEnd(() => {
+    if (child.pid === undefined) return;
+    try {
+      // A group outlives its leader (`npm start`: npm, a shell, node): it is ended whether or not the leader is.
+      if (group) process.kill(-child.pid, 'SIGKILL');
+      else if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  });
   return child;
 }
 
 /** A server process the test started (`startServerProcess`): stopped when the test ends, if it still runs then. */
 export function stopsWithTest<T extends { stop(): Promise<void> }>(server: T): T {
-  try {
-    onTestFinished(() => server.stop());
-  } catch {
-    // Not inside a test.
-  }
+  atTestEnd(() => server.stop());
   return server;
 }
