@@ -59,6 +59,7 @@ const ON_BOTH_ENGINES = [
   'test/history-sync-defects.test.ts',
   'test/history-cli-defects.test.ts',
   'test/search-index-building.test.ts',
+  'test/search-baselines.test.ts',
 ];
 
 /**

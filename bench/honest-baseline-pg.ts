@@ -5,7 +5,9 @@
  * - `timestamptz` is an instant, so pages order by the plain column (`IX_Models_CreatedAt`), and the cursor key is
  *   the instant's ISO text (the same text our cursors carry);
  * - nested pages are `LATERAL … LIMIT` per parent over the (parent, order) indexes, key lists one array parameter;
- * - independent reads of one answer run at once on different pooled connections (a round trip each, not a sum).
+ * - independent reads of one answer run at once on different pooled connections (a round trip each, not a sum);
+ * - a search of plain words ranks from the catalog's postings (`postings-top-k.ts`); a model's name in one round
+ *   trip, its words' statistics and its page together.
  *
  * It shares only pure helpers with the product (enums, Relay ids, cursor encodings) and the JSON assembly with the
  * SQLite baselines (`answer-json.ts`); the benchmark checks the answers are equal before timing.
@@ -30,6 +32,7 @@ import {
   thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
+import { ALL_AT_ONCE, type PostingsReader, rankFromPostings, type ReadPosting } from './postings-top-k.ts';
 
 const DETAIL_IMAGE_COLUMNS = `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS "isNsfw", i."NsfwLevel" AS "nsfwLevel",
   i."Width" AS width, i."Height" AS height, i."BlurHash" AS "blurHash", i."SortOrder" AS "sortOrder",
@@ -38,6 +41,9 @@ const DETAIL_IMAGE_COLUMNS = `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS "isNsf
   i."DenoisingStrength" AS "denoisingStrength", i."LikeCount" AS "likeCount", i."HeartCount" AS "heartCount",
   i."CommentCount" AS "commentCount", octet_length(i."ThumbnailData") AS "thumbBytes",
   i."ThumbnailWidth" AS "thumbWidth", i."ThumbnailHeight" AS "thumbHeight"`;
+
+/** Searches whose words' documents, summed, are at most this many are scored whole in the first statement. */
+const ALL_MATCHES_UP_TO = 1_500;
 
 export function createPostgresBaseline(databaseUrl: string): Baseline {
   const pool = new pg.Pool({
@@ -55,6 +61,108 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
     return (await pool.query({ name, text, values })).rows as Row[];
   };
   const ids = (rows: Row[]) => rows.map((r) => Number(r.Id));
+
+  const posting = (r: Row): ReadPosting => ({
+    k: Number(r.k),
+    id: Number(r.ModelId),
+    frequency: r.Frequency as number,
+    length: Number(r.Length),
+    impact: r.Impact as number,
+  });
+  const postings: PostingsReader = {
+    // Each word's statistics, and the page when it is cheap here: when the rarest word is in few documents, that
+    // word's models, each scored in SQL from its postings of every word (FTS5's formula in the same double
+    // operations); when the words' documents are few in all, every posting of theirs, scored and grouped (on this
+    // machine a round trip costs as much as scoring a thousand postings: the rounds of `rankFromPostings` lose).
+    // `paged` says which.
+    async statistics(words, searched, first) {
+      const rows = await all(
+        `WITH w AS (SELECT term, k FROM unnest($1::text[]) WITH ORDINALITY AS w(term, k)),
+           s AS (SELECT "Documents", "Tokens", "ReferenceLength", "Tokens"::float8 / "Documents"::float8 AS avgdl
+                 FROM "ModelSearchStats" WHERE "Id" = 1),
+           i AS (SELECT w.term, w.k, t.doc, x.idf FROM w JOIN "ModelSearchTerms" t ON t.term = w.term CROSS JOIN s,
+                 LATERAL (SELECT ln((CAST(s."Documents" - t.doc AS float8) + 0.5::float8) / (CAST(t.doc AS float8) + 0.5::float8)) AS idf) x),
+           rare AS (SELECT term FROM i WHERE doc <= $4 ORDER BY doc, k LIMIT 1),
+           r AS (SELECT p0."ModelId", x.rank FROM rare JOIN "ModelSearchPostings" p0 ON p0."Term" = rare.term
+                 CROSS JOIN LATERAL (SELECT count(*) AS n, -1.0::float8 * sum(CASE WHEN i.idf <= 0 THEN 1e-6::float8 ELSE i.idf END *
+                   ((p."Frequency" * (1.2::float8 + 1.0::float8)) / (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 +
+                   (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k) AS rank
+                   FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term AND p."ModelId" = p0."ModelId" CROSS JOIN s) x
+                 WHERE x.n = $2),
+           every AS (SELECT p."ModelId", -1.0::float8 * sum(CASE WHEN i.idf <= 0 THEN 1e-6::float8 ELSE i.idf END *
+                   ((p."Frequency" * (1.2::float8 + 1.0::float8)) / (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 +
+                   (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k) AS rank
+                 FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term CROSS JOIN s
+                 WHERE NOT EXISTS (SELECT 1 FROM rare) AND (SELECT sum(doc) FROM i) <= $5
+                 GROUP BY p."ModelId" HAVING count(*) = $2)
+         SELECT i.term, i.doc, i.idf, s."Documents", s."Tokens", s."ReferenceLength",
+           EXISTS (SELECT 1 FROM rare) OR (SELECT sum(doc) FROM i) <= $5 AS paged,
+           NULL::int AS "Id", NULL AS "Name", NULL AS "Type", NULL::float8 AS rank FROM i CROSS JOIN s
+         UNION ALL
+         (SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, m."Id", m."Name", m."Type", r.rank
+          FROM (SELECT * FROM (SELECT * FROM r UNION ALL SELECT * FROM every) a ORDER BY rank, "ModelId" LIMIT $3) r
+          JOIN "Models" m ON m."Id" = r."ModelId" ORDER BY r.rank, m."Id")`,
+        searched,
+        searched.length,
+        first + 1,
+        ALL_AT_ONCE,
+        ALL_MATCHES_UP_TO,
+      );
+      const byWord = new Map(rows.filter((r) => r.term !== null).map((r) => [r.term as string, r]));
+      const any = byWord.values().next().value;
+      const stats = {
+        documents: Number(any?.Documents ?? 0),
+        tokens: Number(any?.Tokens ?? 0),
+        referenceLength: Number(any?.ReferenceLength ?? 0),
+      };
+      const found = words.map((word) => {
+        const r = byWord.get(word);
+        return r ? { idf: r.idf as number, docs: Number(r.doc) } : null;
+      });
+      const page = any?.paged ? rows.filter((r) => r.term === null) : undefined;
+      return { words: found, stats, page };
+    },
+    // The rarest word's models; each other word's frequency by primary key (a correlated subquery: a join lets the
+    // planner hash every posting of a common word), a model lacking one no match. (`statistics` answers these first.)
+    async matches(words, rarest) {
+      const others = words.map((_, i) => i).filter((i) => i !== rarest);
+      const rows = await all(
+        `SELECT m."Id", m."Name", m."Type", r."Length", r."Frequency" AS f${rarest}${others
+          .map(
+            (i) =>
+              `, (SELECT o."Frequency" FROM "ModelSearchPostings" o WHERE o."Term" = $${i + 1} AND o."ModelId" = r."ModelId") AS f${i}`,
+          )
+          .join('')}
+         FROM "ModelSearchPostings" r JOIN "Models" m ON m."Id" = r."ModelId" WHERE r."Term" = $${rarest + 1}`,
+        ...words,
+      );
+      return rows
+        .filter((row) => others.every((i) => row[`f${i}`] !== null))
+        .map((row) => ({ row, length: Number(row.Length), frequencies: words.map((_, i) => row[`f${i}`] as number) }));
+    },
+    async best(words, depth) {
+      const rows = await all(
+        `SELECT w.k - 1 AS k, p.* FROM unnest($1::text[]) WITH ORDINALITY AS w(term, k) CROSS JOIN LATERAL
+           (SELECT "ModelId", "Frequency", "Length", "Impact" FROM "ModelSearchPostings" WHERE "Term" = w.term
+            ORDER BY "Impact" DESC, "ModelId" DESC LIMIT $2) p`,
+        words,
+        depth,
+      );
+      return rows.map(posting);
+    },
+    async postingsOf(words, wanted) {
+      const ks = wanted.flatMap((list, k) => list.map(() => k));
+      const rows = await all(
+        `SELECT x.k, p."ModelId", p."Frequency", p."Length", p."Impact" FROM unnest($1::int[], $2::int[]) AS x(k, id)
+         JOIN "ModelSearchPostings" p ON p."Term" = ($3::text[])[x.k + 1] AND p."ModelId" = x.id`,
+        ks,
+        wanted.flat(),
+        words,
+      );
+      return rows.map(posting);
+    },
+    models: (modelIds) => all(`SELECT "Id", "Name", "Type" FROM "Models" WHERE "Id" = ANY($1::int[])`, modelIds),
+  };
 
   function modelPage(columns: string, first: number, after: string | null): Promise<Row[]> {
     const select = `SELECT ${columns} FROM "Models"`;
@@ -249,27 +357,8 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
       const terms = searchTerms(query);
       const match = searchQuery(terms);
       const words = plainWords(terms);
-      if (words) {
-        // Plain words rank by bm25 from the catalog's postings: every match scored in one statement (words joined to
-        // their postings, grouped by model, all words present), FTS5's formula in the same double operations.
-        const rows = await all(
-          `WITH w AS (SELECT term, k FROM unnest($1::text[]) WITH ORDINALITY AS w(term, k)),
-             s AS (SELECT "Documents", "Tokens"::float8 / "Documents"::float8 AS avgdl FROM "ModelSearchStats"),
-             i AS (SELECT w.term, w.k, CASE WHEN x.idf <= 0 THEN 1e-6::float8 ELSE x.idf END AS idf
-                   FROM w JOIN "ModelSearchTerms" t ON t.term = w.term CROSS JOIN s,
-                   LATERAL (SELECT ln((CAST(s."Documents" - t.doc AS float8) + 0.5::float8) / (CAST(t.doc AS float8) + 0.5::float8)) AS idf) x),
-             r AS (SELECT p."ModelId", -1.0::float8 * sum(i.idf * ((p."Frequency" * (1.2::float8 + 1.0::float8)) /
-                     (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 + (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k) AS rank
-                   FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term CROSS JOIN s
-                   GROUP BY p."ModelId" HAVING count(*) = $2)
-           SELECT m."Id", m."Name", m."Type", r.rank FROM r JOIN "Models" m ON m."Id" = r."ModelId"
-           ORDER BY r.rank, m."Id" LIMIT $3`,
-          words,
-          words.length,
-          first + 1,
-        );
-        return searchAnswer(rows, first, rankScope(terms, match));
-      }
+      if (words)
+        return searchAnswer((await rankFromPostings(postings, words, first, 0))!, first, rankScope(terms, match));
       // Phrases and prefixes: the catalog's own search index (a GIN-indexed tsvector) and ranking, queried directly.
       const rows = await all(
         `SELECT m."Id", m."Name", m."Type", s.rank FROM (

@@ -9,7 +9,9 @@
  * - key lists are plain `IN (?, ?, …)` placeholders, not one JSON parameter;
  * - nested pages by whichever plan measured fastest here: versions by a window over ids joined back, images by one
  *   `LIMIT` statement per version;
- * - a detail page reads its versions once, counting and summing them in the same statement.
+ * - a detail page reads its versions once, counting and summing them in the same statement;
+ * - a search of plain words ranks from the catalog's postings (`postings-top-k.ts`), its words' statistics kept while
+ *   no other connection commits (`PRAGMA data_version`); phrases and prefixes by FTS5's bm25.
  *
  * It shares only pure helpers with the product (enum fallback, Relay ids and cursor encodings, stored-timestamp
  * parsing) so that both sides emit the same JSON; the benchmark checks the answers are equal before timing.
@@ -18,7 +20,7 @@
 import Database from 'better-sqlite3';
 import { UTC_TIMESTAMP_FORMAT } from '../src/db/timestamps.ts';
 import { matchExpression, searchTerms } from '../src/search/query.ts';
-import { rankScope } from '../src/search/ranking.ts';
+import { FTS5_RANKS_UP_TO, plainWords, type RankStatistics, rankScope } from '../src/search/ranking.ts';
 import {
   DETAIL_IMAGE_COLUMNS,
   type DetailRows,
@@ -34,6 +36,7 @@ import {
   thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
+import { type PostingsReader, rankFromPostings, type ReadPosting, type WordStatistics } from './postings-top-k.ts';
 
 /** `typeof()` reads only the record header: `IS NOT NULL` would load every thumbnail's overflow pages. */
 const HAS_THUMBNAIL = `typeof("ThumbnailData") <> 'null' AS hasThumbnail`;
@@ -129,6 +132,82 @@ export function createHonestBaseline(databasePath: string): Baseline {
     );
   const ids = (rows: Row[]) => rows.map((r) => r.Id as number);
 
+  // Words' statistics stay true while no other connection commits: `data_version` moves when one does.
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  let keptAt: unknown = null;
+  let keptStats: RankStatistics | null = null;
+  const keptWords = new Map<string, WordStatistics | null>();
+  const posting =
+    (k: number) =>
+    (r: Row): ReadPosting => ({
+      k,
+      id: r.ModelId as number,
+      frequency: r.Frequency as number,
+      length: r.Length as number,
+      impact: r.Impact as number,
+    });
+  const POSTING = `"ModelId", "Frequency", "Length", "Impact" FROM "ModelSearchPostings"`;
+  const postings: PostingsReader = {
+    async statistics(words) {
+      const version = dataVersion.get();
+      if (version !== keptAt || !keptStats) {
+        keptAt = version;
+        keptWords.clear();
+        const [s] = all(`SELECT "Documents", "Tokens", "ReferenceLength" FROM "ModelSearchStats" WHERE "Id" = 1`);
+        keptStats = {
+          documents: s!.Documents as number,
+          tokens: s!.Tokens as number,
+          referenceLength: s!.ReferenceLength as number,
+        };
+      }
+      const unknown = words.filter((word) => !keptWords.has(word));
+      if (unknown.length > 0) {
+        const found = new Map(
+          allIn(
+            `SELECT t."term", t."doc", ln((CAST(s."Documents" - t."doc" AS REAL) + 0.5) / (CAST(t."doc" AS REAL) + 0.5)) AS idf
+             FROM "ModelSearchTerms" t, "ModelSearchStats" s WHERE s."Id" = 1 AND t."term" IN (?…)`,
+            unknown,
+          ).map((r) => [r.term as string, { idf: r.idf as number, docs: r.doc as number }]),
+        );
+        for (const word of unknown) keptWords.set(word, found.get(word) ?? null);
+      }
+      return { words: words.map((word) => keptWords.get(word)!), stats: keptStats };
+    },
+    // The rarest word's postings drive; each other word's posting of the same model is a primary-key probe (CROSS
+    // JOIN keeps that order), and a model lacking one is no match.
+    async matches(words, rarest) {
+      const others = words.map((_, i) => i).filter((i) => i !== rarest);
+      const rows = all(
+        `SELECT m."Id", m."Name", m."Type", r."Length", r."Frequency" AS f${rarest}${others.map((i) => `, o${i}."Frequency" AS f${i}`).join('')}
+         FROM "ModelSearchPostings" r${others.map((i) => ` CROSS JOIN "ModelSearchPostings" o${i}`).join('')} CROSS JOIN "Models" m
+         WHERE r."Term" = ?${others.map((i) => ` AND o${i}."Term" = ? AND o${i}."ModelId" = r."ModelId"`).join('')}
+           AND m."Id" = r."ModelId"`,
+        words[rarest],
+        ...others.map((i) => words[i]),
+      );
+      return rows.map((row) => ({
+        row,
+        length: row.Length as number,
+        frequencies: words.map((_, i) => row[`f${i}`] as number),
+      }));
+    },
+    async best(words, depth) {
+      return words.flatMap((word, k) =>
+        all(`SELECT ${POSTING} WHERE "Term" = ? ORDER BY "Impact" DESC, "ModelId" DESC LIMIT ?`, word, depth).map(
+          posting(k),
+        ),
+      );
+    },
+    async postingsOf(words, ids) {
+      return words.flatMap((word, k) =>
+        allIn(`SELECT ${POSTING} WHERE "ModelId" IN (?…) AND "Term" = ?`, ids[k]!, word).map(posting(k)),
+      );
+    },
+    async models(modelIds) {
+      return allIn(`SELECT "Id", "Name", "Type" FROM "Models" WHERE "Id" IN (?…)`, modelIds);
+    },
+  };
+
   return {
     list({ first, after }: ListArgs, origin: string) {
       const page = modelPage('m."Id", m."Name", m."Type", m."CreatorId", m."CreatedAt"', first, after);
@@ -222,15 +301,18 @@ export function createHonestBaseline(databasePath: string): Baseline {
       return hashesAnswer(hashes, wanted, bestFileByHash(rows));
     },
 
-    search(query: string, first: number) {
+    async search(query: string, first: number) {
       const terms = searchTerms(query);
       const match = matchExpression(terms);
-      const rows = all(
-        `SELECT m."Id", m."Name", m."Type", s.rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
-         WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`,
-        match,
-        first + 1,
-      );
+      const words = plainWords(terms);
+      const rows =
+        (words && (await rankFromPostings(postings, words, first, FTS5_RANKS_UP_TO))) ??
+        all(
+          `SELECT m."Id", m."Name", m."Type", s.rank FROM "ModelSearch" s JOIN "Models" m ON m."Id" = s.rowid
+             WHERE "ModelSearch" MATCH ? ORDER BY s.rank, m."Id" LIMIT ?`,
+          match,
+          first + 1,
+        );
       return searchAnswer(rows, first, rankScope(terms, match));
     },
 

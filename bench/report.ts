@@ -91,6 +91,9 @@ function scenarioOf(run: SizeRun | undefined, name: string): ScenarioResult | un
   return run?.scenarios.find((s) => s.name === name);
 }
 
+/** How much faster than the baseline the mirror may measure before the baseline is taken for not the fastest (noise). */
+const MIRROR_OUTRUNS = 1.15;
+
 /** Checks the issue's targets against this run (ratios measured in the same run). */
 export function checkTargets(
   sizes: SizeRun[],
@@ -144,6 +147,21 @@ export function checkTargets(
           met: s.ratio >= 0.5,
         });
     }
+    // The mirror is our own SQL without GraphQL: where it outruns the baseline, the baseline is not the fastest
+    // program for that answer, and its ratios flatter us.
+    const beaten = run.scenarios.filter(
+      (s) => s.mirror && s.mirror.requestsPerSecond > MIRROR_OUTRUNS * s.baseline.requestsPerSecond,
+    );
+    if (run.scenarios.some((s) => s.mirror))
+      checks.push({
+        target: `${run.catalog.label}: the baseline is the fastest program (no mirror above ${MIRROR_OUTRUNS} × its throughput)`,
+        measured: beaten.length
+          ? beaten
+              .map((s) => `${s.name} ${(s.mirror!.requestsPerSecond / s.baseline.requestsPerSecond).toFixed(2)} ×`)
+              .join(', ')
+          : 'none',
+        met: beaten.length === 0,
+      });
     const peaks = run.scenarios.filter((s) => s.ours.peakRssMiB !== null && s.baseline.peakRssMiB !== null);
     if (peaks.length) {
       const ours = Math.max(...peaks.map((s) => s.ours.peakRssMiB!));
@@ -294,7 +312,9 @@ function postgresSection(report: PostgresBenchReport): string[] {
     '',
     'The same catalogs copied into PostgreSQL, the same requests. The baseline is what a careful engineer would write with `pg`',
     'alone (`bench/honest-baseline-pg.ts`): a pool as large as ours, pages ordered by the plain `timestamptz` column, nested pages',
-    'as `LATERAL … LIMIT` per parent, independent reads of one answer sent at once on different connections. No mirror column.',
+    'as `LATERAL … LIMIT` per parent, independent reads of one answer sent at once on different connections; searches of plain',
+    "words ranked from the catalog's postings as on SQLite, a model's name or words with few documents in one statement.",
+    'No mirror column.',
     'Rounds, warm-up and ratios are computed as above.',
     '',
     '| Target | Measured | Met |',
@@ -368,10 +388,11 @@ export function markdown(report: BenchReport, postgres?: PostgresBenchReport): s
       `${report.settings.warmupSeconds} s warm-up. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
     "request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process's during the scenario.",
-    'Searches: the baseline ranks with FTS5 (`MATCH … ORDER BY rank LIMIT`), which scores every match; ours ranks plain',
-    "words with many matches from the catalog's own impact-ordered postings (the same bm25 scores to the last bit, see",
-    '"Where search time goes"), so at L ours can outrun that baseline (a ratio above 1): the mirror column, our own',
-    'ranked page without GraphQL, is the one to compare with there.',
+    "Searches: the baseline ranks plain words from the catalog's own postings (`bench/postings-top-k.ts`) by whichever plan",
+    "is fastest for the words' document counts — a rare word's models with the other words' postings probed per model (a",
+    "model's name: one statement), FTS5's `MATCH … ORDER BY rank` for several words with few documents in all, else each",
+    "word's postings in impact order until no model not read can score higher — with the same bm25 scores as ours to the",
+    'last bit; phrases and prefixes with FTS5.',
     '',
     '## Targets',
     '',
