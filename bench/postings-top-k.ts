@@ -42,13 +42,14 @@ export interface MatchRow {
 export interface PostingsReader {
   /**
    * Each distinct word's statistics (null: in no document) and the collection's; and, from an engine where a round
-   * trip costs more than the work, the page itself when the rarest word is in at most `ALL_AT_ONCE` documents.
+   * trip costs more than the work, the page itself when it is cheap to find there, or else the first round's best
+   * postings (`best(words, firstDepth(first))`).
    */
   statistics(
     words: readonly string[],
     searched: readonly string[],
     first: number,
-  ): Promise<{ words: (WordStatistics | null)[]; stats: RankStatistics; page?: Row[] }>;
+  ): Promise<{ words: (WordStatistics | null)[]; stats: RankStatistics; page?: Row[]; best?: ReadPosting[] }>;
   /** Every model holding all `words`, through the postings of `words[rarest]`, with their columns. */
   matches(words: readonly string[], rarest: number): Promise<MatchRow[]>;
   /** Each word's `depth` best postings (impact, then model id, both descending). */
@@ -104,10 +105,18 @@ export async function rankFromPostings(
       .slice(0, wanted)
       .map((r) => withRank(matches[r.i]!.row, r.rank));
   }
-  for (let depth = Math.max(FIRST_DEPTH, 2 * wanted); ; depth *= 4) {
-    const page = await thresholdRound(reader, distinct, place, idf, read.stats, score, wanted, depth);
+  let best = read.best;
+  for (let depth = firstDepth(first); ; depth *= 4) {
+    best ??= await reader.best(distinct, depth);
+    const page = await thresholdRound(reader, distinct, place, idf, read.stats, score, wanted, depth, best);
     if (page) return pageRows(reader, page);
+    best = undefined;
   }
+}
+
+/** Postings read per word in the first round of a page of `first`. */
+export function firstDepth(first: number): number {
+  return Math.max(FIRST_DEPTH, 2 * (first + 1));
 }
 
 /** A model ranked: lower rank first, then lower id (`i`: its place in what was read). */
@@ -131,7 +140,7 @@ async function pageRows(reader: PostingsReader, page: readonly Ranked[]): Promis
   return page.map((r) => withRank(rows.get(r.id)!, r.rank));
 }
 
-/** One round at `depth`: the page (ids and ranks) when it is sure, else null. */
+/** One round at `depth`, from each word's `best` postings: the page (ids and ranks) when it is sure, else null. */
 async function thresholdRound(
   reader: PostingsReader,
   distinct: readonly string[],
@@ -141,6 +150,7 @@ async function thresholdRound(
   score: (frequencies: readonly number[], length: number) => number,
   wanted: number,
   depth: number,
+  best: readonly ReadPosting[],
 ): Promise<Ranked[] | null> {
   const count = distinct.map(() => 0);
   const lowest = distinct.map(() => Number.POSITIVE_INFINITY);
@@ -150,7 +160,7 @@ async function thresholdRound(
     if (!entry) seen.set(p.id, (entry = { length: p.length, of: distinct.map(() => undefined) }));
     entry.of[p.k] = p.frequency;
   };
-  for (const p of await reader.best(distinct, depth)) {
+  for (const p of best) {
     count[p.k]!++;
     lowest[p.k] = Math.min(lowest[p.k]!, p.impact);
     note(p);
