@@ -43,6 +43,20 @@ export function rememberedByText<T>(fn: (text: string) => T, max = 1000): (text:
   };
 }
 
+/**
+ * A function of an object remembered for as long as the object lives (a parsed search: `searchTerms` hands out one
+ * frozen list per text, so what is worked out from it is worked out once per text while the text is remembered).
+ */
+export function rememberedByObject<K extends object, T>(fn: (key: K) => T): (key: K) => T {
+  const kept = new WeakMap<K, T>();
+  return (key) => {
+    if (kept.has(key)) return kept.get(key) as T;
+    const value = fn(key);
+    kept.set(key, value);
+    return value;
+  };
+}
+
 /** What is kept per operation for its variables (complexity measures, coercions): a page's or a search's few. */
 export const KEPT_PER_OPERATION = 256;
 

@@ -14,6 +14,7 @@ import type { SearchTerm } from './query.ts';
 import { ensureSearchIndexCurrent } from './search-index.ts';
 import { indexForm } from './text.ts';
 import { KeptAtRevision } from './kept-at-revision.ts';
+import { rememberedByObject } from '../memo.ts';
 
 export const SEARCH_COST_LIMITS = {
   /** One search (one statement's worth of work): ~0.4 s. */
@@ -53,20 +54,13 @@ export interface VocabularyWords {
   keys: readonly string[];
 }
 
-/** Per parsed search (`searchTerms` hands out one list per text): its words are folded and keyed once. */
-const vocabularyWordsOf = new WeakMap<readonly SearchTerm[], VocabularyWords>();
-
-export function vocabularyWords(terms: readonly SearchTerm[]): VocabularyWords {
-  let found = vocabularyWordsOf.get(terms);
-  if (!found) {
-    const words = terms.flatMap((term) =>
-      term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
-    );
-    found = { words, keys: words.map(({ word, prefix }) => `${prefix ? '*' : '='}${word}`) };
-    vocabularyWordsOf.set(terms, found);
-  }
-  return found;
-}
+/** A search's words as the vocabulary holds them; per parsed search, so folded and keyed once. */
+export const vocabularyWords = rememberedByObject((terms: readonly SearchTerm[]): VocabularyWords => {
+  const words = terms.flatMap((term) =>
+    term.words.map((word, i) => ({ word: indexForm(word), prefix: term.prefix && i === term.words.length - 1 })),
+  );
+  return { words, keys: words.map(({ word, prefix }) => `${prefix ? '*' : '='}${word}`) };
+});
 
 /** Each word's expansions and documents, from the vocabulary, kept per catalog revision (see `keptPostings`). */
 export async function vocabularyCounts(db: CatalogDatabase, { words, keys }: VocabularyWords): Promise<Postings[]> {

@@ -11,6 +11,7 @@
  * score order, and the score of any model below a posting is bounded (`scoreBound`) — top-k search stops there.
  */
 import type { SearchColumn, SearchDocument } from '../db/search.ts';
+import { rememberedByObject } from '../memo.ts';
 import type { SearchTerm } from './query.ts';
 import { documentTokens, indexForm } from './text.ts';
 
@@ -53,25 +54,16 @@ export function postingWord(word: string): boolean {
   return word.length * 3 <= MAX_POSTING_WORD_BYTES || Buffer.byteLength(word) <= MAX_POSTING_WORD_BYTES;
 }
 
-/** Per parsed search (`searchTerms` hands out one list per text): a request asks several times. */
-const plainWordsOf = new WeakMap<readonly SearchTerm[], readonly string[] | null>();
-
 /**
  * The words of a search made of single words only (no phrase, no prefix), as the index holds them: those rank from
  * the postings (`top-k.ts`), at a cost that does not grow with the matches. Null for any other search, which the
- * engine's own index ranks.
+ * engine's own index ranks. Per parsed search: a request asks several times.
  */
-export function plainWords(terms: readonly SearchTerm[]): readonly string[] | null {
-  let words = plainWordsOf.get(terms);
-  if (words === undefined) {
-    const folded = terms.some((term) => term.prefix || term.words.length !== 1)
-      ? null
-      : terms.map((term) => indexForm(term.words[0]!));
-    words = folded?.every(postingWord) ? folded : null;
-    plainWordsOf.set(terms, words);
-  }
-  return words;
-}
+export const plainWords = rememberedByObject((terms: readonly SearchTerm[]): readonly string[] | null => {
+  if (terms.some((term) => term.prefix || term.words.length !== 1)) return null;
+  const words = terms.map((term) => indexForm(term.words[0]!));
+  return words.every(postingWord) ? words : null;
+});
 
 /**
  * What a search's cursors belong to (see `scopedOrdering`): its words when they are plain — ranked alike on both

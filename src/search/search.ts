@@ -34,6 +34,7 @@ import { ensureSearchIndexCurrent } from './search-index.ts';
 import { vocabularyCounts, vocabularyWords } from './cost.ts';
 import { FTS5_RANKS_UP_TO, plainWords, rankScope } from './ranking.ts';
 import { escapeHtml } from './text.ts';
+import { rememberedByObject } from '../memo.ts';
 import { RAREST_RANKS_FROM_POSTINGS, rankedPageRows } from './top-k.ts';
 
 export { SEARCH_COLUMNS };
@@ -132,15 +133,11 @@ interface PreparedSearch {
   ordering: Ordering;
 }
 
-/** Per parsed search (`searchTerms` hands out one list per text) and engine: a request would make them anew. */
-const preparedSearches = new WeakMap<readonly SearchTerm[], Map<string, PreparedSearch>>();
+/** Per parsed search and engine: a request would make them anew. */
+const preparedSearches = rememberedByObject((_: readonly SearchTerm[]) => new Map<string, PreparedSearch>());
 
 function preparedSearch(dialect: CatalogDatabase['dialect'], terms: readonly SearchTerm[]): PreparedSearch {
-  let byEngine = preparedSearches.get(terms);
-  if (!byEngine) {
-    byEngine = new Map();
-    preparedSearches.set(terms, byEngine);
-  }
+  const byEngine = preparedSearches(terms);
   let prepared = byEngine.get(dialect.name);
   if (!prepared) {
     const match = matchText(dialect, terms);
