@@ -43,6 +43,14 @@ const DETAIL_IMAGE_COLUMNS = `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS "isNsf
   i."CommentCount" AS "commentCount", octet_length(i."ThumbnailData") AS "thumbBytes",
   i."ThumbnailWidth" AS "thumbWidth", i."ThumbnailHeight" AS "thumbHeight"`;
 
+/**
+ * A model's rank (its negated bm25 score) from its postings `p` of the search's words `i` (one row per word, `idf`
+ * raw, `k` its place) and the statistics `s`: FTS5's formula in the same double operations, summed in word order.
+ */
+const BM25_RANK = `-1.0::float8 * sum(CASE WHEN i.idf <= 0 THEN 1e-6::float8 ELSE i.idf END *
+  ((p."Frequency" * (1.2::float8 + 1.0::float8)) / (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 +
+  (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k)`;
+
 /** Searches whose words' documents, summed, are at most this many are scored whole in the first statement. */
 const ALL_MATCHES_UP_TO = 1_500;
 
@@ -88,14 +96,10 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
                  LATERAL (SELECT ln((CAST(s."Documents" - t.doc AS float8) + 0.5::float8) / (CAST(t.doc AS float8) + 0.5::float8)) AS idf) x),
            rare AS (SELECT term FROM i WHERE doc <= $4 ORDER BY doc, k LIMIT 1),
            r AS (SELECT p0."ModelId", x.rank FROM rare JOIN "ModelSearchPostings" p0 ON p0."Term" = rare.term
-                 CROSS JOIN LATERAL (SELECT count(*) AS n, -1.0::float8 * sum(CASE WHEN i.idf <= 0 THEN 1e-6::float8 ELSE i.idf END *
-                   ((p."Frequency" * (1.2::float8 + 1.0::float8)) / (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 +
-                   (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k) AS rank
+                 CROSS JOIN LATERAL (SELECT count(*) AS n, ${BM25_RANK} AS rank
                    FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term AND p."ModelId" = p0."ModelId" CROSS JOIN s) x
                  WHERE x.n = $2),
-           every AS (SELECT p."ModelId", -1.0::float8 * sum(CASE WHEN i.idf <= 0 THEN 1e-6::float8 ELSE i.idf END *
-                   ((p."Frequency" * (1.2::float8 + 1.0::float8)) / (p."Frequency" + 1.2::float8 * (1::float8 - 0.75::float8 +
-                   (0.75::float8 * p."Length") / s.avgdl))) ORDER BY i.k) AS rank
+           every AS (SELECT p."ModelId", ${BM25_RANK} AS rank
                  FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term CROSS JOIN s
                  WHERE NOT EXISTS (SELECT 1 FROM rare) AND (SELECT sum(doc) FROM i) <= $5
                  GROUP BY p."ModelId" HAVING count(*) = $2)
@@ -135,24 +139,6 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
       });
       if (any?.paged) return { words: found, stats, page: rows.filter((r) => r.term === null && r.k === null) };
       return { words: found, stats, best: rows.filter((r) => r.k !== null).map(posting) };
-    },
-    // The rarest word's models; each other word's frequency by primary key (a correlated subquery: a join lets the
-    // planner hash every posting of a common word), a model lacking one no match. (`statistics` answers these first.)
-    async matches(words, rarest) {
-      const others = words.map((_, i) => i).filter((i) => i !== rarest);
-      const rows = await all(
-        `SELECT m."Id", m."Name", m."Type", r."Length", r."Frequency" AS f${rarest}${others
-          .map(
-            (i) =>
-              `, (SELECT o."Frequency" FROM "ModelSearchPostings" o WHERE o."Term" = $${i + 1} AND o."ModelId" = r."ModelId") AS f${i}`,
-          )
-          .join('')}
-         FROM "ModelSearchPostings" r JOIN "Models" m ON m."Id" = r."ModelId" WHERE r."Term" = $${rarest + 1}`,
-        ...words,
-      );
-      return rows
-        .filter((row) => others.every((i) => row[`f${i}`] !== null))
-        .map((row) => ({ row, length: Number(row.Length), frequencies: words.map((_, i) => row[`f${i}`] as number) }));
     },
     async best(words, depth) {
       const rows = await all(

@@ -50,8 +50,11 @@ export interface PostingsReader {
     searched: readonly string[],
     first: number,
   ): Promise<{ words: (WordStatistics | null)[]; stats: RankStatistics; page?: Row[]; best?: ReadPosting[] }>;
-  /** Every model holding all `words`, through the postings of `words[rarest]`, with their columns. */
-  matches(words: readonly string[], rarest: number): Promise<MatchRow[]>;
+  /**
+   * Every model holding all `words`, through the postings of `words[rarest]`, with their columns (asked when the
+   * rarest word is in at most `ALL_AT_ONCE` documents; an engine whose `statistics` gives the page then has none).
+   */
+  matches?(words: readonly string[], rarest: number): Promise<MatchRow[]>;
   /** Each word's `depth` best postings (impact, then model id, both descending). */
   best(words: readonly string[], depth: number): Promise<ReadPosting[]>;
   /** The postings of word k for the models `ids[k]` (per word). */
@@ -93,7 +96,7 @@ export async function rankFromPostings(
   const rarest = docs.indexOf(Math.min(...docs));
   if (docs[rarest]! > ALL_AT_ONCE && distinct.length > 1 && docs.reduce((sum, n) => sum + n, 0) <= engineRanksUpTo)
     return null;
-  if (docs[rarest]! <= ALL_AT_ONCE) {
+  if (docs[rarest]! <= ALL_AT_ONCE && reader.matches) {
     const matches = await reader.matches(distinct, rarest);
     const ranked: Ranked[] = matches.map((m, i) => ({
       id: Number(m.row.Id),
