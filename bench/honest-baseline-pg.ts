@@ -95,16 +95,17 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
            i AS (SELECT w.term, w.k, t.doc, x.idf FROM w JOIN "ModelSearchTerms" t ON t.term = w.term CROSS JOIN s,
                  LATERAL (SELECT ln((CAST(s."Documents" - t.doc AS float8) + 0.5::float8) / (CAST(t.doc AS float8) + 0.5::float8)) AS idf) x),
            rare AS (SELECT term FROM i WHERE doc <= $4 ORDER BY doc, k LIMIT 1),
+           plan AS (SELECT EXISTS (SELECT 1 FROM rare) AS named, (SELECT sum(doc) FROM i) <= $5 AS few),
            r AS (SELECT p0."ModelId", x.rank FROM rare JOIN "ModelSearchPostings" p0 ON p0."Term" = rare.term
                  CROSS JOIN LATERAL (SELECT count(*) AS n, ${BM25_RANK} AS rank
                    FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term AND p."ModelId" = p0."ModelId" CROSS JOIN s) x
                  WHERE x.n = $2),
            every AS (SELECT p."ModelId", ${BM25_RANK} AS rank
                  FROM i JOIN "ModelSearchPostings" p ON p."Term" = i.term CROSS JOIN s
-                 WHERE NOT EXISTS (SELECT 1 FROM rare) AND (SELECT sum(doc) FROM i) <= $5
+                 WHERE (SELECT NOT named AND few FROM plan)
                  GROUP BY p."ModelId" HAVING count(*) = $2)
          SELECT i.term, i.doc, i.idf, s."Documents", s."Tokens", s."ReferenceLength",
-           EXISTS (SELECT 1 FROM rare) OR (SELECT sum(doc) FROM i) <= $5 AS paged,
+           (SELECT named OR few FROM plan) AS paged,
            NULL::int AS "Id", NULL AS "Name", NULL AS "Type", NULL::float8 AS rank, NULL::int AS k,
            NULL::float8 AS "Frequency", NULL::int AS "Length", NULL::float8 AS "Impact" FROM i CROSS JOIN s
          UNION ALL
@@ -113,7 +114,7 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
          FROM unnest($6::text[]) WITH ORDINALITY AS d(term, k) CROSS JOIN LATERAL
            (SELECT "ModelId", "Frequency", "Length", "Impact" FROM "ModelSearchPostings" WHERE "Term" = d.term
             ORDER BY "Impact" DESC, "ModelId" DESC LIMIT $7) b
-         WHERE NOT EXISTS (SELECT 1 FROM rare) AND (SELECT sum(doc) FROM i) > $5
+         WHERE (SELECT NOT named AND NOT few FROM plan)
          UNION ALL
          (SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, m."Id", m."Name", m."Type", r.rank, NULL, NULL, NULL, NULL
           FROM (SELECT * FROM (SELECT * FROM r UNION ALL SELECT * FROM every) a ORDER BY rank, "ModelId" LIMIT $3) r

@@ -188,10 +188,11 @@ export async function sampleLatencies(
   const until = performance.now() + seconds * 1000;
   for (let i = first; performance.now() < until || times.length < 5; i++) {
     const started = performance.now();
-    const { status, text } = await fetchOnce(url, request(i));
+    const sent = request(i);
+    const { status, text } = await fetchOnce(url, sent);
     if (status !== expectedStatus)
       throw new Error(
-        `latency probe: HTTP ${status} from ${url}${request(i).path} after ${(performance.now() - started).toFixed(0)} ms: ${text.slice(0, 300)}`,
+        `latency probe: HTTP ${status} from ${url}${sent.path} after ${(performance.now() - started).toFixed(0)} ms: ${text.slice(0, 300)}`,
       );
     times.push(performance.now() - started);
   }

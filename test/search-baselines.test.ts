@@ -1,7 +1,7 @@
 /**
  * The benchmark's honest baselines for searches (`bench/honest-baseline.ts` on SQLite, `bench/honest-baseline-pg.ts`
  * on PostgreSQL; their ranking from the postings: `bench/postings-top-k.ts`) answer byte for byte as our server does,
- * by each plan they pick — a model's name through its rarest word in one statement, a single common word by rounds
+ * by each plan they pick — a model's name through its rarest word in one statement, three common words by rounds
  * of impact-ordered postings, several words with few documents in one statement — and their kept word statistics
  * follow a write made by another connection. Issue 14's finding: the mirror (our own SQL without GraphQL) once
  * answered a model's name 1.35–1.84 × faster than this baseline, which ranked with the engine's index over every
