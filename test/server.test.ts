@@ -179,7 +179,8 @@ describe('serve as a process', () => {
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // 'close', not 'exit': the last lines ("stopped") may still be in the pipe when the process exits.
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no start-up line in: ${output}`)), 30_000);
       child.stdout.on('data', () => {

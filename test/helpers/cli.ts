@@ -29,7 +29,10 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProc
   );
 }
 
-/** Collects a child's output until it exits. */
+/**
+ * Collects a child's output until its pipes close. Not 'exit': a child can exit before its last output is read from
+ * the pipe, so under load an answer came back empty (a `restore --help` with exit code 0 and no options).
+ */
 export function outcome(child: ChildProcessWithoutNullStreams): Promise<CliRun> {
   return new Promise((resolve) => {
     let stdout = '';
@@ -40,7 +43,7 @@ export function outcome(child: ChildProcessWithoutNullStreams): Promise<CliRun> 
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
