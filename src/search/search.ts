@@ -108,19 +108,21 @@ async function pageMarks(
 
 /**
  * The words to rank from the project's postings (`top-k.ts`), or null for the engine's own index (phrases and
- * prefixes always). Plain words rank from the postings on PostgreSQL, and on SQLite (from the vocabulary counts the
- * cost estimate keeps per catalog revision) when their documents, summed, are many, or when there are several words
- * and the rarest is in few documents — a model's name: FTS5 opens a cursor per word and walks every word's whole
- * doclist for its idf however few models match (160–230 µs a name on the 1,000-model benchmark catalog), where the
- * postings read the rarest word's models and the others' for those (two indexed reads, about 120 µs). Both rank with
- * the same scores to the last bit, so the plan chosen changes no answer and no cursor.
+ * prefixes always). Plain words rank from the postings on PostgreSQL. On SQLite they do for one word (its best
+ * postings are the page: 160–180 µs for a common word on either benchmark catalog, where FTS5 scores every match,
+ * 400–450 µs at 1,000 models), and, from the vocabulary counts the cost estimate keeps per catalog revision, when
+ * their documents, summed, are many, or when there are several words and the rarest is in few documents — a model's
+ * name: FTS5 opens a cursor per word and walks every word's whole doclist for its idf however few models match
+ * (160–230 µs a name on the 1,000-model benchmark catalog), where the postings read the rarest word's models and the
+ * others' for those (two indexed reads, about 120 µs). Both rank with the same scores to the last bit, so the plan
+ * chosen changes no answer and no cursor.
  */
 async function rankedFromPostings(
   db: CatalogDatabase,
   terms: readonly SearchTerm[],
 ): Promise<readonly string[] | null> {
   const words = plainWords(terms);
-  if (!words || db.dialect.name !== 'sqlite') return words;
+  if (!words || db.dialect.name !== 'sqlite' || new Set(words).size === 1) return words;
   // Plain words: the vocabulary's words of `terms` are these, none a prefix.
   const docs = (await vocabularyCounts(db, vocabularyWords(terms))).map((count) => count.docs);
   if (docs.reduce((sum, count) => sum + count, 0) > FTS5_RANKS_UP_TO) return words;

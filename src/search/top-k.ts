@@ -119,7 +119,7 @@ export async function rankedPageRows(
         row,
       }));
       const page = pageOf({ matches: ranked, bound: Number.NEGATIVE_INFINITY, complete: true })!;
-      return page.map((r) => ({ ...r.row, k0: r.rank, k1: r.id }));
+      return page.map((r) => withSortKeys(r.row, r));
     }
     if (counts[rarest]! <= THROUGH_RAREST * depth) {
       const postings = await postingsThroughRarest(db.searches, distinct, rarest);
@@ -306,6 +306,16 @@ async function pageRows(db: CatalogDatabase, page: readonly Ranked[], fields: Ro
   return page.flatMap((r) => {
     const row = byId.get(r.id);
     // A model deleted since its postings were read is not on the page.
-    return row ? [{ ...row, k0: r.rank, k1: r.id }] : [];
+    return row ? [withSortKeys(row, r)] : [];
   });
+}
+
+/**
+ * A page's row with its sort keys (rank, id) as `k0` and `k1`, as `rootPageRows` gives them. Set on the row, which
+ * the statement made for this page alone: a copy of each row cost more than reading it.
+ */
+function withSortKeys(row: Record<string, unknown>, { rank, id }: Ranked): Record<string, unknown> {
+  row.k0 = rank;
+  row.k1 = id;
+  return row;
 }
