@@ -49,6 +49,9 @@ async function handle(baseline: Baseline, req: IncomingMessage, res: ServerRespo
         res,
         await baseline.search(url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)),
       );
+    case 'typename':
+      // The floor scenario's answer: what a server sends for a request that reads nothing.
+      return sendJson(res, { data: { __typename: 'Query' } });
     case 'thumbnails': {
       const thumbnail = await baseline.thumbnail(Number(param));
       if (!thumbnail) {

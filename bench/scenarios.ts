@@ -89,6 +89,10 @@ export const SEARCH_QUERY = `query Search($query: String!, $first: Int!) {
   }
 }`;
 
+/** The cheapest GraphQL request there is: one field answered without reading anything. */
+export const FLOOR_QUERY = '{ __typename }';
+export const FLOOR_SCENARIO = 'floor';
+
 export const HASH_BATCH = 1000;
 /** Words the generator spreads over most of the catalog (prompts, tags): every search ranks thousands of matches at L. */
 export const SEARCH_WORDS = [
@@ -233,6 +237,15 @@ export function scenarios(
       json: true,
       ours: (i) => graphql(SEARCH_QUERY, { query: at(inputs.modelNames, i), first: 20 }),
       baseline: (i) => ({ method: 'GET', path: `/search?q=${encodeURIComponent(at(inputs.modelNames, i))}&first=20` }),
+    },
+    {
+      // No scenario can do better than this on our side: a GraphQL request that reads nothing. Its throughput over
+      // each scenario's baseline is that scenario's ceiling (see `ceilingOf` in report.ts).
+      name: FLOOR_SCENARIO,
+      title: 'GraphQL floor: `{ __typename }` (reads nothing)',
+      json: true,
+      ours: () => graphql(FLOOR_QUERY, {}),
+      baseline: () => ({ method: 'GET', path: '/typename' }),
     },
   ];
 }
