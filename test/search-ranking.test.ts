@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDatabase } from '../src/db/catalog-database.ts';
 import { openCatalog } from '../src/db/open-catalog.ts';
+import { type ModelFilter, modelFilter } from '../src/db/lists.ts';
 import { SEARCH_COLUMNS } from '../src/db/search.ts';
 import { FIELD_WEIGHTS } from '../src/search/ranking.ts';
 import { refreshSearchIndex } from '../src/search/search-index.ts';
@@ -91,7 +92,12 @@ async function allForward(query: string, first: number, filter?: Record<string, 
 
 /** Words every document holds, most hold, many hold, twice in two spellings, and pairs of them. */
 /** Every hit of a search as the postings rank it (`rankedPageRows`), page by page in either direction. */
-async function postingsRanking(query: string, limit: number, direction: 'forward' | 'backward'): Promise<Hit[]> {
+async function postingsRanking(
+  query: string,
+  limit: number,
+  direction: 'forward' | 'backward',
+  filter?: ModelFilter,
+): Promise<Hit[]> {
   const words = plainWords(searchTerms(query))!;
   const all: Hit[] = [];
   let cursor: KeyValue[] | null = null;
@@ -99,7 +105,7 @@ async function postingsRanking(query: string, limit: number, direction: 'forward
     const rows = await rankedPageRows(
       served,
       words,
-      [],
+      modelFilter(served.dialect, filter),
       {
         direction,
         limit,
@@ -239,6 +245,25 @@ describe('plain-word searches rank as FTS5 ranks', () => {
         query,
       ).toEqual([]);
     }
+  });
+
+  it('ranks all the matches at once through a rarest word in a few dozen models, with filters too', async () => {
+    // A common word and a word in 40-200 models: more than a page holds, few enough to read every match at once
+    // (the rarest word's postings, the other's probed per model), then the page's rows.
+    const wordIn = (low: number, high: number) =>
+      catalog.sql
+        .prepare(`SELECT "term" FROM "ModelSearchTerms" WHERE "doc" BETWEEN ? AND ? AND "term" GLOB '[a-z]*' LIMIT 1`)
+        .pluck()
+        .get(low, high) as string;
+    const query = `${wordIn(300, 1_000)} ${wordIn(40, 200)}`;
+    const expected = fts5Ranking(query);
+    expect(expected.length, query).toBeGreaterThan(20);
+    expect(await postingsRanking(query, 20, 'forward'), query).toEqual(expected);
+    expect(await postingsRanking(query, 15, 'backward'), query).toEqual(expected);
+    const lora = fts5Ranking(query, `AND m."Type" = 'LORA'`);
+    expect(lora.length, query).toBeGreaterThan(0);
+    expect(lora.length, query).toBeLessThan(expected.length);
+    expect(await postingsRanking(query, 10, 'forward', { types: ['LORA'] }), query).toEqual(lora);
   });
 
   it('reads a constant number of statements for a page of 5 and of 50', async () => {

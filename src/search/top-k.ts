@@ -18,12 +18,12 @@ import { yieldIfBusy } from '../db/request-scope.ts';
 import type { RowFields } from '../db/row-mapping.ts';
 import {
   bestPostings,
-  matchesWithRows,
+  type Match,
+  matchesThroughRarest,
   modelRows,
   type Posting,
   passingFilters,
   postingsOf,
-  postingsThroughRarest,
   type WordRow,
   wordStatistics,
 } from '../db/search-postings.ts';
@@ -34,7 +34,8 @@ import { averageLength, flooredIdf, type RankStatistics, scoreBound, termScore }
 const FIRST_DEPTH = 64;
 /**
  * A search of several words whose rarest word is in at most this many times the first round's depth of documents
- * reads all their postings at once (one statement, every match): cheaper than rounds that read each word's best.
+ * reads all its matches at once (one statement: the rarest word's postings, the others' probed per model), then the
+ * page's rows: cheaper than rounds that read each word's best.
  */
 const THROUGH_RAREST = 4;
 /**
@@ -110,21 +111,29 @@ export async function rankedPageRows(
     const rarest = counts.indexOf(Math.min(...counts));
     if (counts[rarest]! <= wanted && filters.length === 0) {
       // So few models hold the rarest word that all the matches fit on the page: them and their rows at once.
-      const matches = await matchesWithRows(db.searches, db.dialect, distinct, rarest, withId(fields));
-      const { idf, stats } = scoring;
-      const avgdl = averageLength(stats);
-      const ranked = matches.map(({ row, matchLength, frequencies }) => ({
-        id: Number(row.id),
-        rank: -scoreOf(idf, avgdl, place, frequencies, matchLength),
-        row,
-      }));
-      const page = pageOf({ matches: ranked, bound: Number.NEGATIVE_INFINITY, complete: true })!;
+      const matches = await matchesThroughRarest(db.searches, db.dialect, distinct, rarest, withId(fields));
+      const page = pageOf({
+        matches: ranked(scoring, place, matches),
+        bound: Number.NEGATIVE_INFINITY,
+        complete: true,
+      })!;
       return page.map((r) => withSortKeys(r.row, r));
     }
     if (counts[rarest]! <= THROUGH_RAREST * depth) {
-      const postings = await postingsThroughRarest(db.searches, distinct, rarest);
-      const round = await rankRound(db, distinct, place, scoring, postings, filters, Number.POSITIVE_INFINITY);
-      return pageRows(db, pageOf(round)!, fields);
+      // Every match at once through the rarest word's models, then the page's rows.
+      const matches = await matchesThroughRarest(db.searches, db.dialect, distinct, rarest, undefined);
+      const passing =
+        filters.length > 0 && matches.length > 0
+          ? await passingFilters(
+              db.searches,
+              db.dialect,
+              matches.map((m) => m.id),
+              filters,
+            )
+          : null;
+      const kept = passing ? matches.filter((m) => passing.has(m.id)) : matches;
+      const page = pageOf({ matches: ranked(scoring, place, kept), bound: Number.NEGATIVE_INFINITY, complete: true })!;
+      return pageRows(db, page, fields);
     }
   }
   for (;;) {
@@ -271,6 +280,16 @@ async function rankRound(
     matches.push({ id, rank: -scoreOf(idf, avgdl, place, entry.of as number[], entry.length) });
   }
   return { matches, bound, complete };
+}
+
+/** Matches found whole (every word's frequency known), scored and ranked. */
+function ranked({ idf, stats }: Scoring, place: readonly number[], matches: readonly Match[]) {
+  const avgdl = averageLength(stats);
+  return matches.map((match) => ({
+    id: match.id,
+    rank: -scoreOf(idf, avgdl, place, match.frequencies, match.matchLength),
+    row: match.row,
+  }));
 }
 
 /**
