@@ -22,6 +22,7 @@ import {
   matchesThroughRarest,
   modelRows,
   type Posting,
+  type ProbedPosting,
   passingFilters,
   postingsOf,
   type WordRow,
@@ -230,7 +231,7 @@ async function rankRound(
   const read = distinct.map(() => 0);
   const lowest = distinct.map(() => Number.POSITIVE_INFINITY);
   const seen = new Map<number, Seen>();
-  const note = (p: Posting) => {
+  const note = (p: ProbedPosting) => {
     const k = Number(p.k);
     const id = Number(p.ModelId);
     let entry = seen.get(id);
