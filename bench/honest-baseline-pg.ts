@@ -33,7 +33,14 @@ import {
   thumbnailAnswer,
 } from './answer-json.ts';
 import type { Baseline, ListArgs } from './baseline.ts';
-import { ALL_AT_ONCE, firstDepth, type PostingsReader, rankFromPostings, type ReadPosting } from './postings-top-k.ts';
+import {
+  ALL_AT_ONCE,
+  firstDepth,
+  type PostingsReader,
+  type ProbedPosting,
+  rankFromPostings,
+  type ReadPosting,
+} from './postings-top-k.ts';
 
 const DETAIL_IMAGE_COLUMNS = `i."Id" AS id, i."Url" AS url, i."IsNsfw" AS "isNsfw", i."NsfwLevel" AS "nsfwLevel",
   i."Width" AS width, i."Height" AS height, i."BlurHash" AS "blurHash", i."SortOrder" AS "sortOrder",
@@ -74,13 +81,14 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
   };
   const ids = (rows: Row[]) => rows.map((r) => Number(r.Id));
 
-  const posting = (r: Row): ReadPosting => ({
+  const probed = (r: Row, id: string): ProbedPosting => ({
     k: Number(r.k),
-    id: Number(r.ModelId),
+    id: Number(r[id]),
     frequency: r.Frequency as number,
     length: Number(r.Length),
-    impact: r.Impact as number,
   });
+  /** A best posting; `id` names its model's column (the statistics statement's union gives it as `Id`). */
+  const posting = (r: Row, id = 'ModelId'): ReadPosting => ({ ...probed(r, id), impact: r.Impact as number });
   const postings: PostingsReader = {
     // Each word's statistics, and the page when it is cheap here: when the rarest word is in few documents, that
     // word's models, each scored in SQL from its postings of every word (FTS5's formula in the same double
@@ -139,7 +147,7 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
         return r ? { idf: r.idf as number, docs: Number(r.doc) } : null;
       });
       if (any?.paged) return { words: found, stats, page: rows.filter((r) => r.term === null && r.k === null) };
-      return { words: found, stats, best: rows.filter((r) => r.k !== null).map(posting) };
+      return { words: found, stats, best: rows.filter((r) => r.k !== null).map((r) => posting(r, 'Id')) };
     },
     async best(words, depth) {
       const rows = await all(
@@ -149,18 +157,18 @@ export function createPostgresBaseline(databaseUrl: string): Baseline {
         words,
         depth,
       );
-      return rows.map(posting);
+      return rows.map((r) => posting(r));
     },
     async postingsOf(words, wanted) {
       const ks = wanted.flatMap((list, k) => list.map(() => k));
       const rows = await all(
-        `SELECT x.k, p."ModelId", p."Frequency", p."Length", p."Impact" FROM unnest($1::int[], $2::int[]) AS x(k, id)
+        `SELECT x.k, p."ModelId", p."Frequency", p."Length" FROM unnest($1::int[], $2::int[]) AS x(k, id)
          JOIN "ModelSearchPostings" p ON p."Term" = ($3::text[])[x.k + 1] AND p."ModelId" = x.id`,
         ks,
         wanted.flat(),
         words,
       );
-      return rows.map(posting);
+      return rows.map((r) => probed(r, 'ModelId'));
     },
     models: (modelIds) => all(`SELECT "Id", "Name", "Type" FROM "Models" WHERE "Id" = ANY($1::int[])`, modelIds),
   };

@@ -23,12 +23,16 @@ export interface WordStatistics {
   docs: number;
 }
 
-/** One posting of word `k` (its place among the distinct words). */
-export interface ReadPosting {
+/** A posting of word `k` (its place among the distinct words) of a model already seen: what its score needs. */
+export interface ProbedPosting {
   k: number;
   id: number;
   frequency: number;
   length: number;
+}
+
+/** One of a word's best postings: with its impact, which bounds what the postings below it can score. */
+export interface ReadPosting extends ProbedPosting {
   impact: number;
 }
 
@@ -58,7 +62,7 @@ export interface PostingsReader {
   /** Each word's `depth` best postings (impact, then model id, both descending). */
   best(words: readonly string[], depth: number): Promise<ReadPosting[]>;
   /** The postings of word k for the models `ids[k]` (per word). */
-  postingsOf(words: readonly string[], ids: readonly (readonly number[])[]): Promise<ReadPosting[]>;
+  postingsOf(words: readonly string[], ids: readonly (readonly number[])[]): Promise<ProbedPosting[]>;
   /** The page's columns by model id. */
   models(ids: readonly number[]): Promise<Row[]>;
 }
@@ -158,7 +162,7 @@ async function thresholdRound(
   const count = distinct.map(() => 0);
   const lowest = distinct.map(() => Number.POSITIVE_INFINITY);
   const seen = new Map<number, { length: number; of: (number | undefined)[] }>();
-  const note = (p: ReadPosting) => {
+  const note = (p: ProbedPosting) => {
     let entry = seen.get(p.id);
     if (!entry) seen.set(p.id, (entry = { length: p.length, of: distinct.map(() => undefined) }));
     entry.of[p.k] = p.frequency;

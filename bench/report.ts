@@ -99,7 +99,7 @@ const NOT_GRAPHQL = new Set(['thumbnail', FLOOR_SCENARIO]);
  * The highest ratio a GraphQL scenario could reach on our request path: our throughput for a request that reads
  * nothing (the floor scenario, same run) over the scenario's baseline. null without a floor in the run.
  */
-export function ceilingOf(run: SizeRun, s: ScenarioResult): number | null {
+function ceilingOf(run: SizeRun, s: ScenarioResult): number | null {
   const floor = scenarioOf(run, FLOOR_SCENARIO);
   if (!floor || NOT_GRAPHQL.has(s.name)) return null;
   return floor.ours.requestsPerSecond / s.baseline.requestsPerSecond;

@@ -79,6 +79,11 @@ describe('the honest search baselines', () => {
     }
     // Three common words, many documents in all: rounds of each word's best postings, then the page's rows.
     expect(plans.get('neon chrome moss')).toBeGreaterThanOrEqual(3);
+    // On PostgreSQL the first round's best postings come with the statistics, and this page is sure after it: the
+    // statistics, the seen models' other postings, the page's rows. (The baseline once read the models of those
+    // postings from a column the statement does not name: every first round came up empty, and each search of
+    // common words paid a second round, so it ran slower than our server on the 10,000-model catalog.)
+    if (server.config.database?.engine === 'postgres') expect(plans.get('neon chrome moss')).toBe(3);
     // Two words with few documents in all: one statement (FTS5 on SQLite, every posting scored on PostgreSQL).
     expect(plans.get('anime style')).toBe(1);
     expect(plans.get('velvet portraits')).toBe(1);

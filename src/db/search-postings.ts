@@ -278,7 +278,7 @@ export interface Match {
   id: number;
   matchLength: number;
   frequencies: number[];
-  /** Its Models columns, when they were read with it (else only `id`). */
+  /** The statement's row: its Models columns when they were read with it (else `id`), and the match's own columns. */
   row: Record<string, unknown>;
 }
 
