@@ -111,8 +111,29 @@ function ratioMeasured(run: SizeRun, s: ScenarioResult): string {
   return `${s.ratio.toFixed(2)} ×${ceiling === null ? '' : ` (ceiling ${ceiling.toFixed(2)})`}`;
 }
 
-/** How much faster than the baseline the mirror may measure before the baseline is taken for not the fastest (noise). */
-const MIRROR_OUTRUNS = 1.15;
+/** How much faster than the baseline the mirror or ours may measure before the baseline is taken for not the fastest (noise). */
+const OUTRUNS_BY_NOISE = 1.15;
+
+/**
+ * Whether the baseline is the fastest program of every scenario: where our own SQL without GraphQL (the mirror) or
+ * our server itself outruns it by more than noise, it is not, and its ratios flatter us. A finding of issue 14: the
+ * mirror once answered a model's name 1.35–1.84 × faster than the SQLite baseline, and our server common words 1.30 ×
+ * faster than the PostgreSQL one (which read every first round's models from a column its statement did not name).
+ */
+function fastestBaselineCheck(run: SizeRun, prefix: string, by: 'mirror' | 'ours'): TargetCheck {
+  const throughput = (s: ScenarioResult) => (by === 'mirror' ? s.mirror!.requestsPerSecond : s.ours.requestsPerSecond);
+  const beaten = run.scenarios.filter(
+    (s) => (by === 'ours' || s.mirror) && throughput(s) > OUTRUNS_BY_NOISE * s.baseline.requestsPerSecond,
+  );
+  const who = by === 'mirror' ? 'no mirror' : 'ours never';
+  return {
+    target: `${prefix}${run.catalog.label}: the baseline is the fastest program (${who} above ${OUTRUNS_BY_NOISE} × its throughput)`,
+    measured: beaten.length
+      ? beaten.map((s) => `${s.name} ${(throughput(s) / s.baseline.requestsPerSecond).toFixed(2)} ×`).join(', ')
+      : 'none',
+    met: beaten.length === 0,
+  };
+}
 
 /** Checks the issue's targets against this run (ratios measured in the same run). */
 export function checkTargets(
@@ -167,21 +188,8 @@ export function checkTargets(
           met: s.ratio >= 0.5,
         });
     }
-    // The mirror is our own SQL without GraphQL: where it outruns the baseline, the baseline is not the fastest
-    // program for that answer, and its ratios flatter us.
-    const beaten = run.scenarios.filter(
-      (s) => s.mirror && s.mirror.requestsPerSecond > MIRROR_OUTRUNS * s.baseline.requestsPerSecond,
-    );
-    if (run.scenarios.some((s) => s.mirror))
-      checks.push({
-        target: `${run.catalog.label}: the baseline is the fastest program (no mirror above ${MIRROR_OUTRUNS} × its throughput)`,
-        measured: beaten.length
-          ? beaten
-              .map((s) => `${s.name} ${(s.mirror!.requestsPerSecond / s.baseline.requestsPerSecond).toFixed(2)} ×`)
-              .join(', ')
-          : 'none',
-        met: beaten.length === 0,
-      });
+    if (run.scenarios.some((s) => s.mirror)) checks.push(fastestBaselineCheck(run, '', 'mirror'));
+    checks.push(fastestBaselineCheck(run, '', 'ours'));
     const peaks = run.scenarios.filter((s) => s.ours.peakRssMiB !== null && s.baseline.peakRssMiB !== null);
     if (peaks.length) {
       const ours = Math.max(...peaks.map((s) => s.ours.peakRssMiB!));
@@ -243,6 +251,7 @@ export function checkPostgresTargets(sizes: SizeRun[], scaling: ScalingResult[])
           met: s.ratio >= 0.33,
         });
     }
+    checks.push(fastestBaselineCheck(run, 'PostgreSQL ', 'ours'));
     const growing = Object.entries(run.statements)
       .filter(([, c]) => c.ours[0] !== c.ours[1])
       .map(([n]) => n);

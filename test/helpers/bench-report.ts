@@ -20,6 +20,9 @@ export function runQuickBench(cacheDir: string, args: readonly string[] = []): S
   );
 }
 
+/** What a "the baseline is the fastest program" target measures: none, or each scenario that outran it and by how much. */
+export const OUTRUN_SCENARIOS = /^(none|[\w-]+ \d+\.\d\d ×(, [\w-]+ \d+\.\d\d ×)*)$/;
+
 /** Cacheable reads: the persisted list page executed, answered 304 and answered from the response cache, on S. */
 export function expectRevalidationReported(report: BenchReport | PostgresBenchReport): void {
   expect(report.revalidation?.map((r) => r.catalog)).toEqual(['S']);
