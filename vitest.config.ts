@@ -60,6 +60,7 @@ const ON_BOTH_ENGINES = [
   'test/history-cli-defects.test.ts',
   'test/search-index-building.test.ts',
   'test/search-baselines.test.ts',
+  'test/request-catalog.test.ts',
 ];
 
 /**

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { Kysely, sql, type Transaction } from 'kysely';
 import { BUSY_TIMEOUT_MS, databaseError } from './database-errors.ts';
 import { type SqlDialect, sqliteDialect } from './dialect.ts';
+import { RequestCatalog, type RequestQueries } from './request-catalog.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
 import { catalogKysely, runShapedDirectly } from './shaped.ts';
@@ -136,6 +137,24 @@ export async function openCatalogDatabase(
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
   let writes: Promise<unknown> = Promise.resolve();
 
+  const requestQueries: RequestQueries = {
+    // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
+    reads: (scope) =>
+      catalogKysely(
+        readDialect.checked(() => scope.throwIfStopped()),
+        kysely,
+      ),
+    // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
+    heavy: (scope) =>
+      catalogKysely(
+        runnerDialect({ run: (compiled, before) => scope.away(() => readWorker.run(compiled, before)) }, () =>
+          scope.throwIfStopped(),
+        ),
+        heavy,
+      ),
+    // Waiting for earlier writes or another program's write lock is not computing: the turn goes meanwhile.
+    write: (scope, body) => scope.away(() => db.write(body)),
+  };
   const db: CatalogDatabase = {
     path: databasePath,
     kysely,
@@ -162,38 +181,7 @@ export async function openCatalogDatabase(
       writes = result.catch(() => undefined);
       return result;
     },
-    forRequest(scope) {
-      const check = () => scope.throwIfStopped();
-      let heavyOfRequest: Kysely<CatalogTables> | undefined;
-      return {
-        path: db.path,
-        dialect: db.dialect,
-        probe,
-        scope,
-        // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
-        kysely: catalogKysely(readDialect.checked(check), kysely),
-        // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
-        get heavy() {
-          heavyOfRequest ??= catalogKysely(
-            runnerDialect({ run: (compiled, before) => scope.away(() => readWorker.run(compiled, before)) }, check),
-            heavy,
-          );
-          return heavyOfRequest;
-        },
-        get searches() {
-          return scope.searchesAreHeavy ? this.heavy : this.kysely;
-        },
-        write(body) {
-          check();
-          // Waiting for earlier writes or another program's write lock is not computing: the turn goes meanwhile.
-          return scope.away(() => db.write(body));
-        },
-        watchRevision: (onChange) => db.watchRevision(onChange),
-        vacuum: () => db.vacuum(),
-        forRequest: (other) => db.forRequest(other),
-        close: () => db.close(),
-      };
-    },
+    forRequest: (scope) => new RequestCatalog(db, requestQueries, scope),
     async close() {
       await writes;
       await Promise.all([kysely.destroy(), heavy.destroy(), probe.destroy(), writer.destroy(), readWorker.close()]);

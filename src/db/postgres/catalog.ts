@@ -10,6 +10,7 @@ import type { CatalogDatabase, OpenCatalogOptions } from '../catalog-database.ts
 import { BUSY_TIMEOUT_MS } from '../database-errors.ts';
 import { postgresDialect } from '../dialect.ts';
 import type { Database as CatalogTables } from '../schema.ts';
+import { RequestCatalog, type RequestQueries } from '../request-catalog.ts';
 import { catalogKysely } from '../shaped.ts';
 import { assertReachable, catalogPool, isConnectionError, unreachableError } from './connection.ts';
 import { pgReadDialect, pgWriteDialect } from './driver.ts';
@@ -101,6 +102,14 @@ export async function openPostgresCatalog(
     return result;
   };
 
+  const requestQueries: RequestQueries = {
+    reads: (scope) =>
+      catalogKysely(
+        readDialect.checked(() => scope.throwIfStopped(), scope.signal),
+        kysely,
+      ),
+    write: (_scope, body) => db.write(body),
+  };
   const db: CatalogDatabase = {
     path: target.display,
     kysely,
@@ -115,27 +124,7 @@ export async function openPostgresCatalog(
         // VACUUM cannot run inside a transaction block; on the pool it runs on its own.
         await sql`VACUUM (ANALYZE)`.execute(kysely);
       }),
-    forRequest(scope) {
-      const check = () => scope.throwIfStopped();
-      const checked = catalogKysely(readDialect.checked(check, scope.signal), kysely);
-      return {
-        path: db.path,
-        dialect: db.dialect,
-        probe,
-        scope,
-        kysely: checked,
-        heavy: checked,
-        searches: checked,
-        write(body) {
-          check();
-          return db.write(body);
-        },
-        watchRevision: (onChange) => db.watchRevision(onChange),
-        vacuum: () => db.vacuum(),
-        forRequest: (other) => db.forRequest(other),
-        close: () => db.close(),
-      };
-    },
+    forRequest: (scope) => new RequestCatalog(db, requestQueries, scope),
     async close() {
       await writes;
       await Promise.all([kysely.destroy(), probe.destroy(), writer.destroy()]);

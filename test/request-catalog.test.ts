@@ -1,0 +1,56 @@
+/**
+ * A request's view of the catalog (`forRequest`), on the suite's engine: it reads and writes the catalog itself, it
+ * makes its query instances on first use (`request-catalog.ts`), and once its request has stopped it runs nothing —
+ * neither through instances made before the stop nor through ones made after it.
+ */
+import { describe, expect, it } from 'vitest';
+import { RequestScope } from '../src/db/request-scope.ts';
+import { emptyCatalog } from './helpers/catalog.ts';
+
+describe("a request's view of the catalog", () => {
+  it('reads and writes the catalog, each of its query instances made once, searches where the request says', async () => {
+    const statements: string[] = [];
+    const { db } = await emptyCatalog({ open: { onStatement: (text) => statements.push(text) } });
+    const scope = new RequestScope(null);
+    const view = db.forRequest(scope);
+    expect(view.scope).toBe(scope);
+    expect([view.path, view.dialect, view.probe]).toEqual([db.path, db.dialect, db.probe]);
+    // Made, and nothing read yet.
+    expect(statements).toEqual([]);
+
+    await view.write((trx) =>
+      trx.insertInto('Tags').values({ Name: 'view-tag', NormalizedName: 'view-tag' }).execute(),
+    );
+    const read = await view.kysely.selectFrom('Tags').select('Name').where('Name', '=', 'view-tag').execute();
+    expect(read).toEqual([{ Name: 'view-tag' }]);
+    expect(view.kysely).toBe(view.kysely);
+    expect(view.heavy).toBe(view.heavy);
+    expect(view.searches).toBe(view.kysely);
+    scope.searchesAreHeavy = true;
+    expect(view.searches).toBe(view.heavy);
+    // SQLite's long reads go to its read worker; PostgreSQL's are the reads themselves.
+    if (db.dialect.name === 'postgres') expect(view.heavy).toBe(view.kysely);
+    else expect(view.heavy).not.toBe(view.kysely);
+    expect(await view.heavy.selectFrom('Tags').select('Name').where('Name', '=', 'view-tag').execute()).toEqual(read);
+  });
+
+  it('runs nothing once its request has stopped: no statement, no write, the stop as the error', async () => {
+    const statements: string[] = [];
+    const { db } = await emptyCatalog({ open: { onStatement: (text) => statements.push(text) } });
+    const scope = new RequestScope(null);
+    const view = db.forRequest(scope);
+    const reads = view.kysely; // made before the stop
+    scope.stop('TIMEOUT');
+    const before = statements.length;
+    const stopped = expect.objectContaining({ code: 'TIMEOUT' });
+    await expect(reads.selectFrom('Tags').selectAll().execute()).rejects.toEqual(stopped);
+    // Made after it.
+    await expect(view.heavy.selectFrom('Tags').selectAll().execute()).rejects.toEqual(stopped);
+    await expect(db.forRequest(scope).kysely.selectFrom('Tags').selectAll().execute()).rejects.toEqual(stopped);
+    expect(() =>
+      view.write((trx) => trx.insertInto('Tags').values({ Name: 'late', NormalizedName: 'late' }).execute()),
+    ).toThrow(stopped);
+    expect(statements.slice(before)).toEqual([]);
+    expect(await db.kysely.selectFrom('Tags').select('Name').execute()).toEqual([]);
+  });
+});
