@@ -1,7 +1,8 @@
 /**
- * A request's view of the catalog (`forRequest`), on the suite's engine: it reads and writes the catalog itself, it
- * makes its query instances on first use (`request-catalog.ts`), and once its request has stopped it runs nothing —
- * neither through instances made before the stop nor through ones made after it.
+ * A request's view of the catalog (`forRequest`, `request-catalog.ts`), on the suite's engine: it reads and writes the
+ * catalog itself, each of its query instances is made once, and once its request has stopped it runs nothing —
+ * neither through instances made before the stop nor through ones made after it. That the instances are made on first
+ * use is a matter of speed, measured by `npm run bench`, not asserted here.
  */
 import { describe, expect, it } from 'vitest';
 import { RequestScope } from '../src/db/request-scope.ts';
