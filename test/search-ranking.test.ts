@@ -307,6 +307,45 @@ describe('plain-word searches rank as FTS5 ranks', () => {
     ).toBe(0);
   });
 
+  it("ranks a model's name anew once a write changes how many models hold its words", async () => {
+    // A name's ranking (its words' idf, the collection's lengths, its rarest word) is kept per catalog revision:
+    // asked again after two other models take the name, it must score as FTS5 scores the catalog now.
+    const documentsOf = (word: string) =>
+      catalog.sql.prepare(`SELECT count(*) FROM "ModelSearchPostings" WHERE "Term" = ?`).pluck().get(word) as number;
+    const name = (
+      catalog.sql
+        .prepare(`SELECT "Name" FROM "Models" WHERE "Name" NOT GLOB '*[^ -~]*' AND "Id" % 50 = 9 ORDER BY "Id"`)
+        .pluck()
+        .all() as string[]
+    ).find((n) => Math.min(...plainWords(searchTerms(n))!.map(documentsOf)) <= 5)!;
+    expect(name).toBeDefined();
+    const before = fts5Ranking(name);
+    expect(hits(await searchPage(name, { first: 20 }))).toEqual(before);
+    expect(hits(await searchPage(name, { first: 20 }))).toEqual(before);
+    const others = (
+      catalog.sql.prepare(`SELECT "Id" FROM "Models" ORDER BY "Id" DESC LIMIT 30`).pluck().all() as number[]
+    )
+      .filter((id) => !before.some((hit) => hit.id === id))
+      .slice(0, 2);
+    for (const id of others) {
+      const rename = `UPDATE "Models" SET "Name" = '${name.replaceAll("'", "''")} Copy' WHERE "Id" = ${id}`;
+      await runOnCatalog(server.config, { sqlite: rename, postgres: rename });
+      if (server.config.database?.engine === 'postgres')
+        await reference.write((trx) =>
+          trx
+            .updateTable('Models')
+            .set({ Name: `${name} Copy` })
+            .where('Id', '=', id)
+            .execute(),
+        );
+    }
+    const page = hits(await searchPage(name, { first: 20 }));
+    await refreshSearchIndex(reference);
+    const after = fts5Ranking(name);
+    expect(after.length).toBe(before.length + 2);
+    expect(page).toEqual(after);
+  });
+
   it("weighs fields as FTS5's configured bm25 does", () => {
     const rank = catalog.sql.prepare(`SELECT v FROM "ModelSearch_config" WHERE k = 'rank'`).pluck().get();
     expect(rank).toBe(`bm25(${SEARCH_COLUMNS.map((c) => FIELD_WEIGHTS[c].toFixed(1)).join(', ')})`);

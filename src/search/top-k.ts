@@ -100,17 +100,32 @@ export async function rankedPageRows(
     return round.complete || sure ? found.slice(-wanted).reverse() : null;
   };
   // Scored with the same statistics throughout, so every round of a request ranks alike.
-  let statistics = await keptStatistics(db, distinct);
-  let scoring = statistics && scoringOf(distinct.length, statistics);
-  if (statistics && !scoring) return []; // a word no document holds
-  if (distinct.length > 1) {
+  const plans = await keptPlans.at(db);
+  const planKey = distinct.join('\u0000');
+  let plan = plans?.get(planKey);
+  if (plan === null) return []; // a word no document holds
+  let scoring = plan?.scoring ?? null;
+  if (!plan) {
+    const statistics = await keptStatistics(db, distinct);
+    scoring = statistics && scoringOf(distinct.length, statistics);
+    if (statistics && !scoring) {
+      plans?.set(planKey, null);
+      return [];
+    }
+    if (distinct.length > 1) {
+      plan = rankingPlan(
+        distinct,
+        statistics ?? (await readStatistics(db, distinct, await wordStatistics(db.searches, distinct))),
+      );
+      plans?.set(planKey, plan);
+      if (!plan) return [];
+      scoring = plan.scoring;
+    } else if (scoring) plans?.set(planKey, { scoring, rarest: 0, rarestDocs: Number(statistics![0]!.doc) });
+  }
+  if (plan && distinct.length > 1) {
     // Several words: every match holds the rarest. When it is rare enough, its models are all read at once.
-    statistics ??= await readStatistics(db, distinct, await wordStatistics(db.searches, distinct));
-    scoring ??= scoringOf(distinct.length, statistics);
-    if (!scoring) return [];
-    const counts = distinct.map((_, k) => Number(statistics!.find((row) => Number(row.k) === k)!.doc));
-    const rarest = counts.indexOf(Math.min(...counts));
-    if (counts[rarest]! <= wanted && filters.length === 0) {
+    const { scoring, rarest, rarestDocs } = plan;
+    if (rarestDocs <= wanted && filters.length === 0) {
       // So few models hold the rarest word that all the matches fit on the page: them and their rows at once.
       const matches = await matchesThroughRarest(db.searches, db.dialect, distinct, rarest, withId(fields));
       const page = pageOf({
@@ -120,7 +135,7 @@ export async function rankedPageRows(
       })!;
       return page.map((r) => withSortKeys(r.row, r));
     }
-    if (counts[rarest]! <= THROUGH_RAREST * depth) {
+    if (rarestDocs <= THROUGH_RAREST * depth) {
       // Every match at once through the rarest word's models, then the page's rows.
       const matches = await matchesThroughRarest(db.searches, db.dialect, distinct, rarest, undefined);
       const passing =
@@ -139,7 +154,11 @@ export async function rankedPageRows(
   }
   for (;;) {
     const read = await bestPostings(db.searches, distinct, depth, scoring === null);
-    scoring ??= scoringOf(distinct.length, await readStatistics(db, distinct, read.words));
+    if (!scoring) {
+      scoring = scoringOf(distinct.length, await readStatistics(db, distinct, read.words));
+      if (scoring && distinct.length === 1)
+        plans?.set(planKey, { scoring, rarest: 0, rarestDocs: Number(read.words[0]!.doc) });
+    }
     if (!scoring) return []; // a word no document holds
     const page = pageOf(await rankRound(db, distinct, place, scoring, read.postings, filters, depth));
     if (page) return pageRows(db, page, fields);
@@ -187,6 +206,30 @@ interface Scoring {
   /** Per distinct word. */
   idf: number[];
   stats: RankStatistics;
+}
+
+/** How a search's distinct words rank: their scoring, and the word in fewest documents (every match holds it). */
+interface RankingPlan {
+  scoring: Scoring;
+  /** The rarest word's place among the distinct words, and its documents. */
+  rarest: number;
+  rarestDocs: number;
+}
+
+/**
+ * Each search's ranking plan per catalog revision (null: a word no document holds), by its distinct words: made from
+ * `keptWords` once, so a name asked again ranks from one look-up instead of a copy of its words' rows, their scoring
+ * and a search for the rarest at every request.
+ */
+const keptPlans = new KeptAtRevision<RankingPlan | null>(10_000);
+
+/** The plan of several distinct words from their vocabulary rows (`k`: the word's place), or null. */
+function rankingPlan(distinct: readonly string[], rows: readonly WordRow[]): RankingPlan | null {
+  const scoring = scoringOf(distinct.length, rows);
+  if (!scoring) return null;
+  const counts = distinct.map((_, k) => Number(rows.find((row) => Number(row.k) === k)!.doc));
+  const rarest = counts.indexOf(Math.min(...counts));
+  return { scoring, rarest, rarestDocs: counts[rarest]! };
 }
 
 /** The words' idf and the statistics (null when a word is in no document: nothing matches). */
