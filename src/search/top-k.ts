@@ -103,25 +103,17 @@ export async function rankedPageRows(
   const plans = await keptPlans.at(db);
   const planKey = distinct.join('\u0000');
   let plan = plans?.get(planKey);
-  if (plan === null) return []; // a word no document holds
-  let scoring = plan?.scoring ?? null;
-  if (!plan) {
-    const statistics = await keptStatistics(db, distinct);
-    scoring = statistics && scoringOf(distinct.length, statistics);
-    if (statistics && !scoring) {
-      plans?.set(planKey, null);
-      return [];
-    }
-    if (distinct.length > 1) {
-      plan = rankingPlan(
-        distinct,
-        statistics ?? (await readStatistics(db, distinct, await wordStatistics(db.searches, distinct))),
-      );
+  if (plan === undefined) {
+    // Several words need their statistics now (for the rarest); one word's come with its first round's postings.
+    const statistics =
+      (await keptStatistics(db, distinct)) ??
+      (distinct.length > 1 ? await readStatistics(db, distinct, await wordStatistics(db.searches, distinct)) : null);
+    if (statistics) {
+      plan = rankingPlan(distinct, statistics);
       plans?.set(planKey, plan);
-      if (!plan) return [];
-      scoring = plan.scoring;
-    } else if (scoring) plans?.set(planKey, { scoring, rarest: 0, rarestDocs: Number(statistics![0]!.doc) });
+    }
   }
+  if (plan === null) return []; // a word no document holds
   if (plan && distinct.length > 1) {
     // Several words: every match holds the rarest. When it is rare enough, its models are all read at once.
     const { scoring, rarest, rarestDocs } = plan;
@@ -152,14 +144,15 @@ export async function rankedPageRows(
       return pageRows(db, page, fields);
     }
   }
+  let scoring = plan?.scoring ?? null;
   for (;;) {
     const read = await bestPostings(db.searches, distinct, depth, scoring === null);
     if (!scoring) {
-      scoring = scoringOf(distinct.length, await readStatistics(db, distinct, read.words));
-      if (scoring && distinct.length === 1)
-        plans?.set(planKey, { scoring, rarest: 0, rarestDocs: Number(read.words[0]!.doc) });
+      plan = rankingPlan(distinct, await readStatistics(db, distinct, read.words));
+      plans?.set(planKey, plan);
+      if (!plan) return []; // a word no document holds
+      scoring = plan.scoring;
     }
-    if (!scoring) return []; // a word no document holds
     const page = pageOf(await rankRound(db, distinct, place, scoring, read.postings, filters, depth));
     if (page) return pageRows(db, page, fields);
     depth *= 4;
@@ -223,7 +216,7 @@ interface RankingPlan {
  */
 const keptPlans = new KeptAtRevision<RankingPlan | null>(10_000);
 
-/** The plan of several distinct words from their vocabulary rows (`k`: the word's place), or null. */
+/** The plan of distinct words from their vocabulary rows (`k`: the word's place), or null when one has none. */
 function rankingPlan(distinct: readonly string[], rows: readonly WordRow[]): RankingPlan | null {
   const scoring = scoringOf(distinct.length, rows);
   if (!scoring) return null;
