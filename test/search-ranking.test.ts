@@ -76,6 +76,21 @@ async function searchPage(query: string, args: Record<string, unknown>, filter?:
   return search;
 }
 
+/** Models of the SQLite file whose documents hold `word`. */
+const documentsOf = (word: string) =>
+  catalog.sql.prepare(`SELECT count(*) FROM "ModelSearchPostings" WHERE "Term" = ?`).pluck().get(word) as number;
+
+/**
+ * Another program renames a model, on the server's catalog; on PostgreSQL the same write goes to the reference file
+ * too (on SQLite it is the same file).
+ */
+async function renameModel(id: number, name: string): Promise<void> {
+  const rename = `UPDATE "Models" SET "Name" = '${name.replaceAll("'", "''")}' WHERE "Id" = ${id}`;
+  await runOnCatalog(server.config, { sqlite: rename, postgres: rename });
+  if (server.config.database?.engine === 'postgres')
+    await reference.write((trx) => trx.updateTable('Models').set({ Name: name }).where('Id', '=', id).execute());
+}
+
 const hits = (page: SearchPage): Hit[] => page.edges.map((e) => ({ id: e.node.databaseId, score: e.score }));
 
 /** Every hit of a search, page by page forward. */
@@ -195,8 +210,6 @@ describe('plain-word searches rank as FTS5 ranks', () => {
       .pluck()
       .all() as string[];
     expect(names.length).toBeGreaterThan(3);
-    const documentsOf = (word: string) =>
-      catalog.sql.prepare(`SELECT count(*) FROM "ModelSearchPostings" WHERE "Term" = ?`).pluck().get(word) as number;
     let onePass = 0;
     let fromPostings = 0;
     for (const name of names) {
@@ -279,14 +292,8 @@ describe('plain-word searches rank as FTS5 ranks', () => {
   it('follows writes: the postings, lengths, vocabulary and statistics stay those of the documents', async () => {
     const on = (text: string) => runOnCatalog(server.config, { sqlite: text, postgres: text });
     const [first] = fts5Ranking('portrait').slice(-1);
-    // Another program renames the last match: it now leads. The reference file is the same catalog on SQLite; on
-    // PostgreSQL, the same write goes to both.
-    const rename = `UPDATE "Models" SET "Name" = 'Portrait Portrait Study' WHERE "Id" = ${first!.id}`;
-    await on(rename);
-    if (server.config.database?.engine === 'postgres')
-      await reference.write((trx) =>
-        trx.updateTable('Models').set({ Name: 'Portrait Portrait Study' }).where('Id', '=', first!.id).execute(),
-      );
+    // Another program renames the last match: it now leads.
+    await renameModel(first!.id, 'Portrait Portrait Study');
     const page = hits(await searchPage('portrait', { first: 5 }));
     await refreshSearchIndex(reference);
     expect(page).toEqual(fts5Ranking('portrait').slice(0, 5));
@@ -310,8 +317,6 @@ describe('plain-word searches rank as FTS5 ranks', () => {
   it("ranks a model's name anew once a write changes how many models hold its words", async () => {
     // A name's ranking (its words' idf, the collection's lengths, its rarest word) is kept per catalog revision:
     // asked again after two other models take the name, it must score as FTS5 scores the catalog now.
-    const documentsOf = (word: string) =>
-      catalog.sql.prepare(`SELECT count(*) FROM "ModelSearchPostings" WHERE "Term" = ?`).pluck().get(word) as number;
     const name = (
       catalog.sql
         .prepare(`SELECT "Name" FROM "Models" WHERE "Name" NOT GLOB '*[^ -~]*' AND "Id" % 50 = 9 ORDER BY "Id"`)
@@ -327,18 +332,7 @@ describe('plain-word searches rank as FTS5 ranks', () => {
     )
       .filter((id) => !before.some((hit) => hit.id === id))
       .slice(0, 2);
-    for (const id of others) {
-      const rename = `UPDATE "Models" SET "Name" = '${name.replaceAll("'", "''")} Copy' WHERE "Id" = ${id}`;
-      await runOnCatalog(server.config, { sqlite: rename, postgres: rename });
-      if (server.config.database?.engine === 'postgres')
-        await reference.write((trx) =>
-          trx
-            .updateTable('Models')
-            .set({ Name: `${name} Copy` })
-            .where('Id', '=', id)
-            .execute(),
-        );
-    }
+    for (const id of others) await renameModel(id, `${name} Copy`);
     const page = hits(await searchPage(name, { first: 20 }));
     await refreshSearchIndex(reference);
     const after = fts5Ranking(name);
