@@ -3,6 +3,7 @@
  * finding 11): a small file that decodes to a huge image is refused from its header, and several uploads at once
  * neither stall the server nor take its memory.
  */
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMAGE_PIXELS } from '../src/config.ts';
@@ -33,6 +34,47 @@ async function upload(n: number, bytes: Buffer) {
     errors?: { message: string; extensions?: Record<string, unknown> }[];
   };
 }
+
+/** Whether the server process has libvips (sharp's image codec) mapped. */
+const hasImageCodec = (pid: number) => /libvips/.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+
+describe('the image codec', () => {
+  it('is loaded by the first image decoded, not by start-up or by serving stored thumbnails', async () => {
+    const withThumbnails = await seededCatalog({ models: 2, thumbnails: 'tiny' });
+    const reader = await startChildServer(withThumbnails.dataDir);
+    try {
+      const page = await fetch(reader.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query:
+            '{ models(first: 2) { nodes { versions { nodes { images { nodes { databaseId thumbnail { url } } } } } } } }',
+        }),
+      }).then((r) => r.json() as Promise<any>);
+      const image = page.data.models.nodes[0].versions.nodes[0].images.nodes[0];
+      const stored = await fetch(image.thumbnail.url);
+      expect(stored.status).toBe(200);
+      expect((await stored.arrayBuffer()).byteLength).toBeGreaterThan(0);
+      expect(hasImageCodec(reader.pid)).toBe(false);
+
+      const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
+        .png()
+        .toBuffer();
+      const answer = await fetch(reader.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: SET, variables: { id: imageId(image.databaseId), b: png.toString('base64') } }),
+      }).then((r) => r.json() as Promise<any>);
+      expect(answer.data?.setImageThumbnail.thumbnail, JSON.stringify(answer.errors)).toMatchObject({
+        width: 64,
+        height: 48,
+      });
+      expect(hasImageCodec(reader.pid)).toBe(true);
+    } finally {
+      await reader.stop();
+    }
+  });
+});
 
 describe('setImageThumbnail', () => {
   it('refuses a 16000 × 16000 PNG of 776 KB from its header, storing nothing', async () => {

@@ -3,7 +3,6 @@
  * fields Civitai also provides are recorded in Models.UserEditedFields so a later sync leaves them alone, and
  * every change in the metadata history (source "edit"), in the same transaction.
  */
-import sharp from 'sharp';
 import type { CatalogDatabase, CatalogTransaction } from '../db/catalog-database.ts';
 import { isEnumMember, ModelMode, type ModelModeName, ModelType, type ModelTypeName } from '../db/enums.ts';
 import { type Row, type RowValues, updateChanged } from '../db/row-writer.ts';
@@ -26,7 +25,7 @@ import { replaceTriggerWords } from '../db/tables/trigger-words.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
 import { resolveLibraryPath } from '../library/library-paths.ts';
 import { sniffImageMimeType } from '../thumbnails/facts.ts';
-import { blurHashOf, checkedImageSize, makeThumbnail } from '../thumbnails/maker.ts';
+import { blurHashOf, checkedImageSize, imageCodec, makeThumbnail } from '../thumbnails/maker.ts';
 import { type HashAlgorithm, parseHashQuery } from './hash-lookup.ts';
 import { ChangeLog, LIST_FIELDS } from '../history/change-log.ts';
 
@@ -284,7 +283,7 @@ export async function setImageThumbnail(
       };
     } else {
       // Decoding the pixels proves the image is whole, not just a valid header.
-      await sharp(bytes, { failOn: 'error' }).stats();
+      await (await imageCodec())(bytes, { failOn: 'error' }).stats();
       stored = { bytes, mimeType, width, height, blurHash: await blurHashOf(bytes) };
     }
   } catch (error) {

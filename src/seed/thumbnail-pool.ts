@@ -4,8 +4,7 @@
  * keeps test databases small. A few PNG and JPEG entries exercise MIME sniffing. Each is the thumbnail of an image
  * of one of the sizes Stable Diffusion images are generated at, with that image's aspect ratio and a BlurHash of it.
  */
-import sharp from 'sharp';
-import { blurHashOf } from '../thumbnails/maker.ts';
+import { blurHashOf, imageCodec } from '../thumbnails/maker.ts';
 import { createRandom } from './random.ts';
 
 export type ThumbnailProfile = 'none' | 'tiny' | 'realistic';
@@ -54,7 +53,7 @@ async function render(
       }
     }
   }
-  const image = sharp(pixels, { raw: { width, height, channels: 3 } });
+  const image = (await imageCodec())(pixels, { raw: { width, height, channels: 3 } });
   const bytes =
     format === 'image/webp'
       ? await image.webp({ quality: 80 }).toBuffer()

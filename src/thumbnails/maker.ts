@@ -4,7 +4,7 @@
  * Images are bounded in pixels before they are decoded (a 776 KB PNG can decode to 16000 × 16000), and at most
  * two are decoded at once, so uploads and scans cannot take the server's memory.
  */
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 import { encode } from 'blurhash';
 import { DEFAULT_THUMBNAIL_SIDE, MAX_IMAGE_PIXELS } from '../config.ts';
 import { AppError, isAppError, limitExceeded } from '../errors.ts';
@@ -27,8 +27,21 @@ export interface MadeThumbnail {
   sourceHeight: number;
 }
 
-// libvips' operation cache would keep decoded pixels of large images alive after their thumbnail is made.
-sharp.cache(false);
+let loaded: Promise<typeof Sharp> | undefined;
+
+/**
+ * sharp, loaded on the first image decoded or made rather than at start-up: libvips is several MiB of resident code
+ * and about 80 ms of every start, and a server that only answers reads never decodes an image (stored thumbnails are
+ * sent as they are).
+ */
+export function imageCodec(): Promise<typeof Sharp> {
+  loaded ??= import('sharp').then(({ default: sharp }) => {
+    // libvips' operation cache would keep decoded pixels of large images alive after their thumbnail is made.
+    sharp.cache(false);
+    return sharp;
+  });
+  return loaded;
+}
 
 /** Decodes at a time: each can hold a full-size bitmap (up to MAX_IMAGE_PIXELS × 4 bytes). */
 const MAX_DECODES = 2;
@@ -59,6 +72,7 @@ const FORMAT_NAMES = 'JPEG, PNG, WebP, GIF or AVIF';
 export async function checkedImageSize(
   source: Buffer,
 ): Promise<{ width: number; height: number; format: string | undefined }> {
+  const sharp = await imageCodec();
   const meta = await sharp(source, { failOn: 'error', limitInputPixels: false }).metadata();
   const cost = meta.format === undefined ? undefined : DECODE_COST[meta.format];
   if (cost === undefined)
@@ -80,6 +94,7 @@ export async function checkedImageSize(
 
 /** The BlurHash placeholder (4×3 components) of a thumbnail-sized image, computed from a 32 px copy of it. */
 export async function blurHashOf(image: Buffer): Promise<string> {
+  const sharp = await imageCodec();
   const tiny = await sharp(image)
     .resize(32, 32, { fit: 'inside' })
     .ensureAlpha()
@@ -93,6 +108,7 @@ export async function makeThumbnail(source: Buffer, options: ThumbnailOptions = 
   const maxSide = options.maxSide ?? DEFAULT_THUMBNAIL_SIDE;
   try {
     const { width: sourceWidth, height: sourceHeight } = await checkedImageSize(source);
+    const sharp = await imageCodec();
     return await oneDecodeAtATime(async () => {
       const image = sharp(source, { failOn: 'error', animated: false, limitInputPixels: MAX_IMAGE_PIXELS }).rotate();
       const { data, info } = await image
