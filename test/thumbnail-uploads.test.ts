@@ -23,8 +23,9 @@ const SET =
   'mutation($id: ID!, $b: String!) { setImageThumbnail(id: $id, base64: $b) { databaseId thumbnail { mimeType width height byteSize } } }';
 const imageId = (n: number) => Buffer.from(`ModelImage:${n}`).toString('base64');
 
-async function upload(n: number, bytes: Buffer) {
-  const response = await fetch(server.graphqlUrl, {
+/** Uploads `bytes` as image `n`'s thumbnail (to the file's shared server unless told). */
+async function upload(n: number, bytes: Buffer, to: ChildServer = server) {
+  const response = await fetch(to.graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: SET, variables: { id: imageId(n), b: bytes.toString('base64') } }),
@@ -60,11 +61,7 @@ describe('the image codec', () => {
       const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
         .png()
         .toBuffer();
-      const answer = await fetch(reader.graphqlUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: SET, variables: { id: imageId(image.databaseId), b: png.toString('base64') } }),
-      }).then((r) => r.json() as Promise<any>);
+      const answer = await upload(image.databaseId, png, reader);
       expect(answer.data?.setImageThumbnail.thumbnail, JSON.stringify(answer.errors)).toMatchObject({
         width: 64,
         height: 48,
