@@ -24,6 +24,7 @@ import {
 import type { BaselineKind } from './baseline-server.ts';
 import {
   type HttpRequest,
+  FLOOR_SCENARIO,
   LIST_QUERY,
   readScenarioInputs,
   scenarios,
@@ -33,12 +34,16 @@ import {
 
 /** The servers of one catalog, in the order each round measures them (PostgreSQL catalogs have no mirror). */
 const SIDES = ['ours', 'baseline', 'mirror'] as const;
-type Side = (typeof SIDES)[number];
+type Side = (typeof SIDES)[number] | 'yoga';
 const sidesOf = (catalog: BenchCatalog): readonly Side[] => (catalog.databaseUrl ? ['ours', 'baseline'] : SIDES);
 
-/** Both baselines answer the same routes. */
+/** The sides a scenario is measured on: the floor also on bare yoga (`yoga-floor-server.ts`). */
+const sidesFor = (served: ServedCatalog, scenario: Scenario): readonly Side[] =>
+  scenario.name === FLOOR_SCENARIO && served.yoga ? [...served.sides, 'yoga'] : served.sides;
+
+/** Both baselines answer the same routes; bare yoga the same GraphQL request as ours. */
 const requestsOf = (scenario: Scenario, side: Side): ((i: number) => HttpRequest) =>
-  side === 'ours' ? scenario.ours : scenario.baseline;
+  side === 'ours' || side === 'yoga' ? scenario.ours : scenario.baseline;
 
 export interface SideResult extends LoadResult {
   peakRssMiB: number | null;
@@ -64,6 +69,13 @@ export interface ScenarioResult {
   ratioRange: [number, number];
   /** ours / mirror, paired the same way. */
   mirrorRatio?: number;
+  /**
+   * The floor scenario only: a bare `createYoga` answering the same request (`yoga-floor-server.ts`). Over the
+   * baseline, it bounds every GraphQL scenario of any server on yoga; ours over it is what our request path adds.
+   */
+  yoga?: SideResult;
+  /** bare yoga / baseline, paired the same way. */
+  yogaRatio?: number;
   /** One request at a time (no queueing). */
   single: { ours: LatencyResult; baseline: LatencyResult; mirror?: LatencyResult };
 }
@@ -134,11 +146,12 @@ export async function verifySameAnswers(
   ours: ServerProcess,
   baseline: ServerProcess,
   samples = 3,
+  baselineRequest = scenario.baseline,
 ): Promise<void> {
   for (let i = 0; i < samples; i++) {
     const [a, b] = await Promise.all([
       fetchOnce(ours.url, scenario.ours(i)),
-      fetchOnce(baseline.url, scenario.baseline(i)),
+      fetchOnce(baseline.url, baselineRequest(i)),
     ]);
     if (a.status !== 200 || b.status !== 200)
       throw new Error(`${scenario.name}: HTTP ${a.status} (ours) / ${b.status} (baseline): ${a.text.slice(0, 300)}`);
@@ -179,6 +192,8 @@ interface ServedCatalog {
   ours: ServerProcess;
   baseline: ServerProcess;
   mirror?: ServerProcess;
+  /** Bare yoga, when the floor scenario is measured. */
+  yoga?: ServerProcess;
   inputs: ScenarioInputs;
   scenarios: Scenario[];
 }
@@ -186,23 +201,31 @@ interface ServedCatalog {
 /** Our server and the baselines on one catalog; whatever started is stopped again if the rest fails. */
 async function serve(catalog: BenchCatalog, only?: readonly string[]): Promise<ServedCatalog> {
   const sides = sidesOf(catalog);
+  const withMirror = sides.includes('mirror');
+  const withYoga = !only || only.includes(FLOOR_SCENARIO);
   const started = await Promise.allSettled([
     startOurServer(catalog),
     startBaselineServer(catalog, catalog.databaseUrl ? 'postgres' : 'honest'),
-    ...(sides.includes('mirror') ? [startBaselineServer(catalog, 'mirror')] : []),
+    ...(withMirror ? [startBaselineServer(catalog, 'mirror')] : []),
+    ...(withYoga
+      ? [startServerProcess(['--import', 'tsx', 'bench/yoga-floor-server.ts'], { NODE_ENV: 'production' })]
+      : []),
   ]);
   try {
-    const [ours, baseline, mirror] = started.map((s) => {
+    const [ours, baseline, ...others] = started.map((s) => {
       if (s.status === 'rejected') throw s.reason;
       return s.value;
-    }) as [ServerProcess, ServerProcess, ServerProcess | undefined];
-    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours.url, 16));
+    }) as ServerProcess[];
+    const mirror = withMirror ? others.shift() : undefined;
+    const yoga = withYoga ? others.shift() : undefined;
+    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours!.url, 16));
     return {
       catalog,
       sides,
-      ours,
-      baseline,
+      ours: ours!,
+      baseline: baseline!,
       ...(mirror ? { mirror } : {}),
+      ...(yoga ? { yoga } : {}),
       inputs,
       scenarios: scenarios(inputs).filter((s) => !only || only.includes(s.name)),
     };
@@ -235,7 +258,9 @@ export async function runQueryBench(
       for (const s of served) {
         await verifySameAnswers(scenarioOf(s), s.ours, s.baseline);
         if (s.mirror) await verifySameAnswers(scenarioOf(s), s.ours, s.mirror);
-        for (const side of s.sides) {
+        if (s.yoga && sidesFor(s, scenarioOf(s)).includes('yoga'))
+          await verifySameAnswers(scenarioOf(s), s.ours, s.yoga, 3, scenarioOf(s).ours);
+        for (const side of sidesFor(s, scenarioOf(s))) {
           await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), warmup);
           resetPeakRss(s[side]!.pid);
         }
@@ -244,11 +269,12 @@ export async function runQueryBench(
         ours: [] as LoadResult[],
         baseline: [] as LoadResult[],
         mirror: [] as LoadResult[],
+        yoga: [] as LoadResult[],
       }));
       const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
       for (let round = 0; round < options.rounds; round++) {
         for (const [k, s] of served.entries()) {
-          for (const side of s.sides)
+          for (const side of sidesFor(s, scenarioOf(s)))
             rounds[k]![side].push(await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), timed));
         }
       }
@@ -258,13 +284,14 @@ export async function runQueryBench(
           combine(rounds[k]![side], peakRssMiB(s[side].pid)),
         );
         const mirror = s.mirror ? combine(rounds[k]!.mirror, peakRssMiB(s.mirror.pid)) : undefined;
+        const yoga = rounds[k]!.yoga.length > 0 ? combine(rounds[k]!.yoga, peakRssMiB(s.yoga!.pid)) : undefined;
         const single = {
           ours: await probeLatency(s.ours.url, scenario.ours, options.probeSeconds),
           baseline: await probeLatency(s.baseline.url, scenario.baseline, options.probeSeconds),
           ...(s.mirror ? { mirror: await probeLatency(s.mirror.url, scenario.baseline, options.probeSeconds) } : {}),
         };
-        const pairRatios = (other: LoadResult[]) =>
-          rounds[k]!.ours.map((round, r) => round.requestsPerSecond / other[r]!.requestsPerSecond);
+        const pairRatios = (other: LoadResult[], over = rounds[k]!.ours) =>
+          over.map((round, r) => round.requestsPerSecond / other[r]!.requestsPerSecond);
         const baselinePairs = pairRatios(rounds[k]!.baseline);
         const result: ScenarioResult = {
           name: scenario.name,
@@ -272,6 +299,7 @@ export async function runQueryBench(
           ours: ours!,
           baseline: baseline!,
           ...(mirror ? { mirror, mirrorRatio: median(pairRatios(rounds[k]!.mirror)) } : {}),
+          ...(yoga ? { yoga, yogaRatio: median(pairRatios(rounds[k]!.baseline, rounds[k]!.yoga)) } : {}),
           single,
           ratio: median(baselinePairs),
           ratioRange: [Math.min(...baselinePairs), Math.max(...baselinePairs)],
@@ -282,18 +310,24 @@ export async function runQueryBench(
             (result.mirror
               ? ` | mirror ${result.mirror.requestsPerSecond.toFixed(0).padStart(6)} req/s, ratio ${result.mirrorRatio!.toFixed(2)}`
               : '') +
+            (result.yoga
+              ? ` | bare yoga ${result.yoga.requestsPerSecond.toFixed(0).padStart(6)} req/s, ratio ${result.yogaRatio!.toFixed(2)}`
+              : '') +
             ` | single p50 ${single.ours.p50Ms.toFixed(2)} / ${single.baseline.p50Ms.toFixed(2)}${single.mirror ? ` / ${single.mirror.p50Ms.toFixed(2)}` : ''} ms`,
         );
-        const errors = s.sides.map((side) => result[side]!.errors);
+        const measured = sidesFor(s, scenario);
+        const errors = measured.map((side) => result[side]!.errors);
         if (errors.some((e) => e > 0))
-          throw new Error(`${scenario.name}: errors (ours, baseline, mirror): ${errors.join(', ')}`);
+          throw new Error(`${scenario.name}: errors (${measured.join(', ')}): ${errors.join(', ')}`);
         sizes[k]!.results.push(result);
       }
       if (served.length === 2) scaling.push(await probeScaling(served[0]!, served[1]!, index, options));
     }
     return { sizes, scaling };
   } finally {
-    await Promise.all(served.flatMap((s) => s.sides.map((side) => s[side]!.stop())));
+    await Promise.all(
+      served.flatMap((s) => [...s.sides.map((side) => s[side]!.stop()), ...(s.yoga ? [s.yoga.stop()] : [])]),
+    );
   }
 }
 

@@ -99,16 +99,23 @@ const NOT_GRAPHQL = new Set(['thumbnail', FLOOR_SCENARIO]);
  * The highest ratio a GraphQL scenario could reach on our request path: our throughput for a request that reads
  * nothing (the floor scenario, same run) over the scenario's baseline. null without a floor in the run.
  */
-function ceilingOf(run: SizeRun, s: ScenarioResult): number | null {
-  const floor = scenarioOf(run, FLOOR_SCENARIO);
+function ceilingOf(run: SizeRun, s: ScenarioResult, side: 'ours' | 'yoga' = 'ours'): number | null {
+  const floor = scenarioOf(run, FLOOR_SCENARIO)?.[side];
   if (!floor || NOT_GRAPHQL.has(s.name)) return null;
-  return floor.ours.requestsPerSecond / s.baseline.requestsPerSecond;
+  return floor.requestsPerSecond / s.baseline.requestsPerSecond;
 }
 
-/** A throughput ratio as a target states it, with the scenario's ceiling beside it when the run measured one. */
+/** The ceiling, and beside it the one of any server on yoga (bare yoga's floor), as far as the run measured them. */
+function ceilingsText(run: SizeRun, s: ScenarioResult): string | null {
+  const [ours, yoga] = [ceilingOf(run, s), ceilingOf(run, s, 'yoga')];
+  if (ours === null) return null;
+  return `${ours.toFixed(2)}${yoga === null ? '' : `; bare yoga ${yoga.toFixed(2)}`}`;
+}
+
+/** A throughput ratio as a target states it, with the scenario's ceilings beside it when the run measured them. */
 function ratioMeasured(run: SizeRun, s: ScenarioResult): string {
-  const ceiling = ceilingOf(run, s);
-  return `${s.ratio.toFixed(2)} ×${ceiling === null ? '' : ` (ceiling ${ceiling.toFixed(2)})`}`;
+  const ceilings = ceilingsText(run, s);
+  return `${s.ratio.toFixed(2)} ×${ceilings === null ? '' : ` (ceiling ${ceilings})`}`;
 }
 
 /** How much faster than the baseline the mirror or ours may measure before the baseline is taken for not the fastest (noise). */
@@ -387,15 +394,21 @@ function sizeSection(run: SizeRun): string[] {
   ];
   for (const s of run.scenarios) {
     const st = run.statements[s.name];
-    const ceiling = ceilingOf(run, s);
     lines.push(
-      `| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ${ceiling === null ? 'n/a' : ceiling.toFixed(2)} | ` +
+      `| ${s.title} | ${fixed(s.ours.requestsPerSecond)} | ${fixed(s.baseline.requestsPerSecond)} | **${s.ratio.toFixed(2)}** (${s.ratioRange.map((r) => r.toFixed(2)).join('–')}) | ${ceilingsText(run, s) ?? 'n/a'} | ` +
         `${s.mirror ? `${fixed(s.mirror.requestsPerSecond)} (${fixed(s.mirrorRatio, 2)})` : 'n/a'} | ` +
         `${fixed(s.ours.p50Ms, 1)} / ${fixed(s.ours.p99Ms, 1)} | ${fixed(s.baseline.p50Ms, 1)} / ${fixed(s.baseline.p99Ms, 1)} | ` +
         `${s.single.ours.p50Ms.toFixed(2)} / ${s.single.baseline.p50Ms.toFixed(2)} / ${fixed(s.single.mirror?.p50Ms, 2)} | ` +
         `${st ? `${st.ours[0]} → ${st.ours[1]} / ${st.baseline[1]}` : 'n/a'} | ${fixed(s.ours.peakRssMiB)} / ${fixed(s.baseline.peakRssMiB)} |`,
     );
   }
+  const floor = scenarioOf(run, FLOOR_SCENARIO);
+  if (floor?.yoga)
+    lines.push(
+      '',
+      `Bare yoga answered the floor at ${fixed(floor.yoga.requestsPerSecond)} req/s: ${fixed(floor.yogaRatio, 2)} × the baseline; ` +
+        `ours ${fixed(floor.ours.requestsPerSecond / floor.yoga.requestsPerSecond, 2)} × bare yoga.`,
+    );
   return lines;
 }
 
@@ -426,7 +439,10 @@ export function markdown(report: BenchReport, postgres?: PostgresBenchReport): s
     'The **GraphQL floor** scenario is a request that reads nothing (`{ __typename }` through our whole request path,',
     'against the baseline answering the same JSON on node:http). No GraphQL scenario can be faster on our side, so the',
     "floor's throughput over a scenario's baseline is that scenario's **ceiling**: the ratio it would reach if its own",
-    'work cost nothing. A target above its ceiling needs a cheaper request path, not cheaper SQL.',
+    'work cost nothing. A target above its ceiling needs a cheaper request path, not cheaper SQL. The floor is also',
+    'measured on **bare yoga** (`bench/yoga-floor-server.ts`: `createYoga` with a one-field schema and its defaults, the',
+    'body read beforehand as ours is): its ceiling, in parentheses, bounds that scenario for any server on yoga, ours',
+    'included, whatever its own request path costs.',
     '',
     '## Targets',
     '',
