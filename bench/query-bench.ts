@@ -258,8 +258,8 @@ export async function runQueryBench(
       for (const s of served) {
         await verifySameAnswers(scenarioOf(s), s.ours, s.baseline);
         if (s.mirror) await verifySameAnswers(scenarioOf(s), s.ours, s.mirror);
-        if (s.yoga && sidesFor(s, scenarioOf(s)).includes('yoga'))
-          await verifySameAnswers(scenarioOf(s), s.ours, s.yoga, 3, scenarioOf(s).ours);
+        if (sidesFor(s, scenarioOf(s)).includes('yoga'))
+          await verifySameAnswers(scenarioOf(s), s.ours, s.yoga!, 3, scenarioOf(s).ours);
         for (const side of sidesFor(s, scenarioOf(s))) {
           await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), warmup);
           resetPeakRss(s[side]!.pid);

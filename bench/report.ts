@@ -97,7 +97,8 @@ const NOT_GRAPHQL = new Set(['thumbnail', FLOOR_SCENARIO]);
 
 /**
  * The highest ratio a GraphQL scenario could reach on our request path: our throughput for a request that reads
- * nothing (the floor scenario, same run) over the scenario's baseline. null without a floor in the run.
+ * nothing (the floor scenario, same run) over the scenario's baseline; with `yoga`, bare yoga's throughput for it,
+ * which bounds any server on yoga. null when the run measured no such floor.
  */
 function ceilingOf(run: SizeRun, s: ScenarioResult, side: 'ours' | 'yoga' = 'ours'): number | null {
   const floor = scenarioOf(run, FLOOR_SCENARIO)?.[side];
