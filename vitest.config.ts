@@ -43,6 +43,7 @@ const ON_BOTH_ENGINES = [
   'test/query-turns.test.ts',
   'test/hostile-requests.test.ts',
   'test/catalog-revision.test.ts',
+  'test/direct-answer.test.ts',
   'test/persisted-queries.test.ts',
   'test/deferred-fields.test.ts',
   'test/example-script.test.ts',

@@ -27,7 +27,7 @@ export function parseRevision(value: unknown): CatalogRevision {
 
 export const catalogChangeSubscriptions = {
   catalogChanged: (_root: unknown, args: { since?: CatalogRevision | null }, ctx: GraphQLContext) =>
-    ctx.catalogChanges.subscribe(args.since ?? null, ctx.signal),
+    ctx.catalogChanges.subscribe(args.since ?? null, ctx.scope.signal),
 };
 
 export const modelChangeFields = {

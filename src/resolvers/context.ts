@@ -28,7 +28,7 @@ export interface ResolverSettings {
 export interface GraphQLContext {
   /** The catalog as this request sees it: statements stop once the request is no longer wanted. */
   db: CatalogDatabase;
-  /** The request's time limit, client and work budget. */
+  /** The request's time limit, client and work budget; its `signal` aborts when the client goes (ends subscriptions). */
   scope: RequestScope;
   loaders: Loaders;
   /** `http://host:port` from the request's Host header (for absolute URLs), or null when absent or unusable. */
@@ -44,6 +44,4 @@ export interface GraphQLContext {
   downloads: DownloadService;
   /** Live catalog changes (one watcher per server). */
   catalogChanges: CatalogChanges;
-  /** Aborted when the client goes away (ends subscriptions). */
-  signal: AbortSignal;
 }

@@ -123,5 +123,5 @@ export const downloadMutations = {
 
 export const downloadSubscriptions = {
   downloadProgress: (_root: unknown, args: { id: string | number }, ctx: GraphQLContext) =>
-    ctx.downloads.queue.follow(downloadIdFrom(args.id), ctx.signal),
+    ctx.downloads.queue.follow(downloadIdFrom(args.id), ctx.scope.signal),
 };

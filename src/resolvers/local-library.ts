@@ -53,5 +53,5 @@ export const libraryMutations = {
 
 export const librarySubscriptions = {
   scanProgress: (_root: unknown, args: { jobId: string | number }, ctx: GraphQLContext) =>
-    ctx.scanJobs.follow(String(args.jobId), ctx.signal),
+    ctx.scanJobs.follow(String(args.jobId), ctx.scope.signal),
 };

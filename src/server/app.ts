@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
+import { directAnswers } from './direct-answer.ts';
 import { executionGatePlugin, Turns } from './execution-gate.ts';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
@@ -87,6 +88,11 @@ export interface AppOptions {
   responseCacheBytes: number;
   /** GraphQL requests computing at once, at most (`execution-gate.ts`). */
   maxConcurrentQueries: number;
+  /**
+   * Plain JSON queries skip yoga's fetch layer (`direct-answer.ts`; the default). False: every request goes through
+   * yoga whole — tests send the same requests both ways.
+   */
+  directAnswers?: boolean;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -189,7 +195,6 @@ export function createGraphQLHandler(
         requestId: requestLog?.id ?? null,
         downloads,
         catalogChanges,
-        signal: request.signal,
       };
     },
     cors: corsOptionsFor(options.corsOrigins),
@@ -364,6 +369,7 @@ export function createRequestListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const handed = new WeakMap<IncomingMessage, ServerContext>();
   const yoga = createGraphQLHandler(options, handed);
+  const direct = directAnswers(yoga, options);
   const turns = new Turns(options.maxConcurrentQueries);
   const largeBodies = largeBodyBudget();
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
@@ -497,8 +503,12 @@ export function createRequestListener(
     scope.holdTurn(turns, turn);
     try {
       if (body.hand()) {
-        handed.set(req, { requestLog, scope });
-        await yoga(req, res);
+        const serverContext = { requestLog, scope };
+        if (direct.takes(req)) await direct.answer(req, res, serverContext);
+        else {
+          handed.set(req, serverContext);
+          await yoga(req, res);
+        }
       }
     } finally {
       scope.endTurn();

@@ -14,6 +14,8 @@ export interface RequestLog {
   errorCodes?: string[];
   /** The operation ran compiled (`compiled-execution.ts`). */
   compiled?: boolean;
+  /** Answered without yoga's fetch layer (`direct-answer.ts`). */
+  direct?: boolean;
   /** Answered without running: a 304 for a still-current ETag, or a cached answer (`revision-cache.ts`). */
   cache?: 'not-modified' | 'cached';
   /** Milliseconds the request waited for its turn (`execution-gate.ts`), when it waited. */
@@ -71,6 +73,7 @@ export function startRequestLog(
       ...(record.operation ? { operation: record.operation } : {}),
       ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
       ...(record.compiled ? { compiled: true } : {}),
+      ...(record.direct ? { direct: true } : {}),
       ...(record.cache ? { cache: record.cache } : {}),
       ...(record.waitedMs ? { waitedMs: record.waitedMs } : {}),
     };

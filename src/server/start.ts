@@ -51,6 +51,8 @@ export interface StartOptions {
   civitai?: CivitaiClient;
   /** How downloads retry (tests shorten the waits). */
   downloadRetry?: RetryPolicy;
+  /** False: every GraphQL request goes through yoga whole (see `AppOptions.directAnswers`). */
+  directAnswers?: boolean;
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<StartedServer> {
@@ -116,6 +118,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       trustedDocumentsOnly: config.trustedDocumentsOnly,
       responseCacheBytes: config.responseCacheBytes,
       maxConcurrentQueries: config.maxConcurrentQueries ?? defaultConcurrentQueries(target),
+      directAnswers: options.directAnswers,
     });
   } catch (error) {
     await db.close();

@@ -1,0 +1,215 @@
+/**
+ * Plain JSON queries answered through yoga without its fetch layer. yoga turns every Node request into a WHATWG
+ * `Request` and every answer into a `Response` that its adapter then writes to Node (with the hooks of both ends
+ * around them): ~90 µs of CPU a request on the benchmark machine, more than a name search's own work (issue 14).
+ * For the request most clients send — a POST of `{ query, variables?, operationName? }` as JSON, its body already
+ * read and parsed by the listener (`app.ts`) — the hooks at those ends do nothing: no Origin header means no CORS
+ * headers and no preflight, a JSON body passes the CSRF guard and has its parser, and only persisted documents are
+ * served from the revision cache. So such a request goes straight to what yoga does after parsing: its
+ * `getResultForParams` (every `onParams` hook, then parse, validate, context, execute, with yoga's error handling)
+ * and its result processors (every `onResultProcess` hook, the media type chosen from Accept, the status from the
+ * errors), and the answer is written to Node directly. Everything else — GET, other bodies, an Origin, persisted
+ * documents, Accept headers without a JSON type, operations that may stream (`@defer`, `@stream`, subscriptions),
+ * trusted-documents-only servers — goes through yoga whole. `direct-answer.test.ts` sends the same requests both
+ * ways and compares status, headers and bytes.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExecutionResult } from 'graphql';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { GraphQLContext } from '../resolvers/context.ts';
+import type { RequestScope } from '../db/request-scope.ts';
+import type { ServerContext } from './request-log.ts';
+
+/** What yoga's result processors build, kept as given: the listener writes it to Node. */
+class PlainResponse {
+  readonly body: string | null;
+  readonly status: number;
+  readonly statusText: string | undefined;
+  readonly headers: Record<string, string>;
+  constructor(
+    body: string | null,
+    init: { status?: number; statusText?: string; headers?: Record<string, string> } = {},
+  ) {
+    this.body = body;
+    this.status = init.status ?? 200;
+    this.statusText = init.statusText;
+    this.headers = init.headers ?? {};
+  }
+}
+
+/** The fetch API the result processors get: all they make is a Response. */
+const PLAIN_FETCH_API = { Response: PlainResponse };
+
+/** A Node request as the hooks read a WHATWG one: method, URL, headers (as Node joined them), signal. */
+class NodeRequestView {
+  readonly method: string;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+  readonly #req: IncomingMessage;
+  readonly #scope: RequestScope;
+  constructor(req: IncomingMessage, scope: RequestScope) {
+    this.#req = req;
+    this.#scope = scope;
+    this.method = req.method ?? 'POST';
+    const raw = req.headers;
+    this.headers = {
+      get: (name) => {
+        const value = raw[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+      has: (name) => raw[name.toLowerCase()] !== undefined,
+    };
+  }
+  get url(): string {
+    return `http://${this.#req.headers.host ?? 'localhost'}${this.#req.url ?? '/'}`;
+  }
+  /** The request's scope stops when its client leaves or its time runs out (made only when asked for). */
+  get signal(): AbortSignal {
+    return this.#scope.signal;
+  }
+}
+
+type ResultProcessor = (result: unknown, fetchAPI: typeof PLAIN_FETCH_API, mediaType: string) => unknown;
+type ResultProcessHook = (payload: {
+  request: NodeRequestView;
+  acceptableMediaTypes: string[];
+  result: unknown;
+  setResult(result: unknown): void;
+  resultProcessor: ResultProcessor | undefined;
+  setResultProcessor(processor: ResultProcessor, mediaType: string): void;
+  serverContext: ServerContext;
+}) => unknown;
+
+/** The parts of yoga 5.24's server this path runs (`getResultForParams` is public; the hooks' list is not). */
+interface YogaInternals {
+  getResultForParams(
+    payload: { params: Record<string, unknown>; request: NodeRequestView },
+    context: ServerContext,
+  ): unknown;
+  onResultProcessHooks?: ResultProcessHook[];
+}
+
+/**
+ * Only the standard parameters, with the types yoga accepts, and some query text (yoga's hooks refuse a request
+ * without, before its operation runs, in an answer of their own); any other key (`extensions`, `documentId`) goes to
+ * yoga.
+ */
+function plainParams(body: unknown): body is { query: string; variables?: unknown; operationName?: unknown } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || Buffer.isBuffer(body)) return false;
+  let query = false;
+  for (const key in body) {
+    const value = (body as Record<string, unknown>)[key];
+    if (key === 'query') query = typeof value === 'string' && value !== '';
+    else if (key === 'variables') {
+      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) return false;
+    } else if (key === 'operationName') {
+      if (value !== null && typeof value !== 'string') return false;
+    } else return false;
+  }
+  return query;
+}
+
+/** Text that may make an operation answer as a stream (over-approximate: such a request just takes yoga's path). */
+const MAY_STREAM = /@defer|@stream|subscription/;
+/**
+ * Whether yoga answers one JSON document for a result that is not a stream: its result processors take the Accept
+ * header's types in the utf-8 charset, and the plain JSON one wins when any of them matches its two types (it is
+ * tried last). Otherwise — `text/event-stream` alone, say, which yoga answers as a stream — yoga answers.
+ */
+export function acceptsPlainJson(accept: string | undefined): boolean {
+  if (accept === undefined) return true;
+  for (const range of accept.replace(/\s/g, '').toLowerCase().split(',')) {
+    const [type = '', ...params] = range.split(';');
+    const charset = params.find((param) => param.includes('charset='));
+    if (charset !== undefined && charset !== 'charset=utf-8') continue;
+    const [main, sub] = type.split('/');
+    if ((main === '*' || main === 'application') && (sub === '*' || sub === 'json' || sub === 'graphql-response+json'))
+      return true;
+  }
+  return false;
+}
+
+export interface DirectAnswers {
+  /** Whether this path answers the request (its body handed over as `req.body`); yoga answers the others. */
+  takes(req: IncomingMessage): boolean;
+  /** Answers a request it takes. */
+  answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    serverContext: ServerContext & { scope: RequestScope },
+  ): Promise<void>;
+}
+
+export function directAnswers(
+  yoga: YogaServerInstance<ServerContext, GraphQLContext>,
+  options: { directAnswers?: boolean | undefined; trustedDocumentsOnly: boolean },
+): DirectAnswers {
+  const internals = yoga as unknown as YogaInternals;
+  const hooks = internals.onResultProcessHooks;
+  // Another yoga version may keep these elsewhere: then every request takes yoga's path (a test sees that).
+  const enabled =
+    options.directAnswers !== false && typeof internals.getResultForParams === 'function' && Array.isArray(hooks);
+
+  const takes = (req: IncomingMessage): boolean => {
+    if (!enabled || options.trustedDocumentsOnly || req.method !== 'POST') return false;
+    const headers = req.headers;
+    if (headers.origin !== undefined) return false;
+    // As yoga's JSON parser matches it (case and all); any other type takes yoga's path to its answer.
+    const type = (headers['content-type'] ?? '').split(',')[0]!;
+    if (type !== 'application/json' && !type.startsWith('application/json;')) return false;
+    if (!acceptsPlainJson(headers.accept)) return false;
+    const body = (req as IncomingMessage & { body?: unknown }).body;
+    return plainParams(body) && !MAY_STREAM.test(body.query);
+  };
+
+  return {
+    takes,
+    async answer(req, res, serverContext) {
+      const request = new NodeRequestView(req, serverContext.scope);
+      const params = (req as IncomingMessage & { body: Record<string, unknown> }).body;
+      const context = Object.assign(serverContext, { req, res });
+      if (context.requestLog) context.requestLog.direct = true;
+      let result = await internals.getResultForParams({ params, request }, context);
+      // yoga's `processResult`: each hook may set the result and choose a processor by the Accept header.
+      let processor: ResultProcessor | undefined;
+      let mediaType = '*/*';
+      const acceptableMediaTypes: string[] = [];
+      for (const hook of hooks!) {
+        const done = hook({
+          request,
+          acceptableMediaTypes,
+          result,
+          setResult(newResult) {
+            result = newResult;
+          },
+          resultProcessor: processor,
+          setResultProcessor(newProcessor, newMediaType) {
+            processor = newProcessor;
+            mediaType = newMediaType;
+          },
+          serverContext: context,
+        });
+        if (done instanceof Promise) await done;
+      }
+      const response = processor
+        ? ((await processor(result as ExecutionResult, PLAIN_FETCH_API, mediaType)) as PlainResponse)
+        : new PlainResponse(null, {
+            status: 406,
+            statusText: 'Not Acceptable',
+            headers: { accept: acceptableMediaTypes.join('; charset=utf-8, ') },
+          });
+      if (!(response instanceof PlainResponse)) throw new Error('A result processor answered with a stream.');
+      write(res, response);
+    },
+  };
+}
+
+/** The answer as yoga's Node adapter writes it: status, headers, the body with its length. */
+function write(res: ServerResponse, response: PlainResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string | number> = { ...response.headers };
+  if (response.body !== null) headers['content-length'] = Buffer.byteLength(response.body);
+  else headers['content-length'] = 0;
+  if (response.statusText === undefined) res.writeHead(response.status, headers);
+  else res.writeHead(response.status, response.statusText, headers);
+  res.end(response.body ?? undefined);
+}

@@ -1,0 +1,215 @@
+/**
+ * Plain JSON queries skip yoga's fetch layer (`src/server/direct-answer.ts`). The same requests go to a server that
+ * answers them directly and to one that sends every request through yoga whole (`directAnswers: false`), each over
+ * its own copy of the seeded catalog: status, headers and bytes must be the same, and the request log says which
+ * requests took the direct path — every plain one, and none of those whose hooks or answers yoga's ends shape.
+ */
+import { PassThrough } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/server/logger.ts';
+import { seededCatalog } from './helpers/catalog.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+interface Sent {
+  body: string;
+  headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  /** A GET's query string. */
+  search?: string;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Headers that differ per request or per server whatever the path (the length follows the origin in the body). */
+const VARYING = new Set(['date', 'x-request-id', 'content-length']);
+
+async function send(server: TestServer, sent: Sent, requestId: string): Promise<Answer> {
+  const response = await fetch(`${server.url}${sent.search ?? ''}`, {
+    method: sent.method ?? 'POST',
+    headers: {
+      'x-request-id': requestId,
+      ...(sent.method === 'GET' ? {} : { 'content-type': 'application/json' }),
+      ...sent.headers,
+    },
+    ...(sent.method === 'GET' ? {} : { body: sent.body }),
+  });
+  const body = await response.text();
+  const headers: Record<string, string> = {};
+  for (const [name, value] of response.headers) if (!VARYING.has(name)) headers[name] = value;
+  const length = response.headers.get('content-length');
+  if (length !== null) expect(Number(length)).toBe(Buffer.byteLength(body));
+  return { status: response.status, headers, body: body.replaceAll(server.origin, 'http://host') };
+}
+
+const SEARCH = `query Search($query: String!, $first: Int!) {
+  search(query: $query, first: $first) { pageInfo { hasNextPage } edges { cursor score node { id name type } } }
+}`;
+const LIST = `query List($first: Int!) { models(first: $first) { nodes { databaseId name creator { username }
+  versions(first: 2) { nodes { name images(first: 1) { nodes { thumbnail { url } } } } } } } }
+query Other { health { ok } }`;
+
+/** Requests the direct path answers. */
+const DIRECT: Record<string, Sent> = {
+  floor: { body: JSON.stringify({ query: '{ __typename }' }) },
+  search: { body: JSON.stringify({ query: SEARCH, variables: { query: 'portrait', first: 5 } }) },
+  'named operation of two, thumbnail URLs from the Host': {
+    body: JSON.stringify({ query: LIST, variables: { first: 3 }, operationName: 'List' }),
+  },
+  'null variables and operation name': {
+    body: JSON.stringify({ query: '{ health { ok } }', variables: null, operationName: null }),
+  },
+  'no operation name for two operations': { body: JSON.stringify({ query: LIST, variables: { first: 1 } }) },
+  'an unknown operation name': { body: JSON.stringify({ query: LIST, operationName: 'Nope' }) },
+  'validation error, Accept absent': { body: JSON.stringify({ query: '{ nope }' }) },
+  'validation error, application/json': {
+    body: JSON.stringify({ query: '{ nope }' }),
+    headers: { accept: 'application/json' },
+  },
+  'validation error, graphql-response+json': {
+    body: JSON.stringify({ query: '{ nope }' }),
+    headers: { accept: 'application/graphql-response+json' },
+  },
+  'Accept */* (what fetch and curl send)': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { accept: '*/*' },
+  },
+  'Accept: a stream, or JSON': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { accept: 'multipart/mixed, application/json' },
+  },
+  'Accept application/*': { body: JSON.stringify({ query: '{ nope }' }), headers: { accept: 'application/*' } },
+  'Accept: JSON refused (q=0), */* allowed': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { accept: 'application/json;q=0, */*;q=0.5' },
+  },
+  'both JSON types with parameters': {
+    body: JSON.stringify({ query: '{ nope }' }),
+    headers: { accept: 'application/graphql-response+json;q=0.9, application/json;charset=utf-8' },
+  },
+  'syntax error': { body: JSON.stringify({ query: '{ models(' }) },
+  'a required variable missing': { body: JSON.stringify({ query: SEARCH, variables: { first: 5 } }) },
+  'a variable of the wrong type': { body: JSON.stringify({ query: SEARCH, variables: { query: 'a', first: 'x' } }) },
+  'a coded resolver error': { body: JSON.stringify({ query: '{ models(first: -1) { nodes { name } } }' }) },
+  'a query past the depth limit': {
+    body: JSON.stringify({
+      query: `{ models(first: 1) { nodes { versions(first: 1) { nodes { model { versions(first: 1) { nodes {
+        model { versions(first: 1) { nodes { model { versions(first: 1) { nodes { model { name } } } } } } } } } } } } } } }`,
+    }),
+  },
+  introspection: { body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) },
+  'a mutation refused with a code': {
+    body: JSON.stringify({ query: 'mutation { deleteModel(id: "bm90IGFuIGlk") { id } }' }),
+  },
+  'a blank query': { body: JSON.stringify({ query: '  ' }) },
+  'Content-Type with a charset': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  },
+};
+
+/** Requests yoga answers whole on both servers (the hooks at its ends, or a stream, may shape the answer). */
+const THROUGH_YOGA: Record<string, Sent> = {
+  'an Origin (CORS)': { body: JSON.stringify({ query: '{ __typename }' }), headers: { origin: 'http://127.0.0.1:9' } },
+  extensions: { body: JSON.stringify({ query: '{ __typename }', extensions: {} }) },
+  'a persisted document id': { body: JSON.stringify({ documentId: 'sha256:nope' }) },
+  'query and document id': { body: JSON.stringify({ query: '{ __typename }', documentId: 'x' }) },
+  'a batch': { body: JSON.stringify([{ query: '{ __typename }' }]) },
+  'an empty query': { body: JSON.stringify({ query: '' }) },
+  'Content-Type in capitals': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { 'content-type': 'Application/JSON' },
+  },
+  'Content-Type json-seq': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { 'content-type': 'application/json-seq' },
+  },
+  'Content-Type graphql+json': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { 'content-type': 'application/graphql+json' },
+  },
+  'a number for the query': { body: JSON.stringify({ query: 1 }) },
+  'variables as a list': { body: JSON.stringify({ query: '{ __typename }', variables: [] }) },
+  'Accept: a stream only': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { accept: 'text/event-stream' },
+  },
+  'Accept: JSON in another charset': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { accept: 'application/json; charset=latin1' },
+  },
+  'Accept: nothing that yoga serves': {
+    body: JSON.stringify({ query: '{ __typename }' }),
+    headers: { accept: 'text/html' },
+  },
+  '@defer': {
+    body: JSON.stringify({ query: '{ health { ok ... @defer { schemaVersion } } }' }),
+    headers: { accept: 'application/json' },
+  },
+  'a subscription': {
+    body: JSON.stringify({ query: 'subscription { catalogChanges { revision } }' }),
+    headers: { accept: 'application/json' },
+  },
+  GET: { body: '', method: 'GET', search: `?query=${encodeURIComponent('{ __typename }')}` },
+};
+
+describe('answers without yoga fetch layer', () => {
+  let direct: TestServer;
+  let throughYoga: TestServer;
+  let logText = '';
+
+  beforeAll(async () => {
+    const out = new PassThrough();
+    out.on('data', (chunk: Buffer) => {
+      logText += chunk.toString();
+    });
+    const [one, two] = [await seededCatalog(), await seededCatalog()];
+    direct = await startTestServer(
+      { dataDir: one.dataDir, databasePath: one.databasePath, log: { level: 'info', format: 'json' } },
+      { logger: createLogger({ level: 'info', format: 'json' }, out) },
+    );
+    throughYoga = await startTestServer(
+      { dataDir: two.dataDir, databasePath: two.databasePath },
+      { directAnswers: false },
+    );
+  });
+
+  /** The request's log line on the direct server. */
+  const lineOf = (requestId: string) => {
+    const line = logText
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => JSON.parse(text) as { reqId?: string; direct?: boolean })
+      .find((entry) => entry.reqId === requestId);
+    if (!line) throw new Error(`no log line for ${requestId}`);
+    return line;
+  };
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it.each(Object.entries(DIRECT))('%s: the same answer, directly', async (name, sent) => {
+    const id = `direct-${name.replace(/\W+/g, '-')}`;
+    const [a, b] = [await send(direct, sent, id), await send(throughYoga, sent, `${id}-yoga`)];
+    expect(a).toEqual(b);
+    await settled();
+    expect(lineOf(id).direct).toBe(true);
+  });
+
+  it.each(Object.entries(THROUGH_YOGA))('%s: the same answer, through yoga', async (name, sent) => {
+    const id = `yoga-${name.replace(/\W+/g, '-')}`;
+    const [a, b] = [await send(direct, sent, id), await send(throughYoga, sent, `${id}-yoga`)];
+    expect(a).toEqual(b);
+    await settled();
+    expect(lineOf(id).direct).toBeUndefined();
+  });
+
+  it('a search answers the same as through yoga, with its data', async () => {
+    const sent = DIRECT.search!;
+    const answer = JSON.parse((await send(direct, sent, 'search-data')).body) as {
+      data: { search: { edges: unknown[] } };
+    };
+    expect(answer.data.search.edges.length).toBeGreaterThan(0);
+  });
+});
