@@ -136,7 +136,10 @@ export function createHonestBaseline(databasePath: string): Baseline {
   const dataVersion = db.prepare('PRAGMA data_version').pluck();
   let keptAt: unknown = null;
   let keptStats: RankStatistics | null = null;
+  // Bounded as ours is (`KeptAtRevision` in src/search/top-k.ts): a server fed every word of a catalog keeps at most
+  // this many, so neither side's figures come from a memory the other is not allowed.
   const keptWords = new Map<string, WordStatistics | null>();
+  const MAX_KEPT_WORDS = 10_000;
   const posting =
     (k: number) =>
     (r: Row): ReadPosting => ({
@@ -169,6 +172,7 @@ export function createHonestBaseline(databasePath: string): Baseline {
             unknown,
           ).map((r) => [r.term as string, { idf: r.idf as number, docs: r.doc as number }]),
         );
+        if (keptWords.size + unknown.length > MAX_KEPT_WORDS) keptWords.clear();
         for (const word of unknown) keptWords.set(word, found.get(word) ?? null);
       }
       return { words: words.map((word) => keptWords.get(word)!), stats: keptStats };
