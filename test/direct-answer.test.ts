@@ -6,6 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { createLogger } from '../src/server/logger.ts';
 import { seededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
@@ -101,6 +102,11 @@ const DIRECT: Record<string, Sent> = {
     }),
   },
   introspection: { body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }) },
+  'a mutation that deletes an image (each server its own catalog)': {
+    body: JSON.stringify({
+      query: `mutation { deleteModelImage(id: "${encodeNodeId('ModelImage', 3)}") { id databaseId } }`,
+    }),
+  },
   'a mutation refused with a code': {
     body: JSON.stringify({ query: 'mutation { deleteModel(id: "bm90IGFuIGlk") { id } }' }),
   },
@@ -203,6 +209,17 @@ describe('answers without yoga fetch layer', () => {
     expect(a).toEqual(b);
     await settled();
     expect(lineOf(id).direct).toBeUndefined();
+  });
+
+  it('the deleting mutation deleted on the direct path', async () => {
+    const image = `{ node(id: "${encodeNodeId('ModelImage', 3)}") { id } }`;
+    expect((await direct.graphql(image)).data).toEqual({ node: null });
+    // It was there before: deleting it again finds nothing.
+    const again = await direct.graphql(`mutation { deleteModelImage(id: "${encodeNodeId('ModelImage', 3)}") { id } }`);
+    expect(again.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((await direct.graphql(`{ node(id: "${encodeNodeId('ModelImage', 4)}") { id } }`)).data).toEqual({
+      node: { id: encodeNodeId('ModelImage', 4) },
+    });
   });
 
   it('a search answers the same as through yoga, with its data', async () => {
