@@ -53,9 +53,14 @@ const LIST = `query List($first: Int!) { models(first: $first) { nodes { databas
   versions(first: 2) { nodes { name images(first: 1) { nodes { thumbnail { url } } } } } } } }
 query Other { health { ok } }`;
 
+/** A POST of `query` alone, with these request headers. */
+const posted = (query: string, headers: Record<string, string>): Sent => ({ body: JSON.stringify({ query }), headers });
+const FLOOR = JSON.stringify({ query: '{ __typename }' });
+const floorWith = (headers: Record<string, string>): Sent => posted('{ __typename }', headers);
+
 /** Requests the direct path answers. */
 const DIRECT: Record<string, Sent> = {
-  floor: { body: JSON.stringify({ query: '{ __typename }' }) },
+  floor: { body: FLOOR },
   search: { body: JSON.stringify({ query: SEARCH, variables: { query: 'portrait', first: 5 } }) },
   'named operation of two, thumbnail URLs from the Host': {
     body: JSON.stringify({ query: LIST, variables: { first: 3 }, operationName: 'List' }),
@@ -66,31 +71,15 @@ const DIRECT: Record<string, Sent> = {
   'no operation name for two operations': { body: JSON.stringify({ query: LIST, variables: { first: 1 } }) },
   'an unknown operation name': { body: JSON.stringify({ query: LIST, operationName: 'Nope' }) },
   'validation error, Accept absent': { body: JSON.stringify({ query: '{ nope }' }) },
-  'validation error, application/json': {
-    body: JSON.stringify({ query: '{ nope }' }),
-    headers: { accept: 'application/json' },
-  },
-  'validation error, graphql-response+json': {
-    body: JSON.stringify({ query: '{ nope }' }),
-    headers: { accept: 'application/graphql-response+json' },
-  },
-  'Accept */* (what fetch and curl send)': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { accept: '*/*' },
-  },
-  'Accept: a stream, or JSON': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { accept: 'multipart/mixed, application/json' },
-  },
-  'Accept application/*': { body: JSON.stringify({ query: '{ nope }' }), headers: { accept: 'application/*' } },
-  'Accept: JSON refused (q=0), */* allowed': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { accept: 'application/json;q=0, */*;q=0.5' },
-  },
-  'both JSON types with parameters': {
-    body: JSON.stringify({ query: '{ nope }' }),
-    headers: { accept: 'application/graphql-response+json;q=0.9, application/json;charset=utf-8' },
-  },
+  'validation error, application/json': posted('{ nope }', { accept: 'application/json' }),
+  'validation error, graphql-response+json': posted('{ nope }', { accept: 'application/graphql-response+json' }),
+  'Accept */* (what fetch and curl send)': floorWith({ accept: '*/*' }),
+  'Accept: a stream, or JSON': floorWith({ accept: 'multipart/mixed, application/json' }),
+  'Accept application/*': posted('{ nope }', { accept: 'application/*' }),
+  'Accept: JSON refused (q=0), */* allowed': floorWith({ accept: 'application/json;q=0, */*;q=0.5' }),
+  'both JSON types with parameters': posted('{ nope }', {
+    accept: 'application/graphql-response+json;q=0.9, application/json;charset=utf-8',
+  }),
   'syntax error': { body: JSON.stringify({ query: '{ models(' }) },
   'a required variable missing': { body: JSON.stringify({ query: SEARCH, variables: { first: 5 } }) },
   'a variable of the wrong type': { body: JSON.stringify({ query: SEARCH, variables: { query: 'a', first: 'x' } }) },
@@ -111,54 +100,27 @@ const DIRECT: Record<string, Sent> = {
     body: JSON.stringify({ query: 'mutation { deleteModel(id: "bm90IGFuIGlk") { id } }' }),
   },
   'a blank query': { body: JSON.stringify({ query: '  ' }) },
-  'Content-Type with a charset': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  },
+  'Content-Type with a charset': floorWith({ 'content-type': 'application/json; charset=utf-8' }),
 };
 
 /** Requests yoga answers whole on both servers (the hooks at its ends, or a stream, may shape the answer). */
 const THROUGH_YOGA: Record<string, Sent> = {
-  'an Origin (CORS)': { body: JSON.stringify({ query: '{ __typename }' }), headers: { origin: 'http://127.0.0.1:9' } },
+  'an Origin (CORS)': floorWith({ origin: 'http://127.0.0.1:9' }),
   extensions: { body: JSON.stringify({ query: '{ __typename }', extensions: {} }) },
   'a persisted document id': { body: JSON.stringify({ documentId: 'sha256:nope' }) },
   'query and document id': { body: JSON.stringify({ query: '{ __typename }', documentId: 'x' }) },
   'a batch': { body: JSON.stringify([{ query: '{ __typename }' }]) },
   'an empty query': { body: JSON.stringify({ query: '' }) },
-  'Content-Type in capitals': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { 'content-type': 'Application/JSON' },
-  },
-  'Content-Type json-seq': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { 'content-type': 'application/json-seq' },
-  },
-  'Content-Type graphql+json': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { 'content-type': 'application/graphql+json' },
-  },
+  'Content-Type in capitals': floorWith({ 'content-type': 'Application/JSON' }),
+  'Content-Type json-seq': floorWith({ 'content-type': 'application/json-seq' }),
+  'Content-Type graphql+json': floorWith({ 'content-type': 'application/graphql+json' }),
   'a number for the query': { body: JSON.stringify({ query: 1 }) },
   'variables as a list': { body: JSON.stringify({ query: '{ __typename }', variables: [] }) },
-  'Accept: a stream only': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { accept: 'text/event-stream' },
-  },
-  'Accept: JSON in another charset': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { accept: 'application/json; charset=latin1' },
-  },
-  'Accept: nothing that yoga serves': {
-    body: JSON.stringify({ query: '{ __typename }' }),
-    headers: { accept: 'text/html' },
-  },
-  '@defer': {
-    body: JSON.stringify({ query: '{ health { ok ... @defer { schemaVersion } } }' }),
-    headers: { accept: 'application/json' },
-  },
-  'a subscription': {
-    body: JSON.stringify({ query: 'subscription { catalogChanges { revision } }' }),
-    headers: { accept: 'application/json' },
-  },
+  'Accept: a stream only': floorWith({ accept: 'text/event-stream' }),
+  'Accept: JSON in another charset': floorWith({ accept: 'application/json; charset=latin1' }),
+  'Accept: nothing that yoga serves': floorWith({ accept: 'text/html' }),
+  '@defer': posted('{ health { ok ... @defer { schemaVersion } } }', { accept: 'application/json' }),
+  'a subscription': posted('subscription { catalogChanges { revision } }', { accept: 'application/json' }),
   GET: { body: '', method: 'GET', search: `?query=${encodeURIComponent('{ __typename }')}` },
 };
 
