@@ -74,7 +74,6 @@ const DIRECT: Record<string, Sent> = {
   'validation error, application/json': posted('{ nope }', { accept: 'application/json' }),
   'validation error, graphql-response+json': posted('{ nope }', { accept: 'application/graphql-response+json' }),
   'Accept */* (what fetch and curl send)': floorWith({ accept: '*/*' }),
-  'Accept: a stream, or JSON': floorWith({ accept: 'multipart/mixed, application/json' }),
   'Accept application/*': posted('{ nope }', { accept: 'application/*' }),
   'Accept: JSON refused (q=0), */* allowed': floorWith({ accept: 'application/json;q=0, */*;q=0.5' }),
   'both JSON types with parameters': posted('{ nope }', {
@@ -99,6 +98,12 @@ const DIRECT: Record<string, Sent> = {
   'a mutation refused with a code': {
     body: JSON.stringify({ query: 'mutation { deleteModel(id: "bm90IGFuIGlk") { id } }' }),
   },
+  '@defer for a client that takes JSON only (answered whole)': posted(
+    '{ health { ok ... @ defer { schemaVersion } } }',
+    {
+      accept: '*/*',
+    },
+  ),
   'a blank query': { body: JSON.stringify({ query: '  ' }) },
   'Content-Type with a charset': floorWith({ 'content-type': 'application/json; charset=utf-8' }),
 };
@@ -116,10 +121,17 @@ const THROUGH_YOGA: Record<string, Sent> = {
   'Content-Type graphql+json': floorWith({ 'content-type': 'application/graphql+json' }),
   'a number for the query': { body: JSON.stringify({ query: 1 }) },
   'variables as a list': { body: JSON.stringify({ query: '{ __typename }', variables: [] }) },
+  'Accept: a stream, or JSON': floorWith({ accept: 'multipart/mixed, application/json' }),
   'Accept: a stream only': floorWith({ accept: 'text/event-stream' }),
   'Accept: JSON in another charset': floorWith({ accept: 'application/json; charset=latin1' }),
   'Accept: nothing that yoga serves': floorWith({ accept: 'text/html' }),
-  '@defer': posted('{ health { ok ... @defer { schemaVersion } } }', { accept: 'application/json' }),
+  '@defer for a client that takes parts': posted('{ health { ok ... @defer { schemaVersion } } }', {
+    accept: 'multipart/mixed, application/json',
+  }),
+  '@ defer (a space is allowed) for a client that takes parts': posted(
+    '{ health { ok ... @ defer { schemaVersion } } }',
+    { accept: 'text/event-stream, application/json' },
+  ),
   'a subscription': posted('subscription { catalogChanges { revision } }', { accept: 'application/json' }),
   GET: { body: '', method: 'GET', search: `?query=${encodeURIComponent('{ __typename }')}` },
 };

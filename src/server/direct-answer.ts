@@ -9,9 +9,14 @@
  * `getResultForParams` (every `onParams` hook, then parse, validate, context, execute, with yoga's error handling)
  * and its result processors (every `onResultProcess` hook, the media type chosen from Accept, the status from the
  * errors), and the answer is written to Node directly. Everything else — GET, other bodies, an Origin, persisted
- * documents, Accept headers without a JSON type, operations that may stream (`@defer`, `@stream`, subscriptions),
- * trusted-documents-only servers — goes through yoga whole. `direct-answer.test.ts` sends the same requests both
- * ways and compares status, headers and bytes.
+ * documents, Accept headers without a JSON type or with a type that takes parts, subscriptions, trusted-documents-
+ * only servers — goes through yoga whole. `direct-answer.test.ts` sends the same requests both ways and compares
+ * status, headers and bytes.
+ *
+ * yoga turns an error a hook throws outside execution (a refusal in `onParams`, say) into an answer; here it would
+ * reach the listener as a failure (500). None of the hooks throws for a request this path takes — those they refuse
+ * (no query, a document id with a query, trusted documents only) are kept out by `takes`, and the test sends each —
+ * so a new hook that refuses plain requests has to be kept out the same way.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExecutionResult } from 'graphql';
@@ -19,6 +24,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from '../resolvers/context.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { ServerContext } from './request-log.ts';
+import { acceptsParts } from './incremental-delivery.ts';
 
 /** What yoga's result processors build, kept as given: the listener writes it to Node. */
 class PlainResponse {
@@ -108,8 +114,12 @@ function plainParams(body: unknown): body is { query: string; variables?: unknow
   return query;
 }
 
-/** Text that may make an operation answer as a stream (over-approximate: such a request just takes yoga's path). */
-const MAY_STREAM = /@defer|@stream|subscription/;
+/**
+ * A subscription answers as a stream (the keyword is one token, written out in any subscription; text that merely
+ * holds the word takes yoga's path, which answers it the same). `@defer` and `@stream` do only for clients whose
+ * Accept takes parts (`acceptsParts`), which go to yoga: for the others the directives are dropped.
+ */
+const SUBSCRIPTION = /subscription/;
 /**
  * Whether yoga answers one JSON document for a result that is not a stream: its result processors take the Accept
  * header's types in the utf-8 charset, and the plain JSON one wins when any of them matches its two types (it is
@@ -156,9 +166,9 @@ export function directAnswers(
     // As yoga's JSON parser matches it (case and all); any other type takes yoga's path to its answer.
     const type = (headers['content-type'] ?? '').split(',')[0]!;
     if (type !== 'application/json' && !type.startsWith('application/json;')) return false;
-    if (!acceptsPlainJson(headers.accept)) return false;
+    if (!acceptsPlainJson(headers.accept) || acceptsParts(headers.accept)) return false;
     const body = (req as IncomingMessage & { body?: unknown }).body;
-    return plainParams(body) && !MAY_STREAM.test(body.query);
+    return plainParams(body) && !SUBSCRIPTION.test(body.query);
   };
 
   return {

@@ -12,6 +12,11 @@ const INCREMENTAL_DIRECTIVES = new Set(['defer', 'stream']);
 /** Media types that carry the parts of an incremental answer. */
 const INCREMENTAL_MEDIA = /\b(multipart\/mixed|text\/event-stream)\b/i;
 
+/** Whether a request's Accept header takes an answer in parts (else @defer and @stream are dropped, see above). */
+export function acceptsParts(accept: string | null | undefined): boolean {
+  return INCREMENTAL_MEDIA.test(accept ?? '');
+}
+
 /** The document without @defer and @stream, or null when it has neither. */
 function withoutIncrementalDirectives(document: DocumentNode): DocumentNode | null {
   let found = false;
@@ -67,7 +72,7 @@ export function incrementalDeliveryPlugin(): Plugin {
       }
       if (streamed.length) checkStreamCounts(streamed, args.variableValues as Record<string, unknown> | undefined);
       const request = (args.contextValue as { request?: Request }).request;
-      if (!request || INCREMENTAL_MEDIA.test(request.headers.get('accept') ?? '')) return;
+      if (!request || acceptsParts(request.headers.get('accept'))) return;
       let stripped = whole.get(args.document);
       if (stripped === undefined) {
         stripped = withoutIncrementalDirectives(args.document);
