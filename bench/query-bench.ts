@@ -71,7 +71,8 @@ export interface ScenarioResult {
   mirrorRatio?: number;
   /**
    * The floor scenario only: a bare `createYoga` answering the same request (`yoga-floor-server.ts`). Over the
-   * baseline, it bounds every GraphQL scenario of any server on yoga; ours over it is what our request path adds.
+   * baseline, it is the ceiling of a server handing every request to yoga whole; ours over it compares our request
+   * path with yoga's (ours skips yoga's fetch layer for plain JSON queries: `src/server/direct-answer.ts`).
    */
   yoga?: SideResult;
   /** bare yoga / baseline, paired the same way. */

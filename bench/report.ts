@@ -97,8 +97,8 @@ const NOT_GRAPHQL = new Set(['thumbnail', FLOOR_SCENARIO]);
 
 /**
  * The highest ratio a GraphQL scenario could reach on our request path: our throughput for a request that reads
- * nothing (the floor scenario, same run) over the scenario's baseline; with `yoga`, bare yoga's throughput for it,
- * which bounds any server on yoga. null when the run measured no such floor.
+ * nothing (the floor scenario, same run) over the scenario's baseline; with `yoga`, bare yoga's throughput for it:
+ * the ceiling of a server that hands every request to yoga whole. null when the run measured no such floor.
  */
 function ceilingOf(run: SizeRun, s: ScenarioResult, side: 'ours' | 'yoga' = 'ours'): number | null {
   const floor = scenarioOf(run, FLOOR_SCENARIO)?.[side];
@@ -106,7 +106,7 @@ function ceilingOf(run: SizeRun, s: ScenarioResult, side: 'ours' | 'yoga' = 'our
   return floor.requestsPerSecond / s.baseline.requestsPerSecond;
 }
 
-/** The ceiling, and beside it the one of any server on yoga (bare yoga's floor), as far as the run measured them. */
+/** The ceiling, and beside it bare yoga's (see `ceilingOf`), as far as the run measured them. */
 function ceilingsText(run: SizeRun, s: ScenarioResult): string | null {
   const [ours, yoga] = [ceilingOf(run, s), ceilingOf(run, s, 'yoga')];
   if (ours === null) return null;
@@ -442,8 +442,9 @@ export function markdown(report: BenchReport, postgres?: PostgresBenchReport): s
     "floor's throughput over a scenario's baseline is that scenario's **ceiling**: the ratio it would reach if its own",
     'work cost nothing. A target above its ceiling needs a cheaper request path, not cheaper SQL. The floor is also',
     'measured on **bare yoga** (`bench/yoga-floor-server.ts`: `createYoga` with a one-field schema and its defaults, the',
-    'body read beforehand as ours is): its ceiling, in parentheses, bounds that scenario for any server on yoga, ours',
-    'included, whatever its own request path costs.',
+    'body read beforehand as ours is): its ceiling, in parentheses, is that of a server handing every request to yoga',
+    "whole. Ours answers plain JSON queries without yoga's fetch layer (`src/server/direct-answer.ts`), so its own",
+    'floor may be above it.',
     '',
     '## Targets',
     '',

@@ -3,8 +3,9 @@
  * node:http, answering the floor scenario's `{ __typename }`. The request body is read and parsed before yoga gets
  * it, as our server does (`app.ts`); left to yoga, the body's stream adds an abort signal and a DOMException to every
  * request, about as much again as the rest of its path. The benchmark runs it as its own process
- * (`node --import tsx bench/yoga-floor-server.ts`, which prints `listening on <url>`) beside ours: ours over it is
- * what our request path adds to yoga's, and it over the baseline bounds every GraphQL scenario of any server on yoga.
+ * (`node --import tsx bench/yoga-floor-server.ts`, which prints `listening on <url>`) beside ours: ours over it
+ * compares our request path with yoga's (ours answers plain JSON queries without yoga's fetch layer,
+ * `src/server/direct-answer.ts`), and it over the baseline is the ceiling of a server handing every request to yoga.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import { buildSchema } from 'graphql';

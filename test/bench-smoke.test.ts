@@ -91,7 +91,7 @@ describe('npm run bench -- --quick', () => {
     }
     // Each GraphQL scenario's ceiling: our throughput for a request that reads nothing over its baseline (a finding
     // of issue 14: yoga alone answers `{ __typename }` slower than the baseline answers a model's name), and bare
-    // yoga's, which bounds any server on yoga.
+    // yoga's, the ceiling of a server handing every request to yoga whole.
     const floor = small!.scenarios.find((s) => s.name === 'floor')!;
     for (const name of ['list', 'search', 'search-name']) {
       const scenario = small!.scenarios.find((s) => s.name === name)!;

@@ -216,9 +216,7 @@ export function directAnswers(
 /** The answer as yoga's Node adapter writes it: status, headers, the body with its length. */
 function write(res: ServerResponse, response: PlainResponse): void {
   if (res.headersSent || res.destroyed) return;
-  const headers: Record<string, string | number> = { ...response.headers };
-  if (response.body !== null) headers['content-length'] = Buffer.byteLength(response.body);
-  else headers['content-length'] = 0;
+  const headers = { ...response.headers, 'content-length': Buffer.byteLength(response.body ?? '') };
   if (response.statusText === undefined) res.writeHead(response.status, headers);
   else res.writeHead(response.status, response.statusText, headers);
   res.end(response.body ?? undefined);
