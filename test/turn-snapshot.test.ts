@@ -23,7 +23,8 @@ const creatorCount = async (db: Catalog) =>
         .executeTakeFirstOrThrow()
     ).n,
   );
-const revisionOf = (db: Catalog) => readCatalogRevision({ ...db, kysely: db.probe });
+// On the connection that never waits for a turn: the reads of one call stay in one turn.
+const revisionOf = (db: Catalog) => readCatalogRevision({ ...db, statements: db.probe });
 
 describe('the read connection’s turn snapshot', () => {
   it('reads back what this process wrote at once, in the same turn', async () => {

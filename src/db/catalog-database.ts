@@ -14,7 +14,7 @@ import { type SqlDialect, sqliteDialect } from './dialect.ts';
 import { RequestCatalog, type RequestQueries } from './request-catalog.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
-import { catalogKysely, runShapedDirectly } from './shaped.ts';
+import { catalogKysely, runShapedDirectly, type ShapedQueries } from './shaped.ts';
 import { pollCatalogRevision } from './revision.ts';
 import { catalogSqliteDialect, runnerDialect, TurnSnapshot } from './sqlite/driver.ts';
 import { ReadWorker } from './sqlite/read-worker.ts';
@@ -52,10 +52,15 @@ export interface CatalogDatabase {
    */
   readonly heavy: Kysely<CatalogTables>;
   /**
-   * Where full-text searches run: `heavy` outside requests and for a request whose searches are estimated to take
-   * long (`RequestScope.searchesAreHeavy`), else the read connection.
+   * `kysely` for shaped and compiled statements (`runShaped`, `runCompiled`): a request's view runs them with its
+   * stop check without making a Kysely instance (see `StatementTarget`); the catalog itself is `kysely`.
    */
-  readonly searches: Kysely<CatalogTables>;
+  readonly statements: ShapedQueries;
+  /**
+   * Where full-text searches run (shaped and compiled statements, as `statements`): `heavy` outside requests and for
+   * a request whose searches are estimated to take long (`RequestScope.searchesAreHeavy`), else the read connection.
+   */
+  readonly searchStatements: ShapedQueries;
   /** Queries on the read connection that never wait for a turn (see `yieldIfBusy`): /health answers while requests compute. */
   readonly probe: Kysely<CatalogTables>;
   /** SQL that differs between engines. */
@@ -144,6 +149,8 @@ export async function openCatalogDatabase(
         readDialect.checked(() => scope.throwIfStopped()),
         kysely,
       ),
+    runRead: (scope, compiled) => readDialect.runChecked(compiled, () => scope.throwIfStopped()),
+    runHeavy: (scope, compiled) => scope.away(() => readWorker.run(compiled, () => scope.throwIfStopped())),
     // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
     heavy: (scope) =>
       catalogKysely(
@@ -159,7 +166,8 @@ export async function openCatalogDatabase(
     path: databasePath,
     kysely,
     heavy,
-    searches: heavy,
+    statements: kysely,
+    searchStatements: heavy,
     probe,
     dialect: sqliteDialect,
     write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T> {

@@ -6,8 +6,8 @@
  */
 import { type AliasedRawBuilder, type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { KeyValue, Ordering, PageWindow, SortKey } from '../catalog/pagination.ts';
-import type { CatalogDatabase, CatalogQueries } from './catalog-database.ts';
-import { runShaped, slot } from './shaped.ts';
+import type { CatalogDatabase } from './catalog-database.ts';
+import { runCompiled, runShaped, type ShapedQueries, shapeBuilder, slot } from './shaped.ts';
 import type { AnyDb, AnySelect } from './refs.ts';
 
 export type RawRow = Record<string, unknown>;
@@ -67,18 +67,19 @@ function withConditions(query: AnySelect, conditions: readonly Expression<SqlBoo
 }
 
 /** One page of a root list (`limit + 1` rows, or `limit` without looking ahead, in query order). */
-export function rootPageRows(
-  queries: CatalogQueries,
+export async function rootPageRows(
+  queries: ShapedQueries,
   source: ListSource,
   ordering: Ordering,
   window: PageWindow,
 ): Promise<RawRow[]> {
   const build = (slotted: PageWindow, limit: unknown) =>
-    withConditions(source.from(queries as AnyDb), windowConditions(ordering, slotted))
+    withConditions(source.from(shapeBuilder(queries) as AnyDb), windowConditions(ordering, slotted))
       .select([...source.select, ...(window.cursors ? keyColumns(ordering) : [])])
       .orderBy(orderBy(ordering, window))
       .limit(limit as number);
-  if (source.shape === undefined) return build(window, rowsToRead(window)).execute();
+  if (source.shape === undefined)
+    return (await runCompiled<RawRow>(queries, build(window, rowsToRead(window)).compile())).rows;
   const shape = ['root', source.shape, ordering.signature, ...windowShape(window)].join('|');
   return runShaped<RawRow>(queries, shape, () => build(slottedWindow(window), slot('limit')), {
     ...source.values,
@@ -87,11 +88,11 @@ export function rootPageRows(
 }
 
 /** How many rows a root list has under its filters. */
-export async function rootCount(queries: CatalogQueries, source: ListSource): Promise<number> {
-  const build = () => source.from(queries as AnyDb).select(sql<number>`COUNT(*)`.as('n'));
+export async function rootCount(queries: ShapedQueries, source: ListSource): Promise<number> {
+  const build = () => source.from(shapeBuilder(queries) as AnyDb).select(sql<number>`COUNT(*)`.as('n'));
   const [row] =
     source.shape === undefined
-      ? [await build().executeTakeFirstOrThrow()]
+      ? (await runCompiled<{ n: number }>(queries, build().compile())).rows
       : await runShaped<{ n: number }>(queries, `count|${source.shape}`, build, source.values ?? {});
   return Number(row?.n ?? 0);
 }
@@ -165,7 +166,7 @@ export function partitionedPageRows(
       : windowPages(db, source, ordering, window);
   const values = { parents: db.dialect.listParameter(parents), ...windowValues(window) };
   const shape = [db.dialect.name, 'page', source.shape, ordering.signature, ...windowShape(window)].join('|');
-  return runShaped<RawRow>(db.kysely, shape, build, values);
+  return runShaped<RawRow>(db.statements, shape, build, values);
 }
 
 /** SQLite's plan: one window over the parents' children, numbered per parent, the page's rows joined back by id. */

@@ -63,7 +63,7 @@ function byKeys(db: CatalogDatabase, shape: string, read: () => KeyedRead): Fetc
     return query;
   };
   return (keys) =>
-    runShaped<RawRow>(db.kysely, `${db.dialect.name}|${shape}`, build, { keys: db.dialect.listParameter(keys) });
+    runShaped<RawRow>(db.statements, `${db.dialect.name}|${shape}`, build, { keys: db.dialect.listParameter(keys) });
 }
 
 const fromTable = (ref: { item: AliasedRawBuilder<unknown, string> }) => (db: AnyDb) => db.selectFrom(ref.item);
@@ -180,7 +180,7 @@ export function filesByHash(
       .select([...selectColumns('ModelFile', 'f', fields), sql`${match}`.as('matchKey')])
       .where(db.dialect.inListParameter(match, slot('values')));
   const shape = `${db.dialect.name}|filesByHash|${algorithm}|${planKey(fields)}`;
-  return runShaped<RawRow>(db.kysely, shape, build, { values: db.dialect.listParameter(values) });
+  return runShaped<RawRow>(db.statements, shape, build, { values: db.dialect.listParameter(values) });
 }
 
 // ——— Images ———

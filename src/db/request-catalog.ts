@@ -6,10 +6,11 @@
  * makes only that one. Made eagerly, the view and its instance were ~4 % of a search's time in the server (CPU profile
  * of `npm run bench`'s name search).
  */
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { CatalogDatabase, CatalogTransaction } from './catalog-database.ts';
 import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
+import type { ShapedQueries, StatementTarget } from './shaped.ts';
 
 /** How an engine makes a request's pieces. */
 export interface RequestQueries {
@@ -17,6 +18,10 @@ export interface RequestQueries {
   reads(scope: RequestScope): Kysely<CatalogTables>;
   /** Its long reads (SQLite: on the read worker); absent where they are the reads themselves. */
   heavy?(scope: RequestScope): Kysely<CatalogTables>;
+  /** One compiled statement of `reads(scope)`, run as that instance would run it (without making it). */
+  runRead<R>(scope: RequestScope, compiled: CompiledQuery): Promise<QueryResult<R>>;
+  /** The same for `heavy(scope)`. */
+  runHeavy?<R>(scope: RequestScope, compiled: CompiledQuery): Promise<QueryResult<R>>;
   /** Runs the request's write (its scope was checked just before). */
   write<T>(scope: RequestScope, body: (trx: CatalogTransaction) => Promise<T>): Promise<T>;
 }
@@ -27,6 +32,8 @@ export class RequestCatalog implements CatalogDatabase {
   readonly #queries: RequestQueries;
   #reads: Kysely<CatalogTables> | undefined;
   #heavy: Kysely<CatalogTables> | undefined;
+  #statements: StatementTarget | undefined;
+  #heavyStatements: StatementTarget | undefined;
 
   constructor(catalog: CatalogDatabase, queries: RequestQueries, scope: RequestScope) {
     this.#catalog = catalog;
@@ -57,8 +64,22 @@ export class RequestCatalog implements CatalogDatabase {
     return this.#heavy;
   }
 
-  get searches(): Kysely<CatalogTables> {
-    return this.scope.searchesAreHeavy ? this.heavy : this.kysely;
+  get statements(): ShapedQueries {
+    this.#statements ??= {
+      builder: this.#catalog.kysely,
+      run: (compiled) => this.#queries.runRead(this.scope, compiled),
+    };
+    return this.#statements;
+  }
+
+  get searchStatements(): ShapedQueries {
+    const { runHeavy } = this.#queries;
+    if (!this.scope.searchesAreHeavy || !runHeavy) return this.statements;
+    this.#heavyStatements ??= {
+      builder: this.#catalog.kysely,
+      run: (compiled) => runHeavy(this.scope, compiled),
+    };
+    return this.#heavyStatements;
   }
 
   write<T>(body: (trx: CatalogTransaction) => Promise<T>): Promise<T> {

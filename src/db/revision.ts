@@ -18,6 +18,7 @@ import type Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import type { CatalogDatabase } from './catalog-database.ts';
 import type { RequestScope } from './request-scope.ts';
+import { runCompiled } from './shaped.ts';
 import { readsTheSameInASnapshot } from './sqlite/driver.ts';
 import { CORE_DATABASE_TABLES } from './schema.ts';
 
@@ -50,7 +51,10 @@ const READ_REVISION = readsTheSameInASnapshot(
 
 /** The current revision, or null when the row is missing (a restore of an older backup is being migrated). */
 export async function readCatalogRevision(db: CatalogDatabase): Promise<CatalogRevision | null> {
-  const { rows } = await db.kysely.executeQuery<{ Revision: number | bigint | string; Epoch: string }>(READ_REVISION);
+  const { rows } = await runCompiled<{ Revision: number | bigint | string; Epoch: string }>(
+    db.statements,
+    READ_REVISION,
+  );
   const row = rows[0];
   return row ? { revision: Number(row.Revision), epoch: row.Epoch } : null;
 }

@@ -11,7 +11,7 @@ import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import type { AnyDb, AnySelect } from './refs.ts';
 import { yieldIfBusy } from './request-scope.ts';
 import type { Database } from './schema.ts';
-import { runShaped, slot } from './shaped.ts';
+import { runCompiled, runShaped, type ShapedQueries, shapeBuilder, slot } from './shaped.ts';
 
 /** Rows per INSERT statement (SQLite takes at most 32,766 parameters in one). */
 const ROWS_PER_INSERT = 1_500;
@@ -198,7 +198,7 @@ function wordRow(db: AnyDb, i: number) {
  * statement.
  */
 export async function bestPostings(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   words: readonly string[],
   depth: number,
   withWords: boolean,
@@ -211,7 +211,7 @@ export async function bestPostings(
     queries,
     `bestPostings|${words.length}|${withWords}`,
     () => {
-      const db = queries as unknown as AnyDb;
+      const db = shapeBuilder(queries) as unknown as AnyDb;
       const postings = (i: number) =>
         db
           .selectFrom(
@@ -257,7 +257,7 @@ export async function bestPostings(
 }
 
 /** Each word held by some document (`k`, its index) with its document count and idf, and the statistics. */
-export function wordStatistics(queries: CatalogQueries, words: readonly string[]): Promise<WordRow[]> {
+export function wordStatistics(queries: ShapedQueries, words: readonly string[]): Promise<WordRow[]> {
   const values: Record<string, unknown> = {};
   words.forEach((word, i) => {
     values[`w${i}`] = word;
@@ -266,7 +266,7 @@ export function wordStatistics(queries: CatalogQueries, words: readonly string[]
     queries,
     `wordStatistics|${words.length}`,
     () => {
-      const branches: AnySelect[] = words.map((_, i) => wordRow(queries as unknown as AnyDb, i));
+      const branches: AnySelect[] = words.map((_, i) => wordRow(shapeBuilder(queries) as unknown as AnyDb, i));
       return branches.slice(1).reduce((query, branch) => query.unionAll(branch), branches[0]!);
     },
     values,
@@ -292,7 +292,7 @@ export interface Match {
  * 10,000 documents, against 280 µs so), and a model lacking one of them is no match.
  */
 export async function matchesThroughRarest(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   dialect: SqlDialect,
   words: readonly string[],
   rarest: number,
@@ -306,7 +306,7 @@ export async function matchesThroughRarest(
     queries,
     `${dialect.name}|matchesThroughRarest|${words.length}|${rarest}|${fields === undefined ? '-' : planKey(fields)}`,
     () => {
-      const db = queries as unknown as AnyDb;
+      const db = shapeBuilder(queries) as unknown as AnyDb;
       const frequency = (i: number) =>
         i === rarest
           ? sql<number>`${sql.ref('r.Frequency')}`.as(`matchFrequency${i}`)
@@ -353,7 +353,7 @@ export type ProbedPosting = Omit<Posting, 'Impact'>;
  * list up id by id by itself.
  */
 export function postingsOf(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   dialect: SqlDialect,
   words: readonly string[],
   ids: readonly (readonly number[])[],
@@ -367,7 +367,7 @@ export function postingsOf(
     queries,
     `${dialect.name}|postingsOf|${words.length}`,
     () => {
-      const db = queries as unknown as AnyDb;
+      const db = shapeBuilder(queries) as unknown as AnyDb;
       const branch = (i: number): AnySelect => {
         if (dialect.name !== 'postgres')
           return db
@@ -394,23 +394,25 @@ export function postingsOf(
 
 /** Which of `ids` pass the filters (conditions on `m`, the Models row). */
 export async function passingFilters(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   dialect: SqlDialect,
   ids: readonly number[],
   filters: readonly RawBuilder<SqlBool>[],
 ): Promise<Set<number>> {
-  const rows = await filters
-    .reduce(
-      (query, filter) => query.where(filter),
-      (queries as unknown as AnyDb).selectFrom('Models as m').select('m.Id').where(dialect.inList('m.Id', ids)),
-    )
-    .execute();
+  const query = filters.reduce(
+    (q, filter) => q.where(filter),
+    (shapeBuilder(queries) as unknown as AnyDb)
+      .selectFrom('Models as m')
+      .select('m.Id')
+      .where(dialect.inList('m.Id', ids)),
+  );
+  const { rows } = await runCompiled<{ Id: number }>(queries, query.compile());
   return new Set(rows.map((row) => Number(row.Id)));
 }
 
 /** The Models rows of `ids` (a row-field plan, or every column), in no particular order. */
 export function modelRows(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   dialect: SqlDialect,
   ids: readonly number[],
   fields: RowFields,
@@ -419,7 +421,7 @@ export function modelRows(
     queries,
     `${dialect.name}|modelRows|${planKey(fields)}`,
     () =>
-      (queries as unknown as AnyDb)
+      (shapeBuilder(queries) as unknown as AnyDb)
         .selectFrom('Models as m')
         .select(selectColumns('Model', 'm', fields))
         .where(dialect.inListParameter('m.Id', slot('ids'))),

@@ -16,7 +16,7 @@ import type { ListQuery, ListSource } from './pages.ts';
 import type { SqlDialect } from './dialect.ts';
 import { planKey, type RowFields, selectColumns } from './row-mapping.ts';
 import { yieldIfBusy } from './request-scope.ts';
-import { runShaped, slot } from './shaped.ts';
+import { runCompiled, runShaped, shapeBuilder, slot } from './shaped.ts';
 import { type AnyDb, type AnySelect, table } from './refs.ts';
 import type { Database } from './schema.ts';
 import { documentVector, RANK_NORMALIZATION, RANK_WEIGHTS, searchQuery } from './postgres/text-search.ts';
@@ -118,7 +118,7 @@ export function searchSource(
  */
 export function highlights(db: CatalogDatabase, match: string, ids: readonly number[], open: string, close: string) {
   const marks = (i: number) => sql<string>`highlight(${sql.table('ModelSearch')}, ${sql.lit(i)}, ${open}, ${close})`;
-  return db.searches
+  const query = shapeBuilder(db.searchStatements)
     .selectFrom('ModelSearch')
     .select([
       'rowid as id',
@@ -128,17 +128,18 @@ export function highlights(db: CatalogDatabase, match: string, ids: readonly num
       ),
     ])
     .where(sql<SqlBool>`${sql.table('ModelSearch')} MATCH ${match}`)
-    .where(db.dialect.inList('rowid', ids))
-    .execute() as Promise<Record<string, string | number>[]>;
+    .where(db.dialect.inList('rowid', ids));
+  return runCompiled<Record<string, string | number>>(db.searchStatements, query.compile()).then(({ rows }) => rows);
 }
 
 /** PostgreSQL: the texts of the page's documents, for `src/search/highlight.ts`. */
 export function documentTexts(db: CatalogDatabase, ids: readonly number[]) {
   const columns = SEARCH_COLUMNS.map((column) => sql.ref(column));
-  return sql<Record<SearchColumn | 'id', string | number>>`SELECT "ModelId" AS "id", ${sql.join(columns)}
-    FROM ${sql.table('ModelSearch')} WHERE ${db.dialect.inList('ModelId', ids)}`
-    .execute(db.searches)
-    .then((result) => result.rows);
+  const query = sql`SELECT "ModelId" AS "id", ${sql.join(columns)}
+    FROM ${sql.table('ModelSearch')} WHERE ${db.dialect.inList('ModelId', ids)}`.compile(
+    shapeBuilder(db.searchStatements),
+  );
+  return runCompiled<Record<SearchColumn | 'id', string | number>>(db.searchStatements, query).then(({ rows }) => rows);
 }
 
 /** A word as the index stores it, and whether any term starting with it counts. */
@@ -189,7 +190,7 @@ export async function wordPostings(
       return chunk.slice(1).reduce((query, _, i) => query.unionAll(branch(i + 1)), branch(0));
     };
     const rows = await runShaped<{ k: number; terms: number; docs: number }>(
-      db.kysely,
+      db.statements,
       `${db.dialect.name}|wordPostings|${chunk.length}|${maxTerms}`,
       build,
       values,
@@ -208,7 +209,7 @@ export async function wordPostings(
 /** True when no model waits for its search document. */
 export async function searchIndexIsCurrent(db: CatalogDatabase): Promise<boolean> {
   const build = () => db.kysely.selectFrom('ModelSearchDirty').select('ModelId').limit(1);
-  return (await runShaped(db.kysely, `${db.dialect.name}|searchIndexIsCurrent`, build, {})).length === 0;
+  return (await runShaped(db.statements, `${db.dialect.name}|searchIndexIsCurrent`, build, {})).length === 0;
 }
 
 /** How many models wait for their document. */

@@ -40,6 +40,27 @@ function compileShape(build: () => Compilable<unknown>): CompiledShape {
 }
 
 type DirectRun = <R>(compiled: CompiledQuery) => Promise<QueryResult<R>>;
+
+/**
+ * Where a request's compiled statements run without a Kysely instance of its own (`CatalogDatabase.statements`):
+ * making one per request — its dialect, driver, executor and frozen props, all to carry the request's stop check —
+ * was ~9 µs of every request that reads (CPU profile of the benchmark's name search), more than its revision read.
+ * `run` goes to the connection with that check; `builder` (any instance of the engine) builds a shape the first time.
+ */
+export interface StatementTarget {
+  readonly builder: CatalogQueries;
+  run<R>(compiled: CompiledQuery): Promise<QueryResult<R>>;
+}
+
+/** What shaped and compiled statements run on: a Kysely instance (a catalog's, a transaction) or a request's target. */
+export type ShapedQueries = CatalogQueries | StatementTarget;
+
+const isTarget = (queries: ShapedQueries): queries is StatementTarget => 'builder' in queries;
+
+/** An instance to build queries with (never to run them on: see `runCompiled`). */
+export function shapeBuilder(queries: ShapedQueries): CatalogQueries {
+  return isTarget(queries) ? queries.builder : queries;
+}
 const directRuns = new WeakMap<CatalogQueries, DirectRun>();
 
 /**
@@ -76,7 +97,7 @@ export function catalogKysely(dialect: CatalogDialect, sharing?: Kysely<CatalogT
  * everything that changes the statement's text: the query, its row-field plan, its ordering, which slots it has.
  */
 export async function runShaped<R>(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   shape: string,
   build: () => Compilable<unknown>,
   values: Readonly<Record<string, unknown>>,
@@ -86,13 +107,13 @@ export async function runShaped<R>(
 
 /** `runShaped` for writes: the whole result (affected rows, inserted id). */
 export function executeShaped<R>(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   shape: string,
   build: () => Compilable<unknown>,
   values: Readonly<Record<string, unknown>>,
 ): Promise<QueryResult<R>> {
   // The compiled text depends on the engine too (`?` or `$1`, quoting): a process may hold both (tests, seeding).
-  const key = queries.getExecutor().adapter instanceof PostgresAdapter ? `postgres|${shape}` : shape;
+  const key = shapeBuilder(queries).getExecutor().adapter instanceof PostgresAdapter ? `postgres|${shape}` : shape;
   let shaped = compiledByShape.get(key);
   if (!shaped) {
     shaped = compileShape(build);
@@ -106,7 +127,12 @@ export function executeShaped<R>(
     else if (name in values) parameters[i] = values[name];
     else throw new Error(`No value for the slot "${name}" of ${shape}.`);
   }
-  const statement = { ...compiled, parameters } as CompiledQuery<R>;
+  return runCompiled<R>(queries, { ...compiled, parameters } as CompiledQuery<R>);
+}
+
+/** Runs one compiled statement: on a request's target, directly on a registered instance, else through Kysely. */
+export function runCompiled<R>(queries: ShapedQueries, compiled: CompiledQuery): Promise<QueryResult<R>> {
+  if (isTarget(queries)) return queries.run<R>(compiled);
   const direct = directRuns.get(queries);
-  return direct ? direct<R>(statement) : queries.executeQuery<R>(statement);
+  return direct ? direct<R>(compiled) : queries.executeQuery<R>(compiled);
 }

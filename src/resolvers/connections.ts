@@ -8,8 +8,8 @@ import {
   pageWindow,
   toPage,
 } from '../catalog/pagination.ts';
-import type { CatalogQueries } from '../db/catalog-database.ts';
 import { type ListSource, type RawRow, rootCount, rootPageRows } from '../db/pages.ts';
+import type { ShapedQueries } from '../db/shaped.ts';
 import type { PageLoaders } from '../loaders/pages.ts';
 import type { RowFields } from '../loaders/row-fields.ts';
 
@@ -20,7 +20,7 @@ export function withTotalCount<T>(page: Page<T>, totalCount: () => number | Prom
 
 /** A root list as a connection: one keyset page, and its count only if `totalCount` is selected. */
 export async function rootConnection<T>(
-  queries: CatalogQueries,
+  queries: ShapedQueries,
   source: ListSource,
   map: (row: RawRow) => T,
   ordering: Ordering,

@@ -41,7 +41,7 @@ export const creatorQueries = {
   },
   creators: (_root: unknown, args: PageArgs & { usernameStartsWith?: string | null }, ctx: GraphQLContext) =>
     rootConnection(
-      ctx.db.kysely,
+      ctx.db.statements,
       creatorList(args.usernameStartsWith?.trim().toLowerCase() ?? ''),
       mapCreator,
       CREATOR_ORDERING,

@@ -62,7 +62,7 @@ export const versionQueries = {
     ctx: GraphQLContext,
   ) =>
     rootConnection(
-      ctx.db.kysely,
+      ctx.db.statements,
       versionList(ctx.db.dialect, args.filter),
       mapVersion,
       versionOrdering(ctx.db.dialect, args.orderBy),

@@ -77,7 +77,7 @@ export const modelQueries = {
     await ensureSearchIndexFor(ctx.db, args.filter?.query);
     const source = modelList(ctx.db.dialect, args.filter, plannedRowFields(info, 'Model', CONNECTION_NODE_PATHS));
     // A full-text filter estimated to take long runs on the read worker, off the event loop.
-    const queries = args.filter?.query != null ? ctx.db.searches : ctx.db.kysely;
+    const queries = args.filter?.query != null ? ctx.db.searchStatements : ctx.db.statements;
     return rootConnection(queries, source, mapModel, modelOrdering(ctx.db.dialect, args.orderBy), args);
   },
 };

@@ -42,7 +42,7 @@ export const tagQueries = {
   },
   tags: (_root: unknown, args: PageArgs & { nameStartsWith?: string | null }, ctx: GraphQLContext) =>
     rootConnection(
-      ctx.db.kysely,
+      ctx.db.statements,
       tagList(args.nameStartsWith == null ? '' : normalizeTagName(args.nameStartsWith)),
       mapTag,
       TAG_ORDERING,

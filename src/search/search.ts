@@ -174,7 +174,7 @@ export async function searchModels(
   const words = await rankedFromPostings(db, terms);
   const rows = words
     ? await rankedPageRows(db, words, filters, window, fields)
-    : await rootPageRows(db.searches, sourceOf(), ordering, window);
+    : await rootPageRows(db.searchStatements, sourceOf(), ordering, window);
   const page = toPage(rows, window, ordering, keyValuesOf(ordering), (row) => ({
     row,
     score: -Number(row.k0),
@@ -203,5 +203,5 @@ export async function searchModels(
       },
     };
   });
-  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.searches, sourceOf()) };
+  return { edges, pageInfo: page.pageInfo, totalCount: () => rootCount(db.searchStatements, sourceOf()) };
 }

@@ -107,7 +107,9 @@ export async function rankedPageRows(
     // Several words need their statistics now (for the rarest); one word's come with its first round's postings.
     const statistics =
       (await keptStatistics(db, distinct)) ??
-      (distinct.length > 1 ? await readStatistics(db, distinct, await wordStatistics(db.searches, distinct)) : null);
+      (distinct.length > 1
+        ? await readStatistics(db, distinct, await wordStatistics(db.searchStatements, distinct))
+        : null);
     if (statistics) {
       plan = rankingPlan(distinct, statistics);
       plans?.set(planKey, plan);
@@ -119,7 +121,7 @@ export async function rankedPageRows(
     const { scoring, rarest, rarestDocs } = plan;
     if (rarestDocs <= wanted && filters.length === 0) {
       // So few models hold the rarest word that all the matches fit on the page: them and their rows at once.
-      const matches = await matchesThroughRarest(db.searches, db.dialect, distinct, rarest, withId(fields));
+      const matches = await matchesThroughRarest(db.searchStatements, db.dialect, distinct, rarest, withId(fields));
       const page = pageOf({
         matches: ranked(scoring, place, matches),
         bound: Number.NEGATIVE_INFINITY,
@@ -129,11 +131,11 @@ export async function rankedPageRows(
     }
     if (rarestDocs <= THROUGH_RAREST * depth) {
       // Every match at once through the rarest word's models, then the page's rows.
-      const matches = await matchesThroughRarest(db.searches, db.dialect, distinct, rarest, undefined);
+      const matches = await matchesThroughRarest(db.searchStatements, db.dialect, distinct, rarest, undefined);
       const passing =
         filters.length > 0 && matches.length > 0
           ? await passingFilters(
-              db.searches,
+              db.searchStatements,
               db.dialect,
               matches.map((m) => m.id),
               filters,
@@ -146,7 +148,7 @@ export async function rankedPageRows(
   }
   let scoring = plan?.scoring ?? null;
   for (;;) {
-    const read = await bestPostings(db.searches, distinct, depth, scoring === null);
+    const read = await bestPostings(db.searchStatements, distinct, depth, scoring === null);
     if (!scoring) {
       plan = rankingPlan(distinct, await readStatistics(db, distinct, read.words));
       plans?.set(planKey, plan);
@@ -302,10 +304,10 @@ async function rankRound(
     whole[k] ? [] : candidates.filter((id) => seen.get(id)!.of[k] === undefined),
   );
   if (missing.some((ids) => ids.length > 0))
-    for (const p of await postingsOf(db.searches, db.dialect, distinct, missing)) note(p);
+    for (const p of await postingsOf(db.searchStatements, db.dialect, distinct, missing)) note(p);
   let ids = candidates.filter((id) => seen.get(id)!.of.every((f) => f !== undefined));
   if (filters.length > 0 && ids.length > 0) {
-    const passing = await passingFilters(db.searches, db.dialect, ids, filters);
+    const passing = await passingFilters(db.searchStatements, db.dialect, ids, filters);
     ids = ids.filter((id) => passing.has(id));
   }
   const avgdl = averageLength(stats);
@@ -353,7 +355,7 @@ function withId(fields: RowFields): RowFields {
 async function pageRows(db: CatalogDatabase, page: readonly Ranked[], fields: RowFields) {
   if (page.length === 0) return [];
   const rows = await modelRows(
-    db.searches,
+    db.searchStatements,
     db.dialect,
     page.map((r) => r.id),
     withId(fields),

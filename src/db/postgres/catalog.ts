@@ -1,6 +1,6 @@
 /**
  * The open catalog on PostgreSQL: the same `CatalogDatabase` as the SQLite one, over `pg` pools. Reads (`kysely`,
- * `heavy`, `searches`) share the request pool — pg waits on the network, never on the event loop, so no worker thread
+ * `heavy`, `statements`, `searchStatements`) share the request pool — pg waits on the network, never on the event loop, so no worker thread
  * is needed; `probe` has its own small pool so /health never queues behind requests; `write()` runs one READ
  * COMMITTED transaction on one pooled connection.
  */
@@ -108,13 +108,15 @@ export async function openPostgresCatalog(
         readDialect.checked(() => scope.throwIfStopped(), scope.signal),
         kysely,
       ),
+    runRead: (scope, compiled) => readDialect.runChecked(compiled, () => scope.throwIfStopped(), scope.signal),
     write: (_scope, body) => db.write(body),
   };
   const db: CatalogDatabase = {
     path: target.display,
     kysely,
     heavy: kysely,
-    searches: kysely,
+    statements: kysely,
+    searchStatements: kysely,
     probe,
     dialect: postgresDialect,
     write: (body) => serialized(() => transaction(body)),

@@ -213,6 +213,7 @@ export function pgReadDialect(
     ...dialectWith(driver),
     checked: (next, nextSignal) => pgReadDialect(pool, options, next, nextSignal),
     run: (compiled) => runOn(pool, compiled, options, check, signal),
+    runChecked: (compiled, next, nextSignal) => runOn(pool, compiled, options, next, nextSignal),
   };
 }
 

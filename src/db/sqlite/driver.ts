@@ -274,6 +274,8 @@ export interface CatalogDialect extends Dialect {
   checked(check: () => void, signal?: AbortSignal): CatalogDialect;
   /** Runs one compiled statement exactly as a Kysely instance over this dialect would (see `shaped.ts`). */
   run<R>(compiled: CompiledQuery): Promise<QueryResult<R>>;
+  /** `checked(check, signal).run(compiled)`, without making a dialect (a request's statements: `StatementTarget`). */
+  runChecked<R>(compiled: CompiledQuery, check: () => void, signal?: AbortSignal): Promise<QueryResult<R>>;
 }
 
 /** A driver for reads only: transactions run through `write()` on the write connection. */
@@ -295,10 +297,12 @@ function sqliteDialectWith(
   driver: Driver,
   checked: (check: () => void) => CatalogDialect,
   run: CatalogDialect['run'],
+  runChecked: CatalogDialect['runChecked'],
 ): CatalogDialect {
   return {
     checked,
     run,
+    runChecked,
     createDriver: () => driver,
     createQueryCompiler: () => new SqliteQueryCompiler(),
     createAdapter: () => new SqliteAdapter(),
@@ -312,6 +316,7 @@ function dialectOver(connection: CatalogConnection, check?: () => void): Catalog
     driver,
     (next) => dialectOver(connection, next),
     (compiled) => connection.run(compiled, check),
+    (compiled, next) => connection.run(compiled, next),
   );
 }
 
@@ -321,5 +326,6 @@ export function runnerDialect(runner: StatementRunner, check: () => void = () =>
     readOnlyDriver(() => new CheckedConnection(runner, check)),
     (next) => runnerDialect(runner, next),
     (compiled) => runner.run(compiled, check),
+    (compiled, next) => runner.run(compiled, next),
   );
 }
