@@ -1,8 +1,8 @@
 /**
  * The open catalog on PostgreSQL: the same `CatalogDatabase` as the SQLite one, over `pg` pools. Reads (`kysely`,
- * `heavy`, `statements`, `searchStatements`) share the request pool — pg waits on the network, never on the event loop, so no worker thread
- * is needed; `probe` has its own small pool so /health never queues behind requests; `write()` runs one READ
- * COMMITTED transaction on one pooled connection.
+ * `heavy`, `statements`, `searchStatements`) share the request pool — pg waits on the network, never on the event
+ * loop, so no worker thread is needed; `probe` has its own small pool so /health never queues behind requests;
+ * `write()` runs one READ COMMITTED transaction on one pooled connection.
  */
 import { Kysely, sql, type Transaction } from 'kysely';
 import { AppError } from '../../errors.ts';
