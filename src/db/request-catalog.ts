@@ -4,7 +4,8 @@
  * prototype, not in closures made per request) and its Kysely instances are made on first use: a request that reads
  * nothing (`{ __typename }`, an answer from the response cache) makes none, and one that reads through one instance
  * makes only that one. Made eagerly, the view and its instance were ~4 % of a search's time in the server (CPU profile
- * of `npm run bench`'s name search).
+ * of `npm run bench`'s name search). Its compiled and shaped statements — all a search, a list page or a loader batch
+ * runs — need no instance at all: they go through its statement targets (`statements`, `searchStatements`).
  */
 import type { CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { CatalogDatabase, CatalogTransaction } from './catalog-database.ts';
