@@ -16,7 +16,7 @@ import type { RequestScope } from './request-scope.ts';
 import type { Database as CatalogTables } from './schema.ts';
 import { catalogKysely, runShapedDirectly, type ShapedQueries } from './shaped.ts';
 import { pollCatalogRevision } from './revision.ts';
-import { catalogSqliteDialect, runnerDialect, TurnSnapshot } from './sqlite/driver.ts';
+import { catalogSqliteDialect, runnerDialect, type StatementRunner, TurnSnapshot } from './sqlite/driver.ts';
 import { ReadWorker } from './sqlite/read-worker.ts';
 
 export { BUSY_TIMEOUT_MS };
@@ -142,6 +142,10 @@ export async function openCatalogDatabase(
   // Writes of this process, one after another (a promise chain; a failed write does not break the chain).
   let writes: Promise<unknown> = Promise.resolve();
 
+  // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
+  const onReadWorker = (scope: RequestScope): StatementRunner => ({
+    run: (compiled, before) => scope.away(() => readWorker.run(compiled, before)),
+  });
   const requestQueries: RequestQueries = {
     // Checked right before each statement, after its wait for a turn: a stopped request runs nothing more.
     reads: (scope) =>
@@ -150,15 +154,12 @@ export async function openCatalogDatabase(
         kysely,
       ),
     runRead: (scope, compiled) => readDialect.runChecked(compiled, () => scope.throwIfStopped()),
-    runHeavy: (scope, compiled) => scope.away(() => readWorker.run(compiled, () => scope.throwIfStopped())),
-    // The read worker computes off the event loop: the request's turn goes to the next one while it waits.
     heavy: (scope) =>
       catalogKysely(
-        runnerDialect({ run: (compiled, before) => scope.away(() => readWorker.run(compiled, before)) }, () =>
-          scope.throwIfStopped(),
-        ),
+        runnerDialect(onReadWorker(scope), () => scope.throwIfStopped()),
         heavy,
       ),
+    runHeavy: (scope, compiled) => onReadWorker(scope).run(compiled, () => scope.throwIfStopped()),
     // Waiting for earlier writes or another program's write lock is not computing: the turn goes meanwhile.
     write: (scope, body) => scope.away(() => db.write(body)),
   };

@@ -61,6 +61,7 @@ const isTarget = (queries: ShapedQueries): queries is StatementTarget => 'builde
 export function shapeBuilder(queries: ShapedQueries): CatalogQueries {
   return isTarget(queries) ? queries.builder : queries;
 }
+
 const directRuns = new WeakMap<CatalogQueries, DirectRun>();
 
 /**
