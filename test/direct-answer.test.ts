@@ -185,6 +185,66 @@ describe('answers without yoga fetch layer', () => {
     expect(lineOf(id).direct).toBeUndefined();
   });
 
+  /** Requests without a mutation: they may be sent again and again, to both servers. */
+  const REPEATABLE = Object.entries(DIRECT).filter(([, sent]) => !sent.body.includes('mutation'));
+
+  it.each(REPEATABLE)('%s, asked three times: the same answers, prepared once it ran compiled', async (name, sent) => {
+    const id = `again-${name.replace(/\W+/g, '-')}`;
+    for (const time of [1, 2, 3]) {
+      const [a, b] = [await send(direct, sent, `${id}-${time}`), await send(throughYoga, sent, `${id}-${time}-yoga`)];
+      expect(a).toEqual(b);
+    }
+    await settled();
+    type Line = { direct?: boolean; prepared?: boolean; compiled?: boolean; operation?: string };
+    const [second, third] = [2, 3].map((time) => lineOf(`${id}-${time}`) as Line);
+    // A query is learned when it runs compiled (from its second use on, `COMPILE.minUses`; some of these texts were
+    // sent before) and answered prepared from then on; anything else never is.
+    if (second!.compiled === true && second!.operation?.startsWith('query')) expect(third!.prepared).toBe(true);
+    // Only queries that executed are prepared: never a text that fails to parse or validate, nor a mutation.
+    if (third!.prepared) expect(third!.operation).toMatch(/^query\b/);
+    expect(third!.direct).toBe(true);
+  });
+
+  it('hot queries are answered prepared: the floor, a search, a named operation of two', () => {
+    for (const name of ['floor', 'search', 'named operation of two, thumbnail URLs from the Host'])
+      expect(lineOf(`again-${name.replace(/\W+/g, '-')}-3`)).toMatchObject({ prepared: true, compiled: true });
+    for (const name of ['syntax error', 'validation error, Accept absent', 'an unknown operation name'])
+      expect(lineOf(`again-${name.replace(/\W+/g, '-')}-3`)).not.toHaveProperty('prepared');
+  });
+
+  it('a prepared query with other variables answers as yoga does: its data, or its errors', async () => {
+    const variables = [
+      { query: 'style', first: 2 },
+      { query: 'a', first: 'x' },
+      { first: 5 },
+      { query: 'style', first: 1000 },
+      { query: '"unclosed', first: 2 },
+    ];
+    for (const [i, value] of variables.entries()) {
+      const sent = { body: JSON.stringify({ query: SEARCH, variables: value }) };
+      const id = `prepared-variables-${i}`;
+      const [a, b] = [await send(direct, sent, id), await send(throughYoga, sent, `${id}-yoga`)];
+      expect(a).toEqual(b);
+      await settled();
+      expect(lineOf(id)).toMatchObject({ prepared: true });
+    }
+  });
+
+  it('a prepared @stream for a JSON-only client still checks its count: the document as parsed is kept', async () => {
+    // Such a client gets the document without @defer and @stream (answered whole), but a negative count is still
+    // refused, as the standard path refuses it.
+    const query = 'query S($n: Int!) { models(first: 3) { nodes @stream(initialCount: $n) { name } } }';
+    for (const [i, n] of [1, 2, 1, -1].entries()) {
+      const sent = { body: JSON.stringify({ query, variables: { n } }) };
+      const id = `stream-count-${i}`;
+      const [a, b] = [await send(direct, sent, id), await send(throughYoga, sent, `${id}-yoga`)];
+      expect(a).toEqual(b);
+      if (n < 0) expect(a.body).toContain('BAD_USER_INPUT');
+    }
+    await settled();
+    expect(lineOf('stream-count-3')).toMatchObject({ prepared: true });
+  });
+
   it('the deleting mutation deleted on the direct path', async () => {
     const image = `{ node(id: "${encodeNodeId('ModelImage', 3)}") { id } }`;
     expect((await direct.graphql(image)).data).toEqual({ node: null });

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
-import { directAnswers } from './direct-answer.ts';
+import { directAnswers, PreparedOperations } from './direct-answer.ts';
 import { executionGatePlugin, Turns } from './execution-gate.ts';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
@@ -30,6 +30,7 @@ import type { ScanJobs } from '../library/scan-jobs.ts';
 import type { CatalogChanges } from '../catalog/live-changes.ts';
 import { isLoopbackAddress } from './loopback.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
+import { Deadlines } from './deadlines.ts';
 import { isExamplePage, serveExamplePage } from './example-pages.ts';
 import { sendJson } from './json-response.ts';
 import {
@@ -157,6 +158,7 @@ function yogaLogger(logger: Logger) {
 export function createGraphQLHandler(
   options: AppOptions,
   handed: WeakMap<IncomingMessage, ServerContext>,
+  prepared?: PreparedOperations,
 ): YogaServerInstance<ServerContext, GraphQLContext> {
   const { db, scanJobs, downloads, catalogChanges } = options;
   return createYoga<ServerContext, GraphQLContext>({
@@ -201,6 +203,8 @@ export function createGraphQLHandler(
     logging: yogaLogger(options.logger),
     plugins: [
       serverContextPlugin(handed),
+      // Before any hook that may run another document than the one parsed.
+      ...(prepared ? [prepared.plugin()] : []),
       // First of the operation's hooks, so it sees every operation, also those a later plugin stops.
       requestLogPlugin(),
       csrfPlugin(),
@@ -238,9 +242,10 @@ export function createGraphQLHandler(
       compiledExecutionPlugin({
         onCompileFailure: (name, errors) =>
           options.logger.warn({ operation: name, errors: errors.map((e) => e.message) }, 'operation runs uncompiled'),
-        onCompiledRun: (context) => {
-          const record = (context as ServerContext).requestLog;
+        onCompiledRun: (run) => {
+          const record = (run.contextValue as ServerContext).requestLog;
           if (record) record.compiled = true;
+          prepared?.ranCompiled(run);
         },
       }),
       // Ends the request's turn once its operation has executed, or at once when it is not a query.
@@ -368,10 +373,13 @@ export function createRequestListener(
   connections?: ConnectionCap,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const handed = new WeakMap<IncomingMessage, ServerContext>();
-  const yoga = createGraphQLHandler(options, handed);
-  const direct = directAnswers(yoga, options);
+  const prepared = new PreparedOperations();
+  const yoga = createGraphQLHandler(options, handed, prepared);
+  const direct = directAnswers(yoga, options, prepared);
   const turns = new Turns(options.maxConcurrentQueries);
   const largeBodies = largeBodyBudget();
+  const timeLimits = new Deadlines(options.requestTimeoutMs);
+  const bodyIdle = new Deadlines(BODY_IDLE_TIMEOUT_MS);
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
   const largeLimits: LargeBodyLimits = {
     importCivitaiPayload: MAX_IMPORT_BODY_BYTES,
@@ -446,7 +454,7 @@ export function createRequestListener(
     };
     try {
       const json = isJsonBody(req);
-      const body = await readRequestBody(req, { declared, json, large, idleTimeoutMs: BODY_IDLE_TIMEOUT_MS });
+      const body = await readRequestBody(req, { declared, json, large, idle: bodyIdle });
       return {
         hand: () => {
           try {
@@ -469,11 +477,8 @@ export function createRequestListener(
     // A request parsed from a connection that has closed meanwhile (its client gave up while it queued): nobody waits.
     if (req.socket.destroyed) return;
     const scope = new RequestScope(options.requestTimeoutMs);
-    if (connections) {
-      connections.busy(req.socket);
-      res.once('close', () => connections.idle(req.socket));
-    }
-    const timer = setTimeout(() => {
+    connections?.busy(req.socket);
+    const timeLimit = timeLimits.add(() => {
       // A subscription has answered already and runs on. A query whose deferred parts are still coming has answered
       // too, but what is left of it stops here: its remaining fields fail with TIMEOUT in the parts still to come.
       if (res.headersSent) {
@@ -489,9 +494,10 @@ export function createRequestListener(
           },
         ],
       });
-    }, options.requestTimeoutMs);
+    });
     res.once('close', () => {
-      clearTimeout(timer);
+      connections?.idle(req.socket);
+      timeLimit.cancel();
       if (!res.writableFinished) scope.stop('CLIENT_GONE');
     });
     // Stopped while waiting: the time limit has answered already, or the client has gone.
@@ -568,7 +574,8 @@ export function createRequestListener(
   };
   return (req, res) => {
     turnStarts();
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // Most requests are to GraphQL's path as is; anything else is read as WHATWG URLs normalise it.
+    const pathname = req.url === GRAPHQL_PATH ? GRAPHQL_PATH : new URL(req.url ?? '/', 'http://localhost').pathname;
     const requestLog = startRequestLog(options.logger, req, res, pathname, isThumbnailPath(pathname));
     try {
       route(req, res, pathname, requestLog);

@@ -22,6 +22,7 @@
  */
 import {
   type DocumentNode,
+  type ExecutionResult,
   type FieldNode,
   GraphQLError,
   type GraphQLSchema,
@@ -70,8 +71,8 @@ function documentShape(document: DocumentNode): { fields: number; incremental: b
 export interface CompiledExecutionOptions {
   /** Told when an operation cannot be compiled (it then runs on the standard executor). */
   onCompileFailure?: (operationName: string | null, errors: readonly GraphQLError[]) => void;
-  /** Told, with the operation's context, when an operation runs compiled. */
-  onCompiledRun?: (contextValue: unknown) => void;
+  /** Told, with the operation's context, document and kind, when an operation runs compiled. */
+  onCompiledRun?: (run: { contextValue: unknown; document: DocumentNode; operation: string }) => void;
 }
 
 export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}): Plugin {
@@ -112,15 +113,21 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
           return;
         }
       }
-      options.onCompiledRun?.(args.contextValue);
+      options.onCompiledRun?.({
+        contextValue: args.contextValue,
+        document: args.document,
+        operation: operation.operation,
+      });
       const entry = documents.get(args.document)!;
-      setExecuteFn(async (run) => {
-        const result = await compiled.query(run.rootValue, run.contextValue, run.variableValues);
-        if (result.errors?.length) {
-          entry.fieldsAt ??= fieldsByLocation(args.document);
-          return { ...result, errors: result.errors.map((error) => withNodes(error, entry.fieldsAt!)) };
-        }
-        return result;
+      const located = (result: ExecutionResult): ExecutionResult => {
+        if (!result.errors?.length) return result;
+        entry.fieldsAt ??= fieldsByLocation(args.document);
+        return { ...result, errors: result.errors.map((error) => withNodes(error, entry.fieldsAt!)) };
+      };
+      // No async wrapper: a promise the compiled function returns is passed on with one reaction, not two.
+      setExecuteFn((run) => {
+        const result = compiled.query(run.rootValue, run.contextValue, run.variableValues);
+        return result instanceof Promise ? result.then(located) : located(result);
       });
     },
   };

@@ -11,6 +11,7 @@ import { MAX_QUERY_BODY_BYTES } from '../config.ts';
 import { JsonShapeScanner } from '../json-shape.ts';
 import { isAppError } from '../errors.ts';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { Deadlines } from './deadlines.ts';
 
 /** A request refused before GraphQL saw it: HTTP status, code, message and the limit it broke. */
 export class BodyRefusal extends Error {
@@ -57,7 +58,8 @@ export interface BodyOptions {
   json: boolean;
   /** Over the query limit: must be a mutation that takes large arguments, within its limit. */
   large: LargeBodyLimits | null;
-  idleTimeoutMs: number;
+  /** How long the body may stop arriving (its duration), shared by the requests of a server. */
+  idle: Deadlines;
 }
 
 /** Reads the whole body, refusing it (BodyRefusal) as soon as it breaks a limit. */
@@ -70,7 +72,7 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
     const finish = (error: Error | null) => {
       if (settled) return;
       settled = true;
-      clearTimeout(idle);
+      idle.cancel();
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('aborted', onAborted);
@@ -83,11 +85,11 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
         new BodyRefusal(
           408,
           'TIMEOUT',
-          `The request body stopped arriving for ${options.idleTimeoutMs / 1000} s.`,
-          options.idleTimeoutMs,
+          `The request body stopped arriving for ${options.idle.ms / 1000} s.`,
+          options.idle.ms,
         ),
       );
-    let idle = setTimeout(refuseIdle, options.idleTimeoutMs);
+    let idle = options.idle.add(refuseIdle);
     let limit: number | null = options.large ? null : options.declared;
     const checkLarge = () => {
       if (limit === null) {
@@ -113,8 +115,8 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
         );
     };
     const onData = (chunk: Buffer) => {
-      clearTimeout(idle);
-      idle = setTimeout(refuseIdle, options.idleTimeoutMs);
+      idle.cancel();
+      idle = options.idle.add(refuseIdle);
       if (received + chunk.length > options.declared) {
         finish(new BodyRefusal(400, 'BAD_REQUEST', 'The body is longer than its Content-Length.'));
         return;

@@ -16,6 +16,8 @@ export interface RequestLog {
   compiled?: boolean;
   /** Answered without yoga's fetch layer (`direct-answer.ts`). */
   direct?: boolean;
+  /** A query answered before: parsed and validated then, executed now (`PreparedOperations`). */
+  prepared?: boolean;
   /** Answered without running: a 304 for a still-current ETag, or a cached answer (`revision-cache.ts`). */
   cache?: 'not-modified' | 'cached';
   /** Milliseconds the request waited for its turn (`execution-gate.ts`), when it waited. */
@@ -59,24 +61,22 @@ export function startRequestLog(
   const record: RequestLog = { id: requestIdFrom(req.headers[REQUEST_ID_HEADER]) };
   res.setHeader(REQUEST_ID_HEADER, record.id);
   const started = performance.now();
-  let logged = false;
   const done = () => {
-    if (logged) return;
-    logged = true;
     const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
-    const line = {
+    const line: Record<string, unknown> = {
       reqId: record.id,
       method: req.method,
       path: pathname,
       status,
       ms: Math.round((performance.now() - started) * 10) / 10,
-      ...(record.operation ? { operation: record.operation } : {}),
-      ...(record.errorCodes?.length ? { errors: record.errorCodes } : {}),
-      ...(record.compiled ? { compiled: true } : {}),
-      ...(record.direct ? { direct: true } : {}),
-      ...(record.cache ? { cache: record.cache } : {}),
-      ...(record.waitedMs ? { waitedMs: record.waitedMs } : {}),
     };
+    if (record.operation) line.operation = record.operation;
+    if (record.errorCodes?.length) line.errors = record.errorCodes;
+    if (record.compiled) line.compiled = true;
+    if (record.direct) line.direct = true;
+    if (record.prepared) line.prepared = true;
+    if (record.cache) line.cache = record.cache;
+    if (record.waitedMs) line.waitedMs = record.waitedMs;
     // A refusal for now, with a Retry-After (the search index being built): the server working as designed, which
     // scripts retry; an error line would page someone for it.
     if (status >= 500 && res.hasHeader('retry-after')) logger.warn(line, 'request');
@@ -84,7 +84,7 @@ export function startRequestLog(
     else if (quiet) logger.debug(line, 'request');
     else logger.info(line, 'request');
   };
-  res.once('finish', done);
+  // A response emits 'close' once it is done, after 'finish' when it was sent whole (Node ≥ 14).
   res.once('close', done);
   return record;
 }

@@ -1,0 +1,55 @@
+/**
+ * What the direct path learns (`PreparedOperations` in src/server/direct-answer.ts): the document a query was parsed
+ * and validated into, by its exact text and operation name; bounded. The answers themselves are compared with yoga's
+ * in direct-answer.test.ts.
+ */
+import { parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { MAX_PREPARED_OPERATIONS, PreparedOperations } from '../src/server/direct-answer.ts';
+
+/** One request through the hooks the learning sees: watched, executing `document`, then run compiled. */
+function run(
+  prepared: PreparedOperations,
+  params: { query: string; operationName?: string | null },
+  options: { operation?: string; replacedParams?: boolean; executed?: ReturnType<typeof parse> } = {},
+) {
+  const context: { params?: unknown } = {};
+  prepared.watch(context, params);
+  // yoga puts the parameters it runs into the context (a hook may have replaced them).
+  context.params = options.replacedParams ? { ...params } : params;
+  const document = parse(params.query);
+  const onExecute = prepared.plugin().onExecute as (payload: { args: object }) => void;
+  onExecute({ args: { contextValue: context, document } });
+  prepared.ranCompiled({ contextValue: context, operation: options.operation ?? 'query' });
+  return document;
+}
+
+describe('prepared operations', () => {
+  it('keeps the parsed document of a query by text and operation name', () => {
+    const prepared = new PreparedOperations();
+    const text = 'query A { __typename } query B { __typename }';
+    const a = run(prepared, { query: text, operationName: 'A' });
+    expect(prepared.find({ query: text, operationName: 'A' })).toBe(a);
+    expect(prepared.find({ query: text, operationName: 'B' })).toBeUndefined();
+    expect(prepared.find({ query: `${text} `, operationName: 'A' })).toBeUndefined();
+    const plain = run(prepared, { query: '{ __typename }' });
+    // No operation name and a null one are the same request.
+    expect(prepared.find({ query: '{ __typename }', operationName: null })).toBe(plain);
+  });
+
+  it('learns no mutation, and nothing whose parameters a hook replaced', () => {
+    const prepared = new PreparedOperations();
+    run(prepared, { query: 'mutation { a }' }, { operation: 'mutation' });
+    run(prepared, { query: '{ b }' }, { replacedParams: true });
+    expect(prepared.find({ query: 'mutation { a }' })).toBeUndefined();
+    expect(prepared.find({ query: '{ b }' })).toBeUndefined();
+  });
+
+  it(`keeps at most ${MAX_PREPARED_OPERATIONS}, the oldest going first`, () => {
+    const prepared = new PreparedOperations();
+    for (let i = 0; i <= MAX_PREPARED_OPERATIONS; i++) run(prepared, { query: `{ f${i} }` });
+    expect(prepared.find({ query: '{ f0 }' })).toBeUndefined();
+    expect(prepared.find({ query: '{ f1 }' })).toBeDefined();
+    expect(prepared.find({ query: `{ f${MAX_PREPARED_OPERATIONS} }` })).toBeDefined();
+  });
+});
