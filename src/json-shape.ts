@@ -27,13 +27,16 @@ export class JsonShapeScanner {
 
   readonly maxDepth: number;
   readonly maxValues: number;
+  /** Whether the top-level `query` member is read (`query`); else strings are only skipped. */
+  readonly #readsQuery: boolean;
 
-  constructor(maxDepth = MAX_JSON_DEPTH, maxValues = MAX_JSON_VALUES) {
-    this.maxDepth = maxDepth;
-    this.maxValues = maxValues;
+  constructor({ readsQuery = false }: { readsQuery?: boolean } = {}) {
+    this.maxDepth = MAX_JSON_DEPTH;
+    this.maxValues = MAX_JSON_VALUES;
+    this.#readsQuery = readsQuery;
   }
 
-  /** The top-level `query` member's string, once it has arrived whole. */
+  /** The top-level `query` member's string, once it has arrived whole (read only when asked for: `readsQuery`). */
   get query(): string | null {
     return this.#query;
   }
@@ -47,7 +50,7 @@ export class JsonShapeScanner {
         else if (byte === BACKSLASH) this.#escaped = true;
         else if (byte === QUOTE) {
           this.#inString = false;
-          this.#endString(chunk.subarray(start, i + 1));
+          if (this.#stringStart) this.#endString(chunk.subarray(start, i + 1));
         }
         continue;
       }
@@ -56,7 +59,7 @@ export class JsonShapeScanner {
           this.#inString = true;
           this.#stringIsKey = this.#depth === 1 && this.#expectKey;
           start = i;
-          this.#stringStart = this.#depth === 1 ? [] : null;
+          this.#stringStart = this.#depth === 1 && this.#readsQuery ? [] : null;
           break;
         case 0x7b: // {
         case 0x5b: // [
@@ -89,9 +92,8 @@ export class JsonShapeScanner {
   }
 
   #endString(tail: Buffer): void {
-    const pieces = this.#stringStart;
+    const pieces = this.#stringStart!;
     this.#stringStart = null;
-    if (!pieces) return;
     const raw = pieces.length ? Buffer.concat([...pieces, tail]) : tail;
     if (this.#stringIsKey) {
       this.#lastKey = raw.length < 16 ? raw.toString('utf8') : '';

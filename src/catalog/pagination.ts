@@ -89,10 +89,18 @@ function checkCount(value: number | null | undefined, name: string, max: number)
 
 const CURSOR_PREFIX = 'dn1:';
 
+/** Each ordering's cursor text up to its values (`dn1:["tag"`): a page makes a cursor per row with one ordering. */
+const cursorHeads = new WeakMap<Ordering, string>();
+
+/** `dn1:` and the JSON of `[tag, ...values]`, written without the intermediate array. */
 export function encodeCursor(ordering: Ordering, values: readonly KeyValue[]): string {
-  return Buffer.from(`${CURSOR_PREFIX}${JSON.stringify([cursorTag(ordering), ...values])}`, 'utf8').toString(
-    'base64url',
-  );
+  let text = cursorHeads.get(ordering);
+  if (text === undefined) {
+    text = `${CURSOR_PREFIX}[${JSON.stringify(cursorTag(ordering))}`;
+    cursorHeads.set(ordering, text);
+  }
+  for (const value of values) text += `,${JSON.stringify(value)}`;
+  return Buffer.from(`${text}]`, 'utf8').toString('base64url');
 }
 
 const isRowId = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value > 0;

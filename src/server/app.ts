@@ -344,9 +344,14 @@ function parsedJsonBody(body: Buffer): unknown {
   } catch {
     throw new BodyRefusal(400, 'BAD_REQUEST', 'POST body sent invalid JSON.');
   }
-  const isObject =
-    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.keys(parsed).length > 0;
+  const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && hasKeys(parsed);
   return isObject || body.length > MAX_QUERY_BODY_BYTES ? parsed : body;
+}
+
+/** Whether an object has a key of its own (without listing them all, as `Object.keys` would). */
+function hasKeys(object: object): boolean {
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
 }
 
 function isJsonBody(req: IncomingMessage): boolean {
@@ -500,12 +505,15 @@ export function createRequestListener(
       timeLimit.cancel();
       if (!res.writableFinished) scope.stop('CLIENT_GONE');
     });
-    // Stopped while waiting: the time limit has answered already, or the client has gone.
-    const queued = performance.now();
-    const turn = await turns.take(scope).catch(() => null);
-    const waitedMs = Math.round(performance.now() - queued);
-    if (waitedMs > 0) requestLog.waitedMs = waitedMs;
-    if (!turn) return;
+    let turn = turns.takeNow(scope);
+    if (!turn) {
+      // Stopped while waiting: the time limit has answered already, or the client has gone.
+      const queued = performance.now();
+      turn = await turns.take(scope).catch(() => null);
+      const waitedMs = Math.round(performance.now() - queued);
+      if (waitedMs > 0) requestLog.waitedMs = waitedMs;
+      if (!turn) return;
+    }
     scope.holdTurn(turns, turn);
     try {
       if (body.hand()) {

@@ -298,7 +298,10 @@ export function directAnswers(
     request: NodeRequestView,
     context: ServerContext,
   ): Promise<unknown> => {
-    Object.assign(context, { request, params });
+    // As yoga's `handleParams`: the context holds the request and the parameters it runs.
+    const held = context as ServerContext & { request?: unknown; params?: unknown };
+    held.request = request;
+    held.params = params;
     let result: unknown;
     try {
       const enveloped = internals.getEnveloped!(context);

@@ -28,6 +28,21 @@ export class Turns implements TurnSource {
     this.#max = maxConcurrent;
   }
 
+  /**
+   * A turn at once if one is free (nobody waits then: a turn that ends passes straight to the next in line), without
+   * the promise and the wait for it that `take` costs; null otherwise, or when the request has stopped.
+   */
+  takeNow(request: Stoppable): Turn | null {
+    if (this.#running >= this.#max) return null;
+    try {
+      request.throwIfStopped();
+    } catch {
+      return null; // `take` refuses it
+    }
+    this.#running++;
+    return this.#turn();
+  }
+
   take(request: Stoppable): Promise<Turn> {
     try {
       request.throwIfStopped();

@@ -66,7 +66,8 @@ export interface BodyOptions {
 export function readRequestBody(req: IncomingMessage, options: BodyOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const body = Buffer.allocUnsafe(options.declared);
-    const scanner = options.json ? new JsonShapeScanner() : null;
+    // The `query` member is read only for a large body: whether it is a mutation that may be large.
+    const scanner = options.json ? new JsonShapeScanner({ readsQuery: options.large !== null }) : null;
     let received = 0;
     let settled = false;
     const finish = (error: Error | null) => {
