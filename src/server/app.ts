@@ -30,7 +30,6 @@ import type { ScanJobs } from '../library/scan-jobs.ts';
 import type { CatalogChanges } from '../catalog/live-changes.ts';
 import { isLoopbackAddress } from './loopback.ts';
 import { isThumbnailPath, serveThumbnail } from './thumbnail-route.ts';
-import { Deadlines } from './deadlines.ts';
 import { isExamplePage, serveExamplePage } from './example-pages.ts';
 import { sendJson } from './json-response.ts';
 import {
@@ -383,8 +382,6 @@ export function createRequestListener(
   const direct = directAnswers(yoga, options, prepared);
   const turns = new Turns(options.maxConcurrentQueries);
   const largeBodies = largeBodyBudget();
-  const timeLimits = new Deadlines(options.requestTimeoutMs);
-  const bodyIdle = new Deadlines(BODY_IDLE_TIMEOUT_MS);
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
   const largeLimits: LargeBodyLimits = {
     importCivitaiPayload: MAX_IMPORT_BODY_BYTES,
@@ -459,7 +456,7 @@ export function createRequestListener(
     };
     try {
       const json = isJsonBody(req);
-      const body = await readRequestBody(req, { declared, json, large, idle: bodyIdle });
+      const body = await readRequestBody(req, { declared, json, large, idleTimeoutMs: BODY_IDLE_TIMEOUT_MS });
       return {
         hand: () => {
           try {
@@ -483,7 +480,7 @@ export function createRequestListener(
     if (req.socket.destroyed) return;
     const scope = new RequestScope(options.requestTimeoutMs);
     connections?.busy(req.socket);
-    const timeLimit = timeLimits.add(() => {
+    const timer = setTimeout(() => {
       // A subscription has answered already and runs on. A query whose deferred parts are still coming has answered
       // too, but what is left of it stops here: its remaining fields fail with TIMEOUT in the parts still to come.
       if (res.headersSent) {
@@ -499,10 +496,10 @@ export function createRequestListener(
           },
         ],
       });
-    });
+    }, options.requestTimeoutMs);
     res.once('close', () => {
       connections?.idle(req.socket);
-      timeLimit.cancel();
+      clearTimeout(timer);
       if (!res.writableFinished) scope.stop('CLIENT_GONE');
     });
     let turn = turns.takeNow(scope);

@@ -15,8 +15,8 @@
  *
  * A query this path has answered compiled before is answered prepared (`PreparedOperations`): its text's document is
  * known to parse and validate, so the request goes straight to yoga's context and execution hooks. Parsing and
- * validating again through their hooks (cache look-ups among fifteen hooks) cost about 5 µs of CPU of a name
- * search's 180 (alternating rounds against the build before, issue 14).
+ * validating again through their hooks (cache look-ups among fifteen hooks) cost 5–14 µs of CPU of a name search's
+ * ~180 (alternating rounds against the build before, two runs; issue 14).
  *
  * yoga turns an error a hook throws outside execution (a refusal in `onParams`, say) into an answer; here it would
  * reach the listener as a failure (500). None of the hooks throws for a request this path takes — those they refuse
@@ -127,7 +127,7 @@ interface YogaInternals {
     errorMessage: string;
     isDev: boolean;
   } | null;
-  logger?: { error(...args: unknown[]): void; debug(...args: unknown[]): void };
+  logger?: { error(...args: unknown[]): void };
 }
 
 const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>

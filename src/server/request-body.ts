@@ -11,7 +11,6 @@ import { MAX_QUERY_BODY_BYTES } from '../config.ts';
 import { JsonShapeScanner } from '../json-shape.ts';
 import { isAppError } from '../errors.ts';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
-import type { Deadlines } from './deadlines.ts';
 
 /** A request refused before GraphQL saw it: HTTP status, code, message and the limit it broke. */
 export class BodyRefusal extends Error {
@@ -58,8 +57,7 @@ export interface BodyOptions {
   json: boolean;
   /** Over the query limit: must be a mutation that takes large arguments, within its limit. */
   large: LargeBodyLimits | null;
-  /** How long the body may stop arriving (its duration), shared by the requests of a server. */
-  idle: Deadlines;
+  idleTimeoutMs: number;
 }
 
 /** Reads the whole body, refusing it (BodyRefusal) as soon as it breaks a limit. */
@@ -73,7 +71,7 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
     const finish = (error: Error | null) => {
       if (settled) return;
       settled = true;
-      idle.cancel();
+      clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('aborted', onAborted);
@@ -86,11 +84,11 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
         new BodyRefusal(
           408,
           'TIMEOUT',
-          `The request body stopped arriving for ${options.idle.ms / 1000} s.`,
-          options.idle.ms,
+          `The request body stopped arriving for ${options.idleTimeoutMs / 1000} s.`,
+          options.idleTimeoutMs,
         ),
       );
-    let idle = options.idle.add(refuseIdle);
+    let idle = setTimeout(refuseIdle, options.idleTimeoutMs);
     let limit: number | null = options.large ? null : options.declared;
     const checkLarge = () => {
       if (limit === null) {
@@ -116,8 +114,8 @@ export function readRequestBody(req: IncomingMessage, options: BodyOptions): Pro
         );
     };
     const onData = (chunk: Buffer) => {
-      idle.cancel();
-      idle = options.idle.add(refuseIdle);
+      clearTimeout(idle);
+      idle = setTimeout(refuseIdle, options.idleTimeoutMs);
       if (received + chunk.length > options.declared) {
         finish(new BodyRefusal(400, 'BAD_REQUEST', 'The body is longer than its Content-Length.'));
         return;
