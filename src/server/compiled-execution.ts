@@ -71,8 +71,8 @@ function documentShape(document: DocumentNode): { fields: number; incremental: b
 export interface CompiledExecutionOptions {
   /** Told when an operation cannot be compiled (it then runs on the standard executor). */
   onCompileFailure?: (operationName: string | null, errors: readonly GraphQLError[]) => void;
-  /** Told, with the operation's context, document and kind, when an operation runs compiled. */
-  onCompiledRun?: (run: { contextValue: unknown; document: DocumentNode; operation: string }) => void;
+  /** Told, with the operation's context and kind, when an operation runs compiled. */
+  onCompiledRun?: (run: { contextValue: unknown; operation: string }) => void;
 }
 
 export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}): Plugin {
@@ -113,11 +113,7 @@ export function compiledExecutionPlugin(options: CompiledExecutionOptions = {}):
           return;
         }
       }
-      options.onCompiledRun?.({
-        contextValue: args.contextValue,
-        document: args.document,
-        operation: operation.operation,
-      });
+      options.onCompiledRun?.({ contextValue: args.contextValue, operation: operation.operation });
       const entry = documents.get(args.document)!;
       const located = (result: ExecutionResult): ExecutionResult => {
         if (!result.errors?.length) return result;

@@ -130,9 +130,6 @@ interface YogaInternals {
   logger?: { error(...args: unknown[]): void };
 }
 
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  typeof (value as PromiseLike<unknown> | null)?.then === 'function';
-
 /**
  * Only the standard parameters, with the types yoga accepts, and some query text (yoga's hooks refuse a request
  * without, before its operation runs, in an answer of their own); any other key (`extensions`, `documentId`) goes to
@@ -325,7 +322,7 @@ export function directAnswers(
         request,
         context,
       });
-      if (isPromiseLike(done)) await done;
+      if (done instanceof Promise) await done;
     }
     return result;
   };

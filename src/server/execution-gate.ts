@@ -33,14 +33,12 @@ export class Turns implements TurnSource {
    * the promise and the wait for it that `take` costs; null otherwise, or when the request has stopped.
    */
   takeNow(request: Stoppable): Turn | null {
-    if (this.#running >= this.#max) return null;
     try {
       request.throwIfStopped();
     } catch {
       return null; // `take` refuses it
     }
-    this.#running++;
-    return this.#turn();
+    return this.#free();
   }
 
   take(request: Stoppable): Promise<Turn> {
@@ -49,10 +47,8 @@ export class Turns implements TurnSource {
     } catch (stop) {
       return Promise.reject(stop);
     }
-    if (this.#running < this.#max) {
-      this.#running++;
-      return Promise.resolve(this.#turn());
-    }
+    const free = this.#free();
+    if (free) return Promise.resolve(free);
     const { signal } = request;
     return new Promise<Turn>((resolve, reject) => {
       const next = () => {
@@ -67,6 +63,13 @@ export class Turns implements TurnSource {
       this.#waiting.push(next);
       signal.addEventListener('abort', leave, { once: true });
     });
+  }
+
+  /** A turn if fewer than the most are taken, else null. */
+  #free(): Turn | null {
+    if (this.#running >= this.#max) return null;
+    this.#running++;
+    return this.#turn();
   }
 
   #turn(): Turn {
