@@ -30,6 +30,7 @@ import type { GraphQLContext } from '../resolvers/context.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { ServerContext } from './request-log.ts';
 import { acceptsParts } from './incremental-delivery.ts';
+import { preparedExecution } from './prepared-execution.ts';
 
 /** What yoga's result processors build, kept as given: the listener writes it to Node. */
 class PlainResponse {
@@ -97,29 +98,17 @@ type ExecutionResultHook = (payload: {
   context: ServerContext;
 }) => unknown;
 
-/** What envelop makes of yoga's plugins for one request: the context's hooks and the execution's. */
-interface Enveloped {
-  schema: GraphQLSchema;
-  contextFactory(): unknown;
-  execute(args: {
-    schema: GraphQLSchema;
-    document: DocumentNode;
-    contextValue: unknown;
-    variableValues: unknown;
-    operationName: unknown;
-  }): unknown;
-}
-
 /**
- * The parts of yoga 5.24's server this path runs (`getResultForParams` and `getEnveloped` are public; the hooks'
- * lists and the masking options are not).
+ * The parts of yoga 5.24's server this path runs (`getResultForParams`, `getEnveloped` and `plugins` are public;
+ * the hooks' lists and the masking options are not).
  */
 interface YogaInternals {
   getResultForParams(
     payload: { params: Record<string, unknown>; request: NodeRequestView },
     context: ServerContext,
   ): unknown;
-  getEnveloped?: (context: ServerContext) => Enveloped;
+  getEnveloped?: (context: object) => { schema: GraphQLSchema };
+  plugins?: unknown[];
   onResultProcessHooks?: ResultProcessHook[];
   onExecutionResultHooks?: ExecutionResultHook[];
   maskedErrorsOpts?: {
@@ -262,10 +251,15 @@ export function directAnswers(
   // Another yoga version may keep these elsewhere: then every request takes yoga's path (a test sees that).
   const enabled =
     options.directAnswers !== false && typeof internals.getResultForParams === 'function' && Array.isArray(hooks);
-  const preparing =
+  const execution =
     enabled &&
     prepared !== undefined &&
     typeof internals.getEnveloped === 'function' &&
+    Array.isArray(internals.plugins)
+      ? preparedExecution(internals.plugins, internals.getEnveloped({}).schema)
+      : null;
+  const preparing =
+    execution !== null &&
     Array.isArray(internals.onExecutionResultHooks) &&
     typeof internals.maskedErrorsOpts?.maskError === 'function' &&
     internals.logger !== undefined;
@@ -286,8 +280,8 @@ export function directAnswers(
 
   /**
    * A prepared query: what yoga's `getResultForParams` does once its hooks have parsed and validated the text —
-   * the context (yoga's hooks), execution (every `onExecute` hook), errors handled as yoga does, then its
-   * `onExecutionResult` hooks.
+   * the context and execution (every `onContextBuilding` and `onExecute` hook: `prepared-execution.ts`), errors
+   * handled as yoga does, then its `onExecutionResult` hooks.
    */
   const runPrepared = async (
     document: DocumentNode,
@@ -301,15 +295,7 @@ export function directAnswers(
     held.params = params;
     let result: unknown;
     try {
-      const enveloped = internals.getEnveloped!(context);
-      const contextValue = await enveloped.contextFactory();
-      result = await enveloped.execute({
-        schema: enveloped.schema,
-        document,
-        contextValue,
-        variableValues: params.variables,
-        operationName: params.operationName,
-      });
+      result = await execution!(document, params, context as Record<string, unknown>);
     } catch (error) {
       result = { errors: thrown(error) };
     }

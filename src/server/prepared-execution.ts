@@ -1,0 +1,147 @@
+/**
+ * A prepared query's context and execution, run from yoga's plugins' own hooks without envelop's per-request
+ * machinery (issue 14). For every request, envelop's `getEnveloped` wraps parse, validate, context and execute
+ * (instrumentation wrappers and closures, of which a prepared query uses two), and its execute step gives each
+ * `onExecute` hook a payload of fresh closures and chains the hooks through promise helpers. Here the same hooks,
+ * taken from the same plugin list in the same order, get what envelop gives them — the context, `extendContext`,
+ * the arguments, the executor so far and the setters — from closures made once per request, and run in one loop
+ * that awaits only what a hook returns as a promise. What envelop does is kept: a hook's `setResultAndStopExecution`
+ * ends the loop and skips the executor, every `onExecuteDone` collected up to then runs after, in order, and may
+ * replace the result; `onContextBuilding` hooks and their after-hooks build the context as envelop's context
+ * factory does.
+ *
+ * Only for the plugins yoga 5.24 is built with here: a plugin with `onEnveloped` or `instrumentation` (which
+ * `getEnveloped` would run per request) turns this off (`preparedExecution` answers null), and then prepared queries
+ * go through `getEnveloped` as before. A prepared query ran compiled before, so it is a query without @defer or
+ * @stream: its result is one value, never a stream (an `onExecuteDone` hook's `onNext`/`onEnd` parts are for
+ * streams; a stream here is refused as a failure). `direct-answer.test.ts` compares prepared answers with yoga's.
+ */
+import type { DocumentNode, ExecutionArgs, GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+type AnyPlugin = Plugin<Record<string, unknown>>;
+type ExecuteFn = (args: ExecutionArgs) => unknown;
+type OnExecute = (payload: {
+  executeFn: ExecuteFn;
+  setExecuteFn(fn: ExecuteFn): void;
+  setResultAndStopExecution(result: unknown): void;
+  context: Record<string, unknown>;
+  extendContext(extension: Record<string, unknown>): void;
+  args: ExecutionArgs;
+}) => unknown;
+type OnExecuteDone = (payload: { args: ExecutionArgs; result: unknown; setResult(result: unknown): void }) => unknown;
+type OnContextBuilding = (payload: {
+  context: Record<string, unknown>;
+  extendContext(extension: Record<string, unknown>): void;
+  breakContextBuilding(): void;
+}) => unknown;
+type AfterContextBuilding = (payload: {
+  context: Record<string, unknown>;
+  extendContext(extension: Record<string, unknown>): void;
+}) => unknown;
+
+/** Runs a prepared query's document for a context yoga's request handling has filled in (request, parameters). */
+export type PreparedExecution = (
+  document: DocumentNode,
+  params: { variables?: unknown; operationName?: unknown },
+  context: Record<string, unknown>,
+) => Promise<unknown>;
+
+const notSet: ExecuteFn = () => {
+  throw new Error('No executor: the engine plugin sets it in its onExecute hook.');
+};
+
+function isAsyncIterable(value: unknown): boolean {
+  return value != null && typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/** The prepared path for these plugins (yoga's list, in its order), or null where it cannot stand in for envelop. */
+export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSchema): PreparedExecution | null {
+  const contextHooks: OnContextBuilding[] = [];
+  const executeHooks: OnExecute[] = [];
+  for (const plugin of plugins as (AnyPlugin | null | undefined | false)[]) {
+    if (!plugin) continue;
+    if ('onEnveloped' in plugin || 'instrumentation' in plugin) return null;
+    if (plugin.onContextBuilding) contextHooks.push(plugin.onContextBuilding as unknown as OnContextBuilding);
+    if (plugin.onExecute) executeHooks.push(plugin.onExecute as unknown as OnExecute);
+  }
+
+  /** Builds the context; a promise only when a hook answers with one (each await is a turn of the microtask queue). */
+  const buildContext = (context: Record<string, unknown>): Promise<void> | undefined => {
+    const extendContext = (extension: Record<string, unknown>) => {
+      Object.assign(context, extension);
+    };
+    let broken = false;
+    const breakContextBuilding = () => {
+      broken = true;
+    };
+    const after: AfterContextBuilding[] = [];
+    const building = (from: number): Promise<void> | undefined => {
+      for (let i = from; i < contextHooks.length; i++) {
+        const done = contextHooks[i]!({ context, extendContext, breakContextBuilding });
+        if (done instanceof Promise)
+          return done.then((value) => {
+            if (typeof value === 'function') after.push(value as AfterContextBuilding);
+            return broken ? undefined : building(i + 1);
+          });
+        if (typeof done === 'function') after.push(done as AfterContextBuilding);
+        if (broken) return;
+      }
+      return finishing(0);
+    };
+    const finishing = (from: number): Promise<void> | undefined => {
+      for (let i = from; i < after.length; i++) {
+        const done = after[i]!({ context, extendContext });
+        if (done instanceof Promise) return done.then(() => finishing(i + 1));
+      }
+    };
+    return building(0);
+  };
+
+  return async (document, params, context) => {
+    const building = buildContext(context);
+    if (building) await building;
+    const args = {
+      schema,
+      document,
+      contextValue: context,
+      variableValues: params.variables,
+      operationName: params.operationName,
+    } as ExecutionArgs;
+    let executeFn = notSet;
+    let result: unknown;
+    let stopped = false;
+    const setExecuteFn = (fn: ExecuteFn) => {
+      executeFn = fn;
+    };
+    const setResultAndStopExecution = (stopResult: unknown) => {
+      result = stopResult;
+      stopped = true;
+    };
+    const extendContext = (extension: Record<string, unknown>) => {
+      if (typeof extension !== 'object') throw new Error('A context extension must be an object.');
+      Object.assign(context, extension);
+    };
+    const done: OnExecuteDone[] = [];
+    for (const hook of executeHooks) {
+      let after = hook({ executeFn, setExecuteFn, setResultAndStopExecution, context, extendContext, args });
+      if (after instanceof Promise) after = await after;
+      const onExecuteDone = (after as { onExecuteDone?: OnExecuteDone } | undefined)?.onExecuteDone;
+      if (onExecuteDone) done.push(onExecuteDone);
+      if (stopped) break;
+    }
+    if (!stopped) {
+      result = executeFn(args);
+      if (result instanceof Promise) result = await result;
+    }
+    if (isAsyncIterable(result)) throw new Error('A prepared query answered as a stream.');
+    const setResult = (newResult: unknown) => {
+      result = newResult;
+    };
+    for (const onExecuteDone of done) {
+      const finished = onExecuteDone({ args, result, setResult });
+      if (finished instanceof Promise) await finished;
+    }
+    return result;
+  };
+}
