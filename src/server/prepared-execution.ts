@@ -8,7 +8,9 @@
  * that awaits only what a hook returns as a promise. What envelop does is kept: a hook's `setResultAndStopExecution`
  * ends the loop and skips the executor, every `onExecuteDone` collected up to then runs after, in order, and may
  * replace the result; `onContextBuilding` hooks and their after-hooks build the context as envelop's context
- * factory does.
+ * factory does. One thing is not: envelop hands an error thrown while the context is built to the handlers plugins
+ * registered for it (the masked-errors plugin's masks it) before yoga masks it again; here it reaches the caller as
+ * thrown, and `direct-answer.ts` masks it once, as yoga does (the answer is the same; the original error is logged).
  *
  * Only for the plugins yoga 5.24 is built with here: a plugin with `onEnveloped` or `instrumentation` (which
  * `getEnveloped` would run per request) turns this off (`preparedExecution` answers null), and then prepared queries
