@@ -123,15 +123,24 @@ function ratioMeasured(run: SizeRun, s: ScenarioResult): string {
 const OUTRUNS_BY_NOISE = 1.15;
 
 /**
+ * Scenarios whose mirror runs the baseline's own program (the same handler and statement in `baseline-server.ts`):
+ * one outrunning the other measures two processes of one program, not a faster program. In the run of 6cacffd the
+ * floor's mirror answered 1.43 × the baseline's throughput at L, the same code in another process.
+ */
+const MIRROR_IS_BASELINE = new Set(['thumbnail', FLOOR_SCENARIO]);
+
+/**
  * Whether the baseline is the fastest program of every scenario: where our own SQL without GraphQL (the mirror) or
  * our server itself outruns it by more than noise, it is not, and its ratios flatter us. A finding of issue 14: the
  * mirror once answered a model's name 1.35–1.84 × faster than the SQLite baseline, and our server common words 1.30 ×
  * faster than the PostgreSQL one (which read every first round's models from a column its statement did not name).
  */
-function fastestBaselineCheck(run: SizeRun, prefix: string, by: 'mirror' | 'ours'): TargetCheck {
+export function fastestBaselineCheck(run: SizeRun, prefix: string, by: 'mirror' | 'ours'): TargetCheck {
   const throughput = (s: ScenarioResult) => (by === 'mirror' ? s.mirror!.requestsPerSecond : s.ours.requestsPerSecond);
   const beaten = run.scenarios.filter(
-    (s) => (by === 'ours' || s.mirror) && throughput(s) > OUTRUNS_BY_NOISE * s.baseline.requestsPerSecond,
+    (s) =>
+      (by === 'ours' || (s.mirror && !MIRROR_IS_BASELINE.has(s.name))) &&
+      throughput(s) > OUTRUNS_BY_NOISE * s.baseline.requestsPerSecond,
   );
   const who = by === 'mirror' ? 'no mirror' : 'ours never';
   return {
