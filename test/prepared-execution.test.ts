@@ -39,7 +39,9 @@ const trace = (context: unknown, line: string) => (context as Context).trace.pus
 const engine: AnyPlugin = { onExecute: ({ setExecuteFn }) => setExecuteFn(execute as (args: ExecutionArgs) => never) };
 
 /** Plugins whose hooks write what they see and do into the context's trace. */
-function plugins(options: { stopAt?: string; breakContext?: boolean; asyncContext?: boolean } = {}): AnyPlugin[] {
+function plugins(
+  options: { stopAt?: string; emptyStop?: boolean; breakContext?: boolean; asyncContext?: boolean } = {},
+): AnyPlugin[] {
   const recorder = (name: string): AnyPlugin => ({
     onExecute: ({ args, context, extendContext, setResultAndStopExecution, executeFn, setExecuteFn }) => {
       trace(context, `${name}: execute, ${args.operationName}, n=${(args.variableValues as { n?: number })?.n}`);
@@ -50,7 +52,8 @@ function plugins(options: { stopAt?: string; breakContext?: boolean; asyncContex
         });
       if (name === 'extender') extendContext({ extended: 'by a hook' });
       if (name === options.stopAt) {
-        setResultAndStopExecution({ data: { stoppedBy: name } });
+        // An empty result (null) stops the hooks but, as in envelop, not the executor.
+        setResultAndStopExecution((options.emptyStop ? null : { data: { stoppedBy: name } }) as never);
         return;
       }
       const done = {
@@ -60,8 +63,12 @@ function plugins(options: { stopAt?: string; breakContext?: boolean; asyncContex
             setResult({ ...(result as object), extensions: { replacedBy: name, saw: Object.keys(result as object) } });
         },
       };
-      // One hook answers through a promise: both ways wait for it before the next.
-      return name === 'async' ? Promise.resolve().then(() => done) : done;
+      // One hook answers through a promise, one through a bare thenable (the promise helpers' own synchronous kind):
+      // both ways wait for each before the next.
+      if (name === 'async') return Promise.resolve().then(() => done);
+      if (name === 'thenable')
+        return { then: (resolve: (value: unknown) => void) => resolve(done) } as unknown as Promise<typeof done>;
+      return done;
     },
   });
   return [
@@ -83,6 +90,7 @@ function plugins(options: { stopAt?: string; breakContext?: boolean; asyncContex
     },
     recorder('first'),
     recorder('async'),
+    recorder('thenable'),
     recorder('extender'),
     recorder('wrapper'),
     recorder('last'),
@@ -130,6 +138,16 @@ describe('prepared execution', () => {
       expect(b.context.trace).not.toContain('executor');
       expect(b.result).toMatchObject({ data: { stoppedBy: stopAt } });
     }
+  });
+
+  it('an empty result set by a hook stops the rest of the hooks, not the executor', async () => {
+    const [a, b] = [
+      await throughEnvelop(plugins({ stopAt: 'last', emptyStop: true }), { n: 4 }),
+      await prepared(plugins({ stopAt: 'last', emptyStop: true }), { n: 4 }),
+    ];
+    expect(b).toEqual(a);
+    expect(b.context.trace).toContain('executor');
+    expect(b.result).toMatchObject({ data: { count: 4 } });
   });
 
   it('a context hook that breaks the building ends it: no later context hook, no after-hook', async () => {

@@ -5,7 +5,7 @@
  */
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { MAX_PREPARED_OPERATIONS, PreparedOperations } from '../src/server/direct-answer.ts';
+import { MAX_PREPARED_OPERATIONS, MAX_PREPARED_TEXT_CHARS, PreparedOperations } from '../src/server/direct-answer.ts';
 
 /** One request through the hooks the learning sees: watched, executing `document`, then run compiled. */
 function run(
@@ -43,6 +43,25 @@ describe('prepared operations', () => {
     run(prepared, { query: '{ b }' }, { replacedParams: true });
     expect(prepared.find({ query: 'mutation { a }' })).toBeUndefined();
     expect(prepared.find({ query: '{ b }' })).toBeUndefined();
+  });
+
+  it(`keeps texts of at most ${MAX_PREPARED_TEXT_CHARS} characters in all: padded queries push the oldest out`, () => {
+    const prepared = new PreparedOperations();
+    // A query of one field with a comment of a quarter of the budget: the document keeps its whole source.
+    const padded = (i: number) => `{ f${i} } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS / 4)}`;
+    for (let i = 0; i < 8; i++) run(prepared, { query: padded(i) });
+    const kept = [...Array(8).keys()].filter((i) => prepared.find({ query: padded(i) }) !== undefined);
+    expect(kept).toEqual([5, 6, 7]);
+    // A text over the whole budget is never kept, and pushes nothing out.
+    run(prepared, { query: `{ g } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS)}` });
+    expect(prepared.find({ query: `{ g } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS)}` })).toBeUndefined();
+    expect(prepared.find({ query: padded(5) })).toBeDefined();
+    // Two operation names of one text count its characters once.
+    const two = `query A { a } query B { b } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS / 4)}`;
+    run(prepared, { query: two, operationName: 'A' });
+    run(prepared, { query: two, operationName: 'B' });
+    expect(prepared.find({ query: two, operationName: 'A' })).toBeDefined();
+    expect(prepared.find({ query: padded(6) })).toBeDefined();
   });
 
   it(`keeps at most ${MAX_PREPARED_OPERATIONS}, the oldest going first`, () => {

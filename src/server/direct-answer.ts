@@ -30,7 +30,7 @@ import type { GraphQLContext } from '../resolvers/context.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { ServerContext } from './request-log.ts';
 import { acceptsParts } from './incremental-delivery.ts';
-import { preparedExecution } from './prepared-execution.ts';
+import { isThenable, preparedExecution } from './prepared-execution.ts';
 
 /** What yoga's result processors build, kept as given: the listener writes it to Node. */
 class PlainResponse {
@@ -141,6 +141,11 @@ function plainParams(body: unknown): body is { query: string; variables?: unknow
 
 /** At most this many prepared operations are kept (the oldest learned goes first; a hot one is learned again). */
 export const MAX_PREPARED_OPERATIONS = 500;
+/**
+ * And texts of at most this many characters in all: a query of few fields may still carry up to a body's worth of
+ * comment or whitespace, which its document keeps (its source), and 500 of those would hold 500 MiB.
+ */
+export const MAX_PREPARED_TEXT_CHARS = 4 * 1024 * 1024;
 
 /**
  * Queries this path has answered compiled, by their exact text and operation name: the document yoga parsed and
@@ -154,6 +159,8 @@ export class PreparedOperations {
   /** By query text, then operation name (null: none given). */
   readonly #byText = new Map<string, Map<string | null, DocumentNode>>();
   #count = 0;
+  /** Characters of the texts kept. */
+  #chars = 0;
   /**
    * Contexts of requests on this path, with the parameters they were given and, once execution starts, the document
    * as parsed and validated (a hook may run another: `incremental-delivery.ts` drops @defer for clients that cannot
@@ -193,14 +200,19 @@ export class PreparedOperations {
     const name = (params.operationName as string | null | undefined) ?? null;
     const text = params.query as string;
     let byName = this.#byText.get(text);
-    if (byName?.has(name)) return;
-    if (this.#count >= MAX_PREPARED_OPERATIONS) {
+    if (byName?.has(name) || text.length > MAX_PREPARED_TEXT_CHARS) return;
+    const added = byName ? 0 : text.length;
+    while (this.#count >= MAX_PREPARED_OPERATIONS || this.#chars + added > MAX_PREPARED_TEXT_CHARS) {
       const [oldest, names] = this.#byText.entries().next().value as [string, Map<string | null, DocumentNode>];
       this.#byText.delete(oldest);
       this.#count -= names.size;
+      this.#chars -= oldest.length;
       if (oldest === text) byName = undefined;
     }
-    if (!byName) this.#byText.set(text, (byName = new Map()));
+    if (!byName) {
+      this.#byText.set(text, (byName = new Map()));
+      this.#chars += text.length;
+    }
     byName.set(name, parsed);
     this.#count++;
   }
@@ -308,7 +320,7 @@ export function directAnswers(
         request,
         context,
       });
-      if (done instanceof Promise) await done;
+      if (isThenable(done)) await done;
     }
     return result;
   };
@@ -360,7 +372,7 @@ export function directAnswers(
           },
           serverContext: context,
         });
-        if (done instanceof Promise) await done;
+        if (isThenable(done)) await done;
       }
       const response = processor
         ? ((await processor(result as ExecutionResult, PLAIN_FETCH_API, mediaType)) as PlainResponse)

@@ -53,6 +53,14 @@ const notSet: ExecuteFn = () => {
   throw new Error('No executor: the engine plugin sets it in its onExecute hook.');
 };
 
+/**
+ * Whether a hook answered with something to wait for: as envelop's and yoga's promise helpers take it, any object
+ * with a `then` (their own synchronous "fake promises" included), not only a native promise.
+ */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value != null && typeof (value as { then?: unknown }).then === 'function';
+}
+
 function isAsyncIterable(value: unknown): boolean {
   return value != null && typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function';
 }
@@ -81,12 +89,12 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     const building = (from: number): Promise<void> | undefined => {
       for (let i = from; i < contextHooks.length; i++) {
         const done = contextHooks[i]!({ context, extendContext, breakContextBuilding });
-        if (done instanceof Promise)
-          return done.then((value) => {
-            if (typeof value === 'function') after.push(value as AfterContextBuilding);
+        if (isThenable(done))
+          return Promise.resolve(done).then((value) => {
+            if (value) after.push(value as AfterContextBuilding);
             return broken ? undefined : building(i + 1);
           });
-        if (typeof done === 'function') after.push(done as AfterContextBuilding);
+        if (done) after.push(done as AfterContextBuilding);
         if (broken) return;
       }
       return finishing(0);
@@ -94,7 +102,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     const finishing = (from: number): Promise<void> | undefined => {
       for (let i = from; i < after.length; i++) {
         const done = after[i]!({ context, extendContext });
-        if (done instanceof Promise) return done.then(() => finishing(i + 1));
+        if (isThenable(done)) return Promise.resolve(done).then(() => finishing(i + 1));
       }
     };
     return building(0);
@@ -127,14 +135,15 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     const done: OnExecuteDone[] = [];
     for (const hook of executeHooks) {
       let after = hook({ executeFn, setExecuteFn, setResultAndStopExecution, context, extendContext, args });
-      if (after instanceof Promise) after = await after;
+      if (isThenable(after)) after = await after;
       const onExecuteDone = (after as { onExecuteDone?: OnExecuteDone } | undefined)?.onExecuteDone;
       if (onExecuteDone) done.push(onExecuteDone);
       if (stopped) break;
     }
-    if (!stopped) {
+    // As envelop: a result a hook set stands in for execution, unless it is empty.
+    if (!result) {
       result = executeFn(args);
-      if (result instanceof Promise) result = await result;
+      if (isThenable(result)) result = await result;
     }
     if (isAsyncIterable(result)) throw new Error('A prepared query answered as a stream.');
     const setResult = (newResult: unknown) => {
@@ -142,7 +151,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     };
     for (const onExecuteDone of done) {
       const finished = onExecuteDone({ args, result, setResult });
-      if (finished instanceof Promise) await finished;
+      if (isThenable(finished)) await finished;
     }
     return result;
   };
