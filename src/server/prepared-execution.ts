@@ -5,18 +5,21 @@
  * `onExecute` hook a payload of fresh closures and chains the hooks through promise helpers. Here the same hooks,
  * taken from the same plugin list in the same order, get what envelop gives them — the context, `extendContext`,
  * the arguments, the executor so far and the setters — from closures made once per request, and run in one loop
- * that awaits only what a hook returns as a promise. What envelop does is kept: a hook's `setResultAndStopExecution`
- * ends the loop and skips the executor, every `onExecuteDone` collected up to then runs after, in order, and may
- * replace the result; `onContextBuilding` hooks and their after-hooks build the context as envelop's context
- * factory does. One thing is not: envelop hands an error thrown while the context is built to the handlers plugins
- * registered for it (the masked-errors plugin's masks it) before yoga masks it again; here it reaches the caller as
- * thrown, and `direct-answer.ts` masks it once, as yoga does (the answer is the same; the original error is logged).
+ * that awaits only what a hook answers with a promise (or any thenable). What envelop does is kept: a hook's
+ * `setResultAndStopExecution` ends the loop and, unless the result it sets is empty, stands in for the executor;
+ * every `onExecuteDone` collected up to then runs after, in order, and may replace the result; `onContextBuilding`
+ * hooks and their after-hooks build the context as envelop's context factory does. One thing is not: envelop hands
+ * an error thrown while the context is built to the handlers plugins registered for it (the masked-errors plugin's
+ * masks it) before yoga masks it again; here it reaches the caller as thrown, and `direct-answer.ts` masks it as
+ * yoga does (the answer is the same; the original error is logged twice, as yoga logs an error thrown during
+ * execution, where the other path logs it once).
  *
  * Only for the plugins yoga 5.24 is built with here: a plugin with `onEnveloped` or `instrumentation` (which
- * `getEnveloped` would run per request) turns this off (`preparedExecution` answers null), and then prepared queries
- * go through `getEnveloped` as before. A prepared query ran compiled before, so it is a query without @defer or
- * @stream: its result is one value, never a stream (an `onExecuteDone` hook's `onNext`/`onEnd` parts are for
- * streams; a stream here is refused as a failure). `direct-answer.test.ts` compares prepared answers with yoga's.
+ * `getEnveloped` would run per request) turns this off (`preparedExecution` answers null), and then nothing is
+ * prepared: every request runs through yoga's `getResultForParams`. A prepared query ran compiled before, so it is a
+ * query without @defer or @stream: its result is one value, never a stream (an `onExecuteDone` hook's
+ * `onNext`/`onEnd` parts are for streams; a stream here is refused as a failure). `direct-answer.test.ts` compares
+ * prepared answers with yoga's.
  */
 import type { DocumentNode, ExecutionArgs, GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
