@@ -67,6 +67,7 @@ function plugins(
       // both ways wait for each before the next.
       if (name === 'async') return Promise.resolve().then(() => done);
       if (name === 'thenable')
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that is no Promise is what this hook answers with.
         return { then: (resolve: (value: unknown) => void) => resolve(done) } as unknown as Promise<typeof done>;
       return done;
     },
