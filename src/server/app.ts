@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { compiledExecutionPlugin } from './compiled-execution.ts';
 import { directAnswers, PreparedOperations } from './direct-answer.ts';
+import { TextBoundedCache } from './document-cache.ts';
 import { executionGatePlugin, Turns } from './execution-gate.ts';
 import { createYoga, type GraphiQLOptions, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { schema } from '../schema/index.ts';
@@ -13,7 +14,7 @@ import type { DownloadService, GraphQLContext, ResolverSettings } from '../resol
 import type { CivitaiClient } from '../civitai/client.ts';
 import type { CatalogDatabase } from '../db/catalog-database.ts';
 import { createLoaders } from '../loaders/index.ts';
-import { GraphQLError, printSchema } from 'graphql';
+import { type DocumentNode, GraphQLError, printSchema } from 'graphql';
 import { scopedCatalogRevision } from '../db/revision.ts';
 import { type PersistedDocuments, persistedDocumentsPlugin } from './persisted-documents.ts';
 import { revisionCachePlugin } from './revision-cache.ts';
@@ -93,6 +94,8 @@ export interface AppOptions {
    * yoga whole — tests send the same requests both ways.
    */
   directAnswers?: boolean;
+  /** yoga's parsed documents by text (`document-cache.ts`; one made per server when absent — tests pass theirs to read). */
+  documentCache?: TextBoundedCache<DocumentNode>;
 }
 
 /** The request's origin for absolute URLs; the Host header is client input, so only a plain host[:port] is used. */
@@ -177,8 +180,13 @@ export function createGraphQLHandler(
     // The request listener is the one body gate (see `readGraphQLBody`): it hands yoga a body it has read and
     // checked whole. Yoga's own limit would only add a second, different one.
     maxRequestBodySize: false,
-    // Validation results are kept by `validationCachePlugin` (last of the plugins); yoga keeps the parsed documents.
-    parserAndValidationCache: { validationCache: false },
+    // Validation results are kept by `validationCachePlugin` (last of the plugins); yoga keeps the parsed documents,
+    // in caches bounded by the texts' characters (`document-cache.ts`).
+    parserAndValidationCache: {
+      validationCache: false,
+      documentCache: options.documentCache ?? new TextBoundedCache(),
+      errorCache: new TextBoundedCache(),
+    },
     // No GraphQL multipart uploads: the schema takes no files (a library's files are read where they lie), and the
     // parser would be one more check of every request's content type.
     multipart: false,

@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts';
 import { createCivitaiClient, type CivitaiClient } from '../civitai/client.ts';
 import { ensureDataDir } from '../db/data-dir.ts';
 import { migrateCatalog, openCatalog } from '../db/open-catalog.ts';
-import { listen, type RunningServer } from './app.ts';
+import { type AppOptions, listen, type RunningServer } from './app.ts';
 import { isLoopbackName } from './loopback.ts';
 import { ScanJobs } from '../library/scan-jobs.ts';
 import { DownloadQueue } from '../downloads/queue.ts';
@@ -53,6 +53,8 @@ export interface StartOptions {
   downloadRetry?: RetryPolicy;
   /** False: every GraphQL request goes through yoga whole (see `AppOptions.directAnswers`). */
   directAnswers?: boolean;
+  /** yoga's parsed documents by text (see `AppOptions.documentCache`). */
+  documentCache?: AppOptions['documentCache'];
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<StartedServer> {
@@ -119,6 +121,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       responseCacheBytes: config.responseCacheBytes,
       maxConcurrentQueries: config.maxConcurrentQueries ?? defaultConcurrentQueries(target),
       directAnswers: options.directAnswers,
+      documentCache: options.documentCache,
     });
   } catch (error) {
     await db.close();

@@ -1,0 +1,55 @@
+/**
+ * yoga's parsed documents (and parse errors) kept by query text, bounded by the texts' characters as well as by
+ * their number. yoga's own cache keeps 1,024 entries of any size, and a document keeps its whole source text (its
+ * locations point into it): a query of a few fields padded with a comment to the body limit (1 MiB) is a megabyte
+ * held per entry, so 1,024 such requests held about a gigabyte until they aged out. Here the texts kept add up to
+ * at most `DOCUMENT_CACHE.maxChars`; the least recently used go first, and a text over the whole budget is parsed
+ * each time it is sent rather than kept.
+ */
+
+/** How many texts, and how many of their characters in all, are kept. */
+export const DOCUMENT_CACHE = { maxEntries: 1024, maxChars: 16 * 1024 * 1024 } as const;
+
+/** A least-recently-used map of values by text, bounded by entries and by the texts' characters (see above). */
+export class TextBoundedCache<T> {
+  readonly #kept = new Map<string, T>();
+  readonly #maxEntries: number;
+  readonly #maxChars: number;
+  #chars = 0;
+
+  constructor(maxEntries: number = DOCUMENT_CACHE.maxEntries, maxChars: number = DOCUMENT_CACHE.maxChars) {
+    this.#maxEntries = maxEntries;
+    this.#maxChars = maxChars;
+  }
+
+  /** Characters of the texts kept. */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  get(text: string): T | undefined {
+    const value = this.#kept.get(text);
+    if (value !== undefined) {
+      // Used again: last to go.
+      this.#kept.delete(text);
+      this.#kept.set(text, value);
+    }
+    return value;
+  }
+
+  set(text: string, value: T): void {
+    if (this.#kept.delete(text)) this.#chars -= text.length;
+    if (text.length > this.#maxChars) return;
+    for (const oldest of this.#kept.keys()) {
+      if (this.#kept.size < this.#maxEntries && this.#chars + text.length <= this.#maxChars) break;
+      this.#kept.delete(oldest);
+      this.#chars -= oldest.length;
+    }
+    this.#kept.set(text, value);
+    this.#chars += text.length;
+  }
+}
