@@ -25,12 +25,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DocumentNode, type ExecutionResult, GraphQLError, type GraphQLSchema } from 'graphql';
-import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import { isPromise, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from '../resolvers/context.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { ServerContext } from './request-log.ts';
 import { acceptsParts } from './incremental-delivery.ts';
-import { isThenable, preparedExecution } from './prepared-execution.ts';
+import { preparedExecution } from './prepared-execution.ts';
 
 /** What yoga's result processors build, kept as given: the listener writes it to Node. */
 class PlainResponse {
@@ -320,7 +320,7 @@ export function directAnswers(
         request,
         context,
       });
-      if (isThenable(done)) await done;
+      if (isPromise(done)) await done;
     }
     return result;
   };
@@ -372,7 +372,7 @@ export function directAnswers(
           },
           serverContext: context,
         });
-        if (isThenable(done)) await done;
+        if (isPromise(done)) await done;
       }
       const response = processor
         ? ((await processor(result as ExecutionResult, PLAIN_FETCH_API, mediaType)) as PlainResponse)

@@ -22,7 +22,9 @@
  * prepared answers with yoga's.
  */
 import type { DocumentNode, ExecutionArgs, GraphQLSchema } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+// yoga's own checks, as envelop's promise helpers make them: any object with a `then` (their synchronous "fake
+// promises" included) is waited for, not only a native promise.
+import { isAsyncIterable, isPromise, type Plugin } from 'graphql-yoga';
 
 type AnyPlugin = Plugin<Record<string, unknown>>;
 type ExecuteFn = (args: ExecutionArgs) => unknown;
@@ -56,18 +58,6 @@ const notSet: ExecuteFn = () => {
   throw new Error('No executor: the engine plugin sets it in its onExecute hook.');
 };
 
-/**
- * Whether a hook answered with something to wait for: as envelop's and yoga's promise helpers take it, any object
- * with a `then` (their own synchronous "fake promises" included), not only a native promise.
- */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value != null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-function isAsyncIterable(value: unknown): boolean {
-  return value != null && typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] === 'function';
-}
-
 /** The prepared path for these plugins (yoga's list, in its order), or null where it cannot stand in for envelop. */
 export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSchema): PreparedExecution | null {
   const contextHooks: OnContextBuilding[] = [];
@@ -92,7 +82,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     const building = (from: number): Promise<void> | undefined => {
       for (let i = from; i < contextHooks.length; i++) {
         const done = contextHooks[i]!({ context, extendContext, breakContextBuilding });
-        if (isThenable(done))
+        if (isPromise(done))
           return Promise.resolve(done).then((value) => {
             if (value) after.push(value as AfterContextBuilding);
             return broken ? undefined : building(i + 1);
@@ -105,7 +95,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     const finishing = (from: number): Promise<void> | undefined => {
       for (let i = from; i < after.length; i++) {
         const done = after[i]!({ context, extendContext });
-        if (isThenable(done)) return Promise.resolve(done).then(() => finishing(i + 1));
+        if (isPromise(done)) return Promise.resolve(done).then(() => finishing(i + 1));
       }
     };
     return building(0);
@@ -138,7 +128,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     const done: OnExecuteDone[] = [];
     for (const hook of executeHooks) {
       let after = hook({ executeFn, setExecuteFn, setResultAndStopExecution, context, extendContext, args });
-      if (isThenable(after)) after = await after;
+      if (isPromise(after)) after = await after;
       const onExecuteDone = (after as { onExecuteDone?: OnExecuteDone } | undefined)?.onExecuteDone;
       if (onExecuteDone) done.push(onExecuteDone);
       if (stopped) break;
@@ -146,7 +136,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     // As envelop: a result a hook set stands in for execution, unless it is empty.
     if (!result) {
       result = executeFn(args);
-      if (isThenable(result)) result = await result;
+      if (isPromise(result)) result = await result;
     }
     if (isAsyncIterable(result)) throw new Error('A prepared query answered as a stream.');
     const setResult = (newResult: unknown) => {
@@ -154,7 +144,7 @@ export function preparedExecution(plugins: readonly unknown[], schema: GraphQLSc
     };
     for (const onExecuteDone of done) {
       const finished = onExecuteDone({ args, result, setResult });
-      if (isThenable(finished)) await finished;
+      if (isPromise(finished)) await finished;
     }
     return result;
   };
