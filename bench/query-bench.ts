@@ -12,7 +12,6 @@ import {
   latencyOf,
   median,
   peakRssMiB,
-  probeLatency,
   resetPeakRss,
   runLoad,
   sampleLatencies,
@@ -39,7 +38,7 @@ const sidesOf = (catalog: BenchCatalog): readonly Side[] => (catalog.databaseUrl
 
 /** The sides a scenario is measured on: the floor also on bare yoga (`yoga-floor-server.ts`). */
 const sidesFor = (served: ServedCatalog, scenario: Scenario): readonly Side[] =>
-  scenario.name === FLOOR_SCENARIO && served.yoga ? [...served.sides, 'yoga'] : served.sides;
+  scenario.name === FLOOR_SCENARIO && served.servers.yoga ? [...served.sides, 'yoga'] : served.sides;
 
 /** Both baselines answer the same routes; bare yoga the same GraphQL request as ours. */
 const requestsOf = (scenario: Scenario, side: Side): ((i: number) => HttpRequest) =>
@@ -47,6 +46,8 @@ const requestsOf = (scenario: Scenario, side: Side): ((i: number) => HttpRequest
 
 export interface SideResult extends LoadResult {
   peakRssMiB: number | null;
+  /** How many server processes of this side the timed rounds took turns on. */
+  processes?: number;
 }
 
 export interface ScenarioResult {
@@ -94,6 +95,11 @@ export interface QueryBenchOptions {
   log: (line: string) => void;
   /** Only the scenarios of these names (all when absent): for measuring one lever at a time. */
   only?: readonly string[];
+  /**
+   * Server processes started per side; round r times process r mod this. Two processes of one program differ by up
+   * to 15 % here (and once 1.43 × on the floor), so one process per side measures its process as much as its program.
+   */
+  processesPerSide: number;
 }
 
 /**
@@ -189,43 +195,56 @@ export interface SizeResults {
 interface ServedCatalog {
   catalog: BenchCatalog;
   sides: readonly Side[];
-  ours: ServerProcess;
-  baseline: ServerProcess;
-  mirror?: ServerProcess;
-  /** Bare yoga, when the floor scenario is measured. */
-  yoga?: ServerProcess;
+  /** Each side's processes (bare yoga's only when the floor scenario is measured). */
+  servers: Partial<Record<Side, ServerProcess[]>>;
   inputs: ScenarioInputs;
   scenarios: Scenario[];
 }
 
+/** The processes of one side (every side measured has at least one). */
+const serversOf = (served: ServedCatalog, side: Side): ServerProcess[] => served.servers[side]!;
+
+/** The highest peak over a side's processes (each is one server as `npm start` or the baseline runs it). */
+const peakOf = (servers: readonly ServerProcess[]): number | null => {
+  const peaks = servers.map((server) => peakRssMiB(server.pid)).filter((peak) => peak !== null);
+  return peaks.length > 0 ? Math.max(...peaks) : null;
+};
+
+/** One request at a time on each process of a side in turn, `seconds` in all. */
+async function probeSide(
+  servers: readonly ServerProcess[],
+  request: (i: number) => HttpRequest,
+  seconds: number,
+): Promise<LatencyResult> {
+  const times: number[] = [];
+  for (const server of servers)
+    times.push(...(await sampleLatencies(server.url, request, seconds / servers.length, times.length)));
+  return latencyOf(times);
+}
+
 /** Our server and the baselines on one catalog; whatever started is stopped again if the rest fails. */
-async function serve(catalog: BenchCatalog, only?: readonly string[]): Promise<ServedCatalog> {
-  const sides = sidesOf(catalog);
-  const withMirror = sides.includes('mirror');
-  const withYoga = !only || only.includes(FLOOR_SCENARIO);
-  const started = await Promise.allSettled([
-    startOurServer(catalog),
-    startBaselineServer(catalog, catalog.databaseUrl ? 'postgres' : 'honest'),
-    ...(withMirror ? [startBaselineServer(catalog, 'mirror')] : []),
-    ...(withYoga
-      ? [startServerProcess(['--import', 'tsx', 'bench/yoga-floor-server.ts'], { NODE_ENV: 'production' })]
-      : []),
-  ]);
+async function serve(catalog: BenchCatalog, processes: number, only?: readonly string[]): Promise<ServedCatalog> {
+  const sides: Side[] = [...sidesOf(catalog)];
+  if (!only || only.includes(FLOOR_SCENARIO)) sides.push('yoga');
+  const start: Record<Side, () => Promise<ServerProcess>> = {
+    ours: () => startOurServer(catalog),
+    baseline: () => startBaselineServer(catalog, catalog.databaseUrl ? 'postgres' : 'honest'),
+    mirror: () => startBaselineServer(catalog, 'mirror'),
+    yoga: () => startServerProcess(['--import', 'tsx', 'bench/yoga-floor-server.ts'], { NODE_ENV: 'production' }),
+  };
+  const order = sides.flatMap((side) => Array.from({ length: processes }, () => side));
+  const started = await Promise.allSettled(order.map((side) => start[side]()));
   try {
-    const [ours, baseline, ...others] = started.map((s) => {
+    const servers: Partial<Record<Side, ServerProcess[]>> = {};
+    for (const [k, s] of started.entries()) {
       if (s.status === 'rejected') throw s.reason;
-      return s.value;
-    }) as ServerProcess[];
-    const mirror = withMirror ? others.shift() : undefined;
-    const yoga = withYoga ? others.shift() : undefined;
-    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(ours!.url, 16));
+      (servers[order[k]!] ??= []).push(s.value);
+    }
+    const inputs = readScenarioInputs(catalog.databasePath, await listCursors(servers.ours![0]!.url, 16));
     return {
       catalog,
-      sides,
-      ours: ours!,
-      baseline: baseline!,
-      ...(mirror ? { mirror } : {}),
-      ...(yoga ? { yoga } : {}),
+      sides: sidesOf(catalog),
+      servers,
       inputs,
       scenarios: scenarios(inputs).filter((s) => !only || only.includes(s.name)),
     };
@@ -238,14 +257,19 @@ async function serve(catalog: BenchCatalog, only?: readonly string[]): Promise<S
 /**
  * Every catalog is served at once (ours and baseline for each), and each scenario's timed rounds alternate over
  * sides and sizes (S ours, S baseline, L ours, L baseline, S ours …): a machine that drifts during the run moves
- * every column alike instead of whichever size happened to run first.
+ * every column alike instead of whichever size happened to run first. Each side runs `processesPerSide` processes
+ * and the rounds take them in turn (a round's pair is the same turn of each side).
  */
 export async function runQueryBench(
   catalogs: BenchCatalog[],
   options: QueryBenchOptions,
 ): Promise<{ sizes: SizeResults[]; scaling: ScalingResult[] }> {
   process.chdir(PROJECT_ROOT);
-  const started = await Promise.allSettled(catalogs.map((catalog) => serve(catalog, options.only)));
+  if (!(Number.isInteger(options.processesPerSide) && options.processesPerSide >= 1))
+    throw new Error(`processesPerSide must be a whole number of at least 1, not ${options.processesPerSide}`);
+  const started = await Promise.allSettled(
+    catalogs.map((catalog) => serve(catalog, options.processesPerSide, options.only)),
+  );
   const served = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -256,15 +280,19 @@ export async function runQueryBench(
       const scenarioOf = (s: ServedCatalog) => s.scenarios[index]!;
       const warmup = { connections: options.connections, durationSeconds: options.warmupSeconds };
       for (const s of served) {
-        await verifySameAnswers(scenarioOf(s), s.ours, s.baseline);
-        if (s.mirror) await verifySameAnswers(scenarioOf(s), s.ours, s.mirror);
-        // Bare yoga answers the same GraphQL request as ours (as instances-bench compares two of our servers).
-        if (sidesFor(s, scenarioOf(s)).includes('yoga'))
-          await verifySameAnswers({ ...scenarioOf(s), baseline: scenarioOf(s).ours }, s.ours, s.yoga!);
-        for (const side of sidesFor(s, scenarioOf(s))) {
-          await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), warmup);
-          resetPeakRss(s[side]!.pid);
+        const ours = serversOf(s, 'ours');
+        for (const [p, server] of ours.entries()) {
+          await verifySameAnswers(scenarioOf(s), server, serversOf(s, 'baseline')[p]!);
+          if (s.servers.mirror) await verifySameAnswers(scenarioOf(s), server, s.servers.mirror[p]!);
+          // Bare yoga answers the same GraphQL request as ours (as instances-bench compares two of our servers).
+          if (sidesFor(s, scenarioOf(s)).includes('yoga'))
+            await verifySameAnswers({ ...scenarioOf(s), baseline: scenarioOf(s).ours }, server, s.servers.yoga![p]!);
         }
+        for (const side of sidesFor(s, scenarioOf(s)))
+          for (const server of serversOf(s, side)) {
+            await runLoad(server.url, requestsOf(scenarioOf(s), side), warmup);
+            resetPeakRss(server.pid);
+          }
       }
       const rounds = served.map(() => ({
         ours: [] as LoadResult[],
@@ -272,24 +300,35 @@ export async function runQueryBench(
         mirror: [] as LoadResult[],
         yoga: [] as LoadResult[],
       }));
+      /** The processes each side's rounds were timed on (what the report states, as measured). */
+      const timedOn = served.map(() => new Map<Side, Set<number>>());
       const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
       for (let round = 0; round < options.rounds; round++) {
         for (const [k, s] of served.entries()) {
-          for (const side of sidesFor(s, scenarioOf(s)))
-            rounds[k]![side].push(await runLoad(s[side]!.url, requestsOf(scenarioOf(s), side), timed));
+          for (const side of sidesFor(s, scenarioOf(s))) {
+            const servers = serversOf(s, side);
+            const server = servers[round % servers.length]!;
+            const pids = timedOn[k]!.get(side) ?? new Set<number>();
+            timedOn[k]!.set(side, pids.add(server.pid));
+            rounds[k]![side].push(await runLoad(server.url, requestsOf(scenarioOf(s), side), timed));
+          }
         }
       }
       for (const [k, s] of served.entries()) {
         const scenario = scenarioOf(s);
-        const [ours, baseline] = (['ours', 'baseline'] as const).map((side) =>
-          combine(rounds[k]![side], peakRssMiB(s[side].pid)),
-        );
-        const mirror = s.mirror ? combine(rounds[k]!.mirror, peakRssMiB(s.mirror.pid)) : undefined;
-        const yoga = rounds[k]!.yoga.length > 0 ? combine(rounds[k]!.yoga, peakRssMiB(s.yoga!.pid)) : undefined;
+        const sideResult = (side: Side): SideResult => {
+          const servers = serversOf(s, side);
+          return { ...combine(rounds[k]![side], peakOf(servers)), processes: timedOn[k]!.get(side)?.size ?? 0 };
+        };
+        const [ours, baseline] = (['ours', 'baseline'] as const).map(sideResult);
+        const mirror = s.servers.mirror ? sideResult('mirror') : undefined;
+        const yoga = rounds[k]!.yoga.length > 0 ? sideResult('yoga') : undefined;
         const single = {
-          ours: await probeLatency(s.ours.url, scenario.ours, options.probeSeconds),
-          baseline: await probeLatency(s.baseline.url, scenario.baseline, options.probeSeconds),
-          ...(s.mirror ? { mirror: await probeLatency(s.mirror.url, scenario.baseline, options.probeSeconds) } : {}),
+          ours: await probeSide(serversOf(s, 'ours'), scenario.ours, options.probeSeconds),
+          baseline: await probeSide(serversOf(s, 'baseline'), scenario.baseline, options.probeSeconds),
+          ...(s.servers.mirror
+            ? { mirror: await probeSide(s.servers.mirror, scenario.baseline, options.probeSeconds) }
+            : {}),
         };
         const pairRatios = (other: LoadResult[], over = rounds[k]!.ours) =>
           over.map((round, r) => round.requestsPerSecond / other[r]!.requestsPerSecond);
@@ -327,7 +366,7 @@ export async function runQueryBench(
     return { sizes, scaling };
   } finally {
     await Promise.all(
-      served.flatMap((s) => [...s.sides.map((side) => s[side]!.stop()), ...(s.yoga ? [s.yoga.stop()] : [])]),
+      served.flatMap((s) => Object.values(s.servers).flatMap((servers) => servers.map((server) => server.stop()))),
     );
   }
 }
@@ -356,11 +395,15 @@ async function probeScaling(
   const smallTimes: number[] = [];
   const largeTimes: number[] = [];
   for (let round = 0; round < options.scalingRounds; round++) {
+    const ofRound = (served: ServedCatalog) => {
+      const ours = serversOf(served, 'ours');
+      return ours[round % ours.length]!.url;
+    };
     smallTimes.push(
-      ...(await sampleLatencies(small.ours.url, smallScenario.ours, options.probeSeconds, smallTimes.length)),
+      ...(await sampleLatencies(ofRound(small), smallScenario.ours, options.probeSeconds, smallTimes.length)),
     );
     largeTimes.push(
-      ...(await sampleLatencies(large.ours.url, largeScenario.ours, options.probeSeconds, largeTimes.length)),
+      ...(await sampleLatencies(ofRound(large), largeScenario.ours, options.probeSeconds, largeTimes.length)),
     );
   }
   const result = {

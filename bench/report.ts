@@ -423,6 +423,15 @@ function sizeSection(run: SizeRun): string[] {
 }
 
 /** BENCHMARKS.md: the SQLite run and, when one was made, the PostgreSQL run (each says when and at which commit). */
+/**
+ * Two processes of one program differ here by up to 15 % (once 1.43 ×), so each side runs several and the rounds take
+ * them in turn; reports written before that ran one.
+ */
+const processesNote = (processes: number | undefined): string =>
+  processes && processes > 1
+    ? `; each side runs ${processes} server processes and the rounds take them in turn (a round pairs the same turn of each side), so one process's luck does not decide a ratio`
+    : '';
+
 export function markdown(report: BenchReport, postgres?: PostgresBenchReport): string {
   const m = report.machine;
   const lines = [
@@ -438,7 +447,7 @@ export function markdown(report: BenchReport, postgres?: PostgresBenchReport): s
     'costs. All answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
       `${report.settings.connections} connections; both catalogs are served at once and each scenario's ${report.settings.rounds} rounds of ${report.settings.roundSeconds} s ` +
       'alternate over sides and sizes (S ours, S baseline, S mirror, L ours, …) after ' +
-      `${report.settings.warmupSeconds} s warm-up. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
+      `${report.settings.warmupSeconds} s warm-up${processesNote(report.settings.processesPerSide)}. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
     "request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process's during the scenario.",
     "Searches: the baseline ranks plain words from the catalog's own postings (`bench/postings-top-k.ts`) by whichever plan",

@@ -5,6 +5,8 @@
  * `npm run bench -- --quick`: S only, short rounds, small import and hash file (a smoke run for CI, under two
  * minutes once the S catalog is cached); its results go to quick-results.json in the cache folder.
  * `--round-seconds N`: rounds, warm-ups and latency probes of N seconds (the test suite's smoke runs use 0.5).
+ * `--processes N`: server processes per side in the query scenarios, taking the timed rounds in turn (default 2, 1
+ * with --quick; the SQLite smoke run uses 2 so the turns are exercised).
  * `--s-models N`: the S catalog's models (the test suite's smoke runs use 400: generating 1,000 and copying them to
  * PostgreSQL took them a minute; every scenario still has the inputs it rotates through).
  * `--cache-dir DIR`: where catalogs and input files are cached between runs (default `.bench-cache/`); the test suite
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     'postgres-url': { type: 'string', default: DEFAULT_POSTGRES_ADMIN_URL },
     'round-seconds': { type: 'string' },
     's-models': { type: 'string', default: '1000' },
+    processes: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -64,6 +67,7 @@ const settings = quick
       connections: 10,
       roundSeconds: 2,
       rounds: 1,
+      processesPerSide: 1,
       warmupSeconds: 1,
       probeSeconds: 1,
       scalingRounds: 1,
@@ -81,7 +85,8 @@ const settings = quick
   : {
       connections: 10,
       roundSeconds: 4,
-      rounds: 5,
+      rounds: 6,
+      processesPerSide: 2,
       warmupSeconds: 5,
       probeSeconds: 3,
       scalingRounds: 3,
@@ -105,6 +110,15 @@ if (roundSeconds !== undefined) {
     process.exit(2);
   }
   Object.assign(settings, { roundSeconds, warmupSeconds: roundSeconds, probeSeconds: roundSeconds });
+}
+if (values.processes !== undefined) {
+  const processes = Number(values.processes);
+  if (!(Number.isInteger(processes) && processes >= 1 && processes <= 4)) {
+    console.error(`--processes must be a whole number from 1 to 4, not ${values.processes}`);
+    process.exit(2);
+  }
+  // Every process gets a timed round at least.
+  Object.assign(settings, { processesPerSide: processes, rounds: Math.max(settings.rounds, processes) });
 }
 const smallModels = Number(values['s-models']);
 if (!(Number.isInteger(smallModels) && smallModels >= 400 && smallModels <= 10_000)) {
@@ -134,6 +148,7 @@ const reportedSettings = {
   connections: settings.connections,
   roundSeconds: settings.roundSeconds,
   rounds: settings.rounds,
+  processesPerSide: settings.processesPerSide,
   warmupSeconds: settings.warmupSeconds,
   probeSeconds: settings.probeSeconds,
   scalingRounds: settings.scalingRounds,

@@ -29,7 +29,8 @@ describe('npm run bench -- --quick', () => {
 
   it('runs every scenario against its baseline and reports ratios, caching only in a temp folder', () => {
     const projectCacheBefore = listing(DEFAULT_CACHE_DIR);
-    const run = runQuickBench(cacheDir);
+    // Two processes per side: the timed rounds take them in turn (the PostgreSQL smoke run keeps one).
+    const run = runQuickBench(cacheDir, ['--processes', '2']);
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(listing(DEFAULT_CACHE_DIR)).toEqual(projectCacheBefore);
     const report = JSON.parse(readFileSync(path.join(cacheDir, 'quick-results.json'), 'utf8')) as BenchReport;
@@ -47,6 +48,8 @@ describe('npm run bench -- --quick', () => {
     ]);
     for (const scenario of small!.scenarios) {
       expect(scenario.ours.requests, scenario.name).toBeGreaterThan(0);
+      for (const side of ['ours', 'baseline', 'mirror'] as const)
+        expect(scenario[side]?.processes, `${scenario.name} ${side}`).toBe(2);
       expect(scenario.baseline.requests, scenario.name).toBeGreaterThan(0);
       expect(scenario.mirror?.requests, scenario.name).toBeGreaterThan(0);
       expect(scenario.mirrorRatio, scenario.name).toBeGreaterThan(0);
@@ -58,6 +61,7 @@ describe('npm run bench -- --quick', () => {
       if (scenario.name === 'floor') {
         expect(scenario.yoga?.requests).toBeGreaterThan(0);
         expect(scenario.yoga?.errors).toBe(0);
+        expect(scenario.yoga?.processes).toBe(2);
         expect(scenario.yogaRatio).toBeGreaterThan(0);
       } else expect(scenario.yoga, scenario.name).toBeUndefined();
     }
