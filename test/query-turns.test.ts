@@ -10,6 +10,10 @@
  * another program's write lock (to bring the index up to date).
  */
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/server/logger.ts';
@@ -17,6 +21,7 @@ import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startChildServer, whileProbingHealth } from './helpers/hostile.ts';
 import { TEST_ENGINE, withTableLocked } from './helpers/postgres.ts';
 import { startTestServer } from './helpers/server.ts';
+import { tempDir } from './helpers/temp.ts';
 
 let catalog: SeededCatalog;
 
@@ -183,5 +188,61 @@ describe.runIf(TEST_ENGINE === 'sqlite')('a query waiting for a write lock (SQLi
     } finally {
       await server.stop();
     }
+  }, 30_000);
+});
+
+describe('a client that reads its answer slowly, or leaves while it is being sent', () => {
+  it('holds no turn meanwhile: a cached answer too large to send at once does not keep the next query waiting', async () => {
+    // Twelve 2 MiB thumbnails: their base64 (34 MB) is far more than the sockets take while the client reads nothing.
+    const big = await seededCatalog({ models: 20 });
+    const sql = new Database(big.databasePath);
+    const ids = sql
+      .prepare(`SELECT "Id" FROM "ModelImages" WHERE "ThumbnailData" IS NOT NULL ORDER BY "Id" LIMIT 12`)
+      .pluck()
+      .all() as number[];
+    sql.prepare(`UPDATE "ModelImages" SET "ThumbnailData" = zeroblob(2097152) WHERE "Id" IN (${ids.join(',')})`).run();
+    sql.close();
+    expect(ids).toHaveLength(12);
+    const text = `query BigThumbnails { ${ids.map((id) => `i${id}: modelImage(databaseId: ${id}) { thumbnail { base64 } }`).join(' ')} }`;
+    const id = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    const manifest = path.join(tempDir('dn-manifest-'), 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ [id]: text }));
+    const server = await startTestServer({
+      dataDir: big.dataDir,
+      databasePath: big.databasePath,
+      persistedDocumentFiles: [manifest],
+      maxBase64Bytes: 64 * 2 ** 20,
+      responseCacheBytes: 512 * 2 ** 20,
+      maxConcurrentQueries: 1,
+      requestTimeoutMs: 3000,
+    });
+    const { host, port } = new URL(server.origin);
+    const headers = { accept: 'application/graphql-response+json', 'x-graphql-yoga-csrf': '1' };
+    const target = `/graphql?documentId=${encodeURIComponent(id)}`;
+    // Executed once, then kept by the response cache: the answers below are sent without running anything.
+    for (let i = 0; i < 2; i++) {
+      const answer = await fetch(`${server.origin}${target}`, { headers });
+      expect(answer.status).toBe(200);
+      expect((await answer.text()).length).toBeGreaterThan(30_000_000);
+    }
+    const next = async () => {
+      const answer = await post({ graphqlUrl: server.url }, '{ models(first: 1) { totalCount } }');
+      expect(answer.status).toBe(200);
+      expect(answer.body.data.models.totalCount).toBe(20);
+      expect(answer.ms).toBeLessThan(1500);
+    };
+    // A client that asks and reads nothing: the rest of the answer waits to be sent.
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write(
+      `GET ${target} HTTP/1.1\r\nhost: ${host}\r\n${Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')}\r\n`,
+    );
+    await sleep(500);
+    await next();
+    // It leaves mid-answer (the socket then never drains).
+    socket.destroy();
+    await sleep(100);
+    await next();
   }, 30_000);
 });

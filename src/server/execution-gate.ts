@@ -11,13 +11,18 @@
  * waiting request holds bytes, not objects); the wait counts towards its time limit, and a request whose client
  * leaves stops waiting. A request gives its turn back while it waits for something else (`RequestScope.away`: the
  * read worker, a write lock), and for good once its operation has executed (the answer is then only serialised and
- * sent; `@defer` and `@stream` parts come after), or at once when it is not a query: a mutation's work is
- * serialised by the write lock, and a subscription lasts as long as its client.
+ * sent; `@defer` and `@stream` parts come after), or once its answer is ready without executing (from the response
+ * cache, a 304, an error before execution), or at once when it is not a query: a mutation's work is serialised by
+ * the write lock, and a subscription lasts as long as its client. Sending is never done on a turn: yoga waits for a
+ * socket to drain before it finishes a large answer, so a client that reads slowly would hold the turn as long as it
+ * likes, and one that leaves mid-answer for ever (the socket never drains; every query after it then ran into its
+ * time limit).
  */
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Stoppable, Turn, TurnSource } from '../db/request-scope.ts';
 import type { GraphQLContext } from '../resolvers/context.ts';
+import type { ServerContext } from './request-log.ts';
 
 export class Turns implements TurnSource {
   readonly #max: number;
@@ -88,7 +93,7 @@ export class Turns implements TurnSource {
 }
 
 /** Ends a request's turn as soon as its operation no longer needs it (see above). */
-export function executionGatePlugin(): Plugin<GraphQLContext> {
+export function executionGatePlugin(): Plugin<GraphQLContext, ServerContext> {
   return {
     onSubscribe({ args }) {
       args.contextValue.scope.endTurn();
@@ -100,6 +105,10 @@ export function executionGatePlugin(): Plugin<GraphQLContext> {
         return;
       }
       return { onExecuteDone: () => scope.endTurn() };
+    },
+    // Every answer comes here before it is sent, executed or not.
+    onResultProcess({ serverContext }) {
+      serverContext.scope?.endTurn();
     },
   };
 }
