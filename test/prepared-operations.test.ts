@@ -56,19 +56,33 @@ describe('prepared operations', () => {
     run(prepared, { query: `{ g } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS)}` });
     expect(prepared.find({ query: `{ g } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS)}` })).toBeUndefined();
     expect(prepared.find({ query: padded(5) })).toBeDefined();
-    // Two operation names of one text count its characters once.
+    // Found again, 5 is now the most recently used: the next text pushes 6 out. Two operation names of one text
+    // count its characters once: the second pushes nothing out.
     const two = `query A { a } query B { b } #${'x'.repeat(MAX_PREPARED_TEXT_CHARS / 4)}`;
     run(prepared, { query: two, operationName: 'A' });
     run(prepared, { query: two, operationName: 'B' });
     expect(prepared.find({ query: two, operationName: 'A' })).toBeDefined();
-    expect(prepared.find({ query: padded(6) })).toBeDefined();
+    expect(prepared.find({ query: two, operationName: 'B' })).toBeDefined();
+    expect([5, 6, 7].filter((i) => prepared.find({ query: padded(i) }) !== undefined)).toEqual([5, 7]);
   });
 
-  it(`keeps at most ${MAX_PREPARED_OPERATIONS}, the oldest going first`, () => {
+  it(`keeps at most ${MAX_PREPARED_OPERATIONS} operations, the least recently used text going first`, () => {
     const prepared = new PreparedOperations();
-    for (let i = 0; i <= MAX_PREPARED_OPERATIONS; i++) run(prepared, { query: `{ f${i} }` });
-    expect(prepared.find({ query: '{ f0 }' })).toBeUndefined();
-    expect(prepared.find({ query: '{ f1 }' })).toBeDefined();
+    for (let i = 0; i < MAX_PREPARED_OPERATIONS; i++) run(prepared, { query: `{ f${i} }` });
+    // Used again: f1 is then the oldest.
+    expect(prepared.find({ query: '{ f0 }' })).toBeDefined();
+    run(prepared, { query: `{ f${MAX_PREPARED_OPERATIONS} }` });
+    expect(prepared.find({ query: '{ f1 }' })).toBeUndefined();
+    expect(prepared.find({ query: '{ f0 }' })).toBeDefined();
     expect(prepared.find({ query: `{ f${MAX_PREPARED_OPERATIONS} }` })).toBeDefined();
+    // A text of three operations counts three: it pushes the three oldest out.
+    const three = 'query A { a } query B { b } query C { c }';
+    for (const name of ['A', 'B', 'C']) run(prepared, { query: three, operationName: name });
+    expect([2, 3, 4, 5].map((i) => prepared.find({ query: `{ f${i} }` }) !== undefined)).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
   });
 });

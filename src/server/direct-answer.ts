@@ -31,6 +31,7 @@ import type { RequestScope } from '../db/request-scope.ts';
 import type { ServerContext } from './request-log.ts';
 import { acceptsParts } from './incremental-delivery.ts';
 import { preparedExecution } from './prepared-execution.ts';
+import { TextBoundedCache } from './document-cache.ts';
 
 /** What yoga's result processors build, kept as given: the listener writes it to Node. */
 class PlainResponse {
@@ -139,7 +140,7 @@ function plainParams(body: unknown): body is { query: string; variables?: unknow
   return query;
 }
 
-/** At most this many prepared operations are kept (the oldest learned goes first; a hot one is learned again). */
+/** At most this many prepared operations are kept (the least recently used text goes first). */
 export const MAX_PREPARED_OPERATIONS = 500;
 /**
  * And texts of at most this many characters in all: a query of few fields may still carry up to a body's worth of
@@ -156,11 +157,12 @@ export const MAX_PREPARED_TEXT_CHARS = 4 * 1024 * 1024;
  * Only operations that ran compiled are kept: hot, bounded in size, queries (`compiled-execution.ts`).
  */
 export class PreparedOperations {
-  /** By query text, then operation name (null: none given). */
-  readonly #byText = new Map<string, Map<string | null, DocumentNode>>();
-  #count = 0;
-  /** Characters of the texts kept. */
-  #chars = 0;
+  /** By query text, then operation name (null: none given); each operation counts towards the bound. */
+  readonly #byText = new TextBoundedCache<ReadonlyMap<string | null, DocumentNode>>(
+    MAX_PREPARED_OPERATIONS,
+    MAX_PREPARED_TEXT_CHARS,
+    (names) => names.size,
+  );
   /**
    * Contexts of requests on this path, with the parameters they were given and, once execution starts, the document
    * as parsed and validated (a hook may run another: `incremental-delivery.ts` drops @defer for clients that cannot
@@ -199,22 +201,10 @@ export class PreparedOperations {
     const { params, parsed } = learning;
     const name = (params.operationName as string | null | undefined) ?? null;
     const text = params.query as string;
-    let byName = this.#byText.get(text);
-    if (byName?.has(name) || text.length > MAX_PREPARED_TEXT_CHARS) return;
-    const added = byName ? 0 : text.length;
-    while (this.#count >= MAX_PREPARED_OPERATIONS || this.#chars + added > MAX_PREPARED_TEXT_CHARS) {
-      const [oldest, names] = this.#byText.entries().next().value as [string, Map<string | null, DocumentNode>];
-      this.#byText.delete(oldest);
-      this.#count -= names.size;
-      this.#chars -= oldest.length;
-      if (oldest === text) byName = undefined;
-    }
-    if (!byName) {
-      this.#byText.set(text, (byName = new Map()));
-      this.#chars += text.length;
-    }
-    byName.set(name, parsed);
-    this.#count++;
+    const byName = this.#byText.get(text);
+    if (byName?.has(name)) return;
+    // A new map: the cache counts an entry by the weight it came in with.
+    this.#byText.set(text, new Map(byName).set(name, parsed));
   }
 }
 

@@ -10,16 +10,27 @@
 /** How many texts, and how many of their characters in all, are kept. */
 export const DOCUMENT_CACHE = { maxEntries: 1024, maxChars: 16 * 1024 * 1024 } as const;
 
-/** A least-recently-used map of values by text, bounded by entries and by the texts' characters (see above). */
+/**
+ * A least-recently-used map of values by text, bounded by entries and by the texts' characters (see above). An entry
+ * counts as one, or as `weight(value)` (the prepared operations of one text count each operation): a value set is
+ * never changed afterwards, so its weight stays what it was when it came in.
+ */
 export class TextBoundedCache<T> {
   readonly #kept = new Map<string, T>();
   readonly #maxEntries: number;
   readonly #maxChars: number;
+  readonly #weight: (value: T) => number;
   #chars = 0;
+  #entries = 0;
 
-  constructor(maxEntries: number = DOCUMENT_CACHE.maxEntries, maxChars: number = DOCUMENT_CACHE.maxChars) {
+  constructor(
+    maxEntries: number = DOCUMENT_CACHE.maxEntries,
+    maxChars: number = DOCUMENT_CACHE.maxChars,
+    weight: (value: T) => number = () => 1,
+  ) {
     this.#maxEntries = maxEntries;
     this.#maxChars = maxChars;
+    this.#weight = weight;
   }
 
   /** Characters of the texts kept. */
@@ -27,8 +38,9 @@ export class TextBoundedCache<T> {
     return this.#chars;
   }
 
+  /** Entries kept, each counted by its weight. */
   get size(): number {
-    return this.#kept.size;
+    return this.#entries;
   }
 
   get(text: string): T | undefined {
@@ -42,14 +54,23 @@ export class TextBoundedCache<T> {
   }
 
   set(text: string, value: T): void {
-    if (this.#kept.delete(text)) this.#chars -= text.length;
-    if (text.length > this.#maxChars) return;
+    this.#forget(text);
+    const weight = this.#weight(value);
+    if (text.length > this.#maxChars || weight > this.#maxEntries) return;
     for (const oldest of this.#kept.keys()) {
-      if (this.#kept.size < this.#maxEntries && this.#chars + text.length <= this.#maxChars) break;
-      this.#kept.delete(oldest);
-      this.#chars -= oldest.length;
+      if (this.#entries + weight <= this.#maxEntries && this.#chars + text.length <= this.#maxChars) break;
+      this.#forget(oldest);
     }
     this.#kept.set(text, value);
     this.#chars += text.length;
+    this.#entries += weight;
+  }
+
+  #forget(text: string): void {
+    const value = this.#kept.get(text);
+    if (value === undefined) return;
+    this.#kept.delete(text);
+    this.#chars -= text.length;
+    this.#entries -= this.#weight(value);
   }
 }
