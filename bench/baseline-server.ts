@@ -1,8 +1,9 @@
 /**
  * A baseline on node:http: the physical-limit program (`honest`, the default), our SQL strategy without GraphQL
  * (`mirror`), or the physical-limit program on PostgreSQL (`postgres`, given a database URL instead of a file). The
- * benchmark runs each as its own process (`node --import tsx bench/baseline-server.ts <db> [kind]`, which prints
- * `listening on <url>` once ready) and in-process to count their statements.
+ * benchmark runs each as its own process, compiled (`compiled-servers.ts`; by hand: `node --import tsx
+ * bench/baseline-server.ts <db> [kind]`), which prints `listening on <url>` once ready, and in-process to count their
+ * statements.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';

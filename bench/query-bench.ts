@@ -21,6 +21,7 @@ import {
   type ServerProcess,
 } from './load.ts';
 import type { BaselineKind } from './baseline-server.ts';
+import { type BenchServer, compiledBenchServer } from './compiled-servers.ts';
 import {
   type HttpRequest,
   FLOOR_SCENARIO,
@@ -102,28 +103,49 @@ export interface QueryBenchOptions {
   processesPerSide: number;
 }
 
-/**
- * Our server exactly as `npm start` runs it (same node flags), on the catalog's data directory (and its PostgreSQL
- * database, if it has one) and a free port.
- */
-export function startOurServer(catalog: BenchCatalog, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** The arguments `npm start` gives node: its flags, then the script and its own arguments. */
+function npmStartArgs(): string[] {
   const scripts = (
     JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   ).scripts;
   const [command, ...args] = scripts.start!.split(/\s+/);
   if (command !== 'node') throw new Error(`npm start runs "${command}", expected node`);
+  return args;
+}
+
+/**
+ * The node flags `npm start` runs our server with (its young generation's size and heap growth: a 1,000-hash look-up
+ * costs half again as much CPU without them, ARCHITECTURE.md). Every server the bench compares runs with them, so
+ * a ratio compares programs, not garbage collector settings.
+ */
+export function serverNodeFlags(): string[] {
+  const args = npmStartArgs();
+  const script = args.findIndex((arg) => !arg.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
+/**
+ * Our server exactly as `npm start` runs it (same node flags), on the catalog's data directory (and its PostgreSQL
+ * database, if it has one) and a free port.
+ */
+export function startOurServer(catalog: BenchCatalog, env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const database = catalog.databaseUrl ? ['--database-url', catalog.databaseUrl] : [];
-  return startServerProcess([...args, '--data-dir', catalog.dataDir, ...database, '--port', '0'], {
+  return startServerProcess([...npmStartArgs(), '--data-dir', catalog.dataDir, ...database, '--port', '0'], {
     NODE_ENV: 'production',
     ...env,
   });
 }
 
-export function startBaselineServer(catalog: BenchCatalog, kind: BaselineKind): Promise<ServerProcess> {
-  const database = kind === 'postgres' ? catalog.databaseUrl! : catalog.databasePath;
-  return startServerProcess(['--import', 'tsx', 'bench/baseline-server.ts', database, kind], {
+/** One of the bench's own servers (a baseline, bare yoga), compiled as ours is and with our server's node flags. */
+export async function startBenchServer(server: BenchServer, args: string[] = []): Promise<ServerProcess> {
+  return startServerProcess([...serverNodeFlags(), await compiledBenchServer(server), ...args], {
     NODE_ENV: 'production',
   });
+}
+
+export function startBaselineServer(catalog: BenchCatalog, kind: BaselineKind): Promise<ServerProcess> {
+  const database = kind === 'postgres' ? catalog.databaseUrl! : catalog.databasePath;
+  return startBenchServer('bench/baseline-server.ts', [database, kind]);
 }
 
 /** `after` cursors of the first `pages` list pages, read from our own API (null = the first page). */
@@ -230,7 +252,7 @@ async function serve(catalog: BenchCatalog, processes: number, only?: readonly s
     ours: () => startOurServer(catalog),
     baseline: () => startBaselineServer(catalog, catalog.databaseUrl ? 'postgres' : 'honest'),
     mirror: () => startBaselineServer(catalog, 'mirror'),
-    yoga: () => startServerProcess(['--import', 'tsx', 'bench/yoga-floor-server.ts'], { NODE_ENV: 'production' }),
+    yoga: () => startBenchServer('bench/yoga-floor-server.ts'),
   };
   const order = sides.flatMap((side) => Array.from({ length: processes }, () => side));
   const started = await Promise.allSettled(order.map((side) => start[side]()));
@@ -257,7 +279,8 @@ async function serve(catalog: BenchCatalog, processes: number, only?: readonly s
 /**
  * Every catalog is served at once (ours and baseline for each), and each scenario's timed rounds alternate over
  * sides and sizes (S ours, S baseline, L ours, L baseline, S ours …): a machine that drifts during the run moves
- * every column alike instead of whichever size happened to run first. Each side runs `processesPerSide` processes
+ * every column alike instead of whichever size happened to run first (every other round takes the sides in reverse
+ * order, so none is always first). Each side runs `processesPerSide` processes
  * and the rounds take them in turn (a round's pair is the same turn of each side).
  */
 export async function runQueryBench(
@@ -305,7 +328,9 @@ export async function runQueryBench(
       const timed = { connections: options.connections, durationSeconds: options.roundSeconds };
       for (let round = 0; round < options.rounds; round++) {
         for (const [k, s] of served.entries()) {
-          for (const side of sidesFor(s, scenarioOf(s))) {
+          // Every other round the other way round: no side is always timed first in its round.
+          const sides = sidesFor(s, scenarioOf(s));
+          for (const side of round % 2 ? [...sides].reverse() : sides) {
             const servers = serversOf(s, side);
             const server = servers[round % servers.length]!;
             const pids = timedOn[k]!.get(side) ?? new Set<number>();

@@ -26,7 +26,7 @@ export interface SizeRun {
 }
 
 /** What every run reports: when, where, how loaded, the query scenarios per catalog and the targets checked. */
-interface QueryRunReport {
+export interface QueryRunReport {
   date: string;
   quick: boolean;
   machine: Record<string, string | number>;
@@ -149,6 +149,34 @@ export function fastestBaselineCheck(run: SizeRun, prefix: string, by: 'mirror' 
       ? beaten.map((s) => `${s.name} ${(throughput(s) / s.baseline.requestsPerSecond).toFixed(2)} ×`).join(', ')
       : 'none',
     met: beaten.length === 0,
+  };
+}
+
+/**
+ * "Nothing falls below its previous ratio" (issue 14), judged against the last full run of the same engine: a
+ * scenario falls when this run's highest round is below the previous run's lowest — each run's rounds span this
+ * machine's noise (0.55–1.47 on one scenario in one run), so only a drop beyond both spans counts. A run that
+ * changed how the baselines run (`settings.compiledServers`) is compared all the same: the check then says what
+ * the change of method moved.
+ */
+export function previousRatioCheck(sizes: SizeRun[], previous: QueryRunReport | undefined, prefix = ''): TargetCheck {
+  const target = `${prefix}nothing falls below its previous ratio (this run's best round under the previous run's worst)`;
+  if (!previous) return { target, measured: 'no previous run', met: true };
+  const fallen: string[] = [];
+  for (const size of sizes) {
+    const before = previous.sizes.find((s) => s.catalog.label === size.catalog.label);
+    for (const scenario of size.scenarios) {
+      const old = before?.scenarios.find((s) => s.name === scenario.name);
+      if (old && scenario.ratioRange[1] < old.ratioRange[0])
+        fallen.push(
+          `${size.catalog.label} ${scenario.name} ${old.ratio.toFixed(2)} → ${scenario.ratio.toFixed(2)} (rounds ${old.ratioRange.map((r) => r.toFixed(2)).join('–')} → ${scenario.ratioRange.map((r) => r.toFixed(2)).join('–')})`,
+        );
+    }
+  }
+  return {
+    target,
+    measured: `${fallen.length ? fallen.join('; ') : 'none'} (against ${previous.machine.commit}, ${previous.date.slice(0, 10)})`,
+    met: fallen.length === 0,
   };
 }
 
@@ -422,16 +450,26 @@ function sizeSection(run: SizeRun): string[] {
   return lines;
 }
 
-/** BENCHMARKS.md: the SQLite run and, when one was made, the PostgreSQL run (each says when and at which commit). */
 /**
  * Two processes of one program differ here by up to 15 % (once 1.43 ×), so each side runs several and the rounds take
- * them in turn; reports written before that ran one.
+ * them in turn. Said as measured: the processes each side's timed rounds ran on (reports before that ran one).
  */
-const processesNote = (processes: number | undefined): string =>
-  processes && processes > 1
-    ? `; each side runs ${processes} server processes and the rounds take them in turn (a round pairs the same turn of each side), so one process's luck does not decide a ratio`
+function processesNote(report: QueryRunReport): string {
+  const counts = report.sizes.flatMap((size) =>
+    size.scenarios.flatMap((s) => [s.ours, s.baseline, s.mirror, s.yoga].flatMap((side) => side?.processes ?? [])),
+  );
+  if (counts.length === 0 || Math.max(...counts) < 2) return '';
+  const [low, high] = [Math.min(...counts), Math.max(...counts)];
+  return `; each side's rounds took turns on ${low === high ? low : `${low} to ${high}`} server processes (a round pairs the same turn of each side), so one process's luck alone does not decide a ratio`;
+}
+
+/** How the bench's own servers ran, as the run recorded it (runs before 2026-12-06 ran them under tsx, default flags). */
+const serversNote = (report: QueryRunReport): string =>
+  report.settings.compiledServers
+    ? " Every server runs compiled JavaScript with the node flags of `npm start` (`bench/compiled-servers.ts`), and the SQLite baselines' connections have our connections' page cache (48 MiB)."
     : '';
 
+/** BENCHMARKS.md: the SQLite run and, when one was made, the PostgreSQL run (each says when and at which commit). */
 export function markdown(report: BenchReport, postgres?: PostgresBenchReport): string {
   const m = report.machine;
   const lines = [
@@ -444,12 +482,12 @@ export function markdown(report: BenchReport, postgres?: PostgresBenchReport): s
     'would write by hand for each answer — raw better-sqlite3 prepared statements with the cheapest plans measured on this',
     'catalog, hand-assembling the same JSON on node:http (`bench/honest-baseline.ts`). The **mirror** column runs our own SQL',
     'strategy without GraphQL (`bench/baseline.ts`): baseline → mirror is what our SQL costs, mirror → ours what GraphQL',
-    'costs. All answers are compared before timing. Load: autocannon on 127.0.0.1, ' +
+    `costs. All answers are compared before timing.${serversNote(report)} Load: autocannon on 127.0.0.1, ` +
       `${report.settings.connections} connections; both catalogs are served at once and each scenario's ${report.settings.rounds} rounds of ${report.settings.roundSeconds} s ` +
-      'alternate over sides and sizes (S ours, S baseline, S mirror, L ours, …) after ' +
-      `${report.settings.warmupSeconds} s warm-up${processesNote(report.settings.processesPerSide)}. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
+      `alternate over sides and sizes (S ours, S baseline, S mirror, L ours, …${report.settings.reversedRounds ? '; every other round the sides in reverse order' : ''}) after ` +
+      `${report.settings.warmupSeconds} s warm-up${processesNote(report)}. Each ratio is the median over rounds of ours / baseline in adjacent rounds, with the lowest and highest round in parentheses (this machine is shared and noisy); req/s and latencies are the median round; inputs rotate (16 list pages, 64 models, 8 hash batches, 256 thumbnails, 12 common search words, 16 model names).`,
     '"Single-request" latency is one request at a time (no queueing). Statements are counted in-process for the same',
-    "request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the server process's during the scenario.",
+    "request at two sizes (list 10 → 20 models, hash batch 100 → 1,000). Peak RSS is the highest of a side's server processes over the scenario's timed rounds (counted from after its warm-up; memory a process kept from earlier scenarios counts).",
     "Searches: the baseline ranks plain words from the catalog's own postings (`bench/postings-top-k.ts`) by whichever plan",
     "is fastest for the words' document counts — a rare word's models with the other words' postings probed per model (a",
     "model's name: one statement), FTS5's `MATCH … ORDER BY rank` for several words with few documents in all, else each",

@@ -35,6 +35,7 @@ import {
   checkPostgresTargets,
   checkRevalidationTargets,
   checkTargets,
+  previousRatioCheck,
   machineInfo,
   markdown,
   type PostgresBenchReport,
@@ -117,8 +118,8 @@ if (values.processes !== undefined) {
     console.error(`--processes must be a whole number from 1 to 4, not ${values.processes}`);
     process.exit(2);
   }
-  // Every process gets a timed round at least.
-  Object.assign(settings, { processesPerSide: processes, rounds: Math.max(settings.rounds, processes) });
+  // Every process gets as many timed rounds as the others.
+  Object.assign(settings, { processesPerSide: processes, rounds: Math.ceil(settings.rounds / processes) * processes });
 }
 const smallModels = Number(values['s-models']);
 if (!(Number.isInteger(smallModels) && smallModels >= 400 && smallModels <= 10_000)) {
@@ -149,6 +150,10 @@ const reportedSettings = {
   roundSeconds: settings.roundSeconds,
   rounds: settings.rounds,
   processesPerSide: settings.processesPerSide,
+  // The baselines and bare yoga run compiled, with our node flags and (SQLite) our page cache: compiled-servers.ts.
+  compiledServers: 1,
+  // Every other round takes the sides in reverse order (query-bench.ts).
+  reversedRounds: 1,
   warmupSeconds: settings.warmupSeconds,
   probeSeconds: settings.probeSeconds,
   scalingRounds: settings.scalingRounds,
@@ -157,6 +162,9 @@ const resultsPath = path.join(PROJECT_ROOT, 'bench-results.json');
 const postgresResultsPath = path.join(PROJECT_ROOT, 'bench-results.postgres.json');
 const readReport = <T>(file: string): T | undefined =>
   existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+/** Where this run's predecessor wrote its results: a quick run's are compared with the last quick run's. */
+const previousResults = (file: string) =>
+  quick ? path.join(cacheDir, `quick-${path.basename(file).replace('bench-', '')}`) : file;
 
 if (values.engine === 'postgres') {
   await runOnPostgres();
@@ -179,7 +187,11 @@ async function runOnPostgres(): Promise<void> {
     scaling,
     revalidation,
     instances,
-    targets: [...checkPostgresTargets(runs, scaling), ...checkRevalidationTargets(revalidation, 'PostgreSQL ')],
+    targets: [
+      ...checkPostgresTargets(runs, scaling),
+      ...checkRevalidationTargets(revalidation, 'PostgreSQL '),
+      previousRatioCheck(runs, readReport<PostgresBenchReport>(previousResults(postgresResultsPath)), 'PostgreSQL '),
+    ],
   };
   log('');
   for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
@@ -249,7 +261,11 @@ const report: BenchReport = {
   download,
   startup,
   scan,
-  targets: [...checkTargets(runs, scaling, startup, scan), ...checkRevalidationTargets(revalidation)],
+  targets: [
+    ...checkTargets(runs, scaling, startup, scan),
+    ...checkRevalidationTargets(revalidation),
+    previousRatioCheck(runs, readReport<BenchReport>(previousResults(resultsPath))),
+  ],
 };
 
 log('');

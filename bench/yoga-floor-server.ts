@@ -3,7 +3,7 @@
  * node:http, answering the floor scenario's `{ __typename }`. The request body is read and parsed before yoga gets
  * it, as our server does (`app.ts`); left to yoga, the body's stream adds an abort signal and a DOMException to every
  * request, about as much again as the rest of its path. The benchmark runs it as its own process
- * (`node --import tsx bench/yoga-floor-server.ts`, which prints `listening on <url>`) beside ours: ours over it
+ * (compiled as the baselines are, `compiled-servers.ts`; it prints `listening on <url>`) beside ours: ours over it
  * compares our request path with yoga's (ours answers plain JSON queries without yoga's fetch layer,
  * `src/server/direct-answer.ts`), and it over the baseline is the ceiling of a server handing every request to yoga.
  */
