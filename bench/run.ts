@@ -19,6 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { ensureBuilt } from '../scripts/build.mjs';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { DEFAULT_CACHE_DIR, catalogSize, ensureCatalog, pruneCatalogCache, type BenchCatalog } from './catalog.ts';
 import { runDownloadBench } from './download-bench.ts';
@@ -134,6 +135,9 @@ const sizes: [string, number][] = quick
     ];
 
 const started = performance.now();
+// dist/ brought up to date once, before servers start: each of them (ours run through the bin, the bench's own
+// servers importing dist/) would otherwise rebuild a stale dist/ at the same time as the others.
+await ensureBuilt();
 /** Read before anything runs: the commit measured is the one the servers start from. */
 const machine = machineInfo();
 const catalogs: BenchCatalog[] = [];
