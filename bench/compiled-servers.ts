@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Plugin } from 'esbuild';
 import { DIST, ensureBuilt } from '../scripts/build.mjs';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 
@@ -24,9 +25,9 @@ export type BenchServer = (typeof BENCH_SERVERS)[number];
 let compiled: Promise<void> | null = null;
 
 /** An import of a module under src/ points at its compiled file in dist/ (absolute: the output lives elsewhere). */
-const srcFromDist = {
+const srcFromDist: Plugin = {
   name: 'src-from-dist',
-  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: ResolveArgs) => ResolveResult): void }) {
+  setup(build) {
     build.onResolve({ filter: /\.ts$/ }, (args) => {
       const file = path.resolve(args.resolveDir, args.path);
       const relative = path.relative(SRC, file);
@@ -35,11 +36,6 @@ const srcFromDist = {
     });
   },
 };
-interface ResolveArgs {
-  path: string;
-  resolveDir: string;
-}
-type ResolveResult = { path: string; external: boolean } | undefined;
 
 /** The compiled file of one of the bench's servers (all are compiled once per run). */
 export async function compiledBenchServer(server: BenchServer): Promise<string> {

@@ -162,13 +162,16 @@ const reportedSettings = {
   probeSeconds: settings.probeSeconds,
   scalingRounds: settings.scalingRounds,
 };
-const resultsPath = path.join(PROJECT_ROOT, 'bench-results.json');
-const postgresResultsPath = path.join(PROJECT_ROOT, 'bench-results.postgres.json');
+/**
+ * Where this run writes its results, and so where the previous run of its kind left them: a quick run's go to the
+ * cache folder (the clone keeps the last full run's).
+ */
+const resultsPath = quick ? path.join(cacheDir, 'quick-results.json') : path.join(PROJECT_ROOT, 'bench-results.json');
+const postgresResultsPath = quick
+  ? path.join(cacheDir, 'quick-results.postgres.json')
+  : path.join(PROJECT_ROOT, 'bench-results.postgres.json');
 const readReport = <T>(file: string): T | undefined =>
   existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
-/** Where this run's predecessor wrote its results: a quick run's are compared with the last quick run's. */
-const previousResults = (file: string) =>
-  quick ? path.join(cacheDir, `quick-${path.basename(file).replace('bench-', '')}`) : file;
 
 if (values.engine === 'postgres') {
   await runOnPostgres();
@@ -194,15 +197,13 @@ async function runOnPostgres(): Promise<void> {
     targets: [
       ...checkPostgresTargets(runs, scaling),
       ...checkRevalidationTargets(revalidation, 'PostgreSQL '),
-      previousRatioCheck(runs, readReport<PostgresBenchReport>(previousResults(postgresResultsPath)), 'PostgreSQL '),
+      previousRatioCheck(runs, readReport<PostgresBenchReport>(postgresResultsPath), 'PostgreSQL '),
     ],
   };
   log('');
   for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
-  if (quick) {
-    writeFileSync(path.join(cacheDir, 'quick-results.postgres.json'), `${JSON.stringify(report, null, 2)}\n`);
-  } else {
-    writeFileSync(postgresResultsPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(postgresResultsPath, `${JSON.stringify(report, null, 2)}\n`);
+  if (!quick) {
     const sqlite = readReport<BenchReport>(resultsPath);
     if (sqlite) writeFileSync(path.join(PROJECT_ROOT, 'BENCHMARKS.md'), markdown(sqlite, report));
     log(`wrote bench-results.postgres.json${sqlite ? ' and BENCHMARKS.md' : ''}`);
@@ -268,16 +269,14 @@ const report: BenchReport = {
   targets: [
     ...checkTargets(runs, scaling, startup, scan),
     ...checkRevalidationTargets(revalidation),
-    previousRatioCheck(runs, readReport<BenchReport>(previousResults(resultsPath))),
+    previousRatioCheck(runs, readReport<BenchReport>(resultsPath)),
   ],
 };
 
 log('');
 for (const check of report.targets) log(`${check.met ? 'met ' : 'MISS'}  ${check.target}: ${check.measured}`);
-if (quick) {
-  writeFileSync(path.join(cacheDir, 'quick-results.json'), `${JSON.stringify(report, null, 2)}\n`);
-} else {
-  writeFileSync(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(resultsPath, `${JSON.stringify(report, null, 2)}\n`);
+if (!quick) {
   writeFileSync(
     path.join(PROJECT_ROOT, 'BENCHMARKS.md'),
     markdown(report, readReport<PostgresBenchReport>(postgresResultsPath)),
