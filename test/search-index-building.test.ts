@@ -5,6 +5,7 @@
  * build's progress instead of waiting past the request's time limit; everything else answers as usual.
  */
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SEARCH_INDEX_RETRY_AFTER_S, SEARCH_INDEX_WAIT_MS } from '../src/search/search-index.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
@@ -184,6 +185,68 @@ describe("a search while a few documents wait behind another program's write loc
     expect(answer.ms).toBeGreaterThan(SEARCH_INDEX_WAIT_MS + 500);
   });
 });
+
+describe('a search whose few waiting documents are held up past what its time limit leaves', () => {
+  // The estimate says a few documents fit; the build is slower than any estimate (another program's write, a loaded
+  // machine). The search still answers with the progress before its time limit, not TIMEOUT at it.
+  it('is refused SEARCH_INDEX_BUILDING before its time limit, and answers once the build is done', async () => {
+    const limitMs = 2500;
+    const hurried = await startChildServer(catalog.dataDir, {
+      ...env,
+      DIFFUSION_NEXUS_REQUEST_TIMEOUT_MS: String(limitMs),
+    });
+    await searchIndexCurrent(hurried.origin);
+    const name = catalog.sql.prepare('SELECT "Name" FROM "Models" WHERE "Id" = 9').pluck().get() as string;
+    const { released } = await holdSearchDocument(9, limitMs + 1500);
+    const refused = await search(name, hurried);
+    expect(refused.body.errors?.[0]?.extensions, JSON.stringify(refused.body)).toMatchObject({
+      code: 'SEARCH_INDEX_BUILDING',
+      total: 1,
+    });
+    expect(refused.ms).toBeGreaterThan(SEARCH_INDEX_WAIT_MS);
+    expect(refused.ms).toBeLessThan(limitMs);
+    await released;
+    const found = await search(name, hurried);
+    expect(found.body.errors, JSON.stringify(found.body)).toBeUndefined();
+    expect(found.body.data!.search!.edges.map((edge) => edge.node.name)).toContain(name);
+    await hurried.stop();
+  });
+});
+
+/**
+ * Marks model `id`'s search document to be rebuilt, then holds what its rebuild must write for `ms` from another
+ * program: SQLite's write lock (the desktop app saving), PostgreSQL's row lock on the document (another session
+ * writing it); reads go on meanwhile in both. `released` settles once it is let go.
+ */
+/** An edit that changes a model's search document on both engines (PostgreSQL's triggers skip writes that do not). */
+const TOUCH_DESCRIPTION = 'UPDATE "Models" SET "Description" = COALESCE("Description", \'\') || \' \' WHERE "Id" = ?';
+
+async function holdSearchDocument(id: number, ms: number): Promise<{ released: Promise<void> }> {
+  const sleep = () => new Promise((resolve) => setTimeout(resolve, ms));
+  if (target.database) {
+    const client = new pg.Client({ connectionString: target.database.url });
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM "ModelSearch" WHERE "ModelId" = $1 FOR UPDATE', [id]);
+    // Marked after the lock is held: a server told of the change at once must not rebuild it first.
+    await runOnCatalog(target, { sqlite: '', postgres: TOUCH_DESCRIPTION.replace('?', '$1') }, [id]);
+    return {
+      released: sleep().then(async () => {
+        await client.query('COMMIT');
+        await client.end();
+      }),
+    };
+  }
+  const other = new Database(catalog.databasePath);
+  other.prepare(TOUCH_DESCRIPTION).run(id);
+  other.exec('BEGIN IMMEDIATE');
+  return {
+    released: sleep().then(() => {
+      other.exec('COMMIT');
+      other.close();
+    }),
+  };
+}
 
 describe('a build that starts after start-up, under a time limit shorter than the usual wait', () => {
   it('refuses a search before it runs, also for words the estimate kept, within half the time limit', async () => {

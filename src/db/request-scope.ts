@@ -54,8 +54,16 @@ export class RequestScope implements Stoppable {
   /** The request's turn to compute (see `src/server/execution-gate.ts`), and where to take it again. */
   #turn: { current: Turn | null; turns: TurnSource; over: boolean } | null = null;
 
+  readonly #startedAt: number;
+
   constructor(timeoutMs: number | null = null) {
     this.timeoutMs = timeoutMs;
+    this.#startedAt = performance.now();
+  }
+
+  /** Milliseconds until the time limit, counted from when the scope was made (infinite without a limit). */
+  msLeft(): number {
+    return this.timeoutMs === null ? Number.POSITIVE_INFINITY : this.timeoutMs - (performance.now() - this.#startedAt);
   }
 
   /** The request computes on `turn`, taken from `turns`. */

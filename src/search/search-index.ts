@@ -90,6 +90,8 @@ const RECHECK_MS = 1000;
 export const SEARCH_INDEX_WAIT_MS = 1000;
 /** What a search refused SEARCH_INDEX_BUILDING is told to wait before asking again (HTTP Retry-After). */
 export const SEARCH_INDEX_RETRY_AFTER_S = 5;
+/** The share of a request's time limit a search keeps for itself when it waits for a rebuild. */
+const SEARCH_SHARE_OF_LIMIT = 0.25;
 /** What a document takes to build, for judging whether a rebuild fits in a request (measured: ~1.5 ms a model). */
 const ASSUMED_MS_PER_DOCUMENT = 1.5;
 
@@ -159,26 +161,31 @@ function buildingError(build: SearchIndexBuild): AppError {
 
 /**
  * Waits for the catalog's rebuild — handing a request's turn to others meanwhile, as any wait that is not computing.
- * A request waits SEARCH_INDEX_WAIT_MS (half its time limit at most), then on only if what is left fits well in its
- * time limit (a few documents held up by another program's write lock, a scan's thousand new models); a whole
- * catalog's build (a first start over the desktop app's file: ~1.5 ms a model, 70,000 models in about two minutes)
- * does not, and the search is answered SEARCH_INDEX_BUILDING with the progress instead of TIMEOUT after its whole
- * time limit.
+ * A request waits SEARCH_INDEX_WAIT_MS (half its time limit at most), then on only if what is left fits well in what
+ * its time limit leaves (a few documents held up by another program's write lock, a scan's thousand new models),
+ * keeping a share of the limit for the search itself; a whole catalog's build (a first start over the desktop app's
+ * file: ~1.5 ms a model, 70,000 models in about two minutes) does not, and neither does a build that falls behind the
+ * estimate (a lock held longer, a loaded machine): the search is answered SEARCH_INDEX_BUILDING with the progress
+ * instead of TIMEOUT at its time limit.
  */
 async function waitForSearchIndex(db: CatalogDatabase): Promise<void> {
   const scope = db.scope;
   // Until none is waiting: a model marked after the build took its last batch is built by the next one.
   do {
     const build = searchIndexBuild(db);
-    // Half the time limit at most, so that a short limit still leaves time to answer with the progress.
-    const waitMs = Math.min(SEARCH_INDEX_WAIT_MS, (scope?.timeoutMs ?? Number.POSITIVE_INFINITY) / 2);
-    if (!scope) await build.finished;
-    else if (!(await scope.away(() => settlesWithin(build.finished, waitMs)))) {
-      // At the nominal pace, twice over: a loaded machine, or importers holding the notes, build slower.
-      const leftMs = (build.total - build.done) * ASSUMED_MS_PER_DOCUMENT * 2;
-      if (scope.timeoutMs !== null && leftMs > scope.timeoutMs - waitMs) throw buildingError(build);
-      await scope.away(() => build.finished);
+    if (!scope || scope.timeoutMs === null) {
+      await (scope ? scope.away(() => build.finished) : build.finished);
+      continue;
     }
+    // What the search may spend waiting: its time limit but the share kept for the search itself.
+    const mayWaitMs = () => scope.msLeft() - scope.timeoutMs! * SEARCH_SHARE_OF_LIMIT;
+    // Half the time limit at most, so that a short limit still leaves time to answer with the progress.
+    const waitMs = Math.min(SEARCH_INDEX_WAIT_MS, scope.timeoutMs / 2, mayWaitMs());
+    if (await scope.away(() => settlesWithin(build.finished, waitMs))) continue;
+    // At the nominal pace, twice over: a loaded machine, or importers holding the notes, build slower.
+    const leftMs = (build.total - build.done) * ASSUMED_MS_PER_DOCUMENT * 2;
+    const rest = mayWaitMs();
+    if (leftMs > rest || !(await scope.away(() => settlesWithin(build.finished, rest)))) throw buildingError(build);
   } while (!(await searchIndexIsCurrent(db)));
 }
 
