@@ -5,6 +5,7 @@
 import type { DocumentNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { MAX_QUERY_BODY_BYTES } from '../src/config.ts';
+import { BoundedCache } from '../src/server/bounded-cache.ts';
 import { DOCUMENT_CACHE, TextBoundedCache } from '../src/server/document-cache.ts';
 import { startTestServer } from './helpers/server.ts';
 
@@ -29,6 +30,31 @@ describe('the text-bounded cache', () => {
     expect([cache.size, cache.chars]).toEqual([2, 8]);
     cache.set('dd', 7); // set again: counted once
     expect([cache.get('dd'), cache.chars]).toEqual([7, 8]);
+  });
+});
+
+describe('the bounded cache, sized by its values', () => {
+  it('keeps no entry over its share (nothing pushed out for it), and clears', () => {
+    const cache = new BoundedCache<string>({
+      maxEntries: 10,
+      maxSize: 100,
+      maxEntrySize: 30,
+      sizeOf: (_key, value) => value.length,
+    });
+    cache.set('a', 'x'.repeat(30));
+    cache.set('b', 'y'.repeat(30));
+    cache.set('c', 'z'.repeat(31)); // over the share: not kept
+    expect([cache.get('a')?.length, cache.get('b')?.length, cache.get('c'), cache.totalSize]).toEqual([
+      30,
+      30,
+      undefined,
+      60,
+    ]);
+    cache.set('d', 'w'.repeat(30));
+    cache.set('e', 'v'.repeat(30)); // 120 would be over: the least recently used ('a') goes
+    expect([cache.get('a'), cache.size, cache.totalSize]).toEqual([undefined, 3, 90]);
+    cache.clear();
+    expect([cache.get('b'), cache.size, cache.totalSize]).toEqual([undefined, 0, 0]);
   });
 });
 

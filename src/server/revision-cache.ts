@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { type CatalogRevision, revisionStamp } from '../db/revision.ts';
+import { BoundedCache } from './bounded-cache.ts';
 import { documentIdOf, type PersistedDocuments } from './persisted-documents.ts';
 
 export type CacheOutcome = 'not-modified' | 'cached';
@@ -106,29 +107,18 @@ export function revisionCachePlugin<TServerContext extends object>(
   const { documents, maxBytes } = options;
   let fingerprint: string | undefined;
   const states = new WeakMap<Request, RequestState>();
-  const answers = new Map<string, CachedAnswer>();
-  let answerBytes = 0;
+  const answers = new BoundedCache<CachedAnswer>({
+    maxEntries: MAX_CACHED_ANSWERS,
+    maxSize: maxBytes,
+    maxEntrySize: maxBytes / MAX_ENTRY_SHARE,
+    sizeOf: (_key, answer) => answer.bytes,
+  });
   /** The newest revision seen; answers are kept for it only. */
   let newest: CatalogRevision | null = null;
   let newestStamp = '';
 
-  const forget = (key: string) => {
-    const answer = answers.get(key);
-    if (!answer) return;
-    answers.delete(key);
-    answerBytes -= answer.bytes;
-  };
-  const keep = (key: string, result: ExecutionResult) => {
-    const bytes = Buffer.byteLength(JSON.stringify(result));
-    if (bytes > maxBytes / MAX_ENTRY_SHARE) return;
-    forget(key);
-    answers.set(key, { result, bytes });
-    answerBytes += bytes;
-    for (const oldest of answers.keys()) {
-      if (answerBytes <= maxBytes && answers.size <= MAX_CACHED_ANSWERS) break;
-      forget(oldest);
-    }
-  };
+  const keep = (key: string, result: ExecutionResult) =>
+    answers.set(key, { result, bytes: Buffer.byteLength(JSON.stringify(result)) });
 
   type OnParams = NonNullable<Plugin<Record<string, unknown>, TServerContext>['onParams']>;
   const servePersisted = async (
@@ -161,13 +151,9 @@ export function revisionCachePlugin<TServerContext extends object>(
       newest = revision;
       newestStamp = stamp;
       answers.clear();
-      answerBytes = 0;
     }
     const cached = answers.get(`${key}:${stamp}`);
     if (cached) {
-      // Least recently used first: a hit moves to the end.
-      answers.delete(`${key}:${stamp}`);
-      answers.set(`${key}:${stamp}`, cached);
       state.fromCache = true;
       setResult(cached.result);
       options.onServed?.(serverContext, 'cached');
