@@ -12,9 +12,9 @@
  * request under that load — what a request costs the server whatever the client and the loopback add.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { documentIdFor } from '../src/server/persisted-documents.ts';
 import type { BenchCatalog } from './catalog.ts';
 import { type LatencyResult, type LoadResult, median, probeLatency, runLoad, type ServerProcess } from './load.ts';
 import { combine, startOurServer } from './query-bench.ts';
@@ -76,7 +76,7 @@ function cpuMs(pid: number): number | null {
 
 /** The list document in a manifest of its own, as an app using the codegen preset ships one (id = its SHA-256). */
 function writeManifest(cacheDir: string): { file: string; id: string } {
-  const id = `sha256:${createHash('sha256').update(LIST_QUERY).digest('hex')}`;
+  const id = documentIdFor(LIST_QUERY);
   const file = path.join(cacheDir, 'bench-persisted-documents.json');
   writeFileSync(file, `${JSON.stringify({ [id]: LIST_QUERY })}\n`);
   return { file, id };

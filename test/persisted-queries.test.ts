@@ -5,16 +5,14 @@
  * makes a new ETag, whoever writes: a mutation, the CLI, the desktop app on the SQLite file, another PostgreSQL
  * connection. Repeated reads come from the in-process cache, byte for byte what running them gives.
  */
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { print } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/db/project-paths.ts';
 import { schema } from '../src/schema/index.ts';
-import { loadPersistedDocuments } from '../src/server/persisted-documents.ts';
-import { tempDir } from './helpers/temp.ts';
+import { documentIdFor, loadPersistedDocuments } from '../src/server/persisted-documents.ts';
+import { manifestFile } from './helpers/persisted.ts';
 import { graphql } from '../src/generated/graphql/index.ts';
 import { cliArgsFor, seededCatalog } from './helpers/catalog.ts';
 import { cli } from './helpers/cli.ts';
@@ -404,31 +402,24 @@ describe('the response cache turned off', () => {
 });
 
 describe('manifests of persisted documents', () => {
-  const sha = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
-  const manifest = (entries: Record<string, string>) => {
-    const file = path.join(tempDir('dn-manifest-'), 'manifest.json');
-    writeFileSync(file, JSON.stringify(entries));
-    return file;
-  };
-
   it('loads valid documents, and refuses at start-up one that would fail whenever a client sent its id', () => {
     const good = '{ models(first: 1) { totalCount } }';
-    expect(loadPersistedDocuments([manifest({ [sha(good)]: good })], schema).size).toBe(1);
+    expect(loadPersistedDocuments([manifestFile({ [documentIdFor(good)]: good })], schema).size).toBe(1);
     for (const [text, problem] of [
       ['{ models(first: 1) { totalCount }', /does not parse/],
       ['{ models(first: 1) { noSuchField } }', /noSuchField/],
       ['query($n: Int!) { models(first: $m) { totalCount } }', /\$m/],
     ] as const) {
-      const file = manifest({ [sha(good)]: good, [sha(text)]: text });
+      const file = manifestFile({ [documentIdFor(good)]: good, [documentIdFor(text)]: text });
       expect(() => loadPersistedDocuments([file], schema), text).toThrow(
         expect.objectContaining({
           code: 'BAD_USER_INPUT',
-          message: expect.stringMatching(new RegExp(`${file}.*${sha(text)}[^]*${problem.source}`)),
+          message: expect.stringMatching(new RegExp(`${file}.*${documentIdFor(text)}[^]*${problem.source}`)),
         }),
       );
     }
     // An id that is not the hash of its document would run another document than the client's.
-    const file = manifest({ [sha('{ tags { name } }')]: good });
+    const file = manifestFile({ [documentIdFor('{ tags { name } }')]: good });
     expect(() => loadPersistedDocuments([file], schema)).toThrow(/is not the SHA-256 of its document/);
   });
 });

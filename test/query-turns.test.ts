@@ -10,18 +10,16 @@
  * another program's write lock (to bring the index up to date).
  */
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/server/logger.ts';
+import { documentIdFor } from '../src/server/persisted-documents.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { startChildServer, whileProbingHealth } from './helpers/hostile.ts';
 import { TEST_ENGINE, withTableLocked } from './helpers/postgres.ts';
+import { manifestFile } from './helpers/persisted.ts';
 import { startTestServer } from './helpers/server.ts';
-import { tempDir } from './helpers/temp.ts';
 
 let catalog: SeededCatalog;
 
@@ -204,9 +202,8 @@ describe('a client that reads its answer slowly, or leaves while it is being sen
     sql.close();
     expect(ids).toHaveLength(12);
     const text = `query BigThumbnails { ${ids.map((id) => `i${id}: modelImage(databaseId: ${id}) { thumbnail { base64 } }`).join(' ')} }`;
-    const id = `sha256:${createHash('sha256').update(text).digest('hex')}`;
-    const manifest = path.join(tempDir('dn-manifest-'), 'manifest.json');
-    writeFileSync(manifest, JSON.stringify({ [id]: text }));
+    const id = documentIdFor(text);
+    const manifest = manifestFile({ [id]: text });
     const server = await startTestServer({
       dataDir: big.dataDir,
       databasePath: big.databasePath,

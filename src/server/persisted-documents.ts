@@ -39,6 +39,11 @@ export interface PersistedDocuments {
 
 const SHA256_ID = /^sha256:([0-9a-f]{64})$/;
 
+/** The id a client sends for `text`, as the codegen preset makes it: `sha256:` + the hex SHA-256 of the text. */
+export function documentIdFor(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
 /** An id as the manifests key it: `sha256:` + lower-case hex; a bare 64-digit hex hash is taken as SHA-256 too. */
 export function normalDocumentId(id: string): string {
   const text = id.trim();
@@ -92,8 +97,8 @@ export function loadPersistedDocuments(files: readonly string[], schema: GraphQL
       );
     for (const [key, text] of Object.entries(manifest)) {
       const id = normalDocumentId(key);
-      const hash = SHA256_ID.exec(id)?.[1];
-      if (typeof text !== 'string' || (hash && createHash('sha256').update(text).digest('hex') !== hash))
+      const hash = SHA256_ID.test(id);
+      if (typeof text !== 'string' || (hash && documentIdFor(text) !== id))
         throw new AppError(
           'BAD_USER_INPUT',
           `The persisted documents manifest ${file}: ${key} is not ${hash ? 'the SHA-256 of its document' : 'a document'}.`,
