@@ -213,14 +213,14 @@ describe('a search whose few waiting documents are held up past what its time li
   });
 });
 
+/** An edit that changes a model's search document on both engines (PostgreSQL's triggers skip writes that do not). */
+const TOUCH_DESCRIPTION = 'UPDATE "Models" SET "Description" = COALESCE("Description", \'\') || \' \' WHERE "Id" = ?';
+
 /**
  * Marks model `id`'s search document to be rebuilt, then holds what its rebuild must write for `ms` from another
  * program: SQLite's write lock (the desktop app saving), PostgreSQL's row lock on the document (another session
  * writing it); reads go on meanwhile in both. `released` settles once it is let go.
  */
-/** An edit that changes a model's search document on both engines (PostgreSQL's triggers skip writes that do not). */
-const TOUCH_DESCRIPTION = 'UPDATE "Models" SET "Description" = COALESCE("Description", \'\') || \' \' WHERE "Id" = ?';
-
 async function holdSearchDocument(id: number, ms: number): Promise<{ released: Promise<void> }> {
   const sleep = () => new Promise((resolve) => setTimeout(resolve, ms));
   if (target.database) {
