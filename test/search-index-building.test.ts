@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SEARCH_INDEX_RETRY_AFTER_S, SEARCH_INDEX_WAIT_MS } from '../src/search/search-index.ts';
 import { seededCatalog, type SeededCatalog } from './helpers/catalog.ts';
 import { searchIndexCurrent, startChildServer, whileProbingHealth, type ChildServer } from './helpers/hostile.ts';
-import { type PostgresTarget, postgresCopyOf, runOnCatalog, TEST_ENGINE } from './helpers/postgres.ts';
+import { type PostgresTarget, postgresCopyOf, queryPostgres, runOnCatalog, TEST_ENGINE } from './helpers/postgres.ts';
 
 const MODELS = 3000;
 /** Every model waits for its search document, in each engine's SQL. */
@@ -229,7 +229,7 @@ async function holdSearchDocument(id: number, ms: number): Promise<{ released: P
     await client.query('BEGIN');
     await client.query('SELECT 1 FROM "ModelSearch" WHERE "ModelId" = $1 FOR UPDATE', [id]);
     // Marked after the lock is held: a server told of the change at once must not rebuild it first.
-    await runOnCatalog(target, { sqlite: '', postgres: TOUCH_DESCRIPTION.replace('?', '$1') }, [id]);
+    await queryPostgres(target.database.url, TOUCH_DESCRIPTION.replace('?', '$1'), [id]);
     return {
       released: sleep().then(async () => {
         await client.query('COMMIT');

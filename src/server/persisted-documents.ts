@@ -37,7 +37,7 @@ export interface PersistedDocuments {
   readonly size: number;
 }
 
-const SHA256_ID = /^sha256:([0-9a-f]{64})$/;
+const SHA256_ID = /^sha256:[0-9a-f]{64}$/;
 
 /** The id a client sends for `text`, as the codegen preset makes it: `sha256:` + the hex SHA-256 of the text. */
 export function documentIdFor(text: string): string {
@@ -97,11 +97,11 @@ export function loadPersistedDocuments(files: readonly string[], schema: GraphQL
       );
     for (const [key, text] of Object.entries(manifest)) {
       const id = normalDocumentId(key);
-      const hash = SHA256_ID.test(id);
-      if (typeof text !== 'string' || (hash && documentIdFor(text) !== id))
+      const hashed = SHA256_ID.test(id);
+      if (typeof text !== 'string' || (hashed && documentIdFor(text) !== id))
         throw new AppError(
           'BAD_USER_INPUT',
-          `The persisted documents manifest ${file}: ${key} is not ${hash ? 'the SHA-256 of its document' : 'a document'}.`,
+          `The persisted documents manifest ${file}: ${key} is not ${hashed ? 'the SHA-256 of its document' : 'a document'}.`,
         );
       const document = checkedDocument(text, schema);
       if (typeof document === 'string')
