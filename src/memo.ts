@@ -64,36 +64,56 @@ export const KEPT_PER_OPERATION = 256;
 const MAX_VARIABLES_KEY_CHARS = 1024;
 
 /**
- * Whether `value`'s JSON is surely longer than `limit` characters, found without writing it: the walk counts at most
- * what the JSON holds (a string's characters and quotes, a list's brackets and commas, a key's quotes and colon), and
- * stops as soon as the count passes the limit — a list of a thousand hashes after a few of them. Values that are not
- * plain JSON data (a `toJSON`, a class instance) are left to `JSON.stringify`.
+ * At least how many characters `value`'s JSON holds, counted from `length` and given up on (a count past `limit` is
+ * returned) as soon as it passes `limit`: a string's characters and quotes, a list's brackets and commas, a key's
+ * quotes and colon — a list of a thousand hashes stops after a few of them. Values that are not plain JSON data (a
+ * `toJSON`, a class instance) count nothing: they are left to `JSON.stringify`. A plain function (no closure per
+ * call): it runs for every request's variables.
  */
-function surelyLongerThan(value: unknown, limit: number): boolean {
-  let length = 0;
-  const walk = (v: unknown): boolean => {
-    if (typeof v === 'string') length += v.length + 2;
-    else if (Array.isArray(v)) {
-      length += v.length + 1;
-      for (const item of v) if (length > limit || walk(item)) return true;
-    } else if (v !== null && typeof v === 'object') {
-      const prototype = Object.getPrototypeOf(v);
-      if (prototype !== Object.prototype && prototype !== null) return false;
-      for (const key in v) {
-        const item = (v as Record<string, unknown>)[key];
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        length += key.length + 4;
-        if (length > limit || walk(item)) return true;
-      }
-    } else length += 1;
-    return length > limit;
-  };
-  return walk(value);
+function jsonLengthAtLeast(value: unknown, length: number, limit: number): number {
+  if (typeof value === 'string') return length + value.length + 2;
+  if (Array.isArray(value)) {
+    let counted = length + value.length + 1;
+    for (const item of value) {
+      if (counted > limit) return counted;
+      counted = jsonLengthAtLeast(item, counted, limit);
+    }
+    return counted;
+  }
+  if (value !== null && typeof value === 'object') {
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) return length;
+    let counted = length;
+    for (const key in value) {
+      const item = (value as Record<string, unknown>)[key];
+      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+      counted = jsonLengthAtLeast(item, counted + key.length + 4, limit);
+      if (counted > limit) return counted;
+    }
+    return counted;
+  }
+  return length + 1;
 }
 
-/** An operation's variables as a memo key (their JSON), or null when too long or not JSON (a BigInt). */
+/** Keys of variables objects already keyed: a request's plugins key its one variables object more than once. */
+const keyOfObject = new WeakMap<object, string | null>();
+
+/**
+ * An operation's variables as a memo key (their JSON), or null when too long or not JSON (a BigInt). Callers treat
+ * variables as read-only (as every plugin does), so an object's key is worked out once.
+ */
 export function variablesKey(values: unknown): string | null {
-  if (surelyLongerThan(values, MAX_VARIABLES_KEY_CHARS)) return null;
+  if (values === null || typeof values !== 'object') return jsonKey(values);
+  let key = keyOfObject.get(values);
+  if (key === undefined) {
+    key = jsonKey(values);
+    keyOfObject.set(values, key);
+  }
+  return key;
+}
+
+function jsonKey(values: unknown): string | null {
+  if (jsonLengthAtLeast(values, 0, MAX_VARIABLES_KEY_CHARS) > MAX_VARIABLES_KEY_CHARS) return null;
   try {
     const key = JSON.stringify(values ?? null);
     return key.length <= MAX_VARIABLES_KEY_CHARS ? key : null;

@@ -87,6 +87,23 @@ describe('variables as a memo key', () => {
     expect(variablesKey({ hashes })).toBeNull();
     expect(variablesKey({ hashes: hashes.slice(0, 14) })).toBe(JSON.stringify({ hashes: hashes.slice(0, 14) }));
   });
+
+  it('is worked out once per variables object (a request keys its one object for coercion and complexity)', () => {
+    let reads = 0;
+    const sent = {
+      get text() {
+        reads++;
+        return 'x';
+      },
+    };
+    expect(variablesKey(sent)).toBe('{"text":"x"}');
+    const readsOnce = reads;
+    expect(readsOnce).toBeGreaterThan(0);
+    expect(variablesKey(sent)).toBe('{"text":"x"}');
+    expect(reads).toBe(readsOnce);
+    // Another object with the same JSON is keyed anew, to the same key.
+    expect(variablesKey({ text: 'x' })).toBe('{"text":"x"}');
+  });
 });
 
 describe('variables coerced once per operation and values', () => {

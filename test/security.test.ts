@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseCorsOrigins, parseLogSettings, resolveServerConfig } from '../src/config.ts';
 import { AppError } from '../src/errors.ts';
 import { originAllowed } from '../src/server/browser-guards.ts';
-import { createLogger, prettyLine } from '../src/server/logger.ts';
+import { createLogger, logLine, prettyLine } from '../src/server/logger.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
 interface RawResponse {
@@ -345,6 +345,40 @@ describe('structured logs', () => {
       { status: 400, errors: ['PERSISTED_DOCUMENT_NOT_FOUND'] },
     ]);
     expect(Math.max(...text.split('\n').map((line) => line.length))).toBeLessThan(1000);
+  });
+
+  it("writes a request line as pino writes the same fields, and nothing below the logger's level", async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const logger = createLogger({ level: 'info', format: 'json' }, out);
+    const fields = {
+      reqId: 'r-1',
+      method: 'POST',
+      path: '/graphql',
+      status: 200,
+      ms: 1.5,
+      errors: ['A'],
+      direct: true,
+    };
+    logger.info(fields, 'request');
+    logLine(logger, 'info', fields, 'request');
+    logLine(logger, 'debug', fields, 'request');
+    logLine(logger, 'warn', {}, 'request');
+    logger.warn({}, 'request');
+    // A logger this module did not make (a child here) logs through pino.
+    logLine(logger.child({ component: 'x' }), 'error', { status: 500 }, 'request failed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/"time":\d+/, '"time":0'));
+    expect(lines).toHaveLength(5);
+    expect(lines[1]).toBe(lines[0]);
+    expect(lines[2]).toBe(lines[3]);
+    expect(JSON.parse(lines[4]!)).toMatchObject({ level: 50, component: 'x', status: 500, msg: 'request failed' });
   });
 
   it('formats a line for a terminal', () => {

@@ -302,6 +302,7 @@ export async function matchesThroughRarest(
   words.forEach((word, i) => {
     values[`w${i}`] = word;
   });
+  const frequencyOf = frequencyColumns(words.length);
   const rows = await runShaped<Record<string, unknown>>(
     queries,
     `${dialect.name}|matchesThroughRarest|${words.length}|${rarest}|${fields === undefined ? '-' : planKey(fields)}`,
@@ -309,13 +310,13 @@ export async function matchesThroughRarest(
       const db = shapeBuilder(queries) as unknown as AnyDb;
       const frequency = (i: number) =>
         i === rarest
-          ? sql<number>`${sql.ref('r.Frequency')}`.as(`matchFrequency${i}`)
+          ? sql<number>`${sql.ref('r.Frequency')}`.as(frequencyOf[i]!)
           : db
               .selectFrom('ModelSearchPostings as o')
               .select('o.Frequency')
               .where('o.Term', '=', slot(`w${i}`))
               .whereRef('o.ModelId', '=', 'r.ModelId')
-              .as(`matchFrequency${i}`);
+              .as(frequencyOf[i]!);
       const postings = db
         .selectFrom('ModelSearchPostings as r')
         .where('r.Term', '=', slot(`w${rarest}`))
@@ -335,11 +336,26 @@ export async function matchesThroughRarest(
     values,
   );
   // The extra columns stay on the row (a row mapper passes them through, as a page's sort keys).
-  return rows.flatMap((row) => {
-    const frequencies = words.map((_, i) => row[`matchFrequency${i}`]);
-    if (frequencies.some((f) => f === null || f === undefined)) return [];
-    return [{ id: Number(row.id), matchLength: Number(row.matchLength), frequencies: frequencies.map(Number), row }];
-  });
+  const matches: Match[] = [];
+  for (const row of rows) {
+    const frequencies: number[] = [];
+    for (const column of frequencyOf) {
+      const frequency = row[column];
+      if (frequency === null || frequency === undefined) break;
+      frequencies.push(Number(frequency));
+    }
+    if (frequencies.length === frequencyOf.length)
+      matches.push({ id: Number(row.id), matchLength: Number(row.matchLength), frequencies, row });
+  }
+  return matches;
+}
+
+/** `matchFrequency0` … for `count` words: read for every row of a name search, so made once per word count. */
+const frequencyColumnLists: string[][] = [];
+function frequencyColumns(count: number): readonly string[] {
+  for (let n = frequencyColumnLists.length; n <= count; n++)
+    frequencyColumnLists.push(Array.from({ length: n }, (_, i) => `matchFrequency${i}`));
+  return frequencyColumnLists[count]!;
 }
 
 /** A posting read for a model already seen (its impact is not needed: the round's bounds come from the best ones). */

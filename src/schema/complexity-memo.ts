@@ -38,6 +38,16 @@ function isWithin(measure: Measure, max: Partial<Measure>): boolean {
   );
 }
 
+/**
+ * The variables the request sent, which yoga keeps in the context (its `params`): the operation's coerced values are
+ * a function of them, so they key its measure as well, and the search budget has keyed that same object already
+ * (`coerced-variables.ts`). The executor's coerced copy is a new object every request.
+ */
+function sentVariables(context: object): object | undefined {
+  const variables = (context as { params?: { variables?: unknown } }).params?.variables;
+  return typeof variables === 'object' && variables !== null ? variables : undefined;
+}
+
 let installed = false;
 
 /** Wraps the complexity plugin's check (once per process). */
@@ -52,7 +62,7 @@ export function rememberComplexityMeasures(): void {
   installed = true;
   plugin.prototype.checkComplexity = function checkRemembered(this: ComplexityPluginMethods, context, info) {
     const max = this.getMax(context);
-    const key = max ? variablesKey(info.variableValues) : null;
+    const key = max ? variablesKey(sentVariables(context) ?? info.variableValues) : null;
     if (max && key !== null) {
       let byVariables = measures.get(info.operation);
       let measure = byVariables?.get(key);

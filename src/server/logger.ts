@@ -75,9 +75,37 @@ function flushAtExit(flush: () => void): void {
   });
 }
 
+/** Loggers made by `createLogger` (no bindings, serializers or hooks), with the stream their lines go to. */
+const plainStreams = new WeakMap<Logger, DestinationStream>();
+
 export function createLogger(settings: LogSettings, out: NodeJS.WritableStream = process.stdout): Logger {
   const options = { level: settings.level, base: undefined, timestamp: pino.stdTimeFunctions.epochTime };
-  return pino(options, batchedStream(out, settings.format === 'pretty' ? prettyLine : (line) => line));
+  const stream = batchedStream(out, settings.format === 'pretty' ? prettyLine : (line) => line);
+  const logger = pino(options, stream);
+  plainStreams.set(logger, stream);
+  return logger;
+}
+
+type LineLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * `logger[level](fields, message)` for a line of plain JSON values (strings, numbers, booleans, lists of them), as
+ * pino writes it — level, time, the fields, the message — serialised in one `JSON.stringify` instead of pino's walk
+ * over the fields: a line per request, ~3 µs of a name search's request under load (issue 14). Other loggers (a
+ * child with bindings, a test's) log through pino.
+ */
+export function logLine(logger: Logger, level: LineLevel, fields: Record<string, unknown>, message: string): void {
+  const stream = plainStreams.get(logger);
+  if (!stream) {
+    logger[level](fields, message);
+    return;
+  }
+  if (!logger.isLevelEnabled(level)) return;
+  const body = JSON.stringify(fields);
+  const middle = body.length > 2 ? `${body.slice(1, -1)},` : '';
+  stream.write(
+    `{"level":${logger.levels.values[level]},"time":${Date.now()},${middle}"msg":${JSON.stringify(message)}}\n`,
+  );
 }
 
 /** A logger that writes nothing (tests, benchmarks). */

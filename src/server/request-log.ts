@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { requestIdFrom, type Logger } from './logger.ts';
+import { logLine, requestIdFrom, type Logger } from './logger.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 
 export interface RequestLog {
@@ -79,10 +79,9 @@ export function startRequestLog(
     if (record.waitedMs) line.waitedMs = record.waitedMs;
     // A refusal for now, with a Retry-After (the search index being built): the server working as designed, which
     // scripts retry; an error line would page someone for it.
-    if (status >= 500 && res.hasHeader('retry-after')) logger.warn(line, 'request');
-    else if (status >= 500) logger.error(line, 'request failed');
-    else if (quiet) logger.debug(line, 'request');
-    else logger.info(line, 'request');
+    if (status >= 500 && res.hasHeader('retry-after')) logLine(logger, 'warn', line, 'request');
+    else if (status >= 500) logLine(logger, 'error', line, 'request failed');
+    else logLine(logger, quiet ? 'debug' : 'info', line, 'request');
   };
   // A response emits 'close' once it is done, after 'finish' when it was sent whole (Node ≥ 14).
   res.once('close', done);
