@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNodeId } from '../src/catalog/global-id.ts';
 import { createLogger } from '../src/server/logger.ts';
+import { mediaChoicesMade } from '../src/server/direct-answer.ts';
 import { seededCatalog } from './helpers/catalog.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 
@@ -183,6 +184,18 @@ describe('answers without yoga fetch layer', () => {
     expect(a).toEqual(b);
     await settled();
     expect(lineOf(id).direct).toBeUndefined();
+  });
+
+  it("works out yoga's choice of media type once per Accept header, and answers alike with it", async () => {
+    const accept = 'application/graphql-response+json;q=0.8, application/json;q=0.9, */*;q=0.1';
+    const sent = floorWith({ accept });
+    const before = mediaChoicesMade.count;
+    for (const time of [1, 2, 3]) {
+      const id = `media-choice-${time}`;
+      const [a, b] = [await send(direct, sent, id), await send(throughYoga, sent, `${id}-yoga`)];
+      expect(a).toEqual(b);
+    }
+    expect(mediaChoicesMade.count).toBe(before + 1);
   });
 
   /** Requests without a mutation: they may be sent again and again, to both servers. */

@@ -6,7 +6,7 @@
 import { hash } from 'node:crypto';
 import type { Expression } from 'kysely';
 import { AppError, limitExceeded } from '../errors.ts';
-import { rememberedByText } from '../memo.ts';
+import { rememberedByObject, rememberedByText } from '../memo.ts';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -260,11 +260,15 @@ class PageFacts<T> implements PageInfo {
   }
 }
 
-/** A row's sort-key values, selected beside it as `k0`, `k1`, … (see `src/db/pages.ts`). */
-export function keyValuesOf(ordering: Ordering): (row: Record<string, unknown>) => KeyValue[] {
+/**
+ * A row's sort-key values, selected beside it as `k0`, `k1`, … (see `src/db/pages.ts`); one reader per ordering (a
+ * page asks for one per request, and reads it per row).
+ */
+export const keyValuesOf = rememberedByObject((ordering: Ordering): ((row: Record<string, unknown>) => KeyValue[]) => {
+  const columns = ordering.keys.map((_, i) => `k${i}`);
   return (row) =>
-    ordering.keys.map((_, i) => {
-      const value = row[`k${i}`];
+    columns.map((column) => {
+      const value = row[column];
       return typeof value === 'bigint' ? Number(value) : (value as KeyValue);
     });
-}
+});

@@ -45,6 +45,7 @@ import { RequestScope, turnStarts } from '../db/request-scope.ts';
 import { BodyRefusal, mediaTypePlugin, readRequestBody, type LargeBodyLimits } from './request-body.ts';
 import { base64Length } from '../thumbnails/facts.ts';
 import { capConnections, type ConnectionCap } from './connections.ts';
+import { TimeLimits } from './time-limits.ts';
 import { acceptInPreferenceOrder } from './accept.ts';
 import { corsOptionsFor, CSRF_HEADER, csrfPlugin, hostAllowed } from './browser-guards.ts';
 import type { Logger } from './logger.ts';
@@ -389,6 +390,7 @@ export function createRequestListener(
   const yoga = createGraphQLHandler(options, handed, prepared);
   const direct = directAnswers(yoga, options, prepared);
   const turns = new Turns(options.maxConcurrentQueries);
+  const timeLimits = new TimeLimits(options.requestTimeoutMs);
   const largeBodies = largeBodyBudget();
   // An uploaded thumbnail arrives as base64 (4 bytes per 3), with room for the rest of the request.
   const largeLimits: LargeBodyLimits = {
@@ -488,7 +490,7 @@ export function createRequestListener(
     if (req.socket.destroyed) return;
     const scope = new RequestScope(options.requestTimeoutMs);
     connections?.busy(req.socket);
-    const timer = setTimeout(() => {
+    const limit = timeLimits.start(() => {
       // A subscription has answered already and runs on. A query whose deferred parts are still coming has answered
       // too, but what is left of it stops here: its remaining fields fail with TIMEOUT in the parts still to come.
       if (res.headersSent) {
@@ -504,10 +506,10 @@ export function createRequestListener(
           },
         ],
       });
-    }, options.requestTimeoutMs);
+    });
     res.once('close', () => {
       connections?.idle(req.socket);
-      clearTimeout(timer);
+      limit.clear();
       if (!res.writableFinished) scope.stop('CLIENT_GONE');
     });
     let turn = turns.takeNow(scope);

@@ -25,13 +25,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DocumentNode, type ExecutionResult, GraphQLError, type GraphQLSchema } from 'graphql';
-import { isPromise, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { isAsyncIterable, isPromise, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GraphQLContext } from '../resolvers/context.ts';
 import type { RequestScope } from '../db/request-scope.ts';
 import type { ServerContext } from './request-log.ts';
 import { acceptsParts } from './incremental-delivery.ts';
 import { preparedExecution } from './prepared-execution.ts';
 import { TextBoundedCache } from './document-cache.ts';
+import { KeptByKey } from '../memo.ts';
 
 /** What yoga's result processors build, kept as given: the listener writes it to Node. */
 class PlainResponse {
@@ -243,6 +244,74 @@ export interface DirectAnswers {
   ): Promise<void>;
 }
 
+/** What yoga's result-processor hook decides for an Accept header: the processor, its media type, the types tried. */
+interface MediaChoice {
+  processor: ResultProcessor | undefined;
+  mediaType: string;
+  acceptable: readonly string[];
+}
+
+/** How many Accept headers yoga's hook has chosen for (tests read it: a header seen before is not worked out again). */
+export const mediaChoicesMade = { count: 0 };
+
+/** Accept headers longer than this are not remembered (a client's header is its own input). */
+const MAX_REMEMBERED_ACCEPT_CHARS = 256;
+
+/**
+ * yoga's result-processor hook (`useResultProcessors`: its plugin is the one whose hooks are `onSubscribe` and
+ * `onResultProcess`) with its choice remembered per Accept header. For a result that is not a stream its choice
+ * depends on that header alone, and working it out — the header split and lower-cased, each of its types matched
+ * against each processor's — cost ~5 µs of a name search's request under load (issue 14). The choice is made by the
+ * hook itself, once per header, on a request that carries only that header; a stream's result, or a yoga whose
+ * plugin is not found so, runs the hook every time (`direct-answer.test.ts` compares both paths' answers).
+ */
+function rememberedMediaChoice(plugins: readonly unknown[] | undefined, hooks: readonly ResultProcessHook[]) {
+  const plugin = plugins?.find((candidate) => {
+    if (typeof candidate !== 'object' || candidate === null) return false;
+    const keys = Object.keys(candidate).sort();
+    return keys.length === 2 && keys[0] === 'onResultProcess' && keys[1] === 'onSubscribe';
+  }) as { onResultProcess: ResultProcessHook } | undefined;
+  const hook = plugin && hooks.includes(plugin.onResultProcess) ? plugin.onResultProcess : undefined;
+  if (!hook) return null;
+  const choices = new KeptByKey<MediaChoice>(64);
+  const choose = (accept: string | null): MediaChoice => {
+    mediaChoicesMade.count++;
+    const choice: { processor: ResultProcessor | undefined; mediaType: string; acceptable: string[] } = {
+      processor: undefined,
+      mediaType: '*/*',
+      acceptable: [],
+    };
+    const headers = { get: (name: string) => (name.toLowerCase() === 'accept' ? accept : null), has: () => false };
+    hook({
+      request: { headers } as unknown as NodeRequestView,
+      acceptableMediaTypes: choice.acceptable,
+      result: {},
+      setResult() {},
+      resultProcessor: undefined,
+      setResultProcessor(processor, mediaType) {
+        choice.processor = processor;
+        choice.mediaType = mediaType;
+      },
+      serverContext: {},
+    });
+    return choice;
+  };
+  return {
+    hook,
+    /** The choice for this Accept header (null: too long to remember, run the hook). */
+    choiceFor(accept: string | null): MediaChoice | null {
+      if (accept !== null && accept.length > MAX_REMEMBERED_ACCEPT_CHARS) return null;
+      const key = accept ?? '';
+      let choice = choices.get(key);
+      if (!choice) {
+        choice = choose(accept);
+        choices.set(key, choice);
+      }
+      return choice;
+    },
+  };
+}
+
 export function directAnswers(
   yoga: YogaServerInstance<ServerContext, GraphQLContext>,
   options: { directAnswers?: boolean | undefined; trustedDocumentsOnly: boolean },
@@ -260,6 +329,9 @@ export function directAnswers(
     Array.isArray(internals.plugins)
       ? preparedExecution(internals.plugins, internals.getEnveloped({}).schema)
       : null;
+  const mediaChoice = enabled ? rememberedMediaChoice(internals.plugins, hooks!) : null;
+  // Read once: yoga's server is a proxy, and each read of it per request goes through its handler.
+  const executionResultHooks = internals.onExecutionResultHooks;
   const preparing =
     execution !== null &&
     Array.isArray(internals.onExecutionResultHooks) &&
@@ -301,7 +373,7 @@ export function directAnswers(
     } catch (error) {
       result = { errors: thrown(error) };
     }
-    for (const hook of internals.onExecutionResultHooks!) {
+    for (const hook of executionResultHooks!) {
       const done = hook({
         result,
         setResult(newResult) {
@@ -348,6 +420,17 @@ export function directAnswers(
       let mediaType = '*/*';
       const acceptableMediaTypes: string[] = [];
       for (const hook of hooks!) {
+        if (hook === mediaChoice?.hook && !isAsyncIterable(result)) {
+          const choice = mediaChoice.choiceFor(request.headers.get('accept'));
+          if (choice) {
+            acceptableMediaTypes.push(...choice.acceptable);
+            if (choice.processor) {
+              processor = choice.processor;
+              mediaType = choice.mediaType;
+            }
+            continue;
+          }
+        }
         const done = hook({
           request,
           acceptableMediaTypes,

@@ -3,7 +3,8 @@
  * status, duration and, for GraphQL, the operation and the error codes it produced.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getOperationAST, type ExecutionResult } from 'graphql';
+import { getOperationAST, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { rememberedByObject } from '../memo.ts';
 import type { Plugin } from 'graphql-yoga';
 import { logLine, requestIdFrom, type Logger } from './logger.ts';
 import type { RequestScope } from '../db/request-scope.ts';
@@ -92,18 +93,24 @@ function codesOf(result: ExecutionResult): string[] {
   return (result.errors ?? []).map((error) => String(error.extensions?.code ?? 'GRAPHQL_ERROR'));
 }
 
+/** `query ListPage`: per parsed operation, made once (yoga's parse cache hands out one document per text). */
+const operationLabel = rememberedByObject(
+  (operation: OperationDefinitionNode) => `${operation.operation}${operation.name ? ` ${operation.name.value}` : ''}`,
+);
+
 /** Records the operation (`query ListPage`) and the error codes of the result on the request's log record. */
 export function requestLogPlugin(): Plugin<Record<string, unknown>, ServerContext> {
   return {
     onExecute({ args }) {
       const record = (args.contextValue as ServerContext).requestLog;
       const operation = getOperationAST(args.document, args.operationName);
-      if (record && operation)
-        record.operation = `${operation.operation}${operation.name ? ` ${operation.name.value}` : ''}`;
+      if (record && operation) record.operation = operationLabel(operation);
     },
     onResultProcess({ result, serverContext }) {
       const record = serverContext.requestLog;
       if (!record) return;
+      // Most results have no errors: nothing to list.
+      if (!Array.isArray(result) && !(result as ExecutionResult | null)?.errors) return;
       const results = Array.isArray(result) ? result : [result];
       const codes = results.flatMap((r) =>
         r && typeof r === 'object' && 'errors' in r ? codesOf(r as ExecutionResult) : [],
