@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_IMPORT_BODY_BYTES, MAX_LARGE_BODY_BYTES_IN_FLIGHT, MAX_QUERY_BODY_BYTES } from '../src/config.ts';
 import { integrityProblems } from '../src/db/backup.ts';
@@ -23,6 +24,7 @@ import {
   type ChildServer,
 } from './helpers/hostile.ts';
 import { startTestServer } from './helpers/server.ts';
+import { createLogger } from '../src/server/logger.ts';
 
 const MODELS = 3000;
 const TOKEN = 'hostile-requests-token-0123456789';
@@ -219,6 +221,11 @@ describe('every request has a time limit, and work stops for a client that went 
 
   it('answers TIMEOUT when the limit passes, and runs no statement after it', async () => {
     const statements: number[] = [];
+    const log = new PassThrough();
+    let logText = '';
+    log.on('data', (chunk: Buffer) => {
+      logText += chunk.toString();
+    });
     // On PostgreSQL, a second server on the child server's database (copying the catalog again costs seconds).
     const local = await startTestServer(
       {
@@ -227,7 +234,10 @@ describe('every request has a time limit, and work stops for a client that went 
         ...(server.catalog.database ? { database: server.catalog.database } : {}),
         requestTimeoutMs: 40,
       },
-      { onStatement: () => statements.push(performance.now()) },
+      {
+        onStatement: () => statements.push(performance.now()),
+        logger: createLogger({ level: 'info', format: 'json' }, log),
+      },
     );
     const started = performance.now();
     const response = await fetch(local.url, {
@@ -242,6 +252,12 @@ describe('every request has a time limit, and work stops for a client that went 
     expect(answered - started).toBeLessThan(1000);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(statements.filter((t) => t > answered + 50)).toEqual([]);
+    // Its request line names the code, as every other refusal's does.
+    const lines = logText
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg?: string; status?: number; errors?: string[] });
+    expect(lines.find((line) => line.msg === 'request failed')).toMatchObject({ status: 503, errors: ['TIMEOUT'] });
   });
 
   it('stops working for clients that hung up: the server goes idle at once', async () => {
@@ -576,6 +592,49 @@ describe('finding 12: every refusal is coded and names its limit the same way', 
       expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED' });
       expect(typeof error!.limit).toBe('number');
       expect(JSON.stringify(error)).not.toContain('"max"');
+    }
+  });
+});
+
+/** One raw request with `target` as written (fetch would normalise it), the answer's status line and body. */
+function rawTarget(origin: string, target: string): Promise<{ status: number; body: string }> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    socket.on('connect', () =>
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`),
+    );
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.split('\r\n\r\n')[1] ?? '' });
+    });
+  });
+}
+
+describe('request targets that are no URL', () => {
+  it('answers each with a coded 400, and the server lives on', async () => {
+    for (const target of ['//[', '//%', '//a%00b/', 'http://[::1']) {
+      const answer = await rawTarget(server.origin, target);
+      expect(answer.status, target).toBe(400);
+      expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('BAD_REQUEST');
+    }
+    expect((await fetch(`${server.origin}/health`)).status).toBe(200);
+  });
+
+  it('refuses other methods than GET and POST at the GraphQL path with 405 and the methods it takes', async () => {
+    for (const method of ['PUT', 'PATCH', 'DELETE']) {
+      const response = await fetch(server.graphqlUrl, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-graphql-yoga-csrf': '1' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(response.status, method).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET, HEAD, POST');
+      expect(errorsOf(await response.text())[0]).toMatchObject({ code: 'BAD_REQUEST' });
     }
   });
 });

@@ -498,6 +498,7 @@ export function createRequestListener(
         return;
       }
       scope.stop('TIMEOUT');
+      requestLog.errorCodes = ['TIMEOUT'];
       sendJson(res, 503, {
         errors: [
           {
@@ -561,6 +562,17 @@ export function createRequestListener(
       // HEAD is GET without the body (RFC 9110): yoga knows only GET and POST, and Node leaves the body of a HEAD
       // request's answer out by itself, whatever is written.
       if (req.method === 'HEAD') req.method = 'GET';
+      // GraphQL over HTTP is GET and POST (OPTIONS: a browser's preflight, which the CORS handling answers).
+      if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'OPTIONS') {
+        requestLog.errorCodes = ['BAD_REQUEST'];
+        refuse(
+          req,
+          res,
+          new BodyRefusal(405, 'BAD_REQUEST', `${GRAPHQL_PATH} takes GET and POST requests, not ${req.method}.`),
+          { allow: 'GET, HEAD, POST' },
+        );
+        return;
+      }
       const accept = acceptInPreferenceOrder(req.headers.accept);
       if (accept !== undefined) req.headers.accept = accept;
       graphql(req, res, requestLog).catch(failed);
@@ -589,8 +601,14 @@ export function createRequestListener(
   };
   return (req, res) => {
     turnStarts();
-    // Most requests are to GraphQL's path as is; anything else is read as WHATWG URLs normalise it.
-    const pathname = req.url === GRAPHQL_PATH ? GRAPHQL_PATH : new URL(req.url ?? '/', 'http://localhost').pathname;
+    const pathname = pathnameOf(req.url);
+    if (pathname === null) {
+      // A target no URL parser takes (`//[`, `http://[::1`): answered, never thrown out of the listener.
+      const requestLog = startRequestLog(options.logger, req, res, '(unparsable)', false);
+      requestLog.errorCodes = ['BAD_REQUEST'];
+      refuse(req, res, new BodyRefusal(400, 'BAD_REQUEST', 'The request target is not a valid URL path.'));
+      return;
+    }
     const requestLog = startRequestLog(options.logger, req, res, pathname, isThumbnailPath(pathname));
     try {
       route(req, res, pathname, requestLog);
@@ -602,6 +620,19 @@ export function createRequestListener(
       else res.destroy();
     }
   };
+}
+
+/**
+ * The request target's path: most requests are to GraphQL's path as is; anything else is read as WHATWG URLs
+ * normalise it. Null for a target that is no URL (Node's parser lets through what the WHATWG one refuses).
+ */
+function pathnameOf(target: string | undefined): string | null {
+  if (target === GRAPHQL_PATH) return GRAPHQL_PATH;
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return null;
+  }
 }
 
 export interface RunningServer {
