@@ -48,16 +48,17 @@ describe('HEAD /graphql', () => {
 });
 
 describe('Accept weights', () => {
+  const typeFor = async (accept: string) => {
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    await response.text();
+    return response.status === 200 ? response.headers.get('content-type')?.split(';')[0] : response.status;
+  };
+
   it('answers in the acceptable type of highest weight, and refuses a request that accepts nothing (q=0)', async () => {
-    const typeFor = async (accept: string) => {
-      const response = await fetch(server.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept },
-        body: JSON.stringify({ query: '{ __typename }' }),
-      });
-      await response.text();
-      return response.status === 200 ? response.headers.get('content-type')?.split(';')[0] : response.status;
-    };
     expect(await typeFor('application/graphql-response+json, application/json')).toBe(
       'application/graphql-response+json',
     );
@@ -67,6 +68,36 @@ describe('Accept weights', () => {
       'application/graphql-response+json',
     );
     expect(await typeFor('application/json;q=0')).toBe(406);
+  });
+
+  it('never answers in a refused type through a wildcard beside the refusal', async () => {
+    const graphqlJson = 'application/graphql-response+json';
+    expect(await typeFor('application/json;q=0, */*')).toBe(graphqlJson);
+    expect(await typeFor('application/json;q=0.000, */*;q=0.5')).toBe(graphqlJson);
+    expect(await typeFor('application/json;q=0, application/*')).toBe(graphqlJson);
+    // Both JSON types refused, anything else accepted: a stream yoga serves, never JSON.
+    const streamed = await typeFor('application/json;q=0, application/graphql-response+json;q=0, */*');
+    expect(['multipart/mixed', 'text/event-stream']).toContain(streamed);
+    expect(await typeFor('application/json;q=0, application/graphql-response+json;q=0, application/*')).toBe(406);
+  });
+
+  it('reads weights in long headers, and answers a thousand unservable types with a small 406', async () => {
+    const padding = Array.from({ length: 600 }, (_, i) => `x${i}/y${i}`).join(', ');
+    expect(padding.length).toBeGreaterThan(4096);
+    expect(await typeFor(`application/json;q=0, application/graphql-response+json, ${padding}`)).toBe(
+      'application/graphql-response+json',
+    );
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: Array.from({ length: 1000 }, (_, i) => `t${i}/s${i}`).join(','),
+      },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    const body = await response.text();
+    expect(response.status).toBe(406);
+    expect((response.headers.get('accept') ?? '').length + body.length).toBeLessThan(1024);
   });
 });
 
