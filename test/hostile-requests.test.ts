@@ -260,6 +260,29 @@ describe('every request has a time limit, and work stops for a client that went 
     expect(lines.find((line) => line.msg === 'request failed')).toMatchObject({ status: 503, errors: ['TIMEOUT'] });
   });
 
+  it('answers TIMEOUT when the limit passes between statements that run back to back, not the whole answer', async () => {
+    // A nested page's statements run one after another without the event loop turning (a request computes up to
+    // 20 ms at a time), so the limit's timer cannot run before the page is done: the statements check it themselves.
+    const local = await startTestServer({
+      dataDir: catalog.dataDir,
+      databasePath: catalog.databasePath,
+      ...(server.catalog.database ? { database: server.catalog.database } : {}),
+      requestTimeoutMs: 3,
+    });
+    const PAGE = `{ models(first: 100) { nodes { name tags { name } creator { username } versions(first: 5) { nodes {
+      name files { fileName hashes { sha256 } } images(first: 5) { nodes { width height } } triggerWords { word } } } } } }`;
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(local.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: PAGE }),
+      });
+      const text = await response.text();
+      expect(response.status, text.slice(0, 200)).toBe(503);
+      expect(errorsOf(text)[0]).toMatchObject({ code: 'TIMEOUT', limit: 3 });
+    }
+  });
+
   it('stops working for clients that hung up: the server goes idle at once', async () => {
     // Eight of the slow requests are about two seconds of work; their clients leave after a tenth of that.
     const controller = new AbortController();

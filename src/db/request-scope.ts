@@ -123,7 +123,29 @@ export class RequestScope implements Stoppable {
     this.#controller?.abort(this.#stopped);
   }
 
+  /** Told once, instead of the scope stopping itself, when a check finds the time limit passed (see below). */
+  #onTimeLimit: (() => void) | null = null;
+  #timeLimitSeen = false;
+
+  /**
+   * What the owner does when a check finds the time limit passed before the limit's timer ran (it answers TIMEOUT
+   * and stops the scope — or, for a subscription that has answered, lets it run on).
+   */
+  whenTimeLimitPasses(onTimeLimit: () => void): void {
+    this.#onTimeLimit = onTimeLimit;
+  }
+
+  /**
+   * Throws the request's stop. Also the time limit's own check: a request computing without a turn of the event
+   * loop to spare (statements one after another within the 20 ms it may compute at a time) would otherwise run
+   * past its limit until the limit's timer got a turn, and be answered in full.
+   */
   throwIfStopped(): void {
+    if (this.#stopped) throw this.#stopped;
+    if (this.#timeLimitSeen || this.timeoutMs === null || performance.now() - this.#startedAt < this.timeoutMs) return;
+    this.#timeLimitSeen = true;
+    if (this.#onTimeLimit) this.#onTimeLimit();
+    else this.stop('TIMEOUT');
     if (this.#stopped) throw this.#stopped;
   }
 }

@@ -490,7 +490,7 @@ export function createRequestListener(
     if (req.socket.destroyed) return;
     const scope = new RequestScope(options.requestTimeoutMs);
     connections?.busy(req.socket);
-    const limit = timeLimits.start(() => {
+    const expire = () => {
       // A subscription has answered already and runs on. A query whose deferred parts are still coming has answered
       // too, but what is left of it stops here: its remaining fields fail with TIMEOUT in the parts still to come.
       if (res.headersSent) {
@@ -507,6 +507,12 @@ export function createRequestListener(
           },
         ],
       });
+    };
+    const limit = timeLimits.start(expire);
+    // A statement that finds the limit passed before its timer has run answers as the timer would.
+    scope.whenTimeLimitPasses(() => {
+      limit.clear();
+      expire();
     });
     res.once('close', () => {
       connections?.idle(req.socket);
