@@ -81,6 +81,15 @@ describe('Accept weights', () => {
     expect(await typeFor('application/json;q=0, application/graphql-response+json;q=0, application/*')).toBe(406);
   });
 
+  it("keeps a browser's text/html, which asks for GraphiQL, beside weighted types", async () => {
+    const response = await fetch(server.url, {
+      headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(await response.text()).toContain('<html');
+  });
+
   it('reads weights in long headers, and answers a thousand unservable types with a small 406', async () => {
     const padding = Array.from({ length: 600 }, (_, i) => `x${i}/y${i}`).join(', ');
     expect(padding.length).toBeGreaterThan(4096);

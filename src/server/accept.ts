@@ -3,7 +3,7 @@
  * their `q` weights, so `application/json;q=0` (refused) still counted as accepted and a lower weight listed first
  * still won. The header is rewritten before yoga reads it: refused types (q=0) dropped, the rest ordered by weight,
  * highest first (ties keep their order), and a wildcard beside a refused type (`*​/*`, `application/*`) replaced by
- * the types it stands for that are not refused. Ranges no answer can have (`text/html`) are dropped too: yoga's 406
+ * the types it stands for that are not refused. Ranges no answer can have (`image/png`) are dropped too: yoga's 406
  * lists its own types once per range it was sent, so a header of a thousand such ranges made a 150 KB answer. A
  * header that accepts nothing yoga answers with becomes one no processor serves (406).
  */
@@ -11,8 +11,10 @@
 /** What a request that accepts nothing is given: a type no result processor matches. */
 const NOTHING_ACCEPTED = 'application/x-nothing-acceptable';
 
-/** The types yoga's result processors answer with, in the order it prefers them for one wildcard. */
-const SERVED = ['application/graphql-response+json', 'application/json', 'text/event-stream', 'multipart/mixed'];
+/** The types yoga's result processors answer with, in the order it prefers them for a wildcard (JSON for `*​/*`). */
+const SERVED = ['application/json', 'application/graphql-response+json', 'text/event-stream', 'multipart/mixed'];
+/** Kept as they are though no result is sent in them: a browser's `text/html` is what asks yoga for GraphiQL. */
+const KEPT = ['text/html'];
 
 interface Range {
   /** The range without its weight (`application/json;charset=utf-8`). */
@@ -47,13 +49,17 @@ export function acceptInPreferenceOrder(header: string | undefined): string | un
   if (header === undefined || (!header.includes(',') && !/q=/i.test(header))) return header;
   const ranges = header.split(',').map(parseRange);
   const refused = new Set(
-    ranges.filter((range) => range.weight === 0 && !range.type.endsWith('/*')).map((range) => range.type),
+    ranges.filter((range) => range.weight === 0 && SERVED.includes(range.type)).map((range) => range.type),
   );
   const refusedWildcards = ranges.filter((range) => range.weight === 0 && range.type.endsWith('/*'));
   const named = new Set(ranges.filter((range) => range.weight > 0).map((range) => range.type));
   const accepted: Range[] = [];
   for (const range of ranges) {
     if (range.weight === 0 || range.kept === '') continue;
+    if (KEPT.includes(range.type)) {
+      accepted.push(range);
+      continue;
+    }
     if (!SERVED.some((served) => covers(range.type, served))) continue;
     if (!range.type.endsWith('/*') || (refused.size === 0 && refusedWildcards.length === 0)) {
       accepted.push(range);
