@@ -310,6 +310,8 @@ describe('search cursors', () => {
     const other = await server.graphql(SEARCH, { q: 'moonlight', first: 5, after: cursor });
     expect(firstErrorCode(other)).toBe('BAD_USER_INPUT');
     expect(other.errors?.[0]?.message).toMatch(/`after` is not a valid cursor .*another search text/);
+    // A search has no orderBy: the hint names what binds its cursors.
+    expect(other.errors?.[0]?.message).toMatch(/same search, for the same words\.$/);
     const before = await server.graphql(
       'query($q: String!, $b: String) { search(query: $q, last: 1, before: $b) { totalCount } }',
       { q: 'moonlight', b: cursor },

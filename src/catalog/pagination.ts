@@ -110,7 +110,10 @@ export function decodeCursor(cursor: string, ordering: Ordering, argName: string
     new AppError(
       'BAD_USER_INPUT',
       `\`${argName}\` is not a valid cursor for this list (${why}). ` +
-        'Use a cursor from this same query with the same orderBy.',
+        // A search's list is ordered by rank for its words (no orderBy).
+        (ordering.scope === undefined
+          ? 'Use a cursor from this same query with the same orderBy.'
+          : 'Use a cursor from this same search, for the same words.'),
     );
   if (cursor.length > 2048 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw invalid('malformed');
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
