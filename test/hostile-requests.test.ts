@@ -16,6 +16,7 @@ import { queryPostgres, TEST_ENGINE, withTableLocked } from './helpers/postgres.
 import {
   errorsOf,
   rawPost,
+  rawRequest,
   probeHealth,
   searchIndexCurrent,
   startChildServer,
@@ -619,29 +620,10 @@ describe('finding 12: every refusal is coded and names its limit the same way', 
   });
 });
 
-/** One raw request with `target` as written (fetch would normalise it), the answer's status line and body. */
-function rawTarget(origin: string, target: string): Promise<{ status: number; body: string }> {
-  const url = new URL(origin);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(url.port), url.hostname);
-    const chunks: Buffer[] = [];
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
-    socket.on('connect', () =>
-      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`),
-    );
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), body: text.split('\r\n\r\n')[1] ?? '' });
-    });
-  });
-}
-
 describe('request targets that are no URL', () => {
   it('answers each with a coded 400, and the server lives on', async () => {
     for (const target of ['//[', '//%', '//a%00b/', 'http://[::1']) {
-      const answer = await rawTarget(server.origin, target);
+      const answer = await rawRequest(server.origin, `GET ${target}`, {}, () => {}, 10_000);
       expect(answer.status, target).toBe(400);
       expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('BAD_REQUEST');
     }

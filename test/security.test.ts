@@ -6,7 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCorsOrigins, parseLogSettings, resolveServerConfig } from '../src/config.ts';
+import { MAX_QUERY_BODY_BYTES, parseCorsOrigins, parseLogSettings, resolveServerConfig } from '../src/config.ts';
 import { AppError } from '../src/errors.ts';
 import { originAllowed } from '../src/server/browser-guards.ts';
 import { createLogger, logLine, prettyLine } from '../src/server/logger.ts';
@@ -345,6 +345,35 @@ describe('structured logs', () => {
       { status: 400, errors: ['PERSISTED_DOCUMENT_NOT_FOUND'] },
     ]);
     expect(Math.max(...text.split('\n').map((line) => line.length))).toBeLessThan(1000);
+  });
+
+  it('names the code of a request refused before GraphQL sees it in its request line', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const server = await startTestServer(
+      { log: { level: 'info', format: 'json' } },
+      { logger: createLogger({ level: 'info', format: 'json' }, out) },
+    );
+    const tooLarge = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'refused-413' },
+      body: JSON.stringify({ query: `{ __typename }${' '.repeat(MAX_QUERY_BODY_BYTES)}` }),
+    });
+    expect(tooLarge.status).toBe(413);
+    await tooLarge.text();
+    const wrongMethod = await fetch(server.url, { method: 'PUT', headers: { 'x-request-id': 'refused-405' } });
+    expect(wrongMethod.status).toBe(405);
+    await wrongMethod.text();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.find((l) => l.reqId === 'refused-413')).toMatchObject({ status: 413, errors: ['LIMIT_EXCEEDED'] });
+    expect(lines.find((l) => l.reqId === 'refused-405')).toMatchObject({ status: 405, errors: ['BAD_REQUEST'] });
   });
 
   it("writes a request line as pino writes the same fields, and nothing below the logger's level", async () => {

@@ -290,15 +290,18 @@ function badGetParameters(url: string): BodyRefusal | null {
 }
 
 /**
- * A coded JSON error for a request refused before GraphQL sees it. The rest of its body is not read: the
- * connection closes after the answer (what is still arriving is discarded for a moment, so the client can read it).
+ * A coded JSON error for a request refused before GraphQL sees it, its code named in the request's log line. The
+ * rest of its body is not read: the connection closes after the answer (what is still arriving is discarded for a
+ * moment, so the client can read it).
  */
 function refuse(
   req: IncomingMessage,
   res: ServerResponse,
+  requestLog: RequestLog,
   refusal: BodyRefusal,
   headers: Record<string, string> = {},
 ): void {
+  requestLog.errorCodes = [refusal.code];
   if (res.headersSent) {
     req.socket.destroy();
     return;
@@ -402,11 +405,15 @@ export function createRequestListener(
    * Reads and checks a POST body whole (see request-body.ts); `hand` then gives it to yoga as `req.body` (parsed
    * only once the request has its turn). False: the request was refused (or its client left).
    */
-  const readGraphQLBody = async (req: IncomingMessage, res: ServerResponse): Promise<false | { hand(): boolean }> => {
+  const readGraphQLBody = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestLog: RequestLog,
+  ): Promise<false | { hand(): boolean }> => {
     const nothing = { hand: () => true };
     if (req.method === 'GET') {
       const refusal = badGetParameters(req.url ?? '/');
-      if (refusal) refuse(req, res, refusal);
+      if (refusal) refuse(req, res, requestLog, refusal);
       return refusal === null && nothing;
     }
     if (req.method !== 'POST') return nothing;
@@ -415,6 +422,7 @@ export function createRequestListener(
       refuse(
         req,
         res,
+        requestLog,
         new BodyRefusal(
           411,
           'BAD_REQUEST',
@@ -432,6 +440,7 @@ export function createRequestListener(
       refuse(
         req,
         res,
+        requestLog,
         new BodyRefusal(
           413,
           'LIMIT_EXCEEDED',
@@ -447,6 +456,7 @@ export function createRequestListener(
       refuse(
         req,
         res,
+        requestLog,
         new BodyRefusal(
           429,
           'LIMIT_EXCEEDED',
@@ -461,7 +471,7 @@ export function createRequestListener(
     const refused = (error: unknown) => {
       if (!(error instanceof BodyRefusal)) throw error;
       if (error.code === 'CLIENT_GONE') req.socket.destroy();
-      else refuse(req, res, error);
+      else refuse(req, res, requestLog, error);
       return false as const;
     };
     try {
@@ -484,7 +494,7 @@ export function createRequestListener(
 
   /** yoga with a time limit: past it the request's statements stop and the client gets a coded TIMEOUT. */
   const graphql = async (req: IncomingMessage, res: ServerResponse, requestLog: RequestLog) => {
-    const body = await readGraphQLBody(req, res);
+    const body = await readGraphQLBody(req, res, requestLog);
     if (!body) return;
     // A request parsed from a connection that has closed meanwhile (its client gave up while it queued): nobody waits.
     if (req.socket.destroyed) return;
@@ -548,6 +558,7 @@ export function createRequestListener(
       refuse(
         req,
         res,
+        requestLog,
         new BodyRefusal(
           421,
           'FORBIDDEN',
@@ -570,10 +581,10 @@ export function createRequestListener(
       if (req.method === 'HEAD') req.method = 'GET';
       // GraphQL over HTTP is GET and POST (OPTIONS: a browser's preflight, which the CORS handling answers).
       if (req.method !== 'GET' && req.method !== 'POST' && req.method !== 'OPTIONS') {
-        requestLog.errorCodes = ['BAD_REQUEST'];
         refuse(
           req,
           res,
+          requestLog,
           new BodyRefusal(405, 'BAD_REQUEST', `${GRAPHQL_PATH} takes GET and POST requests, not ${req.method}.`),
           { allow: 'GET, HEAD, POST' },
         );
@@ -611,8 +622,7 @@ export function createRequestListener(
     if (pathname === null) {
       // A target no URL parser takes (`//[`, `http://[::1`): answered, never thrown out of the listener.
       const requestLog = startRequestLog(options.logger, req, res, '(unparsable)', false);
-      requestLog.errorCodes = ['BAD_REQUEST'];
-      refuse(req, res, new BodyRefusal(400, 'BAD_REQUEST', 'The request target is not a valid URL path.'));
+      refuse(req, res, requestLog, new BodyRefusal(400, 'BAD_REQUEST', 'The request target is not a valid URL path.'));
       return;
     }
     const requestLog = startRequestLog(options.logger, req, res, pathname, isThumbnailPath(pathname));

@@ -214,6 +214,17 @@ export function rawPost(
   send: (socket: Socket) => void | Promise<void>,
   timeoutMs = 30_000,
 ): Promise<RawAnswer> {
+  return rawRequest(origin, 'POST /graphql', headers, send, timeoutMs);
+}
+
+/** `rawPost` for any request line (`GET //[`: a target as written, which fetch would normalise or refuse). */
+export function rawRequest(
+  origin: string,
+  requestLine: string,
+  headers: Record<string, string | number> = {},
+  send: (socket: Socket) => void | Promise<void> = () => {},
+  timeoutMs = 30_000,
+): Promise<RawAnswer> {
   const url = new URL(origin);
   return new Promise((resolve) => {
     const started = performance.now();
@@ -240,7 +251,7 @@ export function rawPost(
     socket.on('close', finish);
     socket.on('connect', () => {
       const head = [
-        `POST /graphql HTTP/1.1`,
+        `${requestLine} HTTP/1.1`,
         `Host: ${url.host}`,
         ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
         '',
